@@ -1,0 +1,824 @@
+/* msgpack codec for the wire protocol. Bodies are positional arrays with an
+ * exact field count: compact, and any drift between sender and receiver is
+ * caught as EPROTO rather than misread. */
+#include "common/codec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- structural precheck ------------------------------------------------ */
+
+static uint64_t
+s_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int
+et_codec_precheck(const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    size_t pos = 0;
+    /* pending[d]: objects still to read at nesting depth d. */
+    uint64_t pending[ET_MSGPACK_MAX_DEPTH + 1];
+    int depth = 0;
+    pending[0] = 1;
+
+    while (depth >= 0) {
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        if (pos >= size)
+            goto bad;
+        uint8_t b = p[pos++];
+        uint64_t skip = 0;     /* bytes of scalar data after the tag */
+        uint64_t children = 0; /* objects inside a container */
+        int width = 0;         /* bytes of the length field */
+        int container = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            skip = 0;
+        } else if (b >= 0x80 && b <= 0x8f) {
+            children = 2ULL * (b & 0x0f);
+            container = 1;
+        } else if (b >= 0x90 && b <= 0x9f) {
+            children = b & 0x0f;
+            container = 1;
+        } else if (b >= 0xa0 && b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4:
+            case 0xd9:
+                width = 1;
+                break;
+            case 0xc5:
+            case 0xda:
+                width = 2;
+                break;
+            case 0xc6:
+            case 0xdb:
+                width = 4;
+                break;
+            case 0xc7:
+                width = 1;
+                skip = 1;
+                break;
+            case 0xc8:
+                width = 2;
+                skip = 1;
+                break;
+            case 0xc9:
+                width = 4;
+                skip = 1;
+                break;
+            case 0xca:
+                skip = 4;
+                break;
+            case 0xcb:
+                skip = 8;
+                break;
+            case 0xcc:
+            case 0xd0:
+                skip = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                skip = 2;
+                break;
+            case 0xce:
+            case 0xd2:
+                skip = 4;
+                break;
+            case 0xcf:
+            case 0xd3:
+                skip = 8;
+                break;
+            case 0xd4:
+                skip = 2;
+                break;
+            case 0xd5:
+                skip = 3;
+                break;
+            case 0xd6:
+                skip = 5;
+                break;
+            case 0xd7:
+                skip = 9;
+                break;
+            case 0xd8:
+                skip = 17;
+                break;
+            case 0xdc:
+                width = 2;
+                container = 1;
+                break;
+            case 0xdd:
+                width = 4;
+                container = 1;
+                break;
+            case 0xde:
+                width = 2;
+                container = 2;
+                break;
+            case 0xdf:
+                width = 4;
+                container = 2;
+                break;
+            default:
+                goto bad; /* 0xc1 is never used */
+            }
+            if (width > 0) {
+                if (size - pos < (size_t)width)
+                    goto bad;
+                uint64_t len = s_be(p + pos, width);
+                pos += (size_t)width;
+                if (container == 1)
+                    children = len;
+                else if (container == 2)
+                    children = 2 * len;
+                else
+                    skip += len;
+            }
+        }
+        if (container) {
+            /* Every child takes at least one byte: a count larger than the
+             * bytes left is a lie, whatever the nesting. */
+            if (children > size - pos || depth == ET_MSGPACK_MAX_DEPTH)
+                goto bad;
+            pending[++depth] = children;
+        } else {
+            if (skip > size - pos)
+                goto bad;
+            pos += (size_t)skip;
+        }
+    }
+    if (pos != size)
+        goto bad;
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
+}
+
+/* ---- decoding helpers ---------------------------------------------------- */
+
+typedef struct {
+    msgpack_unpacked unpacked;
+    const msgpack_object *items;
+    uint32_t count;
+    uint32_t next;
+    int bad;
+} s_reader_t;
+
+/* Unpack 'data' as an array of exactly 'fields' items (or at least
+ * 'fields' when 'fields_min_only'). */
+static int
+s_reader_open(s_reader_t *r, const void *data, size_t size, size_t max,
+              uint32_t fields, int fields_min_only)
+{
+    memset(r, 0, sizeof *r);
+    msgpack_unpacked_init(&r->unpacked);
+    if (size > max) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    if (et_codec_precheck(data, size) != 0)
+        return -1;
+    size_t off = 0;
+    if (msgpack_unpack_next(&r->unpacked, data, size, &off) !=
+        MSGPACK_UNPACK_SUCCESS)
+        goto bad;
+    const msgpack_object *root = &r->unpacked.data;
+    if (root->type != MSGPACK_OBJECT_ARRAY)
+        goto bad;
+    r->items = root->via.array.ptr;
+    r->count = root->via.array.size;
+    if (fields_min_only ? r->count < fields : r->count != fields)
+        goto bad;
+    return 0;
+bad:
+    msgpack_unpacked_destroy(&r->unpacked);
+    errno = EPROTO;
+    return -1;
+}
+
+static int
+s_reader_close(s_reader_t *r)
+{
+    msgpack_unpacked_destroy(&r->unpacked);
+    if (r->bad) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+static const msgpack_object *
+s_next(s_reader_t *r)
+{
+    if (r->next >= r->count) {
+        r->bad = 1;
+        return NULL;
+    }
+    return &r->items[r->next++];
+}
+
+static uint64_t
+s_read_u64(s_reader_t *r, uint64_t max)
+{
+    const msgpack_object *o = s_next(r);
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) {
+        r->bad = 1;
+        return 0;
+    }
+    return o->via.u64;
+}
+
+static int64_t
+s_read_i64(s_reader_t *r, int64_t min, int64_t max)
+{
+    const msgpack_object *o = s_next(r);
+    int64_t v;
+    if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        o->via.u64 <= (uint64_t)INT64_MAX)
+        v = (int64_t)o->via.u64;
+    else if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        v = o->via.i64;
+    else {
+        r->bad = 1;
+        return 0;
+    }
+    if (v < min || v > max) {
+        r->bad = 1;
+        return 0;
+    }
+    return v;
+}
+
+static double
+s_read_f64(s_reader_t *r, double min, double max)
+{
+    const msgpack_object *o = s_next(r);
+    double v;
+    if (o && (o->type == MSGPACK_OBJECT_FLOAT64 ||
+              o->type == MSGPACK_OBJECT_FLOAT32))
+        v = o->via.f64;
+    else if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        v = (double)o->via.u64;
+    else if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        v = (double)o->via.i64;
+    else {
+        r->bad = 1;
+        return 0;
+    }
+    if (!isfinite(v) || v < min || v > max) {
+        r->bad = 1;
+        return 0;
+    }
+    return v;
+}
+
+/* Copy a string of 1..cap-1 bytes with no NUL inside (or 0 bytes when
+ * 'allow_empty'). */
+static void
+s_read_str(s_reader_t *r, char *dst, size_t cap, int allow_empty)
+{
+    const msgpack_object *o = s_next(r);
+    dst[0] = '\0';
+    if (!o || o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
+        (!allow_empty && o->via.str.size == 0) ||
+        (o->via.str.size > 0 &&
+         memchr(o->via.str.ptr, '\0', o->via.str.size))) {
+        r->bad = 1;
+        return;
+    }
+    /* msgpack-c leaves ptr NULL for an empty string: no memcpy then. */
+    if (o->via.str.size > 0)
+        memcpy(dst, o->via.str.ptr, o->via.str.size);
+    dst[o->via.str.size] = '\0';
+}
+
+#define S_U32 UINT32_MAX
+#define S_I64_MIN INT64_MIN
+#define S_I64_MAX INT64_MAX
+#define S_NS_MAX INT64_MAX
+
+/* ---- encoding helpers ---------------------------------------------------- */
+
+/* msgpack_pack_* return 0 or -1. Chained with || they run left to right and
+ * stop at the first failure; with | their order would be unspecified. */
+static int
+s_pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen(s);
+    return msgpack_pack_str(pk, len) || msgpack_pack_str_body(pk, s, len);
+}
+
+static int
+s_done(int rc)
+{
+    if (rc != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- header -------------------------------------------------------------- */
+
+static int
+s_type_known(uint64_t type)
+{
+    return (type >= ET_MSG_EVENT && type <= ET_MSG_DONE_ACK) ||
+           (type >= ET_MSG_READY && type <= ET_MSG_BYE) ||
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_STATS);
+}
+
+int
+et_codec_encode_header(msgpack_sbuffer *buf, et_msg_type_t type)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    return s_done(msgpack_pack_array(&pk, 2) ||
+                  msgpack_pack_uint8(&pk, ET_PROTOCOL_VERSION) ||
+                  msgpack_pack_uint8(&pk, (uint8_t)type));
+}
+
+int
+et_codec_decode_header(const void *data, size_t size, et_msg_type_t *type)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_HEADER_MAX, 2, 0) != 0)
+        return -1;
+    uint64_t version = s_read_u64(&r, UINT8_MAX);
+    uint64_t t = s_read_u64(&r, UINT8_MAX);
+    if (s_reader_close(&r) != 0)
+        return -1;
+    if (version != ET_PROTOCOL_VERSION) {
+        errno = EPROTONOSUPPORT;
+        return -1;
+    }
+    if (!s_type_known(t)) {
+        errno = EPROTO;
+        return -1;
+    }
+    *type = (et_msg_type_t)t;
+    return 0;
+}
+
+/* ---- bodies -------------------------------------------------------------- */
+
+#define S_PACKER(buf)                                                          \
+    msgpack_packer pk;                                                         \
+    msgpack_packer_init(&pk, (buf), msgpack_sbuffer_write)
+
+int
+et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 5) ||
+                  msgpack_pack_uint64(&pk, m->event_id) ||
+                  msgpack_pack_uint32(&pk, m->producer_id) ||
+                  msgpack_pack_int64(&pk, m->intended_ns) ||
+                  msgpack_pack_int64(&pk, m->sent_ns) ||
+                  msgpack_pack_int32(&pk, m->label));
+}
+
+int
+et_codec_decode_event(const void *data, size_t size, et_event_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 0) != 0)
+        return -1;
+    m->event_id = s_read_u64(&r, UINT64_MAX);
+    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
+    m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->sent_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_reject(msgpack_sbuffer *buf, const et_reject_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 2) ||
+                  msgpack_pack_uint64(&pk, m->event_id) ||
+                  msgpack_pack_uint8(&pk, m->reason));
+}
+
+int
+et_codec_decode_reject(const void *data, size_t size, et_reject_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 2, 0) != 0)
+        return -1;
+    m->event_id = s_read_u64(&r, UINT64_MAX);
+    m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_hello(msgpack_sbuffer *buf, const et_hello_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 7) ||
+                  msgpack_pack_uint32(&pk, m->producer_id) ||
+                  s_pack_str(&pk, m->arrival) || s_pack_str(&pk, m->source) ||
+                  msgpack_pack_double(&pk, m->rate_eps) ||
+                  msgpack_pack_double(&pk, m->duration_s) ||
+                  msgpack_pack_uint64(&pk, m->seed) ||
+                  msgpack_pack_int64(&pk, m->started_ns));
+}
+
+int
+et_codec_decode_hello(const void *data, size_t size, et_hello_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 0) != 0)
+        return -1;
+    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
+    s_read_str(&r, m->arrival, sizeof m->arrival, 0);
+    s_read_str(&r, m->source, sizeof m->source, 1);
+    m->rate_eps = s_read_f64(&r, 0, 1e9);
+    m->duration_s = s_read_f64(&r, 0, 1e9);
+    m->seed = s_read_u64(&r, UINT64_MAX);
+    m->started_ns = s_read_i64(&r, 0, S_NS_MAX);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_done(msgpack_sbuffer *buf, const et_done_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 6) ||
+                  msgpack_pack_uint32(&pk, m->producer_id) ||
+                  msgpack_pack_uint64(&pk, m->sent) ||
+                  msgpack_pack_uint64(&pk, m->send_failed) ||
+                  msgpack_pack_int64(&pk, m->lag_max_ns) ||
+                  msgpack_pack_int64(&pk, m->lag_mean_ns) ||
+                  msgpack_pack_int64(&pk, m->finished_ns));
+}
+
+int
+et_codec_decode_done(const void *data, size_t size, et_done_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 6, 0) != 0)
+        return -1;
+    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
+    m->sent = s_read_u64(&r, UINT64_MAX);
+    m->send_failed = s_read_u64(&r, UINT64_MAX);
+    m->lag_max_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->lag_mean_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->finished_ns = s_read_i64(&r, 0, S_NS_MAX);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_ready(msgpack_sbuffer *buf, const et_ready_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 6) || s_pack_str(&pk, m->function) ||
+                  s_pack_str(&pk, m->instance) ||
+                  msgpack_pack_uint32(&pk, m->pid) ||
+                  msgpack_pack_uint32(&pk, m->slots) ||
+                  msgpack_pack_int64(&pk, m->cold_start_ns) ||
+                  msgpack_pack_int64(&pk, m->init_ns));
+}
+
+int
+et_codec_decode_ready(const void *data, size_t size, et_ready_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 6, 0) != 0)
+        return -1;
+    s_read_str(&r, m->function, sizeof m->function, 0);
+    s_read_str(&r, m->instance, sizeof m->instance, 0);
+    m->pid = (uint32_t)s_read_u64(&r, S_U32);
+    m->slots = (uint32_t)s_read_u64(&r, 1024);
+    m->cold_start_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->init_ns = s_read_i64(&r, 0, S_NS_MAX);
+    if (m->slots == 0)
+        r.bad = 1;
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_task(msgpack_sbuffer *buf, const et_task_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 5) ||
+                  msgpack_pack_uint64(&pk, m->event_id) ||
+                  msgpack_pack_uint32(&pk, m->stage) ||
+                  msgpack_pack_uint32(&pk, m->attempt) ||
+                  msgpack_pack_int64(&pk, m->intended_ns) ||
+                  msgpack_pack_int32(&pk, m->label));
+}
+
+int
+et_codec_decode_task(const void *data, size_t size, et_task_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 0) != 0)
+        return -1;
+    m->event_id = s_read_u64(&r, UINT64_MAX);
+    m->stage = (uint32_t)s_read_u64(&r, 255);
+    m->attempt = (uint32_t)s_read_u64(&r, 1000);
+    m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_result(msgpack_sbuffer *buf, const et_result_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 7) ||
+                  msgpack_pack_uint64(&pk, m->event_id) ||
+                  msgpack_pack_uint32(&pk, m->stage) ||
+                  msgpack_pack_uint32(&pk, m->attempt) ||
+                  msgpack_pack_uint8(&pk, m->status) ||
+                  msgpack_pack_int64(&pk, m->service_ns) ||
+                  msgpack_pack_int32(&pk, m->outcome) ||
+                  msgpack_pack_double(&pk, m->score));
+}
+
+int
+et_codec_decode_result(const void *data, size_t size, et_result_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 0) != 0)
+        return -1;
+    m->event_id = s_read_u64(&r, UINT64_MAX);
+    m->stage = (uint32_t)s_read_u64(&r, 255);
+    m->attempt = (uint32_t)s_read_u64(&r, 1000);
+    m->status = (uint8_t)s_read_u64(&r, ET_STATUS_MAX);
+    m->service_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->outcome = (int32_t)s_read_i64(&r, -1, INT32_MAX);
+    m->score = s_read_f64(&r, -1e300, 1e300);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_usage(msgpack_sbuffer *buf, const et_usage_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 13) || s_pack_str(&pk, m->function) ||
+                  s_pack_str(&pk, m->instance) ||
+                  msgpack_pack_uint32(&pk, m->pid) ||
+                  msgpack_pack_uint32(&pk, m->slots) ||
+                  msgpack_pack_int64(&pk, m->started_ns) ||
+                  msgpack_pack_int64(&pk, m->cold_start_ns) ||
+                  msgpack_pack_int64(&pk, m->init_ns) ||
+                  msgpack_pack_int64(&pk, m->lifetime_ns) ||
+                  msgpack_pack_int64(&pk, m->busy_ns) ||
+                  msgpack_pack_int64(&pk, m->cpu_ns) ||
+                  msgpack_pack_uint64(&pk, m->served) ||
+                  msgpack_pack_uint64(&pk, m->errors) ||
+                  msgpack_pack_uint8(&pk, m->final));
+}
+
+int
+et_codec_decode_usage(const void *data, size_t size, et_usage_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 13, 0) != 0)
+        return -1;
+    s_read_str(&r, m->function, sizeof m->function, 0);
+    s_read_str(&r, m->instance, sizeof m->instance, 0);
+    m->pid = (uint32_t)s_read_u64(&r, S_U32);
+    m->slots = (uint32_t)s_read_u64(&r, 1024);
+    m->started_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->cold_start_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->init_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->lifetime_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->busy_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->cpu_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->served = s_read_u64(&r, UINT64_MAX);
+    m->errors = s_read_u64(&r, UINT64_MAX);
+    m->final = (uint8_t)s_read_u64(&r, 1);
+    if (m->slots == 0)
+        r.bad = 1;
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
+{
+    S_PACKER(buf);
+    if (m->n_functions > ET_STATS_FUNCTIONS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = msgpack_pack_array(&pk, 10) || msgpack_pack_int64(&pk, m->t_ns) ||
+             s_pack_str(&pk, m->workflow) ||
+             msgpack_pack_uint64(&pk, m->accepted) ||
+             msgpack_pack_uint64(&pk, m->rejected) ||
+             msgpack_pack_uint64(&pk, m->completed) ||
+             msgpack_pack_uint64(&pk, m->failed) ||
+             msgpack_pack_uint64(&pk, m->retries) ||
+             msgpack_pack_uint64(&pk, m->in_flight) ||
+             msgpack_pack_uint64(&pk, m->bad_messages) ||
+             msgpack_pack_array(&pk, m->n_functions);
+    for (uint32_t i = 0; i < m->n_functions; i++) {
+        const et_stats_function_t *f = &m->functions[i];
+        rc |= msgpack_pack_array(&pk, 7) || s_pack_str(&pk, f->name) ||
+              msgpack_pack_uint32(&pk, f->queue_depth) ||
+              msgpack_pack_uint32(&pk, f->queue_cap) ||
+              msgpack_pack_uint32(&pk, f->instances) ||
+              msgpack_pack_uint32(&pk, f->slots_total) ||
+              msgpack_pack_uint32(&pk, f->slots_busy) ||
+              msgpack_pack_uint64(&pk, f->completed);
+    }
+    return s_done(rc);
+}
+
+int
+et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 10, 0) != 0)
+        return -1;
+    m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
+    s_read_str(&r, m->workflow, sizeof m->workflow, 0);
+    m->accepted = s_read_u64(&r, UINT64_MAX);
+    m->rejected = s_read_u64(&r, UINT64_MAX);
+    m->completed = s_read_u64(&r, UINT64_MAX);
+    m->failed = s_read_u64(&r, UINT64_MAX);
+    m->retries = s_read_u64(&r, UINT64_MAX);
+    m->in_flight = s_read_u64(&r, UINT64_MAX);
+    m->bad_messages = s_read_u64(&r, UINT64_MAX);
+    const msgpack_object *list = s_next(&r);
+    m->n_functions = 0;
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
+        list->via.array.size > ET_STATS_FUNCTIONS_MAX) {
+        r.bad = 1;
+        return s_reader_close(&r);
+    }
+    for (uint32_t i = 0; i < list->via.array.size && !r.bad; i++) {
+        const msgpack_object *o = &list->via.array.ptr[i];
+        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 7) {
+            r.bad = 1;
+            break;
+        }
+        /* Read the nested array with a second cursor over its items. */
+        s_reader_t sub = {.items = o->via.array.ptr,
+                          .count = o->via.array.size};
+        et_stats_function_t *f = &m->functions[i];
+        s_read_str(&sub, f->name, sizeof f->name, 0);
+        f->queue_depth = (uint32_t)s_read_u64(&sub, S_U32);
+        f->queue_cap = (uint32_t)s_read_u64(&sub, S_U32);
+        f->instances = (uint32_t)s_read_u64(&sub, S_U32);
+        f->slots_total = (uint32_t)s_read_u64(&sub, S_U32);
+        f->slots_busy = (uint32_t)s_read_u64(&sub, S_U32);
+        f->completed = s_read_u64(&sub, UINT64_MAX);
+        r.bad |= sub.bad;
+        m->n_functions = i + 1;
+    }
+    return s_reader_close(&r);
+}
+
+#define S_RECORD_FIELDS 14
+
+int
+et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
+                        size_t count)
+{
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, count);
+    for (size_t i = 0; i < count; i++) {
+        const et_record_t *m = &records[i];
+        rc |= msgpack_pack_array(&pk, S_RECORD_FIELDS) ||
+              msgpack_pack_uint8(&pk, m->kind) ||
+              msgpack_pack_uint64(&pk, m->event_id) ||
+              msgpack_pack_uint32(&pk, m->producer_id) ||
+              msgpack_pack_uint32(&pk, m->stage) ||
+              msgpack_pack_uint32(&pk, m->attempt) ||
+              msgpack_pack_int64(&pk, m->intended_ns) ||
+              msgpack_pack_int64(&pk, m->t_ns) ||
+              msgpack_pack_int64(&pk, m->queue_ns) ||
+              msgpack_pack_int64(&pk, m->service_ns) ||
+              msgpack_pack_int32(&pk, m->label) ||
+              msgpack_pack_int32(&pk, m->outcome) ||
+              msgpack_pack_uint8(&pk, m->reason) ||
+              msgpack_pack_uint8(&pk, m->cold) ||
+              msgpack_pack_double(&pk, m->score);
+    }
+    return s_done(rc);
+}
+
+int
+et_codec_decode_records(const void *data, size_t size, et_record_t *records,
+                        size_t max, size_t *count)
+{
+    *count = 0;
+    if (size > ET_BODY_MAX * 16) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX * 16, 0, 1) != 0)
+        return -1;
+    if (r.count > max) {
+        msgpack_unpacked_destroy(&r.unpacked);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    for (uint32_t i = 0; i < r.count && !r.bad; i++) {
+        const msgpack_object *o = &r.items[i];
+        if (o->type != MSGPACK_OBJECT_ARRAY ||
+            o->via.array.size != S_RECORD_FIELDS) {
+            r.bad = 1;
+            break;
+        }
+        s_reader_t sub = {.items = o->via.array.ptr,
+                          .count = o->via.array.size};
+        et_record_t *m = &records[i];
+        m->kind = (uint8_t)s_read_u64(&sub, ET_RECORD_MAX);
+        m->event_id = s_read_u64(&sub, UINT64_MAX);
+        m->producer_id = (uint32_t)s_read_u64(&sub, S_U32);
+        m->stage = (uint32_t)s_read_u64(&sub, 255);
+        m->attempt = (uint32_t)s_read_u64(&sub, 1000);
+        m->intended_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        m->t_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        m->queue_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        m->service_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        m->label = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
+        m->outcome = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
+        m->reason = (uint8_t)s_read_u64(&sub, ET_REASON_MAX);
+        m->cold = (uint8_t)s_read_u64(&sub, 1);
+        m->score = s_read_f64(&sub, -1e300, 1e300);
+        if (m->kind == 0)
+            sub.bad = 1;
+        r.bad |= sub.bad;
+    }
+    if (s_reader_close(&r) != 0)
+        return -1;
+    *count = r.count;
+    return 0;
+}
+
+const char *
+et_codec_type_name(et_msg_type_t type)
+{
+    switch (type) {
+    case ET_MSG_EVENT:
+        return "EVENT";
+    case ET_MSG_REJECT:
+        return "REJECT";
+    case ET_MSG_HELLO:
+        return "HELLO";
+    case ET_MSG_DONE:
+        return "DONE";
+    case ET_MSG_DONE_ACK:
+        return "DONE_ACK";
+    case ET_MSG_READY:
+        return "READY";
+    case ET_MSG_TASK:
+        return "TASK";
+    case ET_MSG_RESULT:
+        return "RESULT";
+    case ET_MSG_HEARTBEAT:
+        return "HEARTBEAT";
+    case ET_MSG_DRAIN:
+        return "DRAIN";
+    case ET_MSG_BYE:
+        return "BYE";
+    case ET_MSG_RECORDS:
+        return "RECORDS";
+    case ET_MSG_USAGE:
+        return "USAGE";
+    case ET_MSG_STATS:
+        return "STATS";
+    }
+    return "UNKNOWN";
+}
+
+const char *
+et_codec_reason_name(et_reason_t reason)
+{
+    switch (reason) {
+    case ET_REASON_NONE:
+        return "none";
+    case ET_REASON_QUEUE_FULL:
+        return "queue_full";
+    case ET_REASON_SHUTTING_DOWN:
+        return "shutting_down";
+    case ET_REASON_FUNCTION_ERROR:
+        return "function_error";
+    case ET_REASON_TIMEOUT:
+        return "timeout";
+    case ET_REASON_WORKER_LOST:
+        return "worker_lost";
+    case ET_REASON_BAD_PAYLOAD:
+        return "bad_payload";
+    }
+    return "unknown";
+}

@@ -1,0 +1,241 @@
+/* The wire protocol: message types, their fields, and a msgpack codec for
+ * each. Every message is a ZeroMQ multipart message whose frames (after any
+ * routing-id frames) are msgpack: a header [version, type], a body (a
+ * positional msgpack array), and for EVENT/TASK/RESULT an opaque payload
+ * frame that the broker forwards without decoding.
+ *
+ * Decoders validate everything (sizes, nesting, counts, types, ranges) and
+ * return 0, or -1 with errno EPROTO (malformed), EMSGSIZE (too large) or
+ * EPROTONOSUPPORT (wrong protocol version). Encoders append to a
+ * msgpack_sbuffer and return 0 or -1 (ENOMEM). Thread-safe: no state. */
+#ifndef ET_CODEC_H
+#define ET_CODEC_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ET_PROTOCOL_VERSION 1
+
+/* Size limits. The header and bodies are small; payloads are bounded by the
+ * receiver's configuration, never above ET_PAYLOAD_HARD_MAX. */
+#define ET_HEADER_MAX 16
+#define ET_BODY_MAX 65536
+#define ET_PAYLOAD_HARD_MAX (16u << 20)
+#define ET_PAYLOAD_DEFAULT_MAX (1u << 20)
+#define ET_MSGPACK_MAX_DEPTH 8
+
+#define ET_NAME_MAX 48  /* function, workflow and instance names */
+#define ET_TEXT_MAX 160 /* free text: arrival spec, source */
+#define ET_STATS_FUNCTIONS_MAX 16
+
+typedef enum {
+    ET_MSG_EVENT = 1,    /* producer -> broker: header, event, payload */
+    ET_MSG_REJECT = 2,   /* broker -> producer: header, reject */
+    ET_MSG_HELLO = 3,    /* producer -> broker -> collector */
+    ET_MSG_DONE = 4,     /* producer -> broker -> collector */
+    ET_MSG_DONE_ACK = 5, /* broker -> producer: all rejects were sent */
+    ET_MSG_READY = 10,   /* worker -> broker */
+    ET_MSG_TASK = 11,    /* broker -> worker: header, task, payload */
+    ET_MSG_RESULT = 12,  /* worker -> broker: header, result, payload */
+    ET_MSG_HEARTBEAT = 13,
+    ET_MSG_DRAIN = 14,   /* broker -> worker: finish in-flight work, leave */
+    ET_MSG_BYE = 15,     /* worker -> broker: leaving, nothing in flight */
+    ET_MSG_RECORDS = 20, /* broker -> collector: batch of lifecycle records */
+    ET_MSG_USAGE = 21,   /* worker -> collector */
+    ET_MSG_STATS = 22    /* broker -> PUB subscribers and collector */
+} et_msg_type_t;
+
+/* Why an event was rejected or failed. */
+typedef enum {
+    ET_REASON_NONE = 0,
+    ET_REASON_QUEUE_FULL = 1,
+    ET_REASON_SHUTTING_DOWN = 2,
+    ET_REASON_FUNCTION_ERROR = 3,
+    ET_REASON_TIMEOUT = 4,
+    ET_REASON_WORKER_LOST = 5,
+    ET_REASON_BAD_PAYLOAD = 6,
+    ET_REASON_MAX = 6
+} et_reason_t;
+
+/* Result of a function call. */
+typedef enum {
+    ET_STATUS_OK = 0,
+    ET_STATUS_ERROR = 1,    /* the function failed on this event */
+    ET_STATUS_FILTERED = 2, /* the function dropped the event on purpose */
+    ET_STATUS_MAX = 2
+} et_status_t;
+
+#define ET_LABEL_NONE (-1)
+#define ET_OUTCOME_NONE (-1)
+
+typedef struct {
+    uint64_t event_id;
+    uint32_t producer_id;
+    int64_t intended_ns; /* CLOCK_REALTIME: when the schedule said to send */
+    int64_t sent_ns;     /* CLOCK_REALTIME: when it was actually sent */
+    int32_t label;       /* ground truth, or ET_LABEL_NONE */
+} et_event_t;
+
+typedef struct {
+    uint64_t event_id;
+    uint8_t reason; /* et_reason_t */
+} et_reject_t;
+
+typedef struct {
+    uint32_t producer_id;
+    char arrival[ET_TEXT_MAX];
+    char source[ET_TEXT_MAX];
+    double rate_eps;
+    double duration_s;
+    uint64_t seed;
+    int64_t started_ns;
+} et_hello_t;
+
+typedef struct {
+    uint32_t producer_id;
+    uint64_t sent;        /* events handed to the socket */
+    uint64_t send_failed; /* events the socket refused (never sent) */
+    int64_t lag_max_ns;   /* how far the producer fell behind schedule */
+    int64_t lag_mean_ns;
+    int64_t finished_ns;
+} et_done_t;
+
+typedef struct {
+    char function[ET_NAME_MAX];
+    char instance[ET_NAME_MAX];
+    uint32_t pid;
+    uint32_t slots;
+    int64_t cold_start_ns; /* process start to READY */
+    int64_t init_ns;       /* the function's own init, part of cold start */
+} et_ready_t;
+
+typedef struct {
+    uint64_t event_id;
+    uint32_t stage;
+    uint32_t attempt;
+    int64_t intended_ns;
+    int32_t label;
+} et_task_t;
+
+typedef struct {
+    uint64_t event_id;
+    uint32_t stage;
+    uint32_t attempt;
+    uint8_t status; /* et_status_t */
+    int64_t service_ns;
+    int32_t outcome; /* the function's verdict for accuracy, or NONE */
+    double score;    /* model score where there is one, else 0 */
+} et_result_t;
+
+typedef enum {
+    ET_RECORD_ACCEPTED = 1,
+    ET_RECORD_REJECTED = 2,
+    ET_RECORD_STAGE = 3,
+    ET_RECORD_COMPLETED = 4,
+    ET_RECORD_FAILED = 5,
+    ET_RECORD_RETRY = 6,
+    ET_RECORD_MAX = 6
+} et_record_kind_t;
+
+/* One lifecycle transition. Fields a kind does not use are zero. */
+typedef struct {
+    uint8_t kind; /* et_record_kind_t */
+    uint64_t event_id;
+    uint32_t producer_id;
+    uint32_t stage;
+    uint32_t attempt;
+    int64_t intended_ns;
+    int64_t t_ns;       /* CLOCK_REALTIME of the transition */
+    int64_t queue_ns;   /* STAGE: wait in the stage's queue */
+    int64_t service_ns; /* STAGE: time inside the function */
+    int32_t label;      /* ACCEPTED */
+    int32_t outcome;    /* STAGE, COMPLETED */
+    uint8_t reason;     /* REJECTED, FAILED, RETRY: et_reason_t */
+    uint8_t cold;       /* STAGE: the event waited for a cold start */
+    double score;       /* STAGE, COMPLETED */
+} et_record_t;
+
+typedef struct {
+    char function[ET_NAME_MAX];
+    char instance[ET_NAME_MAX];
+    uint32_t pid;
+    uint32_t slots;
+    int64_t started_ns;    /* CLOCK_REALTIME: process start */
+    int64_t cold_start_ns; /* 0 until READY */
+    int64_t init_ns;
+    int64_t lifetime_ns; /* start to this report */
+    int64_t busy_ns;     /* sum over slots of time inside the function */
+    int64_t cpu_ns;      /* CLOCK_PROCESS_CPUTIME_ID */
+    uint64_t served;
+    uint64_t errors;
+    uint8_t final; /* 1 on the last report before exit */
+} et_usage_t;
+
+typedef struct {
+    char name[ET_NAME_MAX];
+    uint32_t queue_depth;
+    uint32_t queue_cap;
+    uint32_t instances;
+    uint32_t slots_total;
+    uint32_t slots_busy;
+    uint64_t completed; /* stage completions so far */
+} et_stats_function_t;
+
+typedef struct {
+    int64_t t_ns;
+    char workflow[ET_NAME_MAX];
+    uint64_t accepted;
+    uint64_t rejected;
+    uint64_t completed;
+    uint64_t failed;
+    uint64_t retries;
+    uint64_t in_flight;
+    uint64_t bad_messages;
+    uint32_t n_functions;
+    et_stats_function_t functions[ET_STATS_FUNCTIONS_MAX];
+} et_stats_t;
+
+/* Check that 'data' holds exactly one msgpack object of at most
+ * ET_MSGPACK_MAX_DEPTH nesting whose declared lengths fit in 'size'. This
+ * runs before msgpack-c unpacks anything, so a hostile length can never
+ * make it allocate. Returns 0 or -1 with errno EPROTO. */
+int et_codec_precheck(const void *data, size_t size);
+
+/* Header. */
+int et_codec_encode_header(msgpack_sbuffer *buf, et_msg_type_t type);
+int et_codec_decode_header(const void *data, size_t size, et_msg_type_t *type);
+
+/* Bodies: one encoder and one decoder per message type. */
+int et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *msg);
+int et_codec_decode_event(const void *data, size_t size, et_event_t *msg);
+int et_codec_encode_reject(msgpack_sbuffer *buf, const et_reject_t *msg);
+int et_codec_decode_reject(const void *data, size_t size, et_reject_t *msg);
+int et_codec_encode_hello(msgpack_sbuffer *buf, const et_hello_t *msg);
+int et_codec_decode_hello(const void *data, size_t size, et_hello_t *msg);
+int et_codec_encode_done(msgpack_sbuffer *buf, const et_done_t *msg);
+int et_codec_decode_done(const void *data, size_t size, et_done_t *msg);
+int et_codec_encode_ready(msgpack_sbuffer *buf, const et_ready_t *msg);
+int et_codec_decode_ready(const void *data, size_t size, et_ready_t *msg);
+int et_codec_encode_task(msgpack_sbuffer *buf, const et_task_t *msg);
+int et_codec_decode_task(const void *data, size_t size, et_task_t *msg);
+int et_codec_encode_result(msgpack_sbuffer *buf, const et_result_t *msg);
+int et_codec_decode_result(const void *data, size_t size, et_result_t *msg);
+int et_codec_encode_usage(msgpack_sbuffer *buf, const et_usage_t *msg);
+int et_codec_decode_usage(const void *data, size_t size, et_usage_t *msg);
+int et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *msg);
+int et_codec_decode_stats(const void *data, size_t size, et_stats_t *msg);
+
+/* Records travel in batches: the body is an array of records. */
+int et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
+                            size_t count);
+/* Decode up to 'max' records into 'records'; more than 'max' is EMSGSIZE.
+ * Sets *count. */
+int et_codec_decode_records(const void *data, size_t size, et_record_t *records,
+                            size_t max, size_t *count);
+
+/* Names for logs and reports. */
+const char *et_codec_type_name(et_msg_type_t type);
+const char *et_codec_reason_name(et_reason_t reason);
+
+#endif

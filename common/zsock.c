@@ -1,0 +1,142 @@
+/* Socket helpers over libzmq's C API. */
+#include "common/zsock.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+void *
+et_zsock_new(void *ctx, int type, int hwm)
+{
+    void *sock = zmq_socket(ctx, type);
+    if (!sock)
+        return NULL;
+    int linger = ET_LINGER_MS;
+    int one = 1;
+    if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0)
+        goto fail;
+    if (type == ZMQ_ROUTER &&
+        zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0)
+        goto fail;
+    if ((type == ZMQ_DEALER || type == ZMQ_PUSH) &&
+        zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0)
+        goto fail;
+    return sock;
+fail:;
+    int saved = errno;
+    zmq_close(sock);
+    errno = saved;
+    return NULL;
+}
+
+void
+et_zsock_close(void **sock_p)
+{
+    if (sock_p && *sock_p) {
+        zmq_close(*sock_p);
+        *sock_p = NULL;
+    }
+}
+
+int
+et_zsock_bind(void *sock, const char *endpoint)
+{
+    if (zmq_bind(sock, endpoint) != 0) {
+        ET_LOG_ERROR("cannot bind %s: %s", endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+et_zsock_connect(void *sock, const char *endpoint)
+{
+    if (zmq_connect(sock, endpoint) != 0) {
+        ET_LOG_ERROR("cannot connect %s: %s", endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void
+et_zsock_frames_close(zmq_msg_t *frames, int count)
+{
+    for (int i = 0; i < count; i++)
+        zmq_msg_close(&frames[i]);
+}
+
+int
+et_zsock_recv(void *sock, zmq_msg_t *frames, int max, int *too_many, int flags)
+{
+    int count = 0;
+    *too_many = 0;
+    for (;;) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        /* Only the first frame may be non-blocking: the rest of a
+         * multipart message is already there when its first part is. */
+        if (zmq_msg_recv(&part, sock, count == 0 ? flags : 0) < 0) {
+            int saved = errno;
+            zmq_msg_close(&part);
+            et_zsock_frames_close(frames, count);
+            errno = saved;
+            return -1;
+        }
+        int more = zmq_msg_more(&part);
+        if (count < max) {
+            zmq_msg_init(&frames[count]);
+            zmq_msg_move(&frames[count], &part);
+            count++;
+        } else {
+            *too_many = 1;
+        }
+        zmq_msg_close(&part);
+        if (!more)
+            break;
+    }
+    return count;
+}
+
+static int
+s_send_bytes(void *sock, const void *data, size_t size, int flags)
+{
+    return zmq_send(sock, data, size, flags) < 0 ? -1 : 0;
+}
+
+int
+et_zsock_send_to(void *sock, const void *route, size_t route_len,
+                 et_msg_type_t type, const msgpack_sbuffer *body,
+                 zmq_msg_t *payload, int flags)
+{
+    /* The header is tiny and fixed per type: [version, type]. */
+    uint8_t header[3] = {0x92, ET_PROTOCOL_VERSION, (uint8_t)type};
+    int more_after_header = (body || payload) ? ZMQ_SNDMORE : 0;
+    if (route && s_send_bytes(sock, route, route_len, flags | ZMQ_SNDMORE))
+        return -1;
+    /* After the first part, ZeroMQ accepts the rest of the message. */
+    int rest = flags & ~ZMQ_DONTWAIT;
+    if (s_send_bytes(sock, header, sizeof header,
+                     (route ? rest : flags) | more_after_header) != 0)
+        return -1;
+    if (body && s_send_bytes(sock, body->data, body->size,
+                             rest | (payload ? ZMQ_SNDMORE : 0)) != 0)
+        return -1;
+    if (payload && zmq_msg_send(payload, sock, rest) < 0)
+        return -1;
+    return 0;
+}
+
+int
+et_zsock_send(void *sock, const zmq_msg_t *route, et_msg_type_t type,
+              const msgpack_sbuffer *body, zmq_msg_t *payload, int flags)
+{
+    if (!route)
+        return et_zsock_send_to(sock, NULL, 0, type, body, payload, flags);
+    /* zmq_msg_data is not const-correct; the route is only read. */
+    zmq_msg_t *r = (zmq_msg_t *)route;
+    return et_zsock_send_to(sock, zmq_msg_data(r), zmq_msg_size(r), type, body,
+                            payload, flags);
+}
