@@ -1,0 +1,38 @@
+/* eventide-broker: parse the configuration, serve until a signal, drain. */
+#include "broker/broker.h"
+
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_signal(int signo)
+{
+    (void)signo;
+    s_stop = s_stop + 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    et_broker_config_t cfg;
+    int rc = et_broker_config_parse(argc, argv, &cfg);
+    if (rc != 0)
+        return rc == 1 ? ET_EXIT_OK : ET_EXIT_USAGE;
+    et_log_init("broker", cfg.log_level);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    et_broker_t *broker = et_broker_new(&cfg);
+    if (!broker)
+        return ET_EXIT_RUNTIME;
+    rc = et_broker_run(broker, &s_stop);
+    et_broker_destroy(&broker);
+    return rc == 0 ? ET_EXIT_OK : ET_EXIT_RUNTIME;
+}

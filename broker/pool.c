@@ -1,0 +1,240 @@
+/* Worker registry and per-function LRU free-slot FIFOs. Lookups by routing
+ * id scan a flat array: registration is rare and the array is small
+ * (ET_POOL_WORKERS_MAX), so a scan beats the bookkeeping of a map. */
+#include "broker/pool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    et_worker_rec_t **ring; /* free slots, one entry per free slot */
+    size_t storage;         /* power of two */
+    size_t head;
+    size_t size;
+} s_free_fifo_t;
+
+struct et_pool_t {
+    uint32_t n_functions;
+    s_free_fifo_t *free;
+    et_worker_rec_t *workers[ET_POOL_WORKERS_MAX];
+    size_t n_workers;
+};
+
+et_pool_t *
+et_pool_new(uint32_t n_functions)
+{
+    if (n_functions == 0 || n_functions > ET_STATS_FUNCTIONS_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
+    et_pool_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto fail;
+    self->n_functions = n_functions;
+    self->free = calloc(n_functions, sizeof *self->free);
+    if (!self->free)
+        goto fail;
+    return self;
+fail:
+    free(self);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void
+et_pool_destroy(et_pool_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_pool_t *self = *self_p;
+    for (size_t i = 0; i < self->n_workers; i++)
+        free(self->workers[i]);
+    for (uint32_t f = 0; f < self->n_functions; f++)
+        free(self->free[f].ring);
+    free(self->free);
+    free(self);
+    *self_p = NULL;
+}
+
+static int
+s_fifo_push(s_free_fifo_t *fifo, et_worker_rec_t *worker)
+{
+    if (fifo->size == fifo->storage) {
+        size_t storage = fifo->storage ? fifo->storage * 2 : 16;
+        et_worker_rec_t **ring = calloc(storage, sizeof *ring);
+        if (!ring) {
+            errno = ENOMEM;
+            return -1;
+        }
+        for (size_t i = 0; i < fifo->size; i++)
+            ring[i] = fifo->ring[(fifo->head + i) & (fifo->storage - 1)];
+        free(fifo->ring);
+        fifo->ring = ring;
+        fifo->storage = storage;
+        fifo->head = 0;
+    }
+    fifo->ring[(fifo->head + fifo->size) & (fifo->storage - 1)] = worker;
+    fifo->size++;
+    return 0;
+}
+
+/* Drop every free slot of 'worker', keeping the others' order. */
+static void
+s_fifo_remove(s_free_fifo_t *fifo, const et_worker_rec_t *worker)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < fifo->size; i++) {
+        et_worker_rec_t *w = fifo->ring[(fifo->head + i) & (fifo->storage - 1)];
+        if (w != worker)
+            fifo->ring[(fifo->head + kept++) & (fifo->storage - 1)] = w;
+    }
+    fifo->size = kept;
+}
+
+et_worker_rec_t *
+et_pool_add(et_pool_t *self, const void *route, size_t route_len,
+            uint32_t function, uint32_t slots)
+{
+    if (function >= self->n_functions || slots == 0 || slots > 1024 ||
+        route_len == 0 || route_len > ET_ROUTE_MAX) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (et_pool_find(self, route, route_len)) {
+        errno = EEXIST;
+        return NULL;
+    }
+    if (self->n_workers == ET_POOL_WORKERS_MAX) {
+        errno = ENOSPC;
+        return NULL;
+    }
+    et_worker_rec_t *worker = calloc(1, sizeof *worker);
+    if (!worker) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memcpy(worker->route, route, route_len);
+    worker->route_len = route_len;
+    worker->function = function;
+    worker->slots = slots;
+    for (uint32_t i = 0; i < slots; i++) {
+        if (s_fifo_push(&self->free[function], worker) != 0) {
+            s_fifo_remove(&self->free[function], worker);
+            free(worker);
+            return NULL;
+        }
+    }
+    self->workers[self->n_workers++] = worker;
+    return worker;
+}
+
+et_worker_rec_t *
+et_pool_find(et_pool_t *self, const void *route, size_t route_len)
+{
+    for (size_t i = 0; i < self->n_workers; i++) {
+        et_worker_rec_t *w = self->workers[i];
+        if (w->route_len == route_len &&
+            memcmp(w->route, route, route_len) == 0)
+            return w;
+    }
+    return NULL;
+}
+
+et_worker_rec_t *
+et_pool_take(et_pool_t *self, uint32_t function)
+{
+    if (function >= self->n_functions)
+        return NULL;
+    s_free_fifo_t *fifo = &self->free[function];
+    if (fifo->size == 0)
+        return NULL;
+    et_worker_rec_t *worker = fifo->ring[fifo->head];
+    fifo->head = (fifo->head + 1) & (fifo->storage - 1);
+    fifo->size--;
+    worker->busy++;
+    return worker;
+}
+
+void
+et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker)
+{
+    if (worker->busy > 0)
+        worker->busy--;
+    /* A push can only fail for memory; the slot is then withheld, which
+     * costs capacity but never an event. */
+    if (!worker->leaving)
+        (void)s_fifo_push(&self->free[worker->function], worker);
+}
+
+void
+et_pool_set_leaving(et_pool_t *self, et_worker_rec_t *worker)
+{
+    worker->leaving = 1;
+    s_fifo_remove(&self->free[worker->function], worker);
+}
+
+void
+et_pool_remove(et_pool_t *self, et_worker_rec_t **worker_p)
+{
+    et_worker_rec_t *worker = *worker_p;
+    if (!worker)
+        return;
+    s_fifo_remove(&self->free[worker->function], worker);
+    for (size_t i = 0; i < self->n_workers; i++) {
+        if (self->workers[i] == worker) {
+            self->workers[i] = self->workers[--self->n_workers];
+            break;
+        }
+    }
+    free(worker);
+    *worker_p = NULL;
+}
+
+uint32_t
+et_pool_instances(const et_pool_t *self, uint32_t function)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < self->n_workers; i++)
+        n += self->workers[i]->function == function;
+    return n;
+}
+
+uint32_t
+et_pool_slots_total(const et_pool_t *self, uint32_t function)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < self->n_workers; i++)
+        if (self->workers[i]->function == function)
+            n += self->workers[i]->slots;
+    return n;
+}
+
+uint32_t
+et_pool_slots_busy(const et_pool_t *self, uint32_t function)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < self->n_workers; i++)
+        if (self->workers[i]->function == function)
+            n += self->workers[i]->busy;
+    return n;
+}
+
+uint32_t
+et_pool_slots_free(const et_pool_t *self, uint32_t function)
+{
+    return function < self->n_functions ? (uint32_t)self->free[function].size
+                                        : 0;
+}
+
+size_t
+et_pool_size(const et_pool_t *self)
+{
+    return self->n_workers;
+}
+
+et_worker_rec_t *
+et_pool_at(et_pool_t *self, size_t index)
+{
+    return index < self->n_workers ? self->workers[index] : NULL;
+}

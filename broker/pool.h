@@ -1,0 +1,76 @@
+/* The broker's registry of function instances (workers) and its
+ * least-recently-used dispatch. Each function keeps a FIFO of free slots:
+ * a worker with N free slots appears N times, a slot goes to the back when
+ * its result comes in, and dispatch takes from the front — so the slot that
+ * has been idle longest serves next, and c single-slot workers form one
+ * queue with c servers. No sockets: the broker does the I/O. */
+#ifndef ET_POOL_H
+#define ET_POOL_H
+
+#include "common/codec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ET_POOL_WORKERS_MAX 1024
+#define ET_ROUTE_MAX 256
+
+struct et_worker_rec_t {
+    uint8_t route[ET_ROUTE_MAX]; /* ZeroMQ routing id on the backend */
+    size_t route_len;
+    uint32_t function; /* index of the function it serves */
+    char instance[ET_NAME_MAX];
+    uint32_t pid;
+    uint32_t slots;
+    uint32_t busy; /* slots serving an event */
+    int leaving;   /* said BYE or was told to DRAIN: no new work */
+    uint64_t last_seen_mono_ns;
+};
+typedef struct et_worker_rec_t et_worker_rec_t;
+
+typedef struct et_pool_t et_pool_t;
+
+/* New pool for 'n_functions' functions (1..ET_STATS_FUNCTIONS_MAX).
+ * Returns NULL with errno EINVAL or ENOMEM. */
+et_pool_t *et_pool_new(uint32_t n_functions);
+
+/* Destroy *self_p and every worker record. NULL-safe. */
+void et_pool_destroy(et_pool_t **self_p);
+
+/* Register a worker with 'slots' free slots. Returns the record, or NULL
+ * with errno EEXIST (route already registered), ENOSPC (too many workers),
+ * EINVAL (bad function, slots or route length) or ENOMEM. */
+et_worker_rec_t *et_pool_add(et_pool_t *self, const void *route,
+                             size_t route_len, uint32_t function,
+                             uint32_t slots);
+
+/* The worker with this routing id, or NULL. */
+et_worker_rec_t *et_pool_find(et_pool_t *self, const void *route,
+                              size_t route_len);
+
+/* Take the least recently used free slot of 'function': marks it busy and
+ * returns its worker, or NULL when every slot is busy. */
+et_worker_rec_t *et_pool_take(et_pool_t *self, uint32_t function);
+
+/* A slot of 'worker' finished: it becomes free (at the back of the LRU
+ * order) unless the worker is leaving. */
+void et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker);
+
+/* The worker takes no new work; its free slots are withdrawn. */
+void et_pool_set_leaving(et_pool_t *self, et_worker_rec_t *worker);
+
+/* Forget the worker and free its record; sets *worker_p to NULL. The
+ * caller must first settle any job that points at it. */
+void et_pool_remove(et_pool_t *self, et_worker_rec_t **worker_p);
+
+/* Per-function counts for stats and scaling. */
+uint32_t et_pool_instances(const et_pool_t *self, uint32_t function);
+uint32_t et_pool_slots_total(const et_pool_t *self, uint32_t function);
+uint32_t et_pool_slots_busy(const et_pool_t *self, uint32_t function);
+uint32_t et_pool_slots_free(const et_pool_t *self, uint32_t function);
+
+/* Iterate: et_pool_at(self, i) for i < et_pool_size(self). */
+size_t et_pool_size(const et_pool_t *self);
+et_worker_rec_t *et_pool_at(et_pool_t *self, size_t index);
+
+#endif

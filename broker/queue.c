@@ -1,0 +1,149 @@
+/* A growable ring of job pointers. Growth only happens past the bound, on
+ * requeues and next-stage work, which the broker's admission limit keeps
+ * finite (see broker.c). */
+#include "broker/queue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+et_job_t *
+et_job_new(void)
+{
+    et_job_t *job = calloc(1, sizeof *job);
+    if (!job) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    zmq_msg_init(&job->payload);
+    return job;
+}
+
+void
+et_job_destroy(et_job_t **job_p)
+{
+    if (!job_p || !*job_p)
+        return;
+    zmq_msg_close(&(*job_p)->payload);
+    free(*job_p);
+    *job_p = NULL;
+}
+
+struct et_queue_t {
+    et_job_t **ring;
+    size_t storage; /* slots in ring, a power of two */
+    size_t head;    /* index of the first job */
+    size_t size;
+    size_t cap;
+};
+
+et_queue_t *
+et_queue_new(size_t cap)
+{
+    if (cap == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    et_queue_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto fail;
+    self->cap = cap;
+    self->storage = 64;
+    self->ring = calloc(self->storage, sizeof *self->ring);
+    if (!self->ring)
+        goto fail;
+    return self;
+fail:
+    free(self);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void
+et_queue_destroy(et_queue_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_queue_t *self = *self_p;
+    et_job_t *job;
+    while ((job = et_queue_pop(self)) != NULL)
+        et_job_destroy(&job);
+    free(self->ring);
+    free(self);
+    *self_p = NULL;
+}
+
+static int
+s_grow(et_queue_t *self)
+{
+    if (self->size < self->storage)
+        return 0;
+    size_t storage = self->storage * 2;
+    et_job_t **ring = calloc(storage, sizeof *ring);
+    if (!ring) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < self->size; i++)
+        ring[i] = self->ring[(self->head + i) & (self->storage - 1)];
+    free(self->ring);
+    self->ring = ring;
+    self->storage = storage;
+    self->head = 0;
+    return 0;
+}
+
+int
+et_queue_push_admitted(et_queue_t *self, et_job_t *job)
+{
+    if (s_grow(self) != 0)
+        return -1;
+    self->ring[(self->head + self->size) & (self->storage - 1)] = job;
+    self->size++;
+    return 0;
+}
+
+int
+et_queue_push_tail(et_queue_t *self, et_job_t *job)
+{
+    if (self->size >= self->cap) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    return et_queue_push_admitted(self, job);
+}
+
+int
+et_queue_push_head(et_queue_t *self, et_job_t *job)
+{
+    if (s_grow(self) != 0)
+        return -1;
+    self->head = (self->head + self->storage - 1) & (self->storage - 1);
+    self->ring[self->head] = job;
+    self->size++;
+    return 0;
+}
+
+et_job_t *
+et_queue_pop(et_queue_t *self)
+{
+    if (self->size == 0)
+        return NULL;
+    et_job_t *job = self->ring[self->head];
+    self->ring[self->head] = NULL;
+    self->head = (self->head + 1) & (self->storage - 1);
+    self->size--;
+    return job;
+}
+
+size_t
+et_queue_size(const et_queue_t *self)
+{
+    return self->size;
+}
+
+size_t
+et_queue_cap(const et_queue_t *self)
+{
+    return self->cap;
+}

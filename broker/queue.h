@@ -1,0 +1,62 @@
+/* Jobs and the broker's per-function FIFO queues. A job is one event at one
+ * stage of its workflow; it owns the event's current payload. A queue holds
+ * job pointers: push_tail admits new work up to the queue's bound,
+ * push_head puts back work that was already admitted (a retry) and always
+ * succeeds, so a requeue can never lose an event. */
+#ifndef ET_QUEUE_H
+#define ET_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+typedef struct et_worker_rec_t et_worker_rec_t;
+
+typedef struct et_job_t {
+    uint64_t event_id;
+    uint32_t producer_id;
+    uint32_t stage;
+    uint32_t attempt;
+    int32_t label;
+    int64_t intended_ns;       /* CLOCK_REALTIME, from the producer */
+    uint64_t enqueued_mono_ns; /* entered its current queue */
+    uint64_t dispatched_mono_ns;
+    uint8_t cold;            /* waited for an instance to start */
+    et_worker_rec_t *worker; /* while dispatched */
+    zmq_msg_t payload;
+} et_job_t;
+
+/* New job with an empty payload. Returns NULL with errno ENOMEM. */
+et_job_t *et_job_new(void);
+
+/* Close the payload, free the job, set *job_p to NULL. NULL-safe. */
+void et_job_destroy(et_job_t **job_p);
+
+typedef struct et_queue_t et_queue_t;
+
+/* New queue admitting at most 'cap' jobs with push_tail (cap >= 1).
+ * Returns NULL with errno EINVAL or ENOMEM. */
+et_queue_t *et_queue_new(size_t cap);
+
+/* Destroy *self_p, destroying every job still queued. NULL-safe. */
+void et_queue_destroy(et_queue_t **self_p);
+
+/* Append a new job. Returns 0, or -1 with errno ENOBUFS when the queue
+ * holds 'cap' jobs or more (the caller still owns the job). */
+int et_queue_push_tail(et_queue_t *self, et_job_t *job);
+
+/* Put a job back at the head. Always succeeds unless memory runs out
+ * (-1, ENOMEM); it may take the queue above 'cap'. */
+int et_queue_push_head(et_queue_t *self, et_job_t *job);
+
+/* Append a job that was already admitted (the next stage of an accepted
+ * event): like push_head it ignores the bound. 0 or -1 (ENOMEM). */
+int et_queue_push_admitted(et_queue_t *self, et_job_t *job);
+
+/* Remove and return the head job, or NULL when empty. */
+et_job_t *et_queue_pop(et_queue_t *self);
+
+size_t et_queue_size(const et_queue_t *self);
+size_t et_queue_cap(const et_queue_t *self);
+
+#endif
