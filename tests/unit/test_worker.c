@@ -1,0 +1,733 @@
+/* Unit tests for workers/worker: command-line parsing (defaults, every
+ * flag, one usage error per bad value) and the runtime against a fake
+ * broker and collector on private ipc:// endpoints: READY, TASK -> RESULT,
+ * protocol violations, bad input, and every way of leaving. Waits are for
+ * messages with generous timeouts, never for fixed sleeps. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/log.h"
+#include "common/zsock.h"
+#include "workers/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARGC(argv) ((int)(sizeof(argv) / sizeof((argv)[0])))
+#define WAIT_MS 10000
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+static void
+test_config_defaults(void **state)
+{
+    (void)state;
+    char *argv[] = {"eventide-worker",  "--function",   "noop",
+                    "--broker",         "ipc:///tmp/b", "--collector",
+                    "tcp://127.0.0.1:5"};
+    et_worker_config_t cfg;
+    int64_t before = et_clock_real_ns();
+    assert_int_equal(et_worker_config_parse(ARGC(argv), argv, &cfg), 0);
+    assert_ptr_equal(cfg.function, &et_function_noop);
+    assert_string_equal(cfg.broker, "ipc:///tmp/b");
+    assert_string_equal(cfg.collector, "tcp://127.0.0.1:5");
+    assert_int_equal(cfg.slots, 1);
+    assert_null(cfg.service);
+    assert_int_equal(cfg.mode, ET_FUNCTION_MODE_SLEEP);
+    assert_int_equal(cfg.seed, 1);
+    char instance[ET_NAME_MAX];
+    snprintf(instance, sizeof instance, "noop-%ld", (long)getpid());
+    assert_string_equal(cfg.instance, instance);
+    assert_true(cfg.spawned_at_ns >= before &&
+                cfg.spawned_at_ns <= et_clock_real_ns());
+    assert_int_equal(cfg.usage_interval_ns, ET_NS_PER_S);
+    assert_int_equal(cfg.max_payload, ET_PAYLOAD_DEFAULT_MAX);
+    assert_int_equal(cfg.n_options, 0);
+    assert_int_equal(cfg.log_level, ET_LOG_LEVEL_INFO);
+    assert_int_equal(cfg.bye_timeout_ns, ET_WORKER_BYE_TIMEOUT_NS);
+}
+
+static void
+test_config_parses_every_flag(void **state)
+{
+    (void)state;
+    char *argv[] = {"eventide-worker",
+                    "--function",
+                    "synthetic",
+                    "--broker",
+                    "tcp://10.0.0.1:5556",
+                    "--collector",
+                    "ipc:///run/c",
+                    "--slots",
+                    "64",
+                    "--service",
+                    "uniform:1ms:3ms",
+                    "--mode",
+                    "spin",
+                    "--seed",
+                    "18446744073709551615",
+                    "--instance",
+                    "syn-a.1",
+                    "--spawned-at",
+                    "1700000000000000000",
+                    "--usage-interval",
+                    "250ms",
+                    "--max-payload",
+                    "16777216",
+                    "--log-level",
+                    "debug"};
+    et_worker_config_t cfg;
+    assert_int_equal(et_worker_config_parse(ARGC(argv), argv, &cfg), 0);
+    assert_ptr_equal(cfg.function, &et_function_synthetic);
+    assert_int_equal(cfg.slots, 64);
+    assert_string_equal(cfg.service, "uniform:1ms:3ms");
+    assert_int_equal(cfg.mode, ET_FUNCTION_MODE_SPIN);
+    assert_true(cfg.seed == UINT64_MAX);
+    assert_string_equal(cfg.instance, "syn-a.1");
+    assert_true(cfg.spawned_at_ns == 1700000000000000000LL);
+    assert_int_equal(cfg.usage_interval_ns, 250 * ET_NS_PER_MS);
+    assert_int_equal(cfg.max_payload, 16777216);
+    assert_int_equal(cfg.log_level, ET_LOG_LEVEL_DEBUG);
+}
+
+static void
+test_config_parses_twice(void **state)
+{
+    (void)state;
+    char *first[] = {
+        "w",           "--function",   "noop",    "--broker", "ipc:///tmp/b",
+        "--collector", "ipc:///tmp/c", "--slots", "3"};
+    char *second[] = {"w",           "--function",   "synthetic",
+                      "--broker",    "ipc:///tmp/b", "--collector",
+                      "ipc:///tmp/c"};
+    et_worker_config_t cfg;
+    assert_int_equal(et_worker_config_parse(ARGC(first), first, &cfg), 0);
+    assert_int_equal(cfg.slots, 3);
+    assert_int_equal(et_worker_config_parse(ARGC(second), second, &cfg), 0);
+    assert_int_equal(cfg.slots, 1);
+    assert_ptr_equal(cfg.function, &et_function_synthetic);
+}
+
+static void
+test_config_rejects_options_the_function_lacks(void **state)
+{
+    (void)state;
+    char *argv[] = {"w",           "--function",   "noop",
+                    "--broker",    "ipc:///tmp/b", "--collector",
+                    "ipc:///tmp/c"};
+    et_worker_config_t cfg;
+    assert_int_equal(et_worker_config_parse(ARGC(argv), argv, &cfg), 0);
+    /* noop takes no options: well-formed ones are a usage error too. */
+    char *with_option[] = {"w",
+                           "--function",
+                           "noop",
+                           "--broker",
+                           "ipc:///tmp/b",
+                           "--collector",
+                           "ipc:///tmp/c",
+                           "--option",
+                           "model=x.json"};
+    assert_int_equal(
+        et_worker_config_parse(ARGC(with_option), with_option, &cfg), 2);
+}
+
+static void
+test_config_help_returns_1(void **state)
+{
+    (void)state;
+    char *argv[] = {"eventide-worker", "--help"};
+    et_worker_config_t cfg;
+    assert_int_equal(et_worker_config_parse(ARGC(argv), argv, &cfg), 1);
+}
+
+// Each of these must be refused with exit status 2.
+static void
+test_config_rejects_bad_command_lines(void **state)
+{
+    (void)state;
+    static const char *const bad[][8] = {
+        {"--broker", "ipc:///b", "--collector", "ipc:///c"},
+        {"--function", "noop", "--collector", "ipc:///c"},
+        {"--function", "noop", "--broker", "ipc:///b"},
+        {"--function", "fraud2", "--broker", "ipc:///b", "--collector",
+         "ipc:///c"},
+        {"--function", "", "--broker", "ipc:///b", "--collector", "ipc:///c"},
+        {"--function", "noop", "--broker", "localhost:5", "--collector",
+         "ipc:///c"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector", "ipc://"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--slots", "0"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--slots", "65"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--slots", "2x"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--slots", "-1"},
+        {"--function", "synthetic", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--service", "exp:fast"},
+        {"--function", "synthetic", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--service", ""},
+        {"--function", "synthetic", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--mode", "busy"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--seed", "-3"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--instance", "has space"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--spawned-at", "0"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--spawned-at", "9223372036854775807"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--usage-interval", "0"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--max-payload", "16777217"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--option", "=x"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--option", "novalue"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--log-level", "verbose"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--frobnicate"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "stray"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--slots"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[9] = {"eventide-worker"};
+        int argc = 1;
+        for (int k = 0; k < 8 && bad[i][k]; k++)
+            argv[argc++] = (char *)bad[i][k];
+        et_worker_config_t cfg;
+        int rc = et_worker_config_parse(argc, argv, &cfg);
+        if (rc != 2)
+            fail_msg("case %zu (%s %s ...) gave %d, not 2", i, argv[1], argv[2],
+                     rc);
+    }
+}
+
+static void
+test_config_rejects_too_many_options(void **state)
+{
+    (void)state;
+    char *argv[7 + 2 * (ET_FUNCTION_OPTIONS_MAX + 1)] = {
+        "w",        "--function",  "noop",    "--broker",
+        "ipc:///b", "--collector", "ipc:///c"};
+    int argc = 7;
+    for (int i = 0; i <= ET_FUNCTION_OPTIONS_MAX; i++) {
+        argv[argc++] = "--option";
+        argv[argc++] = "k=v";
+    }
+    et_worker_config_t cfg;
+    assert_int_equal(et_worker_config_parse(argc, argv, &cfg), 2);
+}
+
+// ---------------------------------------------------------------------------
+// A fake broker (ROUTER) and collector (PULL), and the worker in a thread
+
+typedef struct {
+    char dir[64];
+    char backend[128];
+    char collector_ep[128];
+    void *ctx;
+    void *router;
+    void *pull;
+    zmq_msg_t route; /* the worker's routing id, from its first message */
+    int have_route;
+    et_worker_config_t cfg;
+    pthread_t thread;
+    int running;
+    int rc;
+} fixture_t;
+
+static volatile sig_atomic_t s_no_stop;
+
+static void *
+s_worker_main(void *arg)
+{
+    fixture_t *f = arg;
+    f->rc = et_worker_run(&f->cfg, &s_no_stop);
+    return NULL;
+}
+
+// Bind the fake broker and collector and parse the worker's command line
+// (extra flags in 'extra', NULL-terminated).
+static fixture_t *
+s_fixture_new(const char *function, const char *const *extra)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/et-test-worker-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->backend, sizeof f->backend, "ipc://%s/backend", f->dir);
+    snprintf(f->collector_ep, sizeof f->collector_ep, "ipc://%s/collector",
+             f->dir);
+    f->ctx = zmq_ctx_new();
+    assert_non_null(f->ctx);
+    f->router = et_zsock_new(f->ctx, ZMQ_ROUTER, 1000);
+    f->pull = et_zsock_new(f->ctx, ZMQ_PULL, 1000);
+    assert_non_null(f->router);
+    assert_non_null(f->pull);
+    assert_int_equal(et_zsock_bind(f->router, f->backend), 0);
+    assert_int_equal(et_zsock_bind(f->pull, f->collector_ep), 0);
+
+    char *argv[32] = {"eventide-worker", "--function",       (char *)function,
+                      "--broker",        f->backend,         "--collector",
+                      f->collector_ep,   "--usage-interval", "50ms"};
+    int argc = 9;
+    for (int i = 0; extra && extra[i]; i++)
+        argv[argc++] = (char *)extra[i];
+    /* Everything argv points to outlives the fixture's use of cfg. */
+    assert_int_equal(et_worker_config_parse(argc, argv, &f->cfg), 0);
+    return f;
+}
+
+static void
+s_fixture_start(fixture_t *f)
+{
+    assert_int_equal(pthread_create(&f->thread, NULL, s_worker_main, f), 0);
+    f->running = 1;
+}
+
+static int
+s_fixture_join(fixture_t *f)
+{
+    if (f->running) {
+        assert_int_equal(pthread_join(f->thread, NULL), 0);
+        f->running = 0;
+    }
+    return f->rc;
+}
+
+static void
+s_fixture_destroy(fixture_t **f_p)
+{
+    fixture_t *f = *f_p;
+    s_fixture_join(f);
+    if (f->have_route)
+        zmq_msg_close(&f->route);
+    et_zsock_close(&f->router);
+    et_zsock_close(&f->pull);
+    zmq_ctx_term(f->ctx);
+    char path[160];
+    snprintf(path, sizeof path, "%s/backend", f->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/collector", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    *f_p = NULL;
+}
+
+// Receive one message on 'sock' within WAIT_MS. Returns its frame count
+// (frames after the routing id on the router) and checks the type.
+static int
+s_expect(fixture_t *f, void *sock, et_msg_type_t type, zmq_msg_t *frames)
+{
+    zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+    int ready = zmq_poll(&item, 1, WAIT_MS);
+    if (ready != 1)
+        fail_msg("no %s within %d ms", et_codec_type_name(type), WAIT_MS);
+    zmq_msg_t all[ET_FRAMES_MAX];
+    int too_many;
+    int n = et_zsock_recv(sock, all, ET_FRAMES_MAX, &too_many, 0);
+    assert_true(n >= 1);
+    assert_false(too_many);
+    int first = 0;
+    if (sock == f->router) {
+        if (!f->have_route) {
+            zmq_msg_init(&f->route);
+            zmq_msg_copy(&f->route, &all[0]);
+            f->have_route = 1;
+        }
+        zmq_msg_close(&all[0]);
+        first = 1;
+    }
+    et_msg_type_t got;
+    assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[first]),
+                                            zmq_msg_size(&all[first]), &got),
+                     0);
+    if (got != type)
+        fail_msg("expected %s, got %s", et_codec_type_name(type),
+                 et_codec_type_name(got));
+    for (int i = first; i < n; i++) {
+        zmq_msg_init(&frames[i - first]);
+        zmq_msg_move(&frames[i - first], &all[i]);
+        zmq_msg_close(&all[i]);
+    }
+    return n - first;
+}
+
+static et_ready_t
+s_expect_ready(fixture_t *f)
+{
+    zmq_msg_t frames[ET_FRAMES_MAX];
+    int n = s_expect(f, f->router, ET_MSG_READY, frames);
+    assert_int_equal(n, 2);
+    et_ready_t ready;
+    assert_int_equal(et_codec_decode_ready(zmq_msg_data(&frames[1]),
+                                           zmq_msg_size(&frames[1]), &ready),
+                     0);
+    et_zsock_frames_close(frames, n);
+    return ready;
+}
+
+// Expect a RESULT; copies its payload (at most 'cap' bytes) to 'payload'.
+static et_result_t
+s_expect_result(fixture_t *f, char *payload, size_t cap, size_t *size)
+{
+    zmq_msg_t frames[ET_FRAMES_MAX];
+    int n = s_expect(f, f->router, ET_MSG_RESULT, frames);
+    assert_int_equal(n, 3);
+    et_result_t result;
+    assert_int_equal(et_codec_decode_result(zmq_msg_data(&frames[1]),
+                                            zmq_msg_size(&frames[1]), &result),
+                     0);
+    *size = zmq_msg_size(&frames[2]);
+    assert_true(*size <= cap);
+    memcpy(payload, zmq_msg_data(&frames[2]), *size);
+    et_zsock_frames_close(frames, n);
+    return result;
+}
+
+static void
+s_expect_bare(fixture_t *f, et_msg_type_t type)
+{
+    zmq_msg_t frames[ET_FRAMES_MAX];
+    int n = s_expect(f, f->router, type, frames);
+    assert_int_equal(n, 1);
+    et_zsock_frames_close(frames, n);
+}
+
+static void
+s_send_task(fixture_t *f, uint64_t event_id, uint32_t stage, uint32_t attempt,
+            const void *payload, size_t size)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    et_task_t task = {.event_id = event_id,
+                      .stage = stage,
+                      .attempt = attempt,
+                      .intended_ns = et_clock_real_ns(),
+                      .label = ET_LABEL_NONE};
+    assert_int_equal(et_codec_encode_task(&body, &task), 0);
+    zmq_msg_t msg;
+    assert_int_equal(zmq_msg_init_size(&msg, size), 0);
+    if (size > 0)
+        memcpy(zmq_msg_data(&msg), payload, size);
+    assert_int_equal(
+        et_zsock_send(f->router, &f->route, ET_MSG_TASK, &body, &msg, 0), 0);
+    zmq_msg_close(&msg);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static void
+s_send_bare(fixture_t *f, et_msg_type_t type)
+{
+    assert_int_equal(et_zsock_send(f->router, &f->route, type, NULL, NULL, 0),
+                     0);
+}
+
+// Raw frames after the routing id, for malformed messages.
+static void
+s_send_raw(fixture_t *f, const char *const *frames, const size_t *sizes,
+           int count)
+{
+    assert_int_equal(zmq_send(f->router, zmq_msg_data(&f->route),
+                              zmq_msg_size(&f->route), ZMQ_SNDMORE),
+                     (int)zmq_msg_size(&f->route));
+    for (int i = 0; i < count; i++)
+        assert_true(zmq_send(f->router, frames[i], sizes[i],
+                             i + 1 < count ? ZMQ_SNDMORE : 0) >= 0);
+}
+
+// Read USAGE reports until the final one; returns it.
+static et_usage_t
+s_expect_final_usage(fixture_t *f)
+{
+    for (;;) {
+        zmq_msg_t frames[ET_FRAMES_MAX];
+        int n = s_expect(f, f->pull, ET_MSG_USAGE, frames);
+        assert_int_equal(n, 2);
+        et_usage_t usage;
+        assert_int_equal(et_codec_decode_usage(zmq_msg_data(&frames[1]),
+                                               zmq_msg_size(&frames[1]),
+                                               &usage),
+                         0);
+        et_zsock_frames_close(frames, n);
+        if (usage.final)
+            return usage;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Runtime
+
+static void
+test_worker_serves_tasks_and_leaves_on_drain(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--slots", "2", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+
+    et_ready_t ready = s_expect_ready(f);
+    assert_string_equal(ready.function, "noop");
+    assert_string_equal(ready.instance, f->cfg.instance);
+    assert_int_equal(ready.pid, (uint32_t)getpid());
+    assert_int_equal(ready.slots, 2);
+    assert_true(ready.cold_start_ns >= ready.init_ns);
+
+    char out[64];
+    size_t size;
+    s_send_task(f, 7, 1, 2, "abc", 3);
+    et_result_t result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 7);
+    assert_int_equal(result.stage, 1);
+    assert_int_equal(result.attempt, 2);
+    assert_int_equal(result.status, ET_STATUS_OK);
+    assert_int_equal(result.outcome, ET_OUTCOME_NONE);
+    assert_int_equal(size, 3);
+    assert_memory_equal(out, "abc", 3);
+
+    s_send_task(f, 8, 0, 0, "", 0);
+    result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 8);
+    assert_int_equal(size, 0);
+
+    /* DRAIN -> BYE; a task the broker sent before it saw our BYE is still
+     * served; the worker leaves only after the broker's BYE. */
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_task(f, 9, 3, 1, "late", 4);
+    result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 9);
+    assert_int_equal(result.status, ET_STATUS_OK);
+    assert_memory_equal(out, "late", 4);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_string_equal(usage.function, "noop");
+    assert_string_equal(usage.instance, f->cfg.instance);
+    assert_int_equal(usage.slots, 2);
+    assert_int_equal(usage.served, 3);
+    assert_int_equal(usage.errors, 0);
+    assert_true(usage.started_ns == f->cfg.spawned_at_ns);
+    assert_true(usage.cold_start_ns == ready.cold_start_ns);
+    assert_true(usage.lifetime_ns >= usage.cold_start_ns);
+    assert_true(usage.cpu_ns > 0);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_answers_error_when_no_slot_is_free(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new("synthetic", NULL);
+    /* A long service time keeps the only slot busy while the second task
+     * arrives, however slow the machine. */
+    f->cfg.service = "const:2s";
+    s_fixture_start(f);
+    s_expect_ready(f);
+
+    char out[64];
+    size_t size;
+    s_send_task(f, 1, 0, 0, "one", 3);
+    s_send_task(f, 2, 0, 0, "two", 3);
+    et_result_t result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 2);
+    assert_int_equal(result.status, ET_STATUS_ERROR);
+    assert_int_equal(size, 0);
+    result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 1);
+    assert_int_equal(result.status, ET_STATUS_OK);
+    assert_true(result.service_ns >= 2 * ET_NS_PER_S);
+    assert_memory_equal(out, "one", 3);
+
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 1);
+    assert_int_equal(usage.errors, 1);
+    assert_true(usage.busy_ns >= 2 * ET_NS_PER_S);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_drops_bad_messages_and_keeps_serving(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--max-payload", "16", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+
+    static const char task_header[] = {(char)0x92, 1, ET_MSG_TASK};
+    static const char bad_version[] = {(char)0x92, 2, ET_MSG_TASK};
+    static const char result_header[] = {(char)0x92, 1, ET_MSG_RESULT};
+    static const char drain_header[] = {(char)0x92, 1, ET_MSG_DRAIN};
+    static const char huge_array[] = {(char)0xdd, (char)0xff, (char)0xff,
+                                      (char)0xff, (char)0xff};
+    {
+        const char *frames[] = {"\xc1"};
+        const size_t sizes[] = {1};
+        s_send_raw(f, frames, sizes, 1);
+    }
+    {
+        const char *frames[] = {""};
+        const size_t sizes[] = {0};
+        s_send_raw(f, frames, sizes, 1);
+    }
+    {
+        const char *frames[] = {task_header, "\x91\x01"};
+        const size_t sizes[] = {3, 2};
+        s_send_raw(f, frames, sizes, 2);
+    }
+    {
+        const char *frames[] = {task_header, (const char *)huge_array, "p"};
+        const size_t sizes[] = {3, sizeof huge_array, 1};
+        s_send_raw(f, frames, sizes, 3);
+    }
+    {
+        const char *frames[] = {bad_version, "x", "y"};
+        const size_t sizes[] = {3, 1, 1};
+        s_send_raw(f, frames, sizes, 3);
+    }
+    {
+        const char *frames[] = {result_header, "x", "y"};
+        const size_t sizes[] = {3, 1, 1};
+        s_send_raw(f, frames, sizes, 3);
+    }
+    {
+        /* DRAIN with a body is malformed: ignored, not obeyed. */
+        const char *frames[] = {drain_header, "\x90"};
+        const size_t sizes[] = {3, 1};
+        s_send_raw(f, frames, sizes, 2);
+    }
+    {
+        const char *frames[] = {task_header, "a", "b", "c"};
+        const size_t sizes[] = {3, 1, 1, 1};
+        s_send_raw(f, frames, sizes, 4);
+    }
+
+    /* An oversized payload is answered ERROR, so the event is not lost. */
+    char big[17] = "0123456789abcdef";
+    char out[64];
+    size_t size;
+    s_send_task(f, 41, 0, 0, big, 17);
+    et_result_t result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 41);
+    assert_int_equal(result.status, ET_STATUS_ERROR);
+    assert_int_equal(size, 0);
+
+    s_send_task(f, 42, 0, 0, big, 16);
+    result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 42);
+    assert_int_equal(result.status, ET_STATUS_OK);
+    assert_int_equal(size, 16);
+
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_leaves_when_broker_never_answers_bye(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new("noop", NULL);
+    f->cfg.bye_timeout_ns = 200 * ET_NS_PER_MS;
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 0);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_leaves_when_broker_says_bye_first(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new("noop", NULL);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    /* It owed no BYE: nothing more arrives from it. */
+    zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
+    assert_int_equal(zmq_poll(&item, 1, 0), 0);
+    s_expect_final_usage(f);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_stops_before_ready_without_a_broker(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new("noop", NULL);
+    /* Nobody listens here: READY can never go out. */
+    char nowhere[160];
+    snprintf(nowhere, sizeof nowhere, "ipc://%s/nobody", f->dir);
+    f->cfg.broker = nowhere;
+    static volatile sig_atomic_t stop = 1;
+    assert_int_equal(et_worker_run(&f->cfg, &stop), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.cold_start_ns, 0);
+    assert_int_equal(usage.served, 0);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_fails_when_init_fails(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new("synthetic", NULL);
+    f->cfg.service = "bogus"; /* past the parser's check */
+    assert_int_equal(et_worker_run(&f->cfg, &s_no_stop), -1);
+    s_fixture_destroy(&f);
+}
+
+int
+main(void)
+{
+    et_log_init("test-worker", ET_LOG_LEVEL_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_parses_every_flag),
+        cmocka_unit_test(test_config_parses_twice),
+        cmocka_unit_test(test_config_rejects_options_the_function_lacks),
+        cmocka_unit_test(test_config_help_returns_1),
+        cmocka_unit_test(test_config_rejects_bad_command_lines),
+        cmocka_unit_test(test_config_rejects_too_many_options),
+        cmocka_unit_test(test_worker_serves_tasks_and_leaves_on_drain),
+        cmocka_unit_test(test_worker_answers_error_when_no_slot_is_free),
+        cmocka_unit_test(test_worker_drops_bad_messages_and_keeps_serving),
+        cmocka_unit_test(test_worker_leaves_when_broker_never_answers_bye),
+        cmocka_unit_test(test_worker_leaves_when_broker_says_bye_first),
+        cmocka_unit_test(test_worker_stops_before_ready_without_a_broker),
+        cmocka_unit_test(test_worker_fails_when_init_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,76 @@
+/* The function registry and helpers that function files share. Adding a
+ * function: one file in workers/functions/, one line in s_functions, one
+ * extern in function.h. */
+#include "workers/function.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const et_function_def_t *const s_functions[] = {
+    &et_function_noop,
+    &et_function_synthetic,
+};
+
+#define S_FUNCTIONS_COUNT (sizeof s_functions / sizeof s_functions[0])
+
+const et_function_def_t *
+et_function_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < S_FUNCTIONS_COUNT; i++)
+        if (strcmp(s_functions[i]->name, name) == 0)
+            return s_functions[i];
+    return NULL;
+}
+
+const et_function_def_t *const *
+et_function_list(size_t *count)
+{
+    *count = S_FUNCTIONS_COUNT;
+    return s_functions;
+}
+
+/* Length of the KEY part of "KEY=VALUE", or 0 when there is no '='. */
+static size_t
+s_key_len(const char *option)
+{
+    const char *eq = strchr(option, '=');
+    return eq ? (size_t)(eq - option) : 0;
+}
+
+const char *
+et_function_option(const et_function_config_t *cfg, const char *key)
+{
+    const char *value = NULL;
+    size_t len = strlen(key);
+    for (unsigned i = 0; i < cfg->n_options; i++) {
+        const char *option = cfg->options[i];
+        if (option && s_key_len(option) == len &&
+            strncmp(option, key, len) == 0)
+            value = option + len + 1;
+    }
+    return value;
+}
+
+int
+et_function_check_options(const et_function_config_t *cfg,
+                          const char *const *known, const char **flag,
+                          const char **value, char *why, size_t why_size)
+{
+    for (unsigned i = 0; i < cfg->n_options; i++) {
+        const char *option = cfg->options[i];
+        size_t len = option ? s_key_len(option) : 0;
+        int found = 0;
+        for (size_t k = 0; len > 0 && known && known[k]; k++)
+            if (strlen(known[k]) == len && strncmp(option, known[k], len) == 0)
+                found = 1;
+        if (!found) {
+            *flag = "--option";
+            *value = option ? option : "";
+            snprintf(why, why_size, "this function has no such option");
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,93 @@
+/* The function interface: every serverless function the worker can run sits
+ * behind init/handle/fini, one file per function in workers/functions/, and
+ * is listed in the registry (workers/function.c). The worker runtime knows
+ * nothing about what a function does. */
+#ifndef ET_FUNCTION_H
+#define ET_FUNCTION_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most --option KEY=VALUE pairs a worker accepts. */
+#define ET_FUNCTION_OPTIONS_MAX 32
+
+/* How a function with a modelled service time spends it. */
+typedef enum {
+    ET_FUNCTION_MODE_SLEEP = 0, /* waits: no CPU, wall time is exact */
+    ET_FUNCTION_MODE_SPIN = 1   /* burns thread CPU time: on a shared CPU
+                                   the wall time grows, as real code does */
+} et_function_mode_t;
+
+/* What a function is started with; read-only, valid until fini returns. */
+typedef struct {
+    const char *service;     /* --service text, or NULL: function default */
+    et_function_mode_t mode; /* --mode */
+    uint64_t seed;           /* --seed */
+    uint32_t pid;            /* this process, to decorrelate replicas */
+    unsigned slots;          /* handle's 'slot' is in [0, slots) */
+    size_t max_payload;      /* the runtime rejects larger outputs */
+    const char *options[ET_FUNCTION_OPTIONS_MAX]; /* "KEY=VALUE" */
+    unsigned n_options;
+} et_function_config_t;
+
+/* Where handle puts its answer. The runtime empties 'output' and sets
+ * outcome = ET_OUTCOME_NONE, score = 0 before every call. */
+typedef struct {
+    msgpack_sbuffer *output; /* the next stage's input; append to it */
+    int32_t outcome;         /* verdict for accuracy (>= 0), or NONE */
+    double score;            /* model score, finite */
+} et_function_output_t;
+
+typedef struct et_function_def_t {
+    const char *name;    /* what --function selects */
+    const char *summary; /* one line for --help */
+    /* Nonzero when the function reads cfg->service (and cfg->mode). */
+    int uses_service;
+
+    /* Optional: validate cfg without side effects, so a bad flag is a
+     * usage error before anything starts. On failure return -1, point
+     * *flag and *value at the offending flag and its text, and write the
+     * reason into 'why'. NULL means any config is accepted. */
+    int (*check)(const et_function_config_t *cfg, const char **flag,
+                 const char **value, char *why, size_t why_size);
+
+    /* Once per process, before any handle; its time is part of the cold
+     * start (load models here). Returns 0 and sets *state, or -1 with a
+     * reason in 'why'. */
+    int (*init)(void **state, const et_function_config_t *cfg, char *why,
+                size_t why_size);
+
+    /* One event. Called concurrently from up to cfg->slots threads, each
+     * with its own 'slot' number and never two calls with the same slot at
+     * once: mutable state must be kept per slot or locked. 'input' is
+     * untrusted bytes (possibly empty). Returns an et_status_t. */
+    int (*handle)(void *state, unsigned slot, const void *input,
+                  size_t input_size, et_function_output_t *out);
+
+    /* Once, after every handle has returned. Frees *state and sets it to
+     * NULL; does nothing if *state is NULL. */
+    void (*fini)(void **state);
+} et_function_def_t;
+
+/* The function called 'name', or NULL. */
+const et_function_def_t *et_function_find(const char *name);
+
+/* All registered functions, in --help order; sets *count. */
+const et_function_def_t *const *et_function_list(size_t *count);
+
+/* The VALUE of the last "KEY=VALUE" option whose KEY is 'key', or NULL. */
+const char *et_function_option(const et_function_config_t *cfg,
+                               const char *key);
+
+/* For check hooks: fail on any option whose key is not in 'known'
+ * (NULL-terminated; NULL = no options at all). Same contract as check. */
+int et_function_check_options(const et_function_config_t *cfg,
+                              const char *const *known, const char **flag,
+                              const char **value, char *why, size_t why_size);
+
+/* Built-in functions (workers/functions/). */
+extern const et_function_def_t et_function_noop;
+extern const et_function_def_t et_function_synthetic;
+
+#endif

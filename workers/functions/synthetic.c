@@ -1,0 +1,174 @@
+/* synthetic: returns its input unchanged after a service time drawn from
+ * --service (common/dist.h), either sleeping (no CPU) or spinning (burning
+ * the calling thread's CPU time). The queueing experiments' workhorse. */
+#include "workers/function.h"
+
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/dist.h"
+#include "common/rng.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_DEFAULT_SERVICE "exp:10ms"
+
+/* One generator per slot, each on its own cache line: slots draw
+ * concurrently and must not share state (or a line). */
+typedef struct {
+    et_rng_t rng;
+    char pad[64 - sizeof(et_rng_t) % 64];
+} s_slot_rng_t;
+
+typedef struct {
+    et_dist_t dist;
+    et_function_mode_t mode;
+    unsigned slots;
+    s_slot_rng_t *rngs;
+} s_state_t;
+
+/* Parsing the service lives here, not in the runtime, so that other
+ * service models (e.g. per-token costs) can be added in this file. */
+static int
+s_parse_service(const et_function_config_t *cfg, et_dist_t *dist, char *why,
+                size_t why_size)
+{
+    const char *text = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
+    return et_dist_parse(text, dist, why, why_size);
+}
+
+static int
+s_check(const et_function_config_t *cfg, const char **flag, const char **value,
+        char *why, size_t why_size)
+{
+    et_dist_t dist;
+    if (s_parse_service(cfg, &dist, why, why_size) != 0) {
+        *flag = "--service";
+        *value = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
+        return -1;
+    }
+    if (cfg->mode != ET_FUNCTION_MODE_SLEEP &&
+        cfg->mode != ET_FUNCTION_MODE_SPIN) {
+        *flag = "--mode";
+        *value = "?";
+        snprintf(why, why_size, "expected sleep or spin");
+        return -1;
+    }
+    return et_function_check_options(cfg, NULL, flag, value, why, why_size);
+}
+
+static int
+s_init(void **state, const et_function_config_t *cfg, char *why,
+       size_t why_size)
+{
+    const char *flag, *value;
+    if (s_check(cfg, &flag, &value, why, why_size) != 0)
+        return -1;
+    if (cfg->slots == 0) {
+        snprintf(why, why_size, "needs at least one slot");
+        return -1;
+    }
+    s_state_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto nomem;
+    /* sizeof(s_slot_rng_t) is a multiple of 64, as aligned_alloc needs. */
+    self->rngs = aligned_alloc(64, cfg->slots * sizeof *self->rngs);
+    if (!self->rngs)
+        goto nomem;
+    memset(self->rngs, 0, cfg->slots * sizeof *self->rngs);
+    if (s_parse_service(cfg, &self->dist, why, why_size) != 0)
+        goto fail;
+    self->mode = cfg->mode;
+    self->slots = cfg->slots;
+    /* Replicas started with the same --seed must still differ, and so
+     * must the slots of one replica; et_rng_seed mixes the sum well. */
+    for (unsigned i = 0; i < cfg->slots; i++)
+        et_rng_seed(&self->rngs[i].rng, cfg->seed +
+                                            0x9e3779b97f4a7c15ULL * cfg->pid +
+                                            0xbf58476d1ce4e5b9ULL * (i + 1));
+    *state = self;
+    return 0;
+nomem:
+    snprintf(why, why_size, "out of memory");
+fail:
+    if (self)
+        free(self->rngs);
+    free(self);
+    return -1;
+}
+
+static uint64_t
+s_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * ET_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Burn this thread's CPU until it has run for 'ns'. Checking the clock
+ * only every few hundred iterations keeps the work mostly arithmetic. */
+static void
+s_spin(uint64_t ns)
+{
+    uint64_t start = s_thread_cpu_ns();
+    volatile uint64_t sink = start;
+    while (s_thread_cpu_ns() - start < ns) {
+        for (int i = 0; i < 256; i++)
+            sink = sink * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+}
+
+/* Sleep until an absolute instant: a signal or an early wake-up never
+ * shortens the service time. */
+static void
+s_sleep(uint64_t ns)
+{
+    uint64_t until = et_clock_mono_ns() + ns;
+    while (et_clock_sleep_until_mono(until) != 0 && errno == EINTR)
+        ;
+}
+
+static int
+s_handle(void *state, unsigned slot, const void *input, size_t input_size,
+         et_function_output_t *out)
+{
+    s_state_t *self = state;
+    if (!self || slot >= self->slots)
+        return ET_STATUS_ERROR;
+    uint64_t ns = et_dist_sample_ns(&self->dist, &self->rngs[slot].rng);
+    if (ns > 0) {
+        if (self->mode == ET_FUNCTION_MODE_SPIN)
+            s_spin(ns);
+        else
+            s_sleep(ns);
+    }
+    if (input_size > 0 &&
+        msgpack_sbuffer_write(out->output, input, input_size) != 0)
+        return ET_STATUS_ERROR;
+    return ET_STATUS_OK;
+}
+
+static void
+s_fini(void **state)
+{
+    if (!state || !*state)
+        return;
+    s_state_t *self = *state;
+    free(self->rngs);
+    free(self);
+    *state = NULL;
+}
+
+const et_function_def_t et_function_synthetic = {
+    .name = "synthetic",
+    .summary = "returns its input after a --service time (--mode)",
+    .uses_service = 1,
+    .check = s_check,
+    .init = s_init,
+    .handle = s_handle,
+    .fini = s_fini,
+};
