@@ -819,6 +819,8 @@ et_codec_reason_name(et_reason_t reason)
         return "worker_lost";
     case ET_REASON_BAD_PAYLOAD:
         return "bad_payload";
+    case ET_REASON_FILTERED:
+        return "filtered";
     }
     return "unknown";
 }

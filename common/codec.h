@@ -55,7 +55,8 @@ typedef enum {
     ET_REASON_TIMEOUT = 4,
     ET_REASON_WORKER_LOST = 5,
     ET_REASON_BAD_PAYLOAD = 6,
-    ET_REASON_MAX = 6
+    ET_REASON_FILTERED = 7, /* on COMPLETED: a stage dropped it on purpose */
+    ET_REASON_MAX = 7
 } et_reason_t;
 
 /* Result of a function call. */
@@ -151,7 +152,7 @@ typedef struct {
     int64_t service_ns; /* STAGE: time inside the function */
     int32_t label;      /* ACCEPTED */
     int32_t outcome;    /* STAGE, COMPLETED */
-    uint8_t reason;     /* REJECTED, FAILED, RETRY: et_reason_t */
+    uint8_t reason;     /* REJECTED, FAILED, RETRY, COMPLETED (FILTERED) */
     uint8_t cold;       /* STAGE: the event waited for a cold start */
     double score;       /* STAGE, COMPLETED */
 } et_record_t;

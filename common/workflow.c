@@ -197,10 +197,18 @@ et_workflow_load(et_workflow_t *wf, const char *path, char *err,
     json_object_foreach(root, key, value)
     {
         if (strcmp(key, "name") != 0 && strcmp(key, "stages") != 0 &&
-            strcmp(key, "description") != 0) {
+            strcmp(key, "description") != 0 && strcmp(key, "producer") != 0) {
             snprintf(err, err_size, "%s: %.60s: unknown field", path, key);
             goto done;
         }
+    }
+    /* "producer" holds the launcher's default load options for this
+     * workflow (source, labels, speedup); the broker only checks its
+     * shape. */
+    json_t *producer = json_object_get(root, "producer");
+    if (producer && !json_is_object(producer)) {
+        snprintf(err, err_size, "%s: producer: expected an object", path);
+        goto done;
     }
     json_t *name = json_object_get(root, "name");
     if (!json_is_string(name) ||

@@ -48,7 +48,8 @@ int et_workflow_single(et_workflow_t *wf, const char *function);
 /* Load a workflow file (JSON):
  *   {"name": "fraud", "description": "...",
  *    "stages": [{"function": "preprocess", "slots": 1, "timeout_ms": 5000,
- *                "retries": 2, "options": {"key": "value", ...}}, ...]}
+ *                "retries": 2, "options": {"key": "value", ...}}, ...],
+ *    "producer": {"source": "fraud", ...}}
  * Only "function" is required in a stage. Unknown keys are errors (a typo
  * must not pass silently). On failure returns -1 and writes
  * "FILE: FIELD: problem" into 'err'. */
