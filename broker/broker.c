@@ -278,11 +278,13 @@ s_fail(et_broker_t *self, et_job_t *job, et_reason_t reason)
 }
 
 static void
-s_complete(et_broker_t *self, et_job_t *job, const et_result_t *result)
+s_complete(et_broker_t *self, et_job_t *job, int filtered)
 {
     et_record_t *r = s_record(self, ET_RECORD_COMPLETED, job);
-    r->outcome = result->outcome;
-    r->score = result->score;
+    r->outcome = job->outcome;
+    r->score = job->score;
+    if (filtered)
+        r->reason = ET_REASON_FILTERED;
     self->completed++;
     self->in_system--;
     et_job_destroy(&job);
@@ -624,12 +626,18 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
     r->cold = job->cold;
     self->function_completed[function]++;
     job->worker = NULL;
+    /* The verdict of a workflow is the last one any stage gave (decide's,
+     * not the sink's silence). */
+    if (result.status != ET_STATUS_ERROR && result.outcome != ET_OUTCOME_NONE) {
+        job->outcome = result.outcome;
+        job->score = result.score;
+    }
 
     if (result.status == ET_STATUS_ERROR) {
         s_retry_or_fail(self, job, ET_REASON_FUNCTION_ERROR);
     } else if (result.status == ET_STATUS_FILTERED ||
                job->stage + 1 >= self->cfg.workflow.n_stages) {
-        s_complete(self, job, &result);
+        s_complete(self, job, result.status == ET_STATUS_FILTERED);
     } else if (zmq_msg_size(&frames[3]) > self->cfg.max_payload) {
         s_fail(self, job, ET_REASON_BAD_PAYLOAD);
     } else {

@@ -16,6 +16,7 @@ et_job_new(void)
         return NULL;
     }
     zmq_msg_init(&job->payload);
+    job->outcome = -1; /* ET_OUTCOME_NONE */
     return job;
 }
 

@@ -22,6 +22,8 @@ typedef struct et_job_t {
     uint64_t enqueued_mono_ns; /* entered its current queue */
     uint64_t dispatched_mono_ns;
     uint8_t cold;            /* waited for an instance to start */
+    int32_t outcome;         /* last outcome a stage reported, or NONE */
+    double score;            /* and its score */
     et_worker_rec_t *worker; /* while dispatched */
     zmq_msg_t payload;
 } et_job_t;
