@@ -1,0 +1,231 @@
+/* Run accounting and statistics for the collector. Lifecycle records, HELLO,
+ * DONE, USAGE and STATS go in; the run's end condition and the results (the
+ * numbers behind summary.json, timeseries.csv and report.md) come out.
+ * Pure computation, no sockets or files, so tests can drive it directly.
+ * Not thread-safe. */
+#ifndef ET_AGGREGATE_H
+#define ET_AGGREGATE_H
+
+#include "common/codec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bounds on what untrusted input can make the collector keep. Input beyond
+ * them is still counted in the event totals but not broken down further,
+ * and shows up in the results as bad_records or timeseries_dropped. */
+#define ET_AGG_RUN_ID_MAX 256
+#define ET_AGG_STAGES_MAX 64
+#define ET_AGG_FUNCTIONS_MAX 64
+#define ET_AGG_INSTANCES_MAX 65536
+#define ET_AGG_PRODUCERS_MAX 65536
+/* One day of one-second rows (about 100 bytes each). */
+#define ET_AGG_SECONDS_MAX 86400
+/* Per-second latency histograms stay open this many seconds behind the
+ * newest completion, then are reduced to p50/p99 and freed, so memory stays
+ * bounded on long runs. A completion older than that still counts, but not
+ * in its second's percentiles (counted as timeseries_late). */
+#define ET_AGG_LIVE_SECONDS 64
+/* Labelled anomaly windows tracked for accuracy (window labels 1..N). */
+#define ET_AGG_WINDOWS_MAX 4096
+
+/* How the run's labels are read (from the first producer's source). */
+typedef enum {
+    ET_ACCURACY_NONE = 0,
+    ET_ACCURACY_CLASSIFICATION = 1, /* label 0/1 per event (fraud) */
+    ET_ACCURACY_WINDOWS = 2         /* label = anomaly window, 0 outside */
+} et_accuracy_kind_t;
+
+/* Accuracy of the workflow's verdicts against ground truth. An outcome
+ * >= 1 is a positive prediction (flagged, alert). */
+typedef struct {
+    et_accuracy_kind_t kind;
+    /* classification: per completed, labelled, scored event */
+    uint64_t tp, fp, tn, fn;
+    uint64_t unscored; /* labelled, but no stage gave a verdict */
+    double precision, recall, f1;
+    /* windows: a window is detected by any alert inside it */
+    uint64_t windows, detected, missed;
+    uint64_t false_alarms;      /* alerts outside every window */
+    uint64_t alerts;            /* all positive verdicts */
+    uint64_t events_in_windows; /* completed events inside a window */
+} et_accuracy_t;
+
+typedef struct et_aggregate_t et_aggregate_t;
+
+typedef struct {
+    const char *run_id;        /* copied; at most ET_AGG_RUN_ID_MAX - 1 bytes */
+    const char *workflow;      /* copied; at most ET_NAME_MAX - 1 bytes */
+    uint32_t expect_producers; /* 0: the run never ends by itself */
+    int64_t started_real_ns;   /* run.started_at when no HELLO arrives */
+} et_aggregate_config_t;
+
+typedef enum {
+    ET_AGG_RUNNING = 0,
+    ET_AGG_COMPLETE,     /* every expected producer done, all accounted */
+    ET_AGG_DRAIN_TIMEOUT /* done, but the drain timeout passed first */
+} et_agg_state_t;
+
+/* Why the run ended (reported as collector.end). */
+typedef enum {
+    ET_AGG_END_NONE = 0, /* still running */
+    ET_AGG_END_COMPLETE,
+    ET_AGG_END_DRAIN_TIMEOUT,
+    ET_AGG_END_SIGNAL,
+    ET_AGG_END_ERROR
+} et_agg_end_t;
+
+/* Milliseconds; every field is 0 when there were no samples. */
+typedef struct {
+    double mean, p50, p90, p99, p999, max;
+} et_latency_ms_t;
+
+typedef struct {
+    double mean, p50, p99;
+} et_spread_ms_t;
+
+typedef struct {
+    char function[ET_NAME_MAX]; /* from STATS, else "stage<k>" */
+    uint64_t completed;         /* STAGE records */
+    uint64_t failed;            /* FAILED records at this stage */
+    uint64_t retries;           /* RETRY records at this stage */
+    uint64_t cold_starts;       /* instances of the function that started */
+    uint64_t cold_events;       /* STAGE records with cold = 1 */
+    et_spread_ms_t queue_ms;
+    et_spread_ms_t service_ms;
+} et_stage_result_t;
+
+typedef struct {
+    char name[ET_NAME_MAX];
+    uint32_t peak_instances; /* from STATS; distinct instances if none */
+    uint32_t instances_seen; /* distinct instances that sent USAGE */
+    uint64_t served;
+    uint64_t errors;
+    double busy_pct;
+    double cpu_pct;
+} et_function_result_t;
+
+typedef struct {
+    int64_t second; /* 0 = the second of the earliest intended send */
+    uint64_t sent;  /* accepted + rejected, by intended send time */
+    uint64_t accepted;
+    uint64_t rejected;
+    uint64_t completed;   /* by completion time */
+    uint64_t failed;      /* by failure time */
+    uint64_t queue_depth; /* last STATS of the second, carried forward */
+    uint64_t instances;
+    uint64_t busy_slots;
+    int has_latency; /* p50_ms/p99_ms are meaningful */
+    double p50_ms;   /* of the events completed in this second */
+    double p99_ms;
+} et_timeseries_row_t;
+
+/* Everything the writers need. Owned by the aggregate; valid until the next
+ * et_aggregate_results call or et_aggregate_destroy. Every string is valid
+ * UTF-8 without control characters (untrusted bytes were replaced by '?'),
+ * so writers can use them as they are. */
+typedef struct {
+    /* run */
+    char run_id[ET_AGG_RUN_ID_MAX];
+    char workflow[ET_NAME_MAX];
+    char arrival[ET_TEXT_MAX]; /* first HELLO's, "unknown" without one */
+    double rate_eps;           /* sum over producers */
+    double duration_s;         /* max over producers */
+    uint64_t seed;             /* first HELLO's */
+    int64_t started_real_ns;
+    int64_t finished_real_ns; /* 0 while running */
+    char started_at[32];
+    char finished_at[32];
+    /* events. sent sums the producers' DONE counts; a producer whose DONE
+     * never came (run stopped by a signal) counts what the broker saw of
+     * it (accepted + rejected records with its producer_id). */
+    uint64_t sent, accepted, rejected, completed, failed, lost;
+    uint64_t duplicates_dropped;
+    uint64_t filtered; /* completed early: a stage dropped it on purpose */
+    uint64_t failed_by_reason[ET_REASON_MAX + 1];
+    uint64_t send_failed;
+    /* latency and throughput */
+    et_latency_ms_t latency_ms;
+    double throughput_mean_eps;
+    double throughput_peak_eps;
+    double window_s; /* earliest intended send to last completion */
+    /* utilization over the latest USAGE of every instance */
+    double busy_pct;
+    double cpu_pct;
+    size_t n_stages;
+    const et_stage_result_t *stages;
+    size_t n_functions;
+    const et_function_result_t *functions;
+    /* workers */
+    uint64_t workers_started;
+    uint64_t workers_stopped;
+    double cold_start_p50_ms;
+    double cold_start_max_ms;
+    /* producers */
+    uint64_t producers;
+    uint64_t producers_done;
+    double lag_max_ms;
+    double lag_mean_ms; /* mean of the producers' means, weighted by sent */
+    et_accuracy_t accuracy;
+    /* collector's own health */
+    uint64_t bad_messages;
+    uint64_t bad_records;
+    uint64_t latency_overflow;   /* latencies above 60 s, recorded as 60 s */
+    uint64_t timeseries_dropped; /* data outside the kept seconds */
+    uint64_t timeseries_late;    /* completions after their second closed */
+    /* A stage record out of workflow order for its event (must be 0). */
+    uint64_t order_violations;
+    et_agg_end_t end;
+    size_t n_rows;
+    const et_timeseries_row_t *rows;
+} et_results_t;
+
+/* New aggregate. Returns NULL with errno EINVAL (missing names) or ENOMEM.
+ * The caller owns the result. */
+et_aggregate_t *et_aggregate_new(const et_aggregate_config_t *config);
+
+/* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */
+void et_aggregate_destroy(et_aggregate_t **self_p);
+
+/* Account for decoded input. Each returns 0, or -1 with errno ENOMEM when
+ * the aggregate could not grow (the input is then counted only partly).
+ * Nonsense inside well-formed messages is counted as bad_records. */
+int et_aggregate_add_record(et_aggregate_t *self, const et_record_t *record);
+int et_aggregate_add_records(et_aggregate_t *self, const et_record_t *records,
+                             size_t count);
+int et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *hello);
+/* 'now_mono_ns' starts the drain timeout when the last expected producer's
+ * DONE arrives. A second DONE from one producer is ignored (bad record). */
+int et_aggregate_add_done(et_aggregate_t *self, const et_done_t *done,
+                          uint64_t now_mono_ns);
+int et_aggregate_add_usage(et_aggregate_t *self, const et_usage_t *usage);
+int et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *stats);
+
+/* Nonzero when at least one instance reported and every instance that did
+ * has sent its final report. */
+int et_aggregate_all_stopped(const et_aggregate_t *self);
+
+/* Count one message the collector could not use at all. */
+void et_aggregate_count_bad_message(et_aggregate_t *self);
+
+/* Has the run ended by itself? COMPLETE when expect_producers > 0, that
+ * many producers said DONE, accepted + rejected >= sent and completed +
+ * failed >= accepted; DRAIN_TIMEOUT when 'drain_timeout_ns' passed since
+ * the last expected DONE without that; else RUNNING. */
+et_agg_state_t et_aggregate_state(const et_aggregate_t *self,
+                                  uint64_t now_mono_ns,
+                                  uint64_t drain_timeout_ns);
+
+/* Mark the run ended at 'finished_real_ns' for 'why'. Logs a warning when
+ * events were lost. Later input is still accepted but the end stays. */
+void et_aggregate_finish(et_aggregate_t *self, et_agg_end_t why,
+                         int64_t finished_real_ns);
+
+/* Compute the results from everything so far (lost = sent - completed -
+ * failed - rejected, floored at 0). Returns NULL with errno ENOMEM. */
+const et_results_t *et_aggregate_results(et_aggregate_t *self);
+
+/* "complete", "drain_timeout", "signal", "error" or "running". */
+const char *et_aggregate_end_name(et_agg_end_t end);
+
+#endif

@@ -1,0 +1,486 @@
+/* The collector's socket loop. One PULL socket receives everything: record
+ * batches, HELLO, DONE and STATS from the broker, USAGE from the workers.
+ * Each message is checked (frame count, header, body) before the aggregate
+ * sees it; anything malformed is counted and logged at a limited rate. */
+#include "collector/collector.h"
+
+#include "collector/report.h"
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/zsock.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+/* The PULL socket queues this many messages before senders wait (they
+ * send with DONTWAIT and count what they cannot send). */
+#define S_RCVHWM 10000
+/* Poll timeout: the stop flag and the drain timeout are checked at least
+ * this often. */
+#define S_POLL_MS 100
+/* Messages handled per pass before the end condition is checked again. */
+#define S_BATCH_MESSAGES 1024
+/* On a signal, take what is already queued, within reason. */
+#define S_FINAL_DRAIN_MESSAGES 100000
+/* The largest frame the protocol allows (record batches); a peer sending
+ * more is disconnected by ZeroMQ before anything is allocated. */
+#define S_MAXMSGSIZE ((int64_t)ET_BODY_MAX * 16)
+
+struct et_collector_t {
+    et_collector_config_t config;
+    void *ctx;
+    void *pull;
+    et_aggregate_t *aggregate;
+    et_record_t *records; /* decode buffer for one batch */
+};
+
+/* ---- configuration ------------------------------------------------------- */
+
+void
+et_collector_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " ET_COLLECTOR_PROG " --bind ENDPOINT --out DIR [options]\n"
+            "\n"
+            "Receives lifecycle records, producer HELLO/DONE, broker STATS "
+            "and worker\nUSAGE on a PULL socket and writes DIR/summary.json, "
+            "DIR/timeseries.csv and\nDIR/report.md when the run ends.\n"
+            "\n"
+            "  --bind ENDPOINT         PULL endpoint to bind (required)\n"
+            "  --out DIR               results directory, created if missing "
+            "(required)\n"
+            "  --expect-producers N    producers whose DONE ends the run; 0 = "
+            "run until\n"
+            "                          SIGINT/SIGTERM (default 1)\n"
+            "  --drain-timeout S       after the last DONE, wait at most this "
+            "long for\n"
+            "                          results; the rest count as lost "
+            "(default %ds)\n"
+            "  --usage-grace S         once complete, wait at most this long "
+            "for every\n"
+            "                          worker's final usage report (default "
+            "0)\n"
+            "  --run-id TEXT           run id (default: start time, "
+            "YYYYMMDDTHHMMSSZ)\n"
+            "  --workflow NAME         workflow name to report (default "
+            "synthetic)\n"
+            "  --log-level LEVEL       debug, info, warn, error or off "
+            "(default info)\n"
+            "  --quiet                 no summary on stdout\n"
+            "  -h, --help              this help\n",
+            ET_COLLECTOR_DRAIN_DEFAULT_S);
+}
+
+static void
+s_config_defaults(et_collector_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->expect_producers = 1;
+    c->drain_timeout_ns = (uint64_t)ET_COLLECTOR_DRAIN_DEFAULT_S * ET_NS_PER_S;
+    snprintf(c->workflow, sizeof c->workflow, "synthetic");
+    c->log_level = ET_LOG_LEVEL_INFO;
+}
+
+static int
+s_bad(const char *flag, const char *value, const char *why)
+{
+    et_cli_error(ET_COLLECTOR_PROG, flag, value, why);
+    return -1;
+}
+
+static int
+s_is_text(const char *text, size_t max_len)
+{
+    size_t len = strlen(text);
+    if (len == 0 || len > max_len)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+enum {
+    S_OPT_BIND = 256,
+    S_OPT_OUT,
+    S_OPT_EXPECT,
+    S_OPT_DRAIN,
+    S_OPT_RUN_ID,
+    S_OPT_WORKFLOW,
+    S_OPT_LOG_LEVEL,
+    S_OPT_QUIET,
+    S_OPT_USAGE_GRACE
+};
+
+static int
+s_config_option(et_collector_config_t *c, int opt, const char *arg)
+{
+    uint64_t n;
+    switch (opt) {
+    case S_OPT_BIND:
+        if (et_cli_check_endpoint(arg) != 0)
+            return s_bad("--bind", arg,
+                         "expected tcp://, ipc:// or inproc:// endpoint");
+        snprintf(c->bind, sizeof c->bind, "%s", arg);
+        return 0;
+    case S_OPT_OUT:
+        if (arg[0] == '\0' || strlen(arg) >= sizeof c->out_dir - 32)
+            return s_bad("--out", arg,
+                         "expected a directory path shorter than 4064 bytes");
+        snprintf(c->out_dir, sizeof c->out_dir, "%s", arg);
+        return 0;
+    case S_OPT_EXPECT:
+        if (et_cli_parse_u64(arg, 0, ET_AGG_PRODUCERS_MAX, &n) != 0)
+            return s_bad("--expect-producers", arg,
+                         "expected an integer from 0 to 65536");
+        c->expect_producers = (uint32_t)n;
+        return 0;
+    case S_OPT_DRAIN:
+        if (et_cli_parse_duration_ns(arg, ET_NS_PER_S, 0, 86400 * ET_NS_PER_S,
+                                     &c->drain_timeout_ns) != 0)
+            return s_bad("--drain-timeout", arg,
+                         "expected a duration from 0 to 86400 s "
+                         "(e.g. 30, 2.5s, 500ms)");
+        return 0;
+    case S_OPT_RUN_ID:
+        /* Free text (the launcher passes the results directory's name);
+         * bytes that are not UTF-8 are shown as '?' in the results. */
+        if (!s_is_text(arg, ET_AGG_RUN_ID_MAX - 1))
+            return s_bad("--run-id", arg,
+                         "expected 1-255 bytes of text, no control "
+                         "characters");
+        snprintf(c->run_id, sizeof c->run_id, "%s", arg);
+        return 0;
+    case S_OPT_WORKFLOW:
+        if (et_cli_check_name(arg, ET_NAME_MAX - 1) != 0)
+            return s_bad("--workflow", arg,
+                         "expected 1-47 characters from [A-Za-z0-9_.-]");
+        snprintf(c->workflow, sizeof c->workflow, "%s", arg);
+        return 0;
+    case S_OPT_LOG_LEVEL:
+        if (et_log_parse_level(arg, &c->log_level) != 0)
+            return s_bad("--log-level", arg,
+                         "expected debug, info, warn, error or off");
+        return 0;
+    case S_OPT_QUIET:
+        c->quiet = 1;
+        return 0;
+    case S_OPT_USAGE_GRACE:
+        if (et_cli_parse_duration_ns(arg, ET_NS_PER_S, 0, 600 * ET_NS_PER_S,
+                                     &c->usage_grace_ns) != 0)
+            return s_bad("--usage-grace", arg,
+                         "expected a duration from 0 to 600 s");
+        return 0;
+    }
+    return -1;
+}
+
+int
+et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"bind", required_argument, NULL, S_OPT_BIND},
+        {"out", required_argument, NULL, S_OPT_OUT},
+        {"expect-producers", required_argument, NULL, S_OPT_EXPECT},
+        {"drain-timeout", required_argument, NULL, S_OPT_DRAIN},
+        {"usage-grace", required_argument, NULL, S_OPT_USAGE_GRACE},
+        {"run-id", required_argument, NULL, S_OPT_RUN_ID},
+        {"workflow", required_argument, NULL, S_OPT_WORKFLOW},
+        {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
+        {"quiet", no_argument, NULL, S_OPT_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    s_config_defaults(c);
+    opterr = 0; /* our own one-line errors */
+    optind = 1;
+    for (;;) {
+        int opt = getopt_long(argc, argv, ":h", options, NULL);
+        if (opt == -1)
+            break;
+        if (opt == 'h')
+            return 1;
+        if (opt == ':')
+            return s_bad(argv[optind - 1], NULL, "missing value");
+        if (opt == '?')
+            return s_bad(argv[optind - 1], NULL, "unknown option");
+        if (s_config_option(c, opt, optarg) != 0)
+            return -1;
+    }
+    if (optind < argc)
+        return s_bad(argv[optind], NULL, "unexpected argument");
+    if (c->bind[0] == '\0')
+        return s_bad("--bind", NULL, "required");
+    if (c->out_dir[0] == '\0')
+        return s_bad("--out", NULL, "required");
+    return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+et_collector_t *
+et_collector_new(const et_collector_config_t *config)
+{
+    et_collector_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    int64_t started_ns = et_clock_real_ns();
+    if (self->config.run_id[0] == '\0') {
+        time_t secs = (time_t)(started_ns / ET_NS_PER_S);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(self->config.run_id, sizeof self->config.run_id,
+                 "%Y%m%dT%H%M%SZ", &tm);
+    }
+    if (et_report_prepare_dir(self->config.out_dir) != 0) {
+        ET_LOG_ERROR("cannot use output directory %s: %s", self->config.out_dir,
+                     strerror(errno));
+        goto fail;
+    }
+    et_aggregate_config_t ac = {.run_id = self->config.run_id,
+                                .workflow = self->config.workflow,
+                                .expect_producers =
+                                    self->config.expect_producers,
+                                .started_real_ns = started_ns};
+    self->aggregate = et_aggregate_new(&ac);
+    self->records = calloc(ET_COLLECTOR_BATCH_MAX, sizeof *self->records);
+    if (!self->aggregate || !self->records) {
+        ET_LOG_ERROR("out of memory");
+        goto fail;
+    }
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        ET_LOG_ERROR("zmq_ctx_new: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    self->pull = et_zsock_new(self->ctx, ZMQ_PULL, S_RCVHWM);
+    int64_t maxmsgsize = S_MAXMSGSIZE;
+    if (!self->pull || zmq_setsockopt(self->pull, ZMQ_MAXMSGSIZE, &maxmsgsize,
+                                      sizeof maxmsgsize) != 0) {
+        ET_LOG_ERROR("cannot create PULL socket: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (et_zsock_bind(self->pull, self->config.bind) != 0)
+        goto fail;
+    ET_LOG_INFO("run %s: collecting on %s into %s, expecting %u producer(s)",
+                self->config.run_id, self->config.bind, self->config.out_dir,
+                self->config.expect_producers);
+    return self;
+fail:;
+    int saved = errno;
+    et_collector_destroy(&self);
+    errno = saved;
+    return NULL;
+}
+
+void
+et_collector_destroy(et_collector_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_collector_t *self = *self_p;
+    et_zsock_close(&self->pull);
+    if (self->ctx) {
+        while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR)
+            ;
+        self->ctx = NULL;
+    }
+    free(self->records);
+    et_aggregate_destroy(&self->aggregate);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+static void
+s_bad_message(et_collector_t *self, const char *what, int err)
+{
+    et_aggregate_count_bad_message(self->aggregate);
+    ET_LOG_WARN_LIMITED("dropped bad message: %s (%s)", what, strerror(err));
+}
+
+/* Feed one validated body to the aggregate. -1 only when the aggregate
+ * ran out of memory. */
+static int
+s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
+           size_t size)
+{
+    et_aggregate_t *agg = self->aggregate;
+    switch (type) {
+    case ET_MSG_RECORDS: {
+        size_t count;
+        if (et_codec_decode_records(body, size, self->records,
+                                    ET_COLLECTOR_BATCH_MAX, &count) != 0) {
+            s_bad_message(self, "RECORDS body", errno);
+            return 0;
+        }
+        return et_aggregate_add_records(agg, self->records, count);
+    }
+    case ET_MSG_HELLO: {
+        et_hello_t m;
+        if (et_codec_decode_hello(body, size, &m) != 0) {
+            s_bad_message(self, "HELLO body", errno);
+            return 0;
+        }
+        ET_LOG_INFO("producer %u started: %.3f events/s for %.3f s",
+                    m.producer_id, m.rate_eps, m.duration_s);
+        return et_aggregate_add_hello(agg, &m);
+    }
+    case ET_MSG_DONE: {
+        et_done_t m;
+        if (et_codec_decode_done(body, size, &m) != 0) {
+            s_bad_message(self, "DONE body", errno);
+            return 0;
+        }
+        ET_LOG_INFO("producer %u done: %llu sent, %llu send failures",
+                    m.producer_id, (unsigned long long)m.sent,
+                    (unsigned long long)m.send_failed);
+        return et_aggregate_add_done(agg, &m, et_clock_mono_ns());
+    }
+    case ET_MSG_USAGE: {
+        et_usage_t m;
+        if (et_codec_decode_usage(body, size, &m) != 0) {
+            s_bad_message(self, "USAGE body", errno);
+            return 0;
+        }
+        return et_aggregate_add_usage(agg, &m);
+    }
+    case ET_MSG_STATS: {
+        et_stats_t m;
+        if (et_codec_decode_stats(body, size, &m) != 0) {
+            s_bad_message(self, "STATS body", errno);
+            return 0;
+        }
+        return et_aggregate_add_stats(agg, &m);
+    }
+    default:
+        s_bad_message(self, et_codec_type_name(type), EPROTO);
+        return 0;
+    }
+}
+
+/* Every message the collector takes is exactly [header, body]. */
+static int
+s_handle(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
+{
+    if (too_many || count != 2) {
+        s_bad_message(self, "wrong frame count", EPROTO);
+        return 0;
+    }
+    et_msg_type_t type;
+    if (et_codec_decode_header(zmq_msg_data(&frames[0]),
+                               zmq_msg_size(&frames[0]), &type) != 0) {
+        s_bad_message(self, "header", errno);
+        return 0;
+    }
+    return s_dispatch(self, type, zmq_msg_data(&frames[1]),
+                      zmq_msg_size(&frames[1]));
+}
+
+/* Handle up to 'budget' queued messages without blocking. Returns 0, or
+ * -1 on a runtime error (ETERM, or the aggregate out of memory). */
+static int
+s_receive(et_collector_t *self, int budget)
+{
+    for (int i = 0; i < budget; i++) {
+        zmq_msg_t frames[ET_FRAMES_MAX];
+        int too_many = 0;
+        int count = et_zsock_recv(self->pull, frames, ET_FRAMES_MAX, &too_many,
+                                  ZMQ_DONTWAIT);
+        if (count < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            ET_LOG_ERROR("receive: %s", zmq_strerror(errno));
+            return -1;
+        }
+        int rc = s_handle(self, frames, count, too_many);
+        et_zsock_frames_close(frames, count);
+        if (rc != 0) {
+            ET_LOG_ERROR("out of memory while accounting");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Every event is accounted for; the instances' last reports (sent as they
+ * leave, which the launcher makes them do now) close their lifetimes, so
+ * utilization covers the whole of each one. */
+static void
+s_wait_final_usage(et_collector_t *self, const volatile sig_atomic_t *stop)
+{
+    if (self->config.usage_grace_ns == 0)
+        return;
+    uint64_t deadline = et_clock_mono_ns() + self->config.usage_grace_ns;
+    zmq_pollitem_t item = {.socket = self->pull, .events = ZMQ_POLLIN};
+    while (!*stop && !et_aggregate_all_stopped(self->aggregate) &&
+           et_clock_mono_ns() < deadline) {
+        int rc = zmq_poll(&item, 1, S_POLL_MS);
+        if (rc < 0 && errno != EINTR)
+            return;
+        if (rc > 0 && s_receive(self, S_BATCH_MESSAGES) != 0)
+            return;
+    }
+}
+
+/* Wait for the end of the run; returns why it ended. */
+static et_agg_end_t
+s_loop(et_collector_t *self, const volatile sig_atomic_t *stop)
+{
+    zmq_pollitem_t item = {.socket = self->pull, .events = ZMQ_POLLIN};
+    while (!*stop) {
+        int rc = zmq_poll(&item, 1, S_POLL_MS);
+        if (rc < 0 && errno != EINTR) {
+            ET_LOG_ERROR("poll: %s", zmq_strerror(errno));
+            return ET_AGG_END_ERROR;
+        }
+        if (rc > 0 && s_receive(self, S_BATCH_MESSAGES) != 0)
+            return ET_AGG_END_ERROR;
+        switch (et_aggregate_state(self->aggregate, et_clock_mono_ns(),
+                                   self->config.drain_timeout_ns)) {
+        case ET_AGG_COMPLETE:
+            s_wait_final_usage(self, stop);
+            return ET_AGG_END_COMPLETE;
+        case ET_AGG_DRAIN_TIMEOUT:
+            ET_LOG_WARN("drain timeout: results still missing after the "
+                        "last producer's DONE");
+            return ET_AGG_END_DRAIN_TIMEOUT;
+        case ET_AGG_RUNNING:
+            break;
+        }
+    }
+    ET_LOG_INFO("stopping on signal: results are what arrived so far");
+    /* Whatever is already queued is part of the run. */
+    if (s_receive(self, S_FINAL_DRAIN_MESSAGES) != 0)
+        return ET_AGG_END_ERROR;
+    return ET_AGG_END_SIGNAL;
+}
+
+int
+et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop)
+{
+    et_agg_end_t why = s_loop(self, stop);
+    et_aggregate_finish(self->aggregate, why, et_clock_real_ns());
+    const et_results_t *results = et_aggregate_results(self->aggregate);
+    if (!results) {
+        ET_LOG_ERROR("cannot compute results: %s", strerror(errno));
+        return -1;
+    }
+    if (et_report_write_all(self->config.out_dir, results) != 0) {
+        ET_LOG_ERROR("cannot write results into %s: %s", self->config.out_dir,
+                     strerror(errno));
+        return -1;
+    }
+    ET_LOG_INFO("run %s ended (%s): results in %s", results->run_id,
+                et_aggregate_end_name(why), self->config.out_dir);
+    if (!self->config.quiet)
+        et_report_print_summary(stdout, results, self->config.out_dir);
+    return why == ET_AGG_END_ERROR ? -1 : 0;
+}

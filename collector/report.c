@@ -1,0 +1,641 @@
+/* Result writers. summary.json is built with jansson; the CSV and Markdown
+ * are plain stdio. Strings in the results were cleaned by the aggregate
+ * (UTF-8, no control characters), so only Markdown's '|' needs escaping. */
+#include "collector/report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Ten significant digits: enough for nanosecond-derived milliseconds, and
+ * no 0.30000000000000004 noise in the files. */
+#define S_JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10))
+/* Longer timeseries go to the CSV only; a report should stay readable. */
+#define S_MD_TIMESERIES_MAX 120
+
+/* ---- files --------------------------------------------------------------- */
+
+int
+et_report_prepare_dir(const char *dir)
+{
+    char path[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (len >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(path, dir, len + 1);
+    /* Create each parent in turn; existing ones are fine. */
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        path[i] = saved;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0)
+        return -1;
+    return 0;
+}
+
+typedef int (*s_writer_fn)(FILE *file, const et_results_t *results);
+
+/* Write 'name' in 'dir' through NAME.tmp: write, flush, fsync, rename. */
+static int
+s_write_atomic(const char *dir, const char *name, s_writer_fn writer,
+               const et_results_t *results)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    int n1 = snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n2 = snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *file = fopen(tmp, "w");
+    if (!file)
+        return -1;
+    int rc = writer(file, results);
+    int saved = errno;
+    if (rc == 0 &&
+        (fflush(file) != 0 || ferror(file) || fsync(fileno(file)) != 0)) {
+        rc = -1;
+        saved = errno ? errno : EIO;
+    }
+    if (fclose(file) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        errno = saved ? saved : EIO;
+    }
+    return rc;
+}
+
+/* ---- summary.json -------------------------------------------------------- */
+
+/* jansson integers are signed 64-bit; larger counts (never seen in
+ * practice) degrade to a real rather than wrapping negative. */
+static json_t *
+s_uint(uint64_t value)
+{
+    if (value > (uint64_t)INT64_MAX)
+        return json_real((double)value);
+    return json_integer((json_int_t)value);
+}
+
+static json_t *
+s_spread_json(const et_spread_ms_t *s)
+{
+    return json_pack("{s:f, s:f, s:f}", "mean", s->mean, "p50", s->p50, "p99",
+                     s->p99);
+}
+
+static json_t *
+s_run_json(const et_results_t *r)
+{
+    json_t *workers = json_object();
+    int rc = workers ? 0 : -1;
+    for (size_t i = 0; i < r->n_functions && rc == 0; i++)
+        rc = json_object_set_new(workers, r->functions[i].name,
+                                 s_uint(r->functions[i].peak_instances));
+    json_t *run = json_pack(
+        "{s:s, s:s, s:s, s:f, s:f, s:o, s:o, s:s, s:s}", "id", r->run_id,
+        "workflow", r->workflow, "arrival", r->arrival, "rate_eps", r->rate_eps,
+        "duration_s", r->duration_s, "seed", s_uint(r->seed), "workers",
+        workers, "started_at", r->started_at, "finished_at", r->finished_at);
+    if (rc != 0) {
+        json_decref(run);
+        return NULL;
+    }
+    return run;
+}
+
+static json_t *
+s_stages_json(const et_results_t *r)
+{
+    json_t *stages = json_array();
+    for (size_t i = 0; stages && i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        json_t *item = json_pack(
+            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "function", s->function,
+            "completed", s_uint(s->completed), "failed", s_uint(s->failed),
+            "retries", s_uint(s->retries), "cold_starts",
+            s_uint(s->cold_starts), "cold_events", s_uint(s->cold_events),
+            "queue_ms", s_spread_json(&s->queue_ms), "service_ms",
+            s_spread_json(&s->service_ms));
+        if (json_array_append_new(stages, item) != 0) {
+            json_decref(stages);
+            return NULL;
+        }
+    }
+    return stages;
+}
+
+static json_t *
+s_functions_json(const et_results_t *r)
+{
+    json_t *functions = json_array();
+    for (size_t i = 0; functions && i < r->n_functions; i++) {
+        const et_function_result_t *f = &r->functions[i];
+        json_t *item =
+            json_pack("{s:s, s:o, s:o, s:f, s:f, s:o, s:o}", "function",
+                      f->name, "peak_instances", s_uint(f->peak_instances),
+                      "instances", s_uint(f->instances_seen), "busy_pct",
+                      f->busy_pct, "cpu_pct", f->cpu_pct, "served",
+                      s_uint(f->served), "errors", s_uint(f->errors));
+        if (json_array_append_new(functions, item) != 0) {
+            json_decref(functions);
+            return NULL;
+        }
+    }
+    return functions;
+}
+
+/* accuracy: null without labels, else an object of its kind. */
+static json_t *
+s_accuracy_json(const et_results_t *r)
+{
+    const et_accuracy_t *a = &r->accuracy;
+    switch (a->kind) {
+    case ET_ACCURACY_CLASSIFICATION:
+        return json_pack("{s:s, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o}",
+                         "kind", "classification", "precision", a->precision,
+                         "recall", a->recall, "f1", a->f1, "tp", s_uint(a->tp),
+                         "fp", s_uint(a->fp), "tn", s_uint(a->tn), "fn",
+                         s_uint(a->fn), "unscored", s_uint(a->unscored));
+    case ET_ACCURACY_WINDOWS:
+        return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
+                         "windows", "windows", s_uint(a->windows), "detected",
+                         s_uint(a->detected), "missed", s_uint(a->missed),
+                         "false_alarms", s_uint(a->false_alarms), "alerts",
+                         s_uint(a->alerts), "events_in_windows",
+                         s_uint(a->events_in_windows));
+    default:
+        return json_null();
+    }
+}
+
+static json_t *
+s_failed_by_reason_json(const et_results_t *r)
+{
+    json_t *obj = json_object();
+    for (int i = 0; obj && i <= ET_REASON_MAX; i++)
+        if (r->failed_by_reason[i] > 0)
+            json_object_set_new(obj, et_codec_reason_name((et_reason_t)i),
+                                s_uint(r->failed_by_reason[i]));
+    return obj;
+}
+
+/* The results contract; keys beyond it are additions, never renames. */
+static json_t *
+s_summary_json(const et_results_t *r)
+{
+    const et_latency_ms_t *l = &r->latency_ms;
+    return json_pack(
+        "{s:s, s:o,"
+        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
+        " s:{s:f, s:f, s:f, s:f, s:f, s:f},"
+        " s:{s:f, s:f, s:f},"
+        " s:{s:f, s:f},"
+        " s:o,"
+        " s:{s:o, s:o, s:{s:f, s:f}},"
+        " s:o, s:n,"
+        " s:o,"
+        " s:{s:o, s:o, s:f, s:f, s:o},"
+        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:s}}",
+        "schema", ET_REPORT_SCHEMA, "run", s_run_json(r),
+        /* events */
+        "events", "sent", s_uint(r->sent), "accepted", s_uint(r->accepted),
+        "rejected", s_uint(r->rejected), "completed", s_uint(r->completed),
+        "failed", s_uint(r->failed), "lost", s_uint(r->lost),
+        "duplicates_dropped", s_uint(r->duplicates_dropped), "send_failed",
+        s_uint(r->send_failed), "filtered", s_uint(r->filtered),
+        "failed_by_reason", s_failed_by_reason_json(r),
+        /* latency_ms */
+        "latency_ms", "mean", l->mean, "p50", l->p50, "p90", l->p90, "p99",
+        l->p99, "p999", l->p999, "max", l->max,
+        /* throughput_eps */
+        "throughput_eps", "mean", r->throughput_mean_eps, "peak",
+        r->throughput_peak_eps, "window_s", r->window_s,
+        /* utilization_pct */
+        "utilization_pct", "busy", r->busy_pct, "cpu", r->cpu_pct,
+        /* stages */
+        "stages", s_stages_json(r),
+        /* workers */
+        "workers", "started", s_uint(r->workers_started), "stopped",
+        s_uint(r->workers_stopped), "cold_start_ms", "p50",
+        r->cold_start_p50_ms, "max", r->cold_start_max_ms,
+        /* accuracy from labels where the data has them; no cost model yet */
+        "accuracy", s_accuracy_json(r), "cost",
+        /* additions */
+        "functions", s_functions_json(r), "producers", "count",
+        s_uint(r->producers), "done", s_uint(r->producers_done), "lag_max_ms",
+        r->lag_max_ms, "lag_mean_ms", r->lag_mean_ms, "send_failed",
+        s_uint(r->send_failed), "collector", "bad_messages",
+        s_uint(r->bad_messages), "bad_records", s_uint(r->bad_records),
+        "latency_overflow", s_uint(r->latency_overflow), "timeseries_dropped",
+        s_uint(r->timeseries_dropped), "timeseries_late",
+        s_uint(r->timeseries_late), "order_violations",
+        s_uint(r->order_violations), "end", et_aggregate_end_name(r->end));
+}
+
+static int
+s_write_summary(FILE *file, const et_results_t *r)
+{
+    json_t *root = s_summary_json(r);
+    if (!root) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = json_dumpf(root, file, S_JSON_FLAGS);
+    json_decref(root);
+    if (rc != 0 || fputc('\n', file) == EOF) {
+        errno = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int
+et_report_write_summary(const char *dir, const et_results_t *results)
+{
+    return s_write_atomic(dir, "summary.json", s_write_summary, results);
+}
+
+/* ---- timeseries.csv ------------------------------------------------------ */
+
+static int
+s_write_timeseries(FILE *file, const et_results_t *r)
+{
+    fputs("second,sent,accepted,rejected,completed,failed,queue_depth,"
+          "instances,busy_slots,p50_ms,p99_ms\n",
+          file);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const et_timeseries_row_t *row = &r->rows[i];
+        fprintf(file, "%lld,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,",
+                (long long)row->second, (unsigned long long)row->sent,
+                (unsigned long long)row->accepted,
+                (unsigned long long)row->rejected,
+                (unsigned long long)row->completed,
+                (unsigned long long)row->failed,
+                (unsigned long long)row->queue_depth,
+                (unsigned long long)row->instances,
+                (unsigned long long)row->busy_slots);
+        /* No completions that second: no latency, rather than a fake 0. */
+        if (row->has_latency)
+            fprintf(file, "%.3f,%.3f\n", row->p50_ms, row->p99_ms);
+        else
+            fputs(",\n", file);
+    }
+    return ferror(file) ? -1 : 0;
+}
+
+int
+et_report_write_timeseries(const char *dir, const et_results_t *results)
+{
+    return s_write_atomic(dir, "timeseries.csv", s_write_timeseries, results);
+}
+
+/* ---- report.md ----------------------------------------------------------- */
+
+static void
+s_md_text(FILE *file, const char *text)
+{
+    for (; *text; text++) {
+        if (*text == '|')
+            fputc('\\', file);
+        fputc(*text, file);
+    }
+}
+
+static void
+s_md_run(FILE *f, const et_results_t *r)
+{
+    fputs("## Run\n\n| setting | value |\n|---|---|\n", f);
+    fputs("| run id | ", f);
+    s_md_text(f, r->run_id);
+    fprintf(f, " |\n| workflow | %s |\n| arrival | ", r->workflow);
+    s_md_text(f, r->arrival);
+    fprintf(f, " |\n| rate (events/s) | %.3f |\n| duration (s) | %.3f |\n",
+            r->rate_eps, r->duration_s);
+    fprintf(f, "| seed | %llu |\n| workers (peak instances) | ",
+            (unsigned long long)r->seed);
+    if (r->n_functions == 0)
+        fputs("none", f);
+    for (size_t i = 0; i < r->n_functions; i++) {
+        fputs(i ? ", " : "", f);
+        s_md_text(f, r->functions[i].name);
+        fprintf(f, "=%u", r->functions[i].peak_instances);
+    }
+    fprintf(f, " |\n| started | %s |\n| finished | %s |\n| ended by | %s |\n\n",
+            r->started_at, r->finished_at, et_aggregate_end_name(r->end));
+}
+
+static void
+s_md_events(FILE *f, const et_results_t *r)
+{
+    fputs("## Events\n\n"
+          "| sent | accepted | rejected | completed | failed | lost | "
+          "duplicates dropped | send failed |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    fprintf(f, "| %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu |\n\n",
+            (unsigned long long)r->sent, (unsigned long long)r->accepted,
+            (unsigned long long)r->rejected, (unsigned long long)r->completed,
+            (unsigned long long)r->failed, (unsigned long long)r->lost,
+            (unsigned long long)r->duplicates_dropped,
+            (unsigned long long)r->send_failed);
+    uint64_t accounted = r->completed + r->failed + r->rejected + r->lost;
+    fprintf(f,
+            "sent = completed + failed + rejected + lost: %llu = %llu (%s). "
+            "Send failed counts events the producers' sockets refused; they "
+            "were never sent.\n\n",
+            (unsigned long long)r->sent, (unsigned long long)accounted,
+            accounted == r->sent ? "balanced" : "NOT balanced");
+    if (r->filtered > 0)
+        fprintf(f,
+                "%llu of the completed events ended early: a stage filtered "
+                "them out on purpose.\n\n",
+                (unsigned long long)r->filtered);
+}
+
+static void
+s_md_latency(FILE *f, const et_results_t *r)
+{
+    const et_latency_ms_t *l = &r->latency_ms;
+    fputs("## Latency (ms)\n\n"
+          "From each event's intended send time to the broker's receipt of "
+          "its last stage's result, over completed events.\n\n"
+          "| mean | p50 | p90 | p99 | p99.9 | max |\n"
+          "|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    fprintf(f, "| %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n\n", l->mean,
+            l->p50, l->p90, l->p99, l->p999, l->max);
+    if (r->latency_overflow > 0)
+        fprintf(f,
+                "%llu latencies exceeded 60 s and were recorded as 60 s.\n\n",
+                (unsigned long long)r->latency_overflow);
+}
+
+static void
+s_md_throughput(FILE *f, const et_results_t *r)
+{
+    fputs("## Throughput (events/s)\n\n"
+          "| mean | peak (one second) | window (s) |\n|---:|---:|---:|\n",
+          f);
+    fprintf(f, "| %.3f | %.0f | %.3f |\n\n", r->throughput_mean_eps,
+            r->throughput_peak_eps, r->window_s);
+    fputs("The mean is completed events over the window from the earliest "
+          "intended send to the last completion.\n\n",
+          f);
+}
+
+static void
+s_md_utilization(FILE *f, const et_results_t *r)
+{
+    fputs("## Utilization\n\n"
+          "Busy: time serving over lifetime x slots; CPU: CPU time over "
+          "lifetime; from each instance's latest usage report.\n\n"
+          "| function | peak instances | instances seen | busy % | CPU % | "
+          "served | errors |\n"
+          "|---|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < r->n_functions; i++) {
+        const et_function_result_t *fn = &r->functions[i];
+        fputs("| ", f);
+        s_md_text(f, fn->name);
+        fprintf(f, " | %u | %u | %.2f | %.2f | %llu | %llu |\n",
+                fn->peak_instances, fn->instances_seen, fn->busy_pct,
+                fn->cpu_pct, (unsigned long long)fn->served,
+                (unsigned long long)fn->errors);
+    }
+    fprintf(f, "| **all** | | %llu | %.2f | %.2f | | |\n\n",
+            (unsigned long long)r->workers_started, r->busy_pct, r->cpu_pct);
+}
+
+static void
+s_md_stages(FILE *f, const et_results_t *r)
+{
+    fputs("## Stages\n\n"
+          "| # | function | completed | failed | retries | cold starts | "
+          "cold events | queue mean / p50 / p99 ms | "
+          "service mean / p50 / p99 ms |\n"
+          "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        fprintf(f, "| %zu | ", i);
+        s_md_text(f, s->function);
+        fprintf(f,
+                " | %llu | %llu | %llu | %llu | %llu | %.3f / %.3f / %.3f | "
+                "%.3f / %.3f / %.3f |\n",
+                (unsigned long long)s->completed, (unsigned long long)s->failed,
+                (unsigned long long)s->retries,
+                (unsigned long long)s->cold_starts,
+                (unsigned long long)s->cold_events, s->queue_ms.mean,
+                s->queue_ms.p50, s->queue_ms.p99, s->service_ms.mean,
+                s->service_ms.p50, s->service_ms.p99);
+    }
+    fputs("\n", f);
+}
+
+static void
+s_md_workers(FILE *f, const et_results_t *r)
+{
+    fputs("## Workers and cold starts\n\n"
+          "| started | stopped | cold start p50 ms | cold start max ms |\n"
+          "|---:|---:|---:|---:|\n",
+          f);
+    fprintf(f, "| %llu | %llu | %.3f | %.3f |\n\n",
+            (unsigned long long)r->workers_started,
+            (unsigned long long)r->workers_stopped, r->cold_start_p50_ms,
+            r->cold_start_max_ms);
+    fputs("## Producers\n\n"
+          "| producers | done | lag max ms | lag mean ms | send failed |\n"
+          "|---:|---:|---:|---:|---:|\n",
+          f);
+    fprintf(f, "| %llu | %llu | %.3f | %.3f | %llu |\n\n",
+            (unsigned long long)r->producers,
+            (unsigned long long)r->producers_done, r->lag_max_ms,
+            r->lag_mean_ms, (unsigned long long)r->send_failed);
+}
+
+static void
+s_md_timeseries(FILE *f, const et_results_t *r)
+{
+    fputs("## Timeseries\n\n", f);
+    if (r->n_rows > S_MD_TIMESERIES_MAX) {
+        fprintf(f,
+                "%zu one-second rows: too many to show here, see "
+                "timeseries.csv.\n\n",
+                r->n_rows);
+        return;
+    }
+    fputs("Second 0 is the second of the earliest intended send; sent, "
+          "accepted and rejected by intended send time, completed and "
+          "failed by completion time, latency of that second's "
+          "completions.\n\n"
+          "| s | sent | accepted | rejected | completed | failed | queue | "
+          "instances | busy slots | p50 ms | p99 ms |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const et_timeseries_row_t *row = &r->rows[i];
+        fprintf(f,
+                "| %lld | %llu | %llu | %llu | %llu | %llu | %llu | %llu "
+                "| %llu | ",
+                (long long)row->second, (unsigned long long)row->sent,
+                (unsigned long long)row->accepted,
+                (unsigned long long)row->rejected,
+                (unsigned long long)row->completed,
+                (unsigned long long)row->failed,
+                (unsigned long long)row->queue_depth,
+                (unsigned long long)row->instances,
+                (unsigned long long)row->busy_slots);
+        if (row->has_latency)
+            fprintf(f, "%.3f | %.3f |\n", row->p50_ms, row->p99_ms);
+        else
+            fputs("- | - |\n", f);
+    }
+    fputs("\n", f);
+}
+
+static void
+s_md_accuracy(FILE *f, const et_results_t *r)
+{
+    const et_accuracy_t *a = &r->accuracy;
+    if (a->kind == ET_ACCURACY_CLASSIFICATION) {
+        fprintf(f,
+                "## Accuracy\n\nVerdicts of the workflow (flagged = outcome "
+                ">= 1) against each event's label.\n\n"
+                "| precision | recall | F1 | TP | FP | TN | FN | unscored |\n"
+                "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+                "| %.4f | %.4f | %.4f | %llu | %llu | %llu | %llu | %llu |\n\n",
+                a->precision, a->recall, a->f1, (unsigned long long)a->tp,
+                (unsigned long long)a->fp, (unsigned long long)a->tn,
+                (unsigned long long)a->fn, (unsigned long long)a->unscored);
+    } else if (a->kind == ET_ACCURACY_WINDOWS) {
+        fprintf(f,
+                "## Accuracy\n\nLabelled anomaly windows: a window is "
+                "detected when any alert falls inside it; alerts outside "
+                "every window are false alarms.\n\n"
+                "| windows | detected | missed | false alarms | alerts | "
+                "events in windows |\n|---:|---:|---:|---:|---:|---:|\n"
+                "| %llu | %llu | %llu | %llu | %llu | %llu |\n\n",
+                (unsigned long long)a->windows, (unsigned long long)a->detected,
+                (unsigned long long)a->missed,
+                (unsigned long long)a->false_alarms,
+                (unsigned long long)a->alerts,
+                (unsigned long long)a->events_in_windows);
+    }
+}
+
+static void
+s_md_method(FILE *f, const et_results_t *r)
+{
+    fputs("## Method and collector health\n\n", f);
+    fputs("Timestamps that cross processes are CLOCK_REALTIME. The offset "
+          "between hosts' clocks is not corrected: on one host there is "
+          "none; across hosts, keep clocks synchronised (NTP or PTP) and "
+          "read latencies with that error in mind.\n\n",
+          f);
+    fprintf(f,
+            "| bad messages | bad records | timeseries rows dropped | "
+            "late completions |\n|---:|---:|---:|---:|\n"
+            "| %llu | %llu | %llu | %llu |\n",
+            (unsigned long long)r->bad_messages,
+            (unsigned long long)r->bad_records,
+            (unsigned long long)r->timeseries_dropped,
+            (unsigned long long)r->timeseries_late);
+}
+
+static int
+s_write_markdown(FILE *f, const et_results_t *r)
+{
+    fputs("# Eventide run ", f);
+    s_md_text(f, r->run_id);
+    fputs("\n\n", f);
+    s_md_run(f, r);
+    s_md_events(f, r);
+    s_md_latency(f, r);
+    s_md_throughput(f, r);
+    s_md_utilization(f, r);
+    s_md_stages(f, r);
+    s_md_accuracy(f, r);
+    s_md_workers(f, r);
+    s_md_timeseries(f, r);
+    s_md_method(f, r);
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_markdown(const char *dir, const et_results_t *results)
+{
+    return s_write_atomic(dir, "report.md", s_write_markdown, results);
+}
+
+int
+et_report_write_all(const char *dir, const et_results_t *results)
+{
+    int rc = 0, first_errno = 0;
+    int (*writers[])(const char *, const et_results_t *) = {
+        et_report_write_summary, et_report_write_timeseries,
+        et_report_write_markdown};
+    for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
+        if (writers[i](dir, results) != 0 && rc == 0) {
+            rc = -1;
+            first_errno = errno;
+        }
+    }
+    if (rc != 0)
+        errno = first_errno;
+    return rc;
+}
+
+/* ---- stdout -------------------------------------------------------------- */
+
+void
+et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
+{
+    fprintf(out, "run %s (%s) ended: %s\n", r->run_id, r->workflow,
+            et_aggregate_end_name(r->end));
+    fprintf(out,
+            "events       sent %llu  completed %llu  rejected %llu  "
+            "failed %llu  lost %llu\n",
+            (unsigned long long)r->sent, (unsigned long long)r->completed,
+            (unsigned long long)r->rejected, (unsigned long long)r->failed,
+            (unsigned long long)r->lost);
+    fprintf(out, "latency ms   p50 %.3f  p99 %.3f  max %.3f\n",
+            r->latency_ms.p50, r->latency_ms.p99, r->latency_ms.max);
+    fprintf(out, "throughput   mean %.1f/s  peak %.0f/s\n",
+            r->throughput_mean_eps, r->throughput_peak_eps);
+    fprintf(out, "utilization  busy %.1f%%  cpu %.1f%%\n", r->busy_pct,
+            r->cpu_pct);
+    fprintf(out, "results      %s/{summary.json,timeseries.csv,report.md}\n",
+            dir);
+    fflush(out);
+}

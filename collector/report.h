@@ -1,0 +1,31 @@
+/* Result writers: OUT/summary.json (the "eventide.summary/1" results
+ * contract), OUT/timeseries.csv, OUT/report.md and the short summary on
+ * stdout. Every file is written to NAME.tmp, flushed to disk and renamed,
+ * so a reader never sees half a file. */
+#ifndef ET_REPORT_H
+#define ET_REPORT_H
+
+#include "collector/aggregate.h"
+
+#include <stdio.h>
+
+#define ET_REPORT_SCHEMA "eventide.summary/1"
+
+/* Create 'dir' and its missing parents (mkdir -p). Returns 0, or -1 with
+ * errno (ENOTDIR when a component is a file, EACCES, ENAMETOOLONG...). */
+int et_report_prepare_dir(const char *dir);
+
+/* Write one file into 'dir' atomically. Each returns 0 or -1 with errno. */
+int et_report_write_summary(const char *dir, const et_results_t *results);
+int et_report_write_timeseries(const char *dir, const et_results_t *results);
+int et_report_write_markdown(const char *dir, const et_results_t *results);
+
+/* All three; tries every one even when one fails. 0 or -1 with errno of
+ * the first failure. */
+int et_report_write_all(const char *dir, const et_results_t *results);
+
+/* The short human summary (about six lines) for the end of a run. */
+void et_report_print_summary(FILE *out, const et_results_t *results,
+                             const char *dir);
+
+#endif

@@ -1,0 +1,531 @@
+/* Unit tests for collector/report: summary.json read back with jansson
+ * against every key of the results contract, timeseries.csv's header and
+ * rows, report.md's tables, atomic writes and the output directory. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "collector/aggregate.h"
+#include "collector/report.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define T0 (1700000000LL * ET_NS_PER_S)
+#define MS ET_NS_PER_MS
+#define S ET_NS_PER_S
+
+typedef struct {
+    char dir[64];
+    et_aggregate_t *agg;
+} s_fixture_t;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+static int
+s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void
+s_add(et_aggregate_t *agg, et_record_kind_t kind, uint64_t id, uint32_t stage,
+      int64_t intended, int64_t t)
+{
+    et_record_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = (uint8_t)kind;
+    r.event_id = id;
+    r.stage = stage;
+    r.intended_ns = intended;
+    r.t_ns = t;
+    r.queue_ns = 2 * MS;
+    r.service_ns = 5 * MS;
+    r.label = -1;
+    r.outcome = -1;
+    assert_int_equal(et_aggregate_add_record(agg, &r), 0);
+}
+
+/* A small two-stage run over 'seconds' seconds, one event per second. */
+static et_aggregate_t *
+s_run(int seconds)
+{
+    et_aggregate_config_t config = {.run_id = "test-run|x",
+                                    .workflow = "pipeline",
+                                    .expect_producers = 1,
+                                    .started_real_ns = T0};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    et_hello_t hello = {.producer_id = 0,
+                        .rate_eps = 1,
+                        .duration_s = 3,
+                        .seed = 42,
+                        .started_ns = T0};
+    snprintf(hello.arrival, sizeof hello.arrival, "constant|odd");
+    assert_int_equal(et_aggregate_add_hello(agg, &hello), 0);
+    et_stats_t stats = {.t_ns = T0, .n_functions = 2};
+    snprintf(stats.workflow, sizeof stats.workflow, "pipeline");
+    snprintf(stats.functions[0].name, ET_NAME_MAX, "decode");
+    snprintf(stats.functions[1].name, ET_NAME_MAX, "clas\"sify");
+    stats.functions[0].instances = 1;
+    stats.functions[1].instances = 2;
+    stats.functions[0].queue_depth = 3;
+    assert_int_equal(et_aggregate_add_stats(agg, &stats), 0);
+    for (int i = 0; i < seconds; i++) {
+        int64_t t = T0 + i * S;
+        uint64_t id = (uint64_t)i;
+        s_add(agg, ET_RECORD_ACCEPTED, id, 0, t, t);
+        s_add(agg, ET_RECORD_STAGE, id, 0, t, t + 5 * MS);
+        s_add(agg, ET_RECORD_STAGE, id, 1, t, t + 10 * MS);
+        s_add(agg, ET_RECORD_COMPLETED, id, 1, t, t + 10 * MS);
+    }
+    s_add(agg, ET_RECORD_REJECTED, 1000, 0, T0, T0);
+    et_usage_t usage = {.pid = 1,
+                        .slots = 1,
+                        .started_ns = T0,
+                        .cold_start_ns = 250 * MS,
+                        .lifetime_ns = 10 * S,
+                        .busy_ns = 1 * S,
+                        .cpu_ns = 2 * S,
+                        .served = 3,
+                        .final = 1};
+    snprintf(usage.function, ET_NAME_MAX, "decode");
+    snprintf(usage.instance, ET_NAME_MAX, "decode-1");
+    assert_int_equal(et_aggregate_add_usage(agg, &usage), 0);
+    et_done_t done = {.producer_id = 0,
+                      .sent = (uint64_t)seconds + 1,
+                      .send_failed = 2,
+                      .lag_max_ns = MS,
+                      .lag_mean_ns = MS};
+    assert_int_equal(et_aggregate_add_done(agg, &done, 0), 0);
+    et_aggregate_count_bad_message(agg);
+    et_aggregate_finish(agg, ET_AGG_END_COMPLETE, T0 + (seconds + 1) * S);
+    return agg;
+}
+
+static int
+s_setup(void **state)
+{
+    s_fixture_t *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/et_test_report_XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_destroy(&fx->agg);
+    nftw(fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+static const et_results_t *
+s_write(s_fixture_t *fx, int seconds)
+{
+    fx->agg = s_run(seconds);
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+    return r;
+}
+
+static char *
+s_read(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int
+s_count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+static int
+s_exists(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+static json_t *
+s_load_summary(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_error_t error;
+    json_t *root = json_load_file(path, 0, &error);
+    if (!root)
+        fail_msg("summary.json: %s (line %d)", error.text, error.line);
+    return root;
+}
+
+// ---------------------------------------------------------------------------
+// summary.json
+
+static void
+test_report_summary_has_every_contract_key_with_its_type(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+
+    const char *schema, *id, *workflow, *arrival, *started, *finished;
+    double rate, duration, mean, p50, p90, p99, p999, max, tmean, tpeak, busy,
+        cpu, cold_p50, cold_max;
+    json_int_t seed, sent, accepted, rejected, completed, failed, lost, dups,
+        w_started, w_stopped;
+    json_t *workers_map, *stages, *accuracy, *cost;
+    json_error_t error;
+    // Non-strict unpacking: every contract key must be there with its type
+    // (I = integer, F = number, s = string, n = null); additions are fine.
+    int rc = json_unpack_ex(
+        root, &error, 0,
+        "{s:s,"
+        " s:{s:s, s:s, s:s, s:F, s:F, s:I, s:o, s:s, s:s},"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+        " s:{s:F, s:F, s:F, s:F, s:F, s:F},"
+        " s:{s:F, s:F},"
+        " s:{s:F, s:F},"
+        " s:o,"
+        " s:{s:I, s:I, s:{s:F, s:F}},"
+        " s:o, s:o}",
+        "schema", &schema, "run", "id", &id, "workflow", &workflow, "arrival",
+        &arrival, "rate_eps", &rate, "duration_s", &duration, "seed", &seed,
+        "workers", &workers_map, "started_at", &started, "finished_at",
+        &finished, "events", "sent", &sent, "accepted", &accepted, "rejected",
+        &rejected, "completed", &completed, "failed", &failed, "lost", &lost,
+        "duplicates_dropped", &dups, "latency_ms", "mean", &mean, "p50", &p50,
+        "p90", &p90, "p99", &p99, "p999", &p999, "max", &max, "throughput_eps",
+        "mean", &tmean, "peak", &tpeak, "utilization_pct", "busy", &busy, "cpu",
+        &cpu, "stages", &stages, "workers", "started", &w_started, "stopped",
+        &w_stopped, "cold_start_ms", "p50", &cold_p50, "max", &cold_max,
+        "accuracy", &accuracy, "cost", &cost);
+    if (rc != 0)
+        fail_msg("contract: %s at %s", error.text, error.source);
+
+    assert_string_equal(schema, "eventide.summary/1");
+    assert_string_equal(id, "test-run|x");
+    assert_string_equal(workflow, "pipeline");
+    assert_string_equal(arrival, "constant|odd");
+    assert_true(rate == 1.0 && duration == 3.0);
+    assert_int_equal(seed, 42);
+    assert_string_equal(started, "2023-11-14T22:13:20.000Z");
+    assert_string_equal(finished, "2023-11-14T22:13:24.000Z");
+    assert_true(json_is_object(workers_map));
+    assert_int_equal(json_integer_value(json_object_get(workers_map, "decode")),
+                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(workers_map, "clas\"sify")), 2);
+    assert_int_equal(sent, 4);
+    assert_int_equal(accepted, 3);
+    assert_int_equal(rejected, 1);
+    assert_int_equal(completed, 3);
+    assert_int_equal(failed, 0);
+    assert_int_equal(lost, 0);
+    assert_int_equal(dups, 0);
+    assert_true(p50 > 9.9 && p50 < 10.1 && max == 10.0 && mean == 10.0);
+    assert_true(p90 >= p50 && p99 >= p90 && p999 >= p99);
+    assert_true(tpeak == 1.0 && tmean > 0);
+    assert_true(busy == 10.0 && cpu == 20.0);
+    assert_int_equal(w_started, 1);
+    assert_int_equal(w_stopped, 1);
+    assert_true(cold_p50 > 249.0 && cold_p50 < 251.0 && cold_max == 250.0);
+    assert_true(json_is_null(accuracy));
+    assert_true(json_is_null(cost));
+
+    assert_true(json_is_array(stages));
+    assert_int_equal(json_array_size(stages), 2);
+    const char *names[] = {"decode", "clas\"sify"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *function;
+        json_int_t s_completed, s_failed, s_retries, s_cold;
+        double q_mean, q_p50, q_p99, v_mean, v_p50, v_p99;
+        rc = json_unpack_ex(
+            json_array_get(stages, i), &error, 0,
+            "{s:s, s:I, s:I, s:I, s:I, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}}",
+            "function", &function, "completed", &s_completed, "failed",
+            &s_failed, "retries", &s_retries, "cold_starts", &s_cold,
+            "queue_ms", "mean", &q_mean, "p50", &q_p50, "p99", &q_p99,
+            "service_ms", "mean", &v_mean, "p50", &v_p50, "p99", &v_p99);
+        if (rc != 0)
+            fail_msg("stages[%zu]: %s", i, error.text);
+        assert_string_equal(function, names[i]);
+        assert_int_equal(s_completed, 3);
+        assert_true(q_mean == 2.0 && v_mean == 5.0);
+    }
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(stages, 0), "cold_starts")),
+                     1);
+    json_decref(root);
+}
+
+static void
+test_report_summary_additions_are_present(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 2);
+    json_t *root = s_load_summary(fx->dir);
+    json_int_t send_failed, filtered, p_count, p_failed, bad;
+    double lag_max, lag_mean, window;
+    const char *end;
+    json_t *functions;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0,
+        "{s:{s:I, s:I}, s:{s:F}, s:{s:I, s:F, s:F, s:I}, s:{s:I, s:s}, s:o}",
+        "events", "send_failed", &send_failed, "filtered", &filtered,
+        "throughput_eps", "window_s", &window, "producers", "count", &p_count,
+        "lag_max_ms", &lag_max, "lag_mean_ms", &lag_mean, "send_failed",
+        &p_failed, "collector", "bad_messages", &bad, "end", &end, "functions",
+        &functions);
+    if (rc != 0)
+        fail_msg("additions: %s", error.text);
+    assert_int_equal(send_failed, 2);
+    assert_int_equal(filtered, 0);
+    assert_int_equal(p_failed, 2);
+    assert_int_equal(p_count, 1);
+    assert_int_equal(bad, 1);
+    assert_string_equal(end, "complete");
+    assert_true(lag_max == 1.0 && lag_mean == 1.0);
+    assert_true(json_is_array(functions));
+    assert_int_equal(json_array_size(functions), 2);
+    json_decref(root);
+}
+
+static void
+test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {
+        .run_id = "empty", .workflow = "synthetic", .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    et_aggregate_finish(fx->agg, ET_AGG_END_SIGNAL, T0 + S);
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+    json_t *root = s_load_summary(fx->dir);
+    assert_true(json_is_array(json_object_get(root, "stages")));
+    assert_int_equal(json_array_size(json_object_get(root, "stages")), 0);
+    assert_true(json_is_real(
+        json_object_get(json_object_get(root, "latency_ms"), "p99")));
+    assert_true(json_is_object(
+        json_object_get(json_object_get(root, "run"), "workers")));
+    json_decref(root);
+    // A header and no rows.
+    assert_int_equal(s_count_lines(s_read(fx->dir, "timeseries.csv")), 1);
+}
+
+// ---------------------------------------------------------------------------
+// timeseries.csv and report.md
+
+static void
+test_report_timeseries_has_a_header_and_one_row_per_second(void **state)
+{
+    s_fixture_t *fx = *state;
+    const et_results_t *r = s_write(fx, 5);
+    char *csv = s_read(fx->dir, "timeseries.csv");
+    const char *header = "second,sent,accepted,rejected,completed,failed,"
+                         "queue_depth,instances,busy_slots,p50_ms,p99_ms\n";
+    assert_memory_equal(csv, header, strlen(header));
+    assert_int_equal(r->n_rows, 5);
+    assert_int_equal(s_count_lines(csv), 1 + 5);
+    // Second 0: 2 sent (1 accepted, 1 rejected), 1 completed at 10 ms,
+    // queue depth 3 from the STATS snapshot.
+    assert_non_null(strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0"));
+    // Every row has all eleven columns.
+    for (char *line = strchr(csv, '\n'); line && line[1];
+         line = strchr(line + 1, '\n')) {
+        int commas = 0;
+        for (char *c = line + 1; *c && *c != '\n'; c++)
+            commas += *c == ',';
+        assert_int_equal(commas, 10);
+    }
+}
+
+static void
+test_report_markdown_contains_the_tables(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    char *md = s_read(fx->dir, "report.md");
+    const char *sections[] = {"# Eventide run test-run\\|x\n",
+                              "| run id | test-run\\|x |",
+                              "## Run",
+                              "## Events",
+                              "## Latency (ms)",
+                              "## Throughput",
+                              "## Utilization",
+                              "## Stages",
+                              "## Workers and cold starts",
+                              "## Timeseries",
+                              "| p50 ms | p99 ms |",
+                              "| sent | accepted | rejected | completed |",
+                              "(balanced)",
+                              "| 0 | decode |",
+                              "constant\\|odd"};
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (!strstr(md, sections[i]))
+            fail_msg("report.md lacks \"%s\"", sections[i]);
+}
+
+static void
+test_report_markdown_leaves_long_timeseries_to_the_csv(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 121);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "121 one-second rows"));
+    assert_null(strstr(md, "| 120 | "));
+}
+
+// ---------------------------------------------------------------------------
+// Files and the stdout summary
+
+static void
+test_report_writes_atomically_leaving_no_temporary_files(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 2);
+    assert_true(s_exists(fx->dir, "summary.json"));
+    assert_true(s_exists(fx->dir, "timeseries.csv"));
+    assert_true(s_exists(fx->dir, "report.md"));
+    assert_false(s_exists(fx->dir, "summary.json.tmp"));
+    assert_false(s_exists(fx->dir, "timeseries.csv.tmp"));
+    assert_false(s_exists(fx->dir, "report.md.tmp"));
+    // Rewriting replaces the files.
+    assert_int_equal(
+        et_report_write_summary(fx->dir, et_aggregate_results(fx->agg)), 0);
+}
+
+static void
+test_report_write_fails_cleanly_into_a_missing_directory(void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(1);
+    char missing[PATH_MAX];
+    snprintf(missing, sizeof missing, "%s/not/there", fx->dir);
+    errno = 0;
+    assert_int_equal(
+        et_report_write_all(missing, et_aggregate_results(fx->agg)), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_report_prepare_dir_creates_parents_like_mkdir_p(void **state)
+{
+    s_fixture_t *fx = *state;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/a/b/c/", fx->dir);
+    assert_int_equal(et_report_prepare_dir(path), 0);
+    assert_int_equal(et_report_prepare_dir(path), 0); // already there
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    // A file in the way.
+    snprintf(path, sizeof path, "%s/file", fx->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(et_report_prepare_dir(path), -1);
+    assert_int_equal(errno, ENOTDIR);
+    snprintf(path, sizeof path, "%s/file/sub", fx->dir);
+    assert_int_equal(et_report_prepare_dir(path), -1);
+    assert_int_equal(et_report_prepare_dir(""), -1);
+}
+
+static void
+test_report_prints_a_short_summary(void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(3);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    et_report_print_summary(out, et_aggregate_results(fx->agg), "/x/out");
+    fclose(out);
+    assert_int_equal(s_count_lines(text), 6);
+    assert_non_null(strstr(text, "sent 4  completed 3  rejected 1  failed 0  "
+                                 "lost 0"));
+    assert_non_null(strstr(text, "p50 10.0"));
+    assert_non_null(strstr(text, "busy 10.0%  cpu 20.0%"));
+    assert_non_null(strstr(text, "/x/out"));
+    free(text);
+}
+
+int
+main(void)
+{
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_has_every_contract_key_with_its_type, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_additions_are_present, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_of_an_empty_run_is_complete_and_valid, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_timeseries_has_a_header_and_one_row_per_second, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_markdown_contains_the_tables, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_markdown_leaves_long_timeseries_to_the_csv, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_writes_atomically_leaving_no_temporary_files, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_write_fails_cleanly_into_a_missing_directory, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_prepare_dir_creates_parents_like_mkdir_p, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(test_report_prints_a_short_summary,
+                                        s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
