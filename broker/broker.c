@@ -24,6 +24,9 @@
 #define S_BURST 256
 #define S_HWM 100000
 #define S_COLLECTOR_SNDTIMEO_MS 2000
+/* How often in-flight events and workers are checked against their
+ * timeouts: bounds how late a timeout is noticed. */
+#define S_EXPIRY_PERIOD_NS (100 * ET_NS_PER_MS)
 
 struct et_broker_t {
     et_broker_config_t cfg;
@@ -54,6 +57,8 @@ struct et_broker_t {
     size_t n_records;
     uint64_t last_flush_mono_ns;
     uint64_t next_stats_mono_ns;
+    uint64_t next_heartbeat_mono_ns;
+    uint64_t next_expiry_mono_ns;
 
     msgpack_sbuffer scratch;
 
@@ -84,6 +89,9 @@ s_usage(FILE *out)
             "  --stats-interval S   stats period (default 1)\n"
             "  --drain-timeout S    on SIGTERM, time to finish admitted "
             "work (default 10)\n"
+            "  --heartbeat S        heartbeat period to workers (default 1)\n"
+            "  --worker-timeout S   a worker silent this long is lost and "
+            "its events retried (default 3)\n"
             "  --log-level LEVEL    debug|info|warn|error (default info)\n"
             "  --help               this text\n");
 }
@@ -113,6 +121,8 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
         {"max-payload", required_argument, NULL, 'p'},
         {"stats-interval", required_argument, NULL, 'i'},
         {"drain-timeout", required_argument, NULL, 'd'},
+        {"heartbeat", required_argument, NULL, 'H'},
+        {"worker-timeout", required_argument, NULL, 'T'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -122,6 +132,8 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
     cfg->max_payload = ET_PAYLOAD_DEFAULT_MAX;
     cfg->stats_interval_ns = ET_NS_PER_S;
     cfg->drain_timeout_ns = 10 * ET_NS_PER_S;
+    cfg->heartbeat_ns = ET_NS_PER_S;
+    cfg->worker_timeout_ns = 3 * ET_NS_PER_S;
     cfg->log_level = ET_LOG_LEVEL_INFO;
     et_workflow_single(&cfg->workflow, "synthetic");
 
@@ -185,6 +197,24 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
                                          &cfg->drain_timeout_ns)) {
                 et_cli_error(prog, "--drain-timeout", optarg,
                              "expected a duration up to 1h");
+                return 2;
+            }
+            break;
+        case 'H':
+            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S,
+                                         10 * ET_NS_PER_MS, 60 * ET_NS_PER_S,
+                                         &cfg->heartbeat_ns)) {
+                et_cli_error(prog, "--heartbeat", optarg,
+                             "expected a duration from 10ms to 60s");
+                return 2;
+            }
+            break;
+        case 'T':
+            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S,
+                                         50 * ET_NS_PER_MS, 3600 * ET_NS_PER_S,
+                                         &cfg->worker_timeout_ns)) {
+                et_cli_error(prog, "--worker-timeout", optarg,
+                             "expected a duration from 50ms to 1h");
                 return 2;
             }
             break;
@@ -607,11 +637,22 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
     et_job_t *job = et_idmap_get(self->in_flight, result.event_id);
     if (!job || job->worker != worker || job->stage != result.stage ||
         job->attempt != result.attempt) {
-        /* A late answer to an attempt that was already given up on. */
+        /* A late answer to an attempt that was already given up on (it
+         * timed out and went to another slot): drop it, and free the slot
+         * that was held while the function was still running. */
         self->stale_results++;
         ET_LOG_WARN_LIMITED("stale result for event %llu from %s: dropped",
                             (unsigned long long)result.event_id,
                             worker->instance);
+        if (worker->abandoned > 0) {
+            worker->abandoned--;
+            uint32_t function = worker->function;
+            et_pool_give_back(self->pool, worker);
+            if (worker->leaving && worker->busy == 0)
+                et_pool_remove(self->pool, &worker);
+            else
+                s_dispatch(self, function);
+        }
         return;
     }
     et_idmap_take(self->in_flight, result.event_id);
@@ -696,9 +737,9 @@ s_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
     switch (type) {
     case ET_MSG_READY:
         if (worker) {
-            self->bad_messages++;
-            ET_LOG_WARN_LIMITED("second READY from %s: ignored",
-                                worker->instance);
+            /* A worker that lost sight of us says READY again; we still
+             * know it, so it is just alive. */
+            ET_LOG_DEBUG("READY again from %s", worker->instance);
             return;
         }
         s_on_ready(self, frames, count);
@@ -722,6 +763,82 @@ s_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
     ET_LOG_WARN_LIMITED("unexpected %s on the backend%s: dropped",
                         et_codec_type_name(type),
                         worker ? "" : " from an unknown worker");
+}
+
+/* ---- liveness and timeouts ---------------------------------------------- */
+
+/* Heartbeats are proof of life, never of readiness: a worker whose
+ * function hangs still answers them, and its event is caught by the
+ * stage timeout instead. */
+static void
+s_heartbeat_workers(et_broker_t *self)
+{
+    for (size_t i = 0; i < et_pool_size(self->pool); i++) {
+        et_worker_rec_t *w = et_pool_at(self->pool, i);
+        if (et_zsock_send_to(self->backend, w->route, w->route_len,
+                             ET_MSG_HEARTBEAT, NULL, NULL, ZMQ_DONTWAIT) != 0)
+            ET_LOG_DEBUG("heartbeat to %s not sent: %s", w->instance,
+                         zmq_strerror(errno));
+    }
+}
+
+static void
+s_expire_workers(et_broker_t *self, uint64_t now)
+{
+    for (size_t i = 0; i < et_pool_size(self->pool);) {
+        et_worker_rec_t *w = et_pool_at(self->pool, i);
+        if (now - w->last_seen_mono_ns < self->cfg.worker_timeout_ns) {
+            i++;
+            continue;
+        }
+        ET_LOG_WARN("worker %s (pid %u) silent for %.1f s: lost", w->instance,
+                    w->pid, (double)(now - w->last_seen_mono_ns) / 1e9);
+        uint32_t function = w->function;
+        /* Removal moves the last worker into slot i: look at i again. */
+        s_worker_gone(self, w);
+        s_dispatch(self, function);
+    }
+}
+
+typedef struct {
+    et_broker_t *broker;
+    uint64_t now;
+    et_job_t *expired[256];
+    size_t count;
+} s_expiry_t;
+
+static void
+s_collect_expired(uint64_t key, void *value, void *arg)
+{
+    (void)key;
+    et_job_t *job = value;
+    s_expiry_t *ex = arg;
+    uint64_t limit = ex->broker->cfg.workflow.stages[job->stage].timeout_ns;
+    if (ex->now - job->dispatched_mono_ns >= limit &&
+        ex->count < sizeof ex->expired / sizeof ex->expired[0])
+        ex->expired[ex->count++] = job;
+}
+
+/* Events whose stage ran past its timeout get another attempt elsewhere;
+ * the slot stays held until the late result arrives, because the function
+ * may still be running there. */
+static void
+s_expire_jobs(et_broker_t *self, uint64_t now)
+{
+    s_expiry_t ex = {.broker = self, .now = now};
+    et_idmap_each(self->in_flight, s_collect_expired, &ex);
+    for (size_t i = 0; i < ex.count; i++) {
+        et_job_t *job = ex.expired[i];
+        et_idmap_take(self->in_flight, job->event_id);
+        if (job->worker)
+            job->worker->abandoned++;
+        ET_LOG_WARN_LIMITED("event %llu timed out at stage %u on %s",
+                            (unsigned long long)job->event_id, job->stage,
+                            job->worker ? job->worker->instance : "?");
+        uint32_t function = self->stage_function[job->stage];
+        s_retry_or_fail(self, job, ET_REASON_TIMEOUT);
+        s_dispatch(self, function);
+    }
 }
 
 /* ---- stats ----------------------------------------------------------------
@@ -801,6 +918,15 @@ et_broker_new(const et_broker_config_t *cfg)
     self->backend = et_zsock_new(self->ctx, ZMQ_ROUTER, S_HWM);
     self->collector = et_zsock_new(self->ctx, ZMQ_PUSH, S_HWM);
     if (!self->frontend || !self->backend || !self->collector)
+        goto fail;
+    /* No frame may be larger than a payload (plus room for the small
+     * frames): a bigger one closes that peer's connection before it can
+     * take memory. */
+    int64_t maxmsgsize = (int64_t)cfg->max_payload + ET_BODY_MAX;
+    if (zmq_setsockopt(self->frontend, ZMQ_MAXMSGSIZE, &maxmsgsize,
+                       sizeof maxmsgsize) != 0 ||
+        zmq_setsockopt(self->backend, ZMQ_MAXMSGSIZE, &maxmsgsize,
+                       sizeof maxmsgsize) != 0)
         goto fail;
     int sndtimeo = S_COLLECTOR_SNDTIMEO_MS;
     if (zmq_setsockopt(self->collector, ZMQ_SNDTIMEO, &sndtimeo,
@@ -903,11 +1029,24 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             s_publish_stats(self);
             self->next_stats_mono_ns = now + self->cfg.stats_interval_ns;
         }
+        if (now >= self->next_heartbeat_mono_ns) {
+            s_heartbeat_workers(self);
+            self->next_heartbeat_mono_ns = now + self->cfg.heartbeat_ns;
+        }
+        if (now >= self->next_expiry_mono_ns) {
+            s_expire_workers(self, now);
+            s_expire_jobs(self, now);
+            self->next_expiry_mono_ns = now + S_EXPIRY_PERIOD_NS;
+        }
         if (self->n_records > 0 &&
             now - self->last_flush_mono_ns >= S_RECORDS_FLUSH_NS)
             s_flush_records(self);
 
         uint64_t wake = self->next_stats_mono_ns;
+        if (self->next_heartbeat_mono_ns < wake)
+            wake = self->next_heartbeat_mono_ns;
+        if (self->next_expiry_mono_ns < wake)
+            wake = self->next_expiry_mono_ns;
         if (self->n_records > 0 &&
             self->last_flush_mono_ns + S_RECORDS_FLUSH_NS < wake)
             wake = self->last_flush_mono_ns + S_RECORDS_FLUSH_NS;

@@ -23,6 +23,8 @@ typedef struct {
     uint64_t max_payload; /* bytes */
     uint64_t stats_interval_ns;
     uint64_t drain_timeout_ns; /* on SIGTERM: time to finish admitted work */
+    uint64_t heartbeat_ns;      /* broker -> worker heartbeat period */
+    uint64_t worker_timeout_ns; /* silence after which a worker is lost */
     et_log_level_t log_level;
 } et_broker_config_t;
 

@@ -23,6 +23,9 @@ struct et_worker_rec_t {
     uint32_t pid;
     uint32_t slots;
     uint32_t busy; /* slots serving an event */
+    /* Busy slots whose event timed out: the slot is freed only when the
+     * late result comes back, since the function may still be running. */
+    uint32_t abandoned;
     int leaving;   /* said BYE or was told to DRAIN: no new work */
     uint64_t last_seen_mono_ns;
 };

@@ -14,6 +14,13 @@ et_zsock_new(void *ctx, int type, int hwm)
         return NULL;
     int linger = ET_LINGER_MS;
     int one = 1;
+    /* ZMTP heartbeats: a TCP peer that vanishes without a FIN (a host or
+     * link gone) is noticed and its pipe closed. */
+    int hb_ivl = ET_ZMTP_HEARTBEAT_MS, hb_timeout = 3 * ET_ZMTP_HEARTBEAT_MS;
+    if (zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
+                       sizeof hb_timeout) != 0)
+        goto fail;
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0)

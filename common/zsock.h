@@ -17,6 +17,9 @@
  * enough that a dead peer never holds up shutdown. */
 #define ET_LINGER_MS 500
 
+/* ZMTP-level heartbeat period on every connection (timeout: three). */
+#define ET_ZMTP_HEARTBEAT_MS 1000
+
 /* New socket of 'type' with SNDHWM and RCVHWM 'hwm'. Connecting types
  * (DEALER, PUSH, SUB) get IMMEDIATE; ROUTER gets ROUTER_MANDATORY.
  * Returns NULL with errno set. */

@@ -33,6 +33,10 @@
 #define S_SLOT_START_TIMEOUT_NS (10 * ET_NS_PER_S)
 #define S_SLOT_STOP_WAIT_NS (2 * ET_NS_PER_S)
 #define S_FINAL_USAGE_TIMEOUT_NS (1 * ET_NS_PER_S)
+/* Heartbeats to the broker, and how long its silence is tolerated before
+ * we assume it lost us (its own timeout for us is 3 s by default). */
+#define S_HEARTBEAT_NS (1 * ET_NS_PER_S)
+#define S_BROKER_TIMEOUT_NS (5 * ET_NS_PER_S)
 /* Messages handled per socket per pass, so neither side starves. */
 #define S_BATCH 256
 /* Outputs up to this size are copied (the sbuffer is reused); larger ones
@@ -344,6 +348,9 @@ struct s_worker_t {
 
     int leaving;
     int bye_acked;
+    uint64_t next_heartbeat_ns;
+    uint64_t last_broker_ns; /* last message from the broker */
+    int broker_silent;       /* silent past the timeout: re-register */
     uint64_t leave_deadline_ns;
     uint64_t next_usage_ns;
 
@@ -623,6 +630,12 @@ s_try_ready(s_worker_t *w)
         return -1;
     }
     w->ready = 1;
+    w->last_broker_ns = now;
+    w->next_heartbeat_ns = now;
+    if (w->cold_start_ns > 0) {
+        ET_LOG_INFO("registered again with the broker");
+        return 0;
+    }
     w->cold_start_ns = ready.cold_start_ns;
     ET_LOG_INFO("ready: %s x%u slot%s as %s, cold start %.1f ms (init "
                 "%.1f ms)",
@@ -725,6 +738,16 @@ s_on_broker_message(s_worker_t *w, zmq_msg_t *frames, int n, int too_many)
               strerror(errno));
         return;
     }
+    w->last_broker_ns = et_clock_mono_ns();
+    if (w->broker_silent) {
+        /* The broker may have declared us lost meanwhile (and retried our
+         * events elsewhere): say READY again so it knows us. */
+        w->broker_silent = 0;
+        if (!w->leaving) {
+            ET_LOG_INFO("the broker is back: registering again");
+            w->ready = 0;
+        }
+    }
     switch (type) {
     case ET_MSG_TASK:
         s_on_task(w, frames, n, too_many);
@@ -738,6 +761,9 @@ s_on_broker_message(s_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         if (type == ET_MSG_DRAIN) {
             if (!w->leaving)
                 s_leave(w, "broker sent DRAIN");
+            /* The broker sends DRAIN only once it dispatches nothing more
+             * to us: there is no answer to wait for. */
+            w->bye_acked = 1;
         } else {
             if (!w->leaving) {
                 /* The broker is letting us go first: no BYE owed. */
@@ -920,6 +946,19 @@ s_loop(s_worker_t *w, volatile sig_atomic_t *stop)
                              w->cfg->slots);
                 return -1;
             }
+        }
+        if (w->ready && !w->leaving && now >= w->next_heartbeat_ns) {
+            /* From the main thread, so it flows while every slot is busy. */
+            if (et_zsock_send(w->broker, NULL, ET_MSG_HEARTBEAT, NULL, NULL,
+                              ZMQ_DONTWAIT) != 0)
+                ET_LOG_DEBUG("heartbeat not sent: %s", zmq_strerror(errno));
+            w->next_heartbeat_ns = now + S_HEARTBEAT_NS;
+        }
+        if (w->ready && !w->broker_silent && now > w->last_broker_ns &&
+            now - w->last_broker_ns > S_BROKER_TIMEOUT_NS) {
+            w->broker_silent = 1;
+            ET_LOG_WARN("no word from the broker for %.1f s",
+                        (double)(now - w->last_broker_ns) / 1e9);
         }
         if (now >= w->next_usage_ns) {
             s_send_usage(w, 0);
