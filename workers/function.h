@@ -89,5 +89,11 @@ int et_function_check_options(const et_function_config_t *cfg,
 /* Built-in functions (workers/functions/). */
 extern const et_function_def_t et_function_noop;
 extern const et_function_def_t et_function_synthetic;
+extern const et_function_def_t et_function_anomaly;
+extern const et_function_def_t et_function_decide;
+extern const et_function_def_t et_function_sink;
+extern const et_function_def_t et_function_preprocess;
+extern const et_function_def_t et_function_fraud;
+extern const et_function_def_t et_function_faulty;
 
 #endif

@@ -1,0 +1,561 @@
+/* decide: rule-based decisions from a small rules file (option rules=PATH).
+ * The first rule whose conditions all hold picks the event's decision;
+ * the outcome is that decision's index in the file's 'decisions' line.
+ * The file format is documented in docs/functions.md; parse errors say
+ * "FILE:LINE: problem". Stateless: the rules are read-only after init. */
+#include "workers/function.h"
+
+#include "common/codec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_FILE_MAX (64 * 1024)
+#define S_LINE_MAX 256
+#define S_WORDS_MAX 24
+#define S_WORD_MAX 31 /* decision and field names */
+#define S_DECISIONS_MAX 16
+#define S_RULES_MAX 256
+#define S_CONDS_MAX 4
+
+typedef enum { S_OP_GE, S_OP_GT, S_OP_LE, S_OP_LT, S_OP_EQ, S_OP_NE } s_op_t;
+
+typedef struct {
+    char field[S_WORD_MAX + 1];
+    size_t field_len;
+    s_op_t op;
+    double value;
+} s_cond_t;
+
+typedef struct {
+    unsigned decision;
+    unsigned n_conds; /* 0: 'otherwise' */
+    s_cond_t conds[S_CONDS_MAX];
+} s_rule_t;
+
+typedef struct {
+    char decisions[S_DECISIONS_MAX][S_WORD_MAX + 1];
+    unsigned n_decisions;
+    s_rule_t rules[S_RULES_MAX];
+    unsigned n_rules;
+} s_rules_t;
+
+/* ---- the rules file ----------------------------------------------------- */
+
+/* Where parsing stands, for error messages. */
+typedef struct {
+    const char *path;
+    unsigned line;
+    char *why;
+    size_t why_size;
+} s_parse_t;
+
+static int
+s_fail(s_parse_t *p, const char *fmt, const char *arg)
+{
+    char problem[160];
+    snprintf(problem, sizeof problem, fmt, arg ? arg : "");
+    if (p->line > 0)
+        snprintf(p->why, p->why_size, "%s:%u: %s", p->path, p->line, problem);
+    else
+        snprintf(p->why, p->why_size, "%s: %s", p->path, problem);
+    return -1;
+}
+
+static int
+s_is_name(const char *word, int allow_dash)
+{
+    size_t len = strlen(word);
+    if (len == 0 || len > S_WORD_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = word[i];
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+            (i > 0 && ((c >= '0' && c <= '9') || (allow_dash && c == '-')));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int
+s_is_keyword(const char *word)
+{
+    return strcmp(word, "decisions") == 0 || strcmp(word, "if") == 0 ||
+           strcmp(word, "and") == 0 || strcmp(word, "otherwise") == 0;
+}
+
+/* A decimal number: strtod alone would also take "inf", "nan" and hex. */
+static int
+s_parse_number(const char *word, double *out)
+{
+    if (word[0] == '\0' || strspn(word, "0123456789+-.eE") != strlen(word))
+        return -1;
+    char *end;
+    errno = 0;
+    *out = strtod(word, &end);
+    return (*end != '\0' || errno != 0 || !isfinite(*out)) ? -1 : 0;
+}
+
+static int
+s_parse_op(const char *word, s_op_t *op)
+{
+    static const char *const s_ops[] = {">=", ">", "<=", "<", "==", "!="};
+    for (int i = 0; i < 6; i++)
+        if (strcmp(word, s_ops[i]) == 0) {
+            *op = (s_op_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int
+s_parse_decisions(s_parse_t *p, s_rules_t *rules, char **words, int n)
+{
+    if (rules->n_decisions > 0)
+        return s_fail(p, "a second 'decisions' line", NULL);
+    if (n < 3)
+        return s_fail(p, "'decisions' needs at least two names", NULL);
+    if (n - 1 > S_DECISIONS_MAX)
+        return s_fail(p, "more than 16 decisions", NULL);
+    for (int i = 1; i < n; i++) {
+        if (!s_is_name(words[i], 1))
+            return s_fail(p,
+                          "bad decision name '%s' (letters, digits, '_', "
+                          "'-'; at most 31)",
+                          words[i]);
+        if (s_is_keyword(words[i]))
+            return s_fail(p, "'%s' is a keyword, not a decision name",
+                          words[i]);
+        for (unsigned k = 0; k < rules->n_decisions; k++)
+            if (strcmp(rules->decisions[k], words[i]) == 0)
+                return s_fail(p, "decision '%s' listed twice", words[i]);
+        strcpy(rules->decisions[rules->n_decisions++], words[i]);
+    }
+    return 0;
+}
+
+/* NAME if FIELD OP NUMBER [and FIELD OP NUMBER]... | NAME otherwise */
+static int
+s_parse_rule(s_parse_t *p, s_rules_t *rules, char **words, int n,
+             unsigned *otherwise_line)
+{
+    if (rules->n_decisions == 0)
+        return s_fail(p, "expected 'decisions NAME...' before any rule", NULL);
+    if (*otherwise_line > 0) {
+        char where[32];
+        snprintf(where, sizeof where, "%u", *otherwise_line);
+        return s_fail(p,
+                      "rule after 'otherwise' (line %s); otherwise must "
+                      "be the last rule",
+                      where);
+    }
+    if (rules->n_rules >= S_RULES_MAX)
+        return s_fail(p, "more than 256 rules", NULL);
+    s_rule_t *rule = &rules->rules[rules->n_rules];
+    memset(rule, 0, sizeof *rule);
+    unsigned d = 0;
+    while (d < rules->n_decisions && strcmp(rules->decisions[d], words[0]) != 0)
+        d++;
+    if (d == rules->n_decisions)
+        return s_fail(p, "unknown decision '%s' (not in the decisions line)",
+                      words[0]);
+    rule->decision = d;
+    if (n < 2)
+        return s_fail(p, "expected 'if' or 'otherwise' after '%s'", words[0]);
+    if (strcmp(words[1], "otherwise") == 0) {
+        if (n > 2)
+            return s_fail(p, "unexpected '%s' after 'otherwise'", words[2]);
+        *otherwise_line = p->line;
+        rules->n_rules++;
+        return 0;
+    }
+    if (strcmp(words[1], "if") != 0)
+        return s_fail(p, "expected 'if' or 'otherwise', not '%s'", words[1]);
+    int i = 2;
+    for (;;) {
+        if (n - i < 3)
+            return s_fail(p, "expected a condition FIELD OP NUMBER", NULL);
+        if (rule->n_conds >= S_CONDS_MAX)
+            return s_fail(p, "more than 4 conditions in one rule", NULL);
+        s_cond_t *cond = &rule->conds[rule->n_conds];
+        if (!s_is_name(words[i], 0) || s_is_keyword(words[i]))
+            return s_fail(p,
+                          "bad field name '%s' (letters, digits, '_'; at "
+                          "most 31)",
+                          words[i]);
+        strcpy(cond->field, words[i]);
+        cond->field_len = strlen(words[i]);
+        if (s_parse_op(words[i + 1], &cond->op) != 0)
+            return s_fail(p,
+                          "unknown operator '%s' (expected >=, >, <=, <, "
+                          "== or !=)",
+                          words[i + 1]);
+        if (s_parse_number(words[i + 2], &cond->value) != 0)
+            return s_fail(p, "'%s' is not a finite decimal number",
+                          words[i + 2]);
+        rule->n_conds++;
+        i += 3;
+        if (i == n)
+            break;
+        if (strcmp(words[i], "and") != 0)
+            return s_fail(p, "expected 'and' or the end of the line, not '%s'",
+                          words[i]);
+        i++;
+    }
+    rules->n_rules++;
+    return 0;
+}
+
+/* Split 'line' (NUL-terminated, modified) into words. */
+static int
+s_split(s_parse_t *p, char *line, char **words, int *n)
+{
+    *n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(line, " \t\r", &save); w;
+         w = strtok_r(NULL, " \t\r", &save)) {
+        if (*n >= S_WORDS_MAX)
+            return s_fail(p, "more than 24 words on one line", NULL);
+        words[(*n)++] = w;
+    }
+    return 0;
+}
+
+static int
+s_parse_text(s_parse_t *p, char *text, size_t size, s_rules_t *rules)
+{
+    unsigned otherwise_line = 0;
+    size_t pos = 0;
+    while (pos < size) {
+        p->line++;
+        char *line = text + pos;
+        char *nl = memchr(line, '\n', size - pos);
+        size_t len = nl ? (size_t)(nl - line) : size - pos;
+        pos += len + (nl ? 1 : 0);
+        if (memchr(line, '\0', len))
+            return s_fail(p, "NUL byte in the line", NULL);
+        if (len > S_LINE_MAX)
+            return s_fail(p, "line longer than 256 bytes", NULL);
+        line[len] = '\0'; /* the '\n', or the spare byte after the text */
+        /* Comments may hold anything but NUL; the rules themselves are
+         * ASCII. */
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        for (size_t i = 0; line[i] != '\0'; i++) {
+            unsigned char c = (unsigned char)line[i];
+            if ((c < 0x20 && c != '\t' && c != '\r') || c >= 0x7f)
+                return s_fail(p, "control or non-ASCII byte in the line", NULL);
+        }
+        char *words[S_WORDS_MAX];
+        int n;
+        if (s_split(p, line, words, &n) != 0)
+            return -1;
+        if (n == 0)
+            continue;
+        int rc = strcmp(words[0], "decisions") == 0
+                     ? s_parse_decisions(p, rules, words, n)
+                     : s_parse_rule(p, rules, words, n, &otherwise_line);
+        if (rc != 0)
+            return -1;
+    }
+    p->line = 0;
+    if (rules->n_decisions == 0)
+        return s_fail(p, "no 'decisions' line", NULL);
+    if (otherwise_line == 0)
+        return s_fail(p,
+                      "no 'otherwise' rule (the last rule must be "
+                      "'NAME otherwise')",
+                      NULL);
+    return 0;
+}
+
+/* Read and parse 'path'. 0, or -1 with "PATH[:LINE]: problem" in 'why'. */
+static int
+s_rules_load(const char *path, s_rules_t *rules, char *why, size_t why_size)
+{
+    s_parse_t p = {.path = path, .line = 0, .why = why, .why_size = why_size};
+    memset(rules, 0, sizeof *rules);
+    char *text = NULL;
+    int rc = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        s_fail(&p, "cannot open: %s", strerror(errno));
+        goto done;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        s_fail(&p, "cannot stat: %s", strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        s_fail(&p, "not a regular file", NULL);
+        goto done;
+    }
+    /* One spare byte to see a file that grew past the limit, and room to
+     * terminate the last line. */
+    text = malloc(S_FILE_MAX + 2);
+    if (!text) {
+        s_fail(&p, "out of memory", NULL);
+        goto done;
+    }
+    size_t size = 0;
+    while (size <= S_FILE_MAX) {
+        ssize_t got = read(fd, text + size, S_FILE_MAX + 1 - size);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            s_fail(&p, "cannot read: %s", strerror(errno));
+            goto done;
+        }
+        if (got == 0)
+            break;
+        size += (size_t)got;
+    }
+    if (size > S_FILE_MAX) {
+        s_fail(&p, "larger than 65536 bytes", NULL);
+        goto done;
+    }
+    rc = s_parse_text(&p, text, size, rules);
+done:
+    free(text);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* ---- function interface ------------------------------------------------- */
+
+static int
+s_check(const et_function_config_t *cfg, const char **flag, const char **value,
+        char *why, size_t why_size)
+{
+    static const char *const s_known[] = {"rules", NULL};
+    if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
+        0)
+        return -1;
+    const char *path = et_function_option(cfg, "rules");
+    *flag = "--option";
+    if (!path || path[0] == '\0') {
+        *value = NULL;
+        snprintf(why, why_size, "rules=PATH is required");
+        return -1;
+    }
+    s_rules_t *rules = malloc(sizeof *rules);
+    if (!rules) {
+        *value = path;
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    int rc = s_rules_load(path, rules, why, why_size);
+    free(rules);
+    if (rc != 0) {
+        /* et_function_option points just past "rules=". */
+        *value = path - strlen("rules=");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_init(void **state, const et_function_config_t *cfg, char *why,
+       size_t why_size)
+{
+    const char *flag, *value;
+    if (s_check(cfg, &flag, &value, why, why_size) != 0)
+        return -1;
+    s_rules_t *rules = malloc(sizeof *rules);
+    if (!rules) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    if (s_rules_load(et_function_option(cfg, "rules"), rules, why, why_size) !=
+        0) {
+        free(rules);
+        return -1;
+    }
+    *state = rules;
+    return 0;
+}
+
+static void
+s_fini(void **state)
+{
+    if (!state || !*state)
+        return;
+    free(*state);
+    *state = NULL;
+}
+
+static int
+s_key_is(const msgpack_object *key, const char *name, size_t len)
+{
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
+           memcmp(key->via.str.ptr, name, len) == 0;
+}
+
+/* The first entry called 'name' as a finite number; -1 when it is
+ * missing or not one (the rule then does not match). */
+static int
+s_field(const msgpack_object_map *map, const char *name, size_t len,
+        double *out)
+{
+    for (uint32_t i = 0; i < map->size; i++) {
+        if (!s_key_is(&map->ptr[i].key, name, len))
+            continue;
+        const msgpack_object *v = &map->ptr[i].val;
+        switch (v->type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            *out = (double)v->via.u64;
+            break;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            *out = (double)v->via.i64;
+            break;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            *out = v->via.f64;
+            break;
+        default:
+            return -1;
+        }
+        return isfinite(*out) ? 0 : -1;
+    }
+    return -1;
+}
+
+static int
+s_cond_holds(const s_cond_t *c, const msgpack_object_map *map)
+{
+    double x;
+    if (s_field(map, c->field, c->field_len, &x) != 0)
+        return 0;
+    switch (c->op) {
+    case S_OP_GE:
+        return x >= c->value;
+    case S_OP_GT:
+        return x > c->value;
+    case S_OP_LE:
+        return x <= c->value;
+    case S_OP_LT:
+        return x < c->value;
+    case S_OP_EQ:
+        return x == c->value;
+    case S_OP_NE:
+        return x != c->value;
+    }
+    return 0;
+}
+
+static unsigned
+s_decide(const s_rules_t *rules, const msgpack_object_map *map)
+{
+    for (unsigned r = 0; r < rules->n_rules; r++) {
+        const s_rule_t *rule = &rules->rules[r];
+        unsigned c = 0;
+        while (c < rule->n_conds && s_cond_holds(&rule->conds[c], map))
+            c++;
+        if (c == rule->n_conds)
+            return rule->decision;
+    }
+    /* Unreachable: the parser insists on a final 'otherwise'. */
+    return rules->rules[rules->n_rules - 1].decision;
+}
+
+static int
+s_is_scalar(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+    case MSGPACK_OBJECT_BOOLEAN:
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+    case MSGPACK_OBJECT_STR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Entries decide passes on: scalars, except a stale 'decision'. */
+static int
+s_copied(const msgpack_object_kv *kv)
+{
+    return s_is_scalar(&kv->val) && !s_key_is(&kv->key, "decision", 8);
+}
+
+static int
+s_write_output(msgpack_sbuffer *sbuf, const msgpack_object_map *map,
+               const char *decision)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < map->size; i++)
+        kept += (uint32_t)s_copied(&map->ptr[i]);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    if (msgpack_pack_map(&pk, kept + 1) != 0)
+        return -1;
+    for (uint32_t i = 0; i < map->size; i++) {
+        if (!s_copied(&map->ptr[i]))
+            continue;
+        if (msgpack_pack_object(&pk, map->ptr[i].key) != 0 ||
+            msgpack_pack_object(&pk, map->ptr[i].val) != 0)
+            return -1;
+    }
+    size_t len = strlen(decision);
+    if (msgpack_pack_str_with_body(&pk, "decision", 8) != 0 ||
+        msgpack_pack_str_with_body(&pk, decision, len) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+s_handle(void *state, unsigned slot, const void *input, size_t input_size,
+         et_function_output_t *out)
+{
+    (void)slot;
+    const s_rules_t *rules = state;
+    if (!rules || input_size == 0 || et_codec_precheck(input, input_size) != 0)
+        return ET_STATUS_ERROR;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    int status = ET_STATUS_ERROR;
+    size_t off = 0;
+    if (msgpack_unpack_next(&unpacked, input, input_size, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        unpacked.data.type != MSGPACK_OBJECT_MAP)
+        goto done;
+    const msgpack_object_map *map = &unpacked.data.via.map;
+    for (uint32_t i = 0; i < map->size; i++)
+        if (map->ptr[i].key.type != MSGPACK_OBJECT_STR)
+            goto done;
+    unsigned decision = s_decide(rules, map);
+    if (s_write_output(out->output, map, rules->decisions[decision]) != 0)
+        goto done;
+    double score;
+    out->outcome = (int32_t)decision;
+    out->score = s_field(map, "score", 5, &score) == 0 ? score : 0;
+    status = ET_STATUS_OK;
+done:
+    msgpack_unpacked_destroy(&unpacked);
+    return status;
+}
+
+const et_function_def_t et_function_decide = {
+    .name = "decide",
+    .summary = "first-match rules (rules=FILE) pick each event's decision",
+    .uses_service = 0,
+    .check = s_check,
+    .init = s_init,
+    .handle = s_handle,
+    .fini = s_fini,
+};

@@ -1,0 +1,452 @@
+/* fraud: scores a card transaction's features with the XGBoost model that
+ * eventide-train wrote (option model=PATH, default models/fraud.json,
+ * relative to the worker's working directory: the project root when
+ * ./eventide starts it). A missing model fails init with the reason.
+ * Input {tx, card, amount, features} (preprocess's output); output the same
+ * map plus score = P(fraud), also reported as the result's score.
+ *
+ * init reads the model file once and loads one booster per slot from that
+ * buffer: XGBoost's lazy configuration on the first prediction is not safe
+ * to run from two threads on one booster, and one booster per slot needs no
+ * lock on the hot path. Each booster predicts with nthread=1 (one thread
+ * per call, the slot's own) and is warmed up in init, so the first event
+ * does not pay for configuration: that time is part of the cold start.
+ * A payload that is not a valid preprocess output is an error
+ * (ET_STATUS_ERROR): preprocess should have filtered it. */
+#include "workers/function.h"
+
+#include "common/codec.h"
+#include "common/features.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xgboost/c_api.h>
+
+#define S_DEFAULT_MODEL "models/fraud.json"
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x)
+/* Ours are ~0.5 MB; far larger is not a model we wrote. */
+#define S_MODEL_MAX_BYTES (256u << 20)
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define S_TYPESTR "<f4"
+#else
+#define S_TYPESTR ">f4"
+#endif
+
+/* Inplace prediction of one dense row; "missing" never matches since the
+ * features are validated finite. */
+static const char s_predict_config[] =
+    "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+    "\"iteration_end\": 0, \"strict_shape\": false, \"missing\": NaN, "
+    "\"cache_id\": 0}";
+
+typedef struct {
+    unsigned slots;
+    BoosterHandle *boosters; /* one per slot */
+    atomic_uint_fast64_t bad_input;
+    _Atomic(const char *) first_bad; /* a static text */
+    atomic_uint_fast64_t errors;
+} s_state_t;
+
+static const char *
+s_model_path(const et_function_config_t *cfg)
+{
+    const char *path = et_function_option(cfg, "model");
+    return path ? path : S_DEFAULT_MODEL;
+}
+
+static int
+s_check(const et_function_config_t *cfg, const char **flag, const char **value,
+        char *why, size_t why_size)
+{
+    static const char *const s_known[] = {"model", NULL};
+    if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
+        0)
+        return -1;
+    if (s_model_path(cfg)[0] == '\0') {
+        *flag = "--option";
+        *value = "model=";
+        snprintf(why, why_size, "model: expected a file path");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- prediction ---------------------------------------------------------- */
+
+/* P(fraud) of one feature row. Returns 0 or -1 (XGBoost failed). */
+static int
+s_predict(BoosterHandle booster, const float features[ET_FEATURES_COUNT],
+          float *score)
+{
+    char array[160];
+    snprintf(array, sizeof array,
+             "{\"data\": [%" PRIuPTR ", true], \"shape\": [1, %d], "
+             "\"typestr\": \"" S_TYPESTR "\", \"version\": 3}",
+             (uintptr_t)features, ET_FEATURES_COUNT);
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *result = NULL;
+    if (XGBoosterPredictFromDense(booster, array, s_predict_config, NULL,
+                                  &shape, &dim, &result) != 0)
+        return -1;
+    if (dim != 1 || shape[0] != 1 || !result)
+        return -1;
+    *score = result[0];
+    return 0;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+/* The whole model file, so every slot loads the same bytes even if the
+ * file is replaced meanwhile. */
+static char *
+s_read_model(const char *path, size_t *size, char *why, size_t why_size)
+{
+    FILE *file = fopen(path, "rb");
+    char *data = NULL;
+    struct stat st;
+    if (!file) {
+        snprintf(why, why_size,
+                 "cannot open model %s: %s (eventide-train writes it)", path,
+                 strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size <= 0 || (uint64_t)st.st_size > S_MODEL_MAX_BYTES) {
+        snprintf(why, why_size, "model %s: not a regular file of 1 B..256 MiB",
+                 path);
+        goto fail;
+    }
+    *size = (size_t)st.st_size;
+    data = malloc(*size);
+    if (!data) {
+        snprintf(why, why_size, "out of memory reading model %s", path);
+        goto fail;
+    }
+    if (fread(data, 1, *size, file) != *size) {
+        snprintf(why, why_size, "cannot read model %s", path);
+        goto fail;
+    }
+    fclose(file);
+    return data;
+fail:
+    free(data);
+    fclose(file);
+    return NULL;
+}
+
+/* The objective decides what a prediction means: it must be P(fraud). */
+static int
+s_check_objective(BoosterHandle booster, char *why, size_t why_size)
+{
+    bst_ulong len = 0;
+    const char *text = NULL;
+    if (XGBoosterSaveJsonConfig(booster, &len, &text) != 0) {
+        snprintf(why, why_size, "cannot read the model's configuration: %s",
+                 XGBGetLastError());
+        return -1;
+    }
+    json_t *config = json_loadb(text, (size_t)len, 0, NULL);
+    const char *name = NULL;
+    if (json_unpack(config, "{s:{s:{s:s}}}", "learner", "objective", "name",
+                    &name) != 0 ||
+        strcmp(name, "binary:logistic") != 0) {
+        snprintf(why, why_size,
+                 "the model's objective is %s, expected binary:logistic",
+                 name ? name : "unknown");
+        json_decref(config);
+        return -1;
+    }
+    json_decref(config);
+    return 0;
+}
+
+static int
+s_load_booster(BoosterHandle *booster, const char *path, const char *model,
+               size_t size, char *why, size_t why_size)
+{
+    bst_ulong features = 0;
+    float features_zero[ET_FEATURES_COUNT] = {0};
+    float score = 0;
+    if (XGBoosterCreate(NULL, 0, booster) != 0 ||
+        XGBoosterLoadModelFromBuffer(*booster, model, (bst_ulong)size) != 0 ||
+        XGBoosterSetParam(*booster, "nthread", "1") != 0) {
+        snprintf(why, why_size, "cannot load model %s: %s", path,
+                 XGBGetLastError());
+        return -1;
+    }
+    if (XGBoosterGetNumFeature(*booster, &features) != 0 ||
+        features != ET_FEATURES_COUNT) {
+        snprintf(why, why_size,
+                 "model %s takes %" PRIu64 " features, preprocess makes %d "
+                 "(retrain it with eventide-train)",
+                 path, (uint64_t)features, ET_FEATURES_COUNT);
+        return -1;
+    }
+    if (s_check_objective(*booster, why, why_size) != 0)
+        return -1;
+    /* Warm up: the first prediction configures the booster. */
+    if (s_predict(*booster, features_zero, &score) != 0 || !isfinite(score) ||
+        score < 0 || score > 1) {
+        snprintf(why, why_size, "model %s cannot predict: %s", path,
+                 XGBGetLastError());
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_fini(void **state)
+{
+    if (!state || !*state)
+        return;
+    s_state_t *self = *state;
+    uint64_t bad = atomic_load(&self->bad_input);
+    uint64_t errors = atomic_load(&self->errors);
+    if (bad > 0)
+        ET_LOG_INFO("fraud: refused %" PRIu64 " bad inputs (first: %s)", bad,
+                    atomic_load(&self->first_bad));
+    if (errors > 0)
+        ET_LOG_INFO("fraud: %" PRIu64 " predictions failed", errors);
+    for (unsigned i = 0; self->boosters && i < self->slots; i++)
+        if (self->boosters[i])
+            XGBoosterFree(self->boosters[i]);
+    free(self->boosters);
+    free(self);
+    *state = NULL;
+}
+
+static int
+s_init(void **state, const et_function_config_t *cfg, char *why,
+       size_t why_size)
+{
+    const char *flag, *value;
+    if (s_check(cfg, &flag, &value, why, why_size) != 0)
+        return -1;
+    if (cfg->slots == 0) {
+        snprintf(why, why_size, "needs at least one slot");
+        return -1;
+    }
+    const char *path = s_model_path(cfg);
+    size_t size = 0;
+    char *model = s_read_model(path, &size, why, why_size);
+    if (!model)
+        return -1;
+    s_state_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto nomem;
+    atomic_init(&self->bad_input, 0);
+    atomic_init(&self->first_bad, NULL);
+    atomic_init(&self->errors, 0);
+    self->slots = cfg->slots;
+    self->boosters = calloc(cfg->slots, sizeof *self->boosters);
+    if (!self->boosters)
+        goto nomem;
+    for (unsigned i = 0; i < cfg->slots; i++)
+        if (s_load_booster(&self->boosters[i], path, model, size, why,
+                           why_size) != 0)
+            goto fail;
+    free(model);
+    ET_LOG_INFO("fraud: model %s loaded (%zu bytes, %u slot%s)", path, size,
+                cfg->slots, cfg->slots == 1 ? "" : "s");
+    *state = self;
+    return 0;
+nomem:
+    snprintf(why, why_size, "out of memory");
+fail:
+    free(model);
+    void *partial = self;
+    s_fini(&partial);
+    return -1;
+}
+
+/* ---- handle -------------------------------------------------------------- */
+
+static int
+s_key_is(const msgpack_object *key, const char *name)
+{
+    size_t len = strlen(name);
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
+           memcmp(key->via.str.ptr, name, len) == 0;
+}
+
+static int
+s_number(const msgpack_object *obj, double *out)
+{
+    switch (obj->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = (double)obj->via.u64;
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = (double)obj->via.i64;
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = obj->via.f64;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int
+s_features(const msgpack_object *obj, float out[ET_FEATURES_COUNT])
+{
+    if (obj->type != MSGPACK_OBJECT_ARRAY ||
+        obj->via.array.size != ET_FEATURES_COUNT)
+        return -1;
+    for (uint32_t i = 0; i < ET_FEATURES_COUNT; i++) {
+        double v;
+        /* Finite as a float too: the model sees floats. */
+        if (s_number(&obj->via.array.ptr[i], &v) != 0 || !isfinite(v) ||
+            fabs(v) > 3e38)
+            return -1;
+        out[i] = (float)v;
+    }
+    return 0;
+}
+
+/* Validate preprocess's map; fills 'features' and counts the entries to
+ * copy (all but an old "score"). Returns 0 or -1 with *why set. */
+static int
+s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
+         uint32_t *kept, const char **why)
+{
+    unsigned seen = 0;
+    *kept = 0;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr[i].key;
+        const msgpack_object *val = &map->via.map.ptr[i].val;
+        unsigned bit = s_key_is(key, "tx")         ? 1u
+                       : s_key_is(key, "card")     ? 2u
+                       : s_key_is(key, "amount")   ? 4u
+                       : s_key_is(key, "features") ? 8u
+                                                   : 0u;
+        if (!s_key_is(key, "score"))
+            (*kept)++;
+        if (bit == 0)
+            continue;
+        if (seen & bit) {
+            *why = "duplicate key";
+            return -1;
+        }
+        seen |= bit;
+        double amount;
+        if ((bit == 1u || bit == 2u) &&
+            val->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            *why = "tx and card must be unsigned integers";
+            return -1;
+        }
+        if (bit == 4u && (s_number(val, &amount) != 0 || !isfinite(amount) ||
+                          amount <= 0 || amount >= ET_FEATURES_AMOUNT_MAX)) {
+            *why = "amount must be a number > 0 and < 1e7";
+            return -1;
+        }
+        if (bit == 8u && s_features(val, features) != 0) {
+            *why = "features must be an array of " S_XSTR(
+                ET_FEATURES_COUNT) " finite numbers";
+            return -1;
+        }
+    }
+    if (seen != 15u) {
+        *why = "tx, card, amount and features are required";
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_output(const msgpack_object *map, uint32_t kept, double score,
+         msgpack_sbuffer *output)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, output, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map(&pk, kept + 1);
+    for (uint32_t i = 0; i < map->via.map.size && rc == 0; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (s_key_is(&kv->key, "score"))
+            continue;
+        rc |= msgpack_pack_object(&pk, kv->key);
+        rc |= msgpack_pack_object(&pk, kv->val);
+    }
+    rc |= msgpack_pack_str_with_body(&pk, "score", 5);
+    rc |= msgpack_pack_double(&pk, score);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Counted, logged once at fini with the first reason: functions never
+ * log per event. */
+static int
+s_bad_input(s_state_t *self, const char *why)
+{
+    const char *none = NULL;
+    atomic_compare_exchange_strong(&self->first_bad, &none, why);
+    atomic_fetch_add(&self->bad_input, 1);
+    return ET_STATUS_ERROR;
+}
+
+static int
+s_handle(void *state, unsigned slot, const void *input, size_t input_size,
+         et_function_output_t *out)
+{
+    s_state_t *self = state;
+    if (!self || slot >= self->slots)
+        return ET_STATUS_ERROR;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    int status = ET_STATUS_ERROR;
+    float features[ET_FEATURES_COUNT];
+    uint32_t kept = 0;
+    const char *why = NULL;
+    float score = 0;
+    size_t off = 0;
+    /* The precheck bounds what msgpack-c may allocate. */
+    if (input_size == 0 || et_codec_precheck(input, input_size) != 0 ||
+        msgpack_unpack_next(&unpacked, input, input_size, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        off != input_size || unpacked.data.type != MSGPACK_OBJECT_MAP) {
+        status = s_bad_input(self, "not one msgpack map");
+        goto done;
+    }
+    if (s_decode(&unpacked.data, features, &kept, &why) != 0) {
+        status = s_bad_input(self, why);
+        goto done;
+    }
+    if (s_predict(self->boosters[slot], features, &score) != 0 ||
+        !isfinite(score)) {
+        uint64_t count = atomic_fetch_add(&self->errors, 1) + 1;
+        ET_LOG_WARN_LIMITED("fraud: prediction failed: %s; %" PRIu64 " so far",
+                            XGBGetLastError(), count);
+        goto done;
+    }
+    if (s_output(&unpacked.data, kept, score, out->output) != 0)
+        goto done;
+    out->score = score;
+    status = ET_STATUS_OK;
+done:
+    msgpack_unpacked_destroy(&unpacked);
+    if (status != ET_STATUS_OK)
+        msgpack_sbuffer_clear(out->output);
+    return status;
+}
+
+const et_function_def_t et_function_fraud = {
+    .name = "fraud",
+    .summary = "scores transaction features with the XGBoost model "
+               "(option model=PATH, default models/fraud.json)",
+    .uses_service = 0,
+    .check = s_check,
+    .init = s_init,
+    .handle = s_handle,
+    .fini = s_fini,
+};

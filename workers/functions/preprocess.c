@@ -1,0 +1,477 @@
+/* preprocess: the first stage of the fraud and sensor workflows. It
+ * validates the producer's payload (docs/workflows.md) and filters out
+ * malformed events (ET_STATUS_FILTERED, empty output), then:
+ *   schema=fraud  (default) outputs {tx, card, amount, features}, the
+ *                 features derived by common/features.c exactly as in
+ *                 training. Stateless.
+ *   schema=sensor outputs {series, ts, value, delta}, delta being value
+ *                 minus the previous value of the series seen by this
+ *                 instance (0 for the first); |value| <= 1e100 so the
+ *                 delta stays finite. Per-instance state: at most
+ *                 1024 series are remembered; a series beyond that always
+ *                 gets delta 0 (counted and logged). Slots share the table
+ *                 under a mutex. */
+#include "workers/function.h"
+
+#include "common/codec.h"
+#include "common/features.h"
+#include "common/log.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_SERIES_MAX 1024
+#define S_SERIES_SLOTS 2048 /* open addressing, at most half full */
+#define S_SERIES_NAME_MAX 64
+/* Larger sensor values are refused so that deltas stay finite (anomaly
+ * has the same bound). */
+#define S_VALUE_ABS_MAX 1e100
+
+typedef enum { S_SCHEMA_FRAUD, S_SCHEMA_SENSOR } s_schema_t;
+
+typedef struct {
+    uint8_t used;
+    uint8_t len;
+    char name[S_SERIES_NAME_MAX];
+    double last;
+} s_series_t;
+
+/* Why an event was filtered; counted, and logged once at fini (functions
+ * never log per event: malformed events are part of the workload). */
+typedef enum {
+    S_BAD_NOT_MAP,
+    S_BAD_MISSING,
+    S_BAD_DUPLICATE,
+    S_BAD_INVALID,
+    S_BAD_REASONS
+} s_bad_t;
+
+static const char *const s_bad_names[S_BAD_REASONS] = {
+    "not one msgpack map", "a field missing", "a duplicate key",
+    "a value of the wrong type or out of range"};
+
+typedef struct {
+    s_schema_t schema;
+    atomic_uint_fast64_t filtered[S_BAD_REASONS];
+    atomic_uint_fast64_t untracked; /* sensor samples past the series cap */
+    pthread_mutex_t lock;           /* guards the series table */
+    unsigned n_series;
+    s_series_t *series; /* S_SERIES_SLOTS entries; sensor only */
+} s_state_t;
+
+/* ---- options ------------------------------------------------------------- */
+
+static int
+s_parse_schema(const et_function_config_t *cfg, s_schema_t *schema)
+{
+    const char *text = et_function_option(cfg, "schema");
+    if (!text || strcmp(text, "fraud") == 0)
+        *schema = S_SCHEMA_FRAUD;
+    else if (strcmp(text, "sensor") == 0)
+        *schema = S_SCHEMA_SENSOR;
+    else
+        return -1;
+    return 0;
+}
+
+static int
+s_check(const et_function_config_t *cfg, const char **flag, const char **value,
+        char *why, size_t why_size)
+{
+    static const char *const s_known[] = {"schema", NULL};
+    if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
+        0)
+        return -1;
+    s_schema_t schema;
+    if (s_parse_schema(cfg, &schema) != 0) {
+        *flag = "--option";
+        *value = et_function_option(cfg, "schema");
+        snprintf(why, why_size, "schema: expected fraud or sensor");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- decoding helpers ---------------------------------------------------- */
+
+/* Unpack 'input' as one msgpack map. The precheck comes first so hostile
+ * lengths can never make msgpack-c allocate. */
+static int
+s_unpack_map(const void *input, size_t size, msgpack_unpacked *unpacked)
+{
+    if (size == 0 || et_codec_precheck(input, size) != 0)
+        return -1;
+    size_t off = 0;
+    if (msgpack_unpack_next(unpacked, input, size, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        off != size || unpacked->data.type != MSGPACK_OBJECT_MAP)
+        return -1;
+    return 0;
+}
+
+static int
+s_key_is(const msgpack_object *key, const char *name)
+{
+    size_t len = strlen(name);
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
+           memcmp(key->via.str.ptr, name, len) == 0;
+}
+
+/* A number where a float is expected: integers are accepted too. */
+static int
+s_number(const msgpack_object *obj, double *out)
+{
+    switch (obj->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = (double)obj->via.u64;
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = (double)obj->via.i64;
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = obj->via.f64;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int
+s_uint(const msgpack_object *obj, uint64_t max, uint64_t *out)
+{
+    if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 > max)
+        return -1;
+    *out = obj->via.u64;
+    return 0;
+}
+
+static int
+s_bool(const msgpack_object *obj, int *out)
+{
+    if (obj->type != MSGPACK_OBJECT_BOOLEAN)
+        return -1;
+    *out = obj->via.boolean ? 1 : 0;
+    return 0;
+}
+
+static int
+s_filter(s_state_t *self, s_bad_t reason)
+{
+    atomic_fetch_add(&self->filtered[reason], 1);
+    return ET_STATUS_FILTERED;
+}
+
+/* ---- fraud --------------------------------------------------------------- */
+
+/* Decode the producer's map into *tx and validate it. Unknown keys are
+ * ignored (the producer may add some); a duplicate or missing key is
+ * malformed. Returns 0 or -1 with *reason set. */
+static int
+s_decode_tx(const msgpack_object *map, et_tx_t *tx, s_bad_t *reason)
+{
+    memset(tx, 0, sizeof *tx);
+    unsigned seen = 0;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr[i].key;
+        const msgpack_object *val = &map->via.map.ptr[i].val;
+        unsigned field = ET_TXGEN_FIELDS;
+        for (unsigned f = 0; f < ET_TXGEN_FIELDS; f++)
+            if (s_key_is(key, et_txgen_field_names[f]))
+                field = f;
+        if (field == ET_TXGEN_FIELDS)
+            continue;
+        if (seen & (1u << field)) {
+            *reason = S_BAD_DUPLICATE;
+            return -1;
+        }
+        seen |= 1u << field;
+        uint64_t u = 0;
+        int rc;
+        switch (field) {
+        case 0:
+            rc = s_uint(val, UINT64_MAX, &tx->tx);
+            break;
+        case 1:
+            rc = s_uint(val, UINT64_MAX, &tx->card);
+            break;
+        case 2:
+            rc = s_number(val, &tx->amount);
+            break;
+        case 3:
+            rc = s_uint(val, ET_FEATURES_MCC_MAX, &u);
+            tx->mcc = (uint32_t)u;
+            break;
+        case 4:
+            rc = s_uint(val, 23, &u);
+            tx->hour = (uint32_t)u;
+            break;
+        case 5:
+            rc = s_number(val, &tx->ts);
+            break;
+        case 6:
+            rc = s_number(val, &tx->distance_km);
+            break;
+        case 7:
+            rc = s_uint(val, ET_FEATURES_VELOCITY_MAX, &u);
+            tx->velocity_24h = (uint32_t)u;
+            break;
+        case 8:
+            rc = s_bool(val, &tx->online);
+            break;
+        default:
+            rc = s_bool(val, &tx->foreign);
+            break;
+        }
+        if (rc != 0) {
+            *reason = S_BAD_INVALID;
+            return -1;
+        }
+    }
+    if (seen != (1u << ET_TXGEN_FIELDS) - 1) {
+        *reason = S_BAD_MISSING;
+        return -1;
+    }
+    if (et_features_check_tx(tx, NULL) != 0) {
+        *reason = S_BAD_INVALID;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_handle_fraud(s_state_t *self, const msgpack_object *map,
+               et_function_output_t *out)
+{
+    et_tx_t tx;
+    s_bad_t reason = S_BAD_INVALID;
+    float features[ET_FEATURES_COUNT];
+    if (s_decode_tx(map, &tx, &reason) != 0 ||
+        et_features_from_tx(&tx, features) != 0)
+        return s_filter(self, reason);
+
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out->output, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map(&pk, 4);
+    rc |= msgpack_pack_str_with_body(&pk, "tx", 2);
+    rc |= msgpack_pack_uint64(&pk, tx.tx);
+    rc |= msgpack_pack_str_with_body(&pk, "card", 4);
+    rc |= msgpack_pack_uint64(&pk, tx.card);
+    rc |= msgpack_pack_str_with_body(&pk, "amount", 6);
+    rc |= msgpack_pack_double(&pk, tx.amount);
+    rc |= msgpack_pack_str_with_body(&pk, "features", 8);
+    rc |= msgpack_pack_array(&pk, ET_FEATURES_COUNT);
+    for (size_t i = 0; i < ET_FEATURES_COUNT; i++)
+        rc |= msgpack_pack_float(&pk, features[i]);
+    return rc == 0 ? ET_STATUS_OK : ET_STATUS_ERROR;
+}
+
+/* ---- sensor -------------------------------------------------------------- */
+
+static uint64_t
+s_hash(const char *name, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)name[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* value - the series' previous value, remembering this one. Returns 0 for
+ * a new series, or for any series once the table is full. */
+static double
+s_delta(s_state_t *self, const char *name, size_t len, double value)
+{
+    double delta = 0;
+    int untracked = 0;
+    pthread_mutex_lock(&self->lock);
+    size_t i = (size_t)(s_hash(name, len) % S_SERIES_SLOTS);
+    while (self->series[i].used &&
+           (self->series[i].len != len ||
+            memcmp(self->series[i].name, name, len) != 0))
+        i = (i + 1) % S_SERIES_SLOTS;
+    s_series_t *series = &self->series[i];
+    if (series->used) {
+        delta = value - series->last;
+        series->last = value;
+    } else if (self->n_series < S_SERIES_MAX) {
+        series->used = 1;
+        series->len = (uint8_t)len;
+        memcpy(series->name, name, len);
+        series->last = value;
+        self->n_series++;
+    } else {
+        untracked = 1;
+    }
+    pthread_mutex_unlock(&self->lock);
+    /* Logged once, when the first sample finds the table full. */
+    if (untracked && atomic_fetch_add(&self->untracked, 1) == 0)
+        ET_LOG_WARN("preprocess: more than %d series; samples of the new "
+                    "ones get delta 0",
+                    S_SERIES_MAX);
+    return delta;
+}
+
+static int
+s_series_name_ok(const msgpack_object *obj)
+{
+    if (obj->type != MSGPACK_OBJECT_STR || obj->via.str.size == 0 ||
+        obj->via.str.size > S_SERIES_NAME_MAX)
+        return 0;
+    /* No control characters: the name ends up in logs and JSON lines. */
+    for (uint32_t i = 0; i < obj->via.str.size; i++) {
+        unsigned char c = (unsigned char)obj->via.str.ptr[i];
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static int
+s_handle_sensor(s_state_t *self, const msgpack_object *map,
+                et_function_output_t *out)
+{
+    const msgpack_object *series = NULL;
+    double ts = 0, value = 0;
+    unsigned seen = 0;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *key = &map->via.map.ptr[i].key;
+        const msgpack_object *val = &map->via.map.ptr[i].val;
+        unsigned bit = s_key_is(key, "series")  ? 1u
+                       : s_key_is(key, "ts")    ? 2u
+                       : s_key_is(key, "value") ? 4u
+                                                : 0u;
+        if (bit == 0)
+            continue;
+        if (seen & bit)
+            return s_filter(self, S_BAD_DUPLICATE);
+        seen |= bit;
+        if (bit == 1u) {
+            if (!s_series_name_ok(val))
+                return s_filter(self, S_BAD_INVALID);
+            series = val;
+            continue;
+        }
+        double *number = bit == 2u ? &ts : &value;
+        if (s_number(val, number) != 0 || !isfinite(*number) ||
+            (bit == 4u && fabs(value) > S_VALUE_ABS_MAX))
+            return s_filter(self, S_BAD_INVALID);
+    }
+    if (seen != 7u)
+        return s_filter(self, S_BAD_MISSING);
+
+    double delta =
+        s_delta(self, series->via.str.ptr, series->via.str.size, value);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out->output, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map(&pk, 4);
+    rc |= msgpack_pack_str_with_body(&pk, "series", 6);
+    rc |= msgpack_pack_str_with_body(&pk, series->via.str.ptr,
+                                     series->via.str.size);
+    rc |= msgpack_pack_str_with_body(&pk, "ts", 2);
+    rc |= msgpack_pack_double(&pk, ts);
+    rc |= msgpack_pack_str_with_body(&pk, "value", 5);
+    rc |= msgpack_pack_double(&pk, value);
+    rc |= msgpack_pack_str_with_body(&pk, "delta", 5);
+    rc |= msgpack_pack_double(&pk, delta);
+    return rc == 0 ? ET_STATUS_OK : ET_STATUS_ERROR;
+}
+
+/* ---- the function -------------------------------------------------------- */
+
+static int
+s_init(void **state, const et_function_config_t *cfg, char *why,
+       size_t why_size)
+{
+    const char *flag, *value;
+    if (s_check(cfg, &flag, &value, why, why_size) != 0)
+        return -1;
+    s_state_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    (void)s_parse_schema(cfg, &self->schema);
+    for (int r = 0; r < S_BAD_REASONS; r++)
+        atomic_init(&self->filtered[r], 0);
+    atomic_init(&self->untracked, 0);
+    if (self->schema == S_SCHEMA_SENSOR) {
+        self->series = calloc(S_SERIES_SLOTS, sizeof *self->series);
+        if (!self->series) {
+            free(self);
+            snprintf(why, why_size, "out of memory");
+            return -1;
+        }
+    }
+    if (pthread_mutex_init(&self->lock, NULL) != 0) {
+        free(self->series);
+        free(self);
+        snprintf(why, why_size, "cannot create a mutex");
+        return -1;
+    }
+    *state = self;
+    return 0;
+}
+
+static int
+s_handle(void *state, unsigned slot, const void *input, size_t input_size,
+         et_function_output_t *out)
+{
+    (void)slot;
+    s_state_t *self = state;
+    if (!self)
+        return ET_STATUS_ERROR;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    int status;
+    if (s_unpack_map(input, input_size, &unpacked) != 0)
+        status = s_filter(self, S_BAD_NOT_MAP);
+    else if (self->schema == S_SCHEMA_FRAUD)
+        status = s_handle_fraud(self, &unpacked.data, out);
+    else
+        status = s_handle_sensor(self, &unpacked.data, out);
+    msgpack_unpacked_destroy(&unpacked);
+    /* A filtered event goes nowhere: no partial output. */
+    if (status != ET_STATUS_OK)
+        msgpack_sbuffer_clear(out->output);
+    return status;
+}
+
+static void
+s_fini(void **state)
+{
+    if (!state || !*state)
+        return;
+    s_state_t *self = *state;
+    for (int r = 0; r < S_BAD_REASONS; r++) {
+        uint64_t count = atomic_load(&self->filtered[r]);
+        if (count > 0)
+            ET_LOG_INFO("preprocess: filtered %" PRIu64 " events: %s", count,
+                        s_bad_names[r]);
+    }
+    uint64_t untracked = atomic_load(&self->untracked);
+    if (untracked > 0)
+        ET_LOG_INFO("preprocess: %" PRIu64 " samples beyond %d series got "
+                    "delta 0",
+                    untracked, S_SERIES_MAX);
+    pthread_mutex_destroy(&self->lock);
+    free(self->series);
+    free(self);
+    *state = NULL;
+}
+
+const et_function_def_t et_function_preprocess = {
+    .name = "preprocess",
+    .summary = "validates payloads, filters malformed ones, derives fraud "
+               "features or sensor deltas (option schema=fraud|sensor)",
+    .uses_service = 0,
+    .check = s_check,
+    .init = s_init,
+    .handle = s_handle,
+    .fini = s_fini,
+};

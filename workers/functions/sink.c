@@ -1,0 +1,346 @@
+/* sink: the end of a workflow. Writes each event's map as one JSON line
+ * (path=FILE) and/or publishes it on a ZeroMQ PUB socket that connects to
+ * a consumer's bound SUB (publish=ENDPOINT), then returns its input
+ * unchanged with no outcome, so the broker keeps decide's verdict.
+ * Options and the message format: docs/functions.md. */
+#include "workers/function.h"
+
+#include "common/cli.h"
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/log.h"
+#include "common/zsock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define S_DEFAULT_HWM 1000
+#define S_HWM_MAX 1000000
+#define S_PATH_MAX 4096
+
+typedef struct {
+    int fd; /* -1 without path= */
+    void *ctx;
+    void *pub;            /* NULL without publish= */
+    pthread_mutex_t lock; /* guards pub: ZeroMQ sockets are not thread-safe */
+    atomic_uint_fast64_t bad_input;
+    atomic_uint_fast64_t write_errors;
+    atomic_uint_fast64_t publish_errors;
+} s_state_t;
+
+/* ---- options ------------------------------------------------------------ */
+
+/* The whole "KEY=VALUE" text, for error messages: et_function_option
+ * returns a pointer just past "KEY=". */
+static const char *
+s_option_text(const char *value, const char *key)
+{
+    return value - strlen(key) - 1;
+}
+
+static int
+s_check(const et_function_config_t *cfg, const char **flag, const char **value,
+        char *why, size_t why_size)
+{
+    static const char *const s_known[] = {"path", "publish", "hwm", NULL};
+    if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
+        0)
+        return -1;
+    const char *path = et_function_option(cfg, "path");
+    const char *publish = et_function_option(cfg, "publish");
+    const char *hwm = et_function_option(cfg, "hwm");
+    uint64_t n;
+    *flag = "--option";
+    if (!path && !publish) {
+        *value = NULL;
+        snprintf(why, why_size, "sink needs path=FILE or publish=ENDPOINT");
+        return -1;
+    }
+    if (path && (path[0] == '\0' || strlen(path) >= S_PATH_MAX)) {
+        *value = s_option_text(path, "path");
+        snprintf(why, why_size, "expected a file name");
+        return -1;
+    }
+    if (publish && et_cli_check_endpoint(publish) != 0) {
+        *value = s_option_text(publish, "publish");
+        snprintf(why, why_size,
+                 "expected tcp://, ipc:// or inproc:// ENDPOINT");
+        return -1;
+    }
+    if (hwm && et_cli_parse_u64(hwm, 1, S_HWM_MAX, &n) != 0) {
+        *value = s_option_text(hwm, "hwm");
+        snprintf(why, why_size, "expected an integer in [1, %d]", S_HWM_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void
+s_fini(void **state)
+{
+    if (!state || !*state)
+        return;
+    s_state_t *self = *state;
+    uint64_t bad = atomic_load(&self->bad_input);
+    uint64_t write_errors = atomic_load(&self->write_errors);
+    uint64_t publish_errors = atomic_load(&self->publish_errors);
+    if (bad > 0 || write_errors > 0 || publish_errors > 0)
+        ET_LOG_WARN("sink: %llu malformed inputs, %llu failed writes, %llu "
+                    "failed publishes",
+                    (unsigned long long)bad, (unsigned long long)write_errors,
+                    (unsigned long long)publish_errors);
+    /* Reverse order of setup; LINGER bounds how long pending messages
+     * may hold up zmq_ctx_term. */
+    et_zsock_close(&self->pub);
+    if (self->ctx) {
+        while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR)
+            ;
+    }
+    if (self->fd >= 0 && close(self->fd) != 0)
+        ET_LOG_WARN("sink: close: %s", strerror(errno));
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *state = NULL;
+}
+
+static int
+s_init(void **state, const et_function_config_t *cfg, char *why,
+       size_t why_size)
+{
+    const char *flag, *value;
+    if (s_check(cfg, &flag, &value, why, why_size) != 0)
+        return -1;
+    const char *path = et_function_option(cfg, "path");
+    const char *publish = et_function_option(cfg, "publish");
+    const char *hwm_text = et_function_option(cfg, "hwm");
+    uint64_t hwm = S_DEFAULT_HWM;
+    if (hwm_text && et_cli_parse_u64(hwm_text, 1, S_HWM_MAX, &hwm) != 0) {
+        snprintf(why, why_size, "hwm: bad value");
+        return -1;
+    }
+
+    s_state_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    self->fd = -1;
+    atomic_init(&self->bad_input, 0);
+    atomic_init(&self->write_errors, 0);
+    atomic_init(&self->publish_errors, 0);
+    int rc = pthread_mutex_init(&self->lock, NULL);
+    if (rc != 0) {
+        free(self);
+        snprintf(why, why_size, "pthread_mutex_init: %s", strerror(rc));
+        return -1;
+    }
+    /* Seed jansson's hash once, before slots create objects in parallel. */
+    json_object_seed(0);
+    if (path) {
+        self->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (self->fd < 0) {
+            snprintf(why, why_size, "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+    }
+    if (publish) {
+        self->ctx = zmq_ctx_new();
+        if (!self->ctx) {
+            snprintf(why, why_size, "zmq_ctx_new: %s", zmq_strerror(errno));
+            goto fail;
+        }
+        self->pub = et_zsock_new(self->ctx, ZMQ_PUB, (int)hwm);
+        if (!self->pub) {
+            snprintf(why, why_size, "PUB socket: %s", zmq_strerror(errno));
+            goto fail;
+        }
+        if (et_zsock_connect(self->pub, publish) != 0) {
+            snprintf(why, why_size, "cannot connect to %s: %s", publish,
+                     zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    *state = self;
+    return 0;
+fail:
+    s_fini((void **)&self);
+    return -1;
+}
+
+/* ---- msgpack to JSON ---------------------------------------------------- */
+
+/* NULL for what JSON cannot hold faithfully (bin, ext, invalid UTF-8,
+ * non-string keys). et_codec_precheck has bounded the depth. */
+static json_t *
+s_to_json(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        /* json_int_t is int64: larger ids become (rounded) reals. */
+        return o->via.u64 <= INT64_MAX ? json_integer((json_int_t)o->via.u64)
+                                       : json_real((double)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        /* JSON has no NaN or infinity. */
+        return isfinite(o->via.f64) ? json_real(o->via.f64) : json_null();
+    case MSGPACK_OBJECT_STR:
+        return json_stringn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *array = json_array();
+        for (uint32_t i = 0; array && i < o->via.array.size; i++) {
+            if (json_array_append_new(array, s_to_json(&o->via.array.ptr[i])) !=
+                0) {
+                json_decref(array);
+                array = NULL;
+            }
+        }
+        return array;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *object = json_object();
+        for (uint32_t i = 0; object && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR ||
+                json_object_setn_new(object, kv->key.via.str.ptr,
+                                     kv->key.via.str.size,
+                                     s_to_json(&kv->val)) != 0) {
+                json_decref(object);
+                object = NULL;
+            }
+        }
+        return object;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* ---- outputs ------------------------------------------------------------ */
+
+/* One write() per line, so concurrent appenders (slots, other sink
+ * instances) never interleave within a line on a local file system. */
+static int
+s_write_line(int fd, const char *line, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, line + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        done += (size_t)n; /* a short write only on a full disk */
+    }
+    return 0;
+}
+
+/* [topic, json]: the topic is the decision, so a consumer can subscribe
+ * to "alert" alone; "" when the map has none. */
+static int
+s_publish(s_state_t *self, const char *topic, const char *text, size_t len)
+{
+    int rc = 0;
+    pthread_mutex_lock(&self->lock);
+    /* PUB never blocks: at the HWM, or with no subscriber yet, ZeroMQ
+     * drops the message and reports success. */
+    if (zmq_send(self->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            0 ||
+        zmq_send(self->pub, text, len, ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+static int
+s_handle(void *state, unsigned slot, const void *input, size_t input_size,
+         et_function_output_t *out)
+{
+    (void)slot;
+    s_state_t *self = state;
+    if (!self)
+        return ET_STATUS_ERROR;
+    if (input_size == 0 || et_codec_precheck(input, input_size) != 0) {
+        atomic_fetch_add(&self->bad_input, 1);
+        return ET_STATUS_ERROR;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    json_t *object = NULL;
+    char *text = NULL;
+    int status = ET_STATUS_ERROR;
+    size_t off = 0;
+    if (msgpack_unpack_next(&unpacked, input, input_size, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        unpacked.data.type != MSGPACK_OBJECT_MAP ||
+        !(object = s_to_json(&unpacked.data))) {
+        atomic_fetch_add(&self->bad_input, 1);
+        goto done;
+    }
+    /* When the sink wrote it: the only event field a function sees. */
+    double now_s = (double)et_clock_real_ns() / (double)ET_NS_PER_S;
+    if (json_object_set_new(object, "sink_ts", json_real(now_s)) != 0)
+        goto done;
+    /* 15 significant digits print decimal inputs as written (0.93, not
+     * 0.93000000000000005) and keep sink_ts to 10 us. */
+    text = json_dumps(object, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (!text)
+        goto done;
+    size_t len = strlen(text);
+
+    if (self->fd >= 0) {
+        char *line = realloc(text, len + 2);
+        if (!line)
+            goto done;
+        text = line;
+        text[len] = '\n';
+        text[len + 1] = '\0';
+        if (s_write_line(self->fd, text, len + 1) != 0) {
+            atomic_fetch_add(&self->write_errors, 1);
+            goto done;
+        }
+    }
+    if (self->pub) {
+        const char *topic =
+            json_string_value(json_object_get(object, "decision"));
+        if (s_publish(self, topic ? topic : "", text, len) != 0) {
+            atomic_fetch_add(&self->publish_errors, 1);
+            goto done;
+        }
+    }
+    if (msgpack_sbuffer_write(out->output, input, input_size) != 0)
+        goto done;
+    status = ET_STATUS_OK;
+done:
+    free(text);
+    json_decref(object);
+    msgpack_unpacked_destroy(&unpacked);
+    return status;
+}
+
+const et_function_def_t et_function_sink = {
+    .name = "sink",
+    .summary = "writes JSON lines (path=FILE) and/or publishes (publish=EP)",
+    .uses_service = 0,
+    .check = s_check,
+    .init = s_init,
+    .handle = s_handle,
+    .fini = s_fini,
+};

@@ -1,0 +1,612 @@
+/* Training the fraud model: the same generator the producer replays and the
+ * same feature code preprocess serves with, XGBoost through its C API with
+ * fixed parameters and thread count (hist boosting is deterministic for a
+ * given nthread), a held-out tail for AUC, precision and recall. */
+#include "workers/train.h"
+
+#include "common/cli.h"
+#include "common/clock.h"
+#include "common/features.h"
+#include "common/txgen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xgboost/c_api.h>
+
+#define S_PROG "eventide-train"
+#define S_METRICS_SUFFIX ".metrics.json"
+#define S_TMP_SUFFIX ".tmp.XXXXXX"
+
+/* ---- configuration ------------------------------------------------------- */
+
+void
+et_train_config_defaults(et_train_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->out, sizeof cfg->out, "models/fraud.json");
+    cfg->samples = 50000;
+    cfg->seed = 42;
+    cfg->fraud_rate = 0.02;
+    cfg->rounds = 100;
+    cfg->max_depth = 6;
+    cfg->eta = 0.1;
+    cfg->threads = 2;
+    cfg->log_level = ET_LOG_LEVEL_INFO;
+}
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: " S_PROG " [options]\n"
+            "Train the fraud workflow's XGBoost model on generated card "
+            "transactions\n"
+            "(common/txgen.c), evaluate it on the last 20%% of them, save "
+            "it as JSON.\n"
+            "\n"
+            "  --out PATH          model file; metrics go to "
+            "PATH.metrics.json\n"
+            "                      (default models/fraud.json)\n"
+            "  --samples N         transactions, %d..%d (default 50000)\n"
+            "  --seed N            generator and XGBoost seed (default 42)\n"
+            "  --fraud-rate F      base rate of fraud, > 0 and <= 0.5 "
+            "(default 0.02)\n"
+            "  --rounds N          boosting rounds, 1..%d (default 100)\n"
+            "  --max-depth N       tree depth, 1..%d (default 6)\n"
+            "  --log-level LEVEL   debug, info, warn, error, off "
+            "(default info)\n"
+            "  -h, --help          this help\n"
+            "\n"
+            "Prints one summary line on stdout. Same flags, same model and "
+            "metrics.\n"
+            "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+            ET_TRAIN_SAMPLES_MIN, ET_TRAIN_SAMPLES_MAX, ET_TRAIN_ROUNDS_MAX,
+            ET_TRAIN_DEPTH_MAX);
+}
+
+enum {
+    S_OPT_OUT = 256,
+    S_OPT_SAMPLES,
+    S_OPT_SEED,
+    S_OPT_FRAUD_RATE,
+    S_OPT_ROUNDS,
+    S_OPT_MAX_DEPTH,
+    S_OPT_LOG_LEVEL
+};
+
+static const struct option s_options[] = {
+    {"out", required_argument, NULL, S_OPT_OUT},
+    {"samples", required_argument, NULL, S_OPT_SAMPLES},
+    {"seed", required_argument, NULL, S_OPT_SEED},
+    {"fraud-rate", required_argument, NULL, S_OPT_FRAUD_RATE},
+    {"rounds", required_argument, NULL, S_OPT_ROUNDS},
+    {"max-depth", required_argument, NULL, S_OPT_MAX_DEPTH},
+    {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* Apply one option. Returns 0, or -1 after printing the usage error. */
+static int
+s_apply_option(et_train_config_t *cfg, int opt, const char *flag,
+               const char *arg)
+{
+    uint64_t u = 0;
+    double d = 0;
+    const char *why = NULL;
+    switch (opt) {
+    case S_OPT_OUT:
+        /* Room for the metrics and temporary-file suffixes. */
+        if (arg[0] == '\0' ||
+            strlen(arg) + sizeof S_METRICS_SUFFIX + sizeof S_TMP_SUFFIX >=
+                sizeof cfg->out)
+            why = "expected a file path, not empty and not too long";
+        else if (arg[strlen(arg) - 1] == '/')
+            why = "expected a file path, not a directory";
+        else
+            snprintf(cfg->out, sizeof cfg->out, "%s", arg);
+        break;
+    case S_OPT_SAMPLES:
+        if (et_cli_parse_u64(arg, ET_TRAIN_SAMPLES_MIN, ET_TRAIN_SAMPLES_MAX,
+                             &u) != 0)
+            why = "expected an integer in 100..5000000";
+        cfg->samples = u;
+        break;
+    case S_OPT_SEED:
+        if (et_cli_parse_u64(arg, 0, UINT64_MAX, &u) != 0)
+            why = "expected an unsigned 64-bit integer";
+        cfg->seed = u;
+        break;
+    case S_OPT_FRAUD_RATE:
+        if (et_cli_parse_double(arg, 0, 0.5, &d) != 0 || d <= 0)
+            why = "expected a fraction > 0 and <= 0.5";
+        cfg->fraud_rate = d;
+        break;
+    case S_OPT_ROUNDS:
+        if (et_cli_parse_u64(arg, 1, ET_TRAIN_ROUNDS_MAX, &u) != 0)
+            why = "expected an integer in 1..10000";
+        cfg->rounds = (unsigned)u;
+        break;
+    case S_OPT_MAX_DEPTH:
+        if (et_cli_parse_u64(arg, 1, ET_TRAIN_DEPTH_MAX, &u) != 0)
+            why = "expected an integer in 1..16";
+        cfg->max_depth = (unsigned)u;
+        break;
+    case S_OPT_LOG_LEVEL:
+        if (et_log_parse_level(arg, &cfg->log_level) != 0)
+            why = "expected debug, info, warn, error or off";
+        break;
+    default:
+        why = "unknown option (see --help)";
+    }
+    if (why) {
+        et_cli_error(S_PROG, flag, arg, why);
+        return -1;
+    }
+    return 0;
+}
+
+int
+et_train_config_parse(int argc, char **argv, et_train_config_t *cfg)
+{
+    et_train_config_defaults(cfg);
+    /* As in every binary: full getopt reset, no permutation, and ':' so
+     * that we print the one error line. */
+    optind = 0;
+    opterr = 0;
+    int opt;
+    int long_index = -1;
+    while ((opt = getopt_long(argc, argv, "+:h", s_options, &long_index)) !=
+           -1) {
+        char flag[64];
+        if (long_index >= 0)
+            snprintf(flag, sizeof flag, "--%s", s_options[long_index].name);
+        else
+            snprintf(flag, sizeof flag, "%s", argv[optind - 1]);
+        long_index = -1;
+        switch (opt) {
+        case 'h':
+            s_usage(stdout);
+            return 1;
+        case ':':
+            et_cli_error(S_PROG, flag, NULL, "needs a value");
+            return 2;
+        case '?':
+            et_cli_error(S_PROG, flag, NULL, "unknown option (see --help)");
+            return 2;
+        default:
+            if (s_apply_option(cfg, opt, flag, optarg) != 0)
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        et_cli_error(S_PROG, argv[optind], NULL, "unexpected argument");
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+typedef struct {
+    float score;
+    int label;
+} s_scored_t;
+
+static int
+s_by_score(const void *a, const void *b)
+{
+    float x = ((const s_scored_t *)a)->score;
+    float y = ((const s_scored_t *)b)->score;
+    return (x > y) - (x < y);
+}
+
+double
+et_train_auc(const float *scores, const int *labels, size_t n)
+{
+    s_scored_t *rows = n ? malloc(n * sizeof *rows) : NULL;
+    if (!rows)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        rows[i] = (s_scored_t){scores[i], labels[i] == 1};
+    qsort(rows, n, sizeof *rows, s_by_score);
+    /* Mann-Whitney: sum the positives' ranks, tied scores sharing the
+     * average rank of their run. */
+    double rank_sum = 0;
+    uint64_t positives = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        uint64_t run_positives = 0;
+        while (j < n && rows[j].score == rows[i].score)
+            run_positives += (uint64_t)rows[j++].label;
+        double mean_rank = ((double)(i + 1) + (double)j) / 2.0;
+        rank_sum += mean_rank * (double)run_positives;
+        positives += run_positives;
+        i = j;
+    }
+    free(rows);
+    uint64_t negatives = n - positives;
+    if (positives == 0 || negatives == 0)
+        return NAN;
+    double p = (double)positives;
+    return (rank_sum - p * (p + 1) / 2) / (p * (double)negatives);
+}
+
+static void
+s_confusion(const float *scores, const int *labels, size_t n,
+            et_train_metrics_t *m)
+{
+    for (size_t i = 0; i < n; i++) {
+        int flagged = scores[i] >= ET_TRAIN_THRESHOLD;
+        if (flagged && labels[i] == 1)
+            m->tp++;
+        else if (flagged)
+            m->fp++;
+        else if (labels[i] == 1)
+            m->fn++;
+        else
+            m->tn++;
+    }
+    m->precision = m->tp + m->fp ? (double)m->tp / (double)(m->tp + m->fp) : 0;
+    m->recall = m->tp + m->fn ? (double)m->tp / (double)(m->tp + m->fn) : 0;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* mkdir -p of the directory part of 'path'. */
+static int
+s_make_parent(const char *path, char *why, size_t why_size)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            snprintf(why, why_size, "cannot create %s: %s", dir,
+                     strerror(errno));
+            return -1;
+        }
+        *p = saved;
+        if (saved == '\0')
+            return 0;
+    }
+}
+
+/* Write 'data' to 'path' through a temporary file renamed into place, so a
+ * reader (a worker loading the model) never sees half a file. */
+static int
+s_write_atomic(const char *path, const char *data, size_t size, char *why,
+               size_t why_size)
+{
+    char tmp[PATH_MAX + sizeof S_METRICS_SUFFIX + sizeof S_TMP_SUFFIX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s" S_TMP_SUFFIX, path) >=
+        sizeof tmp) {
+        snprintf(why, why_size, "%s: path too long", path);
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(why, why_size, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto fail;
+        done += (size_t)n;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return -1;
+}
+
+static int
+s_write_metrics(const et_train_config_t *cfg, const et_train_metrics_t *m,
+                char *why, size_t why_size)
+{
+    char path[sizeof cfg->out + sizeof S_METRICS_SUFFIX];
+    snprintf(path, sizeof path, "%s" S_METRICS_SUFFIX, cfg->out);
+    json_t *root = json_object();
+    json_t *names = json_array();
+    int rc = -1;
+    char *text = NULL;
+    if (!root || !names)
+        goto nomem;
+    for (size_t i = 0; i < ET_FEATURES_COUNT; i++)
+        if (json_array_append_new(names, json_string(et_features_name(i))) != 0)
+            goto nomem;
+    /* json_pack would be shorter, but this way a failed field is a
+     * failure rather than a silently missing key. */
+    struct {
+        const char *key;
+        json_t *value;
+    } fields[] = {
+        {"schema", json_string("eventide.train/1")},
+        {"model", json_string(cfg->out)},
+        {"samples", json_integer((json_int_t)m->samples)},
+        {"train_samples", json_integer((json_int_t)m->train_samples)},
+        {"heldout_samples", json_integer((json_int_t)m->heldout_samples)},
+        {"frauds", json_integer((json_int_t)m->frauds)},
+        {"heldout_frauds", json_integer((json_int_t)m->heldout_frauds)},
+        {"fraud_share", json_real(m->fraud_share)},
+        {"auc", json_real(m->auc)},
+        {"threshold", json_real(ET_TRAIN_THRESHOLD)},
+        {"precision", json_real(m->precision)},
+        {"recall", json_real(m->recall)},
+        {"tp", json_integer((json_int_t)m->tp)},
+        {"fp", json_integer((json_int_t)m->fp)},
+        {"tn", json_integer((json_int_t)m->tn)},
+        {"fn", json_integer((json_int_t)m->fn)},
+        {"generate_s", json_real(m->generate_s)},
+        {"train_s", json_real(m->train_s)},
+        /* jansson's integers are signed: larger seeds go as text. */
+        {"seed", cfg->seed <= INT64_MAX ? json_integer((json_int_t)cfg->seed)
+                                        : json_sprintf("%" PRIu64, cfg->seed)},
+        {"fraud_rate", json_real(cfg->fraud_rate)},
+        {"rounds", json_integer(cfg->rounds)},
+        {"max_depth", json_integer(cfg->max_depth)},
+        {"eta", json_real(cfg->eta)},
+        {"threads", json_integer(cfg->threads)},
+        {"features", names},
+    };
+    names = NULL; /* owned by 'fields' now */
+    size_t count = sizeof fields / sizeof fields[0];
+    int failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        /* json_object_set_new takes the value even when it fails. */
+        if (!fields[i].value ||
+            json_object_set_new(root, fields[i].key, fields[i].value) != 0)
+            failed = 1;
+    }
+    if (failed)
+        goto nomem;
+    text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (!text)
+        goto nomem;
+    size_t len = strlen(text);
+    char *withnl = realloc(text, len + 2);
+    if (!withnl)
+        goto nomem;
+    text = withnl;
+    text[len] = '\n';
+    text[len + 1] = '\0';
+    rc = s_write_atomic(path, text, len + 1, why, why_size);
+    goto done;
+nomem:
+    snprintf(why, why_size, "out of memory writing %s", path);
+done:
+    free(text);
+    json_decref(names);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+/* XGBoost's LOG(...) lines on this thread, into our log. */
+static void
+s_xgb_log(const char *text)
+{
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        len--;
+    ET_LOG_INFO("xgboost: %.*s", (int)len, text);
+}
+
+static int
+s_set_params(BoosterHandle booster, const et_train_config_t *cfg)
+{
+    char depth[16], eta[32], seed[32], threads[16];
+    snprintf(depth, sizeof depth, "%u", cfg->max_depth);
+    snprintf(eta, sizeof eta, "%.17g", cfg->eta);
+    /* XGBoost's seed is a 32-bit int; fold the 64-bit one. */
+    snprintf(seed, sizeof seed, "%" PRIu32,
+             (uint32_t)(cfg->seed ^ (cfg->seed >> 32)) & 0x7fffffffu);
+    snprintf(threads, sizeof threads, "%u", cfg->threads);
+    const char *params[][2] = {
+        {"objective", "binary:logistic"},
+        {"tree_method", "hist"},
+        {"max_depth", depth},
+        {"eta", eta},
+        {"min_child_weight", "1"},
+        {"subsample", "1"},
+        {"seed", seed},
+        {"nthread", threads},
+        {"verbosity", "1"},
+    };
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+        if (XGBoosterSetParam(booster, params[i][0], params[i][1]) != 0)
+            return -1;
+    return 0;
+}
+
+static double
+s_seconds_since(uint64_t start_ns)
+{
+    return (double)(et_clock_mono_ns() - start_ns) / 1e9;
+}
+
+int
+et_train_run(const et_train_config_t *cfg, et_train_metrics_t *m,
+             volatile sig_atomic_t *stop, char *why, size_t why_size)
+{
+    int rc = -1;
+    et_txgen_t *gen = NULL;
+    float *x = NULL, *y = NULL, *scores = NULL;
+    int *labels = NULL;
+    DMatrixHandle dtrain = NULL, dtest = NULL;
+    BoosterHandle booster = NULL;
+    const char *step = NULL; /* what XGBoost was doing when it failed */
+    memset(m, 0, sizeof *m);
+    if (cfg->samples < ET_TRAIN_SAMPLES_MIN ||
+        cfg->samples > ET_TRAIN_SAMPLES_MAX || cfg->rounds == 0) {
+        snprintf(why, why_size, "bad configuration");
+        return -1;
+    }
+    (void)XGBRegisterLogCallback(s_xgb_log);
+    /* Fail before the work, not after it. */
+    if (s_make_parent(cfg->out, why, why_size) != 0)
+        return -1;
+
+    uint64_t start = et_clock_mono_ns();
+    size_t n = (size_t)cfg->samples;
+    gen = et_txgen_new(cfg->seed, cfg->fraud_rate, 0);
+    x = malloc(n * ET_FEATURES_COUNT * sizeof *x);
+    y = malloc(n * sizeof *y);
+    labels = malloc(n * sizeof *labels);
+    scores = malloc(n * sizeof *scores);
+    if (!gen || !x || !y || !labels || !scores) {
+        snprintf(why, why_size, "out of memory (or a bad --fraud-rate)");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        et_tx_t tx;
+        et_txgen_next(gen, &tx);
+        if (et_features_from_tx(&tx, x + i * ET_FEATURES_COUNT) != 0) {
+            /* The generator promises valid transactions: a bug. */
+            snprintf(why, why_size,
+                     "generated transaction %" PRIu64 " is invalid", tx.tx);
+            goto fail;
+        }
+        labels[i] = tx.label;
+        y[i] = (float)tx.label;
+        m->frauds += (uint64_t)tx.label;
+    }
+    m->samples = n;
+    m->train_samples = (uint64_t)((1.0 - ET_TRAIN_HOLDOUT) * (double)n);
+    m->heldout_samples = n - m->train_samples;
+    m->fraud_share = (double)m->frauds / (double)n;
+    size_t n_train = (size_t)m->train_samples;
+    size_t n_test = (size_t)m->heldout_samples;
+    for (size_t i = n_train; i < n; i++)
+        m->heldout_frauds += (uint64_t)labels[i];
+    if (m->heldout_frauds == 0 || m->heldout_frauds == n_test ||
+        m->frauds == m->heldout_frauds) {
+        snprintf(why, why_size,
+                 "the training or held-out part has no fraud (%" PRIu64
+                 " of %zu samples are fraud): raise --samples or "
+                 "--fraud-rate",
+                 m->frauds, n);
+        goto fail;
+    }
+    m->generate_s = s_seconds_since(start);
+
+    step = "building the training matrix";
+    if (XGDMatrixCreateFromMat(x, (bst_ulong)n_train, ET_FEATURES_COUNT, NAN,
+                               &dtrain) != 0 ||
+        XGDMatrixSetFloatInfo(dtrain, "label", y, (bst_ulong)n_train) != 0)
+        goto xgb_fail;
+    step = "creating the booster";
+    if (XGBoosterCreate(&dtrain, 1, &booster) != 0 ||
+        s_set_params(booster, cfg) != 0)
+        goto xgb_fail;
+    ET_LOG_INFO("training on %zu samples (%" PRIu64 " fraud), %u rounds, "
+                "depth %u",
+                n_train, m->frauds - m->heldout_frauds, cfg->rounds,
+                cfg->max_depth);
+    start = et_clock_mono_ns();
+    step = "boosting";
+    for (unsigned round = 0; round < cfg->rounds; round++) {
+        if (stop && *stop) {
+            snprintf(why, why_size, "interrupted");
+            goto fail;
+        }
+        if (XGBoosterUpdateOneIter(booster, (int)round, dtrain) != 0)
+            goto xgb_fail;
+    }
+    m->train_s = s_seconds_since(start);
+
+    step = "predicting the held-out part";
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *predicted = NULL;
+    if (XGDMatrixCreateFromMat(x + n_train * ET_FEATURES_COUNT,
+                               (bst_ulong)n_test, ET_FEATURES_COUNT, NAN,
+                               &dtest) != 0 ||
+        XGBoosterPredictFromDMatrix(
+            booster, dtest,
+            "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+            "\"iteration_end\": 0, \"strict_shape\": false}",
+            &shape, &dim, &predicted) != 0)
+        goto xgb_fail;
+    if (dim != 1 || shape[0] != n_test) {
+        snprintf(why, why_size, "unexpected prediction shape");
+        goto fail;
+    }
+    memcpy(scores, predicted, n_test * sizeof *scores);
+    m->auc = et_train_auc(scores, labels + n_train, n_test);
+    s_confusion(scores, labels + n_train, n_test, m);
+
+    step = "serialising the model";
+    bst_ulong model_len = 0;
+    const char *model = NULL;
+    if (XGBoosterSaveModelToBuffer(booster, "{\"format\": \"json\"}",
+                                   &model_len, &model) != 0)
+        goto xgb_fail;
+    if (s_write_atomic(cfg->out, model, (size_t)model_len, why, why_size) !=
+            0 ||
+        s_write_metrics(cfg, m, why, why_size) != 0)
+        goto fail;
+    rc = 0;
+    goto done;
+xgb_fail:
+    snprintf(why, why_size, "xgboost failed %s: %s", step, XGBGetLastError());
+fail:
+done:
+    if (booster)
+        XGBoosterFree(booster);
+    if (dtest)
+        XGDMatrixFree(dtest);
+    if (dtrain)
+        XGDMatrixFree(dtrain);
+    free(scores);
+    free(labels);
+    free(y);
+    free(x);
+    et_txgen_destroy(&gen);
+    return rc;
+}
+
+void
+et_train_summary(FILE *out, const et_train_config_t *cfg,
+                 const et_train_metrics_t *m)
+{
+    fprintf(out,
+            "train: %" PRIu64 " samples (fraud %.2f%%), held-out %" PRIu64
+            ": AUC %.4f, precision %.3f, recall %.3f at %.2f; trained in "
+            "%.2f s -> %s\n",
+            m->samples, 100.0 * m->fraud_share, m->heldout_samples, m->auc,
+            m->precision, m->recall, ET_TRAIN_THRESHOLD, m->train_s, cfg->out);
+    fflush(out);
+}
