@@ -1,0 +1,59 @@
+# Shared helpers for integration tests: a private temp dir and state dir per
+# test, the launcher pointed at the build under test, and clean-up of every
+# process whatever happens.
+set -euo pipefail
+
+: "${ET_BIN_DIR:?ET_BIN_DIR must point at the bin directory of the build}"
+: "${ET_ROOT:?ET_ROOT must point at the source tree}"
+
+ET_TMP="$(mktemp -d /tmp/et-test.XXXXXX)"
+export EVENTIDE_BUILD="$(dirname "$ET_BIN_DIR")"
+export EVENTIDE_STATE="$ET_TMP/state"
+export EVENTIDE_NO_BUILD=1
+EVENTIDE="$ET_ROOT/eventide"
+
+et_cleanup() {
+  local rc=$?
+  if [ -L "$EVENTIDE_STATE/current" ]; then
+    local run f
+    run="$(readlink -f "$EVENTIDE_STATE/current")"
+    for f in "$run"/pids/*.pid; do
+      [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
+    done
+    rm -rf "$run"
+  fi
+  for f in "${ET_EXTRA_PIDS[@]-}"; do
+    [ -n "$f" ] && kill -KILL "$f" 2>/dev/null || true
+  done
+  if [ $rc -ne 0 ]; then
+    echo "--- test failed (rc=$rc); logs:" >&2
+    find "$ET_TMP" -name '*.log' -exec sh -c 'echo "== $1"; tail -n 30 "$1"' _ {} \; >&2 || true
+  fi
+  rm -rf "$ET_TMP"
+  exit $rc
+}
+ET_EXTRA_PIDS=()
+trap et_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "PASS: $*"; }
+
+# json FILE FILTER: one value from a JSON file.
+json() { jq -r "$2" "$1"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
+
+# expect_accounted SUMMARY: every sent event ended exactly once, none lost.
+expect_accounted() {
+  local s="$1" sent completed failed rejected lost
+  sent=$(json "$s" .events.sent)
+  completed=$(json "$s" .events.completed)
+  failed=$(json "$s" .events.failed)
+  rejected=$(json "$s" .events.rejected)
+  lost=$(json "$s" .events.lost)
+  expect_eq "lost" "$lost" 0
+  [ "$sent" -gt 0 ] || fail "nothing was sent"
+  expect_eq "sent = completed + failed + rejected + lost" \
+    "$sent" "$((completed + failed + rejected + lost))"
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every binary and command answers --help, and a bad value gets one line
+# naming the flag and exit status 2.
+. "$(dirname "$0")/lib.sh"
+
+expect_usage_error() { # FLAG CMD...
+  local flag="$1"; shift
+  set +e
+  "$@" >"$ET_TMP/out.txt" 2>"$ET_TMP/err.txt"
+  local rc=$?
+  set -e
+  [ $rc -eq 2 ] || fail "'$*' exited $rc, want 2"
+  [ "$(wc -l <"$ET_TMP/err.txt")" -eq 1 ] || fail "'$*' printed: $(cat "$ET_TMP/err.txt")"
+  grep -q -- "$flag" "$ET_TMP/err.txt" || fail "'$*' error does not name $flag: $(cat "$ET_TMP/err.txt")"
+}
+
+for b in broker producer worker collector status; do
+  "$ET_BIN_DIR/eventide-$b" --help >/dev/null || fail "eventide-$b --help"
+done
+for c in run up produce scale status down test demo; do
+  "$EVENTIDE" "$c" --help >/dev/null || fail "eventide $c --help"
+done
+
+ep=ipc://$ET_TMP/x.ipc
+expect_usage_error --queue-cap "$ET_BIN_DIR/eventide-broker" --frontend "$ep" --backend "$ep" --collector "$ep" --queue-cap 0
+expect_usage_error --frontend "$ET_BIN_DIR/eventide-broker" --frontend nowhere --backend "$ep" --collector "$ep"
+expect_usage_error --workflow "$ET_BIN_DIR/eventide-broker" --frontend "$ep" --backend "$ep" --collector "$ep" --workflow bogus
+expect_usage_error --rate "$ET_BIN_DIR/eventide-producer" --broker "$ep" --rate -5
+expect_usage_error --arrival "$ET_BIN_DIR/eventide-producer" --broker "$ep" --arrival sometimes
+expect_usage_error --slots "$ET_BIN_DIR/eventide-worker" --function noop --broker "$ep" --collector "$ep" --slots 0
+expect_usage_error --service "$ET_BIN_DIR/eventide-worker" --function synthetic --broker "$ep" --collector "$ep" --service exp:abc
+expect_usage_error --expect-producers "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --expect-producers x
+expect_usage_error --rate "$EVENTIDE" run --rate fast
+expect_usage_error --workers "$EVENTIDE" run --workers many
+expect_usage_error --mode "$EVENTIDE" run --mode jog
+pass "help everywhere; bad values named with exit 2"

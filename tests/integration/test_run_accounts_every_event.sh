@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A complete `eventide run`: every event sent is accounted for (lost == 0),
+# latencies are plausible for the service time, and all result files exist.
+. "$(dirname "$0")/lib.sh"
+
+out="$ET_TMP/out"
+"$EVENTIDE" run --workflow synthetic --service exp:2ms --workers 2 \
+  --rate 200 --duration 3 --seed 7 --out "$out" >"$ET_TMP/run.log" 2>&1 ||
+  { cat "$ET_TMP/run.log" >&2; fail "eventide run failed"; }
+
+s="$out/summary.json"
+[ -f "$s" ] || fail "no summary.json"
+expect_eq schema "$(json "$s" .schema)" "eventide.summary/1"
+expect_accounted "$s"
+expect_eq rejected "$(json "$s" .events.rejected)" 0
+expect_eq failed "$(json "$s" .events.failed)" 0
+sent=$(json "$s" .events.sent)
+# Poisson at 200/s for 3 s: 600 expected; 6 sigma is about 150.
+[ "$sent" -gt 450 ] && [ "$sent" -lt 750 ] || fail "sent $sent, expected about 600"
+# Latency includes the 2 ms mean service time, so p99 cannot be below it,
+# and nothing in a healthy run takes seconds.
+jq -e '.latency_ms.p50 > 0 and .latency_ms.p99 >= 2 and .latency_ms.max < 5000
+       and .latency_ms.p50 <= .latency_ms.p99 and .latency_ms.p99 <= .latency_ms.max' "$s" >/dev/null ||
+  fail "implausible latency: $(jq -c .latency_ms "$s")"
+jq -e '.utilization_pct.busy > 0 and .utilization_pct.busy <= 100' "$s" >/dev/null ||
+  fail "implausible utilization: $(jq -c .utilization_pct "$s")"
+jq -e '.throughput_eps.mean > 0 and .throughput_eps.peak >= .throughput_eps.mean * 0.5' "$s" >/dev/null ||
+  fail "implausible throughput: $(jq -c .throughput_eps "$s")"
+jq -e '.stages | length == 1 and .[0].function == "synthetic"
+       and .[0].service_ms.mean >= 1' "$s" >/dev/null ||
+  fail "bad stages: $(jq -c .stages "$s")"
+expect_eq "workers started" "$(json "$s" .workers.started)" 2
+expect_eq "run.workers" "$(json "$s" .run.workers.synthetic)" 2
+for f in timeseries.csv report.md; do
+  [ -s "$out/$f" ] || fail "missing $f"
+done
+grep -q '^results: ' "$ET_TMP/run.log" || fail "run did not print where the results are"
+pass "run accounted for $sent events, p99 $(json "$s" .latency_ms.p99) ms"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# A function that hangs: the stage timeout catches the event, which is
+# retried on another slot; heartbeats keep the hung worker alive in the
+# broker's eyes (proof of life, not of readiness). Nothing is lost.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$ET_TMP/hang.json" <<'JSON'
+{"name": "hang",
+ "stages": [{"function": "faulty", "slots": 2, "timeout_ms": 300, "retries": 4,
+             "options": {"service_ms": 2, "hang_probability": 0.05, "hang_ms": 1500}}]}
+JSON
+out="$ET_TMP/out"
+"$EVENTIDE" run --workflow "$ET_TMP/hang.json" --workers 4 --rate 100 \
+  --duration 4 --arrival constant --out "$out" >"$ET_TMP/run.log" 2>&1 ||
+  { cat "$ET_TMP/run.log" >&2; fail "run failed"; }
+s="$out/summary.json"
+expect_accounted "$s"
+expect_eq rejected "$(json "$s" .events.rejected)" 0
+retries=$(json "$s" '.stages[0].retries')
+[ "$retries" -ge 5 ] || fail "only $retries retries: the hangs were not timed out"
+# Five attempts all hanging (0.05^5) should not happen in 400 events.
+expect_eq failed "$(json "$s" .events.failed)" 0
+jq -e '.events.failed_by_reason == {} or .events.failed_by_reason == null' "$s" >/dev/null ||
+  fail "failures: $(jq -c .events.failed_by_reason "$s")"
+pass "$retries timed-out attempts retried; all $(json "$s" .events.completed) events completed"
