@@ -64,6 +64,7 @@ struct et_broker_t {
 
     uint64_t accepted, rejected, completed, failed, retries;
     uint64_t bad_messages, stale_results, records_dropped;
+    int collector_stalled; /* the last send to the collector timed out */
     int stopping;
 };
 
@@ -201,8 +202,8 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
             }
             break;
         case 'H':
-            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S,
-                                         10 * ET_NS_PER_MS, 60 * ET_NS_PER_S,
+            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S, 10 * ET_NS_PER_MS,
+                                         60 * ET_NS_PER_S,
                                          &cfg->heartbeat_ns)) {
                 et_cli_error(prog, "--heartbeat", optarg,
                              "expected a duration from 10ms to 60s");
@@ -210,8 +211,8 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
             }
             break;
         case 'T':
-            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S,
-                                         50 * ET_NS_PER_MS, 3600 * ET_NS_PER_S,
+            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S, 50 * ET_NS_PER_MS,
+                                         3600 * ET_NS_PER_S,
                                          &cfg->worker_timeout_ns)) {
                 et_cli_error(prog, "--worker-timeout", optarg,
                              "expected a duration from 50ms to 1h");
@@ -254,6 +255,22 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
 /* ---- records --------------------------------------------------------------
  */
 
+/* Send to the collector, waiting up to SNDTIMEO for room, unless the
+ * last send already timed out: then don't wait again until one succeeds,
+ * so a dead collector cannot stall dispatch (and heartbeats). */
+static int
+s_send_collector(et_broker_t *self, et_msg_type_t type,
+                 const msgpack_sbuffer *body)
+{
+    int flags = self->collector_stalled ? ZMQ_DONTWAIT : 0;
+    if (et_zsock_send(self->collector, NULL, type, body, NULL, flags) != 0) {
+        self->collector_stalled = 1;
+        return -1;
+    }
+    self->collector_stalled = 0;
+    return 0;
+}
+
 static void
 s_flush_records(et_broker_t *self)
 {
@@ -262,8 +279,7 @@ s_flush_records(et_broker_t *self)
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_records(&self->scratch, self->records,
                                 self->n_records) != 0 ||
-        et_zsock_send(self->collector, NULL, ET_MSG_RECORDS, &self->scratch,
-                      NULL, 0) != 0) {
+        s_send_collector(self, ET_MSG_RECORDS, &self->scratch) != 0) {
         self->records_dropped += self->n_records;
         ET_LOG_WARN_LIMITED("cannot send %zu records to the collector: %s",
                             self->n_records, zmq_strerror(errno));
@@ -522,7 +538,7 @@ s_forward_to_collector(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
 {
     s_flush_records(self);
     msgpack_sbuffer view = s_frame_view(body);
-    if (et_zsock_send(self->collector, NULL, type, &view, NULL, 0) != 0)
+    if (s_send_collector(self, type, &view) != 0)
         ET_LOG_WARN("cannot forward %s to the collector: %s",
                     et_codec_type_name(type), zmq_strerror(errno));
 }
@@ -874,8 +890,7 @@ s_publish_stats(et_broker_t *self)
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_stats(&self->scratch, &stats) != 0)
         return;
-    if (et_zsock_send(self->collector, NULL, ET_MSG_STATS, &self->scratch, NULL,
-                      0) != 0)
+    if (s_send_collector(self, ET_MSG_STATS, &self->scratch) != 0)
         ET_LOG_WARN_LIMITED("cannot send stats to the collector: %s",
                             zmq_strerror(errno));
     if (self->stats_pub)
