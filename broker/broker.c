@@ -52,6 +52,7 @@ struct et_broker_t {
      * max_in_system events. */
     uint64_t in_system;
     uint64_t max_in_system;
+    uint64_t in_system_bytes; /* payload bytes they hold, <= memory_cap */
 
     et_record_t records[S_RECORDS_BATCH];
     size_t n_records;
@@ -87,6 +88,8 @@ s_usage(FILE *out)
             "  --queue-cap N        queue bound per function (default "
             "10000)\n"
             "  --max-payload BYTES  largest event payload (default 1048576)\n"
+            "  --memory-cap BYTES   payload bytes held for admitted events "
+            "(default 268435456)\n"
             "  --stats-interval S   stats period (default 1)\n"
             "  --drain-timeout S    on SIGTERM, time to finish admitted "
             "work (default 10)\n"
@@ -120,6 +123,7 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
         {"workflow", required_argument, NULL, 'w'},
         {"queue-cap", required_argument, NULL, 'q'},
         {"max-payload", required_argument, NULL, 'p'},
+        {"memory-cap", required_argument, NULL, 'm'},
         {"stats-interval", required_argument, NULL, 'i'},
         {"drain-timeout", required_argument, NULL, 'd'},
         {"heartbeat", required_argument, NULL, 'H'},
@@ -131,6 +135,7 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->queue_cap = 10000;
     cfg->max_payload = ET_PAYLOAD_DEFAULT_MAX;
+    cfg->memory_cap = 256ULL << 20;
     cfg->stats_interval_ns = ET_NS_PER_S;
     cfg->drain_timeout_ns = 10 * ET_NS_PER_S;
     cfg->heartbeat_ns = ET_NS_PER_S;
@@ -180,6 +185,13 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
                                  &cfg->max_payload)) {
                 et_cli_error(prog, "--max-payload", optarg,
                              "expected bytes from 1 to 16777216");
+                return 2;
+            }
+            break;
+        case 'm':
+            if (et_cli_parse_u64(optarg, 1024, 1ULL << 40, &cfg->memory_cap)) {
+                et_cli_error(prog, "--memory-cap", optarg,
+                             "expected bytes from 1024 to 2^40");
                 return 2;
             }
             break;
@@ -313,14 +325,22 @@ s_record(et_broker_t *self, et_record_kind_t kind, const et_job_t *job)
 /* ---- ending events ----------------------------------------------------------
  */
 
+/* An event leaves the system: its place and its payload's bytes free up. */
+static void
+s_release(et_broker_t *self, et_job_t **job_p)
+{
+    self->in_system--;
+    self->in_system_bytes -= zmq_msg_size(&(*job_p)->payload);
+    et_job_destroy(job_p);
+}
+
 static void
 s_fail(et_broker_t *self, et_job_t *job, et_reason_t reason)
 {
     et_record_t *r = s_record(self, ET_RECORD_FAILED, job);
     r->reason = (uint8_t)reason;
     self->failed++;
-    self->in_system--;
-    et_job_destroy(&job);
+    s_release(self, &job);
 }
 
 static void
@@ -332,8 +352,7 @@ s_complete(et_broker_t *self, et_job_t *job, int filtered)
     if (filtered)
         r->reason = ET_REASON_FILTERED;
     self->completed++;
-    self->in_system--;
-    et_job_destroy(&job);
+    s_release(self, &job);
 }
 
 /* ---- dispatch ---------------------------------------------------------------
@@ -503,7 +522,9 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
         s_reject(self, &frames[0], &event, ET_REASON_SHUTTING_DOWN);
         return;
     }
-    if (self->in_system >= self->max_in_system) {
+    if (self->in_system >= self->max_in_system ||
+        self->in_system_bytes + zmq_msg_size(&frames[3]) >
+            self->cfg.memory_cap) {
         s_reject(self, &frames[0], &event, ET_REASON_QUEUE_FULL);
         return;
     }
@@ -525,6 +546,7 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
         return;
     }
     zmq_msg_move(&job->payload, &frames[3]);
+    self->in_system_bytes += zmq_msg_size(&job->payload);
     s_record(self, ET_RECORD_ACCEPTED, job);
     self->accepted++;
     self->in_system++;
@@ -702,7 +724,12 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
         job->stage++;
         job->attempt = 0;
         job->cold = 0;
+        /* Later stages never refuse what the first admitted; the bound on
+         * bytes holds for the sum, so a stage that grows its output can
+         * take the total above the cap only by that growth. */
+        self->in_system_bytes -= zmq_msg_size(&job->payload);
         zmq_msg_move(&job->payload, &frames[3]);
+        self->in_system_bytes += zmq_msg_size(&job->payload);
         job->enqueued_mono_ns = et_clock_mono_ns();
         uint32_t next = self->stage_function[job->stage];
         job->cold = et_pool_instances(self->pool, next) == 0;
@@ -978,8 +1005,7 @@ s_fail_in_flight(uint64_t key, void *value, void *arg)
     et_record_t *r = s_record(self, ET_RECORD_FAILED, job);
     r->reason = ET_REASON_SHUTTING_DOWN;
     self->failed++;
-    self->in_system--;
-    et_job_destroy(&job);
+    s_release(self, &job);
 }
 
 /* Whatever is still admitted when the broker stops ends as failed with

@@ -21,8 +21,9 @@ typedef struct {
     et_workflow_t workflow;
     uint64_t queue_cap;   /* per function */
     uint64_t max_payload; /* bytes */
+    uint64_t memory_cap;  /* payload bytes of admitted events */
     uint64_t stats_interval_ns;
-    uint64_t drain_timeout_ns; /* on SIGTERM: time to finish admitted work */
+    uint64_t drain_timeout_ns;  /* on SIGTERM: time to finish admitted work */
     uint64_t heartbeat_ns;      /* broker -> worker heartbeat period */
     uint64_t worker_timeout_ns; /* silence after which a worker is lost */
     et_log_level_t log_level;
