@@ -1,16 +1,21 @@
 /* Arrival schedules. Each kind has a name in s_kinds, its parameters parsed
  * in s_parse_params and its next offset in et_arrival_next; a new kind
- * (bursty, step, trace:FILE) adds one entry to each. */
+ * (bursty, step) adds one entry to each. A trace is read whole at creation:
+ * a bad row is then a usage error, and the replay's extent is known. */
 #include "producer/arrival.h"
 
+#include "common/cli.h"
 #include "common/codec.h"
 #include "common/rng.h"
+#include "producer/csv.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Offsets stop here (about 146 years), far from int64 overflow. */
 #define S_OFFSET_MAX (INT64_MAX / 2)
@@ -19,11 +24,20 @@ struct et_arrival_t {
     et_arrival_kind_t kind;
     double rate_eps;
     double mean_gap_ns;
+    double speedup;
     uint64_t index;    /* of the next event */
     double poisson_ns; /* poisson: sum of the gaps drawn so far */
     int exhausted;
     et_rng_t rng;
-    char spec[ET_TEXT_MAX]; /* travels in HELLO, so it fits the codec */
+    /* trace: one entry per request, offsets already scaled */
+    int64_t *trace_offsets;
+    uint32_t *trace_ctx;
+    uint32_t *trace_gen;
+    size_t trace_rows;
+    size_t trace_cap;
+    uint64_t backwards;
+    char spec[ET_ARRIVAL_SPEC_MAX];
+    char describe[ET_TEXT_MAX]; /* travels in HELLO, so it fits the codec */
 };
 
 static const struct {
@@ -32,18 +46,159 @@ static const struct {
 } s_kinds[] = {
     {"constant", ET_ARRIVAL_CONSTANT},
     {"poisson", ET_ARRIVAL_POISSON},
+    {"trace", ET_ARRIVAL_TRACE},
 };
 
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
 
+static void s_why(char *why, size_t why_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
-s_why(char *why, size_t why_size, const char *fmt, const char *arg)
+s_why(char *why, size_t why_size, const char *fmt, ...)
 {
-    if (why && why_size > 0)
-        snprintf(why, why_size, fmt, arg);
+    if (!why || why_size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
 }
 
-/* Parameters after "kind:"; 'params' is NULL when there was no colon. */
+static int
+s_trace_push(et_arrival_t *self, int64_t offset_ns, uint32_t ctx, uint32_t gen)
+{
+    if (self->trace_rows == self->trace_cap) {
+        size_t grown = self->trace_cap ? self->trace_cap * 2 : 4096;
+        int64_t *offsets =
+            realloc(self->trace_offsets, grown * sizeof *offsets);
+        if (offsets)
+            self->trace_offsets = offsets;
+        uint32_t *ctxs = realloc(self->trace_ctx, grown * sizeof *ctxs);
+        if (ctxs)
+            self->trace_ctx = ctxs;
+        uint32_t *gens = realloc(self->trace_gen, grown * sizeof *gens);
+        if (gens)
+            self->trace_gen = gens;
+        if (!offsets || !ctxs || !gens)
+            return -1;
+        self->trace_cap = grown;
+    }
+    self->trace_offsets[self->trace_rows] = offset_ns;
+    self->trace_ctx[self->trace_rows] = ctx;
+    self->trace_gen[self->trace_rows] = gen;
+    self->trace_rows++;
+    return 0;
+}
+
+/* Parse one trace row into its time and token counts. 0, or -1 with the
+ * reason in 'why'. */
+static int
+s_trace_row(et_csv_t *csv, char **field, int64_t *t_ns, uint32_t *ctx,
+            uint32_t *gen, char *why, size_t why_size)
+{
+    uint64_t tokens[2];
+    if (et_csv_parse_time_ns(field[0], t_ns) != 0) {
+        et_csv_error(csv, why, why_size,
+                     "bad timestamp '%.40s' (expected YYYY-MM-DD "
+                     "HH:MM:SS[.fraction])",
+                     field[0]);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (et_cli_parse_u64(field[1 + i], 0, UINT32_MAX, &tokens[i]) != 0) {
+            et_csv_error(
+                csv, why, why_size, "bad %s '%.40s' (expected a token count)",
+                i == 0 ? "ContextTokens" : "GeneratedTokens", field[1 + i]);
+            return -1;
+        }
+    }
+    *ctx = (uint32_t)tokens[0];
+    *gen = (uint32_t)tokens[1];
+    return 0;
+}
+
+/* Read the trace at 'path': offset_i = (t_i - t_0) / speedup, never less
+ * than the offset before. 0, or -1 with errno and 'why'. */
+static int
+s_trace_load(et_arrival_t *self, const char *path, char *why, size_t why_size)
+{
+    et_csv_t *csv = et_csv_open(path, why, why_size);
+    if (!csv)
+        return -1;
+    char *field[3];
+    int rc = et_csv_next(csv, field, 3, why, why_size);
+    if (rc == 0) {
+        s_why(why, why_size, "%s: empty trace", path);
+        errno = EINVAL;
+        goto fail;
+    }
+    if (rc < 0) {
+        /* Whatever is wrong with the first line, it is not the header. */
+        if (errno == EINVAL && et_csv_line(csv) == 1)
+            et_csv_error(csv, why, why_size,
+                         "expected the header "
+                         "'TIMESTAMP,ContextTokens,GeneratedTokens'");
+        goto fail;
+    }
+    if (strcasecmp(field[0], "TIMESTAMP") != 0 ||
+        strcasecmp(field[1], "ContextTokens") != 0 ||
+        strcasecmp(field[2], "GeneratedTokens") != 0) {
+        et_csv_error(csv, why, why_size,
+                     "expected the header "
+                     "'TIMESTAMP,ContextTokens,GeneratedTokens'");
+        goto fail;
+    }
+    int64_t t0_ns = 0, prev_t_ns = 0, prev_offset_ns = 0;
+    while ((rc = et_csv_next(csv, field, 3, why, why_size)) == 1) {
+        int64_t t_ns;
+        uint32_t ctx, gen;
+        if (self->trace_rows == ET_ARRIVAL_TRACE_ROWS_MAX) {
+            et_csv_error(csv, why, why_size, "more than %d requests",
+                         ET_ARRIVAL_TRACE_ROWS_MAX);
+            goto fail;
+        }
+        if (s_trace_row(csv, field, &t_ns, &ctx, &gen, why, why_size) != 0)
+            goto fail;
+        if (self->trace_rows == 0)
+            t0_ns = t_ns;
+        else if (t_ns < prev_t_ns)
+            self->backwards++;
+        prev_t_ns = t_ns;
+        /* long double holds any difference of two int64 exactly. */
+        long double offset =
+            ((long double)t_ns - (long double)t0_ns) / self->speedup;
+        if (!(offset <= (long double)S_OFFSET_MAX))
+            break; /* centuries away: the schedule ends here */
+        int64_t offset_ns = (int64_t)llroundl(offset);
+        if (offset_ns < prev_offset_ns)
+            offset_ns = prev_offset_ns;
+        prev_offset_ns = offset_ns;
+        if (s_trace_push(self, offset_ns, ctx, gen) != 0) {
+            s_why(why, why_size, "out of memory");
+            errno = ENOMEM;
+            goto fail;
+        }
+    }
+    if (rc < 0)
+        goto fail;
+    if (self->trace_rows == 0) {
+        s_why(why, why_size, "%s: no requests after the header", path);
+        errno = EINVAL;
+        goto fail;
+    }
+    et_csv_destroy(&csv);
+    return 0;
+fail : {
+    int saved = errno;
+    et_csv_destroy(&csv);
+    errno = saved;
+    return -1;
+}
+}
+
+/* Parameters after "kind:"; 'params' is NULL when there was no colon.
+ * 0, or -1 with errno and 'why'. */
 static int
 s_parse_params(et_arrival_t *self, const char *params, char *why,
                size_t why_size)
@@ -54,10 +209,23 @@ s_parse_params(et_arrival_t *self, const char *params, char *why,
         if (params) {
             s_why(why, why_size, "%s takes no parameters",
                   et_arrival_kind_name(self->kind));
+            errno = EINVAL;
             return -1;
         }
+        snprintf(self->describe, sizeof self->describe, "%s",
+                 et_arrival_kind_name(self->kind));
         return 0;
+    case ET_ARRIVAL_TRACE:
+        if (!params || !*params) {
+            s_why(why, why_size, "%s", "expected trace:FILE");
+            errno = EINVAL;
+            return -1;
+        }
+        snprintf(self->describe, sizeof self->describe, "trace:%.100s x%.10g",
+                 et_csv_basename(params), self->speedup);
+        return s_trace_load(self, params, why, why_size);
     }
+    errno = EINVAL;
     return -1;
 }
 
@@ -65,8 +233,15 @@ et_arrival_t *
 et_arrival_new(const char *spec, double rate_eps, uint64_t seed, char *why,
                size_t why_size)
 {
+    return et_arrival_new_speedup(spec, rate_eps, 1.0, seed, why, why_size);
+}
+
+et_arrival_t *
+et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
+                       uint64_t seed, char *why, size_t why_size)
+{
     et_arrival_t *self = NULL;
-    if (!spec || strlen(spec) >= ET_TEXT_MAX) {
+    if (!spec || strlen(spec) >= ET_ARRIVAL_SPEC_MAX) {
         s_why(why, why_size, "%s", "arrival spec missing or too long");
         goto invalid;
     }
@@ -75,10 +250,16 @@ et_arrival_new(const char *spec, double rate_eps, uint64_t seed, char *why,
         s_why(why, why_size, "%s", "rate must be > 0 and <= 1e9 events/s");
         goto invalid;
     }
+    if (!isfinite(speedup) || speedup <= 0 ||
+        speedup > ET_ARRIVAL_SPEEDUP_MAX) {
+        s_why(why, why_size, "%s", "speed-up must be > 0 and <= 1e9");
+        goto invalid;
+    }
     self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     snprintf(self->spec, sizeof self->spec, "%s", spec);
+    self->speedup = speedup;
 
     const char *colon = strchr(spec, ':');
     size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
@@ -89,28 +270,36 @@ et_arrival_new(const char *spec, double rate_eps, uint64_t seed, char *why,
             break;
     }
     if (i == S_N_KINDS) {
-        s_why(why, why_size, "%s", "expected constant or poisson");
+        s_why(why, why_size, "%s", "expected constant, poisson or trace:FILE");
         goto invalid;
     }
     self->kind = s_kinds[i].kind;
     if (s_parse_params(self, colon ? colon + 1 : NULL, why, why_size) != 0)
-        goto invalid;
+        goto fail;
 
     self->rate_eps = rate_eps;
     self->mean_gap_ns = 1e9 / rate_eps;
     et_rng_seed(&self->rng, seed);
     return self;
 invalid:
-    free(self);
     errno = EINVAL;
+fail : {
+    int saved = errno;
+    et_arrival_destroy(&self);
+    errno = saved;
     return NULL;
+}
 }
 
 void
 et_arrival_destroy(et_arrival_t **self_p)
 {
     if (self_p && *self_p) {
-        free(*self_p);
+        et_arrival_t *self = *self_p;
+        free(self->trace_offsets);
+        free(self->trace_ctx);
+        free(self->trace_gen);
+        free(self);
         *self_p = NULL;
     }
 }
@@ -132,6 +321,13 @@ et_arrival_next(et_arrival_t *self, int64_t *offset_ns)
         self->poisson_ns += et_rng_exponential(&self->rng, self->mean_gap_ns);
         next = self->poisson_ns;
         break;
+    case ET_ARRIVAL_TRACE:
+        if (self->index >= self->trace_rows) {
+            self->exhausted = 1;
+            return 0;
+        }
+        next = self->trace_offsets[self->index];
+        break;
     }
     if (!(next <= (long double)S_OFFSET_MAX)) {
         self->exhausted = 1;
@@ -152,6 +348,42 @@ const char *
 et_arrival_spec(const et_arrival_t *self)
 {
     return self->spec;
+}
+
+const char *
+et_arrival_describe(const et_arrival_t *self)
+{
+    return self->describe;
+}
+
+int
+et_arrival_tokens(const et_arrival_t *self, uint32_t *ctx_tokens,
+                  uint32_t *gen_tokens)
+{
+    if (self->kind != ET_ARRIVAL_TRACE || self->index == 0)
+        return 0;
+    *ctx_tokens = self->trace_ctx[self->index - 1];
+    *gen_tokens = self->trace_gen[self->index - 1];
+    return 1;
+}
+
+int
+et_arrival_extent(const et_arrival_t *self, uint64_t *count,
+                  int64_t *last_offset_ns)
+{
+    if (self->kind != ET_ARRIVAL_TRACE)
+        return 0;
+    if (count)
+        *count = self->trace_rows;
+    if (last_offset_ns)
+        *last_offset_ns = self->trace_offsets[self->trace_rows - 1];
+    return 1;
+}
+
+uint64_t
+et_arrival_backwards(const et_arrival_t *self)
+{
+    return self->backwards;
 }
 
 const char *

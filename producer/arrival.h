@@ -1,8 +1,9 @@
 /* Open-loop arrival schedules: the intended send time of every event as an
  * absolute offset from the schedule's start. Offsets are computed from the
- * event's index (constant) or a seeded cumulative sum (poisson), never from
- * when the previous event actually went out, so a late producer shows up as
- * lag instead of as a quieter load. */
+ * event's index (constant), a seeded cumulative sum (poisson) or a recorded
+ * trace's timestamps (trace:FILE), never from when the previous event
+ * actually went out, so a late producer shows up as lag instead of as a
+ * quieter load. */
 #ifndef ET_ARRIVAL_H
 #define ET_ARRIVAL_H
 
@@ -11,21 +12,40 @@
 
 /* Highest rate any schedule accepts: one event per nanosecond. */
 #define ET_ARRIVAL_RATE_MAX 1e9
+/* Highest --speedup: a trace replayed a billion times faster. */
+#define ET_ARRIVAL_SPEEDUP_MAX 1e9
+/* Longest spec ("trace:" and a path). */
+#define ET_ARRIVAL_SPEC_MAX 4096
+/* Most requests a trace file may hold (16 bytes of memory each). */
+#define ET_ARRIVAL_TRACE_ROWS_MAX 10000000
 
 typedef enum {
     ET_ARRIVAL_CONSTANT = 0, /* "constant": one event every 1/rate s */
-    ET_ARRIVAL_POISSON = 1   /* "poisson": exponential gaps, mean 1/rate s */
+    ET_ARRIVAL_POISSON = 1,  /* "poisson": exponential gaps, mean 1/rate s */
+    ET_ARRIVAL_TRACE = 2     /* "trace:FILE": the Azure LLM trace's arrival
+                                times, (t_i - t_0) / speedup */
 } et_arrival_kind_t;
 
 typedef struct et_arrival_t et_arrival_t;
 
-/* New schedule from 'spec' ("constant" or "poisson") at 'rate_eps' events
- * per second (0 < rate <= ET_ARRIVAL_RATE_MAX). The same spec, rate and
- * seed always give the same sequence. Returns NULL on a bad spec or rate,
- * with errno EINVAL and a one-line reason in 'why' (if not NULL), or with
- * errno ENOMEM. The caller owns the result. */
+/* New schedule from 'spec' ("constant", "poisson" or "trace:FILE") at
+ * 'rate_eps' events per second (0 < rate <= ET_ARRIVAL_RATE_MAX; a trace
+ * ignores it). The same spec, rate and seed always give the same sequence.
+ * Returns NULL on a bad spec or rate, with errno EINVAL and a one-line
+ * reason in 'why' (if not NULL; "FILE:LINE: reason" for a bad trace row),
+ * or with errno ENOMEM or the error opening the trace. The caller owns the
+ * result. */
 et_arrival_t *et_arrival_new(const char *spec, double rate_eps, uint64_t seed,
                              char *why, size_t why_size);
+
+/* The same, with a trace replayed 'speedup' times faster than recorded
+ * (0 < speedup <= ET_ARRIVAL_SPEEDUP_MAX; 1 is real time). A trace
+ * (TIMESTAMP,ContextTokens,GeneratedTokens with timestamps like
+ * "2023-11-16 18:15:46.6805900") is read and checked whole here. Schedules
+ * drawn from a rate ignore the speed-up. */
+et_arrival_t *et_arrival_new_speedup(const char *spec, double rate_eps,
+                                     double speedup, uint64_t seed, char *why,
+                                     size_t why_size);
 
 /* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */
 void et_arrival_destroy(et_arrival_t **self_p);
@@ -39,6 +59,25 @@ et_arrival_kind_t et_arrival_kind(const et_arrival_t *self);
 
 /* The spec the schedule was made from, e.g. "poisson". */
 const char *et_arrival_spec(const et_arrival_t *self);
+
+/* Short text for HELLO: the spec, or for a trace "trace:BASENAME xSPEEDUP"
+ * (e.g. "trace:AzureLLMInferenceTrace_conv.csv x60"). */
+const char *et_arrival_describe(const et_arrival_t *self);
+
+/* Token counts of the event et_arrival_next returned last. Returns 1 and
+ * sets *ctx_tokens, *gen_tokens for a trace, 0 otherwise. */
+int et_arrival_tokens(const et_arrival_t *self, uint32_t *ctx_tokens,
+                      uint32_t *gen_tokens);
+
+/* For finite schedules (a trace): the number of events and the last one's
+ * offset in nanoseconds. Returns 1 and fills the outputs (either may be
+ * NULL), or 0 for an endless schedule. */
+int et_arrival_extent(const et_arrival_t *self, uint64_t *count,
+                      int64_t *last_offset_ns);
+
+/* Trace rows whose timestamp is earlier than the row before; they are
+ * sent at the previous row's offset, so offsets never decrease. */
+uint64_t et_arrival_backwards(const et_arrival_t *self);
 
 /* "constant", "poisson", ... */
 const char *et_arrival_kind_name(et_arrival_kind_t kind);

@@ -1,7 +1,8 @@
 /* The producer's configuration and run loop: connect a DEALER to the
  * broker's frontend, wait for the connection, then send every arrival of
- * the schedule at its intended CLOCK_REALTIME instant, counting REJECTs as
- * they come back, and finish with the DONE / DONE_ACK handshake. */
+ * the schedule at its intended CLOCK_REALTIME instant with its source's
+ * payload and label, counting REJECTs as they come back, and finish with
+ * the DONE / DONE_ACK handshake. */
 #include "producer/producer.h"
 
 #include "common/clock.h"
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,10 @@ et_producer_config_defaults(et_producer_config_t *cfg)
     cfg->rate_eps = 10;
     cfg->duration_ns = 10 * ET_NS_PER_S;
     snprintf(cfg->arrival, sizeof cfg->arrival, "poisson");
+    snprintf(cfg->source, sizeof cfg->source, "synthetic");
+    cfg->speedup = 1;
+    cfg->fraud_rate = 0.02;
+    cfg->malformed_rate = 0.005;
     cfg->seed = 1;
     cfg->payload_bytes = 0;
     cfg->ack_timeout_ns = 5 * ET_NS_PER_S;
@@ -58,38 +64,70 @@ et_producer_config_defaults(et_producer_config_t *cfg)
 static void
 s_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: " S_PROG " --broker ENDPOINT [options]\n"
-            "Send open-loop load into the broker's frontend.\n"
-            "\n"
-            "  --broker ENDPOINT      broker frontend (tcp://, ipc://); "
-            "required\n"
-            "  --id N                 producer id, 0..65535 (default 1)\n"
-            "  --rate EPS             events per second, > 0, <= 1e6 "
-            "(default 10)\n"
-            "  --duration S           schedule length, e.g. 10, 500ms, 2m; "
-            "<= 86400 s\n"
-            "                         (default 10 s)\n"
-            "  --arrival KIND         constant or poisson (default "
-            "poisson)\n"
-            "  --seed N               seed of the arrival schedule "
-            "(default 1)\n"
-            "  --payload-bytes N      padding bytes per event, 0..65536 "
-            "(default 0)\n"
-            "  --ack-timeout S        wait for DONE_ACK, 0..3600 s "
-            "(default 5)\n"
-            "  --connect-timeout S    wait for the broker, 1ms..3600 s "
-            "(default 10)\n"
-            "  --log-level LEVEL      debug, info, warn, error, off "
-            "(default info)\n"
-            "  --progress WHEN        auto (stderr is a terminal), always, "
-            "never\n"
-            "                         (default auto)\n"
-            "  -h, --help             this help\n"
-            "\n"
-            "Prints one summary line on stdout. Exit status: 0 ok, 1 runtime "
-            "error,\n"
-            "2 usage error.\n");
+    fprintf(
+        out,
+        "Usage: " S_PROG " --broker ENDPOINT [options]\n"
+        "Send open-loop load into the broker's frontend.\n"
+        "\n"
+        "  --broker ENDPOINT      broker frontend (tcp://, ipc://); required\n"
+        "  --id N                 producer id, 0..65535 (default 1)\n"
+        "  --rate EPS             events per second, > 0, <= 1e6 (default "
+        "10);\n"
+        "                         unused by trace and timestamp replays\n"
+        "  --duration S           schedule length, e.g. 10, 500ms, 2m; <= "
+        "86400 s\n"
+        "                         (default 10 s; for a replay: until its data "
+        "ends)\n"
+        "  --arrival KIND         constant, poisson or trace:FILE (default "
+        "poisson)\n"
+        "                         trace:FILE replays the request times of an "
+        "Azure\n"
+        "                         LLM trace (TIMESTAMP,ContextTokens,"
+        "GeneratedTokens),\n"
+        "                         (t - t0) / speedup; a synthetic payload is "
+        "then\n"
+        "                         {seq, ctx, gen} with the request's token "
+        "counts\n"
+        "  --source SPEC          payloads and labels: synthetic, fraud or "
+        "nab:FILE\n"
+        "                         (default synthetic); nab:FILE replays a "
+        "NAB series\n"
+        "                         (timestamp,value) as {series, ts, value}\n"
+        "  --labels FILE          nab: anomaly windows (NAB's "
+        "combined_windows.json);\n"
+        "                         label = 1-based window index or 0 (default "
+        "none)\n"
+        "  --speedup X            replay X times faster than recorded, > 0, "
+        "<= 1e9\n"
+        "                         (default 1); with nab:FILE, giving it makes "
+        "arrivals\n"
+        "                         follow the series' timestamps, (ts - ts0) / "
+        "X,\n"
+        "                         instead of --rate and --arrival\n"
+        "  --fraud-rate F         fraud: base rate of fraud, 0..0.5 (default "
+        "0.02)\n"
+        "  --malformed-rate F     fraud: share of malformed events, 0..0.5\n"
+        "                         (default 0.005)\n"
+        "  --seed N               seed of the schedule and the fraud source "
+        "(default 1)\n"
+        "  --payload-bytes N      synthetic: padding bytes per event, "
+        "0..65536\n"
+        "                         (default 0)\n"
+        "  --ack-timeout S        wait for DONE_ACK, 0..3600 s (default 5)\n"
+        "  --connect-timeout S    wait for the broker, 1ms..3600 s (default "
+        "10)\n"
+        "  --log-level LEVEL      debug, info, warn, error, off (default "
+        "info)\n"
+        "  --progress WHEN        auto (stderr is a terminal), always, never\n"
+        "                         (default auto)\n"
+        "  -h, --help             this help\n"
+        "\n"
+        "A replay (--arrival trace:FILE or --source nab:FILE) ends when its "
+        "data\n"
+        "ends, or at --duration if that comes first (never past 86400 s).\n"
+        "Prints one summary line on stdout. Exit status: 0 ok, 1 runtime "
+        "error,\n"
+        "2 usage error.\n");
 }
 
 enum {
@@ -103,8 +141,17 @@ enum {
     S_OPT_ACK_TIMEOUT,
     S_OPT_CONNECT_TIMEOUT,
     S_OPT_LOG_LEVEL,
-    S_OPT_PROGRESS
+    S_OPT_PROGRESS,
+    S_OPT_SOURCE,
+    S_OPT_LABELS,
+    S_OPT_SPEEDUP,
+    S_OPT_FRAUD_RATE,
+    S_OPT_MALFORMED_RATE
 };
+
+/* fraud_rates_given bits */
+#define S_GIVEN_FRAUD_RATE 1
+#define S_GIVEN_MALFORMED_RATE 2
 
 static const struct option s_options[] = {
     {"broker", required_argument, NULL, S_OPT_BROKER},
@@ -118,6 +165,11 @@ static const struct option s_options[] = {
     {"connect-timeout", required_argument, NULL, S_OPT_CONNECT_TIMEOUT},
     {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
     {"progress", required_argument, NULL, S_OPT_PROGRESS},
+    {"source", required_argument, NULL, S_OPT_SOURCE},
+    {"labels", required_argument, NULL, S_OPT_LABELS},
+    {"speedup", required_argument, NULL, S_OPT_SPEEDUP},
+    {"fraud-rate", required_argument, NULL, S_OPT_FRAUD_RATE},
+    {"malformed-rate", required_argument, NULL, S_OPT_MALFORMED_RATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -155,6 +207,7 @@ s_apply_option(et_producer_config_t *cfg, int opt, const char *flag,
             why = "expected a duration > 0 and <= 86400 s, e.g. 10, 500ms, "
                   "2m";
         cfg->duration_ns = (int64_t)u;
+        cfg->duration_given = 1;
         break;
     case S_OPT_ARRIVAL:
         if (strlen(arg) >= sizeof cfg->arrival) {
@@ -162,6 +215,41 @@ s_apply_option(et_producer_config_t *cfg, int opt, const char *flag,
             break;
         }
         snprintf(cfg->arrival, sizeof cfg->arrival, "%s", arg);
+        break;
+    case S_OPT_SOURCE:
+        if (strlen(arg) >= sizeof cfg->source) {
+            why = "too long";
+            break;
+        }
+        snprintf(cfg->source, sizeof cfg->source, "%s", arg);
+        break;
+    case S_OPT_LABELS:
+        if (!*arg || strlen(arg) >= sizeof cfg->labels) {
+            why = "expected a file name";
+            break;
+        }
+        snprintf(cfg->labels, sizeof cfg->labels, "%s", arg);
+        break;
+    case S_OPT_SPEEDUP:
+        if (et_cli_parse_double(arg, 0, ET_ARRIVAL_SPEEDUP_MAX, &d) != 0 ||
+            d <= 0)
+            why = "expected a factor > 0 and <= 1e9";
+        cfg->speedup = d;
+        cfg->speedup_given = 1;
+        break;
+    case S_OPT_FRAUD_RATE:
+    case S_OPT_MALFORMED_RATE:
+        if (et_cli_parse_double(arg, 0, 0.5, &d) != 0) {
+            why = "expected a fraction in 0..0.5";
+            break;
+        }
+        if (opt == S_OPT_FRAUD_RATE) {
+            cfg->fraud_rate = d;
+            cfg->fraud_rates_given |= S_GIVEN_FRAUD_RATE;
+        } else {
+            cfg->malformed_rate = d;
+            cfg->fraud_rates_given |= S_GIVEN_MALFORMED_RATE;
+        }
         break;
     case S_OPT_SEED:
         if (et_cli_parse_u64(arg, 0, UINT64_MAX, &u) != 0)
@@ -210,6 +298,108 @@ s_apply_option(et_producer_config_t *cfg, int opt, const char *flag,
     return 0;
 }
 
+/* Seeds: producers that share a --seed still draw independent schedules
+ * and transaction streams, and a producer's two never correlate. */
+static uint64_t
+s_arrival_seed(const et_producer_config_t *cfg)
+{
+    return cfg->seed + 0x9e3779b97f4a7c15ULL * cfg->id;
+}
+
+static uint64_t
+s_source_seed(const et_producer_config_t *cfg)
+{
+    return cfg->seed + 0xbf58476d1ce4e5b9ULL * ((uint64_t)cfg->id + 1);
+}
+
+/* Make the schedule and the source that 'cfg' describes. Returns 0, or -1
+ * after writing the flag at fault into *flag and the reason into 'why'. */
+static int
+s_make(const et_producer_config_t *cfg, et_arrival_t **arrival,
+       et_source_t **source, const char **flag, char *why, size_t why_size)
+{
+    *arrival = et_arrival_new_speedup(cfg->arrival, cfg->rate_eps, cfg->speedup,
+                                      s_arrival_seed(cfg), why, why_size);
+    if (!*arrival) {
+        if (errno == ENOMEM)
+            snprintf(why, why_size, "out of memory");
+        *flag = "--arrival";
+        return -1;
+    }
+    et_source_options_t opts;
+    et_source_options_defaults(&opts);
+    opts.seed = s_source_seed(cfg);
+    opts.payload_bytes = cfg->payload_bytes;
+    opts.fraud_rate = cfg->fraud_rate;
+    opts.malformed_rate = cfg->malformed_rate;
+    *source = et_source_new(cfg->source, &opts, why, why_size);
+    if (!*source) {
+        *flag = "--source";
+        return -1;
+    }
+    if (cfg->labels[0] &&
+        et_source_load_labels(*source, cfg->labels, why, why_size) != 0) {
+        *flag = "--labels";
+        return -1;
+    }
+    return 0;
+}
+
+/* The checks no single flag can make alone. Returns 0 or 2. */
+static int
+s_check_config(const et_producer_config_t *cfg)
+{
+    et_arrival_t *arrival = NULL;
+    et_source_t *source = NULL;
+    const char *flag = NULL;
+    const char *value = NULL;
+    char why[512] = "";
+    char number[64];
+    if (s_make(cfg, &arrival, &source, &flag, why, sizeof why) != 0)
+        goto usage;
+    et_source_kind_t kind = et_source_kind(source);
+    int trace = et_arrival_kind(arrival) == ET_ARRIVAL_TRACE;
+    if (trace && kind == ET_SOURCE_NAB) {
+        flag = "--arrival";
+        snprintf(why, sizeof why,
+                 "a nab source has its own timestamps: replay them with "
+                 "--speedup, not a trace");
+    } else if (cfg->speedup_given && !trace && kind != ET_SOURCE_NAB) {
+        flag = "--speedup";
+        snprintf(number, sizeof number, "%g", cfg->speedup);
+        value = number;
+        snprintf(why, sizeof why,
+                 "only replays use it: --arrival trace:FILE or --source "
+                 "nab:FILE");
+    } else if (cfg->fraud_rates_given && kind != ET_SOURCE_FRAUD) {
+        int fraud = cfg->fraud_rates_given & S_GIVEN_FRAUD_RATE;
+        flag = fraud ? "--fraud-rate" : "--malformed-rate";
+        snprintf(number, sizeof number, "%g",
+                 fraud ? cfg->fraud_rate : cfg->malformed_rate);
+        value = number;
+        snprintf(why, sizeof why, "only --source fraud uses it");
+    } else if (cfg->payload_bytes && kind != ET_SOURCE_SYNTHETIC) {
+        flag = "--payload-bytes";
+        snprintf(number, sizeof number, "%" PRIu32, cfg->payload_bytes);
+        value = number;
+        snprintf(why, sizeof why, "pads the synthetic source's payload only");
+    }
+    if (flag)
+        goto usage;
+    et_source_destroy(&source);
+    et_arrival_destroy(&arrival);
+    return 0;
+usage:
+    if (!value)
+        value = strcmp(flag, "--arrival") == 0  ? cfg->arrival
+                : strcmp(flag, "--source") == 0 ? cfg->source
+                                                : cfg->labels;
+    et_cli_error(S_PROG, flag, value, why);
+    et_source_destroy(&source);
+    et_arrival_destroy(&arrival);
+    return 2;
+}
+
 int
 et_producer_config_parse(int argc, char **argv, et_producer_config_t *cfg)
 {
@@ -255,15 +445,7 @@ et_producer_config_parse(int argc, char **argv, et_producer_config_t *cfg)
                      "required (the broker's frontend endpoint)");
         return 2;
     }
-    char why[128];
-    et_arrival_t *probe =
-        et_arrival_new(cfg->arrival, cfg->rate_eps, 0, why, sizeof why);
-    if (!probe) {
-        et_cli_error(S_PROG, "--arrival", cfg->arrival, why);
-        return 2;
-    }
-    et_arrival_destroy(&probe);
-    return 0;
+    return s_check_config(cfg);
 }
 
 /* ---- the run ------------------------------------------------------------- */
@@ -274,11 +456,20 @@ typedef struct {
     void *ctx;
     void *sock;
     et_arrival_t *arrival;
+    et_source_t *source;
     msgpack_sbuffer body;    /* reused for every message body */
-    msgpack_sbuffer payload; /* reused for every event payload */
-    uint8_t *padding;        /* payload_bytes zero bytes */
-    int64_t start_ns;        /* CLOCK_REALTIME of offset 0 */
-    uint64_t scheduled;      /* events whose time came: the next seq */
+    msgpack_sbuffer payload; /* the next event's payload, from the source */
+    int32_t label;           /* the next event's label */
+    /* nab with --speedup: offsets follow the series' timestamps */
+    int time_driven;
+    double time0_s;              /* the first sample's time */
+    int64_t prev_offset_ns;      /* offsets never decrease */
+    char time_text[ET_TEXT_MAX]; /* its HELLO arrival text */
+    int64_t limit_ns;            /* no event at or after this offset */
+    int64_t planned_ns;          /* expected length, for HELLO and progress */
+    double planned_rate_eps;     /* for HELLO */
+    int64_t start_ns;            /* CLOCK_REALTIME of offset 0 */
+    uint64_t scheduled;          /* events whose time came: the next seq */
     uint64_t sent;
     uint64_t send_failed;
     uint64_t rejected;
@@ -303,8 +494,10 @@ s_progress(s_run_t *run, int final)
     run->progress_next_ns = now + S_PROGRESS_EVERY_NS;
     double frac = 0;
     if (run->start_ns > 0)
-        frac = (double)(et_clock_real_ns() - run->start_ns) /
-               (double)run->cfg->duration_ns;
+        frac = run->planned_ns > 0
+                   ? (double)(et_clock_real_ns() - run->start_ns) /
+                         (double)run->planned_ns
+                   : 1;
     frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
     char bar[S_PROGRESS_WIDTH + 1];
     int filled = (int)(frac * S_PROGRESS_WIDTH);
@@ -448,40 +641,34 @@ s_record_lag(s_run_t *run, int64_t lag_ns)
     run->lag_sum_ns += (double)lag_ns;
 }
 
-/* Send event 'seq' due at 'intended_ns'. A refused send is counted, not
- * retried: open loop. Returns 0, or -1 when the run cannot go on. */
+/* Send event 'seq' due at 'intended_ns', with the payload and label the
+ * source prepared. A refused send is counted, not retried: open loop.
+ * Returns 0, or -1 when the run cannot go on. */
 static int
 s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
 {
     const et_producer_config_t *cfg = run->cfg;
-    msgpack_sbuffer_clear(&run->payload);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &run->payload, msgpack_sbuffer_write);
-    int rc = msgpack_pack_array(&pk, cfg->payload_bytes ? 2 : 1) |
-             msgpack_pack_uint64(&pk, seq);
-    if (cfg->payload_bytes)
-        rc |= msgpack_pack_bin(&pk, cfg->payload_bytes) |
-              msgpack_pack_bin_body(&pk, run->padding, cfg->payload_bytes);
     zmq_msg_t payload;
-    if (rc != 0 || zmq_msg_init_size(&payload, run->payload.size) != 0) {
+    if (zmq_msg_init_size(&payload, run->payload.size) != 0) {
         ET_LOG_ERROR("out of memory building event %" PRIu64, seq);
         return -1;
     }
-    memcpy(zmq_msg_data(&payload), run->payload.data, run->payload.size);
+    if (run->payload.size)
+        memcpy(zmq_msg_data(&payload), run->payload.data, run->payload.size);
 
     et_event_t event = {.event_id = ((uint64_t)cfg->id << S_SEQ_BITS) | seq,
                         .producer_id = cfg->id,
                         .intended_ns = intended_ns,
                         .sent_ns = et_clock_real_ns(),
-                        .label = ET_LABEL_NONE};
+                        .label = run->label};
     msgpack_sbuffer_clear(&run->body);
     if (et_codec_encode_event(&run->body, &event) != 0) {
         zmq_msg_close(&payload);
         ET_LOG_ERROR("out of memory building event %" PRIu64, seq);
         return -1;
     }
-    rc = et_zsock_send(run->sock, NULL, ET_MSG_EVENT, &run->body, &payload,
-                       ZMQ_DONTWAIT);
+    int rc = et_zsock_send(run->sock, NULL, ET_MSG_EVENT, &run->body, &payload,
+                           ZMQ_DONTWAIT);
     int saved = errno;
     zmq_msg_close(&payload);
     s_record_lag(run, event.sent_ns - intended_ns);
@@ -497,6 +684,67 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
     return 0;
 }
 
+/* HELLO's arrival text: the schedule's, or the series' own timestamps. */
+static const char *
+s_arrival_text(const s_run_t *run)
+{
+    return run->time_driven ? run->time_text
+                            : et_arrival_describe(run->arrival);
+}
+
+/* Fix the schedule's limit and the plan HELLO announces. A replay without
+ * --duration runs until its data ends (at most the longest duration); its
+ * announced rate is the data's mean rate at this speed-up. */
+static void
+s_plan(s_run_t *run)
+{
+    const et_producer_config_t *cfg = run->cfg;
+    const int64_t max_ns = (int64_t)ET_PRODUCER_DURATION_MAX_S * ET_NS_PER_S;
+    uint64_t count = 0;
+    int64_t span_ns = 0;
+    double first_s = 0, last_s = 0;
+    int replay = 1;
+    run->time_driven =
+        cfg->speedup_given && et_source_kind(run->source) == ET_SOURCE_NAB;
+    if (run->time_driven) {
+        et_source_extent(run->source, &count, &first_s, &last_s);
+        double span = (last_s - first_s) * 1e9 / cfg->speedup;
+        span_ns = span < (double)max_ns ? (int64_t)llround(span) : max_ns;
+        snprintf(run->time_text, sizeof run->time_text, "timestamps x%.10g",
+                 cfg->speedup);
+    } else if (et_arrival_extent(run->arrival, &count, &span_ns)) {
+        /* a trace */
+    } else if (et_source_extent(run->source, &count, NULL, NULL)) {
+        /* a finite source at --rate: its expected length */
+        double span = (double)count / cfg->rate_eps * 1e9;
+        span_ns = span < (double)max_ns ? (int64_t)llround(span) : max_ns;
+    } else {
+        replay = 0;
+    }
+    run->limit_ns = cfg->duration_given || !replay ? cfg->duration_ns : max_ns;
+    if (!replay) {
+        run->planned_ns = cfg->duration_ns;
+        run->planned_rate_eps = cfg->rate_eps;
+        return;
+    }
+    run->planned_ns = span_ns < run->limit_ns ? span_ns : run->limit_ns;
+    double rate =
+        span_ns > 0 ? (double)count / ((double)span_ns / 1e9) : cfg->rate_eps;
+    /* The codec bounds HELLO's rate. */
+    run->planned_rate_eps =
+        rate < ET_ARRIVAL_RATE_MAX ? rate : ET_ARRIVAL_RATE_MAX;
+    if (!cfg->duration_given && span_ns >= max_ns)
+        ET_LOG_WARN("the replay lasts longer than %d s at this speed-up; "
+                    "only its first %d s are sent",
+                    ET_PRODUCER_DURATION_MAX_S, ET_PRODUCER_DURATION_MAX_S);
+    uint64_t backwards = run->time_driven ? et_source_backwards(run->source)
+                                          : et_arrival_backwards(run->arrival);
+    if (backwards)
+        ET_LOG_INFO("%" PRIu64 " rows are earlier than the row before; "
+                    "they are sent right after it",
+                    backwards);
+}
+
 /* Wait for the connection (IMMEDIATE: sends fail with EAGAIN until it is
  * up), then send HELLO and fix the schedule's start. Returns 0, 1 when
  * stopped first, or -1 when the broker never came. */
@@ -506,11 +754,12 @@ s_hello(s_run_t *run)
     const et_producer_config_t *cfg = run->cfg;
     uint64_t deadline = et_clock_mono_ns() + (uint64_t)cfg->connect_timeout_ns;
     et_hello_t hello = {.producer_id = cfg->id,
-                        .rate_eps = cfg->rate_eps,
-                        .duration_s = (double)cfg->duration_ns / 1e9,
+                        .rate_eps = run->planned_rate_eps,
+                        .duration_s = (double)run->planned_ns / 1e9,
                         .seed = cfg->seed};
-    snprintf(hello.arrival, sizeof hello.arrival, "%s", cfg->arrival);
-    snprintf(hello.source, sizeof hello.source, "synthetic");
+    snprintf(hello.arrival, sizeof hello.arrival, "%s", s_arrival_text(run));
+    snprintf(hello.source, sizeof hello.source, "%s",
+             et_source_describe(run->source));
     for (;;) {
         if (*run->stop)
             return 1;
@@ -604,20 +853,76 @@ s_done(s_run_t *run)
     return 0;
 }
 
-/* The schedule itself: every arrival before the duration, at its time. */
+/* The next event's offset, with its payload and label ready in 'run'.
+ * Returns 1, 0 when the schedule or the source has ended, or -1. */
+static int
+s_next_event(s_run_t *run, int64_t *offset_ns, int *cut)
+{
+    et_source_request_t request = {.seq = run->scheduled};
+    double event_time_s = 0;
+    int rc;
+    *cut = 0;
+    if (run->time_driven) {
+        rc = et_source_next(run->source, &request, &run->payload, &run->label,
+                            &event_time_s);
+        if (rc <= 0)
+            goto ended;
+        if (run->scheduled == 0)
+            run->time0_s = event_time_s;
+        /* A sample earlier than the one before goes out at once. */
+        double offset = (event_time_s - run->time0_s) * 1e9 / run->cfg->speedup;
+        int64_t at = offset < (double)run->limit_ns ? (int64_t)llround(offset)
+                                                    : run->limit_ns;
+        *offset_ns = at > run->prev_offset_ns ? at : run->prev_offset_ns;
+        run->prev_offset_ns = *offset_ns;
+    } else {
+        if (!et_arrival_next(run->arrival, offset_ns)) {
+            if (et_arrival_extent(run->arrival, NULL, NULL))
+                ET_LOG_INFO("%s ended after %" PRIu64 " events",
+                            et_arrival_describe(run->arrival), run->scheduled);
+            return 0;
+        }
+        if (*offset_ns >= run->limit_ns) {
+            *cut = 1;
+            return 0;
+        }
+        request.has_tokens = et_arrival_tokens(
+            run->arrival, &request.ctx_tokens, &request.gen_tokens);
+        rc = et_source_next(run->source, &request, &run->payload, &run->label,
+                            &event_time_s);
+        if (rc <= 0)
+            goto ended;
+    }
+    if (*offset_ns >= run->limit_ns) {
+        *cut = 1;
+        return 0;
+    }
+    return 1;
+ended:
+    if (rc < 0)
+        ET_LOG_ERROR("event %" PRIu64 ": %s", run->scheduled, strerror(errno));
+    else
+        ET_LOG_INFO("%s ended after %" PRIu64 " events",
+                    et_source_describe(run->source), run->scheduled);
+    return rc;
+}
+
+/* The schedule itself: every arrival before the limit, at its time. */
 static int
 s_schedule(s_run_t *run)
 {
-    const et_producer_config_t *cfg = run->cfg;
     int64_t offset_ns = 0;
+    int cut = 1;
     while (!*run->stop) {
-        if (!et_arrival_next(run->arrival, &offset_ns) ||
-            offset_ns >= cfg->duration_ns)
-            break;
         if (run->scheduled >= S_SEQ_LIMIT) {
             ET_LOG_WARN("event sequence space exhausted; stopping early");
             break;
         }
+        int rc = s_next_event(run, &offset_ns, &cut);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
         int64_t intended_ns = run->start_ns + offset_ns;
         if (s_wait_until(run, intended_ns) != 0)
             return -1;
@@ -628,8 +933,9 @@ s_schedule(s_run_t *run)
         if (s_send_event(run, seq, intended_ns) != 0)
             return -1;
     }
-    /* Stay for the whole duration: the load's window is the schedule's. */
-    if (!*run->stop && s_wait_until(run, run->start_ns + cfg->duration_ns) != 0)
+    /* Cut by the duration: stay for all of it, the load's window is the
+     * schedule's. A replay whose data ended is over. */
+    if (!*run->stop && cut && s_wait_until(run, run->start_ns + run->limit_ns))
         return -1;
     return 0;
 }
@@ -665,23 +971,13 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
         ET_LOG_DEBUG("cannot lower timer slack: %s", strerror(errno));
 #endif
 
-    char why[128];
-    /* Producers that share a --seed still draw independent schedules. */
-    uint64_t arrival_seed = cfg->seed + 0x9e3779b97f4a7c15ULL * cfg->id;
-    run.arrival = et_arrival_new(cfg->arrival, cfg->rate_eps, arrival_seed, why,
-                                 sizeof why);
-    if (!run.arrival) {
-        ET_LOG_ERROR("arrival '%s': %s", cfg->arrival,
-                     errno == EINVAL ? why : strerror(errno));
+    char why[512];
+    const char *flag = NULL;
+    if (s_make(cfg, &run.arrival, &run.source, &flag, why, sizeof why) != 0) {
+        ET_LOG_ERROR("%s: %s", flag, why);
         goto fail;
     }
-    if (cfg->payload_bytes) {
-        run.padding = calloc(cfg->payload_bytes, 1);
-        if (!run.padding) {
-            ET_LOG_ERROR("out of memory");
-            goto fail;
-        }
-    }
+    s_plan(&run);
     run.ctx = zmq_ctx_new();
     if (!run.ctx) {
         ET_LOG_ERROR("zmq_ctx_new: %s", zmq_strerror(errno));
@@ -699,10 +995,11 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     if (hello < 0)
         goto fail;
     if (hello == 0) {
-        ET_LOG_INFO("connected to %s: %s arrivals at %g events/s for %g s, "
-                    "seed %" PRIu64,
-                    cfg->broker, cfg->arrival, cfg->rate_eps,
-                    (double)cfg->duration_ns / 1e9, cfg->seed);
+        ET_LOG_INFO("connected to %s: %s events, %s arrivals at %g events/s "
+                    "for %g s, seed %" PRIu64,
+                    cfg->broker, et_source_describe(run.source),
+                    s_arrival_text(&run), run.planned_rate_eps,
+                    (double)run.planned_ns / 1e9, cfg->seed);
         if (s_schedule(&run) != 0 || s_done(&run) != 0)
             goto fail;
         if (*stop)
@@ -724,7 +1021,7 @@ fail:
     /* EINTR: a signal arrived during termination; it can be resumed. */
     while (run.ctx && zmq_ctx_term(run.ctx) != 0 && errno == EINTR)
         ;
-    free(run.padding);
+    et_source_destroy(&run.source);
     et_arrival_destroy(&run.arrival);
     msgpack_sbuffer_destroy(&run.payload);
     msgpack_sbuffer_destroy(&run.body);

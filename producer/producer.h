@@ -1,6 +1,7 @@
 /* The producer: open-loop load into the broker's frontend. It sends HELLO,
  * one EVENT per arrival at its intended time (never re-anchoring when
- * late), counts the broker's REJECTs, and ends with DONE / DONE_ACK so its
+ * late) with the payload and label of its source (producer/source.h),
+ * counts the broker's REJECTs, and ends with DONE / DONE_ACK so its
  * rejection count is exact. */
 #ifndef ET_PRODUCER_H
 #define ET_PRODUCER_H
@@ -8,6 +9,10 @@
 #include "common/cli.h"
 #include "common/codec.h"
 #include "common/log.h"
+#include "producer/arrival.h"
+#include "producer/source.h"
+
+#include <limits.h>
 
 #include <signal.h>
 #include <stddef.h>
@@ -28,17 +33,25 @@ typedef enum {
 } et_producer_progress_t;
 
 typedef struct {
-    char broker[ET_ENDPOINT_MAX];    /* --broker: frontend ROUTER, required */
-    uint32_t id;                     /* --id */
-    double rate_eps;                 /* --rate */
-    int64_t duration_ns;             /* --duration */
-    char arrival[ET_TEXT_MAX];       /* --arrival */
-    uint64_t seed;                   /* --seed */
-    uint32_t payload_bytes;          /* --payload-bytes: padding per event */
-    int64_t ack_timeout_ns;          /* --ack-timeout: wait for DONE_ACK */
-    int64_t connect_timeout_ns;      /* --connect-timeout: wait for broker */
-    et_log_level_t log_level;        /* --log-level */
-    et_producer_progress_t progress; /* --progress */
+    char broker[ET_ENDPOINT_MAX];      /* --broker: frontend ROUTER, required */
+    uint32_t id;                       /* --id */
+    double rate_eps;                   /* --rate */
+    int64_t duration_ns;               /* --duration */
+    int duration_given;                /* a replay otherwise runs to its end */
+    char arrival[ET_ARRIVAL_SPEC_MAX]; /* --arrival */
+    char source[ET_SOURCE_SPEC_MAX];   /* --source */
+    char labels[PATH_MAX];             /* --labels: nab windows, or "" */
+    double speedup;                    /* --speedup */
+    int speedup_given;                 /* nab: arrivals follow timestamps */
+    double fraud_rate;                 /* --fraud-rate */
+    double malformed_rate;             /* --malformed-rate */
+    int fraud_rates_given;             /* either of the two was set */
+    uint64_t seed;                     /* --seed */
+    uint32_t payload_bytes;            /* --payload-bytes: padding per event */
+    int64_t ack_timeout_ns;            /* --ack-timeout: wait for DONE_ACK */
+    int64_t connect_timeout_ns;        /* --connect-timeout: wait for broker */
+    et_log_level_t log_level;          /* --log-level */
+    et_producer_progress_t progress;   /* --progress */
 } et_producer_config_t;
 
 /* Fill *cfg with the defaults (broker empty). */
@@ -46,8 +59,10 @@ void et_producer_config_defaults(et_producer_config_t *cfg);
 
 /* Fill *cfg from defaults and the command line. Returns 0 when the run
  * may start, 1 when --help printed the usage (on stdout), 2 on a usage
- * error (one "prog: FLAG 'VALUE': why" line on stderr). Resets getopt's
- * state, so it may be called more than once in a process. */
+ * error (one "prog: FLAG 'VALUE': why" line on stderr). Replayed files
+ * (--arrival trace:FILE, --source nab:FILE, --labels) are read and checked
+ * here, so a bad file is a usage error too. Resets getopt's state, so it
+ * may be called more than once in a process. */
 int et_producer_config_parse(int argc, char **argv, et_producer_config_t *cfg);
 
 /* Run the whole schedule against cfg->broker, stopping early when *stop

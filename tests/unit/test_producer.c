@@ -1,6 +1,7 @@
 /* Unit tests for producer/producer: the command line (defaults, values,
- * every kind of usage error) and the run's refusal to start without a
- * broker. End-to-end behaviour against a broker is an integration test. */
+ * every kind of usage error, the data sources' flags) and the run's
+ * refusal to start without a broker. End-to-end behaviour against a broker
+ * is an integration test. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -19,6 +20,11 @@
 #include <unistd.h>
 
 #define MAX_ARGS 32
+
+#define NYC_TAXI ET_SOURCE_DIR "/data/nab/realKnownCause/nyc_taxi.csv"
+#define WINDOWS ET_SOURCE_DIR "/data/nab/combined_windows.json"
+#define AZURE_TRACE                                                            \
+    ET_SOURCE_DIR "/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"
 
 // Parse a NULL-terminated list of arguments after the program name.
 static int
@@ -54,6 +60,14 @@ test_defaults_need_only_broker(void **state)
     assert_int_equal(cfg.connect_timeout_ns, 10 * ET_NS_PER_S);
     assert_int_equal(cfg.log_level, ET_LOG_LEVEL_INFO);
     assert_int_equal(cfg.progress, ET_PRODUCER_PROGRESS_AUTO);
+    assert_string_equal(cfg.source, "synthetic");
+    assert_string_equal(cfg.labels, "");
+    assert_true(cfg.speedup == 1.0);
+    assert_int_equal(cfg.speedup_given, 0);
+    assert_int_equal(cfg.duration_given, 0);
+    assert_true(cfg.fraud_rate == 0.02);
+    assert_true(cfg.malformed_rate == 0.005);
+    assert_int_equal(cfg.fraud_rates_given, 0);
 }
 
 static void
@@ -83,6 +97,88 @@ test_every_flag_is_applied(void **state)
     assert_int_equal(
         s_parse(&cfg, "--broker", "ipc:///b", "--duration", "2.5", NULL), 0);
     assert_int_equal(cfg.duration_ns, 2500 * ET_NS_PER_MS);
+}
+
+static void
+test_source_flags_are_applied(void **state)
+{
+    (void)state;
+    et_producer_config_t cfg;
+    assert_int_equal(s_parse(&cfg, "--broker", "ipc:///b", "--source",
+                             "nab:" NYC_TAXI, "--labels", WINDOWS, "--speedup",
+                             "360000", NULL),
+                     0);
+    assert_string_equal(cfg.source, "nab:" NYC_TAXI);
+    assert_string_equal(cfg.labels, WINDOWS);
+    assert_true(cfg.speedup == 360000);
+    assert_int_equal(cfg.speedup_given, 1);
+    // A nab replay at --rate: no --speedup needed.
+    assert_int_equal(s_parse(&cfg, "--broker", "ipc:///b", "--source",
+                             "nab:" NYC_TAXI, "--rate", "100", NULL),
+                     0);
+    assert_int_equal(cfg.speedup_given, 0);
+    assert_int_equal(s_parse(&cfg, "--broker", "ipc:///b", "--arrival",
+                             "trace:" AZURE_TRACE, "--speedup", "60",
+                             "--duration", "10", "--payload-bytes", "16", NULL),
+                     0);
+    assert_string_equal(cfg.arrival, "trace:" AZURE_TRACE);
+    assert_true(cfg.speedup == 60);
+    assert_int_equal(cfg.duration_given, 1);
+    // A trace may time fraud events too.
+    assert_int_equal(s_parse(&cfg, "--broker", "ipc:///b", "--arrival",
+                             "trace:" AZURE_TRACE, "--source", "fraud",
+                             "--fraud-rate", "0.5", "--malformed-rate", "0",
+                             NULL),
+                     0);
+    assert_string_equal(cfg.source, "fraud");
+    assert_true(cfg.fraud_rate == 0.5);
+    assert_true(cfg.malformed_rate == 0);
+    assert_int_equal(cfg.fraud_rates_given, 3);
+}
+
+// Flags that are fine alone but meaningless together are usage errors.
+static void
+test_source_flag_errors(void **state)
+{
+    (void)state;
+    et_producer_config_t cfg;
+    const char *bad[][6] = {
+        {"--source", "csv"},
+        {"--source", "nab"},
+        {"--source", "nab:"},
+        {"--source", "nab:/nonexistent/x.csv"},
+        {"--source", "nab:" WINDOWS},
+        {"--source", "fraud:0.1"},
+        {"--source", ""},
+        {"--labels", ""},
+        {"--labels", WINDOWS},
+        {"--source", "nab:" NYC_TAXI, "--labels", "/nonexistent/w.json"},
+        {"--source", "nab:" NYC_TAXI, "--labels", NYC_TAXI},
+        {"--speedup", "0"},
+        {"--speedup", "-1"},
+        {"--speedup", "1e10"},
+        {"--speedup", "fast"},
+        {"--speedup", "10"},
+        {"--speedup", "10", "--source", "fraud"},
+        {"--fraud-rate", "0.6", "--source", "fraud"},
+        {"--fraud-rate", "-0.1", "--source", "fraud"},
+        {"--fraud-rate", "0.1"},
+        {"--malformed-rate", "0.51", "--source", "fraud"},
+        {"--malformed-rate", "0.1", "--source", "nab:" NYC_TAXI},
+        {"--payload-bytes", "8", "--source", "fraud"},
+        {"--payload-bytes", "8", "--source", "nab:" NYC_TAXI},
+        {"--arrival", "trace:"},
+        {"--arrival", "trace:/nonexistent.csv"},
+        {"--arrival", "trace:" NYC_TAXI},
+        {"--arrival", "trace:" AZURE_TRACE, "--source", "nab:" NYC_TAXI},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = s_parse(&cfg, "--broker", "ipc:///tmp/b", bad[i][0], bad[i][1],
+                         bad[i][2], bad[i][3], bad[i][4], NULL);
+        if (rc != 2)
+            fail_msg("%s '%s' %s gave %d, not 2", bad[i][0], bad[i][1],
+                     bad[i][2] ? bad[i][2] : "", rc);
+    }
 }
 
 static void
@@ -201,6 +297,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_need_only_broker),
         cmocka_unit_test(test_every_flag_is_applied),
+        cmocka_unit_test(test_source_flags_are_applied),
+        cmocka_unit_test(test_source_flag_errors),
         cmocka_unit_test(test_help_returns_one),
         cmocka_unit_test(test_missing_broker_is_usage_error),
         cmocka_unit_test(test_bad_values_are_usage_errors),

@@ -1,8 +1,11 @@
 /* synthetic: returns its input unchanged after a service time drawn from
- * --service (common/dist.h), either sleeping (no CPU) or spinning (burning
- * the calling thread's CPU time). The queueing experiments' workhorse. */
+ * --service (common/dist.h), or computed from the event's token counts
+ * (--service tokens[:PREFILL:PER_TOKEN], for LLM trace replay), either
+ * sleeping (no CPU) or spinning (burning the calling thread's CPU time).
+ * The queueing experiments' workhorse. */
 #include "workers/function.h"
 
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/dist.h"
@@ -15,6 +18,11 @@
 #include <time.h>
 
 #define S_DEFAULT_SERVICE "exp:10ms"
+/* --service tokens: an LLM-like cost, prefill per prompt token plus decode
+ * per generated token (docs/data.md explains the defaults). */
+#define S_TOKENS "tokens"
+#define S_TOKENS_PREFILL_NS (100 * ET_NS_PER_US)
+#define S_TOKENS_PER_TOKEN_NS (10 * ET_NS_PER_MS)
 
 /* One generator per slot, each on its own cache line: slots draw
  * concurrently and must not share state (or a line). */
@@ -23,29 +31,76 @@ typedef struct {
     char pad[64 - sizeof(et_rng_t) % 64];
 } s_slot_rng_t;
 
+/* What --service asks for: a distribution, or the token model. */
 typedef struct {
+    int tokens;
     et_dist_t dist;
+    double prefill_ns;   /* tokens: per prompt (context) token */
+    double per_token_ns; /* tokens: per generated token */
+} s_service_t;
+
+typedef struct {
+    s_service_t service;
     et_function_mode_t mode;
     unsigned slots;
     s_slot_rng_t *rngs;
 } s_state_t;
 
-/* Parsing the service lives here, not in the runtime, so that other
- * service models (e.g. per-token costs) can be added in this file. */
+/* "tokens" or "tokens:PREFILL:PER_TOKEN" (durations, bare = ms). 0 or -1. */
 static int
-s_parse_service(const et_function_config_t *cfg, et_dist_t *dist, char *why,
-                size_t why_size)
+s_parse_tokens(const char *text, s_service_t *service, char *why,
+               size_t why_size)
+{
+    service->tokens = 1;
+    service->prefill_ns = S_TOKENS_PREFILL_NS;
+    service->per_token_ns = S_TOKENS_PER_TOKEN_NS;
+    const char *params = text + strlen(S_TOKENS);
+    if (*params == '\0')
+        return 0;
+    char prefill[64];
+    const char *per_token = strchr(params + 1, ':');
+    size_t len = per_token ? (size_t)(per_token - params - 1) : 0;
+    uint64_t a, b;
+    if (*params != ':' || !per_token || len >= sizeof prefill)
+        goto bad;
+    memcpy(prefill, params + 1, len);
+    prefill[len] = '\0';
+    if (et_cli_parse_duration_ns(prefill, ET_NS_PER_MS, 0,
+                                 (uint64_t)ET_DIST_MAX_NS, &a) != 0 ||
+        et_cli_parse_duration_ns(per_token + 1, ET_NS_PER_MS, 0,
+                                 (uint64_t)ET_DIST_MAX_NS, &b) != 0)
+        goto bad;
+    service->prefill_ns = (double)a;
+    service->per_token_ns = (double)b;
+    return 0;
+bad:
+    snprintf(why, why_size,
+             "expected tokens or tokens:PREFILL:PER_TOKEN, durations in "
+             "0..60 s such as tokens:0.1ms:10ms");
+    return -1;
+}
+
+/* Parsing the service lives here, not in the runtime: the token model is
+ * this function's own. */
+static int
+s_parse_service(const et_function_config_t *cfg, s_service_t *service,
+                char *why, size_t why_size)
 {
     const char *text = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
-    return et_dist_parse(text, dist, why, why_size);
+    memset(service, 0, sizeof *service);
+    size_t len = strlen(S_TOKENS);
+    if (strncmp(text, S_TOKENS, len) == 0 &&
+        (text[len] == '\0' || text[len] == ':'))
+        return s_parse_tokens(text, service, why, why_size);
+    return et_dist_parse(text, &service->dist, why, why_size);
 }
 
 static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    et_dist_t dist;
-    if (s_parse_service(cfg, &dist, why, why_size) != 0) {
+    s_service_t service;
+    if (s_parse_service(cfg, &service, why, why_size) != 0) {
         *flag = "--service";
         *value = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
         return -1;
@@ -79,7 +134,7 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     if (!self->rngs)
         goto nomem;
     memset(self->rngs, 0, cfg->slots * sizeof *self->rngs);
-    if (s_parse_service(cfg, &self->dist, why, why_size) != 0)
+    if (s_parse_service(cfg, &self->service, why, why_size) != 0)
         goto fail;
     self->mode = cfg->mode;
     self->slots = cfg->slots;
@@ -132,6 +187,54 @@ s_sleep(uint64_t ns)
         ;
 }
 
+/* The unsigned integer under 'key' of the payload map 'map'. 0, or -1
+ * when the key is missing, repeated or not an unsigned integer. */
+static int
+s_map_uint(const msgpack_object *map, const char *key, uint64_t *value)
+{
+    size_t key_len = strlen(key);
+    int found = 0;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR ||
+            kv->key.via.str.size != key_len ||
+            memcmp(kv->key.via.str.ptr, key, key_len) != 0)
+            continue;
+        if (found++ || kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            return -1;
+        *value = kv->val.via.u64;
+    }
+    return found ? 0 : -1;
+}
+
+/* Service time of a trace request: ctx x prefill + gen x per-token,
+ * clamped to 60 s. 0, or -1 when the payload has no valid {ctx, gen}. */
+static int
+s_tokens_ns(const s_service_t *service, const void *input, size_t input_size,
+            uint64_t *ns)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    size_t offset = 0;
+    uint64_t ctx = 0, gen = 0;
+    int rc = -1;
+    if (input_size > 0 &&
+        msgpack_unpack_next(&unpacked, input, input_size, &offset) ==
+            MSGPACK_UNPACK_SUCCESS &&
+        offset == input_size && unpacked.data.type == MSGPACK_OBJECT_MAP &&
+        s_map_uint(&unpacked.data, "ctx", &ctx) == 0 &&
+        s_map_uint(&unpacked.data, "gen", &gen) == 0)
+        rc = 0;
+    msgpack_unpacked_destroy(&unpacked);
+    if (rc != 0)
+        return -1;
+    /* Counts up to 2^64 times 60 s stay finite in a double. */
+    double total =
+        (double)ctx * service->prefill_ns + (double)gen * service->per_token_ns;
+    *ns = total < ET_DIST_MAX_NS ? (uint64_t)total : (uint64_t)ET_DIST_MAX_NS;
+    return 0;
+}
+
 static int
 s_handle(void *state, unsigned slot, const void *input, size_t input_size,
          et_function_output_t *out)
@@ -139,7 +242,13 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     s_state_t *self = state;
     if (!self || slot >= self->slots)
         return ET_STATUS_ERROR;
-    uint64_t ns = et_dist_sample_ns(&self->dist, &self->rngs[slot].rng);
+    uint64_t ns = 0;
+    if (self->service.tokens) {
+        if (s_tokens_ns(&self->service, input, input_size, &ns) != 0)
+            return ET_STATUS_ERROR;
+    } else {
+        ns = et_dist_sample_ns(&self->service.dist, &self->rngs[slot].rng);
+    }
     if (ns > 0) {
         if (self->mode == ET_FUNCTION_MODE_SPIN)
             s_spin(ns);
