@@ -10,6 +10,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,8 @@ typedef struct {
     uint64_t cold_events;
     et_hist_t *queue;
     et_hist_t *service;
+    et_hist_t *cold_queue; /* queue waits of cold events only */
+    et_hist_t *warm_queue; /* and of the others */
 } s_stage_t;
 
 typedef struct {
@@ -151,6 +154,7 @@ struct et_aggregate_t {
     uint64_t send_failed;
     int have_hello;
     char arrival[ET_TEXT_MAX];
+    char source[ET_TEXT_MAX];
     double rate_sum, duration_max;
     uint64_t seed;
     int64_t hello_started_min; /* 0: none */
@@ -193,6 +197,11 @@ struct et_aggregate_t {
     uint8_t *window_detected; /* likewise */
     uint64_t false_alarms, alerts, events_in_windows;
     uint64_t failed_by_reason[ET_REASON_MAX + 1];
+
+    /* cost: every STAGE record is one billed invocation */
+    et_cost_model_t cost_model;
+    uint64_t invocations;
+    uint64_t billed_ms; /* service times rounded up to 1 ms, saturating */
 
     /* Each in-flight event's next stage + 1, to check workflow order. */
     et_idmap_t *next_stage;
@@ -285,6 +294,20 @@ et_aggregate_new(const et_aggregate_config_t *config)
         errno = EINVAL;
         return NULL;
     }
+    et_cost_model_t cost = {.memory_mb = ET_COST_MEMORY_MB_DEFAULT,
+                            .price_per_gb_s = ET_COST_PRICE_GB_S_DEFAULT,
+                            .price_per_million_requests =
+                                ET_COST_PRICE_REQUESTS_DEFAULT};
+    if (config->cost)
+        cost = *config->cost;
+    /* '!(x >= 0)' also refuses NaN. */
+    if (cost.memory_mb < 1 || cost.memory_mb > ET_COST_MEMORY_MB_MAX ||
+        !(cost.price_per_gb_s >= 0) || !isfinite(cost.price_per_gb_s) ||
+        !(cost.price_per_million_requests >= 0) ||
+        !isfinite(cost.price_per_million_requests)) {
+        errno = EINVAL;
+        return NULL;
+    }
     et_aggregate_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
@@ -292,9 +315,11 @@ et_aggregate_new(const et_aggregate_config_t *config)
     s_copy_clean(self->workflow, sizeof self->workflow, config->workflow);
     self->expect_producers = config->expect_producers;
     self->fallback_started_ns = config->started_real_ns;
+    self->cost_model = cost;
     self->closed_before = INT64_MIN;
     self->newest_completion_sec = INT64_MIN;
     snprintf(self->arrival, sizeof self->arrival, "unknown");
+    snprintf(self->source, sizeof self->source, "unknown");
     self->latency = et_hist_new_latency();
     self->next_stage = et_idmap_new();
     self->window_seen = calloc(ET_AGG_WINDOWS_MAX + 1, 1);
@@ -328,6 +353,8 @@ et_aggregate_destroy(et_aggregate_t **self_p)
     for (size_t i = 0; i < ET_AGG_STAGES_MAX; i++) {
         et_hist_destroy(&self->stages[i].queue);
         et_hist_destroy(&self->stages[i].service);
+        et_hist_destroy(&self->stages[i].cold_queue);
+        et_hist_destroy(&self->stages[i].warm_queue);
     }
     et_hist_destroy(&self->latency);
     et_idmap_destroy(&self->next_stage);
@@ -587,6 +614,22 @@ s_add_arrival(et_aggregate_t *self, const et_record_t *r)
     return 0;
 }
 
+/* Lambda bills duration rounded up to the next millisecond. */
+static uint64_t
+s_ceil_ms(int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    uint64_t u = (uint64_t)ns;
+    return u / ET_NS_PER_MS + (u % ET_NS_PER_MS != 0);
+}
+
+static uint64_t
+s_add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static int
 s_add_stage(et_aggregate_t *self, const et_record_t *r)
 {
@@ -609,9 +652,15 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
     }
     if (r->cold)
         stage->cold_events++;
+    self->invocations++;
+    self->billed_ms = s_add_sat(self->billed_ms, s_ceil_ms(r->service_ns));
     if (s_stage_hists(stage) != 0)
         return -1;
+    et_hist_t **split = r->cold ? &stage->cold_queue : &stage->warm_queue;
+    if (!*split && !(*split = et_hist_new_latency()))
+        return -1;
     et_hist_record(stage->queue, r->queue_ns);
+    et_hist_record(*split, r->queue_ns);
     et_hist_record(stage->service, r->service_ns);
     return 0;
 }
@@ -783,6 +832,7 @@ et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *m)
         else if (strcmp(m->source, "fraud") == 0)
             self->accuracy_kind = ET_ACCURACY_CLASSIFICATION;
         s_copy_clean(self->arrival, sizeof self->arrival, m->arrival);
+        s_copy_clean(self->source, sizeof self->source, m->source);
         self->seed = m->seed;
     }
     self->rate_sum += m->rate_eps;
@@ -1164,6 +1214,8 @@ s_results_stages(et_aggregate_t *self, et_stage_result_t *out, size_t n)
         s->cold_starts = s_cold_starts(self, s->function);
         s->queue_ms = s_spread(st->queue);
         s->service_ms = s_spread(st->service);
+        s->cold_queue_ms = s_spread(st->cold_queue);
+        s->warm_queue_ms = s_spread(st->warm_queue);
     }
 }
 
@@ -1205,6 +1257,31 @@ s_results_rows(et_aggregate_t *self, et_timeseries_row_t *out)
             peak = row->completed;
     }
     return peak;
+}
+
+/* The run's price on the cost model; absent without any instance. */
+static void
+s_results_cost(const et_aggregate_t *self, et_cost_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->model = self->cost_model;
+    if (self->n_instances == 0)
+        return;
+    c->present = 1;
+    double gb = (double)c->model.memory_mb / 1024.0;
+    double lifetime_s = 0;
+    for (size_t i = 0; i < self->n_instances; i++)
+        if (self->instances[i].last.lifetime_ns > 0)
+            lifetime_s += (double)self->instances[i].last.lifetime_ns / 1e9;
+    c->requests = self->invocations;
+    c->instance_gb_s = lifetime_s * gb;
+    c->billed_gb_s = (double)self->billed_ms / 1000.0 * gb;
+    double requests_usd =
+        (double)c->requests * c->model.price_per_million_requests / 1e6;
+    c->usd_instances =
+        c->instance_gb_s * c->model.price_per_gb_s + requests_usd;
+    c->usd_invocations =
+        c->billed_gb_s * c->model.price_per_gb_s + requests_usd;
 }
 
 static double
@@ -1266,6 +1343,7 @@ et_aggregate_results(et_aggregate_t *self)
     snprintf(r->run_id, sizeof r->run_id, "%s", self->run_id);
     snprintf(r->workflow, sizeof r->workflow, "%s", self->workflow);
     snprintf(r->arrival, sizeof r->arrival, "%s", self->arrival);
+    snprintf(r->source, sizeof r->source, "%s", self->source);
     r->rate_eps = self->rate_sum;
     r->duration_s = self->duration_max;
     r->seed = self->seed;
@@ -1331,6 +1409,7 @@ et_aggregate_results(et_aggregate_t *self)
     memcpy(r->failed_by_reason, self->failed_by_reason,
            sizeof r->failed_by_reason);
     s_results_accuracy(self, &r->accuracy);
+    s_results_cost(self, &r->cost);
     r->end = self->end;
     return r;
 fail:

@@ -51,6 +51,33 @@ typedef struct {
     uint64_t events_in_windows; /* completed events inside a window */
 } et_accuracy_t;
 
+/* The cost model: AWS Lambda's on x86 (per GB-second of duration, billed
+ * per 1 ms, plus a price per request). The defaults are its list prices. */
+#define ET_COST_MODEL_NAME "aws-lambda-x86"
+#define ET_COST_MEMORY_MB_DEFAULT 1024
+#define ET_COST_MEMORY_MB_MAX 1048576
+#define ET_COST_PRICE_GB_S_DEFAULT 0.0000166667
+#define ET_COST_PRICE_REQUESTS_DEFAULT 0.20 /* USD per million requests */
+
+typedef struct {
+    uint32_t memory_mb;                /* memory of every instance, >= 1 */
+    double price_per_gb_s;             /* USD, >= 0 */
+    double price_per_million_requests; /* USD, >= 0 */
+} et_cost_model_t;
+
+/* What the run would cost on the model: once for instances kept alive for
+ * their whole lifetime (provisioned or keep-alive), once billed per
+ * invocation. GB-s = seconds x memory_mb / 1024. */
+typedef struct {
+    int present; /* the run had instances (some USAGE); else cost is null */
+    et_cost_model_t model;
+    uint64_t requests;      /* function invocations: STAGE records */
+    double instance_gb_s;   /* sum of instance lifetimes */
+    double billed_gb_s;     /* sum of invocations' service time, ceil to 1 ms */
+    double usd_instances;   /* instance_gb_s x price + requests x price */
+    double usd_invocations; /* billed_gb_s x price + requests x price */
+} et_cost_t;
+
 typedef struct et_aggregate_t et_aggregate_t;
 
 typedef struct {
@@ -58,6 +85,7 @@ typedef struct {
     const char *workflow;      /* copied; at most ET_NAME_MAX - 1 bytes */
     uint32_t expect_producers; /* 0: the run never ends by itself */
     int64_t started_real_ns;   /* run.started_at when no HELLO arrives */
+    const et_cost_model_t *cost; /* copied; NULL: the ET_COST_*_DEFAULTs */
 } et_aggregate_config_t;
 
 typedef enum {
@@ -93,6 +121,10 @@ typedef struct {
     uint64_t cold_events;       /* STAGE records with cold = 1 */
     et_spread_ms_t queue_ms;
     et_spread_ms_t service_ms;
+    /* queue_ms split: events that waited for an instance to start (cold)
+     * and the others (warm), so cold starts' share of the wait shows. */
+    et_spread_ms_t cold_queue_ms;
+    et_spread_ms_t warm_queue_ms;
 } et_stage_result_t;
 
 typedef struct {
@@ -129,6 +161,7 @@ typedef struct {
     char run_id[ET_AGG_RUN_ID_MAX];
     char workflow[ET_NAME_MAX];
     char arrival[ET_TEXT_MAX]; /* first HELLO's, "unknown" without one */
+    char source[ET_TEXT_MAX];  /* first HELLO's, "unknown" without one */
     double rate_eps;           /* sum over producers */
     double duration_s;         /* max over producers */
     uint64_t seed;             /* first HELLO's */
@@ -167,6 +200,7 @@ typedef struct {
     double lag_max_ms;
     double lag_mean_ms; /* mean of the producers' means, weighted by sent */
     et_accuracy_t accuracy;
+    et_cost_t cost;
     /* collector's own health */
     uint64_t bad_messages;
     uint64_t bad_records;

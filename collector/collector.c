@@ -70,9 +70,19 @@ et_collector_usage(FILE *out)
             "synthetic)\n"
             "  --log-level LEVEL       debug, info, warn, error or off "
             "(default info)\n"
+            "  --memory-mb N           cost model: memory of each instance "
+            "in MB\n"
+            "                          (default %d)\n"
+            "  --price-gb-s USD        cost model: price per GB-second "
+            "(default %.10f)\n"
+            "  --price-requests USD    cost model: price per million "
+            "requests\n"
+            "                          (default %.2f; defaults are AWS Lambda "
+            "x86)\n"
             "  --quiet                 no summary on stdout\n"
             "  -h, --help              this help\n",
-            ET_COLLECTOR_DRAIN_DEFAULT_S);
+            ET_COLLECTOR_DRAIN_DEFAULT_S, ET_COST_MEMORY_MB_DEFAULT,
+            ET_COST_PRICE_GB_S_DEFAULT, ET_COST_PRICE_REQUESTS_DEFAULT);
 }
 
 static void
@@ -83,6 +93,9 @@ s_config_defaults(et_collector_config_t *c)
     c->drain_timeout_ns = (uint64_t)ET_COLLECTOR_DRAIN_DEFAULT_S * ET_NS_PER_S;
     snprintf(c->workflow, sizeof c->workflow, "synthetic");
     c->log_level = ET_LOG_LEVEL_INFO;
+    c->cost.memory_mb = ET_COST_MEMORY_MB_DEFAULT;
+    c->cost.price_per_gb_s = ET_COST_PRICE_GB_S_DEFAULT;
+    c->cost.price_per_million_requests = ET_COST_PRICE_REQUESTS_DEFAULT;
 }
 
 static int
@@ -115,7 +128,10 @@ enum {
     S_OPT_WORKFLOW,
     S_OPT_LOG_LEVEL,
     S_OPT_QUIET,
-    S_OPT_USAGE_GRACE
+    S_OPT_USAGE_GRACE,
+    S_OPT_MEMORY_MB,
+    S_OPT_PRICE_GB_S,
+    S_OPT_PRICE_REQUESTS
 };
 
 static int
@@ -171,6 +187,24 @@ s_config_option(et_collector_config_t *c, int opt, const char *arg)
     case S_OPT_QUIET:
         c->quiet = 1;
         return 0;
+    case S_OPT_MEMORY_MB:
+        if (et_cli_parse_u64(arg, 1, ET_COST_MEMORY_MB_MAX, &n) != 0)
+            return s_bad("--memory-mb", arg,
+                         "expected an integer from 1 to 1048576");
+        c->cost.memory_mb = (uint32_t)n;
+        return 0;
+    case S_OPT_PRICE_GB_S:
+        if (et_cli_parse_double(arg, 0, 1000, &c->cost.price_per_gb_s) != 0)
+            return s_bad("--price-gb-s", arg,
+                         "expected USD per GB-second from 0 to 1000");
+        return 0;
+    case S_OPT_PRICE_REQUESTS:
+        if (et_cli_parse_double(arg, 0, 1e6,
+                                &c->cost.price_per_million_requests) != 0)
+            return s_bad("--price-requests", arg,
+                         "expected USD per million requests from 0 to "
+                         "1000000");
+        return 0;
     case S_OPT_USAGE_GRACE:
         if (et_cli_parse_duration_ns(arg, ET_NS_PER_S, 0, 600 * ET_NS_PER_S,
                                      &c->usage_grace_ns) != 0)
@@ -194,6 +228,9 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
         {"workflow", required_argument, NULL, S_OPT_WORKFLOW},
         {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
         {"quiet", no_argument, NULL, S_OPT_QUIET},
+        {"memory-mb", required_argument, NULL, S_OPT_MEMORY_MB},
+        {"price-gb-s", required_argument, NULL, S_OPT_PRICE_GB_S},
+        {"price-requests", required_argument, NULL, S_OPT_PRICE_REQUESTS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     s_config_defaults(c);
@@ -247,7 +284,8 @@ et_collector_new(const et_collector_config_t *config)
                                 .workflow = self->config.workflow,
                                 .expect_producers =
                                     self->config.expect_producers,
-                                .started_real_ns = started_ns};
+                                .started_real_ns = started_ns,
+                                .cost = &self->config.cost};
     self->aggregate = et_aggregate_new(&ac);
     self->records = calloc(ET_COLLECTOR_BATCH_MAX, sizeof *self->records);
     if (!self->aggregate || !self->records) {

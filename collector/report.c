@@ -123,10 +123,11 @@ s_run_json(const et_results_t *r)
         rc = json_object_set_new(workers, r->functions[i].name,
                                  s_uint(r->functions[i].peak_instances));
     json_t *run = json_pack(
-        "{s:s, s:s, s:s, s:f, s:f, s:o, s:o, s:s, s:s}", "id", r->run_id,
+        "{s:s, s:s, s:s, s:f, s:f, s:o, s:o, s:s, s:s, s:s}", "id", r->run_id,
         "workflow", r->workflow, "arrival", r->arrival, "rate_eps", r->rate_eps,
         "duration_s", r->duration_s, "seed", s_uint(r->seed), "workers",
-        workers, "started_at", r->started_at, "finished_at", r->finished_at);
+        workers, "started_at", r->started_at, "finished_at", r->finished_at,
+        "source", r->source);
     if (rc != 0) {
         json_decref(run);
         return NULL;
@@ -141,12 +142,14 @@ s_stages_json(const et_results_t *r)
     for (size_t i = 0; stages && i < r->n_stages; i++) {
         const et_stage_result_t *s = &r->stages[i];
         json_t *item = json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "function", s->function,
-            "completed", s_uint(s->completed), "failed", s_uint(s->failed),
-            "retries", s_uint(s->retries), "cold_starts",
+            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "function",
+            s->function, "completed", s_uint(s->completed), "failed",
+            s_uint(s->failed), "retries", s_uint(s->retries), "cold_starts",
             s_uint(s->cold_starts), "cold_events", s_uint(s->cold_events),
             "queue_ms", s_spread_json(&s->queue_ms), "service_ms",
-            s_spread_json(&s->service_ms));
+            s_spread_json(&s->service_ms), "cold_queue_ms",
+            s_spread_json(&s->cold_queue_ms), "warm_queue_ms",
+            s_spread_json(&s->warm_queue_ms));
         if (json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
@@ -199,6 +202,23 @@ s_accuracy_json(const et_results_t *r)
     }
 }
 
+/* cost: null without instances, else the model's price of the run. */
+static json_t *
+s_cost_json(const et_results_t *r)
+{
+    const et_cost_t *c = &r->cost;
+    if (!c->present)
+        return json_null();
+    return json_pack("{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f}", "model",
+                     ET_COST_MODEL_NAME, "memory_mb",
+                     s_uint(c->model.memory_mb), "price_per_gb_s",
+                     c->model.price_per_gb_s, "price_per_million_requests",
+                     c->model.price_per_million_requests, "requests",
+                     s_uint(c->requests), "instance_gb_s", c->instance_gb_s,
+                     "billed_gb_s", c->billed_gb_s, "usd_instances",
+                     c->usd_instances, "usd_invocations", c->usd_invocations);
+}
+
 static json_t *
 s_failed_by_reason_json(const et_results_t *r)
 {
@@ -223,7 +243,7 @@ s_summary_json(const et_results_t *r)
         " s:{s:f, s:f},"
         " s:o,"
         " s:{s:o, s:o, s:{s:f, s:f}},"
-        " s:o, s:n,"
+        " s:o, s:o,"
         " s:o,"
         " s:{s:o, s:o, s:f, s:f, s:o},"
         " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:s}}",
@@ -249,8 +269,8 @@ s_summary_json(const et_results_t *r)
         "workers", "started", s_uint(r->workers_started), "stopped",
         s_uint(r->workers_stopped), "cold_start_ms", "p50",
         r->cold_start_p50_ms, "max", r->cold_start_max_ms,
-        /* accuracy from labels where the data has them; no cost model yet */
-        "accuracy", s_accuracy_json(r), "cost",
+        /* accuracy from labels where the data has them; cost from usage */
+        "accuracy", s_accuracy_json(r), "cost", s_cost_json(r),
         /* additions */
         "functions", s_functions_json(r), "producers", "count",
         s_uint(r->producers), "done", s_uint(r->producers_done), "lag_max_ms",
@@ -340,6 +360,8 @@ s_md_run(FILE *f, const et_results_t *r)
     s_md_text(f, r->run_id);
     fprintf(f, " |\n| workflow | %s |\n| arrival | ", r->workflow);
     s_md_text(f, r->arrival);
+    fputs(" |\n| source | ", f);
+    s_md_text(f, r->source);
     fprintf(f, " |\n| rate (events/s) | %.3f |\n| duration (s) | %.3f |\n",
             r->rate_eps, r->duration_s);
     fprintf(f, "| seed | %llu |\n| workers (peak instances) | ",
@@ -464,6 +486,56 @@ s_md_stages(FILE *f, const et_results_t *r)
 }
 
 static void
+s_md_cold_queue(FILE *f, const et_results_t *r)
+{
+    uint64_t cold = 0;
+    for (size_t i = 0; i < r->n_stages; i++)
+        cold += r->stages[i].cold_events;
+    if (cold == 0)
+        return;
+    fputs("### Queue wait: cold and warm events\n\n"
+          "Cold events waited in the queue while no instance of their "
+          "function was up (scale from zero).\n\n"
+          "| # | function | cold events | cold queue mean / p50 / p99 ms | "
+          "warm queue mean / p50 / p99 ms |\n"
+          "|---:|---|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        fprintf(f, "| %zu | ", i);
+        s_md_text(f, s->function);
+        fprintf(f, " | %llu | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f |\n",
+                (unsigned long long)s->cold_events, s->cold_queue_ms.mean,
+                s->cold_queue_ms.p50, s->cold_queue_ms.p99,
+                s->warm_queue_ms.mean, s->warm_queue_ms.p50,
+                s->warm_queue_ms.p99);
+    }
+    fputs("\n", f);
+}
+
+static void
+s_md_cost(FILE *f, const et_results_t *r)
+{
+    const et_cost_t *c = &r->cost;
+    if (!c->present)
+        return;
+    fprintf(f,
+            "## Cost\n\n"
+            "Model %s: %u MB per instance, %.10f USD per GB-s, %.10g USD "
+            "per million requests. Instances: every instance billed for "
+            "its whole lifetime (provisioned or kept alive). Invocations: "
+            "each invocation's service time, rounded up to 1 ms.\n\n"
+            "| requests | instance GB-s | billed GB-s | USD (instances) | "
+            "USD (invocations) |\n"
+            "|---:|---:|---:|---:|---:|\n"
+            "| %llu | %.3f | %.3f | %.6f | %.6f |\n\n",
+            ET_COST_MODEL_NAME, c->model.memory_mb, c->model.price_per_gb_s,
+            c->model.price_per_million_requests,
+            (unsigned long long)c->requests, c->instance_gb_s, c->billed_gb_s,
+            c->usd_instances, c->usd_invocations);
+}
+
+static void
 s_md_workers(FILE *f, const et_results_t *r)
 {
     fputs("## Workers and cold starts\n\n"
@@ -585,8 +657,10 @@ s_write_markdown(FILE *f, const et_results_t *r)
     s_md_throughput(f, r);
     s_md_utilization(f, r);
     s_md_stages(f, r);
+    s_md_cold_queue(f, r);
     s_md_accuracy(f, r);
     s_md_workers(f, r);
+    s_md_cost(f, r);
     s_md_timeseries(f, r);
     s_md_method(f, r);
     return ferror(f) ? -1 : 0;

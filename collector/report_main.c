@@ -1,6 +1,7 @@
-/* eventide-report: the sweep report. Reads one summary.json per run point
- * under --sweep DIR and writes DIR/report.md, DIR/sweep.csv and the
- * latency, throughput and utilization figures (gnuplot). */
+/* eventide-report: the sweep report (one summary.json per run point under
+ * --sweep DIR: DIR/report.md, DIR/sweep.csv and the latency, throughput
+ * and utilization figures) or one run's figure over time (--timeseries
+ * RUNDIR: RUNDIR/timeseries.{png,svg}), drawn with gnuplot. */
 #include "collector/sweep.h"
 #include "common/cli.h"
 
@@ -46,6 +47,14 @@ main(int argc, char **argv)
     if (s_install_signals() != 0) {
         ET_LOG_ERROR("cannot install signal handlers");
         return ET_EXIT_RUNTIME;
+    }
+    if (config.mode == ET_SWEEP_MODE_TIMESERIES) {
+        et_timeseries_stats_t ts;
+        int rc = et_sweep_timeseries(&config, &s_stop, &ts);
+        if (ts.plotted)
+            printf("timeseries: %s/timeseries.png (%zu seconds)\n", config.dir,
+                   ts.rows);
+        return rc == 0 ? ET_EXIT_OK : ET_EXIT_RUNTIME;
     }
     et_sweep_stats_t stats;
     int rc = et_sweep_report(&config, &s_stop, &stats);

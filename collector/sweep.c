@@ -92,14 +92,24 @@ et_sweep_usage(FILE *out)
 {
     fprintf(out,
             "usage: " ET_SWEEP_PROG " --sweep DIR [options]\n"
-            "Reads DIR/*/summary.json (one sub-directory per run point) and "
-            "writes\nDIR/report.md, DIR/sweep.csv and the figures "
+            "       " ET_SWEEP_PROG " --timeseries RUNDIR [options]\n"
+            "--sweep reads DIR/*/summary.json (one sub-directory per run "
+            "point) and writes\nDIR/report.md, DIR/sweep.csv and the figures "
             "DIR/{latency,throughput,utilization}.{png,svg}\n"
-            "(drawn by gnuplot from DIR/plots.gp and DIR/plots.dat).\n\n"
-            "  --sweep DIR             the sweep directory (required)\n"
-            "  --title TEXT            report title (default \"%s\")\n"
-            "  --no-plots              tables only: no figures, gnuplot not "
-            "needed\n"
+            "(drawn by gnuplot from DIR/plots.gp and DIR/plots.dat).\n"
+            "--timeseries reads one run's RUNDIR/timeseries.csv and draws "
+            "RUNDIR/timeseries.{png,svg}\nover time: offered and completed "
+            "events/s, replicas, busy slots and queue depth,\nand p50/p99 "
+            "latency (gnuplot, from RUNDIR/timeseries.gp and .dat).\n\n"
+            "  --sweep DIR             the sweep directory\n"
+            "  --timeseries RUNDIR     a run's results directory (one of the "
+            "two is required)\n"
+            "  --title TEXT            report or figure title (default "
+            "\"%s\",\n"
+            "                          for --timeseries \"Eventide run "
+            "RUNDIR-NAME\")\n"
+            "  --no-plots              --sweep: tables only, no figures, "
+            "gnuplot not needed\n"
             "  --log-level LEVEL       debug, info, warn, error or off "
             "(default info)\n"
             "  -h, --help              this help\n",
@@ -122,7 +132,13 @@ s_bad(const char *flag, const char *value, const char *why)
     return -1;
 }
 
-enum { S_OPT_SWEEP = 256, S_OPT_TITLE, S_OPT_NO_PLOTS, S_OPT_LOG_LEVEL };
+enum {
+    S_OPT_SWEEP = 256,
+    S_OPT_TITLE,
+    S_OPT_NO_PLOTS,
+    S_OPT_LOG_LEVEL,
+    S_OPT_TIMESERIES
+};
 
 static int
 s_config_option(et_sweep_config_t *c, int opt, const char *arg)
@@ -130,13 +146,20 @@ s_config_option(et_sweep_config_t *c, int opt, const char *arg)
     struct stat st;
     switch (opt) {
     case S_OPT_SWEEP:
+    case S_OPT_TIMESERIES: {
+        const char *flag = opt == S_OPT_SWEEP ? "--sweep" : "--timeseries";
+        if (c->dir[0] != '\0')
+            return s_bad(flag, arg, "give one --sweep or one --timeseries");
         /* Leave room for "/<point>/summary.json" under it. */
         if (arg[0] == '\0' || strlen(arg) >= sizeof c->dir - NAME_MAX - 32)
-            return s_bad("--sweep", arg, "expected a directory path");
+            return s_bad(flag, arg, "expected a directory path");
         if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode))
-            return s_bad("--sweep", arg, "not a directory");
+            return s_bad(flag, arg, "not a directory");
         snprintf(c->dir, sizeof c->dir, "%s", arg);
+        c->mode =
+            opt == S_OPT_SWEEP ? ET_SWEEP_MODE_SWEEP : ET_SWEEP_MODE_TIMESERIES;
         return 0;
+    }
     case S_OPT_TITLE: {
         size_t len = strlen(arg);
         int ok = len > 0 && len <= ET_SWEEP_TITLE_MAX;
@@ -147,6 +170,7 @@ s_config_option(et_sweep_config_t *c, int opt, const char *arg)
             return s_bad("--title", arg,
                          "expected 1-200 characters, no control characters");
         snprintf(c->title, sizeof c->title, "%s", arg);
+        c->title_given = 1;
         return 0;
     }
     case S_OPT_NO_PLOTS:
@@ -166,6 +190,7 @@ et_sweep_config_parse(et_sweep_config_t *c, int argc, char **argv)
 {
     static const struct option options[] = {
         {"sweep", required_argument, NULL, S_OPT_SWEEP},
+        {"timeseries", required_argument, NULL, S_OPT_TIMESERIES},
         {"title", required_argument, NULL, S_OPT_TITLE},
         {"no-plots", no_argument, NULL, S_OPT_NO_PLOTS},
         {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
@@ -190,7 +215,10 @@ et_sweep_config_parse(et_sweep_config_t *c, int argc, char **argv)
     if (optind < argc)
         return s_bad(argv[optind], NULL, "unexpected argument");
     if (c->dir[0] == '\0')
-        return s_bad("--sweep", NULL, "required");
+        return s_bad("--sweep", NULL, "required (or --timeseries RUNDIR)");
+    if (c->mode == ET_SWEEP_MODE_TIMESERIES && !c->plots)
+        return s_bad("--no-plots", NULL,
+                     "--timeseries only draws figures; leave it out");
     return 0;
 }
 
@@ -779,13 +807,14 @@ s_m_cpu(const s_point_t *p)
 /* ---- files --------------------------------------------------------------- */
 
 typedef int (*s_writer_fn)(FILE *file, const s_sweep_t *sweep);
+typedef int (*s_file_writer_fn)(FILE *file, const void *context);
 
 /* Write DIR/NAME through NAME.tmp: write, flush, fsync, rename, so a
  * reader never sees half a file. Returns 0 or -1 (logged). */
 static int
-s_write_atomic(const s_sweep_t *self, const char *name, s_writer_fn writer)
+s_write_file(const char *dir, const char *name, s_file_writer_fn writer,
+             const void *context)
 {
-    const char *dir = self->config->dir;
     char path[PATH_MAX], tmp[PATH_MAX];
     int n1 = snprintf(path, sizeof path, "%s/%s", dir, name);
     int n2 = snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
@@ -799,7 +828,7 @@ s_write_atomic(const s_sweep_t *self, const char *name, s_writer_fn writer)
         return -1;
     }
     errno = 0;
-    int rc = writer(file, self);
+    int rc = writer(file, context);
     if (rc == 0 &&
         (fflush(file) != 0 || ferror(file) || fsync(fileno(file)) != 0))
         rc = -1;
@@ -817,6 +846,26 @@ s_write_atomic(const s_sweep_t *self, const char *name, s_writer_fn writer)
         ET_LOG_ERROR("cannot write %s: %s", path, strerror(saved));
     }
     return rc;
+}
+
+typedef struct {
+    const s_sweep_t *sweep;
+    s_writer_fn writer;
+} s_sweep_writer_t;
+
+static int
+s_sweep_writer(FILE *file, const void *context)
+{
+    const s_sweep_writer_t *w = context;
+    return w->writer(file, w->sweep);
+}
+
+/* s_write_file into the sweep directory. */
+static int
+s_write_atomic(const s_sweep_t *self, const char *name, s_writer_fn writer)
+{
+    s_sweep_writer_t w = {self, writer};
+    return s_write_file(self->config->dir, name, s_sweep_writer, &w);
 }
 
 /* ---- sweep.csv ----------------------------------------------------------- */
@@ -1007,10 +1056,10 @@ s_find_program(const char *program, char *out, size_t size)
 
 /* Copy the first lines of gnuplot's messages into our log. */
 static void
-s_log_gnuplot_errors(const char *dir)
+s_log_gnuplot_errors(const char *dir, const char *log_name)
 {
     char path[PATH_MAX], buf[2048];
-    int n = snprintf(path, sizeof path, "%s/plots.log", dir);
+    int n = snprintf(path, sizeof path, "%s/%s", dir, log_name);
     if (n < 0 || (size_t)n >= sizeof path)
         return;
     FILE *f = fopen(path, "r");
@@ -1025,33 +1074,32 @@ s_log_gnuplot_errors(const char *dir)
     fclose(f);
 }
 
-/* Run 'gnuplot plots.gp' inside the sweep directory, stdout to /dev/null,
- * stderr to plots.log, and wait for it with a bounded timeout. */
+/* Run 'gnuplot SCRIPT' inside 'dir', stdout to /dev/null, stderr to
+ * LOG_NAME there, and wait for it with a bounded timeout. -1 with the
+ * reason in 'detail'. */
 static int
-s_run_gnuplot(s_sweep_t *self, const char *gnuplot,
-              const volatile sig_atomic_t *stop)
+s_run_gnuplot(const char *dir, const char *script, const char *log_name,
+              const char *gnuplot, const volatile sig_atomic_t *stop,
+              char *detail, size_t detail_size)
 {
-    const char *dir = self->config->dir;
     char log_path[PATH_MAX];
     int null_fd = -1, log_fd = -1;
-    int n = snprintf(log_path, sizeof log_path, "%s/plots.log", dir);
+    int n = snprintf(log_path, sizeof log_path, "%s/%s", dir, log_name);
     if (n < 0 || (size_t)n >= sizeof log_path) {
-        snprintf(self->plots_detail, sizeof self->plots_detail,
-                 "plots.log: path too long");
+        snprintf(detail, detail_size, "%s: path too long", log_name);
         return -1;
     }
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (null_fd < 0 || log_fd < 0) {
-        snprintf(self->plots_detail, sizeof self->plots_detail,
-                 "cannot open %s: %s", null_fd < 0 ? "/dev/null" : "plots.log",
-                 strerror(errno));
+        snprintf(detail, detail_size, "cannot open %s: %s",
+                 null_fd < 0 ? "/dev/null" : log_name, strerror(errno));
         goto fail;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(self->plots_detail, sizeof self->plots_detail,
-                 "cannot start gnuplot: fork: %s", strerror(errno));
+        snprintf(detail, detail_size, "cannot start gnuplot: fork: %s",
+                 strerror(errno));
         goto fail;
     }
     if (pid == 0) {
@@ -1067,7 +1115,7 @@ s_run_gnuplot(s_sweep_t *self, const char *gnuplot,
             dup2(null_fd, STDOUT_FILENO) < 0 ||
             dup2(log_fd, STDERR_FILENO) < 0 || chdir(dir) != 0)
             _exit(126);
-        char *const argv[] = {(char *)"gnuplot", (char *)"plots.gp", NULL};
+        char *const argv[] = {(char *)"gnuplot", (char *)script, NULL};
         execv(gnuplot, argv);
         _exit(127);
     }
@@ -1083,8 +1131,7 @@ s_run_gnuplot(s_sweep_t *self, const char *gnuplot,
         if (got == pid)
             break;
         if (got < 0 && errno != EINTR) {
-            snprintf(self->plots_detail, sizeof self->plots_detail,
-                     "waitpid: %s", strerror(errno));
+            snprintf(detail, detail_size, "waitpid: %s", strerror(errno));
             return -1;
         }
         int stopped = stop && *stop;
@@ -1092,7 +1139,7 @@ s_run_gnuplot(s_sweep_t *self, const char *gnuplot,
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-            snprintf(self->plots_detail, sizeof self->plots_detail,
+            snprintf(detail, detail_size,
                      stopped ? "interrupted: gnuplot was stopped"
                              : "gnuplot took longer than %d s and was "
                                "stopped",
@@ -1105,17 +1152,18 @@ s_run_gnuplot(s_sweep_t *self, const char *gnuplot,
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     if (WIFEXITED(status))
-        snprintf(self->plots_detail, sizeof self->plots_detail,
+        snprintf(detail, detail_size,
                  "gnuplot exited with status %d%s; its messages are in "
-                 "plots.log",
+                 "%s",
                  WEXITSTATUS(status),
-                 WEXITSTATUS(status) >= 126 ? " (could not start)" : "");
+                 WEXITSTATUS(status) >= 126 ? " (could not start)" : "",
+                 log_name);
     else
-        snprintf(self->plots_detail, sizeof self->plots_detail,
+        snprintf(detail, detail_size,
                  "gnuplot was killed by signal %d; its messages are in "
-                 "plots.log",
-                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    s_log_gnuplot_errors(dir);
+                 "%s",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0, log_name);
+    s_log_gnuplot_errors(dir, log_name);
     return -1;
 fail:
     if (null_fd >= 0)
@@ -1154,7 +1202,8 @@ s_draw(s_sweep_t *self, const char *gnuplot, const volatile sig_atomic_t *stop)
                  "cannot write plots.dat or plots.gp");
         return -1;
     }
-    if (s_run_gnuplot(self, gnuplot, stop) != 0)
+    if (s_run_gnuplot(self->config->dir, "plots.gp", "plots.log", gnuplot, stop,
+                      self->plots_detail, sizeof self->plots_detail) != 0)
         return -1;
     for (size_t i = 0; i < S_FIGURES; i++) {
         struct stat st;
@@ -1556,5 +1605,484 @@ done:
         stats->plotted = sweep.plots == S_PLOTS_DRAWN;
     }
     s_sweep_clear(&sweep);
+    return rc;
+}
+
+/* ---- one run's timeseries ------------------------------------------------ */
+
+#define S_TS_HEADER                                                            \
+    "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
+    "busy_slots,p50_ms,p99_ms"
+#define S_TS_FIELDS 11
+#define S_TS_COUNTS 8 /* sent .. busy_slots */
+/* A row of eleven 20-digit numbers fits with room to spare. */
+#define S_TS_LINE_MAX 512
+/* A second's latency above a day is not a measurement. */
+#define S_TS_LATENCY_MAX_MS 86400000.0
+
+enum {
+    S_TS_SENT,
+    S_TS_ACCEPTED,
+    S_TS_REJECTED,
+    S_TS_COMPLETED,
+    S_TS_FAILED,
+    S_TS_QUEUE,
+    S_TS_INSTANCES,
+    S_TS_BUSY
+};
+
+typedef struct {
+    uint64_t second;
+    uint64_t count[S_TS_COUNTS];
+    int has_latency;
+    double p50_ms, p99_ms;
+} s_ts_row_t;
+
+typedef struct {
+    const et_sweep_config_t *config;
+    s_ts_row_t *rows;
+    size_t n_rows, cap_rows;
+    size_t n_latency;
+    uint64_t rejected, failed; /* totals: their lines only when non-zero */
+    char title[2 * ET_SWEEP_TITLE_MAX + 32];
+    char detail[S_REASON_MAX];
+} s_ts_t;
+
+/* Split 'line' at commas in place into exactly S_TS_FIELDS fields. */
+static int
+s_ts_split(char *line, char **field)
+{
+    int n = 0;
+    for (char *p = line;;) {
+        if (n == S_TS_FIELDS)
+            return -1;
+        field[n++] = p;
+        char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        *comma = '\0';
+        p = comma + 1;
+    }
+    return n == S_TS_FIELDS ? 0 : -1;
+}
+
+static int
+s_ts_parse_row(s_ts_t *self, char *line, char *why, size_t why_size)
+{
+    static const char *const names[S_TS_FIELDS] = {
+        "second",     "sent",   "accepted",    "rejected",
+        "completed",  "failed", "queue_depth", "instances",
+        "busy_slots", "p50_ms", "p99_ms"};
+    char *field[S_TS_FIELDS];
+    if (s_ts_split(line, field) != 0) {
+        snprintf(why, why_size, "expected %d comma-separated fields",
+                 S_TS_FIELDS);
+        return -1;
+    }
+    s_ts_row_t row;
+    memset(&row, 0, sizeof row);
+    for (int i = 0; i <= S_TS_COUNTS; i++) {
+        uint64_t *out = i == 0 ? &row.second : &row.count[i - 1];
+        if (et_cli_parse_u64(field[i], 0, UINT64_MAX / 2, out) != 0) {
+            char clean[48];
+            s_clean(clean, sizeof clean, field[i]);
+            snprintf(why, why_size, "%s '%s': expected a whole number",
+                     names[i], clean);
+            return -1;
+        }
+    }
+    if (self->n_rows > 0 && row.second <= self->rows[self->n_rows - 1].second) {
+        snprintf(why, why_size, "second %llu: seconds must increase",
+                 (unsigned long long)row.second);
+        return -1;
+    }
+    int p50_empty = field[9][0] == '\0', p99_empty = field[10][0] == '\0';
+    if (p50_empty != p99_empty) {
+        snprintf(why, why_size, "p50_ms and p99_ms: both or neither");
+        return -1;
+    }
+    if (!p50_empty) {
+        for (int i = 9; i <= 10; i++) {
+            double *out = i == 9 ? &row.p50_ms : &row.p99_ms;
+            if (et_cli_parse_double(field[i], 0, S_TS_LATENCY_MAX_MS, out) !=
+                0) {
+                char clean[48];
+                s_clean(clean, sizeof clean, field[i]);
+                snprintf(why, why_size,
+                         "%s '%s': expected milliseconds from 0 to 86400000, "
+                         "or empty",
+                         names[i], clean);
+                return -1;
+            }
+        }
+        row.has_latency = 1;
+        self->n_latency++;
+    }
+    if (self->n_rows == ET_SWEEP_TIMESERIES_ROWS_MAX) {
+        snprintf(why, why_size, "more than %d rows",
+                 ET_SWEEP_TIMESERIES_ROWS_MAX);
+        return -1;
+    }
+    if (self->n_rows == self->cap_rows) {
+        size_t cap = self->cap_rows ? self->cap_rows * 2 : 256;
+        s_ts_row_t *rows = realloc(self->rows, cap * sizeof *rows);
+        if (!rows) {
+            snprintf(why, why_size, "out of memory");
+            return -1;
+        }
+        self->rows = rows;
+        self->cap_rows = cap;
+    }
+    self->rows[self->n_rows++] = row;
+    self->rejected += row.count[S_TS_REJECTED];
+    self->failed += row.count[S_TS_FAILED];
+    return 0;
+}
+
+/* Open DIR/timeseries.csv as a regular file of bounded size: O_NONBLOCK so
+ * a FIFO planted there cannot hang us. NULL with 'why'. */
+static FILE *
+s_ts_open(const char *dir, char *why, size_t why_size)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/timeseries.csv", dir);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        snprintf(why, why_size, "path too long");
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_size, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, why_size, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > ET_SWEEP_TIMESERIES_MAX_BYTES) {
+        snprintf(why, why_size, "larger than %u bytes",
+                 ET_SWEEP_TIMESERIES_MAX_BYTES);
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        snprintf(why, why_size, "cannot read: %s", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+/* One line without its end ("\n" or "\r\n") into 'line'. 1, 0 at the end
+ * of the file, or -1 with 'reason' (too long, a NUL byte). */
+static int
+s_ts_getline(FILE *f, char *line, size_t size, char *reason, size_t reason_size)
+{
+    size_t len = 0;
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == '\0') {
+            snprintf(reason, reason_size, "NUL byte");
+            return -1;
+        }
+        if (len + 1 >= size) {
+            snprintf(reason, reason_size, "line longer than %zu bytes",
+                     size - 1);
+            return -1;
+        }
+        line[len++] = (char)ch;
+    }
+    if (ch == EOF && len == 0)
+        return 0;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    line[len] = '\0';
+    return 1;
+}
+
+/* Read and check the whole file. 0, or -1 with "timeseries.csv:LINE: why"
+ * in 'why'. */
+static int
+s_ts_load(s_ts_t *self, char *why, size_t why_size)
+{
+    char reason[S_REASON_MAX] = "";
+    FILE *f = s_ts_open(self->config->dir, reason, sizeof reason);
+    if (!f) {
+        snprintf(why, why_size, "timeseries.csv: %s", reason);
+        return -1;
+    }
+    char line[S_TS_LINE_MAX + 1];
+    size_t lineno = 0;
+    int rc = 0, got;
+    while ((got = s_ts_getline(f, line, sizeof line, reason, sizeof reason)) !=
+           0) {
+        lineno++;
+        if (got < 0) {
+            rc = -1;
+            break;
+        }
+        if (lineno == 1) {
+            if (strcmp(line, S_TS_HEADER) != 0) {
+                snprintf(reason, sizeof reason,
+                         "expected the header '" S_TS_HEADER "'");
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        if (s_ts_parse_row(self, line, reason, sizeof reason) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(reason, sizeof reason, "read error");
+        rc = -1;
+    }
+    if (rc == 0 && lineno == 0) {
+        snprintf(reason, sizeof reason, "empty file");
+        rc = -1;
+    }
+    if (rc == 0 && self->n_rows == 0) {
+        snprintf(reason, sizeof reason,
+                 "no rows after the header: nothing "
+                 "to draw");
+        rc = -1;
+    }
+    fclose(f);
+    if (rc != 0)
+        snprintf(why, why_size, "timeseries.csv:%zu: %s", lineno ? lineno : 1,
+                 reason);
+    return rc;
+}
+
+/* Data for gnuplot: x is the middle of each one-second bucket; a second
+ * without completions has no latency (NaN: gnuplot breaks the line there
+ * rather than bridging the gap). A last row holds only the gauges, so
+ * their steps draw the last second too. */
+static int
+s_ts_write_dat(FILE *f, const void *context)
+{
+    const s_ts_t *self = context;
+    fputs("# eventide-report: timeseries data for timeseries.gp\n"
+          "# t_s sent accepted rejected completed failed queue_depth "
+          "instances busy_slots p50_ms p99_ms\n",
+          f);
+    for (size_t i = 0; i < self->n_rows; i++) {
+        const s_ts_row_t *r = &self->rows[i];
+        fprintf(f, "%llu.5", (unsigned long long)r->second);
+        for (int k = 0; k < S_TS_COUNTS; k++)
+            fprintf(f, " %llu", (unsigned long long)r->count[k]);
+        if (r->has_latency)
+            fprintf(f, " %.3f %.3f\n", r->p50_ms, r->p99_ms);
+        else
+            fputs(" NaN NaN\n", f);
+    }
+    const s_ts_row_t *last = &self->rows[self->n_rows - 1];
+    fprintf(f, "%llu.5 NaN NaN NaN NaN NaN NaN %llu %llu NaN NaN\n",
+            (unsigned long long)last->second + 1,
+            (unsigned long long)last->count[S_TS_INSTANCES],
+            (unsigned long long)last->count[S_TS_BUSY]);
+    return ferror(f) ? -1 : 0;
+}
+
+/* A gnuplot single-quoted string: only ' needs doubling; the title holds
+ * printable ASCII only (s_clean), so nothing else can break out. */
+static void
+s_gp_quote(FILE *f, const char *text)
+{
+    fputc('\'', f);
+    for (; *text; text++) {
+        if (*text == '\'')
+            fputc('\'', f);
+        fputc(*text, f);
+    }
+    fputc('\'', f);
+}
+
+/* One multiplot of three panels on the current terminal. Fixed margins
+ * line the panels' x axes up, whatever their tick labels. */
+static void
+s_ts_gp_panels(FILE *f, const s_ts_t *self)
+{
+    uint64_t last = self->rows[self->n_rows - 1].second;
+    fputs("set multiplot title ", f);
+    s_gp_quote(f, self->title);
+    fprintf(f,
+            "\nset lmargin at screen 0.08\nset rmargin at screen 0.78\n"
+            "set xrange [0:%llu]\nset grid\nset yrange [0:*]\n"
+            "set offsets 0, 0, graph 0.08, 0\n",
+            (unsigned long long)last + 1);
+
+    fputs("# (a) offered and completed events/s\n"
+          "set tmargin at screen 0.93\nset bmargin at screen 0.67\n"
+          "set key at screen 0.99, 0.93 right top Left reverse samplen 2\n"
+          "set format x ''\nunset xlabel\nset ylabel 'events/s'\n"
+          "plot 'timeseries.dat' using 1:2 with lines lw 2 lc rgb "
+          "'#1f77b4' title 'offered (sent/s)', \\\n"
+          "     '' using 1:5 with lines lw 2 lc rgb '#2ca02c' "
+          "title 'completed/s'",
+          f);
+    if (self->rejected > 0)
+        fputs(", \\\n     '' using 1:4 with lines lw 1.5 lc rgb '#d62728' "
+              "title 'rejected/s'",
+              f);
+    if (self->failed > 0)
+        fputs(", \\\n     '' using 1:6 with lines lw 1.5 dt 2 lc rgb "
+              "'#ff7f0e' title 'failed/s'",
+              f);
+
+    fputs("\n# (b) replicas, busy slots, queue depth (right axis)\n"
+          "set tmargin at screen 0.64\nset bmargin at screen 0.38\n"
+          "set key at screen 0.99, 0.64 right top Left reverse samplen 2\n"
+          "set ylabel 'instances / busy slots'\n"
+          "set y2label 'queue depth'\nset y2range [0:*]\n"
+          "set ytics nomirror\nset y2tics\n"
+          "plot 'timeseries.dat' using ($1-0.5):8 with steps lw 3 lc rgb "
+          "'#9467bd' title 'replicas', \\\n"
+          "     '' using ($1-0.5):9 with steps lw 1.5 lc rgb '#17becf' "
+          "title 'busy slots', \\\n"
+          "     '' using 1:7 axes x1y2 with lines lw 1.5 dt 2 lc rgb "
+          "'#8c564b' title 'queue depth (right)'\n"
+          "unset y2tics\nunset y2label\nset ytics mirror\n",
+          f);
+
+    fputs("# (c) latency of each second's completions\n"
+          "set tmargin at screen 0.35\nset bmargin at screen 0.08\n"
+          "set key at screen 0.99, 0.35 right top Left reverse samplen 2\n"
+          "set format x '%g'\n"
+          "set xlabel 'time (s; second 0 holds the first intended send)'\n"
+          "set ylabel 'latency (ms)'\n"
+          "plot 'timeseries.dat' using 1:11 with linespoints lw 2 pt 7 "
+          "ps 0.5 lc rgb '#d62728' title 'p99', \\\n"
+          "     '' using 1:10 with linespoints lw 1.5 pt 7 ps 0.4 lc rgb "
+          "'#1f77b4' title 'p50'\n"
+          "unset multiplot\nunset output\n",
+          f);
+}
+
+static int
+s_ts_write_gp(FILE *f, const void *context)
+{
+    const s_ts_t *self = context;
+    fputs("# eventide-report: one run over time. Run inside the run "
+          "directory:\n#   gnuplot timeseries.gp\n"
+          "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+          "    png_term = \"pngcairo size 1000,900 noenhanced font "
+          "'Sans,10'\"\n"
+          "} else {\n"
+          "    png_term = \"png size 1000,900 noenhanced\"\n"
+          "}\n"
+          "svg_term = \"svg size 1000,900 dynamic noenhanced font "
+          "'Sans,10' background rgb 'white'\"\n"
+          "set terminal @png_term\nset output 'timeseries.png'\n",
+          f);
+    s_ts_gp_panels(f, self);
+    fputs("reset\nset terminal @svg_term\nset output 'timeseries.svg'\n", f);
+    s_ts_gp_panels(f, self);
+    return ferror(f) ? -1 : 0;
+}
+
+/* Old figures go first, so a failure never leaves stale ones behind. */
+static int
+s_ts_draw(s_ts_t *self, const char *gnuplot, const volatile sig_atomic_t *stop)
+{
+    static const char *const figures[] = {"timeseries.png", "timeseries.svg"};
+    const char *dir = self->config->dir;
+    char path[PATH_MAX];
+    for (size_t i = 0; i < 2; i++) {
+        int n = snprintf(path, sizeof path, "%s/%s", dir, figures[i]);
+        if (n < 0 || (size_t)n >= sizeof path ||
+            (unlink(path) != 0 && errno != ENOENT)) {
+            snprintf(self->detail, sizeof self->detail,
+                     "cannot remove the old %s: %s", figures[i],
+                     strerror(errno));
+            return -1;
+        }
+    }
+    if (s_write_file(dir, "timeseries.dat", s_ts_write_dat, self) != 0 ||
+        s_write_file(dir, "timeseries.gp", s_ts_write_gp, self) != 0) {
+        snprintf(self->detail, sizeof self->detail,
+                 "cannot write timeseries.dat or timeseries.gp");
+        return -1;
+    }
+    if (s_run_gnuplot(dir, "timeseries.gp", "timeseries.log", gnuplot, stop,
+                      self->detail, sizeof self->detail) != 0)
+        return -1;
+    for (size_t i = 0; i < 2; i++) {
+        struct stat st;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, figures[i]);
+        if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0 ||
+            st.st_size == 0) {
+            snprintf(self->detail, sizeof self->detail,
+                     "gnuplot did not write %s; see timeseries.log",
+                     figures[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "Eventide run NAME" from the run directory's last component. */
+static void
+s_ts_title(s_ts_t *self)
+{
+    const et_sweep_config_t *c = self->config;
+    if (c->title_given) {
+        s_clean(self->title, sizeof self->title, c->title);
+        return;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", c->dir);
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        dir[--len] = '\0';
+    const char *slash = strrchr(dir, '/');
+    const char *name = slash && slash[1] ? slash + 1 : dir;
+    char clean[ET_SWEEP_TITLE_MAX + 1];
+    s_clean(clean, sizeof clean, name);
+    snprintf(self->title, sizeof self->title, "Eventide run %s", clean);
+}
+
+int
+et_sweep_timeseries(const et_sweep_config_t *config,
+                    const volatile sig_atomic_t *stop,
+                    et_timeseries_stats_t *stats)
+{
+    s_ts_t ts;
+    memset(&ts, 0, sizeof ts);
+    ts.config = config;
+    char gnuplot[PATH_MAX], why[S_REASON_MAX], dir[256];
+    int rc = -1;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    s_clean(dir, sizeof dir, config->dir);
+    if (s_find_program("gnuplot", gnuplot, sizeof gnuplot) != 0) {
+        ET_LOG_ERROR("gnuplot not found in PATH: install it (Debian: "
+                     "apt-get install gnuplot-nox)");
+        return -1;
+    }
+    if (s_ts_load(&ts, why, sizeof why) != 0) {
+        ET_LOG_ERROR("%s/%s", dir, why);
+        goto done;
+    }
+    s_ts_title(&ts);
+    if (s_ts_draw(&ts, gnuplot, stop) != 0) {
+        char clean[S_REASON_MAX];
+        s_clean(clean, sizeof clean, ts.detail);
+        ET_LOG_ERROR("timeseries figure not drawn: %s", clean);
+        goto done;
+    }
+    ET_LOG_INFO("%zu second(s): %s/timeseries.png and .svg", ts.n_rows, dir);
+    rc = 0;
+done:
+    if (stats) {
+        stats->rows = ts.n_rows;
+        stats->latency = ts.n_latency;
+        stats->plotted = rc == 0;
+    }
+    free(ts.rows);
     return rc;
 }

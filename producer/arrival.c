@@ -1,10 +1,14 @@
 /* Arrival schedules. Each kind has a name in s_kinds, its parameters parsed
- * in s_parse_params and its next offset in et_arrival_next; a new kind
- * (bursty, step) adds one entry to each. A trace is read whole at creation:
- * a bad row is then a usage error, and the replay's extent is known. */
+ * in s_parse_params and its next offset in et_arrival_next. A trace is read
+ * whole at creation: a bad row is then a usage error, and the replay's
+ * extent is known. bursty and step are Poisson processes whose rate is
+ * constant within phases: gaps are drawn at the current phase's rate, and a
+ * gap that crosses the phase's end restarts at the end with the next rate,
+ * which memorylessness makes exact. */
 #include "producer/arrival.h"
 
 #include "common/cli.h"
+#include "common/clock.h"
 #include "common/codec.h"
 #include "common/rng.h"
 #include "producer/csv.h"
@@ -28,6 +32,14 @@ struct et_arrival_t {
     uint64_t index;    /* of the next event */
     double poisson_ns; /* poisson: sum of the gaps drawn so far */
     int exhausted;
+    /* bursty and step: the draw's position and its phase */
+    long double phase_t_ns;
+    uint64_t phase;
+    int64_t on_ns, off_ns; /* bursty */
+    double low_eps;
+    int64_t *step_at_ns; /* step: n_steps rate changes */
+    double *step_eps;
+    size_t n_steps;
     et_rng_t rng;
     /* trace: one entry per request, offsets already scaled */
     int64_t *trace_offsets;
@@ -44,9 +56,9 @@ static const struct {
     const char *name;
     et_arrival_kind_t kind;
 } s_kinds[] = {
-    {"constant", ET_ARRIVAL_CONSTANT},
-    {"poisson", ET_ARRIVAL_POISSON},
-    {"trace", ET_ARRIVAL_TRACE},
+    {"constant", ET_ARRIVAL_CONSTANT}, {"poisson", ET_ARRIVAL_POISSON},
+    {"trace", ET_ARRIVAL_TRACE},       {"bursty", ET_ARRIVAL_BURSTY},
+    {"step", ET_ARRIVAL_STEP},
 };
 
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
@@ -197,6 +209,156 @@ fail : {
 }
 }
 
+/* A phase's length or a step's time: a duration, bare = seconds. */
+static int
+s_parse_phase_ns(const char *text, uint64_t min_ns, int64_t *out)
+{
+    uint64_t ns;
+    if (et_cli_parse_duration_ns(text, ET_NS_PER_S, min_ns,
+                                 (uint64_t)ET_ARRIVAL_PHASE_MAX_S * ET_NS_PER_S,
+                                 &ns) != 0)
+        return -1;
+    *out = (int64_t)ns;
+    return 0;
+}
+
+static int
+s_parse_phase_rate(const char *text, double *out)
+{
+    return et_cli_parse_double(text, 0, ET_ARRIVAL_RATE_MAX, out);
+}
+
+/* "ON:OFF[:LOW]" (NULL: the defaults). 0, or -1 with 'why'. */
+static int
+s_parse_bursty(et_arrival_t *self, const char *params, char *why,
+               size_t why_size)
+{
+    self->on_ns = (int64_t)ET_ARRIVAL_BURSTY_ON_S * ET_NS_PER_S;
+    self->off_ns = (int64_t)ET_ARRIVAL_BURSTY_OFF_S * ET_NS_PER_S;
+    self->low_eps = ET_ARRIVAL_BURSTY_LOW_EPS;
+    if (params) {
+        char buf[128];
+        char *field[4];
+        int n = 0;
+        if (strlen(params) >= sizeof buf) {
+            s_why(why, why_size, "bursty: parameters too long");
+            return -1;
+        }
+        snprintf(buf, sizeof buf, "%s", params);
+        /* Split by hand: strtok would merge empty fields. */
+        for (char *p = buf; n < 4;) {
+            field[n++] = p;
+            char *colon = strchr(p, ':');
+            if (!colon)
+                break;
+            *colon = '\0';
+            p = colon + 1;
+        }
+        if (n < 2 || n > 3 || strchr(field[n - 1], ':')) {
+            s_why(why, why_size,
+                  "expected bursty[:ON:OFF[:LOW]], e.g. bursty:5:5:0");
+            return -1;
+        }
+        if (s_parse_phase_ns(field[0], 1, &self->on_ns) != 0) {
+            s_why(why, why_size,
+                  "bursty ON '%.40s': expected a duration > 0 and <= %d s",
+                  field[0], ET_ARRIVAL_PHASE_MAX_S);
+            return -1;
+        }
+        if (s_parse_phase_ns(field[1], 1, &self->off_ns) != 0) {
+            s_why(why, why_size,
+                  "bursty OFF '%.40s': expected a duration > 0 and <= %d s",
+                  field[1], ET_ARRIVAL_PHASE_MAX_S);
+            return -1;
+        }
+        if (n == 3 && s_parse_phase_rate(field[2], &self->low_eps) != 0) {
+            s_why(why, why_size,
+                  "bursty LOW '%.40s': expected events/s >= 0 and <= 1e9",
+                  field[2]);
+            return -1;
+        }
+    }
+    snprintf(self->describe, sizeof self->describe, "bursty:%.10g:%.10g:%.10g",
+             (double)self->on_ns / 1e9, (double)self->off_ns / 1e9,
+             self->low_eps);
+    return 0;
+}
+
+/* "T1=R1,T2=R2,..." with T strictly increasing. 0, or -1 with errno and
+ * 'why'. */
+static int
+s_parse_step(et_arrival_t *self, const char *params, char *why, size_t why_size)
+{
+    errno = EINVAL;
+    if (!params || !*params) {
+        s_why(why, why_size,
+              "expected step:T1=R1,T2=R2,... e.g. "
+              "step:10=100,20=20");
+        return -1;
+    }
+    size_t count = 1;
+    for (const char *p = params; *p; p++)
+        count += *p == ',';
+    if (count > ET_ARRIVAL_STEPS_MAX) {
+        s_why(why, why_size, "step: more than %d rate changes",
+              ET_ARRIVAL_STEPS_MAX);
+        return -1;
+    }
+    self->step_at_ns = calloc(count, sizeof *self->step_at_ns);
+    self->step_eps = calloc(count, sizeof *self->step_eps);
+    char *buf = strdup(params);
+    if (!self->step_at_ns || !self->step_eps || !buf) {
+        free(buf);
+        s_why(why, why_size, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = -1;
+    char *item = buf;
+    for (size_t k = 0; k < count; k++) {
+        char *comma = strchr(item, ',');
+        if (comma)
+            *comma = '\0';
+        char *eq = strchr(item, '=');
+        if (!eq) {
+            s_why(why, why_size, "step '%.40s': expected T=RATE", item);
+            goto done;
+        }
+        *eq = '\0';
+        if (s_parse_phase_ns(item, 0, &self->step_at_ns[k]) != 0) {
+            s_why(why, why_size,
+                  "step time '%.40s': expected seconds from the start, "
+                  ">= 0 and <= %d",
+                  item, ET_ARRIVAL_PHASE_MAX_S);
+            goto done;
+        }
+        if (k > 0 && self->step_at_ns[k] <= self->step_at_ns[k - 1]) {
+            s_why(why, why_size,
+                  "step time '%.40s': times must increase strictly", item);
+            goto done;
+        }
+        if (s_parse_phase_rate(eq + 1, &self->step_eps[k]) != 0) {
+            s_why(why, why_size,
+                  "step rate '%.40s': expected events/s >= 0 and <= 1e9",
+                  eq + 1);
+            goto done;
+        }
+        self->n_steps++;
+        item = comma ? comma + 1 : item;
+    }
+    rc = 0;
+    if (strlen(self->spec) < sizeof self->describe)
+        snprintf(self->describe, sizeof self->describe, "%s", self->spec);
+    else
+        snprintf(self->describe, sizeof self->describe, "%.*s...",
+                 (int)sizeof self->describe - 4, self->spec);
+done:
+    free(buf);
+    if (rc != 0)
+        errno = EINVAL; /* strtod may have left ERANGE */
+    return rc;
+}
+
 /* Parameters after "kind:"; 'params' is NULL when there was no colon.
  * 0, or -1 with errno and 'why'. */
 static int
@@ -224,6 +386,14 @@ s_parse_params(et_arrival_t *self, const char *params, char *why,
         snprintf(self->describe, sizeof self->describe, "trace:%.100s x%.10g",
                  et_csv_basename(params), self->speedup);
         return s_trace_load(self, params, why, why_size);
+    case ET_ARRIVAL_BURSTY:
+        if (s_parse_bursty(self, params, why, why_size) != 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        return 0;
+    case ET_ARRIVAL_STEP:
+        return s_parse_step(self, params, why, why_size);
     }
     errno = EINVAL;
     return -1;
@@ -270,7 +440,9 @@ et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
             break;
     }
     if (i == S_N_KINDS) {
-        s_why(why, why_size, "%s", "expected constant, poisson or trace:FILE");
+        s_why(why, why_size, "%s",
+              "expected constant, poisson, bursty[:ON:OFF[:LOW]], "
+              "step:T1=R1,... or trace:FILE");
         goto invalid;
     }
     self->kind = s_kinds[i].kind;
@@ -299,8 +471,73 @@ et_arrival_destroy(et_arrival_t **self_p)
         free(self->trace_offsets);
         free(self->trace_ctx);
         free(self->trace_gen);
+        free(self->step_at_ns);
+        free(self->step_eps);
         free(self);
         *self_p = NULL;
+    }
+}
+
+/* Phase 'p' of a bursty or step schedule: [*start, *end) at *rate_eps;
+ * *end is INT64_MAX for the last step. Returns 0, or -1 when the phase
+ * starts beyond every offset a schedule may have. */
+static int
+s_phase(const et_arrival_t *self, uint64_t p, int64_t *start, int64_t *end,
+        double *rate_eps)
+{
+    if (self->kind == ET_ARRIVAL_BURSTY) {
+        int64_t cycle_ns = self->on_ns + self->off_ns;
+        uint64_t cycle = p / 2;
+        if (cycle > (uint64_t)(S_OFFSET_MAX / cycle_ns))
+            return -1;
+        *start = (int64_t)cycle * cycle_ns;
+        if (p % 2 == 0) {
+            *end = *start + self->on_ns;
+            *rate_eps = self->rate_eps;
+        } else {
+            *start += self->on_ns;
+            *end = *start + self->off_ns;
+            *rate_eps = self->low_eps;
+        }
+        return 0;
+    }
+    /* step: phase 0 runs at --rate until the first change. */
+    if (p > self->n_steps)
+        return -1;
+    *start = p == 0 ? 0 : self->step_at_ns[p - 1];
+    *end = p < self->n_steps ? self->step_at_ns[p] : INT64_MAX;
+    *rate_eps = p == 0 ? self->rate_eps : self->step_eps[p - 1];
+    return 0;
+}
+
+/* Next event of a phased Poisson schedule. 1, or 0 when exhausted. */
+static int
+s_next_phased(et_arrival_t *self, int64_t *offset_ns)
+{
+    for (;;) {
+        int64_t start, end;
+        double rate;
+        if (s_phase(self, self->phase, &start, &end, &rate) != 0)
+            return 0;
+        if (rate > 0) {
+            long double t =
+                self->phase_t_ns + et_rng_exponential(&self->rng, 1e9 / rate);
+            if (t < (long double)end) {
+                if (!(t <= (long double)S_OFFSET_MAX))
+                    return 0;
+                self->phase_t_ns = t;
+                /* Rounding must not carry an event over the phase's end. */
+                int64_t at = (int64_t)llroundl(t);
+                *offset_ns = at < end ? at : end - 1;
+                return 1;
+            }
+        }
+        if (end == INT64_MAX)
+            return 0; /* the last rate is 0: nothing more, ever */
+        /* Memoryless: the gap that crossed the end is forgotten, and the
+         * draw restarts there at the next phase's rate. */
+        self->phase_t_ns = end;
+        self->phase++;
     }
 }
 
@@ -328,6 +565,16 @@ et_arrival_next(et_arrival_t *self, int64_t *offset_ns)
         }
         next = self->trace_offsets[self->index];
         break;
+    case ET_ARRIVAL_BURSTY:
+    case ET_ARRIVAL_STEP: {
+        int64_t at;
+        if (!s_next_phased(self, &at)) {
+            self->exhausted = 1;
+            return 0;
+        }
+        next = at;
+        break;
+    }
     }
     if (!(next <= (long double)S_OFFSET_MAX)) {
         self->exhausted = 1;

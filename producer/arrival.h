@@ -1,7 +1,8 @@
 /* Open-loop arrival schedules: the intended send time of every event as an
  * absolute offset from the schedule's start. Offsets are computed from the
- * event's index (constant), a seeded cumulative sum (poisson) or a recorded
- * trace's timestamps (trace:FILE), never from when the previous event
+ * event's index (constant), a seeded cumulative sum (poisson, and bursty and
+ * step, Poisson with a piecewise-constant rate) or a recorded trace's
+ * timestamps (trace:FILE), never from when the previous event
  * actually went out, so a late producer shows up as lag instead of as a
  * quieter load. */
 #ifndef ET_ARRIVAL_H
@@ -18,19 +19,35 @@
 #define ET_ARRIVAL_SPEC_MAX 4096
 /* Most requests a trace file may hold (16 bytes of memory each). */
 #define ET_ARRIVAL_TRACE_ROWS_MAX 10000000
+/* bursty: default ON and OFF seconds and OFF rate. */
+#define ET_ARRIVAL_BURSTY_ON_S 5
+#define ET_ARRIVAL_BURSTY_OFF_S 5
+#define ET_ARRIVAL_BURSTY_LOW_EPS 0
+/* step: most rate changes, and the latest time one may happen. */
+#define ET_ARRIVAL_STEPS_MAX 1024
+#define ET_ARRIVAL_PHASE_MAX_S 86400
 
 typedef enum {
     ET_ARRIVAL_CONSTANT = 0, /* "constant": one event every 1/rate s */
     ET_ARRIVAL_POISSON = 1,  /* "poisson": exponential gaps, mean 1/rate s */
-    ET_ARRIVAL_TRACE = 2     /* "trace:FILE": the Azure LLM trace's arrival
+    ET_ARRIVAL_TRACE = 2,    /* "trace:FILE": the Azure LLM trace's arrival
                                 times, (t_i - t_0) / speedup */
+    ET_ARRIVAL_BURSTY = 3,   /* "bursty[:ON:OFF[:LOW]]": Poisson at rate for
+                                ON s, then at LOW events/s for OFF s, over
+                                and over (defaults 5, 5, 0) */
+    ET_ARRIVAL_STEP = 4      /* "step:T1=R1,T2=R2,...": Poisson at rate, then
+                                at R1 from T1 s, at R2 from T2 s, ... */
 } et_arrival_kind_t;
 
 typedef struct et_arrival_t et_arrival_t;
 
-/* New schedule from 'spec' ("constant", "poisson" or "trace:FILE") at
- * 'rate_eps' events per second (0 < rate <= ET_ARRIVAL_RATE_MAX; a trace
- * ignores it). The same spec, rate and seed always give the same sequence.
+/* New schedule from 'spec' ("constant", "poisson", "bursty[:ON:OFF[:LOW]]",
+ * "step:T1=R1,..." or "trace:FILE") at 'rate_eps' events per second
+ * (0 < rate <= ET_ARRIVAL_RATE_MAX; a trace ignores it). ON, OFF and the
+ * step times Tk are durations ("5", "2.5s", "500ms"; bare = seconds, at
+ * most ET_ARRIVAL_PHASE_MAX_S), ON and OFF > 0, Tk strictly increasing;
+ * LOW and Rk are events/s, 0 <= x <= ET_ARRIVAL_RATE_MAX (0 = silence).
+ * The same spec, rate and seed always give the same sequence.
  * Returns NULL on a bad spec or rate, with errno EINVAL and a one-line
  * reason in 'why' (if not NULL; "FILE:LINE: reason" for a bad trace row),
  * or with errno ENOMEM or the error opening the trace. The caller owns the
@@ -52,7 +69,8 @@ void et_arrival_destroy(et_arrival_t **self_p);
 
 /* Next intended send time, in nanoseconds since the schedule's start, into
  * *offset_ns. Offsets never decrease. Returns 1 when there is a next event,
- * 0 when the schedule is exhausted (then *offset_ns is untouched). */
+ * 0 when the schedule is exhausted (a trace's end, or a step schedule whose
+ * last rate is 0; then *offset_ns is untouched). */
 int et_arrival_next(et_arrival_t *self, int64_t *offset_ns);
 
 et_arrival_kind_t et_arrival_kind(const et_arrival_t *self);
@@ -60,8 +78,10 @@ et_arrival_kind_t et_arrival_kind(const et_arrival_t *self);
 /* The spec the schedule was made from, e.g. "poisson". */
 const char *et_arrival_spec(const et_arrival_t *self);
 
-/* Short text for HELLO: the spec, or for a trace "trace:BASENAME xSPEEDUP"
- * (e.g. "trace:AzureLLMInferenceTrace_conv.csv x60"). */
+/* Short text for HELLO: the spec ("bursty" with its defaults filled in,
+ * a long step list shortened with "..."), or for a trace
+ * "trace:BASENAME xSPEEDUP" (e.g. "trace:AzureLLMInferenceTrace_conv.csv
+ * x60"). */
 const char *et_arrival_describe(const et_arrival_t *self);
 
 /* Token counts of the event et_arrival_next returned last. Returns 1 and

@@ -56,6 +56,7 @@ static const struct option s_long_options[] = {
     {"instance", required_argument, NULL, 'i'},
     {"spawned-at", required_argument, NULL, 'T'},
     {"usage-interval", required_argument, NULL, 'u'},
+    {"idle-timeout", required_argument, NULL, 'I'},
     {"max-payload", required_argument, NULL, 'p'},
     {"option", required_argument, NULL, 'o'},
     {"log-level", required_argument, NULL, 'L'},
@@ -99,6 +100,10 @@ s_print_help(FILE *out)
             "                        when main() began)\n"
             "  --usage-interval S    time between USAGE reports, e.g. 1, "
             "500ms (default 1)\n"
+            "  --idle-timeout S      keep-alive: leave as on SIGTERM after "
+            "S with no\n"
+            "                        task, e.g. 30, 500ms (default 0 = "
+            "never)\n"
             "  --max-payload BYTES   largest input or output payload "
             "(default %u, at\n"
             "                        most %u)\n"
@@ -272,6 +277,14 @@ et_worker_config_parse(int argc, char **argv, et_worker_config_t *cfg)
                                      "expected a duration from 10ms to 1h "
                                      "(bare number = seconds)");
             break;
+        case 'I':
+            if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S, 0,
+                                         86400 * ET_NS_PER_S,
+                                         &cfg->idle_timeout_ns) != 0)
+                return s_usage_error("--idle-timeout", optarg,
+                                     "expected a duration from 0 (never) to "
+                                     "24h (bare number = seconds)");
+            break;
         case 'p':
             if (et_cli_parse_u64(optarg, 1, ET_PAYLOAD_HARD_MAX, &u) != 0)
                 return s_usage_error("--max-payload", optarg,
@@ -353,6 +366,9 @@ struct s_worker_t {
     int broker_silent;       /* silent past the timeout: re-register */
     uint64_t leave_deadline_ns;
     uint64_t next_usage_ns;
+    /* Last TASK in, task done or READY out: the keep-alive clock for
+     * --idle-timeout. */
+    uint64_t last_active_ns;
 
     /* Usage: served counts tasks the function ran; errors counts tasks
      * answered ERROR, by the function or by the runtime. */
@@ -632,6 +648,7 @@ s_try_ready(s_worker_t *w)
     w->ready = 1;
     w->last_broker_ns = now;
     w->next_heartbeat_ns = now;
+    w->last_active_ns = now;
     if (w->cold_start_ns > 0) {
         ET_LOG_INFO("registered again with the broker");
         return 0;
@@ -695,6 +712,7 @@ s_on_task(s_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         S_BAD(w, "TASK with a bad body dropped: %s", strerror(errno));
         return;
     }
+    w->last_active_ns = et_clock_mono_ns(); /* even one answered ERROR */
     size_t size = zmq_msg_size(&frames[2]);
     if (size > w->cfg->max_payload) {
         S_BAD(w,
@@ -840,6 +858,7 @@ s_on_slot_message(s_worker_t *w, zmq_msg_t *frames, int n)
     et_result_t *result = &reply.result;
     slot->busy = 0;
     w->n_busy--;
+    w->last_active_ns = et_clock_mono_ns();
 
     int status = reply.status;
     const char *name = w->def->name;
@@ -906,12 +925,24 @@ s_drain_slots(s_worker_t *w)
 
 /* ---- main loop ----------------------------------------------------------- */
 
+/* The keep-alive clock runs only while the instance is registered,
+ * staying and has nothing to do. */
+static int
+s_idle_watch(const s_worker_t *w)
+{
+    return w->cfg->idle_timeout_ns > 0 && w->ready && !w->leaving &&
+           w->n_busy == 0;
+}
+
 static int
 s_poll_timeout_ms(const s_worker_t *w, uint64_t now)
 {
     uint64_t until = w->next_usage_ns;
     if (w->leaving && !w->bye_acked && w->leave_deadline_ns < until)
         until = w->leave_deadline_ns;
+    if (s_idle_watch(w) &&
+        w->last_active_ns + w->cfg->idle_timeout_ns + 1 < until)
+        until = w->last_active_ns + w->cfg->idle_timeout_ns + 1;
     uint64_t ms =
         until > now ? (until - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS : 0;
     if (!w->ready && !w->leaving && w->n_hello == w->cfg->slots &&
@@ -936,6 +967,14 @@ s_loop(s_worker_t *w, volatile sig_atomic_t *stop)
                 ET_LOG_WARN("the broker did not answer BYE within %.0f s",
                             (double)w->cfg->bye_timeout_ns / 1e9);
             return 0;
+        }
+        if (s_idle_watch(w) && now > w->last_active_ns &&
+            now - w->last_active_ns > w->cfg->idle_timeout_ns) {
+            /* Scale to zero on our own: exactly the SIGTERM path, so a
+             * task already on its way is still served. */
+            ET_LOG_INFO("idle for %g s: leaving",
+                        (double)w->cfg->idle_timeout_ns / 1e9);
+            s_leave(w, "idle timeout");
         }
         if (!w->ready && !w->leaving) {
             if (w->n_hello == w->cfg->slots) {

@@ -34,6 +34,7 @@ typedef struct {
     char instance[ET_NAME_MAX];        /* --instance, "<function>-<pid>" */
     int64_t spawned_at_ns;             /* --spawned-at, CLOCK_REALTIME */
     uint64_t usage_interval_ns;        /* --usage-interval */
+    uint64_t idle_timeout_ns;          /* --idle-timeout, 0 = never */
     size_t max_payload;                /* --max-payload, for input and output */
     const char *options[ET_FUNCTION_OPTIONS_MAX]; /* --option KEY=VALUE */
     unsigned n_options;
@@ -49,7 +50,8 @@ typedef struct {
 int et_worker_config_parse(int argc, char **argv, et_worker_config_t *cfg);
 
 /* Run the worker until it has left: after *stop becomes nonzero (a signal
- * handler sets it) or the broker sends DRAIN, it says BYE, serves what
+ * handler sets it), the broker sends DRAIN, or no task has arrived for
+ * longer than cfg->idle_timeout_ns (when nonzero), it says BYE, serves what
  * still arrives, waits for the broker's BYE (at most cfg->bye_timeout_ns)
  * and for every slot to be idle, sends its final USAGE and returns.
  * Returns 0 after a clean exit, -1 on a runtime error (the function's

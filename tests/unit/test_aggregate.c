@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,7 @@ s_hello(et_aggregate_t *agg, uint32_t producer, double rate, double duration,
     memset(&h, 0, sizeof h);
     h.producer_id = producer;
     snprintf(h.arrival, sizeof h.arrival, "poisson");
+    snprintf(h.source, sizeof h.source, producer == 1 ? "synthetic" : "x");
     h.rate_eps = rate;
     h.duration_s = duration;
     h.seed = seed;
@@ -591,6 +593,39 @@ test_aggregate_per_stage_figures(void **state)
 }
 
 static void
+test_aggregate_splits_queue_wait_into_cold_and_warm(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    const char *const names[] = {"decode", "classify"};
+    s_stats(agg, T0, names, 2, 0, 1, 0);
+    // Stage 0: two events waited for a cold start (500 and 700 ms), three
+    // found an instance up (1, 2, 3 ms). Stage 1: all warm.
+    s_stage(agg, 1, 0, 500 * MS, 5 * MS, 1);
+    s_stage(agg, 2, 0, 700 * MS, 5 * MS, 1);
+    for (uint64_t i = 3; i <= 5; i++)
+        s_stage(agg, i, 0, (int64_t)(i - 2) * MS, 5 * MS, 0);
+    s_stage(agg, 1, 1, 4 * MS, 5 * MS, 0);
+    const et_results_t *r = s_results(agg);
+    const et_stage_result_t *s0 = &r->stages[0], *s1 = &r->stages[1];
+    assert_int_equal(s0->cold_events, 2);
+    s_assert_close(s0->cold_queue_ms.mean, 600.0, 1e-9);
+    s_assert_close(s0->cold_queue_ms.p50, 500.0, 0.001);
+    s_assert_close(s0->cold_queue_ms.p99, 700.0, 0.001);
+    s_assert_close(s0->warm_queue_ms.mean, 2.0, 1e-9);
+    s_assert_close(s0->warm_queue_ms.p50, 2.0, 0.001);
+    s_assert_close(s0->warm_queue_ms.p99, 3.0, 0.001);
+    // The whole queue_ms still covers every event: (1200 + 6) / 5.
+    s_assert_close(s0->queue_ms.mean, 241.2, 1e-9);
+    // No cold event: zeros, not garbage.
+    assert_int_equal(s1->cold_events, 0);
+    s_assert_close(s1->cold_queue_ms.mean, 0, 0);
+    s_assert_close(s1->cold_queue_ms.p99, 0, 0);
+    s_assert_close(s1->warm_queue_ms.mean, 4.0, 1e-9);
+    et_aggregate_destroy(&agg);
+}
+
+static void
 test_aggregate_stage_without_stats_is_named_by_index(void **state)
 {
     (void)state;
@@ -607,6 +642,93 @@ test_aggregate_stage_without_stats_is_named_by_index(void **state)
     assert_int_equal(r->stages[2].failed, 1);
     assert_int_equal(r->bad_records, 1);
     et_aggregate_destroy(&agg);
+}
+
+// ---------------------------------------------------------------------------
+// Cost
+
+static void
+test_aggregate_cost_from_usage_and_stage_records(void **state)
+{
+    (void)state;
+    et_cost_model_t model = {.memory_mb = 2048,
+                             .price_per_gb_s = 0.00002,
+                             .price_per_million_requests = 0.5};
+    et_aggregate_config_t config = {
+        .run_id = "run-1", .workflow = "synthetic", .cost = &model};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    // Instance lifetimes: a's latest report counts (10 s), b lived 5 s.
+    s_usage(agg, "f", "a", 1, 4 * S, 0, 0, 100 * MS, 0);
+    s_usage(agg, "f", "a", 1, 10 * S, 0, 0, 100 * MS, 1);
+    s_usage(agg, "f", "b", 1, 5 * S, 0, 0, 100 * MS, 1);
+    // Six invocations, each billed rounded up to the millisecond:
+    // 1 ns -> 1, 1 ms -> 1, 1.5 ms -> 2, 999.0001 ms -> 1000, 0 and a
+    // nonsensical negative time -> 0: 1004 ms in all.
+    s_stage(agg, 1, 0, 0, 1, 0);
+    s_stage(agg, 2, 0, 0, MS, 0);
+    s_stage(agg, 3, 0, 0, 1500 * 1000, 0);
+    s_stage(agg, 4, 0, 0, 999 * MS + 100, 1);
+    s_stage(agg, 5, 0, 0, 0, 0);
+    s_stage(agg, 6, 0, 0, -5 * MS, 0);
+    const et_results_t *r = s_results(agg);
+    const et_cost_t *c = &r->cost;
+    assert_true(c->present);
+    assert_int_equal(c->model.memory_mb, 2048);
+    s_assert_close(c->model.price_per_gb_s, 0.00002, 1e-12);
+    s_assert_close(c->model.price_per_million_requests, 0.5, 1e-12);
+    assert_int_equal(c->requests, 6);
+    s_assert_close(c->instance_gb_s, 15.0 * 2, 1e-12);
+    s_assert_close(c->billed_gb_s, 1.004 * 2, 1e-12);
+    s_assert_close(c->usd_instances, 30 * 0.00002 + 6 * 0.5 / 1e6, 1e-12);
+    s_assert_close(c->usd_invocations, 2.008 * 0.00002 + 6 * 0.5 / 1e6, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_cost_defaults_and_absence_without_instances(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_stage(agg, 1, 0, 0, 10 * MS, 0);
+    const et_results_t *r = s_results(agg);
+    // Records but no instance ever reported: no cost to speak of.
+    assert_false(r->cost.present);
+    // The defaults are AWS Lambda's x86 list prices.
+    s_usage(agg, "f", "a", 1, 2 * S, 0, 0, 0, 0);
+    r = s_results(agg);
+    assert_true(r->cost.present);
+    assert_int_equal(r->cost.model.memory_mb, 1024);
+    s_assert_close(r->cost.model.price_per_gb_s, 0.0000166667, 1e-12);
+    s_assert_close(r->cost.model.price_per_million_requests, 0.20, 1e-12);
+    assert_int_equal(r->cost.requests, 1);
+    s_assert_close(r->cost.instance_gb_s, 2.0, 1e-12);
+    s_assert_close(r->cost.billed_gb_s, 0.010, 1e-12);
+    s_assert_close(r->cost.usd_instances, 2 * 0.0000166667 + 0.2 / 1e6, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_new_rejects_a_bad_cost_model(void **state)
+{
+    (void)state;
+    const et_cost_model_t bad[] = {
+        {.memory_mb = 0, .price_per_gb_s = 1, .price_per_million_requests = 1},
+        {.memory_mb = ET_COST_MEMORY_MB_MAX + 1,
+         .price_per_gb_s = 1,
+         .price_per_million_requests = 1},
+        {.memory_mb = 128, .price_per_gb_s = -1e-9},
+        {.memory_mb = 128, .price_per_million_requests = NAN},
+        {.memory_mb = 128, .price_per_gb_s = INFINITY},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        et_aggregate_config_t config = {
+            .run_id = "r", .workflow = "w", .cost = &bad[i]};
+        errno = 0;
+        if (et_aggregate_new(&config) != NULL)
+            fail_msg("cost model %zu accepted", i);
+        assert_int_equal(errno, EINVAL);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -630,6 +752,7 @@ test_aggregate_run_fields_from_hello_and_stats(void **state)
     assert_string_equal(r->run_id, "run-1");
     assert_string_equal(r->workflow, "synthetic");
     assert_string_equal(r->arrival, "poisson");
+    assert_string_equal(r->source, "synthetic"); // the first HELLO's
     s_assert_close(r->rate_eps, 150.5, 1e-12);
     s_assert_close(r->duration_s, 8, 1e-12);
     assert_int_equal(r->seed, 7);
@@ -652,6 +775,8 @@ test_aggregate_started_at_falls_back_to_the_collector_start(void **state)
     const et_results_t *r = s_results(agg);
     assert_int_equal(r->started_real_ns, T0 - S);
     assert_string_equal(r->finished_at, ""); // still running
+    assert_string_equal(r->arrival, "unknown");
+    assert_string_equal(r->source, "unknown");
     et_aggregate_destroy(&agg);
 }
 
@@ -849,7 +974,12 @@ main(void)
         cmocka_unit_test(test_aggregate_clamps_busy_time_above_capacity),
         cmocka_unit_test(test_aggregate_utilization_is_zero_without_usage),
         cmocka_unit_test(test_aggregate_per_stage_figures),
+        cmocka_unit_test(test_aggregate_splits_queue_wait_into_cold_and_warm),
         cmocka_unit_test(test_aggregate_stage_without_stats_is_named_by_index),
+        cmocka_unit_test(test_aggregate_cost_from_usage_and_stage_records),
+        cmocka_unit_test(
+            test_aggregate_cost_defaults_and_absence_without_instances),
+        cmocka_unit_test(test_aggregate_new_rejects_a_bad_cost_model),
         cmocka_unit_test(test_aggregate_run_fields_from_hello_and_stats),
         cmocka_unit_test(
             test_aggregate_started_at_falls_back_to_the_collector_start),

@@ -219,7 +219,7 @@ test_bad_values_are_usage_errors(void **state)
         {"--duration", "86401"},
         {"--duration", "-1"},
         {"--duration", "10 s"},
-        {"--arrival", "bursty"},
+        {"--arrival", "bursty:5"},
         {"--arrival", "Poisson"},
         {"--arrival", "constant:5"},
         {"--arrival", ""},

@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ s_run(int seconds)
                         .seed = 42,
                         .started_ns = T0};
     snprintf(hello.arrival, sizeof hello.arrival, "constant|odd");
+    snprintf(hello.source, sizeof hello.source, "synth|x");
     assert_int_equal(et_aggregate_add_hello(agg, &hello), 0);
     et_stats_t stats = {.t_ns = T0, .n_functions = 2};
     snprintf(stats.workflow, sizeof stats.workflow, "pipeline");
@@ -271,7 +273,8 @@ test_report_summary_has_every_contract_key_with_its_type(void **state)
     assert_int_equal(w_stopped, 1);
     assert_true(cold_p50 > 249.0 && cold_p50 < 251.0 && cold_max == 250.0);
     assert_true(json_is_null(accuracy));
-    assert_true(json_is_null(cost));
+    // One instance reported, so the run has a cost (checked below).
+    assert_true(json_is_object(cost));
 
     assert_true(json_is_array(stages));
     assert_int_equal(json_array_size(stages), 2);
@@ -333,6 +336,91 @@ test_report_summary_additions_are_present(void **state)
 }
 
 static void
+test_report_summary_has_the_run_source_and_cost(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    const char *source, *model;
+    json_int_t memory_mb, requests;
+    double price_gb_s, price_requests, instance_gb_s, billed_gb_s,
+        usd_instances, usd_invocations;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0,
+        "{s:{s:s}, s:{s:s, s:I, s:F, s:F, s:I, s:F, s:F, "
+        "s:F, s:F}}",
+        "run", "source", &source, "cost", "model", &model, "memory_mb",
+        &memory_mb, "price_per_gb_s", &price_gb_s, "price_per_million_requests",
+        &price_requests, "requests", &requests, "instance_gb_s", &instance_gb_s,
+        "billed_gb_s", &billed_gb_s, "usd_instances", &usd_instances,
+        "usd_invocations", &usd_invocations);
+    if (rc != 0)
+        fail_msg("run.source and cost: %s", error.text);
+    assert_string_equal(source, "synth|x");
+    assert_string_equal(model, "aws-lambda-x86");
+    assert_int_equal(memory_mb, 1024);
+    assert_true(price_gb_s == 0.0000166667 && price_requests == 0.2);
+    // Three events through two stages: 6 invocations of 5 ms each; one
+    // instance that lived 10 s; 1 GB.
+    assert_int_equal(requests, 6);
+    assert_true(fabs(instance_gb_s - 10.0) < 1e-9);
+    assert_true(fabs(billed_gb_s - 0.030) < 1e-9);
+    assert_true(fabs(usd_instances - (10 * 0.0000166667 + 6 * 0.2 / 1e6)) <
+                1e-12);
+    assert_true(fabs(usd_invocations - (0.030 * 0.0000166667 + 6 * 0.2 / 1e6)) <
+                1e-12);
+    json_decref(root);
+}
+
+static void
+test_report_splits_queue_wait_into_cold_and_warm(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {
+        .run_id = "cold", .workflow = "synthetic", .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    // Event 1 waited 800 ms for an instance to start, 2 and 3 did not.
+    for (uint64_t id = 1; id <= 3; id++) {
+        et_record_t r = {.kind = ET_RECORD_STAGE,
+                         .event_id = id,
+                         .intended_ns = T0,
+                         .t_ns = T0 + S,
+                         .queue_ns = id == 1 ? 800 * MS : 4 * MS,
+                         .service_ns = 5 * MS,
+                         .cold = id == 1,
+                         .label = -1,
+                         .outcome = -1};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    }
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+    json_t *root = s_load_summary(fx->dir);
+    double c_mean, c_p50, c_p99, w_mean, w_p50, w_p99;
+    json_int_t cold_events;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        json_array_get(json_object_get(root, "stages"), 0), &error, 0,
+        "{s:I, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}}", "cold_events",
+        &cold_events, "cold_queue_ms", "mean", &c_mean, "p50", &c_p50, "p99",
+        &c_p99, "warm_queue_ms", "mean", &w_mean, "p50", &w_p50, "p99", &w_p99);
+    if (rc != 0)
+        fail_msg("stages[0]: %s", error.text);
+    assert_int_equal(cold_events, 1);
+    assert_true(c_mean == 800.0 && c_p50 > 799 && c_p99 < 801);
+    assert_true(w_mean == 4.0 && w_p50 > 3.99 && w_p99 < 4.01);
+    // No instance ever reported: cost is null.
+    assert_true(json_is_null(json_object_get(root, "cost")));
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "### Queue wait: cold and warm events"));
+    assert_non_null(strstr(md, "| 0 | stage0 | 1 | 800.000 / "));
+    assert_null(strstr(md, "## Cost"));
+}
+
+static void
 test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
 {
     s_fixture_t *fx = *state;
@@ -351,6 +439,10 @@ test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
         json_object_get(json_object_get(root, "latency_ms"), "p99")));
     assert_true(json_is_object(
         json_object_get(json_object_get(root, "run"), "workers")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(root, "run"), "source")),
+                        "unknown");
+    assert_true(json_is_null(json_object_get(root, "cost")));
     json_decref(root);
     // A header and no rows.
     assert_int_equal(s_count_lines(s_read(fx->dir, "timeseries.csv")), 1);
@@ -403,7 +495,11 @@ test_report_markdown_contains_the_tables(void **state)
                               "| sent | accepted | rejected | completed |",
                               "(balanced)",
                               "| 0 | decode |",
-                              "constant\\|odd"};
+                              "constant\\|odd",
+                              "| source | synth\\|x |",
+                              "## Cost",
+                              "| requests | instance GB-s | billed GB-s |",
+                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |"};
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strstr(md, sections[i]))
             fail_msg("report.md lacks \"%s\"", sections[i]);
@@ -504,6 +600,12 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_additions_are_present, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_has_the_run_source_and_cost, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_splits_queue_wait_into_cold_and_warm, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_of_an_empty_run_is_complete_and_valid, s_setup,
             s_teardown),

@@ -1,7 +1,9 @@
 /* Unit tests for collector/sweep: a temporary sweep directory with crafted
  * summary.json files (2 durations x 3 rates and broken points), the report
  * entry point with gnuplot drawing the figures, the tables' cells, the CSV,
- * the figure files, validation of malformed summaries and the flags. */
+ * the figure files, validation of malformed summaries and the flags; and a
+ * run directory with a crafted timeseries.csv drawn over time, or refused
+ * when malformed. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 static const double s_rates[] = {2, 5, 10};
@@ -575,6 +578,190 @@ test_sweep_config_parse_flags(void **state)
     assert_int_equal(et_sweep_config_parse(&c, 4, bogus), -1);
 }
 
+// ---------------------------------------------------------------------------
+// --timeseries: one run over time
+
+#define TS_HEADER                                                              \
+    "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
+    "busy_slots,p50_ms,p99_ms\n"
+
+static void
+s_write_ts(const char *dir, const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/timeseries.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void
+s_ts_config(et_sweep_config_t *config, const char *dir)
+{
+    et_sweep_config_defaults(config);
+    config->mode = ET_SWEEP_MODE_TIMESERIES;
+    snprintf(config->dir, sizeof config->dir, "%s", dir);
+}
+
+static void
+test_timeseries_draws_png_and_svg_from_the_csv(void **state)
+{
+    const char *dir = *state;
+    // A step up at second 4 that the replicas cannot keep up with; a
+    // second without completions (no latency) and a rejection.
+    s_write_ts(dir, TS_HEADER "0,50,50,0,48,0,0,2,1,21.5,60.25\n"
+                              "1,60,60,0,60,0,1,2,1,22,70\n"
+                              "2,61,61,0,59,0,0,2,2,23,71\n"
+                              "3,59,59,0,60,0,2,2,2,22.5,69\n"
+                              "4,150,149,1,100,0,50,2,2,300,800\n"
+                              "5,140,140,0,0,0,90,3,0,,\n"
+                              "6,30,30,0,180,2,20,3,3,900,1500\n"
+                              "7,31,31,0,40,0,0,3,1,25,55\n");
+    et_sweep_config_t config;
+    s_ts_config(&config, dir);
+    et_timeseries_stats_t stats;
+    assert_int_equal(et_sweep_timeseries(&config, NULL, &stats), 0);
+    assert_int_equal(stats.rows, 8);
+    assert_int_equal(stats.latency, 7);
+    assert_int_equal(stats.plotted, 1);
+
+    size_t size = 0;
+    char *png = s_read(dir, "timeseries.png", &size);
+    assert_non_null(png);
+    assert_true(size > 1000);
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    free(png);
+    char *svg = s_read(dir, "timeseries.svg", &size);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "</svg>"));
+    free(svg);
+    // The script draws the three panels; rejected and failed lines only
+    // because there were some.
+    char *gp = s_read(dir, "timeseries.gp", NULL);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "offered (sent/s)"));
+    assert_non_null(strstr(gp, "completed/s"));
+    assert_non_null(strstr(gp, "rejected/s"));
+    assert_non_null(strstr(gp, "failed/s"));
+    assert_non_null(strstr(gp, "replicas"));
+    assert_non_null(strstr(gp, "queue depth"));
+    assert_non_null(strstr(gp, "'p99'"));
+    assert_non_null(strstr(gp, "'Eventide run et-test-sweep-"));
+    free(gp);
+    // A second without completions has no latency: a gap, never a 0.
+    char *dat = s_read(dir, "timeseries.dat", NULL);
+    assert_non_null(dat);
+    assert_non_null(strstr(dat, "\n5.5 140 140 0 0 0 90 3 0 NaN NaN\n"));
+    assert_non_null(strstr(dat, "\n0.5 50 50 0 48 0 0 2 1 21.500 60.250\n"));
+    free(dat);
+}
+
+static void
+test_timeseries_quotes_the_title_for_gnuplot(void **state)
+{
+    const char *dir = *state;
+    s_write_ts(dir, TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n"
+                              "1,0,0,0,0,0,0,1,0,,\n");
+    et_sweep_config_t config;
+    s_ts_config(&config, dir);
+    snprintf(config.title, sizeof config.title, "it's \"quoted\" \\ `x`");
+    config.title_given = 1;
+    et_timeseries_stats_t stats;
+    assert_int_equal(et_sweep_timeseries(&config, NULL, &stats), 0);
+    assert_true(stats.plotted);
+    char *gp = s_read(dir, "timeseries.gp", NULL);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "title 'it''s \"quoted\" \\ `x`'"));
+    free(gp);
+}
+
+static void
+test_timeseries_refuses_malformed_csv(void **state)
+{
+    const char *dir = *state;
+    static const char *const bad[] = {
+        "",                                      // empty
+        TS_HEADER,                               // no rows
+        "second,sent\n0,1\n",                    // header
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5\n",       // 10 fields
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6,7\n",   // 12 fields
+        TS_HEADER "0,1,1,0,x,0,0,1,0,5,6\n",     // not a number
+        TS_HEADER "0,-1,1,0,1,0,0,1,0,5,6\n",    // negative
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5,\n",      // half latency
+        TS_HEADER "0,1,1,0,1,0,0,1,0,-5,6\n",    // negative ms
+        TS_HEADER "0,1,1,0,1,0,0,1,0,nan,6\n",   // NaN
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5,1e300\n", // absurd
+        TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n0,1,1,0,1,0,0,1,0,5,6\n", // back
+        TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n1,1,1,0,1,0,0,1,0,5,6\n", // twice
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n\n", // blank line
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_write_ts(dir, bad[i]);
+        et_sweep_config_t config;
+        s_ts_config(&config, dir);
+        et_timeseries_stats_t stats;
+        if (et_sweep_timeseries(&config, NULL, &stats) != -1)
+            fail_msg("case %zu accepted", i);
+        assert_int_equal(stats.plotted, 0);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/timeseries.png", dir);
+        assert_int_equal(access(path, F_OK), -1);
+    }
+    // A line far longer than any row, a NUL byte, a missing file, and a
+    // FIFO in its place (which must not hang the reader).
+    char line[4096];
+    memset(line, '1', sizeof line - 1);
+    line[sizeof line - 1] = '\0';
+    char text[8192];
+    snprintf(text, sizeof text, "%s%s\n", TS_HEADER, line);
+    s_write_ts(dir, text);
+    et_sweep_config_t config;
+    s_ts_config(&config, dir);
+    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/timeseries.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(TS_HEADER "0,1,1,0,1,0", f);
+    fputc('\0', f);
+    fputs(",0,1,0,5,6\n", f);
+    fclose(f);
+    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
+    assert_int_equal(unlink(path), 0);
+}
+
+static void
+test_timeseries_config_flags(void **state)
+{
+    const char *dir = *state;
+    et_sweep_config_t c;
+    char prog[] = "eventide-report", f_ts[] = "--timeseries",
+         f_sweep[] = "--sweep", f_noplots[] = "--no-plots",
+         v_missing[] = "/nonexistent/run";
+    char v_dir[64];
+    snprintf(v_dir, sizeof v_dir, "%s", dir);
+    char *ok[] = {prog, f_ts, v_dir, NULL};
+    assert_int_equal(et_sweep_config_parse(&c, 3, ok), 0);
+    assert_int_equal(c.mode, ET_SWEEP_MODE_TIMESERIES);
+    assert_string_equal(c.dir, dir);
+    assert_int_equal(c.title_given, 0);
+    char *sweep[] = {prog, f_sweep, v_dir, NULL};
+    assert_int_equal(et_sweep_config_parse(&c, 3, sweep), 0);
+    assert_int_equal(c.mode, ET_SWEEP_MODE_SWEEP);
+    char *both[] = {prog, f_sweep, v_dir, f_ts, v_dir, NULL};
+    assert_int_equal(et_sweep_config_parse(&c, 5, both), -1);
+    char *no_plots[] = {prog, f_ts, v_dir, f_noplots, NULL};
+    assert_int_equal(et_sweep_config_parse(&c, 4, no_plots), -1);
+    char *missing[] = {prog, f_ts, v_missing, NULL};
+    assert_int_equal(et_sweep_config_parse(&c, 3, missing), -1);
+}
+
 int
 main(void)
 {
@@ -594,6 +781,15 @@ main(void)
             test_sweep_averages_repeats_and_prints_accuracy_and_cost, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_config_parse_flags, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_timeseries_draws_png_and_svg_from_the_csv, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_timeseries_quotes_the_title_for_gnuplot, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_timeseries_refuses_malformed_csv,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_timeseries_config_flags, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,6 +58,7 @@ test_config_defaults(void **state)
     assert_int_equal(cfg.n_options, 0);
     assert_int_equal(cfg.log_level, ET_LOG_LEVEL_INFO);
     assert_int_equal(cfg.bye_timeout_ns, ET_WORKER_BYE_TIMEOUT_NS);
+    assert_int_equal(cfg.idle_timeout_ns, 0);
 }
 
 static void
@@ -87,6 +88,8 @@ test_config_parses_every_flag(void **state)
                     "250ms",
                     "--max-payload",
                     "16777216",
+                    "--idle-timeout",
+                    "1.5",
                     "--log-level",
                     "debug"};
     et_worker_config_t cfg;
@@ -100,6 +103,7 @@ test_config_parses_every_flag(void **state)
     assert_true(cfg.spawned_at_ns == 1700000000000000000LL);
     assert_int_equal(cfg.usage_interval_ns, 250 * ET_NS_PER_MS);
     assert_int_equal(cfg.max_payload, 16777216);
+    assert_int_equal(cfg.idle_timeout_ns, 1500 * ET_NS_PER_MS);
     assert_int_equal(cfg.log_level, ET_LOG_LEVEL_DEBUG);
 }
 
@@ -194,6 +198,12 @@ test_config_rejects_bad_command_lines(void **state)
          "ipc:///c", "--usage-interval", "0"},
         {"--function", "noop", "--broker", "ipc:///b", "--collector",
          "ipc:///c", "--max-payload", "16777217"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--idle-timeout", "-1"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--idle-timeout", "soon"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--idle-timeout", "25h"},
         {"--function", "noop", "--broker", "ipc:///b", "--collector",
          "ipc:///c", "--option", "=x"},
         {"--function", "noop", "--broker", "ipc:///b", "--collector",
@@ -543,6 +553,88 @@ test_worker_serves_tasks_and_leaves_on_drain(void **state)
     s_fixture_destroy(&f);
 }
 
+// Receive from the fake broker for 'ms' milliseconds; fail on anything but
+// HEARTBEAT and RESULT (a BYE here would be an early keep-alive expiry).
+static void
+s_expect_no_bye_for(fixture_t *f, int ms)
+{
+    uint64_t until = et_clock_mono_ns() + (uint64_t)ms * ET_NS_PER_MS;
+    for (;;) {
+        uint64_t now = et_clock_mono_ns();
+        if (now >= until)
+            return;
+        zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
+        int left = (int)((until - now) / ET_NS_PER_MS) + 1;
+        if (zmq_poll(&item, 1, left) != 1)
+            continue;
+        zmq_msg_t all[ET_FRAMES_MAX];
+        int too_many;
+        int n = et_zsock_recv(f->router, all, ET_FRAMES_MAX, &too_many, 0);
+        assert_true(n >= 2);
+        et_msg_type_t got;
+        assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[1]),
+                                                zmq_msg_size(&all[1]), &got),
+                         0);
+        et_zsock_frames_close(all, n);
+        if (got != ET_MSG_HEARTBEAT && got != ET_MSG_RESULT)
+            fail_msg("unexpected %s while busy", et_codec_type_name(got));
+    }
+}
+
+static void
+test_worker_leaves_when_idle_past_the_keep_alive(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--idle-timeout", "800ms", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+
+    /* A task every 100 ms for 1.2 s: never idle for 800 ms, never leaves. */
+    char out[64];
+    size_t size;
+    for (uint64_t id = 1; id <= 12; id++) {
+        s_send_task(f, id, 0, 0, "x", 1);
+        s_expect_no_bye_for(f, 100);
+    }
+    /* The RESULTs were read above; the keep-alive runs from the last. */
+    uint64_t last_task = et_clock_mono_ns();
+
+    /* Then silence: the worker says BYE on its own after 800 ms ... */
+    s_expect_bare(f, ET_MSG_BYE);
+    uint64_t waited = et_clock_mono_ns() - last_task;
+    assert_true(waited >= 700 * ET_NS_PER_MS);
+    assert_true(waited < 5 * ET_NS_PER_S);
+    /* ... and, exactly as on SIGTERM, serves what was sent before the
+     * broker saw the BYE, then leaves on the broker's answer. */
+    s_send_task(f, 13, 0, 0, "late", 4);
+    et_result_t result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 13);
+    assert_int_equal(result.status, ET_STATUS_OK);
+    assert_memory_equal(out, "late", 4);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 13);
+    assert_int_equal(usage.errors, 0);
+    s_fixture_destroy(&f);
+}
+
+static void
+test_worker_with_no_idle_timeout_stays(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--idle-timeout", "0", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_expect_no_bye_for(f, 1000);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    s_fixture_destroy(&f);
+}
+
 static void
 test_worker_leaves_on_drain_without_waiting(void **state)
 {
@@ -752,6 +844,8 @@ main(void)
         cmocka_unit_test(test_worker_leaves_when_broker_says_bye_first),
         cmocka_unit_test(test_worker_stops_before_ready_without_a_broker),
         cmocka_unit_test(test_worker_leaves_on_drain_without_waiting),
+        cmocka_unit_test(test_worker_leaves_when_idle_past_the_keep_alive),
+        cmocka_unit_test(test_worker_with_no_idle_timeout_stays),
         cmocka_unit_test(test_worker_fails_when_init_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
