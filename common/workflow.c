@@ -2,6 +2,7 @@
 #include "common/workflow.h"
 
 #include "common/cli.h"
+#include "common/dist.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -71,7 +72,8 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
              const char *where, char *err, size_t err_size)
 {
     static const char *const known[] = {"function", "slots",   "timeout_ms",
-                                        "retries",  "options", "description"};
+                                        "retries",  "options", "description",
+                                        "io_delay"};
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "%s: %s: expected an object", path, where);
         return -1;
@@ -107,6 +109,23 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
         s_int_field(obj, "retries", 0, 100, &retries, path, where, err,
                     err_size))
         return -1;
+    /* io_delay: a modelled downstream call the launcher gives the
+     * stage's workers (--io-delay); checked here so a typo names its
+     * file and field. */
+    json_t *io_delay = json_object_get(obj, "io_delay");
+    if (io_delay) {
+        char why[160];
+        et_dist_t dist;
+        if (!json_is_string(io_delay) ||
+            et_dist_parse(json_string_value(io_delay), &dist, why,
+                          sizeof why) != 0) {
+            snprintf(err, err_size, "%s: %s.io_delay: %s", path, where,
+                     json_is_string(io_delay) ? why
+                                              : "expected a string such as "
+                                                "\"exp:20ms\"");
+            return -1;
+        }
+    }
     stage->slots = (uint32_t)slots;
     stage->timeout_ns = (uint64_t)timeout_ms * 1000000ULL;
     stage->retries = (uint32_t)retries;

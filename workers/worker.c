@@ -57,6 +57,7 @@ static const struct option s_long_options[] = {
     {"spawned-at", required_argument, NULL, 'T'},
     {"usage-interval", required_argument, NULL, 'u'},
     {"idle-timeout", required_argument, NULL, 'I'},
+    {"io-delay", required_argument, NULL, 'D'},
     {"max-payload", required_argument, NULL, 'p'},
     {"option", required_argument, NULL, 'o'},
     {"log-level", required_argument, NULL, 'L'},
@@ -100,6 +101,12 @@ s_print_help(FILE *out)
             "                        when main() began)\n"
             "  --usage-interval S    time between USAGE reports, e.g. 1, "
             "500ms (default 1)\n"
+            "  --io-delay DIST       after each call, wait a modelled "
+            "downstream call\n"
+            "                        (feature store, database): const:5ms, "
+            "exp:20ms, ...;\n"
+            "                        part of the service time (default "
+            "none)\n"
             "  --idle-timeout S      keep-alive: leave as on SIGTERM after "
             "S with no\n"
             "                        task, e.g. 30, 500ms (default 0 = "
@@ -277,6 +284,13 @@ et_worker_config_parse(int argc, char **argv, et_worker_config_t *cfg)
                                      "expected a duration from 10ms to 1h "
                                      "(bare number = seconds)");
             break;
+        case 'D': {
+            char why[160];
+            if (et_dist_parse(optarg, &cfg->io_delay, why, sizeof why) != 0)
+                return s_usage_error("--io-delay", optarg, why);
+            cfg->has_io_delay = 1;
+            break;
+        }
         case 'I':
             if (et_cli_parse_duration_ns(optarg, ET_NS_PER_S, 0,
                                          86400 * ET_NS_PER_S,
@@ -407,8 +421,9 @@ s_free_output(void *data, void *hint)
 /* Run one task and turn its output into a message (empty when the output
  * is larger than --max-payload). */
 static void
-s_slot_serve(const s_slot_t *slot, const et_task_t *task, zmq_msg_t *input,
-             msgpack_sbuffer *sbuf, s_slot_reply_t *reply, zmq_msg_t *output)
+s_slot_serve(const s_slot_t *slot, et_rng_t *rng, const et_task_t *task,
+             zmq_msg_t *input, msgpack_sbuffer *sbuf, s_slot_reply_t *reply,
+             zmq_msg_t *output)
 {
     const s_worker_t *w = slot->worker;
     msgpack_sbuffer_clear(sbuf);
@@ -417,6 +432,14 @@ s_slot_serve(const s_slot_t *slot, const et_task_t *task, zmq_msg_t *input,
     uint64_t start = et_clock_mono_ns();
     int status = w->def->handle(w->fn_state, slot->index, zmq_msg_data(input),
                                 zmq_msg_size(input), &out);
+    if (w->cfg->has_io_delay) {
+        /* The function's downstream call (a feature store, a database),
+         * modelled as a wait: I/O time inside the service time. */
+        uint64_t until =
+            et_clock_mono_ns() + et_dist_sample_ns(&w->cfg->io_delay, rng);
+        while (et_clock_sleep_until_mono(until) != 0)
+            ;
+    }
     uint64_t end = et_clock_mono_ns();
 
     memset(reply, 0, sizeof *reply);
@@ -462,6 +485,10 @@ s_slot_main(void *arg)
     const s_worker_t *w = slot->worker;
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
+    /* Each slot draws its own modelled delays: seeded, independent. */
+    et_rng_t rng;
+    et_rng_seed(&rng, w->cfg->seed + 0x9e3779b97f4a7c15ULL * getpid() +
+                          0xbf58476d1ce4e5b9ULL * (slot->index + 1));
     void *sock = et_zsock_new(w->ctx, ZMQ_DEALER, S_SLOT_HWM);
     if (!sock ||
         zmq_setsockopt(sock, ZMQ_ROUTING_ID, slot->route,
@@ -493,7 +520,7 @@ s_slot_main(void *arg)
         memcpy(&task, zmq_msg_data(&frames[0]), sizeof task);
         s_slot_reply_t reply;
         zmq_msg_t output;
-        s_slot_serve(slot, &task, &frames[1], &sbuf, &reply, &output);
+        s_slot_serve(slot, &rng, &task, &frames[1], &sbuf, &reply, &output);
         et_zsock_frames_close(frames, n);
         if (zmq_send(sock, &reply, sizeof reply, ZMQ_SNDMORE) < 0 ||
             zmq_msg_send(&output, sock, 0) < 0) {

@@ -7,6 +7,7 @@
 #define ET_WORKER_H
 
 #include "common/codec.h"
+#include "common/dist.h"
 #include "common/log.h"
 #include "workers/function.h"
 
@@ -35,6 +36,8 @@ typedef struct {
     int64_t spawned_at_ns;             /* --spawned-at, CLOCK_REALTIME */
     uint64_t usage_interval_ns;        /* --usage-interval */
     uint64_t idle_timeout_ns;          /* --idle-timeout, 0 = never */
+    int has_io_delay;                  /* --io-delay given */
+    et_dist_t io_delay;                /* --io-delay: a modelled call */
     size_t max_payload;                /* --max-payload, for input and output */
     const char *options[ET_FUNCTION_OPTIONS_MAX]; /* --option KEY=VALUE */
     unsigned n_options;
