@@ -1,0 +1,411 @@
+#!/usr/bin/env bash
+# bench/run.sh: Eventide's benchmarks, run on demand (never by the tests).
+# baseline: raw libzmq relay (bench/relay_baseline.c); throughput: highest
+# sustained noop rate; latency: noop at a light fixed rate; fidelity: M/M/c
+# queue wait against Erlang C. Prints key=value lines, also kept in
+# OUT/results.env, then a comparison against the design targets.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+EVENTIDE="$ROOT/eventide"
+BIN="${EVENTIDE_BUILD:-$ROOT/build/release}/bin"
+PROG="bench/run.sh"
+
+# Defaults (README.md explains each choice).
+OUT=""
+WORKERS=2          # throughput and latency: noop instances
+SLOTS=4            # ... each with 4 slots, so a task is always in flight
+POINT_S=5          # seconds of load per throughput search point
+START_RATE=1000    # first throughput point; doubled until one fails
+MAX_RATE=1000000
+MAX_P99_MS=100     # a point whose p99 exceeds this is not sustained
+BISECT_PCT=5       # stop bisecting when the bracket is this tight
+LAT_RATE=100
+LAT_S=30
+FID_C="2,4"
+FID_RHO=0.75
+FID_SERVICE_MS=20
+FID_S=120
+FID_SEEDS=8
+RAW_ARGS=(--runs 5)
+SNAPSHOT=0
+QUIET_PCT=15       # before each run, wait until the CPUs are this idle...
+QUIET_WAIT=900     # ... but no longer than this (seconds), then go on
+
+die() { echo "$PROG: $*" >&2; exit 1; }
+usage_error() { echo "$PROG: $*" >&2; exit 2; }
+note() { echo "$PROG: $*" >&2; }
+
+usage() {
+  cat <<EOF
+usage: bench/run.sh [PHASE...] [options]
+PHASE: baseline throughput latency fidelity (default: all four)
+  --out DIR             run directories and results.env (default: a fresh
+                        /tmp/eventide-bench.XXXXXX)
+  --workers N           noop instances for throughput/latency (default $WORKERS)
+  --slots N             slots per noop instance (default $SLOTS)
+  --point-s S           seconds per throughput point (default $POINT_S)
+  --start-rate EPS      first throughput point (default $START_RATE)
+  --max-p99-ms MS       p99 bound for a sustained point (default $MAX_P99_MS)
+  --latency-rate EPS    light-load rate, constant arrivals (default $LAT_RATE)
+  --latency-s S         light-load duration (default $LAT_S)
+  --fidelity-c LIST     servers per fidelity point (default $FID_C)
+  --fidelity-rho R      target utilisation (default $FID_RHO)
+  --fidelity-service-ms MS  mean of the exp service (default $FID_SERVICE_MS)
+  --fidelity-s S        seconds per fidelity run (default $FID_S)
+  --fidelity-seeds N    runs (seeds 1..N) per fidelity point (default $FID_SEEDS)
+  --quiet-pct P         before each run wait until the machine's CPU use
+                        (sampled over 2 s, niced work not counted) is below P%
+                        (default $QUIET_PCT; 0: never wait)
+  --quiet-wait S        wait at most S seconds for that, then run anyway
+                        and say so (default $QUIET_WAIT)
+  --snapshot            copy the source tree into OUT/src, build and run
+                        from there (immune to edits while it runs)
+  --quick               short everything: a smoke test, not for RESULTS.md
+  --help                this text
+EOF
+}
+
+is_count() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
+is_number() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v x="$1" 'BEGIN{exit !(x > 0)}'; }
+
+parse_args() {
+  PHASES=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      baseline|throughput|latency|fidelity) PHASES+=("$1"); shift; continue ;;
+      -h|--help) usage; exit 0 ;;
+      --snapshot) SNAPSHOT=1; shift; continue ;;
+      --quick) POINT_S=2; LAT_S=5; FID_S=10; FID_SEEDS=1; RAW_ARGS=(--runs 1 --messages 200000 --rtt 5000)
+               shift; continue ;;
+    esac
+    flag="$1"; value="${2-}"
+    [ -n "$value" ] || usage_error "$flag needs a value (see --help)"
+    case "$flag" in
+      --out) OUT="$value" ;;
+      --workers) is_count "$value" || usage_error "--workers '$value': expected a positive integer"; WORKERS="$value" ;;
+      --slots) is_count "$value" || usage_error "--slots '$value': expected a positive integer"; SLOTS="$value" ;;
+      --point-s) is_number "$value" || usage_error "--point-s '$value': expected seconds"; POINT_S="$value" ;;
+      --start-rate) is_count "$value" || usage_error "--start-rate '$value': expected events per second"; START_RATE="$value" ;;
+      --max-p99-ms) is_number "$value" || usage_error "--max-p99-ms '$value': expected milliseconds"; MAX_P99_MS="$value" ;;
+      --latency-rate) is_number "$value" || usage_error "--latency-rate '$value': expected events per second"; LAT_RATE="$value" ;;
+      --latency-s) is_number "$value" || usage_error "--latency-s '$value': expected seconds"; LAT_S="$value" ;;
+      --fidelity-c) [[ "$value" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || usage_error "--fidelity-c '$value': expected a list like 2,4"; FID_C="$value" ;;
+      --fidelity-rho) is_number "$value" && awk -v x="$value" 'BEGIN{exit !(x < 1)}' ||
+                        usage_error "--fidelity-rho '$value': expected a number in (0, 1)"
+                      FID_RHO="$value" ;;
+      --fidelity-service-ms) is_number "$value" || usage_error "--fidelity-service-ms '$value': expected milliseconds"; FID_SERVICE_MS="$value" ;;
+      --fidelity-s) is_number "$value" || usage_error "--fidelity-s '$value': expected seconds"; FID_S="$value" ;;
+      --quiet-pct) [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -le 100 ] || usage_error "--quiet-pct '$value': expected 0..100"; QUIET_PCT="$value" ;;
+      --quiet-wait) is_count "$value" || usage_error "--quiet-wait '$value': expected seconds"; QUIET_WAIT="$value" ;;
+      --fidelity-seeds) is_count "$value" || usage_error "--fidelity-seeds '$value': expected a positive integer"; FID_SEEDS="$value" ;;
+      *) usage_error "unknown option '$flag' (see --help)" ;;
+    esac
+    shift 2
+  done
+  [ ${#PHASES[@]} -gt 0 ] || PHASES=(baseline throughput latency fidelity)
+}
+
+# emit KEY VALUE: one machine-readable line, on stdout and in results.env.
+emit() { echo "$1=$2" | tee -a "$RESULTS"; }
+result() { grep -E "^$1=" "$RESULTS" | tail -n 1 | cut -d= -f2-; }
+
+setup() {
+  command -v jq >/dev/null || die "jq is needed (apt-get install jq)"
+  if [ -z "$OUT" ]; then OUT="$(mktemp -d /tmp/eventide-bench.XXXXXX)"; fi
+  mkdir -p "$OUT/logs" || die "cannot create $OUT"
+  OUT="$(cd "$OUT" && pwd)"
+  RESULTS="$OUT/results.env"
+  : >"$RESULTS"
+
+  if [ "$SNAPSHOT" -eq 1 ]; then
+    note "snapshot: copying $ROOT into $OUT/src"
+    rm -rf "${OUT:?}/src" && mkdir -p "$OUT/src"
+    local inside="./${OUT#"$ROOT"/}" # OUT itself, if it lies in the tree
+    (cd "$ROOT" && tar --exclude=./build --exclude=./results --exclude=./.eventide \
+       --exclude=./.git --exclude="$inside" -cf - .) | (cd "$OUT/src" && tar -xf -) || die "snapshot failed"
+    ROOT="$OUT/src"; EVENTIDE="$ROOT/eventide"
+    export EVENTIDE_BUILD="$ROOT/build/release"; BIN="$EVENTIDE_BUILD/bin"
+  fi
+  # Build only what the benchmarks run (the binaries the launcher starts and
+  # the baseline), so a broken test target elsewhere does not stop them.
+  local build="${BIN%/bin}" targets
+  targets="$(grep -o '\$BIN/eventide-[a-z-]*' "$EVENTIDE" | sed 's|.*/||' | sort -u | tr '\n' ' ')"
+  note "building into $build: $targets eventide-bench-relay"
+  {
+    [ -f "$build/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    # shellcheck disable=SC2086
+    cmake --build "$build" -j "$(nproc)" --target $targets eventide-bench-relay
+  } >"$OUT/logs/build.log" 2>&1 || { tail -n 40 "$OUT/logs/build.log" >&2; die "build failed"; }
+  # Every run below uses exactly these binaries, even if the tree changes.
+  export EVENTIDE_NO_BUILD=1
+  emit source_digest "$(cd "$ROOT" && find . -path ./build -prune -o -path ./.git -prune -o \
+    -path ./results -prune -o -type f \( -name '*.c' -o -name '*.h' -o -name eventide -o \
+    -name CMakeLists.txt \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+
+  # machine description, for RESULTS.md
+  emit machine_nproc "$(nproc)"
+  emit machine_cpu "\"$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')\""
+  emit machine_mem_kib "$(awk '/^MemTotal/ {print $2}' /proc/meminfo)"
+  emit machine_kernel "$(uname -r)"
+  emit machine_debian "$(cat /etc/debian_version 2>/dev/null || echo unknown)"
+  emit machine_libzmq "$(pkg-config --modversion libzmq 2>/dev/null || echo unknown)"
+  emit machine_date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  # Other work on the machine skews every figure: keep the load with them.
+  emit machine_loadavg_start "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+}
+
+# cpu_busy_pct SECONDS: the whole machine's CPU use over SECONDS, from
+# /proc/stat: busy = all but idle, iowait and nice (niced work, e.g. a
+# fuzzer at nice 19, yields the CPU to the benchmark's processes).
+cpu_busy_pct() {
+  local a b
+  a="$(head -n 1 /proc/stat)"; sleep "$1"; b="$(head -n 1 /proc/stat)"
+  printf '%s\n%s\n' "$a" "$b" | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i
+    tot[NR] = t; idle[NR] = $3 + $5 + $6 }
+    END { dt = tot[2] - tot[1]; printf "%.0f", (dt > 0) ? 100 * (dt - (idle[2] - idle[1])) / dt : 0 }'
+}
+
+# wait_quiet NAME: other work on this 2-core machine changes every figure,
+# so wait until it is idle; a run that could not wait is marked in the
+# results (KEY noisy_NAME).
+wait_quiet() {
+  [ "$QUIET_PCT" -gt 0 ] || return 0
+  local start=$SECONDS busy
+  while :; do
+    busy="$(cpu_busy_pct 2)"
+    [ "$busy" -lt "$QUIET_PCT" ] && break
+    if [ $((SECONDS - start)) -ge "$QUIET_WAIT" ]; then
+      note "  machine still ${busy}% busy after ${QUIET_WAIT}s: running $1 anyway"
+      emit "noisy_$1" "$busy"
+      return 0
+    fi
+    sleep 5
+  done
+  [ $((SECONDS - start)) -gt 3 ] && note "  waited $((SECONDS - start))s for an idle machine before $1"
+  return 0
+}
+
+# et_run NAME ARGS...: one ./eventide run into OUT/NAME; 0 if it produced a
+# summary.json.
+et_run() {
+  local name="$1"; shift
+  rm -rf "${OUT:?}/$name"
+  wait_quiet "$name"
+  "$EVENTIDE" run --out "$OUT/$name" --log-level warn "$@" >"$OUT/logs/$name.log" 2>&1 &&
+    [ -f "$OUT/$name/summary.json" ]
+}
+
+# ---- baseline ---------------------------------------------------------------
+
+phase_baseline() {
+  note "baseline: raw libzmq relay ($BIN/eventide-bench-relay ${RAW_ARGS[*]})"
+  local line
+  wait_quiet baseline
+  "$BIN/eventide-bench-relay" "${RAW_ARGS[@]}" >"$OUT/logs/baseline.out" 2>"$OUT/logs/baseline.err" ||
+    { cat "$OUT/logs/baseline.err" >&2; die "baseline failed"; }
+  while IFS= read -r line; do
+    emit "raw_${line%%=*}" "${line#*=}"
+  done <"$OUT/logs/baseline.out"
+  # The same relay with no more in flight than Eventide's workers x slots:
+  # what credit-based dispatch alone costs a raw relay.
+  local w=$((WORKERS * SLOTS))
+  wait_quiet baseline-credit
+  "$BIN/eventide-bench-relay" --runs 3 --messages 200000 --window "$w" --rtt 1 --warmup 0 \
+    >"$OUT/logs/baseline-w$w.out" 2>"$OUT/logs/baseline-w$w.err" ||
+    { cat "$OUT/logs/baseline-w$w.err" >&2; die "baseline (window $w) failed"; }
+  emit raw_credit_window "$w"
+  emit raw_credit_throughput_mps "$(grep '^relay_throughput_mps=' "$OUT/logs/baseline-w$w.out" | cut -d= -f2)"
+}
+
+# ---- throughput --------------------------------------------------------------
+
+# point_ok RATE DURATION NAME: the run at RATE was sustained: nothing
+# rejected, failed or lost, every event completed, the producer kept its
+# schedule, completions kept pace and no backlog built up (p99 bound).
+point_ok() {
+  local rate="$1" dur="$2" name="$3"
+  et_run "$name" --workflow noop --workers "$WORKERS" --slots "$SLOTS" \
+    --arrival constant --rate "$rate" --duration "$dur" --seed 1 || return 1
+  jq -e --argjson r "$rate" --argjson d "$dur" --argjson p99 "$MAX_P99_MS" '
+    .events.rejected == 0 and .events.lost == 0 and .events.failed == 0
+    and .events.completed == .events.sent and .events.sent >= 0.99 * $r * $d
+    and .throughput_eps.mean >= 0.97 * $r and .latency_ms.p99 <= $p99' \
+    "$OUT/$name/summary.json" >/dev/null
+}
+
+point_line() { # NAME: the figures of one point, for the log
+  jq -r '"sent \(.events.sent) rejected \(.events.rejected) lost \(.events.lost) thru \(.throughput_eps.mean|floor) p50 \(.latency_ms.p50)ms p99 \(.latency_ms.p99)ms"' \
+    "$OUT/$1/summary.json" 2>/dev/null || echo "run failed (log: $OUT/logs/$1.log)"
+}
+
+phase_throughput() {
+  note "throughput: noop, $WORKERS workers x $SLOTS slots, constant arrivals, ${POINT_S}s per point"
+  local lo=0 hi=0 rate="$START_RATE" n=0 ok
+  while [ "$rate" -le "$MAX_RATE" ]; do
+    n=$((n + 1))
+    if point_ok "$rate" "$POINT_S" "tput-$n-$rate"; then ok=pass; lo=$rate; else ok=fail; hi=$rate; fi
+    note "  $rate ev/s: $ok ($(point_line "tput-$n-$rate"))"
+    [ "$ok" = fail ] && break
+    rate=$((rate * 2))
+  done
+  [ "$lo" -gt 0 ] || die "throughput: even $START_RATE ev/s is not sustained (try --start-rate)"
+  [ "$hi" -gt 0 ] || die "throughput: still sustained at $MAX_RATE ev/s"
+  while [ $(( (hi - lo) * 100 )) -gt $((lo * BISECT_PCT)) ]; do
+    rate=$(( (lo + hi) / 2 ))
+    n=$((n + 1))
+    if point_ok "$rate" "$POINT_S" "tput-$n-$rate"; then ok=pass; lo=$rate; else ok=fail; hi=$rate; fi
+    note "  $rate ev/s: $ok ($(point_line "tput-$n-$rate"))"
+  done
+  # Confirm with a run twice as long; step down 5% while it fails.
+  local tries=0 confirm_s
+  confirm_s=$(awk -v s="$POINT_S" 'BEGIN{print 2 * s}')
+  while :; do
+    n=$((n + 1))
+    if point_ok "$lo" "$confirm_s" "tput-confirm-$lo"; then
+      note "  confirm $lo ev/s for ${confirm_s}s: pass ($(point_line "tput-confirm-$lo"))"
+      break
+    fi
+    note "  confirm $lo ev/s for ${confirm_s}s: fail ($(point_line "tput-confirm-$lo"))"
+    tries=$((tries + 1))
+    [ "$tries" -lt 4 ] || die "throughput: no confirmed rate"
+    lo=$((lo * 95 / 100))
+  done
+  local s="$OUT/tput-confirm-$lo/summary.json"
+  emit et_tput_workers "$WORKERS"
+  emit et_tput_slots "$SLOTS"
+  emit et_tput_first_failing_eps "$hi"
+  emit et_tput_sustained_eps "$lo"
+  emit et_tput_confirm_s "$confirm_s"
+  emit et_tput_measured_eps "$(jq '.throughput_eps.mean' "$s")"
+  emit et_tput_p50_ms "$(jq '.latency_ms.p50' "$s")"
+  emit et_tput_p99_ms "$(jq '.latency_ms.p99' "$s")"
+  emit et_tput_cpu_pct "$(jq '.utilization_pct.cpu' "$s")"
+}
+
+# ---- latency ------------------------------------------------------------------
+
+phase_latency() {
+  note "latency: noop, $WORKERS workers x $SLOTS slots, constant $LAT_RATE ev/s for ${LAT_S}s"
+  et_run latency --workflow noop --workers "$WORKERS" --slots "$SLOTS" \
+    --arrival constant --rate "$LAT_RATE" --duration "$LAT_S" --seed 1 ||
+    die "latency run failed (log: $OUT/logs/latency.log)"
+  local s="$OUT/latency/summary.json"
+  jq -e '.events.lost == 0 and .events.rejected == 0 and .events.failed == 0' "$s" >/dev/null ||
+    note "latency: WARNING: events lost, rejected or failed: $(jq -c .events "$s")"
+  emit et_lat_rate_eps "$LAT_RATE"
+  emit et_lat_events "$(jq '.events.completed' "$s")"
+  emit et_lat_lost "$(jq '.events.lost' "$s")"
+  emit et_lat_mean_ms "$(jq '.latency_ms.mean' "$s")"
+  emit et_lat_p50_ms "$(jq '.latency_ms.p50' "$s")"
+  emit et_lat_p90_ms "$(jq '.latency_ms.p90' "$s")"
+  emit et_lat_p99_ms "$(jq '.latency_ms.p99' "$s")"
+  emit et_lat_max_ms "$(jq '.latency_ms.max' "$s")"
+  emit et_lat_queue_p50_ms "$(jq '.stages[0].queue_ms.p50' "$s")"
+  # How late the producer sent, on average: part of the latency above.
+  emit et_lat_producer_lag_mean_ms "$(jq '.producers.lag_mean_ms // "n/a"' "$s")"
+}
+
+# ---- fidelity -------------------------------------------------------------------
+
+# t quantile (0.975) for n-1 degrees of freedom, for a 95% interval.
+t975() {
+  awk -v n="$1" 'BEGIN { split("12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 2.120 2.110 2.101 2.093", t, " ")
+    print (n - 1 >= 1 && n - 1 <= 19) ? t[n - 1] : 1.96 }'
+}
+
+phase_fidelity() {
+  local c seed rate name s pred meas_wq meas_s lam_eff pred_meas
+  IFS=',' read -r -a cs <<<"$FID_C"
+  for c in "${cs[@]}"; do
+    # lambda = rho * c * mu
+    rate=$(awk -v r="$FID_RHO" -v c="$c" -v s="$FID_SERVICE_MS" 'BEGIN{printf "%.4f", r * c * 1000 / s}')
+    pred=$("$HERE/erlang_c.sh" "$c" "$rate" "$FID_SERVICE_MS")
+    note "fidelity: c=$c, exp:${FID_SERVICE_MS}ms sleep, poisson $rate ev/s, ${FID_S}s x $FID_SEEDS seed(s); nominal $pred"
+    local wqs=() preds=()
+    for seed in $(seq 1 "$FID_SEEDS"); do
+      name="fid-c$c-seed$seed"
+      et_run "$name" --workflow synthetic --workers "$c" --slots 1 \
+        --service "exp:${FID_SERVICE_MS}ms" --mode sleep --arrival poisson \
+        --rate "$rate" --duration "$FID_S" --seed "$seed" ||
+        die "fidelity run $name failed (log: $OUT/logs/$name.log)"
+      s="$OUT/$name/summary.json"
+      meas_wq=$(jq '.stages[0].queue_ms.mean' "$s")
+      meas_s=$(jq '.stages[0].service_ms.mean' "$s")
+      # The run's own arrival rate and service mean: the prediction for the
+      # load that was actually offered, apart from sampling noise.
+      lam_eff=$(jq '.events.sent / .run.duration_s' "$s")
+      pred_meas=$("$HERE/erlang_c.sh" "$c" "$lam_eff" "$meas_s" | sed 's/.*wq_ms=//') || pred_meas=inf
+      note "  seed $seed: sent $(jq .events.sent "$s") lost $(jq .events.lost "$s"), service mean ${meas_s} ms, busy $(jq .utilization_pct.busy "$s")%, W_q measured ${meas_wq} ms, Erlang C at the run's own lambda and E[S] ${pred_meas} ms"
+      emit "fid_c${c}_seed${seed}_sent" "$(jq .events.sent "$s")"
+      emit "fid_c${c}_seed${seed}_lost" "$(jq .events.lost "$s")"
+      emit "fid_c${c}_seed${seed}_service_mean_ms" "$meas_s"
+      emit "fid_c${c}_seed${seed}_busy_pct" "$(jq .utilization_pct.busy "$s")"
+      emit "fid_c${c}_seed${seed}_lambda_eps" "$lam_eff"
+      emit "fid_c${c}_seed${seed}_wq_ms" "$meas_wq"
+      emit "fid_c${c}_seed${seed}_wq_pred_own_ms" "$pred_meas"
+      wqs+=("$meas_wq"); preds+=("$pred_meas")
+    done
+    emit "fid_c${c}_rate_eps" "$rate"
+    emit "fid_c${c}_wq_pred_ms" "$(echo "$pred" | sed 's/.*wq_ms=//')"
+    emit "fid_c${c}_erlang_c" "$(echo "$pred" | sed 's/.*erlang_c=//; s/ .*//')"
+    # Mean over seeds, 95% t interval from the spread between seeds (each
+    # run's mean is one sample: waits inside a run are correlated).
+    local t stats
+    t=$(t975 "${#wqs[@]}")
+    stats=$(printf '%s\n' "${wqs[@]}" | awk -v t="$t" '{ x[NR] = $1; s += $1 } END {
+      m = s / NR; v = 0; for (i = 1; i <= NR; i++) v += (x[i] - m) ^ 2
+      if (NR > 1) printf "%.4f %.4f", m, t * sqrt(v / (NR - 1) / NR)
+      else printf "%.4f n/a", m }')
+    emit "fid_c${c}_wq_ms" "${stats% *}"
+    emit "fid_c${c}_wq_ci95_ms" "${stats#* }"
+    emit "fid_c${c}_wq_pred_own_ms" "$(printf '%s\n' "${preds[@]}" | awk '{s += $1} END {printf "%.4f", s / NR}')"
+    emit "fid_c${c}_rel_err_pct" "$(awk -v m="${stats% *}" -v p="$(result "fid_c${c}_wq_pred_ms")" 'BEGIN{printf "%.1f", (m - p) / p * 100}')"
+    emit "fid_c${c}_rel_err_own_pct" "$(awk -v m="${stats% *}" -v p="$(result "fid_c${c}_wq_pred_own_ms")" 'BEGIN{printf "%.1f", (m - p) / p * 100}')"
+  done
+}
+
+# ---- comparison -----------------------------------------------------------------
+
+compare() {
+  local raw_mps raw_p50 et_eps et_p50 c m
+
+  raw_mps="$(result raw_relay_throughput_mps || true)"
+  raw_p50="$(result raw_rtt_p50_us || true)"
+  et_eps="$(result et_tput_sustained_eps || true)"
+  et_p50="$(result et_lat_p50_ms || true)"
+  echo
+  if [ -n "$raw_mps" ] && [ -n "$et_eps" ]; then
+    emit ratio_throughput_pct "$(awk -v e="$et_eps" -v r="$raw_mps" 'BEGIN{printf "%.2f", e / r * 100}')"
+    awk -v e="$et_eps" -v r="$raw_mps" 'BEGIN{p = e / r * 100
+      printf "throughput: eventide %d ev/s / raw relay %d msg/s = %.2f%% (target >= 25%%: %s)\n", e, r, p, (p >= 25) ? "met" : "MISSED"}'
+  fi
+  if [ -n "$raw_p50" ] && [ -n "$et_p50" ]; then
+    emit ratio_latency_p50 "$(awk -v e="$et_p50" -v r="$raw_p50" 'BEGIN{printf "%.2f", e * 1000 / r}')"
+    awk -v e="$et_p50" -v r="$raw_p50" 'BEGIN{x = e * 1000 / r
+      printf "latency p50: eventide %.1f us / raw RTT %.1f us = %.2fx (target <= 2x: %s)\n", e * 1000, r, x, (x <= 2) ? "met" : "MISSED"}'
+  fi
+  IFS=',' read -r -a cs <<<"$FID_C"
+  for c in "${cs[@]}"; do
+    m="$(result "fid_c${c}_wq_ms" || true)"
+    [ -n "$m" ] || continue
+    echo "fidelity c=$c: W_q measured $m ms (95% CI +-$(result "fid_c${c}_wq_ci95_ms")), Erlang C $(result "fid_c${c}_wq_pred_ms") ms nominal ($(result "fid_c${c}_rel_err_pct")%), $(result "fid_c${c}_wq_pred_own_ms") ms at the runs' own lambda, E[S] ($(result "fid_c${c}_rel_err_own_pct")%)"
+  done
+  echo "results: $RESULTS (run directories in $OUT)"
+}
+
+main() {
+  parse_args "$@"
+  setup
+  local phase
+  for phase in "${PHASES[@]}"; do
+    "phase_$phase"
+    emit "machine_loadavg_after_$phase" "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+  done
+  compare
+}
+
+# Everything above is definitions: bash has read the whole file before main
+# runs, so editing this script during a long benchmark is safe.
+main "$@"; exit
