@@ -348,7 +348,8 @@ s_parse_step(et_arrival_t *self, const char *params, char *why, size_t why_size)
     }
     rc = 0;
     if (strlen(self->spec) < sizeof self->describe)
-        snprintf(self->describe, sizeof self->describe, "%s", self->spec);
+        snprintf(self->describe, sizeof self->describe, "%.*s",
+                 (int)sizeof self->describe - 1, self->spec);
     else
         snprintf(self->describe, sizeof self->describe, "%.*s...",
                  (int)sizeof self->describe - 4, self->spec);
