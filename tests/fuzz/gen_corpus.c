@@ -204,6 +204,16 @@ s_rules(const char *root)
                        "maybe if value <= .5 and x1 < 7 and y == 0 and "
                        "z != +1E-3\n"
                        "\tno-go otherwise # tail\n");
+    /* At the rule limit (256) and one past it. */
+    static char many[256 * 32];
+    size_t len = (size_t)snprintf(many, sizeof many, "decisions a b\n");
+    for (int i = 0; i < 255; i++)
+        len += (size_t)snprintf(many + len, sizeof many - len,
+                                "a if f%d >= %d\n", i, i);
+    snprintf(many + len, sizeof many - len, "b otherwise\n");
+    rc |= s_write_text("rules", "256-rules", many);
+    snprintf(many + len, sizeof many - len, "a if x < 0\nb otherwise\n");
+    rc |= s_write_text("rules", "257-rules", many);
     return rc;
 }
 
