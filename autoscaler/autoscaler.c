@@ -4,6 +4,7 @@
 #include "autoscaler/autoscaler.h"
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -54,7 +55,8 @@ enum {
     S_OPT_DRY_RUN,
     S_OPT_DECISIONS,
     S_OPT_STATS_TIMEOUT,
-    S_OPT_LOG_LEVEL
+    S_OPT_LOG_LEVEL,
+    S_OPT_CURVE
 };
 
 static const struct option s_options[] = {
@@ -87,6 +89,7 @@ static const struct option s_options[] = {
     {"decisions", required_argument, NULL, S_OPT_DECISIONS},
     {"stats-timeout", required_argument, NULL, S_OPT_STATS_TIMEOUT},
     {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
+    {"curve", required_argument, NULL, S_OPT_CURVE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -157,6 +160,10 @@ et_autoscaler_usage(FILE *out)
         "(default 5)\n"
         "  --log-level LEVEL          debug|info|warn|error|off (default "
         "info)\n"
+        "  --curve DIR                CURVE to a tcp:// --stats, keys from "
+        "DIR\n"
+        "                             (client.key, server.pub) (default: "
+        "none)\n"
         "  --help                     this text\n");
 }
 
@@ -324,6 +331,13 @@ s_config_option(et_autoscaler_config_t *c, int opt, const char *arg)
             return s_bad("--log-level", arg,
                          "expected debug, info, warn, error or off");
         return 0;
+    case S_OPT_CURVE: {
+        char why[256];
+        if (et_curve_check_dir(arg, why, sizeof why) != 0)
+            return s_bad("--curve", arg, why);
+        snprintf(c->curve_dir, sizeof c->curve_dir, "%s", arg);
+        return 0;
+    }
     }
     return s_bad("?", arg, "unhandled option");
 }
@@ -503,6 +517,7 @@ struct et_autoscaler_t {
     et_autoscaler_config_t config;
     void *ctx;
     void *sub;
+    et_curve_t *curve; /* NULL: no CURVE */
     FILE *decisions;
     int devnull;
     et_stats_t latest;
@@ -553,7 +568,19 @@ et_autoscaler_new(const et_autoscaler_config_t *config)
         ET_LOG_ERROR("cannot create SUB socket: %s", zmq_strerror(errno));
         goto fail;
     }
-    if (et_zsock_connect(self->sub, self->config.stats) != 0)
+    if (self->config.curve_dir[0]) {
+        char why[PATH_MAX + 256];
+        self->curve = et_curve_new(
+            self->config.curve_dir,
+            et_curve_is_tcp(self->config.stats) ? ET_CURVE_CLIENT : 0, why,
+            sizeof why);
+        if (!self->curve) {
+            ET_LOG_ERROR("--curve: %s", why);
+            errno = EACCES;
+            goto fail;
+        }
+    }
+    if (et_curve_connect(self->curve, self->sub, self->config.stats) != 0)
         goto fail;
     const et_policy_config_t *p = &self->config.policy;
     ET_LOG_INFO("policy %s on %s: replicas %u..%u, tick %.2f s, command '%s' "
@@ -589,6 +616,7 @@ et_autoscaler_destroy(et_autoscaler_t **self_p)
             ;
         self->ctx = NULL;
     }
+    et_curve_destroy(&self->curve);
     if (self->devnull >= 0)
         close(self->devnull);
     if (self->decisions && fclose(self->decisions) != 0)

@@ -33,6 +33,7 @@ typedef struct {
     uint64_t stats_timeout_ns; /* no decisions on older snapshots */
     int dry_run;               /* decide and log, never run the command */
     et_log_level_t log_level;
+    char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp://, "" = off */
 } et_autoscaler_config_t;
 
 /* Fill 'config' from argv: the chosen policy's defaults first, then every

@@ -8,6 +8,7 @@
 #include "broker/queue.h"
 #include "common/clock.h"
 #include "common/codec.h"
+#include "common/curve.h"
 #include "common/idmap.h"
 #include "common/zsock.h"
 
@@ -35,6 +36,7 @@ struct et_broker_t {
     void *backend;
     void *collector;
     void *stats_pub;
+    et_curve_t *curve; /* NULL: no CURVE */
 
     /* Distinct functions of the workflow, in first-stage order. */
     uint32_t n_functions;
@@ -97,6 +99,17 @@ s_usage(FILE *out)
             "  --worker-timeout S   a worker silent this long is lost and "
             "its events retried (default 3)\n"
             "  --log-level LEVEL    debug|info|warn|error (default info)\n"
+            "  --curve DIR          CURVE on every tcp:// endpoint, keys "
+            "from DIR\n"
+            "                       (server.key, authorized/, client.key, "
+            "server.pub;\n"
+            "                       default: none, plain TCP)\n"
+            "  --endpoints-file FILE  after binding, write FRONTEND=, "
+            "BACKEND= and\n"
+            "                       STATS= lines with the bound endpoints "
+            "(the ports\n"
+            "                       chosen for tcp://HOST:*) (default: "
+            "none)\n"
             "  --help               this text\n");
 }
 
@@ -129,6 +142,8 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
         {"heartbeat", required_argument, NULL, 'H'},
         {"worker-timeout", required_argument, NULL, 'T'},
         {"log-level", required_argument, NULL, 'l'},
+        {"curve", required_argument, NULL, 'C'},
+        {"endpoints-file", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *prog = "eventide-broker";
@@ -237,6 +252,25 @@ et_broker_config_parse(int argc, char **argv, et_broker_config_t *cfg)
                              "expected debug, info, warn, error or off");
                 return 2;
             }
+            break;
+        case 'C': {
+            char why[256];
+            if (et_curve_check_dir(optarg, why, sizeof why) != 0) {
+                et_cli_error(prog, "--curve", optarg, why);
+                return 2;
+            }
+            snprintf(cfg->curve_dir, sizeof cfg->curve_dir, "%s", optarg);
+            break;
+        }
+        case 'E':
+            if (!optarg[0] ||
+                strlen(optarg) >= sizeof cfg->endpoints_file - 8) {
+                et_cli_error(prog, "--endpoints-file", optarg,
+                             "expected a file path");
+                return 2;
+            }
+            snprintf(cfg->endpoints_file, sizeof cfg->endpoints_file, "%s",
+                     optarg);
             break;
         case 'h':
             s_usage(stdout);
@@ -928,6 +962,33 @@ s_publish_stats(et_broker_t *self)
 /* ---- lifecycle --------------------------------------------------------------
  */
 
+/* CURVE keys for the roles the endpoints need, and the ZAP handler before
+ * any socket binds. */
+static int
+s_curve_start(et_broker_t *self)
+{
+    const et_broker_config_t *cfg = &self->cfg;
+    int roles = 0;
+    if (et_curve_is_tcp(cfg->frontend) || et_curve_is_tcp(cfg->backend) ||
+        et_curve_is_tcp(cfg->stats))
+        roles |= ET_CURVE_SERVER;
+    if (et_curve_is_tcp(cfg->collector))
+        roles |= ET_CURVE_CLIENT;
+    if (roles == 0)
+        ET_LOG_WARN("--curve %s: no tcp:// endpoint, nothing to secure",
+                    cfg->curve_dir);
+    char why[PATH_MAX + 256];
+    self->curve = et_curve_new(cfg->curve_dir, roles, why, sizeof why);
+    if (!self->curve) {
+        ET_LOG_ERROR("--curve: %s", why);
+        return -1;
+    }
+    if ((roles & ET_CURVE_SERVER) &&
+        et_curve_zap_start(self->curve, self->ctx) != 0)
+        return -1;
+    return 0;
+}
+
 et_broker_t *
 et_broker_new(const et_broker_config_t *cfg)
 {
@@ -955,6 +1016,8 @@ et_broker_new(const et_broker_config_t *cfg)
     self->ctx = zmq_ctx_new();
     if (!self->pool || !self->in_flight || !self->ctx)
         goto fail;
+    if (cfg->curve_dir[0] && s_curve_start(self) != 0)
+        goto fail_logged;
 
     self->frontend = et_zsock_new(self->ctx, ZMQ_ROUTER, S_HWM);
     self->backend = et_zsock_new(self->ctx, ZMQ_ROUTER, S_HWM);
@@ -974,23 +1037,39 @@ et_broker_new(const et_broker_config_t *cfg)
     if (zmq_setsockopt(self->collector, ZMQ_SNDTIMEO, &sndtimeo,
                        sizeof sndtimeo) != 0)
         goto fail;
-    if (et_zsock_bind(self->frontend, cfg->frontend) != 0 ||
-        et_zsock_bind(self->backend, cfg->backend) != 0 ||
-        et_zsock_connect(self->collector, cfg->collector) != 0)
+    if (et_curve_bind(self->curve, self->frontend, cfg->frontend) != 0 ||
+        et_curve_bind(self->curve, self->backend, cfg->backend) != 0 ||
+        et_curve_connect(self->curve, self->collector, cfg->collector) != 0)
         goto fail;
     if (cfg->stats[0]) {
+        /* Subscribers are clients too: stats name every function. */
         self->stats_pub = et_zsock_new(self->ctx, ZMQ_PUB, 1000);
-        if (!self->stats_pub || et_zsock_bind(self->stats_pub, cfg->stats))
+        if (!self->stats_pub ||
+            et_curve_bind(self->curve, self->stats_pub, cfg->stats))
             goto fail;
+    }
+    char frontend[ET_ENDPOINT_MAX], backend[ET_ENDPOINT_MAX];
+    char stats[ET_ENDPOINT_MAX] = "";
+    if (et_zsock_last_endpoint(self->frontend, frontend, sizeof frontend) ||
+        et_zsock_last_endpoint(self->backend, backend, sizeof backend) ||
+        (self->stats_pub &&
+         et_zsock_last_endpoint(self->stats_pub, stats, sizeof stats)))
+        goto fail;
+    if (cfg->endpoints_file[0]) {
+        const char *const names[] = {"FRONTEND", "BACKEND", "STATS"};
+        const char *const endpoints[] = {frontend, backend, stats};
+        if (et_zsock_write_endpoints(cfg->endpoints_file, names, endpoints,
+                                     stats[0] ? 3 : 2) != 0)
+            goto fail_logged;
     }
     ET_LOG_INFO("broker up: workflow %s (%u stage(s)), queue bound %llu per "
                 "function, frontend %s, backend %s",
                 cfg->workflow.name, cfg->workflow.n_stages,
-                (unsigned long long)cfg->queue_cap, cfg->frontend,
-                cfg->backend);
+                (unsigned long long)cfg->queue_cap, frontend, backend);
     return self;
 fail:
     ET_LOG_ERROR("cannot start the broker: %s", zmq_strerror(errno));
+fail_logged:
     et_broker_destroy(&self);
     return NULL;
 }
@@ -1133,6 +1212,9 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         (unsigned long long)self->completed, (unsigned long long)self->failed,
         (unsigned long long)self->retries,
         (unsigned long long)self->bad_messages);
+    if (self->curve)
+        ET_LOG_INFO("CURVE: %llu connection(s) refused",
+                    (unsigned long long)et_curve_refused(self->curve));
     return 0;
 }
 
@@ -1157,6 +1239,8 @@ et_broker_destroy(et_broker_t **self_p)
     et_zsock_close(&self->frontend);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
+    /* After the context: its ZAP handler outlives every server socket. */
+    et_curve_destroy(&self->curve);
     if (self->in_flight) {
         et_idmap_each(self->in_flight, s_free_job, NULL);
         et_idmap_destroy(&self->in_flight);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/workflow.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ typedef struct {
     uint64_t heartbeat_ns;      /* broker -> worker heartbeat period */
     uint64_t worker_timeout_ns; /* silence after which a worker is lost */
     et_log_level_t log_level;
+    char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
+    char endpoints_file[PATH_MAX]; /* --endpoints-file: bound endpoints */
 } et_broker_config_t;
 
 /* Fill *cfg from the command line. Returns 0, 1 when --help was printed,

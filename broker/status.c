@@ -2,9 +2,12 @@
 #include "broker/status.h"
 
 #include "common/clock.h"
+#include "common/curve.h"
+#include "common/log.h"
 #include "common/zsock.h"
 
 #include <errno.h>
+#include <limits.h>
 
 uint32_t
 et_status_instances(const et_stats_t *stats)
@@ -19,12 +22,34 @@ int
 et_status_fetch(const char *endpoint, long timeout_ms, uint32_t min_instances,
                 et_stats_t *stats)
 {
+    return et_status_fetch_curve(endpoint, NULL, timeout_ms, min_instances,
+                                 stats);
+}
+
+int
+et_status_fetch_curve(const char *endpoint, const char *curve_dir,
+                      long timeout_ms, uint32_t min_instances,
+                      et_stats_t *stats)
+{
     int rc = -1;
     int err = ETIMEDOUT;
-    void *ctx = zmq_ctx_new();
-    void *sub = ctx ? et_zsock_new(ctx, ZMQ_SUB, 100) : NULL;
+    et_curve_t *curve = NULL;
+    void *ctx = NULL, *sub = NULL;
+    if (curve_dir) {
+        char why[PATH_MAX + 256];
+        curve = et_curve_new(curve_dir,
+                             et_curve_is_tcp(endpoint) ? ET_CURVE_CLIENT : 0,
+                             why, sizeof why);
+        if (!curve) {
+            ET_LOG_ERROR("--curve: %s", why);
+            err = EACCES;
+            goto done;
+        }
+    }
+    ctx = zmq_ctx_new();
+    sub = ctx ? et_zsock_new(ctx, ZMQ_SUB, 100) : NULL;
     if (!sub || zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
-        et_zsock_connect(sub, endpoint) != 0) {
+        et_curve_connect(curve, sub, endpoint) != 0) {
         err = errno;
         goto done;
     }
@@ -63,6 +88,7 @@ done:
     et_zsock_close(&sub);
     if (ctx)
         zmq_ctx_term(ctx);
+    et_curve_destroy(&curve);
     if (rc != 0)
         errno = err;
     return rc;

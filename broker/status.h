@@ -16,6 +16,13 @@
 int et_status_fetch(const char *endpoint, long timeout_ms,
                     uint32_t min_instances, et_stats_t *stats);
 
+/* The same over CURVE when 'curve_dir' is not NULL and 'endpoint' is
+ * tcp:// (keys: DIR/client.key, DIR/server.pub). Unusable keys: -1 with
+ * errno EACCES, the reason logged. */
+int et_status_fetch_curve(const char *endpoint, const char *curve_dir,
+                          long timeout_ms, uint32_t min_instances,
+                          et_stats_t *stats);
+
 /* The snapshot as a new JSON object (caller owns it), or NULL. */
 json_t *et_status_to_json(const et_stats_t *stats);
 

@@ -2,6 +2,8 @@
  * until enough instances are up (the launcher's readiness check). */
 #include "broker/status.h"
 #include "common/cli.h"
+#include "common/curve.h"
+#include "common/log.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -11,13 +13,19 @@ static void
 s_usage(FILE *out)
 {
     fprintf(out, "usage: eventide-status --stats EP [--json] "
-                 "[--timeout S] [--wait-instances N]\n"
+                 "[--timeout S] [--wait-instances N] [--curve DIR]\n"
                  "  --stats EP           the broker's PUB endpoint "
                  "(required)\n"
                  "  --json               print JSON instead of a table\n"
                  "  --timeout S          how long to wait (default 5)\n"
                  "  --wait-instances N   wait until N instances are ready "
-                 "(default 0)\n");
+                 "(default 0)\n"
+                 "  --curve DIR          CURVE to a tcp:// --stats, keys "
+                 "from DIR\n"
+                 "                       (client.key, server.pub) (default: "
+                 "none)\n"
+                 "  --log-level LEVEL    debug|info|warn|error (default "
+                 "warn)\n");
 }
 
 int
@@ -28,9 +36,13 @@ main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"timeout", required_argument, NULL, 't'},
         {"wait-instances", required_argument, NULL, 'w'},
+        {"curve", required_argument, NULL, 'C'},
+        {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *prog = "eventide-status", *endpoint = NULL;
+    const char *prog = "eventide-status", *endpoint = NULL, *curve = NULL;
+    et_log_level_t level = ET_LOG_LEVEL_WARN;
+    char why[256];
     int json = 0, opt;
     double timeout_s = 5;
     uint64_t wait = 0;
@@ -45,7 +57,15 @@ main(int argc, char **argv)
             ;
         else if (opt == 'w' && et_cli_parse_u64(optarg, 0, 100000, &wait) == 0)
             ;
-        else if (opt == 'h') {
+        else if (opt == 'l' && et_log_parse_level(optarg, &level) == 0)
+            ;
+        else if (opt == 'C') {
+            if (et_curve_check_dir(optarg, why, sizeof why) != 0) {
+                et_cli_error(prog, "--curve", optarg, why);
+                return ET_EXIT_USAGE;
+            }
+            curve = optarg;
+        } else if (opt == 'h') {
             s_usage(stdout);
             return ET_EXIT_OK;
         } else {
@@ -58,9 +78,10 @@ main(int argc, char **argv)
         et_cli_error(prog, "--stats", NULL, "is required");
         return ET_EXIT_USAGE;
     }
+    et_log_init("status", level);
     et_stats_t stats;
-    if (et_status_fetch(endpoint, (long)(timeout_s * 1000), (uint32_t)wait,
-                        &stats) != 0) {
+    if (et_status_fetch_curve(endpoint, curve, (long)(timeout_s * 1000),
+                              (uint32_t)wait, &stats) != 0) {
         fprintf(stderr, "%s: no %s from %s within %.1f s\n", prog,
                 wait ? "snapshot with enough instances" : "stats", endpoint,
                 timeout_s);

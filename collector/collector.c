@@ -7,6 +7,7 @@
 #include "collector/report.h"
 #include "common/clock.h"
 #include "common/codec.h"
+#include "common/curve.h"
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ struct et_collector_t {
     void *pull;
     et_aggregate_t *aggregate;
     et_record_t *records; /* decode buffer for one batch */
+    et_curve_t *curve;    /* NULL: no CURVE */
 };
 
 /* ---- configuration ------------------------------------------------------- */
@@ -80,6 +82,14 @@ et_collector_usage(FILE *out)
             "                          (default %.2f; defaults are AWS Lambda "
             "x86)\n"
             "  --quiet                 no summary on stdout\n"
+            "  --curve DIR             CURVE on a tcp:// --bind: server.key "
+            "and the\n"
+            "                          client keys in DIR/authorized "
+            "(default: none)\n"
+            "  --endpoints-file FILE   after binding, write COLLECTOR=ENDPOINT "
+            "(the port\n"
+            "                          chosen for tcp://HOST:*) (default: "
+            "none)\n"
             "  -h, --help              this help\n",
             ET_COLLECTOR_DRAIN_DEFAULT_S, ET_COST_MEMORY_MB_DEFAULT,
             ET_COST_PRICE_GB_S_DEFAULT, ET_COST_PRICE_REQUESTS_DEFAULT);
@@ -131,7 +141,9 @@ enum {
     S_OPT_USAGE_GRACE,
     S_OPT_MEMORY_MB,
     S_OPT_PRICE_GB_S,
-    S_OPT_PRICE_REQUESTS
+    S_OPT_PRICE_REQUESTS,
+    S_OPT_CURVE,
+    S_OPT_ENDPOINTS_FILE
 };
 
 static int
@@ -205,6 +217,18 @@ s_config_option(et_collector_config_t *c, int opt, const char *arg)
                          "expected USD per million requests from 0 to "
                          "1000000");
         return 0;
+    case S_OPT_CURVE: {
+        char why[256];
+        if (et_curve_check_dir(arg, why, sizeof why) != 0)
+            return s_bad("--curve", arg, why);
+        snprintf(c->curve_dir, sizeof c->curve_dir, "%s", arg);
+        return 0;
+    }
+    case S_OPT_ENDPOINTS_FILE:
+        if (arg[0] == '\0' || strlen(arg) >= sizeof c->endpoints_file - 8)
+            return s_bad("--endpoints-file", arg, "expected a file path");
+        snprintf(c->endpoints_file, sizeof c->endpoints_file, "%s", arg);
+        return 0;
     case S_OPT_USAGE_GRACE:
         if (et_cli_parse_duration_ns(arg, ET_NS_PER_S, 0, 600 * ET_NS_PER_S,
                                      &c->usage_grace_ns) != 0)
@@ -231,6 +255,8 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
         {"memory-mb", required_argument, NULL, S_OPT_MEMORY_MB},
         {"price-gb-s", required_argument, NULL, S_OPT_PRICE_GB_S},
         {"price-requests", required_argument, NULL, S_OPT_PRICE_REQUESTS},
+        {"curve", required_argument, NULL, S_OPT_CURVE},
+        {"endpoints-file", required_argument, NULL, S_OPT_ENDPOINTS_FILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     s_config_defaults(c);
@@ -259,6 +285,24 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
+
+/* CURVE keys and the ZAP handler, before the PULL socket binds. */
+static int
+s_curve_start(et_collector_t *self)
+{
+    int tcp = et_curve_is_tcp(self->config.bind);
+    if (!tcp)
+        ET_LOG_WARN("--curve %s: --bind %s is not tcp://, nothing to secure",
+                    self->config.curve_dir, self->config.bind);
+    char why[PATH_MAX + 256];
+    self->curve = et_curve_new(self->config.curve_dir,
+                               tcp ? ET_CURVE_SERVER : 0, why, sizeof why);
+    if (!self->curve) {
+        ET_LOG_ERROR("--curve: %s", why);
+        return -1;
+    }
+    return tcp ? et_curve_zap_start(self->curve, self->ctx) : 0;
+}
 
 et_collector_t *
 et_collector_new(const et_collector_config_t *config)
@@ -304,10 +348,24 @@ et_collector_new(const et_collector_config_t *config)
         ET_LOG_ERROR("cannot create PULL socket: %s", zmq_strerror(errno));
         goto fail;
     }
-    if (et_zsock_bind(self->pull, self->config.bind) != 0)
+    if (self->config.curve_dir[0] && s_curve_start(self) != 0)
         goto fail;
+    if (et_curve_bind(self->curve, self->pull, self->config.bind) != 0)
+        goto fail;
+    char bound[ET_ENDPOINT_MAX];
+    if (et_zsock_last_endpoint(self->pull, bound, sizeof bound) != 0) {
+        ET_LOG_ERROR("cannot read the bound endpoint: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (self->config.endpoints_file[0]) {
+        const char *const names[] = {"COLLECTOR"};
+        const char *const endpoints[] = {bound};
+        if (et_zsock_write_endpoints(self->config.endpoints_file, names,
+                                     endpoints, 1) != 0)
+            goto fail;
+    }
     ET_LOG_INFO("run %s: collecting on %s into %s, expecting %u producer(s)",
-                self->config.run_id, self->config.bind, self->config.out_dir,
+                self->config.run_id, bound, self->config.out_dir,
                 self->config.expect_producers);
     return self;
 fail:;
@@ -329,6 +387,11 @@ et_collector_destroy(et_collector_t **self_p)
             ;
         self->ctx = NULL;
     }
+    /* After the context: its ZAP handler outlives the server socket. */
+    if (self->curve && et_curve_refused(self->curve) > 0)
+        ET_LOG_INFO("CURVE: %llu connection(s) refused",
+                    (unsigned long long)et_curve_refused(self->curve));
+    et_curve_destroy(&self->curve);
     free(self->records);
     et_aggregate_destroy(&self->aggregate);
     free(self);

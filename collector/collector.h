@@ -29,8 +29,10 @@ typedef struct {
     char run_id[ET_AGG_RUN_ID_MAX]; /* empty: derived from the start time */
     char workflow[ET_NAME_MAX];
     et_log_level_t log_level;
-    int quiet;            /* no summary on stdout */
-    et_cost_model_t cost; /* --memory-mb, --price-gb-s, --price-requests */
+    int quiet;                /* no summary on stdout */
+    et_cost_model_t cost;     /* --memory-mb, --price-gb-s, --price-requests */
+    char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
+    char endpoints_file[PATH_MAX]; /* --endpoints-file: the bound endpoint */
 } et_collector_config_t;
 
 /* Fill 'config' from argv (defaults first). Returns 0 to run, 1 when

@@ -4,7 +4,10 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void *
 et_zsock_new(void *ctx, int type, int hwm)
@@ -63,6 +66,44 @@ et_zsock_connect(void *sock, const char *endpoint)
 {
     if (zmq_connect(sock, endpoint) != 0) {
         ET_LOG_ERROR("cannot connect %s: %s", endpoint, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+et_zsock_last_endpoint(void *sock, char *buf, size_t size)
+{
+    size_t len = size;
+    if (!buf || size == 0 ||
+        zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, buf, &len) != 0)
+        return -1;
+    buf[size - 1] = '\0';
+    return 0;
+}
+
+int
+et_zsock_write_endpoints(const char *path, const char *const *names,
+                         const char *const *endpoints, size_t n)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        ET_LOG_ERROR("endpoints file %s: path too long", path);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        ET_LOG_ERROR("cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        ok &= fprintf(f, "%s=%s\n", names[i], endpoints[i]) > 0;
+    ok &= fflush(f) == 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0) {
+        ET_LOG_ERROR("cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     return 0;

@@ -32,6 +32,16 @@ void et_zsock_close(void **sock_p);
 int et_zsock_bind(void *sock, const char *endpoint);
 int et_zsock_connect(void *sock, const char *endpoint);
 
+/* The endpoint 'sock' was bound to last, with the port the system chose
+ * for a "tcp://HOST:*" bind. 0, or -1 with errno. */
+int et_zsock_last_endpoint(void *sock, char *buf, size_t size);
+
+/* Write "NAME=ENDPOINT" lines to 'path' through a temporary file renamed
+ * over it, so a reader (the launcher, waiting for a process's ports) never
+ * sees half a file. 0, or -1 (logged). */
+int et_zsock_write_endpoints(const char *path, const char *const *names,
+                             const char *const *endpoints, size_t n);
+
 /* Receive one whole multipart message. Frames beyond 'max' are read and
  * discarded, and *too_many is set to 1. Returns the number of frames kept
  * (>= 1; the caller must et_zsock_frames_close them), or -1 with errno

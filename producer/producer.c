@@ -6,6 +6,7 @@
 #include "producer/producer.h"
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/zsock.h"
 #include "producer/arrival.h"
 
@@ -129,6 +130,8 @@ s_usage(FILE *out)
         "info)\n"
         "  --progress WHEN        auto (stderr is a terminal), always, never\n"
         "                         (default auto)\n"
+        "  --curve DIR            CURVE to a tcp:// broker, keys from DIR\n"
+        "                         (client.key, server.pub) (default: none)\n"
         "  -h, --help             this help\n"
         "\n"
         "A replay (--arrival trace:FILE or --source nab:FILE) ends when its "
@@ -155,7 +158,8 @@ enum {
     S_OPT_LABELS,
     S_OPT_SPEEDUP,
     S_OPT_FRAUD_RATE,
-    S_OPT_MALFORMED_RATE
+    S_OPT_MALFORMED_RATE,
+    S_OPT_CURVE
 };
 
 /* fraud_rates_given bits */
@@ -179,6 +183,7 @@ static const struct option s_options[] = {
     {"speedup", required_argument, NULL, S_OPT_SPEEDUP},
     {"fraud-rate", required_argument, NULL, S_OPT_FRAUD_RATE},
     {"malformed-rate", required_argument, NULL, S_OPT_MALFORMED_RATE},
+    {"curve", required_argument, NULL, S_OPT_CURVE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -296,6 +301,15 @@ s_apply_option(et_producer_config_t *cfg, int opt, const char *flag,
         else
             why = "expected auto, always or never";
         break;
+    case S_OPT_CURVE: {
+        static char curve_why[256];
+        if (et_curve_check_dir(arg, curve_why, sizeof curve_why) != 0) {
+            why = curve_why;
+            break;
+        }
+        snprintf(cfg->curve_dir, sizeof cfg->curve_dir, "%s", arg);
+        break;
+    }
     default:
         why = "unknown option";
         break;
@@ -464,6 +478,7 @@ typedef struct {
     volatile sig_atomic_t *stop;
     void *ctx;
     void *sock;
+    et_curve_t *curve; /* NULL: no CURVE */
     et_arrival_t *arrival;
     et_source_t *source;
     msgpack_sbuffer body;    /* reused for every message body */
@@ -789,8 +804,13 @@ s_hello(s_run_t *run)
         }
         uint64_t now = et_clock_mono_ns();
         if (now >= deadline) {
-            ET_LOG_ERROR("no connection to the broker at %s within %.3g s",
-                         cfg->broker, (double)cfg->connect_timeout_ns / 1e9);
+            ET_LOG_ERROR("no connection to the broker at %s within %.3g s%s",
+                         cfg->broker, (double)cfg->connect_timeout_ns / 1e9,
+                         cfg->curve_dir[0]
+                             ? " (CURVE: is this client's public key in the "
+                               "broker's authorized/, and server.pub the "
+                               "broker's key?)"
+                             : "");
             return -1;
         }
         long ms = (long)((deadline - now) / ET_NS_PER_MS) + 1;
@@ -997,7 +1017,17 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
         ET_LOG_ERROR("DEALER socket: %s", zmq_strerror(errno));
         goto fail;
     }
-    if (et_zsock_connect(run.sock, cfg->broker) != 0)
+    if (cfg->curve_dir[0]) {
+        char key_why[PATH_MAX + 256];
+        run.curve = et_curve_new(
+            cfg->curve_dir, et_curve_is_tcp(cfg->broker) ? ET_CURVE_CLIENT : 0,
+            key_why, sizeof key_why);
+        if (!run.curve) {
+            ET_LOG_ERROR("--curve: %s", key_why);
+            goto fail;
+        }
+    }
+    if (et_curve_connect(run.curve, run.sock, cfg->broker) != 0)
         goto fail;
 
     int hello = s_hello(&run);
@@ -1030,6 +1060,7 @@ fail:
     /* EINTR: a signal arrived during termination; it can be resumed. */
     while (run.ctx && zmq_ctx_term(run.ctx) != 0 && errno == EINTR)
         ;
+    et_curve_destroy(&run.curve);
     et_source_destroy(&run.source);
     et_arrival_destroy(&run.arrival);
     msgpack_sbuffer_destroy(&run.payload);

@@ -52,6 +52,7 @@ typedef struct {
     int64_t connect_timeout_ns;        /* --connect-timeout: wait for broker */
     et_log_level_t log_level;          /* --log-level */
     et_producer_progress_t progress;   /* --progress */
+    char curve_dir[PATH_MAX];          /* --curve: CURVE keys, "" = off */
 } et_producer_config_t;
 
 /* Fill *cfg with the defaults (broker empty). */

@@ -7,10 +7,12 @@
 
 #include "common/cli.h"
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/zsock.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -61,6 +63,7 @@ static const struct option s_long_options[] = {
     {"max-payload", required_argument, NULL, 'p'},
     {"option", required_argument, NULL, 'o'},
     {"log-level", required_argument, NULL, 'L'},
+    {"curve", required_argument, NULL, 'C'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -118,6 +121,10 @@ s_print_help(FILE *out)
             "%d)\n"
             "  --log-level LEVEL     debug, info, warn, error or off "
             "(default info)\n"
+            "  --curve DIR           CURVE on tcp:// links, keys from DIR "
+            "(client.key,\n"
+            "                        server.pub) (default: none, plain "
+            "TCP)\n"
             "  --help                print this help\n"
             "\n"
             "Functions:\n",
@@ -321,6 +328,13 @@ et_worker_config_parse(int argc, char **argv, et_worker_config_t *cfg)
                                      "expected debug, info, warn, error or "
                                      "off");
             break;
+        case 'C': {
+            char why[256];
+            if (et_curve_check_dir(optarg, why, sizeof why) != 0)
+                return s_usage_error("--curve", optarg, why);
+            cfg->curve_dir = optarg;
+            break;
+        }
         case 'h':
             s_print_help(stdout);
             return 1;
@@ -358,9 +372,10 @@ struct s_worker_t {
     int fn_ready;
 
     void *ctx;
-    void *broker;     /* DEALER to the broker's backend */
-    void *collector;  /* PUSH to the collector */
-    void *slots_sock; /* ROUTER, inproc, to the slot threads */
+    void *broker;      /* DEALER to the broker's backend */
+    void *collector;   /* PUSH to the collector */
+    void *slots_sock;  /* ROUTER, inproc, to the slot threads */
+    et_curve_t *curve; /* NULL: no CURVE */
     msgpack_sbuffer body;
 
     s_slot_t slots[ET_WORKER_SLOTS_MAX];
@@ -1069,9 +1084,20 @@ s_setup(s_worker_t *w)
         ET_LOG_ERROR("cannot create sockets: %s", zmq_strerror(errno));
         return -1;
     }
+    if (w->cfg->curve_dir) {
+        int tcp = et_curve_is_tcp(w->cfg->broker) ||
+                  et_curve_is_tcp(w->cfg->collector);
+        char why[PATH_MAX + 256];
+        w->curve = et_curve_new(w->cfg->curve_dir, tcp ? ET_CURVE_CLIENT : 0,
+                                why, sizeof why);
+        if (!w->curve) {
+            ET_LOG_ERROR("--curve: %s", why);
+            return -1;
+        }
+    }
     /* Connect before init, so the connections come up while it runs. */
-    if (et_zsock_connect(w->broker, w->cfg->broker) != 0 ||
-        et_zsock_connect(w->collector, w->cfg->collector) != 0 ||
+    if (et_curve_connect(w->curve, w->broker, w->cfg->broker) != 0 ||
+        et_curve_connect(w->curve, w->collector, w->cfg->collector) != 0 ||
         et_zsock_bind(w->slots_sock, S_SLOTS_ENDPOINT) != 0)
         return -1;
 
@@ -1134,6 +1160,7 @@ s_teardown(s_worker_t *w)
             ;
         w->ctx = NULL;
     }
+    et_curve_destroy(&w->curve);
     msgpack_sbuffer_destroy(&w->body);
 }
 

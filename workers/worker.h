@@ -42,6 +42,7 @@ typedef struct {
     const char *options[ET_FUNCTION_OPTIONS_MAX]; /* --option KEY=VALUE */
     unsigned n_options;
     et_log_level_t log_level; /* --log-level */
+    const char *curve_dir;    /* --curve: CURVE keys for tcp://, or NULL */
     int64_t bye_timeout_ns;   /* ET_WORKER_BYE_TIMEOUT_NS; tests shorten */
 } et_worker_config_t;
 
