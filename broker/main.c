@@ -1,17 +1,8 @@
 /* eventide-broker: parse the configuration, serve until a signal, drain. */
 #include "broker/broker.h"
-
-#include <signal.h>
-#include <string.h>
+#include "common/signals.h"
 
 static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal(int signo)
-{
-    (void)signo;
-    s_stop = s_stop + 1;
-}
 
 int
 main(int argc, char **argv)
@@ -22,12 +13,10 @@ main(int argc, char **argv)
         return rc == 1 ? ET_EXIT_OK : ET_EXIT_USAGE;
     et_log_init("broker", cfg.log_level);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (et_signals_install(&s_stop) != 0) {
+        ET_LOG_ERROR("cannot install signal handlers");
+        return ET_EXIT_RUNTIME;
+    }
 
     et_broker_t *broker = et_broker_new(&cfg);
     if (!broker)

@@ -1,33 +1,13 @@
 /* eventide-collector: receives every lifecycle record, producer HELLO/DONE,
  * broker STATS and worker USAGE, and writes the run's results. */
 #include "collector/collector.h"
+#include "common/signals.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
-
-/* No SA_RESTART: a signal must interrupt zmq_poll so the loop sees it. */
-static int
-s_install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}
 
 int
 main(int argc, char **argv)
@@ -41,7 +21,7 @@ main(int argc, char **argv)
         return ET_EXIT_OK;
     }
     et_log_init("collector", config.log_level);
-    if (s_install_signals() != 0) {
+    if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("cannot install signal handlers");
         return ET_EXIT_RUNTIME;
     }

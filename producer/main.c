@@ -1,6 +1,7 @@
 /* eventide-producer: open-loop load into a running broker. Glue only: parse
  * the configuration, install the signal handlers, run, map the result to an
  * exit status. */
+#include "common/signals.h"
 #include "producer/producer.h"
 
 #include <signal.h>
@@ -8,26 +9,6 @@
 #include <string.h>
 
 static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal(int signo)
-{
-    (void)signo;
-    s_stop = 1;
-}
-
-static int
-s_install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: waits see EINTR */
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}
 
 int
 main(int argc, char **argv)
@@ -42,7 +23,7 @@ main(int argc, char **argv)
     char role[32];
     snprintf(role, sizeof role, "producer-%u", (unsigned)cfg.id);
     et_log_init(role, cfg.log_level);
-    if (s_install_signals() != 0) {
+    if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("sigaction failed");
         return ET_EXIT_RUNTIME;
     }

@@ -3,35 +3,13 @@
  * summary line. */
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "workers/train.h"
 
 #include <signal.h>
 #include <string.h>
 
 static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
-
-static int
-s_install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: blocking calls see EINTR */
-    sigemptyset(&sa.sa_mask);
-    struct sigaction ignore = sa;
-    ignore.sa_handler = SIG_IGN;
-    if (sigaction(SIGINT, &sa, NULL) != 0 ||
-        sigaction(SIGTERM, &sa, NULL) != 0 ||
-        sigaction(SIGPIPE, &ignore, NULL) != 0)
-        return -1;
-    return 0;
-}
 
 int
 main(int argc, char **argv)
@@ -44,7 +22,7 @@ main(int argc, char **argv)
         return ET_EXIT_USAGE;
 
     et_log_init("train", cfg.log_level);
-    if (s_install_signals() != 0) {
+    if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("cannot install signal handlers");
         return ET_EXIT_RUNTIME;
     }
