@@ -26,7 +26,7 @@ struct et_worker_rec_t {
     /* Busy slots whose event timed out: the slot is freed only when the
      * late result comes back, since the function may still be running. */
     uint32_t abandoned;
-    int leaving;   /* said BYE or was told to DRAIN: no new work */
+    int leaving; /* said BYE or was told to DRAIN: no new work */
     uint64_t last_seen_mono_ns;
 };
 typedef struct et_worker_rec_t et_worker_rec_t;

@@ -7,14 +7,9 @@
 #include <string.h>
 
 static const et_function_def_t *const s_functions[] = {
-    &et_function_noop,
-    &et_function_synthetic,
-    &et_function_anomaly,
-    &et_function_decide,
-    &et_function_sink,
-    &et_function_preprocess,
-    &et_function_fraud,
-    &et_function_faulty,
+    &et_function_noop,   &et_function_synthetic, &et_function_anomaly,
+    &et_function_decide, &et_function_sink,      &et_function_preprocess,
+    &et_function_fraud,  &et_function_faulty,
 };
 
 #define S_FUNCTIONS_COUNT (sizeof s_functions / sizeof s_functions[0])
