@@ -573,7 +573,7 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
     job->label = event.label;
     job->enqueued_mono_ns = et_clock_mono_ns();
     /* Cold: nothing is there to serve it yet (scale from zero). */
-    job->cold = et_pool_instances(self->pool, function) == 0;
+    job->cold = et_pool_serving(self->pool, function) == 0;
     if (et_queue_push_tail(self->queues[function], job) != 0) {
         et_job_destroy(&job);
         s_reject(self, &frames[0], &event, ET_REASON_QUEUE_FULL);
@@ -766,7 +766,7 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
         self->in_system_bytes += zmq_msg_size(&job->payload);
         job->enqueued_mono_ns = et_clock_mono_ns();
         uint32_t next = self->stage_function[job->stage];
-        job->cold = et_pool_instances(self->pool, next) == 0;
+        job->cold = et_pool_serving(self->pool, next) == 0;
         if (et_queue_push_admitted(self->queues[next], job) != 0)
             s_fail(self, job, ET_REASON_QUEUE_FULL);
         else

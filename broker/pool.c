@@ -201,6 +201,16 @@ et_pool_instances(const et_pool_t *self, uint32_t function)
 }
 
 uint32_t
+et_pool_serving(const et_pool_t *self, uint32_t function)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < self->n_workers; i++)
+        n += self->workers[i]->function == function &&
+             !self->workers[i]->leaving;
+    return n;
+}
+
+uint32_t
 et_pool_slots_total(const et_pool_t *self, uint32_t function)
 {
     uint32_t n = 0;

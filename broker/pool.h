@@ -69,6 +69,8 @@ void et_pool_remove(et_pool_t *self, et_worker_rec_t **worker_p);
 /* Per-function counts for stats and scaling. */
 uint32_t et_pool_instances(const et_pool_t *self, uint32_t function);
 uint32_t et_pool_slots_total(const et_pool_t *self, uint32_t function);
+/* Instances of 'function' that take new work (not leaving). */
+uint32_t et_pool_serving(const et_pool_t *self, uint32_t function);
 uint32_t et_pool_slots_busy(const et_pool_t *self, uint32_t function);
 uint32_t et_pool_slots_free(const et_pool_t *self, uint32_t function);
 

@@ -5,10 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 
 out="$ET_TMP/out"
-# 4 workers x 1 slot x 20 ms = 200 events/s of capacity; load 140/s.
-"$EVENTIDE" up --workflow synthetic --service const:20ms --workers 4 \
+# 4 workers x 4 slots x 100 ms = 160 events/s of capacity; load 112/s
+# (70%). With about 2.8 busy slots per worker, a killed worker almost
+# always takes events in flight with it (all four idle: ~1e-5).
+"$EVENTIDE" up --workflow synthetic --service const:100ms --workers 4 --slots 4 \
   --out "$out" >"$ET_TMP/up.log" 2>&1 || { cat "$ET_TMP/up.log" >&2; fail "up failed"; }
-"$EVENTIDE" produce --rate 140 --duration 8 --arrival poisson >"$ET_TMP/produce.log" 2>&1 &
+"$EVENTIDE" produce --rate 112 --duration 8 --arrival poisson >"$ET_TMP/produce.log" 2>&1 &
 producer=$!
 ET_EXTRA_PIDS+=("$producer")
 

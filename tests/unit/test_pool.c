@@ -157,6 +157,25 @@ test_pool_give_back_on_leaving_worker_keeps_it_unavailable(void **state)
 }
 
 static void
+test_pool_serving_counts_only_instances_taking_work(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(2);
+    assert_non_null(pool);
+    et_worker_rec_t *a = s_add(pool, "A", 0, 1);
+    s_add(pool, "B", 0, 2);
+    s_add(pool, "C", 1, 1);
+    assert_int_equal(et_pool_serving(pool, 0), 2);
+    /* A leaving instance still exists but will not serve a new event: an
+     * event for it waits for a new instance, i.e. it is cold. */
+    et_pool_set_leaving(pool, a);
+    assert_int_equal(et_pool_instances(pool, 0), 2);
+    assert_int_equal(et_pool_serving(pool, 0), 1);
+    assert_int_equal(et_pool_serving(pool, 1), 1);
+    et_pool_destroy(&pool);
+}
+
+static void
 test_pool_set_leaving_withdraws_free_slots(void **state)
 {
     (void)state;
@@ -528,6 +547,7 @@ main(void)
         cmocka_unit_test(test_pool_add_rejects_beyond_max_workers),
         cmocka_unit_test(test_pool_lru_order_survives_growth),
         cmocka_unit_test(test_pool_random_operations_match_reference_model),
+        cmocka_unit_test(test_pool_serving_counts_only_instances_taking_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
