@@ -7,6 +7,15 @@
 #include <stdio.h>
 #include <time.h>
 
+/* Fault injection: an emulated clock error (see et_clock_set_skew_ns). */
+static int64_t s_skew_ns;
+
+void
+et_clock_set_skew_ns(int64_t skew_ns)
+{
+    s_skew_ns = skew_ns;
+}
+
 static uint64_t
 s_read(clockid_t id)
 {
@@ -24,7 +33,7 @@ et_clock_mono_ns(void)
 int64_t
 et_clock_real_ns(void)
 {
-    return (int64_t)s_read(CLOCK_REALTIME);
+    return (int64_t)s_read(CLOCK_REALTIME) + s_skew_ns;
 }
 
 uint64_t
@@ -48,6 +57,7 @@ s_sleep_until(clockid_t id, uint64_t ns)
 int
 et_clock_sleep_until_real(int64_t real_ns)
 {
+    real_ns -= s_skew_ns;
     if (real_ns < 0)
         return 0;
     return s_sleep_until(CLOCK_REALTIME, (uint64_t)real_ns);

@@ -335,9 +335,9 @@ s_done(int rc)
 static int
 s_type_known(uint64_t type)
 {
-    return (type >= ET_MSG_EVENT && type <= ET_MSG_DONE_ACK) ||
+    return (type >= ET_MSG_EVENT && type <= ET_MSG_TIME_REP) ||
            (type >= ET_MSG_READY && type <= ET_MSG_BYE) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_STATS);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_CLOCK);
 }
 
 int
@@ -685,6 +685,89 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
     return s_reader_close(&r);
 }
 
+int
+et_codec_encode_time_req(msgpack_sbuffer *buf, const et_time_req_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 2) ||
+                  msgpack_pack_uint32(&pk, m->seq) ||
+                  msgpack_pack_int64(&pk, m->t1_ns));
+}
+
+int
+et_codec_decode_time_req(const void *data, size_t size, et_time_req_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 2, 0) != 0)
+        return -1;
+    m->seq = (uint32_t)s_read_u64(&r, S_U32);
+    m->t1_ns = s_read_i64(&r, 0, S_NS_MAX);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_time_rep(msgpack_sbuffer *buf, const et_time_rep_t *m)
+{
+    S_PACKER(buf);
+    return s_done(
+        msgpack_pack_array(&pk, 4) || msgpack_pack_uint32(&pk, m->seq) ||
+        msgpack_pack_int64(&pk, m->t1_ns) ||
+        msgpack_pack_int64(&pk, m->t2_ns) || msgpack_pack_int64(&pk, m->t3_ns));
+}
+
+int
+et_codec_decode_time_rep(const void *data, size_t size, et_time_rep_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 4, 0) != 0)
+        return -1;
+    m->seq = (uint32_t)s_read_u64(&r, S_U32);
+    m->t1_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->t2_ns = s_read_i64(&r, 0, S_NS_MAX);
+    m->t3_ns = s_read_i64(&r, 0, S_NS_MAX);
+    return s_reader_close(&r);
+}
+
+#define S_OFFSET_MAX ET_CLOCK_OFFSET_MAX_NS
+
+int
+et_codec_encode_clock(msgpack_sbuffer *buf, const et_clock_report_t *m)
+{
+    S_PACKER(buf);
+    return s_done(
+        msgpack_pack_array(&pk, 11) || msgpack_pack_uint8(&pk, m->role) ||
+        s_pack_str(&pk, m->name) || s_pack_str(&pk, m->host) ||
+        msgpack_pack_uint32(&pk, m->producer_id) ||
+        msgpack_pack_int64(&pk, m->offset_ns) ||
+        msgpack_pack_int64(&pk, m->bound_ns) ||
+        msgpack_pack_int64(&pk, m->rtt_ns) ||
+        msgpack_pack_int64(&pk, m->correction_ns) ||
+        msgpack_pack_uint32(&pk, m->samples) ||
+        msgpack_pack_uint32(&pk, m->lost) || msgpack_pack_int64(&pk, m->t_ns));
+}
+
+int
+et_codec_decode_clock(const void *data, size_t size, et_clock_report_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 11, 0) != 0)
+        return -1;
+    m->role = (uint8_t)s_read_u64(&r, ET_CLOCK_ROLE_MAX);
+    s_read_str(&r, m->name, sizeof m->name, 0);
+    s_read_str(&r, m->host, sizeof m->host, 0);
+    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
+    m->offset_ns = s_read_i64(&r, -S_OFFSET_MAX, S_OFFSET_MAX);
+    m->bound_ns = s_read_i64(&r, 0, S_OFFSET_MAX);
+    m->rtt_ns = s_read_i64(&r, 0, 2 * S_OFFSET_MAX);
+    m->correction_ns = s_read_i64(&r, -S_OFFSET_MAX, S_OFFSET_MAX);
+    m->samples = (uint32_t)s_read_u64(&r, S_U32);
+    m->lost = (uint32_t)s_read_u64(&r, S_U32);
+    m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
+    if (m->role == 0)
+        r.bad = 1;
+    return s_reader_close(&r);
+}
+
 #define S_RECORD_FIELDS 14
 
 int
@@ -779,6 +862,10 @@ et_codec_type_name(et_msg_type_t type)
         return "DONE";
     case ET_MSG_DONE_ACK:
         return "DONE_ACK";
+    case ET_MSG_TIME_REQ:
+        return "TIME_REQ";
+    case ET_MSG_TIME_REP:
+        return "TIME_REP";
     case ET_MSG_READY:
         return "READY";
     case ET_MSG_TASK:
@@ -797,6 +884,8 @@ et_codec_type_name(et_msg_type_t type)
         return "USAGE";
     case ET_MSG_STATS:
         return "STATS";
+    case ET_MSG_CLOCK:
+        return "CLOCK";
     }
     return "UNKNOWN";
 }

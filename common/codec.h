@@ -35,6 +35,8 @@ typedef enum {
     ET_MSG_HELLO = 3,    /* producer -> broker -> collector */
     ET_MSG_DONE = 4,     /* producer -> broker -> collector */
     ET_MSG_DONE_ACK = 5, /* broker -> producer: all rejects were sent */
+    ET_MSG_TIME_REQ = 6, /* producer or worker -> broker: clock probe */
+    ET_MSG_TIME_REP = 7, /* broker -> the prober: its clock's answer */
     ET_MSG_READY = 10,   /* worker -> broker */
     ET_MSG_TASK = 11,    /* broker -> worker: header, task, payload */
     ET_MSG_RESULT = 12,  /* worker -> broker: header, result, payload */
@@ -43,7 +45,8 @@ typedef enum {
     ET_MSG_BYE = 15,     /* worker -> broker: leaving, nothing in flight */
     ET_MSG_RECORDS = 20, /* broker -> collector: batch of lifecycle records */
     ET_MSG_USAGE = 21,   /* worker -> collector */
-    ET_MSG_STATS = 22    /* broker -> PUB subscribers and collector */
+    ET_MSG_STATS = 22,   /* broker -> PUB subscribers and collector */
+    ET_MSG_CLOCK = 23    /* producer or worker -> broker -> collector */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */
@@ -197,6 +200,47 @@ typedef struct {
     et_stats_function_t functions[ET_STATS_FUNCTIONS_MAX];
 } et_stats_t;
 
+/* Clock probes (NTP-style, the broker's clock is the reference): t1 when
+ * the prober sent TIME_REQ, t2 when the broker read it, t3 when the broker
+ * answered, all CLOCK_REALTIME of the clock that read them. */
+typedef struct {
+    uint32_t seq;
+    int64_t t1_ns;
+} et_time_req_t;
+
+typedef struct {
+    uint32_t seq;
+    int64_t t1_ns; /* echoed */
+    int64_t t2_ns;
+    int64_t t3_ns;
+} et_time_rep_t;
+
+typedef enum {
+    ET_CLOCK_ROLE_PRODUCER = 1,
+    ET_CLOCK_ROLE_WORKER = 2,
+    ET_CLOCK_ROLE_MAX = 2
+} et_clock_role_t;
+
+/* Offsets and round trips beyond a day are refused: far beyond any clock
+ * worth correcting, and every sum of them stays in range. */
+#define ET_CLOCK_OFFSET_MAX_NS (86400LL * 1000000000LL)
+
+/* One process's latest estimate of its clock's offset to the broker's:
+ * broker clock = its clock + offset_ns, within +/- bound_ns. */
+typedef struct {
+    uint8_t role;           /* et_clock_role_t */
+    char name[ET_NAME_MAX]; /* "producer-<id>" or the worker's instance */
+    char host[ET_NAME_MAX]; /* the host it runs on (gethostname) */
+    uint32_t producer_id;   /* 0 for workers */
+    int64_t offset_ns;
+    int64_t bound_ns;      /* half the best probe's round trip */
+    int64_t rtt_ns;        /* that round trip, the broker's turnaround out */
+    int64_t correction_ns; /* added to the timestamps it sends (0: none) */
+    uint32_t samples;      /* answered probes so far */
+    uint32_t lost;         /* probes without an answer so far */
+    int64_t t_ns;          /* when, on the broker's clock */
+} et_clock_report_t;
+
 /* Check that 'data' holds exactly one msgpack object of at most
  * ET_MSGPACK_MAX_DEPTH nesting whose declared lengths fit in 'size'. This
  * runs before msgpack-c unpacks anything, so a hostile length can never
@@ -226,6 +270,13 @@ int et_codec_encode_usage(msgpack_sbuffer *buf, const et_usage_t *msg);
 int et_codec_decode_usage(const void *data, size_t size, et_usage_t *msg);
 int et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *msg);
 int et_codec_decode_stats(const void *data, size_t size, et_stats_t *msg);
+int et_codec_encode_time_req(msgpack_sbuffer *buf, const et_time_req_t *msg);
+int et_codec_decode_time_req(const void *data, size_t size, et_time_req_t *msg);
+int et_codec_encode_time_rep(msgpack_sbuffer *buf, const et_time_rep_t *msg);
+int et_codec_decode_time_rep(const void *data, size_t size, et_time_rep_t *msg);
+int et_codec_encode_clock(msgpack_sbuffer *buf, const et_clock_report_t *msg);
+int et_codec_decode_clock(const void *data, size_t size,
+                          et_clock_report_t *msg);
 
 /* Records travel in batches: the body is an array of records. */
 int et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,

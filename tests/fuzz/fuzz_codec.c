@@ -184,6 +184,39 @@ s_cmp_stats(const char *w, const et_stats_t *a, const et_stats_t *b)
 }
 
 static void
+s_cmp_time_req(const char *w, const et_time_req_t *a, const et_time_req_t *b)
+{
+    S_EQ(w, a, b, seq);
+    S_EQ(w, a, b, t1_ns);
+}
+
+static void
+s_cmp_time_rep(const char *w, const et_time_rep_t *a, const et_time_rep_t *b)
+{
+    S_EQ(w, a, b, seq);
+    S_EQ(w, a, b, t1_ns);
+    S_EQ(w, a, b, t2_ns);
+    S_EQ(w, a, b, t3_ns);
+}
+
+static void
+s_cmp_clock(const char *w, const et_clock_report_t *a,
+            const et_clock_report_t *b)
+{
+    S_EQ(w, a, b, role);
+    S_EQ_STR(w, a, b, name);
+    S_EQ_STR(w, a, b, host);
+    S_EQ(w, a, b, producer_id);
+    S_EQ(w, a, b, offset_ns);
+    S_EQ(w, a, b, bound_ns);
+    S_EQ(w, a, b, rtt_ns);
+    S_EQ(w, a, b, correction_ns);
+    S_EQ(w, a, b, samples);
+    S_EQ(w, a, b, lost);
+    S_EQ(w, a, b, t_ns);
+}
+
+static void
 s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
 {
     S_EQ(w, a, b, kind);
@@ -277,6 +310,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_result_t, result, s_cmp_result);
     S_ROUND_TRIP(et_usage_t, usage, s_cmp_usage);
     S_ROUND_TRIP(et_stats_t, stats, s_cmp_stats);
+    S_ROUND_TRIP(et_time_req_t, time_req, s_cmp_time_req);
+    S_ROUND_TRIP(et_time_rep_t, time_rep, s_cmp_time_rep);
+    S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
     s_records(data, size);
     return 0;
 }

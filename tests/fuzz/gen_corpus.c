@@ -148,6 +148,28 @@ s_codec(void)
     rc |= s_write_buf("codec", "records-empty", &b);
     rc |= et_codec_encode_records(&b, recs, 3);
     rc |= s_write_buf("codec", "records", &b);
+    rc |= et_codec_encode_header(&b, ET_MSG_CLOCK);
+    rc |= s_write_buf("codec", "header-clock", &b);
+    et_time_req_t time_req = {5, 1700000000000000000};
+    rc |= et_codec_encode_time_req(&b, &time_req);
+    rc |= s_write_buf("codec", "time-req", &b);
+    et_time_rep_t time_rep = {5, 1700000000000000000, 1700000000250100000,
+                              1700000000250150000};
+    rc |= et_codec_encode_time_rep(&b, &time_rep);
+    rc |= s_write_buf("codec", "time-rep", &b);
+    et_clock_report_t clock_report = {.role = ET_CLOCK_ROLE_PRODUCER,
+                                      .name = "producer-1",
+                                      .host = "host-b",
+                                      .producer_id = 1,
+                                      .offset_ns = -250000000,
+                                      .bound_ns = 150000,
+                                      .rtt_ns = 300000,
+                                      .correction_ns = -250000000,
+                                      .samples = 8,
+                                      .lost = 1,
+                                      .t_ns = 1700000000250150000};
+    rc |= et_codec_encode_clock(&b, &clock_report);
+    rc |= s_write_buf("codec", "clock", &b);
     /* Shapes the decoders must refuse: ext, bin, deep nesting, a map. */
     static const unsigned char s_ext[] = {0x92, 0xd4, 0x01, 0x02,
                                           0xc4, 0x01, 0x00};

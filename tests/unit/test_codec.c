@@ -143,6 +143,38 @@ s_stats(void)
     return m;
 }
 
+static et_time_req_t
+s_time_req(void)
+{
+    return (et_time_req_t){.seq = UINT32_MAX, .t1_ns = INT64_MAX};
+}
+
+static et_time_rep_t
+s_time_rep(void)
+{
+    return (et_time_rep_t){.seq = 1,
+                           .t1_ns = 0,
+                           .t2_ns = INT64_MAX,
+                           .t3_ns = 1700000000123456789LL};
+}
+
+static et_clock_report_t
+s_clock(void)
+{
+    et_clock_report_t m = {.role = ET_CLOCK_ROLE_WORKER,
+                           .producer_id = UINT32_MAX,
+                           .offset_ns = -ET_CLOCK_OFFSET_MAX_NS,
+                           .bound_ns = ET_CLOCK_OFFSET_MAX_NS,
+                           .rtt_ns = 2 * ET_CLOCK_OFFSET_MAX_NS,
+                           .correction_ns = ET_CLOCK_OFFSET_MAX_NS,
+                           .samples = UINT32_MAX,
+                           .lost = 0,
+                           .t_ns = INT64_MAX};
+    memset(m.name, 'w', sizeof m.name - 1);
+    strcpy(m.host, "h");
+    return m;
+}
+
 static void
 s_records(et_record_t r[N_RECORDS])
 {
@@ -357,6 +389,52 @@ s_dec_stats(const void *data, size_t size)
 }
 
 static int
+s_dec_time_req(const void *data, size_t size)
+{
+    et_time_req_t *m = malloc(sizeof *m);
+    assert_non_null(m);
+    int rc = et_codec_decode_time_req(data, size, m);
+    if (rc == 0)
+        assert_true(m->t1_ns >= 0);
+    free(m);
+    return rc;
+}
+
+static int
+s_dec_time_rep(const void *data, size_t size)
+{
+    et_time_rep_t *m = malloc(sizeof *m);
+    assert_non_null(m);
+    int rc = et_codec_decode_time_rep(data, size, m);
+    if (rc == 0)
+        assert_true(m->t1_ns >= 0 && m->t2_ns >= 0 && m->t3_ns >= 0);
+    free(m);
+    return rc;
+}
+
+static int
+s_dec_clock(const void *data, size_t size)
+{
+    et_clock_report_t *m = malloc(sizeof *m);
+    assert_non_null(m);
+    int rc = et_codec_decode_clock(data, size, m);
+    if (rc == 0) {
+        const int64_t max = ET_CLOCK_OFFSET_MAX_NS;
+        assert_true(m->role >= 1 && m->role <= ET_CLOCK_ROLE_MAX);
+        assert_true(s_terminated(m->name, sizeof m->name));
+        assert_true(s_terminated(m->host, sizeof m->host));
+        assert_true(m->name[0] != '\0' && m->host[0] != '\0');
+        assert_true(m->offset_ns >= -max && m->offset_ns <= max);
+        assert_true(m->bound_ns >= 0 && m->bound_ns <= max);
+        assert_true(m->rtt_ns >= 0 && m->rtt_ns <= 2 * max);
+        assert_true(m->correction_ns >= -max && m->correction_ns <= max);
+        assert_true(m->t_ns >= 0);
+    }
+    free(m);
+    return rc;
+}
+
+static int
 s_dec_records(const void *data, size_t size)
 {
     const size_t max = N_RECORDS + 2;
@@ -441,6 +519,27 @@ s_enc_stats(msgpack_sbuffer *b)
 }
 
 static void
+s_enc_time_req(msgpack_sbuffer *b)
+{
+    et_time_req_t m = s_time_req();
+    assert_int_equal(et_codec_encode_time_req(b, &m), 0);
+}
+
+static void
+s_enc_time_rep(msgpack_sbuffer *b)
+{
+    et_time_rep_t m = s_time_rep();
+    assert_int_equal(et_codec_encode_time_rep(b, &m), 0);
+}
+
+static void
+s_enc_clock(msgpack_sbuffer *b)
+{
+    et_clock_report_t m = s_clock();
+    assert_int_equal(et_codec_encode_clock(b, &m), 0);
+}
+
+static void
 s_enc_records(msgpack_sbuffer *b)
 {
     et_record_t r[N_RECORDS];
@@ -461,7 +560,9 @@ s_enc_header(msgpack_sbuffer *b)
  * x  status 0..MAX            b  flag 0..1         k  record kind 1..MAX
  * s  name, 1..ET_NAME_MAX-1 bytes                  t  text, 1..ET_TEXT_MAX-1
  * T  text, 0..ET_TEXT_MAX-1   r  rate/duration, finite, >= 0
- * d  score, finite            L  list of per-function stats */
+ * d  score, finite            L  list of per-function stats
+ * R  clock role 1..MAX        o  offset, |v| <= ET_CLOCK_OFFSET_MAX_NS
+ * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX */
 typedef struct {
     const char *name;
     s_encode_fn encode;
@@ -483,15 +584,18 @@ static const s_body_t s_bodies[] = {
     {"stats", s_enc_stats, s_dec_stats, {0}, 0, "nsuuuuuuuL"},
     {"stats.function", s_enc_stats, s_dec_stats, {9, 1}, 2, "swwwwwu"},
     {"records.record", s_enc_records, s_dec_records, {3}, 1, "kuwgannnnllebd"},
+    {"time_req", s_enc_time_req, s_dec_time_req, {0}, 0, "wn"},
+    {"time_rep", s_enc_time_rep, s_dec_time_rep, {0}, 0, "wnnn"},
+    {"clock", s_enc_clock, s_dec_clock, {0}, 0, "Rsswohmowwn"},
     {"header", s_enc_header, s_dec_header, {0}, 0, ""}, /* own tests */
 };
 #define N_BODIES (sizeof s_bodies / sizeof s_bodies[0])
 
 /* Every decoder once, for the mutation loop and the size checks. */
 static const s_decode_fn s_decoders[] = {
-    s_dec_header, s_dec_event, s_dec_reject, s_dec_hello,
-    s_dec_done,   s_dec_ready, s_dec_task,   s_dec_result,
-    s_dec_usage,  s_dec_stats, s_dec_records};
+    s_dec_header,  s_dec_event,    s_dec_reject,   s_dec_hello, s_dec_done,
+    s_dec_ready,   s_dec_task,     s_dec_result,   s_dec_usage, s_dec_stats,
+    s_dec_records, s_dec_time_req, s_dec_time_rep, s_dec_clock};
 #define N_DECODERS (sizeof s_decoders / sizeof s_decoders[0])
 
 // ---------------------------------------------------------------------------
@@ -678,6 +782,23 @@ s_values(char code, int good, msgpack_object *v)
         case 'L':
             v[n++] = s_obj_of(MSGPACK_OBJECT_ARRAY);
             break;
+        case 'R':
+            v[n++] = s_obj_int(ET_CLOCK_ROLE_PRODUCER);
+            v[n++] = s_obj_int(ET_CLOCK_ROLE_MAX);
+            break;
+        case 'o':
+            v[n++] = s_obj_int(-ET_CLOCK_OFFSET_MAX_NS);
+            v[n++] = s_obj_int(0);
+            v[n++] = s_obj_int(ET_CLOCK_OFFSET_MAX_NS);
+            break;
+        case 'h':
+            v[n++] = s_obj_int(0);
+            v[n++] = s_obj_int(ET_CLOCK_OFFSET_MAX_NS);
+            break;
+        case 'm':
+            v[n++] = s_obj_int(0);
+            v[n++] = s_obj_int(2 * ET_CLOCK_OFFSET_MAX_NS);
+            break;
         }
         return n;
     }
@@ -755,6 +876,27 @@ s_values(char code, int good, msgpack_object *v)
         v[n++] = s_obj_int(0);
         v[n++] = s_obj_int(ET_RECORD_MAX + 1);
         break;
+    case 'R':
+        v[n++] = s_obj_int(0);
+        v[n++] = s_obj_int(ET_CLOCK_ROLE_MAX + 1);
+        v[n++] = s_obj_int(-1);
+        break;
+    case 'o':
+        v[n++] = s_obj_int(ET_CLOCK_OFFSET_MAX_NS + 1);
+        v[n++] = s_obj_int(-ET_CLOCK_OFFSET_MAX_NS - 1);
+        v[n++] = s_obj_int(INT64_MIN);
+        v[n++] = s_obj_uint((uint64_t)INT64_MAX + 1);
+        break;
+    case 'h':
+        v[n++] = s_obj_int(-1);
+        v[n++] = s_obj_int(ET_CLOCK_OFFSET_MAX_NS + 1);
+        v[n++] = s_obj_int(INT64_MIN);
+        break;
+    case 'm':
+        v[n++] = s_obj_int(-1);
+        v[n++] = s_obj_int(2 * ET_CLOCK_OFFSET_MAX_NS + 1);
+        v[n++] = s_obj_uint(UINT64_MAX);
+        break;
     }
     return n;
 }
@@ -775,10 +917,11 @@ test_codec_header_round_trips_every_type(void **state)
 {
     (void)state;
     static const et_msg_type_t types[] = {
-        ET_MSG_EVENT,     ET_MSG_REJECT, ET_MSG_HELLO, ET_MSG_DONE,
-        ET_MSG_DONE_ACK,  ET_MSG_READY,  ET_MSG_TASK,  ET_MSG_RESULT,
-        ET_MSG_HEARTBEAT, ET_MSG_DRAIN,  ET_MSG_BYE,   ET_MSG_RECORDS,
-        ET_MSG_USAGE,     ET_MSG_STATS};
+        ET_MSG_EVENT,    ET_MSG_REJECT,   ET_MSG_HELLO,     ET_MSG_DONE,
+        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
+        ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
+        ET_MSG_BYE,      ET_MSG_RECORDS,  ET_MSG_USAGE,     ET_MSG_STATS,
+        ET_MSG_CLOCK};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -790,6 +933,9 @@ test_codec_header_round_trips_every_type(void **state)
         assert_string_not_equal(et_codec_type_name(t), "UNKNOWN");
         msgpack_sbuffer_destroy(&b);
     }
+    assert_string_equal(et_codec_type_name(ET_MSG_TIME_REQ), "TIME_REQ");
+    assert_string_equal(et_codec_type_name(ET_MSG_TIME_REP), "TIME_REP");
+    assert_string_equal(et_codec_type_name(ET_MSG_CLOCK), "CLOCK");
 }
 
 static void
@@ -970,6 +1116,138 @@ test_codec_usage_round_trips(void **state)
     assert_true(out.served == in.served);
     assert_true(out.errors == in.errors);
     assert_int_equal(out.final, in.final);
+    msgpack_sbuffer_destroy(&b);
+}
+
+static void
+test_codec_time_req_round_trips(void **state)
+{
+    (void)state;
+    et_time_req_t in[] = {s_time_req(), {.seq = 0, .t1_ns = 0}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_time_req(&b, &in[i]), 0);
+        et_time_req_t out;
+        memset(&out, 0xa5, sizeof out);
+        assert_int_equal(et_codec_decode_time_req(b.data, b.size, &out), 0);
+        assert_int_equal(out.seq, in[i].seq);
+        assert_true(out.t1_ns == in[i].t1_ns);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
+test_codec_time_rep_round_trips(void **state)
+{
+    (void)state;
+    et_time_rep_t in[] = {
+        s_time_rep(),
+        {.seq = UINT32_MAX, .t1_ns = INT64_MAX, .t2_ns = 0, .t3_ns = 1}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_time_rep(&b, &in[i]), 0);
+        et_time_rep_t out;
+        memset(&out, 0xa5, sizeof out);
+        assert_int_equal(et_codec_decode_time_rep(b.data, b.size, &out), 0);
+        assert_int_equal(out.seq, in[i].seq);
+        assert_true(out.t1_ns == in[i].t1_ns);
+        assert_true(out.t2_ns == in[i].t2_ns);
+        assert_true(out.t3_ns == in[i].t3_ns);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
+test_codec_clock_round_trips(void **state)
+{
+    (void)state;
+    et_clock_report_t in[2] = {s_clock(), s_clock()};
+    // A producer's report, every signed field the other way round.
+    in[1].role = ET_CLOCK_ROLE_PRODUCER;
+    strcpy(in[1].name, "producer-7");
+    memset(in[1].host, 'H', sizeof in[1].host - 1);
+    in[1].producer_id = 7;
+    in[1].offset_ns = ET_CLOCK_OFFSET_MAX_NS;
+    in[1].bound_ns = 0;
+    in[1].rtt_ns = 0;
+    in[1].correction_ns = -ET_CLOCK_OFFSET_MAX_NS;
+    in[1].samples = 0;
+    in[1].lost = UINT32_MAX;
+    in[1].t_ns = 0;
+    for (int i = 0; i < 2; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_clock(&b, &in[i]), 0);
+        et_clock_report_t out;
+        memset(&out, 0xa5, sizeof out);
+        assert_int_equal(et_codec_decode_clock(b.data, b.size, &out), 0);
+        assert_int_equal(out.role, in[i].role);
+        assert_string_equal(out.name, in[i].name);
+        assert_string_equal(out.host, in[i].host);
+        assert_int_equal(out.producer_id, in[i].producer_id);
+        assert_true(out.offset_ns == in[i].offset_ns);
+        assert_true(out.bound_ns == in[i].bound_ns);
+        assert_true(out.rtt_ns == in[i].rtt_ns);
+        assert_true(out.correction_ns == in[i].correction_ns);
+        assert_int_equal(out.samples, in[i].samples);
+        assert_int_equal(out.lost, in[i].lost);
+        assert_true(out.t_ns == in[i].t_ns);
+        msgpack_sbuffer_destroy(&b);
+    }
+    assert_int_equal(strlen(in[0].name), ET_NAME_MAX - 1);
+    assert_int_equal(strlen(in[1].host), ET_NAME_MAX - 1);
+}
+
+/* What the encoder writes but the decoder must refuse: a role of 0, an
+ * empty name, values beyond a day. */
+static void
+test_codec_clock_rejects_invalid_reports(void **state)
+{
+    (void)state;
+    const int64_t max = ET_CLOCK_OFFSET_MAX_NS;
+    et_clock_report_t bad[12];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        bad[i] = s_clock();
+    bad[0].role = 0;
+    bad[1].role = ET_CLOCK_ROLE_MAX + 1;
+    bad[2].name[0] = '\0';
+    bad[3].host[0] = '\0';
+    bad[4].offset_ns = max + 1;
+    bad[5].offset_ns = -max - 1;
+    bad[6].bound_ns = -1;
+    bad[7].bound_ns = max + 1;
+    bad[8].rtt_ns = -1;
+    bad[9].correction_ns = max + 1;
+    bad[10].correction_ns = INT64_MIN;
+    bad[11].t_ns = -1;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_clock(&b, &bad[i]), 0);
+        et_clock_report_t out;
+        errno = 0;
+        char detail[32];
+        snprintf(detail, sizeof detail, "invalid report #%zu", i);
+        s_expect_fail(et_codec_decode_clock(b.data, b.size, &out), EPROTO,
+                      "clock", detail);
+        msgpack_sbuffer_destroy(&b);
+    }
+    // A negative t1 is refused in both probe messages.
+    et_time_req_t req = {.seq = 1, .t1_ns = -1};
+    et_time_rep_t rep = {.seq = 1, .t1_ns = -1, .t2_ns = 0, .t3_ns = 0};
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_time_req(&b, &req), 0);
+    errno = 0;
+    s_expect_fail(et_codec_decode_time_req(b.data, b.size, &req), EPROTO,
+                  "time_req", "negative t1");
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_time_rep(&b, &rep), 0);
+    errno = 0;
+    s_expect_fail(et_codec_decode_time_rep(b.data, b.size, &rep), EPROTO,
+                  "time_rep", "negative t1");
     msgpack_sbuffer_destroy(&b);
 }
 
@@ -1164,7 +1442,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 6, 9, 16, 19, 23, 255};
+    static const int64_t types[] = {0, 8, 9, 16, 19, 24, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -1826,6 +2104,10 @@ main(void)
         cmocka_unit_test(test_codec_task_round_trips),
         cmocka_unit_test(test_codec_result_round_trips),
         cmocka_unit_test(test_codec_usage_round_trips),
+        cmocka_unit_test(test_codec_time_req_round_trips),
+        cmocka_unit_test(test_codec_time_rep_round_trips),
+        cmocka_unit_test(test_codec_clock_round_trips),
+        cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),
         cmocka_unit_test(test_codec_stats_encoder_refuses_too_many_functions),
         cmocka_unit_test(test_codec_records_round_trip_every_kind),
