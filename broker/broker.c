@@ -599,6 +599,49 @@ s_forward_to_collector(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
                     et_codec_type_name(type), zmq_strerror(errno));
 }
 
+/* A clock probe from a producer or a worker: answer at once with the
+ * instants read on this clock (the reference). t2 is when the probe was
+ * read, not when it arrived: time it waited in the socket only widens the
+ * prober's bound, never biases it past that. */
+static int
+s_answer_time(et_broker_t *self, void *sock, zmq_msg_t *frames, int count)
+{
+    int64_t t2 = et_clock_real_ns();
+    et_time_req_t req;
+    if (count != 3 ||
+        et_codec_decode_time_req(zmq_msg_data(&frames[2]),
+                                 zmq_msg_size(&frames[2]), &req) != 0)
+        return -1;
+    et_time_rep_t rep = {.seq = req.seq, .t1_ns = req.t1_ns, .t2_ns = t2};
+    msgpack_sbuffer_clear(&self->scratch);
+    rep.t3_ns = et_clock_real_ns();
+    if (et_codec_encode_time_rep(&self->scratch, &rep) != 0 ||
+        et_zsock_send(sock, &frames[0], ET_MSG_TIME_REP, &self->scratch, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot answer a clock probe: %s",
+                            zmq_strerror(errno));
+    return 0;
+}
+
+/* A CLOCK report of 'role' (producers on the frontend, workers on the
+ * backend) goes on to the collector. 0, or -1 when malformed. */
+static int
+s_forward_clock(et_broker_t *self, zmq_msg_t *frames, int count,
+                et_clock_role_t role)
+{
+    et_clock_report_t clock;
+    if (count != 3 ||
+        et_codec_decode_clock(zmq_msg_data(&frames[2]),
+                              zmq_msg_size(&frames[2]), &clock) != 0 ||
+        clock.role != role)
+        return -1;
+    ET_LOG_DEBUG("%s on %s: clock offset %+.3f ms +/- %.3f ms", clock.name,
+                 clock.host, (double)clock.offset_ns / 1e6,
+                 (double)clock.bound_ns / 1e6);
+    s_forward_to_collector(self, ET_MSG_CLOCK, &frames[2]);
+    return 0;
+}
+
 static void
 s_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count)
 {
@@ -622,6 +665,12 @@ s_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count)
                     hello.producer_id, hello.arrival, hello.rate_eps,
                     hello.duration_s);
         s_forward_to_collector(self, ET_MSG_HELLO, &frames[2]);
+    } else if (type == ET_MSG_TIME_REQ) {
+        if (s_answer_time(self, self->frontend, frames, count) != 0)
+            goto bad;
+    } else if (type == ET_MSG_CLOCK) {
+        if (s_forward_clock(self, frames, count, ET_CLOCK_ROLE_PRODUCER) != 0)
+            goto bad;
     } else if (type == ET_MSG_DONE && count == 3) {
         et_done_t done;
         if (et_codec_decode_done(zmq_msg_data(&frames[2]),
@@ -832,6 +881,14 @@ s_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
         s_on_bye(self, worker, &frames[0]);
         return;
     case ET_MSG_HEARTBEAT:
+        return;
+    case ET_MSG_TIME_REQ:
+        if (s_answer_time(self, self->backend, frames, count) != 0)
+            break;
+        return;
+    case ET_MSG_CLOCK:
+        if (s_forward_clock(self, frames, count, ET_CLOCK_ROLE_WORKER) != 0)
+            break;
         return;
     default:
         break;

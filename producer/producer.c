@@ -6,6 +6,7 @@
 #include "producer/producer.h"
 
 #include "common/clock.h"
+#include "common/clockprobe.h"
 #include "common/curve.h"
 #include "common/zsock.h"
 #include "producer/arrival.h"
@@ -60,6 +61,8 @@ et_producer_config_defaults(et_producer_config_t *cfg)
     cfg->connect_timeout_ns = 10 * ET_NS_PER_S;
     cfg->log_level = ET_LOG_LEVEL_INFO;
     cfg->progress = ET_PRODUCER_PROGRESS_AUTO;
+    cfg->clock_sync = ET_CLOCKSYNC_AUTO;
+    cfg->clock_interval_ns = ET_CLOCKSYNC_INTERVAL_DEFAULT_NS;
 }
 
 static void
@@ -132,6 +135,20 @@ s_usage(FILE *out)
         "                         (default auto)\n"
         "  --curve DIR            CURVE to a tcp:// broker, keys from DIR\n"
         "                         (client.key, server.pub) (default: none)\n"
+        "  --clock-sync MODE      estimate this clock's offset to the broker's "
+        "and\n"
+        "                         correct the times sent: auto (when the "
+        "estimate\n"
+        "                         excludes zero), on (always) or off (no "
+        "probes)\n"
+        "                         (default auto)\n"
+        "  --clock-interval S     probe burst interval, 100ms..3600 s "
+        "(default 5)\n"
+        "  --clock-skew MS        emulate a clock MS milliseconds ahead "
+        "(negative:\n"
+        "                         behind), at most a day (default 0)\n"
+        "  --host-name NAME       this host's name in clock reports\n"
+        "                         (default: the system's host name)\n"
         "  -h, --help             this help\n"
         "\n"
         "A replay (--arrival trace:FILE or --source nab:FILE) ends when its "
@@ -159,7 +176,11 @@ enum {
     S_OPT_SPEEDUP,
     S_OPT_FRAUD_RATE,
     S_OPT_MALFORMED_RATE,
-    S_OPT_CURVE
+    S_OPT_CURVE,
+    S_OPT_CLOCK_SYNC,
+    S_OPT_CLOCK_INTERVAL,
+    S_OPT_CLOCK_SKEW,
+    S_OPT_HOST_NAME
 };
 
 /* fraud_rates_given bits */
@@ -184,6 +205,10 @@ static const struct option s_options[] = {
     {"fraud-rate", required_argument, NULL, S_OPT_FRAUD_RATE},
     {"malformed-rate", required_argument, NULL, S_OPT_MALFORMED_RATE},
     {"curve", required_argument, NULL, S_OPT_CURVE},
+    {"clock-sync", required_argument, NULL, S_OPT_CLOCK_SYNC},
+    {"clock-interval", required_argument, NULL, S_OPT_CLOCK_INTERVAL},
+    {"clock-skew", required_argument, NULL, S_OPT_CLOCK_SKEW},
+    {"host-name", required_argument, NULL, S_OPT_HOST_NAME},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -310,6 +335,28 @@ s_apply_option(et_producer_config_t *cfg, int opt, const char *flag,
         snprintf(cfg->curve_dir, sizeof cfg->curve_dir, "%s", arg);
         break;
     }
+    case S_OPT_CLOCK_SYNC:
+        if (et_clocksync_parse_mode(arg, &cfg->clock_sync) != 0)
+            why = "expected auto, on or off";
+        break;
+    case S_OPT_CLOCK_INTERVAL:
+        if (et_cli_parse_duration_ns(
+                arg, ET_NS_PER_S, (uint64_t)ET_CLOCKSYNC_INTERVAL_MIN_NS,
+                (uint64_t)ET_CLOCKSYNC_INTERVAL_MAX_NS, &u) != 0)
+            why = "expected a duration in 100ms..3600 s, e.g. 5, 500ms";
+        cfg->clock_interval_ns = (int64_t)u;
+        break;
+    case S_OPT_CLOCK_SKEW:
+        if (et_clocksync_parse_skew(arg, &cfg->clock_skew_ns) != 0)
+            why = "expected milliseconds, at most 86400000 either way";
+        break;
+    case S_OPT_HOST_NAME:
+        if (et_cli_check_name(arg, ET_NAME_MAX - 1) != 0) {
+            why = "expected a name of 1..47 letters, digits, '.', '_', '-'";
+            break;
+        }
+        snprintf(cfg->host_name, sizeof cfg->host_name, "%s", arg);
+        break;
     default:
         why = "unknown option";
         break;
@@ -505,6 +552,12 @@ typedef struct {
     int progress;
     uint64_t progress_next_ns; /* CLOCK_MONOTONIC */
     uint64_t drain_next_ns;    /* CLOCK_MONOTONIC */
+    /* The clock's offset to the broker's: its correction is added to every
+     * time this producer sends (start_ns and the schedule stay on its own
+     * clock, which it sleeps on). NULL with --clock-sync off. */
+    et_clockprobe_t *probe;
+    char name[ET_NAME_MAX];
+    char host[ET_NAME_MAX];
 } s_run_t;
 
 static void
@@ -672,6 +725,7 @@ static int
 s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
 {
     const et_producer_config_t *cfg = run->cfg;
+    int64_t correction = et_clockprobe_correction(run->probe);
     zmq_msg_t payload;
     if (zmq_msg_init_size(&payload, run->payload.size) != 0) {
         ET_LOG_ERROR("out of memory building event %" PRIu64, seq);
@@ -682,8 +736,8 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
 
     et_event_t event = {.event_id = ((uint64_t)cfg->id << S_SEQ_BITS) | seq,
                         .producer_id = cfg->id,
-                        .intended_ns = intended_ns,
-                        .sent_ns = et_clock_real_ns(),
+                        .intended_ns = intended_ns + correction,
+                        .sent_ns = et_clock_real_ns() + correction,
                         .label = run->label};
     msgpack_sbuffer_clear(&run->body);
     if (et_codec_encode_event(&run->body, &event) != 0) {
@@ -695,7 +749,7 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
                            ZMQ_DONTWAIT);
     int saved = errno;
     zmq_msg_close(&payload);
-    s_record_lag(run, event.sent_ns - intended_ns);
+    s_record_lag(run, event.sent_ns - event.intended_ns);
     if (rc == 0) {
         run->sent++;
         return 0;
@@ -769,6 +823,34 @@ s_plan(s_run_t *run)
                     backwards);
 }
 
+static void
+s_no_connection(const s_run_t *run)
+{
+    const et_producer_config_t *cfg = run->cfg;
+    ET_LOG_ERROR("no connection to the broker at %s within %.3g s%s",
+                 cfg->broker, (double)cfg->connect_timeout_ns / 1e9,
+                 cfg->curve_dir[0]
+                     ? " (CURVE: is this client's public key in the "
+                       "broker's authorized/, and server.pub the "
+                       "broker's key?)"
+                     : "");
+}
+
+/* Before anything is timed: wait for the clock probes' first burst (they
+ * connect on their own socket). Returns 0 (with or without an estimate),
+ * 1 when stopped, -1 when the broker never came. */
+static int
+s_sync_first(s_run_t *run)
+{
+    if (!run->probe || et_clockprobe_wait_first(
+                           run->probe, run->cfg->connect_timeout_ns, run->stop))
+        return 0;
+    if (*run->stop)
+        return 1;
+    s_no_connection(run);
+    return -1;
+}
+
 /* Wait for the connection (IMMEDIATE: sends fail with EAGAIN until it is
  * up), then send HELLO and fix the schedule's start. Returns 0, 1 when
  * stopped first, or -1 when the broker never came. */
@@ -787,7 +869,8 @@ s_hello(s_run_t *run)
     for (;;) {
         if (*run->stop)
             return 1;
-        hello.started_ns = et_clock_real_ns() + S_START_DELAY_NS;
+        int64_t start_ns = et_clock_real_ns() + S_START_DELAY_NS;
+        hello.started_ns = start_ns + et_clockprobe_correction(run->probe);
         msgpack_sbuffer_clear(&run->body);
         if (et_codec_encode_hello(&run->body, &hello) != 0) {
             ET_LOG_ERROR("out of memory building HELLO");
@@ -795,7 +878,7 @@ s_hello(s_run_t *run)
         }
         if (et_zsock_send(run->sock, NULL, ET_MSG_HELLO, &run->body, NULL,
                           ZMQ_DONTWAIT) == 0) {
-            run->start_ns = hello.started_ns;
+            run->start_ns = start_ns;
             return 0;
         }
         if (errno != EAGAIN && errno != EINTR) {
@@ -804,13 +887,7 @@ s_hello(s_run_t *run)
         }
         uint64_t now = et_clock_mono_ns();
         if (now >= deadline) {
-            ET_LOG_ERROR("no connection to the broker at %s within %.3g s%s",
-                         cfg->broker, (double)cfg->connect_timeout_ns / 1e9,
-                         cfg->curve_dir[0]
-                             ? " (CURVE: is this client's public key in the "
-                               "broker's authorized/, and server.pub the "
-                               "broker's key?)"
-                             : "");
+            s_no_connection(run);
             return -1;
         }
         long ms = (long)((deadline - now) / ET_NS_PER_MS) + 1;
@@ -833,7 +910,8 @@ s_done(s_run_t *run)
         .lag_max_ns = run->lag_max_ns,
         .lag_mean_ns =
             scheduled ? (int64_t)(run->lag_sum_ns / (double)scheduled) : 0,
-        .finished_ns = et_clock_real_ns()};
+        .finished_ns =
+            et_clock_real_ns() + et_clockprobe_correction(run->probe)};
     msgpack_sbuffer_clear(&run->body);
     if (et_codec_encode_done(&run->body, &done) != 0) {
         ET_LOG_ERROR("out of memory building DONE");
@@ -988,6 +1066,9 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
 {
     int result = -1;
     s_run_t run = {.cfg = cfg, .stop = stop};
+    et_clock_set_skew_ns(cfg->clock_skew_ns);
+    snprintf(run.name, sizeof run.name, "producer-%" PRIu32, cfg->id);
+    et_clocksync_host_name(cfg->host_name, run.host, sizeof run.host);
     msgpack_sbuffer_init(&run.body);
     msgpack_sbuffer_init(&run.payload);
     run.progress =
@@ -1029,8 +1110,25 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     }
     if (et_curve_connect(run.curve, run.sock, cfg->broker) != 0)
         goto fail;
+    et_clockprobe_config_t probe = {.ctx = run.ctx,
+                                    .endpoint = cfg->broker,
+                                    .curve = run.curve,
+                                    .mode = cfg->clock_sync,
+                                    .interval_ns = cfg->clock_interval_ns,
+                                    .role = ET_CLOCK_ROLE_PRODUCER,
+                                    .name = run.name,
+                                    .host = run.host,
+                                    .producer_id = cfg->id,
+                                    .corrects = 1};
+    run.probe = et_clockprobe_start(&probe);
+    if (!run.probe && errno != 0) {
+        ET_LOG_ERROR("cannot start the clock probes: %s", strerror(errno));
+        goto fail;
+    }
 
-    int hello = s_hello(&run);
+    int hello = s_sync_first(&run);
+    if (hello == 0)
+        hello = s_hello(&run);
     if (hello < 0)
         goto fail;
     if (hello == 0) {
@@ -1056,6 +1154,7 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
 fail:
     if (result != 0 && run.progress && run.start_ns > 0)
         fputc('\n', stderr);
+    et_clockprobe_stop(&run.probe);
     et_zsock_close(&run.sock);
     /* EINTR: a signal arrived during termination; it can be resumed. */
     while (run.ctx && zmq_ctx_term(run.ctx) != 0 && errno == EINTR)

@@ -1,12 +1,15 @@
-/* The producer: open-loop load into the broker's frontend. It sends HELLO,
+/* The producer: open-loop load into the broker's frontend. It estimates
+ * its clock's offset to the broker's (common/clocksync.h), sends HELLO,
  * one EVENT per arrival at its intended time (never re-anchoring when
  * late) with the payload and label of its source (producer/source.h),
  * counts the broker's REJECTs, and ends with DONE / DONE_ACK so its
- * rejection count is exact. */
+ * rejection count is exact. The times it sends are on the broker's clock
+ * when its own is measurably off. */
 #ifndef ET_PRODUCER_H
 #define ET_PRODUCER_H
 
 #include "common/cli.h"
+#include "common/clocksync.h"
 #include "common/codec.h"
 #include "common/log.h"
 #include "producer/arrival.h"
@@ -53,6 +56,10 @@ typedef struct {
     et_log_level_t log_level;          /* --log-level */
     et_producer_progress_t progress;   /* --progress */
     char curve_dir[PATH_MAX];          /* --curve: CURVE keys, "" = off */
+    et_clocksync_mode_t clock_sync;    /* --clock-sync */
+    int64_t clock_interval_ns;         /* --clock-interval */
+    int64_t clock_skew_ns;             /* --clock-skew: emulated clock error */
+    char host_name[ET_NAME_MAX];       /* --host-name, "" = gethostname */
 } et_producer_config_t;
 
 /* Fill *cfg with the defaults (broker empty). */

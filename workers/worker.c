@@ -7,6 +7,7 @@
 
 #include "common/cli.h"
 #include "common/clock.h"
+#include "common/clockprobe.h"
 #include "common/curve.h"
 #include "common/zsock.h"
 
@@ -64,6 +65,10 @@ static const struct option s_long_options[] = {
     {"option", required_argument, NULL, 'o'},
     {"log-level", required_argument, NULL, 'L'},
     {"curve", required_argument, NULL, 'C'},
+    {"clock-sync", required_argument, NULL, 'y'},
+    {"clock-interval", required_argument, NULL, 'v'},
+    {"clock-skew", required_argument, NULL, 'k'},
+    {"host-name", required_argument, NULL, 'H'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -99,9 +104,9 @@ s_print_help(FILE *out)
             "  --instance NAME       instance name (default FUNCTION-PID)\n"
             "  --spawned-at NS       CLOCK_REALTIME ns when the launcher "
             "spawned this\n"
-            "                        process: where the cold start begins "
-            "(default:\n"
-            "                        when main() began)\n"
+            "                        process, read on this host: where the "
+            "cold start\n"
+            "                        begins (default: when main() began)\n"
             "  --usage-interval S    time between USAGE reports, e.g. 1, "
             "500ms (default 1)\n"
             "  --io-delay DIST       after each call, wait a modelled "
@@ -125,6 +130,21 @@ s_print_help(FILE *out)
             "(client.key,\n"
             "                        server.pub) (default: none, plain "
             "TCP)\n"
+            "  --clock-sync MODE     estimate this clock's offset to the "
+            "broker's and\n"
+            "                        report it to the collector: auto or on "
+            "(the same\n"
+            "                        here: a worker's times never cross "
+            "hosts), or off\n"
+            "                        (default auto)\n"
+            "  --clock-interval S    probe burst interval, 100ms..3600 s "
+            "(default 5)\n"
+            "  --clock-skew MS       emulate a clock MS milliseconds ahead "
+            "(negative:\n"
+            "                        behind), at most a day (default 0)\n"
+            "  --host-name NAME      this host's name in clock reports "
+            "(default: the\n"
+            "                        system's host name)\n"
             "  --help                print this help\n"
             "\n"
             "Functions:\n",
@@ -213,6 +233,8 @@ et_worker_config_parse(int argc, char **argv, et_worker_config_t *cfg)
     cfg->max_payload = ET_PAYLOAD_DEFAULT_MAX;
     cfg->log_level = ET_LOG_LEVEL_INFO;
     cfg->bye_timeout_ns = ET_WORKER_BYE_TIMEOUT_NS;
+    cfg->clock_sync = ET_CLOCKSYNC_AUTO;
+    cfg->clock_interval_ns = ET_CLOCKSYNC_INTERVAL_DEFAULT_NS;
 
     const char *function_name = NULL;
     uint64_t u;
@@ -322,6 +344,33 @@ et_worker_config_parse(int argc, char **argv, et_worker_config_t *cfg)
                                      "A-Z a-z 0-9 _ . -");
             cfg->options[cfg->n_options++] = optarg;
             break;
+        case 'y':
+            if (et_clocksync_parse_mode(optarg, &cfg->clock_sync) != 0)
+                return s_usage_error("--clock-sync", optarg,
+                                     "expected auto, on or off");
+            break;
+        case 'v':
+            if (et_cli_parse_duration_ns(
+                    optarg, ET_NS_PER_S, (uint64_t)ET_CLOCKSYNC_INTERVAL_MIN_NS,
+                    (uint64_t)ET_CLOCKSYNC_INTERVAL_MAX_NS, &u) != 0)
+                return s_usage_error("--clock-interval", optarg,
+                                     "expected a duration in 100ms..3600 s, "
+                                     "e.g. 5, 500ms");
+            cfg->clock_interval_ns = (int64_t)u;
+            break;
+        case 'k':
+            if (et_clocksync_parse_skew(optarg, &cfg->clock_skew_ns) != 0)
+                return s_usage_error("--clock-skew", optarg,
+                                     "expected milliseconds, at most "
+                                     "86400000 either way");
+            break;
+        case 'H':
+            if (et_cli_check_name(optarg, ET_NAME_MAX - 1) != 0)
+                return s_usage_error("--host-name", optarg,
+                                     "expected 1-47 characters from "
+                                     "A-Z a-z 0-9 _ . -");
+            snprintf(cfg->host_name, sizeof cfg->host_name, "%s", optarg);
+            break;
         case 'L':
             if (et_log_parse_level(optarg, &cfg->log_level) != 0)
                 return s_usage_error("--log-level", optarg,
@@ -407,6 +456,13 @@ struct s_worker_t {
     uint64_t bad_messages;
     uint64_t violations;
     uint64_t send_failures;
+
+    /* Probes of the broker's clock (started once READY went out: the broker
+     * is there), reported to the collector; NULL with --clock-sync off. */
+    et_clockprobe_t *probe;
+    int probe_tried;
+    char host[ET_NAME_MAX];
+    int64_t spawned_at_ns; /* cfg->spawned_at_ns on the (skewed) clock */
 };
 
 #define S_BAD(w, ...)                                                          \
@@ -584,7 +640,7 @@ s_send_usage(s_worker_t *w, int final)
     et_usage_t usage = {
         .pid = (uint32_t)getpid(),
         .slots = w->cfg->slots,
-        .started_ns = w->cfg->spawned_at_ns,
+        .started_ns = w->spawned_at_ns,
         .cold_start_ns = w->ready ? w->cold_start_ns : 0,
         .init_ns = w->init_ns,
         .lifetime_ns = s_since_spawn_ns(w, et_clock_mono_ns()),
@@ -993,6 +1049,27 @@ s_poll_timeout_ms(const s_worker_t *w, uint64_t now)
     return ms > S_POLL_MAX_MS ? S_POLL_MAX_MS : (int)ms;
 }
 
+/* Once READY went out (the broker is there), start the clock probes. A
+ * worker only reports its offset: its own times never cross hosts. */
+static void
+s_start_probe(s_worker_t *w)
+{
+    w->probe_tried = 1;
+    et_clockprobe_config_t probe = {.ctx = w->ctx,
+                                    .endpoint = w->cfg->broker,
+                                    .curve = w->curve,
+                                    .mode = w->cfg->clock_sync,
+                                    .interval_ns = w->cfg->clock_interval_ns,
+                                    .role = ET_CLOCK_ROLE_WORKER,
+                                    .name = w->cfg->instance,
+                                    .host = w->host,
+                                    .producer_id = 0,
+                                    .corrects = 0};
+    w->probe = et_clockprobe_start(&probe);
+    if (!w->probe && errno != 0)
+        ET_LOG_WARN("cannot start the clock probes: %s", strerror(errno));
+}
+
 /* The main thread's loop: one pass = flags and timers, then poll, then
  * messages. Periodic work (USAGE now, heartbeats later) goes with the
  * timers. Returns 0 when the worker has left, -1 on a fatal error. */
@@ -1041,6 +1118,8 @@ s_loop(s_worker_t *w, volatile sig_atomic_t *stop)
             ET_LOG_WARN("no word from the broker for %.1f s",
                         (double)(now - w->last_broker_ns) / 1e9);
         }
+        if (w->ready && !w->probe_tried)
+            s_start_probe(w);
         if (now >= w->next_usage_ns) {
             s_send_usage(w, 0);
             w->next_usage_ns += w->cfg->usage_interval_ns;
@@ -1149,6 +1228,7 @@ s_slots_stop(s_worker_t *w)
 static void
 s_teardown(s_worker_t *w)
 {
+    et_clockprobe_stop(&w->probe);
     s_slots_stop(w);
     if (w->fn_ready)
         w->def->fini(&w->fn_state);
@@ -1194,10 +1274,16 @@ et_worker_run(const et_worker_config_t *cfg, volatile sig_atomic_t *stop)
     s_function_config(cfg, &w->fcfg);
     msgpack_sbuffer_init(&w->body);
 
+    /* --spawned-at was read on this host's system clock: an emulated skew
+     * applies to it as to every later reading. */
+    et_clock_set_skew_ns(cfg->clock_skew_ns);
+    w->spawned_at_ns = cfg->spawned_at_ns + cfg->clock_skew_ns;
+    et_clocksync_host_name(cfg->host_name, w->host, sizeof w->host);
+
     /* Where spawned_at lies on the monotonic clock: lifetimes and the cold
      * start then survive realtime clock steps during the run. */
     uint64_t now = et_clock_mono_ns();
-    int64_t age = et_clock_real_ns() - cfg->spawned_at_ns;
+    int64_t age = et_clock_real_ns() - w->spawned_at_ns;
     if (age < 0)
         age = 0;
     w->spawned_mono_ns = (uint64_t)age < now ? now - (uint64_t)age : 0;

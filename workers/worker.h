@@ -6,6 +6,7 @@
 #ifndef ET_WORKER_H
 #define ET_WORKER_H
 
+#include "common/clocksync.h"
 #include "common/codec.h"
 #include "common/dist.h"
 #include "common/log.h"
@@ -44,6 +45,10 @@ typedef struct {
     et_log_level_t log_level; /* --log-level */
     const char *curve_dir;    /* --curve: CURVE keys for tcp://, or NULL */
     int64_t bye_timeout_ns;   /* ET_WORKER_BYE_TIMEOUT_NS; tests shorten */
+    et_clocksync_mode_t clock_sync; /* --clock-sync: off, or report only */
+    int64_t clock_interval_ns;      /* --clock-interval */
+    int64_t clock_skew_ns;          /* --clock-skew: emulated clock error */
+    char host_name[ET_NAME_MAX];    /* --host-name, "" = gethostname */
 } et_worker_config_t;
 
 /* Fill *cfg from the command line (getopt_long; may be called again, it

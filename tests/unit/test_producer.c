@@ -68,6 +68,10 @@ test_defaults_need_only_broker(void **state)
     assert_true(cfg.fraud_rate == 0.02);
     assert_true(cfg.malformed_rate == 0.005);
     assert_int_equal(cfg.fraud_rates_given, 0);
+    assert_int_equal(cfg.clock_sync, ET_CLOCKSYNC_AUTO);
+    assert_int_equal(cfg.clock_interval_ns, ET_CLOCKSYNC_INTERVAL_DEFAULT_NS);
+    assert_int_equal(cfg.clock_skew_ns, 0);
+    assert_string_equal(cfg.host_name, "");
 }
 
 static void
@@ -80,8 +84,14 @@ test_every_flag_is_applied(void **state)
                 "--rate", "1e6", "--duration", "500ms", "--arrival", "constant",
                 "--seed", "18446744073709551615", "--payload-bytes", "65536",
                 "--ack-timeout", "0", "--connect-timeout", "250ms",
-                "--log-level", "debug", "--progress", "never", NULL),
+                "--log-level", "debug", "--progress", "never", "--clock-sync",
+                "off", "--clock-interval", "100ms", "--clock-skew", "+86400000",
+                "--host-name", "edge-7", NULL),
         0);
+    assert_int_equal(cfg.clock_sync, ET_CLOCKSYNC_OFF);
+    assert_int_equal(cfg.clock_interval_ns, 100 * ET_NS_PER_MS);
+    assert_true(cfg.clock_skew_ns == 86400LL * ET_NS_PER_S);
+    assert_string_equal(cfg.host_name, "edge-7");
     assert_string_equal(cfg.broker, "tcp://127.0.0.1:5555");
     assert_int_equal(cfg.id, 65535);
     assert_true(cfg.rate_eps == 1e6);

@@ -91,9 +91,21 @@ test_config_parses_every_flag(void **state)
                     "--idle-timeout",
                     "1.5",
                     "--log-level",
-                    "debug"};
+                    "debug",
+                    "--clock-sync",
+                    "on",
+                    "--clock-interval",
+                    "250ms",
+                    "--clock-skew",
+                    "-1.5",
+                    "--host-name",
+                    "edge.a-1"};
     et_worker_config_t cfg;
     assert_int_equal(et_worker_config_parse(ARGC(argv), argv, &cfg), 0);
+    assert_int_equal(cfg.clock_sync, ET_CLOCKSYNC_ON);
+    assert_int_equal(cfg.clock_interval_ns, 250 * ET_NS_PER_MS);
+    assert_int_equal(cfg.clock_skew_ns, -1500 * ET_NS_PER_US);
+    assert_string_equal(cfg.host_name, "edge.a-1");
     assert_ptr_equal(cfg.function, &et_function_synthetic);
     assert_int_equal(cfg.slots, 64);
     assert_string_equal(cfg.service, "uniform:1ms:3ms");
@@ -297,10 +309,20 @@ s_fixture_new(const char *function, const char *const *extra)
     assert_int_equal(et_zsock_bind(f->router, f->backend), 0);
     assert_int_equal(et_zsock_bind(f->pull, f->collector_ep), 0);
 
-    char *argv[32] = {"eventide-worker", "--function",       (char *)function,
-                      "--broker",        f->backend,         "--collector",
-                      f->collector_ep,   "--usage-interval", "50ms"};
-    int argc = 9;
+    /* No clock probes unless a test asks: the fake broker would have to
+     * answer them. */
+    char *argv[32] = {"eventide-worker",
+                      "--function",
+                      (char *)function,
+                      "--broker",
+                      f->backend,
+                      "--collector",
+                      f->collector_ep,
+                      "--usage-interval",
+                      "50ms",
+                      "--clock-sync",
+                      "off"};
+    int argc = 11;
     for (int i = 0; extra && extra[i]; i++)
         argv[argc++] = (char *)extra[i];
     /* Everything argv points to outlives the fixture's use of cfg. */
@@ -373,8 +395,10 @@ s_expect(fixture_t *f, void *sock, et_msg_type_t type, zmq_msg_t *frames)
     assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[first]),
                                             zmq_msg_size(&all[first]), &got),
                      0);
-    if (got == ET_MSG_HEARTBEAT && type != ET_MSG_HEARTBEAT) {
-        /* Heartbeats flow all the time; the tests look past them. */
+    if (got != type &&
+        (got == ET_MSG_HEARTBEAT || (sock == f->pull && got == ET_MSG_USAGE))) {
+        /* Heartbeats and usage reports flow all the time; the tests look
+         * past them. */
         et_zsock_frames_close(&all[first], n - first);
         return s_expect(f, sock, type, frames);
     }
@@ -550,6 +574,95 @@ test_worker_serves_tasks_and_leaves_on_drain(void **state)
     assert_true(usage.cold_start_ns == ready.cold_start_ns);
     assert_true(usage.lifetime_ns >= usage.cold_start_ns);
     assert_true(usage.cpu_ns > 0);
+    s_fixture_destroy(&f);
+}
+
+// The worker probes the broker's clock once READY, from its own socket (a
+// second peer of the fake broker); the fake broker answers as a clock
+// 123 ms ahead, and the worker reports that offset (within its bound) to
+// the broker, correcting nothing.
+static void
+test_worker_probes_the_broker_clock_and_reports_it(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--clock-sync", "auto", "--host-name",
+                                        "edge-1", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+
+    const int64_t ahead = 123 * ET_NS_PER_MS;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    int answered = 0, reported = 0;
+    et_clock_report_t report;
+    uint64_t give_up = et_clock_mono_ns() + (uint64_t)WAIT_MS * ET_NS_PER_MS;
+    while (!reported) {
+        assert_true(et_clock_mono_ns() < give_up);
+        zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, 100) != 1)
+            continue;
+        zmq_msg_t all[ET_FRAMES_MAX];
+        int too_many;
+        int n = et_zsock_recv(f->router, all, ET_FRAMES_MAX, &too_many, 0);
+        assert_true(n >= 2);
+        et_msg_type_t got;
+        assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[1]),
+                                                zmq_msg_size(&all[1]), &got),
+                         0);
+        if (got == ET_MSG_TIME_REQ) {
+            // Not the worker's own socket: the probes have theirs.
+            assert_false(zmq_msg_size(&all[0]) == zmq_msg_size(&f->route) &&
+                         memcmp(zmq_msg_data(&all[0]), zmq_msg_data(&f->route),
+                                zmq_msg_size(&f->route)) == 0);
+            assert_int_equal(n, 3);
+            et_time_req_t req;
+            assert_int_equal(et_codec_decode_time_req(zmq_msg_data(&all[2]),
+                                                      zmq_msg_size(&all[2]),
+                                                      &req),
+                             0);
+            et_time_rep_t rep = {.seq = req.seq,
+                                 .t1_ns = req.t1_ns,
+                                 .t2_ns = et_clock_real_ns() + ahead};
+            rep.t3_ns = et_clock_real_ns() + ahead;
+            msgpack_sbuffer_clear(&body);
+            assert_int_equal(et_codec_encode_time_rep(&body, &rep), 0);
+            assert_int_equal(et_zsock_send(f->router, &all[0], ET_MSG_TIME_REP,
+                                           &body, NULL, 0),
+                             0);
+            answered++;
+        } else if (got == ET_MSG_CLOCK) {
+            assert_int_equal(n, 3);
+            assert_int_equal(et_codec_decode_clock(zmq_msg_data(&all[2]),
+                                                   zmq_msg_size(&all[2]),
+                                                   &report),
+                             0);
+            reported = 1;
+        } else if (got != ET_MSG_HEARTBEAT) {
+            fail_msg("unexpected %s", et_codec_type_name(got));
+        }
+        et_zsock_frames_close(all, n);
+    }
+    msgpack_sbuffer_destroy(&body);
+    assert_int_equal(answered, ET_CLOCKSYNC_BURST_FIRST);
+    assert_int_equal(report.role, ET_CLOCK_ROLE_WORKER);
+    assert_string_equal(report.name, f->cfg.instance);
+    assert_string_equal(report.host, "edge-1");
+    assert_int_equal(report.producer_id, 0);
+    assert_int_equal(report.samples, ET_CLOCKSYNC_BURST_FIRST);
+    assert_int_equal(report.lost, 0);
+    assert_int_equal(report.correction_ns, 0);
+    int64_t error = report.offset_ns - ahead;
+    assert_true(report.bound_ns >= 0);
+    assert_true(error <= report.bound_ns && -error <= report.bound_ns);
+    assert_true(report.rtt_ns == 2 * report.bound_ns ||
+                report.rtt_ns == 2 * report.bound_ns - 1);
+
+    s_leave_flag = 1;
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    s_leave_flag = 0;
     s_fixture_destroy(&f);
 }
 
@@ -847,6 +960,7 @@ main(void)
         cmocka_unit_test(test_worker_leaves_when_idle_past_the_keep_alive),
         cmocka_unit_test(test_worker_with_no_idle_timeout_stays),
         cmocka_unit_test(test_worker_fails_when_init_fails),
+        cmocka_unit_test(test_worker_probes_the_broker_clock_and_reports_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
