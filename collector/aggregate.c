@@ -1,7 +1,8 @@
 /* Collector accounting: event counters, a set of the event ids that reached
  * a final state (completed or failed) so redeliveries count once, HDR
  * histograms for end-to-end latency and per-stage times, the latest USAGE
- * of every instance, and one row per second for the timeseries. */
+ * of every instance, every process's clock estimates, and one row per
+ * second for the timeseries. */
 #include "collector/aggregate.h"
 
 #include "common/clock.h"
@@ -125,6 +126,16 @@ typedef struct {
     et_hist_t *warm_queue; /* and of the others */
 } s_stage_t;
 
+/* One process's clock estimates (CLOCK reports), keyed by role and name. */
+typedef struct {
+    et_clock_report_t last; /* the latest report, strings cleaned */
+    uint64_t estimates;
+    int64_t offset_min_ns, offset_max_ns;
+    int64_t first_t_ns, first_offset_ns; /* for drift */
+    int64_t gap_max_ns;   /* between consecutive estimates' t_ns */
+    int64_t error_max_ns; /* worst |offset - correction| + bound */
+} s_clock_t;
+
 typedef struct {
     uint64_t sent, accepted, rejected, completed, failed;
     uint64_t queue_depth, instances, busy_slots;
@@ -165,6 +176,7 @@ struct et_aggregate_t {
     uint64_t accepted, rejected, completed, failed, duplicates, filtered;
     s_idset_t finals;
     et_hist_t *latency;
+    uint64_t latency_negative;    /* completed before intended (clamped to 0) */
     int64_t earliest_intended_ns; /* 0: none yet */
     int64_t last_completed_ns;
 
@@ -203,6 +215,13 @@ struct et_aggregate_t {
     uint64_t invocations;
     uint64_t billed_ms; /* service times rounded up to 1 ms, saturating */
 
+    /* clocks: at most ET_AGG_CLOCKS_MAX sources */
+    s_clock_t *clocks;
+    size_t n_clocks, clocks_cap;
+    uint32_t *clock_index; /* S_CLOCK_INDEX_CAP slots: index + 1, 0 empty */
+    uint64_t clocks_dropped;
+    int clock_corrected; /* some producer reported a correction */
+
     /* Each in-flight event's next stage + 1, to check workflow order. */
     et_idmap_t *next_stage;
     uint64_t order_violations;
@@ -217,6 +236,7 @@ struct et_aggregate_t {
     et_stage_result_t *res_stages;
     et_function_result_t *res_functions;
     et_timeseries_row_t *res_rows;
+    et_clock_result_t *res_clocks;
 };
 
 /* Length of the well-formed UTF-8 sequence at 's' (1 to 4), or 0. Rejects
@@ -341,12 +361,15 @@ et_aggregate_destroy(et_aggregate_t **self_p)
     if (!self_p || !*self_p)
         return;
     et_aggregate_t *self = *self_p;
+    free(self->res_clocks);
     free(self->res_rows);
     free(self->res_functions);
     free(self->res_stages);
     for (size_t i = 0; i < self->n_rows; i++)
         et_hist_destroy(&self->rows[i].hist);
     free(self->rows);
+    free(self->clock_index);
+    free(self->clocks);
     free(self->instance_index);
     free(self->instances);
     free(self->producer_index);
@@ -719,6 +742,10 @@ s_add_completed(et_aggregate_t *self, const et_record_t *r)
         return 0;
     }
     int64_t latency_ns = r->t_ns - r->intended_ns;
+    /* A producer clock ahead of the broker's, not corrected (or the
+     * broker's clock stepped back); the histograms record it as 0. */
+    if (latency_ns < 0)
+        self->latency_negative++;
     et_hist_record(self->latency, latency_ns);
     if (r->t_ns > self->last_completed_ns)
         self->last_completed_ns = r->t_ns;
@@ -1033,6 +1060,110 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
     return 0;
 }
 
+/* ---- clocks -------------------------------------------------------------- */
+
+/* Fixed: at most ET_AGG_CLOCKS_MAX sources keep the load at 1/2. */
+#define S_CLOCK_INDEX_CAP (2 * ET_AGG_CLOCKS_MAX)
+
+static int64_t
+s_abs64(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+/* The source 'role'/'name', added when new. NULL when ET_AGG_CLOCKS_MAX
+ * are kept (counted as dropped) or on ENOMEM (*oom set). */
+static s_clock_t *
+s_clock(et_aggregate_t *self, uint8_t role, const char *name, int *oom)
+{
+    *oom = 0;
+    if (!self->clock_index &&
+        !(self->clock_index =
+              calloc(S_CLOCK_INDEX_CAP, sizeof *self->clock_index))) {
+        *oom = 1;
+        return NULL;
+    }
+    size_t mask = S_CLOCK_INDEX_CAP - 1;
+    size_t slot = (s_hash_name(name) * 31u + role) & mask;
+    while (self->clock_index[slot] != 0) {
+        s_clock_t *c = &self->clocks[self->clock_index[slot] - 1];
+        if (c->last.role == role && strcmp(c->last.name, name) == 0)
+            return c;
+        slot = (slot + 1) & mask;
+    }
+    if (self->n_clocks >= ET_AGG_CLOCKS_MAX) {
+        self->clocks_dropped++;
+        ET_LOG_WARN_LIMITED("clock report from a source beyond the %d kept",
+                            ET_AGG_CLOCKS_MAX);
+        return NULL;
+    }
+    if (self->n_clocks == self->clocks_cap) {
+        size_t cap = self->clocks_cap ? self->clocks_cap * 2 : 8;
+        s_clock_t *items = realloc(self->clocks, cap * sizeof *items);
+        if (!items) {
+            *oom = 1;
+            return NULL;
+        }
+        self->clocks = items;
+        self->clocks_cap = cap;
+    }
+    s_clock_t *c = &self->clocks[self->n_clocks];
+    memset(c, 0, sizeof *c);
+    c->last.role = role;
+    snprintf(c->last.name, sizeof c->last.name, "%s", name);
+    self->clock_index[slot] = (uint32_t)(++self->n_clocks);
+    return c;
+}
+
+int
+et_aggregate_add_clock(et_aggregate_t *self, const et_clock_report_t *m)
+{
+    /* The decoder checks these ranges; callers that skip it get the same
+     * rules, so the sums below stay far from overflow. */
+    const int64_t max = ET_CLOCK_OFFSET_MAX_NS;
+    if (m->role < ET_CLOCK_ROLE_PRODUCER || m->role > ET_CLOCK_ROLE_MAX ||
+        m->t_ns <= 0 || m->offset_ns < -max || m->offset_ns > max ||
+        m->bound_ns < 0 || m->bound_ns > max || m->rtt_ns < 0 ||
+        m->rtt_ns > 2 * max || m->correction_ns < -max ||
+        m->correction_ns > max) {
+        s_bad_record(self, "CLOCK report out of range");
+        return 0;
+    }
+    et_clock_report_t c = *m;
+    s_copy_clean(c.name, sizeof c.name, m->name);
+    s_copy_clean(c.host, sizeof c.host, m->host);
+    /* A fact about the latencies, whether or not the source is kept. */
+    if (c.role == ET_CLOCK_ROLE_PRODUCER && c.correction_ns != 0)
+        self->clock_corrected = 1;
+    int oom;
+    s_clock_t *src = s_clock(self, c.role, c.name, &oom);
+    if (!src)
+        return oom ? -1 : 0;
+    if (src->estimates == 0) {
+        src->first_t_ns = c.t_ns;
+        src->first_offset_ns = c.offset_ns;
+        src->offset_min_ns = c.offset_ns;
+        src->offset_max_ns = c.offset_ns;
+    } else {
+        int64_t gap = s_abs64(c.t_ns - src->last.t_ns);
+        if (gap > src->gap_max_ns)
+            src->gap_max_ns = gap;
+        if (c.offset_ns < src->offset_min_ns)
+            src->offset_min_ns = c.offset_ns;
+        if (c.offset_ns > src->offset_max_ns)
+            src->offset_max_ns = c.offset_ns;
+    }
+    /* A stamp corrected by 'correction' is off the broker's clock by
+     * offset - correction, give or take the bound: the bound alone when
+     * corrected by the offset, |offset| + bound when not corrected. */
+    int64_t error = s_abs64(c.offset_ns - c.correction_ns) + c.bound_ns;
+    if (error > src->error_max_ns)
+        src->error_max_ns = error;
+    src->last = c;
+    src->estimates++;
+    return 0;
+}
+
 /* ---- end of run ---------------------------------------------------------- */
 
 /* Events sent: each producer's DONE count, or, for a producer whose DONE
@@ -1284,6 +1415,57 @@ s_results_cost(const et_aggregate_t *self, et_cost_t *c)
         c->billed_gb_s * c->model.price_per_gb_s + requests_usd;
 }
 
+/* Per-source clock figures, and over the producers the worst latency
+ * error their clocks allow. */
+static void
+s_results_clocks(const et_aggregate_t *self, et_results_t *r,
+                 et_clock_result_t *out)
+{
+    for (size_t i = 0; i < self->n_clocks; i++) {
+        const s_clock_t *c = &self->clocks[i];
+        const et_clock_report_t *last = &c->last;
+        et_clock_result_t *o = &out[i];
+        o->role = last->role;
+        snprintf(o->name, sizeof o->name, "%s", last->name);
+        snprintf(o->host, sizeof o->host, "%s", last->host);
+        o->producer_id = last->producer_id;
+        o->offset_ms = s_ms(last->offset_ns);
+        o->bound_ms = s_ms(last->bound_ns);
+        o->rtt_ms = s_ms(last->rtt_ns);
+        o->correction_ms = s_ms(last->correction_ns);
+        o->corrected = last->correction_ns != 0;
+        o->samples = last->samples;
+        o->lost = last->lost;
+        o->estimates = c->estimates;
+        o->offset_min_ms = s_ms(c->offset_min_ns);
+        o->offset_max_ms = s_ms(c->offset_max_ns);
+        /* Below a second apart, the estimates' own error would swamp any
+         * real drift. */
+        int64_t span_ns = last->t_ns - c->first_t_ns;
+        double drift = 0; /* ns of offset per ns of broker time */
+        if (c->estimates >= 2 && span_ns >= ET_NS_PER_S) {
+            drift = (double)(last->offset_ns - c->first_offset_ns) /
+                    (double)span_ns;
+            o->has_drift = 1;
+            o->drift_ppm = drift * 1e6;
+        }
+        if (last->role != ET_CLOCK_ROLE_PRODUCER)
+            continue;
+        o->has_latency_error = 1;
+        o->latency_error_bound_ms =
+            ((double)c->error_max_ns + fabs(drift) * (double)c->gap_max_ns) /
+            1e6;
+        if (!r->has_clocks_latency_error ||
+            o->latency_error_bound_ms > r->clocks_latency_error_bound_ms)
+            r->clocks_latency_error_bound_ms = o->latency_error_bound_ms;
+        r->has_clocks_latency_error = 1;
+    }
+    r->n_clocks = self->n_clocks;
+    r->clocks = out;
+    r->clock_sources_dropped = self->clocks_dropped;
+    r->clocks_latency_corrected = self->clock_corrected;
+}
+
 static double
 s_ratio(uint64_t num, uint64_t den)
 {
@@ -1327,7 +1509,8 @@ et_aggregate_results(et_aggregate_t *self)
     et_function_result_t *functions =
         calloc(self->n_functions + 1, sizeof *functions);
     et_timeseries_row_t *rows = calloc(self->n_rows + 1, sizeof *rows);
-    if (!stages || !functions || !rows)
+    et_clock_result_t *clocks = calloc(self->n_clocks + 1, sizeof *clocks);
+    if (!stages || !functions || !rows || !clocks)
         goto fail;
     et_results_t *r = &self->results;
     memset(r, 0, sizeof *r);
@@ -1336,9 +1519,11 @@ et_aggregate_results(et_aggregate_t *self)
     free(self->res_stages);
     free(self->res_functions);
     free(self->res_rows);
+    free(self->res_clocks);
     self->res_stages = stages;
     self->res_functions = functions;
     self->res_rows = rows;
+    self->res_clocks = clocks;
 
     snprintf(r->run_id, sizeof r->run_id, "%s", self->run_id);
     snprintf(r->workflow, sizeof r->workflow, "%s", self->workflow);
@@ -1376,6 +1561,7 @@ et_aggregate_results(et_aggregate_t *self)
         r->latency_ms.max = s_ms(et_hist_max(h));
     }
     r->latency_overflow = et_hist_overflow(self->latency);
+    r->latency_negative = self->latency_negative;
     if (self->earliest_intended_ns > 0 &&
         self->last_completed_ns > self->earliest_intended_ns) {
         r->window_s =
@@ -1410,12 +1596,14 @@ et_aggregate_results(et_aggregate_t *self)
            sizeof r->failed_by_reason);
     s_results_accuracy(self, &r->accuracy);
     s_results_cost(self, &r->cost);
+    s_results_clocks(self, r, clocks);
     r->end = self->end;
     return r;
 fail:
     free(stages);
     free(functions);
     free(rows);
+    free(clocks);
     errno = ENOMEM;
     return NULL;
 }

@@ -1,6 +1,7 @@
 /* Run accounting and statistics for the collector. Lifecycle records, HELLO,
- * DONE, USAGE and STATS go in; the run's end condition and the results (the
- * numbers behind summary.json, timeseries.csv and report.md) come out.
+ * DONE, USAGE, STATS and CLOCK go in; the run's end condition and the
+ * results (the numbers behind summary.json, timeseries.csv and report.md)
+ * come out.
  * Pure computation, no sockets or files, so tests can drive it directly.
  * Not thread-safe. */
 #ifndef ET_AGGREGATE_H
@@ -28,6 +29,9 @@
 #define ET_AGG_LIVE_SECONDS 64
 /* Labelled anomaly windows tracked for accuracy (window labels 1..N). */
 #define ET_AGG_WINDOWS_MAX 4096
+/* Processes whose clock estimates are kept (one per role and name); reports
+ * from further ones count as clock_sources_dropped. */
+#define ET_AGG_CLOCKS_MAX 1024
 
 /* How the run's labels are read (from the first producer's source). */
 typedef enum {
@@ -152,6 +156,36 @@ typedef struct {
     double p99_ms;
 } et_timeseries_row_t;
 
+/* One process's clock against the broker's (the reference), from its CLOCK
+ * reports: broker clock = its clock + offset, within +/- bound. */
+typedef struct {
+    uint8_t role; /* et_clock_role_t */
+    char name[ET_NAME_MAX];
+    char host[ET_NAME_MAX];
+    uint32_t producer_id; /* 0 for workers */
+    /* the latest estimate */
+    double offset_ms;
+    double bound_ms;
+    double rtt_ms;
+    double correction_ms; /* added to the producer's own stamps; 0: none */
+    int corrected;        /* the latest correction is not 0 */
+    uint32_t samples;     /* answered probes, as the latest report says */
+    uint32_t lost;        /* probes without an answer, likewise */
+    uint64_t estimates;   /* reports received */
+    double offset_min_ms;
+    double offset_max_ms;
+    /* Offset change per second of broker time, first to latest estimate;
+     * known when there are two estimates at least 1 s apart. */
+    int has_drift;
+    double drift_ppm;
+    /* Producers only (workers' clocks never enter latency): how far this
+     * producer's stamps may be off the broker's clock, worst over its
+     * estimates, |offset - correction| + bound, plus |drift| times the
+     * largest gap between consecutive estimates (when drift is known). */
+    int has_latency_error;
+    double latency_error_bound_ms;
+} et_clock_result_t;
+
 /* Everything the writers need. Owned by the aggregate; valid until the next
  * et_aggregate_results call or et_aggregate_destroy. Every string is valid
  * UTF-8 without control characters (untrusted bytes were replaced by '?'),
@@ -201,10 +235,24 @@ typedef struct {
     double lag_mean_ms; /* mean of the producers' means, weighted by sent */
     et_accuracy_t accuracy;
     et_cost_t cost;
+    /* clocks, in order of each source's first report */
+    size_t n_clocks;
+    const et_clock_result_t *clocks;
+    /* CLOCK reports from sources beyond the first ET_AGG_CLOCKS_MAX (each
+     * report counts: dropped sources are not remembered). */
+    uint64_t clock_sources_dropped;
+    int clocks_latency_corrected; /* a producer reported a correction */
+    /* Max over producer sources; meaningful when has_clocks_latency_error
+     * (some producer reported its clock). */
+    int has_clocks_latency_error;
+    double clocks_latency_error_bound_ms;
     /* collector's own health */
     uint64_t bad_messages;
     uint64_t bad_records;
-    uint64_t latency_overflow;   /* latencies above 60 s, recorded as 60 s */
+    uint64_t latency_overflow; /* latencies above 60 s, recorded as 60 s */
+    /* Completions before their intended send time (a producer clock ahead
+     * of the broker's, not corrected), recorded as latency 0. */
+    uint64_t latency_negative;
     uint64_t timeseries_dropped; /* data outside the kept seconds */
     uint64_t timeseries_late;    /* completions after their second closed */
     /* A stage record out of workflow order for its event (must be 0). */
@@ -234,6 +282,10 @@ int et_aggregate_add_done(et_aggregate_t *self, const et_done_t *done,
                           uint64_t now_mono_ns);
 int et_aggregate_add_usage(et_aggregate_t *self, const et_usage_t *usage);
 int et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *stats);
+/* A process's clock estimate; kept per role and name. Reports from a new
+ * source once ET_AGG_CLOCKS_MAX are kept count as clock_sources_dropped. */
+int et_aggregate_add_clock(et_aggregate_t *self,
+                           const et_clock_report_t *report);
 
 /* Nonzero when at least one instance reported and every instance that did
  * has sent its final report. */

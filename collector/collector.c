@@ -1,5 +1,6 @@
 /* The collector's socket loop. One PULL socket receives everything: record
- * batches, HELLO, DONE and STATS from the broker, USAGE from the workers.
+ * batches, HELLO, DONE, STATS and the producers' CLOCK from the broker,
+ * USAGE and CLOCK from the workers.
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate. */
 #include "collector/collector.h"
@@ -48,9 +49,10 @@ et_collector_usage(FILE *out)
     fprintf(out,
             "usage: " ET_COLLECTOR_PROG " --bind ENDPOINT --out DIR [options]\n"
             "\n"
-            "Receives lifecycle records, producer HELLO/DONE, broker STATS "
-            "and worker\nUSAGE on a PULL socket and writes DIR/summary.json, "
-            "DIR/timeseries.csv and\nDIR/report.md when the run ends.\n"
+            "Receives lifecycle records, producer HELLO/DONE, broker STATS, "
+            "worker USAGE\nand clock estimates on a PULL socket and writes "
+            "DIR/summary.json,\nDIR/timeseries.csv and DIR/report.md when "
+            "the run ends.\n"
             "\n"
             "  --bind ENDPOINT         PULL endpoint to bind (required)\n"
             "  --out DIR               results directory, created if missing "
@@ -460,6 +462,20 @@ s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
             return 0;
         }
         return et_aggregate_add_stats(agg, &m);
+    }
+    case ET_MSG_CLOCK: {
+        et_clock_report_t m;
+        if (et_codec_decode_clock(body, size, &m) != 0) {
+            s_bad_message(self, "CLOCK body", errno);
+            return 0;
+        }
+        /* Names stay out of the log: they are not cleaned yet. */
+        ET_LOG_DEBUG("clock of a %s: offset %+.3f ms +/- %.3f ms, "
+                     "correction %+.3f ms",
+                     m.role == ET_CLOCK_ROLE_PRODUCER ? "producer" : "worker",
+                     (double)m.offset_ns / 1e6, (double)m.bound_ns / 1e6,
+                     (double)m.correction_ns / 1e6);
+        return et_aggregate_add_clock(agg, &m);
     }
     default:
         s_bad_message(self, et_codec_type_name(type), EPROTO);

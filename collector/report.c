@@ -230,6 +230,71 @@ s_failed_by_reason_json(const et_results_t *r)
     return obj;
 }
 
+static const char *
+s_clock_role(uint8_t role)
+{
+    return role == ET_CLOCK_ROLE_PRODUCER ? "producer" : "worker";
+}
+
+/* A number, or null when it is unknown. */
+static json_t *
+s_real_or_null(int known, double value)
+{
+    return known ? json_real(value) : json_null();
+}
+
+static json_t *
+s_clock_source_json(const et_clock_result_t *c)
+{
+    /* In two parts, so producer_id (producers only) comes after host. */
+    json_t *item = json_pack("{s:s, s:s, s:s}", "role", s_clock_role(c->role),
+                             "name", c->name, "host", c->host);
+    json_t *rest = json_pack(
+        "{s:f, s:f, s:f, s:f, s:f, s:o, s:f, s:b, s:o, s:o, s:o, s:o}",
+        "offset_ms", c->offset_ms, "bound_ms", c->bound_ms, "rtt_ms", c->rtt_ms,
+        "offset_min_ms", c->offset_min_ms, "offset_max_ms", c->offset_max_ms,
+        "drift_ppm", s_real_or_null(c->has_drift, c->drift_ppm),
+        "correction_ms", c->correction_ms, "corrected", c->corrected,
+        "estimates", s_uint(c->estimates), "samples", s_uint(c->samples),
+        "lost", s_uint(c->lost), "latency_error_bound_ms",
+        s_real_or_null(c->has_latency_error, c->latency_error_bound_ms));
+    int rc = item && rest ? 0 : -1;
+    if (rc == 0 && c->role == ET_CLOCK_ROLE_PRODUCER)
+        rc = json_object_set_new(item, "producer_id", s_uint(c->producer_id));
+    if (rc == 0)
+        rc = json_object_update(item, rest);
+    json_decref(rest);
+    if (rc != 0) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
+/* clocks: every process's clock against the broker's, and what that means
+ * for latency. Unknown values are null. */
+static json_t *
+s_clocks_json(const et_results_t *r)
+{
+    json_t *sources = json_array();
+    for (size_t i = 0; sources && i < r->n_clocks; i++) {
+        if (json_array_append_new(sources,
+                                  s_clock_source_json(&r->clocks[i])) != 0) {
+            json_decref(sources);
+            return NULL;
+        }
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:b, s:o}", "reference", "broker",
+                     "method",
+                     "ntp-style probe bursts; each estimate is the burst's "
+                     "minimum round trip",
+                     "sources", sources, "sources_dropped",
+                     s_uint(r->clock_sources_dropped), "latency_corrected",
+                     r->clocks_latency_corrected, "latency_error_bound_ms",
+                     s_real_or_null(r->has_clocks_latency_error,
+                                    r->clocks_latency_error_bound_ms));
+}
+
 /* The results contract; keys beyond it are additions, never renames. */
 static json_t *
 s_summary_json(const et_results_t *r)
@@ -246,7 +311,8 @@ s_summary_json(const et_results_t *r)
         " s:o, s:o,"
         " s:o,"
         " s:{s:o, s:o, s:f, s:f, s:o},"
-        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:s}}",
+        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s},"
+        " s:o}",
         "schema", ET_REPORT_SCHEMA, "run", s_run_json(r),
         /* events */
         "events", "sent", s_uint(r->sent), "accepted", s_uint(r->accepted),
@@ -277,10 +343,12 @@ s_summary_json(const et_results_t *r)
         r->lag_max_ms, "lag_mean_ms", r->lag_mean_ms, "send_failed",
         s_uint(r->send_failed), "collector", "bad_messages",
         s_uint(r->bad_messages), "bad_records", s_uint(r->bad_records),
-        "latency_overflow", s_uint(r->latency_overflow), "timeseries_dropped",
+        "latency_overflow", s_uint(r->latency_overflow), "latency_negative",
+        s_uint(r->latency_negative), "timeseries_dropped",
         s_uint(r->timeseries_dropped), "timeseries_late",
         s_uint(r->timeseries_late), "order_violations",
-        s_uint(r->order_violations), "end", et_aggregate_end_name(r->end));
+        s_uint(r->order_violations), "end", et_aggregate_end_name(r->end),
+        "clocks", s_clocks_json(r));
 }
 
 static int
@@ -421,6 +489,67 @@ s_md_latency(FILE *f, const et_results_t *r)
         fprintf(f,
                 "%llu latencies exceeded 60 s and were recorded as 60 s.\n\n",
                 (unsigned long long)r->latency_overflow);
+}
+
+static void
+s_md_clocks(FILE *f, const et_results_t *r)
+{
+    fputs("## Clocks\n\n", f);
+    if (r->n_clocks == 0) {
+        fputs("Clock offsets were not estimated: end-to-end latency takes "
+              "each producer's timestamps as they are (right when producers "
+              "share the broker's host or clock).\n\n",
+              f);
+    } else {
+        fputs("Each process's clock against the broker's (broker = process "
+              "+ offset), from bursts of probes: each estimate is the "
+              "burst's minimum round trip, within ± half of it.\n\n"
+              "| role | name | host | offset ms | ± bound ms | rtt ms | "
+              "drift ppm | corrected | estimates | lost |\n"
+              "|---|---|---|---:|---:|---:|---:|---|---:|---:|\n",
+              f);
+        for (size_t i = 0; i < r->n_clocks; i++) {
+            const et_clock_result_t *c = &r->clocks[i];
+            fprintf(f, "| %s | ", s_clock_role(c->role));
+            s_md_text(f, c->name);
+            fputs(" | ", f);
+            s_md_text(f, c->host);
+            fprintf(f, " | %.3f | %.3f | %.3f | ", c->offset_ms, c->bound_ms,
+                    c->rtt_ms);
+            if (c->has_drift)
+                fprintf(f, "%.3f", c->drift_ppm);
+            else
+                fputs("unknown", f);
+            fprintf(f, " | %s | %llu | %u |\n", c->corrected ? "yes" : "no",
+                    (unsigned long long)c->estimates, c->lost);
+        }
+        fputs("\n", f);
+        if (!r->has_clocks_latency_error)
+            fputs("No producer reported its clock: the latency error from "
+                  "clock offsets is unknown.\n\n",
+                  f);
+        else
+            fprintf(f,
+                    "Producer timestamps were %s; the latency error bound "
+                    "from clock offsets is ± %.3f ms.\n\n",
+                    r->clocks_latency_corrected
+                        ? "corrected by their offsets to the broker's clock"
+                        : "not corrected",
+                    r->clocks_latency_error_bound_ms);
+        if (r->clock_sources_dropped > 0)
+            fprintf(f,
+                    "%llu clock reports came from processes beyond the "
+                    "first %d and were not kept.\n\n",
+                    (unsigned long long)r->clock_sources_dropped,
+                    ET_AGG_CLOCKS_MAX);
+    }
+    if (r->latency_negative > 0)
+        fprintf(f,
+                "**Warning:** %llu events completed before their intended "
+                "send time on the broker's clock, i.e. a producer's clock is "
+                "ahead and was not corrected; their latency was recorded as "
+                "0.\n\n",
+                (unsigned long long)r->latency_negative);
 }
 
 static void
@@ -630,10 +759,9 @@ static void
 s_md_method(FILE *f, const et_results_t *r)
 {
     fputs("## Method and collector health\n\n", f);
-    fputs("Timestamps that cross processes are CLOCK_REALTIME. The offset "
-          "between hosts' clocks is not corrected: on one host there is "
-          "none; across hosts, keep clocks synchronised (NTP or PTP) and "
-          "read latencies with that error in mind.\n\n",
+    fputs("Timestamps that cross processes are CLOCK_REALTIME. On one host "
+          "the clocks agree; across hosts, see Clocks for each clock's "
+          "offset to the broker's and the error it leaves in latencies.\n\n",
           f);
     fprintf(f,
             "| bad messages | bad records | timeseries rows dropped | "
@@ -654,6 +782,7 @@ s_write_markdown(FILE *f, const et_results_t *r)
     s_md_run(f, r);
     s_md_events(f, r);
     s_md_latency(f, r);
+    s_md_clocks(f, r);
     s_md_throughput(f, r);
     s_md_utilization(f, r);
     s_md_stages(f, r);

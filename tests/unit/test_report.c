@@ -123,6 +123,36 @@ s_run(int seconds)
     return agg;
 }
 
+/* One CLOCK report: rtt is twice the bound, 8 samples and 1 lost. */
+static void
+s_clock(et_aggregate_t *agg, et_clock_role_t role, const char *name,
+        const char *host, int64_t offset, int64_t bound, int64_t correction,
+        int64_t t)
+{
+    et_clock_report_t c = {.role = (uint8_t)role,
+                           .producer_id =
+                               role == ET_CLOCK_ROLE_PRODUCER ? 3 : 0,
+                           .offset_ns = offset,
+                           .bound_ns = bound,
+                           .rtt_ns = 2 * bound,
+                           .correction_ns = correction,
+                           .samples = 8,
+                           .lost = 1,
+                           .t_ns = t};
+    snprintf(c.name, sizeof c.name, "%s", name);
+    snprintf(c.host, sizeof c.host, "%s", host);
+    assert_int_equal(et_aggregate_add_clock(agg, &c), 0);
+}
+
+/* Write the results of fx->agg as it stands. */
+static void
+s_write_agg(s_fixture_t *fx)
+{
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+}
+
 static int
 s_setup(void **state)
 {
@@ -448,6 +478,120 @@ test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
     assert_int_equal(s_count_lines(s_read(fx->dir, "timeseries.csv")), 1);
 }
 
+static void
+test_report_summary_has_the_clocks_object(void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(3);
+    // A producer 2 ms then 3 ms behind the broker, 10 s apart, never
+    // corrected; a worker with one estimate.
+    s_clock(fx->agg, ET_CLOCK_ROLE_PRODUCER, "producer-0", "prod|host", 2 * MS,
+            MS / 2, 0, T0);
+    s_clock(fx->agg, ET_CLOCK_ROLE_PRODUCER, "producer-0", "prod|host", 3 * MS,
+            MS / 2, 0, T0 + 10 * S);
+    s_clock(fx->agg, ET_CLOCK_ROLE_WORKER, "decode-1", "wh", -1 * MS, MS / 4, 0,
+            T0 + S);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+
+    const char *reference, *method;
+    json_t *sources, *bound_all;
+    json_int_t dropped, negative, overflow;
+    int corrected_all;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:s, s:s, s:o, s:I, s:b, s:o}, s:{s:I, s:I}}",
+        "clocks", "reference", &reference, "method", &method, "sources",
+        &sources, "sources_dropped", &dropped, "latency_corrected",
+        &corrected_all, "latency_error_bound_ms", &bound_all, "collector",
+        "latency_negative", &negative, "latency_overflow", &overflow);
+    if (rc != 0)
+        fail_msg("clocks: %s", error.text);
+    assert_string_equal(reference, "broker");
+    assert_string_equal(method, "ntp-style probe bursts; each estimate is "
+                                "the burst's minimum round trip");
+    assert_int_equal(dropped, 0);
+    assert_false(corrected_all);
+    assert_int_equal(negative, 0);
+    assert_int_equal(overflow, 0);
+    // Worst |offset| + bound 3.5 ms, plus 100 ppm over the 10 s gap.
+    assert_true(json_is_number(bound_all));
+    assert_true(fabs(json_number_value(bound_all) - 4.5) < 1e-9);
+    assert_true(json_is_array(sources));
+    assert_int_equal(json_array_size(sources), 2);
+
+    const char *role, *name, *host;
+    json_int_t producer_id, estimates, samples, lost;
+    double offset, bound, rtt, offset_min, offset_max, drift, correction,
+        error_bound;
+    int corrected;
+    rc = json_unpack_ex(
+        json_array_get(sources, 0), &error, JSON_STRICT,
+        "{s:s, s:s, s:s, s:I, s:F, s:F, s:F, s:F, s:F, s:F, s:F, s:b, s:I, "
+        "s:I, s:I, s:F}",
+        "role", &role, "name", &name, "host", &host, "producer_id",
+        &producer_id, "offset_ms", &offset, "bound_ms", &bound, "rtt_ms", &rtt,
+        "offset_min_ms", &offset_min, "offset_max_ms", &offset_max, "drift_ppm",
+        &drift, "correction_ms", &correction, "corrected", &corrected,
+        "estimates", &estimates, "samples", &samples, "lost", &lost,
+        "latency_error_bound_ms", &error_bound);
+    if (rc != 0)
+        fail_msg("clocks.sources[0]: %s", error.text);
+    assert_string_equal(role, "producer");
+    assert_string_equal(name, "producer-0");
+    assert_string_equal(host, "prod|host");
+    assert_int_equal(producer_id, 3);
+    assert_true(offset == 3.0 && bound == 0.5 && rtt == 1.0);
+    assert_true(offset_min == 2.0 && offset_max == 3.0);
+    assert_true(fabs(drift - 100.0) < 1e-6);
+    assert_true(correction == 0.0);
+    assert_false(corrected);
+    assert_int_equal(estimates, 2);
+    assert_int_equal(samples, 8);
+    assert_int_equal(lost, 1);
+    assert_true(fabs(error_bound - 4.5) < 1e-9);
+
+    // A worker: no producer_id, drift unknown after one estimate, and no
+    // latency error (its clock never enters latency).
+    json_t *w = json_array_get(sources, 1);
+    assert_string_equal(json_string_value(json_object_get(w, "role")),
+                        "worker");
+    assert_string_equal(json_string_value(json_object_get(w, "name")),
+                        "decode-1");
+    assert_null(json_object_get(w, "producer_id"));
+    assert_true(json_number_value(json_object_get(w, "offset_ms")) == -1.0);
+    assert_true(json_number_value(json_object_get(w, "bound_ms")) == 0.25);
+    assert_true(json_is_null(json_object_get(w, "drift_ppm")));
+    assert_true(json_is_null(json_object_get(w, "latency_error_bound_ms")));
+    assert_true(json_is_false(json_object_get(w, "corrected")));
+    json_decref(root);
+}
+
+static void
+test_report_summary_clocks_are_null_where_unknown_without_sources(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 2);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *clocks = json_object_get(root, "clocks");
+    assert_true(json_is_object(clocks));
+    assert_string_equal(json_string_value(json_object_get(clocks, "reference")),
+                        "broker");
+    assert_true(json_is_array(json_object_get(clocks, "sources")));
+    assert_int_equal(json_array_size(json_object_get(clocks, "sources")), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(clocks, "sources_dropped")), 0);
+    assert_true(json_is_false(json_object_get(clocks, "latency_corrected")));
+    assert_true(
+        json_is_null(json_object_get(clocks, "latency_error_bound_ms")));
+    json_t *collector = json_object_get(root, "collector");
+    assert_true(
+        json_is_integer(json_object_get(collector, "latency_negative")));
+    assert_true(
+        json_is_integer(json_object_get(collector, "latency_overflow")));
+    json_decref(root);
+}
+
 // ---------------------------------------------------------------------------
 // timeseries.csv and report.md
 
@@ -503,6 +647,61 @@ test_report_markdown_contains_the_tables(void **state)
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strstr(md, sections[i]))
             fail_msg("report.md lacks \"%s\"", sections[i]);
+}
+
+static void
+test_report_markdown_says_when_clocks_were_not_estimated(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(
+        md, "## Clocks\n\nClock offsets were not estimated: end-to-end "
+            "latency takes each producer's timestamps as they are (right "
+            "when producers share the broker's host or clock).\n"));
+    assert_null(strstr(md, "| role | name | host |"));
+    assert_null(strstr(md, "**Warning:**"));
+}
+
+static void
+test_report_markdown_has_the_clocks_table_and_warns_of_early_completions(
+    void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(3);
+    s_clock(fx->agg, ET_CLOCK_ROLE_PRODUCER, "producer-0", "prod|host", 4 * MS,
+            MS / 2, 4 * MS, T0);
+    s_clock(fx->agg, ET_CLOCK_ROLE_WORKER, "decode-1", "wh", -1 * MS, MS / 4, 0,
+            T0 + S);
+    // Completed 1 s before it was due on the broker's clock.
+    s_add(fx->agg, ET_RECORD_COMPLETED, 77, 0, T0 + S, T0);
+    s_write_agg(fx);
+    char *md = s_read(fx->dir, "report.md");
+    const char *lines[] = {
+        "## Clocks\n",
+        "| role | name | host | offset ms | ± bound ms | rtt ms | drift ppm | "
+        "corrected | estimates | lost |\n",
+        "| producer | producer-0 | prod\\|host | 4.000 | 0.500 | 1.000 | "
+        "unknown | yes | 1 | 1 |\n",
+        "| worker | decode-1 | wh | -1.000 | 0.250 | 0.500 | unknown | no | 1 "
+        "| 1 |\n",
+        "Producer timestamps were corrected by their offsets to the broker's "
+        "clock; the latency error bound from clock offsets is ± 0.500 ms.\n",
+        "**Warning:** 1 events completed before their intended send time on "
+        "the broker's clock, i.e. a producer's clock is ahead and was not "
+        "corrected"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(md, lines[i]))
+            fail_msg("report.md lacks \"%s\"", lines[i]);
+    assert_null(strstr(md, "Clock offsets were not estimated"));
+    json_t *root = s_load_summary(fx->dir);
+    json_t *clocks = json_object_get(root, "clocks");
+    assert_true(json_is_true(json_object_get(clocks, "latency_corrected")));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(root, "collector"),
+                                           "latency_negative")),
+        1);
+    json_decref(root);
 }
 
 static void
@@ -610,10 +809,21 @@ main(void)
             test_report_summary_of_an_empty_run_is_complete_and_valid, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
+            test_report_summary_has_the_clocks_object, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_clocks_are_null_where_unknown_without_sources,
+            s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
             test_report_timeseries_has_a_header_and_one_row_per_second, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_markdown_contains_the_tables, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_markdown_says_when_clocks_were_not_estimated, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_markdown_has_the_clocks_table_and_warns_of_early_completions,
+            s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_markdown_leaves_long_timeseries_to_the_csv, s_setup,
             s_teardown),
