@@ -12,8 +12,11 @@ export EVENTIDE_STATE="$ET_TMP/state"
 export EVENTIDE_NO_BUILD=1
 EVENTIDE="$ET_ROOT/eventide"
 
+# et_cleanup [RC]: RC is the exit status to keep (default: the last
+# command's, as when it is the EXIT trap itself).
 et_cleanup() {
   local rc=$?
+  [ $# -gt 0 ] && rc="$1"
   if [ -L "$EVENTIDE_STATE/current" ]; then
     local run f
     run="$(readlink -f "$EVENTIDE_STATE/current")"

@@ -3,7 +3,9 @@
 # producer host, a broker + collector host, a worker host) on one bridge in
 # a fourth, private range 10.231.7.0/24 that exists only inside them. A full
 # `run --hosts --host-cmd 'ip netns exec {host}' --curve` accounts for every
-# event; a producer with another key directory is refused; `up`, `scale
+# event, and measures and corrects the hosts' (emulated) clock offsets; an
+# autoscaled run scales the worker host from the broker's host; a
+# producer with another key directory is refused; `up`, `scale
 # --host`, `status` and `down` work through the template; `--netem` puts a
 # netem qdisc on the producer host's device (checked with tc, no timing).
 # Skips (exit 0) only when namespaces cannot be created here.
@@ -22,42 +24,19 @@ ip netns exec "$probe" tc qdisc add dev lo root netem delay 1ms >/dev/null 2>&1 
 ip netns del "$probe"
 command -v tc >/dev/null 2>&1 || fail "tc (iproute2) is missing while ip netns works"
 
-edge="$ns_prefix-edge"; core="$ns_prefix-core"; cloud="$ns_prefix-cloud"; sw="$ns_prefix-sw"
-NAMESPACES=()
+. "$(dirname "$0")/netns_lib.sh"
+edge="$ns_prefix-edge"; core="$ns_prefix-core"; cloud="$ns_prefix-cloud"
 
 netns_cleanup() {
-  local rc=$? ns pid
-  # Processes in a namespace keep it alive: kill them first.
-  for ns in "${NAMESPACES[@]-}"; do
-    [ -n "$ns" ] || continue
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-  done
-  for ns in "${NAMESPACES[@]-}"; do
-    [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
-  done
-  (exit $rc)
-  et_cleanup
+  local rc=$?
+  netns_down
+  et_cleanup "$rc"
 }
 trap netns_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-# The switch: a bridge in its own namespace; each host's veth peer joins it.
-ip netns add "$sw"; NAMESPACES+=("$sw")
-ip -n "$sw" link add br0 type bridge
-ip -n "$sw" link set br0 up
-ip -n "$sw" link set lo up
-i=1
-for ns in "$edge" "$core" "$cloud"; do
-  ip netns add "$ns"; NAMESPACES+=("$ns")
-  ip link add eth0 netns "$ns" type veth peer name "p$i" netns "$sw"
-  ip -n "$sw" link set "p$i" master br0
-  ip -n "$sw" link set "p$i" up
-  ip -n "$ns" addr add "10.231.7.$i/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-  i=$((i + 1))
-done
+netns_up "$ns_prefix" edge core cloud
 # Nothing of this range may leak into the root namespace.
 if ip -4 addr show | grep -q '10\.231\.7\.'; then fail "10.231.7.x appeared outside the namespaces"; fi
 
@@ -105,20 +84,35 @@ usage_rc() { # WHAT ARGS...: the launcher must refuse ARGS with exit status 2
 usage_rc "--netem without --hosts" --netem edge=delay
 usage_rc "--port-base without --hosts" --port-base 24000
 usage_rc "--hosts with --transport ipc" --hosts "$hosts" --transport ipc
-usage_rc "--hosts with --autoscale" --hosts "$hosts" --autoscale kpa
 usage_rc "--netem on an unknown host" --hosts "$hosts" --netem "nosuch=delay 1ms"
 usage_rc "--port-base 80" --hosts "$hosts" --port-base 80
 
-# 1. A complete run across the three hosts, CURVE on every link.
+# 1. A complete run across the three hosts, CURVE on every link; the
+# producer host's clock is 250 ms behind and the worker host's 600 ms
+# ahead (emulated: namespaces share the kernel's clock).
 out="$ET_TMP/run"
 "$EVENTIDE" run --hosts "$hosts" --host-cmd "$tpl" --curve "$keys" \
   --workflow synthetic --service exp:2ms --rate 100 --duration 3 --seed 5 \
+  --clock-skew "$edge=-250" --clock-skew "$cloud=600" \
   --out "$out" >"$ET_TMP/run.log" 2>&1 ||
   { cat "$ET_TMP/run.log" >&2; fail "run across namespaces failed"; }
 s="$out/summary.json"
 expect_accounted "$s"
 expect_eq "run: completed" "$(json "$s" .events.completed)" "$(json "$s" .events.sent)"
 expect_eq "run: workers started" "$(json "$s" .workers.started)" 2
+# Each host's offset to the broker's clock, within the bound it reports;
+# producer times corrected, so latency holds no trace of the 250 ms.
+clock_ok() { # ROLE HOST TRUE-OFFSET-MS
+  jq -e --arg r "$1" --arg h "$2" --argjson t "$3" \
+    '[.clocks.sources[] | select(.role == $r and .host == $h)] | length > 0 and
+     all(((.offset_ms - $t) | fabs) <= .bound_ms + 0.001)' "$s" >/dev/null ||
+    fail "clock of $1 on $2: $(jq -c '.clocks.sources' "$s"), true offset $3 ms"
+}
+clock_ok producer "$edge" 250
+clock_ok worker "$cloud" -600
+expect_eq "run: latency corrected" "$(json "$s" .clocks.latency_corrected)" true
+awk -v p="$(json "$s" .latency_ms.p50)" 'BEGIN { exit !(p < 100) }' ||
+  fail "run: latency p50 $(json "$s" .latency_ms.p50) ms carries the producer's clock error"
 grep -Eq 'CURVE on tcp://10\.231\.7\.2:[0-9]+ \(server\)' "$out/broker.log" ||
   fail "the broker did not bind CURVE on the core host's address"
 grep -q "INFO eventide: on host $cloud as pid" "$out/worker-synthetic-1.log" ||
@@ -152,6 +146,26 @@ expect_accounted "$out2/summary.json"
 expect_eq "run2: workers started" "$(json "$out2/summary.json" .workers.started)" 3
 expect_eq "run2: workers on $edge" "$(grep -l "on host $edge as pid" "$out2"/worker-*.log | wc -l)" 2
 expect_eq "run2: workers on $cloud" "$(grep -l "on host $cloud as pid" "$out2"/worker-*.log | wc -l)" 1
+
+# 1c. Autoscaling across hosts: the autoscaler runs on the broker's host
+# and scales the worker host through the launcher there.
+cat >"$ET_TMP/hosts3" <<EOF
+$edge  10.231.7.1 producer
+$core  10.231.7.2 broker collector
+$cloud 10.231.7.3 workers
+EOF
+out3="$ET_TMP/run3"
+"$EVENTIDE" run --hosts "$ET_TMP/hosts3" --host-cmd "$tpl" --workflow synthetic \
+  --service const:20ms --workers 1 --autoscale rps --target 20 --max 4 \
+  --rate 120 --duration 6 --out "$out3" >"$ET_TMP/run3.log" 2>&1 ||
+  { cat "$ET_TMP/run3.log" >&2; fail "autoscaled run across namespaces failed"; }
+expect_accounted "$out3/summary.json"
+grep -q "INFO eventide: on host $core as pid" "$out3/autoscaler.log" ||
+  fail "the autoscaler did not run on $core"
+started="$(json "$out3/summary.json" .workers.started)"
+[ "$started" -ge 2 ] || fail "the autoscaler started no worker ($started in all): $(tail -n 5 "$out3/autoscaler.log")"
+expect_eq "run3: workers on $cloud" "$(grep -l "on host $cloud as pid" "$out3"/worker-*.log | wc -l)" "$started"
+[ -s "$out3/autoscaler.jsonl" ] || fail "no autoscaler decisions recorded"
 
 # 2. A long-running pipeline: up, a refused producer, scale, status, down.
 netem=()
