@@ -11,30 +11,16 @@
 # Skips (exit 0) only when namespaces cannot be created here.
 . "$(dirname "$0")/lib.sh"
 
+. "$(dirname "$0")/netns_lib.sh"
 ns_prefix="et-$$"
-probe="$ns_prefix-probe"
-if ! command -v ip >/dev/null 2>&1 || ! ip netns add "$probe" 2>"$ET_TMP/probe.err"; then
-  echo "SKIP: ip netns is unavailable or not permitted here ($(cat "$ET_TMP/probe.err" 2>/dev/null || echo 'no ip command')); run as root with iproute2"
-  exit 0
-fi
+netns_test_trap
+netns_require "$ns_prefix"
 # netem is a kernel module (sch_netem) some kernels lack: then only the
 # --netem part is skipped, and its failure must be clean.
 have_netem=0
-ip netns exec "$probe" tc qdisc add dev lo root netem delay 1ms >/dev/null 2>&1 && have_netem=1
-ip netns del "$probe"
+ip netns exec "$NETNS_PROBE" tc qdisc add dev lo root netem delay 1ms >/dev/null 2>&1 && have_netem=1
 command -v tc >/dev/null 2>&1 || fail "tc (iproute2) is missing while ip netns works"
-
-. "$(dirname "$0")/netns_lib.sh"
 edge="$ns_prefix-edge"; core="$ns_prefix-core"; cloud="$ns_prefix-cloud"
-
-netns_cleanup() {
-  local rc=$?
-  netns_down
-  et_cleanup "$rc"
-}
-trap netns_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 netns_up "$ns_prefix" edge core cloud
 # Nothing of this range may leak into the root namespace.

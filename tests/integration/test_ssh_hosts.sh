@@ -10,28 +10,15 @@
 # Skips (exit 0) only when namespaces cannot be created here.
 . "$(dirname "$0")/lib.sh"
 
+. "$(dirname "$0")/netns_lib.sh"
 ns_prefix="ets-$$"
-probe="$ns_prefix-probe"
-if ! command -v ip >/dev/null 2>&1 || ! ip netns add "$probe" 2>"$ET_TMP/probe.err"; then
-  echo "SKIP: ip netns is unavailable or not permitted here ($(cat "$ET_TMP/probe.err" 2>/dev/null || echo 'no ip command')); run as root with iproute2"
-  exit 0
-fi
-ip netns del "$probe"
+netns_test_trap
+netns_require "$ns_prefix"
 for tool in ssh ssh-keygen dropbear dropbearkey unshare; do
   command -v "$tool" >/dev/null 2>&1 ||
     fail "$tool is missing (./eventide installs openssh-client and dropbear-bin)"
 done
-
-. "$(dirname "$0")/netns_lib.sh"
 edge="$ns_prefix-edge"; core="$ns_prefix-core"; cloud="$ns_prefix-cloud"
-netns_cleanup() {
-  local rc=$?
-  netns_down
-  et_cleanup "$rc"
-}
-trap netns_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 netns_up "$ns_prefix" edge core cloud
 
 # Keys, and a root whose home (for the ssh server only) is ours.

@@ -577,6 +577,25 @@ test_worker_serves_tasks_and_leaves_on_drain(void **state)
     s_fixture_destroy(&f);
 }
 
+// One message from any peer of the fake broker within 'timeout_ms': its
+// frames (routing id first) in 'all', its type in *type. Returns the frame
+// count, or 0 when nothing came.
+static int
+s_router_recv(fixture_t *f, int timeout_ms, zmq_msg_t *all,
+              et_msg_type_t *type)
+{
+    zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
+    if (zmq_poll(&item, 1, timeout_ms) != 1)
+        return 0;
+    int too_many;
+    int n = et_zsock_recv(f->router, all, ET_FRAMES_MAX, &too_many, 0);
+    assert_true(n >= 2);
+    assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[1]),
+                                            zmq_msg_size(&all[1]), type),
+                     0);
+    return n;
+}
+
 // The worker probes the broker's clock once READY, from its own socket (a
 // second peer of the fake broker); the fake broker answers as a clock
 // 123 ms ahead, and the worker reports that offset (within its bound) to
@@ -599,17 +618,11 @@ test_worker_probes_the_broker_clock_and_reports_it(void **state)
     uint64_t give_up = et_clock_mono_ns() + (uint64_t)WAIT_MS * ET_NS_PER_MS;
     while (!reported) {
         assert_true(et_clock_mono_ns() < give_up);
-        zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
-        if (zmq_poll(&item, 1, 100) != 1)
-            continue;
         zmq_msg_t all[ET_FRAMES_MAX];
-        int too_many;
-        int n = et_zsock_recv(f->router, all, ET_FRAMES_MAX, &too_many, 0);
-        assert_true(n >= 2);
         et_msg_type_t got;
-        assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[1]),
-                                                zmq_msg_size(&all[1]), &got),
-                         0);
+        int n = s_router_recv(f, 100, all, &got);
+        if (n == 0)
+            continue;
         if (got == ET_MSG_TIME_REQ) {
             // Not the worker's own socket: the probes have theirs.
             assert_false(zmq_msg_size(&all[0]) == zmq_msg_size(&f->route) &&
@@ -676,18 +689,12 @@ s_expect_no_bye_for(fixture_t *f, int ms)
         uint64_t now = et_clock_mono_ns();
         if (now >= until)
             return;
-        zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
-        int left = (int)((until - now) / ET_NS_PER_MS) + 1;
-        if (zmq_poll(&item, 1, left) != 1)
-            continue;
         zmq_msg_t all[ET_FRAMES_MAX];
-        int too_many;
-        int n = et_zsock_recv(f->router, all, ET_FRAMES_MAX, &too_many, 0);
-        assert_true(n >= 2);
         et_msg_type_t got;
-        assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[1]),
-                                                zmq_msg_size(&all[1]), &got),
-                         0);
+        int n = s_router_recv(f, (int)((until - now) / ET_NS_PER_MS) + 1, all,
+                              &got);
+        if (n == 0)
+            continue;
         et_zsock_frames_close(all, n);
         if (got != ET_MSG_HEARTBEAT && got != ET_MSG_RESULT)
             fail_msg("unexpected %s while busy", et_codec_type_name(got));
