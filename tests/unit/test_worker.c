@@ -581,8 +581,7 @@ test_worker_serves_tasks_and_leaves_on_drain(void **state)
 // frames (routing id first) in 'all', its type in *type. Returns the frame
 // count, or 0 when nothing came.
 static int
-s_router_recv(fixture_t *f, int timeout_ms, zmq_msg_t *all,
-              et_msg_type_t *type)
+s_router_recv(fixture_t *f, int timeout_ms, zmq_msg_t *all, et_msg_type_t *type)
 {
     zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
     if (zmq_poll(&item, 1, timeout_ms) != 1)
