@@ -4,7 +4,8 @@
 # its address, and the launcher on the broker's host (like machine A of
 # the guide) reaching every host, itself included, with
 # --host-cmd 'ssh -F CONFIG {host}'. A whole run with CURVE and a skewed
-# producer clock, then up / scale --host / status / down. The ssh server's
+# producer clock, its results written on the collector host's own file
+# system and copied back, then up / scale --host / status / down. The ssh server's
 # view of root's home is a private copy of /etc/passwd in its own mount
 # namespace, so nothing of this machine's ssh set-up is read or changed.
 # Skips (exit 0) only when namespaces cannot be created here.
@@ -29,13 +30,21 @@ cp "$ET_TMP/id.pub" "$home/.ssh/authorized_keys"
 chmod 600 "$home/.ssh/authorized_keys"
 awk -F: -v OFS=: -v h="$home" '$1 == "root" { $6 = h } { print }' /etc/passwd >"$ET_TMP/passwd"
 dropbearkey -t ed25519 -f "$ET_TMP/hostkey" >/dev/null 2>&1
+# The broker and collector host has a file system of its own for the
+# first run's results (a tmpfs only its ssh sessions see), as a separate
+# machine would: the launcher must copy them back.
+out="$ET_TMP/run"
+mkdir -p "$out"
 i=1
 for ns in "$edge" "$core" "$cloud"; do
+  private=""
+  [ "$ns" = "$core" ] && private="$out"
   # In a subshell: not a job of this shell, so its end at clean-up is
   # not reported.
   (ip netns exec "$ns" unshare -m sh -c \
-     'mount --bind "$1" /etc/passwd && exec dropbear -F -E -s -m -r "$2" -p "$3:22" -P "$4"' \
-     sh "$ET_TMP/passwd" "$ET_TMP/hostkey" "10.231.7.$i" "$ET_TMP/dropbear-$i.pid" \
+     'mount --bind "$1" /etc/passwd && { [ -z "$5" ] || mount -t tmpfs eventide-test "$5"; } &&
+      exec dropbear -F -E -s -m -r "$2" -p "$3:22" -P "$4"' \
+     sh "$ET_TMP/passwd" "$ET_TMP/hostkey" "10.231.7.$i" "$ET_TMP/dropbear-$i.pid" "$private" \
      >"$ET_TMP/dropbear-$i.log" 2>&1 &)
   i=$((i + 1))
 done
@@ -77,13 +86,16 @@ keys="$ET_TMP/keys"
 "$EVENTIDE" keys "$keys" >/dev/null
 
 # 1. A whole run through ssh, CURVE on, the producer host's clock 300 ms
-# behind.
-out="$ET_TMP/run"
+# behind, the results written on the collector's own file system.
+on_core ssh -F "$ET_TMP/ssh_config" "$core" "touch $out/only-on-core"
+[ ! -e "$out/only-on-core" ] || fail "the results directory on $core is not private to it"
 on_core "$EVENTIDE" run --hosts "$ET_TMP/hosts" --host-cmd "$tpl" --curve "$keys" \
   --workflow synthetic --service exp:2ms --rate 100 --duration 3 --seed 9 \
   --clock-skew "$edge=-300" --out "$out" >"$ET_TMP/run.log" 2>&1 ||
   { cat "$ET_TMP/run.log" >&2; fail "run through ssh failed"; }
 s="$out/summary.json"
+[ -f "$s" ] || fail "the results were not copied back from $core: $(ls -A "$out")"
+[ -f "$out/only-on-core" ] || fail "the copy from $core is not its results directory"
 expect_accounted "$s"
 expect_eq "run: completed" "$(json "$s" .events.completed)" "$(json "$s" .events.sent)"
 expect_eq "run: workers on $cloud" "$(grep -l "on host $cloud as pid" "$out"/worker-*.log | wc -l)" 2
@@ -121,4 +133,4 @@ fi
 expect_accounted "$ET_TMP/up/summary.json"
 expect_eq "up: workers started" "$(json "$ET_TMP/up/summary.json" .workers.started)" 3
 no_eventide_left down
-pass "run, up/scale --host/status/produce/down through real ssh across 3 namespaces, CURVE on, producer clock corrected"
+pass "run through real ssh across 3 namespaces (CURVE on, producer clock corrected, results copied back from the collector host's own file system); up/scale --host/status/produce/down"
