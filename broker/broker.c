@@ -481,6 +481,20 @@ s_collect_orphan(uint64_t key, void *value, void *arg)
 
 /* A worker can no longer be reached: withdraw it and give its in-flight
  * jobs another attempt (they never finished). */
+/* The last instance of 'function' is leaving or gone: what waits in its
+ * queue now waits for a cold start, as if it had arrived now. */
+static void
+s_flag_cold_if_unserved(et_broker_t *self, uint32_t function)
+{
+    if (et_pool_serving(self->pool, function) > 0)
+        return;
+    size_t marked = et_queue_mark_cold(self->queues[function]);
+    if (marked > 0)
+        ET_LOG_INFO("%s: no instance left; %zu queued event(s) now wait for "
+                    "a cold start",
+                    self->functions[function], marked);
+}
+
 static void
 s_worker_gone(et_broker_t *self, et_worker_rec_t *worker)
 {
@@ -499,7 +513,9 @@ s_worker_gone(et_broker_t *self, et_worker_rec_t *worker)
             free(orphans);
         }
     }
+    uint32_t function = worker->function;
     et_pool_remove(self->pool, &worker);
+    s_flag_cold_if_unserved(self, function);
 }
 
 /* ---- frontend: producers ------------------------------------------------ */
@@ -839,9 +855,11 @@ s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route)
         return;
     ET_LOG_INFO("worker %s leaving (%u in flight)", worker->instance,
                 worker->busy);
+    uint32_t function = worker->function;
     et_pool_set_leaving(self->pool, worker);
     if (worker->busy == 0)
         et_pool_remove(self->pool, &worker);
+    s_flag_cold_if_unserved(self, function);
 }
 
 static void

@@ -138,6 +138,18 @@ et_queue_pop(et_queue_t *self)
 }
 
 size_t
+et_queue_mark_cold(et_queue_t *self)
+{
+    size_t marked = 0;
+    for (size_t i = 0; i < self->size; i++) {
+        et_job_t *job = self->ring[(self->head + i) & (self->storage - 1)];
+        marked += job->cold == 0;
+        job->cold = 1;
+    }
+    return marked;
+}
+
+size_t
 et_queue_size(const et_queue_t *self)
 {
     return self->size;

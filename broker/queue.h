@@ -55,6 +55,11 @@ int et_queue_push_head(et_queue_t *self, et_job_t *job);
  * event): like push_head it ignores the bound. 0 or -1 (ENOMEM). */
 int et_queue_push_admitted(et_queue_t *self, et_job_t *job);
 
+/* Mark every queued job cold: its function has no instance left that
+ * will take it, so it waits for a cold start. Returns how many were
+ * newly marked. */
+size_t et_queue_mark_cold(et_queue_t *self);
+
 /* Remove and return the head job, or NULL when empty. */
 et_job_t *et_queue_pop(et_queue_t *self);
 

@@ -61,6 +61,34 @@ test_queue_new_rejects_zero_cap(void **state)
     et_job_destroy(&job); /* NULL-safe */
 }
 
+// Every job still queued, across the ring's wrap-around, is marked once.
+static void
+test_queue_mark_cold_marks_every_queued_job(void **state)
+{
+    (void)state;
+    et_queue_t *q = et_queue_new(100);
+    assert_non_null(q);
+    assert_int_equal(et_queue_mark_cold(q), 0);
+    // 60 queued from the middle of a 64-slot ring: they wrap around.
+    for (uint64_t i = 1; i <= 60; i++)
+        assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
+    for (uint64_t i = 1; i <= 30; i++)
+        s_pop_expect(q, i);
+    for (uint64_t i = 61; i <= 90; i++)
+        assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
+    et_job_t *cold = s_job(91, 0);
+    cold->cold = 1; // already cold: not counted again
+    assert_int_equal(et_queue_push_head(q, cold), 0);
+    assert_int_equal(et_queue_mark_cold(q), 60);
+    assert_int_equal(et_queue_mark_cold(q), 0);
+    for (size_t n = et_queue_size(q); n > 0; n--) {
+        et_job_t *job = et_queue_pop(q);
+        assert_int_equal(job->cold, 1);
+        et_job_destroy(&job);
+    }
+    et_queue_destroy(&q);
+}
+
 static void
 test_queue_pops_in_fifo_order(void **state)
 {
@@ -237,6 +265,7 @@ main(void)
         cmocka_unit_test(test_queue_push_admitted_ignores_bound),
         cmocka_unit_test(test_queue_growth_keeps_order_with_wrap_around),
         cmocka_unit_test(test_queue_destroy_frees_queued_jobs_and_payloads),
+        cmocka_unit_test(test_queue_mark_cold_marks_every_queued_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
