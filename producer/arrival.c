@@ -628,6 +628,47 @@ et_arrival_extent(const et_arrival_t *self, uint64_t *count,
     return 1;
 }
 
+double
+et_arrival_mean_rate(const et_arrival_t *self, int64_t duration_ns)
+{
+    if (duration_ns <= 0)
+        return self->rate_eps;
+    long double events = 0; /* expected events in [0, duration) */
+    switch (self->kind) {
+    case ET_ARRIVAL_BURSTY: {
+        /* In closed form: a short cycle over a day is millions of them. */
+        int64_t cycle_ns = self->on_ns + self->off_ns;
+        int64_t rest_ns = duration_ns % cycle_ns;
+        long double on_ns =
+            (long double)(duration_ns / cycle_ns) * (long double)self->on_ns +
+            (long double)(rest_ns < self->on_ns ? rest_ns : self->on_ns);
+        events = (long double)self->rate_eps * on_ns / 1e9L +
+                 (long double)self->low_eps *
+                     ((long double)duration_ns - on_ns) / 1e9L;
+        break;
+    }
+    case ET_ARRIVAL_STEP:
+        for (uint64_t p = 0; p <= self->n_steps; p++) {
+            int64_t start, end;
+            double rate;
+            if (s_phase(self, p, &start, &end, &rate) != 0 ||
+                start >= duration_ns)
+                break;
+            int64_t stop = end < duration_ns ? end : duration_ns;
+            events += (long double)rate * (long double)(stop - start) / 1e9L;
+        }
+        break;
+    case ET_ARRIVAL_TRACE: {
+        int64_t last = self->trace_offsets[self->trace_rows - 1];
+        return last > 0 ? (double)self->trace_rows / ((double)last / 1e9)
+                        : self->rate_eps;
+    }
+    default:
+        return self->rate_eps;
+    }
+    return (double)(events / ((long double)duration_ns / 1e9L));
+}
+
 uint64_t
 et_arrival_backwards(const et_arrival_t *self)
 {

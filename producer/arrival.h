@@ -95,6 +95,13 @@ int et_arrival_tokens(const et_arrival_t *self, uint32_t *ctx_tokens,
 int et_arrival_extent(const et_arrival_t *self, uint64_t *count,
                       int64_t *last_offset_ns);
 
+/* The mean offered rate over the schedule's first 'duration_ns', events
+ * per second: the rate itself for constant and poisson, the time-weighted
+ * mean of the phases' rates for bursty and step, and for a trace its rows
+ * over its span. What HELLO announces, so a run's rate_eps is what was
+ * offered, not just --rate. */
+double et_arrival_mean_rate(const et_arrival_t *self, int64_t duration_ns);
+
 /* Trace rows whose timestamp is earlier than the row before; they are
  * sent at the previous row's offset, so offsets never decrease. */
 uint64_t et_arrival_backwards(const et_arrival_t *self);

@@ -802,7 +802,8 @@ s_plan(s_run_t *run)
     run->limit_ns = cfg->duration_given || !replay ? cfg->duration_ns : max_ns;
     if (!replay) {
         run->planned_ns = cfg->duration_ns;
-        run->planned_rate_eps = cfg->rate_eps;
+        run->planned_rate_eps =
+            et_arrival_mean_rate(run->arrival, cfg->duration_ns);
         return;
     }
     run->planned_ns = span_ns < run->limit_ns ? span_ns : run->limit_ns;

@@ -251,6 +251,37 @@ s_assert_poisson_count(uint64_t count, double mean)
                  (unsigned long long)count, mean, 5 * sd);
 }
 
+// The rate HELLO announces: the time-weighted mean over the duration.
+static void
+s_expect_mean_rate(const char *spec, double rate, double duration_s,
+                   double want)
+{
+    et_arrival_t *a = et_arrival_new(spec, rate, 1, NULL, 0);
+    assert_non_null(a);
+    double got = et_arrival_mean_rate(a, (int64_t)(duration_s * 1e9));
+    if (fabs(got - want) > 1e-9 * want + 1e-9)
+        fail_msg("%s at %g for %g s: mean rate %.12g, want %.12g", spec, rate,
+                 duration_s, got, want);
+    et_arrival_destroy(&a);
+}
+
+static void
+test_mean_rate_weights_each_phase_by_its_time(void **state)
+{
+    (void)state;
+    s_expect_mean_rate("poisson", 250, 10, 250);
+    s_expect_mean_rate("constant", 3, 1, 3);
+    // bursty: 5 s at 100, 5 s at 0 (the defaults), repeating.
+    s_expect_mean_rate("bursty", 100, 10, 50);
+    s_expect_mean_rate("bursty", 100, 7, 100.0 * 5 / 7);
+    s_expect_mean_rate("bursty", 100, 23, 100.0 * 13 / 23);
+    s_expect_mean_rate("bursty:1:3:20", 100, 8, (100.0 * 2 + 20 * 6) / 8);
+    // step: 50 until 10 s, 100 until 20 s, then 20.
+    s_expect_mean_rate("step:10=100,20=20", 50, 30, (500.0 + 1000 + 200) / 30);
+    s_expect_mean_rate("step:10=100,20=20", 50, 15, (500.0 + 500) / 15);
+    s_expect_mean_rate("step:10=100,20=20", 50, 5, 50);
+}
+
 static void
 test_bursty_phases_keep_their_rates(void **state)
 {
@@ -513,6 +544,7 @@ main(void)
         cmocka_unit_test(test_poisson_gaps_fit_exponential_ks),
         cmocka_unit_test(test_poisson_gaps_fit_exponential_chi_square),
         cmocka_unit_test(test_poisson_same_seed_same_sequence),
+        cmocka_unit_test(test_mean_rate_weights_each_phase_by_its_time),
         cmocka_unit_test(test_bursty_phases_keep_their_rates),
         cmocka_unit_test(test_bursty_defaults_leave_off_phases_silent),
         cmocka_unit_test(test_bursty_rate_is_right_just_after_a_boundary),
