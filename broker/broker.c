@@ -28,6 +28,8 @@
 /* How often in-flight events and workers are checked against their
  * timeouts: bounds how late a timeout is noticed. */
 #define S_EXPIRY_PERIOD_NS (100 * ET_NS_PER_MS)
+/* At the end, how long to wait for the workers' BYE after DRAIN. */
+#define S_BYE_WAIT_NS (1000 * ET_NS_PER_MS)
 
 struct et_broker_t {
     et_broker_config_t cfg;
@@ -1278,6 +1280,22 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         et_zsock_send_to(self->backend, w->route, w->route_len, ET_MSG_DRAIN,
                          NULL, NULL, ZMQ_DONTWAIT);
     }
+    /* Stay until they said BYE (briefly): closing at once could lose a
+     * DRAIN still on its way, despite the linger (seen when the workers
+     * had their clock-probe connection open too), and a worker that never
+     * got one waits 5 s for a broker that is gone. */
+    uint64_t bye_deadline = et_clock_mono_ns() + S_BYE_WAIT_NS;
+    while (et_pool_size(self->pool) > 0 && et_clock_mono_ns() < bye_deadline) {
+        zmq_pollitem_t item = {self->backend, 0, ZMQ_POLLIN, 0};
+        int ready = zmq_poll(&item, 1, 50);
+        if (ready < 0 && errno != EINTR)
+            break;
+        if (ready > 0 && s_drain_each(self, self->backend, 0) != 0)
+            break;
+    }
+    if (et_pool_size(self->pool) > 0)
+        ET_LOG_WARN("%zu worker(s) did not answer DRAIN within %.1f s",
+                    et_pool_size(self->pool), (double)S_BYE_WAIT_NS / 1e9);
     s_publish_stats(self);
     s_flush_records(self);
     ET_LOG_INFO(

@@ -35,4 +35,11 @@ for f in timeseries.csv report.md; do
   [ -s "$out/$f" ] || fail "missing $f"
 done
 grep -q '^results: ' "$ET_TMP/run.log" || fail "run did not print where the results are"
+# The run ends as designed: the broker's DRAIN reaches every worker (each
+# also has its clock-probe connection open), which leaves and reports its
+# final usage at once, instead of waiting out the broker's silence.
+for w in "$out"/worker-*.log; do
+  grep -q 'leaving (broker sent DRAIN)' "$w" || fail "$(basename "$w"): no DRAIN from the broker: $(tail -n 3 "$w")"
+  if grep -q 'no word from the broker' "$w"; then fail "$(basename "$w") waited for a broker that was gone"; fi
+done
 pass "run accounted for $sent events, p99 $(json "$s" .latency_ms.p99) ms"
