@@ -183,8 +183,9 @@ struct et_aggregate_t {
     /* stages, functions, instances */
     s_stage_t stages[ET_AGG_STAGES_MAX];
     uint32_t n_stages_seen; /* highest stage index seen + 1 */
-    char stage_names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
+    char stage_names[ET_AGG_STAGES_MAX][ET_NAME_MAX];
     uint32_t n_stage_names;
+    int stage_names_given; /* from the config: STATS leave them alone */
     s_function_t functions[ET_AGG_FUNCTIONS_MAX];
     size_t n_functions;
     s_instance_t *instances;
@@ -335,6 +336,16 @@ et_aggregate_new(const et_aggregate_config_t *config)
     s_copy_clean(self->workflow, sizeof self->workflow, config->workflow);
     self->expect_producers = config->expect_producers;
     self->fallback_started_ns = config->started_real_ns;
+    if (config->n_stage_names > 0) {
+        size_t n = config->n_stage_names < ET_AGG_STAGES_MAX
+                       ? config->n_stage_names
+                       : ET_AGG_STAGES_MAX;
+        for (size_t i = 0; i < n; i++)
+            s_copy_clean(self->stage_names[i], sizeof self->stage_names[i],
+                         config->stage_names[i]);
+        self->n_stage_names = (uint32_t)n;
+        self->stage_names_given = 1;
+    }
     self->cost_model = cost;
     self->closed_before = INT64_MIN;
     self->newest_completion_sec = INT64_MIN;
@@ -1029,8 +1040,10 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         const et_stats_function_t *sf = &m->functions[i];
         char name[ET_NAME_MAX];
         s_copy_clean(name, sizeof name, sf->name);
-        /* The broker lists functions in stage order. */
-        snprintf(self->stage_names[i], sizeof self->stage_names[i], "%s", name);
+        /* The broker lists functions in stage order (each once). */
+        if (!self->stage_names_given)
+            snprintf(self->stage_names[i], sizeof self->stage_names[i], "%s",
+                     name);
         s_function_t *f = s_function(self, name, 1);
         if (f) {
             f->in_stats = 1;
@@ -1041,7 +1054,8 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         instances += sf->instances;
         busy += sf->slots_busy;
     }
-    self->n_stage_names = n;
+    if (!self->stage_names_given)
+        self->n_stage_names = n;
 
     s_row_t *row;
     if (s_row_at(self, m->t_ns, 0, &row) != 0)

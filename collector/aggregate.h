@@ -90,6 +90,11 @@ typedef struct {
     uint32_t expect_producers; /* 0: the run never ends by itself */
     int64_t started_real_ns;   /* run.started_at when no HELLO arrives */
     const et_cost_model_t *cost; /* copied; NULL: the ET_COST_*_DEFAULTs */
+    /* Each stage's function, in order (copied), for a workflow that uses a
+     * function twice; 0: named from the broker's STATS, which list each
+     * function once. */
+    const char (*stage_names)[ET_NAME_MAX];
+    size_t n_stage_names;
 } et_aggregate_config_t;
 
 typedef enum {

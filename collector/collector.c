@@ -72,6 +72,11 @@ et_collector_usage(FILE *out)
             "YYYYMMDDTHHMMSSZ)\n"
             "  --workflow NAME         workflow name to report (default "
             "synthetic)\n"
+            "  --stages F1,F2,...      each stage's function, in order "
+            "(default: from\n"
+            "                          the broker, right unless a function "
+            "serves two\n"
+            "                          stages)\n"
             "  --log-level LEVEL       debug, info, warn, error or off "
             "(default info)\n"
             "  --memory-mb N           cost model: memory of each instance "
@@ -117,6 +122,33 @@ s_bad(const char *flag, const char *value, const char *why)
     return -1;
 }
 
+/* --stages F1,F2,...: 1..ET_AGG_STAGES_MAX names. 0, or -1 (then the
+ * config holds none). */
+static int
+s_parse_stages(et_collector_config_t *c, const char *arg)
+{
+    c->n_stages = 0;
+    const char *p = arg;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[ET_NAME_MAX];
+        if (len == 0 || len >= sizeof name || c->n_stages == ET_AGG_STAGES_MAX)
+            goto bad;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (et_cli_check_name(name, ET_NAME_MAX - 1) != 0)
+            goto bad;
+        memcpy(c->stages[c->n_stages++], name, len + 1);
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+bad:
+    c->n_stages = 0;
+    return -1;
+}
+
 static int
 s_is_text(const char *text, size_t max_len)
 {
@@ -138,6 +170,7 @@ enum {
     S_OPT_DRAIN,
     S_OPT_RUN_ID,
     S_OPT_WORKFLOW,
+    S_OPT_STAGES,
     S_OPT_LOG_LEVEL,
     S_OPT_QUIET,
     S_OPT_USAGE_GRACE,
@@ -192,6 +225,12 @@ s_config_option(et_collector_config_t *c, int opt, const char *arg)
             return s_bad("--workflow", arg,
                          "expected 1-47 characters from [A-Za-z0-9_.-]");
         snprintf(c->workflow, sizeof c->workflow, "%s", arg);
+        return 0;
+    case S_OPT_STAGES:
+        if (s_parse_stages(c, arg) != 0)
+            return s_bad("--stages", arg,
+                         "expected 1-64 function names from [A-Za-z0-9_.-] "
+                         "separated by commas");
         return 0;
     case S_OPT_LOG_LEVEL:
         if (et_log_parse_level(arg, &c->log_level) != 0)
@@ -252,6 +291,7 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
         {"usage-grace", required_argument, NULL, S_OPT_USAGE_GRACE},
         {"run-id", required_argument, NULL, S_OPT_RUN_ID},
         {"workflow", required_argument, NULL, S_OPT_WORKFLOW},
+        {"stages", required_argument, NULL, S_OPT_STAGES},
         {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
         {"quiet", no_argument, NULL, S_OPT_QUIET},
         {"memory-mb", required_argument, NULL, S_OPT_MEMORY_MB},
@@ -331,7 +371,9 @@ et_collector_new(const et_collector_config_t *config)
                                 .expect_producers =
                                     self->config.expect_producers,
                                 .started_real_ns = started_ns,
-                                .cost = &self->config.cost};
+                                .cost = &self->config.cost,
+                                .stage_names = self->config.stages,
+                                .n_stage_names = self->config.n_stages};
     self->aggregate = et_aggregate_new(&ac);
     self->records = calloc(ET_COLLECTOR_BATCH_MAX, sizeof *self->records);
     if (!self->aggregate || !self->records) {

@@ -28,6 +28,8 @@ typedef struct {
     uint64_t usage_grace_ns;
     char run_id[ET_AGG_RUN_ID_MAX]; /* empty: derived from the start time */
     char workflow[ET_NAME_MAX];
+    char stages[ET_AGG_STAGES_MAX][ET_NAME_MAX]; /* --stages */
+    size_t n_stages;
     et_log_level_t log_level;
     int quiet;                /* no summary on stdout */
     et_cost_model_t cost;     /* --memory-mb, --price-gb-s, --price-requests */

@@ -30,6 +30,9 @@ expect_usage_error --arrival "$ET_BIN_DIR/eventide-producer" --broker "$ep" --ar
 expect_usage_error --slots "$ET_BIN_DIR/eventide-worker" --function noop --broker "$ep" --collector "$ep" --slots 0
 expect_usage_error --service "$ET_BIN_DIR/eventide-worker" --function synthetic --broker "$ep" --collector "$ep" --service exp:abc
 expect_usage_error --expect-producers "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --expect-producers x
+for bad in "" "a,,b" "a,b," "a b" "$(printf 'f%.0s,' $(seq 64))f"; do
+  expect_usage_error --stages "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --stages "$bad"
+done
 expect_usage_error --rate "$EVENTIDE" run --rate fast
 expect_usage_error --workers "$EVENTIDE" run --workers many
 expect_usage_error --mode "$EVENTIDE" run --mode jog

@@ -42,4 +42,18 @@ for w in "$out"/worker-*.log; do
   grep -q 'leaving (broker sent DRAIN)' "$w" || fail "$(basename "$w"): no DRAIN from the broker: $(tail -n 3 "$w")"
   if grep -q 'no word from the broker' "$w"; then fail "$(basename "$w") waited for a broker that was gone"; fi
 done
-pass "run accounted for $sent events, p99 $(json "$s" .latency_ms.p99) ms"
+# A workflow that uses one function for two stages: each stage is named
+# after its own function, in order, and every event passes all three.
+cat >"$ET_TMP/twice.json" <<'EOF'
+{"name": "twice", "stages": [{"function": "noop"}, {"function": "synthetic"},
+                             {"function": "noop"}]}
+EOF
+"$EVENTIDE" run --workflow "$ET_TMP/twice.json" --service exp:1ms --rate 50 \
+  --duration 1 --out "$ET_TMP/twice" >"$ET_TMP/twice.log" 2>&1 ||
+  { cat "$ET_TMP/twice.log" >&2; fail "run of a workflow with a repeated function failed"; }
+t="$ET_TMP/twice/summary.json"
+expect_accounted "$t"
+expect_eq "stage names" "$(jq -c '[.stages[].function]' "$t")" '["noop","synthetic","noop"]'
+expect_eq "third stage completions" "$(json "$t" '.stages[2].completed')" "$(json "$t" .events.completed)"
+expect_eq "order violations" "$(json "$t" .collector.order_violations)" 0
+pass "run accounted for $sent events, p99 $(json "$s" .latency_ms.p99) ms; a repeated function's stages named in order"

@@ -695,6 +695,45 @@ test_aggregate_stage_without_stats_is_named_by_index(void **state)
     et_aggregate_destroy(&agg);
 }
 
+// A workflow that uses a function twice: the configured stage names win
+// over the broker's list of distinct functions, which would leave the
+// third stage unnamed.
+static void
+test_aggregate_configured_stage_names_name_a_repeated_function(void **state)
+{
+    (void)state;
+    static const char names[3][ET_NAME_MAX] = {"preprocess", "fraud",
+                                               "preprocess"};
+    static const char *const distinct[] = {"preprocess", "fraud"};
+    et_aggregate_config_t config = {.run_id = "run-1",
+                                    .workflow = "twice",
+                                    .expect_producers = 1,
+                                    .started_real_ns = T0 - S,
+                                    .stage_names = names,
+                                    .n_stage_names = 3};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    s_stats(agg, T0, distinct, 2, 0, 1, 0);
+    for (uint32_t k = 0; k < 3; k++)
+        s_stage(agg, 1, k, MS, MS, 0);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->n_stages, 3);
+    assert_string_equal(r->stages[0].function, "preprocess");
+    assert_string_equal(r->stages[1].function, "fraud");
+    assert_string_equal(r->stages[2].function, "preprocess");
+    et_aggregate_destroy(&agg);
+
+    // Without them, the broker's list names what it can.
+    agg = s_new(1);
+    s_stats(agg, T0, distinct, 2, 0, 1, 0);
+    for (uint32_t k = 0; k < 3; k++)
+        s_stage(agg, 1, k, MS, MS, 0);
+    r = s_results(agg);
+    assert_string_equal(r->stages[1].function, "fraud");
+    assert_string_equal(r->stages[2].function, "stage2");
+    et_aggregate_destroy(&agg);
+}
+
 // ---------------------------------------------------------------------------
 // Cost
 
@@ -1255,6 +1294,8 @@ main(void)
         cmocka_unit_test(test_aggregate_per_stage_figures),
         cmocka_unit_test(test_aggregate_splits_queue_wait_into_cold_and_warm),
         cmocka_unit_test(test_aggregate_stage_without_stats_is_named_by_index),
+        cmocka_unit_test(
+            test_aggregate_configured_stage_names_name_a_repeated_function),
         cmocka_unit_test(test_aggregate_cost_from_usage_and_stage_records),
         cmocka_unit_test(
             test_aggregate_cost_defaults_and_absence_without_instances),
