@@ -337,7 +337,7 @@ s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_TIME_REP) ||
            (type >= ET_MSG_READY && type <= ET_MSG_BYE) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_CLOCK);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_WORKFLOW);
 }
 
 int
@@ -771,6 +771,45 @@ et_codec_decode_clock(const void *data, size_t size, et_clock_report_t *m)
 #define S_RECORD_FIELDS 14
 
 int
+et_codec_encode_workflow(msgpack_sbuffer *buf, const et_workflow_msg_t *m)
+{
+    if (m->n_stages == 0 || m->n_stages > ET_STAGES_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, 2) || s_pack_str(&pk, m->name) ||
+             msgpack_pack_array(&pk, m->n_stages);
+    for (uint32_t i = 0; i < m->n_stages && rc == 0; i++)
+        rc = s_pack_str(&pk, m->stages[i]);
+    return s_done(rc);
+}
+
+int
+et_codec_decode_workflow(const void *data, size_t size, et_workflow_msg_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 2, 0) != 0)
+        return -1;
+    s_read_str(&r, m->name, sizeof m->name, 0);
+    const msgpack_object *list = s_next(&r);
+    m->n_stages = 0;
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
+        list->via.array.size == 0 || list->via.array.size > ET_STAGES_MAX) {
+        r.bad = 1;
+        return s_reader_close(&r);
+    }
+    s_reader_t sub = {.items = list->via.array.ptr,
+                      .count = list->via.array.size};
+    for (uint32_t i = 0; i < list->via.array.size && !sub.bad; i++)
+        s_read_str(&sub, m->stages[i], sizeof m->stages[i], 0);
+    r.bad |= sub.bad;
+    if (!r.bad)
+        m->n_stages = list->via.array.size;
+    return s_reader_close(&r);
+}
+
+int
 et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
                         size_t count)
 {
@@ -886,6 +925,8 @@ et_codec_type_name(et_msg_type_t type)
         return "STATS";
     case ET_MSG_CLOCK:
         return "CLOCK";
+    case ET_MSG_WORKFLOW:
+        return "WORKFLOW";
     }
     return "UNKNOWN";
 }

@@ -28,6 +28,7 @@
 #define ET_NAME_MAX 48  /* function, workflow and instance names */
 #define ET_TEXT_MAX 160 /* free text: arrival spec, source */
 #define ET_STATS_FUNCTIONS_MAX 16
+#define ET_STAGES_MAX 8 /* stages of one workflow */
 
 typedef enum {
     ET_MSG_EVENT = 1,    /* producer -> broker: header, event, payload */
@@ -46,7 +47,8 @@ typedef enum {
     ET_MSG_RECORDS = 20, /* broker -> collector: batch of lifecycle records */
     ET_MSG_USAGE = 21,   /* worker -> collector */
     ET_MSG_STATS = 22,   /* broker -> PUB subscribers and collector */
-    ET_MSG_CLOCK = 23    /* producer or worker -> broker -> collector */
+    ET_MSG_CLOCK = 23,   /* producer or worker -> broker -> collector */
+    ET_MSG_WORKFLOW = 24 /* broker -> collector: the stages it runs */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */
@@ -241,6 +243,15 @@ typedef struct {
     int64_t t_ns;          /* when, on the broker's clock */
 } et_clock_report_t;
 
+/* The workflow the broker loaded, as the collector names it in the
+ * results: its name and each stage's function, in order (a function may
+ * serve several stages). */
+typedef struct {
+    char name[ET_NAME_MAX];
+    uint32_t n_stages; /* 1..ET_STAGES_MAX */
+    char stages[ET_STAGES_MAX][ET_NAME_MAX];
+} et_workflow_msg_t;
+
 /* Check that 'data' holds exactly one msgpack object of at most
  * ET_MSGPACK_MAX_DEPTH nesting whose declared lengths fit in 'size'. This
  * runs before msgpack-c unpacks anything, so a hostile length can never
@@ -277,6 +288,10 @@ int et_codec_decode_time_rep(const void *data, size_t size, et_time_rep_t *msg);
 int et_codec_encode_clock(msgpack_sbuffer *buf, const et_clock_report_t *msg);
 int et_codec_decode_clock(const void *data, size_t size,
                           et_clock_report_t *msg);
+int et_codec_encode_workflow(msgpack_sbuffer *buf,
+                             const et_workflow_msg_t *msg);
+int et_codec_decode_workflow(const void *data, size_t size,
+                             et_workflow_msg_t *msg);
 
 /* Records travel in batches: the body is an array of records. */
 int et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,

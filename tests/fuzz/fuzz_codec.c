@@ -217,6 +217,17 @@ s_cmp_clock(const char *w, const et_clock_report_t *a,
 }
 
 static void
+s_cmp_workflow(const char *w, const et_workflow_msg_t *a,
+               const et_workflow_msg_t *b)
+{
+    S_EQ_STR(w, a, b, name);
+    S_EQ(w, a, b, n_stages);
+    for (uint32_t i = 0; i < a->n_stages; i++)
+        if (strcmp(a->stages[i], b->stages[i]) != 0)
+            s_fail(w, "stages");
+}
+
+static void
 s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
 {
     S_EQ(w, a, b, kind);
@@ -313,6 +324,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_time_req_t, time_req, s_cmp_time_req);
     S_ROUND_TRIP(et_time_rep_t, time_rep, s_cmp_time_rep);
     S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
+    S_ROUND_TRIP(et_workflow_msg_t, workflow, s_cmp_workflow);
     s_records(data, size);
     return 0;
 }

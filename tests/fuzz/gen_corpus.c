@@ -170,6 +170,11 @@ s_codec(void)
                                       .t_ns = 1700000000250150000};
     rc |= et_codec_encode_clock(&b, &clock_report);
     rc |= s_write_buf("codec", "clock", &b);
+    et_workflow_msg_t workflow = {.name = "fraud",
+                                  .n_stages = 3,
+                                  .stages = {"preprocess", "fraud", "noop"}};
+    rc |= et_codec_encode_workflow(&b, &workflow);
+    rc |= s_write_buf("codec", "workflow", &b);
     /* Shapes the decoders must refuse: ext, bin, deep nesting, a map. */
     static const unsigned char s_ext[] = {0x92, 0xd4, 0x01, 0x02,
                                           0xc4, 0x01, 0x00};

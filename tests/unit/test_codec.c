@@ -921,7 +921,7 @@ test_codec_header_round_trips_every_type(void **state)
         ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
         ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
         ET_MSG_BYE,      ET_MSG_RECORDS,  ET_MSG_USAGE,     ET_MSG_STATS,
-        ET_MSG_CLOCK};
+        ET_MSG_CLOCK,    ET_MSG_WORKFLOW};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -936,6 +936,7 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_TIME_REQ), "TIME_REQ");
     assert_string_equal(et_codec_type_name(ET_MSG_TIME_REP), "TIME_REP");
     assert_string_equal(et_codec_type_name(ET_MSG_CLOCK), "CLOCK");
+    assert_string_equal(et_codec_type_name(ET_MSG_WORKFLOW), "WORKFLOW");
 }
 
 static void
@@ -1155,6 +1156,79 @@ test_codec_time_rep_round_trips(void **state)
         assert_true(out.t1_ns == in[i].t1_ns);
         assert_true(out.t2_ns == in[i].t2_ns);
         assert_true(out.t3_ns == in[i].t3_ns);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
+test_codec_workflow_round_trips(void **state)
+{
+    (void)state;
+    et_workflow_msg_t in = {.name = "noop3", .n_stages = 3};
+    strcpy(in.stages[0], "noop");
+    strcpy(in.stages[1], "synthetic");
+    strcpy(in.stages[2], "noop");
+    et_workflow_msg_t full = {.n_stages = ET_STAGES_MAX};
+    memset(full.name, 'w', ET_NAME_MAX - 1);
+    for (uint32_t i = 0; i < ET_STAGES_MAX; i++)
+        memset(full.stages[i], (int)('a' + i), ET_NAME_MAX - 1);
+    const et_workflow_msg_t *cases[] = {&in, &full};
+    for (size_t c = 0; c < 2; c++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_workflow(&b, cases[c]), 0);
+        et_workflow_msg_t out;
+        memset(&out, 0xa5, sizeof out);
+        assert_int_equal(et_codec_decode_workflow(b.data, b.size, &out), 0);
+        assert_string_equal(out.name, cases[c]->name);
+        assert_int_equal(out.n_stages, cases[c]->n_stages);
+        for (uint32_t i = 0; i < out.n_stages; i++)
+            assert_string_equal(out.stages[i], cases[c]->stages[i]);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+/* No stages, too many, an empty name or stage, a stage that is not a
+ * string: refused, never half-filled. */
+static void
+test_codec_workflow_rejects_bad_lists(void **state)
+{
+    (void)state;
+    et_workflow_msg_t m = {.name = "w", .n_stages = 0};
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    errno = 0;
+    s_expect_fail(et_codec_encode_workflow(&b, &m), EINVAL, "workflow",
+                  "no stages");
+    m.n_stages = ET_STAGES_MAX + 1;
+    s_expect_fail(et_codec_encode_workflow(&b, &m), EINVAL, "workflow",
+                  "too many stages");
+    msgpack_sbuffer_destroy(&b);
+
+    static const char *const names[] = {"empty-list", "nine", "empty-name",
+                                        "empty-stage", "int-stage"};
+    for (size_t i = 0; i < 5; i++) {
+        msgpack_sbuffer_init(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_str(&pk, i == 2 ? 0 : 1);
+        msgpack_pack_str_body(&pk, "w", i == 2 ? 0 : 1);
+        uint32_t n = i == 0 ? 0 : i == 1 ? ET_STAGES_MAX + 1 : 1;
+        msgpack_pack_array(&pk, n);
+        for (uint32_t k = 0; k < n; k++) {
+            if (i == 4) {
+                msgpack_pack_int(&pk, 7);
+            } else {
+                size_t len = i == 3 ? 0 : 4;
+                msgpack_pack_str(&pk, len);
+                msgpack_pack_str_body(&pk, "noop", len);
+            }
+        }
+        et_workflow_msg_t out;
+        errno = 0;
+        s_expect_fail(et_codec_decode_workflow(b.data, b.size, &out), EPROTO,
+                      "workflow", names[i]);
         msgpack_sbuffer_destroy(&b);
     }
 }
@@ -1442,7 +1516,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 8, 9, 16, 19, 24, 255};
+    static const int64_t types[] = {0, 8, 9, 16, 19, 25, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2106,6 +2180,8 @@ main(void)
         cmocka_unit_test(test_codec_usage_round_trips),
         cmocka_unit_test(test_codec_time_req_round_trips),
         cmocka_unit_test(test_codec_time_rep_round_trips),
+        cmocka_unit_test(test_codec_workflow_round_trips),
+        cmocka_unit_test(test_codec_workflow_rejects_bad_lists),
         cmocka_unit_test(test_codec_clock_round_trips),
         cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),
