@@ -1,7 +1,8 @@
 /* Open-addressing id map. The table doubles at 50% load so probe runs stay
- * short; event ids are mixed (splitmix finaliser) because producer ids sit
- * in the high bits and sequences in the low ones. */
+ * short; keys go through common/hash.h's finaliser. */
 #include "common/idmap.h"
+
+#include "common/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,12 +21,7 @@ struct et_idmap_t {
 static size_t
 s_hash(uint64_t key)
 {
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    key *= 0xc4ceb9fe1a85ec53ULL;
-    key ^= key >> 33;
-    return (size_t)key;
+    return (size_t)et_hash_u64(key);
 }
 
 et_idmap_t *
