@@ -1,21 +1,27 @@
-/* Workflows: an ordered chain of stages, each a function with its own slot
- * count, timeout and retry limit. The broker orchestrates the chain; the
- * collector names the stages in its results. */
+/* Workflows: an ordered chain of stages, each a function with its own
+ * timeout and retry limit, plus the settings of each function's instances
+ * (slots, options, a modelled downstream call) and the producer's default
+ * load. This module is the only reader of workflow files: the broker, the
+ * workers, the producer and the launcher (through eventide-workflow) all
+ * resolve --workflow NAME|FILE here, the same way. */
 #ifndef ET_WORKFLOW_H
 #define ET_WORKFLOW_H
 
 #include "common/codec.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define ET_WORKFLOW_STAGES_MAX 8
+#define ET_WORKFLOW_STAGES_MAX ET_STAGES_MAX
 #define ET_STAGE_OPTIONS_MAX 16
 #define ET_OPTION_KEY_MAX 32
 #define ET_OPTION_VALUE_MAX 256
+#define ET_WORKFLOW_PRODUCER_MAX 8
 #define ET_WORKFLOW_FILE_MAX (256 * 1024)
 
-/* One function option, passed to the function's init as key=value. */
+/* One function option, passed to the function's init as key=value; also
+ * one producer default. */
 typedef struct {
     char key[ET_OPTION_KEY_MAX];
     char value[ET_OPTION_VALUE_MAX];
@@ -23,49 +29,86 @@ typedef struct {
 
 typedef struct {
     char function[ET_NAME_MAX];
-    uint32_t slots;      /* slots per instance the launcher starts with */
     uint64_t timeout_ns; /* a dispatched event not back by then is retried */
     uint32_t retries;    /* extra attempts after the first */
+    /* The function's instance settings; equal in every stage that runs
+     * the same function (the loader refuses a file where they differ). */
+    uint32_t slots;             /* concurrent events per instance */
+    char io_delay[ET_TEXT_MAX]; /* modelled downstream call, "" = none */
     uint32_t n_options;
     et_option_t options[ET_STAGE_OPTIONS_MAX];
 } et_stage_t;
 
 typedef struct {
     char name[ET_NAME_MAX];
+    char path[PATH_MAX]; /* the file it was read from ("" when built) */
     uint32_t n_stages;
     et_stage_t stages[ET_WORKFLOW_STAGES_MAX];
+    /* Distinct functions in order of their first stage, and each stage's
+     * index into them: one queue and one set of instances per function. */
+    uint32_t n_functions;
+    char functions[ET_WORKFLOW_STAGES_MAX][ET_NAME_MAX];
+    uint32_t stage_function[ET_WORKFLOW_STAGES_MAX];
+    /* "producer": default load options (source, labels, speedup). */
+    uint32_t n_producer;
+    et_option_t producer[ET_WORKFLOW_PRODUCER_MAX];
 } et_workflow_t;
 
 /* Defaults for a stage that does not say. */
 #define ET_STAGE_DEFAULT_TIMEOUT_NS (30ULL * 1000000000ULL)
 #define ET_STAGE_DEFAULT_RETRIES 2
 
-/* Fill *wf with the one-stage workflow named after 'function' (the
- * built-in "synthetic" and "noop" workflows). Returns 0, or -1 with errno
- * EINVAL for a bad name. */
+/* Environment variable with ':'-separated directories searched for
+ * --workflow NAME before the project's own workflows/ directory. */
+#define ET_WORKFLOW_PATH_ENV "EVENTIDE_WORKFLOWS"
+
+/* Fill *wf with a one-stage workflow named after 'function', with the
+ * default settings (for tests and tools that build a workflow in code).
+ * Returns 0, or -1 with errno EINVAL for a bad name. */
 int et_workflow_single(et_workflow_t *wf, const char *function);
 
 /* Load a workflow file (JSON):
  *   {"name": "fraud", "description": "...",
+ *    "producer": {"source": "fraud", "labels": FILE, "speedup": X},
  *    "stages": [{"function": "preprocess", "slots": 1, "timeout_ms": 5000,
- *                "retries": 2, "options": {"key": "value", ...}}, ...],
- *    "producer": {"source": "fraud", ...}}
- * Only "function" is required in a stage. Unknown keys are errors (a typo
- * must not pass silently). On failure returns -1 and writes
- * "FILE: FIELD: problem" into 'err'. */
+ *                "retries": 2, "io_delay": "exp:40ms",
+ *                "options": {"key": "value", ...}}, ...]}
+ * Only "name", "stages" and each stage's "function" are required. Unknown
+ * keys are errors (a typo must not pass silently), and so is a function
+ * whose stages disagree on slots, io_delay or options. On failure returns
+ * -1 and writes "FILE: FIELD: problem" into 'err'. */
 int et_workflow_load(et_workflow_t *wf, const char *path, char *err,
                      size_t err_size);
 
-/* Resolve --workflow: a path (contains '/' or ends in ".json") is loaded;
- * "synthetic" and "noop" are the built-in one-stage workflows. Returns 0
- * or -1 with a message in 'err'. */
+/* Resolve --workflow: a path (contains '/' or ends in ".json") is loaded
+ * as it is; a NAME is NAME.json in the directories of EVENTIDE_WORKFLOWS,
+ * then in the project's workflows/ directory. Returns 0, or -1 with a
+ * message in 'err' (for an unknown name, the names that exist). */
 int et_workflow_resolve(et_workflow_t *wf, const char *name_or_path, char *err,
                         size_t err_size);
+
+/* The project's own workflow directory (compiled in). */
+const char *et_workflow_dir(void);
+
+/* Index of 'function' in wf->functions, or -1. */
+int et_workflow_function_index(const et_workflow_t *wf, const char *function);
+
+/* The first stage that runs 'function' (its instance settings are every
+ * such stage's), or NULL. */
+const et_stage_t *et_workflow_function_stage(const et_workflow_t *wf,
+                                             const char *function);
 
 /* The value of option 'key' of 'stage', or NULL. */
 const char *et_stage_option(const et_stage_t *stage, const char *key);
 
-/* Index of the first stage running 'function', or -1. */
-int et_workflow_stage_of(const et_workflow_t *wf, const char *function);
+/* The producer default 'key' ("source", "labels", "speedup"), or NULL. */
+const char *et_workflow_producer_default(const et_workflow_t *wf,
+                                         const char *key);
+
+/* Copy an option value into 'dst', replacing "{out}" with 'out_dir' and
+ * "{root}" with the project's root directory. Returns 0, or -1 when the
+ * result does not fit or "{out}" appears and 'out_dir' is NULL. */
+int et_workflow_expand(const char *value, const char *out_dir, char *dst,
+                       size_t size);
 
 #endif

@@ -36,13 +36,28 @@ s_check_workflow(const et_workflow_t *wf)
         s_fail("bad workflow name accepted");
     if (wf->n_stages < 1 || wf->n_stages > ET_WORKFLOW_STAGES_MAX)
         s_fail("stage count out of range");
+    if (wf->n_functions < 1 || wf->n_functions > wf->n_stages)
+        s_fail("function count out of range");
+    if (wf->n_producer > ET_WORKFLOW_PRODUCER_MAX)
+        s_fail("too many producer defaults");
+    for (uint32_t i = 0; i < wf->n_producer; i++)
+        if (!wf->producer[i].value[0] || strchr(wf->producer[i].value, '\n'))
+            s_fail("bad producer default accepted");
     for (uint32_t i = 0; i < wf->n_stages; i++) {
         const et_stage_t *st = &wf->stages[i];
         if (et_cli_check_name(st->function, ET_NAME_MAX - 1) != 0)
             s_fail("bad function name accepted");
-        int first = et_workflow_stage_of(wf, st->function);
-        if (first < 0 || (uint32_t)first > i)
-            s_fail("et_workflow_stage_of disagrees");
+        int f = et_workflow_function_index(wf, st->function);
+        if (f < 0 || (uint32_t)f >= wf->n_functions ||
+            wf->stage_function[i] != (uint32_t)f)
+            s_fail("the function index disagrees");
+        const et_stage_t *first = et_workflow_function_stage(wf, st->function);
+        if (!first || first > st || first->slots != st->slots ||
+            first->n_options != st->n_options ||
+            strcmp(first->io_delay, st->io_delay) != 0)
+            s_fail("a function's stages disagree on its settings");
+        if (memchr(st->io_delay, '\0', sizeof st->io_delay) == NULL)
+            s_fail("io_delay not terminated");
         if (st->slots < 1 || st->slots > 64)
             s_fail("slots out of range");
         if (st->timeout_ns < 1000000ULL ||
