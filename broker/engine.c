@@ -154,10 +154,12 @@ s_collect(uint64_t key, void *value, void *arg)
         return;
     if (c->worker && job->worker != c->worker)
         return;
-    if (c->workflow && (c->now < job->dispatched_mono_ns ||
-                        c->now - job->dispatched_mono_ns <
-                            c->workflow->stages[job->stage].timeout_ns))
-        return;
+    if (c->workflow) {
+        uint64_t limit = c->workflow->stages[job->stage].timeout_ns;
+        if (c->now < job->dispatched_mono_ns ||
+            c->now - job->dispatched_mono_ns < limit)
+            return;
+    }
     c->jobs[c->count++] = job;
 }
 
