@@ -220,8 +220,8 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
             job->worker = NULL;
             (void)et_queue_push_head(queue, job);
             et_pool_put_back(self->pool, worker);
-            ET_LOG_ERROR("in-flight table cannot grow: %s waits",
-                         self->workflow.functions[function]);
+            ET_LOG_WARN_LIMITED("in-flight table cannot grow: %s waits",
+                                self->workflow.functions[function]);
             return;
         }
         if (self->io.send_task(self->io.arg, worker, job) != 0) {
