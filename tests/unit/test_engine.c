@@ -3,7 +3,8 @@
  * worker loss, drain, admission limits, cold flagging, stale results,
  * multi-stage progression, and the memory-failure paths. The engine's
  * calls into the in-flight table and the queues go through the __wrap_
- * functions below (linked with --wrap), which can fail them on demand. */
+ * functions below (linked with --wrap), which can fail them on demand.
+ * One file, one concept (the engine's behaviour), hence its length. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
