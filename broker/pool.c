@@ -58,22 +58,28 @@ et_pool_destroy(et_pool_t **self_p)
 }
 
 static int
+s_fifo_grow(s_free_fifo_t *fifo)
+{
+    size_t storage = fifo->storage ? fifo->storage * 2 : 16;
+    et_worker_rec_t **ring = calloc(storage, sizeof *ring);
+    if (!ring) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < fifo->size; i++)
+        ring[i] = fifo->ring[(fifo->head + i) & (fifo->storage - 1)];
+    free(fifo->ring);
+    fifo->ring = ring;
+    fifo->storage = storage;
+    fifo->head = 0;
+    return 0;
+}
+
+static int
 s_fifo_push(s_free_fifo_t *fifo, et_worker_rec_t *worker)
 {
-    if (fifo->size == fifo->storage) {
-        size_t storage = fifo->storage ? fifo->storage * 2 : 16;
-        et_worker_rec_t **ring = calloc(storage, sizeof *ring);
-        if (!ring) {
-            errno = ENOMEM;
-            return -1;
-        }
-        for (size_t i = 0; i < fifo->size; i++)
-            ring[i] = fifo->ring[(fifo->head + i) & (fifo->storage - 1)];
-        free(fifo->ring);
-        fifo->ring = ring;
-        fifo->storage = storage;
-        fifo->head = 0;
-    }
+    if (fifo->size == fifo->storage && s_fifo_grow(fifo) != 0)
+        return -1;
     fifo->ring[(fifo->head + fifo->size) & (fifo->storage - 1)] = worker;
     fifo->size++;
     return 0;
@@ -96,8 +102,9 @@ et_worker_rec_t *
 et_pool_add(et_pool_t *self, const void *route, size_t route_len,
             uint32_t function, uint32_t slots)
 {
-    if (function >= self->n_functions || slots == 0 || slots > 1024 ||
-        route_len == 0 || route_len > ET_ROUTE_MAX) {
+    if (function >= self->n_functions || slots == 0 ||
+        slots > ET_POOL_SLOTS_MAX || route_len == 0 ||
+        route_len > ET_ROUTE_MAX) {
         errno = EINVAL;
         return NULL;
     }
@@ -165,6 +172,23 @@ et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker)
      * costs capacity but never an event. */
     if (!worker->leaving)
         (void)s_fifo_push(&self->free[worker->function], worker);
+}
+
+void
+et_pool_put_back(et_pool_t *self, et_worker_rec_t *worker)
+{
+    if (worker->busy > 0)
+        worker->busy--;
+    if (worker->leaving)
+        return;
+    s_free_fifo_t *fifo = &self->free[worker->function];
+    /* Right after a take the ring has the entry the take vacated, so this
+     * only grows (and can fail) when other slots came back in between. */
+    if (fifo->size == fifo->storage && s_fifo_grow(fifo) != 0)
+        return;
+    fifo->head = (fifo->head + fifo->storage - 1) & (fifo->storage - 1);
+    fifo->ring[fifo->head] = worker;
+    fifo->size++;
 }
 
 void

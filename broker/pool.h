@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define ET_POOL_WORKERS_MAX 1024
+#define ET_POOL_SLOTS_MAX 1024 /* slots of one worker */
 #define ET_ROUTE_MAX 256
 
 struct et_worker_rec_t {
@@ -40,9 +41,9 @@ et_pool_t *et_pool_new(uint32_t n_functions);
 /* Destroy *self_p and every worker record. NULL-safe. */
 void et_pool_destroy(et_pool_t **self_p);
 
-/* Register a worker with 'slots' free slots. Returns the record, or NULL
- * with errno EEXIST (route already registered), ENOSPC (too many workers),
- * EINVAL (bad function, slots or route length) or ENOMEM. */
+/* Register a worker with 'slots' (1..ET_POOL_SLOTS_MAX) free slots. Returns the
+ * record, or NULL with errno EEXIST (route already registered), ENOSPC (too
+ * many workers), EINVAL (bad function, slots or route length) or ENOMEM. */
 et_worker_rec_t *et_pool_add(et_pool_t *self, const void *route,
                              size_t route_len, uint32_t function,
                              uint32_t slots);
@@ -54,6 +55,12 @@ et_worker_rec_t *et_pool_find(et_pool_t *self, const void *route,
 /* Take the least recently used free slot of 'function': marks it busy and
  * returns its worker, or NULL when every slot is busy. */
 et_worker_rec_t *et_pool_take(et_pool_t *self, uint32_t function);
+
+/* Undo the et_pool_take that returned 'worker' (nothing was sent on the
+ * slot): the slot is free again at the front of the LRU order, as if never
+ * taken. Called before any other pool call, it cannot fail; otherwise a
+ * failure for memory withholds the slot (capacity lost, never an event). */
+void et_pool_put_back(et_pool_t *self, et_worker_rec_t *worker);
 
 /* A slot of 'worker' finished: it becomes free (at the back of the LRU
  * order) unless the worker is leaving. */

@@ -1,6 +1,6 @@
-/* A growable ring of job pointers. Growth only happens past the bound, on
- * requeues and next-stage work, which the broker's admission limit keeps
- * finite (see broker.c). */
+/* A growable ring of job pointers. Growth past the bound only happens on
+ * requeues and next-stage work, which the engine's admission limit keeps
+ * finite (see engine.c). */
 #include "broker/queue.h"
 
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* Jobs and the broker's per-function FIFO queues. A job is one event at one
  * stage of its workflow; it owns the event's current payload. A queue holds
  * job pointers: push_tail admits new work up to the queue's bound,
- * push_head puts back work that was already admitted (a retry) and always
- * succeeds, so a requeue can never lose an event. */
+ * push_head puts back work that was already admitted (a retry) whatever the
+ * bound, and fails only when memory runs out. */
 #ifndef ET_QUEUE_H
 #define ET_QUEUE_H
 
@@ -48,7 +48,9 @@ void et_queue_destroy(et_queue_t **self_p);
 int et_queue_push_tail(et_queue_t *self, et_job_t *job);
 
 /* Put a job back at the head. Always succeeds unless memory runs out
- * (-1, ENOMEM); it may take the queue above 'cap'. */
+ * (-1, ENOMEM); it may take the queue above 'cap'. Right after an
+ * et_queue_pop it cannot fail: the ring still has the entry the pop
+ * vacated. */
 int et_queue_push_head(et_queue_t *self, et_job_t *job);
 
 /* Append a job that was already admitted (the next stage of an accepted

@@ -17,6 +17,11 @@ expect_usage_error() { # FLAG CMD...
 for b in broker producer worker collector status; do
   "$ET_BIN_DIR/eventide-$b" --help >/dev/null || fail "eventide-$b --help"
 done
+# -h is --help too (eventide-broker used to call it an unknown option).
+for b in broker status; do
+  "$ET_BIN_DIR/eventide-$b" -h >"$ET_TMP/help.txt" || fail "eventide-$b -h"
+  grep -q "^usage: eventide-$b " "$ET_TMP/help.txt" || fail "eventide-$b -h: $(head -n 3 "$ET_TMP/help.txt")"
+done
 for c in run up produce scale status down test demo; do
   "$EVENTIDE" "$c" --help >/dev/null || fail "eventide $c --help"
 done
@@ -25,6 +30,8 @@ ep=ipc://$ET_TMP/x.ipc
 expect_usage_error --queue-cap "$ET_BIN_DIR/eventide-broker" --frontend "$ep" --backend "$ep" --collector "$ep" --queue-cap 0
 expect_usage_error --frontend "$ET_BIN_DIR/eventide-broker" --frontend nowhere --backend "$ep" --collector "$ep"
 expect_usage_error --workflow "$ET_BIN_DIR/eventide-broker" --frontend "$ep" --backend "$ep" --collector "$ep" --workflow bogus
+expect_usage_error --collector "$ET_BIN_DIR/eventide-broker" --frontend "$ep" --backend "$ep"
+expect_usage_error --wait-instances "$ET_BIN_DIR/eventide-status" --stats "$ep" --wait-instances -1
 expect_usage_error --rate "$ET_BIN_DIR/eventide-producer" --broker "$ep" --rate -5
 expect_usage_error --arrival "$ET_BIN_DIR/eventide-producer" --broker "$ep" --arrival sometimes
 expect_usage_error --slots "$ET_BIN_DIR/eventide-worker" --function noop --broker "$ep" --collector "$ep" --slots 0

@@ -1,7 +1,8 @@
 /* Unit tests for broker/pool: least-recently-used dispatch over free slots
- * (a worker with N free slots appears N times), leaving and removed workers,
- * per-function counts and independence, registration errors, and a random
- * mix of operations checked against a reference model of the free FIFO. */
+ * (a worker with N free slots appears N times), undoing a take, leaving and
+ * removed workers, per-function counts and independence, registration
+ * errors, and a random mix of operations checked against a reference model
+ * of the free FIFO. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -134,6 +135,46 @@ test_pool_take_returns_null_when_all_busy(void **state)
     // Out-of-range function: nothing, not a crash.
     assert_null(et_pool_take(pool, 2));
     assert_null(et_pool_take(pool, UINT32_MAX));
+    et_pool_destroy(&pool);
+}
+
+static void
+test_pool_put_back_undoes_a_take(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    et_worker_rec_t *a = s_add(pool, "A", 0, 1);
+    et_worker_rec_t *b = s_add(pool, "B", 0, 1);
+    // The slot goes back to the front, not the back: A serves next again.
+    assert_ptr_equal(et_pool_take(pool, 0), a);
+    et_pool_put_back(pool, a);
+    assert_int_equal(a->busy, 0);
+    s_assert_counts(pool, 0, 2, 2, 0, 2);
+    assert_ptr_equal(et_pool_take(pool, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0), b);
+    // A leaving worker gets its slot back as busy no more, never as free.
+    et_pool_set_leaving(pool, a);
+    et_pool_put_back(pool, a);
+    assert_int_equal(a->busy, 0);
+    assert_null(et_pool_take(pool, 0));
+    et_pool_destroy(&pool);
+
+    // When the ring filled up in between, it grows and keeps the order.
+    pool = et_pool_new(1);
+    assert_non_null(pool);
+    et_worker_rec_t *w[17];
+    char route[8];
+    for (int i = 0; i < 16; i++) {
+        snprintf(route, sizeof route, "W%02d", i);
+        w[i] = s_add(pool, route, 0, 1);
+    }
+    assert_ptr_equal(et_pool_take(pool, 0), w[0]);
+    w[16] = s_add(pool, "X", 0, 1); /* the ring is full again */
+    et_pool_put_back(pool, w[0]);
+    for (int i = 0; i < 17; i++)
+        assert_ptr_equal(et_pool_take(pool, 0), w[i]);
+    assert_null(et_pool_take(pool, 0));
     et_pool_destroy(&pool);
 }
 
@@ -537,6 +578,7 @@ main(void)
         cmocka_unit_test(test_pool_take_dispatches_least_recently_used),
         cmocka_unit_test(test_pool_multi_slot_worker_appears_once_per_slot),
         cmocka_unit_test(test_pool_take_returns_null_when_all_busy),
+        cmocka_unit_test(test_pool_put_back_undoes_a_take),
         cmocka_unit_test(
             test_pool_give_back_on_leaving_worker_keeps_it_unavailable),
         cmocka_unit_test(test_pool_set_leaving_withdraws_free_slots),

@@ -1,0 +1,171 @@
+/* The broker's backend: what workers send (READY, RESULT, BYE, HEARTBEAT,
+ * TIME_REQ, CLOCK) and what it sends them (TASK, BYE, HEARTBEAT, DRAIN,
+ * TIME_REP). Which worker gets which job is the engine's decision; this
+ * file validates, decodes and sends. */
+#include "broker/broker_internal.h"
+
+#include "common/log.h"
+#include "common/zsock.h"
+
+#include <errno.h>
+#include <string.h>
+
+int
+et_broker_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
+{
+    et_broker_t *self = arg;
+    et_task_t task = {.event_id = job->event_id,
+                      .stage = job->stage,
+                      .attempt = job->attempt,
+                      .intended_ns = job->intended_ns,
+                      .label = job->label};
+    /* The job keeps its payload for a retry; the copy shares the buffer
+     * (ZeroMQ reference-counts large messages). */
+    zmq_msg_t copy;
+    zmq_msg_init(&copy);
+    msgpack_sbuffer_clear(&self->scratch);
+    if (zmq_msg_copy(&copy, &job->payload) != 0 ||
+        et_codec_encode_task(&self->scratch, &task) != 0 ||
+        et_zsock_send_to(self->backend, worker->route, worker->route_len,
+                         ET_MSG_TASK, &self->scratch, &copy,
+                         ZMQ_DONTWAIT) != 0) {
+        int err = errno;
+        zmq_msg_close(&copy);
+        errno = err;
+        return -1;
+    }
+    zmq_msg_close(&copy);
+    return 0;
+}
+
+void
+et_broker_tell_workers(et_broker_t *self, et_msg_type_t type)
+{
+    for (size_t i = 0; i < et_engine_worker_count(self->engine); i++) {
+        et_worker_rec_t *w = et_engine_worker_at(self->engine, i);
+        if (et_zsock_send_to(self->backend, w->route, w->route_len, type, NULL,
+                             NULL, ZMQ_DONTWAIT) != 0)
+            ET_LOG_DEBUG("%s to %s not sent: %s", et_codec_type_name(type),
+                         w->instance, zmq_strerror(errno));
+    }
+}
+
+static void
+s_on_ready(et_broker_t *self, zmq_msg_t *frames, int count, uint64_t now)
+{
+    et_ready_t ready;
+    if (count != 3 ||
+        et_codec_decode_ready(zmq_msg_data(&frames[2]),
+                              zmq_msg_size(&frames[2]), &ready) != 0) {
+        self->bad_messages++;
+        ET_LOG_WARN_LIMITED("bad READY from a worker: dropped");
+        return;
+    }
+    if (et_engine_worker_ready(self->engine, zmq_msg_data(&frames[0]),
+                               zmq_msg_size(&frames[0]), &ready, now) == 0) {
+        ET_LOG_INFO("worker %s ready: %s, %u slot(s), cold start %.1f ms",
+                    ready.instance, ready.function, ready.slots,
+                    (double)ready.cold_start_ns / 1e6);
+        return;
+    }
+    self->bad_messages++;
+    if (errno != ENOENT) {
+        ET_LOG_WARN("cannot register worker %s: %s", ready.instance,
+                    strerror(errno));
+        return;
+    }
+    ET_LOG_WARN("worker %s serves '%s', which workflow %s does not use: "
+                "told to drain",
+                ready.instance, ready.function, self->cfg.workflow.name);
+    if (et_zsock_send(self->backend, &frames[0], ET_MSG_DRAIN, NULL, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot send DRAIN: %s", zmq_strerror(errno));
+}
+
+static int
+s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
+            int count, uint64_t now)
+{
+    et_result_t result;
+    if (count != 4 ||
+        et_codec_decode_result(zmq_msg_data(&frames[2]),
+                               zmq_msg_size(&frames[2]), &result) != 0)
+        return -1;
+    /* A stale result (-1, ESTALE) is the engine's to count: not bad. */
+    (void)et_engine_result(self->engine, worker, &result, &frames[3], now);
+    return 0;
+}
+
+/* Everything dispatched to the worker before this point is already in its
+ * pipe ahead of the answer, so it can serve it all and then leave. */
+static void
+s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route)
+{
+    if (et_zsock_send(self->backend, route, ET_MSG_BYE, NULL, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
+    if (!worker)
+        return;
+    ET_LOG_INFO("worker %s leaving (%u in flight)", worker->instance,
+                worker->busy);
+    et_engine_worker_bye(self->engine, worker);
+}
+
+void
+et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_msg_type_t type;
+    if (count < 2 ||
+        et_codec_decode_header(zmq_msg_data(&frames[1]),
+                               zmq_msg_size(&frames[1]), &type) != 0) {
+        self->bad_messages++;
+        ET_LOG_WARN_LIMITED("bad message on the backend: %s",
+                            count < 2 ? "too few frames" : strerror(errno));
+        return;
+    }
+    uint64_t now = et_clock_mono_ns();
+    et_worker_rec_t *worker = et_engine_worker_heard(
+        self->engine, zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), now);
+    switch (type) {
+    case ET_MSG_READY:
+        if (worker) {
+            /* A worker that lost sight of us says READY again; we still
+             * know it, so it is just alive. */
+            ET_LOG_DEBUG("READY again from %s", worker->instance);
+            return;
+        }
+        s_on_ready(self, frames, count, now);
+        return;
+    case ET_MSG_RESULT:
+        if (!worker)
+            break;
+        if (s_on_result(self, worker, frames, count, now) != 0) {
+            self->bad_messages++;
+            ET_LOG_WARN_LIMITED("bad RESULT from %s: dropped",
+                                worker->instance);
+        }
+        return;
+    case ET_MSG_BYE:
+        if (count != 2)
+            break;
+        s_on_bye(self, worker, &frames[0]);
+        return;
+    case ET_MSG_HEARTBEAT:
+        return;
+    case ET_MSG_TIME_REQ:
+        if (et_broker_answer_time(self, self->backend, frames, count) != 0)
+            break;
+        return;
+    case ET_MSG_CLOCK:
+        if (et_broker_forward_clock(self, frames, count,
+                                    ET_CLOCK_ROLE_WORKER) != 0)
+            break;
+        return;
+    default:
+        break;
+    }
+    self->bad_messages++;
+    ET_LOG_WARN_LIMITED("unexpected %s on the backend%s: dropped",
+                        et_codec_type_name(type),
+                        worker ? "" : " from an unknown worker");
+}

@@ -1,0 +1,102 @@
+/* Private to the broker's own files: its state, and what broker.c (the
+ * lifecycle and the poll loop), frontend.c (producers), backend.c
+ * (workers), probes.c (clock probes, both sockets) and records.c (the
+ * collector) share. Nothing outside broker/ includes this. */
+#ifndef ET_BROKER_INTERNAL_H
+#define ET_BROKER_INTERNAL_H
+
+#include "broker/broker.h"
+#include "broker/engine.h"
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/curve.h"
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+/* Lifecycle records travel in batches of at most this many, and no record
+ * waits longer than the flush period. */
+#define ET_BROKER_RECORDS_BATCH 512
+#define ET_BROKER_RECORDS_FLUSH_NS (20 * ET_NS_PER_MS)
+
+struct et_broker_t {
+    et_broker_config_t cfg;
+    void *ctx;
+    void *frontend;    /* ROUTER, producers */
+    void *backend;     /* ROUTER, workers */
+    void *collector;   /* PUSH */
+    void *stats_pub;   /* PUB, or NULL */
+    et_curve_t *curve; /* NULL: no CURVE */
+    et_engine_t *engine;
+
+    /* records.c: the batch on its way to the collector. */
+    et_record_t records[ET_BROKER_RECORDS_BATCH];
+    size_t n_records;
+    uint64_t last_flush_mono_ns;
+    uint64_t records_dropped;
+    int collector_stalled; /* the last send to the collector timed out */
+    int workflow_sent;     /* the collector has the WORKFLOW message */
+
+    msgpack_sbuffer scratch; /* one body being encoded, sent at once */
+    uint64_t bad_messages;   /* malformed or unexpected messages dropped */
+};
+
+/* ---- frontend.c ---------------------------------------------------------- */
+
+/* One message from a producer: [route, header, body, (payload)]. */
+void et_broker_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count);
+
+/* ---- backend.c ----------------------------------------------------------- */
+
+/* One message from a worker: [route, header, (body), (payload)]. */
+void et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count);
+
+/* The engine's send_task (engine.h): TASK with a copy of the job's
+ * payload, without waiting. 'arg' is the broker. */
+int et_broker_send_task(void *arg, const et_worker_rec_t *worker,
+                        et_job_t *job);
+
+/* Send a bodiless 'type' (HEARTBEAT, DRAIN) to every registered worker,
+ * without waiting; a worker that cannot be reached is left to expiry. */
+void et_broker_tell_workers(et_broker_t *self, et_msg_type_t type);
+
+/* ---- probes.c ------------------------------------------------------------ */
+
+/* Answer a TIME_REQ on 'sock' at once. 0, or -1 when malformed. */
+int et_broker_answer_time(et_broker_t *self, void *sock, zmq_msg_t *frames,
+                          int count);
+
+/* Forward a CLOCK report of 'role' to the collector. 0, or -1 when
+ * malformed or of another role. */
+int et_broker_forward_clock(et_broker_t *self, zmq_msg_t *frames, int count,
+                            et_clock_role_t role);
+
+/* ---- records.c ----------------------------------------------------------- */
+
+/* The engine's record (engine.h): the next entry of the batch, flushing a
+ * full batch first. 'arg' is the broker. */
+et_record_t *et_broker_record(void *arg);
+
+/* Send the batch to the collector (counted as dropped when it cannot be
+ * sent), after the WORKFLOW message if the collector does not have it
+ * yet. */
+void et_broker_flush_records(et_broker_t *self);
+
+/* When the batch must be flushed next (CLOCK_MONOTONIC ns), or UINT64_MAX
+ * when it is empty. */
+uint64_t et_broker_records_due(const et_broker_t *self);
+
+/* Send ET_MSG_WORKFLOW (the workflow's name and each stage's function) to
+ * the collector. 0, or -1 (logged; tried again before the next flush). */
+int et_broker_announce_workflow(et_broker_t *self);
+
+/* Forward a producer's or worker's body of 'type' (HELLO, DONE, CLOCK)
+ * unchanged to the collector, after the records that precede it. */
+void et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body);
+
+/* A STATS snapshot to the collector and the PUB socket. */
+void et_broker_publish_stats(et_broker_t *self);
+
+#endif

@@ -1,0 +1,631 @@
+/* The job state machine behind broker/engine.h: what happens to an event
+ * from admission to COMPLETED or FAILED, and to a worker from READY to
+ * BYE or loss. Single-threaded; the only I/O is through et_engine_io_t,
+ * so every transition can be driven and checked by a unit test. */
+#include "broker/engine.h"
+
+#include "common/idmap.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Jobs taken out of the in-flight table in one go (timeouts, shutdown). A
+ * larger batch only needs more passes over the table, never more memory. */
+#define S_BATCH 256
+
+struct et_engine_t {
+    et_workflow_t workflow;
+    et_engine_config_t cfg; /* cfg.workflow points at 'workflow' */
+    et_engine_io_t io;
+
+    uint32_t n_functions; /* distinct functions, the workflow's order */
+    et_queue_t *queues[ET_STATS_FUNCTIONS_MAX];
+    uint64_t function_completed[ET_STATS_FUNCTIONS_MAX];
+    et_pool_t *pool;
+    et_idmap_t *in_flight; /* event id -> dispatched job */
+
+    /* Accepted events not yet completed or failed, and the bound on them:
+     * stage 0 admission stops at queue_cap per queue, and later stages
+     * only receive what earlier ones admitted, so memory is bounded by
+     * max_in_system events. */
+    uint64_t max_in_system;
+    et_engine_counters_t counters; /* in_flight is read from the table */
+    int stopping;
+
+    /* Room to collect jobs out of the in-flight table while walking it
+     * (the walk must not change it): allocated once, so losing a worker
+     * or a timeout never needs memory it might not get. */
+    et_job_t *batch[ET_POOL_SLOTS_MAX > S_BATCH ? ET_POOL_SLOTS_MAX : S_BATCH];
+};
+
+/* ---- records and endings --------------------------------------------------
+ */
+
+static et_record_t *
+s_record(et_engine_t *self, et_record_kind_t kind, const et_job_t *job)
+{
+    et_record_t *r = self->io.record(self->io.arg);
+    r->kind = (uint8_t)kind;
+    r->label = ET_LABEL_NONE;
+    r->outcome = ET_OUTCOME_NONE;
+    if (job) {
+        r->event_id = job->event_id;
+        r->producer_id = job->producer_id;
+        r->stage = job->stage;
+        r->attempt = job->attempt;
+        r->intended_ns = job->intended_ns;
+        r->label = job->label;
+    }
+    return r;
+}
+
+/* An event leaves the system: its place and its payload's bytes free up. */
+static void
+s_release(et_engine_t *self, et_job_t **job_p)
+{
+    self->counters.in_system--;
+    self->counters.in_system_bytes -= zmq_msg_size(&(*job_p)->payload);
+    et_job_destroy(job_p);
+}
+
+static void
+s_fail(et_engine_t *self, et_job_t *job, et_reason_t reason)
+{
+    et_record_t *r = s_record(self, ET_RECORD_FAILED, job);
+    r->reason = (uint8_t)reason;
+    self->counters.failed++;
+    s_release(self, &job);
+}
+
+static void
+s_complete(et_engine_t *self, et_job_t *job, int filtered)
+{
+    et_record_t *r = s_record(self, ET_RECORD_COMPLETED, job);
+    r->outcome = job->outcome;
+    r->score = job->score;
+    if (filtered)
+        r->reason = ET_REASON_FILTERED;
+    self->counters.completed++;
+    s_release(self, &job);
+}
+
+/* A job ends its attempt without a result: back to the head of its queue
+ * for another attempt, or failed with 'reason' once the stage's retries
+ * are used up. RETRY is recorded only once the job is queued again: a
+ * push that fails for memory fails the event instead (never uncounted). */
+static void
+s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
+                uint64_t now)
+{
+    job->worker = NULL;
+    if (job->attempt >= self->workflow.stages[job->stage].retries) {
+        s_fail(self, job, reason);
+        return;
+    }
+    uint32_t function = self->workflow.stage_function[job->stage];
+    if (et_queue_push_head(self->queues[function], job) != 0) {
+        ET_LOG_ERROR("no memory to queue event %llu again: failed",
+                     (unsigned long long)job->event_id);
+        s_fail(self, job, reason);
+        return;
+    }
+    job->attempt++;
+    job->enqueued_mono_ns = now;
+    et_record_t *r = s_record(self, ET_RECORD_RETRY, job);
+    r->reason = (uint8_t)reason;
+    self->counters.retries++;
+}
+
+/* ---- workers going away ---------------------------------------------------
+ */
+
+/* What waits in the queue of 'function' when its last instance is leaving
+ * or gone now waits for a cold start, as if it had arrived now. */
+static void
+s_flag_cold_if_unserved(et_engine_t *self, uint32_t function)
+{
+    if (et_pool_serving(self->pool, function) > 0)
+        return;
+    size_t marked = et_queue_mark_cold(self->queues[function]);
+    if (marked > 0)
+        ET_LOG_INFO("%s: no instance left; %zu queued event(s) now wait for "
+                    "a cold start",
+                    self->workflow.functions[function], marked);
+}
+
+typedef struct {
+    const et_worker_rec_t *worker; /* NULL: any */
+    uint64_t now;                  /* expiry: jobs past their timeout */
+    const et_workflow_t *workflow; /* expiry only */
+    et_job_t **jobs;
+    size_t count, max;
+} s_collect_t;
+
+static void
+s_collect(uint64_t key, void *value, void *arg)
+{
+    (void)key;
+    et_job_t *job = value;
+    s_collect_t *c = arg;
+    if (c->count == c->max)
+        return;
+    if (c->worker && job->worker != c->worker)
+        return;
+    if (c->workflow) {
+        uint64_t limit = c->workflow->stages[job->stage].timeout_ns;
+        if (c->now < job->dispatched_mono_ns ||
+            c->now - job->dispatched_mono_ns < limit)
+            return;
+    }
+    c->jobs[c->count++] = job;
+}
+
+/* Take up to c->max matching jobs out of the in-flight table into
+ * c->jobs. Returns how many. */
+static size_t
+s_take_in_flight(et_engine_t *self, s_collect_t *c)
+{
+    c->jobs = self->batch;
+    c->count = 0;
+    et_idmap_each(self->in_flight, s_collect, c);
+    for (size_t i = 0; i < c->count; i++)
+        et_idmap_take(self->in_flight, c->jobs[i]->event_id);
+    return c->count;
+}
+
+/* A worker can no longer be reached (silent too long, or a send to it
+ * failed): withdraw it, give its in-flight jobs another attempt (they
+ * never finished) and forget it. Its jobs go back to their queue; the
+ * caller dispatches. */
+static void
+s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
+{
+    et_pool_set_leaving(self->pool, worker);
+    if (worker->busy > worker->abandoned) {
+        ET_LOG_WARN("worker %s lost with %u events in flight", worker->instance,
+                    worker->busy - worker->abandoned);
+        s_collect_t c = {.worker = worker, .max = ET_POOL_SLOTS_MAX};
+        while (s_take_in_flight(self, &c) > 0)
+            for (size_t i = 0; i < c.count; i++)
+                s_retry_or_fail(self, c.jobs[i], ET_REASON_WORKER_LOST, now);
+    }
+    uint32_t function = worker->function;
+    et_pool_remove(self->pool, &worker);
+    s_flag_cold_if_unserved(self, function);
+}
+
+/* ---- dispatch -------------------------------------------------------------
+ */
+
+/* Send queued jobs of 'function' to free slots until one runs out. A job
+ * enters the in-flight table before its TASK is sent, so a table that
+ * cannot grow costs a delay, never a slot or an event. */
+static void
+s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
+{
+    et_queue_t *queue = self->queues[function];
+    while (et_queue_size(queue) > 0) {
+        et_worker_rec_t *worker = et_pool_take(self->pool, function);
+        if (!worker)
+            return;
+        et_job_t *job = et_queue_pop(queue);
+        job->worker = worker;
+        job->dispatched_mono_ns = now;
+        if (et_idmap_put(self->in_flight, job->event_id, job) != 0) {
+            /* Undone in reverse; neither step can fail right after the
+             * pop and the take. The next dispatch tries again. */
+            job->worker = NULL;
+            (void)et_queue_push_head(queue, job);
+            et_pool_put_back(self->pool, worker);
+            ET_LOG_WARN_LIMITED("in-flight table cannot grow: %s waits",
+                                self->workflow.functions[function]);
+            return;
+        }
+        if (self->io.send_task(self->io.arg, worker, job) != 0) {
+            int err = errno;
+            et_idmap_take(self->in_flight, job->event_id);
+            job->worker = NULL;
+            (void)et_queue_push_head(queue, job);
+            et_pool_put_back(self->pool, worker);
+            ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
+                                zmq_strerror(err));
+            /* Unreachable means the peer is gone; a full pipe means it
+             * stopped reading. Either way it gets no more work. */
+            s_worker_gone(self, worker, now);
+        }
+    }
+}
+
+static void
+s_dispatch_all(et_engine_t *self, uint64_t now)
+{
+    for (uint32_t f = 0; f < self->n_functions; f++)
+        s_dispatch(self, f, now);
+}
+
+/* ---- lifecycle ------------------------------------------------------------
+ */
+
+et_engine_t *
+et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
+{
+    const et_workflow_t *wf = cfg ? cfg->workflow : NULL;
+    if (!wf || !io || !io->send_task || !io->record || wf->n_stages == 0 ||
+        wf->n_stages > ET_WORKFLOW_STAGES_MAX || wf->n_functions == 0 ||
+        wf->n_functions > ET_STATS_FUNCTIONS_MAX || cfg->queue_cap == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    for (uint32_t s = 0; s < wf->n_stages; s++) {
+        if (wf->stage_function[s] >= wf->n_functions) {
+            errno = EINVAL;
+            return NULL;
+        }
+    }
+    et_engine_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    self->workflow = *wf;
+    self->cfg = *cfg;
+    self->cfg.workflow = &self->workflow;
+    self->io = *io;
+    self->n_functions = wf->n_functions;
+    self->max_in_system = cfg->queue_cap * wf->n_functions;
+    for (uint32_t f = 0; f < self->n_functions; f++) {
+        self->queues[f] = et_queue_new(cfg->queue_cap);
+        if (!self->queues[f])
+            goto fail;
+    }
+    self->pool = et_pool_new(self->n_functions);
+    if (!self->pool)
+        goto fail;
+    self->in_flight = et_idmap_new();
+    if (!self->in_flight)
+        goto fail;
+    return self;
+fail:
+    et_engine_destroy(&self);
+    errno = ENOMEM;
+    return NULL;
+}
+
+static void
+s_destroy_job(uint64_t key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    et_job_t *job = value;
+    et_job_destroy(&job);
+}
+
+void
+et_engine_destroy(et_engine_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_engine_t *self = *self_p;
+    if (self->in_flight) {
+        et_idmap_each(self->in_flight, s_destroy_job, NULL);
+        et_idmap_destroy(&self->in_flight);
+    }
+    for (uint32_t f = 0; f < self->n_functions; f++)
+        et_queue_destroy(&self->queues[f]);
+    et_pool_destroy(&self->pool);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- producers ------------------------------------------------------------
+ */
+
+static et_reason_t
+s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
+{
+    et_record_t *r = s_record(self, ET_RECORD_REJECTED, NULL);
+    r->event_id = event->event_id;
+    r->producer_id = event->producer_id;
+    r->intended_ns = event->intended_ns;
+    r->label = event->label;
+    r->reason = (uint8_t)reason;
+    self->counters.rejected++;
+    return reason;
+}
+
+et_reason_t
+et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
+                uint64_t now)
+{
+    size_t size = zmq_msg_size(payload);
+    if (size > self->cfg.max_payload)
+        return s_reject(self, event, ET_REASON_BAD_PAYLOAD);
+    if (self->stopping)
+        return s_reject(self, event, ET_REASON_SHUTTING_DOWN);
+    if (self->counters.in_system >= self->max_in_system ||
+        self->counters.in_system_bytes + size > self->cfg.memory_cap)
+        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+    uint32_t function = self->workflow.stage_function[0];
+    et_job_t *job = et_job_new();
+    if (!job)
+        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+    job->event_id = event->event_id;
+    job->producer_id = event->producer_id;
+    job->intended_ns = event->intended_ns;
+    job->label = event->label;
+    job->enqueued_mono_ns = now;
+    /* Cold: nothing is there to serve it yet (scale from zero). */
+    job->cold = et_pool_serving(self->pool, function) == 0;
+    if (et_queue_push_tail(self->queues[function], job) != 0) {
+        et_job_destroy(&job);
+        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+    }
+    zmq_msg_move(&job->payload, payload);
+    self->counters.in_system_bytes += size;
+    self->counters.in_system++;
+    s_record(self, ET_RECORD_ACCEPTED, job);
+    self->counters.accepted++;
+    s_dispatch(self, function, now);
+    return ET_REASON_NONE;
+}
+
+/* ---- workers --------------------------------------------------------------
+ */
+
+et_worker_rec_t *
+et_engine_worker_heard(et_engine_t *self, const void *route, size_t route_len,
+                       uint64_t now)
+{
+    et_worker_rec_t *worker = et_pool_find(self->pool, route, route_len);
+    if (worker)
+        worker->last_seen_mono_ns = now;
+    return worker;
+}
+
+int
+et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
+                       const et_ready_t *ready, uint64_t now)
+{
+    int function = et_workflow_function_index(&self->workflow, ready->function);
+    if (function < 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    et_worker_rec_t *worker = et_pool_add(self->pool, route, route_len,
+                                          (uint32_t)function, ready->slots);
+    if (!worker)
+        return -1;
+    snprintf(worker->instance, sizeof worker->instance, "%s", ready->instance);
+    worker->pid = ready->pid;
+    worker->last_seen_mono_ns = now;
+    s_dispatch(self, (uint32_t)function, now);
+    return 0;
+}
+
+/* A result nobody waits for any more. When the worker holds a slot for an
+ * attempt given up on, this is that attempt's late answer: the function
+ * has stopped running there, so the slot is free again. */
+static void
+s_stale_result(et_engine_t *self, et_worker_rec_t *worker,
+               const et_result_t *result, uint64_t now)
+{
+    self->counters.stale_results++;
+    ET_LOG_WARN_LIMITED("stale result for event %llu from %s: dropped",
+                        (unsigned long long)result->event_id, worker->instance);
+    if (worker->abandoned == 0)
+        return;
+    worker->abandoned--;
+    uint32_t function = worker->function;
+    et_pool_give_back(self->pool, worker);
+    if (worker->leaving && worker->busy == 0)
+        et_pool_remove(self->pool, &worker);
+    s_dispatch(self, function, now);
+}
+
+int
+et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
+                 const et_result_t *result, zmq_msg_t *output, uint64_t now)
+{
+    et_job_t *job = et_idmap_get(self->in_flight, result->event_id);
+    if (!job || job->worker != worker || job->stage != result->stage ||
+        job->attempt != result->attempt) {
+        s_stale_result(self, worker, result, now);
+        errno = ESTALE;
+        return -1;
+    }
+    et_idmap_take(self->in_flight, result->event_id);
+    job->worker = NULL;
+    uint32_t function = worker->function;
+    et_pool_give_back(self->pool, worker);
+    /* Settled before anything below dispatches: a send that fails there
+     * may forget workers, and this one must not be used after that. */
+    if (worker->leaving && worker->busy == 0)
+        et_pool_remove(self->pool, &worker);
+
+    et_record_t *r = s_record(self, ET_RECORD_STAGE, job);
+    r->queue_ns = (int64_t)(job->dispatched_mono_ns - job->enqueued_mono_ns);
+    r->service_ns = result->service_ns;
+    r->outcome = result->outcome;
+    r->score = result->score;
+    r->cold = job->cold;
+    self->function_completed[function]++;
+    /* The verdict of a workflow is the last one any stage gave (decide's,
+     * not the sink's silence). */
+    if (result->status != ET_STATUS_ERROR &&
+        result->outcome != ET_OUTCOME_NONE) {
+        job->outcome = result->outcome;
+        job->score = result->score;
+    }
+
+    if (result->status == ET_STATUS_ERROR) {
+        s_retry_or_fail(self, job, ET_REASON_FUNCTION_ERROR, now);
+    } else if (result->status == ET_STATUS_FILTERED ||
+               job->stage + 1 >= self->workflow.n_stages) {
+        s_complete(self, job, result->status == ET_STATUS_FILTERED);
+    } else if (zmq_msg_size(output) > self->cfg.max_payload) {
+        s_fail(self, job, ET_REASON_BAD_PAYLOAD);
+    } else {
+        /* The stage's output is the next stage's input. Later stages never
+         * refuse what the first admitted; the bound on bytes holds for the
+         * sum, so a stage that grows its output can take the total above
+         * the cap only by that growth. */
+        uint32_t next = self->workflow.stage_function[job->stage + 1];
+        if (et_queue_push_admitted(self->queues[next], job) != 0) {
+            ET_LOG_ERROR("no memory to queue event %llu for stage %u: failed",
+                         (unsigned long long)job->event_id, job->stage + 1);
+            s_fail(self, job, ET_REASON_QUEUE_FULL);
+        } else {
+            job->stage++;
+            job->attempt = 0;
+            job->enqueued_mono_ns = now;
+            job->cold = et_pool_serving(self->pool, next) == 0;
+            self->counters.in_system_bytes -= zmq_msg_size(&job->payload);
+            zmq_msg_move(&job->payload, output); /* releases the input */
+            self->counters.in_system_bytes += zmq_msg_size(&job->payload);
+            s_dispatch(self, next, now);
+        }
+    }
+    s_dispatch(self, function, now);
+    return 0;
+}
+
+void
+et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker)
+{
+    uint32_t function = worker->function;
+    et_pool_set_leaving(self->pool, worker);
+    if (worker->busy == 0)
+        et_pool_remove(self->pool, &worker);
+    s_flag_cold_if_unserved(self, function);
+}
+
+static void
+s_expire_workers(et_engine_t *self, uint64_t now)
+{
+    for (size_t i = 0; i < et_pool_size(self->pool);) {
+        et_worker_rec_t *w = et_pool_at(self->pool, i);
+        if (now < w->last_seen_mono_ns ||
+            now - w->last_seen_mono_ns < self->cfg.worker_timeout_ns) {
+            i++;
+            continue;
+        }
+        ET_LOG_WARN("worker %s (pid %u) silent for %.1f s: lost", w->instance,
+                    w->pid, (double)(now - w->last_seen_mono_ns) / 1e9);
+        /* Removal moves the last worker into slot i: look at i again. */
+        s_worker_gone(self, w, now);
+    }
+}
+
+/* Jobs whose stage ran past its timeout get another attempt elsewhere; the
+ * slot stays held until the late result arrives, because the function may
+ * still be running there. They all leave the in-flight table before any is
+ * requeued, so a dispatch that loses a worker meanwhile cannot retry one
+ * of them a second time. */
+static void
+s_expire_jobs(et_engine_t *self, uint64_t now)
+{
+    s_collect_t c = {.now = now, .workflow = &self->workflow, .max = S_BATCH};
+    while (s_take_in_flight(self, &c) > 0) {
+        for (size_t i = 0; i < c.count; i++) {
+            et_job_t *job = c.jobs[i];
+            job->worker->abandoned++;
+            ET_LOG_WARN_LIMITED("event %llu timed out at stage %u on %s",
+                                (unsigned long long)job->event_id, job->stage,
+                                job->worker->instance);
+            s_retry_or_fail(self, job, ET_REASON_TIMEOUT, now);
+        }
+    }
+}
+
+void
+et_engine_expire(et_engine_t *self, uint64_t now)
+{
+    s_expire_workers(self, now);
+    s_expire_jobs(self, now);
+    s_dispatch_all(self, now);
+}
+
+size_t
+et_engine_worker_count(const et_engine_t *self)
+{
+    return et_pool_size(self->pool);
+}
+
+et_worker_rec_t *
+et_engine_worker_at(et_engine_t *self, size_t index)
+{
+    return et_pool_at(self->pool, index);
+}
+
+/* ---- drain ----------------------------------------------------------------
+ */
+
+void
+et_engine_stop(et_engine_t *self)
+{
+    self->stopping = 1;
+}
+
+void
+et_engine_fail_remaining(et_engine_t *self)
+{
+    for (uint32_t f = 0; f < self->n_functions; f++) {
+        et_job_t *job;
+        while ((job = et_queue_pop(self->queues[f])) != NULL)
+            s_fail(self, job, ET_REASON_SHUTTING_DOWN);
+    }
+    s_collect_t c = {.max = S_BATCH};
+    while (s_take_in_flight(self, &c) > 0) {
+        for (size_t i = 0; i < c.count; i++) {
+            /* Still running there: its slot is held until it answers. */
+            c.jobs[i]->worker->abandoned++;
+            c.jobs[i]->worker = NULL;
+            s_fail(self, c.jobs[i], ET_REASON_SHUTTING_DOWN);
+        }
+    }
+}
+
+/* ---- state ----------------------------------------------------------------
+ */
+
+et_engine_counters_t
+et_engine_counters(const et_engine_t *self)
+{
+    et_engine_counters_t counters = self->counters;
+    counters.in_flight = et_idmap_size(self->in_flight);
+    return counters;
+}
+
+void
+et_engine_stats(const et_engine_t *self, et_stats_t *stats)
+{
+    snprintf(stats->workflow, sizeof stats->workflow, "%s",
+             self->workflow.name);
+    stats->accepted = self->counters.accepted;
+    stats->rejected = self->counters.rejected;
+    stats->completed = self->counters.completed;
+    stats->failed = self->counters.failed;
+    stats->retries = self->counters.retries;
+    stats->in_flight = et_idmap_size(self->in_flight);
+    stats->n_functions = self->n_functions;
+    for (uint32_t f = 0; f < self->n_functions; f++) {
+        et_stats_function_t *sf = &stats->functions[f];
+        snprintf(sf->name, sizeof sf->name, "%s", self->workflow.functions[f]);
+        sf->queue_depth = (uint32_t)et_queue_size(self->queues[f]);
+        sf->queue_cap = (uint32_t)et_queue_cap(self->queues[f]);
+        sf->instances = et_pool_instances(self->pool, f);
+        sf->slots_total = et_pool_slots_total(self->pool, f);
+        sf->slots_busy = et_pool_slots_busy(self->pool, f);
+        sf->completed = self->function_completed[f];
+    }
+}
+
+size_t
+et_engine_queued(const et_engine_t *self, uint32_t function)
+{
+    return function < self->n_functions ? et_queue_size(self->queues[function])
+                                        : 0;
+}

@@ -1,0 +1,159 @@
+/* The broker's job state machine, without sockets: admission (queue cap,
+ * events in the system, memory cap), one FIFO queue per function, dispatch
+ * to the least recently used free slot, the in-flight table, retries,
+ * expiry of jobs and workers, cold flagging, drain and the counters. The
+ * I/O layer (broker/frontend.c, backend.c, records.c) decodes messages,
+ * calls in here with the time, and does what the engine asks through
+ * et_engine_io_t. Tests drive it through this header alone. */
+#ifndef ET_ENGINE_H
+#define ET_ENGINE_H
+
+#include "broker/pool.h"
+#include "broker/queue.h"
+#include "common/codec.h"
+#include "common/workflow.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+/* What the engine asks of the I/O layer. Both callbacks run synchronously
+ * inside an engine call; neither may call back into the engine. */
+typedef struct {
+    /* Send TASK for 'job' to 'worker' (one of its slots is already taken
+     * for it, and the job is already in the in-flight table). The job keeps
+     * its payload for a retry: send a copy (zmq_msg_copy shares the
+     * buffer). Return 0, or -1 with errno: the engine then takes the job
+     * back to the head of its queue, frees the slot and treats the worker
+     * as unreachable (its other in-flight jobs are retried, it is
+     * forgotten). */
+    int (*send_task)(void *arg, const et_worker_rec_t *worker, et_job_t *job);
+    /* Room for one lifecycle record: zeroed, with t_ns (CLOCK_REALTIME)
+     * already set. The engine fills every other field before its next call
+     * into the I/O layer. Never NULL (the I/O layer flushes or drops a full
+     * batch first). */
+    et_record_t *(*record)(void *arg);
+    void *arg;
+} et_engine_io_t;
+
+typedef struct {
+    const et_workflow_t *workflow; /* copied: need not outlive the engine */
+    uint64_t queue_cap;            /* admitted jobs per function queue */
+    uint64_t max_payload;          /* bytes, event and stage output */
+    uint64_t memory_cap;           /* payload bytes of admitted events */
+    uint64_t worker_timeout_ns;    /* silence after which a worker is lost */
+} et_engine_config_t;
+
+/* Counters since the start (the stats' and the final log line's). */
+typedef struct {
+    uint64_t accepted, rejected, completed, failed, retries;
+    uint64_t stale_results; /* late results of abandoned attempts */
+    uint64_t in_system;     /* accepted, not yet completed or failed */
+    uint64_t in_system_bytes;
+    uint64_t in_flight; /* dispatched, result not yet in */
+} et_engine_counters_t;
+
+typedef struct et_engine_t et_engine_t;
+
+/* New engine for cfg->workflow (1..ET_STATS_FUNCTIONS_MAX functions) with
+ * no worker. 'io' is copied. Returns NULL with errno EINVAL or ENOMEM. */
+et_engine_t *et_engine_new(const et_engine_config_t *cfg,
+                           const et_engine_io_t *io);
+
+/* Destroy *self_p with every job it holds and every worker record, without
+ * recording anything (call et_engine_fail_remaining first for that).
+ * NULL-safe; sets *self_p to NULL. */
+void et_engine_destroy(et_engine_t **self_p);
+
+/* ---- producers ------------------------------------------------------------
+ */
+
+/* Admit 'event' for stage 0 at 'now_mono_ns', its payload in 'payload'.
+ * Returns ET_REASON_NONE when accepted: the payload was moved into the job
+ * (left empty), ACCEPTED is recorded and the job dispatched if a slot is
+ * free. Otherwise returns why it was refused (BAD_PAYLOAD: larger than
+ * max_payload; SHUTTING_DOWN: after et_engine_stop; QUEUE_FULL: the
+ * function's queue, the events in the system or the memory cap is full,
+ * or memory ran out): REJECTED is recorded and counted, 'payload' is left
+ * to the caller, who answers the producer with REJECT. */
+et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
+                            zmq_msg_t *payload, uint64_t now_mono_ns);
+
+/* ---- workers --------------------------------------------------------------
+ */
+
+/* The worker with this routing id, marked as heard from at 'now_mono_ns'
+ * (any message is proof of life), or NULL when unknown. */
+et_worker_rec_t *et_engine_worker_heard(et_engine_t *self, const void *route,
+                                        size_t route_len, uint64_t now_mono_ns);
+
+/* Register the worker that sent 'ready' from 'route' and give it queued
+ * work. Returns 0, or -1 with errno ENOENT (the workflow does not use
+ * ready->function: the caller tells it to drain), EEXIST (route already
+ * registered), ENOSPC (too many workers), EINVAL (bad slots or route) or
+ * ENOMEM. The record is not returned: dispatching to it may already have
+ * found it unreachable and forgotten it. */
+int et_engine_worker_ready(et_engine_t *self, const void *route,
+                           size_t route_len, const et_ready_t *ready,
+                           uint64_t now_mono_ns);
+
+/* A RESULT from 'worker' with the stage's output in 'output'. Records
+ * STAGE, then moves the event on: another attempt (the function failed),
+ * COMPLETED (last stage, or filtered), FAILED (output larger than
+ * max_payload, or retries used up), or queued for the next stage, whose
+ * input the output becomes (moved out of 'output'). Returns 0, or -1 with
+ * errno ESTALE when it answers an attempt already given up on (timed out,
+ * retried elsewhere): dropped and counted, and the slot held for it is
+ * freed. 'worker' may be forgotten by the call (it was leaving and this
+ * was its last result): do not use it afterwards. */
+int et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
+                     const et_result_t *result, zmq_msg_t *output,
+                     uint64_t now_mono_ns);
+
+/* 'worker' said BYE: it takes no new work and is forgotten once its last
+ * result is in (at once when idle). When it was the last instance of its
+ * function, what waits in the queue is flagged cold. Do not use 'worker'
+ * afterwards. */
+void et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker);
+
+/* Timeouts at 'now_mono_ns': a worker silent for worker_timeout is lost
+ * (its in-flight jobs get another attempt, reason worker_lost); a job
+ * dispatched longer ago than its stage's timeout gets another attempt on
+ * another slot (reason timeout), while its slot stays held until the late
+ * result comes back. Retries go to the head of their queue; a job out of
+ * retries fails with the reason. Also gives queued work to free slots. */
+void et_engine_expire(et_engine_t *self, uint64_t now_mono_ns);
+
+/* Iterate the registered workers (heartbeats, DRAIN): et_engine_worker_at
+ * for index < et_engine_worker_count. Only between engine calls. */
+size_t et_engine_worker_count(const et_engine_t *self);
+et_worker_rec_t *et_engine_worker_at(et_engine_t *self, size_t index);
+
+/* ---- drain ----------------------------------------------------------------
+ */
+
+/* Stop admitting: every later event is refused with SHUTTING_DOWN, while
+ * admitted work goes on through its stages. */
+void et_engine_stop(et_engine_t *self);
+
+/* Fail whatever is still admitted, queued or in flight, with reason
+ * shutting_down (FAILED recorded for each). The slots of in-flight jobs
+ * stay held until their results come back (dropped as stale). */
+void et_engine_fail_remaining(et_engine_t *self);
+
+/* ---- state ----------------------------------------------------------------
+ */
+
+/* The counters as they are now. */
+et_engine_counters_t et_engine_counters(const et_engine_t *self);
+
+/* Fill the engine's part of a STATS snapshot: workflow name, counters and
+ * per-function queue, instances, slots and stage completions. The caller
+ * sets t_ns and bad_messages. */
+void et_engine_stats(const et_engine_t *self, et_stats_t *stats);
+
+/* Jobs waiting in the queue of 'function' (an index into the workflow's
+ * distinct functions); 0 for an unknown index. */
+size_t et_engine_queued(const et_engine_t *self, uint32_t function);
+
+#endif

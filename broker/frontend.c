@@ -1,0 +1,122 @@
+/* The broker's frontend: what producers send (EVENT, HELLO, DONE,
+ * TIME_REQ, CLOCK) and what it answers them (REJECT, DONE_ACK, TIME_REP).
+ * Admission itself is the engine's; this file validates and replies. */
+#include "broker/broker_internal.h"
+
+#include "common/log.h"
+#include "common/zsock.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void
+s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
+              et_reason_t reason)
+{
+    et_reject_t reject = {.event_id = event->event_id,
+                          .reason = (uint8_t)reason};
+    msgpack_sbuffer_clear(&self->scratch);
+    if (et_codec_encode_reject(&self->scratch, &reject) != 0 ||
+        et_zsock_send(self->frontend, route, ET_MSG_REJECT, &self->scratch,
+                      NULL, ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot send REJECT to producer %u: %s",
+                            event->producer_id, zmq_strerror(errno));
+}
+
+static void
+s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_event_t event;
+    if (count != 4 ||
+        et_codec_decode_event(zmq_msg_data(&frames[2]),
+                              zmq_msg_size(&frames[2]), &event) != 0) {
+        self->bad_messages++;
+        ET_LOG_WARN_LIMITED("bad EVENT from a producer (%d frames): dropped",
+                            count);
+        return;
+    }
+    et_reason_t reason =
+        et_engine_admit(self->engine, &event, &frames[3], et_clock_mono_ns());
+    if (reason == ET_REASON_NONE)
+        return;
+    if (reason == ET_REASON_BAD_PAYLOAD)
+        self->bad_messages++;
+    s_send_reject(self, &frames[0], &event, reason);
+}
+
+static int
+s_on_hello(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_hello_t hello;
+    if (count != 3 ||
+        et_codec_decode_hello(zmq_msg_data(&frames[2]),
+                              zmq_msg_size(&frames[2]), &hello) != 0)
+        return -1;
+    ET_LOG_INFO("producer %u: %s at %.1f events/s for %.1f s",
+                hello.producer_id, hello.arrival, hello.rate_eps,
+                hello.duration_s);
+    et_broker_forward(self, ET_MSG_HELLO, &frames[2]);
+    return 0;
+}
+
+/* DONE goes on to the collector after every record before it, and the
+ * answer DONE_ACK after every REJECT sent to that producer, so the
+ * producer's own count of rejections is exact when it reads the ACK. */
+static int
+s_on_done(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_done_t done;
+    if (count != 3 ||
+        et_codec_decode_done(zmq_msg_data(&frames[2]), zmq_msg_size(&frames[2]),
+                             &done) != 0)
+        return -1;
+    ET_LOG_INFO("producer %u done: %llu sent", done.producer_id,
+                (unsigned long long)done.sent);
+    et_broker_forward(self, ET_MSG_DONE, &frames[2]);
+    if (et_zsock_send(self->frontend, &frames[0], ET_MSG_DONE_ACK, NULL, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN("cannot acknowledge DONE of producer %u: %s",
+                    done.producer_id, zmq_strerror(errno));
+    return 0;
+}
+
+void
+et_broker_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_msg_type_t type;
+    if (count < 2 ||
+        et_codec_decode_header(zmq_msg_data(&frames[1]),
+                               zmq_msg_size(&frames[1]), &type) != 0) {
+        self->bad_messages++;
+        ET_LOG_WARN_LIMITED("bad message on the frontend: %s",
+                            count < 2 ? "too few frames" : strerror(errno));
+        return;
+    }
+    int rc;
+    switch (type) {
+    case ET_MSG_EVENT:
+        s_on_event(self, frames, count);
+        return;
+    case ET_MSG_HELLO:
+        rc = s_on_hello(self, frames, count);
+        break;
+    case ET_MSG_DONE:
+        rc = s_on_done(self, frames, count);
+        break;
+    case ET_MSG_TIME_REQ:
+        rc = et_broker_answer_time(self, self->frontend, frames, count);
+        break;
+    case ET_MSG_CLOCK:
+        rc = et_broker_forward_clock(self, frames, count,
+                                     ET_CLOCK_ROLE_PRODUCER);
+        break;
+    default:
+        rc = -1;
+        break;
+    }
+    if (rc == 0)
+        return;
+    self->bad_messages++;
+    ET_LOG_WARN_LIMITED("unexpected or malformed %s on the frontend",
+                        et_codec_type_name(type));
+}

@@ -1,0 +1,124 @@
+/* Everything the broker sends to the collector: the WORKFLOW message at
+ * start, lifecycle records in batches, the producers' HELLO and DONE and
+ * the CLOCK reports in order with those records, and STATS (also on the
+ * PUB socket). One PUSH socket, one thread. */
+#include "broker/broker_internal.h"
+
+#include "common/log.h"
+#include "common/zsock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Send to the collector, waiting up to SNDTIMEO for room, unless the
+ * last send already timed out: then don't wait again until one succeeds,
+ * so a dead collector cannot stall dispatch (and heartbeats). */
+static int
+s_send_collector(et_broker_t *self, et_msg_type_t type,
+                 const msgpack_sbuffer *body)
+{
+    int flags = self->collector_stalled ? ZMQ_DONTWAIT : 0;
+    if (et_zsock_send(self->collector, NULL, type, body, NULL, flags) != 0) {
+        self->collector_stalled = 1;
+        return -1;
+    }
+    self->collector_stalled = 0;
+    return 0;
+}
+
+int
+et_broker_announce_workflow(et_broker_t *self)
+{
+    const et_workflow_t *wf = &self->cfg.workflow;
+    et_workflow_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    snprintf(msg.name, sizeof msg.name, "%s", wf->name);
+    msg.n_stages = wf->n_stages;
+    for (uint32_t s = 0; s < wf->n_stages; s++)
+        snprintf(msg.stages[s], sizeof msg.stages[s], "%s",
+                 wf->stages[s].function);
+    msgpack_sbuffer_clear(&self->scratch);
+    if (et_codec_encode_workflow(&self->scratch, &msg) != 0 ||
+        s_send_collector(self, ET_MSG_WORKFLOW, &self->scratch) != 0) {
+        ET_LOG_WARN_LIMITED("cannot send the workflow to the collector: %s",
+                            zmq_strerror(errno));
+        return -1;
+    }
+    self->workflow_sent = 1;
+    return 0;
+}
+
+void
+et_broker_flush_records(et_broker_t *self)
+{
+    if (!self->workflow_sent)
+        (void)et_broker_announce_workflow(self);
+    if (self->n_records == 0)
+        return;
+    msgpack_sbuffer_clear(&self->scratch);
+    if (et_codec_encode_records(&self->scratch, self->records,
+                                self->n_records) != 0 ||
+        s_send_collector(self, ET_MSG_RECORDS, &self->scratch) != 0) {
+        self->records_dropped += self->n_records;
+        ET_LOG_WARN_LIMITED("cannot send %zu records to the collector: %s",
+                            self->n_records, zmq_strerror(errno));
+    }
+    self->n_records = 0;
+    self->last_flush_mono_ns = et_clock_mono_ns();
+}
+
+uint64_t
+et_broker_records_due(const et_broker_t *self)
+{
+    if (self->n_records == 0)
+        return UINT64_MAX;
+    return self->last_flush_mono_ns + ET_BROKER_RECORDS_FLUSH_NS;
+}
+
+et_record_t *
+et_broker_record(void *arg)
+{
+    et_broker_t *self = arg;
+    if (self->n_records == ET_BROKER_RECORDS_BATCH)
+        et_broker_flush_records(self);
+    et_record_t *r = &self->records[self->n_records++];
+    memset(r, 0, sizeof *r);
+    r->t_ns = et_clock_real_ns();
+    return r;
+}
+
+/* HELLO and DONE go to the collector after the records before them, so a
+ * DONE there means every event of that producer is accepted or rejected. */
+void
+et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
+{
+    et_broker_flush_records(self);
+    /* The frame viewed as a buffer, to forward it unchanged. */
+    msgpack_sbuffer view = {
+        .size = zmq_msg_size(body), .data = zmq_msg_data(body), .alloc = 0};
+    if (s_send_collector(self, type, &view) != 0)
+        ET_LOG_WARN("cannot forward %s to the collector: %s",
+                    et_codec_type_name(type), zmq_strerror(errno));
+}
+
+void
+et_broker_publish_stats(et_broker_t *self)
+{
+    et_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    et_engine_stats(self->engine, &stats);
+    stats.t_ns = et_clock_real_ns();
+    stats.bad_messages = self->bad_messages;
+    et_broker_flush_records(self);
+    msgpack_sbuffer_clear(&self->scratch);
+    if (et_codec_encode_stats(&self->scratch, &stats) != 0)
+        return;
+    if (s_send_collector(self, ET_MSG_STATS, &self->scratch) != 0)
+        ET_LOG_WARN_LIMITED("cannot send stats to the collector: %s",
+                            zmq_strerror(errno));
+    if (self->stats_pub &&
+        et_zsock_send(self->stats_pub, NULL, ET_MSG_STATS, &self->scratch, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_DEBUG("stats not published: %s", zmq_strerror(errno));
+}

@@ -1,0 +1,880 @@
+/* Unit tests for broker/engine, driven through its API alone (no sockets):
+ * FIFO and LRU dispatch, retries at the head of the queue, timeouts,
+ * worker loss, drain, admission limits, cold flagging, stale results,
+ * multi-stage progression, and the memory-failure paths. The engine's
+ * calls into the in-flight table and the queues go through the __wrap_
+ * functions below (linked with --wrap), which can fail them on demand.
+ * One file, one concept (the engine's behaviour), hence its length. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "broker/engine.h"
+#include "common/idmap.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_SEC 1000000000ULL
+#define T0 (100 * S_SEC)
+#define S_RECORDS_MAX 4096
+#define S_TASKS_MAX 4096
+
+/* ---- failure injection ----------------------------------------------------
+ */
+
+static int s_fail_idmap_put;     /* fail the next N in-flight inserts */
+static int s_fail_push_head;     /* fail the next N requeues */
+static int s_fail_push_admitted; /* fail the next N next-stage pushes */
+int __real_et_idmap_put(et_idmap_t *self, uint64_t key, void *value);
+int __wrap_et_idmap_put(et_idmap_t *self, uint64_t key, void *value);
+int __real_et_queue_push_head(et_queue_t *self, et_job_t *job);
+int __wrap_et_queue_push_head(et_queue_t *self, et_job_t *job);
+int __real_et_queue_push_admitted(et_queue_t *self, et_job_t *job);
+int __wrap_et_queue_push_admitted(et_queue_t *self, et_job_t *job);
+
+int
+__wrap_et_idmap_put(et_idmap_t *self, uint64_t key, void *value)
+{
+    if (s_fail_idmap_put > 0) {
+        s_fail_idmap_put--;
+        errno = ENOMEM;
+        return -1;
+    }
+    return __real_et_idmap_put(self, key, value);
+}
+
+int
+__wrap_et_queue_push_head(et_queue_t *self, et_job_t *job)
+{
+    if (s_fail_push_head > 0) {
+        s_fail_push_head--;
+        errno = ENOMEM;
+        return -1;
+    }
+    return __real_et_queue_push_head(self, job);
+}
+
+int
+__wrap_et_queue_push_admitted(et_queue_t *self, et_job_t *job)
+{
+    if (s_fail_push_admitted > 0) {
+        s_fail_push_admitted--;
+        errno = ENOMEM;
+        return -1;
+    }
+    return __real_et_queue_push_admitted(self, job);
+}
+
+/* ---- a fake I/O layer ------------------------------------------------------
+ */
+
+typedef struct {
+    char route[16]; /* the worker it went to */
+    uint64_t event_id;
+    uint32_t stage;
+    uint32_t attempt;
+    size_t payload_size;
+    uint8_t payload_byte; /* first byte, 0 when empty */
+} s_task_t;
+
+typedef struct {
+    et_record_t records[S_RECORDS_MAX];
+    size_t n_records;
+    s_task_t tasks[S_TASKS_MAX];
+    size_t n_tasks;
+    char refuse_route[16]; /* sends to this worker fail (EHOSTUNREACH) */
+    size_t refused;
+    et_workflow_t wf;
+    et_engine_t *engine;
+} s_fixture_t;
+
+static s_fixture_t s_fx;
+
+static int
+s_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
+{
+    s_fixture_t *fx = arg;
+    char route[16];
+    snprintf(route, sizeof route, "%.*s", (int)worker->route_len,
+             (const char *)worker->route);
+    if (fx->refuse_route[0] && strcmp(route, fx->refuse_route) == 0) {
+        fx->refused++;
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    assert_true(fx->n_tasks < S_TASKS_MAX);
+    s_task_t *t = &fx->tasks[fx->n_tasks++];
+    snprintf(t->route, sizeof t->route, "%s", route);
+    t->event_id = job->event_id;
+    t->stage = job->stage;
+    t->attempt = job->attempt;
+    t->payload_size = zmq_msg_size(&job->payload);
+    t->payload_byte =
+        t->payload_size ? *(uint8_t *)zmq_msg_data(&job->payload) : 0;
+    return 0;
+}
+
+static et_record_t *
+s_record(void *arg)
+{
+    s_fixture_t *fx = arg;
+    assert_true(fx->n_records < S_RECORDS_MAX);
+    et_record_t *r = &fx->records[fx->n_records];
+    memset(r, 0, sizeof *r);
+    r->t_ns = (int64_t)++fx->n_records;
+    return r;
+}
+
+/* ---- helpers ----------------------------------------------------------------
+ */
+
+/* A workflow of the given stage functions (NULL-terminated), each stage
+ * with 'retries' and 'timeout_ns'. */
+static const et_workflow_t *
+s_workflow(uint32_t retries, uint64_t timeout_ns, const char *first, ...)
+{
+    et_workflow_t *wf = &s_fx.wf;
+    memset(wf, 0, sizeof *wf);
+    snprintf(wf->name, sizeof wf->name, "test");
+    va_list ap;
+    va_start(ap, first);
+    for (const char *fn = first; fn; fn = va_arg(ap, const char *)) {
+        uint32_t s = wf->n_stages++;
+        et_stage_t *stage = &wf->stages[s];
+        snprintf(stage->function, sizeof stage->function, "%s", fn);
+        stage->retries = retries;
+        stage->timeout_ns = timeout_ns;
+        stage->slots = 1;
+        int f = et_workflow_function_index(wf, fn);
+        if (f < 0) {
+            f = (int)wf->n_functions++;
+            snprintf(wf->functions[f], sizeof wf->functions[f], "%s", fn);
+        }
+        wf->stage_function[s] = (uint32_t)f;
+    }
+    va_end(ap);
+    return wf;
+}
+
+static et_engine_t *
+s_engine(const et_workflow_t *wf, uint64_t queue_cap, uint64_t memory_cap)
+{
+    et_engine_config_t cfg = {.workflow = wf,
+                              .queue_cap = queue_cap,
+                              .max_payload = 4096,
+                              .memory_cap = memory_cap,
+                              .worker_timeout_ns = 3 * S_SEC};
+    et_engine_io_t io = {
+        .send_task = s_send_task, .record = s_record, .arg = &s_fx};
+    s_fx.engine = et_engine_new(&cfg, &io);
+    assert_non_null(s_fx.engine);
+    return s_fx.engine;
+}
+
+static void
+s_ready(const char *route, const char *function, uint32_t slots, uint64_t now)
+{
+    et_ready_t ready;
+    memset(&ready, 0, sizeof ready);
+    snprintf(ready.function, sizeof ready.function, "%s", function);
+    snprintf(ready.instance, sizeof ready.instance, "%s-inst", route);
+    ready.slots = slots;
+    assert_int_equal(
+        et_engine_worker_ready(s_fx.engine, route, strlen(route), &ready, now),
+        0);
+}
+
+static et_worker_rec_t *
+s_worker(const char *route, uint64_t now)
+{
+    return et_engine_worker_heard(s_fx.engine, route, strlen(route), now);
+}
+
+/* Offer event 'id' with a payload of 'size' bytes (each 'id & 0xff'). */
+static et_reason_t
+s_event(uint64_t id, size_t size, uint64_t now)
+{
+    et_event_t event = {.event_id = id,
+                        .producer_id = 1,
+                        .intended_ns = (int64_t)id,
+                        .label = ET_LABEL_NONE};
+    zmq_msg_t payload;
+    assert_int_equal(zmq_msg_init_size(&payload, size), 0);
+    memset(zmq_msg_data(&payload), (int)(id & 0xff), size);
+    et_reason_t reason = et_engine_admit(s_fx.engine, &event, &payload, now);
+    if (reason == ET_REASON_NONE)
+        assert_int_equal(zmq_msg_size(&payload), 0); /* moved */
+    else
+        assert_int_equal(zmq_msg_size(&payload), size); /* left */
+    zmq_msg_close(&payload);
+    return reason;
+}
+
+/* A RESULT from worker 'route'; the output is 'out_size' bytes of
+ * 'out_byte'. Returns the engine's answer. */
+static int
+s_result_out(const char *route, uint64_t id, uint32_t stage, uint32_t attempt,
+             et_status_t status, size_t out_size, uint8_t out_byte,
+             uint64_t now)
+{
+    et_worker_rec_t *w = s_worker(route, now);
+    assert_non_null(w);
+    et_result_t result = {.event_id = id,
+                          .stage = stage,
+                          .attempt = attempt,
+                          .status = (uint8_t)status,
+                          .service_ns = 1000,
+                          .outcome = ET_OUTCOME_NONE};
+    zmq_msg_t output;
+    assert_int_equal(zmq_msg_init_size(&output, out_size), 0);
+    memset(zmq_msg_data(&output), out_byte, out_size);
+    int rc = et_engine_result(s_fx.engine, w, &result, &output, now);
+    zmq_msg_close(&output);
+    return rc;
+}
+
+static int
+s_result(const char *route, uint64_t id, uint32_t stage, uint32_t attempt,
+         et_status_t status, uint64_t now)
+{
+    return s_result_out(route, id, stage, attempt, status, 8, 0x5a, now);
+}
+
+/* Every registered worker is heard from at 'now' (their heartbeats). */
+static void
+s_heard_all(uint64_t now)
+{
+    for (size_t i = 0; i < et_engine_worker_count(s_fx.engine); i++) {
+        et_worker_rec_t *w = et_engine_worker_at(s_fx.engine, i);
+        assert_ptr_equal(
+            et_engine_worker_heard(s_fx.engine, w->route, w->route_len, now),
+            w);
+    }
+}
+
+static void
+s_expect_task(size_t index, const char *route, uint64_t id, uint32_t stage,
+              uint32_t attempt)
+{
+    assert_true(index < s_fx.n_tasks);
+    const s_task_t *t = &s_fx.tasks[index];
+    assert_string_equal(t->route, route);
+    assert_true(t->event_id == id);
+    assert_int_equal(t->stage, stage);
+    assert_int_equal(t->attempt, attempt);
+}
+
+/* How many records of 'kind' (with 'reason', unless negative) there are. */
+static size_t
+s_count(et_record_kind_t kind, int reason)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_fx.n_records; i++)
+        n += s_fx.records[i].kind == kind &&
+             (reason < 0 || s_fx.records[i].reason == reason);
+    return n;
+}
+
+/* The last record of 'kind' for event 'id', or NULL. */
+static const et_record_t *
+s_last(et_record_kind_t kind, uint64_t id)
+{
+    for (size_t i = s_fx.n_records; i-- > 0;)
+        if (s_fx.records[i].kind == kind && s_fx.records[i].event_id == id)
+            return &s_fx.records[i];
+    return NULL;
+}
+
+/* Every accepted event is completed, failed or still in the system. */
+static void
+s_check_accounting(void)
+{
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_true(c.accepted == c.completed + c.failed + c.in_system);
+    assert_true(c.accepted == s_count(ET_RECORD_ACCEPTED, -1));
+    assert_true(c.completed == s_count(ET_RECORD_COMPLETED, -1));
+    assert_true(c.failed == s_count(ET_RECORD_FAILED, -1));
+    assert_true(c.rejected == s_count(ET_RECORD_REJECTED, -1));
+    assert_true(c.retries == s_count(ET_RECORD_RETRY, -1));
+}
+
+static et_stats_function_t
+s_function_stats(uint32_t function)
+{
+    et_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    et_engine_stats(s_fx.engine, &stats);
+    assert_true(function < stats.n_functions);
+    return stats.functions[function];
+}
+
+static int
+s_setup(void **state)
+{
+    (void)state;
+    memset(&s_fx, 0, sizeof s_fx);
+    s_fail_idmap_put = s_fail_push_head = s_fail_push_admitted = 0;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    (void)state;
+    et_engine_destroy(&s_fx.engine);
+    assert_null(s_fx.engine);
+    et_engine_destroy(&s_fx.engine); /* idempotent */
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------
+ */
+
+static void
+test_engine_new_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    const et_workflow_t *wf = s_workflow(0, S_SEC, "a", NULL);
+    et_engine_io_t io = {.send_task = s_send_task, .record = s_record};
+    et_engine_config_t cfg = {.workflow = wf, .queue_cap = 1};
+    errno = 0;
+    assert_null(et_engine_new(&cfg, NULL));
+    assert_int_equal(errno, EINVAL);
+    et_engine_io_t no_record = {.send_task = s_send_task};
+    errno = 0;
+    assert_null(et_engine_new(&cfg, &no_record));
+    assert_int_equal(errno, EINVAL);
+    cfg.queue_cap = 0;
+    errno = 0;
+    assert_null(et_engine_new(&cfg, &io));
+    assert_int_equal(errno, EINVAL);
+    cfg.queue_cap = 1;
+    s_fx.wf.stage_function[0] = 1; /* no such function */
+    errno = 0;
+    assert_null(et_engine_new(&cfg, &io));
+    assert_int_equal(errno, EINVAL);
+    s_fx.wf.stage_function[0] = 0;
+    et_engine_t *engine = et_engine_new(&cfg, &io);
+    assert_non_null(engine);
+    et_engine_destroy(&engine);
+}
+
+static void
+test_engine_dispatches_fifo_within_a_function(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 4; id++)
+        assert_int_equal(s_event(id, 16, T0 + id), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 1);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 3);
+    for (uint64_t id = 1; id <= 4; id++) {
+        s_expect_task(id - 1, "A", id, 0, 0);
+        assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + 10 + id),
+                         0);
+    }
+    assert_int_equal(s_fx.n_tasks, 4);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 4);
+    // The queue wait of event 4: admitted at T0+4, sent when 3 finished.
+    const et_record_t *r = s_last(ET_RECORD_STAGE, 4);
+    assert_non_null(r);
+    assert_int_equal(r->queue_ns, (T0 + 13) - (T0 + 4));
+    s_check_accounting();
+}
+
+static void
+test_engine_dispatches_to_least_recently_used_slot(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    s_ready("C", "a", 1, T0);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_expect_task(1, "B", 2, 0, 0);
+    s_expect_task(2, "C", 3, 0, 0);
+    // B frees first, then A: the next events go to B, then A.
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(s_event(4, 16, T0 + 3), ET_REASON_NONE);
+    assert_int_equal(s_event(5, 16, T0 + 3), ET_REASON_NONE);
+    s_expect_task(3, "B", 4, 0, 0);
+    s_expect_task(4, "A", 5, 0, 0);
+    assert_int_equal(s_function_stats(0).slots_busy, 3);
+    s_check_accounting();
+}
+
+static void
+test_engine_retry_goes_to_the_head_of_the_queue(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 10 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    // The function fails on event 1: it goes again before 2 and 3.
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_ERROR, T0 + 1), 0);
+    const et_record_t *retry = s_last(ET_RECORD_RETRY, 1);
+    assert_non_null(retry);
+    assert_int_equal(retry->reason, ET_REASON_FUNCTION_ERROR);
+    assert_int_equal(retry->attempt, 1);
+    assert_int_equal(s_fx.n_tasks, 2);
+    s_expect_task(1, "A", 1, 0, 1);
+    assert_int_equal(s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + 2), 0);
+    s_expect_task(2, "A", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).retries, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_timeout_retries_then_fails_with_reason_timeout(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 1 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    s_ready("C", "a", 1, T0);
+    assert_int_equal(s_event(7, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 7, 0, 0);
+    // Not yet: just under the stage's timeout.
+    et_engine_expire(s_fx.engine, T0 + S_SEC - 1);
+    assert_int_equal(s_fx.n_tasks, 1);
+    uint64_t now = T0;
+    for (uint32_t attempt = 1; attempt <= 2; attempt++) {
+        now += S_SEC;
+        s_heard_all(now);
+        et_engine_expire(s_fx.engine, now);
+        assert_int_equal(s_fx.n_tasks, attempt + 1);
+        s_expect_task(attempt, attempt == 1 ? "B" : "C", 7, 0, attempt);
+    }
+    now += S_SEC;
+    s_heard_all(now);
+    et_engine_expire(s_fx.engine, now);
+    assert_int_equal(s_fx.n_tasks, 3);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 3);
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_TIMEOUT), 2);
+    const et_record_t *failed = s_last(ET_RECORD_FAILED, 7);
+    assert_non_null(failed);
+    assert_int_equal(failed->reason, ET_REASON_TIMEOUT);
+    assert_int_equal(failed->attempt, 2);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.in_system, 0);
+    assert_int_equal(c.in_flight, 0);
+    // Each slot stays held: the function may still be running there.
+    assert_int_equal(s_function_stats(0).slots_busy, 3);
+    s_check_accounting();
+}
+
+static void
+test_engine_stale_result_frees_the_held_slot(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(1, 1 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_NONE);
+    et_engine_expire(s_fx.engine, T0 + S_SEC);
+    // Retried, but the only slot is held by the timed-out attempt.
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_TIMEOUT), 1);
+    assert_int_equal(s_fx.n_tasks, 1);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 2);
+    // The late answer of attempt 0 is dropped and frees the slot, which
+    // takes the retry (at the head) before event 2.
+    errno = 0;
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2 * S_SEC), -1);
+    assert_int_equal(errno, ESTALE);
+    assert_int_equal(et_engine_counters(s_fx.engine).stale_results, 1);
+    assert_int_equal(s_count(ET_RECORD_STAGE, -1), 0);
+    assert_int_equal(s_fx.n_tasks, 2);
+    s_expect_task(1, "A", 1, 0, 1);
+    assert_int_equal(s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
+    s_expect_task(2, "A", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_worker_loss_retries_its_in_flight_jobs(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 2, T0);
+    s_ready("B", "a", 1, T0);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    // A's two slots come first in the LRU order (it registered first).
+    s_expect_task(0, "A", 1, 0, 0);
+    s_expect_task(1, "A", 2, 0, 0);
+    s_expect_task(2, "B", 3, 0, 0);
+    // B keeps talking; A goes silent past the worker timeout.
+    assert_non_null(s_worker("B", T0 + 2 * S_SEC));
+    et_engine_expire(s_fx.engine, T0 + 3 * S_SEC - 1);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 2);
+    et_engine_expire(s_fx.engine, T0 + 3 * S_SEC);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_null(s_worker("A", T0 + 3 * S_SEC));
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_WORKER_LOST), 2);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 2);
+    assert_non_null(s_last(ET_RECORD_RETRY, 1));
+    assert_non_null(s_last(ET_RECORD_RETRY, 2));
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 1);
+    // B serves both, one at a time, as their second attempt.
+    assert_int_equal(s_result("B", 3, 0, 0, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
+    assert_int_equal(s_fx.n_tasks, 4);
+    uint64_t next = s_fx.tasks[3].event_id;
+    assert_true(next == 1 || next == 2);
+    s_expect_task(3, "B", next, 0, 1);
+    assert_int_equal(s_result("B", next, 0, 1, ET_STATUS_OK, T0 + 5 * S_SEC),
+                     0);
+    s_expect_task(4, "B", next == 1 ? 2 : 1, 0, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_drain_finishes_admitted_work_and_fails_the_rest(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    et_engine_stop(s_fx.engine);
+    // No more admission...
+    assert_int_equal(s_event(4, 16, T0 + 1), ET_REASON_SHUTTING_DOWN);
+    const et_record_t *rejected = s_last(ET_RECORD_REJECTED, 4);
+    assert_non_null(rejected);
+    assert_int_equal(rejected->reason, ET_REASON_SHUTTING_DOWN);
+    // ...but admitted work goes on.
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    s_expect_task(1, "A", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    // What is left (2 in flight, 3 queued) fails as shutting_down.
+    et_engine_fail_remaining(s_fx.engine);
+    assert_int_equal(s_count(ET_RECORD_FAILED, ET_REASON_SHUTTING_DOWN), 2);
+    assert_non_null(s_last(ET_RECORD_FAILED, 2));
+    assert_non_null(s_last(ET_RECORD_FAILED, 3));
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.in_system, 0);
+    assert_int_equal(c.in_system_bytes, 0);
+    assert_int_equal(c.in_flight, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 0);
+    // The worker answers the failed one late, says BYE and is forgotten.
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3), -1);
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 4));
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 0);
+    s_check_accounting();
+}
+
+static void
+test_engine_rejects_when_the_queue_is_full(void **state)
+{
+    (void)state;
+    // Two functions: the bound on events in the system (2 x 2) is not
+    // what refuses here, the first stage's queue is.
+    s_engine(s_workflow(0, S_SEC, "a", "b", NULL), 2, 1 << 20);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(3, 16, T0), ET_REASON_QUEUE_FULL);
+    const et_record_t *r = s_last(ET_RECORD_REJECTED, 3);
+    assert_non_null(r);
+    assert_int_equal(r->reason, ET_REASON_QUEUE_FULL);
+    assert_true(r->intended_ns == 3);
+    // A worker takes one: there is room again.
+    s_ready("A", "a", 1, T0 + 1);
+    assert_int_equal(s_event(4, 16, T0 + 2), ET_REASON_NONE);
+    assert_int_equal(s_event(5, 16, T0 + 2), ET_REASON_QUEUE_FULL);
+    // Later stages never refuse what the first admitted, but the events
+    // in the system (1 at b, 2 at a) count against the bound of 4.
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 1), 1);
+    assert_int_equal(s_event(6, 16, T0 + 4), ET_REASON_NONE);
+    assert_int_equal(s_event(7, 16, T0 + 4), ET_REASON_QUEUE_FULL);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system, 4);
+    assert_int_equal(et_engine_counters(s_fx.engine).rejected, 3);
+    s_check_accounting();
+}
+
+static void
+test_engine_rejects_beyond_the_memory_cap(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, S_SEC, "a", NULL), 100, 1024);
+    assert_int_equal(s_event(1, 600, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(2, 600, T0), ET_REASON_QUEUE_FULL);
+    assert_int_equal(s_event(3, 424, T0), ET_REASON_NONE); /* exactly full */
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system_bytes, 1024);
+    // Over max_payload is another reason.
+    assert_int_equal(s_event(4, 4097, T0), ET_REASON_BAD_PAYLOAD);
+    // Finished events give their bytes back.
+    s_ready("A", "a", 1, T0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system_bytes, 424);
+    assert_int_equal(s_event(5, 600, T0 + 2), ET_REASON_NONE);
+    s_check_accounting();
+}
+
+static void
+test_engine_flags_events_cold_without_an_instance(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    s_ready("A", "a", 1, T0 + S_SEC);
+    assert_int_equal(s_event(2, 16, T0 + S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2 * S_SEC), 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, 1);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, 0);
+    s_check_accounting();
+}
+
+static void
+test_engine_flags_the_backlog_cold_when_the_last_instance_leaves(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    // A says BYE with event 1 in flight: it stays until that result.
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 1));
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 0);
+    assert_int_equal(s_fx.n_tasks, 1); /* a leaving worker gets nothing */
+    s_ready("B", "a", 1, T0 + S_SEC);
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + S_SEC + 1), 0);
+    assert_int_equal(s_result("B", 3, 0, 0, ET_STATUS_OK, T0 + S_SEC + 2), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, 1);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_stage_output_is_the_next_stage_input(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", "b", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "b", 1, T0);
+    assert_int_equal(s_event(9, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 9, 0, 0);
+    assert_int_equal(s_fx.tasks[0].payload_size, 16);
+    assert_int_equal(s_fx.tasks[0].payload_byte, 9);
+    assert_int_equal(s_result_out("A", 9, 0, 0, ET_STATUS_OK, 40, 0xab, T0 + 5),
+                     0);
+    s_expect_task(1, "B", 9, 1, 0);
+    assert_int_equal(s_fx.tasks[1].payload_size, 40);
+    assert_int_equal(s_fx.tasks[1].payload_byte, 0xab);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system_bytes, 40);
+    assert_null(s_last(ET_RECORD_COMPLETED, 9));
+    assert_int_equal(s_result("B", 9, 1, 0, ET_STATUS_OK, T0 + 9), 0);
+    const et_record_t *stage1 = s_last(ET_RECORD_STAGE, 9);
+    assert_int_equal(stage1->stage, 1);
+    assert_int_equal(stage1->queue_ns, 0); /* sent as it was queued */
+    assert_non_null(s_last(ET_RECORD_COMPLETED, 9));
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system_bytes, 0);
+    s_check_accounting();
+}
+
+static void
+test_engine_function_serving_two_stages_shares_one_queue(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", "b", "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "b", 1, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    s_expect_task(1, "B", 1, 1, 0);
+    s_expect_task(2, "A", 2, 0, 0);
+    assert_int_equal(s_result("B", 1, 1, 0, ET_STATUS_OK, T0 + 2), 0);
+    // Stage 2 of event 1 waits behind stage 0 of event 2 in a's queue.
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    s_expect_task(3, "B", 2, 1, 0);
+    s_expect_task(4, "A", 1, 2, 0);
+    assert_int_equal(s_result("A", 1, 2, 0, ET_STATUS_OK, T0 + 4), 0);
+    assert_non_null(s_last(ET_RECORD_COMPLETED, 1));
+    assert_null(s_last(ET_RECORD_COMPLETED, 2));
+    et_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    et_engine_stats(s_fx.engine, &stats);
+    assert_int_equal(stats.n_functions, 2);
+    assert_string_equal(stats.functions[0].name, "a");
+    assert_int_equal(stats.functions[0].completed, 3);
+    assert_int_equal(stats.functions[1].completed, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot(
+    void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    s_fail_idmap_put = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    // No TASK went out, the job waits at the head, no slot is lost.
+    assert_int_equal(s_fx.n_tasks, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 0);
+    // The next chance dispatches it, to the same (least recently used) slot.
+    et_engine_expire(s_fx.engine, T0 + 1);
+    assert_int_equal(s_fx.n_tasks, 1);
+    s_expect_task(0, "A", 1, 0, 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_send_failure_requeues_and_forgets_the_worker(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 2, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_ready("B", "a", 1, T0);
+    // A stops taking sends: event 2 goes back and on to B; event 1, in
+    // flight on A, gets another attempt.
+    snprintf(s_fx.refuse_route, sizeof s_fx.refuse_route, "A");
+    assert_int_equal(s_event(2, 16, T0 + 1), ET_REASON_NONE);
+    assert_int_equal(s_fx.refused, 1);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_null(s_worker("A", T0 + 1));
+    // Event 1's retry went to the head, ahead of event 2.
+    s_expect_task(1, "B", 1, 0, 1);
+    const et_record_t *retry = s_last(ET_RECORD_RETRY, 1);
+    assert_non_null(retry);
+    assert_int_equal(retry->reason, ET_REASON_WORKER_LOST);
+    assert_null(s_last(ET_RECORD_RETRY, 2)); /* never sent: no attempt used */
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_result("B", 1, 0, 1, ET_STATUS_OK, T0 + 2), 0);
+    s_expect_task(2, "B", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 1);
+    s_check_accounting();
+}
+
+static void
+test_engine_failed_requeue_fails_the_event_without_a_retry_record(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 1 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 2, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    // A timeout whose requeue fails: FAILED with its reason, never RETRY.
+    s_fail_push_head = 1;
+    et_engine_expire(s_fx.engine, T0 + S_SEC);
+    const et_record_t *failed = s_last(ET_RECORD_FAILED, 1);
+    assert_non_null(failed);
+    assert_int_equal(failed->reason, ET_REASON_TIMEOUT);
+    assert_int_equal(failed->attempt, 0);
+    assert_int_equal(s_count(ET_RECORD_RETRY, -1), 0);
+    // The same for a function error.
+    assert_int_equal(s_event(3, 16, T0 + S_SEC), ET_REASON_NONE);
+    s_fail_push_head = 1;
+    assert_int_equal(s_result("A", 3, 0, 0, ET_STATUS_ERROR, T0 + S_SEC + 1),
+                     0);
+    failed = s_last(ET_RECORD_FAILED, 3);
+    assert_non_null(failed);
+    assert_int_equal(failed->reason, ET_REASON_FUNCTION_ERROR);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.retries, 0);
+    assert_int_equal(c.failed, 2);
+    assert_int_equal(c.in_system, 0);
+    s_check_accounting();
+}
+
+static void
+test_engine_failed_next_stage_push_fails_the_event(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", "b", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    s_fail_push_admitted = 1;
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    const et_record_t *failed = s_last(ET_RECORD_FAILED, 1);
+    assert_non_null(failed);
+    assert_int_equal(failed->reason, ET_REASON_QUEUE_FULL);
+    assert_int_equal(failed->stage, 0);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.in_system, 0);
+    assert_int_equal(c.in_system_bytes, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 1), 0);
+    s_check_accounting();
+}
+
+static void
+test_engine_ready_for_an_unknown_function_is_refused(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, S_SEC, "a", NULL), 100, 1 << 20);
+    et_ready_t ready = {.function = "zzz", .instance = "x", .slots = 1};
+    errno = 0;
+    assert_int_equal(et_engine_worker_ready(s_fx.engine, "X", 1, &ready, T0),
+                     -1);
+    assert_int_equal(errno, ENOENT);
+    s_ready("A", "a", 1, T0);
+    snprintf(ready.function, sizeof ready.function, "a");
+    errno = 0;
+    assert_int_equal(et_engine_worker_ready(s_fx.engine, "A", 1, &ready, T0),
+                     -1);
+    assert_int_equal(errno, EEXIST);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_null(s_worker("X", T0));
+}
+
+int
+main(void)
+{
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    const struct CMUnitTest tests[] = {
+#define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+        S_TEST(test_engine_new_rejects_bad_arguments),
+        S_TEST(test_engine_dispatches_fifo_within_a_function),
+        S_TEST(test_engine_dispatches_to_least_recently_used_slot),
+        S_TEST(test_engine_retry_goes_to_the_head_of_the_queue),
+        S_TEST(test_engine_timeout_retries_then_fails_with_reason_timeout),
+        S_TEST(test_engine_stale_result_frees_the_held_slot),
+        S_TEST(test_engine_worker_loss_retries_its_in_flight_jobs),
+        S_TEST(test_engine_drain_finishes_admitted_work_and_fails_the_rest),
+        S_TEST(test_engine_rejects_when_the_queue_is_full),
+        S_TEST(test_engine_rejects_beyond_the_memory_cap),
+        S_TEST(test_engine_flags_events_cold_without_an_instance),
+        S_TEST(
+            test_engine_flags_the_backlog_cold_when_the_last_instance_leaves),
+        S_TEST(test_engine_stage_output_is_the_next_stage_input),
+        S_TEST(test_engine_function_serving_two_stages_shares_one_queue),
+        S_TEST(
+            test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot),
+        S_TEST(test_engine_send_failure_requeues_and_forgets_the_worker),
+        S_TEST(
+            test_engine_failed_requeue_fails_the_event_without_a_retry_record),
+        S_TEST(test_engine_failed_next_stage_push_fails_the_event),
+        S_TEST(test_engine_ready_for_an_unknown_function_is_refused),
+#undef S_TEST
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
