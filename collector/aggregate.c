@@ -264,6 +264,42 @@ et_aggregate_add_clock(et_aggregate_t *self, const et_clock_report_t *m)
 }
 
 int
+et_aggregate_add_workflow(et_aggregate_t *self, const et_workflow_msg_t *m)
+{
+    if (m->n_stages == 0 || m->n_stages > ET_STAGES_MAX)
+        return s_bad(self, "WORKFLOW message without 1-8 stages");
+    char name[ET_NAME_MAX];
+    char stages[ET_STAGES_MAX][ET_NAME_MAX];
+    et_clean_text(name, sizeof name, m->name);
+    for (uint32_t i = 0; i < m->n_stages; i++)
+        et_clean_text(stages[i], sizeof stages[i], m->stages[i]);
+    const char(*list)[ET_NAME_MAX] = (const char(*)[ET_NAME_MAX])stages;
+    et_stages_named_t before = et_stages_named(self->stages);
+    int same = strcmp(name, self->workflow) == 0 &&
+               et_stages_names_equal(self->stages, list, m->n_stages);
+    if (same && before == ET_STAGES_NAMED_WORKFLOW)
+        return 0;
+    char had[ET_AGG_STAGES_MAX * ET_NAME_MAX];
+    char now[ET_STAGES_MAX * ET_NAME_MAX];
+    et_stages_names_text(self->stages, had, sizeof had);
+    et_stages_name_from_workflow(self->stages, list, m->n_stages);
+    et_stages_names_text(self->stages, now, sizeof now);
+    /* What the broker loaded is what ran: a launcher that configured the
+     * collector differently is wrong about this run. */
+    if (!same && (before == ET_STAGES_NAMED_CONFIG ||
+                  before == ET_STAGES_NAMED_WORKFLOW))
+        ET_LOG_WARN("the broker runs workflow %s (stages %s), not %s "
+                    "(stages %s) as %s: the results follow the broker",
+                    name, now, self->workflow, had,
+                    before == ET_STAGES_NAMED_CONFIG ? "configured"
+                                                     : "it said before");
+    else
+        ET_LOG_INFO("the broker runs workflow %s (stages %s)", name, now);
+    snprintf(self->workflow, sizeof self->workflow, "%s", name);
+    return 0;
+}
+
+int
 et_aggregate_all_stopped(const et_aggregate_t *self)
 {
     return et_workers_all_stopped(self->workers);

@@ -1,6 +1,6 @@
 /* The collector's socket loop. One PULL socket receives everything: record
- * batches, HELLO, DONE, STATS and the producers' CLOCK from the broker,
- * USAGE and CLOCK from the workers.
+ * batches, HELLO, DONE, STATS, WORKFLOW and the producers' CLOCK from the
+ * broker, USAGE and CLOCK from the workers.
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate. */
 #include "collector/collector.h"
@@ -504,6 +504,15 @@ s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
             return 0;
         }
         return et_aggregate_add_stats(agg, &m);
+    }
+    case ET_MSG_WORKFLOW: {
+        et_workflow_msg_t m;
+        if (et_codec_decode_workflow(body, size, &m) != 0) {
+            s_bad_message(self, "WORKFLOW body", errno);
+            return 0;
+        }
+        /* The aggregate logs the names once it has cleaned them. */
+        return et_aggregate_add_workflow(agg, &m);
     }
     case ET_MSG_CLOCK: {
         et_clock_report_t m;

@@ -143,9 +143,49 @@ et_stages_name_from_stats(et_stages_t *self, const char (*names)[ET_NAME_MAX],
 {
     /* The broker lists functions in stage order, each once: right unless a
      * function serves two stages, which only a workflow can tell. */
-    if (self->named == ET_STAGES_NAMED_CONFIG)
+    if (self->named == ET_STAGES_NAMED_CONFIG ||
+        self->named == ET_STAGES_NAMED_WORKFLOW)
         return;
     s_set_names(self, names, n, ET_STAGES_NAMED_STATS);
+}
+
+void
+et_stages_name_from_workflow(et_stages_t *self,
+                             const char (*names)[ET_NAME_MAX], size_t n)
+{
+    s_set_names(self, names, n, ET_STAGES_NAMED_WORKFLOW);
+}
+
+et_stages_named_t
+et_stages_named(const et_stages_t *self)
+{
+    return self->named;
+}
+
+int
+et_stages_names_equal(const et_stages_t *self, const char (*names)[ET_NAME_MAX],
+                      size_t n)
+{
+    if (n != self->n_names)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(self->names[i], names[i]) != 0)
+            return 0;
+    return 1;
+}
+
+void
+et_stages_names_text(const et_stages_t *self, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < self->n_names && used < size; i++) {
+        int n = snprintf(out + used, size - used, "%s%s", i ? "," : "",
+                         self->names[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
 }
 
 size_t

@@ -1,6 +1,6 @@
 /* Unit tests for collector/stages through the aggregate: per-stage
- * figures, cold and warm queue waits, and the stage names from STATS and
- * the configured workflow. */
+ * figures, cold and warm queue waits, and the stage names from STATS, the
+ * configured workflow and the broker's WORKFLOW message. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -14,7 +14,63 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The broker's WORKFLOW message: 'name' and up to 8 stage functions. */
+static et_workflow_msg_t
+s_workflow(const char *name, const char *const *stages, uint32_t n)
+{
+    et_workflow_msg_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    m.n_stages = n;
+    for (uint32_t i = 0; i < n && i < ET_STAGES_MAX; i++)
+        snprintf(m.stages[i], sizeof m.stages[i], "%s", stages[i]);
+    return m;
+}
+
+/* Feed 'm' with warnings logged into 'log' (what stderr got). */
+static void
+s_add_workflow_logged(et_aggregate_t *agg, const et_workflow_msg_t *m,
+                      char *log, size_t size)
+{
+    char path[] = "/tmp/et-test-stages-XXXXXX";
+    int tmp = mkstemp(path);
+    assert_true(tmp >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(tmp, 2) >= 0);
+    et_log_init("test", ET_LOG_LEVEL_WARN);
+    int rc = et_aggregate_add_workflow(agg, m);
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc, 0);
+    lseek(tmp, 0, SEEK_SET);
+    ssize_t n = read(tmp, log, size - 1);
+    log[n > 0 ? n : 0] = '\0';
+    close(tmp);
+    unlink(path);
+}
+
+/* A new aggregate configured with the workflow 'name' and its stages. */
+static et_aggregate_t *
+s_new_configured(const char *name, const char (*stages)[ET_NAME_MAX], size_t n)
+{
+    et_aggregate_config_t config = {.run_id = "run-1",
+                                    .workflow = name,
+                                    .expect_producers = 1,
+                                    .started_real_ns = T0 - S,
+                                    .stage_names = stages,
+                                    .n_stage_names = n};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    return agg;
+}
 
 // ---------------------------------------------------------------------------
 // Stages
@@ -151,6 +207,158 @@ test_aggregate_configured_stage_names_name_a_repeated_function(void **state)
     et_aggregate_destroy(&agg);
 }
 
+// ---------------------------------------------------------------------------
+// The broker's WORKFLOW message
+
+// Without --workflow the broker's message names the workflow and every
+// stage, and the STATS that follow (each function once) change nothing.
+static void
+test_stages_named_by_the_broker_workflow(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    static const char *const stages[] = {"preprocess", "fraud", "decide"};
+    et_workflow_msg_t m = s_workflow("fraud", stages, 3);
+    assert_int_equal(et_aggregate_add_workflow(agg, &m), 0);
+    static const char *const distinct[] = {"decide", "fraud"};
+    s_stats(agg, T0, distinct, 2, 0, 1, 0);
+    s_stage(agg, 1, 0, MS, MS, 0);
+    const et_results_t *r = s_results(agg);
+    assert_string_equal(r->workflow, "fraud");
+    // Every named stage is reported, records or not.
+    assert_int_equal(r->n_stages, 3);
+    assert_string_equal(r->stages[0].function, "preprocess");
+    assert_string_equal(r->stages[1].function, "fraud");
+    assert_string_equal(r->stages[2].function, "decide");
+    assert_int_equal(r->stages[0].completed, 1);
+    assert_int_equal(r->bad_records, 0);
+    et_aggregate_destroy(&agg);
+}
+
+// A function that serves two stages names both, and the cold starts of
+// its instances count in each.
+static void
+test_stages_repeated_function_in_the_broker_workflow_names_both_stages(
+    void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    static const char *const distinct[] = {"preprocess", "fraud"};
+    s_stats(agg, T0, distinct, 2, 0, 1, 0);
+    static const char *const stages[] = {"preprocess", "fraud", "preprocess"};
+    et_workflow_msg_t m = s_workflow("twice", stages, 3);
+    assert_int_equal(et_aggregate_add_workflow(agg, &m), 0);
+    s_stats(agg, T0 + S, distinct, 2, 0, 1, 0); // later STATS too
+    for (uint32_t k = 0; k < 3; k++)
+        s_stage(agg, 1, k, MS, MS, 0);
+    s_usage(agg, "preprocess", "p1", 1, S, 0, 0, 300 * MS, 0);
+    s_usage(agg, "fraud", "f1", 1, S, 0, 0, 0, 0);
+    const et_results_t *r = s_results(agg);
+    assert_string_equal(r->workflow, "twice");
+    assert_int_equal(r->n_stages, 3);
+    assert_string_equal(r->stages[0].function, "preprocess");
+    assert_string_equal(r->stages[1].function, "fraud");
+    assert_string_equal(r->stages[2].function, "preprocess");
+    assert_int_equal(r->stages[0].cold_starts, 1);
+    assert_int_equal(r->stages[1].cold_starts, 0);
+    assert_int_equal(r->stages[2].cold_starts, 1);
+    assert_int_equal(r->order_violations, 0);
+    et_aggregate_destroy(&agg);
+}
+
+// The broker ran something else than --workflow said: a warning, and the
+// results follow the broker, stage count included.
+static void
+test_stages_broker_workflow_wins_over_the_configured_one_with_a_warning(
+    void **state)
+{
+    (void)state;
+    static const char configured[4][ET_NAME_MAX] = {"preprocess", "anomaly",
+                                                    "decide", "sink"};
+    et_aggregate_t *agg = s_new_configured("sensor", configured, 4);
+    static const char *const stages[] = {"preprocess", "fraud"};
+    et_workflow_msg_t m = s_workflow("fraud", stages, 2);
+    char log[4096];
+    s_add_workflow_logged(agg, &m, log, sizeof log);
+    assert_non_null(strstr(log, "WARN"));
+    assert_non_null(strstr(log, "workflow fraud (stages preprocess,fraud)"));
+    assert_non_null(
+        strstr(log, "not sensor (stages preprocess,anomaly,decide,sink)"));
+    s_stage(agg, 1, 0, MS, MS, 0);
+    const et_results_t *r = s_results(agg);
+    assert_string_equal(r->workflow, "fraud");
+    assert_int_equal(r->n_stages, 2);
+    assert_string_equal(r->stages[0].function, "preprocess");
+    assert_string_equal(r->stages[1].function, "fraud");
+
+    // A later message that changes the workflow again warns again.
+    static const char *const again[] = {"noop"};
+    m = s_workflow("noop", again, 1);
+    s_add_workflow_logged(agg, &m, log, sizeof log);
+    assert_non_null(strstr(log, "WARN"));
+    r = s_results(agg);
+    assert_string_equal(r->workflow, "noop");
+    assert_string_equal(r->stages[0].function, "noop");
+    et_aggregate_destroy(&agg);
+}
+
+// The broker confirms the configured workflow: no warning, same results;
+// the same message again is not news either.
+static void
+test_stages_broker_workflow_agreeing_with_the_configured_one_is_quiet(
+    void **state)
+{
+    (void)state;
+    static const char configured[2][ET_NAME_MAX] = {"preprocess", "fraud"};
+    et_aggregate_t *agg = s_new_configured("fraud", configured, 2);
+    static const char *const stages[] = {"preprocess", "fraud"};
+    et_workflow_msg_t m = s_workflow("fraud", stages, 2);
+    char log[4096];
+    s_add_workflow_logged(agg, &m, log, sizeof log);
+    assert_string_equal(log, "");
+    s_add_workflow_logged(agg, &m, log, sizeof log);
+    assert_string_equal(log, "");
+    const et_results_t *r = s_results(agg);
+    assert_string_equal(r->workflow, "fraud");
+    assert_int_equal(r->n_stages, 2);
+    assert_string_equal(r->stages[1].function, "fraud");
+    et_aggregate_destroy(&agg);
+}
+
+// A message without stages, or with more than the wire allows, is a bad
+// record and changes nothing; names from the wire are cleaned.
+static void
+test_stages_bad_broker_workflow_is_a_bad_record_and_names_are_cleaned(
+    void **state)
+{
+    (void)state;
+    static const char configured[1][ET_NAME_MAX] = {"synthetic"};
+    et_aggregate_t *agg = s_new_configured("synthetic", configured, 1);
+    static const char *const stages[] = {"a"};
+    et_workflow_msg_t m = s_workflow("empty", stages, 0);
+    assert_int_equal(et_aggregate_add_workflow(agg, &m), 0);
+    m = s_workflow("many", stages, 1);
+    m.n_stages = ET_STAGES_MAX + 1;
+    assert_int_equal(et_aggregate_add_workflow(agg, &m), 0);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->bad_records, 2);
+    assert_string_equal(r->workflow, "synthetic");
+    assert_int_equal(r->n_stages, 1);
+    assert_string_equal(r->stages[0].function, "synthetic");
+
+    static const char *const dirty[] = {"ok", "bad\nname", "\xff\xfe"};
+    m = s_workflow("wf\x01", dirty, 3);
+    assert_int_equal(et_aggregate_add_workflow(agg, &m), 0);
+    r = s_results(agg);
+    assert_string_equal(r->workflow, "wf?");
+    assert_int_equal(r->n_stages, 3);
+    assert_string_equal(r->stages[0].function, "ok");
+    assert_string_equal(r->stages[1].function, "bad?name");
+    assert_string_equal(r->stages[2].function, "??");
+    assert_int_equal(r->bad_records, 2);
+    et_aggregate_destroy(&agg);
+}
+
 int
 main(void)
 {
@@ -161,6 +369,15 @@ main(void)
         cmocka_unit_test(test_aggregate_stage_without_stats_is_named_by_index),
         cmocka_unit_test(
             test_aggregate_configured_stage_names_name_a_repeated_function),
+        cmocka_unit_test(test_stages_named_by_the_broker_workflow),
+        cmocka_unit_test(
+            test_stages_repeated_function_in_the_broker_workflow_names_both_stages),
+        cmocka_unit_test(
+            test_stages_broker_workflow_wins_over_the_configured_one_with_a_warning),
+        cmocka_unit_test(
+            test_stages_broker_workflow_agreeing_with_the_configured_one_is_quiet),
+        cmocka_unit_test(
+            test_stages_bad_broker_workflow_is_a_bad_record_and_names_are_cleaned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
