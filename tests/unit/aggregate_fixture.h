@@ -146,7 +146,7 @@ s_clock(et_aggregate_t *agg, et_clock_role_t role, const char *name,
     memset(&c, 0, sizeof c);
     c.role = (uint8_t)role;
     snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.host, sizeof c.host, "host-%s", name);
+    snprintf(c.host, sizeof c.host, "host-%.40s", name);
     c.producer_id = role == ET_CLOCK_ROLE_PRODUCER ? 7 : 0;
     c.offset_ns = offset;
     c.bound_ns = bound;
