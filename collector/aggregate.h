@@ -1,7 +1,8 @@
 /* Run accounting and statistics for the collector. Lifecycle records, HELLO,
- * DONE, USAGE, STATS and CLOCK go in; the run's end condition and the
- * results (the numbers behind summary.json, timeseries.csv and report.md)
- * come out.
+ * DONE, USAGE, STATS, CLOCK and WORKFLOW go in; the run's end condition and
+ * the results (the numbers behind summary.json, timeseries.csv and
+ * report.md) come out. The facade over the collector's parts (accounting,
+ * producers, stages, workers, timeseries, clocks, accuracy, cost, results).
  * Pure computation, no sockets or files, so tests can drive it directly.
  * Not thread-safe. */
 #ifndef ET_AGGREGATE_H
@@ -90,9 +91,10 @@ typedef struct {
     uint32_t expect_producers; /* 0: the run never ends by itself */
     int64_t started_real_ns;   /* run.started_at when no HELLO arrives */
     const et_cost_model_t *cost; /* copied; NULL: the ET_COST_*_DEFAULTs */
-    /* Each stage's function, in order (copied), for a workflow that uses a
-     * function twice; 0: named from the broker's STATS, which list each
-     * function once. */
+    /* Each stage's function, in order (copied), from the configured
+     * workflow; 0: named from the broker's STATS, which list each function
+     * once (so a function serving two stages names only the first). The
+     * broker's WORKFLOW message overrides them. */
     const char (*stage_names)[ET_NAME_MAX];
     size_t n_stage_names;
 } et_aggregate_config_t;
@@ -291,6 +293,14 @@ int et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *stats);
  * source once ET_AGG_CLOCKS_MAX are kept count as clock_sources_dropped. */
 int et_aggregate_add_clock(et_aggregate_t *self,
                            const et_clock_report_t *report);
+
+/* The broker's WORKFLOW message: the workflow it runs. Its name and stage
+ * list replace the configured ones in the results (the broker is the one
+ * running it); a warning is logged when they differ from the configured
+ * workflow or from an earlier WORKFLOW message. A message without stages
+ * or with more than ET_AGG_STAGES_MAX is a bad record. Returns 0. */
+int et_aggregate_add_workflow(et_aggregate_t *self,
+                              const et_workflow_msg_t *workflow);
 
 /* Nonzero when at least one instance reported and every instance that did
  * has sent its final report. */

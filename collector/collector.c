@@ -1,6 +1,6 @@
 /* The collector's socket loop. One PULL socket receives everything: record
- * batches, HELLO, DONE, STATS and the producers' CLOCK from the broker,
- * USAGE and CLOCK from the workers.
+ * batches, HELLO, DONE, STATS, WORKFLOW and the producers' CLOCK from the
+ * broker, USAGE and CLOCK from the workers.
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate. */
 #include "collector/collector.h"
@@ -12,7 +12,6 @@
 #include "common/zsock.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,291 +39,6 @@ struct et_collector_t {
     et_record_t *records; /* decode buffer for one batch */
     et_curve_t *curve;    /* NULL: no CURVE */
 };
-
-/* ---- configuration ------------------------------------------------------- */
-
-void
-et_collector_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: " ET_COLLECTOR_PROG " --bind ENDPOINT --out DIR [options]\n"
-            "\n"
-            "Receives lifecycle records, producer HELLO/DONE, broker STATS, "
-            "worker USAGE\nand clock estimates on a PULL socket and writes "
-            "DIR/summary.json,\nDIR/timeseries.csv and DIR/report.md when "
-            "the run ends.\n"
-            "\n"
-            "  --bind ENDPOINT         PULL endpoint to bind (required)\n"
-            "  --out DIR               results directory, created if missing "
-            "(required)\n"
-            "  --expect-producers N    producers whose DONE ends the run; 0 = "
-            "run until\n"
-            "                          SIGINT/SIGTERM (default 1)\n"
-            "  --drain-timeout S       after the last DONE, wait at most this "
-            "long for\n"
-            "                          results; the rest count as lost "
-            "(default %ds)\n"
-            "  --usage-grace S         once complete, wait at most this long "
-            "for every\n"
-            "                          worker's final usage report (default "
-            "0)\n"
-            "  --run-id TEXT           run id (default: start time, "
-            "YYYYMMDDTHHMMSSZ)\n"
-            "  --workflow NAME         workflow name to report (default "
-            "synthetic)\n"
-            "  --stages F1,F2,...      each stage's function, in order "
-            "(default: from\n"
-            "                          the broker, right unless a function "
-            "serves two\n"
-            "                          stages)\n"
-            "  --log-level LEVEL       debug, info, warn, error or off "
-            "(default info)\n"
-            "  --memory-mb N           cost model: memory of each instance "
-            "in MB\n"
-            "                          (default %d)\n"
-            "  --price-gb-s USD        cost model: price per GB-second "
-            "(default %.10f)\n"
-            "  --price-requests USD    cost model: price per million "
-            "requests\n"
-            "                          (default %.2f; defaults are AWS Lambda "
-            "x86)\n"
-            "  --quiet                 no summary on stdout\n"
-            "  --curve DIR             CURVE on a tcp:// --bind: server.key "
-            "and the\n"
-            "                          client keys in DIR/authorized "
-            "(default: none)\n"
-            "  --endpoints-file FILE   after binding, write COLLECTOR=ENDPOINT "
-            "(the port\n"
-            "                          chosen for tcp://HOST:*) (default: "
-            "none)\n"
-            "  -h, --help              this help\n",
-            ET_COLLECTOR_DRAIN_DEFAULT_S, ET_COST_MEMORY_MB_DEFAULT,
-            ET_COST_PRICE_GB_S_DEFAULT, ET_COST_PRICE_REQUESTS_DEFAULT);
-}
-
-static void
-s_config_defaults(et_collector_config_t *c)
-{
-    memset(c, 0, sizeof *c);
-    c->expect_producers = 1;
-    c->drain_timeout_ns = (uint64_t)ET_COLLECTOR_DRAIN_DEFAULT_S * ET_NS_PER_S;
-    snprintf(c->workflow, sizeof c->workflow, "synthetic");
-    c->log_level = ET_LOG_LEVEL_INFO;
-    c->cost.memory_mb = ET_COST_MEMORY_MB_DEFAULT;
-    c->cost.price_per_gb_s = ET_COST_PRICE_GB_S_DEFAULT;
-    c->cost.price_per_million_requests = ET_COST_PRICE_REQUESTS_DEFAULT;
-}
-
-static int
-s_bad(const char *flag, const char *value, const char *why)
-{
-    et_cli_error(ET_COLLECTOR_PROG, flag, value, why);
-    return -1;
-}
-
-/* --stages F1,F2,...: 1..ET_AGG_STAGES_MAX names. 0, or -1 (then the
- * config holds none). */
-static int
-s_parse_stages(et_collector_config_t *c, const char *arg)
-{
-    c->n_stages = 0;
-    const char *p = arg;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char name[ET_NAME_MAX];
-        if (len == 0 || len >= sizeof name || c->n_stages == ET_AGG_STAGES_MAX)
-            goto bad;
-        memcpy(name, p, len);
-        name[len] = '\0';
-        if (et_cli_check_name(name, ET_NAME_MAX - 1) != 0)
-            goto bad;
-        memcpy(c->stages[c->n_stages++], name, len + 1);
-        if (!comma)
-            return 0;
-        p = comma + 1;
-    }
-bad:
-    c->n_stages = 0;
-    return -1;
-}
-
-static int
-s_is_text(const char *text, size_t max_len)
-{
-    size_t len = strlen(text);
-    if (len == 0 || len > max_len)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
-enum {
-    S_OPT_BIND = 256,
-    S_OPT_OUT,
-    S_OPT_EXPECT,
-    S_OPT_DRAIN,
-    S_OPT_RUN_ID,
-    S_OPT_WORKFLOW,
-    S_OPT_STAGES,
-    S_OPT_LOG_LEVEL,
-    S_OPT_QUIET,
-    S_OPT_USAGE_GRACE,
-    S_OPT_MEMORY_MB,
-    S_OPT_PRICE_GB_S,
-    S_OPT_PRICE_REQUESTS,
-    S_OPT_CURVE,
-    S_OPT_ENDPOINTS_FILE
-};
-
-static int
-s_config_option(et_collector_config_t *c, int opt, const char *arg)
-{
-    uint64_t n;
-    switch (opt) {
-    case S_OPT_BIND:
-        if (et_cli_check_endpoint(arg) != 0)
-            return s_bad("--bind", arg,
-                         "expected tcp://, ipc:// or inproc:// endpoint");
-        snprintf(c->bind, sizeof c->bind, "%s", arg);
-        return 0;
-    case S_OPT_OUT:
-        if (arg[0] == '\0' || strlen(arg) >= sizeof c->out_dir - 32)
-            return s_bad("--out", arg,
-                         "expected a directory path shorter than 4064 bytes");
-        snprintf(c->out_dir, sizeof c->out_dir, "%s", arg);
-        return 0;
-    case S_OPT_EXPECT:
-        if (et_cli_parse_u64(arg, 0, ET_AGG_PRODUCERS_MAX, &n) != 0)
-            return s_bad("--expect-producers", arg,
-                         "expected an integer from 0 to 65536");
-        c->expect_producers = (uint32_t)n;
-        return 0;
-    case S_OPT_DRAIN:
-        if (et_cli_parse_duration_ns(arg, ET_NS_PER_S, 0, 86400 * ET_NS_PER_S,
-                                     &c->drain_timeout_ns) != 0)
-            return s_bad("--drain-timeout", arg,
-                         "expected a duration from 0 to 86400 s "
-                         "(e.g. 30, 2.5s, 500ms)");
-        return 0;
-    case S_OPT_RUN_ID:
-        /* Free text (the launcher passes the results directory's name);
-         * bytes that are not UTF-8 are shown as '?' in the results. */
-        if (!s_is_text(arg, ET_AGG_RUN_ID_MAX - 1))
-            return s_bad("--run-id", arg,
-                         "expected 1-255 bytes of text, no control "
-                         "characters");
-        snprintf(c->run_id, sizeof c->run_id, "%s", arg);
-        return 0;
-    case S_OPT_WORKFLOW:
-        if (et_cli_check_name(arg, ET_NAME_MAX - 1) != 0)
-            return s_bad("--workflow", arg,
-                         "expected 1-47 characters from [A-Za-z0-9_.-]");
-        snprintf(c->workflow, sizeof c->workflow, "%s", arg);
-        return 0;
-    case S_OPT_STAGES:
-        if (s_parse_stages(c, arg) != 0)
-            return s_bad("--stages", arg,
-                         "expected 1-64 function names from [A-Za-z0-9_.-] "
-                         "separated by commas");
-        return 0;
-    case S_OPT_LOG_LEVEL:
-        if (et_log_parse_level(arg, &c->log_level) != 0)
-            return s_bad("--log-level", arg,
-                         "expected debug, info, warn, error or off");
-        return 0;
-    case S_OPT_QUIET:
-        c->quiet = 1;
-        return 0;
-    case S_OPT_MEMORY_MB:
-        if (et_cli_parse_u64(arg, 1, ET_COST_MEMORY_MB_MAX, &n) != 0)
-            return s_bad("--memory-mb", arg,
-                         "expected an integer from 1 to 1048576");
-        c->cost.memory_mb = (uint32_t)n;
-        return 0;
-    case S_OPT_PRICE_GB_S:
-        if (et_cli_parse_double(arg, 0, 1000, &c->cost.price_per_gb_s) != 0)
-            return s_bad("--price-gb-s", arg,
-                         "expected USD per GB-second from 0 to 1000");
-        return 0;
-    case S_OPT_PRICE_REQUESTS:
-        if (et_cli_parse_double(arg, 0, 1e6,
-                                &c->cost.price_per_million_requests) != 0)
-            return s_bad("--price-requests", arg,
-                         "expected USD per million requests from 0 to "
-                         "1000000");
-        return 0;
-    case S_OPT_CURVE: {
-        char why[256];
-        if (et_curve_check_dir(arg, why, sizeof why) != 0)
-            return s_bad("--curve", arg, why);
-        snprintf(c->curve_dir, sizeof c->curve_dir, "%s", arg);
-        return 0;
-    }
-    case S_OPT_ENDPOINTS_FILE:
-        if (arg[0] == '\0' || strlen(arg) >= sizeof c->endpoints_file - 8)
-            return s_bad("--endpoints-file", arg, "expected a file path");
-        snprintf(c->endpoints_file, sizeof c->endpoints_file, "%s", arg);
-        return 0;
-    case S_OPT_USAGE_GRACE:
-        if (et_cli_parse_duration_ns(arg, ET_NS_PER_S, 0, 600 * ET_NS_PER_S,
-                                     &c->usage_grace_ns) != 0)
-            return s_bad("--usage-grace", arg,
-                         "expected a duration from 0 to 600 s");
-        return 0;
-    }
-    return -1;
-}
-
-int
-et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
-{
-    static const struct option options[] = {
-        {"bind", required_argument, NULL, S_OPT_BIND},
-        {"out", required_argument, NULL, S_OPT_OUT},
-        {"expect-producers", required_argument, NULL, S_OPT_EXPECT},
-        {"drain-timeout", required_argument, NULL, S_OPT_DRAIN},
-        {"usage-grace", required_argument, NULL, S_OPT_USAGE_GRACE},
-        {"run-id", required_argument, NULL, S_OPT_RUN_ID},
-        {"workflow", required_argument, NULL, S_OPT_WORKFLOW},
-        {"stages", required_argument, NULL, S_OPT_STAGES},
-        {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
-        {"quiet", no_argument, NULL, S_OPT_QUIET},
-        {"memory-mb", required_argument, NULL, S_OPT_MEMORY_MB},
-        {"price-gb-s", required_argument, NULL, S_OPT_PRICE_GB_S},
-        {"price-requests", required_argument, NULL, S_OPT_PRICE_REQUESTS},
-        {"curve", required_argument, NULL, S_OPT_CURVE},
-        {"endpoints-file", required_argument, NULL, S_OPT_ENDPOINTS_FILE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    s_config_defaults(c);
-    opterr = 0; /* our own one-line errors */
-    optind = 1;
-    for (;;) {
-        int opt = getopt_long(argc, argv, ":h", options, NULL);
-        if (opt == -1)
-            break;
-        if (opt == 'h')
-            return 1;
-        if (opt == ':')
-            return s_bad(argv[optind - 1], NULL, "missing value");
-        if (opt == '?')
-            return s_bad(argv[optind - 1], NULL, "unknown option");
-        if (s_config_option(c, opt, optarg) != 0)
-            return -1;
-    }
-    if (optind < argc)
-        return s_bad(argv[optind], NULL, "unexpected argument");
-    if (c->bind[0] == '\0')
-        return s_bad("--bind", NULL, "required");
-    if (c->out_dir[0] == '\0')
-        return s_bad("--out", NULL, "required");
-    return 0;
-}
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
@@ -504,6 +218,15 @@ s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
             return 0;
         }
         return et_aggregate_add_stats(agg, &m);
+    }
+    case ET_MSG_WORKFLOW: {
+        et_workflow_msg_t m;
+        if (et_codec_decode_workflow(body, size, &m) != 0) {
+            s_bad_message(self, "WORKFLOW body", errno);
+            return 0;
+        }
+        /* The aggregate logs the names once it has cleaned them. */
+        return et_aggregate_add_workflow(agg, &m);
     }
     case ET_MSG_CLOCK: {
         et_clock_report_t m;

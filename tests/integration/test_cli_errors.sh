@@ -37,9 +37,14 @@ expect_usage_error --arrival "$ET_BIN_DIR/eventide-producer" --broker "$ep" --ar
 expect_usage_error --slots "$ET_BIN_DIR/eventide-worker" --function noop --broker "$ep" --collector "$ep" --slots 0
 expect_usage_error --service "$ET_BIN_DIR/eventide-worker" --function synthetic --broker "$ep" --collector "$ep" --service exp:abc
 expect_usage_error --expect-producers "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --expect-producers x
-for bad in "" "a,,b" "a,b," "a b" "$(printf 'f%.0s,' $(seq 64))f"; do
-  expect_usage_error --stages "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --stages "$bad"
+printf '{"name": "nostages", "stages": []}\n' >"$ET_TMP/nostages.json"
+for bad in bogus "" "$ET_TMP/missing.json" "$ET_TMP/nostages.json"; do
+  expect_usage_error --workflow "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --workflow "$bad"
 done
+# The stage list comes from the workflow (and the broker) now.
+expect_usage_error --stages "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --stages a,b
+"$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --workflow fraud --check ||
+  fail "eventide-collector --workflow fraud --check"
 expect_usage_error --rate "$EVENTIDE" run --rate fast
 expect_usage_error --workers "$EVENTIDE" run --workers many
 expect_usage_error --mode "$EVENTIDE" run --mode jog

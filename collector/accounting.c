@@ -1,0 +1,193 @@
+/* Event accounting: counters, the common/idset of finished events (about
+ * 16 bytes per event of the run: the one structure that grows with the
+ * run), a common/idmap of each in-flight event's next stage, and the
+ * end-to-end latency histogram. */
+#include "collector/accounting.h"
+
+#include "common/hist.h"
+#include "common/idmap.h"
+#include "common/idset.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct et_accounting_t {
+    uint64_t accepted, rejected, completed, failed, duplicates, filtered;
+    uint64_t failed_by_reason[ET_REASON_MAX + 1];
+    et_idset_t *finals; /* events with a final record */
+    /* Each in-flight event's next stage + 1 (the map keeps no NULLs). */
+    et_idmap_t *next_stage;
+    uint64_t order_violations;
+    et_hist_t *latency;
+    uint64_t latency_negative;    /* completed before intended (clamped to 0) */
+    int64_t earliest_intended_ns; /* 0: none yet */
+    int64_t last_completed_ns;
+};
+
+et_accounting_t *
+et_accounting_new(void)
+{
+    et_accounting_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->finals = et_idset_new();
+    self->next_stage = et_idmap_new();
+    self->latency = et_hist_new_latency();
+    if (!self->finals || !self->next_stage || !self->latency) {
+        et_accounting_destroy(&self);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return self;
+}
+
+void
+et_accounting_destroy(et_accounting_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_accounting_t *self = *self_p;
+    et_hist_destroy(&self->latency);
+    et_idmap_destroy(&self->next_stage);
+    et_idset_destroy(&self->finals);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+et_accounting_arrival(et_accounting_t *self, const et_record_t *r)
+{
+    if (r->kind == ET_RECORD_ACCEPTED) {
+        self->accepted++;
+        /* Its next stage is 0, stored + 1. */
+        if (et_idmap_put(self->next_stage, r->event_id, (void *)(uintptr_t)1))
+            return -1;
+    } else {
+        self->rejected++;
+    }
+    if (r->intended_ns > 0 && (self->earliest_intended_ns == 0 ||
+                               r->intended_ns < self->earliest_intended_ns))
+        self->earliest_intended_ns = r->intended_ns;
+    return 0;
+}
+
+int
+et_accounting_stage(et_accounting_t *self, const et_record_t *r)
+{
+    /* Stages run in workflow order: the next one, or the same one again
+     * after a retry. */
+    uintptr_t next = (uintptr_t)et_idmap_get(self->next_stage, r->event_id);
+    if (next == 0)
+        return 0;
+    if (next != (uintptr_t)r->stage + 1 && next != (uintptr_t)r->stage + 2)
+        self->order_violations++;
+    return et_idmap_put(self->next_stage, r->event_id,
+                        (void *)((uintptr_t)r->stage + 2));
+}
+
+int
+et_accounting_final(et_accounting_t *self, uint64_t event_id)
+{
+    int fresh = et_idset_insert(self->finals, event_id);
+    if (fresh == 0)
+        self->duplicates++;
+    return fresh;
+}
+
+int
+et_accounting_completed(et_accounting_t *self, const et_record_t *r)
+{
+    self->completed++;
+    if (r->reason == ET_REASON_FILTERED)
+        self->filtered++;
+    et_idmap_take(self->next_stage, r->event_id);
+    if (r->t_ns <= 0 || r->intended_ns <= 0) {
+        ET_LOG_WARN_LIMITED("bad input: COMPLETED record without its times");
+        return 1;
+    }
+    int64_t latency_ns = r->t_ns - r->intended_ns;
+    /* A producer clock ahead of the broker's, not corrected (or the
+     * broker's clock stepped back); the histogram records it as 0. */
+    if (latency_ns < 0)
+        self->latency_negative++;
+    et_hist_record(self->latency, latency_ns);
+    if (r->t_ns > self->last_completed_ns)
+        self->last_completed_ns = r->t_ns;
+    return 0;
+}
+
+void
+et_accounting_failed(et_accounting_t *self, const et_record_t *r)
+{
+    self->failed++;
+    self->failed_by_reason[r->reason <= ET_REASON_MAX ? r->reason : 0]++;
+    et_idmap_take(self->next_stage, r->event_id);
+}
+
+uint64_t
+et_accounting_lost(const et_accounting_t *self, const et_producers_t *producers)
+{
+    uint64_t accounted = self->completed + self->failed + self->rejected;
+    uint64_t sent = et_producers_sent(producers);
+    return sent > accounted ? sent - accounted : 0;
+}
+
+et_agg_state_t
+et_accounting_state(const et_accounting_t *self,
+                    const et_producers_t *producers, uint64_t now_mono_ns,
+                    uint64_t drain_timeout_ns)
+{
+    uint64_t since;
+    if (!et_producers_all_done(producers, &since))
+        return ET_AGG_RUNNING;
+    if (self->accepted + self->rejected >= et_producers_sent(producers) &&
+        self->completed + self->failed >= self->accepted)
+        return ET_AGG_COMPLETE;
+    if (now_mono_ns >= since && now_mono_ns - since >= drain_timeout_ns)
+        return ET_AGG_DRAIN_TIMEOUT;
+    return ET_AGG_RUNNING;
+}
+
+static double
+s_ms(int64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+void
+et_accounting_fill(const et_accounting_t *self, const et_producers_t *producers,
+                   et_results_t *r)
+{
+    r->sent = et_producers_sent(producers);
+    r->accepted = self->accepted;
+    r->rejected = self->rejected;
+    r->completed = self->completed;
+    r->failed = self->failed;
+    r->lost = et_accounting_lost(self, producers);
+    r->duplicates_dropped = self->duplicates;
+    r->filtered = self->filtered;
+    memcpy(r->failed_by_reason, self->failed_by_reason,
+           sizeof r->failed_by_reason);
+    r->order_violations = self->order_violations;
+
+    const et_hist_t *h = self->latency;
+    if (et_hist_count(h) > 0) {
+        r->latency_ms.mean = et_hist_mean(h) / 1e6;
+        r->latency_ms.p50 = s_ms(et_hist_percentile(h, 50));
+        r->latency_ms.p90 = s_ms(et_hist_percentile(h, 90));
+        r->latency_ms.p99 = s_ms(et_hist_percentile(h, 99));
+        r->latency_ms.p999 = s_ms(et_hist_percentile(h, 99.9));
+        r->latency_ms.max = s_ms(et_hist_max(h));
+    }
+    r->latency_overflow = et_hist_overflow(h);
+    r->latency_negative = self->latency_negative;
+    if (self->earliest_intended_ns > 0 &&
+        self->last_completed_ns > self->earliest_intended_ns) {
+        r->window_s =
+            (double)(self->last_completed_ns - self->earliest_intended_ns) /
+            1e9;
+        r->throughput_mean_eps = (double)self->completed / r->window_s;
+    }
+}

@@ -1,0 +1,58 @@
+/* The run's event accounting: how many events were accepted, rejected,
+ * completed and failed, each event's final record counted once (a set of
+ * finished event ids), stage records checked against workflow order,
+ * end-to-end latency, and the run's end condition over these counts and
+ * the producers'. Part of the aggregate; not thread-safe. */
+#ifndef ET_ACCOUNTING_H
+#define ET_ACCOUNTING_H
+
+#include "collector/aggregate.h"
+#include "collector/producers.h"
+
+#include <stdint.h>
+
+typedef struct et_accounting_t et_accounting_t;
+
+/* New, empty accounting. Returns NULL with errno ENOMEM. */
+et_accounting_t *et_accounting_new(void);
+
+/* Destroy *self_p and set it to NULL. NULL-safe. */
+void et_accounting_destroy(et_accounting_t **self_p);
+
+/* An ACCEPTED or REJECTED record. 0, or -1 with errno ENOMEM. */
+int et_accounting_arrival(et_accounting_t *self, const et_record_t *record);
+
+/* A STAGE record within the kept stages: checks that the event's stages
+ * arrive in workflow order. 0, or -1 with errno ENOMEM. */
+int et_accounting_stage(et_accounting_t *self, const et_record_t *record);
+
+/* Before counting a COMPLETED or FAILED record: 1 when it is the event's
+ * first final record, 0 for a duplicate (counted as dropped), -1 with
+ * errno ENOMEM. */
+int et_accounting_final(et_accounting_t *self, uint64_t event_id);
+
+/* Count a first COMPLETED record and its latency. Returns 1 (a bad record,
+ * logged) when it lacks its times: counted, but without a latency. */
+int et_accounting_completed(et_accounting_t *self, const et_record_t *record);
+
+/* Count a first FAILED record. */
+void et_accounting_failed(et_accounting_t *self, const et_record_t *record);
+
+/* Events sent but neither completed, failed nor rejected (floored at 0). */
+uint64_t et_accounting_lost(const et_accounting_t *self,
+                            const et_producers_t *producers);
+
+/* The run's end condition (see et_aggregate_state). */
+et_agg_state_t et_accounting_state(const et_accounting_t *self,
+                                   const et_producers_t *producers,
+                                   uint64_t now_mono_ns,
+                                   uint64_t drain_timeout_ns);
+
+/* Fill the event fields of 'r': sent, accepted, rejected, completed,
+ * failed, lost, duplicates_dropped, filtered, failed_by_reason,
+ * latency_ms, latency_overflow, latency_negative, window_s,
+ * throughput_mean_eps and order_violations. */
+void et_accounting_fill(const et_accounting_t *self,
+                        const et_producers_t *producers, et_results_t *r);
+
+#endif

@@ -1,0 +1,57 @@
+/* Cost: Lambda bills each invocation's duration rounded up to the next
+ * millisecond, and instance time by the GB-second. */
+#include "collector/cost.h"
+
+#include "common/clock.h"
+
+#include <math.h>
+#include <string.h>
+
+static uint64_t
+s_ceil_ms(int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    uint64_t u = (uint64_t)ns;
+    return u / ET_NS_PER_MS + (u % ET_NS_PER_MS != 0);
+}
+
+void
+et_cost_meter_add(et_cost_meter_t *meter, int64_t service_ns)
+{
+    uint64_t ms = s_ceil_ms(service_ns);
+    meter->invocations++;
+    meter->billed_ms =
+        meter->billed_ms > UINT64_MAX - ms ? UINT64_MAX : meter->billed_ms + ms;
+}
+
+int
+et_cost_model_valid(const et_cost_model_t *m)
+{
+    /* 'x >= 0' is false for NaN as well. */
+    return m->memory_mb >= 1 && m->memory_mb <= ET_COST_MEMORY_MB_MAX &&
+           m->price_per_gb_s >= 0 && isfinite(m->price_per_gb_s) &&
+           m->price_per_million_requests >= 0 &&
+           isfinite(m->price_per_million_requests);
+}
+
+void
+et_cost_price(const et_cost_model_t *model, const et_cost_meter_t *meter,
+              size_t instances, double lifetime_s, et_cost_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->model = *model;
+    if (instances == 0)
+        return;
+    c->present = 1;
+    double gb = (double)c->model.memory_mb / 1024.0;
+    c->requests = meter->invocations;
+    c->instance_gb_s = lifetime_s * gb;
+    c->billed_gb_s = (double)meter->billed_ms / 1000.0 * gb;
+    double requests_usd =
+        (double)c->requests * c->model.price_per_million_requests / 1e6;
+    c->usd_instances =
+        c->instance_gb_s * c->model.price_per_gb_s + requests_usd;
+    c->usd_invocations =
+        c->billed_gb_s * c->model.price_per_gb_s + requests_usd;
+}

@@ -1,0 +1,212 @@
+/* The producer table: entries keyed by producer id in a common/idmap (each
+ * entry its own allocation, so the map's pointers stay valid), and the
+ * sums the results need, kept as the input arrives. */
+#include "collector/producers.h"
+
+#include "collector/clean.h"
+#include "common/idmap.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int hello;
+    int done;
+    uint64_t arrived; /* accepted + rejected records of its events */
+} s_producer_t;
+
+struct et_producers_t {
+    et_idmap_t *index; /* producer id -> s_producer_t */
+    uint32_t expect;
+    uint32_t done_count;
+    int all_done;
+    uint64_t all_done_mono_ns;
+    uint64_t sent;   /* sum of DONE.sent */
+    uint64_t undone; /* accepted + rejected of producers without DONE */
+    uint64_t send_failed;
+    /* the run's load, from the HELLOs */
+    int have_hello;
+    char arrival[ET_TEXT_MAX];
+    char source[ET_TEXT_MAX];
+    double rate_sum, duration_max;
+    uint64_t seed;
+    int64_t started_min; /* 0: none */
+    int64_t lag_max_ns;
+    double lag_weighted_sum, lag_weight, lag_plain_sum;
+};
+
+static int
+s_bad(const char *why)
+{
+    ET_LOG_WARN_LIMITED("bad input: %s", why);
+    return 1;
+}
+
+et_producers_t *
+et_producers_new(uint32_t expect)
+{
+    et_producers_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->index = et_idmap_new())) {
+        free(self);
+        errno = ENOMEM;
+        return NULL;
+    }
+    self->expect = expect;
+    snprintf(self->arrival, sizeof self->arrival, "unknown");
+    snprintf(self->source, sizeof self->source, "unknown");
+    return self;
+}
+
+static void
+s_free_entry(uint64_t key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    free(value);
+}
+
+void
+et_producers_destroy(et_producers_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_producers_t *self = *self_p;
+    if (self->index) {
+        et_idmap_each(self->index, s_free_entry, NULL);
+        et_idmap_destroy(&self->index);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+/* The producer with 'id', added when new. NULL with *bad set when the
+ * table is full, or NULL with errno ENOMEM. */
+static s_producer_t *
+s_producer(et_producers_t *self, uint32_t id, int *bad)
+{
+    *bad = 0;
+    s_producer_t *p = et_idmap_get(self->index, id);
+    if (p)
+        return p;
+    if (et_idmap_size(self->index) >= ET_AGG_PRODUCERS_MAX) {
+        *bad = s_bad("too many producers");
+        return NULL;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p || et_idmap_put(self->index, id, p) != 0) {
+        free(p);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return p;
+}
+
+int
+et_producers_arrival(et_producers_t *self, uint32_t id)
+{
+    int bad;
+    s_producer_t *p = s_producer(self, id, &bad);
+    if (!p)
+        return bad ? bad : -1;
+    if (!p->done) {
+        p->arrived++;
+        self->undone++;
+    }
+    return 0;
+}
+
+int
+et_producers_hello(et_producers_t *self, const et_hello_t *m)
+{
+    int bad;
+    s_producer_t *p = s_producer(self, m->producer_id, &bad);
+    if (!p)
+        return bad ? bad : -1;
+    if (p->hello)
+        return s_bad("second HELLO from one producer");
+    p->hello = 1;
+    if (!self->have_hello) {
+        self->have_hello = 1;
+        et_clean_text(self->arrival, sizeof self->arrival, m->arrival);
+        et_clean_text(self->source, sizeof self->source, m->source);
+        self->seed = m->seed;
+    }
+    self->rate_sum += m->rate_eps;
+    if (m->duration_s > self->duration_max)
+        self->duration_max = m->duration_s;
+    if (m->started_ns > 0 &&
+        (self->started_min == 0 || m->started_ns < self->started_min))
+        self->started_min = m->started_ns;
+    return 0;
+}
+
+int
+et_producers_done(et_producers_t *self, const et_done_t *m,
+                  uint64_t now_mono_ns)
+{
+    int bad;
+    s_producer_t *p = s_producer(self, m->producer_id, &bad);
+    if (!p)
+        return bad ? bad : -1;
+    if (p->done)
+        return s_bad("second DONE from one producer");
+    p->done = 1;
+    /* From now on the producer's own count stands for its events. */
+    self->undone -= p->arrived;
+    self->sent += m->sent;
+    self->send_failed += m->send_failed;
+    if (m->lag_max_ns > self->lag_max_ns)
+        self->lag_max_ns = m->lag_max_ns;
+    self->lag_weighted_sum += (double)m->lag_mean_ns * (double)m->sent;
+    self->lag_weight += (double)m->sent;
+    self->lag_plain_sum += (double)m->lag_mean_ns;
+    self->done_count++;
+    if (self->expect > 0 && !self->all_done &&
+        self->done_count >= self->expect) {
+        self->all_done = 1;
+        self->all_done_mono_ns = now_mono_ns;
+    }
+    return 0;
+}
+
+uint64_t
+et_producers_sent(const et_producers_t *self)
+{
+    return self->sent + self->undone;
+}
+
+int
+et_producers_all_done(const et_producers_t *self, uint64_t *since_mono_ns)
+{
+    if (self->expect == 0 || !self->all_done)
+        return 0;
+    *since_mono_ns = self->all_done_mono_ns;
+    return 1;
+}
+
+int64_t
+et_producers_started_ns(const et_producers_t *self)
+{
+    return self->started_min;
+}
+
+void
+et_producers_fill(const et_producers_t *self, et_results_t *r)
+{
+    snprintf(r->arrival, sizeof r->arrival, "%s", self->arrival);
+    snprintf(r->source, sizeof r->source, "%s", self->source);
+    r->rate_eps = self->rate_sum;
+    r->duration_s = self->duration_max;
+    r->seed = self->seed;
+    r->send_failed = self->send_failed;
+    r->producers = et_idmap_size(self->index);
+    r->producers_done = self->done_count;
+    r->lag_max_ms = (double)self->lag_max_ns / 1e6;
+    if (self->lag_weight > 0)
+        r->lag_mean_ms = self->lag_weighted_sum / self->lag_weight / 1e6;
+    else if (self->done_count > 0)
+        r->lag_mean_ms = self->lag_plain_sum / self->done_count / 1e6;
+}

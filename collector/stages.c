@@ -1,0 +1,230 @@
+/* Per-stage figures: a fixed array of ET_AGG_STAGES_MAX stages whose
+ * histograms are made on first use, and the stage names with where they
+ * came from, so a weaker source never overrides a stronger one. */
+#include "collector/stages.h"
+
+#include "collector/clean.h"
+#include "common/hist.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint64_t completed;
+    uint64_t failed;
+    uint64_t retries;
+    uint64_t cold_events;
+    et_hist_t *queue;
+    et_hist_t *service;
+    et_hist_t *cold_queue; /* queue waits of cold events only */
+    et_hist_t *warm_queue; /* and of the others */
+} s_stage_t;
+
+struct et_stages_t {
+    s_stage_t stages[ET_AGG_STAGES_MAX];
+    uint32_t n_seen; /* highest stage index seen + 1 */
+    char names[ET_AGG_STAGES_MAX][ET_NAME_MAX];
+    uint32_t n_names;
+    et_stages_named_t named;
+};
+
+static int
+s_bad(const char *why)
+{
+    ET_LOG_WARN_LIMITED("bad input: %s", why);
+    return 1;
+}
+
+static void
+s_set_names(et_stages_t *self, const char (*names)[ET_NAME_MAX], size_t n,
+            et_stages_named_t named)
+{
+    if (n > ET_AGG_STAGES_MAX)
+        n = ET_AGG_STAGES_MAX;
+    for (size_t i = 0; i < n; i++)
+        et_clean_text(self->names[i], sizeof self->names[i], names[i]);
+    self->n_names = (uint32_t)n;
+    self->named = named;
+}
+
+et_stages_t *
+et_stages_new(const char (*names)[ET_NAME_MAX], size_t n)
+{
+    et_stages_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (names && n > 0)
+        s_set_names(self, names, n, ET_STAGES_NAMED_CONFIG);
+    return self;
+}
+
+void
+et_stages_destroy(et_stages_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_stages_t *self = *self_p;
+    for (size_t i = 0; i < ET_AGG_STAGES_MAX; i++) {
+        et_hist_destroy(&self->stages[i].queue);
+        et_hist_destroy(&self->stages[i].service);
+        et_hist_destroy(&self->stages[i].cold_queue);
+        et_hist_destroy(&self->stages[i].warm_queue);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+static void
+s_seen(et_stages_t *self, uint32_t stage)
+{
+    if (stage + 1 > self->n_seen)
+        self->n_seen = stage + 1;
+}
+
+/* The histogram at *h, made on first use; NULL with errno ENOMEM. */
+static et_hist_t *
+s_hist(et_hist_t **h)
+{
+    if (!*h && !(*h = et_hist_new_latency()))
+        errno = ENOMEM;
+    return *h;
+}
+
+int
+et_stages_add_stage(et_stages_t *self, const et_record_t *r)
+{
+    if (r->stage >= ET_AGG_STAGES_MAX)
+        return s_bad("STAGE record beyond the last stage kept");
+    s_stage_t *stage = &self->stages[r->stage];
+    s_seen(self, r->stage);
+    stage->completed++;
+    if (r->cold)
+        stage->cold_events++;
+    et_hist_t *queue = s_hist(&stage->queue);
+    et_hist_t *service = s_hist(&stage->service);
+    et_hist_t *split =
+        s_hist(r->cold ? &stage->cold_queue : &stage->warm_queue);
+    if (!queue || !service || !split)
+        return -1;
+    et_hist_record(queue, r->queue_ns);
+    et_hist_record(split, r->queue_ns);
+    et_hist_record(service, r->service_ns);
+    return 0;
+}
+
+int
+et_stages_add_failed(et_stages_t *self, const et_record_t *r)
+{
+    if (r->stage >= ET_AGG_STAGES_MAX)
+        return s_bad("FAILED record beyond the last stage kept");
+    self->stages[r->stage].failed++;
+    s_seen(self, r->stage);
+    return 0;
+}
+
+int
+et_stages_add_retry(et_stages_t *self, const et_record_t *r)
+{
+    if (r->stage >= ET_AGG_STAGES_MAX)
+        return s_bad("RETRY record beyond the last stage kept");
+    self->stages[r->stage].retries++;
+    s_seen(self, r->stage);
+    return 0;
+}
+
+void
+et_stages_name_from_stats(et_stages_t *self, const char (*names)[ET_NAME_MAX],
+                          size_t n)
+{
+    /* The broker lists functions in stage order, each once: right unless a
+     * function serves two stages, which only a workflow can tell. */
+    if (self->named == ET_STAGES_NAMED_CONFIG ||
+        self->named == ET_STAGES_NAMED_WORKFLOW)
+        return;
+    s_set_names(self, names, n, ET_STAGES_NAMED_STATS);
+}
+
+void
+et_stages_name_from_workflow(et_stages_t *self,
+                             const char (*names)[ET_NAME_MAX], size_t n)
+{
+    s_set_names(self, names, n, ET_STAGES_NAMED_WORKFLOW);
+}
+
+et_stages_named_t
+et_stages_named(const et_stages_t *self)
+{
+    return self->named;
+}
+
+int
+et_stages_names_equal(const et_stages_t *self, const char (*names)[ET_NAME_MAX],
+                      size_t n)
+{
+    if (n != self->n_names)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(self->names[i], names[i]) != 0)
+            return 0;
+    return 1;
+}
+
+void
+et_stages_names_text(const et_stages_t *self, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < self->n_names && used < size; i++) {
+        int n = snprintf(out + used, size - used, "%s%s", i ? "," : "",
+                         self->names[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+size_t
+et_stages_count(const et_stages_t *self)
+{
+    return self->n_seen > self->n_names ? self->n_seen : self->n_names;
+}
+
+static et_spread_ms_t
+s_spread(const et_hist_t *h)
+{
+    et_spread_ms_t s = {0, 0, 0};
+    if (h && et_hist_count(h) > 0) {
+        s.mean = et_hist_mean(h) / 1e6;
+        s.p50 = (double)et_hist_percentile(h, 50) / 1e6;
+        s.p99 = (double)et_hist_percentile(h, 99) / 1e6;
+    }
+    return s;
+}
+
+void
+et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
+               et_stage_result_t *out, size_t n)
+{
+    for (size_t k = 0; k < n && k < ET_AGG_STAGES_MAX; k++) {
+        const s_stage_t *st = &self->stages[k];
+        et_stage_result_t *s = &out[k];
+        if (k < self->n_names)
+            snprintf(s->function, sizeof s->function, "%s", self->names[k]);
+        else
+            snprintf(s->function, sizeof s->function, "stage%zu", k);
+        s->completed = st->completed;
+        s->failed = st->failed;
+        s->retries = st->retries;
+        s->cold_events = st->cold_events;
+        s->cold_starts = et_workers_cold_starts(workers, s->function);
+        s->queue_ms = s_spread(st->queue);
+        s->service_ms = s_spread(st->service);
+        s->cold_queue_ms = s_spread(st->cold_queue);
+        s->warm_queue_ms = s_spread(st->warm_queue);
+    }
+}

@@ -1,0 +1,306 @@
+/* The rows of the timeseries in one growing array indexed by second from
+ * base_sec; an arrival earlier than row 0 shifts the rows (bounded by
+ * ET_AGG_SECONDS_MAX). Rows close oldest first as completions move on. */
+#include "collector/timeseries.h"
+
+#include "common/clock.h"
+#include "common/hist.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-second latency histograms only need two digits for p50/p99, which
+ * keeps each one around 20 KiB instead of 140 KiB. */
+#define S_SECOND_HIST_LOWEST 1000
+#define S_SECOND_HIST_HIGHEST (60 * ET_NS_PER_S)
+#define S_SECOND_HIST_DIGITS 2
+
+typedef struct {
+    uint64_t sent, accepted, rejected, completed, failed;
+    uint64_t queue_depth, instances, busy_slots;
+    int has_stats;
+    int closed;      /* percentiles final, histogram freed */
+    et_hist_t *hist; /* latencies completed in this second, while open */
+    uint64_t latency_count;
+    double p50_ms, p99_ms;
+} s_row_t;
+
+struct et_timeseries_t {
+    s_row_t *rows;
+    size_t n_rows, rows_cap;
+    int has_base;
+    int64_t base_sec;      /* absolute second of rows[0] */
+    int64_t closed_before; /* rows before this absolute second are closed */
+    int64_t newest_completion_sec;
+    uint64_t carry_queue, carry_instances, carry_busy; /* STATS before row 0 */
+    uint64_t dropped, late;
+};
+
+et_timeseries_t *
+et_timeseries_new(void)
+{
+    et_timeseries_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    self->closed_before = INT64_MIN;
+    self->newest_completion_sec = INT64_MIN;
+    return self;
+}
+
+void
+et_timeseries_destroy(et_timeseries_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_timeseries_t *self = *self_p;
+    for (size_t i = 0; i < self->n_rows; i++)
+        et_hist_destroy(&self->rows[i].hist);
+    free(self->rows);
+    free(self);
+    *self_p = NULL;
+}
+
+static int
+s_reserve(et_timeseries_t *self, size_t need)
+{
+    if (need <= self->rows_cap)
+        return 0;
+    size_t cap = self->rows_cap ? self->rows_cap * 2 : 64;
+    if (cap < need)
+        cap = need;
+    if (cap > ET_AGG_SECONDS_MAX)
+        cap = ET_AGG_SECONDS_MAX;
+    s_row_t *rows = realloc(self->rows, cap * sizeof *rows);
+    if (!rows) {
+        errno = ENOMEM;
+        return -1;
+    }
+    self->rows = rows;
+    self->rows_cap = cap;
+    return 0;
+}
+
+/* Reduce an open row to its percentiles and free its histogram. */
+static void
+s_close(s_row_t *row)
+{
+    if (row->closed)
+        return;
+    if (row->hist && et_hist_count(row->hist) > 0) {
+        row->latency_count = et_hist_count(row->hist);
+        row->p50_ms = (double)et_hist_percentile(row->hist, 50) / 1e6;
+        row->p99_ms = (double)et_hist_percentile(row->hist, 99) / 1e6;
+    }
+    et_hist_destroy(&row->hist);
+    row->closed = 1;
+}
+
+/* Close every row before absolute second 'sec'. */
+static void
+s_close_before(et_timeseries_t *self, int64_t sec)
+{
+    if (!self->has_base || sec <= self->closed_before)
+        return;
+    int64_t from = self->closed_before > self->base_sec ? self->closed_before
+                                                        : self->base_sec;
+    for (int64_t s = from; s < sec; s++) {
+        size_t i = (size_t)(s - self->base_sec);
+        if (i >= self->n_rows)
+            break;
+        s_close(&self->rows[i]);
+    }
+    self->closed_before = sec;
+}
+
+/* Find the row of the second that holds 'ns', creating rows as needed.
+ * Second 0 is the first timestamp placed; an earlier one moves the start
+ * back when 'may_shift' (STATS never do: they are carried in instead).
+ * *row is NULL when the second lies outside what is kept. 0, or -1 with
+ * errno ENOMEM. */
+static int
+s_row_at(et_timeseries_t *self, int64_t ns, int may_shift, s_row_t **row)
+{
+    *row = NULL;
+    int64_t sec = ns / ET_NS_PER_S;
+    if (!self->has_base) {
+        if (!may_shift)
+            return 0;
+        self->has_base = 1;
+        self->base_sec = sec;
+    }
+    if (sec < self->base_sec) {
+        if (!may_shift)
+            return 0;
+        int64_t shift = self->base_sec - sec;
+        if (shift > (int64_t)(ET_AGG_SECONDS_MAX - self->n_rows)) {
+            self->dropped++;
+            return 0;
+        }
+        size_t n = (size_t)shift;
+        if (s_reserve(self, self->n_rows + n) != 0)
+            return -1;
+        memmove(self->rows + n, self->rows, self->n_rows * sizeof *self->rows);
+        memset(self->rows, 0, n * sizeof *self->rows);
+        for (size_t i = 0; i < n; i++)
+            if (sec + (int64_t)i < self->closed_before)
+                self->rows[i].closed = 1;
+        self->n_rows += n;
+        self->base_sec = sec;
+    }
+    int64_t index = sec - self->base_sec;
+    if (index >= ET_AGG_SECONDS_MAX) {
+        self->dropped++;
+        return 0;
+    }
+    size_t i = (size_t)index;
+    if (i >= self->n_rows) {
+        if (s_reserve(self, i + 1) != 0)
+            return -1;
+        memset(self->rows + self->n_rows, 0,
+               (i + 1 - self->n_rows) * sizeof *self->rows);
+        for (size_t k = self->n_rows; k <= i; k++)
+            if (self->base_sec + (int64_t)k < self->closed_before)
+                self->rows[k].closed = 1;
+        self->n_rows = i + 1;
+    }
+    *row = &self->rows[i];
+    return 0;
+}
+
+int
+et_timeseries_arrival(et_timeseries_t *self, int64_t when_ns, int accepted)
+{
+    s_row_t *row;
+    if (s_row_at(self, when_ns, 1, &row) != 0)
+        return -1;
+    if (row) {
+        row->sent++;
+        if (accepted)
+            row->accepted++;
+        else
+            row->rejected++;
+    }
+    return 0;
+}
+
+int
+et_timeseries_completion(et_timeseries_t *self, int64_t t_ns,
+                         int64_t latency_ns)
+{
+    s_row_t *row;
+    if (s_row_at(self, t_ns, 1, &row) != 0)
+        return -1;
+    if (!row)
+        return 0;
+    row->completed++;
+    if (row->closed) {
+        self->late++;
+    } else {
+        if (!row->hist && !(row->hist = et_hist_new(S_SECOND_HIST_LOWEST,
+                                                    S_SECOND_HIST_HIGHEST,
+                                                    S_SECOND_HIST_DIGITS))) {
+            errno = ENOMEM;
+            return -1;
+        }
+        et_hist_record(row->hist, latency_ns);
+    }
+    int64_t sec = t_ns / ET_NS_PER_S;
+    if (sec > self->newest_completion_sec) {
+        self->newest_completion_sec = sec;
+        s_close_before(self, sec - ET_AGG_LIVE_SECONDS);
+    }
+    return 0;
+}
+
+int
+et_timeseries_failure(et_timeseries_t *self, int64_t t_ns)
+{
+    if (t_ns <= 0)
+        return 0;
+    s_row_t *row;
+    if (s_row_at(self, t_ns, 1, &row) != 0)
+        return -1;
+    if (row)
+        row->failed++;
+    return 0;
+}
+
+int
+et_timeseries_stats(et_timeseries_t *self, int64_t t_ns, uint64_t queue_depth,
+                    uint64_t instances, uint64_t busy_slots)
+{
+    s_row_t *row;
+    if (s_row_at(self, t_ns, 0, &row) != 0)
+        return -1;
+    if (row) {
+        row->queue_depth = queue_depth;
+        row->instances = instances;
+        row->busy_slots = busy_slots;
+        row->has_stats = 1;
+    } else if (!self->has_base || t_ns / ET_NS_PER_S < self->base_sec) {
+        /* Before the first event: the starting point to carry forward. */
+        self->carry_queue = queue_depth;
+        self->carry_instances = instances;
+        self->carry_busy = busy_slots;
+    }
+    return 0;
+}
+
+size_t
+et_timeseries_rows(const et_timeseries_t *self)
+{
+    return self->n_rows;
+}
+
+uint64_t
+et_timeseries_dropped(const et_timeseries_t *self)
+{
+    return self->dropped;
+}
+
+uint64_t
+et_timeseries_late(const et_timeseries_t *self)
+{
+    return self->late;
+}
+
+uint64_t
+et_timeseries_fill(const et_timeseries_t *self, et_timeseries_row_t *out)
+{
+    uint64_t peak = 0;
+    uint64_t queue = self->carry_queue, instances = self->carry_instances,
+             busy = self->carry_busy;
+    for (size_t i = 0; i < self->n_rows; i++) {
+        const s_row_t *row = &self->rows[i];
+        et_timeseries_row_t *o = &out[i];
+        if (row->has_stats) {
+            queue = row->queue_depth;
+            instances = row->instances;
+            busy = row->busy_slots;
+        }
+        o->second = (int64_t)i;
+        o->sent = row->sent;
+        o->accepted = row->accepted;
+        o->rejected = row->rejected;
+        o->completed = row->completed;
+        o->failed = row->failed;
+        o->queue_depth = queue;
+        o->instances = instances;
+        o->busy_slots = busy;
+        if (row->closed) {
+            o->has_latency = row->latency_count > 0;
+            o->p50_ms = row->p50_ms;
+            o->p99_ms = row->p99_ms;
+        } else if (row->hist && et_hist_count(row->hist) > 0) {
+            o->has_latency = 1;
+            o->p50_ms = (double)et_hist_percentile(row->hist, 50) / 1e6;
+            o->p99_ms = (double)et_hist_percentile(row->hist, 99) / 1e6;
+        }
+        if (row->completed > peak)
+            peak = row->completed;
+    }
+    return peak;
+}

@@ -1,0 +1,273 @@
+/* Instances in an array in order of their first report, indexed by name
+ * through a bounded common/hashmap (the value is the array index + 1);
+ * functions in a small array searched in order, at most
+ * ET_AGG_FUNCTIONS_MAX. */
+#include "collector/workers.h"
+
+#include "collector/clean.h"
+#include "common/hashmap.h"
+#include "common/hist.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    et_usage_t last; /* the latest report, names cleaned */
+    int stopped;     /* sent a final report */
+} s_instance_t;
+
+typedef struct {
+    char name[ET_NAME_MAX];
+    uint32_t peak_instances; /* from STATS */
+    int in_stats;
+} s_function_t;
+
+struct et_workers_t {
+    s_instance_t *instances;
+    size_t n_instances, instances_cap;
+    et_hashmap_t *index; /* instance name -> index + 1 */
+    s_function_t functions[ET_AGG_FUNCTIONS_MAX];
+    size_t n_functions;
+};
+
+static int
+s_bad(const char *why)
+{
+    ET_LOG_WARN_LIMITED("bad input: %s", why);
+    return 1;
+}
+
+et_workers_t *
+et_workers_new(void)
+{
+    et_workers_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->index = et_hashmap_new(ET_AGG_INSTANCES_MAX))) {
+        free(self);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return self;
+}
+
+void
+et_workers_destroy(et_workers_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    et_workers_t *self = *self_p;
+    et_hashmap_destroy(&self->index);
+    free(self->instances);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The instance called 'name', added when new. NULL with *bad set when it
+ * cannot be kept, or NULL with errno ENOMEM. */
+static s_instance_t *
+s_instance(et_workers_t *self, const char *name, int *bad)
+{
+    *bad = 0;
+    uintptr_t at = (uintptr_t)et_hashmap_get(self->index, name);
+    if (at != 0)
+        return &self->instances[at - 1];
+    if (self->n_instances == self->instances_cap) {
+        size_t cap = self->instances_cap ? self->instances_cap * 2 : 16;
+        s_instance_t *items = realloc(self->instances, cap * sizeof *items);
+        if (!items) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        self->instances = items;
+        self->instances_cap = cap;
+    }
+    if (et_hashmap_put(self->index, name,
+                       (void *)(uintptr_t)(self->n_instances + 1)) != 0) {
+        if (errno == ENOSPC)
+            *bad = s_bad("too many worker instances");
+        else if (errno == EINVAL)
+            *bad = s_bad("USAGE without an instance name");
+        return NULL;
+    }
+    s_instance_t *it = &self->instances[self->n_instances++];
+    memset(it, 0, sizeof *it);
+    return it;
+}
+
+/* Index of the function 'name', or -1. */
+static int
+s_function(const et_workers_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->n_functions; i++)
+        if (strcmp(self->functions[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The function 'name', added when new; NULL when ET_AGG_FUNCTIONS_MAX are
+ * kept (*bad set). */
+static s_function_t *
+s_function_add(et_workers_t *self, const char *name, int *bad)
+{
+    *bad = 0;
+    int at = s_function(self, name);
+    if (at >= 0)
+        return &self->functions[at];
+    if (self->n_functions >= ET_AGG_FUNCTIONS_MAX) {
+        *bad = s_bad("too many functions");
+        return NULL;
+    }
+    s_function_t *f = &self->functions[self->n_functions++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    return f;
+}
+
+int
+et_workers_add_usage(et_workers_t *self, const et_usage_t *m)
+{
+    int bad = 0;
+    et_usage_t u = *m;
+    et_clean_text(u.function, sizeof u.function, m->function);
+    et_clean_text(u.instance, sizeof u.instance, m->instance);
+    /* busy_ns sums over slots, so it can never exceed lifetime x slots;
+     * more means a broken worker: keep the report, clamped. */
+    double capacity = (double)u.lifetime_ns * (double)u.slots;
+    if ((double)u.busy_ns > capacity) {
+        bad += s_bad("USAGE busy time above lifetime x slots");
+        u.busy_ns = (int64_t)capacity;
+    }
+    int more;
+    s_instance_t *it = s_instance(self, u.instance, &more);
+    if (!it)
+        return more ? bad + more : -1;
+    it->last = u;
+    if (u.final)
+        it->stopped = 1;
+    s_function_add(self, u.function, &more);
+    return bad + more;
+}
+
+int
+et_workers_add_stats(et_workers_t *self, const char *name, uint32_t instances)
+{
+    int bad;
+    s_function_t *f = s_function_add(self, name, &bad);
+    if (f) {
+        f->in_stats = 1;
+        if (instances > f->peak_instances)
+            f->peak_instances = instances;
+    }
+    return bad;
+}
+
+int
+et_workers_all_stopped(const et_workers_t *self)
+{
+    if (self->n_instances == 0)
+        return 0;
+    for (size_t i = 0; i < self->n_instances; i++)
+        if (!self->instances[i].stopped)
+            return 0;
+    return 1;
+}
+
+size_t
+et_workers_instances(const et_workers_t *self)
+{
+    return self->n_instances;
+}
+
+size_t
+et_workers_functions(const et_workers_t *self)
+{
+    return self->n_functions;
+}
+
+uint64_t
+et_workers_cold_starts(const et_workers_t *self, const char *function)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < self->n_instances; i++)
+        if (self->instances[i].last.cold_start_ns > 0 &&
+            strcmp(self->instances[i].last.function, function) == 0)
+            n++;
+    return n;
+}
+
+double
+et_workers_lifetime_s(const et_workers_t *self)
+{
+    double lifetime_s = 0;
+    for (size_t i = 0; i < self->n_instances; i++)
+        if (self->instances[i].last.lifetime_ns > 0)
+            lifetime_s += (double)self->instances[i].last.lifetime_ns / 1e9;
+    return lifetime_s;
+}
+
+static double
+s_pct(double part, double whole)
+{
+    return whole > 0 ? part / whole * 100.0 : 0.0;
+}
+
+int
+et_workers_fill(const et_workers_t *self, et_results_t *r,
+                et_function_result_t *out)
+{
+    double busy = 0, capacity = 0, cpu = 0, lifetime = 0;
+    double f_busy[ET_AGG_FUNCTIONS_MAX] = {0};
+    double f_capacity[ET_AGG_FUNCTIONS_MAX] = {0};
+    double f_cpu[ET_AGG_FUNCTIONS_MAX] = {0};
+    double f_lifetime[ET_AGG_FUNCTIONS_MAX] = {0};
+    et_hist_t *cold = et_hist_new_latency();
+    if (!cold) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < self->n_functions; i++)
+        snprintf(out[i].name, sizeof out[i].name, "%s",
+                 self->functions[i].name);
+    for (size_t i = 0; i < self->n_instances; i++) {
+        const s_instance_t *it = &self->instances[i];
+        const et_usage_t *u = &it->last;
+        double cap = (double)u->lifetime_ns * (double)u->slots;
+        busy += (double)u->busy_ns;
+        capacity += cap;
+        cpu += (double)u->cpu_ns;
+        lifetime += (double)u->lifetime_ns;
+        if (it->stopped)
+            r->workers_stopped++;
+        if (u->cold_start_ns > 0)
+            et_hist_record(cold, u->cold_start_ns);
+        int at = s_function(self, u->function);
+        if (at < 0)
+            continue;
+        size_t k = (size_t)at;
+        f_busy[k] += (double)u->busy_ns;
+        f_capacity[k] += cap;
+        f_cpu[k] += (double)u->cpu_ns;
+        f_lifetime[k] += (double)u->lifetime_ns;
+        out[k].instances_seen++;
+        out[k].served += u->served;
+        out[k].errors += u->errors;
+    }
+    for (size_t k = 0; k < self->n_functions; k++) {
+        out[k].busy_pct = s_pct(f_busy[k], f_capacity[k]);
+        out[k].cpu_pct = s_pct(f_cpu[k], f_lifetime[k]);
+        out[k].peak_instances = self->functions[k].in_stats
+                                    ? self->functions[k].peak_instances
+                                    : out[k].instances_seen;
+    }
+    r->busy_pct = s_pct(busy, capacity);
+    r->cpu_pct = s_pct(cpu, lifetime);
+    r->workers_started = self->n_instances;
+    if (et_hist_count(cold) > 0) {
+        r->cold_start_p50_ms = (double)et_hist_percentile(cold, 50) / 1e6;
+        r->cold_start_max_ms = (double)et_hist_max(cold) / 1e6;
+    }
+    et_hist_destroy(&cold);
+    return 0;
+}

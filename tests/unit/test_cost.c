@@ -1,0 +1,117 @@
+/* Unit tests for collector/cost through the aggregate: the run's price
+ * from instance lifetimes and billed invocations, defaults, absence and a
+ * bad model. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "aggregate_fixture.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+// ---------------------------------------------------------------------------
+// Cost
+
+static void
+test_aggregate_cost_from_usage_and_stage_records(void **state)
+{
+    (void)state;
+    et_cost_model_t model = {.memory_mb = 2048,
+                             .price_per_gb_s = 0.00002,
+                             .price_per_million_requests = 0.5};
+    et_aggregate_config_t config = {
+        .run_id = "run-1", .workflow = "synthetic", .cost = &model};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    // Instance lifetimes: a's latest report counts (10 s), b lived 5 s.
+    s_usage(agg, "f", "a", 1, 4 * S, 0, 0, 100 * MS, 0);
+    s_usage(agg, "f", "a", 1, 10 * S, 0, 0, 100 * MS, 1);
+    s_usage(agg, "f", "b", 1, 5 * S, 0, 0, 100 * MS, 1);
+    // Six invocations, each billed rounded up to the millisecond:
+    // 1 ns -> 1, 1 ms -> 1, 1.5 ms -> 2, 999.0001 ms -> 1000, 0 and a
+    // nonsensical negative time -> 0: 1004 ms in all.
+    s_stage(agg, 1, 0, 0, 1, 0);
+    s_stage(agg, 2, 0, 0, MS, 0);
+    s_stage(agg, 3, 0, 0, 1500 * 1000, 0);
+    s_stage(agg, 4, 0, 0, 999 * MS + 100, 1);
+    s_stage(agg, 5, 0, 0, 0, 0);
+    s_stage(agg, 6, 0, 0, -5 * MS, 0);
+    const et_results_t *r = s_results(agg);
+    const et_cost_t *c = &r->cost;
+    assert_true(c->present);
+    assert_int_equal(c->model.memory_mb, 2048);
+    s_assert_close(c->model.price_per_gb_s, 0.00002, 1e-12);
+    s_assert_close(c->model.price_per_million_requests, 0.5, 1e-12);
+    assert_int_equal(c->requests, 6);
+    s_assert_close(c->instance_gb_s, 15.0 * 2, 1e-12);
+    s_assert_close(c->billed_gb_s, 1.004 * 2, 1e-12);
+    s_assert_close(c->usd_instances, 30 * 0.00002 + 6 * 0.5 / 1e6, 1e-12);
+    s_assert_close(c->usd_invocations, 2.008 * 0.00002 + 6 * 0.5 / 1e6, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_cost_defaults_and_absence_without_instances(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_stage(agg, 1, 0, 0, 10 * MS, 0);
+    const et_results_t *r = s_results(agg);
+    // Records but no instance ever reported: no cost to speak of.
+    assert_false(r->cost.present);
+    // The defaults are AWS Lambda's x86 list prices.
+    s_usage(agg, "f", "a", 1, 2 * S, 0, 0, 0, 0);
+    r = s_results(agg);
+    assert_true(r->cost.present);
+    assert_int_equal(r->cost.model.memory_mb, 1024);
+    s_assert_close(r->cost.model.price_per_gb_s, 0.0000166667, 1e-12);
+    s_assert_close(r->cost.model.price_per_million_requests, 0.20, 1e-12);
+    assert_int_equal(r->cost.requests, 1);
+    s_assert_close(r->cost.instance_gb_s, 2.0, 1e-12);
+    s_assert_close(r->cost.billed_gb_s, 0.010, 1e-12);
+    s_assert_close(r->cost.usd_instances, 2 * 0.0000166667 + 0.2 / 1e6, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_new_rejects_a_bad_cost_model(void **state)
+{
+    (void)state;
+    const et_cost_model_t bad[] = {
+        {.memory_mb = 0, .price_per_gb_s = 1, .price_per_million_requests = 1},
+        {.memory_mb = ET_COST_MEMORY_MB_MAX + 1,
+         .price_per_gb_s = 1,
+         .price_per_million_requests = 1},
+        {.memory_mb = 128, .price_per_gb_s = -1e-9},
+        {.memory_mb = 128, .price_per_million_requests = NAN},
+        {.memory_mb = 128, .price_per_gb_s = INFINITY},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        et_aggregate_config_t config = {
+            .run_id = "r", .workflow = "w", .cost = &bad[i]};
+        errno = 0;
+        if (et_aggregate_new(&config) != NULL)
+            fail_msg("cost model %zu accepted", i);
+        assert_int_equal(errno, EINVAL);
+    }
+}
+
+int
+main(void)
+{
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_aggregate_cost_from_usage_and_stage_records),
+        cmocka_unit_test(
+            test_aggregate_cost_defaults_and_absence_without_instances),
+        cmocka_unit_test(test_aggregate_new_rejects_a_bad_cost_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
