@@ -14,6 +14,7 @@
 #define S_HOUR_NS ((uint64_t)ET_POLICY_WINDOW_MAX_NS)
 #define S_TICK_MIN_NS ((uint64_t)ET_POLICY_TICK_MIN_NS)
 
+/* In et_policy_kind_t's order: --policy's index is the kind. */
 static const char *const s_policies[] = {"kpa", "hpa", "rps", NULL};
 
 /* --function NAME, repeatable: dest is the whole config. */

@@ -1,8 +1,7 @@
-/* The producer's run loop: connect a DEALER to the
- * broker's frontend, wait for the connection, then send every arrival of
- * the schedule at its intended CLOCK_REALTIME instant with its source's
- * payload and label, counting REJECTs as they come back, and finish with
- * the DONE / DONE_ACK handshake. */
+/* The producer's run: plan it, connect a DEALER to the broker's frontend,
+ * wait for the connection, then send every arrival of the schedule at its
+ * intended CLOCK_REALTIME instant with its source's payload and label,
+ * counting REJECTs as they come back, and finish with DONE / DONE_ACK. */
 #include "producer/producer.h"
 
 #include "common/clock.h"
