@@ -1,12 +1,11 @@
 /* eventide-autoscaler: watches the broker's stats and starts or stops
  * worker processes per function with a Knative-, Kubernetes- or
- * OpenFaaS-style policy. */
+ * OpenFaaS-style policy. Glue only: parse, install signals, run. */
 #include "autoscaler/autoscaler.h"
+#include "common/opts.h"
 #include "common/signals.h"
 
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
 
 static volatile sig_atomic_t s_stop;
 
@@ -14,13 +13,9 @@ int
 main(int argc, char **argv)
 {
     et_autoscaler_config_t config;
-    int parsed = et_autoscaler_config_parse(&config, argc, argv);
-    if (parsed < 0)
-        return ET_EXIT_USAGE;
-    if (parsed > 0) {
-        et_autoscaler_usage(stdout);
-        return ET_EXIT_OK;
-    }
+    int rc = et_autoscaler_config_parse(&config, argc, argv);
+    if (rc != ET_OPTS_RUN)
+        return et_opts_exit_status(rc);
     et_log_init("autoscaler", config.log_level);
     if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("cannot install signal handlers");
@@ -29,7 +24,7 @@ main(int argc, char **argv)
     et_autoscaler_t *autoscaler = et_autoscaler_new(&config);
     if (!autoscaler)
         return ET_EXIT_RUNTIME;
-    int rc = et_autoscaler_run(autoscaler, &s_stop);
+    rc = et_autoscaler_run(autoscaler, &s_stop);
     et_autoscaler_destroy(&autoscaler);
     return rc == 0 ? ET_EXIT_OK : ET_EXIT_RUNTIME;
 }

@@ -1,12 +1,12 @@
 /* eventide-producer: open-loop load into a running broker. Glue only: parse
  * the configuration, install the signal handlers, run, map the result to an
  * exit status. */
+#include "common/opts.h"
 #include "common/signals.h"
 #include "producer/producer.h"
 
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -14,12 +14,9 @@ int
 main(int argc, char **argv)
 {
     et_producer_config_t cfg;
-    int parsed = et_producer_config_parse(argc, argv, &cfg);
-    if (parsed == 1)
-        return ET_EXIT_OK;
-    if (parsed != 0)
-        return ET_EXIT_USAGE;
-
+    int rc = et_producer_config_parse(&cfg, argc, argv);
+    if (rc != ET_OPTS_RUN)
+        return et_opts_exit_status(rc);
     char role[32];
     snprintf(role, sizeof role, "producer-%u", (unsigned)cfg.id);
     et_log_init(role, cfg.log_level);

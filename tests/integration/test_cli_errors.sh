@@ -34,6 +34,19 @@ expect_usage_error --collector "$ET_BIN_DIR/eventide-broker" --frontend "$ep" --
 expect_usage_error --wait-instances "$ET_BIN_DIR/eventide-status" --stats "$ep" --wait-instances -1
 expect_usage_error --rate "$ET_BIN_DIR/eventide-producer" --broker "$ep" --rate -5
 expect_usage_error --arrival "$ET_BIN_DIR/eventide-producer" --broker "$ep" --arrival sometimes
+expect_usage_error --broker "$ET_BIN_DIR/eventide-producer" --rate 5
+expect_usage_error --workflow "$ET_BIN_DIR/eventide-producer" --broker "$ep" --workflow bogus
+expect_usage_error --speedup "$ET_BIN_DIR/eventide-producer" --broker "$ep" --speedup 10
+# A workflow's relative paths are the project's, from any directory.
+(cd "$ET_TMP" && "$ET_BIN_DIR/eventide-producer" --broker "$ep" --workflow sensor --check) ||
+  fail "eventide-producer --workflow sensor --check from $ET_TMP"
+"$ET_BIN_DIR/eventide-autoscaler" --help >/dev/null || fail "eventide-autoscaler --help"
+"$ET_BIN_DIR/eventide-autoscaler" --stats "$ep" --policy hpa --check ||
+  fail "eventide-autoscaler --check"
+expect_usage_error --stats "$ET_BIN_DIR/eventide-autoscaler" --policy hpa
+expect_usage_error --max "$ET_BIN_DIR/eventide-autoscaler" --stats "$ep" --max 0
+expect_usage_error --min "$ET_BIN_DIR/eventide-autoscaler" --stats "$ep" --min 5 --max 3
+expect_usage_error --scale-cmd "$ET_BIN_DIR/eventide-autoscaler" --stats "$ep" --scale-cmd 'scale {fn}'
 expect_usage_error --slots "$ET_BIN_DIR/eventide-worker" --function noop --broker "$ep" --collector "$ep" --slots 0
 expect_usage_error --service "$ET_BIN_DIR/eventide-worker" --function synthetic --broker "$ep" --collector "$ep" --service exp:abc
 expect_usage_error --expect-producers "$ET_BIN_DIR/eventide-collector" --bind "$ep" --out "$ET_TMP/o" --expect-producers x

@@ -1,7 +1,7 @@
-/* Unit tests for autoscaler/policy (and the scale command template): each
- * policy replayed on crafted metric sequences with explicit timestamps —
- * steady load, ramps, KPA's panic and scale to zero, the scale-down rate,
- * HPA's tolerance and stabilisation, RPS steps and cool-down, clamps. */
+/* Unit tests for autoscaler/policy: each policy replayed on crafted metric
+ * sequences with explicit timestamps — steady load, ramps, KPA's panic and
+ * scale to zero, the scale-down rate, HPA's tolerance and stabilisation,
+ * RPS steps and cool-down, clamps. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "autoscaler/autoscaler.h"
 #include "autoscaler/policy.h"
 
 #include <errno.h>
@@ -612,89 +611,6 @@ test_config_check_names_the_flag(void **state)
     assert_string_equal(et_policy_kind_name(ET_POLICY_RPS), "rps");
 }
 
-static void
-test_template_substitutes_and_rejects_bad_values(void **state)
-{
-    (void)state;
-    char buf[ET_AUTOSCALER_CMD_MAX];
-    assert_int_equal(et_autoscaler_format_command(
-                         "ssh {host} /opt/eventide scale {function} {replicas}",
-                         "fraud", 7, "node-2.lan", buf, sizeof buf),
-                     0);
-    assert_string_equal(buf, "ssh node-2.lan /opt/eventide scale fraud 7");
-    assert_int_equal(et_autoscaler_format_command(ET_AUTOSCALER_DEFAULT_CMD,
-                                                  "synthetic", 0, "localhost",
-                                                  buf, sizeof buf),
-                     0);
-    assert_string_equal(buf, "eventide scale synthetic 0");
-    const char *bad_names[] = {"a;rm -rf /", "x y",  "$(id)", "-oProxy",
-                               "",           "a`b`", "n\n"};
-    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-        errno = 0;
-        assert_int_equal(et_autoscaler_format_command("s {function}",
-                                                      bad_names[i], 1, "h", buf,
-                                                      sizeof buf),
-                         -1);
-        assert_int_equal(errno, EINVAL);
-        errno = 0;
-        assert_int_equal(et_autoscaler_format_command(
-                             "s {host}", "f", 1, bad_names[i], buf, sizeof buf),
-                         -1);
-        assert_int_equal(errno, EINVAL);
-    }
-    assert_int_equal(et_autoscaler_format_command("s {replicas}", "f", 10001,
-                                                  "h", buf, sizeof buf),
-                     -1);
-    /* Unknown or unbalanced placeholders never reach the shell. */
-    assert_int_equal(et_autoscaler_check_template("scale {fn} {replicas}"), -1);
-    assert_int_equal(et_autoscaler_check_template("scale {function"), -1);
-    assert_int_equal(et_autoscaler_check_template("scale }"), -1);
-    assert_int_equal(et_autoscaler_check_template(""), -1);
-    assert_int_equal(et_autoscaler_check_template("true"), 0);
-    /* Too long for the buffer. */
-    char small[16];
-    errno = 0;
-    assert_int_equal(et_autoscaler_format_command("eventide scale {function}",
-                                                  "synthetic", 1, "h", small,
-                                                  sizeof small),
-                     -1);
-    assert_int_equal(errno, ENAMETOOLONG);
-}
-
-static void
-test_config_parse_policy_defaults_and_overrides(void **state)
-{
-    (void)state;
-    et_autoscaler_config_t c;
-    char *argv1[] = {"x",       "--min",        "2", "--policy", "hpa",
-                     "--stats", "ipc:///tmp/s", NULL};
-    assert_int_equal(et_autoscaler_config_parse(&c, 7, argv1), 0);
-    assert_int_equal(c.policy.kind, ET_POLICY_HPA);
-    assert_int_equal(c.policy.min_replicas, 2); /* before --policy: kept */
-    assert_true(c.policy.tick_ns == 15 * S);
-    assert_string_equal(c.scale_cmd, ET_AUTOSCALER_DEFAULT_CMD);
-    assert_string_equal(c.host, "localhost");
-
-    char *argv2[] = {"x",          "--stats", "ipc:///tmp/s", "--tick", "0.5",
-                     "--function", "a",       "--function",   "b",      NULL};
-    assert_int_equal(et_autoscaler_config_parse(&c, 9, argv2), 0);
-    assert_int_equal(c.policy.kind, ET_POLICY_KPA);
-    assert_int_equal(c.policy.min_replicas, 0);
-    assert_true(c.policy.tick_ns == S / 2);
-    assert_int_equal(c.n_functions, 2);
-
-    char *argv3[] = {"x", "--stats", "ipc:///tmp/s", "--min", "5", "--max",
-                     "3", NULL};
-    assert_int_equal(et_autoscaler_config_parse(&c, 7, argv3), -1);
-    char *argv4[] = {"x", "--min", "1", NULL};
-    assert_int_equal(et_autoscaler_config_parse(&c, 3, argv4), -1);
-    char *argv5[] = {"x",           "--stats",      "ipc:///tmp/s",
-                     "--scale-cmd", "scale {func}", NULL};
-    assert_int_equal(et_autoscaler_config_parse(&c, 5, argv5), -1);
-    char *argv6[] = {"x", "--help", NULL};
-    assert_int_equal(et_autoscaler_config_parse(&c, 2, argv6), 1);
-}
-
 int
 main(void)
 {
@@ -719,8 +635,6 @@ main(void)
         cmocka_unit_test(test_rps_counts_queue_growth_as_arrivals),
         cmocka_unit_test(test_min_max_clamps),
         cmocka_unit_test(test_config_check_names_the_flag),
-        cmocka_unit_test(test_template_substitutes_and_rejects_bad_values),
-        cmocka_unit_test(test_config_parse_policy_defaults_and_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,529 @@
+/* eventide-producer's option table: the same flags, defaults and meanings
+ * as the getopt loop it replaces, plus --workflow, whose producer block
+ * supplies the load defaults the launcher used to compute, and the checks
+ * that span options (a speed-up needs a replay, the fraud rates the fraud
+ * source, and so on). */
+#include "producer/config.h"
+
+#include "common/clock.h"
+#include "common/curve.h"
+#include "common/opts.h"
+#include "common/workflow.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Which values came from the workflow, so an error about one names
+ * --workflow and the field rather than a flag the user never gave. */
+#define S_FROM_SOURCE 1u
+#define S_FROM_LABELS 2u
+#define S_FROM_SPEEDUP 4u
+
+#define S_NAB_PREFIX "nab:"
+
+static const char *const s_progress[] = {"auto", "always", "never", NULL};
+
+/* ---- values the table's types cannot say ---------------------------------
+ */
+
+/* A double above 0 (the table's bounds are inclusive), at most 'max'. */
+static int
+s_parse_positive(const char *value, double max, double *out)
+{
+    double d;
+    if (et_cli_parse_double(value, 0, max, &d) != 0 || !(d > 0))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static int
+s_parse_rate(const char *value, void *dest, char *why, size_t why_size)
+{
+    if (s_parse_positive(value, ET_PRODUCER_RATE_MAX, dest) == 0)
+        return 0;
+    snprintf(why, why_size, "expected events per second above 0, at most 1e6");
+    return -1;
+}
+
+static int
+s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
+{
+    if (s_parse_positive(value, ET_ARRIVAL_SPEEDUP_MAX, dest) == 0)
+        return 0;
+    snprintf(why, why_size, "expected a factor above 0, at most 1e9");
+    return -1;
+}
+
+static int
+s_parse_clock_sync(const char *value, void *dest, char *why, size_t why_size)
+{
+    if (et_clocksync_parse_mode(value, dest) == 0)
+        return 0;
+    snprintf(why, why_size, "expected auto, on or off");
+    return -1;
+}
+
+static int
+s_parse_clock_skew(const char *value, void *dest, char *why, size_t why_size)
+{
+    if (et_clocksync_parse_skew(value, dest) == 0)
+        return 0;
+    snprintf(why, why_size,
+             "expected milliseconds, at most 86400000 either way");
+    return -1;
+}
+
+static int
+s_parse_curve(const char *value, void *dest, char *why, size_t why_size)
+{
+    if (strlen(value) >= PATH_MAX) {
+        snprintf(why, why_size, "path too long");
+        return -1;
+    }
+    if (et_curve_check_dir(value, why, why_size) != 0)
+        return -1;
+    snprintf(dest, PATH_MAX, "%s", value);
+    return 0;
+}
+
+/* ---- the schedule and the source ------------------------------------------
+ */
+
+/* Seeds: producers that share a --seed still draw independent schedules
+ * and transaction streams, and a producer's two never correlate. */
+static uint64_t
+s_arrival_seed(const et_producer_config_t *cfg)
+{
+    return cfg->seed + 0x9e3779b97f4a7c15ULL * cfg->id;
+}
+
+static uint64_t
+s_source_seed(const et_producer_config_t *cfg)
+{
+    return cfg->seed + 0xbf58476d1ce4e5b9ULL * ((uint64_t)cfg->id + 1);
+}
+
+int
+et_producer_config_make(const et_producer_config_t *cfg, et_arrival_t **arrival,
+                        et_source_t **source, const char **flag, char *why,
+                        size_t why_size)
+{
+    why[0] = '\0';
+    *source = NULL;
+    *arrival = et_arrival_new_speedup(cfg->arrival, cfg->rate_eps, cfg->speedup,
+                                      s_arrival_seed(cfg), why, why_size);
+    if (!*arrival) {
+        if (errno == ENOMEM || why[0] == '\0')
+            snprintf(why, why_size, "%s", strerror(errno));
+        *flag = "arrival";
+        return -1;
+    }
+    et_source_options_t opts;
+    et_source_options_defaults(&opts);
+    opts.seed = s_source_seed(cfg);
+    opts.payload_bytes = cfg->payload_bytes;
+    opts.fraud_rate = cfg->fraud_rate;
+    opts.malformed_rate = cfg->malformed_rate;
+    *source = et_source_new(cfg->source, &opts, why, why_size);
+    if (!*source) {
+        *flag = "source";
+        goto fail;
+    }
+    if (cfg->labels[0] &&
+        et_source_load_labels(*source, cfg->labels, why, why_size) != 0) {
+        *flag = "labels";
+        goto fail;
+    }
+    return 0;
+fail:
+    et_source_destroy(source);
+    et_arrival_destroy(arrival);
+    return -1;
+}
+
+/* ---- --workflow -----------------------------------------------------------
+ */
+
+/* A path from a workflow: a relative one is the project root's, so a run
+ * works from any directory; "{root}" is expanded too. 0, or -1 when it
+ * does not fit or uses "{out}", which has no meaning here. */
+static int
+s_workflow_path(const char *value, char *dst, size_t size)
+{
+    char text[PATH_MAX + 8];
+    int absolute = value[0] == '/' || strncmp(value, "{root}", 6) == 0;
+    if ((size_t)snprintf(text, sizeof text, "%s%s", absolute ? "" : "{root}/",
+                         value) >= sizeof text)
+        return -1;
+    return et_workflow_expand(text, NULL, dst, size);
+}
+
+/* A source from a workflow: nab:FILE's FILE is a workflow path. */
+static int
+s_workflow_source(const char *value, char *dst, size_t size)
+{
+    size_t prefix = strlen(S_NAB_PREFIX);
+    if (strncmp(value, S_NAB_PREFIX, prefix) != 0 || value[prefix] == '\0') {
+        if (strlen(value) >= size)
+            return -1;
+        snprintf(dst, size, "%s", value);
+        return 0;
+    }
+    memcpy(dst, S_NAB_PREFIX, prefix);
+    return s_workflow_path(value + prefix, dst + prefix, size - prefix);
+}
+
+static int
+s_workflow_error(const et_opts_t *spec, const et_producer_config_t *cfg,
+                 const char *key, const char *value, const char *why)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "producer.%s '%s': %s", key, value, why);
+    return et_opts_error(spec, "workflow", cfg->workflow, text);
+}
+
+/* Take the defaults of --workflow's producer block that the command line
+ * left open; *from says which. ET_OPTS_RUN or ET_OPTS_USAGE. */
+static int
+s_apply_workflow(const et_opts_t *spec, et_producer_config_t *cfg,
+                 unsigned *from)
+{
+    char why[1024];
+    et_workflow_t *wf = malloc(sizeof *wf);
+    if (!wf)
+        return et_opts_error(spec, "workflow", cfg->workflow, "out of memory");
+    int rc = ET_OPTS_USAGE;
+    if (et_workflow_resolve(wf, cfg->workflow, why, sizeof why) != 0) {
+        et_opts_error(spec, "workflow", cfg->workflow, why);
+        goto done;
+    }
+    const char *source = et_workflow_producer_default(wf, "source");
+    if (source && !et_opts_given(spec, "source")) {
+        if (s_workflow_source(source, cfg->source, sizeof cfg->source) != 0) {
+            s_workflow_error(spec, cfg, "source", source,
+                             "too long, or uses {out}");
+            goto done;
+        }
+        *from |= S_FROM_SOURCE;
+    }
+    const char *labels = et_workflow_producer_default(wf, "labels");
+    if (labels && !et_opts_given(spec, "labels")) {
+        if (s_workflow_path(labels, cfg->labels, sizeof cfg->labels) != 0) {
+            s_workflow_error(spec, cfg, "labels", labels,
+                             "too long, or uses {out}");
+            goto done;
+        }
+        *from |= S_FROM_LABELS;
+    }
+    /* A replay paced by the data's own clock, unless the user asked for a
+     * rate. */
+    const char *speedup = et_workflow_producer_default(wf, "speedup");
+    if (speedup && !et_opts_given(spec, "speedup") &&
+        !et_opts_given(spec, "rate")) {
+        if (s_parse_speedup(speedup, &cfg->speedup, why, sizeof why) != 0) {
+            s_workflow_error(spec, cfg, "speedup", speedup, why);
+            goto done;
+        }
+        cfg->speedup_given = 1;
+        *from |= S_FROM_SPEEDUP;
+    }
+    rc = ET_OPTS_RUN;
+done:
+    free(wf);
+    return rc;
+}
+
+/* ---- checks across options ------------------------------------------------
+ */
+
+/* An error about 'flag' ("source", "labels", "speedup"): the flag's, or
+ * the workflow's when the value came from there. */
+static int
+s_error(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from,
+        const char *flag, const char *value, const char *why)
+{
+    unsigned bit = strcmp(flag, "source") == 0    ? S_FROM_SOURCE
+                   : strcmp(flag, "labels") == 0  ? S_FROM_LABELS
+                   : strcmp(flag, "speedup") == 0 ? S_FROM_SPEEDUP
+                                                  : 0;
+    if (from & bit)
+        return s_workflow_error(spec, cfg, flag, value, why);
+    return et_opts_error(spec, flag, value, why);
+}
+
+/* The checks no single flag can make alone; the replayed files are read
+ * here. ET_OPTS_RUN or ET_OPTS_USAGE. */
+static int
+s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
+{
+    et_arrival_t *arrival = NULL;
+    et_source_t *source = NULL;
+    const char *flag = NULL;
+    char why[512];
+    char number[64];
+    int rc = ET_OPTS_USAGE;
+    if (et_producer_config_make(cfg, &arrival, &source, &flag, why,
+                                sizeof why) != 0) {
+        s_error(spec, cfg, from, flag,
+                strcmp(flag, "arrival") == 0  ? cfg->arrival
+                : strcmp(flag, "source") == 0 ? cfg->source
+                                              : cfg->labels,
+                why);
+        return ET_OPTS_USAGE;
+    }
+    et_source_kind_t kind = et_source_kind(source);
+    int trace = et_arrival_kind(arrival) == ET_ARRIVAL_TRACE;
+    int fraud_rate = et_opts_given(spec, "fraud-rate") > 0;
+    if (trace && kind == ET_SOURCE_NAB) {
+        et_opts_error(spec, "arrival", cfg->arrival,
+                      "a nab source has its own timestamps: replay them "
+                      "with --speedup, not a trace");
+    } else if (cfg->speedup_given && !trace && kind != ET_SOURCE_NAB) {
+        snprintf(number, sizeof number, "%g", cfg->speedup);
+        s_error(spec, cfg, from, "speedup", number,
+                from & S_FROM_SPEEDUP
+                    ? "only replays use it (--arrival trace:FILE or --source "
+                      "nab:FILE); give --rate to run at a rate"
+                    : "only replays use it: --arrival trace:FILE or --source "
+                      "nab:FILE");
+    } else if ((fraud_rate || et_opts_given(spec, "malformed-rate")) &&
+               kind != ET_SOURCE_FRAUD) {
+        snprintf(number, sizeof number, "%g",
+                 fraud_rate ? cfg->fraud_rate : cfg->malformed_rate);
+        et_opts_error(spec, fraud_rate ? "fraud-rate" : "malformed-rate",
+                      number, "only --source fraud uses it");
+    } else if (cfg->payload_bytes && kind != ET_SOURCE_SYNTHETIC) {
+        snprintf(number, sizeof number, "%" PRIu32, cfg->payload_bytes);
+        et_opts_error(spec, "payload-bytes", number,
+                      "pads the synthetic source's payload only");
+    } else {
+        rc = ET_OPTS_RUN;
+    }
+    et_source_destroy(&source);
+    et_arrival_destroy(&arrival);
+    return rc;
+}
+
+/* ---- the table ------------------------------------------------------------
+ */
+
+int
+et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
+{
+    int progress = ET_PRODUCER_PROGRESS_AUTO;
+    memset(cfg, 0, sizeof *cfg);
+    et_opt_t opts[] = {
+        {.name = "broker",
+         .type = ET_OPT_ENDPOINT,
+         .dest = cfg->broker,
+         .size = sizeof cfg->broker,
+         .arg = "EP",
+         .required = 1,
+         .help = "the broker's frontend (tcp://, ipc://)"},
+        {.name = "workflow",
+         .type = ET_OPT_STRING,
+         .dest = cfg->workflow,
+         .size = sizeof cfg->workflow,
+         .arg = "NAME|FILE",
+         .help = "take --source, --labels and --speedup from this "
+                 "workflow's producer block unless given (its speedup only "
+                 "without --rate); a name (workflows/NAME.json, or under "
+                 "$EVENTIDE_WORKFLOWS) or a workflow JSON file (default: "
+                 "none)"},
+        {.name = "id",
+         .type = ET_OPT_U32,
+         .dest = &cfg->id,
+         .umax = ET_PRODUCER_ID_MAX,
+         .arg = "N",
+         .def = "1",
+         .help = "producer id, 0 to 65535"},
+        {.name = "rate",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_rate,
+         .dest = &cfg->rate_eps,
+         .arg = "EPS",
+         .def = "10",
+         .help = "events per second, above 0, at most 1e6; unused by trace "
+                 "and timestamp replays"},
+        {.name = "duration",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->duration_ns,
+         .umin = 1,
+         .umax = (uint64_t)ET_PRODUCER_DURATION_MAX_S * ET_NS_PER_S,
+         .arg = "S",
+         .def = "10",
+         .help = "schedule length, e.g. 10, 500ms, 2m, at most 86400 s; a "
+                 "replay without it runs until its data ends"},
+        {.name = "arrival",
+         .type = ET_OPT_STRING,
+         .dest = cfg->arrival,
+         .size = sizeof cfg->arrival,
+         .arg = "KIND",
+         .def = "poisson",
+         .help = "constant, poisson, bursty[:ON:OFF[:LOW]], "
+                 "step:T1=R1,T2=R2,... or trace:FILE. bursty: Poisson at "
+                 "--rate for ON s, then at LOW events/s for OFF s, repeating "
+                 "(defaults 5, 5, 0). step: Poisson at --rate, then at R1 "
+                 "events/s from T1 s, R2 from T2 s, ... (e.g. "
+                 "step:10=100,20=20). trace:FILE replays the request times "
+                 "of an Azure LLM trace (TIMESTAMP,ContextTokens,"
+                 "GeneratedTokens), (t - t0) / speedup; a synthetic payload "
+                 "is then {seq, ctx, gen} with the request's token counts"},
+        {.name = "source",
+         .type = ET_OPT_STRING,
+         .dest = cfg->source,
+         .size = sizeof cfg->source,
+         .arg = "SPEC",
+         .def = "synthetic",
+         .help = "payloads and labels: synthetic, fraud or nab:FILE; "
+                 "nab:FILE replays a NAB series (timestamp,value) as "
+                 "{series, ts, value}"},
+        {.name = "labels",
+         .type = ET_OPT_STRING,
+         .dest = cfg->labels,
+         .size = sizeof cfg->labels,
+         .arg = "FILE",
+         .help = "nab: anomaly windows (NAB's combined_windows.json); label "
+                 "= 1-based window index or 0 (default: none)"},
+        {.name = "speedup",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_speedup,
+         .dest = &cfg->speedup,
+         .arg = "X",
+         .def = "1",
+         .help = "replay X times faster than recorded, above 0, at most 1e9; "
+                 "with nab:FILE, giving it makes arrivals follow the "
+                 "series' timestamps, (ts - ts0) / X, instead of --rate and "
+                 "--arrival"},
+        {.name = "fraud-rate",
+         .type = ET_OPT_DOUBLE,
+         .dest = &cfg->fraud_rate,
+         .dmin = 0,
+         .dmax = 0.5,
+         .arg = "F",
+         .def = "0.02",
+         .help = "fraud: base rate of fraud, 0 to 0.5"},
+        {.name = "malformed-rate",
+         .type = ET_OPT_DOUBLE,
+         .dest = &cfg->malformed_rate,
+         .dmin = 0,
+         .dmax = 0.5,
+         .arg = "F",
+         .def = "0.005",
+         .help = "fraud: share of malformed events, 0 to 0.5"},
+        {.name = "seed",
+         .type = ET_OPT_U64,
+         .dest = &cfg->seed,
+         .umax = UINT64_MAX,
+         .arg = "N",
+         .def = "1",
+         .help = "seed of the schedule and the fraud source"},
+        {.name = "payload-bytes",
+         .type = ET_OPT_U32,
+         .dest = &cfg->payload_bytes,
+         .umax = ET_PRODUCER_PAYLOAD_MAX,
+         .arg = "N",
+         .def = "0",
+         .help = "synthetic: padding bytes per event, 0 to 65536"},
+        {.name = "ack-timeout",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->ack_timeout_ns,
+         .umax = 3600 * ET_NS_PER_S,
+         .arg = "S",
+         .def = "5",
+         .help = "wait for DONE_ACK, 0 to 3600 s"},
+        {.name = "connect-timeout",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->connect_timeout_ns,
+         .umin = ET_NS_PER_MS,
+         .umax = 3600 * ET_NS_PER_S,
+         .arg = "S",
+         .def = "10",
+         .help = "wait for the broker, 1ms to 3600 s"},
+        {.name = "log-level",
+         .type = ET_OPT_LOG_LEVEL,
+         .dest = &cfg->log_level,
+         .arg = "LEVEL",
+         .def = "info",
+         .help = "debug, info, warn, error or off"},
+        /* The choices in et_producer_progress_t's order. */
+        {.name = "progress",
+         .type = ET_OPT_CHOICE,
+         .dest = &progress,
+         .choices = s_progress,
+         .arg = "WHEN",
+         .def = "auto",
+         .help = "a progress bar on stderr: auto (when stderr is a "
+                 "terminal), always or never"},
+        {.name = "curve",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_curve,
+         .dest = cfg->curve_dir,
+         .arg = "DIR",
+         .help = "CURVE to a tcp:// broker, keys from DIR (client.key, "
+                 "server.pub) (default: none)"},
+        {.name = "clock-sync",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_clock_sync,
+         .dest = &cfg->clock_sync,
+         .arg = "MODE",
+         .def = "auto",
+         .help = "estimate this clock's offset to the broker's and correct "
+                 "the times sent: auto (when the estimate excludes zero), on "
+                 "(always) or off (no probes)"},
+        {.name = "clock-interval",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->clock_interval_ns,
+         .umin = ET_CLOCKSYNC_INTERVAL_MIN_NS,
+         .umax = ET_CLOCKSYNC_INTERVAL_MAX_NS,
+         .arg = "S",
+         .def = "5",
+         .help = "probe burst interval, 100ms to 3600 s"},
+        {.name = "clock-skew",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_clock_skew,
+         .dest = &cfg->clock_skew_ns,
+         .arg = "MS",
+         .def = "0",
+         .help = "emulate a clock MS milliseconds ahead (negative: behind), "
+                 "at most a day"},
+        {.name = "host-name",
+         .type = ET_OPT_NAME,
+         .dest = cfg->host_name,
+         .size = sizeof cfg->host_name,
+         .arg = "NAME",
+         .help = "this host's name in clock reports (default: the system's "
+                 "host name)"},
+    };
+    et_opts_t spec = {
+        .prog = ET_PRODUCER_PROG,
+        .usage = "--broker EP [--workflow NAME|FILE] [options]",
+        .about = "Sends open-loop load into the broker's frontend: every "
+                 "event at its intended\ntime, never re-anchored when late. "
+                 "Prints one summary line on stdout.",
+        .epilog =
+            "A replay (--arrival trace:FILE or --source nab:FILE) ends when "
+            "its data ends,\nor at --duration if that comes first (never "
+            "past 86400 s). Paths in a\nworkflow are relative to the "
+            "project's root, paths on the command line to\nthe current "
+            "directory. Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+        .opts = opts,
+        .n_opts = sizeof opts / sizeof opts[0]};
+    int rc = et_opts_parse(&spec, argc, argv);
+    if (rc != ET_OPTS_RUN)
+        return rc;
+    cfg->progress = (et_producer_progress_t)progress;
+    cfg->duration_given = et_opts_given(&spec, "duration") > 0;
+    cfg->speedup_given = et_opts_given(&spec, "speedup") > 0;
+    unsigned from = 0;
+    if (cfg->workflow[0] &&
+        (rc = s_apply_workflow(&spec, cfg, &from)) != ET_OPTS_RUN)
+        return rc;
+    if ((rc = s_check(&spec, cfg, from)) != ET_OPTS_RUN)
+        return rc;
+    return et_opts_checked(&spec);
+}
