@@ -187,13 +187,17 @@ refuses() {
   in_launcher 'CLOCK_SKEWS="producer=-250 workers=+5 cloud=600"; CLOCK_SYNC=on
                show_args() { local -a a; clock_args a "$@"; echo "${a[*]}"; }
                show_args producer; show_args workers; show_args workers cloud
-               show_args workers edge; CLOCK_SKEWS=""; show_args producer'
+               show_args workers edge; CLOCK_SKEWS=""; show_args producer
+               CLOCK_SKEWS="producer=1 producer=2 edge=3 edge=4"; show_args producer
+               show_args producer edge'
   expect_ok
   expect_output "--clock-sync on --clock-skew -250
 --clock-sync on --clock-skew 5
 --clock-sync on --clock-skew 600 --host-name cloud
 --clock-sync on --clock-skew 5 --host-name edge
---clock-sync on"
+--clock-sync on
+--clock-sync on --clock-skew 1
+--clock-sync on --clock-skew 4 --host-name edge"
 }
 
 @test "--transport: ipc or tcp" {
