@@ -3,13 +3,15 @@
 # across options, before the build and, once the workflow is read, against
 # it.
 #
-# These run-wide settings are the one place the launcher keeps globals:
-# set_pipeline_defaults gives every one its default, parse_pipeline_opt sets
-# them from the command line (commands acting on a running pipeline restore
-# them from RUN/env instead), the check_* functions may normalize them
-# (TRANSPORT=tcp under --curve or --hosts, HOSTS_FILE made absolute), and
-# after that they are only read. Everything else a function computes is
-# its output (stdout or a nameref), never a global.
+# These run-wide settings are, with the hosts table (hosts.sh), the only
+# globals the launcher keeps: set_pipeline_defaults gives each its default,
+# parse_pipeline_opt sets them from the command line, the check_* functions
+# and workflow_settle normalize a few (TRANSPORT=tcp under --curve or
+# --hosts, HOSTS_FILE absolute, WORKFLOW the workflow's name and
+# WORKFLOW_FILE its file), and from then on they are only read. A command
+# acting on a running pipeline restores them, with the pipeline's
+# endpoints, from RUN/env (run_env). Everything else a function computes
+# is its output, on stdout or into a nameref, never a global.
 
 set_pipeline_defaults() {
   WORKFLOW=synthetic
