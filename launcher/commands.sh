@@ -1,0 +1,390 @@
+# launcher/commands.sh: the commands (cmd_NAME for `./eventide NAME`):
+# each parses its command line, checks it, builds if needed, reads the
+# workflow once and drives the modules. Exit 0 done, 1 failure, 2 usage.
+
+# workflow_settle WF: after workflow_load, WORKFLOW is the workflow's name
+# and WORKFLOW_FILE its file (the settings a run records in RUN/env).
+workflow_settle() {
+  WORKFLOW="$(wf_get "$1" name)"
+  WORKFLOW_FILE="$(wf_get "$1" path)"
+}
+
+cmd_run() {
+  set_pipeline_defaults
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) help_run; return 0 ;;
+      *) parse_pipeline_opt "$1" "${2-}"; shift 2 ;;
+    esac
+  done
+  check_pipeline_opts
+  ensure_built
+  [ -n "$OUT" ] || OUT="$ROOT/results/$(date +%Y%m%d-%H%M%S)-$$"
+  OUT="$(abs_dir "$OUT")"
+  local -A wf
+  workflow_load wf "$WORKFLOW" "$OUT"
+  workflow_settle wf
+  check_against_workflow wf
+  mkdir -p "$OUT"
+  ensure_model wf
+  local run
+  run="$(mktemp -d /tmp/eventide.XXXXXX)"
+  # shellcheck disable=SC2064
+  trap "pipeline_kill '$run'; rm -rf '$run'" EXIT
+  trap 'exit 130' INT TERM
+  pipeline_start "$run" "$OUT" 1 10 wf
+  info "running workflow $WORKFLOW"
+  run_producer wf 1 || die "producer failed (logs: $run/logs)"
+  # The broker finishes what it admitted and tells the workers to leave;
+  # they send their final usage reports; the collector ends by itself once
+  # every event is accounted for (or its drain timeout passes) and every
+  # instance has reported, and writes the results.
+  local cpid apid
+  apid="$(pid_of "$run" autoscaler)"
+  [ -n "$apid" ] && stop_pids 15 "$apid"
+  stop_pids 120 "$(pid_of "$run" broker)"
+  cpid="$(local_pid_of "$run" collector)"
+  wait "$cpid" || die "collector failed (see $run/logs/collector.log)"
+  pipeline_stop "$run"
+  [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
+  # The collector's summary: its log minus the timestamped log lines.
+  grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$run/logs/collector.log" || true
+  cp "$run"/logs/*.log "$OUT/" 2>/dev/null || true
+  [ -f "$OUT/summary.json" ] || die "no summary.json in $OUT"
+  # Rate, replicas, queue and latency over time (needs gnuplot).
+  "$BIN/eventide-report" --timeseries "$OUT" >/dev/null 2>"$OUT/timeseries-plot.log" ||
+    info "no timeseries figure (see $OUT/timeseries-plot.log)"
+  echo "results: $OUT"
+}
+
+state_run() { # the run directory of the pipeline started by `up`
+  # The autoscaler of a `run` names its private run directory.
+  if [ -n "${EVENTIDE_RUN:-}" ]; then
+    [ -d "$EVENTIDE_RUN" ] || die "EVENTIDE_RUN $EVENTIDE_RUN is not a directory"
+    echo "$EVENTIDE_RUN"; return
+  fi
+  [ -L "$STATE/current" ] && [ -d "$STATE/current" ] ||
+    die "no pipeline is up (start one with ./eventide up)"
+  readlink -f "$STATE/current"
+}
+
+cmd_up() {
+  set_pipeline_defaults
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) help_up; return 0 ;;
+      *) parse_pipeline_opt "$1" "${2-}"; shift 2 ;;
+    esac
+  done
+  check_pipeline_opts
+  if [ -L "$STATE/current" ] && [ -d "$STATE/current" ]; then
+    local pid
+    pid="$(pid_of "$(readlink -f "$STATE/current")" broker)"
+    [ -n "$pid" ] && pid_alive "$pid" &&
+      die "a pipeline is already up (./eventide down first)"
+  fi
+  ensure_built
+  [ -n "$OUT" ] || OUT="$ROOT/results/$(date +%Y%m%d-%H%M%S)-up"
+  OUT="$(abs_dir "$OUT")"
+  local -A wf
+  workflow_load wf "$WORKFLOW" "$OUT"
+  workflow_settle wf
+  check_against_workflow wf
+  mkdir -p "$OUT" "$STATE"
+  ensure_model wf
+  local run
+  run="$(mktemp -d /tmp/eventide.XXXXXX)"
+  ln -sfn "$run" "$STATE/current"
+  # Processes outlive this command: run them in their own session so a
+  # closing terminal does not take them along.
+  if [ -n "$HOSTS_FILE" ]; then
+    # A start that fails half-way leaves nothing on the hosts (netem too).
+    # shellcheck disable=SC2064
+    trap "pipeline_kill '$run'; rm -rf '$run'; rm -f '$STATE/current'" EXIT
+  fi
+  pipeline_start "$run" "$OUT" 0 0 wf
+  [ -n "$HOSTS_FILE" ] && trap - EXIT
+  echo 1 >"$run/next-producer"
+  echo "pipeline up: workflow $WORKFLOW"
+  echo "  frontend  $FRONTEND"
+  echo "  backend   $BACKEND"
+  echo "  collector $COLLECTOR"
+  echo "  stats     $STATS"
+  if [ -n "$CURVE_DIR" ]; then
+    echo "  security  CURVE on every TCP link, keys in $CURVE_DIR"
+  fi
+  if [ -n "$HOSTS_FILE" ]; then
+    local h
+    for h in "${HOST_NAMES[@]}"; do
+      printf '  host      %-12s %-15s via %s\n' "$h" "${HOST_ADDR[$h]}" "${HOST_CMD//\{host\}/$h}"
+    done
+  fi
+  echo "  results   $OUT (written by ./eventide down)"
+}
+
+cmd_produce() {
+  set_pipeline_defaults
+  local id="" host=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) help_produce; return 0 ;;
+      --id) is_count "${2-}" || usage_error "--id '${2-}': expected an integer"
+            id="$2"; shift 2 ;;
+      --host) [ -n "${2-}" ] || usage_error "--host needs a value"
+              host="$2"; shift 2 ;;
+      *) parse_pipeline_opt "$1" "${2-}"; shift 2 ;;
+    esac
+  done
+  # A producer may bring its own keys (--curve) and clock options; else
+  # the pipeline's. The workflow is always the pipeline's (a --workflow
+  # given here is only checked).
+  local run own_curve="$CURVE_DIR" own_sync="$CLOCK_SYNC" own_skews="$CLOCK_SKEWS"
+  local own_sync_set="$CLOCK_SYNC_SET" own_workflow="$WORKFLOW"
+  local own_workflow_set="$WORKFLOW_SET"
+  run="$(state_run)"
+  run_env "$run"
+  if [ "$own_workflow_set" -eq 1 ]; then
+    local -A asked
+    workflow_load asked "$own_workflow"
+  fi
+  local -A wf
+  workflow_load wf "$WORKFLOW_FILE" "$OUT"
+  load_hosts "$run"
+  [ -n "$own_curve" ] && CURVE_DIR="$own_curve"
+  [ "$own_sync_set" -eq 1 ] && CLOCK_SYNC="$own_sync"
+  [ -n "$own_skews" ] && CLOCK_SKEWS="$own_skews"
+  check_clock_skews
+  if [ -n "$host" ]; then
+    [ -n "$HOSTS_FILE" ] || usage_error "--host '$host': the pipeline runs without --hosts"
+    printf '%s\n' "${PRODUCER_HOSTS[@]}" | grep -qxF -- "$host" ||
+      usage_error "--host '$host': not a producer host (${PRODUCER_HOSTS[*]})"
+  fi
+  if [ -z "$id" ]; then
+    id="$(cat "$run/next-producer" 2>/dev/null || echo 1)"
+    echo $((id + 1)) >"$run/next-producer"
+  fi
+  run_producer wf "$id" "$host"
+}
+
+cmd_scale() {
+  [ "${1-}" = "-h" ] || [ "${1-}" = "--help" ] && { help_scale; return 0; }
+  local host=""
+  if [ $# -eq 4 ] && [ "$3" = --host ]; then
+    host="$4"; set -- "$1" "$2"
+  fi
+  [ $# -eq 2 ] || usage_error "usage: ./eventide scale FUNCTION N [--host H]"
+  local fn="$1" n="$2" run
+  is_count "$n" || usage_error "scale: N '$n': expected a count"
+  run="$(state_run)"
+  run_env "$run"
+  load_hosts "$run"
+  if [ -n "$host" ]; then
+    [ -n "$HOSTS_FILE" ] || usage_error "scale: --host '$host': the pipeline runs without --hosts"
+    function_hosts "$fn" | awk '{print $1}' | grep -qxF -- "$host" ||
+      usage_error "scale: --host '$host': not a host for function '$fn' ($(function_hosts "$fn" | awk '{print $1}' | tr '\n' ' '))"
+  fi
+  local -A wf
+  workflow_load wf "$WORKFLOW_FILE" "$OUT"
+  wf_has_function wf "$fn" || usage_error "scale: workflow $WORKFLOW has no function '$fn'"
+  scale_to "$run" wf "$fn" "$n" "$host"
+  if [ -n "$host" ]; then
+    echo "$fn: $(worker_pids "$run" "$fn" "$host" | wc -l) instance(s) on $host, $(worker_pids "$run" "$fn" | wc -l) in all"
+  else
+    echo "$fn: $(worker_pids "$run" "$fn" | wc -l) instance(s)"
+  fi
+}
+
+cmd_status() {
+  local json=0
+  case "${1-}" in
+    --json) json=1 ;;
+    -h|--help) help_status; return 0 ;;
+    "") ;;
+    *) usage_error "status: unknown option '$1'" ;;
+  esac
+  local run
+  run="$(state_run)"
+  run_env "$run"
+  load_hosts "$run"
+  local -a curve=()
+  [ -n "${CURVE_DIR:-}" ] && curve=(--curve "$CURVE_DIR")
+  local f name pid state where host p
+  local -a procs=()
+  for f in "$run"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    name="$(basename "$f" .pid)"
+    where="$(pid_of "$run" "$name")"
+    pid="${where#*:}"; host=""
+    [[ "$where" == *:* ]] && host="${where%%:*}"
+    state=stopped; pid_alive "$where" && state=running
+    procs+=("$name $pid $state $host")
+  done
+  if [ "$json" -eq 1 ]; then
+    printf '{"run_dir":"%s","results":"%s","workflow":"%s",' "$run" "$OUT" "$WORKFLOW"
+    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s"},' \
+      "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS"
+    printf '"processes":['
+    local first=1 role fn
+    for p in "${procs[@]}"; do
+      read -r name pid state host <<<"$p"
+      role="${name%%-*}"; fn=""
+      [ "$role" = worker ] && { fn="${name#worker-}"; fn="${fn%-*}"; }
+      [ $first -eq 1 ] || printf ','
+      first=0
+      printf '{"name":"%s","role":"%s","pid":%s,"function":"%s","state":"%s"' \
+        "$name" "$role" "$pid" "$fn" "$state"
+      if [ -n "$host" ]; then
+        printf ',"host":"%s","address":"%s"}' "$host" "${HOST_ADDR[$host]}"
+      else
+        printf '}'
+      fi
+    done
+    printf '],"broker":'
+    run_status --stats "$STATS" "${curve[@]}" --json --timeout 3 2>/dev/null ||
+      printf 'null'
+    printf '}\n'
+  else
+    echo "workflow $WORKFLOW, run dir $run, results $OUT"
+    if [ -n "$HOSTS_FILE" ]; then
+      printf '%-28s %-12s %8s %s\n' process host pid state
+    else
+      printf '%-28s %8s %s\n' process pid state
+    fi
+    for p in "${procs[@]}"; do
+      read -r name pid state host <<<"$p"
+      if [ -n "$HOSTS_FILE" ]; then
+        printf '%-28s %-12s %8s %s\n' "$name" "$host" "$pid" "$state"
+      else
+        printf '%-28s %8s %s\n' "$name" "$pid" "$state"
+      fi
+    done
+    run_status --stats "$STATS" "${curve[@]}" --timeout 3 ||
+      echo "(no stats from the broker)"
+  fi
+}
+
+cmd_down() {
+  [ "${1-}" = "-h" ] || [ "${1-}" = "--help" ] && { help_down; return 0; }
+  local run
+  run="$(state_run)"
+  run_env "$run"
+  load_hosts "$run"
+  pipeline_stop "$run"
+  [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
+  cp "$run"/logs/*.log "$OUT/" 2>/dev/null || true
+  cat "$run/logs/collector.log" 2>/dev/null | grep -v -E ' (INFO|DEBUG) ' || true
+  rm -f "$STATE/current"
+  rm -rf "$run"
+  echo "pipeline down; results: $OUT"
+}
+
+cmd_build() {
+  case "${1-}" in
+    -h|--help) help_build; return 0 ;;
+    "") ;;
+    *) usage_error "build: unknown option '$1' (see ./eventide build --help)" ;;
+  esac
+  ensure_built
+  echo "built: $BIN"
+}
+
+cmd_test() {
+  [ "${1-}" = "-h" ] || [ "${1-}" = "--help" ] && { help_test; return 0; }
+  ensure_deps
+  info "building (release) in $BUILD"
+  build_into "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  info "building (ASan/UBSan) in $ASAN_BUILD"
+  build_into "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DET_SANITIZE=ON
+  local rc=0
+  info "tests: release build"
+  (cd "$BUILD" && ctest --output-on-failure --timeout 600) || rc=1
+  info "tests: ASan/UBSan build"
+  (cd "$ASAN_BUILD" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure --timeout 900) || rc=1
+  [ $rc -eq 0 ] && echo "all tests passed (release and ASan/UBSan builds)"
+  return $rc
+}
+
+cmd_sweep() {
+  set_pipeline_defaults
+  local rates="" durations="" sweep="" r d
+  local -a run_args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) help_sweep; return 0 ;;
+      --rates) [[ "${2-}" =~ ^[0-9]+([.][0-9]+)?(,[0-9]+([.][0-9]+)?)*$ ]] ||
+                 usage_error "--rates '${2-}': expected a list like 2,5,10"
+               rates="$2"; shift 2 ;;
+      --durations) [[ "${2-}" =~ ^[0-9]+([.][0-9]+)?(,[0-9]+([.][0-9]+)?)*$ ]] ||
+                     usage_error "--durations '${2-}': expected a list like 30,60"
+                   durations="$2"; shift 2 ;;
+      --out) [ -n "${2-}" ] || usage_error "--out needs a value"
+             sweep="$2"; shift 2 ;;
+      --rate) usage_error "--rate: a sweep takes --rates LIST" ;;
+      --duration) usage_error "--duration: a sweep takes --durations LIST" ;;
+      *) parse_pipeline_opt "$1" "${2-}"; run_args+=("$1" "$2"); shift 2 ;;
+    esac
+  done
+  [ -n "$rates" ] || usage_error "sweep: --rates is required (e.g. --rates 2,5,10)"
+  check_transport
+  [ -n "$durations" ] || durations="$DURATION"
+  ensure_built
+  # Each point is a whole `run`, which checks the rest; the name is for
+  # the messages and the report's title.
+  local -A wf
+  workflow_load wf "$WORKFLOW"
+  workflow_settle wf
+  [ -n "$sweep" ] || sweep="$ROOT/results/sweep-$(date +%Y%m%d-%H%M%S)"
+  mkdir -p "$sweep"
+  sweep="$(cd "$sweep" && pwd)"
+  for d in ${durations//,/ }; do
+    for r in ${rates//,/ }; do
+      info "sweep: workflow $WORKFLOW at $r events/s for $d s"
+      "$ROOT/eventide" run "${run_args[@]}" --rate "$r" --duration "$d" \
+        --out "$sweep/rate-$r-dur-$d" >"$sweep/rate-$r-dur-$d.log" 2>&1 ||
+        { tail -n 30 "$sweep/rate-$r-dur-$d.log" >&2
+          die "sweep point rate $r duration $d failed (log: $sweep/rate-$r-dur-$d.log)"; }
+      grep -E '^(events|latency ms|throughput|utilization) ' \
+        "$sweep/rate-$r-dur-$d.log" | sed 's/^/    /' >&2 || true
+    done
+  done
+  "$BIN/eventide-report" --sweep "$sweep" --title "Eventide sweep: workflow $WORKFLOW" ||
+    die "cannot write the sweep report"
+  # The paper's three tables, then where everything is.
+  awk '/^#+ .*Average (latency|throughput|utilization)/ {show=1}
+       /^#+ / && !/Average (latency|throughput|utilization)/ {show=0}
+       show' "$sweep/report.md"
+  echo
+  echo "report:  $sweep/report.md"
+  echo "figures: $sweep/latency.png $sweep/throughput.png $sweep/utilization.png (and .svg)"
+}
+
+cmd_keys() {
+  local dir=""
+  local -a force=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) help_keys; return 0 ;;
+      --force) force=(--force); shift ;;
+      -*) usage_error "keys: unknown option '$1' (see ./eventide keys --help)" ;;
+      *) [ -z "$dir" ] || usage_error "keys: one directory only, got '$dir' and '$1'"
+         dir="$1"; shift ;;
+    esac
+  done
+  [ -n "$dir" ] || dir="$STATE/keys"
+  ensure_built
+  mkdir -p "$(dirname "$dir")"
+  "$BIN/eventide-keys" --dir "$dir" "${force[@]}" || exit 1
+  echo "use them with: ./eventide run --curve $dir ...  (or up --curve $dir)"
+}
+
+cmd_demo() {
+  [ "${1-}" = "-h" ] || [ "${1-}" = "--help" ] && { help_demo; return 0; }
+  info "demo: the fraud workflow (preprocess -> XGBoost fraud model -> decide -> sink)"
+  info "      at 2, 5 and 10 events/s, 30 s each: about two minutes"
+  cmd_sweep --workflow fraud --rates 2,5,10 --durations 30 \
+    --workers 1 --arrival poisson --seed 1 \
+    --out "$ROOT/results/demo-$(date +%Y%m%d-%H%M%S)"
+}

@@ -1,0 +1,67 @@
+# launcher/deps.sh: the Debian packages the project needs, installed when
+# missing (as root) or named (otherwise), and the CMake builds the commands
+# run against. Reads ROOT, BUILD and BIN.
+
+# Debian packages the build, the tests and the demo need. The ssh test
+# uses openssh-client and dropbear-bin (binaries only: no ssh service is
+# installed or started); jq reads results in the integration tests and
+# bats runs the launcher's own tests (tests/launcher).
+APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
+              libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
+              iproute2 openssh-client dropbear-bin bats)
+
+# missing_packages: the packages of APT_PACKAGES not installed, on one
+# line (empty when all are, or when this is not Debian).
+missing_packages() {
+  local pkg missing=()
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    return 0 # not Debian: let the build say what is missing
+  fi
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+      grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  echo "${missing[*]-}"
+}
+
+ensure_deps() {
+  local missing
+  missing="$(missing_packages)"
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    info "installing missing packages: $missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+      die "apt-get install failed for: $missing"
+  else
+    echo "$PROG: missing packages: $missing" >&2
+    echo "run this first:  sudo apt-get update && sudo apt-get install -y $missing" >&2
+    exit 1
+  fi
+}
+
+# build_into DIR [extra cmake args]: configure once, then an incremental
+# build.
+build_into() {
+  local dir="$1"; shift
+  mkdir -p "$dir"
+  local log="$dir/build.log"
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$dir" "$@" >"$log" 2>&1 ||
+      { cat "$log" >&2; die "cmake configure failed (log: $log)"; }
+  fi
+  cmake --build "$dir" -j "$(nproc)" >>"$log" 2>&1 ||
+    { tail -n 60 "$log" >&2; die "build failed (log: $log)"; }
+}
+
+# ensure_built: the release build in BUILD, up to date.
+ensure_built() {
+  # Tests run the launcher against a build they made already.
+  if [ "${EVENTIDE_NO_BUILD:-0}" = 1 ] && [ -x "$BIN/eventide-broker" ]; then
+    return 0
+  fi
+  ensure_deps
+  build_into "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+}

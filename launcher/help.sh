@@ -1,0 +1,148 @@
+# launcher/help.sh: `./eventide help` and each command's --help text (the
+# options of run, up and produce are shared, so each block is written once).
+
+help_main() {
+  cat <<'TEXT'
+usage: ./eventide COMMAND [options]
+
+  demo                  the main experiment, with sensible defaults
+  test                  build (release and ASan/UBSan) and run every test
+  build                 build the release binaries (run, up, sweep and keys
+                        build on first use by themselves)
+  run [options]         one complete run: start, load, drain, report, stop
+  sweep --rates LIST    one run per rate (and duration): tables and plots
+  up [options]          start collector, broker and workers; leave them running
+  produce [options]     send load into the running pipeline
+  scale FUNCTION N      start or stop worker processes until N run
+                        ([--host H] with a pipeline across --hosts)
+  status [--json]       processes, endpoints, queue depths
+  down                  drain and stop everything, write the results
+  keys [DIR] [--force]  create CURVE keys for --curve (default .eventide/keys)
+  help                  this text
+
+Run './eventide COMMAND --help' for a command's options.
+TEXT
+}
+
+help_pipeline_opts() {
+  cat <<'EOF'
+  --workflow NAME|FILE   synthetic, noop, a workflow under workflows/ (fraud,
+                         sensor) or a workflow JSON file (default synthetic)
+  --workers N|F=N,...    instances per function: N for every function, or
+                         per function, e.g. preprocess=1,fraud=2 (default 2)
+  --service DIST         synthetic service time: const:10ms, exp:10ms,
+                         uniform:5ms:15ms, lognormal:10ms:0.5, or tokens
+                         (from a trace's token counts) (default exp:10ms)
+  --mode sleep|spin      synthetic: sleep (I/O-bound) or burn CPU (default sleep)
+  --slots N              concurrent events per instance (default: the
+                         workflow stage's slots, else 1)
+  --queue-cap N          queue bound per function (default 10000)
+  --drain-timeout S      collector: wait this long for stragglers (default 30)
+  --log-level LEVEL      debug|info|warn|error (default info)
+  --idle-timeout S       keep-alive: an idle instance leaves after S
+                         (default: never); with --autoscale and --min 0
+                         this is scale to zero
+  --memory-mb N          cost model: memory per instance (default 1024)
+  --price-gb-s USD       cost model: per GB-second (default 0.0000166667)
+  --price-requests USD   cost model: per million requests (default 0.20)
+  --autoscale POLICY     kpa | hpa | rps: eventide-autoscaler starts and
+                         stops workers; --workers is the initial count
+  --min N, --max N       autoscaler bounds per function (policy defaults)
+  --target X             kpa: concurrency per instance; hpa: busy-slot
+                         utilization (0-1); rps: events/s per instance
+  --autoscale-arg F=V    any other eventide-autoscaler flag, e.g.
+                         --autoscale-arg --stable-window=6 (repeatable)
+  --transport ipc|tcp    ipc: private sockets in the run directory; tcp:
+                         127.0.0.1 with ports the kernel picks (default ipc)
+  --curve DIR            CURVE on every TCP link, keys from DIR (see
+                         ./eventide keys); implies --transport tcp
+  --clock-sync MODE      producers and workers estimate their clock's offset
+                         to the broker's (NTP-style probes, reported in
+                         summary.json); producers correct the times they
+                         send: auto (when the offset is measurably not
+                         zero), on (always), off (no probes) (default auto)
+  --clock-skew K=MS      emulate a clock MS ms ahead (negative: behind) for
+                         K = producer, workers or a host of --hosts
+                         (repeatable)
+EOF
+}
+
+help_hosts_opts() {
+  cat <<'EOF'
+  --hosts FILE           run across hosts: lines "NAME ADDRESS ROLE...",
+                         roles producer, broker, collector, workers (the
+                         --workers count, split between such hosts) and
+                         workers:FUNCTION=N[,...]; implies --transport tcp
+  --host-cmd TEMPLATE    how to run a command on a host; {host} is its
+                         name, {addr} its address (default 'ssh {host}';
+                         e.g. 'ip netns exec {host}')
+  --port-base P          with --hosts: collector P, broker frontend P+1,
+                         backend P+2, stats P+3 (default: ports the kernel
+                         picks, read back from the hosts)
+  --netem HOST=SPEC      with --hosts: tc netem SPEC (e.g. 'delay 20ms
+                         loss 1%') on HOST's device, run through the
+                         template, removed at the end (repeatable)
+EOF
+}
+
+help_load_opts() {
+  cat <<'EOF'
+  --rate EPS             events per second (default 10)
+  --duration S           seconds of load (default 10; replays: the whole data)
+  --arrival KIND         constant | poisson | trace:FILE (default poisson)
+  --seed N               same seed, same event sequence (default 1)
+  --source SPEC          synthetic | fraud | nab:FILE (default: the workflow's)
+  --labels FILE          ground-truth windows for nab: sources
+  --speedup X            replay data or a trace X times faster than recorded
+  --fraud-rate F         fraud source: share of fraudulent transactions
+  --malformed-rate F     fraud source: share of malformed events
+  --payload-bytes N      synthetic source: padding per event (default 0)
+EOF
+}
+
+help_run() {
+  echo "usage: ./eventide run [options]"
+  help_pipeline_opts; help_hosts_opts; help_load_opts
+  echo "  --out DIR              results directory (default results/<timestamp>)"
+}
+help_up() {
+  echo "usage: ./eventide up [options]"
+  help_pipeline_opts; help_hosts_opts
+  echo "  --out DIR              results directory, written by down"
+}
+help_produce() {
+  echo "usage: ./eventide produce [options]"
+  help_load_opts
+  echo "  --id N                 producer id (default: next free)"
+  echo "  --curve DIR            this producer's CURVE keys (default: the pipeline's)"
+  echo "  --clock-sync MODE      auto, on or off (default: the pipeline's)"
+  echo "  --clock-skew K=MS      emulate this producer's clock MS ms off (K: producer"
+  echo "                         or its host) (default: the pipeline's)"
+  echo "  --host H               with --hosts: the producer host to send from"
+  echo "                         (default: the first producer host)"
+}
+help_scale() {
+  echo "usage: ./eventide scale FUNCTION N [--host H]   (start or stop workers until N run)"
+  echo "  --host H   with --hosts: N is the count on host H; without it new"
+  echo "             workers go to the least loaded of the function's hosts"
+}
+help_status() { echo "usage: ./eventide status [--json]"; }
+help_down() { echo "usage: ./eventide down   (drain, stop everything, write results)"; }
+help_test() { echo "usage: ./eventide test   (release + ASan/UBSan builds, whole suite)"; }
+help_demo() { echo "usage: ./eventide demo   (the fraud workflow swept at 2, 5, 10 events/s, ~2 min)"; }
+help_keys() {
+  echo "usage: ./eventide keys [DIR] [--force]"
+  echo "  create CURVE keys in DIR (default .eventide/keys): server.key and client.key"
+  echo "  (mode 0600), server.pub, authorized/client.pub; existing keys are kept"
+  echo "  unless --force. Use them with run/up --curve DIR."
+}
+help_sweep() {
+  echo "usage: ./eventide sweep --rates 2,5,10 [--durations 30,60] [--out DIR] [run options]"
+  echo "  one run per (rate, duration) point into DIR/rate-R-dur-D, then DIR/report.md"
+  echo "  with the tables and DIR/{latency,throughput,utilization}.{png,svg}"
+}
+
+help_build() {
+  echo "usage: ./eventide build   (install missing packages, configure and build the"
+  echo "  release binaries into build/release, or \$EVENTIDE_BUILD; incremental)"
+}

@@ -1,0 +1,414 @@
+# launcher/pipeline.sh: a pipeline's processes: the collector, the broker,
+# each function's workers, the autoscaler and the producers. Each binary's
+# command line is built in one function (collector_argv, broker_argv,
+# worker_argv, autoscaler_argv, producer_argv), so a flag changes in one
+# place; then starting, scaling and stopping a pipeline in its run dir.
+#
+# RUN/env holds the run's settings (options.sh) and its endpoints
+# (FRONTEND, BACKEND, COLLECTOR, STATS); every command acting on a running
+# pipeline restores them with run_env before it starts anything.
+
+# run_env RUN: the settings and endpoints of the pipeline in RUN.
+run_env() {
+  # shellcheck disable=SC1091
+  . "$1/env"
+}
+
+# collector_argv OUT RUN RESULTS EXPECT GRACE BIND WF: into the array OUT,
+# the collector's command line: it binds BIND, writes into RESULTS, and
+# waits for EXPECT producers and GRACE seconds of late usage reports.
+collector_argv() {
+  local -n collector_argv_out="$1"
+  local run="$2" results="$3" expect="$4" grace="$5" bind="$6" wf_name="$7"
+  collector_argv_out=("$BIN/eventide-collector" --bind "$bind")
+  [ -n "$MEMORY_MB" ] && collector_argv_out+=(--memory-mb "$MEMORY_MB")
+  [ -n "$PRICE_GB_S" ] && collector_argv_out+=(--price-gb-s "$PRICE_GB_S")
+  [ -n "$PRICE_REQUESTS" ] && collector_argv_out+=(--price-requests "$PRICE_REQUESTS")
+  collector_argv_out+=(--out "$results" --expect-producers "$expect"
+    --drain-timeout "$(awk -v d="$DRAIN_TIMEOUT" 'BEGIN { print d + 15 }')"
+    --usage-grace "$grace")
+  [ -n "$CURVE_DIR" ] && collector_argv_out+=(--curve "$CURVE_DIR")
+  collector_argv_out+=(--endpoints-file "$run/collector.endpoints"
+    --workflow "$(wf_get "$wf_name" path)"
+    --run-id "$(basename "$results")" --log-level "$LOG_LEVEL")
+}
+
+# broker_argv OUT RUN WF FRONTEND BACKEND COLLECTOR STATS: into the array
+# OUT, the broker's command line.
+broker_argv() {
+  local -n broker_argv_out="$1"
+  local run="$2" wf_name="$3"
+  broker_argv_out=("$BIN/eventide-broker" --frontend "$4" --backend "$5"
+    --collector "$6" --stats "$7" --workflow "$(wf_get "$wf_name" path)"
+    --queue-cap "$QUEUE_CAP" --drain-timeout "$DRAIN_TIMEOUT"
+    --log-level "$LOG_LEVEL")
+  [ -n "$CURVE_DIR" ] && broker_argv_out+=(--curve "$CURVE_DIR")
+  broker_argv_out+=(--endpoints-file "$run/broker.endpoints")
+}
+
+# worker_argv OUT WF FUNCTION INDEX [HOST]: into the array OUT, the command
+# line of FUNCTION's instance INDEX (on HOST), but for --spawned-at, which
+# is read on the worker's own host just before it starts.
+worker_argv() {
+  local -n worker_argv_out="$1"
+  local wf_name="$2" fn="$3" index="$4" host="${5-}" opt
+  local -a clock
+  worker_argv_out=("$BIN/eventide-worker" --function "$fn" --broker "$BACKEND"
+    --collector "$COLLECTOR" --slots "$(wf_slots "$wf_name" "$fn")"
+    --seed "$((SEED * 1000 + index))" --instance "$fn-$index"
+    --log-level "$LOG_LEVEL")
+  if [ "$fn" = synthetic ]; then
+    worker_argv_out+=(--service "$SERVICE" --mode "$MODE")
+  fi
+  while IFS= read -r opt; do
+    [ -n "$opt" ] && worker_argv_out+=(--option "$opt")
+  done < <(wf_options "$wf_name" "$fn")
+  opt="$(wf_io_delay "$wf_name" "$fn")"
+  [ -n "$opt" ] && worker_argv_out+=(--io-delay "$opt")
+  [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
+  [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")
+  clock_args clock workers "$host"
+  worker_argv_out+=("${clock[@]}")
+}
+
+# producer_argv OUT WF ID [HOST]: into the array OUT, the command line of
+# producer ID (on HOST): the load options given, else the workflow's
+# defaults.
+producer_argv() {
+  local -n producer_argv_out="$1"
+  local wf_name="$2" id="$3" host="${4-}"
+  local source="$SOURCE" labels="$LABELS" speedup="$SPEEDUP" arrival="$ARRIVAL"
+  local -a clock
+  [ -n "$source" ] || source="$(wf_producer "$wf_name" source)"
+  [ -n "$labels" ] || labels="$(wf_producer "$wf_name" labels)"
+  # A replay paced by the data's own clock: speed-up from the workflow
+  # unless the user asked for a fixed rate.
+  if [ -z "$speedup" ] && [ "$RATE_SET" -eq 0 ]; then
+    speedup="$(wf_producer "$wf_name" speedup)"
+  fi
+  case "$source" in nab:*) source="nab:$(abs_path "${source#nab:}")" ;; esac
+  case "$arrival" in trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;; esac
+  [ -n "$labels" ] && labels="$(abs_path "$labels")"
+  producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND" --id "$id"
+    --rate "$RATE" --arrival "$arrival" --seed "$SEED"
+    --payload-bytes "$PAYLOAD_BYTES" --log-level "$LOG_LEVEL")
+  # Replays (a time-driven source or a trace) run to their end unless a
+  # duration is given.
+  if [ "$DURATION_SET" -eq 1 ] ||
+     { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]]; }; then
+    producer_argv_out+=(--duration "$DURATION")
+  fi
+  [ -n "$source" ] && producer_argv_out+=(--source "$source")
+  [ -n "$labels" ] && producer_argv_out+=(--labels "$labels")
+  [ -n "$speedup" ] && producer_argv_out+=(--speedup "$speedup")
+  [ -n "$FRAUD_RATE" ] && producer_argv_out+=(--fraud-rate "$FRAUD_RATE")
+  [ -n "$MALFORMED_RATE" ] && producer_argv_out+=(--malformed-rate "$MALFORMED_RATE")
+  [ -n "${CURVE_DIR:-}" ] && producer_argv_out+=(--curve "$CURVE_DIR")
+  clock_args clock producer "$host"
+  producer_argv_out+=("${clock[@]}")
+}
+
+# autoscaler_argv OUT RUN RESULTS: into the array OUT, the autoscaler's
+# command line. It acts through this launcher's own `scale`, pointed at
+# RUN, so status and down keep seeing every worker it starts.
+autoscaler_argv() {
+  local -n autoscaler_argv_out="$1"
+  local run="$2" results="$3"
+  autoscaler_argv_out=("$BIN/eventide-autoscaler" --stats "$STATS"
+    --policy "$AUTOSCALE")
+  [ -n "$AS_MIN" ] && autoscaler_argv_out+=(--min "$AS_MIN")
+  [ -n "$AS_MAX" ] && autoscaler_argv_out+=(--max "$AS_MAX")
+  if [ -n "$AS_TARGET" ]; then
+    case "$AUTOSCALE" in
+      kpa) autoscaler_argv_out+=(--target "$AS_TARGET") ;;
+      hpa) autoscaler_argv_out+=(--target-utilization "$AS_TARGET") ;;
+      rps) autoscaler_argv_out+=(--target-rps "$AS_TARGET") ;;
+    esac
+  fi
+  [ -n "$CURVE_DIR" ] && autoscaler_argv_out+=(--curve "$CURVE_DIR")
+  autoscaler_argv_out+=("${AS_ARGS[@]}" --decisions "$results/autoscaler.jsonl"
+    --log-level "$LOG_LEVEL"
+    --scale-cmd "EVENTIDE_RUN=$run EVENTIDE_BUILD=$BUILD $ROOT/eventide scale {function} {replicas}")
+}
+
+# run_producer WF ID [HOST]: producer ID in the foreground, from the source
+# tree (with --hosts: on HOST, by default the first producer host).
+run_producer() {
+  local wf_name="$1" id="$2" host="${3-}"
+  local -a argv
+  if [ -n "${HOSTS_FILE:-}" ]; then
+    host="${host:-${PRODUCER_HOSTS[0]}}"
+    producer_argv argv "$wf_name" "$id" "$host"
+    host_exec "$host" "${argv[@]}" </dev/null
+    return
+  fi
+  producer_argv argv "$wf_name" "$id"
+  (cd "$ROOT" && exec "${argv[@]}")
+}
+
+# run_status ARGS...: eventide-status, on the broker's host under --hosts
+# (this machine may have no route to it).
+run_status() {
+  if [ -n "${HOSTS_FILE:-}" ]; then
+    host_exec "$BROKER_HOST" "$BIN/eventide-status" "$@" </dev/null
+  else
+    "$BIN/eventide-status" "$@"
+  fi
+}
+
+# start_worker RUN WF FUNCTION INDEX [HOST]
+start_worker() {
+  local run="$1" wf_name="$2" fn="$3" index="$4" host="${5-}"
+  local -a argv
+  worker_argv argv "$wf_name" "$fn" "$index" "$host"
+  # The spawn time is read on the worker's own host (its clock may differ
+  # from this one's), just before the process starts.
+  if [ -n "$host" ]; then
+    host_start "$run" "worker-$fn-$index" "$host" --stamp-spawn "${argv[@]}"
+  else
+    start_bg "$run" "worker-$fn-$index" "${argv[@]}" --spawned-at "$(now_ns)"
+  fi
+}
+
+# worker_pids RUN FUNCTION [HOST]: live workers of FUNCTION (on HOST),
+# oldest first; the records of dead ones are removed.
+worker_pids() {
+  local run="$1" fn="$2" host="${3-}" f name index pid
+  for f in "$run/pids/worker-$fn-"*.pid; do
+    name="$(basename "$f" .pid)"
+    index="${name#"worker-$fn-"}"
+    # The glob for function a also matches worker-a-b-1, function a-b's.
+    is_count "$index" && echo "$index $name"
+  done | sort -n | while read -r index name; do
+    pid="$(pid_of "$run" "$name")"
+    if [ -n "$host" ] && [ "${pid%%:*}" != "$host" ]; then continue; fi
+    if pid_alive "$pid"; then echo "$pid"
+    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host"; fi
+  done
+}
+
+# least_loaded_host RUN FUNCTION: of the hosts that run FUNCTION, the one
+# with the fewest live instances of it.
+least_loaded_host() {
+  local run="$1" fn="$2" h best="" bestn=-1 cnt
+  while read -r h _; do
+    cnt="$(worker_pids "$run" "$fn" "$h" | wc -l)"
+    if [ "$bestn" -lt 0 ] || [ "$cnt" -lt "$bestn" ]; then best="$h"; bestn="$cnt"; fi
+  done < <(function_hosts "$fn")
+  echo "$best"
+}
+
+# scale_to RUN WF FUNCTION N [HOST]: start or stop workers until N run (on
+# HOST; with --hosts and no HOST new ones go to the least loaded host).
+scale_to() {
+  local run="$1" wf_name="$2" fn="$3" want="$4" host="${5-}" have next on
+  local -a pids victims
+  mapfile -t pids < <(worker_pids "$run" "$fn" "$host")
+  have=${#pids[@]}
+  if [ "$have" -lt "$want" ]; then
+    # One counter per function: the autoscaler may scale two at once.
+    next=$(cat "$run/next-index-$fn" 2>/dev/null || echo 1)
+    while [ "$have" -lt "$want" ]; do
+      on="$host"
+      [ -z "$on" ] && [ -n "${HOSTS_FILE:-}" ] && on="$(least_loaded_host "$run" "$fn")"
+      start_worker "$run" "$wf_name" "$fn" "$next" "$on"
+      next=$((next + 1)); have=$((have + 1))
+    done
+    echo "$next" >"$run/next-index-$fn"
+  elif [ "$have" -gt "$want" ]; then
+    # Newest first: they have served least. SIGTERM makes a worker say BYE
+    # and finish what it was given before leaving.
+    victims=("${pids[@]:$want}")
+    stop_pids 30 "${victims[@]}"
+  fi
+}
+
+# place_workers RUN WF FUNCTION PLACED: start FUNCTION's first instances
+# (the --workers count; with --hosts, on the hosts worker_placement
+# gives) and set the variable PLACED to how many.
+place_workers() {
+  local run="$1" wf_name="$2" fn="$3" want line h cnt
+  local -n place_workers_placed="$4"
+  local -a where
+  want="$(workers_for "$fn")"
+  if [ -z "$HOSTS_FILE" ]; then
+    scale_to "$run" "$wf_name" "$fn" "$want"
+    place_workers_placed="$want"
+    return 0
+  fi
+  mapfile -t where < <(worker_placement "$fn" "$want")
+  place_workers_placed=0
+  for line in "${where[@]}"; do
+    read -r h cnt <<<"$line"
+    scale_to "$run" "$wf_name" "$fn" "$cnt" "$h"
+    place_workers_placed=$((place_workers_placed + cnt))
+  done
+}
+
+# endpoint_of RUN ROLE NAME: the endpoint NAME that ROLE wrote into
+# RUN/ROLE.endpoints once bound (tcp: the port the kernel chose for
+# tcp://127.0.0.1:*, so choosing and binding a port never race).
+endpoint_of() {
+  local run="$1" role="$2" name="$3" file="$1/$2.endpoints" tries=0 ep pid
+  local where
+  where="$(pid_of "$run" "$role")"
+  # On a host the file is read back through the template (it may be
+  # another machine's /tmp).
+  until if [[ "$where" == *:* ]]; then
+          host_sh "${where%%:*}" "cat $(sh_quote "$file")" </dev/null \
+            >"$file.read" 2>/dev/null && [ -s "$file.read" ]
+        else [ -f "$file" ]; fi; do
+    pid="$(pid_of "$run" "$role")"
+    if ! pid_alive "$pid"; then
+      cat "$run/logs/$role.log" >&2
+      die "the $role stopped while the pipeline was starting"
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 600 ] || die "the $role did not bind within 30 s"
+    sleep 0.05
+  done
+  [[ "$where" == *:* ]] && file="$file.read"
+  ep="$(sed -n "s/^$name=//p" "$file")"
+  [[ "$ep" =~ ^tcp://[0-9.]+:[0-9]+$ ]] ||
+    die "the $role wrote a bad $name endpoint '$ep' into $file"
+  echo "$ep"
+}
+
+# pipeline_start RUN RESULTS EXPECT_PRODUCERS USAGE_GRACE WF: collector,
+# broker, autoscaler and workers of the workflow table WF, ready when it
+# returns; RUN/env written and restored.
+pipeline_start() {
+  local run="$1" out="$2" expect="$3" grace="$4" wf_name="$5" fn placed
+  mkdir -p "$run/logs" "$run/pids" "$out"
+  local any="tcp://127.0.0.1:*" collector_bind frontend backend collector stats
+  local -a on_collector=(start_bg "$run" collector) on_broker=(start_bg "$run" broker)
+  local -a argv
+  if [ -n "$HOSTS_FILE" ]; then
+    hosts_prepare "$run" "$out"
+    on_collector=(host_start "$run" collector "$COLLECTOR_HOST")
+    on_broker=(host_start "$run" broker "$BROKER_HOST")
+    local ca="${HOST_ADDR[$COLLECTOR_HOST]}" ba="${HOST_ADDR[$BROKER_HOST]}"
+    if [ -n "$PORT_BASE" ]; then
+      collector_bind="tcp://$ca:$PORT_BASE"
+      frontend="tcp://$ba:$((PORT_BASE + 1))"
+      backend="tcp://$ba:$((PORT_BASE + 2))"
+      stats="tcp://$ba:$((PORT_BASE + 3))"
+    else
+      collector_bind="tcp://$ca:*"
+      frontend="tcp://$ba:*"; backend="$frontend"; stats="$frontend"
+    fi
+  elif [ "$TRANSPORT" = tcp ]; then
+    collector_bind="$any"
+    frontend="$any"; backend="$any"; stats="$any"
+  else
+    collector_bind="ipc://$run/collector.ipc"
+    frontend="ipc://$run/frontend.ipc"
+    backend="ipc://$run/backend.ipc"
+    stats="ipc://$run/stats.ipc"
+  fi
+  collector_argv argv "$run" "$out" "$expect" "$grace" "$collector_bind" "$wf_name"
+  "${on_collector[@]}" "${argv[@]}"
+  collector="$collector_bind"
+  [ "$TRANSPORT" = tcp ] && collector="$(endpoint_of "$run" collector COLLECTOR)"
+  broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
+  "${on_broker[@]}" "${argv[@]}"
+  if [ "$TRANSPORT" = tcp ]; then
+    frontend="$(endpoint_of "$run" broker FRONTEND)"
+    backend="$(endpoint_of "$run" broker BACKEND)"
+    stats="$(endpoint_of "$run" broker STATS)"
+  fi
+  # The run's env: how scale, produce and status find this pipeline.
+  {
+    local v
+    printf 'FRONTEND=%q\nBACKEND=%q\nCOLLECTOR=%q\nSTATS=%q\n' \
+      "$frontend" "$backend" "$collector" "$stats"
+    for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
+             SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
+             CLOCK_SYNC CLOCK_SKEWS; do
+      printf '%s=%q\n' "$v" "${!v}"
+    done
+  } >"$run/env"
+  run_env "$run"
+  if [ -n "$AUTOSCALE" ]; then
+    start_autoscaler "$run" "$out"
+  fi
+  local total=0
+  for fn in $(wf_functions "$wf_name"); do
+    place_workers "$run" "$wf_name" "$fn" placed
+    total=$((total + placed))
+  done
+  # Ready means every worker said READY to the broker. A process that
+  # died on the way (a bad workflow file, say) ends the wait at once.
+  local tries=0 role pid
+  local -a curve=()
+  [ -n "$CURVE_DIR" ] && curve=(--curve "$CURVE_DIR")
+  until run_status --stats "$STATS" --wait-instances "$total" \
+          "${curve[@]}" --timeout 1 >/dev/null 2>&1; do
+    for role in collector broker; do
+      pid="$(pid_of "$run" "$role")"
+      if ! pid_alive "$pid"; then
+        cat "$run/logs/$role.log" >&2
+        die "the $role stopped while the pipeline was starting"
+      fi
+    done
+    tries=$((tries + 1))
+    if [ "$tries" -ge 120 ]; then
+      tail -n 20 "$run"/logs/*.log >&2
+      die "pipeline did not become ready in 120 s"
+    fi
+  done
+}
+
+# start_autoscaler RUN RESULTS
+start_autoscaler() {
+  local run="$1" out="$2"
+  local -a argv starter=(start_bg "$run" autoscaler)
+  if [ -n "${HOSTS_FILE:-}" ]; then
+    # On the broker's host, where the stats are published (this machine may
+    # have no route there); its scale command runs this launcher on that
+    # host, which must see this run directory.
+    host_run "$BROKER_HOST" test -e "$run/.launcher" </dev/null >/dev/null 2>&1 ||
+      die "--autoscale with --hosts: the autoscaler runs on the broker's host $BROKER_HOST and scales through the launcher there, which cannot see $run; launch from $BROKER_HOST (or share $STATE with it)"
+    starter=(host_start "$run" autoscaler "$BROKER_HOST")
+  fi
+  autoscaler_argv argv "$run" "$out"
+  "${starter[@]}" "${argv[@]}"
+}
+
+# pipeline_stop RUN: broker first (it finishes admitted work and tells the
+# workers to drain), then workers, then the collector (writes results).
+pipeline_stop() {
+  local run="$1" pid f
+  local -a pids=()
+  # The autoscaler first, so it starts nothing while the rest stops.
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
+  pid="$(pid_of "$run" broker)"
+  [ -n "$pid" ] && stop_pids 60 "$pid"
+  # HOST:PID for a worker on a host of --hosts: the signal must reach the
+  # worker there, not the local ssh client that started it.
+  for f in "$run"/pids/worker-*.pid; do
+    [ -f "$f" ] && pids+=("$(pid_of "$run" "$(basename "$f" .pid)")")
+  done
+  [ "${#pids[@]}" -gt 0 ] && stop_pids 15 "${pids[@]}"
+  pid="$(pid_of "$run" collector)"
+  [ -n "$pid" ] && stop_pids 30 "$pid"
+  return 0
+}
+
+# pipeline_kill RUN: SIGKILL for every process of RUN, netem removed and
+# the hosts' run directories too (a failed or interrupted start).
+pipeline_kill() {
+  local run="$1" f
+  for f in "$run"/pids/*.host; do
+    [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
+  done
+  for f in "$run"/pids/*.pid; do
+    [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
+  done
+  if [ -n "${HOSTS_FILE:-}" ] && [ -f "$run/hosts" ]; then
+    netem_remove "$run"
+    hosts_clean "$run"
+  fi
+  return 0
+}

@@ -1,0 +1,97 @@
+# launcher/processes.sh: the processes the launcher starts, here or on a
+# host of --hosts, and how it finds, checks and stops them again. Each one
+# is recorded in the run directory: RUN/pids/NAME.pid (the local pid) and,
+# for a process on a host, RUN/pids/NAME.host ("HOST PID"); its output
+# goes to RUN/logs/NAME.log.
+
+# start_bg RUN NAME CMD...: start CMD in the background, logging to
+# RUN/logs/NAME.log, and record its pid in RUN/pids/NAME.pid.
+start_bg() {
+  local run="$1" name="$2"; shift 2
+  mkdir -p "$run/logs" "$run/pids"
+  # Own session: a pipeline left up by `up` survives its terminal closing.
+  # From the source tree, so relative paths in workflow options resolve.
+  (cd "$ROOT" && exec setsid "$@") >>"$run/logs/$name.log" 2>&1 &
+  echo $! >"$run/pids/$name.pid"
+}
+
+# host_start RUN NAME HOST [--stamp-spawn] CMD...: start_bg through the
+# template; --stamp-spawn appends --spawned-at with HOST's own time. The
+# process's first log line gives its pid on HOST, recorded with the host
+# in RUN/pids/NAME.host ("HOST PID"); RUN/pids/NAME.pid keeps the local pid
+# (the template's process: ssh, or the process itself under ip netns exec).
+host_start() {
+  local run="$1" name="$2" host="$3" stamp=""; shift 3
+  if [ "${1-}" = --stamp-spawn ]; then
+    # shellcheck disable=SC2016 # expanded on HOST, not here
+    stamp=' --spawned-at "$(date +%s%N)"'; shift
+  fi
+  mkdir -p "$run/logs" "$run/pids"
+  local script
+  local -a argv
+  script="cd $(sh_quote "$ROOT") && echo \"\$(date -u +%Y-%m-%dT%H:%M:%S.000Z) INFO eventide: on host $host as pid \$\$\" && exec $(sh_words "$@")$stamp"
+  host_argv argv "$host" "$script"
+  # The log exists before the loop below reads it, whenever the
+  # background shell gets to open it.
+  : >>"$run/logs/$name.log"
+  (exec setsid "${argv[@]}") </dev/null >>"$run/logs/$name.log" 2>&1 &
+  local lpid=$! tries=0 rpid=""
+  echo "$lpid" >"$run/pids/$name.pid"
+  while :; do
+    rpid="$(sed -n "s/^.* INFO eventide: on host $host as pid \([0-9][0-9]*\)\$/\1/p" \
+              "$run/logs/$name.log" | tail -n 1)"
+    [ -n "$rpid" ] && break
+    if ! kill -0 "$lpid" 2>/dev/null; then
+      cat "$run/logs/$name.log" >&2
+      die "$name did not start on host $host (command: ${HOST_CMD//\{host\}/$host})"
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 600 ] || die "$name did not start on host $host within 30 s"
+    sleep 0.05
+  done
+  echo "$host $rpid" >"$run/pids/$name.host"
+}
+
+# pid_of RUN NAME: the process NAME (HOST:PID for a process on a host);
+# local_pid_of: the local process (what this shell can wait for).
+pid_of() {
+  if [ -f "$1/pids/$2.host" ]; then
+    local h p
+    read -r h p <"$1/pids/$2.host"
+    echo "$h:$p"
+  else
+    cat "$1/pids/$2.pid" 2>/dev/null || true
+  fi
+}
+local_pid_of() { cat "$1/pids/$2.pid" 2>/dev/null || true; }
+
+# A process is a local pid, or HOST:PID for one started on a host of
+# --hosts; those are checked and signalled through the template.
+pid_alive() {
+  case "$1" in
+    *:*) host_sh "${1%%:*}" "kill -0 ${1#*:}" </dev/null >/dev/null 2>&1 ;;
+    *) kill -0 "$1" 2>/dev/null ;;
+  esac
+}
+
+sig_proc() { # SIGNAL PROCESS
+  case "$2" in
+    *:*) host_sh "${2%%:*}" "kill -$1 ${2#*:}" </dev/null >/dev/null 2>&1 ;;
+    *) kill "-$1" "$2" 2>/dev/null ;;
+  esac
+}
+
+# stop_pids TIMEOUT PROCESS...: SIGTERM, wait up to TIMEOUT seconds, SIGKILL.
+stop_pids() {
+  local timeout="$1"; shift
+  local pid deadline
+  for pid in "$@"; do sig_proc TERM "$pid" || true; done
+  deadline=$((SECONDS + timeout))
+  for pid in "$@"; do
+    while pid_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+    if pid_alive "$pid"; then
+      info "process $pid did not stop in ${timeout}s: killing it"
+      sig_proc KILL "$pid" || true
+    fi
+  done
+}

@@ -1,0 +1,118 @@
+# launcher/workflow.sh: the workflow as the launcher sees it. It is read
+# once per command through `eventide-workflow` (common/workflow is the one
+# reader of workflow files; the launcher never parses JSON) into an
+# associative array, the workflow table, which the functions here read.
+#
+# A table is passed by its name: `local -A wf; workflow_load wf fraud "$OUT"`
+# and then `wf_functions wf`. Its keys are eventide-workflow's lines (name,
+# path, functions, stages, producer.KEY, function.F.slots,
+# function.F.io_delay, function.F.option.KEY, stage.N.timeout_ms,
+# stage.N.retries), plus function.F.options: F's options as KEY=VALUE
+# lines in the file's order (the table itself keeps none).
+
+# workflow_load TABLE NAME|FILE [OUT]: fill TABLE with the workflow NAME
+# (workflows/NAME.json, or under $EVENTIDE_WORKFLOWS) or FILE, {out} in
+# option values replaced by the results directory OUT. An existing file
+# wins over a name and is made absolute (the processes run from the source
+# tree). Needs the build; a bad workflow is a usage error naming
+# --workflow (exit 2).
+workflow_load() {
+  local what="$2" out="${3-}" arg="$2" text err errfile rc=0
+  local -a extra=()
+  [ -f "$what" ] && arg="$(abs_path "$what")"
+  [ -n "$out" ] && extra=(--out "$out")
+  errfile="$(mktemp)"
+  text="$("$BIN/eventide-workflow" --workflow "$arg" "${extra[@]}" 2>"$errfile")" ||
+    rc=$?
+  err="$(cat "$errfile")"
+  rm -f "$errfile"
+  case "$rc" in
+    0) ;;
+    2) usage_error "${err#eventide-workflow: }" ;;
+    *) die "cannot read workflow '$what' ($BIN/eventide-workflow exited $rc): $err" ;;
+  esac
+  workflow_parse "$1" <<<"$text"
+}
+
+# workflow_parse TABLE: fill TABLE from eventide-workflow's KEY=VALUE lines
+# on stdin.
+workflow_parse() {
+  # An indexed array would take the keys as arithmetic: a caller's slip.
+  [[ "$(declare -p "$1" 2>/dev/null)" == "declare -A"* ]] ||
+    die "workflow_parse: '$1' is not an associative array (local -A $1)"
+  local -n workflow_parse_t="$1"
+  local line key value fn best rest
+  workflow_parse_t=()
+  while IFS= read -r line; do
+    [[ "$line" == *=* ]] || continue
+    key="${line%%=*}"; value="${line#*=}"
+    workflow_parse_t[$key]="$value"
+    [[ "$key" == function.* ]] || continue
+    # Function names may hold dots: the longest that fits is the one.
+    best=""
+    for fn in ${workflow_parse_t[functions]-}; do
+      [[ "$key" == "function.$fn."* ]] && [ "${#fn}" -gt "${#best}" ] && best="$fn"
+    done
+    rest="${key#"function.$best."}"
+    [ -n "$best" ] && [[ "$rest" == option.* ]] &&
+      workflow_parse_t[function.$best.options]+="${rest#option.}=$value"$'\n'
+  done
+  [ -n "${workflow_parse_t[name]-}" ] && [ -n "${workflow_parse_t[functions]-}" ] ||
+    die "eventide-workflow printed no name= or functions= line"
+}
+
+# wf_get TABLE KEY [DEFAULT]: KEY's value, or DEFAULT (empty).
+wf_get() {
+  local -n wf_get_t="$1"
+  printf '%s\n' "${wf_get_t[$2]-${3-}}"
+}
+
+# wf_functions TABLE: the distinct functions in stage order, on one line.
+wf_functions() { wf_get "$1" functions; }
+
+# wf_stages TABLE: each stage's function in order, comma-separated (a
+# function may serve several stages).
+wf_stages() { wf_get "$1" stages; }
+
+# wf_has_function TABLE FUNCTION: does a stage run FUNCTION?
+wf_has_function() {
+  local -n wf_has_function_t="$1"
+  [[ " ${wf_has_function_t[functions]-} " == *" $2 "* ]]
+}
+
+# wf_producer TABLE KEY: the workflow's default for a producer option
+# (source, labels, speedup), or nothing.
+wf_producer() { wf_get "$1" "producer.$2"; }
+
+# wf_slots TABLE FUNCTION: slots per instance (--slots wins over the file).
+wf_slots() {
+  if [ -n "${SLOTS:-}" ]; then echo "$SLOTS"; return; fi
+  wf_get "$1" "function.$2.slots" 1
+}
+
+# wf_io_delay TABLE FUNCTION: the modelled downstream call of FUNCTION's
+# stage, or nothing.
+wf_io_delay() { wf_get "$1" "function.$2.io_delay"; }
+
+# wf_option TABLE FUNCTION KEY: one option of FUNCTION, or nothing.
+wf_option() { wf_get "$1" "function.$2.option.$3"; }
+
+# wf_options TABLE FUNCTION: FUNCTION's options as KEY=VALUE lines.
+wf_options() {
+  local -n wf_options_t="$1"
+  printf '%s' "${wf_options_t[function.$2.options]-}"
+}
+
+# ensure_model TABLE: train the fraud model on first use, where the fraud
+# function's model option says (relative to the source tree).
+ensure_model() {
+  local model
+  wf_has_function "$1" fraud || return 0
+  model="$(wf_option "$1" fraud model)"
+  model="${model:-models/fraud.json}"
+  case "$model" in /*) ;; *) model="$ROOT/$model" ;; esac
+  [ -f "$model" ] && return 0
+  info "no model at $model: training it (eventide-train, seeded, a few seconds)"
+  mkdir -p "$(dirname "$model")"
+  "$BIN/eventide-train" --out "$model" >&2 || die "training the fraud model failed"
+}

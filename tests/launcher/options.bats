@@ -1,0 +1,281 @@
+#!/usr/bin/env bats
+# The options of run, up, produce and sweep (launcher/options.sh): each
+# option's accepted values are stored, each refused one is a one-line
+# usage error naming the flag (exit 2); the checks across options, before
+# and after the workflow is read; and the same through ./eventide.
+
+load helpers
+
+# accepts FLAG VAR VALUE...: parse_pipeline_opt stores each VALUE in the
+# setting VAR (one shell for all the values, each in a subshell of it).
+accepts() {
+  local flag="$1" var="$2" v want=""
+  shift 2
+  in_launcher 'flag="$1" var="$2"; shift 2
+               for v in "$@"; do
+                 (parse_pipeline_opt "$flag" "$v"; eval "echo \"\${$var[*]}\"")
+               done' "$flag" "$var" "$@"
+  expect_ok
+  for v in "$@"; do want+="$v"$'\n'; done
+  expect_output "${want%$'\n'}"
+}
+
+# refuses FLAG VALUE...: for each VALUE, a usage error: exit status 2 and
+# one line on stderr naming FLAG and VALUE ("FLAG needs a value" when
+# VALUE is empty).
+refuses() {
+  local flag="$1" v k rc value n err
+  shift
+  in_launcher 'flag="$1"; shift
+               for v in "$@"; do
+                 rc=0
+                 err="$( (parse_pipeline_opt "$flag" "$v") 2>&1 >/dev/null)" || rc=$?
+                 printf "%s\037%s\037%s\037%s\n" "$rc" "$v" \
+                   "$(printf "%s\n" "$err" | wc -l)" "$(printf "%s\n" "$err" | head -n 1)"
+               done' "$flag" "$@"
+  expect_ok
+  [ "${#lines[@]}" -eq "$#" ] || { show; return 1; }
+  k=0
+  for v in "$@"; do
+    IFS=$'\037' read -r rc value n err <<<"${lines[$k]}"
+    k=$((k + 1))
+    [ "$n" -eq 1 ] || { echo "$flag '$v': $n lines on stderr" >&2; show; return 1; }
+    status="$rc" stderr="$err" stderr_lines=("$err")
+    if [ -z "$v" ]; then expect_usage "$flag needs a value"
+    else expect_usage "$flag '$v'"; fi
+  done
+}
+
+@test "every option needs a value" {
+  for flag in --workflow --workers --service --mode --slots --queue-cap \
+              --rate --source --labels --speedup --fraud-rate \
+              --malformed-rate --duration --arrival --seed --payload-bytes \
+              --out --drain-timeout --log-level --idle-timeout --memory-mb \
+              --price-gb-s --price-requests --autoscale --min --max \
+              --target --autoscale-arg --hosts --host-cmd --port-base \
+              --netem --clock-sync --clock-skew --transport --curve; do
+    refuses "$flag" ""
+  done
+}
+
+@test "an unknown option is refused by name" {
+  in_launcher 'parse_pipeline_opt --bogus 1'
+  expect_usage "unknown option '--bogus'"
+}
+
+@test "the defaults" {
+  in_launcher 'echo "$WORKFLOW $WORKERS_SPEC $SERVICE $MODE $QUEUE_CAP $RATE $DURATION $ARRIVAL $SEED $TRANSPORT $CLOCK_SYNC $DRAIN_TIMEOUT $LOG_LEVEL $HOST_CMD"'
+  expect_ok
+  expect_output "synthetic 2 exp:10ms sleep 10000 10 10 poisson 1 ipc auto 30 info ssh {host}"
+}
+
+@test "--workflow is stored as given (workflow_load checks it)" {
+  accepts --workflow WORKFLOW fraud ./my.json
+}
+
+@test "--workers: N or FUNCTION=N,..." {
+  accepts --workers WORKERS_SPEC 3 0 fraud=2 preprocess=1,fraud=2,decide=1,sink=1 \
+    a.b-c_d=1,e=2,
+  refuses --workers many -1 1.5 a= =1 a=x a=1b=2 a=1,,b=2 ,a=1 "a b=1" "a=1 "
+}
+
+@test "--mode: sleep or spin" {
+  accepts --mode MODE sleep spin
+  refuses --mode jog SLEEP
+}
+
+@test "--slots and --queue-cap: positive integers" {
+  accepts --slots SLOTS 1 64
+  refuses --slots 0 -1 1.5 x 1e3
+  accepts --queue-cap QUEUE_CAP 1 64
+  refuses --queue-cap 0 -1 1.5 x 1e3
+}
+
+@test "numbers: --rate --speedup --fraud-rate --malformed-rate --duration --drain-timeout --idle-timeout --target --price-gb-s --price-requests" {
+  for pair in --rate:RATE --speedup:SPEEDUP --fraud-rate:FRAUD_RATE \
+              --malformed-rate:MALFORMED_RATE --duration:DURATION \
+              --drain-timeout:DRAIN_TIMEOUT --idle-timeout:IDLE_TIMEOUT \
+              --target:AS_TARGET --price-gb-s:PRICE_GB_S \
+              --price-requests:PRICE_REQUESTS; do
+    accepts "${pair%%:*}" "${pair#*:}" 10 0.5 0 0.0000166667
+    refuses "${pair%%:*}" fast -5 1e3 .5 5. 10s 1/2 "1 2"
+  done
+}
+
+@test "--rate and --duration remember that they were given" {
+  in_launcher 'echo "$RATE_SET $DURATION_SET"; parse_pipeline_opt --rate 5; parse_pipeline_opt --duration 3; echo "$RATE_SET $DURATION_SET"'
+  expect_ok
+  expect_output $'0 0\n1 1'
+}
+
+@test "counts: --seed --payload-bytes --memory-mb --min from 0, --max from 1" {
+  for pair in --seed:SEED --payload-bytes:PAYLOAD_BYTES --memory-mb:MEMORY_MB \
+              --min:AS_MIN; do
+    accepts "${pair%%:*}" "${pair#*:}" 0 42
+    refuses "${pair%%:*}" -1 1.5 x 1k
+  done
+  accepts --max AS_MAX 1 10
+  refuses --max 0 -1 x
+}
+
+@test "free text, checked by the binaries: --service --source --labels --arrival --out --log-level --hosts" {
+  for pair in --service:SERVICE --source:SOURCE --labels:LABELS \
+              --arrival:ARRIVAL --out:OUT --log-level:LOG_LEVEL \
+              --hosts:HOSTS_FILE; do
+    accepts "${pair%%:*}" "${pair#*:}" "some value/x:1"
+  done
+}
+
+@test "--autoscale: kpa, hpa or rps" {
+  accepts --autoscale AUTOSCALE kpa hpa rps
+  refuses --autoscale knative KPA
+}
+
+@test "--autoscale-arg: --flag=value, repeatable" {
+  in_launcher 'parse_pipeline_opt --autoscale-arg --stable-window=6
+               parse_pipeline_opt --autoscale-arg --panic-threshold=2.0
+               printf "%s\n" "${AS_ARGS[@]}"'
+  expect_ok
+  expect_output $'--stable-window=6\n--panic-threshold=2.0'
+  refuses --autoscale-arg stable-window=6 --stable-window --stable-window= \
+    "--a=b c" "--A=1" "--a=\$(x)"
+}
+
+@test "--host-cmd: a command" {
+  accepts --host-cmd HOST_CMD "ssh {host}" "ip netns exec {host}"
+  refuses --host-cmd " ssh {host}"
+}
+
+@test "--port-base: a port from 1024 to 65532" {
+  accepts --port-base PORT_BASE 1024 65532
+  refuses --port-base 80 1023 65533 99999 x -1
+}
+
+@test "--netem: HOST=SPEC, repeatable" {
+  in_launcher 'parse_pipeline_opt --netem "edge=delay 20ms loss 1%"
+               parse_pipeline_opt --netem core=rate_1mbit
+               printf "%s\n" "${NETEM[@]}"'
+  expect_ok
+  expect_output $'edge=delay 20ms loss 1%\ncore=rate_1mbit'
+  refuses --netem edge =delay "1edge=delay" "edge=" "edge=delay;rm -rf /" \
+    "edge=\$(reboot)"
+}
+
+@test "--clock-sync: auto, on or off" {
+  accepts --clock-sync CLOCK_SYNC auto on off
+  refuses --clock-sync maybe sometimes
+}
+
+@test "--clock-skew: ROLE=MS or HOST=MS, repeatable" {
+  in_launcher 'parse_pipeline_opt --clock-skew producer=-250
+               parse_pipeline_opt --clock-skew workers=+5
+               parse_pipeline_opt --clock-skew edge.1=1.5
+               echo "$CLOCK_SKEWS"'
+  expect_ok
+  expect_output "producer=-250 workers=+5 edge.1=1.5"
+  refuses --clock-skew 250 producer=250ms =5 1x=5 producer= producer=1e3 "producer=1 2"
+}
+
+@test "--clock-skew: a host name needs --hosts" {
+  in_launcher 'parse_pipeline_opt --clock-skew producer=5; parse_pipeline_opt --clock-skew workers=-5; check_pipeline_opts'
+  expect_ok
+  in_launcher 'parse_pipeline_opt --clock-skew edge=250; check_pipeline_opts'
+  expect_usage "--clock-skew 'edge=250'" "needs --hosts"
+}
+
+@test "clock_args: the role's skew, a host's wins, and the host's name" {
+  in_launcher 'CLOCK_SKEWS="producer=-250 workers=+5 cloud=600"; CLOCK_SYNC=on
+               show_args() { local -a a; clock_args a "$@"; echo "${a[*]}"; }
+               show_args producer; show_args workers; show_args workers cloud
+               show_args workers edge; CLOCK_SKEWS=""; show_args producer
+               CLOCK_SKEWS="producer=1 producer=2 edge=3 edge=4"; show_args producer
+               show_args producer edge'
+  expect_ok
+  expect_output "--clock-sync on --clock-skew -250
+--clock-sync on --clock-skew 5
+--clock-sync on --clock-skew 600 --host-name cloud
+--clock-sync on --clock-skew 5 --host-name edge
+--clock-sync on
+--clock-sync on --clock-skew 1
+--clock-sync on --clock-skew 4 --host-name edge"
+}
+
+@test "--transport: ipc or tcp" {
+  accepts --transport TRANSPORT ipc tcp
+  refuses --transport udp TCP
+}
+
+@test "--curve: an existing directory, made absolute, implying tcp" {
+  mkdir -p "$BATS_TEST_TMPDIR/keys"
+  cd "$BATS_TEST_TMPDIR"
+  in_launcher 'parse_pipeline_opt --curve keys; check_pipeline_opts; echo "$CURVE_DIR $TRANSPORT"'
+  expect_ok
+  expect_output "$BATS_TEST_TMPDIR/keys tcp"
+  refuses --curve "$BATS_TEST_TMPDIR/no-such-dir"
+  in_launcher 'parse_pipeline_opt --curve nowhere'
+  expect_usage "--curve 'nowhere'" "./eventide keys"
+  in_launcher 'parse_pipeline_opt --curve "$1"; parse_pipeline_opt --transport ipc; check_pipeline_opts' "$BATS_TEST_TMPDIR/keys"
+  expect_usage "--curve '$BATS_TEST_TMPDIR/keys'" "needs --transport tcp"
+  in_launcher 'parse_pipeline_opt --curve "$1"; parse_pipeline_opt --transport tcp; check_pipeline_opts' "$BATS_TEST_TMPDIR/keys"
+  expect_ok
+}
+
+@test "--netem and --port-base need --hosts; --hosts runs over tcp" {
+  in_launcher 'parse_pipeline_opt --netem edge=delay; check_pipeline_opts'
+  expect_usage "--netem 'edge=delay'" "needs --hosts"
+  in_launcher 'parse_pipeline_opt --port-base 24000; check_pipeline_opts'
+  expect_usage "--port-base '24000'" "needs --hosts"
+  in_launcher 'parse_pipeline_opt --hosts h; parse_pipeline_opt --transport ipc; check_pipeline_opts'
+  expect_usage "--transport 'ipc'" "--hosts runs over tcp"
+  in_launcher 'parse_pipeline_opt --hosts h; check_pipeline_opts; echo "$TRANSPORT"'
+  expect_ok
+  expect_output tcp
+}
+
+@test "--workers against the workflow's functions" {
+  in_launcher 'local -A wf; workflow_load wf fraud
+               parse_pipeline_opt --workers preprocess=1,fraud=2; check_workers_spec wf
+               for f in preprocess fraud decide; do workers_for "$f"; done
+               parse_pipeline_opt --workers 3; check_workers_spec wf; workers_for sink'
+  expect_ok
+  expect_output $'1\n2\n0\n3'
+  in_launcher 'local -A wf; workflow_load wf fraud
+               parse_pipeline_opt --workers preprocess=1,nosuch=2; check_workers_spec wf'
+  expect_usage "--workers 'preprocess=1,nosuch=2'" "workflow fraud has no function 'nosuch'"
+  in_launcher 'local -A wf; workflow_load wf synthetic
+               parse_pipeline_opt --workers fraud=1; check_workers_spec wf'
+  expect_usage "--workers 'fraud=1'" "workflow synthetic has no function 'fraud'"
+}
+
+@test "./eventide refuses bad values with one line and exit 2, before anything starts" {
+  out="$BATS_TEST_TMPDIR/out"
+  eventide run --rate fast --out "$out"
+  expect_usage "--rate 'fast'"
+  eventide run --workers many --out "$out"
+  expect_usage "--workers 'many'"
+  eventide run --mode jog --out "$out"
+  expect_usage "--mode 'jog'"
+  eventide run --out "$out" --duration
+  expect_usage "--duration needs a value"
+  eventide run --workflow fraud --workers fraud=1,nosuch=1 --out "$out"
+  expect_usage "--workers 'fraud=1,nosuch=1'" "no function 'nosuch'"
+  eventide run --workflow bogus --out "$out"
+  expect_usage "--workflow 'bogus'" "no such workflow"
+  eventide up --clock-skew edge=250 --out "$out"
+  expect_usage "--clock-skew 'edge=250'"
+  eventide up --transport ipc --curve "$BATS_TEST_TMPDIR" --out "$out"
+  expect_usage "--curve '$BATS_TEST_TMPDIR'"
+  eventide sweep --rates 1,x --out "$out"
+  expect_usage "--rates '1,x'"
+  eventide sweep --rates 1 --workflow bogus --out "$out"
+  expect_usage "--workflow 'bogus'"
+  eventide produce --id x
+  expect_usage "--id 'x'"
+  eventide scale synthetic many
+  expect_usage "N 'many'"
+  eventide status --bogus
+  expect_usage "status: unknown option '--bogus'"
+  # Nothing was created for a refused command.
+  [ ! -e "$out" ]
+  [ ! -e "$BATS_TEST_TMPDIR/state" ]
+}
