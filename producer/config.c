@@ -182,7 +182,9 @@ s_workflow_error(const et_opts_t *spec, const et_producer_config_t *cfg,
                  const char *key, const char *value, const char *why)
 {
     char text[1024];
-    snprintf(text, sizeof text, "producer.%s '%s': %s", key, value, why);
+    /* Bounded pieces: the message stays one readable line. */
+    snprintf(text, sizeof text, "producer.%.32s '%.300s': %.600s", key, value,
+             why);
     return et_opts_error(spec, "workflow", cfg->workflow, text);
 }
 

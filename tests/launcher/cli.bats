@@ -132,7 +132,7 @@ $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --id 4 --rate 5 --a
     show_argv autoscaler_argv a /r /res/run-7'
   expect_ok
   build="$(dirname "$ET_BIN_DIR")"
-  expect_output "$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --endpoints-file /r/collector.endpoints --workflow fraud --stages preprocess,fraud,decide,sink --run-id run-7 --log-level info
+  expect_output "$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info
 $ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --curve /k --endpoints-file /r/broker.endpoints
 $ET_BIN_DIR/eventide-autoscaler --stats ipc:///r/stats.ipc --policy hpa --min 0 --target-utilization 0.7 --curve /k --stable-window=6 --decisions /res/run-7/autoscaler.jsonl --log-level info --scale-cmd EVENTIDE_RUN=/r EVENTIDE_BUILD=$build $ET_ROOT/eventide scale {function} {replicas}"
 }
