@@ -3,6 +3,9 @@
  * (UTF-8, no control characters), so only Markdown's '|' needs escaping. */
 #include "collector/report.h"
 
+#include "common/atomicfile.h"
+#include "common/markdown.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -54,45 +57,6 @@ et_report_prepare_dir(const char *dir)
     if (access(dir, W_OK | X_OK) != 0)
         return -1;
     return 0;
-}
-
-typedef int (*s_writer_fn)(FILE *file, const et_results_t *results);
-
-/* Write 'name' in 'dir' through NAME.tmp: write, flush, fsync, rename. */
-static int
-s_write_atomic(const char *dir, const char *name, s_writer_fn writer,
-               const et_results_t *results)
-{
-    char path[PATH_MAX], tmp[PATH_MAX];
-    int n1 = snprintf(path, sizeof path, "%s/%s", dir, name);
-    int n2 = snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
-    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    FILE *file = fopen(tmp, "w");
-    if (!file)
-        return -1;
-    int rc = writer(file, results);
-    int saved = errno;
-    if (rc == 0 &&
-        (fflush(file) != 0 || ferror(file) || fsync(fileno(file)) != 0)) {
-        rc = -1;
-        saved = errno ? errno : EIO;
-    }
-    if (fclose(file) != 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        errno = saved ? saved : EIO;
-    }
-    return rc;
 }
 
 /* ---- summary.json -------------------------------------------------------- */
@@ -352,8 +316,9 @@ s_summary_json(const et_results_t *r)
 }
 
 static int
-s_write_summary(FILE *file, const et_results_t *r)
+s_write_summary(FILE *file, const void *context)
 {
+    const et_results_t *r = context;
     json_t *root = s_summary_json(r);
     if (!root) {
         errno = ENOMEM;
@@ -371,14 +336,15 @@ s_write_summary(FILE *file, const et_results_t *r)
 int
 et_report_write_summary(const char *dir, const et_results_t *results)
 {
-    return s_write_atomic(dir, "summary.json", s_write_summary, results);
+    return et_atomicfile_write(dir, "summary.json", s_write_summary, results);
 }
 
 /* ---- timeseries.csv ------------------------------------------------------ */
 
 static int
-s_write_timeseries(FILE *file, const et_results_t *r)
+s_write_timeseries(FILE *file, const void *context)
 {
+    const et_results_t *r = context;
     fputs("second,sent,accepted,rejected,completed,failed,queue_depth,"
           "instances,busy_slots,p50_ms,p99_ms\n",
           file);
@@ -405,31 +371,22 @@ s_write_timeseries(FILE *file, const et_results_t *r)
 int
 et_report_write_timeseries(const char *dir, const et_results_t *results)
 {
-    return s_write_atomic(dir, "timeseries.csv", s_write_timeseries, results);
+    return et_atomicfile_write(dir, "timeseries.csv", s_write_timeseries,
+                               results);
 }
 
 /* ---- report.md ----------------------------------------------------------- */
-
-static void
-s_md_text(FILE *file, const char *text)
-{
-    for (; *text; text++) {
-        if (*text == '|')
-            fputc('\\', file);
-        fputc(*text, file);
-    }
-}
 
 static void
 s_md_run(FILE *f, const et_results_t *r)
 {
     fputs("## Run\n\n| setting | value |\n|---|---|\n", f);
     fputs("| run id | ", f);
-    s_md_text(f, r->run_id);
+    et_md_cell(f, r->run_id);
     fprintf(f, " |\n| workflow | %s |\n| arrival | ", r->workflow);
-    s_md_text(f, r->arrival);
+    et_md_cell(f, r->arrival);
     fputs(" |\n| source | ", f);
-    s_md_text(f, r->source);
+    et_md_cell(f, r->source);
     fprintf(f, " |\n| rate (events/s) | %.3f |\n| duration (s) | %.3f |\n",
             r->rate_eps, r->duration_s);
     fprintf(f, "| seed | %llu |\n| workers (peak instances) | ",
@@ -438,7 +395,7 @@ s_md_run(FILE *f, const et_results_t *r)
         fputs("none", f);
     for (size_t i = 0; i < r->n_functions; i++) {
         fputs(i ? ", " : "", f);
-        s_md_text(f, r->functions[i].name);
+        et_md_cell(f, r->functions[i].name);
         fprintf(f, "=%u", r->functions[i].peak_instances);
     }
     fprintf(f, " |\n| started | %s |\n| finished | %s |\n| ended by | %s |\n\n",
@@ -511,9 +468,9 @@ s_md_clocks(FILE *f, const et_results_t *r)
         for (size_t i = 0; i < r->n_clocks; i++) {
             const et_clock_result_t *c = &r->clocks[i];
             fprintf(f, "| %s | ", s_clock_role(c->role));
-            s_md_text(f, c->name);
+            et_md_cell(f, c->name);
             fputs(" | ", f);
-            s_md_text(f, c->host);
+            et_md_cell(f, c->host);
             fprintf(f, " | %.3f | %.3f | %.3f | ", c->offset_ms, c->bound_ms,
                     c->rtt_ms);
             if (c->has_drift)
@@ -578,7 +535,7 @@ s_md_utilization(FILE *f, const et_results_t *r)
     for (size_t i = 0; i < r->n_functions; i++) {
         const et_function_result_t *fn = &r->functions[i];
         fputs("| ", f);
-        s_md_text(f, fn->name);
+        et_md_cell(f, fn->name);
         fprintf(f, " | %u | %u | %.2f | %.2f | %llu | %llu |\n",
                 fn->peak_instances, fn->instances_seen, fn->busy_pct,
                 fn->cpu_pct, (unsigned long long)fn->served,
@@ -600,7 +557,7 @@ s_md_stages(FILE *f, const et_results_t *r)
     for (size_t i = 0; i < r->n_stages; i++) {
         const et_stage_result_t *s = &r->stages[i];
         fprintf(f, "| %zu | ", i);
-        s_md_text(f, s->function);
+        et_md_cell(f, s->function);
         fprintf(f,
                 " | %llu | %llu | %llu | %llu | %llu | %.3f / %.3f / %.3f | "
                 "%.3f / %.3f / %.3f |\n",
@@ -632,7 +589,7 @@ s_md_cold_queue(FILE *f, const et_results_t *r)
     for (size_t i = 0; i < r->n_stages; i++) {
         const et_stage_result_t *s = &r->stages[i];
         fprintf(f, "| %zu | ", i);
-        s_md_text(f, s->function);
+        et_md_cell(f, s->function);
         fprintf(f, " | %llu | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f |\n",
                 (unsigned long long)s->cold_events, s->cold_queue_ms.mean,
                 s->cold_queue_ms.p50, s->cold_queue_ms.p99,
@@ -774,10 +731,11 @@ s_md_method(FILE *f, const et_results_t *r)
 }
 
 static int
-s_write_markdown(FILE *f, const et_results_t *r)
+s_write_markdown(FILE *f, const void *context)
 {
+    const et_results_t *r = context;
     fputs("# Eventide run ", f);
-    s_md_text(f, r->run_id);
+    et_md_cell(f, r->run_id);
     fputs("\n\n", f);
     s_md_run(f, r);
     s_md_events(f, r);
@@ -798,7 +756,7 @@ s_write_markdown(FILE *f, const et_results_t *r)
 int
 et_report_write_markdown(const char *dir, const et_results_t *results)
 {
-    return s_write_atomic(dir, "report.md", s_write_markdown, results);
+    return et_atomicfile_write(dir, "report.md", s_write_markdown, results);
 }
 
 int

@@ -353,9 +353,7 @@ cmd_sweep() {
   "$BIN/eventide-report" --sweep "$sweep" --title "Eventide sweep: workflow $WORKFLOW" ||
     die "cannot write the sweep report"
   # The paper's three tables, then where everything is.
-  awk '/^#+ .*Average (latency|throughput|utilization)/ {show=1}
-       /^#+ / && !/Average (latency|throughput|utilization)/ {show=0}
-       show' "$sweep/report.md"
+  "$BIN/eventide-report" --tables "$sweep" || die "cannot print the sweep tables"
   echo
   echo "report:  $sweep/report.md"
   echo "figures: $sweep/latency.png $sweep/throughput.png $sweep/utilization.png (and .svg)"

@@ -1,9 +1,8 @@
-/* Unit tests for collector/sweep: a temporary sweep directory with crafted
+/* Unit tests for report/sweep: a temporary sweep directory with crafted
  * summary.json files (2 durations x 3 rates and broken points), the report
  * entry point with gnuplot drawing the figures, the tables' cells, the CSV,
- * the figure files, validation of malformed summaries and the flags; and a
- * run directory with a crafted timeseries.csv drawn over time, or refused
- * when malformed. */
+ * the figure files and the skipped points listed; and --tables, the
+ * paper's three tables exactly as report.md has them. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -13,8 +12,8 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "collector/sweep.h"
 #include "common/log.h"
+#include "report/sweep.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -188,14 +187,6 @@ s_assert_cell(const char *md, const char *heading, double rate, int col,
                  col, got, want);
 }
 
-static void
-s_config(et_sweep_config_t *config, const char *dir, int plots)
-{
-    et_sweep_config_defaults(config);
-    snprintf(config->dir, sizeof config->dir, "%s", dir);
-    config->plots = plots;
-}
-
 static int
 s_setup(void **state)
 {
@@ -259,11 +250,8 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
     assert_non_null(stray);
     assert_int_equal(fclose(stray), 0);
 
-    et_sweep_config_t config;
-    s_config(&config, dir, 1);
-    snprintf(config.title, sizeof config.title, "Grid | test");
     et_sweep_stats_t stats;
-    int rc = et_sweep_report(&config, NULL, &stats);
+    int rc = et_sweep_report(dir, "Grid | test", 1, NULL, &stats);
     if (rc != 0)
         fail_msg("et_sweep_report failed: is gnuplot (gnuplot-nox) "
                  "installed? The figures are part of the contract.");
@@ -431,10 +419,8 @@ test_sweep_skips_each_malformed_summary(void **state)
     s_write_file(dir, "j-stage-name", text);
     free(good);
 
-    et_sweep_config_t config;
-    s_config(&config, dir, 0);
     et_sweep_stats_t stats;
-    assert_int_equal(et_sweep_report(&config, NULL, &stats), 0);
+    assert_int_equal(et_sweep_report(dir, "t", 0, NULL, &stats), 0);
     assert_int_equal(stats.points, 1);
     assert_int_equal(stats.skipped, 10);
     assert_int_equal(stats.plotted, 0);
@@ -461,15 +447,13 @@ static void
 test_sweep_without_valid_points_fails(void **state)
 {
     const char *dir = *state;
-    et_sweep_config_t config;
-    s_config(&config, dir, 0);
     et_sweep_stats_t stats;
     /* Empty directory. */
-    assert_int_equal(et_sweep_report(&config, NULL, &stats), -1);
+    assert_int_equal(et_sweep_report(dir, "t", 0, NULL, &stats), -1);
     assert_int_equal(stats.points, 0);
     /* Only broken points. */
     s_write_file(dir, "broken", "nonsense");
-    assert_int_equal(et_sweep_report(&config, NULL, &stats), -1);
+    assert_int_equal(et_sweep_report(dir, "t", 0, NULL, &stats), -1);
     assert_int_equal(stats.skipped, 1);
     assert_int_equal(stats.written, 0);
     char path[PATH_MAX];
@@ -487,11 +471,8 @@ test_sweep_missing_gnuplot_fails_unless_no_plots(void **state)
     char empty[PATH_MAX];
     snprintf(empty, sizeof empty, "%s/p", dir); /* no gnuplot in there */
     assert_int_equal(setenv("PATH", empty, 1), 0);
-    et_sweep_config_t config;
-    s_config(&config, dir, 1);
-    int with_plots = et_sweep_report(&config, NULL, NULL);
-    config.plots = 0;
-    int without_plots = et_sweep_report(&config, NULL, NULL);
+    int with_plots = et_sweep_report(dir, "t", 1, NULL, NULL);
+    int without_plots = et_sweep_report(dir, "t", 0, NULL, NULL);
     assert_int_equal(setenv("PATH", saved, 1), 0);
     free(saved);
     assert_int_equal(with_plots, -1);
@@ -510,10 +491,8 @@ test_sweep_averages_repeats_and_prints_accuracy_and_cost(void **state)
                   "\"false_alarms\": 0}, \"model\": \"xgb\\u0007\"}",
                   "{\"usd\": 0.0125, \"gb_s\": 3.5}");
     s_write_point(dir, "run-b", 5, 30, "null", "0.5");
-    et_sweep_config_t config;
-    s_config(&config, dir, 0);
     et_sweep_stats_t stats;
-    assert_int_equal(et_sweep_report(&config, NULL, &stats), 0);
+    assert_int_equal(et_sweep_report(dir, "t", 0, NULL, &stats), 0);
     assert_int_equal(stats.points, 2);
     assert_int_equal(stats.rates, 1);
     assert_int_equal(stats.durations, 1);
@@ -536,230 +515,116 @@ test_sweep_averages_repeats_and_prints_accuracy_and_cost(void **state)
     free(md);
 }
 
-static void
-test_sweep_config_parse_flags(void **state)
+/* The text of 'md' from the first heading matching one of the paper's
+ * tables to the next heading that does not: what the launcher printed
+ * with awk before --tables existed. The caller frees it. */
+static char *
+s_paper_sections(const char *md)
 {
-    const char *dir = *state;
-    et_sweep_config_t c;
-    char prog[] = "eventide-report", f_sweep[] = "--sweep",
-         f_title[] = "--title", f_noplots[] = "--no-plots", f_help[] = "--help",
-         f_level[] = "--log-level", v_level[] = "warn", v_bad_level[] = "loud",
-         v_title[] = "My sweep", v_bad_title[] = "bad\ttitle",
-         v_missing[] = "/nonexistent/sweep", f_bogus[] = "--bogus";
-    char v_dir[64];
-    snprintf(v_dir, sizeof v_dir, "%s", dir);
-
-    char *ok[] = {prog,    f_sweep, v_dir,     f_title, v_title,
-                  f_level, v_level, f_noplots, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 8, ok), 0);
-    assert_string_equal(c.dir, dir);
-    assert_string_equal(c.title, "My sweep");
-    assert_int_equal(c.plots, 0);
-    assert_int_equal(c.log_level, ET_LOG_LEVEL_WARN);
-
-    char *defaults[] = {prog, f_sweep, v_dir, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 3, defaults), 0);
-    assert_string_equal(c.title, ET_SWEEP_TITLE_DEFAULT);
-    assert_int_equal(c.plots, 1);
-
-    char *help[] = {prog, f_help, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 2, help), 1);
-    char *none[] = {prog, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 1, none), -1);
-    char *missing[] = {prog, f_sweep, v_missing, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 3, missing), -1);
-    char *no_value[] = {prog, f_sweep, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 2, no_value), -1);
-    char *bad_title[] = {prog, f_sweep, v_dir, f_title, v_bad_title, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 5, bad_title), -1);
-    char *bad_level[] = {prog, f_sweep, v_dir, f_level, v_bad_level, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 5, bad_level), -1);
-    char *bogus[] = {prog, f_sweep, v_dir, f_bogus, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 4, bogus), -1);
-}
-
-// ---------------------------------------------------------------------------
-// --timeseries: one run over time
-
-#define TS_HEADER                                                              \
-    "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
-    "busy_slots,p50_ms,p99_ms\n"
-
-static void
-s_write_ts(const char *dir, const char *text)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/timeseries.csv", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void
-s_ts_config(et_sweep_config_t *config, const char *dir)
-{
-    et_sweep_config_defaults(config);
-    config->mode = ET_SWEEP_MODE_TIMESERIES;
-    snprintf(config->dir, sizeof config->dir, "%s", dir);
-}
-
-static void
-test_timeseries_draws_png_and_svg_from_the_csv(void **state)
-{
-    const char *dir = *state;
-    // A step up at second 4 that the replicas cannot keep up with; a
-    // second without completions (no latency) and a rejection.
-    s_write_ts(dir, TS_HEADER "0,50,50,0,48,0,0,2,1,21.5,60.25\n"
-                              "1,60,60,0,60,0,1,2,1,22,70\n"
-                              "2,61,61,0,59,0,0,2,2,23,71\n"
-                              "3,59,59,0,60,0,2,2,2,22.5,69\n"
-                              "4,150,149,1,100,0,50,2,2,300,800\n"
-                              "5,140,140,0,0,0,90,3,0,,\n"
-                              "6,30,30,0,180,2,20,3,3,900,1500\n"
-                              "7,31,31,0,40,0,0,3,1,25,55\n");
-    et_sweep_config_t config;
-    s_ts_config(&config, dir);
-    et_timeseries_stats_t stats;
-    assert_int_equal(et_sweep_timeseries(&config, NULL, &stats), 0);
-    assert_int_equal(stats.rows, 8);
-    assert_int_equal(stats.latency, 7);
-    assert_int_equal(stats.plotted, 1);
-
-    size_t size = 0;
-    char *png = s_read(dir, "timeseries.png", &size);
-    assert_non_null(png);
-    assert_true(size > 1000);
-    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
-    free(png);
-    char *svg = s_read(dir, "timeseries.svg", &size);
-    assert_non_null(svg);
-    assert_non_null(strstr(svg, "<svg"));
-    assert_non_null(strstr(svg, "</svg>"));
-    free(svg);
-    // The script draws the three panels; rejected and failed lines only
-    // because there were some.
-    char *gp = s_read(dir, "timeseries.gp", NULL);
-    assert_non_null(gp);
-    assert_non_null(strstr(gp, "offered (sent/s)"));
-    assert_non_null(strstr(gp, "completed/s"));
-    assert_non_null(strstr(gp, "rejected/s"));
-    assert_non_null(strstr(gp, "failed/s"));
-    assert_non_null(strstr(gp, "replicas"));
-    assert_non_null(strstr(gp, "queue depth"));
-    assert_non_null(strstr(gp, "'p99'"));
-    assert_non_null(strstr(gp, "'Eventide run et-test-sweep-"));
-    free(gp);
-    // A second without completions has no latency: a gap, never a 0.
-    char *dat = s_read(dir, "timeseries.dat", NULL);
-    assert_non_null(dat);
-    assert_non_null(strstr(dat, "\n5.5 140 140 0 0 0 90 3 0 NaN NaN\n"));
-    assert_non_null(strstr(dat, "\n0.5 50 50 0 48 0 0 2 1 21.500 60.250\n"));
-    free(dat);
-}
-
-static void
-test_timeseries_quotes_the_title_for_gnuplot(void **state)
-{
-    const char *dir = *state;
-    s_write_ts(dir, TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n"
-                              "1,0,0,0,0,0,0,1,0,,\n");
-    et_sweep_config_t config;
-    s_ts_config(&config, dir);
-    snprintf(config.title, sizeof config.title, "it's \"quoted\" \\ `x`");
-    config.title_given = 1;
-    et_timeseries_stats_t stats;
-    assert_int_equal(et_sweep_timeseries(&config, NULL, &stats), 0);
-    assert_true(stats.plotted);
-    char *gp = s_read(dir, "timeseries.gp", NULL);
-    assert_non_null(gp);
-    assert_non_null(strstr(gp, "title 'it''s \"quoted\" \\ `x`'"));
-    free(gp);
-}
-
-static void
-test_timeseries_refuses_malformed_csv(void **state)
-{
-    const char *dir = *state;
-    static const char *const bad[] = {
-        "",                                      // empty
-        TS_HEADER,                               // no rows
-        "second,sent\n0,1\n",                    // header
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5\n",       // 10 fields
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6,7\n",   // 12 fields
-        TS_HEADER "0,1,1,0,x,0,0,1,0,5,6\n",     // not a number
-        TS_HEADER "0,-1,1,0,1,0,0,1,0,5,6\n",    // negative
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5,\n",      // half latency
-        TS_HEADER "0,1,1,0,1,0,0,1,0,-5,6\n",    // negative ms
-        TS_HEADER "0,1,1,0,1,0,0,1,0,nan,6\n",   // NaN
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5,1e300\n", // absurd
-        TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n0,1,1,0,1,0,0,1,0,5,6\n", // back
-        TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n1,1,1,0,1,0,0,1,0,5,6\n", // twice
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n\n", // blank line
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        s_write_ts(dir, bad[i]);
-        et_sweep_config_t config;
-        s_ts_config(&config, dir);
-        et_timeseries_stats_t stats;
-        if (et_sweep_timeseries(&config, NULL, &stats) != -1)
-            fail_msg("case %zu accepted", i);
-        assert_int_equal(stats.plotted, 0);
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/timeseries.png", dir);
-        assert_int_equal(access(path, F_OK), -1);
+    size_t size = strlen(md) + 1, used = 0;
+    char *out = calloc(1, size);
+    assert_non_null(out);
+    int show = 0;
+    for (const char *line = md; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        char text[512];
+        snprintf(text, sizeof text, "%.*s", (int)len, line);
+        if (text[0] == '#') {
+            show = strstr(text, "Average latency") ||
+                   strstr(text, "Average throughput") ||
+                   strstr(text, "Average utilization");
+        }
+        if (show) {
+            memcpy(out + used, line, len);
+            used += len;
+        }
+        line += len;
     }
-    // A line far longer than any row, a NUL byte, a missing file, and a
-    // FIFO in its place (which must not hang the reader).
-    char line[4096];
-    memset(line, '1', sizeof line - 1);
-    line[sizeof line - 1] = '\0';
-    char text[8192];
-    snprintf(text, sizeof text, "%s%s\n", TS_HEADER, line);
-    s_write_ts(dir, text);
-    et_sweep_config_t config;
-    s_ts_config(&config, dir);
-    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/timeseries.csv", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(TS_HEADER "0,1,1,0,1,0", f);
-    fputc('\0', f);
-    fputs(",0,1,0,5,6\n", f);
-    fclose(f);
-    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
-    assert_int_equal(mkfifo(path, 0600), 0);
-    assert_int_equal(et_sweep_timeseries(&config, NULL, NULL), -1);
-    assert_int_equal(unlink(path), 0);
+    return out;
+}
+
+static char *
+s_tables(const char *dir, int *rc)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    *rc = et_sweep_tables(dir, out);
+    assert_int_equal(fclose(out), 0);
+    return text;
 }
 
 static void
-test_timeseries_config_flags(void **state)
+test_sweep_tables_print_the_papers_three_tables(void **state)
 {
     const char *dir = *state;
-    et_sweep_config_t c;
-    char prog[] = "eventide-report", f_ts[] = "--timeseries",
-         f_sweep[] = "--sweep", f_noplots[] = "--no-plots",
-         v_missing[] = "/nonexistent/run";
-    char v_dir[64];
-    snprintf(v_dir, sizeof v_dir, "%s", dir);
-    char *ok[] = {prog, f_ts, v_dir, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 3, ok), 0);
-    assert_int_equal(c.mode, ET_SWEEP_MODE_TIMESERIES);
-    assert_string_equal(c.dir, dir);
-    assert_int_equal(c.title_given, 0);
-    char *sweep[] = {prog, f_sweep, v_dir, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 3, sweep), 0);
-    assert_int_equal(c.mode, ET_SWEEP_MODE_SWEEP);
-    char *both[] = {prog, f_sweep, v_dir, f_ts, v_dir, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 5, both), -1);
-    char *no_plots[] = {prog, f_ts, v_dir, f_noplots, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 4, no_plots), -1);
-    char *missing[] = {prog, f_ts, v_missing, NULL};
-    assert_int_equal(et_sweep_config_parse(&c, 3, missing), -1);
+    s_write_point(dir, "one", 5, 30, "null", "null");
+    int rc;
+    char *tables = s_tables(dir, &rc);
+    assert_int_equal(rc, 0);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "### Table 1. Average latency (ms)\n\n"
+             "Mean end-to-end latency (latency_ms.mean).\n\n"
+             "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
+             "| 5 | %.3f |\n\n"
+             "### Table 2. Average throughput (events/s)\n\n"
+             "Completed events per second over the run window "
+             "(throughput_eps.mean).\n\n"
+             "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
+             "| 5 | %.3f |\n\n"
+             "### Table 3. Average utilization (%%)\n\n"
+             "Busy share of instance lifetimes (utilization_pct.busy).\n\n"
+             "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
+             "| 5 | %.2f |\n\n",
+             s_lat(5, 30), s_thr(5, 30), s_busy(5, 30));
+    assert_string_equal(tables, want);
+    free(tables);
+    /* Nothing written: the tables come from the summaries alone. */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_sweep_tables_match_the_report_sections(void **state)
+{
+    const char *dir = *state;
+    s_write_grid(dir);
+    s_write_point(dir, "rate-2-dur-30-again", 2, 30, "null", "null");
+    s_write_file(dir, "broken", "nonsense");
+    assert_int_equal(et_sweep_report(dir, "Grid", 0, NULL, NULL), 0);
+    char *md = s_read(dir, "report.md", NULL);
+    assert_non_null(md);
+    char *want = s_paper_sections(md);
+    int rc;
+    char *tables = s_tables(dir, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(tables, "(mean of 2)"));
+    assert_non_null(strstr(tables, "duration 30 s | duration 60 s |"));
+    assert_null(strstr(tables, "CPU"));
+    assert_string_equal(tables, want);
+    free(tables);
+    free(want);
+    free(md);
+}
+
+static void
+test_sweep_tables_without_valid_points_fail(void **state)
+{
+    const char *dir = *state;
+    int rc;
+    char *tables = s_tables(dir, &rc);
+    assert_int_equal(rc, -1);
+    assert_string_equal(tables, "");
+    free(tables);
+    s_write_file(dir, "broken", "nonsense");
+    tables = s_tables(dir, &rc);
+    assert_int_equal(rc, -1);
+    assert_string_equal(tables, "");
+    free(tables);
 }
 
 int
@@ -780,17 +645,13 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_sweep_averages_repeats_and_prints_accuracy_and_cost, s_setup,
             s_teardown),
-        cmocka_unit_test_setup_teardown(test_sweep_config_parse_flags, s_setup,
-                                        s_teardown),
         cmocka_unit_test_setup_teardown(
-            test_timeseries_draws_png_and_svg_from_the_csv, s_setup,
+            test_sweep_tables_print_the_papers_three_tables, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
-            test_timeseries_quotes_the_title_for_gnuplot, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_timeseries_refuses_malformed_csv,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_timeseries_config_flags, s_setup,
-                                        s_teardown),
+            test_sweep_tables_match_the_report_sections, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sweep_tables_without_valid_points_fail, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,47 @@
+/* eventide-report: the sweep report (--sweep DIR: DIR/report.md,
+ * DIR/sweep.csv and the latency, throughput and utilization figures), one
+ * run's figure over time (--timeseries RUNDIR) or the sweep's paper tables
+ * on stdout (--tables DIR). */
+#include "common/cli.h"
+#include "common/opts.h"
+#include "common/signals.h"
+#include "report/config.h"
+#include "report/sweep.h"
+#include "report/runplot.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+static volatile sig_atomic_t s_stop;
+
+int
+main(int argc, char **argv)
+{
+    et_report_config_t cfg;
+    int rc = et_report_config_parse(&cfg, argc, argv);
+    if (rc != ET_OPTS_RUN)
+        return et_opts_exit_status(rc);
+    et_log_init("report", cfg.log_level);
+    if (et_signals_install(&s_stop) != 0) {
+        ET_LOG_ERROR("cannot install signal handlers");
+        return ET_EXIT_RUNTIME;
+    }
+    if (cfg.mode == ET_REPORT_MODE_TABLES) {
+        rc = et_sweep_tables(cfg.dir, stdout);
+    } else if (cfg.mode == ET_REPORT_MODE_TIMESERIES) {
+        et_runplot_stats_t ts;
+        rc = et_runplot_draw(cfg.dir, cfg.title_given ? cfg.title : NULL,
+                                &s_stop, &ts);
+        if (ts.plotted)
+            printf("timeseries: %s/timeseries.png (%zu seconds)\n", cfg.dir,
+                   ts.rows);
+    } else {
+        et_sweep_stats_t st;
+        rc = et_sweep_report(cfg.dir, cfg.title, cfg.plots, &s_stop, &st);
+        if (st.written)
+            printf("report: %s/report.md (%zu points, %zu skipped%s)\n",
+                   cfg.dir, st.points, st.skipped,
+                   st.plotted ? ", figures drawn" : "");
+    }
+    return rc == 0 ? ET_EXIT_OK : ET_EXIT_RUNTIME;
+}

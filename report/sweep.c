@@ -1,0 +1,617 @@
+/* Sweep report: the writers of report.md, sweep.csv and the figures'
+ * data and script (each atomically), all from one grid of run points
+ * (report/grid); a cell that holds several runs shows their mean. */
+#include "report/sweep.h"
+
+#include "common/atomicfile.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/markdown.h"
+#include "report/grid.h"
+#include "report/plot.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_REASON_MAX 512
+/* Explicit x tics at the measured rates while they stay readable. */
+#define S_XTICS_MAX 12
+
+static const char *const s_figures[] = {"latency", "throughput", "utilization"};
+static const char *const s_figure_files[] = {
+    "latency.png",    "latency.svg",     "throughput.png",
+    "throughput.svg", "utilization.png", "utilization.svg"};
+#define S_FIGURES 6
+
+typedef enum { S_PLOTS_OFF, S_PLOTS_DRAWN, S_PLOTS_FAILED } s_plots_t;
+
+typedef struct {
+    et_grid_t grid;
+    const char *title;
+    s_plots_t plots;
+    char plots_detail[S_REASON_MAX];
+} s_sweep_t;
+
+static double
+s_m_lat_mean(const et_summary_t *s)
+{
+    return s->latency_mean_ms;
+}
+
+static double
+s_m_lat_p99(const et_summary_t *s)
+{
+    return s->latency_p99_ms;
+}
+
+static double
+s_m_throughput(const et_summary_t *s)
+{
+    return s->throughput_mean_eps;
+}
+
+static double
+s_m_busy(const et_summary_t *s)
+{
+    return s->busy_pct;
+}
+
+static double
+s_m_cpu(const et_summary_t *s)
+{
+    return s->cpu_pct;
+}
+
+/* ---- sweep.csv ----------------------------------------------------------- */
+
+static void
+s_csv_text(FILE *f, const char *text)
+{
+    if (!strpbrk(text, ",\"")) {
+        fputs(text, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *text; text++) {
+        if (*text == '"')
+            fputc('"', f);
+        fputc(*text, f);
+    }
+    fputc('"', f);
+}
+
+static int
+s_write_csv(FILE *f, const void *context)
+{
+    const s_sweep_t *self = context;
+    fputs("point,rate_eps,duration_s,latency_mean_ms,latency_p50_ms,"
+          "latency_p90_ms,latency_p99_ms,latency_max_ms,throughput_mean_eps,"
+          "utilization_busy_pct,utilization_cpu_pct,sent,completed,rejected,"
+          "failed,lost\n",
+          f);
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_grid_point_t *p = &self->grid.points[i];
+        const et_summary_t *s = &p->summary;
+        s_csv_text(f, p->name);
+        fprintf(f,
+                ",%.9g,%.9g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%llu,"
+                "%llu,%llu,%llu,%llu\n",
+                s->rate_eps, s->duration_s, s->latency_mean_ms,
+                s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
+                s->latency_max_ms, s->throughput_mean_eps, s->busy_pct,
+                s->cpu_pct, (unsigned long long)s->sent,
+                (unsigned long long)s->completed,
+                (unsigned long long)s->rejected, (unsigned long long)s->failed,
+                (unsigned long long)s->lost);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+/* ---- figures ------------------------------------------------------------- */
+
+/* One block per duration (gnuplot "index d"), one row per rate measured at
+ * that duration, repeated runs averaged as in the tables. */
+static int
+s_write_dat(FILE *f, const void *context)
+{
+    const s_sweep_t *self = context;
+    fputs("# eventide-report: sweep data for plots.gp, one block per "
+          "duration.\n# rate_eps latency_mean_ms latency_p99_ms "
+          "throughput_mean_eps busy_pct cpu_pct runs\n",
+          f);
+    for (size_t d = 0; d < self->grid.n_durations; d++) {
+        fprintf(f, "%s# duration_s %.9g\n", d ? "\n\n" : "",
+                self->grid.durations[d]);
+        for (size_t r = 0; r < self->grid.n_rates; r++) {
+            double lat, p99, thr, busy, cpu;
+            size_t n = et_grid_cell(&self->grid, r, d, s_m_lat_mean, &lat);
+            if (n == 0)
+                continue;
+            et_grid_cell(&self->grid, r, d, s_m_lat_p99, &p99);
+            et_grid_cell(&self->grid, r, d, s_m_throughput, &thr);
+            et_grid_cell(&self->grid, r, d, s_m_busy, &busy);
+            et_grid_cell(&self->grid, r, d, s_m_cpu, &cpu);
+            fprintf(f, "%.9g %.6f %.6f %.6f %.6f %.6f %zu\n",
+                    self->grid.rates[r], lat, p99, thr, busy, cpu, n);
+        }
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+typedef struct {
+    int column;
+    const char *label;
+    int dash;  /* gnuplot dashtype */
+    int point; /* gnuplot pointtype */
+} s_series_t;
+
+/* One figure, PNG then SVG. Paths are relative: gnuplot runs inside the
+ * sweep directory, so no user-supplied path is ever quoted into the
+ * script. */
+static void
+s_gp_figure(FILE *f, const s_sweep_t *self, const char *name, const char *title,
+            const char *ylabel, const s_series_t *series, size_t n_series,
+            int reference_line)
+{
+    char dur[32];
+    fprintf(f, "\n# ---- %s\nset title \"%s\"\nset ylabel \"%s\"\n", name,
+            title, ylabel);
+    fprintf(f, "set terminal @png_term\nset output \"%s.png\"\nplot ", name);
+    const char *sep = "";
+    if (reference_line) {
+        fputs("x with lines lc rgb \"gray50\" dt 3 lw 1.5 "
+              "title \"offered rate (y = x)\"",
+              f);
+        sep = ", \\\n     ";
+    }
+    for (size_t d = 0; d < self->grid.n_durations; d++) {
+        et_md_number(dur, sizeof dur, self->grid.durations[d]);
+        for (size_t s = 0; s < n_series; s++) {
+            fprintf(f,
+                    "%s\"plots.dat\" index %zu using 1:%d with linespoints "
+                    "lc %zu dt %d pt %d ps 1.2 lw 2 title \"%s (%s s runs)\"",
+                    sep, d, series[s].column, d + 1, series[s].dash,
+                    series[s].point, series[s].label, dur);
+            sep = ", \\\n     ";
+        }
+    }
+    fprintf(f,
+            "\nset terminal @svg_term\nset output \"%s.svg\"\nreplot\n"
+            "unset output\n",
+            name);
+}
+
+static int
+s_write_gp(FILE *f, const void *context)
+{
+    const s_sweep_t *self = context;
+    char buf[32];
+    double max_rate = self->grid.rates[self->grid.n_rates - 1];
+    fputs("# eventide-report: the sweep's figures. Run inside the sweep "
+          "directory:\n#   gnuplot plots.gp\n"
+          "# Data: plots.dat, one block per duration (index 0, 1, ...).\n"
+          "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+          "    png_term = \"pngcairo size 960,600 noenhanced font "
+          "'Sans,11'\"\n"
+          "} else {\n"
+          "    png_term = \"png size 960,600 noenhanced\"\n"
+          "}\n"
+          "svg_term = \"svg size 960,600 dynamic noenhanced font "
+          "'Sans,11' background rgb 'white'\"\n"
+          "set grid\nset key outside right top box\n"
+          "set xlabel \"event rate (events/s)\"\n",
+          f);
+    fprintf(f, "set xrange [0:%.9g]\nset yrange [0:*]\n", max_rate * 1.1);
+    if (self->grid.n_rates <= S_XTICS_MAX) {
+        fputs("set xtics (", f);
+        for (size_t r = 0; r < self->grid.n_rates; r++)
+            fprintf(f, "%s%s", r ? ", " : "0, ",
+                    et_md_number(buf, sizeof buf, self->grid.rates[r]));
+        fputs(")\n", f);
+    }
+    const s_series_t latency[] = {{2, "mean", 1, 7}, {3, "p99", 2, 6}};
+    const s_series_t throughput[] = {{4, "mean", 1, 7}};
+    const s_series_t utilization[] = {{5, "busy %", 1, 7}, {6, "CPU %", 2, 6}};
+    s_gp_figure(f, self, "latency",
+                "Latency against event rate (end to end, from intended send)",
+                "latency (ms)", latency, 2, 0);
+    s_gp_figure(f, self, "throughput",
+                "Throughput against event rate (completed events/s)",
+                "throughput (events/s)", throughput, 1, 1);
+    s_gp_figure(f, self, "utilization",
+                "Utilization against event rate (share of instance lifetime)",
+                "utilization (%)", utilization, 2, 0);
+    return ferror(f) ? -1 : 0;
+}
+
+static int
+s_draw(s_sweep_t *self, const char *gnuplot, const volatile sig_atomic_t *stop)
+{
+    et_plot_job_t job = {.dir = self->grid.dir,
+                         .data_name = "plots.dat",
+                         .script_name = "plots.gp",
+                         .log_name = "plots.log",
+                         .write_data = s_write_dat,
+                         .write_script = s_write_gp,
+                         .context = self,
+                         .figures = s_figure_files,
+                         .n_figures = S_FIGURES};
+    return et_plot_draw(&job, gnuplot, stop, self->plots_detail,
+                        sizeof self->plots_detail);
+}
+
+/* ---- report.md ----------------------------------------------------------- */
+
+/* Rows are rates, columns durations, as in the paper's Tables 1-3. */
+static void
+s_md_matrix(FILE *f, const s_sweep_t *self, const char *heading,
+            const char *note, et_grid_metric_fn metric, int decimals)
+{
+    char buf[32];
+    fprintf(f, "### %s\n\n%s\n\n| event rate (events/s) |", heading, note);
+    for (size_t d = 0; d < self->grid.n_durations; d++)
+        fprintf(f, " duration %s s |",
+                et_md_number(buf, sizeof buf, self->grid.durations[d]));
+    fputs("\n|---:|", f);
+    for (size_t d = 0; d < self->grid.n_durations; d++)
+        fputs("---:|", f);
+    fputs("\n", f);
+    for (size_t r = 0; r < self->grid.n_rates; r++) {
+        fprintf(f, "| %s |",
+                et_md_number(buf, sizeof buf, self->grid.rates[r]));
+        for (size_t d = 0; d < self->grid.n_durations; d++) {
+            double mean;
+            size_t n = et_grid_cell(&self->grid, r, d, metric, &mean);
+            if (n == 0)
+                fputs(" - |", f);
+            else if (n == 1)
+                fprintf(f, " %.*f |", decimals, mean);
+            else
+                fprintf(f, " %.*f (mean of %zu) |", decimals, mean, n);
+        }
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
+/* The paper's Tables 1-3: what the launcher shows after a sweep. */
+static void
+s_md_paper_tables(FILE *f, const s_sweep_t *self)
+{
+    s_md_matrix(f, self, "Table 1. Average latency (ms)",
+                "Mean end-to-end latency (latency_ms.mean).", s_m_lat_mean, 3);
+    s_md_matrix(f, self, "Table 2. Average throughput (events/s)",
+                "Completed events per second over the run window "
+                "(throughput_eps.mean).",
+                s_m_throughput, 3);
+    s_md_matrix(f, self, "Table 3. Average utilization (%)",
+                "Busy share of instance lifetimes (utilization_pct.busy).",
+                s_m_busy, 2);
+}
+
+/* The first three cells of every per-point row. */
+static void
+s_md_point(FILE *f, const et_grid_point_t *p)
+{
+    char rate[32], dur[32];
+    fputs("| ", f);
+    et_md_text(f, p->name);
+    fprintf(f, " | %s | %s |",
+            et_md_number(rate, sizeof rate, p->summary.rate_eps),
+            et_md_number(dur, sizeof dur, p->summary.duration_s));
+}
+
+static void
+s_md_latency(FILE *f, const s_sweep_t *self)
+{
+    fputs("## Latency percentiles per point (ms)\n\n"
+          "| point | rate (events/s) | duration (s) | mean | p50 | p90 | "
+          "p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_grid_point_t *p = &self->grid.points[i];
+        const et_summary_t *s = &p->summary;
+        s_md_point(f, p);
+        fprintf(f, " %.3f | %.3f | %.3f | %.3f | %.3f |\n", s->latency_mean_ms,
+                s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
+                s->latency_max_ms);
+    }
+    fputs("\n", f);
+}
+
+static void
+s_md_stages(FILE *f, const s_sweep_t *self)
+{
+    fputs("## Stages per point\n\n"
+          "Queue: wait in the broker's queue for that stage. Service: time "
+          "inside the function.\n\n"
+          "| point | rate (events/s) | duration (s) | # | function | "
+          "queue mean ms | queue p99 ms | service mean ms | service p99 ms | "
+          "completed | failed | retries | cold starts |\n"
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_grid_point_t *p = &self->grid.points[i];
+        if (p->summary.n_stages == 0) {
+            s_md_point(f, p);
+            fputs(" - | (no stages) | | | | | | | | |\n", f);
+        }
+        for (size_t k = 0; k < p->summary.n_stages; k++) {
+            const et_summary_stage_t *s = &p->summary.stages[k];
+            s_md_point(f, p);
+            fprintf(f, " %zu | ", k);
+            et_md_text(f, s->function);
+            fprintf(f,
+                    " | %.3f | %.3f | %.3f | %.3f | %llu | %llu | %llu | "
+                    "%llu |\n",
+                    s->queue_mean_ms, s->queue_p99_ms, s->service_mean_ms,
+                    s->service_p99_ms, (unsigned long long)s->completed,
+                    (unsigned long long)s->failed,
+                    (unsigned long long)s->retries,
+                    (unsigned long long)s->cold_starts);
+        }
+    }
+    fputs("\n", f);
+}
+
+static void
+s_md_events(FILE *f, const s_sweep_t *self)
+{
+    fputs("## Events per point\n\n"
+          "Every sent event is accounted once: sent = completed + rejected "
+          "+ failed + lost.\n\n"
+          "| point | rate (events/s) | duration (s) | sent | completed | "
+          "rejected | failed | lost | balanced |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+          f);
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_grid_point_t *p = &self->grid.points[i];
+        const et_summary_t *s = &p->summary;
+        /* Unsigned: hostile counts that wrap show as "no", never UB. */
+        uint64_t accounted = s->completed + s->rejected + s->failed + s->lost;
+        s_md_point(f, p);
+        fprintf(f, " %llu | %llu | %llu | %llu | %llu | %s |\n",
+                (unsigned long long)s->sent, (unsigned long long)s->completed,
+                (unsigned long long)s->rejected, (unsigned long long)s->failed,
+                (unsigned long long)s->lost,
+                accounted == s->sent ? "yes" : "**no**");
+    }
+    fputs("\n", f);
+}
+
+/* accuracy or cost, field by field: whatever the run wrote
+ * (precision/recall/f1, windows detected/missed/false_alarms, costs...). */
+static void
+s_md_generic(FILE *f, const s_sweep_t *self, const char *heading, int cost)
+{
+    const char *what = cost ? "cost" : "accuracy";
+    size_t with = 0;
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_summary_t *s = &self->grid.points[i].summary;
+        with += (cost ? s->cost.present : s->accuracy.present) != 0;
+    }
+    fprintf(f, "## %s\n\n", heading);
+    if (with == 0) {
+        fprintf(f,
+                "No point has %s results (%s is null in every "
+                "summary).\n\n",
+                what, what);
+        return;
+    }
+    fputs("| point | rate (events/s) | duration (s) | field | value |\n"
+          "|---|---:|---:|---|---:|\n",
+          f);
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_grid_point_t *p = &self->grid.points[i];
+        const et_summary_fields_t *fields =
+            cost ? &p->summary.cost : &p->summary.accuracy;
+        for (size_t k = 0; k < fields->n_fields; k++) {
+            s_md_point(f, p);
+            fputs(" ", f);
+            et_md_text(f, fields->fields[k].name);
+            fputs(" | ", f);
+            et_md_text(f, fields->fields[k].value);
+            fputs(" |\n", f);
+        }
+        if (fields->truncated) {
+            s_md_point(f, p);
+            fputs(" ... | (more fields omitted) |\n", f);
+        }
+    }
+    fputs("\n", f);
+}
+
+static void
+s_md_figures(FILE *f, const s_sweep_t *self)
+{
+    static const char *const captions[] = {
+        "Latency (mean and p99) against event rate",
+        "Throughput against event rate, with the offered rate",
+        "Utilization (busy and CPU) against event rate"};
+    fputs("## Figures\n\n", f);
+    if (self->plots == S_PLOTS_OFF) {
+        fputs("Figures were not drawn (--no-plots).\n\n", f);
+        return;
+    }
+    if (self->plots == S_PLOTS_FAILED) {
+        char clean[S_REASON_MAX];
+        et_md_printable(clean, sizeof clean, self->plots_detail);
+        fputs("**The figures could not be drawn:** ", f);
+        et_md_text(f, clean);
+        fputs(".\n\n", f);
+        return;
+    }
+    for (size_t i = 0; i < 3; i++)
+        fprintf(f, "![%s](%s.png)\n\n%s: [PNG](%s.png), [SVG](%s.svg)\n\n",
+                captions[i], s_figures[i], captions[i], s_figures[i],
+                s_figures[i]);
+    fputs("Drawn by gnuplot from plots.dat with plots.gp (run `gnuplot "
+          "plots.gp` in this directory to draw them again).\n\n",
+          f);
+}
+
+static void
+s_md_intro(FILE *f, const s_sweep_t *self)
+{
+    char now[40], num[32], dir[256];
+    et_clock_iso8601(et_clock_real_ns(), now, sizeof now);
+    et_md_printable(dir, sizeof dir, self->grid.dir);
+    fputs("# ", f);
+    et_md_text(f, self->title);
+    fprintf(f, "\n\n%zu run point%s from ", self->grid.n_points,
+            self->grid.n_points == 1 ? "" : "s");
+    et_md_text(f, dir);
+    fputs(" at event rates ", f);
+    for (size_t r = 0; r < self->grid.n_rates; r++)
+        fprintf(f, "%s%s", r ? ", " : "",
+                et_md_number(num, sizeof num, self->grid.rates[r]));
+    fputs(" events/s, durations ", f);
+    for (size_t d = 0; d < self->grid.n_durations; d++)
+        fprintf(f, "%s%s", d ? ", " : "",
+                et_md_number(num, sizeof num, self->grid.durations[d]));
+    fprintf(f, " s. Written by eventide-report at %s.\n\n", now);
+    if (self->grid.n_skips > 0)
+        fprintf(f,
+                "> **Warning:** %zu point%s skipped because %s summary.json "
+                "was missing or malformed; see \"Skipped points\" at the "
+                "end.\n\n",
+                self->grid.n_skips, self->grid.n_skips == 1 ? " was" : "s were",
+                self->grid.n_skips == 1 ? "its" : "their");
+
+    fputs("## How to read this\n\n"
+          "- **Latency** is end to end, from each event's *intended* send "
+          "time (open loop: a late generator or a growing queue shows up as "
+          "latency, not as a lighter load) to the completion of its last "
+          "stage, over completed events.\n"
+          "- **Throughput** is completed events per second over the run's "
+          "measured window. A healthy system keeps up with the offered rate "
+          "(the y = x line in the throughput figure); below it, events "
+          "waited, were rejected or failed (see \"Events per point\").\n"
+          "- **Utilization** is the busy fraction of the function "
+          "instances' lifetimes (time serving over lifetime x slots, "
+          "time-weighted over instances): the queueing utilization. CPU is "
+          "CPU time over the same lifetimes; a function that waits (sleeps, "
+          "I/O) is busy without using CPU. Lifetimes include start-up and "
+          "drain, so short runs read lower than the steady-state load.\n"
+          "- The tables follow the paper's Tables 1-3: one row per event "
+          "rate, one column per run duration. The paper's numbers came "
+          "from a simulation and contradict its own text; these are "
+          "measured. A cell marked \"mean of n\" averages n runs of the "
+          "same point; \"-\" means no run at that point.\n\n",
+          f);
+}
+
+static int
+s_write_md(FILE *f, const void *context)
+{
+    const s_sweep_t *self = context;
+    s_md_intro(f, self);
+    fputs("## Tables\n\n", f);
+    s_md_paper_tables(f, self);
+    s_md_matrix(f, self, "Table 4. Average CPU utilization (%)",
+                "CPU time over instance lifetimes (utilization_pct.cpu).",
+                s_m_cpu, 2);
+    s_md_figures(f, self);
+    s_md_latency(f, self);
+    s_md_stages(f, self);
+    s_md_events(f, self);
+    s_md_generic(f, self, "Accuracy", 0);
+    s_md_generic(f, self, "Cost", 1);
+    if (self->grid.n_skips > 0) {
+        fputs("## Skipped points\n\n| point | problem |\n", f);
+        et_md_rule(f, "ll");
+        for (size_t i = 0; i < self->grid.n_skips; i++) {
+            fputs("| ", f);
+            et_md_text(f, self->grid.skips[i].name);
+            fputs(" | ", f);
+            et_md_text(f, self->grid.skips[i].reason);
+            fputs(" |\n", f);
+        }
+        fputs("\n", f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+/* An atomic write into the sweep directory; 0, or -1 logged. */
+static int
+s_write(const s_sweep_t *self, const char *name, et_atomicfile_writer_fn writer)
+{
+    if (et_atomicfile_write(self->grid.dir, name, writer, self) == 0)
+        return 0;
+    ET_LOG_ERROR("cannot write %s/%s: %s", self->grid.dir, name,
+                 strerror(errno));
+    return -1;
+}
+
+int
+et_sweep_report(const char *dir, const char *title, int plots,
+                const volatile sig_atomic_t *stop, et_sweep_stats_t *stats)
+{
+    s_sweep_t sweep;
+    memset(&sweep, 0, sizeof sweep);
+    sweep.title = title;
+    char gnuplot[PATH_MAX];
+    int rc = -1;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    if (plots && et_plot_find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
+        ET_LOG_ERROR("gnuplot not found in PATH: install it (Debian: "
+                     "apt-get install gnuplot-nox) or pass --no-plots for "
+                     "the tables alone");
+        return -1;
+    }
+    if (et_grid_load(&sweep.grid, dir) != 0)
+        goto done;
+    if (s_write(&sweep, "sweep.csv", s_write_csv) != 0)
+        goto done;
+    sweep.plots = S_PLOTS_OFF;
+    if (plots) {
+        sweep.plots =
+            s_draw(&sweep, gnuplot, stop) == 0 ? S_PLOTS_DRAWN : S_PLOTS_FAILED;
+        if (sweep.plots == S_PLOTS_FAILED)
+            ET_LOG_ERROR("figures not drawn: %s", sweep.plots_detail);
+    }
+    /* Written even when the figures failed: the tables stand alone, and
+     * the report says what went wrong. */
+    if (s_write(&sweep, "report.md", s_write_md) != 0)
+        goto done;
+    if (stats)
+        stats->written = 1;
+    ET_LOG_INFO("%zu point(s), %zu skipped: %s/report.md", sweep.grid.n_points,
+                sweep.grid.n_skips, dir);
+    rc = sweep.plots == S_PLOTS_FAILED ? -1 : 0;
+done:
+    if (stats) { /* 'written' was set above */
+        stats->points = sweep.grid.n_points;
+        stats->skipped = sweep.grid.n_skips;
+        stats->rates = sweep.grid.n_rates;
+        stats->durations = sweep.grid.n_durations;
+        stats->plotted = sweep.plots == S_PLOTS_DRAWN;
+    }
+    et_grid_clear(&sweep.grid);
+    return rc;
+}
+
+int
+et_sweep_tables(const char *dir, FILE *out)
+{
+    s_sweep_t sweep;
+    memset(&sweep, 0, sizeof sweep);
+    int rc = -1;
+    if (et_grid_load(&sweep.grid, dir) != 0)
+        goto done;
+    s_md_paper_tables(out, &sweep);
+    if (fflush(out) != 0 || ferror(out)) {
+        ET_LOG_ERROR("cannot print the tables: %s", strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    et_grid_clear(&sweep.grid);
+    return rc;
+}

@@ -1,0 +1,371 @@
+/* Unit tests for report/summary, the one reader of summary.json: a valid
+ * summary read field by field, every malformed input refused with its
+ * field named and the right errno, hostile files (too large, a FIFO, a
+ * directory), and accuracy and cost read generically. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "common/log.h"
+#include "report/summary.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A valid summary as the collector writes it (the fields the report
+ * reads, and a few it does not); %s are accuracy and cost. */
+#define S_VALID_FMT                                                            \
+    "{\"schema\": \"eventide.summary/1\",\n"                                   \
+    " \"run\": {\"id\": \"r\", \"rate_eps\": 5, \"duration_s\": 30.5},\n"      \
+    " \"events\": {\"sent\": 150, \"accepted\": 149, \"rejected\": 1, "        \
+    "\"completed\": 148, \"failed\": 1, \"lost\": 0},\n"                       \
+    " \"latency_ms\": {\"mean\": 12.5, \"p50\": 10, \"p90\": 20.25, "          \
+    "\"p99\": 40, \"p999\": 50, \"max\": 60.75},\n"                            \
+    " \"throughput_eps\": {\"mean\": 4.9, \"peak\": 7},\n"                     \
+    " \"utilization_pct\": {\"busy\": 33.5, \"cpu\": 12.25},\n"                \
+    " \"stages\": [{\"function\": \"decode\", \"completed\": 148, "            \
+    "\"failed\": 1, \"retries\": 2, \"cold_starts\": 1, "                      \
+    "\"queue_ms\": {\"mean\": 1.5, \"p50\": 1, \"p99\": 4.25}, "               \
+    "\"service_ms\": {\"mean\": 5.5, \"p50\": 5, \"p99\": 9.5}},\n"            \
+    "  {\"function\": \"sink\\u0001x\", \"completed\": 148, \"failed\": 0, "   \
+    "\"retries\": 0, \"cold_starts\": 10000000000000000000.0, "                \
+    "\"queue_ms\": {\"mean\": 0, \"p99\": 0}, "                                \
+    "\"service_ms\": {\"mean\": 0.5, \"p99\": 1}}],\n"                         \
+    " \"accuracy\": %s, \"cost\": %s}\n"
+
+typedef struct {
+    char dir[64];
+} s_fixture_t;
+
+static int
+s_setup(void **state)
+{
+    s_fixture_t *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/et-test-summary-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    s_fixture_t *fx = *state;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/summary.json", fx->dir);
+    unlink(path);
+    int rc = rmdir(fx->dir);
+    free(fx);
+    return rc;
+}
+
+static int
+s_parse(et_summary_t *s, const char *text, char *why, size_t why_size)
+{
+    why[0] = '\0';
+    return et_summary_parse(s, text, strlen(text), why, why_size);
+}
+
+static void
+s_valid(char *buf, size_t size, const char *accuracy, const char *cost)
+{
+    int n = snprintf(buf, size, S_VALID_FMT, accuracy, cost);
+    assert_true(n > 0 && (size_t)n < size);
+}
+
+static void
+test_summary_reads_every_field_the_reports_use(void **state)
+{
+    (void)state;
+    char text[4096], why[256];
+    s_valid(text, sizeof text, "null", "null");
+    et_summary_t s;
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_true(s.rate_eps == 5.0);
+    assert_true(s.duration_s == 30.5);
+    assert_true(s.latency_mean_ms == 12.5);
+    assert_true(s.latency_p50_ms == 10.0);
+    assert_true(s.latency_p90_ms == 20.25);
+    assert_true(s.latency_p99_ms == 40.0);
+    assert_true(s.latency_max_ms == 60.75);
+    assert_true(s.throughput_mean_eps == 4.9);
+    assert_true(s.busy_pct == 33.5);
+    assert_true(s.cpu_pct == 12.25);
+    assert_int_equal(s.sent, 150);
+    assert_int_equal(s.completed, 148);
+    assert_int_equal(s.rejected, 1);
+    assert_int_equal(s.failed, 1);
+    assert_int_equal(s.lost, 0);
+    assert_int_equal(s.n_stages, 2);
+    assert_string_equal(s.stages[0].function, "decode");
+    assert_true(s.stages[0].queue_mean_ms == 1.5);
+    assert_true(s.stages[0].queue_p99_ms == 4.25);
+    assert_true(s.stages[0].service_mean_ms == 5.5);
+    assert_true(s.stages[0].service_p99_ms == 9.5);
+    assert_int_equal(s.stages[0].retries, 2);
+    assert_int_equal(s.stages[0].cold_starts, 1);
+    // Control characters never reach a report; a count the collector
+    // wrote as an integral real (above INT64_MAX) is still a count.
+    assert_string_equal(s.stages[1].function, "sink?x");
+    assert_true(s.stages[1].cold_starts > (uint64_t)INT64_MAX);
+    assert_false(s.accuracy.present);
+    assert_false(s.cost.present);
+    et_summary_clear(&s);
+    et_summary_clear(&s); // idempotent
+    assert_null(s.stages);
+}
+
+static void
+test_summary_refuses_each_malformed_document_naming_the_field(void **state)
+{
+    (void)state;
+    char good[4096];
+    s_valid(good, sizeof good, "null", "null");
+    static const struct {
+        const char *from, *to; /* replace in the valid text; NULL: whole */
+        const char *why;
+    } bad[] = {
+        {NULL, "", "empty file"},
+        {NULL, "{\"schema\": ", "invalid JSON at line 1"},
+        {NULL, "[1, 2]", "top level: expected an object"},
+        {NULL, "{}", "field schema: missing"},
+        {"eventide.summary/1", "other/9", "field schema: expected"},
+        {"\"schema\": \"eventide.summary/1\",",
+         "\"schema\": \"eventide.summary/1\", \"schema\": 1,",
+         "invalid JSON"}, // duplicate key
+        {"\"rate_eps\": 5", "\"rate_eps\": \"fast\"",
+         "field run.rate_eps: expected a number"},
+        {"\"rate_eps\": 5", "\"rate_eps\": 0",
+         "field run.rate_eps: 0 out of range"},
+        {"\"duration_s\": 30.5", "\"duration_s\": 1e10",
+         "field run.duration_s: 1e+10 out of range"},
+        {"\"p99\": 40,", "", "field latency_ms.p99: missing"},
+        {"\"mean\": 12.5", "\"mean\": -1",
+         "field latency_ms.mean: -1 out of range"},
+        {"\"busy\": 33.5", "\"busy\": 1e7", "field utilization_pct.busy"},
+        {"\"sent\": 150", "\"sent\": -150",
+         "field events.sent: expected a non-negative integer"},
+        {"\"sent\": 150", "\"sent\": 1.5",
+         "field events.sent: expected a non-negative integer"},
+        {"\"lost\": 0", "\"lost\": null", "field events.lost: expected"},
+        {"\"throughput_eps\": {\"mean\": 4.9,", "\"throughput_eps\": {",
+         "field throughput_eps.mean: missing"},
+        {" \"stages\": [", " \"stagez\": [", "field stages: missing"},
+        {"\"function\": \"decode\"", "\"function\": \"\"",
+         "field stages[0].function: expected a non-empty string"},
+        {"\"function\": \"decode\"", "\"function\": 7",
+         "field stages[0].function: expected a non-empty string"},
+        {"\"retries\": 2", "\"retries\": true",
+         "field stages[0].retries: expected a non-negative integer"},
+        {"\"service_ms\": {\"mean\": 0.5, \"p99\": 1}",
+         "\"service_ms\": {\"mean\": 0.5}",
+         "field stages[1].service_ms.p99: missing"},
+        {"\"accuracy\": null", "\"accuracy\": 0.9",
+         "field accuracy: expected an object or null"},
+        {"\"cost\": null", "\"cost\": \"cheap\"",
+         "field cost: expected an object, a number or null"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[8192];
+        if (!bad[i].from) {
+            snprintf(text, sizeof text, "%s", bad[i].to);
+        } else {
+            const char *at = strstr(good, bad[i].from);
+            if (!at)
+                fail_msg("case %zu: '%s' not in the valid text", i,
+                         bad[i].from);
+            snprintf(text, sizeof text, "%.*s%s%s", (int)(at - good), good,
+                     bad[i].to, at + strlen(bad[i].from));
+        }
+        et_summary_t s;
+        char why[256];
+        errno = 0;
+        if (s_parse(&s, text, why, sizeof why) != -1)
+            fail_msg("case %zu accepted", i);
+        assert_int_equal(errno, EINVAL);
+        if (!strstr(why, bad[i].why))
+            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
+                     bad[i].why);
+        // Nothing to free after a failure.
+        assert_null(s.stages);
+        assert_null(s.accuracy.fields);
+    }
+}
+
+static void
+test_summary_refuses_more_stages_than_a_workflow_has(void **state)
+{
+    (void)state;
+    char text[65536] = "{\"schema\": \"eventide.summary/1\", \"run\": "
+                       "{\"rate_eps\": 1, \"duration_s\": 1}, \"latency_ms\": "
+                       "{\"mean\": 1, \"p50\": 1, \"p90\": 1, \"p99\": 1, "
+                       "\"max\": 1}, \"throughput_eps\": {\"mean\": 1}, "
+                       "\"utilization_pct\": {\"busy\": 1, \"cpu\": 1}, "
+                       "\"events\": {\"sent\": 1, \"completed\": 1, "
+                       "\"rejected\": 0, \"failed\": 0, \"lost\": 0}, "
+                       "\"stages\": [";
+    for (int i = 0; i <= ET_SUMMARY_STAGES_MAX; i++)
+        strcat(text, i ? ", {}" : "{}");
+    strcat(text, "]}");
+    et_summary_t s;
+    char why[256];
+    assert_int_equal(s_parse(&s, text, why, sizeof why), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_non_null(strstr(why, "field stages: 65 stages, at most 64"));
+}
+
+static void
+test_summary_reads_accuracy_and_cost_generically(void **state)
+{
+    (void)state;
+    char text[8192], why[256];
+    s_valid(text, sizeof text,
+            "{\"precision\": 0.9, \"tp\": 4, \"windows\": {\"detected\": 4, "
+            "\"deep\": {\"deeper\": {\"x\": 1, \"y\": 2}}}, \"list\": [1, 2], "
+            "\"ok\": true, \"none\": null, \"model\": \"xgb\\u0007\"}",
+            "0.5");
+    et_summary_t s;
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_true(s.accuracy.present);
+    assert_false(s.accuracy.truncated);
+    static const char *const want[][2] = {
+        {"precision", "0.9"},      {"tp", "4"},
+        {"windows.detected", "4"}, {"windows.deep.deeper", "{2 fields}"},
+        {"list", "[2 items]"},     {"ok", "true"},
+        {"none", "null"},          {"model", "xgb?"}};
+    assert_int_equal(s.accuracy.n_fields, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_string_equal(s.accuracy.fields[i].name, want[i][0]);
+        assert_string_equal(s.accuracy.fields[i].value, want[i][1]);
+    }
+    // A bare number is one field named after the object.
+    assert_true(s.cost.present);
+    assert_int_equal(s.cost.n_fields, 1);
+    assert_string_equal(s.cost.fields[0].name, "cost");
+    assert_string_equal(s.cost.fields[0].value, "0.5");
+    et_summary_clear(&s);
+
+    // Absent is null; an empty object is present without fields.
+    s_valid(text, sizeof text, "{}", "null");
+    char *cost = strstr(text, ", \"cost\": null");
+    assert_non_null(cost);
+    memcpy(cost, "}\n", 3);
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_true(s.accuracy.present);
+    assert_int_equal(s.accuracy.n_fields, 0);
+    assert_false(s.cost.present);
+    et_summary_clear(&s);
+}
+
+static void
+test_summary_keeps_at_most_the_field_limit(void **state)
+{
+    (void)state;
+    char accuracy[4096] = "{";
+    for (int i = 0; i < ET_SUMMARY_FIELDS_MAX + 6; i++) {
+        char item[32];
+        snprintf(item, sizeof item, "%s\"k%d\": %d", i ? ", " : "", i, i);
+        strcat(accuracy, item);
+    }
+    strcat(accuracy, "}");
+    char text[8192], why[256];
+    s_valid(text, sizeof text, accuracy, "null");
+    et_summary_t s;
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_int_equal(s.accuracy.n_fields, ET_SUMMARY_FIELDS_MAX);
+    assert_true(s.accuracy.truncated);
+    assert_string_equal(s.accuracy.fields[ET_SUMMARY_FIELDS_MAX - 1].name,
+                        "k63");
+    et_summary_clear(&s);
+}
+
+static void
+s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_summary_load_reads_a_file_and_refuses_hostile_ones(void **state)
+{
+    s_fixture_t *fx = *state;
+    char path[PATH_MAX], text[4096], why[256];
+    et_summary_t s;
+    snprintf(path, sizeof path, "%s/summary.json", fx->dir);
+
+    // Missing.
+    assert_int_equal(et_summary_load(&s, path, why, sizeof why), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_non_null(strstr(why, "cannot open: "));
+
+    // Valid.
+    s_valid(text, sizeof text, "null", "null");
+    s_write(path, text);
+    assert_int_equal(et_summary_load(&s, path, why, sizeof why), 0);
+    assert_int_equal(s.sent, 150);
+    et_summary_clear(&s);
+
+    // Empty.
+    s_write(path, "");
+    assert_int_equal(et_summary_load(&s, path, why, sizeof why), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_string_equal(why, "empty file");
+
+    // Larger than a summary can be: refused before it is read.
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)ET_SUMMARY_MAX_BYTES + 1), 0);
+    close(fd);
+    assert_int_equal(et_summary_load(&s, path, why, sizeof why), -1);
+    assert_int_equal(errno, EFBIG);
+    assert_non_null(strstr(why, "larger than the"));
+
+    // A FIFO must not hang the reader; a directory is not a summary.
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(et_summary_load(&s, path, why, sizeof why), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_string_equal(why, "not a regular file");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(et_summary_load(&s, path, why, sizeof why), -1);
+    assert_string_equal(why, "not a regular file");
+    assert_int_equal(rmdir(path), 0);
+}
+
+int
+main(void)
+{
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_summary_reads_every_field_the_reports_use),
+        cmocka_unit_test(
+            test_summary_refuses_each_malformed_document_naming_the_field),
+        cmocka_unit_test(test_summary_refuses_more_stages_than_a_workflow_has),
+        cmocka_unit_test(test_summary_reads_accuracy_and_cost_generically),
+        cmocka_unit_test(test_summary_keeps_at_most_the_field_limit),
+        cmocka_unit_test_setup_teardown(
+            test_summary_load_reads_a_file_and_refuses_hostile_ones, s_setup,
+            s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
