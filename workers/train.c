@@ -6,8 +6,8 @@
 
 #include "common/cli.h"
 #include "common/clock.h"
-#include "common/features.h"
-#include "common/txgen.h"
+#include "workers/fraud/features.h"
+#include "workers/fraud/txgen.h"
 
 #include <errno.h>
 #include <fcntl.h>

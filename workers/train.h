@@ -1,5 +1,5 @@
 /* eventide-train's module: generate labelled card transactions
- * (common/txgen.h), derive their features (common/features.h), train the
+ * (workers/fraud/txgen.h), derive their features (features.h), train the
  * fraud workflow's XGBoost model, evaluate it on held-out data and save the
  * model and its metrics. Same configuration, same model and metrics. */
 #ifndef ET_TRAIN_H

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "common/features.h"
 #include "common/log.h"
+#include "workers/fraud/features.h"
 #include "workers/train.h"
 
 #include <jansson.h>

@@ -16,8 +16,8 @@
 #include "workers/function.h"
 
 #include "common/codec.h"
-#include "common/features.h"
 #include "common/log.h"
+#include "workers/fraud/features.h"
 
 #include <errno.h>
 #include <inttypes.h>

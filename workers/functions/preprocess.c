@@ -2,7 +2,7 @@
  * validates the producer's payload (docs/workflows.md) and filters out
  * malformed events (ET_STATUS_FILTERED, empty output), then:
  *   schema=fraud  (default) outputs {tx, card, amount, features}, the
- *                 features derived by common/features.c exactly as in
+ *                 features derived by workers/fraud/features.c exactly as in
  *                 training. Stateless.
  *   schema=sensor outputs {series, ts, value, delta}, delta being value
  *                 minus the previous value of the series seen by this
@@ -14,8 +14,8 @@
 #include "workers/function.h"
 
 #include "common/codec.h"
-#include "common/features.h"
 #include "common/log.h"
+#include "workers/fraud/features.h"
 
 #include <inttypes.h>
 #include <math.h>
