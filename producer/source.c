@@ -6,8 +6,8 @@
 
 #include "common/cli.h"
 #include "common/codec.h"
-#include "common/txgen.h"
 #include "producer/csv.h"
+#include "workers/fraud/txgen.h"
 
 #include <errno.h>
 #include <float.h>

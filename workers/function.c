@@ -3,6 +3,7 @@
  * extern in function.h. */
 #include "workers/function.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,46 @@ et_function_option(const et_function_config_t *cfg, const char *key)
             value = option + len + 1;
     }
     return value;
+}
+
+const char *
+et_function_option_entry(const et_function_config_t *cfg, const char *key)
+{
+    const char *value = et_function_option(cfg, key);
+    /* et_function_option points just past "KEY=". */
+    return value ? value - strlen(key) - 1 : NULL;
+}
+
+int
+et_function_parse_bool(const char *text, int *out)
+{
+    static const char *const s_true[] = {"on", "true", "yes", "1"};
+    static const char *const s_false[] = {"off", "false", "no", "0"};
+    for (size_t i = 0; i < sizeof s_true / sizeof s_true[0]; i++) {
+        if (strcmp(text, s_true[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcmp(text, s_false[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+et_function_option_error(const et_function_config_t *cfg, const char *key,
+                         const char **flag, const char **value, char *why,
+                         size_t why_size, const char *fmt, ...)
+{
+    *flag = "--option";
+    *value = et_function_option_entry(cfg, key);
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(why, why_size, fmt, args);
+    va_end(args);
+    return -1;
 }
 
 int

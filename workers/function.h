@@ -80,11 +80,28 @@ const et_function_def_t *const *et_function_list(size_t *count);
 const char *et_function_option(const et_function_config_t *cfg,
                                const char *key);
 
+/* The whole "KEY=VALUE" text of the option et_function_option reads for
+ * 'key' (for error messages), or NULL. */
+const char *et_function_option_entry(const et_function_config_t *cfg,
+                                     const char *key);
+
+/* An on/off option value: on, true, yes or 1 is 1; off, false, no or 0 is
+ * 0. Returns 0, or -1 for anything else. */
+int et_function_parse_bool(const char *text, int *out);
+
 /* For check hooks: fail on any option whose key is not in 'known'
  * (NULL-terminated; NULL = no options at all). Same contract as check. */
 int et_function_check_options(const et_function_config_t *cfg,
                               const char *const *known, const char **flag,
                               const char **value, char *why, size_t why_size);
+
+/* For check hooks: name option 'key' as the offender (*flag "--option",
+ * *value its "KEY=VALUE" text, or NULL when it was not given) and write
+ * the reason, formatted from 'fmt', into 'why'. Returns -1. */
+int et_function_option_error(const et_function_config_t *cfg, const char *key,
+                             const char **flag, const char **value, char *why,
+                             size_t why_size, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* Built-in functions (workers/functions/). */
 extern const et_function_def_t et_function_noop;

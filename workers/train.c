@@ -4,14 +4,12 @@
  * given nthread), a held-out tail for AUC, precision and recall. */
 #include "workers/train.h"
 
-#include "common/cli.h"
 #include "common/clock.h"
-#include "common/features.h"
-#include "common/txgen.h"
+#include "workers/fraud/features.h"
+#include "workers/fraud/txgen.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -21,177 +19,8 @@
 #include <unistd.h>
 #include <xgboost/c_api.h>
 
-#define S_PROG "eventide-train"
 #define S_METRICS_SUFFIX ".metrics.json"
 #define S_TMP_SUFFIX ".tmp.XXXXXX"
-
-/* ---- configuration ------------------------------------------------------- */
-
-void
-et_train_config_defaults(et_train_config_t *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->out, sizeof cfg->out, "models/fraud.json");
-    cfg->samples = 50000;
-    cfg->seed = 42;
-    cfg->fraud_rate = 0.02;
-    cfg->rounds = 100;
-    cfg->max_depth = 6;
-    cfg->eta = 0.1;
-    cfg->threads = 2;
-    cfg->log_level = ET_LOG_LEVEL_INFO;
-}
-
-static void
-s_usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: " S_PROG " [options]\n"
-            "Train the fraud workflow's XGBoost model on generated card "
-            "transactions\n"
-            "(common/txgen.c), evaluate it on the last 20%% of them, save "
-            "it as JSON.\n"
-            "\n"
-            "  --out PATH          model file; metrics go to "
-            "PATH.metrics.json\n"
-            "                      (default models/fraud.json)\n"
-            "  --samples N         transactions, %d..%d (default 50000)\n"
-            "  --seed N            generator and XGBoost seed (default 42)\n"
-            "  --fraud-rate F      base rate of fraud, > 0 and <= 0.5 "
-            "(default 0.02)\n"
-            "  --rounds N          boosting rounds, 1..%d (default 100)\n"
-            "  --max-depth N       tree depth, 1..%d (default 6)\n"
-            "  --log-level LEVEL   debug, info, warn, error, off "
-            "(default info)\n"
-            "  -h, --help          this help\n"
-            "\n"
-            "Prints one summary line on stdout. Same flags, same model and "
-            "metrics.\n"
-            "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
-            ET_TRAIN_SAMPLES_MIN, ET_TRAIN_SAMPLES_MAX, ET_TRAIN_ROUNDS_MAX,
-            ET_TRAIN_DEPTH_MAX);
-}
-
-enum {
-    S_OPT_OUT = 256,
-    S_OPT_SAMPLES,
-    S_OPT_SEED,
-    S_OPT_FRAUD_RATE,
-    S_OPT_ROUNDS,
-    S_OPT_MAX_DEPTH,
-    S_OPT_LOG_LEVEL
-};
-
-static const struct option s_options[] = {
-    {"out", required_argument, NULL, S_OPT_OUT},
-    {"samples", required_argument, NULL, S_OPT_SAMPLES},
-    {"seed", required_argument, NULL, S_OPT_SEED},
-    {"fraud-rate", required_argument, NULL, S_OPT_FRAUD_RATE},
-    {"rounds", required_argument, NULL, S_OPT_ROUNDS},
-    {"max-depth", required_argument, NULL, S_OPT_MAX_DEPTH},
-    {"log-level", required_argument, NULL, S_OPT_LOG_LEVEL},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
-
-/* Apply one option. Returns 0, or -1 after printing the usage error. */
-static int
-s_apply_option(et_train_config_t *cfg, int opt, const char *flag,
-               const char *arg)
-{
-    uint64_t u = 0;
-    double d = 0;
-    const char *why = NULL;
-    switch (opt) {
-    case S_OPT_OUT:
-        /* Room for the metrics and temporary-file suffixes. */
-        if (arg[0] == '\0' ||
-            strlen(arg) + sizeof S_METRICS_SUFFIX + sizeof S_TMP_SUFFIX >=
-                sizeof cfg->out)
-            why = "expected a file path, not empty and not too long";
-        else if (arg[strlen(arg) - 1] == '/')
-            why = "expected a file path, not a directory";
-        else
-            snprintf(cfg->out, sizeof cfg->out, "%s", arg);
-        break;
-    case S_OPT_SAMPLES:
-        if (et_cli_parse_u64(arg, ET_TRAIN_SAMPLES_MIN, ET_TRAIN_SAMPLES_MAX,
-                             &u) != 0)
-            why = "expected an integer in 100..5000000";
-        cfg->samples = u;
-        break;
-    case S_OPT_SEED:
-        if (et_cli_parse_u64(arg, 0, UINT64_MAX, &u) != 0)
-            why = "expected an unsigned 64-bit integer";
-        cfg->seed = u;
-        break;
-    case S_OPT_FRAUD_RATE:
-        if (et_cli_parse_double(arg, 0, 0.5, &d) != 0 || d <= 0)
-            why = "expected a fraction > 0 and <= 0.5";
-        cfg->fraud_rate = d;
-        break;
-    case S_OPT_ROUNDS:
-        if (et_cli_parse_u64(arg, 1, ET_TRAIN_ROUNDS_MAX, &u) != 0)
-            why = "expected an integer in 1..10000";
-        cfg->rounds = (unsigned)u;
-        break;
-    case S_OPT_MAX_DEPTH:
-        if (et_cli_parse_u64(arg, 1, ET_TRAIN_DEPTH_MAX, &u) != 0)
-            why = "expected an integer in 1..16";
-        cfg->max_depth = (unsigned)u;
-        break;
-    case S_OPT_LOG_LEVEL:
-        if (et_log_parse_level(arg, &cfg->log_level) != 0)
-            why = "expected debug, info, warn, error or off";
-        break;
-    default:
-        why = "unknown option (see --help)";
-    }
-    if (why) {
-        et_cli_error(S_PROG, flag, arg, why);
-        return -1;
-    }
-    return 0;
-}
-
-int
-et_train_config_parse(int argc, char **argv, et_train_config_t *cfg)
-{
-    et_train_config_defaults(cfg);
-    /* As in every binary: full getopt reset, no permutation, and ':' so
-     * that we print the one error line. */
-    optind = 0;
-    opterr = 0;
-    int opt;
-    int long_index = -1;
-    while ((opt = getopt_long(argc, argv, "+:h", s_options, &long_index)) !=
-           -1) {
-        char flag[64];
-        if (long_index >= 0)
-            snprintf(flag, sizeof flag, "--%s", s_options[long_index].name);
-        else
-            snprintf(flag, sizeof flag, "%s", argv[optind - 1]);
-        long_index = -1;
-        switch (opt) {
-        case 'h':
-            s_usage(stdout);
-            return 1;
-        case ':':
-            et_cli_error(S_PROG, flag, NULL, "needs a value");
-            return 2;
-        case '?':
-            et_cli_error(S_PROG, flag, NULL, "unknown option (see --help)");
-            return 2;
-        default:
-            if (s_apply_option(cfg, opt, flag, optarg) != 0)
-                return 2;
-        }
-    }
-    if (optind < argc) {
-        et_cli_error(S_PROG, argv[optind], NULL, "unexpected argument");
-        return 2;
-    }
-    return 0;
-}
 
 /* ---- evaluation ---------------------------------------------------------- */
 

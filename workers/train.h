@@ -1,39 +1,22 @@
 /* eventide-train's module: generate labelled card transactions
- * (common/txgen.h), derive their features (common/features.h), train the
+ * (workers/fraud/txgen.h), derive their features (features.h), train the
  * fraud workflow's XGBoost model, evaluate it on held-out data and save the
  * model and its metrics. Same configuration, same model and metrics. */
 #ifndef ET_TRAIN_H
 #define ET_TRAIN_H
 
-#include "common/log.h"
+#include "workers/train_config.h"
 
-#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define ET_TRAIN_SAMPLES_MIN 100
-#define ET_TRAIN_SAMPLES_MAX 5000000
-#define ET_TRAIN_ROUNDS_MAX 10000
-#define ET_TRAIN_DEPTH_MAX 16
 /* The share of samples held out for evaluation: the last ones of the
  * stream, as a bank would test on the most recent transactions. */
 #define ET_TRAIN_HOLDOUT 0.2
 /* A score at or above this flags fraud in precision and recall. */
 #define ET_TRAIN_THRESHOLD 0.5
-
-typedef struct {
-    char out[PATH_MAX]; /* model file; metrics go to OUT.metrics.json */
-    uint64_t samples;
-    uint64_t seed;
-    double fraud_rate;
-    unsigned rounds;
-    unsigned max_depth;
-    double eta;       /* learning rate (fixed, no flag) */
-    unsigned threads; /* XGBoost nthread (fixed: results depend on it) */
-    et_log_level_t log_level;
-} et_train_config_t;
 
 typedef struct {
     uint64_t samples;
@@ -50,13 +33,6 @@ typedef struct {
     double generate_s;       /* generating samples and features */
     double train_s;          /* boosting rounds only */
 } et_train_metrics_t;
-
-void et_train_config_defaults(et_train_config_t *cfg);
-
-/* Parse eventide-train's command line into *cfg (defaults first). Returns
- * 0, 1 when --help was printed (exit 0), or 2 after printing one usage
- * error line (exit 2). */
-int et_train_config_parse(int argc, char **argv, et_train_config_t *cfg);
 
 /* Train, evaluate, and write cfg->out and cfg->out + ".metrics.json"
  * (each atomically: a temporary file renamed into place; the model's

@@ -1,13 +1,11 @@
 /* eventide-train: train the fraud workflow's model. Glue only: parse the
- * configuration, install the signal handlers, train (train.c), print the
- * summary line. */
-#include "common/cli.h"
-#include "common/log.h"
+ * configuration (workers/train_config.c), install the signal handlers,
+ * train (workers/train.c), print the summary line. */
+#include "common/opts.h"
 #include "common/signals.h"
 #include "workers/train.h"
 
 #include <signal.h>
-#include <string.h>
 
 static volatile sig_atomic_t s_stop;
 
@@ -15,12 +13,9 @@ int
 main(int argc, char **argv)
 {
     et_train_config_t cfg;
-    int rc = et_train_config_parse(argc, argv, &cfg);
-    if (rc == 1)
-        return ET_EXIT_OK;
-    if (rc != 0)
-        return ET_EXIT_USAGE;
-
+    int rc = et_train_config_parse(&cfg, argc, argv);
+    if (rc != ET_OPTS_RUN)
+        return et_opts_exit_status(rc);
     et_log_init("train", cfg.log_level);
     if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("cannot install signal handlers");

@@ -3,7 +3,7 @@
  * then mutate. Run once; the files are committed (tests/fuzz/README.md). */
 #include "common/codec.h"
 #include "common/hist.h"
-#include "common/txgen.h"
+#include "workers/fraud/txgen.h"
 #include "workers/function.h"
 
 #include <errno.h>

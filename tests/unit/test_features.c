@@ -1,5 +1,5 @@
-/* Unit tests for common/features: the documented feature vector for a known
- * transaction, hours on a circle, merchant risk groups one-hot, and the
+/* Unit tests for workers/fraud/features: the documented feature vector for a
+ * known transaction, hours on a circle, merchant risk groups one-hot, and the
  * validation that keeps bad transactions out of the model. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
@@ -10,8 +10,8 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "common/features.h"
-#include "common/txgen.h"
+#include "workers/fraud/features.h"
+#include "workers/fraud/txgen.h"
 
 #include <errno.h>
 #include <math.h>

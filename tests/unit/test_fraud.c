@@ -15,10 +15,10 @@
 // clang-format on
 
 #include "common/codec.h"
-#include "common/features.h"
 #include "common/log.h"
 #include "common/rng.h"
-#include "common/txgen.h"
+#include "workers/fraud/features.h"
+#include "workers/fraud/txgen.h"
 #include "workers/function.h"
 #include "workers/train.h"
 

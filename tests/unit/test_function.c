@@ -1,7 +1,8 @@
 /* Unit tests for workers/function and the built-in functions: the registry,
- * noop's echo, synthetic's service model (sleep never returns early, spin
- * burns thread CPU) and its config checks. Timing is asserted as lower
- * bounds only: a shared machine can make calls slower, never faster. */
+ * the option helpers, noop's echo, synthetic's service model (sleep never
+ * returns early, spin burns thread CPU) and its config checks. Timing is
+ * asserted as lower bounds only: a shared machine can make calls slower, never
+ * faster. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -149,6 +150,57 @@ test_check_options_rejects_unknown_keys(void **state)
     assert_string_equal(flag, "--option");
     assert_string_equal(value, "thresh=0.5");
     assert_true(strlen(why) > 0);
+}
+
+static void
+test_option_entry_and_error_name_the_whole_option(void **state)
+{
+    (void)state;
+    et_function_config_t cfg = s_config(NULL, ET_FUNCTION_MODE_SLEEP, 1);
+    cfg.options[0] = "alpha=0.1";
+    cfg.options[1] = "alpha=2";
+    cfg.n_options = 2;
+    // The option et_function_option reads: the last one.
+    assert_ptr_equal(et_function_option_entry(&cfg, "alpha"), cfg.options[1]);
+    assert_null(et_function_option_entry(&cfg, "beta"));
+
+    const char *flag = NULL, *value = "x";
+    char why[64] = "";
+    assert_int_equal(et_function_option_error(&cfg, "alpha", &flag, &value, why,
+                                              sizeof why, "expected at most %d",
+                                              1),
+                     -1);
+    assert_string_equal(flag, "--option");
+    assert_string_equal(value, "alpha=2");
+    assert_string_equal(why, "expected at most 1");
+    // A missing option is named by no value at all.
+    assert_int_equal(et_function_option_error(&cfg, "beta", &flag, &value, why,
+                                              sizeof why, "beta is required"),
+                     -1);
+    assert_null(value);
+    assert_string_equal(why, "beta is required");
+}
+
+static void
+test_parse_bool_takes_the_usual_words(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"on", "true", "yes", "1"};
+    static const char *const no[] = {"off", "false", "no", "0"};
+    static const char *const bad[] = {"", "ON", "2", "y", "onn"};
+    int b;
+    for (size_t i = 0; i < 4; i++) {
+        b = -1;
+        assert_int_equal(et_function_parse_bool(yes[i], &b), 0);
+        assert_int_equal(b, 1);
+        assert_int_equal(et_function_parse_bool(no[i], &b), 0);
+        assert_int_equal(b, 0);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = -1;
+        assert_int_equal(et_function_parse_bool(bad[i], &b), -1);
+        assert_int_equal(b, -1);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -425,6 +477,8 @@ main(void)
         cmocka_unit_test(test_registry_does_not_find_unknown),
         cmocka_unit_test(test_option_returns_last_value_of_key),
         cmocka_unit_test(test_check_options_rejects_unknown_keys),
+        cmocka_unit_test(test_option_entry_and_error_name_the_whole_option),
+        cmocka_unit_test(test_parse_bool_takes_the_usual_words),
         cmocka_unit_test(test_noop_echoes_input),
         cmocka_unit_test(test_noop_rejects_options),
         cmocka_unit_test(test_synthetic_sleep_never_returns_early),

@@ -1,6 +1,6 @@
 /* Unit tests for the preprocess function: a valid transaction becomes the
  * documented {tx, card, amount, features} map with the features of
- * common/features.c; every kind of malformed event is filtered with no
+ * workers/fraud/features.c; every kind of malformed event is filtered with no
  * output; garbage never crashes it; sensor samples get a per-series delta
  * that stays right under concurrent slots and a full series table. */
 // cmocka.h needs these four first, in this order.
@@ -13,9 +13,9 @@
 // clang-format on
 
 #include "common/codec.h"
-#include "common/features.h"
 #include "common/rng.h"
-#include "common/txgen.h"
+#include "workers/fraud/features.h"
+#include "workers/fraud/txgen.h"
 #include "workers/function.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * NAB rows become the right {series, ts, value} payloads and labels, bad
  * files are refused with FILE:LINE, the real Azure trace gives the
  * hand-computed offsets and token counts, and the fraud source's labels
- * and payloads follow common/txgen.h. Data files are found through
+ * and payloads follow workers/fraud/txgen.h. Data files are found through
  * ET_SOURCE_DIR (tests/CMakeLists.txt). */
 // cmocka.h needs these four first, in this order.
 // clang-format off

@@ -11,8 +11,9 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "common/features.h"
 #include "common/log.h"
+#include "common/opts.h"
+#include "workers/fraud/features.h"
 #include "workers/train.h"
 
 #include <jansson.h>
@@ -262,7 +263,7 @@ s_parse(et_train_config_t *cfg, const char *a, const char *b)
 {
     char *argv[4] = {"eventide-train", (char *)a, (char *)b, NULL};
     int argc = 1 + (a != NULL) + (b != NULL);
-    return et_train_config_parse(argc, argv, cfg);
+    return et_train_config_parse(cfg, argc, argv);
 }
 
 static void
@@ -304,7 +305,9 @@ test_train_parses_its_flags(void **state)
         if (s_parse(&cfg, bad[i][0], bad[i][1]) != 2)
             fail_msg("%s %s accepted", bad[i][0], bad[i][1]);
     assert_int_equal(s_parse(&cfg, "--samples", NULL), 2); // needs a value
-    assert_int_equal(s_parse(&cfg, "--help", NULL), 1);
+    assert_int_equal(s_parse(&cfg, "--help", NULL), ET_OPTS_EXIT);
+    assert_int_equal(s_parse(&cfg, "--check", NULL), ET_OPTS_EXIT);
+    assert_int_equal(s_parse(&cfg, "--rounds=0", "--check"), ET_OPTS_USAGE);
 }
 
 int

@@ -1,4 +1,4 @@
-/* Unit tests for common/txgen: the base rates hold within statistical
+/* Unit tests for workers/fraud/txgen: the base rates hold within statistical
  * bounds, pattern shares match the documented ones, the same seed gives the
  * same stream, valid events pack as the documented map and malformed ones
  * are broken the way they say. */
@@ -11,8 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "common/features.h"
-#include "common/txgen.h"
+#include "workers/fraud/features.h"
+#include "workers/fraud/txgen.h"
 
 #include <errno.h>
 #include <math.h>

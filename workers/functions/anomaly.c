@@ -18,7 +18,9 @@
 
 #include "common/cli.h"
 #include "common/codec.h"
+#include "common/hashmap.h"
 #include "common/log.h"
+#include "workers/payload.h"
 
 #include <errno.h>
 #include <math.h>
@@ -44,9 +46,6 @@ typedef struct {
 } s_moments_t;
 
 typedef struct {
-    char *name;
-    size_t name_len;
-    uint64_t hash;
     uint64_t n; /* samples seen */
     double prev_value;
     s_moments_t value;
@@ -65,42 +64,14 @@ typedef struct {
 typedef struct {
     s_params_t params;
     pthread_mutex_t lock; /* guards everything below */
-    s_series_t *series;   /* dense, n_series used */
-    size_t n_series;
-    uint32_t *index; /* open addressing: series index + 1, 0 = empty */
-    size_t index_mask;
+    et_hashmap_t *index;  /* series name -> its entry in 'series' */
+    s_series_t *series;   /* max_series entries, the first size(index) used */
     int warned_full;
     atomic_uint_fast64_t bad_input;
     atomic_uint_fast64_t over_limit;
 } s_state_t;
 
 /* ---- options ------------------------------------------------------------ */
-
-/* The whole "KEY=VALUE" text, for error messages: et_function_option
- * returns a pointer just past "KEY=". */
-static const char *
-s_option_text(const char *value, const char *key)
-{
-    return value - strlen(key) - 1;
-}
-
-static int
-s_parse_bool(const char *text, int *out)
-{
-    static const char *const s_true[] = {"on", "true", "yes", "1"};
-    static const char *const s_false[] = {"off", "false", "no", "0"};
-    for (size_t i = 0; i < sizeof s_true / sizeof s_true[0]; i++) {
-        if (strcmp(text, s_true[i]) == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcmp(text, s_false[i]) == 0) {
-            *out = 0;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 /* Fill 'params' from the options; on error name the option like check. */
 static int
@@ -120,48 +91,38 @@ s_parse_params(const et_function_config_t *cfg, s_params_t *params,
                            .max_score = S_DEFAULT_MAX_SCORE,
                            .max_series = S_DEFAULT_MAX_SERIES};
     const char *text;
-    *flag = "--option";
     if ((text = et_function_option(cfg, "alpha")) &&
         (et_cli_parse_double(text, 0, 1, &params->alpha) != 0 ||
-         params->alpha <= 0)) {
-        *value = s_option_text(text, "alpha");
-        snprintf(why, why_size, "expected a number in (0, 1]");
-        return -1;
-    }
+         params->alpha <= 0))
+        return et_function_option_error(cfg, "alpha", flag, value, why,
+                                        why_size,
+                                        "expected a number in (0, 1]");
     if ((text = et_function_option(cfg, "warmup")) &&
-        et_cli_parse_u64(text, 2, 1000000, &params->warmup) != 0) {
-        *value = s_option_text(text, "warmup");
-        snprintf(why, why_size, "expected an integer in [2, 1000000]");
-        return -1;
-    }
+        et_cli_parse_u64(text, 2, 1000000, &params->warmup) != 0)
+        return et_function_option_error(cfg, "warmup", flag, value, why,
+                                        why_size,
+                                        "expected an integer in [2, 1000000]");
     if ((text = et_function_option(cfg, "delta")) &&
-        s_parse_bool(text, &params->use_delta) != 0) {
-        *value = s_option_text(text, "delta");
-        snprintf(why, why_size, "expected on or off");
-        return -1;
-    }
+        et_function_parse_bool(text, &params->use_delta) != 0)
+        return et_function_option_error(cfg, "delta", flag, value, why,
+                                        why_size, "expected on or off");
     if ((text = et_function_option(cfg, "min_std")) &&
         (et_cli_parse_double(text, 0, 1e100, &params->min_std) != 0 ||
-         params->min_std <= 0)) {
-        *value = s_option_text(text, "min_std");
-        snprintf(why, why_size, "expected a number in (0, 1e100]");
-        return -1;
-    }
+         params->min_std <= 0))
+        return et_function_option_error(cfg, "min_std", flag, value, why,
+                                        why_size,
+                                        "expected a number in (0, 1e100]");
     if ((text = et_function_option(cfg, "max_score")) &&
         (et_cli_parse_double(text, 0, 1e100, &params->max_score) != 0 ||
-         params->max_score <= 0)) {
-        *value = s_option_text(text, "max_score");
-        snprintf(why, why_size, "expected a number in (0, 1e100]");
-        return -1;
-    }
+         params->max_score <= 0))
+        return et_function_option_error(cfg, "max_score", flag, value, why,
+                                        why_size,
+                                        "expected a number in (0, 1e100]");
     if ((text = et_function_option(cfg, "max_series")) &&
-        et_cli_parse_u64(text, 1, S_MAX_SERIES_LIMIT, &params->max_series) !=
-            0) {
-        *value = s_option_text(text, "max_series");
-        snprintf(why, why_size, "expected an integer in [1, %d]",
-                 S_MAX_SERIES_LIMIT);
-        return -1;
-    }
+        et_cli_parse_u64(text, 1, S_MAX_SERIES_LIMIT, &params->max_series) != 0)
+        return et_function_option_error(
+            cfg, "max_series", flag, value, why, why_size,
+            "expected an integer in [1, %d]", S_MAX_SERIES_LIMIT);
     return 0;
 }
 
@@ -188,10 +149,8 @@ s_fini(void **state)
                     "samples of series beyond max_series=%llu",
                     (unsigned long long)bad, (unsigned long long)over,
                     (unsigned long long)self->params.max_series);
-    for (size_t i = 0; i < self->n_series; i++)
-        free(self->series[i].name);
+    et_hashmap_destroy(&self->index);
     free(self->series);
-    free(self->index);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *state = NULL;
@@ -219,13 +178,8 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
         snprintf(why, why_size, "pthread_mutex_init: %s", strerror(rc));
         return -1;
     }
-    /* At most half full, so probe chains stay short. */
-    size_t slots = 2;
-    while (slots < 2 * params.max_series)
-        slots *= 2;
-    self->index_mask = slots - 1;
     self->series = calloc(params.max_series, sizeof *self->series);
-    self->index = calloc(slots, sizeof *self->index);
+    self->index = et_hashmap_new(params.max_series);
     if (!self->series || !self->index) {
         snprintf(why, why_size, "out of memory");
         s_fini((void **)&self);
@@ -237,50 +191,33 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
 
 /* ---- the detector ------------------------------------------------------- */
 
-static uint64_t
-s_hash(const char *name, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)name[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-/* The series called 'name', created if new. NULL when the table is full
- * (or out of memory). Caller holds the lock. */
+/* The series called 'name' (1..S_SERIES_NAME_MAX bytes, no NUL), created
+ * if new. NULL when max_series are tracked already (or out of memory).
+ * Caller holds the lock. */
 static s_series_t *
 s_series_get(s_state_t *self, const char *name, size_t len)
 {
-    uint64_t h = s_hash(name, len);
-    size_t pos = (size_t)h & self->index_mask;
-    while (self->index[pos] != 0) {
-        s_series_t *s = &self->series[self->index[pos] - 1];
-        if (s->hash == h && s->name_len == len &&
-            memcmp(s->name, name, len) == 0)
-            return s;
-        pos = (pos + 1) & self->index_mask;
-    }
-    if (self->n_series >= self->params.max_series) {
+    char key[S_SERIES_NAME_MAX + 1];
+    memcpy(key, name, len);
+    key[len] = '\0';
+    s_series_t *s = et_hashmap_get(self->index, key);
+    if (s)
+        return s;
+    size_t n = et_hashmap_size(self->index);
+    if (n >= self->params.max_series) {
         if (!self->warned_full) {
             /* Once per process, not per event: slots must not flood the
              * log (the worker's rate limiter is single-threaded). */
             self->warned_full = 1;
             ET_LOG_WARN("anomaly: %zu series tracked (max_series); samples "
                         "of new series are rejected",
-                        self->n_series);
+                        n);
         }
         return NULL;
     }
-    s_series_t *s = &self->series[self->n_series];
-    s->name = malloc(len);
-    if (!s->name)
+    s = &self->series[n];
+    if (et_hashmap_put(self->index, key, s) != 0)
         return NULL;
-    memcpy(s->name, name, len);
-    s->name_len = len;
-    s->hash = h;
-    self->index[pos] = (uint32_t)(++self->n_series);
     return s;
 }
 
@@ -332,118 +269,47 @@ s_observe(const s_params_t *p, s_series_t *s, double value, const double *delta)
 /* ---- payload ------------------------------------------------------------ */
 
 typedef struct {
-    const msgpack_object_str *series;
+    const char *series; /* not NUL-terminated */
+    size_t series_len;
     double ts;
     double value;
     double delta;
-    int has_ts, has_value, has_delta;
+    int has_delta;
 } s_sample_t;
 
-static int
-s_number(const msgpack_object *o, double *out)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        *out = (double)o->via.u64;
-        break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        *out = (double)o->via.i64;
-        break;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        *out = o->via.f64;
-        break;
-    default:
-        return -1;
-    }
-    return isfinite(*out) ? 0 : -1;
-}
-
-static int
-s_key_is(const msgpack_object_str *key, const char *name)
-{
-    size_t len = strlen(name);
-    return key->size == len && memcmp(key->ptr, name, len) == 0;
-}
-
-/* Read one number field; a second copy of the key is malformed. */
-static int
-s_read_number(const msgpack_object *val, double bound, double *out, int *seen)
-{
-    if (*seen || s_number(val, out) != 0 || fabs(*out) > bound)
-        return -1;
-    *seen = 1;
-    return 0;
-}
-
-static int
-s_series_name_ok(const msgpack_object_str *s)
-{
-    if (s->size == 0 || s->size > S_SERIES_NAME_MAX)
-        return 0;
-    for (uint32_t i = 0; i < s->size; i++) {
-        unsigned char c = (unsigned char)s->ptr[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
+/* {series, ts, value[, delta]}: string keys only, each of these once. */
 static int
 s_sample_read(const msgpack_object *root, s_sample_t *sample)
 {
     memset(sample, 0, sizeof *sample);
-    if (root->type != MSGPACK_OBJECT_MAP)
+    const msgpack_object *series, *ts, *value, *delta;
+    if (!et_payload_keys_are_strings(root) ||
+        et_payload_find_unique(root, "series", &series) != 0 ||
+        et_payload_text(series, S_SERIES_NAME_MAX, &sample->series,
+                        &sample->series_len) != 0 ||
+        et_payload_find_unique(root, "ts", &ts) != 0 ||
+        et_payload_number(ts, INFINITY, &sample->ts) != 0 ||
+        et_payload_find_unique(root, "value", &value) != 0 ||
+        et_payload_number(value, S_VALUE_ABS_MAX, &sample->value) != 0)
         return -1;
-    const msgpack_object_map *map = &root->via.map;
-    for (uint32_t i = 0; i < map->size; i++) {
-        const msgpack_object *key = &map->ptr[i].key;
-        const msgpack_object *val = &map->ptr[i].val;
-        if (key->type != MSGPACK_OBJECT_STR)
+    if (et_payload_find_unique(root, "delta", &delta) == 0) {
+        if (et_payload_number(delta, S_VALUE_ABS_MAX, &sample->delta) != 0)
             return -1;
-        const msgpack_object_str *k = &key->via.str;
-        int rc = 0;
-        if (s_key_is(k, "series")) {
-            if (sample->series || val->type != MSGPACK_OBJECT_STR ||
-                !s_series_name_ok(&val->via.str))
-                return -1;
-            sample->series = &val->via.str;
-        } else if (s_key_is(k, "ts")) {
-            rc = s_read_number(val, INFINITY, &sample->ts, &sample->has_ts);
-        } else if (s_key_is(k, "value")) {
-            rc = s_read_number(val, S_VALUE_ABS_MAX, &sample->value,
-                               &sample->has_value);
-        } else if (s_key_is(k, "delta")) {
-            rc = s_read_number(val, S_VALUE_ABS_MAX, &sample->delta,
-                               &sample->has_delta);
-        }
-        if (rc != 0)
-            return -1;
+        sample->has_delta = 1;
+    } else if (errno != ENOENT) {
+        return -1;
     }
-    return sample->series && sample->has_ts && sample->has_value ? 0 : -1;
+    return 0;
 }
 
 /* The input map without any 'score' entry, plus the new score. */
 static int
 s_write_output(msgpack_sbuffer *sbuf, const msgpack_object *root, double score)
 {
-    const msgpack_object_map *map = &root->via.map;
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < map->size; i++)
-        if (!s_key_is(&map->ptr[i].key.via.str, "score"))
-            kept++;
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    if (msgpack_pack_map(&pk, kept + 1) != 0)
-        return -1;
-    for (uint32_t i = 0; i < map->size; i++) {
-        if (s_key_is(&map->ptr[i].key.via.str, "score"))
-            continue;
-        if (msgpack_pack_object(&pk, map->ptr[i].key) != 0 ||
-            msgpack_pack_object(&pk, map->ptr[i].val) != 0)
-            return -1;
-    }
-    if (msgpack_pack_str_with_body(&pk, "score", 5) != 0 ||
+    if (et_payload_pack_except(&pk, root, "score", 0, 1) != 0 ||
+        msgpack_pack_str_with_body(&pk, "score", 5) != 0 ||
         msgpack_pack_double(&pk, score) != 0)
         return -1;
     return 0;
@@ -457,17 +323,11 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     s_state_t *self = state;
     if (!self)
         return ET_STATUS_ERROR;
-    if (input_size == 0 || et_codec_precheck(input, input_size) != 0) {
-        atomic_fetch_add(&self->bad_input, 1);
-        return ET_STATUS_ERROR;
-    }
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
     int status = ET_STATUS_ERROR;
-    size_t off = 0;
     s_sample_t sample;
-    if (msgpack_unpack_next(&unpacked, input, input_size, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
+    if (et_payload_unpack_map(input, input_size, &unpacked) != 0 ||
         s_sample_read(&unpacked.data, &sample) != 0) {
         atomic_fetch_add(&self->bad_input, 1);
         goto done;
@@ -475,8 +335,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
 
     double score = 0;
     pthread_mutex_lock(&self->lock);
-    s_series_t *series =
-        s_series_get(self, sample.series->ptr, sample.series->size);
+    s_series_t *series = s_series_get(self, sample.series, sample.series_len);
     if (series)
         score = s_observe(&self->params, series, sample.value,
                           sample.has_delta ? &sample.delta : NULL);

@@ -6,6 +6,7 @@
 #include "workers/function.h"
 
 #include "common/codec.h"
+#include "workers/payload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,6 @@ typedef enum { S_OP_GE, S_OP_GT, S_OP_LE, S_OP_LT, S_OP_EQ, S_OP_NE } s_op_t;
 
 typedef struct {
     char field[S_WORD_MAX + 1];
-    size_t field_len;
     s_op_t op;
     double value;
 } s_cond_t;
@@ -192,7 +192,6 @@ s_parse_rule(s_parse_t *p, s_rules_t *rules, char **words, int n,
                           "most 31)",
                           words[i]);
         strcpy(cond->field, words[i]);
-        cond->field_len = strlen(words[i]);
         if (s_parse_op(words[i + 1], &cond->op) != 0)
             return s_fail(p,
                           "unknown operator '%s' (expected >=, >, <=, <, "
@@ -343,23 +342,18 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         0)
         return -1;
     const char *path = et_function_option(cfg, "rules");
-    *flag = "--option";
-    if (!path || path[0] == '\0') {
-        *value = NULL;
-        snprintf(why, why_size, "rules=PATH is required");
-        return -1;
-    }
+    if (!path || path[0] == '\0')
+        return et_function_option_error(cfg, "rules", flag, value, why,
+                                        why_size, "rules=PATH is required");
     s_rules_t *rules = malloc(sizeof *rules);
-    if (!rules) {
-        *value = path;
-        snprintf(why, why_size, "out of memory");
-        return -1;
-    }
+    if (!rules)
+        return et_function_option_error(cfg, "rules", flag, value, why,
+                                        why_size, "out of memory");
     int rc = s_rules_load(path, rules, why, why_size);
     free(rules);
     if (rc != 0) {
-        /* et_function_option points just past "rules=". */
-        *value = path - strlen("rules=");
+        *flag = "--option";
+        *value = et_function_option_entry(cfg, "rules");
         return -1;
     }
     return 0;
@@ -395,47 +389,20 @@ s_fini(void **state)
     *state = NULL;
 }
 
-static int
-s_key_is(const msgpack_object *key, const char *name, size_t len)
-{
-    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
-           memcmp(key->via.str.ptr, name, len) == 0;
-}
-
 /* The first entry called 'name' as a finite number; -1 when it is
  * missing or not one (the rule then does not match). */
 static int
-s_field(const msgpack_object_map *map, const char *name, size_t len,
-        double *out)
+s_field(const msgpack_object *map, const char *name, double *out)
 {
-    for (uint32_t i = 0; i < map->size; i++) {
-        if (!s_key_is(&map->ptr[i].key, name, len))
-            continue;
-        const msgpack_object *v = &map->ptr[i].val;
-        switch (v->type) {
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            *out = (double)v->via.u64;
-            break;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            *out = (double)v->via.i64;
-            break;
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            *out = v->via.f64;
-            break;
-        default:
-            return -1;
-        }
-        return isfinite(*out) ? 0 : -1;
-    }
-    return -1;
+    const msgpack_object *value = et_payload_find(map, name);
+    return value ? et_payload_number(value, INFINITY, out) : -1;
 }
 
 static int
-s_cond_holds(const s_cond_t *c, const msgpack_object_map *map)
+s_cond_holds(const s_cond_t *c, const msgpack_object *map)
 {
     double x;
-    if (s_field(map, c->field, c->field_len, &x) != 0)
+    if (s_field(map, c->field, &x) != 0)
         return 0;
     switch (c->op) {
     case S_OP_GE:
@@ -455,7 +422,7 @@ s_cond_holds(const s_cond_t *c, const msgpack_object_map *map)
 }
 
 static unsigned
-s_decide(const s_rules_t *rules, const msgpack_object_map *map)
+s_decide(const s_rules_t *rules, const msgpack_object *map)
 {
     for (unsigned r = 0; r < rules->n_rules; r++) {
         const s_rule_t *rule = &rules->rules[r];
@@ -469,51 +436,18 @@ s_decide(const s_rules_t *rules, const msgpack_object_map *map)
     return rules->rules[rules->n_rules - 1].decision;
 }
 
+/* The scalar entries of the input, except a stale 'decision', plus the
+ * new decision. */
 static int
-s_is_scalar(const msgpack_object *o)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-    case MSGPACK_OBJECT_BOOLEAN:
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-    case MSGPACK_OBJECT_STR:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Entries decide passes on: scalars, except a stale 'decision'. */
-static int
-s_copied(const msgpack_object_kv *kv)
-{
-    return s_is_scalar(&kv->val) && !s_key_is(&kv->key, "decision", 8);
-}
-
-static int
-s_write_output(msgpack_sbuffer *sbuf, const msgpack_object_map *map,
+s_write_output(msgpack_sbuffer *sbuf, const msgpack_object *map,
                const char *decision)
 {
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < map->size; i++)
-        kept += (uint32_t)s_copied(&map->ptr[i]);
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    if (msgpack_pack_map(&pk, kept + 1) != 0)
-        return -1;
-    for (uint32_t i = 0; i < map->size; i++) {
-        if (!s_copied(&map->ptr[i]))
-            continue;
-        if (msgpack_pack_object(&pk, map->ptr[i].key) != 0 ||
-            msgpack_pack_object(&pk, map->ptr[i].val) != 0)
-            return -1;
-    }
-    size_t len = strlen(decision);
-    if (msgpack_pack_str_with_body(&pk, "decision", 8) != 0 ||
-        msgpack_pack_str_with_body(&pk, decision, len) != 0)
+    if (et_payload_pack_except(&pk, map, "decision", ET_PAYLOAD_SCALARS, 1) !=
+            0 ||
+        msgpack_pack_str_with_body(&pk, "decision", 8) != 0 ||
+        msgpack_pack_str_with_body(&pk, decision, strlen(decision)) != 0)
         return -1;
     return 0;
 }
@@ -524,26 +458,21 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
 {
     (void)slot;
     const s_rules_t *rules = state;
-    if (!rules || input_size == 0 || et_codec_precheck(input, input_size) != 0)
+    if (!rules)
         return ET_STATUS_ERROR;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
     int status = ET_STATUS_ERROR;
-    size_t off = 0;
-    if (msgpack_unpack_next(&unpacked, input, input_size, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        unpacked.data.type != MSGPACK_OBJECT_MAP)
+    if (et_payload_unpack_map(input, input_size, &unpacked) != 0 ||
+        !et_payload_keys_are_strings(&unpacked.data))
         goto done;
-    const msgpack_object_map *map = &unpacked.data.via.map;
-    for (uint32_t i = 0; i < map->size; i++)
-        if (map->ptr[i].key.type != MSGPACK_OBJECT_STR)
-            goto done;
+    const msgpack_object *map = &unpacked.data;
     unsigned decision = s_decide(rules, map);
     if (s_write_output(out->output, map, rules->decisions[decision]) != 0)
         goto done;
     double score;
     out->outcome = (int32_t)decision;
-    out->score = s_field(map, "score", 5, &score) == 0 ? score : 0;
+    out->score = s_field(map, "score", &score) == 0 ? score : 0;
     status = ET_STATUS_OK;
 done:
     msgpack_unpacked_destroy(&unpacked);

@@ -43,13 +43,10 @@ s_param(const et_function_config_t *cfg, const char *key, double min,
     const char *text = et_function_option(cfg, key);
     if (!text)
         return 0;
-    if (et_cli_parse_double(text, min, max, out) != 0) {
-        *flag = "--option";
-        *value = text;
-        snprintf(why, why_size, "%s: expected a number from %g to %g", key, min,
-                 max);
-        return -1;
-    }
+    if (et_cli_parse_double(text, min, max, out) != 0)
+        return et_function_option_error(cfg, key, flag, value, why, why_size,
+                                        "%s: expected a number from %g to %g",
+                                        key, min, max);
     return 0;
 }
 

@@ -16,8 +16,9 @@
 #include "workers/function.h"
 
 #include "common/codec.h"
-#include "common/features.h"
 #include "common/log.h"
+#include "workers/fraud/features.h"
+#include "workers/payload.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -72,12 +73,10 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
-    if (s_model_path(cfg)[0] == '\0') {
-        *flag = "--option";
-        *value = "model=";
-        snprintf(why, why_size, "model: expected a file path");
-        return -1;
-    }
+    if (s_model_path(cfg)[0] == '\0')
+        return et_function_option_error(cfg, "model", flag, value, why,
+                                        why_size,
+                                        "model: expected a file path");
     return 0;
 }
 
@@ -273,33 +272,6 @@ fail:
 /* ---- handle -------------------------------------------------------------- */
 
 static int
-s_key_is(const msgpack_object *key, const char *name)
-{
-    size_t len = strlen(name);
-    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
-           memcmp(key->via.str.ptr, name, len) == 0;
-}
-
-static int
-s_number(const msgpack_object *obj, double *out)
-{
-    switch (obj->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        *out = (double)obj->via.u64;
-        return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        *out = (double)obj->via.i64;
-        return 0;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        *out = obj->via.f64;
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-static int
 s_features(const msgpack_object *obj, float out[ET_FEATURES_COUNT])
 {
     if (obj->type != MSGPACK_OBJECT_ARRAY ||
@@ -308,32 +280,28 @@ s_features(const msgpack_object *obj, float out[ET_FEATURES_COUNT])
     for (uint32_t i = 0; i < ET_FEATURES_COUNT; i++) {
         double v;
         /* Finite as a float too: the model sees floats. */
-        if (s_number(&obj->via.array.ptr[i], &v) != 0 || !isfinite(v) ||
-            fabs(v) > 3e38)
+        if (et_payload_number(&obj->via.array.ptr[i], 3e38, &v) != 0)
             return -1;
         out[i] = (float)v;
     }
     return 0;
 }
 
-/* Validate preprocess's map; fills 'features' and counts the entries to
- * copy (all but an old "score"). Returns 0 or -1 with *why set. */
+/* Validate preprocess's map and fill 'features'. Returns 0 or -1 with
+ * *why set. */
 static int
 s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
-         uint32_t *kept, const char **why)
+         const char **why)
 {
     unsigned seen = 0;
-    *kept = 0;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr[i].key;
         const msgpack_object *val = &map->via.map.ptr[i].val;
-        unsigned bit = s_key_is(key, "tx")         ? 1u
-                       : s_key_is(key, "card")     ? 2u
-                       : s_key_is(key, "amount")   ? 4u
-                       : s_key_is(key, "features") ? 8u
-                                                   : 0u;
-        if (!s_key_is(key, "score"))
-            (*kept)++;
+        unsigned bit = et_payload_key_is(key, "tx")         ? 1u
+                       : et_payload_key_is(key, "card")     ? 2u
+                       : et_payload_key_is(key, "amount")   ? 4u
+                       : et_payload_key_is(key, "features") ? 8u
+                                                            : 0u;
         if (bit == 0)
             continue;
         if (seen & bit) {
@@ -347,7 +315,7 @@ s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
             *why = "tx and card must be unsigned integers";
             return -1;
         }
-        if (bit == 4u && (s_number(val, &amount) != 0 || !isfinite(amount) ||
+        if (bit == 4u && (et_payload_number(val, INFINITY, &amount) != 0 ||
                           amount <= 0 || amount >= ET_FEATURES_AMOUNT_MAX)) {
             *why = "amount must be a number > 0 and < 1e7";
             return -1;
@@ -365,20 +333,13 @@ s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
     return 0;
 }
 
+/* The input map without any old "score", plus the new one. */
 static int
-s_output(const msgpack_object *map, uint32_t kept, double score,
-         msgpack_sbuffer *output)
+s_output(const msgpack_object *map, double score, msgpack_sbuffer *output)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, output, msgpack_sbuffer_write);
-    int rc = msgpack_pack_map(&pk, kept + 1);
-    for (uint32_t i = 0; i < map->via.map.size && rc == 0; i++) {
-        const msgpack_object_kv *kv = &map->via.map.ptr[i];
-        if (s_key_is(&kv->key, "score"))
-            continue;
-        rc |= msgpack_pack_object(&pk, kv->key);
-        rc |= msgpack_pack_object(&pk, kv->val);
-    }
+    int rc = et_payload_pack_except(&pk, map, "score", 0, 1);
     rc |= msgpack_pack_str_with_body(&pk, "score", 5);
     rc |= msgpack_pack_double(&pk, score);
     return rc == 0 ? 0 : -1;
@@ -406,19 +367,13 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     msgpack_unpacked_init(&unpacked);
     int status = ET_STATUS_ERROR;
     float features[ET_FEATURES_COUNT];
-    uint32_t kept = 0;
     const char *why = NULL;
     float score = 0;
-    size_t off = 0;
-    /* The precheck bounds what msgpack-c may allocate. */
-    if (input_size == 0 || et_codec_precheck(input, input_size) != 0 ||
-        msgpack_unpack_next(&unpacked, input, input_size, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        off != input_size || unpacked.data.type != MSGPACK_OBJECT_MAP) {
+    if (et_payload_unpack_map(input, input_size, &unpacked) != 0) {
         status = s_bad_input(self, "not one msgpack map");
         goto done;
     }
-    if (s_decode(&unpacked.data, features, &kept, &why) != 0) {
+    if (s_decode(&unpacked.data, features, &why) != 0) {
         status = s_bad_input(self, why);
         goto done;
     }
@@ -429,7 +384,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
                             XGBGetLastError(), count);
         goto done;
     }
-    if (s_output(&unpacked.data, kept, score, out->output) != 0)
+    if (s_output(&unpacked.data, score, out->output) != 0)
         goto done;
     out->score = score;
     status = ET_STATUS_OK;

@@ -2,7 +2,7 @@
  * validates the producer's payload (docs/workflows.md) and filters out
  * malformed events (ET_STATUS_FILTERED, empty output), then:
  *   schema=fraud  (default) outputs {tx, card, amount, features}, the
- *                 features derived by common/features.c exactly as in
+ *                 features derived by workers/fraud/features.c exactly as in
  *                 training. Stateless.
  *   schema=sensor outputs {series, ts, value, delta}, delta being value
  *                 minus the previous value of the series seen by this
@@ -14,8 +14,10 @@
 #include "workers/function.h"
 
 #include "common/codec.h"
-#include "common/features.h"
+#include "common/hashmap.h"
 #include "common/log.h"
+#include "workers/fraud/features.h"
+#include "workers/payload.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -26,7 +28,6 @@
 #include <string.h>
 
 #define S_SERIES_MAX 1024
-#define S_SERIES_SLOTS 2048 /* open addressing, at most half full */
 #define S_SERIES_NAME_MAX 64
 /* Larger sensor values are refused so that deltas stay finite (anomaly
  * has the same bound). */
@@ -35,9 +36,6 @@
 typedef enum { S_SCHEMA_FRAUD, S_SCHEMA_SENSOR } s_schema_t;
 
 typedef struct {
-    uint8_t used;
-    uint8_t len;
-    char name[S_SERIES_NAME_MAX];
     double last;
 } s_series_t;
 
@@ -60,8 +58,8 @@ typedef struct {
     atomic_uint_fast64_t filtered[S_BAD_REASONS];
     atomic_uint_fast64_t untracked; /* sensor samples past the series cap */
     pthread_mutex_t lock;           /* guards the series table */
-    unsigned n_series;
-    s_series_t *series; /* S_SERIES_SLOTS entries; sensor only */
+    et_hashmap_t *index;            /* series name -> its entry in 'series' */
+    s_series_t *series;             /* S_SERIES_MAX entries; sensor only */
 } s_state_t;
 
 /* ---- options ------------------------------------------------------------- */
@@ -88,77 +86,14 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         0)
         return -1;
     s_schema_t schema;
-    if (s_parse_schema(cfg, &schema) != 0) {
-        *flag = "--option";
-        *value = et_function_option(cfg, "schema");
-        snprintf(why, why_size, "schema: expected fraud or sensor");
-        return -1;
-    }
+    if (s_parse_schema(cfg, &schema) != 0)
+        return et_function_option_error(cfg, "schema", flag, value, why,
+                                        why_size,
+                                        "schema: expected fraud or sensor");
     return 0;
 }
 
-/* ---- decoding helpers ---------------------------------------------------- */
-
-/* Unpack 'input' as one msgpack map. The precheck comes first so hostile
- * lengths can never make msgpack-c allocate. */
-static int
-s_unpack_map(const void *input, size_t size, msgpack_unpacked *unpacked)
-{
-    if (size == 0 || et_codec_precheck(input, size) != 0)
-        return -1;
-    size_t off = 0;
-    if (msgpack_unpack_next(unpacked, input, size, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        off != size || unpacked->data.type != MSGPACK_OBJECT_MAP)
-        return -1;
-    return 0;
-}
-
-static int
-s_key_is(const msgpack_object *key, const char *name)
-{
-    size_t len = strlen(name);
-    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
-           memcmp(key->via.str.ptr, name, len) == 0;
-}
-
-/* A number where a float is expected: integers are accepted too. */
-static int
-s_number(const msgpack_object *obj, double *out)
-{
-    switch (obj->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        *out = (double)obj->via.u64;
-        return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        *out = (double)obj->via.i64;
-        return 0;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        *out = obj->via.f64;
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-static int
-s_uint(const msgpack_object *obj, uint64_t max, uint64_t *out)
-{
-    if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 > max)
-        return -1;
-    *out = obj->via.u64;
-    return 0;
-}
-
-static int
-s_bool(const msgpack_object *obj, int *out)
-{
-    if (obj->type != MSGPACK_OBJECT_BOOLEAN)
-        return -1;
-    *out = obj->via.boolean ? 1 : 0;
-    return 0;
-}
+/* ---- decoding ----------------------------------------------------------- */
 
 static int
 s_filter(s_state_t *self, s_bad_t reason)
@@ -169,9 +104,46 @@ s_filter(s_state_t *self, s_bad_t reason)
 
 /* ---- fraud --------------------------------------------------------------- */
 
+/* Read field 'f' (et_txgen_field_names order) of a transaction. */
+static int
+s_read_field(unsigned f, const msgpack_object *val, et_tx_t *tx)
+{
+    uint64_t u = 0;
+    int rc;
+    switch (f) {
+    case 0:
+        return et_payload_uint(val, UINT64_MAX, &tx->tx);
+    case 1:
+        return et_payload_uint(val, UINT64_MAX, &tx->card);
+    case 2:
+        return et_payload_number(val, INFINITY, &tx->amount);
+    case 3:
+        rc = et_payload_uint(val, ET_FEATURES_MCC_MAX, &u);
+        tx->mcc = (uint32_t)u;
+        return rc;
+    case 4:
+        rc = et_payload_uint(val, 23, &u);
+        tx->hour = (uint32_t)u;
+        return rc;
+    case 5:
+        return et_payload_number(val, INFINITY, &tx->ts);
+    case 6:
+        return et_payload_number(val, INFINITY, &tx->distance_km);
+    case 7:
+        rc = et_payload_uint(val, ET_FEATURES_VELOCITY_MAX, &u);
+        tx->velocity_24h = (uint32_t)u;
+        return rc;
+    case 8:
+        return et_payload_bool(val, &tx->online);
+    default:
+        return et_payload_bool(val, &tx->foreign);
+    }
+}
+
 /* Decode the producer's map into *tx and validate it. Unknown keys are
  * ignored (the producer may add some); a duplicate or missing key is
- * malformed. Returns 0 or -1 with *reason set. */
+ * malformed. The entries are read in map order, so the first problem
+ * found is the one counted. Returns 0 or -1 with *reason set. */
 static int
 s_decode_tx(const msgpack_object *map, et_tx_t *tx, s_bad_t *reason)
 {
@@ -179,10 +151,9 @@ s_decode_tx(const msgpack_object *map, et_tx_t *tx, s_bad_t *reason)
     unsigned seen = 0;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr[i].key;
-        const msgpack_object *val = &map->via.map.ptr[i].val;
         unsigned field = ET_TXGEN_FIELDS;
         for (unsigned f = 0; f < ET_TXGEN_FIELDS; f++)
-            if (s_key_is(key, et_txgen_field_names[f]))
+            if (et_payload_key_is(key, et_txgen_field_names[f]))
                 field = f;
         if (field == ET_TXGEN_FIELDS)
             continue;
@@ -191,44 +162,7 @@ s_decode_tx(const msgpack_object *map, et_tx_t *tx, s_bad_t *reason)
             return -1;
         }
         seen |= 1u << field;
-        uint64_t u = 0;
-        int rc;
-        switch (field) {
-        case 0:
-            rc = s_uint(val, UINT64_MAX, &tx->tx);
-            break;
-        case 1:
-            rc = s_uint(val, UINT64_MAX, &tx->card);
-            break;
-        case 2:
-            rc = s_number(val, &tx->amount);
-            break;
-        case 3:
-            rc = s_uint(val, ET_FEATURES_MCC_MAX, &u);
-            tx->mcc = (uint32_t)u;
-            break;
-        case 4:
-            rc = s_uint(val, 23, &u);
-            tx->hour = (uint32_t)u;
-            break;
-        case 5:
-            rc = s_number(val, &tx->ts);
-            break;
-        case 6:
-            rc = s_number(val, &tx->distance_km);
-            break;
-        case 7:
-            rc = s_uint(val, ET_FEATURES_VELOCITY_MAX, &u);
-            tx->velocity_24h = (uint32_t)u;
-            break;
-        case 8:
-            rc = s_bool(val, &tx->online);
-            break;
-        default:
-            rc = s_bool(val, &tx->foreign);
-            break;
-        }
-        if (rc != 0) {
+        if (s_read_field(field, &map->via.map.ptr[i].val, tx) != 0) {
             *reason = S_BAD_INVALID;
             return -1;
         }
@@ -273,38 +207,26 @@ s_handle_fraud(s_state_t *self, const msgpack_object *map,
 
 /* ---- sensor -------------------------------------------------------------- */
 
-static uint64_t
-s_hash(const char *name, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)name[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* value - the series' previous value, remembering this one. Returns 0 for
- * a new series, or for any series once the table is full. */
+ * a new series, or for any series once the table is full. 'name' holds
+ * 1..S_SERIES_NAME_MAX bytes and no NUL. */
 static double
 s_delta(s_state_t *self, const char *name, size_t len, double value)
 {
+    char key[S_SERIES_NAME_MAX + 1];
+    memcpy(key, name, len);
+    key[len] = '\0';
     double delta = 0;
     int untracked = 0;
     pthread_mutex_lock(&self->lock);
-    size_t i = (size_t)(s_hash(name, len) % S_SERIES_SLOTS);
-    while (self->series[i].used &&
-           (self->series[i].len != len ||
-            memcmp(self->series[i].name, name, len) != 0))
-        i = (i + 1) % S_SERIES_SLOTS;
-    s_series_t *series = &self->series[i];
-    if (series->used) {
+    s_series_t *series = et_hashmap_get(self->index, key);
+    size_t n = et_hashmap_size(self->index);
+    if (series) {
         delta = value - series->last;
         series->last = value;
-    } else if (self->n_series < S_SERIES_MAX) {
-        series->used = 1;
-        series->len = (uint8_t)len;
-        memcpy(series->name, name, len);
-        series->last = value;
-        self->n_series++;
+    } else if (n < S_SERIES_MAX &&
+               et_hashmap_put(self->index, key, &self->series[n]) == 0) {
+        self->series[n].last = value;
     } else {
         untracked = 1;
     }
@@ -318,61 +240,41 @@ s_delta(s_state_t *self, const char *name, size_t len, double value)
 }
 
 static int
-s_series_name_ok(const msgpack_object *obj)
-{
-    if (obj->type != MSGPACK_OBJECT_STR || obj->via.str.size == 0 ||
-        obj->via.str.size > S_SERIES_NAME_MAX)
-        return 0;
-    /* No control characters: the name ends up in logs and JSON lines. */
-    for (uint32_t i = 0; i < obj->via.str.size; i++) {
-        unsigned char c = (unsigned char)obj->via.str.ptr[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
-static int
 s_handle_sensor(s_state_t *self, const msgpack_object *map,
                 et_function_output_t *out)
 {
-    const msgpack_object *series = NULL;
+    const char *series = NULL;
+    size_t series_len = 0;
     double ts = 0, value = 0;
     unsigned seen = 0;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr[i].key;
         const msgpack_object *val = &map->via.map.ptr[i].val;
-        unsigned bit = s_key_is(key, "series")  ? 1u
-                       : s_key_is(key, "ts")    ? 2u
-                       : s_key_is(key, "value") ? 4u
-                                                : 0u;
+        unsigned bit = et_payload_key_is(key, "series")  ? 1u
+                       : et_payload_key_is(key, "ts")    ? 2u
+                       : et_payload_key_is(key, "value") ? 4u
+                                                         : 0u;
         if (bit == 0)
             continue;
         if (seen & bit)
             return s_filter(self, S_BAD_DUPLICATE);
         seen |= bit;
-        if (bit == 1u) {
-            if (!s_series_name_ok(val))
-                return s_filter(self, S_BAD_INVALID);
-            series = val;
-            continue;
-        }
-        double *number = bit == 2u ? &ts : &value;
-        if (s_number(val, number) != 0 || !isfinite(*number) ||
-            (bit == 4u && fabs(value) > S_VALUE_ABS_MAX))
+        int rc = bit == 1u   ? et_payload_text(val, S_SERIES_NAME_MAX, &series,
+                                               &series_len)
+                 : bit == 2u ? et_payload_number(val, INFINITY, &ts)
+                             : et_payload_number(val, S_VALUE_ABS_MAX, &value);
+        if (rc != 0)
             return s_filter(self, S_BAD_INVALID);
     }
     if (seen != 7u)
         return s_filter(self, S_BAD_MISSING);
 
-    double delta =
-        s_delta(self, series->via.str.ptr, series->via.str.size, value);
+    double delta = s_delta(self, series, series_len, value);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out->output, msgpack_sbuffer_write);
     int rc = msgpack_pack_map(&pk, 4);
     rc |= msgpack_pack_str_with_body(&pk, "series", 6);
-    rc |= msgpack_pack_str_with_body(&pk, series->via.str.ptr,
-                                     series->via.str.size);
+    rc |= msgpack_pack_str_with_body(&pk, series, series_len);
     rc |= msgpack_pack_str_with_body(&pk, "ts", 2);
     rc |= msgpack_pack_double(&pk, ts);
     rc |= msgpack_pack_str_with_body(&pk, "value", 5);
@@ -401,14 +303,18 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
         atomic_init(&self->filtered[r], 0);
     atomic_init(&self->untracked, 0);
     if (self->schema == S_SCHEMA_SENSOR) {
-        self->series = calloc(S_SERIES_SLOTS, sizeof *self->series);
-        if (!self->series) {
+        self->series = calloc(S_SERIES_MAX, sizeof *self->series);
+        self->index = et_hashmap_new(S_SERIES_MAX);
+        if (!self->series || !self->index) {
+            et_hashmap_destroy(&self->index);
+            free(self->series);
             free(self);
             snprintf(why, why_size, "out of memory");
             return -1;
         }
     }
     if (pthread_mutex_init(&self->lock, NULL) != 0) {
+        et_hashmap_destroy(&self->index);
         free(self->series);
         free(self);
         snprintf(why, why_size, "cannot create a mutex");
@@ -429,7 +335,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
     int status;
-    if (s_unpack_map(input, input_size, &unpacked) != 0)
+    if (et_payload_unpack_map(input, input_size, &unpacked) != 0)
         status = s_filter(self, S_BAD_NOT_MAP);
     else if (self->schema == S_SCHEMA_FRAUD)
         status = s_handle_fraud(self, &unpacked.data, out);
@@ -460,6 +366,7 @@ s_fini(void **state)
                     "delta 0",
                     untracked, S_SERIES_MAX);
     pthread_mutex_destroy(&self->lock);
+    et_hashmap_destroy(&self->index);
     free(self->series);
     free(self);
     *state = NULL;

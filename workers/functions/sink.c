@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/log.h"
 #include "common/zsock.h"
+#include "workers/payload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,14 +41,6 @@ typedef struct {
 
 /* ---- options ------------------------------------------------------------ */
 
-/* The whole "KEY=VALUE" text, for error messages: et_function_option
- * returns a pointer just past "KEY=". */
-static const char *
-s_option_text(const char *value, const char *key)
-{
-    return value - strlen(key) - 1;
-}
-
 static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
@@ -60,28 +53,21 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
     const char *publish = et_function_option(cfg, "publish");
     const char *hwm = et_function_option(cfg, "hwm");
     uint64_t n;
-    *flag = "--option";
-    if (!path && !publish) {
-        *value = NULL;
-        snprintf(why, why_size, "sink needs path=FILE or publish=ENDPOINT");
-        return -1;
-    }
-    if (path && (path[0] == '\0' || strlen(path) >= S_PATH_MAX)) {
-        *value = s_option_text(path, "path");
-        snprintf(why, why_size, "expected a file name");
-        return -1;
-    }
-    if (publish && et_cli_check_endpoint(publish) != 0) {
-        *value = s_option_text(publish, "publish");
-        snprintf(why, why_size,
-                 "expected tcp://, ipc:// or inproc:// ENDPOINT");
-        return -1;
-    }
-    if (hwm && et_cli_parse_u64(hwm, 1, S_HWM_MAX, &n) != 0) {
-        *value = s_option_text(hwm, "hwm");
-        snprintf(why, why_size, "expected an integer in [1, %d]", S_HWM_MAX);
-        return -1;
-    }
+    if (!path && !publish)
+        return et_function_option_error(
+            cfg, "path", flag, value, why, why_size,
+            "sink needs path=FILE or publish=ENDPOINT");
+    if (path && (path[0] == '\0' || strlen(path) >= S_PATH_MAX))
+        return et_function_option_error(cfg, "path", flag, value, why, why_size,
+                                        "expected a file name");
+    if (publish && et_cli_check_endpoint(publish) != 0)
+        return et_function_option_error(
+            cfg, "publish", flag, value, why, why_size,
+            "expected tcp://, ipc:// or inproc:// ENDPOINT");
+    if (hwm && et_cli_parse_u64(hwm, 1, S_HWM_MAX, &n) != 0)
+        return et_function_option_error(cfg, "hwm", flag, value, why, why_size,
+                                        "expected an integer in [1, %d]",
+                                        S_HWM_MAX);
     return 0;
 }
 
@@ -277,19 +263,12 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     s_state_t *self = state;
     if (!self)
         return ET_STATUS_ERROR;
-    if (input_size == 0 || et_codec_precheck(input, input_size) != 0) {
-        atomic_fetch_add(&self->bad_input, 1);
-        return ET_STATUS_ERROR;
-    }
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
     json_t *object = NULL;
     char *text = NULL;
     int status = ET_STATUS_ERROR;
-    size_t off = 0;
-    if (msgpack_unpack_next(&unpacked, input, input_size, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        unpacked.data.type != MSGPACK_OBJECT_MAP ||
+    if (et_payload_unpack_map(input, input_size, &unpacked) != 0 ||
         !(object = s_to_json(&unpacked.data))) {
         atomic_fetch_add(&self->bad_input, 1);
         goto done;

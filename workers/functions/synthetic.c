@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/dist.h"
 #include "common/rng.h"
+#include "workers/payload.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -187,26 +188,6 @@ s_sleep(uint64_t ns)
         ;
 }
 
-/* The unsigned integer under 'key' of the payload map 'map'. 0, or -1
- * when the key is missing, repeated or not an unsigned integer. */
-static int
-s_map_uint(const msgpack_object *map, const char *key, uint64_t *value)
-{
-    size_t key_len = strlen(key);
-    int found = 0;
-    for (uint32_t i = 0; i < map->via.map.size; i++) {
-        const msgpack_object_kv *kv = &map->via.map.ptr[i];
-        if (kv->key.type != MSGPACK_OBJECT_STR ||
-            kv->key.via.str.size != key_len ||
-            memcmp(kv->key.via.str.ptr, key, key_len) != 0)
-            continue;
-        if (found++ || kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-            return -1;
-        *value = kv->val.via.u64;
-    }
-    return found ? 0 : -1;
-}
-
 /* Service time of a trace request: ctx x prefill + gen x per-token,
  * clamped to 60 s. 0, or -1 when the payload has no valid {ctx, gen}. */
 static int
@@ -215,15 +196,14 @@ s_tokens_ns(const s_service_t *service, const void *input, size_t input_size,
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    size_t offset = 0;
+    const msgpack_object *ctx_obj, *gen_obj;
     uint64_t ctx = 0, gen = 0;
     int rc = -1;
-    if (input_size > 0 &&
-        msgpack_unpack_next(&unpacked, input, input_size, &offset) ==
-            MSGPACK_UNPACK_SUCCESS &&
-        offset == input_size && unpacked.data.type == MSGPACK_OBJECT_MAP &&
-        s_map_uint(&unpacked.data, "ctx", &ctx) == 0 &&
-        s_map_uint(&unpacked.data, "gen", &gen) == 0)
+    if (et_payload_unpack_map(input, input_size, &unpacked) == 0 &&
+        et_payload_find_unique(&unpacked.data, "ctx", &ctx_obj) == 0 &&
+        et_payload_uint(ctx_obj, UINT64_MAX, &ctx) == 0 &&
+        et_payload_find_unique(&unpacked.data, "gen", &gen_obj) == 0 &&
+        et_payload_uint(gen_obj, UINT64_MAX, &gen) == 0)
         rc = 0;
     msgpack_unpacked_destroy(&unpacked);
     if (rc != 0)

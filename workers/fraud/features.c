@@ -1,7 +1,7 @@
 /* Feature derivation for the fraud model. Only what one transaction says is
  * used (no per-card history): that keeps preprocess stateless, so any
  * instance gives the same answer, and makes training match serving. */
-#include "common/features.h"
+#include "workers/fraud/features.h"
 
 #include <errno.h>
 #include <math.h>

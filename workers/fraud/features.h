@@ -5,7 +5,7 @@
 #ifndef ET_FEATURES_H
 #define ET_FEATURES_H
 
-#include "common/txgen.h"
+#include "workers/fraud/txgen.h"
 
 #include <stddef.h>
 #include <stdint.h>

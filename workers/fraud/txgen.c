@@ -39,7 +39,7 @@
  * equally likely: a key missing, a value of the wrong type (string or nil),
  * a negative amount, an hour in 24..99. Malformed events do not touch the
  * cards' history. */
-#include "common/txgen.h"
+#include "workers/fraud/txgen.h"
 
 #include "common/rng.h"
 
@@ -60,7 +60,7 @@ const char *const et_txgen_field_names[ET_TXGEN_FIELDS] = {
     "tx", "card",        "amount",       "mcc",    "hour",
     "ts", "distance_km", "velocity_24h", "online", "foreign"};
 
-/* The generator's merchant groups; same meaning as common/features.h's
+/* The generator's merchant groups; same meaning as workers/fraud/features.h's
  * risk groups, which classify the codes below the same way. */
 enum { S_EVERYDAY, S_RETAIL, S_TRAVEL, S_DIGITAL, S_RESALE, S_CASH, S_GROUPS };
 
