@@ -48,23 +48,22 @@ broker_argv() {
 
 # worker_argv OUT WF FUNCTION INDEX [HOST]: into the array OUT, the command
 # line of FUNCTION's instance INDEX (on HOST), but for --spawned-at, which
-# is read on the worker's own host just before it starts.
+# is read on the worker's own host just before it starts. The worker reads
+# its slots, io_delay and options from the workflow file itself; only what
+# the user set on this command line is passed on top.
 worker_argv() {
   local -n worker_argv_out="$1"
-  local wf_name="$2" fn="$3" index="$4" host="${5-}" opt
+  local wf_name="$2" fn="$3" index="$4" host="${5-}"
   local -a clock
   worker_argv_out=("$BIN/eventide-worker" --function "$fn" --broker "$BACKEND"
-    --collector "$COLLECTOR" --slots "$(wf_slots "$wf_name" "$fn")"
-    --seed "$((SEED * 1000 + index))" --instance "$fn-$index"
+    --collector "$COLLECTOR" --workflow "$(wf_get "$wf_name" path)")
+  [ -n "${OUT:-}" ] && worker_argv_out+=(--out "$OUT")
+  [ -n "${SLOTS:-}" ] && worker_argv_out+=(--slots "$SLOTS")
+  worker_argv_out+=(--seed "$((SEED * 1000 + index))" --instance "$fn-$index"
     --log-level "$LOG_LEVEL")
   if [ "$fn" = synthetic ]; then
     worker_argv_out+=(--service "$SERVICE" --mode "$MODE")
   fi
-  while IFS= read -r opt; do
-    [ -n "$opt" ] && worker_argv_out+=(--option "$opt")
-  done < <(wf_options "$wf_name" "$fn")
-  opt="$(wf_io_delay "$wf_name" "$fn")"
-  [ -n "$opt" ] && worker_argv_out+=(--io-delay "$opt")
   [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
   [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")
   clock_args clock workers "$host"

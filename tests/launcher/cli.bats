@@ -86,19 +86,30 @@ pipeline_settings='
   COLLECTOR=ipc:///r/collector.ipc; STATS=ipc:///r/stats.ipc
   show_argv() { local -a a; "$@"; printf "%s\n" "${a[*]}"; }'
 
-@test "worker_argv: the worker's command line from the settings and the workflow" {
+@test "worker_argv: the workflow file, and on top only what the user set" {
   in_launcher "$pipeline_settings"'
-    local -A wf; workflow_load wf fraud /out
+    OUT=/out; local -A wf; workflow_load wf fraud "$OUT"
     SEED=3; IDLE_TIMEOUT=30; CLOCK_SKEWS=workers=5
     show_argv worker_argv a wf fraud 2
     show_argv worker_argv a wf sink 1 cloud
-    local -A syn; workflow_load syn synthetic
+    OUT=""; local -A syn; workflow_load syn synthetic
     SLOTS=4; IDLE_TIMEOUT=""; CLOCK_SKEWS=""; CURVE_DIR=/k; SERVICE=const:5ms; MODE=spin
     show_argv worker_argv a syn synthetic 1'
   expect_ok
-  expect_output "$ET_BIN_DIR/eventide-worker --function fraud --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --slots 1 --seed 3002 --instance fraud-2 --log-level info --option model=models/fraud.json --io-delay exp:40ms --idle-timeout 30 --clock-sync auto --clock-skew 5
-$ET_BIN_DIR/eventide-worker --function sink --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --slots 1 --seed 3001 --instance sink-1 --log-level info --option path=/out/decisions.jsonl --io-delay exp:10ms --idle-timeout 30 --clock-sync auto --clock-skew 5 --host-name cloud
-$ET_BIN_DIR/eventide-worker --function synthetic --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --slots 4 --seed 3001 --instance synthetic-1 --log-level info --service const:5ms --mode spin --curve /k --clock-sync auto"
+  fraud="$ET_ROOT/workflows/fraud.json"
+  expect_output "$ET_BIN_DIR/eventide-worker --function fraud --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --workflow $fraud --out /out --seed 3002 --instance fraud-2 --log-level info --idle-timeout 30 --clock-sync auto --clock-skew 5
+$ET_BIN_DIR/eventide-worker --function sink --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --workflow $fraud --out /out --seed 3001 --instance sink-1 --log-level info --idle-timeout 30 --clock-sync auto --clock-skew 5 --host-name cloud
+$ET_BIN_DIR/eventide-worker --function synthetic --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --workflow $ET_ROOT/workflows/synthetic.json --slots 4 --seed 3001 --instance synthetic-1 --log-level info --service const:5ms --mode spin --curve /k --clock-sync auto"
+}
+
+@test "worker_argv's command line is one the worker accepts, with the workflow's settings" {
+  in_launcher "$pipeline_settings"'
+    OUT=/tmp/et-bats-out; local -A wf; workflow_load wf fraud "$OUT"
+    show_argv worker_argv a wf sink 1'
+  expect_ok
+  # --check validates the whole command line, the workflow file included.
+  run $output --check
+  [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
 }
 
 @test "producer_argv: flags given, else the workflow's defaults; replays run to their end" {
