@@ -66,19 +66,6 @@ s_parse_scale_cmd(const char *value, void *dest, char *why, size_t why_size)
     return 0;
 }
 
-static int
-s_parse_curve(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (strlen(value) >= PATH_MAX) {
-        snprintf(why, why_size, "path too long");
-        return -1;
-    }
-    if (et_curve_check_dir(value, why, why_size) != 0)
-        return -1;
-    snprintf(dest, PATH_MAX, "%s", value);
-    return 0;
-}
-
 int
 et_autoscaler_config_parse(et_autoscaler_config_t *cfg, int argc, char **argv)
 {
@@ -314,7 +301,7 @@ et_autoscaler_config_parse(et_autoscaler_config_t *cfg, int argc, char **argv)
          .help = "debug, info, warn, error or off"},
         {.name = "curve",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_curve,
+         .parse = et_curve_opt_dir,
          .dest = cfg->curve_dir,
          .arg = "DIR",
          .help = "CURVE to a tcp:// --stats, keys from DIR (client.key, "

@@ -14,20 +14,6 @@
 #define S_NS_PER_S 1000000000ULL
 
 int
-et_broker_opt_curve_dir(const char *value, void *dest, char *why,
-                        size_t why_size)
-{
-    if (et_curve_check_dir(value, why, why_size) != 0)
-        return -1;
-    if (strlen(value) >= PATH_MAX) {
-        snprintf(why, why_size, "path too long");
-        return -1;
-    }
-    snprintf(dest, PATH_MAX, "%s", value);
-    return 0;
-}
-
-int
 et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
 {
     char workflow[PATH_MAX] = "";
@@ -132,7 +118,7 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .help = "debug, info, warn, error or off"},
         {.name = "curve",
          .type = ET_OPT_CUSTOM,
-         .parse = et_broker_opt_curve_dir,
+         .parse = et_curve_opt_dir,
          .dest = cfg->curve_dir,
          .arg = "DIR",
          .help = "CURVE on every tcp:// endpoint, keys from DIR (server.key, "

@@ -36,9 +36,4 @@ typedef struct {
  * 0) or ET_OPTS_USAGE (a one-line error naming the flag printed: exit 2). */
 int et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv);
 
-/* An et_opt_parse_fn for --curve DIR (broker and status): checks the
- * directory with et_curve_check_dir and copies it into char dest[PATH_MAX]. */
-int et_broker_opt_curve_dir(const char *value, void *dest, char *why,
-                            size_t why_size);
-
 #endif

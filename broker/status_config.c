@@ -4,6 +4,7 @@
 #include "broker/status_config.h"
 
 #include "broker/config.h"
+#include "common/curve.h"
 #include "common/opts.h"
 
 #include <string.h>
@@ -42,7 +43,7 @@ et_status_config_parse(et_status_config_t *cfg, int argc, char **argv)
          .help = "wait until a snapshot shows N instances ready"},
         {.name = "curve",
          .type = ET_OPT_CUSTOM,
-         .parse = et_broker_opt_curve_dir,
+         .parse = et_curve_opt_dir,
          .dest = cfg->curve_dir,
          .arg = "DIR",
          .help = "CURVE to a tcp:// --stats, keys from DIR (client.key, "

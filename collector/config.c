@@ -36,20 +36,6 @@ s_parse_run_id(const char *value, void *dest, char *why, size_t why_size)
     return 0;
 }
 
-/* --curve DIR: an existing key directory (dest holds PATH_MAX bytes). */
-static int
-s_parse_curve(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (strlen(value) >= PATH_MAX) {
-        snprintf(why, why_size, "expected a directory path");
-        return -1;
-    }
-    if (et_curve_check_dir(value, why, why_size) != 0)
-        return -1;
-    memcpy(dest, value, strlen(value) + 1);
-    return 0;
-}
-
 /* Resolve --workflow into the config's name and stage list. */
 static int
 s_resolve_workflow(et_collector_config_t *c, const et_opts_t *spec)
@@ -167,7 +153,7 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
         {.name = "curve",
          .type = ET_OPT_CUSTOM,
          .dest = c->curve_dir,
-         .parse = s_parse_curve,
+         .parse = et_curve_opt_dir,
          .arg = "DIR",
          .help = "CURVE on a tcp:// --bind: server.key and the client keys "
                  "in DIR/authorized (default: none)"},

@@ -1,6 +1,8 @@
 /* Result writers. summary.json is built with jansson; the CSV and Markdown
  * are plain stdio. Strings in the results were cleaned by the aggregate
- * (UTF-8, no control characters), so only Markdown's '|' needs escaping. */
+ * (UTF-8, no control characters), so only Markdown's '|' needs escaping.
+ * One concept, the results files: long because summary.json is the whole
+ * contract. */
 #include "collector/report.h"
 
 #include "common/atomicfile.h"

@@ -44,6 +44,27 @@ et_clocksync_parse_skew(const char *text, int64_t *skew_ns)
 }
 
 int
+et_clocksync_opt_mode(const char *value, void *dest, char *why,
+                      size_t why_size)
+{
+    if (et_clocksync_parse_mode(value, dest) == 0)
+        return 0;
+    snprintf(why, why_size, "expected auto, on or off");
+    return -1;
+}
+
+int
+et_clocksync_opt_skew(const char *value, void *dest, char *why,
+                      size_t why_size)
+{
+    if (et_clocksync_parse_skew(value, dest) == 0)
+        return 0;
+    snprintf(why, why_size,
+             "expected milliseconds, at most 86400000 either way");
+    return -1;
+}
+
+int
 et_clocksync_sample(int64_t t1, int64_t t2, int64_t t3, int64_t t4,
                     et_clock_estimate_t *out)
 {

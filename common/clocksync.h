@@ -73,6 +73,14 @@ const char *et_clocksync_mode_name(et_clocksync_mode_t mode);
  * a day either way. 0 and *skew_ns set, or -1. */
 int et_clocksync_parse_skew(const char *text, int64_t *skew_ns);
 
+/* The option-table parsers (common/opts.h et_opt_parse_fn) of
+ * --clock-sync (dest: et_clocksync_mode_t) and --clock-skew (dest:
+ * int64_t ns), shared by every process that syncs its clock. */
+int et_clocksync_opt_mode(const char *value, void *dest, char *why,
+                          size_t why_size);
+int et_clocksync_opt_skew(const char *value, void *dest, char *why,
+                          size_t why_size);
+
 /* One probe's estimate from its four instants. Returns 0, or -1 with errno
  * EINVAL when they are impossible (the answer came back before the probe
  * went, or the broker answered before it read it) or out of range. */

@@ -1,6 +1,7 @@
 /* msgpack codec for the wire protocol. Bodies are positional arrays with an
  * exact field count: compact, and any drift between sender and receiver is
- * caught as EPROTO rather than misread. */
+ * caught as EPROTO rather than misread. One concept, the wire contract, one
+ * encoder and decoder per message: hence the length. */
 #include "common/codec.h"
 
 #include <errno.h>

@@ -1,5 +1,7 @@
 /* CURVE keys and key files, the authorized client set, the ZAP handler
- * thread and the socket options that put CURVE on tcp:// links. */
+ * thread and the socket options that put CURVE on tcp:// links. One
+ * concept, CURVE: long because the ZAP handler lives with the keys it
+ * checks. */
 #include "common/curve.h"
 
 #include "common/log.h"
@@ -609,6 +611,16 @@ et_curve_check_dir(const char *dir, char *why, size_t why_size)
                      strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return s_why(why, why_size, "not a directory");
+    return 0;
+}
+
+int
+et_curve_opt_dir(const char *value, void *dest, char *why, size_t why_size)
+{
+    if (et_curve_check_dir(value, why, why_size) != 0)
+        return -1;
+    /* et_curve_check_dir bounded the length well below PATH_MAX. */
+    snprintf(dest, PATH_MAX, "%s", value);
     return 0;
 }
 

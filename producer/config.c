@@ -58,38 +58,6 @@ s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
     return -1;
 }
 
-static int
-s_parse_clock_sync(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (et_clocksync_parse_mode(value, dest) == 0)
-        return 0;
-    snprintf(why, why_size, "expected auto, on or off");
-    return -1;
-}
-
-static int
-s_parse_clock_skew(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (et_clocksync_parse_skew(value, dest) == 0)
-        return 0;
-    snprintf(why, why_size,
-             "expected milliseconds, at most 86400000 either way");
-    return -1;
-}
-
-static int
-s_parse_curve(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (strlen(value) >= PATH_MAX) {
-        snprintf(why, why_size, "path too long");
-        return -1;
-    }
-    if (et_curve_check_dir(value, why, why_size) != 0)
-        return -1;
-    snprintf(dest, PATH_MAX, "%s", value);
-    return 0;
-}
-
 /* ---- the schedule and the source ------------------------------------------
  */
 
@@ -463,14 +431,14 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
                  "terminal), always or never"},
         {.name = "curve",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_curve,
+         .parse = et_curve_opt_dir,
          .dest = cfg->curve_dir,
          .arg = "DIR",
          .help = "CURVE to a tcp:// broker, keys from DIR (client.key, "
                  "server.pub) (default: none)"},
         {.name = "clock-sync",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_clock_sync,
+         .parse = et_clocksync_opt_mode,
          .dest = &cfg->clock_sync,
          .arg = "MODE",
          .def = "auto",
@@ -487,7 +455,7 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .help = "probe burst interval, 100ms to 3600 s"},
         {.name = "clock-skew",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_clock_skew,
+         .parse = et_clocksync_opt_skew,
          .dest = &cfg->clock_skew_ns,
          .arg = "MS",
          .def = "0",

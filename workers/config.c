@@ -17,35 +17,6 @@
 /* ---- custom values ------------------------------------------------------- */
 
 static int
-s_parse_curve(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (et_curve_check_dir(value, why, why_size) != 0)
-        return -1;
-    snprintf(dest, PATH_MAX, "%s", value);
-    return 0;
-}
-
-static int
-s_parse_clock_sync(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (et_clocksync_parse_mode(value, dest) == 0)
-        return 0;
-    snprintf(why, why_size, "expected auto, on or off");
-    return -1;
-}
-
-static int
-s_parse_clock_skew(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (et_clocksync_parse_skew(value, dest) == 0)
-        return 0;
-    snprintf(why, why_size,
-             "expected milliseconds, at most 86400000 either "
-             "way");
-    return -1;
-}
-
-static int
 s_parse_io_delay(const char *value, void *dest, char *why, size_t why_size)
 {
     et_worker_config_t *cfg = dest;
@@ -406,14 +377,14 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
         {.name = "curve",
          .type = ET_OPT_CUSTOM,
          .dest = cfg->curve_dir,
-         .parse = s_parse_curve,
+         .parse = et_curve_opt_dir,
          .arg = "DIR",
          .help = "CURVE on tcp:// links, keys from DIR (client.key, "
                  "server.pub) (default: none, plain TCP)"},
         {.name = "clock-sync",
          .type = ET_OPT_CUSTOM,
          .dest = &cfg->clock_sync,
-         .parse = s_parse_clock_sync,
+         .parse = et_clocksync_opt_mode,
          .def = "auto",
          .arg = "MODE",
          .help = "estimate this clock's offset to the broker's and report it "
@@ -430,7 +401,7 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
         {.name = "clock-skew",
          .type = ET_OPT_CUSTOM,
          .dest = &cfg->clock_skew_ns,
-         .parse = s_parse_clock_skew,
+         .parse = et_clocksync_opt_skew,
          .def = "0",
          .arg = "MS",
          .help = "emulate a clock MS milliseconds ahead (negative: behind), "

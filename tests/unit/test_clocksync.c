@@ -1,7 +1,9 @@
 /* Unit tests for common/clocksync: one probe's offset and bound on symmetric
  * and asymmetric paths, the burst state machine driven by made-up clocks,
  * the correction modes, the CLOCK report, the flag parsers and the host
- * name; and common/clock's emulated skew on the real clock. */
+ * name; and common/clock's emulated skew on the real clock. One concept,
+ * clock synchronisation: long because the burst state machine has many
+ * paths. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>

@@ -1,6 +1,8 @@
 /* Unit tests for common/codec: every message survives a round trip field by
  * field, every malformed frame is refused with the documented errno, and a
- * seeded mutation loop feeds corrupted encodings to every decoder. */
+ * seeded mutation loop feeds corrupted encodings to every decoder. One
+ * module, the wire contract: long because every message type has its round
+ * trip and its refusals. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /* Unit tests for common/hist: accuracy against sorted data, exact summary
  * statistics, merging, and the msgpack form, including hostile input that
- * et_hist_unpack must refuse. */
+ * et_hist_unpack must refuse. One module: long because every accuracy and
+ * hostile-input case is its own test. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>

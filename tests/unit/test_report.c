@@ -1,6 +1,7 @@
 /* Unit tests for collector/report: summary.json read back with jansson
  * against every key of the results contract, timeseries.csv's header and
- * rows, report.md's tables, atomic writes and the output directory. */
+ * rows, report.md's tables, atomic writes and the output directory. One
+ * module: long because every key of the results contract is checked. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>

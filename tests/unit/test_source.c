@@ -3,7 +3,8 @@
  * files are refused with FILE:LINE, the real Azure trace gives the
  * hand-computed offsets and token counts, and the fraud source's labels
  * and payloads follow workers/fraud/txgen.h. Data files are found through
- * ET_SOURCE_DIR (tests/CMakeLists.txt). */
+ * ET_SOURCE_DIR (tests/CMakeLists.txt). One concept, the producer's data
+ * sources: long because each source has its files and refusals. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
