@@ -44,8 +44,7 @@ et_clocksync_parse_skew(const char *text, int64_t *skew_ns)
 }
 
 int
-et_clocksync_opt_mode(const char *value, void *dest, char *why,
-                      size_t why_size)
+et_clocksync_opt_mode(const char *value, void *dest, char *why, size_t why_size)
 {
     if (et_clocksync_parse_mode(value, dest) == 0)
         return 0;
@@ -54,8 +53,7 @@ et_clocksync_opt_mode(const char *value, void *dest, char *why,
 }
 
 int
-et_clocksync_opt_skew(const char *value, void *dest, char *why,
-                      size_t why_size)
+et_clocksync_opt_skew(const char *value, void *dest, char *why, size_t why_size)
 {
     if (et_clocksync_parse_skew(value, dest) == 0)
         return 0;

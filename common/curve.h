@@ -139,8 +139,7 @@ int et_curve_check_dir(const char *dir, char *why, size_t why_size);
 /* The option-table parser (common/opts.h et_opt_parse_fn) of every
  * binary's --curve DIR: et_curve_check_dir, then DIR copied into
  * char dest[PATH_MAX]. */
-int et_curve_opt_dir(const char *value, void *dest, char *why,
-                     size_t why_size);
+int et_curve_opt_dir(const char *value, void *dest, char *why, size_t why_size);
 
 /* Load the keys that 'roles' need from 'dir'. roles == 0 loads nothing
  * (every endpoint is local). Returns NULL with the reason in 'why'. */

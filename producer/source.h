@@ -1,7 +1,8 @@
 /* Event sources: what the producer puts in each event's payload and label.
  * "synthetic" numbers events, "fraud" draws labelled card transactions
- * (workers/fraud/txgen.h), "nab:FILE" replays a Numenta Anomaly Benchmark series
- * with its anomaly windows as labels. Payload formats: docs/workflows.md. */
+ * (workers/fraud/txgen.h), "nab:FILE" replays a Numenta Anomaly Benchmark
+ * series with its anomaly windows as labels. Payload formats:
+ * docs/workflows.md. */
 #ifndef ET_SOURCE_H
 #define ET_SOURCE_H
 

@@ -1,8 +1,8 @@
-/* Unit tests for report/runplot, one run drawn over time (test_timeseries covers
- * the collector's rows): a run directory with a crafted
- * timeseries.csv read row by row and drawn over time (PNG and SVG by
- * gnuplot, the script and its data checked), or refused when malformed,
- * whatever gnuplot would have done. */
+/* Unit tests for report/runplot, one run drawn over time (test_timeseries
+ * covers the collector's rows): a run directory with a crafted timeseries.csv
+ * read row by row and drawn over time (PNG and SVG by gnuplot, the script and
+ * its data checked), or refused when malformed, whatever gnuplot would have
+ * done. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
