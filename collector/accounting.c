@@ -1,7 +1,7 @@
-/* Event accounting: counters, the common/idset of finished events (about
- * 16 bytes per event of the run: the one structure that grows with the
- * run), a common/idmap of each in-flight event's next stage, and the
- * end-to-end latency histogram. */
+/* Event accounting: counters, the common/idset of finished events (a
+ * watermark and a bounded window a producer: flat over the run), a
+ * common/idmap of each in-flight event's next stage, and the end-to-end
+ * latency histogram. */
 #include "collector/accounting.h"
 
 #include "common/hist.h"

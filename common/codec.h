@@ -29,6 +29,9 @@
 #define ET_TEXT_MAX 160 /* free text: arrival spec, source */
 #define ET_STATS_FUNCTIONS_MAX 16
 #define ET_STAGES_MAX 8 /* stages of one workflow */
+/* event_id = producer_id << ET_EVENT_SEQ_BITS | sequence: ids are dense
+ * per producer, which common/idset relies on. */
+#define ET_EVENT_SEQ_BITS 40
 
 typedef enum {
     ET_MSG_EVENT = 1,    /* producer -> broker: header, event, payload */

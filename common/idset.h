@@ -1,7 +1,10 @@
-/* A set of 64-bit ids: the collector's finished events, for counting each
- * event once however often its final record arrives. Open addressing with
- * linear probing at most half full; every id, 0 included, can be stored.
- * Not thread-safe. */
+/* A set of event ids: the collector's finished events, for counting each
+ * event once however often its final record arrives, in memory that does
+ * not grow with the run. Ids are producer << ET_EVENT_SEQ_BITS | sequence
+ * (common/codec.h): dense per producer, and events finish nearly in
+ * order. Any 64-bit id can be stored, but only ids shaped so stay small:
+ * about 512 KiB at most a producer, plus 16 bytes a run of ids passed
+ * over (lost or far out of order). Not thread-safe. */
 #ifndef ET_IDSET_H
 #define ET_IDSET_H
 
@@ -23,6 +26,7 @@ int et_idset_insert(et_idset_t *self, uint64_t id);
 /* 1 when 'id' is in the set, else 0. */
 int et_idset_contains(const et_idset_t *self, uint64_t id);
 
+/* Ids added so far. */
 size_t et_idset_size(const et_idset_t *self);
 
 /* Bytes the set holds on the heap (for memory reports). */

@@ -34,8 +34,7 @@
 #define S_DRAIN_EVERY_NS ET_NS_PER_MS
 #define S_PROGRESS_EVERY_NS (250 * ET_NS_PER_MS)
 #define S_PROGRESS_WIDTH 30
-#define S_SEQ_BITS 40
-#define S_SEQ_LIMIT (1ULL << S_SEQ_BITS)
+#define S_SEQ_LIMIT (1ULL << ET_EVENT_SEQ_BITS)
 
 /* ---- the run ------------------------------------------------------------- */
 
@@ -134,7 +133,7 @@ s_handle(s_run_t *run, zmq_msg_t *frames, int count, int too_many)
             return;
         }
         uint64_t seq = reject.event_id & (S_SEQ_LIMIT - 1);
-        if ((reject.event_id >> S_SEQ_BITS) != run->cfg->id ||
+        if ((reject.event_id >> ET_EVENT_SEQ_BITS) != run->cfg->id ||
             seq >= run->scheduled) {
             s_bad_message(run, "REJECT for an event this producer never sent");
             return;
@@ -250,7 +249,8 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
     if (run->payload.size)
         memcpy(zmq_msg_data(&payload), run->payload.data, run->payload.size);
 
-    et_event_t event = {.event_id = ((uint64_t)cfg->id << S_SEQ_BITS) | seq,
+    et_event_t event = {.event_id =
+                            ((uint64_t)cfg->id << ET_EVENT_SEQ_BITS) | seq,
                         .producer_id = cfg->id,
                         .intended_ns = intended_ns + correction,
                         .sent_ns = et_clock_real_ns() + correction,
