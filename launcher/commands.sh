@@ -323,6 +323,9 @@ cmd_test() {
 # points (as their `run`s will start them, in SWEEP/rate-R-dur-D): the
 # pipeline's command lines once, the producer's at every rate and
 # duration.
+# The settings set here are locals that the *_argv functions read (bash
+# scope is dynamic).
+# shellcheck disable=SC2034
 check_sweep_argv() {
   local wf_name="$1" sweep="$2" rates="$3" durations="$4" r d
   local OUT="$sweep/rate-${rates%%,*}-dur-${durations%%,*}"

@@ -227,26 +227,6 @@ refuses() {
   expect_usage "--workers 'fraud=1'" "workflow synthetic has no function 'fraud'"
 }
 
-# stub_bins DIR: in DIR, stand-ins for the pipeline's binaries: each logs
-# "NAME ARGS..." to DIR/log, then exits $STUB_RC_NAME (NAME without
-# eventide-, - as _; default 0), saying why on stderr in two lines.
-stub_bins() {
-  local b
-  mkdir -p "$1"
-  for b in collector broker worker producer autoscaler; do
-    cat >"$1/eventide-$b" <<'STUB'
-#!/usr/bin/env bash
-name="$(basename "$0")"
-printf '%s %s\n' "$name" "$*" >>"$(dirname "$0")/log"
-var="STUB_RC_${name#eventide-}"
-rc="${!var:-0}"
-[ "$rc" -eq 0 ] || printf '%s: --flag '"'"'v'"'"': why\nmore\n' "$name" >&2
-exit "$rc"
-STUB
-    chmod +x "$1/eventide-$b"
-  done
-}
-
 @test "check_argv: --check appended, from the source tree; exit 2 is the binary's line, other failures die" {
   stub_bins "$BATS_TEST_TMPDIR/bin"
   stub="$BATS_TEST_TMPDIR/bin/eventide-producer"
