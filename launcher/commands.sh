@@ -25,6 +25,7 @@ cmd_run() {
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
   check_against_workflow wf
+  check_pipeline_argv wf "$OUT" 1 10
   mkdir -p "$OUT"
   ensure_model wf
   local run
@@ -90,6 +91,7 @@ cmd_up() {
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
   check_against_workflow wf
+  check_pipeline_argv wf "$OUT" 0 0
   mkdir -p "$OUT" "$STATE"
   ensure_model wf
   local run
@@ -159,8 +161,14 @@ cmd_produce() {
     printf '%s\n' "${PRODUCER_HOSTS[@]}" | grep -qxF -- "$host" ||
       usage_error "--host '$host': not a producer host (${PRODUCER_HOSTS[*]})"
   fi
+  # The id a producer without --id takes is spent only once its command
+  # line passed the preflight.
+  local next="$id"
+  [ -n "$next" ] || next="$(cat "$run/next-producer" 2>/dev/null || echo 1)"
+  [ -n "$HOSTS_FILE" ] && [ -z "$host" ] && host="${PRODUCER_HOSTS[0]}"
+  check_producer_argv wf "$next" "$host"
   if [ -z "$id" ]; then
-    id="$(cat "$run/next-producer" 2>/dev/null || echo 1)"
+    id="$next"
     echo $((id + 1)) >"$run/next-producer"
   fi
   run_producer wf "$id" "$host"
@@ -186,6 +194,10 @@ cmd_scale() {
   local -A wf
   workflow_load wf "$WORKFLOW_FILE" "$OUT"
   wf_has_function wf "$fn" || usage_error "scale: workflow $WORKFLOW has no function '$fn'"
+  # Before starting any: the preflight of the next instance's command line.
+  if [ "$(worker_pids "$run" "$fn" "$host" | wc -l)" -lt "$n" ]; then
+    check_worker_argv wf "$fn" "$(cat "$run/next-index-$fn" 2>/dev/null || echo 1)" "$host"
+  fi
   scale_to "$run" wf "$fn" "$n" "$host"
   if [ -n "$host" ]; then
     echo "$fn: $(worker_pids "$run" "$fn" "$host" | wc -l) instance(s) on $host, $(worker_pids "$run" "$fn" | wc -l) in all"
@@ -307,6 +319,28 @@ cmd_test() {
   return $rc
 }
 
+# check_sweep_argv WF SWEEP RATES DURATIONS: the preflight of a sweep's
+# points (as their `run`s will start them, in SWEEP/rate-R-dur-D): the
+# pipeline's command lines once, the producer's at every rate and
+# duration.
+# The settings set here are locals that the *_argv functions read (bash
+# scope is dynamic).
+# shellcheck disable=SC2034
+check_sweep_argv() {
+  local wf_name="$1" sweep="$2" rates="$3" durations="$4" r d
+  local OUT="$sweep/rate-${rates%%,*}-dur-${durations%%,*}"
+  local RATE="${rates%%,*}" RATE_SET=1 DURATION="${durations%%,*}" DURATION_SET=1
+  local FRONTEND BACKEND COLLECTOR STATS
+  check_pipeline_argv "$wf_name" "$OUT" 1 10
+  read -r FRONTEND BACKEND COLLECTOR STATS < <(preflight_endpoints)
+  for d in ${durations//,/ }; do
+    for r in ${rates//,/ }; do
+      OUT="$sweep/rate-$r-dur-$d" RATE="$r" DURATION="$d"
+      check_producer_argv "$wf_name" 1
+    done
+  done
+}
+
 cmd_sweep() {
   set_pipeline_defaults
   local rates="" durations="" sweep="" r d
@@ -328,17 +362,20 @@ cmd_sweep() {
     esac
   done
   [ -n "$rates" ] || usage_error "sweep: --rates is required (e.g. --rates 2,5,10)"
-  check_transport
+  check_pipeline_opts
   [ -n "$durations" ] || durations="$DURATION"
   ensure_built
-  # Each point is a whole `run`, which checks the rest; the name is for
-  # the messages and the report's title.
+  [ -n "$sweep" ] || sweep="$ROOT/results/sweep-$(date +%Y%m%d-%H%M%S)"
+  sweep="$(abs_dir "$sweep")"
+  # Each point is a whole `run`, which checks everything again; here a
+  # slip is reported before the first point starts. The name is for the
+  # messages and the report's title.
   local -A wf
   workflow_load wf "$WORKFLOW"
   workflow_settle wf
-  [ -n "$sweep" ] || sweep="$ROOT/results/sweep-$(date +%Y%m%d-%H%M%S)"
+  check_against_workflow wf
+  check_sweep_argv wf "$sweep" "$rates" "$durations"
   mkdir -p "$sweep"
-  sweep="$(cd "$sweep" && pwd)"
   for d in ${durations//,/ }; do
     for r in ${rates//,/ }; do
       info "sweep: workflow $WORKFLOW at $r events/s for $d s"

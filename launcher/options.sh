@@ -1,7 +1,8 @@
 # launcher/options.sh: the options of run, up, produce and sweep: their
-# defaults, the check of each value (exit 2 naming the flag) and the checks
-# across options, before the build and, once the workflow is read, against
-# it.
+# defaults, the check of the values the launcher itself uses (exit 2
+# naming the flag) and the checks across options, before the build and,
+# once the workflow is read, against it. The values it only passes on are
+# judged by the binaries (check_pipeline_argv in pipeline.sh).
 #
 # These run-wide settings are, with the hosts table (hosts.sh), the only
 # globals the launcher keeps: set_pipeline_defaults gives each its default,
@@ -59,9 +60,27 @@ set_pipeline_defaults() {
 }
 
 # parse_pipeline_opt FLAG VALUE: sets a setting or fails with exit 2.
-# Values are checked again by the binaries; this catches the common slips
-# before any process starts. The workflow is read (and --workflow checked)
-# later, by workflow_load, once the binaries are built.
+# Every flag needs a value. The launcher judges only the values it uses
+# itself:
+#   --workers        its grammar: the launcher counts and places workers
+#   --seed           an integer below 1e15: worker_argv computes
+#                    SEED*1000+INDEX in shell arithmetic
+#   --drain-timeout  a number: collector_argv computes it plus 15 s in awk
+#   --autoscale      kpa, hpa or rps: it picks the autoscaler's target flag
+#   --autoscale-arg  --flag=value: one word added to the autoscaler's argv
+#   --transport      ipc or tcp: it picks the endpoints
+#   --curve          an existing directory: made absolute, implies tcp
+#   --clock-skew     ROLE=MS or HOST=MS: it routes each skew to the
+#                    producer or the workers, or to one host's processes
+#   --host-cmd       a command: the template it runs on the hosts
+#   --port-base      a port: it adds 1 to 3 for the broker's endpoints
+#   --netem          HOST=SPEC: it runs `tc ... netem SPEC` on HOST
+#   (the --hosts file itself is read by hosts_load)
+# The workflow is read (and --workflow checked) later, by workflow_load,
+# once the binaries are built. Every other value (--rate, --duration,
+# --mode, --slots, --service, --source, --min, --clock-sync, ...) is only
+# passed on, and the binaries judge it: check_pipeline_argv runs each
+# process's command line with --check before anything starts.
 parse_pipeline_opt() {
   local flag="$1" value="${2-}"
   [ -n "$value" ] || usage_error "$flag needs a value"
@@ -71,63 +90,36 @@ parse_pipeline_opt() {
                  usage_error "--workers '$value': expected N or FUNCTION=N,..."
                WORKERS_SPEC="$value" ;;
     --service) SERVICE="$value" ;;
-    --mode) [[ "$value" =~ ^(sleep|spin)$ ]] ||
-              usage_error "--mode '$value': expected sleep or spin"
-            MODE="$value" ;;
-    --slots) is_count "$value" && [ "$value" -ge 1 ] ||
-               usage_error "--slots '$value': expected a positive integer"
-             SLOTS="$value" ;;
-    --queue-cap) is_count "$value" && [ "$value" -ge 1 ] ||
-                   usage_error "--queue-cap '$value': expected a positive integer"
-                 QUEUE_CAP="$value" ;;
-    --rate) is_number "$value" ||
-              usage_error "--rate '$value': expected events per second"
-            RATE="$value"; RATE_SET=1 ;;
+    --mode) MODE="$value" ;;
+    --slots) SLOTS="$value" ;;
+    --queue-cap) QUEUE_CAP="$value" ;;
+    --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
     --labels) LABELS="$value" ;;
-    --speedup) is_number "$value" ||
-                 usage_error "--speedup '$value': expected a factor"
-               SPEEDUP="$value" ;;
-    --fraud-rate) is_number "$value" ||
-                    usage_error "--fraud-rate '$value': expected a fraction"
-                  FRAUD_RATE="$value" ;;
-    --malformed-rate) is_number "$value" ||
-                        usage_error "--malformed-rate '$value': expected a fraction"
-                      MALFORMED_RATE="$value" ;;
-    --duration) is_number "$value" ||
-                  usage_error "--duration '$value': expected seconds"
-                DURATION="$value"; DURATION_SET=1 ;;
+    --speedup) SPEEDUP="$value" ;;
+    --fraud-rate) FRAUD_RATE="$value" ;;
+    --malformed-rate) MALFORMED_RATE="$value" ;;
+    --duration) DURATION="$value"; DURATION_SET=1 ;;
     --arrival) ARRIVAL="$value" ;;
-    --seed) is_count "$value" || usage_error "--seed '$value': expected an integer"
+    --seed) [[ "$value" =~ ^[0-9]{1,15}$ ]] ||
+              usage_error "--seed '$value': expected an integer from 0 to 999999999999999"
             SEED="$value" ;;
-    --payload-bytes) is_count "$value" ||
-                       usage_error "--payload-bytes '$value': expected bytes"
-                     PAYLOAD_BYTES="$value" ;;
+    --payload-bytes) PAYLOAD_BYTES="$value" ;;
     --out) OUT="$value" ;;
     --drain-timeout) is_number "$value" ||
                        usage_error "--drain-timeout '$value': expected seconds"
                      DRAIN_TIMEOUT="$value" ;;
     --log-level) LOG_LEVEL="$value" ;;
-    --idle-timeout) is_number "$value" ||
-                      usage_error "--idle-timeout '$value': expected seconds"
-                    IDLE_TIMEOUT="$value" ;;
-    --memory-mb) is_count "$value" || usage_error "--memory-mb '$value': expected megabytes"
-                 MEMORY_MB="$value" ;;
-    --price-gb-s) is_number "$value" || usage_error "--price-gb-s '$value': expected USD"
-                  PRICE_GB_S="$value" ;;
-    --price-requests) is_number "$value" ||
-                        usage_error "--price-requests '$value': expected USD per million"
-                      PRICE_REQUESTS="$value" ;;
+    --idle-timeout) IDLE_TIMEOUT="$value" ;;
+    --memory-mb) MEMORY_MB="$value" ;;
+    --price-gb-s) PRICE_GB_S="$value" ;;
+    --price-requests) PRICE_REQUESTS="$value" ;;
     --autoscale) [[ "$value" =~ ^(kpa|hpa|rps)$ ]] ||
                    usage_error "--autoscale '$value': expected kpa, hpa or rps"
                  AUTOSCALE="$value" ;;
-    --min) is_count "$value" || usage_error "--min '$value': expected a count"
-           AS_MIN="$value" ;;
-    --max) is_count "$value" && [ "$value" -ge 1 ] ||
-             usage_error "--max '$value': expected a positive count"
-           AS_MAX="$value" ;;
-    --target) is_number "$value" || usage_error "--target '$value': expected a number"
-              AS_TARGET="$value" ;;
+    --min) AS_MIN="$value" ;;
+    --max) AS_MAX="$value" ;;
+    --target) AS_TARGET="$value" ;;
     --autoscale-arg) [[ "$value" =~ ^--[a-z-]+=[A-Za-z0-9_.:-]+$ ]] ||
                        usage_error "--autoscale-arg '$value': expected --flag=value"
                      AS_ARGS+=("$value") ;;
@@ -141,9 +133,7 @@ parse_pipeline_opt() {
     --netem) [[ "$value" =~ ^[A-Za-z][A-Za-z0-9_.-]*=[A-Za-z0-9%.\ _-]+$ ]] ||
                usage_error "--netem '$value': expected HOST=SPEC, e.g. edge='delay 20ms loss 1%'"
              NETEM+=("$value") ;;
-    --clock-sync) [[ "$value" =~ ^(auto|on|off)$ ]] ||
-                    usage_error "--clock-sync '$value': expected auto, on or off"
-                  CLOCK_SYNC="$value"; CLOCK_SYNC_SET=1 ;;
+    --clock-sync) CLOCK_SYNC="$value"; CLOCK_SYNC_SET=1 ;;
     --clock-skew) [[ "$value" =~ ^[A-Za-z][A-Za-z0-9_.-]*=[+-]?[0-9]+([.][0-9]+)?$ ]] ||
                     usage_error "--clock-skew '$value': expected producer=MS, workers=MS or HOST=MS, e.g. producer=-250"
                   CLOCK_SKEWS="${CLOCK_SKEWS:+$CLOCK_SKEWS }$value" ;;

@@ -130,6 +130,101 @@ autoscaler_argv() {
     --scale-cmd "EVENTIDE_RUN=$run EVENTIDE_BUILD=$BUILD $ROOT/eventide scale {function} {replicas}")
 }
 
+# The preflight: the binaries judge the values the launcher passes on (see
+# parse_pipeline_opt). Each command line is built by its *_argv function,
+# as it will be started, and run here with --check appended, from the
+# source tree as start_bg and host_exec run it: the binary parses and
+# checks everything, the workflow file included, and exits at once. Under
+# --hosts the check runs on this machine too (the same tree and binaries);
+# the hosts' own paths are not checked.
+
+# check_argv CMD...: CMD --check. Exit 2 (a value refused) is the
+# launcher's usage error with the binary's one-line message; any other
+# failure dies.
+check_argv() {
+  local err rc=0 line
+  err="$(cd "$ROOT" && "$@" --check 2>&1 >/dev/null)" || rc=$?
+  case "$rc" in
+    0) ;;
+    2) line="$(printf '%s\n' "$err" | head -n 1)"
+       usage_error "${line:-$(basename "$1") refused its command line}" ;;
+    *) die "cannot check the command line of $(basename "$1") (exit $rc): ${err:-no message}" ;;
+  esac
+}
+
+# check_worker_argv WF FUNCTION INDEX [HOST]: the preflight of FUNCTION's
+# instance INDEX (on HOST; with --hosts and no HOST, on each host that
+# may run FUNCTION: a host's clock skew is its own).
+check_worker_argv() {
+  local wf_name="$1" fn="$2" index="$3" host="${4-}" h
+  local -a argv
+  if [ -z "$host" ] && [ -n "${HOSTS_FILE:-}" ]; then
+    while read -r h _; do
+      worker_argv argv "$wf_name" "$fn" "$index" "$h"
+      check_argv "${argv[@]}"
+    done < <(function_hosts "$fn")
+    return 0
+  fi
+  worker_argv argv "$wf_name" "$fn" "$index" "$host"
+  check_argv "${argv[@]}"
+}
+
+# check_producer_argv WF ID [HOST]: the preflight of producer ID (on HOST;
+# with --hosts and no HOST, on each producer host).
+check_producer_argv() {
+  local wf_name="$1" id="$2" host="${3-}" h
+  local -a argv hosts=("$host")
+  [ -z "$host" ] && [ -n "${HOSTS_FILE:-}" ] && hosts=("${PRODUCER_HOSTS[@]}")
+  for h in "${hosts[@]}"; do
+    producer_argv argv "$wf_name" "$id" "$h"
+    check_argv "${argv[@]}"
+  done
+}
+
+# preflight_run: the run directory a preflight names (never created).
+preflight_run() { echo "${TMPDIR:-/tmp}/eventide.preflight"; }
+
+# preflight_endpoints: stand-ins for the endpoints FRONTEND BACKEND
+# COLLECTOR STATS, of the run's transport, on one line: before a pipeline
+# starts they are not known (the kernel picks the tcp ports). Callers read
+# them into locals of the same names, which the *_argv functions see.
+preflight_endpoints() {
+  local run
+  run="$(preflight_run)"
+  if [ "$TRANSPORT" = tcp ]; then
+    echo "tcp://127.0.0.1:* tcp://127.0.0.1:* tcp://127.0.0.1:* tcp://127.0.0.1:*"
+  else
+    echo "ipc://$run/frontend.ipc ipc://$run/backend.ipc ipc://$run/collector.ipc ipc://$run/stats.ipc"
+  fi
+}
+
+# check_pipeline_argv WF RESULTS EXPECT GRACE: the preflight of a whole
+# pipeline as pipeline_start and run_producer would start it, before
+# anything starts: the broker, the collector, each function's workers, a
+# producer and, under --autoscale, the autoscaler, with stand-in endpoints
+# (preflight_endpoints) and run directory (preflight_run).
+check_pipeline_argv() {
+  local wf_name="$1" results="$2" expect="$3" grace="$4" fn run
+  local FRONTEND BACKEND COLLECTOR STATS
+  local -a argv
+  run="$(preflight_run)"
+  read -r FRONTEND BACKEND COLLECTOR STATS < <(preflight_endpoints)
+  # The broker first: it gets --drain-timeout as given, the collector that
+  # plus 15 s, so a refusal names the user's value.
+  broker_argv argv "$run" "$wf_name" "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS"
+  check_argv "${argv[@]}"
+  collector_argv argv "$run" "$results" "$expect" "$grace" "$COLLECTOR" "$wf_name"
+  check_argv "${argv[@]}"
+  for fn in $(wf_functions "$wf_name"); do
+    check_worker_argv "$wf_name" "$fn" 1
+  done
+  check_producer_argv "$wf_name" 1
+  if [ -n "$AUTOSCALE" ]; then
+    autoscaler_argv argv "$run" "$results"
+    check_argv "${argv[@]}"
+  fi
+}
+
 # run_producer WF ID [HOST]: producer ID in the foreground, from the source
 # tree (with --hosts: on HOST, by default the first producer host).
 run_producer() {

@@ -239,6 +239,27 @@ d 0"
   expect_usage "--clock-skew 'cloud=600': no host 'cloud' in $hosts"
 }
 
+@test "check_pipeline_argv under --hosts: here, each worker host and each producer host" {
+  hosts_file "edge 10.0.0.1 producer" "edge2 10.0.0.4 producer" \
+    "core 10.0.0.2 broker collector workers" "cloud 10.0.0.3 workers"
+  stub_bins "$BATS_TEST_TMPDIR/bin"
+  in_launcher 'local -A wf; workflow_load wf synthetic
+               parse_pipeline_opt --hosts "$1"; parse_pipeline_opt --clock-skew cloud=600
+               check_pipeline_opts; check_against_workflow wf; BIN="$2"
+               check_pipeline_argv wf /res 1 10' "$hosts" "$BATS_TEST_TMPDIR/bin"
+  expect_ok
+  log="$BATS_TEST_TMPDIR/bin/log"
+  run awk '{ for (i = 1; i < NF; i++) if ($i == "--host-name") h = $(i + 1)
+             print $1, h, $NF; h = "" }' "$log"
+  [ "$output" = "eventide-broker  --check
+eventide-collector  --check
+eventide-worker core --check
+eventide-worker cloud --check
+eventide-producer edge --check
+eventide-producer edge2 --check" ] || { cat "$log"; false; }
+  grep -q -- "--clock-skew 600 --host-name cloud --check" "$log"
+}
+
 @test "./eventide run: a bad hosts file is one line naming file and line, exit 2" {
   hosts_file "a 10.0.0.1 producer broker collector" "b 10.0.0.300 workers"
   eventide run --hosts "$hosts" --duration 1 --out "$BATS_TEST_TMPDIR/out"

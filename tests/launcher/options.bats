@@ -1,8 +1,11 @@
 #!/usr/bin/env bats
-# The options of run, up, produce and sweep (launcher/options.sh): each
-# option's accepted values are stored, each refused one is a one-line
-# usage error naming the flag (exit 2); the checks across options, before
-# and after the workflow is read; and the same through ./eventide.
+# The options of run, up, produce and sweep (launcher/options.sh): the
+# values the launcher uses itself are judged there (stored, or a one-line
+# usage error naming the flag, exit 2); the rest are stored as given and
+# judged by the binaries, through the preflight (check_pipeline_argv in
+# launcher/pipeline.sh), before anything starts; the checks across
+# options, before and after the workflow is read; and the same through
+# ./eventide.
 
 load helpers
 
@@ -79,27 +82,14 @@ refuses() {
   refuses --workers many -1 1.5 a= =1 a=x a=1b=2 a=1,,b=2 ,a=1 "a b=1" "a=1 "
 }
 
-@test "--mode: sleep or spin" {
-  accepts --mode MODE sleep spin
-  refuses --mode jog SLEEP
+@test "--seed: an integer below 1e15 (worker_argv computes SEED*1000+INDEX)" {
+  accepts --seed SEED 0 42 999999999999999
+  refuses --seed -1 1.5 x 1k 1000000000000000 99999999999999999999
 }
 
-@test "--slots and --queue-cap: positive integers" {
-  accepts --slots SLOTS 1 64
-  refuses --slots 0 -1 1.5 x 1e3
-  accepts --queue-cap QUEUE_CAP 1 64
-  refuses --queue-cap 0 -1 1.5 x 1e3
-}
-
-@test "numbers: --rate --speedup --fraud-rate --malformed-rate --duration --drain-timeout --idle-timeout --target --price-gb-s --price-requests" {
-  for pair in --rate:RATE --speedup:SPEEDUP --fraud-rate:FRAUD_RATE \
-              --malformed-rate:MALFORMED_RATE --duration:DURATION \
-              --drain-timeout:DRAIN_TIMEOUT --idle-timeout:IDLE_TIMEOUT \
-              --target:AS_TARGET --price-gb-s:PRICE_GB_S \
-              --price-requests:PRICE_REQUESTS; do
-    accepts "${pair%%:*}" "${pair#*:}" 10 0.5 0 0.0000166667
-    refuses "${pair%%:*}" fast -5 1e3 .5 5. 10s 1/2 "1 2"
-  done
+@test "--drain-timeout: seconds (collector_argv adds 15 in awk)" {
+  accepts --drain-timeout DRAIN_TIMEOUT 10 0.5 0 3600
+  refuses --drain-timeout fast -5 1e3 .5 5. 10s 1/2 "1 2"
 }
 
 @test "--rate and --duration remember that they were given" {
@@ -108,21 +98,16 @@ refuses() {
   expect_output $'0 0\n1 1'
 }
 
-@test "counts: --seed --payload-bytes --memory-mb --min from 0, --max from 1" {
-  for pair in --seed:SEED --payload-bytes:PAYLOAD_BYTES --memory-mb:MEMORY_MB \
-              --min:AS_MIN; do
-    accepts "${pair%%:*}" "${pair#*:}" 0 42
-    refuses "${pair%%:*}" -1 1.5 x 1k
-  done
-  accepts --max AS_MAX 1 10
-  refuses --max 0 -1 x
-}
-
-@test "free text, checked by the binaries: --service --source --labels --arrival --out --log-level --hosts" {
-  for pair in --service:SERVICE --source:SOURCE --labels:LABELS \
-              --arrival:ARRIVAL --out:OUT --log-level:LOG_LEVEL \
-              --hosts:HOSTS_FILE; do
-    accepts "${pair%%:*}" "${pair#*:}" "some value/x:1"
+@test "the values only passed on are stored as given: the binaries judge them" {
+  for pair in --service:SERVICE --mode:MODE --slots:SLOTS --queue-cap:QUEUE_CAP \
+              --rate:RATE --source:SOURCE --labels:LABELS --speedup:SPEEDUP \
+              --fraud-rate:FRAUD_RATE --malformed-rate:MALFORMED_RATE \
+              --duration:DURATION --arrival:ARRIVAL --payload-bytes:PAYLOAD_BYTES \
+              --out:OUT --log-level:LOG_LEVEL --idle-timeout:IDLE_TIMEOUT \
+              --memory-mb:MEMORY_MB --price-gb-s:PRICE_GB_S \
+              --price-requests:PRICE_REQUESTS --min:AS_MIN --max:AS_MAX \
+              --target:AS_TARGET --clock-sync:CLOCK_SYNC --hosts:HOSTS_FILE; do
+    accepts "${pair%%:*}" "${pair#*:}" 10 fast -5 1e3 "some value/x:1"
   done
 }
 
@@ -159,11 +144,6 @@ refuses() {
   expect_output $'edge=delay 20ms loss 1%\ncore=rate_1mbit'
   refuses --netem edge =delay "1edge=delay" "edge=" "edge=delay;rm -rf /" \
     "edge=\$(reboot)"
-}
-
-@test "--clock-sync: auto, on or off" {
-  accepts --clock-sync CLOCK_SYNC auto on off
-  refuses --clock-sync maybe sometimes
 }
 
 @test "--clock-skew: ROLE=MS or HOST=MS, repeatable" {
@@ -245,6 +225,165 @@ refuses() {
   in_launcher 'local -A wf; workflow_load wf synthetic
                parse_pipeline_opt --workers fraud=1; check_workers_spec wf'
   expect_usage "--workers 'fraud=1'" "workflow synthetic has no function 'fraud'"
+}
+
+@test "check_argv: --check appended, from the source tree; exit 2 is the binary's line, other failures die" {
+  stub_bins "$BATS_TEST_TMPDIR/bin"
+  stub="$BATS_TEST_TMPDIR/bin/eventide-producer"
+  cd "$BATS_TEST_TMPDIR"
+  in_launcher 'check_argv "$1" --rate 5 "a b"; pwd' "$stub"
+  expect_ok
+  expect_output "$BATS_TEST_TMPDIR"
+  [ "$(cat "$BATS_TEST_TMPDIR/bin/log")" = "eventide-producer --rate 5 a b --check" ]
+  STUB_RC_producer=2 in_launcher 'check_argv "$1" --rate x; echo not reached' "$stub"
+  expect_usage "eventide-producer: --flag 'v': why"
+  [ -z "$output" ]
+  STUB_RC_producer=3 in_launcher 'check_argv "$1" --rate x; echo not reached' "$stub"
+  [ "$status" -eq 1 ] || { show; false; }
+  [[ "$stderr" == *"eventide-producer (exit 3)"*"why"* ]] || { show; false; }
+  in_launcher 'check_argv "$1/eventide-nosuch"' "$BATS_TEST_TMPDIR/bin"
+  [ "$status" -eq 1 ] || { show; false; }
+  # The binary runs in the source tree, as start_bg runs it.
+  printf '#!/bin/sh\npwd >"%s"\n' "$BATS_TEST_TMPDIR/cwd" >"$BATS_TEST_TMPDIR/bin/pwd-stub"
+  chmod +x "$BATS_TEST_TMPDIR/bin/pwd-stub"
+  in_launcher 'check_argv "$1"' "$BATS_TEST_TMPDIR/bin/pwd-stub"
+  expect_ok
+  [ "$(cat "$BATS_TEST_TMPDIR/cwd")" = "$ET_ROOT" ]
+}
+
+@test "check_pipeline_argv: every process of the pipeline, with --check, nothing started" {
+  stub_bins "$BATS_TEST_TMPDIR/bin"
+  log="$BATS_TEST_TMPDIR/bin/log"
+  in_launcher 'local -A wf; workflow_load wf fraud /res; BIN="$1"
+               parse_pipeline_opt --autoscale kpa; parse_pipeline_opt --slots 3
+               check_pipeline_argv wf /res 1 10' "$BATS_TEST_TMPDIR/bin"
+  expect_ok
+  run awk '{ print $1, $NF }' "$log"
+  [ "$output" = "eventide-broker --check
+eventide-collector --check
+eventide-worker --check
+eventide-worker --check
+eventide-worker --check
+eventide-worker --check
+eventide-producer --check
+eventide-autoscaler --check" ] || { cat "$log"; false; }
+  grep -q -- "--function preprocess .*--slots 3 " "$log"
+  grep -q -- "--function fraud " "$log"
+  grep -q -- "--function decide " "$log"
+  grep -q -- "--function sink " "$log"
+  grep -q -- "^eventide-collector .*--out /res " "$log"
+  grep -q -- "^eventide-broker --frontend ipc://" "$log"
+  # The first refusal ends the preflight.
+  rm -f "$log"
+  STUB_RC_collector=2 in_launcher 'local -A wf; workflow_load wf fraud; BIN="$1"
+               check_pipeline_argv wf /res 1 10' "$BATS_TEST_TMPDIR/bin"
+  expect_usage "eventide-collector: --flag 'v': why"
+  run awk '{ print $1 }' "$log"
+  [ "$output" = $'eventide-broker\neventide-collector' ] || { cat "$log"; false; }
+  # tcp: stand-in tcp endpoints; no autoscaler without --autoscale.
+  rm -f "$log"
+  in_launcher 'local -A wf; workflow_load wf synthetic; BIN="$1"; TRANSPORT=tcp
+               check_pipeline_argv wf /res 0 0' "$BATS_TEST_TMPDIR/bin"
+  expect_ok
+  run awk '{ print $1 }' "$log"
+  [ "$output" = $'eventide-broker\neventide-collector\neventide-worker\neventide-producer' ] ||
+    { cat "$log"; false; }
+  grep -q -- "^eventide-worker .*--broker tcp://127.0.0.1:\* " "$log"
+}
+
+# expect_refused TEXT...: a usage error (expect_usage) and nothing created.
+expect_refused() {
+  expect_usage "$@"
+  [ ! -e "$BATS_TEST_TMPDIR/out" ] || { echo "results created" >&2; false; }
+  [ ! -e "$BATS_TEST_TMPDIR/state" ] || { echo "state created" >&2; false; }
+}
+
+@test "./eventide run: the values passed on are judged by the binaries before anything starts" {
+  # FLAG VALUE BINARY [MORE OPTIONS]
+  while read -r flag value binary more; do
+    # shellcheck disable=SC2086 # MORE is options
+    eventide run $more "$flag" "$value" --out "$BATS_TEST_TMPDIR/out"
+    # The binary names its own flag: hpa's target, an --autoscale-arg's.
+    case "$flag" in
+      --target) flag=--target-utilization ;;
+      --autoscale-arg) flag="${value%%=*}"; value="${value#*=}" ;;
+    esac
+    expect_refused "eventide-$binary: $flag '$value'"
+  done <<'CASES'
+--rate fast producer
+--rate 0 producer
+--duration 10x producer
+--speedup -1 producer
+--fraud-rate 2 producer --workflow fraud
+--malformed-rate x producer
+--payload-bytes -1 producer
+--arrival sometimes producer
+--source bogus producer
+--labels /no/such/labels.json producer --workflow sensor
+--mode jog worker
+--slots 0 worker
+--service exp:abc worker
+--idle-timeout x worker --workflow fraud
+--clock-sync maybe worker
+--queue-cap 0 broker
+--drain-timeout 99999 broker
+--log-level loud broker
+--memory-mb 0 collector
+--price-gb-s x collector
+--price-requests -1 collector
+--min x autoscaler --autoscale kpa
+--max 0 autoscaler --autoscale kpa
+--target 7 autoscaler --autoscale hpa
+--autoscale-arg --stable-window=x autoscaler --autoscale kpa
+CASES
+}
+
+@test "./eventide up and sweep: the preflight, at every point of a sweep" {
+  eventide up --slots 0 --out "$BATS_TEST_TMPDIR/out"
+  expect_refused "eventide-worker: --slots '0'"
+  eventide up --rate x --out "$BATS_TEST_TMPDIR/out"
+  expect_refused "eventide-producer: --rate 'x'"
+  eventide sweep --rates 1,2,0 --out "$BATS_TEST_TMPDIR/out"
+  expect_refused "eventide-producer: --rate '0'"
+  eventide sweep --rates 1 --durations 5,0 --out "$BATS_TEST_TMPDIR/out"
+  expect_refused "eventide-producer: --duration '0'"
+  eventide sweep --rates 1 --mode jog --out "$BATS_TEST_TMPDIR/out"
+  expect_refused "eventide-worker: --mode 'jog'"
+}
+
+# fake_run DIR [KEY=VALUE...]: DIR as the run directory of a pipeline that
+# `up` started on synthetic (nothing runs), its env with the KEY=VALUEs.
+fake_run() {
+  local run="$1"; shift
+  mkdir -p "$run/pids" "$run/logs"
+  {
+    printf '%s\n' "FRONTEND=ipc://$run/frontend.ipc" "BACKEND=ipc://$run/backend.ipc" \
+      "COLLECTOR=ipc://$run/collector.ipc" "STATS=ipc://$run/stats.ipc" \
+      TRANSPORT=ipc CURVE_DIR= "OUT=$run/out" WORKFLOW=synthetic \
+      "WORKFLOW_FILE=$ET_ROOT/workflows/synthetic.json" SERVICE=exp:10ms MODE=sleep \
+      SLOTS= SEED=1 LOG_LEVEL=info IDLE_TIMEOUT= HOSTS_FILE= "HOST_CMD='ssh {host}'" \
+      CLOCK_SYNC=auto CLOCK_SKEWS= "$@"
+  } >"$run/env"
+  echo 1 >"$run/next-producer"
+}
+
+@test "./eventide produce and scale: the preflight before a process starts" {
+  run_dir="$BATS_TEST_TMPDIR/run"
+  fake_run "$run_dir"
+  EVENTIDE_RUN="$run_dir" eventide produce --rate x
+  expect_usage "eventide-producer: --rate 'x'"
+  EVENTIDE_RUN="$run_dir" eventide produce --clock-sync maybe --duration 1
+  expect_usage "eventide-producer: --clock-sync 'maybe'"
+  # The refused producer spent no id.
+  [ "$(cat "$run_dir/next-producer")" = 1 ]
+  fake_run "$run_dir" SLOTS=0
+  EVENTIDE_RUN="$run_dir" eventide scale synthetic 2
+  expect_usage "eventide-worker: --slots '0'"
+  [ -z "$(ls "$run_dir/pids")" ]
+  # Nothing to start, nothing to check.
+  EVENTIDE_RUN="$run_dir" eventide scale synthetic 0
+  expect_ok
+  expect_output "synthetic: 0 instance(s)"
 }
 
 @test "./eventide refuses bad values with one line and exit 2, before anything starts" {
