@@ -1,6 +1,6 @@
 /* The collector's socket loop. One PULL socket receives everything: record
- * batches, HELLO, DONE, STATS, WORKFLOW and the producers' CLOCK from the
- * broker, USAGE and CLOCK from the workers.
+ * batches, HELLO, DONE, STATS, WORKFLOW and every CLOCK report (producers'
+ * and workers', forwarded) from the broker, USAGE from the workers.
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate. */
 #include "collector/collector.h"
