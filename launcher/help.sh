@@ -21,6 +21,10 @@ usage: ./eventide COMMAND [options]
   help                  this text
 
 Run './eventide COMMAND --help' for a command's options.
+
+Environment: EVENTIDE_BUILD (build directory, default build/release),
+EVENTIDE_STATE (pipeline state of up/down, default .eventide),
+EVENTIDE_WORKFLOWS (a directory searched for --workflow NAME first).
 TEXT
 }
 
@@ -31,13 +35,15 @@ help_pipeline_opts() {
   --workers N|F=N,...    instances per function: N for every function, or
                          per function, e.g. preprocess=1,fraud=2 (default 2)
   --service DIST         synthetic service time: const:10ms, exp:10ms,
-                         uniform:5ms:15ms, lognormal:10ms:0.5, or tokens
+                         uniform:5ms:15ms, lognormal:10ms:0.5, or
+                         tokens[:PREFILL:PER_TOKEN]
                          (from a trace's token counts) (default exp:10ms)
   --mode sleep|spin      synthetic: sleep (I/O-bound) or burn CPU (default sleep)
   --slots N              concurrent events per instance (default: the
                          workflow stage's slots, else 1)
   --queue-cap N          queue bound per function (default 10000)
-  --drain-timeout S      collector: wait this long for stragglers (default 30)
+  --drain-timeout S      broker: after the load, keep serving admitted events
+                         this long (default 30); the collector waits 15 s more
   --log-level LEVEL      debug|info|warn|error (default info)
   --idle-timeout S       keep-alive: an idle instance leaves after S
                          (default: never); with --autoscale and --min 0
@@ -89,13 +95,17 @@ help_load_opts() {
   cat <<'EOF'
   --rate EPS             events per second (default 10)
   --duration S           seconds of load (default 10; replays: the whole data)
-  --arrival KIND         constant | poisson | trace:FILE (default poisson)
+  --arrival KIND         constant | poisson | bursty[:ON:OFF[:LOW]] |
+                         step:T1=R1,... | trace:FILE (default poisson)
   --seed N               same seed, same event sequence (default 1)
   --source SPEC          synthetic | fraud | nab:FILE (default: the workflow's)
-  --labels FILE          ground-truth windows for nab: sources
+  --labels FILE          ground-truth windows for nab: sources (default: the
+                         workflow's)
   --speedup X            replay data or a trace X times faster than recorded
+                         (default: the workflow's, unless --rate is given)
   --fraud-rate F         fraud source: share of fraudulent transactions
-  --malformed-rate F     fraud source: share of malformed events
+                         (default 0.02)
+  --malformed-rate F     fraud source: share of malformed events (default 0.005)
   --payload-bytes N      synthetic source: padding per event (default 0)
 EOF
 }
