@@ -214,9 +214,9 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
         s_int_field(obj, "retries", 0, 100, &retries, path, where, err,
                     err_size))
         return -1;
-    /* io_delay: a modelled downstream call the launcher gives the
-     * stage's workers (--io-delay); checked here so a typo names its
-     * file and field. */
+    /* io_delay: a modelled downstream call the stage's workers make
+     * after each task (workers/config.c reads it); checked here so a
+     * typo names its file and field. */
     json_t *io_delay = json_object_get(obj, "io_delay");
     if (io_delay) {
         char why[160] = "longer than 159 characters";

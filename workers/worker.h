@@ -3,7 +3,7 @@
  * backend, PUSH to the collector) and never runs function code, so it can
  * always answer the broker; the slot threads (workers/slots.h) each run
  * the function's handle on one task at a time. See docs/architecture.md,
- * "Worker <-> broker". */
+ * Flows, "Worker ↔ broker backend". */
 #ifndef ET_WORKER_H
 #define ET_WORKER_H
 
