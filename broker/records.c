@@ -107,10 +107,14 @@ et_broker_publish_stats(et_broker_t *self)
 {
     et_stats_t stats;
     memset(&stats, 0, sizeof stats);
-    et_engine_stats(self->engine, &stats);
+    /* The flush first: a batch it fails to send counts in this STATS. */
+    et_broker_flush_records(self);
+    /* Both clocks read together: the integrals run on CLOCK_MONOTONIC, and
+     * t_ns says when on the realtime clock the collector works in. */
+    et_engine_stats(self->engine, &stats, et_clock_mono_ns());
     stats.t_ns = et_clock_real_ns();
     stats.bad_messages = self->bad_messages;
-    et_broker_flush_records(self);
+    stats.records_dropped = self->records_dropped;
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_stats(&self->scratch, &stats) != 0)
         return;
