@@ -6,8 +6,8 @@
 #include "common/opts.h"
 #include "common/signals.h"
 #include "report/config.h"
-#include "report/sweep.h"
 #include "report/runplot.h"
+#include "report/sweep.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +31,7 @@ main(int argc, char **argv)
     } else if (cfg.mode == ET_REPORT_MODE_TIMESERIES) {
         et_runplot_stats_t ts;
         rc = et_runplot_draw(cfg.dir, cfg.title_given ? cfg.title : NULL,
-                                &s_stop, &ts);
+                             &s_stop, &ts);
         if (ts.plotted)
             printf("timeseries: %s/timeseries.png (%zu seconds)\n", cfg.dir,
                    ts.rows);

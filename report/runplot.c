@@ -476,8 +476,7 @@ s_title(char *out, size_t size, const char *dir, const char *title)
 
 int
 et_runplot_draw(const char *dir, const char *title,
-                   const volatile sig_atomic_t *stop,
-                   et_runplot_stats_t *stats)
+                const volatile sig_atomic_t *stop, et_runplot_stats_t *stats)
 {
     static const char *const figures[] = {"timeseries.png", "timeseries.svg"};
     char gnuplot[PATH_MAX], why[S_REASON_MAX], clean_dir[256];

@@ -30,8 +30,7 @@ typedef struct {
  * bytes, no NUL. Returns the series (the caller destroys it), or NULL with
  * errno (EINVAL for bad content, ENOMEM, or that of open/read) and
  * "timeseries.csv:LINE: why" in why[why_size]. */
-et_runplot_t *et_runplot_read(const char *dir, char *why,
-                                    size_t why_size);
+et_runplot_t *et_runplot_read(const char *dir, char *why, size_t why_size);
 
 /* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */
 void et_runplot_destroy(et_runplot_t **self_p);
@@ -50,7 +49,7 @@ size_t et_runplot_latency_rows(const et_runplot_t *self);
  * file is missing or malformed, or gnuplot fails. 'stats' (may be NULL) is
  * filled either way. */
 int et_runplot_draw(const char *dir, const char *title,
-                       const volatile sig_atomic_t *stop,
-                       et_runplot_stats_t *stats);
+                    const volatile sig_atomic_t *stop,
+                    et_runplot_stats_t *stats);
 
 #endif
