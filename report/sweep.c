@@ -300,7 +300,7 @@ s_gp_label(char *out, size_t size, const char *name)
 static void
 s_gp_figure(FILE *f, const s_sweep_t *self, const char *name, const char *title,
             const char *ylabel, const s_series_t *series, size_t n_series,
-            int reference_line)
+            int reference_line, int color_by_series)
 {
     char dur[32];
     fprintf(f, "\n# ---- %s\nset title \"%s\"\nset ylabel \"%s\"\n", name,
@@ -316,11 +316,16 @@ s_gp_figure(FILE *f, const s_sweep_t *self, const char *name, const char *title,
     for (size_t d = 0; d < self->grid.n_durations; d++) {
         et_md_number(dur, sizeof dur, self->grid.durations[d]);
         for (size_t s = 0; s < n_series; s++) {
+            /* A colour per duration, a dash per series; or, for many
+             * series (one per function), a colour per series and a dash
+             * per duration. */
+            size_t color = color_by_series ? s + 1 : d + 1;
+            int dash = color_by_series ? (int)d + 1 : series[s].dash;
             fprintf(f,
                     "%s\"plots.dat\" index %zu using 1:%d with linespoints "
                     "lc %zu dt %d pt %d ps 1.2 lw 2 title \"%s (%s s runs)\"",
-                    sep, d, series[s].column, d + 1, series[s].dash,
-                    series[s].point, series[s].label, dur);
+                    sep, d, series[s].column, color, dash, series[s].point,
+                    series[s].label, dur);
             sep = ", \\\n     ";
         }
     }
@@ -372,10 +377,10 @@ s_write_gp(FILE *f, const void *context)
     }
     s_gp_figure(f, self, "latency",
                 "Latency against event rate (end to end, from intended send)",
-                "latency (ms)", latency, 2, 0);
+                "latency (ms)", latency, 2, 0, 0);
     s_gp_figure(f, self, "throughput",
                 "Throughput against event rate (completed events/s)",
-                "throughput (events/s)", throughput, 1, 1);
+                "throughput (events/s)", throughput, 1, 1, 0);
     size_t n_utilization = self->n_functions;
     if (n_utilization == 0) {
         /* Summaries older than per-function figures: their lifetime busy. */
@@ -385,7 +390,7 @@ s_write_gp(FILE *f, const void *context)
     s_gp_figure(f, self, "utilization",
                 "Utilization per function against event rate (busy share of "
                 "its slots over the load window)",
-                "busy (%)", utilization, n_utilization, 0);
+                "busy (%)", utilization, n_utilization, 0, 1);
     return ferror(f) ? -1 : 0;
 }
 
