@@ -31,7 +31,7 @@ jq -e '.load_window.s == 3 and .load_window.stats_covered_s > 0
        and .load_window.stats_covered_s <= .load_window.s
        and (.functions | length == 1)
        and (.functions[0] | .busy > 0 and .busy <= 1 and .offered > 0
-            and .cpu >= 0 and .instances_mean > 0 and .instances_mean <= 2
+            and .cpu >= 0 and .instances_mean > 0 and .instances_mean <= 2.001
             and .slots_mean == .instances_mean and .arrival_rate_eps > 0)
        and .bottleneck.function == "synthetic"
        and .bottleneck.busy == .functions[0].busy' "$s" >/dev/null ||
