@@ -251,6 +251,7 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
 {
     char names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
     uint64_t depth = 0, instances = 0, busy = 0;
+    int no_memory = 0; /* the rest of the message still counts */
     uint32_t n = m->n_functions;
     if (n > ET_STATS_FUNCTIONS_MAX)
         n = ET_STATS_FUNCTIONS_MAX;
@@ -261,8 +262,9 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
             self->workers, names[i], sf->instances);
         int rc = et_utilization_add(self->utilization, names[i], m->t_ns, sf);
         if (rc < 0)
-            return -1;
-        self->bad_records += (uint64_t)rc;
+            no_memory = 1;
+        else
+            self->bad_records += (uint64_t)rc;
         depth += sf->queue_depth;
         instances += sf->instances;
         busy += sf->slots_busy;
@@ -276,8 +278,13 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         self->broker_bad = m->bad_messages;
     et_stages_name_from_stats(self->stages, (const char(*)[ET_NAME_MAX])names,
                               n);
-    return et_timeseries_stats(self->timeseries, m->t_ns, depth, instances,
-                               busy);
+    int rc =
+        et_timeseries_stats(self->timeseries, m->t_ns, depth, instances, busy);
+    if (no_memory) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return rc;
 }
 
 int
