@@ -225,6 +225,7 @@ et_workers_add_usage(et_workers_t *self, const et_usage_t *m)
         it->prev_t_ns = u.started_ns;
         it->prev_cpu_ns = 0;
         it->edge_set[0] = it->edge_set[1] = 0;
+        it->stopped = 0; /* a new process has not exited yet */
     } else if (s_last_t(&u) > s_last_t(&it->last)) {
         it->prev_t_ns = s_last_t(&it->last);
         it->prev_cpu_ns = it->last.cpu_ns;

@@ -166,6 +166,10 @@ test_workers_cpu_history_restarts_with_a_new_process(void **state)
     s_cpu_report(w, "a", T0 + 5 * S, 2 * S, S, 0);
     s_cpu_report(w, "a", T0 + 5 * S, 4 * S, 2 * S, 1);
     s_assert_close(s_cpu(w, T0 + S, T0 + 9 * S), 2.0, 1e-12);
+    assert_true(et_workers_all_stopped(w));
+    // Another process under that name again: running, not stopped.
+    s_cpu_report(w, "a", T0 + 20 * S, S, S, 0);
+    assert_false(et_workers_all_stopped(w));
     et_workers_destroy(&w);
 }
 
