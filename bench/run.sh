@@ -339,7 +339,7 @@ phase_throughput() {
   emit et_tput_measured_eps "$(jq '.throughput_eps.mean' "$s")"
   emit et_tput_p50_ms "$(jq '.latency_ms.p50' "$s")"
   emit et_tput_p99_ms "$(jq '.latency_ms.p99' "$s")"
-  emit et_tput_cpu_pct "$(jq '.utilization_pct.cpu' "$s")"
+  emit et_tput_cpu_pct "$(jq '.utilization_pct.cpu_lifetime' "$s")"
 }
 
 # ---- latency ------------------------------------------------------------------
@@ -431,11 +431,11 @@ phase_fidelity() {
       # load that was actually offered, apart from sampling noise.
       lam_eff=$(jq '.events.sent / .run.duration_s' "$s")
       pred_meas=$("$HERE/erlang_c.sh" "$c" "$lam_eff" "$meas_s" | sed 's/.*wq_ms=//') || pred_meas=inf
-      note "  seed $seed: sent $(jq .events.sent "$s") lost $(jq .events.lost "$s"), service mean ${meas_s} ms, busy $(jq .utilization_pct.busy "$s")%, W_q measured ${meas_wq} ms, Erlang C at the run's own lambda and E[S] ${pred_meas} ms"
+      note "  seed $seed: sent $(jq .events.sent "$s") lost $(jq .events.lost "$s"), service mean ${meas_s} ms, busy (lifetime) $(jq .utilization_pct.busy_lifetime "$s")%, busy over the load window $(jq '.bottleneck.busy * 100' "$s")%, W_q measured ${meas_wq} ms, Erlang C at the run's own lambda and E[S] ${pred_meas} ms"
       emit "fid_c${c}_seed${seed}_sent" "$(jq .events.sent "$s")"
       emit "fid_c${c}_seed${seed}_lost" "$(jq .events.lost "$s")"
       emit "fid_c${c}_seed${seed}_service_mean_ms" "$meas_s"
-      emit "fid_c${c}_seed${seed}_busy_pct" "$(jq .utilization_pct.busy "$s")"
+      emit "fid_c${c}_seed${seed}_busy_pct" "$(jq .utilization_pct.busy_lifetime "$s")"
       emit "fid_c${c}_seed${seed}_lambda_eps" "$lam_eff"
       emit "fid_c${c}_seed${seed}_wq_ms" "$meas_wq"
       emit "fid_c${c}_seed${seed}_wq_pred_own_ms" "$pred_meas"

@@ -99,7 +99,8 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
 /* Everything dispatched to the worker before this point is already in its
  * pipe ahead of the answer, so it can serve it all and then leave. */
 static void
-s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route)
+s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route,
+         uint64_t now)
 {
     if (et_zsock_send(self->backend, route, ET_MSG_BYE, NULL, NULL,
                       ZMQ_DONTWAIT) != 0)
@@ -108,7 +109,7 @@ s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route)
         return;
     ET_LOG_INFO("worker %s leaving (%u in flight)", worker->instance,
                 worker->busy);
-    et_engine_worker_bye(self->engine, worker);
+    et_engine_worker_bye(self->engine, worker, now);
 }
 
 void
@@ -148,7 +149,7 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
     case ET_MSG_BYE:
         if (count != 2)
             break;
-        s_on_bye(self, worker, &frames[0]);
+        s_on_bye(self, worker, &frames[0], now);
         return;
     case ET_MSG_HEARTBEAT:
         return;

@@ -1,7 +1,8 @@
 /* The broker process around the engine: sockets, CURVE, the poll loop with
- * its timers (stats, heartbeats, expiry, record flushes), the drain on
- * SIGTERM and the teardown. Everything runs on one thread; payloads move
- * between sockets as zmq_msg_t without being decoded or copied. */
+ * its timers (stats, schedule edges, heartbeats, expiry, record flushes),
+ * the drain on SIGTERM and the teardown. Everything runs on one thread;
+ * payloads move between sockets as zmq_msg_t without being decoded or
+ * copied. */
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
@@ -282,6 +283,11 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             et_broker_flush_records(self);
             flush_at = et_broker_records_due(self);
         }
+        uint64_t edge_at = et_broker_edges_due(self);
+        if (now >= edge_at) {
+            et_broker_sample_edges(self, now);
+            edge_at = et_broker_edges_due(self);
+        }
 
         uint64_t wake = next_stats;
         if (next_heartbeat < wake)
@@ -290,6 +296,8 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             wake = next_expiry;
         if (flush_at < wake)
             wake = flush_at;
+        if (edge_at < wake)
+            wake = edge_at;
         long timeout_ms = wake > now ? (long)((wake - now) / ET_NS_PER_MS) : 0;
         if (timeout_ms > 100)
             timeout_ms = 100;

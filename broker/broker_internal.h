@@ -6,6 +6,7 @@
 #define ET_BROKER_INTERNAL_H
 
 #include "broker/broker.h"
+#include "broker/edges.h"
 #include "broker/engine.h"
 #include "common/clock.h"
 #include "common/codec.h"
@@ -38,6 +39,8 @@ struct et_broker_t {
     uint64_t records_dropped;
     int collector_stalled; /* the last send to the collector timed out */
     int workflow_sent;     /* the collector has the WORKFLOW message */
+    /* records.c: the producers' schedule edges still to be sampled. */
+    et_edges_t edges;
 
     msgpack_sbuffer scratch; /* one body being encoded, sent at once */
     uint64_t bad_messages;   /* malformed or unexpected messages dropped */
@@ -98,5 +101,17 @@ void et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body);
 
 /* A STATS snapshot to the collector and the PUB socket. */
 void et_broker_publish_stats(et_broker_t *self);
+
+/* A producer's schedule runs from 'start_real_ns' for 'length_ns': take a
+ * STATS snapshot for the collector at both ends (et_broker_sample_edges). */
+void et_broker_watch_schedule(et_broker_t *self, int64_t start_real_ns,
+                              int64_t length_ns);
+
+/* When the next schedule edge is due (CLOCK_MONOTONIC), or UINT64_MAX. */
+uint64_t et_broker_edges_due(const et_broker_t *self);
+
+/* At or after a schedule edge: one STATS snapshot to the collector only
+ * (subscribers keep their steady period). */
+void et_broker_sample_edges(et_broker_t *self, uint64_t now_mono_ns);
 
 #endif

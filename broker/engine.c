@@ -24,6 +24,9 @@ struct et_engine_t {
     uint32_t n_functions; /* distinct functions, the workflow's order */
     et_queue_t *queues[ET_STATS_FUNCTIONS_MAX];
     uint64_t function_completed[ET_STATS_FUNCTIONS_MAX];
+    /* Jobs that entered each function's queue: admitted, moved on from
+     * the stage before, or queued again for another attempt. */
+    uint64_t function_arrived[ET_STATS_FUNCTIONS_MAX];
     et_pool_t *pool;
     et_idmap_t *in_flight; /* event id -> dispatched job */
 
@@ -114,6 +117,7 @@ s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
     }
     job->attempt++;
     job->enqueued_mono_ns = now;
+    self->function_arrived[function]++;
     et_record_t *r = s_record(self, ET_RECORD_RETRY, job);
     r->reason = (uint8_t)reason;
     self->counters.retries++;
@@ -193,7 +197,7 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
                 s_retry_or_fail(self, c.jobs[i], ET_REASON_WORKER_LOST, now);
     }
     uint32_t function = worker->function;
-    et_pool_remove(self->pool, &worker);
+    et_pool_remove(self->pool, &worker, now);
     s_flag_cold_if_unserved(self, function);
 }
 
@@ -208,7 +212,7 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
 {
     et_queue_t *queue = self->queues[function];
     while (et_queue_size(queue) > 0) {
-        et_worker_rec_t *worker = et_pool_take(self->pool, function);
+        et_worker_rec_t *worker = et_pool_take(self->pool, function, now);
         if (!worker)
             return;
         et_job_t *job = et_queue_pop(queue);
@@ -219,7 +223,7 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
              * pop and the take. The next dispatch tries again. */
             job->worker = NULL;
             (void)et_queue_push_head(queue, job);
-            et_pool_put_back(self->pool, worker);
+            et_pool_put_back(self->pool, worker, now);
             ET_LOG_WARN_LIMITED("in-flight table cannot grow: %s waits",
                                 self->workflow.functions[function]);
             return;
@@ -229,7 +233,7 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
             et_idmap_take(self->in_flight, job->event_id);
             job->worker = NULL;
             (void)et_queue_push_head(queue, job);
-            et_pool_put_back(self->pool, worker);
+            et_pool_put_back(self->pool, worker, now);
             ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
                                 zmq_strerror(err));
             /* Unreachable means the peer is gone; a full pipe means it
@@ -364,6 +368,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
         return s_reject(self, event, ET_REASON_QUEUE_FULL);
     }
     zmq_msg_move(&job->payload, payload);
+    self->function_arrived[function]++;
     self->counters.in_system_bytes += size;
     self->counters.in_system++;
     s_record(self, ET_RECORD_ACCEPTED, job);
@@ -394,8 +399,8 @@ et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
         errno = ENOENT;
         return -1;
     }
-    et_worker_rec_t *worker = et_pool_add(self->pool, route, route_len,
-                                          (uint32_t)function, ready->slots);
+    et_worker_rec_t *worker = et_pool_add(
+        self->pool, route, route_len, (uint32_t)function, ready->slots, now);
     if (!worker)
         return -1;
     snprintf(worker->instance, sizeof worker->instance, "%s", ready->instance);
@@ -419,9 +424,9 @@ s_stale_result(et_engine_t *self, et_worker_rec_t *worker,
         return;
     worker->abandoned--;
     uint32_t function = worker->function;
-    et_pool_give_back(self->pool, worker);
+    et_pool_give_back(self->pool, worker, now);
     if (worker->leaving && worker->busy == 0)
-        et_pool_remove(self->pool, &worker);
+        et_pool_remove(self->pool, &worker, now);
     s_dispatch(self, function, now);
 }
 
@@ -439,11 +444,11 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
     et_idmap_take(self->in_flight, result->event_id);
     job->worker = NULL;
     uint32_t function = worker->function;
-    et_pool_give_back(self->pool, worker);
+    et_pool_give_back(self->pool, worker, now);
     /* Settled before anything below dispatches: a send that fails there
      * may forget workers, and this one must not be used after that. */
     if (worker->leaving && worker->busy == 0)
-        et_pool_remove(self->pool, &worker);
+        et_pool_remove(self->pool, &worker, now);
 
     et_record_t *r = s_record(self, ET_RECORD_STAGE, job);
     r->queue_ns = (int64_t)(job->dispatched_mono_ns - job->enqueued_mono_ns);
@@ -481,6 +486,7 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
             job->stage++;
             job->attempt = 0;
             job->enqueued_mono_ns = now;
+            self->function_arrived[next]++;
             job->cold = et_pool_serving(self->pool, next) == 0;
             self->counters.in_system_bytes -= zmq_msg_size(&job->payload);
             zmq_msg_move(&job->payload, output); /* releases the input */
@@ -493,12 +499,12 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
 }
 
 void
-et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker)
+et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     uint32_t function = worker->function;
     et_pool_set_leaving(self->pool, worker);
     if (worker->busy == 0)
-        et_pool_remove(self->pool, &worker);
+        et_pool_remove(self->pool, &worker, now);
     s_flag_cold_if_unserved(self, function);
 }
 
@@ -600,7 +606,7 @@ et_engine_counters(const et_engine_t *self)
 }
 
 void
-et_engine_stats(const et_engine_t *self, et_stats_t *stats)
+et_engine_stats(et_engine_t *self, et_stats_t *stats, uint64_t now)
 {
     snprintf(stats->workflow, sizeof stats->workflow, "%s",
              self->workflow.name);
@@ -610,6 +616,7 @@ et_engine_stats(const et_engine_t *self, et_stats_t *stats)
     stats->failed = self->counters.failed;
     stats->retries = self->counters.retries;
     stats->in_flight = et_idmap_size(self->in_flight);
+    stats->stale_results = self->counters.stale_results;
     stats->n_functions = self->n_functions;
     for (uint32_t f = 0; f < self->n_functions; f++) {
         et_stats_function_t *sf = &stats->functions[f];
@@ -620,6 +627,11 @@ et_engine_stats(const et_engine_t *self, et_stats_t *stats)
         sf->slots_total = et_pool_slots_total(self->pool, f);
         sf->slots_busy = et_pool_slots_busy(self->pool, f);
         sf->completed = self->function_completed[f];
+        sf->arrived = self->function_arrived[f];
+        et_pool_meter_t meter = et_pool_meter(self->pool, f, now);
+        sf->busy_slot_ns = meter.busy_slot_ns;
+        sf->serving_slot_ns = meter.serving_slot_ns;
+        sf->instance_ns = meter.instance_ns;
     }
 }
 

@@ -110,11 +110,12 @@ int et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
                      const et_result_t *result, zmq_msg_t *output,
                      uint64_t now_mono_ns);
 
-/* 'worker' said BYE: it takes no new work and is forgotten once its last
- * result is in (at once when idle). When it was the last instance of its
- * function, what waits in the queue is flagged cold. Do not use 'worker'
- * afterwards. */
-void et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker);
+/* 'worker' said BYE at 'now_mono_ns': it takes no new work and is
+ * forgotten once its last result is in (at once when idle). When it was
+ * the last instance of its function, what waits in the queue is flagged
+ * cold. Do not use 'worker' afterwards. */
+void et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker,
+                          uint64_t now_mono_ns);
 
 /* Timeouts at 'now_mono_ns': a worker silent for worker_timeout is lost
  * (its in-flight jobs get another attempt, reason worker_lost); a job
@@ -147,10 +148,14 @@ void et_engine_fail_remaining(et_engine_t *self);
 /* The counters as they are now. */
 et_engine_counters_t et_engine_counters(const et_engine_t *self);
 
-/* Fill the engine's part of a STATS snapshot: workflow name, counters and
- * per-function queue, instances, slots and stage completions. The caller
- * sets t_ns and bad_messages. */
-void et_engine_stats(const et_engine_t *self, et_stats_t *stats);
+/* Fill the engine's part of a STATS snapshot taken at 'now_mono_ns':
+ * workflow name, counters (stale_results included) and per function its
+ * queue, instances, slots, stage completions, arrivals in its queue and
+ * its slot-time integrals advanced to 'now_mono_ns' (broker/pool.h). The
+ * caller sets t_ns (the same instant on CLOCK_REALTIME), bad_messages and
+ * records_dropped. */
+void et_engine_stats(et_engine_t *self, et_stats_t *stats,
+                     uint64_t now_mono_ns);
 
 /* Jobs waiting in the queue of 'function' (an index into the workflow's
  * distinct functions); 0 for an unknown index. */

@@ -56,6 +56,9 @@ s_on_hello(et_broker_t *self, zmq_msg_t *frames, int count)
                 hello.producer_id, hello.arrival, hello.rate_eps,
                 hello.duration_s);
     et_broker_forward(self, ET_MSG_HELLO, &frames[2]);
+    /* The codec bounds duration_s (1e9 s), so this fits an int64. */
+    et_broker_watch_schedule(self, hello.started_ns,
+                             (int64_t)(hello.duration_s * 1e9));
     return 0;
 }
 

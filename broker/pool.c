@@ -1,6 +1,8 @@
 /* Worker registry and per-function LRU free-slot FIFOs. Lookups by routing
  * id scan a flat array: registration is rare and the array is small
- * (ET_POOL_WORKERS_MAX), so a scan beats the bookkeeping of a map. */
+ * (ET_POOL_WORKERS_MAX), so a scan beats the bookkeeping of a map. Each
+ * function's counts are kept as they change, so a step of its integrals
+ * costs a multiplication, not a scan. */
 #include "broker/pool.h"
 
 #include <errno.h>
@@ -14,9 +16,17 @@ typedef struct {
     size_t size;
 } s_free_fifo_t;
 
+/* A function's counts now, and its integrals up to 'since_ns'. */
+typedef struct {
+    uint32_t instances, slots, busy;
+    uint64_t since_ns;
+    et_pool_meter_t integral;
+} s_meter_t;
+
 struct et_pool_t {
     uint32_t n_functions;
     s_free_fifo_t *free;
+    s_meter_t *meters;
     et_worker_rec_t *workers[ET_POOL_WORKERS_MAX];
     size_t n_workers;
 };
@@ -33,10 +43,15 @@ et_pool_new(uint32_t n_functions)
         goto fail;
     self->n_functions = n_functions;
     self->free = calloc(n_functions, sizeof *self->free);
-    if (!self->free)
+    self->meters = calloc(n_functions, sizeof *self->meters);
+    if (!self->free || !self->meters)
         goto fail;
     return self;
 fail:
+    if (self) {
+        free(self->free);
+        free(self->meters);
+    }
     free(self);
     errno = ENOMEM;
     return NULL;
@@ -53,8 +68,25 @@ et_pool_destroy(et_pool_t **self_p)
     for (uint32_t f = 0; f < self->n_functions; f++)
         free(self->free[f].ring);
     free(self->free);
+    free(self->meters);
     free(self);
     *self_p = NULL;
+}
+
+/* Integrate the counts as they were up to 'now': unsigned products and
+ * sums wrap modulo 2^64, which differences survive. */
+static s_meter_t *
+s_advance(et_pool_t *self, uint32_t function, uint64_t now)
+{
+    s_meter_t *m = &self->meters[function];
+    if (now > m->since_ns) {
+        uint64_t dt = now - m->since_ns;
+        m->integral.busy_slot_ns += (uint64_t)m->busy * dt;
+        m->integral.serving_slot_ns += (uint64_t)m->slots * dt;
+        m->integral.instance_ns += (uint64_t)m->instances * dt;
+        m->since_ns = now;
+    }
+    return m;
 }
 
 static int
@@ -100,7 +132,7 @@ s_fifo_remove(s_free_fifo_t *fifo, const et_worker_rec_t *worker)
 
 et_worker_rec_t *
 et_pool_add(et_pool_t *self, const void *route, size_t route_len,
-            uint32_t function, uint32_t slots)
+            uint32_t function, uint32_t slots, uint64_t now)
 {
     if (function >= self->n_functions || slots == 0 ||
         slots > ET_POOL_SLOTS_MAX || route_len == 0 ||
@@ -133,6 +165,9 @@ et_pool_add(et_pool_t *self, const void *route, size_t route_len,
         }
     }
     self->workers[self->n_workers++] = worker;
+    s_meter_t *m = s_advance(self, function, now);
+    m->instances++;
+    m->slots += slots;
     return worker;
 }
 
@@ -149,7 +184,7 @@ et_pool_find(et_pool_t *self, const void *route, size_t route_len)
 }
 
 et_worker_rec_t *
-et_pool_take(et_pool_t *self, uint32_t function)
+et_pool_take(et_pool_t *self, uint32_t function, uint64_t now)
 {
     if (function >= self->n_functions)
         return NULL;
@@ -160,14 +195,24 @@ et_pool_take(et_pool_t *self, uint32_t function)
     fifo->head = (fifo->head + 1) & (fifo->storage - 1);
     fifo->size--;
     worker->busy++;
+    s_advance(self, function, now)->busy++;
     return worker;
 }
 
-void
-et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker)
+/* One busy slot of 'worker' is free again. */
+static void
+s_unbusy(et_pool_t *self, et_worker_rec_t *worker, uint64_t now)
 {
-    if (worker->busy > 0)
-        worker->busy--;
+    if (worker->busy == 0)
+        return;
+    worker->busy--;
+    s_advance(self, worker->function, now)->busy--;
+}
+
+void
+et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker, uint64_t now)
+{
+    s_unbusy(self, worker, now);
     /* A push can only fail for memory; the slot is then withheld, which
      * costs capacity but never an event. */
     if (!worker->leaving)
@@ -175,10 +220,9 @@ et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker)
 }
 
 void
-et_pool_put_back(et_pool_t *self, et_worker_rec_t *worker)
+et_pool_put_back(et_pool_t *self, et_worker_rec_t *worker, uint64_t now)
 {
-    if (worker->busy > 0)
-        worker->busy--;
+    s_unbusy(self, worker, now);
     if (worker->leaving)
         return;
     s_free_fifo_t *fifo = &self->free[worker->function];
@@ -199,12 +243,16 @@ et_pool_set_leaving(et_pool_t *self, et_worker_rec_t *worker)
 }
 
 void
-et_pool_remove(et_pool_t *self, et_worker_rec_t **worker_p)
+et_pool_remove(et_pool_t *self, et_worker_rec_t **worker_p, uint64_t now)
 {
     et_worker_rec_t *worker = *worker_p;
     if (!worker)
         return;
     s_fifo_remove(&self->free[worker->function], worker);
+    s_meter_t *m = s_advance(self, worker->function, now);
+    m->instances--;
+    m->slots -= worker->slots;
+    m->busy -= worker->busy;
     for (size_t i = 0; i < self->n_workers; i++) {
         if (self->workers[i] == worker) {
             self->workers[i] = self->workers[--self->n_workers];
@@ -218,10 +266,7 @@ et_pool_remove(et_pool_t *self, et_worker_rec_t **worker_p)
 uint32_t
 et_pool_instances(const et_pool_t *self, uint32_t function)
 {
-    uint32_t n = 0;
-    for (size_t i = 0; i < self->n_workers; i++)
-        n += self->workers[i]->function == function;
-    return n;
+    return function < self->n_functions ? self->meters[function].instances : 0;
 }
 
 uint32_t
@@ -237,21 +282,13 @@ et_pool_serving(const et_pool_t *self, uint32_t function)
 uint32_t
 et_pool_slots_total(const et_pool_t *self, uint32_t function)
 {
-    uint32_t n = 0;
-    for (size_t i = 0; i < self->n_workers; i++)
-        if (self->workers[i]->function == function)
-            n += self->workers[i]->slots;
-    return n;
+    return function < self->n_functions ? self->meters[function].slots : 0;
 }
 
 uint32_t
 et_pool_slots_busy(const et_pool_t *self, uint32_t function)
 {
-    uint32_t n = 0;
-    for (size_t i = 0; i < self->n_workers; i++)
-        if (self->workers[i]->function == function)
-            n += self->workers[i]->busy;
-    return n;
+    return function < self->n_functions ? self->meters[function].busy : 0;
 }
 
 uint32_t
@@ -259,6 +296,15 @@ et_pool_slots_free(const et_pool_t *self, uint32_t function)
 {
     return function < self->n_functions ? (uint32_t)self->free[function].size
                                         : 0;
+}
+
+et_pool_meter_t
+et_pool_meter(et_pool_t *self, uint32_t function, uint64_t now)
+{
+    et_pool_meter_t none = {0, 0, 0};
+    if (function >= self->n_functions)
+        return none;
+    return s_advance(self, function, now)->integral;
 }
 
 size_t

@@ -102,23 +102,59 @@ et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
                     et_codec_type_name(type), zmq_strerror(errno));
 }
 
-void
-et_broker_publish_stats(et_broker_t *self)
+/* A STATS snapshot to the collector, and to subscribers when 'publish'. */
+static void
+s_snapshot(et_broker_t *self, int publish)
 {
     et_stats_t stats;
     memset(&stats, 0, sizeof stats);
-    et_engine_stats(self->engine, &stats);
+    /* The flush first: a batch it fails to send counts in this STATS. */
+    et_broker_flush_records(self);
+    /* Both clocks read together: the integrals run on CLOCK_MONOTONIC, and
+     * t_ns says when on the realtime clock the collector works in. */
+    et_engine_stats(self->engine, &stats, et_clock_mono_ns());
     stats.t_ns = et_clock_real_ns();
     stats.bad_messages = self->bad_messages;
-    et_broker_flush_records(self);
+    stats.records_dropped = self->records_dropped;
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_stats(&self->scratch, &stats) != 0)
         return;
     if (s_send_collector(self, ET_MSG_STATS, &self->scratch) != 0)
         ET_LOG_WARN_LIMITED("cannot send stats to the collector: %s",
                             zmq_strerror(errno));
-    if (self->stats_pub &&
+    if (publish && self->stats_pub &&
         et_zsock_send(self->stats_pub, NULL, ET_MSG_STATS, &self->scratch, NULL,
                       ZMQ_DONTWAIT) != 0)
         ET_LOG_DEBUG("stats not published: %s", zmq_strerror(errno));
+}
+
+void
+et_broker_publish_stats(et_broker_t *self)
+{
+    s_snapshot(self, 1);
+}
+
+void
+et_broker_watch_schedule(et_broker_t *self, int64_t start_real_ns,
+                         int64_t length_ns)
+{
+    int64_t now_real = et_clock_real_ns();
+    uint64_t now_mono = et_clock_mono_ns();
+    (void)et_edges_add(&self->edges, start_real_ns, now_real, now_mono);
+    if (length_ns > 0 && start_real_ns <= INT64_MAX - length_ns)
+        (void)et_edges_add(&self->edges, start_real_ns + length_ns, now_real,
+                           now_mono);
+}
+
+uint64_t
+et_broker_edges_due(const et_broker_t *self)
+{
+    return et_edges_next(&self->edges);
+}
+
+void
+et_broker_sample_edges(et_broker_t *self, uint64_t now_mono_ns)
+{
+    if (et_edges_take_due(&self->edges, now_mono_ns) > 0)
+        s_snapshot(self, 0);
 }

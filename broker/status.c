@@ -112,14 +112,15 @@ et_status_to_json(const et_stats_t *stats)
                                         "completed", (json_int_t)f->completed));
     }
     return json_pack(
-        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "at",
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "at",
         et_clock_iso8601(stats->t_ns, when, sizeof when), "workflow",
         stats->workflow, "accepted", (json_int_t)stats->accepted, "rejected",
         (json_int_t)stats->rejected, "completed", (json_int_t)stats->completed,
         "failed", (json_int_t)stats->failed, "retries",
         (json_int_t)stats->retries, "in_flight", (json_int_t)stats->in_flight,
-        "bad_messages", (json_int_t)stats->bad_messages, "functions",
-        functions);
+        "bad_messages", (json_int_t)stats->bad_messages, "stale_results",
+        (json_int_t)stats->stale_results, "records_dropped",
+        (json_int_t)stats->records_dropped, "functions", functions);
 }
 
 void
@@ -133,6 +134,12 @@ et_status_print(const et_stats_t *stats, FILE *out)
             (unsigned long long)stats->completed,
             (unsigned long long)stats->failed,
             (unsigned long long)stats->in_flight);
+    /* Counters that must stay 0 in a healthy run: shown, never hidden. */
+    fprintf(out,
+            "records dropped %llu, stale results %llu, bad messages %llu\n",
+            (unsigned long long)stats->records_dropped,
+            (unsigned long long)stats->stale_results,
+            (unsigned long long)stats->bad_messages);
     fprintf(out, "%-16s %8s %10s %10s %10s\n", "function", "queue", "instances",
             "slots", "busy");
     for (uint32_t i = 0; i < stats->n_functions; i++) {

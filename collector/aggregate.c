@@ -14,6 +14,7 @@
 #include "collector/results.h"
 #include "collector/stages.h"
 #include "collector/timeseries.h"
+#include "collector/utilization.h"
 #include "collector/workers.h"
 #include "common/log.h"
 
@@ -30,6 +31,7 @@ struct et_aggregate_t {
     et_accounting_t *accounting;
     et_stages_t *stages;
     et_workers_t *workers;
+    et_utilization_t *utilization;
     et_timeseries_t *timeseries;
     et_clocks_t *clocks;
     et_accuracy_tally_t *accuracy;
@@ -37,6 +39,10 @@ struct et_aggregate_t {
     et_cost_meter_t cost_meter;
     et_results_store_t *results;
     uint64_t bad_messages, bad_records;
+    /* The broker's counters: the highest each STATS showed (they only
+     * grow, and STATS may arrive out of order with the PUB's). */
+    int have_broker;
+    uint64_t broker_stale, broker_dropped, broker_bad;
     et_agg_end_t end;
     int64_t finished_real_ns;
 };
@@ -92,13 +98,14 @@ et_aggregate_new(const et_aggregate_config_t *config)
         et_stages_new(config->n_stage_names > 0 ? config->stage_names : NULL,
                       config->n_stage_names);
     self->workers = et_workers_new();
+    self->utilization = et_utilization_new();
     self->timeseries = et_timeseries_new();
     self->clocks = et_clocks_new();
     self->accuracy = et_accuracy_tally_new();
     self->results = et_results_store_new();
     if (!self->producers || !self->accounting || !self->stages ||
-        !self->workers || !self->timeseries || !self->clocks ||
-        !self->accuracy || !self->results) {
+        !self->workers || !self->utilization || !self->timeseries ||
+        !self->clocks || !self->accuracy || !self->results) {
         et_aggregate_destroy(&self);
         errno = ENOMEM;
         return NULL;
@@ -116,6 +123,7 @@ et_aggregate_destroy(et_aggregate_t **self_p)
     et_accuracy_tally_destroy(&self->accuracy);
     et_clocks_destroy(&self->clocks);
     et_timeseries_destroy(&self->timeseries);
+    et_utilization_destroy(&self->utilization);
     et_workers_destroy(&self->workers);
     et_stages_destroy(&self->stages);
     et_accounting_destroy(&self->accounting);
@@ -218,6 +226,10 @@ et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *m)
     /* The first HELLO's data decides what the labels mean. */
     if (rc == 0)
         et_accuracy_tally_source(self->accuracy, m->source);
+    /* The load window may have moved: the workers fix CPU time at it. */
+    int64_t start, end;
+    if (rc == 0 && et_producers_window(self->producers, &start, &end))
+        et_workers_set_window(self->workers, start, end);
     return s_take(self, rc);
 }
 
@@ -239,6 +251,7 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
 {
     char names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
     uint64_t depth = 0, instances = 0, busy = 0;
+    int no_memory = 0; /* the rest of the message still counts */
     uint32_t n = m->n_functions;
     if (n > ET_STATS_FUNCTIONS_MAX)
         n = ET_STATS_FUNCTIONS_MAX;
@@ -247,14 +260,31 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         et_clean_text(names[i], sizeof names[i], sf->name);
         self->bad_records += (uint64_t)et_workers_add_stats(
             self->workers, names[i], sf->instances);
+        int rc = et_utilization_add(self->utilization, names[i], m->t_ns, sf);
+        if (rc < 0)
+            no_memory = 1;
+        else
+            self->bad_records += (uint64_t)rc;
         depth += sf->queue_depth;
         instances += sf->instances;
         busy += sf->slots_busy;
     }
+    self->have_broker = 1;
+    if (m->stale_results > self->broker_stale)
+        self->broker_stale = m->stale_results;
+    if (m->records_dropped > self->broker_dropped)
+        self->broker_dropped = m->records_dropped;
+    if (m->bad_messages > self->broker_bad)
+        self->broker_bad = m->bad_messages;
     et_stages_name_from_stats(self->stages, (const char(*)[ET_NAME_MAX])names,
                               n);
-    return et_timeseries_stats(self->timeseries, m->t_ns, depth, instances,
-                               busy);
+    int rc =
+        et_timeseries_stats(self->timeseries, m->t_ns, depth, instances, busy);
+    if (no_memory) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return rc;
 }
 
 int
@@ -370,6 +400,11 @@ et_aggregate_results(et_aggregate_t *self)
                                 .accounting = self->accounting,
                                 .stages = self->stages,
                                 .workers = self->workers,
+                                .utilization = self->utilization,
+                                .have_broker = self->have_broker,
+                                .broker_stale_results = self->broker_stale,
+                                .broker_records_dropped = self->broker_dropped,
+                                .broker_bad_messages = self->broker_bad,
                                 .timeseries = self->timeseries,
                                 .clocks = self->clocks,
                                 .accuracy = self->accuracy,

@@ -144,8 +144,21 @@ typedef struct {
     uint32_t instances_seen; /* distinct instances that sent USAGE */
     uint64_t served;
     uint64_t errors;
-    double busy_pct;
-    double cpu_pct;
+    /* Over each instance's whole lifetime (spawn to its latest USAGE):
+     * busy time over lifetime x slots, CPU time over lifetime. What cost
+     * bills; start-up and drain included. */
+    double busy_lifetime_pct;
+    double cpu_lifetime_pct;
+    /* Over the load window W (clipped to the broker's STATS), from the
+     * broker's slot-time integrals; has_window 0: unknown. Fractions. */
+    int has_window;
+    double busy;             /* busy slot-time / serving slot-time */
+    double offered;          /* lambda x E[hold] / slots_mean */
+    double slots_mean;       /* serving slot-time / |W| */
+    double instances_mean;   /* serving worker-time / |W| */
+    double arrival_rate_eps; /* jobs entering its queue / |W| */
+    int has_cpu;             /* every instance's CPU known at W's edges */
+    double cpu;              /* CPU time in W / serving slot-time */
 } et_function_result_t;
 
 typedef struct {
@@ -223,9 +236,19 @@ typedef struct {
     double throughput_mean_eps;
     double throughput_peak_eps;
     double window_s; /* earliest intended send to last completion */
-    /* utilization over the latest USAGE of every instance */
-    double busy_pct;
-    double cpu_pct;
+    /* over the latest USAGE of every instance: lifetimes, all functions */
+    double busy_lifetime_pct;
+    double cpu_lifetime_pct;
+    /* The load window W: the producers' schedules, earliest start to latest
+     * end (broker clock); covered_s is the part the broker's STATS span. */
+    int has_load_window;
+    int64_t load_window_start_ns, load_window_end_ns;
+    double load_window_s;
+    double load_window_covered_s;
+    /* The function busiest over W. */
+    int has_bottleneck;
+    char bottleneck[ET_NAME_MAX];
+    double bottleneck_busy;
     size_t n_stages;
     const et_stage_result_t *stages;
     size_t n_functions;
@@ -253,6 +276,11 @@ typedef struct {
      * (some producer reported its clock). */
     int has_clocks_latency_error;
     double clocks_latency_error_bound_ms;
+    /* the broker's counters, from its latest STATS (has_broker: any) */
+    int has_broker;
+    uint64_t broker_stale_results;
+    uint64_t broker_records_dropped;
+    uint64_t broker_bad_messages;
     /* collector's own health */
     uint64_t bad_messages;
     uint64_t bad_records;

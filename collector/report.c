@@ -6,6 +6,7 @@
 #include "collector/report.h"
 
 #include "common/atomicfile.h"
+#include "common/clock.h"
 #include "common/markdown.h"
 
 #include <errno.h>
@@ -124,18 +125,33 @@ s_stages_json(const et_results_t *r)
     return stages;
 }
 
+/* A number, or null when it is unknown. */
+static json_t *
+s_real_or_null(int known, double value)
+{
+    return known ? json_real(value) : json_null();
+}
+
 static json_t *
 s_functions_json(const et_results_t *r)
 {
     json_t *functions = json_array();
     for (size_t i = 0; functions && i < r->n_functions; i++) {
         const et_function_result_t *f = &r->functions[i];
-        json_t *item =
-            json_pack("{s:s, s:o, s:o, s:f, s:f, s:o, s:o}", "function",
-                      f->name, "peak_instances", s_uint(f->peak_instances),
-                      "instances", s_uint(f->instances_seen), "busy_pct",
-                      f->busy_pct, "cpu_pct", f->cpu_pct, "served",
-                      s_uint(f->served), "errors", s_uint(f->errors));
+        int w = f->has_window;
+        json_t *item = json_pack(
+            "{s:s, s:o, s:o, s:o, s:o, s:f, s:f,"
+            " s:o, s:o, s:o, s:o, s:o, s:o}",
+            "function", f->name, "peak_instances", s_uint(f->peak_instances),
+            "instances", s_uint(f->instances_seen), "served", s_uint(f->served),
+            "errors", s_uint(f->errors), "busy_lifetime_pct",
+            f->busy_lifetime_pct, "cpu_lifetime_pct", f->cpu_lifetime_pct,
+            "busy", s_real_or_null(w, f->busy), "offered",
+            s_real_or_null(w, f->offered), "cpu",
+            s_real_or_null(w && f->has_cpu, f->cpu), "instances_mean",
+            s_real_or_null(w, f->instances_mean), "slots_mean",
+            s_real_or_null(w, f->slots_mean), "arrival_rate_eps",
+            s_real_or_null(w, f->arrival_rate_eps));
         if (json_array_append_new(functions, item) != 0) {
             json_decref(functions);
             return NULL;
@@ -202,13 +218,6 @@ s_clock_role(uint8_t role)
     return role == ET_CLOCK_ROLE_PRODUCER ? "producer" : "worker";
 }
 
-/* A number, or null when it is unknown. */
-static json_t *
-s_real_or_null(int known, double value)
-{
-    return known ? json_real(value) : json_null();
-}
-
 static json_t *
 s_clock_source_json(const et_clock_result_t *c)
 {
@@ -261,12 +270,64 @@ s_clocks_json(const et_results_t *r)
                                     r->clocks_latency_error_bound_ms));
 }
 
-/* The results contract; keys beyond it are additions, never renames. */
+/* load_window: W, or null without a HELLO that gave one. */
+static json_t *
+s_load_window_json(const et_results_t *r)
+{
+    if (!r->has_load_window)
+        return json_null();
+    char start[32], end[32];
+    et_clock_iso8601(r->load_window_start_ns, start, sizeof start);
+    et_clock_iso8601(r->load_window_end_ns, end, sizeof end);
+    return json_pack("{s:s, s:s, s:f, s:f}", "started_at", start, "ended_at",
+                     end, "s", r->load_window_s, "stats_covered_s",
+                     r->load_window_covered_s);
+}
+
+/* bottleneck: the function busiest over W, or null when none is known. */
+static json_t *
+s_bottleneck_json(const et_results_t *r)
+{
+    if (!r->has_bottleneck)
+        return json_null();
+    return json_pack("{s:s, s:f}", "function", r->bottleneck, "busy",
+                     r->bottleneck_busy);
+}
+
+/* broker: its counters from its latest STATS, null when none came. */
+static json_t *
+s_broker_json(const et_results_t *r)
+{
+    if (!r->has_broker)
+        return json_null();
+    return json_pack("{s:o, s:o, s:o}", "records_dropped",
+                     s_uint(r->broker_records_dropped), "stale_results",
+                     s_uint(r->broker_stale_results), "bad_messages",
+                     s_uint(r->broker_bad_messages));
+}
+
+/* Keys added after the first contract, set on the document in order. */
+static int
+s_add_later_keys(json_t *root, const et_results_t *r)
+{
+    if (!root)
+        return -1;
+    return json_object_set_new(root, "load_window", s_load_window_json(r)) ||
+                   json_object_set_new(root, "bottleneck",
+                                       s_bottleneck_json(r)) ||
+                   json_object_set_new(root, "broker", s_broker_json(r))
+               ? -1
+               : 0;
+}
+
+/* The results contract; keys beyond it are additions. The lifetime
+ * utilization was renamed (busy -> busy_lifetime, cpu -> cpu_lifetime)
+ * when busy and cpu became per-function figures over the load window. */
 static json_t *
 s_summary_json(const et_results_t *r)
 {
     const et_latency_ms_t *l = &r->latency_ms;
-    return json_pack(
+    json_t *root = json_pack(
         "{s:s, s:o,"
         " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
         " s:{s:f, s:f, s:f, s:f, s:f, s:f},"
@@ -294,7 +355,8 @@ s_summary_json(const et_results_t *r)
         "throughput_eps", "mean", r->throughput_mean_eps, "peak",
         r->throughput_peak_eps, "window_s", r->window_s,
         /* utilization_pct */
-        "utilization_pct", "busy", r->busy_pct, "cpu", r->cpu_pct,
+        "utilization_pct", "busy_lifetime", r->busy_lifetime_pct,
+        "cpu_lifetime", r->cpu_lifetime_pct,
         /* stages */
         "stages", s_stages_json(r),
         /* workers */
@@ -315,6 +377,11 @@ s_summary_json(const et_results_t *r)
         s_uint(r->timeseries_late), "order_violations",
         s_uint(r->order_violations), "end", et_aggregate_end_name(r->end),
         "clocks", s_clocks_json(r));
+    if (s_add_later_keys(root, r) != 0) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
 }
 
 static int
@@ -524,27 +591,95 @@ s_md_throughput(FILE *f, const et_results_t *r)
           f);
 }
 
+/* A percentage cell of a fraction, or "-" when unknown. */
+static void
+s_md_pct(FILE *f, int known, double fraction)
+{
+    if (known)
+        fprintf(f, " %.2f |", fraction * 100.0);
+    else
+        fputs(" - |", f);
+}
+
 static void
 s_md_utilization(FILE *f, const et_results_t *r)
 {
-    fputs("## Utilization\n\n"
-          "Busy: time serving over lifetime x slots; CPU: CPU time over "
-          "lifetime; from each instance's latest usage report.\n\n"
-          "| function | peak instances | instances seen | busy % | CPU % | "
-          "served | errors |\n"
-          "|---|---:|---:|---:|---:|---:|---:|\n",
+    fputs("## Utilization\n\n", f);
+    if (r->has_load_window)
+        fprintf(f,
+                "Over the load window W (the producers' schedules, %.3f s; "
+                "the broker's STATS cover %.3f s of it). Busy: busy "
+                "slot-time over the slot-time of the workers registered "
+                "with the broker. Offered: arrivals in the function's queue "
+                "per second x mean service time / mean slots. CPU: the "
+                "instances' CPU time in W over the same slot-time. Lifetime "
+                "columns: over each instance's whole life (start-up and "
+                "drain included), as cost bills it.\n\n",
+                r->load_window_s, r->load_window_covered_s);
+    else
+        fputs("No producer announced its schedule: the figures over the "
+              "load window are unknown (\"-\"). Lifetime columns: over each "
+              "instance's whole life.\n\n",
+              f);
+    fputs("| function | busy % | offered % | CPU % | instances (mean) | "
+          "slots (mean) | arrivals/s | busy % (lifetime) | "
+          "CPU % (lifetime) | peak instances | instances seen | served | "
+          "errors |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+          "\n",
           f);
     for (size_t i = 0; i < r->n_functions; i++) {
         const et_function_result_t *fn = &r->functions[i];
+        int w = fn->has_window;
         fputs("| ", f);
         et_md_cell(f, fn->name);
-        fprintf(f, " | %u | %u | %.2f | %.2f | %llu | %llu |\n",
-                fn->peak_instances, fn->instances_seen, fn->busy_pct,
-                fn->cpu_pct, (unsigned long long)fn->served,
+        fputs(" |", f);
+        s_md_pct(f, w, fn->busy);
+        s_md_pct(f, w, fn->offered);
+        s_md_pct(f, w && fn->has_cpu, fn->cpu);
+        if (w)
+            fprintf(f, " %.3f | %.3f | %.3f |", fn->instances_mean,
+                    fn->slots_mean, fn->arrival_rate_eps);
+        else
+            fputs(" - | - | - |", f);
+        fprintf(f, " %.2f | %.2f | %u | %u | %llu | %llu |\n",
+                fn->busy_lifetime_pct, fn->cpu_lifetime_pct, fn->peak_instances,
+                fn->instances_seen, (unsigned long long)fn->served,
                 (unsigned long long)fn->errors);
     }
-    fprintf(f, "| **all** | | %llu | %.2f | %.2f | | |\n\n",
-            (unsigned long long)r->workers_started, r->busy_pct, r->cpu_pct);
+    fprintf(f, "| **all** | | | | | | | %.2f | %.2f | | %llu | | |\n\n",
+            r->busy_lifetime_pct, r->cpu_lifetime_pct,
+            (unsigned long long)r->workers_started);
+}
+
+/* The first lines: the bottleneck, and the counters that must stay 0. */
+static void
+s_md_headline(FILE *f, const et_results_t *r)
+{
+    if (r->has_bottleneck)
+        fprintf(f,
+                "**Bottleneck:** %s, busy %.1f %% over the load window "
+                "(%.3f s).\n\n",
+                r->bottleneck, r->bottleneck_busy * 100.0, r->load_window_s);
+    else
+        fputs("**Bottleneck:** unknown (no load window or no broker "
+              "STATS over it).\n\n",
+              f);
+    fputs("**Silent counters:** records dropped ", f);
+    if (r->has_broker)
+        fprintf(f, "%llu, stale results %llu",
+                (unsigned long long)r->broker_records_dropped,
+                (unsigned long long)r->broker_stale_results);
+    else
+        fputs("unknown, stale results unknown (no broker STATS)", f);
+    fprintf(f, ", duplicates dropped %llu.\n\n",
+            (unsigned long long)r->duplicates_dropped);
+    if (r->has_broker && r->broker_records_dropped > 0)
+        fprintf(f,
+                "> **Warning:** the broker could not send %llu lifecycle "
+                "records to the collector: the event counts and latencies "
+                "below miss them.\n\n",
+                (unsigned long long)r->broker_records_dropped);
 }
 
 static void
@@ -739,6 +874,7 @@ s_write_markdown(FILE *f, const void *context)
     fputs("# Eventide run ", f);
     et_md_cell(f, r->run_id);
     fputs("\n\n", f);
+    s_md_headline(f, r);
     s_md_run(f, r);
     s_md_events(f, r);
     s_md_latency(f, r);
@@ -796,8 +932,25 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
             r->latency_ms.p50, r->latency_ms.p99, r->latency_ms.max);
     fprintf(out, "throughput   mean %.1f/s  peak %.0f/s\n",
             r->throughput_mean_eps, r->throughput_peak_eps);
-    fprintf(out, "utilization  busy %.1f%%  cpu %.1f%%\n", r->busy_pct,
-            r->cpu_pct);
+    if (r->has_bottleneck)
+        fprintf(out, "utilization  bottleneck %s busy %.1f%% (load window)  ",
+                r->bottleneck, r->bottleneck_busy * 100.0);
+    else
+        fputs("utilization  bottleneck unknown  ", out);
+    fprintf(out, "lifetime busy %.1f%%  cpu %.1f%%\n", r->busy_lifetime_pct,
+            r->cpu_lifetime_pct);
+    if (r->has_broker)
+        fprintf(out,
+                "counters     records dropped %llu  stale results %llu  "
+                "duplicates dropped %llu\n",
+                (unsigned long long)r->broker_records_dropped,
+                (unsigned long long)r->broker_stale_results,
+                (unsigned long long)r->duplicates_dropped);
+    else
+        fprintf(out,
+                "counters     records dropped unknown  stale results unknown  "
+                "duplicates dropped %llu\n",
+                (unsigned long long)r->duplicates_dropped);
     fprintf(out, "results      %s/{summary.json,timeseries.csv,report.md}\n",
             dir);
     fflush(out);

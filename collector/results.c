@@ -83,6 +83,11 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
     et_stages_fill(p->stages, p->workers, next.stages, n_stages);
     r->n_stages = n_stages;
     r->stages = next.stages;
+    /* After the stages: a function's hold time comes from its stages. */
+    int64_t w_start = 0, w_end = 0;
+    int have_window = et_producers_window(p->producers, &w_start, &w_end);
+    et_utilization_fill(p->utilization, p->workers, have_window, w_start, w_end,
+                        next.stages, n_stages, next.functions, n_functions, r);
     r->n_functions = n_functions;
     r->functions = next.functions;
     r->throughput_peak_eps =
@@ -96,6 +101,10 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
                   et_workers_instances(p->workers),
                   et_workers_lifetime_s(p->workers), &r->cost);
     et_clocks_fill(p->clocks, r, next.clocks);
+    r->has_broker = p->have_broker;
+    r->broker_stale_results = p->broker_stale_results;
+    r->broker_records_dropped = p->broker_records_dropped;
+    r->broker_bad_messages = p->broker_bad_messages;
     r->bad_messages = p->bad_messages;
     r->bad_records = p->bad_records;
 

@@ -13,6 +13,7 @@
 #include "collector/producers.h"
 #include "collector/stages.h"
 #include "collector/timeseries.h"
+#include "collector/utilization.h"
 #include "collector/workers.h"
 
 #include <stdint.h>
@@ -30,6 +31,12 @@ typedef struct {
     const et_accounting_t *accounting;
     const et_stages_t *stages;
     const et_workers_t *workers;
+    const et_utilization_t *utilization;
+    /* the broker's counters from its STATS (have_broker: any came) */
+    int have_broker;
+    uint64_t broker_stale_results;
+    uint64_t broker_records_dropped;
+    uint64_t broker_bad_messages;
     const et_timeseries_t *timeseries;
     const et_clocks_t *clocks;
     const et_accuracy_tally_t *accuracy;

@@ -14,9 +14,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Outcome of asking an instance's CPU time at an instant. */
+typedef enum {
+    S_CPU_UNKNOWN = 0, /* before the report before the latest */
+    S_CPU_EXACT,       /* interpolated, or settled (before start, after exit) */
+    S_CPU_LATEST       /* after its latest report while it runs: that value */
+} s_cpu_at_t;
+
 typedef struct {
     et_usage_t last; /* the latest report, names cleaned */
     int stopped;     /* sent a final report */
+    /* The report before the latest, or the process start (CPU 0). */
+    int64_t prev_t_ns, prev_cpu_ns;
+    /* CPU time at the window's edges, fixed once the reports straddle
+     * them (edge_t_ns says which instant: the edges may move). */
+    int64_t edge_t_ns[2], edge_cpu_ns[2];
+    int edge_set[2];
 } s_instance_t;
 
 typedef struct {
@@ -31,6 +44,8 @@ struct et_workers_t {
     et_hashmap_t *index; /* instance name -> index + 1 */
     s_function_t functions[ET_AGG_FUNCTIONS_MAX];
     size_t n_functions;
+    int have_window;
+    int64_t window_ns[2]; /* the load window's start and end */
 };
 
 static int
@@ -125,6 +140,63 @@ s_function_add(et_workers_t *self, const char *name, int *bad)
     return f;
 }
 
+/* When the latest report was taken, on the worker's realtime clock. */
+static int64_t
+s_last_t(const et_usage_t *u)
+{
+    return u->started_ns > INT64_MAX - u->lifetime_ns
+               ? INT64_MAX
+               : u->started_ns + u->lifetime_ns;
+}
+
+static s_cpu_at_t
+s_cpu_at(const s_instance_t *it, int64_t at_ns, double *cpu_ns)
+{
+    const et_usage_t *u = &it->last;
+    int64_t last_t = s_last_t(u);
+    for (int k = 0; k < 2; k++) {
+        if (it->edge_set[k] && it->edge_t_ns[k] == at_ns) {
+            *cpu_ns = (double)it->edge_cpu_ns[k];
+            return S_CPU_EXACT;
+        }
+    }
+    if (at_ns <= u->started_ns) {
+        *cpu_ns = 0;
+        return S_CPU_EXACT;
+    }
+    if (at_ns >= last_t) {
+        *cpu_ns = (double)u->cpu_ns;
+        return it->stopped ? S_CPU_EXACT : S_CPU_LATEST;
+    }
+    if (at_ns < it->prev_t_ns || last_t <= it->prev_t_ns)
+        return S_CPU_UNKNOWN;
+    double share =
+        (double)(at_ns - it->prev_t_ns) / (double)(last_t - it->prev_t_ns);
+    *cpu_ns =
+        (double)it->prev_cpu_ns + share * (double)(u->cpu_ns - it->prev_cpu_ns);
+    return S_CPU_EXACT;
+}
+
+/* Fix the instance's CPU time at each window edge its reports now
+ * straddle. */
+static void
+s_settle_edges(const et_workers_t *self, s_instance_t *it)
+{
+    if (!self->have_window)
+        return;
+    for (int k = 0; k < 2; k++) {
+        int64_t at = self->window_ns[k];
+        if (it->edge_set[k] && it->edge_t_ns[k] == at)
+            continue;
+        double cpu;
+        if (s_cpu_at(it, at, &cpu) != S_CPU_EXACT)
+            continue;
+        it->edge_set[k] = 1;
+        it->edge_t_ns[k] = at;
+        it->edge_cpu_ns[k] = (int64_t)cpu;
+    }
+}
+
 int
 et_workers_add_usage(et_workers_t *self, const et_usage_t *m)
 {
@@ -143,9 +215,25 @@ et_workers_add_usage(et_workers_t *self, const et_usage_t *m)
     s_instance_t *it = s_instance(self, u.instance, &more);
     if (!it)
         return more ? bad + more : -1;
+    /* CPU time only grows and a report only comes later; anything else
+     * is a new process under an old name or a broken worker: start its
+     * CPU history over from this report. */
+    int fresh = it->last.slots == 0 || u.started_ns != it->last.started_ns ||
+                s_last_t(&u) < s_last_t(&it->last) ||
+                u.cpu_ns < it->last.cpu_ns;
+    if (fresh) {
+        it->prev_t_ns = u.started_ns;
+        it->prev_cpu_ns = 0;
+        it->edge_set[0] = it->edge_set[1] = 0;
+        it->stopped = 0; /* a new process has not exited yet */
+    } else if (s_last_t(&u) > s_last_t(&it->last)) {
+        it->prev_t_ns = s_last_t(&it->last);
+        it->prev_cpu_ns = it->last.cpu_ns;
+    }
     it->last = u;
     if (u.final)
         it->stopped = 1;
+    s_settle_edges(self, it);
     s_function_add(self, u.function, &more);
     return bad + more;
 }
@@ -161,6 +249,37 @@ et_workers_add_stats(et_workers_t *self, const char *name, uint32_t instances)
             f->peak_instances = instances;
     }
     return bad;
+}
+
+void
+et_workers_set_window(et_workers_t *self, int64_t start_ns, int64_t end_ns)
+{
+    self->have_window = 1;
+    self->window_ns[0] = start_ns;
+    self->window_ns[1] = end_ns;
+    for (size_t i = 0; i < self->n_instances; i++)
+        s_settle_edges(self, &self->instances[i]);
+}
+
+int
+et_workers_cpu_between(const et_workers_t *self, const char *function,
+                       int64_t from_ns, int64_t to_ns, double *cpu_s)
+{
+    double sum_ns = 0;
+    size_t seen = 0;
+    for (size_t i = 0; i < self->n_instances; i++) {
+        const s_instance_t *it = &self->instances[i];
+        if (strcmp(it->last.function, function) != 0)
+            continue;
+        seen++;
+        double from, to;
+        if (s_cpu_at(it, from_ns, &from) == S_CPU_UNKNOWN ||
+            s_cpu_at(it, to_ns, &to) == S_CPU_UNKNOWN)
+            return 0;
+        sum_ns += to - from;
+    }
+    *cpu_s = sum_ns / 1e9;
+    return seen > 0;
 }
 
 int
@@ -255,14 +374,14 @@ et_workers_fill(const et_workers_t *self, et_results_t *r,
         out[k].errors += u->errors;
     }
     for (size_t k = 0; k < self->n_functions; k++) {
-        out[k].busy_pct = s_pct(f_busy[k], f_capacity[k]);
-        out[k].cpu_pct = s_pct(f_cpu[k], f_lifetime[k]);
+        out[k].busy_lifetime_pct = s_pct(f_busy[k], f_capacity[k]);
+        out[k].cpu_lifetime_pct = s_pct(f_cpu[k], f_lifetime[k]);
         out[k].peak_instances = self->functions[k].in_stats
                                     ? self->functions[k].peak_instances
                                     : out[k].instances_seen;
     }
-    r->busy_pct = s_pct(busy, capacity);
-    r->cpu_pct = s_pct(cpu, lifetime);
+    r->busy_lifetime_pct = s_pct(busy, capacity);
+    r->cpu_lifetime_pct = s_pct(cpu, lifetime);
     r->workers_started = self->n_instances;
     if (et_hist_count(cold) > 0) {
         r->cold_start_p50_ms = (double)et_hist_percentile(cold, 50) / 1e6;

@@ -1,8 +1,10 @@
 /* The run's function instances and functions: the latest USAGE report of
  * every instance (at most ET_AGG_INSTANCES_MAX), whether it has sent its
  * final one, each function's peak instance count from the broker's STATS,
- * and the utilization, cold-start and lifetime figures drawn from them.
- * Part of the aggregate; not thread-safe. */
+ * and the lifetime utilization, cold-start and lifetime figures drawn from
+ * them. Each instance's CPU time is also kept at the load window's edges
+ * (interpolated between the reports around them), for the CPU share over
+ * the window. Part of the aggregate; not thread-safe. */
 #ifndef ET_WORKERS_H
 #define ET_WORKERS_H
 
@@ -28,6 +30,22 @@ int et_workers_add_usage(et_workers_t *self, const et_usage_t *usage);
 int et_workers_add_stats(et_workers_t *self, const char *name,
                          uint32_t instances);
 
+/* The load window's edges (CLOCK_REALTIME; set again when they move).
+ * Each instance's CPU time at an edge is fixed as soon as its reports
+ * straddle it: a report keeps only the one before it. */
+void et_workers_set_window(et_workers_t *self, int64_t start_ns,
+                           int64_t end_ns);
+
+/* CPU seconds the instances of 'function' used between 'from_ns' and
+ * 'to_ns' (each instance's CPU time interpolated linearly between its
+ * reports, 0 before its process started, its last value after its final
+ * report or after its latest one while it runs). Returns 1, or 0 when no
+ * instance of 'function' reported or an instance's CPU at an edge is no
+ * longer known (the edge is older than the report before its latest, and
+ * was not a window edge then). */
+int et_workers_cpu_between(const et_workers_t *self, const char *function,
+                           int64_t from_ns, int64_t to_ns, double *cpu_s);
+
 /* Nonzero when at least one instance reported and every one that did has
  * sent its final report. */
 int et_workers_all_stopped(const et_workers_t *self);
@@ -44,8 +62,10 @@ uint64_t et_workers_cold_starts(const et_workers_t *self, const char *function);
 /* Sum of every instance's latest lifetime, in seconds. */
 double et_workers_lifetime_s(const et_workers_t *self);
 
-/* Fill out[0..et_workers_functions()-1] and the workers' fields of 'r':
- * busy_pct, cpu_pct, workers_started, workers_stopped, cold_start_*_ms.
+/* Fill out[0..et_workers_functions()-1] (names, instances, served,
+ * errors, the lifetime figures) and the workers' fields of 'r':
+ * busy_lifetime_pct, cpu_lifetime_pct, workers_started, workers_stopped,
+ * cold_start_*_ms.
  * 0, or -1 with errno ENOMEM. */
 int et_workers_fill(const et_workers_t *self, et_results_t *r,
                     et_function_result_t *out);

@@ -618,7 +618,7 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
         errno = EINVAL;
         return -1;
     }
-    int rc = msgpack_pack_array(&pk, 10) || msgpack_pack_int64(&pk, m->t_ns) ||
+    int rc = msgpack_pack_array(&pk, 12) || msgpack_pack_int64(&pk, m->t_ns) ||
              s_pack_str(&pk, m->workflow) ||
              msgpack_pack_uint64(&pk, m->accepted) ||
              msgpack_pack_uint64(&pk, m->rejected) ||
@@ -627,16 +627,22 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
              msgpack_pack_uint64(&pk, m->retries) ||
              msgpack_pack_uint64(&pk, m->in_flight) ||
              msgpack_pack_uint64(&pk, m->bad_messages) ||
+             msgpack_pack_uint64(&pk, m->stale_results) ||
+             msgpack_pack_uint64(&pk, m->records_dropped) ||
              msgpack_pack_array(&pk, m->n_functions);
     for (uint32_t i = 0; i < m->n_functions; i++) {
         const et_stats_function_t *f = &m->functions[i];
-        rc |= msgpack_pack_array(&pk, 7) || s_pack_str(&pk, f->name) ||
+        rc |= msgpack_pack_array(&pk, 11) || s_pack_str(&pk, f->name) ||
               msgpack_pack_uint32(&pk, f->queue_depth) ||
               msgpack_pack_uint32(&pk, f->queue_cap) ||
               msgpack_pack_uint32(&pk, f->instances) ||
               msgpack_pack_uint32(&pk, f->slots_total) ||
               msgpack_pack_uint32(&pk, f->slots_busy) ||
-              msgpack_pack_uint64(&pk, f->completed);
+              msgpack_pack_uint64(&pk, f->completed) ||
+              msgpack_pack_uint64(&pk, f->arrived) ||
+              msgpack_pack_uint64(&pk, f->busy_slot_ns) ||
+              msgpack_pack_uint64(&pk, f->serving_slot_ns) ||
+              msgpack_pack_uint64(&pk, f->instance_ns);
     }
     return s_done(rc);
 }
@@ -645,7 +651,7 @@ int
 et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 10, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 12, 0) != 0)
         return -1;
     m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
     s_read_str(&r, m->workflow, sizeof m->workflow, 0);
@@ -656,6 +662,8 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
     m->retries = s_read_u64(&r, UINT64_MAX);
     m->in_flight = s_read_u64(&r, UINT64_MAX);
     m->bad_messages = s_read_u64(&r, UINT64_MAX);
+    m->stale_results = s_read_u64(&r, UINT64_MAX);
+    m->records_dropped = s_read_u64(&r, UINT64_MAX);
     const msgpack_object *list = s_next(&r);
     m->n_functions = 0;
     if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
@@ -665,7 +673,7 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
     }
     for (uint32_t i = 0; i < list->via.array.size && !r.bad; i++) {
         const msgpack_object *o = &list->via.array.ptr[i];
-        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 7) {
+        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 11) {
             r.bad = 1;
             break;
         }
@@ -680,6 +688,10 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
         f->slots_total = (uint32_t)s_read_u64(&sub, S_U32);
         f->slots_busy = (uint32_t)s_read_u64(&sub, S_U32);
         f->completed = s_read_u64(&sub, UINT64_MAX);
+        f->arrived = s_read_u64(&sub, UINT64_MAX);
+        f->busy_slot_ns = s_read_u64(&sub, UINT64_MAX);
+        f->serving_slot_ns = s_read_u64(&sub, UINT64_MAX);
+        f->instance_ns = s_read_u64(&sub, UINT64_MAX);
         r.bad |= sub.bad;
         m->n_functions = i + 1;
     }

@@ -189,6 +189,15 @@ typedef struct {
     uint32_t slots_total;
     uint32_t slots_busy;
     uint64_t completed; /* stage completions so far */
+    /* Since the broker started (cumulative; readers take differences):
+     * jobs that entered the function's queue (retries included), and the
+     * integrals over CLOCK_MONOTONIC of its busy slots, its registered
+     * workers' slots and its registered workers, up to the instant of t_ns.
+     * The integrals wrap modulo 2^64. */
+    uint64_t arrived;
+    uint64_t busy_slot_ns;
+    uint64_t serving_slot_ns;
+    uint64_t instance_ns;
 } et_stats_function_t;
 
 typedef struct {
@@ -201,6 +210,8 @@ typedef struct {
     uint64_t retries;
     uint64_t in_flight;
     uint64_t bad_messages;
+    uint64_t stale_results;   /* late results of abandoned attempts */
+    uint64_t records_dropped; /* lifecycle records the collector never got */
     uint32_t n_functions;
     et_stats_function_t functions[ET_STATS_FUNCTIONS_MAX];
 } et_stats_t;

@@ -153,6 +153,119 @@ s_parse_stages(json_t *root, et_summary_t *s, char *why, size_t why_size)
     return 0;
 }
 
+/* ---- utilization over the load window ------------------------------------ */
+
+/* An optional fraction: absent or null leaves *has 0. */
+static int
+s_optional(json_t *obj, const char *prefix, const char *key, int *has,
+           double *out, char *why, size_t why_size)
+{
+    json_t *value = json_object_get(obj, key);
+    if (!value || json_is_null(value))
+        return 0;
+    if (s_number(obj, prefix, key, 0, 1e6, out, why, why_size) != 0)
+        return -1;
+    *has = 1;
+    return 0;
+}
+
+/* A function's name: a non-empty string, made printable. */
+static int
+s_name(json_t *obj, const char *prefix, char *out, size_t size, char *why,
+       size_t why_size)
+{
+    json_t *name = json_object_get(obj, "function");
+    if (!json_is_string(name) || json_string_length(name) == 0) {
+        snprintf(why, why_size, "field %sfunction: %s", prefix,
+                 name ? "expected a non-empty string" : "missing");
+        return -1;
+    }
+    et_md_printable(out, size, json_string_value(name));
+    return 0;
+}
+
+/* functions[] and bottleneck: absent in summaries older than them. */
+static int
+s_parse_utilization(json_t *root, et_summary_t *s, char *why, size_t why_size)
+{
+    json_t *bottleneck = json_object_get(root, "bottleneck");
+    if (bottleneck && !json_is_null(bottleneck)) {
+        if (!json_is_object(bottleneck)) {
+            snprintf(why, why_size,
+                     "field bottleneck: expected an object or "
+                     "null");
+            return -1;
+        }
+        if (s_name(bottleneck, "bottleneck.", s->bottleneck,
+                   sizeof s->bottleneck, why, why_size) != 0 ||
+            s_number(bottleneck, "bottleneck.", "busy", 0, 1e6,
+                     &s->bottleneck_busy, why, why_size) != 0)
+            return -1;
+        s->has_bottleneck = 1;
+    }
+    json_t *functions = json_object_get(root, "functions");
+    if (!functions)
+        return 0;
+    if (!json_is_array(functions)) {
+        snprintf(why, why_size, "field functions: expected an array");
+        return -1;
+    }
+    size_t n = json_array_size(functions);
+    if (n > ET_SUMMARY_FUNCTIONS_MAX) {
+        snprintf(why, why_size, "field functions: %zu functions, at most %d", n,
+                 ET_SUMMARY_FUNCTIONS_MAX);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    s->functions = calloc(n, sizeof *s->functions);
+    if (!s->functions) {
+        snprintf(why, why_size, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(functions, i);
+        et_summary_function_t *f = &s->functions[i];
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "functions[%zu].", i);
+        if (!json_is_object(item)) {
+            snprintf(why, why_size, "field functions[%zu]: expected an object",
+                     i);
+            return -1;
+        }
+        if (s_name(item, prefix, f->function, sizeof f->function, why,
+                   why_size) != 0 ||
+            s_optional(item, prefix, "busy", &f->has_busy, &f->busy, why,
+                       why_size) != 0 ||
+            s_optional(item, prefix, "offered", &f->has_offered, &f->offered,
+                       why, why_size) != 0 ||
+            s_optional(item, prefix, "cpu", &f->has_cpu, &f->cpu, why,
+                       why_size) != 0)
+            return -1;
+        s->n_functions++;
+    }
+    return 0;
+}
+
+/* utilization_pct's lifetime figures under their name, or under the
+ * names older summaries gave them. */
+static int
+s_parse_lifetime(json_t *root, et_summary_t *s, char *why, size_t why_size)
+{
+    int renamed = s_lookup(root, "utilization_pct.busy_lifetime") != NULL;
+    return s_number(root, "",
+                    renamed ? "utilization_pct.busy_lifetime"
+                            : "utilization_pct.busy",
+                    0, 1e6, &s->busy_lifetime_pct, why, why_size) ||
+                   s_number(root, "",
+                            renamed ? "utilization_pct.cpu_lifetime"
+                                    : "utilization_pct.cpu",
+                            0, 1e6, &s->cpu_lifetime_pct, why, why_size)
+               ? -1
+               : 0;
+}
+
 /* ---- accuracy and cost, read generically --------------------------------- */
 
 static void
@@ -291,8 +404,6 @@ s_parse_root(json_t *root, et_summary_t *s, char *why, size_t why_size)
         {"latency_ms.p99", 0, S_BIG, &s->latency_p99_ms},
         {"latency_ms.max", 0, S_BIG, &s->latency_max_ms},
         {"throughput_eps.mean", 0, S_BIG, &s->throughput_mean_eps},
-        {"utilization_pct.busy", 0, 1e6, &s->busy_pct},
-        {"utilization_pct.cpu", 0, 1e6, &s->cpu_pct},
     };
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
         if (s_number(root, "", numbers[i].path, numbers[i].min, numbers[i].max,
@@ -310,7 +421,9 @@ s_parse_root(json_t *root, et_summary_t *s, char *why, size_t why_size)
         if (s_count(root, "", counts[i].path, counts[i].out, why, why_size) !=
             0)
             return -1;
-    if (s_parse_stages(root, s, why, why_size) != 0)
+    if (s_parse_lifetime(root, s, why, why_size) != 0 ||
+        s_parse_utilization(root, s, why, why_size) != 0 ||
+        s_parse_stages(root, s, why, why_size) != 0)
         return -1;
     return s_parse_generic(root, s, why, why_size);
 }
@@ -414,6 +527,7 @@ void
 et_summary_clear(et_summary_t *summary)
 {
     free(summary->stages);
+    free(summary->functions);
     free(summary->accuracy.fields);
     free(summary->cost.fields);
     memset(summary, 0, sizeof *summary);

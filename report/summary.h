@@ -13,7 +13,8 @@
 #define ET_SUMMARY_MAX_BYTES (16u * 1024u * 1024u)
 /* A workflow has a handful of stages; more is not a summary we wrote. */
 #define ET_SUMMARY_STAGES_MAX 64
-#define ET_SUMMARY_FUNCTION_MAX 64
+#define ET_SUMMARY_FUNCTIONS_MAX 64
+#define ET_SUMMARY_FUNCTION_MAX 64 /* bytes of a function's name */
 /* accuracy and cost are read generically (their fields differ by kind):
  * scalars are kept as "a.b" = text rows, nested objects flattened up to
  * this depth, at most this many rows. */
@@ -27,6 +28,14 @@ typedef struct {
     double queue_mean_ms, queue_p99_ms, service_mean_ms, service_p99_ms;
     uint64_t completed, failed, retries, cold_starts;
 } et_summary_stage_t;
+
+/* One function's utilization over the load window (functions[]): each
+ * figure a fraction, has_* 0 when null or absent (older summaries). */
+typedef struct {
+    char function[ET_SUMMARY_FUNCTION_MAX]; /* printable ASCII */
+    int has_busy, has_offered, has_cpu;
+    double busy, offered, cpu;
+} et_summary_function_t;
 
 /* One scalar of accuracy or cost: its dotted path ("windows.detected";
  * "cost" when cost is a bare number) and its value as text ("0.9", "true",
@@ -49,9 +58,18 @@ typedef struct {
 typedef struct {
     double rate_eps, duration_s; /* run.*, > 0 */
     double latency_mean_ms, latency_p50_ms, latency_p90_ms, latency_p99_ms,
-        latency_max_ms;                               /* latency_ms.* */
-    double throughput_mean_eps;                       /* throughput_eps.mean */
-    double busy_pct, cpu_pct;                         /* utilization_pct.* */
+        latency_max_ms;         /* latency_ms.* */
+    double throughput_mean_eps; /* throughput_eps.mean */
+    /* utilization_pct.busy_lifetime and .cpu_lifetime (older summaries:
+     * .busy and .cpu, which meant the same) */
+    double busy_lifetime_pct, cpu_lifetime_pct;
+    /* bottleneck: the function busiest over the load window (has_: the
+     * summary names one); busy is a fraction */
+    int has_bottleneck;
+    char bottleneck[ET_SUMMARY_FUNCTION_MAX];
+    double bottleneck_busy;
+    et_summary_function_t *functions; /* functions[], may be absent */
+    size_t n_functions;
     uint64_t sent, completed, rejected, failed, lost; /* events.* */
     et_summary_stage_t *stages;                       /* stages[] */
     size_t n_stages;

@@ -33,6 +33,10 @@ typedef struct {
     const char *title;
     s_plots_t plots;
     char plots_detail[S_REASON_MAX];
+    /* Every function any point reports (functions[]), in order of first
+     * appearance: the columns of the per-function table and figure. */
+    char functions[ET_SUMMARY_FUNCTIONS_MAX][ET_SUMMARY_FUNCTION_MAX];
+    size_t n_functions;
 } s_sweep_t;
 
 static double
@@ -54,15 +58,118 @@ s_m_throughput(const et_summary_t *s)
 }
 
 static double
-s_m_busy(const et_summary_t *s)
+s_m_busy_lifetime(const et_summary_t *s)
 {
-    return s->busy_pct;
+    return s->busy_lifetime_pct;
 }
 
 static double
-s_m_cpu(const et_summary_t *s)
+s_m_cpu_lifetime(const et_summary_t *s)
 {
-    return s->cpu_pct;
+    return s->cpu_lifetime_pct;
+}
+
+/* ---- utilization over the load window ------------------------------------ */
+
+/* A run's figure that may be unknown: 1 with *value (a percentage), or 0. */
+typedef int (*s_known_fn)(const et_summary_t *s, const char *function,
+                          double *value);
+
+static int
+s_k_bottleneck_busy(const et_summary_t *s, const char *function, double *value)
+{
+    (void)function;
+    *value = s->bottleneck_busy * 100.0;
+    return s->has_bottleneck;
+}
+
+static const et_summary_function_t *
+s_function_of(const et_summary_t *s, const char *function)
+{
+    for (size_t i = 0; i < s->n_functions; i++)
+        if (strcmp(s->functions[i].function, function) == 0)
+            return &s->functions[i];
+    return NULL;
+}
+
+static int
+s_k_bottleneck_cpu(const et_summary_t *s, const char *function, double *value)
+{
+    (void)function;
+    const et_summary_function_t *f =
+        s->has_bottleneck ? s_function_of(s, s->bottleneck) : NULL;
+    if (!f || !f->has_cpu)
+        return 0;
+    *value = f->cpu * 100.0;
+    return 1;
+}
+
+static int
+s_k_function_busy(const et_summary_t *s, const char *function, double *value)
+{
+    const et_summary_function_t *f = s_function_of(s, function);
+    if (!f || !f->has_busy)
+        return 0;
+    *value = f->busy * 100.0;
+    return 1;
+}
+
+/* The mean of the known values among the runs of cell (r, d): returns how
+ * many were known; *runs says how many runs the cell has. */
+static size_t
+s_cell_known(const et_grid_t *grid, size_t r, size_t d, s_known_fn fn,
+             const char *function, double *mean, size_t *runs)
+{
+    double sum = 0;
+    size_t known = 0;
+    *runs = 0;
+    for (size_t i = grid->rate_first[r]; i < grid->rate_first[r + 1]; i++) {
+        if (grid->points[i].duration_i != d)
+            continue;
+        (*runs)++;
+        double v;
+        if (fn(&grid->points[i].summary, function, &v)) {
+            sum += v;
+            known++;
+        }
+    }
+    *mean = known ? sum / (double)known : 0;
+    return known;
+}
+
+/* The bottleneck the known runs of a cell name: the one name, or
+ * "various" when they differ. NULL when none names one. */
+static const char *
+s_cell_bottleneck(const et_grid_t *grid, size_t r, size_t d)
+{
+    const char *name = NULL;
+    for (size_t i = grid->rate_first[r]; i < grid->rate_first[r + 1]; i++) {
+        const et_summary_t *s = &grid->points[i].summary;
+        if (grid->points[i].duration_i != d || !s->has_bottleneck)
+            continue;
+        if (name && strcmp(name, s->bottleneck) != 0)
+            return "various";
+        name = s->bottleneck;
+    }
+    return name;
+}
+
+static void
+s_collect_functions(s_sweep_t *self)
+{
+    for (size_t i = 0; i < self->grid.n_points; i++) {
+        const et_summary_t *s = &self->grid.points[i].summary;
+        for (size_t k = 0; k < s->n_functions; k++) {
+            const char *name = s->functions[k].function;
+            size_t j = 0;
+            while (j < self->n_functions && strcmp(self->functions[j], name))
+                j++;
+            if (j == self->n_functions &&
+                self->n_functions < ET_SUMMARY_FUNCTIONS_MAX)
+                snprintf(self->functions[self->n_functions++],
+                         sizeof self->functions[0], "%s", name);
+        }
+    }
 }
 
 /* ---- sweep.csv ----------------------------------------------------------- */
@@ -89,8 +196,8 @@ s_write_csv(FILE *f, const void *context)
     const s_sweep_t *self = context;
     fputs("point,rate_eps,duration_s,latency_mean_ms,latency_p50_ms,"
           "latency_p90_ms,latency_p99_ms,latency_max_ms,throughput_mean_eps,"
-          "utilization_busy_pct,utilization_cpu_pct,sent,completed,rejected,"
-          "failed,lost\n",
+          "utilization_busy_lifetime_pct,utilization_cpu_lifetime_pct,sent,"
+          "completed,rejected,failed,lost,bottleneck,bottleneck_busy_pct\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
@@ -98,14 +205,22 @@ s_write_csv(FILE *f, const void *context)
         s_csv_text(f, p->name);
         fprintf(f,
                 ",%.9g,%.9g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%llu,"
-                "%llu,%llu,%llu,%llu\n",
+                "%llu,%llu,%llu,%llu",
                 s->rate_eps, s->duration_s, s->latency_mean_ms,
                 s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
-                s->latency_max_ms, s->throughput_mean_eps, s->busy_pct,
-                s->cpu_pct, (unsigned long long)s->sent,
+                s->latency_max_ms, s->throughput_mean_eps, s->busy_lifetime_pct,
+                s->cpu_lifetime_pct, (unsigned long long)s->sent,
                 (unsigned long long)s->completed,
                 (unsigned long long)s->rejected, (unsigned long long)s->failed,
                 (unsigned long long)s->lost);
+        /* Unknown stays empty, never a made-up 0. */
+        if (s->has_bottleneck) {
+            fputc(',', f);
+            s_csv_text(f, s->bottleneck);
+            fprintf(f, ",%.6f\n", s->bottleneck_busy * 100.0);
+        } else {
+            fputs(",,\n", f);
+        }
     }
     return ferror(f) ? -1 : 0;
 }
@@ -120,8 +235,13 @@ s_write_dat(FILE *f, const void *context)
     const s_sweep_t *self = context;
     fputs("# eventide-report: sweep data for plots.gp, one block per "
           "duration.\n# rate_eps latency_mean_ms latency_p99_ms "
-          "throughput_mean_eps busy_pct cpu_pct runs\n",
+          "throughput_mean_eps busy_lifetime_pct cpu_lifetime_pct runs",
           f);
+    /* Then each function's busy % over the load window, NaN when
+     * unknown (gnuplot leaves the point out). */
+    for (size_t k = 0; k < self->n_functions; k++)
+        fprintf(f, " busy_pct[%zu]", k);
+    fputs("\n", f);
     for (size_t d = 0; d < self->grid.n_durations; d++) {
         fprintf(f, "%s# duration_s %.9g\n", d ? "\n\n" : "",
                 self->grid.durations[d]);
@@ -132,10 +252,20 @@ s_write_dat(FILE *f, const void *context)
                 continue;
             et_grid_cell(&self->grid, r, d, s_m_lat_p99, &p99);
             et_grid_cell(&self->grid, r, d, s_m_throughput, &thr);
-            et_grid_cell(&self->grid, r, d, s_m_busy, &busy);
-            et_grid_cell(&self->grid, r, d, s_m_cpu, &cpu);
-            fprintf(f, "%.9g %.6f %.6f %.6f %.6f %.6f %zu\n",
-                    self->grid.rates[r], lat, p99, thr, busy, cpu, n);
+            et_grid_cell(&self->grid, r, d, s_m_busy_lifetime, &busy);
+            et_grid_cell(&self->grid, r, d, s_m_cpu_lifetime, &cpu);
+            fprintf(f, "%.9g %.6f %.6f %.6f %.6f %.6f %zu", self->grid.rates[r],
+                    lat, p99, thr, busy, cpu, n);
+            for (size_t k = 0; k < self->n_functions; k++) {
+                double fb;
+                size_t runs;
+                if (s_cell_known(&self->grid, r, d, s_k_function_busy,
+                                 self->functions[k], &fb, &runs) > 0)
+                    fprintf(f, " %.6f", fb);
+                else
+                    fputs(" NaN", f);
+            }
+            fputs("\n", f);
         }
     }
     return ferror(f) ? -1 : 0;
@@ -143,10 +273,26 @@ s_write_dat(FILE *f, const void *context)
 
 typedef struct {
     int column;
-    const char *label;
-    int dash;  /* gnuplot dashtype */
-    int point; /* gnuplot pointtype */
+    const char *label; /* goes into the script: [A-Za-z0-9 %._-] only */
+    int dash;          /* gnuplot dashtype */
+    int point;         /* gnuplot pointtype */
 } s_series_t;
+
+/* A function's name as a gnuplot title: anything beyond letters, digits,
+ * '.', '_' and '-' becomes '_', so a summary's text can never end the
+ * script's string. */
+static void
+s_gp_label(char *out, size_t size, const char *name)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < size; i++) {
+        char c = name[i];
+        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        out[i] = plain ? c : '_';
+    }
+    out[i] = '\0';
+}
 
 /* One figure, PNG then SVG. Paths are relative: gnuplot runs inside the
  * sweep directory, so no user-supplied path is ever quoted into the
@@ -154,7 +300,7 @@ typedef struct {
 static void
 s_gp_figure(FILE *f, const s_sweep_t *self, const char *name, const char *title,
             const char *ylabel, const s_series_t *series, size_t n_series,
-            int reference_line)
+            int reference_line, int color_by_series)
 {
     char dur[32];
     fprintf(f, "\n# ---- %s\nset title \"%s\"\nset ylabel \"%s\"\n", name,
@@ -170,11 +316,16 @@ s_gp_figure(FILE *f, const s_sweep_t *self, const char *name, const char *title,
     for (size_t d = 0; d < self->grid.n_durations; d++) {
         et_md_number(dur, sizeof dur, self->grid.durations[d]);
         for (size_t s = 0; s < n_series; s++) {
+            /* A colour per duration, a dash per series; or, for many
+             * series (one per function), a colour per series and a dash
+             * per duration. */
+            size_t color = color_by_series ? s + 1 : d + 1;
+            int dash = color_by_series ? (int)d + 1 : series[s].dash;
             fprintf(f,
                     "%s\"plots.dat\" index %zu using 1:%d with linespoints "
                     "lc %zu dt %d pt %d ps 1.2 lw 2 title \"%s (%s s runs)\"",
-                    sep, d, series[s].column, d + 1, series[s].dash,
-                    series[s].point, series[s].label, dur);
+                    sep, d, series[s].column, color, dash, series[s].point,
+                    series[s].label, dur);
             sep = ", \\\n     ";
         }
     }
@@ -214,16 +365,32 @@ s_write_gp(FILE *f, const void *context)
     }
     const s_series_t latency[] = {{2, "mean", 1, 7}, {3, "p99", 2, 6}};
     const s_series_t throughput[] = {{4, "mean", 1, 7}};
-    const s_series_t utilization[] = {{5, "busy %", 1, 7}, {6, "CPU %", 2, 6}};
+    /* One line per function (its busy % over the load window). */
+    char labels[ET_SUMMARY_FUNCTIONS_MAX][ET_SUMMARY_FUNCTION_MAX];
+    s_series_t utilization[ET_SUMMARY_FUNCTIONS_MAX];
+    for (size_t k = 0; k < self->n_functions; k++) {
+        s_gp_label(labels[k], sizeof labels[k], self->functions[k]);
+        utilization[k] = (s_series_t){.column = 8 + (int)k,
+                                      .label = labels[k],
+                                      .dash = 1 + (int)(k % 5),
+                                      .point = 7 - (int)(k % 6)};
+    }
     s_gp_figure(f, self, "latency",
                 "Latency against event rate (end to end, from intended send)",
-                "latency (ms)", latency, 2, 0);
+                "latency (ms)", latency, 2, 0, 0);
     s_gp_figure(f, self, "throughput",
                 "Throughput against event rate (completed events/s)",
-                "throughput (events/s)", throughput, 1, 1);
+                "throughput (events/s)", throughput, 1, 1, 0);
+    size_t n_utilization = self->n_functions;
+    if (n_utilization == 0) {
+        /* Summaries older than per-function figures: their lifetime busy. */
+        utilization[0] = (s_series_t){5, "busy share of lifetimes", 1, 7};
+        n_utilization = 1;
+    }
     s_gp_figure(f, self, "utilization",
-                "Utilization against event rate (share of instance lifetime)",
-                "utilization (%)", utilization, 2, 0);
+                "Utilization per function against event rate (busy share of "
+                "its slots over the load window)",
+                "busy (%)", utilization, n_utilization, 0, 1);
     return ferror(f) ? -1 : 0;
 }
 
@@ -277,7 +444,118 @@ s_md_matrix(FILE *f, const s_sweep_t *self, const char *heading,
     fputs("\n", f);
 }
 
-/* The paper's Tables 1-3: what the launcher shows after a sweep. */
+/* The header row of a rate x duration table. */
+static void
+s_md_matrix_head(FILE *f, const s_sweep_t *self)
+{
+    char buf[32];
+    fputs("| event rate (events/s) |", f);
+    for (size_t d = 0; d < self->grid.n_durations; d++)
+        fprintf(f, " duration %s s |",
+                et_md_number(buf, sizeof buf, self->grid.durations[d]));
+    fputs("\n|---:|", f);
+    for (size_t d = 0; d < self->grid.n_durations; d++)
+        fputs("---:|", f);
+    fputs("\n", f);
+}
+
+/* One cell of a figure that may be unknown: "-" without runs, "n/a" when
+ * no run has it, the mean of those that do otherwise ('name' after it). */
+static void
+s_md_known_cell(FILE *f, size_t known, size_t runs, double mean,
+                const char *name)
+{
+    if (runs == 0) {
+        fputs(" - |", f);
+        return;
+    }
+    if (known == 0) {
+        fputs(" n/a |", f);
+        return;
+    }
+    fprintf(f, " %.2f", mean);
+    if (name) {
+        fputs(" (", f);
+        et_md_text(f, name);
+        fputs(")", f);
+    }
+    if (known > 1)
+        fprintf(f, " (mean of %zu)", known);
+    fputs(" |", f);
+}
+
+/* Table 3: the bottleneck's utilization and its name; 'cpu' for its CPU
+ * share instead (Table 4). */
+static void
+s_md_bottleneck(FILE *f, const s_sweep_t *self, const char *heading,
+                const char *note, int cpu)
+{
+    char buf[32];
+    fprintf(f, "### %s\n\n%s\n\n", heading, note);
+    s_md_matrix_head(f, self);
+    for (size_t r = 0; r < self->grid.n_rates; r++) {
+        fprintf(f, "| %s |",
+                et_md_number(buf, sizeof buf, self->grid.rates[r]));
+        for (size_t d = 0; d < self->grid.n_durations; d++) {
+            double mean;
+            size_t runs;
+            size_t known =
+                s_cell_known(&self->grid, r, d,
+                             cpu ? s_k_bottleneck_cpu : s_k_bottleneck_busy,
+                             NULL, &mean, &runs);
+            s_md_known_cell(f, known, runs, mean,
+                            s_cell_bottleneck(&self->grid, r, d));
+        }
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
+/* Table 3b: every function's busy share, one column per function and
+ * duration. */
+static void
+s_md_functions_busy(FILE *f, const s_sweep_t *self)
+{
+    char buf[32];
+    fputs("### Table 3b. Average utilization per function (%)\n\n"
+          "Each function's busy share of its slots over the load window "
+          "(functions[].busy).\n\n",
+          f);
+    if (self->n_functions == 0) {
+        fputs("No point reports utilization per function.\n\n", f);
+        return;
+    }
+    fputs("| event rate (events/s) |", f);
+    for (size_t k = 0; k < self->n_functions; k++)
+        for (size_t d = 0; d < self->grid.n_durations; d++) {
+            fputs(" ", f);
+            et_md_text(f, self->functions[k]);
+            fprintf(f, ", %s s |",
+                    et_md_number(buf, sizeof buf, self->grid.durations[d]));
+        }
+    fputs("\n|---:|", f);
+    for (size_t c = 0; c < self->n_functions * self->grid.n_durations; c++)
+        fputs("---:|", f);
+    fputs("\n", f);
+    for (size_t r = 0; r < self->grid.n_rates; r++) {
+        fprintf(f, "| %s |",
+                et_md_number(buf, sizeof buf, self->grid.rates[r]));
+        for (size_t k = 0; k < self->n_functions; k++)
+            for (size_t d = 0; d < self->grid.n_durations; d++) {
+                double mean;
+                size_t runs;
+                size_t known =
+                    s_cell_known(&self->grid, r, d, s_k_function_busy,
+                                 self->functions[k], &mean, &runs);
+                s_md_known_cell(f, known, runs, mean, NULL);
+            }
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
+/* The paper's Tables 1-3 (and 3b, every function of Table 3): what the
+ * launcher shows after a sweep. */
 static void
 s_md_paper_tables(FILE *f, const s_sweep_t *self)
 {
@@ -287,9 +565,13 @@ s_md_paper_tables(FILE *f, const s_sweep_t *self)
                 "Completed events per second over the run window "
                 "(throughput_eps.mean).",
                 s_m_throughput, 3);
-    s_md_matrix(f, self, "Table 3. Average utilization (%)",
-                "Busy share of instance lifetimes (utilization_pct.busy).",
-                s_m_busy, 2);
+    s_md_bottleneck(f, self,
+                    "Table 3. Average utilization of the bottleneck (%)",
+                    "The busiest function's busy share of its slots over the "
+                    "load window, and its name (bottleneck.busy, "
+                    "bottleneck.function); n/a: the run has none.",
+                    0);
+    s_md_functions_busy(f, self);
 }
 
 /* The first three cells of every per-point row. */
@@ -430,7 +712,7 @@ s_md_figures(FILE *f, const s_sweep_t *self)
     static const char *const captions[] = {
         "Latency (mean and p99) against event rate",
         "Throughput against event rate, with the offered rate",
-        "Utilization (busy and CPU) against event rate"};
+        "Utilization of every function against event rate"};
     fputs("## Figures\n\n", f);
     if (self->plots == S_PLOTS_OFF) {
         fputs("Figures were not drawn (--no-plots).\n\n", f);
@@ -490,12 +772,15 @@ s_md_intro(FILE *f, const s_sweep_t *self)
           "measured window. A healthy system keeps up with the offered rate "
           "(the y = x line in the throughput figure); below it, events "
           "waited, were rejected or failed (see \"Events per point\").\n"
-          "- **Utilization** is the busy fraction of the function "
-          "instances' lifetimes (time serving over lifetime x slots, "
-          "time-weighted over instances): the queueing utilization. CPU is "
-          "CPU time over the same lifetimes; a function that waits (sleeps, "
-          "I/O) is busy without using CPU. Lifetimes include start-up and "
-          "drain, so short runs read lower than the steady-state load.\n"
+          "- **Utilization** is per function, over the load window (the "
+          "producers' schedules): the time its slots were busy (held by the "
+          "broker from dispatch to result) over the time its registered "
+          "slots were there, the queueing utilization. Table 3 shows the "
+          "busiest function, the bottleneck, with its name; Table 3b every "
+          "function. CPU (Table 4) is the bottleneck's CPU time over the "
+          "same slot-time; a function that waits (sleeps, I/O) is busy "
+          "without using CPU. Table 5 keeps the older figure over instance "
+          "lifetimes (start-up and drain included), which cost bills.\n"
           "- The tables follow the paper's Tables 1-3: one row per event "
           "rate, one column per run duration. The paper's numbers came "
           "from a simulation and contradict its own text; these are "
@@ -511,9 +796,18 @@ s_write_md(FILE *f, const void *context)
     s_md_intro(f, self);
     fputs("## Tables\n\n", f);
     s_md_paper_tables(f, self);
-    s_md_matrix(f, self, "Table 4. Average CPU utilization (%)",
-                "CPU time over instance lifetimes (utilization_pct.cpu).",
-                s_m_cpu, 2);
+    s_md_bottleneck(f, self,
+                    "Table 4. Average CPU utilization of the "
+                    "bottleneck (%)",
+                    "The bottleneck's CPU time over the load window over the "
+                    "same slot-time as its busy share (functions[].cpu); "
+                    "below busy when the function waits (sleeps, I/O).",
+                    1);
+    s_md_matrix(f, self, "Table 5. Busy share of instance lifetimes (%)",
+                "All functions' busy time over their instances' lifetimes x "
+                "slots, start-up and drain included "
+                "(utilization_pct.busy_lifetime): what cost bills.",
+                s_m_busy_lifetime, 2);
     s_md_figures(f, self);
     s_md_latency(f, self);
     s_md_stages(f, self);
@@ -567,6 +861,7 @@ et_sweep_report(const char *dir, const char *title, int plots,
     }
     if (et_grid_load(&sweep.grid, dir) != 0)
         goto done;
+    s_collect_functions(&sweep);
     if (s_write(&sweep, "sweep.csv", s_write_csv) != 0)
         goto done;
     sweep.plots = S_PLOTS_OFF;
@@ -605,6 +900,7 @@ et_sweep_tables(const char *dir, FILE *out)
     int rc = -1;
     if (et_grid_load(&sweep.grid, dir) != 0)
         goto done;
+    s_collect_functions(&sweep);
     s_md_paper_tables(out, &sweep);
     if (fflush(out) != 0 || ferror(out)) {
         ET_LOG_ERROR("cannot print the tables: %s", strerror(errno));

@@ -108,13 +108,20 @@ s_codec(void)
                         .retries = 3,
                         .in_flight = 7,
                         .bad_messages = 0,
+                        .stale_results = 1,
+                        .records_dropped = 512,
                         .n_functions = 0};
     rc |= et_codec_encode_stats(&b, &stats);
     rc |= s_write_buf("codec", "stats-empty", &b);
     stats.n_functions = 2;
-    stats.functions[0] =
-        (et_stats_function_t){"preprocess", 3, 1000, 1, 1, 1, 50};
-    stats.functions[1] = (et_stats_function_t){"fraud", 0, 1000, 2, 4, 2, 40};
+    /* 10 s of broker time: preprocess 1 slot, 4 s busy; fraud 4 slots over
+     * 2 instances, 16 slot-seconds busy. */
+    stats.functions[0] = (et_stats_function_t){
+        "preprocess", 3,  1000,       1,           1,          1,
+        50,           53, 4000000000, 10000000000, 10000000000};
+    stats.functions[1] = (et_stats_function_t){
+        "fraud", 0,  1000,        2,           4,          2,
+        40,      44, 16000000000, 40000000000, 20000000000};
     rc |= et_codec_encode_stats(&b, &stats);
     rc |= s_write_buf("codec", "stats", &b);
     et_record_t recs[3] = {{.kind = ET_RECORD_ACCEPTED,

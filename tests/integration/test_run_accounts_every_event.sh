@@ -22,8 +22,26 @@ sent=$(json "$s" .events.sent)
 jq -e '.latency_ms.p50 > 0 and .latency_ms.p99 >= 2 and .latency_ms.max < 5000
        and .latency_ms.p50 <= .latency_ms.p99 and .latency_ms.p99 <= .latency_ms.max' "$s" >/dev/null ||
   fail "implausible latency: $(jq -c .latency_ms "$s")"
-jq -e '.utilization_pct.busy > 0 and .utilization_pct.busy <= 100' "$s" >/dev/null ||
-  fail "implausible utilization: $(jq -c .utilization_pct "$s")"
+jq -e '.utilization_pct.busy_lifetime > 0 and .utilization_pct.busy_lifetime <= 100' "$s" >/dev/null ||
+  fail "implausible lifetime utilization: $(jq -c .utilization_pct "$s")"
+# Over the load window, from the broker's integrals: a fraction of the
+# slots that were there (2 workers, 1 slot each), CPU known, and the one
+# function is the bottleneck.
+jq -e '.load_window.s == 3 and .load_window.stats_covered_s > 0
+       and .load_window.stats_covered_s <= .load_window.s
+       and (.functions | length == 1)
+       and (.functions[0] | .busy > 0 and .busy <= 1 and .offered > 0
+            and .cpu >= 0 and .instances_mean > 0 and .instances_mean <= 2.001
+            and .slots_mean == .instances_mean and .arrival_rate_eps > 0)
+       and .bottleneck.function == "synthetic"
+       and .bottleneck.busy == .functions[0].busy' "$s" >/dev/null ||
+  fail "implausible utilization over the load window: $(jq -c '{load_window, bottleneck, functions}' "$s")"
+# The silent counters reach the results, and a healthy run has none.
+jq -e '.broker.records_dropped == 0 and .broker.stale_results == 0
+       and .events.duplicates_dropped == 0' "$s" >/dev/null ||
+  fail "silent counters: $(jq -c '{broker, events}' "$s")"
+grep -q '^\*\*Bottleneck:\*\* synthetic, busy' "$out/report.md" ||
+  fail "report.md does not name the bottleneck first: $(head -n 5 "$out/report.md")"
 jq -e '.throughput_eps.mean > 0 and .throughput_eps.peak >= .throughput_eps.mean * 0.5' "$s" >/dev/null ||
   fail "implausible throughput: $(jq -c .throughput_eps "$s")"
 jq -e '.stages | length == 1 and .[0].function == "synthetic"

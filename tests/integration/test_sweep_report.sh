@@ -21,8 +21,11 @@ done
 awk '/^#+ .*Average (latency|throughput|utilization)/ {show=1}
      /^#+ / && !/Average (latency|throughput|utilization)/ {show=0}
      show' "$out/report.md" >"$ET_TMP/sections.md"
-[ "$(grep -c '^| 5 |' "$ET_TMP/sections.md")" = 3 ] ||
+# Tables 1, 2, 3 (the bottleneck, named) and 3b (every function).
+[ "$(grep -c '^| 5 |' "$ET_TMP/sections.md")" = 4 ] ||
   fail "report.md's tables lack the rate-5 rows"
+grep -q '^| 5 | [0-9.]* (synthetic) |$' "$ET_TMP/sections.md" ||
+  fail "Table 3 does not name the bottleneck: $(grep '^| 5 |' "$ET_TMP/sections.md")"
 "$ET_BIN_DIR/eventide-report" --tables "$out" >"$ET_TMP/tables.md" ||
   fail "eventide-report --tables failed"
 cmp -s "$ET_TMP/sections.md" "$ET_TMP/tables.md" ||

@@ -22,4 +22,14 @@ retries=$(json "$s" '.stages[0].retries')
 expect_eq failed "$(json "$s" .events.failed)" 0
 jq -e '.events.failed_by_reason == {} or .events.failed_by_reason == null' "$s" >/dev/null ||
   fail "failures: $(jq -c .events.failed_by_reason "$s")"
-pass "$retries timed-out attempts retried; all $(json "$s" .events.completed) events completed"
+# Each hung attempt answers late: the broker drops it as stale and says so
+# in the results; its slot counted as busy until then, never above 1.
+stale=$(json "$s" .broker.stale_results)
+[ "$stale" -ge 1 ] && [ "$stale" -le "$retries" ] ||
+  fail "stale results $stale, expected 1..$retries (one per timed-out attempt at most)"
+expect_eq "records dropped" "$(json "$s" .broker.records_dropped)" 0
+jq -e '.functions[0].busy > 0 and .functions[0].busy <= 1' "$s" >/dev/null ||
+  fail "busy over the load window: $(jq -c '.functions[0]' "$s")"
+grep -q "stale results $stale," "$out/report.md" ||
+  fail "report.md does not head with the stale results: $(sed -n 3,6p "$out/report.md")"
+pass "$retries timed-out attempts retried, $stale late results dropped as stale; all $(json "$s" .events.completed) events completed"

@@ -388,6 +388,60 @@ test_aggregate_run_fields_from_hello_and_stats(void **state)
 }
 
 static void
+test_aggregate_load_window_spans_every_producers_schedule(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(3);
+    // Producer 1 runs [2 s, 7 s], producer 2 [1 s, 9 s], producer 3 has
+    // no duration (it adds nothing to the end). A HELLO without a start
+    // adds nothing either.
+    s_hello(agg, 1, 100, 5, 7, T0 + 2 * S);
+    s_hello(agg, 2, 50, 8, 9, T0 + 1 * S);
+    s_hello(agg, 3, 50, 0, 9, T0 + 3 * S);
+    s_hello(agg, 4, 50, 60, 9, 0);
+    const et_results_t *r = s_results(agg);
+    assert_true(r->has_load_window);
+    assert_int_equal(r->load_window_start_ns, T0 + 1 * S);
+    assert_int_equal(r->load_window_end_ns, T0 + 9 * S);
+    s_assert_close(r->load_window_s, 8, 1e-12);
+    // No STATS: nothing over it is known.
+    assert_false(r->has_bottleneck);
+    s_assert_close(r->load_window_covered_s, 0, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_load_window_end_is_clamped_near_the_clock_limit(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    // A hostile start next to INT64_MAX with the longest duration.
+    s_hello(agg, 1, 1, 1e9, 1, INT64_MAX - S);
+    const et_results_t *r = s_results(agg);
+    assert_true(r->has_load_window);
+    assert_true(r->load_window_end_ns == INT64_MAX);
+    assert_true(r->load_window_s > 0);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_without_a_hello_has_no_load_window(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    const char *const names[] = {"synthetic"};
+    s_stats(agg, T0, names, 1, 0, 2, 0);
+    s_stats(agg, T0 + S, names, 1, 0, 2, 0);
+    const et_results_t *r = s_results(agg);
+    assert_false(r->has_load_window);
+    assert_false(r->has_bottleneck);
+    assert_false(r->functions[0].has_window);
+    // The broker's counters came with its STATS, though.
+    assert_true(r->has_broker);
+    et_aggregate_destroy(&agg);
+}
+
+static void
 test_aggregate_started_at_falls_back_to_the_collector_start(void **state)
 {
     (void)state;
@@ -487,6 +541,11 @@ main(void)
         cmocka_unit_test(
             test_aggregate_throughput_over_the_window_and_peak_second),
         cmocka_unit_test(test_aggregate_run_fields_from_hello_and_stats),
+        cmocka_unit_test(
+            test_aggregate_load_window_spans_every_producers_schedule),
+        cmocka_unit_test(
+            test_aggregate_load_window_end_is_clamped_near_the_clock_limit),
+        cmocka_unit_test(test_aggregate_without_a_hello_has_no_load_window),
         cmocka_unit_test(
             test_aggregate_started_at_falls_back_to_the_collector_start),
         cmocka_unit_test(test_aggregate_cleans_names_to_printable_utf8),

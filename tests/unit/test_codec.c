@@ -130,6 +130,8 @@ s_stats(void)
                     .retries = 4,
                     .in_flight = 5,
                     .bad_messages = 6,
+                    .stale_results = 7,
+                    .records_dropped = UINT64_MAX - 1,
                     .n_functions = 3};
     strcpy(m.workflow, "fraud");
     for (uint32_t i = 0; i < m.n_functions; i++) {
@@ -141,6 +143,11 @@ s_stats(void)
         f->slots_total = 2 * (i + 1);
         f->slots_busy = i;
         f->completed = UINT64_MAX - i;
+        f->arrived = 1000 + i;
+        /* The integrals wrap: any uint64 travels. */
+        f->busy_slot_ns = UINT64_MAX - 7 * i;
+        f->serving_slot_ns = 3000000000ULL * (i + 1);
+        f->instance_ns = 1500000000ULL * (i + 1);
     }
     return m;
 }
@@ -583,8 +590,8 @@ static const s_body_t s_bodies[] = {
     {"task", s_enc_task, s_dec_task, {0}, 0, "uganl"},
     {"result", s_enc_result, s_dec_result, {0}, 0, "ugaxnld"},
     {"usage", s_enc_usage, s_dec_usage, {0}, 0, "sswcnnnnnnuub"},
-    {"stats", s_enc_stats, s_dec_stats, {0}, 0, "nsuuuuuuuL"},
-    {"stats.function", s_enc_stats, s_dec_stats, {9, 1}, 2, "swwwwwu"},
+    {"stats", s_enc_stats, s_dec_stats, {0}, 0, "nsuuuuuuuuuL"},
+    {"stats.function", s_enc_stats, s_dec_stats, {11, 1}, 2, "swwwwwuuuuu"},
     {"records.record", s_enc_records, s_dec_records, {3}, 1, "kuwgannnnllebd"},
     {"time_req", s_enc_time_req, s_dec_time_req, {0}, 0, "wn"},
     {"time_rep", s_enc_time_rep, s_dec_time_rep, {0}, 0, "wnnn"},
@@ -1339,6 +1346,8 @@ s_assert_stats_equal(const et_stats_t *a, const et_stats_t *b)
     assert_true(a->retries == b->retries);
     assert_true(a->in_flight == b->in_flight);
     assert_true(a->bad_messages == b->bad_messages);
+    assert_true(a->stale_results == b->stale_results);
+    assert_true(a->records_dropped == b->records_dropped);
     assert_int_equal(a->n_functions, b->n_functions);
     for (uint32_t i = 0; i < a->n_functions; i++) {
         const et_stats_function_t *x = &a->functions[i];
@@ -1350,6 +1359,10 @@ s_assert_stats_equal(const et_stats_t *a, const et_stats_t *b)
         assert_int_equal(x->slots_total, y->slots_total);
         assert_int_equal(x->slots_busy, y->slots_busy);
         assert_true(x->completed == y->completed);
+        assert_true(x->arrived == y->arrived);
+        assert_true(x->busy_slot_ns == y->busy_slot_ns);
+        assert_true(x->serving_slot_ns == y->serving_slot_ns);
+        assert_true(x->instance_ns == y->instance_ns);
     }
 }
 
@@ -1702,15 +1715,15 @@ test_codec_stats_rejects_too_many_functions(void **state)
         msgpack_sbuffer_init(&b);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
-        int rc = msgpack_pack_array(&pk, 10) || msgpack_pack_int64(&pk, 1) ||
+        int rc = msgpack_pack_array(&pk, 12) || msgpack_pack_int64(&pk, 1) ||
                  msgpack_pack_str_with_body(&pk, "wf", 2);
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 9; i++)
             rc = rc || msgpack_pack_uint64(&pk, 0);
         rc = rc || msgpack_pack_array(&pk, n);
         for (uint32_t i = 0; i < n; i++) {
-            rc = rc || msgpack_pack_array(&pk, 7) ||
+            rc = rc || msgpack_pack_array(&pk, 11) ||
                  msgpack_pack_str_with_body(&pk, "f", 1);
-            for (int j = 0; j < 6; j++)
+            for (int j = 0; j < 10; j++)
                 rc = rc || msgpack_pack_uint64(&pk, j);
         }
         assert_int_equal(rc, 0);

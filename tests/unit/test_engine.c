@@ -311,7 +311,7 @@ s_function_stats(uint32_t function)
 {
     et_stats_t stats;
     memset(&stats, 0, sizeof stats);
-    et_engine_stats(s_fx.engine, &stats);
+    et_engine_stats(s_fx.engine, &stats, 0); /* counts only: no time passes */
     assert_true(function < stats.n_functions);
     return stats.functions[function];
 }
@@ -502,6 +502,15 @@ test_engine_stale_result_frees_the_held_slot(void **state)
     assert_int_equal(s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
     s_expect_task(2, "A", 2, 0, 0);
     assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    // The held slot was busy all along: 4 s busy of 4 s. Two admissions
+    // and one retry entered the queue; STATS carries the stale result.
+    et_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    et_engine_stats(s_fx.engine, &stats, T0 + 4 * S_SEC);
+    assert_true(stats.stale_results == 1);
+    assert_true(stats.functions[0].busy_slot_ns == 4 * S_SEC);
+    assert_true(stats.functions[0].serving_slot_ns == 4 * S_SEC);
+    assert_true(stats.functions[0].arrived == 3);
     s_check_accounting();
 }
 
@@ -572,7 +581,7 @@ test_engine_drain_finishes_admitted_work_and_fails_the_rest(void **state)
     assert_int_equal(et_engine_queued(s_fx.engine, 0), 0);
     // The worker answers the failed one late, says BYE and is forgotten.
     assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3), -1);
-    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 4));
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 4), T0 + 4);
     assert_int_equal(et_engine_worker_count(s_fx.engine), 0);
     s_check_accounting();
 }
@@ -649,7 +658,7 @@ test_engine_flags_the_backlog_cold_when_the_last_instance_leaves(void **state)
     for (uint64_t id = 1; id <= 3; id++)
         assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
     // A says BYE with event 1 in flight: it stays until that result.
-    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 1));
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 1), T0 + 1);
     assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
     assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
     assert_int_equal(et_engine_worker_count(s_fx.engine), 0);
@@ -713,7 +722,7 @@ test_engine_function_serving_two_stages_shares_one_queue(void **state)
     assert_null(s_last(ET_RECORD_COMPLETED, 2));
     et_stats_t stats;
     memset(&stats, 0, sizeof stats);
-    et_engine_stats(s_fx.engine, &stats);
+    et_engine_stats(s_fx.engine, &stats, T0 + 4);
     assert_int_equal(stats.n_functions, 2);
     assert_string_equal(stats.functions[0].name, "a");
     assert_int_equal(stats.functions[0].completed, 3);
@@ -846,6 +855,46 @@ test_engine_ready_for_an_unknown_function_is_refused(void **state)
     assert_null(s_worker("X", T0));
 }
 
+static void
+test_engine_stats_integrate_slot_time_and_count_arrivals(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(1, 60 * S_SEC, "a", "b", NULL), 100, 1 << 20);
+    // a: two single-slot workers from T0; b: one 2-slot worker from T0 + 1 s.
+    s_ready("A1", "a", 1, T0);
+    s_ready("A2", "a", 1, T0);
+    s_ready("B", "b", 2, T0 + S_SEC);
+    // Event 1 holds an a slot from T0 + 1 s to T0 + 4 s, then a b slot
+    // until T0 + 6 s. Event 2 fails in a at T0 + 5 s, is retried and
+    // holds a slot again from then on.
+    assert_int_equal(s_event(1, 16, T0 + S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_event(2, 16, T0 + 2 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_result("A1", 1, 0, 0, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
+    assert_int_equal(s_result("A2", 2, 0, 0, ET_STATUS_ERROR, T0 + 5 * S_SEC),
+                     0);
+    assert_int_equal(s_result("B", 1, 1, 0, ET_STATUS_OK, T0 + 6 * S_SEC), 0);
+    et_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    et_engine_stats(s_fx.engine, &stats, T0 + 10 * S_SEC);
+    const et_stats_function_t *a = &stats.functions[0];
+    const et_stats_function_t *b = &stats.functions[1];
+    // a: 3 s (event 1) + 3 s (event 2, first try) + 5 s (its retry).
+    assert_true(a->busy_slot_ns == 11 * S_SEC);
+    assert_true(a->serving_slot_ns == 20 * S_SEC);
+    assert_true(a->instance_ns == 20 * S_SEC);
+    assert_true(a->arrived == 3); /* two admissions, one retry */
+    // b: 2 s busy of 2 slots x 9 s.
+    assert_true(b->busy_slot_ns == 2 * S_SEC);
+    assert_true(b->serving_slot_ns == 18 * S_SEC);
+    assert_true(b->instance_ns == 9 * S_SEC);
+    assert_true(b->arrived == 1);
+    // The snapshot advanced the integrals: a later one adds only the rest.
+    et_engine_stats(s_fx.engine, &stats, T0 + 11 * S_SEC);
+    assert_true(stats.functions[0].busy_slot_ns == 12 * S_SEC);
+    assert_true(stats.functions[1].serving_slot_ns == 20 * S_SEC);
+    s_check_accounting();
+}
+
 int
 main(void)
 {
@@ -874,6 +923,7 @@ main(void)
             test_engine_failed_requeue_fails_the_event_without_a_retry_record),
         S_TEST(test_engine_failed_next_stage_push_fails_the_event),
         S_TEST(test_engine_ready_for_an_unknown_function_is_refused),
+        S_TEST(test_engine_stats_integrate_slot_time_and_count_arrivals),
 #undef S_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /* Unit tests for broker/pool: least-recently-used dispatch over free slots
  * (a worker with N free slots appears N times), undoing a take, leaving and
  * removed workers, per-function counts and independence, registration
- * errors, and a random mix of operations checked against a reference model
- * of the free FIFO. */
+ * errors, the slot-time integrals on made-up clocks, and a random mix of
+ * operations checked against a reference model of the free FIFO and the
+ * integrals. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -23,7 +24,7 @@ static et_worker_rec_t *
 s_add(et_pool_t *pool, const char *route, uint32_t function, uint32_t slots)
 {
     et_worker_rec_t *w =
-        et_pool_add(pool, route, strlen(route), function, slots);
+        et_pool_add(pool, route, strlen(route), function, slots, 0);
     assert_non_null(w);
     assert_int_equal(w->route_len, strlen(route));
     assert_memory_equal(w->route, route, strlen(route));
@@ -57,7 +58,7 @@ test_pool_new_rejects_bad_function_count(void **state)
     et_pool_t *pool = et_pool_new(ET_STATS_FUNCTIONS_MAX);
     assert_non_null(pool);
     assert_int_equal(et_pool_size(pool), 0);
-    assert_null(et_pool_take(pool, 0));
+    assert_null(et_pool_take(pool, 0, 0));
     et_pool_destroy(&pool);
     assert_null(pool);
     et_pool_destroy(&pool); /* idempotent */
@@ -73,21 +74,21 @@ test_pool_take_dispatches_least_recently_used(void **state)
     et_worker_rec_t *b = s_add(pool, "B", 0, 1);
     et_worker_rec_t *c = s_add(pool, "C", 0, 1);
     // Free in order of registration.
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_ptr_equal(et_pool_take(pool, 0), c);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), c);
+    assert_null(et_pool_take(pool, 0, 0));
     // Then in the order they became free: B, then A; C is still busy.
-    et_pool_give_back(pool, b);
-    et_pool_give_back(pool, a);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    et_pool_give_back(pool, c);
-    et_pool_give_back(pool, b);
+    et_pool_give_back(pool, b, 0);
+    et_pool_give_back(pool, a, 0);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    et_pool_give_back(pool, c, 0);
+    et_pool_give_back(pool, b, 0);
     // A has been free longest, then C, then B.
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), c);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), c);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_null(et_pool_take(pool, 0, 0));
     assert_int_equal(a->busy + b->busy + c->busy, 3);
     et_pool_destroy(&pool);
 }
@@ -101,20 +102,20 @@ test_pool_multi_slot_worker_appears_once_per_slot(void **state)
     et_worker_rec_t *a = s_add(pool, "A", 0, 1);
     et_worker_rec_t *b = s_add(pool, "B", 0, 2);
     s_assert_counts(pool, 0, 2, 3, 0, 3);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_null(et_pool_take(pool, 0, 0));
     assert_int_equal(b->busy, 2);
     s_assert_counts(pool, 0, 2, 3, 3, 0);
     // Each finished slot comes back on its own, at the back.
-    et_pool_give_back(pool, b);
-    et_pool_give_back(pool, a);
-    et_pool_give_back(pool, b);
+    et_pool_give_back(pool, b, 0);
+    et_pool_give_back(pool, a, 0);
+    et_pool_give_back(pool, b, 0);
     assert_int_equal(b->busy, 0);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
     et_pool_destroy(&pool);
 }
 
@@ -124,17 +125,17 @@ test_pool_take_returns_null_when_all_busy(void **state)
     (void)state;
     et_pool_t *pool = et_pool_new(2);
     assert_non_null(pool);
-    assert_null(et_pool_take(pool, 0)); /* no workers at all */
+    assert_null(et_pool_take(pool, 0, 0)); /* no workers at all */
     et_worker_rec_t *a = s_add(pool, "A", 0, 2);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
     for (int i = 0; i < 3; i++)
-        assert_null(et_pool_take(pool, 0));
+        assert_null(et_pool_take(pool, 0, 0));
     assert_int_equal(a->busy, 2);
     s_assert_counts(pool, 0, 1, 2, 2, 0);
     // Out-of-range function: nothing, not a crash.
-    assert_null(et_pool_take(pool, 2));
-    assert_null(et_pool_take(pool, UINT32_MAX));
+    assert_null(et_pool_take(pool, 2, 0));
+    assert_null(et_pool_take(pool, UINT32_MAX, 0));
     et_pool_destroy(&pool);
 }
 
@@ -147,17 +148,17 @@ test_pool_put_back_undoes_a_take(void **state)
     et_worker_rec_t *a = s_add(pool, "A", 0, 1);
     et_worker_rec_t *b = s_add(pool, "B", 0, 1);
     // The slot goes back to the front, not the back: A serves next again.
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    et_pool_put_back(pool, a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    et_pool_put_back(pool, a, 0);
     assert_int_equal(a->busy, 0);
     s_assert_counts(pool, 0, 2, 2, 0, 2);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
     // A leaving worker gets its slot back as busy no more, never as free.
     et_pool_set_leaving(pool, a);
-    et_pool_put_back(pool, a);
+    et_pool_put_back(pool, a, 0);
     assert_int_equal(a->busy, 0);
-    assert_null(et_pool_take(pool, 0));
+    assert_null(et_pool_take(pool, 0, 0));
     et_pool_destroy(&pool);
 
     // When the ring filled up in between, it grows and keeps the order.
@@ -169,12 +170,12 @@ test_pool_put_back_undoes_a_take(void **state)
         snprintf(route, sizeof route, "W%02d", i);
         w[i] = s_add(pool, route, 0, 1);
     }
-    assert_ptr_equal(et_pool_take(pool, 0), w[0]);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), w[0]);
     w[16] = s_add(pool, "X", 0, 1); /* the ring is full again */
-    et_pool_put_back(pool, w[0]);
+    et_pool_put_back(pool, w[0], 0);
     for (int i = 0; i < 17; i++)
-        assert_ptr_equal(et_pool_take(pool, 0), w[i]);
-    assert_null(et_pool_take(pool, 0));
+        assert_ptr_equal(et_pool_take(pool, 0, 0), w[i]);
+    assert_null(et_pool_take(pool, 0, 0));
     et_pool_destroy(&pool);
 }
 
@@ -186,13 +187,13 @@ test_pool_give_back_on_leaving_worker_keeps_it_unavailable(void **state)
     assert_non_null(pool);
     et_worker_rec_t *a = s_add(pool, "A", 0, 1);
     et_worker_rec_t *b = s_add(pool, "B", 0, 1);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
     et_pool_set_leaving(pool, a);
     assert_true(a->leaving);
-    et_pool_give_back(pool, a);
+    et_pool_give_back(pool, a, 0);
     assert_int_equal(a->busy, 0);
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_null(et_pool_take(pool, 0, 0));
     s_assert_counts(pool, 0, 2, 2, 1, 0);
     et_pool_destroy(&pool);
 }
@@ -225,17 +226,17 @@ test_pool_set_leaving_withdraws_free_slots(void **state)
     et_worker_rec_t *a = s_add(pool, "A", 0, 3);
     et_worker_rec_t *b = s_add(pool, "B", 0, 1);
     et_worker_rec_t *c = s_add(pool, "C", 0, 1);
-    assert_ptr_equal(et_pool_take(pool, 0), a); /* one of A's slots busy */
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a); /* one of A's slots busy */
     s_assert_counts(pool, 0, 3, 5, 1, 4);
     et_pool_set_leaving(pool, a);
     s_assert_counts(pool, 0, 3, 5, 1, 2);
     // The others keep their LRU order.
-    assert_ptr_equal(et_pool_take(pool, 0), b);
-    assert_ptr_equal(et_pool_take(pool, 0), c);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), c);
+    assert_null(et_pool_take(pool, 0, 0));
     // Its in-flight slot finishing does not bring it back either.
-    et_pool_give_back(pool, a);
-    assert_null(et_pool_take(pool, 0));
+    et_pool_give_back(pool, a, 0);
+    assert_null(et_pool_take(pool, 0, 0));
     s_assert_counts(pool, 0, 3, 5, 2, 0);
     et_pool_destroy(&pool);
 }
@@ -250,22 +251,22 @@ test_pool_remove_forgets_worker(void **state)
     et_worker_rec_t *b = s_add(pool, "B", 0, 2);
     et_worker_rec_t *c = s_add(pool, "C", 0, 1);
     assert_int_equal(et_pool_size(pool), 3);
-    et_pool_remove(pool, &b);
+    et_pool_remove(pool, &b, 0);
     assert_null(b);
-    et_pool_remove(pool, &b); /* NULL record: nothing */
+    et_pool_remove(pool, &b, 0); /* NULL record: nothing */
     assert_int_equal(et_pool_size(pool), 2);
     assert_null(et_pool_find(pool, "B", 1));
     s_assert_counts(pool, 0, 2, 2, 0, 2);
-    assert_ptr_equal(et_pool_take(pool, 0), a);
-    assert_ptr_equal(et_pool_take(pool, 0), c);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), c);
+    assert_null(et_pool_take(pool, 0, 0));
     // A busy worker can be removed too (its jobs settled by the caller).
-    et_pool_remove(pool, &a);
+    et_pool_remove(pool, &a, 0);
     s_assert_counts(pool, 0, 1, 1, 1, 0);
     // The route is free for a new registration.
     et_worker_rec_t *b2 = s_add(pool, "B", 0, 1);
     assert_ptr_equal(et_pool_find(pool, "B", 1), b2);
-    assert_ptr_equal(et_pool_take(pool, 0), b2);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b2);
     // Iteration sees exactly the registered workers.
     size_t n = et_pool_size(pool);
     assert_int_equal(n, 2);
@@ -292,9 +293,9 @@ test_pool_counts_are_per_function(void **state)
     s_assert_counts(pool, 0, 2, 5, 0, 5);
     s_assert_counts(pool, 1, 1, 2, 0, 2);
     s_assert_counts(pool, 2, 0, 0, 0, 0);
-    assert_non_null(et_pool_take(pool, 0));
-    assert_non_null(et_pool_take(pool, 0));
-    assert_non_null(et_pool_take(pool, 1));
+    assert_non_null(et_pool_take(pool, 0, 0));
+    assert_non_null(et_pool_take(pool, 0, 0));
+    assert_non_null(et_pool_take(pool, 1, 0));
     s_assert_counts(pool, 0, 2, 5, 2, 3);
     s_assert_counts(pool, 1, 1, 2, 1, 1);
     s_assert_counts(pool, 2, 0, 0, 0, 0);
@@ -310,21 +311,21 @@ test_pool_functions_are_independent(void **state)
     et_worker_rec_t *f0 = s_add(pool, "f0", 0, 1);
     et_worker_rec_t *f1a = s_add(pool, "f1a", 1, 1);
     et_worker_rec_t *f1b = s_add(pool, "f1b", 1, 1);
-    assert_ptr_equal(et_pool_take(pool, 1), f1a);
-    assert_ptr_equal(et_pool_take(pool, 1), f1b);
-    assert_null(et_pool_take(pool, 1)); /* f0's free slot is not f1's */
-    assert_ptr_equal(et_pool_take(pool, 0), f0);
-    assert_null(et_pool_take(pool, 0));
+    assert_ptr_equal(et_pool_take(pool, 1, 0), f1a);
+    assert_ptr_equal(et_pool_take(pool, 1, 0), f1b);
+    assert_null(et_pool_take(pool, 1, 0)); /* f0's free slot is not f1's */
+    assert_ptr_equal(et_pool_take(pool, 0, 0), f0);
+    assert_null(et_pool_take(pool, 0, 0));
     // Giving back one function's slot never frees another's.
-    et_pool_give_back(pool, f1b);
-    assert_null(et_pool_take(pool, 0));
-    assert_ptr_equal(et_pool_take(pool, 1), f1b);
+    et_pool_give_back(pool, f1b, 0);
+    assert_null(et_pool_take(pool, 0, 0));
+    assert_ptr_equal(et_pool_take(pool, 1, 0), f1b);
     // Leaving and removal stay within the worker's function.
-    et_pool_give_back(pool, f0);
-    et_pool_give_back(pool, f1a);
+    et_pool_give_back(pool, f0, 0);
+    et_pool_give_back(pool, f1a, 0);
     et_pool_set_leaving(pool, f1a);
-    assert_ptr_equal(et_pool_take(pool, 0), f0);
-    et_pool_remove(pool, &f1a);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), f0);
+    et_pool_remove(pool, &f1a, 0);
     s_assert_counts(pool, 0, 1, 1, 1, 0);
     s_assert_counts(pool, 1, 1, 1, 1, 0);
     et_pool_destroy(&pool);
@@ -339,10 +340,10 @@ test_pool_add_rejects_bad_arguments(void **state)
     et_worker_rec_t *a = s_add(pool, "A", 0, 1);
     // Duplicate route, for the same or another function.
     errno = 0;
-    assert_null(et_pool_add(pool, "A", 1, 0, 1));
+    assert_null(et_pool_add(pool, "A", 1, 0, 1, 0));
     assert_int_equal(errno, EEXIST);
     errno = 0;
-    assert_null(et_pool_add(pool, "A", 1, 1, 3));
+    assert_null(et_pool_add(pool, "A", 1, 1, 3, 0));
     assert_int_equal(errno, EEXIST);
     // A route that is a prefix of another is a different route.
     et_worker_rec_t *ab = s_add(pool, "AB", 0, 1);
@@ -351,21 +352,21 @@ test_pool_add_rejects_bad_arguments(void **state)
     assert_null(et_pool_find(pool, "ABC", 3));
     // Bad function, slots, route length.
     errno = 0;
-    assert_null(et_pool_add(pool, "X", 1, 2, 1));
+    assert_null(et_pool_add(pool, "X", 1, 2, 1, 0));
     assert_int_equal(errno, EINVAL);
     errno = 0;
-    assert_null(et_pool_add(pool, "X", 1, UINT32_MAX, 1));
+    assert_null(et_pool_add(pool, "X", 1, UINT32_MAX, 1, 0));
     assert_int_equal(errno, EINVAL);
     errno = 0;
-    assert_null(et_pool_add(pool, "X", 1, 0, 0));
+    assert_null(et_pool_add(pool, "X", 1, 0, 0, 0));
     assert_int_equal(errno, EINVAL);
     errno = 0;
-    assert_null(et_pool_add(pool, "X", 0, 0, 1));
+    assert_null(et_pool_add(pool, "X", 0, 0, 1, 0));
     assert_int_equal(errno, EINVAL);
     uint8_t route[ET_ROUTE_MAX + 1];
     memset(route, 0xab, sizeof route);
     errno = 0;
-    assert_null(et_pool_add(pool, route, ET_ROUTE_MAX + 1, 0, 1));
+    assert_null(et_pool_add(pool, route, ET_ROUTE_MAX + 1, 0, 1, 0));
     assert_int_equal(errno, EINVAL);
     // Nothing was registered by the failures.
     assert_int_equal(et_pool_size(pool), 2);
@@ -374,7 +375,7 @@ test_pool_add_rejects_bad_arguments(void **state)
     // The longest route, binary with NUL bytes, is fine.
     route[0] = 0;
     route[1] = 0;
-    et_worker_rec_t *w = et_pool_add(pool, route, ET_ROUTE_MAX, 1, 1);
+    et_worker_rec_t *w = et_pool_add(pool, route, ET_ROUTE_MAX, 1, 1, 0);
     assert_non_null(w);
     assert_ptr_equal(et_pool_find(pool, route, ET_ROUTE_MAX), w);
     assert_null(et_pool_find(pool, route, ET_ROUTE_MAX - 1));
@@ -390,16 +391,16 @@ test_pool_add_rejects_beyond_max_workers(void **state)
     for (uint32_t i = 0; i < ET_POOL_WORKERS_MAX; i++) {
         char route[16];
         snprintf(route, sizeof route, "w%u", i);
-        assert_non_null(et_pool_add(pool, route, strlen(route), 0, 1));
+        assert_non_null(et_pool_add(pool, route, strlen(route), 0, 1, 0));
     }
     errno = 0;
-    assert_null(et_pool_add(pool, "one-more", 8, 0, 1));
+    assert_null(et_pool_add(pool, "one-more", 8, 0, 1, 0));
     assert_int_equal(errno, ENOSPC);
     s_assert_counts(pool, 0, ET_POOL_WORKERS_MAX, ET_POOL_WORKERS_MAX, 0,
                     ET_POOL_WORKERS_MAX);
     for (uint32_t i = 0; i < ET_POOL_WORKERS_MAX; i++)
-        assert_non_null(et_pool_take(pool, 0));
-    assert_null(et_pool_take(pool, 0));
+        assert_non_null(et_pool_take(pool, 0, 0));
+    assert_null(et_pool_take(pool, 0, 0));
     et_pool_destroy(&pool); /* frees every record: ASan checks */
 }
 
@@ -431,16 +432,16 @@ test_pool_lru_order_survives_growth(void **state)
         // Rotate as we go, so the free order grows while wrapped.
         if (i % 7 == 6) {
             for (int k = 0; k < 3; k++) {
-                et_worker_rec_t *t = et_pool_take(pool, 0);
+                et_worker_rec_t *t = et_pool_take(pool, 0, 0);
                 assert_non_null(t);
-                et_pool_give_back(pool, t);
+                et_pool_give_back(pool, t, 0);
             }
         }
     }
     for (int k = 0; k < TAKEN; k++) {
-        et_worker_rec_t *t = et_pool_take(pool, 0);
+        et_worker_rec_t *t = et_pool_take(pool, 0, 0);
         assert_non_null(t);
-        et_pool_give_back(pool, t);
+        et_pool_give_back(pool, t, 0);
     }
     w[N] = s_add(pool, "last", 0, 1);
     // Expected order: replay the same operations on a plain array.
@@ -453,8 +454,8 @@ test_pool_lru_order_survives_growth(void **state)
     s_rotate(order, n, TAKEN);
     order[n++] = N;
     for (int i = 0; i < n; i++)
-        assert_ptr_equal(et_pool_take(pool, 0), w[order[i]]);
-    assert_null(et_pool_take(pool, 0));
+        assert_ptr_equal(et_pool_take(pool, 0, 0), w[order[i]]);
+    assert_null(et_pool_take(pool, 0, 0));
     et_pool_destroy(&pool);
 }
 
@@ -490,7 +491,14 @@ test_pool_random_operations_match_reference_model(void **state)
     et_pool_t *pool = et_pool_new(2);
     assert_non_null(pool);
     uint64_t seed = 88172645463325252ULL;
-    for (int op = 0; op < 50000; op++) {
+    /* The integrals the model expects: op k happens at k us, and the
+     * counts after it hold until the next. */
+    uint64_t expect_busy[2] = {0, 0}, expect_serving[2] = {0, 0};
+    uint64_t expect_instances[2] = {0, 0};
+    const uint64_t step = 1000;
+    const int ops = 50000;
+    for (int op = 0; op < ops; op++) {
+        const uint64_t now = (uint64_t)op * step;
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -502,7 +510,8 @@ test_pool_random_operations_match_reference_model(void **state)
                 char route[8];
                 snprintf(route, sizeof route, "r%d", w);
                 uint32_t slots = 1 + (uint32_t)((seed >> 50) % 3);
-                m.rec[w] = et_pool_add(pool, route, strlen(route), f, slots);
+                m.rec[w] =
+                    et_pool_add(pool, route, strlen(route), f, slots, now);
                 assert_non_null(m.rec[w]);
                 m.function[w] = f;
                 m.busy[w] = 0;
@@ -513,7 +522,7 @@ test_pool_random_operations_match_reference_model(void **state)
             break;
         case 1: /* remove, busy or not */
             if (m.rec[w] && (seed >> 30) % 4 == 0) {
-                et_pool_remove(pool, &m.rec[w]);
+                et_pool_remove(pool, &m.rec[w], now);
                 assert_null(m.rec[w]);
                 s_model_drop(&m, m.function[w], w);
             }
@@ -531,7 +540,7 @@ test_pool_random_operations_match_reference_model(void **state)
         case 6:
         case 7:
         case 8: { /* take */
-            et_worker_rec_t *got = et_pool_take(pool, f);
+            et_worker_rec_t *got = et_pool_take(pool, f, now);
             if (m.fifo_size[f] == 0) {
                 assert_null(got);
                 break;
@@ -546,7 +555,7 @@ test_pool_random_operations_match_reference_model(void **state)
         }
         default: /* give back one busy slot */
             if (m.rec[w] && m.busy[w] > 0) {
-                et_pool_give_back(pool, m.rec[w]);
+                et_pool_give_back(pool, m.rec[w], now);
                 m.busy[w]--;
                 if (!m.leaving[w])
                     m.fifo[m.function[w]][m.fifo_size[m.function[w]]++] = w;
@@ -565,8 +574,105 @@ test_pool_random_operations_match_reference_model(void **state)
             }
             s_assert_counts(pool, g, inst, total, busy,
                             (uint32_t)m.fifo_size[g]);
+            expect_busy[g] += busy * step;
+            expect_serving[g] += total * step;
+            expect_instances[g] += inst * step;
         }
     }
+    for (uint32_t g = 0; g < 2; g++) {
+        et_pool_meter_t meter = et_pool_meter(pool, g, (uint64_t)ops * step);
+        assert_true(meter.busy_slot_ns == expect_busy[g]);
+        assert_true(meter.serving_slot_ns == expect_serving[g]);
+        assert_true(meter.instance_ns == expect_instances[g]);
+        assert_true(meter.busy_slot_ns <= meter.serving_slot_ns);
+    }
+    et_pool_destroy(&pool);
+}
+
+#define S_SEC 1000000000ULL
+
+static void
+test_pool_meter_integrates_busy_and_serving_slots(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    // Two single-slot workers from 0 s; one slot busy from 2 s to 5 s.
+    et_worker_rec_t *a = et_pool_add(pool, "A", 1, 0, 1, 0);
+    assert_non_null(et_pool_add(pool, "B", 1, 0, 1, 0));
+    assert_ptr_equal(et_pool_take(pool, 0, 2 * S_SEC), a);
+    et_pool_give_back(pool, a, 5 * S_SEC);
+    et_pool_meter_t m = et_pool_meter(pool, 0, 10 * S_SEC);
+    assert_true(m.busy_slot_ns == 3 * S_SEC);
+    assert_true(m.serving_slot_ns == 20 * S_SEC);
+    assert_true(m.instance_ns == 20 * S_SEC);
+    // Reading again at the same instant adds nothing.
+    et_pool_meter_t again = et_pool_meter(pool, 0, 10 * S_SEC);
+    assert_true(again.busy_slot_ns == m.busy_slot_ns);
+    assert_true(again.serving_slot_ns == m.serving_slot_ns);
+    // An unknown function has no integrals.
+    et_pool_meter_t none = et_pool_meter(pool, 1, 10 * S_SEC);
+    assert_true(none.busy_slot_ns == 0 && none.serving_slot_ns == 0 &&
+                none.instance_ns == 0);
+    et_pool_destroy(&pool);
+}
+
+static void
+test_pool_meter_counts_leaving_workers_until_removed(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(2);
+    assert_non_null(pool);
+    // A 4-slot worker of function 1 registers at 1 s, two slots busy
+    // from 2 s; it says BYE at 3 s (leaving: its busy slots still count)
+    // and is removed with one slot still busy at 6 s.
+    et_worker_rec_t *w = et_pool_add(pool, "W", 1, 1, 4, 1 * S_SEC);
+    assert_ptr_equal(et_pool_take(pool, 1, 2 * S_SEC), w);
+    assert_ptr_equal(et_pool_take(pool, 1, 2 * S_SEC), w);
+    et_pool_set_leaving(pool, w);
+    et_pool_give_back(pool, w, 4 * S_SEC);
+    et_pool_remove(pool, &w, 6 * S_SEC);
+    et_pool_meter_t m = et_pool_meter(pool, 1, 9 * S_SEC);
+    // busy: 2 slots x 2 s + 1 slot x 2 s; serving: 4 slots x 5 s.
+    assert_true(m.busy_slot_ns == 6 * S_SEC);
+    assert_true(m.serving_slot_ns == 20 * S_SEC);
+    assert_true(m.instance_ns == 5 * S_SEC);
+    // Function 0 saw none of it.
+    assert_true(et_pool_meter(pool, 0, 9 * S_SEC).serving_slot_ns == 0);
+    s_assert_counts(pool, 1, 0, 0, 0, 0);
+    et_pool_destroy(&pool);
+}
+
+static void
+test_pool_meter_never_integrates_backwards(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    et_worker_rec_t *a = et_pool_add(pool, "A", 1, 0, 1, 10 * S_SEC);
+    // A take stamped before the last change counts from that change.
+    assert_ptr_equal(et_pool_take(pool, 0, 4 * S_SEC), a);
+    et_pool_give_back(pool, a, 12 * S_SEC);
+    et_pool_meter_t m = et_pool_meter(pool, 0, 14 * S_SEC);
+    assert_true(m.busy_slot_ns == 2 * S_SEC);
+    assert_true(m.serving_slot_ns == 4 * S_SEC);
+    // A reading in the past changes nothing.
+    m = et_pool_meter(pool, 0, 1 * S_SEC);
+    assert_true(m.serving_slot_ns == 4 * S_SEC);
+    et_pool_destroy(&pool);
+}
+
+static void
+test_pool_meter_differences_survive_wrapping(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    // 1024 slots for 2^60 ns is 2^70 slot-ns: the integral wraps to 0.
+    assert_non_null(et_pool_add(pool, "A", 1, 0, 1024, 0));
+    et_pool_meter_t before = et_pool_meter(pool, 0, 1ULL << 60);
+    et_pool_meter_t after = et_pool_meter(pool, 0, (1ULL << 60) + 1000);
+    assert_true(after.serving_slot_ns - before.serving_slot_ns == 1024000);
     et_pool_destroy(&pool);
 }
 
@@ -590,6 +696,10 @@ main(void)
         cmocka_unit_test(test_pool_lru_order_survives_growth),
         cmocka_unit_test(test_pool_random_operations_match_reference_model),
         cmocka_unit_test(test_pool_serving_counts_only_instances_taking_work),
+        cmocka_unit_test(test_pool_meter_integrates_busy_and_serving_slots),
+        cmocka_unit_test(test_pool_meter_counts_leaving_workers_until_removed),
+        cmocka_unit_test(test_pool_meter_never_integrates_backwards),
+        cmocka_unit_test(test_pool_meter_differences_survive_wrapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,10 +269,10 @@ test_report_summary_has_every_contract_key_with_its_type(void **state)
         &rejected, "completed", &completed, "failed", &failed, "lost", &lost,
         "duplicates_dropped", &dups, "latency_ms", "mean", &mean, "p50", &p50,
         "p90", &p90, "p99", &p99, "p999", &p999, "max", &max, "throughput_eps",
-        "mean", &tmean, "peak", &tpeak, "utilization_pct", "busy", &busy, "cpu",
-        &cpu, "stages", &stages, "workers", "started", &w_started, "stopped",
-        &w_stopped, "cold_start_ms", "p50", &cold_p50, "max", &cold_max,
-        "accuracy", &accuracy, "cost", &cost);
+        "mean", &tmean, "peak", &tpeak, "utilization_pct", "busy_lifetime",
+        &busy, "cpu_lifetime", &cpu, "stages", &stages, "workers", "started",
+        &w_started, "stopped", &w_stopped, "cold_start_ms", "p50", &cold_p50,
+        "max", &cold_max, "accuracy", &accuracy, "cost", &cost);
     if (rc != 0)
         fail_msg("contract: %s at %s", error.text, error.source);
 
@@ -474,6 +474,11 @@ test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
                             json_object_get(root, "run"), "source")),
                         "unknown");
     assert_true(json_is_null(json_object_get(root, "cost")));
+    // No HELLO, no STATS: the window, the bottleneck and the broker's
+    // counters are unknown, not 0.
+    assert_true(json_is_null(json_object_get(root, "load_window")));
+    assert_true(json_is_null(json_object_get(root, "bottleneck")));
+    assert_true(json_is_null(json_object_get(root, "broker")));
     json_decref(root);
     // A header and no rows.
     assert_int_equal(s_count_lines(s_read(fx->dir, "timeseries.csv")), 1);
@@ -781,13 +786,129 @@ test_report_prints_a_short_summary(void **state)
     assert_non_null(out);
     et_report_print_summary(out, et_aggregate_results(fx->agg), "/x/out");
     fclose(out);
-    assert_int_equal(s_count_lines(text), 6);
+    assert_int_equal(s_count_lines(text), 7);
     assert_non_null(strstr(text, "sent 4  completed 3  rejected 1  failed 0  "
                                  "lost 0"));
     assert_non_null(strstr(text, "p50 10.0"));
-    assert_non_null(strstr(text, "busy 10.0%  cpu 20.0%"));
+    // One STATS sample only: nothing over the load window is known.
+    assert_non_null(strstr(text, "utilization  bottleneck unknown  lifetime "
+                                 "busy 10.0%  cpu 20.0%"));
+    assert_non_null(strstr(text, "counters     records dropped 0  stale "
+                                 "results 0  duplicates dropped 0"));
     assert_non_null(strstr(text, "/x/out"));
     free(text);
+}
+
+/* s_run's functions over more STATS: at T0 + 4 s decode has had 1 slot
+ * (2 s of it busy) and 4 arrivals, clas"sify 2 slots (6 s busy) and 4;
+ * the broker dropped 3 records and 1 stale result. The load window is
+ * the HELLO's [T0, T0 + 3 s]: three quarters of each. */
+static void
+s_more_stats(et_aggregate_t *agg)
+{
+    et_stats_t stats = {.t_ns = T0 + 4 * S,
+                        .n_functions = 2,
+                        .stale_results = 1,
+                        .records_dropped = 3};
+    snprintf(stats.workflow, sizeof stats.workflow, "pipeline");
+    stats.functions[0] = (et_stats_function_t){.instances = 1,
+                                               .slots_total = 1,
+                                               .arrived = 4,
+                                               .busy_slot_ns = 2 * S,
+                                               .serving_slot_ns = 4 * S,
+                                               .instance_ns = 4 * S};
+    stats.functions[1] = (et_stats_function_t){.instances = 2,
+                                               .slots_total = 2,
+                                               .arrived = 4,
+                                               .busy_slot_ns = 6 * S,
+                                               .serving_slot_ns = 8 * S,
+                                               .instance_ns = 8 * S};
+    snprintf(stats.functions[0].name, ET_NAME_MAX, "decode");
+    snprintf(stats.functions[1].name, ET_NAME_MAX, "clas\"sify");
+    assert_int_equal(et_aggregate_add_stats(agg, &stats), 0);
+}
+
+static json_t *
+s_function_json(json_t *root, const char *name)
+{
+    json_t *functions = json_object_get(root, "functions");
+    for (size_t i = 0; i < json_array_size(functions); i++) {
+        json_t *f = json_array_get(functions, i);
+        if (strcmp(json_string_value(json_object_get(f, "function")), name) ==
+            0)
+            return f;
+    }
+    fail_msg("no function %s", name);
+    return NULL;
+}
+
+static double
+s_real(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v))
+        fail_msg("%s: not a number", key);
+    return json_number_value(v);
+}
+
+static void
+test_report_summary_has_utilization_over_the_load_window(void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(3);
+    s_more_stats(fx->agg);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *w = json_object_get(root, "load_window");
+    assert_string_equal(json_string_value(json_object_get(w, "started_at")),
+                        "2023-11-14T22:13:20.000Z");
+    assert_string_equal(json_string_value(json_object_get(w, "ended_at")),
+                        "2023-11-14T22:13:23.000Z");
+    assert_true(s_real(w, "s") == 3.0 && s_real(w, "stats_covered_s") == 3.0);
+    json_t *decode = s_function_json(root, "decode");
+    assert_true(fabs(s_real(decode, "busy") - 0.5) < 1e-12);
+    assert_true(fabs(s_real(decode, "slots_mean") - 1.0) < 1e-12);
+    assert_true(fabs(s_real(decode, "instances_mean") - 1.0) < 1e-12);
+    assert_true(fabs(s_real(decode, "arrival_rate_eps") - 1.0) < 1e-12);
+    // 1 event/s x 5 ms over 1 slot.
+    assert_true(fabs(s_real(decode, "offered") - 0.005) < 1e-12);
+    // Its one instance used 2 s of CPU over 10 s from T0: 0.6 s in W.
+    assert_true(fabs(s_real(decode, "cpu") - 0.2) < 1e-9);
+    // The lifetime figures keep their old meaning under their new names.
+    assert_true(s_real(decode, "busy_lifetime_pct") == 10.0);
+    assert_true(s_real(decode, "cpu_lifetime_pct") == 20.0);
+    json_t *classify = s_function_json(root, "clas\"sify");
+    assert_true(fabs(s_real(classify, "busy") - 0.75) < 1e-12);
+    assert_true(fabs(s_real(classify, "slots_mean") - 2.0) < 1e-12);
+    // No instance of it reported USAGE: its CPU is unknown.
+    assert_true(json_is_null(json_object_get(classify, "cpu")));
+    json_t *b = json_object_get(root, "bottleneck");
+    assert_string_equal(json_string_value(json_object_get(b, "function")),
+                        "clas\"sify");
+    assert_true(fabs(s_real(b, "busy") - 0.75) < 1e-12);
+    json_t *broker = json_object_get(root, "broker");
+    assert_int_equal(
+        json_integer_value(json_object_get(broker, "records_dropped")), 3);
+    assert_int_equal(
+        json_integer_value(json_object_get(broker, "stale_results")), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(broker, "bad_messages")), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(root, "events"),
+                                           "duplicates_dropped")),
+        0);
+    json_decref(root);
+    // report.md says it first.
+    char *md = s_read(fx->dir, "report.md");
+    const char *headline =
+        strstr(md, "**Bottleneck:** clas\"sify, busy 75.0 %");
+    assert_non_null(headline);
+    assert_true(headline < strstr(md, "## Run"));
+    assert_non_null(strstr(md, "**Silent counters:** records dropped 3, stale "
+                               "results 1, duplicates dropped 0."));
+    assert_non_null(strstr(md, "could not send 3 lifecycle records"));
+    assert_non_null(strstr(md, "| decode | 50.00 | 0.50 | 20.00 | 1.000 | "
+                               "1.000 | 1.000 | 10.00 | 20.00 |"));
 }
 
 int
@@ -811,6 +932,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_clocks_object, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_has_utilization_over_the_load_window, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_clocks_are_null_where_unknown_without_sources,
             s_setup, s_teardown),

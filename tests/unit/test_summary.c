@@ -33,7 +33,12 @@
     " \"latency_ms\": {\"mean\": 12.5, \"p50\": 10, \"p90\": 20.25, "          \
     "\"p99\": 40, \"p999\": 50, \"max\": 60.75},\n"                            \
     " \"throughput_eps\": {\"mean\": 4.9, \"peak\": 7},\n"                     \
-    " \"utilization_pct\": {\"busy\": 33.5, \"cpu\": 12.25},\n"                \
+    " \"utilization_pct\": {\"busy_lifetime\": 33.5, "                         \
+    "\"cpu_lifetime\": 12.25},\n"                                              \
+    " \"bottleneck\": {\"function\": \"decode\", \"busy\": 0.625},\n"          \
+    " \"functions\": [{\"function\": \"decode\", \"busy\": 0.625, "            \
+    "\"offered\": 0.5, \"cpu\": 0.25}, {\"function\": \"sink\", "              \
+    "\"busy\": 0.125, \"offered\": null, \"cpu\": null}],\n"                   \
     " \"stages\": [{\"function\": \"decode\", \"completed\": 148, "            \
     "\"failed\": 1, \"retries\": 2, \"cold_starts\": 1, "                      \
     "\"queue_ms\": {\"mean\": 1.5, \"p50\": 1, \"p99\": 4.25}, "               \
@@ -105,8 +110,20 @@ test_summary_reads_every_field_the_reports_use(void **state)
     assert_true(s.latency_p99_ms == 40.0);
     assert_true(s.latency_max_ms == 60.75);
     assert_true(s.throughput_mean_eps == 4.9);
-    assert_true(s.busy_pct == 33.5);
-    assert_true(s.cpu_pct == 12.25);
+    assert_true(s.busy_lifetime_pct == 33.5);
+    assert_true(s.cpu_lifetime_pct == 12.25);
+    assert_true(s.has_bottleneck);
+    assert_string_equal(s.bottleneck, "decode");
+    assert_true(s.bottleneck_busy == 0.625);
+    assert_int_equal(s.n_functions, 2);
+    assert_string_equal(s.functions[0].function, "decode");
+    assert_true(s.functions[0].has_busy && s.functions[0].busy == 0.625);
+    assert_true(s.functions[0].has_offered && s.functions[0].offered == 0.5);
+    assert_true(s.functions[0].has_cpu && s.functions[0].cpu == 0.25);
+    // null is unknown, never 0.
+    assert_true(s.functions[1].has_busy && s.functions[1].busy == 0.125);
+    assert_false(s.functions[1].has_offered);
+    assert_false(s.functions[1].has_cpu);
     assert_int_equal(s.sent, 150);
     assert_int_equal(s.completed, 148);
     assert_int_equal(s.rejected, 1);
@@ -129,6 +146,32 @@ test_summary_reads_every_field_the_reports_use(void **state)
     et_summary_clear(&s);
     et_summary_clear(&s); // idempotent
     assert_null(s.stages);
+    assert_null(s.functions);
+}
+
+static void
+test_summary_reads_an_older_summary_without_the_window_figures(void **state)
+{
+    (void)state;
+    // Before the figures over the load window: utilization_pct held the
+    // lifetime figures as busy and cpu, and there was no bottleneck and
+    // no busy per function.
+    char text[4096] =
+        "{\"schema\": \"eventide.summary/1\", \"run\": {\"rate_eps\": 1, "
+        "\"duration_s\": 1}, \"latency_ms\": {\"mean\": 1, \"p50\": 1, "
+        "\"p90\": 1, \"p99\": 1, \"max\": 1}, \"throughput_eps\": "
+        "{\"mean\": 1}, \"utilization_pct\": {\"busy\": 11.9, \"cpu\": 4}, "
+        "\"events\": {\"sent\": 1, \"completed\": 1, \"rejected\": 0, "
+        "\"failed\": 0, \"lost\": 0}, \"stages\": [], \"functions\": "
+        "[{\"function\": \"f\", \"busy_pct\": 11.9, \"cpu_pct\": 4}]}";
+    et_summary_t s;
+    char why[256];
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_true(s.busy_lifetime_pct == 11.9 && s.cpu_lifetime_pct == 4.0);
+    assert_false(s.has_bottleneck);
+    assert_int_equal(s.n_functions, 1);
+    assert_false(s.functions[0].has_busy);
+    et_summary_clear(&s);
 }
 
 static void
@@ -158,7 +201,25 @@ test_summary_refuses_each_malformed_document_naming_the_field(void **state)
         {"\"p99\": 40,", "", "field latency_ms.p99: missing"},
         {"\"mean\": 12.5", "\"mean\": -1",
          "field latency_ms.mean: -1 out of range"},
-        {"\"busy\": 33.5", "\"busy\": 1e7", "field utilization_pct.busy"},
+        {"\"busy_lifetime\": 33.5", "\"busy_lifetime\": 1e7",
+         "field utilization_pct.busy_lifetime"},
+        {"\"busy_lifetime\": 33.5, ", "",
+         "field utilization_pct.busy: missing"},
+        {"\"bottleneck\": {", "\"bottleneck\": 3, \"x\": {",
+         "field bottleneck: expected an object or null"},
+        {"{\"function\": \"decode\", \"busy\": 0.625}",
+         "{\"function\": \"\", \"busy\": 0.625}",
+         "field bottleneck.function: expected a non-empty string"},
+        {"{\"function\": \"decode\", \"busy\": 0.625}",
+         "{\"function\": \"decode\"}", "field bottleneck.busy: missing"},
+        {"\"functions\": [", "\"functions\": 1, \"y\": [",
+         "field functions: expected an array"},
+        {"\"busy\": 0.125", "\"busy\": \"high\"",
+         "field functions[1].busy: expected a number"},
+        {"\"offered\": 0.5", "\"offered\": -0.5",
+         "field functions[0].offered: -0.5 out of range"},
+        {"{\"function\": \"sink\"", "{\"function\": 1",
+         "field functions[1].function: expected a non-empty string"},
         {"\"sent\": 150", "\"sent\": -150",
          "field events.sent: expected a non-negative integer"},
         {"\"sent\": 150", "\"sent\": 1.5",
@@ -167,9 +228,11 @@ test_summary_refuses_each_malformed_document_naming_the_field(void **state)
         {"\"throughput_eps\": {\"mean\": 4.9,", "\"throughput_eps\": {",
          "field throughput_eps.mean: missing"},
         {" \"stages\": [", " \"stagez\": [", "field stages: missing"},
-        {"\"function\": \"decode\"", "\"function\": \"\"",
+        {"\"function\": \"decode\", \"completed\"",
+         "\"function\": \"\", \"completed\"",
          "field stages[0].function: expected a non-empty string"},
-        {"\"function\": \"decode\"", "\"function\": 7",
+        {"\"function\": \"decode\", \"completed\"",
+         "\"function\": 7, \"completed\"",
          "field stages[0].function: expected a non-empty string"},
         {"\"retries\": 2", "\"retries\": true",
          "field stages[0].retries: expected a non-negative integer"},
@@ -204,6 +267,7 @@ test_summary_refuses_each_malformed_document_naming_the_field(void **state)
                      bad[i].why);
         // Nothing to free after a failure.
         assert_null(s.stages);
+        assert_null(s.functions);
         assert_null(s.accuracy.fields);
     }
 }
@@ -358,6 +422,8 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary_reads_every_field_the_reports_use),
+        cmocka_unit_test(
+            test_summary_reads_an_older_summary_without_the_window_figures),
         cmocka_unit_test(
             test_summary_refuses_each_malformed_document_naming_the_field),
         cmocka_unit_test(test_summary_refuses_more_stages_than_a_workflow_has),

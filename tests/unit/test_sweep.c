@@ -71,6 +71,12 @@ s_cpu(double rate, double dur)
     return rate + dur / 1000;
 }
 
+static double
+s_life(double rate, double dur)
+{
+    return rate / 2 + dur / 10;
+}
+
 static void
 s_write_file(const char *dir, const char *point, const char *text)
 {
@@ -104,17 +110,24 @@ s_write_point(const char *dir, const char *point, double rate, double dur,
         " \"latency_ms\": {\"mean\": %.6f, \"p50\": %.6f, \"p90\": 70.5, "
         "\"p99\": 99.25, \"p999\": 120, \"max\": 150.75},\n"
         " \"throughput_eps\": {\"mean\": %.6f, \"peak\": 20},\n"
-        " \"utilization_pct\": {\"busy\": %.6f, \"cpu\": %.6f},\n"
+        " \"utilization_pct\": {\"busy_lifetime\": %.6f, "
+        "\"cpu_lifetime\": %.6f},\n"
         " \"stages\": [{\"function\": \"synthetic\", \"completed\": %u, "
         "\"failed\": 0, \"retries\": 3, \"cold_starts\": 2, "
         "\"queue_ms\": {\"mean\": 1.5, \"p50\": 1, \"p99\": 4.25}, "
         "\"service_ms\": {\"mean\": 50.5, \"p50\": 40, \"p99\": 180.5}}],\n"
         " \"workers\": {\"started\": 2, \"stopped\": 2, "
         "\"cold_start_ms\": {\"p50\": 20, \"max\": 25}},\n"
+        " \"bottleneck\": {\"function\": \"synthetic\", \"busy\": %.10f},\n"
+        " \"functions\": [{\"function\": \"synthetic\", \"busy\": %.10f, "
+        "\"offered\": 0.1, \"cpu\": %.10f}, {\"function\": \"sink\", "
+        "\"busy\": %.10f, \"offered\": null, \"cpu\": null}],\n"
         " \"accuracy\": %s, \"cost\": %s}\n",
         point, rate, dur, sent, sent - 1, sent - 1, s_lat(rate, dur),
-        s_lat(rate, dur) / 2, s_thr(rate, dur), s_busy(rate, dur),
-        s_cpu(rate, dur), sent - 1, accuracy, cost);
+        s_lat(rate, dur) / 2, s_thr(rate, dur), s_life(rate, dur),
+        s_life(rate, dur) / 4, sent - 1, s_busy(rate, dur) / 100,
+        s_busy(rate, dur) / 100, s_cpu(rate, dur) / 100,
+        s_busy(rate, dur) / 200, accuracy, cost);
     s_write_file(dir, point, text);
 }
 
@@ -267,8 +280,13 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
     assert_non_null(strstr(md, "# Grid \\| test\n"));
     assert_non_null(strstr(md, "Average latency (ms)"));
     assert_non_null(strstr(md, "Average throughput (events/s)"));
-    assert_non_null(strstr(md, "Average utilization (%)"));
-    assert_non_null(strstr(md, "Average CPU utilization (%)"));
+    assert_non_null(strstr(md, "Average utilization of the bottleneck (%)"));
+    assert_non_null(strstr(md, "Average utilization per function (%)"));
+    assert_non_null(
+        strstr(md, "Average CPU utilization of the bottleneck (%)"));
+    assert_non_null(strstr(md, "Busy share of instance lifetimes (%)"));
+    assert_non_null(strstr(md, "| event rate (events/s) | synthetic, 30 s | "
+                               "synthetic, 60 s | sink, 30 s | sink, 60 s |"));
     assert_non_null(strstr(
         md, "| event rate (events/s) | duration 30 s | duration 60 s |"));
     /* The rate in the lying directory name never becomes a row. */
@@ -281,10 +299,16 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
                           s_lat(rate, dur));
             s_assert_cell(md, "Average throughput (events/s)", rate, col,
                           "%.3f", s_thr(rate, dur));
-            s_assert_cell(md, "Average utilization (%)", rate, col, "%.2f",
-                          s_busy(rate, dur));
-            s_assert_cell(md, "Average CPU utilization (%)", rate, col, "%.2f",
-                          s_cpu(rate, dur));
+            s_assert_cell(md, "Average utilization of the bottleneck (%)", rate,
+                          col, "%.2f (synthetic)", s_busy(rate, dur));
+            s_assert_cell(md, "Average CPU utilization of the bottleneck (%)",
+                          rate, col, "%.2f (synthetic)", s_cpu(rate, dur));
+            s_assert_cell(md, "Average utilization per function (%)", rate, col,
+                          "%.2f", s_busy(rate, dur));
+            s_assert_cell(md, "Average utilization per function (%)", rate,
+                          col + 2, "%.2f", s_busy(rate, dur) / 2);
+            s_assert_cell(md, "Busy share of instance lifetimes (%)", rate, col,
+                          "%.2f", s_life(rate, dur));
         }
     }
     /* Per point: percentiles, stages, events. */
@@ -327,6 +351,8 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
         lines += csv[i] == '\n';
     assert_int_equal(lines, 7); /* header + 6 points */
     assert_non_null(strstr(csv, "point,rate_eps,duration_s,latency_mean_ms"));
+    assert_non_null(strstr(csv, ",lost,bottleneck,bottleneck_busy_pct\n"));
+    assert_non_null(strstr(csv, ",synthetic,30.300000\n")); /* 10/s, 30 s */
     assert_non_null(strstr(csv, "\nrate-99-dur-1,5,60,"));
     assert_null(strstr(csv, "rate-20-dur-30"));
     free(csv);
@@ -355,10 +381,15 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
     assert_non_null(dat);
     assert_non_null(strstr(dat, "# duration_s 30\n"));
     assert_non_null(strstr(dat, "# duration_s 60\n"));
+    assert_non_null(strstr(dat, "runs busy_pct[0] busy_pct[1]\n"));
     free(dat);
     char *gp = s_read(dir, "plots.gp", NULL);
     assert_non_null(gp);
     assert_non_null(strstr(gp, "offered rate (y = x)"));
+    /* The utilization figure: one line per function and duration. */
+    assert_non_null(strstr(gp, "using 1:8 with linespoints"));
+    assert_non_null(strstr(gp, "title \"synthetic (30 s runs)\""));
+    assert_non_null(strstr(gp, "title \"sink (60 s runs)\""));
     assert_non_null(strstr(gp, "set xlabel \"event rate (events/s)\""));
     free(gp);
 }
@@ -575,17 +606,57 @@ test_sweep_tables_print_the_papers_three_tables(void **state)
              "(throughput_eps.mean).\n\n"
              "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
              "| 5 | %.3f |\n\n"
-             "### Table 3. Average utilization (%%)\n\n"
-             "Busy share of instance lifetimes (utilization_pct.busy).\n\n"
+             "### Table 3. Average utilization of the bottleneck (%%)\n\n"
+             "The busiest function's busy share of its slots over the load "
+             "window, and its name (bottleneck.busy, bottleneck.function); "
+             "n/a: the run has none.\n\n"
              "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
-             "| 5 | %.2f |\n\n",
-             s_lat(5, 30), s_thr(5, 30), s_busy(5, 30));
+             "| 5 | %.2f (synthetic) |\n\n"
+             "### Table 3b. Average utilization per function (%%)\n\n"
+             "Each function's busy share of its slots over the load window "
+             "(functions[].busy).\n\n"
+             "| event rate (events/s) | synthetic, 30 s | sink, 30 s |\n"
+             "|---:|---:|---:|\n"
+             "| 5 | %.2f | %.2f |\n\n",
+             s_lat(5, 30), s_thr(5, 30), s_busy(5, 30), s_busy(5, 30),
+             s_busy(5, 30) / 2);
     assert_string_equal(tables, want);
     free(tables);
     /* Nothing written: the tables come from the summaries alone. */
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/report.md", dir);
     assert_int_equal(access(path, F_OK), -1);
+}
+
+/* A function's name from a summary goes into plots.gp only as letters,
+ * digits, '.', '_' and '-': it can never close the script's string. */
+static void
+test_sweep_figure_titles_cannot_break_the_script(void **state)
+{
+    const char *dir = *state;
+    s_write_point(dir, "p", 5, 30, "null", "null");
+    char *text = s_read(dir, "p/summary.json", NULL);
+    assert_non_null(text);
+    const char *sink = strstr(text, "\"function\": \"sink\"");
+    assert_non_null(sink);
+    char hostile[8192];
+    snprintf(hostile, sizeof hostile,
+             "%.*s\"function\": \"s\\\"; system('x') #\"%s", (int)(sink - text),
+             text, sink + strlen("\"function\": \"sink\""));
+    free(text);
+    s_write_file(dir, "q", hostile);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/p/summary.json", dir);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof path, "%s/p", dir);
+    assert_int_equal(rmdir(path), 0);
+    if (et_sweep_report(dir, "t", 1, NULL, NULL) != 0)
+        fail_msg("et_sweep_report failed (is gnuplot installed?)");
+    char *gp = s_read(dir, "plots.gp", NULL);
+    assert_non_null(gp);
+    assert_null(strstr(gp, "system("));
+    assert_non_null(strstr(gp, "title \"s___system__x____ (30 s runs)\""));
+    free(gp);
 }
 
 static void
@@ -647,6 +718,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_sweep_tables_print_the_papers_three_tables, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sweep_figure_titles_cannot_break_the_script, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_sweep_tables_match_the_report_sections, s_setup, s_teardown),
