@@ -136,6 +136,14 @@ typedef struct {
      * and the others (warm), so cold starts' share of the wait shows. */
     et_spread_ms_t cold_queue_ms;
     et_spread_ms_t warm_queue_ms;
+    /* Broker monotonic clock, every attempt with a result: dispatch to the
+     * RESULT processed (the time the attempt held its slot), and that
+     * hold less the worker's service time. */
+    et_spread_ms_t hold_ms;
+    et_spread_ms_t overhead_ms;
+    /* First enqueue in the stage to the result that ends it, failed
+     * attempts and their retries included. */
+    et_spread_ms_t residence_ms;
 } et_stage_result_t;
 
 typedef struct {

@@ -108,14 +108,18 @@ s_stages_json(const et_results_t *r)
     for (size_t i = 0; stages && i < r->n_stages; i++) {
         const et_stage_result_t *s = &r->stages[i];
         json_t *item = json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "function",
-            s->function, "completed", s_uint(s->completed), "failed",
-            s_uint(s->failed), "retries", s_uint(s->retries), "cold_starts",
-            s_uint(s->cold_starts), "cold_events", s_uint(s->cold_events),
-            "queue_ms", s_spread_json(&s->queue_ms), "service_ms",
-            s_spread_json(&s->service_ms), "cold_queue_ms",
+            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+            "s:o}",
+            "function", s->function, "completed", s_uint(s->completed),
+            "failed", s_uint(s->failed), "retries", s_uint(s->retries),
+            "cold_starts", s_uint(s->cold_starts), "cold_events",
+            s_uint(s->cold_events), "queue_ms", s_spread_json(&s->queue_ms),
+            "service_ms", s_spread_json(&s->service_ms), "cold_queue_ms",
             s_spread_json(&s->cold_queue_ms), "warm_queue_ms",
-            s_spread_json(&s->warm_queue_ms));
+            s_spread_json(&s->warm_queue_ms), "hold_ms",
+            s_spread_json(&s->hold_ms), "overhead_ms",
+            s_spread_json(&s->overhead_ms), "residence_ms",
+            s_spread_json(&s->residence_ms));
         if (json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
@@ -569,6 +573,29 @@ s_md_stages(FILE *f, const et_results_t *r)
                 (unsigned long long)s->cold_events, s->queue_ms.mean,
                 s->queue_ms.p50, s->queue_ms.p99, s->service_ms.mean,
                 s->service_ms.p50, s->service_ms.p99);
+    }
+    fputs("\n", f);
+    fputs("### Stages: hold and residence\n\n"
+          "Hold: the broker's dispatch of an attempt to its result "
+          "processed, the time the attempt held its slot (every attempt "
+          "with a result). Overhead: hold less the worker's service time "
+          "(the hops, the worker's hand-offs, a result waiting at the "
+          "broker). Residence: the event's first enqueue in the stage to "
+          "the result that ends it, retries included.\n\n"
+          "| # | function | hold mean / p50 / p99 ms | "
+          "overhead mean / p50 / p99 ms | residence mean / p50 / p99 ms |\n"
+          "|---:|---|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        fprintf(f, "| %zu | ", i);
+        et_md_cell(f, s->function);
+        fprintf(f,
+                " | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | "
+                "%.3f / %.3f / %.3f |\n",
+                s->hold_ms.mean, s->hold_ms.p50, s->hold_ms.p99,
+                s->overhead_ms.mean, s->overhead_ms.p50, s->overhead_ms.p99,
+                s->residence_ms.mean, s->residence_ms.p50, s->residence_ms.p99);
     }
     fputs("\n", f);
 }

@@ -61,6 +61,8 @@ s_add(et_aggregate_t *agg, et_record_kind_t kind, uint64_t id, uint32_t stage,
     r.t_ns = t;
     r.queue_ns = 2 * MS;
     r.service_ns = 5 * MS;
+    r.hold_ns = 6 * MS;
+    r.residence_ns = 8 * MS;
     r.label = -1;
     r.outcome = -1;
     assert_int_equal(et_aggregate_add_record(agg, &r), 0);
@@ -313,19 +315,27 @@ test_report_summary_has_every_contract_key_with_its_type(void **state)
     for (size_t i = 0; i < 2; i++) {
         const char *function;
         json_int_t s_completed, s_failed, s_retries, s_cold;
-        double q_mean, q_p50, q_p99, v_mean, v_p50, v_p99;
+        double q_mean, q_p50, q_p99, v_mean, v_p50, v_p99, h_mean, h_p50, h_p99,
+            o_mean, o_p50, o_p99, r_mean, r_p50, r_p99;
         rc = json_unpack_ex(
             json_array_get(stages, i), &error, 0,
-            "{s:s, s:I, s:I, s:I, s:I, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}}",
+            "{s:s, s:I, s:I, s:I, s:I, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F},"
+            " s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}}",
             "function", &function, "completed", &s_completed, "failed",
             &s_failed, "retries", &s_retries, "cold_starts", &s_cold,
             "queue_ms", "mean", &q_mean, "p50", &q_p50, "p99", &q_p99,
-            "service_ms", "mean", &v_mean, "p50", &v_p50, "p99", &v_p99);
+            "service_ms", "mean", &v_mean, "p50", &v_p50, "p99", &v_p99,
+            "hold_ms", "mean", &h_mean, "p50", &h_p50, "p99", &h_p99,
+            "overhead_ms", "mean", &o_mean, "p50", &o_p50, "p99", &o_p99,
+            "residence_ms", "mean", &r_mean, "p50", &r_p50, "p99", &r_p99);
         if (rc != 0)
             fail_msg("stages[%zu]: %s", i, error.text);
         assert_string_equal(function, names[i]);
         assert_int_equal(s_completed, 3);
         assert_true(q_mean == 2.0 && v_mean == 5.0);
+        assert_true(h_mean == 6.0 && o_mean == 1.0 && r_mean == 8.0);
+        assert_true(h_p50 > 5.99 && h_p99 < 6.01 && o_p99 < 1.01 &&
+                    r_p50 > 7.99 && r_p99 < 8.01);
     }
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(stages, 0), "cold_starts")),
@@ -634,6 +644,10 @@ test_report_markdown_contains_the_tables(void **state)
                               "## Throughput",
                               "## Utilization",
                               "## Stages",
+                              "### Stages: hold and residence",
+                              "| 0 | decode | 6.000 / 6.000 / 6.000 | "
+                              "1.000 / 1.000 / 1.000 | 8.000 / 8.000 / "
+                              "8.000 |",
                               "## Workers and cold starts",
                               "## Timeseries",
                               "| p50 ms | p99 ms |",
