@@ -264,7 +264,8 @@ typedef struct {
     /* collector's own health */
     uint64_t bad_messages;
     uint64_t bad_records;
-    uint64_t latency_overflow; /* latencies above 60 s, recorded as 60 s */
+    /* latencies above ET_HIST_LATENCY_MAX_NS, recorded as that */
+    uint64_t latency_overflow;
     /* Completions before their intended send time (a producer clock ahead
      * of the broker's, not corrected), recorded as latency 0. */
     uint64_t latency_negative;

@@ -6,6 +6,8 @@
 #include "collector/report.h"
 
 #include "common/atomicfile.h"
+#include "common/clock.h"
+#include "common/hist.h"
 #include "common/markdown.h"
 
 #include <errno.h>
@@ -450,8 +452,11 @@ s_md_latency(FILE *f, const et_results_t *r)
             l->p50, l->p90, l->p99, l->p999, l->max);
     if (r->latency_overflow > 0)
         fprintf(f,
-                "%llu latencies exceeded 60 s and were recorded as 60 s.\n\n",
-                (unsigned long long)r->latency_overflow);
+                "%llu latencies exceeded %lld s and were recorded as %lld "
+                "s.\n\n",
+                (unsigned long long)r->latency_overflow,
+                (long long)(ET_HIST_LATENCY_MAX_NS / ET_NS_PER_S),
+                (long long)(ET_HIST_LATENCY_MAX_NS / ET_NS_PER_S));
 }
 
 static void
