@@ -119,6 +119,19 @@ typedef struct {
     double mean, p50, p90, p99, p999, max;
 } et_latency_ms_t;
 
+/* Which figures of an et_latency_ms_t are lower bounds (1) rather than
+ * values (0): those unfinished events could rank at or below. */
+typedef struct {
+    int mean, p50, p90, p99, p999, max;
+} et_latency_at_least_t;
+
+/* The lower bounds (end - intended) of the events still in the system
+ * when the drain ended; milliseconds, 0 without any. */
+typedef struct {
+    uint64_t count;
+    double min, p50, max;
+} et_latency_censored_t;
+
 typedef struct {
     double mean, p50, p99;
 } et_spread_ms_t;
@@ -226,8 +239,17 @@ typedef struct {
     uint64_t filtered; /* completed early: a stage dropped it on purpose */
     uint64_t failed_by_reason[ET_REASON_MAX + 1];
     uint64_t send_failed;
-    /* latency and throughput */
+    /* Of 'failed': the events still in the system when the broker's drain
+     * ended (FAILED shutting_down). Their latency is censored: at least
+     * the drain's end - intended. */
+    uint64_t unfinished;
+    /* latency and throughput. latency_ms is over completed events and the
+     * unfinished ones at their lower bound; complete when there were no
+     * unfinished events, else at_least says which figures are bounds. */
     et_latency_ms_t latency_ms;
+    int latency_complete;
+    et_latency_at_least_t latency_at_least;
+    et_latency_censored_t latency_censored;
     double throughput_mean_eps;
     double throughput_peak_eps;
     double window_s; /* earliest intended send to last completion */

@@ -267,6 +267,28 @@ s_clocks_json(const et_results_t *r)
                                     r->clocks_latency_error_bound_ms));
 }
 
+/* The names of the latency figures that are lower bounds, in the block's
+ * order ([] when the latency is complete). */
+static json_t *
+s_at_least_json(const et_results_t *r)
+{
+    const et_latency_at_least_t *a = &r->latency_at_least;
+    const struct {
+        const char *name;
+        int flag;
+    } figures[] = {{"mean", a->mean}, {"p50", a->p50},   {"p90", a->p90},
+                   {"p99", a->p99},   {"p999", a->p999}, {"max", a->max}};
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < sizeof figures / sizeof figures[0]; i++) {
+        if (figures[i].flag &&
+            json_array_append_new(list, json_string(figures[i].name)) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 /* The results contract; keys beyond it are additions, never renames. */
 static json_t *
 s_summary_json(const et_results_t *r)
@@ -274,8 +296,9 @@ s_summary_json(const et_results_t *r)
     const et_latency_ms_t *l = &r->latency_ms;
     return json_pack(
         "{s:s, s:o,"
-        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
-        " s:{s:f, s:f, s:f, s:f, s:f, s:f},"
+        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
+        " s:{s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:o},"
+        " s:{s:o, s:f, s:f, s:f},"
         " s:{s:f, s:f, s:f},"
         " s:{s:f, s:f},"
         " s:o,"
@@ -292,10 +315,16 @@ s_summary_json(const et_results_t *r)
         "failed", s_uint(r->failed), "lost", s_uint(r->lost),
         "duplicates_dropped", s_uint(r->duplicates_dropped), "send_failed",
         s_uint(r->send_failed), "filtered", s_uint(r->filtered),
-        "failed_by_reason", s_failed_by_reason_json(r),
+        "failed_by_reason", s_failed_by_reason_json(r), "unfinished",
+        s_uint(r->unfinished),
         /* latency_ms */
         "latency_ms", "mean", l->mean, "p50", l->p50, "p90", l->p90, "p99",
-        l->p99, "p999", l->p999, "max", l->max,
+        l->p99, "p999", l->p999, "max", l->max, "complete", r->latency_complete,
+        "at_least", s_at_least_json(r),
+        /* latency_censored */
+        "latency_censored", "count", s_uint(r->latency_censored.count),
+        "min_ms", r->latency_censored.min, "p50_ms", r->latency_censored.p50,
+        "max_ms", r->latency_censored.max,
         /* throughput_eps */
         "throughput_eps", "mean", r->throughput_mean_eps, "peak",
         r->throughput_peak_eps, "window_s", r->window_s,
@@ -436,20 +465,56 @@ s_md_events(FILE *f, const et_results_t *r)
                 "%llu of the completed events ended early: a stage filtered "
                 "them out on purpose.\n\n",
                 (unsigned long long)r->filtered);
+    if (r->unfinished > 0)
+        fprintf(f,
+                "%llu of the failed events were unfinished: still in the "
+                "system when the drain ended (shutting_down), not failed by "
+                "a function or a worker; see Latency.\n\n",
+                (unsigned long long)r->unfinished);
+}
+
+/* One latency cell: "≥ " before a figure that is a lower bound. */
+static void
+s_md_latency_cell(FILE *f, double value, int at_least)
+{
+    fprintf(f, " %s%.3f |", at_least ? "≥ " : "", value);
 }
 
 static void
 s_md_latency(FILE *f, const et_results_t *r)
 {
     const et_latency_ms_t *l = &r->latency_ms;
+    const et_latency_at_least_t *a = &r->latency_at_least;
     fputs("## Latency (ms)\n\n"
           "From each event's intended send time to the broker's receipt of "
-          "its last stage's result, over completed events.\n\n"
-          "| mean | p50 | p90 | p99 | p99.9 | max |\n"
-          "|---:|---:|---:|---:|---:|---:|\n",
+          "its last stage's result, over completed events",
           f);
-    fprintf(f, "| %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n\n", l->mean,
-            l->p50, l->p90, l->p99, l->p999, l->max);
+    if (r->latency_complete)
+        fputs(".\n\n", f);
+    else
+        fprintf(f,
+                " and the events still in the system when the drain ended "
+                "(%llu unfinished), each at its lower bound: the drain's "
+                "end less its intended send time. **Incomplete:** \"≥\" "
+                "marks a figure that is only a lower bound, because an "
+                "unfinished event could rank at or below it.\n\n",
+                (unsigned long long)r->unfinished);
+    fputs("| mean | p50 | p90 | p99 | p99.9 | max |\n"
+          "|---:|---:|---:|---:|---:|---:|\n|",
+          f);
+    s_md_latency_cell(f, l->mean, a->mean);
+    s_md_latency_cell(f, l->p50, a->p50);
+    s_md_latency_cell(f, l->p90, a->p90);
+    s_md_latency_cell(f, l->p99, a->p99);
+    s_md_latency_cell(f, l->p999, a->p999);
+    s_md_latency_cell(f, l->max, a->max);
+    fputs("\n\n", f);
+    if (r->latency_censored.count > 0)
+        fprintf(f,
+                "Lower bounds of the unfinished events (ms): min %.3f, "
+                "p50 %.3f, max %.3f.\n\n",
+                r->latency_censored.min, r->latency_censored.p50,
+                r->latency_censored.max);
     if (r->latency_overflow > 0)
         fprintf(f,
                 "%llu latencies exceeded %lld s and were recorded as %lld "
@@ -824,8 +889,11 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
             (unsigned long long)r->sent, (unsigned long long)r->completed,
             (unsigned long long)r->rejected, (unsigned long long)r->failed,
             (unsigned long long)r->lost);
-    fprintf(out, "latency ms   p50 %.3f  p99 %.3f  max %.3f\n",
-            r->latency_ms.p50, r->latency_ms.p99, r->latency_ms.max);
+    fprintf(out, "latency ms   p50 %s%.3f  p99 %s%.3f  max %s%.3f%s\n",
+            r->latency_at_least.p50 ? ">= " : "", r->latency_ms.p50,
+            r->latency_at_least.p99 ? ">= " : "", r->latency_ms.p99,
+            r->latency_at_least.max ? ">= " : "", r->latency_ms.max,
+            r->latency_complete ? "" : "  (incomplete: events unfinished)");
     fprintf(out, "throughput   mean %.1f/s  peak %.0f/s\n",
             r->throughput_mean_eps, r->throughput_peak_eps);
     fprintf(out, "utilization  busy %.1f%%  cpu %.1f%%\n", r->busy_pct,

@@ -47,6 +47,14 @@ s_m_lat_p99(const et_summary_t *s)
     return s->latency_p99_ms;
 }
 
+/* 1 when the run's mean latency is only a lower bound (unfinished
+ * events), so a cell's mean above 0 says one of its runs' is. */
+static double
+s_f_lat_mean(const et_summary_t *s)
+{
+    return s->latency_at_least.mean;
+}
+
 static double
 s_m_throughput(const et_summary_t *s)
 {
@@ -90,7 +98,7 @@ s_write_csv(FILE *f, const void *context)
     fputs("point,rate_eps,duration_s,latency_mean_ms,latency_p50_ms,"
           "latency_p90_ms,latency_p99_ms,latency_max_ms,throughput_mean_eps,"
           "utilization_busy_pct,utilization_cpu_pct,sent,completed,rejected,"
-          "failed,lost\n",
+          "failed,lost,unfinished,latency_complete\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
@@ -98,14 +106,15 @@ s_write_csv(FILE *f, const void *context)
         s_csv_text(f, p->name);
         fprintf(f,
                 ",%.9g,%.9g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%llu,"
-                "%llu,%llu,%llu,%llu\n",
+                "%llu,%llu,%llu,%llu,%llu,%s\n",
                 s->rate_eps, s->duration_s, s->latency_mean_ms,
                 s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
                 s->latency_max_ms, s->throughput_mean_eps, s->busy_pct,
                 s->cpu_pct, (unsigned long long)s->sent,
                 (unsigned long long)s->completed,
                 (unsigned long long)s->rejected, (unsigned long long)s->failed,
-                (unsigned long long)s->lost);
+                (unsigned long long)s->lost, (unsigned long long)s->unfinished,
+                s->latency_complete ? "true" : "false");
     }
     return ferror(f) ? -1 : 0;
 }
@@ -245,10 +254,13 @@ s_draw(s_sweep_t *self, const char *gnuplot, const volatile sig_atomic_t *stop)
 
 /* ---- report.md ----------------------------------------------------------- */
 
-/* Rows are rates, columns durations, as in the paper's Tables 1-3. */
+/* Rows are rates, columns durations, as in the paper's Tables 1-3. A
+ * cell whose 'at_least' (NULL: none) is above 0 for any of its runs is
+ * marked "≥": its mean is only a lower bound. */
 static void
 s_md_matrix(FILE *f, const s_sweep_t *self, const char *heading,
-            const char *note, et_grid_metric_fn metric, int decimals)
+            const char *note, et_grid_metric_fn metric,
+            et_grid_metric_fn at_least, int decimals)
 {
     char buf[32];
     fprintf(f, "### %s\n\n%s\n\n| event rate (events/s) |", heading, note);
@@ -263,14 +275,17 @@ s_md_matrix(FILE *f, const s_sweep_t *self, const char *heading,
         fprintf(f, "| %s |",
                 et_md_number(buf, sizeof buf, self->grid.rates[r]));
         for (size_t d = 0; d < self->grid.n_durations; d++) {
-            double mean;
+            double mean, bound = 0;
             size_t n = et_grid_cell(&self->grid, r, d, metric, &mean);
+            if (at_least)
+                et_grid_cell(&self->grid, r, d, at_least, &bound);
+            const char *mark = bound > 0 ? "≥ " : "";
             if (n == 0)
                 fputs(" - |", f);
             else if (n == 1)
-                fprintf(f, " %.*f |", decimals, mean);
+                fprintf(f, " %s%.*f |", mark, decimals, mean);
             else
-                fprintf(f, " %.*f (mean of %zu) |", decimals, mean, n);
+                fprintf(f, " %s%.*f (mean of %zu) |", mark, decimals, mean, n);
         }
         fputs("\n", f);
     }
@@ -282,14 +297,17 @@ static void
 s_md_paper_tables(FILE *f, const s_sweep_t *self)
 {
     s_md_matrix(f, self, "Table 1. Average latency (ms)",
-                "Mean end-to-end latency (latency_ms.mean).", s_m_lat_mean, 3);
+                "Mean end-to-end latency (latency_ms.mean). \"≥\": a run "
+                "ended with events unfinished, counted at their lower bound, "
+                "so the mean is at least this.",
+                s_m_lat_mean, s_f_lat_mean, 3);
     s_md_matrix(f, self, "Table 2. Average throughput (events/s)",
                 "Completed events per second over the run window "
                 "(throughput_eps.mean).",
-                s_m_throughput, 3);
+                s_m_throughput, NULL, 3);
     s_md_matrix(f, self, "Table 3. Average utilization (%)",
                 "Busy share of instance lifetimes (utilization_pct.busy).",
-                s_m_busy, 2);
+                s_m_busy, NULL, 2);
 }
 
 /* The first three cells of every per-point row. */
@@ -304,20 +322,35 @@ s_md_point(FILE *f, const et_grid_point_t *p)
             et_md_number(dur, sizeof dur, p->summary.duration_s));
 }
 
+/* One latency cell, "≥ " before a lower bound. */
+static void
+s_md_latency_cell(FILE *f, double value, int at_least)
+{
+    fprintf(f, " %s%.3f |", at_least ? "≥ " : "", value);
+}
+
 static void
 s_md_latency(FILE *f, const s_sweep_t *self)
 {
     fputs("## Latency percentiles per point (ms)\n\n"
+          "\"≥\" marks a figure that is only a lower bound: the run ended "
+          "with events still in the system (unfinished), counted at their "
+          "lower bound, and one of them could rank at or below it.\n\n"
           "| point | rate (events/s) | duration (s) | mean | p50 | p90 | "
-          "p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+          "p99 | max | unfinished |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
         const et_summary_t *s = &p->summary;
+        const et_summary_at_least_t *a = &s->latency_at_least;
         s_md_point(f, p);
-        fprintf(f, " %.3f | %.3f | %.3f | %.3f | %.3f |\n", s->latency_mean_ms,
-                s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
-                s->latency_max_ms);
+        s_md_latency_cell(f, s->latency_mean_ms, a->mean);
+        s_md_latency_cell(f, s->latency_p50_ms, a->p50);
+        s_md_latency_cell(f, s->latency_p90_ms, a->p90);
+        s_md_latency_cell(f, s->latency_p99_ms, a->p99);
+        s_md_latency_cell(f, s->latency_max_ms, a->max);
+        fprintf(f, " %llu |\n", (unsigned long long)s->unfinished);
     }
     fputs("\n", f);
 }
@@ -327,28 +360,37 @@ s_md_stages(FILE *f, const s_sweep_t *self)
 {
     fputs("## Stages per point\n\n"
           "Queue: wait in the broker's queue for that stage. Service: time "
-          "inside the function.\n\n"
+          "inside the function. Hold: the broker's dispatch to the result, "
+          "the time an attempt held its slot. Residence: first enqueue in "
+          "the stage to its result, retries included (\"-\": a summary "
+          "without them).\n\n"
           "| point | rate (events/s) | duration (s) | # | function | "
           "queue mean ms | queue p99 ms | service mean ms | service p99 ms | "
+          "hold mean ms | residence mean ms | "
           "completed | failed | retries | cold starts |\n"
-          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+          "---:|---:|\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
         if (p->summary.n_stages == 0) {
             s_md_point(f, p);
-            fputs(" - | (no stages) | | | | | | | | |\n", f);
+            fputs(" - | (no stages) | | | | | | | | | | |\n", f);
         }
         for (size_t k = 0; k < p->summary.n_stages; k++) {
             const et_summary_stage_t *s = &p->summary.stages[k];
             s_md_point(f, p);
             fprintf(f, " %zu | ", k);
             et_md_text(f, s->function);
-            fprintf(f,
-                    " | %.3f | %.3f | %.3f | %.3f | %llu | %llu | %llu | "
-                    "%llu |\n",
-                    s->queue_mean_ms, s->queue_p99_ms, s->service_mean_ms,
-                    s->service_p99_ms, (unsigned long long)s->completed,
+            fprintf(f, " | %.3f | %.3f | %.3f | %.3f |", s->queue_mean_ms,
+                    s->queue_p99_ms, s->service_mean_ms, s->service_p99_ms);
+            if (s->has_hold)
+                fprintf(f, " %.3f | %.3f |", s->hold_mean_ms,
+                        s->residence_mean_ms);
+            else
+                fputs(" - | - |", f);
+            fprintf(f, " %llu | %llu | %llu | %llu |\n",
+                    (unsigned long long)s->completed,
                     (unsigned long long)s->failed,
                     (unsigned long long)s->retries,
                     (unsigned long long)s->cold_starts);
@@ -485,7 +527,9 @@ s_md_intro(FILE *f, const s_sweep_t *self)
           "- **Latency** is end to end, from each event's *intended* send "
           "time (open loop: a late generator or a growing queue shows up as "
           "latency, not as a lighter load) to the completion of its last "
-          "stage, over completed events.\n"
+          "stage, over completed events and the events still in the system "
+          "when the run's drain ended (unfinished), each at its lower bound; "
+          "\"≥\" marks a figure that is then only a lower bound.\n"
           "- **Throughput** is completed events per second over the run's "
           "measured window. A healthy system keeps up with the offered rate "
           "(the y = x line in the throughput figure); below it, events "
@@ -513,7 +557,7 @@ s_write_md(FILE *f, const void *context)
     s_md_paper_tables(f, self);
     s_md_matrix(f, self, "Table 4. Average CPU utilization (%)",
                 "CPU time over instance lifetimes (utilization_pct.cpu).",
-                s_m_cpu, 2);
+                s_m_cpu, NULL, 2);
     s_md_figures(f, self);
     s_md_latency(f, self);
     s_md_stages(f, self);

@@ -377,6 +377,94 @@ test_report_summary_additions_are_present(void **state)
 }
 
 static void
+test_report_complete_latency_says_so(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    int complete = 0;
+    json_t *at_least;
+    json_int_t unfinished, c_count;
+    double c_min, c_p50, c_max;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:I}, s:{s:b, s:o}, s:{s:I, s:F, s:F, s:F}}",
+        "events", "unfinished", &unfinished, "latency_ms", "complete",
+        &complete, "at_least", &at_least, "latency_censored", "count", &c_count,
+        "min_ms", &c_min, "p50_ms", &c_p50, "max_ms", &c_max);
+    if (rc != 0)
+        fail_msg("latency completeness: %s", error.text);
+    assert_int_equal(unfinished, 0);
+    assert_true(complete);
+    assert_true(json_is_array(at_least));
+    assert_int_equal(json_array_size(at_least), 0);
+    assert_int_equal(c_count, 0);
+    assert_true(c_min == 0 && c_p50 == 0 && c_max == 0);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_null(strstr(md, "Incomplete"));
+    assert_null(strstr(md, "≥"));
+}
+
+static void
+test_report_incomplete_latency_marks_its_lower_bounds(void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(3);
+    // One event was still in the system 20 s after its intended send when
+    // the drain ended.
+    et_record_t r = {.kind = ET_RECORD_FAILED,
+                     .event_id = 500,
+                     .intended_ns = T0,
+                     .t_ns = T0 + 20 * S,
+                     .reason = ET_REASON_SHUTTING_DOWN,
+                     .label = -1,
+                     .outcome = -1};
+    assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    int complete = 1;
+    json_t *at_least;
+    json_int_t unfinished, failed, c_count;
+    double c_min, c_p50, c_max, p50, p90;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0,
+        "{s:{s:I, s:I}, s:{s:F, s:F, s:b, s:o}, s:{s:I, s:F, s:F, s:F}}",
+        "events", "failed", &failed, "unfinished", &unfinished, "latency_ms",
+        "p50", &p50, "p90", &p90, "complete", &complete, "at_least", &at_least,
+        "latency_censored", "count", &c_count, "min_ms", &c_min, "p50_ms",
+        &c_p50, "max_ms", &c_max);
+    if (rc != 0)
+        fail_msg("latency completeness: %s", error.text);
+    // Unfinished events stay counted as failed (shutting_down).
+    assert_int_equal(failed, 1);
+    assert_int_equal(unfinished, 1);
+    assert_false(complete);
+    // Latencies 10, 10, 10 ms and >= 20 s: p50 is exact, p90 and above
+    // fall on the unfinished event.
+    assert_true(p50 > 9.9 && p50 < 10.1);
+    assert_true(p90 > 19900 && p90 < 20100);
+    const char *expect[] = {"mean", "p90", "p99", "p999", "max"};
+    assert_int_equal(json_array_size(at_least), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(json_string_value(json_array_get(at_least, i)),
+                            expect[i]);
+    assert_int_equal(c_count, 1);
+    assert_true(c_min == 20000.0 && c_max == 20000.0);
+    assert_true(c_p50 > 19900 && c_p50 < 20100);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "**Incomplete:**"));
+    assert_non_null(strstr(md, "| ≥ 5007.500 | 10.0"));
+    assert_non_null(strstr(md, "| ≥ 20000.000 | ≥ 20000.000 | ≥ 20000.000 | "
+                               "≥ 20000.000 |"));
+    assert_non_null(strstr(md, "1 of the failed events were unfinished"));
+    assert_non_null(strstr(
+        md, "Lower bounds of the unfinished events (ms): min 20000.000"));
+}
+
+static void
 test_report_summary_has_the_run_source_and_cost(void **state)
 {
     s_fixture_t *fx = *state;
@@ -814,6 +902,11 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_additions_are_present, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_report_complete_latency_says_so,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_incomplete_latency_marks_its_lower_bounds, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_run_source_and_cost, s_setup,
             s_teardown),
