@@ -23,10 +23,8 @@ struct et_accounting_t {
     /* Completed events, and unfinished ones at their lower bound. */
     et_hist_t *latency;
     uint64_t unfinished;
-    et_hist_t *censored;          /* the unfinished events' lower bounds */
-    uint64_t latency_negative;    /* completed before intended (clamped to 0) */
-    int64_t earliest_intended_ns; /* 0: none yet */
-    int64_t last_completed_ns;
+    et_hist_t *censored;       /* the unfinished events' lower bounds */
+    uint64_t latency_negative; /* completed before intended (clamped to 0) */
 };
 
 et_accounting_t *
@@ -73,9 +71,6 @@ et_accounting_arrival(et_accounting_t *self, const et_record_t *r)
     } else {
         self->rejected++;
     }
-    if (r->intended_ns > 0 && (self->earliest_intended_ns == 0 ||
-                               r->intended_ns < self->earliest_intended_ns))
-        self->earliest_intended_ns = r->intended_ns;
     return 0;
 }
 
@@ -119,8 +114,6 @@ et_accounting_completed(et_accounting_t *self, const et_record_t *r)
     if (latency_ns < 0)
         self->latency_negative++;
     et_hist_record(self->latency, latency_ns);
-    if (r->t_ns > self->last_completed_ns)
-        self->last_completed_ns = r->t_ns;
     return 0;
 }
 
@@ -239,11 +232,4 @@ et_accounting_fill(const et_accounting_t *self, const et_producers_t *producers,
     }
     r->latency_overflow = et_hist_overflow(h);
     r->latency_negative = self->latency_negative;
-    if (self->earliest_intended_ns > 0 &&
-        self->last_completed_ns > self->earliest_intended_ns) {
-        r->window_s =
-            (double)(self->last_completed_ns - self->earliest_intended_ns) /
-            1e9;
-        r->throughput_mean_eps = (double)self->completed / r->window_s;
-    }
 }

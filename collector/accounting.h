@@ -64,8 +64,8 @@ et_agg_state_t et_accounting_state(const et_accounting_t *self,
 /* Fill the event fields of 'r': sent, accepted, rejected, completed,
  * failed, unfinished, lost, duplicates_dropped, filtered,
  * failed_by_reason, latency_ms, latency_complete, latency_at_least,
- * latency_censored, latency_overflow, latency_negative, window_s,
- * throughput_mean_eps and order_violations. */
+ * latency_censored, latency_overflow, latency_negative and
+ * order_violations. */
 void et_accounting_fill(const et_accounting_t *self,
                         const et_producers_t *producers, et_results_t *r);
 

@@ -14,6 +14,7 @@
 #include "collector/results.h"
 #include "collector/stages.h"
 #include "collector/timeseries.h"
+#include "collector/window.h"
 #include "collector/workers.h"
 #include "common/log.h"
 
@@ -35,6 +36,7 @@ struct et_aggregate_t {
     et_accuracy_tally_t *accuracy;
     et_cost_model_t cost_model;
     et_cost_meter_t cost_meter;
+    et_window_t window;
     et_results_store_t *results;
     uint64_t bad_messages, bad_records;
     et_agg_end_t end;
@@ -136,6 +138,7 @@ s_add_arrival(et_aggregate_t *self, const et_record_t *r)
         et_accuracy_tally_accepted(self->accuracy, r->label);
     if (s_take(self, et_producers_arrival(self->producers, r->producer_id)))
         return -1;
+    et_window_arrival(&self->window, r->intended_ns);
     int64_t when = r->intended_ns > 0 ? r->intended_ns : r->t_ns;
     if (when <= 0)
         return s_bad(self, "ACCEPTED/REJECTED record without a time");
@@ -162,6 +165,7 @@ s_add_completed(et_aggregate_t *self, const et_record_t *r)
     int bad = et_accounting_completed(self->accounting, r);
     if (bad)
         return s_take(self, bad);
+    et_window_completion(&self->window, r->t_ns);
     return et_timeseries_completion(self->timeseries, r->t_ns,
                                     r->t_ns - r->intended_ns);
 }
@@ -215,9 +219,15 @@ int
 et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *m)
 {
     int rc = et_producers_hello(self->producers, m);
-    /* The first HELLO's data decides what the labels mean. */
-    if (rc == 0)
+    if (rc == 0) {
+        /* The first HELLO's data decides what the labels mean. */
         et_accuracy_tally_source(self->accuracy, m->source);
+        /* The codec bounds duration_s only to finite and >= 0. */
+        double duration_ns = m->duration_s * 1e9;
+        if (duration_ns < 9e18)
+            et_window_schedule(&self->window, m->started_ns,
+                               (int64_t)duration_ns);
+    }
     return s_take(self, rc);
 }
 
@@ -374,6 +384,7 @@ et_aggregate_results(et_aggregate_t *self)
                                 .clocks = self->clocks,
                                 .accuracy = self->accuracy,
                                 .cost_model = &self->cost_model,
-                                .cost_meter = &self->cost_meter};
+                                .cost_meter = &self->cost_meter,
+                                .window = &self->window};
     return et_results_project(self->results, &parts);
 }

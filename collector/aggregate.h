@@ -250,9 +250,17 @@ typedef struct {
     int latency_complete;
     et_latency_at_least_t latency_at_least;
     et_latency_censored_t latency_censored;
-    double throughput_mean_eps;
-    double throughput_peak_eps;
-    double window_s; /* earliest intended send to last completion */
+    /* Over the load window W = [schedule start, schedule end], the hull
+     * of the producers' schedules (HELLO); without any HELLO, the first
+     * intended send to the last completion (throughput_schedule = 0). */
+    double throughput_mean_eps; /* completions inside W / |W| */
+    double throughput_peak_eps; /* the most completions in one second */
+    double window_s;            /* |W| */
+    int throughput_schedule;
+    double throughput_offered_eps; /* sent / |W| */
+    uint64_t throughput_in_window; /* completions inside W */
+    uint64_t throughput_drained;   /* completions after W's end */
+    double throughput_drain_s;     /* W's end to the last completion */
     /* utilization over the latest USAGE of every instance */
     double busy_pct;
     double cpu_pct;

@@ -299,7 +299,7 @@ s_summary_json(const et_results_t *r)
         " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
         " s:{s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:o},"
         " s:{s:o, s:f, s:f, s:f},"
-        " s:{s:f, s:f, s:f},"
+        " s:{s:f, s:f, s:f, s:s, s:f, s:o, s:o, s:f},"
         " s:{s:f, s:f},"
         " s:o,"
         " s:{s:o, s:o, s:{s:f, s:f}},"
@@ -327,7 +327,11 @@ s_summary_json(const et_results_t *r)
         "max_ms", r->latency_censored.max,
         /* throughput_eps */
         "throughput_eps", "mean", r->throughput_mean_eps, "peak",
-        r->throughput_peak_eps, "window_s", r->window_s,
+        r->throughput_peak_eps, "window_s", r->window_s, "window",
+        r->throughput_schedule ? "schedule" : "arrivals", "offered_eps",
+        r->throughput_offered_eps, "completed_in_window",
+        s_uint(r->throughput_in_window), "drain_completed",
+        s_uint(r->throughput_drained), "drain_s", r->throughput_drain_s,
         /* utilization_pct */
         "utilization_pct", "busy", r->busy_pct, "cpu", r->cpu_pct,
         /* stages */
@@ -589,13 +593,27 @@ static void
 s_md_throughput(FILE *f, const et_results_t *r)
 {
     fputs("## Throughput (events/s)\n\n"
-          "| mean | peak (one second) | window (s) |\n|---:|---:|---:|\n",
+          "| mean | offered | peak (one second) | window (s) | completed in "
+          "window | drain completed | drain (s) |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|\n",
           f);
-    fprintf(f, "| %.3f | %.0f | %.3f |\n\n", r->throughput_mean_eps,
-            r->throughput_peak_eps, r->window_s);
-    fputs("The mean is completed events over the window from the earliest "
-          "intended send to the last completion.\n\n",
-          f);
+    fprintf(f, "| %.3f | %.3f | %.0f | %.3f | %llu | %llu | %.3f |\n\n",
+            r->throughput_mean_eps, r->throughput_offered_eps,
+            r->throughput_peak_eps, r->window_s,
+            (unsigned long long)r->throughput_in_window,
+            (unsigned long long)r->throughput_drained, r->throughput_drain_s);
+    if (r->throughput_schedule)
+        fputs("The window is the load's: from the producers' schedule "
+              "start to its end, as their HELLO announced. The mean is the "
+              "events completed inside it over its length, offered the "
+              "events sent over it; completions after its end (the drain) "
+              "are counted apart.\n\n",
+              f);
+    else
+        fputs("No producer announced its schedule: the window runs from "
+              "the earliest intended send to the last completion, drain "
+              "included.\n\n",
+              f);
 }
 
 static void
@@ -894,8 +912,9 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
             r->latency_at_least.p99 ? ">= " : "", r->latency_ms.p99,
             r->latency_at_least.max ? ">= " : "", r->latency_ms.max,
             r->latency_complete ? "" : "  (incomplete: events unfinished)");
-    fprintf(out, "throughput   mean %.1f/s  peak %.0f/s\n",
-            r->throughput_mean_eps, r->throughput_peak_eps);
+    fprintf(out, "throughput   mean %.1f/s  offered %.1f/s  peak %.0f/s\n",
+            r->throughput_mean_eps, r->throughput_offered_eps,
+            r->throughput_peak_eps);
     fprintf(out, "utilization  busy %.1f%%  cpu %.1f%%\n", r->busy_pct,
             r->cpu_pct);
     fprintf(out, "results      %s/{summary.json,timeseries.csv,report.md}\n",

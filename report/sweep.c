@@ -302,8 +302,8 @@ s_md_paper_tables(FILE *f, const s_sweep_t *self)
                 "so the mean is at least this.",
                 s_m_lat_mean, s_f_lat_mean, 3);
     s_md_matrix(f, self, "Table 2. Average throughput (events/s)",
-                "Completed events per second over the run window "
-                "(throughput_eps.mean).",
+                "Events completed inside the load window (the producers' "
+                "schedule) per second of it (throughput_eps.mean).",
                 s_m_throughput, NULL, 3);
     s_md_matrix(f, self, "Table 3. Average utilization (%)",
                 "Busy share of instance lifetimes (utilization_pct.busy).",
@@ -530,8 +530,10 @@ s_md_intro(FILE *f, const s_sweep_t *self)
           "stage, over completed events and the events still in the system "
           "when the run's drain ended (unfinished), each at its lower bound; "
           "\"≥\" marks a figure that is then only a lower bound.\n"
-          "- **Throughput** is completed events per second over the run's "
-          "measured window. A healthy system keeps up with the offered rate "
+          "- **Throughput** is the events completed inside the load window "
+          "(the producers' schedule, from its start to its end) per second "
+          "of it; completions in the drain after it are not counted. A "
+          "healthy system keeps up with the offered rate "
           "(the y = x line in the throughput figure); below it, events "
           "waited, were rejected or failed (see \"Events per point\").\n"
           "- **Utilization** is the busy fraction of the function "

@@ -446,9 +446,41 @@ test_aggregate_throughput_over_the_window_and_peak_second(void **state)
         s_add(agg, ET_RECORD_COMPLETED, i, 0, T0, T0 + 1500 * MS);
     s_add(agg, ET_RECORD_COMPLETED, 9, 0, T0, T0 + 4 * S);
     const et_results_t *r = s_results(agg);
+    // No HELLO: the fallback window, first intended send to last
+    // completion.
+    assert_false(r->throughput_schedule);
     s_assert_close(r->window_s, 4.0, 1e-9);
     s_assert_close(r->throughput_mean_eps, 2.5, 1e-9);
     assert_true(r->throughput_peak_eps == 6.0);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_throughput_over_the_schedule_counts_the_drain_apart(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    // The producer's schedule: 2 s from T0, 8 events sent. 5 complete
+    // inside it, 3 in the drain after it (the last at T0 + 3.5 s).
+    s_hello(agg, 1, 4.0, 2.0, 1, T0);
+    const uint64_t p1 = 1ULL << 40; // producer 1's events
+    for (uint64_t i = 0; i < 8; i++)
+        s_add(agg, ET_RECORD_ACCEPTED, p1 | i, 0, T0 + (int64_t)i * 250 * MS,
+              T0 + (int64_t)i * 250 * MS);
+    const int64_t done_at[8] = {100, 600, 900, 1500, 2000, 2100, 3000, 3500};
+    for (uint64_t i = 0; i < 8; i++)
+        s_add(agg, ET_RECORD_COMPLETED, p1 | i, 0, T0 + (int64_t)i * 250 * MS,
+              T0 + done_at[i] * MS);
+    s_done(agg, 1, 8, 0, 0);
+    const et_results_t *r = s_results(agg);
+    assert_true(r->throughput_schedule);
+    s_assert_close(r->window_s, 2.0, 1e-9);
+    assert_int_equal(r->throughput_in_window, 5);
+    assert_int_equal(r->throughput_drained, 3);
+    s_assert_close(r->throughput_mean_eps, 2.5, 1e-9);
+    s_assert_close(r->throughput_offered_eps, 4.0, 1e-9);
+    s_assert_close(r->throughput_drain_s, 1.5, 1e-9);
+    assert_int_equal(r->completed, 8);
     et_aggregate_destroy(&agg);
 }
 
@@ -592,6 +624,8 @@ main(void)
             test_aggregate_counts_completions_before_their_intended_send),
         cmocka_unit_test(
             test_aggregate_throughput_over_the_window_and_peak_second),
+        cmocka_unit_test(
+            test_aggregate_throughput_over_the_schedule_counts_the_drain_apart),
         cmocka_unit_test(test_aggregate_run_fields_from_hello_and_stats),
         cmocka_unit_test(
             test_aggregate_started_at_falls_back_to_the_collector_start),

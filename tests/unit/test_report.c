@@ -465,6 +465,37 @@ test_report_incomplete_latency_marks_its_lower_bounds(void **state)
 }
 
 static void
+test_report_throughput_is_over_the_load_window(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    const char *window;
+    double mean, offered, window_s, drain_s;
+    json_int_t in_window, drained;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:F, s:s, s:F, s:F, s:I, s:I, s:F}}",
+        "throughput_eps", "mean", &mean, "window", &window, "window_s",
+        &window_s, "offered_eps", &offered, "completed_in_window", &in_window,
+        "drain_completed", &drained, "drain_s", &drain_s);
+    if (rc != 0)
+        fail_msg("throughput_eps: %s", error.text);
+    // HELLO: 3 s from T0; 3 events completed inside it, 4 sent.
+    assert_string_equal(window, "schedule");
+    assert_true(window_s == 3.0 && mean == 1.0);
+    assert_true(fabs(offered - 4.0 / 3.0) < 1e-9);
+    assert_int_equal(in_window, 3);
+    assert_int_equal(drained, 0);
+    assert_true(drain_s == 0);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(
+        strstr(md, "| 1.000 | 1.333 | 1 | 3.000 | 3 | 0 | 0.000 |"));
+    assert_non_null(strstr(md, "from the producers' schedule start"));
+}
+
+static void
 test_report_summary_has_the_run_source_and_cost(void **state)
 {
     s_fixture_t *fx = *state;
@@ -906,6 +937,9 @@ main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_incomplete_latency_marks_its_lower_bounds, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_throughput_is_over_the_load_window, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_run_source_and_cost, s_setup,
