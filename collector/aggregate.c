@@ -151,7 +151,8 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
     int rc = et_stages_add_stage(self->stages, r);
     if (rc != 0) /* beyond the kept stages, or ENOMEM */
         return s_take(self, rc);
-    et_cost_meter_add(&self->cost_meter, r->service_ns);
+    et_cost_meter_add(&self->cost_meter, r->service_ns,
+                      r->reason == ET_REASON_FUNCTION_ERROR);
     return et_accounting_stage(self->accounting, r);
 }
 
@@ -170,6 +171,15 @@ s_add_completed(et_aggregate_t *self, const et_record_t *r)
                                     r->t_ns - r->intended_ns);
 }
 
+/* A RETRY or FAILED record with a hold: an attempt the broker gave up on
+ * without a result, billed from its dispatch to that decision. */
+static void
+s_bill_abandoned(et_aggregate_t *self, const et_record_t *r)
+{
+    if (r->hold_ns > 0)
+        et_cost_meter_add(&self->cost_meter, r->hold_ns, 1);
+}
+
 static int
 s_add_failed(et_aggregate_t *self, const et_record_t *r)
 {
@@ -177,6 +187,7 @@ s_add_failed(et_aggregate_t *self, const et_record_t *r)
     if (fresh <= 0)
         return fresh;
     et_accounting_failed(self->accounting, r);
+    s_bill_abandoned(self, r);
     if (s_take(self, et_stages_add_failed(self->stages, r)) != 0)
         return -1;
     return et_timeseries_failure(self->timeseries, r->t_ns);
@@ -196,6 +207,7 @@ et_aggregate_add_record(et_aggregate_t *self, const et_record_t *r)
     case ET_RECORD_FAILED:
         return s_add_failed(self, r);
     case ET_RECORD_RETRY:
+        s_bill_abandoned(self, r);
         return s_take(self, et_stages_add_retry(self->stages, r));
     default:
         return s_bad(self, "record of an unknown kind");

@@ -72,15 +72,25 @@ typedef struct {
 
 /* What the run would cost on the model: once for instances kept alive for
  * their whole lifetime (provisioned or keep-alive), once billed per
- * invocation. GB-s = seconds x memory_mb / 1024. */
+ * invocation. GB-s = seconds x memory_mb / 1024. An invocation is every
+ * dispatched attempt: with a result (its service time), or given up on
+ * by the broker (timed out, worker lost, in flight at the drain's end:
+ * its hold, dispatch to that decision). */
 typedef struct {
     int present; /* the run had instances (some USAGE); else cost is null */
     et_cost_model_t model;
-    uint64_t requests;      /* function invocations: STAGE records */
+    uint64_t requests;      /* dispatched attempts */
     double instance_gb_s;   /* sum of instance lifetimes */
-    double billed_gb_s;     /* sum of invocations' service time, ceil to 1 ms */
+    double billed_gb_s;     /* sum of attempts' durations, ceil to 1 ms */
     double usd_instances;   /* instance_gb_s x price + requests x price */
     double usd_invocations; /* billed_gb_s x price + requests x price */
+    /* Attempts that did not give their stage its result (function error,
+     * timeout, worker lost, in flight at the drain's end): what retries
+     * repeat. retry_share = usd_failed_attempts / usd_invocations. */
+    uint64_t failed_attempts;
+    double failed_attempts_gb_s;
+    double usd_failed_attempts;
+    double retry_share;
 } et_cost_t;
 
 typedef struct et_aggregate_t et_aggregate_t;

@@ -181,14 +181,16 @@ s_cost_json(const et_results_t *r)
     const et_cost_t *c = &r->cost;
     if (!c->present)
         return json_null();
-    return json_pack("{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f}", "model",
-                     ET_COST_MODEL_NAME, "memory_mb",
-                     s_uint(c->model.memory_mb), "price_per_gb_s",
-                     c->model.price_per_gb_s, "price_per_million_requests",
-                     c->model.price_per_million_requests, "requests",
-                     s_uint(c->requests), "instance_gb_s", c->instance_gb_s,
-                     "billed_gb_s", c->billed_gb_s, "usd_instances",
-                     c->usd_instances, "usd_invocations", c->usd_invocations);
+    return json_pack(
+        "{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:o, s:f, s:f, s:f}",
+        "model", ET_COST_MODEL_NAME, "memory_mb", s_uint(c->model.memory_mb),
+        "price_per_gb_s", c->model.price_per_gb_s, "price_per_million_requests",
+        c->model.price_per_million_requests, "requests", s_uint(c->requests),
+        "instance_gb_s", c->instance_gb_s, "billed_gb_s", c->billed_gb_s,
+        "usd_instances", c->usd_instances, "usd_invocations",
+        c->usd_invocations, "failed_attempts", s_uint(c->failed_attempts),
+        "failed_attempts_gb_s", c->failed_attempts_gb_s, "usd_failed_attempts",
+        c->usd_failed_attempts, "retry_share", c->retry_share);
 }
 
 static json_t *
@@ -727,15 +729,23 @@ s_md_cost(FILE *f, const et_results_t *r)
             "Model %s: %u MB per instance, %.10f USD per GB-s, %.10g USD "
             "per million requests. Instances: every instance billed for "
             "its whole lifetime (provisioned or kept alive). Invocations: "
-            "each invocation's service time, rounded up to 1 ms.\n\n"
+            "every dispatched attempt, rounded up to 1 ms: its service time, "
+            "or, for an attempt the broker gave up on (timed out, worker "
+            "lost, in flight when the drain ended), its dispatch to that "
+            "decision. Failed attempts are those that did not give their "
+            "stage its result (function errors included): the retries' "
+            "share is their part of the invocations' USD.\n\n"
             "| requests | instance GB-s | billed GB-s | USD (instances) | "
-            "USD (invocations) |\n"
-            "|---:|---:|---:|---:|---:|\n"
-            "| %llu | %.3f | %.3f | %.6f | %.6f |\n\n",
+            "USD (invocations) | failed attempts | failed GB-s | "
+            "retries' share |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            "| %llu | %.3f | %.3f | %.6f | %.6f | %llu | %.3f | %.2f%% |\n\n",
             ET_COST_MODEL_NAME, c->model.memory_mb, c->model.price_per_gb_s,
             c->model.price_per_million_requests,
             (unsigned long long)c->requests, c->instance_gb_s, c->billed_gb_s,
-            c->usd_instances, c->usd_invocations);
+            c->usd_instances, c->usd_invocations,
+            (unsigned long long)c->failed_attempts, c->failed_attempts_gb_s,
+            c->retry_share * 100);
 }
 
 static void

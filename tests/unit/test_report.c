@@ -530,6 +530,16 @@ test_report_summary_has_the_run_source_and_cost(void **state)
                 1e-12);
     assert_true(fabs(usd_invocations - (0.030 * 0.0000166667 + 6 * 0.2 / 1e6)) <
                 1e-12);
+    json_int_t failed_attempts;
+    double failed_gb_s, usd_failed, share;
+    rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:I, s:F, s:F, s:F}}", "cost", "failed_attempts",
+        &failed_attempts, "failed_attempts_gb_s", &failed_gb_s,
+        "usd_failed_attempts", &usd_failed, "retry_share", &share);
+    if (rc != 0)
+        fail_msg("cost's failed attempts: %s", error.text);
+    assert_int_equal(failed_attempts, 0);
+    assert_true(failed_gb_s == 0 && usd_failed == 0 && share == 0);
     json_decref(root);
 }
 
