@@ -22,4 +22,11 @@ retries=$(json "$s" '.stages[0].retries')
 expect_eq failed "$(json "$s" .events.failed)" 0
 jq -e '.events.failed_by_reason == {} or .events.failed_by_reason == null' "$s" >/dev/null ||
   fail "failures: $(jq -c .events.failed_by_reason "$s")"
+# Timed-out attempts are billed (dispatch to the timeout) as failed ones,
+# and an event's residence in the stage spans its timed-out attempt.
+jq -e --argjson retries "$retries" '.cost.failed_attempts >= $retries
+       and .cost.requests >= .stages[0].completed + $retries
+       and .cost.retry_share > 0
+       and .stages[0].residence_ms.p99 >= 300' "$s" >/dev/null ||
+  fail "retries unbilled or residence too short: $(jq -c '{cost, r: .stages[0].residence_ms}' "$s")"
 pass "$retries timed-out attempts retried; all $(json "$s" .events.completed) events completed"
