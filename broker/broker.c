@@ -324,7 +324,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         ET_LOG_WARN("drain ended with %llu events unfinished: recorded as "
                     "failed (shutting_down)",
                     (unsigned long long)left.in_system);
-    et_engine_fail_remaining(self->engine);
+    et_engine_fail_remaining(self->engine, et_clock_mono_ns());
     s_dismiss_workers(self);
     et_broker_publish_stats(self);
     et_broker_flush_records(self);

@@ -74,11 +74,14 @@ s_release(et_engine_t *self, et_job_t **job_p)
     et_job_destroy(job_p);
 }
 
+/* 'hold_ns': the hold of the attempt given up on here, or 0 (see
+ * et_record_t). */
 static void
-s_fail(et_engine_t *self, et_job_t *job, et_reason_t reason)
+s_fail(et_engine_t *self, et_job_t *job, et_reason_t reason, uint64_t hold_ns)
 {
     et_record_t *r = s_record(self, ET_RECORD_FAILED, job);
     r->reason = (uint8_t)reason;
+    r->hold_ns = (int64_t)hold_ns;
     self->counters.failed++;
     s_release(self, &job);
 }
@@ -95,24 +98,33 @@ s_complete(et_engine_t *self, et_job_t *job, int filtered)
     s_release(self, &job);
 }
 
-/* A job ends its attempt without a result: back to the head of its queue
- * for another attempt, or failed with 'reason' once the stage's retries
- * are used up. RETRY is recorded only once the job is queued again: a
- * push that fails for memory fails the event instead (never uncounted). */
+/* The hold of a dispatched attempt given up on at 'now'. */
+static uint64_t
+s_hold(const et_job_t *job, uint64_t now)
+{
+    return now > job->dispatched_mono_ns ? now - job->dispatched_mono_ns : 0;
+}
+
+/* A job's attempt failed: back to the head of its queue for another
+ * attempt, or failed with 'reason' once the stage's retries are used up.
+ * 'hold_ns' is the attempt's hold when it ended without a result (the
+ * broker gave up on it), 0 when its RESULT was recorded as STAGE. RETRY is
+ * recorded only once the job is queued again: a push that fails for
+ * memory fails the event instead (never uncounted). */
 static void
 s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
-                uint64_t now)
+                uint64_t hold_ns, uint64_t now)
 {
     job->worker = NULL;
     if (job->attempt >= self->workflow.stages[job->stage].retries) {
-        s_fail(self, job, reason);
+        s_fail(self, job, reason, hold_ns);
         return;
     }
     uint32_t function = self->workflow.stage_function[job->stage];
     if (et_queue_push_head(self->queues[function], job) != 0) {
         ET_LOG_ERROR("no memory to queue event %llu again: failed",
                      (unsigned long long)job->event_id);
-        s_fail(self, job, reason);
+        s_fail(self, job, reason, hold_ns);
         return;
     }
     job->attempt++;
@@ -120,6 +132,7 @@ s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
     self->function_arrived[function]++;
     et_record_t *r = s_record(self, ET_RECORD_RETRY, job);
     r->reason = (uint8_t)reason;
+    r->hold_ns = (int64_t)hold_ns;
     self->counters.retries++;
 }
 
@@ -194,7 +207,8 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
         s_collect_t c = {.worker = worker, .max = ET_POOL_SLOTS_MAX};
         while (s_take_in_flight(self, &c) > 0)
             for (size_t i = 0; i < c.count; i++)
-                s_retry_or_fail(self, c.jobs[i], ET_REASON_WORKER_LOST, now);
+                s_retry_or_fail(self, c.jobs[i], ET_REASON_WORKER_LOST,
+                                s_hold(c.jobs[i], now), now);
     }
     uint32_t function = worker->function;
     et_pool_remove(self->pool, &worker, now);
@@ -361,6 +375,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     job->intended_ns = event->intended_ns;
     job->label = event->label;
     job->enqueued_mono_ns = now;
+    job->stage_entered_mono_ns = now;
     /* Cold: nothing is there to serve it yet (scale from zero). */
     job->cold = et_pool_serving(self->pool, function) == 0;
     if (et_queue_push_tail(self->queues[function], job) != 0) {
@@ -452,6 +467,10 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
 
     et_record_t *r = s_record(self, ET_RECORD_STAGE, job);
     r->queue_ns = (int64_t)(job->dispatched_mono_ns - job->enqueued_mono_ns);
+    r->hold_ns = (int64_t)s_hold(job, now);
+    r->residence_ns = (int64_t)(now - job->stage_entered_mono_ns);
+    if (result->status == ET_STATUS_ERROR)
+        r->reason = ET_REASON_FUNCTION_ERROR;
     r->service_ns = result->service_ns;
     r->outcome = result->outcome;
     r->score = result->score;
@@ -466,12 +485,12 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
     }
 
     if (result->status == ET_STATUS_ERROR) {
-        s_retry_or_fail(self, job, ET_REASON_FUNCTION_ERROR, now);
+        s_retry_or_fail(self, job, ET_REASON_FUNCTION_ERROR, 0, now);
     } else if (result->status == ET_STATUS_FILTERED ||
                job->stage + 1 >= self->workflow.n_stages) {
         s_complete(self, job, result->status == ET_STATUS_FILTERED);
     } else if (zmq_msg_size(output) > self->cfg.max_payload) {
-        s_fail(self, job, ET_REASON_BAD_PAYLOAD);
+        s_fail(self, job, ET_REASON_BAD_PAYLOAD, 0);
     } else {
         /* The stage's output is the next stage's input. Later stages never
          * refuse what the first admitted; the bound on bytes holds for the
@@ -481,12 +500,13 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
         if (et_queue_push_admitted(self->queues[next], job) != 0) {
             ET_LOG_ERROR("no memory to queue event %llu for stage %u: failed",
                          (unsigned long long)job->event_id, job->stage + 1);
-            s_fail(self, job, ET_REASON_QUEUE_FULL);
+            s_fail(self, job, ET_REASON_QUEUE_FULL, 0);
         } else {
             job->stage++;
             job->attempt = 0;
             job->enqueued_mono_ns = now;
             self->function_arrived[next]++;
+            job->stage_entered_mono_ns = now;
             job->cold = et_pool_serving(self->pool, next) == 0;
             self->counters.in_system_bytes -= zmq_msg_size(&job->payload);
             zmq_msg_move(&job->payload, output); /* releases the input */
@@ -541,7 +561,8 @@ s_expire_jobs(et_engine_t *self, uint64_t now)
             ET_LOG_WARN_LIMITED("event %llu timed out at stage %u on %s",
                                 (unsigned long long)job->event_id, job->stage,
                                 job->worker->instance);
-            s_retry_or_fail(self, job, ET_REASON_TIMEOUT, now);
+            s_retry_or_fail(self, job, ET_REASON_TIMEOUT, s_hold(job, now),
+                            now);
         }
     }
 }
@@ -576,12 +597,12 @@ et_engine_stop(et_engine_t *self)
 }
 
 void
-et_engine_fail_remaining(et_engine_t *self)
+et_engine_fail_remaining(et_engine_t *self, uint64_t now)
 {
     for (uint32_t f = 0; f < self->n_functions; f++) {
         et_job_t *job;
         while ((job = et_queue_pop(self->queues[f])) != NULL)
-            s_fail(self, job, ET_REASON_SHUTTING_DOWN);
+            s_fail(self, job, ET_REASON_SHUTTING_DOWN, 0);
     }
     s_collect_t c = {.max = S_BATCH};
     while (s_take_in_flight(self, &c) > 0) {
@@ -589,7 +610,8 @@ et_engine_fail_remaining(et_engine_t *self)
             /* Still running there: its slot is held until it answers. */
             c.jobs[i]->worker->abandoned++;
             c.jobs[i]->worker = NULL;
-            s_fail(self, c.jobs[i], ET_REASON_SHUTTING_DOWN);
+            s_fail(self, c.jobs[i], ET_REASON_SHUTTING_DOWN,
+                   s_hold(c.jobs[i], now));
         }
     }
 }

@@ -98,14 +98,15 @@ int et_engine_worker_ready(et_engine_t *self, const void *route,
                            uint64_t now_mono_ns);
 
 /* A RESULT from 'worker' with the stage's output in 'output'. Records
- * STAGE, then moves the event on: another attempt (the function failed),
- * COMPLETED (last stage, or filtered), FAILED (output larger than
- * max_payload, or retries used up), or queued for the next stage, whose
- * input the output becomes (moved out of 'output'). Returns 0, or -1 with
- * errno ESTALE when it answers an attempt already given up on (timed out,
- * retried elsewhere): dropped and counted, and the slot held for it is
- * freed. 'worker' may be forgotten by the call (it was leaving and this
- * was its last result): do not use it afterwards. */
+ * STAGE (with the attempt's hold, dispatch to 'now_mono_ns', and the
+ * stage's residence, its first enqueue to now), then moves the event on:
+ * another attempt (the function failed), COMPLETED (last stage, or filtered),
+ * FAILED (output larger than max_payload, or retries used up), or queued for
+ * the next stage, whose input the output becomes (moved out of 'output').
+ * Returns 0, or -1 with errno ESTALE when it answers an attempt already given
+ * up on (timed out, retried elsewhere): dropped and counted, and the slot held
+ * for it is freed. 'worker' may be forgotten by the call (it was leaving and
+ * this was its last result): do not use it afterwards. */
 int et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
                      const et_result_t *result, zmq_msg_t *output,
                      uint64_t now_mono_ns);
@@ -137,10 +138,11 @@ et_worker_rec_t *et_engine_worker_at(et_engine_t *self, size_t index);
  * admitted work goes on through its stages. */
 void et_engine_stop(et_engine_t *self);
 
-/* Fail whatever is still admitted, queued or in flight, with reason
- * shutting_down (FAILED recorded for each). The slots of in-flight jobs
- * stay held until their results come back (dropped as stale). */
-void et_engine_fail_remaining(et_engine_t *self);
+/* Fail whatever is still admitted, queued or in flight at 'now_mono_ns',
+ * with reason shutting_down (FAILED recorded for each, with the hold of
+ * an in-flight attempt). The slots of in-flight jobs stay held until
+ * their results come back (dropped as stale). */
+void et_engine_fail_remaining(et_engine_t *self, uint64_t now_mono_ns);
 
 /* ---- state ----------------------------------------------------------------
  */

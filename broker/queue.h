@@ -21,10 +21,12 @@ typedef struct et_job_t {
     int64_t intended_ns;       /* CLOCK_REALTIME, from the producer */
     uint64_t enqueued_mono_ns; /* entered its current queue */
     uint64_t dispatched_mono_ns;
-    uint8_t cold;            /* waited for an instance to start */
-    int32_t outcome;         /* last outcome a stage reported, or NONE */
-    double score;            /* and its score */
-    et_worker_rec_t *worker; /* while dispatched */
+    uint64_t stage_entered_mono_ns; /* first enqueue in its stage: a retry
+                                       keeps it */
+    uint8_t cold;                   /* waited for an instance to start */
+    int32_t outcome;                /* last outcome a stage reported, or NONE */
+    double score;                   /* and its score */
+    et_worker_rec_t *worker;        /* while dispatched */
     zmq_msg_t payload;
 } et_job_t;
 

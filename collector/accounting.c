@@ -20,10 +20,11 @@ struct et_accounting_t {
     /* Each in-flight event's next stage + 1 (the map keeps no NULLs). */
     et_idmap_t *next_stage;
     uint64_t order_violations;
+    /* Completed events, and unfinished ones at their lower bound. */
     et_hist_t *latency;
-    uint64_t latency_negative;    /* completed before intended (clamped to 0) */
-    int64_t earliest_intended_ns; /* 0: none yet */
-    int64_t last_completed_ns;
+    uint64_t unfinished;
+    et_hist_t *censored;       /* the unfinished events' lower bounds */
+    uint64_t latency_negative; /* completed before intended (clamped to 0) */
 };
 
 et_accounting_t *
@@ -35,7 +36,9 @@ et_accounting_new(void)
     self->finals = et_idset_new();
     self->next_stage = et_idmap_new();
     self->latency = et_hist_new_latency();
-    if (!self->finals || !self->next_stage || !self->latency) {
+    self->censored = et_hist_new_latency();
+    if (!self->finals || !self->next_stage || !self->latency ||
+        !self->censored) {
         et_accounting_destroy(&self);
         errno = ENOMEM;
         return NULL;
@@ -49,6 +52,7 @@ et_accounting_destroy(et_accounting_t **self_p)
     if (!self_p || !*self_p)
         return;
     et_accounting_t *self = *self_p;
+    et_hist_destroy(&self->censored);
     et_hist_destroy(&self->latency);
     et_idmap_destroy(&self->next_stage);
     et_idset_destroy(&self->finals);
@@ -67,9 +71,6 @@ et_accounting_arrival(et_accounting_t *self, const et_record_t *r)
     } else {
         self->rejected++;
     }
-    if (r->intended_ns > 0 && (self->earliest_intended_ns == 0 ||
-                               r->intended_ns < self->earliest_intended_ns))
-        self->earliest_intended_ns = r->intended_ns;
     return 0;
 }
 
@@ -113,8 +114,6 @@ et_accounting_completed(et_accounting_t *self, const et_record_t *r)
     if (latency_ns < 0)
         self->latency_negative++;
     et_hist_record(self->latency, latency_ns);
-    if (r->t_ns > self->last_completed_ns)
-        self->last_completed_ns = r->t_ns;
     return 0;
 }
 
@@ -124,6 +123,21 @@ et_accounting_failed(et_accounting_t *self, const et_record_t *r)
     self->failed++;
     self->failed_by_reason[r->reason <= ET_REASON_MAX ? r->reason : 0]++;
     et_idmap_take(self->next_stage, r->event_id);
+    if (r->reason != ET_REASON_SHUTTING_DOWN)
+        return;
+    /* Still in the system when the drain ended (the broker records it at
+     * that moment): it would have completed later, so its latency is at
+     * least this. Leaving it out would cut off the slowest events. */
+    self->unfinished++;
+    if (r->t_ns <= 0 || r->intended_ns <= 0) {
+        ET_LOG_WARN_LIMITED("bad input: FAILED record without its times");
+        return;
+    }
+    int64_t bound_ns = r->t_ns - r->intended_ns;
+    if (bound_ns < 0)
+        self->latency_negative++;
+    et_hist_record(self->latency, bound_ns);
+    et_hist_record(self->censored, bound_ns);
 }
 
 uint64_t
@@ -150,6 +164,25 @@ et_accounting_state(const et_accounting_t *self,
     return ET_AGG_RUNNING;
 }
 
+void
+et_accounting_at_least(int censored, int64_t censored_min_ns, int64_t p50,
+                       int64_t p90, int64_t p99, int64_t p999,
+                       et_latency_at_least_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!censored)
+        return;
+    /* A bound in place of a value can only lower the mean and the order
+     * statistics at or above it; the true maximum is at least every
+     * bound. */
+    out->mean = 1;
+    out->max = 1;
+    out->p50 = censored_min_ns <= p50;
+    out->p90 = censored_min_ns <= p90;
+    out->p99 = censored_min_ns <= p99;
+    out->p999 = censored_min_ns <= p999;
+}
+
 static double
 s_ms(int64_t ns)
 {
@@ -172,22 +205,31 @@ et_accounting_fill(const et_accounting_t *self, const et_producers_t *producers,
            sizeof r->failed_by_reason);
     r->order_violations = self->order_violations;
 
+    r->unfinished = self->unfinished;
     const et_hist_t *h = self->latency;
     if (et_hist_count(h) > 0) {
+        int64_t p50 = et_hist_percentile(h, 50);
+        int64_t p90 = et_hist_percentile(h, 90);
+        int64_t p99 = et_hist_percentile(h, 99);
+        int64_t p999 = et_hist_percentile(h, 99.9);
         r->latency_ms.mean = et_hist_mean(h) / 1e6;
-        r->latency_ms.p50 = s_ms(et_hist_percentile(h, 50));
-        r->latency_ms.p90 = s_ms(et_hist_percentile(h, 90));
-        r->latency_ms.p99 = s_ms(et_hist_percentile(h, 99));
-        r->latency_ms.p999 = s_ms(et_hist_percentile(h, 99.9));
+        r->latency_ms.p50 = s_ms(p50);
+        r->latency_ms.p90 = s_ms(p90);
+        r->latency_ms.p99 = s_ms(p99);
+        r->latency_ms.p999 = s_ms(p999);
         r->latency_ms.max = s_ms(et_hist_max(h));
+        et_accounting_at_least(self->unfinished > 0,
+                               et_hist_min(self->censored), p50, p90, p99, p999,
+                               &r->latency_at_least);
+    }
+    r->latency_complete = self->unfinished == 0;
+    const et_hist_t *c = self->censored;
+    r->latency_censored.count = et_hist_count(c);
+    if (et_hist_count(c) > 0) {
+        r->latency_censored.min = s_ms(et_hist_min(c));
+        r->latency_censored.p50 = s_ms(et_hist_percentile(c, 50));
+        r->latency_censored.max = s_ms(et_hist_max(c));
     }
     r->latency_overflow = et_hist_overflow(h);
     r->latency_negative = self->latency_negative;
-    if (self->earliest_intended_ns > 0 &&
-        self->last_completed_ns > self->earliest_intended_ns) {
-        r->window_s =
-            (double)(self->last_completed_ns - self->earliest_intended_ns) /
-            1e9;
-        r->throughput_mean_eps = (double)self->completed / r->window_s;
-    }
 }

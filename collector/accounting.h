@@ -35,8 +35,21 @@ int et_accounting_final(et_accounting_t *self, uint64_t event_id);
  * logged) when it lacks its times: counted, but without a latency. */
 int et_accounting_completed(et_accounting_t *self, const et_record_t *record);
 
-/* Count a first FAILED record. */
+/* Count a first FAILED record. One with reason shutting_down is an
+ * unfinished event: its latency lower bound (t - intended) joins the
+ * latency histogram and the censored one. */
 void et_accounting_failed(et_accounting_t *self, const et_record_t *record);
+
+/* Which latency figures are lower bounds: none without censored events
+ * ('censored' 0); else the mean and the maximum, and each percentile
+ * (its value in ns, from the histogram holding completed events and the
+ * censored ones at their bounds) that the smallest bound does not
+ * exceed, since an unfinished event may rank at or below it. Otherwise
+ * every unfinished event ranks above the percentile whatever its true
+ * latency, and the percentile is exact. */
+void et_accounting_at_least(int censored, int64_t censored_min_ns, int64_t p50,
+                            int64_t p90, int64_t p99, int64_t p999,
+                            et_latency_at_least_t *out);
 
 /* Events sent but neither completed, failed nor rejected (floored at 0). */
 uint64_t et_accounting_lost(const et_accounting_t *self,
@@ -49,9 +62,10 @@ et_agg_state_t et_accounting_state(const et_accounting_t *self,
                                    uint64_t drain_timeout_ns);
 
 /* Fill the event fields of 'r': sent, accepted, rejected, completed,
- * failed, lost, duplicates_dropped, filtered, failed_by_reason,
- * latency_ms, latency_overflow, latency_negative, window_s,
- * throughput_mean_eps and order_violations. */
+ * failed, unfinished, lost, duplicates_dropped, filtered,
+ * failed_by_reason, latency_ms, latency_complete, latency_at_least,
+ * latency_censored, latency_overflow, latency_negative and
+ * order_violations. */
 void et_accounting_fill(const et_accounting_t *self,
                         const et_producers_t *producers, et_results_t *r);
 

@@ -15,6 +15,7 @@
 #include "collector/stages.h"
 #include "collector/timeseries.h"
 #include "collector/utilization.h"
+#include "collector/window.h"
 #include "collector/workers.h"
 #include "common/log.h"
 
@@ -37,6 +38,7 @@ struct et_aggregate_t {
     et_accuracy_tally_t *accuracy;
     et_cost_model_t cost_model;
     et_cost_meter_t cost_meter;
+    et_window_t window;
     et_results_store_t *results;
     uint64_t bad_messages, bad_records;
     /* The broker's counters: the highest each STATS showed (they only
@@ -144,6 +146,7 @@ s_add_arrival(et_aggregate_t *self, const et_record_t *r)
         et_accuracy_tally_accepted(self->accuracy, r->label);
     if (s_take(self, et_producers_arrival(self->producers, r->producer_id)))
         return -1;
+    et_window_arrival(&self->window, r->intended_ns);
     int64_t when = r->intended_ns > 0 ? r->intended_ns : r->t_ns;
     if (when <= 0)
         return s_bad(self, "ACCEPTED/REJECTED record without a time");
@@ -156,7 +159,8 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
     int rc = et_stages_add_stage(self->stages, r);
     if (rc != 0) /* beyond the kept stages, or ENOMEM */
         return s_take(self, rc);
-    et_cost_meter_add(&self->cost_meter, r->service_ns);
+    et_cost_meter_add(&self->cost_meter, r->service_ns,
+                      r->reason == ET_REASON_FUNCTION_ERROR);
     return et_accounting_stage(self->accounting, r);
 }
 
@@ -170,8 +174,18 @@ s_add_completed(et_aggregate_t *self, const et_record_t *r)
     int bad = et_accounting_completed(self->accounting, r);
     if (bad)
         return s_take(self, bad);
+    et_window_completion(&self->window, r->t_ns);
     return et_timeseries_completion(self->timeseries, r->t_ns,
                                     r->t_ns - r->intended_ns);
+}
+
+/* A RETRY or FAILED record with a hold: an attempt the broker gave up on
+ * without a result, billed from its dispatch to that decision. */
+static void
+s_bill_abandoned(et_aggregate_t *self, const et_record_t *r)
+{
+    if (r->hold_ns > 0)
+        et_cost_meter_add(&self->cost_meter, r->hold_ns, 1);
 }
 
 static int
@@ -181,6 +195,7 @@ s_add_failed(et_aggregate_t *self, const et_record_t *r)
     if (fresh <= 0)
         return fresh;
     et_accounting_failed(self->accounting, r);
+    s_bill_abandoned(self, r);
     if (s_take(self, et_stages_add_failed(self->stages, r)) != 0)
         return -1;
     return et_timeseries_failure(self->timeseries, r->t_ns);
@@ -200,6 +215,7 @@ et_aggregate_add_record(et_aggregate_t *self, const et_record_t *r)
     case ET_RECORD_FAILED:
         return s_add_failed(self, r);
     case ET_RECORD_RETRY:
+        s_bill_abandoned(self, r);
         return s_take(self, et_stages_add_retry(self->stages, r));
     default:
         return s_bad(self, "record of an unknown kind");
@@ -223,9 +239,15 @@ int
 et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *m)
 {
     int rc = et_producers_hello(self->producers, m);
-    /* The first HELLO's data decides what the labels mean. */
-    if (rc == 0)
+    if (rc == 0) {
+        /* The first HELLO's data decides what the labels mean. */
         et_accuracy_tally_source(self->accuracy, m->source);
+        /* The codec bounds duration_s only to finite and >= 0. */
+        double duration_ns = m->duration_s * 1e9;
+        if (duration_ns < 9e18)
+            et_window_schedule(&self->window, m->started_ns,
+                               (int64_t)duration_ns);
+    }
     /* The load window may have moved: the workers fix CPU time at it. */
     int64_t start, end;
     if (rc == 0 && et_producers_window(self->producers, &start, &end))
@@ -409,6 +431,7 @@ et_aggregate_results(et_aggregate_t *self)
                                 .clocks = self->clocks,
                                 .accuracy = self->accuracy,
                                 .cost_model = &self->cost_model,
-                                .cost_meter = &self->cost_meter};
+                                .cost_meter = &self->cost_meter,
+                                .window = &self->window};
     return et_results_project(self->results, &parts);
 }

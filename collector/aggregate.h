@@ -72,15 +72,25 @@ typedef struct {
 
 /* What the run would cost on the model: once for instances kept alive for
  * their whole lifetime (provisioned or keep-alive), once billed per
- * invocation. GB-s = seconds x memory_mb / 1024. */
+ * invocation. GB-s = seconds x memory_mb / 1024. An invocation is every
+ * dispatched attempt: with a result (its service time), or given up on
+ * by the broker (timed out, worker lost, in flight at the drain's end:
+ * its hold, dispatch to that decision). */
 typedef struct {
     int present; /* the run had instances (some USAGE); else cost is null */
     et_cost_model_t model;
-    uint64_t requests;      /* function invocations: STAGE records */
+    uint64_t requests;      /* dispatched attempts */
     double instance_gb_s;   /* sum of instance lifetimes */
-    double billed_gb_s;     /* sum of invocations' service time, ceil to 1 ms */
+    double billed_gb_s;     /* sum of attempts' durations, ceil to 1 ms */
     double usd_instances;   /* instance_gb_s x price + requests x price */
     double usd_invocations; /* billed_gb_s x price + requests x price */
+    /* Attempts that did not give their stage its result (function error,
+     * timeout, worker lost, in flight at the drain's end): what retries
+     * repeat. retry_share = usd_failed_attempts / usd_invocations. */
+    uint64_t failed_attempts;
+    double failed_attempts_gb_s;
+    double usd_failed_attempts;
+    double retry_share;
 } et_cost_t;
 
 typedef struct et_aggregate_t et_aggregate_t;
@@ -119,6 +129,19 @@ typedef struct {
     double mean, p50, p90, p99, p999, max;
 } et_latency_ms_t;
 
+/* Which figures of an et_latency_ms_t are lower bounds (1) rather than
+ * values (0): those unfinished events could rank at or below. */
+typedef struct {
+    int mean, p50, p90, p99, p999, max;
+} et_latency_at_least_t;
+
+/* The lower bounds (end - intended) of the events still in the system
+ * when the drain ended; milliseconds, 0 without any. */
+typedef struct {
+    uint64_t count;
+    double min, p50, max;
+} et_latency_censored_t;
+
 typedef struct {
     double mean, p50, p99;
 } et_spread_ms_t;
@@ -136,6 +159,14 @@ typedef struct {
      * and the others (warm), so cold starts' share of the wait shows. */
     et_spread_ms_t cold_queue_ms;
     et_spread_ms_t warm_queue_ms;
+    /* Broker monotonic clock, every attempt with a result: dispatch to the
+     * RESULT processed (the time the attempt held its slot), and that
+     * hold less the worker's service time. */
+    et_spread_ms_t hold_ms;
+    et_spread_ms_t overhead_ms;
+    /* First enqueue in the stage to the result that ends it, failed
+     * attempts and their retries included. */
+    et_spread_ms_t residence_ms;
 } et_stage_result_t;
 
 typedef struct {
@@ -231,11 +262,28 @@ typedef struct {
     uint64_t filtered; /* completed early: a stage dropped it on purpose */
     uint64_t failed_by_reason[ET_REASON_MAX + 1];
     uint64_t send_failed;
-    /* latency and throughput */
+    /* Of 'failed': the events still in the system when the broker's drain
+     * ended (FAILED shutting_down). Their latency is censored: at least
+     * the drain's end - intended. */
+    uint64_t unfinished;
+    /* latency and throughput. latency_ms is over completed events and the
+     * unfinished ones at their lower bound; complete when there were no
+     * unfinished events, else at_least says which figures are bounds. */
     et_latency_ms_t latency_ms;
-    double throughput_mean_eps;
-    double throughput_peak_eps;
-    double window_s; /* earliest intended send to last completion */
+    int latency_complete;
+    et_latency_at_least_t latency_at_least;
+    et_latency_censored_t latency_censored;
+    /* Over the load window W = [schedule start, schedule end], the hull
+     * of the producers' schedules (HELLO); without any HELLO, the first
+     * intended send to the last completion (throughput_schedule = 0). */
+    double throughput_mean_eps; /* completions inside W / |W| */
+    double throughput_peak_eps; /* the most completions in one second */
+    double window_s;            /* |W| */
+    int throughput_schedule;
+    double throughput_offered_eps; /* sent / |W| */
+    uint64_t throughput_in_window; /* completions inside W */
+    uint64_t throughput_drained;   /* completions after W's end */
+    double throughput_drain_s;     /* W's end to the last completion */
     /* over the latest USAGE of every instance: lifetimes, all functions */
     double busy_lifetime_pct;
     double cpu_lifetime_pct;
@@ -284,7 +332,8 @@ typedef struct {
     /* collector's own health */
     uint64_t bad_messages;
     uint64_t bad_records;
-    uint64_t latency_overflow; /* latencies above 60 s, recorded as 60 s */
+    /* latencies above ET_HIST_LATENCY_MAX_NS, recorded as that */
+    uint64_t latency_overflow;
     /* Completions before their intended send time (a producer clock ahead
      * of the broker's, not corrected), recorded as latency 0. */
     uint64_t latency_negative;

@@ -16,13 +16,22 @@ s_ceil_ms(int64_t ns)
     return u / ET_NS_PER_MS + (u % ET_NS_PER_MS != 0);
 }
 
-void
-et_cost_meter_add(et_cost_meter_t *meter, int64_t service_ns)
+static uint64_t
+s_add_sat(uint64_t a, uint64_t b)
 {
-    uint64_t ms = s_ceil_ms(service_ns);
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+void
+et_cost_meter_add(et_cost_meter_t *meter, int64_t duration_ns, int failed)
+{
+    uint64_t ms = s_ceil_ms(duration_ns);
     meter->invocations++;
-    meter->billed_ms =
-        meter->billed_ms > UINT64_MAX - ms ? UINT64_MAX : meter->billed_ms + ms;
+    meter->billed_ms = s_add_sat(meter->billed_ms, ms);
+    if (failed) {
+        meter->failed_invocations++;
+        meter->failed_billed_ms = s_add_sat(meter->failed_billed_ms, ms);
+    }
 }
 
 int
@@ -54,4 +63,11 @@ et_cost_price(const et_cost_model_t *model, const et_cost_meter_t *meter,
         c->instance_gb_s * c->model.price_per_gb_s + requests_usd;
     c->usd_invocations =
         c->billed_gb_s * c->model.price_per_gb_s + requests_usd;
+    c->failed_attempts = meter->failed_invocations;
+    c->failed_attempts_gb_s = (double)meter->failed_billed_ms / 1000.0 * gb;
+    c->usd_failed_attempts =
+        c->failed_attempts_gb_s * c->model.price_per_gb_s +
+        (double)c->failed_attempts * c->model.price_per_million_requests / 1e6;
+    if (c->usd_invocations > 0)
+        c->retry_share = c->usd_failed_attempts / c->usd_invocations;
 }

@@ -7,6 +7,7 @@
 
 #include "common/atomicfile.h"
 #include "common/clock.h"
+#include "common/hist.h"
 #include "common/markdown.h"
 
 #include <errno.h>
@@ -109,14 +110,18 @@ s_stages_json(const et_results_t *r)
     for (size_t i = 0; stages && i < r->n_stages; i++) {
         const et_stage_result_t *s = &r->stages[i];
         json_t *item = json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "function",
-            s->function, "completed", s_uint(s->completed), "failed",
-            s_uint(s->failed), "retries", s_uint(s->retries), "cold_starts",
-            s_uint(s->cold_starts), "cold_events", s_uint(s->cold_events),
-            "queue_ms", s_spread_json(&s->queue_ms), "service_ms",
-            s_spread_json(&s->service_ms), "cold_queue_ms",
+            "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+            "s:o}",
+            "function", s->function, "completed", s_uint(s->completed),
+            "failed", s_uint(s->failed), "retries", s_uint(s->retries),
+            "cold_starts", s_uint(s->cold_starts), "cold_events",
+            s_uint(s->cold_events), "queue_ms", s_spread_json(&s->queue_ms),
+            "service_ms", s_spread_json(&s->service_ms), "cold_queue_ms",
             s_spread_json(&s->cold_queue_ms), "warm_queue_ms",
-            s_spread_json(&s->warm_queue_ms));
+            s_spread_json(&s->warm_queue_ms), "hold_ms",
+            s_spread_json(&s->hold_ms), "overhead_ms",
+            s_spread_json(&s->overhead_ms), "residence_ms",
+            s_spread_json(&s->residence_ms));
         if (json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
@@ -191,14 +196,16 @@ s_cost_json(const et_results_t *r)
     const et_cost_t *c = &r->cost;
     if (!c->present)
         return json_null();
-    return json_pack("{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f}", "model",
-                     ET_COST_MODEL_NAME, "memory_mb",
-                     s_uint(c->model.memory_mb), "price_per_gb_s",
-                     c->model.price_per_gb_s, "price_per_million_requests",
-                     c->model.price_per_million_requests, "requests",
-                     s_uint(c->requests), "instance_gb_s", c->instance_gb_s,
-                     "billed_gb_s", c->billed_gb_s, "usd_instances",
-                     c->usd_instances, "usd_invocations", c->usd_invocations);
+    return json_pack(
+        "{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:o, s:f, s:f, s:f}",
+        "model", ET_COST_MODEL_NAME, "memory_mb", s_uint(c->model.memory_mb),
+        "price_per_gb_s", c->model.price_per_gb_s, "price_per_million_requests",
+        c->model.price_per_million_requests, "requests", s_uint(c->requests),
+        "instance_gb_s", c->instance_gb_s, "billed_gb_s", c->billed_gb_s,
+        "usd_instances", c->usd_instances, "usd_invocations",
+        c->usd_invocations, "failed_attempts", s_uint(c->failed_attempts),
+        "failed_attempts_gb_s", c->failed_attempts_gb_s, "usd_failed_attempts",
+        c->usd_failed_attempts, "retry_share", c->retry_share);
 }
 
 static json_t *
@@ -320,6 +327,28 @@ s_add_later_keys(json_t *root, const et_results_t *r)
                : 0;
 }
 
+/* The names of the latency figures that are lower bounds, in the block's
+ * order ([] when the latency is complete). */
+static json_t *
+s_at_least_json(const et_results_t *r)
+{
+    const et_latency_at_least_t *a = &r->latency_at_least;
+    const struct {
+        const char *name;
+        int flag;
+    } figures[] = {{"mean", a->mean}, {"p50", a->p50},   {"p90", a->p90},
+                   {"p99", a->p99},   {"p999", a->p999}, {"max", a->max}};
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < sizeof figures / sizeof figures[0]; i++) {
+        if (figures[i].flag &&
+            json_array_append_new(list, json_string(figures[i].name)) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 /* The results contract; keys beyond it are additions. The lifetime
  * utilization was renamed (busy -> busy_lifetime, cpu -> cpu_lifetime)
  * when busy and cpu became per-function figures over the load window. */
@@ -329,9 +358,10 @@ s_summary_json(const et_results_t *r)
     const et_latency_ms_t *l = &r->latency_ms;
     json_t *root = json_pack(
         "{s:s, s:o,"
-        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
-        " s:{s:f, s:f, s:f, s:f, s:f, s:f},"
-        " s:{s:f, s:f, s:f},"
+        " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
+        " s:{s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:o},"
+        " s:{s:o, s:f, s:f, s:f},"
+        " s:{s:f, s:f, s:f, s:s, s:f, s:o, s:o, s:f},"
         " s:{s:f, s:f},"
         " s:o,"
         " s:{s:o, s:o, s:{s:f, s:f}},"
@@ -347,13 +377,23 @@ s_summary_json(const et_results_t *r)
         "failed", s_uint(r->failed), "lost", s_uint(r->lost),
         "duplicates_dropped", s_uint(r->duplicates_dropped), "send_failed",
         s_uint(r->send_failed), "filtered", s_uint(r->filtered),
-        "failed_by_reason", s_failed_by_reason_json(r),
+        "failed_by_reason", s_failed_by_reason_json(r), "unfinished",
+        s_uint(r->unfinished),
         /* latency_ms */
         "latency_ms", "mean", l->mean, "p50", l->p50, "p90", l->p90, "p99",
-        l->p99, "p999", l->p999, "max", l->max,
+        l->p99, "p999", l->p999, "max", l->max, "complete", r->latency_complete,
+        "at_least", s_at_least_json(r),
+        /* latency_censored */
+        "latency_censored", "count", s_uint(r->latency_censored.count),
+        "min_ms", r->latency_censored.min, "p50_ms", r->latency_censored.p50,
+        "max_ms", r->latency_censored.max,
         /* throughput_eps */
         "throughput_eps", "mean", r->throughput_mean_eps, "peak",
-        r->throughput_peak_eps, "window_s", r->window_s,
+        r->throughput_peak_eps, "window_s", r->window_s, "window",
+        r->throughput_schedule ? "schedule" : "arrivals", "offered_eps",
+        r->throughput_offered_eps, "completed_in_window",
+        s_uint(r->throughput_in_window), "drain_completed",
+        s_uint(r->throughput_drained), "drain_s", r->throughput_drain_s,
         /* utilization_pct */
         "utilization_pct", "busy_lifetime", r->busy_lifetime_pct,
         "cpu_lifetime", r->cpu_lifetime_pct,
@@ -497,24 +537,63 @@ s_md_events(FILE *f, const et_results_t *r)
                 "%llu of the completed events ended early: a stage filtered "
                 "them out on purpose.\n\n",
                 (unsigned long long)r->filtered);
+    if (r->unfinished > 0)
+        fprintf(f,
+                "%llu of the failed events were unfinished: still in the "
+                "system when the drain ended (shutting_down), not failed by "
+                "a function or a worker; see Latency.\n\n",
+                (unsigned long long)r->unfinished);
+}
+
+/* One latency cell: "≥ " before a figure that is a lower bound. */
+static void
+s_md_latency_cell(FILE *f, double value, int at_least)
+{
+    fprintf(f, " %s%.3f |", at_least ? "≥ " : "", value);
 }
 
 static void
 s_md_latency(FILE *f, const et_results_t *r)
 {
     const et_latency_ms_t *l = &r->latency_ms;
+    const et_latency_at_least_t *a = &r->latency_at_least;
     fputs("## Latency (ms)\n\n"
           "From each event's intended send time to the broker's receipt of "
-          "its last stage's result, over completed events.\n\n"
-          "| mean | p50 | p90 | p99 | p99.9 | max |\n"
-          "|---:|---:|---:|---:|---:|---:|\n",
+          "its last stage's result, over completed events",
           f);
-    fprintf(f, "| %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n\n", l->mean,
-            l->p50, l->p90, l->p99, l->p999, l->max);
+    if (r->latency_complete)
+        fputs(".\n\n", f);
+    else
+        fprintf(f,
+                " and the events still in the system when the drain ended "
+                "(%llu unfinished), each at its lower bound: the drain's "
+                "end less its intended send time. **Incomplete:** \"≥\" "
+                "marks a figure that is only a lower bound, because an "
+                "unfinished event could rank at or below it.\n\n",
+                (unsigned long long)r->unfinished);
+    fputs("| mean | p50 | p90 | p99 | p99.9 | max |\n"
+          "|---:|---:|---:|---:|---:|---:|\n|",
+          f);
+    s_md_latency_cell(f, l->mean, a->mean);
+    s_md_latency_cell(f, l->p50, a->p50);
+    s_md_latency_cell(f, l->p90, a->p90);
+    s_md_latency_cell(f, l->p99, a->p99);
+    s_md_latency_cell(f, l->p999, a->p999);
+    s_md_latency_cell(f, l->max, a->max);
+    fputs("\n\n", f);
+    if (r->latency_censored.count > 0)
+        fprintf(f,
+                "Lower bounds of the unfinished events (ms): min %.3f, "
+                "p50 %.3f, max %.3f.\n\n",
+                r->latency_censored.min, r->latency_censored.p50,
+                r->latency_censored.max);
     if (r->latency_overflow > 0)
         fprintf(f,
-                "%llu latencies exceeded 60 s and were recorded as 60 s.\n\n",
-                (unsigned long long)r->latency_overflow);
+                "%llu latencies exceeded %lld s and were recorded as %lld "
+                "s.\n\n",
+                (unsigned long long)r->latency_overflow,
+                (long long)(ET_HIST_LATENCY_MAX_NS / ET_NS_PER_S),
+                (long long)(ET_HIST_LATENCY_MAX_NS / ET_NS_PER_S));
 }
 
 static void
@@ -582,13 +661,27 @@ static void
 s_md_throughput(FILE *f, const et_results_t *r)
 {
     fputs("## Throughput (events/s)\n\n"
-          "| mean | peak (one second) | window (s) |\n|---:|---:|---:|\n",
+          "| mean | offered | peak (one second) | window (s) | completed in "
+          "window | drain completed | drain (s) |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|\n",
           f);
-    fprintf(f, "| %.3f | %.0f | %.3f |\n\n", r->throughput_mean_eps,
-            r->throughput_peak_eps, r->window_s);
-    fputs("The mean is completed events over the window from the earliest "
-          "intended send to the last completion.\n\n",
-          f);
+    fprintf(f, "| %.3f | %.3f | %.0f | %.3f | %llu | %llu | %.3f |\n\n",
+            r->throughput_mean_eps, r->throughput_offered_eps,
+            r->throughput_peak_eps, r->window_s,
+            (unsigned long long)r->throughput_in_window,
+            (unsigned long long)r->throughput_drained, r->throughput_drain_s);
+    if (r->throughput_schedule)
+        fputs("The window is the load's: from the producers' schedule "
+              "start to its end, as their HELLO announced. The mean is the "
+              "events completed inside it over its length, offered the "
+              "events sent over it; completions after its end (the drain) "
+              "are counted apart.\n\n",
+              f);
+    else
+        fputs("No producer announced its schedule: the window runs from "
+              "the earliest intended send to the last completion, drain "
+              "included.\n\n",
+              f);
 }
 
 /* A percentage cell of a fraction, or "-" when unknown. */
@@ -706,6 +799,29 @@ s_md_stages(FILE *f, const et_results_t *r)
                 s->service_ms.p50, s->service_ms.p99);
     }
     fputs("\n", f);
+    fputs("### Stages: hold and residence\n\n"
+          "Hold: the broker's dispatch of an attempt to its result "
+          "processed, the time the attempt held its slot (every attempt "
+          "with a result). Overhead: hold less the worker's service time "
+          "(the hops, the worker's hand-offs, a result waiting at the "
+          "broker). Residence: the event's first enqueue in the stage to "
+          "the result that ends it, retries included.\n\n"
+          "| # | function | hold mean / p50 / p99 ms | "
+          "overhead mean / p50 / p99 ms | residence mean / p50 / p99 ms |\n"
+          "|---:|---|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        fprintf(f, "| %zu | ", i);
+        et_md_cell(f, s->function);
+        fprintf(f,
+                " | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | "
+                "%.3f / %.3f / %.3f |\n",
+                s->hold_ms.mean, s->hold_ms.p50, s->hold_ms.p99,
+                s->overhead_ms.mean, s->overhead_ms.p50, s->overhead_ms.p99,
+                s->residence_ms.mean, s->residence_ms.p50, s->residence_ms.p99);
+    }
+    fputs("\n", f);
 }
 
 static void
@@ -747,15 +863,23 @@ s_md_cost(FILE *f, const et_results_t *r)
             "Model %s: %u MB per instance, %.10f USD per GB-s, %.10g USD "
             "per million requests. Instances: every instance billed for "
             "its whole lifetime (provisioned or kept alive). Invocations: "
-            "each invocation's service time, rounded up to 1 ms.\n\n"
+            "every dispatched attempt, rounded up to 1 ms: its service time, "
+            "or, for an attempt the broker gave up on (timed out, worker "
+            "lost, in flight when the drain ended), its dispatch to that "
+            "decision. Failed attempts are those that did not give their "
+            "stage its result (function errors included): the retries' "
+            "share is their part of the invocations' USD.\n\n"
             "| requests | instance GB-s | billed GB-s | USD (instances) | "
-            "USD (invocations) |\n"
-            "|---:|---:|---:|---:|---:|\n"
-            "| %llu | %.3f | %.3f | %.6f | %.6f |\n\n",
+            "USD (invocations) | failed attempts | failed GB-s | "
+            "retries' share |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            "| %llu | %.3f | %.3f | %.6f | %.6f | %llu | %.3f | %.2f%% |\n\n",
             ET_COST_MODEL_NAME, c->model.memory_mb, c->model.price_per_gb_s,
             c->model.price_per_million_requests,
             (unsigned long long)c->requests, c->instance_gb_s, c->billed_gb_s,
-            c->usd_instances, c->usd_invocations);
+            c->usd_instances, c->usd_invocations,
+            (unsigned long long)c->failed_attempts, c->failed_attempts_gb_s,
+            c->retry_share * 100);
 }
 
 static void
@@ -928,10 +1052,14 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
             (unsigned long long)r->sent, (unsigned long long)r->completed,
             (unsigned long long)r->rejected, (unsigned long long)r->failed,
             (unsigned long long)r->lost);
-    fprintf(out, "latency ms   p50 %.3f  p99 %.3f  max %.3f\n",
-            r->latency_ms.p50, r->latency_ms.p99, r->latency_ms.max);
-    fprintf(out, "throughput   mean %.1f/s  peak %.0f/s\n",
-            r->throughput_mean_eps, r->throughput_peak_eps);
+    fprintf(out, "latency ms   p50 %s%.3f  p99 %s%.3f  max %s%.3f%s\n",
+            r->latency_at_least.p50 ? ">= " : "", r->latency_ms.p50,
+            r->latency_at_least.p99 ? ">= " : "", r->latency_ms.p99,
+            r->latency_at_least.max ? ">= " : "", r->latency_ms.max,
+            r->latency_complete ? "" : "  (incomplete: events unfinished)");
+    fprintf(out, "throughput   mean %.1f/s  offered %.1f/s  peak %.0f/s\n",
+            r->throughput_mean_eps, r->throughput_offered_eps,
+            r->throughput_peak_eps);
     if (r->has_bottleneck)
         fprintf(out, "utilization  bottleneck %s busy %.1f%% (load window)  ",
                 r->bottleneck, r->bottleneck_busy * 100.0);

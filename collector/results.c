@@ -80,6 +80,15 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
 
     et_producers_fill(p->producers, r);
     et_accounting_fill(p->accounting, p->producers, r);
+    et_window_result_t w;
+    et_window_fill(p->window, r->sent, &w);
+    r->throughput_schedule = w.schedule;
+    r->window_s = w.window_s;
+    r->throughput_mean_eps = w.mean_eps;
+    r->throughput_offered_eps = w.offered_eps;
+    r->throughput_in_window = w.in_window;
+    r->throughput_drained = w.drained;
+    r->throughput_drain_s = w.drain_s;
     et_stages_fill(p->stages, p->workers, next.stages, n_stages);
     r->n_stages = n_stages;
     r->stages = next.stages;

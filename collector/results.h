@@ -14,6 +14,7 @@
 #include "collector/stages.h"
 #include "collector/timeseries.h"
 #include "collector/utilization.h"
+#include "collector/window.h"
 #include "collector/workers.h"
 
 #include <stdint.h>
@@ -42,6 +43,7 @@ typedef struct {
     const et_accuracy_tally_t *accuracy;
     const et_cost_model_t *cost_model;
     const et_cost_meter_t *cost_meter;
+    const et_window_t *window;
 } et_results_parts_t;
 
 typedef struct et_results_store_t et_results_store_t;

@@ -21,6 +21,9 @@ typedef struct {
     et_hist_t *service;
     et_hist_t *cold_queue; /* queue waits of cold events only */
     et_hist_t *warm_queue; /* and of the others */
+    et_hist_t *hold;       /* dispatch to result, at the broker */
+    et_hist_t *overhead;   /* hold - service */
+    et_hist_t *residence;  /* first enqueue to the stage's result */
 } s_stage_t;
 
 struct et_stages_t {
@@ -74,6 +77,9 @@ et_stages_destroy(et_stages_t **self_p)
         et_hist_destroy(&self->stages[i].service);
         et_hist_destroy(&self->stages[i].cold_queue);
         et_hist_destroy(&self->stages[i].warm_queue);
+        et_hist_destroy(&self->stages[i].hold);
+        et_hist_destroy(&self->stages[i].overhead);
+        et_hist_destroy(&self->stages[i].residence);
     }
     free(self);
     *self_p = NULL;
@@ -109,11 +115,25 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r)
     et_hist_t *service = s_hist(&stage->service);
     et_hist_t *split =
         s_hist(r->cold ? &stage->cold_queue : &stage->warm_queue);
-    if (!queue || !service || !split)
+    et_hist_t *hold = s_hist(&stage->hold);
+    et_hist_t *overhead = s_hist(&stage->overhead);
+    if (!queue || !service || !split || !hold || !overhead)
         return -1;
     et_hist_record(queue, r->queue_ns);
     et_hist_record(split, r->queue_ns);
     et_hist_record(service, r->service_ns);
+    et_hist_record(hold, r->hold_ns);
+    /* Two clocks' readings of one interval: a service above the hold
+     * (clock rates, a worker's bad report) records as 0. */
+    et_hist_record(overhead, r->hold_ns - r->service_ns);
+    /* A failed attempt leaves the event in the stage: its residence ends
+     * with the attempt that gives the stage its result. */
+    if (r->reason != ET_REASON_FUNCTION_ERROR) {
+        et_hist_t *residence = s_hist(&stage->residence);
+        if (!residence)
+            return -1;
+        et_hist_record(residence, r->residence_ns);
+    }
     return 0;
 }
 
@@ -226,5 +246,8 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
         s->service_ms = s_spread(st->service);
         s->cold_queue_ms = s_spread(st->cold_queue);
         s->warm_queue_ms = s_spread(st->warm_queue);
+        s->hold_ms = s_spread(st->hold);
+        s->overhead_ms = s_spread(st->overhead);
+        s->residence_ms = s_spread(st->residence);
     }
 }

@@ -13,7 +13,7 @@
 /* Per-second latency histograms only need two digits for p50/p99, which
  * keeps each one around 20 KiB instead of 140 KiB. */
 #define S_SECOND_HIST_LOWEST 1000
-#define S_SECOND_HIST_HIGHEST (60 * ET_NS_PER_S)
+#define S_SECOND_HIST_HIGHEST ET_HIST_LATENCY_MAX_NS
 #define S_SECOND_HIST_DIGITS 2
 
 typedef struct {

@@ -224,9 +224,9 @@ et_utilization_add(et_utilization_t *self, const char *name, int64_t t_ns,
 /* ---- the figures ----------------------------------------------------------
  */
 
-/* E[hold] of 'function': the mean service time of its stages, weighted by
- * their completions, in seconds (the broker's hold time, dispatch to
- * result, will replace service here once STAGE records carry it). */
+/* E[hold] of 'function': the mean hold of its stages (dispatch to result
+ * at the broker, the time a slot is really taken), weighted by their
+ * completions, in seconds. */
 static double
 s_hold_mean_s(const char *function, const et_stage_result_t *stages,
               size_t n_stages)
@@ -235,7 +235,7 @@ s_hold_mean_s(const char *function, const et_stage_result_t *stages,
     for (size_t i = 0; i < n_stages; i++) {
         if (strcmp(stages[i].function, function) != 0)
             continue;
-        sum_ms += stages[i].service_ms.mean * (double)stages[i].completed;
+        sum_ms += stages[i].hold_ms.mean * (double)stages[i].completed;
         count += (double)stages[i].completed;
     }
     return count > 0 ? sum_ms / count / 1e3 : 0;

@@ -781,7 +781,7 @@ et_codec_decode_clock(const void *data, size_t size, et_clock_report_t *m)
     return s_reader_close(&r);
 }
 
-#define S_RECORD_FIELDS 14
+#define S_RECORD_FIELDS 16
 
 int
 et_codec_encode_workflow(msgpack_sbuffer *buf, const et_workflow_msg_t *m)
@@ -844,7 +844,9 @@ et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
               msgpack_pack_int32(&pk, m->outcome) ||
               msgpack_pack_uint8(&pk, m->reason) ||
               msgpack_pack_uint8(&pk, m->cold) ||
-              msgpack_pack_double(&pk, m->score);
+              msgpack_pack_double(&pk, m->score) ||
+              msgpack_pack_int64(&pk, m->hold_ns) ||
+              msgpack_pack_int64(&pk, m->residence_ns);
     }
     return s_done(rc);
 }
@@ -890,6 +892,8 @@ et_codec_decode_records(const void *data, size_t size, et_record_t *records,
         m->reason = (uint8_t)s_read_u64(&sub, ET_REASON_MAX);
         m->cold = (uint8_t)s_read_u64(&sub, 1);
         m->score = s_read_f64(&sub, -1e300, 1e300);
+        m->hold_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        m->residence_ns = s_read_i64(&sub, 0, S_NS_MAX);
         if (m->kind == 0)
             sub.bad = 1;
         r.bad |= sub.bad;

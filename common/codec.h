@@ -156,13 +156,24 @@ typedef struct {
     uint32_t attempt;
     int64_t intended_ns;
     int64_t t_ns;       /* CLOCK_REALTIME of the transition */
-    int64_t queue_ns;   /* STAGE: wait in the stage's queue */
+    int64_t queue_ns;   /* STAGE: this attempt's wait in the stage's queue */
     int64_t service_ns; /* STAGE: time inside the function */
     int32_t label;      /* ACCEPTED */
     int32_t outcome;    /* STAGE, COMPLETED */
-    uint8_t reason;     /* REJECTED, FAILED, RETRY, COMPLETED (FILTERED) */
-    uint8_t cold;       /* STAGE: the event waited for a cold start */
-    double score;       /* STAGE, COMPLETED */
+    /* REJECTED, FAILED, RETRY, COMPLETED (FILTERED), and STAGE: FUNCTION_ERROR
+     * when the function failed on this attempt */
+    uint8_t reason;
+    uint8_t cold; /* STAGE: the event waited for a cold start */
+    double score; /* STAGE, COMPLETED */
+    /* Broker monotonic clock. STAGE: the TASK's dispatch to its RESULT
+     * processed (the time the attempt held its slot). RETRY and FAILED: the
+     * hold of an attempt given up without a result (timeout, worker lost,
+     * still in flight at the drain's end), dispatch to that decision; 0
+     * when the attempt had a result or was never dispatched. */
+    int64_t hold_ns;
+    /* STAGE: first enqueue in this stage (retries included) to this
+     * result. */
+    int64_t residence_ns;
 } et_record_t;
 
 typedef struct {

@@ -22,7 +22,7 @@ typedef struct {
     double b;    /* uniform: high (ns); lognormal: sigma */
 } et_dist_t;
 
-/* Longest sample any distribution returns: 60 s, the histogram's top. */
+/* Longest sample any distribution returns: 60 s. */
 #define ET_DIST_MAX_NS (60.0 * 1e9)
 
 /* Parse 'text' into *dist. Returns 0, or -1 with a reason in 'why'. */

@@ -150,7 +150,7 @@ et_hist_new_latency(void)
 {
     /* lowest = 1 ns: with 1 us the bottom buckets would be 512 ns wide and
      * a 20 us queue wait only 2.5% accurate. */
-    return et_hist_new(1, 60LL * 1000000000LL, 3);
+    return et_hist_new(1, ET_HIST_LATENCY_MAX_NS, 3);
 }
 
 void

@@ -21,8 +21,16 @@ typedef struct et_hist_t et_hist_t;
  * ENOMEM. The caller owns the result. */
 et_hist_t *et_hist_new(int64_t lowest, int64_t highest, int sig_digits);
 
-/* The default latency histogram, in nanoseconds up to 60 s: every value
- * from 1 us up (below, too) is kept to 3 significant digits. */
+/* The latency histograms' top: a week. It must be at least max(1 h, run +
+ * drain) so the slowest events of an overloaded run keep their value; a
+ * schedule (producer --duration) and a drain (collector --drain-timeout)
+ * are each at most a day, and every doubling of the range costs only
+ * 8 KiB per histogram. */
+#define ET_HIST_LATENCY_MAX_NS (7LL * 86400LL * 1000000000LL)
+
+/* The default latency histogram, in nanoseconds up to
+ * ET_HIST_LATENCY_MAX_NS: every value from 1 us up (below, too) is kept to
+ * 3 significant digits. */
 et_hist_t *et_hist_new_latency(void);
 
 /* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */

@@ -85,6 +85,18 @@ s_count(json_t *obj, const char *prefix, const char *path, uint64_t *out,
     return -1;
 }
 
+/* A number that older summaries lack: absent leaves *out and returns 0
+ * with *present = 0; present, it must be valid. */
+static int
+s_optional_number(json_t *obj, const char *prefix, const char *path, double max,
+                  double *out, int *present, char *why, size_t why_size)
+{
+    *present = s_lookup(obj, path) != NULL;
+    if (!*present)
+        return 0;
+    return s_number(obj, prefix, path, 0, max, out, why, why_size);
+}
+
 static int
 s_parse_stage(json_t *item, size_t index, et_summary_stage_t *stage, char *why,
               size_t why_size)
@@ -118,6 +130,65 @@ s_parse_stage(json_t *item, size_t index, et_summary_stage_t *stage, char *why,
         s_count(item, prefix, "cold_starts", &stage->cold_starts, why,
                 why_size) != 0)
         return -1;
+    int residence = 0;
+    if (s_optional_number(item, prefix, "hold_ms.mean", S_BIG,
+                          &stage->hold_mean_ms, &stage->has_hold, why,
+                          why_size) != 0 ||
+        s_optional_number(item, prefix, "residence_ms.mean", S_BIG,
+                          &stage->residence_mean_ms, &residence, why,
+                          why_size) != 0)
+        return -1;
+    stage->has_hold = stage->has_hold && residence;
+    return 0;
+}
+
+/* events.unfinished, latency_ms.complete and latency_ms.at_least, each
+ * optional (older summaries): absent means complete. Names in at_least
+ * this reader does not know are ignored. */
+static int
+s_parse_completeness(json_t *root, et_summary_t *s, char *why, size_t why_size)
+{
+    s->latency_complete = 1;
+    if (s_lookup(root, "events.unfinished") &&
+        s_count(root, "", "events.unfinished", &s->unfinished, why, why_size) !=
+            0)
+        return -1;
+    json_t *complete = s_lookup(root, "latency_ms.complete");
+    if (complete) {
+        if (!json_is_boolean(complete)) {
+            snprintf(why, why_size,
+                     "field latency_ms.complete: expected true or false");
+            return -1;
+        }
+        s->latency_complete = json_is_true(complete);
+    }
+    json_t *at_least = s_lookup(root, "latency_ms.at_least");
+    if (!at_least)
+        return 0;
+    if (!json_is_array(at_least)) {
+        snprintf(why, why_size,
+                 "field latency_ms.at_least: expected an array of names");
+        return -1;
+    }
+    et_summary_at_least_t *a = &s->latency_at_least;
+    struct {
+        const char *name;
+        int *flag;
+    } names[] = {{"mean", &a->mean}, {"p50", &a->p50},   {"p90", &a->p90},
+                 {"p99", &a->p99},   {"p999", &a->p999}, {"max", &a->max}};
+    size_t i;
+    json_t *name;
+    json_array_foreach(at_least, i, name)
+    {
+        if (!json_is_string(name)) {
+            snprintf(why, why_size,
+                     "field latency_ms.at_least[%zu]: expected a string", i);
+            return -1;
+        }
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (strcmp(json_string_value(name), names[k].name) == 0)
+                *names[k].flag = 1;
+    }
     return 0;
 }
 
@@ -423,6 +494,7 @@ s_parse_root(json_t *root, et_summary_t *s, char *why, size_t why_size)
             return -1;
     if (s_parse_lifetime(root, s, why, why_size) != 0 ||
         s_parse_utilization(root, s, why, why_size) != 0 ||
+        s_parse_completeness(root, s, why, why_size) != 0 ||
         s_parse_stages(root, s, why, why_size) != 0)
         return -1;
     return s_parse_generic(root, s, why, why_size);

@@ -27,6 +27,10 @@ typedef struct {
     char function[ET_SUMMARY_FUNCTION_MAX]; /* printable ASCII */
     double queue_mean_ms, queue_p99_ms, service_mean_ms, service_p99_ms;
     uint64_t completed, failed, retries, cold_starts;
+    /* hold_ms.mean and residence_ms.mean; summaries before them lack them
+     * (has_hold = 0) */
+    int has_hold;
+    double hold_mean_ms, residence_mean_ms;
 } et_summary_stage_t;
 
 /* One function's utilization over the load window (functions[]): each
@@ -36,6 +40,10 @@ typedef struct {
     int has_busy, has_offered, has_cpu;
     double busy, offered, cpu;
 } et_summary_function_t;
+/* Which latency_ms figures are lower bounds (latency_ms.at_least). */
+typedef struct {
+    int mean, p50, p90, p99, p999, max;
+} et_summary_at_least_t;
 
 /* One scalar of accuracy or cost: its dotted path ("windows.detected";
  * "cost" when cost is a bare number) and its value as text ("0.9", "true",
@@ -71,7 +79,13 @@ typedef struct {
     et_summary_function_t *functions; /* functions[], may be absent */
     size_t n_functions;
     uint64_t sent, completed, rejected, failed, lost; /* events.* */
-    et_summary_stage_t *stages;                       /* stages[] */
+    /* events.unfinished, latency_ms.complete and .at_least; a summary
+     * before them reads as complete (unfinished events were then failed
+     * and out of the latency) */
+    uint64_t unfinished;
+    int latency_complete;
+    et_summary_at_least_t latency_at_least;
+    et_summary_stage_t *stages; /* stages[] */
     size_t n_stages;
     et_summary_fields_t accuracy; /* an object, null or absent */
     et_summary_fields_t cost;     /* an object, a number, null or absent */

@@ -51,6 +51,14 @@ s_m_lat_p99(const et_summary_t *s)
     return s->latency_p99_ms;
 }
 
+/* 1 when the run's mean latency is only a lower bound (unfinished
+ * events), so a cell's mean above 0 says one of its runs' is. */
+static double
+s_f_lat_mean(const et_summary_t *s)
+{
+    return s->latency_at_least.mean;
+}
+
 static double
 s_m_throughput(const et_summary_t *s)
 {
@@ -197,7 +205,8 @@ s_write_csv(FILE *f, const void *context)
     fputs("point,rate_eps,duration_s,latency_mean_ms,latency_p50_ms,"
           "latency_p90_ms,latency_p99_ms,latency_max_ms,throughput_mean_eps,"
           "utilization_busy_lifetime_pct,utilization_cpu_lifetime_pct,sent,"
-          "completed,rejected,failed,lost,bottleneck,bottleneck_busy_pct\n",
+          "completed,rejected,failed,lost,unfinished,latency_complete,"
+          "bottleneck,bottleneck_busy_pct\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
@@ -205,14 +214,15 @@ s_write_csv(FILE *f, const void *context)
         s_csv_text(f, p->name);
         fprintf(f,
                 ",%.9g,%.9g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%llu,"
-                "%llu,%llu,%llu,%llu",
+                "%llu,%llu,%llu,%llu,%llu,%s",
                 s->rate_eps, s->duration_s, s->latency_mean_ms,
                 s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
                 s->latency_max_ms, s->throughput_mean_eps, s->busy_lifetime_pct,
                 s->cpu_lifetime_pct, (unsigned long long)s->sent,
                 (unsigned long long)s->completed,
                 (unsigned long long)s->rejected, (unsigned long long)s->failed,
-                (unsigned long long)s->lost);
+                (unsigned long long)s->lost, (unsigned long long)s->unfinished,
+                s->latency_complete ? "true" : "false");
         /* Unknown stays empty, never a made-up 0. */
         if (s->has_bottleneck) {
             fputc(',', f);
@@ -412,10 +422,13 @@ s_draw(s_sweep_t *self, const char *gnuplot, const volatile sig_atomic_t *stop)
 
 /* ---- report.md ----------------------------------------------------------- */
 
-/* Rows are rates, columns durations, as in the paper's Tables 1-3. */
+/* Rows are rates, columns durations, as in the paper's Tables 1-3. A
+ * cell whose 'at_least' (NULL: none) is above 0 for any of its runs is
+ * marked "≥": its mean is only a lower bound. */
 static void
 s_md_matrix(FILE *f, const s_sweep_t *self, const char *heading,
-            const char *note, et_grid_metric_fn metric, int decimals)
+            const char *note, et_grid_metric_fn metric,
+            et_grid_metric_fn at_least, int decimals)
 {
     char buf[32];
     fprintf(f, "### %s\n\n%s\n\n| event rate (events/s) |", heading, note);
@@ -430,14 +443,17 @@ s_md_matrix(FILE *f, const s_sweep_t *self, const char *heading,
         fprintf(f, "| %s |",
                 et_md_number(buf, sizeof buf, self->grid.rates[r]));
         for (size_t d = 0; d < self->grid.n_durations; d++) {
-            double mean;
+            double mean, bound = 0;
             size_t n = et_grid_cell(&self->grid, r, d, metric, &mean);
+            if (at_least)
+                et_grid_cell(&self->grid, r, d, at_least, &bound);
+            const char *mark = bound > 0 ? "≥ " : "";
             if (n == 0)
                 fputs(" - |", f);
             else if (n == 1)
-                fprintf(f, " %.*f |", decimals, mean);
+                fprintf(f, " %s%.*f |", mark, decimals, mean);
             else
-                fprintf(f, " %.*f (mean of %zu) |", decimals, mean, n);
+                fprintf(f, " %s%.*f (mean of %zu) |", mark, decimals, mean, n);
         }
         fputs("\n", f);
     }
@@ -560,11 +576,14 @@ static void
 s_md_paper_tables(FILE *f, const s_sweep_t *self)
 {
     s_md_matrix(f, self, "Table 1. Average latency (ms)",
-                "Mean end-to-end latency (latency_ms.mean).", s_m_lat_mean, 3);
+                "Mean end-to-end latency (latency_ms.mean). \"≥\": a run "
+                "ended with events unfinished, counted at their lower bound, "
+                "so the mean is at least this.",
+                s_m_lat_mean, s_f_lat_mean, 3);
     s_md_matrix(f, self, "Table 2. Average throughput (events/s)",
-                "Completed events per second over the run window "
-                "(throughput_eps.mean).",
-                s_m_throughput, 3);
+                "Events completed inside the load window (the producers' "
+                "schedule) per second of it (throughput_eps.mean).",
+                s_m_throughput, NULL, 3);
     s_md_bottleneck(f, self,
                     "Table 3. Average utilization of the bottleneck (%)",
                     "The busiest function's busy share of its slots over the "
@@ -586,20 +605,35 @@ s_md_point(FILE *f, const et_grid_point_t *p)
             et_md_number(dur, sizeof dur, p->summary.duration_s));
 }
 
+/* One latency cell, "≥ " before a lower bound. */
+static void
+s_md_latency_cell(FILE *f, double value, int at_least)
+{
+    fprintf(f, " %s%.3f |", at_least ? "≥ " : "", value);
+}
+
 static void
 s_md_latency(FILE *f, const s_sweep_t *self)
 {
     fputs("## Latency percentiles per point (ms)\n\n"
+          "\"≥\" marks a figure that is only a lower bound: the run ended "
+          "with events still in the system (unfinished), counted at their "
+          "lower bound, and one of them could rank at or below it.\n\n"
           "| point | rate (events/s) | duration (s) | mean | p50 | p90 | "
-          "p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+          "p99 | max | unfinished |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
         const et_summary_t *s = &p->summary;
+        const et_summary_at_least_t *a = &s->latency_at_least;
         s_md_point(f, p);
-        fprintf(f, " %.3f | %.3f | %.3f | %.3f | %.3f |\n", s->latency_mean_ms,
-                s->latency_p50_ms, s->latency_p90_ms, s->latency_p99_ms,
-                s->latency_max_ms);
+        s_md_latency_cell(f, s->latency_mean_ms, a->mean);
+        s_md_latency_cell(f, s->latency_p50_ms, a->p50);
+        s_md_latency_cell(f, s->latency_p90_ms, a->p90);
+        s_md_latency_cell(f, s->latency_p99_ms, a->p99);
+        s_md_latency_cell(f, s->latency_max_ms, a->max);
+        fprintf(f, " %llu |\n", (unsigned long long)s->unfinished);
     }
     fputs("\n", f);
 }
@@ -609,28 +643,37 @@ s_md_stages(FILE *f, const s_sweep_t *self)
 {
     fputs("## Stages per point\n\n"
           "Queue: wait in the broker's queue for that stage. Service: time "
-          "inside the function.\n\n"
+          "inside the function. Hold: the broker's dispatch to the result, "
+          "the time an attempt held its slot. Residence: first enqueue in "
+          "the stage to its result, retries included (\"-\": a summary "
+          "without them).\n\n"
           "| point | rate (events/s) | duration (s) | # | function | "
           "queue mean ms | queue p99 ms | service mean ms | service p99 ms | "
+          "hold mean ms | residence mean ms | "
           "completed | failed | retries | cold starts |\n"
-          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+          "---:|---:|\n",
           f);
     for (size_t i = 0; i < self->grid.n_points; i++) {
         const et_grid_point_t *p = &self->grid.points[i];
         if (p->summary.n_stages == 0) {
             s_md_point(f, p);
-            fputs(" - | (no stages) | | | | | | | | |\n", f);
+            fputs(" - | (no stages) | | | | | | | | | | |\n", f);
         }
         for (size_t k = 0; k < p->summary.n_stages; k++) {
             const et_summary_stage_t *s = &p->summary.stages[k];
             s_md_point(f, p);
             fprintf(f, " %zu | ", k);
             et_md_text(f, s->function);
-            fprintf(f,
-                    " | %.3f | %.3f | %.3f | %.3f | %llu | %llu | %llu | "
-                    "%llu |\n",
-                    s->queue_mean_ms, s->queue_p99_ms, s->service_mean_ms,
-                    s->service_p99_ms, (unsigned long long)s->completed,
+            fprintf(f, " | %.3f | %.3f | %.3f | %.3f |", s->queue_mean_ms,
+                    s->queue_p99_ms, s->service_mean_ms, s->service_p99_ms);
+            if (s->has_hold)
+                fprintf(f, " %.3f | %.3f |", s->hold_mean_ms,
+                        s->residence_mean_ms);
+            else
+                fputs(" - | - |", f);
+            fprintf(f, " %llu | %llu | %llu | %llu |\n",
+                    (unsigned long long)s->completed,
                     (unsigned long long)s->failed,
                     (unsigned long long)s->retries,
                     (unsigned long long)s->cold_starts);
@@ -767,9 +810,13 @@ s_md_intro(FILE *f, const s_sweep_t *self)
           "- **Latency** is end to end, from each event's *intended* send "
           "time (open loop: a late generator or a growing queue shows up as "
           "latency, not as a lighter load) to the completion of its last "
-          "stage, over completed events.\n"
-          "- **Throughput** is completed events per second over the run's "
-          "measured window. A healthy system keeps up with the offered rate "
+          "stage, over completed events and the events still in the system "
+          "when the run's drain ended (unfinished), each at its lower bound; "
+          "\"≥\" marks a figure that is then only a lower bound.\n"
+          "- **Throughput** is the events completed inside the load window "
+          "(the producers' schedule, from its start to its end) per second "
+          "of it; completions in the drain after it are not counted. A "
+          "healthy system keeps up with the offered rate "
           "(the y = x line in the throughput figure); below it, events "
           "waited, were rejected or failed (see \"Events per point\").\n"
           "- **Utilization** is per function, over the load window (the "
@@ -807,7 +854,7 @@ s_write_md(FILE *f, const void *context)
                 "All functions' busy time over their instances' lifetimes x "
                 "slots, start-up and drain included "
                 "(utilization_pct.busy_lifetime): what cost bills.",
-                s_m_busy_lifetime, 2);
+                s_m_busy_lifetime, NULL, 2);
     s_md_figures(f, self);
     s_md_latency(f, self);
     s_md_stages(f, self);

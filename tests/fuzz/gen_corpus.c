@@ -124,7 +124,7 @@ s_codec(void)
         40,      44, 16000000000, 40000000000, 20000000000};
     rc |= et_codec_encode_stats(&b, &stats);
     rc |= s_write_buf("codec", "stats", &b);
-    et_record_t recs[3] = {{.kind = ET_RECORD_ACCEPTED,
+    et_record_t recs[4] = {{.kind = ET_RECORD_ACCEPTED,
                             .event_id = 1,
                             .producer_id = 1,
                             .intended_ns = 10,
@@ -142,7 +142,18 @@ s_codec(void)
                             .label = -1,
                             .outcome = 1,
                             .cold = 1,
-                            .score = 0.5},
+                            .score = 0.5,
+                            .hold_ns = 7,
+                            .residence_ns = 12},
+                           {.kind = ET_RECORD_RETRY,
+                            .event_id = 1,
+                            .stage = 1,
+                            .intended_ns = 10,
+                            .t_ns = 15,
+                            .label = -1,
+                            .outcome = -1,
+                            .reason = ET_REASON_TIMEOUT,
+                            .hold_ns = 4},
                            {.kind = ET_RECORD_COMPLETED,
                             .event_id = 1,
                             .intended_ns = 10,
@@ -153,7 +164,7 @@ s_codec(void)
                             .score = -0.0}};
     rc |= et_codec_encode_records(&b, recs, 0);
     rc |= s_write_buf("codec", "records-empty", &b);
-    rc |= et_codec_encode_records(&b, recs, 3);
+    rc |= et_codec_encode_records(&b, recs, 4);
     rc |= s_write_buf("codec", "records", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_CLOCK);
     rc |= s_write_buf("codec", "header-clock", &b);

@@ -32,4 +32,11 @@ jq -e '.functions[0].busy > 0 and .functions[0].busy <= 1' "$s" >/dev/null ||
   fail "busy over the load window: $(jq -c '.functions[0]' "$s")"
 grep -q "stale results $stale," "$out/report.md" ||
   fail "report.md does not head with the stale results: $(sed -n 3,6p "$out/report.md")"
-pass "$retries timed-out attempts retried, $stale late results dropped as stale; all $(json "$s" .events.completed) events completed"
+# Timed-out attempts are billed (dispatch to the timeout) as failed ones,
+# and an event's residence in the stage spans its timed-out attempt.
+jq -e --argjson retries "$retries" '.cost.failed_attempts >= $retries
+       and .cost.requests >= .stages[0].completed + $retries
+       and .cost.retry_share > 0
+       and .stages[0].residence_ms.p99 >= 300' "$s" >/dev/null ||
+  fail "retries unbilled or residence too short: $(jq -c '{cost, r: .stages[0].residence_ms}' "$s")"
+pass "$retries timed-out attempts retried; all $(json "$s" .events.completed) events completed"

@@ -11,6 +11,7 @@
 // clang-format on
 
 #include "aggregate_fixture.h"
+#include "collector/accounting.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -284,15 +285,115 @@ test_aggregate_latency_percentiles_from_known_values(void **state)
     et_aggregate_destroy(&agg);
 }
 
+/* A FAILED record of event 'id' with 'reason' at 't'. */
 static void
-test_aggregate_latency_above_sixty_seconds_is_counted_as_overflow(void **state)
+s_failed(et_aggregate_t *agg, uint64_t id, et_reason_t reason, int64_t t)
+{
+    et_record_t r = s_rec(ET_RECORD_FAILED, id, 0, T0, t);
+    r.reason = (uint8_t)reason;
+    assert_int_equal(et_aggregate_add_record(agg, &r), 0);
+}
+
+static void
+test_aggregate_unfinished_events_are_censored_latencies(void **state)
 {
     (void)state;
     et_aggregate_t *agg = s_new(1);
-    s_add(agg, ET_RECORD_COMPLETED, 1, 0, T0, T0 + 90 * S);
+    // 100 completed at 1..100 ms; two still in the system when the drain
+    // ended, 5 s and 6 s after their intended send; one timed out (a
+    // real failure: no latency at all).
+    for (uint64_t i = 1; i <= 100; i++)
+        s_add(agg, ET_RECORD_COMPLETED, i, 0, T0, T0 + (int64_t)i * MS);
+    s_failed(agg, 101, ET_REASON_SHUTTING_DOWN, T0 + 5 * S);
+    s_failed(agg, 102, ET_REASON_SHUTTING_DOWN, T0 + 6 * S);
+    s_failed(agg, 103, ET_REASON_TIMEOUT, T0 + 9 * S);
     const et_results_t *r = s_results(agg);
+    assert_int_equal(r->failed, 3);
+    assert_int_equal(r->unfinished, 2);
+    assert_false(r->latency_complete);
+    // 102 values: p50 is rank 51, p90 rank 92, both completed events
+    // below every bound, so exact; p99 (rank 101) and p99.9 (rank 102)
+    // fall on unfinished events: lower bounds.
+    s_assert_close(r->latency_ms.p50, 51.0, 0.001);
+    s_assert_close(r->latency_ms.p90, 92.0, 0.001);
+    s_assert_close(r->latency_ms.p99, 5000.0, 0.001);
+    s_assert_close(r->latency_ms.p999, 6000.0, 0.001);
+    s_assert_close(r->latency_ms.max, 6000.0, 1e-9);
+    s_assert_close(r->latency_ms.mean, (5050.0 + 11000.0) / 102, 1e-9);
+    const et_latency_at_least_t *a = &r->latency_at_least;
+    assert_false(a->p50);
+    assert_false(a->p90);
+    assert_true(a->p99);
+    assert_true(a->p999);
+    assert_true(a->mean);
+    assert_true(a->max);
+    assert_int_equal(r->latency_censored.count, 2);
+    s_assert_close(r->latency_censored.min, 5000.0, 1e-9);
+    s_assert_close(r->latency_censored.p50, 5000.0, 0.001);
+    s_assert_close(r->latency_censored.max, 6000.0, 1e-9);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_complete_latency_has_no_bounds(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_add(agg, ET_RECORD_COMPLETED, 1, 0, T0, T0 + 3 * MS);
+    s_failed(agg, 2, ET_REASON_WORKER_LOST, T0 + S);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->unfinished, 0);
+    assert_true(r->latency_complete);
+    const et_latency_at_least_t *a = &r->latency_at_least;
+    assert_false(a->mean || a->p50 || a->p90 || a->p99 || a->p999 || a->max);
+    assert_int_equal(r->latency_censored.count, 0);
+    assert_true(r->latency_censored.max == 0.0);
+    s_assert_close(r->latency_ms.max, 3.0, 1e-9);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_at_least_marks_what_an_unfinished_event_could_undercut(
+    void **state)
+{
+    (void)state;
+    et_latency_at_least_t a;
+    // No censored event: nothing is a bound, whatever the numbers.
+    et_accounting_at_least(0, 0, 10, 20, 30, 40, &a);
+    assert_false(a.mean || a.p50 || a.p90 || a.p99 || a.p999 || a.max);
+    // A bound of 25 could rank at or below p99 and p99.9 (30, 40), not
+    // below p50 or p90 (10, 20); equal counts as at or below.
+    et_accounting_at_least(1, 25, 10, 20, 30, 40, &a);
+    assert_true(a.mean && a.max);
+    assert_false(a.p50 || a.p90);
+    assert_true(a.p99 && a.p999);
+    et_accounting_at_least(1, 20, 10, 20, 30, 40, &a);
+    assert_false(a.p50);
+    assert_true(a.p90);
+    // An event that arrived just before the end has a small bound: every
+    // figure is only a bound.
+    et_accounting_at_least(1, 1, 10, 20, 30, 40, &a);
+    assert_true(a.p50 && a.p90 && a.p99 && a.p999);
+}
+
+static void
+test_aggregate_latency_keeps_a_half_hour_and_counts_a_week_as_overflow(
+    void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    // 90 s and 30 min are kept (the top used to be 60 s); beyond a week
+    // is clamped and counted.
+    s_add(agg, ET_RECORD_COMPLETED, 1, 0, T0, T0 + 90 * S);
+    s_add(agg, ET_RECORD_COMPLETED, 2, 0, T0, T0 + 1800 * S);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->latency_overflow, 0);
+    s_assert_close(r->latency_ms.p50, 90000.0, 0.001);
+    s_assert_close(r->latency_ms.max, 1800000.0, 1e-9);
+    s_add(agg, ET_RECORD_COMPLETED, 3, 0, T0, T0 + 8 * 86400 * S);
+    r = s_results(agg);
     assert_int_equal(r->latency_overflow, 1);
-    s_assert_close(r->latency_ms.p50, 60000.0, 0.001);
+    s_assert_close(r->latency_ms.max, 7 * 86400 * 1000.0, 1e-9);
     et_aggregate_destroy(&agg);
 }
 
@@ -345,9 +446,41 @@ test_aggregate_throughput_over_the_window_and_peak_second(void **state)
         s_add(agg, ET_RECORD_COMPLETED, i, 0, T0, T0 + 1500 * MS);
     s_add(agg, ET_RECORD_COMPLETED, 9, 0, T0, T0 + 4 * S);
     const et_results_t *r = s_results(agg);
+    // No HELLO: the fallback window, first intended send to last
+    // completion.
+    assert_false(r->throughput_schedule);
     s_assert_close(r->window_s, 4.0, 1e-9);
     s_assert_close(r->throughput_mean_eps, 2.5, 1e-9);
     assert_true(r->throughput_peak_eps == 6.0);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_throughput_over_the_schedule_counts_the_drain_apart(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    // The producer's schedule: 2 s from T0, 8 events sent. 5 complete
+    // inside it, 3 in the drain after it (the last at T0 + 3.5 s).
+    s_hello(agg, 1, 4.0, 2.0, 1, T0);
+    const uint64_t p1 = 1ULL << 40; // producer 1's events
+    for (uint64_t i = 0; i < 8; i++)
+        s_add(agg, ET_RECORD_ACCEPTED, p1 | i, 0, T0 + (int64_t)i * 250 * MS,
+              T0 + (int64_t)i * 250 * MS);
+    const int64_t done_at[8] = {100, 600, 900, 1500, 2000, 2100, 3000, 3500};
+    for (uint64_t i = 0; i < 8; i++)
+        s_add(agg, ET_RECORD_COMPLETED, p1 | i, 0, T0 + (int64_t)i * 250 * MS,
+              T0 + done_at[i] * MS);
+    s_done(agg, 1, 8, 0, 0);
+    const et_results_t *r = s_results(agg);
+    assert_true(r->throughput_schedule);
+    s_assert_close(r->window_s, 2.0, 1e-9);
+    assert_int_equal(r->throughput_in_window, 5);
+    assert_int_equal(r->throughput_drained, 3);
+    s_assert_close(r->throughput_mean_eps, 2.5, 1e-9);
+    s_assert_close(r->throughput_offered_eps, 4.0, 1e-9);
+    s_assert_close(r->throughput_drain_s, 1.5, 1e-9);
+    assert_int_equal(r->completed, 8);
     et_aggregate_destroy(&agg);
 }
 
@@ -533,13 +666,20 @@ main(void)
             test_aggregate_producer_without_done_counts_what_the_broker_saw),
         cmocka_unit_test(test_aggregate_latency_percentiles_from_known_values),
         cmocka_unit_test(
-            test_aggregate_latency_above_sixty_seconds_is_counted_as_overflow),
+            test_aggregate_latency_keeps_a_half_hour_and_counts_a_week_as_overflow),
+        cmocka_unit_test(
+            test_aggregate_unfinished_events_are_censored_latencies),
+        cmocka_unit_test(test_aggregate_complete_latency_has_no_bounds),
+        cmocka_unit_test(
+            test_aggregate_at_least_marks_what_an_unfinished_event_could_undercut),
         cmocka_unit_test(
             test_aggregate_completed_without_times_counts_but_has_no_latency),
         cmocka_unit_test(
             test_aggregate_counts_completions_before_their_intended_send),
         cmocka_unit_test(
             test_aggregate_throughput_over_the_window_and_peak_second),
+        cmocka_unit_test(
+            test_aggregate_throughput_over_the_schedule_counts_the_drain_apart),
         cmocka_unit_test(test_aggregate_run_fields_from_hello_and_stats),
         cmocka_unit_test(
             test_aggregate_load_window_spans_every_producers_schedule),

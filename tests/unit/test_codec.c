@@ -215,7 +215,9 @@ s_records(et_record_t r[N_RECORDS])
                          .label = INT32_MAX,
                          .outcome = 1,
                          .cold = 1,
-                         .score = 0.75};
+                         .score = 0.75,
+                         .hold_ns = 23456,
+                         .residence_ns = INT64_MAX};
     r[3] = (et_record_t){.kind = ET_RECORD_COMPLETED,
                          .event_id = 3,
                          .producer_id = 0,
@@ -229,13 +231,15 @@ s_records(et_record_t r[N_RECORDS])
                          .stage = 1,
                          .attempt = 3,
                          .t_ns = t0 + 14,
-                         .reason = ET_REASON_TIMEOUT};
+                         .reason = ET_REASON_TIMEOUT,
+                         .hold_ns = 5000000000LL};
     r[5] = (et_record_t){.kind = ET_RECORD_RETRY,
                          .event_id = 5,
                          .stage = 1,
                          .attempt = 1,
                          .t_ns = t0 + 15,
-                         .reason = ET_REASON_WORKER_LOST};
+                         .reason = ET_REASON_WORKER_LOST,
+                         .hold_ns = 1};
 }
 
 // ---------------------------------------------------------------------------
@@ -592,7 +596,12 @@ static const s_body_t s_bodies[] = {
     {"usage", s_enc_usage, s_dec_usage, {0}, 0, "sswcnnnnnnuub"},
     {"stats", s_enc_stats, s_dec_stats, {0}, 0, "nsuuuuuuuuuL"},
     {"stats.function", s_enc_stats, s_dec_stats, {11, 1}, 2, "swwwwwuuuuu"},
-    {"records.record", s_enc_records, s_dec_records, {3}, 1, "kuwgannnnllebd"},
+    {"records.record",
+     s_enc_records,
+     s_dec_records,
+     {3},
+     1,
+     "kuwgannnnllebdnn"},
     {"time_req", s_enc_time_req, s_dec_time_req, {0}, 0, "wn"},
     {"time_rep", s_enc_time_rep, s_dec_time_rep, {0}, 0, "wnnn"},
     {"clock", s_enc_clock, s_dec_clock, {0}, 0, "Rsswohmowwn"},
@@ -1420,6 +1429,8 @@ s_assert_record_equal(const et_record_t *a, const et_record_t *b)
     assert_int_equal(a->reason, b->reason);
     assert_int_equal(a->cold, b->cold);
     assert_true(a->score == b->score);
+    assert_true(a->hold_ns == b->hold_ns);
+    assert_true(a->residence_ns == b->residence_ns);
 }
 
 static void

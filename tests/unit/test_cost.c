@@ -57,6 +57,63 @@ test_aggregate_cost_from_usage_and_stage_records(void **state)
     et_aggregate_destroy(&agg);
 }
 
+/* A record of 'kind' for event 'id' with 'reason', a service time (STAGE)
+ * and the broker's hold. */
+static void
+s_attempt(et_aggregate_t *agg, et_record_kind_t kind, uint64_t id,
+          et_reason_t reason, int64_t service, int64_t hold)
+{
+    et_record_t r = s_rec(kind, id, 0, T0, T0 + S);
+    r.reason = (uint8_t)reason;
+    r.service_ns = service;
+    r.hold_ns = hold;
+    assert_int_equal(et_aggregate_add_record(agg, &r), 0);
+}
+
+static void
+test_aggregate_cost_bills_every_dispatched_attempt(void **state)
+{
+    (void)state;
+    et_cost_model_t model = {.memory_mb = 1024,
+                             .price_per_gb_s = 0.00001,
+                             .price_per_million_requests = 1.0};
+    et_aggregate_config_t config = {
+        .run_id = "run-1", .workflow = "synthetic", .cost = &model};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    s_usage(agg, "f", "a", 1, 10 * S, 0, 0, 0, 1);
+    // Attempts with a result: one served (10 ms), one the function failed
+    // on (5 ms, then retried: the RETRY bills nothing more).
+    s_attempt(agg, ET_RECORD_STAGE, 1, ET_REASON_NONE, 10 * MS, 11 * MS);
+    s_attempt(agg, ET_RECORD_STAGE, 2, ET_REASON_FUNCTION_ERROR, 5 * MS,
+              6 * MS);
+    s_attempt(agg, ET_RECORD_RETRY, 2, ET_REASON_FUNCTION_ERROR, 0, 0);
+    // Attempts given up on: timed out after 1 s, lost after 2.5 ms, in
+    // flight when the drain ended (3 ms); a queued event failing at the
+    // drain's end was never dispatched: no attempt.
+    s_attempt(agg, ET_RECORD_RETRY, 3, ET_REASON_TIMEOUT, 0, S);
+    s_attempt(agg, ET_RECORD_RETRY, 4, ET_REASON_WORKER_LOST, 0,
+              2 * MS + 500 * 1000);
+    s_attempt(agg, ET_RECORD_FAILED, 5, ET_REASON_SHUTTING_DOWN, 0, 3 * MS);
+    s_attempt(agg, ET_RECORD_FAILED, 6, ET_REASON_SHUTTING_DOWN, 0, 0);
+    // A duplicate final record bills nothing twice.
+    s_attempt(agg, ET_RECORD_FAILED, 5, ET_REASON_SHUTTING_DOWN, 0, 3 * MS);
+    const et_results_t *r = s_results(agg);
+    const et_cost_t *c = &r->cost;
+    assert_true(c->present);
+    assert_int_equal(c->requests, 5);
+    // 10 + 5 + 1000 + 3 (2.5 rounded up) + 3 ms.
+    s_assert_close(c->billed_gb_s, 1.021, 1e-12);
+    assert_int_equal(c->failed_attempts, 4);
+    s_assert_close(c->failed_attempts_gb_s, 1.011, 1e-12);
+    double usd = 1.021 * 0.00001 + 5 * 1.0 / 1e6;
+    double usd_failed = 1.011 * 0.00001 + 4 * 1.0 / 1e6;
+    s_assert_close(c->usd_invocations, usd, 1e-12);
+    s_assert_close(c->usd_failed_attempts, usd_failed, 1e-12);
+    s_assert_close(c->retry_share, usd_failed / usd, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
 static void
 test_aggregate_cost_defaults_and_absence_without_instances(void **state)
 {
@@ -77,6 +134,9 @@ test_aggregate_cost_defaults_and_absence_without_instances(void **state)
     s_assert_close(r->cost.instance_gb_s, 2.0, 1e-12);
     s_assert_close(r->cost.billed_gb_s, 0.010, 1e-12);
     s_assert_close(r->cost.usd_instances, 2 * 0.0000166667 + 0.2 / 1e6, 1e-12);
+    // Nothing failed: no retries' share.
+    assert_int_equal(r->cost.failed_attempts, 0);
+    assert_true(r->cost.retry_share == 0);
     et_aggregate_destroy(&agg);
 }
 
@@ -109,6 +169,7 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregate_cost_from_usage_and_stage_records),
+        cmocka_unit_test(test_aggregate_cost_bills_every_dispatched_attempt),
         cmocka_unit_test(
             test_aggregate_cost_defaults_and_absence_without_instances),
         cmocka_unit_test(test_aggregate_new_rejects_a_bad_cost_model),

@@ -438,6 +438,65 @@ test_engine_retry_goes_to_the_head_of_the_queue(void **state)
 }
 
 static void
+test_engine_stage_records_hold_and_residence_across_retries(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 1 * S_SEC, "a", "b", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "b", 1, T0);
+    // Event 1 enters stage 0 at T0, waits 5 ms behind event 2.
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    const uint64_t ms = S_SEC / 1000;
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 5 * ms), 0);
+    s_expect_task(1, "B", 2, 1, 0);
+    s_expect_task(2, "A", 1, 0, 0);
+    assert_int_equal(s_result("B", 2, 1, 0, ET_STATUS_OK, T0 + 6 * ms), 0);
+    // Attempt 0 (dispatched at T0 + 5 ms) fails at T0 + 12 ms: its STAGE
+    // record says so, with a hold of 7 ms, and a RETRY without a hold
+    // (its time is billed by the STAGE record).
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_ERROR, T0 + 12 * ms), 0);
+    const et_record_t *failed_attempt = s_last(ET_RECORD_STAGE, 1);
+    assert_non_null(failed_attempt);
+    assert_int_equal(failed_attempt->reason, ET_REASON_FUNCTION_ERROR);
+    assert_true(failed_attempt->queue_ns == (int64_t)(5 * ms));
+    assert_true(failed_attempt->hold_ns == (int64_t)(7 * ms));
+    assert_true(failed_attempt->residence_ns == (int64_t)(12 * ms));
+    assert_true(s_last(ET_RECORD_RETRY, 1)->hold_ns == 0);
+    // Attempt 1 is dispatched at once (T0 + 12 ms) and times out at
+    // T0 + 1.012 s: a RETRY holding 1 s.
+    s_expect_task(3, "A", 1, 0, 1);
+    s_heard_all(T0 + S_SEC + 12 * ms);
+    et_engine_expire(s_fx.engine, T0 + S_SEC + 12 * ms);
+    const et_record_t *timed_out = s_last(ET_RECORD_RETRY, 1);
+    assert_int_equal(timed_out->reason, ET_REASON_TIMEOUT);
+    assert_true(timed_out->hold_ns == (int64_t)S_SEC);
+    // A's only slot stays held by the abandoned attempt until it answers
+    // (stale); then attempt 2 runs from T0 + 1.1 s to T0 + 1.13 s.
+    assert_int_equal(
+        s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + S_SEC + 100 * ms), -1);
+    s_expect_task(4, "A", 1, 0, 2);
+    assert_int_equal(
+        s_result("A", 1, 0, 2, ET_STATUS_OK, T0 + S_SEC + 130 * ms), 0);
+    const et_record_t *done = s_last(ET_RECORD_STAGE, 1);
+    assert_int_equal(done->reason, ET_REASON_NONE);
+    assert_int_equal(done->attempt, 2);
+    // Queue time restarts with each attempt; residence does not.
+    assert_true(done->queue_ns == (int64_t)(88 * ms));
+    assert_true(done->hold_ns == (int64_t)(30 * ms));
+    assert_true(done->residence_ns == (int64_t)(S_SEC + 130 * ms));
+    // Stage 1 starts its own residence at the hand-over.
+    s_expect_task(5, "B", 1, 1, 0);
+    assert_int_equal(
+        s_result("B", 1, 1, 0, ET_STATUS_OK, T0 + S_SEC + 134 * ms), 0);
+    const et_record_t *next = s_last(ET_RECORD_STAGE, 1);
+    assert_int_equal(next->stage, 1);
+    assert_true(next->hold_ns == (int64_t)(4 * ms));
+    assert_true(next->residence_ns == (int64_t)(4 * ms));
+    s_check_accounting();
+}
+
+static void
 test_engine_timeout_retries_then_fails_with_reason_timeout(void **state)
 {
     (void)state;
@@ -464,10 +523,15 @@ test_engine_timeout_retries_then_fails_with_reason_timeout(void **state)
     assert_int_equal(s_fx.n_tasks, 3);
     assert_int_equal(et_engine_worker_count(s_fx.engine), 3);
     assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_TIMEOUT), 2);
+    // Each abandoned attempt held its slot from dispatch to the timeout.
+    for (size_t i = 0; i < s_fx.n_records; i++)
+        if (s_fx.records[i].kind == ET_RECORD_RETRY)
+            assert_true(s_fx.records[i].hold_ns == (int64_t)S_SEC);
     const et_record_t *failed = s_last(ET_RECORD_FAILED, 7);
     assert_non_null(failed);
     assert_int_equal(failed->reason, ET_REASON_TIMEOUT);
     assert_int_equal(failed->attempt, 2);
+    assert_true(failed->hold_ns == (int64_t)S_SEC);
     et_engine_counters_t c = et_engine_counters(s_fx.engine);
     assert_int_equal(c.failed, 1);
     assert_int_equal(c.in_system, 0);
@@ -538,6 +602,8 @@ test_engine_worker_loss_retries_its_in_flight_jobs(void **state)
     assert_int_equal(et_engine_queued(s_fx.engine, 0), 2);
     assert_non_null(s_last(ET_RECORD_RETRY, 1));
     assert_non_null(s_last(ET_RECORD_RETRY, 2));
+    // Lost attempts: dispatch (T0) to the broker's decision (T0 + 3 s).
+    assert_true(s_last(ET_RECORD_RETRY, 1)->hold_ns == (int64_t)(3 * S_SEC));
     assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 1);
     // B serves both, one at a time, as their second attempt.
     assert_int_equal(s_result("B", 3, 0, 0, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
@@ -570,10 +636,16 @@ test_engine_drain_finishes_admitted_work_and_fails_the_rest(void **state)
     s_expect_task(1, "A", 2, 0, 0);
     assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
     // What is left (2 in flight, 3 queued) fails as shutting_down.
-    et_engine_fail_remaining(s_fx.engine);
+    et_engine_fail_remaining(s_fx.engine, T0 + 9 * S_SEC);
     assert_int_equal(s_count(ET_RECORD_FAILED, ET_REASON_SHUTTING_DOWN), 2);
-    assert_non_null(s_last(ET_RECORD_FAILED, 2));
-    assert_non_null(s_last(ET_RECORD_FAILED, 3));
+    // The in-flight attempt (dispatched at T0 + 2) held its slot until the
+    // drain ended; the queued one was never dispatched.
+    const et_record_t *in_flight = s_last(ET_RECORD_FAILED, 2);
+    assert_non_null(in_flight);
+    assert_true(in_flight->hold_ns == (int64_t)(9 * S_SEC - 2));
+    const et_record_t *queued = s_last(ET_RECORD_FAILED, 3);
+    assert_non_null(queued);
+    assert_true(queued->hold_ns == 0);
     et_engine_counters_t c = et_engine_counters(s_fx.engine);
     assert_int_equal(c.in_system, 0);
     assert_int_equal(c.in_system_bytes, 0);
@@ -905,6 +977,7 @@ main(void)
         S_TEST(test_engine_dispatches_fifo_within_a_function),
         S_TEST(test_engine_dispatches_to_least_recently_used_slot),
         S_TEST(test_engine_retry_goes_to_the_head_of_the_queue),
+        S_TEST(test_engine_stage_records_hold_and_residence_across_retries),
         S_TEST(test_engine_timeout_retries_then_fails_with_reason_timeout),
         S_TEST(test_engine_stale_result_frees_the_held_slot),
         S_TEST(test_engine_worker_loss_retries_its_in_flight_jobs),

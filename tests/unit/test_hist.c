@@ -188,16 +188,31 @@ test_hist_new_rejects_bad_parameters(void **state)
 }
 
 static void
-test_hist_new_latency_tracks_one_us_to_sixty_s(void **state)
+test_hist_new_latency_tracks_one_ns_to_a_week(void **state)
 {
     (void)state;
     et_hist_t *hist = et_hist_new_latency();
     assert_non_null(hist);
-    et_hist_record(hist, 60 * NS_PER_S);
+    et_hist_record(hist, ET_HIST_LATENCY_MAX_NS);
     assert_int_equal(et_hist_overflow(hist), 0);
-    et_hist_record(hist, 61 * NS_PER_S);
+    et_hist_record(hist, ET_HIST_LATENCY_MAX_NS + NS_PER_S);
     assert_int_equal(et_hist_overflow(hist), 1);
-    assert_int_equal(et_hist_max(hist), 60 * NS_PER_S);
+    assert_int_equal(et_hist_max(hist), ET_HIST_LATENCY_MAX_NS);
+    et_hist_destroy(&hist);
+
+    /* The tail of an overloaded run: 30 min keeps its value and three
+     * significant digits, far past the old 60 s top. */
+    hist = et_hist_new_latency();
+    const int64_t half_hour = 30 * 60 * NS_PER_S;
+    et_hist_record(hist, 5 * NS_PER_S / 1000);
+    et_hist_record(hist, half_hour);
+    assert_int_equal(et_hist_overflow(hist), 0);
+    assert_int_equal(et_hist_max(hist), half_hour);
+    int64_t p99 = et_hist_percentile(hist, 99);
+    assert_true(p99 >= half_hour && p99 <= half_hour + half_hour / 1000);
+    int64_t mid = et_hist_percentile(hist, 50);
+    assert_true(mid >= 5 * NS_PER_S / 1000 &&
+                mid <= 5 * NS_PER_S / 1000 + 5 * NS_PER_S / 1000000);
     et_hist_destroy(&hist);
 
     /* A microsecond-scale value keeps three significant digits. */
@@ -568,7 +583,7 @@ test_hist_pack_unpack_round_trip(void **state)
     et_rng_seed(&rng, 99);
     for (int i = 0; i < 20000; i++)
         et_hist_record(hist, s_sample(&rng));
-    et_hist_record(hist, 100 * NS_PER_S); // overflow
+    et_hist_record(hist, ET_HIST_LATENCY_MAX_NS + NS_PER_S); // overflow
 
     packed_t packed;
     s_pack(&packed, hist);
@@ -589,6 +604,37 @@ test_hist_pack_unpack_round_trip(void **state)
     s_packed_destroy(&packed);
     et_hist_destroy(&copy);
     et_hist_destroy(&hist);
+}
+
+/* A latency histogram packed before the range grew (top 60 s, clamped
+ * values counted as overflow) still unpacks as what it was; merged into
+ * today's range it is refused rather than misread. */
+static void
+test_hist_unpacks_a_sixty_second_latency_histogram(void **state)
+{
+    (void)state;
+    et_hist_t *old = et_hist_new(1, 60 * NS_PER_S, 3);
+    assert_non_null(old);
+    et_hist_record(old, 20000);
+    et_hist_record(old, 90 * NS_PER_S); /* clamped, as it was then */
+    packed_t packed;
+    s_pack(&packed, old);
+    et_hist_t *copy = et_hist_unpack(packed.obj);
+    assert_non_null(copy);
+    assert_int_equal(et_hist_count(copy), 2);
+    assert_int_equal(et_hist_overflow(copy), 1);
+    assert_int_equal(et_hist_max(copy), 60 * NS_PER_S);
+    s_assert_same_bytes(copy, old);
+    et_hist_t *now = et_hist_new_latency();
+    assert_non_null(now);
+    errno = 0;
+    assert_int_equal(et_hist_merge(now, copy), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(et_hist_count(now), 0);
+    et_hist_destroy(&now);
+    et_hist_destroy(&copy);
+    et_hist_destroy(&old);
+    s_packed_destroy(&packed);
 }
 
 static void
@@ -898,7 +944,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_new_rejects_bad_parameters),
-        cmocka_unit_test(test_hist_new_latency_tracks_one_us_to_sixty_s),
+        cmocka_unit_test(test_hist_new_latency_tracks_one_ns_to_a_week),
         cmocka_unit_test(test_hist_empty_reports_zeros),
         cmocka_unit_test(test_hist_min_max_mean_are_exact),
         cmocka_unit_test(test_hist_negative_values_are_recorded_as_zero),
@@ -917,6 +963,7 @@ main(void)
         cmocka_unit_test(test_hist_merge_into_empty_copies_min),
         cmocka_unit_test(test_hist_merge_rejects_different_parameters),
         cmocka_unit_test(test_hist_pack_unpack_round_trip),
+        cmocka_unit_test(test_hist_unpacks_a_sixty_second_latency_histogram),
         cmocka_unit_test(test_hist_pack_unpack_round_trip_empty),
         cmocka_unit_test(test_hist_pack_is_sparse),
         cmocka_unit_test(test_hist_unpack_rejects_non_array),

@@ -61,6 +61,8 @@ s_add(et_aggregate_t *agg, et_record_kind_t kind, uint64_t id, uint32_t stage,
     r.t_ns = t;
     r.queue_ns = 2 * MS;
     r.service_ns = 5 * MS;
+    r.hold_ns = 6 * MS;
+    r.residence_ns = 8 * MS;
     r.label = -1;
     r.outcome = -1;
     assert_int_equal(et_aggregate_add_record(agg, &r), 0);
@@ -313,19 +315,27 @@ test_report_summary_has_every_contract_key_with_its_type(void **state)
     for (size_t i = 0; i < 2; i++) {
         const char *function;
         json_int_t s_completed, s_failed, s_retries, s_cold;
-        double q_mean, q_p50, q_p99, v_mean, v_p50, v_p99;
+        double q_mean, q_p50, q_p99, v_mean, v_p50, v_p99, h_mean, h_p50, h_p99,
+            o_mean, o_p50, o_p99, r_mean, r_p50, r_p99;
         rc = json_unpack_ex(
             json_array_get(stages, i), &error, 0,
-            "{s:s, s:I, s:I, s:I, s:I, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}}",
+            "{s:s, s:I, s:I, s:I, s:I, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F},"
+            " s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}, s:{s:F, s:F, s:F}}",
             "function", &function, "completed", &s_completed, "failed",
             &s_failed, "retries", &s_retries, "cold_starts", &s_cold,
             "queue_ms", "mean", &q_mean, "p50", &q_p50, "p99", &q_p99,
-            "service_ms", "mean", &v_mean, "p50", &v_p50, "p99", &v_p99);
+            "service_ms", "mean", &v_mean, "p50", &v_p50, "p99", &v_p99,
+            "hold_ms", "mean", &h_mean, "p50", &h_p50, "p99", &h_p99,
+            "overhead_ms", "mean", &o_mean, "p50", &o_p50, "p99", &o_p99,
+            "residence_ms", "mean", &r_mean, "p50", &r_p50, "p99", &r_p99);
         if (rc != 0)
             fail_msg("stages[%zu]: %s", i, error.text);
         assert_string_equal(function, names[i]);
         assert_int_equal(s_completed, 3);
         assert_true(q_mean == 2.0 && v_mean == 5.0);
+        assert_true(h_mean == 6.0 && o_mean == 1.0 && r_mean == 8.0);
+        assert_true(h_p50 > 5.99 && h_p99 < 6.01 && o_p99 < 1.01 &&
+                    r_p50 > 7.99 && r_p99 < 8.01);
     }
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(stages, 0), "cold_starts")),
@@ -367,6 +377,125 @@ test_report_summary_additions_are_present(void **state)
 }
 
 static void
+test_report_complete_latency_says_so(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    int complete = 0;
+    json_t *at_least;
+    json_int_t unfinished, c_count;
+    double c_min, c_p50, c_max;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:I}, s:{s:b, s:o}, s:{s:I, s:F, s:F, s:F}}",
+        "events", "unfinished", &unfinished, "latency_ms", "complete",
+        &complete, "at_least", &at_least, "latency_censored", "count", &c_count,
+        "min_ms", &c_min, "p50_ms", &c_p50, "max_ms", &c_max);
+    if (rc != 0)
+        fail_msg("latency completeness: %s", error.text);
+    assert_int_equal(unfinished, 0);
+    assert_true(complete);
+    assert_true(json_is_array(at_least));
+    assert_int_equal(json_array_size(at_least), 0);
+    assert_int_equal(c_count, 0);
+    assert_true(c_min == 0 && c_p50 == 0 && c_max == 0);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_null(strstr(md, "Incomplete"));
+    assert_null(strstr(md, "≥"));
+}
+
+static void
+test_report_incomplete_latency_marks_its_lower_bounds(void **state)
+{
+    s_fixture_t *fx = *state;
+    fx->agg = s_run(3);
+    // One event was still in the system 20 s after its intended send when
+    // the drain ended.
+    et_record_t r = {.kind = ET_RECORD_FAILED,
+                     .event_id = 500,
+                     .intended_ns = T0,
+                     .t_ns = T0 + 20 * S,
+                     .reason = ET_REASON_SHUTTING_DOWN,
+                     .label = -1,
+                     .outcome = -1};
+    assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    int complete = 1;
+    json_t *at_least;
+    json_int_t unfinished, failed, c_count;
+    double c_min, c_p50, c_max, p50, p90;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0,
+        "{s:{s:I, s:I}, s:{s:F, s:F, s:b, s:o}, s:{s:I, s:F, s:F, s:F}}",
+        "events", "failed", &failed, "unfinished", &unfinished, "latency_ms",
+        "p50", &p50, "p90", &p90, "complete", &complete, "at_least", &at_least,
+        "latency_censored", "count", &c_count, "min_ms", &c_min, "p50_ms",
+        &c_p50, "max_ms", &c_max);
+    if (rc != 0)
+        fail_msg("latency completeness: %s", error.text);
+    // Unfinished events stay counted as failed (shutting_down).
+    assert_int_equal(failed, 1);
+    assert_int_equal(unfinished, 1);
+    assert_false(complete);
+    // Latencies 10, 10, 10 ms and >= 20 s: p50 is exact, p90 and above
+    // fall on the unfinished event.
+    assert_true(p50 > 9.9 && p50 < 10.1);
+    assert_true(p90 > 19900 && p90 < 20100);
+    const char *expect[] = {"mean", "p90", "p99", "p999", "max"};
+    assert_int_equal(json_array_size(at_least), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(json_string_value(json_array_get(at_least, i)),
+                            expect[i]);
+    assert_int_equal(c_count, 1);
+    assert_true(c_min == 20000.0 && c_max == 20000.0);
+    assert_true(c_p50 > 19900 && c_p50 < 20100);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "**Incomplete:**"));
+    assert_non_null(strstr(md, "| ≥ 5007.500 | 10.0"));
+    assert_non_null(strstr(md, "| ≥ 20000.000 | ≥ 20000.000 | ≥ 20000.000 | "
+                               "≥ 20000.000 |"));
+    assert_non_null(strstr(md, "1 of the failed events were unfinished"));
+    assert_non_null(strstr(
+        md, "Lower bounds of the unfinished events (ms): min 20000.000"));
+}
+
+static void
+test_report_throughput_is_over_the_load_window(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    const char *window;
+    double mean, offered, window_s, drain_s;
+    json_int_t in_window, drained;
+    json_error_t error;
+    int rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:F, s:s, s:F, s:F, s:I, s:I, s:F}}",
+        "throughput_eps", "mean", &mean, "window", &window, "window_s",
+        &window_s, "offered_eps", &offered, "completed_in_window", &in_window,
+        "drain_completed", &drained, "drain_s", &drain_s);
+    if (rc != 0)
+        fail_msg("throughput_eps: %s", error.text);
+    // HELLO: 3 s from T0; 3 events completed inside it, 4 sent.
+    assert_string_equal(window, "schedule");
+    assert_true(window_s == 3.0 && mean == 1.0);
+    assert_true(fabs(offered - 4.0 / 3.0) < 1e-9);
+    assert_int_equal(in_window, 3);
+    assert_int_equal(drained, 0);
+    assert_true(drain_s == 0);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(
+        strstr(md, "| 1.000 | 1.333 | 1 | 3.000 | 3 | 0 | 0.000 |"));
+    assert_non_null(strstr(md, "from the producers' schedule start"));
+}
+
+static void
 test_report_summary_has_the_run_source_and_cost(void **state)
 {
     s_fixture_t *fx = *state;
@@ -401,6 +530,16 @@ test_report_summary_has_the_run_source_and_cost(void **state)
                 1e-12);
     assert_true(fabs(usd_invocations - (0.030 * 0.0000166667 + 6 * 0.2 / 1e6)) <
                 1e-12);
+    json_int_t failed_attempts;
+    double failed_gb_s, usd_failed, share;
+    rc = json_unpack_ex(
+        root, &error, 0, "{s:{s:I, s:F, s:F, s:F}}", "cost", "failed_attempts",
+        &failed_attempts, "failed_attempts_gb_s", &failed_gb_s,
+        "usd_failed_attempts", &usd_failed, "retry_share", &share);
+    if (rc != 0)
+        fail_msg("cost's failed attempts: %s", error.text);
+    assert_int_equal(failed_attempts, 0);
+    assert_true(failed_gb_s == 0 && usd_failed == 0 && share == 0);
     json_decref(root);
 }
 
@@ -639,6 +778,10 @@ test_report_markdown_contains_the_tables(void **state)
                               "## Throughput",
                               "## Utilization",
                               "## Stages",
+                              "### Stages: hold and residence",
+                              "| 0 | decode | 6.000 / 6.000 / 6.000 | "
+                              "1.000 / 1.000 / 1.000 | 8.000 / 8.000 / "
+                              "8.000 |",
                               "## Workers and cold starts",
                               "## Timeseries",
                               "| p50 ms | p99 ms |",
@@ -870,8 +1013,8 @@ test_report_summary_has_utilization_over_the_load_window(void **state)
     assert_true(fabs(s_real(decode, "slots_mean") - 1.0) < 1e-12);
     assert_true(fabs(s_real(decode, "instances_mean") - 1.0) < 1e-12);
     assert_true(fabs(s_real(decode, "arrival_rate_eps") - 1.0) < 1e-12);
-    // 1 event/s x 5 ms over 1 slot.
-    assert_true(fabs(s_real(decode, "offered") - 0.005) < 1e-12);
+    // 1 event/s x 6 ms of hold (not the 5 ms of service) over 1 slot.
+    assert_true(fabs(s_real(decode, "offered") - 0.006) < 1e-9);
     // Its one instance used 2 s of CPU over 10 s from T0: 0.6 s in W.
     assert_true(fabs(s_real(decode, "cpu") - 0.2) < 1e-9);
     // The lifetime figures keep their old meaning under their new names.
@@ -907,7 +1050,7 @@ test_report_summary_has_utilization_over_the_load_window(void **state)
     assert_non_null(strstr(md, "**Silent counters:** records dropped 3, stale "
                                "results 1, duplicates dropped 0."));
     assert_non_null(strstr(md, "could not send 3 lifecycle records"));
-    assert_non_null(strstr(md, "| decode | 50.00 | 0.50 | 20.00 | 1.000 | "
+    assert_non_null(strstr(md, "| decode | 50.00 | 0.60 | 20.00 | 1.000 | "
                                "1.000 | 1.000 | 10.00 | 20.00 |"));
 }
 
@@ -921,6 +1064,14 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_additions_are_present, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_report_complete_latency_says_so,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_incomplete_latency_marks_its_lower_bounds, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_throughput_is_over_the_load_window, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_run_source_and_cost, s_setup,
             s_teardown),

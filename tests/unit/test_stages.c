@@ -116,6 +116,48 @@ test_aggregate_per_stage_figures(void **state)
     et_aggregate_destroy(&agg);
 }
 
+/* A STAGE record with the broker's hold and residence. */
+static void
+s_stage_held(et_aggregate_t *agg, uint64_t id, int64_t service, int64_t hold,
+             int64_t residence, et_reason_t reason)
+{
+    et_record_t r = s_rec(ET_RECORD_STAGE, id, 0, T0, T0 + S);
+    r.service_ns = service;
+    r.hold_ns = hold;
+    r.residence_ns = residence;
+    r.reason = (uint8_t)reason;
+    assert_int_equal(et_aggregate_add_record(agg, &r), 0);
+}
+
+static void
+test_stages_hold_overhead_and_residence(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    // Event 1: a failed attempt (service 10 ms, held 12 ms), then one that
+    // ends the stage (service 20 ms, held 24 ms) 100 ms after the event
+    // first entered it. Event 2: one attempt, service 30 ms, held 30.5 ms,
+    // 40 ms in the stage. Event 3: the worker reports more service than
+    // the broker held the slot (another clock): overhead 0, not negative.
+    s_stage_held(agg, 1, 10 * MS, 12 * MS, 12 * MS, ET_REASON_FUNCTION_ERROR);
+    s_stage_held(agg, 1, 20 * MS, 24 * MS, 100 * MS, ET_REASON_NONE);
+    s_stage_held(agg, 2, 30 * MS, 30 * MS + 500000, 40 * MS, ET_REASON_NONE);
+    s_stage_held(agg, 3, 9 * MS, 8 * MS, 10 * MS, ET_REASON_NONE);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->n_stages, 1);
+    const et_stage_result_t *s0 = &r->stages[0];
+    // Every attempt with a result holds a slot.
+    s_assert_close(s0->hold_ms.mean, (12 + 24 + 30.5 + 8) / 4.0, 1e-9);
+    s_assert_close(s0->hold_ms.p99, 30.5, 0.001);
+    s_assert_close(s0->overhead_ms.mean, (2 + 4 + 0.5 + 0) / 4.0, 1e-9);
+    s_assert_close(s0->overhead_ms.p50, 0.5, 0.001);
+    // Residence: only the results that end the stage, the retry inside.
+    s_assert_close(s0->residence_ms.mean, (100 + 40 + 10) / 3.0, 1e-9);
+    s_assert_close(s0->residence_ms.p99, 100.0, 0.001);
+    s_assert_close(s0->residence_ms.p50, 40.0, 0.001);
+    et_aggregate_destroy(&agg);
+}
+
 static void
 test_aggregate_splits_queue_wait_into_cold_and_warm(void **state)
 {
@@ -365,6 +407,7 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregate_per_stage_figures),
+        cmocka_unit_test(test_stages_hold_overhead_and_residence),
         cmocka_unit_test(test_aggregate_splits_queue_wait_into_cold_and_warm),
         cmocka_unit_test(test_aggregate_stage_without_stats_is_named_by_index),
         cmocka_unit_test(

@@ -143,6 +143,11 @@ test_summary_reads_every_field_the_reports_use(void **state)
     assert_true(s.stages[1].cold_starts > (uint64_t)INT64_MAX);
     assert_false(s.accuracy.present);
     assert_false(s.cost.present);
+    // Written before completeness and hold existed: complete, no hold.
+    assert_true(s.latency_complete);
+    assert_int_equal(s.unfinished, 0);
+    assert_false(s.latency_at_least.mean || s.latency_at_least.max);
+    assert_false(s.stages[0].has_hold);
     et_summary_clear(&s);
     et_summary_clear(&s); // idempotent
     assert_null(s.stages);
@@ -172,6 +177,82 @@ test_summary_reads_an_older_summary_without_the_window_figures(void **state)
     assert_int_equal(s.n_functions, 1);
     assert_false(s.functions[0].has_busy);
     et_summary_clear(&s);
+}
+
+/* 'good' with 'from' replaced by 'to' (which must be there) in 'out'. */
+static void
+s_edit(char *out, size_t size, const char *good, const char *from,
+       const char *to)
+{
+    const char *at = strstr(good, from);
+    if (!at)
+        fail_msg("'%s' not in the text", from);
+    snprintf(out, size, "%.*s%s%s", (int)(at - good), good, to,
+             at + strlen(from));
+}
+
+static void
+test_summary_reads_completeness_and_hold_when_present(void **state)
+{
+    (void)state;
+    char good[4096], step[4096], text[4096], why[256];
+    s_valid(good, sizeof good, "null", "null");
+    s_edit(step, sizeof step, good, "\"lost\": 0}",
+           "\"lost\": 0, \"unfinished\": 7}");
+    s_edit(text, sizeof text, step, "\"max\": 60.75}",
+           "\"max\": 60.75, \"complete\": false, "
+           "\"at_least\": [\"mean\", \"p99\", \"p999\", \"max\", "
+           "\"p9999\"]}");
+    snprintf(good, sizeof good, "%s", text);
+    s_edit(text, sizeof text, good,
+           "\"service_ms\": {\"mean\": 5.5, \"p50\": 5, \"p99\": 9.5}",
+           "\"service_ms\": {\"mean\": 5.5, \"p50\": 5, \"p99\": 9.5}, "
+           "\"hold_ms\": {\"mean\": 6.25}, "
+           "\"residence_ms\": {\"mean\": 8.5}");
+    et_summary_t s;
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_int_equal(s.unfinished, 7);
+    assert_false(s.latency_complete);
+    const et_summary_at_least_t *a = &s.latency_at_least;
+    // A name this reader does not know ("p9999") is left alone.
+    assert_true(a->mean && a->p99 && a->p999 && a->max);
+    assert_false(a->p50 || a->p90);
+    assert_true(s.stages[0].has_hold);
+    assert_true(s.stages[0].hold_mean_ms == 6.25);
+    assert_true(s.stages[0].residence_mean_ms == 8.5);
+    assert_false(s.stages[1].has_hold);
+    et_summary_clear(&s);
+
+    static const struct {
+        const char *from, *to, *why;
+    } bad[] = {
+        {"\"complete\": false", "\"complete\": 0",
+         "field latency_ms.complete: expected true or false"},
+
+        {"\"at_least\": [\"mean\"", "\"at_least\": [1",
+         "field latency_ms.at_least[0]: expected a string"},
+        {"\"unfinished\": 7", "\"unfinished\": -7",
+         "field events.unfinished: expected a non-negative integer"},
+        {"\"hold_ms\": {\"mean\": 6.25}", "\"hold_ms\": {\"mean\": -1}",
+         "field stages[0].hold_ms.mean: -1 out of range"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char broken[4096];
+        s_edit(broken, sizeof broken, text, bad[i].from, bad[i].to);
+        errno = 0;
+        if (s_parse(&s, broken, why, sizeof why) != -1)
+            fail_msg("case %zu accepted", i);
+        assert_int_equal(errno, EINVAL);
+        if (!strstr(why, bad[i].why))
+            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
+                     bad[i].why);
+    }
+    char not_array[4096];
+    s_edit(not_array, sizeof not_array, text,
+           "[\"mean\", \"p99\", \"p999\", \"max\", \"p9999\"]", "\"mean\"");
+    assert_int_equal(s_parse(&s, not_array, why, sizeof why), -1);
+    assert_non_null(
+        strstr(why, "field latency_ms.at_least: expected an array"));
 }
 
 static void
@@ -422,6 +503,7 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary_reads_every_field_the_reports_use),
+        cmocka_unit_test(test_summary_reads_completeness_and_hold_when_present),
         cmocka_unit_test(
             test_summary_reads_an_older_summary_without_the_window_figures),
         cmocka_unit_test(

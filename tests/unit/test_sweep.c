@@ -326,8 +326,8 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
            sizeof cell);
     assert_string_equal(cell, "150.750");
     assert_non_null(strstr(md, "| rate-10-dur-60 | 10 | 60 | 0 | synthetic | "
-                               "1.500 | 4.250 | 50.500 | 180.500 | 599 | 0 | "
-                               "3 | 2 |"));
+                               "1.500 | 4.250 | 50.500 | 180.500 | - | - | "
+                               "599 | 0 | 3 | 2 |"));
     assert_non_null(strstr(
         md, "| rate-10-dur-30 | 10 | 30 | 300 | 299 | 1 | 0 | 0 | yes |"));
     /* The broken point is reported with its file and field. */
@@ -351,7 +351,9 @@ test_sweep_writes_paper_tables_csv_and_figures(void **state)
         lines += csv[i] == '\n';
     assert_int_equal(lines, 7); /* header + 6 points */
     assert_non_null(strstr(csv, "point,rate_eps,duration_s,latency_mean_ms"));
-    assert_non_null(strstr(csv, ",lost,bottleneck,bottleneck_busy_pct\n"));
+    assert_non_null(strstr(
+        csv,
+        ",lost,unfinished,latency_complete,bottleneck,bottleneck_busy_pct\n"));
     assert_non_null(strstr(csv, ",synthetic,30.300000\n")); /* 10/s, 30 s */
     assert_non_null(strstr(csv, "\nrate-99-dur-1,5,60,"));
     assert_null(strstr(csv, "rate-20-dur-30"));
@@ -598,12 +600,14 @@ test_sweep_tables_print_the_papers_three_tables(void **state)
     char want[2048];
     snprintf(want, sizeof want,
              "### Table 1. Average latency (ms)\n\n"
-             "Mean end-to-end latency (latency_ms.mean).\n\n"
+             "Mean end-to-end latency (latency_ms.mean). \"≥\": a run "
+             "ended with events unfinished, counted at their lower bound, "
+             "so the mean is at least this.\n\n"
              "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
              "| 5 | %.3f |\n\n"
              "### Table 2. Average throughput (events/s)\n\n"
-             "Completed events per second over the run window "
-             "(throughput_eps.mean).\n\n"
+             "Events completed inside the load window (the producers' "
+             "schedule) per second of it (throughput_eps.mean).\n\n"
              "| event rate (events/s) | duration 30 s |\n|---:|---:|\n"
              "| 5 | %.3f |\n\n"
              "### Table 3. Average utilization of the bottleneck (%%)\n\n"
@@ -657,6 +661,70 @@ test_sweep_figure_titles_cannot_break_the_script(void **state)
     assert_null(strstr(gp, "system("));
     assert_non_null(strstr(gp, "title \"s___system__x____ (30 s runs)\""));
     free(gp);
+}
+
+static void
+test_sweep_marks_incomplete_latency_as_a_lower_bound(void **state)
+{
+    const char *dir = *state;
+    s_write_point(dir, "complete", 5, 30, "null", "null");
+    s_write_point(dir, "complete-again", 10, 30, "null", "null");
+    // An overloaded run of 10 events/s whose drain ended with 40 events
+    // unfinished: its mean, p99 and max are lower bounds, p50 and p90
+    // are not. Its stage has hold and residence.
+    s_write_file(
+        dir, "overloaded",
+        "{\"schema\": \"eventide.summary/1\",\n"
+        " \"run\": {\"rate_eps\": 10, \"duration_s\": 30},\n"
+        " \"events\": {\"sent\": 300, \"completed\": 200, \"rejected\": 0, "
+        "\"failed\": 40, \"lost\": 60, \"unfinished\": 40},\n"
+        " \"latency_ms\": {\"mean\": 900, \"p50\": 800, \"p90\": 1500, "
+        "\"p99\": 2500, \"p999\": 2600, \"max\": 2700, "
+        "\"complete\": false, "
+        "\"at_least\": [\"mean\", \"p99\", \"p999\", \"max\"]},\n"
+        " \"throughput_eps\": {\"mean\": 5},\n"
+        " \"utilization_pct\": {\"busy\": 99, \"cpu\": 50},\n"
+        " \"stages\": [{\"function\": \"synthetic\", \"completed\": 200, "
+        "\"failed\": 40, \"retries\": 0, \"cold_starts\": 1, "
+        "\"queue_ms\": {\"mean\": 700, \"p99\": 2400}, "
+        "\"service_ms\": {\"mean\": 50, \"p99\": 51}, "
+        "\"hold_ms\": {\"mean\": 50.5}, "
+        "\"residence_ms\": {\"mean\": 750.5}}]}\n");
+    assert_int_equal(et_sweep_report(dir, "Overload", 0, NULL, NULL), 0);
+    char *md = s_read(dir, "report.md", NULL);
+    assert_non_null(md);
+    char cell[64];
+    // Table 1: the cell of the incomplete run (averaged with a complete
+    // one) is a lower bound; the complete run's cell is not.
+    s_cell(md, "Table 1. Average latency", "10", 1, cell, sizeof cell);
+    char want[64];
+    snprintf(want, sizeof want, "≥ %.3f (mean of 2)",
+             (900 + s_lat(10, 30)) / 2);
+    assert_string_equal(cell, want);
+    s_cell(md, "Table 1. Average latency", "5", 1, cell, sizeof cell);
+    assert_null(strstr(cell, "≥"));
+    // Per point: each figure marked on its own; the unfinished count.
+    const char *expect[] = {"≥ 900.000",  "800.000",    "1500.000",
+                            "≥ 2500.000", "≥ 2700.000", "40"};
+    for (int col = 3; col <= 8; col++) {
+        s_cell(md, "Latency percentiles per point", "overloaded", col, cell,
+               sizeof cell);
+        assert_string_equal(cell, expect[col - 3]);
+    }
+    s_cell(md, "Latency percentiles per point", "complete", 3, cell,
+           sizeof cell);
+    assert_null(strstr(cell, "≥"));
+    assert_non_null(strstr(md, "| overloaded | 10 | 30 | 0 | synthetic | "
+                               "700.000 | 2400.000 | 50.000 | 51.000 | "
+                               "50.500 | 750.500 | 200 | 40 | 0 | 1 |"));
+    free(md);
+    char *csv = s_read(dir, "sweep.csv", NULL);
+    assert_non_null(csv);
+    assert_non_null(
+        strstr(csv, ",failed,lost,unfinished,latency_complete,bottleneck,"));
+    assert_non_null(strstr(csv, ",40,60,40,false,"));
+    assert_non_null(strstr(csv, ",0,0,true,"));
+    free(csv);
 }
 
 static void
@@ -721,6 +789,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_sweep_figure_titles_cannot_break_the_script, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sweep_marks_incomplete_latency_as_a_lower_bound, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_sweep_tables_match_the_report_sections, s_setup, s_teardown),

@@ -174,7 +174,8 @@ s_fill(const et_utilization_t *u, int64_t from, int64_t to, et_results_t *r)
     memset(&stage, 0, sizeof stage);
     snprintf(stage.function, sizeof stage.function, "f");
     stage.completed = 10;
-    stage.service_ms.mean = 100;
+    stage.service_ms.mean = 60; /* offered uses the hold, not this */
+    stage.hold_ms.mean = 100;
     et_workers_t *workers = et_workers_new();
     assert_non_null(workers);
     et_utilization_fill(u, workers, 1, from, to, &stage, 1, &fn, 1, r);

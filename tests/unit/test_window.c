@@ -1,0 +1,161 @@
+/* Unit tests for collector/window: the load window W from the producers'
+ * schedules, completions inside it and after it (the drain), a late
+ * HELLO that widens W, and the fallback without any schedule. Made-up
+ * clocks: every time is a plain number of nanoseconds. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "collector/window.h"
+
+#include <math.h>
+#include <string.h>
+
+#define S 1000000000LL
+#define T0 (1700000000LL * S)
+
+static void
+s_close(double actual, double expected)
+{
+    if (fabs(actual - expected) > 1e-9 * fabs(expected) + 1e-12)
+        fail_msg("%.12f is not %.12f", actual, expected);
+}
+
+static void
+test_window_is_the_schedule_and_the_drain_is_apart(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    // One producer: 20 s from T0, offered 2x capacity (800 sent); the
+    // system completes 20/s inside W, then 40 more in a 2 s drain.
+    et_window_schedule(&w, T0, 20 * S);
+    for (int i = 0; i < 800; i++)
+        et_window_arrival(&w, T0 + i * S / 40);
+    for (int i = 1; i <= 400; i++)
+        et_window_completion(&w, T0 + i * S / 20);
+    for (int i = 1; i <= 40; i++)
+        et_window_completion(&w, T0 + 20 * S + i * S / 20);
+    et_window_result_t r;
+    et_window_fill(&w, 800, &r);
+    assert_true(r.schedule);
+    s_close(r.window_s, 20.0);
+    assert_int_equal(r.in_window, 400);
+    assert_int_equal(r.drained, 40);
+    s_close(r.mean_eps, 20.0);
+    s_close(r.offered_eps, 40.0);
+    s_close(r.drain_s, 2.0);
+}
+
+static void
+test_window_completion_at_the_end_is_inside(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    et_window_schedule(&w, T0, 10 * S);
+    et_window_completion(&w, T0 + 10 * S);
+    et_window_completion(&w, T0 + 10 * S + 1);
+    et_window_result_t r;
+    et_window_fill(&w, 2, &r);
+    assert_int_equal(r.in_window, 1);
+    assert_int_equal(r.drained, 1);
+    s_close(r.drain_s, 1e-9);
+}
+
+static void
+test_window_is_the_hull_of_staggered_schedules(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    // Producer 1 runs [T0, T0 + 10 s]; a completion at T0 + 12 s looks
+    // like drain until producer 2's HELLO ([T0 + 15 s, T0 + 25 s])
+    // arrives: it came before that HELLO, so inside the hull.
+    et_window_schedule(&w, T0, 10 * S);
+    et_window_completion(&w, T0 + 5 * S);
+    et_window_completion(&w, T0 + 12 * S);
+    et_window_result_t r;
+    et_window_fill(&w, 0, &r);
+    assert_int_equal(r.drained, 1);
+    et_window_schedule(&w, T0 + 15 * S, 10 * S);
+    et_window_completion(&w, T0 + 20 * S);
+    et_window_completion(&w, T0 + 26 * S);
+    // A schedule inside the hull changes nothing.
+    et_window_schedule(&w, T0 + 1 * S, 2 * S);
+    et_window_fill(&w, 50, &r);
+    s_close(r.window_s, 25.0);
+    assert_int_equal(r.in_window, 3);
+    assert_int_equal(r.drained, 1);
+    s_close(r.mean_eps, 3.0 / 25.0);
+    s_close(r.offered_eps, 2.0);
+    s_close(r.drain_s, 1.0);
+    // An earlier start widens W at the front.
+    et_window_schedule(&w, T0 - 5 * S, 1 * S);
+    et_window_fill(&w, 50, &r);
+    s_close(r.window_s, 30.0);
+}
+
+static void
+test_window_without_a_schedule_runs_from_first_intended_to_last(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    et_window_arrival(&w, T0 + 1 * S);
+    et_window_arrival(&w, T0);
+    et_window_arrival(&w, 0); // no time: ignored
+    et_window_completion(&w, T0 + 2 * S);
+    et_window_completion(&w, T0 + 4 * S);
+    et_window_result_t r;
+    et_window_fill(&w, 3, &r);
+    assert_false(r.schedule);
+    s_close(r.window_s, 4.0);
+    assert_int_equal(r.in_window, 2);
+    assert_int_equal(r.drained, 0);
+    s_close(r.mean_eps, 0.5);
+    s_close(r.offered_eps, 0.75);
+    assert_true(r.drain_s == 0);
+}
+
+static void
+test_window_ignores_schedules_it_cannot_place(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    et_window_schedule(&w, 0, 10 * S);             // no start
+    et_window_schedule(&w, T0, -1);                // negative length
+    et_window_schedule(&w, INT64_MAX - 5, 10 * S); // past the clock's end
+    et_window_result_t r;
+    et_window_fill(&w, 10, &r);
+    assert_false(r.schedule);
+    assert_true(r.window_s == 0 && r.mean_eps == 0 && r.offered_eps == 0);
+    // A zero-length schedule is no window either: the fallback decides.
+    et_window_schedule(&w, T0, 0);
+    et_window_completion(&w, T0 + S);
+    et_window_arrival(&w, T0);
+    et_window_fill(&w, 1, &r);
+    assert_false(r.schedule);
+    assert_int_equal(r.in_window, 1);
+    s_close(r.window_s, 1.0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_is_the_schedule_and_the_drain_is_apart),
+        cmocka_unit_test(test_window_completion_at_the_end_is_inside),
+        cmocka_unit_test(test_window_is_the_hull_of_staggered_schedules),
+        cmocka_unit_test(
+            test_window_without_a_schedule_runs_from_first_intended_to_last),
+        cmocka_unit_test(test_window_ignores_schedules_it_cannot_place),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
