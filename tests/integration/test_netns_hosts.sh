@@ -150,7 +150,14 @@ grep -q "INFO eventide: on host $core as pid" "$out3/autoscaler.log" ||
   fail "the autoscaler did not run on $core"
 started="$(json "$out3/summary.json" .workers.started)"
 [ "$started" -ge 2 ] || fail "the autoscaler started no worker ($started in all): $(tail -n 5 "$out3/autoscaler.log")"
-expect_eq "run3: workers on $cloud" "$(grep -l "on host $cloud as pid" "$out3"/worker-*.log | wc -l)" "$started"
+# Every worker ran on the workers' host. The summary counts the instances
+# the collector heard from, so one the autoscaler started in the last
+# moment may have a log but no report: at least $started logs, all there.
+on_cloud="$(grep -l "on host $cloud as pid" "$out3"/worker-*.log | wc -l)"
+all_logs="$(ls "$out3"/worker-*.log | wc -l)"
+expect_eq "run3: worker logs not on $cloud" "$((all_logs - on_cloud))" 0
+[ "$on_cloud" -ge "$started" ] ||
+  fail "run3: $on_cloud worker logs on $cloud, fewer than the $started instances started"
 [ -s "$out3/autoscaler.jsonl" ] || fail "no autoscaler decisions recorded"
 
 # 2. A long-running pipeline: up, a refused producer, scale, status, down.
