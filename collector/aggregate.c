@@ -250,7 +250,7 @@ et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *m)
     }
     /* The load window may have moved: the workers fix CPU time at it. */
     int64_t start, end;
-    if (rc == 0 && et_producers_window(self->producers, &start, &end))
+    if (rc == 0 && et_window_bounds(&self->window, &start, &end))
         et_workers_set_window(self->workers, start, end);
     return s_take(self, rc);
 }

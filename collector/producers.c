@@ -35,7 +35,6 @@ struct et_producers_t {
     double rate_sum, duration_max;
     uint64_t seed;
     int64_t started_min; /* 0: none */
-    int64_t ends_max;    /* latest start + duration; 0: none */
     int64_t lag_max_ns;
     double lag_weighted_sum, lag_weight, lag_plain_sum;
 };
@@ -142,16 +141,6 @@ et_producers_hello(et_producers_t *self, const et_hello_t *m)
     if (m->started_ns > 0 &&
         (self->started_min == 0 || m->started_ns < self->started_min))
         self->started_min = m->started_ns;
-    /* The codec bounds duration_s to 1e9 s (1e18 ns): a hostile start near
-     * INT64_MAX is clamped rather than overflowing. */
-    if (m->started_ns > 0 && m->duration_s > 0) {
-        int64_t length = (int64_t)(m->duration_s * 1e9);
-        int64_t ends = m->started_ns > INT64_MAX - length
-                           ? INT64_MAX
-                           : m->started_ns + length;
-        if (ends > self->ends_max)
-            self->ends_max = ends;
-    }
     return 0;
 }
 
@@ -203,17 +192,6 @@ int64_t
 et_producers_started_ns(const et_producers_t *self)
 {
     return self->started_min;
-}
-
-int
-et_producers_window(const et_producers_t *self, int64_t *start_ns,
-                    int64_t *end_ns)
-{
-    if (self->started_min <= 0 || self->ends_max <= self->started_min)
-        return 0;
-    *start_ns = self->started_min;
-    *end_ns = self->ends_max;
-    return 1;
 }
 
 void

@@ -44,13 +44,6 @@ int et_producers_all_done(const et_producers_t *self, uint64_t *since_mono_ns);
 /* The earliest HELLO start time, or 0 without one. */
 int64_t et_producers_started_ns(const et_producers_t *self);
 
-/* The load window W from the HELLOs: the earliest schedule start to the
- * latest schedule end (start + duration), on the broker's clock (the
- * producers correct their stamps). 1 with *start_ns < *end_ns, or 0 when
- * no HELLO gave a start and a duration. */
-int et_producers_window(const et_producers_t *self, int64_t *start_ns,
-                        int64_t *end_ns);
-
 /* Fill the producers' fields of 'r': arrival, source, rate_eps,
  * duration_s, seed, send_failed, producers, producers_done, lag_*_ms. */
 void et_producers_fill(const et_producers_t *self, et_results_t *r);

@@ -94,7 +94,7 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
     r->stages = next.stages;
     /* After the stages: a function's hold time comes from its stages. */
     int64_t w_start = 0, w_end = 0;
-    int have_window = et_producers_window(p->producers, &w_start, &w_end);
+    int have_window = et_window_bounds(p->window, &w_start, &w_end);
     et_utilization_fill(p->utilization, p->workers, have_window, w_start, w_end,
                         next.stages, n_stages, next.functions, n_functions, r);
     r->n_functions = n_functions;

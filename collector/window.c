@@ -9,10 +9,12 @@
 void
 et_window_schedule(et_window_t *self, int64_t started_ns, int64_t duration_ns)
 {
-    if (started_ns <= 0 || duration_ns < 0 ||
-        duration_ns > INT64_MAX - started_ns)
+    if (started_ns <= 0 || duration_ns < 0)
         return;
-    int64_t end_ns = started_ns + duration_ns;
+    /* A hostile start next to INT64_MAX is clamped, not overflowed. */
+    int64_t end_ns = duration_ns > INT64_MAX - started_ns
+                         ? INT64_MAX
+                         : started_ns + duration_ns;
     if (self->start_ns == 0 || started_ns < self->start_ns)
         self->start_ns = started_ns;
     if (end_ns > self->end_ns) {
@@ -20,6 +22,16 @@ et_window_schedule(et_window_t *self, int64_t started_ns, int64_t duration_ns)
         self->in_window += self->drained;
         self->drained = 0;
     }
+}
+
+int
+et_window_bounds(const et_window_t *self, int64_t *start_ns, int64_t *end_ns)
+{
+    if (self->start_ns <= 0 || self->end_ns <= self->start_ns)
+        return 0;
+    *start_ns = self->start_ns;
+    *end_ns = self->end_ns;
+    return 1;
 }
 
 void

@@ -36,6 +36,12 @@ typedef struct {
 void et_window_schedule(et_window_t *self, int64_t started_ns,
                         int64_t duration_ns);
 
+/* W's edges when the producers announced a schedule: 1 and *start_ns,
+ * *end_ns set, else 0. The one reader of W for every figure over it
+ * (throughput here, utilization in collector/utilization.c). */
+int et_window_bounds(const et_window_t *self, int64_t *start_ns,
+                     int64_t *end_ns);
+
 /* An arrival intended at 'intended_ns' (the fallback's start). */
 void et_window_arrival(et_window_t *self, int64_t intended_ns);
 

@@ -123,15 +123,32 @@ test_window_without_a_schedule_runs_from_first_intended_to_last(void **state)
     assert_true(r.drain_s == 0);
 }
 
+/* A hostile start next to the clock's end: W ends at INT64_MAX, not past
+ * it, and every reader of W gets the same edges. */
+static void
+test_window_clamps_a_schedule_past_the_clock_end(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    int64_t start = 0, end = 0;
+    assert_false(et_window_bounds(&w, &start, &end));
+    et_window_schedule(&w, INT64_MAX - 5, 10 * S);
+    assert_true(et_window_bounds(&w, &start, &end));
+    assert_true(start == INT64_MAX - 5 && end == INT64_MAX);
+    et_window_result_t r;
+    et_window_fill(&w, 10, &r);
+    assert_true(r.schedule);
+}
+
 static void
 test_window_ignores_schedules_it_cannot_place(void **state)
 {
     (void)state;
     et_window_t w;
     memset(&w, 0, sizeof w);
-    et_window_schedule(&w, 0, 10 * S);             // no start
-    et_window_schedule(&w, T0, -1);                // negative length
-    et_window_schedule(&w, INT64_MAX - 5, 10 * S); // past the clock's end
+    et_window_schedule(&w, 0, 10 * S); // no start
+    et_window_schedule(&w, T0, -1);    // negative length
     et_window_result_t r;
     et_window_fill(&w, 10, &r);
     assert_false(r.schedule);
@@ -156,6 +173,7 @@ main(void)
         cmocka_unit_test(
             test_window_without_a_schedule_runs_from_first_intended_to_last),
         cmocka_unit_test(test_window_ignores_schedules_it_cannot_place),
+        cmocka_unit_test(test_window_clamps_a_schedule_past_the_clock_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
