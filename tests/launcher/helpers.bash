@@ -66,22 +66,22 @@ expect_output() {
   [ "$output" = "$1" ] || { echo "want stdout: $1" >&2; show; return 1; }
 }
 
-# stub_bins DIR: in DIR, stand-ins for the pipeline's binaries: each logs
-# "NAME ARGS..." to DIR/log, then exits $STUB_RC_NAME (NAME without
+# fake_bins DIR: in DIR, stand-ins for the pipeline's binaries: each logs
+# "NAME ARGS..." to DIR/log, then exits $FAKE_RC_NAME (NAME without
 # eventide-, - as _; default 0), saying why on stderr in two lines.
-stub_bins() {
+fake_bins() {
   local b
   mkdir -p "$1"
   for b in collector broker worker producer autoscaler; do
-    cat >"$1/eventide-$b" <<'STUB'
+    cat >"$1/eventide-$b" <<'FAKE'
 #!/usr/bin/env bash
 name="$(basename "$0")"
 printf '%s %s\n' "$name" "$*" >>"$(dirname "$0")/log"
-var="STUB_RC_${name#eventide-}"
+var="FAKE_RC_${name#eventide-}"
 rc="${!var:-0}"
 [ "$rc" -eq 0 ] || printf '%s: --flag '"'"'v'"'"': why\nmore\n' "$name" >&2
 exit "$rc"
-STUB
+FAKE
     chmod +x "$1/eventide-$b"
   done
 }

@@ -242,7 +242,7 @@ d 0"
 @test "check_pipeline_argv under --hosts: here, each worker host and each producer host" {
   hosts_file "edge 10.0.0.1 producer" "edge2 10.0.0.4 producer" \
     "core 10.0.0.2 broker collector workers" "cloud 10.0.0.3 workers"
-  stub_bins "$BATS_TEST_TMPDIR/bin"
+  fake_bins "$BATS_TEST_TMPDIR/bin"
   in_launcher 'local -A wf; workflow_load wf synthetic
                parse_pipeline_opt --hosts "$1"; parse_pipeline_opt --clock-skew cloud=600
                check_pipeline_opts; check_against_workflow wf; BIN="$2"

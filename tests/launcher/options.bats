@@ -228,31 +228,31 @@ refuses() {
 }
 
 @test "check_argv: --check appended, from the source tree; exit 2 is the binary's line, other failures die" {
-  stub_bins "$BATS_TEST_TMPDIR/bin"
-  stub="$BATS_TEST_TMPDIR/bin/eventide-producer"
+  fake_bins "$BATS_TEST_TMPDIR/bin"
+  fake="$BATS_TEST_TMPDIR/bin/eventide-producer"
   cd "$BATS_TEST_TMPDIR"
-  in_launcher 'check_argv "$1" --rate 5 "a b"; pwd' "$stub"
+  in_launcher 'check_argv "$1" --rate 5 "a b"; pwd' "$fake"
   expect_ok
   expect_output "$BATS_TEST_TMPDIR"
   [ "$(cat "$BATS_TEST_TMPDIR/bin/log")" = "eventide-producer --rate 5 a b --check" ]
-  STUB_RC_producer=2 in_launcher 'check_argv "$1" --rate x; echo not reached' "$stub"
+  FAKE_RC_producer=2 in_launcher 'check_argv "$1" --rate x; echo not reached' "$fake"
   expect_usage "eventide-producer: --flag 'v': why"
   [ -z "$output" ]
-  STUB_RC_producer=3 in_launcher 'check_argv "$1" --rate x; echo not reached' "$stub"
+  FAKE_RC_producer=3 in_launcher 'check_argv "$1" --rate x; echo not reached' "$fake"
   [ "$status" -eq 1 ] || { show; false; }
   [[ "$stderr" == *"eventide-producer (exit 3)"*"why"* ]] || { show; false; }
   in_launcher 'check_argv "$1/eventide-nosuch"' "$BATS_TEST_TMPDIR/bin"
   [ "$status" -eq 1 ] || { show; false; }
   # The binary runs in the source tree, as start_bg runs it.
-  printf '#!/bin/sh\npwd >"%s"\n' "$BATS_TEST_TMPDIR/cwd" >"$BATS_TEST_TMPDIR/bin/pwd-stub"
-  chmod +x "$BATS_TEST_TMPDIR/bin/pwd-stub"
-  in_launcher 'check_argv "$1"' "$BATS_TEST_TMPDIR/bin/pwd-stub"
+  printf '#!/bin/sh\npwd >"%s"\n' "$BATS_TEST_TMPDIR/cwd" >"$BATS_TEST_TMPDIR/bin/pwd-fake"
+  chmod +x "$BATS_TEST_TMPDIR/bin/pwd-fake"
+  in_launcher 'check_argv "$1"' "$BATS_TEST_TMPDIR/bin/pwd-fake"
   expect_ok
   [ "$(cat "$BATS_TEST_TMPDIR/cwd")" = "$ET_ROOT" ]
 }
 
 @test "check_pipeline_argv: every process of the pipeline, with --check, nothing started" {
-  stub_bins "$BATS_TEST_TMPDIR/bin"
+  fake_bins "$BATS_TEST_TMPDIR/bin"
   log="$BATS_TEST_TMPDIR/bin/log"
   in_launcher 'local -A wf; workflow_load wf fraud /res; BIN="$1"
                parse_pipeline_opt --autoscale kpa; parse_pipeline_opt --slots 3
@@ -275,7 +275,7 @@ eventide-autoscaler --check" ] || { cat "$log"; false; }
   grep -q -- "^eventide-broker --frontend ipc://" "$log"
   # The first refusal ends the preflight.
   rm -f "$log"
-  STUB_RC_collector=2 in_launcher 'local -A wf; workflow_load wf fraud; BIN="$1"
+  FAKE_RC_collector=2 in_launcher 'local -A wf; workflow_load wf fraud; BIN="$1"
                check_pipeline_argv wf /res 1 10' "$BATS_TEST_TMPDIR/bin"
   expect_usage "eventide-collector: --flag 'v': why"
   run awk '{ print $1 }' "$log"
