@@ -7,8 +7,8 @@
 # and then `wf_functions wf`. Its keys are eventide-workflow's lines (name,
 # path, functions, stages, producer.KEY, function.F.slots,
 # function.F.io_delay, function.F.option.KEY, stage.N.timeout_ms,
-# stage.N.retries), plus function.F.options: F's options as KEY=VALUE
-# lines in the file's order (the table itself keeps none).
+# stage.N.retries). The processes read their own settings from the
+# file; the launcher reads only what it uses itself.
 
 # workflow_load TABLE NAME|FILE [OUT]: fill TABLE with the workflow NAME
 # (workflows/NAME.json, or under $EVENTIDE_WORKFLOWS) or FILE, {out} in
@@ -41,21 +41,11 @@ workflow_parse() {
   [[ "$(declare -p "$1" 2>/dev/null)" == "declare -A"* ]] ||
     die "workflow_parse: '$1' is not an associative array (local -A $1)"
   local -n workflow_parse_t="$1"
-  local line key value fn best rest
+  local line
   workflow_parse_t=()
   while IFS= read -r line; do
     [[ "$line" == *=* ]] || continue
-    key="${line%%=*}"; value="${line#*=}"
-    workflow_parse_t[$key]="$value"
-    [[ "$key" == function.* ]] || continue
-    # Function names may hold dots: the longest that fits is the one.
-    best=""
-    for fn in ${workflow_parse_t[functions]-}; do
-      [[ "$key" == "function.$fn."* ]] && [ "${#fn}" -gt "${#best}" ] && best="$fn"
-    done
-    rest="${key#"function.$best."}"
-    [ -n "$best" ] && [[ "$rest" == option.* ]] &&
-      workflow_parse_t[function.$best.options]+="${rest#option.}=$value"$'\n'
+    workflow_parse_t[${line%%=*}]="${line#*=}"
   done
   [ -n "${workflow_parse_t[name]-}" ] && [ -n "${workflow_parse_t[functions]-}" ] ||
     die "eventide-workflow printed no name= or functions= line"
@@ -70,10 +60,6 @@ wf_get() {
 # wf_functions TABLE: the distinct functions in stage order, on one line.
 wf_functions() { wf_get "$1" functions; }
 
-# wf_stages TABLE: each stage's function in order, comma-separated (a
-# function may serve several stages).
-wf_stages() { wf_get "$1" stages; }
-
 # wf_has_function TABLE FUNCTION: does a stage run FUNCTION?
 wf_has_function() {
   local -n wf_has_function_t="$1"
@@ -84,24 +70,8 @@ wf_has_function() {
 # (source, labels, speedup), or nothing.
 wf_producer() { wf_get "$1" "producer.$2"; }
 
-# wf_slots TABLE FUNCTION: slots per instance (--slots wins over the file).
-wf_slots() {
-  if [ -n "${SLOTS:-}" ]; then echo "$SLOTS"; return; fi
-  wf_get "$1" "function.$2.slots" 1
-}
-
-# wf_io_delay TABLE FUNCTION: the modelled downstream call of FUNCTION's
-# stage, or nothing.
-wf_io_delay() { wf_get "$1" "function.$2.io_delay"; }
-
 # wf_option TABLE FUNCTION KEY: one option of FUNCTION, or nothing.
 wf_option() { wf_get "$1" "function.$2.option.$3"; }
-
-# wf_options TABLE FUNCTION: FUNCTION's options as KEY=VALUE lines.
-wf_options() {
-  local -n wf_options_t="$1"
-  printf '%s' "${wf_options_t[function.$2.options]-}"
-}
 
 # ensure_model TABLE: train the fraud model on first use, where the fraud
 # function's model option says (relative to the source tree).

@@ -1,17 +1,18 @@
 #!/usr/bin/env bats
 # The workflow as the launcher reads it (launcher/workflow.sh): once,
 # through eventide-workflow, into a table: names and files, functions and
-# stages, each function's settings and options in order, {out}, the
-# producer's defaults, and a bad workflow as a usage error.
+# stages, each function's settings and options, {out}, the producer's
+# defaults, and a bad workflow as a usage error.
 
 load helpers
 
 @test "a name: fraud, with every fact the launcher uses" {
   in_launcher 'local -A wf; workflow_load wf fraud /tmp/results
-    wf_get wf name; wf_get wf path; wf_functions wf; wf_stages wf
+    wf_get wf name; wf_get wf path; wf_functions wf; wf_get wf stages
     wf_producer wf source; echo "[$(wf_producer wf labels)]"
-    wf_slots wf fraud; wf_io_delay wf fraud; echo "[$(wf_io_delay wf decide)]"
-    wf_options wf fraud; wf_options wf sink; wf_option wf decide rules
+    wf_get wf function.fraud.slots; wf_get wf function.fraud.io_delay
+    echo "[$(wf_get wf function.decide.io_delay)]"
+    wf_option wf fraud model; wf_option wf sink path; wf_option wf decide rules
     wf_has_function wf decide && echo yes; wf_has_function wf noop || echo no
     wf_has_function wf fra || echo no'
   expect_ok
@@ -24,8 +25,8 @@ fraud
 1
 exp:40ms
 []
-model=models/fraud.json
-path=/tmp/results/decisions.jsonl
+models/fraud.json
+/tmp/results/decisions.jsonl
 workflows/rules/fraud.rules
 yes
 no
@@ -59,17 +60,17 @@ data/nab/combined_windows.json
 JSON
   cd "$BATS_TEST_TMPDIR"
   in_launcher 'local -A wf; workflow_load wf w/twice.json "$PWD/out"
-               wf_get wf path; wf_functions wf; wf_stages wf; wf_slots wf noop
-               wf_options wf noop; SLOTS=7; wf_slots wf noop'
+               wf_get wf path; wf_functions wf; wf_get wf stages
+               wf_get wf function.noop.slots
+               wf_option wf noop b; wf_option wf noop a; wf_option wf noop c'
   expect_ok
   expect_output "$BATS_TEST_TMPDIR/w/twice.json
 noop synthetic
 noop,synthetic,noop
 3
-b=2
-a=$ET_ROOT/x
-c=$BATS_TEST_TMPDIR/out/y
-7"
+2
+$ET_ROOT/x
+$BATS_TEST_TMPDIR/out/y"
 }
 
 @test "an existing file wins over a workflow of the same name" {
@@ -101,27 +102,6 @@ $BATS_TEST_TMPDIR/fraud"
   in_launcher 'BIN=/nonexistent; local -A wf; workflow_load wf fraud'
   [ "$status" -eq 1 ] || { show; false; }
   [[ "$stderr" == *"cannot read workflow 'fraud'"* ]] || { show; false; }
-}
-
-@test "workflow_parse: options of functions whose names hold dots" {
-  in_launcher 'local -A wf
-    workflow_parse wf <<EOT
-name=dots
-path=/x.json
-functions=a a.option.b
-stages=a,a.option.b
-function.a.slots=1
-function.a.option.k=1
-function.a.option.b.option.k=2
-function.a.option.b.slots=2
-function.a.option.b.option.j=3=4
-EOT
-    echo "[$(wf_options wf a)]"; echo "[$(wf_options wf a.option.b)]"; wf_slots wf a.option.b'
-  expect_ok
-  expect_output "[k=1]
-[k=2
-j=3=4]
-2"
 }
 
 @test "workflow_parse: only into an associative array; a table with a name and functions" {
