@@ -613,37 +613,62 @@ run_broker_lost() {
 # wrote the results: everything else is stopped. Exits 1.
 run_collector_lost() {
   local run="$1" why="$2"
-  info "the collector died during the run ($why)"
+  info "the collector ended before its results ($why)"
   producer_end "$run" || true
   pipeline_kill "$run"
   save_logs "$run" "$OUT"
   if [ -f "$OUT/summary.json" ]; then
     die "the collector failed ($why) after writing $OUT/summary.json; logs: $(logs_hint "$OUT")"
   fi
-  die "the collector died ($why): no summary.json can be written; logs: $(logs_hint "$OUT")"
+  die "the collector ended ($why): no summary.json can be written; logs: $(logs_hint "$OUT")"
+}
+
+# exit_why RC: an exit status in words.
+exit_why() {
+  if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"
+  else echo "exit status $1"; fi
+}
+
+# collector_watch RUN: nothing while the collector runs, or once it ended
+# well (exit 0: the results are written; it may end before the broker's
+# process does). A collector that died or failed ends the run
+# (run_collector_lost). Sets COLLECTOR_ENDED once it ended well.
+collector_watch() {
+  local run="$1" cpid rc=0
+  [ -n "${COLLECTOR_ENDED:-}" ] && return 0
+  cpid="$(local_pid_of "$run" collector)"
+  kill -0 "$cpid" 2>/dev/null && return 0
+  wait "$cpid" || rc=$?
+  [ "$rc" -eq 0 ] || run_collector_lost "$run" "$(exit_why "$rc")"
+  COLLECTOR_ENDED=1
 }
 
 # supervise_run RUN WF: producer 1, then the broker's drain, then the
 # collector's results, watching the broker and the collector all along
 # (every 0.2 s). Returns when the collector wrote the results; a death
-# ends the run through run_broker_lost or run_collector_lost (exit 1).
+# before that ends the run through run_broker_lost or run_collector_lost
+# (exit 1).
 supervise_run() {
-  local run="$1" wf_name="$2" bpid cpid pid rc=0 deadline
+  local run="$1" wf_name="$2" bpid pid prc=0 brc=0 deadline
+  COLLECTOR_ENDED=""
   bpid="$(local_pid_of "$run" broker)"
-  cpid="$(local_pid_of "$run" collector)"
   start_producer_bg "$run" "$wf_name" 1
   while kill -0 "$PRODUCER_PID" 2>/dev/null; do
-    kill -0 "$cpid" 2>/dev/null || run_collector_lost "$run" "its process is gone"
-    kill -0 "$bpid" 2>/dev/null || run_broker_lost "$run" "its process is gone"
+    collector_watch "$run"
+    if [ -z "$COLLECTOR_ENDED" ] && ! kill -0 "$bpid" 2>/dev/null; then
+      run_broker_lost "$run" "its process is gone"
+    fi
     sleep 0.2
   done
-  producer_end "$run" || rc=$?
-  kill -0 "$cpid" 2>/dev/null || run_collector_lost "$run" "its process is gone"
-  kill -0 "$bpid" 2>/dev/null || run_broker_lost "$run" "its process is gone"
-  if [ "$rc" -ne 0 ]; then
+  producer_end "$run" || prc=$?
+  collector_watch "$run"
+  if [ -z "$COLLECTOR_ENDED" ] && ! kill -0 "$bpid" 2>/dev/null; then
+    run_broker_lost "$run" "its process is gone"
+  fi
+  if [ "$prc" -ne 0 ]; then
     pipeline_kill "$run"
     save_logs "$run" "$OUT"
-    die "producer failed (exit status $rc); logs: $(logs_hint "$OUT")"
+    die "producer failed ($(exit_why "$prc")); logs: $(logs_hint "$OUT")"
   fi
   # The broker finishes what it admitted and tells the workers to leave;
   # they send their final usage reports; the collector ends by itself once
@@ -654,7 +679,7 @@ supervise_run() {
   sig_proc TERM "$(pid_of "$run" broker)" || true
   deadline=$((SECONDS + 120))
   while kill -0 "$bpid" 2>/dev/null; do
-    kill -0 "$cpid" 2>/dev/null || run_collector_lost "$run" "its process is gone"
+    collector_watch "$run"
     if [ "$SECONDS" -ge "$deadline" ]; then
       info "the broker did not stop in 120s: killing it"
       sig_proc KILL "$(pid_of "$run" broker)" || true
@@ -662,9 +687,14 @@ supervise_run() {
     fi
     sleep 0.2
   done
-  wait "$bpid" || rc=$?
-  [ "$rc" -eq 0 ] || run_broker_lost "$run" "exit status $rc while draining"
-  while kill -0 "$cpid" 2>/dev/null; do sleep 0.2; done
-  wait "$cpid" || rc=$?
-  [ "$rc" -eq 0 ] || run_collector_lost "$run" "exit status $rc"
+  wait "$bpid" || brc=$?
+  if [ "$brc" -ne 0 ]; then
+    [ -n "$COLLECTOR_ENDED" ] ||
+      run_broker_lost "$run" "$(exit_why "$brc") while draining"
+    info "the broker ended ($(exit_why "$brc")) after the results were written"
+  fi
+  while [ -z "$COLLECTOR_ENDED" ]; do
+    collector_watch "$run"
+    [ -n "$COLLECTOR_ENDED" ] || sleep 0.2
+  done
 }
