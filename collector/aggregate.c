@@ -365,6 +365,13 @@ et_aggregate_count_bad_message(et_aggregate_t *self)
 
 /* ---- end of run ---------------------------------------------------------- */
 
+int
+et_aggregate_producers_done(const et_aggregate_t *self)
+{
+    uint64_t since;
+    return et_producers_all_done(self->producers, &since);
+}
+
 et_agg_state_t
 et_aggregate_state(const et_aggregate_t *self, uint64_t now_mono_ns,
                    uint64_t drain_timeout_ns)
@@ -403,6 +410,8 @@ et_aggregate_end_name(et_agg_end_t end)
         return "signal";
     case ET_AGG_END_ERROR:
         return "error";
+    case ET_AGG_END_BROKER_LOST:
+        return "broker_lost";
     }
     return "unknown";
 }

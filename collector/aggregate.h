@@ -121,7 +121,10 @@ typedef enum {
     ET_AGG_END_COMPLETE,
     ET_AGG_END_DRAIN_TIMEOUT,
     ET_AGG_END_SIGNAL,
-    ET_AGG_END_ERROR
+    ET_AGG_END_ERROR,
+    /* The launcher saw the broker die (SIGUSR1 to the collector): what it
+     * had not reported is lost with this reason. */
+    ET_AGG_END_BROKER_LOST
 } et_agg_end_t;
 
 /* Milliseconds; every field is 0 when there were no samples. */
@@ -309,6 +312,10 @@ typedef struct {
     /* producers */
     uint64_t producers;
     uint64_t producers_done;
+    /* Producers' second HELLO or DONE (one comes straight from the
+     * producer, one through the broker) whose fields differ from the
+     * first, which counts. */
+    uint64_t producer_copies_disagree;
     double lag_max_ms;
     double lag_mean_ms; /* mean of the producers' means, weighted by sent */
     et_accuracy_t accuracy;
@@ -386,6 +393,10 @@ int et_aggregate_all_stopped(const et_aggregate_t *self);
 /* Count one message the collector could not use at all. */
 void et_aggregate_count_bad_message(et_aggregate_t *self);
 
+/* 1 when the expected producers (expect_producers > 0) all said DONE,
+ * whatever is still unaccounted; else 0. */
+int et_aggregate_producers_done(const et_aggregate_t *self);
+
 /* Has the run ended by itself? COMPLETE when expect_producers > 0, that
  * many producers said DONE, accepted + rejected >= sent and completed +
  * failed >= accepted; DRAIN_TIMEOUT when 'drain_timeout_ns' passed since
@@ -400,10 +411,12 @@ void et_aggregate_finish(et_aggregate_t *self, et_agg_end_t why,
                          int64_t finished_real_ns);
 
 /* Compute the results from everything so far (lost = sent - completed -
- * failed - rejected, floored at 0). Returns NULL with errno ENOMEM. */
+ * failed - rejected, floored at 0; every lost event's reason is why the
+ * run ended: et_aggregate_end_name(end)). Returns NULL with errno ENOMEM. */
 const et_results_t *et_aggregate_results(et_aggregate_t *self);
 
-/* "complete", "drain_timeout", "signal", "error" or "running". */
+/* "complete", "drain_timeout", "signal", "error", "broker_lost" or
+ * "running". */
 const char *et_aggregate_end_name(et_agg_end_t end);
 
 #endif

@@ -1,6 +1,7 @@
 /* The collector's socket loop. One PULL socket receives everything: record
  * batches, HELLO, DONE, STATS, WORKFLOW and every CLOCK report (producers'
- * and workers', forwarded) from the broker, USAGE from the workers.
+ * and workers', forwarded) from the broker, USAGE from the workers, and
+ * HELLO and DONE again straight from producers run with --collector.
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate. */
 #include "collector/collector.h"
@@ -27,6 +28,10 @@
 #define S_BATCH_MESSAGES 1024
 /* On a signal, take what is already queued, within reason. */
 #define S_FINAL_DRAIN_MESSAGES 100000
+/* Once the broker is gone, wait at most this long for the producers' own
+ * DONEs (the launcher signals after the producers exited, so they are
+ * normally queued already). */
+#define S_BROKER_LOST_GRACE_NS (2 * ET_NS_PER_S)
 /* The largest frame the protocol allows (record batches); a peer sending
  * more is disconnected by ZeroMQ before anything is allocated. */
 #define S_MAXMSGSIZE ((int64_t)ET_BODY_MAX * 16)
@@ -312,12 +317,44 @@ s_wait_final_usage(et_collector_t *self, const volatile sig_atomic_t *stop)
     }
 }
 
+/* The broker is gone: take what it and the producers sent before, then
+ * end as broker_lost once every expected producer's own DONE is in (or
+ * the grace passes). Whatever is unaccounted then is lost for that
+ * reason. */
+static et_agg_end_t
+s_broker_lost(et_collector_t *self, const volatile sig_atomic_t *stop)
+{
+    ET_LOG_WARN("the broker is gone: ending the run without it");
+    uint64_t deadline = et_clock_mono_ns() + S_BROKER_LOST_GRACE_NS;
+    zmq_pollitem_t item = {.socket = self->pull, .events = ZMQ_POLLIN};
+    for (;;) {
+        if (s_receive(self, S_FINAL_DRAIN_MESSAGES) != 0)
+            return ET_AGG_END_ERROR;
+        if (*stop || et_clock_mono_ns() >= deadline ||
+            et_aggregate_producers_done(self->aggregate))
+            break;
+        if (zmq_poll(&item, 1, S_POLL_MS) < 0 && errno != EINTR) {
+            ET_LOG_ERROR("poll: %s", zmq_strerror(errno));
+            return ET_AGG_END_ERROR;
+        }
+    }
+    if (!et_aggregate_producers_done(self->aggregate))
+        ET_LOG_WARN("not every producer's DONE arrived: sent counts what "
+                    "the broker recorded of those");
+    /* The workers were told to leave before the signal. */
+    s_wait_final_usage(self, stop);
+    return ET_AGG_END_BROKER_LOST;
+}
+
 /* Wait for the end of the run; returns why it ended. */
 static et_agg_end_t
-s_loop(et_collector_t *self, const volatile sig_atomic_t *stop)
+s_loop(et_collector_t *self, const volatile sig_atomic_t *stop,
+       const volatile sig_atomic_t *broker_lost)
 {
     zmq_pollitem_t item = {.socket = self->pull, .events = ZMQ_POLLIN};
     while (!*stop) {
+        if (broker_lost && *broker_lost)
+            return s_broker_lost(self, stop);
         int rc = zmq_poll(&item, 1, S_POLL_MS);
         if (rc < 0 && errno != EINTR) {
             ET_LOG_ERROR("poll: %s", zmq_strerror(errno));
@@ -346,9 +383,10 @@ s_loop(et_collector_t *self, const volatile sig_atomic_t *stop)
 }
 
 int
-et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop)
+et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
+                 const volatile sig_atomic_t *broker_lost)
 {
-    et_agg_end_t why = s_loop(self, stop);
+    et_agg_end_t why = s_loop(self, stop, broker_lost);
     et_aggregate_finish(self->aggregate, why, et_clock_real_ns());
     const et_results_t *results = et_aggregate_results(self->aggregate);
     if (!results) {

@@ -23,10 +23,13 @@ et_collector_t *et_collector_new(const et_collector_config_t *config);
 void et_collector_destroy(et_collector_t **self_p);
 
 /* Receive until the run ends by itself (every expected producer done and
- * every event accounted, or the drain timeout) or until *stop becomes
- * non-zero; then write summary.json, timeseries.csv and report.md and,
- * unless quiet, print the summary on stdout. Returns 0 when the results
- * were written, -1 on a runtime error (logged). */
-int et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop);
+ * every event accounted, or the drain timeout), until *stop becomes
+ * non-zero, or until *broker_lost does (NULL: never): then, after taking
+ * what is queued and waiting up to 2 s for the expected producers' own
+ * DONEs, the run ends as broker_lost. Then write summary.json, timeseries.csv
+ * and report.md and, unless quiet, print the summary on stdout. Returns 0 when
+ * the results were written, -1 on a runtime error (logged). */
+int et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
+                     const volatile sig_atomic_t *broker_lost);
 
 #endif

@@ -1,6 +1,8 @@
 /* The producer table: entries keyed by producer id in a common/idmap (each
  * entry its own allocation, so the map's pointers stay valid), and the
- * sums the results need, kept as the input arrives. */
+ * sums the results need, kept as the input arrives. A producer run with
+ * --collector sends HELLO and DONE twice, straight here and through the
+ * broker: the first copy counts, the second is checked against it. */
 #include "collector/producers.h"
 
 #include "collector/clean.h"
@@ -13,9 +15,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What a second copy must repeat: the fields the results use. */
 typedef struct {
-    int hello;
-    int done;
+    int64_t started_ns;
+    double rate_eps, duration_s;
+    uint64_t seed;
+} s_hello_key_t;
+
+typedef struct {
+    uint64_t sent, send_failed;
+    int64_t lag_max_ns, lag_mean_ns, finished_ns;
+} s_done_key_t;
+
+typedef struct {
+    int hellos; /* copies received: 0, 1 or 2 */
+    int dones;
+    s_hello_key_t hello;
+    s_done_key_t done;
     uint64_t arrived; /* accepted + rejected records of its events */
 } s_producer_t;
 
@@ -28,6 +44,7 @@ struct et_producers_t {
     uint64_t sent;   /* sum of DONE.sent */
     uint64_t undone; /* accepted + rejected of producers without DONE */
     uint64_t send_failed;
+    uint64_t copies_disagree; /* second copies unlike the first */
     /* the run's load, from the HELLOs */
     int have_hello;
     char arrival[ET_TEXT_MAX];
@@ -112,7 +129,7 @@ et_producers_arrival(et_producers_t *self, uint32_t id)
     s_producer_t *p = s_producer(self, id, &bad);
     if (!p)
         return bad ? bad : -1;
-    if (!p->done) {
+    if (!p->dones) {
         p->arrived++;
         self->undone++;
     }
@@ -126,9 +143,22 @@ et_producers_hello(et_producers_t *self, const et_hello_t *m)
     s_producer_t *p = s_producer(self, m->producer_id, &bad);
     if (!p)
         return bad ? bad : -1;
-    if (p->hello)
-        return s_bad("second HELLO from one producer");
-    p->hello = 1;
+    s_hello_key_t key = {.started_ns = m->started_ns,
+                         .rate_eps = m->rate_eps,
+                         .duration_s = m->duration_s,
+                         .seed = m->seed};
+    if (p->hellos >= 2)
+        return s_bad("a third HELLO from one producer");
+    if (p->hellos++ == 1) {
+        if (memcmp(&key, &p->hello, sizeof key) != 0) {
+            self->copies_disagree++;
+            ET_LOG_WARN("producer %u: its two HELLOs disagree; the first "
+                        "counts",
+                        m->producer_id);
+        }
+        return 0;
+    }
+    p->hello = key;
     if (!self->have_hello) {
         self->have_hello = 1;
         et_clean_text(self->arrival, sizeof self->arrival, m->arrival);
@@ -152,9 +182,24 @@ et_producers_done(et_producers_t *self, const et_done_t *m,
     s_producer_t *p = s_producer(self, m->producer_id, &bad);
     if (!p)
         return bad ? bad : -1;
-    if (p->done)
-        return s_bad("second DONE from one producer");
-    p->done = 1;
+    s_done_key_t key = {.sent = m->sent,
+                        .send_failed = m->send_failed,
+                        .lag_max_ns = m->lag_max_ns,
+                        .lag_mean_ns = m->lag_mean_ns,
+                        .finished_ns = m->finished_ns};
+    if (p->dones >= 2)
+        return s_bad("a third DONE from one producer");
+    if (p->dones++ == 1) {
+        if (memcmp(&key, &p->done, sizeof key) != 0) {
+            self->copies_disagree++;
+            ET_LOG_WARN("producer %u: its two DONEs disagree (sent %llu, "
+                        "then %llu); the first counts",
+                        m->producer_id, (unsigned long long)p->done.sent,
+                        (unsigned long long)m->sent);
+        }
+        return 0;
+    }
+    p->done = key;
     /* From now on the producer's own count stands for its events. */
     self->undone -= p->arrived;
     self->sent += m->sent;
@@ -205,6 +250,7 @@ et_producers_fill(const et_producers_t *self, et_results_t *r)
     r->send_failed = self->send_failed;
     r->producers = et_idmap_size(self->index);
     r->producers_done = self->done_count;
+    r->producer_copies_disagree = self->copies_disagree;
     r->lag_max_ms = (double)self->lag_max_ns / 1e6;
     if (self->lag_weight > 0)
         r->lag_mean_ms = self->lag_weighted_sum / self->lag_weight / 1e6;

@@ -26,10 +26,14 @@ void et_producers_destroy(et_producers_t **self_p);
  * event until that producer's DONE gives the producer's own count. */
 int et_producers_arrival(et_producers_t *self, uint32_t id);
 
-/* A HELLO. 0 means it was taken (the first from its producer). */
+/* A HELLO. The first from its producer is taken; the second (the copy a
+ * producer run with --collector sends the other way) only checked: when
+ * its fields differ from the first it is counted in
+ * producer_copies_disagree and logged. A third is a bad record. */
 int et_producers_hello(et_producers_t *self, const et_hello_t *hello);
 
-/* A DONE; 'now_mono_ns' is when, for the drain timeout. */
+/* A DONE; 'now_mono_ns' is when, for the drain timeout. Copies as for
+ * HELLO: whichever arrives first gives the producer's sent. */
 int et_producers_done(et_producers_t *self, const et_done_t *done,
                       uint64_t now_mono_ns);
 
@@ -45,7 +49,8 @@ int et_producers_all_done(const et_producers_t *self, uint64_t *since_mono_ns);
 int64_t et_producers_started_ns(const et_producers_t *self);
 
 /* Fill the producers' fields of 'r': arrival, source, rate_eps,
- * duration_s, seed, send_failed, producers, producers_done, lag_*_ms. */
+ * duration_s, seed, send_failed, producers, producers_done, lag_*_ms,
+ * producer_copies_disagree. */
 void et_producers_fill(const et_producers_t *self, et_results_t *r);
 
 #endif

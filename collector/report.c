@@ -314,12 +314,33 @@ s_broker_json(const et_results_t *r)
 }
 
 /* Keys added after the first contract, set on the document in order. */
+/* {reason: count} of the lost events: every one of them was lost for the
+ * reason the run ended ({} when none was lost). */
+static json_t *
+s_lost_reasons_json(const et_results_t *r)
+{
+    json_t *reasons = json_object();
+    if (reasons && r->lost > 0 &&
+        json_object_set_new(reasons, et_aggregate_end_name(r->end),
+                            s_uint(r->lost)) != 0) {
+        json_decref(reasons);
+        return NULL;
+    }
+    return reasons;
+}
+
 static int
 s_add_later_keys(json_t *root, const et_results_t *r)
 {
     if (!root)
         return -1;
-    return json_object_set_new(root, "load_window", s_load_window_json(r)) ||
+    return json_object_set_new(json_object_get(root, "events"), "lost_reasons",
+                               s_lost_reasons_json(r)) ||
+                   json_object_set_new(json_object_get(root, "producers"),
+                                       "copies_disagree",
+                                       s_uint(r->producer_copies_disagree)) ||
+                   json_object_set_new(root, "load_window",
+                                       s_load_window_json(r)) ||
                    json_object_set_new(root, "bottleneck",
                                        s_bottleneck_json(r)) ||
                    json_object_set_new(root, "broker", s_broker_json(r))
@@ -532,6 +553,11 @@ s_md_events(FILE *f, const et_results_t *r)
             "were never sent.\n\n",
             (unsigned long long)r->sent, (unsigned long long)accounted,
             accounted == r->sent ? "balanced" : "NOT balanced");
+    if (r->lost > 0)
+        fprintf(f,
+                "Lost events by reason: %s %llu (the run ended so, with "
+                "them unaccounted).\n\n",
+                et_aggregate_end_name(r->end), (unsigned long long)r->lost);
     if (r->filtered > 0)
         fprintf(f,
                 "%llu of the completed events ended early: a stage filtered "
@@ -1052,6 +1078,9 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
             (unsigned long long)r->sent, (unsigned long long)r->completed,
             (unsigned long long)r->rejected, (unsigned long long)r->failed,
             (unsigned long long)r->lost);
+    if (r->lost > 0)
+        fprintf(out, "lost         %llu: %s\n", (unsigned long long)r->lost,
+                et_aggregate_end_name(r->end));
     fprintf(out, "latency ms   p50 %s%.3f  p99 %s%.3f  max %s%.3f%s\n",
             r->latency_at_least.p50 ? ">= " : "", r->latency_ms.p50,
             r->latency_at_least.p99 ? ">= " : "", r->latency_ms.p99,

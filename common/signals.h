@@ -11,4 +11,9 @@
  * from main, before any thread starts. Returns 0 or -1 with errno. */
 int et_signals_install(volatile sig_atomic_t *stop);
 
+/* Make 'signo' (SIGUSR1 or SIGUSR2) set *flag to 1: a request the process
+ * documents (the collector's "the broker is gone"). Call from main, before
+ * any thread starts. Returns 0 or -1 with errno (EINVAL: another signal). */
+int et_signals_notify(int signo, volatile sig_atomic_t *flag);
+
 #endif

@@ -30,28 +30,20 @@ cmd_run() {
   ensure_model wf
   local run
   run="$(mktemp -d /tmp/eventide.XXXXXX)"
+  # Whatever ends the run, the logs reach OUT before RUN goes.
   # shellcheck disable=SC2064
-  trap "pipeline_kill '$run'; rm -rf '$run'" EXIT
+  trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run")" EXIT
   trap 'exit 130' INT TERM
   pipeline_start "$run" "$OUT" 1 10 wf
   info "running workflow $WORKFLOW"
-  run_producer wf 1 || die "producer failed (logs: $run/logs)"
-  # The broker finishes what it admitted and tells the workers to leave;
-  # they send their final usage reports; the collector ends by itself once
-  # every event is accounted for (or its drain timeout passes) and every
-  # instance has reported, and writes the results.
-  local cpid apid
-  apid="$(pid_of "$run" autoscaler)"
-  [ -n "$apid" ] && stop_pids 15 "$apid"
-  stop_pids 120 "$(pid_of "$run" broker)"
-  cpid="$(local_pid_of "$run" collector)"
-  wait "$cpid" || die "collector failed (see $run/logs/collector.log)"
+  # The producer, the broker's drain and the collector, watched: a broker
+  # or collector that dies ends the run here (exit 1, logs in OUT).
+  supervise_run "$run" wf
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
-  # The collector's summary: its log minus the timestamped log lines.
-  grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$run/logs/collector.log" || true
-  cp "$run"/logs/*.log "$OUT/" 2>/dev/null || true
-  [ -f "$OUT/summary.json" ] || die "no summary.json in $OUT"
+  summary_print "$run"
+  save_logs "$run" "$OUT"
+  [ -f "$OUT/summary.json" ] || die "no summary.json in $OUT; logs: $(logs_hint "$OUT")"
   # Rate, replicas, queue and latency over time (needs gnuplot).
   "$BIN/eventide-report" --timeseries "$OUT" >/dev/null 2>"$OUT/timeseries-plot.log" ||
     info "no timeseries figure (see $OUT/timeseries-plot.log)"

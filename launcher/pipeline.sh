@@ -88,8 +88,11 @@ producer_argv() {
   case "$source" in nab:*) source="nab:$(abs_path "${source#nab:}")" ;; esac
   case "$arrival" in trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;; esac
   [ -n "$labels" ] && labels="$(abs_path "$labels")"
-  producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND" --id "$id"
-    --rate "$RATE" --arrival "$arrival" --seed "$SEED"
+  producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND")
+  # HELLO and DONE also go straight to the collector: the run's sent count
+  # survives the broker.
+  [ -n "${COLLECTOR:-}" ] && producer_argv_out+=(--collector "$COLLECTOR")
+  producer_argv_out+=(--id "$id" --rate "$RATE" --arrival "$arrival" --seed "$SEED"
     --payload-bytes "$PAYLOAD_BYTES" --log-level "$LOG_LEVEL")
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
@@ -469,22 +472,30 @@ start_autoscaler() {
   "${starter[@]}" "${argv[@]}"
 }
 
-# pipeline_stop RUN: broker first (it finishes admitted work and tells the
-# workers to drain), then workers, then the collector (writes results).
-pipeline_stop() {
-  local run="$1" pid f
+# stop_workers RUN: SIGTERM every worker of RUN (each says BYE, finishes
+# what it holds and sends its final usage report), SIGKILL after 15 s.
+stop_workers() {
+  local run="$1" f
   local -a pids=()
-  # The autoscaler first, so it starts nothing while the rest stops.
-  pid="$(pid_of "$run" autoscaler)"
-  [ -n "$pid" ] && stop_pids 15 "$pid"
-  pid="$(pid_of "$run" broker)"
-  [ -n "$pid" ] && stop_pids 60 "$pid"
   # HOST:PID for a worker on a host of --hosts: the signal must reach the
   # worker there, not the local ssh client that started it.
   for f in "$run"/pids/worker-*.pid; do
     [ -f "$f" ] && pids+=("$(pid_of "$run" "$(basename "$f" .pid)")")
   done
   [ "${#pids[@]}" -gt 0 ] && stop_pids 15 "${pids[@]}"
+  return 0
+}
+
+# pipeline_stop RUN: broker first (it finishes admitted work and tells the
+# workers to drain), then workers, then the collector (writes results).
+pipeline_stop() {
+  local run="$1" pid
+  # The autoscaler first, so it starts nothing while the rest stops.
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
+  pid="$(pid_of "$run" broker)"
+  [ -n "$pid" ] && stop_pids 60 "$pid"
+  stop_workers "$run"
   pid="$(pid_of "$run" collector)"
   [ -n "$pid" ] && stop_pids 30 "$pid"
   return 0
@@ -505,4 +516,185 @@ pipeline_kill() {
     hosts_clean "$run"
   fi
   return 0
+}
+
+# ---- supervising a run ------------------------------------------------------
+# `run` keeps an eye on the broker and the collector (their pids) while the
+# producer runs, while the broker drains and while the collector finishes.
+# A broker that dies ends the run as broker_lost: the collector, sent
+# SIGUSR1, writes summary.json without it. A collector that dies leaves no
+# results to write. Either way every log is copied into OUT first, the
+# messages name paths in OUT, and the launcher exits 1.
+
+# save_logs RUN OUT: every process's log into OUT (OUT/NAME.log), as a
+# finished run leaves them. Every path that ends a run calls it before
+# RUN is removed.
+save_logs() {
+  cp "$1"/logs/*.log "$2/" 2>/dev/null || true
+}
+
+# logs_hint OUT: the central processes' logs in OUT, for messages.
+logs_hint() {
+  local out="$1" role hint=""
+  for role in broker collector; do
+    [ -f "$out/$role.log" ] && hint+="$out/$role.log, "
+  done
+  echo "${hint}every log in $out/*.log"
+}
+
+# start_producer_bg RUN WF ID: producer ID in the background (with --hosts
+# on the first producer host), recorded as RUN/pids/producer-ID.pid so that
+# pipeline_kill reaches it; PRODUCER_PID is the process this shell waits
+# for (on a host: its host command, which signals do not reach).
+start_producer_bg() {
+  local run="$1" wf_name="$2" id="$3" host
+  local -a argv
+  if [ -n "${HOSTS_FILE:-}" ]; then
+    host="${PRODUCER_HOSTS[0]}"
+    producer_argv argv "$wf_name" "$id" "$host"
+    host_exec "$host" "${argv[@]}" </dev/null &
+  else
+    producer_argv argv "$wf_name" "$id"
+    (cd "$ROOT" && exec "${argv[@]}") &
+  fi
+  PRODUCER_PID=$!
+  echo "$PRODUCER_PID" >"$run/pids/producer-$id.pid"
+}
+
+# producer_end RUN: stop the producer if it still runs (here, not on a
+# host: there it ends by itself) and wait for it. SIGTERM ends its
+# schedule; it sends DONE to the collector first, then waits at most its
+# --ack-timeout for the broker. Returns its exit status.
+producer_end() {
+  local run="$1" rc=0
+  [ -n "${PRODUCER_PID:-}" ] || return 0
+  if [ -z "${HOSTS_FILE:-}" ]; then
+    kill -TERM "$PRODUCER_PID" 2>/dev/null || true
+  fi
+  wait "$PRODUCER_PID" || rc=$?
+  PRODUCER_PID=""
+  rm -f "$run"/pids/producer-*.pid
+  return "$rc"
+}
+
+# summary_print RUN: the collector's summary, its log less the timestamped
+# log lines.
+summary_print() {
+  grep -v -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$1/logs/collector.log" || true
+}
+
+# run_broker_lost RUN WHY: the broker died (WHY: how it was seen). The
+# producer and the workers stop (their DONE and final usage reports go to
+# the collector), the collector is told with SIGUSR1 and writes
+# summary.json (end broker_lost, the events it cannot account lost with
+# that reason). Exits 1.
+run_broker_lost() {
+  local run="$1" why="$2" cpid crc=0 pid
+  info "the broker died during the run ($why): ending the run without it"
+  cpid="$(local_pid_of "$run" collector)"
+  producer_end "$run" || true
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
+  stop_workers "$run"
+  sig_proc USR1 "$(pid_of "$run" collector)" || true
+  # It ends within 2 s, plus the usage grace when reports are missing.
+  while kill -0 "$cpid" 2>/dev/null; do sleep 0.2; done
+  wait "$cpid" || crc=$?
+  pipeline_stop "$run"
+  [ -n "${HOSTS_FILE:-}" ] && hosts_finish "$run" "$OUT"
+  save_logs "$run" "$OUT"
+  summary_print "$run"
+  [ -f "$OUT/summary.json" ] ||
+    die "the broker died and the collector wrote no summary.json (exit status $crc); logs: $(logs_hint "$OUT")"
+  die "the broker died during the run: results in $OUT/summary.json (collector.end broker_lost; events.lost_reasons counts what it held); logs: $(logs_hint "$OUT")"
+}
+
+# run_collector_lost RUN WHY: the collector died (or failed) before it
+# wrote the results: everything else is stopped. Exits 1.
+run_collector_lost() {
+  local run="$1" why="$2"
+  info "the collector ended before its results ($why)"
+  producer_end "$run" || true
+  pipeline_kill "$run"
+  save_logs "$run" "$OUT"
+  if [ -f "$OUT/summary.json" ]; then
+    die "the collector failed ($why) after writing $OUT/summary.json; logs: $(logs_hint "$OUT")"
+  fi
+  die "the collector ended ($why): no summary.json can be written; logs: $(logs_hint "$OUT")"
+}
+
+# exit_why RC: an exit status in words.
+exit_why() {
+  if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"
+  else echo "exit status $1"; fi
+}
+
+# collector_watch RUN: nothing while the collector runs, or once it ended
+# well (exit 0: the results are written; it may end before the broker's
+# process does). A collector that died or failed ends the run
+# (run_collector_lost). Sets COLLECTOR_ENDED once it ended well.
+collector_watch() {
+  local run="$1" cpid rc=0
+  [ -n "${COLLECTOR_ENDED:-}" ] && return 0
+  cpid="$(local_pid_of "$run" collector)"
+  kill -0 "$cpid" 2>/dev/null && return 0
+  wait "$cpid" || rc=$?
+  [ "$rc" -eq 0 ] || run_collector_lost "$run" "$(exit_why "$rc")"
+  COLLECTOR_ENDED=1
+}
+
+# supervise_run RUN WF: producer 1, then the broker's drain, then the
+# collector's results, watching the broker and the collector all along
+# (every 0.2 s). Returns when the collector wrote the results; a death
+# before that ends the run through run_broker_lost or run_collector_lost
+# (exit 1).
+supervise_run() {
+  local run="$1" wf_name="$2" bpid pid prc=0 brc=0 deadline
+  COLLECTOR_ENDED=""
+  bpid="$(local_pid_of "$run" broker)"
+  start_producer_bg "$run" "$wf_name" 1
+  while kill -0 "$PRODUCER_PID" 2>/dev/null; do
+    collector_watch "$run"
+    if [ -z "$COLLECTOR_ENDED" ] && ! kill -0 "$bpid" 2>/dev/null; then
+      run_broker_lost "$run" "its process is gone"
+    fi
+    sleep 0.2
+  done
+  producer_end "$run" || prc=$?
+  collector_watch "$run"
+  if [ -z "$COLLECTOR_ENDED" ] && ! kill -0 "$bpid" 2>/dev/null; then
+    run_broker_lost "$run" "its process is gone"
+  fi
+  if [ "$prc" -ne 0 ]; then
+    pipeline_kill "$run"
+    save_logs "$run" "$OUT"
+    die "producer failed ($(exit_why "$prc")); logs: $(logs_hint "$OUT")"
+  fi
+  # The broker finishes what it admitted and tells the workers to leave;
+  # they send their final usage reports; the collector ends by itself once
+  # every event is accounted for (or its drain timeout passes) and every
+  # instance has reported, and writes the results.
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
+  sig_proc TERM "$(pid_of "$run" broker)" || true
+  deadline=$((SECONDS + 120))
+  while kill -0 "$bpid" 2>/dev/null; do
+    collector_watch "$run"
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      info "the broker did not stop in 120s: killing it"
+      sig_proc KILL "$(pid_of "$run" broker)" || true
+      deadline=$((SECONDS + 120))
+    fi
+    sleep 0.2
+  done
+  wait "$bpid" || brc=$?
+  if [ "$brc" -ne 0 ]; then
+    [ -n "$COLLECTOR_ENDED" ] ||
+      run_broker_lost "$run" "$(exit_why "$brc") while draining"
+    info "the broker ended ($(exit_why "$brc")) after the results were written"
+  fi
+  while [ -z "$COLLECTOR_ENDED" ]; do
+    collector_watch "$run"
+    [ -n "$COLLECTOR_ENDED" ] || sleep 0.2
+  done
 }

@@ -294,6 +294,13 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .arg = "EP",
          .required = 1,
          .help = "the broker's frontend (tcp://, ipc://)"},
+        {.name = "collector",
+         .type = ET_OPT_ENDPOINT,
+         .dest = cfg->collector,
+         .size = sizeof cfg->collector,
+         .arg = "EP",
+         .help = "also send HELLO and DONE to the collector's PULL here, so "
+                 "the run's sent count survives the broker (default: none)"},
         {.name = "workflow",
          .type = ET_OPT_STRING,
          .dest = cfg->workflow,
@@ -434,7 +441,8 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .parse = et_curve_opt_dir,
          .dest = cfg->curve_dir,
          .arg = "DIR",
-         .help = "CURVE to a tcp:// broker, keys from DIR (client.key, "
+         .help = "CURVE to a tcp:// broker or collector, keys from DIR "
+                 "(client.key, "
                  "server.pub) (default: none)"},
         {.name = "clock-sync",
          .type = ET_OPT_CUSTOM,

@@ -30,6 +30,7 @@ typedef enum {
 
 typedef struct {
     char broker[ET_ENDPOINT_MAX];      /* --broker: frontend ROUTER, required */
+    char collector[ET_ENDPOINT_MAX];   /* --collector: its PULL, "" = none */
     char workflow[PATH_MAX];           /* --workflow as given, "" = none */
     uint32_t id;                       /* --id */
     double rate_eps;                   /* --rate */

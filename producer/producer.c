@@ -1,7 +1,9 @@
 /* The producer's run: plan it, connect a DEALER to the broker's frontend,
  * wait for the connection, then send every arrival of the schedule at its
  * intended CLOCK_REALTIME instant with its source's payload and label,
- * counting REJECTs as they come back, and finish with DONE / DONE_ACK. */
+ * counting REJECTs as they come back, and finish with DONE / DONE_ACK.
+ * With --collector, HELLO and DONE also go straight to the collector, so
+ * the run's sent count does not depend on the broker surviving. */
 #include "producer/producer.h"
 
 #include "common/clock.h"
@@ -35,6 +37,8 @@
 #define S_PROGRESS_EVERY_NS (250 * ET_NS_PER_MS)
 #define S_PROGRESS_WIDTH 30
 #define S_SEQ_LIMIT (1ULL << ET_EVENT_SEQ_BITS)
+/* The collector's PUSH carries two messages a run. */
+#define S_COLLECTOR_HWM 16
 
 /* ---- the run ------------------------------------------------------------- */
 
@@ -43,6 +47,7 @@ typedef struct {
     volatile sig_atomic_t *stop;
     void *ctx;
     void *sock;
+    void *collector;   /* PUSH to the collector; NULL without --collector */
     et_curve_t *curve; /* NULL: no CURVE */
     et_arrival_t *arrival;
     et_source_t *source;
@@ -278,6 +283,22 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
     return 0;
 }
 
+/* Send the message of 'type' whose body is in run->body to the collector
+ * too (nothing without --collector). Never blocks: the socket queues it
+ * until connected and flushes it within its linger when the run ends; a
+ * refusal is logged, the broker's copy may still arrive. */
+static void
+s_tell_collector(s_run_t *run, et_msg_type_t type)
+{
+    if (!run->collector)
+        return;
+    if (et_zsock_send(run->collector, NULL, type, &run->body, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN("cannot send %s to the collector at %s: %s",
+                    et_codec_type_name(type), run->cfg->collector,
+                    zmq_strerror(errno));
+}
+
 /* HELLO's arrival text: the schedule's, or the series' own timestamps. */
 static const char *
 s_arrival_text(const s_run_t *run)
@@ -406,6 +427,7 @@ s_hello(s_run_t *run)
         if (et_zsock_send(run->sock, NULL, ET_MSG_HELLO, &run->body, NULL,
                           ZMQ_DONTWAIT) == 0) {
             run->start_ns = start_ns;
+            s_tell_collector(run, ET_MSG_HELLO);
             return 0;
         }
         if (errno != EAGAIN && errno != EINTR) {
@@ -423,8 +445,9 @@ s_hello(s_run_t *run)
     }
 }
 
-/* Send DONE and wait for DONE_ACK (every REJECT has arrived by then).
- * Returns 0, or -1 when DONE could not be sent at all. */
+/* Send DONE (to the collector first: it goes out even when the broker is
+ * gone) and wait for DONE_ACK (every REJECT has arrived by then). Returns
+ * 0, or -1 when DONE could not be sent to the broker at all. */
 static int
 s_done(s_run_t *run)
 {
@@ -444,6 +467,7 @@ s_done(s_run_t *run)
         ET_LOG_ERROR("out of memory building DONE");
         return -1;
     }
+    s_tell_collector(run, ET_MSG_DONE);
     uint64_t deadline = et_clock_mono_ns() + cfg->ack_timeout_ns;
     while (!run->done_sent) {
         if (et_zsock_send(run->sock, NULL, ET_MSG_DONE, &run->body, NULL,
@@ -630,9 +654,10 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     }
     if (cfg->curve_dir[0]) {
         char key_why[PATH_MAX + 256];
-        run.curve = et_curve_new(
-            cfg->curve_dir, et_curve_is_tcp(cfg->broker) ? ET_CURVE_CLIENT : 0,
-            key_why, sizeof key_why);
+        int tcp = et_curve_is_tcp(cfg->broker) ||
+                  (cfg->collector[0] && et_curve_is_tcp(cfg->collector));
+        run.curve = et_curve_new(cfg->curve_dir, tcp ? ET_CURVE_CLIENT : 0,
+                                 key_why, sizeof key_why);
         if (!run.curve) {
             ET_LOG_ERROR("--curve: %s", key_why);
             goto fail;
@@ -640,6 +665,18 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     }
     if (et_curve_connect(run.curve, run.sock, cfg->broker) != 0)
         goto fail;
+    if (cfg->collector[0]) {
+        run.collector = et_zsock_new(run.ctx, ZMQ_PUSH, S_COLLECTOR_HWM);
+        /* Queued before the connection is up: HELLO may go out first. */
+        int zero = 0;
+        if (!run.collector ||
+            zmq_setsockopt(run.collector, ZMQ_IMMEDIATE, &zero, sizeof zero)) {
+            ET_LOG_ERROR("PUSH socket: %s", zmq_strerror(errno));
+            goto fail;
+        }
+        if (et_curve_connect(run.curve, run.collector, cfg->collector) != 0)
+            goto fail;
+    }
     et_clockprobe_config_t probe = {.ctx = run.ctx,
                                     .endpoint = cfg->broker,
                                     .curve = run.curve,
@@ -686,6 +723,7 @@ fail:
     if (result != 0 && run.progress && run.start_ns > 0)
         fputc('\n', stderr);
     et_clockprobe_stop(&run.probe);
+    et_zsock_close(&run.collector);
     et_zsock_close(&run.sock);
     /* EINTR: a signal arrived during termination; it can be resumed. */
     while (run.ctx && zmq_ctx_term(run.ctx) != 0 && errno == EINTR)

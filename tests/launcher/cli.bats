@@ -127,10 +127,10 @@ $ET_BIN_DIR/eventide-worker --function synthetic --broker ipc:///r/backend.ipc -
   expect_ok
   nab="nab:$ET_ROOT/data/nab/realKnownCause/machine_temperature_system_failure.csv"
   labels="$ET_ROOT/data/nab/combined_windows.json"
-  expect_output "$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --id 1 --rate 10 --arrival poisson --seed 1 --payload-bytes 0 --log-level info --source $nab --labels $labels --speedup 100000 --clock-sync auto
-$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --id 2 --rate 5 --arrival poisson --seed 1 --payload-bytes 0 --log-level info --duration 10 --source $nab --labels $labels --clock-sync auto --host-name edge
-$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --id 3 --rate 5 --arrival trace:$labels --seed 1 --payload-bytes 0 --log-level info --source synthetic --clock-sync auto --clock-skew -250
-$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --id 4 --rate 5 --arrival trace:$labels --seed 1 --payload-bytes 0 --log-level info --duration 2 --source synthetic --fraud-rate 0.1 --curve / --clock-sync auto --clock-skew -250"
+  expect_output "$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///r/collector.ipc --id 1 --rate 10 --arrival poisson --seed 1 --payload-bytes 0 --log-level info --source $nab --labels $labels --speedup 100000 --clock-sync auto
+$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///r/collector.ipc --id 2 --rate 5 --arrival poisson --seed 1 --payload-bytes 0 --log-level info --duration 10 --source $nab --labels $labels --clock-sync auto --host-name edge
+$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///r/collector.ipc --id 3 --rate 5 --arrival trace:$labels --seed 1 --payload-bytes 0 --log-level info --source synthetic --clock-sync auto --clock-skew -250
+$ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///r/collector.ipc --id 4 --rate 5 --arrival trace:$labels --seed 1 --payload-bytes 0 --log-level info --duration 2 --source synthetic --fraud-rate 0.1 --curve / --clock-sync auto --clock-skew -250"
 }
 
 @test "collector_argv, broker_argv and autoscaler_argv" {

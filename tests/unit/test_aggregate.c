@@ -90,18 +90,67 @@ test_aggregate_with_no_expected_producers_never_ends_by_itself(void **state)
 }
 
 static void
-test_aggregate_ignores_a_second_done_from_one_producer(void **state)
+test_aggregate_takes_one_of_two_done_copies_and_refuses_a_third(void **state)
 {
     (void)state;
     et_aggregate_t *agg = s_new(2);
+    // A producer run with --collector: its own DONE and the broker's copy.
     s_done(agg, 1, 4, 0, 0);
+    assert_false(et_aggregate_producers_done(agg));
     s_done(agg, 1, 4, 0, 0);
     // Still waiting for producer 2, and sent is not doubled.
     assert_int_equal(et_aggregate_state(agg, 1000 * S, 0), ET_AGG_RUNNING);
     const et_results_t *r = s_results(agg);
     assert_int_equal(r->sent, 4);
     assert_int_equal(r->producers_done, 1);
+    assert_int_equal(r->bad_records, 0);
+    assert_int_equal(r->producer_copies_disagree, 0);
+    s_done(agg, 1, 4, 0, 0);
+    r = s_results(agg);
+    assert_int_equal(r->sent, 4);
     assert_int_equal(r->bad_records, 1);
+    s_done(agg, 2, 1, 0, 0);
+    assert_true(et_aggregate_producers_done(agg));
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_counts_done_copies_that_disagree_and_keeps_the_first(
+    void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_done(agg, 1, 7, 1, 0);
+    s_done(agg, 1, 9, 1, 0);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->sent, 7);
+    assert_int_equal(r->send_failed, 1);
+    assert_int_equal(r->producer_copies_disagree, 1);
+    assert_int_equal(r->bad_records, 0);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_takes_one_of_two_hello_copies(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_hello(agg, 1, 100, 10, 7, T0);
+    s_hello(agg, 1, 100, 10, 7, T0);
+    const et_results_t *r = s_results(agg);
+    assert_true(r->rate_eps == 100); // not summed twice
+    assert_int_equal(r->bad_records, 0);
+    assert_int_equal(r->producer_copies_disagree, 0);
+    s_hello(agg, 1, 100, 10, 7, T0);
+    assert_int_equal(s_results(agg)->bad_records, 1);
+    et_aggregate_destroy(&agg);
+
+    agg = s_new(1);
+    s_hello(agg, 1, 100, 10, 7, T0);
+    s_hello(agg, 1, 100, 10, 7, T0 + MS); // another start: disagrees
+    r = s_results(agg);
+    assert_int_equal(r->producer_copies_disagree, 1);
+    assert_int_equal(r->started_real_ns, T0);
     et_aggregate_destroy(&agg);
 }
 
@@ -232,6 +281,32 @@ test_aggregate_signal_end_counts_unfinished_events_as_lost(void **state)
     assert_int_equal(r->lost, 3);
     assert_int_equal(r->end, ET_AGG_END_SIGNAL);
     assert_string_equal(et_aggregate_end_name(r->end), "signal");
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_broker_lost_counts_the_unaccounted_as_lost(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    uint64_t p1 = 1ULL << 40;
+    // The broker recorded 6 events and finished 3 before it died; the
+    // producer's own DONE says it sent 10.
+    for (uint64_t i = 0; i < 6; i++)
+        s_add(agg, ET_RECORD_ACCEPTED, p1 | i, 0, T0, T0);
+    s_add(agg, ET_RECORD_COMPLETED, p1 | 0, 0, T0, T0 + MS);
+    s_add(agg, ET_RECORD_COMPLETED, p1 | 1, 0, T0, T0 + MS);
+    s_add(agg, ET_RECORD_FAILED, p1 | 2, 0, T0, T0 + MS);
+    s_done(agg, 1, 10, 0, 0);
+    assert_true(et_aggregate_producers_done(agg));
+    assert_int_equal(et_aggregate_state(agg, 0, S), ET_AGG_RUNNING);
+    et_aggregate_finish(agg, ET_AGG_END_BROKER_LOST, T0 + S);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->sent, 10);
+    assert_int_equal(r->lost, 7); // 3 in the broker, 4 never recorded
+    assert_int_equal(r->end, ET_AGG_END_BROKER_LOST);
+    assert_string_equal(et_aggregate_end_name(r->end), "broker_lost");
+    s_assert_identity(r);
     et_aggregate_destroy(&agg);
 }
 
@@ -494,7 +569,7 @@ test_aggregate_run_fields_from_hello_and_stats(void **state)
     et_aggregate_t *agg = s_new(2);
     s_hello(agg, 1, 100, 5, 7, T0 + 2 * S);
     s_hello(agg, 2, 50.5, 8, 9, T0 + 1 * S);
-    s_hello(agg, 2, 999, 999, 999, T0); // repeated: ignored
+    s_hello(agg, 2, 999, 999, 999, T0); // a copy unlike the first: ignored
     const char *const names[] = {"synthetic"};
     s_stats(agg, T0, names, 1, 0, 2, 0);
     s_stats(agg, T0 + S, names, 1, 0, 5, 0);
@@ -516,7 +591,8 @@ test_aggregate_run_fields_from_hello_and_stats(void **state)
     assert_int_equal(r->functions[0].peak_instances, 5);
     s_assert_close(r->lag_max_ms, 3.0, 1e-12);
     s_assert_close(r->lag_mean_ms, 1.0, 1e-12);
-    assert_int_equal(r->bad_records, 1);
+    assert_int_equal(r->bad_records, 0);
+    assert_int_equal(r->producer_copies_disagree, 1);
     et_aggregate_destroy(&agg);
 }
 
@@ -652,7 +728,12 @@ main(void)
         cmocka_unit_test(
             test_aggregate_with_no_expected_producers_never_ends_by_itself),
         cmocka_unit_test(
-            test_aggregate_ignores_a_second_done_from_one_producer),
+            test_aggregate_takes_one_of_two_done_copies_and_refuses_a_third),
+        cmocka_unit_test(
+            test_aggregate_counts_done_copies_that_disagree_and_keeps_the_first),
+        cmocka_unit_test(test_aggregate_takes_one_of_two_hello_copies),
+        cmocka_unit_test(
+            test_aggregate_broker_lost_counts_the_unaccounted_as_lost),
         cmocka_unit_test(test_aggregate_drops_duplicate_final_records),
         cmocka_unit_test(test_aggregate_counts_filtered_completions),
         cmocka_unit_test(test_aggregate_deduplicates_event_id_zero),

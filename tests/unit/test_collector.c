@@ -1,7 +1,8 @@
 /* Unit tests for collector/collector, the socket loop, with real ZeroMQ
  * sockets on a private ipc:// endpoint: the broker's WORKFLOW message
  * reaches the results, a malformed one is a bad message, and the run ends
- * by itself and writes its files. */
+ * by itself and writes its files; told the broker is gone, it ends as
+ * broker_lost with the producer's own DONE. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -132,7 +133,7 @@ test_collector_names_stages_from_the_broker_and_counts_a_bad_workflow(
     msgpack_sbuffer_destroy(&body);
 
     volatile sig_atomic_t stop = 0;
-    assert_int_equal(et_collector_run(collector, &stop), 0);
+    assert_int_equal(et_collector_run(collector, &stop, NULL), 0);
     et_collector_destroy(&collector);
     assert_null(collector);
     et_zsock_close(&push);
@@ -168,12 +169,95 @@ test_collector_names_stages_from_the_broker_and_counts_a_bad_workflow(
     json_decref(root);
 }
 
+static void
+test_collector_ends_broker_lost_with_the_producers_own_done(void **state)
+{
+    (void)state;
+    char bind[128], out[128];
+    snprintf(bind, sizeof bind, "ipc://%s/lost.ipc", s_dir);
+    snprintf(out, sizeof out, "%s/lost", s_dir);
+    char *argv[] = {"eventide-collector",
+                    "--bind",
+                    bind,
+                    "--out",
+                    out,
+                    "--quiet",
+                    "--drain-timeout",
+                    "600s",
+                    "--log-level",
+                    "off",
+                    "--usage-grace",
+                    "0"};
+    et_collector_config_t config;
+    assert_int_equal(et_collector_config_parse(&config, ARGC(argv), argv),
+                     ET_OPTS_RUN);
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    et_collector_t *collector = et_collector_new(&config);
+    assert_non_null(collector);
+    void *ctx = zmq_ctx_new();
+    void *push = et_zsock_new(ctx, ZMQ_PUSH, 1000);
+    assert_non_null(push);
+    assert_int_equal(et_zsock_connect(push, bind), 0);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+
+    // What the broker recorded before it died: 3 accepted, 1 completed.
+    int64_t now = et_clock_real_ns();
+    et_record_t records[4];
+    memset(records, 0, sizeof records);
+    for (int i = 0; i < 4; i++) {
+        records[i].event_id = (1ULL << 40) | (uint64_t)(i < 3 ? i : 0);
+        records[i].producer_id = 1;
+        records[i].intended_ns = now;
+        records[i].t_ns = now + ET_NS_PER_MS;
+        records[i].label = -1;
+        records[i].outcome = -1;
+        records[i].kind = ET_RECORD_ACCEPTED;
+    }
+    records[3].kind = ET_RECORD_COMPLETED;
+    assert_int_equal(et_codec_encode_records(&body, records, 4), 0);
+    s_send(push, ET_MSG_RECORDS, &body);
+    // The producer's own DONE: 5 sent. The broker's copy never comes.
+    et_done_t done = {.producer_id = 1, .sent = 5, .finished_ns = now};
+    assert_int_equal(et_codec_encode_done(&body, &done), 0);
+    s_send(push, ET_MSG_DONE, &body);
+    msgpack_sbuffer_destroy(&body);
+
+    // The launcher's SIGUSR1 has already set the flag.
+    volatile sig_atomic_t stop = 0, broker_lost = 1;
+    assert_int_equal(et_collector_run(collector, &stop, &broker_lost), 0);
+    et_collector_destroy(&collector);
+    et_zsock_close(&push);
+    zmq_ctx_term(ctx);
+
+    char path[192];
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    json_error_t error;
+    json_t *root = json_load_file(path, 0, &error);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(root, "collector"), "end")),
+                        "broker_lost");
+    json_t *events = json_object_get(root, "events");
+    assert_int_equal(json_integer_value(json_object_get(events, "sent")), 5);
+    assert_int_equal(json_integer_value(json_object_get(events, "completed")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(events, "lost")), 4);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(events, "lost_reasons"), "broker_lost")),
+        4);
+    json_decref(root);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_collector_names_stages_from_the_broker_and_counts_a_bad_workflow),
+        cmocka_unit_test(
+            test_collector_ends_broker_lost_with_the_producers_own_done),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -103,6 +103,7 @@ test_defaults_need_only_broker(void **state)
     et_producer_config_t cfg;
     assert_int_equal(PARSE(&cfg, "--broker", "ipc:///tmp/b"), ET_OPTS_RUN);
     assert_string_equal(cfg.broker, "ipc:///tmp/b");
+    assert_string_equal(cfg.collector, "");
     assert_string_equal(cfg.workflow, "");
     assert_int_equal(cfg.id, 1);
     assert_true(cfg.rate_eps == 10.0);
@@ -137,8 +138,9 @@ test_every_flag_is_applied(void **state)
     char dir[] = "/tmp/et-test-producer-curve-XXXXXX";
     assert_non_null(mkdtemp(dir));
     assert_int_equal(
-        PARSE(&cfg, "--broker=tcp://127.0.0.1:5555", "--id", "65535", "--rate",
-              "1e6", "--duration", "500ms", "--arrival", "constant", "--seed",
+        PARSE(&cfg, "--broker=tcp://127.0.0.1:5555", "--collector",
+              "tcp://127.0.0.1:5556", "--id", "65535", "--rate", "1e6",
+              "--duration", "500ms", "--arrival", "constant", "--seed",
               "18446744073709551615", "--payload-bytes", "65536",
               "--ack-timeout", "0", "--connect-timeout", "1ms", "--log-level",
               "debug", "--progress", "never", "--curve", dir, "--clock-sync",
@@ -147,6 +149,7 @@ test_every_flag_is_applied(void **state)
         ET_OPTS_RUN);
     rmdir(dir);
     assert_string_equal(cfg.broker, "tcp://127.0.0.1:5555");
+    assert_string_equal(cfg.collector, "tcp://127.0.0.1:5556");
     assert_int_equal(cfg.id, 65535);
     assert_true(cfg.rate_eps == 1e6);
     assert_true(cfg.duration_ns == 500 * ET_NS_PER_MS);
@@ -282,6 +285,7 @@ test_bad_values_name_the_flag(void **state)
     const char *bad[][2] = {
         {"--broker", "localhost:5555"},
         {"--broker", "tcp://"},
+        {"--collector", "localhost:5556"},
         {"--rate", "0"},
         {"--rate", "-5"},
         {"--rate", "1000001"},

@@ -373,7 +373,56 @@ test_report_summary_additions_are_present(void **state)
     assert_true(lag_max == 1.0 && lag_mean == 1.0);
     assert_true(json_is_array(functions));
     assert_int_equal(json_array_size(functions), 2);
+    // Nothing lost, no reasons; the producer's copies agreed.
+    json_t *events = json_object_get(root, "events");
+    json_t *reasons = json_object_get(events, "lost_reasons");
+    assert_true(json_is_object(reasons));
+    assert_int_equal(json_object_size(reasons), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(root, "producers"),
+                                           "copies_disagree")),
+        0);
     json_decref(root);
+}
+
+static void
+test_report_every_lost_event_has_the_runs_end_as_its_reason(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {.run_id = "lost",
+                                    .workflow = "synthetic",
+                                    .expect_producers = 1,
+                                    .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    for (uint64_t i = 0; i < 4; i++)
+        s_add(fx->agg, ET_RECORD_ACCEPTED, i, 0, T0, T0);
+    s_add(fx->agg, ET_RECORD_COMPLETED, 0, 0, T0, T0 + MS);
+    et_done_t done = {.producer_id = 0, .sent = 6};
+    assert_int_equal(et_aggregate_add_done(fx->agg, &done, 0), 0);
+    et_done_t copy = done;
+    copy.sent = 5; // the other copy disagrees
+    assert_int_equal(et_aggregate_add_done(fx->agg, &copy, 0), 0);
+    et_aggregate_finish(fx->agg, ET_AGG_END_BROKER_LOST, T0 + S);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *events = json_object_get(root, "events");
+    assert_int_equal(json_integer_value(json_object_get(events, "lost")), 5);
+    json_t *reasons = json_object_get(events, "lost_reasons");
+    assert_int_equal(json_object_size(reasons), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(reasons, "broker_lost")), 5);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(root, "collector"), "end")),
+                        "broker_lost");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(root, "producers"),
+                                           "copies_disagree")),
+        1);
+    json_decref(root);
+    const char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "| ended by | broker_lost |"));
+    assert_non_null(strstr(md, "Lost events by reason: broker_lost 5"));
 }
 
 static void
@@ -1112,6 +1161,9 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_report_prepare_dir_creates_parents_like_mkdir_p, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_every_lost_event_has_the_runs_end_as_its_reason,
+            s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_report_prints_a_short_summary,
                                         s_setup, s_teardown),
     };
