@@ -23,6 +23,10 @@
 #define S_EXPIRY_PERIOD_NS (100 * ET_NS_PER_MS)
 /* At the end, how long to wait for the workers' BYE after DRAIN. */
 #define S_BYE_WAIT_NS (1000 * ET_NS_PER_MS)
+/* REGISTER to an unknown worker: at most once a second per peer (workers
+ * heartbeat each second), and at most this many a second in all. */
+#define S_REGISTER_PERIOD_NS (1 * ET_NS_PER_S)
+#define S_REGISTER_BUDGET 1000
 
 /* ---- lifecycle ------------------------------------------------------------
  */
@@ -140,7 +144,8 @@ et_broker_new(const et_broker_config_t *cfg)
                          .record = et_broker_record,
                          .arg = self};
     self->engine = et_engine_new(&engine_cfg, &io);
-    if (!self->engine)
+    self->strangers = et_strangers_new(S_REGISTER_PERIOD_NS, S_REGISTER_BUDGET);
+    if (!self->engine || !self->strangers)
         goto fail;
     self->ctx = zmq_ctx_new();
     if (!self->ctx)
@@ -179,6 +184,7 @@ et_broker_destroy(et_broker_t **self_p)
     /* After the context: its ZAP handler outlives every server socket. */
     et_curve_destroy(&self->curve);
     et_engine_destroy(&self->engine);
+    et_strangers_destroy(&self->strangers);
     msgpack_sbuffer_destroy(&self->scratch);
     free(self);
     *self_p = NULL;
@@ -337,6 +343,11 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)c.retries,
                 (unsigned long long)self->bad_messages,
                 (unsigned long long)self->records_dropped);
+    ET_LOG_INFO("unknown workers told to register again: %llu (%llu more "
+                "left unanswered by the rate limit), stale results %llu",
+                (unsigned long long)et_strangers_answered(self->strangers),
+                (unsigned long long)et_strangers_suppressed(self->strangers),
+                (unsigned long long)c.stale_results);
     if (self->curve)
         ET_LOG_INFO("CURVE: %llu connection(s) refused",
                     (unsigned long long)et_curve_refused(self->curve));
