@@ -16,6 +16,8 @@
 /* Messages handled per socket per loop pass: keeps one busy socket from
  * starving the other. */
 #define S_BURST 256
+/* Bursts read from the backend before workers are judged silent. */
+#define S_WAITING_BURSTS 16
 #define S_HWM 100000
 #define S_COLLECTOR_SNDTIMEO_MS 2000
 /* How often in-flight events and workers are checked against their
@@ -222,6 +224,28 @@ s_drain_socket(et_broker_t *self, void *sock)
     return 0;
 }
 
+/* Handle what already waits on 'sock', up to S_WAITING_BURSTS bursts (a
+ * bound, so timers still run under a flood). 0, or -1 as s_drain_socket. */
+static int
+s_drain_waiting(et_broker_t *self, void *sock)
+{
+    for (int i = 0; i < S_WAITING_BURSTS; i++) {
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size) != 0) {
+            if (errno == EINTR)
+                return 0;
+            ET_LOG_ERROR("cannot read socket events: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (!(events & ZMQ_POLLIN))
+            return 0;
+        if (s_drain_socket(self, sock) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* After the drain: nothing more will be dispatched, so every worker is told
  * to leave (none must wait for an answer from a broker that is gone), and
  * the broker stays until they said BYE, briefly: closing at once could
@@ -281,6 +305,12 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             next_heartbeat = now + cfg->heartbeat_ns;
         }
         if (now >= next_expiry) {
+            /* After a stall (a slow collector, a paused process) the
+             * workers' heartbeats wait in the socket: read them first, or
+             * live workers would be declared lost. */
+            if (s_drain_waiting(self, self->backend) != 0)
+                return -1;
+            now = et_clock_mono_ns();
             et_engine_expire(self->engine, now);
             next_expiry = now + S_EXPIRY_PERIOD_NS;
         }
