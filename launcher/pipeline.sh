@@ -411,6 +411,8 @@ pipeline_start() {
     backend="$(endpoint_of "$run" broker BACKEND)"
     stats="$(endpoint_of "$run" broker STATS)"
   fi
+  broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
+  broker_record "$run" "${argv[@]}"
   # The run's env: how scale, produce and status find this pipeline.
   {
     local v
@@ -451,6 +453,8 @@ pipeline_start() {
       die "pipeline did not become ready in 120 s"
     fi
   done
+  [ "${SUPERVISE:-0}" -gt 0 ] && start_supervisor "$run" "$SUPERVISE"
+  return 0
 }
 
 # start_autoscaler RUN RESULTS
@@ -469,16 +473,16 @@ start_autoscaler() {
   "${starter[@]}" "${argv[@]}"
 }
 
-# pipeline_stop RUN: broker first (it finishes admitted work and tells the
-# workers to drain), then workers, then the collector (writes results).
+# pipeline_stop RUN: broker first (its supervisor before it; it finishes
+# admitted work and tells the workers to drain), then workers, then the
+# collector (writes results).
 pipeline_stop() {
   local run="$1" pid f
   local -a pids=()
   # The autoscaler first, so it starts nothing while the rest stops.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
-  pid="$(pid_of "$run" broker)"
-  [ -n "$pid" ] && stop_pids 60 "$pid"
+  stop_broker "$run" 60
   # HOST:PID for a worker on a host of --hosts: the signal must reach the
   # worker there, not the local ssh client that started it.
   for f in "$run"/pids/worker-*.pid; do
@@ -494,6 +498,7 @@ pipeline_stop() {
 # the hosts' run directories too (a failed or interrupted start).
 pipeline_kill() {
   local run="$1" f
+  : >"$run/broker.stopping" 2>/dev/null || true
   for f in "$run"/pids/*.host; do
     [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
   done
@@ -505,4 +510,136 @@ pipeline_kill() {
     hosts_clean "$run"
   fi
   return 0
+}
+
+# ---- broker restarts ---------------------------------------------------------
+# `restart broker` and the supervisor of --supervise kill the broker (a
+# crash-restart: what it held is lost) and start it again with the command
+# line pipeline_start recorded in RUN/broker.argv, on the same endpoints.
+# Workers and producers reconnect by themselves; workers say READY again
+# (see docs/architecture.md, Flows). Each restart is a line of
+# RUN/logs/launcher.log, which down copies to the results.
+
+# run_log RUN LEVEL MESSAGE: a line of the launcher's log of the run.
+run_log() {
+  mkdir -p "$1/logs"
+  printf '%s %s eventide[%d] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" \
+    "$2" "$$" "$3" >>"$1/logs/launcher.log"
+}
+
+# broker_record RUN ARGV...: the broker's command line as it bound (tcp:
+# the ports the kernel chose), so a restart binds the same endpoints.
+broker_record() {
+  local run="$1"; shift
+  printf '%q ' "$@" >"$run/broker.argv"
+}
+
+# s_running PID: PID is a live local process. A zombie is not: it is dead
+# until its parent (init, for a pipeline left up by `up`) reaps it, which
+# may take a while.
+s_running() {
+  local stat
+  stat="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [[ "$stat" != Z* ]]
+}
+
+# restart_broker RUN WHY [DEAD]: kill the broker and start it again; with
+# DEAD (the pid a supervisor saw die), only if that is still the broker
+# (another restart may have come first). Under RUN/broker.lock, so `restart
+# broker` and the supervisor never start two. Waits until the new broker
+# bound its endpoints. 0, or 1 (logged) when it did not come up. Needs the
+# run's env (run_env) for its endpoints.
+restart_broker() {
+  local run="$1" lock rc=0
+  exec {lock}>>"$run/broker.lock"
+  flock "$lock"
+  s_restart_broker_locked "$@" {lock}>&- || rc=$?
+  exec {lock}>&-
+  return "$rc"
+}
+
+s_restart_broker_locked() {
+  local run="$1" why="$2" dead="${3-}" old new ep tries=0
+  local -a argv
+  old="$(local_pid_of "$run" broker)"
+  [ -z "$dead" ] || [ "$old" = "$dead" ] || return 0
+  if [ ! -s "$run/broker.argv" ]; then
+    run_log "$run" ERROR "cannot restart the broker: no command line in $run/broker.argv"
+    return 1
+  fi
+  eval "argv=($(cat "$run/broker.argv"))"
+  if [ -n "$old" ]; then
+    kill -KILL "$old" 2>/dev/null || true
+    while s_running "$old"; do
+      tries=$((tries + 1))
+      if [ "$tries" -ge 200 ]; then
+        run_log "$run" ERROR "broker pid $old survived SIGKILL for 10 s: not restarted"
+        return 1
+      fi
+      sleep 0.05
+    done
+  fi
+  # An ipc endpoint is a file the dead broker left behind.
+  for ep in "$FRONTEND" "$BACKEND" "$STATS"; do
+    case "$ep" in ipc://*) rm -f "${ep#ipc://}" ;; esac
+  done
+  rm -f "$run/broker.endpoints"
+  start_bg "$run" broker "${argv[@]}"
+  new="$(local_pid_of "$run" broker)"
+  tries=0
+  until [ -f "$run/broker.endpoints" ]; do
+    if ! s_running "$new"; then
+      run_log "$run" ERROR "the restarted broker (pid $new) stopped at once: see logs/broker.log"
+      return 1
+    fi
+    tries=$((tries + 1))
+    if [ "$tries" -ge 600 ]; then
+      run_log "$run" ERROR "the restarted broker (pid $new) did not bind within 30 s"
+      return 1
+    fi
+    sleep 0.05
+  done
+  run_log "$run" INFO "broker restarted ($why): pid ${old:-none} killed, pid $new bound $FRONTEND $BACKEND"
+}
+
+# stop_broker RUN TIMEOUT: stop the broker on purpose (SIGTERM: it drains),
+# its supervisor first and marked, so it is not restarted.
+stop_broker() {
+  local run="$1" timeout="$2" pid
+  : >"$run/broker.stopping"
+  pid="$(pid_of "$run" supervisor)"
+  [ -n "$pid" ] && stop_pids 5 "$pid"
+  pid="$(pid_of "$run" broker)"
+  [ -n "$pid" ] && stop_pids "$timeout" "$pid"
+  return 0
+}
+
+# start_supervisor RUN MAX: the supervisor process (RUN/pids/supervisor.pid,
+# stopped by stop_broker like any other): ./eventide's internal command
+# __supervise-broker, which runs supervise_broker.
+start_supervisor() {
+  start_bg "$1" supervisor "$ROOT/eventide" __supervise-broker "$1" "$2"
+}
+
+# supervise_broker RUN MAX: every half second, a broker that died (not
+# stopped on purpose: RUN/broker.stopping) is restarted, at most MAX times.
+supervise_broker() {
+  local run="$1" max="$2" restarts=0 pid
+  run_env "$run"
+  trap 'exit 0' TERM INT
+  run_log "$run" INFO "supervisor up (pid $$): restarts a broker that dies, at most $max time(s)"
+  while :; do
+    sleep 0.5
+    [ -f "$run/broker.stopping" ] && return 0
+    pid="$(local_pid_of "$run" broker)"
+    [ -n "$pid" ] && s_running "$pid" && continue
+    [ -f "$run/broker.stopping" ] && return 0
+    if [ "$restarts" -ge "$max" ]; then
+      run_log "$run" ERROR "the broker (pid $pid) died; not restarted: --supervise $max restarts used up"
+      return 1
+    fi
+    restarts=$((restarts + 1))
+    restart_broker "$run" "supervisor: pid $pid died, restart $restarts of $max" "$pid" ||
+      run_log "$run" ERROR "supervisor: restart $restarts of $max failed"
+  done
 }
