@@ -543,6 +543,23 @@ s_running() {
   [[ "$stat" != Z* ]]
 }
 
+# s_dead PID: not (or no longer) a live process.
+s_dead() { ! s_running "$1"; }
+# s_bound_or_dead RUN PID: the broker PID wrote its endpoints, or died.
+s_bound_or_dead() { [ -f "$1/broker.endpoints" ] || ! s_running "$2"; }
+
+# s_wait_for TRIES CMD...: CMD every 50 ms until it succeeds, at most TRIES
+# times. 0, or 1 when it never did.
+s_wait_for() {
+  local tries="$1" i
+  shift
+  for ((i = 0; i < tries; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # restart_broker RUN WHY [DEAD]: kill the broker and start it again; with
 # DEAD (the pid a supervisor saw die), only if that is still the broker
 # (another restart may have come first). Under RUN/broker.lock, so `restart
@@ -559,7 +576,7 @@ restart_broker() {
 }
 
 s_restart_broker_locked() {
-  local run="$1" why="$2" dead="${3-}" old new ep tries=0
+  local run="$1" why="$2" dead="${3-}" old new ep
   local -a argv
   old="$(local_pid_of "$run" broker)"
   [ -z "$dead" ] || [ "$old" = "$dead" ] || return 0
@@ -570,14 +587,10 @@ s_restart_broker_locked() {
   eval "argv=($(cat "$run/broker.argv"))"
   if [ -n "$old" ]; then
     kill -KILL "$old" 2>/dev/null || true
-    while s_running "$old"; do
-      tries=$((tries + 1))
-      if [ "$tries" -ge 200 ]; then
-        run_log "$run" ERROR "broker pid $old survived SIGKILL for 10 s: not restarted"
-        return 1
-      fi
-      sleep 0.05
-    done
+    if ! s_wait_for 200 s_dead "$old"; then
+      run_log "$run" ERROR "broker pid $old survived SIGKILL for 10 s: not restarted"
+      return 1
+    fi
   fi
   # An ipc endpoint is a file the dead broker left behind.
   for ep in "$FRONTEND" "$BACKEND" "$STATS"; do
@@ -586,19 +599,14 @@ s_restart_broker_locked() {
   rm -f "$run/broker.endpoints"
   start_bg "$run" broker "${argv[@]}"
   new="$(local_pid_of "$run" broker)"
-  tries=0
-  until [ -f "$run/broker.endpoints" ]; do
-    if ! s_running "$new"; then
-      run_log "$run" ERROR "the restarted broker (pid $new) stopped at once: see logs/broker.log"
-      return 1
-    fi
-    tries=$((tries + 1))
-    if [ "$tries" -ge 600 ]; then
-      run_log "$run" ERROR "the restarted broker (pid $new) did not bind within 30 s"
-      return 1
-    fi
-    sleep 0.05
-  done
+  if ! s_wait_for 600 s_bound_or_dead "$run" "$new"; then
+    run_log "$run" ERROR "the restarted broker (pid $new) did not bind within 30 s"
+    return 1
+  fi
+  if [ ! -f "$run/broker.endpoints" ]; then
+    run_log "$run" ERROR "the restarted broker (pid $new) stopped at once: see logs/broker.log"
+    return 1
+  fi
   run_log "$run" INFO "broker restarted ($why): pid ${old:-none} killed, pid $new bound $FRONTEND $BACKEND"
 }
 
