@@ -78,6 +78,12 @@ lost=$(json "$s" .events.lost)
 expect_eq "sent = completed + failed + rejected + lost" \
   "$sent" "$((completed + failed + rejected + lost))"
 
+# The supervisor would hide a crash of its own making: under the
+# sanitizers, no process may have reported one.
+if grep -l -E 'ERROR: AddressSanitizer|runtime error:' "$out"/*.log; then
+  fail "a sanitizer report in the logs above"
+fi
+
 # Two restarts in the launcher's log of the run, and the last broker
 # completed events (its counters start at zero).
 log="$out/launcher.log"
