@@ -1,7 +1,7 @@
 /* The broker's backend: what workers send (READY, RESULT, BYE, HEARTBEAT,
  * TIME_REQ, CLOCK) and what it sends them (TASK, BYE, HEARTBEAT, DRAIN,
- * TIME_REP). Which worker gets which job is the engine's decision; this
- * file validates, decodes and sends. */
+ * REGISTER, TIME_REP). Which worker gets which job is the engine's decision;
+ * this file validates, decodes and sends. */
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
@@ -96,6 +96,37 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
     return 0;
 }
 
+/* A worker we do not know (forgotten after a silence, or one of a broker
+ * before a restart) still heartbeats or answers: tell it to say READY
+ * again, within the rate limit. */
+static void
+s_tell_register(et_broker_t *self, zmq_msg_t *route, uint64_t now)
+{
+    if (!et_strangers_answer(self->strangers, zmq_msg_data(route),
+                             zmq_msg_size(route), now))
+        return;
+    ET_LOG_WARN_LIMITED("an unknown worker is heard from: told to register");
+    if (et_zsock_send(self->backend, route, ET_MSG_REGISTER, NULL, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot send REGISTER: %s", zmq_strerror(errno));
+}
+
+/* A RESULT from a peer we do not know: the late answer of an attempt we
+ * no longer know of (stale, not bad). 0, or -1 when malformed. */
+static int
+s_on_stranger_result(et_broker_t *self, zmq_msg_t *frames, int count,
+                     uint64_t now)
+{
+    et_result_t result;
+    if (count != 4 ||
+        et_codec_decode_result(zmq_msg_data(&frames[2]),
+                               zmq_msg_size(&frames[2]), &result) != 0)
+        return -1;
+    et_engine_result_unknown(self->engine, &result);
+    s_tell_register(self, &frames[0], now);
+    return 0;
+}
+
 /* Everything dispatched to the worker before this point is already in its
  * pipe ahead of the answer, so it can serve it all and then leave. */
 static void
@@ -138,8 +169,11 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
         s_on_ready(self, frames, count, now);
         return;
     case ET_MSG_RESULT:
-        if (!worker)
-            break;
+        if (!worker) {
+            if (s_on_stranger_result(self, frames, count, now) != 0)
+                break;
+            return;
+        }
         if (s_on_result(self, worker, frames, count, now) != 0) {
             self->bad_messages++;
             ET_LOG_WARN_LIMITED("bad RESULT from %s: dropped",
@@ -152,6 +186,10 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
         s_on_bye(self, worker, &frames[0], now);
         return;
     case ET_MSG_HEARTBEAT:
+        if (count != 2)
+            break;
+        if (!worker)
+            s_tell_register(self, &frames[0], now);
         return;
     case ET_MSG_TIME_REQ:
         if (et_broker_answer_time(self, self->backend, frames, count) != 0)

@@ -16,6 +16,8 @@
 /* Messages handled per socket per loop pass: keeps one busy socket from
  * starving the other. */
 #define S_BURST 256
+/* Bursts read from the backend before workers are judged silent. */
+#define S_WAITING_BURSTS 16
 #define S_HWM 100000
 #define S_COLLECTOR_SNDTIMEO_MS 2000
 /* How often in-flight events and workers are checked against their
@@ -23,6 +25,10 @@
 #define S_EXPIRY_PERIOD_NS (100 * ET_NS_PER_MS)
 /* At the end, how long to wait for the workers' BYE after DRAIN. */
 #define S_BYE_WAIT_NS (1000 * ET_NS_PER_MS)
+/* REGISTER to an unknown worker: at most once a second per peer (workers
+ * heartbeat each second), and at most this many a second in all. */
+#define S_REGISTER_PERIOD_NS (1 * ET_NS_PER_S)
+#define S_REGISTER_BUDGET 1000
 
 /* ---- lifecycle ------------------------------------------------------------
  */
@@ -140,7 +146,8 @@ et_broker_new(const et_broker_config_t *cfg)
                          .record = et_broker_record,
                          .arg = self};
     self->engine = et_engine_new(&engine_cfg, &io);
-    if (!self->engine)
+    self->strangers = et_strangers_new(S_REGISTER_PERIOD_NS, S_REGISTER_BUDGET);
+    if (!self->engine || !self->strangers)
         goto fail;
     self->ctx = zmq_ctx_new();
     if (!self->ctx)
@@ -179,6 +186,7 @@ et_broker_destroy(et_broker_t **self_p)
     /* After the context: its ZAP handler outlives every server socket. */
     et_curve_destroy(&self->curve);
     et_engine_destroy(&self->engine);
+    et_strangers_destroy(&self->strangers);
     msgpack_sbuffer_destroy(&self->scratch);
     free(self);
     *self_p = NULL;
@@ -212,6 +220,28 @@ s_drain_socket(et_broker_t *self, void *sock)
             et_broker_on_backend(self, frames, count);
         }
         et_zsock_frames_close(frames, count);
+    }
+    return 0;
+}
+
+/* Handle what already waits on 'sock', up to S_WAITING_BURSTS bursts (a
+ * bound, so timers still run under a flood). 0, or -1 as s_drain_socket. */
+static int
+s_drain_waiting(et_broker_t *self, void *sock)
+{
+    for (int i = 0; i < S_WAITING_BURSTS; i++) {
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size) != 0) {
+            if (errno == EINTR)
+                return 0;
+            ET_LOG_ERROR("cannot read socket events: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (!(events & ZMQ_POLLIN))
+            return 0;
+        if (s_drain_socket(self, sock) != 0)
+            return -1;
     }
     return 0;
 }
@@ -275,6 +305,12 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             next_heartbeat = now + cfg->heartbeat_ns;
         }
         if (now >= next_expiry) {
+            /* After a stall (a slow collector, a paused process) the
+             * workers' heartbeats wait in the socket: read them first, or
+             * live workers would be declared lost. */
+            if (s_drain_waiting(self, self->backend) != 0)
+                return -1;
+            now = et_clock_mono_ns();
             et_engine_expire(self->engine, now);
             next_expiry = now + S_EXPIRY_PERIOD_NS;
         }
@@ -337,6 +373,11 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)c.retries,
                 (unsigned long long)self->bad_messages,
                 (unsigned long long)self->records_dropped);
+    ET_LOG_INFO("unknown workers told to register again: %llu (%llu more "
+                "left unanswered by the rate limit), stale results %llu",
+                (unsigned long long)et_strangers_answered(self->strangers),
+                (unsigned long long)et_strangers_suppressed(self->strangers),
+                (unsigned long long)c.stale_results);
     if (self->curve)
         ET_LOG_INFO("CURVE: %llu connection(s) refused",
                     (unsigned long long)et_curve_refused(self->curve));

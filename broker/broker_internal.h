@@ -8,6 +8,7 @@
 #include "broker/broker.h"
 #include "broker/edges.h"
 #include "broker/engine.h"
+#include "broker/strangers.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/curve.h"
@@ -31,6 +32,8 @@ struct et_broker_t {
     void *stats_pub;   /* PUB, or NULL */
     et_curve_t *curve; /* NULL: no CURVE */
     et_engine_t *engine;
+    /* backend.c: which unknown peers are told REGISTER (rate-limited). */
+    et_strangers_t *strangers;
 
     /* records.c: the batch on its way to the collector. */
     et_record_t records[ET_BROKER_RECORDS_BATCH];

@@ -425,6 +425,15 @@ et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
     return 0;
 }
 
+void
+et_engine_result_unknown(et_engine_t *self, const et_result_t *result)
+{
+    self->counters.stale_results++;
+    ET_LOG_WARN_LIMITED("stale result for event %llu from an unknown worker: "
+                        "dropped",
+                        (unsigned long long)result->event_id);
+}
+
 /* A result nobody waits for any more. When the worker holds a slot for an
  * attempt given up on, this is that attempt's late answer: the function
  * has stopped running there, so the slot is free again. */

@@ -111,6 +111,12 @@ int et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
                      const et_result_t *result, zmq_msg_t *output,
                      uint64_t now_mono_ns);
 
+/* A well-formed RESULT from a peer that is no registered worker: the late
+ * answer of an attempt the engine no longer knows (the worker was declared
+ * lost, or the attempt was made by a broker before a restart). Dropped and
+ * counted with the stale results; nothing else changes. */
+void et_engine_result_unknown(et_engine_t *self, const et_result_t *result);
+
 /* 'worker' said BYE at 'now_mono_ns': it takes no new work and is
  * forgotten once its last result is in (at once when idle). When it was
  * the last instance of its function, what waits in the queue is flagged

@@ -337,7 +337,7 @@ static int
 s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_TIME_REP) ||
-           (type >= ET_MSG_READY && type <= ET_MSG_BYE) ||
+           (type >= ET_MSG_READY && type <= ET_MSG_REGISTER) ||
            (type >= ET_MSG_RECORDS && type <= ET_MSG_WORKFLOW);
 }
 
@@ -934,6 +934,8 @@ et_codec_type_name(et_msg_type_t type)
         return "DRAIN";
     case ET_MSG_BYE:
         return "BYE";
+    case ET_MSG_REGISTER:
+        return "REGISTER";
     case ET_MSG_RECORDS:
         return "RECORDS";
     case ET_MSG_USAGE:

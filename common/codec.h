@@ -45,13 +45,14 @@ typedef enum {
     ET_MSG_TASK = 11,    /* broker -> worker: header, task, payload */
     ET_MSG_RESULT = 12,  /* worker -> broker: header, result, payload */
     ET_MSG_HEARTBEAT = 13,
-    ET_MSG_DRAIN = 14,   /* broker -> worker: finish in-flight work, leave */
-    ET_MSG_BYE = 15,     /* worker -> broker: leaving, nothing in flight */
-    ET_MSG_RECORDS = 20, /* broker -> collector: batch of lifecycle records */
-    ET_MSG_USAGE = 21,   /* worker -> collector */
-    ET_MSG_STATS = 22,   /* broker -> PUB subscribers and collector */
-    ET_MSG_CLOCK = 23,   /* producer or worker -> broker -> collector */
-    ET_MSG_WORKFLOW = 24 /* broker -> collector: the stages it runs */
+    ET_MSG_DRAIN = 14,    /* broker -> worker: finish in-flight work, leave */
+    ET_MSG_BYE = 15,      /* worker -> broker: leaving, nothing in flight */
+    ET_MSG_REGISTER = 16, /* broker -> unknown worker: say READY again */
+    ET_MSG_RECORDS = 20,  /* broker -> collector: batch of lifecycle records */
+    ET_MSG_USAGE = 21,    /* worker -> collector */
+    ET_MSG_STATS = 22,    /* broker -> PUB subscribers and collector */
+    ET_MSG_CLOCK = 23,    /* producer or worker -> broker -> collector */
+    ET_MSG_WORKFLOW = 24  /* broker -> collector: the stages it runs */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */

@@ -282,6 +282,31 @@ cmd_down() {
   echo "pipeline down; results: $OUT"
 }
 
+cmd_restart() {
+  case "${1-}" in
+    -h|--help) help_restart; return 0 ;;
+    broker) ;;
+    collector) usage_error "restart collector: not supported (only the broker restarts)" ;;
+    *) usage_error "usage: ./eventide restart broker" ;;
+  esac
+  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker"
+  local run
+  run="$(state_run)"
+  run_env "$run"
+  [ -z "$HOSTS_FILE" ] ||
+    die "restart broker: not with --hosts (the broker runs on another machine)"
+  restart_broker "$run" "by hand: ./eventide restart broker" ||
+    die "the broker did not come back: $(tail -n 1 "$run/logs/launcher.log") (logs: $run/logs)"
+  echo "broker restarted: pid $(local_pid_of "$run" broker); the workers register again by themselves"
+}
+
+# The supervisor process of --supervise (start_supervisor): internal.
+cmd_supervise_broker() {
+  [ $# -eq 2 ] && [ -d "$1" ] && is_count "$2" ||
+    usage_error "__supervise-broker RUN MAX: internal to run and up --supervise"
+  supervise_broker "$1" "$2"
+}
+
 cmd_build() {
   case "${1-}" in
     -h|--help) help_build; return 0 ;;

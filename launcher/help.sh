@@ -17,6 +17,8 @@ usage: ./eventide COMMAND [options]
                         ([--host H] with a pipeline across --hosts)
   status [--json]       processes, endpoints, queue depths
   down                  drain and stop everything, write the results
+  restart broker        kill the running pipeline's broker and start it again
+                        on the same endpoints (workers register again)
   keys [DIR] [--force]  create CURVE keys for --curve (default .eventide/keys)
   help                  this text
 
@@ -70,6 +72,9 @@ help_pipeline_opts() {
   --clock-skew K=MS      emulate a clock MS ms ahead (negative: behind) for
                          K = producer, workers or a host of --hosts
                          (repeatable)
+  --supervise N          restart a broker that dies, at most N times (each
+                         restart logged in the results' launcher.log);
+                         not with --hosts (default 0: never)
 EOF
 }
 
@@ -135,6 +140,11 @@ help_scale() {
   echo "usage: ./eventide scale FUNCTION N [--host H]   (start or stop workers until N run)"
   echo "  --host H   with --hosts: N is the count on host H; without it new"
   echo "             workers go to the least loaded of the function's hosts"
+}
+help_restart() {
+  echo "usage: ./eventide restart broker   (under up: SIGKILL the broker and start it"
+  echo "  again with the same command line and endpoints; what it held is lost, the"
+  echo "  workers and producers reconnect and the workers say READY again)"
 }
 help_status() { echo "usage: ./eventide status [--json]"; }
 help_down() { echo "usage: ./eventide down   (drain, stop everything, write results)"; }

@@ -57,6 +57,7 @@ set_pipeline_defaults() {
   CLOCK_SYNC=auto
   CLOCK_SYNC_SET=0
   CLOCK_SKEWS=""
+  SUPERVISE=0
 }
 
 # parse_pipeline_opt FLAG VALUE: sets a setting or fails with exit 2.
@@ -75,6 +76,8 @@ set_pipeline_defaults() {
 #   --host-cmd       a command: the template it runs on the hosts
 #   --port-base      a port: it adds 1 to 3 for the broker's endpoints
 #   --netem          HOST=SPEC: it runs `tc ... netem SPEC` on HOST
+#   --supervise      a count from 0 to 100: its supervisor restarts the
+#                    broker at most that often
 #   (the --hosts file itself is read by hosts_load)
 # The workflow is read (and --workflow checked) later, by workflow_load,
 # once the binaries are built. Every other value (--rate, --duration,
@@ -137,6 +140,9 @@ parse_pipeline_opt() {
     --clock-skew) [[ "$value" =~ ^[A-Za-z][A-Za-z0-9_.-]*=[+-]?[0-9]+([.][0-9]+)?$ ]] ||
                     usage_error "--clock-skew '$value': expected producer=MS, workers=MS or HOST=MS, e.g. producer=-250"
                   CLOCK_SKEWS="${CLOCK_SKEWS:+$CLOCK_SKEWS }$value" ;;
+    --supervise) is_count "$value" && [ "$value" -le 100 ] ||
+                   usage_error "--supervise '$value': expected how many broker restarts to allow, 0 to 100"
+                 SUPERVISE="$((10#$value))" ;;
     --transport) [[ "$value" =~ ^(ipc|tcp)$ ]] ||
                    usage_error "--transport '$value': expected ipc or tcp"
                  TRANSPORT="$value"; TRANSPORT_SET=1 ;;
@@ -166,6 +172,8 @@ check_hosts_opts() {
     [ -z "$PORT_BASE" ] || usage_error "--port-base '$PORT_BASE': needs --hosts"
     return 0
   fi
+  [ "$SUPERVISE" -eq 0 ] ||
+    usage_error "--supervise '$SUPERVISE': not with --hosts (the supervisor restarts a broker on this machine only)"
   if [ "$TRANSPORT_SET" -eq 1 ] && [ "$TRANSPORT" != tcp ]; then
     usage_error "--transport '$TRANSPORT': --hosts runs over tcp"
   fi

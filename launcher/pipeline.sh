@@ -414,6 +414,8 @@ pipeline_start() {
     backend="$(endpoint_of "$run" broker BACKEND)"
     stats="$(endpoint_of "$run" broker STATS)"
   fi
+  broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
+  broker_record "$run" "${argv[@]}"
   # The run's env: how scale, produce and status find this pipeline.
   {
     local v
@@ -454,6 +456,8 @@ pipeline_start() {
       die "pipeline did not become ready in 120 s"
     fi
   done
+  [ "${SUPERVISE:-0}" -gt 0 ] && start_supervisor "$run" "$SUPERVISE"
+  return 0
 }
 
 # start_autoscaler RUN RESULTS
@@ -486,15 +490,15 @@ stop_workers() {
   return 0
 }
 
-# pipeline_stop RUN: broker first (it finishes admitted work and tells the
-# workers to drain), then workers, then the collector (writes results).
+# pipeline_stop RUN: broker first (its supervisor before it; it finishes
+# admitted work and tells the workers to drain), then workers, then the
+# collector (writes results).
 pipeline_stop() {
   local run="$1" pid
   # The autoscaler first, so it starts nothing while the rest stops.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
-  pid="$(pid_of "$run" broker)"
-  [ -n "$pid" ] && stop_pids 60 "$pid"
+  stop_broker "$run" 60
   stop_workers "$run"
   pid="$(pid_of "$run" collector)"
   [ -n "$pid" ] && stop_pids 30 "$pid"
@@ -505,6 +509,7 @@ pipeline_stop() {
 # the hosts' run directories too (a failed or interrupted start).
 pipeline_kill() {
   local run="$1" f
+  : >"$run/broker.stopping" 2>/dev/null || true
   for f in "$run"/pids/*.host; do
     [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
   done
@@ -643,26 +648,37 @@ collector_watch() {
   COLLECTOR_ENDED=1
 }
 
+# broker_up RUN: the broker runs, or its supervisor (--supervise) is
+# restarting it; a supervisor that used up its restarts has ended.
+broker_up() {
+  local pid
+  pid="$(local_pid_of "$1" broker)"
+  [ -n "$pid" ] && s_running "$pid" && return 0
+  pid="$(local_pid_of "$1" supervisor)"
+  [ -n "$pid" ] && s_running "$pid"
+}
+
 # supervise_run RUN WF: producer 1, then the broker's drain, then the
 # collector's results, watching the broker and the collector all along
 # (every 0.2 s). Returns when the collector wrote the results; a death
 # before that ends the run through run_broker_lost or run_collector_lost
-# (exit 1).
+# (exit 1). Under --supervise a broker that dies is restarted by the
+# supervisor; the run is lost only once that gives up.
 supervise_run() {
-  local run="$1" wf_name="$2" bpid pid prc=0 brc=0 deadline
+  local run="$1" wf_name="$2" first bpid pid prc=0 brc=0 deadline
   COLLECTOR_ENDED=""
-  bpid="$(local_pid_of "$run" broker)"
+  first="$(local_pid_of "$run" broker)"
   start_producer_bg "$run" "$wf_name" 1
   while kill -0 "$PRODUCER_PID" 2>/dev/null; do
     collector_watch "$run"
-    if [ -z "$COLLECTOR_ENDED" ] && ! kill -0 "$bpid" 2>/dev/null; then
+    if [ -z "$COLLECTOR_ENDED" ] && ! broker_up "$run"; then
       run_broker_lost "$run" "its process is gone"
     fi
     sleep 0.2
   done
   producer_end "$run" || prc=$?
   collector_watch "$run"
-  if [ -z "$COLLECTOR_ENDED" ] && ! kill -0 "$bpid" 2>/dev/null; then
+  if [ -z "$COLLECTOR_ENDED" ] && ! broker_up "$run"; then
     run_broker_lost "$run" "its process is gone"
   fi
   if [ "$prc" -ne 0 ]; then
@@ -673,21 +689,28 @@ supervise_run() {
   # The broker finishes what it admitted and tells the workers to leave;
   # they send their final usage reports; the collector ends by itself once
   # every event is accounted for (or its drain timeout passes) and every
-  # instance has reported, and writes the results.
+  # instance has reported, and writes the results. The supervisor goes
+  # first, so the draining broker is not taken for a dead one.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
-  sig_proc TERM "$(pid_of "$run" broker)" || true
+  : >"$run/broker.stopping"
+  pid="$(pid_of "$run" supervisor)"
+  [ -n "$pid" ] && stop_pids 5 "$pid"
+  bpid="$(local_pid_of "$run" broker)"
+  sig_proc TERM "$bpid" || true
   deadline=$((SECONDS + 120))
-  while kill -0 "$bpid" 2>/dev/null; do
+  while [ -n "$bpid" ] && s_running "$bpid"; do
     collector_watch "$run"
     if [ "$SECONDS" -ge "$deadline" ]; then
       info "the broker did not stop in 120s: killing it"
-      sig_proc KILL "$(pid_of "$run" broker)" || true
+      sig_proc KILL "$bpid" || true
       deadline=$((SECONDS + 120))
     fi
     sleep 0.2
   done
-  wait "$bpid" || brc=$?
+  # Only the first broker is this shell's child; a restarted one's status
+  # is its supervisor's to see.
+  [ "$bpid" = "$first" ] && { wait "$bpid" || brc=$?; }
   if [ "$brc" -ne 0 ]; then
     [ -n "$COLLECTOR_ENDED" ] ||
       run_broker_lost "$run" "$(exit_why "$brc") while draining"
@@ -696,5 +719,145 @@ supervise_run() {
   while [ -z "$COLLECTOR_ENDED" ]; do
     collector_watch "$run"
     [ -n "$COLLECTOR_ENDED" ] || sleep 0.2
+  done
+}
+
+# ---- broker restarts ---------------------------------------------------------
+# `restart broker` and the supervisor of --supervise kill the broker (a
+# crash-restart: what it held is lost) and start it again with the command
+# line pipeline_start recorded in RUN/broker.argv, on the same endpoints.
+# Workers and producers reconnect by themselves; workers say READY again
+# (see docs/architecture.md, Flows). Each restart is a line of
+# RUN/logs/launcher.log, which down copies to the results.
+
+# run_log RUN LEVEL MESSAGE: a line of the launcher's log of the run.
+run_log() {
+  mkdir -p "$1/logs"
+  printf '%s %s eventide[%d] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" \
+    "$2" "$$" "$3" >>"$1/logs/launcher.log"
+}
+
+# broker_record RUN ARGV...: the broker's command line as it bound (tcp:
+# the ports the kernel chose), so a restart binds the same endpoints.
+broker_record() {
+  local run="$1"; shift
+  printf '%q ' "$@" >"$run/broker.argv"
+}
+
+# s_running PID: PID is a live local process. A zombie is not: it is dead
+# until its parent (init, for a pipeline left up by `up`) reaps it, which
+# may take a while.
+s_running() {
+  local stat
+  stat="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [[ "$stat" != Z* ]]
+}
+
+# s_dead PID: not (or no longer) a live process.
+s_dead() { ! s_running "$1"; }
+# s_bound_or_dead RUN PID: the broker PID wrote its endpoints, or died.
+s_bound_or_dead() { [ -f "$1/broker.endpoints" ] || ! s_running "$2"; }
+
+# s_wait_for TRIES CMD...: CMD every 50 ms until it succeeds, at most TRIES
+# times. 0, or 1 when it never did.
+s_wait_for() {
+  local tries="$1" i
+  shift
+  for ((i = 0; i < tries; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# restart_broker RUN WHY [DEAD]: kill the broker and start it again; with
+# DEAD (the pid a supervisor saw die), only if that is still the broker
+# (another restart may have come first). Under RUN/broker.lock, so `restart
+# broker` and the supervisor never start two. Waits until the new broker
+# bound its endpoints. 0, or 1 (logged) when it did not come up. Needs the
+# run's env (run_env) for its endpoints.
+restart_broker() {
+  local run="$1" lock rc=0
+  exec {lock}>>"$run/broker.lock"
+  flock "$lock"
+  s_restart_broker_locked "$@" {lock}>&- || rc=$?
+  exec {lock}>&-
+  return "$rc"
+}
+
+s_restart_broker_locked() {
+  local run="$1" why="$2" dead="${3-}" old new ep
+  local -a argv
+  old="$(local_pid_of "$run" broker)"
+  [ -z "$dead" ] || [ "$old" = "$dead" ] || return 0
+  if [ ! -s "$run/broker.argv" ]; then
+    run_log "$run" ERROR "cannot restart the broker: no command line in $run/broker.argv"
+    return 1
+  fi
+  eval "argv=($(cat "$run/broker.argv"))"
+  if [ -n "$old" ]; then
+    kill -KILL "$old" 2>/dev/null || true
+    if ! s_wait_for 200 s_dead "$old"; then
+      run_log "$run" ERROR "broker pid $old survived SIGKILL for 10 s: not restarted"
+      return 1
+    fi
+  fi
+  # An ipc endpoint is a file the dead broker left behind.
+  for ep in "$FRONTEND" "$BACKEND" "$STATS"; do
+    case "$ep" in ipc://*) rm -f "${ep#ipc://}" ;; esac
+  done
+  rm -f "$run/broker.endpoints"
+  start_bg "$run" broker "${argv[@]}"
+  new="$(local_pid_of "$run" broker)"
+  if ! s_wait_for 600 s_bound_or_dead "$run" "$new"; then
+    run_log "$run" ERROR "the restarted broker (pid $new) did not bind within 30 s"
+    return 1
+  fi
+  if [ ! -f "$run/broker.endpoints" ]; then
+    run_log "$run" ERROR "the restarted broker (pid $new) stopped at once: see logs/broker.log"
+    return 1
+  fi
+  run_log "$run" INFO "broker restarted ($why): pid ${old:-none} killed, pid $new bound $FRONTEND $BACKEND"
+}
+
+# stop_broker RUN TIMEOUT: stop the broker on purpose (SIGTERM: it drains),
+# its supervisor first and marked, so it is not restarted.
+stop_broker() {
+  local run="$1" timeout="$2" pid
+  : >"$run/broker.stopping"
+  pid="$(pid_of "$run" supervisor)"
+  [ -n "$pid" ] && stop_pids 5 "$pid"
+  pid="$(pid_of "$run" broker)"
+  [ -n "$pid" ] && stop_pids "$timeout" "$pid"
+  return 0
+}
+
+# start_supervisor RUN MAX: the supervisor process (RUN/pids/supervisor.pid,
+# stopped by stop_broker like any other): ./eventide's internal command
+# __supervise-broker, which runs supervise_broker.
+start_supervisor() {
+  start_bg "$1" supervisor "$ROOT/eventide" __supervise-broker "$1" "$2"
+}
+
+# supervise_broker RUN MAX: every half second, a broker that died (not
+# stopped on purpose: RUN/broker.stopping) is restarted, at most MAX times.
+supervise_broker() {
+  local run="$1" max="$2" restarts=0 pid
+  run_env "$run"
+  trap 'exit 0' TERM INT
+  run_log "$run" INFO "supervisor up (pid $$): restarts a broker that dies, at most $max time(s)"
+  while :; do
+    sleep 0.5
+    [ -f "$run/broker.stopping" ] && return 0
+    pid="$(local_pid_of "$run" broker)"
+    [ -n "$pid" ] && s_running "$pid" && continue
+    [ -f "$run/broker.stopping" ] && return 0
+    if [ "$restarts" -ge "$max" ]; then
+      run_log "$run" ERROR "the broker (pid $pid) died; not restarted: --supervise $max restarts used up"
+      return 1
+    fi
+    restarts=$((restarts + 1))
+    restart_broker "$run" "supervisor: pid $pid died, restart $restarts of $max" "$pid" ||
+      run_log "$run" ERROR "supervisor: restart $restarts of $max failed"
   done
 }

@@ -222,6 +222,7 @@ s_try_ready(et_worker_t *w)
     }
     w->ready = 1;
     w->reregister = 0;
+    w->broker_silent = 0; /* a further silence says READY again */
     w->last_broker_ns = now;
     w->next_heartbeat_ns = now;
     w->last_active_ns = now;
@@ -353,6 +354,19 @@ s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         break;
     case ET_MSG_HEARTBEAT:
         ET_LOG_DEBUG("heartbeat from the broker");
+        break;
+    case ET_MSG_REGISTER:
+        if (n != 1 || too_many) {
+            S_BAD(w, "REGISTER with %d frames dropped", n);
+            break;
+        }
+        /* The broker does not know us (it restarted, or declared us lost):
+         * READY again, once idle, as after a reconnection. */
+        if (w->ready && !w->leaving && !w->reregister) {
+            ET_LOG_INFO("the broker does not know us: registering again "
+                        "once idle");
+            w->reregister = 1;
+        }
         break;
     default:
         S_BAD(w, "unexpected %s from the broker dropped",
@@ -572,8 +586,11 @@ s_tick(et_worker_t *w, volatile sig_atomic_t *stop, uint64_t now)
                      et_slots_ready(w->slots), w->cfg.slots);
         return -1;
     }
-    if (w->ready && !w->leaving && now >= w->next_heartbeat_ns) {
-        /* From the main thread, so it flows while every slot is busy. */
+    if (w->ready && now >= w->next_heartbeat_ns) {
+        /* From the main thread, so it flows while every slot is busy; and
+         * while leaving, until we exit: the broker keeps a leaving worker
+         * until its last result, and a long task on it must not be
+         * declared lost and run again. */
         if (et_zsock_send(w->broker, NULL, ET_MSG_HEARTBEAT, NULL, NULL,
                           ZMQ_DONTWAIT) != 0)
             ET_LOG_DEBUG("heartbeat not sent: %s", zmq_strerror(errno));
@@ -582,8 +599,15 @@ s_tick(et_worker_t *w, volatile sig_atomic_t *stop, uint64_t now)
     if (w->ready && !w->broker_silent && now > w->last_broker_ns &&
         now - w->last_broker_ns > S_BROKER_TIMEOUT_NS) {
         w->broker_silent = 1;
-        ET_LOG_WARN("no word from the broker for %.1f s",
-                    (double)(now - w->last_broker_ns) / 1e9);
+        /* It may have forgotten us meanwhile (a restart, a stall or an
+         * outage past its worker timeout): READY again once idle, and
+         * again after every further timeout of silence. A broker that
+         * still knows us takes it as proof of life. */
+        if (!w->leaving)
+            w->reregister = 1;
+        ET_LOG_WARN("no word from the broker for %.1f s%s",
+                    (double)(now - w->last_broker_ns) / 1e9,
+                    w->leaving ? "" : ": registering again once idle");
     }
     if (w->ready && !w->probe_tried)
         s_start_probe(w);

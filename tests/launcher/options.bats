@@ -56,7 +56,8 @@ refuses() {
               --out --drain-timeout --log-level --idle-timeout --memory-mb \
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
-              --netem --clock-sync --clock-skew --transport --curve; do
+              --netem --clock-sync --clock-skew --transport --curve \
+              --supervise; do
     refuses "$flag" ""
   done
 }
@@ -134,6 +135,22 @@ refuses() {
 @test "--port-base: a port from 1024 to 65532" {
   accepts --port-base PORT_BASE 1024 65532
   refuses --port-base 80 1023 65533 99999 x -1
+}
+
+@test "--supervise: how many broker restarts, 0 (the default) to 100" {
+  in_launcher 'echo "$SUPERVISE"'
+  expect_ok
+  expect_output 0
+  accepts --supervise SUPERVISE 0 5 100
+  refuses --supervise 101 -1 x 2.5 "5 "
+}
+
+@test "--supervise: not with --hosts" {
+  in_launcher 'parse_pipeline_opt --supervise 3; check_pipeline_opts; echo ok'
+  expect_ok
+  expect_output ok
+  in_launcher 'parse_pipeline_opt --hosts /nonexistent; parse_pipeline_opt --supervise 3; check_pipeline_opts'
+  expect_usage "--supervise '3'" "not with --hosts"
 }
 
 @test "--netem: HOST=SPEC, repeatable" {

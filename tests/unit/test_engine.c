@@ -578,6 +578,40 @@ test_engine_stale_result_frees_the_held_slot(void **state)
     s_check_accounting();
 }
 
+/* A worker lost to a silence (a broker stall, a TCP outage) is a stranger
+ * afterwards: its late RESULT is stale (counted, never bad, nothing
+ * changes), and once it says READY again it serves the retry. */
+static void
+test_engine_forgotten_worker_registers_again(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    et_engine_expire(s_fx.engine, T0 + 3 * S_SEC);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 0);
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_WORKER_LOST), 1);
+    assert_null(s_worker("A", T0 + 4 * S_SEC));
+    size_t records = s_fx.n_records;
+    et_result_t late = {.event_id = 1, .stage = 0, .attempt = 0};
+    et_engine_result_unknown(s_fx.engine, &late);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.stale_results, 1);
+    assert_int_equal(c.completed, 0);
+    assert_int_equal(c.in_system, 1);
+    assert_int_equal(s_fx.n_records, records);
+    // READY again: the same route is a new worker, which takes the retry.
+    s_ready("A", "a", 1, T0 + 5 * S_SEC);
+    assert_int_equal(s_fx.n_tasks, 2);
+    s_expect_task(1, "A", 1, 0, 1);
+    assert_int_equal(s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + 6 * S_SEC), 0);
+    c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.completed, 1);
+    assert_int_equal(c.stale_results, 1);
+    s_check_accounting();
+}
+
 static void
 test_engine_worker_loss_retries_its_in_flight_jobs(void **state)
 {
@@ -980,6 +1014,7 @@ main(void)
         S_TEST(test_engine_stage_records_hold_and_residence_across_retries),
         S_TEST(test_engine_timeout_retries_then_fails_with_reason_timeout),
         S_TEST(test_engine_stale_result_frees_the_held_slot),
+        S_TEST(test_engine_forgotten_worker_registers_again),
         S_TEST(test_engine_worker_loss_retries_its_in_flight_jobs),
         S_TEST(test_engine_drain_finishes_admitted_work_and_fails_the_rest),
         S_TEST(test_engine_rejects_when_the_queue_is_full),

@@ -851,6 +851,97 @@ test_worker_registers_again_only_when_idle(void **state)
     s_fixture_destroy(&f);
 }
 
+// A broker that does not know the worker (it restarted on the same
+// endpoint without the connection breaking, or declared the worker lost)
+// answers REGISTER: READY again, only once the busy slot is idle.
+static void
+test_worker_registers_again_when_told_to(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--service", "const:1s", NULL};
+    fixture_t *f = s_fixture_new("synthetic", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_send_task(f, 3, 0, 0, "x", 1);
+    s_send_bare(f, ET_MSG_REGISTER);
+    assert_int_equal(s_results_before_ready(f), 1);
+    // A malformed REGISTER is dropped and counted, nothing else.
+    const char *frames[2] = {NULL, "extra"};
+    size_t sizes[2] = {0, 5};
+    msgpack_sbuffer header;
+    msgpack_sbuffer_init(&header);
+    assert_int_equal(et_codec_encode_header(&header, ET_MSG_REGISTER), 0);
+    frames[0] = header.data;
+    sizes[0] = header.size;
+    s_send_raw(f, frames, sizes, 2);
+    msgpack_sbuffer_destroy(&header);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 1);
+    s_fixture_destroy(&f);
+}
+
+// A broker silent past 5 s may have forgotten the worker (a stall, an
+// outage past its 3 s worker timeout): READY again without waiting to hear
+// from it. The fake broker sends nothing at all here.
+static void
+test_worker_registers_again_when_the_broker_falls_silent(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new("noop", NULL);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    uint64_t start = et_clock_mono_ns();
+    assert_int_equal(s_results_before_ready(f), 0);
+    // Not before the silence timeout (5 s): no sooner than that.
+    assert_true(et_clock_mono_ns() - start >= 4 * ET_NS_PER_S);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    s_fixture_destroy(&f);
+}
+
+// A leaving worker with a long task keeps heartbeating after the broker
+// answered its BYE, so the broker does not declare it lost and run the
+// task again elsewhere.
+static void
+test_worker_heartbeats_while_leaving(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--service", "const:2500ms", NULL};
+    fixture_t *f = s_fixture_new("synthetic", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_send_task(f, 4, 0, 0, "x", 1);
+    s_leave_flag = 1;
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_bare(f, ET_MSG_BYE);
+    s_leave_flag = 0;
+    // Heartbeats after the BYEs, then the result, then it leaves.
+    int heartbeats = 0;
+    for (;;) {
+        zmq_msg_t all[ET_FRAMES_MAX];
+        et_msg_type_t got;
+        int n = s_router_recv(f, WAIT_MS, all, &got);
+        if (n == 0)
+            fail_msg("no RESULT within %d ms", WAIT_MS);
+        et_zsock_frames_close(all, n);
+        if (got == ET_MSG_RESULT)
+            break;
+        if (got == ET_MSG_HEARTBEAT)
+            heartbeats++;
+        else
+            fail_msg("unexpected %s", et_codec_type_name(got));
+    }
+    assert_true(heartbeats >= 1);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 1);
+    s_fixture_destroy(&f);
+}
+
 static void
 test_worker_fails_when_init_fails(void **state)
 {
@@ -879,6 +970,10 @@ main(void)
         cmocka_unit_test(
             test_worker_registers_again_when_its_connection_comes_back),
         cmocka_unit_test(test_worker_registers_again_only_when_idle),
+        cmocka_unit_test(test_worker_registers_again_when_told_to),
+        cmocka_unit_test(
+            test_worker_registers_again_when_the_broker_falls_silent),
+        cmocka_unit_test(test_worker_heartbeats_while_leaving),
         cmocka_unit_test(test_worker_probes_the_broker_clock_and_reports_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
