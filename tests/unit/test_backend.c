@@ -98,7 +98,13 @@ s_fixture_stop(fixture_t *f)
     et_stats_t last;
     memset(&last, 0, sizeof last);
     int seen = 0;
+    /* The broker's last messages may still be on their way through the
+     * pipe after its thread ended (a loaded machine): wait for the first
+     * STATS, then take whatever follows until the pipe is quiet. */
     for (;;) {
+        zmq_pollitem_t item = {.socket = f->pull, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, seen ? 200 : WAIT_MS) != 1)
+            break;
         zmq_msg_t frames[ET_FRAMES_MAX];
         int too_many;
         int n = et_zsock_recv(f->pull, frames, ET_FRAMES_MAX, &too_many,
