@@ -1,7 +1,7 @@
 /* Event accounting: counters, the common/idset of finished events (a
  * watermark and a bounded window a producer: flat over the run), a
- * common/idmap of each in-flight event's next stage, and the end-to-end
- * latency histogram. */
+ * common/idmap of each in-flight event's next stage and the broker that
+ * accepted it, and the end-to-end latency histogram. */
 #include "collector/accounting.h"
 
 #include "common/hist.h"
@@ -13,12 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_STAGE_BITS 8
+#define S_STAGE_MASK ((uintptr_t)(1u << S_STAGE_BITS) - 1)
+
 struct et_accounting_t {
     uint64_t accepted, rejected, completed, failed, duplicates, filtered;
     uint64_t failed_by_reason[ET_REASON_MAX + 1];
     et_idset_t *finals; /* events with a final record */
-    /* Each in-flight event's next stage + 1 (the map keeps no NULLs). */
+    /* Each in-flight event's next stage + 1 (the map keeps no NULLs) in
+     * the low S_STAGE_BITS, above them the broker start that accepted it
+     * (1 for the first broker). */
     et_idmap_t *next_stage;
+    uint64_t broker_starts; /* WORKFLOW messages: one per broker process */
+    uint64_t stranded; /* accepted by a broker since replaced, unfinished */
     uint64_t order_violations;
     /* Completed events, and unfinished ones at their lower bound. */
     et_hist_t *latency;
@@ -26,6 +33,20 @@ struct et_accounting_t {
     et_hist_t *censored;       /* the unfinished events' lower bounds */
     uint64_t latency_negative; /* completed before intended (clamped to 0) */
 };
+
+/* The broker start an event accepted now belongs to (records before the
+ * first WORKFLOW belong to the first broker). */
+static uintptr_t
+s_epoch(const et_accounting_t *self)
+{
+    return self->broker_starts > 1 ? (uintptr_t)self->broker_starts : 1;
+}
+
+static void *
+s_in_flight(uintptr_t epoch, uintptr_t next_stage)
+{
+    return (void *)(epoch << S_STAGE_BITS | next_stage);
+}
 
 et_accounting_t *
 et_accounting_new(void)
@@ -66,7 +87,8 @@ et_accounting_arrival(et_accounting_t *self, const et_record_t *r)
     if (r->kind == ET_RECORD_ACCEPTED) {
         self->accepted++;
         /* Its next stage is 0, stored + 1. */
-        if (et_idmap_put(self->next_stage, r->event_id, (void *)(uintptr_t)1))
+        if (et_idmap_put(self->next_stage, r->event_id,
+                         s_in_flight(s_epoch(self), 1)))
             return -1;
     } else {
         self->rejected++;
@@ -79,13 +101,56 @@ et_accounting_stage(et_accounting_t *self, const et_record_t *r)
 {
     /* Stages run in workflow order: the next one, or the same one again
      * after a retry. */
-    uintptr_t next = (uintptr_t)et_idmap_get(self->next_stage, r->event_id);
-    if (next == 0)
+    uintptr_t v = (uintptr_t)et_idmap_get(self->next_stage, r->event_id);
+    if (v == 0)
         return 0;
+    uintptr_t next = v & S_STAGE_MASK;
     if (next != (uintptr_t)r->stage + 1 && next != (uintptr_t)r->stage + 2)
         self->order_violations++;
     return et_idmap_put(self->next_stage, r->event_id,
-                        (void *)((uintptr_t)r->stage + 2));
+                        s_in_flight(v >> S_STAGE_BITS,
+                                    ((uintptr_t)r->stage + 2) & S_STAGE_MASK));
+}
+
+typedef struct {
+    uintptr_t epoch;
+    uint64_t *ids;
+    size_t count, max;
+} s_strand_t;
+
+static void
+s_collect_stranded(uint64_t key, void *value, void *arg)
+{
+    s_strand_t *s = arg;
+    if (((uintptr_t)value >> S_STAGE_BITS) < s->epoch && s->count < s->max)
+        s->ids[s->count++] = key;
+}
+
+int
+et_accounting_broker_start(et_accounting_t *self)
+{
+    self->broker_starts++;
+    if (self->broker_starts < 2)
+        return 0;
+    size_t n = et_idmap_size(self->next_stage);
+    if (n == 0)
+        return 0;
+    s_strand_t s = {.epoch = s_epoch(self), .max = n};
+    s.ids = malloc(n * sizeof *s.ids);
+    if (!s.ids) {
+        errno = ENOMEM;
+        return -1;
+    }
+    et_idmap_each(self->next_stage, s_collect_stranded, &s);
+    for (size_t i = 0; i < s.count; i++)
+        et_idmap_take(self->next_stage, s.ids[i]);
+    self->stranded += s.count;
+    free(s.ids);
+    if (s.count > 0)
+        ET_LOG_WARN("a new broker started (start %llu): %zu event(s) in "
+                    "flight in the one before are lost to its restart",
+                    (unsigned long long)self->broker_starts, s.count);
+    return 0;
 }
 
 int
@@ -148,6 +213,19 @@ et_accounting_lost(const et_accounting_t *self, const et_producers_t *producers)
     return sent > accounted ? sent - accounted : 0;
 }
 
+uint64_t
+et_accounting_lost_to_restart(const et_accounting_t *self,
+                              const et_producers_t *producers)
+{
+    if (self->broker_starts < 2)
+        return 0;
+    uint64_t seen = self->accepted + self->rejected;
+    uint64_t sent = et_producers_sent(producers);
+    uint64_t lost = self->stranded + (sent > seen ? sent - seen : 0);
+    uint64_t all = et_accounting_lost(self, producers);
+    return lost < all ? lost : all;
+}
+
 et_agg_state_t
 et_accounting_state(const et_accounting_t *self,
                     const et_producers_t *producers, uint64_t now_mono_ns,
@@ -156,8 +234,13 @@ et_accounting_state(const et_accounting_t *self,
     uint64_t since;
     if (!et_producers_all_done(producers, &since))
         return ET_AGG_RUNNING;
-    if (self->accepted + self->rejected >= et_producers_sent(producers) &&
-        self->completed + self->failed >= self->accepted)
+    /* After a broker restart, events that never reached a live broker are
+     * known lost once both copies of every DONE are in: the broker's copy
+     * follows all its records. */
+    int gap_final = self->broker_starts > 1 && et_producers_all_copies(producers);
+    if ((self->accepted + self->rejected >= et_producers_sent(producers) ||
+         gap_final) &&
+        self->completed + self->failed + self->stranded >= self->accepted)
         return ET_AGG_COMPLETE;
     if (now_mono_ns >= since && now_mono_ns - since >= drain_timeout_ns)
         return ET_AGG_DRAIN_TIMEOUT;
@@ -199,6 +282,8 @@ et_accounting_fill(const et_accounting_t *self, const et_producers_t *producers,
     r->completed = self->completed;
     r->failed = self->failed;
     r->lost = et_accounting_lost(self, producers);
+    r->lost_broker_restart = et_accounting_lost_to_restart(self, producers);
+    r->broker_restarts = self->broker_starts > 1 ? self->broker_starts - 1 : 0;
     r->duplicates_dropped = self->duplicates;
     r->filtered = self->filtered;
     memcpy(r->failed_by_reason, self->failed_by_reason,

@@ -55,6 +55,19 @@ void et_accounting_at_least(int censored, int64_t censored_min_ns, int64_t p50,
 uint64_t et_accounting_lost(const et_accounting_t *self,
                             const et_producers_t *producers);
 
+/* A broker started (its WORKFLOW message arrived). From the second on,
+ * every event an earlier broker accepted and nobody finished is stranded:
+ * the new broker never heard of it, so it is lost to the restart and the
+ * run no longer waits for it. 0, or -1 with errno ENOMEM. */
+int et_accounting_broker_start(et_accounting_t *self);
+
+/* Of the lost events, those lost to a broker restart: the stranded ones,
+ * and, once a broker restarted, the events sent but never accepted or
+ * rejected (a live broker records each before its producer's DONE). At
+ * most et_accounting_lost. */
+uint64_t et_accounting_lost_to_restart(const et_accounting_t *self,
+                                       const et_producers_t *producers);
+
 /* The run's end condition (see et_aggregate_state). */
 et_agg_state_t et_accounting_state(const et_accounting_t *self,
                                    const et_producers_t *producers,
@@ -62,7 +75,8 @@ et_agg_state_t et_accounting_state(const et_accounting_t *self,
                                    uint64_t drain_timeout_ns);
 
 /* Fill the event fields of 'r': sent, accepted, rejected, completed,
- * failed, unfinished, lost, duplicates_dropped, filtered,
+ * failed, unfinished, lost, lost_broker_restart, broker_restarts,
+ * duplicates_dropped, filtered,
  * failed_by_reason, latency_ms, latency_complete, latency_at_least,
  * latency_censored, latency_overflow, latency_negative and
  * order_violations. */

@@ -320,6 +320,10 @@ et_aggregate_add_workflow(et_aggregate_t *self, const et_workflow_msg_t *m)
 {
     if (m->n_stages == 0 || m->n_stages > ET_STAGES_MAX)
         return s_bad(self, "WORKFLOW message without 1-8 stages");
+    /* Each broker process sends its WORKFLOW once: a second one is a
+     * restarted broker, which never heard of what the one before held. */
+    if (et_accounting_broker_start(self->accounting) != 0)
+        return -1;
     char name[ET_NAME_MAX];
     char stages[ET_STAGES_MAX][ET_NAME_MAX];
     et_clean_text(name, sizeof name, m->name);

@@ -261,6 +261,9 @@ typedef struct {
      * never came (run stopped by a signal) counts what the broker saw of
      * it (accepted + rejected records with its producer_id). */
     uint64_t sent, accepted, rejected, completed, failed, lost;
+    /* Of 'lost': lost to a broker restart (the rest were lost for the
+     * reason the run ended); how many times a new broker started. */
+    uint64_t lost_broker_restart, broker_restarts;
     uint64_t duplicates_dropped;
     uint64_t filtered; /* completed early: a stage dropped it on purpose */
     uint64_t failed_by_reason[ET_REASON_MAX + 1];

@@ -218,6 +218,30 @@ et_producers_done(et_producers_t *self, const et_done_t *m,
     return 0;
 }
 
+typedef struct {
+    int all;
+} s_copies_t;
+
+static void
+s_check_copies(uint64_t key, void *value, void *arg)
+{
+    (void)key;
+    const s_producer_t *p = value;
+    s_copies_t *c = arg;
+    if (p->dones < 2)
+        c->all = 0;
+}
+
+int
+et_producers_all_copies(const et_producers_t *self)
+{
+    if (!self->all_done)
+        return 0;
+    s_copies_t c = {.all = 1};
+    et_idmap_each(self->index, s_check_copies, &c);
+    return c.all;
+}
+
 uint64_t
 et_producers_sent(const et_producers_t *self)
 {

@@ -45,6 +45,10 @@ uint64_t et_producers_sent(const et_producers_t *self);
  * last of them did), else 0. Always 0 when none are expected. */
 int et_producers_all_done(const et_producers_t *self, uint64_t *since_mono_ns);
 
+/* 1 when the expected producers all said DONE and both copies of each
+ * DONE (the producer's own and the broker's) are in, else 0. */
+int et_producers_all_copies(const et_producers_t *self);
+
 /* The earliest HELLO start time, or 0 without one. */
 int64_t et_producers_started_ns(const et_producers_t *self);
 

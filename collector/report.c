@@ -307,22 +307,28 @@ s_broker_json(const et_results_t *r)
 {
     if (!r->has_broker)
         return json_null();
-    return json_pack("{s:o, s:o, s:o}", "records_dropped",
+    return json_pack("{s:o, s:o, s:o, s:o}", "records_dropped",
                      s_uint(r->broker_records_dropped), "stale_results",
                      s_uint(r->broker_stale_results), "bad_messages",
-                     s_uint(r->broker_bad_messages));
+                     s_uint(r->broker_bad_messages), "restarts",
+                     s_uint(r->broker_restarts));
 }
 
 /* Keys added after the first contract, set on the document in order. */
-/* {reason: count} of the lost events: every one of them was lost for the
- * reason the run ended ({} when none was lost). */
+/* {reason: count} of the lost events: broker_restart for those a dead
+ * broker held or never received, the reason the run ended for the rest
+ * ({} when none was lost). */
 static json_t *
 s_lost_reasons_json(const et_results_t *r)
 {
     json_t *reasons = json_object();
-    if (reasons && r->lost > 0 &&
-        json_object_set_new(reasons, et_aggregate_end_name(r->end),
-                            s_uint(r->lost)) != 0) {
+    uint64_t restart = r->lost_broker_restart;
+    if (reasons &&
+        ((restart > 0 &&
+          json_object_set_new(reasons, "broker_restart", s_uint(restart))) ||
+         (r->lost > restart &&
+          json_object_set_new(reasons, et_aggregate_end_name(r->end),
+                              s_uint(r->lost - restart))))) {
         json_decref(reasons);
         return NULL;
     }
@@ -553,11 +559,18 @@ s_md_events(FILE *f, const et_results_t *r)
             "were never sent.\n\n",
             (unsigned long long)r->sent, (unsigned long long)accounted,
             accounted == r->sent ? "balanced" : "NOT balanced");
-    if (r->lost > 0)
+    if (r->lost_broker_restart > 0)
+        fprintf(f,
+                "Lost to a broker restart (%llu restart(s)): %llu events the "
+                "dead broker held or never received.\n\n",
+                (unsigned long long)r->broker_restarts,
+                (unsigned long long)r->lost_broker_restart);
+    if (r->lost > r->lost_broker_restart)
         fprintf(f,
                 "Lost events by reason: %s %llu (the run ended so, with "
                 "them unaccounted).\n\n",
-                et_aggregate_end_name(r->end), (unsigned long long)r->lost);
+                et_aggregate_end_name(r->end),
+                (unsigned long long)(r->lost - r->lost_broker_restart));
     if (r->filtered > 0)
         fprintf(f,
                 "%llu of the completed events ended early: a stage filtered "
@@ -1078,9 +1091,16 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
             (unsigned long long)r->sent, (unsigned long long)r->completed,
             (unsigned long long)r->rejected, (unsigned long long)r->failed,
             (unsigned long long)r->lost);
-    if (r->lost > 0)
-        fprintf(out, "lost         %llu: %s\n", (unsigned long long)r->lost,
-                et_aggregate_end_name(r->end));
+    if (r->lost > 0) {
+        fprintf(out, "lost         %llu:", (unsigned long long)r->lost);
+        if (r->lost_broker_restart > 0)
+            fprintf(out, " broker_restart %llu",
+                    (unsigned long long)r->lost_broker_restart);
+        if (r->lost > r->lost_broker_restart)
+            fprintf(out, " %s %llu", et_aggregate_end_name(r->end),
+                    (unsigned long long)(r->lost - r->lost_broker_restart));
+        fputc('\n', out);
+    }
     fprintf(out, "latency ms   p50 %s%.3f  p99 %s%.3f  max %s%.3f%s\n",
             r->latency_at_least.p50 ? ">= " : "", r->latency_ms.p50,
             r->latency_at_least.p99 ? ">= " : "", r->latency_ms.p99,

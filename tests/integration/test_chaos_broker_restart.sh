@@ -77,6 +77,14 @@ lost=$(json "$s" .events.lost)
 [ "$sent" -gt 0 ] || fail "nothing was sent"
 expect_eq "sent = completed + failed + rejected + lost" \
   "$sent" "$((completed + failed + rejected + lost))"
+# Every lost event has its reason: the collector saw three brokers start,
+# so what a dead one held or never received is broker_restart; the rest
+# is what `down` (a signal) left unfinished.
+expect_eq "broker.restarts" "$(json "$s" .broker.restarts)" 2
+expect_eq "lost_reasons add up to lost" \
+  "$(jq '[.events.lost_reasons[]] | add // 0' "$s")" "$lost"
+jq -e '.events.lost_reasons | keys - ["broker_restart", "signal"] | length == 0' "$s" \
+  >/dev/null || fail "unexpected lost reasons: $(jq -c .events.lost_reasons "$s")"
 
 # The supervisor would hide a crash of its own making: under the
 # sanitizers, no process may have reported one.
@@ -96,4 +104,4 @@ last_completed="$(sed -n 's/.*completed \([0-9]*\),.*/\1/p' <<<"$last_done")"
 [ "${last_completed:-0}" -gt 0 ] ||
   fail "the restarted broker completed nothing: $last_done"
 expect_eq "broker starts" "$(grep -c 'broker up:' "$out/broker.log")" 3
-pass "2 broker restarts under load (by hand, then by the supervisor): 3 workers back each time; sent $sent = completed $completed + failed $failed + rejected $rejected + lost $lost; the last broker completed $last_completed"
+pass "2 broker restarts under load (by hand, then by the supervisor): 3 workers back each time; sent $sent = completed $completed + failed $failed + rejected $rejected + lost $lost $(jq -c .events.lost_reasons "$s"); the last broker completed $last_completed"

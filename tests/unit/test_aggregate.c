@@ -310,6 +310,96 @@ test_aggregate_broker_lost_counts_the_unaccounted_as_lost(void **state)
     et_aggregate_destroy(&agg);
 }
 
+// A broker's WORKFLOW message: one per broker process.
+static void
+s_broker_starts(et_aggregate_t *agg)
+{
+    et_workflow_msg_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "synthetic");
+    m.n_stages = 1;
+    snprintf(m.stages[0], sizeof m.stages[0], "synthetic");
+    assert_int_equal(et_aggregate_add_workflow(agg, &m), 0);
+}
+
+static void
+test_aggregate_broker_restart_strands_what_the_dead_broker_held(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    uint64_t p1 = 1ULL << 40;
+    s_broker_starts(agg);
+    // The first broker accepted 0..2 and finished 0, then died with 1
+    // and 2; 3 and 4 never reached a broker; the second took 5.
+    for (uint64_t i = 0; i < 3; i++)
+        s_add(agg, ET_RECORD_ACCEPTED, p1 | i, 0, T0, T0);
+    s_add(agg, ET_RECORD_COMPLETED, p1 | 0, 0, T0, T0 + MS);
+    s_broker_starts(agg);
+    s_add(agg, ET_RECORD_ACCEPTED, p1 | 5, 0, T0, T0);
+    s_add(agg, ET_RECORD_COMPLETED, p1 | 5, 0, T0, T0 + MS);
+    // One DONE copy: what never reached a broker may still be on its way.
+    s_done(agg, 1, 6, 0, 0);
+    assert_int_equal(et_aggregate_state(agg, 0, S), ET_AGG_RUNNING);
+    // The broker's copy follows all of its records: the run is complete.
+    s_done(agg, 1, 6, 0, 0);
+    assert_int_equal(et_aggregate_state(agg, 0, S), ET_AGG_COMPLETE);
+    et_aggregate_finish(agg, ET_AGG_END_COMPLETE, T0 + S);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->sent, 6);
+    assert_int_equal(r->completed, 2);
+    assert_int_equal(r->lost, 4);
+    assert_int_equal(r->lost_broker_restart, 4); // 2 stranded, 2 unseen
+    assert_int_equal(r->broker_restarts, 1);
+    s_assert_identity(r);
+    et_aggregate_destroy(&agg);
+}
+
+static void
+test_aggregate_without_restart_nothing_is_lost_to_one(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    uint64_t p1 = 1ULL << 40;
+    s_broker_starts(agg);
+    for (uint64_t i = 0; i < 4; i++)
+        s_add(agg, ET_RECORD_ACCEPTED, p1 | i, 0, T0, T0);
+    s_add(agg, ET_RECORD_COMPLETED, p1 | 0, 0, T0, T0 + MS);
+    s_done(agg, 1, 5, 0, 0);
+    s_done(agg, 1, 5, 0, 0);
+    // Both copies in, no restart: the missing events are waited for.
+    assert_int_equal(et_aggregate_state(agg, 0, S), ET_AGG_RUNNING);
+    et_aggregate_finish(agg, ET_AGG_END_DRAIN_TIMEOUT, T0 + S);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->lost, 4);
+    assert_int_equal(r->lost_broker_restart, 0);
+    assert_int_equal(r->broker_restarts, 0);
+    et_aggregate_destroy(&agg);
+}
+
+// Stage order survives the broker start kept beside it, and an event the
+// new broker finishes after its stages is not stranded.
+static void
+test_aggregate_stage_order_checked_across_a_restart(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_broker_starts(agg);
+    s_broker_starts(agg);
+    s_add(agg, ET_RECORD_ACCEPTED, 7, 0, T0, T0);
+    s_stage(agg, 7, 0, MS, MS, 0);
+    s_stage(agg, 7, 1, MS, MS, 0);
+    s_broker_starts(agg); // 7 was in the second broker: stranded now
+    s_stage(agg, 7, 3, MS, MS, 0); // too late to be checked: not counted
+    s_done(agg, 0, 1, 0, 0);
+    s_done(agg, 0, 1, 0, 0);
+    assert_int_equal(et_aggregate_state(agg, 0, S), ET_AGG_COMPLETE);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->order_violations, 0);
+    assert_int_equal(r->lost_broker_restart, 1);
+    assert_int_equal(r->broker_restarts, 2);
+    et_aggregate_destroy(&agg);
+}
+
 static void
 test_aggregate_producer_without_done_counts_what_the_broker_saw(void **state)
 {
@@ -734,6 +824,10 @@ main(void)
         cmocka_unit_test(test_aggregate_takes_one_of_two_hello_copies),
         cmocka_unit_test(
             test_aggregate_broker_lost_counts_the_unaccounted_as_lost),
+        cmocka_unit_test(
+            test_aggregate_broker_restart_strands_what_the_dead_broker_held),
+        cmocka_unit_test(test_aggregate_without_restart_nothing_is_lost_to_one),
+        cmocka_unit_test(test_aggregate_stage_order_checked_across_a_restart),
         cmocka_unit_test(test_aggregate_drops_duplicate_final_records),
         cmocka_unit_test(test_aggregate_counts_filtered_completions),
         cmocka_unit_test(test_aggregate_deduplicates_event_id_zero),
