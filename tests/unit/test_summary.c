@@ -191,6 +191,29 @@ s_edit(char *out, size_t size, const char *good, const char *from,
              at + strlen(from));
 }
 
+/* One edit of a valid summary that must be refused, and the reason. */
+typedef struct {
+    const char *from, *to, *why;
+} s_broken_t;
+
+/* Each edit of 'text' is refused with EINVAL and its reason. */
+static void
+s_refuse_each(const char *text, const s_broken_t *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char broken[4096], why[256];
+        et_summary_t s;
+        s_edit(broken, sizeof broken, text, bad[i].from, bad[i].to);
+        errno = 0;
+        if (s_parse(&s, broken, why, sizeof why) != -1)
+            fail_msg("case %zu accepted", i);
+        assert_int_equal(errno, EINVAL);
+        if (!strstr(why, bad[i].why))
+            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
+                     bad[i].why);
+    }
+}
+
 static void
 test_summary_reads_completeness_and_hold_when_present(void **state)
 {
@@ -223,9 +246,7 @@ test_summary_reads_completeness_and_hold_when_present(void **state)
     assert_false(s.stages[1].has_hold);
     et_summary_clear(&s);
 
-    static const struct {
-        const char *from, *to, *why;
-    } bad[] = {
+    static const s_broken_t bad[] = {
         {"\"complete\": false", "\"complete\": 0",
          "field latency_ms.complete: expected true or false"},
 
@@ -236,17 +257,7 @@ test_summary_reads_completeness_and_hold_when_present(void **state)
         {"\"hold_ms\": {\"mean\": 6.25}", "\"hold_ms\": {\"mean\": -1}",
          "field stages[0].hold_ms.mean: -1 out of range"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char broken[4096];
-        s_edit(broken, sizeof broken, text, bad[i].from, bad[i].to);
-        errno = 0;
-        if (s_parse(&s, broken, why, sizeof why) != -1)
-            fail_msg("case %zu accepted", i);
-        assert_int_equal(errno, EINVAL);
-        if (!strstr(why, bad[i].why))
-            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
-                     bad[i].why);
-    }
+    s_refuse_each(text, bad, sizeof bad / sizeof bad[0]);
     char not_array[4096];
     s_edit(not_array, sizeof not_array, text,
            "[\"mean\", \"p99\", \"p999\", \"max\", \"p9999\"]", "\"mean\"");
@@ -300,9 +311,7 @@ test_summary_reads_the_validation_figures(void **state)
     assert_true(s.functions[0].has_slots_mean &&
                 s.functions[0].slots_mean == 2);
     et_summary_clear(&s);
-    static const struct {
-        const char *from, *to, *why;
-    } bad[] = {
+    static const s_broken_t bad[] = {
         {"\"half_width\": 0.5", "\"half_width\": -0.5",
          "field latency_ms.ci95.half_width: -0.5 out of range"},
         {"\"batches\": 29", "\"batches\": 2.5",
@@ -312,17 +321,7 @@ test_summary_reads_the_validation_figures(void **state)
         {"\"m2\": 40", "\"m2\": \"x\"",
          "field stages[0].hold_ms.m2: expected a number"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char broken[4096];
-        s_edit(broken, sizeof broken, text, bad[i].from, bad[i].to);
-        errno = 0;
-        if (s_parse(&s, broken, why, sizeof why) != -1)
-            fail_msg("case %zu accepted", i);
-        assert_int_equal(errno, EINVAL);
-        if (!strstr(why, bad[i].why))
-            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
-                     bad[i].why);
-    }
+    s_refuse_each(text, bad, sizeof bad / sizeof bad[0]);
 }
 
 static void

@@ -231,34 +231,23 @@ test_validate_refuses_summaries_it_cannot_check(void **state)
 /* ---- the whole report ------------------------------------------------------
  */
 
-typedef struct {
-    char dir[64];
-} s_fixture_t;
+/* One directory for the report tests, made and removed around them. */
+static char s_dir[] = "/tmp/et-test-validate-XXXXXX";
 
 static int
-s_setup(void **state)
+s_make_dir(void **state)
 {
-    s_fixture_t *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/et-test-validate-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    (void)state;
+    return mkdtemp(s_dir) ? 0 : -1;
 }
 
 static int
-s_teardown(void **state)
+s_remove_dir(void **state)
 {
-    s_fixture_t *fx = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    int rc = system(cmd);
-    free(fx);
-    return rc;
+    (void)state;
+    char cmd[sizeof s_dir + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    return system(cmd);
 }
 
 /* DIR/NAME/summary.json from 'r'; the run directory's path in out. */
@@ -294,19 +283,22 @@ s_read(const char *dir, const char *name)
 static void
 test_validate_report_writes_the_table_and_says_the_verdict(void **state)
 {
-    s_fixture_t *fx = *state;
+    (void)state;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/verdict", s_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
     char good[PATH_MAX], bad[PATH_MAX];
-    s_write_run(fx->dir, "mm1-rho0.8", &s_mm1, good, sizeof good);
+    s_write_run(dir, "mm1-rho0.8", &s_mm1, good, sizeof good);
     s_run_t r = s_mm1;
     r.q_mean = 95;
-    s_write_run(fx->dir, "mm1-far", &r, bad, sizeof bad);
+    s_write_run(dir, "mm1-far", &r, bad, sizeof bad);
     et_validate_stats_t st;
     const char *pass[] = {good};
-    assert_int_equal(et_validate_report(pass, 1, fx->dir, 0, NULL, &st), 0);
+    assert_int_equal(et_validate_report(pass, 1, dir, 0, NULL, &st), 0);
     assert_true(st.written && !st.plotted);
     assert_int_equal(st.runs, 1);
     assert_int_equal(st.outside, 0);
-    char *md = s_read(fx->dir, "validate.md");
+    char *md = s_read(dir, "validate.md");
     assert_non_null(strstr(md, "**Verdict: pass.**"));
     assert_non_null(strstr(md, "| mm1-rho0.8 | 1 | 40.00 | 20.000 | 1.000 | "
                                "0.800 | 0.790 | 78.000 ± 5.000 (30) | 80.000 "
@@ -315,10 +307,10 @@ test_validate_report_writes_the_table_and_says_the_verdict(void **state)
     assert_null(strstr(md, "validate.png"));
     // One run outside: exit 1, and the table says which interval.
     const char *both[] = {good, bad};
-    assert_int_equal(et_validate_report(both, 2, fx->dir, 0, NULL, &st), 1);
+    assert_int_equal(et_validate_report(both, 2, dir, 0, NULL, &st), 1);
     assert_int_equal(st.runs, 2);
     assert_int_equal(st.outside, 1);
-    md = s_read(fx->dir, "validate.md");
+    md = s_read(dir, "validate.md");
     assert_non_null(strstr(md, "**Verdict: fail.** Theory falls outside a "
                                "95% interval in 1 of 2 runs."));
     assert_non_null(strstr(md, "| mm1-far | 1 |"));
@@ -328,16 +320,19 @@ test_validate_report_writes_the_table_and_says_the_verdict(void **state)
 static void
 test_validate_report_fails_on_a_run_it_cannot_read(void **state)
 {
-    s_fixture_t *fx = *state;
+    (void)state;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/unreadable", s_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
     char good[PATH_MAX], empty[PATH_MAX];
-    s_write_run(fx->dir, "mm1", &s_mm1, good, sizeof good);
-    snprintf(empty, sizeof empty, "%s/empty", fx->dir);
+    s_write_run(dir, "mm1", &s_mm1, good, sizeof good);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
     assert_int_equal(mkdir(empty, 0755), 0);
     const char *runs[] = {good, empty};
     et_validate_stats_t st;
-    assert_int_equal(et_validate_report(runs, 2, fx->dir, 0, NULL, &st), -1);
+    assert_int_equal(et_validate_report(runs, 2, dir, 0, NULL, &st), -1);
     assert_false(st.written);
-    assert_int_equal(et_validate_report(runs, 0, fx->dir, 0, NULL, &st), -1);
+    assert_int_equal(et_validate_report(runs, 0, dir, 0, NULL, &st), -1);
 }
 
 int
@@ -351,12 +346,9 @@ main(void)
         cmocka_unit_test(test_validate_says_which_interval_theory_misses),
         cmocka_unit_test(test_validate_without_steady_state_fails),
         cmocka_unit_test(test_validate_refuses_summaries_it_cannot_check),
-        cmocka_unit_test_setup_teardown(
-            test_validate_report_writes_the_table_and_says_the_verdict, s_setup,
-            s_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_validate_report_fails_on_a_run_it_cannot_read, s_setup,
-            s_teardown),
+        cmocka_unit_test(
+            test_validate_report_writes_the_table_and_says_the_verdict),
+        cmocka_unit_test(test_validate_report_fails_on_a_run_it_cannot_read),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, s_make_dir, s_remove_dir);
 }
