@@ -171,10 +171,12 @@ typedef struct {
     /* E[hold^2] (ms^2) over the same attempts as hold_ms, for the
      * second moment Pollaczek-Khinchine and Allen-Cunneen need. */
     double hold_m2_ms2;
-    /* 95% intervals of the mean queue wait and hold by batch means over
-     * the load window's slices (by the event's intended time). */
+    /* 95% intervals of the mean queue wait, hold and residence by batch
+     * means over the load window's slices (by the event's intended time).
+     * Residence is the stage's sojourn: queueing theory's W. */
     et_ci95_t queue_ci95;
     et_ci95_t hold_ci95;
+    et_ci95_t residence_ci95;
 } et_stage_result_t;
 
 typedef struct {

@@ -120,16 +120,17 @@ s_ci95_json(const et_ci95_t *ci)
                      ci->half_width, "batches", s_uint(ci->batches));
 }
 
-/* A stage's queue_ms with its ci95; hold_ms with its ci95 and m2. */
+/* A stage's spread with its ci95 (queue_ms, residence_ms). */
 static json_t *
-s_queue_json(const et_stage_result_t *s)
+s_spread_ci_json(const et_spread_ms_t *spread, const et_ci95_t *ci)
 {
-    json_t *queue = s_spread_json(&s->queue_ms);
-    if (queue &&
-        json_object_set_new(queue, "ci95", s_ci95_json(&s->queue_ci95)) != 0)
-        json_decref(queue), queue = NULL;
-    return queue;
+    json_t *obj = s_spread_json(spread);
+    if (obj && json_object_set_new(obj, "ci95", s_ci95_json(ci)) != 0)
+        json_decref(obj), obj = NULL;
+    return obj;
 }
+
+/* hold_ms with its ci95 and m2. */
 
 static json_t *
 s_hold_json(const et_stage_result_t *s)
@@ -154,12 +155,13 @@ s_stages_json(const et_results_t *r)
             "function", s->function, "completed", s_uint(s->completed),
             "failed", s_uint(s->failed), "retries", s_uint(s->retries),
             "cold_starts", s_uint(s->cold_starts), "cold_events",
-            s_uint(s->cold_events), "queue_ms", s_queue_json(s), "service_ms",
+            s_uint(s->cold_events), "queue_ms",
+            s_spread_ci_json(&s->queue_ms, &s->queue_ci95), "service_ms",
             s_spread_json(&s->service_ms), "cold_queue_ms",
             s_spread_json(&s->cold_queue_ms), "warm_queue_ms",
             s_spread_json(&s->warm_queue_ms), "hold_ms", s_hold_json(s),
             "overhead_ms", s_spread_json(&s->overhead_ms), "residence_ms",
-            s_spread_json(&s->residence_ms));
+            s_spread_ci_json(&s->residence_ms, &s->residence_ci95));
         if (json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;

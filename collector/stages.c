@@ -25,7 +25,8 @@ typedef struct {
     et_hist_t *overhead;   /* hold - service */
     et_hist_t *residence;  /* first enqueue to the stage's result */
     double hold_sq_ms2;    /* sum of hold^2, for E[hold^2] */
-    et_slices_t queue_slices, hold_slices; /* ms, by intended time */
+    /* ms, by intended time */
+    et_slices_t queue_slices, hold_slices, residence_slices;
 } s_stage_t;
 
 struct et_stages_t {
@@ -142,6 +143,9 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
         if (!residence)
             return -1;
         et_hist_record(residence, r->residence_ns);
+        et_slices_add(&stage->residence_slices, slice,
+                      (double)(r->residence_ns > 0 ? r->residence_ns : 0) /
+                          1e6);
     }
     return 0;
 }
@@ -260,6 +264,7 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
             st->completed > 0 ? st->hold_sq_ms2 / (double)st->completed : 0;
         et_slices_ci95(&st->queue_slices, &s->queue_ci95);
         et_slices_ci95(&st->hold_slices, &s->hold_ci95);
+        et_slices_ci95(&st->residence_slices, &s->residence_ci95);
         s->overhead_ms = s_spread(st->overhead);
         s->residence_ms = s_spread(st->residence);
     }

@@ -169,6 +169,8 @@ s_parse_stage(json_t *item, size_t index, et_summary_stage_t *stage, char *why,
         s_ci95(item, prefix, "queue_ms.ci95", &stage->queue_ci95, why,
                why_size) != 0 ||
         s_ci95(item, prefix, "hold_ms.ci95", &stage->hold_ci95, why,
+               why_size) != 0 ||
+        s_ci95(item, prefix, "residence_ms.ci95", &stage->residence_ci95, why,
                why_size) != 0)
         return -1;
     return 0;

@@ -24,8 +24,8 @@
 #define ET_SUMMARY_FIELD_VALUE_MAX 80
 
 /* A batch-means 95% interval (latency_ms.ci95, stages[].queue_ms.ci95,
- * .hold_ms.ci95): has 0 when null (fewer than 2 batches) or absent
- * (summaries before it). */
+ * .hold_ms.ci95, .residence_ms.ci95): has 0 when null (fewer than 2 batches) or
+ * absent (summaries before it). */
 typedef struct {
     int has;
     double mean, half_width;
@@ -43,7 +43,7 @@ typedef struct {
     /* hold_ms.m2 (E[hold^2], ms^2), absent in older summaries */
     int has_hold_m2;
     double hold_m2_ms2;
-    et_summary_ci95_t queue_ci95, hold_ci95;
+    et_summary_ci95_t queue_ci95, hold_ci95, residence_ci95;
 } et_summary_stage_t;
 
 /* One function's utilization over the load window (functions[]): each

@@ -1,12 +1,15 @@
 /* eventide-report --validate: measured waits against queueing theory. For
  * each run (one single-stage workflow, such as synthetic), the theory's
  * mean wait in queue W_q (Pollaczek-Khinchine for one server, Allen-Cunneen
- * for c > 1, which is Erlang C for exponential holds) and residence W =
- * W_q + E[hold] are computed from what the run measured: lambda = accepted
- * / |W|, c = the function's mean serving slots over the load window, and
- * E[hold], E[hold^2]. They are compared with the run's batch-means 95%
- * intervals of the stage's queue wait and of the end-to-end latency; rho =
- * lambda E[hold] / c is shown beside the function's measured busy. */
+ * for c > 1, which is Erlang C for exponential holds) and time in the
+ * system W = W_q + E[hold] are computed from what the run measured: lambda
+ * = accepted / |W|, c = the function's mean serving slots over the load
+ * window, and E[hold], E[hold^2]. They are compared with the run's
+ * batch-means 95% intervals of the stage's queue wait and residence (first
+ * enqueue to result: the queue's W). The end-to-end latency is shown
+ * beside them, not judged: it adds the producer's lag behind its schedule
+ * and the hop to the broker, which no queue model holds. rho = lambda
+ * E[hold] / c is shown beside the function's measured busy. */
 #ifndef ET_VALIDATE_H
 #define ET_VALIDATE_H
 
@@ -29,12 +32,14 @@ typedef struct {
     double cs2;         /* E[hold^2] / E[hold]^2 - 1 */
     double rho;         /* lambda E[hold] / c */
     int has_busy;
-    double busy;             /* the function's measured busy over W */
-    int steady;              /* rho < 1: the theory has a steady state */
-    double wq_theory;        /* ms; meaningful when steady */
-    double w_theory;         /* wq_theory + E[hold] */
-    et_summary_ci95_t wq, w; /* measured: queue_ms.ci95, latency_ms.ci95 */
-    int wq_inside, w_inside; /* |theory - mean| <= half_width */
+    double busy;      /* the function's measured busy over W */
+    int steady;       /* rho < 1: the theory has a steady state */
+    double wq_theory; /* ms; meaningful when steady */
+    double w_theory;  /* wq_theory + E[hold] */
+    /* measured: queue_ms.ci95, residence_ms.ci95 */
+    et_summary_ci95_t wq, w;
+    et_summary_ci95_t latency; /* latency_ms.ci95; has 0: null */
+    int wq_inside, w_inside;   /* |theory - mean| <= half_width */
 } et_validate_point_t;
 
 /* The check of one run from its summary: 0, or -1 with one line in

@@ -18,6 +18,7 @@ for s in mm1-rho0.5 mm4-rho0.8 md1-rho0.5; do
   [ -f "$sum" ] || fail "no run for $s"
   expect_eq "lost in $s" "$(json "$sum" .events.lost)" 0
   for f in .latency_ms.ci95.batches '.stages[0].queue_ms.ci95.batches' \
+           '.stages[0].residence_ms.ci95.batches' \
            '.stages[0].hold_ms.ci95.batches'; do
     b="$(json "$sum" "$f")"
     [ "$b" -ge 2 ] && [ "$b" -le 30 ] || fail "$s: $f is '$b', want 2..30"

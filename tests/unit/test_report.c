@@ -408,6 +408,15 @@ test_report_summary_has_batch_means_intervals(void **state)
     assert_true(fabs(q_mean - 2.0) < 1e-9 && q_half == 0);
     assert_true(fabs(h_mean - 6.0) < 1e-9 && h_half == 0);
     assert_true(fabs(m2 - 36.0) < 1e-9); // E[hold^2], ms^2
+    double r_mean, r_half;
+    json_int_t r_batches;
+    rc = json_unpack_ex(stage, &error, 0, "{s:{s:{s:F, s:F, s:I}}}",
+                        "residence_ms", "ci95", "mean", &r_mean, "half_width",
+                        &r_half, "batches", &r_batches);
+    if (rc != 0)
+        fail_msg("residence_ms.ci95: %s", error.text);
+    assert_int_equal(r_batches, 3);
+    assert_true(fabs(r_mean - 8.0) < 1e-9 && r_half == 0);
     json_decref(root);
 }
 
@@ -425,6 +434,8 @@ test_report_summary_ci95_is_null_with_one_batch(void **state)
         json_object_get(json_object_get(stage, "queue_ms"), "ci95")));
     assert_true(json_is_null(
         json_object_get(json_object_get(stage, "hold_ms"), "ci95")));
+    assert_true(json_is_null(
+        json_object_get(json_object_get(stage, "residence_ms"), "ci95")));
     json_decref(root);
 }
 

@@ -294,7 +294,8 @@ test_summary_reads_the_validation_figures(void **state)
            "\"queue_ms\": {\"mean\": 1.5, \"p50\": 1, \"p99\": 4.25, "
            "\"ci95\": {\"mean\": 1.25, \"half_width\": 0.25, "
            "\"batches\": 29}}, \"hold_ms\": {\"mean\": 6, \"m2\": 40, "
-           "\"ci95\": null}, \"residence_ms\": {\"mean\": 8}");
+           "\"ci95\": null}, \"residence_ms\": {\"mean\": 8, \"ci95\": "
+           "{\"mean\": 8.5, \"half_width\": 1, \"batches\": 27}}");
     s_edit(text, sizeof text, step, "\"offered\": 0.5,",
            "\"offered\": 0.5, \"slots_mean\": 2,");
     assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
@@ -307,6 +308,9 @@ test_summary_reads_the_validation_figures(void **state)
                 st->queue_ci95.half_width == 0.25 &&
                 st->queue_ci95.batches == 29);
     assert_false(st->hold_ci95.has);
+    assert_true(st->residence_ci95.has && st->residence_ci95.mean == 8.5 &&
+                st->residence_ci95.half_width == 1 &&
+                st->residence_ci95.batches == 27);
     assert_true(st->has_hold_m2 && st->hold_m2_ms2 == 40);
     assert_true(s.functions[0].has_slots_mean &&
                 s.functions[0].slots_mean == 2);

@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 /* A summary of a one-stage synthetic run: accepted events over a load
- * window of window_s, c slots, hold mean and m2, the queue wait's and
- * latency's intervals (mean, half-width). */
+ * window of window_s, c slots, hold mean and m2, the queue wait's interval
+ * and the end-to-end latency's (mean, half-width); the residence's is the
+ * latency's 1 ms lower (the hop from the producer). */
 typedef struct {
     unsigned accepted;
     double window_s, slots, busy, hold, m2;
@@ -56,11 +57,12 @@ s_summary(char *buf, size_t size, const s_run_t *r)
         " {\"mean\": %g, \"half_width\": %g, \"batches\": 30}},"
         " \"service_ms\": {\"mean\": 19, \"p50\": 1, \"p99\": 2},"
         " \"hold_ms\": {\"mean\": %g, \"p50\": 1, \"p99\": 2, \"m2\": %g,"
-        " \"ci95\": null}, \"residence_ms\": {\"mean\": 1}}],\n"
+        " \"ci95\": null}, \"residence_ms\": {\"mean\": %g, \"ci95\":"
+        " {\"mean\": %g, \"half_width\": %g, \"batches\": 28}}}],\n"
         " \"accuracy\": null, \"cost\": null}\n",
         r->accepted, r->accepted, r->accepted, r->w_mean, r->w_mean, r->w_half,
         r->window_s, r->busy, r->slots, r->accepted, r->q_mean, r->q_mean,
-        r->q_half, r->hold, r->m2);
+        r->q_half, r->hold, r->m2, r->w_mean - 1, r->w_mean - 1, r->w_half);
     assert_true(n > 0 && (size_t)n < size);
 }
 
@@ -129,7 +131,7 @@ test_validate_mm2_uses_erlang_c_and_slots_mean(void **state)
     r.slots = 1.9999; // c̄ a few ppm off a whole number (two clocks)
     r.q_mean = 25;
     r.q_half = 1;
-    r.w_mean = 45.5;
+    r.w_mean = 46.5; // residence 45.5
     r.w_half = 1;
     et_validate_point_t p;
     char why[256];
@@ -199,11 +201,13 @@ test_validate_refuses_summaries_it_cannot_check(void **state)
     } bad[] = {
         {"\"ci95\": {\"mean\": 78", "\"ci95\": null, \"x\": {\"mean\": 78",
          "no confidence interval"},
+        {"\"ci95\": {\"mean\": 100", "\"ci95\": null, \"x\": {\"mean\": 100",
+         "no confidence interval"},
         {"\"window_s\": 60", "\"window\": 60", "no events.accepted or load"},
         {", \"slots_mean\": 1", "", "no serving slots"},
         {", \"m2\": 800", "", "no hold time"},
-        {"\"residence_ms\": {\"mean\": 1}}]",
-         "\"residence_ms\": {\"mean\": 1}}, {\"function\": \"sink\", "
+        {"\"batches\": 28}}}]",
+         "\"batches\": 28}}}, {\"function\": \"sink\", "
          "\"completed\": 1, \"failed\": 0, \"retries\": 0, \"cold_starts\": "
          "0, \"queue_ms\": {\"mean\": 0, \"p99\": 0}, \"service_ms\": "
          "{\"mean\": 0, \"p99\": 0}}]",
@@ -302,8 +306,8 @@ test_validate_report_writes_the_table_and_says_the_verdict(void **state)
     assert_non_null(strstr(md, "**Verdict: pass.**"));
     assert_non_null(strstr(md, "| mm1-rho0.8 | 1 | 40.00 | 20.000 | 1.000 | "
                                "0.800 | 0.790 | 78.000 ± 5.000 (30) | 80.000 "
-                               "| yes | 101.000 ± 6.000 (30) | 100.000 | yes "
-                               "|"));
+                               "| yes | 100.000 ± 6.000 (28) | 100.000 | yes "
+                               "| 101.000 ± 6.000 |"));
     assert_null(strstr(md, "validate.png"));
     // One run outside: exit 1, and the table says which interval.
     const char *both[] = {good, bad};
