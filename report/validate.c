@@ -70,6 +70,14 @@ et_validate_point(const et_summary_t *s, const char *scenario,
         snprintf(why, why_size, "no hold time (stages[0].hold_ms.mean, .m2)");
         return -1;
     }
+    /* E[hold^2] >= E[hold]^2 for any sample; below it (beyond rounding)
+     * the file is not one measurement's. */
+    if (st->hold_m2_ms2 < st->hold_mean_ms * st->hold_mean_ms * (1 - 1e-9)) {
+        snprintf(why, why_size,
+                 "stages[0].hold_ms.m2 %g below hold_ms.mean squared %g",
+                 st->hold_m2_ms2, st->hold_mean_ms * st->hold_mean_ms);
+        return -1;
+    }
     if (!st->queue_ci95.has || !st->residence_ci95.has) {
         snprintf(why, why_size,
                  "no confidence interval (stages[0].queue_ms.ci95, "

@@ -206,6 +206,7 @@ test_validate_refuses_summaries_it_cannot_check(void **state)
         {"\"window_s\": 60", "\"window\": 60", "no events.accepted or load"},
         {", \"slots_mean\": 1", "", "no serving slots"},
         {", \"m2\": 800", "", "no hold time"},
+        {"\"m2\": 800", "\"m2\": 399", "hold_ms.m2 399 below"},
         {"\"batches\": 28}}}]",
          "\"batches\": 28}}}, {\"function\": \"sink\", "
          "\"completed\": 1, \"failed\": 0, \"retries\": 0, \"cold_starts\": "
