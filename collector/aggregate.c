@@ -39,6 +39,7 @@ struct et_aggregate_t {
     et_cost_model_t cost_model;
     et_cost_meter_t cost_meter;
     et_window_t window;
+    et_slices_t latency_slices; /* ms of completed events, by intended */
     et_results_store_t *results;
     uint64_t bad_messages, bad_records;
     /* The broker's counters: the highest each STATS showed (they only
@@ -156,7 +157,8 @@ s_add_arrival(et_aggregate_t *self, const et_record_t *r)
 static int
 s_add_stage(et_aggregate_t *self, const et_record_t *r)
 {
-    int rc = et_stages_add_stage(self->stages, r);
+    int rc = et_stages_add_stage(
+        self->stages, r, et_window_slice(&self->window, r->intended_ns));
     if (rc != 0) /* beyond the kept stages, or ENOMEM */
         return s_take(self, rc);
     et_cost_meter_add(&self->cost_meter, r->service_ns,
@@ -175,6 +177,12 @@ s_add_completed(et_aggregate_t *self, const et_record_t *r)
     if (bad)
         return s_take(self, bad);
     et_window_completion(&self->window, r->t_ns);
+    /* As the histogram does: a completion before its intended time
+     * (an uncorrected producer clock ahead) counts as 0. */
+    int64_t latency_ns = r->t_ns - r->intended_ns;
+    et_slices_add(&self->latency_slices,
+                  et_window_slice(&self->window, r->intended_ns),
+                  (double)(latency_ns > 0 ? latency_ns : 0) / 1e6);
     return et_timeseries_completion(self->timeseries, r->t_ns,
                                     r->t_ns - r->intended_ns);
 }
@@ -445,6 +453,7 @@ et_aggregate_results(et_aggregate_t *self)
                                 .accuracy = self->accuracy,
                                 .cost_model = &self->cost_model,
                                 .cost_meter = &self->cost_meter,
-                                .window = &self->window};
+                                .window = &self->window,
+                                .latency_slices = &self->latency_slices};
     return et_results_project(self->results, &parts);
 }

@@ -8,6 +8,7 @@
 #ifndef ET_AGGREGATE_H
 #define ET_AGGREGATE_H
 
+#include "collector/window.h"
 #include "common/codec.h"
 
 #include <stddef.h>
@@ -170,6 +171,15 @@ typedef struct {
     /* First enqueue in the stage to the result that ends it, failed
      * attempts and their retries included. */
     et_spread_ms_t residence_ms;
+    /* E[hold^2] (ms^2) over the same attempts as hold_ms, for the
+     * second moment Pollaczek-Khinchine and Allen-Cunneen need. */
+    double hold_m2_ms2;
+    /* 95% intervals of the mean queue wait, hold and residence by batch
+     * means over the load window's slices (by the event's intended time).
+     * Residence is the stage's sojourn: queueing theory's W. */
+    et_ci95_t queue_ci95;
+    et_ci95_t hold_ci95;
+    et_ci95_t residence_ci95;
 } et_stage_result_t;
 
 typedef struct {
@@ -279,6 +289,9 @@ typedef struct {
     int latency_complete;
     et_latency_at_least_t latency_at_least;
     et_latency_censored_t latency_censored;
+    /* 95% interval of the mean latency of completed events by batch
+     * means over the load window's slices (by intended time). */
+    et_ci95_t latency_ci95;
     /* Over the load window W = [schedule start, schedule end], the hull
      * of the producers' schedules (HELLO); without any HELLO, the first
      * intended send to the last completion (throughput_schedule = 0). */

@@ -103,6 +103,46 @@ s_run_json(const et_results_t *r)
     return run;
 }
 
+/* A number, or null when it is unknown. */
+static json_t *
+s_real_or_null(int known, double value)
+{
+    return known ? json_real(value) : json_null();
+}
+
+/* A batch-means interval: null with fewer than 2 batches. */
+static json_t *
+s_ci95_json(const et_ci95_t *ci)
+{
+    if (!ci->known)
+        return json_null();
+    return json_pack("{s:f, s:f, s:o}", "mean", ci->mean, "half_width",
+                     ci->half_width, "batches", s_uint(ci->batches));
+}
+
+/* A stage's spread with its ci95 (queue_ms, residence_ms). */
+static json_t *
+s_spread_ci_json(const et_spread_ms_t *spread, const et_ci95_t *ci)
+{
+    json_t *obj = s_spread_json(spread);
+    if (obj && json_object_set_new(obj, "ci95", s_ci95_json(ci)) != 0)
+        json_decref(obj), obj = NULL;
+    return obj;
+}
+
+/* hold_ms with its ci95 and m2. */
+
+static json_t *
+s_hold_json(const et_stage_result_t *s)
+{
+    json_t *hold = s_spread_json(&s->hold_ms);
+    if (hold &&
+        (json_object_set_new(hold, "ci95", s_ci95_json(&s->hold_ci95)) != 0 ||
+         json_object_set_new(hold, "m2", json_real(s->hold_m2_ms2)) != 0))
+        json_decref(hold), hold = NULL;
+    return hold;
+}
+
 static json_t *
 s_stages_json(const et_results_t *r)
 {
@@ -115,26 +155,19 @@ s_stages_json(const et_results_t *r)
             "function", s->function, "completed", s_uint(s->completed),
             "failed", s_uint(s->failed), "retries", s_uint(s->retries),
             "cold_starts", s_uint(s->cold_starts), "cold_events",
-            s_uint(s->cold_events), "queue_ms", s_spread_json(&s->queue_ms),
-            "service_ms", s_spread_json(&s->service_ms), "cold_queue_ms",
+            s_uint(s->cold_events), "queue_ms",
+            s_spread_ci_json(&s->queue_ms, &s->queue_ci95), "service_ms",
+            s_spread_json(&s->service_ms), "cold_queue_ms",
             s_spread_json(&s->cold_queue_ms), "warm_queue_ms",
-            s_spread_json(&s->warm_queue_ms), "hold_ms",
-            s_spread_json(&s->hold_ms), "overhead_ms",
-            s_spread_json(&s->overhead_ms), "residence_ms",
-            s_spread_json(&s->residence_ms));
+            s_spread_json(&s->warm_queue_ms), "hold_ms", s_hold_json(s),
+            "overhead_ms", s_spread_json(&s->overhead_ms), "residence_ms",
+            s_spread_ci_json(&s->residence_ms, &s->residence_ci95));
         if (json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
         }
     }
     return stages;
-}
-
-/* A number, or null when it is unknown. */
-static json_t *
-s_real_or_null(int known, double value)
-{
-    return known ? json_real(value) : json_null();
 }
 
 static json_t *
@@ -386,7 +419,7 @@ s_summary_json(const et_results_t *r)
     json_t *root = json_pack(
         "{s:s, s:o,"
         " s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
-        " s:{s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:o},"
+        " s:{s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:o, s:o},"
         " s:{s:o, s:f, s:f, s:f},"
         " s:{s:f, s:f, s:f, s:s, s:f, s:o, s:o, s:f},"
         " s:{s:f, s:f},"
@@ -409,7 +442,7 @@ s_summary_json(const et_results_t *r)
         /* latency_ms */
         "latency_ms", "mean", l->mean, "p50", l->p50, "p90", l->p90, "p99",
         l->p99, "p999", l->p999, "max", l->max, "complete", r->latency_complete,
-        "at_least", s_at_least_json(r),
+        "at_least", s_at_least_json(r), "ci95", s_ci95_json(&r->latency_ci95),
         /* latency_censored */
         "latency_censored", "count", s_uint(r->latency_censored.count),
         "min_ms", r->latency_censored.min, "p50_ms", r->latency_censored.p50,

@@ -89,6 +89,7 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
     r->throughput_in_window = w.in_window;
     r->throughput_drained = w.drained;
     r->throughput_drain_s = w.drain_s;
+    et_slices_ci95(p->latency_slices, &r->latency_ci95);
     et_stages_fill(p->stages, p->workers, next.stages, n_stages);
     r->n_stages = n_stages;
     r->stages = next.stages;

@@ -44,6 +44,7 @@ typedef struct {
     const et_cost_model_t *cost_model;
     const et_cost_meter_t *cost_meter;
     const et_window_t *window;
+    const et_slices_t *latency_slices;
 } et_results_parts_t;
 
 typedef struct et_results_store_t et_results_store_t;

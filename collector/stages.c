@@ -24,6 +24,9 @@ typedef struct {
     et_hist_t *hold;       /* dispatch to result, at the broker */
     et_hist_t *overhead;   /* hold - service */
     et_hist_t *residence;  /* first enqueue to the stage's result */
+    double hold_sq_ms2;    /* sum of hold^2, for E[hold^2] */
+    /* ms, by intended time */
+    et_slices_t queue_slices, hold_slices, residence_slices;
 } s_stage_t;
 
 struct et_stages_t {
@@ -102,7 +105,7 @@ s_hist(et_hist_t **h)
 }
 
 int
-et_stages_add_stage(et_stages_t *self, const et_record_t *r)
+et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
 {
     if (r->stage >= ET_AGG_STAGES_MAX)
         return s_bad("STAGE record beyond the last stage kept");
@@ -123,6 +126,13 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r)
     et_hist_record(split, r->queue_ns);
     et_hist_record(service, r->service_ns);
     et_hist_record(hold, r->hold_ns);
+    /* The exact moments, not the histogram's buckets: E[hold^2] feeds
+     * Pollaczek-Khinchine, where a bucket's width would show. */
+    double hold_ms = (double)(r->hold_ns > 0 ? r->hold_ns : 0) / 1e6;
+    double queue_ms = (double)(r->queue_ns > 0 ? r->queue_ns : 0) / 1e6;
+    stage->hold_sq_ms2 += hold_ms * hold_ms;
+    et_slices_add(&stage->hold_slices, slice, hold_ms);
+    et_slices_add(&stage->queue_slices, slice, queue_ms);
     /* Two clocks' readings of one interval: a service above the hold
      * (clock rates, a worker's bad report) records as 0. */
     et_hist_record(overhead, r->hold_ns - r->service_ns);
@@ -133,6 +143,9 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r)
         if (!residence)
             return -1;
         et_hist_record(residence, r->residence_ns);
+        et_slices_add(&stage->residence_slices, slice,
+                      (double)(r->residence_ns > 0 ? r->residence_ns : 0) /
+                          1e6);
     }
     return 0;
 }
@@ -247,6 +260,11 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
         s->cold_queue_ms = s_spread(st->cold_queue);
         s->warm_queue_ms = s_spread(st->warm_queue);
         s->hold_ms = s_spread(st->hold);
+        s->hold_m2_ms2 =
+            st->completed > 0 ? st->hold_sq_ms2 / (double)st->completed : 0;
+        et_slices_ci95(&st->queue_slices, &s->queue_ci95);
+        et_slices_ci95(&st->hold_slices, &s->hold_ci95);
+        et_slices_ci95(&st->residence_slices, &s->residence_ci95);
         s->overhead_ms = s_spread(st->overhead);
         s->residence_ms = s_spread(st->residence);
     }

@@ -8,6 +8,7 @@
 #define ET_STAGES_H
 
 #include "collector/aggregate.h"
+#include "collector/window.h"
 #include "collector/workers.h"
 
 #include <stddef.h>
@@ -32,8 +33,12 @@ et_stages_t *et_stages_new(const char (*names)[ET_NAME_MAX], size_t n);
 void et_stages_destroy(et_stages_t **self_p);
 
 /* Records. Each returns the number of bad records (0 or 1: a stage beyond
- * ET_AGG_STAGES_MAX, logged and not kept), or -1 with errno ENOMEM. */
-int et_stages_add_stage(et_stages_t *self, const et_record_t *record);
+ * ET_AGG_STAGES_MAX, logged and not kept), or -1 with errno ENOMEM. A
+ * STAGE record's queue wait, hold and residence (when it ends the stage)
+ * also go to the load window's slice
+ * 'slice' (et_window_slice; -1: none) for their confidence intervals. */
+int et_stages_add_stage(et_stages_t *self, const et_record_t *record,
+                        int slice);
 int et_stages_add_failed(et_stages_t *self, const et_record_t *record);
 int et_stages_add_retry(et_stages_t *self, const et_record_t *record);
 

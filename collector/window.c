@@ -4,6 +4,7 @@
  * drained count at once. */
 #include "collector/window.h"
 
+#include <math.h>
 #include <string.h>
 
 void
@@ -79,4 +80,80 @@ et_window_fill(const et_window_t *self, uint64_t sent, et_window_result_t *out)
         out->drain_s = (double)(self->last_completion_ns - end) / 1e9;
     out->mean_eps = (double)in_window / out->window_s;
     out->offered_eps = (double)sent / out->window_s;
+}
+
+int
+et_window_slice(et_window_t *self, int64_t intended_ns)
+{
+    if (self->slice_end_ns <= self->slice_start_ns) {
+        if (!et_window_bounds(self, &self->slice_start_ns, &self->slice_end_ns))
+            return -1;
+    }
+    int64_t start = self->slice_start_ns, end = self->slice_end_ns;
+    if (intended_ns < start || intended_ns >= end)
+        return -1;
+    /* In doubles: (intended - start) x K overflows int64 for long W. */
+    double at = (double)(intended_ns - start) / (double)(end - start);
+    int slice = (int)(at * ET_WINDOW_SLICES);
+    return slice < ET_WINDOW_SLICES ? slice : ET_WINDOW_SLICES - 1;
+}
+
+void
+et_slices_add(et_slices_t *self, int slice, double value)
+{
+    if (slice < 0 || slice >= ET_WINDOW_SLICES || !isfinite(value))
+        return;
+    self->sum[slice] += value;
+    self->count[slice]++;
+}
+
+void
+et_slices_ci95(const et_slices_t *self, et_ci95_t *out)
+{
+    double means[ET_WINDOW_SLICES];
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < ET_WINDOW_SLICES; i++)
+        if (self->count[i] > 0)
+            means[n++] = self->sum[i] / (double)self->count[i];
+    out->batches = (uint32_t)n;
+    out->known =
+        et_window_batch_ci(means, n, &out->mean, &out->half_width) == 0;
+}
+
+double
+et_window_t975(unsigned dof)
+{
+    static const double table[31] = {
+        0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
+        2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+        2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    if (dof == 0)
+        return INFINITY;
+    if (dof <= 30)
+        return table[dof];
+    double z = 1.959964, n = (double)dof;
+    return z + (z * z * z + z) / (4.0 * n);
+}
+
+int
+et_window_batch_ci(const double *batch_means, size_t n, double *mean,
+                   double *half_width)
+{
+    if (n < 2)
+        return -1;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(batch_means[i]))
+            return -1;
+        sum += batch_means[i];
+    }
+    double m = sum / (double)n, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += (batch_means[i] - m) * (batch_means[i] - m);
+    *mean = m;
+    *half_width = et_window_t975((unsigned)(n - 1)) *
+                  sqrt(ss / (double)(n - 1)) / sqrt((double)n);
+    return 0;
 }

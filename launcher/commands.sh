@@ -413,6 +413,81 @@ cmd_sweep() {
   echo "figures: $sweep/latency.png $sweep/throughput.png $sweep/utilization.png (and .svg)"
 }
 
+# validate_scenarios QUICK: the queueing systems `validate` runs, one a
+# line, "NAME SERVERS SERVICE RHO": M/M/1, M/M/2, M/M/4 (exponential 20 ms
+# service) and M/D/1 (constant 20 ms), each at rho 0.5 and 0.8; QUICK=1:
+# one server, four and the constant service, each once.
+validate_scenarios() {
+  if [ "$1" = 1 ]; then
+    printf '%s\n' "mm1-rho0.5 1 exp:20ms 0.5" "mm4-rho0.8 4 exp:20ms 0.8" \
+      "md1-rho0.5 1 const:20ms 0.5"
+    return
+  fi
+  local rho
+  for rho in 0.5 0.8; do
+    printf '%s\n' "mm1-rho$rho 1 exp:20ms $rho" "mm2-rho$rho 2 exp:20ms $rho" \
+      "mm4-rho$rho 4 exp:20ms $rho" "md1-rho$rho 1 const:20ms $rho"
+  done
+}
+
+# validate_rate SERVERS RHO: the arrival rate (events/s) that offers RHO
+# to SERVERS slots of a 20 ms mean service: rho c / 0.020.
+validate_rate() {
+  awk -v c="$1" -v rho="$2" 'BEGIN { printf "%g", rho * c / 0.020 }'
+}
+
+cmd_validate() {
+  local quick=0 out="" duration="" name c service rho rate seed=0 rc=0
+  local -a runs=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) help_validate; return 0 ;;
+      --quick) quick=1; shift ;;
+      --out) [ -n "${2-}" ] || usage_error "--out needs a value"
+             out="$2"; shift 2 ;;
+      --duration) is_number "${2-}" && awk -v d="$2" 'BEGIN { exit !(d > 0) }' ||
+                    usage_error "--duration '${2-}': expected seconds above 0"
+                  duration="$2"; shift 2 ;;
+      *) usage_error "validate: unknown option '$1' (see ./eventide validate --help)" ;;
+    esac
+  done
+  [ -n "$duration" ] || { [ "$quick" = 1 ] && duration=20 || duration=50; }
+  ensure_built
+  [ -n "$out" ] || out="$ROOT/results/validate-$(date +%Y%m%d-%H%M%S)"
+  out="$(abs_dir "$out")"
+  mkdir -p "$out"
+  # Theory knows nothing of other work on the machine: say how busy it is.
+  info "validate: load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)" \
+    "on $(nproc 2>/dev/null || echo '?') cores; close other work for a fair check"
+  while read -r name c service rho; do
+    seed=$((seed + 1))
+    rate="$(validate_rate "$c" "$rho")"
+    info "validate: $name: $c worker(s) x 1 slot, $service service, Poisson at $rate events/s for $duration s"
+    # Built above: each run skips the build check (seconds of cmake).
+    EVENTIDE_NO_BUILD=1 "$ROOT/eventide" run --workflow synthetic \
+      --service "$service" --mode sleep \
+      --slots 1 --workers "$c" --arrival poisson --rate "$rate" \
+      --duration "$duration" --seed "$seed" --out "$out/$name" \
+      >"$out/$name.log" 2>&1 ||
+      { tail -n 30 "$out/$name.log" >&2
+        die "validate: run $name failed (log: $out/$name.log)"; }
+    runs+=(--validate "$out/$name")
+  done < <(validate_scenarios "$quick")
+  "$BIN/eventide-report" "${runs[@]}" --out "$out" || rc=$?
+  [ -f "$out/validate.md" ] || die "validate: no validate.md in $out"
+  # The table, then where it is and the verdict.
+  grep -E '^\|' "$out/validate.md" || true
+  echo
+  echo "validate: $out/validate.md"
+  echo "figure:   $out/validate.png (and .svg)"
+  if [ "$rc" -eq 0 ]; then
+    echo "verdict:  pass (theory inside every 95% interval)"
+  else
+    echo "verdict:  FAIL (theory outside an interval, or see the messages above)"
+  fi
+  return "$rc"
+}
+
 cmd_keys() {
   local dir=""
   local -a force=()

@@ -11,6 +11,8 @@ usage: ./eventide COMMAND [options]
                         build on first use by themselves)
   run [options]         one complete run: start, load, drain, report, stop
   sweep --rates LIST    one run per rate (and duration): tables and plots
+  validate [--quick]    check this machine against queueing theory
+                        (M/M/1, M/M/2, M/M/4, M/D/1 at rho 0.5 and 0.8)
   up [options]          start collector, broker and workers; leave them running
   produce [options]     send load into the running pipeline
   scale FUNCTION N      start or stop worker processes until N run
@@ -160,6 +162,24 @@ help_sweep() {
   echo "usage: ./eventide sweep --rates 2,5,10 [--durations 30,60] [--out DIR] [run options]"
   echo "  one run per (rate, duration) point into DIR/rate-R-dur-D, then DIR/report.md"
   echo "  with the tables and DIR/{latency,throughput,utilization}.{png,svg}"
+}
+
+help_validate() {
+  cat <<'EOF'
+usage: ./eventide validate [--quick] [--out DIR] [--duration S]
+  Runs the synthetic workflow (sleep mode, 1 slot per worker, Poisson
+  arrivals) as M/M/1, M/M/2, M/M/4 (exp:20ms) and M/D/1 (const:20ms), each
+  at rho 0.5 and 0.8, then compares each run's measured wait in queue W_q
+  and end-to-end W (95% intervals by batch means) with queueing theory
+  computed from the run's own arrival rate and hold times; writes
+  DIR/validate.md and DIR/validate.{png,svg}. Exit 0 when theory lies
+  inside every interval, 1 when it does not (or a run failed), 2 usage.
+  --quick        three scenarios (M/M/1 0.5, M/M/4 0.8, M/D/1 0.5) of 20 s:
+                 under 2 minutes (full: eight of 50 s, under 10 minutes)
+  --out DIR      where the runs and the report go
+                 (default results/validate-DATE)
+  --duration S   seconds of load per scenario (default 50, --quick 20)
+EOF
 }
 
 help_build() {

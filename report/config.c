@@ -1,6 +1,6 @@
 /* eventide-report's option table and the checks that span options. The
- * three mode flags write one directory; which of them was given sets the
- * mode. */
+ * three directory mode flags (and --out) write one directory; which of
+ * them was given sets the mode; --validate keeps a list of runs. */
 #include "report/config.h"
 
 #include "common/opts.h"
@@ -32,26 +32,78 @@ s_parse_title(const char *value, void *dest, char *why, size_t why_size)
     return 0;
 }
 
+/* Each --validate RUNDIR, kept in order (argv outlives the config). */
+static int
+s_parse_run(const char *value, void *dest, char *why, size_t why_size)
+{
+    et_report_config_t *cfg = dest;
+    struct stat st;
+    if (cfg->n_runs == ET_REPORT_VALIDATE_MAX) {
+        snprintf(why, why_size, "at most %d runs", ET_REPORT_VALIDATE_MAX);
+        return -1;
+    }
+    if (strlen(value) >= S_DIR_MAX || stat(value, &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        snprintf(why, why_size, "not a directory");
+        return -1;
+    }
+    cfg->runs[cfg->n_runs++] = value;
+    return 0;
+}
+
+/* --validate's output directory: --out, else the first run's parent. */
+static int
+s_check_validate(et_report_config_t *cfg, const et_opts_t *spec, int out_given)
+{
+    struct stat st;
+    if (!out_given) {
+        snprintf(cfg->dir, sizeof cfg->dir, "%s", cfg->runs[0]);
+        size_t len = strlen(cfg->dir);
+        while (len > 1 && cfg->dir[len - 1] == '/')
+            cfg->dir[--len] = '\0';
+        char *slash = strrchr(cfg->dir, '/');
+        if (!slash)
+            snprintf(cfg->dir, sizeof cfg->dir, ".");
+        else
+            slash[slash == cfg->dir ? 1 : 0] = '\0';
+    }
+    if (stat(cfg->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return et_opts_error(spec, "out", cfg->dir, "not a directory");
+    cfg->mode = ET_REPORT_MODE_VALIDATE;
+    return ET_OPTS_RUN;
+}
+
 /* The mode from the one mode flag given, and its directory checked. */
 static int
-s_check_mode(et_report_config_t *cfg, const et_opts_t *spec)
+s_check_mode(et_report_config_t *cfg, const et_opts_t *spec, int out_given)
 {
     const char *flag = NULL;
+    if (cfg->n_runs > 0) {
+        for (int m = 0; m < 3; m++)
+            if (et_opts_given(spec, s_mode_flags[m]) > 0)
+                return et_opts_error(spec, s_mode_flags[m], NULL,
+                                     "give one --sweep, --timeseries, "
+                                     "--tables or --validate");
+        return s_check_validate(cfg, spec, out_given);
+    }
+    if (out_given)
+        return et_opts_error(spec, "out", NULL,
+                             "only with --validate; leave it out");
     for (int m = 0; m < 3; m++) {
         unsigned given = et_opts_given(spec, s_mode_flags[m]);
         if (given == 0)
             continue;
         if (flag || given > 1)
             return et_opts_error(spec, s_mode_flags[m], NULL,
-                                 "give one --sweep, --timeseries or "
-                                 "--tables");
+                                 "give one --sweep, --timeseries, "
+                                 "--tables or --validate");
         flag = s_mode_flags[m];
         cfg->mode = (et_report_mode_t)m;
     }
     if (!flag)
         return et_opts_error(spec, "sweep", NULL,
-                             "required (or --timeseries RUNDIR, or --tables "
-                             "DIR)");
+                             "required (or --timeseries RUNDIR, --tables "
+                             "DIR or --validate RUNDIR)");
     struct stat st;
     if (stat(cfg->dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return et_opts_error(spec, flag, cfg->dir, "not a directory");
@@ -86,6 +138,23 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
          .help = "print the sweep's three paper tables (average latency, "
                  "throughput and utilization per event rate) on stdout, "
                  "from its summaries; writes nothing"},
+        {.name = "validate",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_run,
+         .dest = cfg,
+         .repeat = 1,
+         .arg = "RUNDIR",
+         .help = "check a run of a one-stage workflow against queueing "
+                 "theory (once per run): writes validate.md and "
+                 "validate.{png,svg}; exit 1 when theory falls outside a "
+                 "95% interval"},
+        {.name = "out",
+         .type = ET_OPT_STRING,
+         .dest = cfg->dir,
+         .size = S_DIR_MAX,
+         .arg = "DIR",
+         .help = "--validate: where validate.md and the figure go "
+                 "(default: the first run's parent directory)"},
         {.name = "title",
          .type = ET_OPT_CUSTOM,
          .parse = s_parse_title,
@@ -97,7 +166,8 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
         {.name = "no-plots",
          .type = ET_OPT_FLAG,
          .dest = &no_plots,
-         .help = "--sweep: tables only, no figures, gnuplot not needed"},
+         .help = "--sweep, --validate: tables only, no figures, gnuplot "
+                 "not needed"},
         {.name = "log-level",
          .type = ET_OPT_LOG_LEVEL,
          .dest = &cfg->log_level,
@@ -107,8 +177,8 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
     };
     et_opts_t spec = {
         .prog = ET_REPORT_PROG,
-        .usage = "--sweep DIR | --timeseries RUNDIR | --tables DIR "
-                 "[options]",
+        .usage = "--sweep DIR | --timeseries RUNDIR | --tables DIR | "
+                 "--validate RUNDIR... [options]",
         .about =
             "--sweep reads DIR/*/summary.json (one sub-directory per run "
             "point) and writes\nDIR/report.md, DIR/sweep.csv and the "
@@ -119,13 +189,16 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
             "events/s,\nreplicas, busy slots and queue depth, and p50/p99 "
             "latency (gnuplot, from\nRUNDIR/timeseries.gp and .dat).\n"
             "--tables prints the paper's three tables of DIR/report.md on "
-            "stdout, read from\nDIR/*/summary.json.",
+            "stdout, read from\nDIR/*/summary.json.\n"
+            "--validate reads each RUNDIR/summary.json and compares its "
+            "measured waits with\nqueueing theory (exit 0: inside every "
+            "interval, 1: outside one).",
         .opts = opts,
         .n_opts = sizeof opts / sizeof opts[0]};
     int rc = et_opts_parse(&spec, argc, argv);
     if (rc != ET_OPTS_RUN)
         return rc;
-    rc = s_check_mode(cfg, &spec);
+    rc = s_check_mode(cfg, &spec, et_opts_given(&spec, "out") > 0);
     if (rc != ET_OPTS_RUN)
         return rc;
     cfg->title_given = et_opts_given(&spec, "title") > 0;
@@ -136,8 +209,12 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
     if (no_plots && cfg->mode == ET_REPORT_MODE_TABLES)
         return et_opts_error(&spec, "no-plots", NULL,
                              "--tables draws no figures; leave it out");
-    if (cfg->title_given && cfg->mode == ET_REPORT_MODE_TABLES)
+    if (cfg->title_given && (cfg->mode == ET_REPORT_MODE_TABLES ||
+                             cfg->mode == ET_REPORT_MODE_VALIDATE))
         return et_opts_error(&spec, "title", cfg->title,
-                             "--tables prints no title; leave it out");
+                             cfg->mode == ET_REPORT_MODE_TABLES
+                                 ? "--tables prints no title; leave it out"
+                                 : "--validate has its own title; leave it "
+                                   "out");
     return et_opts_checked(&spec);
 }

@@ -1,13 +1,15 @@
 /* eventide-report: the sweep report (--sweep DIR: DIR/report.md,
  * DIR/sweep.csv and the latency, throughput and utilization figures), one
- * run's figure over time (--timeseries RUNDIR) or the sweep's paper tables
- * on stdout (--tables DIR). */
+ * run's figure over time (--timeseries RUNDIR), the sweep's paper tables
+ * on stdout (--tables DIR) or runs checked against queueing theory
+ * (--validate RUNDIR...: exit 1 when theory falls outside an interval). */
 #include "common/cli.h"
 #include "common/opts.h"
 #include "common/signals.h"
 #include "report/config.h"
 #include "report/runplot.h"
 #include "report/sweep.h"
+#include "report/validate.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +27,18 @@ main(int argc, char **argv)
     if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("cannot install signal handlers");
         return ET_EXIT_RUNTIME;
+    }
+    if (cfg.mode == ET_REPORT_MODE_VALIDATE) {
+        et_validate_stats_t vs;
+        rc = et_validate_report(cfg.runs, cfg.n_runs, cfg.dir, cfg.plots,
+                                &s_stop, &vs);
+        if (vs.written)
+            printf("validate: %s/validate.md (%zu runs, %zu outside%s): "
+                   "%s\n",
+                   cfg.dir, vs.runs, vs.outside,
+                   vs.plotted ? ", figure drawn" : "",
+                   rc == 0 ? "pass" : "fail");
+        return rc == 0 ? ET_EXIT_OK : ET_EXIT_RUNTIME;
     }
     if (cfg.mode == ET_REPORT_MODE_TABLES) {
         rc = et_sweep_tables(cfg.dir, stdout);

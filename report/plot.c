@@ -212,3 +212,16 @@ et_plot_draw(const et_plot_job_t *job, const char *gnuplot,
     }
     return 0;
 }
+
+void
+et_plot_label(char *out, size_t size, const char *name)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < size; i++) {
+        char c = name[i];
+        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        out[i] = plain ? c : '_';
+    }
+    out[i] = '\0';
+}

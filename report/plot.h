@@ -32,6 +32,11 @@ typedef struct {
  * directory). Returns 0, or -1 with errno ENOENT. */
 int et_plot_find_gnuplot(char *out, size_t size);
 
+/* 'name' (a function's, a scenario's: text from a summary or a path) as a
+ * gnuplot title or label: anything beyond letters, digits, '.', '_' and
+ * '-' becomes '_', so it can never end the script's string. */
+void et_plot_label(char *out, size_t size, const char *name);
+
 /* Remove the job's old figures (so a failure never leaves stale ones that
  * look current), write its data and script, run 'gnuplot SCRIPT' inside
  * dir (stdin and stdout /dev/null, stderr to the log) and check that every

@@ -97,6 +97,30 @@ s_optional_number(json_t *obj, const char *prefix, const char *path, double max,
     return s_number(obj, prefix, path, 0, max, out, why, why_size);
 }
 
+/* A ci95 object at 'path': absent or null leaves ci->has 0. */
+static int
+s_ci95(json_t *obj, const char *prefix, const char *path, et_summary_ci95_t *ci,
+       char *why, size_t why_size)
+{
+    json_t *value = s_lookup(obj, path);
+    if (!value || json_is_null(value))
+        return 0;
+    if (!json_is_object(value)) {
+        snprintf(why, why_size, "field %s%s: expected an object or null",
+                 prefix, path);
+        return -1;
+    }
+    char inner[96];
+    snprintf(inner, sizeof inner, "%s%s.", prefix, path);
+    if (s_number(value, inner, "mean", 0, S_BIG, &ci->mean, why, why_size) ||
+        s_number(value, inner, "half_width", 0, S_BIG, &ci->half_width, why,
+                 why_size) ||
+        s_count(value, inner, "batches", &ci->batches, why, why_size))
+        return -1;
+    ci->has = 1;
+    return 0;
+}
+
 static int
 s_parse_stage(json_t *item, size_t index, et_summary_stage_t *stage, char *why,
               size_t why_size)
@@ -139,6 +163,16 @@ s_parse_stage(json_t *item, size_t index, et_summary_stage_t *stage, char *why,
                           why_size) != 0)
         return -1;
     stage->has_hold = stage->has_hold && residence;
+    if (s_optional_number(item, prefix, "hold_ms.m2", S_BIG,
+                          &stage->hold_m2_ms2, &stage->has_hold_m2, why,
+                          why_size) != 0 ||
+        s_ci95(item, prefix, "queue_ms.ci95", &stage->queue_ci95, why,
+               why_size) != 0 ||
+        s_ci95(item, prefix, "hold_ms.ci95", &stage->hold_ci95, why,
+               why_size) != 0 ||
+        s_ci95(item, prefix, "residence_ms.ci95", &stage->residence_ci95, why,
+               why_size) != 0)
+        return -1;
     return 0;
 }
 
@@ -312,7 +346,9 @@ s_parse_utilization(json_t *root, et_summary_t *s, char *why, size_t why_size)
             s_optional(item, prefix, "offered", &f->has_offered, &f->offered,
                        why, why_size) != 0 ||
             s_optional(item, prefix, "cpu", &f->has_cpu, &f->cpu, why,
-                       why_size) != 0)
+                       why_size) != 0 ||
+            s_optional(item, prefix, "slots_mean", &f->has_slots_mean,
+                       &f->slots_mean, why, why_size) != 0)
             return -1;
         s->n_functions++;
     }
@@ -492,6 +528,15 @@ s_parse_root(json_t *root, et_summary_t *s, char *why, size_t why_size)
         if (s_count(root, "", counts[i].path, counts[i].out, why, why_size) !=
             0)
             return -1;
+    /* What the validation needs, absent in older summaries. */
+    s->has_accepted = s_lookup(root, "events.accepted") != NULL;
+    if ((s->has_accepted &&
+         s_count(root, "", "events.accepted", &s->accepted, why, why_size)) ||
+        s_optional_number(root, "", "throughput_eps.window_s", 1e9,
+                          &s->window_s, &s->has_window, why, why_size) ||
+        s_ci95(root, "", "latency_ms.ci95", &s->latency_ci95, why, why_size))
+        return -1;
+    s->has_window = s->has_window && s->window_s > 0;
     if (s_parse_lifetime(root, s, why, why_size) != 0 ||
         s_parse_utilization(root, s, why, why_size) != 0 ||
         s_parse_completeness(root, s, why, why_size) != 0 ||

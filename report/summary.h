@@ -23,6 +23,15 @@
 #define ET_SUMMARY_FIELD_NAME_MAX 160
 #define ET_SUMMARY_FIELD_VALUE_MAX 80
 
+/* A batch-means 95% interval (latency_ms.ci95, stages[].queue_ms.ci95,
+ * .hold_ms.ci95, .residence_ms.ci95): has 0 when null (fewer than 2 batches) or
+ * absent (summaries before it). */
+typedef struct {
+    int has;
+    double mean, half_width;
+    uint64_t batches;
+} et_summary_ci95_t;
+
 typedef struct {
     char function[ET_SUMMARY_FUNCTION_MAX]; /* printable ASCII */
     double queue_mean_ms, queue_p99_ms, service_mean_ms, service_p99_ms;
@@ -31,14 +40,18 @@ typedef struct {
      * (has_hold = 0) */
     int has_hold;
     double hold_mean_ms, residence_mean_ms;
+    /* hold_ms.m2 (E[hold^2], ms^2), absent in older summaries */
+    int has_hold_m2;
+    double hold_m2_ms2;
+    et_summary_ci95_t queue_ci95, hold_ci95, residence_ci95;
 } et_summary_stage_t;
 
 /* One function's utilization over the load window (functions[]): each
  * figure a fraction, has_* 0 when null or absent (older summaries). */
 typedef struct {
     char function[ET_SUMMARY_FUNCTION_MAX]; /* printable ASCII */
-    int has_busy, has_offered, has_cpu;
-    double busy, offered, cpu;
+    int has_busy, has_offered, has_cpu, has_slots_mean;
+    double busy, offered, cpu, slots_mean;
 } et_summary_function_t;
 /* Which latency_ms figures are lower bounds (latency_ms.at_least). */
 typedef struct {
@@ -85,7 +98,13 @@ typedef struct {
     uint64_t unfinished;
     int latency_complete;
     et_summary_at_least_t latency_at_least;
-    et_summary_stage_t *stages; /* stages[] */
+    /* events.accepted and throughput_eps.window_s (|W|); has_ 0 when
+     * absent (older summaries) */
+    int has_accepted, has_window;
+    uint64_t accepted;
+    double window_s;
+    et_summary_ci95_t latency_ci95; /* latency_ms.ci95 */
+    et_summary_stage_t *stages;     /* stages[] */
     size_t n_stages;
     et_summary_fields_t accuracy; /* an object, null or absent */
     et_summary_fields_t cost;     /* an object, a number, null or absent */

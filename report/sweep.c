@@ -288,22 +288,6 @@ typedef struct {
     int point;         /* gnuplot pointtype */
 } s_series_t;
 
-/* A function's name as a gnuplot title: anything beyond letters, digits,
- * '.', '_' and '-' becomes '_', so a summary's text can never end the
- * script's string. */
-static void
-s_gp_label(char *out, size_t size, const char *name)
-{
-    size_t i = 0;
-    for (; name[i] && i + 1 < size; i++) {
-        char c = name[i];
-        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-        out[i] = plain ? c : '_';
-    }
-    out[i] = '\0';
-}
-
 /* One figure, PNG then SVG. Paths are relative: gnuplot runs inside the
  * sweep directory, so no user-supplied path is ever quoted into the
  * script. */
@@ -379,7 +363,7 @@ s_write_gp(FILE *f, const void *context)
     char labels[ET_SUMMARY_FUNCTIONS_MAX][ET_SUMMARY_FUNCTION_MAX];
     s_series_t utilization[ET_SUMMARY_FUNCTIONS_MAX];
     for (size_t k = 0; k < self->n_functions; k++) {
-        s_gp_label(labels[k], sizeof labels[k], self->functions[k]);
+        et_plot_label(labels[k], sizeof labels[k], self->functions[k]);
         utilization[k] = (s_series_t){.column = 8 + (int)k,
                                       .label = labels[k],
                                       .dash = 1 + (int)(k % 5),

@@ -385,6 +385,69 @@ test_report_summary_additions_are_present(void **state)
     json_decref(root);
 }
 
+/* The batch-means intervals: three events at 0, 1 and 2 s of a 3 s W
+ * fall in three of its 30 slices; every latency, wait and hold is the
+ * same, so each interval is its value with half-width 0. */
+static void
+test_report_summary_has_batch_means_intervals(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    double l_mean, l_half, q_mean, q_half, h_mean, h_half, m2;
+    json_int_t l_batches, q_batches, h_batches;
+    json_error_t error;
+    int rc = json_unpack_ex(root, &error, 0, "{s:{s:{s:F, s:F, s:I}}}",
+                            "latency_ms", "ci95", "mean", &l_mean, "half_width",
+                            &l_half, "batches", &l_batches);
+    if (rc != 0)
+        fail_msg("latency_ms.ci95: %s", error.text);
+    json_t *stage = json_array_get(json_object_get(root, "stages"), 0);
+    rc = json_unpack_ex(
+        stage, &error, 0, "{s:{s:{s:F, s:F, s:I}}, s:{s:F, s:{s:F, s:F, s:I}}}",
+        "queue_ms", "ci95", "mean", &q_mean, "half_width", &q_half, "batches",
+        &q_batches, "hold_ms", "m2", &m2, "ci95", "mean", &h_mean, "half_width",
+        &h_half, "batches", &h_batches);
+    if (rc != 0)
+        fail_msg("stage ci95: %s", error.text);
+    assert_int_equal(l_batches, 3);
+    assert_int_equal(q_batches, 3);
+    assert_int_equal(h_batches, 3);
+    assert_true(fabs(l_mean - 10.0) < 1e-9 && l_half == 0);
+    assert_true(fabs(q_mean - 2.0) < 1e-9 && q_half == 0);
+    assert_true(fabs(h_mean - 6.0) < 1e-9 && h_half == 0);
+    assert_true(fabs(m2 - 36.0) < 1e-9); // E[hold^2], ms^2
+    double r_mean, r_half;
+    json_int_t r_batches;
+    rc = json_unpack_ex(stage, &error, 0, "{s:{s:{s:F, s:F, s:I}}}",
+                        "residence_ms", "ci95", "mean", &r_mean, "half_width",
+                        &r_half, "batches", &r_batches);
+    if (rc != 0)
+        fail_msg("residence_ms.ci95: %s", error.text);
+    assert_int_equal(r_batches, 3);
+    assert_true(fabs(r_mean - 8.0) < 1e-9 && r_half == 0);
+    json_decref(root);
+}
+
+/* One event: one batch, no interval (null, not a zero-width one). */
+static void
+test_report_summary_ci95_is_null_with_one_batch(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 1);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *stage = json_array_get(json_object_get(root, "stages"), 0);
+    assert_true(json_is_null(
+        json_object_get(json_object_get(root, "latency_ms"), "ci95")));
+    assert_true(json_is_null(
+        json_object_get(json_object_get(stage, "queue_ms"), "ci95")));
+    assert_true(json_is_null(
+        json_object_get(json_object_get(stage, "hold_ms"), "ci95")));
+    assert_true(json_is_null(
+        json_object_get(json_object_get(stage, "residence_ms"), "ci95")));
+    json_decref(root);
+}
+
 static void
 test_report_every_lost_event_has_the_runs_end_as_its_reason(void **state)
 {
@@ -1164,6 +1227,11 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_report_every_lost_event_has_the_runs_end_as_its_reason,
             s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_has_batch_means_intervals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_ci95_is_null_with_one_batch, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(test_report_prints_a_short_summary,
                                         s_setup, s_teardown),
     };

@@ -1,7 +1,8 @@
 /* Unit tests for report/config: eventide-report's flags, their defaults,
  * exactly one of --sweep, --timeseries and --tables on an existing
- * directory, the options that only fit some modes, and the one-line
- * errors and return contract of et_report_config_parse. */
+ * directory or --validate on run directories, the options that only fit some
+ * modes, and the one-line errors and return contract of et_report_config_parse.
+ */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -112,6 +113,33 @@ test_report_config_timeseries_and_tables_modes(void **state)
 }
 
 static void
+test_report_config_validate_keeps_every_run_and_the_output(void **state)
+{
+    (void)state;
+    et_report_config_t c;
+    char err[512];
+    char *runs[] = {"eventide-report", "--validate", s_dir,
+                    "--validate",      "/tmp",       "--no-plots"};
+    assert_int_equal(s_parse(&c, ARGC(runs), runs, err, sizeof err),
+                     ET_OPTS_RUN);
+    assert_int_equal(c.mode, ET_REPORT_MODE_VALIDATE);
+    assert_int_equal(c.n_runs, 2);
+    assert_string_equal(c.runs[0], s_dir);
+    assert_string_equal(c.runs[1], "/tmp");
+    assert_false(c.plots);
+    // Without --out: the first run's parent.
+    assert_string_equal(c.dir, "/tmp");
+    char *out[] = {"eventide-report", "--out", s_dir, "--validate", "/tmp/"};
+    assert_int_equal(s_parse(&c, ARGC(out), out, err, sizeof err), ET_OPTS_RUN);
+    assert_string_equal(c.dir, s_dir);
+    assert_true(c.plots);
+    char *root[] = {"eventide-report", "--validate", "/tmp/"};
+    assert_int_equal(s_parse(&c, ARGC(root), root, err, sizeof err),
+                     ET_OPTS_RUN);
+    assert_string_equal(c.dir, "/");
+}
+
+static void
 test_report_config_refuses_bad_use_with_one_line(void **state)
 {
     (void)state;
@@ -120,8 +148,8 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
         const char *err; /* the whole line on stderr */
     } bad[] = {
         {{"eventide-report"},
-         "eventide-report: --sweep: required (or --timeseries RUNDIR, or "
-         "--tables DIR)\n"},
+         "eventide-report: --sweep: required (or --timeseries RUNDIR, "
+         "--tables DIR or --validate RUNDIR)\n"},
         {{"eventide-report", "--sweep", "/nonexistent/sweep"},
          "eventide-report: --sweep '/nonexistent/sweep': not a directory\n"},
         {{"eventide-report", "--tables", "/nonexistent/sweep"},
@@ -129,11 +157,11 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
         {{"eventide-report", "--sweep"},
          "eventide-report: --sweep: needs a value\n"},
         {{"eventide-report", "--sweep", "/tmp", "--timeseries", "/tmp"},
-         "eventide-report: --timeseries: give one --sweep, --timeseries or "
-         "--tables\n"},
+         "eventide-report: --timeseries: give one --sweep, --timeseries, "
+         "--tables or --validate\n"},
         {{"eventide-report", "--sweep", "/tmp", "--sweep", "/tmp"},
-         "eventide-report: --sweep: give one --sweep, --timeseries or "
-         "--tables\n"},
+         "eventide-report: --sweep: give one --sweep, --timeseries, "
+         "--tables or --validate\n"},
         {{"eventide-report", "--sweep", "/tmp", "--title", "bad\ttitle"},
          "eventide-report: --title 'bad\ttitle': expected 1-200 characters, "
          "no control characters\n"},
@@ -152,6 +180,19 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
         {{"eventide-report", "--tables", "/tmp", "--title", "T"},
          "eventide-report: --title 'T': --tables prints no title; leave it "
          "out\n"},
+        {{"eventide-report", "--validate", "/nonexistent/run"},
+         "eventide-report: --validate '/nonexistent/run': not a "
+         "directory\n"},
+        {{"eventide-report", "--validate", "/tmp", "--sweep", "/tmp"},
+         "eventide-report: --sweep: give one --sweep, --timeseries, "
+         "--tables or --validate\n"},
+        {{"eventide-report", "--validate", "/tmp", "--out", "/nonexistent"},
+         "eventide-report: --out '/nonexistent': not a directory\n"},
+        {{"eventide-report", "--sweep", "/tmp", "--out", "/tmp"},
+         "eventide-report: --out: only with --validate; leave it out\n"},
+        {{"eventide-report", "--validate", "/tmp", "--title", "T"},
+         "eventide-report: --title 'T': --validate has its own title; "
+         "leave it out\n"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int argc = 0;
@@ -217,6 +258,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_config_sweep_flags_and_defaults),
         cmocka_unit_test(test_report_config_timeseries_and_tables_modes),
+        cmocka_unit_test(
+            test_report_config_validate_keeps_every_run_and_the_output),
         cmocka_unit_test(test_report_config_refuses_bad_use_with_one_line),
         cmocka_unit_test(
             test_report_config_help_and_check_exit_without_running),

@@ -191,6 +191,29 @@ s_edit(char *out, size_t size, const char *good, const char *from,
              at + strlen(from));
 }
 
+/* One edit of a valid summary that must be refused, and the reason. */
+typedef struct {
+    const char *from, *to, *why;
+} s_broken_t;
+
+/* Each edit of 'text' is refused with EINVAL and its reason. */
+static void
+s_refuse_each(const char *text, const s_broken_t *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char broken[4096], why[256];
+        et_summary_t s;
+        s_edit(broken, sizeof broken, text, bad[i].from, bad[i].to);
+        errno = 0;
+        if (s_parse(&s, broken, why, sizeof why) != -1)
+            fail_msg("case %zu accepted", i);
+        assert_int_equal(errno, EINVAL);
+        if (!strstr(why, bad[i].why))
+            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
+                     bad[i].why);
+    }
+}
+
 static void
 test_summary_reads_completeness_and_hold_when_present(void **state)
 {
@@ -223,9 +246,7 @@ test_summary_reads_completeness_and_hold_when_present(void **state)
     assert_false(s.stages[1].has_hold);
     et_summary_clear(&s);
 
-    static const struct {
-        const char *from, *to, *why;
-    } bad[] = {
+    static const s_broken_t bad[] = {
         {"\"complete\": false", "\"complete\": 0",
          "field latency_ms.complete: expected true or false"},
 
@@ -236,23 +257,75 @@ test_summary_reads_completeness_and_hold_when_present(void **state)
         {"\"hold_ms\": {\"mean\": 6.25}", "\"hold_ms\": {\"mean\": -1}",
          "field stages[0].hold_ms.mean: -1 out of range"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char broken[4096];
-        s_edit(broken, sizeof broken, text, bad[i].from, bad[i].to);
-        errno = 0;
-        if (s_parse(&s, broken, why, sizeof why) != -1)
-            fail_msg("case %zu accepted", i);
-        assert_int_equal(errno, EINVAL);
-        if (!strstr(why, bad[i].why))
-            fail_msg("case %zu: why is '%s', expected '%s'", i, why,
-                     bad[i].why);
-    }
+    s_refuse_each(text, bad, sizeof bad / sizeof bad[0]);
     char not_array[4096];
     s_edit(not_array, sizeof not_array, text,
            "[\"mean\", \"p99\", \"p999\", \"max\", \"p9999\"]", "\"mean\"");
     assert_int_equal(s_parse(&s, not_array, why, sizeof why), -1);
     assert_non_null(
         strstr(why, "field latency_ms.at_least: expected an array"));
+}
+
+/* What eventide-report --validate reads: the batch-means intervals,
+ * E[hold^2], accepted, |W| and slots_mean; null intervals read as absent,
+ * a malformed one is refused naming its field. */
+static void
+test_summary_reads_the_validation_figures(void **state)
+{
+    (void)state;
+    char good[4096], step[4096], text[4096], why[256];
+    s_valid(good, sizeof good, "null", "null");
+    // The older summary lacks them all.
+    et_summary_t s;
+    assert_int_equal(s_parse(&s, good, why, sizeof why), 0);
+    assert_true(s.has_accepted && s.accepted == 149);
+    assert_false(s.has_window || s.latency_ci95.has);
+    assert_false(s.stages[0].has_hold_m2 || s.stages[0].queue_ci95.has ||
+                 s.stages[0].hold_ci95.has);
+    assert_false(s.functions[0].has_slots_mean);
+    et_summary_clear(&s);
+    s_edit(step, sizeof step, good, "\"peak\": 7}",
+           "\"peak\": 7, \"window_s\": 30}");
+    s_edit(text, sizeof text, step, "\"max\": 60.75}",
+           "\"max\": 60.75, \"ci95\": {\"mean\": 12, \"half_width\": "
+           "0.5, \"batches\": 30}}");
+    s_edit(step, sizeof step, text,
+           "\"queue_ms\": {\"mean\": 1.5, \"p50\": 1, \"p99\": 4.25}",
+           "\"queue_ms\": {\"mean\": 1.5, \"p50\": 1, \"p99\": 4.25, "
+           "\"ci95\": {\"mean\": 1.25, \"half_width\": 0.25, "
+           "\"batches\": 29}}, \"hold_ms\": {\"mean\": 6, \"m2\": 40, "
+           "\"ci95\": null}, \"residence_ms\": {\"mean\": 8, \"ci95\": "
+           "{\"mean\": 8.5, \"half_width\": 1, \"batches\": 27}}");
+    s_edit(text, sizeof text, step, "\"offered\": 0.5,",
+           "\"offered\": 0.5, \"slots_mean\": 2,");
+    assert_int_equal(s_parse(&s, text, why, sizeof why), 0);
+    assert_true(s.has_window && s.window_s == 30);
+    assert_true(s.latency_ci95.has && s.latency_ci95.mean == 12 &&
+                s.latency_ci95.half_width == 0.5 &&
+                s.latency_ci95.batches == 30);
+    const et_summary_stage_t *st = &s.stages[0];
+    assert_true(st->queue_ci95.has && st->queue_ci95.mean == 1.25 &&
+                st->queue_ci95.half_width == 0.25 &&
+                st->queue_ci95.batches == 29);
+    assert_false(st->hold_ci95.has);
+    assert_true(st->residence_ci95.has && st->residence_ci95.mean == 8.5 &&
+                st->residence_ci95.half_width == 1 &&
+                st->residence_ci95.batches == 27);
+    assert_true(st->has_hold_m2 && st->hold_m2_ms2 == 40);
+    assert_true(s.functions[0].has_slots_mean &&
+                s.functions[0].slots_mean == 2);
+    et_summary_clear(&s);
+    static const s_broken_t bad[] = {
+        {"\"half_width\": 0.5", "\"half_width\": -0.5",
+         "field latency_ms.ci95.half_width: -0.5 out of range"},
+        {"\"batches\": 29", "\"batches\": 2.5",
+         "field stages[0].queue_ms.ci95.batches: expected a non-negative"},
+        {"\"ci95\": null", "\"ci95\": 3",
+         "field stages[0].hold_ms.ci95: expected an object or null"},
+        {"\"m2\": 40", "\"m2\": \"x\"",
+         "field stages[0].hold_ms.m2: expected a number"},
+    };
+    s_refuse_each(text, bad, sizeof bad / sizeof bad[0]);
 }
 
 static void
@@ -506,6 +579,7 @@ main(void)
         cmocka_unit_test(test_summary_reads_completeness_and_hold_when_present),
         cmocka_unit_test(
             test_summary_reads_an_older_summary_without_the_window_figures),
+        cmocka_unit_test(test_summary_reads_the_validation_figures),
         cmocka_unit_test(
             test_summary_refuses_each_malformed_document_naming_the_field),
         cmocka_unit_test(test_summary_refuses_more_stages_than_a_workflow_has),

@@ -1,6 +1,7 @@
 /* Unit tests for collector/window: the load window W from the producers'
  * schedules, completions inside it and after it (the drain), a late
- * HELLO that widens W, and the fallback without any schedule. Made-up
+ * HELLO that widens W, the fallback without any schedule, and W's time
+ * slices with their batch-means confidence intervals. Made-up
  * clocks: every time is a plain number of nanoseconds. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
@@ -163,6 +164,95 @@ test_window_ignores_schedules_it_cannot_place(void **state)
     s_close(r.window_s, 1.0);
 }
 
+static void
+test_window_slices_cut_w_by_intended_time(void **state)
+{
+    (void)state;
+    et_window_t w;
+    memset(&w, 0, sizeof w);
+    // No schedule yet: nothing to cut.
+    assert_int_equal(et_window_slice(&w, T0), -1);
+    et_window_schedule(&w, T0, 30 * S); // one slice per second
+    assert_int_equal(et_window_slice(&w, T0), 0);
+    assert_int_equal(et_window_slice(&w, T0 + S - 1), 0);
+    assert_int_equal(et_window_slice(&w, T0 + S), 1);
+    assert_int_equal(et_window_slice(&w, T0 + 29 * S + S / 2), 29);
+    // Outside W: before its start, at or after its end.
+    assert_int_equal(et_window_slice(&w, T0 - 1), -1);
+    assert_int_equal(et_window_slice(&w, T0 + 30 * S), -1);
+    // A later HELLO widens W, but the slices keep their first edges.
+    et_window_schedule(&w, T0 + 20 * S, 30 * S);
+    assert_int_equal(et_window_slice(&w, T0 + S), 1);
+    assert_int_equal(et_window_slice(&w, T0 + 40 * S), -1);
+}
+
+static void
+test_window_slices_ci_is_the_batch_means_interval(void **state)
+{
+    (void)state;
+    et_slices_t sl;
+    memset(&sl, 0, sizeof sl);
+    // Slice 0: values 1 and 3 (mean 2); slice 5: 4; slice 9: 6. Empty
+    // slices are skipped: 3 batches, means 2, 4, 6.
+    et_slices_add(&sl, 0, 1.0);
+    et_slices_add(&sl, 0, 3.0);
+    et_slices_add(&sl, 5, 4.0);
+    et_slices_add(&sl, 9, 6.0);
+    et_slices_add(&sl, -1, 100.0);   // outside W: not counted
+    et_slices_add(&sl, 3, INFINITY); // not a number: not counted
+    et_slices_add(&sl, ET_WINDOW_SLICES, 100.0);
+    et_ci95_t ci;
+    et_slices_ci95(&sl, &ci);
+    assert_true(ci.known);
+    assert_int_equal(ci.batches, 3);
+    s_close(ci.mean, 4.0);
+    // sd of 2, 4, 6 is 2; t(0.975, 2) = 4.303; 4.303 x 2 / sqrt(3).
+    s_close(ci.half_width, 4.303 * 2.0 / sqrt(3.0));
+}
+
+static void
+test_window_slices_ci_needs_two_batches(void **state)
+{
+    (void)state;
+    et_slices_t sl;
+    memset(&sl, 0, sizeof sl);
+    et_ci95_t ci;
+    et_slices_ci95(&sl, &ci);
+    assert_false(ci.known);
+    assert_int_equal(ci.batches, 0);
+    et_slices_add(&sl, 7, 5.0);
+    et_slices_add(&sl, 7, 9.0);
+    et_slices_ci95(&sl, &ci);
+    assert_false(ci.known);
+    assert_int_equal(ci.batches, 1);
+    // Equal batch means: a zero-width interval, still an interval.
+    et_slices_add(&sl, 8, 7.0);
+    et_slices_ci95(&sl, &ci);
+    assert_true(ci.known);
+    s_close(ci.mean, 7.0);
+    s_close(ci.half_width, 0.0);
+}
+
+static void
+test_window_t975_table_and_beyond(void **state)
+{
+    (void)state;
+    assert_true(isinf(et_window_t975(0)));
+    s_close(et_window_t975(1), 12.706);
+    s_close(et_window_t975(29), 2.045);
+    s_close(et_window_t975(30), 2.042);
+    // t(0.975, 60) = 2.000, t(0.975, 120) = 1.980 (tables).
+    assert_true(fabs(et_window_t975(60) - 2.000) < 0.002);
+    assert_true(fabs(et_window_t975(120) - 1.980) < 0.002);
+    assert_true(et_window_t975(100000) > 1.959 &&
+                et_window_t975(100000) < 1.961);
+    double mean = 0, half = 0;
+    const double one[] = {1.0};
+    assert_int_equal(et_window_batch_ci(one, 1, &mean, &half), -1);
+    const double bad[] = {1.0, NAN};
+    assert_int_equal(et_window_batch_ci(bad, 2, &mean, &half), -1);
+}
+
 int
 main(void)
 {
@@ -174,6 +264,10 @@ main(void)
             test_window_without_a_schedule_runs_from_first_intended_to_last),
         cmocka_unit_test(test_window_ignores_schedules_it_cannot_place),
         cmocka_unit_test(test_window_clamps_a_schedule_past_the_clock_end),
+        cmocka_unit_test(test_window_slices_cut_w_by_intended_time),
+        cmocka_unit_test(test_window_slices_ci_is_the_batch_means_interval),
+        cmocka_unit_test(test_window_slices_ci_needs_two_batches),
+        cmocka_unit_test(test_window_t975_table_and_beyond),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
