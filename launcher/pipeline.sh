@@ -696,14 +696,16 @@ supervise_run() {
   : >"$run/broker.stopping"
   pid="$(pid_of "$run" supervisor)"
   [ -n "$pid" ] && stop_pids 5 "$pid"
+  # The signal goes to the broker itself (HOST:PID on a host of --hosts);
+  # its local process (there: the host command) tells when it ended.
   bpid="$(local_pid_of "$run" broker)"
-  sig_proc TERM "$bpid" || true
+  sig_proc TERM "$(pid_of "$run" broker)" || true
   deadline=$((SECONDS + 120))
   while [ -n "$bpid" ] && s_running "$bpid"; do
     collector_watch "$run"
     if [ "$SECONDS" -ge "$deadline" ]; then
       info "the broker did not stop in 120s: killing it"
-      sig_proc KILL "$bpid" || true
+      sig_proc KILL "$(pid_of "$run" broker)" || true
       deadline=$((SECONDS + 120))
     fi
     sleep 0.2
