@@ -47,16 +47,25 @@ json() { jq -r "$2" "$1"; }
 # expect_eq WHAT GOT WANT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
 
+# expect_balanced SUMMARY: something was sent, every sent event is
+# completed, failed, rejected or lost, and lost_reasons add up to lost.
+# Leaves the counts in SENT, COMPLETED, FAILED, REJECTED and LOST.
+expect_balanced() {
+  local s="$1"
+  SENT=$(json "$s" .events.sent)
+  COMPLETED=$(json "$s" .events.completed)
+  FAILED=$(json "$s" .events.failed)
+  REJECTED=$(json "$s" .events.rejected)
+  LOST=$(json "$s" .events.lost)
+  [ "$SENT" -gt 0 ] || fail "nothing was sent"
+  expect_eq "sent = completed + failed + rejected + lost" \
+    "$SENT" "$((COMPLETED + FAILED + REJECTED + LOST))"
+  expect_eq "lost_reasons add up to lost" \
+    "$(jq '[(.events.lost_reasons // {})[]] | add // 0' "$s")" "$LOST"
+}
+
 # expect_accounted SUMMARY: every sent event ended exactly once, none lost.
 expect_accounted() {
-  local s="$1" sent completed failed rejected lost
-  sent=$(json "$s" .events.sent)
-  completed=$(json "$s" .events.completed)
-  failed=$(json "$s" .events.failed)
-  rejected=$(json "$s" .events.rejected)
-  lost=$(json "$s" .events.lost)
-  expect_eq "lost" "$lost" 0
-  [ "$sent" -gt 0 ] || fail "nothing was sent"
-  expect_eq "sent = completed + failed + rejected + lost" \
-    "$sent" "$((completed + failed + rejected + lost))"
+  expect_balanced "$1"
+  expect_eq "lost" "$LOST" 0
 }
