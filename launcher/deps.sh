@@ -4,11 +4,12 @@
 
 # Debian packages the build, the tests and the demo need. The ssh test
 # uses openssh-client and dropbear-bin (binaries only: no ssh service is
-# installed or started); jq reads results in the integration tests and
-# bats runs the launcher's own tests (tests/launcher).
+# installed or started); jq reads results in the integration tests,
+# procps (ps, pgrep) finds their processes, and bats runs the launcher's
+# own tests (tests/launcher).
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
-              iproute2 openssh-client dropbear-bin bats)
+              iproute2 openssh-client dropbear-bin bats procps)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).

@@ -748,10 +748,12 @@ broker_record() {
 
 # s_running PID: PID is a live local process. A zombie is not: it is dead
 # until its parent (init, for a pipeline left up by `up`) reaps it, which
-# may take a while.
+# may take a while. Read from /proc (no procps on a minimal Debian).
 s_running() {
   local stat
-  stat="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [ -n "$1" ] && read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  # The state follows the command name, which may hold ") ".
+  stat="${stat##*) }"
   [[ "$stat" != Z* ]]
 }
 

@@ -69,6 +69,7 @@ dispatched() {
   expect_ok
   grep -qx bats <<<"$output"
   grep -qx jq <<<"$output"
+  grep -qx procps <<<"$output"
 }
 
 @test "every module opens with what it is for and defines only functions and settings" {
