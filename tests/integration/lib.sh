@@ -47,6 +47,21 @@ json() { jq -r "$2" "$1"; }
 # expect_eq WHAT GOT WANT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
 
+# run_collector OUT: "PID RUNDIR" of the collector that `eventide run
+# --out OUT` started, or nothing yet. Its --check preflight has the same
+# command line for an instant and is passed over (as is a process gone
+# before its command line was read).
+run_collector() {
+  local pid args dir
+  for pid in $(pgrep -f -- "eventide-collector .*--out $1 " || true); do
+    args="$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline")" || continue
+    grep -qx -- --check <<<"$args" && continue
+    dir="$(sed -n 's#^\(.*\)/collector\.endpoints$#\1#p' <<<"$args")"
+    [ -n "$dir" ] && { echo "$pid $dir"; return 0; }
+  done
+  return 0
+}
+
 # expect_balanced SUMMARY: something was sent, every sent event is
 # completed, failed, rejected or lost, and lost_reasons add up to lost.
 # Leaves the counts in SENT, COMPLETED, FAILED, REJECTED and LOST.

@@ -19,11 +19,10 @@ ET_EXTRA_PIDS+=("$launcher")
 # the load has started.
 run=""
 for _ in $(seq 600); do
-  cpid="$(pgrep -f -- "eventide-collector .*--out $out " | head -n 1 || true)"
-  if [ -n "$cpid" ]; then
-    run="$(tr '\0' '\n' <"/proc/$cpid/cmdline" |
-           sed -n 's#^\(.*\)/collector\.endpoints$#\1#p')"
-    [ -n "$run" ] && [ -f "$run/pids/producer-1.pid" ] &&
+  found="$(run_collector "$out")"
+  if [ -n "$found" ]; then
+    run="${found#* }"
+    [ -f "$run/pids/producer-1.pid" ] &&
       grep -q 'producer 1 started' "$run/logs/collector.log" && break
   fi
   kill -0 "$launcher" 2>/dev/null || { cat "$ET_TMP/run.log" >&2; fail "the run ended before the load started"; }

@@ -14,10 +14,10 @@ ET_EXTRA_PIDS+=("$launcher")
 # load has started.
 cpid="" log=""
 for _ in $(seq 600); do
-  cpid="$(pgrep -f -- "eventide-collector .*--out $out " | head -n 1 || true)"
-  if [ -n "$cpid" ]; then
-    run="$(tr '\0' '\n' <"/proc/$cpid/cmdline" |
-           sed -n 's#^\(.*\)/collector\.endpoints$#\1#p')"
+  found="$(run_collector "$out")"
+  cpid="${found%% *}"
+  if [ -n "$found" ]; then
+    run="${found#* }"
     log="$run/logs/collector.log"
     [ -f "$log" ] && grep -q 'producer 1 started' "$log" && break
   fi
