@@ -237,7 +237,8 @@ et_accounting_state(const et_accounting_t *self,
     /* After a broker restart, events that never reached a live broker are
      * known lost once both copies of every DONE are in: the broker's copy
      * follows all its records. */
-    int gap_final = self->broker_starts > 1 && et_producers_all_copies(producers);
+    int gap_final =
+        self->broker_starts > 1 && et_producers_all_copies(producers);
     if ((self->accepted + self->rejected >= et_producers_sent(producers) ||
          gap_final) &&
         self->completed + self->failed + self->stranded >= self->accepted)

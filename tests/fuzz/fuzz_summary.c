@@ -62,8 +62,7 @@ s_check_summary(const et_summary_t *s)
             s_fail("empty stage function accepted");
     }
     for (size_t i = 0; i < s->n_functions; i++)
-        s_check_text(s->functions[i].function,
-                     sizeof s->functions[i].function,
+        s_check_text(s->functions[i].function, sizeof s->functions[i].function,
                      "function name not printable");
     if (s->has_bottleneck)
         s_check_text(s->bottleneck, sizeof s->bottleneck,
@@ -91,8 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     et_summary_t s, again;
     char why[256];
     memset(why, 0x7f, sizeof why);
-    if (et_summary_parse(&s, (const char *)data, size, why, sizeof why) !=
-        0) {
+    if (et_summary_parse(&s, (const char *)data, size, why, sizeof why) != 0) {
         if (errno != EINVAL && errno != ENOMEM)
             s_fail("refusal with an unexpected errno");
         s_check_text(why, sizeof why, "refusal reason not printable");

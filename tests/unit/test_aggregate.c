@@ -388,7 +388,7 @@ test_aggregate_stage_order_checked_across_a_restart(void **state)
     s_add(agg, ET_RECORD_ACCEPTED, 7, 0, T0, T0);
     s_stage(agg, 7, 0, MS, MS, 0);
     s_stage(agg, 7, 1, MS, MS, 0);
-    s_broker_starts(agg); // 7 was in the second broker: stranded now
+    s_broker_starts(agg);          // 7 was in the second broker: stranded now
     s_stage(agg, 7, 3, MS, MS, 0); // too late to be checked: not counted
     s_done(agg, 0, 1, 0, 0);
     s_done(agg, 0, 1, 0, 0);
