@@ -847,6 +847,13 @@ s_md_headline(FILE *f, const et_results_t *r)
                 (unsigned long long)r->broker_records_dropped);
 }
 
+/* One "mean / p50 / p99" cell of a stage table, with its closing bar. */
+static void
+s_md_spread(FILE *f, const et_spread_ms_t *s)
+{
+    fprintf(f, " %.3f / %.3f / %.3f |", s->mean, s->p50, s->p99);
+}
+
 static void
 s_md_stages(FILE *f, const et_results_t *r)
 {
@@ -860,15 +867,14 @@ s_md_stages(FILE *f, const et_results_t *r)
         const et_stage_result_t *s = &r->stages[i];
         fprintf(f, "| %zu | ", i);
         et_md_cell(f, s->function);
-        fprintf(f,
-                " | %llu | %llu | %llu | %llu | %llu | %.3f / %.3f / %.3f | "
-                "%.3f / %.3f / %.3f |\n",
+        fprintf(f, " | %llu | %llu | %llu | %llu | %llu |",
                 (unsigned long long)s->completed, (unsigned long long)s->failed,
                 (unsigned long long)s->retries,
                 (unsigned long long)s->cold_starts,
-                (unsigned long long)s->cold_events, s->queue_ms.mean,
-                s->queue_ms.p50, s->queue_ms.p99, s->service_ms.mean,
-                s->service_ms.p50, s->service_ms.p99);
+                (unsigned long long)s->cold_events);
+        s_md_spread(f, &s->queue_ms);
+        s_md_spread(f, &s->service_ms);
+        fputs("\n", f);
     }
     fputs("\n", f);
     fputs("### Stages: hold and residence\n\n"
@@ -886,12 +892,11 @@ s_md_stages(FILE *f, const et_results_t *r)
         const et_stage_result_t *s = &r->stages[i];
         fprintf(f, "| %zu | ", i);
         et_md_cell(f, s->function);
-        fprintf(f,
-                " | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f | "
-                "%.3f / %.3f / %.3f |\n",
-                s->hold_ms.mean, s->hold_ms.p50, s->hold_ms.p99,
-                s->overhead_ms.mean, s->overhead_ms.p50, s->overhead_ms.p99,
-                s->residence_ms.mean, s->residence_ms.p50, s->residence_ms.p99);
+        fputs(" |", f);
+        s_md_spread(f, &s->hold_ms);
+        s_md_spread(f, &s->overhead_ms);
+        s_md_spread(f, &s->residence_ms);
+        fputs("\n", f);
     }
     fputs("\n", f);
 }
@@ -915,11 +920,10 @@ s_md_cold_queue(FILE *f, const et_results_t *r)
         const et_stage_result_t *s = &r->stages[i];
         fprintf(f, "| %zu | ", i);
         et_md_cell(f, s->function);
-        fprintf(f, " | %llu | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f |\n",
-                (unsigned long long)s->cold_events, s->cold_queue_ms.mean,
-                s->cold_queue_ms.p50, s->cold_queue_ms.p99,
-                s->warm_queue_ms.mean, s->warm_queue_ms.p50,
-                s->warm_queue_ms.p99);
+        fprintf(f, " | %llu |", (unsigned long long)s->cold_events);
+        s_md_spread(f, &s->cold_queue_ms);
+        s_md_spread(f, &s->warm_queue_ms);
+        fputs("\n", f);
     }
     fputs("\n", f);
 }
