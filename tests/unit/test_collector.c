@@ -56,6 +56,18 @@ s_send(void *push, et_msg_type_t type, msgpack_sbuffer *body)
     msgpack_sbuffer_clear(body);
 }
 
+// OUT/summary.json as the collector wrote it (the caller decrefs it).
+static json_t *
+s_load_summary(const char *out)
+{
+    char path[192];
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    json_error_t error;
+    json_t *root = json_load_file(path, 0, &error);
+    assert_non_null(root);
+    return root;
+}
+
 static void
 test_collector_names_stages_from_the_broker_and_counts_a_bad_workflow(
     void **state)
@@ -139,11 +151,7 @@ test_collector_names_stages_from_the_broker_and_counts_a_bad_workflow(
     et_zsock_close(&push);
     zmq_ctx_term(ctx);
 
-    char path[192];
-    snprintf(path, sizeof path, "%s/summary.json", out);
-    json_error_t error;
-    json_t *root = json_load_file(path, 0, &error);
-    assert_non_null(root);
+    json_t *root = s_load_summary(out);
     json_t *run = json_object_get(root, "run");
     assert_string_equal(json_string_value(json_object_get(run, "workflow")),
                         "twice");
@@ -230,11 +238,7 @@ test_collector_ends_broker_lost_with_the_producers_own_done(void **state)
     et_zsock_close(&push);
     zmq_ctx_term(ctx);
 
-    char path[192];
-    snprintf(path, sizeof path, "%s/summary.json", out);
-    json_error_t error;
-    json_t *root = json_load_file(path, 0, &error);
-    assert_non_null(root);
+    json_t *root = s_load_summary(out);
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(root, "collector"), "end")),
                         "broker_lost");
