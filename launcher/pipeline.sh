@@ -693,9 +693,7 @@ supervise_run() {
   # first, so the draining broker is not taken for a dead one.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
-  : >"$run/broker.stopping"
-  pid="$(pid_of "$run" supervisor)"
-  [ -n "$pid" ] && stop_pids 5 "$pid"
+  stop_supervisor "$run"
   # The signal goes to the broker itself (HOST:PID on a host of --hosts);
   # its local process (there: the host command) tells when it ended.
   bpid="$(local_pid_of "$run" broker)"
@@ -824,13 +822,21 @@ s_restart_broker_locked() {
   run_log "$run" INFO "broker restarted ($why): pid ${old:-none} killed, pid $new bound $FRONTEND $BACKEND"
 }
 
+# stop_supervisor RUN: the broker is about to stop on purpose: mark it and
+# stop its supervisor (if any), so the stop is not taken for a crash.
+stop_supervisor() {
+  local pid
+  : >"$1/broker.stopping"
+  pid="$(pid_of "$1" supervisor)"
+  [ -n "$pid" ] && stop_pids 5 "$pid"
+  return 0
+}
+
 # stop_broker RUN TIMEOUT: stop the broker on purpose (SIGTERM: it drains),
-# its supervisor first and marked, so it is not restarted.
+# its supervisor first.
 stop_broker() {
   local run="$1" timeout="$2" pid
-  : >"$run/broker.stopping"
-  pid="$(pid_of "$run" supervisor)"
-  [ -n "$pid" ] && stop_pids 5 "$pid"
+  stop_supervisor "$run"
   pid="$(pid_of "$run" broker)"
   [ -n "$pid" ] && stop_pids "$timeout" "$pid"
   return 0
