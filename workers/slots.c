@@ -1,45 +1,70 @@
-/* The slot threads and the main thread's side of their inproc ROUTER.
- * Internal messages: a slot says hello with one empty frame once its
- * socket is connected; the main thread sends [route][et_task_t][payload]
- * and a slot answers [et_slot_reply_t][output]; an empty frame tells a
- * slot to stop. */
+/* The slot threads and the main thread's side of them. Tasks wait in one
+ * queue that every idle slot takes from; finished tasks wait in another
+ * that the main thread drains. Both are short (at most one entry per
+ * slot) and guarded by one mutex. Wake-ups cost a system call and, on a
+ * small machine, a context switch each, so they are only made when the
+ * other side may be asleep: a slot is signalled only when one waits for
+ * work (a slot that finishes while tasks are queued takes the next
+ * without sleeping), and the main thread's eventfd is written only when
+ * the finished queue goes from empty to not empty (one wake-up for every
+ * result that piles up while the main thread is busy). */
 #include "workers/slots.h"
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/rng.h"
-#include "common/zsock.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
-#define S_ENDPOINT "inproc://slots"
-#define S_SLOT_HWM 16
-#define S_STOP_WAIT_NS (2 * ET_NS_PER_S)
 /* Outputs up to this size are copied (the sbuffer is reused); larger ones
  * are handed to ZeroMQ without a copy. */
 #define S_COPY_MAX (64 * 1024)
 
+/* A task waiting for a slot. */
 typedef struct {
-    /* Set before the thread starts, read-only afterwards. */
+    et_task_t task;
+    zmq_msg_t payload;
+} s_task_t;
+
+/* A finished task waiting for the main thread. */
+typedef struct {
+    et_slot_reply_t reply;
+    zmq_msg_t output;
+    unsigned slot;
+} s_done_t;
+
+typedef struct {
+    et_slots_t *owner;
     unsigned index;
-    const et_slots_config_t *cfg;
-    char route[16]; /* "slot-<index>", its inproc routing id */
-    /* Main thread only. */
     pthread_t thread;
-    int hello; /* its socket is connected: it may be given tasks */
-    int busy;
 } s_slot_t;
 
 struct et_slots_t {
     const et_slots_config_t *cfg;
-    void *router;
+    int wake_fd; /* eventfd: readable when 'done' may hold results */
+
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a task was queued, or stop */
+    /* Under 'lock'. Each ring holds at most cfg->count entries: the main
+     * thread queues a task only while fewer than count are busy, and a
+     * task is busy until its result has been taken from 'done'. */
+    s_task_t tasks[ET_SLOTS_MAX];
+    unsigned tasks_head, tasks_count;
+    s_done_t done[ET_SLOTS_MAX];
+    unsigned done_head, done_count;
+    unsigned waiting; /* slots asleep on 'work' */
+    int stopping;
+
+    /* Main thread only. */
     s_slot_t slots[ET_SLOTS_MAX];
-    unsigned n_started, n_hello, n_busy;
+    unsigned n_started, n_busy;
 };
 
 /* ---- the slot threads ---------------------------------------------------- */
@@ -54,18 +79,16 @@ s_free_output(void *data, void *hint)
 /* Run one task and turn its output into a message (empty when the output
  * is larger than max_payload). */
 static void
-s_serve(const s_slot_t *slot, et_rng_t *rng, const et_task_t *task,
-        zmq_msg_t *input, msgpack_sbuffer *sbuf, et_slot_reply_t *reply,
-        zmq_msg_t *output)
+s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
+        const et_task_t *task, zmq_msg_t *input, msgpack_sbuffer *sbuf,
+        et_slot_reply_t *reply, zmq_msg_t *output)
 {
-    const et_slots_config_t *cfg = slot->cfg;
     msgpack_sbuffer_clear(sbuf);
     et_function_output_t out = {
         .output = sbuf, .outcome = ET_OUTCOME_NONE, .score = 0};
     uint64_t start = et_clock_mono_ns();
-    int status =
-        cfg->def->handle(cfg->fn_state, slot->index, zmq_msg_data(input),
-                         zmq_msg_size(input), &out);
+    int status = cfg->def->handle(cfg->fn_state, index, zmq_msg_data(input),
+                                  zmq_msg_size(input), &out);
     if (cfg->io_delay) {
         /* The function's downstream call (a feature store, a database),
          * modelled as a wait: I/O time inside the service time. */
@@ -109,62 +132,70 @@ s_serve(const s_slot_t *slot, et_rng_t *rng, const et_task_t *task,
     }
 }
 
-/* A slot thread: say hello, then serve [task][payload] messages until an
- * empty one (stop) or ETERM. Signals are blocked here (the creator's
- * mask), so they always reach the main thread. */
+/* Wake the main thread's poll. An eventfd write fails only when its
+ * counter would overflow, and then it is readable anyway. */
+static void
+s_wake_main(et_slots_t *self)
+{
+    uint64_t one = 1;
+    ssize_t n;
+    do {
+        n = write(self->wake_fd, &one, sizeof one);
+    } while (n < 0 && errno == EINTR);
+}
+
+/* A slot thread: take a task, serve it, queue its result, until stop.
+ * Signals are blocked here (the creator's mask), so they always reach the
+ * main thread. */
 static void *
 s_slot_main(void *arg)
 {
     s_slot_t *slot = arg;
-    const et_slots_config_t *cfg = slot->cfg;
+    et_slots_t *self = slot->owner;
+    const et_slots_config_t *cfg = self->cfg;
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
     /* Each slot draws its own modelled delays: seeded, independent. */
     et_rng_t rng;
     et_rng_seed(&rng, cfg->seed + 0x9e3779b97f4a7c15ULL * getpid() +
                           0xbf58476d1ce4e5b9ULL * (slot->index + 1));
-    void *sock = et_zsock_new(cfg->ctx, ZMQ_DEALER, S_SLOT_HWM);
-    if (!sock ||
-        zmq_setsockopt(sock, ZMQ_ROUTING_ID, slot->route,
-                       strlen(slot->route)) != 0 ||
-        et_zsock_connect(sock, S_ENDPOINT) != 0 ||
-        zmq_send(sock, "", 0, 0) != 0) {
-        ET_LOG_ERROR("slot %u cannot start: %s", slot->index,
-                     zmq_strerror(errno));
-        goto done;
-    }
+    /* A modelled wait ends when the model says, not up to 50 us later
+     * (the default slack), which would lengthen every sleeping service
+     * time. Best effort: without it the times are only a little long. */
+    (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    pthread_mutex_lock(&self->lock);
     for (;;) {
-        zmq_msg_t frames[2];
-        int too_many;
-        int n = et_zsock_recv(sock, frames, 2, &too_many, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            break; /* ETERM: the context is going away */
+        while (!self->stopping && self->tasks_count == 0) {
+            self->waiting++;
+            pthread_cond_wait(&self->work, &self->lock);
+            self->waiting--;
         }
-        if (n != 2 || too_many ||
-            zmq_msg_size(&frames[0]) != sizeof(et_task_t)) {
-            if (!(n == 1 && zmq_msg_size(&frames[0]) == 0))
-                ET_LOG_ERROR("slot %u: unexpected internal message",
-                             slot->index);
-            et_zsock_frames_close(frames, n);
+        if (self->stopping)
             break;
-        }
-        et_task_t task;
-        memcpy(&task, zmq_msg_data(&frames[0]), sizeof task);
-        et_slot_reply_t reply;
-        zmq_msg_t output;
-        s_serve(slot, &rng, &task, &frames[1], &sbuf, &reply, &output);
-        et_zsock_frames_close(frames, n);
-        if (zmq_send(sock, &reply, sizeof reply, ZMQ_SNDMORE) < 0 ||
-            zmq_msg_send(&output, sock, 0) < 0) {
-            zmq_msg_close(&output);
-            break;
-        }
-        zmq_msg_close(&output);
+        s_task_t *queued = &self->tasks[self->tasks_head];
+        et_task_t task = queued->task;
+        zmq_msg_t input;
+        zmq_msg_init(&input);
+        zmq_msg_move(&input, &queued->payload);
+        self->tasks_head = (self->tasks_head + 1) % ET_SLOTS_MAX;
+        self->tasks_count--;
+        pthread_mutex_unlock(&self->lock);
+
+        s_done_t done = {.slot = slot->index};
+        s_serve(cfg, slot->index, &rng, &task, &input, &sbuf, &done.reply,
+                &done.output);
+        zmq_msg_close(&input);
+
+        pthread_mutex_lock(&self->lock);
+        unsigned tail = (self->done_head + self->done_count) % ET_SLOTS_MAX;
+        self->done[tail].reply = done.reply;
+        self->done[tail].slot = done.slot;
+        zmq_msg_init(&self->done[tail].output);
+        zmq_msg_move(&self->done[tail].output, &done.output);
+        if (self->done_count++ == 0)
+            s_wake_main(self);
     }
-done:
-    et_zsock_close(&sock);
+    pthread_mutex_unlock(&self->lock);
     msgpack_sbuffer_destroy(&sbuf);
     return NULL;
 }
@@ -184,43 +215,49 @@ et_slots_new(const et_slots_config_t *cfg)
         return NULL;
     }
     self->cfg = cfg;
-    self->router =
-        et_zsock_new(cfg->ctx, ZMQ_ROUTER, 4 * S_SLOT_HWM * ET_SLOTS_MAX);
-    if (!self->router) {
-        ET_LOG_ERROR("cannot create the slots' socket: %s",
-                     zmq_strerror(errno));
-        goto fail;
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->wake_fd < 0) {
+        ET_LOG_ERROR("cannot create the slots' eventfd: %s", strerror(errno));
+        free(self);
+        return NULL;
     }
-    if (et_zsock_bind(self->router, S_ENDPOINT) != 0)
-        goto fail;
+    int rc = pthread_mutex_init(&self->lock, NULL);
+    if (rc == 0) {
+        rc = pthread_cond_init(&self->work, NULL);
+        if (rc != 0)
+            pthread_mutex_destroy(&self->lock);
+    }
+    if (rc != 0) {
+        ET_LOG_ERROR("cannot create the slots' lock: %s", strerror(rc));
+        close(self->wake_fd);
+        free(self);
+        return NULL;
+    }
     for (unsigned i = 0; i < cfg->count; i++) {
         s_slot_t *slot = &self->slots[i];
+        slot->owner = self;
         slot->index = i;
-        slot->cfg = cfg;
-        snprintf(slot->route, sizeof slot->route, "slot-%u", i);
-        int rc = pthread_create(&slot->thread, NULL, s_slot_main, slot);
+        rc = pthread_create(&slot->thread, NULL, s_slot_main, slot);
         if (rc != 0) {
             ET_LOG_ERROR("cannot start slot thread %u: %s", i, strerror(rc));
-            goto fail;
+            et_slots_destroy(&self);
+            return NULL;
         }
         self->n_started++;
     }
     return self;
-fail:
-    et_slots_destroy(&self);
-    return NULL;
 }
 
-void *
-et_slots_socket(et_slots_t *self)
+int
+et_slots_fd(const et_slots_t *self)
 {
-    return self->router;
+    return self->wake_fd;
 }
 
 unsigned
 et_slots_ready(const et_slots_t *self)
 {
-    return self->n_hello;
+    return self->n_started;
 }
 
 unsigned
@@ -232,75 +269,51 @@ et_slots_busy(const et_slots_t *self)
 int
 et_slots_dispatch(et_slots_t *self, const et_task_t *task, zmq_msg_t *payload)
 {
-    s_slot_t *slot = NULL;
-    for (unsigned i = 0; i < self->n_started && !slot; i++)
-        if (self->slots[i].hello && !self->slots[i].busy)
-            slot = &self->slots[i];
-    if (!slot) {
+    if (self->n_busy >= self->n_started) {
         errno = EBUSY;
         return -1;
     }
-    if (zmq_send(self->router, slot->route, strlen(slot->route),
-                 ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(self->router, task, sizeof *task, ZMQ_SNDMORE) < 0 ||
-        zmq_msg_send(payload, self->router, 0) < 0)
-        return -1;
-    slot->busy = 1;
+    pthread_mutex_lock(&self->lock);
+    unsigned tail = (self->tasks_head + self->tasks_count) % ET_SLOTS_MAX;
+    self->tasks[tail].task = *task;
+    zmq_msg_init(&self->tasks[tail].payload);
+    zmq_msg_move(&self->tasks[tail].payload, payload);
+    self->tasks_count++;
+    if (self->waiting > self->tasks_count - 1)
+        pthread_cond_signal(&self->work);
+    pthread_mutex_unlock(&self->lock);
     self->n_busy++;
     return 0;
-}
-
-static s_slot_t *
-s_slot_by_route(et_slots_t *self, zmq_msg_t *route)
-{
-    for (unsigned i = 0; i < self->n_started; i++) {
-        size_t len = strlen(self->slots[i].route);
-        if (zmq_msg_size(route) == len &&
-            memcmp(zmq_msg_data(route), self->slots[i].route, len) == 0)
-            return &self->slots[i];
-    }
-    return NULL;
 }
 
 int
 et_slots_recv(et_slots_t *self, et_slot_reply_t *reply, zmq_msg_t *output,
               unsigned *index)
 {
-    zmq_msg_t frames[3];
-    int too_many;
-    int n = et_zsock_recv(self->router, frames, 3, &too_many, ZMQ_DONTWAIT);
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR)
-            ET_LOG_ERROR("cannot receive from the slots: %s",
-                         zmq_strerror(errno));
-        if (errno == EINTR)
-            errno = EAGAIN;
+    pthread_mutex_lock(&self->lock);
+    if (self->done_count == 0) {
+        pthread_mutex_unlock(&self->lock);
+        errno = EAGAIN;
         return -1;
     }
-    int rc = 0;
-    s_slot_t *slot = s_slot_by_route(self, &frames[0]);
-    if (too_many) {
-        ET_LOG_ERROR("oversized internal message from a slot dropped");
-    } else if (slot && n == 2 && zmq_msg_size(&frames[1]) == 0) {
-        if (!slot->hello) {
-            slot->hello = 1;
-            self->n_hello++;
-        }
-    } else if (!slot || n != 3 ||
-               zmq_msg_size(&frames[1]) != sizeof(et_slot_reply_t) ||
-               !slot->busy) {
-        ET_LOG_ERROR("unexpected internal message from a slot dropped");
-    } else {
-        memcpy(reply, zmq_msg_data(&frames[1]), sizeof *reply);
-        zmq_msg_init(output);
-        zmq_msg_move(output, &frames[2]);
-        *index = slot->index;
-        slot->busy = 0;
-        self->n_busy--;
-        rc = 1;
-    }
-    et_zsock_frames_close(frames, n);
-    return rc;
+    s_done_t *done = &self->done[self->done_head];
+    *reply = done->reply;
+    *index = done->slot;
+    zmq_msg_init(output);
+    zmq_msg_move(output, &done->output);
+    self->done_head = (self->done_head + 1) % ET_SLOTS_MAX;
+    self->done_count--;
+    pthread_mutex_unlock(&self->lock);
+    self->n_busy--;
+    return 1;
+}
+
+void
+et_slots_clear_wake(et_slots_t *self)
+{
+    uint64_t count;
+    while (read(self->wake_fd, &count, sizeof count) < 0 && errno == EINTR)
+        ;
 }
 
 void
@@ -309,45 +322,25 @@ et_slots_destroy(et_slots_t **self_p)
     if (!self_p || !*self_p)
         return;
     et_slots_t *self = *self_p;
-    /* A slot that has not said hello yet cannot be addressed; they are
-     * local threads, so this wait is short unless one failed to start. */
-    uint64_t give_up = et_clock_mono_ns() + S_STOP_WAIT_NS;
-    while (self->router && self->n_hello < self->n_started &&
-           et_clock_mono_ns() < give_up) {
-        zmq_pollitem_t item = {.socket = self->router, .events = ZMQ_POLLIN};
-        int rc = zmq_poll(&item, 1, 10);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc > 0) {
-            /* Results still arriving are dropped: the worker is leaving. */
-            et_slot_reply_t reply;
-            zmq_msg_t output;
-            unsigned index;
-            int got = et_slots_recv(self, &reply, &output, &index);
-            if (got == 1)
-                zmq_msg_close(&output);
-            else if (got < 0 && errno != EAGAIN)
-                break;
-        }
-    }
-    int shutdown = 0;
-    for (unsigned i = 0; i < self->n_started; i++) {
-        s_slot_t *slot = &self->slots[i];
-        if (!self->router || !slot->hello ||
-            zmq_send(self->router, slot->route, strlen(slot->route),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(self->router, "", 0, 0) < 0)
-            shutdown = 1;
-    }
-    /* A slot we cannot reach is woken by ETERM instead. */
-    if (shutdown)
-        zmq_ctx_shutdown(self->cfg->ctx);
+    pthread_mutex_lock(&self->lock);
+    self->stopping = 1;
+    pthread_cond_broadcast(&self->work);
+    pthread_mutex_unlock(&self->lock);
     for (unsigned i = 0; i < self->n_started; i++) {
         int rc = pthread_join(self->slots[i].thread, NULL);
         if (rc != 0)
             ET_LOG_ERROR("cannot join slot %u: %s", i, strerror(rc));
     }
-    et_zsock_close(&self->router);
+    /* Tasks not started and results not taken are dropped: the worker is
+     * leaving. */
+    for (unsigned i = 0; i < self->tasks_count; i++)
+        zmq_msg_close(
+            &self->tasks[(self->tasks_head + i) % ET_SLOTS_MAX].payload);
+    for (unsigned i = 0; i < self->done_count; i++)
+        zmq_msg_close(&self->done[(self->done_head + i) % ET_SLOTS_MAX].output);
+    pthread_cond_destroy(&self->work);
+    pthread_mutex_destroy(&self->lock);
+    close(self->wake_fd);
     free(self);
     *self_p = NULL;
 }

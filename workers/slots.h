@@ -1,10 +1,8 @@
 /* A worker's slots: N threads that each run the function's handle on one
- * task at a time, and the inproc ROUTER through which the worker's main
- * thread hands them tasks and hears their results. Each slot connects a
- * DEALER named "slot-<i>", so a finished task wakes the main thread's
- * zmq_poll like any other message and payloads move between threads
- * without copies. Every call but the slot threads' own is for the main
- * thread only. */
+ * task at a time. The worker's main thread queues tasks for them and takes
+ * their results; an eventfd wakes its zmq_poll when results wait, and
+ * payloads move between threads as zmq_msg_t, without copies. Every call
+ * but the slot threads' own is for the main thread only. */
 #ifndef ET_SLOTS_H
 #define ET_SLOTS_H
 
@@ -22,7 +20,6 @@ typedef struct et_slots_t et_slots_t;
 
 /* What the slots run; read-only while they run. */
 typedef struct {
-    void *ctx;                    /* the worker's ZeroMQ context */
     const et_function_def_t *def; /* handle() is called from the slots */
     void *fn_state;               /* after a successful init */
     unsigned count;               /* 1..ET_SLOTS_MAX */
@@ -41,36 +38,36 @@ typedef struct {
     int output_failed;  /* the output could not be made a message */
 } et_slot_reply_t;
 
-/* Bind the inproc ROUTER and start the threads (with the calling thread's
- * signal mask). 'cfg' must outlive the slots. Returns NULL on failure
- * (logged), having stopped whatever started. */
+/* Start the threads (with the calling thread's signal mask). 'cfg' must
+ * outlive the slots. Returns NULL on failure (logged), having stopped
+ * whatever started. */
 et_slots_t *et_slots_new(const et_slots_config_t *cfg);
 
 /* Tell every slot to stop and join them; a slot inside handle() finishes
- * that call first. A slot that cannot be told is woken by shutting the
- * context down. Then close the ROUTER. NULL-safe. */
+ * that call first. Tasks not yet started and results not yet taken are
+ * dropped. NULL-safe. */
 void et_slots_destroy(et_slots_t **self_p);
 
-/* The ROUTER, for zmq_poll (POLLIN: a slot said hello or finished). */
-void *et_slots_socket(et_slots_t *self);
+/* A file descriptor for zmq_poll: readable when results may wait. Call
+ * et_slots_clear_wake once it is, before taking the results. */
+int et_slots_fd(const et_slots_t *self);
+void et_slots_clear_wake(et_slots_t *self);
 
-/* Slots whose thread has said hello (only those get tasks), and busy
- * ones. */
+/* Slots whose thread runs (only those get tasks), and busy ones: a task
+ * is busy from its dispatch until its result is taken. */
 unsigned et_slots_ready(const et_slots_t *self);
 unsigned et_slots_busy(const et_slots_t *self);
 
 /* Hand 'task' and its payload (consumed on success) to a free slot.
- * Returns 0, or -1 with errno EBUSY (no free slot) or a ZeroMQ error
- * (then 'payload' is left to the caller). */
+ * Returns 0, or -1 with errno EBUSY (no free slot; then 'payload' is left
+ * to the caller). */
 int et_slots_dispatch(et_slots_t *self, const et_task_t *task,
                       zmq_msg_t *payload);
 
-/* Take one message from the slots without blocking. Returns 1 with a
- * finished task in *reply, its output in 'output' (initialised here; the
- * caller closes it) and the slot's index in *slot, and frees that slot;
- * 0 after a hello or a malformed internal message (logged): call again;
- * -1 with errno EAGAIN when nothing is waiting, or another errno on a
- * socket error (logged). */
+/* Take one finished task without blocking. Returns 1 with it in *reply,
+ * its output in 'output' (initialised here; the caller closes it) and the
+ * slot's index in *slot, and frees that slot; -1 with errno EAGAIN when
+ * none is waiting. */
 int et_slots_recv(et_slots_t *self, et_slot_reply_t *reply, zmq_msg_t *output,
                   unsigned *slot);
 

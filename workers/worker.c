@@ -442,21 +442,15 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
     s_send_result(w, result, output);
 }
 
-/* Returns 0, or -1 on a fatal socket error. */
-static int
+/* Every finished task (at most one per slot). */
+static void
 s_drain_slots(et_worker_t *w)
 {
-    for (int i = 0; i < S_BATCH; i++) {
-        et_slot_reply_t reply;
-        zmq_msg_t output;
-        unsigned slot;
-        int rc = et_slots_recv(w->slots, &reply, &output, &slot);
-        if (rc < 0)
-            return errno == EAGAIN ? 0 : -1;
-        if (rc == 1)
-            s_on_result(w, &reply, &output, slot);
-    }
-    return 0;
+    et_slot_reply_t reply;
+    zmq_msg_t output;
+    unsigned slot;
+    while (et_slots_recv(w->slots, &reply, &output, &slot) == 1)
+        s_on_result(w, &reply, &output, slot);
 }
 
 /* The broker socket's monitor. A lost connection comes back as a new
@@ -632,7 +626,7 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
             return rc > 0 ? 0 : -1;
         zmq_pollitem_t items[3] = {
             {.socket = w->broker, .events = ZMQ_POLLIN},
-            {.socket = et_slots_socket(w->slots), .events = ZMQ_POLLIN},
+            {.fd = et_slots_fd(w->slots), .events = ZMQ_POLLIN},
             {.socket = w->monitor, .events = ZMQ_POLLIN},
         };
         if (zmq_poll(items, 3, s_poll_timeout_ms(w, now)) < 0) {
@@ -642,8 +636,10 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
             return -1;
         }
         /* Slots first: a finished task frees a slot for the next TASK. */
-        if ((items[1].revents & ZMQ_POLLIN) && s_drain_slots(w) != 0)
-            return -1;
+        if (items[1].revents & ZMQ_POLLIN) {
+            et_slots_clear_wake(w->slots);
+            s_drain_slots(w);
+        }
         if ((items[0].revents & ZMQ_POLLIN) && s_drain_broker(w) != 0)
             return -1;
         if ((items[2].revents & ZMQ_POLLIN) && s_drain_monitor(w) != 0)
@@ -701,7 +697,6 @@ s_setup(et_worker_t *w)
     w->init_ns = (int64_t)(et_clock_mono_ns() - start);
     w->fn_ready = 1;
     w->slots_cfg = (et_slots_config_t){
-        .ctx = w->ctx,
         .def = w->def,
         .fn_state = w->fn_state,
         .count = w->cfg.slots,
