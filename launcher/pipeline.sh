@@ -603,7 +603,7 @@ run_broker_lost() {
   stop_workers "$run"
   sig_proc USR1 "$(pid_of "$run" collector)" || true
   # It ends within 2 s, plus the usage grace when reports are missing.
-  while kill -0 "$cpid" 2>/dev/null; do sleep 0.2; done
+  while kill -0 "$cpid" 2>/dev/null; do nap 0.2; done
   wait "$cpid" || crc=$?
   pipeline_stop "$run"
   [ -n "${HOSTS_FILE:-}" ] && hosts_finish "$run" "$OUT"
@@ -641,7 +641,7 @@ exit_why() {
 collector_watch() {
   local run="$1" cpid rc=0
   [ -n "${COLLECTOR_ENDED:-}" ] && return 0
-  cpid="$(local_pid_of "$run" collector)"
+  pid_into cpid "$run" collector
   kill -0 "$cpid" 2>/dev/null && return 0
   wait "$cpid" || rc=$?
   [ "$rc" -eq 0 ] || run_collector_lost "$run" "$(exit_why "$rc")"
@@ -652,9 +652,9 @@ collector_watch() {
 # restarting it; a supervisor that used up its restarts has ended.
 broker_up() {
   local pid
-  pid="$(local_pid_of "$1" broker)"
+  pid_into pid "$1" broker
   [ -n "$pid" ] && s_running "$pid" && return 0
-  pid="$(local_pid_of "$1" supervisor)"
+  pid_into pid "$1" supervisor
   [ -n "$pid" ] && s_running "$pid"
 }
 
@@ -674,7 +674,7 @@ supervise_run() {
     if [ -z "$COLLECTOR_ENDED" ] && ! broker_up "$run"; then
       run_broker_lost "$run" "its process is gone"
     fi
-    sleep 0.2
+    nap 0.2
   done
   producer_end "$run" || prc=$?
   collector_watch "$run"
@@ -706,7 +706,7 @@ supervise_run() {
       sig_proc KILL "$(pid_of "$run" broker)" || true
       deadline=$((SECONDS + 120))
     fi
-    sleep 0.2
+    nap 0.2
   done
   # Only the first broker is this shell's child; a restarted one's status
   # is its supervisor's to see.
@@ -718,7 +718,7 @@ supervise_run() {
   fi
   while [ -z "$COLLECTOR_ENDED" ]; do
     collector_watch "$run"
-    [ -n "$COLLECTOR_ENDED" ] || sleep 0.2
+    [ -n "$COLLECTOR_ENDED" ] || nap 0.2
   done
 }
 
@@ -857,9 +857,9 @@ supervise_broker() {
   trap 'exit 0' TERM INT
   run_log "$run" INFO "supervisor up (pid $$): restarts a broker that dies, at most $max time(s)"
   while :; do
-    sleep 0.5
+    nap 0.5
     [ -f "$run/broker.stopping" ] && return 0
-    pid="$(local_pid_of "$run" broker)"
+    pid_into pid "$run" broker
     [ -n "$pid" ] && s_running "$pid" && continue
     [ -f "$run/broker.stopping" ] && return 0
     if [ "$restarts" -ge "$max" ]; then

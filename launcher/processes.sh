@@ -64,6 +64,13 @@ pid_of() {
   fi
 }
 local_pid_of() { cat "$1/pids/$2.pid" 2>/dev/null || true; }
+# pid_into VAR RUN NAME: local_pid_of into VAR, without a subshell (for the
+# loops that watch the run all along).
+pid_into() {
+  local _pid=""
+  [ -f "$2/pids/$3.pid" ] && { read -r _pid <"$2/pids/$3.pid" || true; }
+  printf -v "$1" '%s' "$_pid"
+}
 
 # A process is a local pid, or HOST:PID for one started on a host of
 # --hosts; those are checked and signalled through the template.

@@ -30,3 +30,13 @@ abs_dir() {
 
 # now_ns: this machine's time in nanoseconds since the epoch.
 now_ns() { local t="$EPOCHREALTIME"; echo "${t/./}000"; }
+
+# nap SECONDS: sleep without starting a process. The watch loops run five
+# times a second for the whole run, and an external sleep is a fork and an
+# exec each time, CPU taken from the pipeline being measured. read -t on
+# a pipe that never delivers (this shell holds its write end) waits the
+# time out instead; a trapped signal still ends it early.
+nap() {
+  [ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> <(:)
+  read -r -t "$1" -u "$NAP_FD" 2>/dev/null || true
+}
