@@ -373,6 +373,8 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)c.retries,
                 (unsigned long long)self->bad_messages,
                 (unsigned long long)self->records_dropped);
+    ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
+                (unsigned long long)self->shed_events);
     ET_LOG_INFO("unknown workers told to register again: %llu (%llu more "
                 "left unanswered by the rate limit), stale results %llu",
                 (unsigned long long)et_strangers_answered(self->strangers),

@@ -47,6 +47,10 @@ struct et_broker_t {
 
     msgpack_sbuffer scratch; /* one body being encoded, sent at once */
     uint64_t bad_messages;   /* malformed or unexpected messages dropped */
+
+    /* frontend.c: the SHED being read, and the events refused that way. */
+    et_shed_t shed;
+    uint64_t shed_events;
 };
 
 /* ---- frontend.c ---------------------------------------------------------- */

@@ -110,6 +110,18 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .umin = 50 * S_NS_PER_MS,
          .umax = 3600 * S_NS_PER_S,
          .help = "a worker silent this long is lost and its events retried"},
+        {.name = "shed-pause",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->shed_pause_ns,
+         .arg = "S",
+         .def = "10ms",
+         .umin = 0,
+         .umax = 10 * S_NS_PER_S,
+         .help = "a producer whose event is refused as queue_full sends "
+                 "nothing for this long and reports the events that fall "
+                 "due meanwhile as refused, in batches (SHED): rejecting "
+                 "then costs the broker far less than serving; 0: every "
+                 "event is sent and refused one by one"},
         {.name = "log-level",
          .type = ET_OPT_LOG_LEVEL,
          .dest = &cfg->log_level,

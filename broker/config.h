@@ -25,6 +25,7 @@ typedef struct {
     uint64_t drain_timeout_ns;  /* on SIGTERM: time to finish admitted work */
     uint64_t heartbeat_ns;      /* broker -> worker heartbeat period */
     uint64_t worker_timeout_ns; /* silence after which a worker is lost */
+    uint64_t shed_pause_ns;     /* REJECT queue_full pauses the producer */
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
     char endpoints_file[PATH_MAX]; /* --endpoints-file: bound endpoints */

@@ -354,6 +354,12 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     return reason;
 }
 
+void
+et_engine_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
+{
+    (void)s_reject(self, event, reason);
+}
+
 et_reason_t
 et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
                 uint64_t now)

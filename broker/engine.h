@@ -79,6 +79,13 @@ void et_engine_destroy(et_engine_t **self_p);
 et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
                             zmq_msg_t *payload, uint64_t now_mono_ns);
 
+/* An event its producer refused itself for 'reason' (SHED: it fell due
+ * while the broker had paused that producer): REJECTED is recorded and
+ * counted as for an event refused here. Only event_id, producer_id,
+ * intended_ns and label of 'event' are used. */
+void et_engine_reject(et_engine_t *self, const et_event_t *event,
+                      et_reason_t reason);
+
 /* ---- workers --------------------------------------------------------------
  */
 

@@ -1,4 +1,4 @@
-/* The broker's frontend: what producers send (EVENT, HELLO, DONE,
+/* The broker's frontend: what producers send (EVENT, SHED, HELLO, DONE,
  * TIME_REQ, CLOCK) and what it answers them (REJECT, DONE_ACK, TIME_REP).
  * Admission itself is the engine's; this file validates and replies. */
 #include "broker/broker_internal.h"
@@ -13,8 +13,14 @@ static void
 s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
               et_reason_t reason)
 {
+    /* A full queue pauses the producer: what falls due meanwhile it
+     * refuses itself and reports in SHED batches, so an overload costs a
+     * message per batch here, not one per event each way. */
     et_reject_t reject = {.event_id = event->event_id,
-                          .reason = (uint8_t)reason};
+                          .reason = (uint8_t)reason,
+                          .pause_ns = reason == ET_REASON_QUEUE_FULL
+                                          ? (int64_t)self->cfg.shed_pause_ns
+                                          : 0};
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_reject(&self->scratch, &reject) != 0 ||
         et_zsock_send(self->frontend, route, ET_MSG_REJECT, &self->scratch,
@@ -42,6 +48,31 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
     if (reason == ET_REASON_BAD_PAYLOAD)
         self->bad_messages++;
     s_send_reject(self, &frames[0], &event, reason);
+}
+
+/* Events a producer refused itself under a pause: recorded as if refused
+ * here. The ids must be its own and the reason one a pause gives. */
+static int
+s_on_shed(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_shed_t *shed = &self->shed;
+    if (count != 3 || et_codec_decode_shed(zmq_msg_data(&frames[2]),
+                                           zmq_msg_size(&frames[2]), shed) != 0)
+        return -1;
+    uint64_t seq = shed->first_event_id & ((1ULL << ET_EVENT_SEQ_BITS) - 1);
+    if (shed->first_event_id >> ET_EVENT_SEQ_BITS != shed->producer_id ||
+        shed->reason != ET_REASON_QUEUE_FULL ||
+        seq + shed->count > (1ULL << ET_EVENT_SEQ_BITS))
+        return -1;
+    for (uint32_t i = 0; i < shed->count; i++) {
+        et_event_t event = {.event_id = shed->first_event_id + i,
+                            .producer_id = shed->producer_id,
+                            .intended_ns = shed->intended_ns[i],
+                            .label = shed->label[i]};
+        et_engine_reject(self->engine, &event, (et_reason_t)shed->reason);
+    }
+    self->shed_events += shed->count;
+    return 0;
 }
 
 static int
@@ -100,6 +131,9 @@ et_broker_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count)
     case ET_MSG_EVENT:
         s_on_event(self, frames, count);
         return;
+    case ET_MSG_SHED:
+        rc = s_on_shed(self, frames, count);
+        break;
     case ET_MSG_HELLO:
         rc = s_on_hello(self, frames, count);
         break;

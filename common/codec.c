@@ -336,7 +336,7 @@ s_done(int rc)
 static int
 s_type_known(uint64_t type)
 {
-    return (type >= ET_MSG_EVENT && type <= ET_MSG_TIME_REP) ||
+    return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
            (type >= ET_MSG_READY && type <= ET_MSG_REGISTER) ||
            (type >= ET_MSG_RECORDS && type <= ET_MSG_WORKFLOW);
 }
@@ -409,19 +409,73 @@ int
 et_codec_encode_reject(msgpack_sbuffer *buf, const et_reject_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 2) ||
+    return s_done(msgpack_pack_array(&pk, 3) ||
                   msgpack_pack_uint64(&pk, m->event_id) ||
-                  msgpack_pack_uint8(&pk, m->reason));
+                  msgpack_pack_uint8(&pk, m->reason) ||
+                  msgpack_pack_int64(&pk, m->pause_ns));
 }
 
 int
 et_codec_decode_reject(const void *data, size_t size, et_reject_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 2, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 3, 0) != 0)
         return -1;
     m->event_id = s_read_u64(&r, UINT64_MAX);
     m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
+    m->pause_ns = s_read_i64(&r, 0, ET_PAUSE_MAX_NS);
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_shed(msgpack_sbuffer *buf, const et_shed_t *m)
+{
+    if (m->count > ET_SHED_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, 4) ||
+             msgpack_pack_uint32(&pk, m->producer_id) ||
+             msgpack_pack_uint8(&pk, m->reason) ||
+             msgpack_pack_uint64(&pk, m->first_event_id) ||
+             msgpack_pack_array(&pk, m->count);
+    for (uint32_t i = 0; i < m->count && !rc; i++)
+        rc = msgpack_pack_array(&pk, 2) ||
+             msgpack_pack_int64(&pk, m->intended_ns[i]) ||
+             msgpack_pack_int32(&pk, m->label[i]);
+    return s_done(rc);
+}
+
+int
+et_codec_decode_shed(const void *data, size_t size, et_shed_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 4, 0) != 0)
+        return -1;
+    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
+    m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
+    m->first_event_id = s_read_u64(&r, UINT64_MAX);
+    const msgpack_object *list = s_next(&r);
+    m->count = 0;
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
+        list->via.array.size > ET_SHED_MAX) {
+        r.bad = 1;
+        return s_reader_close(&r);
+    }
+    for (uint32_t i = 0; i < list->via.array.size && !r.bad; i++) {
+        const msgpack_object *entry = &list->via.array.ptr[i];
+        if (entry->type != MSGPACK_OBJECT_ARRAY || entry->via.array.size != 2) {
+            r.bad = 1;
+            break;
+        }
+        s_reader_t sub = {.items = entry->via.array.ptr, .count = 2};
+        m->intended_ns[i] = s_read_i64(&sub, 0, S_NS_MAX);
+        m->label[i] = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
+        r.bad |= sub.bad;
+    }
+    if (!r.bad)
+        m->count = list->via.array.size;
     return s_reader_close(&r);
 }
 
@@ -918,6 +972,8 @@ et_codec_type_name(et_msg_type_t type)
         return "DONE";
     case ET_MSG_DONE_ACK:
         return "DONE_ACK";
+    case ET_MSG_SHED:
+        return "SHED";
     case ET_MSG_TIME_REQ:
         return "TIME_REQ";
     case ET_MSG_TIME_REP:

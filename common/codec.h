@@ -41,6 +41,7 @@ typedef enum {
     ET_MSG_DONE_ACK = 5, /* broker -> producer: all rejects were sent */
     ET_MSG_TIME_REQ = 6, /* producer or worker -> broker: clock probe */
     ET_MSG_TIME_REP = 7, /* broker -> the prober: its clock's answer */
+    ET_MSG_SHED = 8,     /* producer -> broker: events refused at the source */
     ET_MSG_READY = 10,   /* worker -> broker */
     ET_MSG_TASK = 11,    /* broker -> worker: header, task, payload */
     ET_MSG_RESULT = 12,  /* worker -> broker: header, result, payload */
@@ -89,8 +90,25 @@ typedef struct {
 
 typedef struct {
     uint64_t event_id;
-    uint8_t reason; /* et_reason_t */
+    uint8_t reason;   /* et_reason_t */
+    int64_t pause_ns; /* > 0: send nothing more for this long (see SHED) */
 } et_reject_t;
+
+/* Most events in one SHED message. */
+#define ET_SHED_MAX 2048
+#define ET_PAUSE_MAX_NS (10LL * 1000000000LL)
+
+/* Events a producer refused itself while the broker's pause lasted: ids
+ * first_event_id, first_event_id + 1, ... (one per entry), each with its
+ * intended time and label, all refused for 'reason'. */
+typedef struct {
+    uint32_t producer_id;
+    uint8_t reason; /* et_reason_t */
+    uint64_t first_event_id;
+    uint32_t count; /* 0..ET_SHED_MAX */
+    int64_t intended_ns[ET_SHED_MAX];
+    int32_t label[ET_SHED_MAX];
+} et_shed_t;
 
 typedef struct {
     uint32_t producer_id;
@@ -295,6 +313,8 @@ int et_codec_encode_reject(msgpack_sbuffer *buf, const et_reject_t *msg);
 int et_codec_decode_reject(const void *data, size_t size, et_reject_t *msg);
 int et_codec_encode_hello(msgpack_sbuffer *buf, const et_hello_t *msg);
 int et_codec_decode_hello(const void *data, size_t size, et_hello_t *msg);
+int et_codec_encode_shed(msgpack_sbuffer *buf, const et_shed_t *msg);
+int et_codec_decode_shed(const void *data, size_t size, et_shed_t *msg);
 int et_codec_encode_done(msgpack_sbuffer *buf, const et_done_t *msg);
 int et_codec_decode_done(const void *data, size_t size, et_done_t *msg);
 int et_codec_encode_ready(msgpack_sbuffer *buf, const et_ready_t *msg);

@@ -46,6 +46,11 @@ help_pipeline_opts() {
   --slots N              concurrent events per instance (default: the
                          workflow stage's slots, else 1)
   --queue-cap N          queue bound per function (default 10000)
+  --shed-pause S         an event refused because the queue is full pauses
+                         its producer this long: what falls due meanwhile
+                         is refused at the producer and reported in
+                         batches, so overload costs the broker little
+                         (default 10ms; 0: refuse each event at the broker)
   --drain-timeout S      broker: after the load, keep serving admitted events
                          this long (default 30); the collector waits 15 s more
   --log-level LEVEL      debug|info|warn|error (default info)

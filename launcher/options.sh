@@ -23,6 +23,7 @@ set_pipeline_defaults() {
   MODE="sleep"
   SLOTS=""
   QUEUE_CAP=10000
+  SHED_PAUSE=""
   RATE=10
   DURATION=10
   ARRIVAL=poisson
@@ -96,6 +97,7 @@ parse_pipeline_opt() {
     --mode) MODE="$value" ;;
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;
+    --shed-pause) SHED_PAUSE="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
     --labels) LABELS="$value" ;;

@@ -42,6 +42,7 @@ broker_argv() {
     --collector "$6" --stats "$7" --workflow "$(wf_get "$wf_name" path)"
     --queue-cap "$QUEUE_CAP" --drain-timeout "$DRAIN_TIMEOUT"
     --log-level "$LOG_LEVEL")
+  [ -n "$SHED_PAUSE" ] && broker_argv_out+=(--shed-pause "$SHED_PAUSE")
   [ -n "$CURVE_DIR" ] && broker_argv_out+=(--curve "$CURVE_DIR")
   broker_argv_out+=(--endpoints-file "$run/broker.endpoints")
 }

@@ -2,6 +2,10 @@
  * wait for the connection, then send every arrival of the schedule at its
  * intended CLOCK_REALTIME instant with its source's payload and label,
  * counting REJECTs as they come back, and finish with DONE / DONE_ACK.
+ * A REJECT for a full queue pauses the producer: the events that fall due
+ * during the pause are not sent but refused here, and reported to the
+ * broker in SHED batches (still with their ids, intended times and labels,
+ * so every event the schedule produced is accounted for).
  * With --collector, HELLO and DONE also go straight to the collector, so
  * the run's sent count does not depend on the broker surviving. */
 #include "producer/producer.h"
@@ -37,6 +41,10 @@
 #define S_PROGRESS_EVERY_NS (250 * ET_NS_PER_MS)
 #define S_PROGRESS_WIDTH 30
 #define S_SEQ_LIMIT (1ULL << ET_EVENT_SEQ_BITS)
+/* While paused, wake at most this often to refuse what fell due, and send
+ * a SHED batch at the latest this long after its first event. */
+#define S_SHED_GRAIN_NS ET_NS_PER_MS
+#define S_SHED_FLUSH_NS (10 * ET_NS_PER_MS)
 /* The collector's PUSH carries two messages a run. */
 #define S_COLLECTOR_HWM 16
 
@@ -67,6 +75,14 @@ typedef struct {
     uint64_t bad_messages;
     int64_t lag_max_ns;
     double lag_sum_ns;
+    uint64_t lag_count; /* events whose lag is in lag_sum_ns: those sent */
+    /* The broker's pause (CLOCK_REALTIME): events due before it are
+     * refused here, into 'shed', sent as one SHED message. */
+    int64_t pause_until_ns;
+    uint8_t pause_reason;
+    uint64_t shed_started_ns; /* CLOCK_MONOTONIC: the batch's first event */
+    uint64_t shed_total;
+    et_shed_t shed;
     int done_sent;
     int done_acked;
     int progress;
@@ -146,6 +162,13 @@ s_handle(s_run_t *run, zmq_msg_t *frames, int count, int too_many)
         run->rejected++;
         ET_LOG_DEBUG("event %" PRIu64 " rejected: %s", seq,
                      et_codec_reason_name((et_reason_t)reject.reason));
+        /* Only a full queue pauses (the broker gives no other pause). */
+        if (reject.pause_ns > 0 && reject.reason == ET_REASON_QUEUE_FULL) {
+            int64_t until = et_clock_real_ns() + reject.pause_ns;
+            if (until > run->pause_until_ns)
+                run->pause_until_ns = until;
+            run->pause_reason = reject.reason;
+        }
         return;
     }
     /* DONE_ACK is a header alone; a body, if any, carries nothing we use. */
@@ -236,6 +259,63 @@ s_record_lag(s_run_t *run, int64_t lag_ns)
     if (lag_ns > run->lag_max_ns)
         run->lag_max_ns = lag_ns;
     run->lag_sum_ns += (double)lag_ns;
+    run->lag_count++;
+}
+
+/* Report the batch of events refused here. Once sent they count as sent
+ * (the broker records each as REJECTED) and as rejected; a batch the
+ * socket refuses counts as send_failed, as an event would. 0, or -1 when
+ * the run cannot go on. */
+static int
+s_flush_shed(s_run_t *run)
+{
+    et_shed_t *shed = &run->shed;
+    if (shed->count == 0)
+        return 0;
+    uint32_t count = shed->count;
+    msgpack_sbuffer_clear(&run->body);
+    int rc = et_codec_encode_shed(&run->body, shed);
+    shed->count = 0;
+    if (rc != 0) {
+        ET_LOG_ERROR("out of memory building SHED");
+        return -1;
+    }
+    if (et_zsock_send(run->sock, NULL, ET_MSG_SHED, &run->body, NULL,
+                      ZMQ_DONTWAIT) == 0) {
+        run->sent += count;
+        run->rejected += count;
+        run->shed_total += count;
+        return 0;
+    }
+    int saved = errno;
+    run->send_failed += count;
+    if (saved == ETERM)
+        return -1;
+    ET_LOG_WARN_LIMITED("send SHED of %u events: %s", count,
+                        zmq_strerror(saved));
+    return 0;
+}
+
+/* Refuse event 'seq' due at 'intended_ns' here, under the broker's pause. */
+static int
+s_shed_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
+{
+    et_shed_t *shed = &run->shed;
+    if (shed->count == 0) {
+        shed->producer_id = run->cfg->id;
+        shed->reason = run->pause_reason;
+        shed->first_event_id =
+            ((uint64_t)run->cfg->id << ET_EVENT_SEQ_BITS) | seq;
+        run->shed_started_ns = et_clock_mono_ns();
+    }
+    shed->intended_ns[shed->count] =
+        intended_ns + et_clockprobe_correction(run->probe);
+    shed->label[shed->count] = run->label;
+    shed->count++;
+    if (shed->count == ET_SHED_MAX ||
+        et_clock_mono_ns() - run->shed_started_ns >= S_SHED_FLUSH_NS)
+        return s_flush_shed(run);
+    return 0;
 }
 
 /* Send event 'seq' due at 'intended_ns', with the payload and label the
@@ -452,14 +532,14 @@ static int
 s_done(s_run_t *run)
 {
     const et_producer_config_t *cfg = run->cfg;
-    uint64_t scheduled = run->sent + run->send_failed;
     et_done_t done = {
         .producer_id = cfg->id,
         .sent = run->sent,
         .send_failed = run->send_failed,
         .lag_max_ns = run->lag_max_ns,
-        .lag_mean_ns =
-            scheduled ? (int64_t)(run->lag_sum_ns / (double)scheduled) : 0,
+        .lag_mean_ns = run->lag_count
+                           ? (int64_t)(run->lag_sum_ns / (double)run->lag_count)
+                           : 0,
         .finished_ns =
             et_clock_real_ns() + et_clockprobe_correction(run->probe)};
     msgpack_sbuffer_clear(&run->body);
@@ -583,6 +663,28 @@ s_schedule(s_run_t *run)
         if (rc == 0)
             break;
         int64_t intended_ns = run->start_ns + offset_ns;
+        if (intended_ns < run->pause_until_ns) {
+            /* Paused: no wait per event, a wake-up per grain at most, never
+             * before the event's time nor past the pause. */
+            int64_t now = et_clock_real_ns();
+            if (intended_ns > now) {
+                int64_t until = intended_ns + S_SHED_GRAIN_NS;
+                if (s_wait_until(run, until < run->pause_until_ns
+                                          ? until
+                                          : run->pause_until_ns) != 0)
+                    return -1;
+                if (*run->stop)
+                    break;
+            }
+            if (intended_ns < run->pause_until_ns) {
+                if (s_shed_event(run, run->scheduled++, intended_ns) != 0)
+                    return -1;
+                continue;
+            }
+        }
+        /* A batch goes out before any later event. */
+        if (s_flush_shed(run) != 0)
+            return -1;
         if (s_wait_until(run, intended_ns) != 0)
             return -1;
         if (*run->stop)
@@ -592,6 +694,8 @@ s_schedule(s_run_t *run)
         if (s_send_event(run, seq, intended_ns) != 0)
             return -1;
     }
+    if (s_flush_shed(run) != 0)
+        return -1;
     /* Cut by the duration: stay for all of it, the load's window is the
      * schedule's. A replay whose data ended is over. */
     if (!*run->stop && cut &&
@@ -603,13 +707,16 @@ s_schedule(s_run_t *run)
 static void
 s_summary(const s_run_t *run)
 {
-    uint64_t scheduled = run->sent + run->send_failed;
     double lag_mean_ms =
-        scheduled ? run->lag_sum_ns / (double)scheduled / 1e6 : 0.0;
+        run->lag_count ? run->lag_sum_ns / (double)run->lag_count / 1e6 : 0.0;
+    char shed[64] = "";
+    if (run->shed_total)
+        snprintf(shed, sizeof shed, " (%" PRIu64 " refused here, paused)",
+                 run->shed_total);
     printf("producer %" PRIu32 ": sent %" PRIu64 " (send_failed %" PRIu64
-           "), rejected %" PRIu64
+           "), rejected %" PRIu64 "%s"
            ", behind schedule max %.2f ms mean %.2f ms\n",
-           run->cfg->id, run->sent, run->send_failed, run->rejected,
+           run->cfg->id, run->sent, run->send_failed, run->rejected, shed,
            (double)run->lag_max_ns / 1e6, lag_mean_ms);
     fflush(stdout);
 }

@@ -79,6 +79,20 @@ s_cmp_reject(const char *w, const et_reject_t *a, const et_reject_t *b)
 {
     S_EQ(w, a, b, event_id);
     S_EQ(w, a, b, reason);
+    S_EQ(w, a, b, pause_ns);
+}
+
+static void
+s_cmp_shed(const char *w, const et_shed_t *a, const et_shed_t *b)
+{
+    S_EQ(w, a, b, producer_id);
+    S_EQ(w, a, b, reason);
+    S_EQ(w, a, b, first_event_id);
+    S_EQ(w, a, b, count);
+    for (uint32_t i = 0; i < a->count; i++) {
+        S_EQ(w, a, b, intended_ns[i]);
+        S_EQ(w, a, b, label[i]);
+    }
 }
 
 static void
@@ -314,6 +328,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s_header(data, size);
     S_ROUND_TRIP(et_event_t, event, s_cmp_event);
     S_ROUND_TRIP(et_reject_t, reject, s_cmp_reject);
+    S_ROUND_TRIP(et_shed_t, shed, s_cmp_shed);
     S_ROUND_TRIP(et_hello_t, hello, s_cmp_hello);
     S_ROUND_TRIP(et_done_t, done, s_cmp_done);
     S_ROUND_TRIP(et_ready_t, ready, s_cmp_ready);

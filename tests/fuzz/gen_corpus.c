@@ -71,9 +71,21 @@ s_codec(void)
     et_event_t ev = {42, 3, 1700000000000000000, 1700000000000100000, 1};
     rc |= et_codec_encode_event(&b, &ev);
     rc |= s_write_buf("codec", "event", &b);
-    et_reject_t rej = {42, ET_REASON_QUEUE_FULL};
+    et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000};
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject", &b);
+    rc |= et_codec_encode_header(&b, ET_MSG_SHED);
+    rc |= s_write_buf("codec", "header-shed", &b);
+    static et_shed_t shed = {.producer_id = 3,
+                             .reason = ET_REASON_QUEUE_FULL,
+                             .first_event_id = (3ULL << 40) | 100,
+                             .count = 3,
+                             .intended_ns = {1700000000000000000,
+                                             1700000000000050000,
+                                             1700000000000090000},
+                             .label = {-1, 0, 1}};
+    rc |= et_codec_encode_shed(&b, &shed);
+    rc |= s_write_buf("codec", "shed", &b);
     et_hello_t hello = {.producer_id = 1,
                         .arrival = "poisson:100",
                         .source = "fraud",

@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
-# A tiny queue bound under overload: the broker rejects events back to the
-# producer, every rejection is counted, and nothing is lost.
+# A tiny queue bound under overload: every rejection is counted, and
+# nothing is lost, both ways of refusing: the broker pausing the producer,
+# which then refuses what falls due itself and reports it in SHED batches
+# (the default), and the broker refusing each event (--shed-pause 0).
 . "$(dirname "$0")/lib.sh"
 
-out="$ET_TMP/out"
-"$EVENTIDE" run --workflow synthetic --service const:50ms --workers 1 \
-  --queue-cap 2 --rate 200 --duration 2 --arrival constant --out "$out" \
-  >"$ET_TMP/run.log" 2>&1 || { cat "$ET_TMP/run.log" >&2; fail "run failed"; }
+# run_tiny NAME SHED_PAUSE: the overloaded run; checks what both ways share.
+run_tiny() {
+  local out="$ET_TMP/$1"
+  "$EVENTIDE" run --workflow synthetic --service const:50ms --workers 1 \
+    --queue-cap 2 --rate 200 --duration 2 --arrival constant \
+    --shed-pause "$2" --out "$out" >"$ET_TMP/$1.log" 2>&1 ||
+    { cat "$ET_TMP/$1.log" >&2; fail "$1: run failed"; }
+  s="$out/summary.json"
+  expect_accounted "$s"
+  expect_eq "$1: sent" "$(json "$s" .events.sent)" 400
+  rejected=$(json "$s" .events.rejected)
+  completed=$(json "$s" .events.completed)
+  # One server at 20/s with room for 2 waiting cannot take 200/s.
+  [ "$rejected" -gt 200 ] || fail "$1: only $rejected rejected"
+  [ "$completed" -ge 20 ] || fail "$1: only $completed completed"
+  # The producer saw exactly the rejections the collector counted.
+  grep -q "rejected $rejected\b" "$ET_TMP/$1.log" ||
+    fail "$1: producer's rejection count differs from the summary's ($rejected): $(grep 'producer' "$ET_TMP/$1.log")"
+  shed=$(sed -n 's/.*under a pause (SHED): \([0-9]*\)$/\1/p' "$out/broker.log")
+  [ -n "$shed" ] || fail "$1: the broker's log does not count SHED events"
+}
 
-s="$out/summary.json"
-expect_accounted "$s"
-expect_eq sent "$(json "$s" .events.sent)" 400
-rejected=$(json "$s" .events.rejected)
-completed=$(json "$s" .events.completed)
-# One server at 20/s with room for 2 waiting cannot take 200/s.
-[ "$rejected" -gt 200 ] || fail "only $rejected rejected"
-[ "$completed" -ge 20 ] || fail "only $completed completed"
-# The producer saw exactly the rejections the collector counted.
-grep -q "rejected $rejected\b" "$ET_TMP/run.log" ||
-  fail "producer's rejection count differs from the summary's ($rejected): $(grep 'producer' "$ET_TMP/run.log")"
-pass "rejected $rejected of 400, completed $completed, lost 0"
+run_tiny paused 10ms
+[ "$shed" -gt 0 ] || fail "paused: nothing was refused at the producer"
+grep -q "producer 1: .* rejected $rejected ($shed refused here, paused)" \
+  "$ET_TMP/paused.log" ||
+  fail "paused: the producer does not report its $shed refusals: $(grep 'producer 1' "$ET_TMP/paused.log")"
+paused_shed=$shed
+
+run_tiny one_by_one 0
+expect_eq "one_by_one: refused at the producer" "$shed" 0
+
+pass "paused: $paused_shed of the rejections refused at the producer; one by one: none; lost 0 both"

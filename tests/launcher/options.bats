@@ -51,7 +51,7 @@ refuses() {
 
 @test "every option needs a value" {
   for flag in --workflow --workers --service --mode --slots --queue-cap \
-              --rate --source --labels --speedup --fraud-rate \
+              --shed-pause --rate --source --labels --speedup --fraud-rate \
               --malformed-rate --duration --arrival --seed --payload-bytes \
               --out --drain-timeout --log-level --idle-timeout --memory-mb \
               --price-gb-s --price-requests --autoscale --min --max \
@@ -101,6 +101,7 @@ refuses() {
 
 @test "the values only passed on are stored as given: the binaries judge them" {
   for pair in --service:SERVICE --mode:MODE --slots:SLOTS --queue-cap:QUEUE_CAP \
+              --shed-pause:SHED_PAUSE \
               --rate:RATE --source:SOURCE --labels:LABELS --speedup:SPEEDUP \
               --fraud-rate:FRAUD_RATE --malformed-rate:MALFORMED_RATE \
               --duration:DURATION --arrival:ARRIVAL --payload-bytes:PAYLOAD_BYTES \
@@ -343,6 +344,7 @@ expect_refused() {
 --idle-timeout x worker --workflow fraud
 --clock-sync maybe worker
 --queue-cap 0 broker
+--shed-pause 11s broker
 --drain-timeout 99999 broker
 --log-level loud broker
 --memory-mb 0 collector

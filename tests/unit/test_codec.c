@@ -38,7 +38,24 @@ static et_reject_t
 s_reject(void)
 {
     return (et_reject_t){.event_id = (7ULL << 40) | 12345,
-                         .reason = ET_REASON_BAD_PAYLOAD};
+                         .reason = ET_REASON_BAD_PAYLOAD,
+                         .pause_ns = ET_PAUSE_MAX_NS};
+}
+
+static et_shed_t *
+s_shed_new(uint32_t count)
+{
+    et_shed_t *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->producer_id = 7;
+    m->reason = ET_REASON_QUEUE_FULL;
+    m->first_event_id = (7ULL << 40) | 1000;
+    m->count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        m->intended_ns[i] = i == 0 ? INT64_MAX : 1700000000000000000LL + i;
+        m->label[i] = (int32_t)(i % 3) - 1;
+    }
+    return m;
 }
 
 static et_hello_t
@@ -293,6 +310,18 @@ s_dec_reject(const void *data, size_t size)
 }
 
 static int
+s_dec_shed(const void *data, size_t size)
+{
+    et_shed_t *m = malloc(sizeof *m);
+    assert_non_null(m);
+    int rc = et_codec_decode_shed(data, size, m);
+    if (rc == 0)
+        assert_true(m->count <= ET_SHED_MAX && m->reason <= ET_REASON_MAX);
+    free(m);
+    return rc;
+}
+
+static int
 s_dec_hello(const void *data, size_t size)
 {
     et_hello_t *m = malloc(sizeof *m);
@@ -476,6 +505,14 @@ s_enc_event(msgpack_sbuffer *b)
 }
 
 static void
+s_enc_shed(msgpack_sbuffer *b)
+{
+    et_shed_t *m = s_shed_new(3);
+    assert_int_equal(et_codec_encode_shed(b, m), 0);
+    free(m);
+}
+
+static void
 s_enc_reject(msgpack_sbuffer *b)
 {
     et_reject_t m = s_reject();
@@ -575,7 +612,8 @@ s_enc_header(msgpack_sbuffer *b)
  * T  text, 0..ET_TEXT_MAX-1   r  rate/duration, finite, >= 0
  * d  score, finite            L  list of per-function stats
  * R  clock role 1..MAX        o  offset, |v| <= ET_CLOCK_OFFSET_MAX_NS
- * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX */
+ * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX
+ * p  pause 0..ET_PAUSE_MAX_NS */
 typedef struct {
     const char *name;
     s_encode_fn encode;
@@ -587,7 +625,9 @@ typedef struct {
 
 static const s_body_t s_bodies[] = {
     {"event", s_enc_event, s_dec_event, {0}, 0, "uwnnl"},
-    {"reject", s_enc_reject, s_dec_reject, {0}, 0, "ue"},
+    {"reject", s_enc_reject, s_dec_reject, {0}, 0, "uep"},
+    {"shed", s_enc_shed, s_dec_shed, {0}, 0, "weuL"},
+    {"shed.entry", s_enc_shed, s_dec_shed, {3, 1}, 2, "nl"},
     {"hello", s_enc_hello, s_dec_hello, {0}, 0, "wtTrrun"},
     {"done", s_enc_done, s_dec_done, {0}, 0, "wuunnn"},
     {"ready", s_enc_ready, s_dec_ready, {0}, 0, "sswcnn"},
@@ -613,7 +653,7 @@ static const s_body_t s_bodies[] = {
 static const s_decode_fn s_decoders[] = {
     s_dec_header,  s_dec_event,    s_dec_reject,   s_dec_hello, s_dec_done,
     s_dec_ready,   s_dec_task,     s_dec_result,   s_dec_usage, s_dec_stats,
-    s_dec_records, s_dec_time_req, s_dec_time_rep, s_dec_clock};
+    s_dec_records, s_dec_time_req, s_dec_time_rep, s_dec_clock, s_dec_shed};
 #define N_DECODERS (sizeof s_decoders / sizeof s_decoders[0])
 
 // ---------------------------------------------------------------------------
@@ -817,6 +857,10 @@ s_values(char code, int good, msgpack_object *v)
             v[n++] = s_obj_int(0);
             v[n++] = s_obj_int(2 * ET_CLOCK_OFFSET_MAX_NS);
             break;
+        case 'p':
+            v[n++] = s_obj_int(0);
+            v[n++] = s_obj_int(ET_PAUSE_MAX_NS);
+            break;
         }
         return n;
     }
@@ -915,6 +959,10 @@ s_values(char code, int good, msgpack_object *v)
         v[n++] = s_obj_int(2 * ET_CLOCK_OFFSET_MAX_NS + 1);
         v[n++] = s_obj_uint(UINT64_MAX);
         break;
+    case 'p':
+        v[n++] = s_obj_int(-1);
+        v[n++] = s_obj_int(ET_PAUSE_MAX_NS + 1);
+        break;
     }
     return n;
 }
@@ -939,7 +987,7 @@ test_codec_header_round_trips_every_type(void **state)
         ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
         ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
         ET_MSG_BYE,      ET_MSG_REGISTER, ET_MSG_RECORDS,   ET_MSG_USAGE,
-        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW};
+        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -995,9 +1043,79 @@ test_codec_reject_round_trips(void **state)
         assert_int_equal(et_codec_decode_reject(b.data, b.size, &out), 0);
         assert_true(out.event_id == in.event_id);
         assert_int_equal(out.reason, reason);
+        assert_true(out.pause_ns == in.pause_ns);
         assert_string_not_equal(et_codec_reason_name(out.reason), "unknown");
         msgpack_sbuffer_destroy(&b);
     }
+}
+
+// SHED: empty, one and the most entries round-trip; one more than the most
+// is refused by the encoder and by the decoder, and so is an entry that is
+// not a pair.
+static void
+test_codec_shed_round_trips_and_bounds(void **state)
+{
+    (void)state;
+    const uint32_t counts[] = {0, 1, ET_SHED_MAX};
+    et_shed_t *out = malloc(sizeof *out);
+    assert_non_null(out);
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        et_shed_t *in = s_shed_new(counts[k]);
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_shed(&b, in), 0);
+        assert_true(b.size <= ET_BODY_MAX);
+        memset(out, 0xa5, sizeof *out);
+        assert_int_equal(et_codec_decode_shed(b.data, b.size, out), 0);
+        assert_int_equal(out->producer_id, in->producer_id);
+        assert_int_equal(out->reason, in->reason);
+        assert_true(out->first_event_id == in->first_event_id);
+        assert_int_equal(out->count, in->count);
+        for (uint32_t i = 0; i < in->count; i++) {
+            assert_true(out->intended_ns[i] == in->intended_ns[i]);
+            assert_int_equal(out->label[i], in->label[i]);
+        }
+        msgpack_sbuffer_destroy(&b);
+        free(in);
+    }
+
+    et_shed_t *in = s_shed_new(ET_SHED_MAX);
+    in->count = ET_SHED_MAX + 1;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    errno = 0;
+    assert_int_equal(et_codec_encode_shed(&b, in), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    free(in);
+
+    /* Written by hand: ET_SHED_MAX + 1 pairs, then a bare integer entry. */
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(&b);
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_uint32(&pk, 7);
+    msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
+    msgpack_pack_uint64(&pk, 7ULL << 40);
+    msgpack_pack_array(&pk, ET_SHED_MAX + 1);
+    for (int i = 0; i < ET_SHED_MAX + 1; i++) {
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_int64(&pk, 1);
+        msgpack_pack_int32(&pk, 0);
+    }
+    assert_int_equal(et_codec_decode_shed(b.data, b.size, out), -1);
+    assert_int_equal(errno, EPROTO);
+    msgpack_sbuffer_clear(&b);
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_uint32(&pk, 7);
+    msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
+    msgpack_pack_uint64(&pk, 7ULL << 40);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_int64(&pk, 5);
+    assert_int_equal(et_codec_decode_shed(b.data, b.size, out), -1);
+    assert_int_equal(errno, EPROTO);
+    msgpack_sbuffer_destroy(&b);
+    free(out);
 }
 
 static void
@@ -1543,7 +1661,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 8, 9, 17, 19, 25, 255};
+    static const int64_t types[] = {0, 9, 17, 19, 25, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2199,6 +2317,7 @@ main(void)
         cmocka_unit_test(test_codec_header_round_trips_every_type),
         cmocka_unit_test(test_codec_event_round_trips),
         cmocka_unit_test(test_codec_reject_round_trips),
+        cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_hello_round_trips),
         cmocka_unit_test(test_codec_done_round_trips),
         cmocka_unit_test(test_codec_ready_round_trips),

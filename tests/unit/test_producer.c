@@ -1,7 +1,9 @@
 /* Unit tests for producer/producer: the plan of a run (how long it lasts:
- * --duration, or a replay's data to its end) and the run's refusal to
- * start without a broker. The command line is test_producer_config;
- * end-to-end behaviour against a broker is an integration test. */
+ * --duration, or a replay's data to its end), the run's refusal to start
+ * without a broker, and the pause a full queue asks for (against a fake
+ * broker: refused events reported in SHED, every event accounted for).
+ * The command line is test_producer_config; end-to-end behaviour against
+ * the real broker is an integration test. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -12,10 +14,13 @@
 // clang-format on
 
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/opts.h"
+#include "common/zsock.h"
 #include "producer/producer.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +226,175 @@ test_run_stops_while_waiting_for_broker(void **state)
     assert_true(et_clock_mono_ns() - t0 < 2 * ET_NS_PER_S);
 }
 
+// ---------------------------------------------------------------------------
+// The pause: a fake broker refuses the first event as queue_full with a
+// pause (or, in the control run, as bad_payload, which never pauses),
+// then takes every EVENT and SHED until DONE.
+
+typedef struct {
+    et_producer_config_t cfg;
+    volatile sig_atomic_t stop;
+    int rc;
+} s_producer_arg_t;
+
+static void *
+s_producer_main(void *arg)
+{
+    s_producer_arg_t *a = arg;
+    a->rc = et_producer_run(&a->cfg, &a->stop);
+    return NULL;
+}
+
+typedef struct {
+    uint64_t events;    /* EVENT messages */
+    uint64_t shed;      /* events in SHED messages */
+    uint64_t shed_msgs; /* SHED messages */
+    uint64_t next_seq;  /* every id seen so far is below this */
+    int ids_in_order;   /* EVENT and SHED ids together: 0, 1, 2, ... */
+    uint64_t done_sent; /* DONE's sent */
+} s_fake_t;
+
+static void
+s_seen_id(s_fake_t *f, uint64_t event_id)
+{
+    uint64_t seq = event_id & ((1ULL << ET_EVENT_SEQ_BITS) - 1);
+    if (seq != f->next_seq)
+        f->ids_in_order = 0;
+    f->next_seq = seq + 1;
+}
+
+/* Serve one producer run on 'router' until its DONE; the first EVENT is
+ * refused for 'reason' with a pause of 'pause_ns'. */
+static void
+s_fake_broker(void *router, et_reason_t reason, int64_t pause_ns, s_fake_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->ids_in_order = 1;
+    static et_shed_t shed;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    uint64_t give_up = et_clock_mono_ns() + 20 * ET_NS_PER_S;
+    while (et_clock_mono_ns() < give_up) {
+        zmq_msg_t frames[ET_FRAMES_MAX];
+        int too_many = 0;
+        int n = et_zsock_recv(router, frames, ET_FRAMES_MAX, &too_many, 0);
+        if (n < 0)
+            continue; /* RCVTIMEO: look at the deadline */
+        et_msg_type_t type;
+        assert_true(n >= 2);
+        assert_int_equal(et_codec_decode_header(zmq_msg_data(&frames[1]),
+                                                zmq_msg_size(&frames[1]),
+                                                &type),
+                         0);
+        int done = 0;
+        if (type == ET_MSG_EVENT) {
+            et_event_t ev;
+            assert_int_equal(et_codec_decode_event(zmq_msg_data(&frames[2]),
+                                                   zmq_msg_size(&frames[2]),
+                                                   &ev),
+                             0);
+            s_seen_id(f, ev.event_id);
+            if (f->events++ == 0) {
+                et_reject_t rej = {.event_id = ev.event_id,
+                                   .reason = (uint8_t)reason,
+                                   .pause_ns = pause_ns};
+                msgpack_sbuffer_clear(&body);
+                assert_int_equal(et_codec_encode_reject(&body, &rej), 0);
+                assert_int_equal(et_zsock_send(router, &frames[0],
+                                               ET_MSG_REJECT, &body, NULL, 0),
+                                 0);
+            }
+        } else if (type == ET_MSG_SHED) {
+            assert_int_equal(et_codec_decode_shed(zmq_msg_data(&frames[2]),
+                                                  zmq_msg_size(&frames[2]),
+                                                  &shed),
+                             0);
+            assert_int_equal(shed.reason, ET_REASON_QUEUE_FULL);
+            assert_true(shed.count > 0);
+            for (uint32_t i = 0; i < shed.count; i++) {
+                s_seen_id(f, shed.first_event_id + i);
+                assert_true(shed.intended_ns[i] > 0);
+            }
+            f->shed += shed.count;
+            f->shed_msgs++;
+        } else if (type == ET_MSG_DONE) {
+            et_done_t d;
+            assert_int_equal(et_codec_decode_done(zmq_msg_data(&frames[2]),
+                                                  zmq_msg_size(&frames[2]), &d),
+                             0);
+            f->done_sent = d.sent;
+            assert_int_equal(et_zsock_send(router, &frames[0], ET_MSG_DONE_ACK,
+                                           NULL, NULL, 0),
+                             0);
+            done = 1;
+        }
+        et_zsock_frames_close(frames, n);
+        if (done)
+            break;
+    }
+    msgpack_sbuffer_destroy(&body);
+}
+
+static void
+s_run_against_fake(et_reason_t reason, int64_t pause_ns, s_fake_t *f)
+{
+    char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "ipc:///tmp/et-test-producer-pause-%ld",
+             (long)getpid());
+    void *ctx = zmq_ctx_new();
+    void *router = et_zsock_new(ctx, ZMQ_ROUTER, 100000);
+    assert_non_null(router);
+    int timeout_ms = 200;
+    zmq_setsockopt(router, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    assert_int_equal(et_zsock_bind(router, endpoint), 0);
+
+    static s_producer_arg_t arg;
+    memset(&arg, 0, sizeof arg);
+    assert_int_equal(s_parse(&arg.cfg, "--broker", endpoint, "--rate", "2000",
+                             "--duration", "1", "--arrival", "constant",
+                             "--clock-sync", "off", "--log-level", "off", NULL),
+                     ET_OPTS_RUN);
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_producer_main, &arg), 0);
+    s_fake_broker(router, reason, pause_ns, f);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(arg.rc, 0);
+    et_zsock_close(&router);
+    zmq_ctx_term(ctx);
+}
+
+// Refused as queue_full with a pause: what falls due in the pause is not
+// sent but reported in SHED, in order with the events sent, and DONE's
+// sent counts both, so every one of the 2000 events is accounted for.
+static void
+test_run_pauses_on_queue_full_and_reports_shed_events(void **state)
+{
+    (void)state;
+    s_fake_t f;
+    s_run_against_fake(ET_REASON_QUEUE_FULL, 300 * (int64_t)ET_NS_PER_MS, &f);
+    assert_true(f.ids_in_order);
+    assert_true(f.shed > 0);
+    assert_true(f.shed_msgs > 0);
+    assert_true(f.events > 0);
+    assert_true(f.events + f.shed == 2000);
+    assert_true(f.done_sent == 2000);
+}
+
+// Any other reason never pauses, even with a pause attached: every event
+// is sent.
+static void
+test_run_pauses_only_on_queue_full(void **state)
+{
+    (void)state;
+    s_fake_t f;
+    s_run_against_fake(ET_REASON_BAD_PAYLOAD, 300 * (int64_t)ET_NS_PER_MS, &f);
+    assert_true(f.ids_in_order);
+    assert_true(f.shed == 0);
+    assert_true(f.events == 2000);
+    assert_true(f.done_sent == 2000);
+}
+
 int
 main(void)
 {
@@ -231,6 +405,8 @@ main(void)
         cmocka_unit_test(test_plan_workflow_replay),
         cmocka_unit_test(test_run_fails_when_broker_never_comes),
         cmocka_unit_test(test_run_stops_while_waiting_for_broker),
+        cmocka_unit_test(test_run_pauses_on_queue_full_and_reports_shed_events),
+        cmocka_unit_test(test_run_pauses_only_on_queue_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
