@@ -141,7 +141,10 @@ setup() {
   # Build only what the benchmarks run (the binaries the launcher starts and
   # the baseline), so a broken test target elsewhere does not stop them.
   local build="${BIN%/bin}" targets
-  targets="$(grep -o '\$BIN/eventide-[a-z-]*' "$EVENTIDE" | sed 's|.*/||' | sort -u | tr '\n' ' ')"
+  # The launcher's modules name them since it was split into launcher/.
+  targets="$(cat "$EVENTIDE" "$ROOT"/launcher/*.sh | grep -o '\$BIN/eventide-[a-z-]*' |
+    sed 's|.*/||' | sort -u | tr '\n' ' ')"
+  [ -n "$targets" ] || die "no eventide-* binary named in $EVENTIDE or launcher/"
   note "building into $build: $targets eventide-bench-relay"
   {
     # Configure every time: a Makefile generated before a module was added
