@@ -57,7 +57,7 @@ refuses() {
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
               --netem --clock-sync --clock-skew --transport --curve \
-              --supervise; do
+              --supervise --cpus; do
     refuses "$flag" ""
   done
 }
