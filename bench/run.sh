@@ -141,7 +141,9 @@ setup() {
   # Build only what the benchmarks run (the binaries the launcher starts and
   # the baseline), so a broken test target elsewhere does not stop them.
   local build="${BIN%/bin}" targets
-  targets="$(grep -o '\$BIN/eventide-[a-z-]*' "$EVENTIDE" | sed 's|.*/||' | sort -u | tr '\n' ' ')"
+  # The launcher's modules (launcher/*.sh) name them.
+  targets="$(grep -ho '\$BIN/eventide-[a-z-]*' "$EVENTIDE" "$ROOT"/launcher/*.sh |
+               sed 's|.*/||' | sort -u | tr '\n' ' ')"
   note "building into $build: $targets eventide-bench-relay"
   {
     # Configure every time: a Makefile generated before a module was added
