@@ -62,4 +62,41 @@ expect_pinned collector "$own"
 grep -q "cpus: broker=0 workers=1 producer=0; every other process: $own" "$out/launcher.log" ||
   fail "launcher.log does not say what was pinned: $(cat "$out/launcher.log" 2>/dev/null)"
 expect_accounted "$out/summary.json"
-pass "broker and producer on cpu 0, workers on cpu 1, collector on $own; $(json "$out/summary.json" .events.completed) completed, lost 0"
+completed="$(json "$out/summary.json" .events.completed)"
+
+# cpus_of_binary PID: its Cpus_allowed_list once PID is the eventide-*
+# binary (the exec chain done), waiting up to 10 s; nothing if never.
+cpus_of_binary() {
+  local argv0
+  for _ in $(seq 1 200); do
+    argv0="$(tr "\0" "\n" 2>/dev/null <"/proc/$1/cmdline" | head -n 1)" || return 0
+    if [[ "$(basename "$argv0")" == eventide-* ]]; then
+      sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"
+      return 0
+    fi
+    sleep 0.05
+  done
+}
+
+out2="$ET_TMP/out-up"
+"$EVENTIDE" up --workflow synthetic --service const:1ms --workers 1 \
+  --cpus broker=0 --cpus workers=1 --out "$out2" >"$ET_TMP/up.log" 2>&1 ||
+  { cat "$ET_TMP/up.log" >&2; fail "up failed"; }
+run="$(readlink -f "$EVENTIDE_STATE/current")"
+"$EVENTIDE" scale synthetic 2 >/dev/null || fail "scale failed"
+expect_eq "worker-synthetic-2 (started by scale)" \
+  "$(cpus_of_binary "$(cat "$run/pids/worker-synthetic-2.pid")")" 1
+old_broker="$(cat "$run/pids/broker.pid")"
+"$EVENTIDE" restart broker >"$ET_TMP/restart.log" 2>&1 ||
+  { cat "$ET_TMP/restart.log" >&2; fail "restart broker failed"; }
+new_broker="$(cat "$run/pids/broker.pid")"
+[ "$new_broker" != "$old_broker" ] || fail "restart broker kept pid $old_broker"
+expect_eq "the restarted broker" "$(cpus_of_binary "$new_broker")" 0
+"$EVENTIDE" status >"$ET_TMP/status.txt" 2>&1 || true
+grep -qx "cpus: broker=0 workers=1 others=$own" "$ET_TMP/status.txt" ||
+  fail "status does not show the pinning: $(cat "$ET_TMP/status.txt")"
+"$EVENTIDE" status --json >"$ET_TMP/status.json"
+expect_eq "status --json .cpus" "$(jq -c .cpus "$ET_TMP/status.json")" \
+  "{\"broker\":\"0\",\"workers\":\"1\",\"others\":\"$own\"}"
+"$EVENTIDE" down >"$ET_TMP/down.log" 2>&1 || { cat "$ET_TMP/down.log" >&2; fail "down failed"; }
+pass "broker and producer on cpu 0, workers on cpu 1, collector on $own; $completed completed, lost 0; under up a scaled worker and a restarted broker pinned alike"
