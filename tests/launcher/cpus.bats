@@ -139,14 +139,7 @@ taskset -c 2-3"
   [ ! -e "$BATS_TEST_TMPDIR/state" ]
   # produce pins its own producer only.
   run_dir="$BATS_TEST_TMPDIR/run"
-  mkdir -p "$run_dir/pids" "$run_dir/logs"
-  printf '%s\n' "FRONTEND=ipc://$run_dir/frontend.ipc" "BACKEND=ipc://$run_dir/backend.ipc" \
-    "COLLECTOR=ipc://$run_dir/collector.ipc" "STATS=ipc://$run_dir/stats.ipc" \
-    TRANSPORT=ipc CURVE_DIR= "OUT=$run_dir/out" WORKFLOW=synthetic \
-    "WORKFLOW_FILE=$ET_ROOT/workflows/synthetic.json" SERVICE=exp:10ms MODE=sleep \
-    SLOTS= SEED=1 LOG_LEVEL=info IDLE_TIMEOUT= HOSTS_FILE= "HOST_CMD='ssh {host}'" \
-    CLOCK_SYNC=auto CLOCK_SKEWS= >"$run_dir/env"
-  echo 1 >"$run_dir/next-producer"
+  fake_run "$run_dir"
   EVENTIDE_RUN="$run_dir" eventide produce --cpus broker=0
   expect_usage "--cpus 'broker=0'" "produce starts a producer only"
   EVENTIDE_RUN="$run_dir" eventide produce --cpus producer=9999
