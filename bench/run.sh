@@ -35,6 +35,7 @@ RAW_ARGS=(--runs 1 --messages 1000000 --rtt 20000)
 SNAPSHOT=0
 QUIET_PCT=15       # before each run, wait until the CPUs are this idle...
 QUIET_WAIT=900     # ... but no longer than this (seconds), then go on
+CPUS_ARGS=()       # --cpus ROLE=LIST ..., passed to every ./eventide run
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage_error() { echo "$PROG: $*" >&2; exit 2; }
@@ -66,6 +67,9 @@ PHASE: baseline throughput latency fidelity (default: all four)
                         (default $QUIET_PCT; 0: never wait)
   --quiet-wait S        wait at most S seconds for that, then run anyway
                         and say so (default $QUIET_WAIT)
+  --cpus ROLE=LIST      pin a role's processes to cpus in every run (the
+                        launcher's --cpus, e.g. producer=0; repeatable; not
+                        the pinned latency run, which is all on cpu 0)
   --snapshot            copy the source tree into OUT/src, build and run
                         from there (immune to edits while it runs)
   --quick               short everything: a smoke test, not for RESULTS.md
@@ -109,6 +113,9 @@ parse_args() {
       --fidelity-s) is_number "$value" || usage_error "--fidelity-s '$value': expected seconds"; FID_S="$value" ;;
       --quiet-pct) [[ "$value" =~ ^[0-9]+$ ]] && [ "$value" -le 100 ] || usage_error "--quiet-pct '$value': expected 0..100"; QUIET_PCT="$value" ;;
       --quiet-wait) is_count "$value" || usage_error "--quiet-wait '$value': expected seconds"; QUIET_WAIT="$value" ;;
+      --cpus) [[ "$value" != workers:* ]] ||
+                usage_error "--cpus '$value': workers:FUNCTION does not fit every run (noop and synthetic workflows); use workers=LIST"
+              CPUS_ARGS+=(--cpus "$value") ;;
       --fidelity-seeds) is_count "$value" || usage_error "--fidelity-seeds '$value': expected a positive integer"; FID_SEEDS="$value" ;;
       *) usage_error "unknown option '$flag' (see --help)" ;;
     esac
@@ -170,6 +177,21 @@ setup() {
   emit machine_date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   # Other work on the machine skews every figure: keep the load with them.
   emit machine_loadavg_start "\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+  check_cpus_args
+}
+
+# check_cpus_args: the launcher judges --cpus (syntax, roles, the cpus of
+# this machine) before anything starts; asked here once, with a rate its
+# preflight refuses, so a slip stops the benchmark before its first run
+# and not in each. Records the pinning with the results.
+check_cpus_args() {
+  local err
+  [ "${#CPUS_ARGS[@]}" -gt 0 ] || { emit cpus '""'; return 0; }
+  err="$("$EVENTIDE" run --workflow noop "${CPUS_ARGS[@]}" --rate 0 \
+           --out "$OUT/cpus-check" 2>&1 >/dev/null)" || true
+  case "$err" in *"--cpus '"*) usage_error "${err#eventide: }" ;; esac
+  rm -rf "${OUT:?}/cpus-check"
+  emit cpus "\"${CPUS_ARGS[*]}\""
 }
 
 # cpu_busy_pct SECONDS: the whole machine's CPU use over SECONDS, from
@@ -209,7 +231,8 @@ et_run() {
   local name="$1"; shift
   rm -rf "${OUT:?}/$name"
   wait_quiet "$name"
-  "$EVENTIDE" run --out "$OUT/$name" --log-level warn "$@" >"$OUT/logs/$name.log" 2>&1 &&
+  "$EVENTIDE" run --out "$OUT/$name" --log-level warn "${CPUS_ARGS[@]}" "$@" \
+    >"$OUT/logs/$name.log" 2>&1 &&
     [ -f "$OUT/$name/summary.json" ]
 }
 
@@ -377,7 +400,8 @@ phase_latency() {
     emit "et_lat_${k#*:}_ms" "$(median "${vs[@]}")"
     emit "et_lat_${k#*:}_ms_all" "${all[${k%:*}]}"
   done
-  # The whole pipeline on one CPU, to compare with the pinned baseline.
+  # The whole pipeline on one CPU, to compare with the pinned baseline
+  # (without --cpus, which would place it otherwise).
   if command -v taskset >/dev/null; then
     wait_quiet latency-pinned
     rm -rf "${OUT:?}/latency-pinned"

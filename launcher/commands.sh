@@ -148,6 +148,15 @@ cmd_produce() {
   [ "$own_sync_set" -eq 1 ] && CLOCK_SYNC="$own_sync"
   [ -n "$own_skews" ] && CLOCK_SKEWS="$own_skews"
   check_clock_skews
+  # A producer's own --cpus pins it alone; the pipeline's (RUN/cpus) else.
+  local item
+  for item in $CPUS; do
+    [ "${item%%=*}" = producer ] ||
+      usage_error "--cpus '$item': produce starts a producer only (producer=LIST; the pipeline's processes are pinned by up)"
+    [ -z "$HOSTS_FILE" ] ||
+      usage_error "--cpus '$item': not with --hosts (placement there is per host)"
+  done
+  check_cpus
   if [ -n "$host" ]; then
     [ -n "$HOSTS_FILE" ] || usage_error "--host '$host': the pipeline runs without --hosts"
     printf '%s\n' "${PRODUCER_HOSTS[@]}" | grep -qxF -- "$host" ||
@@ -163,7 +172,7 @@ cmd_produce() {
     id="$next"
     echo $((id + 1)) >"$run/next-producer"
   fi
-  run_producer wf "$id" "$host"
+  run_producer "$run" wf "$id" "$host"
 }
 
 cmd_scale() {
@@ -225,6 +234,11 @@ cmd_status() {
   done
   if [ "$json" -eq 1 ]; then
     printf '{"run_dir":"%s","results":"%s","workflow":"%s",' "$run" "$OUT" "$WORKFLOW"
+    # --cpus: ROLE: LIST, "others" for every process of a role not named.
+    [ -f "$run/cpus" ] &&
+      awk 'BEGIN { printf "\"cpus\":{" }
+           { printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), $1, $2 }
+           END { printf "}," }' "$run/cpus"
     printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s"},' \
       "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS"
     printf '"processes":['
@@ -249,6 +263,8 @@ cmd_status() {
     printf '}\n'
   else
     echo "workflow $WORKFLOW, run dir $run, results $OUT"
+    [ -f "$run/cpus" ] &&
+      echo "cpus: $(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$run/cpus")"
     if [ -n "$HOSTS_FILE" ]; then
       printf '%-28s %-12s %8s %s\n' process host pid state
     else

@@ -6,7 +6,8 @@
 # uses openssh-client and dropbear-bin (binaries only: no ssh service is
 # installed or started); jq reads results in the integration tests,
 # procps (ps, pgrep) finds their processes, and bats runs the launcher's
-# own tests (tests/launcher).
+# own tests (tests/launcher). taskset (--cpus) is util-linux's, an
+# Essential package: every Debian has it.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps)

@@ -82,6 +82,13 @@ help_pipeline_opts() {
   --supervise N          restart a broker that dies, at most N times (each
                          restart logged in the results' launcher.log);
                          not with --hosts (default 0: never)
+  --cpus ROLE=LIST       pin ROLE's processes to the cpus LIST (taskset;
+                         0, 0,1, 0-3, 0-2,5) for benchmarks: ROLE =
+                         producer, broker, collector, autoscaler, workers
+                         (every instance, also those started later) or
+                         workers:FUNCTION (before workers); others keep
+                         the launcher's cpus; recorded in launcher.log;
+                         repeatable; not with --hosts
 EOF
 }
 
@@ -140,6 +147,8 @@ help_produce() {
   echo "  --clock-sync MODE      auto, on or off (default: the pipeline's)"
   echo "  --clock-skew K=MS      emulate this producer's clock MS ms off (K: producer"
   echo "                         or its host) (default: the pipeline's)"
+  echo "  --cpus producer=LIST   pin this producer to the cpus LIST (default: the"
+  echo "                         pipeline's --cpus producer, if any)"
   echo "  --host H               with --hosts: the producer host to send from"
   echo "                         (default: the first producer host)"
 }

@@ -59,6 +59,7 @@ set_pipeline_defaults() {
   CLOCK_SYNC_SET=0
   CLOCK_SKEWS=""
   SUPERVISE=0
+  CPUS=""
 }
 
 # parse_pipeline_opt FLAG VALUE: sets a setting or fails with exit 2.
@@ -79,6 +80,9 @@ set_pipeline_defaults() {
 #   --netem          HOST=SPEC: it runs `tc ... netem SPEC` on HOST
 #   --supervise      a count from 0 to 100: its supervisor restarts the
 #                    broker at most that often
+#   --cpus           ROLE=LIST: it starts each process under taskset
+#                    (the LIST is checked against the machine by
+#                    check_cpus)
 #   (the --hosts file itself is read by hosts_load)
 # The workflow is read (and --workflow checked) later, by workflow_load,
 # once the binaries are built. Every other value (--rate, --duration,
@@ -145,6 +149,7 @@ parse_pipeline_opt() {
     --supervise) is_count "$value" && [ "$value" -le 100 ] ||
                    usage_error "--supervise '$value': expected how many broker restarts to allow, 0 to 100"
                  SUPERVISE="$((10#$value))" ;;
+    --cpus) cpus_parse "$value" ;;
     --transport) [[ "$value" =~ ^(ipc|tcp)$ ]] ||
                    usage_error "--transport '$value': expected ipc or tcp"
                  TRANSPORT="$value"; TRANSPORT_SET=1 ;;
@@ -176,6 +181,8 @@ check_hosts_opts() {
   fi
   [ "$SUPERVISE" -eq 0 ] ||
     usage_error "--supervise '$SUPERVISE': not with --hosts (the supervisor restarts a broker on this machine only)"
+  [ -z "$CPUS" ] ||
+    usage_error "--cpus '${CPUS%% *}': not with --hosts (placement there is per host)"
   if [ "$TRANSPORT_SET" -eq 1 ] && [ "$TRANSPORT" != tcp ]; then
     usage_error "--transport '$TRANSPORT': --hosts runs over tcp"
   fi
@@ -202,6 +209,7 @@ check_pipeline_opts() {
   check_transport
   check_hosts_opts
   [ -n "$HOSTS_FILE" ] || check_clock_skews
+  check_cpus
 }
 
 # check_against_workflow WF: the checks that need the workflow table WF
@@ -209,6 +217,7 @@ check_pipeline_opts() {
 # names other options use.
 check_against_workflow() {
   check_workers_spec "$1"
+  check_cpus_functions "$1"
   if [ -n "$HOSTS_FILE" ]; then
     hosts_load "$HOSTS_FILE" "$1"
     check_clock_skews
@@ -258,5 +267,138 @@ clock_args() {
   done
   [ -n "$skew" ] && clock_args_out+=(--clock-skew "${skew#+}")
   [ -n "$host" ] && clock_args_out+=(--host-name "$host")
+  return 0
+}
+
+# ---- --cpus ROLE=LIST: pinning processes to CPUs ----------------------------
+# Benchmarks on a small machine pin the pipeline's processes apart: the
+# load generator's CPU is otherwise taken from the system it measures.
+# CPUS holds the items as given ("broker=1 workers=0"); a run records
+# them in RUN/cpus (cpus_record), which start_bg and the producer's start
+# read (cpus_of), so processes started later (scale, the autoscaler, a
+# broker restart) are pinned alike.
+
+# cpus_parse ITEM: one --cpus value, ROLE=LIST, added to CPUS. ROLE is
+# producer, broker, collector, autoscaler, workers or workers:FUNCTION;
+# LIST the kernel's cpu-list syntax (0, 0,1, 0-3, 0-2,5).
+cpus_parse() {
+  local item="$1" role="${1%%=*}" list="${1#*=}" have
+  [[ "$item" == *=* ]] ||
+    usage_error "--cpus '$item': expected ROLE=LIST, e.g. broker=1 or workers=0-1"
+  [[ "$role" =~ ^(producer|broker|collector|autoscaler|workers|workers:[A-Za-z0-9_.-]+)$ ]] ||
+    usage_error "--cpus '$item': unknown role '$role' (producer, broker, collector, autoscaler, workers or workers:FUNCTION)"
+  [[ "$list" =~ ^[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?)*$ ]] ||
+    usage_error "--cpus '$item': expected a cpu list like 0, 0,1, 0-3 or 0-2,5"
+  for have in $CPUS; do
+    [ "${have%%=*}" = "$role" ] && usage_error "--cpus '$item': $role is pinned twice ('$have')"
+  done
+  CPUS="${CPUS:+$CPUS }$item"
+}
+
+# cpu_ids LIST: the cpus of a cpu list, one a line; 1 when a range runs
+# backwards.
+cpu_ids() {
+  local part lo hi
+  local -a parts
+  IFS=',' read -r -a parts <<<"$1"
+  for part in "${parts[@]}"; do
+    lo="$((10#${part%-*}))"; hi="$((10#${part#*-}))"
+    [ "$lo" -le "$hi" ] || return 1
+    seq "$lo" "$hi"
+  done
+}
+
+# cpus_online: the cpu list of this machine's online cpus.
+cpus_online() {
+  local online
+  online="$(cat /sys/devices/system/cpu/online 2>/dev/null)" || online=""
+  [[ "$online" =~ ^[0-9,-]+$ ]] || online="0-$(($(nproc --all) - 1))"
+  echo "$online"
+}
+
+# check_cpus: every --cpus list names cpus of this machine, and taskset
+# can pin to them here (a cgroup's cpuset may allow fewer). Before anything
+# starts: a process that failed to pin would die at start.
+check_cpus() {
+  [ -n "$CPUS" ] || return 0
+  local item list online id err ids
+  local -A is_online=()
+  command -v taskset >/dev/null 2>&1 ||
+    usage_error "--cpus '${CPUS%% *}': needs taskset (Debian package util-linux)"
+  online="$(cpus_online)"
+  for id in $(cpu_ids "$online"); do is_online[$id]=1; done
+  for item in $CPUS; do
+    list="${item#*=}"
+    ids="$(cpu_ids "$list")" ||
+      usage_error "--cpus '$item': a range runs backwards (expected LOW-HIGH)"
+    for id in $ids; do
+      [ -n "${is_online[$id]-}" ] ||
+        usage_error "--cpus '$item': no cpu $id on this machine (online: $online)"
+    done
+    err="$(taskset -c "$list" true 2>&1)" ||
+      usage_error "--cpus '$item': taskset cannot pin to $list here: $(printf '%s' "$err" | head -n 1)"
+  done
+}
+
+# check_cpus_functions WF: every workers:FUNCTION of --cpus is one of WF's.
+check_cpus_functions() {
+  local item role
+  for item in $CPUS; do
+    role="${item%%=*}"
+    [[ "$role" == workers:* ]] || continue
+    wf_has_function "$1" "${role#workers:}" ||
+      usage_error "--cpus '$item': workflow $(wf_get "$1" name) has no function '${role#workers:}'"
+  done
+}
+
+# cpus_given ROLE: the list --cpus gave ROLE, or nothing.
+cpus_given() {
+  local item
+  for item in $CPUS; do
+    [ "${item%%=*}" = "$1" ] && { echo "${item#*=}"; return 0; }
+  done
+  return 0
+}
+
+# cpus_record RUN: RUN/cpus, lines "ROLE LIST", and a line of the run's
+# launcher.log saying what is pinned. Every process of a role not named
+# gets the launcher's own cpus ("others"): it would otherwise inherit
+# whatever pinned process started it (the autoscaler starts workers).
+cpus_record() {
+  local run="$1" item others
+  [ -n "$CPUS" ] || return 0
+  others="$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)"
+  {
+    for item in $CPUS; do echo "${item%%=*} ${item#*=}"; done
+    echo "others $others"
+  } >"$run/cpus"
+  run_log "$run" INFO "cpus: $CPUS; every other process: $others (the launcher's own)"
+}
+
+# cpus_of RUN NAME: the cpu list the process NAME of RUN is pinned to
+# (workers:FUNCTION before workers), or nothing when the run pins none.
+cpus_of() {
+  local run="$1" name="$2" role fn="" key list
+  [ -f "$run/cpus" ] || return 0
+  case "$name" in
+    worker-*) fn="${name#worker-}"; fn="${fn%-*}"; role=workers ;;
+    producer-*) role=producer ;;
+    *) role="$name" ;;
+  esac
+  for key in ${fn:+"workers:$fn"} "$role" others; do
+    list="$(awk -v k="$key" '$1 == k { print $2; exit }' "$run/cpus")"
+    [ -n "$list" ] && { echo "$list"; return 0; }
+  done
+  return 0
+}
+
+# cpus_pin OUT RUN NAME: into the array OUT, the words that pin NAME
+# ("taskset -c LIST"), or none.
+cpus_pin() {
+  local -n cpus_pin_out="$1"
+  local list
+  list="$(cpus_of "$2" "$3")"
+  cpus_pin_out=()
+  [ -n "$list" ] && cpus_pin_out=(taskset -c "$list")
   return 0
 }

@@ -229,11 +229,13 @@ check_pipeline_argv() {
   fi
 }
 
-# run_producer WF ID [HOST]: producer ID in the foreground, from the source
-# tree (with --hosts: on HOST, by default the first producer host).
+# run_producer RUN WF ID [HOST]: producer ID of the pipeline in RUN in the
+# foreground, from the source tree, pinned as its own --cpus producer=LIST
+# or else RUN/cpus says (with --hosts: on HOST, by default the first
+# producer host).
 run_producer() {
-  local wf_name="$1" id="$2" host="${3-}"
-  local -a argv
+  local run="$1" wf_name="$2" id="$3" host="${4-}" list
+  local -a argv pin
   if [ -n "${HOSTS_FILE:-}" ]; then
     host="${host:-${PRODUCER_HOSTS[0]}}"
     producer_argv argv "$wf_name" "$id" "$host"
@@ -241,7 +243,11 @@ run_producer() {
     return
   fi
   producer_argv argv "$wf_name" "$id"
-  (cd "$ROOT" && exec "${argv[@]}")
+  cpus_pin pin "$run" "producer-$id"
+  # produce --cpus producer=LIST: this producer's own.
+  list="$(cpus_given producer)"
+  [ -n "$list" ] && pin=(taskset -c "$list")
+  (cd "$ROOT" && exec "${pin[@]}" "${argv[@]}")
 }
 
 # run_status ARGS...: eventide-status, on the broker's host under --hosts
@@ -404,6 +410,8 @@ pipeline_start() {
     backend="ipc://$run/backend.ipc"
     stats="ipc://$run/stats.ipc"
   fi
+  # Before the first process: every start reads the pinning from RUN/cpus.
+  cpus_record "$run"
   collector_argv argv "$run" "$out" "$expect" "$grace" "$collector_bind" "$wf_name"
   "${on_collector[@]}" "${argv[@]}"
   collector="$collector_bind"
@@ -554,14 +562,15 @@ logs_hint() {
 # for (on a host: its host command, which signals do not reach).
 start_producer_bg() {
   local run="$1" wf_name="$2" id="$3" host
-  local -a argv
+  local -a argv pin
   if [ -n "${HOSTS_FILE:-}" ]; then
     host="${PRODUCER_HOSTS[0]}"
     producer_argv argv "$wf_name" "$id" "$host"
     host_exec "$host" "${argv[@]}" </dev/null &
   else
     producer_argv argv "$wf_name" "$id"
-    (cd "$ROOT" && exec "${argv[@]}") &
+    cpus_pin pin "$run" "producer-$id"
+    (cd "$ROOT" && exec "${pin[@]}" "${argv[@]}") &
   fi
   PRODUCER_PID=$!
   echo "$PRODUCER_PID" >"$run/pids/producer-$id.pid"

@@ -5,13 +5,17 @@
 # goes to RUN/logs/NAME.log.
 
 # start_bg RUN NAME CMD...: start CMD in the background, logging to
-# RUN/logs/NAME.log, and record its pid in RUN/pids/NAME.pid.
+# RUN/logs/NAME.log, and record its pid in RUN/pids/NAME.pid; pinned to
+# the cpus RUN/cpus gives NAME (cpus_of).
 start_bg() {
   local run="$1" name="$2"; shift 2
+  local -a pin
+  cpus_pin pin "$run" "$name"
   mkdir -p "$run/logs" "$run/pids"
   # Own session: a pipeline left up by `up` survives its terminal closing.
   # From the source tree, so relative paths in workflow options resolve.
-  (cd "$ROOT" && exec setsid "$@") >>"$run/logs/$name.log" 2>&1 &
+  # setsid and taskset exec what follows: the pid stays CMD's own.
+  (cd "$ROOT" && exec setsid "${pin[@]}" "$@") >>"$run/logs/$name.log" 2>&1 &
   echo $! >"$run/pids/$name.pid"
 }
 

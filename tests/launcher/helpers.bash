@@ -85,3 +85,19 @@ FAKE
     chmod +x "$1/eventide-$b"
   done
 }
+
+# fake_run DIR [KEY=VALUE...]: DIR as the run directory of a pipeline that
+# `up` started on synthetic (nothing runs), its env with the KEY=VALUEs.
+fake_run() {
+  local run="$1"; shift
+  mkdir -p "$run/pids" "$run/logs"
+  {
+    printf '%s\n' "FRONTEND=ipc://$run/frontend.ipc" "BACKEND=ipc://$run/backend.ipc" \
+      "COLLECTOR=ipc://$run/collector.ipc" "STATS=ipc://$run/stats.ipc" \
+      TRANSPORT=ipc CURVE_DIR= "OUT=$run/out" WORKFLOW=synthetic \
+      "WORKFLOW_FILE=$ET_ROOT/workflows/synthetic.json" SERVICE=exp:10ms MODE=sleep \
+      SLOTS= SEED=1 LOG_LEVEL=info IDLE_TIMEOUT= HOSTS_FILE= "HOST_CMD='ssh {host}'" \
+      CLOCK_SYNC=auto CLOCK_SKEWS= "$@"
+  } >"$run/env"
+  echo 1 >"$run/next-producer"
+}

@@ -57,7 +57,7 @@ refuses() {
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
               --netem --clock-sync --clock-skew --transport --curve \
-              --supervise; do
+              --supervise --cpus; do
     refuses "$flag" ""
   done
 }
@@ -368,22 +368,6 @@ CASES
   expect_refused "eventide-producer: --duration '0'"
   eventide sweep --rates 1 --mode jog --out "$BATS_TEST_TMPDIR/out"
   expect_refused "eventide-worker: --mode 'jog'"
-}
-
-# fake_run DIR [KEY=VALUE...]: DIR as the run directory of a pipeline that
-# `up` started on synthetic (nothing runs), its env with the KEY=VALUEs.
-fake_run() {
-  local run="$1"; shift
-  mkdir -p "$run/pids" "$run/logs"
-  {
-    printf '%s\n' "FRONTEND=ipc://$run/frontend.ipc" "BACKEND=ipc://$run/backend.ipc" \
-      "COLLECTOR=ipc://$run/collector.ipc" "STATS=ipc://$run/stats.ipc" \
-      TRANSPORT=ipc CURVE_DIR= "OUT=$run/out" WORKFLOW=synthetic \
-      "WORKFLOW_FILE=$ET_ROOT/workflows/synthetic.json" SERVICE=exp:10ms MODE=sleep \
-      SLOTS= SEED=1 LOG_LEVEL=info IDLE_TIMEOUT= HOSTS_FILE= "HOST_CMD='ssh {host}'" \
-      CLOCK_SYNC=auto CLOCK_SKEWS= "$@"
-  } >"$run/env"
-  echo 1 >"$run/next-producer"
 }
 
 @test "./eventide produce and scale: the preflight before a process starts" {
