@@ -334,7 +334,12 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             wake = flush_at;
         if (edge_at < wake)
             wake = edge_at;
-        long timeout_ms = wake > now ? (long)((wake - now) / ET_NS_PER_MS) : 0;
+        /* Rounded up: rounded down, the last millisecond before every
+         * deadline (a record flush every 20 ms) was spent polling with a
+         * zero timeout, about 50 system calls per event at 1,000 events/s. */
+        long timeout_ms =
+            wake > now ? (long)((wake - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS)
+                       : 0;
         if (timeout_ms > 100)
             timeout_ms = 100;
 
