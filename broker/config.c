@@ -5,6 +5,7 @@
 
 #include "common/codec.h"
 #include "common/curve.h"
+#include "common/metrics_http.h"
 #include "common/opts.h"
 
 #include <stdio.h>
@@ -12,6 +13,24 @@
 
 #define S_NS_PER_MS 1000000ULL
 #define S_NS_PER_S 1000000000ULL
+
+/* --metrics: "off" (stored as "") or IPV4:PORT. */
+static int
+s_parse_metrics(const char *value, void *dest, char *why, size_t why_size)
+{
+    char *out = dest;
+    if (strcmp(value, "off") == 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    uint32_t addr;
+    uint16_t port;
+    if (strlen(value) >= ET_METRICS_ADDR_MAX ||
+        et_metrics_http_parse_addr(value, &addr, &port, why, why_size) != 0)
+        return -1;
+    snprintf(out, ET_METRICS_ADDR_MAX, "%s", value);
+    return 0;
+}
 
 int
 et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
@@ -145,6 +164,14 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .help = "after binding, write FRONTEND=, BACKEND= and STATS= lines "
                  "with the bound endpoints (the ports chosen for "
                  "tcp://HOST:*) (default: none)"},
+        {.name = "metrics",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_metrics,
+         .dest = cfg->metrics,
+         .arg = "IPV4:PORT|off",
+         .def = "off",
+         .help = "serve Prometheus metrics at http://IPV4:PORT/metrics (port "
+                 "0: a free one, written to --endpoints-file as METRICS=)"},
     };
     et_opts_t spec = {
         .prog = "eventide-broker",
