@@ -14,24 +14,6 @@
 #define S_NS_PER_MS 1000000ULL
 #define S_NS_PER_S 1000000000ULL
 
-/* --metrics: "off" (stored as "") or IPV4:PORT. */
-static int
-s_parse_metrics(const char *value, void *dest, char *why, size_t why_size)
-{
-    char *out = dest;
-    if (strcmp(value, "off") == 0) {
-        out[0] = '\0';
-        return 0;
-    }
-    uint32_t addr;
-    uint16_t port;
-    if (strlen(value) >= ET_METRICS_ADDR_MAX ||
-        et_metrics_http_parse_addr(value, &addr, &port, why, why_size) != 0)
-        return -1;
-    snprintf(out, ET_METRICS_ADDR_MAX, "%s", value);
-    return 0;
-}
-
 int
 et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
 {
@@ -166,7 +148,7 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
                  "tcp://HOST:*) (default: none)"},
         {.name = "metrics",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_metrics,
+         .parse = et_metrics_http_opt_addr,
          .dest = cfg->metrics,
          .arg = "IPV4:PORT|off",
          .def = "off",

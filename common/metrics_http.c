@@ -78,6 +78,27 @@ invalid:
     return -1;
 }
 
+int
+et_metrics_http_opt_addr(const char *value, void *dest, char *why,
+                         size_t why_size)
+{
+    char *out = dest;
+    if (strcmp(value, "off") == 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    uint32_t addr;
+    uint16_t port;
+    if (strlen(value) >= ET_METRICS_ADDR_MAX) {
+        snprintf(why, why_size, "expected IPV4:PORT or off");
+        return -1;
+    }
+    if (et_metrics_http_parse_addr(value, &addr, &port, why, why_size) != 0)
+        return -1;
+    snprintf(out, ET_METRICS_ADDR_MAX, "%s", value);
+    return 0;
+}
+
 static enum MHD_Result
 s_reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {

@@ -27,6 +27,11 @@ typedef struct et_metrics_http_t et_metrics_http_t;
 int et_metrics_http_parse_addr(const char *text, uint32_t *addr_be,
                                uint16_t *port, char *why, size_t why_size);
 
+/* An option parser (common/opts.h et_opt_parse_fn) for --metrics
+ * IPV4:PORT|off: 'dest' is char[ET_METRICS_ADDR_MAX], "" for off. */
+int et_metrics_http_opt_addr(const char *value, void *dest, char *why,
+                             size_t why_size);
+
 /* Start serving on 'addr' (IPV4:PORT as above). Until the first publish,
  * /metrics answers 503. Returns NULL with errno EINVAL (bad address),
  * EADDRINUSE or another reason the server could not start (no more

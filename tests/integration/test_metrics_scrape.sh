@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The broker's /metrics during a real pipeline: the URL in status, a
-# scrape that promtool accepts, counters that rise under load, 404 and
-# 405, garbage bytes and 200 idle connections on the port while scrapes
-# and the load go on, and at the end the counters agree with the
-# collector's summary (lost 0).
+# The broker's and the collector's /metrics during a real pipeline: the
+# URLs in status, scrapes that promtool accepts, counters that rise under
+# load, 404 and 405, garbage bytes and 200 idle connections on the port
+# while scrapes and the load go on, and at the end the counters agree with
+# the collector's summary (lost 0).
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
@@ -16,9 +16,15 @@ out="$ET_TMP/out"
 url="$("$EVENTIDE" status --json | jq -r .endpoints.metrics)"
 [[ "$url" =~ ^http://127\.0\.0\.1:([0-9]+)/metrics$ ]] || fail "status: metrics URL '$url'"
 port="${BASH_REMATCH[1]}"
+curl_url="$("$EVENTIDE" status --json | jq -r .endpoints.metrics_collector)"
+[[ "$curl_url" =~ ^http://127\.0\.0\.1:[0-9]+/metrics$ ]] ||
+  fail "status: collector metrics URL '$curl_url'"
+[ "$curl_url" != "$url" ] || fail "broker and collector share $url"
 "$EVENTIDE" status >"$ET_TMP/status.txt" || fail "status failed"
 grep -qx "metrics: $url" "$ET_TMP/status.txt" || fail "status does not show $url"
-grep -q "metrics   $url" "$ET_TMP/up.log" || fail "up did not print $url"
+grep -qx "metrics (collector): $curl_url" "$ET_TMP/status.txt" ||
+  fail "status does not show $curl_url"
+grep -q "metrics   $url (broker)" "$ET_TMP/up.log" || fail "up did not print $url"
 
 # scrape FILE: GET the metrics into FILE; fails the test on an error.
 scrape() { curl -sf -m 10 -o "$1" "$url" || fail "scrape of $url failed"; }
@@ -28,6 +34,8 @@ SUCCESS='^eventide_function_invocations_total[{].*outcome="success"'
 
 scrape "$ET_TMP/idle.prom"
 promtool check metrics <"$ET_TMP/idle.prom" || fail "promtool refused the idle scrape"
+curl -sf -m 10 -o "$ET_TMP/c-idle.prom" "$curl_url" || fail "scrape of $curl_url failed"
+promtool check metrics <"$ET_TMP/c-idle.prom" || fail "promtool refused the collector's scrape"
 expect_eq "invocations before any load" "$(series "$ET_TMP/idle.prom" "$SUCCESS")" 0
 expect_eq "ready replicas" \
   "$(series "$ET_TMP/idle.prom" '^eventide_function_replicas[{].*state="ready"')" 2
@@ -59,7 +67,7 @@ for i in 1 2 3 4 5; do
   exec {g}>&-
 done
 exec {g}<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect for garbage"
-{ printf 'GET /metrics HTTP/1.1\r\nX-Long: '; head -c 200000 /dev/zero | tr '\0' a; } >&"$g" 2>/dev/null || true
+( printf 'GET /metrics HTTP/1.1\r\nX-Long: '; head -c 200000 /dev/zero | tr '\0' a ) >&"$g" 2>/dev/null || true
 exec {g}>&-
 
 # 200 connections that send nothing, held open while 20 scrapes run at
@@ -79,9 +87,14 @@ for i in $(seq 20); do
 done
 for fd in "${idle[@]}"; do exec {fd}>&-; done
 
-scrape "$ET_TMP/b.prom"
-second="$(series "$ET_TMP/b.prom" "$SUCCESS")"
-[ "$second" -gt "$first" ] || fail "invocations did not rise: $first then $second"
+# Still rising while the load runs (a new snapshot each second).
+second="$first" tries=0
+until [ "$second" -gt "$first" ]; do
+  tries=$((tries + 1)); [ "$tries" -le 100 ] || fail "invocations did not rise above $first"
+  sleep 0.2
+  scrape "$ET_TMP/b.prom"
+  second="$(series "$ET_TMP/b.prom" "$SUCCESS")"
+done
 
 wait "$producer" || { cat "$ET_TMP/produce.log" >&2; fail "producer failed"; }
 
@@ -97,6 +110,16 @@ while :; do
   sleep 0.2
 done
 promtool check metrics <"$ET_TMP/end.prom" || fail "promtool refused the last scrape"
+# The collector's count follows (its snapshot, too, is renewed each second).
+tries=0
+until curl -sf -m 10 -o "$ET_TMP/c-end.prom" "$curl_url" &&
+      [ "$(series "$ET_TMP/c-end.prom" '^eventide_events_total[{]outcome="completed"')" -eq "$completed" ]; do
+  tries=$((tries + 1)); [ "$tries" -le 150 ] || fail "the collector's completed count never reached $completed"
+  sleep 0.2
+done
+promtool check metrics <"$ET_TMP/c-end.prom" || fail "promtool refused the collector's last scrape"
+expect_eq "end-to-end latencies, one per completed event" \
+  "$(series "$ET_TMP/c-end.prom" '^eventide_event_latency_seconds_count$')" "$completed"
 count="$(series "$ET_TMP/end.prom" '^eventide_function_duration_seconds_count[{]')"
 expect_eq "one service time per successful invocation" "$count" \
   "$(series "$ET_TMP/end.prom" '^eventide_function_invocations_total[{].*outcome="(success|error)"')"
@@ -106,4 +129,4 @@ s="$out/summary.json"
 expect_accounted "$s"
 expect_eq "completed: metrics vs summary" "$completed" "$(json "$s" .events.completed)"
 grep -q "metrics at $url" "$out/broker.log" || fail "the broker did not log its metrics URL"
-pass "scraped $url under load: $completed completed, promtool ok, 404/405, garbage and 200 idle connections survived, lost 0"
+pass "scraped $url (broker) and $curl_url (collector) under load: $completed completed, promtool ok, 404/405, garbage and 200 idle connections survived, lost 0"

@@ -160,6 +160,21 @@ test_metrics_http_refuses_bad_addresses(void **state)
         et_metrics_http_parse_addr("10.1.2.3:9100", &addr, &port, NULL, 0), 0);
     assert_int_equal(port, 9100);
     assert_int_equal(ntohl(addr), 0x0a010203);
+
+    /* The option parser: "off" is "", an address is kept as given. */
+    char dest[ET_METRICS_ADDR_MAX] = "x";
+    char why[128] = "";
+    assert_int_equal(et_metrics_http_opt_addr("off", dest, why, sizeof why), 0);
+    assert_string_equal(dest, "");
+    assert_int_equal(
+        et_metrics_http_opt_addr("127.0.0.1:0", dest, why, sizeof why), 0);
+    assert_string_equal(dest, "127.0.0.1:0");
+    assert_int_equal(et_metrics_http_opt_addr("127.0.0.1:00000000000000000000"
+                                              "0000000000009",
+                                              dest, why, sizeof why),
+                     -1);
+    assert_int_equal(et_metrics_http_opt_addr("on", dest, why, sizeof why), -1);
+    assert_true(why[0] != '\0');
 }
 
 static void
