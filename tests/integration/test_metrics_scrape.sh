@@ -37,8 +37,14 @@ promtool check metrics <"$ET_TMP/idle.prom" || fail "promtool refused the idle s
 curl -sf -m 10 -o "$ET_TMP/c-idle.prom" "$curl_url" || fail "scrape of $curl_url failed"
 promtool check metrics <"$ET_TMP/c-idle.prom" || fail "promtool refused the collector's scrape"
 expect_eq "invocations before any load" "$(series "$ET_TMP/idle.prom" "$SUCCESS")" 0
-expect_eq "ready replicas" \
-  "$(series "$ET_TMP/idle.prom" '^eventide_function_replicas[{].*state="ready"')" 2
+# Both workers said READY before `up` returned; the snapshot follows
+# within a second.
+tries=0
+until [ "$(series "$ET_TMP/idle.prom" '^eventide_function_replicas[{].*state="ready"')" -eq 2 ]; do
+  tries=$((tries + 1)); [ "$tries" -le 100 ] || fail "the scrape never showed 2 ready replicas"
+  sleep 0.2
+  scrape "$ET_TMP/idle.prom"
+done
 
 "$EVENTIDE" produce --rate 200 --duration 8 --arrival poisson >"$ET_TMP/produce.log" 2>&1 &
 ET_EXTRA_PIDS+=($!)
@@ -98,14 +104,20 @@ done
 
 wait "$producer" || { cat "$ET_TMP/produce.log" >&2; fail "producer failed"; }
 
-# Once nothing is left in the system, the counters are final.
+# Once the broker has seen every event the producer sent and nothing is
+# left in the system, the counters are final (a snapshot from before the
+# producer's end can look settled too: hence the sent count).
+sent="$(sed -n 's/^.*producer 1: sent \([0-9]*\) .*$/\1/p' "$ET_TMP/produce.log" | tail -n 1)"
+[ -n "$sent" ] && [ "$sent" -gt 0 ] || { cat "$ET_TMP/produce.log" >&2; fail "no sent count from the producer"; }
 tries=0
 while :; do
   scrape "$ET_TMP/end.prom"
   accepted="$(series "$ET_TMP/end.prom" '^eventide_events_accepted_total$')"
+  rejected="$(series "$ET_TMP/end.prom" '^eventide_events_rejected_total[{]')"
   completed="$(series "$ET_TMP/end.prom" '^eventide_events_completed_total$')"
   failed="$(series "$ET_TMP/end.prom" '^eventide_events_failed_total$')"
-  [ "$accepted" -gt 0 ] && [ "$((completed + failed))" -eq "$accepted" ] && break
+  [ "$((accepted + rejected))" -eq "$sent" ] &&
+    [ "$((completed + failed))" -eq "$accepted" ] && break
   tries=$((tries + 1)); [ "$tries" -le 150 ] || fail "the scrape never settled: $accepted accepted, $completed completed"
   sleep 0.2
 done
