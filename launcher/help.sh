@@ -51,6 +51,11 @@ help_pipeline_opts() {
                          is refused at the producer and reported in
                          batches, so overload costs the broker little
                          (default 10ms; 0: refuse each event at the broker)
+  --metrics IPV4:PORT|off
+                         broker and collector: serve Prometheus metrics at
+                         http://IPV4:PORT/metrics (the collector on PORT+1;
+                         port 0: a free one each; the URLs are in
+                         ./eventide status) (default 127.0.0.1:0)
   --drain-timeout S      broker: after the load, keep serving admitted events
                          this long (default 30); the collector waits 15 s more
   --log-level LEVEL      debug|info|warn|error (default info)

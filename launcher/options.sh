@@ -24,6 +24,7 @@ set_pipeline_defaults() {
   SLOTS=""
   QUEUE_CAP=10000
   SHED_PAUSE=""
+  METRICS=127.0.0.1:0
   RATE=10
   DURATION=10
   ARRIVAL=poisson
@@ -102,6 +103,7 @@ parse_pipeline_opt() {
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
+    --metrics) METRICS="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
     --labels) LABELS="$value" ;;
