@@ -9,11 +9,12 @@
 # own tests (tests/launcher). taskset (--cpus) is util-linux's, an
 # Essential package: every Debian has it. libmicrohttpd serves /metrics;
 # prometheus ships promtool, which checks a scrape in the tests, and curl
-# scrapes.
+# scrapes (the tests, and `eventide top`); tmux runs top in a terminal in
+# its test.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps
-              libmicrohttpd-dev prometheus curl)
+              libmicrohttpd-dev prometheus curl tmux)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).

@@ -18,6 +18,8 @@ usage: ./eventide COMMAND [options]
   scale FUNCTION N      start or stop worker processes until N run
                         ([--host H] with a pipeline across --hosts)
   status [--json]       processes, endpoints, queue depths
+  top [--once]          live view of the running pipeline: a row per
+                        function (rates, queue, replicas, percentiles)
   down                  drain and stop everything, write the results
   restart broker        kill the running pipeline's broker and start it again
                         on the same endpoints (workers register again)
@@ -168,6 +170,19 @@ help_restart() {
   echo "  workers and producers reconnect and the workers say READY again)"
 }
 help_status() { echo "usage: ./eventide status [--json]"; }
+help_top() {
+  cat <<'EOF'
+usage: ./eventide top [--window S] [--once] [--broker URL] [--collector URL]
+  A live view of the pipeline `up` started, from its /metrics: totals, end
+  to end p50/p99, and one row per function (offered and completed rate,
+  queue, in flight, replicas ready/busy/leaving, service p50/p99, queue
+  wait p99, cold starts). Refreshed every second; rates and percentiles
+  over the last S seconds (default 10). q or Ctrl-C quits. When its output
+  is not a terminal it prints one plain screen per second; --once prints
+  one (over one second) and exits. --broker/--collector take the URLs a
+  `run` prints (metrics ...), for a pipeline `up` did not start.
+EOF
+}
 help_down() { echo "usage: ./eventide down   (drain, stop everything, write results)"; }
 help_test() { echo "usage: ./eventide test   (release + ASan/UBSan builds, whole suite)"; }
 help_demo() { echo "usage: ./eventide demo   (the fraud workflow swept at 2, 5, 10 events/s, ~2 min)"; }
