@@ -24,6 +24,8 @@ set_pipeline_defaults() {
   SLOTS=""
   QUEUE_CAP=10000
   SHED_PAUSE=""
+  BACKLOG_MEMORY=""
+  SPILL_MAX=""
   RATE=10
   DURATION=10
   ARRIVAL=poisson
@@ -102,6 +104,8 @@ parse_pipeline_opt() {
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
+    --backlog-memory) BACKLOG_MEMORY="$value" ;;
+    --spill-max) SPILL_MAX="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
     --labels) LABELS="$value" ;;
