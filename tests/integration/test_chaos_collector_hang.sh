@@ -66,4 +66,9 @@ grep -q 'the collector took everything kept for it again' "$out/broker.log" ||
 if grep -q 'lost the connection to the collector' "$out/broker.log"; then
   fail "the collector's connection was dropped during the stop"
 fi
+grep -q 'broker done: .*records dropped 0$' "$out/broker.log" ||
+  fail "the broker did not end cleanly: $(tail -n 3 "$out/broker.log")"
+if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$out"/*.log; then
+  fail "a sanitizer report in the logs above"
+fi
 pass "collector stopped ${STOP_S}s mid-run: broker completed $((after - before)) meanwhile; sent $SENT, completed $COMPLETED, lost 0, records dropped 0"
