@@ -45,8 +45,9 @@ sleep "$((STOP_S - 4))"
 after="$(completed)" || fail "no stats from the broker while the collector is stopped"
 sleep 2
 kill -CONT "$cpid"
-# At 300 events/s, 16 s of a broker that dispatches complete thousands.
-[ "$((after - before))" -ge 1000 ] ||
+# At 300 events/s, 16 s of a broker that dispatches complete thousands;
+# the bound asks for one second's worth only, as the machine may be slow.
+[ "$((after - before))" -ge 300 ] ||
   fail "the broker stalled with the collector: completed $before, then $after"
 
 rc=0
