@@ -369,14 +369,14 @@ s_hand_over_backlog(et_broker_t *self)
     if (!et_backlog_empty(self->backlog)) {
         et_backlog_stats_t left = et_backlog_stats(self->backlog);
         ET_LOG_WARN("the collector did not take %llu message(s) (%llu "
-                    "records) within %.0f s: dropped",
+                    "records) kept for it: dropped",
                     (unsigned long long)left.messages,
-                    (unsigned long long)left.records,
-                    (double)S_COLLECTOR_LINGER_NS / 1e9);
+                    (unsigned long long)left.records);
         et_backlog_drop_all(self->backlog);
     }
     /* A collector gone (it may end before the broker does, once it has
      * every event) gets the usual short linger. */
+    (void)s_drain_monitor(self);
     uint64_t now = et_clock_mono_ns();
     int linger = now < deadline && self->collector_connected
                      ? (int)((deadline - now) / ET_NS_PER_MS)
