@@ -11,6 +11,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 PROG="bench/profile.sh"
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 RATE=20000
 DURATION=12
@@ -71,49 +73,15 @@ command -v jq >/dev/null || die "jq is needed (apt-get install jq)"
 mkdir -p "$OUT"
 rm -rf "$OUT/run" "$OUT"/stat.*
 
-# descendants PID: every process below PID, one per line.
-descendants() {
-  ps -e -o pid=,ppid= | awk -v root="$1" '
-    { parent[$1] = $2 }
-    END {
-      changed = 1; mine[root] = 1
-      while (changed) {
-        changed = 0
-        for (p in parent) if (!(p in mine) && (parent[p] in mine)) { mine[p] = 1; changed = 1 }
-      }
-      for (p in mine) if (p != root) print p
-    }'
-}
-
-# role PID: broker, collector, producer, worker (or nothing: not ours).
-role() {
-  local exe
-  exe="$(readlink "/proc/$1/exe" 2>/dev/null)" || return 0
-  case "${exe##*/}" in
-    eventide-broker|eventide-collector|eventide-producer|eventide-worker)
-      echo "${exe##*/eventide-}" ;;
-  esac
-}
-
 (cd "$TREE" && EVENTIDE_NO_BUILD=1 exec ./eventide run --workflow noop \
   --workers "$WORKERS" --slots "$SLOTS" --rate "$RATE" --duration "$DURATION" \
   --out "$OUT/run" ${EXTRA[@]+"${EXTRA[@]}"}) >"$OUT/run.log" 2>&1 &
 LAUNCHER=$!
 trap 'kill -- "$LAUNCHER" 2>/dev/null || true' EXIT
 
-# The producer starts last: once it runs, every process of the run does.
-deadline=$((SECONDS + 60))
-while :; do
-  pids=()
-  for p in $(descendants "$LAUNCHER"); do
-    r="$(role "$p")"
-    [ -n "$r" ] && pids+=("$p:$r")
-  done
-  printf '%s\n' "${pids[@]-}" | grep -q ':producer$' && break
-  kill -0 "$LAUNCHER" 2>/dev/null || die "the run ended early: $OUT/run.log"
-  [ "$SECONDS" -lt "$deadline" ] || die "the run did not start within 60 s"
-  sleep 0.2
-done
+await_producer "$LAUNCHER" 60 ||
+  die "the run ended early or did not start within 60 s: $OUT/run.log"
+mapfile -t pids < <(run_pids "$LAUNCHER")
 
 window=$((DURATION / 2))
 sleep "$((DURATION / 4))"
@@ -135,18 +103,7 @@ trap - EXIT
 
 summary="$OUT/run/summary.json"
 [ -f "$summary" ] || die "no summary.json: $OUT/run.log"
-# Events in the interval, from the per-second series (seconds from the
-# load's start), a partly covered second counted pro rata.
-load_start_s="$(date -d "$(jq -r '.load_window.started_at' "$summary")" +%s.%N)"
-read -r completed sent < <(awk -F, -v a="$started_ns" -v b="$ended_ns" \
-  -v t0="$load_start_s" '
-  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-  {
-    lo = t0 + $col["second"]; hi = lo + 1
-    s = (a / 1e9 > lo ? a / 1e9 : lo); e = (b / 1e9 < hi ? b / 1e9 : hi)
-    if (e > s) { c += $col["completed"] * (e - s); n += $col["sent"] * (e - s) }
-  }
-  END { printf "%d %d\n", c, n }' "$OUT/run/timeseries.csv")
+read -r completed sent < <(events_between "$OUT/run" "$started_ns" "$ended_ns")
 [ "$completed" -gt 0 ] || die "no event completed in the interval"
 
 {

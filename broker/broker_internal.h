@@ -13,6 +13,8 @@
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/curve.h"
+#include "common/metrics_http.h"
+#include "common/prom.h"
 
 #include <msgpack.h>
 #include <stddef.h>
@@ -57,6 +59,11 @@ struct et_broker_t {
     /* frontend.c: the SHED being read, and the events refused that way. */
     et_shed_t shed;
     uint64_t shed_events;
+
+    /* broker.c: --metrics, the /metrics server and the text it serves
+     * (both NULL when off). */
+    et_metrics_http_t *metrics_http;
+    et_prom_t *prom;
 };
 
 /* ---- frontend.c ---------------------------------------------------------- */

@@ -5,6 +5,7 @@
 
 #include "common/codec.h"
 #include "common/curve.h"
+#include "common/metrics_http.h"
 #include "common/opts.h"
 
 #include <stdio.h>
@@ -172,6 +173,14 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .help = "after binding, write FRONTEND=, BACKEND= and STATS= lines "
                  "with the bound endpoints (the ports chosen for "
                  "tcp://HOST:*) (default: none)"},
+        {.name = "metrics",
+         .type = ET_OPT_CUSTOM,
+         .parse = et_metrics_http_opt_addr,
+         .dest = cfg->metrics,
+         .arg = "IPV4:PORT|off",
+         .def = "off",
+         .help = "serve Prometheus metrics at http://IPV4:PORT/metrics (port "
+                 "0: a free one, written to --endpoints-file as METRICS=)"},
     };
     et_opts_t spec = {
         .prog = "eventide-broker",

@@ -6,6 +6,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/workflow.h"
 
 #include <limits.h>
@@ -31,7 +32,8 @@ typedef struct {
     uint64_t spill_max;        /* bytes the spill file may hold */
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
-    char endpoints_file[PATH_MAX]; /* --endpoints-file: bound endpoints */
+    char endpoints_file[PATH_MAX];     /* --endpoints-file: bound endpoints */
+    char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */
 } et_broker_config_t;
 
 /* Fill *cfg from the command line: defaults first, then argv; --workflow

@@ -16,6 +16,11 @@
  * larger batch only needs more passes over the table, never more memory. */
 #define S_BATCH 256
 
+/* The live metrics' histograms: 1 us to 1 h at 2 significant digits
+ * (1 %), about 27 KiB each; the Prometheus buckets need no more. */
+#define S_HIST_LOWEST_NS 1000LL
+#define S_HIST_HIGHEST_NS (3600LL * 1000000000LL)
+
 struct et_engine_t {
     et_workflow_t workflow;
     et_engine_config_t cfg; /* cfg.workflow points at 'workflow' */
@@ -29,6 +34,14 @@ struct et_engine_t {
     uint64_t function_arrived[ET_STATS_FUNCTIONS_MAX];
     et_pool_t *pool;
     et_idmap_t *in_flight; /* event id -> dispatched job */
+
+    /* Live metrics (et_engine_function_metrics). */
+    uint64_t attempts[ET_STATS_FUNCTIONS_MAX][ET_ENGINE_ATTEMPT_OUTCOMES];
+    uint64_t cold[ET_STATS_FUNCTIONS_MAX];
+    uint64_t workers_lost[ET_STATS_FUNCTIONS_MAX];
+    et_hist_t *service[ET_STATS_FUNCTIONS_MAX];
+    et_hist_t *queue_wait[ET_STATS_FUNCTIONS_MAX];
+    uint64_t rejected_by[ET_REASON_MAX + 1];
 
     /* Accepted events not yet completed or failed, and the bound on them:
      * stage 0 admission stops at queue_cap per queue, and later stages
@@ -206,11 +219,15 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
                     worker->busy - worker->abandoned);
         s_collect_t c = {.worker = worker, .max = ET_POOL_SLOTS_MAX};
         while (s_take_in_flight(self, &c) > 0)
-            for (size_t i = 0; i < c.count; i++)
+            for (size_t i = 0; i < c.count; i++) {
+                self->attempts[worker->function]
+                              [ET_ENGINE_ATTEMPT_WORKER_LOST]++;
                 s_retry_or_fail(self, c.jobs[i], ET_REASON_WORKER_LOST,
                                 s_hold(c.jobs[i], now), now);
+            }
     }
     uint32_t function = worker->function;
+    self->workers_lost[function]++;
     et_pool_remove(self->pool, &worker, now);
     s_flag_cold_if_unserved(self, function);
 }
@@ -232,6 +249,8 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
         et_job_t *job = et_queue_pop(queue);
         job->worker = worker;
         job->dispatched_mono_ns = now;
+        et_hist_record(self->queue_wait[function],
+                       (int64_t)(now - job->enqueued_mono_ns));
         if (et_idmap_put(self->in_flight, job->event_id, job) != 0) {
             /* Undone in reverse; neither step can fail right after the
              * pop and the take. The next dispatch tries again. */
@@ -305,6 +324,13 @@ et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
     self->in_flight = et_idmap_new();
     if (!self->in_flight)
         goto fail;
+    for (uint32_t f = 0; f < self->n_functions; f++) {
+        self->service[f] = et_hist_new(S_HIST_LOWEST_NS, S_HIST_HIGHEST_NS, 2);
+        self->queue_wait[f] =
+            et_hist_new(S_HIST_LOWEST_NS, S_HIST_HIGHEST_NS, 2);
+        if (!self->service[f] || !self->queue_wait[f])
+            goto fail;
+    }
     return self;
 fail:
     et_engine_destroy(&self);
@@ -331,8 +357,11 @@ et_engine_destroy(et_engine_t **self_p)
         et_idmap_each(self->in_flight, s_destroy_job, NULL);
         et_idmap_destroy(&self->in_flight);
     }
-    for (uint32_t f = 0; f < self->n_functions; f++)
+    for (uint32_t f = 0; f < self->n_functions; f++) {
         et_queue_destroy(&self->queues[f]);
+        et_hist_destroy(&self->service[f]);
+        et_hist_destroy(&self->queue_wait[f]);
+    }
     et_pool_destroy(&self->pool);
     free(self);
     *self_p = NULL;
@@ -351,6 +380,8 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     r->label = event->label;
     r->reason = (uint8_t)reason;
     self->counters.rejected++;
+    if ((unsigned)reason <= ET_REASON_MAX)
+        self->rejected_by[reason]++;
     return reason;
 }
 
@@ -491,6 +522,12 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
     r->score = result->score;
     r->cold = job->cold;
     self->function_completed[function]++;
+    self->attempts[function][result->status == ET_STATUS_ERROR
+                                 ? ET_ENGINE_ATTEMPT_ERROR
+                                 : ET_ENGINE_ATTEMPT_SUCCESS]++;
+    if (job->cold)
+        self->cold[function]++;
+    et_hist_record(self->service[function], result->service_ns);
     /* The verdict of a workflow is the last one any stage gave (decide's,
      * not the sink's silence). */
     if (result->status != ET_STATUS_ERROR &&
@@ -573,6 +610,7 @@ s_expire_jobs(et_engine_t *self, uint64_t now)
         for (size_t i = 0; i < c.count; i++) {
             et_job_t *job = c.jobs[i];
             job->worker->abandoned++;
+            self->attempts[job->worker->function][ET_ENGINE_ATTEMPT_TIMEOUT]++;
             ET_LOG_WARN_LIMITED("event %llu timed out at stage %u on %s",
                                 (unsigned long long)job->event_id, job->stage,
                                 job->worker->instance);
@@ -677,4 +715,39 @@ et_engine_queued(const et_engine_t *self, uint32_t function)
 {
     return function < self->n_functions ? et_queue_size(self->queues[function])
                                         : 0;
+}
+
+int
+et_engine_function_metrics(et_engine_t *self, uint32_t function,
+                           et_engine_function_metrics_t *out)
+{
+    if (function >= self->n_functions) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out->attempts, self->attempts[function], sizeof out->attempts);
+    out->cold = self->cold[function];
+    out->workers_lost = self->workers_lost[function];
+    out->service = self->service[function];
+    out->queue_wait = self->queue_wait[function];
+    for (size_t i = 0; i < et_pool_size(self->pool); i++) {
+        const et_worker_rec_t *w = et_pool_at(self->pool, i);
+        if (w->function != function)
+            continue;
+        out->in_flight += w->busy - w->abandoned;
+        if (w->leaving)
+            out->leaving++;
+        else if (w->busy > 0)
+            out->busy++;
+        else
+            out->idle++;
+    }
+    return 0;
+}
+
+uint64_t
+et_engine_rejected_by(const et_engine_t *self, et_reason_t reason)
+{
+    return (unsigned)reason <= ET_REASON_MAX ? self->rejected_by[reason] : 0;
 }

@@ -11,6 +11,7 @@
 #include "broker/pool.h"
 #include "broker/queue.h"
 #include "common/codec.h"
+#include "common/hist.h"
 #include "common/workflow.h"
 
 #include <stddef.h>
@@ -171,6 +172,39 @@ et_engine_counters_t et_engine_counters(const et_engine_t *self);
  * records_dropped. */
 void et_engine_stats(et_engine_t *self, et_stats_t *stats,
                      uint64_t now_mono_ns);
+
+/* How a dispatched attempt ended, for the live metrics. */
+typedef enum {
+    ET_ENGINE_ATTEMPT_SUCCESS = 0, /* RESULT ok or filtered */
+    ET_ENGINE_ATTEMPT_ERROR,       /* RESULT error: the function failed */
+    ET_ENGINE_ATTEMPT_TIMEOUT,     /* given up on past the stage's timeout */
+    ET_ENGINE_ATTEMPT_WORKER_LOST, /* its worker was lost */
+    ET_ENGINE_ATTEMPT_OUTCOMES
+} et_engine_attempt_t;
+
+/* A function's live metrics since the engine started. The histograms
+ * (nanoseconds, 1 us to 1 h at 2 significant digits; longer is overflow)
+ * belong to the engine: read them between engine calls only. */
+typedef struct {
+    uint64_t attempts[ET_ENGINE_ATTEMPT_OUTCOMES];
+    uint64_t cold;         /* results of attempts that waited for a cold
+                              start (their STAGE record's cold flag) */
+    uint64_t workers_lost; /* its workers declared lost */
+    uint32_t in_flight;    /* attempts dispatched, not yet ended */
+    /* Instances by state: serving with a busy slot, serving with every
+     * slot free, and leaving (BYE or DRAIN, finishing their work). */
+    uint32_t busy, idle, leaving;
+    const et_hist_t *service;    /* the workers' service_ns of each RESULT */
+    const et_hist_t *queue_wait; /* enqueue to dispatch, per dispatch */
+} et_engine_function_metrics_t;
+
+/* Fill *out for 'function' (an index into the workflow's distinct
+ * functions). Returns 0, or -1 with errno EINVAL for an unknown index. */
+int et_engine_function_metrics(et_engine_t *self, uint32_t function,
+                               et_engine_function_metrics_t *out);
+
+/* Events refused with 'reason' so far (0 for a reason never used). */
+uint64_t et_engine_rejected_by(const et_engine_t *self, et_reason_t reason);
 
 /* Jobs waiting in the queue of 'function' (an index into the workflow's
  * distinct functions); 0 for an unknown index. */

@@ -16,6 +16,11 @@
 #define S_STAGE_BITS 8
 #define S_STAGE_MASK ((uintptr_t)(1u << S_STAGE_BITS) - 1)
 
+/* The live histogram's range: 1 us to 1 h at 2 significant digits (1 %),
+ * about 27 KiB; the Prometheus buckets need no more. */
+#define S_LIVE_LOWEST_NS 1000LL
+#define S_LIVE_HIGHEST_NS (3600LL * 1000000000LL)
+
 struct et_accounting_t {
     uint64_t accepted, rejected, completed, failed, duplicates, filtered;
     uint64_t failed_by_reason[ET_REASON_MAX + 1];
@@ -30,7 +35,9 @@ struct et_accounting_t {
     /* Completed events, and unfinished ones at their lower bound. */
     et_hist_t *latency;
     uint64_t unfinished;
-    et_hist_t *censored;       /* the unfinished events' lower bounds */
+    et_hist_t *censored; /* the unfinished events' lower bounds */
+    /* Completed events only, compact: the live /metrics histogram. */
+    et_hist_t *live_latency;
     uint64_t latency_negative; /* completed before intended (clamped to 0) */
 };
 
@@ -58,8 +65,9 @@ et_accounting_new(void)
     self->next_stage = et_idmap_new();
     self->latency = et_hist_new_latency();
     self->censored = et_hist_new_latency();
+    self->live_latency = et_hist_new(S_LIVE_LOWEST_NS, S_LIVE_HIGHEST_NS, 2);
     if (!self->finals || !self->next_stage || !self->latency ||
-        !self->censored) {
+        !self->censored || !self->live_latency) {
         et_accounting_destroy(&self);
         errno = ENOMEM;
         return NULL;
@@ -73,6 +81,7 @@ et_accounting_destroy(et_accounting_t **self_p)
     if (!self_p || !*self_p)
         return;
     et_accounting_t *self = *self_p;
+    et_hist_destroy(&self->live_latency);
     et_hist_destroy(&self->censored);
     et_hist_destroy(&self->latency);
     et_idmap_destroy(&self->next_stage);
@@ -179,6 +188,7 @@ et_accounting_completed(et_accounting_t *self, const et_record_t *r)
     if (latency_ns < 0)
         self->latency_negative++;
     et_hist_record(self->latency, latency_ns);
+    et_hist_record(self->live_latency, latency_ns);
     return 0;
 }
 
@@ -318,4 +328,15 @@ et_accounting_fill(const et_accounting_t *self, const et_producers_t *producers,
     }
     r->latency_overflow = et_hist_overflow(h);
     r->latency_negative = self->latency_negative;
+}
+
+void
+et_accounting_live(const et_accounting_t *self, et_agg_live_t *out)
+{
+    out->accepted = self->accepted;
+    out->rejected = self->rejected;
+    out->completed = self->completed;
+    out->failed = self->failed;
+    out->filtered = self->filtered;
+    out->latency = self->live_latency;
 }

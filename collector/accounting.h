@@ -51,6 +51,10 @@ void et_accounting_at_least(int censored, int64_t censored_min_ns, int64_t p50,
                             int64_t p90, int64_t p99, int64_t p999,
                             et_latency_at_least_t *out);
 
+/* The counts and the completed events' latency for the live view
+ * (et_agg_live_t; the aggregate adds its own counts). */
+void et_accounting_live(const et_accounting_t *self, et_agg_live_t *out);
+
 /* Events sent but neither completed, failed nor rejected (floored at 0). */
 uint64_t et_accounting_lost(const et_accounting_t *self,
                             const et_producers_t *producers);

@@ -457,3 +457,12 @@ et_aggregate_results(et_aggregate_t *self)
                                 .latency_slices = &self->latency_slices};
     return et_results_project(self->results, &parts);
 }
+
+void
+et_aggregate_live(const et_aggregate_t *self, et_agg_live_t *out)
+{
+    memset(out, 0, sizeof *out);
+    et_accounting_live(self->accounting, out);
+    out->bad_messages = self->bad_messages;
+    out->bad_records = self->bad_records;
+}

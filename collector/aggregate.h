@@ -10,6 +10,7 @@
 
 #include "collector/window.h"
 #include "common/codec.h"
+#include "common/hist.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -371,6 +372,20 @@ typedef struct {
 
 /* New aggregate. Returns NULL with errno EINVAL (missing names) or ENOMEM.
  * The caller owns the result. */
+/* The live view for the collector's /metrics: the event counts so far and
+ * the end-to-end latency (intended time to COMPLETED, on the broker's
+ * clock) of the completed events, in nanoseconds from 1 us to 1 h at 2
+ * significant digits (longer is overflow). The histogram belongs to the
+ * aggregate: read it between aggregate calls only. */
+typedef struct {
+    uint64_t accepted, rejected, completed, failed, filtered;
+    uint64_t bad_messages, bad_records;
+    const et_hist_t *latency;
+} et_agg_live_t;
+
+/* Fill *out with the live view. */
+void et_aggregate_live(const et_aggregate_t *self, et_agg_live_t *out);
+
 et_aggregate_t *et_aggregate_new(const et_aggregate_config_t *config);
 
 /* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */

@@ -6,10 +6,13 @@
  * sees it; anything malformed is counted and logged at a limited rate. */
 #include "collector/collector.h"
 
+#include "collector/metrics.h"
 #include "collector/report.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/curve.h"
+#include "common/metrics_http.h"
+#include "common/prom.h"
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -35,6 +38,8 @@
 /* The largest frame the protocol allows (record batches); a peer sending
  * more is disconnected by ZeroMQ before anything is allocated. */
 #define S_MAXMSGSIZE ((int64_t)ET_BODY_MAX * 16)
+/* How often the /metrics snapshot is rendered (as the broker's). */
+#define S_METRICS_PERIOD_NS (1 * ET_NS_PER_S)
 
 struct et_collector_t {
     et_collector_config_t config;
@@ -43,7 +48,27 @@ struct et_collector_t {
     et_aggregate_t *aggregate;
     et_record_t *records; /* decode buffer for one batch */
     et_curve_t *curve;    /* NULL: no CURVE */
+    /* --metrics: the server and the text it serves (NULL when off). */
+    et_metrics_http_t *metrics_http;
+    et_prom_t *prom;
+    uint64_t next_metrics_ns;
 };
+
+/* Render the metrics and hand them to the server, at most once a period:
+ * never waits for a client. A failure keeps the last snapshot. */
+static void
+s_metrics_publish(et_collector_t *self, uint64_t now, int force)
+{
+    if (!self->metrics_http || (!force && now < self->next_metrics_ns))
+        return;
+    self->next_metrics_ns = now + S_METRICS_PERIOD_NS;
+    et_agg_live_t live;
+    et_aggregate_live(self->aggregate, &live);
+    if (et_collector_metrics_render(self->prom, &live) != 0 ||
+        et_metrics_http_publish(self->metrics_http, et_prom_text(self->prom),
+                                et_prom_len(self->prom)) != 0)
+        ET_LOG_WARN_LIMITED("cannot render the metrics: %s", strerror(errno));
+}
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
@@ -120,11 +145,25 @@ et_collector_new(const et_collector_config_t *config)
         ET_LOG_ERROR("cannot read the bound endpoint: %s", zmq_strerror(errno));
         goto fail;
     }
+    if (self->config.metrics[0]) {
+        self->prom = et_prom_new();
+        self->metrics_http = et_metrics_http_new(self->config.metrics);
+        if (!self->prom || !self->metrics_http) {
+            ET_LOG_ERROR("--metrics %s: cannot serve there: %s",
+                         self->config.metrics, strerror(errno));
+            goto fail;
+        }
+        s_metrics_publish(self, et_clock_mono_ns(), 1);
+        ET_LOG_INFO("metrics at %s", et_metrics_http_url(self->metrics_http));
+    }
     if (self->config.endpoints_file[0]) {
-        const char *const names[] = {"COLLECTOR"};
-        const char *const endpoints[] = {bound};
+        const char *const names[] = {"COLLECTOR", "METRICS"};
+        const char *const endpoints[] = {
+            bound,
+            self->metrics_http ? et_metrics_http_url(self->metrics_http) : ""};
         if (et_zsock_write_endpoints(self->config.endpoints_file, names,
-                                     endpoints, 1) != 0)
+                                     endpoints,
+                                     self->metrics_http ? 2 : 1) != 0)
             goto fail;
     }
     ET_LOG_INFO("run %s: collecting on %s into %s, expecting %u producer(s)",
@@ -144,6 +183,9 @@ et_collector_destroy(et_collector_t **self_p)
     if (!self_p || !*self_p)
         return;
     et_collector_t *self = *self_p;
+    /* First: after this no client is served. */
+    et_metrics_http_destroy(&self->metrics_http);
+    et_prom_destroy(&self->prom);
     et_zsock_close(&self->pull);
     if (self->ctx) {
         while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR)
@@ -362,6 +404,7 @@ s_loop(et_collector_t *self, const volatile sig_atomic_t *stop,
         }
         if (rc > 0 && s_receive(self, S_BATCH_MESSAGES) != 0)
             return ET_AGG_END_ERROR;
+        s_metrics_publish(self, et_clock_mono_ns(), 0);
         switch (et_aggregate_state(self->aggregate, et_clock_mono_ns(),
                                    self->config.drain_timeout_ns)) {
         case ET_AGG_COMPLETE:
@@ -387,6 +430,7 @@ et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
                  const volatile sig_atomic_t *broker_lost)
 {
     et_agg_end_t why = s_loop(self, stop, broker_lost);
+    s_metrics_publish(self, et_clock_mono_ns(), 1);
     et_aggregate_finish(self->aggregate, why, et_clock_real_ns());
     const et_results_t *results = et_aggregate_results(self->aggregate);
     if (!results) {

@@ -163,7 +163,16 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
          .size = sizeof c->endpoints_file - 8,
          .arg = "FILE",
          .help = "after binding, write COLLECTOR=ENDPOINT (the port chosen "
-                 "for tcp://HOST:*) (default: none)"},
+                 "for tcp://HOST:*) and, with --metrics, METRICS=URL "
+                 "(default: none)"},
+        {.name = "metrics",
+         .type = ET_OPT_CUSTOM,
+         .parse = et_metrics_http_opt_addr,
+         .dest = c->metrics,
+         .arg = "IPV4:PORT|off",
+         .def = "off",
+         .help = "serve Prometheus metrics (end-to-end latency, events by "
+                 "outcome) at http://IPV4:PORT/metrics (port 0: a free one)"},
     };
     et_opts_t spec = {
         .prog = ET_COLLECTOR_PROG,

@@ -8,6 +8,7 @@
 #include "collector/aggregate.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/workflow.h"
 
 #include <limits.h>
@@ -41,6 +42,7 @@ typedef struct {
     et_cost_model_t cost;     /* --memory-mb, --price-gb-s, --price-requests */
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
     char endpoints_file[PATH_MAX]; /* --endpoints-file: the bound endpoint */
+    char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */
 } et_collector_config_t;
 
 /* Fill 'config' from argv (defaults first). Returns ET_OPTS_RUN (run),

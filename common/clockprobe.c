@@ -13,14 +13,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <zmq.h>
 
 /* Probes are a few per second at most; a small queue is plenty. */
 #define S_HWM 100
 /* Poll timeouts: short while the socket is not connected yet (a probe is
- * waiting to go), else long enough to sleep, short enough to stop soon. */
+ * waiting to go), else until the next probe is due, at most S_POLL_MAX_MS.
+ * Stopping does not wait for it: et_clockprobe_stop writes wake_fd. Every
+ * process of a run has this thread, so an idle one must not wake often
+ * (it woke every 100 ms, ten times a second in each of 500 workers). */
 #define S_POLL_CONNECTING_MS 10
-#define S_POLL_MS 100
+#define S_POLL_MAX_MS 5000
 
 struct et_clockprobe_t {
     et_clockprobe_config_t cfg;
@@ -28,6 +33,7 @@ struct et_clockprobe_t {
     char name[ET_NAME_MAX];
     char host[ET_NAME_MAX];
     pthread_t thread;
+    int wake_fd; /* eventfd: readable once stop is set */
     atomic_int stop;
     atomic_int first_done;
     _Atomic int64_t correction_ns;
@@ -83,6 +89,20 @@ s_answer(et_clocksync_t *cs, zmq_msg_t *frames, int count, int too_many,
                      (unsigned)rep.seq);
 }
 
+/* How long the loop may sleep: until the next probe is due (rounded up,
+ * so it does not wake just before), at most S_POLL_MAX_MS. */
+static long
+s_timeout_ms(const et_clocksync_t *cs, uint64_t now, int waiting)
+{
+    if (waiting)
+        return S_POLL_CONNECTING_MS;
+    uint64_t due = et_clocksync_next_due(cs);
+    if (due <= now)
+        return 0;
+    uint64_t ms = (due - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS;
+    return ms > S_POLL_MAX_MS ? S_POLL_MAX_MS : (long)ms;
+}
+
 static void *
 s_main(void *arg)
 {
@@ -127,13 +147,14 @@ s_main(void *arg)
                             (double)ET_CLOCKPROBE_FIRST_MAX_NS / 1e9);
             atomic_store(&self->first_done, 1);
         }
-        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, waiting ? S_POLL_CONNECTING_MS : S_POLL_MS);
+        zmq_pollitem_t items[2] = {{sock, 0, ZMQ_POLLIN, 0},
+                                   {NULL, self->wake_fd, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 2, s_timeout_ms(&cs, now, waiting));
         if (rc < 0 && errno != EINTR) {
             ET_LOG_ERROR("clock probes: poll: %s", zmq_strerror(errno));
             break;
         }
-        while (rc > 0) {
+        while (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             zmq_msg_t frames[ET_FRAMES_MAX];
             int too_many = 0;
             int count = et_zsock_recv(sock, frames, ET_FRAMES_MAX, &too_many,
@@ -172,6 +193,13 @@ et_clockprobe_start(const et_clockprobe_config_t *cfg)
     atomic_init(&self->stop, 0);
     atomic_init(&self->first_done, 0);
     atomic_init(&self->correction_ns, 0);
+    self->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (self->wake_fd < 0) {
+        int saved_errno = errno;
+        free(self);
+        errno = saved_errno;
+        return NULL;
+    }
     /* The thread inherits a mask with every signal blocked: signals keep
      * interrupting the process's own loop. */
     sigset_t all, saved;
@@ -182,6 +210,7 @@ et_clockprobe_start(const et_clockprobe_config_t *cfg)
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
     }
     if (rc != 0) {
+        close(self->wake_fd);
         free(self);
         errno = rc;
         return NULL;
@@ -216,7 +245,12 @@ et_clockprobe_stop(et_clockprobe_t **self_p)
         return;
     et_clockprobe_t *self = *self_p;
     atomic_store(&self->stop, 1);
+    uint64_t one = 1;
+    if (write(self->wake_fd, &one, sizeof one) < 0)
+        ET_LOG_DEBUG("clock probes: cannot wake the thread: %s",
+                     strerror(errno));
     pthread_join(self->thread, NULL);
+    close(self->wake_fd);
     free(self);
     *self_p = NULL;
 }

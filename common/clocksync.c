@@ -220,6 +220,18 @@ et_clocksync_busy(const et_clocksync_t *cs)
     return cs->seq != 0 || cs->burst_left > 0;
 }
 
+uint64_t
+et_clocksync_next_due(const et_clocksync_t *cs)
+{
+    if (cs->mode == ET_CLOCKSYNC_OFF)
+        return UINT64_MAX;
+    if (cs->seq != 0)
+        return cs->sent_mono_ns + (uint64_t)ET_CLOCKSYNC_REPLY_TIMEOUT_NS;
+    if (cs->burst_left > 0)
+        return 0;
+    return cs->next_burst_mono_ns;
+}
+
 void
 et_clocksync_report(const et_clocksync_t *cs, et_clock_role_t role,
                     const char *name, const char *host, uint32_t producer_id,

@@ -134,4 +134,10 @@ void et_clocksync_host_name(const char *given, char *out, size_t size);
 /* Is a burst still under way (the first estimate may yet follow)? */
 int et_clocksync_busy(const et_clocksync_t *cs);
 
+/* CLOCK_MONOTONIC instant from which et_clocksync_poll may have something
+ * to do (a probe to send, or one to give up on); 0 when it has now,
+ * UINT64_MAX never (off). An answer can come sooner: the caller also
+ * waits on its socket. */
+uint64_t et_clocksync_next_due(const et_clocksync_t *cs);
+
 #endif

@@ -102,6 +102,16 @@ s_highest_at(const et_hist_t *self, size_t index)
     return (sub << shift) + (((uint64_t)1 << shift) - 1);
 }
 
+// Lowest value that lands in counts[index].
+static uint64_t
+s_lowest_at(const et_hist_t *self, size_t index)
+{
+    int bucket =
+        index < self->sub_count ? 0 : (int)(index >> self->half_magnitude) - 1;
+    uint64_t sub = index - ((uint64_t)bucket << self->half_magnitude);
+    return sub << (bucket + self->unit_magnitude);
+}
+
 et_hist_t *
 et_hist_new(int64_t lowest, int64_t highest, int sig_digits)
 {
@@ -236,6 +246,31 @@ et_hist_max(const et_hist_t *self)
 {
     assert(self);
     return self->total ? self->max : 0;
+}
+
+uint64_t
+et_hist_sum(const et_hist_t *self)
+{
+    return self->sum;
+}
+
+uint64_t
+et_hist_count_le(const et_hist_t *self, int64_t value)
+{
+    if (value < 0 || self->total == 0)
+        return 0;
+    size_t top = s_index_of(self, self->highest);
+    uint64_t below = 0;
+    size_t i = 0;
+    for (; i < self->counts_len; i++) {
+        if (s_lowest_at(self, i) > (uint64_t)value)
+            break;
+        below += self->counts[i];
+    }
+    /* Overflow sits in the bucket of 'highest': it is above every bound. */
+    if (i > top)
+        below -= self->overflow;
+    return below;
 }
 
 double

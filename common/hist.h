@@ -51,6 +51,17 @@ uint64_t et_hist_overflow(const et_hist_t *self);
 int64_t et_hist_min(const et_hist_t *self);
 int64_t et_hist_max(const et_hist_t *self);
 
+/* Sum of the recorded values (as recorded: overflow counts as 'highest'),
+ * saturating at UINT64_MAX. */
+uint64_t et_hist_sum(const et_hist_t *self);
+
+/* How many recorded values are at most 'value', counting each value by
+ * the lowest value equivalent to its bucket: a bucket that straddles
+ * 'value' is counted, so the answer errs high by at most the values
+ * within the histogram's precision above 'value'. Values recorded as
+ * overflow are never counted (they are above every bound). */
+uint64_t et_hist_count_le(const et_hist_t *self, int64_t value);
+
 /* Mean of the recorded values (exact: a running sum is kept). 0 if empty. */
 double et_hist_mean(const et_hist_t *self);
 

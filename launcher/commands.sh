@@ -36,6 +36,8 @@ cmd_run() {
   trap 'exit 130' INT TERM
   pipeline_start "$run" "$OUT" 1 10 wf
   info "running workflow $WORKFLOW"
+  [ -n "${METRICS_URL:-}" ] &&
+    info "metrics at $METRICS_URL (broker), ${METRICS_COLLECTOR_URL:-} (collector)"
   # The producer, the broker's drain and the collector, watched: a broker
   # or collector that dies ends the run here (exit 1, logs in OUT).
   supervise_run "$run" wf
@@ -104,6 +106,9 @@ cmd_up() {
   echo "  backend   $BACKEND"
   echo "  collector $COLLECTOR"
   echo "  stats     $STATS"
+  [ -n "${METRICS_URL:-}" ] && echo "  metrics   $METRICS_URL (broker)"
+  [ -n "${METRICS_COLLECTOR_URL:-}" ] &&
+    echo "  metrics   $METRICS_COLLECTOR_URL (collector)"
   if [ -n "$CURVE_DIR" ]; then
     echo "  security  CURVE on every TCP link, keys in $CURVE_DIR"
   fi
@@ -239,8 +244,9 @@ cmd_status() {
       awk 'BEGIN { printf "\"cpus\":{" }
            { printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), $1, $2 }
            END { printf "}," }' "$run/cpus"
-    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s"},' \
-      "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS"
+    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s","metrics":"%s","metrics_collector":"%s"},' \
+      "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS" "${METRICS_URL:-}" \
+      "${METRICS_COLLECTOR_URL:-}"
     printf '"processes":['
     local first=1 role fn
     for p in "${procs[@]}"; do
@@ -263,6 +269,9 @@ cmd_status() {
     printf '}\n'
   else
     echo "workflow $WORKFLOW, run dir $run, results $OUT"
+    [ -n "${METRICS_URL:-}" ] && echo "metrics: $METRICS_URL"
+    [ -n "${METRICS_COLLECTOR_URL:-}" ] &&
+      echo "metrics (collector): $METRICS_COLLECTOR_URL"
     [ -f "$run/cpus" ] &&
       echo "cpus: $(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$run/cpus")"
     if [ -n "$HOSTS_FILE" ]; then

@@ -7,10 +7,13 @@
 # installed or started); jq reads results in the integration tests,
 # procps (ps, pgrep) finds their processes, and bats runs the launcher's
 # own tests (tests/launcher). taskset (--cpus) is util-linux's, an
-# Essential package: every Debian has it.
+# Essential package: every Debian has it. libmicrohttpd serves /metrics;
+# prometheus ships promtool, which checks a scrape in the tests, and curl
+# scrapes.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
-              iproute2 openssh-client dropbear-bin bats procps)
+              iproute2 openssh-client dropbear-bin bats procps
+              libmicrohttpd-dev prometheus curl)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).

@@ -55,6 +55,11 @@ help_pipeline_opts() {
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES
                          (default 4294967296); beyond: records_dropped
+  --metrics IPV4:PORT|off
+                         broker and collector: serve Prometheus metrics at
+                         http://IPV4:PORT/metrics (the collector on PORT+1;
+                         port 0: a free one each; the URLs are in
+                         ./eventide status) (default 127.0.0.1:0)
   --drain-timeout S      broker: after the load, keep serving admitted events
                          this long (default 30); the collector waits 15 s more
   --log-level LEVEL      debug|info|warn|error (default info)

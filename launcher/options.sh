@@ -26,6 +26,7 @@ set_pipeline_defaults() {
   SHED_PAUSE=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
+  METRICS=127.0.0.1:0
   RATE=10
   DURATION=10
   ARRIVAL=poisson
@@ -106,6 +107,7 @@ parse_pipeline_opt() {
     --shed-pause) SHED_PAUSE="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
+    --metrics) METRICS="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
     --labels) LABELS="$value" ;;

@@ -5,7 +5,9 @@
 # place; then starting, scaling and stopping a pipeline in its run dir.
 #
 # RUN/env holds the run's settings (options.sh) and its endpoints
-# (FRONTEND, BACKEND, COLLECTOR, STATS); every command acting on a running
+# (FRONTEND, BACKEND, COLLECTOR, STATS, METRICS_URL and
+# METRICS_COLLECTOR_URL, the /metrics of the broker and the collector);
+# every command acting on a running
 # pipeline restores them with run_env before it starts anything.
 
 # run_env RUN: the settings and endpoints of the pipeline in RUN.
@@ -28,9 +30,23 @@ collector_argv() {
     --drain-timeout "$(awk -v d="$DRAIN_TIMEOUT" 'BEGIN { print d + 15 }')"
     --usage-grace "$grace")
   [ -n "$CURVE_DIR" ] && collector_argv_out+=(--curve "$CURVE_DIR")
-  collector_argv_out+=(--endpoints-file "$run/collector.endpoints"
+  collector_argv_out+=(--metrics "$(metrics_addr collector)"
+    --endpoints-file "$run/collector.endpoints"
     --workflow "$(wf_get "$wf_name" path)"
     --run-id "$(basename "$results")" --log-level "$LOG_LEVEL")
+}
+
+# metrics_addr ROLE: the --metrics of ROLE (broker or collector): off, or
+# IPV4:PORT; a port given is the broker's and the next one the
+# collector's, port 0 a free one for each.
+metrics_addr() {
+  local port="${METRICS##*:}"
+  if [ "$1" = broker ] || [ "$METRICS" = off ] || ! [[ "$port" =~ ^[0-9]{1,5}$ ]] ||
+     [ "$((10#$port))" -eq 0 ]; then
+    echo "$METRICS"
+  else
+    echo "${METRICS%:*}:$((10#$port + 1))"
+  fi
 }
 
 # broker_argv OUT RUN WF FRONTEND BACKEND COLLECTOR STATS: into the array
@@ -47,6 +63,7 @@ broker_argv() {
   [ -n "$BACKLOG_MEMORY" ] && broker_argv_out+=(--backlog-memory "$BACKLOG_MEMORY")
   [ -n "$SPILL_MAX" ] && broker_argv_out+=(--spill-max "$SPILL_MAX")
   broker_argv_out+=(--spill-file "$run/collector.spill")
+  broker_argv_out+=(--metrics "$(metrics_addr broker)")
   [ -n "$CURVE_DIR" ] && broker_argv_out+=(--curve "$CURVE_DIR")
   broker_argv_out+=(--endpoints-file "$run/broker.endpoints")
 }
@@ -377,7 +394,7 @@ endpoint_of() {
   done
   [[ "$where" == *:* ]] && file="$file.read"
   ep="$(sed -n "s/^$name=//p" "$file")"
-  [[ "$ep" =~ ^tcp://[0-9.]+:[0-9]+$ ]] ||
+  [[ "$ep" =~ ^tcp://[0-9.]+:[0-9]+$|^http://[0-9.]+:[0-9]+/metrics$ ]] ||
     die "the $role wrote a bad $name endpoint '$ep' into $file"
   echo "$ep"
 }
@@ -420,6 +437,9 @@ pipeline_start() {
   "${on_collector[@]}" "${argv[@]}"
   collector="$collector_bind"
   [ "$TRANSPORT" = tcp ] && collector="$(endpoint_of "$run" collector COLLECTOR)"
+  local metrics_collector_url=""
+  [ "$METRICS" != off ] &&
+    metrics_collector_url="$(endpoint_of "$run" collector METRICS)"
   broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
   "${on_broker[@]}" "${argv[@]}"
   if [ "$TRANSPORT" = tcp ]; then
@@ -427,13 +447,20 @@ pipeline_start() {
     backend="$(endpoint_of "$run" broker BACKEND)"
     stats="$(endpoint_of "$run" broker STATS)"
   fi
+  # --metrics with port 0: the URL names the port chosen, and a restart
+  # (broker_record) binds that one again.
+  local metrics_url="" METRICS="$METRICS"
+  if [ "$METRICS" != off ]; then
+    metrics_url="$(endpoint_of "$run" broker METRICS)"
+    METRICS="${metrics_url#http://}"; METRICS="${METRICS%/metrics}"
+  fi
   broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
   broker_record "$run" "${argv[@]}"
   # The run's env: how scale, produce and status find this pipeline.
   {
     local v
-    printf 'FRONTEND=%q\nBACKEND=%q\nCOLLECTOR=%q\nSTATS=%q\n' \
-      "$frontend" "$backend" "$collector" "$stats"
+    printf 'FRONTEND=%q\nBACKEND=%q\nCOLLECTOR=%q\nSTATS=%q\nMETRICS_URL=%q\nMETRICS_COLLECTOR_URL=%q\n' \
+      "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
              CLOCK_SYNC CLOCK_SKEWS; do

@@ -27,8 +27,11 @@ _Static_assert(ET_WORKER_SLOTS_MAX <= ET_SLOTS_MAX, "slots.c runs them all");
 #define S_MONITOR_ENDPOINT "inproc://broker-monitor"
 
 /* Longest the main loop sleeps: bounds how late it notices the stop flag
- * when a signal lands just before zmq_poll. */
-#define S_POLL_MAX_MS 100
+ * in the rare case that a signal lands between its check and zmq_poll
+ * (signals reach only the main thread, and interrupt its poll otherwise).
+ * Not shorter: every idle worker wakes this often, and 500 of them woke
+ * 5,000 times a second at 100 ms (bench/RESULTS.md, fan-out). */
+#define S_POLL_MAX_MS 1000
 /* READY is retried this often until the broker connection is up. */
 #define S_READY_RETRY_MS 10
 #define S_SLOT_START_TIMEOUT_NS (10 * ET_NS_PER_S)
@@ -516,6 +519,8 @@ static int
 s_poll_timeout_ms(const et_worker_t *w, uint64_t now)
 {
     uint64_t until = w->next_usage_ns;
+    if (w->ready && w->next_heartbeat_ns < until)
+        until = w->next_heartbeat_ns;
     if (w->leaving && !w->bye_acked && w->leave_deadline_ns < until)
         until = w->leave_deadline_ns;
     if (s_idle_watch(w) &&

@@ -57,7 +57,7 @@ refuses() {
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
               --netem --clock-sync --clock-skew --transport --curve \
-              --supervise --cpus; do
+              --supervise --cpus --metrics; do
     refuses "$flag" ""
   done
 }
@@ -71,6 +71,12 @@ refuses() {
   in_launcher 'echo "$WORKFLOW $WORKERS_SPEC $SERVICE $MODE $QUEUE_CAP $RATE $DURATION $ARRIVAL $SEED $TRANSPORT $CLOCK_SYNC $DRAIN_TIMEOUT $LOG_LEVEL $HOST_CMD"'
   expect_ok
   expect_output "synthetic 2 exp:10ms sleep 10000 10 10 poisson 1 ipc auto 30 info ssh {host}"
+}
+
+@test "--metrics: on 127.0.0.1, a free port, by default" {
+  in_launcher 'echo "$METRICS"'
+  expect_ok
+  expect_output "127.0.0.1:0"
 }
 
 @test "--workflow is stored as given (workflow_load checks it)" {
@@ -102,7 +108,7 @@ refuses() {
 @test "the values only passed on are stored as given: the binaries judge them" {
   for pair in --service:SERVICE --mode:MODE --slots:SLOTS --queue-cap:QUEUE_CAP \
               --shed-pause:SHED_PAUSE --backlog-memory:BACKLOG_MEMORY \
-              --spill-max:SPILL_MAX \
+              --spill-max:SPILL_MAX --metrics:METRICS \
               --rate:RATE --source:SOURCE --labels:LABELS --speedup:SPEEDUP \
               --fraud-rate:FRAUD_RATE --malformed-rate:MALFORMED_RATE \
               --duration:DURATION --arrival:ARRIVAL --payload-bytes:PAYLOAD_BYTES \
@@ -348,6 +354,9 @@ expect_refused() {
 --shed-pause 11s broker
 --backlog-memory lots broker
 --spill-max -1 broker
+--metrics localhost:9100 broker
+--metrics 127.0.0.1:65536 broker
+--metrics 1.2.3:80 broker
 --drain-timeout 99999 broker
 --log-level loud broker
 --memory-mb 0 collector

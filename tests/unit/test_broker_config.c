@@ -105,6 +105,7 @@ test_broker_config_defaults(void **state)
     assert_int_equal(s_broker.backlog_memory, 64ULL << 20);
     assert_string_equal(s_broker.spill_file, "");
     assert_int_equal(s_broker.spill_max, 4ULL << 30);
+    assert_string_equal(s_broker.metrics, ""); /* --metrics off */
     // The default workflow is the synthetic one, read from its file.
     assert_string_equal(s_broker.workflow.name, "synthetic");
     assert_int_equal(s_broker.workflow.n_stages, 1);
@@ -192,6 +193,27 @@ test_broker_config_refuses_bad_values_naming_the_flag(void **state)
         s_expect_usage(bad[i].flag);
     }
     assert_int_equal(et_opts_exit_status(ET_OPTS_USAGE), ET_EXIT_USAGE);
+}
+
+static void
+test_broker_config_reads_metrics(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        s_parse(S_BROKER, S_REQUIRED, "--metrics", "127.0.0.1:0", NULL),
+        ET_OPTS_RUN);
+    assert_string_equal(s_broker.metrics, "127.0.0.1:0");
+    assert_int_equal(s_parse(S_BROKER, S_REQUIRED, "--metrics", "0.0.0.0:9464",
+                             "--metrics", "off", NULL),
+                     ET_OPTS_RUN);
+    assert_string_equal(s_broker.metrics, "");
+    const char *bad[] = {"localhost:9100", "127.0.0.1:65536", "on", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(
+            s_parse(S_BROKER, S_REQUIRED, "--metrics", bad[i], NULL),
+            ET_OPTS_USAGE);
+        s_expect_usage("--metrics");
+    }
 }
 
 static void
@@ -289,6 +311,7 @@ main(void)
         cmocka_unit_test(test_broker_config_reads_every_flag),
         cmocka_unit_test(test_broker_config_reads_a_workflow_file),
         cmocka_unit_test(test_broker_config_refuses_bad_values_naming_the_flag),
+        cmocka_unit_test(test_broker_config_reads_metrics),
         cmocka_unit_test(test_broker_config_requires_the_three_endpoints),
         cmocka_unit_test(test_broker_config_help_and_check_exit),
         cmocka_unit_test(test_status_config_defaults_and_flags),

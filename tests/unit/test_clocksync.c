@@ -1170,6 +1170,50 @@ test_clock_sleep_until_real_waits_for_skewed_instant(void **state)
     et_clock_set_skew_ns(0);
 }
 
+/* next_due says when poll has work: now while a burst has probes to
+ * send, the reply timeout while one is out, the next burst between
+ * bursts, never when off; and poll agrees with it at each instant. */
+static void
+test_clocksync_next_due_matches_when_poll_acts(void **state)
+{
+    (void)state;
+    et_clocksync_t off;
+    et_clocksync_init(&off, ET_CLOCKSYNC_OFF, 0, MONO0);
+    assert_true(et_clocksync_next_due(&off) == UINT64_MAX);
+
+    et_clocksync_t cs;
+    uint64_t mono = MONO0;
+    et_clocksync_init(&cs, ET_CLOCKSYNC_AUTO, 2 * S, mono);
+    assert_true(et_clocksync_next_due(&cs) <= mono);
+    et_time_req_t req;
+    assert_int_equal(et_clocksync_poll(&cs, mono, s_real(mono), &req), 1);
+    // A probe out: nothing to do until its reply timeout.
+    uint64_t due = et_clocksync_next_due(&cs);
+    assert_true(due == mono + (uint64_t)ET_CLOCKSYNC_REPLY_TIMEOUT_NS);
+    et_time_req_t again;
+    assert_int_equal(et_clocksync_poll(&cs, due - 1, s_real(due - 1), &again),
+                     0);
+    // Answered: the burst's next probe is due at once.
+    et_time_rep_t rep = s_answer(&req, 0, MS);
+    mono += 2 * MS + (uint64_t)TURNAROUND;
+    assert_int_equal(et_clocksync_reply(&cs, &rep, mono, s_real(mono)), 0);
+    assert_true(et_clocksync_next_due(&cs) <= mono);
+    s_burst(&cs, &mono, ET_CLOCKSYNC_BURST_FIRST - 1, 0, MS, MS);
+    // Between bursts: the next one, and not an instant before.
+    assert_false(et_clocksync_busy(&cs));
+    due = et_clocksync_next_due(&cs);
+    assert_true(due == mono + 2 * S);
+    assert_int_equal(et_clocksync_poll(&cs, due - 1, s_real(due - 1), &again),
+                     0);
+    assert_int_equal(et_clocksync_poll(&cs, due, s_real(due), &again), 1);
+    // Given up on at the timeout, the next probe of the burst is due.
+    uint64_t timeout = due + (uint64_t)ET_CLOCKSYNC_REPLY_TIMEOUT_NS;
+    assert_true(et_clocksync_next_due(&cs) == timeout);
+    assert_int_equal(et_clocksync_poll(&cs, timeout, s_real(timeout), &again),
+                     1);
+    assert_int_equal(cs.lost, 1);
+}
+
 int
 main(void)
 {
@@ -1200,6 +1244,7 @@ main(void)
         cmocka_unit_test(test_clocksync_impossible_reply_is_bad),
         cmocka_unit_test(test_clocksync_unsend_puts_probe_back),
         cmocka_unit_test(test_clocksync_mode_off_never_probes),
+        cmocka_unit_test(test_clocksync_next_due_matches_when_poll_acts),
         cmocka_unit_test(
             test_clocksync_correction_auto_only_when_estimate_excludes_zero),
         cmocka_unit_test(test_clocksync_correction_is_zero_without_estimate),

@@ -115,6 +115,7 @@ test_collector_config_defaults(void **state)
                 ET_COST_PRICE_REQUESTS_DEFAULT);
     assert_string_equal(c.curve_dir, "");
     assert_string_equal(c.endpoints_file, "");
+    assert_string_equal(c.metrics, ""); /* --metrics off */
 }
 
 static void
@@ -147,7 +148,9 @@ test_collector_config_every_flag(void **state)
                     "--curve",
                     s_dir,
                     "--endpoints-file",
-                    "/tmp/r/collector.endpoints"};
+                    "/tmp/r/collector.endpoints",
+                    "--metrics",
+                    "127.0.0.1:9465"};
     assert_int_equal(s_parse(&c, ARGC(argv), argv, out, sizeof out),
                      ET_OPTS_RUN);
     assert_string_equal(c.bind, "tcp://127.0.0.1:*");
@@ -162,6 +165,7 @@ test_collector_config_every_flag(void **state)
     assert_int_equal(c.quiet, 1);
     assert_string_equal(c.curve_dir, s_dir);
     assert_string_equal(c.endpoints_file, "/tmp/r/collector.endpoints");
+    assert_string_equal(c.metrics, "127.0.0.1:9465");
 }
 
 static void
@@ -237,6 +241,8 @@ test_collector_config_refuses_bad_values_naming_the_flag(void **state)
     S_BAD("--workflow", S_EP, "--workflow", broken);
     // The stage list comes from the workflow now.
     S_BAD("--stages", S_EP, "--stages", "a,b");
+    S_BAD("--metrics", S_EP, "--metrics", "localhost:1");
+    S_BAD("--metrics", S_EP, "--metrics", "127.0.0.1:99999");
     S_BAD("--bind", "--out", "/tmp/r");
     S_BAD("--out", "--bind", "ipc:///tmp/c.ipc");
     S_BAD("--bind", "--bind", "nowhere", "--out", "/tmp/r");

@@ -939,6 +939,47 @@ test_hist_unpack_rejects_too_long_pairs_array(void **state)
     et_hist_destroy(&hist);
 }
 
+// ---------------------------------------------------------------------------
+// Counting below a bound (the Prometheus buckets' source)
+
+static void
+test_hist_count_le_counts_values_at_or_below_the_bound(void **state)
+{
+    (void)state;
+    et_hist_t *h = et_hist_new(1, 3600 * NS_PER_S, 3);
+    assert_non_null(h);
+    assert_int_equal(et_hist_count_le(h, NS_PER_S), 0);
+    et_hist_record(h, 50000);        // 50 us
+    et_hist_record(h, 100000);       // exactly 100 us
+    et_hist_record_n(h, 3000000, 3); // 3 ms
+    et_hist_record(h, 2 * NS_PER_S); // 2 s
+    assert_int_equal(et_hist_count_le(h, 0), 0);
+    assert_int_equal(et_hist_count_le(h, 40000), 0);
+    assert_int_equal(et_hist_count_le(h, 100000), 2);
+    assert_int_equal(et_hist_count_le(h, 2500000), 2);
+    assert_int_equal(et_hist_count_le(h, 5000000), 5);
+    assert_int_equal(et_hist_count_le(h, NS_PER_S), 5);
+    assert_int_equal(et_hist_count_le(h, 60 * NS_PER_S), 6);
+    assert_int_equal(et_hist_count_le(h, -1), 0);
+    assert_int_equal(et_hist_sum(h), 50000 + 100000 + 9000000 + 2 * NS_PER_S);
+    et_hist_destroy(&h);
+}
+
+static void
+test_hist_count_le_never_counts_overflow(void **state)
+{
+    (void)state;
+    et_hist_t *h = et_hist_new(1000, 60 * NS_PER_S, 2);
+    assert_non_null(h);
+    et_hist_record(h, 1000000);
+    et_hist_record_n(h, 600 * NS_PER_S, 2); // above highest: overflow
+    assert_int_equal(et_hist_overflow(h), 2);
+    assert_int_equal(et_hist_count_le(h, 60 * NS_PER_S), 1);
+    assert_int_equal(et_hist_count_le(h, INT64_MAX), 1);
+    assert_int_equal(et_hist_count(h), 3);
+    et_hist_destroy(&h);
+}
+
 int
 main(void)
 {
@@ -975,6 +1016,9 @@ main(void)
         cmocka_unit_test(test_hist_unpack_rejects_counts_not_summing_to_total),
         cmocka_unit_test(test_hist_unpack_rejects_malformed_pairs),
         cmocka_unit_test(test_hist_unpack_rejects_too_long_pairs_array),
+        cmocka_unit_test(
+            test_hist_count_le_counts_values_at_or_below_the_bound),
+        cmocka_unit_test(test_hist_count_le_never_counts_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

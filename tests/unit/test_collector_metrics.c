@@ -1,0 +1,95 @@
+/* Unit tests for collector/metrics: the collector's families rendered
+ * from a real aggregate fed lifecycle records: events by outcome, the
+ * completed events' end-to-end latency histogram (failed ones stay out),
+ * filtered events and bad input. */
+// cmocka.h needs these four first, in this order.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "aggregate_fixture.h"
+#include "collector/metrics.h"
+
+#include <stdlib.h>
+
+/* The value of the series line starting with 'series ', or -1. */
+static long long
+s_value(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; line && *line;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return atoll(line + n + 1);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return -1;
+}
+
+static void
+test_collector_metrics_follow_the_records(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    et_prom_t *prom = et_prom_new();
+    assert_non_null(prom);
+    et_agg_live_t live;
+    et_aggregate_live(agg, &live);
+    assert_int_equal(et_collector_metrics_render(prom, &live), 0);
+    const char *t = et_prom_text(prom);
+    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"completed\"}"),
+                     0);
+    assert_int_equal(s_value(t, "eventide_event_latency_seconds_count"), 0);
+
+    /* Three accepted: one completes after 3 ms, one after 2 s, one fails;
+     * a fourth is rejected. */
+    for (uint64_t id = 1; id <= 3; id++)
+        s_add(agg, ET_RECORD_ACCEPTED, id, 0, T0, T0 + MS);
+    s_add(agg, ET_RECORD_REJECTED, 4, 0, T0, T0 + MS);
+    s_add(agg, ET_RECORD_COMPLETED, 1, 0, T0, T0 + 3 * MS);
+    s_add(agg, ET_RECORD_COMPLETED, 2, 0, T0, T0 + 2 * S);
+    et_record_t failed = s_rec(ET_RECORD_FAILED, 3, 0, T0, T0 + 5 * S);
+    failed.reason = ET_REASON_FUNCTION_ERROR;
+    assert_int_equal(et_aggregate_add_record(agg, &failed), 0);
+    et_aggregate_count_bad_message(agg);
+
+    et_aggregate_live(agg, &live);
+    assert_int_equal(live.accepted, 3);
+    assert_int_equal(et_collector_metrics_render(prom, &live), 0);
+    t = et_prom_text(prom);
+    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"completed\"}"),
+                     2);
+    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"failed\"}"),
+                     1);
+    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"rejected\"}"),
+                     1);
+    assert_int_equal(
+        s_value(t, "eventide_event_latency_seconds_bucket{le=\"0.0025\"}"), 0);
+    assert_int_equal(
+        s_value(t, "eventide_event_latency_seconds_bucket{le=\"0.005\"}"), 1);
+    assert_int_equal(
+        s_value(t, "eventide_event_latency_seconds_bucket{le=\"2.5\"}"), 2);
+    assert_int_equal(
+        s_value(t, "eventide_event_latency_seconds_bucket{le=\"+Inf\"}"), 2);
+    assert_non_null(
+        strstr(t, "eventide_event_latency_seconds_sum 2.003000000\n"));
+    assert_int_equal(
+        s_value(t, "eventide_collector_bad_input_total{kind=\"message\"}"), 1);
+    assert_non_null(strstr(t, "# TYPE eventide_events_total counter\n"));
+    et_prom_destroy(&prom);
+    et_aggregate_destroy(&agg);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_collector_metrics_follow_the_records),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
