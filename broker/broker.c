@@ -20,7 +20,15 @@
 /* Bursts read from the backend before workers are judged silent. */
 #define S_WAITING_BURSTS 16
 #define S_HWM 100000
-#define S_COLLECTOR_SNDTIMEO_MS 2000
+/* Messages queued in ZeroMQ for the collector; past this the broker's own
+ * backlog (in order, bounded, spilling to a file, counted) takes over.
+ * Records go in batches at least every 20 ms: about 2 s of them. */
+#define S_COLLECTOR_HWM 100
+/* At the end, how long the broker keeps trying to hand the collector what
+ * its backlog holds (and ZeroMQ what it queued) before counting the rest
+ * as dropped. */
+#define S_COLLECTOR_LINGER_NS (10 * ET_NS_PER_S)
+#define S_COLLECTOR_MONITOR "inproc://broker-collector-monitor"
 /* How often in-flight events and workers are checked against their
  * timeouts: bounds how late a timeout is noticed. */
 #define S_EXPIRY_PERIOD_NS (100 * ET_NS_PER_MS)
@@ -71,8 +79,26 @@ s_sockets_open(et_broker_t *self)
     const et_broker_config_t *cfg = &self->cfg;
     self->frontend = et_zsock_new(self->ctx, ZMQ_ROUTER, S_HWM);
     self->backend = et_zsock_new(self->ctx, ZMQ_ROUTER, S_HWM);
-    self->collector = et_zsock_new(self->ctx, ZMQ_PUSH, S_HWM);
+    self->collector = et_zsock_new(self->ctx, ZMQ_PUSH, S_COLLECTOR_HWM);
     if (!self->frontend || !self->backend || !self->collector)
+        return -1;
+    /* A stopped collector (SIGSTOP, a stall) must cost nothing queued: no
+     * ZMTP heartbeat of ours may time its connection out, which would
+     * close it, and without IMMEDIATE the pipe (with what it holds)
+     * outlives a connection that does close and goes to the next one. */
+    int zero = 0;
+    if (zmq_setsockopt(self->collector, ZMQ_HEARTBEAT_IVL, &zero,
+                       sizeof zero) != 0 ||
+        zmq_setsockopt(self->collector, ZMQ_IMMEDIATE, &zero, sizeof zero) != 0)
+        return -1;
+    /* Whether the collector is connected: at the end, waiting for one that
+     * is gone would only delay the exit. */
+    self->collector_monitor = et_zsock_new(self->ctx, ZMQ_PAIR, S_HWM);
+    if (!self->collector_monitor ||
+        zmq_socket_monitor(self->collector, S_COLLECTOR_MONITOR,
+                           ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+        et_zsock_connect(self->collector_monitor, S_COLLECTOR_MONITOR) != 0)
         return -1;
     /* No frame may be larger than a payload (plus room for the small
      * frames): a bigger one closes that peer's connection before it can
@@ -82,10 +108,6 @@ s_sockets_open(et_broker_t *self)
                        sizeof maxmsgsize) != 0 ||
         zmq_setsockopt(self->backend, ZMQ_MAXMSGSIZE, &maxmsgsize,
                        sizeof maxmsgsize) != 0)
-        return -1;
-    int sndtimeo = S_COLLECTOR_SNDTIMEO_MS;
-    if (zmq_setsockopt(self->collector, ZMQ_SNDTIMEO, &sndtimeo,
-                       sizeof sndtimeo) != 0)
         return -1;
     if (et_curve_bind(self->curve, self->frontend, cfg->frontend) != 0 ||
         et_curve_bind(self->curve, self->backend, cfg->backend) != 0 ||
@@ -149,7 +171,8 @@ s_metrics_publish(et_broker_t *self, uint64_t now)
     if (!self->metrics_http)
         return;
     et_broker_metrics_io_t io = {.bad_messages = self->bad_messages,
-                                 .records_dropped = self->records_dropped};
+                                 .records_dropped =
+                                     et_broker_records_dropped(self)};
     if (et_broker_metrics_render(self->prom, self->engine, &io, now) != 0 ||
         et_metrics_http_publish(self->metrics_http, et_prom_text(self->prom),
                                 et_prom_len(self->prom)) != 0)
@@ -196,7 +219,11 @@ et_broker_new(const et_broker_config_t *cfg)
                          .arg = self};
     self->engine = et_engine_new(&engine_cfg, &io);
     self->strangers = et_strangers_new(S_REGISTER_PERIOD_NS, S_REGISTER_BUDGET);
-    if (!self->engine || !self->strangers)
+    et_backlog_config_t backlog_cfg = {.memory_max = cfg->backlog_memory,
+                                       .spill_path = self->cfg.spill_file,
+                                       .spill_max = cfg->spill_max};
+    self->backlog = et_backlog_new(&backlog_cfg);
+    if (!self->engine || !self->strangers || !self->backlog)
         goto fail;
     self->ctx = zmq_ctx_new();
     if (!self->ctx)
@@ -210,9 +237,9 @@ et_broker_new(const et_broker_config_t *cfg)
     if (s_endpoints_publish(self) != 0)
         goto fail_logged;
     /* The collector names the stages from this, not from the launcher.
-     * Sent once the ports are published, so a collector slow to accept
-     * the connection (up to SNDTIMEO) does not delay them; if it fails,
-     * the next flush of records tries again first. */
+     * Sent (or kept for the collector) once the ports are published; if
+     * it cannot even be kept, the next flush of records tries again
+     * first. */
     (void)et_broker_announce_workflow(self);
     return self;
 fail:
@@ -233,6 +260,7 @@ et_broker_destroy(et_broker_t **self_p)
     et_metrics_http_destroy(&self->metrics_http);
     et_prom_destroy(&self->prom);
     et_zsock_close(&self->stats_pub);
+    et_zsock_close(&self->collector_monitor);
     et_zsock_close(&self->collector);
     et_zsock_close(&self->backend);
     et_zsock_close(&self->frontend);
@@ -242,6 +270,7 @@ et_broker_destroy(et_broker_t **self_p)
     et_curve_destroy(&self->curve);
     et_engine_destroy(&self->engine);
     et_strangers_destroy(&self->strangers);
+    et_backlog_destroy(&self->backlog);
     msgpack_sbuffer_destroy(&self->scratch);
     free(self);
     *self_p = NULL;
@@ -327,6 +356,103 @@ s_dismiss_workers(et_broker_t *self)
                     (double)S_BYE_WAIT_NS / 1e9);
 }
 
+/* Read the collector connection's events (up to S_BURST): keeps
+ * collector_connected current. 0, or -1 when the socket failed. */
+static int
+s_drain_monitor(et_broker_t *self)
+{
+    for (int i = 0; i < S_BURST; i++) {
+        zmq_msg_t frames[2];
+        int too_many = 0;
+        int n = et_zsock_recv(self->collector_monitor, frames, 2, &too_many,
+                              ZMQ_DONTWAIT);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            ET_LOG_ERROR("cannot read the collector connection's events: %s",
+                         zmq_strerror(errno));
+            return -1;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&frames[0]) >= sizeof event)
+            memcpy(&event, zmq_msg_data(&frames[0]), sizeof event);
+        et_zsock_frames_close(frames, n);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            if (self->collector_was_connected)
+                ET_LOG_INFO("connected to the collector again");
+            self->collector_connected = self->collector_was_connected = 1;
+        } else if (event == ZMQ_EVENT_DISCONNECTED &&
+                   self->collector_connected) {
+            ET_LOG_WARN("lost the connection to the collector: what it "
+                        "misses waits for it, in order");
+            self->collector_connected = 0;
+        }
+    }
+    return 0;
+}
+
+/* At the end: what the backlog keeps goes to the collector for up to
+ * S_COLLECTOR_LINGER_NS; what is left then is dropped and counted (the
+ * final STATS, kept behind it, cannot carry that count: the log does).
+ * The socket's LINGER gets what remains of that time, for what ZeroMQ
+ * itself still queues. */
+static void
+s_hand_over_backlog(et_broker_t *self)
+{
+    uint64_t deadline = et_clock_mono_ns() + S_COLLECTOR_LINGER_NS;
+    if (!et_backlog_empty(self->backlog))
+        ET_LOG_INFO(
+            "handing the collector %llu message(s) kept for it "
+            "(up to %.0f s)",
+            (unsigned long long)et_backlog_stats(self->backlog).messages,
+            (double)S_COLLECTOR_LINGER_NS / 1e9);
+    for (;;) {
+        et_broker_flush_backlog(self);
+        uint64_t now = et_clock_mono_ns();
+        if (et_backlog_empty(self->backlog) || now >= deadline ||
+            s_drain_monitor(self) != 0)
+            break;
+        if (!self->collector_connected) {
+            ET_LOG_WARN("the collector is not connected: not waiting for it");
+            break;
+        }
+        zmq_pollitem_t item = {self->collector, 0, ZMQ_POLLOUT, 0};
+        long wait_ms = (long)((deadline - now) / ET_NS_PER_MS);
+        if (zmq_poll(&item, 1, wait_ms < 100 ? wait_ms : 100) < 0 &&
+            errno != EINTR)
+            break;
+    }
+    if (!et_backlog_empty(self->backlog)) {
+        et_backlog_stats_t left = et_backlog_stats(self->backlog);
+        ET_LOG_WARN("the collector did not take %llu message(s) (%llu "
+                    "records) kept for it: dropped",
+                    (unsigned long long)left.messages,
+                    (unsigned long long)left.records);
+        et_backlog_drop_all(self->backlog);
+    }
+    /* A collector gone (it may end before the broker does, once it has
+     * every event) gets the usual short linger. */
+    (void)s_drain_monitor(self);
+    uint64_t now = et_clock_mono_ns();
+    int linger = now < deadline && self->collector_connected
+                     ? (int)((deadline - now) / ET_NS_PER_MS)
+                     : 0;
+    if (linger < ET_LINGER_MS)
+        linger = ET_LINGER_MS;
+    if (zmq_setsockopt(self->collector, ZMQ_LINGER, &linger, sizeof linger) !=
+        0)
+        ET_LOG_WARN("cannot set the collector socket's linger: %s",
+                    zmq_strerror(errno));
+    et_backlog_stats_t s = et_backlog_stats(self->backlog);
+    if (s.spilled_messages > 0 || s.dropped_messages > 0)
+        ET_LOG_INFO("collector backlog: %llu message(s) spilled to %s, %llu "
+                    "dropped (%llu records)",
+                    (unsigned long long)s.spilled_messages,
+                    self->cfg.spill_file[0] ? self->cfg.spill_file : "(none)",
+                    (unsigned long long)s.dropped_messages,
+                    (unsigned long long)s.dropped_records);
+}
+
 int
 et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
 {
@@ -405,9 +531,13 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         if (timeout_ms > 100)
             timeout_ms = 100;
 
+        /* The collector's socket only while the backlog waits for it. */
         zmq_pollitem_t items[] = {{self->backend, 0, ZMQ_POLLIN, 0},
-                                  {self->frontend, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 2, timeout_ms);
+                                  {self->frontend, 0, ZMQ_POLLIN, 0},
+                                  {self->collector_monitor, 0, ZMQ_POLLIN, 0},
+                                  {self->collector, 0, ZMQ_POLLOUT, 0}};
+        int n_items = et_backlog_empty(self->backlog) ? 3 : 4;
+        int rc = zmq_poll(items, n_items, timeout_ms);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -421,6 +551,10 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         if ((items[1].revents & ZMQ_POLLIN) &&
             s_drain_socket(self, self->frontend) != 0)
             return -1;
+        if ((items[2].revents & ZMQ_POLLIN) && s_drain_monitor(self) != 0)
+            return -1;
+        if (n_items == 4 && (items[3].revents & ZMQ_POLLOUT))
+            et_broker_flush_backlog(self);
     }
     et_engine_counters_t left = et_engine_counters(self->engine);
     if (left.in_system > 0)
@@ -431,6 +565,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
     s_dismiss_workers(self);
     et_broker_publish_stats(self);
     et_broker_flush_records(self);
+    s_hand_over_backlog(self);
     s_metrics_publish(self, et_clock_mono_ns());
     et_engine_counters_t c = et_engine_counters(self->engine);
     ET_LOG_INFO("broker done: accepted %llu, rejected %llu, completed %llu, "
@@ -440,7 +575,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)c.completed, (unsigned long long)c.failed,
                 (unsigned long long)c.retries,
                 (unsigned long long)self->bad_messages,
-                (unsigned long long)self->records_dropped);
+                (unsigned long long)et_broker_records_dropped(self));
     ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
                 (unsigned long long)self->shed_events);
     ET_LOG_INFO("unknown workers told to register again: %llu (%llu more "

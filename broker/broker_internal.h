@@ -5,6 +5,7 @@
 #ifndef ET_BROKER_INTERNAL_H
 #define ET_BROKER_INTERNAL_H
 
+#include "broker/backlog.h"
 #include "broker/broker.h"
 #include "broker/edges.h"
 #include "broker/engine.h"
@@ -28,11 +29,12 @@
 struct et_broker_t {
     et_broker_config_t cfg;
     void *ctx;
-    void *frontend;    /* ROUTER, producers */
-    void *backend;     /* ROUTER, workers */
-    void *collector;   /* PUSH */
-    void *stats_pub;   /* PUB, or NULL */
-    et_curve_t *curve; /* NULL: no CURVE */
+    void *frontend;          /* ROUTER, producers */
+    void *backend;           /* ROUTER, workers */
+    void *collector;         /* PUSH */
+    void *collector_monitor; /* PAIR: the collector connection's events */
+    void *stats_pub;         /* PUB, or NULL */
+    et_curve_t *curve;       /* NULL: no CURVE */
     et_engine_t *engine;
     /* backend.c: which unknown peers are told REGISTER (rate-limited). */
     et_strangers_t *strangers;
@@ -41,9 +43,13 @@ struct et_broker_t {
     et_record_t records[ET_BROKER_RECORDS_BATCH];
     size_t n_records;
     uint64_t last_flush_mono_ns;
-    uint64_t records_dropped;
-    int collector_stalled; /* the last send to the collector timed out */
-    int workflow_sent;     /* the collector has the WORKFLOW message */
+    uint64_t records_dropped; /* could not be encoded; see also backlog */
+    /* records.c: messages the collector's socket did not take yet. */
+    et_backlog_t *backlog;
+    uint64_t backlog_since_ns; /* when it last became non-empty */
+    int collector_connected;   /* a connection to it is up (the monitor) */
+    int collector_was_connected;
+    int workflow_sent; /* the collector has the WORKFLOW message */
     /* records.c: the producers' schedule edges still to be sampled. */
     et_edges_t edges;
 
@@ -96,10 +102,18 @@ int et_broker_forward_clock(et_broker_t *self, zmq_msg_t *frames, int count,
  * full batch first. 'arg' is the broker. */
 et_record_t *et_broker_record(void *arg);
 
-/* Send the batch to the collector (counted as dropped when it cannot be
- * sent), after the WORKFLOW message if the collector does not have it
- * yet. */
+/* Send the batch to the collector (kept in the backlog when the socket
+ * does not take it, counted as dropped when the backlog cannot keep it),
+ * after the WORKFLOW message if the collector does not have it yet. */
 void et_broker_flush_records(et_broker_t *self);
+
+/* Send what the backlog keeps for the collector, oldest first, as far as
+ * its socket takes it now. */
+void et_broker_flush_backlog(et_broker_t *self);
+
+/* Lifecycle records the collector will never get: not encoded, or not
+ * kept by the backlog (full, or its file failed). */
+uint64_t et_broker_records_dropped(const et_broker_t *self);
 
 /* When the batch must be flushed next (CLOCK_MONOTONIC ns), or UINT64_MAX
  * when it is empty. */

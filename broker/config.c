@@ -123,6 +123,33 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
                  "due meanwhile as refused, in batches (SHED): rejecting "
                  "then costs the broker far less than serving; 0: every "
                  "event is sent and refused one by one"},
+        {.name = "backlog-memory",
+         .type = ET_OPT_U64,
+         .dest = &cfg->backlog_memory,
+         .arg = "BYTES",
+         .def = "67108864",
+         .umin = 0,
+         .umax = 1ULL << 40,
+         .help = "messages for the collector that its socket does not take "
+                 "at once wait in memory, in order, up to this many bytes "
+                 "(dispatch never waits for the collector)"},
+        {.name = "spill-file",
+         .type = ET_OPT_STRING,
+         .dest = cfg->spill_file,
+         .size = sizeof cfg->spill_file,
+         .arg = "PATH",
+         .help = "beyond --backlog-memory, they wait in this file (created "
+                 "or truncated when first needed) (default: none: they are "
+                 "dropped and counted as records_dropped)"},
+        {.name = "spill-max",
+         .type = ET_OPT_U64,
+         .dest = &cfg->spill_max,
+         .arg = "BYTES",
+         .def = "4294967296",
+         .umin = 0,
+         .umax = 1ULL << 50,
+         .help = "the spill file holds at most this many bytes; what does "
+                 "not fit is dropped and counted as records_dropped"},
         {.name = "log-level",
          .type = ET_OPT_LOG_LEVEL,
          .dest = &cfg->log_level,

@@ -27,6 +27,9 @@ typedef struct {
     uint64_t heartbeat_ns;      /* broker -> worker heartbeat period */
     uint64_t worker_timeout_ns; /* silence after which a worker is lost */
     uint64_t shed_pause_ns;     /* REJECT queue_full pauses the producer */
+    uint64_t backlog_memory;    /* collector backlog held in memory, bytes */
+    char spill_file[PATH_MAX]; /* --spill-file: the backlog beyond ("": none) */
+    uint64_t spill_max;        /* bytes the spill file may hold */
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
     char endpoints_file[PATH_MAX];     /* --endpoints-file: bound endpoints */

@@ -1,7 +1,8 @@
 /* Everything the broker sends to the collector: the WORKFLOW message at
  * start, lifecycle records in batches, the producers' HELLO and DONE and
  * the CLOCK reports in order with those records, and STATS (also on the
- * PUB socket). One PUSH socket, one thread. */
+ * PUB socket). One PUSH socket, one thread, never waiting on it: what the
+ * socket does not take at once waits in the backlog (broker/backlog.h). */
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
@@ -11,20 +12,72 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Send to the collector, waiting up to SNDTIMEO for room, unless the
- * last send already timed out: then don't wait again until one succeeds,
- * so a dead collector cannot stall dispatch (and heartbeats). */
+/* et_backlog_send_fn: one message to the collector if its socket takes
+ * it now. */
 static int
-s_send_collector(et_broker_t *self, et_msg_type_t type,
-                 const msgpack_sbuffer *body)
+s_send_now(void *arg, uint8_t type, const void *body, size_t size)
 {
-    int flags = self->collector_stalled ? ZMQ_DONTWAIT : 0;
-    if (et_zsock_send(self->collector, NULL, type, body, NULL, flags) != 0) {
-        self->collector_stalled = 1;
+    et_broker_t *self = arg;
+    msgpack_sbuffer view = {.size = size, .data = (char *)body, .alloc = 0};
+    return et_zsock_send(self->collector, NULL, (et_msg_type_t)type, &view,
+                         NULL, ZMQ_DONTWAIT);
+}
+
+void
+et_broker_flush_backlog(et_broker_t *self)
+{
+    if (et_backlog_empty(self->backlog))
+        return;
+    (void)et_backlog_flush(self->backlog, s_send_now, self);
+    if (et_backlog_empty(self->backlog)) {
+        uint64_t waited = et_clock_mono_ns() - self->backlog_since_ns;
+        /* Brief waits are the normal ebb and flow of a busy collector. */
+        if (waited >= ET_NS_PER_S)
+            ET_LOG_INFO("the collector took everything kept for it again "
+                        "after %.1f s",
+                        (double)waited / 1e9);
+    }
+}
+
+/* Every message for the collector goes through here, and never waits: it
+ * is sent at once when nothing is kept before it and the socket takes it,
+ * else it is kept in the backlog behind the rest, in order. 0 (sent or
+ * kept), or -1 when it could not be kept (counted by the backlog with its
+ * 'records'). */
+static int
+s_send_collector(et_broker_t *self, et_msg_type_t type, const void *body,
+                 size_t size, uint64_t records)
+{
+    et_broker_flush_backlog(self);
+    if (et_backlog_empty(self->backlog)) {
+        if (s_send_now(self, type, body, size) == 0)
+            return 0;
+        if (errno != EAGAIN)
+            ET_LOG_WARN_LIMITED("cannot send %s to the collector: %s",
+                                et_codec_type_name(type), zmq_strerror(errno));
+        self->backlog_since_ns = et_clock_mono_ns();
+    }
+    uint64_t spilled = et_backlog_stats(self->backlog).spilled_messages;
+    if (et_backlog_push(self->backlog, (uint8_t)type, body, size, records) !=
+        0) {
+        ET_LOG_WARN_LIMITED("the collector backlog cannot keep a %s message "
+                            "(%llu records): %s: dropped",
+                            et_codec_type_name(type),
+                            (unsigned long long)records, strerror(errno));
         return -1;
     }
-    self->collector_stalled = 0;
+    if (spilled == 0 && et_backlog_stats(self->backlog).spilled_messages > 0)
+        ET_LOG_WARN("the collector backlog is past --backlog-memory: "
+                    "spilling to %s",
+                    self->cfg.spill_file);
     return 0;
+}
+
+uint64_t
+et_broker_records_dropped(const et_broker_t *self)
+{
+    return self->records_dropped +
+           et_backlog_stats(self->backlog).dropped_records;
 }
 
 int
@@ -40,7 +93,8 @@ et_broker_announce_workflow(et_broker_t *self)
                  wf->stages[s].function);
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_workflow(&self->scratch, &msg) != 0 ||
-        s_send_collector(self, ET_MSG_WORKFLOW, &self->scratch) != 0) {
+        s_send_collector(self, ET_MSG_WORKFLOW, self->scratch.data,
+                         self->scratch.size, 0) != 0) {
         ET_LOG_WARN_LIMITED("cannot send the workflow to the collector: %s",
                             zmq_strerror(errno));
         return -1;
@@ -58,11 +112,14 @@ et_broker_flush_records(et_broker_t *self)
         return;
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_records(&self->scratch, self->records,
-                                self->n_records) != 0 ||
-        s_send_collector(self, ET_MSG_RECORDS, &self->scratch) != 0) {
+                                self->n_records) != 0) {
         self->records_dropped += self->n_records;
-        ET_LOG_WARN_LIMITED("cannot send %zu records to the collector: %s",
-                            self->n_records, zmq_strerror(errno));
+        ET_LOG_WARN_LIMITED("cannot encode %zu records for the collector",
+                            self->n_records);
+    } else {
+        /* Dropped (and counted) by the backlog when it cannot keep it. */
+        (void)s_send_collector(self, ET_MSG_RECORDS, self->scratch.data,
+                               self->scratch.size, self->n_records);
     }
     self->n_records = 0;
     self->last_flush_mono_ns = et_clock_mono_ns();
@@ -94,12 +151,10 @@ void
 et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
 {
     et_broker_flush_records(self);
-    /* The frame viewed as a buffer, to forward it unchanged. */
-    msgpack_sbuffer view = {
-        .size = zmq_msg_size(body), .data = zmq_msg_data(body), .alloc = 0};
-    if (s_send_collector(self, type, &view) != 0)
-        ET_LOG_WARN("cannot forward %s to the collector: %s",
-                    et_codec_type_name(type), zmq_strerror(errno));
+    /* Forwarded unchanged (copied only if it must be kept); a message
+     * dropped is logged by s_send_collector. */
+    (void)s_send_collector(self, type, zmq_msg_data(body), zmq_msg_size(body),
+                           0);
 }
 
 /* A STATS snapshot to the collector, and to subscribers when 'publish'. */
@@ -115,13 +170,12 @@ s_snapshot(et_broker_t *self, int publish)
     et_engine_stats(self->engine, &stats, et_clock_mono_ns());
     stats.t_ns = et_clock_real_ns();
     stats.bad_messages = self->bad_messages;
-    stats.records_dropped = self->records_dropped;
+    stats.records_dropped = et_broker_records_dropped(self);
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_stats(&self->scratch, &stats) != 0)
         return;
-    if (s_send_collector(self, ET_MSG_STATS, &self->scratch) != 0)
-        ET_LOG_WARN_LIMITED("cannot send stats to the collector: %s",
-                            zmq_strerror(errno));
+    (void)s_send_collector(self, ET_MSG_STATS, self->scratch.data,
+                           self->scratch.size, 0);
     if (publish && self->stats_pub &&
         et_zsock_send(self->stats_pub, NULL, ET_MSG_STATS, &self->scratch, NULL,
                       ZMQ_DONTWAIT) != 0)

@@ -53,6 +53,10 @@ help_pipeline_opts() {
                          is refused at the producer and reported in
                          batches, so overload costs the broker little
                          (default 10ms; 0: refuse each event at the broker)
+  --backlog-memory BYTES what the collector does not take at once waits in
+                         the broker's memory, in order (default 67108864),
+                         then in RUN/collector.spill up to --spill-max BYTES
+                         (default 4294967296); beyond: records_dropped
   --metrics IPV4:PORT|off
                          broker and collector: serve Prometheus metrics at
                          http://IPV4:PORT/metrics (the collector on PORT+1;

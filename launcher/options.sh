@@ -24,6 +24,8 @@ set_pipeline_defaults() {
   SLOTS=""
   QUEUE_CAP=10000
   SHED_PAUSE=""
+  BACKLOG_MEMORY=""
+  SPILL_MAX=""
   METRICS=127.0.0.1:0
   RATE=10
   DURATION=10
@@ -103,6 +105,8 @@ parse_pipeline_opt() {
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
+    --backlog-memory) BACKLOG_MEMORY="$value" ;;
+    --spill-max) SPILL_MAX="$value" ;;
     --metrics) METRICS="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;

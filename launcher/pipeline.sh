@@ -59,6 +59,10 @@ broker_argv() {
     --queue-cap "$QUEUE_CAP" --drain-timeout "$DRAIN_TIMEOUT"
     --log-level "$LOG_LEVEL")
   [ -n "$SHED_PAUSE" ] && broker_argv_out+=(--shed-pause "$SHED_PAUSE")
+  # What the collector's socket does not take waits in memory, then here.
+  [ -n "$BACKLOG_MEMORY" ] && broker_argv_out+=(--backlog-memory "$BACKLOG_MEMORY")
+  [ -n "$SPILL_MAX" ] && broker_argv_out+=(--spill-max "$SPILL_MAX")
+  broker_argv_out+=(--spill-file "$run/collector.spill")
   broker_argv_out+=(--metrics "$(metrics_addr broker)")
   [ -n "$CURVE_DIR" ] && broker_argv_out+=(--curve "$CURVE_DIR")
   broker_argv_out+=(--endpoints-file "$run/broker.endpoints")

@@ -134,6 +134,15 @@ $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///
 $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///r/collector.ipc --id 4 --rate 5 --arrival trace:$labels --seed 1 --payload-bytes 0 --log-level info --duration 2 --source synthetic --fraud-rate 0.1 --curve / --clock-sync auto --clock-skew -250"
 }
 
+@test "broker_argv: --backlog-memory and --spill-max passed on, the spill file in the run directory" {
+  in_launcher "$pipeline_settings"'
+    local -A wf; workflow_load wf fraud
+    BACKLOG_MEMORY=1024; SPILL_MAX=2048
+    show_argv broker_argv a /r wf ipc:///r/f ipc:///r/b ipc:///r/c ipc:///r/s'
+  expect_ok
+  expect_output "$ET_BIN_DIR/eventide-broker --frontend ipc:///r/f --backend ipc:///r/b --collector ipc:///r/c --stats ipc:///r/s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --backlog-memory 1024 --spill-max 2048 --spill-file /r/collector.spill --metrics 127.0.0.1:0 --endpoints-file /r/broker.endpoints"
+}
+
 @test "collector_argv, broker_argv and autoscaler_argv" {
   in_launcher "$pipeline_settings"'
     local -A wf; workflow_load wf fraud
@@ -150,9 +159,9 @@ $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///
   expect_ok
   build="$(dirname "$ET_BIN_DIR")"
   expect_output "$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 127.0.0.1:0 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info
-$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --metrics 127.0.0.1:0 --curve /k --endpoints-file /r/broker.endpoints
-$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --metrics off --curve /k --endpoints-file /r/broker.endpoints
-$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --metrics 0.0.0.0:9464 --curve /k --endpoints-file /r/broker.endpoints
+$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics 127.0.0.1:0 --curve /k --endpoints-file /r/broker.endpoints
+$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics off --curve /k --endpoints-file /r/broker.endpoints
+$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics 0.0.0.0:9464 --curve /k --endpoints-file /r/broker.endpoints
 $ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 0.0.0.0:9465 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info
 $ET_BIN_DIR/eventide-autoscaler --stats ipc:///r/stats.ipc --policy hpa --min 0 --target-utilization 0.7 --curve /k --stable-window=6 --decisions /res/run-7/autoscaler.jsonl --log-level info --scale-cmd EVENTIDE_RUN=/r EVENTIDE_BUILD=$build $ET_ROOT/eventide scale {function} {replicas}"
 }

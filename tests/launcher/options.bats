@@ -51,7 +51,7 @@ refuses() {
 
 @test "every option needs a value" {
   for flag in --workflow --workers --service --mode --slots --queue-cap \
-              --shed-pause --rate --source --labels --speedup --fraud-rate \
+              --shed-pause --backlog-memory --spill-max --rate --source --labels --speedup --fraud-rate \
               --malformed-rate --duration --arrival --seed --payload-bytes \
               --out --drain-timeout --log-level --idle-timeout --memory-mb \
               --price-gb-s --price-requests --autoscale --min --max \
@@ -107,7 +107,8 @@ refuses() {
 
 @test "the values only passed on are stored as given: the binaries judge them" {
   for pair in --service:SERVICE --mode:MODE --slots:SLOTS --queue-cap:QUEUE_CAP \
-              --shed-pause:SHED_PAUSE --metrics:METRICS \
+              --shed-pause:SHED_PAUSE --backlog-memory:BACKLOG_MEMORY \
+              --spill-max:SPILL_MAX --metrics:METRICS \
               --rate:RATE --source:SOURCE --labels:LABELS --speedup:SPEEDUP \
               --fraud-rate:FRAUD_RATE --malformed-rate:MALFORMED_RATE \
               --duration:DURATION --arrival:ARRIVAL --payload-bytes:PAYLOAD_BYTES \
@@ -351,6 +352,8 @@ expect_refused() {
 --clock-sync maybe worker
 --queue-cap 0 broker
 --shed-pause 11s broker
+--backlog-memory lots broker
+--spill-max -1 broker
 --metrics localhost:9100 broker
 --metrics 127.0.0.1:65536 broker
 --metrics 1.2.3:80 broker

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_ARGS_MAX 32
+#define S_ARGS_MAX 48
 #define S_SEC 1000000000ULL
 #define S_MS 1000000ULL
 
@@ -102,6 +102,9 @@ test_broker_config_defaults(void **state)
     assert_int_equal(s_broker.log_level, ET_LOG_LEVEL_INFO);
     assert_string_equal(s_broker.curve_dir, "");
     assert_string_equal(s_broker.endpoints_file, "");
+    assert_int_equal(s_broker.backlog_memory, 64ULL << 20);
+    assert_string_equal(s_broker.spill_file, "");
+    assert_int_equal(s_broker.spill_max, 4ULL << 30);
     assert_string_equal(s_broker.metrics, ""); /* --metrics off */
     // The default workflow is the synthetic one, read from its file.
     assert_string_equal(s_broker.workflow.name, "synthetic");
@@ -122,7 +125,9 @@ test_broker_config_reads_every_flag(void **state)
                 "100", "--memory-cap=2048", "--stats-interval", "250ms",
                 "--drain-timeout", "0", "--heartbeat", "0.5",
                 "--worker-timeout", "2s", "--log-level", "debug", "--curve",
-                dir, "--endpoints-file", "/tmp/run/broker.endpoints", NULL),
+                dir, "--endpoints-file", "/tmp/run/broker.endpoints",
+                "--backlog-memory", "0", "--spill-file",
+                "/tmp/run/collector.spill", "--spill-max", "4096", NULL),
         ET_OPTS_RUN);
     assert_string_equal(s_broker.stats, "tcp://127.0.0.1:*");
     assert_string_equal(s_broker.workflow.name, "noop");
@@ -137,6 +142,9 @@ test_broker_config_reads_every_flag(void **state)
     assert_int_equal(s_broker.log_level, ET_LOG_LEVEL_DEBUG);
     assert_string_equal(s_broker.curve_dir, dir);
     assert_string_equal(s_broker.endpoints_file, "/tmp/run/broker.endpoints");
+    assert_int_equal(s_broker.backlog_memory, 0);
+    assert_string_equal(s_broker.spill_file, "/tmp/run/collector.spill");
+    assert_int_equal(s_broker.spill_max, 4096);
     assert_int_equal(rmdir(dir), 0);
 }
 
@@ -174,7 +182,9 @@ test_broker_config_refuses_bad_values_naming_the_flag(void **state)
         {"--worker-timeout", "10ms"}, {"--log-level", "loud"},
         {"--frontend", "nowhere"},    {"--stats", "http://x"},
         {"--workflow", "bogus"},      {"--curve", "/nonexistent/keys"},
-        {"--endpoints-file", ""},
+        {"--endpoints-file", ""},     {"--backlog-memory", "-1"},
+        {"--backlog-memory", "2T"},   {"--spill-file", ""},
+        {"--spill-max", "x"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(
