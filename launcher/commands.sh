@@ -65,13 +65,20 @@ state_run() { # the run directory of the pipeline started by `up`
 
 cmd_up() {
   set_pipeline_defaults
+  local prometheus=0
   while [ $# -gt 0 ]; do
     case "$1" in
       -h|--help) help_up; return 0 ;;
+      --prometheus) prometheus=1; shift ;;
       *) parse_pipeline_opt "$1" "${2-}"; shift 2 ;;
     esac
   done
   check_pipeline_opts
+  if [ "$prometheus" -eq 1 ]; then
+    [ "$METRICS" != off ] || usage_error "--prometheus: there is nothing to scrape with --metrics off"
+    [ -z "$HOSTS_FILE" ] ||
+      usage_error "--prometheus: not with --hosts (the metrics listen on the broker's and collector's hosts)"
+  fi
   if [ -L "$STATE/current" ] && [ -d "$STATE/current" ]; then
     local pid
     pid="$(pid_of "$(readlink -f "$STATE/current")" broker)"
@@ -100,6 +107,7 @@ cmd_up() {
   fi
   pipeline_start "$run" "$OUT" 0 0 wf
   [ -n "$HOSTS_FILE" ] && trap - EXIT
+  [ "$prometheus" -eq 1 ] && prometheus_start "$run" "$OUT"
   echo 1 >"$run/next-producer"
   echo "pipeline up: workflow $WORKFLOW"
   echo "  frontend  $FRONTEND"
@@ -109,6 +117,8 @@ cmd_up() {
   [ -n "${METRICS_URL:-}" ] && echo "  metrics   $METRICS_URL (broker)"
   [ -n "${METRICS_COLLECTOR_URL:-}" ] &&
     echo "  metrics   $METRICS_COLLECTOR_URL (collector)"
+  [ -n "${PROMETHEUS_URL:-}" ] &&
+    echo "  prometheus $PROMETHEUS_URL (scrapes both every second; data in $OUT/prometheus)"
   if [ -n "$CURVE_DIR" ]; then
     echo "  security  CURVE on every TCP link, keys in $CURVE_DIR"
   fi
@@ -244,9 +254,9 @@ cmd_status() {
       awk 'BEGIN { printf "\"cpus\":{" }
            { printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), $1, $2 }
            END { printf "}," }' "$run/cpus"
-    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s","metrics":"%s","metrics_collector":"%s"},' \
+    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s","metrics":"%s","metrics_collector":"%s","prometheus":"%s"},' \
       "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS" "${METRICS_URL:-}" \
-      "${METRICS_COLLECTOR_URL:-}"
+      "${METRICS_COLLECTOR_URL:-}" "${PROMETHEUS_URL:-}"
     printf '"processes":['
     local first=1 role fn
     for p in "${procs[@]}"; do
@@ -272,6 +282,7 @@ cmd_status() {
     [ -n "${METRICS_URL:-}" ] && echo "metrics: $METRICS_URL"
     [ -n "${METRICS_COLLECTOR_URL:-}" ] &&
       echo "metrics (collector): $METRICS_COLLECTOR_URL"
+    [ -n "${PROMETHEUS_URL:-}" ] && echo "prometheus: $PROMETHEUS_URL"
     [ -f "$run/cpus" ] &&
       echo "cpus: $(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$run/cpus")"
     if [ -n "$HOSTS_FILE" ]; then

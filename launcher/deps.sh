@@ -8,9 +8,9 @@
 # procps (ps, pgrep) finds their processes, and bats runs the launcher's
 # own tests (tests/launcher). taskset (--cpus) is util-linux's, an
 # Essential package: every Debian has it. libmicrohttpd serves /metrics;
-# prometheus ships promtool, which checks a scrape in the tests, and curl
-# scrapes (the tests, and `eventide top`); tmux runs top in a terminal in
-# its test.
+# prometheus is the server `up --prometheus` starts and ships promtool,
+# which checks scrapes in the tests; curl scrapes (`eventide top`, the
+# tests); tmux gives top a terminal in its test.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps

@@ -149,6 +149,9 @@ help_up() {
   echo "usage: ./eventide up [options]"
   help_pipeline_opts; help_hosts_opts
   echo "  --out DIR              results directory, written by down"
+  echo "  --prometheus           also start a private Prometheus server scraping the"
+  echo "                         broker and the collector every second, with"
+  echo "                         contrib/prometheus's rules; data in DIR/prometheus"
 }
 help_produce() {
   echo "usage: ./eventide produce [options]"

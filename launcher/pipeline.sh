@@ -542,6 +542,9 @@ pipeline_stop() {
   stop_workers "$run"
   pid="$(pid_of "$run" collector)"
   [ -n "$pid" ] && stop_pids 30 "$pid"
+  # up --prometheus: last, so it scraped what the others said last.
+  pid="$(pid_of "$run" prometheus)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
   return 0
 }
 
