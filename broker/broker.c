@@ -362,21 +362,15 @@ static int
 s_drain_monitor(et_broker_t *self)
 {
     for (int i = 0; i < S_BURST; i++) {
-        zmq_msg_t frames[2];
-        int too_many = 0;
-        int n = et_zsock_recv(self->collector_monitor, frames, 2, &too_many,
-                              ZMQ_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return 0;
-            ET_LOG_ERROR("cannot read the collector connection's events: %s",
-                         zmq_strerror(errno));
-            return -1;
+        uint16_t event;
+        int got = et_zsock_recv_monitor_event(self->collector_monitor, &event);
+        if (got <= 0) {
+            if (got < 0)
+                ET_LOG_ERROR("cannot read the collector connection's events: "
+                             "%s",
+                             zmq_strerror(errno));
+            return got;
         }
-        uint16_t event = 0;
-        if (zmq_msg_size(&frames[0]) >= sizeof event)
-            memcpy(&event, zmq_msg_data(&frames[0]), sizeof event);
-        et_zsock_frames_close(frames, n);
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             if (self->collector_was_connected)
                 ET_LOG_INFO("connected to the collector again");

@@ -19,6 +19,21 @@ s_one(et_prom_t *prom, const char *name, et_prom_type_t type, const char *help,
     return et_prom_sample_u64(prom, NULL, 0, value);
 }
 
+/* A family with one sample per function, labelled function="NAME":
+ * values[f] is the function stats->functions[f]'s. */
+static void
+s_per_function(et_prom_t *prom, const char *name, et_prom_type_t type,
+               const char *help, const et_stats_t *stats,
+               const uint64_t *values)
+{
+    if (et_prom_family(prom, name, type, help) != 0)
+        return;
+    for (uint32_t f = 0; f < stats->n_functions; f++) {
+        et_prom_label_t l = {"function", stats->functions[f].name};
+        et_prom_sample_u64(prom, &l, 1, values[f]);
+    }
+}
+
 int
 et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
                          const et_broker_metrics_io_t *io, uint64_t now_mono_ns)
@@ -32,6 +47,18 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
     for (uint32_t f = 0; f < n; f++)
         if (et_engine_function_metrics(engine, f, &fm[f]) != 0)
             return -1;
+    /* The families with one value per function, column by column. */
+    uint64_t cold[ET_STATS_FUNCTIONS_MAX], depth[ET_STATS_FUNCTIONS_MAX],
+        cap[ET_STATS_FUNCTIONS_MAX], in_flight[ET_STATS_FUNCTIONS_MAX],
+        arrived[ET_STATS_FUNCTIONS_MAX], lost[ET_STATS_FUNCTIONS_MAX];
+    for (uint32_t f = 0; f < n; f++) {
+        cold[f] = fm[f].cold;
+        depth[f] = stats.functions[f].queue_depth;
+        cap[f] = stats.functions[f].queue_cap;
+        in_flight[f] = fm[f].in_flight;
+        arrived[f] = stats.functions[f].arrived;
+        lost[f] = fm[f].workers_lost;
+    }
     et_prom_reset(prom);
 
     et_prom_label_t l[2];
@@ -89,48 +116,29 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
                                ? sf->slots_total - sf->slots_busy
                                : 0);
     }
-    et_prom_family(prom, "eventide_function_coldstarts_total", ET_PROM_COUNTER,
+    s_per_function(prom, "eventide_function_coldstarts_total", ET_PROM_COUNTER,
                    "Results of attempts that waited for a cold start "
                    "(queued while no instance of the function served; a "
                    "retry keeps the flag), as the STAGE records' cold "
-                   "flag.");
-    for (uint32_t f = 0; f < n; f++) {
-        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        et_prom_sample_u64(prom, l, 1, fm[f].cold);
-    }
-    et_prom_family(prom, "eventide_queue_depth", ET_PROM_GAUGE,
-                   "Jobs waiting in a function's queue.");
-    for (uint32_t f = 0; f < n; f++) {
-        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        et_prom_sample_u64(prom, l, 1, stats.functions[f].queue_depth);
-    }
-    et_prom_family(prom, "eventide_queue_capacity", ET_PROM_GAUGE,
-                   "The bound of a function's queue (broker --queue-cap).");
-    for (uint32_t f = 0; f < n; f++) {
-        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        et_prom_sample_u64(prom, l, 1, stats.functions[f].queue_cap);
-    }
-    et_prom_family(prom, "eventide_inflight", ET_PROM_GAUGE,
+                   "flag.",
+                   &stats, cold);
+    s_per_function(prom, "eventide_queue_depth", ET_PROM_GAUGE,
+                   "Jobs waiting in a function's queue.", &stats, depth);
+    s_per_function(prom, "eventide_queue_capacity", ET_PROM_GAUGE,
+                   "The bound of a function's queue (broker --queue-cap).",
+                   &stats, cap);
+    s_per_function(prom, "eventide_inflight", ET_PROM_GAUGE,
                    "Attempts dispatched to a function's workers whose "
-                   "result is not in yet.");
-    for (uint32_t f = 0; f < n; f++) {
-        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        et_prom_sample_u64(prom, l, 1, fm[f].in_flight);
-    }
-    et_prom_family(prom, "eventide_function_arrivals_total", ET_PROM_COUNTER,
+                   "result is not in yet.",
+                   &stats, in_flight);
+    s_per_function(prom, "eventide_function_arrivals_total", ET_PROM_COUNTER,
                    "Jobs that entered a function's queue: admitted, moved "
-                   "on from the stage before, or queued again for a retry.");
-    for (uint32_t f = 0; f < n; f++) {
-        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        et_prom_sample_u64(prom, l, 1, stats.functions[f].arrived);
-    }
-    et_prom_family(prom, "eventide_workers_lost_total", ET_PROM_COUNTER,
+                   "on from the stage before, or queued again for a retry.",
+                   &stats, arrived);
+    s_per_function(prom, "eventide_workers_lost_total", ET_PROM_COUNTER,
                    "Workers declared lost (silent past --worker-timeout, or "
-                   "unreachable); their attempts were retried.");
-    for (uint32_t f = 0; f < n; f++) {
-        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        et_prom_sample_u64(prom, l, 1, fm[f].workers_lost);
-    }
+                   "unreachable); their attempts were retried.",
+                   &stats, lost);
 
     s_one(prom, "eventide_events_accepted_total", ET_PROM_COUNTER,
           "Events admitted by the broker.", c.accepted);

@@ -117,6 +117,21 @@ et_zsock_frames_close(zmq_msg_t *frames, int count)
 }
 
 int
+et_zsock_recv_monitor_event(void *monitor, uint16_t *event)
+{
+    zmq_msg_t frames[2];
+    int too_many = 0;
+    int n = et_zsock_recv(monitor, frames, 2, &too_many, ZMQ_DONTWAIT);
+    if (n < 0)
+        return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    *event = 0;
+    if (zmq_msg_size(&frames[0]) >= sizeof *event)
+        memcpy(event, zmq_msg_data(&frames[0]), sizeof *event);
+    et_zsock_frames_close(frames, n);
+    return 1;
+}
+
+int
 et_zsock_recv(void *sock, zmq_msg_t *frames, int max, int *too_many, int flags)
 {
     int count = 0;

@@ -51,6 +51,11 @@ int et_zsock_recv(void *sock, zmq_msg_t *frames, int max, int *too_many,
 
 void et_zsock_frames_close(zmq_msg_t *frames, int count);
 
+/* Receive one event from a socket monitor's PAIR (zmq_socket_monitor),
+ * without waiting: *event is its number (ZMQ_EVENT_*; 0 for a malformed
+ * one). Returns 1, 0 when none waits, or -1 with errno. */
+int et_zsock_recv_monitor_event(void *monitor, uint16_t *event);
+
 /* Send [route] header(type) [body] [payload] as one multipart message.
  * 'route' may be NULL (no routing frame); 'body' may be NULL (no body
  * frame); 'payload', if not NULL, is sent zero-copy and left empty.

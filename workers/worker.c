@@ -465,20 +465,14 @@ static int
 s_drain_monitor(et_worker_t *w)
 {
     for (int i = 0; i < S_BATCH; i++) {
-        zmq_msg_t frames[2];
-        int too_many;
-        int n = et_zsock_recv(w->monitor, frames, 2, &too_many, ZMQ_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return 0;
-            ET_LOG_ERROR("cannot read the broker connection's events: %s",
-                         zmq_strerror(errno));
-            return -1;
+        uint16_t event;
+        int got = et_zsock_recv_monitor_event(w->monitor, &event);
+        if (got <= 0) {
+            if (got < 0)
+                ET_LOG_ERROR("cannot read the broker connection's events: %s",
+                             zmq_strerror(errno));
+            return got;
         }
-        uint16_t event = 0;
-        if (zmq_msg_size(&frames[0]) >= sizeof event)
-            memcpy(&event, zmq_msg_data(&frames[0]), sizeof event);
-        et_zsock_frames_close(frames, n);
         if (event == ZMQ_EVENT_DISCONNECTED && w->ready && !w->leaving &&
             !w->reconnecting) {
             ET_LOG_WARN("lost the connection to the broker: registering "

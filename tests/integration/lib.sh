@@ -62,6 +62,27 @@ run_collector() {
   return 0
 }
 
+# collector_under_load OUT LAUNCHER: wait until the collector of the `run
+# --out OUT` (whose launcher is LAUNCHER, its output in ET_TMP/run.log)
+# has producer 1's HELLO, so the load has started; sets cpid and run to
+# its pid and run directory. From then on the EXIT trap also resumes it,
+# so a test that stops the collector (SIGSTOP) never leaves it stopped.
+collector_under_load() {
+  local out="$1" launcher="$2" found
+  cpid="" run=""
+  for _ in $(seq 600); do
+    found="$(run_collector "$out")"
+    if [ -n "$found" ]; then
+      cpid="${found%% *}" run="${found#* }"
+      grep -q 'producer 1 started' "$run/logs/collector.log" 2>/dev/null && break
+    fi
+    kill -0 "$launcher" 2>/dev/null || { cat "$ET_TMP/run.log" >&2; fail "the run ended before the load started"; }
+    sleep 0.05
+  done
+  [ -n "$cpid" ] || fail "no collector found for the run"
+  trap 'rc=$?; kill -CONT "$cpid" 2>/dev/null || true; et_cleanup "$rc"' EXIT
+}
+
 # expect_balanced SUMMARY: something was sent, every sent event is
 # completed, failed, rejected or lost, and lost_reasons add up to lost.
 # Leaves the counts in SENT, COMPLETED, FAILED, REJECTED and LOST.

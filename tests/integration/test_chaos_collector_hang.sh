@@ -15,21 +15,8 @@ out="$ET_TMP/out"
 launcher=$!
 ET_EXTRA_PIDS+=("$launcher")
 
-# The collector, by its own --out; once the producer's HELLO reached it the
-# load has started.
-cpid="" run=""
-for _ in $(seq 600); do
-  found="$(run_collector "$out")"
-  if [ -n "$found" ]; then
-    cpid="${found%% *}" run="${found#* }"
-    grep -q 'producer 1 started' "$run/logs/collector.log" 2>/dev/null && break
-  fi
-  kill -0 "$launcher" 2>/dev/null || { cat "$ET_TMP/run.log" >&2; fail "the run ended before the load started"; }
-  sleep 0.05
-done
-[ -n "$cpid" ] || fail "no collector found for the run"
-# Whatever happens, the collector must not stay stopped.
-trap 'rc=$?; kill -CONT "$cpid" 2>/dev/null || true; et_cleanup "$rc"' EXIT
+# Once the load has started; the collector is resumed whatever happens.
+collector_under_load "$out" "$launcher"
 
 # completed STATS: the broker's completed count, from its PUB socket.
 completed() {

@@ -11,18 +11,8 @@ out="$ET_TMP/out"
 launcher=$!
 ET_EXTRA_PIDS+=("$launcher")
 
-cpid="" run=""
-for _ in $(seq 600); do
-  found="$(run_collector "$out")"
-  if [ -n "$found" ]; then
-    cpid="${found%% *}" run="${found#* }"
-    grep -q 'producer 1 started' "$run/logs/collector.log" 2>/dev/null && break
-  fi
-  kill -0 "$launcher" 2>/dev/null || { cat "$ET_TMP/run.log" >&2; fail "the run ended before the load started"; }
-  sleep 0.05
-done
-[ -n "$cpid" ] || fail "no collector found for the run"
-trap 'rc=$?; kill -CONT "$cpid" 2>/dev/null || true; et_cleanup "$rc"' EXIT
+# Once the load has started; the collector is resumed whatever happens.
+collector_under_load "$out" "$launcher"
 
 sleep 1
 kill -STOP "$cpid"

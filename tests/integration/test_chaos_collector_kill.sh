@@ -10,21 +10,8 @@ out="$ET_TMP/out"
 launcher=$!
 ET_EXTRA_PIDS+=("$launcher")
 
-# The collector, by its own --out; once the producer's HELLO reached it the
-# load has started.
-cpid="" log=""
-for _ in $(seq 600); do
-  found="$(run_collector "$out")"
-  cpid="${found%% *}"
-  if [ -n "$found" ]; then
-    run="${found#* }"
-    log="$run/logs/collector.log"
-    [ -f "$log" ] && grep -q 'producer 1 started' "$log" && break
-  fi
-  kill -0 "$launcher" 2>/dev/null || { cat "$ET_TMP/run.log" >&2; fail "the run ended before the load started"; }
-  sleep 0.05
-done
-[ -n "$cpid" ] || fail "no collector found for the run"
+# Once the load has started.
+collector_under_load "$out" "$launcher"
 sleep 1
 kill -KILL "$cpid"
 
