@@ -12,6 +12,7 @@
 // clang-format on
 
 #include "broker/metrics.h"
+#include "prom_value.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,21 +96,6 @@ s_result(et_engine_t *engine, const char *route, uint64_t id, uint32_t attempt,
     zmq_msg_close(&output);
 }
 
-/* The value of the series line starting with 'series ', or -1. */
-static long long
-s_value(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            return atoll(line + n + 1);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return -1;
-}
-
 #define F "function=\"say \\\"hi\\\"\""
 
 static void
@@ -125,12 +111,12 @@ test_broker_metrics_follow_the_engine(void **state)
     /* Nothing yet: every family is there, at zero. */
     assert_int_equal(et_broker_metrics_render(prom, engine, &io, T0), 0);
     const char *t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_function_invocations_total{" F
-                                ",outcome=\"success\"}"),
+    assert_int_equal(prom_value(t, "eventide_function_invocations_total{" F
+                                   ",outcome=\"success\"}"),
                      0);
-    assert_int_equal(s_value(t, "eventide_queue_depth{" F "}"), 0);
-    assert_int_equal(s_value(t, "eventide_bad_messages_total"), 3);
-    assert_int_equal(s_value(t, "eventide_records_dropped_total"), 4);
+    assert_int_equal(prom_value(t, "eventide_queue_depth{" F "}"), 0);
+    assert_int_equal(prom_value(t, "eventide_bad_messages_total"), 3);
+    assert_int_equal(prom_value(t, "eventide_records_dropped_total"), 4);
 
     /* Two events wait (one cold), a third is refused: the queue holds 2. */
     assert_int_equal(s_event(engine, 1, T0), ET_REASON_NONE);
@@ -138,11 +124,12 @@ test_broker_metrics_follow_the_engine(void **state)
     assert_int_equal(s_event(engine, 3, T0), ET_REASON_QUEUE_FULL);
     assert_int_equal(et_broker_metrics_render(prom, engine, &io, T0), 0);
     t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_queue_depth{" F "}"), 2);
+    assert_int_equal(prom_value(t, "eventide_queue_depth{" F "}"), 2);
     assert_int_equal(
-        s_value(t, "eventide_events_rejected_total{reason=\"queue_full\"}"), 1);
-    assert_int_equal(s_value(t, "eventide_events_accepted_total"), 2);
-    assert_int_equal(s_value(t, "eventide_events_in_system"), 2);
+        prom_value(t, "eventide_events_rejected_total{reason=\"queue_full\"}"),
+        1);
+    assert_int_equal(prom_value(t, "eventide_events_accepted_total"), 2);
+    assert_int_equal(prom_value(t, "eventide_events_in_system"), 2);
 
     /* A worker with one slot arrives 5 ms later: event 1 is dispatched. */
     et_ready_t ready = {.slots = 1};
@@ -153,19 +140,19 @@ test_broker_metrics_follow_the_engine(void **state)
     assert_int_equal(et_broker_metrics_render(prom, engine, &io, T0 + 5 * S_MS),
                      0);
     t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_inflight{" F "}"), 1);
-    assert_int_equal(s_value(t, "eventide_queue_depth{" F "}"), 1);
+    assert_int_equal(prom_value(t, "eventide_inflight{" F "}"), 1);
+    assert_int_equal(prom_value(t, "eventide_queue_depth{" F "}"), 1);
     assert_int_equal(
-        s_value(t, "eventide_function_replicas{" F ",state=\"busy\"}"), 1);
+        prom_value(t, "eventide_function_replicas{" F ",state=\"busy\"}"), 1);
     assert_int_equal(
-        s_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 0);
+        prom_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 0);
     assert_int_equal(
-        s_value(t, "eventide_function_slots{" F ",state=\"busy\"}"), 1);
-    assert_int_equal(s_value(t, "eventide_function_queue_seconds_bucket{" F
-                                ",le=\"0.0025\"}"),
+        prom_value(t, "eventide_function_slots{" F ",state=\"busy\"}"), 1);
+    assert_int_equal(prom_value(t, "eventide_function_queue_seconds_bucket{" F
+                                   ",le=\"0.0025\"}"),
                      0);
-    assert_int_equal(s_value(t, "eventide_function_queue_seconds_bucket{" F
-                                ",le=\"0.005\"}"),
+    assert_int_equal(prom_value(t, "eventide_function_queue_seconds_bucket{" F
+                                   ",le=\"0.005\"}"),
                      1);
 
     /* Event 1 succeeds after 2 ms of service; event 2 fails once (error),
@@ -176,41 +163,44 @@ test_broker_metrics_follow_the_engine(void **state)
     assert_int_equal(
         et_broker_metrics_render(prom, engine, &io, T0 + 30 * S_MS), 0);
     t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_function_invocations_total{" F
-                                ",outcome=\"success\"}"),
+    assert_int_equal(prom_value(t, "eventide_function_invocations_total{" F
+                                   ",outcome=\"success\"}"),
                      2);
-    assert_int_equal(s_value(t, "eventide_function_invocations_total{" F
-                                ",outcome=\"error\"}"),
+    assert_int_equal(prom_value(t, "eventide_function_invocations_total{" F
+                                   ",outcome=\"error\"}"),
                      1);
-    assert_int_equal(s_value(t, "eventide_retries_total"), 1);
-    assert_int_equal(s_value(t, "eventide_events_completed_total"), 2);
+    assert_int_equal(prom_value(t, "eventide_retries_total"), 1);
+    assert_int_equal(prom_value(t, "eventide_events_completed_total"), 2);
     /* Both events waited for the first worker; the retry of event 2 keeps
      * its flag, as its STAGE record does. */
-    assert_int_equal(s_value(t, "eventide_function_coldstarts_total{" F "}"),
+    assert_int_equal(prom_value(t, "eventide_function_coldstarts_total{" F "}"),
                      3);
-    assert_int_equal(s_value(t, "eventide_function_duration_seconds_bucket{" F
+    assert_int_equal(prom_value(t,
+                                "eventide_function_duration_seconds_bucket{" F
                                 ",le=\"0.0025\"}"),
                      1);
-    assert_int_equal(s_value(t, "eventide_function_duration_seconds_bucket{" F
+    assert_int_equal(prom_value(t,
+                                "eventide_function_duration_seconds_bucket{" F
                                 ",le=\"0.5\"}"),
                      2);
-    assert_int_equal(s_value(t, "eventide_function_duration_seconds_bucket{" F
+    assert_int_equal(prom_value(t,
+                                "eventide_function_duration_seconds_bucket{" F
                                 ",le=\"+Inf\"}"),
                      3);
     assert_int_equal(
-        s_value(t, "eventide_function_duration_seconds_count{" F "}"), 3);
-    assert_int_equal(s_value(t, "eventide_inflight{" F "}"), 0);
+        prom_value(t, "eventide_function_duration_seconds_count{" F "}"), 3);
+    assert_int_equal(prom_value(t, "eventide_inflight{" F "}"), 0);
     assert_int_equal(
-        s_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 1);
+        prom_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 1);
 
     /* The worker falls silent: lost. */
     et_engine_expire(engine, T0 + 10 * S_SEC);
     assert_int_equal(
         et_broker_metrics_render(prom, engine, &io, T0 + 10 * S_SEC), 0);
     t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_workers_lost_total{" F "}"), 1);
+    assert_int_equal(prom_value(t, "eventide_workers_lost_total{" F "}"), 1);
     assert_int_equal(
-        s_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 0);
+        prom_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 0);
 
     et_prom_destroy(&prom);
     et_engine_destroy(&engine);

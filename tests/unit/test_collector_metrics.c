@@ -13,23 +13,9 @@
 
 #include "aggregate_fixture.h"
 #include "collector/metrics.h"
+#include "prom_value.h"
 
 #include <stdlib.h>
-
-/* The value of the series line starting with 'series ', or -1. */
-static long long
-s_value(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            return atoll(line + n + 1);
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return -1;
-}
 
 static void
 test_collector_metrics_follow_the_records(void **state)
@@ -42,9 +28,9 @@ test_collector_metrics_follow_the_records(void **state)
     et_aggregate_live(agg, &live);
     assert_int_equal(et_collector_metrics_render(prom, &live), 0);
     const char *t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"completed\"}"),
-                     0);
-    assert_int_equal(s_value(t, "eventide_event_latency_seconds_count"), 0);
+    assert_int_equal(
+        prom_value(t, "eventide_events_total{outcome=\"completed\"}"), 0);
+    assert_int_equal(prom_value(t, "eventide_event_latency_seconds_count"), 0);
 
     /* Three accepted: one completes after 3 ms, one after 2 s, one fails;
      * a fourth is rejected. */
@@ -62,24 +48,27 @@ test_collector_metrics_follow_the_records(void **state)
     assert_int_equal(live.accepted, 3);
     assert_int_equal(et_collector_metrics_render(prom, &live), 0);
     t = et_prom_text(prom);
-    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"completed\"}"),
-                     2);
-    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"failed\"}"),
-                     1);
-    assert_int_equal(s_value(t, "eventide_events_total{outcome=\"rejected\"}"),
+    assert_int_equal(
+        prom_value(t, "eventide_events_total{outcome=\"completed\"}"), 2);
+    assert_int_equal(prom_value(t, "eventide_events_total{outcome=\"failed\"}"),
                      1);
     assert_int_equal(
-        s_value(t, "eventide_event_latency_seconds_bucket{le=\"0.0025\"}"), 0);
+        prom_value(t, "eventide_events_total{outcome=\"rejected\"}"), 1);
     assert_int_equal(
-        s_value(t, "eventide_event_latency_seconds_bucket{le=\"0.005\"}"), 1);
+        prom_value(t, "eventide_event_latency_seconds_bucket{le=\"0.0025\"}"),
+        0);
     assert_int_equal(
-        s_value(t, "eventide_event_latency_seconds_bucket{le=\"2.5\"}"), 2);
+        prom_value(t, "eventide_event_latency_seconds_bucket{le=\"0.005\"}"),
+        1);
     assert_int_equal(
-        s_value(t, "eventide_event_latency_seconds_bucket{le=\"+Inf\"}"), 2);
+        prom_value(t, "eventide_event_latency_seconds_bucket{le=\"2.5\"}"), 2);
+    assert_int_equal(
+        prom_value(t, "eventide_event_latency_seconds_bucket{le=\"+Inf\"}"), 2);
     assert_non_null(
         strstr(t, "eventide_event_latency_seconds_sum 2.003000000\n"));
     assert_int_equal(
-        s_value(t, "eventide_collector_bad_input_total{kind=\"message\"}"), 1);
+        prom_value(t, "eventide_collector_bad_input_total{kind=\"message\"}"),
+        1);
     assert_non_null(strstr(t, "# TYPE eventide_events_total counter\n"));
     et_prom_destroy(&prom);
     et_aggregate_destroy(&agg);

@@ -12,6 +12,7 @@
 // clang-format on
 
 #include "common/prom.h"
+#include "prom_value.h"
 
 #include <errno.h>
 #include <math.h>
@@ -130,20 +131,6 @@ test_prom_refuses_bad_names_and_misplaced_samples(void **state)
     et_prom_destroy(&p);
 }
 
-/* The value of the series line that starts with 'prefix', or -1. */
-static long long
-s_value(const char *text, const char *prefix)
-{
-    for (const char *line = text; line && *line;) {
-        if (strncmp(line, prefix, strlen(prefix)) == 0)
-            return atoll(line + strlen(prefix));
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return -1;
-}
-
 static void
 test_prom_histogram_buckets_are_cumulative_seconds(void **state)
 {
@@ -164,22 +151,22 @@ test_prom_histogram_buckets_are_cumulative_seconds(void **state)
     const char *t = et_prom_text(p);
     assert_non_null(strstr(t, "# TYPE lat_seconds histogram\n"));
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.0001\"} "), 1);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.0001\"}"), 1);
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.00025\"} "), 2);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.00025\"}"), 2);
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.0025\"} "), 2);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.0025\"}"), 2);
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.005\"} "), 4);
-    assert_int_equal(s_value(t, "lat_seconds_bucket{function=\"f\",le=\"1\"} "),
-                     4);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"0.005\"}"), 4);
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"2.5\"} "), 5);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"1\"}"), 4);
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"60\"} "), 5);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"2.5\"}"), 5);
     assert_int_equal(
-        s_value(t, "lat_seconds_bucket{function=\"f\",le=\"+Inf\"} "), 6);
-    assert_int_equal(s_value(t, "lat_seconds_count{function=\"f\"} "), 6);
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"60\"}"), 5);
+    assert_int_equal(
+        prom_value(t, "lat_seconds_bucket{function=\"f\",le=\"+Inf\"}"), 6);
+    assert_int_equal(prom_value(t, "lat_seconds_count{function=\"f\"}"), 6);
     assert_non_null(
         strstr(t, "lat_seconds_sum{function=\"f\"} 102.006250000\n"));
     /* Every bound appears once, in order, and the counts never fall. */
@@ -209,8 +196,8 @@ test_prom_empty_histogram_has_zero_buckets(void **state)
                      0);
     assert_int_equal(et_prom_histogram(p, NULL, 0, NULL), 0);
     const char *t = et_prom_text(p);
-    assert_int_equal(s_value(t, "q_seconds_bucket{le=\"0.0001\"} "), 0);
-    assert_int_equal(s_value(t, "q_seconds_bucket{le=\"+Inf\"} "), 0);
+    assert_int_equal(prom_value(t, "q_seconds_bucket{le=\"0.0001\"}"), 0);
+    assert_int_equal(prom_value(t, "q_seconds_bucket{le=\"+Inf\"}"), 0);
     assert_non_null(strstr(t, "q_seconds_sum 0.000000000\n"));
     assert_non_null(strstr(t, "q_seconds_count 0\n"));
     et_prom_destroy(&p);
