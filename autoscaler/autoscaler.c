@@ -3,6 +3,7 @@
  * command, forked and reaped without ever blocking the loop. */
 #include "autoscaler/autoscaler.h"
 
+#include "autoscaler/metrics.h"
 #include "common/clock.h"
 #include "common/curve.h"
 #include "common/zsock.h"
@@ -19,6 +20,8 @@
 
 /* How often child processes are looked at when nothing else happens. */
 #define S_POLL_MAX_MS 100
+/* How often the /metrics text is rendered (as the broker's). */
+#define S_METRICS_PERIOD_NS (1 * ET_NS_PER_S)
 /* After SIGTERM, how long a timed-out command gets before SIGKILL. */
 #define S_KILL_GRACE_NS (5 * ET_NS_PER_S)
 /* A failed command is retried after tick x 2^failures, at most this. */
@@ -39,6 +42,11 @@ typedef struct {
     int cmd_signalled; /* 1: SIGTERM sent, 2: SIGKILL sent */
     uint32_t failures;
     uint64_t retry_at_ns;
+    /* the last decision, for /metrics */
+    uint32_t ready;
+    int decided;
+    int panic;
+    double metric;
 } s_function_t;
 
 struct et_autoscaler_t {
@@ -57,8 +65,72 @@ struct et_autoscaler_t {
     int missing_checked; /* --function names looked up in the stats */
     uint64_t decisions_made;
     uint64_t commands_run;
+    uint64_t commands_ok;
     uint64_t commands_failed;
+    /* --metrics: the server and the text it serves (NULL when off). */
+    et_metrics_http_t *metrics_http;
+    et_prom_t *prom;
+    uint64_t next_metrics_ns;
 };
+
+/* Render the metrics and hand them to the server, at most once a period
+ * unless 'force': never waits for a client. A failure keeps the last
+ * text. */
+static void
+s_metrics_publish(et_autoscaler_t *self, uint64_t now, int force)
+{
+    if (!self->metrics_http || (!force && now < self->next_metrics_ns))
+        return;
+    self->next_metrics_ns = now + S_METRICS_PERIOD_NS;
+    et_autoscaler_function_view_t fv[ET_STATS_FUNCTIONS_MAX];
+    for (uint32_t i = 0; i < self->n_functions; i++) {
+        const s_function_t *f = &self->functions[i];
+        fv[i] = (et_autoscaler_function_view_t){.name = f->name,
+                                                .desired = f->spec,
+                                                .applied = f->applied,
+                                                .ready = f->ready,
+                                                .decided = f->decided,
+                                                .panic = f->panic,
+                                                .metric = f->metric};
+    }
+    et_autoscaler_view_t view = {
+        .policy = et_policy_kind_name(self->config.policy.kind),
+        .functions = fv,
+        .n_functions = self->n_functions,
+        .decisions = self->decisions_made,
+        .commands_ok = self->commands_ok,
+        .commands_failed = self->commands_failed,
+        .bad_messages = self->bad_messages};
+    if (et_autoscaler_metrics_render(self->prom, &view) != 0 ||
+        et_metrics_http_publish(self->metrics_http, et_prom_text(self->prom),
+                                et_prom_len(self->prom)) != 0)
+        ET_LOG_WARN_LIMITED("cannot render the metrics: %s", strerror(errno));
+}
+
+/* --metrics: serve, and name the URL in --endpoints-file. 0 or -1. */
+static int
+s_metrics_start(et_autoscaler_t *self)
+{
+    if (!self->config.metrics[0])
+        return 0;
+    self->prom = et_prom_new();
+    self->metrics_http = et_metrics_http_new(self->config.metrics);
+    if (!self->prom || !self->metrics_http) {
+        ET_LOG_ERROR("--metrics %s: cannot serve there: %s",
+                     self->config.metrics, strerror(errno));
+        return -1;
+    }
+    s_metrics_publish(self, et_clock_mono_ns(), 1);
+    ET_LOG_INFO("metrics at %s", et_metrics_http_url(self->metrics_http));
+    if (self->config.endpoints_file[0]) {
+        const char *const names[] = {"METRICS"};
+        const char *const urls[] = {et_metrics_http_url(self->metrics_http)};
+        if (et_zsock_write_endpoints(self->config.endpoints_file, names, urls,
+                                     1) != 0)
+            return -1;
+    }
+    return 0;
+}
 
 et_autoscaler_t *
 et_autoscaler_new(const et_autoscaler_config_t *config)
@@ -110,6 +182,8 @@ et_autoscaler_new(const et_autoscaler_config_t *config)
     }
     if (et_curve_connect(self->curve, self->sub, self->config.stats) != 0)
         goto fail;
+    if (s_metrics_start(self) != 0)
+        goto fail;
     const et_policy_config_t *p = &self->config.policy;
     ET_LOG_INFO("policy %s on %s: replicas %u..%u, tick %.2f s, command '%s' "
                 "(host %s)%s",
@@ -145,6 +219,8 @@ et_autoscaler_destroy(et_autoscaler_t **self_p)
         self->ctx = NULL;
     }
     et_curve_destroy(&self->curve);
+    et_metrics_http_destroy(&self->metrics_http);
+    et_prom_destroy(&self->prom);
     if (self->devnull >= 0)
         close(self->devnull);
     if (self->decisions && fclose(self->decisions) != 0)
@@ -209,6 +285,7 @@ s_command_finished(et_autoscaler_t *self, s_function_t *f, int status,
         ET_LOG_INFO("%s: scaled to %u (exit 0, %.2f s)", f->name,
                     f->cmd_replicas, secs);
         f->applied = f->cmd_replicas;
+        self->commands_ok++;
         f->failures = 0;
         f->retry_at_ns = 0;
     } else {
@@ -425,6 +502,10 @@ s_tick(et_autoscaler_t *self, uint64_t now)
         self->decisions_made++;
         s_decision_log(self, f, sf, f->spec, &d);
         f->spec = d.desired;
+        f->ready = sf->instances;
+        f->decided = 1;
+        f->panic = d.panic;
+        f->metric = d.metric;
     }
 }
 
@@ -490,9 +571,11 @@ et_autoscaler_run(et_autoscaler_t *self, const volatile sig_atomic_t *stop)
         now = et_clock_mono_ns();
         if (item.revents & ZMQ_POLLIN)
             s_receive(self, now);
+        s_metrics_publish(self, now, 0);
         if (now >= next_tick) {
             s_tick(self, now);
             s_commands_service(self, now, 1);
+            s_metrics_publish(self, now, 1);
             next_tick += tick;
             if (next_tick <= now) /* fell behind: skip, don't burst */
                 next_tick = now + tick;

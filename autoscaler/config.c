@@ -306,6 +306,22 @@ et_autoscaler_config_parse(et_autoscaler_config_t *cfg, int argc, char **argv)
          .arg = "DIR",
          .help = "CURVE to a tcp:// --stats, keys from DIR (client.key, "
                  "server.pub) (default: none)"},
+        {.name = "metrics",
+         .type = ET_OPT_CUSTOM,
+         .parse = et_metrics_http_opt_addr,
+         .dest = cfg->metrics,
+         .arg = "IPV4:PORT|off",
+         .def = "off",
+         .help = "serve Prometheus metrics (desired, applied and ready "
+                 "replicas, panic mode, decisions) at "
+                 "http://IPV4:PORT/metrics (port 0: a free one)"},
+        {.name = "endpoints-file",
+         .type = ET_OPT_STRING,
+         .dest = cfg->endpoints_file,
+         .size = sizeof cfg->endpoints_file - 8,
+         .arg = "FILE",
+         .help = "once serving, write METRICS=URL into FILE (default: "
+                 "none)"},
     };
     et_opts_t spec = {
         .prog = ET_AUTOSCALER_PROG,

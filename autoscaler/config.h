@@ -9,6 +9,7 @@
 #include "common/cli.h"
 #include "common/codec.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ typedef struct {
     int dry_run;               /* decide and log, never run the command */
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp://, "" = off */
+    char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */
+    char endpoints_file[PATH_MAX];     /* --endpoints-file: METRICS=URL */
 } et_autoscaler_config_t;
 
 /* Fill *cfg from the command line: the defaults first (--policy chooses

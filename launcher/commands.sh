@@ -37,7 +37,7 @@ cmd_run() {
   pipeline_start "$run" "$OUT" 1 10 wf
   info "running workflow $WORKFLOW"
   [ -n "${METRICS_URL:-}" ] &&
-    info "metrics at $METRICS_URL (broker), ${METRICS_COLLECTOR_URL:-} (collector)"
+    info "metrics at $METRICS_URL (broker), ${METRICS_COLLECTOR_URL:-} (collector)${METRICS_AUTOSCALER_URL:+, $METRICS_AUTOSCALER_URL (autoscaler)}"
   # The producer, the broker's drain and the collector, watched: a broker
   # or collector that dies ends the run here (exit 1, logs in OUT).
   supervise_run "$run" wf
@@ -117,6 +117,8 @@ cmd_up() {
   [ -n "${METRICS_URL:-}" ] && echo "  metrics   $METRICS_URL (broker)"
   [ -n "${METRICS_COLLECTOR_URL:-}" ] &&
     echo "  metrics   $METRICS_COLLECTOR_URL (collector)"
+  [ -n "${METRICS_AUTOSCALER_URL:-}" ] &&
+    echo "  metrics   $METRICS_AUTOSCALER_URL (autoscaler)"
   [ -n "${PROMETHEUS_URL:-}" ] &&
     echo "  prometheus $PROMETHEUS_URL (scrapes both every second; data in $OUT/prometheus)"
   if [ -n "$CURVE_DIR" ]; then
@@ -254,9 +256,9 @@ cmd_status() {
       awk 'BEGIN { printf "\"cpus\":{" }
            { printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), $1, $2 }
            END { printf "}," }' "$run/cpus"
-    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s","metrics":"%s","metrics_collector":"%s","prometheus":"%s"},' \
+    printf '"endpoints":{"frontend":"%s","backend":"%s","collector":"%s","stats":"%s","metrics":"%s","metrics_collector":"%s","metrics_autoscaler":"%s","prometheus":"%s"},' \
       "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS" "${METRICS_URL:-}" \
-      "${METRICS_COLLECTOR_URL:-}" "${PROMETHEUS_URL:-}"
+      "${METRICS_COLLECTOR_URL:-}" "${METRICS_AUTOSCALER_URL:-}" "${PROMETHEUS_URL:-}"
     printf '"processes":['
     local first=1 role fn
     for p in "${procs[@]}"; do
@@ -282,6 +284,8 @@ cmd_status() {
     [ -n "${METRICS_URL:-}" ] && echo "metrics: $METRICS_URL"
     [ -n "${METRICS_COLLECTOR_URL:-}" ] &&
       echo "metrics (collector): $METRICS_COLLECTOR_URL"
+    [ -n "${METRICS_AUTOSCALER_URL:-}" ] &&
+      echo "metrics (autoscaler): $METRICS_AUTOSCALER_URL"
     [ -n "${PROMETHEUS_URL:-}" ] && echo "prometheus: $PROMETHEUS_URL"
     [ -f "$run/cpus" ] &&
       echo "cpus: $(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$run/cpus")"

@@ -5,8 +5,9 @@
 # place; then starting, scaling and stopping a pipeline in its run dir.
 #
 # RUN/env holds the run's settings (options.sh) and its endpoints
-# (FRONTEND, BACKEND, COLLECTOR, STATS, METRICS_URL and
-# METRICS_COLLECTOR_URL, the /metrics of the broker and the collector);
+# (FRONTEND, BACKEND, COLLECTOR, STATS, METRICS_URL,
+# METRICS_COLLECTOR_URL and, under --autoscale, METRICS_AUTOSCALER_URL:
+# the /metrics of the broker, the collector and the autoscaler);
 # every command acting on a running
 # pipeline restores them with run_env before it starts anything.
 
@@ -36,16 +37,18 @@ collector_argv() {
     --run-id "$(basename "$results")" --log-level "$LOG_LEVEL")
 }
 
-# metrics_addr ROLE: the --metrics of ROLE (broker or collector): off, or
-# IPV4:PORT; a port given is the broker's and the next one the
-# collector's, port 0 a free one for each.
+# metrics_addr ROLE: the --metrics of ROLE (broker, collector or
+# autoscaler): off, or IPV4:PORT; a port given is the broker's, the next
+# one the collector's and the one after the autoscaler's, port 0 a free
+# one for each.
 metrics_addr() {
-  local port="${METRICS##*:}"
-  if [ "$1" = broker ] || [ "$METRICS" = off ] || ! [[ "$port" =~ ^[0-9]{1,5}$ ]] ||
+  local port="${METRICS##*:}" step=0
+  case "$1" in collector) step=1 ;; autoscaler) step=2 ;; esac
+  if [ "$step" -eq 0 ] || [ "$METRICS" = off ] || ! [[ "$port" =~ ^[0-9]{1,5}$ ]] ||
      [ "$((10#$port))" -eq 0 ]; then
     echo "$METRICS"
   else
-    echo "${METRICS%:*}:$((10#$port + 1))"
+    echo "${METRICS%:*}:$((10#$port + step))"
   fi
 }
 
@@ -150,6 +153,8 @@ autoscaler_argv() {
     esac
   fi
   [ -n "$CURVE_DIR" ] && autoscaler_argv_out+=(--curve "$CURVE_DIR")
+  [ "$METRICS" != off ] && autoscaler_argv_out+=(--metrics "$(metrics_addr autoscaler)"
+    --endpoints-file "$run/autoscaler.endpoints")
   autoscaler_argv_out+=("${AS_ARGS[@]}" --decisions "$results/autoscaler.jsonl"
     --log-level "$LOG_LEVEL"
     --scale-cmd "EVENTIDE_RUN=$run EVENTIDE_BUILD=$BUILD $ROOT/eventide scale {function} {replicas}")
@@ -449,7 +454,7 @@ pipeline_start() {
   fi
   # --metrics with port 0: the URL names the port chosen, and a restart
   # (broker_record) binds that one again.
-  local metrics_url="" METRICS="$METRICS"
+  local metrics_given="$METRICS" metrics_url="" METRICS="$METRICS"
   if [ "$METRICS" != off ]; then
     metrics_url="$(endpoint_of "$run" broker METRICS)"
     METRICS="${metrics_url#http://}"; METRICS="${METRICS%/metrics}"
@@ -469,7 +474,12 @@ pipeline_start() {
   } >"$run/env"
   run_env "$run"
   if [ -n "$AUTOSCALE" ]; then
-    start_autoscaler "$run" "$out"
+    # Its --metrics from what was asked, not from the broker's bound port.
+    METRICS="$metrics_given" start_autoscaler "$run" "$out"
+    if [ "$metrics_given" != off ]; then
+      METRICS_AUTOSCALER_URL="$(endpoint_of "$run" autoscaler METRICS)"
+      printf 'METRICS_AUTOSCALER_URL=%q\n' "$METRICS_AUTOSCALER_URL" >>"$run/env"
+    fi
   fi
   local total=0
   for fn in $(wf_functions "$wf_name"); do

@@ -5,13 +5,19 @@
 # (PROMETHEUS_URL) and in status. Stopped by `down` after the collector.
 
 # prometheus_config RUN: RUN/prometheus.yml, contrib's file with this
-# run's two targets and the rules file's absolute path.
+# run's targets (the autoscaler's job only under --autoscale) and the
+# rules file's absolute path.
 prometheus_config() {
-  local run="$1" broker collector
+  local run="$1" broker collector autoscaler
   broker="${METRICS_URL#http://}"; broker="${broker%%/*}"
   collector="${METRICS_COLLECTOR_URL#http://}"; collector="${collector%%/*}"
+  autoscaler="${METRICS_AUTOSCALER_URL:-}"
+  autoscaler="${autoscaler#http://}"; autoscaler="${autoscaler%%/*}"
   [ -n "$collector" ] || die "--prometheus: the collector serves no metrics"
-  sed -e "s|'127.0.0.1:9464'|'$broker'|" -e "s|'127.0.0.1:9465'|'$collector'|" \
+  local -a drop=()
+  [ -n "$autoscaler" ] || drop=(-e '/job_name: eventide-autoscaler/,/9466/d')
+  sed "${drop[@]}" -e "s|'127.0.0.1:9464'|'$broker'|" -e "s|'127.0.0.1:9465'|'$collector'|" \
+    -e "s|'127.0.0.1:9466'|'$autoscaler'|" \
     -e "s|^  - eventide.rules.yml$|  - $ROOT/contrib/prometheus/eventide.rules.yml|" \
     "$ROOT/contrib/prometheus/prometheus.yml" >"$run/prometheus.yml"
   grep -q "'$broker'" "$run/prometheus.yml" && grep -q "'$collector'" "$run/prometheus.yml" &&

@@ -20,6 +20,18 @@ count_workers() {
   { cat "$ET_TMP/produce.log" >&2; fail "producer failed"; }
 peak=$(jq -s '[.[] | select(.function == "synthetic") | .desired] | max' "$out/autoscaler.jsonl")
 [ "$peak" -ge 3 ] || fail "the autoscaler asked for at most $peak instances"
+# Its /metrics says the same: a promtool-clean scrape, decisions taken,
+# and the replicas it wants (kpa, by function) no more than it ever asked.
+murl="$("$EVENTIDE" status --json | jq -r .endpoints.metrics_autoscaler)"
+[[ "$murl" == http://127.0.0.1:*/metrics ]] || fail "status names no autoscaler metrics: '$murl'"
+curl -s -f --max-time 3 -o "$ET_TMP/autoscaler.prom" "$murl" || fail "cannot scrape $murl"
+promtool check metrics <"$ET_TMP/autoscaler.prom" >"$ET_TMP/promtool.log" 2>&1 ||
+  fail "promtool on the autoscaler's metrics: $(cat "$ET_TMP/promtool.log")"
+desired="$(awk '$1 == "eventide_autoscaler_desired_replicas{function=\"synthetic\",policy=\"kpa\"}" { print $2 }' "$ET_TMP/autoscaler.prom")"
+[ -n "$desired" ] && [ "$desired" -ge 1 ] && [ "$desired" -le "$peak" ] ||
+  fail "autoscaler metrics: desired replicas '$desired' (peak decided $peak)"
+decisions="$(awk '$1 == "eventide_autoscaler_decisions_total" { print $2 }' "$ET_TMP/autoscaler.prom")"
+[ -n "$decisions" ] && [ "$decisions" -gt 0 ] || fail "autoscaler metrics: decisions '$decisions'"
 # Quiet: back to the minimum within the stable window plus the drain.
 for _ in $(seq 1 60); do
   [ "$(count_workers)" -eq 1 ] && break

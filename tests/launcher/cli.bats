@@ -155,6 +155,8 @@ $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///
     show_argv broker_argv a /r wf tcp://f tcp://b tcp://c tcp://s
     show_argv collector_argv a /r /res/run-7 1 10 ipc:///r/collector.ipc wf
     AUTOSCALE=hpa; AS_MIN=0; AS_TARGET=0.7; AS_ARGS=(--stable-window=6)
+    show_argv autoscaler_argv a /r /res/run-7
+    parse_pipeline_opt --metrics off
     show_argv autoscaler_argv a /r /res/run-7'
   expect_ok
   build="$(dirname "$ET_BIN_DIR")"
@@ -163,5 +165,6 @@ $ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp
 $ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics off --curve /k --endpoints-file /r/broker.endpoints
 $ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics 0.0.0.0:9464 --curve /k --endpoints-file /r/broker.endpoints
 $ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 0.0.0.0:9465 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info
+$ET_BIN_DIR/eventide-autoscaler --stats ipc:///r/stats.ipc --policy hpa --min 0 --target-utilization 0.7 --curve /k --metrics 0.0.0.0:9466 --endpoints-file /r/autoscaler.endpoints --stable-window=6 --decisions /res/run-7/autoscaler.jsonl --log-level info --scale-cmd EVENTIDE_RUN=/r EVENTIDE_BUILD=$build $ET_ROOT/eventide scale {function} {replicas}
 $ET_BIN_DIR/eventide-autoscaler --stats ipc:///r/stats.ipc --policy hpa --min 0 --target-utilization 0.7 --curve /k --stable-window=6 --decisions /res/run-7/autoscaler.jsonl --log-level info --scale-cmd EVENTIDE_RUN=/r EVENTIDE_BUILD=$build $ET_ROOT/eventide scale {function} {replicas}"
 }

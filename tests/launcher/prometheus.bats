@@ -18,6 +18,26 @@ load helpers
   [[ "$output" == *"targets: ['127.0.0.1:4002']"* ]] || { show; return 1; }
   [[ "$output" == *"- $ET_ROOT/contrib/prometheus/eventide.rules.yml"* ]] || { show; return 1; }
   [[ "$output" != *"9464"* && "$output" != *"9465"* ]] || { show; return 1; }
+  # No autoscaler: no job for it.
+  [[ "$output" != *"eventide-autoscaler"* && "$output" != *"9466"* ]] || { show; return 1; }
+  if command -v promtool >/dev/null; then
+    run promtool check config "$BATS_TEST_TMPDIR/run/prometheus.yml"
+    expect_ok
+  fi
+}
+
+@test "prometheus_config: under --autoscale the autoscaler is a third job" {
+  in_launcher '
+    mkdir -p "$ET_TEST_TMP/run"
+    METRICS_URL=http://127.0.0.1:4001/metrics
+    METRICS_COLLECTOR_URL=http://127.0.0.1:4002/metrics
+    METRICS_AUTOSCALER_URL=http://127.0.0.1:4003/metrics
+    prometheus_config "$ET_TEST_TMP/run"
+    grep -v "^#" "$ET_TEST_TMP/run/prometheus.yml"'
+  expect_ok
+  [[ "$output" == *"job_name: eventide-autoscaler"* ]] || { show; return 1; }
+  [[ "$output" == *"targets: ['127.0.0.1:4003']"* ]] || { show; return 1; }
+  [[ "$output" != *"9466"* ]] || { show; return 1; }
   if command -v promtool >/dev/null; then
     run promtool check config "$BATS_TEST_TMPDIR/run/prometheus.yml"
     expect_ok
