@@ -465,4 +465,5 @@ et_aggregate_live(const et_aggregate_t *self, et_agg_live_t *out)
     et_accounting_live(self->accounting, out);
     out->bad_messages = self->bad_messages;
     out->bad_records = self->bad_records;
+    out->utilization = self->utilization;
 }

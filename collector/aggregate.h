@@ -381,6 +381,9 @@ typedef struct {
     uint64_t accepted, rejected, completed, failed, filtered;
     uint64_t bad_messages, bad_records;
     const et_hist_t *latency;
+    /* per function, the broker's busy and serving slot-time integrals
+     * (collector/utilization.h); as the histogram, the aggregate's own */
+    const struct et_utilization_t *utilization;
 } et_agg_live_t;
 
 /* Fill *out with the live view. */

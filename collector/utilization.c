@@ -24,6 +24,23 @@ struct et_utilization_t {
     size_t n_series;
 };
 
+size_t
+et_utilization_count(const et_utilization_t *self)
+{
+    return self->n_series;
+}
+
+int
+et_utilization_latest(const et_utilization_t *self, size_t i, const char **name,
+                      et_util_sample_t *out)
+{
+    if (i >= self->n_series || self->series[i].n == 0)
+        return -1;
+    *name = self->series[i].name;
+    *out = self->series[i].samples[self->series[i].n - 1];
+    return 0;
+}
+
 /* ---- the window arithmetic ---------------------------------------------- */
 
 /* Each field of the samples, as a double, by index. */

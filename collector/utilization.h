@@ -65,6 +65,13 @@ void et_utilization_destroy(et_utilization_t **self_p);
 int et_utilization_add(et_utilization_t *self, const char *name, int64_t t_ns,
                        const et_stats_function_t *function);
 
+/* The functions seen so far, and function i's name and latest sample
+ * (rebased: its integrals count from its first STATS). 0, or -1 when i is
+ * out of range or has no sample. For the live metrics. */
+size_t et_utilization_count(const et_utilization_t *self);
+int et_utilization_latest(const et_utilization_t *self, size_t i,
+                          const char **name, et_util_sample_t *out);
+
 /* Fill the utilization of every function in out[0..n-1] (matched by name)
  * over W = [start_ns, end_ns] ('have_window' 0: W unknown, nothing
  * filled): busy, offered, cpu, instances_mean, slots_mean,

@@ -15,7 +15,9 @@
 #include "collector/metrics.h"
 #include "prom_value.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void
 test_collector_metrics_follow_the_records(void **state)
@@ -74,11 +76,59 @@ test_collector_metrics_follow_the_records(void **state)
     et_aggregate_destroy(&agg);
 }
 
+/* Per function, the busy and serving slot seconds of the broker's STATS
+ * integrals, counted from the function's first STATS: the ratio of their
+ * rates is its utilization. */
+static void
+test_collector_metrics_count_slot_seconds_per_function(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    et_prom_t *prom = et_prom_new();
+    assert_non_null(prom);
+    et_stats_t st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.workflow, sizeof st.workflow, "synthetic");
+    st.n_functions = 2;
+    snprintf(st.functions[0].name, sizeof st.functions[0].name, "a");
+    snprintf(st.functions[1].name, sizeof st.functions[1].name, "b");
+    // First STATS: the integrals' origin, whatever they read.
+    st.t_ns = T0;
+    st.functions[0].busy_slot_ns = 7 * S;
+    st.functions[0].serving_slot_ns = 9 * S;
+    assert_int_equal(et_aggregate_add_stats(agg, &st), 0);
+    // Two seconds later: a served 2 slots, 1.5 of them busy; b nothing.
+    st.t_ns = T0 + 2 * S;
+    st.functions[0].busy_slot_ns = 7 * S + 3 * S;
+    st.functions[0].serving_slot_ns = 9 * S + 4 * S;
+    assert_int_equal(et_aggregate_add_stats(agg, &st), 0);
+    et_agg_live_t live;
+    et_aggregate_live(agg, &live);
+    assert_int_equal(et_collector_metrics_render(prom, &live), 0);
+    const char *t = et_prom_text(prom);
+    assert_int_equal(
+        prom_value(t,
+                   "eventide_function_busy_slot_seconds_total{function=\"a\"}"),
+        3);
+    assert_int_equal(
+        prom_value(
+            t, "eventide_function_serving_slot_seconds_total{function=\"a\"}"),
+        4);
+    assert_int_equal(
+        prom_value(t,
+                   "eventide_function_busy_slot_seconds_total{function=\"b\"}"),
+        0);
+    et_prom_destroy(&prom);
+    et_aggregate_destroy(&agg);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collector_metrics_follow_the_records),
+        cmocka_unit_test(
+            test_collector_metrics_count_slot_seconds_per_function),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
