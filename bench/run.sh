@@ -4,7 +4,8 @@
 # sustained noop rate; steady: a long run at a share of that rate, second
 # by second; latency: noop at a light fixed rate; fidelity: M/M/c queue
 # wait against Erlang C; fanout: the broker's CPU per event as the number
-# of worker processes grows. Prints key=value lines, also kept in
+# of worker processes grows; metrics: what serving /metrics costs per
+# event. Prints key=value lines, also kept in
 # OUT/results.env, then a comparison against the design targets.
 set -euo pipefail
 
@@ -48,6 +49,9 @@ FAN_SLOTS_TOTAL=128     # slots shared out among them (at most 64 each)
 FAN_RATE=1000
 FAN_SERVICE_MS=50       # const service, sleep mode: the broker's work, not the CPU's
 FAN_S=20
+MET_RATE=10000          # metrics: fixed noop rate of the on/off pairs
+MET_PAIRS=5
+MET_S=12
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage_error() { echo "$PROG: $*" >&2; exit 2; }
@@ -56,7 +60,7 @@ note() { echo "$PROG: $*" >&2; }
 usage() {
   cat <<EOF
 usage: bench/run.sh [PHASE...] [options]
-PHASE: baseline throughput steady latency fidelity fanout (default: all)
+PHASE: baseline throughput steady latency fidelity fanout metrics (default: all)
   --out DIR             run directories and results.env (default: a fresh
                         /tmp/eventide-bench.XXXXXX)
   --workers N           noop instances for throughput/latency (default $WORKERS)
@@ -81,6 +85,8 @@ PHASE: baseline throughput steady latency fidelity fanout (default: all)
   --fanout-workers LIST fanout: worker processes per point (default $FAN_WORKERS)
   --fanout-rate EPS     fanout: constant arrivals (default $FAN_RATE)
   --fanout-s S          fanout: seconds of load per point (default $FAN_S)
+  --metrics-rate EPS    metrics: the noop rate of the on/off pairs (default $MET_RATE)
+  --metrics-pairs N     metrics: pairs of runs, on and off (default $MET_PAIRS)
   --quiet-pct P         before each run wait until the machine's CPU use
                         (sampled over 2 s, niced work not counted) is below P%
                         (default $QUIET_PCT; 0: never wait)
@@ -103,11 +109,11 @@ parse_args() {
   PHASES=()
   while [ $# -gt 0 ]; do
     case "$1" in
-      baseline|throughput|steady|latency|fidelity|fanout) PHASES+=("$1"); shift; continue ;;
+      baseline|throughput|steady|latency|fidelity|fanout|metrics) PHASES+=("$1"); shift; continue ;;
       -h|--help) usage; exit 0 ;;
       --snapshot) SNAPSHOT=1; shift; continue ;;
       --quick) POINT_S=2; LAT_S=5; LAT_REPS=1; FID_S=10; FID_SEEDS=1; RAW_REPS=2
-               STEADY_S=10; FAN_WORKERS="2,20"; FAN_S=8
+               STEADY_S=10; FAN_WORKERS="2,20"; FAN_S=8; MET_PAIRS=1; MET_S=8
                RAW_ARGS=(--runs 1 --messages 200000 --rtt 5000)
                shift; continue ;;
     esac
@@ -142,13 +148,15 @@ parse_args() {
       --steady-s) is_count "$value" && [ "$value" -ge 3 ] || usage_error "--steady-s '$value': expected seconds, at least 3"; STEADY_S="$value" ;;
       --fanout-workers) [[ "$value" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || usage_error "--fanout-workers '$value': expected a list like 2,50,500"; FAN_WORKERS="$value" ;;
       --fanout-rate) is_count "$value" || usage_error "--fanout-rate '$value': expected events per second"; FAN_RATE="$value" ;;
+      --metrics-rate) is_count "$value" || usage_error "--metrics-rate '$value': expected events per second"; MET_RATE="$value" ;;
+      --metrics-pairs) is_count "$value" || usage_error "--metrics-pairs '$value': expected a positive integer"; MET_PAIRS="$value" ;;
       --fanout-s) is_count "$value" && [ "$value" -ge 4 ] || usage_error "--fanout-s '$value': expected seconds, at least 4"; FAN_S="$value" ;;
       --fidelity-seeds) is_count "$value" || usage_error "--fidelity-seeds '$value': expected a positive integer"; FID_SEEDS="$value" ;;
       *) usage_error "unknown option '$flag' (see --help)" ;;
     esac
     shift 2
   done
-  [ ${#PHASES[@]} -gt 0 ] || PHASES=(baseline throughput steady latency fidelity fanout)
+  [ ${#PHASES[@]} -gt 0 ] || PHASES=(baseline throughput steady latency fidelity fanout metrics)
   # steady takes its rate from throughput unless given one.
   if [ -z "$STEADY_RATE" ] && [[ " ${PHASES[*]} " == *" steady "* ]] &&
      [[ " ${PHASES[*]} " != *" throughput "* ]]; then
@@ -621,6 +629,69 @@ phase_fanout() {
   for n in ${FAN_WORKERS//,/ }; do fan_point "$n"; done
 }
 
+# ---- metrics ------------------------------------------------------------------
+
+# cpu_per_event NAME ARGS...: one noop run (ARGS added to it) in the
+# background; over the middle half of its load, the CPU time of every
+# process of the run (all threads, schedstat) per event completed then.
+# Prints the figure (us).
+cpu_per_event() {
+  local name="$1" launcher a_ns b_ns c0 c1 completed sent
+  shift
+  local -a pids
+  rm -rf "${OUT:?}/$name"
+  wait_quiet "$name" >&2 # its noisy_ line must not join the printed figure
+  "$EVENTIDE" run --out "$OUT/$name" --log-level warn "${CPUS_ARGS[@]}" --workflow noop \
+    --workers "$WORKERS" --slots "$SLOTS" --arrival constant --rate "$MET_RATE" \
+    --duration "$MET_S" --seed 1 "$@" >"$OUT/logs/$name.log" 2>&1 &
+  launcher=$!
+  if ! await_producer "$launcher" 120; then
+    kill "$launcher" 2>/dev/null || true; wait "$launcher" || true
+    die "metrics: $name: the run did not start (log: $OUT/logs/$name.log)"
+  fi
+  mapfile -t pids < <(run_pids "$launcher" | cut -d: -f1)
+  sleep "$(awk -v s="$MET_S" 'BEGIN{print s / 4}')"
+  a_ns="$(date +%s%N)"; c0="$(cpu_ns "${pids[@]}")"
+  sleep "$(awk -v s="$MET_S" 'BEGIN{print s / 2}')"
+  b_ns="$(date +%s%N)"; c1="$(cpu_ns "${pids[@]}")"
+  wait "$launcher" || die "metrics: $name: the run failed (log: $OUT/logs/$name.log)"
+  read -r completed sent < <(events_between "$OUT/$name" "$a_ns" "$b_ns")
+  [ "$completed" -gt 0 ] || die "metrics: $name: nothing completed in the interval"
+  jq -e '.events.lost == 0 and .events.rejected == 0' "$OUT/$name/summary.json" >/dev/null ||
+    note "  $name: WARNING: $(point_line "$name")"
+  awk -v c="$((c1 - c0))" -v n="$completed" 'BEGIN{printf "%.2f", c / 1000 / n}'
+}
+
+# What serving /metrics costs: pairs of the same noop run with the
+# launcher's default --metrics (broker and collector serving, rendered once
+# a second, scraped by nobody) and with --metrics off, alternating which
+# goes first; the whole pipeline's CPU per event, medians and the median of
+# the paired ratios. CPU per event, not a throughput search: at a fixed
+# rate it is far less noisy, and the pipeline's throughput on a full
+# machine is CPU over CPU per event.
+phase_metrics() {
+  note "metrics: noop, $WORKERS workers x $SLOTS slots, constant $MET_RATE ev/s for ${MET_S}s, $MET_PAIRS pairs on/off"
+  local i on off on_all="" off_all="" ratios=()
+  for i in $(seq 1 "$MET_PAIRS"); do
+    if [ $((i % 2)) -eq 1 ]; then
+      on="$(cpu_per_event "metrics-on-$i")"; off="$(cpu_per_event "metrics-off-$i" --metrics off)"
+    else
+      off="$(cpu_per_event "metrics-off-$i" --metrics off)"; on="$(cpu_per_event "metrics-on-$i")"
+    fi
+    note "  pair $i: on $on us/event, off $off us/event"
+    on_all="${on_all:+$on_all,}$on"; off_all="${off_all:+$off_all,}$off"
+    ratios+=("$(awk -v a="$on" -v b="$off" 'BEGIN{printf "%.4f", a / b}')")
+  done
+  IFS=, read -r -a ons <<<"$on_all"; IFS=, read -r -a offs <<<"$off_all"
+  emit met_rate_eps "$MET_RATE"
+  emit met_pairs "$MET_PAIRS"
+  emit met_on_us_per_event_all "$on_all"
+  emit met_off_us_per_event_all "$off_all"
+  emit met_on_us_per_event "$(median "${ons[@]}")"
+  emit met_off_us_per_event "$(median "${offs[@]}")"
+  emit met_cost_pct "$(awk -v r="$(median "${ratios[@]}")" 'BEGIN{printf "%.1f", (r - 1) * 100}')"
+}
+
 # ---- comparison -----------------------------------------------------------------
 
 compare() {
@@ -659,6 +730,10 @@ compare() {
     [ -n "$first" ] || first="$v"
     echo "fanout: $n worker processes: broker $v us CPU per event ($(awk -v v="$v" -v f="$first" 'BEGIN{printf "%+.0f", (v / f - 1) * 100}')% against the first point; target within 20%), workers $(result "fan_w${n}_workers_us_per_event") us, p50 $(result "fan_w${n}_p50_ms") ms for a ${FAN_SERVICE_MS} ms service"
   done
+  m="$(result met_cost_pct || true)"
+  if [ -n "$m" ]; then
+    echo "metrics: the pipeline's CPU per event with /metrics served $(result met_on_us_per_event) us, off $(result met_off_us_per_event) us: ${m}% (median of $(result met_pairs) paired ratios at $(result met_rate_eps) ev/s; target: at most 3%)"
+  fi
   IFS=',' read -r -a cs <<<"$FID_C"
   for c in "${cs[@]}"; do
     m="$(result "fid_c${c}_wq_ms" || true)"
