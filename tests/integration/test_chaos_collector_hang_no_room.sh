@@ -8,7 +8,7 @@
 
 out="$ET_TMP/out"
 "$EVENTIDE" run --workflow synthetic --service const:2ms --workers 1 \
-  --rate 200 --duration 20 --seed 12 --backlog-memory 0 --spill-max 1 \
+  --rate 200 --duration 13 --seed 12 --backlog-memory 0 --spill-max 1 \
   --drain-timeout 2 --out "$out" >"$ET_TMP/run.log" 2>&1 &
 launcher=$!
 ET_EXTRA_PIDS+=("$launcher")

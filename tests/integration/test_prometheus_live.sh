@@ -27,7 +27,7 @@ query() {
 }
 
 rate=100
-"$EVENTIDE" produce --rate "$rate" --duration 30 --arrival constant >"$ET_TMP/produce.log" 2>&1 &
+"$EVENTIDE" produce --rate "$rate" --duration 22 --arrival constant >"$ET_TMP/produce.log" 2>&1 &
 producer=$!
 ET_EXTRA_PIDS+=("$producer")
 

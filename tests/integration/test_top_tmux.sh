@@ -22,7 +22,7 @@ out="$ET_TMP/out"
 "$EVENTIDE" up --workflow "$ET_TMP/two.json" --service const:2ms --workers 1 \
   --out "$out" >"$ET_TMP/up.log" 2>&1 || { cat "$ET_TMP/up.log" >&2; fail "up failed"; }
 
-"$EVENTIDE" produce --rate 100 --duration 20 --arrival constant >"$ET_TMP/produce.log" 2>&1 &
+"$EVENTIDE" produce --rate 100 --duration 14 --arrival constant >"$ET_TMP/produce.log" 2>&1 &
 producer=$!
 ET_EXTRA_PIDS+=("$producer")
 
