@@ -5,50 +5,18 @@
 #include <errno.h>
 
 /* A gauge family with one sample per function, labelled function and
- * policy; 'value' picks the function's figure. */
+ * policy: values[i] is view->functions[i]'s. */
 static void
 s_per_function(et_prom_t *prom, const et_autoscaler_view_t *view,
-               const char *name, const char *help,
-               double (*value)(const et_autoscaler_function_view_t *))
+               const char *name, const char *help, const double *values)
 {
     if (et_prom_family(prom, name, ET_PROM_GAUGE, help) != 0)
         return;
     for (uint32_t i = 0; i < view->n_functions; i++) {
-        const et_autoscaler_function_view_t *f = &view->functions[i];
-        et_prom_label_t l[2] = {{"function", f->name},
+        et_prom_label_t l[2] = {{"function", view->functions[i].name},
                                 {"policy", view->policy}};
-        et_prom_sample(prom, l, 2, value(f));
+        et_prom_sample(prom, l, 2, values[i]);
     }
-}
-
-static double
-s_desired(const et_autoscaler_function_view_t *f)
-{
-    return f->desired;
-}
-
-static double
-s_applied(const et_autoscaler_function_view_t *f)
-{
-    return f->applied;
-}
-
-static double
-s_ready(const et_autoscaler_function_view_t *f)
-{
-    return f->ready;
-}
-
-static double
-s_panic(const et_autoscaler_function_view_t *f)
-{
-    return f->decided && f->panic ? 1 : 0;
-}
-
-static double
-s_metric(const et_autoscaler_function_view_t *f)
-{
-    return f->decided ? f->metric : 0;
 }
 
 /* A counter family with one unlabelled sample. */
@@ -62,28 +30,46 @@ s_one(et_prom_t *prom, const char *name, const char *help, uint64_t value)
 int
 et_autoscaler_metrics_render(et_prom_t *prom, const et_autoscaler_view_t *view)
 {
+    /* The per-function families, column by column; panic and the metric
+     * are unknown (0) before a function's first decision. */
+    double desired[ET_STATS_FUNCTIONS_MAX], applied[ET_STATS_FUNCTIONS_MAX],
+        ready[ET_STATS_FUNCTIONS_MAX], panic[ET_STATS_FUNCTIONS_MAX],
+        metric[ET_STATS_FUNCTIONS_MAX];
+    uint32_t n = view->n_functions < ET_STATS_FUNCTIONS_MAX
+                     ? view->n_functions
+                     : ET_STATS_FUNCTIONS_MAX;
+    et_autoscaler_view_t shown = *view;
+    shown.n_functions = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const et_autoscaler_function_view_t *f = &view->functions[i];
+        desired[i] = f->desired;
+        applied[i] = f->applied;
+        ready[i] = f->ready;
+        panic[i] = f->decided && f->panic ? 1 : 0;
+        metric[i] = f->decided ? f->metric : 0;
+    }
     et_prom_reset(prom);
-    s_per_function(prom, view, "eventide_autoscaler_desired_replicas",
+    s_per_function(prom, &shown, "eventide_autoscaler_desired_replicas",
                    "Replicas of a function the policy wants (its last "
                    "decision).",
-                   s_desired);
-    s_per_function(prom, view, "eventide_autoscaler_applied_replicas",
+                   desired);
+    s_per_function(prom, &shown, "eventide_autoscaler_applied_replicas",
                    "Replicas of a function the last successful scale "
                    "command set.",
-                   s_applied);
-    s_per_function(prom, view, "eventide_autoscaler_ready_replicas",
+                   applied);
+    s_per_function(prom, &shown, "eventide_autoscaler_ready_replicas",
                    "Instances of a function READY (the broker's stats) at "
                    "the policy's last decision.",
-                   s_ready);
-    s_per_function(prom, view, "eventide_autoscaler_panic",
+                   ready);
+    s_per_function(prom, &shown, "eventide_autoscaler_panic",
                    "1 while the kpa policy is in panic mode for a function "
                    "(always 0 for hpa and rps).",
-                   s_panic);
-    s_per_function(prom, view, "eventide_autoscaler_metric",
+                   panic);
+    s_per_function(prom, &shown, "eventide_autoscaler_metric",
                    "The policy's metric at its last decision: kpa "
                    "concurrency, hpa slot utilization, rps arrivals per "
                    "second per instance.",
-                   s_metric);
+                   metric);
     s_one(prom, "eventide_autoscaler_decisions_total",
           "Policy decisions taken (one per function per tick).",
           view->decisions);

@@ -454,12 +454,12 @@ pipeline_start() {
   fi
   # --metrics with port 0: the URL names the port chosen, and a restart
   # (broker_record) binds that one again.
-  local metrics_given="$METRICS" metrics_url="" METRICS="$METRICS"
+  local metrics_url="" bound="$METRICS"
   if [ "$METRICS" != off ]; then
     metrics_url="$(endpoint_of "$run" broker METRICS)"
-    METRICS="${metrics_url#http://}"; METRICS="${METRICS%/metrics}"
+    bound="${metrics_url#http://}"; bound="${bound%/metrics}"
   fi
-  broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
+  METRICS="$bound" broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
   broker_record "$run" "${argv[@]}"
   # The run's env: how scale, produce and status find this pipeline.
   {
@@ -474,9 +474,8 @@ pipeline_start() {
   } >"$run/env"
   run_env "$run"
   if [ -n "$AUTOSCALE" ]; then
-    # Its --metrics from what was asked, not from the broker's bound port.
-    METRICS="$metrics_given" start_autoscaler "$run" "$out"
-    if [ "$metrics_given" != off ]; then
+    start_autoscaler "$run" "$out"
+    if [ "$METRICS" != off ]; then
       METRICS_AUTOSCALER_URL="$(endpoint_of "$run" autoscaler METRICS)"
       printf 'METRICS_AUTOSCALER_URL=%q\n' "$METRICS_AUTOSCALER_URL" >>"$run/env"
     fi
