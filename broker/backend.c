@@ -82,6 +82,34 @@ s_on_ready(et_broker_t *self, zmq_msg_t *frames, int count, uint64_t now)
         ET_LOG_WARN_LIMITED("cannot send DRAIN: %s", zmq_strerror(errno));
 }
 
+/* STARTING: a worker connected and began its init; it counts as a starting
+ * replica until its READY. One for a function the workflow does not use is
+ * left to its READY, which is told to drain. */
+static void
+s_on_starting(et_broker_t *self, zmq_msg_t *frames, int count, uint64_t now)
+{
+    et_ready_t hello;
+    if (count != 3 ||
+        et_codec_decode_ready(zmq_msg_data(&frames[2]),
+                              zmq_msg_size(&frames[2]), &hello) != 0) {
+        self->bad_messages++;
+        ET_LOG_WARN_LIMITED("bad STARTING from a worker: dropped");
+        return;
+    }
+    if (et_engine_worker_starting(self->engine, zmq_msg_data(&frames[0]),
+                                  zmq_msg_size(&frames[0]), &hello,
+                                  now) == 0) {
+        ET_LOG_DEBUG("worker %s starting: %s", hello.instance, hello.function);
+        return;
+    }
+    if (errno == ENOENT)
+        return;
+    if (errno == EEXIST || errno == EINVAL)
+        self->bad_messages++;
+    ET_LOG_WARN_LIMITED("cannot count worker %s as starting: %s",
+                        hello.instance, strerror(errno));
+}
+
 static int
 s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
             int count, uint64_t now)
@@ -136,8 +164,12 @@ s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route,
     if (et_zsock_send(self->backend, route, ET_MSG_BYE, NULL, NULL,
                       ZMQ_DONTWAIT) != 0)
         ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
-    if (!worker)
+    if (!worker) {
+        /* Leaving before READY: no longer starting either. */
+        et_engine_worker_left_starting(self->engine, zmq_msg_data(route),
+                                       zmq_msg_size(route));
         return;
+    }
     ET_LOG_INFO("worker %s leaving (%u in flight)", worker->instance,
                 worker->busy);
     et_engine_worker_bye(self->engine, worker, now);
@@ -167,6 +199,15 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
             return;
         }
         s_on_ready(self, frames, count, now);
+        return;
+    case ET_MSG_STARTING:
+        if (worker) {
+            self->bad_messages++;
+            ET_LOG_WARN_LIMITED("STARTING from %s, which is READY: dropped",
+                                worker->instance);
+            return;
+        }
+        s_on_starting(self, frames, count, now);
         return;
     case ET_MSG_RESULT:
         if (!worker) {

@@ -111,6 +111,16 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .umin = 50 * S_NS_PER_MS,
          .umax = 3600 * S_NS_PER_S,
          .help = "a worker silent this long is lost and its events retried"},
+        {.name = "start-timeout",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->start_timeout_ns,
+         .arg = "S",
+         .def = "120s",
+         .umin = 0,
+         .umax = 3600 * S_NS_PER_S,
+         .help = "a worker that said STARTING and not READY this long "
+                 "after is no longer counted as a starting replica (it "
+                 "died during its init); 0: counted until it says READY"},
         {.name = "shed-pause",
          .type = ET_OPT_DURATION,
          .dest = &cfg->shed_pause_ns,

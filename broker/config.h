@@ -26,6 +26,7 @@ typedef struct {
     uint64_t drain_timeout_ns;  /* on SIGTERM: time to finish admitted work */
     uint64_t heartbeat_ns;      /* broker -> worker heartbeat period */
     uint64_t worker_timeout_ns; /* silence after which a worker is lost */
+    uint64_t start_timeout_ns;  /* STARTING to READY, at most */
     uint64_t shed_pause_ns;     /* REJECT queue_full pauses the producer */
     uint64_t backlog_memory;    /* collector backlog held in memory, bytes */
     char spill_file[PATH_MAX]; /* --spill-file: the backlog beyond ("": none) */

@@ -4,6 +4,8 @@
  * so every transition can be driven and checked by a unit test. */
 #include "broker/engine.h"
 
+#include "broker/starting.h"
+
 #include "common/idmap.h"
 #include "common/log.h"
 
@@ -41,7 +43,10 @@ struct et_engine_t {
     uint64_t workers_lost[ET_STATS_FUNCTIONS_MAX];
     et_hist_t *service[ET_STATS_FUNCTIONS_MAX];
     et_hist_t *queue_wait[ET_STATS_FUNCTIONS_MAX];
+    et_hist_t *response[ET_STATS_FUNCTIONS_MAX];
     uint64_t rejected_by[ET_REASON_MAX + 1];
+    uint64_t function_rejected[ET_STATS_FUNCTIONS_MAX];
+    et_starting_t *starting; /* workers between STARTING and READY */
 
     /* Accepted events not yet completed or failed, and the bound on them:
      * stage 0 admission stops at queue_cap per queue, and later stages
@@ -328,9 +333,13 @@ et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
         self->service[f] = et_hist_new(S_HIST_LOWEST_NS, S_HIST_HIGHEST_NS, 2);
         self->queue_wait[f] =
             et_hist_new(S_HIST_LOWEST_NS, S_HIST_HIGHEST_NS, 2);
-        if (!self->service[f] || !self->queue_wait[f])
+        self->response[f] = et_hist_new(S_HIST_LOWEST_NS, S_HIST_HIGHEST_NS, 2);
+        if (!self->service[f] || !self->queue_wait[f] || !self->response[f])
             goto fail;
     }
+    self->starting = et_starting_new(self->n_functions, ET_POOL_WORKERS_MAX);
+    if (!self->starting)
+        goto fail;
     return self;
 fail:
     et_engine_destroy(&self);
@@ -361,7 +370,9 @@ et_engine_destroy(et_engine_t **self_p)
         et_queue_destroy(&self->queues[f]);
         et_hist_destroy(&self->service[f]);
         et_hist_destroy(&self->queue_wait[f]);
+        et_hist_destroy(&self->response[f]);
     }
+    et_starting_destroy(&self->starting);
     et_pool_destroy(&self->pool);
     free(self);
     *self_p = NULL;
@@ -382,6 +393,7 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     self->counters.rejected++;
     if ((unsigned)reason <= ET_REASON_MAX)
         self->rejected_by[reason]++;
+    self->function_rejected[self->workflow.stage_function[0]]++;
     return reason;
 }
 
@@ -443,9 +455,36 @@ et_engine_worker_heard(et_engine_t *self, const void *route, size_t route_len,
 }
 
 int
+et_engine_worker_starting(et_engine_t *self, const void *route,
+                          size_t route_len, const et_ready_t *hello,
+                          uint64_t now)
+{
+    int function = et_workflow_function_index(&self->workflow, hello->function);
+    if (function < 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (et_pool_find(self->pool, route, route_len)) {
+        errno = EEXIST;
+        return -1;
+    }
+    return et_starting_add(self->starting, route, route_len,
+                           (uint32_t)function, now);
+}
+
+int
+et_engine_worker_left_starting(et_engine_t *self, const void *route,
+                               size_t route_len)
+{
+    return et_starting_remove(self->starting, route, route_len);
+}
+
+int
 et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
                        const et_ready_t *ready, uint64_t now)
 {
+    /* Whatever happens to the READY, the worker has finished starting. */
+    et_starting_remove(self->starting, route, route_len);
     int function = et_workflow_function_index(&self->workflow, ready->function);
     if (function < 0) {
         errno = ENOENT;
@@ -536,6 +575,8 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
         job->score = result->score;
     }
 
+    if (result->status != ET_STATUS_ERROR)
+        et_hist_record(self->response[function], r->residence_ns);
     if (result->status == ET_STATUS_ERROR) {
         s_retry_or_fail(self, job, ET_REASON_FUNCTION_ERROR, 0, now);
     } else if (result->status == ET_STATUS_FILTERED ||
@@ -620,9 +661,29 @@ s_expire_jobs(et_engine_t *self, uint64_t now)
     }
 }
 
+/* Workers that said STARTING and neither READY nor BYE within the start
+ * timeout: most likely dead in their init (a READY on a new connection
+ * would also land here, and registers normally). */
+static void
+s_expire_starting(et_engine_t *self, uint64_t now)
+{
+    if (self->cfg.start_timeout_ns == 0)
+        return;
+    size_t expired =
+        et_starting_expire(self->starting, now, self->cfg.start_timeout_ns);
+    if (expired == 0)
+        return;
+    self->counters.starts_expired += expired;
+    ET_LOG_WARN("%zu starting worker%s not READY after %.0f s: no longer "
+                "counted as starting",
+                expired, expired == 1 ? "" : "s",
+                (double)self->cfg.start_timeout_ns / 1e9);
+}
+
 void
 et_engine_expire(et_engine_t *self, uint64_t now)
 {
+    s_expire_starting(self, now);
     s_expire_workers(self, now);
     s_expire_jobs(self, now);
     s_dispatch_all(self, now);
@@ -731,6 +792,9 @@ et_engine_function_metrics(et_engine_t *self, uint32_t function,
     out->workers_lost = self->workers_lost[function];
     out->service = self->service[function];
     out->queue_wait = self->queue_wait[function];
+    out->response = self->response[function];
+    out->rejected = self->function_rejected[function];
+    out->starting = et_starting_count(self->starting, function);
     for (size_t i = 0; i < et_pool_size(self->pool); i++) {
         const et_worker_rec_t *w = et_pool_at(self->pool, i);
         if (w->function != function)

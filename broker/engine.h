@@ -43,6 +43,10 @@ typedef struct {
     uint64_t max_payload;          /* bytes, event and stage output */
     uint64_t memory_cap;           /* payload bytes of admitted events */
     uint64_t worker_timeout_ns;    /* silence after which a worker is lost */
+    /* STARTING to READY longer than this: the worker is no longer counted
+     * as starting (it died in its init, or said READY on a new
+     * connection). 0: never. */
+    uint64_t start_timeout_ns;
 } et_engine_config_t;
 
 /* Counters since the start (the stats' and the final log line's). */
@@ -52,6 +56,7 @@ typedef struct {
     uint64_t in_system;     /* accepted, not yet completed or failed */
     uint64_t in_system_bytes;
     uint64_t in_flight; /* dispatched, result not yet in */
+    uint64_t starts_expired; /* STARTING never followed by READY or BYE */
 } et_engine_counters_t;
 
 typedef struct et_engine_t et_engine_t;
@@ -94,6 +99,21 @@ void et_engine_reject(et_engine_t *self, const et_event_t *event,
  * (any message is proof of life), or NULL when unknown. */
 et_worker_rec_t *et_engine_worker_heard(et_engine_t *self, const void *route,
                                         size_t route_len, uint64_t now_mono_ns);
+
+/* The worker at 'route' said STARTING ('hello': a READY body): connected,
+ * its function's init under way. It is counted as a starting replica of
+ * hello->function until its READY or BYE from the same route, or
+ * start_timeout. Returns 0, or -1 with errno ENOENT (the workflow does not
+ * use that function), EEXIST (route already registered: a worker that is
+ * serving cannot be starting), ENOSPC (too many starting) or EINVAL. */
+int et_engine_worker_starting(et_engine_t *self, const void *route,
+                              size_t route_len, const et_ready_t *hello,
+                              uint64_t now_mono_ns);
+
+/* The worker at 'route', not registered, said BYE: if it was starting (it
+ * leaves before READY), it no longer is. Returns 1 when it was. */
+int et_engine_worker_left_starting(et_engine_t *self, const void *route,
+                                   size_t route_len);
 
 /* Register the worker that sent 'ready' from 'route' and give it queued
  * work. Returns 0, or -1 with errno ENOENT (the workflow does not use
@@ -191,11 +211,19 @@ typedef struct {
                               start (their STAGE record's cold flag) */
     uint64_t workers_lost; /* its workers declared lost */
     uint32_t in_flight;    /* attempts dispatched, not yet ended */
-    /* Instances by state: serving with a busy slot, serving with every
-     * slot free, and leaving (BYE or DRAIN, finishing their work). */
-    uint32_t busy, idle, leaving;
+    /* Instances by state: said STARTING but not READY yet, serving with a
+     * busy slot, serving with every slot free, and leaving (BYE or DRAIN,
+     * finishing their work). */
+    uint32_t starting, busy, idle, leaving;
+    /* Events refused at admission (or shed by their producer) whose first
+     * stage is this function. */
+    uint64_t rejected;
     const et_hist_t *service;    /* the workers' service_ns of each RESULT */
     const et_hist_t *queue_wait; /* enqueue to dispatch, per dispatch */
+    /* The stage's response time: from the job entering this function's
+     * queue for the stage (its first attempt) to the RESULT that moved it
+     * on (ok or filtered): queueing, failed attempts and service. */
+    const et_hist_t *response;
 } et_engine_function_metrics_t;
 
 /* Fill *out for 'function' (an index into the workflow's distinct

@@ -50,7 +50,8 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
     /* The families with one value per function, column by column. */
     uint64_t cold[ET_STATS_FUNCTIONS_MAX], depth[ET_STATS_FUNCTIONS_MAX],
         cap[ET_STATS_FUNCTIONS_MAX], in_flight[ET_STATS_FUNCTIONS_MAX],
-        arrived[ET_STATS_FUNCTIONS_MAX], lost[ET_STATS_FUNCTIONS_MAX];
+        arrived[ET_STATS_FUNCTIONS_MAX], lost[ET_STATS_FUNCTIONS_MAX],
+        rejected[ET_STATS_FUNCTIONS_MAX];
     for (uint32_t f = 0; f < n; f++) {
         cold[f] = fm[f].cold;
         depth[f] = stats.functions[f].queue_depth;
@@ -58,6 +59,7 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
         in_flight[f] = fm[f].in_flight;
         arrived[f] = stats.functions[f].arrived;
         lost[f] = fm[f].workers_lost;
+        rejected[f] = fm[f].rejected;
     }
     et_prom_reset(prom);
 
@@ -88,15 +90,26 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
         l[0] = (et_prom_label_t){"function", stats.functions[f].name};
         et_prom_histogram(prom, l, 1, fm[f].queue_wait);
     }
-    et_prom_family(prom, "eventide_function_replicas", ET_PROM_GAUGE,
-                   "Registered instances of a function by state: busy (a "
-                   "slot serving), ready (every slot free), leaving "
-                   "(finishing its work before it exits).");
+    et_prom_family(prom, "eventide_function_response_seconds",
+                   ET_PROM_HISTOGRAM,
+                   "A stage's response time at this function: from the job "
+                   "entering its queue to the result that moved it on "
+                   "(queueing, failed attempts and service).");
     for (uint32_t f = 0; f < n; f++) {
         l[0] = (et_prom_label_t){"function", stats.functions[f].name};
-        const char *states[] = {"busy", "ready", "leaving"};
-        uint32_t counts[] = {fm[f].busy, fm[f].idle, fm[f].leaving};
-        for (int s = 0; s < 3; s++) {
+        et_prom_histogram(prom, l, 1, fm[f].response);
+    }
+    et_prom_family(prom, "eventide_function_replicas", ET_PROM_GAUGE,
+                   "Instances of a function by state: starting (connected, "
+                   "init under way, not READY yet), busy (a slot serving), "
+                   "ready (every slot free), leaving (finishing its work "
+                   "before it exits).");
+    for (uint32_t f = 0; f < n; f++) {
+        l[0] = (et_prom_label_t){"function", stats.functions[f].name};
+        const char *states[] = {"starting", "busy", "ready", "leaving"};
+        uint32_t counts[] = {fm[f].starting, fm[f].busy, fm[f].idle,
+                             fm[f].leaving};
+        for (int s = 0; s < 4; s++) {
             l[1] = (et_prom_label_t){"state", states[s]};
             et_prom_sample_u64(prom, l, 2, counts[s]);
         }
@@ -135,6 +148,10 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
                    "Jobs that entered a function's queue: admitted, moved "
                    "on from the stage before, or queued again for a retry.",
                    &stats, arrived);
+    s_per_function(prom, "eventide_function_rejected_total", ET_PROM_COUNTER,
+                   "Events refused at admission, or shed by their producer, "
+                   "whose first stage is this function (every reason).",
+                   &stats, rejected);
     s_per_function(prom, "eventide_workers_lost_total", ET_PROM_COUNTER,
                    "Workers declared lost (silent past --worker-timeout, or "
                    "unreachable); their attempts were retried.",
@@ -173,6 +190,10 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
     s_one(prom, "eventide_bad_messages_total", ET_PROM_COUNTER,
           "Malformed or unexpected messages the broker dropped.",
           io->bad_messages);
+    s_one(prom, "eventide_worker_starts_expired_total", ET_PROM_COUNTER,
+          "Workers that said STARTING and neither READY nor BYE within "
+          "--start-timeout (died during their init).",
+          c.starts_expired);
     s_one(prom, "eventide_records_dropped_total", ET_PROM_COUNTER,
           "Lifecycle records the collector never got.", io->records_dropped);
     if (et_prom_failed(prom)) {

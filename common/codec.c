@@ -337,7 +337,7 @@ static int
 s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
-           (type >= ET_MSG_READY && type <= ET_MSG_REGISTER) ||
+           (type >= ET_MSG_READY && type <= ET_MSG_STARTING) ||
            (type >= ET_MSG_RECORDS && type <= ET_MSG_WORKFLOW);
 }
 
@@ -992,6 +992,8 @@ et_codec_type_name(et_msg_type_t type)
         return "BYE";
     case ET_MSG_REGISTER:
         return "REGISTER";
+    case ET_MSG_STARTING:
+        return "STARTING";
     case ET_MSG_RECORDS:
         return "RECORDS";
     case ET_MSG_USAGE:

@@ -49,6 +49,8 @@ typedef enum {
     ET_MSG_DRAIN = 14,    /* broker -> worker: finish in-flight work, leave */
     ET_MSG_BYE = 15,      /* worker -> broker: leaving, nothing in flight */
     ET_MSG_REGISTER = 16, /* broker -> unknown worker: say READY again */
+    ET_MSG_STARTING = 17, /* worker -> broker: connected, init under way
+                             (a READY body: cold_start_ns, init_ns 0) */
     ET_MSG_RECORDS = 20,  /* broker -> collector: batch of lifecycle records */
     ET_MSG_USAGE = 21,    /* worker -> collector */
     ET_MSG_STATS = 22,    /* broker -> PUB subscribers and collector */

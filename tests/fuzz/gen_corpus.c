@@ -68,6 +68,8 @@ s_codec(void)
     rc |= s_write_buf("codec", "header-stats", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_REGISTER);
     rc |= s_write_buf("codec", "header-register", &b);
+    rc |= et_codec_encode_header(&b, ET_MSG_STARTING);
+    rc |= s_write_buf("codec", "header-starting", &b);
     et_event_t ev = {42, 3, 1700000000000000000, 1700000000000100000, 1};
     rc |= et_codec_encode_event(&b, &ev);
     rc |= s_write_buf("codec", "event", &b);

@@ -130,11 +130,21 @@ test_broker_metrics_follow_the_engine(void **state)
         1);
     assert_int_equal(prom_value(t, "eventide_events_accepted_total"), 2);
     assert_int_equal(prom_value(t, "eventide_events_in_system"), 2);
+    assert_int_equal(prom_value(t, "eventide_function_rejected_total{" F "}"),
+                     1);
 
-    /* A worker with one slot arrives 5 ms later: event 1 is dispatched. */
+    /* A worker says STARTING: a starting replica until its READY. */
     et_ready_t ready = {.slots = 1};
     snprintf(ready.function, sizeof ready.function, "say \"hi\"");
     snprintf(ready.instance, sizeof ready.instance, "w1");
+    assert_int_equal(et_engine_worker_starting(engine, "w1", 2, &ready, T0), 0);
+    assert_int_equal(et_broker_metrics_render(prom, engine, &io, T0), 0);
+    t = et_prom_text(prom);
+    assert_int_equal(
+        prom_value(t, "eventide_function_replicas{" F ",state=\"starting\"}"),
+        1);
+
+    /* Its READY comes 5 ms later: event 1 is dispatched. */
     assert_int_equal(
         et_engine_worker_ready(engine, "w1", 2, &ready, T0 + 5 * S_MS), 0);
     assert_int_equal(et_broker_metrics_render(prom, engine, &io, T0 + 5 * S_MS),
@@ -146,6 +156,9 @@ test_broker_metrics_follow_the_engine(void **state)
         prom_value(t, "eventide_function_replicas{" F ",state=\"busy\"}"), 1);
     assert_int_equal(
         prom_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 0);
+    assert_int_equal(
+        prom_value(t, "eventide_function_replicas{" F ",state=\"starting\"}"),
+        0);
     assert_int_equal(
         prom_value(t, "eventide_function_slots{" F ",state=\"busy\"}"), 1);
     assert_int_equal(prom_value(t, "eventide_function_queue_seconds_bucket{" F
@@ -189,6 +202,18 @@ test_broker_metrics_follow_the_engine(void **state)
                      3);
     assert_int_equal(
         prom_value(t, "eventide_function_duration_seconds_count{" F "}"), 3);
+    /* Responses: event 1 in 10 ms (queued at T0), event 2 in 30 ms (its
+     * failed attempt included). */
+    assert_int_equal(
+        prom_value(t, "eventide_function_response_seconds_count{" F "}"), 2);
+    assert_int_equal(prom_value(t,
+                                "eventide_function_response_seconds_bucket{" F
+                                ",le=\"0.01\"}"),
+                     1);
+    assert_int_equal(prom_value(t,
+                                "eventide_function_response_seconds_bucket{" F
+                                ",le=\"0.05\"}"),
+                     2);
     assert_int_equal(prom_value(t, "eventide_inflight{" F "}"), 0);
     assert_int_equal(
         prom_value(t, "eventide_function_replicas{" F ",state=\"ready\"}"), 1);

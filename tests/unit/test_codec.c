@@ -987,7 +987,8 @@ test_codec_header_round_trips_every_type(void **state)
         ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
         ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
         ET_MSG_BYE,      ET_MSG_REGISTER, ET_MSG_RECORDS,   ET_MSG_USAGE,
-        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED};
+        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED,
+        ET_MSG_STARTING};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1004,6 +1005,7 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_CLOCK), "CLOCK");
     assert_string_equal(et_codec_type_name(ET_MSG_WORKFLOW), "WORKFLOW");
     assert_string_equal(et_codec_type_name(ET_MSG_REGISTER), "REGISTER");
+    assert_string_equal(et_codec_type_name(ET_MSG_STARTING), "STARTING");
 }
 
 static void
@@ -1661,7 +1663,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 17, 19, 25, 255};
+    static const int64_t types[] = {0, 9, 18, 19, 25, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);

@@ -1023,6 +1023,115 @@ test_engine_stats_integrate_slot_time_and_count_arrivals(void **state)
     s_check_accounting();
 }
 
+/* STARTING from 'route' for 'function'; returns the engine's answer. */
+static int
+s_starting(const char *route, const char *function, uint64_t now)
+{
+    et_ready_t hello;
+    memset(&hello, 0, sizeof hello);
+    snprintf(hello.function, sizeof hello.function, "%s", function);
+    snprintf(hello.instance, sizeof hello.instance, "%s-inst", route);
+    hello.slots = 1;
+    return et_engine_worker_starting(s_fx.engine, route, strlen(route), &hello,
+                                     now);
+}
+
+static et_engine_function_metrics_t
+s_metrics(uint32_t function)
+{
+    et_engine_function_metrics_t m;
+    assert_int_equal(et_engine_function_metrics(s_fx.engine, function, &m), 0);
+    return m;
+}
+
+static void
+test_engine_counts_starting_workers_until_ready_bye_or_timeout(void **state)
+{
+    (void)state;
+    et_engine_config_t cfg = {.workflow = s_workflow(0, S_SEC, "a", "b", NULL),
+                              .queue_cap = 4,
+                              .max_payload = 4096,
+                              .memory_cap = 1 << 20,
+                              .worker_timeout_ns = 3 * S_SEC,
+                              .start_timeout_ns = 60 * S_SEC};
+    et_engine_io_t io = {
+        .send_task = s_send_task, .record = s_record, .arg = &s_fx};
+    s_fx.engine = et_engine_new(&cfg, &io);
+    assert_non_null(s_fx.engine);
+
+    assert_int_equal(s_starting("A1", "a", T0), 0);
+    assert_int_equal(s_starting("A2", "a", T0), 0);
+    assert_int_equal(s_starting("B1", "b", T0 + 30 * S_SEC), 0);
+    assert_int_equal(s_metrics(0).starting, 2);
+    assert_int_equal(s_metrics(1).starting, 1);
+    assert_int_equal(s_metrics(0).idle, 0);
+
+    /* READY: serving, no longer starting. */
+    s_ready("A1", "a", 1, T0 + S_SEC);
+    assert_int_equal(s_metrics(0).starting, 1);
+    assert_int_equal(s_metrics(0).idle, 1);
+    /* A serving worker cannot be starting; one of no function of the
+     * workflow is left to its READY. */
+    errno = 0;
+    assert_int_equal(s_starting("A1", "a", T0 + S_SEC), -1);
+    assert_int_equal(errno, EEXIST);
+    assert_int_equal(s_starting("X", "nope", T0 + S_SEC), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(s_metrics(0).starting, 1);
+
+    /* BYE before READY: left. A BYE from nobody starting changes nothing. */
+    assert_int_equal(et_engine_worker_left_starting(s_fx.engine, "A2", 2), 1);
+    assert_int_equal(et_engine_worker_left_starting(s_fx.engine, "A2", 2), 0);
+    assert_int_equal(s_metrics(0).starting, 0);
+
+    /* B1 never says READY: still starting just before the timeout, not
+     * after, and counted. The registered A1 is heard from meanwhile. */
+    et_worker_rec_t *a1 = s_worker("A1", T0 + 89 * S_SEC);
+    assert_non_null(a1);
+    et_engine_expire(s_fx.engine, T0 + 89 * S_SEC);
+    assert_int_equal(s_metrics(1).starting, 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).starts_expired, 0);
+    assert_non_null(s_worker("A1", T0 + 90 * S_SEC));
+    et_engine_expire(s_fx.engine, T0 + 90 * S_SEC);
+    assert_int_equal(s_metrics(1).starting, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).starts_expired, 1);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+}
+
+static void
+test_engine_response_time_and_rejections_per_function(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(1, 10 * S_SEC, "a", "b", NULL), 1, 1 << 20);
+    /* Event 1: a queues it 2 s before A serves it; its first attempt
+     * fails at +3 s and the retry succeeds at +4 s: a's response is 4 s.
+     * b serves it at once in 1 s. */
+    assert_int_equal(s_event(1, 8, T0), ET_REASON_NONE);
+    /* Event 2 finds a's queue (cap 1) full: rejected, counted at a. */
+    assert_int_equal(s_event(2, 8, T0 + S_SEC), ET_REASON_QUEUE_FULL);
+    s_ready("A", "a", 1, T0 + 2 * S_SEC);
+    s_ready("B", "b", 1, T0 + 2 * S_SEC);
+    assert_int_equal(
+        s_result("A", 1, 0, 0, ET_STATUS_ERROR, T0 + 3 * S_SEC), 0);
+    assert_int_equal(s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
+    assert_int_equal(s_result("B", 1, 1, 0, ET_STATUS_OK, T0 + 5 * S_SEC), 0);
+
+    et_engine_function_metrics_t a = s_metrics(0), b = s_metrics(1);
+    assert_int_equal(a.rejected, 1);
+    assert_int_equal(b.rejected, 0);
+    /* One response per stage passed, none for the failed attempt. */
+    assert_int_equal(et_hist_count(a.response), 1);
+    assert_int_equal(et_hist_count(b.response), 1);
+    int64_t ra = et_hist_max(a.response), rb = et_hist_max(b.response);
+    assert_true(ra >= (int64_t)(4 * S_SEC * 99 / 100) &&
+                ra <= (int64_t)(4 * S_SEC * 101 / 100));
+    assert_true(rb >= (int64_t)(S_SEC * 99 / 100) &&
+                rb <= (int64_t)(S_SEC * 101 / 100));
+    /* Service counts both attempts at a. */
+    assert_int_equal(et_hist_count(a.service), 2);
+    s_check_accounting();
+}
+
 int
 main(void)
 {
@@ -1055,6 +1164,8 @@ main(void)
         S_TEST(test_engine_failed_next_stage_push_fails_the_event),
         S_TEST(test_engine_ready_for_an_unknown_function_is_refused),
         S_TEST(test_engine_stats_integrate_slot_time_and_count_arrivals),
+        S_TEST(test_engine_counts_starting_workers_until_ready_bye_or_timeout),
+        S_TEST(test_engine_response_time_and_rejections_per_function),
 #undef S_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
