@@ -173,13 +173,35 @@ s_int_field(json_t *obj, const char *key, long long min, long long max,
     return 0;
 }
 
+/* A distribution field ("exp:20ms") into 'dest' (ET_TEXT_MAX), left
+ * unchanged when absent; checked here so a typo names its file and field. */
+static int
+s_dist_field(json_t *obj, const char *field, char *dest, const char *path,
+             const char *where, char *err, size_t err_size)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return 0;
+    char why[160] = "longer than 159 characters";
+    et_dist_t dist;
+    if (!json_is_string(v) || strlen(json_string_value(v)) >= ET_TEXT_MAX ||
+        et_dist_parse(json_string_value(v), &dist, why, sizeof why) != 0) {
+        snprintf(err, err_size, "%s: %s.%s: %s", path, where, field,
+                 json_is_string(v) ? why
+                                   : "expected a string such as \"exp:20ms\"");
+        return -1;
+    }
+    snprintf(dest, ET_TEXT_MAX, "%s", json_string_value(v));
+    return 0;
+}
+
 static int
 s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
              const char *where, char *err, size_t err_size)
 {
     static const char *const known[] = {"function", "slots",   "timeout_ms",
                                         "retries",  "options", "description",
-                                        "io_delay"};
+                                        "io_delay", "init_delay"};
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "%s: %s: expected an object", path, where);
         return -1;
@@ -214,26 +236,14 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
         s_int_field(obj, "retries", 0, 100, &retries, path, where, err,
                     err_size))
         return -1;
-    /* io_delay: a modelled downstream call the stage's workers make
-     * after each task (workers/config.c reads it); checked here so a
-     * typo names its file and field. */
-    json_t *io_delay = json_object_get(obj, "io_delay");
-    if (io_delay) {
-        char why[160] = "longer than 159 characters";
-        et_dist_t dist;
-        if (!json_is_string(io_delay) ||
-            strlen(json_string_value(io_delay)) >= sizeof stage->io_delay ||
-            et_dist_parse(json_string_value(io_delay), &dist, why,
-                          sizeof why) != 0) {
-            snprintf(err, err_size, "%s: %s.io_delay: %s", path, where,
-                     json_is_string(io_delay) ? why
-                                              : "expected a string such as "
-                                                "\"exp:20ms\"");
-            return -1;
-        }
-        snprintf(stage->io_delay, sizeof stage->io_delay, "%s",
-                 json_string_value(io_delay));
-    }
+    /* io_delay: a modelled downstream call the stage's workers make after
+     * each task; init_delay: a modelled part of their cold start, waited
+     * after the function's real init (workers/config.c reads both). */
+    if (s_dist_field(obj, "io_delay", stage->io_delay, path, where, err,
+                     err_size) != 0 ||
+        s_dist_field(obj, "init_delay", stage->init_delay, path, where, err,
+                     err_size) != 0)
+        return -1;
     stage->slots = (uint32_t)slots;
     stage->timeout_ns = (uint64_t)timeout_ms * 1000000ULL;
     stage->retries = (uint32_t)retries;
@@ -311,6 +321,7 @@ static int
 s_same_instance_settings(const et_stage_t *a, const et_stage_t *b)
 {
     if (a->slots != b->slots || strcmp(a->io_delay, b->io_delay) != 0 ||
+        strcmp(a->init_delay, b->init_delay) != 0 ||
         a->n_options != b->n_options)
         return 0;
     for (uint32_t i = 0; i < a->n_options; i++) {
@@ -332,7 +343,8 @@ s_check_functions(const et_workflow_t *wf, const char *path, char *err,
             if (!s_same_instance_settings(&wf->stages[k], &wf->stages[i])) {
                 snprintf(err, err_size,
                          "%s: stages[%u] and stages[%u] both run function "
-                         "%s but with different slots, io_delay or options: "
+                         "%s but with different slots, io_delay, init_delay "
+                         "or options: "
                          "a function's instances serve all its stages, so "
                          "give both the same",
                          path, k, i, wf->stages[i].function);

@@ -35,6 +35,7 @@ typedef struct {
      * the same function (the loader refuses a file where they differ). */
     uint32_t slots;             /* concurrent events per instance */
     char io_delay[ET_TEXT_MAX]; /* modelled downstream call, "" = none */
+    char init_delay[ET_TEXT_MAX]; /* modelled cold-start init, "" = none */
     uint32_t n_options;
     et_option_t options[ET_STAGE_OPTIONS_MAX];
 } et_stage_t;
@@ -72,10 +73,10 @@ int et_workflow_single(et_workflow_t *wf, const char *function);
  *    "producer": {"source": "fraud", "labels": FILE, "speedup": X},
  *    "stages": [{"function": "preprocess", "slots": 1, "timeout_ms": 5000,
  *                "retries": 2, "io_delay": "exp:40ms",
- *                "options": {"key": "value", ...}}, ...]}
+ *                "init_delay": "const:2s", "options": {"key": "value", ...}}, ...]}
  * Only "name", "stages" and each stage's "function" are required. Unknown
  * keys are errors (a typo must not pass silently), and so is a function
- * whose stages disagree on slots, io_delay or options. On failure returns
+ * whose stages disagree on slots, io_delay, init_delay or options. On failure returns
  * -1 and writes "FILE: FIELD: problem" into 'err'. */
 int et_workflow_load(et_workflow_t *wf, const char *path, char *err,
                      size_t err_size);

@@ -26,6 +26,16 @@ s_parse_io_delay(const char *value, void *dest, char *why, size_t why_size)
     return 0;
 }
 
+static int
+s_parse_init_delay(const char *value, void *dest, char *why, size_t why_size)
+{
+    et_worker_config_t *cfg = dest;
+    if (et_dist_parse(value, &cfg->init_delay, why, why_size) != 0)
+        return -1;
+    cfg->has_init_delay = 1;
+    return 0;
+}
+
 /* Length of the KEY of "KEY=VALUE", or 0 without '='. */
 static size_t
 s_key_len(const char *option)
@@ -107,7 +117,7 @@ s_list_functions(const et_workflow_t *wf, char *out, size_t size)
                                  wf->functions[f]);
 }
 
-/* Slots, io_delay and options of the function's stage, under what the
+/* Slots, io_delay, init_delay and options of the function's stage, under what the
  * command line set explicitly. */
 static int
 s_apply_workflow(et_worker_config_t *cfg, et_opts_t *spec, const char *function)
@@ -142,6 +152,15 @@ s_apply_workflow(et_worker_config_t *cfg, et_opts_t *spec, const char *function)
             goto done;
         }
         cfg->has_io_delay = 1;
+    }
+    if (et_opts_given(spec, "init-delay") == 0 &&
+        stage->init_delay[0] != '\0') {
+        if (et_dist_parse(stage->init_delay, &cfg->init_delay, why,
+                          sizeof why) != 0) {
+            et_opts_error(spec, "workflow", cfg->workflow, why);
+            goto done;
+        }
+        cfg->has_init_delay = 1;
     }
     for (uint32_t i = 0; i < stage->n_options; i++) {
         char option[ET_WORKER_OPTION_MAX];
@@ -353,6 +372,15 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
          .help = "after each call, wait a modelled downstream call (feature "
                  "store, database), part of the service time: const:5ms, "
                  "exp:20ms, ... (default: the workflow's, else none)"},
+        {.name = "init-delay",
+         .type = ET_OPT_CUSTOM,
+         .dest = cfg,
+         .parse = s_parse_init_delay,
+         .arg = "DIST",
+         .help = "after the function's init, wait a modelled rest of the "
+                 "cold start (a large model's load, a runtime's boot), "
+                 "drawn once: const:2s, exp:500ms, ... (default: the "
+                 "workflow's init_delay, else none)"},
         {.name = "max-payload",
          .type = ET_OPT_U64,
          .dest = &max_payload,

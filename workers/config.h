@@ -42,6 +42,8 @@ typedef struct {
     uint64_t idle_timeout_ns;          /* --idle-timeout, 0 = never */
     int has_io_delay;                  /* an io_delay applies */
     et_dist_t io_delay;                /* --io-delay: a modelled call */
+    int has_init_delay;                /* an init_delay applies */
+    et_dist_t init_delay;              /* --init-delay: modelled init */
     size_t max_payload;                /* --max-payload, input and output */
     char workflow[PATH_MAX];           /* --workflow NAME|FILE, "" = none */
     char out_dir[PATH_MAX - 64];       /* --out: {out} in options */

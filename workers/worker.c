@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/clockprobe.h"
 #include "common/curve.h"
+#include "common/rng.h"
 #include "common/zsock.h"
 #include "workers/slots.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 _Static_assert(ET_WORKER_SLOTS_MAX <= ET_SLOTS_MAX, "slots.c runs them all");
@@ -34,6 +36,9 @@ _Static_assert(ET_WORKER_SLOTS_MAX <= ET_SLOTS_MAX, "slots.c runs them all");
 #define S_POLL_MAX_MS 1000
 /* READY is retried this often until the broker connection is up. */
 #define S_READY_RETRY_MS 10
+/* How long STARTING waits for the broker connection before the init goes
+ * ahead without it (the broker then never sees this instance start). */
+#define S_STARTING_WAIT_MS 1000
 #define S_SLOT_START_TIMEOUT_NS (10 * ET_NS_PER_S)
 #define S_FINAL_USAGE_TIMEOUT_NS (1 * ET_NS_PER_S)
 /* Heartbeats to the broker, and how long its silence is tolerated before
@@ -62,6 +67,7 @@ struct et_worker_t {
     uint64_t spawned_mono_ns; /* cfg.spawned_at_ns on CLOCK_MONOTONIC */
     int64_t init_ns;
     int64_t cold_start_ns;
+    int said_starting; /* STARTING went out: BYE even before READY */
     int ready;        /* READY went out */
     int reconnecting; /* the broker connection broke after READY */
     int reregister;   /* say READY again once every slot is idle */
@@ -250,7 +256,11 @@ s_leave(et_worker_t *w, const char *why)
     w->leaving = 1;
     w->leave_deadline_ns = et_clock_mono_ns() + (uint64_t)w->cfg.bye_timeout_ns;
     if (!w->ready) {
-        /* The broker never heard of us: nothing to wait for. */
+        /* Nothing to wait for; a broker that counts us as starting is
+         * told we are not. */
+        if (w->said_starting)
+            (void)et_zsock_send(w->broker, NULL, ET_MSG_BYE, NULL, NULL,
+                                ZMQ_DONTWAIT);
         w->bye_acked = 1;
         ET_LOG_INFO("leaving (%s) before READY", why);
         return;
@@ -648,6 +658,50 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
 
 /* ---- setup and teardown -------------------------------------------------- */
 
+/* STARTING, before the init: the broker counts this instance as a starting
+ * replica until its READY. IMMEDIATE refuses a send before the connection
+ * is up, so wait for it a little. */
+static void
+s_say_starting(et_worker_t *w)
+{
+    et_ready_t hello = {.pid = (uint32_t)getpid(), .slots = w->cfg.slots};
+    snprintf(hello.function, sizeof hello.function, "%s", w->def->name);
+    snprintf(hello.instance, sizeof hello.instance, "%s", w->cfg.instance);
+    msgpack_sbuffer_clear(&w->body);
+    if (et_codec_encode_ready(&w->body, &hello) != 0)
+        return;
+    zmq_pollitem_t item = {.socket = w->broker, .events = ZMQ_POLLOUT};
+    if (zmq_poll(&item, 1, S_STARTING_WAIT_MS) <= 0 ||
+        et_zsock_send(w->broker, NULL, ET_MSG_STARTING, &w->body, NULL,
+                      ZMQ_DONTWAIT) != 0) {
+        ET_LOG_DEBUG("no broker connection yet: starting unannounced");
+        return;
+    }
+    w->said_starting = 1;
+}
+
+/* The modelled rest of a cold start (--init-delay), in slices so that a
+ * SIGTERM (blocked during setup) ends it early: the instance then leaves
+ * at once. */
+static void
+s_init_delay(et_worker_t *w)
+{
+    et_rng_t rng;
+    et_rng_seed(&rng, w->cfg.seed ^ 0x1d1e1a7ULL);
+    uint64_t left = et_dist_sample_ns(&w->cfg.init_delay, &rng);
+    ET_LOG_INFO("modelled init: waiting %.1f ms", (double)left / 1e6);
+    sigset_t pending;
+    while (left > 0) {
+        if (sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 ||
+                                          sigismember(&pending, SIGINT) == 1))
+            return;
+        uint64_t step = left < 50 * ET_NS_PER_MS ? left : 50 * ET_NS_PER_MS;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step};
+        nanosleep(&ts, NULL);
+        left -= step;
+    }
+}
+
 static int
 s_setup(et_worker_t *w)
 {
@@ -686,13 +740,19 @@ s_setup(et_worker_t *w)
     if (et_curve_connect(w->curve, w->broker, w->cfg.broker) != 0 ||
         et_curve_connect(w->curve, w->collector, w->cfg.collector) != 0)
         return -1;
+    s_say_starting(w);
 
     char why[256] = "unknown reason";
     uint64_t start = et_clock_mono_ns();
     if (w->def->init(&w->fn_state, &w->fcfg, why, sizeof why) != 0) {
         ET_LOG_ERROR("%s init failed: %s", w->def->name, why);
+        if (w->said_starting) /* no longer starting */
+            (void)et_zsock_send(w->broker, NULL, ET_MSG_BYE, NULL, NULL,
+                                ZMQ_DONTWAIT);
         return -1;
     }
+    if (w->cfg.has_init_delay)
+        s_init_delay(w);
     w->init_ns = (int64_t)(et_clock_mono_ns() - start);
     w->fn_ready = 1;
     w->slots_cfg = (et_slots_config_t){

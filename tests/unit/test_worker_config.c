@@ -306,9 +306,11 @@ test_config_rejects_too_many_options(void **state)
 static const char s_workflow_json[] =
     "{\"name\": \"twice\", \"stages\": ["
     "{\"function\": \"sink\", \"slots\": 3, \"io_delay\": \"const:5ms\","
+    " \"init_delay\": \"const:2s\","
     " \"options\": {\"path\": \"{out}/a.jsonl\", \"hwm\": \"10\"}},"
     "{\"function\": \"noop\"},"
     "{\"function\": \"sink\", \"slots\": 3, \"io_delay\": \"const:5ms\","
+    " \"init_delay\": \"const:2s\","
     " \"options\": {\"path\": \"{out}/a.jsonl\", \"hwm\": \"10\"}}]}";
 
 typedef struct {
@@ -363,6 +365,9 @@ test_config_takes_instance_settings_from_the_workflow(void **state)
     assert_true(cfg.has_io_delay);
     assert_int_equal(cfg.io_delay.kind, ET_DIST_CONST);
     assert_float_equal(cfg.io_delay.a_ns, 5e6, 0);
+    assert_true(cfg.has_init_delay);
+    assert_int_equal(cfg.init_delay.kind, ET_DIST_CONST);
+    assert_float_equal(cfg.init_delay.a_ns, 2e9, 0);
     assert_int_equal(cfg.n_options, 2);
     assert_string_equal(s_option(&cfg, "path"), "/tmp/run-7/a.jsonl");
     assert_string_equal(s_option(&cfg, "hwm"), "10");
@@ -380,6 +385,7 @@ test_config_takes_instance_settings_from_the_workflow(void **state)
     assert_int_equal(et_worker_config_parse(&cfg, 7, argv), ET_OPTS_RUN);
     assert_int_equal(cfg.slots, 1);
     assert_false(cfg.has_io_delay);
+    assert_false(cfg.has_init_delay);
     assert_int_equal(cfg.n_options, 0);
     s_workflow_file_remove(&wf);
 }
@@ -405,6 +411,8 @@ test_config_command_line_overrides_the_workflow(void **state)
                     wf.path,
                     "--io-delay",
                     "exp:1ms",
+                    "--init-delay",
+                    "exp:300ms",
                     "--option",
                     "publish=ipc:///tmp/pub",
                     "--out",
@@ -415,6 +423,8 @@ test_config_command_line_overrides_the_workflow(void **state)
     assert_int_equal(cfg.slots, 5);
     assert_int_equal(cfg.io_delay.kind, ET_DIST_EXP);
     assert_float_equal(cfg.io_delay.a_ns, 1e6, 0);
+    assert_int_equal(cfg.init_delay.kind, ET_DIST_EXP);
+    assert_float_equal(cfg.init_delay.a_ns, 3e8, 0);
     // hwm replaced, publish added, path kept: each key once.
     assert_int_equal(cfg.n_options, 3);
     assert_string_equal(s_option(&cfg, "hwm"), "20");

@@ -193,6 +193,7 @@ test_workflow_repeated_function_must_agree(void **state)
     static const char *const seconds[] = {
         "{\"function\": \"noop\", \"slots\": 2}",
         "{\"function\": \"noop\", \"io_delay\": \"const:1ms\"}",
+        "{\"function\": \"noop\", \"init_delay\": \"const:1s\"}",
         "{\"function\": \"noop\", \"options\": {\"a\": 2}}",
         "{\"function\": \"noop\", \"options\": {\"a\": 1, \"c\": 1}}",
     };
@@ -259,6 +260,10 @@ test_workflow_bad_stage_fields_name_file_and_field(void **state)
         {"{\"function\": \"noop\", \"slots\": 65}", "stages[0].slots"},
         {"{\"function\": \"noop\", \"io_delay\": \"fast\"}",
          "stages[0].io_delay"},
+        {"{\"function\": \"noop\", \"init_delay\": 2}",
+         "stages[0].init_delay: expected a string"},
+        {"{\"function\": \"noop\", \"init_delay\": \"slow\"}",
+         "stages[0].init_delay"},
         {"{\"function\": \"no op\"}", "stages[0].function"},
         {"{\"slots\": 1}", "stages[0].function: is required"},
     };
