@@ -125,22 +125,26 @@ function render(    rej, i, f) {
       delta(3, 4, "eventide_event_latency_seconds_count", "", "")
   else
     print "end to end  (no collector metrics)"
-  printf "%-20s %9s %9s %7s %8s %5s %5s %5s %9s %9s %9s %5s\n", "FUNCTION", "OFFERED/s",
-    "DONE/s", "QUEUE", "INFLIGHT", "READY", "BUSY", "LEAVE", "SVC_P50", "SVC_P99", "WAIT_P99", "COLD"
+  printf "%-16s %9s %8s %7s %6s %5s %5s %5s %4s %5s %8s %8s %8s %8s %5s\n", "FUNCTION",
+    "OFFERED/s", "DONE/s", "REJ/s", "QUEUE", "INFL", "START", "READY", "BUSY", "LEAVE",
+    "SVC_P50", "SVC_P99", "RESP_P50", "RESP_P99", "COLD"
   for (i = 1; i <= n_fns; i++) {
     f = fns[i]
-    printf "%-20s %9s %9s %7d %8d %5d %5d %5d %9s %9s %9s %5d\n", substr(f, 1, 20),
+    printf "%-16s %9s %8s %7s %6d %5d %5d %5d %4d %5d %8s %8s %8s %8s %5d\n", substr(f, 1, 16),
       rate(delta(1, 2, "eventide_function_arrivals_total", f, "")),
       rate(delta(1, 2, "eventide_function_invocations_total", f, "success")),
+      rate(delta(1, 2, "eventide_function_rejected_total", f, "")),
       gauge(2, "eventide_queue_depth", f, ""), gauge(2, "eventide_inflight", f, ""),
+      gauge(2, "eventide_function_replicas", f, "starting"),
       gauge(2, "eventide_function_replicas", f, "ready"), gauge(2, "eventide_function_replicas", f, "busy"),
       gauge(2, "eventide_function_replicas", f, "leaving"),
       quantile(1, 2, "eventide_function_duration_seconds", f, 0.50),
       quantile(1, 2, "eventide_function_duration_seconds", f, 0.99),
-      quantile(1, 2, "eventide_function_queue_seconds", f, 0.99),
+      quantile(1, 2, "eventide_function_response_seconds", f, 0.50),
+      quantile(1, 2, "eventide_function_response_seconds", f, 0.99),
       delta(1, 2, "eventide_function_coldstarts_total", f, "")
   }
-  print "(ms; q quits)"
+  print "(ms; RESP: from entering the function's queue to its result; q quits)"
 }
 
 # gauge_sum(NEW, NAME): a family's values in one scrape summed over labels.

@@ -9,8 +9,9 @@ load helpers
 
 # scrape FILE ARRIVALS SUCCESS BUCKETS...: a broker scrape of one function
 # "f" with these counters and duration buckets (le 0.001 0.01 0.1 +Inf,
-# cumulative); queue 7, in flight 3, replicas ready 2 busy 1 leaving 0,
-# cold starts as ARRIVALS / 10.
+# cumulative); response buckets ten times the duration's bounds with the
+# same counts; queue 7, in flight 3, replicas starting 4 ready 2 busy 1
+# leaving 0, cold starts as ARRIVALS / 10, rejections as ARRIVALS / 5.
 scrape() {
   local file="$1" arr="$2" ok="$3"
   shift 3
@@ -25,11 +26,14 @@ scrape() {
     echo 'eventide_function_replicas{function="f",state="busy"} 1'
     echo 'eventide_function_replicas{function="f",state="ready"} 2'
     echo 'eventide_function_replicas{function="f",state="leaving"} 0'
+    echo 'eventide_function_replicas{function="f",state="starting"} 4'
     echo "eventide_function_coldstarts_total{function=\"f\"} $((arr / 10))"
-    local le i=0
+    echo "eventide_function_rejected_total{function=\"f\"} $((arr / 5))"
+    local le i=0 resp=(0.01 0.1 1 +Inf)
     for le in 0.001 0.01 0.1 +Inf; do
       i=$((i + 1))
       echo "eventide_function_duration_seconds_bucket{function=\"f\",le=\"$le\"} ${!i}"
+      echo "eventide_function_response_seconds_bucket{function=\"f\",le=\"${resp[i - 1]}\"} ${!i}"
     done
     echo "eventide_events_accepted_total $arr"
     echo "eventide_events_completed_total $ok"
@@ -51,12 +55,14 @@ row() { echo "$output" | awk '$1 == "f"'; }
   scrape "$BATS_TEST_TMPDIR/n" 600 590 0 110 550 590
   draw "$BATS_TEST_TMPDIR/o" "$BATS_TEST_TMPDIR/n"
   expect_ok
-  # offered 500/10 s, done 500/10 s, queue 7, inflight 3, 2 ready, 1
-  # busy, 0 leaving, 50 cold starts in the window.
+  # offered 500/10 s, done 500/10 s, rejected 100/10 s, queue 7,
+  # inflight 3, 4 starting, 2 ready, 1 busy, 0 leaving, 50 cold starts in
+  # the window.
   read -r -a f <<<"$(row)"
-  [ "${f[1]}" = 50.0 ] && [ "${f[2]}" = 50.0 ] && [ "${f[3]}" = 7 ] &&
-    [ "${f[4]}" = 3 ] && [ "${f[5]}" = 2 ] && [ "${f[6]}" = 1 ] &&
-    [ "${f[7]}" = 0 ] && [ "${f[11]}" = 50 ] || { show; return 1; }
+  [ "${f[1]}" = 50.0 ] && [ "${f[2]}" = 50.0 ] && [ "${f[3]}" = 10.0 ] &&
+    [ "${f[4]}" = 7 ] && [ "${f[5]}" = 3 ] && [ "${f[6]}" = 4 ] &&
+    [ "${f[7]}" = 2 ] && [ "${f[8]}" = 1 ] && [ "${f[9]}" = 0 ] &&
+    [ "${f[14]}" = 50 ] || { show; return 1; }
   [[ "$output" == *"accepted 600 (50.0/s)"* ]] || { show; return 1; }
   [[ "$output" == *"rejected 5 (0.0/s)"* ]] || { show; return 1; }
   [[ "$output" == *"in system 10"* ]] || { show; return 1; }
@@ -70,11 +76,14 @@ row() { echo "$output" | awk '$1 == "f"'; }
   draw "$BATS_TEST_TMPDIR/o" "$BATS_TEST_TMPDIR/n"
   expect_ok
   read -r -a f <<<"$(row)"
-  [ "${f[8]}" = 55.0 ] && [ "${f[9]}" = 99.1 ] || { show; return 1; }
+  [ "${f[10]}" = 55.0 ] && [ "${f[11]}" = 99.1 ] || { show; return 1; }
+  # The response's buckets are ten times wider: 550 and 991 ms.
+  [ "${f[12]}" = 550.0 ] && [ "${f[13]}" = 991.0 ] || { show; return 1; }
   # Nothing new: no percentile, not the old ones.
   draw "$BATS_TEST_TMPDIR/n" "$BATS_TEST_TMPDIR/n"
   read -r -a f <<<"$(row)"
-  [ "${f[8]}" = - ] && [ "${f[9]}" = - ] && [ "${f[1]}" = 0.0 ] || { show; return 1; }
+  [ "${f[10]}" = - ] && [ "${f[11]}" = - ] && [ "${f[12]}" = - ] &&
+    [ "${f[1]}" = 0.0 ] || { show; return 1; }
 }
 
 @test "top.awk: past the last finite bucket the percentile says so" {
@@ -82,7 +91,7 @@ row() { echo "$output" | awk '$1 == "f"'; }
   scrape "$BATS_TEST_TMPDIR/n" 10 10 0 0 0 10
   draw "$BATS_TEST_TMPDIR/o" "$BATS_TEST_TMPDIR/n"
   read -r -a f <<<"$(row)"
-  [ "${f[9]}" = ">100.0" ] || { show; return 1; }
+  [ "${f[11]}" = ">100.0" ] || { show; return 1; }
 }
 
 @test "top.awk: a counter that went down was reset and counts from zero" {
