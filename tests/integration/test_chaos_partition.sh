@@ -5,9 +5,10 @@
 # tcp. Under steady load the workers' link goes down (ip link set down)
 # for 5 s, past the broker's --worker-timeout (3 s), then up again. The
 # broker declares both workers lost and retries their events; once the
-# link is back they register again (READY after the broker's REGISTER, or
-# after their own silence) and serve what waited; every sent event is
-# accounted for, none lost. No timing assertions: only generous waits.
+# link is back they register again (their ZMTP heartbeats closed the dead
+# connection: they reconnect and say READY) and serve what waited; every
+# sent event is accounted for, none lost. No timing assertions: only
+# generous waits.
 # Skips (exit 0) only when namespaces cannot be created here.
 . "$(dirname "$0")/lib.sh"
 
@@ -31,8 +32,9 @@ out="$ET_TMP/out"
 run="$(readlink -f "$EVENTIDE_STATE/current")"
 # shellcheck disable=SC1091
 . "$run/env"
-# stats_json: one STATS snapshot of the broker (over tcp from the root
-# namespace cannot reach 10.231.7.x: asked from the broker's host).
+# The broker's STATS, asked from its own host: 10.231.7.x cannot be
+# reached from the root namespace. stats_json: one snapshot;
+# wait_instances N: until N instances are ready (60 s at most).
 stats_json() {
   ip netns exec "$core" "$ET_BIN_DIR/eventide-status" --stats "$STATS" --json --timeout 10
 }
