@@ -236,28 +236,26 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
  */
 
 /* Send queued jobs of 'function' to free slots until one runs out. A job
- * enters the in-flight table before its TASK is sent, so a table that
- * cannot grow costs a delay, never a slot or an event. */
+ * enters the in-flight table before its TASK is sent, and leaves its queue
+ * only once the TASK is out: a table that cannot grow or a send that fails
+ * leaves it where it was, at the head, with nothing to put back (a requeue
+ * could need memory), so it costs a delay, never a slot or an event. */
 static void
 s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
 {
     et_queue_t *queue = self->queues[function];
-    while (et_queue_size(queue) > 0) {
+    et_job_t *job;
+    while ((job = et_queue_peek(queue)) != NULL) {
         et_worker_rec_t *worker = et_pool_take(self->pool, function, now);
         if (!worker)
             return;
-        et_job_t *job = et_queue_pop(queue);
         job->worker = worker;
         job->dispatched_mono_ns = now;
-        et_hist_record(self->queue_wait[function],
-                       (int64_t)(now - job->enqueued_mono_ns));
         if (et_idmap_put(self->in_flight, job->event_id, job) != 0) {
-            /* Undone in reverse; neither step can fail right after the
-             * pop and the take. The next dispatch tries again. */
             job->worker = NULL;
-            (void)et_queue_push_head(queue, job);
             et_pool_put_back(self->pool, worker, now);
-            ET_LOG_WARN_LIMITED("in-flight table cannot grow: %s waits",
+            ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
+                                "waits",
                                 self->workflow.functions[function]);
             return;
         }
@@ -265,14 +263,17 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
             int err = errno;
             et_idmap_take(self->in_flight, job->event_id);
             job->worker = NULL;
-            (void)et_queue_push_head(queue, job);
             et_pool_put_back(self->pool, worker, now);
             ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
                                 zmq_strerror(err));
             /* Unreachable means the peer is gone; a full pipe means it
              * stopped reading. Either way it gets no more work. */
             s_worker_gone(self, worker, now);
+            continue;
         }
+        (void)et_queue_pop(queue); /* 'job', sent */
+        et_hist_record(self->queue_wait[function],
+                       (int64_t)(now - job->enqueued_mono_ns));
     }
 }
 

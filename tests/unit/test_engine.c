@@ -882,6 +882,52 @@ test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot(
     s_check_accounting();
 }
 
+// A job whose in-flight insert fails never left its queue: nothing has to
+// be put back, so requeues failing too cannot lose it.
+static void
+test_engine_in_flight_insert_failure_needs_no_requeue(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_fail_idmap_put = 1;
+    s_fail_push_head = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 0);
+    s_fail_push_head = 0;
+    et_engine_expire(s_fx.engine, T0 + 1);
+    s_expect_task(0, "A", 1, 0, 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system, 0);
+    s_check_accounting();
+}
+
+// The same for a TASK that cannot be sent: the job waits at the head for
+// another worker, whatever memory there is.
+static void
+test_engine_send_failure_needs_no_requeue(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    snprintf(s_fx.refuse_route, sizeof s_fx.refuse_route, "A");
+    s_fail_push_head = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_fx.refused, 1);
+    assert_null(s_worker("A", T0));
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    s_fail_push_head = 0;
+    s_ready("B", "a", 1, T0 + 1);
+    s_expect_task(0, "B", 1, 0, 0);
+    assert_int_equal(s_result("B", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system, 0);
+    s_check_accounting();
+}
+
 static void
 test_engine_send_failure_requeues_and_forgets_the_worker(void **state)
 {
@@ -1049,6 +1095,8 @@ main(void)
         S_TEST(test_engine_function_serving_two_stages_shares_one_queue),
         S_TEST(
             test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot),
+        S_TEST(test_engine_in_flight_insert_failure_needs_no_requeue),
+        S_TEST(test_engine_send_failure_needs_no_requeue),
         S_TEST(test_engine_send_failure_requeues_and_forgets_the_worker),
         S_TEST(
             test_engine_failed_requeue_fails_the_event_without_a_retry_record),
