@@ -135,8 +135,11 @@ s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
     }
     uint32_t function = self->workflow.stage_function[job->stage];
     if (et_queue_push_head(self->queues[function], job) != 0) {
-        ET_LOG_ERROR("no memory to queue event %llu again: failed",
-                     (unsigned long long)job->event_id);
+        self->counters.no_memory++;
+        ET_LOG_ERROR_LIMITED("no memory to queue event %llu again (%s): "
+                             "failed",
+                             (unsigned long long)job->event_id,
+                             et_codec_reason_name(reason));
         s_fail(self, job, reason, hold_ns);
         return;
     }
@@ -254,6 +257,7 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
         if (et_idmap_put(self->in_flight, job->event_id, job) != 0) {
             job->worker = NULL;
             et_pool_put_back(self->pool, worker, now);
+            self->counters.no_memory++;
             ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
                                 "waits",
                                 self->workflow.functions[function]);
@@ -386,6 +390,17 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     return reason;
 }
 
+/* Refused for want of memory: the producer is told queue_full (it backs
+ * off, and may send again), the record says so, and it is counted apart. */
+static et_reason_t
+s_reject_no_memory(et_engine_t *self, const et_event_t *event)
+{
+    self->counters.no_memory++;
+    ET_LOG_ERROR_LIMITED("no memory to admit event %llu: refused (queue_full)",
+                         (unsigned long long)event->event_id);
+    return s_reject(self, event, ET_REASON_QUEUE_FULL);
+}
+
 void
 et_engine_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
 {
@@ -407,7 +422,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     uint32_t function = self->workflow.stage_function[0];
     et_job_t *job = et_job_new();
     if (!job)
-        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+        return s_reject_no_memory(self, event);
     job->event_id = event->event_id;
     job->producer_id = event->producer_id;
     job->intended_ns = event->intended_ns;
@@ -417,8 +432,10 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     /* Cold: nothing is there to serve it yet (scale from zero). */
     job->cold = et_pool_serving(self->pool, function) == 0;
     if (et_queue_push_tail(self->queues[function], job) != 0) {
+        int err = errno;
         et_job_destroy(&job);
-        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+        return err == ENOMEM ? s_reject_no_memory(self, event)
+                             : s_reject(self, event, ET_REASON_QUEUE_FULL);
     }
     zmq_msg_move(&job->payload, payload);
     self->function_arrived[function]++;
@@ -551,8 +568,11 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
          * the cap only by that growth. */
         uint32_t next = self->workflow.stage_function[job->stage + 1];
         if (et_queue_push_admitted(self->queues[next], job) != 0) {
-            ET_LOG_ERROR("no memory to queue event %llu for stage %u: failed",
-                         (unsigned long long)job->event_id, job->stage + 1);
+            self->counters.no_memory++;
+            ET_LOG_ERROR_LIMITED("no memory to queue event %llu for stage %u: "
+                                 "failed (queue_full)",
+                                 (unsigned long long)job->event_id,
+                                 job->stage + 1);
             s_fail(self, job, ET_REASON_QUEUE_FULL, 0);
         } else {
             job->stage++;

@@ -52,6 +52,9 @@ typedef struct {
     uint64_t in_system;     /* accepted, not yet completed or failed */
     uint64_t in_system_bytes;
     uint64_t in_flight; /* dispatched, result not yet in */
+    /* Allocations that failed: an event refused (QUEUE_FULL) or failed
+     * (FAILED with its reason, never RETRY), or a dispatch put off. */
+    uint64_t no_memory;
 } et_engine_counters_t;
 
 typedef struct et_engine_t et_engine_t;
@@ -75,8 +78,9 @@ void et_engine_destroy(et_engine_t **self_p);
  * free. Otherwise returns why it was refused (BAD_PAYLOAD: larger than
  * max_payload; SHUTTING_DOWN: after et_engine_stop; QUEUE_FULL: the
  * function's queue, the events in the system or the memory cap is full,
- * or memory ran out): REJECTED is recorded and counted, 'payload' is left
- * to the caller, who answers the producer with REJECT. */
+ * or memory ran out, also counted in no_memory): REJECTED is recorded and
+ * counted, 'payload' is left to the caller, who answers the producer with
+ * REJECT. */
 et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
                             zmq_msg_t *payload, uint64_t now_mono_ns);
 

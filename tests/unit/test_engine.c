@@ -39,6 +39,34 @@ int __real_et_queue_push_head(et_queue_t *self, et_job_t *job);
 int __wrap_et_queue_push_head(et_queue_t *self, et_job_t *job);
 int __real_et_queue_push_admitted(et_queue_t *self, et_job_t *job);
 int __wrap_et_queue_push_admitted(et_queue_t *self, et_job_t *job);
+static int s_fail_push_tail; /* fail the next N admissions to a queue */
+static int s_fail_job_new;   /* fail the next N new jobs */
+int __real_et_queue_push_tail(et_queue_t *self, et_job_t *job);
+int __wrap_et_queue_push_tail(et_queue_t *self, et_job_t *job);
+et_job_t *__real_et_job_new(void);
+et_job_t *__wrap_et_job_new(void);
+
+int
+__wrap_et_queue_push_tail(et_queue_t *self, et_job_t *job)
+{
+    if (s_fail_push_tail > 0) {
+        s_fail_push_tail--;
+        errno = ENOMEM;
+        return -1;
+    }
+    return __real_et_queue_push_tail(self, job);
+}
+
+et_job_t *
+__wrap_et_job_new(void)
+{
+    if (s_fail_job_new > 0) {
+        s_fail_job_new--;
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __real_et_job_new();
+}
 
 int
 __wrap_et_idmap_put(et_idmap_t *self, uint64_t key, void *value)
@@ -322,6 +350,7 @@ s_setup(void **state)
     (void)state;
     memset(&s_fx, 0, sizeof s_fx);
     s_fail_idmap_put = s_fail_push_head = s_fail_push_admitted = 0;
+    s_fail_push_tail = s_fail_job_new = 0;
     return 0;
 }
 
@@ -873,6 +902,7 @@ test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot(
     assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
     assert_int_equal(s_function_stats(0).slots_busy, 0);
     assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).no_memory, 1);
     // The next chance dispatches it, to the same (least recently used) slot.
     et_engine_expire(s_fx.engine, T0 + 1);
     assert_int_equal(s_fx.n_tasks, 1);
@@ -985,6 +1015,7 @@ test_engine_failed_requeue_fails_the_event_without_a_retry_record(void **state)
     et_engine_counters_t c = et_engine_counters(s_fx.engine);
     assert_int_equal(c.retries, 0);
     assert_int_equal(c.failed, 2);
+    assert_int_equal(c.no_memory, 2);
     assert_int_equal(c.in_system, 0);
     s_check_accounting();
 }
@@ -1003,9 +1034,45 @@ test_engine_failed_next_stage_push_fails_the_event(void **state)
     assert_int_equal(failed->reason, ET_REASON_QUEUE_FULL);
     assert_int_equal(failed->stage, 0);
     et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.no_memory, 1);
     assert_int_equal(c.in_system, 0);
     assert_int_equal(c.in_system_bytes, 0);
     assert_int_equal(et_engine_queued(s_fx.engine, 1), 0);
+    s_check_accounting();
+}
+
+// An event the broker has no memory to admit is refused as queue_full
+// (the producer backs off), recorded and counted apart; a queue that is
+// merely full is not a memory failure.
+static void
+test_engine_admission_without_memory_rejects_and_counts(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", "b", NULL), 1, 1 << 20);
+    s_fail_job_new = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_QUEUE_FULL);
+    s_fail_push_tail = 1;
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_QUEUE_FULL);
+    for (uint64_t id = 1; id <= 2; id++) {
+        const et_record_t *r = s_last(ET_RECORD_REJECTED, id);
+        assert_non_null(r);
+        assert_int_equal(r->reason, ET_REASON_QUEUE_FULL);
+    }
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.rejected, 2);
+    assert_int_equal(c.no_memory, 2);
+    assert_int_equal(c.in_system, 0);
+    assert_int_equal(c.in_system_bytes, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 0);
+    // Memory back: admitted; then the queue (cap 1) is full.
+    assert_int_equal(s_event(3, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(4, 16, T0), ET_REASON_QUEUE_FULL);
+    c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.no_memory, 2);
+    assert_int_equal(c.rejected, 3);
+    assert_int_equal(et_engine_rejected_by(s_fx.engine, ET_REASON_QUEUE_FULL),
+                     3);
     s_check_accounting();
 }
 
@@ -1101,6 +1168,7 @@ main(void)
         S_TEST(
             test_engine_failed_requeue_fails_the_event_without_a_retry_record),
         S_TEST(test_engine_failed_next_stage_push_fails_the_event),
+        S_TEST(test_engine_admission_without_memory_rejects_and_counts),
         S_TEST(test_engine_ready_for_an_unknown_function_is_refused),
         S_TEST(test_engine_stats_integrate_slot_time_and_count_arrivals),
 #undef S_TEST
