@@ -242,7 +242,9 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
  * enters the in-flight table before its TASK is sent, and leaves its queue
  * only once the TASK is out: a table that cannot grow or a send that fails
  * leaves it where it was, at the head, with nothing to put back (a requeue
- * could need memory), so it costs a delay, never a slot or an event. */
+ * could need memory), so it costs a delay, never a slot or an event. Out of
+ * memory, dispatch stops until the next call (a message, or the expiry
+ * pass every 100 ms). */
 static void
 s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
 {
@@ -268,6 +270,15 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
             et_idmap_take(self->in_flight, job->event_id);
             job->worker = NULL;
             et_pool_put_back(self->pool, worker, now);
+            if (err == ENOMEM) {
+                /* Nothing went out and the worker is not to blame: forgetting
+                 * it would give up on its running work for nothing. */
+                self->counters.no_memory++;
+                ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
+                                    worker->instance,
+                                    self->workflow.functions[function]);
+                return;
+            }
             ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
                                 zmq_strerror(err));
             /* Unreachable means the peer is gone; a full pipe means it

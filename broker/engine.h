@@ -24,9 +24,10 @@ typedef struct {
     /* Send TASK for 'job' to 'worker' (one of its slots is already taken
      * for it, and the job is already in the in-flight table). The job keeps
      * its payload for a retry: send a copy (zmq_msg_copy shares the
-     * buffer). Return 0, or -1 with errno: the engine then takes the job
-     * back to the head of its queue, frees the slot and treats the worker
-     * as unreachable (its other in-flight jobs are retried, it is
+     * buffer). Return 0, or -1 with errno, having sent nothing: the job
+     * stays at the head of its queue and the slot is freed. ENOMEM: the
+     * engine tries again at its next call. Any other errno: the worker is
+     * unreachable (its other in-flight jobs are retried, it is
      * forgotten). */
     int (*send_task)(void *arg, const et_worker_rec_t *worker, et_job_t *job);
     /* Room for one lifecycle record: zeroed, with t_ns (CLOCK_REALTIME)
@@ -53,7 +54,8 @@ typedef struct {
     uint64_t in_system_bytes;
     uint64_t in_flight; /* dispatched, result not yet in */
     /* Allocations that failed: an event refused (QUEUE_FULL) or failed
-     * (FAILED with its reason, never RETRY), or a dispatch put off. */
+     * (FAILED with its reason, never RETRY), or a dispatch put off (the
+     * in-flight table could not grow, or send_task said ENOMEM). */
     uint64_t no_memory;
 } et_engine_counters_t;
 

@@ -120,6 +120,7 @@ typedef struct {
     size_t n_tasks;
     char refuse_route[16]; /* sends to this worker fail (EHOSTUNREACH) */
     size_t refused;
+    int send_no_memory; /* the next N sends fail with ENOMEM */
     et_workflow_t wf;
     et_engine_t *engine;
 } s_fixture_t;
@@ -133,6 +134,11 @@ s_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
     char route[16];
     snprintf(route, sizeof route, "%.*s", (int)worker->route_len,
              (const char *)worker->route);
+    if (fx->send_no_memory > 0) {
+        fx->send_no_memory--;
+        errno = ENOMEM;
+        return -1;
+    }
     if (fx->refuse_route[0] && strcmp(route, fx->refuse_route) == 0) {
         fx->refused++;
         errno = EHOSTUNREACH;
@@ -958,6 +964,37 @@ test_engine_send_failure_needs_no_requeue(void **state)
     s_check_accounting();
 }
 
+// A TASK that cannot be built for want of memory is not the worker's
+// fault: the worker keeps its running work and gets the job later.
+static void
+test_engine_send_without_memory_keeps_the_worker(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 2, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_fx.send_no_memory = 1;
+    assert_int_equal(s_event(2, 16, T0 + 1), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 1);
+    assert_non_null(s_worker("A", T0 + 1));
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 1);
+    assert_int_equal(s_count(ET_RECORD_RETRY, -1), 0);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.in_flight, 1);
+    assert_int_equal(c.no_memory, 1);
+    // The next pass sends it; both complete on A.
+    et_engine_expire(s_fx.engine, T0 + 2);
+    s_expect_task(1, "A", 2, 0, 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.completed, 2);
+    assert_int_equal(c.stale_results, 0);
+    s_check_accounting();
+}
+
 static void
 test_engine_send_failure_requeues_and_forgets_the_worker(void **state)
 {
@@ -1164,6 +1201,7 @@ main(void)
             test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot),
         S_TEST(test_engine_in_flight_insert_failure_needs_no_requeue),
         S_TEST(test_engine_send_failure_needs_no_requeue),
+        S_TEST(test_engine_send_without_memory_keeps_the_worker),
         S_TEST(test_engine_send_failure_requeues_and_forgets_the_worker),
         S_TEST(
             test_engine_failed_requeue_fails_the_event_without_a_retry_record),
