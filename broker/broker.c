@@ -579,6 +579,11 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_strangers_answered(self->strangers),
                 (unsigned long long)et_strangers_suppressed(self->strangers),
                 (unsigned long long)c.stale_results);
+    if (c.no_memory > 0)
+        ET_LOG_WARN("allocations that failed: %llu (events refused as "
+                    "queue_full or failed with their reason, dispatches "
+                    "put off)",
+                    (unsigned long long)c.no_memory);
     if (self->curve)
         ET_LOG_INFO("CURVE: %llu connection(s) refused",
                     (unsigned long long)et_curve_refused(self->curve));

@@ -140,8 +140,11 @@ s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
     }
     uint32_t function = self->workflow.stage_function[job->stage];
     if (et_queue_push_head(self->queues[function], job) != 0) {
-        ET_LOG_ERROR("no memory to queue event %llu again: failed",
-                     (unsigned long long)job->event_id);
+        self->counters.no_memory++;
+        ET_LOG_ERROR_LIMITED("no memory to queue event %llu again (%s): "
+                             "failed",
+                             (unsigned long long)job->event_id,
+                             et_codec_reason_name(reason));
         s_fail(self, job, reason, hold_ns);
         return;
     }
@@ -241,28 +244,29 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
  */
 
 /* Send queued jobs of 'function' to free slots until one runs out. A job
- * enters the in-flight table before its TASK is sent, so a table that
- * cannot grow costs a delay, never a slot or an event. */
+ * enters the in-flight table before its TASK is sent, and leaves its queue
+ * only once the TASK is out: a table that cannot grow or a send that fails
+ * leaves it where it was, at the head, with nothing to put back (a requeue
+ * could need memory), so it costs a delay, never a slot or an event. Out of
+ * memory, dispatch stops until the next call (a message, or the expiry
+ * pass every 100 ms). */
 static void
 s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
 {
     et_queue_t *queue = self->queues[function];
-    while (et_queue_size(queue) > 0) {
+    et_job_t *job;
+    while ((job = et_queue_peek(queue)) != NULL) {
         et_worker_rec_t *worker = et_pool_take(self->pool, function, now);
         if (!worker)
             return;
-        et_job_t *job = et_queue_pop(queue);
         job->worker = worker;
         job->dispatched_mono_ns = now;
-        et_hist_record(self->queue_wait[function],
-                       (int64_t)(now - job->enqueued_mono_ns));
         if (et_idmap_put(self->in_flight, job->event_id, job) != 0) {
-            /* Undone in reverse; neither step can fail right after the
-             * pop and the take. The next dispatch tries again. */
             job->worker = NULL;
-            (void)et_queue_push_head(queue, job);
             et_pool_put_back(self->pool, worker, now);
-            ET_LOG_WARN_LIMITED("in-flight table cannot grow: %s waits",
+            self->counters.no_memory++;
+            ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
+                                "waits",
                                 self->workflow.functions[function]);
             return;
         }
@@ -270,14 +274,26 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
             int err = errno;
             et_idmap_take(self->in_flight, job->event_id);
             job->worker = NULL;
-            (void)et_queue_push_head(queue, job);
             et_pool_put_back(self->pool, worker, now);
+            if (err == ENOMEM) {
+                /* Nothing went out and the worker is not to blame: forgetting
+                 * it would give up on its running work for nothing. */
+                self->counters.no_memory++;
+                ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
+                                    worker->instance,
+                                    self->workflow.functions[function]);
+                return;
+            }
             ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
                                 zmq_strerror(err));
             /* Unreachable means the peer is gone; a full pipe means it
              * stopped reading. Either way it gets no more work. */
             s_worker_gone(self, worker, now);
+            continue;
         }
+        (void)et_queue_pop(queue); /* 'job', sent */
+        et_hist_record(self->queue_wait[function],
+                       (int64_t)(now - job->enqueued_mono_ns));
     }
 }
 
@@ -397,6 +413,17 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     return reason;
 }
 
+/* Refused for want of memory: the producer is told queue_full (it backs
+ * off, and may send again), the record says so, and it is counted apart. */
+static et_reason_t
+s_reject_no_memory(et_engine_t *self, const et_event_t *event)
+{
+    self->counters.no_memory++;
+    ET_LOG_ERROR_LIMITED("no memory to admit event %llu: refused (queue_full)",
+                         (unsigned long long)event->event_id);
+    return s_reject(self, event, ET_REASON_QUEUE_FULL);
+}
+
 void
 et_engine_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
 {
@@ -418,7 +445,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     uint32_t function = self->workflow.stage_function[0];
     et_job_t *job = et_job_new();
     if (!job)
-        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+        return s_reject_no_memory(self, event);
     job->event_id = event->event_id;
     job->producer_id = event->producer_id;
     job->intended_ns = event->intended_ns;
@@ -428,8 +455,10 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     /* Cold: nothing is there to serve it yet (scale from zero). */
     job->cold = et_pool_serving(self->pool, function) == 0;
     if (et_queue_push_tail(self->queues[function], job) != 0) {
+        int err = errno;
         et_job_destroy(&job);
-        return s_reject(self, event, ET_REASON_QUEUE_FULL);
+        return err == ENOMEM ? s_reject_no_memory(self, event)
+                             : s_reject(self, event, ET_REASON_QUEUE_FULL);
     }
     zmq_msg_move(&job->payload, payload);
     self->function_arrived[function]++;
@@ -591,8 +620,11 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
          * the cap only by that growth. */
         uint32_t next = self->workflow.stage_function[job->stage + 1];
         if (et_queue_push_admitted(self->queues[next], job) != 0) {
-            ET_LOG_ERROR("no memory to queue event %llu for stage %u: failed",
-                         (unsigned long long)job->event_id, job->stage + 1);
+            self->counters.no_memory++;
+            ET_LOG_ERROR_LIMITED("no memory to queue event %llu for stage %u: "
+                                 "failed (queue_full)",
+                                 (unsigned long long)job->event_id,
+                                 job->stage + 1);
             s_fail(self, job, ET_REASON_QUEUE_FULL, 0);
         } else {
             job->stage++;

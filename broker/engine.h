@@ -24,9 +24,10 @@ typedef struct {
     /* Send TASK for 'job' to 'worker' (one of its slots is already taken
      * for it, and the job is already in the in-flight table). The job keeps
      * its payload for a retry: send a copy (zmq_msg_copy shares the
-     * buffer). Return 0, or -1 with errno: the engine then takes the job
-     * back to the head of its queue, frees the slot and treats the worker
-     * as unreachable (its other in-flight jobs are retried, it is
+     * buffer). Return 0, or -1 with errno, having sent nothing: the job
+     * stays at the head of its queue and the slot is freed. ENOMEM: the
+     * engine tries again at its next call. Any other errno: the worker is
+     * unreachable (its other in-flight jobs are retried, it is
      * forgotten). */
     int (*send_task)(void *arg, const et_worker_rec_t *worker, et_job_t *job);
     /* Room for one lifecycle record: zeroed, with t_ns (CLOCK_REALTIME)
@@ -57,6 +58,10 @@ typedef struct {
     uint64_t in_system_bytes;
     uint64_t in_flight; /* dispatched, result not yet in */
     uint64_t starts_expired; /* STARTING never followed by READY or BYE */
+    /* Allocations that failed: an event refused (QUEUE_FULL) or failed
+     * (FAILED with its reason, never RETRY), or a dispatch put off (the
+     * in-flight table could not grow, or send_task said ENOMEM). */
+    uint64_t no_memory;
 } et_engine_counters_t;
 
 typedef struct et_engine_t et_engine_t;
@@ -80,8 +85,9 @@ void et_engine_destroy(et_engine_t **self_p);
  * free. Otherwise returns why it was refused (BAD_PAYLOAD: larger than
  * max_payload; SHUTTING_DOWN: after et_engine_stop; QUEUE_FULL: the
  * function's queue, the events in the system or the memory cap is full,
- * or memory ran out): REJECTED is recorded and counted, 'payload' is left
- * to the caller, who answers the producer with REJECT. */
+ * or memory ran out, also counted in no_memory): REJECTED is recorded and
+ * counted, 'payload' is left to the caller, who answers the producer with
+ * REJECT. */
 et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
                             zmq_msg_t *payload, uint64_t now_mono_ns);
 

@@ -185,6 +185,10 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
     s_one(prom, "eventide_stale_results_total", ET_PROM_COUNTER,
           "Late results of attempts already given up on, dropped.",
           c.stale_results);
+    s_one(prom, "eventide_memory_failures_total", ET_PROM_COUNTER,
+          "Allocations the broker could not make: an event refused "
+          "(queue_full) or failed, or a dispatch put off.",
+          c.no_memory);
     s_one(prom, "eventide_events_in_system", ET_PROM_GAUGE,
           "Admitted events not yet completed or failed.", c.in_system);
     s_one(prom, "eventide_bad_messages_total", ET_PROM_COUNTER,

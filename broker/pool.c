@@ -5,6 +5,7 @@
  * costs a multiplication, not a scan. */
 #include "broker/pool.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,10 +90,19 @@ s_advance(et_pool_t *self, uint32_t function, uint64_t now)
     return m;
 }
 
+/* Room for at least 'n' entries. Registration reserves room for every
+ * slot of the function's registered workers, and a function never has more
+ * free slots than that, so a slot coming back (give_back, put_back) never
+ * needs memory: a failure there would withhold the slot for the rest of the
+ * worker's life, uncounted. */
 static int
-s_fifo_grow(s_free_fifo_t *fifo)
+s_fifo_reserve(s_free_fifo_t *fifo, size_t n)
 {
-    size_t storage = fifo->storage ? fifo->storage * 2 : 16;
+    size_t storage = fifo->storage ? fifo->storage : 16;
+    while (storage < n)
+        storage *= 2;
+    if (storage == fifo->storage)
+        return 0;
     et_worker_rec_t **ring = calloc(storage, sizeof *ring);
     if (!ring) {
         errno = ENOMEM;
@@ -107,14 +117,13 @@ s_fifo_grow(s_free_fifo_t *fifo)
     return 0;
 }
 
-static int
+/* Only within the room reserved at registration (see s_fifo_reserve). */
+static void
 s_fifo_push(s_free_fifo_t *fifo, et_worker_rec_t *worker)
 {
-    if (fifo->size == fifo->storage && s_fifo_grow(fifo) != 0)
-        return -1;
+    assert(fifo->size < fifo->storage);
     fifo->ring[(fifo->head + fifo->size) & (fifo->storage - 1)] = worker;
     fifo->size++;
-    return 0;
 }
 
 /* Drop every free slot of 'worker', keeping the others' order. */
@@ -148,6 +157,9 @@ et_pool_add(et_pool_t *self, const void *route, size_t route_len,
         errno = ENOSPC;
         return NULL;
     }
+    s_free_fifo_t *fifo = &self->free[function];
+    if (s_fifo_reserve(fifo, (size_t)self->meters[function].slots + slots) != 0)
+        return NULL;
     et_worker_rec_t *worker = calloc(1, sizeof *worker);
     if (!worker) {
         errno = ENOMEM;
@@ -157,13 +169,8 @@ et_pool_add(et_pool_t *self, const void *route, size_t route_len,
     worker->route_len = route_len;
     worker->function = function;
     worker->slots = slots;
-    for (uint32_t i = 0; i < slots; i++) {
-        if (s_fifo_push(&self->free[function], worker) != 0) {
-            s_fifo_remove(&self->free[function], worker);
-            free(worker);
-            return NULL;
-        }
-    }
+    for (uint32_t i = 0; i < slots; i++)
+        s_fifo_push(fifo, worker);
     self->workers[self->n_workers++] = worker;
     s_meter_t *m = s_advance(self, function, now);
     m->instances++;
@@ -213,10 +220,8 @@ void
 et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     s_unbusy(self, worker, now);
-    /* A push can only fail for memory; the slot is then withheld, which
-     * costs capacity but never an event. */
     if (!worker->leaving)
-        (void)s_fifo_push(&self->free[worker->function], worker);
+        s_fifo_push(&self->free[worker->function], worker);
 }
 
 void
@@ -226,10 +231,7 @@ et_pool_put_back(et_pool_t *self, et_worker_rec_t *worker, uint64_t now)
     if (worker->leaving)
         return;
     s_free_fifo_t *fifo = &self->free[worker->function];
-    /* Right after a take the ring has the entry the take vacated, so this
-     * only grows (and can fail) when other slots came back in between. */
-    if (fifo->size == fifo->storage && s_fifo_grow(fifo) != 0)
-        return;
+    assert(fifo->size < fifo->storage); /* see s_fifo_reserve */
     fifo->head = (fifo->head + fifo->storage - 1) & (fifo->storage - 1);
     fifo->ring[fifo->head] = worker;
     fifo->size++;

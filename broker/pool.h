@@ -51,7 +51,9 @@ void et_pool_destroy(et_pool_t **self_p);
 
 /* Register a worker with 'slots' (1..ET_POOL_SLOTS_MAX) free slots. Returns the
  * record, or NULL with errno EEXIST (route already registered), ENOSPC (too
- * many workers), EINVAL (bad function, slots or route length) or ENOMEM. */
+ * many workers), EINVAL (bad function, slots or route length) or ENOMEM
+ * (the pool is unchanged). Any memory the worker's slots will need is
+ * taken here, so that nothing later can lose one. */
 et_worker_rec_t *et_pool_add(et_pool_t *self, const void *route,
                              size_t route_len, uint32_t function,
                              uint32_t slots, uint64_t now_mono_ns);
@@ -67,13 +69,13 @@ et_worker_rec_t *et_pool_take(et_pool_t *self, uint32_t function,
 
 /* Undo the et_pool_take that returned 'worker' (nothing was sent on the
  * slot): the slot is free again at the front of the LRU order, as if never
- * taken. Called before any other pool call, it cannot fail; otherwise a
- * failure for memory withholds the slot (capacity lost, never an event). */
+ * taken. Needs no memory (et_pool_add reserved room for every slot), so it
+ * cannot fail. */
 void et_pool_put_back(et_pool_t *self, et_worker_rec_t *worker,
                       uint64_t now_mono_ns);
 
 /* A slot of 'worker' finished: it becomes free (at the back of the LRU
- * order) unless the worker is leaving. */
+ * order) unless the worker is leaving. Needs no memory, cannot fail. */
 void et_pool_give_back(et_pool_t *self, et_worker_rec_t *worker,
                        uint64_t now_mono_ns);
 

@@ -126,6 +126,12 @@ et_queue_push_head(et_queue_t *self, et_job_t *job)
 }
 
 et_job_t *
+et_queue_peek(const et_queue_t *self)
+{
+    return self->size > 0 ? self->ring[self->head] : NULL;
+}
+
+et_job_t *
 et_queue_pop(et_queue_t *self)
 {
     if (self->size == 0)

@@ -64,6 +64,9 @@ int et_queue_push_admitted(et_queue_t *self, et_job_t *job);
  * newly marked. */
 size_t et_queue_mark_cold(et_queue_t *self);
 
+/* The head job, left in the queue, or NULL when empty. */
+et_job_t *et_queue_peek(const et_queue_t *self);
+
 /* Remove and return the head job, or NULL when empty. */
 et_job_t *et_queue_pop(et_queue_t *self);
 

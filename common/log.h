@@ -52,4 +52,12 @@ void et_log_limited(uint64_t *last_ns, uint64_t *suppressed,
                        __VA_ARGS__);                                           \
     } while (0)
 
+/* One rate-limited error per call site. */
+#define ET_LOG_ERROR_LIMITED(...)                                              \
+    do {                                                                       \
+        static uint64_t s_last_ns_, s_suppressed_;                             \
+        et_log_limited(&s_last_ns_, &s_suppressed_, ET_LOG_LEVEL_ERROR,        \
+                       __VA_ARGS__);                                           \
+    } while (0)
+
 #endif

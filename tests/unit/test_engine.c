@@ -39,6 +39,34 @@ int __real_et_queue_push_head(et_queue_t *self, et_job_t *job);
 int __wrap_et_queue_push_head(et_queue_t *self, et_job_t *job);
 int __real_et_queue_push_admitted(et_queue_t *self, et_job_t *job);
 int __wrap_et_queue_push_admitted(et_queue_t *self, et_job_t *job);
+static int s_fail_push_tail; /* fail the next N admissions to a queue */
+static int s_fail_job_new;   /* fail the next N new jobs */
+int __real_et_queue_push_tail(et_queue_t *self, et_job_t *job);
+int __wrap_et_queue_push_tail(et_queue_t *self, et_job_t *job);
+et_job_t *__real_et_job_new(void);
+et_job_t *__wrap_et_job_new(void);
+
+int
+__wrap_et_queue_push_tail(et_queue_t *self, et_job_t *job)
+{
+    if (s_fail_push_tail > 0) {
+        s_fail_push_tail--;
+        errno = ENOMEM;
+        return -1;
+    }
+    return __real_et_queue_push_tail(self, job);
+}
+
+et_job_t *
+__wrap_et_job_new(void)
+{
+    if (s_fail_job_new > 0) {
+        s_fail_job_new--;
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __real_et_job_new();
+}
 
 int
 __wrap_et_idmap_put(et_idmap_t *self, uint64_t key, void *value)
@@ -92,6 +120,7 @@ typedef struct {
     size_t n_tasks;
     char refuse_route[16]; /* sends to this worker fail (EHOSTUNREACH) */
     size_t refused;
+    int send_no_memory; /* the next N sends fail with ENOMEM */
     et_workflow_t wf;
     et_engine_t *engine;
 } s_fixture_t;
@@ -105,6 +134,11 @@ s_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
     char route[16];
     snprintf(route, sizeof route, "%.*s", (int)worker->route_len,
              (const char *)worker->route);
+    if (fx->send_no_memory > 0) {
+        fx->send_no_memory--;
+        errno = ENOMEM;
+        return -1;
+    }
     if (fx->refuse_route[0] && strcmp(route, fx->refuse_route) == 0) {
         fx->refused++;
         errno = EHOSTUNREACH;
@@ -322,6 +356,7 @@ s_setup(void **state)
     (void)state;
     memset(&s_fx, 0, sizeof s_fx);
     s_fail_idmap_put = s_fail_push_head = s_fail_push_admitted = 0;
+    s_fail_push_tail = s_fail_job_new = 0;
     return 0;
 }
 
@@ -873,12 +908,90 @@ test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot(
     assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
     assert_int_equal(s_function_stats(0).slots_busy, 0);
     assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).no_memory, 1);
     // The next chance dispatches it, to the same (least recently used) slot.
     et_engine_expire(s_fx.engine, T0 + 1);
     assert_int_equal(s_fx.n_tasks, 1);
     s_expect_task(0, "A", 1, 0, 0);
     assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
     assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    s_check_accounting();
+}
+
+// A job whose in-flight insert fails never left its queue: nothing has to
+// be put back, so requeues failing too cannot lose it.
+static void
+test_engine_in_flight_insert_failure_needs_no_requeue(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_fail_idmap_put = 1;
+    s_fail_push_head = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 0);
+    s_fail_push_head = 0;
+    et_engine_expire(s_fx.engine, T0 + 1);
+    s_expect_task(0, "A", 1, 0, 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system, 0);
+    s_check_accounting();
+}
+
+// The same for a TASK that cannot be sent: the job waits at the head for
+// another worker, whatever memory there is.
+static void
+test_engine_send_failure_needs_no_requeue(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    snprintf(s_fx.refuse_route, sizeof s_fx.refuse_route, "A");
+    s_fail_push_head = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_fx.refused, 1);
+    assert_null(s_worker("A", T0));
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    s_fail_push_head = 0;
+    s_ready("B", "a", 1, T0 + 1);
+    s_expect_task(0, "B", 1, 0, 0);
+    assert_int_equal(s_result("B", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system, 0);
+    s_check_accounting();
+}
+
+// A TASK that cannot be built for want of memory is not the worker's
+// fault: the worker keeps its running work and gets the job later.
+static void
+test_engine_send_without_memory_keeps_the_worker(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(2, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 2, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_fx.send_no_memory = 1;
+    assert_int_equal(s_event(2, 16, T0 + 1), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 1);
+    assert_non_null(s_worker("A", T0 + 1));
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 1);
+    assert_int_equal(s_count(ET_RECORD_RETRY, -1), 0);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.in_flight, 1);
+    assert_int_equal(c.no_memory, 1);
+    // The next pass sends it; both complete on A.
+    et_engine_expire(s_fx.engine, T0 + 2);
+    s_expect_task(1, "A", 2, 0, 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.completed, 2);
+    assert_int_equal(c.stale_results, 0);
     s_check_accounting();
 }
 
@@ -939,6 +1052,7 @@ test_engine_failed_requeue_fails_the_event_without_a_retry_record(void **state)
     et_engine_counters_t c = et_engine_counters(s_fx.engine);
     assert_int_equal(c.retries, 0);
     assert_int_equal(c.failed, 2);
+    assert_int_equal(c.no_memory, 2);
     assert_int_equal(c.in_system, 0);
     s_check_accounting();
 }
@@ -957,9 +1071,45 @@ test_engine_failed_next_stage_push_fails_the_event(void **state)
     assert_int_equal(failed->reason, ET_REASON_QUEUE_FULL);
     assert_int_equal(failed->stage, 0);
     et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.no_memory, 1);
     assert_int_equal(c.in_system, 0);
     assert_int_equal(c.in_system_bytes, 0);
     assert_int_equal(et_engine_queued(s_fx.engine, 1), 0);
+    s_check_accounting();
+}
+
+// An event the broker has no memory to admit is refused as queue_full
+// (the producer backs off), recorded and counted apart; a queue that is
+// merely full is not a memory failure.
+static void
+test_engine_admission_without_memory_rejects_and_counts(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", "b", NULL), 1, 1 << 20);
+    s_fail_job_new = 1;
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_QUEUE_FULL);
+    s_fail_push_tail = 1;
+    assert_int_equal(s_event(2, 16, T0), ET_REASON_QUEUE_FULL);
+    for (uint64_t id = 1; id <= 2; id++) {
+        const et_record_t *r = s_last(ET_RECORD_REJECTED, id);
+        assert_non_null(r);
+        assert_int_equal(r->reason, ET_REASON_QUEUE_FULL);
+    }
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.rejected, 2);
+    assert_int_equal(c.no_memory, 2);
+    assert_int_equal(c.in_system, 0);
+    assert_int_equal(c.in_system_bytes, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 0);
+    // Memory back: admitted; then the queue (cap 1) is full.
+    assert_int_equal(s_event(3, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(4, 16, T0), ET_REASON_QUEUE_FULL);
+    c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.no_memory, 2);
+    assert_int_equal(c.rejected, 3);
+    assert_int_equal(et_engine_rejected_by(s_fx.engine, ET_REASON_QUEUE_FULL),
+                     3);
     s_check_accounting();
 }
 
@@ -1158,10 +1308,14 @@ main(void)
         S_TEST(test_engine_function_serving_two_stages_shares_one_queue),
         S_TEST(
             test_engine_in_flight_insert_failure_sends_nothing_and_keeps_the_slot),
+        S_TEST(test_engine_in_flight_insert_failure_needs_no_requeue),
+        S_TEST(test_engine_send_failure_needs_no_requeue),
+        S_TEST(test_engine_send_without_memory_keeps_the_worker),
         S_TEST(test_engine_send_failure_requeues_and_forgets_the_worker),
         S_TEST(
             test_engine_failed_requeue_fails_the_event_without_a_retry_record),
         S_TEST(test_engine_failed_next_stage_push_fails_the_event),
+        S_TEST(test_engine_admission_without_memory_rejects_and_counts),
         S_TEST(test_engine_ready_for_an_unknown_function_is_refused),
         S_TEST(test_engine_stats_integrate_slot_time_and_count_arrivals),
         S_TEST(test_engine_counts_starting_workers_until_ready_bye_or_timeout),

@@ -3,7 +3,8 @@
  * removed workers, per-function counts and independence, registration
  * errors, the slot-time integrals on made-up clocks, and a random mix of
  * operations checked against a reference model of the free FIFO and the
- * integrals. */
+ * integrals, and slots coming back while memory runs out (calloc is
+ * linked through __wrap_calloc below, which can fail on demand). */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -19,6 +20,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- failure injection ----------------------------------------------------
+ */
+
+/* Callocs that still succeed before every later one fails; negative: no
+ * limit. */
+static int s_callocs_left = -1;
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+    if (s_callocs_left == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (s_callocs_left > 0)
+        s_callocs_left--;
+    return __real_calloc(n, size);
+}
 
 static et_worker_rec_t *
 s_add(et_pool_t *pool, const char *route, uint32_t function, uint32_t slots)
@@ -676,6 +698,57 @@ test_pool_meter_differences_survive_wrapping(void **state)
     et_pool_destroy(&pool);
 }
 
+// A slot that comes back needs no memory: registration reserved room for
+// every slot of the function, so results arriving while memory is out
+// never withhold one (it would be lost for the worker's life, uncounted).
+static void
+test_pool_slots_come_back_without_memory(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    et_worker_rec_t *a = s_add(pool, "A", 0, 16);
+    for (int i = 0; i < 16; i++)
+        assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    // B's 16 free slots fill the 16 entries A's registration needed.
+    et_worker_rec_t *b = s_add(pool, "B", 0, 16);
+    s_callocs_left = 0;
+    for (int i = 0; i < 16; i++)
+        et_pool_give_back(pool, a, 0);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b);
+    et_pool_put_back(pool, b, 0);
+    s_callocs_left = -1;
+    s_assert_counts(pool, 0, 2, 32, 0, 32);
+    for (int i = 0; i < 32; i++)
+        assert_ptr_equal(et_pool_take(pool, 0, 0), i < 16 ? b : a);
+    assert_null(et_pool_take(pool, 0, 0));
+    et_pool_destroy(&pool);
+}
+
+// A registration that cannot get its memory changes nothing.
+static void
+test_pool_add_without_memory_changes_nothing(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    et_worker_rec_t *a = s_add(pool, "A", 0, 16);
+    assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    // 0: no room for its slots; 1: room, but no record.
+    for (int left = 0; left <= 1; left++) {
+        s_callocs_left = left;
+        errno = 0;
+        assert_null(et_pool_add(pool, "B", 1, 0, 64, 0));
+        assert_int_equal(errno, ENOMEM);
+        s_callocs_left = -1;
+        s_assert_counts(pool, 0, 1, 16, 1, 15);
+        assert_null(et_pool_find(pool, "B", 1));
+    }
+    et_pool_give_back(pool, a, 0);
+    s_assert_counts(pool, 0, 1, 16, 0, 16);
+    et_pool_destroy(&pool);
+}
+
 int
 main(void)
 {
@@ -700,6 +773,8 @@ main(void)
         cmocka_unit_test(test_pool_meter_counts_leaving_workers_until_removed),
         cmocka_unit_test(test_pool_meter_never_integrates_backwards),
         cmocka_unit_test(test_pool_meter_differences_survive_wrapping),
+        cmocka_unit_test(test_pool_slots_come_back_without_memory),
+        cmocka_unit_test(test_pool_add_without_memory_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

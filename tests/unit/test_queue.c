@@ -1,7 +1,7 @@
 /* Unit tests for broker/queue: FIFO order, the admission bound on push_tail
  * only, requeue at the head, growth past the initial ring with wrap-around
- * (checked against a reference deque), and destroy freeing queued jobs and
- * their payloads. */
+ * (checked against a reference deque), peeking at the head, and destroy
+ * freeing queued jobs and their payloads. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -254,6 +254,27 @@ test_queue_destroy_frees_queued_jobs_and_payloads(void **state)
     assert_null(q);
 }
 
+static void
+test_queue_peek_returns_the_head_and_leaves_it(void **state)
+{
+    (void)state;
+    et_queue_t *q = et_queue_new(4);
+    assert_non_null(q);
+    assert_null(et_queue_peek(q));
+    et_job_t *a = s_job(1, 0);
+    et_job_t *b = s_job(2, 0);
+    assert_int_equal(et_queue_push_tail(q, a), 0);
+    assert_int_equal(et_queue_push_head(q, b), 0);
+    assert_ptr_equal(et_queue_peek(q), b);
+    assert_ptr_equal(et_queue_peek(q), b);
+    assert_int_equal(et_queue_size(q), 2);
+    s_pop_expect(q, 2);
+    assert_ptr_equal(et_queue_peek(q), a);
+    s_pop_expect(q, 1);
+    assert_null(et_queue_peek(q));
+    et_queue_destroy(&q);
+}
+
 int
 main(void)
 {
@@ -266,6 +287,7 @@ main(void)
         cmocka_unit_test(test_queue_growth_keeps_order_with_wrap_around),
         cmocka_unit_test(test_queue_destroy_frees_queued_jobs_and_payloads),
         cmocka_unit_test(test_queue_mark_cold_marks_every_queued_job),
+        cmocka_unit_test(test_queue_peek_returns_the_head_and_leaves_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
