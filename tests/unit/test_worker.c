@@ -148,7 +148,8 @@ s_fixture_destroy(fixture_t **f_p)
 static int
 s_from_main_socket(et_msg_type_t type)
 {
-    return type == ET_MSG_READY || type == ET_MSG_RESULT ||
+    return type == ET_MSG_STARTING || type == ET_MSG_READY ||
+           type == ET_MSG_RESULT ||
            type == ET_MSG_HEARTBEAT || type == ET_MSG_BYE;
 }
 
@@ -208,9 +209,32 @@ s_expect(fixture_t *f, void *sock, et_msg_type_t type, zmq_msg_t *frames)
     return n - first;
 }
 
+// STARTING, the worker's first message: a READY body without times.
+static et_ready_t
+s_expect_starting(fixture_t *f)
+{
+    zmq_msg_t frames[ET_FRAMES_MAX];
+    int n = s_expect(f, f->router, ET_MSG_STARTING, frames);
+    assert_int_equal(n, 2);
+    et_ready_t hello;
+    assert_int_equal(et_codec_decode_ready(zmq_msg_data(&frames[1]),
+                                           zmq_msg_size(&frames[1]), &hello),
+                     0);
+    et_zsock_frames_close(frames, n);
+    assert_string_equal(hello.function, f->cfg.function->name);
+    assert_string_equal(hello.instance, f->cfg.instance);
+    assert_int_equal(hello.slots, f->cfg.slots);
+    assert_int_equal(hello.pid, (uint32_t)getpid());
+    assert_int_equal(hello.cold_start_ns, 0);
+    assert_int_equal(hello.init_ns, 0);
+    return hello;
+}
+
+// The first registration: STARTING, then READY.
 static et_ready_t
 s_expect_ready(fixture_t *f)
 {
+    s_expect_starting(f);
     zmq_msg_t frames[ET_FRAMES_MAX];
     int n = s_expect(f, f->router, ET_MSG_READY, frames);
     assert_int_equal(n, 2);
@@ -949,6 +973,70 @@ test_worker_fails_when_init_fails(void **state)
     fixture_t *f = s_fixture_new("synthetic", NULL);
     snprintf(f->cfg.service, sizeof f->cfg.service, "bogus"); /* unchecked */
     assert_null(et_worker_new(&f->cfg));
+    /* It said STARTING, then BYE: the broker stops counting it. */
+    s_expect_starting(f);
+    s_expect_bare(f, ET_MSG_BYE);
+    s_fixture_destroy(&f);
+}
+
+// --init-delay: STARTING before the init, READY after the modelled wait,
+// which counts in init_ns and the cold start.
+static void
+test_worker_waits_its_init_delay_between_starting_and_ready(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--init-delay", "const:300ms", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_starting(f);
+    uint64_t t0 = et_clock_mono_ns();
+    zmq_msg_t frames[ET_FRAMES_MAX];
+    int n = s_expect(f, f->router, ET_MSG_READY, frames);
+    uint64_t waited = et_clock_mono_ns() - t0;
+    et_ready_t ready;
+    assert_int_equal(et_codec_decode_ready(zmq_msg_data(&frames[1]),
+                                           zmq_msg_size(&frames[1]), &ready),
+                     0);
+    et_zsock_frames_close(frames, n);
+    assert_true(ready.init_ns >= 300 * (int64_t)ET_NS_PER_MS);
+    assert_true(ready.cold_start_ns >= ready.init_ns);
+    /* READY came after the wait, not before (a lower bound only). */
+    assert_true(waited >= 250 * ET_NS_PER_MS);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    s_expect_final_usage(f);
+    s_fixture_destroy(&f);
+}
+
+// Told to leave before READY (as a scale-in during its init): BYE, and
+// never READY.
+static void
+test_worker_leaving_before_ready_says_bye(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--init-delay", "const:100ms", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    static volatile sig_atomic_t stop = 1;
+    et_worker_t *worker = et_worker_new(&f->cfg);
+    assert_non_null(worker);
+    assert_int_equal(et_worker_run(worker, &stop), 0);
+    et_worker_destroy(&worker);
+    /* Everything it sent: STARTING first, a BYE, no READY. */
+    zmq_msg_t all[ET_FRAMES_MAX];
+    et_msg_type_t got;
+    int n, said_bye = 0, count = 0;
+    while ((n = s_router_recv(f, 200, all, &got)) > 0) {
+        et_zsock_frames_close(all, n);
+        if (count++ == 0)
+            assert_int_equal(got, ET_MSG_STARTING);
+        if (got == ET_MSG_READY)
+            fail_msg("READY from a worker told to leave during its init");
+        said_bye |= got == ET_MSG_BYE;
+    }
+    assert_true(said_bye);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.cold_start_ns, 0);
     s_fixture_destroy(&f);
 }
 
@@ -967,6 +1055,9 @@ main(void)
         cmocka_unit_test(test_worker_leaves_when_idle_past_the_keep_alive),
         cmocka_unit_test(test_worker_with_no_idle_timeout_stays),
         cmocka_unit_test(test_worker_fails_when_init_fails),
+        cmocka_unit_test(
+            test_worker_waits_its_init_delay_between_starting_and_ready),
+        cmocka_unit_test(test_worker_leaving_before_ready_says_bye),
         cmocka_unit_test(
             test_worker_registers_again_when_its_connection_comes_back),
         cmocka_unit_test(test_worker_registers_again_only_when_idle),
