@@ -50,17 +50,26 @@ et_broker_tell_workers(et_broker_t *self, et_msg_type_t type)
     }
 }
 
+/* The body of READY or STARTING ([route, header, body]) into *out. 0, or
+ * -1 when malformed (counted and logged as 'what'). */
+static int
+s_decode_ready(et_broker_t *self, zmq_msg_t *frames, int count,
+               const char *what, et_ready_t *out)
+{
+    if (count == 3 && et_codec_decode_ready(zmq_msg_data(&frames[2]),
+                                            zmq_msg_size(&frames[2]), out) == 0)
+        return 0;
+    self->bad_messages++;
+    ET_LOG_WARN_LIMITED("bad %s from a worker: dropped", what);
+    return -1;
+}
+
 static void
 s_on_ready(et_broker_t *self, zmq_msg_t *frames, int count, uint64_t now)
 {
     et_ready_t ready;
-    if (count != 3 ||
-        et_codec_decode_ready(zmq_msg_data(&frames[2]),
-                              zmq_msg_size(&frames[2]), &ready) != 0) {
-        self->bad_messages++;
-        ET_LOG_WARN_LIMITED("bad READY from a worker: dropped");
+    if (s_decode_ready(self, frames, count, "READY", &ready) != 0)
         return;
-    }
     if (et_engine_worker_ready(self->engine, zmq_msg_data(&frames[0]),
                                zmq_msg_size(&frames[0]), &ready, now) == 0) {
         ET_LOG_INFO("worker %s ready: %s, %u slot(s), cold start %.1f ms",
@@ -89,13 +98,8 @@ static void
 s_on_starting(et_broker_t *self, zmq_msg_t *frames, int count, uint64_t now)
 {
     et_ready_t hello;
-    if (count != 3 ||
-        et_codec_decode_ready(zmq_msg_data(&frames[2]),
-                              zmq_msg_size(&frames[2]), &hello) != 0) {
-        self->bad_messages++;
-        ET_LOG_WARN_LIMITED("bad STARTING from a worker: dropped");
+    if (s_decode_ready(self, frames, count, "STARTING", &hello) != 0)
         return;
-    }
     if (et_engine_worker_starting(self->engine, zmq_msg_data(&frames[0]),
                                   zmq_msg_size(&frames[0]), &hello,
                                   now) == 0) {

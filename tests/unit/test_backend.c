@@ -280,6 +280,59 @@ test_backend_counts_a_strangers_result_stale_and_registers_it(void **state)
     s_fixture_destroy(&f);
 }
 
+// A READY body for function synthetic, sent as 'type' (READY or STARTING).
+static void
+s_send_hello(void *dealer, et_msg_type_t type, const char *instance)
+{
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    et_ready_t ready = {.pid = 1, .slots = 1};
+    snprintf(ready.function, sizeof ready.function, "synthetic");
+    snprintf(ready.instance, sizeof ready.instance, "%s", instance);
+    assert_int_equal(et_codec_encode_ready(&b, &ready), 0);
+    s_send(dealer, type, &b, NULL);
+    msgpack_sbuffer_destroy(&b);
+}
+
+// STARTING: well-formed from a stranger is taken without an answer (READY
+// then registers it); malformed, or from a worker already READY, it is a
+// bad message; a BYE from a starting worker is answered.
+static void
+test_backend_takes_starting_and_counts_bad_ones(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new();
+    et_msg_type_t got;
+    void *w = s_worker(f);
+    s_send_hello(w, ET_MSG_STARTING, "synthetic-1");
+    assert_int_equal(s_recv(w, 300, &got), 0); /* no answer, no REGISTER */
+    s_send_hello(w, ET_MSG_READY, "synthetic-1");
+    s_send_hello(w, ET_MSG_STARTING, "synthetic-1"); /* bad: it is READY */
+
+    void *garbage = s_worker(f);
+    msgpack_sbuffer bad = {.data = (char *)"\x93\x01", .size = 2};
+    s_send(garbage, ET_MSG_STARTING, &bad, NULL);
+
+    void *leaving = s_worker(f);
+    s_send_hello(leaving, ET_MSG_STARTING, "synthetic-2");
+    s_send(leaving, ET_MSG_BYE, NULL, NULL);
+    s_expect(leaving, ET_MSG_BYE);
+
+    // Let the registered one heartbeat until the snapshot shows it.
+    uint64_t until = et_clock_mono_ns() + 1500 * ET_NS_PER_MS;
+    while (et_clock_mono_ns() < until) {
+        s_send(w, ET_MSG_HEARTBEAT, NULL, NULL);
+        (void)s_recv(w, 200, &got);
+    }
+    et_stats_t stats = s_fixture_stop(f);
+    assert_true(stats.bad_messages == 2);
+    assert_int_equal(stats.functions[0].instances, 1);
+    et_zsock_close(&w);
+    et_zsock_close(&garbage);
+    et_zsock_close(&leaving);
+    s_fixture_destroy(&f);
+}
+
 int
 main(void)
 {
@@ -287,6 +340,7 @@ main(void)
         cmocka_unit_test(test_backend_tells_an_unknown_worker_to_register),
         cmocka_unit_test(
             test_backend_counts_a_strangers_result_stale_and_registers_it),
+        cmocka_unit_test(test_backend_takes_starting_and_counts_bad_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
