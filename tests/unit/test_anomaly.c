@@ -205,7 +205,7 @@ test_anomaly_scores_spike_and_shift_far_above_normal(void **unused)
         normal_max = fmax(normal_max, score[t]);
     print_message("normal max %.2f, spike %.2f, shift %.2f\n", normal_max,
                   score[S_SPIKE], score[S_SHIFT]);
-    assert_true(normal_max < 4); // the sensor rules' threshold
+    assert_true(normal_max < 4); // the default alarm threshold
     assert_true(score[S_SPIKE] > 3 * normal_max);
     assert_true(score[S_SHIFT] > 2.5 * normal_max);
     s_def->fini(&state);
@@ -275,7 +275,7 @@ test_anomaly_delta_term_catches_what_value_misses(void **unused)
         s_def->fini(&state);
     }
     print_message("with delta %.2f, without %.2f\n", scores[0], scores[1]);
-    assert_true(scores[1] < 4); // below the sensor rules' threshold
+    assert_true(scores[1] < 4); // below the default alarm threshold
     assert_true(scores[0] > 10 * scores[1]);
 }
 
