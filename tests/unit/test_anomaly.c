@@ -542,6 +542,32 @@ test_anomaly_noisy_flat_series_raises_no_alarm(void **unused)
 }
 
 static void
+test_anomaly_rearm_0_alarms_once_per_series(void **unused)
+{
+    (void)unused;
+    static double x[S_LONG];
+    static int alarm[S_LONG];
+    // rearm=0: the score never falls below it, so a series alarms once
+    // (a new series starts armed); with the default rearm the spikes at
+    // 1000 and 2000 alarm each.
+    et_rng_t rng;
+    et_rng_seed(&rng, 12);
+    for (int t = 0; t < 3000; t++)
+        x[t] = s_noise(&rng) + (t == 1000 || t == 2000 ? 15 : 0);
+    const char *once[] = {"rearm=0", "refractory=0"};
+    void *state = s_init_options(once, 2);
+    assert_int_equal(s_feed_series(state, x, 3000, alarm), 1);
+    s_def->fini(&state);
+    const char *again[] = {"refractory=0"};
+    state = s_init_options(again, 1);
+    int count = s_feed_series(state, x, 3000, alarm);
+    assert_true(count >= 2);
+    assert_int_equal(alarm[1000], 1);
+    assert_int_equal(alarm[2000], 1);
+    s_def->fini(&state);
+}
+
+static void
 test_anomaly_refractory_period_holds_the_next_alarm(void **unused)
 {
     (void)unused;
@@ -708,6 +734,7 @@ main(void)
         cmocka_unit_test(test_anomaly_alarms_once_for_a_spike),
         cmocka_unit_test(test_anomaly_alarms_once_for_a_level_shift),
         cmocka_unit_test(test_anomaly_noisy_flat_series_raises_no_alarm),
+        cmocka_unit_test(test_anomaly_rearm_0_alarms_once_per_series),
         cmocka_unit_test(test_anomaly_refractory_period_holds_the_next_alarm),
         cmocka_unit_test(test_anomaly_rejects_malformed_input),
         cmocka_unit_test(test_anomaly_rejects_bad_options),

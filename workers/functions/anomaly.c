@@ -293,6 +293,8 @@ s_series_get(s_state_t *self, const char *name, size_t len)
     s = &self->series[n];
     if (et_hashmap_put(self->index, key, s) != 0)
         return NULL;
+    memset(s, 0, sizeof *s);
+    s->armed = 1; /* a new series may alarm at once (after warm-up) */
     return s;
 }
 
