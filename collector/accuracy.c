@@ -1,11 +1,19 @@
 /* Accuracy counters: a confusion matrix for classification, and for
  * windows two flags per window (seen in an accepted event, detected by an
- * alert inside it) plus the alerts outside every window. */
+ * alert inside it) plus the alerts outside every window, and what the NAB
+ * score needs: each window's rows and its earliest alert's row, and the
+ * false alarms' weights. A row is the event's sequence number, which for
+ * a nab: source is its row in the series. */
 #include "collector/accuracy.h"
+
+#include "collector/nabscore.h"
+#include "common/codec.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define S_ROW_NONE UINT64_MAX
 
 struct et_accuracy_tally_t {
     et_accuracy_kind_t kind;
@@ -14,7 +22,23 @@ struct et_accuracy_tally_t {
     uint8_t window_seen[ET_AGG_WINDOWS_MAX + 1];
     uint8_t window_detected[ET_AGG_WINDOWS_MAX + 1];
     uint64_t false_alarms, alerts, events_in_windows;
+    /* NAB: rows first..last of each seen window (by accepted events), the
+     * earliest alert's row in it (S_ROW_NONE before one), the seen
+     * windows in the order they were seen, and the false alarms' summed
+     * weights. */
+    uint64_t window_first[ET_AGG_WINDOWS_MAX + 1];
+    uint64_t window_last[ET_AGG_WINDOWS_MAX + 1];
+    uint64_t window_alert[ET_AGG_WINDOWS_MAX + 1];
+    uint16_t seen[ET_AGG_WINDOWS_MAX];
+    size_t n_seen;
+    double false_alarm_weight;
 };
+
+static uint64_t
+s_row(uint64_t event_id)
+{
+    return event_id & ((UINT64_C(1) << ET_EVENT_SEQ_BITS) - 1);
+}
 
 et_accuracy_tally_t *
 et_accuracy_tally_new(void)
@@ -48,11 +72,46 @@ et_accuracy_tally_source(et_accuracy_tally_t *self, const char *source)
 }
 
 void
-et_accuracy_tally_accepted(et_accuracy_tally_t *self, int32_t label)
+et_accuracy_tally_accepted(et_accuracy_tally_t *self, int32_t label,
+                           uint64_t event_id)
 {
-    if (self->kind == ET_ACCURACY_WINDOWS && label > 0 &&
-        label <= ET_AGG_WINDOWS_MAX)
+    if (self->kind != ET_ACCURACY_WINDOWS || label <= 0 ||
+        label > ET_AGG_WINDOWS_MAX)
+        return;
+    uint64_t row = s_row(event_id);
+    if (!self->window_seen[label]) {
         self->window_seen[label] = 1;
+        self->window_first[label] = row;
+        self->window_last[label] = row;
+        self->window_alert[label] = S_ROW_NONE;
+        self->seen[self->n_seen++] = (uint16_t)label;
+        return;
+    }
+    if (row < self->window_first[label])
+        self->window_first[label] = row;
+    if (row > self->window_last[label])
+        self->window_last[label] = row;
+}
+
+/* The weight of a false alarm at 'row': it depends on the window that
+ * ended last before it. Every event before 'row' was accepted before it
+ * (one producer sends in order), so that window's rows are all known. */
+static double
+s_false_alarm_weight(const et_accuracy_tally_t *self, uint64_t row)
+{
+    int found = 0;
+    unsigned prev = 0;
+    for (size_t i = 0; i < self->n_seen; i++) {
+        unsigned k = self->seen[i];
+        if (self->window_last[k] < row &&
+            (!found || self->window_last[k] > self->window_last[prev])) {
+            found = 1;
+            prev = k;
+        }
+    }
+    return et_nabscore_false_positive(found,
+                                      found ? self->window_first[prev] : 0,
+                                      found ? self->window_last[prev] : 0, row);
 }
 
 void
@@ -72,12 +131,19 @@ et_accuracy_tally_verdict(et_accuracy_tally_t *self, const et_record_t *r)
         if (r->label < 0 || r->outcome < 0)
             return;
         self->alerts += positive;
+        uint64_t row = s_row(r->event_id);
         if (r->label > 0 && r->label <= ET_AGG_WINDOWS_MAX) {
             self->events_in_windows++;
-            if (positive)
+            /* Only the earliest alert in a window counts, whatever order
+             * the verdicts come in. */
+            if (positive && self->window_seen[r->label]) {
                 self->window_detected[r->label] = 1;
+                if (row < self->window_alert[r->label])
+                    self->window_alert[r->label] = row;
+            }
         } else if (r->label == 0 && positive) {
             self->false_alarms++;
+            self->false_alarm_weight += s_false_alarm_weight(self, row);
         }
     }
 }
@@ -109,6 +175,23 @@ et_accuracy_tally_fill(const et_accuracy_tally_t *self, et_accuracy_t *a)
             a->detected += self->window_seen[k] && self->window_detected[k];
         }
         a->missed = a->windows - a->detected;
+        double raw = self->false_alarm_weight;
+        for (size_t i = 0; i < self->n_seen; i++) {
+            unsigned k = self->seen[i];
+            uint64_t first = self->window_first[k], last = self->window_last[k];
+            uint64_t at = self->window_alert[k];
+            if (at == S_ROW_NONE) {
+                raw += ET_NABSCORE_A_FN;
+                continue;
+            }
+            if (at < first) /* cannot happen: accepted before its verdict */
+                at = first;
+            if (at > last)
+                at = last;
+            raw += et_nabscore_true_positive(first, last, at);
+        }
+        a->nab_raw = raw;
+        a->nab_score = et_nabscore_normalized(raw, a->windows);
         a->false_alarms = self->false_alarms;
         a->alerts = self->alerts;
         a->events_in_windows = self->events_in_windows;

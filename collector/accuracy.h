@@ -22,8 +22,10 @@ void et_accuracy_tally_destroy(et_accuracy_tally_t **self_p);
  * nothing. */
 void et_accuracy_tally_source(et_accuracy_tally_t *self, const char *source);
 
-/* An ACCEPTED event's label: marks its window as one to detect. */
-void et_accuracy_tally_accepted(et_accuracy_tally_t *self, int32_t label);
+/* An ACCEPTED event's label: marks its window as one to detect, and
+ * widens the window's rows (the event_id's sequence) to include it. */
+void et_accuracy_tally_accepted(et_accuracy_tally_t *self, int32_t label,
+                                uint64_t event_id);
 
 /* A first COMPLETED record: its verdict (outcome >= 1 is positive, < 0
  * none) against its label. */

@@ -144,7 +144,7 @@ s_add_arrival(et_aggregate_t *self, const et_record_t *r)
     if (et_accounting_arrival(self->accounting, r) != 0)
         return -1;
     if (accepted)
-        et_accuracy_tally_accepted(self->accuracy, r->label);
+        et_accuracy_tally_accepted(self->accuracy, r->label, r->event_id);
     if (s_take(self, et_producers_arrival(self->producers, r->producer_id)))
         return -1;
     et_window_arrival(&self->window, r->intended_ns);

@@ -56,6 +56,9 @@ typedef struct {
     uint64_t false_alarms;      /* alerts outside every window */
     uint64_t alerts;            /* all positive verdicts */
     uint64_t events_in_windows; /* completed events inside a window */
+    /* NAB score, standard profile (collector/nabscore.h): raw, and
+     * normalised to 100 perfect, 0 for no detection at all */
+    double nab_raw, nab_score;
 } et_accuracy_t;
 
 /* The cost model: AWS Lambda's on x86 (per GB-second of duration, billed

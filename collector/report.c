@@ -211,12 +211,13 @@ s_accuracy_json(const et_results_t *r)
                          "fp", s_uint(a->fp), "tn", s_uint(a->tn), "fn",
                          s_uint(a->fn), "unscored", s_uint(a->unscored));
     case ET_ACCURACY_WINDOWS:
-        return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
-                         "windows", "windows", s_uint(a->windows), "detected",
-                         s_uint(a->detected), "missed", s_uint(a->missed),
-                         "false_alarms", s_uint(a->false_alarms), "alerts",
-                         s_uint(a->alerts), "events_in_windows",
-                         s_uint(a->events_in_windows));
+        return json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:f, s:o, s:o}",
+                         "kind", "windows", "windows", s_uint(a->windows),
+                         "detected", s_uint(a->detected), "missed",
+                         s_uint(a->missed), "false_alarms",
+                         s_uint(a->false_alarms), "nab_score", a->nab_score,
+                         "nab_raw", a->nab_raw, "alerts", s_uint(a->alerts),
+                         "events_in_windows", s_uint(a->events_in_windows));
     default:
         return json_null();
     }
@@ -1037,13 +1038,16 @@ s_md_accuracy(FILE *f, const et_results_t *r)
         fprintf(f,
                 "## Accuracy\n\nLabelled anomaly windows: a window is "
                 "detected when any alert falls inside it; alerts outside "
-                "every window are false alarms.\n\n"
-                "| windows | detected | missed | false alarms | alerts | "
-                "events in windows |\n|---:|---:|---:|---:|---:|---:|\n"
-                "| %llu | %llu | %llu | %llu | %llu | %llu |\n\n",
+                "every window are false alarms. NAB score: standard "
+                "profile, 100 = each window flagged at its start and "
+                "nothing else, 0 = no alert at all.\n\n"
+                "| windows | detected | missed | false alarms | NAB score | "
+                "alerts | events in windows |\n"
+                "|---:|---:|---:|---:|---:|---:|---:|\n"
+                "| %llu | %llu | %llu | %llu | %.1f | %llu | %llu |\n\n",
                 (unsigned long long)a->windows, (unsigned long long)a->detected,
                 (unsigned long long)a->missed,
-                (unsigned long long)a->false_alarms,
+                (unsigned long long)a->false_alarms, a->nab_score,
                 (unsigned long long)a->alerts,
                 (unsigned long long)a->events_in_windows);
     }

@@ -20,4 +20,8 @@ jq -e '.accuracy.kind == "windows" and .accuracy.windows >= 1
        and .accuracy.detected + .accuracy.missed == .accuracy.windows
        and .accuracy.detected >= 1 and .accuracy.events_in_windows > 0' "$s" >/dev/null ||
   fail "accuracy: $(jq -c .accuracy "$s")"
+# The NAB score: better than raising no alert at all (0), at most perfect
+# (100); alerting on every sample, or on none, scores 0 or less.
+jq -e '.accuracy.nab_score | type == "number" and . > 0 and . <= 100' "$s" >/dev/null ||
+  fail "NAB score: $(jq -c .accuracy "$s")"
 pass "$rows samples; windows $(jq -c .accuracy "$s")"

@@ -1,7 +1,10 @@
 /* Unit tests for the anomaly function: a seeded noisy sine with an injected
  * spike and level shift scores the anomalies far above the normal points,
  * warm-up scores 0, series keep separate state (also under concurrent
- * slots), the series bound holds, and malformed input is rejected. */
+ * slots), the series bound holds, and malformed input is rejected. The
+ * alarm: once for a spike and once for a level shift, never on plain
+ * noise, not again within the refractory period or before the score
+ * falls below rearm. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -73,10 +76,11 @@ s_pack_sample(msgpack_sbuffer *sbuf, const char *series, double ts,
     assert_int_equal(msgpack_pack_double(&pk, delta), 0);
 }
 
-// Run handle on raw bytes; returns the status, *score the output's.
+// Run handle on raw bytes; returns the status, *score the output's and
+// *alarm (if not NULL) its alarm.
 static int
-s_call(void *state, unsigned slot, const void *input, size_t size,
-       double *score)
+s_call_alarm(void *state, unsigned slot, const void *input, size_t size,
+             double *score, int *alarm)
 {
     msgpack_sbuffer out_buf;
     msgpack_sbuffer_init(&out_buf);
@@ -94,7 +98,7 @@ s_call(void *state, unsigned slot, const void *input, size_t size,
             MSGPACK_UNPACK_SUCCESS);
         assert_int_equal(off, out_buf.size);
         assert_int_equal(up.data.type, MSGPACK_OBJECT_MAP);
-        int found = 0;
+        int found = 0, found_alarm = 0;
         for (uint32_t i = 0; i < up.data.via.map.size; i++) {
             msgpack_object_kv *kv = &up.data.via.map.ptr[i];
             if (kv->key.via.str.size == 5 &&
@@ -103,14 +107,47 @@ s_call(void *state, unsigned slot, const void *input, size_t size,
                 assert_int_equal(kv->val.type, MSGPACK_OBJECT_FLOAT64);
                 assert_true(kv->val.via.f64 == out.score);
             }
+            if (kv->key.via.str.size == 5 &&
+                memcmp(kv->key.via.str.ptr, "alarm", 5) == 0) {
+                found_alarm++;
+                assert_int_equal(kv->val.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+                assert_true(kv->val.via.u64 <= 1);
+                if (alarm)
+                    *alarm = (int)kv->val.via.u64;
+            }
         }
         assert_int_equal(found, 1);
+        assert_int_equal(found_alarm, 1);
         msgpack_unpacked_destroy(&up);
         if (score)
             *score = out.score;
     }
     msgpack_sbuffer_destroy(&out_buf);
     return status;
+}
+
+static int
+s_call(void *state, unsigned slot, const void *input, size_t size,
+       double *score)
+{
+    return s_call_alarm(state, slot, input, size, score, NULL);
+}
+
+// Feed one sample; asserts success and returns its alarm.
+static int
+s_feed_alarm(void *state, const char *series, double ts, double value,
+             double delta)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_sample(&sbuf, series, ts, value, delta);
+    double score = -1;
+    int alarm = -1;
+    assert_int_equal(
+        s_call_alarm(state, 0, sbuf.data, sbuf.size, &score, &alarm),
+        ET_STATUS_OK);
+    msgpack_sbuffer_destroy(&sbuf);
+    return alarm;
 }
 
 // Feed one sample; asserts success and returns its score.
@@ -168,7 +205,7 @@ test_anomaly_scores_spike_and_shift_far_above_normal(void **unused)
         normal_max = fmax(normal_max, score[t]);
     print_message("normal max %.2f, spike %.2f, shift %.2f\n", normal_max,
                   score[S_SPIKE], score[S_SHIFT]);
-    assert_true(normal_max < 4); // the sensor rules' threshold
+    assert_true(normal_max < 4); // the default alarm threshold
     assert_true(score[S_SPIKE] > 3 * normal_max);
     assert_true(score[S_SHIFT] > 2.5 * normal_max);
     s_def->fini(&state);
@@ -238,7 +275,7 @@ test_anomaly_delta_term_catches_what_value_misses(void **unused)
         s_def->fini(&state);
     }
     print_message("with delta %.2f, without %.2f\n", scores[0], scores[1]);
-    assert_true(scores[1] < 4); // below the sensor rules' threshold
+    assert_true(scores[1] < 4); // below the default alarm threshold
     assert_true(scores[0] > 10 * scores[1]);
 }
 
@@ -364,9 +401,11 @@ test_anomaly_output_keeps_fields_and_replaces_score(void **unused)
     msgpack_sbuffer_init(&in);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
+    msgpack_pack_map(&pk, 6);
     s_pack_str(&pk, "score"); // stale, from someone else
     msgpack_pack_double(&pk, 99);
+    s_pack_str(&pk, "alarm"); // likewise
+    msgpack_pack_uint8(&pk, 1);
     s_pack_str(&pk, "series");
     s_pack_str(&pk, "x");
     s_pack_str(&pk, "ts");
@@ -387,19 +426,172 @@ test_anomaly_output_keeps_fields_and_replaces_score(void **unused)
     assert_int_equal(msgpack_unpack_next(&up, out_buf.data, out_buf.size, &off),
                      MSGPACK_UNPACK_SUCCESS);
     msgpack_object_map *map = &up.data.via.map;
-    assert_int_equal(map->size, 5);
-    const char *keys[] = {"series", "ts", "value", "site", "score"};
-    for (uint32_t i = 0; i < 5; i++) {
+    assert_int_equal(map->size, 6);
+    const char *keys[] = {"series", "ts", "value", "site", "score", "alarm"};
+    for (uint32_t i = 0; i < 6; i++) {
         assert_int_equal(map->ptr[i].key.via.str.size, strlen(keys[i]));
         assert_memory_equal(map->ptr[i].key.via.str.ptr, keys[i],
                             strlen(keys[i]));
     }
     assert_int_equal(map->ptr[2].val.type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
     assert_true(map->ptr[4].val.via.f64 == 0); // warm-up
+    assert_int_equal(map->ptr[5].val.via.u64, 0);
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&out_buf);
     msgpack_sbuffer_destroy(&in);
     s_def->fini(&state);
+}
+
+// ---------------------------------------------------------------------------
+// Alarms
+
+#define S_STEP_S 300.0 // five-minute samples, as most NAB series
+
+// A flat series, 10 plus Gaussian noise of sd 1, seeded.
+static double
+s_noise(et_rng_t *rng)
+{
+    return 10 + et_rng_normal(rng);
+}
+
+// Feed x[0..n) as samples of "s" S_STEP_S apart, deltas included; store
+// each alarm in alarm[] and return how many there were.
+static int
+s_feed_series(void *state, const double *x, int n, int *alarm)
+{
+    int count = 0;
+    for (int t = 0; t < n; t++) {
+        double delta = t > 0 ? x[t] - x[t - 1] : 0;
+        alarm[t] = s_feed_alarm(state, "s", t * S_STEP_S, x[t], delta);
+        count += alarm[t];
+    }
+    return count;
+}
+
+static void *
+s_init_options(const char *const *options, unsigned n)
+{
+    et_function_config_t cfg = s_config(1);
+    for (unsigned i = 0; i < n; i++)
+        cfg.options[i] = options[i];
+    cfg.n_options = n;
+    return s_init_ok(&cfg);
+}
+
+#define S_LONG 20000
+
+static void
+test_anomaly_alarms_once_for_a_spike(void **unused)
+{
+    (void)unused;
+    static double x[S_LONG];
+    static int alarm[S_LONG];
+    et_rng_t rng;
+    et_rng_seed(&rng, 7);
+    for (int t = 0; t < 3000; t++)
+        x[t] = s_noise(&rng) + (t == 2000 ? 15 : 0);
+    void *state = s_init_options(NULL, 0);
+    assert_int_equal(s_feed_series(state, x, 3000, alarm), 1);
+    assert_int_equal(alarm[2000], 1);
+    s_def->fini(&state);
+}
+
+static void
+test_anomaly_alarms_once_for_a_level_shift(void **unused)
+{
+    (void)unused;
+    static double x[S_LONG];
+    static int alarm[S_LONG];
+    et_rng_t rng;
+    et_rng_seed(&rng, 8);
+    for (int t = 0; t < 3000; t++)
+        x[t] = s_noise(&rng) + (t >= 2000 ? 12 : 0);
+    // No refractory period: the hysteresis alone keeps the shift's long
+    // tail of high value scores (until the mean catches up) to one alarm.
+    const char *opts[] = {"refractory=0"};
+    void *state = s_init_options(opts, 1);
+    assert_int_equal(s_feed_series(state, x, 3000, alarm), 1);
+    assert_int_equal(alarm[2000], 1);
+    s_def->fini(&state);
+}
+
+static void
+test_anomaly_noisy_flat_series_raises_no_alarm(void **unused)
+{
+    (void)unused;
+    static double x[S_LONG];
+    static int alarm[S_LONG];
+    et_rng_t rng;
+    et_rng_seed(&rng, 9);
+    for (int t = 0; t < S_LONG; t++)
+        x[t] = s_noise(&rng);
+    // 20000 Gaussian samples (69 days of five-minute samples) score 4 or
+    // more against a 20-sample EWMA now and then: the old alert rule
+    // (score >= 4, no surprise or refractory period) alarms about ten
+    // times, the default alarm at most twice (on such noise it alarms
+    // about once per 15000 samples: a z-score of 6 against a noisy sd).
+    void *state = s_init_options(NULL, 0);
+    int alarms = s_feed_series(state, x, S_LONG, alarm);
+    s_def->fini(&state);
+    const char *opts[] = {"surprise=0", "refractory=0", "rearm=4"};
+    state = s_init_options(opts, 3);
+    int old_rule = s_feed_series(state, x, S_LONG, alarm);
+    s_def->fini(&state);
+    if (alarms > 2 || old_rule < 5)
+        fail_msg("%d alarms (old rule: %d)", alarms, old_rule);
+}
+
+static void
+test_anomaly_rearm_0_alarms_once_per_series(void **unused)
+{
+    (void)unused;
+    static double x[S_LONG];
+    static int alarm[S_LONG];
+    // rearm=0: the score never falls below it, so a series alarms once
+    // (a new series starts armed); with the default rearm the spikes at
+    // 1000 and 2000 alarm each.
+    et_rng_t rng;
+    et_rng_seed(&rng, 12);
+    for (int t = 0; t < 3000; t++)
+        x[t] = s_noise(&rng) + (t == 1000 || t == 2000 ? 15 : 0);
+    const char *once[] = {"rearm=0", "refractory=0"};
+    void *state = s_init_options(once, 2);
+    assert_int_equal(s_feed_series(state, x, 3000, alarm), 1);
+    s_def->fini(&state);
+    const char *again[] = {"refractory=0"};
+    state = s_init_options(again, 1);
+    int count = s_feed_series(state, x, 3000, alarm);
+    assert_true(count >= 2);
+    assert_int_equal(alarm[1000], 1);
+    assert_int_equal(alarm[2000], 1);
+    s_def->fini(&state);
+}
+
+static void
+test_anomaly_refractory_period_holds_the_next_alarm(void **unused)
+{
+    (void)unused;
+    static double x[S_LONG];
+    static int alarm[S_LONG];
+    // Spikes at samples 2000, 2100 (500 min later) and 2300 (25 h after
+    // the first): with the default 12-hour refractory period of series
+    // time the second is held and the third alarms; with none all three
+    // alarm (100 samples are enough for the moments to forget a spike).
+    for (int refractory = 0; refractory <= 1; refractory++) {
+        et_rng_t rng;
+        et_rng_seed(&rng, 10);
+        for (int t = 0; t < 3000; t++)
+            x[t] =
+                s_noise(&rng) + (t == 2000 || t == 2100 || t == 2300 ? 15 : 0);
+        const char *opts[] = {"refractory=0"};
+        void *state = s_init_options(opts, refractory ? 0 : 1);
+        int count = s_feed_series(state, x, 3000, alarm);
+        assert_int_equal(alarm[2000], 1);
+        assert_int_equal(alarm[2100], refractory ? 0 : 1);
+        assert_int_equal(alarm[2300], 1);
+        assert_int_equal(count, refractory ? 2 : 3);
+        s_def->fini(&state);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -493,10 +685,14 @@ static void
 test_anomaly_rejects_bad_options(void **unused)
 {
     (void)unused;
-    const char *bad[] = {"alpha=0",          "alpha=1.5",    "alpha=x",
-                         "warmup=1",         "warmup=-3",    "delta=maybe",
-                         "min_std=0",        "max_score=-1", "max_series=0",
-                         "max_series=70000", "colour=red"};
+    const char *bad[] = {
+        "alpha=0",          "alpha=1.5",      "alpha=x",
+        "warmup=1",         "warmup=-3",      "delta=maybe",
+        "min_std=0",        "max_score=-1",   "max_series=0",
+        "max_series=70000", "colour=red",     "threshold=0",
+        "threshold=x",      "surprise=-1",    "surprise_alpha=0",
+        "surprise_alpha=2", "rearm=-1",       "rearm=5",
+        "refractory=-1",    "refractory=1e13"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         et_function_config_t cfg = s_config(1);
         cfg.options[0] = bad[i];
@@ -535,6 +731,11 @@ main(void)
         cmocka_unit_test(test_anomaly_rejects_series_beyond_limit),
         cmocka_unit_test(test_anomaly_concurrent_slots_lose_no_update),
         cmocka_unit_test(test_anomaly_output_keeps_fields_and_replaces_score),
+        cmocka_unit_test(test_anomaly_alarms_once_for_a_spike),
+        cmocka_unit_test(test_anomaly_alarms_once_for_a_level_shift),
+        cmocka_unit_test(test_anomaly_noisy_flat_series_raises_no_alarm),
+        cmocka_unit_test(test_anomaly_rearm_0_alarms_once_per_series),
+        cmocka_unit_test(test_anomaly_refractory_period_holds_the_next_alarm),
         cmocka_unit_test(test_anomaly_rejects_malformed_input),
         cmocka_unit_test(test_anomaly_rejects_bad_options),
     };

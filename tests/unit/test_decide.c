@@ -585,13 +585,16 @@ test_decide_shipped_rules_parse_and_decide(void **unused)
     s_def->fini(&fraud);
 
     void *sensor = s_load_shipped("workflows/rules/sensor.rules");
-    assert_string_equal(
-        S_DECIDE(sensor, 1, "series=m", "ts=1", "value=80", "score=4"),
-        "alert");
-    assert_string_equal(
-        S_DECIDE(sensor, 0, "series=m", "ts=1", "value=80", "score=3.9"), "ok");
-    assert_string_equal(S_DECIDE(sensor, 0, "series=m", "ts=1", "value=80"),
+    // The anomaly function decides what is an alarm; a high score alone
+    // is not one.
+    assert_string_equal(S_DECIDE(sensor, 1, "series=m", "ts=1", "value=80",
+                                 "score=4", "alarm=1i"),
+                        "alert");
+    assert_string_equal(S_DECIDE(sensor, 0, "series=m", "ts=1", "value=80",
+                                 "score=40", "alarm=0i"),
                         "ok");
+    assert_string_equal(
+        S_DECIDE(sensor, 0, "series=m", "ts=1", "value=80", "score=40"), "ok");
     s_def->fini(&sensor);
 }
 

@@ -10,10 +10,20 @@
  * of a series score 0. A spike scores high on both terms, a level shift
  * on the delta at once and on the value until the mean has moved.
  *
+ * Alarm: a score says how unusual a sample is; 'alarm' (0/1) says whether
+ * it deserves someone's attention. A sample raises an alarm when its
+ * score reaches 'threshold', its surprise (log(1 + score) in standard
+ * deviations above that series' own EWMA of log(1 + score), weight
+ * surprise_alpha) reaches 'surprise' (a series that often scores high,
+ * such as one with routine spikes, needs a higher score), the series has
+ * fallen below 'rearm' since its last alarm (hysteresis), and at least
+ * 'refractory' seconds of the series' own ts have passed since it.
+ *
  * Options (defaults): alpha=0.05 (0 < alpha <= 1), warmup=50 (2..1e6),
  * delta=on (off: value term only), min_std=1e-9, max_score=1000,
- * max_series=1024 (1..65536; a new series beyond it is an error).
- * See docs/functions.md. */
+ * max_series=1024 (1..65536; a new series beyond it is an error),
+ * threshold=4, surprise=3.5 (0: off), surprise_alpha=0.002, rearm=2
+ * (<= threshold), refractory=43200 (s; 0: off). See docs/functions.md. */
 #include "workers/function.h"
 
 #include "common/cli.h"
@@ -35,6 +45,16 @@
 #define S_DEFAULT_MIN_STD 1e-9
 #define S_DEFAULT_MAX_SCORE 1000.0
 #define S_DEFAULT_MAX_SERIES 1024
+/* Alarm defaults, chosen on the seven NAB realKnownCause series
+ * (bench/nab.sh, bench/RESULTS.md): 4 is the old alert threshold; a
+ * surprise of 3.5 sd of the log score with a weight of 1/500 samples
+ * removes the routine spikes; 12 h of series time between alarms. */
+#define S_DEFAULT_THRESHOLD 4.0
+#define S_DEFAULT_SURPRISE 3.5
+#define S_DEFAULT_SURPRISE_ALPHA 0.002
+#define S_DEFAULT_REARM 2.0
+#define S_DEFAULT_REFRACTORY_S 43200.0
+#define S_REFRACTORY_MAX_S 1e12
 #define S_MAX_SERIES_LIMIT 65536
 #define S_SERIES_NAME_MAX 128
 /* Larger magnitudes are refused so that squared deviations stay finite. */
@@ -50,6 +70,11 @@ typedef struct {
     double prev_value;
     s_moments_t value;
     s_moments_t delta;
+    uint64_t n_scored;    /* samples after warm-up: in 'surprise' */
+    s_moments_t surprise; /* of log(1 + score) */
+    int alarmed;          /* has raised an alarm */
+    int armed;            /* below 'rearm' since the last alarm */
+    double last_alarm_ts;
 } s_series_t;
 
 typedef struct {
@@ -59,6 +84,11 @@ typedef struct {
     double min_std;
     double max_score;
     uint64_t max_series;
+    double threshold;
+    double surprise;
+    double surprise_alpha;
+    double rearm;
+    double refractory_s;
 } s_params_t;
 
 typedef struct {
@@ -80,7 +110,9 @@ s_parse_params(const et_function_config_t *cfg, s_params_t *params,
                size_t why_size)
 {
     static const char *const s_known[] = {
-        "alpha", "warmup", "delta", "min_std", "max_score", "max_series", NULL};
+        "alpha",          "warmup",     "delta",      "min_std",
+        "max_score",      "max_series", "threshold",  "surprise",
+        "surprise_alpha", "rearm",      "refractory", NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
@@ -89,7 +121,12 @@ s_parse_params(const et_function_config_t *cfg, s_params_t *params,
                            .use_delta = 1,
                            .min_std = S_DEFAULT_MIN_STD,
                            .max_score = S_DEFAULT_MAX_SCORE,
-                           .max_series = S_DEFAULT_MAX_SERIES};
+                           .max_series = S_DEFAULT_MAX_SERIES,
+                           .threshold = S_DEFAULT_THRESHOLD,
+                           .surprise = S_DEFAULT_SURPRISE,
+                           .surprise_alpha = S_DEFAULT_SURPRISE_ALPHA,
+                           .rearm = S_DEFAULT_REARM,
+                           .refractory_s = S_DEFAULT_REFRACTORY_S};
     const char *text;
     if ((text = et_function_option(cfg, "alpha")) &&
         (et_cli_parse_double(text, 0, 1, &params->alpha) != 0 ||
@@ -123,6 +160,44 @@ s_parse_params(const et_function_config_t *cfg, s_params_t *params,
         return et_function_option_error(
             cfg, "max_series", flag, value, why, why_size,
             "expected an integer in [1, %d]", S_MAX_SERIES_LIMIT);
+    if ((text = et_function_option(cfg, "threshold")) &&
+        (et_cli_parse_double(text, 0, 1e100, &params->threshold) != 0 ||
+         params->threshold <= 0))
+        return et_function_option_error(cfg, "threshold", flag, value, why,
+                                        why_size,
+                                        "expected a number in (0, 1e100]");
+    if ((text = et_function_option(cfg, "surprise")) &&
+        et_cli_parse_double(text, 0, 1000, &params->surprise) != 0)
+        return et_function_option_error(cfg, "surprise", flag, value, why,
+                                        why_size,
+                                        "expected a number in [0, 1000]");
+    if ((text = et_function_option(cfg, "surprise_alpha")) &&
+        (et_cli_parse_double(text, 0, 1, &params->surprise_alpha) != 0 ||
+         params->surprise_alpha <= 0))
+        return et_function_option_error(cfg, "surprise_alpha", flag, value, why,
+                                        why_size,
+                                        "expected a number in (0, 1]");
+    if ((text = et_function_option(cfg, "rearm")) &&
+        et_cli_parse_double(text, 0, 1e100, &params->rearm) != 0)
+        return et_function_option_error(cfg, "rearm", flag, value, why,
+                                        why_size,
+                                        "expected a number in [0, 1e100]");
+    if ((text = et_function_option(cfg, "refractory")) &&
+        et_cli_parse_double(text, 0, S_REFRACTORY_MAX_S,
+                            &params->refractory_s) != 0)
+        return et_function_option_error(cfg, "refractory", flag, value, why,
+                                        why_size,
+                                        "expected seconds in [0, 1e12]");
+    /* Checked once all are read, so the message holds whatever the
+     * options' order. */
+    if (params->rearm > params->threshold) {
+        const char *name =
+            et_function_option(cfg, "rearm") ? "rearm" : "threshold";
+        return et_function_option_error(cfg, name, flag, value, why, why_size,
+                                        "rearm must not exceed threshold "
+                                        "(%g > %g)",
+                                        params->rearm, params->threshold);
+    }
     return 0;
 }
 
@@ -218,6 +293,8 @@ s_series_get(s_state_t *self, const char *name, size_t len)
     s = &self->series[n];
     if (et_hashmap_put(self->index, key, s) != 0)
         return NULL;
+    memset(s, 0, sizeof *s);
+    s->armed = 1; /* a new series may alarm at once (after warm-up) */
     return s;
 }
 
@@ -241,13 +318,52 @@ s_moments_update(s_moments_t *m, double weight, double x)
     m->var = (1 - weight) * (m->var + diff * incr);
 }
 
-/* Score one sample and fold it into its series. 'delta' NULL means the
- * input had none: use the difference to this instance's previous value. */
+/* Does the sample at 'ts' scoring 'score' raise an alarm? Updates the
+ * series' alarm state and its surprise moments (after warm-up only:
+ * warm-up scores are 0 by construction, not by the data). */
+static int
+s_alarm(const s_params_t *p, s_series_t *s, double ts, double score)
+{
+    double log_score = log1p(score);
+    double surprise = 0;
+    /* Until the moments have warm-up samples behind them, no surprise
+     * (and so no alarm) is trusted. */
+    if (s->n_scored >= p->warmup) {
+        double sd = sqrt(s->surprise.var);
+        if (sd < p->min_std)
+            sd = p->min_std;
+        surprise = (log_score - s->surprise.mean) / sd;
+    }
+    int alarm = 0;
+    if (score >= p->threshold && s->armed &&
+        (p->surprise <= 0 ||
+         (s->n_scored >= p->warmup && surprise >= p->surprise)) &&
+        (!s->alarmed || ts - s->last_alarm_ts >= p->refractory_s)) {
+        alarm = 1;
+        s->alarmed = 1;
+        s->armed = 0;
+        s->last_alarm_ts = ts;
+    }
+    if (score < p->rearm)
+        s->armed = 1;
+    s->n_scored++;
+    double weight = 1.0 / (double)s->n_scored;
+    if (weight < p->surprise_alpha)
+        weight = p->surprise_alpha;
+    s_moments_update(&s->surprise, weight, log_score);
+    return alarm;
+}
+
+/* Score one sample and fold it into its series; *alarm says whether it
+ * raises an alarm. 'delta' NULL means the input had none: use the
+ * difference to this instance's previous value. */
 static double
-s_observe(const s_params_t *p, s_series_t *s, double value, const double *delta)
+s_observe(const s_params_t *p, s_series_t *s, double ts, double value,
+          const double *delta, int *alarm)
 {
     double d = delta ? *delta : (s->n > 0 ? value - s->prev_value : 0);
     double score = 0;
+    *alarm = 0;
     if (s->n >= p->warmup) {
         score = s_zscore(p, &s->value, value);
         if (p->use_delta) {
@@ -255,6 +371,7 @@ s_observe(const s_params_t *p, s_series_t *s, double value, const double *delta)
             if (zd > score)
                 score = zd;
         }
+        *alarm = s_alarm(p, s, ts, score);
     }
     s->n++;
     double weight = 1.0 / (double)s->n;
@@ -302,15 +419,44 @@ s_sample_read(const msgpack_object *root, s_sample_t *sample)
     return 0;
 }
 
-/* The input map without any 'score' entry, plus the new score. */
+/* Pack a map header for the entries of 'map' but those keyed 'drop1' or
+ * 'drop2', plus two more, then those entries in order. (The keys are
+ * strings: s_sample_read checked.) */
 static int
-s_write_output(msgpack_sbuffer *sbuf, const msgpack_object *root, double score)
+s_pack_except2(msgpack_packer *pk, const msgpack_object *map, const char *drop1,
+               const char *drop2)
+{
+    const msgpack_object_map *m = &map->via.map;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < m->size; i++)
+        kept += !et_payload_key_is(&m->ptr[i].key, drop1) &&
+                !et_payload_key_is(&m->ptr[i].key, drop2);
+    if (msgpack_pack_map(pk, kept + 2) != 0)
+        return -1;
+    for (uint32_t i = 0; i < m->size; i++) {
+        if (et_payload_key_is(&m->ptr[i].key, drop1) ||
+            et_payload_key_is(&m->ptr[i].key, drop2))
+            continue;
+        if (msgpack_pack_object(pk, m->ptr[i].key) != 0 ||
+            msgpack_pack_object(pk, m->ptr[i].val) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The input map without any 'score' or 'alarm' entry, plus the new
+ * score and alarm. */
+static int
+s_write_output(msgpack_sbuffer *sbuf, const msgpack_object *root, double score,
+               int alarm)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-    if (et_payload_pack_except(&pk, root, "score", 0, 1) != 0 ||
+    if (s_pack_except2(&pk, root, "score", "alarm") != 0 ||
         msgpack_pack_str_with_body(&pk, "score", 5) != 0 ||
-        msgpack_pack_double(&pk, score) != 0)
+        msgpack_pack_double(&pk, score) != 0 ||
+        msgpack_pack_str_with_body(&pk, "alarm", 5) != 0 ||
+        msgpack_pack_uint8(&pk, (uint8_t)alarm) != 0)
         return -1;
     return 0;
 }
@@ -334,18 +480,19 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     }
 
     double score = 0;
+    int alarm = 0;
     pthread_mutex_lock(&self->lock);
     s_series_t *series = s_series_get(self, sample.series, sample.series_len);
     if (series)
-        score = s_observe(&self->params, series, sample.value,
-                          sample.has_delta ? &sample.delta : NULL);
+        score = s_observe(&self->params, series, sample.ts, sample.value,
+                          sample.has_delta ? &sample.delta : NULL, &alarm);
     pthread_mutex_unlock(&self->lock);
     if (!series) {
         atomic_fetch_add(&self->over_limit, 1);
         goto done;
     }
 
-    if (s_write_output(out->output, &unpacked.data, score) != 0)
+    if (s_write_output(out->output, &unpacked.data, score, alarm) != 0)
         goto done;
     out->score = score;
     status = ET_STATUS_OK;
@@ -356,7 +503,8 @@ done:
 
 const et_function_def_t et_function_anomaly = {
     .name = "anomaly",
-    .summary = "per-series EWMA z-score of value and delta (sensor samples)",
+    .summary = "per-series EWMA z-score of value and delta, and an alarm "
+               "with surprise, hysteresis and refractory period (sensors)",
     .uses_service = 0,
     .check = s_check,
     .init = s_init,
