@@ -64,9 +64,14 @@ struct et_collector_t {
      * came after). */
     et_journal_t *journal;
     int journal_broken;
-    /* --broker: a DEALER to its frontend for COLLECTED (NULL: none, and
-     * sequenced messages are taken as they come). */
+    /* --broker (or --broker-endpoints): sequenced messages are taken in
+     * order only, and acknowledged through 'acks', a DEALER to the
+     * broker's frontend (NULL until connected). Without either they are
+     * taken as they come. */
+    int in_order;
+    int resumed; /* replayed a journal that held something */
     void *acks;
+    uint64_t next_connect_ns; /* --broker-endpoints: next look at it */
     /* The last sequenced message taken: its broker's epoch and seq. */
     uint64_t epoch, last_seq;
     /* The last COLLECTED sent, and when the next may go. */
@@ -79,6 +84,7 @@ struct et_collector_t {
 static int s_journal_open(et_collector_t *self, int run_id_given,
                           int64_t *started_ns);
 static int s_journal_replay(et_collector_t *self);
+static int s_acks_connect(et_collector_t *self, const char *endpoint);
 
 /* Render the metrics and hand them to the server, at most once a period:
  * never waits for a client. A failure keeps the last snapshot. */
@@ -103,7 +109,8 @@ static int
 s_curve_start(et_collector_t *self)
 {
     int tcp = et_curve_is_tcp(self->config.bind);
-    int client = et_curve_is_tcp(self->config.broker);
+    int client = et_curve_is_tcp(self->config.broker) ||
+                 (self->config.broker_file[0] && tcp);
     if (!tcp && !client)
         ET_LOG_WARN("--curve %s: --bind %s is not tcp://, nothing to secure",
                     self->config.curve_dir, self->config.bind);
@@ -126,6 +133,7 @@ et_collector_new(const et_collector_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    self->in_order = config->broker[0] || config->broker_file[0];
     int64_t started_ns = et_clock_real_ns();
     if (self->config.run_id[0] == '\0') {
         time_t secs = (time_t)(started_ns / ET_NS_PER_S);
@@ -176,18 +184,9 @@ et_collector_new(const et_collector_config_t *config)
         goto fail;
     if (et_curve_bind(self->curve, self->pull, self->config.bind) != 0)
         goto fail;
-    if (self->config.broker[0]) {
-        self->acks = et_zsock_new(self->ctx, ZMQ_DEALER, 100);
-        if (!self->acks ||
-            et_curve_connect(self->curve, self->acks, self->config.broker) !=
-                0) {
-            ET_LOG_ERROR("--broker %s: cannot connect: %s",
-                         self->config.broker, zmq_strerror(errno));
-            goto fail;
-        }
-        /* Once at start: everything after what the journal holds. */
-        self->resume_due = 1;
-    }
+    if (self->config.broker[0] &&
+        s_acks_connect(self, self->config.broker) != 0)
+        goto fail;
     char bound[ET_ENDPOINT_MAX];
     if (et_zsock_last_endpoint(self->pull, bound, sizeof bound) != 0) {
         ET_LOG_ERROR("cannot read the bound endpoint: %s", zmq_strerror(errno));
@@ -356,7 +355,10 @@ s_in_order(et_collector_t *self, const et_seq_t *seq)
         self->last_seq = seq->seq;
         return 1;
     }
-    if (seq->epoch != self->epoch && seq->seq == 1) {
+    /* A collector with nothing to resume takes the broker's messages
+     * from wherever they start (a first collector gets them from 1: the
+     * broker's socket queues them until it connects). */
+    if (seq->epoch != self->epoch && (seq->seq == 1 || !self->resumed)) {
         if (self->epoch != 0)
             ET_LOG_INFO("messages from a new broker (epoch %llu)",
                         (unsigned long long)seq->epoch);
@@ -379,8 +381,11 @@ s_in_order(et_collector_t *self, const et_seq_t *seq)
 static int
 s_handle(et_collector_t *self, const et_journal_entry_t *m)
 {
+    /* A collector resumed here: what follows was taken by one that had
+     * something to resume (s_in_order). */
     if (m->kind == ET_JOURNAL_RESUMED) {
         self->delivery.restarts++;
+        self->resumed = 1;
         return 0;
     }
     if (m->too_many || m->n_frames < 2) {
@@ -399,7 +404,7 @@ s_handle(et_collector_t *self, const et_journal_entry_t *m)
             return 0;
         }
         /* Without --broker nobody can be asked again: take all. */
-        if (self->acks && !s_in_order(self, &seq))
+        if (self->in_order && !s_in_order(self, &seq))
             return 0;
     }
     return s_dispatch(self, type, m->frame[1], m->size[1], m->mono_ns);
@@ -499,7 +504,7 @@ s_journal_replay(et_collector_t *self)
                          self->config.journal, strerror(errno));
             return -1;
         }
-        self->delivery.restarts++;
+        (void)s_handle(self, &mark);
         ET_LOG_INFO("resumed run %s from --journal %s: %llu message(s) "
                     "replayed in %.3f s, the broker's up to %llu (epoch "
                     "%llu)",
@@ -512,6 +517,57 @@ s_journal_replay(et_collector_t *self)
     return 0;
 }
 
+/* The DEALER for COLLECTED, connected to the broker's frontend; the
+ * first thing it sends is a resume (everything after what the journal
+ * holds). 0, or -1 (logged). */
+static int
+s_acks_connect(et_collector_t *self, const char *endpoint)
+{
+    self->acks = et_zsock_new(self->ctx, ZMQ_DEALER, 100);
+    if (!self->acks || et_curve_connect(self->curve, self->acks, endpoint) !=
+                           0) {
+        ET_LOG_ERROR("cannot connect to the broker at %s: %s", endpoint,
+                     zmq_strerror(errno));
+        et_zsock_close(&self->acks);
+        return -1;
+    }
+    self->resume_due = 1;
+    ET_LOG_INFO("acknowledging to the broker at %s", endpoint);
+    return 0;
+}
+
+/* --broker-endpoints: FRONTEND= from the broker's endpoints file, once it
+ * exists (it is written whole, then renamed). Anything malformed is
+ * logged and looked at again later. */
+static void
+s_acks_from_file(et_collector_t *self)
+{
+    FILE *f = fopen(self->config.broker_file, "re");
+    if (!f)
+        return;
+    char line[ET_ENDPOINT_MAX + 16], endpoint[ET_ENDPOINT_MAX] = "";
+    int lines = 0;
+    while (lines++ < 16 && fgets(line, sizeof line, f)) {
+        size_t len = strcspn(line, "\n");
+        line[len] = '\0';
+        if (strncmp(line, "FRONTEND=", 9) == 0 &&
+            len - 9 < sizeof endpoint &&
+            (strncmp(line + 9, "tcp://", 6) == 0 ||
+             strncmp(line + 9, "ipc://", 6) == 0)) {
+            memcpy(endpoint, line + 9, len - 9 + 1);
+            break;
+        }
+    }
+    fclose(f);
+    if (!endpoint[0]) {
+        ET_LOG_WARN_LIMITED("--broker-endpoints %s: no FRONTEND=tcp:// or "
+                            "ipc:// line yet",
+                            self->config.broker_file);
+        return;
+    }
+    (void)s_acks_connect(self, endpoint);
+}
+
 /* COLLECTED to the broker: a resume when one is due, else an
  * acknowledgement when more was journaled since the last, each at most
  * every S_ACK_PERIOD_NS. A send the socket refuses (no broker connected)
@@ -519,6 +575,11 @@ s_journal_replay(et_collector_t *self)
 static void
 s_acknowledge(et_collector_t *self, uint64_t now)
 {
+    if (!self->acks && self->config.broker_file[0] &&
+        now >= self->next_connect_ns) {
+        self->next_connect_ns = now + S_ACK_PERIOD_NS;
+        s_acks_from_file(self);
+    }
     if (!self->acks || self->journal_broken || now < self->next_ack_ns)
         return;
     int resume = self->resume_due;
@@ -671,7 +732,7 @@ et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
     et_agg_end_t why = s_loop(self, stop, broker_lost);
     s_metrics_publish(self, et_clock_mono_ns(), 1);
     et_aggregate_set_delivery(self->aggregate, &self->delivery);
-    if (self->acks)
+    if (self->in_order)
         ET_LOG_INFO("the broker's messages: up to %llu of epoch %llu taken, "
                     "%llu duplicate(s) and %llu out of order skipped",
                     (unsigned long long)self->last_seq,

@@ -187,6 +187,14 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
                  "what the journal holds, so that it keeps the rest and "
                  "sends again what this collector missed; needs a broker "
                  "run with --collector-acks (default: none)"},
+        {.name = "broker-endpoints",
+         .type = ET_OPT_STRING,
+         .dest = c->broker_file,
+         .size = sizeof c->broker_file,
+         .arg = "FILE",
+         .help = "as --broker, with the endpoint read from FRONTEND= in "
+                 "the broker's --endpoints-file FILE once it exists (for a "
+                 "port the broker's system chose) (default: none)"},
         {.name = "metrics",
          .type = ET_OPT_CUSTOM,
          .parse = et_metrics_http_opt_addr,
@@ -218,5 +226,12 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
         return et_opts_error(&spec, "broker", c->broker,
                              "needs --journal FILE (acknowledgements say "
                              "what the journal holds)");
+    if (c->broker_file[0] && !c->journal[0])
+        return et_opts_error(&spec, "broker-endpoints", c->broker_file,
+                             "needs --journal FILE (acknowledgements say "
+                             "what the journal holds)");
+    if (c->broker_file[0] && c->broker[0])
+        return et_opts_error(&spec, "broker-endpoints", c->broker_file,
+                             "give --broker or --broker-endpoints, not both");
     return et_opts_checked(&spec);
 }

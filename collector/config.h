@@ -46,6 +46,7 @@ typedef struct {
     char journal[PATH_MAX];            /* --journal FILE, "": none */
     int resume;                        /* --resume: replay the journal */
     char broker[ET_ENDPOINT_MAX];      /* --broker: COLLECTED to it, "": no */
+    char broker_file[PATH_MAX]; /* --broker-endpoints: FRONTEND= from it */
 } et_collector_config_t;
 
 /* Fill 'config' from argv (defaults first). Returns ET_OPTS_RUN (run),
