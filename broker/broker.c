@@ -408,7 +408,7 @@ static void
 s_hand_over_backlog(et_broker_t *self)
 {
     uint64_t deadline = et_clock_mono_ns() + S_COLLECTOR_LINGER_NS;
-    if (et_broker_collector_pending(self))
+    if (!et_backlog_empty(self->backlog))
         ET_LOG_INFO(
             "handing the collector %llu message(s) kept for it "
             "(up to %.0f s)",
@@ -417,17 +417,25 @@ s_hand_over_backlog(et_broker_t *self)
     for (;;) {
         et_broker_flush_backlog(self);
         uint64_t now = et_clock_mono_ns();
-        if (!et_broker_collector_pending(self) || now >= deadline ||
-            s_drain_monitor(self) != 0)
+        if ((et_backlog_empty(self->backlog) &&
+             !et_broker_collector_pending(self)) ||
+            now >= deadline || s_drain_monitor(self) != 0)
             break;
         if (!self->collector_connected) {
             ET_LOG_WARN("the collector is not connected: not waiting for it");
             break;
         }
-        zmq_pollitem_t item = {self->collector, 0, ZMQ_POLLOUT, 0};
+        /* The frontend too: a collector's COLLECTED (room for the copies
+         * kept for it, or a resume) arrives there. */
+        zmq_pollitem_t items[] = {{self->frontend, 0, ZMQ_POLLIN, 0},
+                                  {self->collector, 0, ZMQ_POLLOUT, 0}};
+        int n = et_broker_collector_pending(self) ? 2 : 1;
         long wait_ms = (long)((deadline - now) / ET_NS_PER_MS);
-        if (zmq_poll(&item, 1, wait_ms < 100 ? wait_ms : 100) < 0 &&
-            errno != EINTR)
+        int rc = zmq_poll(items, n, wait_ms < 100 ? wait_ms : 100);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN) &&
+            s_drain_socket(self, self->frontend) != 0)
             break;
     }
     if (!et_backlog_empty(self->backlog)) {

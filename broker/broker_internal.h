@@ -57,6 +57,7 @@ struct et_broker_t {
     uint64_t epoch;
     uint64_t next_seq;
     et_unacked_t *unacked;
+    int unacked_full; /* a copy did not fit: wait for an acknowledgement */
     uint64_t bad_acks; /* COLLECTED for another epoch or beyond next_seq */
     uint64_t collector_resumes;
     uint64_t resume_logged_ns;
@@ -121,8 +122,10 @@ void et_broker_flush_records(et_broker_t *self);
  * its socket takes it now. */
 void et_broker_flush_backlog(et_broker_t *self);
 
-/* Something waits for room on the collector's socket: the backlog, or
- * messages to send again after a collector's resume. */
+/* Something waits for room on the collector's socket: messages to send
+ * again after a collector's resume, or the backlog (unless the copies
+ * kept for the collector are full: then it waits for an
+ * acknowledgement, read on the frontend). */
 int et_broker_collector_pending(const et_broker_t *self);
 
 /* COLLECTED from the collector on the frontend: [route, header, body].

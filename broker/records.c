@@ -57,6 +57,10 @@ s_send_now(void *arg, uint8_t type, const void *body, size_t size)
         }
         if (et_unacked_keep(self->unacked, self->next_seq, type, body, size) !=
             0) {
+            /* Full: nothing more goes out before an acknowledgement, so
+             * the poll loop stops watching the socket for room. */
+            if (errno == ENOBUFS)
+                self->unacked_full = 1;
             if (errno == ENOMEM)
                 ET_LOG_WARN_LIMITED("out of memory keeping a %s message for "
                                     "the collector: it waits in the backlog",
@@ -79,8 +83,9 @@ s_send_now(void *arg, uint8_t type, const void *body, size_t size)
 int
 et_broker_collector_pending(const et_broker_t *self)
 {
-    return !et_backlog_empty(self->backlog) ||
-           (self->unacked && et_unacked_resending(self->unacked));
+    if (self->unacked && et_unacked_resending(self->unacked))
+        return 1;
+    return !et_backlog_empty(self->backlog) && !self->unacked_full;
 }
 
 void
@@ -132,6 +137,7 @@ et_broker_on_collected(et_broker_t *self, zmq_msg_t *frames, int count)
         self->bad_acks++;
         return -1;
     }
+    self->unacked_full = 0;
     if (m.resume) {
         et_unacked_rewind(self->unacked, m.seq);
         self->collector_resumes++;
