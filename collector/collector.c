@@ -59,9 +59,9 @@ struct et_collector_t {
     et_metrics_http_t *metrics_http;
     et_prom_t *prom;
     uint64_t next_metrics_ns;
-    /* --journal (NULL: none); broken after a write failed: no more
-     * appends and no more acknowledgements (a replay of it would miss what
-     * came after). */
+    /* --journal (NULL: none); broken after a write failed: emptied, no
+     * more appends (a replay of it would miss what came after), while
+     * acknowledgements go on so the broker keeps sending. */
     et_journal_t *journal;
     int journal_broken;
     /* --broker (or --broker-endpoints): sequenced messages are taken in
@@ -426,9 +426,12 @@ s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
         et_journal_append(self->journal, &m) != 0) {
         self->journal_broken = 1;
         ET_LOG_ERROR("cannot write the journal %s: %s: going on without "
-                     "it (a restart now would resume from before this "
-                     "message, and nothing more is acknowledged)",
+                     "it, emptied (a collector restarted now cannot resume "
+                     "the run: it would start anew)",
                      self->config.journal, strerror(errno));
+        if (et_journal_discard(self->journal) != 0)
+            ET_LOG_ERROR("cannot empty the journal %s either: %s",
+                         self->config.journal, strerror(errno));
     }
     return s_handle(self, &m);
 }
@@ -580,7 +583,7 @@ s_acknowledge(et_collector_t *self, uint64_t now)
         self->next_connect_ns = now + S_ACK_PERIOD_NS;
         s_acks_from_file(self);
     }
-    if (!self->acks || self->journal_broken || now < self->next_ack_ns)
+    if (!self->acks || now < self->next_ack_ns)
         return;
     int resume = self->resume_due;
     if (!resume && self->epoch == self->acked_epoch &&

@@ -365,6 +365,15 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
     return 0;
 }
 
+int
+et_journal_discard(et_journal_t *self)
+{
+    if (ftruncate(self->fd, 0) != 0)
+        return -1;
+    self->end = 0;
+    return 0;
+}
+
 uint64_t
 et_journal_size(const et_journal_t *self)
 {

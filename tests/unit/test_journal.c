@@ -345,6 +345,25 @@ test_journal_append_refuses_entries_out_of_bounds(void **state)
     et_journal_destroy(&j);
 }
 
+/* A journal emptied after a failure: a resume starts anew. */
+static void
+test_journal_discarded_is_not_resumed(void **state)
+{
+    s_fixture_t *f = *state;
+    s_write_three(f->path);
+    et_journal_header_t h;
+    int resumed = 0;
+    et_journal_t *j = s_open(f->path, 1, &h, &resumed);
+    assert_int_equal(resumed, 1);
+    assert_int_equal(et_journal_discard(j), 0);
+    assert_true(et_journal_size(j) == 0);
+    et_journal_destroy(&j);
+    et_journal_header_t h2 = {.run_id = "anew", .started_real_ns = 5};
+    j = s_open(f->path, 1, &h2, &resumed);
+    assert_int_equal(resumed, 0);
+    et_journal_destroy(&j);
+}
+
 int
 main(void)
 {
@@ -369,6 +388,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_journal_append_refuses_entries_out_of_bounds, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(test_journal_discarded_is_not_resumed,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
