@@ -227,6 +227,17 @@ et_broker_new(const et_broker_config_t *cfg)
     self->backlog = et_backlog_new(&backlog_cfg);
     if (!self->engine || !self->strangers || !self->backlog)
         goto fail;
+    /* A restarted broker has another epoch: the collector tells its
+     * messages from the dead one's by it. */
+    self->epoch = (uint64_t)et_clock_real_ns();
+    if (self->epoch == 0)
+        self->epoch = 1;
+    self->next_seq = 1;
+    if (cfg->collector_acks) {
+        self->unacked = et_unacked_new(cfg->unacked_max);
+        if (!self->unacked)
+            goto fail;
+    }
     self->ctx = zmq_ctx_new();
     if (!self->ctx)
         goto fail;
@@ -273,6 +284,7 @@ et_broker_destroy(et_broker_t **self_p)
     et_engine_destroy(&self->engine);
     et_strangers_destroy(&self->strangers);
     et_backlog_destroy(&self->backlog);
+    et_unacked_destroy(&self->unacked);
     msgpack_sbuffer_destroy(&self->scratch);
     free(self);
     *self_p = NULL;
@@ -405,17 +417,25 @@ s_hand_over_backlog(et_broker_t *self)
     for (;;) {
         et_broker_flush_backlog(self);
         uint64_t now = et_clock_mono_ns();
-        if (et_backlog_empty(self->backlog) || now >= deadline ||
-            s_drain_monitor(self) != 0)
+        if ((et_backlog_empty(self->backlog) &&
+             !et_broker_collector_pending(self)) ||
+            now >= deadline || s_drain_monitor(self) != 0)
             break;
         if (!self->collector_connected) {
             ET_LOG_WARN("the collector is not connected: not waiting for it");
             break;
         }
-        zmq_pollitem_t item = {self->collector, 0, ZMQ_POLLOUT, 0};
+        /* The frontend too: a collector's COLLECTED (room for the copies
+         * kept for it, or a resume) arrives there. */
+        zmq_pollitem_t items[] = {{self->frontend, 0, ZMQ_POLLIN, 0},
+                                  {self->collector, 0, ZMQ_POLLOUT, 0}};
+        int n = et_broker_collector_pending(self) ? 2 : 1;
         long wait_ms = (long)((deadline - now) / ET_NS_PER_MS);
-        if (zmq_poll(&item, 1, wait_ms < 100 ? wait_ms : 100) < 0 &&
-            errno != EINTR)
+        int rc = zmq_poll(items, n, wait_ms < 100 ? wait_ms : 100);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN) &&
+            s_drain_socket(self, self->frontend) != 0)
             break;
     }
     if (!et_backlog_empty(self->backlog)) {
@@ -532,7 +552,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                                   {self->frontend, 0, ZMQ_POLLIN, 0},
                                   {self->collector_monitor, 0, ZMQ_POLLIN, 0},
                                   {self->collector, 0, ZMQ_POLLOUT, 0}};
-        int n_items = et_backlog_empty(self->backlog) ? 3 : 4;
+        int n_items = et_broker_collector_pending(self) ? 4 : 3;
         int rc = zmq_poll(items, n_items, timeout_ms);
         if (rc < 0) {
             if (errno == EINTR)
@@ -584,6 +604,20 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                     "queue_full or failed with their reason, dispatches "
                     "put off)",
                     (unsigned long long)c.no_memory);
+    if (self->unacked) {
+        et_unacked_stats_t u = et_unacked_stats(self->unacked);
+        ET_LOG_INFO("collector acknowledgements: %llu message(s) sent to "
+                    "the collector, %llu not acknowledged at exit, %llu "
+                    "sent again on %llu resume(s), %llu bad "
+                    "acknowledgement(s), %llu kept in the backlog for "
+                    "want of memory",
+                    (unsigned long long)(self->next_seq - 1),
+                    (unsigned long long)u.messages,
+                    (unsigned long long)u.resent,
+                    (unsigned long long)self->collector_resumes,
+                    (unsigned long long)self->bad_acks,
+                    (unsigned long long)u.no_memory);
+    }
     if (self->curve)
         ET_LOG_INFO("CURVE: %llu connection(s) refused",
                     (unsigned long long)et_curve_refused(self->curve));

@@ -10,6 +10,7 @@
 #include "broker/edges.h"
 #include "broker/engine.h"
 #include "broker/strangers.h"
+#include "broker/unacked.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/curve.h"
@@ -50,6 +51,16 @@ struct et_broker_t {
     int collector_connected;   /* a connection to it is up (the monitor) */
     int collector_was_connected;
     int workflow_sent; /* the collector has the WORKFLOW message */
+    /* records.c: every message handed to the collector's socket carries
+     * [epoch, seq]; with --collector-acks it is kept in 'unacked' (else
+     * NULL) until the collector's COLLECTED covers it. */
+    uint64_t epoch;
+    uint64_t next_seq;
+    et_unacked_t *unacked;
+    int unacked_full; /* a copy did not fit: wait for an acknowledgement */
+    uint64_t bad_acks; /* COLLECTED for another epoch or beyond next_seq */
+    uint64_t collector_resumes;
+    uint64_t resume_logged_ns;
     /* records.c: the producers' schedule edges still to be sampled. */
     et_edges_t edges;
 
@@ -110,6 +121,17 @@ void et_broker_flush_records(et_broker_t *self);
 /* Send what the backlog keeps for the collector, oldest first, as far as
  * its socket takes it now. */
 void et_broker_flush_backlog(et_broker_t *self);
+
+/* Something waits for room on the collector's socket: messages to send
+ * again after a collector's resume, or the backlog (unless the copies
+ * kept for the collector are full: then it waits for an
+ * acknowledgement, read on the frontend). */
+int et_broker_collector_pending(const et_broker_t *self);
+
+/* COLLECTED from the collector on the frontend: [route, header, body].
+ * 0, or -1 when malformed or not acceptable (counted as bad by the
+ * caller). */
+int et_broker_on_collected(et_broker_t *self, zmq_msg_t *frames, int count);
 
 /* Lifecycle records the collector will never get: not encoded, or not
  * kept by the backlog (full, or its file failed). */

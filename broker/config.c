@@ -160,6 +160,22 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .umax = 1ULL << 50,
          .help = "the spill file holds at most this many bytes; what does "
                  "not fit is dropped and counted as records_dropped"},
+        {.name = "collector-acks",
+         .type = ET_OPT_FLAG,
+         .dest = &cfg->collector_acks,
+         .help = "keep every message sent to the collector until it says "
+                 "(COLLECTED on the frontend) that its journal has it, and "
+                 "send again what a restarted collector asks for"},
+        {.name = "unacked-max",
+         .type = ET_OPT_U64,
+         .dest = &cfg->unacked_max,
+         .arg = "BYTES",
+         .def = "67108864",
+         .umin = 0,
+         .umax = 1ULL << 40,
+         .help = "with --collector-acks, keep at most this many bytes of "
+                 "unacknowledged messages; beyond, new ones wait in the "
+                 "backlog unsent"},
         {.name = "log-level",
          .type = ET_OPT_LOG_LEVEL,
          .dest = &cfg->log_level,

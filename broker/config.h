@@ -31,6 +31,8 @@ typedef struct {
     uint64_t backlog_memory;    /* collector backlog held in memory, bytes */
     char spill_file[PATH_MAX]; /* --spill-file: the backlog beyond ("": none) */
     uint64_t spill_max;        /* bytes the spill file may hold */
+    int collector_acks;        /* keep messages until the collector acks */
+    uint64_t unacked_max;      /* bytes kept unacknowledged, at most */
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
     char endpoints_file[PATH_MAX];     /* --endpoints-file: bound endpoints */

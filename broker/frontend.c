@@ -1,5 +1,6 @@
 /* The broker's frontend: what producers send (EVENT, SHED, HELLO, DONE,
- * TIME_REQ, CLOCK) and what it answers them (REJECT, DONE_ACK, TIME_REP).
+ * TIME_REQ, CLOCK) and what it answers them (REJECT, DONE_ACK, TIME_REP),
+ * and the collector's acknowledgements (COLLECTED, handled in records.c).
  * Admission itself is the engine's; this file validates and replies. */
 #include "broker/broker_internal.h"
 
@@ -146,6 +147,9 @@ et_broker_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count)
     case ET_MSG_CLOCK:
         rc = et_broker_forward_clock(self, frames, count,
                                      ET_CLOCK_ROLE_PRODUCER);
+        break;
+    case ET_MSG_COLLECTED:
+        rc = et_broker_on_collected(self, frames, count);
         break;
     default:
         rc = -1;

@@ -12,20 +12,93 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One message to the collector with its [epoch, seq] frame, if the
+ * socket takes it now. */
+static int
+s_send_seq(et_broker_t *self, uint64_t seq, uint8_t type, const void *body,
+           size_t size)
+{
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, ET_SEQ_FRAME_SIZE) != 0)
+        return -1;
+    et_seq_t s = {.epoch = self->epoch, .seq = seq};
+    et_codec_encode_seq(zmq_msg_data(&frame), &s);
+    msgpack_sbuffer view = {.size = size, .data = (char *)body, .alloc = 0};
+    if (et_zsock_send(self->collector, NULL, (et_msg_type_t)type, &view,
+                      &frame, ZMQ_DONTWAIT) != 0) {
+        int saved = errno;
+        zmq_msg_close(&frame);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+/* et_unacked_send_fn: a kept message again, with its own seq. */
+static int
+s_resend(void *arg, uint64_t seq, uint8_t type, const void *body, size_t size)
+{
+    return s_send_seq(arg, seq, type, body, size);
+}
+
 /* et_backlog_send_fn: one message to the collector if its socket takes
- * it now. */
+ * it now, with the next seq. With acks it is kept first; while kept
+ * messages wait to be sent again, or the kept ones fill their bound, a
+ * new one is refused as the socket would refuse it (EAGAIN) and waits in
+ * the backlog, unsent and in order. */
 static int
 s_send_now(void *arg, uint8_t type, const void *body, size_t size)
 {
     et_broker_t *self = arg;
-    msgpack_sbuffer view = {.size = size, .data = (char *)body, .alloc = 0};
-    return et_zsock_send(self->collector, NULL, (et_msg_type_t)type, &view,
-                         NULL, ZMQ_DONTWAIT);
+    if (self->unacked) {
+        if (et_unacked_resending(self->unacked)) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (et_unacked_keep(self->unacked, self->next_seq, type, body, size) !=
+            0) {
+            /* Full: nothing more goes out before an acknowledgement, so
+             * the poll loop stops watching the socket for room. */
+            if (errno == ENOBUFS)
+                self->unacked_full = 1;
+            if (errno == ENOMEM)
+                ET_LOG_WARN_LIMITED("out of memory keeping a %s message for "
+                                    "the collector: it waits in the backlog",
+                                    et_codec_type_name((et_msg_type_t)type));
+            errno = EAGAIN;
+            return -1;
+        }
+    }
+    if (s_send_seq(self, self->next_seq, type, body, size) != 0) {
+        int saved = errno;
+        if (self->unacked)
+            et_unacked_forget_last(self->unacked);
+        errno = saved;
+        return -1;
+    }
+    self->next_seq++;
+    return 0;
+}
+
+int
+et_broker_collector_pending(const et_broker_t *self)
+{
+    if (self->unacked && et_unacked_resending(self->unacked))
+        return 1;
+    return !et_backlog_empty(self->backlog) && !self->unacked_full;
 }
 
 void
 et_broker_flush_backlog(et_broker_t *self)
 {
+    if (!et_broker_collector_pending(self))
+        return;
+    /* What the collector asked for again goes before anything kept. */
+    if (self->unacked && et_unacked_resending(self->unacked)) {
+        (void)et_unacked_resend(self->unacked, s_resend, self);
+        if (et_unacked_resending(self->unacked))
+            return;
+    }
     if (et_backlog_empty(self->backlog))
         return;
     (void)et_backlog_flush(self->backlog, s_send_now, self);
@@ -37,6 +110,55 @@ et_broker_flush_backlog(et_broker_t *self)
                         "after %.1f s",
                         (double)waited / 1e9);
     }
+}
+
+int
+et_broker_on_collected(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    et_collected_t m;
+    if (count != 3 || et_codec_decode_collected(zmq_msg_data(&frames[2]),
+                                                zmq_msg_size(&frames[2]),
+                                                &m) != 0)
+        return -1;
+    if (!self->unacked) {
+        ET_LOG_WARN_LIMITED("COLLECTED from a collector, but this broker "
+                            "runs without --collector-acks: ignored");
+        return -1;
+    }
+    /* A collector that restarted after this broker did, or never heard of
+     * it, asks for everything kept. */
+    if (m.epoch != self->epoch) {
+        if (!m.resume) {
+            self->bad_acks++;
+            return -1;
+        }
+        m.seq = 0;
+    } else if (m.seq >= self->next_seq) {
+        self->bad_acks++;
+        return -1;
+    }
+    self->unacked_full = 0;
+    if (m.resume) {
+        et_unacked_rewind(self->unacked, m.seq);
+        self->collector_resumes++;
+        /* A collector that sees a gap asks at most every 100 ms: one
+         * line a second says enough. */
+        uint64_t now = et_clock_mono_ns();
+        if (now - self->resume_logged_ns >= ET_NS_PER_S) {
+            self->resume_logged_ns = now;
+            ET_LOG_INFO("the collector has everything up to %llu: sending "
+                        "the %llu message(s) after it again (%llu resume(s) "
+                        "so far)",
+                        (unsigned long long)m.seq,
+                        (unsigned long long)et_unacked_stats(self->unacked)
+                            .messages,
+                        (unsigned long long)self->collector_resumes);
+        }
+        et_broker_flush_backlog(self);
+    } else {
+        (void)et_unacked_ack(self->unacked, m.seq);
+    }
+    return 0;
 }
 
 /* Every message for the collector goes through here, and never waits: it

@@ -46,6 +46,7 @@ struct et_aggregate_t {
      * grow, and STATS may arrive out of order with the PUB's). */
     int have_broker;
     uint64_t broker_stale, broker_dropped, broker_bad;
+    et_agg_delivery_t delivery;
     et_agg_end_t end;
     int64_t finished_real_ns;
 };
@@ -370,6 +371,13 @@ et_aggregate_all_stopped(const et_aggregate_t *self)
 }
 
 void
+et_aggregate_set_delivery(et_aggregate_t *self,
+                          const et_agg_delivery_t *delivery)
+{
+    self->delivery = *delivery;
+}
+
+void
 et_aggregate_count_bad_message(et_aggregate_t *self)
 {
     self->bad_messages++;
@@ -448,6 +456,7 @@ et_aggregate_results(et_aggregate_t *self)
                                 .broker_stale_results = self->broker_stale,
                                 .broker_records_dropped = self->broker_dropped,
                                 .broker_bad_messages = self->broker_bad,
+                                .delivery = &self->delivery,
                                 .timeseries = self->timeseries,
                                 .clocks = self->clocks,
                                 .accuracy = self->accuracy,

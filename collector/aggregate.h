@@ -254,6 +254,14 @@ typedef struct {
     double latency_error_bound_ms;
 } et_clock_result_t;
 
+/* How the collector's sequenced input from the broker went (collector.c
+ * with --journal and --broker): reported, never part of the accounting. */
+typedef struct {
+    uint64_t restarts;             /* collectors resumed from the journal */
+    uint64_t duplicates_skipped;   /* sequenced messages it already had */
+    uint64_t out_of_order_skipped; /* after a gap: asked for again */
+} et_agg_delivery_t;
+
 /* Everything the writers need. Owned by the aggregate; valid until the next
  * et_aggregate_results call or et_aggregate_destroy. Every string is valid
  * UTF-8 without control characters (untrusted bytes were replaced by '?'),
@@ -357,6 +365,7 @@ typedef struct {
     uint64_t broker_records_dropped;
     uint64_t broker_bad_messages;
     /* collector's own health */
+    et_agg_delivery_t delivery;
     uint64_t bad_messages;
     uint64_t bad_records;
     /* latencies above ET_HIST_LATENCY_MAX_NS, recorded as that */
@@ -426,6 +435,10 @@ int et_aggregate_add_workflow(et_aggregate_t *self,
 /* Nonzero when at least one instance reported and every instance that did
  * has sent its final report. */
 int et_aggregate_all_stopped(const et_aggregate_t *self);
+
+/* The collector's delivery counters, reported as they are given. */
+void et_aggregate_set_delivery(et_aggregate_t *self,
+                               const et_agg_delivery_t *delivery);
 
 /* Count one message the collector could not use at all. */
 void et_aggregate_count_bad_message(et_aggregate_t *self);

@@ -3,9 +3,13 @@
  * and workers', forwarded) from the broker, USAGE from the workers, and
  * HELLO and DONE again straight from producers run with --collector.
  * Each message is checked (frame count, header, body) before the aggregate
- * sees it; anything malformed is counted and logged at a limited rate. */
+ * sees it; anything malformed is counted and logged at a limited rate.
+ * With --journal every message taken is appended to the journal first, and
+ * --resume replays it through the same handler; with --broker the broker's
+ * sequenced messages are taken in order only, and acknowledged. */
 #include "collector/collector.h"
 
+#include "collector/journal.h"
 #include "collector/metrics.h"
 #include "collector/report.h"
 #include "common/clock.h"
@@ -40,6 +44,9 @@
 #define S_MAXMSGSIZE ((int64_t)ET_BODY_MAX * 16)
 /* How often the /metrics snapshot is rendered (as the broker's). */
 #define S_METRICS_PERIOD_NS (1 * ET_NS_PER_S)
+/* COLLECTED to the broker at most this often (acknowledgements, and
+ * resumes after a gap). */
+#define S_ACK_PERIOD_NS (100 * ET_NS_PER_MS)
 
 struct et_collector_t {
     et_collector_config_t config;
@@ -52,7 +59,32 @@ struct et_collector_t {
     et_metrics_http_t *metrics_http;
     et_prom_t *prom;
     uint64_t next_metrics_ns;
+    /* --journal (NULL: none); broken after a write failed: emptied, no
+     * more appends (a replay of it would miss what came after), while
+     * acknowledgements go on so the broker keeps sending. */
+    et_journal_t *journal;
+    int journal_broken;
+    /* --broker (or --broker-endpoints): sequenced messages are taken in
+     * order only, and acknowledged through 'acks', a DEALER to the
+     * broker's frontend (NULL until connected). Without either they are
+     * taken as they come. */
+    int in_order;
+    int resumed; /* replayed a journal that held something */
+    void *acks;
+    uint64_t next_connect_ns; /* --broker-endpoints: next look at it */
+    /* The last sequenced message taken: its broker's epoch and seq. */
+    uint64_t epoch, last_seq;
+    /* The last COLLECTED sent, and when the next may go. */
+    uint64_t acked_epoch, acked_seq;
+    uint64_t next_ack_ns;
+    int resume_due;
+    et_agg_delivery_t delivery;
 };
+
+static int s_journal_open(et_collector_t *self, int run_id_given,
+                          int64_t *started_ns);
+static int s_journal_replay(et_collector_t *self);
+static int s_acks_connect(et_collector_t *self, const char *endpoint);
 
 /* Render the metrics and hand them to the server, at most once a period:
  * never waits for a client. A failure keeps the last snapshot. */
@@ -77,12 +109,16 @@ static int
 s_curve_start(et_collector_t *self)
 {
     int tcp = et_curve_is_tcp(self->config.bind);
-    if (!tcp)
+    int client = et_curve_is_tcp(self->config.broker) ||
+                 (self->config.broker_file[0] && tcp);
+    if (!tcp && !client)
         ET_LOG_WARN("--curve %s: --bind %s is not tcp://, nothing to secure",
                     self->config.curve_dir, self->config.bind);
     char why[PATH_MAX + 256];
     self->curve = et_curve_new(self->config.curve_dir,
-                               tcp ? ET_CURVE_SERVER : 0, why, sizeof why);
+                               (tcp ? ET_CURVE_SERVER : 0) |
+                                   (client ? ET_CURVE_CLIENT : 0),
+                               why, sizeof why);
     if (!self->curve) {
         ET_LOG_ERROR("--curve: %s", why);
         return -1;
@@ -97,6 +133,7 @@ et_collector_new(const et_collector_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    self->in_order = config->broker[0] || config->broker_file[0];
     int64_t started_ns = et_clock_real_ns();
     if (self->config.run_id[0] == '\0') {
         time_t secs = (time_t)(started_ns / ET_NS_PER_S);
@@ -105,6 +142,9 @@ et_collector_new(const et_collector_config_t *config)
         strftime(self->config.run_id, sizeof self->config.run_id,
                  "%Y%m%dT%H%M%SZ", &tm);
     }
+    if (self->config.journal[0] &&
+        s_journal_open(self, config->run_id[0] != '\0', &started_ns) != 0)
+        goto fail;
     if (et_report_prepare_dir(self->config.out_dir) != 0) {
         ET_LOG_ERROR("cannot use output directory %s: %s", self->config.out_dir,
                      strerror(errno));
@@ -138,7 +178,14 @@ et_collector_new(const et_collector_config_t *config)
     }
     if (self->config.curve_dir[0] && s_curve_start(self) != 0)
         goto fail;
+    /* Replayed before the socket binds: nothing new is taken before the
+     * journal's last message. */
+    if (self->journal && s_journal_replay(self) != 0)
+        goto fail;
     if (et_curve_bind(self->curve, self->pull, self->config.bind) != 0)
+        goto fail;
+    if (self->config.broker[0] &&
+        s_acks_connect(self, self->config.broker) != 0)
         goto fail;
     char bound[ET_ENDPOINT_MAX];
     if (et_zsock_last_endpoint(self->pull, bound, sizeof bound) != 0) {
@@ -186,6 +233,7 @@ et_collector_destroy(et_collector_t **self_p)
     /* First: after this no client is served. */
     et_metrics_http_destroy(&self->metrics_http);
     et_prom_destroy(&self->prom);
+    et_zsock_close(&self->acks);
     et_zsock_close(&self->pull);
     if (self->ctx) {
         while (zmq_ctx_term(self->ctx) != 0 && errno == EINTR)
@@ -199,6 +247,7 @@ et_collector_destroy(et_collector_t **self_p)
     et_curve_destroy(&self->curve);
     free(self->records);
     et_aggregate_destroy(&self->aggregate);
+    et_journal_destroy(&self->journal);
     free(self);
     *self_p = NULL;
 }
@@ -216,7 +265,7 @@ s_bad_message(et_collector_t *self, const char *what, int err)
  * ran out of memory. */
 static int
 s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
-           size_t size)
+           size_t size, uint64_t mono_ns)
 {
     et_aggregate_t *agg = self->aggregate;
     switch (type) {
@@ -248,7 +297,7 @@ s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
         ET_LOG_INFO("producer %u done: %llu sent, %llu send failures",
                     m.producer_id, (unsigned long long)m.sent,
                     (unsigned long long)m.send_failed);
-        return et_aggregate_add_done(agg, &m, et_clock_mono_ns());
+        return et_aggregate_add_done(agg, &m, mono_ns);
     }
     case ET_MSG_USAGE: {
         et_usage_t m;
@@ -295,22 +344,274 @@ s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
     }
 }
 
-/* Every message the collector takes is exactly [header, body]. */
+/* Whether to take a sequenced message: only the next of its broker's
+ * epoch (a new broker's first message starts its epoch). A duplicate is
+ * skipped; after a gap nothing is taken until the broker, asked to
+ * resume, sends the missing messages again. */
 static int
-s_handle(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
+s_in_order(et_collector_t *self, const et_seq_t *seq)
 {
-    if (too_many || count != 2) {
+    if (seq->epoch == self->epoch && seq->seq == self->last_seq + 1) {
+        self->last_seq = seq->seq;
+        return 1;
+    }
+    /* A collector with nothing to resume takes the broker's messages
+     * from wherever they start (a first collector gets them from 1: the
+     * broker's socket queues them until it connects). */
+    if (seq->epoch != self->epoch && (seq->seq == 1 || !self->resumed)) {
+        if (self->epoch != 0)
+            ET_LOG_INFO("messages from a new broker (epoch %llu)",
+                        (unsigned long long)seq->epoch);
+        self->epoch = seq->epoch;
+        self->last_seq = 1;
+        return 1;
+    }
+    if (seq->epoch == self->epoch && seq->seq <= self->last_seq) {
+        self->delivery.duplicates_skipped++;
+        return 0;
+    }
+    self->delivery.out_of_order_skipped++;
+    self->resume_due = 1;
+    return 0;
+}
+
+/* One message taken, live or from the journal: [header, body] from
+ * anyone, or [header, body, seq] from the broker. 'mono_ns' is when it
+ * was taken. -1 only when the aggregate ran out of memory. */
+static int
+s_handle(et_collector_t *self, const et_journal_entry_t *m)
+{
+    /* A collector resumed here: what follows was taken by one that had
+     * something to resume (s_in_order). */
+    if (m->kind == ET_JOURNAL_RESUMED) {
+        self->delivery.restarts++;
+        self->resumed = 1;
+        return 0;
+    }
+    if (m->too_many || m->n_frames < 2) {
         s_bad_message(self, "wrong frame count", EPROTO);
         return 0;
     }
     et_msg_type_t type;
-    if (et_codec_decode_header(zmq_msg_data(&frames[0]),
-                               zmq_msg_size(&frames[0]), &type) != 0) {
+    if (et_codec_decode_header(m->frame[0], m->size[0], &type) != 0) {
         s_bad_message(self, "header", errno);
         return 0;
     }
-    return s_dispatch(self, type, zmq_msg_data(&frames[1]),
-                      zmq_msg_size(&frames[1]));
+    if (m->n_frames == 3) {
+        et_seq_t seq;
+        if (et_codec_decode_seq(m->frame[2], m->size[2], &seq) != 0) {
+            s_bad_message(self, "sequence frame", errno);
+            return 0;
+        }
+        /* Without --broker nobody can be asked again: take all. */
+        if (self->in_order && !s_in_order(self, &seq))
+            return 0;
+    }
+    return s_dispatch(self, type, m->frame[1], m->size[1], m->mono_ns);
+}
+
+/* Journal the message, then handle it. */
+static int
+s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
+{
+    et_journal_entry_t m = {.kind = ET_JOURNAL_MESSAGE,
+                            .too_many = too_many || count > 3,
+                            .n_frames = (uint8_t)(count > 3 ? 3 : count),
+                            .mono_ns = et_clock_mono_ns()};
+    for (int i = 0; i < m.n_frames; i++) {
+        m.frame[i] = zmq_msg_data(&frames[i]);
+        m.size[i] = zmq_msg_size(&frames[i]);
+    }
+    if (self->journal && !self->journal_broken &&
+        et_journal_append(self->journal, &m) != 0) {
+        self->journal_broken = 1;
+        ET_LOG_ERROR("cannot write the journal %s: %s: going on without "
+                     "it, emptied (a collector restarted now cannot resume "
+                     "the run: it would start anew)",
+                     self->config.journal, strerror(errno));
+        if (et_journal_discard(self->journal) != 0)
+            ET_LOG_ERROR("cannot empty the journal %s either: %s",
+                         self->config.journal, strerror(errno));
+    }
+    return s_handle(self, &m);
+}
+
+/* et_journal_replay_fn */
+static int
+s_replay_one(void *arg, const et_journal_entry_t *entry)
+{
+    if (s_handle(arg, entry) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* Open the journal; resuming, take the run id (which must be the one
+ * given, if any) and the start time from it. */
+static int
+s_journal_open(et_collector_t *self, int run_id_given, int64_t *started_ns)
+{
+    et_journal_header_t header;
+    memset(&header, 0, sizeof header);
+    snprintf(header.run_id, sizeof header.run_id, "%s", self->config.run_id);
+    header.started_real_ns = *started_ns;
+    int resumed = 0;
+    char why[512];
+    self->journal = et_journal_open(self->config.journal, self->config.resume,
+                                    &header, &resumed, why, sizeof why);
+    if (!self->journal) {
+        ET_LOG_ERROR("--journal %s: %s", self->config.journal, why);
+        return -1;
+    }
+    if (!resumed)
+        return 0;
+    if (run_id_given && strcmp(header.run_id, self->config.run_id) != 0) {
+        ET_LOG_ERROR("--journal %s holds run '%s', not --run-id '%s'",
+                     self->config.journal, header.run_id,
+                     self->config.run_id);
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(self->config.run_id, sizeof self->config.run_id, "%s",
+             header.run_id);
+    *started_ns = header.started_real_ns;
+    return 0;
+}
+
+/* Resuming: everything the journal holds, through the same handler as
+ * live messages, then a mark that a collector resumed here. */
+static int
+s_journal_replay(et_collector_t *self)
+{
+    uint64_t entries = 0, discarded = 0;
+    char why[512];
+    uint64_t t0 = et_clock_mono_ns();
+    if (et_journal_replay(self->journal, s_replay_one, self, &entries,
+                          &discarded, why, sizeof why) != 0) {
+        ET_LOG_ERROR("--journal %s: %s", self->config.journal, why);
+        return -1;
+    }
+    if (discarded > 0)
+        ET_LOG_WARN("--journal %s: its last entry was cut short (%llu "
+                    "bytes, written when the collector was killed): "
+                    "discarded",
+                    self->config.journal, (unsigned long long)discarded);
+    if (entries == 0 && !self->config.resume)
+        return 0;
+    et_journal_entry_t mark = {.kind = ET_JOURNAL_RESUMED,
+                               .mono_ns = et_clock_mono_ns()};
+    if (entries > 0 || discarded > 0) {
+        if (et_journal_append(self->journal, &mark) != 0) {
+            ET_LOG_ERROR("--journal %s: cannot write: %s",
+                         self->config.journal, strerror(errno));
+            return -1;
+        }
+        (void)s_handle(self, &mark);
+        ET_LOG_INFO("resumed run %s from --journal %s: %llu message(s) "
+                    "replayed in %.3f s, the broker's up to %llu (epoch "
+                    "%llu)",
+                    self->config.run_id, self->config.journal,
+                    (unsigned long long)entries,
+                    (double)(et_clock_mono_ns() - t0) / 1e9,
+                    (unsigned long long)self->last_seq,
+                    (unsigned long long)self->epoch);
+    }
+    return 0;
+}
+
+/* The DEALER for COLLECTED, connected to the broker's frontend; the
+ * first thing it sends is a resume (everything after what the journal
+ * holds). 0, or -1 (logged). */
+static int
+s_acks_connect(et_collector_t *self, const char *endpoint)
+{
+    self->acks = et_zsock_new(self->ctx, ZMQ_DEALER, 100);
+    if (!self->acks || et_curve_connect(self->curve, self->acks, endpoint) !=
+                           0) {
+        ET_LOG_ERROR("cannot connect to the broker at %s: %s", endpoint,
+                     zmq_strerror(errno));
+        et_zsock_close(&self->acks);
+        return -1;
+    }
+    self->resume_due = 1;
+    ET_LOG_INFO("acknowledging to the broker at %s", endpoint);
+    return 0;
+}
+
+/* --broker-endpoints: FRONTEND= from the broker's endpoints file, once it
+ * exists (it is written whole, then renamed). Anything malformed is
+ * logged and looked at again later. */
+static void
+s_acks_from_file(et_collector_t *self)
+{
+    FILE *f = fopen(self->config.broker_file, "re");
+    if (!f)
+        return;
+    char line[ET_ENDPOINT_MAX + 16], endpoint[ET_ENDPOINT_MAX] = "";
+    int lines = 0;
+    while (lines++ < 16 && fgets(line, sizeof line, f)) {
+        size_t len = strcspn(line, "\n");
+        line[len] = '\0';
+        if (strncmp(line, "FRONTEND=", 9) == 0 &&
+            len - 9 < sizeof endpoint &&
+            (strncmp(line + 9, "tcp://", 6) == 0 ||
+             strncmp(line + 9, "ipc://", 6) == 0)) {
+            memcpy(endpoint, line + 9, len - 9 + 1);
+            break;
+        }
+    }
+    fclose(f);
+    if (!endpoint[0]) {
+        ET_LOG_WARN_LIMITED("--broker-endpoints %s: no FRONTEND=tcp:// or "
+                            "ipc:// line yet",
+                            self->config.broker_file);
+        return;
+    }
+    (void)s_acks_connect(self, endpoint);
+}
+
+/* COLLECTED to the broker: a resume when one is due, else an
+ * acknowledgement when more was journaled since the last, each at most
+ * every S_ACK_PERIOD_NS. A send the socket refuses (no broker connected)
+ * is tried again at the next pass. */
+static void
+s_acknowledge(et_collector_t *self, uint64_t now)
+{
+    if (!self->acks && self->config.broker_file[0] &&
+        now >= self->next_connect_ns) {
+        self->next_connect_ns = now + S_ACK_PERIOD_NS;
+        s_acks_from_file(self);
+    }
+    if (!self->acks || now < self->next_ack_ns)
+        return;
+    int resume = self->resume_due;
+    if (!resume && self->epoch == self->acked_epoch &&
+        self->last_seq == self->acked_seq)
+        return;
+    et_collected_t m = {.epoch = self->epoch,
+                        .seq = self->last_seq,
+                        .resume = (uint8_t)resume};
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    int rc = et_codec_encode_collected(&buf, &m);
+    if (rc == 0)
+        rc = et_zsock_send(self->acks, NULL, ET_MSG_COLLECTED, &buf, NULL,
+                           ZMQ_DONTWAIT);
+    msgpack_sbuffer_destroy(&buf);
+    if (rc != 0) {
+        if (errno != EAGAIN)
+            ET_LOG_WARN_LIMITED("cannot send COLLECTED to the broker: %s",
+                                zmq_strerror(errno));
+        return;
+    }
+    if (resume)
+        ET_LOG_DEBUG("asked the broker for everything after %llu",
+                     (unsigned long long)self->last_seq);
+    self->resume_due = 0;
+    self->acked_epoch = self->epoch;
+    self->acked_seq = self->last_seq;
+    self->next_ack_ns = now + S_ACK_PERIOD_NS;
 }
 
 /* Handle up to 'budget' queued messages without blocking. Returns 0, or
@@ -325,17 +626,18 @@ s_receive(et_collector_t *self, int budget)
                                   ZMQ_DONTWAIT);
         if (count < 0) {
             if (errno == EAGAIN || errno == EINTR)
-                return 0;
+                break;
             ET_LOG_ERROR("receive: %s", zmq_strerror(errno));
             return -1;
         }
-        int rc = s_handle(self, frames, count, too_many);
+        int rc = s_take(self, frames, count, too_many);
         et_zsock_frames_close(frames, count);
         if (rc != 0) {
             ET_LOG_ERROR("out of memory while accounting");
             return -1;
         }
     }
+    s_acknowledge(self, et_clock_mono_ns());
     return 0;
 }
 
@@ -404,6 +706,7 @@ s_loop(et_collector_t *self, const volatile sig_atomic_t *stop,
         }
         if (rc > 0 && s_receive(self, S_BATCH_MESSAGES) != 0)
             return ET_AGG_END_ERROR;
+        s_acknowledge(self, et_clock_mono_ns());
         s_metrics_publish(self, et_clock_mono_ns(), 0);
         switch (et_aggregate_state(self->aggregate, et_clock_mono_ns(),
                                    self->config.drain_timeout_ns)) {
@@ -431,6 +734,14 @@ et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
 {
     et_agg_end_t why = s_loop(self, stop, broker_lost);
     s_metrics_publish(self, et_clock_mono_ns(), 1);
+    et_aggregate_set_delivery(self->aggregate, &self->delivery);
+    if (self->in_order)
+        ET_LOG_INFO("the broker's messages: up to %llu of epoch %llu taken, "
+                    "%llu duplicate(s) and %llu out of order skipped",
+                    (unsigned long long)self->last_seq,
+                    (unsigned long long)self->epoch,
+                    (unsigned long long)self->delivery.duplicates_skipped,
+                    (unsigned long long)self->delivery.out_of_order_skipped);
     et_aggregate_finish(self->aggregate, why, et_clock_real_ns());
     const et_results_t *results = et_aggregate_results(self->aggregate);
     if (!results) {

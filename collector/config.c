@@ -165,6 +165,36 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
          .help = "after binding, write COLLECTOR=ENDPOINT (the port chosen "
                  "for tcp://HOST:*) and, with --metrics, METRICS=URL "
                  "(default: none)"},
+        {.name = "journal",
+         .type = ET_OPT_STRING,
+         .dest = c->journal,
+         .size = sizeof c->journal,
+         .arg = "FILE",
+         .help = "append every message taken to FILE before it is "
+                 "processed, so a collector started again with --resume "
+                 "continues the run (default: none)"},
+        {.name = "resume",
+         .type = ET_OPT_FLAG,
+         .dest = &c->resume,
+         .help = "with --journal: replay the journal if it holds a run, "
+                 "then continue it (its run id and start time included)"},
+        {.name = "broker",
+         .type = ET_OPT_ENDPOINT,
+         .dest = c->broker,
+         .size = sizeof c->broker,
+         .arg = "ENDPOINT",
+         .help = "with --journal: the broker's frontend, told (COLLECTED) "
+                 "what the journal holds, so that it keeps the rest and "
+                 "sends again what this collector missed; needs a broker "
+                 "run with --collector-acks (default: none)"},
+        {.name = "broker-endpoints",
+         .type = ET_OPT_STRING,
+         .dest = c->broker_file,
+         .size = sizeof c->broker_file,
+         .arg = "FILE",
+         .help = "as --broker, with the endpoint read from FRONTEND= in "
+                 "the broker's --endpoints-file FILE once it exists (for a "
+                 "port the broker's system chose) (default: none)"},
         {.name = "metrics",
          .type = ET_OPT_CUSTOM,
          .parse = et_metrics_http_opt_addr,
@@ -190,5 +220,18 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
              ET_COLLECTOR_WORKFLOW_DEFAULT);
     if (c->workflow_arg[0] && s_resolve_workflow(c, &spec) != ET_OPTS_RUN)
         return ET_OPTS_USAGE;
+    if (c->resume && !c->journal[0])
+        return et_opts_error(&spec, "resume", "", "needs --journal FILE");
+    if (c->broker[0] && !c->journal[0])
+        return et_opts_error(&spec, "broker", c->broker,
+                             "needs --journal FILE (acknowledgements say "
+                             "what the journal holds)");
+    if (c->broker_file[0] && !c->journal[0])
+        return et_opts_error(&spec, "broker-endpoints", c->broker_file,
+                             "needs --journal FILE (acknowledgements say "
+                             "what the journal holds)");
+    if (c->broker_file[0] && c->broker[0])
+        return et_opts_error(&spec, "broker-endpoints", c->broker_file,
+                             "give --broker or --broker-endpoints, not both");
     return et_opts_checked(&spec);
 }

@@ -43,6 +43,10 @@ typedef struct {
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp:// ("": off) */
     char endpoints_file[PATH_MAX]; /* --endpoints-file: the bound endpoint */
     char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */
+    char journal[PATH_MAX];            /* --journal FILE, "": none */
+    int resume;                        /* --resume: replay the journal */
+    char broker[ET_ENDPOINT_MAX];      /* --broker: COLLECTED to it, "": no */
+    char broker_file[PATH_MAX]; /* --broker-endpoints: FRONTEND= from it */
 } et_collector_config_t;
 
 /* Fill 'config' from argv (defaults first). Returns ET_OPTS_RUN (run),

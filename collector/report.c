@@ -369,6 +369,21 @@ s_lost_reasons_json(const et_results_t *r)
     return reasons;
 }
 
+/* collector.restarts and what it skipped of the broker's sequenced
+ * messages (docs/architecture.md, "Collector restart"). */
+static int
+s_add_delivery_keys(json_t *collector, const et_results_t *r)
+{
+    const et_agg_delivery_t *d = &r->delivery;
+    return json_object_set_new(collector, "restarts", s_uint(d->restarts)) ||
+                   json_object_set_new(collector, "duplicates_skipped",
+                                       s_uint(d->duplicates_skipped)) ||
+                   json_object_set_new(collector, "out_of_order_skipped",
+                                       s_uint(d->out_of_order_skipped))
+               ? -1
+               : 0;
+}
+
 static int
 s_add_later_keys(json_t *root, const et_results_t *r)
 {
@@ -383,7 +398,8 @@ s_add_later_keys(json_t *root, const et_results_t *r)
                                        s_load_window_json(r)) ||
                    json_object_set_new(root, "bottleneck",
                                        s_bottleneck_json(r)) ||
-                   json_object_set_new(root, "broker", s_broker_json(r))
+                   json_object_set_new(root, "broker", s_broker_json(r)) ||
+                   s_add_delivery_keys(json_object_get(root, "collector"), r)
                ? -1
                : 0;
 }

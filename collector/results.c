@@ -116,6 +116,8 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
     r->broker_records_dropped = p->broker_records_dropped;
     r->broker_bad_messages = p->broker_bad_messages;
     r->bad_messages = p->bad_messages;
+    if (p->delivery)
+        r->delivery = *p->delivery;
     r->bad_records = p->bad_records;
 
     s_free_arrays(self);

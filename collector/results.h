@@ -38,6 +38,7 @@ typedef struct {
     uint64_t broker_stale_results;
     uint64_t broker_records_dropped;
     uint64_t broker_bad_messages;
+    const et_agg_delivery_t *delivery;
     const et_timeseries_t *timeseries;
     const et_clocks_t *clocks;
     const et_accuracy_tally_t *accuracy;

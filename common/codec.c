@@ -338,7 +338,7 @@ s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
            (type >= ET_MSG_READY && type <= ET_MSG_STARTING) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_WORKFLOW);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_COLLECTED);
 }
 
 int
@@ -753,6 +753,64 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
 }
 
 int
+et_codec_encode_collected(msgpack_sbuffer *buf, const et_collected_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 3) ||
+                  msgpack_pack_uint64(&pk, m->epoch) ||
+                  msgpack_pack_uint64(&pk, m->seq) ||
+                  (m->resume ? msgpack_pack_true(&pk)
+                             : msgpack_pack_false(&pk)));
+}
+
+int
+et_codec_decode_collected(const void *data, size_t size, et_collected_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 3, 0) != 0)
+        return -1;
+    m->epoch = s_read_u64(&r, UINT64_MAX);
+    m->seq = s_read_u64(&r, UINT64_MAX);
+    const msgpack_object *o = s_next(&r);
+    if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+        r.bad = 1;
+    else
+        m->resume = o->via.boolean ? 1 : 0;
+    return s_reader_close(&r);
+}
+
+void
+et_codec_encode_seq(unsigned char *out, const et_seq_t *seq)
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (unsigned char)(seq->epoch >> (56 - 8 * i));
+        out[8 + i] = (unsigned char)(seq->seq >> (56 - 8 * i));
+    }
+}
+
+int
+et_codec_decode_seq(const void *data, size_t size, et_seq_t *seq)
+{
+    if (size != ET_SEQ_FRAME_SIZE) {
+        errno = EPROTO;
+        return -1;
+    }
+    const unsigned char *p = data;
+    uint64_t epoch = 0, n = 0;
+    for (int i = 0; i < 8; i++) {
+        epoch = epoch << 8 | p[i];
+        n = n << 8 | p[8 + i];
+    }
+    if (epoch == 0 || n == 0) {
+        errno = EPROTO;
+        return -1;
+    }
+    seq->epoch = epoch;
+    seq->seq = n;
+    return 0;
+}
+
+int
 et_codec_encode_time_req(msgpack_sbuffer *buf, const et_time_req_t *m)
 {
     S_PACKER(buf);
@@ -1004,6 +1062,8 @@ et_codec_type_name(et_msg_type_t type)
         return "CLOCK";
     case ET_MSG_WORKFLOW:
         return "WORKFLOW";
+    case ET_MSG_COLLECTED:
+        return "COLLECTED";
     }
     return "UNKNOWN";
 }

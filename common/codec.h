@@ -55,7 +55,8 @@ typedef enum {
     ET_MSG_USAGE = 21,    /* worker -> collector */
     ET_MSG_STATS = 22,    /* broker -> PUB subscribers and collector */
     ET_MSG_CLOCK = 23,    /* producer or worker -> broker -> collector */
-    ET_MSG_WORKFLOW = 24  /* broker -> collector: the stages it runs */
+    ET_MSG_WORKFLOW = 24, /* broker -> collector: the stages it runs */
+    ET_MSG_COLLECTED = 25 /* collector -> broker frontend: journaled up to */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */
@@ -298,6 +299,32 @@ typedef struct {
     char stages[ET_STAGES_MAX][ET_NAME_MAX];
 } et_workflow_msg_t;
 
+/* The collector's acknowledgement to the broker: every sequenced message
+ * of broker 'epoch' up to 'seq' is in its journal. With 'resume' (1) the
+ * broker drops what it keeps up to 'seq' and sends the rest again, in
+ * order; a resume for another epoch than the broker's asks for
+ * everything it keeps. */
+typedef struct {
+    uint64_t epoch;
+    uint64_t seq;
+    uint8_t resume; /* 0 or 1 */
+} et_collected_t;
+
+/* The third frame of every message the broker sends the collector: the
+ * broker process's epoch and the message's sequence number (from 1).
+ * Fixed size, not msgpack: 16 bytes, both big-endian. */
+#define ET_SEQ_FRAME_SIZE 16
+typedef struct {
+    uint64_t epoch;
+    uint64_t seq;
+} et_seq_t;
+
+/* Write 'seq' into out[ET_SEQ_FRAME_SIZE]. */
+void et_codec_encode_seq(unsigned char *out, const et_seq_t *seq);
+/* 0, or -1 with errno EPROTO unless 'size' is ET_SEQ_FRAME_SIZE and the
+ * epoch and sequence number are not 0. */
+int et_codec_decode_seq(const void *data, size_t size, et_seq_t *seq);
+
 /* Check that 'data' holds exactly one msgpack object of at most
  * ET_MSGPACK_MAX_DEPTH nesting whose declared lengths fit in 'size'. This
  * runs before msgpack-c unpacks anything, so a hostile length can never
@@ -340,6 +367,10 @@ int et_codec_encode_workflow(msgpack_sbuffer *buf,
                              const et_workflow_msg_t *msg);
 int et_codec_decode_workflow(const void *data, size_t size,
                              et_workflow_msg_t *msg);
+
+int et_codec_encode_collected(msgpack_sbuffer *buf, const et_collected_t *msg);
+int et_codec_decode_collected(const void *data, size_t size,
+                              et_collected_t *msg);
 
 /* Records travel in batches: the body is an array of records. */
 int et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,

@@ -325,16 +325,23 @@ cmd_down() {
 cmd_restart() {
   case "${1-}" in
     -h|--help) help_restart; return 0 ;;
-    broker) ;;
-    collector) usage_error "restart collector: not supported (only the broker restarts)" ;;
-    *) usage_error "usage: ./eventide restart broker" ;;
+    broker|collector) ;;
+    *) usage_error "usage: ./eventide restart broker|collector" ;;
   esac
-  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker"
-  local run
+  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker|collector"
+  local run what="$1"
   run="$(state_run)"
   run_env "$run"
   [ -z "$HOSTS_FILE" ] ||
-    die "restart broker: not with --hosts (the broker runs on another machine)"
+    die "restart $what: not with --hosts (the $what runs on another machine)"
+  if [ "$what" = collector ]; then
+    [ -s "$run/collector.argv" ] ||
+      die "restart collector: this pipeline's collector keeps no journal (started by an older launcher?)"
+    restart_collector "$run" "by hand: ./eventide restart collector" ||
+      die "the collector did not come back: $(tail -n 1 "$run/logs/launcher.log") (logs: $run/logs)"
+    echo "collector restarted: pid $(local_pid_of "$run" collector); it resumed from its journal and the broker sends what it missed"
+    return 0
+  fi
   restart_broker "$run" "by hand: ./eventide restart broker" ||
     die "the broker did not come back: $(tail -n 1 "$run/logs/launcher.log") (logs: $run/logs)"
   echo "broker restarted: pid $(local_pid_of "$run" broker); the workers register again by themselves"

@@ -23,6 +23,8 @@ usage: ./eventide COMMAND [options]
   down                  drain and stop everything, write the results
   restart broker        kill the running pipeline's broker and start it again
                         on the same endpoints (workers register again)
+  restart collector     kill the running pipeline's collector and start it
+                        again: it resumes from its journal, nothing lost
   keys [DIR] [--force]  create CURVE keys for --curve (default .eventide/keys)
   help                  this text
 
@@ -90,7 +92,8 @@ help_pipeline_opts() {
   --clock-skew K=MS      emulate a clock MS ms ahead (negative: behind) for
                          K = producer, workers or a host of --hosts
                          (repeatable)
-  --supervise N          restart a broker that dies, at most N times (each
+  --supervise N          restart a broker that dies, at most N times, and a
+                         collector that dies, at most N times too (each
                          restart logged in the results' launcher.log);
                          not with --hosts (default 0: never)
   --cpus ROLE=LIST       pin ROLE's processes to the cpus LIST (taskset;
@@ -175,6 +178,9 @@ help_restart() {
   echo "usage: ./eventide restart broker   (under up: SIGKILL the broker and start it"
   echo "  again with the same command line and endpoints; what it held is lost, the"
   echo "  workers and producers reconnect and the workers say READY again)"
+  echo "       ./eventide restart collector   (under up: SIGKILL the collector and start"
+  echo "  it again with --resume on the same endpoints: it replays RUN/collector.journal"
+  echo "  and the broker sends again what it had not journaled; nothing is lost)"
 }
 help_status() { echo "usage: ./eventide status [--json]"; }
 help_top() {

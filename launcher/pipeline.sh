@@ -35,6 +35,13 @@ collector_argv() {
     --endpoints-file "$run/collector.endpoints"
     --workflow "$(wf_get "$wf_name" path)"
     --run-id "$(basename "$results")" --log-level "$LOG_LEVEL")
+  # A collector killed and started again resumes from its journal; the
+  # broker keeps what it has not acknowledged (docs/architecture.md,
+  # Reliability). Not across hosts: restarts are local only.
+  [ -z "${HOSTS_FILE:-}" ] && collector_argv_out+=(
+    --journal "$run/collector.journal"
+    --broker-endpoints "$run/broker.endpoints")
+  return 0
 }
 
 # metrics_addr ROLE: the --metrics of ROLE (broker, collector or
@@ -66,6 +73,7 @@ broker_argv() {
   [ -n "$BACKLOG_MEMORY" ] && broker_argv_out+=(--backlog-memory "$BACKLOG_MEMORY")
   [ -n "$SPILL_MAX" ] && broker_argv_out+=(--spill-max "$SPILL_MAX")
   broker_argv_out+=(--spill-file "$run/collector.spill")
+  [ -z "${HOSTS_FILE:-}" ] && broker_argv_out+=(--collector-acks)
   broker_argv_out+=(--metrics "$(metrics_addr broker)")
   [ -n "$CURVE_DIR" ] && broker_argv_out+=(--curve "$CURVE_DIR")
   broker_argv_out+=(--endpoints-file "$run/broker.endpoints")
@@ -445,6 +453,8 @@ pipeline_start() {
   local metrics_collector_url=""
   [ "$METRICS" != off ] &&
     metrics_collector_url="$(endpoint_of "$run" collector METRICS)"
+  [ -z "$HOSTS_FILE" ] &&
+    collector_record "$run" "$collector" "$metrics_collector_url" "${argv[@]}"
   broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
   "${on_broker[@]}" "${argv[@]}"
   if [ "$TRANSPORT" = tcp ]; then
@@ -692,11 +702,28 @@ exit_why() {
 # process does). A collector that died or failed ends the run
 # (run_collector_lost). Sets COLLECTOR_ENDED once it ended well.
 collector_watch() {
-  local run="$1" cpid rc=0
+  local run="$1" cpid rc=0 pid
   [ -n "${COLLECTOR_ENDED:-}" ] && return 0
   pid_into cpid "$run" collector
   kill -0 "$cpid" 2>/dev/null && return 0
-  wait "$cpid" || rc=$?
+  # Only the first collector is this shell's child: a restarted one
+  # (--supervise) ended well if it wrote the results.
+  if [ "$cpid" != "${COLLECTOR_REAPED-}" ]; then
+    COLLECTOR_REAPED="$cpid"
+    wait "$cpid" 2>/dev/null || rc=$?
+  else
+    rc=1
+  fi
+  if [ "$rc" -eq 127 ]; then
+    rc=1
+    [ "$OUT/summary.json" -nt "$run/collector.argv" ] && rc=0
+  fi
+  if [ "$rc" -ne 0 ] && [ -s "$run/collector.argv" ] &&
+     ! [ -f "$run/collector.given-up" ]; then
+    # The supervisor restarts it, unless its restarts are used up.
+    pid_into pid "$run" supervisor
+    [ -n "$pid" ] && s_running "$pid" && return 0
+  fi
   [ "$rc" -eq 0 ] || run_collector_lost "$run" "$(exit_why "$rc")"
   COLLECTOR_ENDED=1
 }
@@ -875,6 +902,83 @@ s_restart_broker_locked() {
   run_log "$run" INFO "broker restarted ($why): pid ${old:-none} killed, pid $new bound $FRONTEND $BACKEND"
 }
 
+# ---- collector restarts ------------------------------------------------------
+# `restart collector` and the supervisor kill the collector and start it
+# again with RUN/collector.argv plus --resume: it replays its journal
+# (RUN/collector.journal) and asks the broker (--collector-acks) for what
+# it had not journaled. Same endpoints: the one it bound, the /metrics port
+# it got.
+
+# collector_record RUN BOUND METRICS_URL ARGV...: the collector's command
+# line with --bind BOUND (tcp: the port the kernel chose) and --metrics
+# the address METRICS_URL names (when not off).
+collector_record() {
+  local run="$1" bound="$2" url="$3" i addr
+  shift 3
+  local -a argv=("$@")
+  for ((i = 0; i < ${#argv[@]} - 1; i++)); do
+    case "${argv[i]}" in
+      --bind) argv[i + 1]="$bound" ;;
+      --metrics)
+        if [ -n "$url" ]; then
+          addr="${url#http://}"; argv[i + 1]="${addr%/metrics}"
+        fi ;;
+    esac
+  done
+  printf '%q ' "${argv[@]}" >"$run/collector.argv"
+}
+
+# s_collector_bound_or_dead RUN PID: the collector PID wrote its
+# endpoints (it bound, after replaying its journal), or died.
+s_collector_bound_or_dead() { [ -f "$1/collector.endpoints" ] || ! s_running "$2"; }
+
+# restart_collector RUN WHY [DEAD]: kill the collector and start it again
+# with --resume; with DEAD (the pid a supervisor saw die), only if that is
+# still the collector. Under RUN/collector.lock. Waits until it bound. 0,
+# or 1 (logged) when it did not come up. Needs the run's env (run_env).
+restart_collector() {
+  local run="$1" lock rc=0
+  exec {lock}>>"$run/collector.lock"
+  flock "$lock"
+  s_restart_collector_locked "$@" {lock}>&- || rc=$?
+  exec {lock}>&-
+  return "$rc"
+}
+
+s_restart_collector_locked() {
+  local run="$1" why="$2" dead="${3-}" old new
+  local -a argv
+  old="$(local_pid_of "$run" collector)"
+  [ -z "$dead" ] || [ "$old" = "$dead" ] || return 0
+  if [ ! -s "$run/collector.argv" ]; then
+    run_log "$run" ERROR "cannot restart the collector: no command line in $run/collector.argv"
+    return 1
+  fi
+  eval "argv=($(cat "$run/collector.argv"))"
+  if [ -n "$old" ]; then
+    kill -KILL "$old" 2>/dev/null || true
+    if ! s_wait_for 200 s_dead "$old"; then
+      run_log "$run" ERROR "collector pid $old survived SIGKILL for 10 s: not restarted"
+      return 1
+    fi
+  fi
+  # An ipc endpoint is a file the dead collector left behind.
+  case "$COLLECTOR" in ipc://*) rm -f "${COLLECTOR#ipc://}" ;; esac
+  rm -f "$run/collector.endpoints"
+  start_bg "$run" collector "${argv[@]}" --resume
+  new="$(local_pid_of "$run" collector)"
+  # The replay comes before the bind: a long journal takes a while.
+  if ! s_wait_for 1200 s_collector_bound_or_dead "$run" "$new"; then
+    run_log "$run" ERROR "the restarted collector (pid $new) did not bind within 60 s"
+    return 1
+  fi
+  if [ ! -f "$run/collector.endpoints" ]; then
+    run_log "$run" ERROR "the restarted collector (pid $new) stopped at once: see logs/collector.log"
+    return 1
+  fi
+  run_log "$run" INFO "collector restarted ($why): pid ${old:-none} killed, pid $new resumed from its journal, bound $COLLECTOR"
+}
+
 # stop_supervisor RUN: the broker is about to stop on purpose: mark it and
 # stop its supervisor (if any), so the stop is not taken for a crash.
 stop_supervisor() {
@@ -903,15 +1007,32 @@ start_supervisor() {
 }
 
 # supervise_broker RUN MAX: every half second, a broker that died (not
-# stopped on purpose: RUN/broker.stopping) is restarted, at most MAX times.
+# stopped on purpose: RUN/broker.stopping) is restarted, at most MAX times;
+# so is a collector that died (RUN/collector.argv: one that can resume),
+# at most MAX times too, counted apart. The supervisor is stopped before
+# either is stopped on purpose.
 supervise_broker() {
-  local run="$1" max="$2" restarts=0 pid
+  local run="$1" max="$2" restarts=0 collector_restarts=0 pid
   run_env "$run"
   trap 'exit 0' TERM INT
-  run_log "$run" INFO "supervisor up (pid $$): restarts a broker that dies, at most $max time(s)"
+  run_log "$run" INFO "supervisor up (pid $$): restarts a broker or a collector that dies, at most $max time(s) each"
   while :; do
     nap 0.5
     [ -f "$run/broker.stopping" ] && return 0
+    pid_into pid "$run" collector
+    # A collector that wrote the results (run: it ends by itself) is done.
+    if [ -s "$run/collector.argv" ] && [ -n "$pid" ] && ! s_running "$pid" &&
+       ! [ "$OUT/summary.json" -nt "$run/collector.argv" ] &&
+       ! [ -f "$run/collector.given-up" ]; then
+      if [ "$collector_restarts" -ge "$max" ]; then
+        run_log "$run" ERROR "the collector (pid $pid) died; not restarted: --supervise $max restarts used up"
+        : >"$run/collector.given-up"
+      else
+        collector_restarts=$((collector_restarts + 1))
+        restart_collector "$run" "supervisor: pid $pid died, restart $collector_restarts of $max" "$pid" ||
+          run_log "$run" ERROR "supervisor: collector restart $collector_restarts of $max failed"
+      fi
+    fi
     pid_into pid "$run" broker
     [ -n "$pid" ] && s_running "$pid" && continue
     [ -f "$run/broker.stopping" ] && return 0

@@ -242,6 +242,14 @@ s_cmp_workflow(const char *w, const et_workflow_msg_t *a,
 }
 
 static void
+s_cmp_collected(const char *w, const et_collected_t *a, const et_collected_t *b)
+{
+    S_EQ(w, a, b, epoch);
+    S_EQ(w, a, b, seq);
+    S_EQ(w, a, b, resume);
+}
+
+static void
 s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
 {
     S_EQ(w, a, b, kind);
@@ -340,6 +348,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_time_rep_t, time_rep, s_cmp_time_rep);
     S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
     S_ROUND_TRIP(et_workflow_msg_t, workflow, s_cmp_workflow);
+    S_ROUND_TRIP(et_collected_t, collected, s_cmp_collected);
     s_records(data, size);
     return 0;
 }

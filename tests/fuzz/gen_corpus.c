@@ -209,6 +209,11 @@ s_codec(void)
                                   .stages = {"preprocess", "fraud", "noop"}};
     rc |= et_codec_encode_workflow(&b, &workflow);
     rc |= s_write_buf("codec", "workflow", &b);
+    et_collected_t collected = {.epoch = 1700000000123456789ULL,
+                                .seq = 4242,
+                                .resume = 1};
+    rc |= et_codec_encode_collected(&b, &collected);
+    rc |= s_write_buf("codec", "collected", &b);
     /* Shapes the decoders must refuse: ext, bin, deep nesting, a map. */
     static const unsigned char s_ext[] = {0x92, 0xd4, 0x01, 0x02,
                                           0xc4, 0x01, 0x00};

@@ -140,7 +140,7 @@ $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///
     BACKLOG_MEMORY=1024; SPILL_MAX=2048
     show_argv broker_argv a /r wf ipc:///r/f ipc:///r/b ipc:///r/c ipc:///r/s'
   expect_ok
-  expect_output "$ET_BIN_DIR/eventide-broker --frontend ipc:///r/f --backend ipc:///r/b --collector ipc:///r/c --stats ipc:///r/s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --backlog-memory 1024 --spill-max 2048 --spill-file /r/collector.spill --metrics 127.0.0.1:0 --endpoints-file /r/broker.endpoints"
+  expect_output "$ET_BIN_DIR/eventide-broker --frontend ipc:///r/f --backend ipc:///r/b --collector ipc:///r/c --stats ipc:///r/s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --backlog-memory 1024 --spill-max 2048 --spill-file /r/collector.spill --collector-acks --metrics 127.0.0.1:0 --endpoints-file /r/broker.endpoints"
 }
 
 @test "collector_argv, broker_argv and autoscaler_argv" {
@@ -160,11 +160,37 @@ $ET_BIN_DIR/eventide-producer --broker ipc:///r/frontend.ipc --collector ipc:///
     show_argv autoscaler_argv a /r /res/run-7'
   expect_ok
   build="$(dirname "$ET_BIN_DIR")"
-  expect_output "$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 127.0.0.1:0 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info
-$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics 127.0.0.1:0 --curve /k --endpoints-file /r/broker.endpoints
-$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics off --curve /k --endpoints-file /r/broker.endpoints
-$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --metrics 0.0.0.0:9464 --curve /k --endpoints-file /r/broker.endpoints
-$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 0.0.0.0:9465 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info
+  expect_output "$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 127.0.0.1:0 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info --journal /r/collector.journal --broker-endpoints /r/broker.endpoints
+$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --collector-acks --metrics 127.0.0.1:0 --curve /k --endpoints-file /r/broker.endpoints
+$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --collector-acks --metrics off --curve /k --endpoints-file /r/broker.endpoints
+$ET_BIN_DIR/eventide-broker --frontend tcp://f --backend tcp://b --collector tcp://c --stats tcp://s --workflow $ET_ROOT/workflows/fraud.json --queue-cap 10000 --drain-timeout 30 --log-level info --spill-file /r/collector.spill --collector-acks --metrics 0.0.0.0:9464 --curve /k --endpoints-file /r/broker.endpoints
+$ET_BIN_DIR/eventide-collector --bind ipc:///r/collector.ipc --memory-mb 512 --out /res/run-7 --expect-producers 1 --drain-timeout 45 --usage-grace 10 --curve /k --metrics 0.0.0.0:9465 --endpoints-file /r/collector.endpoints --workflow $ET_ROOT/workflows/fraud.json --run-id run-7 --log-level info --journal /r/collector.journal --broker-endpoints /r/broker.endpoints
 $ET_BIN_DIR/eventide-autoscaler --stats ipc:///r/stats.ipc --policy hpa --min 0 --target-utilization 0.7 --curve /k --metrics 0.0.0.0:9466 --endpoints-file /r/autoscaler.endpoints --stable-window=6 --decisions /res/run-7/autoscaler.jsonl --log-level info --scale-cmd EVENTIDE_RUN=/r EVENTIDE_BUILD=$build $ET_ROOT/eventide scale {function} {replicas}
 $ET_BIN_DIR/eventide-autoscaler --stats ipc:///r/stats.ipc --policy hpa --min 0 --target-utilization 0.7 --curve /k --stable-window=6 --decisions /res/run-7/autoscaler.jsonl --log-level info --scale-cmd EVENTIDE_RUN=/r EVENTIDE_BUILD=$build $ET_ROOT/eventide scale {function} {replicas}"
+}
+
+@test "with --hosts: no collector journal, no acknowledgements, and restart collector refused" {
+  in_launcher "$pipeline_settings"'
+    local -A wf; workflow_load wf synthetic
+    HOSTS_FILE=/h
+    show_argv collector_argv a /r /res/run-7 1 10 tcp://10.0.0.1:7000 wf
+    show_argv broker_argv a /r wf tcp://f tcp://b tcp://c tcp://s'
+  expect_ok
+  [[ "$output" != *--journal* ]] || { show; return 1; }
+  [[ "$output" != *--broker-endpoints* ]] || { show; return 1; }
+  [[ "$output" != *--collector-acks* ]] || { show; return 1; }
+  run_dir="$BATS_TEST_TMPDIR/state/run-1"
+  mkdir -p "$run_dir"
+  ln -s "$run_dir" "$BATS_TEST_TMPDIR/state/current"
+  printf 'HOSTS_FILE=/h\nCOLLECTOR=tcp://10.0.0.1:7000\n' >"$run_dir/env"
+  eventide restart collector
+  [ "$status" -eq 1 ] || { show; return 1; }
+  [[ "$stderr" == *"restart collector: not with --hosts"* ]] || { show; return 1; }
+}
+
+@test "restart: broker or collector, nothing else" {
+  eventide restart autoscaler
+  expect_usage "restart broker|collector"
+  eventide restart collector extra
+  expect_usage "restart broker|collector"
 }

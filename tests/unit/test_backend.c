@@ -112,7 +112,8 @@ s_fixture_stop(fixture_t *f)
         if (n < 0)
             break;
         et_msg_type_t type;
-        if (n == 2 &&
+        /* [header, body, seq]: the broker numbers what it sends. */
+        if (n == 3 &&
             et_codec_decode_header(zmq_msg_data(&frames[0]),
                                    zmq_msg_size(&frames[0]), &type) == 0 &&
             type == ET_MSG_STATS &&

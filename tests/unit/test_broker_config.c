@@ -105,6 +105,8 @@ test_broker_config_defaults(void **state)
     assert_int_equal(s_broker.backlog_memory, 64ULL << 20);
     assert_string_equal(s_broker.spill_file, "");
     assert_int_equal(s_broker.spill_max, 4ULL << 30);
+    assert_int_equal(s_broker.collector_acks, 0);
+    assert_int_equal(s_broker.unacked_max, 64ULL << 20);
     assert_string_equal(s_broker.metrics, ""); /* --metrics off */
     // The default workflow is the synthetic one, read from its file.
     assert_string_equal(s_broker.workflow.name, "synthetic");
@@ -127,7 +129,8 @@ test_broker_config_reads_every_flag(void **state)
                 "--worker-timeout", "2s", "--log-level", "debug", "--curve",
                 dir, "--endpoints-file", "/tmp/run/broker.endpoints",
                 "--backlog-memory", "0", "--spill-file",
-                "/tmp/run/collector.spill", "--spill-max", "4096", NULL),
+                "/tmp/run/collector.spill", "--spill-max", "4096",
+                "--collector-acks", "--unacked-max", "65536", NULL),
         ET_OPTS_RUN);
     assert_string_equal(s_broker.stats, "tcp://127.0.0.1:*");
     assert_string_equal(s_broker.workflow.name, "noop");
@@ -145,6 +148,8 @@ test_broker_config_reads_every_flag(void **state)
     assert_int_equal(s_broker.backlog_memory, 0);
     assert_string_equal(s_broker.spill_file, "/tmp/run/collector.spill");
     assert_int_equal(s_broker.spill_max, 4096);
+    assert_int_equal(s_broker.collector_acks, 1);
+    assert_int_equal(s_broker.unacked_max, 65536);
     assert_int_equal(rmdir(dir), 0);
 }
 
@@ -184,7 +189,7 @@ test_broker_config_refuses_bad_values_naming_the_flag(void **state)
         {"--workflow", "bogus"},      {"--curve", "/nonexistent/keys"},
         {"--endpoints-file", ""},     {"--backlog-memory", "-1"},
         {"--backlog-memory", "2T"},   {"--spill-file", ""},
-        {"--spill-max", "x"},
+        {"--spill-max", "x"},         {"--unacked-max", "2T"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(

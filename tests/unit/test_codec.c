@@ -988,7 +988,7 @@ test_codec_header_round_trips_every_type(void **state)
         ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
         ET_MSG_BYE,      ET_MSG_REGISTER, ET_MSG_RECORDS,   ET_MSG_USAGE,
         ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED,
-        ET_MSG_STARTING};
+        ET_MSG_STARTING, ET_MSG_COLLECTED};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1006,6 +1006,7 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_WORKFLOW), "WORKFLOW");
     assert_string_equal(et_codec_type_name(ET_MSG_REGISTER), "REGISTER");
     assert_string_equal(et_codec_type_name(ET_MSG_STARTING), "STARTING");
+    assert_string_equal(et_codec_type_name(ET_MSG_COLLECTED), "COLLECTED");
 }
 
 static void
@@ -1373,6 +1374,85 @@ test_codec_workflow_rejects_bad_lists(void **state)
 }
 
 static void
+test_codec_collected_round_trips(void **state)
+{
+    (void)state;
+    const et_collected_t cases[] = {{.epoch = 0, .seq = 0, .resume = 1},
+                                    {.epoch = 7, .seq = 42, .resume = 0},
+                                    {.epoch = UINT64_MAX,
+                                     .seq = UINT64_MAX,
+                                     .resume = 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_collected(&b, &cases[c]), 0);
+        et_collected_t out;
+        memset(&out, 0xa5, sizeof out);
+        assert_int_equal(et_codec_decode_collected(b.data, b.size, &out), 0);
+        assert_true(out.epoch == cases[c].epoch);
+        assert_true(out.seq == cases[c].seq);
+        assert_int_equal(out.resume, cases[c].resume);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+/* resume must be a boolean, the numbers unsigned, exactly three fields. */
+static void
+test_codec_collected_rejects_bad_fields(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, i == 3 ? 4 : 3);
+        if (i == 0)
+            msgpack_pack_int64(&pk, -1);
+        else
+            msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint64(&pk, 2);
+        if (i == 1)
+            msgpack_pack_uint8(&pk, 1);
+        else if (i == 2)
+            msgpack_pack_str(&pk, 0);
+        else
+            msgpack_pack_true(&pk);
+        if (i == 3)
+            msgpack_pack_true(&pk);
+        et_collected_t out;
+        errno = 0;
+        s_expect_fail(et_codec_decode_collected(b.data, b.size, &out), EPROTO,
+                      "collected", "bad field");
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
+test_codec_seq_frame_round_trips_and_rejects_bad_sizes(void **state)
+{
+    (void)state;
+    et_seq_t in = {.epoch = 0x0102030405060708ULL, .seq = 513}, out;
+    unsigned char frame[ET_SEQ_FRAME_SIZE];
+    et_codec_encode_seq(frame, &in);
+    assert_int_equal(frame[0], 1);
+    assert_int_equal(frame[14], 2);
+    assert_int_equal(frame[15], 1);
+    assert_int_equal(et_codec_decode_seq(frame, sizeof frame, &out), 0);
+    assert_true(out.epoch == in.epoch && out.seq == in.seq);
+    errno = 0;
+    s_expect_fail(et_codec_decode_seq(frame, sizeof frame - 1, &out), EPROTO,
+                  "seq", "short");
+    errno = 0;
+    s_expect_fail(et_codec_decode_seq(NULL, 0, &out), EPROTO, "seq", "empty");
+    et_seq_t zero = {.epoch = 1, .seq = 0};
+    et_codec_encode_seq(frame, &zero);
+    errno = 0;
+    s_expect_fail(et_codec_decode_seq(frame, sizeof frame, &out), EPROTO,
+                  "seq", "zero sequence");
+}
+
+static void
 test_codec_clock_round_trips(void **state)
 {
     (void)state;
@@ -1663,7 +1743,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 18, 19, 25, 255};
+    static const int64_t types[] = {0, 9, 18, 19, 26, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2330,6 +2410,9 @@ main(void)
         cmocka_unit_test(test_codec_time_rep_round_trips),
         cmocka_unit_test(test_codec_workflow_round_trips),
         cmocka_unit_test(test_codec_workflow_rejects_bad_lists),
+        cmocka_unit_test(test_codec_collected_round_trips),
+        cmocka_unit_test(test_codec_collected_rejects_bad_fields),
+        cmocka_unit_test(test_codec_seq_frame_round_trips_and_rejects_bad_sizes),
         cmocka_unit_test(test_codec_clock_round_trips),
         cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),

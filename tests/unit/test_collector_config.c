@@ -216,6 +216,30 @@ test_collector_config_workflow_file_names_a_repeated_function(void **state)
 }
 
 static void
+test_collector_config_journal_resume_and_broker(void **state)
+{
+    (void)state;
+    char *argv[] = {"eventide-collector", "--bind", "ipc:///tmp/c.ipc",
+                    "--out", "/tmp/r", "--journal", "/tmp/run/collector.journal",
+                    "--resume", "--broker-endpoints", "/tmp/run/broker.endpoints"};
+    et_collector_config_t c;
+    char out[4096];
+    assert_int_equal(s_parse(&c, ARGC(argv), argv, out, sizeof out),
+                     ET_OPTS_RUN);
+    assert_string_equal(c.journal, "/tmp/run/collector.journal");
+    assert_int_equal(c.resume, 1);
+    assert_string_equal(c.broker_file, "/tmp/run/broker.endpoints");
+    assert_string_equal(c.broker, "");
+    char *direct[] = {"eventide-collector", "--bind", "ipc:///tmp/c.ipc",
+                      "--out", "/tmp/r", "--journal", "/tmp/j",
+                      "--broker", "tcp://127.0.0.1:5555"};
+    assert_int_equal(s_parse(&c, ARGC(direct), direct, out, sizeof out),
+                     ET_OPTS_RUN);
+    assert_string_equal(c.broker, "tcp://127.0.0.1:5555");
+    assert_int_equal(c.resume, 0);
+}
+
+static void
 test_collector_config_refuses_bad_values_naming_the_flag(void **state)
 {
     (void)state;
@@ -260,6 +284,13 @@ test_collector_config_refuses_bad_values_naming_the_flag(void **state)
     S_BAD("--curve", S_EP, "--curve", missing);
     S_BAD("--endpoints-file", S_EP, "--endpoints-file", "");
     S_BAD("extra", S_EP, "extra");
+    // Resuming and acknowledging need a journal; one way to the broker.
+    S_BAD("--resume", S_EP, "--resume");
+    S_BAD("--broker", S_EP, "--broker", "ipc:///tmp/f.ipc");
+    S_BAD("--broker", S_EP, "--journal", "/tmp/j", "--broker", "nowhere");
+    S_BAD("--broker-endpoints", S_EP, "--broker-endpoints", "/tmp/e");
+    S_BAD("--broker-endpoints", S_EP, "--journal", "/tmp/j", "--broker",
+          "ipc:///tmp/f.ipc", "--broker-endpoints", "/tmp/e");
 #undef S_EP
 #undef S_BAD
 }
@@ -303,6 +334,7 @@ main(void)
             test_collector_config_workflow_name_resolves_to_its_stages),
         cmocka_unit_test(
             test_collector_config_workflow_file_names_a_repeated_function),
+        cmocka_unit_test(test_collector_config_journal_resume_and_broker),
         cmocka_unit_test(
             test_collector_config_refuses_bad_values_naming_the_flag),
         cmocka_unit_test(test_collector_config_help_and_check_exit),
