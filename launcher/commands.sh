@@ -50,6 +50,9 @@ cmd_run() {
   "$BIN/eventide-report" --timeseries "$OUT" >/dev/null 2>"$OUT/timeseries-plot.log" ||
     info "no timeseries figure (see $OUT/timeseries-plot.log)"
   echo "results: $OUT"
+  # Results, but a process died on the way: say so in the exit status.
+  [ "${COLLECTOR_SELF_RESTARTS:-0}" -eq 0 ] ||
+    die "the collector died during the run and was restarted from its journal ($COLLECTOR_SELF_RESTARTS time(s)): results in $OUT/summary.json (collector.restarts); logs: $(logs_hint "$OUT")"
 }
 
 state_run() { # the run directory of the pipeline started by `up`

@@ -697,10 +697,17 @@ exit_why() {
   else echo "exit status $1"; fi
 }
 
+# A collector that dies during `run` with no supervisor is restarted from
+# its journal here, at most this many times: lossless (the broker sends
+# again what it had not acknowledged), and the only way the run can still
+# end with results. The run then exits 1 (see run_collector_restarted).
+COLLECTOR_SELF_RESTARTS_MAX=3
+
 # collector_watch RUN: nothing while the collector runs, or once it ended
 # well (exit 0: the results are written; it may end before the broker's
-# process does). A collector that died or failed ends the run
-# (run_collector_lost). Sets COLLECTOR_ENDED once it ended well.
+# process does). A collector that died is restarted from its journal (by
+# the supervisor, or here); one that failed, or cannot be restarted, ends
+# the run (run_collector_lost). Sets COLLECTOR_ENDED once it ended well.
 collector_watch() {
   local run="$1" cpid rc=0 pid
   [ -n "${COLLECTOR_ENDED:-}" ] && return 0
@@ -723,6 +730,14 @@ collector_watch() {
     # The supervisor restarts it, unless its restarts are used up.
     pid_into pid "$run" supervisor
     [ -n "$pid" ] && s_running "$pid" && return 0
+    if [ "${SUPERVISE:-0}" -eq 0 ] &&
+       [ "${COLLECTOR_SELF_RESTARTS:-0}" -lt "$COLLECTOR_SELF_RESTARTS_MAX" ]; then
+      COLLECTOR_SELF_RESTARTS=$((${COLLECTOR_SELF_RESTARTS:-0} + 1))
+      info "the collector died ($(exit_why "$rc")): restarting it from its journal ($COLLECTOR_SELF_RESTARTS of $COLLECTOR_SELF_RESTARTS_MAX)"
+      restart_collector "$run" "run: the collector died ($(exit_why "$rc")), restart $COLLECTOR_SELF_RESTARTS of $COLLECTOR_SELF_RESTARTS_MAX" "$cpid" &&
+        return 0
+      info "the collector could not be restarted (see $OUT/launcher.log)"
+    fi
   fi
   [ "$rc" -eq 0 ] || run_collector_lost "$run" "$(exit_why "$rc")"
   COLLECTOR_ENDED=1
