@@ -529,8 +529,9 @@ s_acks_connect(et_collector_t *self, const char *endpoint)
     self->acks = et_zsock_new(self->ctx, ZMQ_DEALER, 100);
     if (!self->acks || et_curve_connect(self->curve, self->acks, endpoint) !=
                            0) {
-        ET_LOG_ERROR("cannot connect to the broker at %s: %s", endpoint,
-                     zmq_strerror(errno));
+        /* Tried again every pass with --broker-endpoints: limited. */
+        ET_LOG_ERROR_LIMITED("cannot connect to the broker at %s: %s",
+                             endpoint, zmq_strerror(errno));
         et_zsock_close(&self->acks);
         return -1;
     }

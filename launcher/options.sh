@@ -153,7 +153,7 @@ parse_pipeline_opt() {
                     usage_error "--clock-skew '$value': expected producer=MS, workers=MS or HOST=MS, e.g. producer=-250"
                   CLOCK_SKEWS="${CLOCK_SKEWS:+$CLOCK_SKEWS }$value" ;;
     --supervise) is_count "$value" && [ "$value" -le 100 ] ||
-                   usage_error "--supervise '$value': expected how many broker restarts to allow, 0 to 100"
+                   usage_error "--supervise '$value': expected how many restarts of the broker (and of the collector) to allow, 0 to 100"
                  SUPERVISE="$((10#$value))" ;;
     --cpus) cpus_parse "$value" ;;
     --transport) [[ "$value" =~ ^(ipc|tcp)$ ]] ||

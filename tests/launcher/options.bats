@@ -145,7 +145,7 @@ refuses() {
   refuses --port-base 80 1023 65533 99999 x -1
 }
 
-@test "--supervise: how many broker restarts, 0 (the default) to 100" {
+@test "--supervise: how many broker (and collector) restarts, 0 (the default) to 100" {
   in_launcher 'echo "$SUPERVISE"'
   expect_ok
   expect_output 0
