@@ -59,9 +59,10 @@ struct et_collector_t {
     et_metrics_http_t *metrics_http;
     et_prom_t *prom;
     uint64_t next_metrics_ns;
-    /* --journal (NULL: none); broken after a write failed: emptied, no
-     * more appends (a replay of it would miss what came after), while
-     * acknowledgements go on so the broker keeps sending. */
+    /* --journal (NULL: none); broken once full or after a write failed:
+     * given up and marked (a replay of it would miss what came after), no
+     * more appends, while acknowledgements go on so the broker keeps
+     * sending. */
     et_journal_t *journal;
     int journal_broken;
     /* --broker (or --broker-endpoints): sequenced messages are taken in
@@ -410,6 +411,23 @@ s_handle(et_collector_t *self, const et_journal_entry_t *m)
     return s_dispatch(self, type, m->frame[1], m->size[1], m->mono_ns);
 }
 
+/* The journal cannot hold every message any more: give it up, marked so
+ * that no collector resumes from it (it would miss what follows). The run
+ * goes on; the broker's copies are still acknowledged (there is nothing
+ * left to resume them into). */
+static void
+s_journal_give_up(et_collector_t *self, const char *why)
+{
+    self->journal_broken = 1;
+    ET_LOG_ERROR("journal %s given up (%s) after %llu bytes: the run goes "
+                 "on, but a collector restarted from now on cannot resume it",
+                 self->config.journal, why,
+                 (unsigned long long)et_journal_size(self->journal));
+    if (et_journal_abandon(self->journal) != 0)
+        ET_LOG_ERROR("cannot mark the journal %s given up: %s",
+                     self->config.journal, strerror(errno));
+}
+
 /* Journal the message, then handle it. */
 static int
 s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
@@ -422,16 +440,17 @@ s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
         m.frame[i] = zmq_msg_data(&frames[i]);
         m.size[i] = zmq_msg_size(&frames[i]);
     }
-    if (self->journal && !self->journal_broken &&
-        et_journal_append(self->journal, &m) != 0) {
-        self->journal_broken = 1;
-        ET_LOG_ERROR("cannot write the journal %s: %s: going on without "
-                     "it, emptied (a collector restarted now cannot resume "
-                     "the run: it would start anew)",
-                     self->config.journal, strerror(errno));
-        if (et_journal_discard(self->journal) != 0)
-            ET_LOG_ERROR("cannot empty the journal %s either: %s",
-                         self->config.journal, strerror(errno));
+    if (self->journal && !self->journal_broken) {
+        uint64_t bytes = 64;
+        for (int i = 0; i < m.n_frames; i++)
+            bytes += m.size[i];
+        const char *why = NULL;
+        if (et_journal_size(self->journal) + bytes > self->config.journal_max)
+            why = "it reached --journal-max";
+        else if (et_journal_append(self->journal, &m) != 0)
+            why = strerror(errno);
+        if (why)
+            s_journal_give_up(self, why);
     }
     return s_handle(self, &m);
 }

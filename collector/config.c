@@ -173,6 +173,17 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
          .help = "append every message taken to FILE before it is "
                  "processed, so a collector started again with --resume "
                  "continues the run (default: none)"},
+        {.name = "journal-max",
+         .type = ET_OPT_U64,
+         .dest = &c->journal_max,
+         .arg = "BYTES",
+         .def = "1073741824",
+         .umin = 4096,
+         .umax = 1ULL << 44,
+         .help = "with --journal: the journal's bound (about 165 bytes an "
+                 "event); past it the journal is given up, marked so, and "
+                 "a collector restarted later cannot resume the run "
+                 "(nothing else changes)"},
         {.name = "resume",
          .type = ET_OPT_FLAG,
          .dest = &c->resume,

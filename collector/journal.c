@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #define S_FILE_MAGIC "ETJRNL01"
+/* The whole file of a journal given up (et_journal_abandon). */
+#define S_ABANDONED_MAGIC "ETJRNLAB"
 #define S_VERSION 1u
 #define S_ENTRY_MAGIC 0x454a4531u /* "1EJE" */
 
@@ -167,6 +169,15 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
         ssize_t r = s_pread_all(self->fd, &h, sizeof h, 0);
         if (r < 0) {
             s_why(why, why_size, "cannot read: %s", strerror(errno));
+            goto fail;
+        }
+        if ((size_t)r >= sizeof S_ABANDONED_MAGIC - 1 &&
+            memcmp(&h, S_ABANDONED_MAGIC, sizeof S_ABANDONED_MAGIC - 1) ==
+                0) {
+            s_why(why, why_size,
+                  "given up during the run (it reached its bound or could "
+                  "not be written): this run cannot be resumed");
+            errno = ESTALE;
             goto fail;
         }
         /* A header cut short: nothing after it was ever written, so the
@@ -366,11 +377,13 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
 }
 
 int
-et_journal_discard(et_journal_t *self)
+et_journal_abandon(et_journal_t *self)
 {
-    if (ftruncate(self->fd, 0) != 0)
+    struct iovec iov = {.iov_base = (void *)S_ABANDONED_MAGIC,
+                        .iov_len = sizeof S_ABANDONED_MAGIC - 1};
+    if (ftruncate(self->fd, 0) != 0 || s_write_all(self->fd, &iov, 1, 0) != 0)
         return -1;
-    self->end = 0;
+    self->end = iov.iov_len;
     return 0;
 }
 

@@ -67,10 +67,10 @@ int et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
  * entry. */
 int et_journal_append(et_journal_t *self, const et_journal_entry_t *entry);
 
-/* Empty the file: a journal that misses a message must never be resumed
- * from (a collector started with --resume on an empty file starts anew).
- * 0, or -1 with errno. */
-int et_journal_discard(et_journal_t *self);
+/* Give the journal up: it will miss messages, so it must never be resumed
+ * from. The file keeps only a mark, and et_journal_open with 'resume'
+ * fails on it (errno ESTALE, 'why' says so). 0, or -1 with errno. */
+int et_journal_abandon(et_journal_t *self);
 
 /* Bytes in the file. */
 uint64_t et_journal_size(const et_journal_t *self);

@@ -254,10 +254,104 @@ test_collector_ends_broker_lost_with_the_producers_own_done(void **state)
     json_decref(root);
 }
 
+/* A journal past --journal-max is given up: the run goes on and its
+ * results are whole, the file keeps only the mark, and a collector that
+ * would resume from it refuses to start (it would miss what followed). */
+static void
+test_collector_gives_up_a_full_journal_and_never_resumes_from_it(void **state)
+{
+    (void)state;
+    char bind[128], out[128], journal[128];
+    snprintf(bind, sizeof bind, "ipc://%s/collector.ipc", s_dir);
+    snprintf(out, sizeof out, "%s/out", s_dir);
+    snprintf(journal, sizeof journal, "%s/collector.journal", s_dir);
+    char *argv[] = {"eventide-collector", "--bind",       bind,
+                    "--out",              out,            "--workflow",
+                    "synthetic",          "--quiet",      "--drain-timeout",
+                    "10s",                "--log-level",  "off",
+                    "--journal",          journal,        "--journal-max",
+                    "4096",               "--run-id",     "j"};
+    et_collector_config_t config;
+    assert_int_equal(et_collector_config_parse(&config, ARGC(argv), argv),
+                     ET_OPTS_RUN);
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    et_collector_t *collector = et_collector_new(&config);
+    assert_non_null(collector);
+
+    void *ctx = zmq_ctx_new();
+    void *push = et_zsock_new(ctx, ZMQ_PUSH, 1000);
+    assert_non_null(push);
+    assert_int_equal(et_zsock_connect(push, bind), 0);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    int64_t now = et_clock_real_ns();
+    et_hello_t hello = {.producer_id = 1,
+                        .arrival = "poisson",
+                        .source = "synthetic",
+                        .rate_eps = 10,
+                        .duration_s = 1,
+                        .started_ns = now};
+    assert_int_equal(et_codec_encode_hello(&body, &hello), 0);
+    s_send(push, ET_MSG_HELLO, &body);
+    /* 60 events of three records each, one batch each: well past 4 KiB. */
+    enum { EVENTS = 60 };
+    for (uint64_t e = 0; e < EVENTS; e++) {
+        et_record_t r[3];
+        memset(r, 0, sizeof r);
+        for (int i = 0; i < 3; i++) {
+            r[i].event_id = (1ULL << 40) | e;
+            r[i].producer_id = 1;
+            r[i].intended_ns = now;
+            r[i].t_ns = now + (i + 1) * ET_NS_PER_MS;
+            r[i].label = -1;
+            r[i].outcome = -1;
+        }
+        r[0].kind = ET_RECORD_ACCEPTED;
+        r[1].kind = ET_RECORD_STAGE;
+        r[2].kind = ET_RECORD_COMPLETED;
+        assert_int_equal(et_codec_encode_records(&body, r, 3), 0);
+        s_send(push, ET_MSG_RECORDS, &body);
+    }
+    et_done_t done = {.producer_id = 1, .sent = EVENTS, .finished_ns = now};
+    assert_int_equal(et_codec_encode_done(&body, &done), 0);
+    s_send(push, ET_MSG_DONE, &body);
+    msgpack_sbuffer_destroy(&body);
+
+    volatile sig_atomic_t stop = 0;
+    assert_int_equal(et_collector_run(collector, &stop, NULL), 0);
+    et_collector_destroy(&collector);
+    et_zsock_close(&push);
+    zmq_ctx_term(ctx);
+
+    json_t *root = s_load_summary(out);
+    json_t *events = json_object_get(root, "events");
+    assert_int_equal(json_integer_value(json_object_get(events, "completed")),
+                     EVENTS);
+    assert_int_equal(json_integer_value(json_object_get(events, "lost")), 0);
+    json_decref(root);
+
+    FILE *f = fopen(journal, "rb");
+    assert_non_null(f);
+    char mark[16] = "";
+    size_t n = fread(mark, 1, sizeof mark, f);
+    fclose(f);
+    assert_int_equal(n, 8);
+    assert_memory_equal(mark, "ETJRNLAB", 8);
+
+    char *again[ARGC(argv) + 1];
+    memcpy(again, argv, sizeof argv);
+    again[ARGC(argv)] = "--resume";
+    assert_int_equal(et_collector_config_parse(&config, ARGC(again), again),
+                     ET_OPTS_RUN);
+    assert_null(et_collector_new(&config));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_collector_gives_up_a_full_journal_and_never_resumes_from_it),
         cmocka_unit_test(
             test_collector_names_stages_from_the_broker_and_counts_a_bad_workflow),
         cmocka_unit_test(

@@ -345,9 +345,10 @@ test_journal_append_refuses_entries_out_of_bounds(void **state)
     et_journal_destroy(&j);
 }
 
-/* A journal emptied after a failure: a resume starts anew. */
+/* A journal given up (full, or a write failed) is never resumed from: a
+ * resume fails and says why; without resume it starts anew. */
 static void
-test_journal_discarded_is_not_resumed(void **state)
+test_journal_abandoned_is_not_resumed(void **state)
 {
     s_fixture_t *f = *state;
     s_write_three(f->path);
@@ -355,12 +356,21 @@ test_journal_discarded_is_not_resumed(void **state)
     int resumed = 0;
     et_journal_t *j = s_open(f->path, 1, &h, &resumed);
     assert_int_equal(resumed, 1);
-    assert_int_equal(et_journal_discard(j), 0);
-    assert_true(et_journal_size(j) == 0);
+    assert_int_equal(et_journal_abandon(j), 0);
+    assert_true(et_journal_size(j) == 8);
     et_journal_destroy(&j);
+    char why[256] = "";
+    errno = 0;
+    assert_null(et_journal_open(f->path, 1, &h, &resumed, why, sizeof why));
+    assert_int_equal(errno, ESTALE);
+    assert_non_null(strstr(why, "cannot be resumed"));
     et_journal_header_t h2 = {.run_id = "anew", .started_real_ns = 5};
-    j = s_open(f->path, 1, &h2, &resumed);
+    j = s_open(f->path, 0, &h2, &resumed);
     assert_int_equal(resumed, 0);
+    et_journal_destroy(&j);
+    j = s_open(f->path, 1, &h2, &resumed);
+    assert_int_equal(resumed, 1);
+    assert_string_equal(h2.run_id, "anew");
     et_journal_destroy(&j);
 }
 
@@ -388,7 +398,7 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_journal_append_refuses_entries_out_of_bounds, s_setup,
             s_teardown),
-        cmocka_unit_test_setup_teardown(test_journal_discarded_is_not_resumed,
+        cmocka_unit_test_setup_teardown(test_journal_abandoned_is_not_resumed,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
