@@ -376,12 +376,14 @@ cmd_test() {
   build_into "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DET_SANITIZE=ON
   local rc=0
   info "tests: release build"
-  (cd "$BUILD" && ctest --output-on-failure --timeout 600) || rc=1
+  # -j2: integration tests are RUN_SERIAL (tests/CMakeLists.txt); the
+  # hermetic ones share the two cores.
+  (cd "$BUILD" && ctest -j2 --output-on-failure --timeout 600) || rc=1
   info "tests: ASan/UBSan build"
   (cd "$ASAN_BUILD" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure --timeout 900) || rc=1
+    ctest -j2 --output-on-failure --timeout 900) || rc=1
   [ $rc -eq 0 ] && echo "all tests passed (release and ASan/UBSan builds)"
   return $rc
 }
