@@ -101,8 +101,7 @@ s_on_starting(et_broker_t *self, zmq_msg_t *frames, int count, uint64_t now)
     if (s_decode_ready(self, frames, count, "STARTING", &hello) != 0)
         return;
     if (et_engine_worker_starting(self->engine, zmq_msg_data(&frames[0]),
-                                  zmq_msg_size(&frames[0]), &hello,
-                                  now) == 0) {
+                                  zmq_msg_size(&frames[0]), &hello, now) == 0) {
         ET_LOG_DEBUG("worker %s starting: %s", hello.instance, hello.function);
         return;
     }

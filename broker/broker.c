@@ -214,8 +214,7 @@ et_broker_new(const et_broker_config_t *cfg)
                                      .memory_cap = cfg->memory_cap,
                                      .worker_timeout_ns =
                                          cfg->worker_timeout_ns,
-                                     .start_timeout_ns =
-                                         cfg->start_timeout_ns};
+                                     .start_timeout_ns = cfg->start_timeout_ns};
     et_engine_io_t io = {.send_task = et_broker_send_task,
                          .record = et_broker_record,
                          .arg = self};

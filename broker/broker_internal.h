@@ -57,7 +57,7 @@ struct et_broker_t {
     uint64_t epoch;
     uint64_t next_seq;
     et_unacked_t *unacked;
-    int unacked_full; /* a copy did not fit: wait for an acknowledgement */
+    int unacked_full;  /* a copy did not fit: wait for an acknowledgement */
     uint64_t bad_acks; /* COLLECTED for another epoch or beyond next_seq */
     uint64_t collector_resumes;
     uint64_t resume_logged_ns;

@@ -497,8 +497,8 @@ et_engine_worker_starting(et_engine_t *self, const void *route,
         errno = EEXIST;
         return -1;
     }
-    return et_starting_add(self->starting, route, route_len,
-                           (uint32_t)function, now);
+    return et_starting_add(self->starting, route, route_len, (uint32_t)function,
+                           now);
 }
 
 int

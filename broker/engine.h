@@ -56,7 +56,7 @@ typedef struct {
     uint64_t stale_results; /* late results of abandoned attempts */
     uint64_t in_system;     /* accepted, not yet completed or failed */
     uint64_t in_system_bytes;
-    uint64_t in_flight; /* dispatched, result not yet in */
+    uint64_t in_flight;      /* dispatched, result not yet in */
     uint64_t starts_expired; /* STARTING never followed by READY or BYE */
     /* Allocations that failed: an event refused (QUEUE_FULL) or failed
      * (FAILED with its reason, never RETRY), or a dispatch put off (the

@@ -24,8 +24,8 @@ s_send_seq(et_broker_t *self, uint64_t seq, uint8_t type, const void *body,
     et_seq_t s = {.epoch = self->epoch, .seq = seq};
     et_codec_encode_seq(zmq_msg_data(&frame), &s);
     msgpack_sbuffer view = {.size = size, .data = (char *)body, .alloc = 0};
-    if (et_zsock_send(self->collector, NULL, (et_msg_type_t)type, &view,
-                      &frame, ZMQ_DONTWAIT) != 0) {
+    if (et_zsock_send(self->collector, NULL, (et_msg_type_t)type, &view, &frame,
+                      ZMQ_DONTWAIT) != 0) {
         int saved = errno;
         zmq_msg_close(&frame);
         errno = saved;
@@ -116,9 +116,9 @@ int
 et_broker_on_collected(et_broker_t *self, zmq_msg_t *frames, int count)
 {
     et_collected_t m;
-    if (count != 3 || et_codec_decode_collected(zmq_msg_data(&frames[2]),
-                                                zmq_msg_size(&frames[2]),
-                                                &m) != 0)
+    if (count != 3 ||
+        et_codec_decode_collected(zmq_msg_data(&frames[2]),
+                                  zmq_msg_size(&frames[2]), &m) != 0)
         return -1;
     if (!self->unacked) {
         ET_LOG_WARN_LIMITED("COLLECTED from a collector, but this broker "
@@ -146,13 +146,13 @@ et_broker_on_collected(et_broker_t *self, zmq_msg_t *frames, int count)
         uint64_t now = et_clock_mono_ns();
         if (now - self->resume_logged_ns >= ET_NS_PER_S) {
             self->resume_logged_ns = now;
-            ET_LOG_INFO("the collector has everything up to %llu: sending "
-                        "the %llu message(s) after it again (%llu resume(s) "
-                        "so far)",
-                        (unsigned long long)m.seq,
-                        (unsigned long long)et_unacked_stats(self->unacked)
-                            .messages,
-                        (unsigned long long)self->collector_resumes);
+            ET_LOG_INFO(
+                "the collector has everything up to %llu: sending "
+                "the %llu message(s) after it again (%llu resume(s) "
+                "so far)",
+                (unsigned long long)m.seq,
+                (unsigned long long)et_unacked_stats(self->unacked).messages,
+                (unsigned long long)self->collector_resumes);
         }
         et_broker_flush_backlog(self);
     } else {

@@ -54,7 +54,8 @@ s_find(const et_starting_t *self, const void *route, size_t route_len)
 {
     for (size_t i = 0; i < self->size; i++) {
         s_entry_t *e = &self->entries[i];
-        if (e->route_len == route_len && memcmp(e->route, route, route_len) == 0)
+        if (e->route_len == route_len &&
+            memcmp(e->route, route, route_len) == 0)
             return e;
     }
     return NULL;

@@ -12,11 +12,11 @@
 typedef struct et_unacked_t et_unacked_t;
 
 typedef struct {
-    uint64_t messages;   /* kept now */
-    uint64_t bytes;      /* kept now, bookkeeping included */
-    uint64_t resent;     /* messages sent again after a resume */
-    uint64_t no_memory;  /* messages that could not be kept: no memory */
-    uint64_t first_seq;  /* oldest kept (0: none) */
+    uint64_t messages;  /* kept now */
+    uint64_t bytes;     /* kept now, bookkeeping included */
+    uint64_t resent;    /* messages sent again after a resume */
+    uint64_t no_memory; /* messages that could not be kept: no memory */
+    uint64_t first_seq; /* oldest kept (0: none) */
 } et_unacked_stats_t;
 
 /* Sends one kept message again. 0 when sent, or -1 with errno (EAGAIN:

@@ -487,8 +487,7 @@ s_journal_open(et_collector_t *self, int run_id_given, int64_t *started_ns)
         return 0;
     if (run_id_given && strcmp(header.run_id, self->config.run_id) != 0) {
         ET_LOG_ERROR("--journal %s holds run '%s', not --run-id '%s'",
-                     self->config.journal, header.run_id,
-                     self->config.run_id);
+                     self->config.journal, header.run_id, self->config.run_id);
         errno = EINVAL;
         return -1;
     }
@@ -522,8 +521,8 @@ s_journal_replay(et_collector_t *self)
                                .mono_ns = et_clock_mono_ns()};
     if (entries > 0 || discarded > 0) {
         if (et_journal_append(self->journal, &mark) != 0) {
-            ET_LOG_ERROR("--journal %s: cannot write: %s",
-                         self->config.journal, strerror(errno));
+            ET_LOG_ERROR("--journal %s: cannot write: %s", self->config.journal,
+                         strerror(errno));
             return -1;
         }
         (void)s_handle(self, &mark);
@@ -546,11 +545,11 @@ static int
 s_acks_connect(et_collector_t *self, const char *endpoint)
 {
     self->acks = et_zsock_new(self->ctx, ZMQ_DEALER, 100);
-    if (!self->acks || et_curve_connect(self->curve, self->acks, endpoint) !=
-                           0) {
+    if (!self->acks ||
+        et_curve_connect(self->curve, self->acks, endpoint) != 0) {
         /* Tried again every pass with --broker-endpoints: limited. */
-        ET_LOG_ERROR_LIMITED("cannot connect to the broker at %s: %s",
-                             endpoint, zmq_strerror(errno));
+        ET_LOG_ERROR_LIMITED("cannot connect to the broker at %s: %s", endpoint,
+                             zmq_strerror(errno));
         et_zsock_close(&self->acks);
         return -1;
     }
@@ -573,8 +572,7 @@ s_acks_from_file(et_collector_t *self)
     while (lines++ < 16 && fgets(line, sizeof line, f)) {
         size_t len = strcspn(line, "\n");
         line[len] = '\0';
-        if (strncmp(line, "FRONTEND=", 9) == 0 &&
-            len - 9 < sizeof endpoint &&
+        if (strncmp(line, "FRONTEND=", 9) == 0 && len - 9 < sizeof endpoint &&
             (strncmp(line + 9, "tcp://", 6) == 0 ||
              strncmp(line + 9, "ipc://", 6) == 0)) {
             memcpy(endpoint, line + 9, len - 9 + 1);
@@ -609,9 +607,8 @@ s_acknowledge(et_collector_t *self, uint64_t now)
     if (!resume && self->epoch == self->acked_epoch &&
         self->last_seq == self->acked_seq)
         return;
-    et_collected_t m = {.epoch = self->epoch,
-                        .seq = self->last_seq,
-                        .resume = (uint8_t)resume};
+    et_collected_t m = {
+        .epoch = self->epoch, .seq = self->last_seq, .resume = (uint8_t)resume};
     msgpack_sbuffer buf;
     msgpack_sbuffer_init(&buf);
     int rc = et_codec_encode_collected(&buf, &m);

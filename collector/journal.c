@@ -84,8 +84,8 @@ s_pread_all(int fd, void *buf, size_t size, uint64_t off)
 {
     size_t done = 0;
     while (done < size) {
-        ssize_t r = pread(fd, (char *)buf + done, size - done,
-                          (off_t)(off + done));
+        ssize_t r =
+            pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -172,8 +172,7 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
             goto fail;
         }
         if ((size_t)r >= sizeof S_ABANDONED_MAGIC - 1 &&
-            memcmp(&h, S_ABANDONED_MAGIC, sizeof S_ABANDONED_MAGIC - 1) ==
-                0) {
+            memcmp(&h, S_ABANDONED_MAGIC, sizeof S_ABANDONED_MAGIC - 1) == 0) {
             s_why(why, why_size,
                   "given up during the run (it reached its bound or could "
                   "not be written): this run cannot be resumed");
@@ -224,8 +223,7 @@ fail:;
 }
 
 static uint32_t
-s_entry_check(const s_entry_hdr_t *h, const unsigned char *frames,
-              size_t total)
+s_entry_check(const s_entry_hdr_t *h, const unsigned char *frames, size_t total)
 {
     uint32_t c = s_fnv(S_FNV_START, h, offsetof(s_entry_hdr_t, check));
     return s_fnv(c, frames, total);
@@ -256,11 +254,11 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
         if ((size_t)r < sizeof h)
             break; /* cut short */
         size_t total = 0;
-        int ok = h.magic == S_ENTRY_MAGIC &&
-                 (h.kind == ET_JOURNAL_MESSAGE ||
-                  h.kind == ET_JOURNAL_RESUMED) &&
-                 h.too_many <= 1 && h.n_frames <= ET_JOURNAL_FRAMES_MAX &&
-                 h.pad == 0;
+        int ok =
+            h.magic == S_ENTRY_MAGIC &&
+            (h.kind == ET_JOURNAL_MESSAGE || h.kind == ET_JOURNAL_RESUMED) &&
+            h.too_many <= 1 && h.n_frames <= ET_JOURNAL_FRAMES_MAX &&
+            h.pad == 0;
         for (int i = 0; ok && i < ET_JOURNAL_FRAMES_MAX; i++) {
             if (h.size[i] > ET_JOURNAL_FRAME_MAX ||
                 (i >= h.n_frames && h.size[i] != 0))
@@ -268,7 +266,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
             total += h.size[i];
         }
         if (!ok) {
-            s_why(why, why_size, "entry %llu at offset %llu does not check "
+            s_why(why, why_size,
+                  "entry %llu at offset %llu does not check "
                   "(bad head): the journal is corrupt",
                   (unsigned long long)*entries + 1, (unsigned long long)off);
             errno = EPROTO;
@@ -296,7 +295,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
             return -1;
         }
         if (s_entry_check(&h, self->buf, total) != h.check) {
-            s_why(why, why_size, "entry %llu at offset %llu does not check "
+            s_why(why, why_size,
+                  "entry %llu at offset %llu does not check "
                   "(checksum): the journal is corrupt",
                   (unsigned long long)*entries + 1, (unsigned long long)off);
             errno = EPROTO;

@@ -756,11 +756,10 @@ int
 et_codec_encode_collected(msgpack_sbuffer *buf, const et_collected_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 3) ||
-                  msgpack_pack_uint64(&pk, m->epoch) ||
-                  msgpack_pack_uint64(&pk, m->seq) ||
-                  (m->resume ? msgpack_pack_true(&pk)
-                             : msgpack_pack_false(&pk)));
+    return s_done(
+        msgpack_pack_array(&pk, 3) || msgpack_pack_uint64(&pk, m->epoch) ||
+        msgpack_pack_uint64(&pk, m->seq) ||
+        (m->resume ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)));
 }
 
 int

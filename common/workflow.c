@@ -199,8 +199,8 @@ static int
 s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
              const char *where, char *err, size_t err_size)
 {
-    static const char *const known[] = {"function", "slots",   "timeout_ms",
-                                        "retries",  "options", "description",
+    static const char *const known[] = {"function", "slots",     "timeout_ms",
+                                        "retries",  "options",   "description",
                                         "io_delay", "init_delay"};
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "%s: %s: expected an object", path, where);

@@ -33,8 +33,8 @@ typedef struct {
     uint32_t retries;    /* extra attempts after the first */
     /* The function's instance settings; equal in every stage that runs
      * the same function (the loader refuses a file where they differ). */
-    uint32_t slots;             /* concurrent events per instance */
-    char io_delay[ET_TEXT_MAX]; /* modelled downstream call, "" = none */
+    uint32_t slots;               /* concurrent events per instance */
+    char io_delay[ET_TEXT_MAX];   /* modelled downstream call, "" = none */
     char init_delay[ET_TEXT_MAX]; /* modelled cold-start init, "" = none */
     uint32_t n_options;
     et_option_t options[ET_STAGE_OPTIONS_MAX];
@@ -73,11 +73,11 @@ int et_workflow_single(et_workflow_t *wf, const char *function);
  *    "producer": {"source": "fraud", "labels": FILE, "speedup": X},
  *    "stages": [{"function": "preprocess", "slots": 1, "timeout_ms": 5000,
  *                "retries": 2, "io_delay": "exp:40ms",
- *                "init_delay": "const:2s", "options": {"key": "value", ...}}, ...]}
- * Only "name", "stages" and each stage's "function" are required. Unknown
+ *                "init_delay": "const:2s", "options": {"key": "value", ...}},
+ * ...]} Only "name", "stages" and each stage's "function" are required. Unknown
  * keys are errors (a typo must not pass silently), and so is a function
- * whose stages disagree on slots, io_delay, init_delay or options. On failure returns
- * -1 and writes "FILE: FIELD: problem" into 'err'. */
+ * whose stages disagree on slots, io_delay, init_delay or options. On failure
+ * returns -1 and writes "FILE: FIELD: problem" into 'err'. */
 int et_workflow_load(et_workflow_t *wf, const char *path, char *err,
                      size_t err_size);
 

@@ -117,8 +117,8 @@ s_list_functions(const et_workflow_t *wf, char *out, size_t size)
                                  wf->functions[f]);
 }
 
-/* Slots, io_delay, init_delay and options of the function's stage, under what the
- * command line set explicitly. */
+/* Slots, io_delay, init_delay and options of the function's stage, under what
+ * the command line set explicitly. */
 static int
 s_apply_workflow(et_worker_config_t *cfg, et_opts_t *spec, const char *function)
 {

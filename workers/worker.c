@@ -68,9 +68,9 @@ struct et_worker_t {
     int64_t init_ns;
     int64_t cold_start_ns;
     int said_starting; /* STARTING went out: BYE even before READY */
-    int ready;        /* READY went out */
-    int reconnecting; /* the broker connection broke after READY */
-    int reregister;   /* say READY again once every slot is idle */
+    int ready;         /* READY went out */
+    int reconnecting;  /* the broker connection broke after READY */
+    int reregister;    /* say READY again once every slot is idle */
     uint64_t slots_deadline_ns;
     uint64_t broker_wait_warn_ns;
 

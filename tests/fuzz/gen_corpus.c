@@ -209,16 +209,14 @@ s_codec(void)
                                   .stages = {"preprocess", "fraud", "noop"}};
     rc |= et_codec_encode_workflow(&b, &workflow);
     rc |= s_write_buf("codec", "workflow", &b);
-    et_collected_t collected = {.epoch = 1700000000123456789ULL,
-                                .seq = 4242,
-                                .resume = 1};
+    et_collected_t collected = {
+        .epoch = 1700000000123456789ULL, .seq = 4242, .resume = 1};
     rc |= et_codec_encode_collected(&b, &collected);
     rc |= s_write_buf("codec", "collected", &b);
     /* The broker's sequence frame: 16 raw bytes, not msgpack. */
     unsigned char seq_frame[ET_SEQ_FRAME_SIZE];
-    et_codec_encode_seq(seq_frame,
-                        &(et_seq_t){.epoch = 1700000000123456789ULL,
-                                    .seq = 4243});
+    et_codec_encode_seq(
+        seq_frame, &(et_seq_t){.epoch = 1700000000123456789ULL, .seq = 4243});
     rc |= s_write("codec", "seq-frame", seq_frame, sizeof seq_frame);
     /* Shapes the decoders must refuse: ext, bin, deep nesting, a map. */
     static const unsigned char s_ext[] = {0x92, 0xd4, 0x01, 0x02,

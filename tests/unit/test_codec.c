@@ -1377,11 +1377,10 @@ static void
 test_codec_collected_round_trips(void **state)
 {
     (void)state;
-    const et_collected_t cases[] = {{.epoch = 0, .seq = 0, .resume = 1},
-                                    {.epoch = 7, .seq = 42, .resume = 0},
-                                    {.epoch = UINT64_MAX,
-                                     .seq = UINT64_MAX,
-                                     .resume = 1}};
+    const et_collected_t cases[] = {
+        {.epoch = 0, .seq = 0, .resume = 1},
+        {.epoch = 7, .seq = 42, .resume = 0},
+        {.epoch = UINT64_MAX, .seq = UINT64_MAX, .resume = 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1448,8 +1447,8 @@ test_codec_seq_frame_round_trips_and_rejects_bad_sizes(void **state)
     et_seq_t zero = {.epoch = 1, .seq = 0};
     et_codec_encode_seq(frame, &zero);
     errno = 0;
-    s_expect_fail(et_codec_decode_seq(frame, sizeof frame, &out), EPROTO,
-                  "seq", "zero sequence");
+    s_expect_fail(et_codec_decode_seq(frame, sizeof frame, &out), EPROTO, "seq",
+                  "zero sequence");
 }
 
 static void
@@ -2412,7 +2411,8 @@ main(void)
         cmocka_unit_test(test_codec_workflow_rejects_bad_lists),
         cmocka_unit_test(test_codec_collected_round_trips),
         cmocka_unit_test(test_codec_collected_rejects_bad_fields),
-        cmocka_unit_test(test_codec_seq_frame_round_trips_and_rejects_bad_sizes),
+        cmocka_unit_test(
+            test_codec_seq_frame_round_trips_and_rejects_bad_sizes),
         cmocka_unit_test(test_codec_clock_round_trips),
         cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),

@@ -265,12 +265,24 @@ test_collector_gives_up_a_full_journal_and_never_resumes_from_it(void **state)
     snprintf(bind, sizeof bind, "ipc://%s/collector.ipc", s_dir);
     snprintf(out, sizeof out, "%s/out", s_dir);
     snprintf(journal, sizeof journal, "%s/collector.journal", s_dir);
-    char *argv[] = {"eventide-collector", "--bind",       bind,
-                    "--out",              out,            "--workflow",
-                    "synthetic",          "--quiet",      "--drain-timeout",
-                    "10s",                "--log-level",  "off",
-                    "--journal",          journal,        "--journal-max",
-                    "4096",               "--run-id",     "j"};
+    char *argv[] = {"eventide-collector",
+                    "--bind",
+                    bind,
+                    "--out",
+                    out,
+                    "--workflow",
+                    "synthetic",
+                    "--quiet",
+                    "--drain-timeout",
+                    "10s",
+                    "--log-level",
+                    "off",
+                    "--journal",
+                    journal,
+                    "--journal-max",
+                    "4096",
+                    "--run-id",
+                    "j"};
     et_collector_config_t config;
     assert_int_equal(et_collector_config_parse(&config, ARGC(argv), argv),
                      ET_OPTS_RUN);

@@ -219,9 +219,16 @@ static void
 test_collector_config_journal_resume_and_broker(void **state)
 {
     (void)state;
-    char *argv[] = {"eventide-collector", "--bind", "ipc:///tmp/c.ipc",
-                    "--out", "/tmp/r", "--journal", "/tmp/run/collector.journal",
-                    "--resume", "--broker-endpoints", "/tmp/run/broker.endpoints"};
+    char *argv[] = {"eventide-collector",
+                    "--bind",
+                    "ipc:///tmp/c.ipc",
+                    "--out",
+                    "/tmp/r",
+                    "--journal",
+                    "/tmp/run/collector.journal",
+                    "--resume",
+                    "--broker-endpoints",
+                    "/tmp/run/broker.endpoints"};
     et_collector_config_t c;
     char out[4096];
     assert_int_equal(s_parse(&c, ARGC(argv), argv, out, sizeof out),
@@ -230,9 +237,15 @@ test_collector_config_journal_resume_and_broker(void **state)
     assert_int_equal(c.resume, 1);
     assert_string_equal(c.broker_file, "/tmp/run/broker.endpoints");
     assert_string_equal(c.broker, "");
-    char *direct[] = {"eventide-collector", "--bind", "ipc:///tmp/c.ipc",
-                      "--out", "/tmp/r", "--journal", "/tmp/j",
-                      "--broker", "tcp://127.0.0.1:5555"};
+    char *direct[] = {"eventide-collector",
+                      "--bind",
+                      "ipc:///tmp/c.ipc",
+                      "--out",
+                      "/tmp/r",
+                      "--journal",
+                      "/tmp/j",
+                      "--broker",
+                      "tcp://127.0.0.1:5555"};
     assert_int_equal(s_parse(&c, ARGC(direct), direct, out, sizeof out),
                      ET_OPTS_RUN);
     assert_string_equal(c.broker, "tcp://127.0.0.1:5555");

@@ -1261,8 +1261,8 @@ test_engine_response_time_and_rejections_per_function(void **state)
     assert_int_equal(s_event(2, 8, T0 + S_SEC), ET_REASON_QUEUE_FULL);
     s_ready("A", "a", 1, T0 + 2 * S_SEC);
     s_ready("B", "b", 1, T0 + 2 * S_SEC);
-    assert_int_equal(
-        s_result("A", 1, 0, 0, ET_STATUS_ERROR, T0 + 3 * S_SEC), 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_ERROR, T0 + 3 * S_SEC),
+                     0);
     assert_int_equal(s_result("A", 1, 0, 1, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
     assert_int_equal(s_result("B", 1, 1, 0, ET_STATUS_OK, T0 + 5 * S_SEC), 0);
 

@@ -92,8 +92,8 @@ static et_journal_t *
 s_open(const char *path, int resume, et_journal_header_t *h, int *resumed)
 {
     char why[256];
-    et_journal_t *j = et_journal_open(path, resume, h, resumed, why,
-                                      sizeof why);
+    et_journal_t *j =
+        et_journal_open(path, resume, h, resumed, why, sizeof why);
     if (!j)
         fail_msg("open: %s", why);
     return j;
@@ -127,9 +127,9 @@ test_journal_replays_what_was_written_and_appends_after_it(void **state)
     s_seen_t seen = {.fail_at = -1};
     uint64_t entries = 0, cut = 0;
     char why[256];
-    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries, &cut,
-                                       why, sizeof why),
-                     0);
+    assert_int_equal(
+        et_journal_replay(j, s_collect, &seen, &entries, &cut, why, sizeof why),
+        0);
     assert_true(entries == 3 && cut == 0);
     assert_string_equal(seen.text[0], "h1body-one");
     assert_string_equal(seen.text[2], "h3body-three");
@@ -166,9 +166,9 @@ test_journal_cuts_off_a_last_entry_cut_short(void **state)
     s_seen_t seen = {.fail_at = -1};
     uint64_t entries = 0, cut = 0;
     char why[256];
-    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries, &cut,
-                                       why, sizeof why),
-                     0);
+    assert_int_equal(
+        et_journal_replay(j, s_collect, &seen, &entries, &cut, why, sizeof why),
+        0);
     assert_true(entries == 2);
     uint64_t last_len = 32 + strlen("h3body-three");
     assert_true(cut == last_len - 5);
@@ -205,9 +205,9 @@ test_journal_refuses_a_corrupt_entry_and_says_where(void **state)
     s_write_three(f->path);
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
-    off_t first = st.st_size - (off_t)(3 * 32 + strlen("h1body-one") +
-                                       strlen("h2body-two") +
-                                       strlen("h3body-three"));
+    off_t first =
+        st.st_size - (off_t)(3 * 32 + strlen("h1body-one") +
+                             strlen("h2body-two") + strlen("h3body-three"));
     /* A byte of the second entry's body: its checksum fails. */
     s_flip(f->path, first + 32 + 10 + 32 + 3);
     et_journal_header_t h;
@@ -217,9 +217,9 @@ test_journal_refuses_a_corrupt_entry_and_says_where(void **state)
     uint64_t entries = 0, cut = 0;
     char why[256];
     errno = 0;
-    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries, &cut,
-                                       why, sizeof why),
-                     -1);
+    assert_int_equal(
+        et_journal_replay(j, s_collect, &seen, &entries, &cut, why, sizeof why),
+        -1);
     assert_int_equal(errno, EPROTO);
     assert_non_null(strstr(why, "entry 2"));
     assert_non_null(strstr(why, "corrupt"));
@@ -233,9 +233,9 @@ test_journal_refuses_a_corrupt_entry_and_says_where(void **state)
     close(fd);
     j = s_open(f->path, 1, &h, &resumed);
     errno = 0;
-    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries, &cut,
-                                       why, sizeof why),
-                     -1);
+    assert_int_equal(
+        et_journal_replay(j, s_collect, &seen, &entries, &cut, why, sizeof why),
+        -1);
     assert_int_equal(errno, EPROTO);
     assert_non_null(strstr(why, "entry 1"));
     et_journal_destroy(&j);
@@ -290,9 +290,9 @@ test_journal_starts_new_when_empty_or_not_resuming(void **state)
     s_seen_t seen = {.fail_at = -1};
     uint64_t entries = 9, cut = 9;
     char why[256];
-    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries, &cut,
-                                       why, sizeof why),
-                     0);
+    assert_int_equal(
+        et_journal_replay(j, s_collect, &seen, &entries, &cut, why, sizeof why),
+        0);
     assert_true(entries == 0 && cut == 0);
     et_journal_destroy(&j);
     j = s_open(f->path, 1, &h, &resumed);
@@ -313,9 +313,9 @@ test_journal_replay_stops_when_the_handler_fails(void **state)
     uint64_t entries = 0, cut = 0;
     char why[256];
     errno = 0;
-    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries, &cut,
-                                       why, sizeof why),
-                     -1);
+    assert_int_equal(
+        et_journal_replay(j, s_collect, &seen, &entries, &cut, why, sizeof why),
+        -1);
     assert_int_equal(errno, ENOMEM);
     assert_true(entries == 1);
     et_journal_destroy(&j);
@@ -379,11 +379,10 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_journal_replays_what_was_written_and_appends_after_it,
-            s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_journal_cuts_off_a_last_entry_cut_short, s_setup,
+            test_journal_replays_what_was_written_and_appends_after_it, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_journal_cuts_off_a_last_entry_cut_short, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_journal_refuses_a_corrupt_entry_and_says_where, s_setup,
             s_teardown),

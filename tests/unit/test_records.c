@@ -68,11 +68,22 @@ s_setup(void **state)
     f->pull = et_zsock_new(f->ctx, ZMQ_PULL, 10000);
     assert_non_null(f->pull);
     assert_int_equal(et_zsock_bind(f->pull, f->collector), 0);
-    char *argv[] = {"eventide-broker", "--frontend", f->frontend,
-                    "--backend", f->backend, "--collector", f->collector,
-                    "--workflow", ET_SOURCE_DIR "/workflows/synthetic.json",
-                    "--stats-interval", "50ms", "--drain-timeout", "1",
-                    "--collector-acks", "--log-level", "error"};
+    char *argv[] = {"eventide-broker",
+                    "--frontend",
+                    f->frontend,
+                    "--backend",
+                    f->backend,
+                    "--collector",
+                    f->collector,
+                    "--workflow",
+                    ET_SOURCE_DIR "/workflows/synthetic.json",
+                    "--stats-interval",
+                    "50ms",
+                    "--drain-timeout",
+                    "1",
+                    "--collector-acks",
+                    "--log-level",
+                    "error"};
     assert_int_equal(et_broker_config_parse(
                          &f->cfg, (int)(sizeof argv / sizeof argv[0]), argv),
                      0);
@@ -126,8 +137,7 @@ s_next(fixture_t *f, et_msg_type_t *type, et_seq_t *seq, et_stats_t *stats)
                      0);
     if (stats && *type == ET_MSG_STATS)
         assert_int_equal(et_codec_decode_stats(zmq_msg_data(&frames[1]),
-                                               zmq_msg_size(&frames[1]),
-                                               stats),
+                                               zmq_msg_size(&frames[1]), stats),
                          0);
     et_zsock_frames_close(frames, n);
 }

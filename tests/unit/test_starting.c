@@ -140,7 +140,8 @@ main(void)
         cmocka_unit_test(test_starting_counts_per_function),
         cmocka_unit_test(test_starting_again_moves_the_worker),
         cmocka_unit_test(test_starting_expires_only_the_old),
-        cmocka_unit_test(test_starting_refuses_beyond_its_bound_and_bad_arguments),
+        cmocka_unit_test(
+            test_starting_refuses_beyond_its_bound_and_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

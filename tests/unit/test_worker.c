@@ -149,8 +149,8 @@ static int
 s_from_main_socket(et_msg_type_t type)
 {
     return type == ET_MSG_STARTING || type == ET_MSG_READY ||
-           type == ET_MSG_RESULT ||
-           type == ET_MSG_HEARTBEAT || type == ET_MSG_BYE;
+           type == ET_MSG_RESULT || type == ET_MSG_HEARTBEAT ||
+           type == ET_MSG_BYE;
 }
 
 // Follow the worker's routing id, as the broker follows a READY.
