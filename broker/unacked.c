@@ -21,6 +21,10 @@ struct et_unacked_t {
     s_node_t *head, *tail;
     /* The next message to send again; NULL: none waits. */
     s_node_t *cursor;
+    /* Right after et_unacked_keep: the tail before it, so that a failed
+     * send is undone in constant time (the list is singly linked). */
+    s_node_t *before_last;
+    int can_forget;
     uint64_t messages, bytes;
     uint64_t resent, no_memory;
 };
@@ -73,6 +77,8 @@ et_unacked_keep(et_unacked_t *self, uint64_t seq, uint8_t type,
     node->type = type;
     if (size > 0)
         memcpy(node->body, body, size);
+    self->before_last = self->tail;
+    self->can_forget = 1;
     if (self->tail)
         self->tail->next = node;
     else
@@ -87,6 +93,7 @@ static void
 s_free_head(et_unacked_t *self)
 {
     s_node_t *node = self->head;
+    self->can_forget = 0;
     self->head = node->next;
     if (!self->head)
         self->tail = NULL;
@@ -100,23 +107,20 @@ s_free_head(et_unacked_t *self)
 void
 et_unacked_forget_last(et_unacked_t *self)
 {
-    if (!self->tail)
+    if (!self->tail || !self->can_forget)
         return;
-    if (self->head == self->tail) {
-        s_free_head(self);
+    s_node_t *last = self->tail;
+    self->can_forget = 0;
+    if (self->cursor == last)
         self->cursor = NULL;
-        return;
-    }
-    s_node_t *prev = self->head;
-    while (prev->next != self->tail)
-        prev = prev->next;
-    if (self->cursor == self->tail)
-        self->cursor = NULL;
+    self->tail = self->before_last;
+    if (self->tail)
+        self->tail->next = NULL;
+    else
+        self->head = NULL;
     self->messages--;
-    self->bytes -= sizeof *self->tail + self->tail->size;
-    free(self->tail);
-    prev->next = NULL;
-    self->tail = prev;
+    self->bytes -= sizeof *last + last->size;
+    free(last);
 }
 
 size_t

@@ -38,7 +38,9 @@ void et_unacked_destroy(et_unacked_t **self_p);
 int et_unacked_keep(et_unacked_t *self, uint64_t seq, uint8_t type,
                     const void *body, size_t size);
 
-/* Forget the message kept last (its send failed). */
+/* Forget the message kept last, right after et_unacked_keep (its send
+ * failed); constant time. Anything else in between (an acknowledgement)
+ * and it does nothing. */
 void et_unacked_forget_last(et_unacked_t *self);
 
 /* The collector journaled everything up to 'seq': drop it. Returns how
