@@ -183,6 +183,10 @@ et_collector_new(const et_collector_config_t *config)
      * journal's last message. */
     if (self->journal && s_journal_replay(self) != 0)
         goto fail;
+    /* After the replay's mark: a resumed journal near its bound resumes,
+     * and is given up at its next message. */
+    if (self->journal)
+        et_journal_set_max(self->journal, self->config.journal_max);
     if (et_curve_bind(self->curve, self->pull, self->config.bind) != 0)
         goto fail;
     if (self->config.broker[0] &&
@@ -440,18 +444,10 @@ s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
         m.frame[i] = zmq_msg_data(&frames[i]);
         m.size[i] = zmq_msg_size(&frames[i]);
     }
-    if (self->journal && !self->journal_broken) {
-        uint64_t bytes = 64;
-        for (int i = 0; i < m.n_frames; i++)
-            bytes += m.size[i];
-        const char *why = NULL;
-        if (et_journal_size(self->journal) + bytes > self->config.journal_max)
-            why = "it reached --journal-max";
-        else if (et_journal_append(self->journal, &m) != 0)
-            why = strerror(errno);
-        if (why)
-            s_journal_give_up(self, why);
-    }
+    if (self->journal && !self->journal_broken &&
+        et_journal_append(self->journal, &m) != 0)
+        s_journal_give_up(self, errno == EFBIG ? "it reached --journal-max"
+                                               : strerror(errno));
     return s_handle(self, &m);
 }
 

@@ -48,7 +48,8 @@ _Static_assert(sizeof(s_entry_hdr_t) == 32, "entry head is 32 bytes");
 
 struct et_journal_t {
     int fd;
-    uint64_t end; /* after the last whole entry */
+    uint64_t end;       /* after the last whole entry */
+    uint64_t max_bytes; /* et_journal_set_max; 0: none */
     unsigned char *buf;
     size_t cap;
 };
@@ -366,6 +367,10 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
     uint64_t total = sizeof h;
     for (int i = 0; i < e->n_frames; i++)
         total += e->size[i];
+    if (self->max_bytes && self->end + total > self->max_bytes) {
+        errno = EFBIG;
+        return -1;
+    }
     if (s_write_all(self->fd, iov, e->n_frames + 1, self->end) != 0) {
         int saved = errno;
         (void)ftruncate(self->fd, (off_t)self->end);
@@ -385,6 +390,12 @@ et_journal_abandon(et_journal_t *self)
         return -1;
     self->end = iov.iov_len;
     return 0;
+}
+
+void
+et_journal_set_max(et_journal_t *self, uint64_t max_bytes)
+{
+    self->max_bytes = max_bytes;
 }
 
 uint64_t

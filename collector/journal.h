@@ -63,14 +63,17 @@ int et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
 
 /* Append one entry with write(2) (no fsync: a killed process leaves it in
  * the page cache). 0, or -1 with errno (EINVAL for an entry out of
- * bounds, else the write's), the file then cut back to its last whole
- * entry. */
+ * bounds, EFBIG when it would take the file past et_journal_set_max,
+ * else the write's), the file then cut back to its last whole entry. */
 int et_journal_append(et_journal_t *self, const et_journal_entry_t *entry);
 
 /* Give the journal up: it will miss messages, so it must never be resumed
  * from. The file keeps only a mark, and et_journal_open with 'resume'
  * fails on it (errno ESTALE, 'why' says so). 0, or -1 with errno. */
 int et_journal_abandon(et_journal_t *self);
+
+/* Appends that would take the file past 'max_bytes' fail (0: no bound). */
+void et_journal_set_max(et_journal_t *self, uint64_t max_bytes);
 
 /* Bytes in the file. */
 uint64_t et_journal_size(const et_journal_t *self);
