@@ -342,6 +342,16 @@ test_journal_append_refuses_entries_out_of_bounds(void **state)
     e.size[0] = (size_t)ET_JOURNAL_FRAME_MAX + 1;
     assert_int_equal(et_journal_append(j, &e), -1);
     assert_true(et_journal_size(j) == size);
+    /* Past its bound: EFBIG, nothing written; within it, written. */
+    e.size[0] = 1;
+    et_journal_set_max(j, size + 32);
+    errno = 0;
+    assert_int_equal(et_journal_append(j, &e), -1);
+    assert_int_equal(errno, EFBIG);
+    assert_true(et_journal_size(j) == size);
+    et_journal_set_max(j, size + 33);
+    assert_int_equal(et_journal_append(j, &e), 0);
+    assert_true(et_journal_size(j) == size + 33);
     et_journal_destroy(&j);
 }
 
