@@ -5,6 +5,8 @@
  * replay finds short of its declared size and cuts off. */
 #include "collector/journal.h"
 
+#include "common/hash.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -54,18 +56,12 @@ struct et_journal_t {
     size_t cap;
 };
 
+/* The 32-bit check a header keeps: FNV-1a (common/hash.h), folded. */
 static uint32_t
-s_fnv(uint32_t h, const void *data, size_t size)
+s_fold(uint64_t h)
 {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < size; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
-    return h;
+    return (uint32_t)(h ^ (h >> 32));
 }
-
-#define S_FNV_START 2166136261u
 
 static void
 s_why(char *why, size_t why_size, const char *fmt, ...)
@@ -135,7 +131,8 @@ s_write_all(int fd, struct iovec *iov, int n, uint64_t off)
 static uint32_t
 s_file_check(const s_file_hdr_t *h)
 {
-    return s_fnv(S_FNV_START, h, offsetof(s_file_hdr_t, check));
+    return s_fold(
+        et_hash_fnv1a(ET_HASH_FNV_START, h, offsetof(s_file_hdr_t, check)));
 }
 
 et_journal_t *
@@ -226,8 +223,9 @@ fail:;
 static uint32_t
 s_entry_check(const s_entry_hdr_t *h, const unsigned char *frames, size_t total)
 {
-    uint32_t c = s_fnv(S_FNV_START, h, offsetof(s_entry_hdr_t, check));
-    return s_fnv(c, frames, total);
+    uint64_t c =
+        et_hash_fnv1a(ET_HASH_FNV_START, h, offsetof(s_entry_hdr_t, check));
+    return s_fold(et_hash_fnv1a(c, frames, total));
 }
 
 int
@@ -360,10 +358,11 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
         iov[i + 1].iov_base = (void *)e->frame[i];
         iov[i + 1].iov_len = e->size[i];
     }
-    uint32_t c = s_fnv(S_FNV_START, &h, offsetof(s_entry_hdr_t, check));
+    uint64_t c =
+        et_hash_fnv1a(ET_HASH_FNV_START, &h, offsetof(s_entry_hdr_t, check));
     for (int i = 0; i < e->n_frames; i++)
-        c = s_fnv(c, e->frame[i], e->size[i]);
-    h.check = c;
+        c = et_hash_fnv1a(c, e->frame[i], e->size[i]);
+    h.check = s_fold(c);
     uint64_t total = sizeof h;
     for (int i = 0; i < e->n_frames; i++)
         total += e->size[i];
