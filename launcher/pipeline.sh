@@ -852,8 +852,9 @@ s_running() {
 
 # s_dead PID: not (or no longer) a live process.
 s_dead() { ! s_running "$1"; }
-# s_bound_or_dead RUN PID: the broker PID wrote its endpoints, or died.
-s_bound_or_dead() { [ -f "$1/broker.endpoints" ] || ! s_running "$2"; }
+# s_bound_or_dead RUN ROLE PID: ROLE's process PID wrote its endpoints
+# (RUN/ROLE.endpoints: it bound), or died.
+s_bound_or_dead() { [ -f "$1/$2.endpoints" ] || ! s_running "$3"; }
 
 # s_wait_for TRIES CMD...: CMD every 50 ms until it succeeds, at most TRIES
 # times. 0, or 1 when it never did.
@@ -867,54 +868,61 @@ s_wait_for() {
   return 1
 }
 
-# restart_broker RUN WHY [DEAD]: kill the broker and start it again; with
-# DEAD (the pid a supervisor saw die), only if that is still the broker
-# (another restart may have come first). Under RUN/broker.lock, so `restart
-# broker` and the supervisor never start two. Waits until the new broker
-# bound its endpoints. 0, or 1 (logged) when it did not come up. Needs the
-# run's env (run_env) for its endpoints.
-restart_broker() {
+# restart_role RUN ROLE WHY DEAD TRIES "ENDPOINTS" [EXTRA...]: kill ROLE
+# (broker or collector) and start it again from RUN/ROLE.argv plus EXTRA;
+# with DEAD (the pid a supervisor saw die), only if that is still ROLE's
+# (another restart may have come first). Under RUN/ROLE.lock, so a restart
+# by hand and the supervisor never start two. ENDPOINTS are the ones it
+# bound (an ipc one's file, left behind, is removed first). Waits up to
+# TRIES x 50 ms until it bound. 0, or 1 (logged) when it did not come up.
+restart_role() {
   local run="$1" lock rc=0
-  exec {lock}>>"$run/broker.lock"
+  exec {lock}>>"$run/$2.lock"
   flock "$lock"
-  s_restart_broker_locked "$@" {lock}>&- || rc=$?
+  s_restart_role_locked "$@" {lock}>&- || rc=$?
   exec {lock}>&-
   return "$rc"
 }
 
-s_restart_broker_locked() {
-  local run="$1" why="$2" dead="${3-}" old new ep
+s_restart_role_locked() {
+  local run="$1" role="$2" why="$3" dead="$4" tries="$5" endpoints="$6" old new ep
+  shift 6
   local -a argv
-  old="$(local_pid_of "$run" broker)"
+  old="$(local_pid_of "$run" "$role")"
   [ -z "$dead" ] || [ "$old" = "$dead" ] || return 0
-  if [ ! -s "$run/broker.argv" ]; then
-    run_log "$run" ERROR "cannot restart the broker: no command line in $run/broker.argv"
+  if [ ! -s "$run/$role.argv" ]; then
+    run_log "$run" ERROR "cannot restart the $role: no command line in $run/$role.argv"
     return 1
   fi
-  eval "argv=($(cat "$run/broker.argv"))"
+  eval "argv=($(cat "$run/$role.argv"))"
   if [ -n "$old" ]; then
     kill -KILL "$old" 2>/dev/null || true
     if ! s_wait_for 200 s_dead "$old"; then
-      run_log "$run" ERROR "broker pid $old survived SIGKILL for 10 s: not restarted"
+      run_log "$run" ERROR "$role pid $old survived SIGKILL for 10 s: not restarted"
       return 1
     fi
   fi
-  # An ipc endpoint is a file the dead broker left behind.
-  for ep in "$FRONTEND" "$BACKEND" "$STATS"; do
+  for ep in $endpoints; do
     case "$ep" in ipc://*) rm -f "${ep#ipc://}" ;; esac
   done
-  rm -f "$run/broker.endpoints"
-  start_bg "$run" broker "${argv[@]}"
-  new="$(local_pid_of "$run" broker)"
-  if ! s_wait_for 600 s_bound_or_dead "$run" "$new"; then
-    run_log "$run" ERROR "the restarted broker (pid $new) did not bind within 30 s"
+  rm -f "$run/$role.endpoints"
+  start_bg "$run" "$role" "${argv[@]}" "$@"
+  new="$(local_pid_of "$run" "$role")"
+  if ! s_wait_for "$tries" s_bound_or_dead "$run" "$role" "$new"; then
+    run_log "$run" ERROR "the restarted $role (pid $new) did not bind within $((tries / 20)) s"
     return 1
   fi
-  if [ ! -f "$run/broker.endpoints" ]; then
-    run_log "$run" ERROR "the restarted broker (pid $new) stopped at once: see logs/broker.log"
+  if [ ! -f "$run/$role.endpoints" ]; then
+    run_log "$run" ERROR "the restarted $role (pid $new) stopped at once: see logs/$role.log"
     return 1
   fi
-  run_log "$run" INFO "broker restarted ($why): pid ${old:-none} killed, pid $new bound $FRONTEND $BACKEND"
+  run_log "$run" INFO "$role restarted ($why): pid ${old:-none} killed, pid $new bound $endpoints"
+}
+
+# restart_broker RUN WHY [DEAD]: restart_role for the broker: what it held
+# is lost. Needs the run's env (run_env) for its endpoints.
+restart_broker() {
+  restart_role "$1" broker "$2" "${3-}" 600 "$FRONTEND $BACKEND $STATS"
 }
 
 # ---- collector restarts ------------------------------------------------------
@@ -943,55 +951,11 @@ collector_record() {
   printf '%q ' "${argv[@]}" >"$run/collector.argv"
 }
 
-# s_collector_bound_or_dead RUN PID: the collector PID wrote its
-# endpoints (it bound, after replaying its journal), or died.
-s_collector_bound_or_dead() { [ -f "$1/collector.endpoints" ] || ! s_running "$2"; }
-
-# restart_collector RUN WHY [DEAD]: kill the collector and start it again
-# with --resume; with DEAD (the pid a supervisor saw die), only if that is
-# still the collector. Under RUN/collector.lock. Waits until it bound. 0,
-# or 1 (logged) when it did not come up. Needs the run's env (run_env).
+# restart_collector RUN WHY [DEAD]: restart_role for the collector, with
+# --resume (its replay comes before the bind: a long journal takes a
+# while). Needs the run's env (run_env).
 restart_collector() {
-  local run="$1" lock rc=0
-  exec {lock}>>"$run/collector.lock"
-  flock "$lock"
-  s_restart_collector_locked "$@" {lock}>&- || rc=$?
-  exec {lock}>&-
-  return "$rc"
-}
-
-s_restart_collector_locked() {
-  local run="$1" why="$2" dead="${3-}" old new
-  local -a argv
-  old="$(local_pid_of "$run" collector)"
-  [ -z "$dead" ] || [ "$old" = "$dead" ] || return 0
-  if [ ! -s "$run/collector.argv" ]; then
-    run_log "$run" ERROR "cannot restart the collector: no command line in $run/collector.argv"
-    return 1
-  fi
-  eval "argv=($(cat "$run/collector.argv"))"
-  if [ -n "$old" ]; then
-    kill -KILL "$old" 2>/dev/null || true
-    if ! s_wait_for 200 s_dead "$old"; then
-      run_log "$run" ERROR "collector pid $old survived SIGKILL for 10 s: not restarted"
-      return 1
-    fi
-  fi
-  # An ipc endpoint is a file the dead collector left behind.
-  case "$COLLECTOR" in ipc://*) rm -f "${COLLECTOR#ipc://}" ;; esac
-  rm -f "$run/collector.endpoints"
-  start_bg "$run" collector "${argv[@]}" --resume
-  new="$(local_pid_of "$run" collector)"
-  # The replay comes before the bind: a long journal takes a while.
-  if ! s_wait_for 1200 s_collector_bound_or_dead "$run" "$new"; then
-    run_log "$run" ERROR "the restarted collector (pid $new) did not bind within 60 s"
-    return 1
-  fi
-  if [ ! -f "$run/collector.endpoints" ]; then
-    run_log "$run" ERROR "the restarted collector (pid $new) stopped at once: see logs/collector.log"
-    return 1
-  fi
-  run_log "$run" INFO "collector restarted ($why): pid ${old:-none} killed, pid $new resumed from its journal, bound $COLLECTOR"
+  restart_role "$1" collector "$2" "${3-}" 1200 "$COLLECTOR" --resume
 }
 
 # stop_supervisor RUN: the broker is about to stop on purpose: mark it and
