@@ -5,12 +5,12 @@
  * replay finds short of its declared size and cuts off. */
 #include "collector/journal.h"
 
+#include "common/cli.h"
 #include "common/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,17 +61,6 @@ static uint32_t
 s_fold(uint64_t h)
 {
     return (uint32_t)(h ^ (h >> 32));
-}
-
-static void
-s_why(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (!why || why_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
 }
 
 /* Read exactly 'size' bytes at 'off': their count (short only at the end
@@ -141,39 +130,39 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
 {
     *resumed = 0;
     if (strlen(path) >= PATH_MAX) {
-        s_why(why, why_size, "path too long");
+        et_cli_why(why, why_size, "path too long");
         errno = EINVAL;
         return NULL;
     }
     et_journal_t *self = calloc(1, sizeof *self);
     if (!self) {
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         errno = ENOMEM;
         return NULL;
     }
     self->fd = -1;
     self->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (self->fd < 0) {
-        s_why(why, why_size, "cannot open: %s", strerror(errno));
+        et_cli_why(why, why_size, "cannot open: %s", strerror(errno));
         goto fail;
     }
     struct stat st;
     if (fstat(self->fd, &st) != 0) {
-        s_why(why, why_size, "cannot stat: %s", strerror(errno));
+        et_cli_why(why, why_size, "cannot stat: %s", strerror(errno));
         goto fail;
     }
     if (resume && st.st_size > 0) {
         s_file_hdr_t h;
         ssize_t r = s_pread_all(self->fd, &h, sizeof h, 0);
         if (r < 0) {
-            s_why(why, why_size, "cannot read: %s", strerror(errno));
+            et_cli_why(why, why_size, "cannot read: %s", strerror(errno));
             goto fail;
         }
         if ((size_t)r >= sizeof S_ABANDONED_MAGIC - 1 &&
             memcmp(&h, S_ABANDONED_MAGIC, sizeof S_ABANDONED_MAGIC - 1) == 0) {
-            s_why(why, why_size,
-                  "given up during the run (it reached its bound or could "
-                  "not be written): this run cannot be resumed");
+            et_cli_why(why, why_size,
+                       "given up during the run (it reached its bound or could "
+                       "not be written): this run cannot be resumed");
             errno = ESTALE;
             goto fail;
         }
@@ -184,10 +173,10 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
                 h.version != S_VERSION || h.header_size != sizeof h ||
                 h.check != s_file_check(&h) ||
                 memchr(h.run_id, '\0', sizeof h.run_id) == NULL) {
-                s_why(why, why_size,
-                      "not an Eventide collector journal of version %u "
-                      "(bad header)",
-                      S_VERSION);
+                et_cli_why(why, why_size,
+                           "not an Eventide collector journal of version %u "
+                           "(bad header)",
+                           S_VERSION);
                 errno = EPROTO;
                 goto fail;
             }
@@ -208,7 +197,7 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
     h.check = s_file_check(&h);
     struct iovec iov = {.iov_base = &h, .iov_len = sizeof h};
     if (ftruncate(self->fd, 0) != 0 || s_write_all(self->fd, &iov, 1, 0) != 0) {
-        s_why(why, why_size, "cannot write: %s", strerror(errno));
+        et_cli_why(why, why_size, "cannot write: %s", strerror(errno));
         goto fail;
     }
     self->end = sizeof h;
@@ -237,7 +226,7 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
     *discarded_bytes = 0;
     struct stat st;
     if (fstat(self->fd, &st) != 0) {
-        s_why(why, why_size, "cannot stat: %s", strerror(errno));
+        et_cli_why(why, why_size, "cannot stat: %s", strerror(errno));
         return -1;
     }
     uint64_t file_size = (uint64_t)st.st_size;
@@ -246,8 +235,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
         s_entry_hdr_t h;
         ssize_t r = s_pread_all(self->fd, &h, sizeof h, off);
         if (r < 0) {
-            s_why(why, why_size, "cannot read at offset %llu: %s",
-                  (unsigned long long)off, strerror(errno));
+            et_cli_why(why, why_size, "cannot read at offset %llu: %s",
+                       (unsigned long long)off, strerror(errno));
             return -1;
         }
         if ((size_t)r < sizeof h)
@@ -265,10 +254,11 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
             total += h.size[i];
         }
         if (!ok) {
-            s_why(why, why_size,
-                  "entry %llu at offset %llu does not check "
-                  "(bad head): the journal is corrupt",
-                  (unsigned long long)*entries + 1, (unsigned long long)off);
+            et_cli_why(why, why_size,
+                       "entry %llu at offset %llu does not check "
+                       "(bad head): the journal is corrupt",
+                       (unsigned long long)*entries + 1,
+                       (unsigned long long)off);
             errno = EPROTO;
             return -1;
         }
@@ -277,7 +267,7 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
         if (total > self->cap) {
             unsigned char *buf = realloc(self->buf, total);
             if (!buf) {
-                s_why(why, why_size, "out of memory");
+                et_cli_why(why, why_size, "out of memory");
                 errno = ENOMEM;
                 return -1;
             }
@@ -286,18 +276,19 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
         }
         r = s_pread_all(self->fd, self->buf, total, off + sizeof h);
         if (r < 0 || (size_t)r != total) {
-            s_why(why, why_size, "cannot read at offset %llu: %s",
-                  (unsigned long long)off,
-                  r < 0 ? strerror(errno) : "file shrank");
+            et_cli_why(why, why_size, "cannot read at offset %llu: %s",
+                       (unsigned long long)off,
+                       r < 0 ? strerror(errno) : "file shrank");
             if (r >= 0)
                 errno = EIO;
             return -1;
         }
         if (s_entry_check(&h, self->buf, total) != h.check) {
-            s_why(why, why_size,
-                  "entry %llu at offset %llu does not check "
-                  "(checksum): the journal is corrupt",
-                  (unsigned long long)*entries + 1, (unsigned long long)off);
+            et_cli_why(why, why_size,
+                       "entry %llu at offset %llu does not check "
+                       "(checksum): the journal is corrupt",
+                       (unsigned long long)*entries + 1,
+                       (unsigned long long)off);
             errno = EPROTO;
             return -1;
         }
@@ -312,8 +303,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
             at += h.size[i];
         }
         if (fn(arg, &e) != 0) {
-            s_why(why, why_size, "entry %llu could not be replayed: %s",
-                  (unsigned long long)*entries + 1, strerror(errno));
+            et_cli_why(why, why_size, "entry %llu could not be replayed: %s",
+                       (unsigned long long)*entries + 1, strerror(errno));
             return -1;
         }
         off += sizeof h + total;
@@ -321,8 +312,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
     }
     if (off < file_size) {
         if (ftruncate(self->fd, (off_t)off) != 0) {
-            s_why(why, why_size, "cannot cut off the last entry: %s",
-                  strerror(errno));
+            et_cli_why(why, why_size, "cannot cut off the last entry: %s",
+                       strerror(errno));
             return -1;
         }
         *discarded_bytes = file_size - off;

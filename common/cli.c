@@ -2,6 +2,8 @@
  * they leave out (empty input, trailing text, sign on unsigned, range). */
 #include "common/cli.h"
 
+#include <stdarg.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -117,4 +119,16 @@ et_cli_error(const char *prog, const char *flag, const char *value,
         fprintf(stderr, "%s: %s '%s': %s\n", prog, flag, value, why);
     else
         fprintf(stderr, "%s: %s: %s\n", prog, flag, why);
+}
+
+int
+et_cli_why(char *why, size_t why_size, const char *fmt, ...)
+{
+    if (why && why_size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_size, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
 }

@@ -40,4 +40,11 @@ int et_cli_check_name(const char *text, size_t max_len);
 void et_cli_error(const char *prog, const char *flag, const char *value,
                   const char *why);
 
+/* Format the reason a call failed into 'why' ('why_size' bytes; nothing
+ * when 'why' is NULL or the size 0), for functions that report one
+ * sentence to their caller. Returns -1, so a failure can end with
+ * `return et_cli_why(...)`. */
+int et_cli_why(char *why, size_t why_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -4,6 +4,7 @@
  * checks. */
 #include "common/curve.h"
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/zsock.h"
 
@@ -13,7 +14,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,21 +62,6 @@ struct et_curve_t {
     uint64_t log_last_ns, log_suppressed; /* the thread's own */
 };
 
-static int s_why(char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-s_why(char *why, size_t size, const char *fmt, ...)
-{
-    if (why && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ---- keys and key files ------------------------------------------------- */
 
 int
@@ -104,9 +89,10 @@ et_curve_parse(const char *text, size_t len, int want_secret,
 {
     memset(kp, 0, sizeof *kp);
     if (len > ET_CURVE_FILE_MAX)
-        return s_why(why, why_size, "larger than %d bytes", ET_CURVE_FILE_MAX);
+        return et_cli_why(why, why_size, "larger than %d bytes",
+                          ET_CURVE_FILE_MAX);
     if (len > 0 && memchr(text, '\0', len))
-        return s_why(why, why_size, "holds a NUL byte");
+        return et_cli_why(why, why_size, "holds a NUL byte");
     int have_public = 0, have_secret = 0;
     size_t pos = 0, line_no = 0;
     while (pos < len) {
@@ -124,52 +110,53 @@ et_curve_parse(const char *text, size_t len, int want_secret,
             field = "public", dst = kp->public_z85, seen = &have_public;
         } else if (line_len >= S_FIELD_LEN && memcmp(line, "secret=", 7) == 0) {
             if (!want_secret) {
-                s_why(why, why_size,
-                      "line %zu: a public key file must not hold a secret key",
-                      line_no);
+                et_cli_why(
+                    why, why_size,
+                    "line %zu: a public key file must not hold a secret key",
+                    line_no);
                 goto fail;
             }
             field = "secret", dst = kp->secret_z85, seen = &have_secret;
         } else {
-            s_why(why, why_size, "line %zu: expected public=KEY or secret=KEY",
-                  line_no);
+            et_cli_why(why, why_size,
+                       "line %zu: expected public=KEY or secret=KEY", line_no);
             goto fail;
         }
         if (*seen) {
-            s_why(why, why_size, "line %zu: %s key given twice", line_no,
-                  field);
+            et_cli_why(why, why_size, "line %zu: %s key given twice", line_no,
+                       field);
             goto fail;
         }
         size_t key_len = line_len - S_FIELD_LEN;
         if (key_len != ET_CURVE_KEY_LEN) {
-            s_why(why, why_size,
-                  "line %zu: %s key has %zu characters, expected %d Z85 "
-                  "characters",
-                  line_no, field, key_len, ET_CURVE_KEY_LEN);
+            et_cli_why(why, why_size,
+                       "line %zu: %s key has %zu characters, expected %d Z85 "
+                       "characters",
+                       line_no, field, key_len, ET_CURVE_KEY_LEN);
             goto fail;
         }
         memcpy(dst, line + S_FIELD_LEN, ET_CURVE_KEY_LEN);
         dst[ET_CURVE_KEY_LEN] = '\0';
         if (et_curve_key_check(dst) != 0) {
-            s_why(why, why_size, "line %zu: %s key is not a Z85 key", line_no,
-                  field);
+            et_cli_why(why, why_size, "line %zu: %s key is not a Z85 key",
+                       line_no, field);
             goto fail;
         }
         *seen = 1;
     }
     if (!have_public) {
-        s_why(why, why_size, "no public=KEY line");
+        et_cli_why(why, why_size, "no public=KEY line");
         goto fail;
     }
     if (want_secret && !have_secret) {
-        s_why(why, why_size, "no secret=KEY line");
+        et_cli_why(why, why_size, "no secret=KEY line");
         goto fail;
     }
     if (have_secret) {
         char derived[ET_CURVE_KEY_LEN + 1];
         if (zmq_curve_public(derived, kp->secret_z85) != 0 ||
             strcmp(derived, kp->public_z85) != 0) {
-            s_why(why, why_size, "the public key is not the secret key's");
+            et_cli_why(why, why_size, "the public key is not the secret key's");
             goto fail;
         }
     }
@@ -188,35 +175,36 @@ s_read_key_file(const char *path, int secret, char *buf, size_t *len, char *why,
     /* O_NONBLOCK: opening a FIFO must not hang; fstat refuses it next. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
-        return s_why(why, why_size, "%s: %s", path, strerror(errno));
+        return et_cli_why(why, why_size, "%s: %s", path, strerror(errno));
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) != 0) {
-        s_why(why, why_size, "%s: %s", path, strerror(errno));
+        et_cli_why(why, why_size, "%s: %s", path, strerror(errno));
         goto done;
     }
     if (!S_ISREG(st.st_mode)) {
-        s_why(why, why_size, "%s: not a regular file", path);
+        et_cli_why(why, why_size, "%s: not a regular file", path);
         goto done;
     }
     unsigned mode = (unsigned)(st.st_mode & 07777);
     if (secret && (st.st_mode & 077)) {
-        s_why(why, why_size,
-              "%s: mode %04o: a secret key file must not be accessible by "
-              "group or others (chmod 600 %s)",
-              path, mode, path);
+        et_cli_why(why, why_size,
+                   "%s: mode %04o: a secret key file must not be accessible by "
+                   "group or others (chmod 600 %s)",
+                   path, mode, path);
         goto done;
     }
     if (!secret && (st.st_mode & 022)) {
-        s_why(why, why_size,
-              "%s: mode %04o: a public key file must not be writable by group "
-              "or others (chmod 644 %s)",
-              path, mode, path);
+        et_cli_why(
+            why, why_size,
+            "%s: mode %04o: a public key file must not be writable by group "
+            "or others (chmod 644 %s)",
+            path, mode, path);
         goto done;
     }
     if (st.st_size > ET_CURVE_FILE_MAX) {
-        s_why(why, why_size, "%s: larger than %d bytes", path,
-              ET_CURVE_FILE_MAX);
+        et_cli_why(why, why_size, "%s: larger than %d bytes", path,
+                   ET_CURVE_FILE_MAX);
         goto done;
     }
     size_t got = 0;
@@ -225,7 +213,7 @@ s_read_key_file(const char *path, int secret, char *buf, size_t *len, char *why,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            s_why(why, why_size, "%s: %s", path, strerror(errno));
+            et_cli_why(why, why_size, "%s: %s", path, strerror(errno));
             goto done;
         }
         if (n == 0)
@@ -233,8 +221,8 @@ s_read_key_file(const char *path, int secret, char *buf, size_t *len, char *why,
         got += (size_t)n;
     }
     if (got > ET_CURVE_FILE_MAX) { /* it grew after fstat */
-        s_why(why, why_size, "%s: larger than %d bytes", path,
-              ET_CURVE_FILE_MAX);
+        et_cli_why(why, why_size, "%s: larger than %d bytes", path,
+                   ET_CURVE_FILE_MAX);
         goto done;
     }
     *len = got;
@@ -255,7 +243,7 @@ s_load(const char *path, int secret, et_curve_keypair_t *kp, char *why,
         char reason[256];
         rc = et_curve_parse(buf, len, secret, kp, reason, sizeof reason);
         if (rc != 0)
-            s_why(why, why_size, "%s: %s", path, reason);
+            et_cli_why(why, why_size, "%s: %s", path, reason);
     }
     explicit_bzero(buf, sizeof buf);
     return rc;
@@ -287,18 +275,18 @@ et_curve_keypair_save(const char *path, const et_curve_keypair_t *kp, int force,
     if (et_curve_key_check(kp->public_z85) != 0 ||
         (secret && et_curve_key_check(kp->secret_z85) != 0)) {
         errno = EINVAL;
-        return s_why(why, why_size, "%s: not a valid key", path);
+        return et_cli_why(why, why_size, "%s: not a valid key", path);
     }
     mode_t mode = secret ? 0600 : 0644;
     if (force && unlink(path) != 0 && errno != ENOENT)
-        return s_why(why, why_size, "%s: %s", path, strerror(errno));
+        return et_cli_why(why, why_size, "%s: %s", path, strerror(errno));
     int fd =
         open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
         int err = errno;
-        s_why(why, why_size, "%s: %s", path,
-              err == EEXIST ? "exists: not overwritten (use --force)"
-                            : strerror(err));
+        et_cli_why(why, why_size, "%s: %s", path,
+                   err == EEXIST ? "exists: not overwritten (use --force)"
+                                 : strerror(err));
         errno = err;
         return -1;
     }
@@ -316,7 +304,7 @@ et_curve_keypair_save(const char *path, const et_curve_keypair_t *kp, int force,
     int rc = -1;
     /* The umask may have taken bits away; never more than 'mode'. */
     if (fchmod(fd, mode) != 0) {
-        s_why(why, why_size, "%s: %s", path, strerror(errno));
+        et_cli_why(why, why_size, "%s: %s", path, strerror(errno));
         goto done;
     }
     for (size_t off = 0; off < (size_t)len;) {
@@ -324,8 +312,8 @@ et_curve_keypair_save(const char *path, const et_curve_keypair_t *kp, int force,
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            s_why(why, why_size, "%s: %s", path,
-                  n < 0 ? strerror(errno) : "short write");
+            et_cli_why(why, why_size, "%s: %s", path,
+                       n < 0 ? strerror(errno) : "short write");
             goto done;
         }
         off += (size_t)n;
@@ -334,7 +322,7 @@ et_curve_keypair_save(const char *path, const et_curve_keypair_t *kp, int force,
 done:
     explicit_bzero(text, sizeof text);
     if (close(fd) != 0 && rc == 0)
-        rc = s_why(why, why_size, "%s: %s", path, strerror(errno));
+        rc = et_cli_why(why, why_size, "%s: %s", path, strerror(errno));
     if (rc != 0)
         unlink(path);
     return rc;
@@ -345,12 +333,12 @@ static int
 s_ensure_dir(const char *dir, mode_t mode, char *why, size_t why_size)
 {
     if (mkdir(dir, mode) != 0 && errno != EEXIST)
-        return s_why(why, why_size, "%s: %s", dir, strerror(errno));
+        return et_cli_why(why, why_size, "%s: %s", dir, strerror(errno));
     struct stat st;
     if (stat(dir, &st) != 0)
-        return s_why(why, why_size, "%s: %s", dir, strerror(errno));
+        return et_cli_why(why, why_size, "%s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return s_why(why, why_size, "%s: not a directory", dir);
+        return et_cli_why(why, why_size, "%s: not a directory", dir);
     return 0;
 }
 
@@ -363,10 +351,10 @@ et_curve_keys_create(const char *dir, int force, char *why, size_t why_size)
     char authorized[PATH_MAX];
     if (snprintf(authorized, sizeof authorized, "%s/authorized", dir) >=
         (int)sizeof authorized)
-        return s_why(why, why_size, "%s: path too long", dir);
+        return et_cli_why(why, why_size, "%s: path too long", dir);
     for (int i = 0; i < 4; i++)
         if (snprintf(paths[i], PATH_MAX, "%s/%s", dir, names[i]) >= PATH_MAX)
-            return s_why(why, why_size, "%s: path too long", dir);
+            return et_cli_why(why, why_size, "%s: path too long", dir);
     if (s_ensure_dir(dir, 0700, why, why_size) != 0 ||
         s_ensure_dir(authorized, 0755, why, why_size) != 0)
         return -1;
@@ -374,14 +362,16 @@ et_curve_keys_create(const char *dir, int force, char *why, size_t why_size)
     for (int i = 0; i < 4 && !force; i++) {
         struct stat st;
         if (lstat(paths[i], &st) == 0)
-            return s_why(why, why_size,
-                         "%s exists: not overwritten (use --force)", paths[i]);
+            return et_cli_why(why, why_size,
+                              "%s exists: not overwritten (use --force)",
+                              paths[i]);
     }
     et_curve_keypair_t server, client, server_pub, client_pub;
     int rc = -1;
     if (et_curve_keypair_generate(&server) != 0 ||
         et_curve_keypair_generate(&client) != 0) {
-        s_why(why, why_size, "cannot generate keys: %s", zmq_strerror(errno));
+        et_cli_why(why, why_size, "cannot generate keys: %s",
+                   zmq_strerror(errno));
         goto done;
     }
     memset(&server_pub, 0, sizeof server_pub);
@@ -452,25 +442,25 @@ et_curve_authset_load(const char *dir, char *why, size_t why_size)
     et_curve_authset_t *self = NULL;
     DIR *d = opendir(dir);
     if (!d) {
-        s_why(why, why_size, "%s: %s", dir, strerror(errno));
+        et_cli_why(why, why_size, "%s: %s", dir, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (fstat(dirfd(d), &st) != 0) {
-        s_why(why, why_size, "%s: %s", dir, strerror(errno));
+        et_cli_why(why, why_size, "%s: %s", dir, strerror(errno));
         goto fail;
     }
     /* Whoever can write here can admit a client. */
     if (st.st_mode & 022) {
-        s_why(why, why_size,
-              "%s: mode %04o: the authorized key directory must not be "
-              "writable by group or others (chmod 755 %s)",
-              dir, (unsigned)(st.st_mode & 07777), dir);
+        et_cli_why(why, why_size,
+                   "%s: mode %04o: the authorized key directory must not be "
+                   "writable by group or others (chmod 755 %s)",
+                   dir, (unsigned)(st.st_mode & 07777), dir);
         goto fail;
     }
     self = et_curve_authset_new();
     if (!self) {
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         goto fail;
     }
     struct dirent *entry;
@@ -481,10 +471,10 @@ et_curve_authset_load(const char *dir, char *why, size_t why_size)
             continue;
         char stem[ET_CURVE_NAME_MAX];
         if (!s_name_ok(name, len - 4)) {
-            s_why(why, why_size,
-                  "%s/%s: a key's name must be 1 to %d characters from "
-                  "[A-Za-z0-9_.-]",
-                  dir, name, ET_CURVE_NAME_MAX - 1);
+            et_cli_why(why, why_size,
+                       "%s/%s: a key's name must be 1 to %d characters from "
+                       "[A-Za-z0-9_.-]",
+                       dir, name, ET_CURVE_NAME_MAX - 1);
             goto fail;
         }
         memcpy(stem, name, len - 4);
@@ -492,25 +482,25 @@ et_curve_authset_load(const char *dir, char *why, size_t why_size)
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", dir, name) >=
             (int)sizeof path) {
-            s_why(why, why_size, "%s/%s: path too long", dir, name);
+            et_cli_why(why, why_size, "%s/%s: path too long", dir, name);
             goto fail;
         }
         char key[ET_CURVE_KEY_LEN + 1];
         if (et_curve_public_load(path, key, why, why_size) != 0)
             goto fail;
         if (et_curve_authset_add(self, key, stem) != 0) {
-            s_why(why, why_size, "%s: more than %d authorized keys", dir,
-                  ET_CURVE_AUTHORIZED_MAX);
+            et_cli_why(why, why_size, "%s: more than %d authorized keys", dir,
+                       ET_CURVE_AUTHORIZED_MAX);
             goto fail;
         }
     }
     if (errno != 0) {
-        s_why(why, why_size, "%s: %s", dir, strerror(errno));
+        et_cli_why(why, why_size, "%s: %s", dir, strerror(errno));
         goto fail;
     }
     if (self->n == 0) {
-        s_why(why, why_size, "%s: no NAME.pub key: no client could connect",
-              dir);
+        et_cli_why(why, why_size,
+                   "%s: no NAME.pub key: no client could connect", dir);
         goto fail;
     }
     closedir(d);
@@ -604,13 +594,14 @@ et_curve_check_dir(const char *dir, char *why, size_t why_size)
 {
     /* Room for "/authorized/" and the longest key file name. */
     if (!dir || !dir[0] || strlen(dir) >= PATH_MAX - 2 * ET_CURVE_NAME_MAX)
-        return s_why(why, why_size, "expected a key directory path");
+        return et_cli_why(why, why_size, "expected a key directory path");
     struct stat st;
     if (stat(dir, &st) != 0)
-        return s_why(why, why_size, "%s (create keys with: eventide keys DIR)",
-                     strerror(errno));
+        return et_cli_why(why, why_size,
+                          "%s (create keys with: eventide keys DIR)",
+                          strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return s_why(why, why_size, "not a directory");
+        return et_cli_why(why, why_size, "not a directory");
     return 0;
 }
 
@@ -632,7 +623,7 @@ et_curve_new(const char *dir, int roles, char *why, size_t why_size)
         return NULL;
     et_curve_t *self = calloc(1, sizeof *self);
     if (!self) {
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         return NULL;
     }
     snprintf(self->dir, sizeof self->dir, "%s", dir);
@@ -664,10 +655,10 @@ et_curve_new(const char *dir, int roles, char *why, size_t why_size)
             et_curve_keypair_t server;
             snprintf(path, sizeof path, "%s/server.key", dir);
             if (et_curve_keypair_load(path, &server, why, why_size) != 0) {
-                s_why(why, why_size,
-                      "%s/server.pub: no such file (a client needs the "
-                      "server's public key)",
-                      dir);
+                et_cli_why(why, why_size,
+                           "%s/server.pub: no such file (a client needs the "
+                           "server's public key)",
+                           dir);
                 goto fail;
             }
             memcpy(self->server_public, server.public_z85,

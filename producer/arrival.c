@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,20 +61,6 @@ static const struct {
 };
 
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
-
-static void s_why(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-s_why(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (!why || why_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
 
 static int
 s_trace_push(et_arrival_t *self, int64_t offset_ns, uint32_t ctx, uint32_t gen)
@@ -141,7 +126,7 @@ s_trace_load(et_arrival_t *self, const char *path, char *why, size_t why_size)
     char *field[3];
     int rc = et_csv_next(csv, field, 3, why, why_size);
     if (rc == 0) {
-        s_why(why, why_size, "%s: empty trace", path);
+        et_cli_why(why, why_size, "%s: empty trace", path);
         errno = EINVAL;
         goto fail;
     }
@@ -187,7 +172,7 @@ s_trace_load(et_arrival_t *self, const char *path, char *why, size_t why_size)
             offset_ns = prev_offset_ns;
         prev_offset_ns = offset_ns;
         if (s_trace_push(self, offset_ns, ctx, gen) != 0) {
-            s_why(why, why_size, "out of memory");
+            et_cli_why(why, why_size, "out of memory");
             errno = ENOMEM;
             goto fail;
         }
@@ -195,7 +180,7 @@ s_trace_load(et_arrival_t *self, const char *path, char *why, size_t why_size)
     if (rc < 0)
         goto fail;
     if (self->trace_rows == 0) {
-        s_why(why, why_size, "%s: no requests after the header", path);
+        et_cli_why(why, why_size, "%s: no requests after the header", path);
         errno = EINVAL;
         goto fail;
     }
@@ -241,7 +226,7 @@ s_parse_bursty(et_arrival_t *self, const char *params, char *why,
         char *field[4];
         int n = 0;
         if (strlen(params) >= sizeof buf) {
-            s_why(why, why_size, "bursty: parameters too long");
+            et_cli_why(why, why_size, "bursty: parameters too long");
             return -1;
         }
         snprintf(buf, sizeof buf, "%s", params);
@@ -255,26 +240,27 @@ s_parse_bursty(et_arrival_t *self, const char *params, char *why,
             p = colon + 1;
         }
         if (n < 2 || n > 3 || strchr(field[n - 1], ':')) {
-            s_why(why, why_size,
-                  "expected bursty[:ON:OFF[:LOW]], e.g. bursty:5:5:0");
+            et_cli_why(why, why_size,
+                       "expected bursty[:ON:OFF[:LOW]], e.g. bursty:5:5:0");
             return -1;
         }
         if (s_parse_phase_ns(field[0], 1, &self->on_ns) != 0) {
-            s_why(why, why_size,
-                  "bursty ON '%.40s': expected a duration > 0 and <= %d s",
-                  field[0], ET_ARRIVAL_PHASE_MAX_S);
+            et_cli_why(why, why_size,
+                       "bursty ON '%.40s': expected a duration > 0 and <= %d s",
+                       field[0], ET_ARRIVAL_PHASE_MAX_S);
             return -1;
         }
         if (s_parse_phase_ns(field[1], 1, &self->off_ns) != 0) {
-            s_why(why, why_size,
-                  "bursty OFF '%.40s': expected a duration > 0 and <= %d s",
-                  field[1], ET_ARRIVAL_PHASE_MAX_S);
+            et_cli_why(
+                why, why_size,
+                "bursty OFF '%.40s': expected a duration > 0 and <= %d s",
+                field[1], ET_ARRIVAL_PHASE_MAX_S);
             return -1;
         }
         if (n == 3 && s_parse_phase_rate(field[2], &self->low_eps) != 0) {
-            s_why(why, why_size,
-                  "bursty LOW '%.40s': expected events/s >= 0 and <= 1e9",
-                  field[2]);
+            et_cli_why(why, why_size,
+                       "bursty LOW '%.40s': expected events/s >= 0 and <= 1e9",
+                       field[2]);
             return -1;
         }
     }
@@ -291,17 +277,17 @@ s_parse_step(et_arrival_t *self, const char *params, char *why, size_t why_size)
 {
     errno = EINVAL;
     if (!params || !*params) {
-        s_why(why, why_size,
-              "expected step:T1=R1,T2=R2,... e.g. "
-              "step:10=100,20=20");
+        et_cli_why(why, why_size,
+                   "expected step:T1=R1,T2=R2,... e.g. "
+                   "step:10=100,20=20");
         return -1;
     }
     size_t count = 1;
     for (const char *p = params; *p; p++)
         count += *p == ',';
     if (count > ET_ARRIVAL_STEPS_MAX) {
-        s_why(why, why_size, "step: more than %d rate changes",
-              ET_ARRIVAL_STEPS_MAX);
+        et_cli_why(why, why_size, "step: more than %d rate changes",
+                   ET_ARRIVAL_STEPS_MAX);
         return -1;
     }
     self->step_at_ns = calloc(count, sizeof *self->step_at_ns);
@@ -309,7 +295,7 @@ s_parse_step(et_arrival_t *self, const char *params, char *why, size_t why_size)
     char *buf = strdup(params);
     if (!self->step_at_ns || !self->step_eps || !buf) {
         free(buf);
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         errno = ENOMEM;
         return -1;
     }
@@ -321,26 +307,26 @@ s_parse_step(et_arrival_t *self, const char *params, char *why, size_t why_size)
             *comma = '\0';
         char *eq = strchr(item, '=');
         if (!eq) {
-            s_why(why, why_size, "step '%.40s': expected T=RATE", item);
+            et_cli_why(why, why_size, "step '%.40s': expected T=RATE", item);
             goto done;
         }
         *eq = '\0';
         if (s_parse_phase_ns(item, 0, &self->step_at_ns[k]) != 0) {
-            s_why(why, why_size,
-                  "step time '%.40s': expected seconds from the start, "
-                  ">= 0 and <= %d",
-                  item, ET_ARRIVAL_PHASE_MAX_S);
+            et_cli_why(why, why_size,
+                       "step time '%.40s': expected seconds from the start, "
+                       ">= 0 and <= %d",
+                       item, ET_ARRIVAL_PHASE_MAX_S);
             goto done;
         }
         if (k > 0 && self->step_at_ns[k] <= self->step_at_ns[k - 1]) {
-            s_why(why, why_size,
-                  "step time '%.40s': times must increase strictly", item);
+            et_cli_why(why, why_size,
+                       "step time '%.40s': times must increase strictly", item);
             goto done;
         }
         if (s_parse_phase_rate(eq + 1, &self->step_eps[k]) != 0) {
-            s_why(why, why_size,
-                  "step rate '%.40s': expected events/s >= 0 and <= 1e9",
-                  eq + 1);
+            et_cli_why(why, why_size,
+                       "step rate '%.40s': expected events/s >= 0 and <= 1e9",
+                       eq + 1);
             goto done;
         }
         self->n_steps++;
@@ -370,8 +356,8 @@ s_parse_params(et_arrival_t *self, const char *params, char *why,
     case ET_ARRIVAL_CONSTANT:
     case ET_ARRIVAL_POISSON:
         if (params) {
-            s_why(why, why_size, "%s takes no parameters",
-                  et_arrival_kind_name(self->kind));
+            et_cli_why(why, why_size, "%s takes no parameters",
+                       et_arrival_kind_name(self->kind));
             errno = EINVAL;
             return -1;
         }
@@ -380,7 +366,7 @@ s_parse_params(et_arrival_t *self, const char *params, char *why,
         return 0;
     case ET_ARRIVAL_TRACE:
         if (!params || !*params) {
-            s_why(why, why_size, "%s", "expected trace:FILE");
+            et_cli_why(why, why_size, "%s", "expected trace:FILE");
             errno = EINVAL;
             return -1;
         }
@@ -413,17 +399,17 @@ et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
 {
     et_arrival_t *self = NULL;
     if (!spec || strlen(spec) >= ET_ARRIVAL_SPEC_MAX) {
-        s_why(why, why_size, "%s", "arrival spec missing or too long");
+        et_cli_why(why, why_size, "%s", "arrival spec missing or too long");
         goto invalid;
     }
     if (!isfinite(rate_eps) || rate_eps <= 0 ||
         rate_eps > ET_ARRIVAL_RATE_MAX) {
-        s_why(why, why_size, "%s", "rate must be > 0 and <= 1e9 events/s");
+        et_cli_why(why, why_size, "%s", "rate must be > 0 and <= 1e9 events/s");
         goto invalid;
     }
     if (!isfinite(speedup) || speedup <= 0 ||
         speedup > ET_ARRIVAL_SPEEDUP_MAX) {
-        s_why(why, why_size, "%s", "speed-up must be > 0 and <= 1e9");
+        et_cli_why(why, why_size, "%s", "speed-up must be > 0 and <= 1e9");
         goto invalid;
     }
     self = calloc(1, sizeof *self);
@@ -441,9 +427,9 @@ et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
             break;
     }
     if (i == S_N_KINDS) {
-        s_why(why, why_size, "%s",
-              "expected constant, poisson, bursty[:ON:OFF[:LOW]], "
-              "step:T1=R1,... or trace:FILE");
+        et_cli_why(why, why_size, "%s",
+                   "expected constant, poisson, bursty[:ON:OFF[:LOW]], "
+                   "step:T1=R1,... or trace:FILE");
         goto invalid;
     }
     self->kind = s_kinds[i].kind;

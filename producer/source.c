@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <float.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +49,6 @@ struct et_source_t {
     int has_labels;
 };
 
-static void s_why(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-s_why(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (!why || why_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
-
 void
 et_source_options_defaults(et_source_options_t *opts)
 {
@@ -100,8 +85,8 @@ s_nab_load(et_source_t *self, const char *path, char *why, size_t why_size)
     char *field[2];
     int rc = et_csv_next(csv, field, 2, why, why_size);
     if (rc == 0) {
-        s_why(why, why_size, "%s: empty file (expected 'timestamp,value')",
-              path);
+        et_cli_why(why, why_size, "%s: empty file (expected 'timestamp,value')",
+                   path);
         errno = EINVAL;
         goto fail;
     }
@@ -144,7 +129,7 @@ s_nab_load(et_source_t *self, const char *path, char *why, size_t why_size)
         if (self->n_samples == 0 || sample.ts_ns > self->max_ts_ns)
             self->max_ts_ns = sample.ts_ns;
         if (s_nab_push(self, &cap, &sample) != 0) {
-            s_why(why, why_size, "out of memory");
+            et_cli_why(why, why_size, "out of memory");
             errno = ENOMEM;
             goto fail;
         }
@@ -152,7 +137,7 @@ s_nab_load(et_source_t *self, const char *path, char *why, size_t why_size)
     if (rc < 0)
         goto fail;
     if (self->n_samples == 0) {
-        s_why(why, why_size, "%s: no rows after the header", path);
+        et_cli_why(why, why_size, "%s: no rows after the header", path);
         errno = EINVAL;
         goto fail;
     }
@@ -171,14 +156,14 @@ s_nab_new(et_source_t *self, const char *path, char *why, size_t why_size)
 {
     const char *base = et_csv_basename(path);
     if (!*base) {
-        s_why(why, why_size, "expected nab:FILE");
+        et_cli_why(why, why_size, "expected nab:FILE");
         errno = EINVAL;
         return -1;
     }
     self->file_name = strdup(base);
     self->series = strdup(base);
     if (!self->file_name || !self->series) {
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         errno = ENOMEM;
         return -1;
     }
@@ -224,28 +209,28 @@ et_source_load_labels(et_source_t *self, const char *path, char *why,
     s_window_t *windows = NULL;
     int saved = EINVAL;
     if (self->kind != ET_SOURCE_NAB) {
-        s_why(why, why_size, "labels need --source nab:FILE");
+        et_cli_why(why, why_size, "labels need --source nab:FILE");
         goto fail;
     }
     struct stat st;
     if (stat(path, &st) != 0) {
         saved = errno;
-        s_why(why, why_size, "%s: %s", path, strerror(saved));
+        et_cli_why(why, why_size, "%s: %s", path, strerror(saved));
         goto fail;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > ET_SOURCE_LABELS_BYTES_MAX) {
-        s_why(why, why_size, "%s: not a regular file of at most %d bytes", path,
-              ET_SOURCE_LABELS_BYTES_MAX);
+        et_cli_why(why, why_size, "%s: not a regular file of at most %d bytes",
+                   path, ET_SOURCE_LABELS_BYTES_MAX);
         goto fail;
     }
     json_error_t error;
     root = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
     if (!root) {
-        s_why(why, why_size, "%s:%d: %s", path, error.line, error.text);
+        et_cli_why(why, why_size, "%s:%d: %s", path, error.line, error.text);
         goto fail;
     }
     if (!json_is_object(root)) {
-        s_why(why, why_size, "%s: expected an object of file names", path);
+        et_cli_why(why, why_size, "%s: expected an object of file names", path);
         goto fail;
     }
     const char *base = self->file_name;
@@ -256,34 +241,34 @@ et_source_load_labels(et_source_t *self, const char *path, char *why,
         if (!s_key_matches(key, base))
             continue;
         if (found) {
-            s_why(why, why_size, "%s: both '%s' and '%s' match %s", path,
-                  found_key, key, base);
+            et_cli_why(why, why_size, "%s: both '%s' and '%s' match %s", path,
+                       found_key, key, base);
             goto fail;
         }
         found = value;
         found_key = key;
     }
     if (!found) {
-        s_why(why, why_size, "%s: no entry for %s", path, base);
+        et_cli_why(why, why_size, "%s: no entry for %s", path, base);
         goto fail;
     }
     if (!json_is_array(found)) {
-        s_why(why, why_size, "%s: '%s': expected a list of windows", path,
-              found_key);
+        et_cli_why(why, why_size, "%s: '%s': expected a list of windows", path,
+                   found_key);
         goto fail;
     }
     size_t n = json_array_size(found);
     if (n > 0 && !(windows = calloc(n, sizeof *windows))) {
         saved = ENOMEM;
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
         if (s_window_parse(json_array_get(found, i), &windows[i]) != 0) {
-            s_why(why, why_size,
-                  "%s: '%s' window %zu: expected [start, end] timestamps, "
-                  "start <= end",
-                  path, found_key, i + 1);
+            et_cli_why(why, why_size,
+                       "%s: '%s' window %zu: expected [start, end] timestamps, "
+                       "start <= end",
+                       path, found_key, i + 1);
             goto fail;
         }
     }
@@ -322,13 +307,13 @@ et_source_new(const char *spec, const et_source_options_t *opts, char *why,
     et_source_t *self = NULL;
     int saved = EINVAL;
     if (!spec || !opts || strlen(spec) >= ET_SOURCE_SPEC_MAX) {
-        s_why(why, why_size, "source spec missing or too long");
+        et_cli_why(why, why_size, "source spec missing or too long");
         goto fail;
     }
     self = calloc(1, sizeof *self);
     if (!self) {
         saved = ENOMEM;
-        s_why(why, why_size, "out of memory");
+        et_cli_why(why, why_size, "out of memory");
         goto fail;
     }
     if (strcmp(spec, "synthetic") == 0) {
@@ -338,7 +323,7 @@ et_source_new(const char *spec, const et_source_options_t *opts, char *why,
         if (self->payload_bytes &&
             !(self->padding = calloc(self->payload_bytes, 1))) {
             saved = ENOMEM;
-            s_why(why, why_size, "out of memory");
+            et_cli_why(why, why_size, "out of memory");
             goto fail;
         }
     } else if (strcmp(spec, "fraud") == 0) {
@@ -348,10 +333,10 @@ et_source_new(const char *spec, const et_source_options_t *opts, char *why,
             et_txgen_new(opts->seed, opts->fraud_rate, opts->malformed_rate);
         if (!self->txgen) {
             saved = errno;
-            s_why(why, why_size, "%s",
-                  saved == EINVAL ? "fraud and malformed rates must be in "
-                                    "0..0.5"
-                                  : strerror(saved));
+            et_cli_why(why, why_size, "%s",
+                       saved == EINVAL ? "fraud and malformed rates must be in "
+                                         "0..0.5"
+                                       : strerror(saved));
             goto fail;
         }
     } else if (strncmp(spec, "nab:", 4) == 0) {
@@ -361,7 +346,7 @@ et_source_new(const char *spec, const et_source_options_t *opts, char *why,
             goto fail;
         }
     } else {
-        s_why(why, why_size, "expected synthetic, fraud or nab:FILE");
+        et_cli_why(why, why_size, "expected synthetic, fraud or nab:FILE");
         goto fail;
     }
     return self;
