@@ -64,8 +64,9 @@ et_accuracy_tally_source(et_accuracy_tally_t *self, const char *source)
     if (self->source_set)
         return;
     self->source_set = 1;
-    /* The data decides what the labels mean. */
-    if (strncmp(source, "nab:", 4) == 0)
+    /* The data decides what the labels mean. Readings over MQTT are
+     * labelled with the windows of their series, as nab: rows are. */
+    if (strncmp(source, "nab:", 4) == 0 || strncmp(source, "mqtt://", 7) == 0)
         self->kind = ET_ACCURACY_WINDOWS;
     else if (strcmp(source, "fraud") == 0)
         self->kind = ET_ACCURACY_CLASSIFICATION;
