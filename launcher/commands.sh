@@ -25,6 +25,7 @@ cmd_run() {
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
   check_against_workflow wf
+  ingest_prepare wf
   check_pipeline_argv wf "$OUT" 1 10
   mkdir -p "$OUT"
   ensure_model wf
@@ -35,12 +36,14 @@ cmd_run() {
   trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run")" EXIT
   trap 'exit 130' INT TERM
   pipeline_start "$run" "$OUT" 1 10 wf
+  ingest_start "$run"
   info "running workflow $WORKFLOW"
   [ -n "${METRICS_URL:-}" ] &&
     info "metrics at $METRICS_URL (broker), ${METRICS_COLLECTOR_URL:-} (collector)${METRICS_AUTOSCALER_URL:+, $METRICS_AUTOSCALER_URL (autoscaler)}"
   # The producer, the broker's drain and the collector, watched: a broker
   # or collector that dies ends the run here (exit 1, logs in OUT).
   supervise_run "$run" wf
+  ingest_stop "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
   summary_print "$run"
@@ -76,6 +79,8 @@ cmd_up() {
       *) parse_pipeline_opt "$1" "${2-}"; shift 2 ;;
     esac
   done
+  [ -z "$INGEST" ] ||
+    usage_error "--ingest: only ./eventide run starts a private mosquitto and its devices; with up, start a producer on --source mqtt://HOST:PORT/TOPIC and publish with ./eventide sensors"
   check_pipeline_opts
   if [ "$prometheus" -eq 1 ]; then
     [ "$METRICS" != off ] || usage_error "--prometheus: there is nothing to scrape with --metrics off"
@@ -431,6 +436,8 @@ cmd_sweep() {
     esac
   done
   [ -n "$rates" ] || usage_error "sweep: --rates is required (e.g. --rates 2,5,10)"
+  [ -z "$INGEST" ] ||
+    usage_error "--ingest: only with ./eventide run; give --source mqtt://HOST:PORT/TOPIC"
   check_pipeline_opts
   [ -n "$durations" ] || durations="$DURATION"
   ensure_built
@@ -538,6 +545,13 @@ cmd_validate() {
     echo "verdict:  FAIL (theory outside an interval, or see the messages above)"
   fi
   return "$rc"
+}
+
+# cmd_sensors: eventide-sensors, which judges its own options (--help
+# lists them): a NAB series published over MQTT as devices would.
+cmd_sensors() {
+  ensure_built
+  exec "$BIN/eventide-sensors" "$@"
 }
 
 cmd_keys() {
