@@ -55,7 +55,8 @@
  * flag and the progress bar are looked at often enough. */
 #define S_MQTT_STEP_MS 20
 /* mqtt: once every device's end marker is in, how long readings still
- * missing may take to arrive (a redelivery after a reconnect). */
+ * missing may take to arrive (a redelivery after a reconnect) before the
+ * run ends with them counted as gaps. */
 #define S_MQTT_END_GRACE_NS (2 * ET_NS_PER_S)
 
 /* ---- the run ------------------------------------------------------------- */
@@ -109,7 +110,7 @@ typedef struct {
     et_seqtrack_t *seqtrack;
     et_labels_t *labels; /* NULL without --labels */
     et_ingest_t ingest;
-    uint64_t end_seen_ns; /* CLOCK_MONOTONIC: the first end marker */
+    uint64_t end_seen_ns; /* CLOCK_MONOTONIC: the latest end marker */
     int failed;           /* a reading could not be handled: stop */
     int mqtt_lib;         /* libmosquitto initialised */
 } s_run_t;
@@ -764,7 +765,7 @@ s_on_reading(const void *payload, size_t size, void *arg)
         if (et_seqtrack_end(run->seqtrack, reading.device, reading.seq) != 0)
             ET_LOG_WARN_LIMITED("mqtt: end marker of %s ignored: %s",
                                 reading.device, strerror(errno));
-        else if (!run->end_seen_ns)
+        else
             run->end_seen_ns = et_clock_mono_ns();
         return;
     }
@@ -850,12 +851,13 @@ s_ingest_new(s_run_t *run)
     return 0;
 }
 
-/* Is the input over? Every device that sent its end marker has no gap
- * left, or the grace after the first marker has passed. */
+/* Is the input over? Every device seen sent its end marker, and none has
+ * a gap left or the grace after the last marker has passed. A device that
+ * never sends one keeps the run going until --duration. */
 static int
 s_ingest_over(const s_run_t *run)
 {
-    if (!run->end_seen_ns)
+    if (!et_seqtrack_all_ended(run->seqtrack))
         return 0;
     return et_seqtrack_complete(run->seqtrack) ||
            et_clock_mono_ns() - run->end_seen_ns >= S_MQTT_END_GRACE_NS;
@@ -891,8 +893,11 @@ s_ingest(s_run_t *run)
     size_t ended = et_seqtrack_ended(run->seqtrack);
     size_t devices = et_seqtrack_devices(run->seqtrack);
     if (!*run->stop)
-        ET_LOG_INFO("mqtt: %s: %zu of %zu devices sent their end marker",
-                    ended ? "end markers in" : "duration over", ended, devices);
+        ET_LOG_INFO("mqtt: input over (%s): %zu of %zu devices sent their "
+                    "end marker",
+                    et_seqtrack_all_ended(run->seqtrack) ? "end markers"
+                                                         : "--duration",
+                    ended, devices);
     if (run->ingest.gaps)
         ET_LOG_WARN("mqtt: %" PRIu64 " readings never arrived (gaps in the "
                     "devices' sequence numbers)",

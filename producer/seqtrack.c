@@ -191,18 +191,22 @@ et_seqtrack_unique(const et_seqtrack_t *self)
 }
 
 int
+et_seqtrack_all_ended(const et_seqtrack_t *self)
+{
+    return self->n > 0 && et_seqtrack_ended(self) == self->n;
+}
+
+int
 et_seqtrack_complete(const et_seqtrack_t *self)
 {
-    size_t ended = 0;
+    if (!et_seqtrack_all_ended(self))
+        return 0;
     for (size_t i = 0; i < self->n; i++) {
         const s_device_t *d = self->devices[i];
-        if (!d->ended)
-            continue;
-        ended++;
         if (s_expected(d) > d->unique)
             return 0;
     }
-    return ended > 0;
+    return 1;
 }
 
 size_t

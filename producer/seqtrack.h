@@ -46,8 +46,11 @@ uint64_t et_seqtrack_gaps(const et_seqtrack_t *self);
 /* Readings seen once, over every device. */
 uint64_t et_seqtrack_unique(const et_seqtrack_t *self);
 
-/* 1 when at least one device sent its end marker and every device that
- * did has no gap left, else 0. */
+/* 1 when every device seen (at least one) sent its end marker, else 0. */
+int et_seqtrack_all_ended(const et_seqtrack_t *self);
+
+/* 1 when every device seen (at least one) sent its end marker and has no
+ * gap left, else 0. */
 int et_seqtrack_complete(const et_seqtrack_t *self);
 
 /* Devices that sent their end marker, and devices seen at all. */
