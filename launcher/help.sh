@@ -26,6 +26,8 @@ usage: ./eventide COMMAND [options]
   restart collector     kill the running pipeline's collector and start it
                         again: it resumes from its journal, nothing lost
   keys [DIR] [--force]  create CURVE keys for --curve (default .eventide/keys)
+  sensors --mqtt URL --source nab:FILE [--speedup X]
+                        publish a NAB series over MQTT as devices would
   help                  this text
 
 Run './eventide COMMAND --help' for a command's options.
@@ -131,7 +133,10 @@ help_load_opts() {
   --arrival KIND         constant | poisson | bursty[:ON:OFF[:LOW]] |
                          step:T1=R1,... | trace:FILE (default poisson)
   --seed N               same seed, same event sequence (default 1)
-  --source SPEC          synthetic | fraud | nab:FILE (default: the workflow's)
+  --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
+                         (default: the workflow's)
+  --ingest mqtt          run only: a private mosquitto, eventide sensors
+                         publishing the series, the producer subscribed
   --labels FILE          ground-truth windows for nab: sources (default: the
                          workflow's)
   --speedup X            replay data or a trace X times faster than recorded

@@ -148,12 +148,3 @@ ingest_stop() {
   done
   return 0
 }
-
-# mqtt_restart RUN: stop mosquitto (SIGTERM: it saves its store) and start
-# it again on the same port, with the sessions and queued messages it had.
-mqtt_restart() {
-  local run="$1" pid
-  pid="$(local_pid_of "$run" mosquitto)"
-  [ -n "$pid" ] && stop_pids 10 "$pid"
-  mqtt_start "$run"
-}
