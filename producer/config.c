@@ -561,8 +561,8 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
         return rc;
     if (strncmp(cfg->source, "mqtt://", 7) == 0) {
         char why[256];
-        if (et_mqtt_url_parse(cfg->source, 1, &cfg->mqtt_url, why,
-                              sizeof why) != 0)
+        if (et_mqtturl_parse(cfg->source, 1, &cfg->mqtt_url, why, sizeof why) !=
+            0)
             return s_error(&spec, cfg, from, "source", cfg->source, why);
         cfg->mqtt = 1;
         if (!cfg->mqtt_client_id[0])

@@ -57,8 +57,8 @@ typedef struct {
     char host_name[ET_NAME_MAX];     /* --host-name, "" = gethostname */
     /* --source mqtt://HOST:PORT/TOPIC: events are the messages there */
     int mqtt;
-    et_mqtt_url_t mqtt_url;
-    char mqtt_client_id[ET_MQTT_CLIENT_ID_MAX + 1]; /* --mqtt-client-id */
+    et_mqtturl_t mqtt_url;
+    char mqtt_client_id[ET_MQTTURL_CLIENT_ID_MAX + 1]; /* --mqtt-client-id */
 } et_producer_config_t;
 
 /* Fill *cfg from the defaults, the command line and --workflow NAME|FILE.

@@ -23,7 +23,7 @@
 
 struct et_mqtt_t {
     struct mosquitto *mosq;
-    et_mqtt_url_t url;
+    et_mqtturl_t url;
     et_mqtt_message_fn on_message;
     void *arg;
     int connected; /* the TCP connection is up (CONNACK or not) */
@@ -44,71 +44,6 @@ void
 et_mqtt_lib_cleanup(void)
 {
     mosquitto_lib_cleanup();
-}
-
-int
-et_mqtt_url_parse(const char *url, int wildcards, et_mqtt_url_t *out, char *why,
-                  size_t why_size)
-{
-    static const char prefix[] = "mqtt://";
-    memset(out, 0, sizeof *out);
-    if (strncmp(url, prefix, sizeof prefix - 1) != 0)
-        return et_cli_why(why, why_size, "expected mqtt://HOST:PORT/TOPIC");
-    const char *host = url + sizeof prefix - 1;
-    const char *colon = strchr(host, ':');
-    const char *slash = strchr(host, '/');
-    if (!colon || !slash || colon > slash || colon == host)
-        return et_cli_why(why, why_size, "expected mqtt://HOST:PORT/TOPIC");
-    size_t host_len = (size_t)(colon - host);
-    if (host_len > ET_MQTT_HOST_MAX)
-        return et_cli_why(why, why_size, "host name longer than %d bytes",
-                          ET_MQTT_HOST_MAX);
-    for (size_t i = 0; i < host_len; i++) {
-        char c = host[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '-'))
-            return et_cli_why(why, why_size, "bad host name");
-    }
-    memcpy(out->host, host, host_len);
-    char port[8];
-    size_t port_len = (size_t)(slash - colon - 1);
-    if (port_len == 0 || port_len >= sizeof port)
-        return et_cli_why(why, why_size, "expected a port from 1 to 65535");
-    memcpy(port, colon + 1, port_len);
-    port[port_len] = '\0';
-    uint64_t number;
-    if (et_cli_parse_u64(port, 1, 65535, &number) != 0)
-        return et_cli_why(why, why_size, "expected a port from 1 to 65535");
-    out->port = (int)number;
-    const char *topic = slash + 1;
-    size_t topic_len = strlen(topic);
-    if (topic_len == 0 || topic_len > ET_MQTT_TOPIC_MAX)
-        return et_cli_why(why, why_size, "expected a topic of 1 to %d bytes",
-                          ET_MQTT_TOPIC_MAX);
-    int rc = wildcards ? mosquitto_sub_topic_check(topic)
-                       : mosquitto_pub_topic_check(topic);
-    if (rc != MOSQ_ERR_SUCCESS ||
-        mosquitto_validate_utf8(topic, (int)topic_len) != MOSQ_ERR_SUCCESS)
-        return et_cli_why(why, why_size,
-                          wildcards ? "not a valid MQTT topic filter"
-                                    : "not a valid MQTT topic (no + or #)");
-    memcpy(out->topic, topic, topic_len + 1);
-    return 0;
-}
-
-int
-et_mqtt_client_id_check(const char *id)
-{
-    size_t len = strlen(id);
-    if (len == 0 || len > ET_MQTT_CLIENT_ID_MAX)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-            return -1;
-    }
-    return 0;
 }
 
 static void
@@ -166,10 +101,10 @@ s_on_message(struct mosquitto *mosq, void *obj,
 }
 
 et_mqtt_t *
-et_mqtt_new(const et_mqtt_url_t *url, const char *client_id,
+et_mqtt_new(const et_mqtturl_t *url, const char *client_id,
             et_mqtt_message_fn on_message, void *arg)
 {
-    if (et_mqtt_client_id_check(client_id) != 0 || !on_message) {
+    if (et_mqtturl_client_id_check(client_id) != 0 || !on_message) {
         errno = EINVAL;
         return NULL;
     }

@@ -7,29 +7,10 @@
 #ifndef ET_MQTT_H
 #define ET_MQTT_H
 
+#include "common/mqtturl.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-/* Longest host name and topic in a URL. */
-#define ET_MQTT_HOST_MAX 255
-#define ET_MQTT_TOPIC_MAX 1024
-/* Longest client id (MQTT 3.1.1 servers must accept 23; mosquitto more). */
-#define ET_MQTT_CLIENT_ID_MAX 128
-
-typedef struct {
-    char host[ET_MQTT_HOST_MAX + 1];
-    int port;
-    char topic[ET_MQTT_TOPIC_MAX + 1];
-} et_mqtt_url_t;
-
-/* Parse "mqtt://HOST:PORT/TOPIC" (HOST a name or an IPv4 address, PORT
- * 1..65535, TOPIC a topic filter; 'wildcards' 0 refuses + and #, as a
- * publisher must). Returns 0, or -1 with the reason in 'why'. */
-int et_mqtt_url_parse(const char *url, int wildcards, et_mqtt_url_t *out,
-                      char *why, size_t why_size);
-
-/* A client id: 1..ET_MQTT_CLIENT_ID_MAX bytes of [A-Za-z0-9_.-]. 0 or -1. */
-int et_mqtt_client_id_check(const char *id);
 
 /* Called for every message, from et_mqtt_step. */
 typedef void (*et_mqtt_message_fn)(const void *payload, size_t size, void *arg);
@@ -38,7 +19,7 @@ typedef struct et_mqtt_t et_mqtt_t;
 
 /* New client for 'url' as 'client_id'; nothing is connected yet. NULL
  * with errno (ENOMEM, EINVAL). The caller owns the result. */
-et_mqtt_t *et_mqtt_new(const et_mqtt_url_t *url, const char *client_id,
+et_mqtt_t *et_mqtt_new(const et_mqtturl_t *url, const char *client_id,
                        et_mqtt_message_fn on_message, void *arg);
 
 /* Disconnect and destroy *self_p, set it to NULL. NULL-safe. */

@@ -127,7 +127,7 @@ et_sensors_config_parse(et_sensors_config_t *cfg, int argc, char **argv)
     cfg->format = (et_sensors_format_t)format;
     cfg->end_marker = !no_end;
     char why[512];
-    if (et_mqtt_url_parse(cfg->mqtt, 0, &cfg->url, why, sizeof why) != 0)
+    if (et_mqtturl_parse(cfg->mqtt, 0, &cfg->url, why, sizeof why) != 0)
         return et_opts_error(&spec, "mqtt", cfg->mqtt, why);
     if (strncmp(cfg->source, "nab:", 4) != 0)
         return et_opts_error(&spec, "source", cfg->source, "expected nab:FILE");

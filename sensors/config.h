@@ -18,18 +18,19 @@ typedef enum {
 } et_sensors_format_t;
 
 typedef struct {
-    char mqtt[ET_MQTT_TOPIC_MAX + ET_MQTT_HOST_MAX + 32]; /* --mqtt as given */
-    et_mqtt_url_t url;                                    /* parsed */
+    char mqtt[ET_MQTTURL_TOPIC_MAX + ET_MQTTURL_HOST_MAX +
+              32];                   /* --mqtt as given */
+    et_mqtturl_t url;                /* parsed */
     char source[ET_SOURCE_SPEC_MAX]; /* --source nab:FILE */
     double speedup;                  /* --speedup */
     uint64_t limit;                  /* --limit: readings, 0 = all */
     char device[64];                 /* --device, "" = the series' name */
-    char client_id[ET_MQTT_CLIENT_ID_MAX + 1]; /* --client-id */
-    et_sensors_format_t format;                /* --format */
-    int end_marker;                            /* not --no-end */
-    uint64_t connect_timeout_ns;               /* --connect-timeout */
-    uint64_t drain_timeout_ns;                 /* --drain-timeout */
-    et_log_level_t log_level;                  /* --log-level */
+    char client_id[ET_MQTTURL_CLIENT_ID_MAX + 1]; /* --client-id */
+    et_sensors_format_t format;                   /* --format */
+    int end_marker;                               /* not --no-end */
+    uint64_t connect_timeout_ns;                  /* --connect-timeout */
+    uint64_t drain_timeout_ns;                    /* --drain-timeout */
+    et_log_level_t log_level;                     /* --log-level */
 } et_sensors_config_t;
 
 /* Fill *cfg from the defaults and the command line. Returns ET_OPTS_RUN,
