@@ -6,8 +6,36 @@
 # mosquitto mid-run: ingestion resumes, and every published reading is
 # one event (events = readings published - malformed, lost = 0), the
 # malformed ones and the duplicate counted and skipped, the gap counted.
+# The sink also publishes every decision over MQTT (mqtt=), to a second
+# mosquitto of the test's own: one message per decision, under its topic.
 . "$(dirname "$0")/lib.sh"
 tolerate_libzmq_teardown_leaks
+
+# The decisions' mosquitto, on a free port, and a subscriber whose
+# persistent session exists before the first decision is published.
+dport=""
+for _ in $(seq 50); do
+  p=$((20000 + RANDOM % 40000))
+  ss -Htln | awk '{print $4}' | grep -qE "[:.]$p\$" || { dport=$p; break; }
+done
+[ -n "$dport" ] || fail "no free port"
+mkdir -p "$ET_TMP/dmq"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$dport" "$(id -un)" \
+  >"$ET_TMP/dmq/mosquitto.conf"
+(exec mosquitto -c "$ET_TMP/dmq/mosquitto.conf") >"$ET_TMP/dmq/mosquitto.log" 2>&1 &
+ET_EXTRA_PIDS+=("$!")
+for _ in $(seq 200); do
+  grep -q ' running$' "$ET_TMP/dmq/mosquitto.log" && break
+  sleep 0.05
+done
+dsub() { mosquitto_sub -h 127.0.0.1 -p "$dport" -i decisions-test -c -q 1 \
+  -t 'eventide/decisions/#' "$@"; }
+dsub -E || fail "cannot subscribe to the decisions' mosquitto"
+dsub -v >"$ET_TMP/decisions.mqtt" 2>"$ET_TMP/dsub.log" &
+ET_EXTRA_PIDS+=("$!")
+jq --arg url "mqtt://127.0.0.1:$dport/eventide/decisions" \
+  '(.stages[] | select(.function == "sink") | .options.mqtt) = $url' \
+  "$ET_ROOT/workflows/sensor.json" >"$ET_TMP/sensor-mqtt.json"
 
 series="$ET_ROOT/data/nab/realKnownCause/ec2_request_latency_system_failure.csv"
 [ -f "$series" ] || fail "missing $series"
@@ -15,7 +43,7 @@ rows=$(($(wc -l <"$series") - 1))
 out="$ET_TMP/out"
 topic="eventide/sensors"
 # About 14 days of 5-minute samples, 150000 times faster: about 8 s.
-"$EVENTIDE" run --workflow sensor --workers 1 --ingest mqtt \
+"$EVENTIDE" run --workflow "$ET_TMP/sensor-mqtt.json" --workers 1 --ingest mqtt \
   --source "nab:$series" --speedup 150000 --out "$out" >"$ET_TMP/run.log" 2>&1 &
 launcher=$!
 collector_under_load "$out" "$launcher"
@@ -79,4 +107,17 @@ reconnects="$(json "$s" .producers.ingest.reconnects)"
 grep -q "reconnected" "$out/sensors.log" || fail "the device never reconnected"
 jq -e '.accuracy.kind == "windows" and .accuracy.windows >= 1' "$s" >/dev/null ||
   fail "accuracy: $(jq -c .accuracy "$s")"
+# Every decision the sink wrote also went out over MQTT, under its topic.
+jsonl="$(wc -l <"$out/decisions.jsonl")"
+for _ in $(seq 200); do
+  [ "$(wc -l <"$ET_TMP/decisions.mqtt")" -ge "$jsonl" ] && break
+  sleep 0.05
+done
+for decision in $(jq -r .decision "$out/decisions.jsonl" | sort -u); do
+  expect_eq "MQTT decisions under eventide/decisions/$decision" \
+    "$(grep -c "^eventide/decisions/$decision " "$ET_TMP/decisions.mqtt" || true)" \
+    "$(jq -r .decision "$out/decisions.jsonl" | grep -cx "$decision")"
+done
+expect_eq "MQTT decisions" "$(wc -l <"$ET_TMP/decisions.mqtt")" "$jsonl"
+[ "$jsonl" -ge "$COMPLETED" ] || fail "decisions.jsonl: $jsonl lines, $COMPLETED completed"
 pass "$published readings + $probe_events probes as $SENT events; ingest $(jq -c .producers.ingest "$s")"
