@@ -28,10 +28,10 @@ for _ in $(seq 200); do
   grep -q ' running$' "$ET_TMP/dmq/mosquitto.log" && break
   sleep 0.05
 done
-dsub() { mosquitto_sub -h 127.0.0.1 -p "$dport" -i decisions-test -c -q 1 \
-  -t 'eventide/decisions/#' "$@"; }
-dsub -E || fail "cannot subscribe to the decisions' mosquitto"
-dsub -v >"$ET_TMP/decisions.mqtt" 2>"$ET_TMP/dsub.log" &
+dsub=(mosquitto_sub -h 127.0.0.1 -p "$dport" -i decisions-test -c -q 1
+  -t 'eventide/decisions/#')
+"${dsub[@]}" -E || fail "cannot subscribe to the decisions' mosquitto"
+(exec "${dsub[@]}" -v) >"$ET_TMP/decisions.mqtt" 2>"$ET_TMP/dsub.log" &
 ET_EXTRA_PIDS+=("$!")
 jq --arg url "mqtt://127.0.0.1:$dport/eventide/decisions" \
   '(.stages[] | select(.function == "sink") | .options.mqtt) = $url' \
