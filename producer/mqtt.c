@@ -177,7 +177,7 @@ et_mqtt_step(et_mqtt_t *self, int timeout_ms)
                 until < self->retry_at_ns ? until : self->retry_at_ns);
             return 0;
         }
-        int rc = self->connections == 0 && !self->retry_at_ns
+        int rc = self->connections == 0
                      ? mosquitto_connect(self->mosq, self->url.host,
                                          self->url.port, S_KEEPALIVE_S)
                      : mosquitto_reconnect(self->mosq);

@@ -3,6 +3,7 @@
 #include "producer/reading.h"
 
 #include "common/cli.h"
+#include "common/codec.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -199,7 +200,10 @@ s_parse_msgpack(s_parse_t *p, const char *data, size_t size)
     msgpack_unpacked_init(&unpacked);
     size_t off = 0;
     int rc = -1;
-    if (msgpack_unpack_next(&unpacked, data, size, &off) !=
+    /* Declared lengths are checked against the bytes first, so a hostile
+     * count can never make msgpack-c allocate for it. */
+    if (et_codec_precheck(data, size) != 0 ||
+        msgpack_unpack_next(&unpacked, data, size, &off) !=
             MSGPACK_UNPACK_SUCCESS ||
         off != size) {
         s_bad(p, "%s", "neither a JSON object nor one msgpack map");

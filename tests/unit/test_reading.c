@@ -102,6 +102,25 @@ test_msgpack_reading_matches_json(void **state)
 }
 
 static void
+test_hostile_msgpack_lengths_are_refused(void **state)
+{
+    (void)state;
+    et_reading_t r;
+    char why[256];
+    /* A map and an array that claim 2^32 - 1 entries in a few bytes. */
+    const unsigned char map32[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'x'};
+    const unsigned char array32[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+    const unsigned char str32[] = {0x81, 0xa6, 's',  'e',  'r',  'i',  'e',
+                                   's',  0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'};
+    assert_int_equal(et_reading_parse(map32, sizeof map32, &r, why, sizeof why),
+                     -1);
+    assert_int_equal(
+        et_reading_parse(array32, sizeof array32, &r, why, sizeof why), -1);
+    assert_int_equal(et_reading_parse(str32, sizeof str32, &r, why, sizeof why),
+                     -1);
+}
+
+static void
 test_end_marker_needs_device_and_count(void **state)
 {
     (void)state;
@@ -222,6 +241,7 @@ main(void)
         cmocka_unit_test(test_json_reading_gives_every_field),
         cmocka_unit_test(test_optional_fields_default),
         cmocka_unit_test(test_msgpack_reading_matches_json),
+        cmocka_unit_test(test_hostile_msgpack_lengths_are_refused),
         cmocka_unit_test(test_end_marker_needs_device_and_count),
         cmocka_unit_test(test_malformed_payloads_are_refused_with_a_reason),
         cmocka_unit_test(test_names_and_payloads_are_bounded),
