@@ -28,7 +28,8 @@ struct et_mqtt_t {
     void *arg;
     int connected; /* the TCP connection is up (CONNACK or not) */
     int subscribed;
-    int fatal; /* a refusal no retry mends */
+    int fatal;  /* a refusal no retry mends */
+    int warned; /* the current outage was logged */
     uint64_t connections;
     uint64_t retry_at_ns; /* CLOCK_MONOTONIC */
     uint64_t backoff_ns;
@@ -60,6 +61,7 @@ s_on_connect(struct mosquitto *mosq, void *obj, int rc)
     }
     self->connections++;
     self->backoff_ns = S_BACKOFF_FIRST_NS;
+    self->warned = 0;
     int sub = mosquitto_subscribe(mosq, NULL, self->url.topic, S_QOS);
     if (sub != MOSQ_ERR_SUCCESS)
         ET_LOG_WARN("subscribe to %s: %s", self->url.topic,
@@ -186,10 +188,14 @@ et_mqtt_step(et_mqtt_t *self, int timeout_ms)
             return -1;
         }
         if (rc != MOSQ_ERR_SUCCESS) {
-            ET_LOG_DEBUG("MQTT broker at %s:%d: %s", self->url.host,
-                         self->url.port,
-                         rc == MOSQ_ERR_ERRNO ? strerror(errno)
-                                              : mosquitto_strerror(rc));
+            /* Once per outage: it is retried until the run ends. */
+            if (!self->warned)
+                ET_LOG_WARN("cannot connect to the MQTT broker at %s:%d: %s "
+                            "(retrying)",
+                            self->url.host, self->url.port,
+                            rc == MOSQ_ERR_ERRNO ? strerror(errno)
+                                                 : mosquitto_strerror(rc));
+            self->warned = 1;
             s_lost(self, rc);
             return 0;
         }
