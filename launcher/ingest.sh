@@ -1,17 +1,17 @@
-# launcher/ingest.sh: --ingest mqtt on run: a private mosquitto for the
-# run (RUN/mosquitto/: its generated config and its persistence, so a
-# restart keeps the producer's session and what is queued in it) on a free
-# localhost port, the producer subscribed to it, and `eventide sensors`
-# publishing the workflow's NAB series there as devices would:
+# launcher/ingest.sh: --ingest mqtt on run and up: a private mosquitto for
+# the pipeline (RUN/mosquitto/: its generated config and its persistence,
+# so a restart keeps the producers' sessions and what is queued in them)
+# on a free localhost port; per producer ID (run: 1; up: each produce) a
+# session subscribed to eventide/sensors/ID, created before anything is
+# published, and `eventide sensors` publishing the workflow's NAB series
+# there as a device would:
 # devices -> mosquitto -> producer -> broker -> functions -> collector.
 
-# The topic the devices publish to and the producer subscribes to.
-INGEST_TOPIC="eventide/sensors"
-# The producer's session: the one the producer's --mqtt-client-id default
-# names for producer 1, created before any reading is published.
-INGEST_CLIENT_ID="eventide-producer-1"
+# ingest_topic ID: the topic producer ID's devices publish to.
+ingest_topic() { echo "eventide/sensors/$1"; }
 
 # check_ingest_opts: --ingest mqtt's own checks (before anything starts).
+# INGEST may also come from the pipeline's RUN/env (produce under up).
 check_ingest_opts() {
   [ -n "$INGEST" ] || return 0
   [ "$INGEST" = mqtt ] || usage_error "--ingest '$INGEST': expected mqtt"
@@ -32,11 +32,12 @@ s_port_free() {
   ! ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$1\$"
 }
 
-# ingest_prepare WF: pick the port and aim the producer at it, before the
-# preflight checks the producer's command line. Sets INGEST_PORT,
-# INGEST_SERIES (the devices' nab:FILE) and SOURCE.
+# ingest_prepare WF ID: aim producer ID at the pipeline's mosquitto (on
+# INGEST_PORT; run: a free one is picked here), before the preflight
+# checks the producer's command line. Sets INGEST_PORT, INGEST_SERIES (the
+# devices' nab:FILE), INGEST_SPEEDUP, SOURCE and (unless given) DURATION.
 ingest_prepare() {
-  local wf_name="$1" tries=0
+  local wf_name="$1" id="$2" tries=0
   [ -n "$INGEST" ] || return 0
   INGEST_SERIES="$SOURCE"
   [ -n "$INGEST_SERIES" ] || INGEST_SERIES="$(wf_producer "$wf_name" source)"
@@ -56,13 +57,14 @@ ingest_prepare() {
       usage_error "--ingest mqtt: cannot read the span of ${INGEST_SERIES#nab:}"
     DURATION_SET=1
   fi
-  while :; do
+  while [ -z "${INGEST_PORT:-}" ]; do
     INGEST_PORT=$((20000 + RANDOM % 40000))
     s_port_free "$INGEST_PORT" && break
+    INGEST_PORT=""
     tries=$((tries + 1))
     [ "$tries" -lt 50 ] || die "--ingest mqtt: no free localhost port found"
   done
-  SOURCE="mqtt://127.0.0.1:$INGEST_PORT/$INGEST_TOPIC"
+  SOURCE="mqtt://127.0.0.1:$INGEST_PORT/$(ingest_topic "$id")"
   SPEEDUP=""
 }
 
@@ -120,31 +122,61 @@ mqtt_start() {
     s_running "$(local_pid_of "$run" mosquitto)"
 }
 
-# ingest_start RUN: mosquitto, the producer's session (QoS 1, persistent:
-# nothing published from now on is lost to it), then the devices.
-ingest_start() {
+# ingest_up RUN: the pipeline's mosquitto on INGEST_PORT, recorded in
+# RUN/env for produce and down.
+ingest_up() {
   local run="$1"
   [ -n "$INGEST" ] || return 0
   mqtt_config "$run" "$INGEST_PORT"
   mqtt_start "$run" ||
     die "mosquitto did not start on 127.0.0.1:$INGEST_PORT: see $run/logs/mosquitto.log"
-  mosquitto_sub -h 127.0.0.1 -p "$INGEST_PORT" -i "$INGEST_CLIENT_ID" -c \
-    -q 1 -t "$INGEST_TOPIC" -E -W 10 >>"$run/logs/mosquitto.log" 2>&1 ||
-    die "--ingest mqtt: could not create the producer's session on mosquitto"
-  start_bg "$run" sensors "$BIN/eventide-sensors" \
-    --mqtt "mqtt://127.0.0.1:$INGEST_PORT/$INGEST_TOPIC" \
-    --source "$INGEST_SERIES" --speedup "$INGEST_SPEEDUP" \
-    --client-id "eventide-sensors-1" --log-level "$LOG_LEVEL"
-  info "ingesting over MQTT: eventide sensors -> mosquitto 127.0.0.1:$INGEST_PORT ($INGEST_TOPIC) -> producer"
+  printf 'INGEST=%q\nINGEST_PORT=%q\n' "$INGEST" "$INGEST_PORT" >>"$run/env"
 }
 
-# ingest_stop RUN: the devices and mosquitto, once the producer is done.
-ingest_stop() {
-  local run="$1" pid
+# ingest_devices RUN ID: producer ID's session (QoS 1, persistent: nothing
+# published from now on is lost to it), then its devices (RUN/pids/
+# sensors-ID.pid).
+ingest_devices() {
+  local run="$1" id="$2" topic
   [ -n "$INGEST" ] || return 0
-  for role in sensors mosquitto; do
-    pid="$(local_pid_of "$run" "$role")"
+  topic="$(ingest_topic "$id")"
+  mosquitto_sub -h 127.0.0.1 -p "$INGEST_PORT" -i "eventide-producer-$id" -c \
+    -q 1 -t "$topic" -E -W 10 >>"$run/logs/mosquitto.log" 2>&1 ||
+    die "--ingest mqtt: could not create producer $id's session on mosquitto"
+  start_bg "$run" "sensors-$id" "$BIN/eventide-sensors" \
+    --mqtt "mqtt://127.0.0.1:$INGEST_PORT/$topic" \
+    --source "$INGEST_SERIES" --speedup "$INGEST_SPEEDUP" \
+    --client-id "eventide-sensors-$id" --log-level "$LOG_LEVEL"
+  info "ingesting over MQTT: eventide sensors -> mosquitto 127.0.0.1:$INGEST_PORT ($topic) -> producer $id"
+}
+
+# ingest_devices_stop RUN ID: producer ID's devices, once it is done.
+ingest_devices_stop() {
+  local pid
+  [ -n "$INGEST" ] || return 0
+  pid="$(local_pid_of "$1" "sensors-$2")"
+  [ -n "$pid" ] && stop_pids 10 "$pid"
+  rm -f "$1/pids/sensors-$2.pid"
+}
+
+# ingest_down RUN: every device left, then mosquitto (SIGTERM: it saves
+# its store).
+ingest_down() {
+  local run="$1" f pid
+  for f in "$run"/pids/sensors-*.pid "$run/pids/mosquitto.pid"; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
     [ -n "$pid" ] && stop_pids 10 "$pid"
   done
   return 0
+}
+
+# mqtt_restart RUN: stop the pipeline's mosquitto (SIGTERM: it saves its
+# store) and start it again on the same port, with the sessions and the
+# messages queued in them. 0, or 1 when it did not come back.
+mqtt_restart() {
+  local run="$1" pid
+  pid="$(local_pid_of "$run" mosquitto)"
+  [ -n "$pid" ] && stop_pids 10 "$pid"
+  mqtt_start "$run"
 }

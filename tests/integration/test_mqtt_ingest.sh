@@ -41,7 +41,7 @@ series="$ET_ROOT/data/nab/realKnownCause/ec2_request_latency_system_failure.csv"
 [ -f "$series" ] || fail "missing $series"
 rows=$(($(wc -l <"$series") - 1))
 out="$ET_TMP/out"
-topic="eventide/sensors"
+topic="eventide/sensors/1"
 # About 14 days of 5-minute samples, 150000 times faster: about 8 s.
 "$EVENTIDE" run --workflow "$ET_TMP/sensor-mqtt.json" --workers 1 --ingest mqtt \
   --source "nab:$series" --speedup 150000 --out "$out" >"$ET_TMP/run.log" 2>&1 &
@@ -91,7 +91,7 @@ echo "$new" >"$run/pids/mosquitto.pid"
 
 wait "$launcher" || { cat "$ET_TMP/run.log" >&2; fail "run failed"; }
 s="$out/summary.json"
-published="$(sed -n 's/^sensors: published \([0-9]*\) (failed 0).*/\1/p' "$out/sensors.log")"
+published="$(sed -n 's/^sensors: published \([0-9]*\) (failed 0).*/\1/p' "$out/sensors-1.log")"
 expect_eq "readings the device published" "$published" "$rows"
 expect_accounted "$s"
 expect_eq "events = readings published - malformed" "$SENT" \
@@ -104,7 +104,7 @@ expect_eq "received = events + malformed + duplicates" \
   "$(json "$s" .producers.ingest.received)" "$((SENT + malformed + in_dups))"
 reconnects="$(json "$s" .producers.ingest.reconnects)"
 [ "$reconnects" -ge 1 ] || fail "the producer never reconnected"
-grep -q "reconnected" "$out/sensors.log" || fail "the device never reconnected"
+grep -q "reconnected" "$out/sensors-1.log" || fail "the device never reconnected"
 jq -e '.accuracy.kind == "windows" and .accuracy.windows >= 1' "$s" >/dev/null ||
   fail "accuracy: $(jq -c .accuracy "$s")"
 # Every decision the sink wrote also went out over MQTT, under its topic.
