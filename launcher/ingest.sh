@@ -43,7 +43,9 @@ ingest_prepare() {
   [ -n "$INGEST_SERIES" ] || INGEST_SERIES="$(wf_producer "$wf_name" source)"
   case "$INGEST_SERIES" in
     nab:*) INGEST_SERIES="nab:$(abs_path "${INGEST_SERIES#nab:}")" ;;
-    *) usage_error "--ingest mqtt: workflow $(wf_get "$wf_name" name) has no nab:FILE source; give --source nab:FILE" ;;
+    *) [ -z "$SOURCE" ] ||
+         usage_error "--source '$SOURCE': with --ingest mqtt the devices replay a nab:FILE series"
+       usage_error "--ingest mqtt: workflow $(wf_get "$wf_name" name) has no nab:FILE source; give --source nab:FILE" ;;
   esac
   INGEST_SPEEDUP="$SPEEDUP"
   [ -n "$INGEST_SPEEDUP" ] || INGEST_SPEEDUP="$(wf_producer "$wf_name" speedup)"
