@@ -7,7 +7,7 @@
  *   seq     the device's sequence number, 0..2^53   (optional)
  *   time    when the device sent it, unix seconds   (optional)
  * or the device's end marker {"device": D, "end": true, "count": N}: it
- * published N readings, seq 0..N-1. Other fields are ignored (devices may
+ * numbered its readings 0..N-1. Other fields are ignored (devices may
  * say more); a field given twice, of the wrong type or out of range makes
  * the payload malformed. */
 #ifndef ET_READING_H

@@ -1,9 +1,10 @@
 /* The publisher behind `eventide sensors`: a NAB series replayed as a
  * device would send it, open loop. Reading i goes out at start + (ts_i -
- * ts_0) / speedup, never later because an earlier one was late, to the
+ * ts_0) / speedup, however late the one before it went out, to the
  * MQTT topic at QoS 1, as {device, seq, time, series, ts, value} (JSON or
  * msgpack; producer/reading.h), 'time' its intended send time. After the
- * last reading it publishes the end marker {device, end: true, count} and
+ * last reading it publishes the end marker {device, end: true, count}
+ * (count: the sequence numbers it gave out, refused publishes included) and
  * waits until the broker acknowledged everything (or --drain-timeout).
  * libmosquitto's thread holds the connection and reconnects by itself;
  * readings published while the broker is away wait in its queue. */
