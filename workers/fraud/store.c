@@ -254,6 +254,13 @@ s_is_string(const redisReply *r)
     return r && r->type == REDIS_REPLY_STRING && r->str && r->len > 0;
 }
 
+static int
+s_is_status(const redisReply *r, const char *text)
+{
+    return r && r->type == REDIS_REPLY_STATUS && r->str &&
+           r->len == strlen(text) && memcmp(r->str, text, r->len) == 0;
+}
+
 int
 et_store_parse_history(const void *reply, et_stream_entry_t *out, size_t *n)
 {
@@ -324,8 +331,8 @@ et_store_record(et_store_t *self, uint64_t card, uint64_t tx, double ts,
         if (s_get_reply(self, &reply) != 0)
             return -1;
         /* +OK to MULTI, +QUEUED to each command, the results to EXEC. */
-        int ok = i == 0                     ? reply->type == REDIS_REPLY_STATUS
-                 : i < S_RECORD_REPLIES - 1 ? reply->type == REDIS_REPLY_STATUS
+        int ok = i == 0                     ? s_is_status(reply, "OK")
+                 : i < S_RECORD_REPLIES - 1 ? s_is_status(reply, "QUEUED")
                                             : et_store_check_exec(reply) == 0;
         if (!ok)
             result = -1;
