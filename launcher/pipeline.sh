@@ -475,7 +475,11 @@ pipeline_start() {
   broker_record "$run" "${argv[@]}"
   # The feature store, before the workers that use it.
   REDIS_URL="$(redis_url "$wf_name" "$run")" || exit 2
-  [ -n "$REDIS_URL" ] && [ -z "$REDIS" ] && redis_start "$run"
+  if [ -n "$REDIS_URL" ] && [ -z "$REDIS" ]; then
+    redis_start "$run"
+  elif [ -n "$REDIS_URL" ] && [ -z "$HOSTS_FILE" ] && ! redis_ping "$REDIS_URL"; then
+    info "warning: no answer from the Redis at $REDIS_URL: events will fail with dependency_unavailable until it answers"
+  fi
   # The run's env: how scale, produce and status find this pipeline.
   {
     local v
@@ -536,6 +540,19 @@ redis_url() {
   else
     echo "unix:$2/redis.sock"
   fi
+}
+
+# redis_ping URL: does the Redis at URL (unix:PATH, /PATH, [redis://]HOST:PORT)
+# answer PING within 2 s? (redis-cli comes with redis-server.)
+redis_ping() {
+  local url="${1#redis://}"
+  local -a where
+  case "$url" in
+    unix:*) where=(-s "${url#unix:}") ;;
+    /*) where=(-s "$url") ;;
+    *) where=(-h "${url%:*}" -p "${url##*:}") ;;
+  esac
+  [ "$(timeout 2 redis-cli "${where[@]}" ping 2>/dev/null)" = PONG ]
 }
 
 # redis_start RUN: a private redis-server for the run, on a unix socket in
