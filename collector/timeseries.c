@@ -402,9 +402,11 @@ et_timeseries_load(et_timeseries_t *self, const msgpack_object *obj)
     (void)et_ckpt_obj(&in);
     if (et_ckpt_done(&in) != 0)
         return -1;
-    if (n > 0 && s_reserve(self, n) != 0)
-        return -1;
-    memset(self->rows, 0, n * sizeof *self->rows);
+    if (n > 0) {
+        if (s_reserve(self, n) != 0)
+            return -1;
+        memset(self->rows, 0, n * sizeof *self->rows);
+    }
     for (uint32_t i = 0; i < n; i++) {
         self->n_rows = i + 1; /* so that destroy frees what was loaded */
         if (s_load_row(&self->rows[i], &rows[i]) != 0)
