@@ -18,11 +18,13 @@
 #include "common/opts.h"
 #include "common/zsock.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -806,12 +808,186 @@ s_resume_at_cuts(int nab)
     s_script_free(&sc);
 }
 
+/* Records of events [from, to): accepted, one stage, completed. */
+static void
+s_take_events(et_collector_t *c, uint64_t from, uint64_t to, int64_t now)
+{
+    msgpack_sbuffer header, body;
+    msgpack_sbuffer_init(&header);
+    msgpack_sbuffer_init(&body);
+    assert_int_equal(et_codec_encode_header(&header, ET_MSG_RECORDS), 0);
+    static et_record_t r[3 * 400];
+    size_t n = 0;
+    assert_true(to - from <= 400);
+    for (uint64_t e = from; e < to; e++) {
+        for (int i = 0; i < 3; i++) {
+            et_record_t *x = &r[n++];
+            memset(x, 0, sizeof *x);
+            x->event_id = (1ULL << 40) | e;
+            x->producer_id = 1;
+            x->intended_ns = now;
+            x->t_ns = now + (i + 1) * ET_NS_PER_MS;
+            x->label = -1;
+            x->outcome = -1;
+            x->kind = i == 0   ? ET_RECORD_ACCEPTED
+                      : i == 1 ? ET_RECORD_STAGE
+                               : ET_RECORD_COMPLETED;
+        }
+    }
+    assert_int_equal(et_codec_encode_records(&body, r, n), 0);
+    const void *frames[2] = {header.data, body.data};
+    size_t sizes[2] = {header.size, body.size};
+    assert_int_equal(et_collector_take(c, frames, sizes, 2), 0);
+    msgpack_sbuffer_destroy(&header);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static int
+s_starts_with(const char *path, const char *magic)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char head[8] = "";
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == 8 && memcmp(head, magic, 8) == 0;
+}
+
+/* With checkpoints, a journal reaching --journal-max takes a checkpoint
+ * and goes on: the run stays resumable. A message too big for the bound
+ * on its own gives the journal up, and the next checkpoint makes the run
+ * resumable again. Resumed after all that, the results are whole. */
+static void
+test_collector_full_journal_takes_a_checkpoint_and_stays_resumable(
+    void **state)
+{
+    (void)state;
+    char bind[128], out[128], journal[128], ckpt[140];
+    snprintf(bind, sizeof bind, "ipc://%s/full.ipc", s_dir);
+    snprintf(out, sizeof out, "%s/full", s_dir);
+    snprintf(journal, sizeof journal, "%s/full.journal", s_dir);
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", journal);
+    char *argv[] = {"eventide-collector",
+                    "--bind",
+                    bind,
+                    "--out",
+                    out,
+                    "--quiet",
+                    "--drain-timeout",
+                    "600s",
+                    "--log-level",
+                    "off",
+                    "--journal",
+                    journal,
+                    "--journal-max",
+                    "4096",
+                    "--checkpoint-interval",
+                    "600s",
+                    "--run-id",
+                    "full",
+                    "--resume"};
+    et_collector_config_t config;
+    assert_int_equal(et_collector_config_parse(&config, ARGC(argv) - 1, argv),
+                     ET_OPTS_RUN);
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    et_collector_t *c = et_collector_new(&config);
+    assert_non_null(c);
+    int64_t now = et_clock_real_ns();
+    /* 60 messages of one event (about 200 bytes each): past 4 KiB. */
+    for (uint64_t e = 0; e < 60; e++)
+        s_take_events(c, e, e + 1, now);
+    assert_true(s_starts_with(journal, "ETJRNL02"));
+    assert_int_equal(access(ckpt, F_OK), 0);
+    /* One message bigger than the bound: the journal is given up. */
+    s_take_events(c, 60, 400, now);
+    assert_true(s_starts_with(journal, "ETJRNLAB"));
+    s_take_events(c, 400, 410, now);
+    /* The next checkpoint holds everything: a journal again. */
+    assert_int_equal(et_collector_checkpoint(c), 0);
+    assert_true(s_starts_with(journal, "ETJRNL02"));
+    s_take_events(c, 410, 420, now);
+    et_collector_destroy(&c); /* killed */
+
+    assert_int_equal(et_collector_config_parse(&config, ARGC(argv), argv),
+                     ET_OPTS_RUN);
+    c = et_collector_new(&config);
+    assert_non_null(c);
+    s_take_events(c, 420, 430, now);
+    msgpack_sbuffer header, body;
+    msgpack_sbuffer_init(&header);
+    msgpack_sbuffer_init(&body);
+    assert_int_equal(et_codec_encode_header(&header, ET_MSG_DONE), 0);
+    et_done_t done = {.producer_id = 1, .sent = 430, .finished_ns = now};
+    assert_int_equal(et_codec_encode_done(&body, &done), 0);
+    const void *frames[2] = {header.data, body.data};
+    size_t sizes[2] = {header.size, body.size};
+    assert_int_equal(et_collector_take(c, frames, sizes, 2), 0);
+    msgpack_sbuffer_destroy(&header);
+    msgpack_sbuffer_destroy(&body);
+    volatile sig_atomic_t stop = 0;
+    assert_int_equal(et_collector_run(c, &stop, NULL), 0);
+    et_collector_destroy(&c);
+
+    json_t *root = s_load_summary(out);
+    json_t *events = json_object_get(root, "events");
+    assert_int_equal(json_integer_value(json_object_get(events, "completed")),
+                     430);
+    assert_int_equal(json_integer_value(json_object_get(events, "lost")), 0);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(root, "collector"), "restarts")),
+                     1);
+    json_decref(root);
+}
+
+/* A checkpoint that does not check is refused: the collector does not
+ * start (it would resume a run it cannot account for). */
+static void
+test_collector_refuses_a_corrupt_checkpoint(void **state)
+{
+    (void)state;
+    char bind[128], out[128], journal[128], ckpt[140];
+    snprintf(bind, sizeof bind, "ipc://%s/corrupt.ipc", s_dir);
+    snprintf(out, sizeof out, "%s/corrupt", s_dir);
+    snprintf(journal, sizeof journal, "%s/corrupt.journal", s_dir);
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", journal);
+    char *argv[] = {"eventide-collector", "--bind", bind, "--out", out,
+                    "--quiet", "--log-level", "off", "--journal", journal,
+                    "--run-id", "corrupt", "--resume"};
+    et_collector_config_t config;
+    assert_int_equal(et_collector_config_parse(&config, ARGC(argv) - 1, argv),
+                     ET_OPTS_RUN);
+    et_log_init("test", ET_LOG_LEVEL_OFF);
+    et_collector_t *c = et_collector_new(&config);
+    assert_non_null(c);
+    s_take_events(c, 0, 5, et_clock_real_ns());
+    assert_int_equal(et_collector_checkpoint(c), 0);
+    et_collector_destroy(&c);
+    FILE *f = fopen(ckpt, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 100, SEEK_SET), 0);
+    int ch = fgetc(f);
+    assert_int_equal(fseek(f, 100, SEEK_SET), 0);
+    fputc(ch ^ 0x10, f);
+    fclose(f);
+    assert_int_equal(et_collector_config_parse(&config, ARGC(argv), argv),
+                     ET_OPTS_RUN);
+    errno = 0;
+    assert_null(et_collector_new(&config));
+    assert_int_equal(errno, EPROTO);
+    /* Without it, the journal alone follows a checkpoint: refused too. */
+    assert_int_equal(unlink(ckpt), 0);
+    assert_null(et_collector_new(&config));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_collector_resumed_from_a_checkpoint_ends_as_if_never_stopped),
+        cmocka_unit_test(
+            test_collector_full_journal_takes_a_checkpoint_and_stays_resumable),
+        cmocka_unit_test(test_collector_refuses_a_corrupt_checkpoint),
         cmocka_unit_test(
             test_collector_gives_up_a_full_journal_and_never_resumes_from_it),
         cmocka_unit_test(
