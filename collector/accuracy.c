@@ -6,9 +6,8 @@
  * a nab: source is its row in the series. */
 #include "collector/accuracy.h"
 
-#include "common/ckpt.h"
-
 #include "collector/nabscore.h"
+#include "common/ckpt.h"
 #include "common/codec.h"
 
 #include <errno.h>

@@ -3,9 +3,8 @@
  * index + 1). */
 #include "collector/clocks.h"
 
-#include "common/ckpt.h"
-
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/clock.h"
 #include "common/hashmap.h"
 #include "common/log.h"

@@ -5,9 +5,8 @@
  * broker: the first copy counts, the second is checked against it. */
 #include "collector/producers.h"
 
-#include "common/ckpt.h"
-
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/idmap.h"
 #include "common/log.h"
 

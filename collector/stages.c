@@ -3,9 +3,8 @@
  * came from, so a weaker source never overrides a stronger one. */
 #include "collector/stages.h"
 
-#include "common/ckpt.h"
-
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/hist.h"
 #include "common/log.h"
 

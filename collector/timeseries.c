@@ -4,7 +4,6 @@
 #include "collector/timeseries.h"
 
 #include "common/ckpt.h"
-
 #include "common/clock.h"
 #include "common/hist.h"
 

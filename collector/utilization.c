@@ -6,7 +6,6 @@
 #include "collector/utilization.h"
 
 #include "common/ckpt.h"
-
 #include "common/log.h"
 
 #include <errno.h>

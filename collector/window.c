@@ -7,7 +7,6 @@
 #include "common/ckpt.h"
 
 #include <errno.h>
-
 #include <math.h>
 #include <string.h>
 

@@ -4,9 +4,8 @@
  * ET_AGG_FUNCTIONS_MAX. */
 #include "collector/workers.h"
 
-#include "common/ckpt.h"
-
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/hashmap.h"
 #include "common/hist.h"
 #include "common/log.h"

@@ -858,8 +858,7 @@ s_starts_with(const char *path, const char *magic)
  * on its own gives the journal up, and the next checkpoint makes the run
  * resumable again. Resumed after all that, the results are whole. */
 static void
-test_collector_full_journal_takes_a_checkpoint_and_stays_resumable(
-    void **state)
+test_collector_full_journal_takes_a_checkpoint_and_stays_resumable(void **state)
 {
     (void)state;
     char bind[128], out[128], journal[128], ckpt[140];
@@ -950,9 +949,19 @@ test_collector_refuses_a_corrupt_checkpoint(void **state)
     snprintf(out, sizeof out, "%s/corrupt", s_dir);
     snprintf(journal, sizeof journal, "%s/corrupt.journal", s_dir);
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", journal);
-    char *argv[] = {"eventide-collector", "--bind", bind, "--out", out,
-                    "--quiet", "--log-level", "off", "--journal", journal,
-                    "--run-id", "corrupt", "--resume"};
+    char *argv[] = {"eventide-collector",
+                    "--bind",
+                    bind,
+                    "--out",
+                    out,
+                    "--quiet",
+                    "--log-level",
+                    "off",
+                    "--journal",
+                    journal,
+                    "--run-id",
+                    "corrupt",
+                    "--resume"};
     et_collector_config_t config;
     assert_int_equal(et_collector_config_parse(&config, ARGC(argv) - 1, argv),
                      ET_OPTS_RUN);
