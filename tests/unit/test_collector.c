@@ -716,6 +716,15 @@ s_run_to_end(et_collector_t *c)
 }
 
 static void
+s_assert_same_file(const char *a, const char *b)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", a, b);
+    if (system(cmd) != 0)
+        fail_msg("%s and %s differ", a, b);
+}
+
+static void
 s_copy(const char *from, const char *to)
 {
     char cmd[512];
@@ -803,6 +812,11 @@ s_resume_at_cuts(int nab)
                      k, cuts[k][0], cuts[k][1], pa, pb);
         }
         json_decref(resumed);
+        /* And the per-second series, byte for byte. */
+        char wa[200], wb[200];
+        snprintf(wa, sizeof wa, "%s/%s-out/timeseries.csv", s_dir, whole_name);
+        snprintf(wb, sizeof wb, "%s/%s-resumed/timeseries.csv", s_dir, name);
+        s_assert_same_file(wa, wb);
     }
     json_decref(whole);
     s_script_free(&sc);
