@@ -5,7 +5,10 @@
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate.
  * With --journal every message taken is appended to the journal first, and
- * --resume replays it through the same handler; with --broker the broker's
+ * --resume replays it through the same handler; every --checkpoint-interval
+ * the whole state goes to JOURNAL.ckpt and the journal starts again empty,
+ * so --resume loads that first (crash ordering at s_checkpoint); with
+ * --broker the broker's
  * sequenced messages are taken in order only, and acknowledged. */
 #include "collector/collector.h"
 
@@ -630,7 +633,7 @@ s_checkpoint_due(et_collector_t *self, uint64_t now)
 
 /* Resuming: read JOURNAL.ckpt when there is one, and check the
  * collector's own fields; the aggregate's are loaded once it exists.
- * 0 (none: ENOENT kept in *none), or -1 (logged). */
+ * 0 (have_ckpt says whether there was one), or -1 (logged). */
 static int
 s_checkpoint_read(et_collector_t *self, uint64_t *generation,
                   et_journal_header_t *header)

@@ -4,7 +4,9 @@
  * header holds the run id and the run's original start time. Reading is
  * bounded and validated: a last entry cut short (the kill came mid-write)
  * is discarded and cut off the file; anything else that does not check is
- * an error. The file is this host's own: native byte order. */
+ * an error. The file is this host's own: native byte order. With
+ * checkpoints (collector/checkpoint.h) the journal is started again
+ * empty after each, its header naming the checkpoint's generation. */
 #ifndef ET_JOURNAL_H
 #define ET_JOURNAL_H
 
