@@ -8,8 +8,8 @@
  * --resume replays it through the same handler; every --checkpoint-interval
  * the whole state goes to JOURNAL.ckpt and the journal starts again empty,
  * so --resume loads that first (crash ordering at s_checkpoint); with
- * --broker the broker's
- * sequenced messages are taken in order only, and acknowledged. */
+ * --broker the broker's sequenced messages are taken in order only, and
+ * acknowledged. */
 #include "collector/collector.h"
 
 #include "collector/checkpoint.h"
