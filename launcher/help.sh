@@ -96,6 +96,12 @@ help_pipeline_opts() {
                          collector that dies, at most N times too (each
                          restart logged in the results' launcher.log);
                          not with --hosts (default 0: never)
+  --checkpoint-interval S
+                         the collector writes its whole state to
+                         RUN/collector.journal.ckpt every S seconds and
+                         empties its journal, so a restart resumes a run of
+                         any length from little disk (default 5; 0: no
+                         checkpoints, the journal holds the whole run)
   --cpus ROLE=LIST       pin ROLE's processes to the cpus LIST (taskset;
                          0, 0,1, 0-3, 0-2,5) for benchmarks: ROLE =
                          producer, broker, collector, autoscaler, workers

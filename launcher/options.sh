@@ -62,6 +62,7 @@ set_pipeline_defaults() {
   CLOCK_SYNC_SET=0
   CLOCK_SKEWS=""
   SUPERVISE=0
+  CHECKPOINT_INTERVAL=""
   CPUS=""
 }
 
@@ -155,6 +156,9 @@ parse_pipeline_opt() {
     --supervise) is_count "$value" && [ "$value" -le 100 ] ||
                    usage_error "--supervise '$value': expected how many restarts of the broker (and of the collector) to allow, 0 to 100"
                  SUPERVISE="$((10#$value))" ;;
+    --checkpoint-interval) is_number "$value" ||
+                             usage_error "--checkpoint-interval '$value': expected seconds (0: no checkpoints)"
+                           CHECKPOINT_INTERVAL="$value" ;;
     --cpus) cpus_parse "$value" ;;
     --transport) [[ "$value" =~ ^(ipc|tcp)$ ]] ||
                    usage_error "--transport '$value': expected ipc or tcp"

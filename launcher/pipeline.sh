@@ -38,9 +38,13 @@ collector_argv() {
   # A collector killed and started again resumes from its journal; the
   # broker keeps what it has not acknowledged (docs/architecture.md,
   # Reliability). Not across hosts: restarts are local only.
+  # Its checkpoints (RUN/collector.journal.ckpt) keep the journal to what
+  # came since the last one.
   [ -z "${HOSTS_FILE:-}" ] && collector_argv_out+=(
     --journal "$run/collector.journal"
     --broker-endpoints "$run/broker.endpoints")
+  [ -z "${HOSTS_FILE:-}" ] && [ -n "${CHECKPOINT_INTERVAL:-}" ] &&
+    collector_argv_out+=(--checkpoint-interval "${CHECKPOINT_INTERVAL}s")
   return 0
 }
 
