@@ -321,7 +321,7 @@ worker_pids() {
     pid="$(pid_of "$run" "$name")"
     if [ -n "$host" ] && [ "${pid%%:*}" != "$host" ]; then continue; fi
     if pid_alive "$pid"; then echo "$pid"
-    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host"; fi
+    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host" "$run/pids/$name.step"; fi
   done
 }
 
@@ -355,8 +355,10 @@ scale_to() {
     echo "$next" >"$run/next-index-$fn"
   elif [ "$have" -gt "$want" ]; then
     # Newest first: they have served least. SIGTERM makes a worker say BYE
-    # and finish what it was given before leaving.
+    # and finish what it was given before leaving. Slurm's figures of a
+    # step are sampled while it still runs.
     victims=("${pids[@]:$want}")
+    slurm_sample "$run"
     stop_pids 30 "${victims[@]}"
   fi
 }
@@ -478,7 +480,7 @@ pipeline_start() {
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
-             CLOCK_SYNC CLOCK_SKEWS; do
+             CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$run/env"
@@ -554,6 +556,7 @@ stop_workers() {
 # collector (writes results).
 pipeline_stop() {
   local run="$1" pid
+  slurm_sample "$run"
   # The autoscaler first, so it starts nothing while the rest stops.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
@@ -576,6 +579,9 @@ pipeline_kill() {
     [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
   done
   for f in "$run"/pids/*.pid; do
+    # A Slurm step's local pid is its srun, which ends with the step; and
+    # one that the autoscaler's scale started lives on another machine.
+    [ -f "${f%.pid}.step" ] && continue
     [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
   done
   if [ -n "${HOSTS_FILE:-}" ] && [ -f "$run/hosts" ]; then
@@ -789,6 +795,9 @@ supervise_run() {
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
   stop_supervisor "$run"
+  # Slurm steps: their CPU time and RSS while they still run (the workers
+  # leave by themselves once the broker drained).
+  slurm_sample "$run"
   # The signal goes to the broker itself (HOST:PID on a host of --hosts);
   # its local process (there: the host command) tells when it ended.
   bpid="$(local_pid_of "$run" broker)"
