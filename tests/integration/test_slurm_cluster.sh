@@ -12,6 +12,8 @@
 #   2. `up --cluster slurm` inside an allocation made by salloc (found from
 #      SLURM_JOB_ID), `scale` up (new steps) and down (scancel), `status`,
 #      `produce`, `down`: every event accounted, the allocation kept.
+#   3. contrib/slurm/sweep.sbatch through sbatch: a one-point sweep in the
+#      batch job's allocation, its results copied back.
 # At the end no job, no step and no process of the pipeline is left, and
 # every daemon and namespace goes (also when the test fails: the trap).
 # Skips (exit 77, ctest's SKIP_RETURN_CODE) when not root, when a package
@@ -208,6 +210,25 @@ in_ctl scancel "$job2"
 for _ in $(seq 100); do [ -z "$(in_ctl squeue -h -o %i)" ] && break; sleep 0.1; done
 no_jobs "after scancel $job2"
 
+# 3. contrib/slurm/sweep.sbatch: a sweep inside a batch job (one point),
+# its results copied back from the first node's scratch directory.
+results="$ET_TMP/sbatch-results"
+submitted="$(RESULTS="$results" RATES=60 DURATIONS=2 in_ctl sbatch --nodes=2 \
+  --output="$ET_TMP/sbatch-%j.log" "$ET_ROOT/contrib/slurm/sweep.sbatch" \
+  --workflow synthetic --service exp:2ms --workers 2 2>&1)" || fail "sbatch: $submitted"
+job3="$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$submitted")"
+[ -n "$job3" ] || fail "sbatch: $submitted"
+for _ in $(seq 600); do [ -z "$(in_ctl squeue -h -j "$job3" 2>/dev/null)" ] && break; sleep 0.1; done
+grep -q "sweep.sbatch: results in $results/sweep-$job3" "$ET_TMP/sbatch-$job3.log" ||
+  fail "sweep.sbatch: $(tail -n 20 "$ET_TMP/sbatch-$job3.log")"
+s3="$results/sweep-$job3/rate-60-dur-2/summary.json"
+expect_accounted "$s3"
+expect_eq "sbatch: the batch job's allocation" "$(json "$s3" .slurm.job)/$(json "$s3" .slurm.allocated_by_eventide)" "$job3/false"
+expect_eq "sbatch: worker steps on both nodes" \
+  "$(jq -c '[.slurm.steps[] | select(.name | startswith("worker-")) | .node] | unique' "$s3")" '["n1","n2"]'
+[ -s "$results/sweep-$job3/report.md" ] || fail "sweep.sbatch: no report.md copied back"
+no_jobs "after the batch job"
+
 # Nothing of the pipeline is left on the nodes: slurmd alone in each.
 for n in n1 n2; do
   left=""
@@ -217,4 +238,4 @@ for n in n1 n2; do
   done
   [ -z "$left" ] || fail "processes left on $n:$left"
 done
-pass "Slurm: run on 2 nodes ($(json "$s" .events.sent) events, lost 0, steps on n1 and n2, sstat figures, job released); up in an salloc job, scale 1 -> 4 -> 1 by steps, produce, down (lost 0, job kept)"
+pass "Slurm: run on 2 nodes ($(json "$s" .events.sent) events, lost 0, steps on n1 and n2, sstat figures, job released); up in an salloc job, scale 1 -> 4 -> 1 by steps, produce, down (lost 0, job kept); contrib/slurm/sweep.sbatch (lost 0, results copied back)"
