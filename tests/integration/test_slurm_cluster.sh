@@ -4,9 +4,9 @@
 # (10.231.7.3) each in a network namespace of its own, the controller in a
 # third (10.231.7.1, the login node the launcher runs on); every state,
 # spool, log and pid file in the test's temporary directory.
-#   1. `run --cluster slurm:nodes=2` requests an allocation, runs the broker
-#      and the collector as steps on n1 and the workers as steps on both
-#      nodes, accounts every event, puts the steps (with sstat's figures:
+#   1. `run --cluster slurm:nodes=2 --curve` requests an allocation, runs
+#      the broker and the collector as steps on n1 and the workers as steps
+#      on both nodes, accounts every event, puts the steps (with sstat's figures:
 #      this cluster keeps no accounting database) into summary.json and
 #      releases the job.
 #   2. `up --cluster slurm` inside an allocation made by salloc (found from
@@ -122,11 +122,14 @@ no_jobs() { # WHAT: the queue is empty
   [ -z "$q" ] || fail "$1: jobs left in the queue: $q"
 }
 
-# 1. run: a new allocation of both nodes.
+# 1. run: a new allocation of both nodes, CURVE on every link.
+keys="$ET_TMP/keys"
+"$EVENTIDE" keys "$keys" >"$ET_TMP/keys.log" 2>&1 ||
+  { cat "$ET_TMP/keys.log" >&2; fail "eventide keys failed"; }
 out="$ET_TMP/run"
-eventide run --cluster slurm:nodes=2,time=5,wait=30 --workflow synthetic \
-  --service exp:2ms --workers 3 --rate 100 --duration 3 --seed 3 \
-  --out "$out" >"$ET_TMP/run.log" 2>&1 ||
+eventide run --cluster slurm:nodes=2,time=5,wait=30 --curve "$keys" \
+  --workflow synthetic --service exp:2ms --workers 3 --rate 100 --duration 3 \
+  --seed 3 --out "$out" >"$ET_TMP/run.log" 2>&1 ||
   { cat "$ET_TMP/run.log" >&2; fail "run --cluster slurm failed"; }
 s="$out/summary.json"
 expect_accounted "$s"
@@ -141,6 +144,8 @@ for n in n1 n2; do
 done
 grep -Eq 'broker up: .* frontend tcp://10\.231\.7\.2:[0-9]+, backend tcp://10\.231\.7\.2:[0-9]+' "$out/broker.log" ||
   fail "the broker did not bind n1's address: $(grep -m 3 tcp "$out/broker.log")"
+grep -Eq 'CURVE on tcp://10\.231\.7\.2:[0-9]+ \(server\)' "$out/broker.log" ||
+  fail "the broker did not bind CURVE on n1's address"
 job="$(json "$s" .slurm.job)"
 [[ "$job" =~ ^[0-9]+$ ]] || fail "summary.json: slurm.job '$job'"
 expect_eq "run: allocated by eventide" "$(json "$s" .slurm.allocated_by_eventide)" true
