@@ -110,7 +110,7 @@ slurm_request() {
     die "slurm: no allocation of $SL_NODES node(s) (salloc exit $rc): $(grep -m 1 'error' <<<"$err" || tail -n 1 <<<"$err")"
   fi
   SL_JOB="$job"; SL_OWNED=1
-  info "slurm: job $SL_JOB allocated (released at the end of the run, or by down)"
+  info "slurm: job $SL_JOB allocated (released when this command ends; after up, by down)"
 }
 
 # slurm_release: scancel the allocation the launcher requested (SL_OWNED);

@@ -8,7 +8,8 @@
 #      the broker and the collector as steps on n1 and the workers as steps
 #      on both nodes, accounts every event, puts the steps (with sstat's figures:
 #      this cluster keeps no accounting database) into summary.json and
-#      releases the job.
+#      releases the job; a run refused after its allocation was granted
+#      releases it too.
 #   2. `up --cluster slurm` inside an allocation made by salloc (found from
 #      SLURM_JOB_ID), `scale` up (new steps) and down (scancel), `status`,
 #      `produce`, `down`: every event accounted, the allocation kept.
@@ -165,6 +166,15 @@ grep -q "slurm: per-step CPU time and max RSS from sstat" "$ET_TMP/run.log" ||
   fail "run did not say where the step figures come from"
 grep -q "slurm: allocation $job released" "$ET_TMP/run.log" || fail "run did not release job $job"
 no_jobs "after run"
+
+# A start refused after the allocation was granted releases it.
+rc=0
+eventide run --cluster slurm:nodes=2,wait=30 --workers nosuch=1 --duration 1 \
+  --out "$ET_TMP/refused" >"$ET_TMP/refused.log" 2>&1 || rc=$?
+expect_eq "run with a bad --workers: exit status" "$rc" 2
+grep -q "slurm: allocation [0-9]* released" "$ET_TMP/refused.log" ||
+  fail "a refused run did not release its allocation: $(cat "$ET_TMP/refused.log")"
+no_jobs "after a refused run"
 
 # 2. up inside an allocation the user made (salloc), found from SLURM_JOB_ID.
 alloc="$(in_ctl salloc --no-shell -N2 --immediate=30 2>&1)" ||
