@@ -261,7 +261,8 @@ cmd_status() {
   local -a procs=()
   # Under --cluster slurm, the state of every step, asked once.
   local -A step_states=()
-  [ -n "${CLUSTER:-}" ] && slurm_step_states step_states
+  local states_known=1
+  [ -n "${CLUSTER:-}" ] && { slurm_step_states step_states || states_known=0; }
   for f in "$run"/pids/*.pid; do
     [ -f "$f" ] || continue
     name="$(basename "$f" .pid)"
@@ -271,8 +272,12 @@ cmd_status() {
     if [[ "$where" == *:slurm/* ]]; then
       step="${where#*:slurm/}"
       read -r _ pid <"$run/pids/$name.host"
-      sstate="${step_states[$step]:-ENDED}"
-      state=stopped; [ "$sstate" != ENDED ] && state=running
+      if [ "$states_known" -eq 1 ]; then
+        sstate="${step_states[$step]:-ENDED}"
+        state=stopped; [ "$sstate" != ENDED ] && state=running
+      else
+        sstate=UNKNOWN; state=unknown
+      fi
     else
       state=stopped; pid_alive "$where" && state=running
     fi

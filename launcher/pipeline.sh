@@ -311,7 +311,11 @@ start_worker() {
 # worker_pids RUN FUNCTION [HOST]: live workers of FUNCTION (on HOST),
 # oldest first; the records of dead ones are removed.
 worker_pids() {
-  local run="$1" fn="$2" host="${3-}" f name index pid
+  local run="$1" fn="$2" host="${3-}" f name index pid alive
+  # Slurm steps: the queue is asked once, not once per step.
+  local -A steps_in_queue=()
+  local queue_known=0
+  if [ -n "${CLUSTER:-}" ] && slurm_step_states steps_in_queue; then queue_known=1; fi
   for f in "$run/pids/worker-$fn-"*.pid; do
     name="$(basename "$f" .pid)"
     index="${name#"worker-$fn-"}"
@@ -320,7 +324,12 @@ worker_pids() {
   done | sort -n | while read -r index name; do
     pid="$(pid_of "$run" "$name")"
     if [ -n "$host" ] && [ "${pid%%:*}" != "$host" ]; then continue; fi
-    if pid_alive "$pid"; then echo "$pid"
+    if [[ "$pid" == *:slurm/* ]] && [ "$queue_known" -eq 1 ]; then
+      alive=0; [ -n "${steps_in_queue[${pid#*:slurm/}]+x}" ] && alive=1
+    else
+      alive=0; pid_alive "$pid" && alive=1
+    fi
+    if [ "$alive" -eq 1 ]; then echo "$pid"
     else rm -f "$run/pids/$name.pid" "$run/pids/$name.host" "$run/pids/$name.step"; fi
   done
 }

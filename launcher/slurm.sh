@@ -238,12 +238,13 @@ slurm_step_signal() {
 }
 
 # slurm_step_states OUT: into the associative array OUT, the state of each
-# step of SL_JOB in the queue (RUNNING, ...), by JOB.STEP.
+# step of SL_JOB in the queue (RUNNING, ...), by JOB.STEP; 1 (OUT empty)
+# when Slurm cannot be asked.
 slurm_step_states() {
   local -n slurm_step_states_out="$1"
   local out step state
   slurm_step_states_out=()
-  out="$(timeout 30 squeue -h --steps -j "$SL_JOB" -O 'StepId:|,StepState:|' 2>/dev/null)" || return 0
+  out="$(timeout 30 squeue -h --steps -j "$SL_JOB" -O 'StepId:|,StepState:|' 2>/dev/null)" || return 1
   while IFS='|' read -r step state _; do
     [[ "$step" =~ ^[0-9]{1,10}\.[0-9]{1,10}$ && "$state" =~ ^[A-Z_]{1,32}$ ]] &&
       slurm_step_states_out[$step]="$state"

@@ -228,7 +228,7 @@ no_jobs "after scancel $job2"
 # 3. contrib/slurm/sweep.sbatch: a sweep inside a batch job (one point),
 # its results copied back from the first node's scratch directory.
 results="$ET_TMP/sbatch-results"
-submitted="$(RESULTS="$results" RATES=60 DURATIONS=2 in_ctl sbatch --nodes=2 \
+submitted="$(EVENTIDE_DIR="$ET_ROOT" RESULTS="$results" RATES=60 DURATIONS=2 in_ctl sbatch --nodes=2 \
   --output="$ET_TMP/sbatch-%j.log" "$ET_ROOT/contrib/slurm/sweep.sbatch" \
   --workflow synthetic --service exp:2ms --workers 2 2>&1)" || fail "sbatch: $submitted"
 job3="$(sed -n 's/^Submitted batch job \([0-9]*\)$/\1/p' <<<"$submitted")"

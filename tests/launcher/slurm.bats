@@ -317,3 +317,30 @@ accounting() {
   [ "$(jq -c '[.slurm.accounting, [.slurm.steps[] | .cpu_s]]' "$out_dir/summary.json")" = '["none",[null,null,null]]' ]
   jq -e '.slurm.accounting_note | test("Unable to contact")' "$out_dir/summary.json" >/dev/null
 }
+
+@test "a function's live workers: one squeue for every step; records of ended ones go" {
+  run_dir="$BATS_TEST_TMPDIR/run"
+  mkdir -p "$run_dir/pids"
+  for i in 1 2 3; do
+    echo 100$i >"$run_dir/pids/worker-a-$i.pid"
+    echo "n$i 20$i" >"$run_dir/pids/worker-a-$i.host"
+    echo "12.$i" >"$run_dir/pids/worker-a-$i.step"
+  done
+  fake_cmd squeue 0 "12.0|RUNNING|
+12.1|RUNNING|
+12.3|COMPLETING|
+"
+  in_launcher 'CLUSTER=slurm; SL_JOB=12; worker_pids "$1" a; worker_pids "$1" a n3' "$run_dir"
+  expect_ok
+  expect_output "n1:slurm/12.1
+n3:slurm/12.3
+n3:slurm/12.3"
+  [ "$(wc -l <"$fake/squeue.args")" -eq 2 ]
+  [ ! -e "$run_dir/pids/worker-a-2.step" ] && [ ! -e "$run_dir/pids/worker-a-2.pid" ]
+  # Slurm does not answer: every step is kept, as alive.
+  fake_cmd squeue 1 "" "squeue: error: Unable to contact slurm controller"
+  in_launcher 'CLUSTER=slurm; SL_JOB=12; worker_pids "$1" a' "$run_dir"
+  expect_ok
+  expect_output "n1:slurm/12.1
+n3:slurm/12.3"
+}
