@@ -12,7 +12,8 @@
 #      releases it too.
 #   2. `up --cluster slurm` inside an allocation made by salloc (found from
 #      SLURM_JOB_ID), `scale` up (new steps) and down (scancel), `status`,
-#      `produce`, `down`: every event accounted, the allocation kept.
+#      `produce`, `down`: every event accounted, the allocation kept; `up
+#      --cluster slurm:nodes=2` then `down`: the allocation released.
 #   3. contrib/slurm/sweep.sbatch through sbatch: a one-point sweep in the
 #      batch job's allocation, its results copied back.
 # At the end no job, no step and no process of the pipeline is left, and
@@ -225,6 +226,21 @@ in_ctl scancel "$job2"
 for _ in $(seq 100); do [ -z "$(in_ctl squeue -h -o %i)" ] && break; sleep 0.1; done
 no_jobs "after scancel $job2"
 
+# An allocation that up requested: status names it, down releases it.
+eventide up --cluster slurm:nodes=2,wait=30 --workflow noop --workers 1 \
+  --out "$ET_TMP/up-own" >"$ET_TMP/up-own.log" 2>&1 ||
+  { cat "$ET_TMP/up-own.log" >&2; fail "up --cluster slurm:nodes=2 failed"; }
+job4="$(in_ctl squeue -h -o %i)"
+[[ "$job4" =~ ^[0-9]+$ ]] || fail "up: jobs in the queue: '$job4'"
+eventide status >"$ET_TMP/status-own.txt" 2>&1 || fail "status failed"
+grep -q "^slurm job $job4, allocated by up (down releases it)$" "$ET_TMP/status-own.txt" ||
+  fail "status: $(head -n 5 "$ET_TMP/status-own.txt")"
+eventide down >"$ET_TMP/down-own.log" 2>&1 || { cat "$ET_TMP/down-own.log" >&2; fail "down failed"; }
+grep -q "slurm: allocation $job4 released" "$ET_TMP/down-own.log" ||
+  fail "down did not release job $job4: $(cat "$ET_TMP/down-own.log")"
+expect_eq "up (own allocation): lost" "$(json "$ET_TMP/up-own/summary.json" .events.lost)" 0
+no_jobs "after down of an allocation up requested"
+
 # 3. contrib/slurm/sweep.sbatch: a sweep inside a batch job (one point),
 # its results copied back from the first node's scratch directory.
 results="$ET_TMP/sbatch-results"
@@ -244,12 +260,16 @@ expect_eq "sbatch: worker steps on both nodes" \
 [ -s "$results/sweep-$job3/report.md" ] || fail "sweep.sbatch: no report.md copied back"
 no_jobs "after the batch job"
 
-# Nothing of the pipeline is left on the nodes: slurmd alone in each.
-for n in n1 n2; do
+# Nothing of the pipeline is left: slurmd alone on each node, the
+# controller alone on the login node (no srun, no launcher).
+for n in n1 n2 ctl; do
   left=""
   for pid in $(ip netns pids "$ns_prefix-$n"); do
     comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
-    [ "$comm" = slurmd ] || left+=" $pid($comm)"
+    case "$n $comm" in
+      "n1 slurmd"|"n2 slurmd"|"ctl slurmctld"|"ctl slurmscriptd"|*" ") ;;
+      *) left+=" $pid($comm)" ;;
+    esac
   done
   [ -z "$left" ] || fail "processes left on $n:$left"
 done
