@@ -87,6 +87,8 @@ cmd_up() {
     [ "$METRICS" != off ] || usage_error "--prometheus: there is nothing to scrape with --metrics off"
     [ -z "$HOSTS_FILE" ] ||
       usage_error "--prometheus: not with --hosts (the metrics listen on the broker's and collector's hosts)"
+    [ -z "$CLUSTER" ] ||
+      usage_error "--prometheus: not with --cluster (the metrics listen on the broker's and collector's node)"
   fi
   if [ -L "$STATE/current" ] && [ -d "$STATE/current" ]; then
     local pid
@@ -377,7 +379,7 @@ cmd_restart() {
   run="$(state_run)"
   run_env "$run"
   [ -z "$HOSTS_FILE" ] ||
-    die "restart $what: not with --hosts (the $what runs on another machine)"
+    die "restart $what: not with --hosts or --cluster (the $what runs on another machine)"
   if [ "$what" = collector ]; then
     [ -s "$run/collector.argv" ] ||
       die "restart collector: this pipeline's collector keeps no journal (started by an older launcher?)"

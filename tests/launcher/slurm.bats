@@ -344,3 +344,8 @@ n3:slurm/12.3"
   expect_output "n1:slurm/12.1
 n3:slurm/12.3"
 }
+
+@test "up --prometheus is refused with --cluster" {
+  eventide up --prometheus --cluster slurm
+  expect_usage "--prometheus: not with --cluster"
+}
