@@ -13,8 +13,10 @@
 # tests); tmux gives top a terminal in its test. slurm-client (srun,
 # salloc, squeue, scancel, sstat, sacct) is what --cluster slurm drives;
 # slurm-wlm (slurmctld, slurmd) and munge run the Slurm cluster of its
-# test (no service is started by installing them); jq also adds the
-# Slurm steps to summary.json.
+# test, with a configuration, key and sockets of its own. Under systemd,
+# Debian enables their services: munged starts with /etc/munge's key,
+# slurmd and slurmctld stay down without /etc/slurm/slurm.conf; the test
+# uses none of them. jq also adds the Slurm steps to summary.json.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps
