@@ -324,10 +324,10 @@ slurm_sample() {
 # step the pipeline started with its node, pid and, where Slurm has them,
 # CPU time and max RSS: from sacct (final figures) when Slurm keeps
 # accounting, else the last sstat sample before the step stopped, else
-# none and why. Says on stderr which it was.
+# none and why (per step: "from"). Says on stderr which it was.
 slurm_accounting() {
   local run="$1" out="$2" sacct rc=0 source note line name step node pid
-  local cpu kib at steps="" h node_json=""
+  local cpu kib at from steps="" h node_json=""
   local -A final=()
   [ "${CLUSTER:-}" = slurm ] && [ -n "${SL_JOB:-}" ] || return 0
   sacct="$(timeout 30 sacct -j "$SL_JOB" --parsable2 --noheader \
@@ -352,16 +352,19 @@ slurm_accounting() {
     while read -r name step node pid; do
       [[ "$name" =~ ^[A-Za-z0-9_.-]+$ && "$step" =~ ^[0-9]+\.[0-9]+$ &&
          "$node" =~ ^[A-Za-z0-9_.-]+$ && "$pid" =~ ^[0-9]+$ ]] || continue
-      cpu=null; kib=null; at=null
-      if [ "$source" = sacct ] && [ -n "${final[$step]-}" ]; then
+      # Each step's own source: slurmdbd may not have a step that just
+      # ended yet, while its last sample is at hand.
+      cpu=null; kib=null; at=null; from=null
+      if [ -n "${final[$step]-}" ]; then
         read -r cpu kib <<<"${final[$step]}"
-      elif [ "$source" = sstat ] && [ -f "$run/slurm-usage/$step" ]; then
+        from='"sacct"'
+      elif [ -f "$run/slurm-usage/$step" ]; then
         read -r cpu kib at <"$run/slurm-usage/$step"
-        at="\"$at\""
+        [[ "$cpu" =~ ^[0-9]+\.[0-9]{3}$ && "$kib" =~ ^[0-9]+$ &&
+           "$at" =~ ^[0-9T:Z-]+$ ]] || { cpu=null; kib=null; at=null; }
+        [ "$at" = null ] || { at="\"$at\""; from='"sstat"'; }
       fi
-      steps+="${steps:+,}{\"name\":\"$name\",\"step\":\"$step\",\"node\":\"$node\",\"pid\":$pid,\"cpu_s\":$cpu,\"max_rss_kib\":$kib"
-      [ "$source" = sstat ] && steps+=",\"sampled_at\":$at"
-      steps+="}"
+      steps+="${steps:+,}{\"name\":\"$name\",\"step\":\"$step\",\"node\":\"$node\",\"pid\":$pid,\"cpu_s\":$cpu,\"max_rss_kib\":$kib,\"from\":$from,\"sampled_at\":$at}"
     done <"$run/slurm-steps"
   fi
   for h in "${HOST_NAMES[@]}"; do

@@ -283,8 +283,8 @@ accounting() {
   [[ "$stderr" == *"from sstat samples taken before each step stopped"* ]] || { show; false; }
   s="$out_dir/summary.json"
   [ "$(jq -c '.slurm | [.job, .allocated_by_eventide, .accounting]' "$s")" = '["5",true,"sstat"]' ]
-  [ "$(jq -c '[.slurm.steps[] | [.name, .step, .node, .pid, .cpu_s, .max_rss_kib]]' "$s")" = \
-    '[["broker","5.0","n1",100,1,2048],["worker-a-1","5.3","n2",200,0.5,1024],["worker-a-2","5.4","n1",300,null,null]]' ]
+  [ "$(jq -c '[.slurm.steps[] | [.name, .step, .node, .pid, .cpu_s, .max_rss_kib, .from]]' "$s")" = \
+    '[["broker","5.0","n1",100,1,2048,"sstat"],["worker-a-1","5.3","n2",200,0.5,1024,"sstat"],["worker-a-2","5.4","n1",300,null,null,null]]' ]
   jq -e '.slurm.accounting_note | test("Slurm accounting storage is disabled")' "$s" >/dev/null
   [ "$(jq -c '.slurm.nodes' "$s")" = '[{"name":"n1","address":"10.0.0.1"},{"name":"n2","address":"10.0.0.2"}]' ]
   [ "$(jq '.events.sent' "$s")" = 5 ]
@@ -301,8 +301,20 @@ accounting() {
   accounting
   expect_ok
   [[ "$stderr" == *"per-step CPU time and max RSS from sacct"* ]] || { show; false; }
-  [ "$(jq -c '[.slurm.accounting, [.slurm.steps[] | [.step, .cpu_s, .max_rss_kib]]]' "$out_dir/summary.json")" = \
-    '["sacct",[["5.0",3,4096],["5.3",2.25,3000],["5.4",1,1048576]]]' ]
+  [ "$(jq -c '[.slurm.accounting, [.slurm.steps[] | [.step, .cpu_s, .max_rss_kib, .from]]]' "$out_dir/summary.json")" = \
+    '["sacct",[["5.0",3,4096,"sacct"],["5.3",2.25,3000,"sacct"],["5.4",1,1048576,"sacct"]]]' ]
+}
+
+@test "a step sacct does not have yet keeps its last sstat sample" {
+  accounting_run
+  fake_cmd sstat 0 "5.4|cpu=00:00:04,mem=2M|2M
+"
+  fake_cmd sacct 0 "5.0|00:00:03|4M
+"
+  accounting
+  expect_ok
+  [ "$(jq -c '[.slurm.steps[] | [.step, .cpu_s, .max_rss_kib, .from, (.sampled_at != null)]]' "$out_dir/summary.json")" = \
+    '[["5.0",3,4096,"sacct",false],["5.3",null,null,null,false],["5.4",4,2048,"sstat",true]]' ]
 }
 
 @test "neither sacct nor sstat: no figures, and the output says why" {
