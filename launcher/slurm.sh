@@ -128,10 +128,16 @@ slurm_release() {
 # slurm_node_list JOB: the nodes of the running job JOB, one a line, in
 # Slurm's order (the first one runs the broker and the collector).
 slurm_node_list() {
-  local job="$1" out state list
-  out="$(timeout 30 squeue -h -j "$job" -o '%T %N' 2>&1)" ||
-    die "slurm: cannot query job $job: $(head -n 1 <<<"$out")"
-  read -r state list <<<"$(head -n 1 <<<"$out")"
+  local job="$1" out state list tries=0
+  while :; do
+    out="$(timeout 30 squeue -h -j "$job" -o '%T %N' 2>&1)" ||
+      die "slurm: cannot query job $job: $(head -n 1 <<<"$out")"
+    read -r state list <<<"$(head -n 1 <<<"$out")"
+    # Nodes being booted (a cloud partition): wait up to a minute.
+    [ "$state" = CONFIGURING ] && [ "$tries" -lt 600 ] || break
+    tries=$((tries + 1))
+    sleep 0.1
+  done
   [ -n "$state" ] || die "slurm: job $job is not in the queue (ended?)"
   [ "$state" = RUNNING ] || die "slurm: job $job is ${state}, not RUNNING"
   [[ "$list" =~ ^[][A-Za-z0-9_.,-]{1,4096}$ ]] ||
@@ -162,18 +168,23 @@ slurm_node_addr() {
 # runs the broker, the collector and the producer, and every node runs
 # workers (--workers split round-robin, first node first).
 slurm_hosts() {
-  local file="$1" node roles="broker collector producer workers" n=0
-  local -a nodes
-  mapfile -t nodes < <(slurm_node_list "$SL_JOB")
-  [ "${#nodes[@]}" -ge 1 ] || die "slurm: job $SL_JOB has no nodes"
+  local file="$1" node roles="broker collector producer workers" all addr
+  local -a nodes lines=()
+  # (Into variables first: a failure in a command substitution inside
+  # another command would not end the launcher.)
+  all="$(slurm_node_list "$SL_JOB")"
+  mapfile -t nodes <<<"$all"
+  [ -n "$all" ] || die "slurm: job $SL_JOB has no nodes"
+  for node in "${nodes[@]}"; do
+    [[ "$node" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,31}$ ]] ||
+      die "slurm: node name '$node': eventide takes a letter, then letters, digits, _ . - (at most 32)"
+    addr="$(slurm_node_addr "$node")"
+    lines+=("$node $addr $roles")
+    roles=workers
+  done
   {
     echo "# Slurm job $SL_JOB, written by eventide"
-    for node in "${nodes[@]}"; do
-      [[ "$node" =~ ^[A-Za-z][A-Za-z0-9_.-]{0,31}$ ]] ||
-        die "slurm: node name '$node': eventide takes a letter, then letters, digits, _ . - (at most 32)"
-      echo "$node $(slurm_node_addr "$node") $roles"
-      roles=workers; n=$((n + 1))
-    done
+    printf '%s\n' "${lines[@]}"
   } >"$file"
 }
 
