@@ -315,7 +315,11 @@ start_worker() {
 # worker_pids RUN FUNCTION [HOST]: live workers of FUNCTION (on HOST),
 # oldest first; the records of dead ones are removed.
 worker_pids() {
-  local run="$1" fn="$2" host="${3-}" f name index pid
+  local run="$1" fn="$2" host="${3-}" f name index pid alive
+  # Slurm steps: the queue is asked once, not once per step.
+  local -A steps_in_queue=()
+  local queue_known=0
+  if [ -n "${CLUSTER:-}" ] && slurm_step_states steps_in_queue; then queue_known=1; fi
   for f in "$run/pids/worker-$fn-"*.pid; do
     name="$(basename "$f" .pid)"
     index="${name#"worker-$fn-"}"
@@ -324,8 +328,13 @@ worker_pids() {
   done | sort -n | while read -r index name; do
     pid="$(pid_of "$run" "$name")"
     if [ -n "$host" ] && [ "${pid%%:*}" != "$host" ]; then continue; fi
-    if pid_alive "$pid"; then echo "$pid"
-    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host"; fi
+    if [[ "$pid" == *:slurm/* ]] && [ "$queue_known" -eq 1 ]; then
+      alive=0; [ -n "${steps_in_queue[${pid#*:slurm/}]+x}" ] && alive=1
+    else
+      alive=0; pid_alive "$pid" && alive=1
+    fi
+    if [ "$alive" -eq 1 ]; then echo "$pid"
+    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host" "$run/pids/$name.step"; fi
   done
 }
 
@@ -359,8 +368,10 @@ scale_to() {
     echo "$next" >"$run/next-index-$fn"
   elif [ "$have" -gt "$want" ]; then
     # Newest first: they have served least. SIGTERM makes a worker say BYE
-    # and finish what it was given before leaving.
+    # and finish what it was given before leaving. Slurm's figures of a
+    # step are sampled while it still runs.
     victims=("${pids[@]:$want}")
+    slurm_sample "$run"
     stop_pids 30 "${victims[@]}"
   fi
 }
@@ -482,7 +493,7 @@ pipeline_start() {
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
-             CLOCK_SYNC CLOCK_SKEWS; do
+             CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$run/env"
@@ -558,6 +569,7 @@ stop_workers() {
 # collector (writes results).
 pipeline_stop() {
   local run="$1" pid
+  slurm_sample "$run"
   # The autoscaler first, so it starts nothing while the rest stops.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
@@ -580,6 +592,9 @@ pipeline_kill() {
     [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
   done
   for f in "$run"/pids/*.pid; do
+    # A Slurm step's local pid is its srun, which ends with the step; and
+    # one that the autoscaler's scale started lives on another machine.
+    [ -f "${f%.pid}.step" ] && continue
     [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
   done
   if [ -n "${HOSTS_FILE:-}" ] && [ -f "$run/hosts" ]; then
@@ -793,6 +808,9 @@ supervise_run() {
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
   stop_supervisor "$run"
+  # Slurm steps: their CPU time and RSS while they still run (the workers
+  # leave by themselves once the broker drained).
+  slurm_sample "$run"
   # The signal goes to the broker itself (HOST:PID on a host of --hosts);
   # its local process (there: the host command) tells when it ended.
   bpid="$(local_pid_of "$run" broker)"
