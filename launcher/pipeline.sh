@@ -38,9 +38,13 @@ collector_argv() {
   # A collector killed and started again resumes from its journal; the
   # broker keeps what it has not acknowledged (docs/architecture.md,
   # Reliability). Not across hosts: restarts are local only.
+  # Its checkpoints (RUN/collector.journal.ckpt) keep the journal to what
+  # came since the last one.
   [ -z "${HOSTS_FILE:-}" ] && collector_argv_out+=(
     --journal "$run/collector.journal"
     --broker-endpoints "$run/broker.endpoints")
+  [ -z "${HOSTS_FILE:-}" ] && [ -n "${CHECKPOINT_INTERVAL:-}" ] &&
+    collector_argv_out+=(--checkpoint-interval "${CHECKPOINT_INTERVAL}s")
   return 0
 }
 
@@ -313,7 +317,11 @@ start_worker() {
 # worker_pids RUN FUNCTION [HOST]: live workers of FUNCTION (on HOST),
 # oldest first; the records of dead ones are removed.
 worker_pids() {
-  local run="$1" fn="$2" host="${3-}" f name index pid
+  local run="$1" fn="$2" host="${3-}" f name index pid alive
+  # Slurm steps: the queue is asked once, not once per step.
+  local -A steps_in_queue=()
+  local queue_known=0
+  if [ -n "${CLUSTER:-}" ] && slurm_step_states steps_in_queue; then queue_known=1; fi
   for f in "$run/pids/worker-$fn-"*.pid; do
     name="$(basename "$f" .pid)"
     index="${name#"worker-$fn-"}"
@@ -322,8 +330,13 @@ worker_pids() {
   done | sort -n | while read -r index name; do
     pid="$(pid_of "$run" "$name")"
     if [ -n "$host" ] && [ "${pid%%:*}" != "$host" ]; then continue; fi
-    if pid_alive "$pid"; then echo "$pid"
-    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host"; fi
+    if [[ "$pid" == *:slurm/* ]] && [ "$queue_known" -eq 1 ]; then
+      alive=0; [ -n "${steps_in_queue[${pid#*:slurm/}]+x}" ] && alive=1
+    else
+      alive=0; pid_alive "$pid" && alive=1
+    fi
+    if [ "$alive" -eq 1 ]; then echo "$pid"
+    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host" "$run/pids/$name.step"; fi
   done
 }
 
@@ -357,8 +370,10 @@ scale_to() {
     echo "$next" >"$run/next-index-$fn"
   elif [ "$have" -gt "$want" ]; then
     # Newest first: they have served least. SIGTERM makes a worker say BYE
-    # and finish what it was given before leaving.
+    # and finish what it was given before leaving. Slurm's figures of a
+    # step are sampled while it still runs.
     victims=("${pids[@]:$want}")
+    slurm_sample "$run"
     stop_pids 30 "${victims[@]}"
   fi
 }
@@ -477,7 +492,8 @@ pipeline_start() {
   REDIS_URL="$(redis_url "$wf_name" "$run")" || exit 2
   if [ -n "$REDIS_URL" ] && [ -z "$REDIS" ]; then
     redis_start "$run"
-  elif [ -n "$REDIS_URL" ] && [ -z "$HOSTS_FILE" ] && ! redis_ping "$REDIS_URL"; then
+  elif [ -n "$REDIS_URL" ] && [ -z "$HOSTS_FILE" ] && [ -z "${CLUSTER:-}" ] &&
+       ! redis_ping "$REDIS_URL"; then
     info "warning: no answer from the Redis at $REDIS_URL: events will fail with dependency_unavailable until it answers"
   fi
   # The run's env: how scale, produce and status find this pipeline.
@@ -487,7 +503,7 @@ pipeline_start() {
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
-             CLOCK_SYNC CLOCK_SKEWS REDIS_URL; do
+             CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED REDIS_URL; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$run/env"
@@ -535,6 +551,8 @@ redis_url() {
   wf_uses_redis "$1" || return 0
   if [ -n "$REDIS" ]; then
     echo "$REDIS"
+  elif [ -n "${CLUSTER:-}" ]; then
+    usage_error "--cluster: workflow $(wf_get "$1" name) uses a feature store ({redis}); give --redis HOST:PORT that every node reaches"
   elif [ -n "${HOSTS_FILE:-}" ]; then
     usage_error "--hosts: workflow $(wf_get "$1" name) uses a feature store ({redis}); give --redis HOST:PORT that every workers host reaches"
   else
@@ -612,6 +630,7 @@ stop_workers() {
 # collector (writes results).
 pipeline_stop() {
   local run="$1" pid
+  slurm_sample "$run"
   # The autoscaler first, so it starts nothing while the rest stops.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
@@ -637,6 +656,9 @@ pipeline_kill() {
     [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
   done
   for f in "$run"/pids/*.pid; do
+    # A Slurm step's local pid is its srun, which ends with the step; and
+    # one that the autoscaler's scale started lives on another machine.
+    [ -f "${f%.pid}.step" ] && continue
     [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
   done
   if [ -n "${HOSTS_FILE:-}" ] && [ -f "$run/hosts" ]; then
@@ -850,6 +872,9 @@ supervise_run() {
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
   stop_supervisor "$run"
+  # Slurm steps: their CPU time and RSS while they still run (the workers
+  # leave by themselves once the broker drained).
+  slurm_sample "$run"
   # The signal goes to the broker itself (HOST:PID on a host of --hosts);
   # its local process (there: the host command) tells when it ended.
   bpid="$(local_pid_of "$run" broker)"
