@@ -270,6 +270,26 @@ test_store_refuses_a_server_that_answers_nonsense(void **state)
 }
 
 static void
+test_store_refuses_bytes_that_are_not_resp(void **state)
+{
+    (void)state;
+    s_fake_t fake;
+    pthread_t thread;
+    char path[108], url[120];
+    s_fake_start(&fake, &thread, path, sizeof path, "?garbage\r\n");
+    snprintf(url, sizeof url, "unix:%s", path);
+    et_store_t *store = et_store_new(url, ET_STORE_PREFIX, 500);
+    et_stream_entry_t out[ET_STREAM_KEEP_MAX];
+    size_t n = 0;
+    errno = 0;
+    assert_int_equal(et_store_read(store, 1, 100, out, &n), -1);
+    assert_int_equal(errno, EPROTO);
+    assert_int_equal(et_store_bad_replies(store), 1);
+    et_store_destroy(&store);
+    s_fake_stop(&fake, thread, path);
+}
+
+static void
 test_store_times_out_on_a_silent_server(void **state)
 {
     (void)state;
@@ -319,6 +339,7 @@ main(void)
         cmocka_unit_test(test_store_refuses_bad_histories),
         cmocka_unit_test(test_store_checks_the_exec_reply),
         cmocka_unit_test(test_store_refuses_a_server_that_answers_nonsense),
+        cmocka_unit_test(test_store_refuses_bytes_that_are_not_resp),
         cmocka_unit_test(test_store_times_out_on_a_silent_server),
         cmocka_unit_test(test_store_is_refused_when_nothing_listens),
     };

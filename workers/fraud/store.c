@@ -225,6 +225,11 @@ s_get_reply(et_store_t *self, redisReply **reply)
     if (redisGetReply(self->ctx, &r) != REDIS_OK || !r) {
         int saved = errno;
         int err = s_ctx_errno(self->ctx, saved);
+        /* Bytes that are not RESP at all: a bad reply, not an outage. */
+        if (self->ctx->err == REDIS_ERR_PROTOCOL) {
+            self->bad_replies++;
+            err = EPROTO;
+        }
         return s_fail(self, err, "%s: %s", self->url,
                       err == ETIMEDOUT ? "no reply in time"
                                        : self->ctx->errstr);
