@@ -164,7 +164,7 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
     if (rc != 0) /* beyond the kept stages, or ENOMEM */
         return s_take(self, rc);
     et_cost_meter_add(&self->cost_meter, r->service_ns,
-                      r->reason == ET_REASON_FUNCTION_ERROR);
+                      et_reason_failed_attempt(r->reason));
     return et_accounting_stage(self->accounting, r);
 }
 

@@ -139,7 +139,7 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
     et_hist_record(overhead, r->hold_ns - r->service_ns);
     /* A failed attempt leaves the event in the stage: its residence ends
      * with the attempt that gives the stage its result. */
-    if (r->reason != ET_REASON_FUNCTION_ERROR) {
+    if (!et_reason_failed_attempt(r->reason)) {
         et_hist_t *residence = s_hist(&stage->residence);
         if (!residence)
             return -1;

@@ -21,7 +21,7 @@ APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps
               libmicrohttpd-dev prometheus curl tmux
-              slurm-client slurm-wlm munge)
+              slurm-client slurm-wlm munge redis-server libhiredis-dev)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).

@@ -85,6 +85,11 @@ help_pipeline_opts() {
                          127.0.0.1 with ports the kernel picks (default ipc)
   --curve DIR            CURVE on every TCP link, keys from DIR (see
                          ./eventide keys); implies --transport tcp
+  --redis URL            the feature store of the fraud workflow ({redis}
+                         in its options): an existing Redis at unix:PATH,
+                         /PATH or HOST:PORT (default: a private
+                         redis-server per run on a unix socket in the run
+                         directory, no TCP port, no persistence)
   --clock-sync MODE      producers and workers estimate their clock's offset
                          to the broker's (NTP-style probes, reported in
                          summary.json); producers correct the times they

@@ -74,6 +74,7 @@ set_pipeline_defaults() {
   SUPERVISE=0
   CHECKPOINT_INTERVAL=""
   CPUS=""
+  REDIS=""
 }
 
 # parse_pipeline_opt FLAG VALUE: sets a setting or fails with exit 2.
@@ -96,6 +97,8 @@ set_pipeline_defaults() {
 #   --netem          HOST=SPEC: it runs `tc ... netem SPEC` on HOST
 #   --supervise      a count from 0 to 100: its supervisor restarts the
 #                    broker at most that often
+#   --redis          a socket path or HOST:PORT: it hands it to the
+#                    workers instead of starting a private redis-server
 #   --cpus           ROLE=LIST: it starts each process under taskset
 #                    (the LIST is checked against the machine by
 #                    check_cpus)
@@ -173,6 +176,9 @@ parse_pipeline_opt() {
                              usage_error "--checkpoint-interval '$value': expected seconds (0: no checkpoints)"
                            CHECKPOINT_INTERVAL="$value" ;;
     --cpus) cpus_parse "$value" ;;
+    --redis) [[ "$value" =~ ^(unix:)?/[^[:space:]]+$|^(redis://)?[A-Za-z0-9_.-]+:[0-9]{1,5}$ ]] ||
+               usage_error "--redis '$value': expected unix:PATH, /PATH (a socket) or HOST:PORT"
+             REDIS="$value" ;;
     --transport) [[ "$value" =~ ^(ipc|tcp)$ ]] ||
                    usage_error "--transport '$value': expected ipc or tcp"
                  TRANSPORT="$value"; TRANSPORT_SET=1 ;;

@@ -102,6 +102,7 @@ worker_argv() {
     worker_argv_out+=(--service "$SERVICE" --mode "$MODE")
   fi
   [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
+  [ -n "${REDIS_URL:-}" ] && worker_argv_out+=(--redis "$REDIS_URL")
   [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")
   clock_args clock workers "$host"
   worker_argv_out+=("${clock[@]}")
@@ -247,10 +248,11 @@ preflight_endpoints() {
 # (preflight_endpoints) and run directory (preflight_run).
 check_pipeline_argv() {
   local wf_name="$1" results="$2" expect="$3" grace="$4" fn run
-  local FRONTEND BACKEND COLLECTOR STATS
+  local FRONTEND BACKEND COLLECTOR STATS REDIS_URL
   local -a argv
   run="$(preflight_run)"
   read -r FRONTEND BACKEND COLLECTOR STATS < <(preflight_endpoints)
+  REDIS_URL="$(redis_url "$wf_name" "$run")" || exit 2
   # The broker first: it gets --drain-timeout as given, the collector that
   # plus 15 s, so a refusal names the user's value.
   broker_argv argv "$run" "$wf_name" "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS"
@@ -486,6 +488,14 @@ pipeline_start() {
   fi
   METRICS="$bound" broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
   broker_record "$run" "${argv[@]}"
+  # The feature store, before the workers that use it.
+  REDIS_URL="$(redis_url "$wf_name" "$run")" || exit 2
+  if [ -n "$REDIS_URL" ] && [ -z "$REDIS" ]; then
+    redis_start "$run"
+  elif [ -n "$REDIS_URL" ] && [ -z "$HOSTS_FILE" ] && [ -z "${CLUSTER:-}" ] &&
+       ! redis_ping "$REDIS_URL"; then
+    info "warning: no answer from the Redis at $REDIS_URL: events will fail with dependency_unavailable until it answers"
+  fi
   # The run's env: how scale, produce and status find this pipeline.
   {
     local v
@@ -493,7 +503,7 @@ pipeline_start() {
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
-             CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED; do
+             CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED REDIS_URL; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$run/env"
@@ -532,6 +542,57 @@ pipeline_start() {
   done
   [ "${SUPERVISE:-0}" -gt 0 ] && start_supervisor "$run" "$SUPERVISE"
   return 0
+}
+
+# redis_url WF RUN: the Redis the workers of WF get as --redis: --redis
+# when given, else the private one's socket in RUN when the workflow uses
+# {redis}, else nothing.
+redis_url() {
+  wf_uses_redis "$1" || return 0
+  if [ -n "$REDIS" ]; then
+    echo "$REDIS"
+  elif [ -n "${CLUSTER:-}" ]; then
+    usage_error "--cluster: workflow $(wf_get "$1" name) uses a feature store ({redis}); give --redis HOST:PORT that every node reaches"
+  elif [ -n "${HOSTS_FILE:-}" ]; then
+    usage_error "--hosts: workflow $(wf_get "$1" name) uses a feature store ({redis}); give --redis HOST:PORT that every workers host reaches"
+  else
+    echo "unix:$2/redis.sock"
+  fi
+}
+
+# redis_ping URL: does the Redis at URL (unix:PATH, /PATH, [redis://]HOST:PORT)
+# answer PING within 2 s? (redis-cli comes with redis-server.)
+redis_ping() {
+  local url="${1#redis://}"
+  local -a where
+  case "$url" in
+    unix:*) where=(-s "${url#unix:}") ;;
+    /*) where=(-s "$url") ;;
+    *) where=(-h "${url%:*}" -p "${url##*:}") ;;
+  esac
+  [ "$(timeout 2 redis-cli "${where[@]}" ping 2>/dev/null)" = PONG ]
+}
+
+# redis_start RUN: a private redis-server for the run, on a unix socket in
+# RUN only (port 0: no TCP), without persistence (nothing is saved or
+# appended), logging into RUN/logs/redis.log; ready when its socket is.
+redis_start() {
+  local run="$1" tries=0 pid
+  command -v redis-server >/dev/null 2>&1 ||
+    die "the workflow needs a feature store and redis-server is not installed (apt-get install redis-server), or give --redis URL"
+  start_bg "$run" redis redis-server --port 0 --unixsocket "$run/redis.sock" \
+    --unixsocketperm 700 --save '' --appendonly no --dir "$run" \
+    --daemonize no --databases 1 --logfile ''
+  until [ -S "$run/redis.sock" ]; do
+    pid="$(pid_of "$run" redis)"
+    if ! pid_alive "$pid"; then
+      cat "$run/logs/redis.log" >&2
+      die "redis-server stopped while starting"
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 200 ] || die "redis-server did not open $run/redis.sock in 10 s"
+    sleep 0.05
+  done
 }
 
 # start_autoscaler RUN RESULTS
@@ -577,6 +638,9 @@ pipeline_stop() {
   stop_workers "$run"
   pid="$(pid_of "$run" collector)"
   [ -n "$pid" ] && stop_pids 30 "$pid"
+  # The private feature store once no worker can call it.
+  pid="$(pid_of "$run" redis)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
   # up --prometheus: last, so it scraped what the others said last.
   pid="$(pid_of "$run" prometheus)"
   [ -n "$pid" ] && stop_pids 15 "$pid"

@@ -145,6 +145,11 @@ refuses() {
   refuses --port-base 80 1023 65533 99999 x -1
 }
 
+@test "--redis: a socket path or HOST:PORT" {
+  accepts --redis REDIS unix:/run/r.sock /tmp/r.sock 127.0.0.1:6379 redis://cache.local:6380
+  refuses --redis relative.sock unix:r.sock host 'host:port' 'redis://a b:1'
+}
+
 @test "--supervise: how many broker (and collector) restarts, 0 (the default) to 100" {
   in_launcher 'echo "$SUPERVISE"'
   expect_ok
