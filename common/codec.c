@@ -1117,6 +1117,8 @@ et_codec_reason_name(et_reason_t reason)
         return "bad_payload";
     case ET_REASON_FILTERED:
         return "filtered";
+    case ET_REASON_DEPENDENCY_UNAVAILABLE:
+        return "dependency_unavailable";
     }
     return "unknown";
 }

@@ -69,16 +69,45 @@ typedef enum {
     ET_REASON_WORKER_LOST = 5,
     ET_REASON_BAD_PAYLOAD = 6,
     ET_REASON_FILTERED = 7, /* on COMPLETED: a stage dropped it on purpose */
-    ET_REASON_MAX = 7
+    ET_REASON_DEPENDENCY_UNAVAILABLE = 8, /* a service the function calls
+                                             (a feature store) was down or
+                                             too slow */
+    ET_REASON_MAX = 8
 } et_reason_t;
 
 /* Result of a function call. */
 typedef enum {
     ET_STATUS_OK = 0,
-    ET_STATUS_ERROR = 1,    /* the function failed on this event */
-    ET_STATUS_FILTERED = 2, /* the function dropped the event on purpose */
-    ET_STATUS_MAX = 2
+    ET_STATUS_ERROR = 1,       /* the function failed on this event */
+    ET_STATUS_FILTERED = 2,    /* the function dropped the event on purpose */
+    ET_STATUS_UNAVAILABLE = 3, /* failed: a dependency did not answer in
+                                  time (retried like ERROR) */
+    ET_STATUS_MAX = 3
 } et_status_t;
+
+/* Did this status fail the attempt (ERROR or UNAVAILABLE)? */
+static inline int
+et_status_failed(int status)
+{
+    return status == ET_STATUS_ERROR || status == ET_STATUS_UNAVAILABLE;
+}
+
+/* Does a STAGE record with this reason stand for a failed attempt (the
+ * function answered with a failure)? */
+static inline int
+et_reason_failed_attempt(int reason)
+{
+    return reason == ET_REASON_FUNCTION_ERROR ||
+           reason == ET_REASON_DEPENDENCY_UNAVAILABLE;
+}
+
+/* The reason a failed attempt of this status is retried or failed for. */
+static inline et_reason_t
+et_status_reason(int status)
+{
+    return status == ET_STATUS_UNAVAILABLE ? ET_REASON_DEPENDENCY_UNAVAILABLE
+                                           : ET_REASON_FUNCTION_ERROR;
+}
 
 #define ET_LABEL_NONE (-1)
 #define ET_OUTCOME_NONE (-1)

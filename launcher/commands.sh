@@ -24,6 +24,11 @@ cmd_run() {
   local -A wf
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
+  # --cluster slurm: the allocation (released whatever ends the run, when
+  # the launcher requested it) and its nodes as the hosts.
+  trap 'slurm_release' EXIT
+  trap 'exit 130' INT TERM
+  cluster_acquire "$OUT"
   check_against_workflow wf
   ingest_prepare wf 1
   check_pipeline_argv wf "$OUT" 1 10
@@ -33,8 +38,7 @@ cmd_run() {
   run="$(mktemp -d /tmp/eventide.XXXXXX)"
   # Whatever ends the run, the logs reach OUT before RUN goes.
   # shellcheck disable=SC2064
-  trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run")" EXIT
-  trap 'exit 130' INT TERM
+  trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run"); slurm_release" EXIT
   pipeline_start "$run" "$OUT" 1 10 wf
   ingest_up "$run"
   ingest_devices "$run" 1
@@ -47,6 +51,8 @@ cmd_run() {
   ingest_down "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
+  slurm_accounting "$run" "$OUT"
+  slurm_release
   summary_print "$run"
   save_logs "$run" "$OUT"
   [ -f "$OUT/summary.json" ] || die "no summary.json in $OUT; logs: $(logs_hint "$OUT")"
@@ -85,6 +91,8 @@ cmd_up() {
     [ "$METRICS" != off ] || usage_error "--prometheus: there is nothing to scrape with --metrics off"
     [ -z "$HOSTS_FILE" ] ||
       usage_error "--prometheus: not with --hosts (the metrics listen on the broker's and collector's hosts)"
+    [ -z "$CLUSTER" ] ||
+      usage_error "--prometheus: not with --cluster (the metrics listen on the broker's and collector's node)"
   fi
   if [ -L "$STATE/current" ] && [ -d "$STATE/current" ]; then
     local pid
@@ -98,6 +106,10 @@ cmd_up() {
   local -A wf
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
+  # --cluster slurm: an allocation up requested stays until down, unless
+  # the start fails.
+  trap 'slurm_release' EXIT
+  cluster_acquire "$OUT"
   check_against_workflow wf
   ingest_prepare wf 1
   check_pipeline_argv wf "$OUT" 0 0
@@ -111,11 +123,11 @@ cmd_up() {
   if [ -n "$HOSTS_FILE" ]; then
     # A start that fails half-way leaves nothing on the hosts (netem too).
     # shellcheck disable=SC2064
-    trap "pipeline_kill '$run'; rm -rf '$run'; rm -f '$STATE/current'" EXIT
+    trap "pipeline_kill '$run'; rm -rf '$run'; rm -f '$STATE/current'; slurm_release" EXIT
   fi
   pipeline_start "$run" "$OUT" 0 0 wf
   ingest_up "$run"
-  [ -n "$HOSTS_FILE" ] && trap - EXIT
+  trap - EXIT
   [ "$prometheus" -eq 1 ] && prometheus_start "$run" "$OUT"
   echo 1 >"$run/next-producer"
   echo "pipeline up: workflow $WORKFLOW"
@@ -135,7 +147,13 @@ cmd_up() {
   if [ -n "$CURVE_DIR" ]; then
     echo "  security  CURVE on every TCP link, keys in $CURVE_DIR"
   fi
-  if [ -n "$HOSTS_FILE" ]; then
+  if [ -n "$CLUSTER" ]; then
+    local h
+    for h in "${HOST_NAMES[@]}"; do
+      printf '  node      %-12s %-15s slurm job %s%s\n' "$h" "${HOST_ADDR[$h]}" "$SL_JOB" \
+        "$([ "$SL_OWNED" = 1 ] && echo ' (released by down)')"
+    done
+  elif [ -n "$HOSTS_FILE" ]; then
     local h
     for h in "${HOST_NAMES[@]}"; do
       printf '  host      %-12s %-15s via %s\n' "$h" "${HOST_ADDR[$h]}" "${HOST_CMD//\{host\}/$h}"
@@ -258,16 +276,31 @@ cmd_status() {
   load_hosts "$run"
   local -a curve=()
   [ -n "${CURVE_DIR:-}" ] && curve=(--curve "$CURVE_DIR")
-  local f name pid state where host p
+  local f name pid state where host p step sstate
   local -a procs=()
+  # Under --cluster slurm, the state of every step, asked once.
+  local -A step_states=()
+  local states_known=1
+  [ -n "${CLUSTER:-}" ] && { slurm_step_states step_states || states_known=0; }
   for f in "$run"/pids/*.pid; do
     [ -f "$f" ] || continue
     name="$(basename "$f" .pid)"
     where="$(pid_of "$run" "$name")"
-    pid="${where#*:}"; host=""
+    pid="${where#*:}"; host=""; step="-"; sstate="-"
     [[ "$where" == *:* ]] && host="${where%%:*}"
-    state=stopped; pid_alive "$where" && state=running
-    procs+=("$name $pid $state $host")
+    if [[ "$where" == *:slurm/* ]]; then
+      step="${where#*:slurm/}"
+      read -r _ pid <"$run/pids/$name.host"
+      if [ "$states_known" -eq 1 ]; then
+        sstate="${step_states[$step]:-ENDED}"
+        state=stopped; [ "$sstate" != ENDED ] && state=running
+      else
+        sstate=UNKNOWN; state=unknown
+      fi
+    else
+      state=stopped; pid_alive "$where" && state=running
+    fi
+    procs+=("$name $pid $state ${host:--} $step $sstate")
   done
   if [ "$json" -eq 1 ]; then
     printf '{"run_dir":"%s","results":"%s","workflow":"%s",' "$run" "$OUT" "$WORKFLOW"
@@ -282,14 +315,16 @@ cmd_status() {
     printf '"processes":['
     local first=1 role fn
     for p in "${procs[@]}"; do
-      read -r name pid state host <<<"$p"
+      read -r name pid state host step sstate <<<"$p"
       role="${name%%-*}"; fn=""
       [ "$role" = worker ] && { fn="${name#worker-}"; fn="${fn%-*}"; }
       [ $first -eq 1 ] || printf ','
       first=0
       printf '{"name":"%s","role":"%s","pid":%s,"function":"%s","state":"%s"' \
         "$name" "$role" "$pid" "$fn" "$state"
-      if [ -n "$host" ]; then
+      [ "$step" != - ] && printf ',"slurm_job":"%s","slurm_step":"%s","slurm_state":"%s"' \
+        "${step%%.*}" "$step" "$sstate"
+      if [ "$host" != - ]; then
         printf ',"host":"%s","address":"%s"}' "$host" "${HOST_ADDR[$host]}"
       else
         printf '}'
@@ -309,14 +344,20 @@ cmd_status() {
     [ -n "${PROMETHEUS_URL:-}" ] && echo "prometheus: $PROMETHEUS_URL"
     [ -f "$run/cpus" ] &&
       echo "cpus: $(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$run/cpus")"
-    if [ -n "$HOSTS_FILE" ]; then
+    if [ -n "${CLUSTER:-}" ]; then
+      echo "slurm job $SL_JOB$([ "$SL_OWNED" = 1 ] && echo ', allocated by up (down releases it)')"
+      printf '%-28s %-12s %-12s %8s %s\n' process node step pid state
+    elif [ -n "$HOSTS_FILE" ]; then
       printf '%-28s %-12s %8s %s\n' process host pid state
     else
       printf '%-28s %8s %s\n' process pid state
     fi
     for p in "${procs[@]}"; do
-      read -r name pid state host <<<"$p"
-      if [ -n "$HOSTS_FILE" ]; then
+      read -r name pid state host step sstate <<<"$p"
+      if [ -n "${CLUSTER:-}" ]; then
+        printf '%-28s %-12s %-12s %8s %s\n' "$name" "$host" "$step" "$pid" \
+          "$([ "$sstate" != - ] && echo "$sstate" || echo "$state")"
+      elif [ -n "$HOSTS_FILE" ]; then
         printf '%-28s %-12s %8s %s\n' "$name" "$host" "$pid" "$state"
       else
         printf '%-28s %8s %s\n' "$name" "$pid" "$state"
@@ -336,6 +377,8 @@ cmd_down() {
   ingest_down "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
+  slurm_accounting "$run" "$OUT"
+  slurm_release
   cp "$run"/logs/*.log "$OUT/" 2>/dev/null || true
   cat "$run/logs/collector.log" 2>/dev/null | grep -v -E ' (INFO|DEBUG) ' || true
   rm -f "$STATE/current"
@@ -361,7 +404,7 @@ cmd_restart() {
     return 0
   fi
   [ -z "$HOSTS_FILE" ] ||
-    die "restart $what: not with --hosts (the $what runs on another machine)"
+    die "restart $what: not with --hosts or --cluster (the $what runs on another machine)"
   if [ "$what" = collector ]; then
     [ -s "$run/collector.argv" ] ||
       die "restart collector: this pipeline's collector keeps no journal (started by an older launcher?)"
@@ -469,6 +512,20 @@ cmd_sweep() {
   local -A wf
   workflow_load wf "$WORKFLOW"
   workflow_settle wf
+  # --cluster slurm: one allocation for every point (a new one requested
+  # here is released at the end); each point's run is given it by job id.
+  trap 'slurm_release' EXIT
+  trap 'exit 130' INT TERM
+  cluster_acquire "$sweep"
+  if [ -n "$CLUSTER" ]; then
+    local -a given=("${run_args[@]}")
+    local i
+    run_args=()
+    for ((i = 0; i < ${#given[@]}; i += 2)); do
+      [ "${given[i]}" = --cluster ] || run_args+=("${given[i]}" "${given[i + 1]}")
+    done
+    run_args+=(--cluster "slurm:job=$SL_JOB")
+  fi
   check_against_workflow wf
   check_sweep_argv wf "$sweep" "$rates" "$durations"
   mkdir -p "$sweep"

@@ -16,7 +16,8 @@ usage: ./eventide COMMAND [options]
   up [options]          start collector, broker and workers; leave them running
   produce [options]     send load into the running pipeline
   scale FUNCTION N      start or stop worker processes until N run
-                        ([--host H] with a pipeline across --hosts)
+                        ([--host H] with a pipeline across --hosts or
+                        on a Slurm cluster: H a node)
   status [--json]       processes, endpoints, queue depths
   top [--once]          live view of the running pipeline: a row per
                         function (rates, queue, replicas, percentiles)
@@ -88,6 +89,11 @@ help_pipeline_opts() {
                          127.0.0.1 with ports the kernel picks (default ipc)
   --curve DIR            CURVE on every TCP link, keys from DIR (see
                          ./eventide keys); implies --transport tcp
+  --redis URL            the feature store of the fraud workflow ({redis}
+                         in its options): an existing Redis at unix:PATH,
+                         /PATH or HOST:PORT (default: a private
+                         redis-server per run on a unix socket in the run
+                         directory, no TCP port, no persistence)
   --clock-sync MODE      producers and workers estimate their clock's offset
                          to the broker's (NTP-style probes, reported in
                          summary.json); producers correct the times they
@@ -100,6 +106,12 @@ help_pipeline_opts() {
                          collector that dies, at most N times too (each
                          restart logged in the results' launcher.log);
                          not with --hosts (default 0: never)
+  --checkpoint-interval S
+                         the collector writes its whole state to
+                         RUN/collector.journal.ckpt every S seconds and
+                         empties its journal, so a restart resumes a run of
+                         any length from little disk (default 5; 0: no
+                         checkpoints, the journal holds the whole run)
   --cpus ROLE=LIST       pin ROLE's processes to the cpus LIST (taskset;
                          0, 0,1, 0-3, 0-2,5) for benchmarks: ROLE =
                          producer, broker, collector, autoscaler, workers
@@ -125,6 +137,13 @@ help_hosts_opts() {
   --netem HOST=SPEC      with --hosts: tc netem SPEC (e.g. 'delay 20ms
                          loss 1%') on HOST's device, run through the
                          template, removed at the end (repeatable)
+  --cluster slurm[:OPTS] run on a Slurm allocation: the broker, collector
+                         and producer as job steps on its first node,
+                         one step per worker on every node (srun); the
+                         allocation of this shell (salloc, sbatch), or
+                         OPTS job=ID, or a new one: nodes=N[,partition=P,
+                         time=T,account=A,qos=Q,wait=S], released at the
+                         end (up: by down); not with --hosts
 EOF
 }
 

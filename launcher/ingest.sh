@@ -16,6 +16,7 @@ check_ingest_opts() {
   [ -n "$INGEST" ] || return 0
   [ "$INGEST" = mqtt ] || usage_error "--ingest '$INGEST': expected mqtt"
   [ -z "$HOSTS_FILE" ] || usage_error "--ingest mqtt: not with --hosts (mosquitto and the devices run here)"
+  [ -z "${CLUSTER:-}" ] || usage_error "--ingest mqtt: not with --cluster (mosquitto and the devices run here)"
   case "$SOURCE" in
     ""|nab:*) ;;
     *) usage_error "--ingest mqtt: --source '$SOURCE': the devices replay a nab:FILE series (default: the workflow's)" ;;

@@ -57,7 +57,7 @@ refuses() {
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
               --netem --clock-sync --clock-skew --transport --curve \
-              --supervise --cpus --metrics; do
+              --supervise --checkpoint-interval --cpus --metrics; do
     refuses "$flag" ""
   done
 }
@@ -145,12 +145,25 @@ refuses() {
   refuses --port-base 80 1023 65533 99999 x -1
 }
 
+@test "--redis: a socket path or HOST:PORT" {
+  accepts --redis REDIS unix:/run/r.sock /tmp/r.sock 127.0.0.1:6379 redis://cache.local:6380
+  refuses --redis relative.sock unix:r.sock host 'host:port' 'redis://a b:1'
+}
+
 @test "--supervise: how many broker (and collector) restarts, 0 (the default) to 100" {
   in_launcher 'echo "$SUPERVISE"'
   expect_ok
   expect_output 0
   accepts --supervise SUPERVISE 0 5 100
   refuses --supervise 101 -1 x 2.5 "5 "
+}
+
+@test "--checkpoint-interval: seconds, the collector's default when not given" {
+  in_launcher 'echo "[$CHECKPOINT_INTERVAL]"'
+  expect_ok
+  expect_output "[]"
+  accepts --checkpoint-interval CHECKPOINT_INTERVAL 0 0.5 30
+  refuses --checkpoint-interval -1 x 5s
 }
 
 @test "--supervise: not with --hosts" {
