@@ -3,7 +3,10 @@
  * alert inside it) plus the alerts outside every window, and what the NAB
  * score needs: each window's rows and its earliest alert's row, and the
  * false alarms' weights. A row is the event's sequence number, which for
- * a nab: source is its row in the series. */
+ * a nab: source is its row in the series, and over MQTT its place in the
+ * order of arrival: the series' row when one device sends one series and
+ * nothing is lost (labels are per series, windows are numbered per series:
+ * several series through one producer share window numbers). */
 #include "collector/accuracy.h"
 
 #include "collector/nabscore.h"
@@ -65,8 +68,9 @@ et_accuracy_tally_source(et_accuracy_tally_t *self, const char *source)
     if (self->source_set)
         return;
     self->source_set = 1;
-    /* The data decides what the labels mean. */
-    if (strncmp(source, "nab:", 4) == 0)
+    /* The data decides what the labels mean. Readings over MQTT are
+     * labelled with the windows of their series, as nab: rows are. */
+    if (strncmp(source, "nab:", 4) == 0 || strncmp(source, "mqtt://", 7) == 0)
         self->kind = ET_ACCURACY_WINDOWS;
     else if (strcmp(source, "fraud") == 0)
         self->kind = ET_ACCURACY_CLASSIFICATION;

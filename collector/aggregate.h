@@ -347,6 +347,9 @@ typedef struct {
     uint64_t producer_copies_disagree;
     double lag_max_ms;
     double lag_mean_ms; /* mean of the producers' means, weighted by sent */
+    /* Summed over the producers fed from outside (MQTT): kind is
+     * ET_INGEST_NONE when none was. */
+    et_ingest_t ingest;
     et_accuracy_t accuracy;
     et_cost_t cost;
     /* clocks, in order of each source's first report */

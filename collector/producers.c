@@ -46,6 +46,7 @@ struct et_producers_t {
     uint64_t undone; /* accepted + rejected of producers without DONE */
     uint64_t send_failed;
     uint64_t copies_disagree; /* second copies unlike the first */
+    et_ingest_t ingest;       /* summed over the first DONE copies */
     /* the run's load, from the HELLOs */
     int have_hello;
     char arrival[ET_TEXT_MAX];
@@ -205,6 +206,14 @@ et_producers_done(et_producers_t *self, const et_done_t *m,
     self->undone -= p->arrived;
     self->sent += m->sent;
     self->send_failed += m->send_failed;
+    if (m->ingest.kind != ET_INGEST_NONE) {
+        self->ingest.kind = m->ingest.kind;
+        self->ingest.received += m->ingest.received;
+        self->ingest.malformed += m->ingest.malformed;
+        self->ingest.duplicates += m->ingest.duplicates;
+        self->ingest.gaps += m->ingest.gaps;
+        self->ingest.reconnects += m->ingest.reconnects;
+    }
     if (m->lag_max_ns > self->lag_max_ns)
         self->lag_max_ns = m->lag_max_ns;
     self->lag_weighted_sum += (double)m->lag_mean_ns * (double)m->sent;
@@ -276,6 +285,7 @@ et_producers_fill(const et_producers_t *self, et_results_t *r)
     r->producers = et_idmap_size(self->index);
     r->producers_done = self->done_count;
     r->producer_copies_disagree = self->copies_disagree;
+    r->ingest = self->ingest;
     r->lag_max_ms = (double)self->lag_max_ns / 1e6;
     if (self->lag_weight > 0)
         r->lag_mean_ms = self->lag_weighted_sum / self->lag_weight / 1e6;

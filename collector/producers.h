@@ -55,7 +55,7 @@ int64_t et_producers_started_ns(const et_producers_t *self);
 
 /* Fill the producers' fields of 'r': arrival, source, rate_eps,
  * duration_s, seed, send_failed, producers, producers_done, lag_*_ms,
- * producer_copies_disagree. */
+ * producer_copies_disagree, ingest. */
 void et_producers_fill(const et_producers_t *self, et_results_t *r);
 
 /* Checkpoint (collector/checkpoint.h): pack the whole state as one

@@ -384,6 +384,23 @@ s_add_delivery_keys(json_t *collector, const et_results_t *r)
                : 0;
 }
 
+/* producers.ingest: what producers fed from outside saw of their input,
+ * only when there were such producers. */
+static int
+s_add_ingest(json_t *producers, const et_results_t *r)
+{
+    const et_ingest_t *in = &r->ingest;
+    if (in->kind == ET_INGEST_NONE)
+        return 0;
+    json_t *ingest =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "source",
+                  in->kind == ET_INGEST_MQTT ? "mqtt" : "unknown", "received",
+                  s_uint(in->received), "malformed", s_uint(in->malformed),
+                  "duplicates", s_uint(in->duplicates), "gaps",
+                  s_uint(in->gaps), "reconnects", s_uint(in->reconnects));
+    return json_object_set_new(producers, "ingest", ingest);
+}
+
 static int
 s_add_later_keys(json_t *root, const et_results_t *r)
 {
@@ -399,7 +416,8 @@ s_add_later_keys(json_t *root, const et_results_t *r)
                    json_object_set_new(root, "bottleneck",
                                        s_bottleneck_json(r)) ||
                    json_object_set_new(root, "broker", s_broker_json(r)) ||
-                   s_add_delivery_keys(json_object_get(root, "collector"), r)
+                   s_add_delivery_keys(json_object_get(root, "collector"), r) ||
+                   s_add_ingest(json_object_get(root, "producers"), r)
                ? -1
                : 0;
 }

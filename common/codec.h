@@ -152,6 +152,20 @@ typedef struct {
     int64_t started_ns;
 } et_hello_t;
 
+/* What a producer that ingests from outside (MQTT) saw of its input.
+ * kind ET_INGEST_NONE: a producer with its own schedule; DONE then
+ * carries none of it (the six-field DONE of before). */
+typedef enum { ET_INGEST_NONE = 0, ET_INGEST_MQTT = 1 } et_ingest_kind_t;
+
+typedef struct {
+    uint8_t kind;        /* et_ingest_kind_t */
+    uint64_t received;   /* messages delivered by the MQTT broker */
+    uint64_t malformed;  /* skipped: not a valid reading (or too large) */
+    uint64_t duplicates; /* skipped: a device's sequence number seen before */
+    uint64_t gaps;       /* sequence numbers never received */
+    uint64_t reconnects; /* connections to the MQTT broker after the first */
+} et_ingest_t;
+
 typedef struct {
     uint32_t producer_id;
     uint64_t sent;        /* events handed to the socket */
@@ -159,6 +173,7 @@ typedef struct {
     int64_t lag_max_ns;   /* how far the producer fell behind schedule */
     int64_t lag_mean_ns;
     int64_t finished_ns;
+    et_ingest_t ingest; /* on the wire only when kind is not NONE */
 } et_done_t;
 
 typedef struct {

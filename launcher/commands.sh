@@ -30,6 +30,7 @@ cmd_run() {
   trap 'exit 130' INT TERM
   cluster_acquire "$OUT"
   check_against_workflow wf
+  ingest_prepare wf 1
   check_pipeline_argv wf "$OUT" 1 10
   mkdir -p "$OUT"
   ensure_model wf
@@ -39,12 +40,15 @@ cmd_run() {
   # shellcheck disable=SC2064
   trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run"); slurm_release" EXIT
   pipeline_start "$run" "$OUT" 1 10 wf
+  ingest_up "$run"
+  ingest_devices "$run" 1
   info "running workflow $WORKFLOW"
   [ -n "${METRICS_URL:-}" ] &&
     info "metrics at $METRICS_URL (broker), ${METRICS_COLLECTOR_URL:-} (collector)${METRICS_AUTOSCALER_URL:+, $METRICS_AUTOSCALER_URL (autoscaler)}"
   # The producer, the broker's drain and the collector, watched: a broker
   # or collector that dies ends the run here (exit 1, logs in OUT).
   supervise_run "$run" wf
+  ingest_down "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
   slurm_accounting "$run" "$OUT"
@@ -107,6 +111,7 @@ cmd_up() {
   trap 'slurm_release' EXIT
   cluster_acquire "$OUT"
   check_against_workflow wf
+  ingest_prepare wf 1
   check_pipeline_argv wf "$OUT" 0 0
   mkdir -p "$OUT" "$STATE"
   ensure_model wf
@@ -121,6 +126,7 @@ cmd_up() {
     trap "pipeline_kill '$run'; rm -rf '$run'; rm -f '$STATE/current'; slurm_release" EXIT
   fi
   pipeline_start "$run" "$OUT" 0 0 wf
+  ingest_up "$run"
   trap - EXIT
   [ "$prometheus" -eq 1 ] && prometheus_start "$run" "$OUT"
   echo 1 >"$run/next-producer"
@@ -134,6 +140,8 @@ cmd_up() {
     echo "  metrics   $METRICS_COLLECTOR_URL (collector)"
   [ -n "${METRICS_AUTOSCALER_URL:-}" ] &&
     echo "  metrics   $METRICS_AUTOSCALER_URL (autoscaler)"
+  [ -n "$INGEST" ] &&
+    echo "  mqtt      mqtt://127.0.0.1:$INGEST_PORT/eventide/sensors/ID (mosquitto; produce starts eventide sensors for producer ID)"
   [ -n "${PROMETHEUS_URL:-}" ] &&
     echo "  prometheus $PROMETHEUS_URL (scrapes both every second; data in $OUT/prometheus)"
   if [ -n "$CURVE_DIR" ]; then
@@ -170,6 +178,8 @@ cmd_produce() {
   # A producer may bring its own keys (--curve) and clock options; else
   # the pipeline's. The workflow is always the pipeline's (a --workflow
   # given here is only checked).
+  [ -z "$INGEST" ] ||
+    usage_error "--ingest: give it to up; produce then publishes over the pipeline's mosquitto by itself"
   local run own_curve="$CURVE_DIR" own_sync="$CLOCK_SYNC" own_skews="$CLOCK_SKEWS"
   local own_sync_set="$CLOCK_SYNC_SET" own_workflow="$WORKFLOW"
   local own_workflow_set="$WORKFLOW_SET"
@@ -205,12 +215,19 @@ cmd_produce() {
   local next="$id"
   [ -n "$next" ] || next="$(cat "$run/next-producer" 2>/dev/null || echo 1)"
   [ -n "$HOSTS_FILE" ] && [ -z "$host" ] && host="${PRODUCER_HOSTS[0]}"
+  # Under up --ingest mqtt (RUN/env): the producer reads its own topic of
+  # the pipeline's mosquitto, its devices publish the series there.
+  ingest_prepare wf "$next"
   check_producer_argv wf "$next" "$host"
   if [ -z "$id" ]; then
     id="$next"
     echo $((id + 1)) >"$run/next-producer"
   fi
-  run_producer "$run" wf "$id" "$host"
+  local rc=0
+  ingest_devices "$run" "$id"
+  run_producer "$run" wf "$id" "$host" || rc=$?
+  ingest_devices_stop "$run" "$id"
+  return "$rc"
 }
 
 cmd_scale() {
@@ -357,6 +374,7 @@ cmd_down() {
   run="$(state_run)"
   run_env "$run"
   load_hosts "$run"
+  ingest_down "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
   slurm_accounting "$run" "$OUT"
@@ -371,13 +389,20 @@ cmd_down() {
 cmd_restart() {
   case "${1-}" in
     -h|--help) help_restart; return 0 ;;
-    broker|collector) ;;
-    *) usage_error "usage: ./eventide restart broker|collector" ;;
+    broker|collector|mosquitto) ;;
+    *) usage_error "usage: ./eventide restart broker|collector|mosquitto" ;;
   esac
-  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker|collector"
+  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker|collector|mosquitto"
   local run what="$1"
   run="$(state_run)"
   run_env "$run"
+  if [ "$what" = mosquitto ]; then
+    [ -n "${INGEST:-}" ] || die "restart mosquitto: this pipeline was started without --ingest mqtt"
+    mqtt_restart "$run" ||
+      die "mosquitto did not come back: see $run/logs/mosquitto.log"
+    echo "mosquitto restarted: pid $(local_pid_of "$run" mosquitto), its store and sessions kept; producers and devices reconnect by themselves"
+    return 0
+  fi
   [ -z "$HOSTS_FILE" ] ||
     die "restart $what: not with --hosts or --cluster (the $what runs on another machine)"
   if [ "$what" = collector ]; then
@@ -474,6 +499,8 @@ cmd_sweep() {
     esac
   done
   [ -n "$rates" ] || usage_error "sweep: --rates is required (e.g. --rates 2,5,10)"
+  [ -z "$INGEST" ] ||
+    usage_error "--ingest: a sweep sets rates; MQTT readings come at the devices' pace"
   check_pipeline_opts
   [ -n "$durations" ] || durations="$DURATION"
   ensure_built
@@ -595,6 +622,13 @@ cmd_validate() {
     echo "verdict:  FAIL (theory outside an interval, or see the messages above)"
   fi
   return "$rc"
+}
+
+# cmd_sensors: eventide-sensors, which judges its own options (--help
+# lists them): a NAB series published over MQTT as devices would.
+cmd_sensors() {
+  ensure_built
+  exec "$BIN/eventide-sensors" "$@"
 }
 
 cmd_keys() {

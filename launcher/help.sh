@@ -26,7 +26,11 @@ usage: ./eventide COMMAND [options]
                         on the same endpoints (workers register again)
   restart collector     kill the running pipeline's collector and start it
                         again: it resumes from its journal, nothing lost
+  restart mosquitto     (up --ingest mqtt) stop mosquitto and start it again:
+                        sessions and queued readings kept
   keys [DIR] [--force]  create CURVE keys for --curve (default .eventide/keys)
+  sensors --mqtt URL --source nab:FILE [--speedup X]
+                        publish a NAB series over MQTT as devices would
   help                  this text
 
 Run './eventide COMMAND --help' for a command's options.
@@ -150,7 +154,11 @@ help_load_opts() {
   --arrival KIND         constant | poisson | bursty[:ON:OFF[:LOW]] |
                          step:T1=R1,... | trace:FILE (default poisson)
   --seed N               same seed, same event sequence (default 1)
-  --source SPEC          synthetic | fraud | nab:FILE (default: the workflow's)
+  --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
+                         (default: the workflow's)
+  --ingest mqtt          run, up: a private mosquitto; each producer (up:
+                         each produce) subscribes to its own topic and
+                         eventide sensors publishes the series there
   --labels FILE          ground-truth windows for nab: sources (default: the
                          workflow's)
   --speedup X            replay data or a trace X times faster than recorded
@@ -200,6 +208,9 @@ help_restart() {
   echo "       ./eventide restart collector   (under up: SIGKILL the collector and start"
   echo "  it again with --resume on the same endpoints: it replays RUN/collector.journal"
   echo "  and the broker sends again what it had not journaled; nothing is lost)"
+  echo "       ./eventide restart mosquitto   (under up --ingest mqtt: SIGTERM mosquitto,"
+  echo "  which saves its store, and start it on the same port; the sessions and the"
+  echo "  readings queued in them are kept, producers and devices reconnect)"
 }
 help_status() { echo "usage: ./eventide status [--json]"; }
 help_top() {

@@ -36,6 +36,7 @@ set_pipeline_defaults() {
   DRAIN_TIMEOUT=30
   LOG_LEVEL=info
   SOURCE=""
+  INGEST=""
   LABELS=""
   SPEEDUP=""
   FRAUD_RATE=""
@@ -126,6 +127,7 @@ parse_pipeline_opt() {
     --metrics) METRICS="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
+    --ingest) INGEST="$value" ;;
     --labels) LABELS="$value" ;;
     --speedup) SPEEDUP="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
@@ -245,6 +247,7 @@ check_clock_skews() {
 # check_pipeline_opts: the checks across options that need neither the
 # build nor the workflow, so a slip is reported before any build starts.
 check_pipeline_opts() {
+  check_ingest_opts
   check_transport
   check_hosts_opts
   [ -n "$HOSTS_FILE" ] || [ -n "$CLUSTER" ] || check_clock_skews

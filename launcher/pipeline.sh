@@ -123,7 +123,11 @@ producer_argv() {
   if [ -z "$speedup" ] && [ "$RATE_SET" -eq 0 ]; then
     speedup="$(wf_producer "$wf_name" speedup)"
   fi
-  case "$source" in nab:*) source="nab:$(abs_path "${source#nab:}")" ;; esac
+  case "$source" in
+    nab:*) source="nab:$(abs_path "${source#nab:}")" ;;
+    # The devices pace an MQTT source; it ends with their end markers.
+    mqtt://*) speedup="" ;;
+  esac
   case "$arrival" in trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;; esac
   [ -n "$labels" ] && labels="$(abs_path "$labels")"
   producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND")
@@ -135,7 +139,8 @@ producer_argv() {
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||
-     { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]]; }; then
+     { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]] &&
+       [[ "$source" != mqtt://* ]]; }; then
     producer_argv_out+=(--duration "$DURATION")
   fi
   [ -n "$source" ] && producer_argv_out+=(--source "$source")

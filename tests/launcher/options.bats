@@ -174,6 +174,18 @@ refuses() {
   expect_usage "--supervise '3'" "not with --hosts"
 }
 
+@test "--ingest: mqtt only, a nab: source, not with --hosts" {
+  in_launcher 'parse_pipeline_opt --ingest mqtt; check_pipeline_opts; echo ok'
+  expect_ok
+  expect_output ok
+  in_launcher 'parse_pipeline_opt --ingest kafka; check_pipeline_opts'
+  expect_usage "--ingest 'kafka'" "expected mqtt"
+  in_launcher 'parse_pipeline_opt --ingest mqtt; parse_pipeline_opt --source fraud; check_pipeline_opts'
+  expect_usage "--ingest mqtt" "nab:FILE"
+  in_launcher 'parse_pipeline_opt --hosts /nonexistent; parse_pipeline_opt --ingest mqtt; check_pipeline_opts'
+  expect_usage "--ingest mqtt" "not with --hosts"
+}
+
 @test "--netem: HOST=SPEC, repeatable" {
   in_launcher 'parse_pipeline_opt --netem "edge=delay 20ms loss 1%"
                parse_pipeline_opt --netem core=rate_1mbit
