@@ -558,7 +558,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
         atomic_fetch_add(&self->bad_input, 1);
         goto done;
     }
-    /* When the sink wrote it: the only event field a function sees. */
+    /* When the sink wrote it (the JSON line carries no other event field). */
     double now_s = (double)et_clock_real_ns() / (double)ET_NS_PER_S;
     if (json_object_set_new(object, "sink_ts", json_real(now_s)) != 0)
         goto done;
