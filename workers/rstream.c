@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +155,8 @@ s_room(et_rstream_t *self, size_t args)
 int
 et_rstream_add(et_rstream_t *self, const et_rstream_field_t *fields, size_t n)
 {
-    if (n == 0 || n > (SIZE_MAX - S_HEAD_ARGS) / 2 - 1) {
+    /* hiredis counts arguments in an int. */
+    if (n == 0 || n > (size_t)(INT_MAX - S_HEAD_ARGS) / 2) {
         errno = EINVAL;
         return -1;
     }
