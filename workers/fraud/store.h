@@ -5,20 +5,22 @@
  * features). Every call is bounded by the store's timeout; a store that
  * is down, slow or answers nonsense makes the call fail with ETIMEDOUT,
  * ECONNREFUSED or EPROTO (the caller fails the event as
- * dependency_unavailable) and the next call connects again. Not
- * thread-safe: one et_store_t per slot. */
+ * dependency_unavailable) and the next call connects again (the
+ * connection is workers/redisconn.h's). Not thread-safe: one et_store_t
+ * per slot. */
 #ifndef ET_STORE_H
 #define ET_STORE_H
 
 #include "workers/fraud/streaming.h"
+#include "workers/redisconn.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest URL. */
-#define ET_STORE_URL_MAX 512
-/* Default bound on one round trip (connect, or write + reply). */
-#define ET_STORE_TIMEOUT_MS 200
+/* Longest URL, and the default bound on one round trip (connect, or
+ * write + reply): workers/redisconn.h's. */
+#define ET_STORE_URL_MAX ET_REDISCONN_URL_MAX
+#define ET_STORE_TIMEOUT_MS ET_REDISCONN_TIMEOUT_MS
 
 typedef struct et_store_t et_store_t;
 
