@@ -69,6 +69,70 @@ et_store_destroy(et_store_t **self_p)
     *self_p = NULL;
 }
 
+int
+et_store_options_check(const et_store_options_t *opts, const char **bad_key,
+                       char *why, size_t why_size)
+{
+    char url_why[160];
+    unsigned ms;
+    if (opts->url &&
+        et_store_check_url(opts->url, url_why, sizeof url_why) != 0) {
+        *bad_key = "store";
+        snprintf(why, why_size, "store: %s", url_why);
+        return -1;
+    }
+    if (opts->prefix && strlen(opts->prefix) > ET_STORE_PREFIX_MAX) {
+        *bad_key = "store_prefix";
+        snprintf(why, why_size, "store_prefix: at most %d bytes",
+                 ET_STORE_PREFIX_MAX);
+        return -1;
+    }
+    if (opts->timeout_ms &&
+        et_store_parse_timeout(opts->timeout_ms, &ms) != 0) {
+        *bad_key = "store_timeout_ms";
+        snprintf(why, why_size,
+                 "store_timeout_ms: expected 1..60000 (milliseconds)");
+        return -1;
+    }
+    return 0;
+}
+
+et_store_t **
+et_store_new_per_slot(const et_store_options_t *opts, unsigned slots)
+{
+    unsigned ms = ET_STORE_TIMEOUT_MS;
+    if (opts->timeout_ms &&
+        et_store_parse_timeout(opts->timeout_ms, &ms) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    const char *prefix = opts->prefix ? opts->prefix : ET_STORE_PREFIX;
+    et_store_t **stores = calloc(slots ? slots : 1, sizeof *stores);
+    if (!stores) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (unsigned i = 0; i < slots; i++)
+        if (!(stores[i] = et_store_new(opts->url, prefix, ms))) {
+            int err = errno;
+            et_store_destroy_per_slot(&stores, i);
+            errno = err;
+            return NULL;
+        }
+    return stores;
+}
+
+void
+et_store_destroy_per_slot(et_store_t ***stores_p, unsigned slots)
+{
+    if (!stores_p || !*stores_p)
+        return;
+    for (unsigned i = 0; i < slots; i++)
+        et_store_destroy(&(*stores_p)[i]);
+    free(*stores_p);
+    *stores_p = NULL;
+}
+
 uint64_t
 et_store_bad_replies(const et_store_t *self)
 {
