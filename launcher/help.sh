@@ -152,7 +152,12 @@ help_load_opts() {
   --rate EPS             events per second (default 10)
   --duration S           seconds of load (default 10; replays: the whole data)
   --arrival KIND         constant | poisson | bursty[:ON:OFF[:LOW]] |
-                         step:T1=R1,... | trace:FILE (default poisson)
+                         step:T1=R1,... | trace:FILE | azure2019:DIR |
+                         azure2021:FILE (default poisson)
+  --minutes A-B          azure20xx: minutes A to B of the trace's day
+  --functions SEL        azure20xx: all | top:N | sample:N[:SEED]
+  --iat KIND             azure2019: poisson | uniform | equidistant arrivals
+                         inside each minute (the minute's count is kept)
   --seed N               same seed, same event sequence (default 1)
   --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
                          (default: the workflow's)

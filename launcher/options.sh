@@ -39,6 +39,9 @@ set_pipeline_defaults() {
   INGEST=""
   LABELS=""
   SPEEDUP=""
+  MINUTES=""
+  FUNCTIONS=""
+  IAT=""
   FRAUD_RATE=""
   MALFORMED_RATE=""
   RATE_SET=0
@@ -130,6 +133,9 @@ parse_pipeline_opt() {
     --ingest) INGEST="$value" ;;
     --labels) LABELS="$value" ;;
     --speedup) SPEEDUP="$value" ;;
+    --minutes) MINUTES="$value" ;;
+    --functions) FUNCTIONS="$value" ;;
+    --iat) IAT="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
     --malformed-rate) MALFORMED_RATE="$value" ;;
     --duration) DURATION="$value"; DURATION_SET=1 ;;

@@ -128,7 +128,10 @@ producer_argv() {
     # The devices pace an MQTT source; it ends with their end markers.
     mqtt://*) speedup="" ;;
   esac
-  case "$arrival" in trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;; esac
+  case "$arrival" in
+    trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;;
+    azure2019:*|azure2021:*) arrival="${arrival%%:*}:$(abs_path "${arrival#*:}")" ;;
+  esac
   [ -n "$labels" ] && labels="$(abs_path "$labels")"
   producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND")
   # HELLO and DONE also go straight to the collector: the run's sent count
@@ -140,12 +143,16 @@ producer_argv() {
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||
      { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]] &&
+       [[ "$arrival" != azure20[12][19]:* ]] &&
        [[ "$source" != mqtt://* ]]; }; then
     producer_argv_out+=(--duration "$DURATION")
   fi
   [ -n "$source" ] && producer_argv_out+=(--source "$source")
   [ -n "$labels" ] && producer_argv_out+=(--labels "$labels")
   [ -n "$speedup" ] && producer_argv_out+=(--speedup "$speedup")
+  [ -n "${MINUTES:-}" ] && producer_argv_out+=(--minutes "$MINUTES")
+  [ -n "${FUNCTIONS:-}" ] && producer_argv_out+=(--functions "$FUNCTIONS")
+  [ -n "${IAT:-}" ] && producer_argv_out+=(--iat "$IAT")
   [ -n "$FRAUD_RATE" ] && producer_argv_out+=(--fraud-rate "$FRAUD_RATE")
   [ -n "$MALFORMED_RATE" ] && producer_argv_out+=(--malformed-rate "$MALFORMED_RATE")
   [ -n "${CURVE_DIR:-}" ] && producer_argv_out+=(--curve "$CURVE_DIR")

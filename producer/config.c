@@ -59,6 +59,24 @@ s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
     return -1;
 }
 
+static int
+s_parse_minutes(const char *value, void *dest, char *why, size_t why_size)
+{
+    return et_azure_parse_minutes(value, dest, why, why_size);
+}
+
+static int
+s_parse_functions(const char *value, void *dest, char *why, size_t why_size)
+{
+    return et_azure_parse_functions(value, dest, why, why_size);
+}
+
+static int
+s_parse_iat(const char *value, void *dest, char *why, size_t why_size)
+{
+    return et_azure_parse_iat(value, dest, why, why_size);
+}
+
 /* ---- the schedule and the source ------------------------------------------
  */
 
@@ -83,8 +101,9 @@ et_producer_config_make(const et_producer_config_t *cfg, et_arrival_t **arrival,
 {
     why[0] = '\0';
     *source = NULL;
-    *arrival = et_arrival_new_speedup(cfg->arrival, cfg->rate_eps, cfg->speedup,
-                                      s_arrival_seed(cfg), why, why_size);
+    *arrival =
+        et_arrival_new_azure(cfg->arrival, cfg->rate_eps, cfg->speedup,
+                             s_arrival_seed(cfg), &cfg->azure, why, why_size);
     if (!*arrival) {
         if (errno == ENOMEM || why[0] == '\0')
             snprintf(why, why_size, "%s", strerror(errno));
@@ -283,7 +302,28 @@ s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
                 why);
         return ET_OPTS_USAGE;
     }
-    int trace = et_arrival_kind(arrival) == ET_ARRIVAL_TRACE;
+    et_arrival_kind_t arrival_kind = et_arrival_kind(arrival);
+    int azure = arrival_kind == ET_ARRIVAL_AZURE2019 ||
+                arrival_kind == ET_ARRIVAL_AZURE2021;
+    int trace = arrival_kind == ET_ARRIVAL_TRACE || azure;
+    static const char *const azure_flags[] = {"minutes", "functions", "iat"};
+    for (int i = 0; i < 3 && !azure; i++) {
+        if (et_opts_given(spec, azure_flags[i])) {
+            et_opts_error(spec, azure_flags[i], NULL,
+                          "only --arrival azure2019:DIR or azure2021:FILE "
+                          "uses it");
+            et_arrival_destroy(&arrival);
+            et_source_destroy(&source);
+            return ET_OPTS_USAGE;
+        }
+    }
+    if (arrival_kind == ET_ARRIVAL_AZURE2021 && et_opts_given(spec, "iat")) {
+        et_opts_error(spec, "iat", NULL,
+                      "azure2021 has every invocation's own time");
+        et_arrival_destroy(&arrival);
+        et_source_destroy(&source);
+        return ET_OPTS_USAGE;
+    }
     int fraud_rate = et_opts_given(spec, "fraud-rate") > 0;
     if (cfg->mqtt) {
         rc = s_check_mqtt(spec, cfg, from, trace);
@@ -395,7 +435,38 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
                  "step:10=100,20=20). trace:FILE replays the request times "
                  "of an Azure LLM trace (TIMESTAMP,ContextTokens,"
                  "GeneratedTokens), (t - t0) / speedup; a synthetic payload "
-                 "is then {seq, ctx, gen} with the request's token counts"},
+                 "is then {seq, ctx, gen} with the request's token counts. "
+                 "azure2019:DIR replays the Azure Functions 2019 trace "
+                 "(invocations per minute per function, durations, memory: "
+                 "one CSV of each in DIR), azure2021:FILE its per-invocation "
+                 "format (app,func,end_timestamp,duration); see --minutes, "
+                 "--functions, --iat, --speedup"},
+        {.name = "minutes",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_minutes,
+         .dest = &cfg->azure,
+         .arg = "A-B",
+         .def = "1-1440",
+         .help = "azure2019/azure2021: replay minutes A to B of the day "
+                 "(1-based, inclusive); the schedule starts at minute A"},
+        {.name = "functions",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_functions,
+         .dest = &cfg->azure,
+         .arg = "SEL",
+         .def = "all",
+         .help = "azure2019/azure2021: all, top:N (most invocations in the "
+                 "window) or sample:N[:SEED] (N at random, seeded, default "
+                 "seed 1); N above the trace's count takes them all"},
+        {.name = "iat",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_iat,
+         .dest = &cfg->azure,
+         .arg = "KIND",
+         .def = "poisson",
+         .help = "azure2019: arrivals inside each minute, its count kept "
+                 "exactly: poisson (sorted uniform times), uniform "
+                 "(uniform gaps scaled to the minute) or equidistant"},
         {.name = "source",
          .type = ET_OPT_STRING,
          .dest = cfg->source,

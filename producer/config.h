@@ -41,6 +41,7 @@ typedef struct {
     char source[ET_SOURCE_SPEC_MAX];   /* --source, or the workflow's */
     char labels[PATH_MAX];             /* --labels, or the workflow's; "" */
     double speedup;                    /* --speedup, or the workflow's */
+    et_azure_opts_t azure;  /* --minutes, --functions, --iat (azure20xx:) */
     int speedup_given;      /* either gave it: nab arrivals follow timestamps */
     double fraud_rate;      /* --fraud-rate */
     double malformed_rate;  /* --malformed-rate */
