@@ -48,9 +48,12 @@ help_pipeline_opts() {
   --workers N|F=N,...    instances per function: N for every function, or
                          per function, e.g. preprocess=1,fraud=2 (default 2)
   --service DIST         synthetic service time: const:10ms, exp:10ms,
-                         uniform:5ms:15ms, lognormal:10ms:0.5, or
+                         uniform:5ms:15ms, lognormal:10ms:0.5,
+                         pct:0=80ms,50=100ms,100=1s (a percentile table), or
                          tokens[:PREFILL:PER_TOKEN]
                          (from a trace's token counts) (default exp:10ms)
+  --service-scale X      multiply every service time drawn by X, 0 < X <= 1
+                         (shrink a trace's long executions) (default 1)
   --mode sleep|spin      synthetic: sleep (I/O-bound) or burn CPU (default sleep)
   --slots N              concurrent events per instance (default: the
                          workflow stage's slots, else 1)

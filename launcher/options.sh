@@ -20,6 +20,7 @@ set_pipeline_defaults() {
   WORKFLOW_FILE=""
   WORKERS_SPEC=2
   SERVICE="exp:10ms"
+  SERVICE_SCALE=""
   MODE="sleep"
   SLOTS=""
   QUEUE_CAP=10000
@@ -121,6 +122,7 @@ parse_pipeline_opt() {
                  usage_error "--workers '$value': expected N or FUNCTION=N,..."
                WORKERS_SPEC="$value" ;;
     --service) SERVICE="$value" ;;
+    --service-scale) SERVICE_SCALE="$value" ;;
     --mode) MODE="$value" ;;
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;

@@ -101,6 +101,7 @@ worker_argv() {
   if [ "$fn" = synthetic ]; then
     worker_argv_out+=(--service "$SERVICE" --mode "$MODE")
   fi
+  [ -n "${SERVICE_SCALE:-}" ] && worker_argv_out+=(--service-scale "$SERVICE_SCALE")
   [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
   [ -n "${REDIS_URL:-}" ] && worker_argv_out+=(--redis "$REDIS_URL")
   [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")

@@ -234,6 +234,7 @@ et_worker_function_config(const et_worker_config_t *cfg,
 {
     memset(fcfg, 0, sizeof *fcfg);
     fcfg->service = cfg->service[0] ? cfg->service : NULL;
+    fcfg->service_scale = cfg->service_scale;
     fcfg->mode = cfg->mode;
     fcfg->seed = cfg->seed;
     fcfg->pid = (uint32_t)getpid();
@@ -348,7 +349,18 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
          .help = "service time of functions that model one "
                  "(default " ET_WORKER_DEFAULT_SERVICE
                  "): const:D, exp:MEAN, uniform:LOW:HIGH, "
-                 "lognormal:MEDIAN:SIGMA"},
+                 "lognormal:MEDIAN:SIGMA, pct:LEVEL=D,... (a percentile "
+                 "table, 0 to 100, sampled by its piecewise-linear inverse "
+                 "CDF)"},
+        {.name = "service-scale",
+         .type = ET_OPT_DOUBLE,
+         .dest = &cfg->service_scale,
+         .dmin = ET_DIST_SCALE_MIN,
+         .dmax = 1,
+         .def = "1",
+         .arg = "X",
+         .help = "multiply every service time drawn by X (1e-9 to 1): "
+                 "shrinks a trace's long executions for a small machine"},
         {.name = "mode",
          .type = ET_OPT_CHOICE,
          .dest = &mode,

@@ -90,10 +90,22 @@ s_parse_service(const et_function_config_t *cfg, s_service_t *service,
     const char *text = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
     memset(service, 0, sizeof *service);
     size_t len = strlen(S_TOKENS);
+    double scale = cfg->service_scale > 0 ? cfg->service_scale : 1;
     if (strncmp(text, S_TOKENS, len) == 0 &&
-        (text[len] == '\0' || text[len] == ':'))
-        return s_parse_tokens(text, service, why, why_size);
-    return et_dist_parse(text, &service->dist, why, why_size);
+        (text[len] == '\0' || text[len] == ':')) {
+        if (s_parse_tokens(text, service, why, why_size) != 0)
+            return -1;
+        service->prefill_ns *= scale;
+        service->per_token_ns *= scale;
+        return 0;
+    }
+    if (et_dist_parse(text, &service->dist, why, why_size) != 0)
+        return -1;
+    if (et_dist_set_scale(&service->dist, scale) != 0) {
+        snprintf(why, why_size, "--service-scale must be 1e-9 to 1");
+        return -1;
+    }
+    return 0;
 }
 
 static int
