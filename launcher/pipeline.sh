@@ -151,6 +151,10 @@ producer_argv() {
   [ -n "$source" ] && producer_argv_out+=(--source "$source")
   [ -n "$labels" ] && producer_argv_out+=(--labels "$labels")
   [ -n "$speedup" ] && producer_argv_out+=(--speedup "$speedup")
+  # A per-stage workflow (a trace replay's): the producer routes each
+  # event to its trace function's stage.
+  [ "$(wf_get "$wf_name" routing)" = per_stage ] &&
+    producer_argv_out+=(--workflow "$(wf_get "$wf_name" path)")
   [ -n "${MINUTES:-}" ] && producer_argv_out+=(--minutes "$MINUTES")
   [ -n "${FUNCTIONS:-}" ] && producer_argv_out+=(--functions "$FUNCTIONS")
   [ -n "${IAT:-}" ] && producer_argv_out+=(--iat "$IAT")

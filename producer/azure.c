@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1026,4 +1027,81 @@ et_azure_schedule(const et_azure_t *self, double speedup, uint64_t seed,
     }
     free(sends);
     return 0;
+}
+
+/* ---- the replay's workflow -------------------------------------------------
+ */
+
+int
+et_azure_write_workflow(const et_azure_t *self, const char *path, char *why,
+                        size_t why_size)
+{
+    if (self->n_selected > ET_AZURE_WORKFLOW_FUNCTIONS_MAX) {
+        et_cli_why(why, why_size,
+                   "%zu functions, a workflow holds at most %d: use "
+                   "--functions top:N or sample:N",
+                   self->n_selected, ET_AZURE_WORKFLOW_FUNCTIONS_MAX);
+        errno = EINVAL;
+        return -1;
+    }
+    json_t *root = json_object();
+    json_t *stages = json_array();
+    int rc = -1;
+    char text[512];
+    if (why && why_size)
+        why[0] = '\0';
+    if (!root || !stages)
+        goto done;
+    snprintf(text, sizeof text,
+             "Azure Functions %s replay, minutes %u-%u, %zu functions: one "
+             "single-stage route per trace function, run by synthetic with "
+             "its execution-time percentiles",
+             self->format == ET_AZURE_2019 ? "2019" : "2021",
+             self->opts.minute_first, self->opts.minute_last, self->n_selected);
+    if (json_object_set_new(root, "name", json_string("azure")) ||
+        json_object_set_new(root, "description", json_string(text)) ||
+        json_object_set_new(root, "routing", json_string("per_stage")))
+        goto done;
+    for (size_t i = 0; i < self->n_selected; i++) {
+        const et_azure_function_t *f = et_azure_function(self, i);
+        size_t used = (size_t)snprintf(text, sizeof text, "pct:");
+        for (int p = 0; p < ET_AZURE_PCTS && used < sizeof text; p++)
+            used += (size_t)snprintf(text + used, sizeof text - used,
+                                     "%s%g=%.9g", p ? "," : "",
+                                     et_azure_pct_levels[p], f->pct_ms[p]);
+        /* Each _new call takes its value, also when it fails. */
+        json_t *options = json_object();
+        if (!options ||
+            json_object_set_new(options, "service", json_string(text))) {
+            json_decref(options);
+            goto done;
+        }
+        json_t *stage = json_object();
+        if (json_object_set_new(stage, "options", options)) {
+            json_decref(stage);
+            goto done;
+        }
+        if (json_array_append_new(stages, stage) ||
+            json_object_set_new(stage, "function", json_string(f->name)) ||
+            json_object_set_new(stage, "runs", json_string("synthetic")) ||
+            /* Executions are drawn up to 60 s: never time one out. */
+            json_object_set_new(stage, "timeout_ms", json_integer(3600000)))
+            goto done;
+    }
+    if (json_object_set(root, "stages", stages))
+        goto done;
+    if (json_dump_file(root, path, JSON_INDENT(2)) != 0) {
+        et_cli_why(why, why_size, "%s: cannot write: %s", path,
+                   strerror(errno));
+        json_decref(stages);
+        json_decref(root);
+        return -1;
+    }
+    rc = 0;
+done:
+    if (rc != 0 && why && !why[0])
+        et_cli_why(why, why_size, "out of memory");
+    json_decref(stages);
+    json_decref(root);
+    return rc;
 }

@@ -136,4 +136,16 @@ uint64_t et_azure_skipped_invocations(const et_azure_t *self);
 int et_azure_schedule(const et_azure_t *self, double speedup, uint64_t seed,
                       int64_t *offsets, uint32_t *functions);
 
+/* Most functions a written workflow may hold: one stage each. */
+#define ET_AZURE_WORKFLOW_FUNCTIONS_MAX ET_STAGES_MAX
+
+/* Write the replay's workflow to 'path' (JSON, common/workflow.h): name
+ * "azure", routing "per_stage", one stage per selected function, in
+ * et_azure_function order, named after it, run by synthetic with option
+ * service=pct:... (its execution-time percentiles in ms). Returns 0, or
+ * -1 with 'why' (more than ET_AZURE_WORKFLOW_FUNCTIONS_MAX functions, or
+ * the file cannot be written). */
+int et_azure_write_workflow(const et_azure_t *self, const char *path, char *why,
+                            size_t why_size);
+
 #endif

@@ -135,6 +135,46 @@ fail:
     return -1;
 }
 
+int
+et_producer_config_routes(const et_producer_config_t *cfg,
+                          const et_arrival_t *arrival, uint32_t **routes,
+                          char *why, size_t why_size)
+{
+    *routes = NULL;
+    if (!cfg->per_stage)
+        return 0;
+    const et_azure_t *az = et_arrival_azure(arrival);
+    if (!az) {
+        snprintf(why, why_size,
+                 "a per-stage workflow routes each event by its trace "
+                 "function: use --arrival azure2019:DIR or azure2021:FILE");
+        return -1;
+    }
+    size_t n = et_azure_count(az);
+    uint32_t *r = calloc(n, sizeof *r);
+    if (!r) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = et_azure_function(az, i)->name;
+        uint32_t k = 0;
+        while (k < cfg->n_routes && strcmp(cfg->routes[k], name) != 0)
+            k++;
+        if (k == cfg->n_routes) {
+            snprintf(why, why_size,
+                     "the workflow has no stage for trace function %s (was "
+                     "it written with other --minutes or --functions?)",
+                     name);
+            free(r);
+            return -1;
+        }
+        r[i] = k;
+    }
+    *routes = r;
+    return 0;
+}
+
 /* ---- --workflow -----------------------------------------------------------
  */
 
@@ -192,6 +232,13 @@ s_apply_workflow(const et_opts_t *spec, et_producer_config_t *cfg,
     if (et_workflow_resolve(wf, cfg->workflow, why, sizeof why) != 0) {
         et_opts_error(spec, "workflow", cfg->workflow, why);
         goto done;
+    }
+    if (wf->routing == ET_WORKFLOW_PER_STAGE) {
+        cfg->per_stage = 1;
+        cfg->n_routes = wf->n_stages;
+        for (uint32_t k = 0; k < wf->n_stages; k++)
+            snprintf(cfg->routes[k], sizeof cfg->routes[k], "%s",
+                     wf->stages[k].function);
     }
     const char *source = et_workflow_producer_default(wf, "source");
     if (source && !et_opts_given(spec, "source")) {
@@ -302,6 +349,21 @@ s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
                 why);
         return ET_OPTS_USAGE;
     }
+    if (!cfg->write_workflow[0] && !et_opts_given(spec, "broker")) {
+        et_opts_error(spec, "broker", NULL, "is required");
+        et_arrival_destroy(&arrival);
+        et_source_destroy(&source);
+        return ET_OPTS_USAGE;
+    }
+    uint32_t *routes = NULL;
+    if (et_producer_config_routes(cfg, arrival, &routes, why, sizeof why) !=
+        0) {
+        et_opts_error(spec, "workflow", cfg->workflow, why);
+        et_arrival_destroy(&arrival);
+        et_source_destroy(&source);
+        return ET_OPTS_USAGE;
+    }
+    free(routes);
     et_arrival_kind_t arrival_kind = et_arrival_kind(arrival);
     int azure = arrival_kind == ET_ARRIVAL_AZURE2019 ||
                 arrival_kind == ET_ARRIVAL_AZURE2021;
@@ -378,8 +440,8 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .dest = cfg->broker,
          .size = sizeof cfg->broker,
          .arg = "EP",
-         .required = 1,
-         .help = "the broker's frontend (tcp://, ipc://)"},
+         .help = "the broker's frontend (tcp://, ipc://); required unless "
+                 "--write-workflow"},
         {.name = "collector",
          .type = ET_OPT_ENDPOINT,
          .dest = cfg->collector,
@@ -441,6 +503,16 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
                  "one CSV of each in DIR), azure2021:FILE its per-invocation "
                  "format (app,func,end_timestamp,duration); see --minutes, "
                  "--functions, --iat, --speedup"},
+        {.name = "write-workflow",
+         .type = ET_OPT_STRING,
+         .dest = cfg->write_workflow,
+         .size = sizeof cfg->write_workflow,
+         .arg = "FILE",
+         .help = "azure2019/azure2021: write the replay's workflow to FILE "
+                 "and exit: one single-stage route per selected trace "
+                 "function (routing per_stage), each run by synthetic with "
+                 "its own percentile table (option service=pct:...); give "
+                 "it back as --workflow FILE with the same trace options"},
         {.name = "minutes",
          .type = ET_OPT_CUSTOM,
          .parse = s_parse_minutes,

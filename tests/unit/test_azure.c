@@ -13,10 +13,13 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "common/dist.h"
+#include "common/workflow.h"
 #include "producer/arrival.h"
 #include "producer/azure.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +562,57 @@ test_arrival_replays_the_shipped_sample(void **state)
     et_arrival_destroy(&a);
 }
 
+/* The replay's workflow: one per-stage route per function, run by
+ * synthetic with its own table, which loads back as a workflow. */
+static void
+test_written_workflow_has_a_route_per_function(void **state)
+{
+    (void)state;
+    char why[512], path[128];
+    s_sample_files();
+    et_azure_t *az =
+        s_load(ET_AZURE_2019, s_dir, "1-3", "all", why, sizeof why);
+    assert_non_null(az);
+    snprintf(path, sizeof path, "%s/wf.json", s_dir);
+    assert_int_equal(et_azure_write_workflow(az, path, why, sizeof why), 0);
+    et_workflow_t *wf = malloc(sizeof *wf);
+    assert_non_null(wf);
+    if (et_workflow_load(wf, path, why, sizeof why) != 0)
+        fail_msg("%s", why);
+    assert_int_equal(wf->routing, ET_WORKFLOW_PER_STAGE);
+    assert_int_equal(wf->n_stages, 3);
+    assert_int_equal(wf->n_functions, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const et_azure_function_t *f = et_azure_function(az, i);
+        const et_stage_t *st = &wf->stages[i];
+        assert_string_equal(st->function, f->name);
+        assert_string_equal(st->runs, "synthetic");
+        const char *service = et_stage_option(st, "service");
+        assert_non_null(service);
+        et_dist_t d;
+        assert_int_equal(et_dist_parse(service, &d, why, sizeof why), 0);
+        for (int p = 0; p < ET_AZURE_PCTS; p++)
+            assert_true(
+                fabs(et_dist_quantile_ns(&d, et_azure_pct_levels[p] / 100) -
+                     f->pct_ms[p] * 1e6) < 1e-3);
+    }
+    free(wf);
+    et_azure_destroy(&az);
+    /* More functions than a workflow holds: refused, saying what to do. */
+    az = s_load(ET_AZURE_2019,
+                ET_SOURCE_DIR "/data/azure-functions-2019/sample-50", "1-1440",
+                "all", why, sizeof why);
+    assert_non_null(az);
+    if (et_azure_count(az) > ET_AZURE_WORKFLOW_FUNCTIONS_MAX) {
+        assert_int_equal(et_azure_write_workflow(az, path, why, sizeof why),
+                         -1);
+        assert_non_null(strstr(why, "--functions"));
+    } else {
+        assert_int_equal(et_azure_write_workflow(az, path, why, sizeof why), 0);
+    }
+    et_azure_destroy(&az);
+}
+
 static void
 test_options_are_parsed_strictly(void **state)
 {
@@ -621,6 +675,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_schedule_keeps_every_minutes_count,
                                         s_setup, s_teardown),
         cmocka_unit_test(test_arrival_replays_the_shipped_sample),
+        cmocka_unit_test_setup_teardown(
+            test_written_workflow_has_a_route_per_function, s_setup,
+            s_teardown),
         cmocka_unit_test(test_options_are_parsed_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
