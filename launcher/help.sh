@@ -84,6 +84,9 @@ help_pipeline_opts() {
   --autoscale POLICY     kpa | hpa | rps: eventide-autoscaler starts and
                          stops workers; --workers is the initial count
   --min N, --max N       autoscaler bounds per function (policy defaults)
+  --max-instances N      autoscaler: instances of all functions together;
+                         when full, a function with work evicts an idle
+                         instance of another, least recently used first
   --target X             kpa: concurrency per instance; hpa: busy-slot
                          utilization (0-1); rps: events/s per instance
   --autoscale-arg F=V    any other eventide-autoscaler flag, e.g.

@@ -53,6 +53,7 @@ set_pipeline_defaults() {
   PRICE_REQUESTS=""
   AUTOSCALE=""
   AS_MIN=""
+  MAX_INSTANCES=""
   AS_MAX=""
   AS_TARGET=""
   AS_ARGS=()
@@ -159,6 +160,7 @@ parse_pipeline_opt() {
                    usage_error "--autoscale '$value': expected kpa, hpa or rps"
                  AUTOSCALE="$value" ;;
     --min) AS_MIN="$value" ;;
+    --max-instances) MAX_INSTANCES="$value" ;;
     --max) AS_MAX="$value" ;;
     --target) AS_TARGET="$value" ;;
     --autoscale-arg) [[ "$value" =~ ^--[a-z-]+=[A-Za-z0-9_.:-]+$ ]] ||

@@ -174,6 +174,7 @@ autoscaler_argv() {
   autoscaler_argv_out=("$BIN/eventide-autoscaler" --stats "$STATS"
     --policy "$AUTOSCALE")
   [ -n "$AS_MIN" ] && autoscaler_argv_out+=(--min "$AS_MIN")
+  [ -n "${MAX_INSTANCES:-}" ] && autoscaler_argv_out+=(--max-instances "$MAX_INSTANCES")
   [ -n "$AS_MAX" ] && autoscaler_argv_out+=(--max "$AS_MAX")
   if [ -n "$AS_TARGET" ]; then
     case "$AUTOSCALE" in
@@ -518,7 +519,7 @@ pipeline_start() {
     local v
     printf 'FRONTEND=%q\nBACKEND=%q\nCOLLECTOR=%q\nSTATS=%q\nMETRICS_URL=%q\nMETRICS_COLLECTOR_URL=%q\n' \
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
-    for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
+    for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE SERVICE_SCALE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
              CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED REDIS_URL; do
       printf '%s=%q\n' "$v" "${!v}"
