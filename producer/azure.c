@@ -488,10 +488,18 @@ s_read_memory(et_azure_t *self, const char *path, char *why, size_t why_size)
     int cols[10];
     if (s_columns(csv, self->fields, n_cols, names, 10, cols, why, why_size))
         goto fail;
+    /* Each app's functions: the first one's index + 1 by app, the next
+     * one's in next[], so a row finds its functions without a scan. */
     et_hashmap_t *apps = et_hashmap_new(ET_AZURE_FUNCTIONS_MAX);
-    if (!apps) {
-        et_cli_why(why, why_size, "out of memory");
-        goto fail;
+    et_hashmap_t *by_app = et_hashmap_new(ET_AZURE_FUNCTIONS_MAX);
+    uintptr_t *next = calloc(self->n_all ? self->n_all : 1, sizeof *next);
+    if (!apps || !by_app || !next)
+        goto no_memory;
+    for (size_t i = self->n_all; i-- > 0;) {
+        const char *app = self->all[i].fn.app_hash;
+        next[i] = (uintptr_t)et_hashmap_get(by_app, app);
+        if (et_hashmap_put(by_app, app, (void *)(uintptr_t)(i + 1)) != 0)
+            goto no_memory;
     }
     int rc;
     while ((rc = s_row(self, csv, n_cols, why, why_size)) == 1) {
@@ -527,19 +535,25 @@ s_read_memory(et_azure_t *self, const char *path, char *why, size_t why_size)
             break;
         }
         /* An app's memory is shared by its functions. */
-        for (size_t i = 0; i < self->n_all; i++) {
-            s_function_t *fn = &self->all[i];
-            if (strcmp(fn->fn.app_hash, f[cols[0]]) != 0)
-                continue;
+        for (uintptr_t at = (uintptr_t)et_hashmap_get(by_app, f[cols[0]]);
+             at != 0; at = next[at - 1]) {
+            s_function_t *fn = &self->all[at - 1];
             fn->fn.mem_avg_mb = mb[0];
             memcpy(fn->fn.mem_pct_mb, mb + 1, sizeof fn->fn.mem_pct_mb);
         }
     }
     et_hashmap_destroy(&apps);
+    et_hashmap_destroy(&by_app);
+    free(next);
     if (rc < 0)
         goto fail;
     et_csv_destroy(&csv);
     return 0;
+no_memory:
+    et_hashmap_destroy(&apps);
+    et_hashmap_destroy(&by_app);
+    free(next);
+    et_cli_why(why, why_size, "out of memory");
 fail:
     et_csv_destroy(&csv);
     errno = EINVAL;
@@ -794,18 +808,27 @@ s_select(et_azure_t *self, char *why, size_t why_size)
     }
     self->n_selected = n;
     uint64_t total = 0;
+    et_hashmap_t *names = et_hashmap_new(0);
+    if (!names) {
+        et_cli_why(why, why_size, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         const et_azure_function_t *f = &self->all[self->selected[i]].fn;
         total += f->invocations;
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(self->all[self->selected[k]].fn.name, f->name) == 0) {
-                et_cli_why(why, why_size, "two functions share the name %s",
-                           f->name);
-                errno = EINVAL;
-                return -1;
-            }
+        int seen = et_hashmap_get(names, f->name) != NULL;
+        if (seen || et_hashmap_put(names, f->name, (void *)1) != 0) {
+            et_cli_why(why, why_size,
+                       seen ? "two functions share the name %s"
+                            : "out of memory naming %s",
+                       f->name);
+            et_hashmap_destroy(&names);
+            errno = seen ? EINVAL : ENOMEM;
+            return -1;
         }
     }
+    et_hashmap_destroy(&names);
     if (total > ET_AZURE_INVOCATIONS_MAX) {
         et_cli_why(why, why_size,
                    "%llu invocations in the window, more than %d: narrow "
