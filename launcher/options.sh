@@ -257,6 +257,10 @@ check_clock_skews() {
 # check_pipeline_opts: the checks across options that need neither the
 # build nor the workflow, so a slip is reported before any build starts.
 check_pipeline_opts() {
+  # The node's cap is the autoscaler's: without one nothing would hold it.
+  if [ -n "$MAX_INSTANCES" ] && [ -z "$AUTOSCALE" ]; then
+    usage_error "--max-instances '$MAX_INSTANCES': needs --autoscale (the autoscaler keeps the node's instances under it)"
+  fi
   check_ingest_opts
   check_transport
   check_hosts_opts
