@@ -22,6 +22,7 @@ typedef enum {
 /* What a function is started with; read-only, valid until fini returns. */
 typedef struct {
     const char *service;     /* --service text, or NULL: function default */
+    double service_scale;    /* --service-scale: 0 < x <= 1, 0 = 1 */
     et_function_mode_t mode; /* --mode */
     uint64_t seed;           /* --seed */
     uint32_t pid;            /* this process, to decorrelate replicas */
