@@ -272,7 +272,7 @@ et_broker_destroy(et_broker_t **self_p)
     et_metrics_http_destroy(&self->metrics_http);
     et_prom_destroy(&self->prom);
     et_zsock_close(&self->stats_pub);
-    et_zsock_close(&self->collector_monitor);
+    et_zsock_monitor_close(self->collector, &self->collector_monitor);
     et_zsock_close(&self->collector);
     et_zsock_close(&self->backend);
     et_zsock_close(&self->frontend);
