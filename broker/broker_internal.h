@@ -92,6 +92,11 @@ void et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count);
 int et_broker_send_task(void *arg, const et_worker_rec_t *worker,
                         et_job_t *job);
 
+/* The engine's send_tasks (engine.h): one TASKS with a copy of each job's
+ * payload, without waiting. 'arg' is the broker. */
+int et_broker_send_tasks(void *arg, const et_worker_rec_t *worker,
+                         et_job_t *const *jobs, size_t count);
+
 /* Send a bodiless 'type' (HEARTBEAT, DRAIN) to every registered worker,
  * without waiting; a worker that cannot be reached is left to expiry. */
 void et_broker_tell_workers(et_broker_t *self, et_msg_type_t type);
