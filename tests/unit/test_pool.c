@@ -761,32 +761,35 @@ test_pool_take_more_takes_the_same_workers_free_slots(void **state)
     assert_non_null(pool);
     et_worker_rec_t *a = s_add(pool, "a", 0, 3);
     et_worker_rec_t *b = s_add(pool, "b", 0, 2);
-    // Interleave the free order: a b a b a.
-    for (int k = 0; k < 3; k++) {
-        et_worker_rec_t *t = et_pool_take(pool, 0, 0);
-        et_pool_give_back(pool, t, 0);
-    }
+    // Interleave the free order: from [a a a b b] to [b a b a a].
+    for (int k = 0; k < 3; k++)
+        assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    et_pool_give_back(pool, a, 0);                 /* b b a */
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b); /* b a */
+    et_pool_give_back(pool, b, 0);                 /* b a b */
+    et_pool_give_back(pool, a, 0);                 /* b a b a */
+    et_pool_give_back(pool, a, 0);                 /* b a b a a */
     s_assert_counts(pool, 0, 2, 5, 0, 5);
-    assert_ptr_equal(et_pool_take(pool, 0, 10), a);
-    assert_int_equal(et_pool_take_more(pool, a, 0, 10), 0);
-    assert_int_equal(et_pool_take_more(pool, a, 1, 10), 1);
+    assert_ptr_equal(et_pool_take(pool, 0, 10), b);
+    assert_int_equal(et_pool_take_more(pool, b, 0, 10), 0);
+    assert_int_equal(et_pool_take_more(pool, b, 5, 10), 1);
+    assert_int_equal(et_pool_take_more(pool, b, 5, 10), 0);
+    assert_int_equal(b->busy, 2);
     s_assert_counts(pool, 0, 2, 5, 2, 3);
+    assert_ptr_equal(et_pool_take(pool, 0, 10), a);
+    assert_int_equal(et_pool_take_more(pool, a, 1, 10), 1);
     assert_int_equal(et_pool_take_more(pool, a, 5, 10), 1);
-    assert_int_equal(et_pool_take_more(pool, a, 5, 10), 0);
     assert_int_equal(a->busy, 3);
-    s_assert_counts(pool, 0, 2, 5, 3, 2);
-    // b's slots are untouched, in order.
-    assert_ptr_equal(et_pool_take(pool, 0, 10), b);
-    assert_ptr_equal(et_pool_take(pool, 0, 10), b);
+    s_assert_counts(pool, 0, 2, 5, 5, 0);
     assert_null(et_pool_take(pool, 0, 10));
-    // Busy slot-time integrates from the take (t = 10) on.
+    // Busy slot-time integrates from the takes (t = 10) on.
     et_pool_meter_t m = et_pool_meter(pool, 0, 20);
     assert_int_equal(m.busy_slot_ns, 5 * 10);
     for (int k = 0; k < 3; k++)
         et_pool_give_back(pool, a, 20);
     et_pool_give_back(pool, b, 20);
     s_assert_counts(pool, 0, 2, 5, 1, 4);
-    // Leaving: no more of its slots.
+    // Leaving: none of its slots any more.
     assert_ptr_equal(et_pool_take(pool, 0, 30), a);
     et_pool_set_leaving(pool, a);
     assert_int_equal(et_pool_take_more(pool, a, 5, 30), 0);
