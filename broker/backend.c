@@ -35,6 +35,8 @@ et_broker_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
         return -1;
     }
     zmq_msg_close(&copy);
+    self->task_messages++;
+    self->tasks_sent++;
     return 0;
 }
 
@@ -75,6 +77,10 @@ et_broker_send_tasks(void *arg, const et_worker_rec_t *worker,
     int err = errno;
     for (size_t i = 0; i < copied; i++)
         zmq_msg_close(&copies[i]);
+    if (rc == 0) {
+        self->task_messages++;
+        self->tasks_sent += count;
+    }
     errno = err;
     return rc;
 }
@@ -165,6 +171,8 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
         return -1;
     /* A stale result (-1, ESTALE) is the engine's to count: not bad. */
     (void)et_engine_result(self->engine, worker, &result, &frames[3], now);
+    self->result_messages++;
+    self->results_taken++;
     return 0;
 }
 
@@ -194,6 +202,8 @@ s_on_results(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
     size_t n;
     if (s_decode_results(frames, count, results, &n) != 0)
         return -1;
+    self->result_messages++;
+    self->results_taken += n;
     if (worker) {
         et_engine_results(self->engine, worker, results, &frames[3], n, now);
         return 0;

@@ -600,6 +600,13 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_broker_records_dropped(self));
     ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
                 (unsigned long long)self->shed_events);
+    ET_LOG_INFO("workers: %llu task(s) sent in %llu message(s), %llu "
+                "result(s) taken from %llu message(s) (batches: TASKS, "
+                "RESULTS)",
+                (unsigned long long)self->tasks_sent,
+                (unsigned long long)self->task_messages,
+                (unsigned long long)self->results_taken,
+                (unsigned long long)self->result_messages);
     ET_LOG_INFO("unknown workers told to register again: %llu (%llu more "
                 "left unanswered by the rate limit), stale results %llu",
                 (unsigned long long)et_strangers_answered(self->strangers),

@@ -65,7 +65,11 @@ struct et_broker_t {
     et_edges_t edges;
 
     msgpack_sbuffer scratch; /* one body being encoded, sent at once */
-    uint64_t bad_messages;   /* malformed or unexpected messages dropped */
+    /* backend.c: TASK and TASKS messages sent and the tasks they carried;
+     * RESULT and RESULTS messages taken and the results they carried. */
+    uint64_t task_messages, tasks_sent;
+    uint64_t result_messages, results_taken;
+    uint64_t bad_messages; /* malformed or unexpected messages dropped */
 
     /* frontend.c: the SHED being read, and the events refused that way. */
     et_shed_t shed;

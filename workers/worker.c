@@ -93,6 +93,10 @@ struct et_worker_t {
     uint64_t bad_messages;
     uint64_t violations;
     uint64_t send_failures;
+    /* TASK/TASKS messages taken and their tasks; RESULT/RESULTS messages
+     * sent and their results (the batches' effect, in the last log). */
+    uint64_t task_messages, tasks_taken;
+    uint64_t result_messages, results_sent;
 
     /* Probes of the broker's clock (started once READY went out: the broker
      * is there), reported to the collector; NULL with --clock-sync off. */
@@ -324,6 +328,8 @@ s_on_task(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         return;
     }
     w->last_active_ns = et_clock_mono_ns(); /* even one answered ERROR */
+    w->task_messages++;
+    w->tasks_taken++;
     s_run_task(w, &task, &frames[2]);
 }
 
@@ -359,6 +365,8 @@ s_on_tasks(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         return;
     }
     w->last_active_ns = et_clock_mono_ns();
+    w->task_messages++;
+    w->tasks_taken += count;
     for (size_t i = 0; i < count; i++)
         s_run_task(w, &tasks[i], &frames[2 + i]);
 }
@@ -510,6 +518,8 @@ static void
 s_send_results(et_worker_t *w, const et_result_t *results, zmq_msg_t *outputs,
                size_t count)
 {
+    w->result_messages++;
+    w->results_sent += count;
     if (count == 1) {
         s_send_result(w, &results[0], &outputs[0]);
         return;
@@ -926,13 +936,18 @@ s_log_left(const et_worker_t *w)
     ET_LOG_INFO(
         "left after %.1f s: served %llu (errors %llu), busy %.1f%% "
         "of %u slot%s; bad messages %llu, protocol violations %llu, "
-        "send failures %llu",
+        "send failures %llu; %llu task(s) in %llu message(s), %llu "
+        "result(s) in %llu",
         lifetime_s, (unsigned long long)w->served,
         (unsigned long long)w->errors,
         capacity_s > 0 ? 100.0 * ((double)w->busy_ns / 1e9) / capacity_s : 0.0,
         w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
         (unsigned long long)w->bad_messages, (unsigned long long)w->violations,
-        (unsigned long long)w->send_failures);
+        (unsigned long long)w->send_failures,
+        (unsigned long long)w->tasks_taken,
+        (unsigned long long)w->task_messages,
+        (unsigned long long)w->results_sent,
+        (unsigned long long)w->result_messages);
 }
 
 int
