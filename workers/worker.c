@@ -367,8 +367,27 @@ s_on_tasks(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
     w->last_active_ns = et_clock_mono_ns();
     w->task_messages++;
     w->tasks_taken += count;
-    for (size_t i = 0; i < count; i++)
-        s_run_task(w, &tasks[i], &frames[2 + i]);
+    /* Those it can run go to the slots in one hand-off, in order. */
+    et_task_t run[ET_BATCH_MAX];
+    zmq_msg_t payloads[ET_BATCH_MAX];
+    size_t ready = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (zmq_msg_size(&frames[2 + i]) > w->cfg.max_payload) {
+            s_run_task(w, &tasks[i], &frames[2 + i]); /* answered ERROR */
+            continue;
+        }
+        run[ready] = tasks[i];
+        zmq_msg_init(&payloads[ready]);
+        zmq_msg_move(&payloads[ready], &frames[2 + i]);
+        ready++;
+    }
+    size_t taken = et_slots_dispatch_many(w->slots, run, payloads, ready);
+    for (size_t i = taken; i < ready; i++) {
+        /* No free slot: s_run_task answers it ERROR, as for a TASK. */
+        s_run_task(w, &run[i], &payloads[i]);
+    }
+    for (size_t i = 0; i < ready; i++)
+        zmq_msg_close(&payloads[i]);
 }
 
 static void
