@@ -35,7 +35,7 @@ usage() {
 usage: bench/soak.sh [options]
   --minutes M      minutes of steady load (default $MINUTES)
   --rate R         events/s (default: about half the pipeline's capacity:
-                   fraud 11, synthetic 100; other workflows need --rate)
+                   fraud 47, synthetic 100; other workflows need --rate)
   --workflow W     workflow name or file (default $WORKFLOW)
   --workers SPEC   instances per function (default: fraud 1, synthetic 2)
   --slots N        slots per instance (default: the workflow's)
@@ -91,13 +91,13 @@ parse_args() {
   [ -n "$RATE" ] || usage_error "--rate: no default for workflow '$WORKFLOW'; give one"
 }
 
-# Half capacity. fraud, 1 instance of each function with 1 slot: the fraud
-# stage is the bottleneck at ~44 ms mean service (its modelled 40 ms
-# feature-store wait plus XGBoost), ~22.7 ev/s, so 11. synthetic exp:10ms
-# with 2 single-slot instances: 200 ev/s, so 100.
+# Half capacity. fraud, 1 instance of each function with 1 slot: the sink
+# is the bottleneck at ~10.6 ms mean service (its modelled 10 ms delivery;
+# the feature store and XGBoost take about 0.3 ms in fraud), ~94 ev/s, so
+# 47. synthetic exp:10ms with 2 single-slot instances: 200 ev/s, so 100.
 default_rate() {
   case "$WORKFLOW" in
-    fraud) [ "$WORKERS" = 1 ] && echo 11 ;;
+    fraud) [ "$WORKERS" = 1 ] && echo 47 ;;
     synthetic) [ "$WORKERS" = 2 ] && [ "$SERVICE" = "exp:10ms" ] && echo 100 ;;
   esac
   return 0

@@ -665,31 +665,30 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     r->queue_ns = (int64_t)(job->dispatched_mono_ns - job->enqueued_mono_ns);
     r->hold_ns = (int64_t)s_hold(job, now);
     r->residence_ns = (int64_t)(now - job->stage_entered_mono_ns);
-    if (result->status == ET_STATUS_ERROR)
-        r->reason = ET_REASON_FUNCTION_ERROR;
+    int failed = et_status_failed(result->status);
+    if (failed)
+        r->reason = (uint8_t)et_status_reason(result->status);
     r->service_ns = result->service_ns;
     r->outcome = result->outcome;
     r->score = result->score;
     r->cold = job->cold;
     self->function_completed[function]++;
-    self->attempts[function][result->status == ET_STATUS_ERROR
-                                 ? ET_ENGINE_ATTEMPT_ERROR
-                                 : ET_ENGINE_ATTEMPT_SUCCESS]++;
+    self->attempts[function][failed ? ET_ENGINE_ATTEMPT_ERROR
+                                    : ET_ENGINE_ATTEMPT_SUCCESS]++;
     if (job->cold)
         self->cold[function]++;
     et_hist_record(self->service[function], result->service_ns);
     /* The verdict of a workflow is the last one any stage gave (decide's,
      * not the sink's silence). */
-    if (result->status != ET_STATUS_ERROR &&
-        result->outcome != ET_OUTCOME_NONE) {
+    if (!failed && result->outcome != ET_OUTCOME_NONE) {
         job->outcome = result->outcome;
         job->score = result->score;
     }
 
-    if (result->status != ET_STATUS_ERROR)
+    if (!failed)
         et_hist_record(self->response[function], r->residence_ns);
-    if (result->status == ET_STATUS_ERROR) {
-        s_retry_or_fail(self, job, ET_REASON_FUNCTION_ERROR, 0, now);
+    if (failed) {
+        s_retry_or_fail(self, job, et_status_reason(result->status), 0, now);
     } else if (result->status == ET_STATUS_FILTERED ||
                job->stage + 1 >= self->workflow.n_stages) {
         s_complete(self, job, result->status == ET_STATUS_FILTERED);

@@ -4,6 +4,7 @@
  * accepted it, and the end-to-end latency histogram. */
 #include "collector/accounting.h"
 
+#include "common/ckpt.h"
 #include "common/hist.h"
 #include "common/idmap.h"
 #include "common/idset.h"
@@ -339,4 +340,95 @@ et_accounting_live(const et_accounting_t *self, et_agg_live_t *out)
     out->failed = self->failed;
     out->filtered = self->filtered;
     out->latency = self->live_latency;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 18
+/* In-flight events a checkpoint may hold: far above what a broker keeps. */
+#define S_CKPT_IN_FLIGHT_MAX (64u << 20)
+
+typedef struct {
+    uint64_t *pairs;
+    size_t n;
+} s_pairs_t;
+
+static void
+s_pair(uint64_t key, void *value, void *arg)
+{
+    s_pairs_t *p = arg;
+    p->pairs[p->n++] = key;
+    p->pairs[p->n++] = (uint64_t)(uintptr_t)value;
+}
+
+int
+et_accounting_save(const et_accounting_t *self, msgpack_packer *pk)
+{
+    size_t n = et_idmap_size(self->next_stage);
+    s_pairs_t p = {.pairs = malloc((n ? n : 1) * 2 * sizeof *p.pairs)};
+    if (!p.pairs)
+        return -1;
+    et_idmap_each(self->next_stage, s_pair, &p);
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    const uint64_t counters[] = {
+        self->accepted,      self->rejected,        self->completed,
+        self->failed,        self->duplicates,      self->filtered,
+        self->broker_starts, self->stranded,        self->order_violations,
+        self->unfinished,    self->latency_negative};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        rc |= et_ckpt_pack_u64(pk, counters[i]);
+    rc |= et_ckpt_pack_bin(pk, self->failed_by_reason,
+                           sizeof self->failed_by_reason);
+    rc |= et_idset_save(self->finals, pk);
+    rc |= et_ckpt_pack_bin(pk, p.pairs, p.n * sizeof *p.pairs);
+    rc |= et_hist_pack(self->latency, pk);
+    rc |= et_hist_pack(self->censored, pk);
+    rc |= et_hist_pack(self->live_latency, pk);
+    free(p.pairs);
+    return rc ? -1 : 0;
+}
+
+int
+et_accounting_load(et_accounting_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_FIELDS);
+    uint64_t *counters[] = {
+        &self->accepted,      &self->rejected,        &self->completed,
+        &self->failed,        &self->duplicates,      &self->filtered,
+        &self->broker_starts, &self->stranded,        &self->order_violations,
+        &self->unfinished,    &self->latency_negative};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        *counters[i] = et_ckpt_u64(&in, UINT64_MAX);
+    et_ckpt_bin(&in, self->failed_by_reason, sizeof self->failed_by_reason);
+    const msgpack_object *finals = et_ckpt_obj(&in);
+    const msgpack_object *pairs = et_ckpt_obj(&in);
+    et_ckpt_hist(&in, &self->latency);
+    et_ckpt_hist(&in, &self->censored);
+    et_ckpt_hist(&in, &self->live_latency);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    /* The broker start is an epoch in the map's values: it must fit. */
+    if (self->broker_starts > (UINTPTR_MAX >> S_STAGE_BITS) ||
+        pairs->type != MSGPACK_OBJECT_BIN ||
+        pairs->via.bin.size % (2 * sizeof(uint64_t)) ||
+        pairs->via.bin.size / (2 * sizeof(uint64_t)) > S_CKPT_IN_FLIGHT_MAX)
+        goto bad;
+    if (et_idset_load(self->finals, finals) != 0)
+        return -1;
+    size_t n = pairs->via.bin.size / (2 * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t kv[2];
+        memcpy(kv, pairs->via.bin.ptr + i * sizeof kv, sizeof kv);
+        if (kv[1] == 0 || kv[1] > UINTPTR_MAX ||
+            et_idmap_get(self->next_stage, kv[0]))
+            goto bad;
+        if (et_idmap_put(self->next_stage, kv[0], (void *)(uintptr_t)kv[1]))
+            return -1;
+    }
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
 }

@@ -9,6 +9,7 @@
 #include "collector/aggregate.h"
 #include "collector/producers.h"
 
+#include <msgpack.h>
 #include <stdint.h>
 
 typedef struct et_accounting_t et_accounting_t;
@@ -86,5 +87,12 @@ et_agg_state_t et_accounting_state(const et_accounting_t *self,
  * order_violations. */
 void et_accounting_fill(const et_accounting_t *self,
                         const et_producers_t *producers, et_results_t *r);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new accounting, checking every field. 0, or -1
+ * with errno EPROTO (malformed) or ENOMEM; a failed load leaves the
+ * accounting only fit for et_accounting_destroy. */
+int et_accounting_save(const et_accounting_t *self, msgpack_packer *pk);
+int et_accounting_load(et_accounting_t *self, const msgpack_object *obj);
 
 #endif

@@ -3,10 +3,14 @@
  * alert inside it) plus the alerts outside every window, and what the NAB
  * score needs: each window's rows and its earliest alert's row, and the
  * false alarms' weights. A row is the event's sequence number, which for
- * a nab: source is its row in the series. */
+ * a nab: source is its row in the series, and over MQTT its place in the
+ * order of arrival: the series' row when one device sends one series and
+ * nothing is lost (labels are per series, windows are numbered per series:
+ * several series through one producer share window numbers). */
 #include "collector/accuracy.h"
 
 #include "collector/nabscore.h"
+#include "common/ckpt.h"
 #include "common/codec.h"
 
 #include <errno.h>
@@ -64,8 +68,9 @@ et_accuracy_tally_source(et_accuracy_tally_t *self, const char *source)
     if (self->source_set)
         return;
     self->source_set = 1;
-    /* The data decides what the labels mean. */
-    if (strncmp(source, "nab:", 4) == 0)
+    /* The data decides what the labels mean. Readings over MQTT are
+     * labelled with the windows of their series, as nab: rows are. */
+    if (strncmp(source, "nab:", 4) == 0 || strncmp(source, "mqtt://", 7) == 0)
         self->kind = ET_ACCURACY_WINDOWS;
     else if (strcmp(source, "fraud") == 0)
         self->kind = ET_ACCURACY_CLASSIFICATION;
@@ -196,4 +201,72 @@ et_accuracy_tally_fill(const et_accuracy_tally_t *self, et_accuracy_t *a)
         a->alerts = self->alerts;
         a->events_in_windows = self->events_in_windows;
     }
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 18
+
+int
+et_accuracy_tally_save(const et_accuracy_tally_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->kind);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->source_set);
+    const uint64_t counters[] = {self->tp,       self->fp,
+                                 self->tn,       self->fn,
+                                 self->unscored, self->false_alarms,
+                                 self->alerts,   self->events_in_windows};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        rc |= et_ckpt_pack_u64(pk, counters[i]);
+    rc |= et_ckpt_pack_bin(pk, self->window_seen, sizeof self->window_seen);
+    rc |= et_ckpt_pack_bin(pk, self->window_detected,
+                           sizeof self->window_detected);
+    rc |= et_ckpt_pack_bin(pk, self->window_first, sizeof self->window_first);
+    rc |= et_ckpt_pack_bin(pk, self->window_last, sizeof self->window_last);
+    rc |= et_ckpt_pack_bin(pk, self->window_alert, sizeof self->window_alert);
+    rc |= et_ckpt_pack_bin(pk, self->seen, self->n_seen * sizeof *self->seen);
+    rc |= et_ckpt_pack_f64(pk, self->false_alarm_weight);
+    return rc ? -1 : 0;
+}
+
+int
+et_accuracy_tally_load(et_accuracy_tally_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_FIELDS);
+    self->kind = (et_accuracy_kind_t)et_ckpt_u64(&in, ET_ACCURACY_WINDOWS);
+    self->source_set = (int)et_ckpt_u64(&in, 1);
+    uint64_t *counters[] = {&self->tp,       &self->fp,
+                            &self->tn,       &self->fn,
+                            &self->unscored, &self->false_alarms,
+                            &self->alerts,   &self->events_in_windows};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        *counters[i] = et_ckpt_u64(&in, UINT64_MAX);
+    et_ckpt_bin(&in, self->window_seen, sizeof self->window_seen);
+    et_ckpt_bin(&in, self->window_detected, sizeof self->window_detected);
+    et_ckpt_bin(&in, self->window_first, sizeof self->window_first);
+    et_ckpt_bin(&in, self->window_last, sizeof self->window_last);
+    et_ckpt_bin(&in, self->window_alert, sizeof self->window_alert);
+    const msgpack_object *seen = et_ckpt_obj(&in);
+    self->false_alarm_weight = et_ckpt_f64(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (seen->type != MSGPACK_OBJECT_BIN ||
+        seen->via.bin.size % sizeof *self->seen ||
+        seen->via.bin.size > sizeof self->seen)
+        goto bad;
+    self->n_seen = seen->via.bin.size / sizeof *self->seen;
+    if (self->n_seen > 0)
+        memcpy(self->seen, seen->via.bin.ptr, seen->via.bin.size);
+    /* Indices into the window arrays, each a window seen. */
+    for (size_t i = 0; i < self->n_seen; i++)
+        if (self->seen[i] > ET_AGG_WINDOWS_MAX ||
+            !self->window_seen[self->seen[i]])
+            goto bad;
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
 }

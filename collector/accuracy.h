@@ -6,6 +6,8 @@
 #ifndef ET_ACCURACY_H
 #define ET_ACCURACY_H
 
+#include <msgpack.h>
+
 #include "collector/aggregate.h"
 
 typedef struct et_accuracy_tally_t et_accuracy_tally_t;
@@ -35,5 +37,13 @@ void et_accuracy_tally_verdict(et_accuracy_tally_t *self,
 /* The accuracy so far. */
 void et_accuracy_tally_fill(const et_accuracy_tally_t *self,
                             et_accuracy_t *out);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_accuracy_tally_save(const et_accuracy_tally_t *self, msgpack_packer *pk);
+int et_accuracy_tally_load(et_accuracy_tally_t *self,
+                           const msgpack_object *obj);
 
 #endif

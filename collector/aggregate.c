@@ -17,6 +17,7 @@
 #include "collector/utilization.h"
 #include "collector/window.h"
 #include "collector/workers.h"
+#include "common/ckpt.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -163,7 +164,7 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
     if (rc != 0) /* beyond the kept stages, or ENOMEM */
         return s_take(self, rc);
     et_cost_meter_add(&self->cost_meter, r->service_ns,
-                      r->reason == ET_REASON_FUNCTION_ERROR);
+                      et_reason_failed_attempt(r->reason));
     return et_accounting_stage(self->accounting, r);
 }
 
@@ -475,4 +476,86 @@ et_aggregate_live(const et_aggregate_t *self, et_agg_live_t *out)
     out->bad_messages = self->bad_messages;
     out->bad_records = self->bad_records;
     out->utilization = self->utilization;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 25
+
+int
+et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    rc |= et_ckpt_pack_str(pk, self->run_id);
+    rc |= et_ckpt_pack_str(pk, self->workflow);
+    rc |= et_ckpt_pack_i64(pk, self->fallback_started_ns);
+    rc |= et_ckpt_pack_u64(pk, self->bad_messages);
+    rc |= et_ckpt_pack_u64(pk, self->bad_records);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->have_broker);
+    rc |= et_ckpt_pack_u64(pk, self->broker_stale);
+    rc |= et_ckpt_pack_u64(pk, self->broker_dropped);
+    rc |= et_ckpt_pack_u64(pk, self->broker_bad);
+    rc |= et_ckpt_pack_u64(pk, self->cost_meter.invocations);
+    rc |= et_ckpt_pack_u64(pk, self->cost_meter.billed_ms);
+    rc |= et_ckpt_pack_u64(pk, self->cost_meter.failed_invocations);
+    rc |= et_ckpt_pack_u64(pk, self->cost_meter.failed_billed_ms);
+    if (rc != 0 || et_window_save(&self->window, pk) != 0 ||
+        et_slices_save(&self->latency_slices, pk) != 0 ||
+        et_producers_save(self->producers, pk) != 0 ||
+        et_accounting_save(self->accounting, pk) != 0 ||
+        et_stages_save(self->stages, pk) != 0 ||
+        et_workers_save(self->workers, pk) != 0 ||
+        et_utilization_save(self->utilization, pk) != 0 ||
+        et_timeseries_save(self->timeseries, pk) != 0 ||
+        et_clocks_save(self->clocks, pk) != 0 ||
+        et_accuracy_tally_save(self->accuracy, pk) != 0)
+        return -1;
+    /* Room for a part to come, so that adding one is a version change
+     * of the aggregate only. */
+    rc |= msgpack_pack_nil(pk);
+    return rc ? -1 : 0;
+}
+
+int
+et_aggregate_load(et_aggregate_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_FIELDS);
+    char run_id[ET_AGG_RUN_ID_MAX];
+    et_ckpt_str(&in, run_id, sizeof run_id);
+    et_ckpt_str(&in, self->workflow, sizeof self->workflow);
+    self->fallback_started_ns = et_ckpt_i64(&in);
+    self->bad_messages = et_ckpt_u64(&in, UINT64_MAX);
+    self->bad_records = et_ckpt_u64(&in, UINT64_MAX);
+    self->have_broker = (int)et_ckpt_u64(&in, 1);
+    self->broker_stale = et_ckpt_u64(&in, UINT64_MAX);
+    self->broker_dropped = et_ckpt_u64(&in, UINT64_MAX);
+    self->broker_bad = et_ckpt_u64(&in, UINT64_MAX);
+    self->cost_meter.invocations = et_ckpt_u64(&in, UINT64_MAX);
+    self->cost_meter.billed_ms = et_ckpt_u64(&in, UINT64_MAX);
+    self->cost_meter.failed_invocations = et_ckpt_u64(&in, UINT64_MAX);
+    self->cost_meter.failed_billed_ms = et_ckpt_u64(&in, UINT64_MAX);
+    const msgpack_object *part[10];
+    for (size_t i = 0; i < 10; i++)
+        part[i] = et_ckpt_obj(&in);
+    (void)et_ckpt_obj(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (strcmp(run_id, self->run_id) != 0) {
+        errno = EPROTO;
+        return -1;
+    }
+    if (et_window_load(&self->window, part[0]) != 0 ||
+        et_slices_load(&self->latency_slices, part[1]) != 0 ||
+        et_producers_load(self->producers, part[2]) != 0 ||
+        et_accounting_load(self->accounting, part[3]) != 0 ||
+        et_stages_load(self->stages, part[4]) != 0 ||
+        et_workers_load(self->workers, part[5]) != 0 ||
+        et_utilization_load(self->utilization, part[6]) != 0 ||
+        et_timeseries_load(self->timeseries, part[7]) != 0 ||
+        et_clocks_load(self->clocks, part[8]) != 0 ||
+        et_accuracy_tally_load(self->accuracy, part[9]) != 0)
+        return -1;
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include "common/codec.h"
 #include "common/hist.h"
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -346,6 +347,9 @@ typedef struct {
     uint64_t producer_copies_disagree;
     double lag_max_ms;
     double lag_mean_ms; /* mean of the producers' means, weighted by sent */
+    /* Summed over the producers fed from outside (MQTT): kind is
+     * ET_INGEST_NONE when none was. */
+    et_ingest_t ingest;
     et_accuracy_t accuracy;
     et_cost_t cost;
     /* clocks, in order of each source's first report */
@@ -468,5 +472,17 @@ const et_results_t *et_aggregate_results(et_aggregate_t *self);
 /* "complete", "drain_timeout", "signal", "error", "broker_lost" or
  * "running". */
 const char *et_aggregate_end_name(et_agg_end_t end);
+
+/* Checkpoint (collector/checkpoint.h): the aggregate's whole running
+ * state, every part's own save in turn, as one array. The configuration
+ * (cost model, expected producers) is the collector's and is not kept.
+ * 0, or -1 with errno. */
+int et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk);
+
+/* Load a checkpoint into a new aggregate (nothing added to it yet) made
+ * with the same run id: every field checked as untrusted input. 0, or -1
+ * with errno EPROTO (malformed, or another run's) or ENOMEM; after a
+ * failure the aggregate is only fit for et_aggregate_destroy. */
+int et_aggregate_load(et_aggregate_t *self, const msgpack_object *obj);
 
 #endif

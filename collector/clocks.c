@@ -4,6 +4,7 @@
 #include "collector/clocks.h"
 
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/clock.h"
 #include "common/hashmap.h"
 #include "common/log.h"
@@ -204,4 +205,113 @@ et_clocks_fill(const et_clocks_t *self, et_results_t *r, et_clock_result_t *out)
     r->clocks = out;
     r->clock_sources_dropped = self->dropped;
     r->clocks_latency_corrected = self->corrected;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_SOURCE_FIELDS 19
+
+static int
+s_save_source(const s_clock_t *c, msgpack_packer *pk)
+{
+    const et_clock_report_t *m = &c->last;
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_SOURCE_FIELDS);
+    rc |= et_ckpt_pack_u64(pk, m->role);
+    rc |= et_ckpt_pack_str(pk, m->name);
+    rc |= et_ckpt_pack_str(pk, m->host);
+    rc |= et_ckpt_pack_u64(pk, m->producer_id);
+    const int64_t v[] = {m->offset_ns,     m->bound_ns,
+                         m->rtt_ns,        m->correction_ns,
+                         m->samples,       m->lost,
+                         m->t_ns,          (int64_t)c->estimates,
+                         c->offset_min_ns, c->offset_max_ns,
+                         c->first_t_ns,    c->first_offset_ns,
+                         c->gap_max_ns,    c->error_max_ns};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        rc |= et_ckpt_pack_i64(pk, v[i]);
+    return rc;
+}
+
+int
+et_clocks_save(const et_clocks_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, 4);
+    rc |= et_ckpt_pack_u64(pk, self->dropped);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->corrected);
+    rc |= msgpack_pack_array(pk, (uint32_t)self->n_items);
+    for (size_t i = 0; i < self->n_items; i++)
+        rc |= s_save_source(&self->items[i], pk);
+    return rc ? -1 : 0;
+}
+
+static int
+s_load_source(et_clocks_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_SOURCE_FIELDS);
+    et_clock_report_t m;
+    memset(&m, 0, sizeof m);
+    m.role = (uint8_t)et_ckpt_u64(&in, ET_CLOCK_ROLE_MAX);
+    et_ckpt_str(&in, m.name, sizeof m.name);
+    et_ckpt_str(&in, m.host, sizeof m.host);
+    m.producer_id = (uint32_t)et_ckpt_u64(&in, UINT32_MAX);
+    int64_t v[14];
+    for (size_t i = 0; i < 14; i++)
+        v[i] = et_ckpt_i64(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    const int64_t max = ET_CLOCK_OFFSET_MAX_NS;
+    m.offset_ns = v[0];
+    m.bound_ns = v[1];
+    m.rtt_ns = v[2];
+    m.correction_ns = v[3];
+    m.t_ns = v[6];
+    /* The ranges et_clocks_add keeps, so the sums stay far from overflow. */
+    if (m.role < ET_CLOCK_ROLE_PRODUCER || v[4] < 0 || v[4] > UINT32_MAX ||
+        v[5] < 0 || v[5] > UINT32_MAX || m.t_ns <= 0 || v[7] <= 0 ||
+        m.offset_ns < -max || m.offset_ns > max || m.bound_ns < 0 ||
+        m.bound_ns > max || m.rtt_ns < 0 || m.rtt_ns > 2 * max ||
+        m.correction_ns < -max || m.correction_ns > max || v[8] < -max ||
+        v[8] > max || v[9] < -max || v[9] > max || v[10] <= 0 || v[11] < -max ||
+        v[11] > max || v[12] < 0 || v[13] < 0 || v[13] > 4 * max)
+        goto bad;
+    m.samples = (uint32_t)v[4];
+    m.lost = (uint32_t)v[5];
+    int dropped;
+    size_t before = self->n_items;
+    s_clock_t *c = s_source(self, m.role, m.name, &dropped);
+    if (!c)
+        return dropped ? (errno = EPROTO, -1) : -1;
+    if (self->n_items == before)
+        goto bad; /* the same source twice */
+    c->last = m;
+    c->estimates = (uint64_t)v[7];
+    c->offset_min_ns = v[8];
+    c->offset_max_ns = v[9];
+    c->first_t_ns = v[10];
+    c->first_offset_ns = v[11];
+    c->gap_max_ns = v[12];
+    c->error_max_ns = v[13];
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
+}
+
+int
+et_clocks_load(et_clocks_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 4);
+    self->dropped = et_ckpt_u64(&in, UINT64_MAX);
+    self->corrected = (int)et_ckpt_u64(&in, 1);
+    uint32_t n = 0;
+    const msgpack_object *items = et_ckpt_array(&in, ET_AGG_CLOCKS_MAX, &n);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (s_load_source(self, &items[i]) != 0)
+            return -1;
+    return 0;
 }

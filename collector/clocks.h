@@ -8,6 +8,7 @@
 
 #include "collector/aggregate.h"
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,12 @@ size_t et_clocks_count(const et_clocks_t *self);
  * clock_sources_dropped, clocks_latency_*). */
 void et_clocks_fill(const et_clocks_t *self, et_results_t *r,
                     et_clock_result_t *out);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_clocks_save(const et_clocks_t *self, msgpack_packer *pk);
+int et_clocks_load(et_clocks_t *self, const msgpack_object *obj);
 
 #endif

@@ -5,13 +5,18 @@
  * Each message is checked (frame count, header, body) before the aggregate
  * sees it; anything malformed is counted and logged at a limited rate.
  * With --journal every message taken is appended to the journal first, and
- * --resume replays it through the same handler; with --broker the broker's
- * sequenced messages are taken in order only, and acknowledged. */
+ * --resume replays it through the same handler; every --checkpoint-interval
+ * the whole state goes to JOURNAL.ckpt and the journal starts again empty,
+ * so --resume loads that first (crash ordering at s_checkpoint); with
+ * --broker the broker's sequenced messages are taken in order only, and
+ * acknowledged. */
 #include "collector/collector.h"
 
+#include "collector/checkpoint.h"
 #include "collector/journal.h"
 #include "collector/metrics.h"
 #include "collector/report.h"
+#include "common/ckpt.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/curve.h"
@@ -65,6 +70,23 @@ struct et_collector_t {
      * sending. */
     et_journal_t *journal;
     int journal_broken;
+    /* --checkpoint-interval: the state written to JOURNAL.ckpt, then the
+     * journal started again in the next generation (the checkpoint's).
+     * 'generation' is the journal's; 'dirty' says it holds messages. */
+    char ckpt_path[PATH_MAX + 8];
+    uint64_t generation;
+    int dirty;
+    uint64_t next_checkpoint_ns;
+    int64_t started_ns; /* the journal header's */
+    /* Resuming from a checkpoint: its body and the unpacked state, kept
+     * from the journal's opening to the aggregate's load; skip_replay
+     * when the journal is all in it. */
+    void *ckpt_body;
+    msgpack_unpacked ckpt;
+    const msgpack_object *ckpt_state;
+    int have_ckpt, skip_replay;
+    /* Written this run: how many, the largest and the slowest. */
+    uint64_t checkpoints, ckpt_bytes_max, ckpt_ns_max;
     /* --broker (or --broker-endpoints): sequenced messages are taken in
      * order only, and acknowledged through 'acks', a DEALER to the
      * broker's frontend (NULL until connected). Without either they are
@@ -86,6 +108,7 @@ static int s_journal_open(et_collector_t *self, int run_id_given,
                           int64_t *started_ns);
 static int s_journal_replay(et_collector_t *self);
 static int s_acks_connect(et_collector_t *self, const char *endpoint);
+static int s_checkpoint(et_collector_t *self);
 
 /* Render the metrics and hand them to the server, at most once a period:
  * never waits for a client. A failure keeps the last snapshot. */
@@ -134,6 +157,7 @@ et_collector_new(const et_collector_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    msgpack_unpacked_init(&self->ckpt);
     self->in_order = config->broker[0] || config->broker_file[0];
     int64_t started_ns = et_clock_real_ns();
     if (self->config.run_id[0] == '\0') {
@@ -253,6 +277,8 @@ et_collector_destroy(et_collector_t **self_p)
     free(self->records);
     et_aggregate_destroy(&self->aggregate);
     et_journal_destroy(&self->journal);
+    msgpack_unpacked_destroy(&self->ckpt);
+    free(self->ckpt_body);
     free(self);
     *self_p = NULL;
 }
@@ -416,23 +442,43 @@ s_handle(et_collector_t *self, const et_journal_entry_t *m)
 }
 
 /* The journal cannot hold every message any more: give it up, marked so
- * that no collector resumes from it (it would miss what follows). The run
- * goes on; the broker's copies are still acknowledged (there is nothing
- * left to resume them into). */
+ * that no collector resumes from it (it would miss what follows) unless a
+ * later checkpoint holds everything. The run goes on; the broker's copies
+ * are still acknowledged (there is nothing left to resume them into). The
+ * next checkpoint starts a journal again. */
 static void
 s_journal_give_up(et_collector_t *self, const char *why)
 {
     self->journal_broken = 1;
     ET_LOG_ERROR("journal %s given up (%s) after %llu bytes: the run goes "
-                 "on, but a collector restarted from now on cannot resume it",
+                 "on, but a collector restarted before the next checkpoint "
+                 "cannot resume it",
                  self->config.journal, why,
                  (unsigned long long)et_journal_size(self->journal));
-    if (et_journal_abandon(self->journal) != 0)
+    if (et_journal_abandon(self->journal, self->generation) != 0)
         ET_LOG_ERROR("cannot mark the journal %s given up: %s",
                      self->config.journal, strerror(errno));
 }
 
-/* Journal the message, then handle it. */
+/* Journal the message (a checkpoint first when the journal is full),
+ * then handle it. */
+static int
+s_take_entry(et_collector_t *self, et_journal_entry_t *m)
+{
+    if (self->journal && !self->journal_broken) {
+        int rc = et_journal_append(self->journal, m);
+        if (rc != 0 && errno == EFBIG && self->config.checkpoint_interval_ns &&
+            s_checkpoint(self) == 0)
+            rc = et_journal_append(self->journal, m);
+        if (rc != 0)
+            s_journal_give_up(self, errno == EFBIG ? "it reached --journal-max"
+                                                   : strerror(errno));
+        else
+            self->dirty = 1;
+    }
+    return s_handle(self, m);
+}
+
 static int
 s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
 {
@@ -444,11 +490,22 @@ s_take(et_collector_t *self, zmq_msg_t *frames, int count, int too_many)
         m.frame[i] = zmq_msg_data(&frames[i]);
         m.size[i] = zmq_msg_size(&frames[i]);
     }
-    if (self->journal && !self->journal_broken &&
-        et_journal_append(self->journal, &m) != 0)
-        s_journal_give_up(self, errno == EFBIG ? "it reached --journal-max"
-                                               : strerror(errno));
-    return s_handle(self, &m);
+    return s_take_entry(self, &m);
+}
+
+int
+et_collector_take(et_collector_t *self, const void *const *frames,
+                  const size_t *sizes, int count)
+{
+    et_journal_entry_t m = {.kind = ET_JOURNAL_MESSAGE,
+                            .too_many = count > 3,
+                            .n_frames = (uint8_t)(count > 3 ? 3 : count),
+                            .mono_ns = et_clock_mono_ns()};
+    for (int i = 0; i < m.n_frames; i++) {
+        m.frame[i] = frames[i];
+        m.size[i] = sizes[i];
+    }
+    return s_take_entry(self, &m);
 }
 
 /* et_journal_replay_fn */
@@ -462,46 +519,286 @@ s_replay_one(void *arg, const et_journal_entry_t *entry)
     return 0;
 }
 
+/* ---- checkpoints --------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 11
+
+/* The collector's own state (run, journal generation, the broker's
+ * sequence position, delivery counters), then the aggregate's. */
+static int
+s_checkpoint_pack(const et_collector_t *self, msgpack_packer *pk,
+                  uint64_t generation)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    rc |= et_ckpt_pack_str(pk, self->config.run_id);
+    rc |= et_ckpt_pack_i64(pk, self->started_ns);
+    rc |= et_ckpt_pack_u64(pk, generation);
+    rc |= et_ckpt_pack_u64(pk, self->epoch);
+    rc |= et_ckpt_pack_u64(pk, self->last_seq);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->resumed);
+    rc |= et_ckpt_pack_u64(pk, self->delivery.restarts);
+    rc |= et_ckpt_pack_u64(pk, self->delivery.duplicates_skipped);
+    rc |= et_ckpt_pack_u64(pk, self->delivery.out_of_order_skipped);
+    if (rc != 0 || et_aggregate_save(self->aggregate, pk) != 0)
+        return -1;
+    return 0;
+}
+
+/* Write the checkpoint of the next generation, then start the journal
+ * again in that generation. A kill between the two leaves the old journal
+ * with the new checkpoint: its generation says it is all in the
+ * checkpoint, and --resume skips it. 0, or -1 (logged; the journal then
+ * goes on as it was, or is given up when it could not be started again).
+ */
+static int
+s_checkpoint(et_collector_t *self)
+{
+    uint64_t t0 = et_clock_mono_ns();
+    uint64_t next = self->generation + 1;
+    uint64_t journal_bytes = et_journal_size(self->journal);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    int rc = s_checkpoint_pack(self, &pk, next);
+    if (rc != 0)
+        errno = ENOMEM;
+    else
+        rc = et_checkpoint_write(self->ckpt_path, buf.data, buf.size);
+    size_t bytes = buf.size;
+    msgpack_sbuffer_destroy(&buf);
+    if (rc != 0) {
+        ET_LOG_WARN_LIMITED("cannot write the checkpoint %s: %s (the journal "
+                            "goes on growing)",
+                            self->ckpt_path, strerror(errno));
+        return -1;
+    }
+    et_journal_header_t header = {.started_real_ns = self->started_ns,
+                                  .generation = next};
+    snprintf(header.run_id, sizeof header.run_id, "%s", self->config.run_id);
+    if (et_journal_restart(self->journal, &header) != 0) {
+        /* The checkpoint says the old journal is all in it: what comes
+         * next must not go there. */
+        char why[128];
+        snprintf(why, sizeof why, "cannot start it again: %s", strerror(errno));
+        self->generation = next;
+        s_journal_give_up(self, why);
+        return -1;
+    }
+    self->generation = next;
+    self->journal_broken = 0;
+    self->dirty = 0;
+    uint64_t ns = et_clock_mono_ns() - t0;
+    self->checkpoints++;
+    if (bytes > self->ckpt_bytes_max)
+        self->ckpt_bytes_max = bytes;
+    if (ns > self->ckpt_ns_max)
+        self->ckpt_ns_max = ns;
+    if (self->checkpoints == 1)
+        ET_LOG_INFO("first checkpoint %s: %zu bytes in %.1f ms; the journal "
+                    "(%llu bytes) starts again",
+                    self->ckpt_path, bytes, (double)ns / 1e6,
+                    (unsigned long long)journal_bytes);
+    else
+        ET_LOG_DEBUG("checkpoint %llu: %zu bytes in %.1f ms; the journal "
+                     "had %llu bytes",
+                     (unsigned long long)next, bytes, (double)ns / 1e6,
+                     (unsigned long long)journal_bytes);
+    return 0;
+}
+
+int
+et_collector_checkpoint(et_collector_t *self)
+{
+    if (!self->journal) {
+        errno = EINVAL;
+        return -1;
+    }
+    return s_checkpoint(self);
+}
+
+/* Every --checkpoint-interval, when the journal holds something (or was
+ * given up: a checkpoint makes the run resumable again). */
+static void
+s_checkpoint_due(et_collector_t *self, uint64_t now)
+{
+    if (!self->journal || self->config.checkpoint_interval_ns == 0 ||
+        now < self->next_checkpoint_ns)
+        return;
+    self->next_checkpoint_ns = now + self->config.checkpoint_interval_ns;
+    if (self->dirty || self->journal_broken)
+        (void)s_checkpoint(self);
+}
+
+/* Resuming: read JOURNAL.ckpt when there is one, and check the
+ * collector's own fields; the aggregate's are loaded once it exists.
+ * 0 (have_ckpt says whether there was one), or -1 (logged). */
+static int
+s_checkpoint_read(et_collector_t *self, uint64_t *generation,
+                  et_journal_header_t *header)
+{
+    size_t size;
+    char why[512];
+    self->ckpt_body =
+        et_checkpoint_read(self->ckpt_path, &size, why, sizeof why);
+    if (!self->ckpt_body) {
+        if (errno == ENOENT)
+            return 0;
+        ET_LOG_ERROR("--journal %s: checkpoint %s: %s", self->config.journal,
+                     self->ckpt_path, why);
+        return -1;
+    }
+    size_t off = 0;
+    et_ckpt_in_t in;
+    if (msgpack_unpack_next(&self->ckpt, self->ckpt_body, size, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        off != size) {
+        in.bad = 1;
+    } else {
+        et_ckpt_in(&in, &self->ckpt.data, S_CKPT_VERSION, S_CKPT_FIELDS);
+        et_ckpt_str(&in, header->run_id, sizeof header->run_id);
+        header->started_real_ns = et_ckpt_i64(&in);
+        *generation = et_ckpt_u64(&in, UINT64_MAX - 1);
+        self->epoch = et_ckpt_u64(&in, UINT64_MAX);
+        self->last_seq = et_ckpt_u64(&in, UINT64_MAX);
+        self->resumed = (int)et_ckpt_u64(&in, 1);
+        self->delivery.restarts = et_ckpt_u64(&in, UINT64_MAX);
+        self->delivery.duplicates_skipped = et_ckpt_u64(&in, UINT64_MAX);
+        self->delivery.out_of_order_skipped = et_ckpt_u64(&in, UINT64_MAX);
+        self->ckpt_state = et_ckpt_obj(&in);
+        if (*generation == 0)
+            et_ckpt_fail(&in);
+    }
+    if (in.bad || et_ckpt_done(&in) != 0) {
+        ET_LOG_ERROR("--journal %s: checkpoint %s does not check (malformed "
+                     "state): this run cannot be resumed",
+                     self->config.journal, self->ckpt_path);
+        errno = EPROTO;
+        return -1;
+    }
+    self->have_ckpt = 1;
+    return 0;
+}
+
 /* Open the journal; resuming, take the run id (which must be the one
- * given, if any) and the start time from it. */
+ * given, if any) and the start time from the checkpoint or the journal,
+ * and check that the two are a pair: the journal of the checkpoint's
+ * generation (replayed after it) or of the one before (all in it: a kill
+ * came between the checkpoint and the journal's new start). */
 static int
 s_journal_open(et_collector_t *self, int run_id_given, int64_t *started_ns)
 {
-    et_journal_header_t header;
-    memset(&header, 0, sizeof header);
-    snprintf(header.run_id, sizeof header.run_id, "%s", self->config.run_id);
-    header.started_real_ns = *started_ns;
+    snprintf(self->ckpt_path, sizeof self->ckpt_path, "%s.ckpt",
+             self->config.journal);
+    et_journal_header_t ck;
+    memset(&ck, 0, sizeof ck);
+    snprintf(ck.run_id, sizeof ck.run_id, "%s", self->config.run_id);
+    ck.started_real_ns = *started_ns;
+    uint64_t generation = 0;
+    if (self->config.resume && s_checkpoint_read(self, &generation, &ck) != 0)
+        return -1;
+    ck.generation = generation;
+    if (self->have_ckpt && run_id_given &&
+        strcmp(ck.run_id, self->config.run_id) != 0) {
+        ET_LOG_ERROR("checkpoint %s holds run '%s', not --run-id '%s'",
+                     self->ckpt_path, ck.run_id, self->config.run_id);
+        errno = EINVAL;
+        return -1;
+    }
+    et_journal_header_t header = ck;
     int resumed = 0;
     char why[512];
     self->journal = et_journal_open(self->config.journal, self->config.resume,
                                     &header, &resumed, why, sizeof why);
+    if (!self->journal && errno == ESTALE && self->have_ckpt &&
+        header.generation < generation) {
+        /* Given up before a checkpoint that holds everything. */
+        ET_LOG_INFO("--journal %s was given up in generation %llu; "
+                    "checkpoint %llu holds everything before it",
+                    self->config.journal, (unsigned long long)header.generation,
+                    (unsigned long long)generation);
+        header = ck;
+        self->journal = et_journal_open(self->config.journal, 0, &header,
+                                        &resumed, why, sizeof why);
+    }
     if (!self->journal) {
         ET_LOG_ERROR("--journal %s: %s", self->config.journal, why);
         return -1;
     }
-    if (!resumed)
-        return 0;
-    if (run_id_given && strcmp(header.run_id, self->config.run_id) != 0) {
-        ET_LOG_ERROR("--journal %s holds run '%s', not --run-id '%s'",
-                     self->config.journal, header.run_id, self->config.run_id);
-        errno = EINVAL;
-        return -1;
+    self->generation = generation;
+    self->next_checkpoint_ns =
+        et_clock_mono_ns() + self->config.checkpoint_interval_ns;
+    if (resumed) {
+        if (run_id_given && strcmp(header.run_id, self->config.run_id) != 0) {
+            ET_LOG_ERROR("--journal %s holds run '%s', not --run-id '%s'",
+                         self->config.journal, header.run_id,
+                         self->config.run_id);
+            errno = EINVAL;
+            return -1;
+        }
+        if (self->have_ckpt && strcmp(header.run_id, ck.run_id) != 0) {
+            ET_LOG_ERROR("--journal %s holds run '%s', its checkpoint run "
+                         "'%s'",
+                         self->config.journal, header.run_id, ck.run_id);
+            errno = EINVAL;
+            return -1;
+        }
+        if (header.generation + 1 == generation) {
+            ET_LOG_INFO("--journal %s (generation %llu) is all in checkpoint "
+                        "%llu: not replayed",
+                        self->config.journal,
+                        (unsigned long long)header.generation,
+                        (unsigned long long)generation);
+            self->skip_replay = 1;
+            if (et_journal_restart(self->journal, &ck) != 0) {
+                ET_LOG_ERROR("--journal %s: cannot start it again: %s",
+                             self->config.journal, strerror(errno));
+                return -1;
+            }
+        } else if (header.generation != generation) {
+            ET_LOG_ERROR("--journal %s follows checkpoint %llu, but %s is "
+                         "%s: this run cannot be resumed",
+                         self->config.journal,
+                         (unsigned long long)header.generation, self->ckpt_path,
+                         self->have_ckpt ? "another one" : "missing");
+            errno = EPROTO;
+            return -1;
+        }
+        if (!self->have_ckpt)
+            ck = header;
     }
-    snprintf(self->config.run_id, sizeof self->config.run_id, "%s",
-             header.run_id);
-    *started_ns = header.started_real_ns;
+    snprintf(self->config.run_id, sizeof self->config.run_id, "%s", ck.run_id);
+    *started_ns = ck.started_real_ns;
+    self->started_ns = ck.started_real_ns;
     return 0;
 }
 
-/* Resuming: everything the journal holds, through the same handler as
- * live messages, then a mark that a collector resumed here. */
+/* Resuming: the checkpoint's state, then everything the journal holds
+ * through the same handler as live messages, then a mark that a
+ * collector resumed here. */
 static int
 s_journal_replay(et_collector_t *self)
 {
     uint64_t entries = 0, discarded = 0;
     char why[512];
     uint64_t t0 = et_clock_mono_ns();
-    if (et_journal_replay(self->journal, s_replay_one, self, &entries,
+    if (self->have_ckpt) {
+        if (et_aggregate_load(self->aggregate, self->ckpt_state) != 0) {
+            ET_LOG_ERROR("--journal %s: checkpoint %s does not check (%s): "
+                         "this run cannot be resumed",
+                         self->config.journal, self->ckpt_path,
+                         errno == ENOMEM ? "out of memory" : "malformed state");
+            return -1;
+        }
+        msgpack_unpacked_destroy(&self->ckpt);
+        msgpack_unpacked_init(&self->ckpt);
+        self->ckpt_state = NULL;
+        free(self->ckpt_body);
+        self->ckpt_body = NULL;
+    }
+    if (!self->skip_replay &&
+        et_journal_replay(self->journal, s_replay_one, self, &entries,
                           &discarded, why, sizeof why) != 0) {
         ET_LOG_ERROR("--journal %s: %s", self->config.journal, why);
         return -1;
@@ -511,26 +808,24 @@ s_journal_replay(et_collector_t *self)
                     "bytes, written when the collector was killed): "
                     "discarded",
                     self->config.journal, (unsigned long long)discarded);
-    if (entries == 0 && !self->config.resume)
+    if (entries == 0 && discarded == 0 && !self->have_ckpt)
         return 0;
     et_journal_entry_t mark = {.kind = ET_JOURNAL_RESUMED,
                                .mono_ns = et_clock_mono_ns()};
-    if (entries > 0 || discarded > 0) {
-        if (et_journal_append(self->journal, &mark) != 0) {
-            ET_LOG_ERROR("--journal %s: cannot write: %s", self->config.journal,
-                         strerror(errno));
-            return -1;
-        }
-        (void)s_handle(self, &mark);
-        ET_LOG_INFO("resumed run %s from --journal %s: %llu message(s) "
-                    "replayed in %.3f s, the broker's up to %llu (epoch "
-                    "%llu)",
-                    self->config.run_id, self->config.journal,
-                    (unsigned long long)entries,
-                    (double)(et_clock_mono_ns() - t0) / 1e9,
-                    (unsigned long long)self->last_seq,
-                    (unsigned long long)self->epoch);
+    if (et_journal_append(self->journal, &mark) != 0) {
+        ET_LOG_ERROR("--journal %s: cannot write: %s", self->config.journal,
+                     strerror(errno));
+        return -1;
     }
+    self->dirty = 1;
+    (void)s_handle(self, &mark);
+    ET_LOG_INFO(
+        "resumed run %s from %s--journal %s: %llu message(s) "
+        "replayed in %.3f s, the broker's up to %llu (epoch %llu)",
+        self->config.run_id, self->have_ckpt ? "its checkpoint and " : "",
+        self->config.journal, (unsigned long long)entries,
+        (double)(et_clock_mono_ns() - t0) / 1e9,
+        (unsigned long long)self->last_seq, (unsigned long long)self->epoch);
     return 0;
 }
 
@@ -720,6 +1015,7 @@ s_loop(et_collector_t *self, const volatile sig_atomic_t *stop,
         if (rc > 0 && s_receive(self, S_BATCH_MESSAGES) != 0)
             return ET_AGG_END_ERROR;
         s_acknowledge(self, et_clock_mono_ns());
+        s_checkpoint_due(self, et_clock_mono_ns());
         s_metrics_publish(self, et_clock_mono_ns(), 0);
         switch (et_aggregate_state(self->aggregate, et_clock_mono_ns(),
                                    self->config.drain_timeout_ns)) {
@@ -755,6 +1051,12 @@ et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
                     (unsigned long long)self->epoch,
                     (unsigned long long)self->delivery.duplicates_skipped,
                     (unsigned long long)self->delivery.out_of_order_skipped);
+    if (self->checkpoints > 0)
+        ET_LOG_INFO("checkpoints: %llu written, the largest %llu bytes, the "
+                    "slowest %.1f ms",
+                    (unsigned long long)self->checkpoints,
+                    (unsigned long long)self->ckpt_bytes_max,
+                    (double)self->ckpt_ns_max / 1e6);
     et_aggregate_finish(self->aggregate, why, et_clock_real_ns());
     const et_results_t *results = et_aggregate_results(self->aggregate);
     if (!results) {

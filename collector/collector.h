@@ -32,4 +32,16 @@ void et_collector_destroy(et_collector_t **self_p);
 int et_collector_run(et_collector_t *self, const volatile sig_atomic_t *stop,
                      const volatile sig_atomic_t *broker_lost);
 
+/* Take one message as if the socket had: 'count' frames ([header, body]
+ * or [header, body, seq]) journaled, then handled. For tests and tools
+ * that feed a collector without a socket. 0, or -1 when the aggregate ran
+ * out of memory. */
+int et_collector_take(et_collector_t *self, const void *const *frames,
+                      const size_t *sizes, int count);
+
+/* Write a checkpoint now (as --checkpoint-interval does): the state to
+ * JOURNAL.ckpt, then the journal started again empty. 0, or -1 (logged;
+ * errno EINVAL without --journal). */
+int et_collector_checkpoint(et_collector_t *self);
+
 #endif

@@ -168,7 +168,8 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
         {.name = "journal",
          .type = ET_OPT_STRING,
          .dest = c->journal,
-         .size = sizeof c->journal,
+         /* FILE.ckpt and FILE.tmp beside it */
+         .size = sizeof c->journal - 8,
          .arg = "FILE",
          .help = "append every message taken to FILE before it is "
                  "processed, so a collector started again with --resume "
@@ -181,9 +182,23 @@ et_collector_config_parse(et_collector_config_t *c, int argc, char **argv)
          .umin = 4096,
          .umax = 1ULL << 44,
          .help = "with --journal: the journal's bound (about 165 bytes an "
-                 "event); past it the journal is given up, marked so, and "
-                 "a collector restarted later cannot resume the run "
-                 "(nothing else changes)"},
+                 "event); reaching it takes a checkpoint at once, which "
+                 "empties the journal; without checkpoints, or when one "
+                 "cannot be written, the journal is given up, marked so, "
+                 "and a collector restarted before the next checkpoint "
+                 "cannot resume the run"},
+        {.name = "checkpoint-interval",
+         .type = ET_OPT_DURATION,
+         .dest = &c->checkpoint_interval_ns,
+         .umin = 0,
+         .umax = 86400ULL * ET_NS_PER_S,
+         .def = "5s",
+         .arg = "S",
+         .help = "with --journal: write the collector's whole state to "
+                 "FILE.ckpt (atomically) this often when messages came, "
+                 "then start the journal empty, so the journal holds only "
+                 "what came since; --resume loads the checkpoint, then "
+                 "replays the journal (0: no checkpoints)"},
         {.name = "resume",
          .type = ET_OPT_FLAG,
          .dest = &c->resume,

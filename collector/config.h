@@ -45,6 +45,7 @@ typedef struct {
     char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */
     char journal[PATH_MAX];            /* --journal FILE, "": none */
     uint64_t journal_max;              /* --journal-max: bytes, then none */
+    uint64_t checkpoint_interval_ns;   /* --checkpoint-interval, 0: none */
     int resume;                        /* --resume: replay the journal */
     char broker[ET_ENDPOINT_MAX];      /* --broker: COLLECTED to it, "": no */
     char broker_file[PATH_MAX]; /* --broker-endpoints: FRONTEND= from it */

@@ -19,10 +19,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define S_FILE_MAGIC "ETJRNL01"
+#define S_FILE_MAGIC "ETJRNL02"
 /* The whole file of a journal given up (et_journal_abandon). */
 #define S_ABANDONED_MAGIC "ETJRNLAB"
-#define S_VERSION 1u
+#define S_VERSION 2u
 #define S_ENTRY_MAGIC 0x454a4531u /* "1EJE" */
 
 typedef struct {
@@ -31,6 +31,7 @@ typedef struct {
     uint32_t header_size;
     int64_t started_real_ns;
     char run_id[ET_JOURNAL_RUN_ID_MAX];
+    uint64_t generation;
     uint32_t check;
     uint32_t pad;
 } s_file_hdr_t;
@@ -50,6 +51,7 @@ _Static_assert(sizeof(s_entry_hdr_t) == 32, "entry head is 32 bytes");
 
 struct et_journal_t {
     int fd;
+    char path[PATH_MAX];
     uint64_t end;       /* after the last whole entry */
     uint64_t max_bytes; /* et_journal_set_max; 0: none */
     unsigned char *buf;
@@ -124,6 +126,19 @@ s_file_check(const s_file_hdr_t *h)
         et_hash_fnv1a(ET_HASH_FNV_START, h, offsetof(s_file_hdr_t, check)));
 }
 
+static void
+s_header(s_file_hdr_t *h, const et_journal_header_t *header)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, S_FILE_MAGIC, sizeof h->magic);
+    h->version = S_VERSION;
+    h->header_size = sizeof *h;
+    h->started_real_ns = header->started_real_ns;
+    h->generation = header->generation;
+    snprintf(h->run_id, sizeof h->run_id, "%s", header->run_id);
+    h->check = s_file_check(h);
+}
+
 et_journal_t *
 et_journal_open(const char *path, int resume, et_journal_header_t *header,
                 int *resumed, char *why, size_t why_size)
@@ -141,6 +156,7 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
         return NULL;
     }
     self->fd = -1;
+    snprintf(self->path, sizeof self->path, "%s", path);
     self->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (self->fd < 0) {
         et_cli_why(why, why_size, "cannot open: %s", strerror(errno));
@@ -160,6 +176,13 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
         }
         if ((size_t)r >= sizeof S_ABANDONED_MAGIC - 1 &&
             memcmp(&h, S_ABANDONED_MAGIC, sizeof S_ABANDONED_MAGIC - 1) == 0) {
+            /* The generation it was given up in; a mark without one
+             * (written before checkpoints) is never resumed from. */
+            header->generation = UINT64_MAX;
+            if ((size_t)r >= sizeof S_ABANDONED_MAGIC - 1 + sizeof(uint64_t))
+                memcpy(&header->generation,
+                       (const char *)&h + sizeof S_ABANDONED_MAGIC - 1,
+                       sizeof(uint64_t));
             et_cli_why(why, why_size,
                        "given up during the run (it reached its bound or could "
                        "not be written): this run cannot be resumed");
@@ -182,19 +205,14 @@ et_journal_open(const char *path, int resume, et_journal_header_t *header,
             }
             memcpy(header->run_id, h.run_id, sizeof header->run_id);
             header->started_real_ns = h.started_real_ns;
+            header->generation = h.generation;
             self->end = sizeof h;
             *resumed = 1;
             return self;
         }
     }
     s_file_hdr_t h;
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, S_FILE_MAGIC, sizeof h.magic);
-    h.version = S_VERSION;
-    h.header_size = sizeof h;
-    h.started_real_ns = header->started_real_ns;
-    snprintf(h.run_id, sizeof h.run_id, "%s", header->run_id);
-    h.check = s_file_check(&h);
+    s_header(&h, header);
     struct iovec iov = {.iov_base = &h, .iov_len = sizeof h};
     if (ftruncate(self->fd, 0) != 0 || s_write_all(self->fd, &iov, 1, 0) != 0) {
         et_cli_why(why, why_size, "cannot write: %s", strerror(errno));
@@ -372,13 +390,42 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
 }
 
 int
-et_journal_abandon(et_journal_t *self)
+et_journal_abandon(et_journal_t *self, uint64_t generation)
 {
-    struct iovec iov = {.iov_base = (void *)S_ABANDONED_MAGIC,
-                        .iov_len = sizeof S_ABANDONED_MAGIC - 1};
-    if (ftruncate(self->fd, 0) != 0 || s_write_all(self->fd, &iov, 1, 0) != 0)
+    struct iovec iov[2] = {
+        {.iov_base = (void *)S_ABANDONED_MAGIC,
+         .iov_len = sizeof S_ABANDONED_MAGIC - 1},
+        {.iov_base = &generation, .iov_len = sizeof generation}};
+    if (ftruncate(self->fd, 0) != 0 || s_write_all(self->fd, iov, 2, 0) != 0)
         return -1;
-    self->end = iov.iov_len;
+    self->end = iov[0].iov_len + iov[1].iov_len;
+    return 0;
+}
+
+int
+et_journal_restart(et_journal_t *self, const et_journal_header_t *header)
+{
+    char tmp[PATH_MAX + 8];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", self->path) >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    s_file_hdr_t h;
+    s_header(&h, header);
+    struct iovec iov = {.iov_base = &h, .iov_len = sizeof h};
+    if (s_write_all(fd, &iov, 1, 0) != 0 || rename(tmp, self->path) != 0) {
+        int saved = errno;
+        close(fd);
+        (void)unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    close(self->fd);
+    self->fd = fd;
+    self->end = sizeof h;
     return 0;
 }
 

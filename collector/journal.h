@@ -4,7 +4,9 @@
  * header holds the run id and the run's original start time. Reading is
  * bounded and validated: a last entry cut short (the kill came mid-write)
  * is discarded and cut off the file; anything else that does not check is
- * an error. The file is this host's own: native byte order. */
+ * an error. The file is this host's own: native byte order. With
+ * checkpoints (collector/checkpoint.h) the journal is started again
+ * empty after each, its header naming the checkpoint's generation. */
 #ifndef ET_JOURNAL_H
 #define ET_JOURNAL_H
 
@@ -36,6 +38,10 @@ typedef struct {
 typedef struct {
     char run_id[ET_JOURNAL_RUN_ID_MAX]; /* NUL-terminated */
     int64_t started_real_ns;
+    /* Which checkpoint the journal follows (collector/checkpoint.h): 0
+     * for none, else the checkpoint of this generation holds everything
+     * taken before the journal's first entry. */
+    uint64_t generation;
 } et_journal_header_t;
 
 /* One entry replayed: 0, or -1 to stop the replay (errno kept). The
@@ -46,7 +52,9 @@ typedef int (*et_journal_replay_fn)(void *arg, const et_journal_entry_t *entry);
  * header, *header is filled from it (the caller replays next); else the
  * file is created or truncated and *header written to it. *resumed says
  * which. NULL with errno and a sentence in 'why' (EPROTO: not a journal
- * or another version; EINVAL: the path too long). */
+ * or another version; EINVAL: the path too long; ESTALE: given up, with
+ * header->generation the generation it was given up in, see
+ * et_journal_abandon). */
 et_journal_t *et_journal_open(const char *path, int resume,
                               et_journal_header_t *header, int *resumed,
                               char *why, size_t why_size);
@@ -68,9 +76,17 @@ int et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
 int et_journal_append(et_journal_t *self, const et_journal_entry_t *entry);
 
 /* Give the journal up: it will miss messages, so it must never be resumed
- * from. The file keeps only a mark, and et_journal_open with 'resume'
- * fails on it (errno ESTALE, 'why' says so). 0, or -1 with errno. */
-int et_journal_abandon(et_journal_t *self);
+ * from, unless a checkpoint of a later generation than 'generation' holds
+ * everything (the collector's rule). The file keeps only a mark and the
+ * generation, and et_journal_open with 'resume' fails on it (errno
+ * ESTALE, 'why' says so). 0, or -1 with errno. */
+int et_journal_abandon(et_journal_t *self, uint64_t generation);
+
+/* Start the journal again, empty, with 'header' (a new generation): the
+ * new file is written beside it (PATH.tmp) and renamed over it, so a
+ * process killed at any point leaves the old journal or the new one,
+ * whole. 0, or -1 with errno (the old journal then kept, and in use). */
+int et_journal_restart(et_journal_t *self, const et_journal_header_t *header);
 
 /* Appends that would take the file past 'max_bytes' fail (0: no bound). */
 void et_journal_set_max(et_journal_t *self, uint64_t max_bytes);

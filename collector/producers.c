@@ -6,6 +6,7 @@
 #include "collector/producers.h"
 
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/idmap.h"
 #include "common/log.h"
 
@@ -45,6 +46,7 @@ struct et_producers_t {
     uint64_t undone; /* accepted + rejected of producers without DONE */
     uint64_t send_failed;
     uint64_t copies_disagree; /* second copies unlike the first */
+    et_ingest_t ingest;       /* summed over the first DONE copies */
     /* the run's load, from the HELLOs */
     int have_hello;
     char arrival[ET_TEXT_MAX];
@@ -204,6 +206,14 @@ et_producers_done(et_producers_t *self, const et_done_t *m,
     self->undone -= p->arrived;
     self->sent += m->sent;
     self->send_failed += m->send_failed;
+    if (m->ingest.kind != ET_INGEST_NONE) {
+        self->ingest.kind = m->ingest.kind;
+        self->ingest.received += m->ingest.received;
+        self->ingest.malformed += m->ingest.malformed;
+        self->ingest.duplicates += m->ingest.duplicates;
+        self->ingest.gaps += m->ingest.gaps;
+        self->ingest.reconnects += m->ingest.reconnects;
+    }
     if (m->lag_max_ns > self->lag_max_ns)
         self->lag_max_ns = m->lag_max_ns;
     self->lag_weighted_sum += (double)m->lag_mean_ns * (double)m->sent;
@@ -275,9 +285,145 @@ et_producers_fill(const et_producers_t *self, et_results_t *r)
     r->producers = et_idmap_size(self->index);
     r->producers_done = self->done_count;
     r->producer_copies_disagree = self->copies_disagree;
+    r->ingest = self->ingest;
     r->lag_max_ms = (double)self->lag_max_ns / 1e6;
     if (self->lag_weight > 0)
         r->lag_mean_ms = self->lag_weighted_sum / self->lag_weight / 1e6;
     else if (self->done_count > 0)
         r->lag_mean_ms = self->lag_plain_sum / self->done_count / 1e6;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 20
+#define S_CKPT_ENTRY_FIELDS 15
+
+typedef struct {
+    msgpack_packer *pk;
+    int rc;
+} s_save_t;
+
+static void
+s_save_entry(uint64_t key, void *value, void *arg)
+{
+    s_save_t *save = arg;
+    const s_producer_t *p = value;
+    msgpack_packer *pk = save->pk;
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_ENTRY_FIELDS);
+    rc |= et_ckpt_pack_u64(pk, key);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)p->hellos);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)p->dones);
+    rc |= et_ckpt_pack_i64(pk, p->hello.started_ns);
+    rc |= et_ckpt_pack_f64(pk, p->hello.rate_eps);
+    rc |= et_ckpt_pack_f64(pk, p->hello.duration_s);
+    rc |= et_ckpt_pack_u64(pk, p->hello.seed);
+    rc |= et_ckpt_pack_u64(pk, p->done.sent);
+    rc |= et_ckpt_pack_u64(pk, p->done.send_failed);
+    rc |= et_ckpt_pack_i64(pk, p->done.lag_max_ns);
+    rc |= et_ckpt_pack_i64(pk, p->done.lag_mean_ns);
+    rc |= et_ckpt_pack_i64(pk, p->done.finished_ns);
+    rc |= et_ckpt_pack_u64(pk, p->arrived);
+    rc |= msgpack_pack_nil(pk); /* room for a field to come */
+    save->rc |= rc;
+}
+
+int
+et_producers_save(const et_producers_t *self, msgpack_packer *pk)
+{
+    s_save_t save = {.pk = pk};
+    save.rc |= et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    save.rc |= et_ckpt_pack_u64(pk, self->done_count);
+    save.rc |= et_ckpt_pack_u64(pk, (uint64_t)self->all_done);
+    save.rc |= et_ckpt_pack_u64(pk, self->all_done_mono_ns);
+    save.rc |= et_ckpt_pack_u64(pk, self->sent);
+    save.rc |= et_ckpt_pack_u64(pk, self->undone);
+    save.rc |= et_ckpt_pack_u64(pk, self->send_failed);
+    save.rc |= et_ckpt_pack_u64(pk, self->copies_disagree);
+    save.rc |= et_ckpt_pack_u64(pk, (uint64_t)self->have_hello);
+    save.rc |= et_ckpt_pack_str(pk, self->arrival);
+    save.rc |= et_ckpt_pack_str(pk, self->source);
+    save.rc |= et_ckpt_pack_f64(pk, self->rate_sum);
+    save.rc |= et_ckpt_pack_f64(pk, self->duration_max);
+    save.rc |= et_ckpt_pack_u64(pk, self->seed);
+    save.rc |= et_ckpt_pack_i64(pk, self->started_min);
+    save.rc |= et_ckpt_pack_i64(pk, self->lag_max_ns);
+    save.rc |= et_ckpt_pack_f64(pk, self->lag_weighted_sum);
+    save.rc |= et_ckpt_pack_f64(pk, self->lag_weight);
+    save.rc |= et_ckpt_pack_f64(pk, self->lag_plain_sum);
+    save.rc |= msgpack_pack_array(pk, (uint32_t)et_idmap_size(self->index));
+    et_idmap_each(self->index, s_save_entry, &save);
+    return save.rc ? -1 : 0;
+}
+
+static int
+s_load_entry(et_producers_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_ENTRY_FIELDS);
+    uint64_t id = et_ckpt_u64(&in, UINT32_MAX);
+    s_producer_t v;
+    memset(&v, 0, sizeof v);
+    v.hellos = (int)et_ckpt_u64(&in, 2);
+    v.dones = (int)et_ckpt_u64(&in, 2);
+    v.hello.started_ns = et_ckpt_i64(&in);
+    v.hello.rate_eps = et_ckpt_f64(&in);
+    v.hello.duration_s = et_ckpt_f64(&in);
+    v.hello.seed = et_ckpt_u64(&in, UINT64_MAX);
+    v.done.sent = et_ckpt_u64(&in, UINT64_MAX);
+    v.done.send_failed = et_ckpt_u64(&in, UINT64_MAX);
+    v.done.lag_max_ns = et_ckpt_i64(&in);
+    v.done.lag_mean_ns = et_ckpt_i64(&in);
+    v.done.finished_ns = et_ckpt_i64(&in);
+    v.arrived = et_ckpt_u64(&in, UINT64_MAX);
+    (void)et_ckpt_obj(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (et_idmap_get(self->index, id)) {
+        errno = EPROTO;
+        return -1;
+    }
+    int bad;
+    s_producer_t *p = s_producer(self, (uint32_t)id, &bad);
+    if (!p) {
+        if (bad)
+            errno = EPROTO;
+        return -1;
+    }
+    *p = v;
+    return 0;
+}
+
+int
+et_producers_load(et_producers_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_FIELDS);
+    self->done_count = (uint32_t)et_ckpt_u64(&in, UINT32_MAX);
+    self->all_done = (int)et_ckpt_u64(&in, 1);
+    self->all_done_mono_ns = et_ckpt_u64(&in, UINT64_MAX);
+    self->sent = et_ckpt_u64(&in, UINT64_MAX);
+    self->undone = et_ckpt_u64(&in, UINT64_MAX);
+    self->send_failed = et_ckpt_u64(&in, UINT64_MAX);
+    self->copies_disagree = et_ckpt_u64(&in, UINT64_MAX);
+    self->have_hello = (int)et_ckpt_u64(&in, 1);
+    et_ckpt_str(&in, self->arrival, sizeof self->arrival);
+    et_ckpt_str(&in, self->source, sizeof self->source);
+    self->rate_sum = et_ckpt_f64(&in);
+    self->duration_max = et_ckpt_f64(&in);
+    self->seed = et_ckpt_u64(&in, UINT64_MAX);
+    self->started_min = et_ckpt_i64(&in);
+    self->lag_max_ns = et_ckpt_i64(&in);
+    self->lag_weighted_sum = et_ckpt_f64(&in);
+    self->lag_weight = et_ckpt_f64(&in);
+    self->lag_plain_sum = et_ckpt_f64(&in);
+    uint32_t n = 0;
+    const msgpack_object *entries =
+        et_ckpt_array(&in, ET_AGG_PRODUCERS_MAX, &n);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (s_load_entry(self, &entries[i]) != 0)
+            return -1;
+    return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "collector/aggregate.h"
 
+#include <msgpack.h>
 #include <stdint.h>
 
 typedef struct et_producers_t et_producers_t;
@@ -54,7 +55,14 @@ int64_t et_producers_started_ns(const et_producers_t *self);
 
 /* Fill the producers' fields of 'r': arrival, source, rate_eps,
  * duration_s, seed, send_failed, producers, producers_done, lag_*_ms,
- * producer_copies_disagree. */
+ * producer_copies_disagree, ingest. */
 void et_producers_fill(const et_producers_t *self, et_results_t *r);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_producers_save(const et_producers_t *self, msgpack_packer *pk);
+int et_producers_load(et_producers_t *self, const msgpack_object *obj);
 
 #endif

@@ -384,6 +384,23 @@ s_add_delivery_keys(json_t *collector, const et_results_t *r)
                : 0;
 }
 
+/* producers.ingest: what producers fed from outside saw of their input,
+ * only when there were such producers. */
+static int
+s_add_ingest(json_t *producers, const et_results_t *r)
+{
+    const et_ingest_t *in = &r->ingest;
+    if (in->kind == ET_INGEST_NONE)
+        return 0;
+    json_t *ingest =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "source",
+                  in->kind == ET_INGEST_MQTT ? "mqtt" : "unknown", "received",
+                  s_uint(in->received), "malformed", s_uint(in->malformed),
+                  "duplicates", s_uint(in->duplicates), "gaps",
+                  s_uint(in->gaps), "reconnects", s_uint(in->reconnects));
+    return json_object_set_new(producers, "ingest", ingest);
+}
+
 static int
 s_add_later_keys(json_t *root, const et_results_t *r)
 {
@@ -399,7 +416,8 @@ s_add_later_keys(json_t *root, const et_results_t *r)
                    json_object_set_new(root, "bottleneck",
                                        s_bottleneck_json(r)) ||
                    json_object_set_new(root, "broker", s_broker_json(r)) ||
-                   s_add_delivery_keys(json_object_get(root, "collector"), r)
+                   s_add_delivery_keys(json_object_get(root, "collector"), r) ||
+                   s_add_ingest(json_object_get(root, "producers"), r)
                ? -1
                : 0;
 }
@@ -621,6 +639,20 @@ s_md_events(FILE *f, const et_results_t *r)
                 "them unaccounted).\n\n",
                 et_aggregate_end_name(r->end),
                 (unsigned long long)(r->lost - r->lost_broker_restart));
+    if (r->failed > 0) {
+        fputs("Failed events by reason:", f);
+        for (int i = 1; i <= ET_REASON_MAX; i++)
+            if (r->failed_by_reason[i] > 0)
+                fprintf(f, " %s %llu", et_codec_reason_name((et_reason_t)i),
+                        (unsigned long long)r->failed_by_reason[i]);
+        fputs(".", f);
+        if (r->failed_by_reason[ET_REASON_DEPENDENCY_UNAVAILABLE] > 0)
+            fputs(" dependency_unavailable: a service a function calls (the "
+                  "feature store) was down or did not answer in time on "
+                  "every attempt.",
+                  f);
+        fputs("\n\n", f);
+    }
     if (r->filtered > 0)
         fprintf(f,
                 "%llu of the completed events ended early: a stage filtered "
@@ -1156,6 +1188,14 @@ et_report_print_summary(FILE *out, const et_results_t *r, const char *dir)
         if (r->lost > r->lost_broker_restart)
             fprintf(out, " %s %llu", et_aggregate_end_name(r->end),
                     (unsigned long long)(r->lost - r->lost_broker_restart));
+        fputc('\n', out);
+    }
+    if (r->failed > 0) {
+        fprintf(out, "failed       %llu:", (unsigned long long)r->failed);
+        for (int i = 1; i <= ET_REASON_MAX; i++)
+            if (r->failed_by_reason[i] > 0)
+                fprintf(out, " %s %llu", et_codec_reason_name((et_reason_t)i),
+                        (unsigned long long)r->failed_by_reason[i]);
         fputc('\n', out);
     }
     fprintf(out, "latency ms   p50 %s%.3f  p99 %s%.3f  max %s%.3f%s\n",

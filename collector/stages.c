@@ -4,6 +4,7 @@
 #include "collector/stages.h"
 
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/hist.h"
 #include "common/log.h"
 
@@ -138,7 +139,7 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
     et_hist_record(overhead, r->hold_ns - r->service_ns);
     /* A failed attempt leaves the event in the stage: its residence ends
      * with the attempt that gives the stage its result. */
-    if (r->reason != ET_REASON_FUNCTION_ERROR) {
+    if (!et_reason_failed_attempt(r->reason)) {
         et_hist_t *residence = s_hist(&stage->residence);
         if (!residence)
             return -1;
@@ -268,4 +269,93 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
         s->overhead_ms = s_spread(st->overhead);
         s->residence_ms = s_spread(st->residence);
     }
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_STAGE_FIELDS 16
+
+static int
+s_save_stage(const s_stage_t *s, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_STAGE_FIELDS);
+    rc |= et_ckpt_pack_u64(pk, s->completed);
+    rc |= et_ckpt_pack_u64(pk, s->failed);
+    rc |= et_ckpt_pack_u64(pk, s->retries);
+    rc |= et_ckpt_pack_u64(pk, s->cold_events);
+    const et_hist_t *h[] = {s->queue, s->service,  s->cold_queue, s->warm_queue,
+                            s->hold,  s->overhead, s->residence};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        rc |= et_ckpt_pack_hist_opt(pk, h[i]);
+    rc |= et_ckpt_pack_f64(pk, s->hold_sq_ms2);
+    rc |= et_slices_save(&s->queue_slices, pk);
+    rc |= et_slices_save(&s->hold_slices, pk);
+    rc |= et_slices_save(&s->residence_slices, pk);
+    return rc;
+}
+
+int
+et_stages_save(const et_stages_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, 4);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->named);
+    rc |= msgpack_pack_array(pk, self->n_names);
+    for (uint32_t i = 0; i < self->n_names; i++)
+        rc |= et_ckpt_pack_str(pk, self->names[i]);
+    rc |= msgpack_pack_array(pk, self->n_seen);
+    for (uint32_t i = 0; i < self->n_seen; i++)
+        rc |= s_save_stage(&self->stages[i], pk);
+    return rc ? -1 : 0;
+}
+
+static int
+s_load_stage(s_stage_t *s, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_STAGE_FIELDS);
+    s->completed = et_ckpt_u64(&in, UINT64_MAX);
+    s->failed = et_ckpt_u64(&in, UINT64_MAX);
+    s->retries = et_ckpt_u64(&in, UINT64_MAX);
+    s->cold_events = et_ckpt_u64(&in, UINT64_MAX);
+    et_hist_t **h[] = {&s->queue, &s->service,  &s->cold_queue, &s->warm_queue,
+                       &s->hold,  &s->overhead, &s->residence};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        et_ckpt_hist_opt(&in, h[i]);
+    s->hold_sq_ms2 = et_ckpt_f64(&in);
+    const msgpack_object *q = et_ckpt_obj(&in);
+    const msgpack_object *hs = et_ckpt_obj(&in);
+    const msgpack_object *r = et_ckpt_obj(&in);
+    if (et_ckpt_done(&in) != 0 || et_slices_load(&s->queue_slices, q) != 0 ||
+        et_slices_load(&s->hold_slices, hs) != 0 ||
+        et_slices_load(&s->residence_slices, r) != 0)
+        return -1;
+    return 0;
+}
+
+int
+et_stages_load(et_stages_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 4);
+    self->named = (et_stages_named_t)et_ckpt_u64(&in, ET_STAGES_NAMED_WORKFLOW);
+    uint32_t n_names = 0, n_seen = 0;
+    const msgpack_object *names =
+        et_ckpt_array(&in, ET_AGG_STAGES_MAX, &n_names);
+    const msgpack_object *stages =
+        et_ckpt_array(&in, ET_AGG_STAGES_MAX, &n_seen);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n_names; i++) {
+        et_ckpt_in_t one = {.items = &names[i], .n = 1};
+        et_ckpt_str(&one, self->names[i], sizeof self->names[i]);
+        if (et_ckpt_done(&one) != 0)
+            return -1;
+    }
+    self->n_names = n_names;
+    for (uint32_t i = 0; i < n_seen; i++)
+        if (s_load_stage(&self->stages[i], &stages[i]) != 0)
+            return -1;
+    self->n_seen = n_seen;
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include "collector/window.h"
 #include "collector/workers.h"
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +70,12 @@ size_t et_stages_count(const et_stages_t *self);
  * instances of each stage's function in 'workers'. */
 void et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
                     et_stage_result_t *out, size_t n);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_stages_save(const et_stages_t *self, msgpack_packer *pk);
+int et_stages_load(et_stages_t *self, const msgpack_object *obj);
 
 #endif

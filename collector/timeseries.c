@@ -3,6 +3,7 @@
  * ET_AGG_SECONDS_MAX). Rows close oldest first as completions move on. */
 #include "collector/timeseries.h"
 
+#include "common/ckpt.h"
 #include "common/clock.h"
 #include "common/hist.h"
 
@@ -303,4 +304,113 @@ et_timeseries_fill(const et_timeseries_t *self, et_timeseries_row_t *out)
             peak = row->completed;
     }
     return peak;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 13
+#define S_CKPT_ROW_FIELDS 15
+
+static int
+s_save_row(const s_row_t *row, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_ROW_FIELDS);
+    const uint64_t v[] = {row->sent,
+                          row->accepted,
+                          row->rejected,
+                          row->completed,
+                          row->failed,
+                          row->queue_depth,
+                          row->instances,
+                          row->busy_slots,
+                          (uint64_t)row->has_stats,
+                          (uint64_t)row->closed};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        rc |= et_ckpt_pack_u64(pk, v[i]);
+    rc |= et_ckpt_pack_hist_opt(pk, row->hist);
+    rc |= et_ckpt_pack_u64(pk, row->latency_count);
+    rc |= et_ckpt_pack_f64(pk, row->p50_ms);
+    rc |= et_ckpt_pack_f64(pk, row->p99_ms);
+    return rc;
+}
+
+int
+et_timeseries_save(const et_timeseries_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->has_base);
+    rc |= et_ckpt_pack_i64(pk, self->base_sec);
+    rc |= et_ckpt_pack_i64(pk, self->closed_before);
+    rc |= et_ckpt_pack_i64(pk, self->newest_completion_sec);
+    rc |= et_ckpt_pack_u64(pk, self->carry_queue);
+    rc |= et_ckpt_pack_u64(pk, self->carry_instances);
+    rc |= et_ckpt_pack_u64(pk, self->carry_busy);
+    rc |= et_ckpt_pack_u64(pk, self->dropped);
+    rc |= et_ckpt_pack_u64(pk, self->late);
+    rc |= msgpack_pack_array(pk, (uint32_t)self->n_rows);
+    for (size_t i = 0; i < self->n_rows; i++)
+        rc |= s_save_row(&self->rows[i], pk);
+    rc |= msgpack_pack_nil(pk); /* room for a field to come */
+    rc |= msgpack_pack_nil(pk);
+    return rc ? -1 : 0;
+}
+
+static int
+s_load_row(s_row_t *row, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_ROW_FIELDS);
+    uint64_t *v[] = {&row->sent,      &row->accepted,  &row->rejected,
+                     &row->completed, &row->failed,    &row->queue_depth,
+                     &row->instances, &row->busy_slots};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        *v[i] = et_ckpt_u64(&in, UINT64_MAX);
+    row->has_stats = (int)et_ckpt_u64(&in, 1);
+    row->closed = (int)et_ckpt_u64(&in, 1);
+    et_ckpt_hist_opt(&in, &row->hist);
+    row->latency_count = et_ckpt_u64(&in, UINT64_MAX);
+    row->p50_ms = et_ckpt_f64(&in);
+    row->p99_ms = et_ckpt_f64(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (row->closed && row->hist) {
+        errno = EPROTO; /* a closed row's histogram is freed */
+        return -1;
+    }
+    return 0;
+}
+
+int
+et_timeseries_load(et_timeseries_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_FIELDS);
+    self->has_base = (int)et_ckpt_u64(&in, 1);
+    self->base_sec = et_ckpt_i64(&in);
+    self->closed_before = et_ckpt_i64(&in);
+    self->newest_completion_sec = et_ckpt_i64(&in);
+    self->carry_queue = et_ckpt_u64(&in, UINT64_MAX);
+    self->carry_instances = et_ckpt_u64(&in, UINT64_MAX);
+    self->carry_busy = et_ckpt_u64(&in, UINT64_MAX);
+    self->dropped = et_ckpt_u64(&in, UINT64_MAX);
+    self->late = et_ckpt_u64(&in, UINT64_MAX);
+    uint32_t n = 0;
+    const msgpack_object *rows = et_ckpt_array(&in, ET_AGG_SECONDS_MAX, &n);
+    (void)et_ckpt_obj(&in);
+    (void)et_ckpt_obj(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (n > 0) {
+        if (s_reserve(self, n) != 0)
+            return -1;
+        memset(self->rows, 0, n * sizeof *self->rows);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        self->n_rows = i + 1; /* so that destroy frees what was loaded */
+        if (s_load_row(&self->rows[i], &rows[i]) != 0)
+            return -1;
+    }
+    self->n_rows = n;
+    return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "collector/aggregate.h"
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,12 @@ uint64_t et_timeseries_late(const et_timeseries_t *self);
  * completions in one second. */
 uint64_t et_timeseries_fill(const et_timeseries_t *self,
                             et_timeseries_row_t *out);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_timeseries_save(const et_timeseries_t *self, msgpack_packer *pk);
+int et_timeseries_load(et_timeseries_t *self, const msgpack_object *obj);
 
 #endif

@@ -5,6 +5,7 @@
  * STATS a second still spans its whole length, more coarsely. */
 #include "collector/utilization.h"
 
+#include "common/ckpt.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -301,4 +302,110 @@ et_utilization_fill(const et_utilization_t *self, const et_workers_t *workers,
             snprintf(r->bottleneck, sizeof r->bottleneck, "%s", fn->name);
         }
     }
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_SERIES_FIELDS 14
+
+_Static_assert(sizeof(et_util_sample_t) == 40, "samples pack as 40 bytes");
+
+static int
+s_save_series(const s_series_t *s, msgpack_packer *pk)
+{
+    const et_stats_function_t *f = &s->raw;
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_SERIES_FIELDS);
+    rc |= et_ckpt_pack_str(pk, s->name);
+    rc |= et_ckpt_pack_bin(pk, s->samples, s->n * sizeof *s->samples);
+    rc |= et_ckpt_pack_str(pk, f->name);
+    const uint64_t v[] = {f->queue_depth, f->queue_cap,    f->instances,
+                          f->slots_total, f->slots_busy,   f->completed,
+                          f->arrived,     f->busy_slot_ns, f->serving_slot_ns,
+                          f->instance_ns};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        rc |= et_ckpt_pack_u64(pk, v[i]);
+    return rc;
+}
+
+int
+et_utilization_save(const et_utilization_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, 2);
+    rc |= msgpack_pack_array(pk, (uint32_t)self->n_series);
+    for (size_t i = 0; i < self->n_series; i++)
+        rc |= s_save_series(&self->series[i], pk);
+    return rc ? -1 : 0;
+}
+
+static int
+s_load_series(et_utilization_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_SERIES_FIELDS);
+    char name[ET_NAME_MAX];
+    et_ckpt_str(&in, name, sizeof name);
+    const msgpack_object *samples = et_ckpt_obj(&in);
+    et_stats_function_t f;
+    memset(&f, 0, sizeof f);
+    et_ckpt_str(&in, f.name, sizeof f.name);
+    uint32_t *v32[] = {&f.queue_depth, &f.queue_cap, &f.instances,
+                       &f.slots_total, &f.slots_busy};
+    for (size_t i = 0; i < 5; i++)
+        *v32[i] = (uint32_t)et_ckpt_u64(&in, UINT32_MAX);
+    uint64_t *v64[] = {&f.completed, &f.arrived, &f.busy_slot_ns,
+                       &f.serving_slot_ns, &f.instance_ns};
+    for (size_t i = 0; i < 5; i++)
+        *v64[i] = et_ckpt_u64(&in, UINT64_MAX);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    size_t n = samples->type == MSGPACK_OBJECT_BIN
+                   ? samples->via.bin.size / sizeof(et_util_sample_t)
+                   : 0;
+    if (samples->type != MSGPACK_OBJECT_BIN ||
+        samples->via.bin.size % sizeof(et_util_sample_t) ||
+        n > ET_AGG_SECONDS_MAX || s_series(self, name, 0))
+        goto bad;
+    s_series_t *s = s_series(self, name, 1);
+    if (!s)
+        goto bad;
+    /* The capacity the samples had grown to, so the series thins at the
+     * same sample as it would have. */
+    size_t cap = 64;
+    while (cap < n)
+        cap *= 2;
+    if (cap > ET_AGG_SECONDS_MAX)
+        cap = ET_AGG_SECONDS_MAX;
+    if (n > 0) {
+        if (!(s->samples = malloc(cap * sizeof *s->samples))) {
+            errno = ENOMEM;
+            return -1;
+        }
+        s->cap = cap;
+        memcpy(s->samples, samples->via.bin.ptr, n * sizeof *s->samples);
+    }
+    s->n = n;
+    s->raw = f;
+    for (size_t i = 1; i < n; i++)
+        if (s->samples[i].t_ns <= s->samples[i - 1].t_ns)
+            goto bad;
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
+}
+
+int
+et_utilization_load(et_utilization_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 2);
+    uint32_t n = 0;
+    const msgpack_object *series = et_ckpt_array(&in, ET_AGG_FUNCTIONS_MAX, &n);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (s_load_series(self, &series[i]) != 0)
+            return -1;
+    return 0;
 }

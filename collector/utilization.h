@@ -12,6 +12,7 @@
 #include "collector/aggregate.h"
 #include "collector/workers.h"
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,5 +84,12 @@ void et_utilization_fill(const et_utilization_t *self,
                          int64_t start_ns, int64_t end_ns,
                          const et_stage_result_t *stages, size_t n_stages,
                          et_function_result_t *out, size_t n, et_results_t *r);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_utilization_save(const et_utilization_t *self, msgpack_packer *pk);
+int et_utilization_load(et_utilization_t *self, const msgpack_object *obj);
 
 #endif

@@ -4,6 +4,9 @@
  * drained count at once. */
 #include "collector/window.h"
 
+#include "common/ckpt.h"
+
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -156,4 +159,72 @@ et_window_batch_ci(const double *batch_means, size_t n, double *mean,
     *half_width = et_window_t975((unsigned)(n - 1)) *
                   sqrt(ss / (double)(n - 1)) / sqrt((double)n);
     return 0;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+
+int
+et_window_save(const et_window_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, 9);
+    rc |= et_ckpt_pack_i64(pk, self->start_ns);
+    rc |= et_ckpt_pack_i64(pk, self->end_ns);
+    rc |= et_ckpt_pack_u64(pk, self->in_window);
+    rc |= et_ckpt_pack_u64(pk, self->drained);
+    rc |= et_ckpt_pack_i64(pk, self->first_intended_ns);
+    rc |= et_ckpt_pack_i64(pk, self->last_completion_ns);
+    rc |= et_ckpt_pack_i64(pk, self->slice_start_ns);
+    rc |= et_ckpt_pack_i64(pk, self->slice_end_ns);
+    return rc ? -1 : 0;
+}
+
+int
+et_window_load(et_window_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 9);
+    self->start_ns = et_ckpt_i64(&in);
+    self->end_ns = et_ckpt_i64(&in);
+    self->in_window = et_ckpt_u64(&in, UINT64_MAX);
+    self->drained = et_ckpt_u64(&in, UINT64_MAX);
+    self->first_intended_ns = et_ckpt_i64(&in);
+    self->last_completion_ns = et_ckpt_i64(&in);
+    self->slice_start_ns = et_ckpt_i64(&in);
+    self->slice_end_ns = et_ckpt_i64(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (self->end_ns < self->start_ns ||
+        self->slice_end_ns < self->slice_start_ns) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+int
+et_slices_save(const et_slices_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, 1 + 2 * ET_WINDOW_SLICES);
+    for (int i = 0; i < ET_WINDOW_SLICES; i++) {
+        rc |= et_ckpt_pack_f64(pk, self->sum[i]);
+        rc |= et_ckpt_pack_u64(pk, self->count[i]);
+    }
+    return rc ? -1 : 0;
+}
+
+int
+et_slices_load(et_slices_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 1 + 2 * ET_WINDOW_SLICES);
+    for (int i = 0; i < ET_WINDOW_SLICES; i++) {
+        self->sum[i] = et_ckpt_f64(&in);
+        self->count[i] = et_ckpt_u64(&in, UINT64_MAX);
+        if (!isfinite(self->sum[i]) ||
+            (self->count[i] == 0 && self->sum[i] != 0))
+            et_ckpt_fail(&in);
+    }
+    return et_ckpt_done(&in);
 }

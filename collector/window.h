@@ -8,6 +8,7 @@
 #ifndef ET_WINDOW_H
 #define ET_WINDOW_H
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,5 +98,13 @@ double et_window_t975(unsigned dof);
  * few, or a value not finite). */
 int et_window_batch_ci(const double *batch_means, size_t n, double *mean,
                        double *half_width);
+
+/* Checkpoint (collector/checkpoint.h): a window's or slices' fields as
+ * one array, and back, checked (counts and sums agree: a slice without
+ * values sums to 0). 0, or -1 with errno EPROTO. */
+int et_window_save(const et_window_t *self, msgpack_packer *pk);
+int et_window_load(et_window_t *self, const msgpack_object *obj);
+int et_slices_save(const et_slices_t *self, msgpack_packer *pk);
+int et_slices_load(et_slices_t *self, const msgpack_object *obj);
 
 #endif

@@ -5,6 +5,7 @@
 #include "collector/workers.h"
 
 #include "collector/clean.h"
+#include "common/ckpt.h"
 #include "common/hashmap.h"
 #include "common/hist.h"
 #include "common/log.h"
@@ -388,5 +389,154 @@ et_workers_fill(const et_workers_t *self, et_results_t *r,
         r->cold_start_max_ms = (double)et_hist_max(cold) / 1e6;
     }
     et_hist_destroy(&cold);
+    return 0;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+
+#define S_CKPT_VERSION 1u
+#define S_CKPT_FIELDS 6
+#define S_CKPT_INSTANCE_FIELDS 23
+
+static int
+s_save_instance(const s_instance_t *it, msgpack_packer *pk)
+{
+    const et_usage_t *u = &it->last;
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_INSTANCE_FIELDS);
+    rc |= et_ckpt_pack_str(pk, u->function);
+    rc |= et_ckpt_pack_str(pk, u->instance);
+    const int64_t v[] = {u->pid,
+                         u->slots,
+                         u->started_ns,
+                         u->cold_start_ns,
+                         u->init_ns,
+                         u->lifetime_ns,
+                         u->busy_ns,
+                         u->cpu_ns,
+                         u->final,
+                         it->stopped,
+                         it->prev_t_ns,
+                         it->prev_cpu_ns,
+                         it->edge_t_ns[0],
+                         it->edge_t_ns[1],
+                         it->edge_cpu_ns[0],
+                         it->edge_cpu_ns[1],
+                         it->edge_set[0],
+                         it->edge_set[1]};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        rc |= et_ckpt_pack_i64(pk, v[i]);
+    rc |= et_ckpt_pack_u64(pk, u->served);
+    rc |= et_ckpt_pack_u64(pk, u->errors);
+    return rc;
+}
+
+int
+et_workers_save(const et_workers_t *self, msgpack_packer *pk)
+{
+    int rc = et_ckpt_open(pk, S_CKPT_VERSION, S_CKPT_FIELDS);
+    rc |= msgpack_pack_array(pk, (uint32_t)self->n_instances);
+    for (size_t i = 0; i < self->n_instances; i++)
+        rc |= s_save_instance(&self->instances[i], pk);
+    rc |= msgpack_pack_array(pk, (uint32_t)self->n_functions);
+    for (size_t i = 0; i < self->n_functions; i++) {
+        const s_function_t *f = &self->functions[i];
+        rc |= et_ckpt_open(pk, S_CKPT_VERSION, 4);
+        rc |= et_ckpt_pack_str(pk, f->name);
+        rc |= et_ckpt_pack_u64(pk, f->peak_instances);
+        rc |= et_ckpt_pack_u64(pk, (uint64_t)f->in_stats);
+    }
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->have_window);
+    rc |= et_ckpt_pack_i64(pk, self->window_ns[0]);
+    rc |= et_ckpt_pack_i64(pk, self->window_ns[1]);
+    return rc ? -1 : 0;
+}
+
+static int
+s_load_instance(et_workers_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_INSTANCE_FIELDS);
+    et_usage_t u;
+    memset(&u, 0, sizeof u);
+    et_ckpt_str(&in, u.function, sizeof u.function);
+    et_ckpt_str(&in, u.instance, sizeof u.instance);
+    int64_t v[18];
+    for (size_t i = 0; i < 18; i++)
+        v[i] = et_ckpt_i64(&in);
+    u.served = et_ckpt_u64(&in, UINT64_MAX);
+    u.errors = et_ckpt_u64(&in, UINT64_MAX);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    if (v[0] < 0 || v[0] > UINT32_MAX || v[1] < 0 || v[1] > UINT32_MAX ||
+        (v[8] | v[9] | v[16] | v[17]) & ~(int64_t)1 || !u.instance[0])
+        goto bad;
+    u.pid = (uint32_t)v[0];
+    u.slots = (uint32_t)v[1];
+    u.started_ns = v[2];
+    u.cold_start_ns = v[3];
+    u.init_ns = v[4];
+    u.lifetime_ns = v[5];
+    u.busy_ns = v[6];
+    u.cpu_ns = v[7];
+    u.final = (uint8_t)v[8];
+    size_t before = self->n_instances;
+    int bad;
+    s_instance_t *it = s_instance(self, u.instance, &bad);
+    if (!it)
+        return bad ? (errno = EPROTO, -1) : -1;
+    if (self->n_instances == before)
+        goto bad; /* the same instance twice */
+    it->last = u;
+    it->stopped = (int)v[9];
+    it->prev_t_ns = v[10];
+    it->prev_cpu_ns = v[11];
+    it->edge_t_ns[0] = v[12];
+    it->edge_t_ns[1] = v[13];
+    it->edge_cpu_ns[0] = v[14];
+    it->edge_cpu_ns[1] = v[15];
+    it->edge_set[0] = (int)v[16];
+    it->edge_set[1] = (int)v[17];
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
+}
+
+int
+et_workers_load(et_workers_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, S_CKPT_FIELDS);
+    uint32_t n = 0, n_functions = 0;
+    const msgpack_object *items = et_ckpt_array(&in, ET_AGG_INSTANCES_MAX, &n);
+    const msgpack_object *functions =
+        et_ckpt_array(&in, ET_AGG_FUNCTIONS_MAX, &n_functions);
+    self->have_window = (int)et_ckpt_u64(&in, 1);
+    self->window_ns[0] = et_ckpt_i64(&in);
+    self->window_ns[1] = et_ckpt_i64(&in);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (s_load_instance(self, &items[i]) != 0)
+            return -1;
+    for (uint32_t i = 0; i < n_functions; i++) {
+        et_ckpt_in_t f;
+        et_ckpt_in(&f, &functions[i], S_CKPT_VERSION, 4);
+        char name[ET_NAME_MAX];
+        et_ckpt_str(&f, name, sizeof name);
+        uint32_t peak = (uint32_t)et_ckpt_u64(&f, UINT32_MAX);
+        int in_stats = (int)et_ckpt_u64(&f, 1);
+        if (et_ckpt_done(&f) != 0)
+            return -1;
+        if (s_function(self, name) >= 0) {
+            errno = EPROTO;
+            return -1;
+        }
+        s_function_t *fn = &self->functions[self->n_functions++];
+        memset(fn, 0, sizeof *fn);
+        snprintf(fn->name, sizeof fn->name, "%s", name);
+        fn->peak_instances = peak;
+        fn->in_stats = in_stats;
+    }
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "collector/aggregate.h"
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +70,12 @@ double et_workers_lifetime_s(const et_workers_t *self);
  * 0, or -1 with errno ENOMEM. */
 int et_workers_fill(const et_workers_t *self, et_results_t *r,
                     et_function_result_t *out);
+
+/* Checkpoint (collector/checkpoint.h): pack the whole state as one
+ * array; load it into a new one, checking every field. 0, or -1 with
+ * errno EPROTO (malformed) or ENOMEM; a failed load leaves it only fit
+ * for its destructor. */
+int et_workers_save(const et_workers_t *self, msgpack_packer *pk);
+int et_workers_load(et_workers_t *self, const msgpack_object *obj);
 
 #endif

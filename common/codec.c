@@ -508,31 +508,61 @@ et_codec_decode_hello(const void *data, size_t size, et_hello_t *m)
     return s_reader_close(&r);
 }
 
+/* DONE is six fields, or twelve with the ingest counts of a producer fed
+ * from outside: a producer with its own schedule sends what it always did. */
+#define S_DONE_FIELDS 6
+#define S_DONE_INGEST_FIELDS 12
+
 int
 et_codec_encode_done(msgpack_sbuffer *buf, const et_done_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 6) ||
-                  msgpack_pack_uint32(&pk, m->producer_id) ||
-                  msgpack_pack_uint64(&pk, m->sent) ||
-                  msgpack_pack_uint64(&pk, m->send_failed) ||
-                  msgpack_pack_int64(&pk, m->lag_max_ns) ||
-                  msgpack_pack_int64(&pk, m->lag_mean_ns) ||
-                  msgpack_pack_int64(&pk, m->finished_ns));
+    const et_ingest_t *in = &m->ingest;
+    int ingest = in->kind != ET_INGEST_NONE;
+    int rc = msgpack_pack_array(&pk, ingest ? S_DONE_INGEST_FIELDS
+                                            : S_DONE_FIELDS) ||
+             msgpack_pack_uint32(&pk, m->producer_id) ||
+             msgpack_pack_uint64(&pk, m->sent) ||
+             msgpack_pack_uint64(&pk, m->send_failed) ||
+             msgpack_pack_int64(&pk, m->lag_max_ns) ||
+             msgpack_pack_int64(&pk, m->lag_mean_ns) ||
+             msgpack_pack_int64(&pk, m->finished_ns);
+    if (!rc && ingest)
+        rc = msgpack_pack_uint8(&pk, in->kind) ||
+             msgpack_pack_uint64(&pk, in->received) ||
+             msgpack_pack_uint64(&pk, in->malformed) ||
+             msgpack_pack_uint64(&pk, in->duplicates) ||
+             msgpack_pack_uint64(&pk, in->gaps) ||
+             msgpack_pack_uint64(&pk, in->reconnects);
+    return s_done(rc);
 }
 
 int
 et_codec_decode_done(const void *data, size_t size, et_done_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 6, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, S_DONE_FIELDS, 1) != 0)
         return -1;
+    if (r.count != S_DONE_FIELDS && r.count != S_DONE_INGEST_FIELDS)
+        r.bad = 1;
     m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
     m->sent = s_read_u64(&r, UINT64_MAX);
     m->send_failed = s_read_u64(&r, UINT64_MAX);
     m->lag_max_ns = s_read_i64(&r, 0, S_NS_MAX);
     m->lag_mean_ns = s_read_i64(&r, 0, S_NS_MAX);
     m->finished_ns = s_read_i64(&r, 0, S_NS_MAX);
+    memset(&m->ingest, 0, sizeof m->ingest);
+    if (!r.bad && r.count == S_DONE_INGEST_FIELDS) {
+        et_ingest_t *in = &m->ingest;
+        in->kind = (uint8_t)s_read_u64(&r, ET_INGEST_MQTT);
+        in->received = s_read_u64(&r, UINT64_MAX);
+        in->malformed = s_read_u64(&r, UINT64_MAX);
+        in->duplicates = s_read_u64(&r, UINT64_MAX);
+        in->gaps = s_read_u64(&r, UINT64_MAX);
+        in->reconnects = s_read_u64(&r, UINT64_MAX);
+        if (in->kind == ET_INGEST_NONE)
+            r.bad = 1;
+    }
     return s_reader_close(&r);
 }
 
@@ -1226,6 +1256,8 @@ et_codec_reason_name(et_reason_t reason)
         return "bad_payload";
     case ET_REASON_FILTERED:
         return "filtered";
+    case ET_REASON_DEPENDENCY_UNAVAILABLE:
+        return "dependency_unavailable";
     }
     return "unknown";
 }

@@ -71,16 +71,45 @@ typedef enum {
     ET_REASON_WORKER_LOST = 5,
     ET_REASON_BAD_PAYLOAD = 6,
     ET_REASON_FILTERED = 7, /* on COMPLETED: a stage dropped it on purpose */
-    ET_REASON_MAX = 7
+    ET_REASON_DEPENDENCY_UNAVAILABLE = 8, /* a service the function calls
+                                             (a feature store) was down or
+                                             too slow */
+    ET_REASON_MAX = 8
 } et_reason_t;
 
 /* Result of a function call. */
 typedef enum {
     ET_STATUS_OK = 0,
-    ET_STATUS_ERROR = 1,    /* the function failed on this event */
-    ET_STATUS_FILTERED = 2, /* the function dropped the event on purpose */
-    ET_STATUS_MAX = 2
+    ET_STATUS_ERROR = 1,       /* the function failed on this event */
+    ET_STATUS_FILTERED = 2,    /* the function dropped the event on purpose */
+    ET_STATUS_UNAVAILABLE = 3, /* failed: a dependency did not answer in
+                                  time (retried like ERROR) */
+    ET_STATUS_MAX = 3
 } et_status_t;
+
+/* Did this status fail the attempt (ERROR or UNAVAILABLE)? */
+static inline int
+et_status_failed(int status)
+{
+    return status == ET_STATUS_ERROR || status == ET_STATUS_UNAVAILABLE;
+}
+
+/* Does a STAGE record with this reason stand for a failed attempt (the
+ * function answered with a failure)? */
+static inline int
+et_reason_failed_attempt(int reason)
+{
+    return reason == ET_REASON_FUNCTION_ERROR ||
+           reason == ET_REASON_DEPENDENCY_UNAVAILABLE;
+}
+
+/* The reason a failed attempt of this status is retried or failed for. */
+static inline et_reason_t
+et_status_reason(int status)
+{
+    return status == ET_STATUS_UNAVAILABLE ? ET_REASON_DEPENDENCY_UNAVAILABLE
+                                           : ET_REASON_FUNCTION_ERROR;
+}
 
 #define ET_LABEL_NONE (-1)
 #define ET_OUTCOME_NONE (-1)
@@ -125,6 +154,20 @@ typedef struct {
     int64_t started_ns;
 } et_hello_t;
 
+/* What a producer that ingests from outside (MQTT) saw of its input.
+ * kind ET_INGEST_NONE: a producer with its own schedule; DONE then
+ * carries none of it (the six-field DONE of before). */
+typedef enum { ET_INGEST_NONE = 0, ET_INGEST_MQTT = 1 } et_ingest_kind_t;
+
+typedef struct {
+    uint8_t kind;        /* et_ingest_kind_t */
+    uint64_t received;   /* messages delivered by the MQTT broker */
+    uint64_t malformed;  /* skipped: not a valid reading (or too large) */
+    uint64_t duplicates; /* skipped: a device's sequence number seen before */
+    uint64_t gaps;       /* sequence numbers never received */
+    uint64_t reconnects; /* connections to the MQTT broker after the first */
+} et_ingest_t;
+
 typedef struct {
     uint32_t producer_id;
     uint64_t sent;        /* events handed to the socket */
@@ -132,6 +175,7 @@ typedef struct {
     int64_t lag_max_ns;   /* how far the producer fell behind schedule */
     int64_t lag_mean_ns;
     int64_t finished_ns;
+    et_ingest_t ingest; /* on the wire only when kind is not NONE */
 } et_done_t;
 
 typedef struct {

@@ -7,6 +7,7 @@
  * costs a hole, not a window that grows for the rest of the run. */
 #include "common/idset.h"
 
+#include "common/ckpt.h"
 #include "common/codec.h"
 #include "common/idmap.h"
 
@@ -307,4 +308,104 @@ size_t
 et_idset_bytes(const et_idset_t *self)
 {
     return self->bytes;
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoint
+
+#define S_CKPT_VERSION 1u
+/* Streams are producers: no more than the collector keeps. */
+#define S_CKPT_STREAMS_MAX 65536u
+#define S_CKPT_HOLES_MAX (1u << 26)
+
+typedef struct {
+    msgpack_packer *pk;
+    int rc;
+} s_save_t;
+
+static void
+s_save_stream(uint64_t key, void *value, void *arg)
+{
+    s_save_t *save = arg;
+    const s_stream_t *s = value;
+    msgpack_packer *pk = save->pk;
+    save->rc |= et_ckpt_open(pk, S_CKPT_VERSION, 5);
+    save->rc |= et_ckpt_pack_u64(pk, key);
+    save->rc |= et_ckpt_pack_u64(pk, s->base);
+    save->rc |= et_ckpt_pack_bin(pk, s->words, s->bits / 8);
+    save->rc |= et_ckpt_pack_bin(pk, s->holes, s->n_holes * sizeof *s->holes);
+}
+
+int
+et_idset_save(const et_idset_t *self, msgpack_packer *pk)
+{
+    s_save_t save = {.pk = pk};
+    save.rc |= et_ckpt_open(pk, S_CKPT_VERSION, 3);
+    save.rc |= et_ckpt_pack_u64(pk, self->count);
+    save.rc |= msgpack_pack_array(pk, (uint32_t)et_idmap_size(self->streams));
+    et_idmap_each(self->streams, s_save_stream, &save);
+    return save.rc ? -1 : 0;
+}
+
+static int
+s_load_stream(et_idset_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 5);
+    uint64_t producer = et_ckpt_u64(&in, UINT64_MAX >> ET_EVENT_SEQ_BITS);
+    uint64_t base = et_ckpt_u64(&in, S_SEQ_MASK + 1);
+    const msgpack_object *words = et_ckpt_obj(&in);
+    const msgpack_object *holes = et_ckpt_obj(&in);
+    if (et_ckpt_done(&in) != 0 || words->type != MSGPACK_OBJECT_BIN ||
+        holes->type != MSGPACK_OBJECT_BIN)
+        goto bad;
+    uint64_t bits = (uint64_t)words->via.bin.size * 8;
+    size_t n_holes = holes->via.bin.size / sizeof(s_run_t);
+    if (bits < S_BITS_FIRST || bits > S_BITS_MAX || (bits & (bits - 1)) ||
+        holes->via.bin.size % sizeof(s_run_t) || n_holes > S_CKPT_HOLES_MAX ||
+        et_idmap_get(self->streams, producer))
+        goto bad;
+    s_stream_t *s = s_stream(self, producer);
+    if (!s)
+        return -1;
+    if (bits > s->bits && s_grow(self, s, bits) != 0)
+        return -1;
+    if (s_reserve_holes(self, s, n_holes) != 0)
+        return -1;
+    memcpy(s->words, words->via.bin.ptr, bits / 8);
+    if (n_holes > 0)
+        memcpy(s->holes, holes->via.bin.ptr, n_holes * sizeof(s_run_t));
+    s->n_holes = n_holes;
+    s->base = base;
+    /* Holes sorted, disjoint, not touching (appends merge them) and below
+     * the base; and the base's own bit clear (it would have advanced). */
+    for (size_t i = 0; i < n_holes; i++) {
+        const s_run_t *r = &s->holes[i];
+        if (r->lo >= r->hi || r->hi > base ||
+            (i > 0 && r->lo <= s->holes[i - 1].hi))
+            goto bad;
+    }
+    if (s_bit(s, base))
+        goto bad;
+    return 0;
+bad:
+    errno = EPROTO;
+    return -1;
+}
+
+int
+et_idset_load(et_idset_t *self, const msgpack_object *obj)
+{
+    et_ckpt_in_t in;
+    et_ckpt_in(&in, obj, S_CKPT_VERSION, 3);
+    uint64_t count = et_ckpt_u64(&in, SIZE_MAX);
+    uint32_t n = 0;
+    const msgpack_object *streams = et_ckpt_array(&in, S_CKPT_STREAMS_MAX, &n);
+    if (et_ckpt_done(&in) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (s_load_stream(self, &streams[i]) != 0)
+            return -1;
+    self->count = (size_t)count;
+    return 0;
 }

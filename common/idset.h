@@ -8,6 +8,7 @@
 #ifndef ET_IDSET_H
 #define ET_IDSET_H
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,15 @@ size_t et_idset_size(const et_idset_t *self);
 
 /* Bytes the set holds on the heap (for memory reports). */
 size_t et_idset_bytes(const et_idset_t *self);
+
+/* Pack the set (every stream's window and holes) as one checkpoint
+ * array. 0, or -1. */
+int et_idset_save(const et_idset_t *self, msgpack_packer *pk);
+
+/* Fill an empty set from et_idset_save's array, checking every bound (a
+ * window's size, holes sorted, disjoint and below its base, the count).
+ * 0, or -1 with errno EPROTO (malformed) or ENOMEM; the set is then only
+ * fit for et_idset_destroy. */
+int et_idset_load(et_idset_t *self, const msgpack_object *obj);
 
 #endif

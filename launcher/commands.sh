@@ -24,7 +24,13 @@ cmd_run() {
   local -A wf
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
+  # --cluster slurm: the allocation (released whatever ends the run, when
+  # the launcher requested it) and its nodes as the hosts.
+  trap 'slurm_release' EXIT
+  trap 'exit 130' INT TERM
+  cluster_acquire "$OUT"
   check_against_workflow wf
+  ingest_prepare wf 1
   check_pipeline_argv wf "$OUT" 1 10
   mkdir -p "$OUT"
   ensure_model wf
@@ -32,17 +38,21 @@ cmd_run() {
   run="$(mktemp -d /tmp/eventide.XXXXXX)"
   # Whatever ends the run, the logs reach OUT before RUN goes.
   # shellcheck disable=SC2064
-  trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run")" EXIT
-  trap 'exit 130' INT TERM
+  trap "pipeline_kill $(printf %q "$run"); save_logs $(printf %q "$run") $(printf %q "$OUT"); rm -rf $(printf %q "$run"); slurm_release" EXIT
   pipeline_start "$run" "$OUT" 1 10 wf
+  ingest_up "$run"
+  ingest_devices "$run" 1
   info "running workflow $WORKFLOW"
   [ -n "${METRICS_URL:-}" ] &&
     info "metrics at $METRICS_URL (broker), ${METRICS_COLLECTOR_URL:-} (collector)${METRICS_AUTOSCALER_URL:+, $METRICS_AUTOSCALER_URL (autoscaler)}"
   # The producer, the broker's drain and the collector, watched: a broker
   # or collector that dies ends the run here (exit 1, logs in OUT).
   supervise_run "$run" wf
+  ingest_down "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
+  slurm_accounting "$run" "$OUT"
+  slurm_release
   summary_print "$run"
   save_logs "$run" "$OUT"
   [ -f "$OUT/summary.json" ] || die "no summary.json in $OUT; logs: $(logs_hint "$OUT")"
@@ -81,6 +91,8 @@ cmd_up() {
     [ "$METRICS" != off ] || usage_error "--prometheus: there is nothing to scrape with --metrics off"
     [ -z "$HOSTS_FILE" ] ||
       usage_error "--prometheus: not with --hosts (the metrics listen on the broker's and collector's hosts)"
+    [ -z "$CLUSTER" ] ||
+      usage_error "--prometheus: not with --cluster (the metrics listen on the broker's and collector's node)"
   fi
   if [ -L "$STATE/current" ] && [ -d "$STATE/current" ]; then
     local pid
@@ -94,7 +106,12 @@ cmd_up() {
   local -A wf
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
+  # --cluster slurm: an allocation up requested stays until down, unless
+  # the start fails.
+  trap 'slurm_release' EXIT
+  cluster_acquire "$OUT"
   check_against_workflow wf
+  ingest_prepare wf 1
   check_pipeline_argv wf "$OUT" 0 0
   mkdir -p "$OUT" "$STATE"
   ensure_model wf
@@ -106,10 +123,11 @@ cmd_up() {
   if [ -n "$HOSTS_FILE" ]; then
     # A start that fails half-way leaves nothing on the hosts (netem too).
     # shellcheck disable=SC2064
-    trap "pipeline_kill '$run'; rm -rf '$run'; rm -f '$STATE/current'" EXIT
+    trap "pipeline_kill '$run'; rm -rf '$run'; rm -f '$STATE/current'; slurm_release" EXIT
   fi
   pipeline_start "$run" "$OUT" 0 0 wf
-  [ -n "$HOSTS_FILE" ] && trap - EXIT
+  ingest_up "$run"
+  trap - EXIT
   [ "$prometheus" -eq 1 ] && prometheus_start "$run" "$OUT"
   echo 1 >"$run/next-producer"
   echo "pipeline up: workflow $WORKFLOW"
@@ -122,12 +140,20 @@ cmd_up() {
     echo "  metrics   $METRICS_COLLECTOR_URL (collector)"
   [ -n "${METRICS_AUTOSCALER_URL:-}" ] &&
     echo "  metrics   $METRICS_AUTOSCALER_URL (autoscaler)"
+  [ -n "$INGEST" ] &&
+    echo "  mqtt      mqtt://127.0.0.1:$INGEST_PORT/eventide/sensors/ID (mosquitto; produce starts eventide sensors for producer ID)"
   [ -n "${PROMETHEUS_URL:-}" ] &&
     echo "  prometheus $PROMETHEUS_URL (scrapes both every second; data in $OUT/prometheus)"
   if [ -n "$CURVE_DIR" ]; then
     echo "  security  CURVE on every TCP link, keys in $CURVE_DIR"
   fi
-  if [ -n "$HOSTS_FILE" ]; then
+  if [ -n "$CLUSTER" ]; then
+    local h
+    for h in "${HOST_NAMES[@]}"; do
+      printf '  node      %-12s %-15s slurm job %s%s\n' "$h" "${HOST_ADDR[$h]}" "$SL_JOB" \
+        "$([ "$SL_OWNED" = 1 ] && echo ' (released by down)')"
+    done
+  elif [ -n "$HOSTS_FILE" ]; then
     local h
     for h in "${HOST_NAMES[@]}"; do
       printf '  host      %-12s %-15s via %s\n' "$h" "${HOST_ADDR[$h]}" "${HOST_CMD//\{host\}/$h}"
@@ -152,6 +178,8 @@ cmd_produce() {
   # A producer may bring its own keys (--curve) and clock options; else
   # the pipeline's. The workflow is always the pipeline's (a --workflow
   # given here is only checked).
+  [ -z "$INGEST" ] ||
+    usage_error "--ingest: give it to up; produce then publishes over the pipeline's mosquitto by itself"
   local run own_curve="$CURVE_DIR" own_sync="$CLOCK_SYNC" own_skews="$CLOCK_SKEWS"
   local own_sync_set="$CLOCK_SYNC_SET" own_workflow="$WORKFLOW"
   local own_workflow_set="$WORKFLOW_SET"
@@ -187,12 +215,19 @@ cmd_produce() {
   local next="$id"
   [ -n "$next" ] || next="$(cat "$run/next-producer" 2>/dev/null || echo 1)"
   [ -n "$HOSTS_FILE" ] && [ -z "$host" ] && host="${PRODUCER_HOSTS[0]}"
+  # Under up --ingest mqtt (RUN/env): the producer reads its own topic of
+  # the pipeline's mosquitto, its devices publish the series there.
+  ingest_prepare wf "$next"
   check_producer_argv wf "$next" "$host"
   if [ -z "$id" ]; then
     id="$next"
     echo $((id + 1)) >"$run/next-producer"
   fi
-  run_producer "$run" wf "$id" "$host"
+  local rc=0
+  ingest_devices "$run" "$id"
+  run_producer "$run" wf "$id" "$host" || rc=$?
+  ingest_devices_stop "$run" "$id"
+  return "$rc"
 }
 
 cmd_scale() {
@@ -241,16 +276,31 @@ cmd_status() {
   load_hosts "$run"
   local -a curve=()
   [ -n "${CURVE_DIR:-}" ] && curve=(--curve "$CURVE_DIR")
-  local f name pid state where host p
+  local f name pid state where host p step sstate
   local -a procs=()
+  # Under --cluster slurm, the state of every step, asked once.
+  local -A step_states=()
+  local states_known=1
+  [ -n "${CLUSTER:-}" ] && { slurm_step_states step_states || states_known=0; }
   for f in "$run"/pids/*.pid; do
     [ -f "$f" ] || continue
     name="$(basename "$f" .pid)"
     where="$(pid_of "$run" "$name")"
-    pid="${where#*:}"; host=""
+    pid="${where#*:}"; host=""; step="-"; sstate="-"
     [[ "$where" == *:* ]] && host="${where%%:*}"
-    state=stopped; pid_alive "$where" && state=running
-    procs+=("$name $pid $state $host")
+    if [[ "$where" == *:slurm/* ]]; then
+      step="${where#*:slurm/}"
+      read -r _ pid <"$run/pids/$name.host"
+      if [ "$states_known" -eq 1 ]; then
+        sstate="${step_states[$step]:-ENDED}"
+        state=stopped; [ "$sstate" != ENDED ] && state=running
+      else
+        sstate=UNKNOWN; state=unknown
+      fi
+    else
+      state=stopped; pid_alive "$where" && state=running
+    fi
+    procs+=("$name $pid $state ${host:--} $step $sstate")
   done
   if [ "$json" -eq 1 ]; then
     printf '{"run_dir":"%s","results":"%s","workflow":"%s",' "$run" "$OUT" "$WORKFLOW"
@@ -265,14 +315,16 @@ cmd_status() {
     printf '"processes":['
     local first=1 role fn
     for p in "${procs[@]}"; do
-      read -r name pid state host <<<"$p"
+      read -r name pid state host step sstate <<<"$p"
       role="${name%%-*}"; fn=""
       [ "$role" = worker ] && { fn="${name#worker-}"; fn="${fn%-*}"; }
       [ $first -eq 1 ] || printf ','
       first=0
       printf '{"name":"%s","role":"%s","pid":%s,"function":"%s","state":"%s"' \
         "$name" "$role" "$pid" "$fn" "$state"
-      if [ -n "$host" ]; then
+      [ "$step" != - ] && printf ',"slurm_job":"%s","slurm_step":"%s","slurm_state":"%s"' \
+        "${step%%.*}" "$step" "$sstate"
+      if [ "$host" != - ]; then
         printf ',"host":"%s","address":"%s"}' "$host" "${HOST_ADDR[$host]}"
       else
         printf '}'
@@ -292,14 +344,20 @@ cmd_status() {
     [ -n "${PROMETHEUS_URL:-}" ] && echo "prometheus: $PROMETHEUS_URL"
     [ -f "$run/cpus" ] &&
       echo "cpus: $(awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $1, $2 }' "$run/cpus")"
-    if [ -n "$HOSTS_FILE" ]; then
+    if [ -n "${CLUSTER:-}" ]; then
+      echo "slurm job $SL_JOB$([ "$SL_OWNED" = 1 ] && echo ', allocated by up (down releases it)')"
+      printf '%-28s %-12s %-12s %8s %s\n' process node step pid state
+    elif [ -n "$HOSTS_FILE" ]; then
       printf '%-28s %-12s %8s %s\n' process host pid state
     else
       printf '%-28s %8s %s\n' process pid state
     fi
     for p in "${procs[@]}"; do
-      read -r name pid state host <<<"$p"
-      if [ -n "$HOSTS_FILE" ]; then
+      read -r name pid state host step sstate <<<"$p"
+      if [ -n "${CLUSTER:-}" ]; then
+        printf '%-28s %-12s %-12s %8s %s\n' "$name" "$host" "$step" "$pid" \
+          "$([ "$sstate" != - ] && echo "$sstate" || echo "$state")"
+      elif [ -n "$HOSTS_FILE" ]; then
         printf '%-28s %-12s %8s %s\n' "$name" "$host" "$pid" "$state"
       else
         printf '%-28s %8s %s\n' "$name" "$pid" "$state"
@@ -316,8 +374,11 @@ cmd_down() {
   run="$(state_run)"
   run_env "$run"
   load_hosts "$run"
+  ingest_down "$run"
   pipeline_stop "$run"
   [ -n "$HOSTS_FILE" ] && hosts_finish "$run" "$OUT"
+  slurm_accounting "$run" "$OUT"
+  slurm_release
   cp "$run"/logs/*.log "$OUT/" 2>/dev/null || true
   cat "$run/logs/collector.log" 2>/dev/null | grep -v -E ' (INFO|DEBUG) ' || true
   rm -f "$STATE/current"
@@ -328,15 +389,22 @@ cmd_down() {
 cmd_restart() {
   case "${1-}" in
     -h|--help) help_restart; return 0 ;;
-    broker|collector) ;;
-    *) usage_error "usage: ./eventide restart broker|collector" ;;
+    broker|collector|mosquitto) ;;
+    *) usage_error "usage: ./eventide restart broker|collector|mosquitto" ;;
   esac
-  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker|collector"
+  [ $# -eq 1 ] || usage_error "usage: ./eventide restart broker|collector|mosquitto"
   local run what="$1"
   run="$(state_run)"
   run_env "$run"
+  if [ "$what" = mosquitto ]; then
+    [ -n "${INGEST:-}" ] || die "restart mosquitto: this pipeline was started without --ingest mqtt"
+    mqtt_restart "$run" ||
+      die "mosquitto did not come back: see $run/logs/mosquitto.log"
+    echo "mosquitto restarted: pid $(local_pid_of "$run" mosquitto), its store and sessions kept; producers and devices reconnect by themselves"
+    return 0
+  fi
   [ -z "$HOSTS_FILE" ] ||
-    die "restart $what: not with --hosts (the $what runs on another machine)"
+    die "restart $what: not with --hosts or --cluster (the $what runs on another machine)"
   if [ "$what" = collector ]; then
     [ -s "$run/collector.argv" ] ||
       die "restart collector: this pipeline's collector keeps no journal (started by an older launcher?)"
@@ -431,6 +499,8 @@ cmd_sweep() {
     esac
   done
   [ -n "$rates" ] || usage_error "sweep: --rates is required (e.g. --rates 2,5,10)"
+  [ -z "$INGEST" ] ||
+    usage_error "--ingest: a sweep sets rates; MQTT readings come at the devices' pace"
   check_pipeline_opts
   [ -n "$durations" ] || durations="$DURATION"
   ensure_built
@@ -442,6 +512,20 @@ cmd_sweep() {
   local -A wf
   workflow_load wf "$WORKFLOW"
   workflow_settle wf
+  # --cluster slurm: one allocation for every point (a new one requested
+  # here is released at the end); each point's run is given it by job id.
+  trap 'slurm_release' EXIT
+  trap 'exit 130' INT TERM
+  cluster_acquire "$sweep"
+  if [ -n "$CLUSTER" ]; then
+    local -a given=("${run_args[@]}")
+    local i
+    run_args=()
+    for ((i = 0; i < ${#given[@]}; i += 2)); do
+      [ "${given[i]}" = --cluster ] || run_args+=("${given[i]}" "${given[i + 1]}")
+    done
+    run_args+=(--cluster "slurm:job=$SL_JOB")
+  fi
   check_against_workflow wf
   check_sweep_argv wf "$sweep" "$rates" "$durations"
   mkdir -p "$sweep"
@@ -538,6 +622,13 @@ cmd_validate() {
     echo "verdict:  FAIL (theory outside an interval, or see the messages above)"
   fi
   return "$rc"
+}
+
+# cmd_sensors: eventide-sensors, which judges its own options (--help
+# lists them): a NAB series published over MQTT as devices would.
+cmd_sensors() {
+  ensure_built
+  exec "$BIN/eventide-sensors" "$@"
 }
 
 cmd_keys() {

@@ -10,11 +10,24 @@
 # Essential package: every Debian has it. libmicrohttpd serves /metrics;
 # prometheus is the server `up --prometheus` starts and ships promtool,
 # which checks scrapes in the tests; curl scrapes (`eventide top`, the
-# tests); tmux gives top a terminal in its test.
+# tests); tmux gives top a terminal in its test. slurm-client (srun,
+# salloc, squeue, scancel, sstat, sacct) is what --cluster slurm drives;
+# slurm-wlm (slurmctld, slurmd) and munge run the Slurm cluster of its
+# test, with a configuration, key and sockets of its own. Under systemd,
+# Debian enables their services: munged starts with /etc/munge's key,
+# slurmd and slurmctld stay down without /etc/slurm/slurm.conf; the test
+# uses none of them. jq also adds the Slurm steps to summary.json.
+# libmosquitto-dev is the MQTT client of the producer, eventide-sensors
+# and the sink; mosquitto is the broker `--ingest mqtt` and its test
+# start; mosquitto-clients has the mosquitto_sub that creates a
+# producer's session and the mosquitto_pub the test sends malformed
+# payloads with.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps
-              libmicrohttpd-dev prometheus curl tmux)
+              libmicrohttpd-dev prometheus curl tmux
+              slurm-client slurm-wlm munge redis-server libhiredis-dev
+              libmosquitto-dev mosquitto mosquitto-clients)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).

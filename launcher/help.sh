@@ -16,7 +16,8 @@ usage: ./eventide COMMAND [options]
   up [options]          start collector, broker and workers; leave them running
   produce [options]     send load into the running pipeline
   scale FUNCTION N      start or stop worker processes until N run
-                        ([--host H] with a pipeline across --hosts)
+                        ([--host H] with a pipeline across --hosts or
+                        on a Slurm cluster: H a node)
   status [--json]       processes, endpoints, queue depths
   top [--once]          live view of the running pipeline: a row per
                         function (rates, queue, replicas, percentiles)
@@ -25,7 +26,11 @@ usage: ./eventide COMMAND [options]
                         on the same endpoints (workers register again)
   restart collector     kill the running pipeline's collector and start it
                         again: it resumes from its journal, nothing lost
+  restart mosquitto     (up --ingest mqtt) stop mosquitto and start it again:
+                        sessions and queued readings kept
   keys [DIR] [--force]  create CURVE keys for --curve (default .eventide/keys)
+  sensors --mqtt URL --source nab:FILE [--speedup X]
+                        publish a NAB series over MQTT as devices would
   help                  this text
 
 Run './eventide COMMAND --help' for a command's options.
@@ -86,6 +91,11 @@ help_pipeline_opts() {
                          127.0.0.1 with ports the kernel picks (default ipc)
   --curve DIR            CURVE on every TCP link, keys from DIR (see
                          ./eventide keys); implies --transport tcp
+  --redis URL            the feature store of the fraud workflow ({redis}
+                         in its options): an existing Redis at unix:PATH,
+                         /PATH or HOST:PORT (default: a private
+                         redis-server per run on a unix socket in the run
+                         directory, no TCP port, no persistence)
   --clock-sync MODE      producers and workers estimate their clock's offset
                          to the broker's (NTP-style probes, reported in
                          summary.json); producers correct the times they
@@ -98,6 +108,12 @@ help_pipeline_opts() {
                          collector that dies, at most N times too (each
                          restart logged in the results' launcher.log);
                          not with --hosts (default 0: never)
+  --checkpoint-interval S
+                         the collector writes its whole state to
+                         RUN/collector.journal.ckpt every S seconds and
+                         empties its journal, so a restart resumes a run of
+                         any length from little disk (default 5; 0: no
+                         checkpoints, the journal holds the whole run)
   --cpus ROLE=LIST       pin ROLE's processes to the cpus LIST (taskset;
                          0, 0,1, 0-3, 0-2,5) for benchmarks: ROLE =
                          producer, broker, collector, autoscaler, workers
@@ -123,6 +139,13 @@ help_hosts_opts() {
   --netem HOST=SPEC      with --hosts: tc netem SPEC (e.g. 'delay 20ms
                          loss 1%') on HOST's device, run through the
                          template, removed at the end (repeatable)
+  --cluster slurm[:OPTS] run on a Slurm allocation: the broker, collector
+                         and producer as job steps on its first node,
+                         one step per worker on every node (srun); the
+                         allocation of this shell (salloc, sbatch), or
+                         OPTS job=ID, or a new one: nodes=N[,partition=P,
+                         time=T,account=A,qos=Q,wait=S], released at the
+                         end (up: by down); not with --hosts
 EOF
 }
 
@@ -133,7 +156,11 @@ help_load_opts() {
   --arrival KIND         constant | poisson | bursty[:ON:OFF[:LOW]] |
                          step:T1=R1,... | trace:FILE (default poisson)
   --seed N               same seed, same event sequence (default 1)
-  --source SPEC          synthetic | fraud | nab:FILE (default: the workflow's)
+  --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
+                         (default: the workflow's)
+  --ingest mqtt          run, up: a private mosquitto; each producer (up:
+                         each produce) subscribes to its own topic and
+                         eventide sensors publishes the series there
   --labels FILE          ground-truth windows for nab: sources (default: the
                          workflow's)
   --speedup X            replay data or a trace X times faster than recorded
@@ -183,6 +210,9 @@ help_restart() {
   echo "       ./eventide restart collector   (under up: SIGKILL the collector and start"
   echo "  it again with --resume on the same endpoints: it replays RUN/collector.journal"
   echo "  and the broker sends again what it had not journaled; nothing is lost)"
+  echo "       ./eventide restart mosquitto   (under up --ingest mqtt: SIGTERM mosquitto,"
+  echo "  which saves its store, and start it on the same port; the sessions and the"
+  echo "  readings queued in them are kept, producers and devices reconnect)"
 }
 help_status() { echo "usage: ./eventide status [--json]"; }
 help_top() {

@@ -173,16 +173,19 @@ sh_words() {
   printf '%s' "${out% }"
 }
 
-# host_argv OUT HOST SCRIPT: into the array OUT, the command that runs the
-# sh script SCRIPT on HOST through the --host-cmd template ({host} its
-# name, {addr} its address). ssh joins its arguments into one string for
-# the remote shell, so for ssh the script is quoted once more; any other
-# template (ip netns exec, sudo, docker exec) gets argv as it is.
+# host_argv OUT HOST SCRIPT [NAME]: into the array OUT, the command that
+# runs the sh script SCRIPT on HOST through the --host-cmd template ({host}
+# its name, {addr} its address, {name} the process's name NAME, else
+# eventide-sh). ssh joins its arguments into one string for the remote
+# shell, so for ssh the script is quoted once more; any other template (ip
+# netns exec, sudo, docker exec, srun under --cluster slurm) gets argv as
+# it is.
 host_argv() {
   local -n host_argv_out="$1"
-  local host="$2" script="$3" tpl
+  local host="$2" script="$3" name="${4:-eventide-sh}" tpl
   tpl="${HOST_CMD//\{host\}/$host}"
   tpl="${tpl//\{addr\}/${HOST_ADDR[$host]-}}"
+  tpl="${tpl//\{name\}/$name}"
   read -r -a host_argv_out <<<"$tpl"
   if [ "$(basename "${host_argv_out[0]}")" = ssh ]; then
     host_argv_out+=("sh -c $(sh_quote "$script")")

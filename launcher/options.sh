@@ -37,6 +37,7 @@ set_pipeline_defaults() {
   DRAIN_TIMEOUT=30
   LOG_LEVEL=info
   SOURCE=""
+  INGEST=""
   LABELS=""
   SPEEDUP=""
   FRAUD_RATE=""
@@ -57,13 +58,25 @@ set_pipeline_defaults() {
   CURVE_DIR=""
   HOSTS_FILE=""
   HOST_CMD="ssh {host}"
+  HOST_CMD_SET=0
   PORT_BASE=""
+  CLUSTER=""
+  SL_NODES=""
+  SL_PARTITION=""
+  SL_TIME=""
+  SL_ACCOUNT=""
+  SL_QOS=""
+  SL_WAIT=""
+  SL_JOB=""
+  SL_OWNED=0
   NETEM=()
   CLOCK_SYNC=auto
   CLOCK_SYNC_SET=0
   CLOCK_SKEWS=""
   SUPERVISE=0
+  CHECKPOINT_INTERVAL=""
   CPUS=""
+  REDIS=""
 }
 
 # parse_pipeline_opt FLAG VALUE: sets a setting or fails with exit 2.
@@ -80,10 +93,14 @@ set_pipeline_defaults() {
 #   --clock-skew     ROLE=MS or HOST=MS: it routes each skew to the
 #                    producer or the workers, or to one host's processes
 #   --host-cmd       a command: the template it runs on the hosts
+#   --cluster        slurm[:OPTIONS]: the allocation it asks for or uses
+#                    (cluster_parse in slurm.sh)
 #   --port-base      a port: it adds 1 to 3 for the broker's endpoints
 #   --netem          HOST=SPEC: it runs `tc ... netem SPEC` on HOST
 #   --supervise      a count from 0 to 100: its supervisor restarts the
 #                    broker at most that often
+#   --redis          a socket path or HOST:PORT: it hands it to the
+#                    workers instead of starting a private redis-server
 #   --cpus           ROLE=LIST: it starts each process under taskset
 #                    (the LIST is checked against the machine by
 #                    check_cpus)
@@ -112,6 +129,7 @@ parse_pipeline_opt() {
     --metrics) METRICS="$value" ;;
     --rate) RATE="$value"; RATE_SET=1 ;;
     --source) SOURCE="$value" ;;
+    --ingest) INGEST="$value" ;;
     --labels) LABELS="$value" ;;
     --speedup) SPEEDUP="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
@@ -143,7 +161,8 @@ parse_pipeline_opt() {
     --hosts) HOSTS_FILE="$value" ;;
     --host-cmd) [[ "$value" =~ ^[^[:space:]] ]] ||
                   usage_error "--host-cmd '$value': expected a command, e.g. 'ssh {host}'"
-                HOST_CMD="$value" ;;
+                HOST_CMD="$value"; HOST_CMD_SET=1 ;;
+    --cluster) cluster_parse "$value" ;;
     --port-base) is_count "$value" && [ "$value" -ge 1024 ] && [ "$value" -le 65532 ] ||
                    usage_error "--port-base '$value': expected a port from 1024 to 65532"
                  PORT_BASE="$value" ;;
@@ -157,7 +176,13 @@ parse_pipeline_opt() {
     --supervise) is_count "$value" && [ "$value" -le 100 ] ||
                    usage_error "--supervise '$value': expected how many restarts of the broker (and of the collector) to allow, 0 to 100"
                  SUPERVISE="$((10#$value))" ;;
+    --checkpoint-interval) is_number "$value" ||
+                             usage_error "--checkpoint-interval '$value': expected seconds (0: no checkpoints)"
+                           CHECKPOINT_INTERVAL="$value" ;;
     --cpus) cpus_parse "$value" ;;
+    --redis) [[ "$value" =~ ^(unix:)?/[^[:space:]]+$|^(redis://)?[A-Za-z0-9_.-]+:[0-9]{1,5}$ ]] ||
+               usage_error "--redis '$value': expected unix:PATH, /PATH (a socket) or HOST:PORT"
+             REDIS="$value" ;;
     --transport) [[ "$value" =~ ^(ipc|tcp)$ ]] ||
                    usage_error "--transport '$value': expected ipc or tcp"
                  TRANSPORT="$value"; TRANSPORT_SET=1 ;;
@@ -178,21 +203,31 @@ check_transport() {
   TRANSPORT=tcp
 }
 
-# check_hosts_opts: the options that need --hosts have it, and --hosts
-# (which runs over tcp) is not asked to use ipc. The hosts file itself is
-# read by hosts_load, against the workflow.
+# check_hosts_opts: the options that need --hosts (or --cluster, whose
+# nodes become the hosts) have it, and --hosts (which runs over tcp) is
+# not asked to use ipc. The hosts file itself is read by hosts_load,
+# against the workflow.
 check_hosts_opts() {
-  if [ -z "$HOSTS_FILE" ]; then
+  if [ -n "$CLUSTER" ]; then
+    [ -z "$HOSTS_FILE" ] ||
+      usage_error "--hosts '$HOSTS_FILE': not with --cluster (Slurm places the processes on its nodes)"
+    [ "$HOST_CMD_SET" -eq 0 ] ||
+      usage_error "--host-cmd '$HOST_CMD': not with --cluster (processes start as job steps with srun)"
+    [ "${#NETEM[@]}" -eq 0 ] ||
+      usage_error "--netem '${NETEM[0]}': not with --cluster (a job step has no root on its node)"
+  elif [ -z "$HOSTS_FILE" ]; then
     [ "${#NETEM[@]}" -eq 0 ] || usage_error "--netem '${NETEM[0]}': needs --hosts"
     [ -z "$PORT_BASE" ] || usage_error "--port-base '$PORT_BASE': needs --hosts"
     return 0
   fi
+  local what="--hosts"
+  [ -n "$CLUSTER" ] && what="--cluster"
   [ "$SUPERVISE" -eq 0 ] ||
-    usage_error "--supervise '$SUPERVISE': not with --hosts (the supervisor restarts a broker on this machine only)"
+    usage_error "--supervise '$SUPERVISE': not with $what (the supervisor restarts a broker on this machine only)"
   [ -z "$CPUS" ] ||
-    usage_error "--cpus '${CPUS%% *}': not with --hosts (placement there is per host)"
+    usage_error "--cpus '${CPUS%% *}': not with $what (placement there is per host)"
   if [ "$TRANSPORT_SET" -eq 1 ] && [ "$TRANSPORT" != tcp ]; then
-    usage_error "--transport '$TRANSPORT': --hosts runs over tcp"
+    usage_error "--transport '$TRANSPORT': $what runs over tcp"
   fi
   TRANSPORT=tcp
 }
@@ -214,9 +249,10 @@ check_clock_skews() {
 # check_pipeline_opts: the checks across options that need neither the
 # build nor the workflow, so a slip is reported before any build starts.
 check_pipeline_opts() {
+  check_ingest_opts
   check_transport
   check_hosts_opts
-  [ -n "$HOSTS_FILE" ] || check_clock_skews
+  [ -n "$HOSTS_FILE" ] || [ -n "$CLUSTER" ] || check_clock_skews
   check_cpus
 }
 

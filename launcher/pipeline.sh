@@ -38,9 +38,13 @@ collector_argv() {
   # A collector killed and started again resumes from its journal; the
   # broker keeps what it has not acknowledged (docs/architecture.md,
   # Reliability). Not across hosts: restarts are local only.
+  # Its checkpoints (RUN/collector.journal.ckpt) keep the journal to what
+  # came since the last one.
   [ -z "${HOSTS_FILE:-}" ] && collector_argv_out+=(
     --journal "$run/collector.journal"
     --broker-endpoints "$run/broker.endpoints")
+  [ -z "${HOSTS_FILE:-}" ] && [ -n "${CHECKPOINT_INTERVAL:-}" ] &&
+    collector_argv_out+=(--checkpoint-interval "${CHECKPOINT_INTERVAL}s")
   return 0
 }
 
@@ -99,6 +103,7 @@ worker_argv() {
     worker_argv_out+=(--service "$SERVICE" --mode "$MODE")
   fi
   [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
+  [ -n "${REDIS_URL:-}" ] && worker_argv_out+=(--redis "$REDIS_URL")
   [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")
   clock_args clock workers "$host"
   worker_argv_out+=("${clock[@]}")
@@ -119,7 +124,11 @@ producer_argv() {
   if [ -z "$speedup" ] && [ "$RATE_SET" -eq 0 ]; then
     speedup="$(wf_producer "$wf_name" speedup)"
   fi
-  case "$source" in nab:*) source="nab:$(abs_path "${source#nab:}")" ;; esac
+  case "$source" in
+    nab:*) source="nab:$(abs_path "${source#nab:}")" ;;
+    # The devices pace an MQTT source; it ends with their end markers.
+    mqtt://*) speedup="" ;;
+  esac
   case "$arrival" in trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;; esac
   [ -n "$labels" ] && labels="$(abs_path "$labels")"
   producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND")
@@ -131,7 +140,8 @@ producer_argv() {
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||
-     { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]]; }; then
+     { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]] &&
+       [[ "$source" != mqtt://* ]]; }; then
     producer_argv_out+=(--duration "$DURATION")
   fi
   [ -n "$source" ] && producer_argv_out+=(--source "$source")
@@ -244,10 +254,11 @@ preflight_endpoints() {
 # (preflight_endpoints) and run directory (preflight_run).
 check_pipeline_argv() {
   local wf_name="$1" results="$2" expect="$3" grace="$4" fn run
-  local FRONTEND BACKEND COLLECTOR STATS
+  local FRONTEND BACKEND COLLECTOR STATS REDIS_URL
   local -a argv
   run="$(preflight_run)"
   read -r FRONTEND BACKEND COLLECTOR STATS < <(preflight_endpoints)
+  REDIS_URL="$(redis_url "$wf_name" "$run")" || exit 2
   # The broker first: it gets --drain-timeout as given, the collector that
   # plus 15 s, so a refusal names the user's value.
   broker_argv argv "$run" "$wf_name" "$FRONTEND" "$BACKEND" "$COLLECTOR" "$STATS"
@@ -312,7 +323,11 @@ start_worker() {
 # worker_pids RUN FUNCTION [HOST]: live workers of FUNCTION (on HOST),
 # oldest first; the records of dead ones are removed.
 worker_pids() {
-  local run="$1" fn="$2" host="${3-}" f name index pid
+  local run="$1" fn="$2" host="${3-}" f name index pid alive
+  # Slurm steps: the queue is asked once, not once per step.
+  local -A steps_in_queue=()
+  local queue_known=0
+  if [ -n "${CLUSTER:-}" ] && slurm_step_states steps_in_queue; then queue_known=1; fi
   for f in "$run/pids/worker-$fn-"*.pid; do
     name="$(basename "$f" .pid)"
     index="${name#"worker-$fn-"}"
@@ -321,8 +336,13 @@ worker_pids() {
   done | sort -n | while read -r index name; do
     pid="$(pid_of "$run" "$name")"
     if [ -n "$host" ] && [ "${pid%%:*}" != "$host" ]; then continue; fi
-    if pid_alive "$pid"; then echo "$pid"
-    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host"; fi
+    if [[ "$pid" == *:slurm/* ]] && [ "$queue_known" -eq 1 ]; then
+      alive=0; [ -n "${steps_in_queue[${pid#*:slurm/}]+x}" ] && alive=1
+    else
+      alive=0; pid_alive "$pid" && alive=1
+    fi
+    if [ "$alive" -eq 1 ]; then echo "$pid"
+    else rm -f "$run/pids/$name.pid" "$run/pids/$name.host" "$run/pids/$name.step"; fi
   done
 }
 
@@ -356,8 +376,10 @@ scale_to() {
     echo "$next" >"$run/next-index-$fn"
   elif [ "$have" -gt "$want" ]; then
     # Newest first: they have served least. SIGTERM makes a worker say BYE
-    # and finish what it was given before leaving.
+    # and finish what it was given before leaving. Slurm's figures of a
+    # step are sampled while it still runs.
     victims=("${pids[@]:$want}")
+    slurm_sample "$run"
     stop_pids 30 "${victims[@]}"
   fi
 }
@@ -472,6 +494,14 @@ pipeline_start() {
   fi
   METRICS="$bound" broker_argv argv "$run" "$wf_name" "$frontend" "$backend" "$collector" "$stats"
   broker_record "$run" "${argv[@]}"
+  # The feature store, before the workers that use it.
+  REDIS_URL="$(redis_url "$wf_name" "$run")" || exit 2
+  if [ -n "$REDIS_URL" ] && [ -z "$REDIS" ]; then
+    redis_start "$run"
+  elif [ -n "$REDIS_URL" ] && [ -z "$HOSTS_FILE" ] && [ -z "${CLUSTER:-}" ] &&
+       ! redis_ping "$REDIS_URL"; then
+    info "warning: no answer from the Redis at $REDIS_URL: events will fail with dependency_unavailable until it answers"
+  fi
   # The run's env: how scale, produce and status find this pipeline.
   {
     local v
@@ -479,7 +509,7 @@ pipeline_start() {
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
-             CLOCK_SYNC CLOCK_SKEWS; do
+             CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED REDIS_URL; do
       printf '%s=%q\n' "$v" "${!v}"
     done
   } >"$run/env"
@@ -520,6 +550,57 @@ pipeline_start() {
   return 0
 }
 
+# redis_url WF RUN: the Redis the workers of WF get as --redis: --redis
+# when given, else the private one's socket in RUN when the workflow uses
+# {redis}, else nothing.
+redis_url() {
+  wf_uses_redis "$1" || return 0
+  if [ -n "$REDIS" ]; then
+    echo "$REDIS"
+  elif [ -n "${CLUSTER:-}" ]; then
+    usage_error "--cluster: workflow $(wf_get "$1" name) uses a feature store ({redis}); give --redis HOST:PORT that every node reaches"
+  elif [ -n "${HOSTS_FILE:-}" ]; then
+    usage_error "--hosts: workflow $(wf_get "$1" name) uses a feature store ({redis}); give --redis HOST:PORT that every workers host reaches"
+  else
+    echo "unix:$2/redis.sock"
+  fi
+}
+
+# redis_ping URL: does the Redis at URL (unix:PATH, /PATH, [redis://]HOST:PORT)
+# answer PING within 2 s? (redis-cli comes with redis-server.)
+redis_ping() {
+  local url="${1#redis://}"
+  local -a where
+  case "$url" in
+    unix:*) where=(-s "${url#unix:}") ;;
+    /*) where=(-s "$url") ;;
+    *) where=(-h "${url%:*}" -p "${url##*:}") ;;
+  esac
+  [ "$(timeout 2 redis-cli "${where[@]}" ping 2>/dev/null)" = PONG ]
+}
+
+# redis_start RUN: a private redis-server for the run, on a unix socket in
+# RUN only (port 0: no TCP), without persistence (nothing is saved or
+# appended), logging into RUN/logs/redis.log; ready when its socket is.
+redis_start() {
+  local run="$1" tries=0 pid
+  command -v redis-server >/dev/null 2>&1 ||
+    die "the workflow needs a feature store and redis-server is not installed (apt-get install redis-server), or give --redis URL"
+  start_bg "$run" redis redis-server --port 0 --unixsocket "$run/redis.sock" \
+    --unixsocketperm 700 --save '' --appendonly no --dir "$run" \
+    --daemonize no --databases 1 --logfile ''
+  until [ -S "$run/redis.sock" ]; do
+    pid="$(pid_of "$run" redis)"
+    if ! pid_alive "$pid"; then
+      cat "$run/logs/redis.log" >&2
+      die "redis-server stopped while starting"
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 200 ] || die "redis-server did not open $run/redis.sock in 10 s"
+    sleep 0.05
+  done
+}
+
 # start_autoscaler RUN RESULTS
 start_autoscaler() {
   local run="$1" out="$2"
@@ -555,6 +636,7 @@ stop_workers() {
 # collector (writes results).
 pipeline_stop() {
   local run="$1" pid
+  slurm_sample "$run"
   # The autoscaler first, so it starts nothing while the rest stops.
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
@@ -562,6 +644,9 @@ pipeline_stop() {
   stop_workers "$run"
   pid="$(pid_of "$run" collector)"
   [ -n "$pid" ] && stop_pids 30 "$pid"
+  # The private feature store once no worker can call it.
+  pid="$(pid_of "$run" redis)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
   # up --prometheus: last, so it scraped what the others said last.
   pid="$(pid_of "$run" prometheus)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
@@ -577,6 +662,9 @@ pipeline_kill() {
     [ -f "$f" ] && { sig_proc KILL "$(pid_of "$run" "$(basename "$f" .host)")" || true; }
   done
   for f in "$run"/pids/*.pid; do
+    # A Slurm step's local pid is its srun, which ends with the step; and
+    # one that the autoscaler's scale started lives on another machine.
+    [ -f "${f%.pid}.step" ] && continue
     [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
   done
   if [ -n "${HOSTS_FILE:-}" ] && [ -f "$run/hosts" ]; then
@@ -790,6 +878,9 @@ supervise_run() {
   pid="$(pid_of "$run" autoscaler)"
   [ -n "$pid" ] && stop_pids 15 "$pid"
   stop_supervisor "$run"
+  # Slurm steps: their CPU time and RSS while they still run (the workers
+  # leave by themselves once the broker drained).
+  slurm_sample "$run"
   # The signal goes to the broker itself (HOST:PID on a host of --hosts);
   # its local process (there: the host command) tells when it ended.
   bpid="$(local_pid_of "$run" broker)"

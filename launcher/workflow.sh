@@ -73,16 +73,34 @@ wf_producer() { wf_get "$1" "producer.$2"; }
 # wf_option TABLE FUNCTION KEY: one option of FUNCTION, or nothing.
 wf_option() { wf_get "$1" "function.$2.option.$3"; }
 
+# wf_uses_redis TABLE: does an option of the workflow name the run's Redis
+# ({redis}, the feature store)?
+wf_uses_redis() {
+  local -n wf_uses_redis_t="$1"
+  local key
+  for key in "${!wf_uses_redis_t[@]}"; do
+    [[ "$key" == function.*.option.* && "${wf_uses_redis_t[$key]}" == *"{redis}"* ]] &&
+      return 0
+  done
+  return 1
+}
+
 # ensure_model TABLE: train the fraud model on first use, where the fraud
-# function's model option says (relative to the source tree).
+# function's model option says (relative to the source tree), and again
+# when it predates the streaming features (its metrics do not say
+# "streaming"); a model trained with --streaming off is kept.
 ensure_model() {
   local model
   wf_has_function "$1" fraud || return 0
   model="$(wf_option "$1" fraud model)"
   model="${model:-models/fraud.json}"
   case "$model" in /*) ;; *) model="$ROOT/$model" ;; esac
-  [ -f "$model" ] && return 0
-  info "no model at $model: training it (eventide-train, seeded, a few seconds)"
+  if [ -f "$model" ]; then
+    jq -e 'has("streaming")' "$model.metrics.json" >/dev/null 2>&1 && return 0
+    info "the model at $model predates the streaming features: training it again"
+  else
+    info "no model at $model: training it (eventide-train, seeded, a few seconds)"
+  fi
   mkdir -p "$(dirname "$model")"
   "$BIN/eventide-train" --out "$model" >&2 || die "training the fraud model failed"
 }

@@ -9,6 +9,7 @@
 #include "common/curve.h"
 #include "common/opts.h"
 #include "common/workflow.h"
+#include "producer/labels.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -90,6 +91,8 @@ et_producer_config_make(const et_producer_config_t *cfg, et_arrival_t **arrival,
         *flag = "arrival";
         return -1;
     }
+    if (cfg->mqtt)
+        return 0;
     et_source_options_t opts;
     et_source_options_defaults(&opts);
     opts.seed = s_source_seed(cfg);
@@ -225,6 +228,41 @@ s_error(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from,
     return et_opts_error(spec, flag, value, why);
 }
 
+/* An mqtt source: messages are the events, so the options that shape a
+ * schedule or a generated payload have nothing to act on. */
+static int
+s_check_mqtt(const et_opts_t *spec, const et_producer_config_t *cfg,
+             unsigned from, int trace)
+{
+    static const char *const unused[] = {"fraud-rate", "malformed-rate"};
+    char number[64];
+    if (trace)
+        return et_opts_error(spec, "arrival", cfg->arrival,
+                             "an mqtt source's messages are the arrivals");
+    if (cfg->speedup_given) {
+        snprintf(number, sizeof number, "%g", cfg->speedup);
+        return s_error(spec, cfg, from, "speedup", number,
+                       "an mqtt source is paced by its publishers "
+                       "(eventide sensors --speedup)");
+    }
+    for (size_t i = 0; i < sizeof unused / sizeof unused[0]; i++) {
+        if (et_opts_given(spec, unused[i]))
+            return et_opts_error(spec, unused[i], NULL,
+                                 "not used with --source mqtt://");
+    }
+    if (cfg->payload_bytes)
+        return et_opts_error(spec, "payload-bytes", NULL,
+                             "not used with --source mqtt://");
+    if (cfg->labels[0]) {
+        char why[512];
+        et_labels_t *labels = et_labels_load(cfg->labels, why, sizeof why);
+        if (!labels)
+            return s_error(spec, cfg, from, "labels", cfg->labels, why);
+        et_labels_destroy(&labels);
+    }
+    return ET_OPTS_RUN;
+}
+
 /* The checks no single flag can make alone; the replayed files are read
  * here. ET_OPTS_RUN or ET_OPTS_USAGE. */
 static int
@@ -245,10 +283,18 @@ s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
                 why);
         return ET_OPTS_USAGE;
     }
-    et_source_kind_t kind = et_source_kind(source);
     int trace = et_arrival_kind(arrival) == ET_ARRIVAL_TRACE;
     int fraud_rate = et_opts_given(spec, "fraud-rate") > 0;
-    if (trace && kind == ET_SOURCE_NAB) {
+    if (cfg->mqtt) {
+        rc = s_check_mqtt(spec, cfg, from, trace);
+        et_arrival_destroy(&arrival);
+        return rc;
+    }
+    et_source_kind_t kind = et_source_kind(source);
+    if (et_opts_given(spec, "mqtt-client-id")) {
+        et_opts_error(spec, "mqtt-client-id", cfg->mqtt_client_id,
+                      "only --source mqtt://HOST:PORT/TOPIC uses it");
+    } else if (trace && kind == ET_SOURCE_NAB) {
         et_opts_error(spec, "arrival", cfg->arrival,
                       "a nab source has its own timestamps: replay them "
                       "with --speedup, not a trace");
@@ -356,9 +402,21 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .size = sizeof cfg->source,
          .arg = "SPEC",
          .def = "synthetic",
-         .help = "payloads and labels: synthetic, fraud or nab:FILE; "
-                 "nab:FILE replays a NAB series (timestamp,value) as "
-                 "{series, ts, value}"},
+         .help = "payloads and labels: synthetic, fraud, nab:FILE or "
+                 "mqtt://HOST:PORT/TOPIC; nab:FILE replays a NAB series "
+                 "(timestamp,value) as {series, ts, value}; mqtt:// "
+                 "subscribes (QoS 1, persistent session) and makes each "
+                 "reading published there an event, its 'time' the "
+                 "intended time, until --duration or every device's end "
+                 "marker"},
+        {.name = "mqtt-client-id",
+         .type = ET_OPT_NAME,
+         .dest = cfg->mqtt_client_id,
+         .size = sizeof cfg->mqtt_client_id,
+         .arg = "ID",
+         .help = "mqtt: the session's client id, fixed for the run so a "
+                 "reconnect finds the messages queued for it (default: "
+                 "eventide-producer-ID)"},
         {.name = "labels",
          .type = ET_OPT_STRING,
          .dest = cfg->labels,
@@ -501,6 +559,16 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
     if (cfg->workflow[0] &&
         (rc = s_apply_workflow(&spec, cfg, &from)) != ET_OPTS_RUN)
         return rc;
+    if (strncmp(cfg->source, "mqtt://", 7) == 0) {
+        char why[256];
+        if (et_mqtturl_parse(cfg->source, 1, &cfg->mqtt_url, why, sizeof why) !=
+            0)
+            return s_error(&spec, cfg, from, "source", cfg->source, why);
+        cfg->mqtt = 1;
+        if (!cfg->mqtt_client_id[0])
+            snprintf(cfg->mqtt_client_id, sizeof cfg->mqtt_client_id,
+                     "eventide-producer-%" PRIu32, cfg->id);
+    }
     if ((rc = s_check(&spec, cfg, from)) != ET_OPTS_RUN)
         return rc;
     return et_opts_checked(&spec);

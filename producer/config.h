@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/log.h"
 #include "producer/arrival.h"
+#include "producer/mqtt.h"
 #include "producer/source.h"
 
 #include <limits.h>
@@ -54,6 +55,10 @@ typedef struct {
     uint64_t clock_interval_ns;      /* --clock-interval */
     int64_t clock_skew_ns;           /* --clock-skew: emulated clock error */
     char host_name[ET_NAME_MAX];     /* --host-name, "" = gethostname */
+    /* --source mqtt://HOST:PORT/TOPIC: events are the messages there */
+    int mqtt;
+    et_mqtturl_t mqtt_url;
+    char mqtt_client_id[ET_MQTTURL_CLIENT_ID_MAX + 1]; /* --mqtt-client-id */
 } et_producer_config_t;
 
 /* Fill *cfg from the defaults, the command line and --workflow NAME|FILE.
@@ -70,7 +75,9 @@ int et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv);
 
 /* Make the arrival schedule and the event source *cfg describes (seeded
  * from --seed and --id, so producers that share a seed still differ).
- * Returns 0 with both set (the caller owns them), or -1 with both NULL,
+ * With an mqtt source only the schedule is made (*source NULL): the
+ * messages are the events. Returns 0 with both set (the caller owns
+ * them), or -1 with both NULL,
  * the long name of the option at fault ("arrival", "source" or "labels")
  * in *flag and the reason in 'why'. */
 int et_producer_config_make(const et_producer_config_t *cfg,

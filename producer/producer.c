@@ -15,6 +15,10 @@
 #include "common/curve.h"
 #include "common/zsock.h"
 #include "producer/arrival.h"
+#include "producer/labels.h"
+#include "producer/mqtt.h"
+#include "producer/reading.h"
+#include "producer/seqtrack.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +51,13 @@
 #define S_SHED_FLUSH_NS (10 * ET_NS_PER_MS)
 /* The collector's PUSH carries two messages a run. */
 #define S_COLLECTOR_HWM 16
+/* mqtt: the longest wait for MQTT traffic per pass, so REJECTs, the stop
+ * flag and the progress bar are looked at often enough. */
+#define S_MQTT_STEP_MS 20
+/* mqtt: once every device's end marker is in, how long readings still
+ * missing may take to arrive (a redelivery after a reconnect) before the
+ * run ends with them counted as gaps. */
+#define S_MQTT_END_GRACE_NS (2 * ET_NS_PER_S)
 
 /* ---- the run ------------------------------------------------------------- */
 
@@ -94,6 +105,14 @@ typedef struct {
     et_clockprobe_t *probe;
     char name[ET_NAME_MAX];
     char host[ET_NAME_MAX];
+    /* --source mqtt://: the messages are the events */
+    et_mqtt_t *mqtt;
+    et_seqtrack_t *seqtrack;
+    et_labels_t *labels; /* NULL without --labels */
+    et_ingest_t ingest;
+    uint64_t end_seen_ns; /* CLOCK_MONOTONIC: the latest end marker */
+    int failed;           /* a reading could not be handled: stop */
+    int mqtt_lib;         /* libmosquitto initialised */
 } s_run_t;
 
 static void
@@ -379,12 +398,21 @@ s_tell_collector(s_run_t *run, et_msg_type_t type)
                     zmq_strerror(errno));
 }
 
-/* HELLO's arrival text: the schedule's, or the series' own timestamps. */
+/* HELLO's arrival text: the schedule's, the series' own timestamps, or
+ * the MQTT messages'. */
 static const char *
 s_arrival_text(const s_run_t *run)
 {
+    if (run->cfg->mqtt)
+        return "mqtt";
     return run->plan.time_driven ? run->time_text
                                  : et_arrival_describe(run->arrival);
+}
+
+static const char *
+s_source_text(const s_run_t *run)
+{
+    return run->cfg->mqtt ? run->cfg->source : et_source_describe(run->source);
 }
 
 void
@@ -492,8 +520,8 @@ s_hello(s_run_t *run)
                         .duration_s = (double)run->plan.planned_ns / 1e9,
                         .seed = cfg->seed};
     snprintf(hello.arrival, sizeof hello.arrival, "%s", s_arrival_text(run));
-    snprintf(hello.source, sizeof hello.source, "%s",
-             et_source_describe(run->source));
+    snprintf(hello.source, sizeof hello.source, "%.*s",
+             (int)sizeof hello.source - 1, s_source_text(run));
     for (;;) {
         if (*run->stop)
             return 1;
@@ -541,7 +569,8 @@ s_done(s_run_t *run)
                            ? (int64_t)(run->lag_sum_ns / (double)run->lag_count)
                            : 0,
         .finished_ns =
-            et_clock_real_ns() + et_clockprobe_correction(run->probe)};
+            et_clock_real_ns() + et_clockprobe_correction(run->probe),
+        .ingest = run->ingest};
     msgpack_sbuffer_clear(&run->body);
     if (et_codec_encode_done(&run->body, &done) != 0) {
         ET_LOG_ERROR("out of memory building DONE");
@@ -704,6 +733,178 @@ s_schedule(s_run_t *run)
     return 0;
 }
 
+/* ---- --source mqtt:// ----------------------------------------------------
+ * Each reading is an event as soon as it arrives (open loop: sent, or
+ * refused under the broker's pause, never held back), its intended time
+ * the device's 'time'. Malformed payloads and duplicates are counted and
+ * skipped; so nothing the MQTT broker delivered goes unaccounted:
+ * received = sent + malformed + duplicates (end markers aside). */
+
+static void
+s_skip(uint64_t *counter, const char *what, const char *why)
+{
+    (*counter)++;
+    ET_LOG_WARN_LIMITED("mqtt: %s skipped: %s (%" PRIu64 " so far)", what, why,
+                        *counter);
+}
+
+static void
+s_on_reading(const void *payload, size_t size, void *arg)
+{
+    s_run_t *run = arg;
+    et_reading_t reading;
+    char why[256];
+    if (run->failed)
+        return;
+    if (et_reading_parse(payload, size, &reading, why, sizeof why) != 0) {
+        run->ingest.received++;
+        s_skip(&run->ingest.malformed, "malformed payload", why);
+        return;
+    }
+    if (reading.end) {
+        if (et_seqtrack_end(run->seqtrack, reading.device, reading.seq) != 0)
+            ET_LOG_WARN_LIMITED("mqtt: end marker of %s ignored: %s",
+                                reading.device, strerror(errno));
+        else
+            run->end_seen_ns = et_clock_mono_ns();
+        return;
+    }
+    run->ingest.received++;
+    if (reading.has_seq) {
+        int verdict =
+            et_seqtrack_see(run->seqtrack, reading.device, reading.seq);
+        if (verdict < 0 && errno == ENOMEM) {
+            ET_LOG_ERROR("mqtt: out of memory tracking devices");
+            run->failed = 1;
+            return;
+        }
+        if (verdict < 0) {
+            s_skip(&run->ingest.malformed, "reading",
+                   "more devices than this producer tracks");
+            return;
+        }
+        if (verdict == ET_SEQTRACK_DUPLICATE) {
+            run->ingest.duplicates++;
+            ET_LOG_DEBUG("mqtt: duplicate %s #%" PRIu64 " skipped",
+                         reading.device, reading.seq);
+            return;
+        }
+    }
+    if (run->scheduled >= S_SEQ_LIMIT) {
+        s_skip(&run->ingest.malformed, "reading",
+               "event sequence space exhausted");
+        return;
+    }
+    if (et_reading_pack(&reading, &run->payload) != 0) {
+        ET_LOG_ERROR("mqtt: out of memory building an event");
+        run->failed = 1;
+        return;
+    }
+    run->label = run->labels
+                     ? et_labels_find(run->labels, reading.series,
+                                      (int64_t)llround(reading.ts * 1e9))
+                     : ET_LABEL_NONE;
+    int64_t now = et_clock_real_ns();
+    int64_t intended_ns = reading.has_time ? reading.time_ns : now;
+    uint64_t seq = run->scheduled++;
+    int rc;
+    if (now < run->pause_until_ns) {
+        rc = s_shed_event(run, seq, intended_ns);
+    } else {
+        rc = s_flush_shed(run);
+        if (rc == 0)
+            rc = s_send_event(run, seq, intended_ns);
+    }
+    if (rc != 0)
+        run->failed = 1;
+}
+
+/* The plan of an mqtt run: --duration if given, else until the end
+ * markers (never past the longest duration); the rate is the devices'. */
+static int
+s_ingest_new(s_run_t *run)
+{
+    const et_producer_config_t *cfg = run->cfg;
+    const int64_t max_ns = (int64_t)ET_PRODUCER_DURATION_MAX_S * ET_NS_PER_S;
+    memset(&run->plan, 0, sizeof run->plan);
+    run->plan.limit_ns =
+        cfg->duration_given ? (int64_t)cfg->duration_ns : max_ns;
+    run->plan.planned_ns = run->plan.limit_ns;
+    run->ingest.kind = ET_INGEST_MQTT;
+    if (et_mqtt_lib_init() != 0) {
+        ET_LOG_ERROR("mqtt: cannot initialise libmosquitto");
+        return -1;
+    }
+    run->mqtt_lib = 1;
+    char why[512];
+    if (cfg->labels[0] &&
+        !(run->labels = et_labels_load(cfg->labels, why, sizeof why))) {
+        ET_LOG_ERROR("--labels: %s", why);
+        return -1;
+    }
+    if (!(run->seqtrack = et_seqtrack_new()) ||
+        !(run->mqtt = et_mqtt_new(&cfg->mqtt_url, cfg->mqtt_client_id,
+                                  s_on_reading, run))) {
+        ET_LOG_ERROR("mqtt: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Is the input over? Every device seen sent its end marker, and none has
+ * a gap left or the grace after the last marker has passed. A device that
+ * never sends one keeps the run going until --duration. */
+static int
+s_ingest_over(const s_run_t *run)
+{
+    if (!et_seqtrack_all_ended(run->seqtrack))
+        return 0;
+    return et_seqtrack_complete(run->seqtrack) ||
+           et_clock_mono_ns() - run->end_seen_ns >= S_MQTT_END_GRACE_NS;
+}
+
+static int
+s_ingest(s_run_t *run)
+{
+    const et_producer_config_t *cfg = run->cfg;
+    int64_t end_ns = run->start_ns + run->plan.limit_ns;
+    ET_LOG_INFO("mqtt: subscribing to %s on %s:%d as %s", cfg->mqtt_url.topic,
+                cfg->mqtt_url.host, cfg->mqtt_url.port, cfg->mqtt_client_id);
+    while (!*run->stop && !run->failed && !s_ingest_over(run)) {
+        if (et_clock_real_ns() >= end_ns)
+            break;
+        if (et_mqtt_step(run->mqtt, S_MQTT_STEP_MS) != 0) {
+            ET_LOG_ERROR("mqtt: %s", strerror(errno));
+            return -1;
+        }
+        if (s_drain(run) != 0)
+            return -1;
+        if (run->shed.count &&
+            et_clock_mono_ns() - run->shed_started_ns >= S_SHED_FLUSH_NS &&
+            s_flush_shed(run) != 0)
+            return -1;
+        s_progress(run, 0);
+    }
+    if (run->failed || s_flush_shed(run) != 0)
+        return -1;
+    uint64_t connections = et_mqtt_connections(run->mqtt);
+    run->ingest.reconnects = connections > 1 ? connections - 1 : 0;
+    run->ingest.gaps = et_seqtrack_gaps(run->seqtrack);
+    size_t ended = et_seqtrack_ended(run->seqtrack);
+    size_t devices = et_seqtrack_devices(run->seqtrack);
+    if (!*run->stop)
+        ET_LOG_INFO("mqtt: input over (%s): %zu of %zu devices sent their "
+                    "end marker",
+                    et_seqtrack_all_ended(run->seqtrack) ? "end markers"
+                                                         : "--duration",
+                    ended, devices);
+    if (run->ingest.gaps)
+        ET_LOG_WARN("mqtt: %" PRIu64 " readings never arrived (gaps in the "
+                    "devices' sequence numbers)",
+                    run->ingest.gaps);
+    return 0;
+}
+
 static void
 s_summary(const s_run_t *run)
 {
@@ -718,6 +919,13 @@ s_summary(const s_run_t *run)
            ", behind schedule max %.2f ms mean %.2f ms\n",
            run->cfg->id, run->sent, run->send_failed, run->rejected, shed,
            (double)run->lag_max_ns / 1e6, lag_mean_ms);
+    if (run->cfg->mqtt)
+        printf("producer %" PRIu32 ": mqtt received %" PRIu64
+               ", malformed %" PRIu64 ", duplicates %" PRIu64 ", gaps %" PRIu64
+               ", reconnects %" PRIu64 "\n",
+               run->cfg->id, run->ingest.received, run->ingest.malformed,
+               run->ingest.duplicates, run->ingest.gaps,
+               run->ingest.reconnects);
     fflush(stdout);
 }
 
@@ -748,7 +956,12 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
         ET_LOG_ERROR("--%s: %s", flag, why);
         goto fail;
     }
-    s_plan(&run);
+    if (cfg->mqtt) {
+        if (s_ingest_new(&run) != 0)
+            goto fail;
+    } else {
+        s_plan(&run);
+    }
     run.ctx = zmq_ctx_new();
     if (!run.ctx) {
         ET_LOG_ERROR("zmq_ctx_new: %s", zmq_strerror(errno));
@@ -809,10 +1022,11 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     if (hello == 0) {
         ET_LOG_INFO("connected to %s: %s events, %s arrivals at %g events/s "
                     "for %g s, seed %" PRIu64,
-                    cfg->broker, et_source_describe(run.source),
-                    s_arrival_text(&run), run.plan.planned_rate_eps,
+                    cfg->broker, s_source_text(&run), s_arrival_text(&run),
+                    run.plan.planned_rate_eps,
                     (double)run.plan.planned_ns / 1e9, cfg->seed);
-        if (s_schedule(&run) != 0 || s_done(&run) != 0)
+        if ((cfg->mqtt ? s_ingest(&run) : s_schedule(&run)) != 0 ||
+            s_done(&run) != 0)
             goto fail;
         if (*stop)
             ET_LOG_WARN("stopped early after %" PRIu64 " events",
@@ -829,6 +1043,11 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
 fail:
     if (result != 0 && run.progress && run.start_ns > 0)
         fputc('\n', stderr);
+    et_mqtt_destroy(&run.mqtt);
+    if (run.mqtt_lib)
+        et_mqtt_lib_cleanup();
+    et_seqtrack_destroy(&run.seqtrack);
+    et_labels_destroy(&run.labels);
     et_clockprobe_stop(&run.probe);
     et_zsock_close(&run.collector);
     et_zsock_close(&run.sock);

@@ -482,3 +482,20 @@ et_source_backwards(const et_source_t *self)
 {
     return self->backwards;
 }
+
+int
+et_source_sample(const et_source_t *self, size_t index, int64_t *ts_ns,
+                 double *value)
+{
+    if (self->kind != ET_SOURCE_NAB || index >= self->n_samples)
+        return 0;
+    *ts_ns = self->samples[index].ts_ns;
+    *value = self->samples[index].value;
+    return 1;
+}
+
+const char *
+et_source_series(const et_source_t *self)
+{
+    return self->kind == ET_SOURCE_NAB ? self->series : NULL;
+}

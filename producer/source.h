@@ -85,6 +85,15 @@ et_source_kind_t et_source_kind(const et_source_t *self);
 /* Short text for HELLO: "synthetic", "fraud", "nab:nyc_taxi.csv". */
 const char *et_source_describe(const et_source_t *self);
 
+/* nab only: sample 'index' (0-based, in file order) into *ts_ns (unix
+ * time) and *value. Returns 1, or 0 past the end or for another source. */
+int et_source_sample(const et_source_t *self, size_t index, int64_t *ts_ns,
+                     double *value);
+
+/* nab only: the series' name (the file's basename without ".csv"), as in
+ * the payload; NULL for another source. */
+const char *et_source_series(const et_source_t *self);
+
 /* Rows of a nab file whose timestamp is earlier than the row before (real
  * data has some); a time-driven replay sends them at once. */
 uint64_t et_source_backwards(const et_source_t *self);

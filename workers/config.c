@@ -179,7 +179,26 @@ done:
     return rc;
 }
 
-/* {out} and {root} in every option value. */
+/* 'text' with every "{redis}" replaced by 'url' into dst[size]. Returns
+ * 0, or -1 when it does not fit. */
+static int
+s_expand_redis(const char *text, const char *url, char *dst, size_t size)
+{
+    size_t used = 0, url_len = strlen(url);
+    for (const char *p = text; *p;) {
+        int here = strncmp(p, "{redis}", 7) == 0;
+        size_t len = here ? url_len : 1;
+        if (used + len >= size)
+            return -1;
+        memcpy(dst + used, here ? url : p, len);
+        used += len;
+        p += here ? 7 : 1;
+    }
+    dst[used] = '\0';
+    return 0;
+}
+
+/* {out}, {root} and {redis} in every option value. */
 static int
 s_expand_options(et_worker_config_t *cfg, et_opts_t *spec)
 {
@@ -187,9 +206,14 @@ s_expand_options(et_worker_config_t *cfg, et_opts_t *spec)
     for (unsigned i = 0; i < cfg->n_options; i++) {
         char *option = cfg->options[i];
         size_t key = s_key_len(option) + 1;
-        char value[ET_WORKER_OPTION_MAX];
-        if (et_workflow_expand(option + key, out_dir, value, sizeof value) !=
-                0 ||
+        char value[ET_WORKER_OPTION_MAX], with_redis[ET_WORKER_OPTION_MAX];
+        if (strstr(option + key, "{redis}") && !cfg->redis[0])
+            return et_opts_error(spec, "option", option,
+                                 "uses {redis}: give --redis URL (./eventide "
+                                 "run and up start a private redis-server)");
+        if (s_expand_redis(option + key, cfg->redis, with_redis,
+                           sizeof with_redis) != 0 ||
+            et_workflow_expand(with_redis, out_dir, value, sizeof value) != 0 ||
             key + strlen(value) >= sizeof cfg->options[i]) {
             const char *why = strstr(option + key, "{out}") && !out_dir
                                   ? "uses {out}: give --out DIR"
@@ -300,6 +324,14 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
          .arg = "DIR",
          .help = "the run's results directory: replaces {out} in option "
                  "values ({root} is the project's root)"},
+        {.name = "redis",
+         .type = ET_OPT_STRING,
+         .dest = cfg->redis,
+         .size = sizeof cfg->redis,
+         .arg = "URL",
+         .help = "the run's Redis (unix:PATH, /PATH or HOST:PORT): replaces "
+                 "{redis} in option values (the fraud workflow's feature "
+                 "store)"},
         {.name = "slots",
          .type = ET_OPT_U32,
          .dest = &cfg->slots,

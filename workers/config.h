@@ -25,6 +25,9 @@
  * on it (in-flight tasks are still finished and answered). */
 #define ET_WORKER_BYE_TIMEOUT_NS (10LL * 1000000000LL)
 
+/* Longest --redis URL, NUL included. */
+#define ET_WORKER_REDIS_MAX 513
+
 /* Longest "KEY=VALUE" function option, after {out} and {root} expansion. */
 #define ET_WORKER_OPTION_MAX (ET_OPTION_KEY_MAX + PATH_MAX)
 
@@ -47,6 +50,7 @@ typedef struct {
     size_t max_payload;                /* --max-payload, input and output */
     char workflow[PATH_MAX];           /* --workflow NAME|FILE, "" = none */
     char out_dir[PATH_MAX - 64];       /* --out: {out} in options */
+    char redis[ET_WORKER_REDIS_MAX];   /* --redis: {redis} in options */
     /* Function options, "KEY=VALUE" with distinct keys: the workflow's,
      * then --option (which replaces a key the workflow set). */
     char options[ET_FUNCTION_OPTIONS_MAX][ET_WORKER_OPTION_MAX];

@@ -1,11 +1,15 @@
 /* Training the fraud model: the same generator the producer replays and the
- * same feature code preprocess serves with, XGBoost through its C API with
+ * same feature code preprocess serves with (and, with streaming features,
+ * the card histories kept as the Redis feature store keeps them and turned
+ * into features by the code the fraud function uses), XGBoost through its
+ * C API with
  * fixed parameters and thread count (hist boosting is deterministic for a
  * given nthread), a held-out tail for AUC, precision and recall. */
 #include "workers/train.h"
 
 #include "common/clock.h"
 #include "workers/fraud/features.h"
+#include "workers/fraud/streaming.h"
 #include "workers/fraud/txgen.h"
 
 #include <errno.h>
@@ -20,6 +24,8 @@
 #include <xgboost/c_api.h>
 
 #define S_METRICS_SUFFIX ".metrics.json"
+/* The generator's cards, with room to spare. */
+#define S_CARDS_MAX 65536
 #define S_TMP_SUFFIX ".tmp.XXXXXX"
 
 /* ---- evaluation ---------------------------------------------------------- */
@@ -86,6 +92,9 @@ s_confusion(const float *scores, const int *labels, size_t n,
     }
     m->precision = m->tp + m->fp ? (double)m->tp / (double)(m->tp + m->fp) : 0;
     m->recall = m->tp + m->fn ? (double)m->tp / (double)(m->tp + m->fn) : 0;
+    m->f1 = m->precision + m->recall > 0
+                ? 2 * m->precision * m->recall / (m->precision + m->recall)
+                : 0;
 }
 
 /* ---- files --------------------------------------------------------------- */
@@ -175,6 +184,10 @@ s_write_metrics(const et_train_config_t *cfg, const et_train_metrics_t *m,
     for (size_t i = 0; i < ET_FEATURES_COUNT; i++)
         if (json_array_append_new(names, json_string(et_features_name(i))) != 0)
             goto nomem;
+    for (size_t i = 0; cfg->streaming && i < ET_STREAM_FEATURES; i++)
+        if (json_array_append_new(names,
+                                  json_string(et_stream_feature_name(i))) != 0)
+            goto nomem;
     /* json_pack would be shorter, but this way a failed field is a
      * failure rather than a silently missing key. */
     struct {
@@ -193,6 +206,8 @@ s_write_metrics(const et_train_config_t *cfg, const et_train_metrics_t *m,
         {"threshold", json_real(ET_TRAIN_THRESHOLD)},
         {"precision", json_real(m->precision)},
         {"recall", json_real(m->recall)},
+        {"f1", json_real(m->f1)},
+        {"streaming", json_boolean(cfg->streaming)},
         {"tp", json_integer((json_int_t)m->tp)},
         {"fp", json_integer((json_int_t)m->fp)},
         {"tn", json_integer((json_int_t)m->tn)},
@@ -292,6 +307,10 @@ et_train_run(const et_train_config_t *cfg, et_train_metrics_t *m,
 {
     int rc = -1;
     et_txgen_t *gen = NULL;
+    et_stream_memory_t *histories = NULL;
+    et_stream_entry_t *history = NULL;
+    const size_t width =
+        ET_FEATURES_COUNT + (cfg->streaming ? ET_STREAM_FEATURES : 0);
     float *x = NULL, *y = NULL, *scores = NULL;
     int *labels = NULL;
     DMatrixHandle dtrain = NULL, dtest = NULL;
@@ -311,7 +330,15 @@ et_train_run(const et_train_config_t *cfg, et_train_metrics_t *m,
     uint64_t start = et_clock_mono_ns();
     size_t n = (size_t)cfg->samples;
     gen = et_txgen_new(cfg->seed, cfg->fraud_rate, 0);
-    x = malloc(n * ET_FEATURES_COUNT * sizeof *x);
+    x = malloc(n * width * sizeof *x);
+    if (cfg->streaming) {
+        histories = et_stream_memory_new(S_CARDS_MAX);
+        history = malloc(ET_STREAM_KEEP_MAX * sizeof *history);
+        if (!histories || !history) {
+            snprintf(why, why_size, "out of memory");
+            goto fail;
+        }
+    }
     y = malloc(n * sizeof *y);
     labels = malloc(n * sizeof *labels);
     scores = malloc(n * sizeof *scores);
@@ -322,11 +349,25 @@ et_train_run(const et_train_config_t *cfg, et_train_metrics_t *m,
     for (size_t i = 0; i < n; i++) {
         et_tx_t tx;
         et_txgen_next(gen, &tx);
-        if (et_features_from_tx(&tx, x + i * ET_FEATURES_COUNT) != 0) {
+        float *row = x + i * width;
+        if (et_features_from_tx(&tx, row) != 0) {
             /* The generator promises valid transactions: a bug. */
             snprintf(why, why_size,
                      "generated transaction %" PRIu64 " is invalid", tx.tx);
             goto fail;
+        }
+        /* As served: preprocess records the transaction, then the fraud
+         * function reads the card's history and derives the features. */
+        if (cfg->streaming) {
+            if (et_stream_memory_record(histories, tx.card, tx.tx, tx.ts,
+                                        tx.amount) != 0) {
+                snprintf(why, why_size, "too many cards for the histories");
+                goto fail;
+            }
+            size_t k =
+                et_stream_memory_read(histories, tx.card, tx.ts, history);
+            et_stream_features(history, k, tx.tx, tx.ts,
+                               row + ET_FEATURES_COUNT);
         }
         labels[i] = tx.label;
         y[i] = (float)tx.label;
@@ -352,7 +393,7 @@ et_train_run(const et_train_config_t *cfg, et_train_metrics_t *m,
     m->generate_s = s_seconds_since(start);
 
     step = "building the training matrix";
-    if (XGDMatrixCreateFromMat(x, (bst_ulong)n_train, ET_FEATURES_COUNT, NAN,
+    if (XGDMatrixCreateFromMat(x, (bst_ulong)n_train, (bst_ulong)width, NAN,
                                &dtrain) != 0 ||
         XGDMatrixSetFloatInfo(dtrain, "label", y, (bst_ulong)n_train) != 0)
         goto xgb_fail;
@@ -380,9 +421,8 @@ et_train_run(const et_train_config_t *cfg, et_train_metrics_t *m,
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *predicted = NULL;
-    if (XGDMatrixCreateFromMat(x + n_train * ET_FEATURES_COUNT,
-                               (bst_ulong)n_test, ET_FEATURES_COUNT, NAN,
-                               &dtest) != 0 ||
+    if (XGDMatrixCreateFromMat(x + n_train * width, (bst_ulong)n_test,
+                               (bst_ulong)width, NAN, &dtest) != 0 ||
         XGBoosterPredictFromDMatrix(
             booster, dtest,
             "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
@@ -424,6 +464,8 @@ done:
     free(y);
     free(x);
     et_txgen_destroy(&gen);
+    free(history);
+    et_stream_memory_destroy(&histories);
     return rc;
 }
 
@@ -433,9 +475,11 @@ et_train_summary(FILE *out, const et_train_config_t *cfg,
 {
     fprintf(out,
             "train: %" PRIu64 " samples (fraud %.2f%%), held-out %" PRIu64
-            ": AUC %.4f, precision %.3f, recall %.3f at %.2f; trained in "
-            "%.2f s -> %s\n",
+            ": AUC %.4f, precision %.3f, recall %.3f, F1 %.3f at %.2f (%s); "
+            "trained in %.2f s -> %s\n",
             m->samples, 100.0 * m->fraud_share, m->heldout_samples, m->auc,
-            m->precision, m->recall, ET_TRAIN_THRESHOLD, m->train_s, cfg->out);
+            m->precision, m->recall, m->f1, ET_TRAIN_THRESHOLD,
+            cfg->streaming ? "raw and streaming features" : "raw features",
+            m->train_s, cfg->out);
     fflush(out);
 }

@@ -29,6 +29,7 @@ typedef struct {
     double precision;   /* held-out, at ET_TRAIN_THRESHOLD; 0 when
                            nothing is flagged */
     double recall;
+    double f1;               /* 2PR / (P + R), 0 when both are 0 */
     uint64_t tp, fp, tn, fn; /* held-out confusion at the threshold */
     double generate_s;       /* generating samples and features */
     double train_s;          /* boosting rounds only */

@@ -20,6 +20,7 @@ et_train_config_defaults(et_train_config_t *cfg)
     cfg->fraud_rate = 0.02;
     cfg->rounds = 100;
     cfg->max_depth = 6;
+    cfg->streaming = 1;
     cfg->eta = 0.1;
     cfg->threads = 2;
     cfg->log_level = ET_LOG_LEVEL_INFO;
@@ -41,6 +42,7 @@ s_parse_fraud_rate(const char *value, void *dest, char *why, size_t why_size)
 int
 et_train_config_parse(et_train_config_t *cfg, int argc, char **argv)
 {
+    static const char *const s_on_off[] = {"off", "on", NULL};
     et_train_config_defaults(cfg);
     et_opt_t opts[] = {
         {.name = "out",
@@ -89,6 +91,15 @@ et_train_config_parse(et_train_config_t *cfg, int argc, char **argv)
          .umax = ET_TRAIN_DEPTH_MAX,
          .arg = "N",
          .help = "tree depth, 1..16"},
+        {.name = "streaming",
+         .type = ET_OPT_CHOICE,
+         .dest = &cfg->streaming,
+         .choices = s_on_off,
+         .def = "on",
+         .arg = "on|off",
+         .help = "also the per-card streaming features the fraud function "
+                 "reads from the feature store (workers/fraud/streaming.h); "
+                 "off: the transaction's own fields only"},
         {.name = "log-level",
          .type = ET_OPT_LOG_LEVEL,
          .dest = &cfg->log_level,

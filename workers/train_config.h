@@ -22,6 +22,7 @@ typedef struct {
     double fraud_rate;
     uint32_t rounds;
     uint32_t max_depth;
+    int streaming;    /* --streaming on|off: the per-card features too */
     double eta;       /* learning rate (fixed, no flag) */
     unsigned threads; /* XGBoost nthread (fixed: results depend on it) */
     et_log_level_t log_level;

@@ -513,8 +513,8 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         ET_LOG_WARN_LIMITED("no memory for the output of event %llu", id);
         status = ET_STATUS_ERROR;
     }
-    if (status == ET_STATUS_ERROR) {
-        /* An ERROR carries no output, outcome or score. */
+    if (et_status_failed(status)) {
+        /* A failure carries no output, outcome or score. */
         zmq_msg_close(output);
         zmq_msg_init(output);
         result->outcome = ET_OUTCOME_NONE;
@@ -526,9 +526,10 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
     w->served++;
     ET_LOG_DEBUG("event %llu stage %u served by slot %u in %.3f ms: %s", id,
                  result->stage, slot, (double)result->service_ns / 1e6,
-                 status == ET_STATUS_OK      ? "ok"
-                 : status == ET_STATUS_ERROR ? "error"
-                                             : "filtered");
+                 status == ET_STATUS_OK            ? "ok"
+                 : status == ET_STATUS_ERROR       ? "error"
+                 : status == ET_STATUS_UNAVAILABLE ? "dependency unavailable"
+                                                   : "filtered");
 }
 
 /* Send 'count' settled results: one RESULT, or one RESULTS for several.

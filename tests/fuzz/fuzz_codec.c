@@ -117,6 +117,12 @@ s_cmp_done(const char *w, const et_done_t *a, const et_done_t *b)
     S_EQ(w, a, b, lag_max_ns);
     S_EQ(w, a, b, lag_mean_ns);
     S_EQ(w, a, b, finished_ns);
+    S_EQ(w, a, b, ingest.kind);
+    S_EQ(w, a, b, ingest.received);
+    S_EQ(w, a, b, ingest.malformed);
+    S_EQ(w, a, b, ingest.duplicates);
+    S_EQ(w, a, b, ingest.gaps);
+    S_EQ(w, a, b, ingest.reconnects);
 }
 
 static void

@@ -91,6 +91,9 @@ s_train(void)
     cfg.max_depth = 3;
     cfg.fraud_rate = 0.1;
     cfg.threads = 1;
+    /* Raw features: the fuzzed payload is parsed without a feature store
+     * (its replies are tested in test_store and test_fraud). */
+    cfg.streaming = 0;
     cfg.log_level = ET_LOG_LEVEL_ERROR;
     et_train_metrics_t metrics;
     char why[256];

@@ -97,7 +97,7 @@ s_codec(void)
                         .started_ns = 1700000000000000000};
     rc |= et_codec_encode_hello(&b, &hello);
     rc |= s_write_buf("codec", "hello", &b);
-    et_done_t done = {1, 1000, 2, 5000, 100, 1700000001000000000};
+    et_done_t done = {1, 1000, 2, 5000, 100, 1700000001000000000, {0}};
     rc |= et_codec_encode_done(&b, &done);
     rc |= s_write_buf("codec", "done", &b);
     et_ready_t ready = {"preprocess", "preprocess-1", 1234, 2, 5000000, 100000};

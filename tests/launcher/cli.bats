@@ -87,6 +87,20 @@ pipeline_settings='
   COLLECTOR=ipc:///r/collector.ipc; STATS=ipc:///r/stats.ipc
   show_argv() { local -a a; "$@"; printf "%s\n" "${a[*]}"; }'
 
+@test "redis_url: the private store for a workflow that names {redis}, --redis instead, none otherwise" {
+  in_launcher "$pipeline_settings"'
+    local -A wf syn; workflow_load wf fraud /out; workflow_load syn synthetic
+    echo "[$(redis_url wf /r)] [$(redis_url syn /r)]"
+    REDIS=host:6379; echo "[$(redis_url wf /r)] [$(redis_url syn /r)]"
+    REDIS_URL="$(redis_url wf /r)"; show_argv worker_argv a wf fraud 1
+    REDIS=""; HOSTS_FILE=/h; redis_url wf /r'
+  expect_usage "--hosts: workflow fraud uses a feature store ({redis}); give --redis HOST:PORT"
+  fraud="$ET_ROOT/workflows/fraud.json"
+  expect_output "[unix:/r/redis.sock] []
+[host:6379] []
+$ET_BIN_DIR/eventide-worker --function fraud --broker ipc:///r/backend.ipc --collector ipc:///r/collector.ipc --workflow $fraud --seed 1001 --instance fraud-1 --log-level info --redis host:6379 --clock-sync auto"
+}
+
 @test "worker_argv: the workflow file, and on top only what the user set" {
   in_launcher "$pipeline_settings"'
     OUT=/out; local -A wf; workflow_load wf fraud "$OUT"

@@ -20,7 +20,7 @@ BIN="$ET_BIN_DIR"
 BUILD="$(dirname "$BIN")"
 STATE="$ET_TEST_TMP/state"
 PROG=eventide
-for m in util deps options workflow hosts processes pipeline commands prometheus top help; do
+for m in util deps options workflow hosts slurm processes pipeline ingest commands prometheus top help; do
   . "$ROOT/launcher/$m.sh"
 done
 set_pipeline_defaults

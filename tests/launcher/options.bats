@@ -57,7 +57,7 @@ refuses() {
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
               --netem --clock-sync --clock-skew --transport --curve \
-              --supervise --cpus --metrics; do
+              --supervise --checkpoint-interval --cpus --metrics; do
     refuses "$flag" ""
   done
 }
@@ -146,6 +146,11 @@ refuses() {
   refuses --port-base 80 1023 65533 99999 x -1
 }
 
+@test "--redis: a socket path or HOST:PORT" {
+  accepts --redis REDIS unix:/run/r.sock /tmp/r.sock 127.0.0.1:6379 redis://cache.local:6380
+  refuses --redis relative.sock unix:r.sock host 'host:port' 'redis://a b:1'
+}
+
 @test "--supervise: how many broker (and collector) restarts, 0 (the default) to 100" {
   in_launcher 'echo "$SUPERVISE"'
   expect_ok
@@ -154,12 +159,32 @@ refuses() {
   refuses --supervise 101 -1 x 2.5 "5 "
 }
 
+@test "--checkpoint-interval: seconds, the collector's default when not given" {
+  in_launcher 'echo "[$CHECKPOINT_INTERVAL]"'
+  expect_ok
+  expect_output "[]"
+  accepts --checkpoint-interval CHECKPOINT_INTERVAL 0 0.5 30
+  refuses --checkpoint-interval -1 x 5s
+}
+
 @test "--supervise: not with --hosts" {
   in_launcher 'parse_pipeline_opt --supervise 3; check_pipeline_opts; echo ok'
   expect_ok
   expect_output ok
   in_launcher 'parse_pipeline_opt --hosts /nonexistent; parse_pipeline_opt --supervise 3; check_pipeline_opts'
   expect_usage "--supervise '3'" "not with --hosts"
+}
+
+@test "--ingest: mqtt only, a nab: source, not with --hosts" {
+  in_launcher 'parse_pipeline_opt --ingest mqtt; check_pipeline_opts; echo ok'
+  expect_ok
+  expect_output ok
+  in_launcher 'parse_pipeline_opt --ingest kafka; check_pipeline_opts'
+  expect_usage "--ingest 'kafka'" "expected mqtt"
+  in_launcher 'parse_pipeline_opt --ingest mqtt; parse_pipeline_opt --source fraud; check_pipeline_opts'
+  expect_usage "--ingest mqtt" "nab:FILE"
+  in_launcher 'parse_pipeline_opt --hosts /nonexistent; parse_pipeline_opt --ingest mqtt; check_pipeline_opts'
+  expect_usage "--ingest mqtt" "not with --hosts"
 }
 
 @test "--netem: HOST=SPEC, repeatable" {

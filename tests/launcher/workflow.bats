@@ -23,7 +23,7 @@ preprocess,fraud,decide,sink
 fraud
 []
 1
-exp:40ms
+
 []
 models/fraud.json
 /tmp/results/decisions.jsonl

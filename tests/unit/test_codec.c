@@ -1228,6 +1228,48 @@ test_codec_done_round_trips(void **state)
     assert_true(out.lag_max_ns == in.lag_max_ns);
     assert_true(out.lag_mean_ns == in.lag_mean_ns);
     assert_true(out.finished_ns == in.finished_ns);
+    /* A producer with its own schedule carries no ingest counts. */
+    assert_int_equal(out.ingest.kind, ET_INGEST_NONE);
+    assert_true(out.ingest.received == 0 && out.ingest.gaps == 0);
+    msgpack_sbuffer_destroy(&b);
+}
+
+static void
+test_codec_done_carries_ingest_counts(void **state)
+{
+    (void)state;
+    et_done_t in = s_done();
+    in.ingest = (et_ingest_t){.kind = ET_INGEST_MQTT,
+                              .received = 1000,
+                              .malformed = 3,
+                              .duplicates = 5,
+                              .gaps = 2,
+                              .reconnects = 1};
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_done(&b, &in), 0);
+    et_done_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_done(b.data, b.size, &out), 0);
+    assert_true(out.sent == in.sent);
+    assert_int_equal(out.ingest.kind, ET_INGEST_MQTT);
+    assert_true(out.ingest.received == 1000 && out.ingest.malformed == 3 &&
+                out.ingest.duplicates == 5 && out.ingest.gaps == 2 &&
+                out.ingest.reconnects == 1);
+    /* Seven to eleven fields, or twelve with kind NONE, are malformed. */
+    msgpack_sbuffer_clear(&b);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 7);
+    for (int i = 0; i < 7; i++)
+        msgpack_pack_uint64(&pk, 1);
+    assert_int_equal(et_codec_decode_done(b.data, b.size, &out), -1);
+    assert_int_equal(errno, EPROTO);
+    msgpack_sbuffer_clear(&b);
+    msgpack_pack_array(&pk, 12);
+    for (int i = 0; i < 12; i++)
+        msgpack_pack_uint64(&pk, i == 6 ? 0 : 1);
+    assert_int_equal(et_codec_decode_done(b.data, b.size, &out), -1);
     msgpack_sbuffer_destroy(&b);
 }
 
@@ -2604,6 +2646,7 @@ main(void)
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_hello_round_trips),
         cmocka_unit_test(test_codec_done_round_trips),
+        cmocka_unit_test(test_codec_done_carries_ingest_counts),
         cmocka_unit_test(test_codec_ready_round_trips),
         cmocka_unit_test(test_codec_task_round_trips),
         cmocka_unit_test(test_codec_result_round_trips),

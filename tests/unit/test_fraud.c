@@ -4,7 +4,10 @@
  * above an obvious legitimate purchase, the output is the input plus score,
  * bad input is an error and never a crash, scores agree across concurrent
  * slots and with the labels end to end (preprocess -> fraud), and init
- * refuses missing, broken, wrong-shaped and non-probability models. */
+ * refuses missing, broken, wrong-shaped and non-probability models. A
+ * second model takes the streaming features: it needs a store, reads the
+ * card's history from it (a fake Redis on a unix socket here), and a store
+ * that is down or answers nonsense makes the event ET_STATUS_UNAVAILABLE. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -27,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <xgboost/c_api.h>
 
@@ -91,8 +96,15 @@ s_setup(void **state)
     cfg.seed = 7;
     cfg.fraud_rate = 0.1; // enough fraud for 20 rounds to learn from
     cfg.threads = 1;      // OpenMP spin-waits are slow on a loaded machine
+    cfg.streaming = 0;    // raw features: no store needed
     et_train_metrics_t metrics;
     char why[256];
+    if (et_train_run(&cfg, &metrics, NULL, why, sizeof why) != 0) {
+        fprintf(stderr, "training failed: %s\n", why);
+        return -1;
+    }
+    s_path(cfg.out, sizeof cfg.out, "streaming.json");
+    cfg.streaming = 1;
     if (et_train_run(&cfg, &metrics, NULL, why, sizeof why) != 0) {
         fprintf(stderr, "training failed: %s\n", why);
         return -1;
@@ -114,8 +126,10 @@ static int
 s_teardown(void **state)
 {
     (void)state;
-    const char *names[] = {"fraud.json", "fraud.json.metrics.json",
-                           "three.json", "regression.json", "garbage.json"};
+    const char *names[] = {"fraud.json",      "fraud.json.metrics.json",
+                           "streaming.json",  "streaming.json.metrics.json",
+                           "store.sock",      "three.json",
+                           "regression.json", "garbage.json"};
     char path[160];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         s_path(path, sizeof path, names[i]);
@@ -579,6 +593,16 @@ test_fraud_checks_its_options(void **state)
     assert_int_equal(def->check(&cfg, &flag, &value, why, sizeof why), -1);
     cfg = s_config("model=elsewhere.json", 1);
     assert_int_equal(def->check(&cfg, &flag, &value, why, sizeof why), 0);
+    static const char *const bad_store[] = {"store=relative.sock", "store=host",
+                                            "store_timeout_ms=0",
+                                            "store_timeout_ms=x"};
+    for (size_t i = 0; i < sizeof bad_store / sizeof bad_store[0]; i++) {
+        cfg = s_config(bad_store[i], 1);
+        assert_int_equal(def->check(&cfg, &flag, &value, why, sizeof why), -1);
+        assert_string_equal(value, bad_store[i]);
+    }
+    cfg = s_config("store=127.0.0.1:6379", 1);
+    assert_int_equal(def->check(&cfg, &flag, &value, why, sizeof why), 0);
     void *fn = NULL;
     cfg = s_config(NULL, 0);
     char option[200];
@@ -588,6 +612,200 @@ test_fraud_checks_its_options(void **state)
     assert_int_equal(def->init(&fn, &cfg, why, sizeof why), -1); // 0 slots
     assert_null(fn);
     def->fini(&fn);
+}
+
+// ---------------------------------------------------------------------------
+// Streaming features from the feature store
+
+// A fake Redis: answers every request with 'reply' (NULL: never).
+typedef struct {
+    int listener;
+    const char *reply;
+    pthread_t thread;
+    char path[100]; /* fits sun_path */
+} s_fake_t;
+
+static void *
+s_fake_serve(void *arg)
+{
+    s_fake_t *fake = arg;
+    for (;;) {
+        int fd = accept(fake->listener, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        char buf[4096];
+        while (read(fd, buf, sizeof buf) > 0)
+            if (fake->reply && write(fd, fake->reply, strlen(fake->reply)) < 0)
+                break;
+        close(fd);
+    }
+}
+
+static void
+s_fake_start(s_fake_t *fake, const char *reply)
+{
+    s_path(fake->path, sizeof fake->path, "store.sock");
+    unlink(fake->path);
+    fake->reply = reply;
+    fake->listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fake->listener >= 0);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", fake->path);
+    assert_int_equal(
+        bind(fake->listener, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(fake->listener, 4), 0);
+    assert_int_equal(pthread_create(&fake->thread, NULL, s_fake_serve, fake),
+                     0);
+}
+
+static void
+s_fake_stop(s_fake_t *fake)
+{
+    shutdown(fake->listener, SHUT_RDWR);
+    close(fake->listener);
+    pthread_join(fake->thread, NULL);
+    unlink(fake->path);
+}
+
+// init with the streaming model and store=unix:SOCK (in the temp dir).
+static void *
+s_init_streaming(int with_store)
+{
+    char model[200], store[200], why[256] = "";
+    snprintf(model, sizeof model, "model=%s/streaming.json", s_dir);
+    snprintf(store, sizeof store, "store=unix:%s/store.sock", s_dir);
+    et_function_config_t cfg = s_config(model, 1);
+    cfg.options[1] = store;
+    cfg.options[2] = "store_timeout_ms=100";
+    cfg.n_options = with_store ? 3 : 1;
+    void *fn = NULL;
+    int rc = s_def()->init(&fn, &cfg, why, sizeof why);
+    if (!with_store) {
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(why, "takes streaming features"));
+        return NULL;
+    }
+    if (rc != 0)
+        fail_msg("init failed: %s", why);
+    return fn;
+}
+
+// preprocess's output for 'tx', with the event time.
+static void
+s_pack_row_ts(msgpack_sbuffer *sbuf, const et_tx_t *tx)
+{
+    float f[ET_FEATURES_COUNT];
+    assert_int_equal(et_features_from_tx(tx, f), 0);
+    msgpack_sbuffer_init(sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "tx", 2);
+    msgpack_pack_uint64(&pk, tx->tx);
+    msgpack_pack_str_with_body(&pk, "card", 4);
+    msgpack_pack_uint64(&pk, tx->card);
+    msgpack_pack_str_with_body(&pk, "amount", 6);
+    msgpack_pack_double(&pk, tx->amount);
+    msgpack_pack_str_with_body(&pk, "ts", 2);
+    msgpack_pack_double(&pk, tx->ts);
+    msgpack_pack_str_with_body(&pk, "features", 8);
+    msgpack_pack_array(&pk, ET_FEATURES_COUNT);
+    for (int i = 0; i < ET_FEATURES_COUNT; i++)
+        msgpack_pack_float(&pk, f[i]);
+}
+
+static void
+test_fraud_streaming_model_needs_a_store(void **state)
+{
+    (void)state;
+    assert_null(s_init_streaming(0));
+}
+
+static void
+test_fraud_scores_with_the_history_from_the_store(void **state)
+{
+    (void)state;
+    et_tx_t tx = s_fraud_row();
+    tx.ts = 5000;
+    msgpack_sbuffer in, out;
+    double quiet = -1, busy = -1;
+    s_pack_row_ts(&in, &tx);
+
+    // A card with no history.
+    s_fake_t fake;
+    s_fake_start(&fake, "*0\r\n");
+    void *fn = s_init_streaming(1);
+    assert_int_equal(s_call(fn, 0, in.data, in.size, &out, &quiet),
+                     ET_STATUS_OK);
+    assert_true(quiet >= 0 && quiet <= 1);
+    msgpack_sbuffer_destroy(&out);
+    s_def()->fini(&fn);
+    s_fake_stop(&fake);
+
+    // Five tiny charges on the card in the last ten minutes: card testing.
+    s_fake_start(&fake, "*10\r\n"
+                        "$6\r\n9:1.50\r\n$4\r\n4990\r\n"
+                        "$6\r\n8:2.10\r\n$4\r\n4950\r\n"
+                        "$6\r\n7:0.99\r\n$4\r\n4900\r\n"
+                        "$6\r\n6:1.25\r\n$4\r\n4800\r\n"
+                        "$6\r\n5:3.00\r\n$4\r\n4700\r\n");
+    fn = s_init_streaming(1);
+    assert_int_equal(s_call(fn, 0, in.data, in.size, &out, &busy),
+                     ET_STATUS_OK);
+    msgpack_sbuffer_destroy(&out);
+    // The history moved the score: the store's answer was used.
+    assert_true(busy != quiet);
+
+    // Without ts the history cannot be read: bad input, not a store fault.
+    msgpack_sbuffer no_ts;
+    s_pack_row(&no_ts, &tx);
+    double score;
+    assert_int_equal(s_call(fn, 0, no_ts.data, no_ts.size, &out, &score),
+                     ET_STATUS_ERROR);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_destroy(&no_ts);
+    s_def()->fini(&fn);
+    s_fake_stop(&fake);
+    msgpack_sbuffer_destroy(&in);
+}
+
+static void
+test_fraud_store_down_or_wrong_is_unavailable(void **state)
+{
+    (void)state;
+    et_tx_t tx = s_legit_row();
+    msgpack_sbuffer in, out;
+    double score;
+    s_pack_row_ts(&in, &tx);
+    // Nothing listens.
+    void *fn = s_init_streaming(1);
+    assert_int_equal(s_call(fn, 0, in.data, in.size, &out, &score),
+                     ET_STATUS_UNAVAILABLE);
+    msgpack_sbuffer_destroy(&out);
+    // A member that is not TX:AMOUNT.
+    s_fake_t fake;
+    s_fake_start(&fake, "*2\r\n$5\r\nhello\r\n$2\r\n10\r\n");
+    assert_int_equal(s_call(fn, 0, in.data, in.size, &out, &score),
+                     ET_STATUS_UNAVAILABLE);
+    msgpack_sbuffer_destroy(&out);
+    s_fake_stop(&fake);
+    // Silent: the call times out (store_timeout_ms=100).
+    s_fake_start(&fake, NULL);
+    assert_int_equal(s_call(fn, 0, in.data, in.size, &out, &score),
+                     ET_STATUS_UNAVAILABLE);
+    msgpack_sbuffer_destroy(&out);
+    s_fake_stop(&fake);
+    // Back: the next call connects again and scores.
+    s_fake_start(&fake, "*0\r\n");
+    assert_int_equal(s_call(fn, 0, in.data, in.size, &out, &score),
+                     ET_STATUS_OK);
+    msgpack_sbuffer_destroy(&out);
+    // fini closes the connection the fake server is reading.
+    s_def()->fini(&fn);
+    s_fake_stop(&fake);
+    msgpack_sbuffer_destroy(&in);
 }
 
 int
@@ -603,6 +821,9 @@ main(void)
         cmocka_unit_test(test_fraud_rejects_wrong_feature_count),
         cmocka_unit_test(test_fraud_rejects_broken_and_non_probability_models),
         cmocka_unit_test(test_fraud_checks_its_options),
+        cmocka_unit_test(test_fraud_streaming_model_needs_a_store),
+        cmocka_unit_test(test_fraud_scores_with_the_history_from_the_store),
+        cmocka_unit_test(test_fraud_store_down_or_wrong_is_unavailable),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

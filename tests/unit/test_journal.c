@@ -366,13 +366,15 @@ test_journal_abandoned_is_not_resumed(void **state)
     int resumed = 0;
     et_journal_t *j = s_open(f->path, 1, &h, &resumed);
     assert_int_equal(resumed, 1);
-    assert_int_equal(et_journal_abandon(j), 0);
-    assert_true(et_journal_size(j) == 8);
+    assert_int_equal(et_journal_abandon(j, 7), 0);
+    assert_true(et_journal_size(j) == 16);
     et_journal_destroy(&j);
     char why[256] = "";
     errno = 0;
     assert_null(et_journal_open(f->path, 1, &h, &resumed, why, sizeof why));
     assert_int_equal(errno, ESTALE);
+    /* The generation it was given up in, for the collector's rule. */
+    assert_true(h.generation == 7);
     assert_non_null(strstr(why, "cannot be resumed"));
     et_journal_header_t h2 = {.run_id = "anew", .started_real_ns = 5};
     j = s_open(f->path, 0, &h2, &resumed);
@@ -382,6 +384,53 @@ test_journal_abandoned_is_not_resumed(void **state)
     assert_int_equal(resumed, 1);
     assert_string_equal(h2.run_id, "anew");
     et_journal_destroy(&j);
+}
+
+/* A journal started again holds only its new header (a new generation),
+ * in place of the old file; appends and a replay go on from there. */
+static void
+test_journal_restart_empties_it_in_a_new_generation(void **state)
+{
+    s_fixture_t *f = *state;
+    s_write_three(f->path);
+    et_journal_header_t h;
+    int resumed = 0;
+    et_journal_t *j = s_open(f->path, 1, &h, &resumed);
+    uint64_t entries = 0, discarded = 0;
+    char why[256];
+    s_seen_t old = {.fail_at = -1};
+    assert_int_equal(et_journal_replay(j, s_collect, &old, &entries, &discarded,
+                                       why, sizeof why),
+                     0);
+    assert_true(entries == 3);
+    uint64_t full = et_journal_size(j);
+    et_journal_header_t next = h;
+    next.generation = h.generation + 1;
+    assert_int_equal(et_journal_restart(j, &next), 0);
+    assert_true(et_journal_size(j) < full);
+    char *frames[2] = {"a", "bc"};
+    et_journal_entry_t e = {.kind = ET_JOURNAL_MESSAGE, .n_frames = 2};
+    for (int i = 0; i < 2; i++) {
+        e.frame[i] = frames[i];
+        e.size[i] = strlen(frames[i]);
+    }
+    assert_int_equal(et_journal_append(j, &e), 0);
+    et_journal_destroy(&j);
+    et_journal_header_t again;
+    j = s_open(f->path, 1, &again, &resumed);
+    assert_int_equal(resumed, 1);
+    assert_true(again.generation == h.generation + 1);
+    assert_string_equal(again.run_id, h.run_id);
+    s_seen_t seen = {.fail_at = -1};
+    assert_int_equal(et_journal_replay(j, s_collect, &seen, &entries,
+                                       &discarded, why, sizeof why),
+                     0);
+    assert_true(entries == 1);
+    assert_string_equal(seen.text[0], "abc");
+    et_journal_destroy(&j);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", f->path);
+    assert_int_equal(access(tmp, F_OK), -1);
 }
 
 int
@@ -409,6 +458,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(test_journal_abandoned_is_not_resumed,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_journal_restart_empties_it_in_a_new_generation, s_setup,
+            s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

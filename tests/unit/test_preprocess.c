@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -262,7 +263,7 @@ test_preprocess_valid_transaction_becomes_features(void **state)
     assert_int_equal(off, out.size);
     const msgpack_object *map = &msg.data;
     assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
-    assert_int_equal(map->via.map.size, 4);
+    assert_int_equal(map->via.map.size, 5);
     const msgpack_object *v = s_find(map, "tx");
     assert_true(v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
                 v->via.u64 == 12);
@@ -271,6 +272,9 @@ test_preprocess_valid_transaction_becomes_features(void **state)
                 v->via.u64 == 34);
     v = s_find(map, "amount");
     assert_true(v && v->type == MSGPACK_OBJECT_FLOAT64 && v->via.f64 == 59.9);
+    // The event time: the fraud function reads the card's history as of it.
+    v = s_find(map, "ts");
+    assert_true(v && v->type == MSGPACK_OBJECT_FLOAT64 && v->via.f64 == tx.ts);
     v = s_find(map, "features");
     assert_true(v && v->type == MSGPACK_OBJECT_ARRAY);
     assert_int_equal(v->via.array.size, ET_FEATURES_COUNT);
@@ -703,6 +707,48 @@ test_preprocess_checks_its_options(void **state)
     def->fini(&st);
 }
 
+static void
+test_preprocess_store_down_is_unavailable(void **state)
+{
+    (void)state;
+    char option[128];
+    snprintf(option, sizeof option, "store=unix:/tmp/et-test-pre-none-%ld.sock",
+             (long)getpid());
+    void *fn = s_init(option, 1);
+    et_tx_t tx = s_valid_tx();
+    msgpack_sbuffer in;
+    s_pack_tx(&tx, &in);
+    // Nothing listens: the event fails for its dependency, to be retried.
+    assert_int_equal(s_call_discard(fn, in.data, in.size),
+                     ET_STATUS_UNAVAILABLE);
+    msgpack_sbuffer_destroy(&in);
+    // A malformed event is filtered before the store is called.
+    tx.label = -1;
+    tx.pattern = ET_TXGEN_MALFORMED_NEGATIVE;
+    tx.amount = -tx.amount;
+    s_pack_tx(&tx, &in);
+    assert_int_equal(s_call_discard(fn, in.data, in.size), ET_STATUS_FILTERED);
+    msgpack_sbuffer_destroy(&in);
+    s_fini(&fn);
+
+    // store= is checked, and only with schema=fraud.
+    const et_function_def_t *def = s_def();
+    const char *flag = NULL, *value = NULL;
+    char why[160];
+    et_function_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.slots = 1;
+    static const char *const bad[][2] = {{"store=relative", NULL},
+                                         {"store=/r.sock", "schema=sensor"},
+                                         {"store_timeout_ms=0", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.options[0] = bad[i][0];
+        cfg.options[1] = bad[i][1];
+        cfg.n_options = bad[i][1] ? 2 : 1;
+        assert_int_equal(def->check(&cfg, &flag, &value, why, sizeof why), -1);
+    }
+}
+
 int
 main(void)
 {
@@ -718,6 +764,7 @@ main(void)
         cmocka_unit_test(test_preprocess_sensor_series_table_is_bounded),
         cmocka_unit_test(test_preprocess_sensor_slots_share_state_safely),
         cmocka_unit_test(test_preprocess_checks_its_options),
+        cmocka_unit_test(test_preprocess_store_down_is_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -628,6 +628,64 @@ test_workflow_errors_name_the_workflow(void **state)
         ET_OPTS_USAGE);
 }
 
+/* ---- --source mqtt:// -----------------------------------------------------
+ */
+
+static void
+test_mqtt_source_is_parsed(void **state)
+{
+    (void)state;
+    et_producer_config_t cfg;
+    assert_int_equal(PARSE(&cfg, "--broker", EP, "--id", "3", "--source",
+                           "mqtt://127.0.0.1:1883/plant/+/temp", "--labels",
+                           WINDOWS),
+                     ET_OPTS_RUN);
+    assert_true(cfg.mqtt);
+    assert_string_equal(cfg.mqtt_url.host, "127.0.0.1");
+    assert_int_equal(cfg.mqtt_url.port, 1883);
+    assert_string_equal(cfg.mqtt_url.topic, "plant/+/temp");
+    /* A fixed client id per producer: its session survives reconnects. */
+    assert_string_equal(cfg.mqtt_client_id, "eventide-producer-3");
+    assert_int_equal(PARSE(&cfg, "--broker", EP, "--source",
+                           "mqtt://localhost:1/t", "--mqtt-client-id", "run-7"),
+                     ET_OPTS_RUN);
+    assert_string_equal(cfg.mqtt_client_id, "run-7");
+}
+
+static void
+test_mqtt_source_refusals_name_the_flag(void **state)
+{
+    (void)state;
+    et_producer_config_t cfg;
+    char err[512];
+    const char *bad_urls[] = {"mqtt://127.0.0.1/t",  "mqtt://h:0/t",
+                              "mqtt://h:70000/t",    "mqtt://h:1883/",
+                              "mqtt://h:1883/a/#/b", "mqtt://:1883/t",
+                              "mqtt://h;rm:1883/t",  "mqtt://h:x/t"};
+    for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
+        assert_int_equal(
+            PARSE_ERR(&cfg, err, "--broker", EP, "--source", bad_urls[i]),
+            ET_OPTS_USAGE);
+        s_assert_names(err, "--source");
+    }
+    assert_int_equal(PARSE_ERR(&cfg, err, "--broker", EP, "--source",
+                               "mqtt://h:1883/t", "--speedup", "10"),
+                     ET_OPTS_USAGE);
+    s_assert_names(err, "--speedup");
+    assert_int_equal(PARSE_ERR(&cfg, err, "--broker", EP, "--source",
+                               "mqtt://h:1883/t", "--payload-bytes", "8"),
+                     ET_OPTS_USAGE);
+    s_assert_names(err, "--payload-bytes");
+    assert_int_equal(PARSE_ERR(&cfg, err, "--broker", EP, "--source",
+                               "mqtt://h:1883/t", "--labels", "/nonexistent"),
+                     ET_OPTS_USAGE);
+    s_assert_names(err, "--labels");
+    assert_int_equal(
+        PARSE_ERR(&cfg, err, "--broker", EP, "--mqtt-client-id", "x"),
+        ET_OPTS_USAGE);
+    s_assert_names(err, "--mqtt-client-id");
+}
+
 int
 main(void)
 {
@@ -650,6 +708,8 @@ main(void)
             test_workflow_file_paths_resolve_against_root, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_workflow_errors_name_the_workflow,
                                         s_setup, s_teardown),
+        cmocka_unit_test(test_mqtt_source_is_parsed),
+        cmocka_unit_test(test_mqtt_source_refusals_name_the_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -448,6 +448,65 @@ test_report_summary_ci95_is_null_with_one_batch(void **state)
     json_decref(root);
 }
 
+/* A producer fed over MQTT: its DONE's ingest counts, summed over the
+ * producers (the first copy of each DONE only), are producers.ingest; a
+ * run without one has no such key. */
+static void
+test_report_summary_has_mqtt_ingest_counts(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {.run_id = "mqtt",
+                                    .workflow = "sensor",
+                                    .expect_producers = 2,
+                                    .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    for (uint64_t i = 0; i < 3; i++) {
+        s_add(fx->agg, ET_RECORD_ACCEPTED, i, 0, T0, T0);
+        s_add(fx->agg, ET_RECORD_COMPLETED, i, 0, T0, T0 + MS);
+    }
+    et_done_t done = {.producer_id = 0,
+                      .sent = 2,
+                      .ingest = {.kind = ET_INGEST_MQTT,
+                                 .received = 5,
+                                 .malformed = 2,
+                                 .duplicates = 1,
+                                 .gaps = 3,
+                                 .reconnects = 1}};
+    assert_int_equal(et_aggregate_add_done(fx->agg, &done, 0), 0);
+    /* The other copy of the same DONE counts once. */
+    assert_int_equal(et_aggregate_add_done(fx->agg, &done, 0), 0);
+    et_done_t other = {
+        .producer_id = 1,
+        .sent = 1,
+        .ingest = {.kind = ET_INGEST_MQTT, .received = 2, .malformed = 1}};
+    assert_int_equal(et_aggregate_add_done(fx->agg, &other, 0), 0);
+    et_aggregate_finish(fx->agg, ET_AGG_END_COMPLETE, T0 + S);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *ingest =
+        json_object_get(json_object_get(root, "producers"), "ingest");
+    assert_non_null(ingest);
+    assert_string_equal(json_string_value(json_object_get(ingest, "source")),
+                        "mqtt");
+    assert_int_equal(json_integer_value(json_object_get(ingest, "received")),
+                     7);
+    assert_int_equal(json_integer_value(json_object_get(ingest, "malformed")),
+                     3);
+    assert_int_equal(json_integer_value(json_object_get(ingest, "duplicates")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(ingest, "gaps")), 3);
+    assert_int_equal(json_integer_value(json_object_get(ingest, "reconnects")),
+                     1);
+    json_decref(root);
+    /* Without a producer fed from outside there is no ingest block. */
+    et_aggregate_destroy(&fx->agg);
+    s_write(fx, 1);
+    root = s_load_summary(fx->dir);
+    assert_null(json_object_get(json_object_get(root, "producers"), "ingest"));
+    json_decref(root);
+}
+
 static void
 test_report_every_lost_event_has_the_runs_end_as_its_reason(void **state)
 {
@@ -1227,6 +1286,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_report_every_lost_event_has_the_runs_end_as_its_reason,
             s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_summary_has_mqtt_ingest_counts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_batch_means_intervals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(

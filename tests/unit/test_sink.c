@@ -483,6 +483,11 @@ test_sink_rejects_bad_options(void **unused)
         {s_path_option, "hwm=0"},
         {s_path_option, "hwm=lots"},
         {s_path_option, "format=csv"},
+        {"mqtt=tcp://127.0.0.1:1883/t", NULL},
+        {"mqtt=mqtt://127.0.0.1:1883/decisions/#", NULL},
+        {"mqtt=mqtt://127.0.0.1:0/t", NULL},
+        {"mqtt=mqtt://127.0.0.1:1883/", NULL},
+        {s_path_option, "mqtt_queue=0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         et_function_config_t cfg = s_config(bad[i][0], bad[i][1]);
@@ -506,7 +511,7 @@ test_sink_rejects_bad_options(void **unused)
     const char *flag, *value;
     char why[160];
     assert_int_equal(s_def->check(&cfg, &flag, &value, why, sizeof why), -1);
-    assert_non_null(strstr(why, "path=FILE or publish=ENDPOINT"));
+    assert_non_null(strstr(why, "path=FILE, publish=ENDPOINT or mqtt=URL"));
 }
 
 static void

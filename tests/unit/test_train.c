@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/opts.h"
 #include "workers/fraud/features.h"
+#include "workers/fraud/streaming.h"
 #include "workers/train.h"
 
 #include <jansson.h>
@@ -183,15 +184,47 @@ test_train_learns_the_fraud_signal(void **state)
                        m.precision, 1e-9);
     assert_float_equal(json_real_value(json_object_get(root, "recall")),
                        m.recall, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(root, "f1")), m.f1,
+                       1e-9);
+    assert_float_equal(
+        m.f1, 2 * m.precision * m.recall / (m.precision + m.recall), 1e-12);
+    // Raw and streaming features, by default.
+    assert_true(json_is_true(json_object_get(root, "streaming")));
     json_t *names = json_object_get(root, "features");
-    assert_int_equal(json_array_size(names), ET_FEATURES_COUNT);
+    assert_int_equal(json_array_size(names),
+                     ET_FEATURES_COUNT + ET_STREAM_FEATURES);
     assert_string_equal(json_string_value(json_array_get(names, 0)),
                         et_features_name(0));
+    assert_string_equal(
+        json_string_value(json_array_get(names, ET_FEATURES_COUNT)),
+        et_stream_feature_name(0));
     json_decref(root);
     // No temporary files are left behind.
     char cmd[256];
     snprintf(cmd, sizeof cmd, "ls '%s/learn' | grep -q tmp", s_dir);
     assert_int_not_equal(system(cmd), 0);
+}
+
+static void
+test_train_without_streaming_uses_raw_features(void **state)
+{
+    (void)state;
+    et_train_config_t cfg = s_config("raw/model.json", 42);
+    cfg.streaming = 0;
+    et_train_metrics_t m;
+    s_train(&cfg, &m);
+    if (!(m.auc > 0.8 && m.auc < 1.0))
+        fail_msg("held-out AUC %.4f", m.auc);
+    char path[sizeof cfg.out + 16];
+    snprintf(path, sizeof path, "%s.metrics.json", cfg.out);
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root)
+        fail_msg("%s: %s", path, err.text);
+    assert_true(json_is_false(json_object_get(root, "streaming")));
+    assert_int_equal(json_array_size(json_object_get(root, "features")),
+                     ET_FEATURES_COUNT);
+    json_decref(root);
 }
 
 static void
@@ -278,7 +311,12 @@ test_train_parses_its_flags(void **state)
     assert_float_equal(cfg.fraud_rate, 0.02, 0);
     assert_int_equal(cfg.rounds, 100);
     assert_int_equal(cfg.max_depth, 6);
+    assert_int_equal(cfg.streaming, 1);
 
+    assert_int_equal(s_parse(&cfg, "--streaming", "off"), 0);
+    assert_int_equal(cfg.streaming, 0);
+    assert_int_equal(s_parse(&cfg, "--streaming", "on"), 0);
+    assert_int_equal(cfg.streaming, 1);
     assert_int_equal(s_parse(&cfg, "--out", "m/x.json"), 0);
     assert_string_equal(cfg.out, "m/x.json");
     assert_int_equal(s_parse(&cfg, "--samples", "1000"), 0);
@@ -298,8 +336,9 @@ test_train_parses_its_flags(void **state)
         {"--fraud-rate", "0.6"}, {"--fraud-rate", "nan"},
         {"--rounds", "0"},       {"--max-depth", "17"},
         {"--seed", "-1"},        {"--out", ""},
-        {"--out", "models/"},    {"--log-level", "loud"},
-        {"--bogus", "1"},        {"stray", NULL},
+        {"--streaming", "yes"},  {"--out", "models/"},
+        {"--log-level", "loud"}, {"--bogus", "1"},
+        {"stray", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (s_parse(&cfg, bad[i][0], bad[i][1]) != 2)
@@ -320,6 +359,7 @@ main(void)
         cmocka_unit_test(test_train_same_seed_same_model),
         cmocka_unit_test(test_train_fails_cleanly),
         cmocka_unit_test(test_train_parses_its_flags),
+        cmocka_unit_test(test_train_without_streaming_uses_raw_features),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -445,20 +445,29 @@ static void
 test_config_workflow_by_name(void **state)
 {
     (void)state;
-    // The shipped fraud workflow: fraud's model option and its modelled
-    // feature-store call.
-    char *argv[] = {"w",        "--function", "fraud",
-                    "--broker", "ipc:///b",   "--collector",
-                    "ipc:///c", "--workflow", "fraud"};
+    // The shipped fraud workflow: fraud's model option and its feature
+    // store, the run's Redis ({redis}, from --redis).
+    char *argv[] = {"w",        "--function",        "fraud",
+                    "--broker", "ipc:///b",          "--collector",
+                    "ipc:///c", "--workflow",        "fraud",
+                    "--redis",  "unix:/r/redis.sock"};
     et_worker_config_t cfg;
     assert_int_equal(et_worker_config_parse(&cfg, ARGC(argv), argv),
                      ET_OPTS_RUN);
     assert_int_equal(cfg.slots, 1);
-    assert_true(cfg.has_io_delay);
-    assert_int_equal(cfg.io_delay.kind, ET_DIST_EXP);
-    assert_float_equal(cfg.io_delay.a_ns, 40e6, 0);
-    assert_int_equal(cfg.n_options, 1);
+    assert_false(cfg.has_io_delay);
+    assert_int_equal(cfg.n_options, 2);
     assert_string_equal(s_option(&cfg, "model"), "models/fraud.json");
+    assert_string_equal(s_option(&cfg, "store"), "unix:/r/redis.sock");
+    // Without --redis, {redis} cannot be filled in: a usage error.
+    char *no_redis[] = {"w",        "--function", "fraud",
+                        "--broker", "ipc:///b",   "--collector",
+                        "ipc:///c", "--workflow", "fraud"};
+    char why[512];
+    assert_int_equal(
+        s_parse_err(&cfg, ARGC(no_redis), no_redis, why, sizeof why),
+        ET_OPTS_USAGE);
+    assert_non_null(strstr(why, "uses {redis}: give --redis URL"));
 
     char *unknown[] = {"w",        "--function", "noop",
                        "--broker", "ipc:///b",   "--collector",

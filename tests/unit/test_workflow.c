@@ -91,8 +91,10 @@ test_workflow_fraud_settings_are_read(void **state)
     assert_string_equal(wf.functions[1], "fraud");
     const et_stage_t *fraud = et_workflow_function_stage(&wf, "fraud");
     assert_non_null(fraud);
-    assert_string_equal(fraud->io_delay, "exp:40ms");
+    // The feature store is real ({redis}); no modelled wait.
+    assert_string_equal(fraud->io_delay, "");
     assert_string_equal(et_stage_option(fraud, "model"), "models/fraud.json");
+    assert_string_equal(et_stage_option(fraud, "store"), "{redis}");
     assert_int_equal(fraud->timeout_ns, 5000ULL * 1000000ULL);
     assert_int_equal(fraud->slots, 1);
     const et_stage_t *pre = et_workflow_function_stage(&wf, "preprocess");

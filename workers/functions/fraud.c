@@ -12,12 +12,26 @@
  * per call, the slot's own) and is warmed up in init, so the first event
  * does not pay for configuration: that time is part of the cold start.
  * A payload that is not a valid preprocess output is an error
- * (ET_STATUS_ERROR): preprocess should have filtered it. */
+ * (ET_STATUS_ERROR): preprocess should have filtered it.
+ *
+ * A model trained with streaming features (eventide-train's default: it
+ * takes ET_FEATURES_COUNT + ET_STREAM_FEATURES inputs) needs store=URL:
+ * each event reads its card's history from the Redis feature store in one
+ * round trip (workers/fraud/store.h), turns it into the streaming features
+ * (workers/fraud/streaming.h, the code training used) and scores raw and
+ * streaming features together. A store that does not answer in
+ * store_timeout_ms (default 200) fails the event as ET_STATUS_UNAVAILABLE
+ * (the broker retries it, then fails it as dependency_unavailable). A
+ * model of raw features only ignores the store. The store's and the
+ * model's times are measured per call and logged at fini. */
 #include "workers/function.h"
 
+#include "common/clock.h"
 #include "common/codec.h"
 #include "common/log.h"
 #include "workers/fraud/features.h"
+#include "workers/fraud/store.h"
+#include "workers/fraud/streaming.h"
 #include "workers/payload.h"
 
 #include <errno.h>
@@ -34,6 +48,8 @@
 #define S_DEFAULT_MODEL "models/fraud.json"
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x)
+/* The widest row: raw and streaming features. */
+#define S_ROW_MAX (ET_FEATURES_COUNT + ET_STREAM_FEATURES)
 /* Ours are ~0.5 MB; far larger is not a model we wrote. */
 #define S_MODEL_MAX_BYTES (256u << 20)
 
@@ -52,7 +68,15 @@ static const char s_predict_config[] =
 
 typedef struct {
     unsigned slots;
+    unsigned n_features;     /* ET_FEATURES_COUNT, or S_ROW_MAX: streaming */
     BoosterHandle *boosters; /* one per slot */
+    et_store_t **stores;     /* one per slot; NULL without streaming */
+    et_stream_entry_t (*history)[ET_STREAM_KEEP_MAX]; /* one per slot */
+    atomic_uint_fast64_t store_calls;
+    atomic_uint_fast64_t store_failures;
+    atomic_uint_fast64_t store_ns; /* summed round trips */
+    atomic_uint_fast64_t model_calls;
+    atomic_uint_fast64_t model_ns; /* summed predictions */
     atomic_uint_fast64_t bad_input;
     _Atomic(const char *) first_bad; /* a static text */
     atomic_uint_fast64_t errors;
@@ -69,7 +93,8 @@ static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    static const char *const s_known[] = {"model", NULL};
+    static const char *const s_known[] = {"model", "store", "store_prefix",
+                                          "store_timeout_ms", NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
@@ -77,21 +102,38 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         return et_function_option_error(cfg, "model", flag, value, why,
                                         why_size,
                                         "model: expected a file path");
+    const char *url = et_function_option(cfg, "store");
+    const char *prefix = et_function_option(cfg, "store_prefix");
+    const char *timeout = et_function_option(cfg, "store_timeout_ms");
+    char url_why[160];
+    unsigned ms;
+    if (url && et_store_check_url(url, url_why, sizeof url_why) != 0)
+        return et_function_option_error(cfg, "store", flag, value, why,
+                                        why_size, "store: %s", url_why);
+    if (prefix && strlen(prefix) > ET_STORE_PREFIX_MAX)
+        return et_function_option_error(
+            cfg, "store_prefix", flag, value, why, why_size,
+            "store_prefix: at most %d bytes", ET_STORE_PREFIX_MAX);
+    if (timeout && et_store_parse_timeout(timeout, &ms) != 0)
+        return et_function_option_error(
+            cfg, "store_timeout_ms", flag, value, why, why_size,
+            "store_timeout_ms: expected 1..60000 (milliseconds)");
     return 0;
 }
 
 /* ---- prediction ---------------------------------------------------------- */
 
-/* P(fraud) of one feature row. Returns 0 or -1 (XGBoost failed). */
+/* P(fraud) of one row of 'n' features. Returns 0 or -1 (XGBoost
+ * failed). */
 static int
-s_predict(BoosterHandle booster, const float features[ET_FEATURES_COUNT],
+s_predict(BoosterHandle booster, const float *features, unsigned n,
           float *score)
 {
     char array[160];
     snprintf(array, sizeof array,
-             "{\"data\": [%" PRIuPTR ", true], \"shape\": [1, %d], "
+             "{\"data\": [%" PRIuPTR ", true], \"shape\": [1, %u], "
              "\"typestr\": \"" S_TYPESTR "\", \"version\": 3}",
-             (uintptr_t)features, ET_FEATURES_COUNT);
+             (uintptr_t)features, n);
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *result = NULL;
@@ -170,12 +212,14 @@ s_check_objective(BoosterHandle booster, char *why, size_t why_size)
     return 0;
 }
 
+/* Load one booster; *n_features: what the first one takes (0: not known
+ * yet), which every other one must take too. */
 static int
 s_load_booster(BoosterHandle *booster, const char *path, const char *model,
-               size_t size, char *why, size_t why_size)
+               size_t size, unsigned *n_features, char *why, size_t why_size)
 {
     bst_ulong features = 0;
-    float features_zero[ET_FEATURES_COUNT] = {0};
+    float features_zero[S_ROW_MAX] = {0};
     float score = 0;
     if (XGBoosterCreate(NULL, 0, booster) != 0 ||
         XGBoosterLoadModelFromBuffer(*booster, model, (bst_ulong)size) != 0 ||
@@ -185,18 +229,20 @@ s_load_booster(BoosterHandle *booster, const char *path, const char *model,
         return -1;
     }
     if (XGBoosterGetNumFeature(*booster, &features) != 0 ||
-        features != ET_FEATURES_COUNT) {
+        (features != ET_FEATURES_COUNT && features != S_ROW_MAX) ||
+        (*n_features && features != *n_features)) {
         snprintf(why, why_size,
-                 "model %s takes %" PRIu64 " features, preprocess makes %d "
-                 "(retrain it with eventide-train)",
-                 path, (uint64_t)features, ET_FEATURES_COUNT);
+                 "model %s takes %" PRIu64 " features, expected %d (raw) or "
+                 "%d (raw and streaming) (retrain it with eventide-train)",
+                 path, (uint64_t)features, ET_FEATURES_COUNT, S_ROW_MAX);
         return -1;
     }
+    *n_features = (unsigned)features;
     if (s_check_objective(*booster, why, why_size) != 0)
         return -1;
     /* Warm up: the first prediction configures the booster. */
-    if (s_predict(*booster, features_zero, &score) != 0 || !isfinite(score) ||
-        score < 0 || score > 1) {
+    if (s_predict(*booster, features_zero, *n_features, &score) != 0 ||
+        !isfinite(score) || score < 0 || score > 1) {
         snprintf(why, why_size, "model %s cannot predict: %s", path,
                  XGBGetLastError());
         return -1;
@@ -217,12 +263,73 @@ s_fini(void **state)
                     atomic_load(&self->first_bad));
     if (errors > 0)
         ET_LOG_INFO("fraud: %" PRIu64 " predictions failed", errors);
+    uint64_t model_calls = atomic_load(&self->model_calls);
+    uint64_t store_calls = atomic_load(&self->store_calls);
+    /* The store's time next to the model's: what the io_delay of the old
+     * workflow modelled, measured. */
+    if (model_calls > 0)
+        ET_LOG_INFO(
+            "fraud: model %" PRIu64 " predictions, mean %.3f ms", model_calls,
+            (double)atomic_load(&self->model_ns) / (double)model_calls / 1e6);
+    if (store_calls > 0)
+        ET_LOG_INFO("fraud: feature store %" PRIu64 " reads, mean %.3f ms, "
+                    "%" PRIu64 " failed",
+                    store_calls,
+                    (double)atomic_load(&self->store_ns) / (double)store_calls /
+                        1e6,
+                    atomic_load(&self->store_failures));
+    for (unsigned i = 0; self->stores && i < self->slots; i++)
+        et_store_destroy(&self->stores[i]);
+    free(self->stores);
+    free(self->history);
     for (unsigned i = 0; self->boosters && i < self->slots; i++)
         if (self->boosters[i])
             XGBoosterFree(self->boosters[i]);
     free(self->boosters);
     free(self);
     *state = NULL;
+}
+
+/* One store client per slot when the model takes streaming features. */
+static int
+s_init_store(s_state_t *self, const et_function_config_t *cfg, const char *path,
+             char *why, size_t why_size)
+{
+    const char *url = et_function_option(cfg, "store");
+    if (self->n_features == ET_FEATURES_COUNT) {
+        if (url)
+            ET_LOG_INFO("fraud: model %s takes raw features only: the "
+                        "feature store is not read",
+                        path);
+        return 0;
+    }
+    if (!url) {
+        snprintf(why, why_size,
+                 "model %s takes streaming features: give the feature store "
+                 "(option store=URL), or train without them "
+                 "(eventide-train --streaming off)",
+                 path);
+        return -1;
+    }
+    const char *prefix = et_function_option(cfg, "store_prefix");
+    const char *timeout = et_function_option(cfg, "store_timeout_ms");
+    unsigned ms = ET_STORE_TIMEOUT_MS;
+    if (timeout)
+        (void)et_store_parse_timeout(timeout, &ms);
+    self->stores = calloc(self->slots, sizeof *self->stores);
+    self->history = calloc(self->slots, sizeof *self->history);
+    if (!self->stores || !self->history) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < self->slots; i++)
+        if (!(self->stores[i] =
+                  et_store_new(url, prefix ? prefix : ET_STORE_PREFIX, ms))) {
+            snprintf(why, why_size, "cannot create the store client");
+            return -1;
+        }
+    ET_LOG_INFO("fraud: feature store %s", url);
+    return 0;
 }
 
 static int
@@ -247,16 +354,26 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     atomic_init(&self->bad_input, 0);
     atomic_init(&self->first_bad, NULL);
     atomic_init(&self->errors, 0);
+    atomic_init(&self->store_calls, 0);
+    atomic_init(&self->store_failures, 0);
+    atomic_init(&self->store_ns, 0);
+    atomic_init(&self->model_calls, 0);
+    atomic_init(&self->model_ns, 0);
     self->slots = cfg->slots;
     self->boosters = calloc(cfg->slots, sizeof *self->boosters);
     if (!self->boosters)
         goto nomem;
     for (unsigned i = 0; i < cfg->slots; i++)
-        if (s_load_booster(&self->boosters[i], path, model, size, why,
-                           why_size) != 0)
+        if (s_load_booster(&self->boosters[i], path, model, size,
+                           &self->n_features, why, why_size) != 0)
             goto fail;
+    if (s_init_store(self, cfg, path, why, why_size) != 0)
+        goto fail;
     free(model);
-    ET_LOG_INFO("fraud: model %s loaded (%zu bytes, %u slot%s)", path, size,
+    ET_LOG_INFO("fraud: model %s loaded (%zu bytes, %u features%s, %u "
+                "slot%s)",
+                path, size, self->n_features,
+                self->stores ? ", streaming from the feature store" : "",
                 cfg->slots, cfg->slots == 1 ? "" : "s");
     *state = self;
     return 0;
@@ -287,13 +404,20 @@ s_features(const msgpack_object *obj, float out[ET_FEATURES_COUNT])
     return 0;
 }
 
-/* Validate preprocess's map and fill 'features'. Returns 0 or -1 with
- * *why set. */
+/* What the store read needs besides the features. */
+typedef struct {
+    uint64_t tx, card;
+    double ts; /* NAN when absent */
+} s_key_t;
+
+/* Validate preprocess's map and fill 'features' and 'key'. Returns 0 or -1
+ * with *why set. */
 static int
 s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
-         const char **why)
+         s_key_t *k, const char **why)
 {
     unsigned seen = 0;
+    k->ts = NAN;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *key = &map->via.map.ptr[i].key;
         const msgpack_object *val = &map->via.map.ptr[i].val;
@@ -301,6 +425,7 @@ s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
                        : et_payload_key_is(key, "card")     ? 2u
                        : et_payload_key_is(key, "amount")   ? 4u
                        : et_payload_key_is(key, "features") ? 8u
+                       : et_payload_key_is(key, "ts")       ? 16u
                                                             : 0u;
         if (bit == 0)
             continue;
@@ -315,6 +440,15 @@ s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
             *why = "tx and card must be unsigned integers";
             return -1;
         }
+        if (bit == 1u)
+            k->tx = val->via.u64;
+        if (bit == 2u)
+            k->card = val->via.u64;
+        if (bit == 16u &&
+            (et_payload_number(val, INFINITY, &k->ts) != 0 || k->ts < 0)) {
+            *why = "ts must be a finite number >= 0";
+            return -1;
+        }
         if (bit == 4u && (et_payload_number(val, INFINITY, &amount) != 0 ||
                           amount <= 0 || amount >= ET_FEATURES_AMOUNT_MAX)) {
             *why = "amount must be a number > 0 and < 1e7";
@@ -326,7 +460,7 @@ s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
             return -1;
         }
     }
-    if (seen != 15u) {
+    if ((seen & 15u) != 15u) {
         *why = "tx, card, amount and features are required";
         return -1;
     }
@@ -356,6 +490,28 @@ s_bad_input(s_state_t *self, const char *why)
     return ET_STATUS_ERROR;
 }
 
+/* The card's streaming features from the store, in one round trip. */
+static int
+s_streaming(s_state_t *self, unsigned slot, const s_key_t *key,
+            float out[ET_STREAM_FEATURES])
+{
+    size_t n = 0;
+    uint64_t start = et_clock_mono_ns();
+    int rc = et_store_read(self->stores[slot], key->card, key->ts,
+                           self->history[slot], &n);
+    atomic_fetch_add(&self->store_ns, et_clock_mono_ns() - start);
+    atomic_fetch_add(&self->store_calls, 1);
+    if (rc != 0) {
+        uint64_t count = atomic_fetch_add(&self->store_failures, 1) + 1;
+        ET_LOG_WARN_LIMITED("fraud: feature store: %s; %" PRIu64
+                            " failed so far",
+                            et_store_last_error(self->stores[slot]), count);
+        return -1;
+    }
+    et_stream_features(self->history[slot], n, key->tx, key->ts, out);
+    return 0;
+}
+
 static int
 s_handle(void *state, unsigned slot, const void *input, size_t input_size,
          et_function_output_t *out)
@@ -366,19 +522,35 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
     int status = ET_STATUS_ERROR;
-    float features[ET_FEATURES_COUNT];
+    float features[S_ROW_MAX];
+    s_key_t key;
     const char *why = NULL;
     float score = 0;
     if (et_payload_unpack_map(input, input_size, &unpacked) != 0) {
         status = s_bad_input(self, "not one msgpack map");
         goto done;
     }
-    if (s_decode(&unpacked.data, features, &why) != 0) {
+    if (s_decode(&unpacked.data, features, &key, &why) != 0) {
         status = s_bad_input(self, why);
         goto done;
     }
-    if (s_predict(self->boosters[slot], features, &score) != 0 ||
-        !isfinite(score)) {
+    if (self->stores) {
+        if (!isfinite(key.ts)) {
+            status = s_bad_input(self, "ts is required for streaming "
+                                       "features");
+            goto done;
+        }
+        if (s_streaming(self, slot, &key, features + ET_FEATURES_COUNT) != 0) {
+            status = ET_STATUS_UNAVAILABLE;
+            goto done;
+        }
+    }
+    uint64_t start = et_clock_mono_ns();
+    int predicted =
+        s_predict(self->boosters[slot], features, self->n_features, &score);
+    atomic_fetch_add(&self->model_ns, et_clock_mono_ns() - start);
+    atomic_fetch_add(&self->model_calls, 1);
+    if (predicted != 0 || !isfinite(score)) {
         uint64_t count = atomic_fetch_add(&self->errors, 1) + 1;
         ET_LOG_WARN_LIMITED("fraud: prediction failed: %s; %" PRIu64 " so far",
                             XGBGetLastError(), count);

@@ -1,9 +1,16 @@
 /* preprocess: the first stage of the fraud and sensor workflows. It
  * validates the producer's payload (docs/workflows.md) and filters out
  * malformed events (ET_STATUS_FILTERED, empty output), then:
- *   schema=fraud  (default) outputs {tx, card, amount, features}, the
+ *   schema=fraud  (default) outputs {tx, card, amount, ts, features}, the
  *                 features derived by workers/fraud/features.c exactly as in
- *                 training. Stateless.
+ *                 training. With store=URL it also adds the transaction to
+ *                 its card's history in the Redis feature store
+ *                 (workers/fraud/store.h), which the fraud function reads
+ *                 for the streaming features; a store that does not answer
+ *                 in store_timeout_ms (default 200) fails the event as
+ *                 ET_STATUS_UNAVAILABLE, which the broker retries. The
+ *                 state lives in the store: any instance gives the same
+ *                 answer.
  *   schema=sensor outputs {series, ts, value, delta}, delta being value
  *                 minus the previous value of the series seen by this
  *                 instance (0 for the first); |value| <= 1e100 so the
@@ -13,10 +20,12 @@
  *                 under a mutex. */
 #include "workers/function.h"
 
+#include "common/clock.h"
 #include "common/codec.h"
 #include "common/hashmap.h"
 #include "common/log.h"
 #include "workers/fraud/features.h"
+#include "workers/fraud/store.h"
 #include "workers/payload.h"
 
 #include <inttypes.h>
@@ -60,6 +69,11 @@ typedef struct {
     pthread_mutex_t lock;           /* guards the series table */
     et_hashmap_t *index;            /* series name -> its entry in 'series' */
     s_series_t *series;             /* S_SERIES_MAX entries; sensor only */
+    unsigned slots;
+    et_store_t **stores; /* one per slot, or NULL: no store= option */
+    atomic_uint_fast64_t store_failures;
+    atomic_uint_fast64_t store_calls;
+    atomic_uint_fast64_t store_ns; /* summed round trips */
 } s_state_t;
 
 /* ---- options ------------------------------------------------------------- */
@@ -81,7 +95,8 @@ static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    static const char *const s_known[] = {"schema", NULL};
+    static const char *const s_known[] = {"schema", "store", "store_prefix",
+                                          "store_timeout_ms", NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
@@ -90,6 +105,26 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         return et_function_option_error(cfg, "schema", flag, value, why,
                                         why_size,
                                         "schema: expected fraud or sensor");
+    const char *url = et_function_option(cfg, "store");
+    const char *prefix = et_function_option(cfg, "store_prefix");
+    const char *timeout = et_function_option(cfg, "store_timeout_ms");
+    char url_why[160];
+    unsigned ms;
+    if (url && schema != S_SCHEMA_FRAUD)
+        return et_function_option_error(cfg, "store", flag, value, why,
+                                        why_size,
+                                        "store: only with schema=fraud");
+    if (url && et_store_check_url(url, url_why, sizeof url_why) != 0)
+        return et_function_option_error(cfg, "store", flag, value, why,
+                                        why_size, "store: %s", url_why);
+    if (prefix && strlen(prefix) > ET_STORE_PREFIX_MAX)
+        return et_function_option_error(
+            cfg, "store_prefix", flag, value, why, why_size,
+            "store_prefix: at most %d bytes", ET_STORE_PREFIX_MAX);
+    if (timeout && et_store_parse_timeout(timeout, &ms) != 0)
+        return et_function_option_error(
+            cfg, "store_timeout_ms", flag, value, why, why_size,
+            "store_timeout_ms: expected 1..60000 (milliseconds)");
     return 0;
 }
 
@@ -178,8 +213,28 @@ s_decode_tx(const msgpack_object *map, et_tx_t *tx, s_bad_t *reason)
     return 0;
 }
 
+/* Add the transaction to its card's history; counted, never logged per
+ * event. */
 static int
-s_handle_fraud(s_state_t *self, const msgpack_object *map,
+s_record(s_state_t *self, unsigned slot, const et_tx_t *tx)
+{
+    uint64_t start = et_clock_mono_ns();
+    int rc = et_store_record(self->stores[slot], tx->card, tx->tx, tx->ts,
+                             tx->amount);
+    atomic_fetch_add(&self->store_ns, et_clock_mono_ns() - start);
+    atomic_fetch_add(&self->store_calls, 1);
+    if (rc != 0) {
+        uint64_t n = atomic_fetch_add(&self->store_failures, 1) + 1;
+        ET_LOG_WARN_LIMITED("preprocess: feature store: %s; %" PRIu64
+                            " failed so far",
+                            et_store_last_error(self->stores[slot]), n);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_handle_fraud(s_state_t *self, unsigned slot, const msgpack_object *map,
                et_function_output_t *out)
 {
     et_tx_t tx;
@@ -188,16 +243,20 @@ s_handle_fraud(s_state_t *self, const msgpack_object *map,
     if (s_decode_tx(map, &tx, &reason) != 0 ||
         et_features_from_tx(&tx, features) != 0)
         return s_filter(self, reason);
+    if (self->stores && s_record(self, slot, &tx) != 0)
+        return ET_STATUS_UNAVAILABLE;
 
     msgpack_packer pk;
     msgpack_packer_init(&pk, out->output, msgpack_sbuffer_write);
-    int rc = msgpack_pack_map(&pk, 4);
+    int rc = msgpack_pack_map(&pk, 5);
     rc |= msgpack_pack_str_with_body(&pk, "tx", 2);
     rc |= msgpack_pack_uint64(&pk, tx.tx);
     rc |= msgpack_pack_str_with_body(&pk, "card", 4);
     rc |= msgpack_pack_uint64(&pk, tx.card);
     rc |= msgpack_pack_str_with_body(&pk, "amount", 6);
     rc |= msgpack_pack_double(&pk, tx.amount);
+    rc |= msgpack_pack_str_with_body(&pk, "ts", 2);
+    rc |= msgpack_pack_double(&pk, tx.ts);
     rc |= msgpack_pack_str_with_body(&pk, "features", 8);
     rc |= msgpack_pack_array(&pk, ET_FEATURES_COUNT);
     for (size_t i = 0; i < ET_FEATURES_COUNT; i++)
@@ -299,6 +358,37 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
         return -1;
     }
     (void)s_parse_schema(cfg, &self->schema);
+    self->slots = cfg->slots;
+    atomic_init(&self->store_failures, 0);
+    atomic_init(&self->store_calls, 0);
+    atomic_init(&self->store_ns, 0);
+    const char *url = et_function_option(cfg, "store");
+    if (url) {
+        const char *prefix = et_function_option(cfg, "store_prefix");
+        const char *timeout = et_function_option(cfg, "store_timeout_ms");
+        unsigned ms = ET_STORE_TIMEOUT_MS;
+        if (timeout)
+            (void)et_store_parse_timeout(timeout, &ms);
+        self->stores =
+            calloc(cfg->slots ? cfg->slots : 1, sizeof *self->stores);
+        for (unsigned i = 0; self->stores && i < cfg->slots; i++)
+            if (!(self->stores[i] = et_store_new(
+                      url, prefix ? prefix : ET_STORE_PREFIX, ms))) {
+                for (unsigned j = 0; j < i; j++)
+                    et_store_destroy(&self->stores[j]);
+                free(self->stores);
+                self->stores = NULL;
+                free(self);
+                snprintf(why, why_size, "cannot create the store client");
+                return -1;
+            }
+        if (!self->stores) {
+            free(self);
+            snprintf(why, why_size, "out of memory");
+            return -1;
+        }
+        ET_LOG_INFO("preprocess: feature store %s", url);
+    }
     for (int r = 0; r < S_BAD_REASONS; r++)
         atomic_init(&self->filtered[r], 0);
     atomic_init(&self->untracked, 0);
@@ -314,6 +404,9 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
         }
     }
     if (pthread_mutex_init(&self->lock, NULL) != 0) {
+        for (unsigned i = 0; self->stores && i < self->slots; i++)
+            et_store_destroy(&self->stores[i]);
+        free(self->stores);
         et_hashmap_destroy(&self->index);
         free(self->series);
         free(self);
@@ -328,9 +421,8 @@ static int
 s_handle(void *state, unsigned slot, const void *input, size_t input_size,
          et_function_output_t *out)
 {
-    (void)slot;
     s_state_t *self = state;
-    if (!self)
+    if (!self || slot >= self->slots)
         return ET_STATUS_ERROR;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
@@ -338,7 +430,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     if (et_payload_unpack_map(input, input_size, &unpacked) != 0)
         status = s_filter(self, S_BAD_NOT_MAP);
     else if (self->schema == S_SCHEMA_FRAUD)
-        status = s_handle_fraud(self, &unpacked.data, out);
+        status = s_handle_fraud(self, slot, &unpacked.data, out);
     else
         status = s_handle_sensor(self, &unpacked.data, out);
     msgpack_unpacked_destroy(&unpacked);
@@ -365,6 +457,16 @@ s_fini(void **state)
         ET_LOG_INFO("preprocess: %" PRIu64 " samples beyond %d series got "
                     "delta 0",
                     untracked, S_SERIES_MAX);
+    uint64_t calls = atomic_load(&self->store_calls);
+    if (calls > 0)
+        ET_LOG_INFO("preprocess: feature store: %" PRIu64 " writes, mean "
+                    "%.3f ms, %" PRIu64 " failed",
+                    calls,
+                    (double)atomic_load(&self->store_ns) / (double)calls / 1e6,
+                    atomic_load(&self->store_failures));
+    for (unsigned i = 0; self->stores && i < self->slots; i++)
+        et_store_destroy(&self->stores[i]);
+    free(self->stores);
     pthread_mutex_destroy(&self->lock);
     et_hashmap_destroy(&self->index);
     free(self->series);

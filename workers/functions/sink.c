@@ -1,7 +1,9 @@
 /* sink: the end of a workflow. Writes each event's map as one JSON line
  * (path=FILE) and/or publishes it on a ZeroMQ PUB socket that connects to
- * a consumer's bound SUB (publish=ENDPOINT), then returns its input
- * unchanged with no outcome, so the broker keeps decide's verdict.
+ * a consumer's bound SUB (publish=ENDPOINT) and/or to an MQTT topic
+ * (mqtt=mqtt://HOST:PORT/TOPIC, QoS 1, under TOPIC/DECISION), then returns
+ * its input unchanged with no outcome, so the broker keeps decide's
+ * verdict.
  * Options and the message format: docs/functions.md. */
 #include "workers/function.h"
 
@@ -9,7 +11,9 @@
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/log.h"
+#include "common/mqtturl.h"
 #include "common/zsock.h"
+#include "workers/mqttpub.h"
 #include "workers/payload.h"
 
 #include <errno.h>
@@ -28,6 +32,13 @@
 #define S_DEFAULT_HWM 1000
 #define S_HWM_MAX 1000000
 #define S_PATH_MAX 4096
+/* mqtt=: messages the MQTT broker may owe an acknowledgement for before a
+ * publish is refused, and how long the end waits for them. */
+#define S_MQTT_QUEUE_DEFAULT 10000
+#define S_MQTT_QUEUE_MAX 1000000
+#define S_MQTT_DRAIN_MS 5000
+/* Longest decision used as a topic level. */
+#define S_TOPIC_LEVEL_MAX 64
 
 typedef struct {
     int fd; /* -1 without path= */
@@ -37,6 +48,9 @@ typedef struct {
     atomic_uint_fast64_t bad_input;
     atomic_uint_fast64_t write_errors;
     atomic_uint_fast64_t publish_errors;
+    et_mqttpub_t *mqtt; /* NULL without mqtt= */
+    char mqtt_topic[ET_MQTTURL_TOPIC_MAX + 1];
+    atomic_uint_fast64_t mqtt_errors;
 } s_state_t;
 
 /* ---- options ------------------------------------------------------------ */
@@ -45,18 +59,31 @@ static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    static const char *const s_known[] = {"path", "publish", "hwm", NULL};
+    static const char *const s_known[] = {"path", "publish",    "hwm",
+                                          "mqtt", "mqtt_queue", NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
     const char *path = et_function_option(cfg, "path");
     const char *publish = et_function_option(cfg, "publish");
     const char *hwm = et_function_option(cfg, "hwm");
+    const char *mqtt = et_function_option(cfg, "mqtt");
+    const char *mqtt_queue = et_function_option(cfg, "mqtt_queue");
     uint64_t n;
-    if (!path && !publish)
+    et_mqtturl_t url;
+    char url_why[256];
+    if (!path && !publish && !mqtt)
         return et_function_option_error(
             cfg, "path", flag, value, why, why_size,
-            "sink needs path=FILE or publish=ENDPOINT");
+            "sink needs path=FILE, publish=ENDPOINT or mqtt=URL");
+    if (mqtt && et_mqtturl_parse(mqtt, 0, &url, url_why, sizeof url_why) != 0)
+        return et_function_option_error(cfg, "mqtt", flag, value, why, why_size,
+                                        "%s", url_why);
+    if (mqtt_queue &&
+        et_cli_parse_u64(mqtt_queue, 1, S_MQTT_QUEUE_MAX, &n) != 0)
+        return et_function_option_error(
+            cfg, "mqtt_queue", flag, value, why, why_size,
+            "expected an integer in [1, %d]", S_MQTT_QUEUE_MAX);
     if (path && (path[0] == '\0' || strlen(path) >= S_PATH_MAX))
         return et_function_option_error(cfg, "path", flag, value, why, why_size,
                                         "expected a file name");
@@ -82,11 +109,21 @@ s_fini(void **state)
     uint64_t bad = atomic_load(&self->bad_input);
     uint64_t write_errors = atomic_load(&self->write_errors);
     uint64_t publish_errors = atomic_load(&self->publish_errors);
-    if (bad > 0 || write_errors > 0 || publish_errors > 0)
+    uint64_t mqtt_errors = atomic_load(&self->mqtt_errors);
+    if (bad > 0 || write_errors > 0 || publish_errors > 0 || mqtt_errors > 0)
         ET_LOG_WARN("sink: %llu malformed inputs, %llu failed writes, %llu "
-                    "failed publishes",
+                    "failed publishes, %llu refused MQTT publishes",
                     (unsigned long long)bad, (unsigned long long)write_errors,
-                    (unsigned long long)publish_errors);
+                    (unsigned long long)publish_errors,
+                    (unsigned long long)mqtt_errors);
+    if (self->mqtt) {
+        uint64_t unacked = 0;
+        et_mqttpub_destroy(&self->mqtt, S_MQTT_DRAIN_MS, &unacked);
+        if (unacked)
+            ET_LOG_WARN("sink: %llu MQTT messages never acknowledged by the "
+                        "broker",
+                        (unsigned long long)unacked);
+    }
     /* Reverse order of setup; LINGER bounds how long pending messages
      * may hold up zmq_ctx_term. */
     et_zsock_close(&self->pub);
@@ -99,6 +136,29 @@ s_fini(void **state)
     pthread_mutex_destroy(&self->lock);
     free(self);
     *state = NULL;
+}
+
+/* mqtt=: the publisher, its client id this process's own (sink
+ * instances must not take over each other's session). */
+static int
+s_mqtt_init(s_state_t *self, const et_function_config_t *cfg, const char *mqtt,
+            char *why, size_t why_size)
+{
+    et_mqtturl_t url;
+    uint64_t queue = S_MQTT_QUEUE_DEFAULT;
+    const char *queue_text = et_function_option(cfg, "mqtt_queue");
+    if (et_mqtturl_parse(mqtt, 0, &url, why, why_size) != 0 ||
+        (queue_text &&
+         et_cli_parse_u64(queue_text, 1, S_MQTT_QUEUE_MAX, &queue) != 0)) {
+        if (queue_text)
+            snprintf(why, why_size, "mqtt_queue: bad value");
+        return -1;
+    }
+    char client_id[64];
+    snprintf(client_id, sizeof client_id, "eventide-sink-%ld", (long)getpid());
+    snprintf(self->mqtt_topic, sizeof self->mqtt_topic, "%s", url.topic);
+    self->mqtt = et_mqttpub_new(&url, client_id, queue, why, why_size);
+    return self->mqtt ? 0 : -1;
 }
 
 static int
@@ -126,6 +186,7 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     atomic_init(&self->bad_input, 0);
     atomic_init(&self->write_errors, 0);
     atomic_init(&self->publish_errors, 0);
+    atomic_init(&self->mqtt_errors, 0);
     int rc = pthread_mutex_init(&self->lock, NULL);
     if (rc != 0) {
         free(self);
@@ -158,6 +219,9 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
             goto fail;
         }
     }
+    const char *mqtt = et_function_option(cfg, "mqtt");
+    if (mqtt && s_mqtt_init(self, cfg, mqtt, why, why_size) != 0)
+        goto fail;
     *state = self;
     return 0;
 fail:
@@ -255,6 +319,36 @@ s_publish(s_state_t *self, const char *topic, const char *text, size_t len)
     return rc;
 }
 
+/* A decision fit to be a topic level: 1..64 printable ASCII bytes with no
+ * '/', '+' or '#'. */
+static int
+s_topic_level(const char *decision)
+{
+    size_t len = decision ? strlen(decision) : 0;
+    if (len == 0 || len > S_TOPIC_LEVEL_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = decision[i];
+        if (c < 0x21 || c > 0x7e || c == '/' || c == '+' || c == '#')
+            return 0;
+    }
+    return 1;
+}
+
+/* TOPIC/DECISION, so a consumer can subscribe to TOPIC/alert alone; TOPIC
+ * when the map has no decision fit for a topic. */
+static int
+s_publish_mqtt(s_state_t *self, const char *decision, const char *text,
+               size_t len)
+{
+    char topic[ET_MQTTURL_TOPIC_MAX + S_TOPIC_LEVEL_MAX + 2];
+    if (s_topic_level(decision))
+        snprintf(topic, sizeof topic, "%s/%s", self->mqtt_topic, decision);
+    else
+        snprintf(topic, sizeof topic, "%s", self->mqtt_topic);
+    return et_mqttpub_publish(self->mqtt, topic, text, len);
+}
+
 static int
 s_handle(void *state, unsigned slot, const void *input, size_t input_size,
          et_function_output_t *out)
@@ -304,6 +398,19 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
             goto done;
         }
     }
+    /* Last: a refused MQTT publish fails the event after the other
+     * outputs took it (a retry may deliver those twice: at-least-once). */
+    if (self->mqtt &&
+        s_publish_mqtt(self,
+                       json_string_value(json_object_get(object, "decision")),
+                       text, len) != 0) {
+        atomic_fetch_add(&self->mqtt_errors, 1);
+        ET_LOG_WARN_LIMITED("sink: MQTT publish refused: %s",
+                            errno == ENOBUFS ? "mqtt_queue unacknowledged "
+                                               "messages already"
+                                             : strerror(errno));
+        goto done;
+    }
     if (msgpack_sbuffer_write(out->output, input, input_size) != 0)
         goto done;
     status = ET_STATUS_OK;
@@ -316,7 +423,8 @@ done:
 
 const et_function_def_t et_function_sink = {
     .name = "sink",
-    .summary = "writes JSON lines (path=FILE) and/or publishes (publish=EP)",
+    .summary = "writes JSON lines (path=FILE) and/or publishes (publish=EP, "
+               "mqtt=URL)",
     .uses_service = 0,
     .check = s_check,
     .init = s_init,

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The fraud workflow through its real feature store: `eventide run` starts a
+# private redis-server (unix socket in the run directory), preprocess writes
+# each card's history there and fraud scores with the streaming features it
+# reads back. Mid-run the store is first stopped (SIGSTOP: slow, every call
+# times out), then killed (SIGKILL: down), then started again on the same
+# socket: events whose retries all meet the dead store fail with reason
+# dependency_unavailable, every event is accounted for, none is lost, and
+# the workers write to the new store once it is back.
+. "$(dirname "$0")/lib.sh"
+
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+  fail "redis-server and redis-cli are needed (apt-get install redis-server)"
+
+# A private model (with streaming features, eventide-train's default)
+# keeps the test independent of models/ in the tree.
+wf="$ET_TMP/fraud.json"
+jq --arg m "$ET_TMP/model.json" '.stages[1].options.model = $m' \
+  "$ET_ROOT/workflows/fraud.json" >"$wf"
+"$ET_BIN_DIR/eventide-train" --out "$ET_TMP/model.json" --samples 20000 \
+  --rounds 40 >"$ET_TMP/train.log" 2>&1 || { cat "$ET_TMP/train.log" >&2; fail "training failed"; }
+jq -e '.streaming == true and (.features | length) == 19' "$ET_TMP/model.json.metrics.json" >/dev/null ||
+  fail "the model was not trained with streaming features"
+
+out="$ET_TMP/out"
+"$EVENTIDE" run --workflow "$wf" --workers 1 --rate 100 --arrival constant \
+  --duration 7 --drain-timeout 10 --out "$out" >"$ET_TMP/run.log" 2>&1 &
+launcher=$!
+ET_EXTRA_PIDS+=("$launcher")
+collector_under_load "$out" "$launcher"
+sock="$run/redis.sock"
+[ -S "$sock" ] && [ -f "$run/pids/redis.pid" ] || fail "no private redis-server in $run"
+rpid="$(cat "$run/pids/redis.pid")"
+cli() { redis-cli -s "$sock" "$@"; }
+
+# Features present: preprocess has written card histories, members
+# "TX:AMOUNT" scored by event time.
+for _ in $(seq 100); do
+  [ "$(cli dbsize 2>/dev/null || echo 0)" -ge 20 ] && break
+  sleep 0.05
+done
+cards="$(cli dbsize)"
+[ "$cards" -ge 20 ] || fail "only $cards card histories in the store"
+key="$(cli --scan --pattern 'eventide:card:*' | head -n 1)"
+[ -n "$key" ] || fail "no eventide:card:* key"
+cli zrange "$key" 0 -1 withscores | paste - - | grep -Eqx '[0-9]+:[0-9]+\.[0-9]{2}	[0-9.e+]+' ||
+  fail "history $key holds something else: $(cli zrange "$key" 0 -1 withscores | head -n 4)"
+
+# Slow: every call times out (store_timeout_ms, 200 ms) while it is stopped.
+kill -STOP "$rpid"
+sleep 1.5
+kill -CONT "$rpid"
+sleep 0.5
+# Down: the socket refuses, retries meet the same, events fail.
+kill -KILL "$rpid"
+sleep 1
+# Back, empty, on the same socket: the workers connect again by themselves.
+rm -f "$sock"
+redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
+  --appendonly no --dir "$ET_TMP" >"$ET_TMP/redis2.log" 2>&1 &
+ET_EXTRA_PIDS+=("$!")
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+[ -S "$sock" ] || fail "the second redis-server did not start"
+# The workers write to it by themselves (the run directory, and with it
+# the socket, goes when the run ends: look now).
+for _ in $(seq 100); do
+  [ "$(cli dbsize 2>/dev/null || echo 0)" -gt 0 ] && break
+  sleep 0.05
+done
+again="$(cli dbsize)"
+[ "$again" -gt 0 ] || fail "nothing was written to the store once it was back"
+
+rc=0
+wait "$launcher" || rc=$?
+expect_eq "exit status of the run" "$rc" 0
+s="$out/summary.json"
+expect_accounted "$s"
+failed="$FAILED"
+[ "$failed" -gt 0 ] || fail "no event failed while the store was down"
+# The only reason anything failed is the store.
+expect_eq "failed_by_reason" "$(jq -c .events.failed_by_reason "$s")" \
+  "{\"dependency_unavailable\":$failed}"
+[ "$COMPLETED" -gt "$failed" ] || fail "completed $COMPLETED, failed $failed"
+# The report says why events failed.
+grep -q dependency_unavailable "$out/report.md" ||
+  fail "report.md does not name dependency_unavailable"
+
+# The workers: fraud scored with streaming features read from the store;
+# the slow store timed out, the dead one refused.
+grep -q '19 features, streaming from the feature store' "$out/worker-fraud-1.log" ||
+  fail "fraud did not use the streaming features: $(grep 'model' "$out/worker-fraud-1.log")"
+grep -Eq 'feature store [0-9]+ reads' "$out/worker-fraud-1.log" ||
+  fail "fraud read nothing from the store"
+grep -q 'no reply in time' "$out/worker-preprocess-1.log" ||
+  fail "no timeout while the store was stopped"
+grep -q 'cannot connect' "$out/worker-preprocess-1.log" ||
+  fail "no refused connection while the store was down"
+[ -s "$out/redis.log" ] || fail "no redis.log in $out"
+pass "$COMPLETED completed, $failed failed (dependency_unavailable) of $SENT; $cards card histories mid-run, $again in the store started again"
