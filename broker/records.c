@@ -6,6 +6,10 @@
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
+#include "common/served.h"
+
+_Static_assert(ET_BROKER_RECORDS_BATCH <= ET_SERVED_BATCH_MAX,
+               "every batch is looked at for SERVED records");
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -232,6 +236,9 @@ et_broker_flush_records(et_broker_t *self)
         (void)et_broker_announce_workflow(self);
     if (self->n_records == 0)
         return;
+    /* An event accepted, served once and completed within the batch
+     * travels as one SERVED record (common/served.h). */
+    self->n_records = et_served_coalesce(self->records, self->n_records);
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_records(&self->scratch, self->records,
                                 self->n_records) != 0) {

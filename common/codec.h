@@ -225,7 +225,10 @@ typedef enum {
     ET_RECORD_COMPLETED = 4,
     ET_RECORD_FAILED = 5,
     ET_RECORD_RETRY = 6,
-    ET_RECORD_MAX = 6
+    /* ACCEPTED, one STAGE and COMPLETED of one event in one record: the
+     * STAGE's fields, the completion's t_ns and reason (common/served.h) */
+    ET_RECORD_SERVED = 7,
+    ET_RECORD_MAX = 7
 } et_record_kind_t;
 
 /* One lifecycle transition. Fields a kind does not use are zero. */
