@@ -520,7 +520,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         }
         uint64_t flush_at = et_broker_records_due(self);
         if (now >= flush_at) {
-            et_broker_flush_records(self);
+            et_broker_flush_records_due(self);
             flush_at = et_broker_records_due(self);
         }
         uint64_t edge_at = et_broker_edges_due(self);
@@ -600,6 +600,10 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_broker_records_dropped(self));
     ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
                 (unsigned long long)self->shed_events);
+    ET_LOG_INFO("records: %llu to the collector, %llu of them SERVED (each "
+                "for an ACCEPTED, a STAGE and a COMPLETED)",
+                (unsigned long long)self->records_sent,
+                (unsigned long long)self->records_served);
     ET_LOG_INFO("workers: %llu task(s) sent in %llu message(s), %llu "
                 "result(s) taken from %llu message(s) (batches: TASKS, "
                 "RESULTS)",

@@ -43,8 +43,14 @@ struct et_broker_t {
     /* records.c: the batch on its way to the collector. */
     et_record_t records[ET_BROKER_RECORDS_BATCH];
     size_t n_records;
+    /* records[0..n_carried) were held back by the last flush (ACCEPTED of
+     * events still in flight): never held back twice. */
+    size_t n_carried;
+    et_record_t held[ET_BROKER_RECORDS_BATCH];
     uint64_t last_flush_mono_ns;
     uint64_t records_dropped; /* could not be encoded; see also backlog */
+    uint64_t records_sent;    /* handed on (SERVED counted once) */
+    uint64_t records_served;  /* SERVED among them (each for three) */
     /* records.c: messages the collector's socket did not take yet. */
     et_backlog_t *backlog;
     uint64_t backlog_since_ns; /* when it last became non-empty */
@@ -126,6 +132,14 @@ et_record_t *et_broker_record(void *arg);
  * does not take it, counted as dropped when the backlog cannot keep it),
  * after the WORKFLOW message if the collector does not have it yet. */
 void et_broker_flush_records(et_broker_t *self);
+
+/* The same when the batch is due or full, except that the ACCEPTED
+ * records of events with nothing else in the batch wait for the next one
+ * (once, so at most one flush period longer), where their STAGE and
+ * COMPLETED most likely join them in one SERVED record. Every other flush
+ * (before a forwarded HELLO, DONE or CLOCK, a STATS, the end) sends all,
+ * so what precedes those still does. */
+void et_broker_flush_records_due(et_broker_t *self);
 
 /* Send what the backlog keeps for the collector, oldest first, as far as
  * its socket takes it now. */

@@ -50,13 +50,14 @@ s_mergeable(const et_record_t *a, const et_record_t *s, const et_record_t *c)
            a->outcome == ET_OUTCOME_NONE;
 }
 
-size_t
-et_served_coalesce(et_record_t *records, size_t count)
+static _Thread_local s_entry_t s_table[S_TABLE];
+
+/* Fill s_table with the events of records[0..count). */
+static void
+s_index(const et_record_t *records, size_t count)
 {
-    if (count < 3 || count > ET_SERVED_BATCH_MAX)
-        return count;
-    static _Thread_local s_entry_t table[S_TABLE];
-    memset(table, 0, sizeof table);
+    s_entry_t *table = s_table;
+    memset(table, 0, sizeof s_table);
     for (size_t i = 0; i < count; i++) {
         s_entry_t *e = s_find(table, records[i].event_id);
         e->records++;
@@ -67,6 +68,35 @@ et_served_coalesce(et_record_t *records, size_t count)
         if (slot)
             *slot = (int16_t)i;
     }
+}
+
+size_t
+et_served_hold_back(et_record_t *records, size_t count, size_t from,
+                    et_record_t *held, size_t *n_held)
+{
+    *n_held = 0;
+    if (count > ET_SERVED_BATCH_MAX || from >= count)
+        return count;
+    s_index(records, count);
+    size_t kept = from;
+    for (size_t i = from; i < count; i++) {
+        const et_record_t *r = &records[i];
+        if (r->kind == ET_RECORD_ACCEPTED &&
+            s_find(s_table, r->event_id)->records == 1)
+            held[(*n_held)++] = *r;
+        else
+            records[kept++] = *r;
+    }
+    return kept;
+}
+
+size_t
+et_served_coalesce(et_record_t *records, size_t count)
+{
+    if (count < 3 || count > ET_SERVED_BATCH_MAX)
+        return count;
+    s_index(records, count);
+    s_entry_t *table = s_table;
     /* Records to drop: marked by kind 0 (no record has it). */
     size_t merged = 0;
     for (size_t t = 0; t < S_TABLE; t++) {

@@ -24,6 +24,16 @@
  * itself when it is above ET_SERVED_BATCH_MAX: nothing is merged). */
 size_t et_served_coalesce(et_record_t *records, size_t count);
 
+/* Take out of records[from..count) every ACCEPTED whose event has no
+ * other record in records[0..count) (still in flight), appending them to
+ * 'held' in order (room for count - from); the order of the rest is kept.
+ * The broker holds those back for its next batch, where their STAGE and
+ * COMPLETED will most likely be: an event that outlives a flush can still
+ * travel as one record. Returns the new count and sets *n_held (nothing
+ * is taken when count is above ET_SERVED_BATCH_MAX). */
+size_t et_served_hold_back(et_record_t *records, size_t count, size_t from,
+                           et_record_t *held, size_t *n_held);
+
 /* The three records a SERVED record stands for, in order: ACCEPTED, STAGE
  * and COMPLETED (the first two carry the completion's t_ns: the
  * collector reads neither's). Returns 0, or -1 with errno EINVAL when

@@ -247,6 +247,54 @@ test_served_counts_as_the_three_in_the_aggregate(void **state)
     msgpack_sbuffer_destroy(&merged);
 }
 
+// Held back: only the fresh ACCEPTED records (from 'from' on) of events
+// with nothing else in the batch, in order; everything else stays, in
+// order. Next time, with their STAGE and COMPLETED, they coalesce.
+static void
+test_served_holds_back_lone_accepted_records(void **state)
+{
+    (void)state;
+    et_record_t in[16], held[16];
+    size_t n = 0;
+    in[n++] = s_rec(ET_RECORD_ACCEPTED, 1); /* carried from before: stays */
+    et_record_t e2[3];
+    s_served(e2, 2, 1, 0);
+    in[n++] = e2[0];
+    in[n++] = s_rec(ET_RECORD_ACCEPTED, 3); /* lone: held */
+    in[n++] = e2[1];
+    in[n++] = s_rec(ET_RECORD_REJECTED, 4);
+    in[n++] = s_rec(ET_RECORD_ACCEPTED, 5); /* lone: held */
+    in[n++] = e2[2];
+    size_t n_held = 99;
+    size_t kept = et_served_hold_back(in, n, 1, held, &n_held);
+    assert_int_equal(kept, 5);
+    assert_int_equal(n_held, 2);
+    assert_true(held[0].event_id == 3 && held[1].event_id == 5);
+    uint64_t order[] = {1, 2, 2, 4, 2};
+    for (size_t i = 0; i < kept; i++)
+        assert_true(in[i].event_id == order[i]);
+    assert_int_equal(et_served_coalesce(in, kept), 3);
+    // The next batch: the held ones first, then what came meanwhile.
+    et_record_t next[8];
+    size_t m = 0;
+    next[m++] = held[0];
+    next[m++] = held[1];
+    et_record_t e3[3];
+    s_served(e3, 3, 1, 0);
+    next[m++] = e3[1];
+    next[m++] = e3[2];
+    assert_int_equal(et_served_hold_back(next, m, 2, held, &n_held), m);
+    assert_int_equal(n_held, 0); /* event 5 was held once: it goes */
+    assert_int_equal(et_served_coalesce(next, m), 2);
+    assert_int_equal(next[0].kind, ET_RECORD_ACCEPTED);
+    assert_true(next[0].event_id == 5);
+    assert_int_equal(next[1].kind, ET_RECORD_SERVED);
+    assert_true(next[1].event_id == 3);
+    // Nothing to look at, or a batch beyond the bound: nothing held.
+    assert_int_equal(et_served_hold_back(next, 2, 2, held, &n_held), 2);
+    assert_int_equal(n_held, 0);
+}
+
 int
 main(void)
 {
@@ -254,6 +302,7 @@ main(void)
         cmocka_unit_test(test_served_coalesces_and_expands_back),
         cmocka_unit_test(test_served_leaves_every_other_event_alone),
         cmocka_unit_test(test_served_round_trips_the_codec),
+        cmocka_unit_test(test_served_holds_back_lone_accepted_records),
         cmocka_unit_test(test_served_counts_as_the_three_in_the_aggregate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
