@@ -3,6 +3,8 @@
  * command, forked and reaped without ever blocking the loop. */
 #include "autoscaler/autoscaler.h"
 
+#include "autoscaler/capacity.h"
+
 #include "autoscaler/metrics.h"
 #include "common/clock.h"
 #include "common/curve.h"
@@ -47,6 +49,11 @@ typedef struct {
     int decided;
     int panic;
     double metric;
+    /* --max-instances: when it last had queued or running work, and what
+     * its policy wanted at the last tick */
+    uint64_t last_active_ns;
+    uint32_t wanted;
+    uint64_t evictions;
 } s_function_t;
 
 struct et_autoscaler_t {
@@ -457,6 +464,35 @@ s_decision_log(et_autoscaler_t *self, const s_function_t *f,
     json_decref(line);
 }
 
+/* --max-instances: the policies' answers fitted under the node's cap; a
+ * function with work evicts idle instances of others, least recently
+ * used first (autoscaler/capacity.h). */
+static void
+s_fit_capacity(et_autoscaler_t *self, uint64_t now)
+{
+    et_capacity_function_t fit[ET_STATS_FUNCTIONS_MAX];
+    for (uint32_t i = 0; i < self->n_functions; i++) {
+        const s_function_t *f = &self->functions[i];
+        fit[i] = (et_capacity_function_t){.desired =
+                                              f->decided ? f->wanted : f->spec,
+                                          .current = f->spec,
+                                          .active = f->last_active_ns == now,
+                                          .last_active_ns = f->last_active_ns};
+    }
+    et_capacity_fit(fit, self->n_functions, self->config.max_instances);
+    for (uint32_t i = 0; i < self->n_functions; i++) {
+        s_function_t *f = &self->functions[i];
+        if (fit[i].evicted > 0) {
+            f->evictions += fit[i].evicted;
+            ET_LOG_INFO("%s: %u idle instance%s evicted (node full: "
+                        "--max-instances %u)",
+                        f->name, fit[i].evicted, fit[i].evicted == 1 ? "" : "s",
+                        self->config.max_instances);
+        }
+        f->spec = fit[i].granted;
+    }
+}
+
 static void
 s_tick(et_autoscaler_t *self, uint64_t now)
 {
@@ -501,12 +537,18 @@ s_tick(et_autoscaler_t *self, uint64_t now)
         et_policy_step(f->policy, &in, &d);
         self->decisions_made++;
         s_decision_log(self, f, sf, f->spec, &d);
-        f->spec = d.desired;
+        if (sf->queue_depth > 0 || sf->slots_busy > 0)
+            f->last_active_ns = now;
+        f->wanted = d.desired;
+        if (self->config.max_instances == 0)
+            f->spec = d.desired;
         f->ready = sf->instances;
         f->decided = 1;
         f->panic = d.panic;
         f->metric = d.metric;
     }
+    if (self->config.max_instances > 0)
+        s_fit_capacity(self, now);
 }
 
 /* A snapshot is usable when it is well formed and every function name is

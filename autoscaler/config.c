@@ -275,6 +275,16 @@ et_autoscaler_config_parse(et_autoscaler_config_t *cfg, int argc, char **argv)
          .arg = "S",
          .def = "120",
          .help = "SIGTERM a scale command after S, SIGKILL 5 s later"},
+        {.name = "max-instances",
+         .type = ET_OPT_U32,
+         .dest = &cfg->max_instances,
+         .umax = ET_POLICY_REPLICAS_MAX,
+         .arg = "N",
+         .def = "0",
+         .help = "instances of all functions together, as a node's "
+                 "capacity (0: no cap); when full, a function with work "
+                 "evicts an idle instance of another, least recently used "
+                 "first"},
         {.name = "dry-run",
          .type = ET_OPT_FLAG,
          .dest = &cfg->dry_run,

@@ -27,6 +27,9 @@ typedef struct {
     uint64_t cmd_timeout_ns;   /* then SIGTERM, and SIGKILL 5 s later */
     uint64_t stats_timeout_ns; /* no decisions on older snapshots */
     int dry_run;               /* decide and log, never run the command */
+    /* --max-instances: the node's instances in all, 0 = no cap; when
+     * full, idle instances are evicted LRU first (autoscaler/capacity.h) */
+    uint32_t max_instances;
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp://, "" = off */
     char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */

@@ -468,6 +468,19 @@ et_engine_destroy(et_engine_t **self_p)
 /* ---- producers ------------------------------------------------------------
  */
 
+/* The stage an event enters at: its route in a per-stage workflow, else
+ * 0. UINT32_MAX for a route the workflow does not have. */
+static uint32_t
+s_entry_stage(const et_engine_t *self, const et_event_t *event)
+{
+    if (event->route == 0)
+        return 0;
+    if (self->workflow.routing != ET_WORKFLOW_PER_STAGE ||
+        event->route >= self->workflow.n_stages)
+        return UINT32_MAX;
+    return event->route;
+}
+
 static et_reason_t
 s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
 {
@@ -480,7 +493,9 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     self->counters.rejected++;
     if ((unsigned)reason <= ET_REASON_MAX)
         self->rejected_by[reason]++;
-    self->function_rejected[self->workflow.stage_function[0]]++;
+    uint32_t stage = s_entry_stage(self, event);
+    self->function_rejected
+        [self->workflow.stage_function[stage == UINT32_MAX ? 0 : stage]]++;
     return reason;
 }
 
@@ -506,14 +521,16 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
                 uint64_t now)
 {
     size_t size = zmq_msg_size(payload);
-    if (size > self->cfg.max_payload)
+    uint32_t stage = s_entry_stage(self, event);
+    /* A route the workflow does not have: the event cannot be served. */
+    if (size > self->cfg.max_payload || stage == UINT32_MAX)
         return s_reject(self, event, ET_REASON_BAD_PAYLOAD);
     if (self->stopping)
         return s_reject(self, event, ET_REASON_SHUTTING_DOWN);
     if (self->counters.in_system >= self->max_in_system ||
         self->counters.in_system_bytes + size > self->cfg.memory_cap)
         return s_reject(self, event, ET_REASON_QUEUE_FULL);
-    uint32_t function = self->workflow.stage_function[0];
+    uint32_t function = self->workflow.stage_function[stage];
     /* Held, the queue may be full of work that free slots would take:
      * they take it first, as they would have on its arrival. */
     if (self->held > 0 && et_queue_size(self->queues[function]) >=
@@ -526,6 +543,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     job->producer_id = event->producer_id;
     job->intended_ns = event->intended_ns;
     job->label = event->label;
+    job->stage = stage;
     job->enqueued_mono_ns = now;
     job->stage_entered_mono_ns = now;
     /* Cold: nothing is there to serve it yet (scale from zero). */
@@ -690,7 +708,8 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     if (failed) {
         s_retry_or_fail(self, job, et_status_reason(result->status), 0, now);
     } else if (result->status == ET_STATUS_FILTERED ||
-               job->stage + 1 >= self->workflow.n_stages) {
+               job->stage + 1 >= self->workflow.n_stages ||
+               self->workflow.routing == ET_WORKFLOW_PER_STAGE) {
         s_complete(self, job, result->status == ET_STATUS_FILTERED);
     } else if (zmq_msg_size(output) > self->cfg.max_payload) {
         s_fail(self, job, ET_REASON_BAD_PAYLOAD, 0);

@@ -93,15 +93,17 @@ void et_engine_destroy(et_engine_t **self_p);
 /* ---- producers ------------------------------------------------------------
  */
 
-/* Admit 'event' for stage 0 at 'now_mono_ns', its payload in 'payload'.
+/* Admit 'event' for its entry stage at 'now_mono_ns' (stage 0; in a
+ * per-stage workflow, event->route, and it completes after that stage),
+ * its payload in 'payload'.
  * Returns ET_REASON_NONE when accepted: the payload was moved into the job
  * (left empty), ACCEPTED is recorded and the job dispatched if a slot is
  * free. Otherwise returns why it was refused (BAD_PAYLOAD: larger than
- * max_payload; SHUTTING_DOWN: after et_engine_stop; QUEUE_FULL: the
- * function's queue, the events in the system or the memory cap is full,
- * or memory ran out, also counted in no_memory): REJECTED is recorded and
- * counted, 'payload' is left to the caller, who answers the producer with
- * REJECT. */
+ * max_payload, or a route the workflow does not have; SHUTTING_DOWN: after
+ * et_engine_stop; QUEUE_FULL: the function's queue, the events in the system or
+ * the memory cap is full, or memory ran out, also counted in no_memory):
+ * REJECTED is recorded and counted, 'payload' is left to the caller, who
+ * answers the producer with REJECT. */
 et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
                             zmq_msg_t *payload, uint64_t now_mono_ns);
 

@@ -96,9 +96,11 @@ et_accounting_arrival(et_accounting_t *self, const et_record_t *r)
 {
     if (r->kind == ET_RECORD_ACCEPTED) {
         self->accepted++;
-        /* Its next stage is 0, stored + 1. */
+        /* Its next stage, stored + 1: the stage it entered at, 0 but in
+         * a per-stage workflow (a trace replay's routes). */
+        uintptr_t entry = r->stage < ET_AGG_STAGES_MAX ? r->stage : 0;
         if (et_idmap_put(self->next_stage, r->event_id,
-                         s_in_flight(s_epoch(self), 1)))
+                         s_in_flight(s_epoch(self), entry + 1)))
             return -1;
     } else {
         self->rejected++;

@@ -143,6 +143,22 @@ s_hold_json(const et_stage_result_t *s)
     return hold;
 }
 
+/* A function's cold-start ratio and slowdown (a trace replay's per-function
+ * figures): the share of its results that waited for a cold start, and its
+ * residence's p50 and p99 over its service p50 (ratios of percentiles,
+ * not percentiles of per-event ratios). 0 when there is nothing to divide
+ * by; *known says whether the slowdown is. */
+static void
+s_stage_ratios(const et_stage_result_t *s, double *cold_ratio, double *slow_p50,
+               double *slow_p99, int *known)
+{
+    *cold_ratio =
+        s->completed ? (double)s->cold_events / (double)s->completed : 0;
+    *known = s->completed > 0 && s->service_ms.p50 > 0;
+    *slow_p50 = *known ? s->residence_ms.p50 / s->service_ms.p50 : 0;
+    *slow_p99 = *known ? s->residence_ms.p99 / s->service_ms.p50 : 0;
+}
+
 static json_t *
 s_stages_json(const et_results_t *r)
 {
@@ -162,7 +178,16 @@ s_stages_json(const et_results_t *r)
             s_spread_json(&s->warm_queue_ms), "hold_ms", s_hold_json(s),
             "overhead_ms", s_spread_json(&s->overhead_ms), "residence_ms",
             s_spread_ci_json(&s->residence_ms, &s->residence_ci95));
-        if (json_array_append_new(stages, item) != 0) {
+        double cold_ratio, slow_p50, slow_p99;
+        int known;
+        s_stage_ratios(s, &cold_ratio, &slow_p50, &slow_p99, &known);
+        json_t *slowdown =
+            json_pack("{s:o, s:o}", "p50", s_real_or_null(known, slow_p50),
+                      "p99", s_real_or_null(known, slow_p99));
+        if (!item || !slowdown ||
+            json_object_set_new(item, "cold_ratio", json_real(cold_ratio)) ||
+            json_object_set_new(item, "slowdown", slowdown) ||
+            json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
         }
@@ -950,6 +975,60 @@ s_md_stages(FILE *f, const et_results_t *r)
     fputs("\n", f);
 }
 
+static int
+s_cmp_completed(const void *a, const void *b)
+{
+    const et_stage_result_t *x = *(const et_stage_result_t *const *)a;
+    const et_stage_result_t *y = *(const et_stage_result_t *const *)b;
+    return (x->completed < y->completed) - (x->completed > y->completed);
+}
+
+/* Runs of several functions (a trace replay's): per function, the most
+ * invoked first, at most 20 rows and the totals. */
+static void
+s_md_functions(FILE *f, const et_results_t *r)
+{
+    const et_stage_result_t *order[ET_AGG_STAGES_MAX];
+    size_t n =
+        r->n_stages < ET_AGG_STAGES_MAX ? r->n_stages : ET_AGG_STAGES_MAX;
+    if (n < 2)
+        return;
+    uint64_t completed = 0, cold = 0;
+    for (size_t i = 0; i < n; i++) {
+        order[i] = &r->stages[i];
+        completed += r->stages[i].completed;
+        cold += r->stages[i].cold_events;
+    }
+    qsort(order, n, sizeof *order, s_cmp_completed);
+    fputs("### Per function: cold starts and slowdown\n\n"
+          "Most completions first (at most 20). Cold ratio: the share of "
+          "the function's results that waited for an instance to start. "
+          "Slowdown: the residence's p50 and p99 over the service p50 "
+          "(ratios of percentiles).\n\n"
+          "| function | completed | cold ratio | service p50 ms | "
+          "residence p50 / p99 ms | slowdown p50 / p99 |\n"
+          "|---|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < n && i < 20; i++) {
+        const et_stage_result_t *s = order[i];
+        double cold_ratio, slow_p50, slow_p99;
+        int known;
+        s_stage_ratios(s, &cold_ratio, &slow_p50, &slow_p99, &known);
+        fputs("| ", f);
+        et_md_cell(f, s->function);
+        fprintf(f, " | %llu | %.3f | %.3f | %.3f / %.3f |",
+                (unsigned long long)s->completed, cold_ratio, s->service_ms.p50,
+                s->residence_ms.p50, s->residence_ms.p99);
+        if (known)
+            fprintf(f, " %.2f / %.2f |\n", slow_p50, slow_p99);
+        else
+            fputs(" – |\n", f);
+    }
+    fprintf(f, "| all %zu | %llu | %.3f | | | |\n\n", n,
+            (unsigned long long)completed,
+            completed ? (double)cold / (double)completed : 0.0);
+}
+
 static void
 s_md_cold_queue(FILE *f, const et_results_t *r)
 {
@@ -1134,6 +1213,7 @@ s_write_markdown(FILE *f, const void *context)
     s_md_throughput(f, r);
     s_md_utilization(f, r);
     s_md_stages(f, r);
+    s_md_functions(f, r);
     s_md_cold_queue(f, r);
     s_md_accuracy(f, r);
     s_md_workers(f, r);

@@ -383,25 +383,32 @@ int
 et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 5) ||
+    return s_done(msgpack_pack_array(&pk, m->route ? 6 : 5) ||
                   msgpack_pack_uint64(&pk, m->event_id) ||
                   msgpack_pack_uint32(&pk, m->producer_id) ||
                   msgpack_pack_int64(&pk, m->intended_ns) ||
                   msgpack_pack_int64(&pk, m->sent_ns) ||
-                  msgpack_pack_int32(&pk, m->label));
+                  msgpack_pack_int32(&pk, m->label) ||
+                  (m->route && msgpack_pack_uint32(&pk, m->route)));
 }
 
 int
 et_codec_decode_event(const void *data, size_t size, et_event_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 1) != 0)
         return -1;
+    if (r.count > 6)
+        r.bad = 1;
     m->event_id = s_read_u64(&r, UINT64_MAX);
     m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
     m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
     m->sent_ns = s_read_i64(&r, 0, S_NS_MAX);
     m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
+    /* A sixth field 0 would be a second spelling of five: refused. */
+    m->route = r.count == 6 ? (uint32_t)s_read_u64(&r, ET_STAGES_MAX - 1) : 0;
+    if (r.count == 6 && m->route == 0)
+        r.bad = 1;
     return s_reader_close(&r);
 }
 

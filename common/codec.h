@@ -27,8 +27,11 @@
 
 #define ET_NAME_MAX 48  /* function, workflow and instance names */
 #define ET_TEXT_MAX 160 /* free text: arrival spec, source */
-#define ET_STATS_FUNCTIONS_MAX 16
-#define ET_STAGES_MAX 8 /* stages of one workflow */
+/* Functions and stages of one workflow: a replay of the Azure Functions
+ * trace runs one single-stage route per trace function (the 50-function
+ * sample and more); the collector keeps as many (ET_AGG_STAGES_MAX). */
+#define ET_STATS_FUNCTIONS_MAX 64
+#define ET_STAGES_MAX 64 /* stages of one workflow */
 /* event_id = producer_id << ET_EVENT_SEQ_BITS | sequence: ids are dense
  * per producer, which common/idset relies on. */
 #define ET_EVENT_SEQ_BITS 40
@@ -120,6 +123,10 @@ typedef struct {
     int64_t intended_ns; /* CLOCK_REALTIME: when the schedule said to send */
     int64_t sent_ns;     /* CLOCK_REALTIME: when it was actually sent */
     int32_t label;       /* ground truth, or ET_LABEL_NONE */
+    /* The stage the event enters at, in a workflow whose stages are routes
+     * of their own (a trace replay: one route per trace function); 0 for a
+     * chain. On the wire only when not 0 (a sixth field). */
+    uint32_t route;
 } et_event_t;
 
 typedef struct {

@@ -39,7 +39,7 @@ s_mergeable(const et_record_t *a, const et_record_t *s, const et_record_t *c)
     return a->intended_ns > 0 && a->producer_id == s->producer_id &&
            c->producer_id == s->producer_id && a->label == s->label &&
            c->label == s->label && a->intended_ns == s->intended_ns &&
-           c->intended_ns == s->intended_ns && a->stage == 0 &&
+           c->intended_ns == s->intended_ns && a->stage == s->stage &&
            a->attempt == 0 && s->stage == c->stage &&
            s->attempt == c->attempt && s->reason == ET_REASON_NONE &&
            (c->reason == ET_REASON_NONE || c->reason == ET_REASON_FILTERED) &&
@@ -138,6 +138,7 @@ et_served_expand(const et_record_t *served, et_record_t out[3])
     memset(out, 0, 3 * sizeof *out);
     a->kind = ET_RECORD_ACCEPTED;
     a->event_id = served->event_id;
+    a->stage = served->stage; /* the stage it entered at, and left */
     a->producer_id = served->producer_id;
     a->intended_ns = served->intended_ns;
     a->t_ns = served->t_ns;

@@ -30,6 +30,7 @@ s_stage_defaults(et_stage_t *stage, const char *function)
 {
     memset(stage, 0, sizeof *stage);
     snprintf(stage->function, sizeof stage->function, "%s", function);
+    snprintf(stage->runs, sizeof stage->runs, "%s", function);
     stage->slots = 1;
     stage->timeout_ns = ET_STAGE_DEFAULT_TIMEOUT_NS;
     stage->retries = ET_STAGE_DEFAULT_RETRIES;
@@ -199,9 +200,9 @@ static int
 s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
              const char *where, char *err, size_t err_size)
 {
-    static const char *const known[] = {"function", "slots",     "timeout_ms",
-                                        "retries",  "options",   "description",
-                                        "io_delay", "init_delay"};
+    static const char *const known[] = {"function", "slots",      "timeout_ms",
+                                        "retries",  "options",    "description",
+                                        "io_delay", "init_delay", "runs"};
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "%s: %s: expected an object", path, where);
         return -1;
@@ -228,6 +229,19 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
         return -1;
     }
     s_stage_defaults(stage, json_string_value(fn));
+    json_t *runs = json_object_get(obj, "runs");
+    if (runs) {
+        if (!json_is_string(runs) ||
+            et_cli_check_name(json_string_value(runs), ET_NAME_MAX - 1) != 0) {
+            snprintf(err, err_size,
+                     "%s: %s.runs: expected a function name of letters, "
+                     "digits, '_', '-', '.'",
+                     path, where);
+            return -1;
+        }
+        snprintf(stage->runs, sizeof stage->runs, "%s",
+                 json_string_value(runs));
+    }
     long long slots = 1, timeout_ms = ET_STAGE_DEFAULT_TIMEOUT_NS / 1000000,
               retries = ET_STAGE_DEFAULT_RETRIES;
     if (s_int_field(obj, "slots", 1, 64, &slots, path, where, err, err_size) ||
@@ -320,7 +334,8 @@ s_load_producer(et_workflow_t *wf, json_t *producer, const char *path,
 static int
 s_same_instance_settings(const et_stage_t *a, const et_stage_t *b)
 {
-    if (a->slots != b->slots || strcmp(a->io_delay, b->io_delay) != 0 ||
+    if (a->slots != b->slots || strcmp(a->runs, b->runs) != 0 ||
+        strcmp(a->io_delay, b->io_delay) != 0 ||
         strcmp(a->init_delay, b->init_delay) != 0 ||
         a->n_options != b->n_options)
         return 0;
@@ -343,8 +358,8 @@ s_check_functions(const et_workflow_t *wf, const char *path, char *err,
             if (!s_same_instance_settings(&wf->stages[k], &wf->stages[i])) {
                 snprintf(err, err_size,
                          "%s: stages[%u] and stages[%u] both run function "
-                         "%s but with different slots, io_delay, init_delay "
-                         "or options: "
+                         "%s but with different runs, slots, io_delay, "
+                         "init_delay or options: "
                          "a function's instances serve all its stages, so "
                          "give both the same",
                          path, k, i, wf->stages[i].function);
@@ -397,7 +412,8 @@ et_workflow_load(et_workflow_t *wf, const char *path, char *err,
     json_object_foreach(root, key, value)
     {
         if (strcmp(key, "name") != 0 && strcmp(key, "stages") != 0 &&
-            strcmp(key, "description") != 0 && strcmp(key, "producer") != 0) {
+            strcmp(key, "description") != 0 && strcmp(key, "producer") != 0 &&
+            strcmp(key, "routing") != 0) {
             snprintf(err, err_size, "%s: %.60s: unknown field", path, key);
             goto done;
         }
@@ -415,11 +431,30 @@ et_workflow_load(et_workflow_t *wf, const char *path, char *err,
         goto done;
     }
     snprintf(wf->name, sizeof wf->name, "%s", json_string_value(name));
+    json_t *routing = json_object_get(root, "routing");
+    if (routing) {
+        const char *r =
+            json_is_string(routing) ? json_string_value(routing) : "";
+        if (strcmp(r, "chain") == 0) {
+            wf->routing = ET_WORKFLOW_CHAIN;
+        } else if (strcmp(r, "per_stage") == 0) {
+            wf->routing = ET_WORKFLOW_PER_STAGE;
+        } else {
+            snprintf(err, err_size,
+                     "%s: routing: expected \"chain\" or "
+                     "\"per_stage\"",
+                     path);
+            goto done;
+        }
+    }
     json_t *stages = json_object_get(root, "stages");
     if (!json_is_array(stages) || json_array_size(stages) == 0 ||
         json_array_size(stages) > ET_WORKFLOW_STAGES_MAX) {
+        char range[64];
+        snprintf(range, sizeof range, "expected a list of 1 to %d stages",
+                 ET_WORKFLOW_STAGES_MAX);
         snprintf(err, err_size, "%s: stages: %s", path,
-                 stages ? "expected a list of 1 to 8 stages" : "is required");
+                 stages ? range : "is required");
         goto done;
     }
     for (size_t i = 0; i < json_array_size(stages); i++) {

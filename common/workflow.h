@@ -29,6 +29,10 @@ typedef struct {
 
 typedef struct {
     char function[ET_NAME_MAX];
+    /* The implementation its instances run (workers/function.h), under
+     * the function's name: "runs" in the file, else the function itself.
+     * A trace replay runs each trace function as "synthetic". */
+    char runs[ET_NAME_MAX];
     uint64_t timeout_ns; /* a dispatched event not back by then is retried */
     uint32_t retries;    /* extra attempts after the first */
     /* The function's instance settings; equal in every stage that runs
@@ -40,9 +44,18 @@ typedef struct {
     et_option_t options[ET_STAGE_OPTIONS_MAX];
 } et_stage_t;
 
+/* How events go through the stages. */
+typedef enum {
+    ET_WORKFLOW_CHAIN = 0,    /* every event runs stage 0, 1, ... in order */
+    ET_WORKFLOW_PER_STAGE = 1 /* each stage is a route of its own: an event
+                                 names the stage it runs (EVENT's route)
+                                 and completes there */
+} et_workflow_routing_t;
+
 typedef struct {
     char name[ET_NAME_MAX];
     char path[PATH_MAX]; /* the file it was read from ("" when built) */
+    et_workflow_routing_t routing; /* "routing": "chain" or "per_stage" */
     uint32_t n_stages;
     et_stage_t stages[ET_WORKFLOW_STAGES_MAX];
     /* Distinct functions in order of their first stage, and each stage's
@@ -71,13 +84,15 @@ int et_workflow_single(et_workflow_t *wf, const char *function);
 /* Load a workflow file (JSON):
  *   {"name": "fraud", "description": "...",
  *    "producer": {"source": "fraud", "labels": FILE, "speedup": X},
- *    "stages": [{"function": "preprocess", "slots": 1, "timeout_ms": 5000,
+ *    "routing": "chain" (default) or "per_stage",
+ *    "stages": [{"function": "preprocess", "runs": "preprocess",
+ *                "slots": 1, "timeout_ms": 5000,
  *                "retries": 2, "io_delay": "exp:40ms",
  *                "init_delay": "const:2s", "options": {"key": "value", ...}},
  * ...]} Only "name", "stages" and each stage's "function" are required. Unknown
  * keys are errors (a typo must not pass silently), and so is a function
- * whose stages disagree on slots, io_delay, init_delay or options. On failure
- * returns -1 and writes "FILE: FIELD: problem" into 'err'. */
+ * whose stages disagree on runs, slots, io_delay, init_delay or options. On
+ * failure returns -1 and writes "FILE: FIELD: problem" into 'err'. */
 int et_workflow_load(et_workflow_t *wf, const char *path, char *err,
                      size_t err_size);
 

@@ -22,6 +22,7 @@ cmd_run() {
   [ -n "$OUT" ] || OUT="$ROOT/results/$(date +%Y%m%d-%H%M%S)-$$"
   OUT="$(abs_dir "$OUT")"
   local -A wf
+  azure_workflow_prepare "$OUT"
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
   # --cluster slurm: the allocation (released whatever ends the run, when
@@ -104,6 +105,7 @@ cmd_up() {
   [ -n "$OUT" ] || OUT="$ROOT/results/$(date +%Y%m%d-%H%M%S)-up"
   OUT="$(abs_dir "$OUT")"
   local -A wf
+  azure_workflow_prepare "$OUT"
   workflow_load wf "$WORKFLOW" "$OUT"
   workflow_settle wf
   # --cluster slurm: an allocation up requested stays until down, unless

@@ -21,13 +21,16 @@
 # and the sink; mosquitto is the broker `--ingest mqtt` and its test
 # start; mosquitto-clients has the mosquitto_sub that creates a
 # producer's session and the mosquitto_pub the test sends malformed
-# payloads with.
+# payloads with. redis-tools (which redis-server depends on, named here
+# because it is used directly) has the redis-cli that checks a --redis
+# server answers and that the tests read the feature store and the
+# sink's decision stream with.
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps
               libmicrohttpd-dev prometheus curl tmux
-              slurm-client slurm-wlm munge redis-server libhiredis-dev
-              libmosquitto-dev mosquitto mosquitto-clients)
+              slurm-client slurm-wlm munge redis-server redis-tools
+              libhiredis-dev libmosquitto-dev mosquitto mosquitto-clients)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).

@@ -48,9 +48,12 @@ help_pipeline_opts() {
   --workers N|F=N,...    instances per function: N for every function, or
                          per function, e.g. preprocess=1,fraud=2 (default 2)
   --service DIST         synthetic service time: const:10ms, exp:10ms,
-                         uniform:5ms:15ms, lognormal:10ms:0.5, or
+                         uniform:5ms:15ms, lognormal:10ms:0.5,
+                         pct:0=80ms,50=100ms,100=1s (a percentile table), or
                          tokens[:PREFILL:PER_TOKEN]
                          (from a trace's token counts) (default exp:10ms)
+  --service-scale X      multiply every service time drawn by X, 0 < X <= 1
+                         (shrink a trace's long executions) (default 1)
   --mode sleep|spin      synthetic: sleep (I/O-bound) or burn CPU (default sleep)
   --slots N              concurrent events per instance (default: the
                          workflow stage's slots, else 1)
@@ -83,6 +86,9 @@ help_pipeline_opts() {
   --autoscale POLICY     kpa | hpa | rps: eventide-autoscaler starts and
                          stops workers; --workers is the initial count
   --min N, --max N       autoscaler bounds per function (policy defaults)
+  --max-instances N      autoscaler: instances of all functions together;
+                         when full, a function with work evicts an idle
+                         instance of another, least recently used first
   --target X             kpa: concurrency per instance; hpa: busy-slot
                          utilization (0-1); rps: events/s per instance
   --autoscale-arg F=V    any other eventide-autoscaler flag, e.g.
@@ -154,7 +160,12 @@ help_load_opts() {
   --rate EPS             events per second (default 10)
   --duration S           seconds of load (default 10; replays: the whole data)
   --arrival KIND         constant | poisson | bursty[:ON:OFF[:LOW]] |
-                         step:T1=R1,... | trace:FILE (default poisson)
+                         step:T1=R1,... | trace:FILE | azure2019:DIR |
+                         azure2021:FILE (default poisson)
+  --minutes A-B          azure20xx: minutes A to B of the trace's day
+  --functions SEL        azure20xx: all | top:N | sample:N[:SEED]
+  --iat KIND             azure2019: poisson | uniform | equidistant arrivals
+                         inside each minute (the minute's count is kept)
   --seed N               same seed, same event sequence (default 1)
   --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
                          (default: the workflow's)

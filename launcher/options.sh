@@ -20,6 +20,7 @@ set_pipeline_defaults() {
   WORKFLOW_FILE=""
   WORKERS_SPEC=2
   SERVICE="exp:10ms"
+  SERVICE_SCALE=""
   MODE="sleep"
   SLOTS=""
   QUEUE_CAP=10000
@@ -40,6 +41,9 @@ set_pipeline_defaults() {
   INGEST=""
   LABELS=""
   SPEEDUP=""
+  MINUTES=""
+  FUNCTIONS=""
+  IAT=""
   FRAUD_RATE=""
   MALFORMED_RATE=""
   RATE_SET=0
@@ -50,6 +54,7 @@ set_pipeline_defaults() {
   PRICE_REQUESTS=""
   AUTOSCALE=""
   AS_MIN=""
+  MAX_INSTANCES=""
   AS_MAX=""
   AS_TARGET=""
   AS_ARGS=()
@@ -119,6 +124,7 @@ parse_pipeline_opt() {
                  usage_error "--workers '$value': expected N or FUNCTION=N,..."
                WORKERS_SPEC="$value" ;;
     --service) SERVICE="$value" ;;
+    --service-scale) SERVICE_SCALE="$value" ;;
     --mode) MODE="$value" ;;
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;
@@ -132,6 +138,9 @@ parse_pipeline_opt() {
     --ingest) INGEST="$value" ;;
     --labels) LABELS="$value" ;;
     --speedup) SPEEDUP="$value" ;;
+    --minutes) MINUTES="$value" ;;
+    --functions) FUNCTIONS="$value" ;;
+    --iat) IAT="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
     --malformed-rate) MALFORMED_RATE="$value" ;;
     --duration) DURATION="$value"; DURATION_SET=1 ;;
@@ -153,6 +162,7 @@ parse_pipeline_opt() {
                    usage_error "--autoscale '$value': expected kpa, hpa or rps"
                  AUTOSCALE="$value" ;;
     --min) AS_MIN="$value" ;;
+    --max-instances) MAX_INSTANCES="$value" ;;
     --max) AS_MAX="$value" ;;
     --target) AS_TARGET="$value" ;;
     --autoscale-arg) [[ "$value" =~ ^--[a-z-]+=[A-Za-z0-9_.:-]+$ ]] ||
@@ -249,6 +259,10 @@ check_clock_skews() {
 # check_pipeline_opts: the checks across options that need neither the
 # build nor the workflow, so a slip is reported before any build starts.
 check_pipeline_opts() {
+  # The node's cap is the autoscaler's: without one nothing would hold it.
+  if [ -n "$MAX_INSTANCES" ] && [ -z "$AUTOSCALE" ]; then
+    usage_error "--max-instances '$MAX_INSTANCES': needs --autoscale (the autoscaler keeps the node's instances under it)"
+  fi
   check_ingest_opts
   check_transport
   check_hosts_opts

@@ -102,6 +102,7 @@ worker_argv() {
   if [ "$fn" = synthetic ]; then
     worker_argv_out+=(--service "$SERVICE" --mode "$MODE")
   fi
+  [ -n "${SERVICE_SCALE:-}" ] && worker_argv_out+=(--service-scale "$SERVICE_SCALE")
   [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
   [ -n "${REDIS_URL:-}" ] && worker_argv_out+=(--redis "$REDIS_URL")
   [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")
@@ -129,7 +130,10 @@ producer_argv() {
     # The devices pace an MQTT source; it ends with their end markers.
     mqtt://*) speedup="" ;;
   esac
-  case "$arrival" in trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;; esac
+  case "$arrival" in
+    trace:*) arrival="trace:$(abs_path "${arrival#trace:}")" ;;
+    azure2019:*|azure2021:*) arrival="${arrival%%:*}:$(abs_path "${arrival#*:}")" ;;
+  esac
   [ -n "$labels" ] && labels="$(abs_path "$labels")"
   producer_argv_out=("$BIN/eventide-producer" --broker "$FRONTEND")
   # HELLO and DONE also go straight to the collector: the run's sent count
@@ -141,12 +145,20 @@ producer_argv() {
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||
      { [ -z "$speedup" ] && [[ "$arrival" != trace:* ]] &&
+       [[ "$arrival" != azure20[12][19]:* ]] &&
        [[ "$source" != mqtt://* ]]; }; then
     producer_argv_out+=(--duration "$DURATION")
   fi
   [ -n "$source" ] && producer_argv_out+=(--source "$source")
   [ -n "$labels" ] && producer_argv_out+=(--labels "$labels")
   [ -n "$speedup" ] && producer_argv_out+=(--speedup "$speedup")
+  # A per-stage workflow (a trace replay's): the producer routes each
+  # event to its trace function's stage.
+  [ "$(wf_get "$wf_name" routing)" = per_stage ] &&
+    producer_argv_out+=(--workflow "$(wf_get "$wf_name" path)")
+  [ -n "${MINUTES:-}" ] && producer_argv_out+=(--minutes "$MINUTES")
+  [ -n "${FUNCTIONS:-}" ] && producer_argv_out+=(--functions "$FUNCTIONS")
+  [ -n "${IAT:-}" ] && producer_argv_out+=(--iat "$IAT")
   [ -n "$FRAUD_RATE" ] && producer_argv_out+=(--fraud-rate "$FRAUD_RATE")
   [ -n "$MALFORMED_RATE" ] && producer_argv_out+=(--malformed-rate "$MALFORMED_RATE")
   [ -n "${CURVE_DIR:-}" ] && producer_argv_out+=(--curve "$CURVE_DIR")
@@ -163,6 +175,7 @@ autoscaler_argv() {
   autoscaler_argv_out=("$BIN/eventide-autoscaler" --stats "$STATS"
     --policy "$AUTOSCALE")
   [ -n "$AS_MIN" ] && autoscaler_argv_out+=(--min "$AS_MIN")
+  [ -n "${MAX_INSTANCES:-}" ] && autoscaler_argv_out+=(--max-instances "$MAX_INSTANCES")
   [ -n "$AS_MAX" ] && autoscaler_argv_out+=(--max "$AS_MAX")
   if [ -n "$AS_TARGET" ]; then
     case "$AUTOSCALE" in
@@ -507,7 +520,7 @@ pipeline_start() {
     local v
     printf 'FRONTEND=%q\nBACKEND=%q\nCOLLECTOR=%q\nSTATS=%q\nMETRICS_URL=%q\nMETRICS_COLLECTOR_URL=%q\n' \
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
-    for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE MODE \
+    for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE SERVICE_SCALE MODE \
              SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
              CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED REDIS_URL; do
       printf '%s=%q\n' "$v" "${!v}"

@@ -34,6 +34,32 @@ workflow_load() {
   workflow_parse "$1" <<<"$text"
 }
 
+# azure_workflow_prepare OUT: with --arrival azure2019:DIR or
+# azure2021:FILE and no --workflow, the replay's own workflow: the
+# producer reads the trace with the run's --minutes and --functions and
+# writes OUT/azure-workflow.json (one single-stage route per trace
+# function, each run by synthetic with its percentile table), which
+# becomes WORKFLOW. The producer then gets it too and names each event's
+# route (producer_argv). A bad trace is a usage error (exit 2).
+azure_workflow_prepare() {
+  local out="$1" err rc=0
+  case "$ARRIVAL" in azure2019:*|azure2021:*) ;; *) return 0 ;; esac
+  [ "$WORKFLOW_SET" -eq 0 ] || return 0
+  local -a argv=("$BIN/eventide-producer" --arrival "${ARRIVAL%%:*}:$(abs_path "${ARRIVAL#*:}")"
+    --seed "$SEED" --write-workflow "$out/azure-workflow.json" --log-level warn)
+  [ -n "$MINUTES" ] && argv+=(--minutes "$MINUTES")
+  [ -n "$FUNCTIONS" ] && argv+=(--functions "$FUNCTIONS")
+  [ -n "$IAT" ] && argv+=(--iat "$IAT")
+  [ -n "$SPEEDUP" ] && argv+=(--speedup "$SPEEDUP")
+  mkdir -p "$out"
+  err="$("${argv[@]}" 2>&1)" || rc=$?
+  case "$rc" in
+    0) WORKFLOW="$out/azure-workflow.json" ;;
+    2) usage_error "${err#eventide-producer: }" ;;
+    *) die "cannot write the replay's workflow: $err" ;;
+  esac
+}
+
 # workflow_parse TABLE: fill TABLE from eventide-workflow's KEY=VALUE lines
 # on stdin.
 workflow_parse() {

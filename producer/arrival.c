@@ -47,6 +47,10 @@ struct et_arrival_t {
     size_t trace_rows;
     size_t trace_cap;
     uint64_t backwards;
+    /* azure2019, azure2021: the trace and each send's function */
+    et_azure_t *azure;
+    et_azure_opts_t azure_opts;
+    uint32_t *trace_fn;
     char spec[ET_ARRIVAL_SPEC_MAX];
     char describe[ET_TEXT_MAX]; /* travels in HELLO, so it fits the codec */
 };
@@ -55,9 +59,10 @@ static const struct {
     const char *name;
     et_arrival_kind_t kind;
 } s_kinds[] = {
-    {"constant", ET_ARRIVAL_CONSTANT}, {"poisson", ET_ARRIVAL_POISSON},
-    {"trace", ET_ARRIVAL_TRACE},       {"bursty", ET_ARRIVAL_BURSTY},
-    {"step", ET_ARRIVAL_STEP},
+    {"constant", ET_ARRIVAL_CONSTANT},   {"poisson", ET_ARRIVAL_POISSON},
+    {"trace", ET_ARRIVAL_TRACE},         {"bursty", ET_ARRIVAL_BURSTY},
+    {"step", ET_ARRIVAL_STEP},           {"azure2019", ET_ARRIVAL_AZURE2019},
+    {"azure2021", ET_ARRIVAL_AZURE2021},
 };
 
 #define S_N_KINDS (sizeof s_kinds / sizeof s_kinds[0])
@@ -192,6 +197,50 @@ fail : {
     errno = saved;
     return -1;
 }
+}
+
+/* An Azure Functions trace at 'path': every send time of the window's
+ * selected invocations, computed now. 0, or -1 with errno and 'why'. */
+static int
+s_azure_load(et_arrival_t *self, const char *path, uint64_t seed, char *why,
+             size_t why_size)
+{
+    et_azure_format_t format =
+        self->kind == ET_ARRIVAL_AZURE2019 ? ET_AZURE_2019 : ET_AZURE_2021;
+    self->azure = et_azure_load(format, path, &self->azure_opts, why, why_size);
+    if (!self->azure)
+        return -1;
+    size_t n = (size_t)et_azure_invocations(self->azure);
+    if (n == 0) {
+        et_cli_why(why, why_size,
+                   "%s: no invocation of the selected functions in minutes "
+                   "%u-%u",
+                   path, self->azure_opts.minute_first,
+                   self->azure_opts.minute_last);
+        errno = EINVAL;
+        return -1;
+    }
+    self->trace_offsets = malloc(n * sizeof *self->trace_offsets);
+    self->trace_fn = malloc(n * sizeof *self->trace_fn);
+    if (!self->trace_offsets || !self->trace_fn) {
+        et_cli_why(why, why_size, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
+    if (et_azure_schedule(self->azure, self->speedup, seed, self->trace_offsets,
+                          self->trace_fn) != 0) {
+        et_cli_why(why, why_size, "cannot schedule the trace");
+        return -1;
+    }
+    self->trace_rows = n;
+    return 0;
+}
+
+static int
+s_is_replay(et_arrival_kind_t kind)
+{
+    return kind == ET_ARRIVAL_TRACE || kind == ET_ARRIVAL_AZURE2019 ||
+           kind == ET_ARRIVAL_AZURE2021;
 }
 
 /* A phase's length or a step's time: a duration, bare = seconds. */
@@ -349,10 +398,24 @@ done:
 /* Parameters after "kind:"; 'params' is NULL when there was no colon.
  * 0, or -1 with errno and 'why'. */
 static int
-s_parse_params(et_arrival_t *self, const char *params, char *why,
+s_parse_params(et_arrival_t *self, const char *params, uint64_t seed, char *why,
                size_t why_size)
 {
     switch (self->kind) {
+    case ET_ARRIVAL_AZURE2019:
+    case ET_ARRIVAL_AZURE2021:
+        if (!params || !*params) {
+            et_cli_why(why, why_size, "expected %s",
+                       self->kind == ET_ARRIVAL_AZURE2019 ? "azure2019:DIR"
+                                                          : "azure2021:FILE");
+            errno = EINVAL;
+            return -1;
+        }
+        snprintf(self->describe, sizeof self->describe,
+                 "%s:%.80s m%u-%u x%.10g", et_arrival_kind_name(self->kind),
+                 et_csv_basename(params), self->azure_opts.minute_first,
+                 self->azure_opts.minute_last, self->speedup);
+        return s_azure_load(self, params, seed, why, why_size);
     case ET_ARRIVAL_CONSTANT:
     case ET_ARRIVAL_POISSON:
         if (params) {
@@ -397,6 +460,15 @@ et_arrival_t *
 et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
                        uint64_t seed, char *why, size_t why_size)
 {
+    return et_arrival_new_azure(spec, rate_eps, speedup, seed, NULL, why,
+                                why_size);
+}
+
+et_arrival_t *
+et_arrival_new_azure(const char *spec, double rate_eps, double speedup,
+                     uint64_t seed, const et_azure_opts_t *azure, char *why,
+                     size_t why_size)
+{
     et_arrival_t *self = NULL;
     if (!spec || strlen(spec) >= ET_ARRIVAL_SPEC_MAX) {
         et_cli_why(why, why_size, "%s", "arrival spec missing or too long");
@@ -417,6 +489,10 @@ et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
         return NULL;
     snprintf(self->spec, sizeof self->spec, "%s", spec);
     self->speedup = speedup;
+    if (azure)
+        self->azure_opts = *azure;
+    else
+        et_azure_opts_default(&self->azure_opts);
 
     const char *colon = strchr(spec, ':');
     size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
@@ -429,11 +505,13 @@ et_arrival_new_speedup(const char *spec, double rate_eps, double speedup,
     if (i == S_N_KINDS) {
         et_cli_why(why, why_size, "%s",
                    "expected constant, poisson, bursty[:ON:OFF[:LOW]], "
-                   "step:T1=R1,... or trace:FILE");
+                   "step:T1=R1,..., trace:FILE, azure2019:DIR or "
+                   "azure2021:FILE");
         goto invalid;
     }
     self->kind = s_kinds[i].kind;
-    if (s_parse_params(self, colon ? colon + 1 : NULL, why, why_size) != 0)
+    if (s_parse_params(self, colon ? colon + 1 : NULL, seed, why, why_size) !=
+        0)
         goto fail;
 
     self->rate_eps = rate_eps;
@@ -460,6 +538,8 @@ et_arrival_destroy(et_arrival_t **self_p)
         free(self->trace_gen);
         free(self->step_at_ns);
         free(self->step_eps);
+        free(self->trace_fn);
+        et_azure_destroy(&self->azure);
         free(self);
         *self_p = NULL;
     }
@@ -546,6 +626,8 @@ et_arrival_next(et_arrival_t *self, int64_t *offset_ns)
         next = self->poisson_ns;
         break;
     case ET_ARRIVAL_TRACE:
+    case ET_ARRIVAL_AZURE2019:
+    case ET_ARRIVAL_AZURE2021:
         if (self->index >= self->trace_rows) {
             self->exhausted = 1;
             return 0;
@@ -602,10 +684,25 @@ et_arrival_tokens(const et_arrival_t *self, uint32_t *ctx_tokens,
 }
 
 int
+et_arrival_function(const et_arrival_t *self, uint32_t *function)
+{
+    if (!self->trace_fn || self->index == 0)
+        return 0;
+    *function = self->trace_fn[self->index - 1];
+    return 1;
+}
+
+const et_azure_t *
+et_arrival_azure(const et_arrival_t *self)
+{
+    return self->azure;
+}
+
+int
 et_arrival_extent(const et_arrival_t *self, uint64_t *count,
                   int64_t *last_offset_ns)
 {
-    if (self->kind != ET_ARRIVAL_TRACE)
+    if (!s_is_replay(self->kind))
         return 0;
     if (count)
         *count = self->trace_rows;
@@ -644,7 +741,9 @@ et_arrival_mean_rate(const et_arrival_t *self, int64_t duration_ns)
             events += (long double)rate * (long double)(stop - start) / 1e9L;
         }
         break;
-    case ET_ARRIVAL_TRACE: {
+    case ET_ARRIVAL_TRACE:
+    case ET_ARRIVAL_AZURE2019:
+    case ET_ARRIVAL_AZURE2021: {
         int64_t last = self->trace_offsets[self->trace_rows - 1];
         return last > 0 ? (double)self->trace_rows / ((double)last / 1e9)
                         : self->rate_eps;

@@ -8,6 +8,8 @@
 #ifndef ET_ARRIVAL_H
 #define ET_ARRIVAL_H
 
+#include "producer/azure.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,15 +30,20 @@
 #define ET_ARRIVAL_PHASE_MAX_S 86400
 
 typedef enum {
-    ET_ARRIVAL_CONSTANT = 0, /* "constant": one event every 1/rate s */
-    ET_ARRIVAL_POISSON = 1,  /* "poisson": exponential gaps, mean 1/rate s */
-    ET_ARRIVAL_TRACE = 2,    /* "trace:FILE": the Azure LLM trace's arrival
-                                times, (t_i - t_0) / speedup */
-    ET_ARRIVAL_BURSTY = 3,   /* "bursty[:ON:OFF[:LOW]]": Poisson at rate for
-                                ON s, then at LOW events/s for OFF s, over
-                                and over (defaults 5, 5, 0) */
-    ET_ARRIVAL_STEP = 4      /* "step:T1=R1,T2=R2,...": Poisson at rate, then
-                                at R1 from T1 s, at R2 from T2 s, ... */
+    ET_ARRIVAL_CONSTANT = 0,  /* "constant": one event every 1/rate s */
+    ET_ARRIVAL_POISSON = 1,   /* "poisson": exponential gaps, mean 1/rate s */
+    ET_ARRIVAL_TRACE = 2,     /* "trace:FILE": the Azure LLM trace's arrival
+                                 times, (t_i - t_0) / speedup */
+    ET_ARRIVAL_BURSTY = 3,    /* "bursty[:ON:OFF[:LOW]]": Poisson at rate for
+                                 ON s, then at LOW events/s for OFF s, over
+                                 and over (defaults 5, 5, 0) */
+    ET_ARRIVAL_STEP = 4,      /* "step:T1=R1,T2=R2,...": Poisson at rate, then
+                                 at R1 from T1 s, at R2 from T2 s, ... */
+    ET_ARRIVAL_AZURE2019 = 5, /* "azure2019:DIR": the Azure Functions 2019
+                                 trace's invocations per minute per function
+                                 (producer/azure.h), / speedup */
+    ET_ARRIVAL_AZURE2021 = 6  /* "azure2021:FILE": its 2021 format, one row
+                                 per invocation, / speedup */
 } et_arrival_kind_t;
 
 typedef struct et_arrival_t et_arrival_t;
@@ -64,6 +71,15 @@ et_arrival_t *et_arrival_new_speedup(const char *spec, double rate_eps,
                                      double speedup, uint64_t seed, char *why,
                                      size_t why_size);
 
+/* The same, with the window, selection and arrivals inside each minute of
+ * an Azure Functions replay ("azure2019:DIR", "azure2021:FILE"; NULL: the
+ * whole day, every function, Poisson). The trace is read, the functions
+ * selected and every send time computed here. */
+et_arrival_t *et_arrival_new_azure(const char *spec, double rate_eps,
+                                   double speedup, uint64_t seed,
+                                   const et_azure_opts_t *azure, char *why,
+                                   size_t why_size);
+
 /* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */
 void et_arrival_destroy(et_arrival_t **self_p);
 
@@ -88,6 +104,16 @@ const char *et_arrival_describe(const et_arrival_t *self);
  * sets *ctx_tokens, *gen_tokens for a trace, 0 otherwise. */
 int et_arrival_tokens(const et_arrival_t *self, uint32_t *ctx_tokens,
                       uint32_t *gen_tokens);
+
+/* An Azure Functions replay: the index (into et_arrival_azure's
+ * functions) of the function whose invocation et_arrival_next returned
+ * last. Returns 1 and sets *function, or 0 for other schedules. */
+int et_arrival_function(const et_arrival_t *self, uint32_t *function);
+
+/* The trace of an Azure Functions replay (its functions, their
+ * percentiles and memory), or NULL for other schedules. Owned by the
+ * schedule. */
+const et_azure_t *et_arrival_azure(const et_arrival_t *self);
 
 /* For finite schedules (a trace): the number of events and the last one's
  * offset in nanoseconds. Returns 1 and fills the outputs (either may be

@@ -59,6 +59,24 @@ s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
     return -1;
 }
 
+static int
+s_parse_minutes(const char *value, void *dest, char *why, size_t why_size)
+{
+    return et_azure_parse_minutes(value, dest, why, why_size);
+}
+
+static int
+s_parse_functions(const char *value, void *dest, char *why, size_t why_size)
+{
+    return et_azure_parse_functions(value, dest, why, why_size);
+}
+
+static int
+s_parse_iat(const char *value, void *dest, char *why, size_t why_size)
+{
+    return et_azure_parse_iat(value, dest, why, why_size);
+}
+
 /* ---- the schedule and the source ------------------------------------------
  */
 
@@ -83,8 +101,9 @@ et_producer_config_make(const et_producer_config_t *cfg, et_arrival_t **arrival,
 {
     why[0] = '\0';
     *source = NULL;
-    *arrival = et_arrival_new_speedup(cfg->arrival, cfg->rate_eps, cfg->speedup,
-                                      s_arrival_seed(cfg), why, why_size);
+    *arrival =
+        et_arrival_new_azure(cfg->arrival, cfg->rate_eps, cfg->speedup,
+                             s_arrival_seed(cfg), &cfg->azure, why, why_size);
     if (!*arrival) {
         if (errno == ENOMEM || why[0] == '\0')
             snprintf(why, why_size, "%s", strerror(errno));
@@ -114,6 +133,46 @@ fail:
     et_source_destroy(source);
     et_arrival_destroy(arrival);
     return -1;
+}
+
+int
+et_producer_config_routes(const et_producer_config_t *cfg,
+                          const et_arrival_t *arrival, uint32_t **routes,
+                          char *why, size_t why_size)
+{
+    *routes = NULL;
+    if (!cfg->per_stage)
+        return 0;
+    const et_azure_t *az = et_arrival_azure(arrival);
+    if (!az) {
+        snprintf(why, why_size,
+                 "a per-stage workflow routes each event by its trace "
+                 "function: use --arrival azure2019:DIR or azure2021:FILE");
+        return -1;
+    }
+    size_t n = et_azure_count(az);
+    uint32_t *r = calloc(n, sizeof *r);
+    if (!r) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = et_azure_function(az, i)->name;
+        uint32_t k = 0;
+        while (k < cfg->n_routes && strcmp(cfg->routes[k], name) != 0)
+            k++;
+        if (k == cfg->n_routes) {
+            snprintf(why, why_size,
+                     "the workflow has no stage for trace function %s (was "
+                     "it written with other --minutes or --functions?)",
+                     name);
+            free(r);
+            return -1;
+        }
+        r[i] = k;
+    }
+    *routes = r;
+    return 0;
 }
 
 /* ---- --workflow -----------------------------------------------------------
@@ -173,6 +232,13 @@ s_apply_workflow(const et_opts_t *spec, et_producer_config_t *cfg,
     if (et_workflow_resolve(wf, cfg->workflow, why, sizeof why) != 0) {
         et_opts_error(spec, "workflow", cfg->workflow, why);
         goto done;
+    }
+    if (wf->routing == ET_WORKFLOW_PER_STAGE) {
+        cfg->per_stage = 1;
+        cfg->n_routes = wf->n_stages;
+        for (uint32_t k = 0; k < wf->n_stages; k++)
+            snprintf(cfg->routes[k], sizeof cfg->routes[k], "%s",
+                     wf->stages[k].function);
     }
     const char *source = et_workflow_producer_default(wf, "source");
     if (source && !et_opts_given(spec, "source")) {
@@ -283,7 +349,43 @@ s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
                 why);
         return ET_OPTS_USAGE;
     }
-    int trace = et_arrival_kind(arrival) == ET_ARRIVAL_TRACE;
+    if (!cfg->write_workflow[0] && !et_opts_given(spec, "broker")) {
+        et_opts_error(spec, "broker", NULL, "is required");
+        et_arrival_destroy(&arrival);
+        et_source_destroy(&source);
+        return ET_OPTS_USAGE;
+    }
+    uint32_t *routes = NULL;
+    if (et_producer_config_routes(cfg, arrival, &routes, why, sizeof why) !=
+        0) {
+        et_opts_error(spec, "workflow", cfg->workflow, why);
+        et_arrival_destroy(&arrival);
+        et_source_destroy(&source);
+        return ET_OPTS_USAGE;
+    }
+    free(routes);
+    et_arrival_kind_t arrival_kind = et_arrival_kind(arrival);
+    int azure = arrival_kind == ET_ARRIVAL_AZURE2019 ||
+                arrival_kind == ET_ARRIVAL_AZURE2021;
+    int trace = arrival_kind == ET_ARRIVAL_TRACE || azure;
+    static const char *const azure_flags[] = {"minutes", "functions", "iat"};
+    for (int i = 0; i < 3 && !azure; i++) {
+        if (et_opts_given(spec, azure_flags[i])) {
+            et_opts_error(spec, azure_flags[i], NULL,
+                          "only --arrival azure2019:DIR or azure2021:FILE "
+                          "uses it");
+            et_arrival_destroy(&arrival);
+            et_source_destroy(&source);
+            return ET_OPTS_USAGE;
+        }
+    }
+    if (arrival_kind == ET_ARRIVAL_AZURE2021 && et_opts_given(spec, "iat")) {
+        et_opts_error(spec, "iat", NULL,
+                      "azure2021 has every invocation's own time");
+        et_arrival_destroy(&arrival);
+        et_source_destroy(&source);
+        return ET_OPTS_USAGE;
+    }
     int fraud_rate = et_opts_given(spec, "fraud-rate") > 0;
     if (cfg->mqtt) {
         rc = s_check_mqtt(spec, cfg, from, trace);
@@ -338,8 +440,8 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .dest = cfg->broker,
          .size = sizeof cfg->broker,
          .arg = "EP",
-         .required = 1,
-         .help = "the broker's frontend (tcp://, ipc://)"},
+         .help = "the broker's frontend (tcp://, ipc://); required unless "
+                 "--write-workflow"},
         {.name = "collector",
          .type = ET_OPT_ENDPOINT,
          .dest = cfg->collector,
@@ -395,7 +497,48 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
                  "step:10=100,20=20). trace:FILE replays the request times "
                  "of an Azure LLM trace (TIMESTAMP,ContextTokens,"
                  "GeneratedTokens), (t - t0) / speedup; a synthetic payload "
-                 "is then {seq, ctx, gen} with the request's token counts"},
+                 "is then {seq, ctx, gen} with the request's token counts. "
+                 "azure2019:DIR replays the Azure Functions 2019 trace "
+                 "(invocations per minute per function, durations, memory: "
+                 "one CSV of each in DIR), azure2021:FILE its per-invocation "
+                 "format (app,func,end_timestamp,duration); see --minutes, "
+                 "--functions, --iat, --speedup"},
+        {.name = "write-workflow",
+         .type = ET_OPT_STRING,
+         .dest = cfg->write_workflow,
+         .size = sizeof cfg->write_workflow,
+         .arg = "FILE",
+         .help = "azure2019/azure2021: write the replay's workflow to FILE "
+                 "and exit: one single-stage route per selected trace "
+                 "function (routing per_stage), each run by synthetic with "
+                 "its own percentile table (option service=pct:...); give "
+                 "it back as --workflow FILE with the same trace options"},
+        {.name = "minutes",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_minutes,
+         .dest = &cfg->azure,
+         .arg = "A-B",
+         .def = "1-1440",
+         .help = "azure2019/azure2021: replay minutes A to B of the day "
+                 "(1-based, inclusive); the schedule starts at minute A"},
+        {.name = "functions",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_functions,
+         .dest = &cfg->azure,
+         .arg = "SEL",
+         .def = "all",
+         .help = "azure2019/azure2021: all, top:N (most invocations in the "
+                 "window) or sample:N[:SEED] (N at random, seeded, default "
+                 "seed 1); N above the trace's count takes them all"},
+        {.name = "iat",
+         .type = ET_OPT_CUSTOM,
+         .parse = s_parse_iat,
+         .dest = &cfg->azure,
+         .arg = "KIND",
+         .def = "poisson",
+         .help = "azure2019: arrivals inside each minute, its count kept "
+                 "exactly: poisson (sorted uniform times), uniform "
+                 "(uniform gaps scaled to the minute) or equidistant"},
         {.name = "source",
          .type = ET_OPT_STRING,
          .dest = cfg->source,

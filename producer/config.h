@@ -41,6 +41,13 @@ typedef struct {
     char source[ET_SOURCE_SPEC_MAX];   /* --source, or the workflow's */
     char labels[PATH_MAX];             /* --labels, or the workflow's; "" */
     double speedup;                    /* --speedup, or the workflow's */
+    et_azure_opts_t azure; /* --minutes, --functions, --iat (azure20xx:) */
+    char write_workflow[PATH_MAX]; /* --write-workflow: write it, exit */
+    /* --workflow with "routing": "per_stage": its stages' functions, each
+     * a route; every event names the stage of its trace function. */
+    int per_stage;
+    uint32_t n_routes;
+    char routes[ET_STAGES_MAX][ET_NAME_MAX];
     int speedup_given;      /* either gave it: nab arrivals follow timestamps */
     double fraud_rate;      /* --fraud-rate */
     double malformed_rate;  /* --malformed-rate */
@@ -72,6 +79,15 @@ typedef struct {
  * "eventide-producer: --flag 'value': why" line on stderr: exit 2). May be
  * called more than once in a process. */
 int et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv);
+
+/* For a per-stage workflow (cfg->per_stage): the route (stage index) of
+ * each function of the Azure replay 'arrival', found by name, into a new
+ * array of et_azure_count entries (*routes; NULL when not per-stage).
+ * Returns 0, or -1 with 'why' (not a replay, a function without a stage,
+ * out of memory). */
+int et_producer_config_routes(const et_producer_config_t *cfg,
+                              const et_arrival_t *arrival, uint32_t **routes,
+                              char *why, size_t why_size);
 
 /* Make the arrival schedule and the event source *cfg describes (seeded
  * from --seed and --id, so producers that share a seed still differ).

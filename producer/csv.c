@@ -16,14 +16,27 @@ struct et_csv_t {
     char *path;
     unsigned long line;       /* number of the last line read */
     unsigned long blank_line; /* first empty line not yet followed by text */
-    char buf[ET_CSV_LINE_MAX + 1];
+    size_t line_max;
+    char *buf; /* line_max + 1 bytes */
 };
 
 et_csv_t *
 et_csv_open(const char *path, char *why, size_t why_size)
 {
+    return et_csv_open_wide(path, ET_CSV_LINE_MAX, why, why_size);
+}
+
+et_csv_t *
+et_csv_open_wide(const char *path, size_t line_max, char *why, size_t why_size)
+{
     et_csv_t *self = NULL;
     int saved = 0;
+    if (line_max < 1 || line_max > ET_CSV_WIDE_LINE_MAX) {
+        saved = EINVAL;
+        if (why && why_size)
+            snprintf(why, why_size, "bad line length bound");
+        goto fail;
+    }
     if (!path || !*path) {
         saved = EINVAL;
         if (why && why_size)
@@ -31,12 +44,14 @@ et_csv_open(const char *path, char *why, size_t why_size)
         goto fail;
     }
     self = calloc(1, sizeof *self);
-    if (!self || !(self->path = strdup(path))) {
+    if (!self || !(self->path = strdup(path)) ||
+        !(self->buf = malloc(line_max + 1))) {
         saved = ENOMEM;
         if (why && why_size)
             snprintf(why, why_size, "out of memory");
         goto fail;
     }
+    self->line_max = line_max;
     self->file = fopen(path, "r");
     struct stat st;
     if (!self->file || fstat(fileno(self->file), &st) != 0) {
@@ -68,6 +83,7 @@ et_csv_destroy(et_csv_t **self_p)
     if (self->file)
         fclose(self->file);
     free(self->path);
+    free(self->buf);
     free(self);
     *self_p = NULL;
 }
@@ -118,9 +134,9 @@ s_read_line(et_csv_t *self, char *why, size_t why_size)
     size_t len = 0;
     int c;
     while ((c = getc(self->file)) != EOF && c != '\n') {
-        if (len == ET_CSV_LINE_MAX) {
+        if (len == self->line_max) {
             s_error(self, self->line + 1, why, why_size,
-                    "line longer than %d bytes", ET_CSV_LINE_MAX);
+                    "line longer than %zu bytes", self->line_max);
             errno = EINVAL;
             return -2;
         }
@@ -147,14 +163,14 @@ s_read_line(et_csv_t *self, char *why, size_t why_size)
     return (long)len;
 }
 
-int
-et_csv_next(et_csv_t *self, char **fields, int n_fields, char *why,
-            size_t why_size)
+/* Read the next non-empty line and split it at commas into at most
+ * 'max_fields'; *count gets how many it has (possibly more than
+ * max_fields, then only the first max_fields are set). 1, 0 at the end,
+ * -1 on error. */
+static int
+s_next_split(et_csv_t *self, char **fields, int max_fields, int *count,
+             char *why, size_t why_size)
 {
-    if (n_fields < 1 || n_fields > ET_CSV_FIELDS_MAX) {
-        errno = EINVAL;
-        return -1;
-    }
     long len;
     for (;;) {
         len = s_read_line(self, why, why_size);
@@ -172,24 +188,60 @@ et_csv_next(et_csv_t *self, char **fields, int n_fields, char *why,
         errno = EINVAL;
         return -1;
     }
-    int count = 0;
+    int n = 0;
     char *p = self->buf;
     for (;;) {
         char *comma = strchr(p, ',');
-        if (count < n_fields)
-            fields[count] = p;
-        count++;
+        if (n < max_fields)
+            fields[n] = p;
+        n++;
         if (!comma)
             break;
         *comma = '\0';
         p = comma + 1;
     }
+    *count = n;
+    return 1;
+}
+
+int
+et_csv_next(et_csv_t *self, char **fields, int n_fields, char *why,
+            size_t why_size)
+{
+    if (n_fields < 1 || n_fields > ET_CSV_FIELDS_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    int count = 0;
+    int rc = s_next_split(self, fields, n_fields, &count, why, why_size);
+    if (rc != 1)
+        return rc;
     if (count != n_fields) {
         et_csv_error(self, why, why_size,
                      "expected %d comma-separated fields, found %d", n_fields,
                      count);
         return -1;
     }
+    return 1;
+}
+
+int
+et_csv_next_row(et_csv_t *self, char **fields, int max_fields, int *n_fields,
+                char *why, size_t why_size)
+{
+    if (max_fields < 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    int count = 0;
+    int rc = s_next_split(self, fields, max_fields, &count, why, why_size);
+    if (rc != 1)
+        return rc;
+    if (count > max_fields) {
+        et_csv_error(self, why, why_size, "more than %d fields", max_fields);
+        return -1;
+    }
+    *n_fields = count;
     return 1;
 }
 

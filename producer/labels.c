@@ -174,3 +174,9 @@ et_labels_find(const et_labels_t *self, const char *series, int64_t ts_ns)
     }
     return 0;
 }
+
+int
+et_labels_has(const et_labels_t *self, const char *series)
+{
+    return et_hashmap_get(self->index, series) != NULL;
+}

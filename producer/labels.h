@@ -1,7 +1,8 @@
 /* Anomaly windows by series name, for events that name their series
  * (readings over MQTT): NAB's combined_windows.json read whole, each key
  * ("realKnownCause/nyc_taxi.csv") filed under its series name ("nyc_taxi").
- * A nab:FILE source labels its one series itself (producer/source.h). */
+ * A nab:FILE source labels its one series through it too
+ * (producer/source.h). */
 #ifndef ET_LABELS_H
 #define ET_LABELS_H
 
@@ -26,5 +27,8 @@ void et_labels_destroy(et_labels_t **self_p);
  * ET_LABEL_NONE when the file has no entry for the series. */
 int32_t et_labels_find(const et_labels_t *self, const char *series,
                        int64_t ts_ns);
+
+/* Whether the file has an entry for 'series' (its windows may be none). */
+int et_labels_has(const et_labels_t *self, const char *series);
 
 #endif

@@ -20,6 +20,9 @@ main(int argc, char **argv)
     char role[32];
     snprintf(role, sizeof role, "producer-%u", (unsigned)cfg.id);
     et_log_init(role, cfg.log_level);
+    if (cfg.write_workflow[0])
+        return et_producer_write_workflow(&cfg) == 0 ? ET_EXIT_OK
+                                                     : ET_EXIT_RUNTIME;
     if (et_signals_install(&s_stop) != 0) {
         ET_LOG_ERROR("sigaction failed");
         return ET_EXIT_RUNTIME;

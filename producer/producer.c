@@ -73,6 +73,8 @@ typedef struct {
     msgpack_sbuffer body;    /* reused for every message body */
     msgpack_sbuffer payload; /* the next event's payload, from the source */
     int32_t label;           /* the next event's label */
+    uint32_t *routes;        /* per-stage workflow: trace function -> stage */
+    uint32_t route;          /* the next event's route */
     et_producer_plan_t plan; /* the schedule's limit, what HELLO says */
     /* time-driven (nab with a speed-up): offsets follow the timestamps */
     double time0_s;              /* the first sample's time */
@@ -358,7 +360,8 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
                         .producer_id = cfg->id,
                         .intended_ns = intended_ns + correction,
                         .sent_ns = et_clock_real_ns() + correction,
-                        .label = run->label};
+                        .label = run->label,
+                        .route = run->route};
     msgpack_sbuffer_clear(&run->body);
     if (et_codec_encode_event(&run->body, &event) != 0) {
         zmq_msg_close(&payload);
@@ -656,6 +659,10 @@ s_next_event(s_run_t *run, int64_t *offset_ns, int *cut)
         }
         request.has_tokens = et_arrival_tokens(
             run->arrival, &request.ctx_tokens, &request.gen_tokens);
+        uint32_t function;
+        run->route = run->routes && et_arrival_function(run->arrival, &function)
+                         ? run->routes[function]
+                         : 0;
         rc = et_source_next(run->source, &request, &run->payload, &run->label,
                             &event_time_s);
         if (rc <= 0)
@@ -930,6 +937,37 @@ s_summary(const s_run_t *run)
 }
 
 int
+et_producer_write_workflow(const et_producer_config_t *cfg)
+{
+    et_arrival_t *arrival = NULL;
+    et_source_t *source = NULL;
+    const char *flag = NULL;
+    char why[512];
+    int rc = -1;
+    if (et_producer_config_make(cfg, &arrival, &source, &flag, why,
+                                sizeof why) != 0) {
+        ET_LOG_ERROR("--%s: %s", flag, why);
+        return -1;
+    }
+    const et_azure_t *az = et_arrival_azure(arrival);
+    if (!az) {
+        ET_LOG_ERROR("--write-workflow: only an Azure Functions replay "
+                     "(--arrival azure2019:DIR or azure2021:FILE) has one");
+    } else if (et_azure_write_workflow(az, cfg->write_workflow, why,
+                                       sizeof why) != 0) {
+        ET_LOG_ERROR("--write-workflow: %s", why);
+    } else {
+        ET_LOG_INFO(
+            "wrote %s: %zu functions, %" PRIu64 " invocations in the window",
+            cfg->write_workflow, et_azure_count(az), et_azure_invocations(az));
+        rc = 0;
+    }
+    et_source_destroy(&source);
+    et_arrival_destroy(&arrival);
+    return rc;
+}
+
+int
 et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
 {
     int result = -1;
@@ -954,6 +992,11 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     if (et_producer_config_make(cfg, &run.arrival, &run.source, &flag, why,
                                 sizeof why) != 0) {
         ET_LOG_ERROR("--%s: %s", flag, why);
+        goto fail;
+    }
+    if (et_producer_config_routes(cfg, run.arrival, &run.routes, why,
+                                  sizeof why) != 0) {
+        ET_LOG_ERROR("--workflow: %s", why);
         goto fail;
     }
     if (cfg->mqtt) {
@@ -1057,6 +1100,7 @@ fail:
     et_curve_destroy(&run.curve);
     et_source_destroy(&run.source);
     et_arrival_destroy(&run.arrival);
+    free(run.routes);
     msgpack_sbuffer_destroy(&run.payload);
     msgpack_sbuffer_destroy(&run.body);
     return result;

@@ -37,6 +37,11 @@ void et_producer_plan(const et_producer_config_t *cfg,
                       const et_arrival_t *arrival, const et_source_t *source,
                       et_producer_plan_t *plan);
 
+/* --write-workflow: read the Azure replay cfg describes and write its
+ * workflow to cfg->write_workflow (et_azure_write_workflow). Returns 0, or
+ * -1 after logging why. */
+int et_producer_write_workflow(const et_producer_config_t *cfg);
+
 /* Run the whole schedule against cfg->broker, stopping early when *stop
  * becomes non-zero (DONE is still sent). Prints one summary line on
  * stdout, and a progress bar on stderr if configured. Returns 0, or -1

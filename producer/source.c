@@ -7,26 +7,20 @@
 #include "common/cli.h"
 #include "common/codec.h"
 #include "producer/csv.h"
+#include "producer/labels.h"
 #include "workers/fraud/txgen.h"
 
 #include <errno.h>
 #include <float.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 typedef struct {
     int64_t ts_ns; /* unix time */
     double value;
 } s_sample_t;
-
-typedef struct {
-    int64_t start_ns; /* both ends belong to the window */
-    int64_t end_ns;
-} s_window_t;
 
 struct et_source_t {
     et_source_kind_t kind;
@@ -44,9 +38,7 @@ struct et_source_t {
     size_t next; /* index of the next sample */
     int64_t max_ts_ns;
     uint64_t backwards;
-    s_window_t *windows;
-    size_t n_windows;
-    int has_labels;
+    et_labels_t *labels; /* --labels, or NULL */
 };
 
 void
@@ -174,128 +166,36 @@ s_nab_new(et_source_t *self, const char *path, char *why, size_t why_size)
     return s_nab_load(self, path, why, why_size);
 }
 
-/* Does the labels key 'key' name the file 'base' ("dir/base" or "base")? */
-static int
-s_key_matches(const char *key, const char *base)
-{
-    size_t key_len = strlen(key);
-    size_t base_len = strlen(base);
-    if (key_len == base_len)
-        return strcmp(key, base) == 0;
-    return key_len > base_len && key[key_len - base_len - 1] == '/' &&
-           strcmp(key + key_len - base_len, base) == 0;
-}
-
-/* Parse one [start, end] window. 0 or -1. */
-static int
-s_window_parse(const json_t *pair, s_window_t *window)
-{
-    if (!json_is_array(pair) || json_array_size(pair) != 2)
-        return -1;
-    const char *start = json_string_value(json_array_get(pair, 0));
-    const char *end = json_string_value(json_array_get(pair, 1));
-    if (!start || !end || et_csv_parse_time_ns(start, &window->start_ns) ||
-        et_csv_parse_time_ns(end, &window->end_ns) ||
-        window->start_ns > window->end_ns)
-        return -1;
-    return 0;
-}
-
 int
 et_source_load_labels(et_source_t *self, const char *path, char *why,
                       size_t why_size)
 {
-    json_t *root = NULL;
-    s_window_t *windows = NULL;
-    int saved = EINVAL;
     if (self->kind != ET_SOURCE_NAB) {
         et_cli_why(why, why_size, "labels need --source nab:FILE");
-        goto fail;
+        errno = EINVAL;
+        return -1;
     }
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        saved = errno;
-        et_cli_why(why, why_size, "%s: %s", path, strerror(saved));
-        goto fail;
+    /* The file read whole, as for readings that name their series: every
+     * entry must check, and this series' must be there. */
+    et_labels_t *labels = et_labels_load(path, why, why_size);
+    if (!labels)
+        return -1;
+    if (!et_labels_has(labels, self->series)) {
+        et_cli_why(why, why_size, "%s: no entry for %s", path, self->file_name);
+        et_labels_destroy(&labels);
+        errno = EINVAL;
+        return -1;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > ET_SOURCE_LABELS_BYTES_MAX) {
-        et_cli_why(why, why_size, "%s: not a regular file of at most %d bytes",
-                   path, ET_SOURCE_LABELS_BYTES_MAX);
-        goto fail;
-    }
-    json_error_t error;
-    root = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
-    if (!root) {
-        et_cli_why(why, why_size, "%s:%d: %s", path, error.line, error.text);
-        goto fail;
-    }
-    if (!json_is_object(root)) {
-        et_cli_why(why, why_size, "%s: expected an object of file names", path);
-        goto fail;
-    }
-    const char *base = self->file_name;
-    const char *key, *found_key = NULL;
-    json_t *value, *found = NULL;
-    json_object_foreach(root, key, value)
-    {
-        if (!s_key_matches(key, base))
-            continue;
-        if (found) {
-            et_cli_why(why, why_size, "%s: both '%s' and '%s' match %s", path,
-                       found_key, key, base);
-            goto fail;
-        }
-        found = value;
-        found_key = key;
-    }
-    if (!found) {
-        et_cli_why(why, why_size, "%s: no entry for %s", path, base);
-        goto fail;
-    }
-    if (!json_is_array(found)) {
-        et_cli_why(why, why_size, "%s: '%s': expected a list of windows", path,
-                   found_key);
-        goto fail;
-    }
-    size_t n = json_array_size(found);
-    if (n > 0 && !(windows = calloc(n, sizeof *windows))) {
-        saved = ENOMEM;
-        et_cli_why(why, why_size, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s_window_parse(json_array_get(found, i), &windows[i]) != 0) {
-            et_cli_why(why, why_size,
-                       "%s: '%s' window %zu: expected [start, end] timestamps, "
-                       "start <= end",
-                       path, found_key, i + 1);
-            goto fail;
-        }
-    }
-    json_decref(root);
-    free(self->windows);
-    self->windows = windows;
-    self->n_windows = n;
-    self->has_labels = 1;
+    et_labels_destroy(&self->labels);
+    self->labels = labels;
     return 0;
-fail:
-    free(windows);
-    json_decref(root);
-    errno = saved;
-    return -1;
 }
 
 static int32_t
 s_nab_label(const et_source_t *self, int64_t ts_ns)
 {
-    if (!self->has_labels)
-        return ET_LABEL_NONE;
-    for (size_t i = 0; i < self->n_windows; i++) {
-        if (self->windows[i].start_ns <= ts_ns &&
-            ts_ns <= self->windows[i].end_ns)
-            return (int32_t)(i + 1);
-    }
-    return 0;
+    return self->labels ? et_labels_find(self->labels, self->series, ts_ns)
+                        : ET_LABEL_NONE;
 }
 
 /* ---- the interface ------------------------------------------------------- */
@@ -367,7 +267,7 @@ et_source_destroy(et_source_t **self_p)
     free(self->file_name);
     free(self->series);
     free(self->samples);
-    free(self->windows);
+    et_labels_destroy(&self->labels);
     free(self);
     *self_p = NULL;
 }

@@ -11,7 +11,8 @@
 static void
 s_print(const et_workflow_t *wf, const char *out_dir)
 {
-    printf("name=%s\npath=%s\nfunctions=", wf->name, wf->path);
+    printf("name=%s\npath=%s\nrouting=%s\nfunctions=", wf->name, wf->path,
+           wf->routing == ET_WORKFLOW_PER_STAGE ? "per_stage" : "chain");
     for (uint32_t f = 0; f < wf->n_functions; f++)
         printf("%s%s", f ? " " : "", wf->functions[f]);
     printf("\nstages=");
@@ -23,6 +24,7 @@ s_print(const et_workflow_t *wf, const char *out_dir)
     for (uint32_t f = 0; f < wf->n_functions; f++) {
         const et_stage_t *st = et_workflow_function_stage(wf, wf->functions[f]);
         printf("function.%s.slots=%u\n", st->function, st->slots);
+        printf("function.%s.runs=%s\n", st->function, st->runs);
         if (st->io_delay[0])
             printf("function.%s.io_delay=%s\n", st->function, st->io_delay);
         for (uint32_t k = 0; k < st->n_options; k++) {
@@ -67,7 +69,8 @@ main(int argc, char **argv)
         .prog = "eventide-workflow",
         .usage = "--workflow NAME|FILE [--out DIR]",
         .about = "Checks a workflow and prints it as KEY=VALUE lines: name, "
-                 "path, functions, stages, producer.KEY, function.F.slots, "
+                 "path, routing, functions, stages, producer.KEY, "
+                 "function.F.slots, function.F.runs, "
                  "function.F.io_delay, function.F.option.KEY, "
                  "stage.N.timeout_ms and stage.N.retries. Exit status 2 "
                  "and the reason when the workflow is invalid.",

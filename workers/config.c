@@ -117,6 +117,13 @@ s_list_functions(const et_workflow_t *wf, char *out, size_t size)
                                  wf->functions[f]);
 }
 
+/* A function whose stage "runs" another implementation (a trace function
+ * run by synthetic): that implementation's definition under the
+ * function's own name, which READY, STARTING and USAGE carry. One per
+ * process, as there is one function per worker. */
+static et_function_def_t s_alias;
+static char s_alias_name[ET_NAME_MAX];
+
 /* Slots, io_delay, init_delay and options of the function's stage, under what
  * the command line set explicitly. */
 static int
@@ -141,6 +148,19 @@ s_apply_workflow(et_worker_config_t *cfg, et_opts_t *spec, const char *function)
                  wf->name, list);
         et_opts_error(spec, "function", function, why);
         goto done;
+    }
+    if (strcmp(stage->runs, function) != 0) {
+        const et_function_def_t *impl = et_function_find(stage->runs);
+        if (!impl) {
+            snprintf(why, sizeof why, "its stage runs '%s', not a function",
+                     stage->runs);
+            et_opts_error(spec, "function", function, why);
+            goto done;
+        }
+        s_alias = *impl;
+        snprintf(s_alias_name, sizeof s_alias_name, "%s", function);
+        s_alias.name = s_alias_name;
+        cfg->function = &s_alias;
     }
     if (et_opts_given(spec, "slots") == 0)
         cfg->slots = stage->slots;
@@ -234,6 +254,7 @@ et_worker_function_config(const et_worker_config_t *cfg,
 {
     memset(fcfg, 0, sizeof *fcfg);
     fcfg->service = cfg->service[0] ? cfg->service : NULL;
+    fcfg->service_scale = cfg->service_scale;
     fcfg->mode = cfg->mode;
     fcfg->seed = cfg->seed;
     fcfg->pid = (uint32_t)getpid();
@@ -348,7 +369,18 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
          .help = "service time of functions that model one "
                  "(default " ET_WORKER_DEFAULT_SERVICE
                  "): const:D, exp:MEAN, uniform:LOW:HIGH, "
-                 "lognormal:MEDIAN:SIGMA"},
+                 "lognormal:MEDIAN:SIGMA, pct:LEVEL=D,... (a percentile "
+                 "table, 0 to 100, sampled by its piecewise-linear inverse "
+                 "CDF)"},
+        {.name = "service-scale",
+         .type = ET_OPT_DOUBLE,
+         .dest = &cfg->service_scale,
+         .dmin = ET_DIST_SCALE_MIN,
+         .dmax = 1,
+         .def = "1",
+         .arg = "X",
+         .help = "multiply every service time drawn by X (1e-9 to 1): "
+                 "shrinks a trace's long executions for a small machine"},
         {.name = "mode",
          .type = ET_OPT_CHOICE,
          .dest = &mode,
@@ -501,12 +533,13 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
     cfg->max_payload = (size_t)max_payload;
     cfg->clock_interval_ns = (int64_t)clock_interval_ns;
     cfg->function = et_function_find(function);
-    if (!cfg->function)
-        return et_opts_error(&spec, "function", function,
-                             "unknown function (see --help)");
     if (cfg->workflow[0] != '\0' &&
         (rc = s_apply_workflow(cfg, &spec, function)) != ET_OPTS_RUN)
         return rc;
+    /* After the workflow: its stage may say which implementation runs. */
+    if (!cfg->function)
+        return et_opts_error(&spec, "function", function,
+                             "unknown function (see --help)");
     if ((rc = s_expand_options(cfg, &spec)) != ET_OPTS_RUN ||
         (rc = s_finish(cfg, &spec, function)) != ET_OPTS_RUN)
         return rc;

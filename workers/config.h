@@ -37,6 +37,7 @@ typedef struct {
     char collector[ET_ENDPOINT_MAX];   /* --collector (required) */
     uint32_t slots;                    /* --slots, 1..64 */
     char service[ET_TEXT_MAX];         /* --service, "" = default */
+    double service_scale;              /* --service-scale, (0, 1] */
     et_function_mode_t mode;           /* --mode sleep|spin */
     uint64_t seed;                     /* --seed */
     char instance[ET_NAME_MAX];        /* --instance, "<function>-<pid>" */

@@ -22,6 +22,7 @@ typedef enum {
 /* What a function is started with; read-only, valid until fini returns. */
 typedef struct {
     const char *service;     /* --service text, or NULL: function default */
+    double service_scale;    /* --service-scale: 0 < x <= 1, 0 = 1 */
     et_function_mode_t mode; /* --mode */
     uint64_t seed;           /* --seed */
     uint32_t pid;            /* this process, to decorrelate replicas */
@@ -32,11 +33,17 @@ typedef struct {
 } et_function_config_t;
 
 /* Where handle puts its answer. The runtime empties 'output' and sets
- * outcome = ET_OUTCOME_NONE, score = 0 before every call. */
+ * outcome = ET_OUTCOME_NONE, score = 0 before every call. It also says
+ * which event the call handles (read-only for the function; 0 where a
+ * caller such as a unit test does not say): what a function that
+ * delivers results (sink) tells a consumer beyond the payload. */
 typedef struct {
     msgpack_sbuffer *output; /* the next stage's input; append to it */
     int32_t outcome;         /* verdict for accuracy (>= 0), or NONE */
     double score;            /* model score, finite */
+    uint64_t event_id;       /* the event's id */
+    uint32_t attempt;        /* at this stage, 0 for the first */
+    int64_t intended_ns;     /* CLOCK_REALTIME: when the event was due */
 } et_function_output_t;
 
 typedef struct et_function_def_t {

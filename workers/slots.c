@@ -84,8 +84,12 @@ s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
         et_slot_reply_t *reply, zmq_msg_t *output)
 {
     msgpack_sbuffer_clear(sbuf);
-    et_function_output_t out = {
-        .output = sbuf, .outcome = ET_OUTCOME_NONE, .score = 0};
+    et_function_output_t out = {.output = sbuf,
+                                .outcome = ET_OUTCOME_NONE,
+                                .score = 0,
+                                .event_id = task->event_id,
+                                .attempt = task->attempt,
+                                .intended_ns = task->intended_ns};
     uint64_t start = et_clock_mono_ns();
     int status = cfg->def->handle(cfg->fn_state, index, zmq_msg_data(input),
                                   zmq_msg_size(input), &out);

@@ -6,6 +6,7 @@
 # not named, keeps the launcher's own cpus. The run's launcher.log says
 # what was pinned.
 . "$(dirname "$0")/lib.sh"
+launcher_only_test "--cpus pinning"
 
 online="$(cat /sys/devices/system/cpu/online 2>/dev/null || echo 0)"
 if [[ ! "$online" =~ (^|,)0-([1-9]|[0-9]{2,}) ]] && [[ ! "$online" =~ ^0,1 ]]; then

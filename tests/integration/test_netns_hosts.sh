@@ -10,6 +10,7 @@
 # netem qdisc on the producer host's device (checked with tc, no timing).
 # Skips (exit 0) only when namespaces cannot be created here.
 . "$(dirname "$0")/lib.sh"
+launcher_only_test "placement with --hosts"
 
 . "$(dirname "$0")/netns_lib.sh"
 ns_prefix="et-$$"

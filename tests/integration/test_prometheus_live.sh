@@ -5,6 +5,7 @@
 # evaluate, and after `scale` the replica count it holds follows; `down`
 # stops it and leaves its data in the results; every event is accounted.
 . "$(dirname "$0")/lib.sh"
+launcher_only_test "up --prometheus"
 
 command -v prometheus >/dev/null || fail "prometheus is needed (it is one of the launcher's packages)"
 command -v promtool >/dev/null || fail "promtool is needed (Debian package prometheus)"

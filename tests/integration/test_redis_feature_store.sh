@@ -6,7 +6,9 @@
 # times out), then killed (SIGKILL: down), then started again on the same
 # socket: events whose retries all meet the dead store fail with reason
 # dependency_unavailable, every event is accounted for, none is lost, and
-# the workers write to the new store once it is back.
+# the workers write to the new store once it is back. The sink appends each
+# decision to a Redis Stream on a consumer's Redis (one the test owns, which
+# stays up): after the run it holds one entry per completed event.
 . "$(dirname "$0")/lib.sh"
 
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
@@ -14,9 +16,22 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
 
 # A private model (with streaming features, eventide-train's default)
 # keeps the test independent of models/ in the tree.
+# The sink's stream goes to the consumer's Redis instead of the run's
+# ({redis}), so that killing the feature store leaves it alone and it
+# outlives the run.
+csock="$ET_TMP/consumer.sock"
 wf="$ET_TMP/fraud.json"
-jq --arg m "$ET_TMP/model.json" '.stages[1].options.model = $m' \
+jq --arg m "$ET_TMP/model.json" --arg r "unix:$csock" \
+  '.stages[1].options.model = $m | .stages[3].options.redis = $r' \
   "$ET_ROOT/workflows/fraud.json" >"$wf"
+jq -e '.stages[3].function == "sink" and .stages[3].options.redis_stream == "eventide:decisions"' \
+  "$wf" >/dev/null || fail "the fraud workflow's sink does not write to a Redis stream"
+redis-server --port 0 --unixsocket "$csock" --unixsocketperm 700 --save '' \
+  --appendonly no --dir "$ET_TMP" >"$ET_TMP/consumer-redis.log" 2>&1 &
+ET_EXTRA_PIDS+=("$!")
+for _ in $(seq 100); do [ -S "$csock" ] && break; sleep 0.05; done
+[ -S "$csock" ] || fail "the consumer's redis-server did not start"
+ccli() { redis-cli -s "$csock" "$@"; }
 "$ET_BIN_DIR/eventide-train" --out "$ET_TMP/model.json" --samples 20000 \
   --rounds 40 >"$ET_TMP/train.log" 2>&1 || { cat "$ET_TMP/train.log" >&2; fail "training failed"; }
 jq -e '.streaming == true and (.features | length) == 19' "$ET_TMP/model.json.metrics.json" >/dev/null ||
@@ -96,4 +111,31 @@ grep -q 'no reply in time' "$out/worker-preprocess-1.log" ||
 grep -q 'cannot connect' "$out/worker-preprocess-1.log" ||
   fail "no refused connection while the store was down"
 [ -s "$out/redis.log" ] || fail "no redis.log in $out"
-pass "$COMPLETED completed, $failed failed (dependency_unavailable) of $SENT; $cards card histories mid-run, $again in the store started again"
+
+# The stream: one entry per event that completed through the sink (not
+# filtered by preprocess; the consumer's Redis never failed, so no sink
+# attempt was retried), each with its event id, the decision and the
+# times, the same decisions as the JSON lines.
+sunk=$((COMPLETED - $(json "$s" .events.filtered)))
+[ "$sunk" -gt 0 ] || fail "no event reached the sink"
+expect_eq "stream entries (XLEN)" "$(ccli xlen eventide:decisions)" "$sunk"
+# Each entry as one JSON object: its id, then its fields.
+ccli --json xrange eventide:decisions - + |
+  jq -c '.[] | {id: .[0]} + (.[1] | [range(0; length; 2) as $i | {key: .[$i], value: .[$i + 1]}] | from_entries)' \
+    >"$ET_TMP/stream.jsonl" || fail "XRANGE of the stream did not parse"
+[ "$(wc -l <"$ET_TMP/stream.jsonl")" -eq "$sunk" ] ||
+  fail "XRANGE gave $(wc -l <"$ET_TMP/stream.jsonl") entries, expected $sunk"
+expect_eq "distinct event ids in the stream" \
+  "$(jq -r .event_id "$ET_TMP/stream.jsonl" | sort -u | wc -l)" "$sunk"
+# try: an entry missing a field counts as bad, not as a jq error.
+good="$(jq -c 'select(try ((.event_id | test("^[0-9]+$")) and (.decision | IN("approve", "review", "block"))
+                        and (.intended_ts | tonumber) > 1e9 and (.sink_ts | tonumber) >= (.intended_ts | tonumber)
+                        and (.tx | test("^[0-9]+$")) and (.score | tonumber) >= 0) catch false)' \
+  "$ET_TMP/stream.jsonl" | wc -l)"
+expect_eq "stream entries with an event id, a decision, its score and times" "$good" "$sunk"
+expect_eq "decisions in the stream and in decisions.jsonl" \
+  "$(jq -r .decision "$ET_TMP/stream.jsonl" | sort | uniq -c | tr -s ' ')" \
+  "$(jq -r .decision "$out/decisions.jsonl" | sort | uniq -c | tr -s ' ')"
+grep -Eq "sink: Redis stream $sunk appends, mean [0-9.]+ ms, 0 failed" "$out/worker-sink-1.log" ||
+  fail "the sink did not log its appends: $(grep 'Redis stream' "$out/worker-sink-1.log")"
+pass "$COMPLETED completed, $failed failed (dependency_unavailable) of $SENT; $cards card histories mid-run, $again in the store started again; $sunk entries in the decisions stream"

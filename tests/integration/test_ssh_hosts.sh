@@ -10,6 +10,7 @@
 # namespace, so nothing of this machine's ssh set-up is read or changed.
 # Skips (exit 0) only when namespaces cannot be created here.
 . "$(dirname "$0")/lib.sh"
+launcher_only_test "placement over ssh"
 
 . "$(dirname "$0")/netns_lib.sh"
 ns_prefix="ets-$$"

@@ -4,6 +4,7 @@
 # non-zero offered and completed rates and the end-to-end line; q quits it;
 # the run still accounts for every event.
 . "$(dirname "$0")/lib.sh"
+launcher_only_test "eventide top in a terminal"
 
 command -v tmux >/dev/null || fail "tmux is needed (it is one of the launcher's packages)"
 

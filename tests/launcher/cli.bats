@@ -120,8 +120,11 @@ $ET_BIN_DIR/eventide-worker --function synthetic --broker ipc:///r/backend.ipc -
 @test "worker_argv's command line is one the worker accepts, with the workflow's settings" {
   in_launcher "$pipeline_settings"'
     OUT=/tmp/et-bats-out; local -A wf; workflow_load wf fraud "$OUT"
+    REDIS_URL=unix:/tmp/et-bats-redis.sock
     show_argv worker_argv a wf sink 1'
   expect_ok
+  # The sink's decision stream names {redis}: run and up pass --redis.
+  [[ "$output" == *"--redis unix:/tmp/et-bats-redis.sock"* ]]
   # --check validates the whole command line, the workflow file included.
   run $output --check
   [ "$status" -eq 0 ] || { echo "$output" >&2; false; }

@@ -57,7 +57,8 @@ refuses() {
               --price-gb-s --price-requests --autoscale --min --max \
               --target --autoscale-arg --hosts --host-cmd --port-base \
               --netem --clock-sync --clock-skew --transport --curve \
-              --supervise --checkpoint-interval --cpus --metrics; do
+              --supervise --checkpoint-interval --cpus --metrics \
+              --service-scale --minutes --functions --iat --max-instances; do
     refuses "$flag" ""
   done
 }
@@ -116,9 +117,20 @@ refuses() {
               --out:OUT --log-level:LOG_LEVEL --idle-timeout:IDLE_TIMEOUT \
               --memory-mb:MEMORY_MB --price-gb-s:PRICE_GB_S \
               --price-requests:PRICE_REQUESTS --min:AS_MIN --max:AS_MAX \
-              --target:AS_TARGET --clock-sync:CLOCK_SYNC --hosts:HOSTS_FILE; do
+              --target:AS_TARGET --clock-sync:CLOCK_SYNC --hosts:HOSTS_FILE \
+              --service-scale:SERVICE_SCALE --minutes:MINUTES \
+              --functions:FUNCTIONS --iat:IAT --max-instances:MAX_INSTANCES; do
     accepts "${pair%%:*}" "${pair#*:}" 10 fast -5 1e3 "some value/x:1"
   done
+}
+
+@test "--max-instances needs --autoscale" {
+  in_launcher 'parse_pipeline_opt --max-instances 4; check_pipeline_opts'
+  expect_usage "--max-instances '4': needs --autoscale"
+  in_launcher 'parse_pipeline_opt --max-instances 4
+               parse_pipeline_opt --autoscale kpa; check_pipeline_opts; echo ok'
+  expect_ok
+  expect_output "ok"
 }
 
 @test "--autoscale: kpa, hpa or rps" {

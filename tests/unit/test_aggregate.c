@@ -376,6 +376,23 @@ test_aggregate_without_restart_nothing_is_lost_to_one(void **state)
     et_aggregate_destroy(&agg);
 }
 
+// A per-stage workflow's event enters at its route's stage (the ACCEPTED
+// record's): running only that stage is in order; a stage before it is not.
+static void
+test_aggregate_stage_order_starts_at_the_entry_stage(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    s_broker_starts(agg);
+    s_add(agg, ET_RECORD_ACCEPTED, 7, 5, T0, T0);
+    s_stage(agg, 7, 5, MS, MS, 0);
+    s_add(agg, ET_RECORD_ACCEPTED, 8, 5, T0, T0);
+    s_stage(agg, 8, 3, MS, MS, 0);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->order_violations, 1);
+    et_aggregate_destroy(&agg);
+}
+
 // Stage order survives the broker start kept beside it, and an event the
 // new broker finishes after its stages is not stranded.
 static void
@@ -828,6 +845,7 @@ main(void)
             test_aggregate_broker_restart_strands_what_the_dead_broker_held),
         cmocka_unit_test(test_aggregate_without_restart_nothing_is_lost_to_one),
         cmocka_unit_test(test_aggregate_stage_order_checked_across_a_restart),
+        cmocka_unit_test(test_aggregate_stage_order_starts_at_the_entry_stage),
         cmocka_unit_test(test_aggregate_drops_duplicate_final_records),
         cmocka_unit_test(test_aggregate_counts_filtered_completions),
         cmocka_unit_test(test_aggregate_deduplicates_event_id_zero),

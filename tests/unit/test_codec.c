@@ -1093,6 +1093,63 @@ test_codec_event_round_trips(void **state)
     }
 }
 
+/* EVENT's route: a sixth field only when not 0; 0 there is a second
+ * spelling of five fields and is refused, as are a route beyond the
+ * stages and a seventh field. */
+static void
+s_event_fields(msgpack_sbuffer *b, int n, uint64_t route)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, (size_t)n);
+    msgpack_pack_uint64(&pk, 7);
+    msgpack_pack_uint32(&pk, 1);
+    msgpack_pack_int64(&pk, 1);
+    msgpack_pack_int64(&pk, 2);
+    msgpack_pack_int32(&pk, -1);
+    for (int i = 5; i < n; i++)
+        msgpack_pack_uint64(&pk, route);
+}
+
+static void
+test_codec_event_route(void **state)
+{
+    (void)state;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    et_event_t in = s_event(), out;
+    in.route = ET_STAGES_MAX - 1;
+    assert_int_equal(et_codec_encode_event(&b, &in), 0);
+    assert_int_equal(et_codec_decode_event(b.data, b.size, &out), 0);
+    assert_int_equal(out.route, ET_STAGES_MAX - 1);
+    /* Route 0 goes as the five fields of before. */
+    msgpack_sbuffer_clear(&b);
+    in.route = 0;
+    assert_int_equal(et_codec_encode_event(&b, &in), 0);
+    msgpack_sbuffer c;
+    msgpack_sbuffer_init(&c);
+    s_event_fields(&c, 5, 0);
+    assert_int_equal(et_codec_decode_event(c.data, c.size, &out), 0);
+    assert_int_equal(out.route, 0);
+    assert_int_equal(b.data[0], c.data[0]); /* a fixarray of 5 */
+    static const struct {
+        int n;
+        uint64_t route;
+        int rc;
+    } cases[] = {
+        {6, 3, 0}, {6, 0, -1}, {6, ET_STAGES_MAX, -1}, {7, 3, -1}, {4, 0, -1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        msgpack_sbuffer_clear(&c);
+        s_event_fields(&c, cases[i].n, cases[i].route);
+        assert_int_equal(et_codec_decode_event(c.data, c.size, &out),
+                         cases[i].rc);
+        if (cases[i].rc == 0)
+            assert_int_equal(out.route, cases[i].route);
+    }
+    msgpack_sbuffer_destroy(&b);
+    msgpack_sbuffer_destroy(&c);
+}
+
 static void
 test_codec_reject_round_trips(void **state)
 {
@@ -2642,6 +2699,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_header_round_trips_every_type),
         cmocka_unit_test(test_codec_event_round_trips),
+        cmocka_unit_test(test_codec_event_route),
         cmocka_unit_test(test_codec_reject_round_trips),
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_hello_round_trips),

@@ -253,15 +253,18 @@ static void
 test_dist_mean_matches_each_form(void **state)
 {
     (void)state;
-    assert_true(et_dist_mean_ns(&(et_dist_t){ET_DIST_CONST, 5e6, 0}) == 5e6);
-    assert_true(et_dist_mean_ns(&(et_dist_t){ET_DIST_EXP, 7e6, 0}) == 7e6);
-    assert_true(et_dist_mean_ns(&(et_dist_t){ET_DIST_UNIFORM, 5e6, 15e6}) ==
-                10e6);
+    assert_true(et_dist_mean_ns(&(et_dist_t){
+                    .kind = ET_DIST_CONST, .a_ns = 5e6, .b = 0}) == 5e6);
+    assert_true(et_dist_mean_ns(&(et_dist_t){
+                    .kind = ET_DIST_EXP, .a_ns = 7e6, .b = 0}) == 7e6);
+    assert_true(et_dist_mean_ns(&(et_dist_t){
+                    .kind = ET_DIST_UNIFORM, .a_ns = 5e6, .b = 15e6}) == 10e6);
     // Lognormal mean = median * exp(sigma^2 / 2).
-    s_assert_near(et_dist_mean_ns(&(et_dist_t){ET_DIST_LOGNORMAL, 10e6, 0.5}),
+    s_assert_near(et_dist_mean_ns(&(et_dist_t){
+                      .kind = ET_DIST_LOGNORMAL, .a_ns = 10e6, .b = 0.5}),
                   10e6 * 1.1331484530668263, 1e-12, "lognormal mean");
-    assert_true(et_dist_mean_ns(&(et_dist_t){ET_DIST_LOGNORMAL, 3e6, 0}) ==
-                3e6);
+    assert_true(et_dist_mean_ns(&(et_dist_t){
+                    .kind = ET_DIST_LOGNORMAL, .a_ns = 3e6, .b = 0}) == 3e6);
 }
 
 static void
@@ -310,13 +313,141 @@ test_dist_format_round_trips_through_parse(void **state)
     }
     // Readable, not just exact.
     char text[64];
-    et_dist_format(&(et_dist_t){ET_DIST_EXP, 10e6, 0}, text, sizeof text);
+    et_dist_format(&(et_dist_t){.kind = ET_DIST_EXP, .a_ns = 10e6, .b = 0},
+                   text, sizeof text);
     assert_string_equal(text, "exp:10ms");
-    et_dist_format(&(et_dist_t){ET_DIST_UNIFORM, 5e6, 2e9}, text, sizeof text);
+    et_dist_format(&(et_dist_t){.kind = ET_DIST_UNIFORM, .a_ns = 5e6, .b = 2e9},
+                   text, sizeof text);
     assert_string_equal(text, "uniform:5ms:2s");
-    et_dist_format(&(et_dist_t){ET_DIST_LOGNORMAL, 1.5e6, 0.5}, text,
-                   sizeof text);
+    et_dist_format(
+        &(et_dist_t){.kind = ET_DIST_LOGNORMAL, .a_ns = 1.5e6, .b = 0.5}, text,
+        sizeof text);
     assert_string_equal(text, "lognormal:1.5ms:0.5");
+}
+
+// ---------------------------------------------------------------------------
+// Percentile tables (the Azure Functions trace's execution times)
+
+/* sample-10's second function: p0 177, p1 177, p25 189, p50 349, p75
+ * 2163, p99 2938, p100 2938 ms. */
+static const char *s_table =
+    "pct:0=177ms,1=177ms,25=189ms,50=349ms,75=2163ms,99=2938ms,100=2938ms";
+static const double s_levels[] = {0, 1, 25, 50, 75, 99, 100};
+static const double s_values_ms[] = {177, 177, 189, 349, 2163, 2938, 2938};
+
+static void
+test_dist_pct_quantiles_reproduce_the_table(void **state)
+{
+    (void)state;
+    et_dist_t d = s_parse(s_table);
+    assert_int_equal(d.kind, ET_DIST_PCT);
+    assert_int_equal(d.n_points, 7);
+    for (int i = 0; i < 7; i++)
+        s_assert_near(et_dist_quantile_ns(&d, s_levels[i] / 100),
+                      s_values_ms[i] * NS_PER_MS, 1e-12, "table quantile");
+    /* Linear between points: halfway from p50 to p75 is p62.5. */
+    s_assert_near(et_dist_quantile_ns(&d, 0.625),
+                  (349 + 2163) / 2.0 * NS_PER_MS, 1e-12, "p62.5");
+    /* The mean: each segment's share times its midpoint. */
+    double mean_ms = 0.01 * 177 + 0.24 * (177 + 189) / 2 +
+                     0.25 * (189 + 349) / 2 + 0.25 * (349 + 2163) / 2 +
+                     0.24 * (2163 + 2938) / 2 + 0.01 * 2938;
+    s_assert_near(et_dist_mean_ns(&d), mean_ms * NS_PER_MS, 1e-12, "mean");
+}
+
+static void
+test_dist_pct_samples_follow_the_table(void **state)
+{
+    (void)state;
+    et_dist_t d = s_parse(s_table);
+    et_rng_t rng;
+    et_rng_seed(&rng, 11);
+    uint64_t *v = malloc(N_SAMPLES * sizeof *v);
+    assert_non_null(v);
+    double sum = 0;
+    for (int i = 0; i < N_SAMPLES; i++) {
+        v[i] = et_dist_sample_ns(&d, &rng);
+        assert_true(v[i] >= 177 * NS_PER_MS && v[i] <= 2938 * NS_PER_MS);
+        sum += (double)v[i];
+    }
+    qsort(v, N_SAMPLES, sizeof *v, s_cmp_u64);
+    /* The sample's quantiles at the table's inner levels are the table's
+     * values: within 1 % of the value where the CDF is steep enough. */
+    for (int i = 2; i < 6; i++) {
+        double got = (double)v[(size_t)(s_levels[i] / 100 * N_SAMPLES)];
+        s_assert_near(got, s_values_ms[i] * NS_PER_MS, 0.02, "sample quantile");
+    }
+    s_assert_near(sum / N_SAMPLES, et_dist_mean_ns(&d), 0.02, "sample mean");
+    free(v);
+}
+
+static void
+test_dist_pct_scale_shrinks_draws_and_mean(void **state)
+{
+    (void)state;
+    et_dist_t d = s_parse(s_table);
+    double mean = et_dist_mean_ns(&d);
+    assert_int_equal(et_dist_set_scale(&d, 0.001), 0);
+    s_assert_near(et_dist_mean_ns(&d), mean * 0.001, 1e-12, "scaled mean");
+    s_assert_near(et_dist_quantile_ns(&d, 1), 2938 * NS_PER_US, 1e-12,
+                  "scaled max");
+    et_rng_t rng;
+    et_rng_seed(&rng, 3);
+    for (int i = 0; i < 1000; i++) {
+        uint64_t ns = et_dist_sample_ns(&d, &rng);
+        assert_true(ns >= 177 * NS_PER_US && ns <= 2938 * NS_PER_US);
+    }
+    assert_int_equal(et_dist_set_scale(&d, 0), -1);
+    assert_int_equal(et_dist_set_scale(&d, 1.5), -1);
+    /* A table beyond 60 s parses; its draws are clamped unless scaled. */
+    et_dist_t big = s_parse("pct:0=100s,100=200s");
+    assert_int_equal(et_dist_sample_ns(&big, &rng), (uint64_t)ET_DIST_MAX_NS);
+    assert_int_equal(et_dist_set_scale(&big, 0.01), 0);
+    uint64_t ns = et_dist_sample_ns(&big, &rng);
+    assert_true(ns >= 1 * NS_PER_S && ns <= 2 * NS_PER_S);
+}
+
+static void
+test_dist_pct_rejects_bad_tables(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "pct:",                            /* no point */
+        "pct:0=1ms",                       /* one point */
+        "pct:1=1ms,100=2ms",               /* does not start at 0 */
+        "pct:0=1ms,99=2ms",                /* does not end at 100 */
+        "pct:0=1ms,50=3ms,50=4ms,100=5ms", /* level repeated */
+        "pct:0=1ms,50=3ms,100=2ms",        /* value decreases */
+        "pct:0=1ms,100=x",                 /* not a duration */
+        "pct:0=1ms,101=2ms",               /* level above 100 */
+        "pct:0=1ms,,100=2ms",              /* empty point */
+        "pct:0=1ms,100=2d",                /* unknown unit */
+        "pct:0=1ms,100=86401s",            /* above a day */
+        "pct:0=1,5=1,10=1,15=1,20=1,25=1,30=1,35=1,40=1,45=1,50=1,55=1,60=1,"
+        "65=1,70=1,75=1,100=1", /* 17 points */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        et_dist_t d;
+        char why[256] = "";
+        if (et_dist_parse(bad[i], &d, why, sizeof why) == 0)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_true(why[0] != '\0');
+    }
+}
+
+static void
+test_dist_pct_format_round_trips(void **state)
+{
+    (void)state;
+    et_dist_t d = s_parse(s_table);
+    char text[512];
+    et_dist_format(&d, text, sizeof text);
+    et_dist_t again = s_parse(text);
+    assert_int_equal(again.n_points, d.n_points);
+    for (uint32_t i = 0; i < d.n_points; i++) {
+        assert_true(again.level[i] == d.level[i]);
+        assert_true(again.value_ns[i] == d.value_ns[i]);
+    }
 }
 
 int
@@ -333,6 +464,11 @@ main(void)
         cmocka_unit_test(test_dist_same_seed_gives_same_samples),
         cmocka_unit_test(test_dist_mean_matches_each_form),
         cmocka_unit_test(test_dist_format_round_trips_through_parse),
+        cmocka_unit_test(test_dist_pct_quantiles_reproduce_the_table),
+        cmocka_unit_test(test_dist_pct_samples_follow_the_table),
+        cmocka_unit_test(test_dist_pct_scale_shrinks_draws_and_mean),
+        cmocka_unit_test(test_dist_pct_rejects_bad_tables),
+        cmocka_unit_test(test_dist_pct_format_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

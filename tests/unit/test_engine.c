@@ -1625,6 +1625,69 @@ test_engine_batch_send_failures_keep_every_job_queued(void **state)
     s_check_accounting();
 }
 
+/* Offer event 'id' on 'route'. */
+static et_reason_t
+s_event_on(uint64_t id, uint32_t route, uint64_t now)
+{
+    et_event_t event = {.event_id = id,
+                        .producer_id = 1,
+                        .intended_ns = (int64_t)id,
+                        .label = ET_LABEL_NONE,
+                        .route = route};
+    zmq_msg_t payload;
+    assert_int_equal(zmq_msg_init_size(&payload, 4), 0);
+    et_reason_t reason = et_engine_admit(s_fx.engine, &event, &payload, now);
+    zmq_msg_close(&payload);
+    return reason;
+}
+
+/* A per-stage workflow (a trace replay's): each event runs the stage its
+ * route names, on that function's instances, and completes there. */
+static void
+test_engine_per_stage_routes_each_event_to_its_stage(void **state)
+{
+    (void)state;
+    et_workflow_t *wf =
+        (et_workflow_t *)s_workflow(0, 10 * S_SEC, "fa", "fb", "fc", NULL);
+    wf->routing = ET_WORKFLOW_PER_STAGE;
+    s_engine(wf, 16, 1 << 20);
+    s_ready("wa", "fa", 1, 0);
+    s_ready("wb", "fb", 1, 0);
+    s_ready("wc", "fc", 1, 0);
+    assert_int_equal(s_event_on(1, 2, 1), ET_REASON_NONE);
+    assert_int_equal(s_event_on(2, 0, 1), ET_REASON_NONE);
+    assert_int_equal(s_event_on(3, 1, 1), ET_REASON_NONE);
+    s_expect_task(0, "wc", 1, 2, 0);
+    s_expect_task(1, "wa", 2, 0, 0);
+    s_expect_task(2, "wb", 3, 1, 0);
+    assert_int_equal(s_last(ET_RECORD_ACCEPTED, 1)->stage, 2);
+    assert_int_equal(s_result("wc", 1, 2, 0, ET_STATUS_OK, 2), 0);
+    assert_int_equal(s_result("wa", 2, 0, 0, ET_STATUS_OK, 2), 0);
+    /* Stage 0 done does not move event 2 on to stage 1. */
+    assert_int_equal(s_fx.n_tasks, 3);
+    assert_non_null(s_last(ET_RECORD_COMPLETED, 1));
+    assert_non_null(s_last(ET_RECORD_COMPLETED, 2));
+    assert_null(s_last(ET_RECORD_COMPLETED, 3));
+    assert_int_equal(s_result("wb", 3, 1, 0, ET_STATUS_OK, 2), 0);
+    assert_int_equal(s_count(ET_RECORD_COMPLETED, -1), 3);
+    /* A route beyond the stages cannot be served. */
+    assert_int_equal(s_event_on(4, 3, 3), ET_REASON_BAD_PAYLOAD);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.accepted, 3);
+    assert_int_equal(c.completed, 3);
+    assert_int_equal(c.rejected, 1);
+}
+
+static void
+test_engine_chain_refuses_a_route(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 10 * S_SEC, "fa", "fb", NULL), 16, 1 << 20);
+    assert_int_equal(s_event_on(1, 1, 1), ET_REASON_BAD_PAYLOAD);
+    assert_int_equal(s_event_on(2, 0, 1), ET_REASON_NONE);
+    assert_int_equal(et_engine_counters(s_fx.engine).rejected, 1);
+}
+
 int
 main(void)
 {
@@ -1632,6 +1695,8 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
         S_TEST(test_engine_new_rejects_bad_arguments),
+        S_TEST(test_engine_per_stage_routes_each_event_to_its_stage),
+        S_TEST(test_engine_chain_refuses_a_route),
         S_TEST(test_engine_dispatches_fifo_within_a_function),
         S_TEST(test_engine_dispatches_to_least_recently_used_slot),
         S_TEST(test_engine_retry_goes_to_the_head_of_the_queue),

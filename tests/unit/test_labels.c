@@ -54,6 +54,8 @@ test_windows_label_readings_by_series(void **state)
         et_labels_find(labels, series, s_ns("2013-12-02 21:15:00")), 0);
     assert_int_equal(et_labels_find(labels, "no_such_series", 0),
                      ET_LABEL_NONE);
+    assert_true(et_labels_has(labels, series));
+    assert_false(et_labels_has(labels, "no_such_series"));
     et_labels_destroy(&labels);
     assert_null(labels);
     et_labels_destroy(&labels);

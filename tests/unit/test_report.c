@@ -761,6 +761,62 @@ test_report_splits_queue_wait_into_cold_and_warm(void **state)
     assert_null(strstr(md, "## Cost"));
 }
 
+/* Several functions (a trace replay's): each stage's cold ratio and
+ * slowdown in summary.json, and the per-function table in report.md. */
+static void
+test_report_per_function_cold_ratio_and_slowdown(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {
+        .run_id = "fns", .workflow = "azure", .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    // Stage 0: four results of 5 ms service, one cold, residence 20 ms;
+    // stage 1: one warm result with residence = service = 10 ms.
+    for (uint64_t id = 1; id <= 5; id++) {
+        uint32_t stage = id == 5;
+        et_record_t r = {.kind = ET_RECORD_STAGE,
+                         .event_id = id,
+                         .stage = stage,
+                         .intended_ns = T0,
+                         .t_ns = T0 + S,
+                         .queue_ns = stage ? 0 : 15 * MS,
+                         .service_ns = stage ? 10 * MS : 5 * MS,
+                         .hold_ns = stage ? 10 * MS : 5 * MS,
+                         .residence_ns = stage ? 10 * MS : 20 * MS,
+                         .cold = id == 1,
+                         .label = -1,
+                         .outcome = -1};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    }
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *stages = json_object_get(root, "stages");
+    double ratio[2], p50[2], p99[2];
+    for (size_t i = 0; i < 2; i++) {
+        json_error_t error;
+        if (json_unpack_ex(json_array_get(stages, i), &error, 0,
+                           "{s:F, s:{s:F, s:F}}", "cold_ratio", &ratio[i],
+                           "slowdown", "p50", &p50[i], "p99", &p99[i]) != 0)
+            fail_msg("stages[%zu]: %s", i, error.text);
+    }
+    assert_true(ratio[0] == 0.25 && ratio[1] == 0.0);
+    assert_true(p50[0] > 3.9 && p50[0] < 4.1 && p99[0] > 3.9 && p99[0] < 4.1);
+    assert_true(p50[1] > 0.99 && p50[1] < 1.01);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "### Per function: cold starts and slowdown"));
+    // Most completions first; then the totals.
+    const char *first = strstr(md, "| stage0 | 4 | 0.250 |");
+    const char *second = strstr(md, "| stage1 | 1 | 0.000 |");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_true(first < second);
+    assert_non_null(strstr(md, "| all 2 | 5 | 0.200 |"));
+}
+
 static void
 test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
 {
@@ -1245,6 +1301,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_run_source_and_cost, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_per_function_cold_ratio_and_slowdown, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_splits_queue_wait_into_cold_and_warm, s_setup,

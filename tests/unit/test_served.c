@@ -223,6 +223,9 @@ test_served_counts_as_the_three_in_the_aggregate(void **state)
     for (uint64_t id = 1; id <= 12; id++) {
         et_record_t three[3];
         s_served(three, id, (int32_t)(id % 3) - 1, id % 5 == 0);
+        if (id % 6 == 0) /* entered at stage 1 (a trace's route) */
+            for (int i = 0; i < 3; i++)
+                three[i].stage = 1;
         three[1].service_ns = (int64_t)id * 1000;
         three[1].cold = id % 4 == 0;
         memcpy(&in[n], three, sizeof three);

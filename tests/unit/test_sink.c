@@ -1,7 +1,9 @@
 /* Unit tests for the sink function: JSON lines that jansson parses back,
  * whole lines from concurrent slots and instances sharing one file, a PUB
- * that reaches a SUB bound in the test (topic = decision), input passed
- * through unchanged, and bad options and payloads refused. */
+ * that reaches a SUB bound in the test (topic = decision), one XADD per
+ * event to a fake Redis (and a Redis that refuses or is not there failing
+ * the event as dependency_unavailable), input passed through unchanged,
+ * and bad options and payloads refused. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -14,6 +16,10 @@
 #include "common/codec.h"
 #include "workers/function.h"
 
+#include "fake_redis.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -511,7 +517,216 @@ test_sink_rejects_bad_options(void **unused)
     const char *flag, *value;
     char why[160];
     assert_int_equal(s_def->check(&cfg, &flag, &value, why, sizeof why), -1);
-    assert_non_null(strstr(why, "path=FILE, publish=ENDPOINT or mqtt=URL"));
+    assert_non_null(strstr(
+        why, "path=FILE, publish=ENDPOINT, mqtt=URL or redis_stream=KEY"));
+}
+
+// ---------------------------------------------------------------------------
+// Redis Stream
+
+static et_function_config_t
+s_config3(const char *a, const char *b, const char *c)
+{
+    et_function_config_t cfg = s_config(a, b);
+    if (c)
+        cfg.options[cfg.n_options++] = c;
+    return cfg;
+}
+
+static void
+test_sink_rejects_bad_redis_options(void **unused)
+{
+    (void)unused;
+    // Each case: the options, then the one named as the offender.
+    const char *bad[][4] = {
+        {"redis_stream=k", NULL, NULL, "redis_stream=k"},
+        {s_path_option, "redis=unix:/tmp/r.sock", NULL,
+         "redis=unix:/tmp/r.sock"},
+        {s_path_option, "redis_maxlen=10", NULL, "redis_maxlen=10"},
+        {"redis_stream=k", "redis=host", NULL, "redis=host"},
+        {"redis_stream=k", "redis=unix:rel.sock", NULL, "redis=unix:rel.sock"},
+        {"redis_stream=a b", "redis=unix:/tmp/r.sock", NULL,
+         "redis_stream=a b"},
+        {"redis_stream=", "redis=unix:/tmp/r.sock", NULL, "redis_stream="},
+        {"redis_stream=k", "redis=unix:/tmp/r.sock", "redis_maxlen=0",
+         "redis_maxlen=0"},
+        {"redis_stream=k", "redis=unix:/tmp/r.sock", "redis_maxlen=2000000000",
+         "redis_maxlen=2000000000"},
+        {"redis_stream=k", "redis=unix:/tmp/r.sock", "redis_timeout_ms=0",
+         "redis_timeout_ms=0"},
+        {"redis_stream=k", "redis=unix:/tmp/r.sock", "redis_timeout_ms=5s",
+         "redis_timeout_ms=5s"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        et_function_config_t cfg = s_config3(bad[i][0], bad[i][1], bad[i][2]);
+        const char *flag = NULL, *value = NULL;
+        char why[200] = "";
+        if (s_def->check(&cfg, &flag, &value, why, sizeof why) == 0)
+            fail_msg("case %zu was accepted", i);
+        assert_string_equal(flag, "--option");
+        assert_string_equal(value, bad[i][3]);
+        void *state = NULL;
+        assert_int_equal(s_def->init(&state, &cfg, why, sizeof why), -1);
+        assert_null(state);
+    }
+    // A stream alone is enough, and init does not connect.
+    et_function_config_t cfg = s_config3(
+        "redis_stream=eventide:decisions",
+        "redis=unix:/tmp/et-test-sink-nothing-here.sock", "redis_maxlen=1000");
+    void *state = s_init_ok(&cfg);
+    s_def->fini(&state);
+    assert_null(state);
+}
+
+// The XADD the fake received, parsed back with hiredis's own reader (a
+// request is a RESP array of bulk strings).
+static redisReply *
+s_parse_request(const char *bytes, size_t len)
+{
+    redisReader *reader = redisReaderCreate();
+    assert_non_null(reader);
+    assert_int_equal(redisReaderFeed(reader, bytes, len), REDIS_OK);
+    void *reply = NULL;
+    assert_int_equal(redisReaderGetReply(reader, &reply), REDIS_OK);
+    redisReaderFree(reader);
+    assert_non_null(reply);
+    redisReply *r = reply;
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    return r;
+}
+
+static const char *
+s_arg(const redisReply *r, size_t i)
+{
+    assert_true(i < r->elements);
+    assert_int_equal(r->element[i]->type, REDIS_REPLY_STRING);
+    return r->element[i]->str;
+}
+
+static int
+s_call_event(void *state, const void *input, size_t size)
+{
+    msgpack_sbuffer out_buf;
+    msgpack_sbuffer_init(&out_buf);
+    et_function_output_t out = {.output = &out_buf,
+                                .outcome = ET_OUTCOME_NONE,
+                                .event_id = 77,
+                                .attempt = 1,
+                                .intended_ns = 1764230400250000000};
+    int status = s_def->handle(state, 0, input, size, &out);
+    if (status == ET_STATUS_OK) {
+        assert_int_equal(out_buf.size, size);
+        assert_memory_equal(out_buf.data, input, size);
+    }
+    msgpack_sbuffer_destroy(&out_buf);
+    return status;
+}
+
+static void
+test_sink_appends_each_decision_to_a_redis_stream(void **unused)
+{
+    (void)unused;
+    fake_redis_t fake;
+    fake_redis_start(&fake, "sink", "$15\r\n1764230400300-0\r\n");
+    char url[160];
+    snprintf(url, sizeof url, "redis=unix:%s", fake.path);
+    et_function_config_t cfg =
+        s_config3("redis_stream=eventide:decisions", url, "redis_maxlen=500");
+    void *state = s_init_ok(&cfg);
+
+    // A decision, with a nested value and a forged event_id that the
+    // runtime's replaces.
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    s_pack_str(&pk, "tx");
+    msgpack_pack_uint64(&pk, 17);
+    s_pack_str(&pk, "event_id");
+    s_pack_str(&pk, "forged");
+    s_pack_str(&pk, "score");
+    msgpack_pack_double(&pk, 0.93);
+    s_pack_str(&pk, "decision");
+    s_pack_str(&pk, "block");
+    s_pack_str(&pk, "why");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_nil(&pk);
+    assert_int_equal(s_call_event(state, sbuf.data, sbuf.size), ET_STATUS_OK);
+
+    char got[4096];
+    size_t n = fake_redis_received(&fake, got, sizeof got);
+    redisReply *r = s_parse_request(got, n);
+    // XADD KEY MAXLEN ~ 500 *, then the fields: the runtime's three, the
+    // map's but the forged one, sink_ts.
+    assert_int_equal(r->elements, 6 + 2 * 8);
+    static const char *const head[] = {
+        "XADD", "eventide:decisions", "MAXLEN", "~", "500", "*"};
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(s_arg(r, i), head[i]);
+    static const char *const fields[][2] = {
+        {"event_id", "77"},  {"attempt", "1"},  {"intended_ts", NULL},
+        {"tx", "17"},        {"score", "0.93"}, {"decision", "block"},
+        {"why", "[1,null]"}, {"sink_ts", NULL},
+    };
+    for (size_t i = 0; i < 8; i++) {
+        assert_string_equal(s_arg(r, 6 + 2 * i), fields[i][0]);
+        if (fields[i][1])
+            assert_string_equal(s_arg(r, 7 + 2 * i), fields[i][1]);
+    }
+    assert_float_equal(atof(s_arg(r, 7 + 2 * 2)), 1764230400.25, 1e-6);
+    // sink_ts: a wall-clock time in seconds, after the intended time.
+    assert_true(atof(s_arg(r, 7 + 2 * 7)) > 1.7e9);
+    freeReplyObject(r);
+    msgpack_sbuffer_destroy(&sbuf);
+    s_def->fini(&state);
+    fake_redis_stop(&fake);
+    assert_int_equal(fake.connections, 1);
+}
+
+static void
+test_sink_fails_as_unavailable_when_redis_refuses_or_is_away(void **unused)
+{
+    (void)unused;
+    unlink(s_file);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_decision(&sbuf, 5, "review");
+
+    // Refused (an error reply), and answered with nonsense.
+    static const char *const replies[] = {"-OOM command not allowed\r\n",
+                                          ":1\r\n"};
+    for (size_t i = 0; i < 2; i++) {
+        fake_redis_t fake;
+        fake_redis_start(&fake, "sink", replies[i]);
+        char url[160];
+        snprintf(url, sizeof url, "redis=unix:%s", fake.path);
+        et_function_config_t cfg =
+            s_config3(s_path_option, "redis_stream=k", url);
+        void *state = s_init_ok(&cfg);
+        assert_int_equal(s_call_event(state, sbuf.data, sbuf.size),
+                         ET_STATUS_UNAVAILABLE);
+        s_def->fini(&state);
+        fake_redis_stop(&fake);
+    }
+    // Nothing listening: refused each time, until it is there.
+    char url[160];
+    snprintf(url, sizeof url, "redis=unix:/tmp/et-test-sink-none-%ld.sock",
+             (long)getpid());
+    et_function_config_t cfg = s_config3(s_path_option, "redis_stream=k", url);
+    void *state = s_init_ok(&cfg);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(s_call_event(state, sbuf.data, sbuf.size),
+                         ET_STATUS_UNAVAILABLE);
+    s_def->fini(&state);
+    // The JSON lines were written before the stream failed: a retry
+    // writes them again (at-least-once).
+    size_t count = 0;
+    json_t **lines = s_read_lines(&count);
+    assert_int_equal(count, 4);
+    s_free_lines(lines, count);
+    msgpack_sbuffer_destroy(&sbuf);
 }
 
 static void
@@ -566,6 +781,10 @@ main(void)
         cmocka_unit_test(test_sink_publishes_to_a_bound_sub),
         cmocka_unit_test(test_sink_publishes_without_a_consumer),
         cmocka_unit_test(test_sink_rejects_bad_options),
+        cmocka_unit_test(test_sink_rejects_bad_redis_options),
+        cmocka_unit_test(test_sink_appends_each_decision_to_a_redis_stream),
+        cmocka_unit_test(
+            test_sink_fails_as_unavailable_when_redis_refuses_or_is_away),
         cmocka_unit_test(test_sink_init_fails_on_unwritable_path),
         cmocka_unit_test(test_sink_rejects_malformed_input_and_writes_nothing),
     };

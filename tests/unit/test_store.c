@@ -15,14 +15,13 @@
 #include "common/clock.h"
 #include "workers/fraud/store.h"
 
+#include "fake_redis.h"
+
 #include <errno.h>
 #include <hiredis/hiredis.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 /* ---- replies built by hand ---------------------------------------------- */
@@ -181,74 +180,17 @@ test_store_checks_the_exec_reply(void **state)
     assert_int_equal(et_store_check_exec(NULL), -1);
 }
 
-/* ---- a fake server ------------------------------------------------------- */
-
-typedef struct {
-    int listener;
-    const char *reply; /* written after each request; NULL: never answer */
-    int connections;
-} s_fake_t;
-
-static void *
-s_fake_serve(void *arg)
-{
-    s_fake_t *fake = arg;
-    for (;;) {
-        int fd = accept(fake->listener, NULL, NULL);
-        if (fd < 0)
-            return NULL;
-        fake->connections++;
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof buf)) > 0) {
-            if (fake->reply && write(fd, fake->reply, strlen(fake->reply)) < 0)
-                break;
-        }
-        close(fd);
-    }
-}
-
-static void
-s_fake_start(s_fake_t *fake, pthread_t *thread, char *path, size_t size,
-             const char *reply)
-{
-    snprintf(path, size, "/tmp/et-test-store-%ld.sock", (long)getpid());
-    unlink(path);
-    fake->listener = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_true(fake->listener >= 0);
-    struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
-    assert_int_equal(
-        bind(fake->listener, (struct sockaddr *)&addr, sizeof addr), 0);
-    assert_int_equal(listen(fake->listener, 4), 0);
-    fake->reply = reply;
-    fake->connections = 0;
-    assert_int_equal(pthread_create(thread, NULL, s_fake_serve, fake), 0);
-}
-
-static void
-s_fake_stop(s_fake_t *fake, pthread_t thread, const char *path)
-{
-    shutdown(fake->listener, SHUT_RDWR);
-    close(fake->listener);
-    pthread_join(thread, NULL);
-    unlink(path);
-}
-
 static void
 test_store_refuses_a_server_that_answers_nonsense(void **state)
 {
     (void)state;
-    s_fake_t fake;
-    pthread_t thread;
-    char path[108], url[120];
+    fake_redis_t fake;
+    char url[120];
     /* Six statuses for every request: where an array of histories belongs,
      * and where MULTI/EXEC's QUEUED and integers belong. */
-    s_fake_start(&fake, &thread, path, sizeof path,
-                 "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
-    snprintf(url, sizeof url, "unix:%s", path);
+    fake_redis_start(&fake, "store",
+                     "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
+    snprintf(url, sizeof url, "unix:%s", fake.path);
     et_store_t *store = et_store_new(url, ET_STORE_PREFIX, 500);
     assert_non_null(store);
     et_stream_entry_t out[ET_STREAM_KEEP_MAX];
@@ -264,7 +206,7 @@ test_store_refuses_a_server_that_answers_nonsense(void **state)
     assert_int_equal(et_store_bad_replies(store), 2);
     assert_non_null(strstr(et_store_last_error(store), "unexpected reply"));
     et_store_destroy(&store);
-    s_fake_stop(&fake, thread, path);
+    fake_redis_stop(&fake);
     /* Each failure dropped the connection: two calls, two connections. */
     assert_int_equal(fake.connections, 2);
 }
@@ -273,11 +215,10 @@ static void
 test_store_refuses_bytes_that_are_not_resp(void **state)
 {
     (void)state;
-    s_fake_t fake;
-    pthread_t thread;
-    char path[108], url[120];
-    s_fake_start(&fake, &thread, path, sizeof path, "?garbage\r\n");
-    snprintf(url, sizeof url, "unix:%s", path);
+    fake_redis_t fake;
+    char url[120];
+    fake_redis_start(&fake, "store", "?garbage\r\n");
+    snprintf(url, sizeof url, "unix:%s", fake.path);
     et_store_t *store = et_store_new(url, ET_STORE_PREFIX, 500);
     et_stream_entry_t out[ET_STREAM_KEEP_MAX];
     size_t n = 0;
@@ -286,18 +227,17 @@ test_store_refuses_bytes_that_are_not_resp(void **state)
     assert_int_equal(errno, EPROTO);
     assert_int_equal(et_store_bad_replies(store), 1);
     et_store_destroy(&store);
-    s_fake_stop(&fake, thread, path);
+    fake_redis_stop(&fake);
 }
 
 static void
 test_store_times_out_on_a_silent_server(void **state)
 {
     (void)state;
-    s_fake_t fake;
-    pthread_t thread;
-    char path[108], url[120];
-    s_fake_start(&fake, &thread, path, sizeof path, NULL);
-    snprintf(url, sizeof url, "unix:%s", path);
+    fake_redis_t fake;
+    char url[120];
+    fake_redis_start(&fake, "store", NULL);
+    snprintf(url, sizeof url, "unix:%s", fake.path);
     et_store_t *store = et_store_new(url, ET_STORE_PREFIX, 100);
     et_stream_entry_t out[ET_STREAM_KEEP_MAX];
     size_t n = 0;
@@ -307,7 +247,7 @@ test_store_times_out_on_a_silent_server(void **state)
     assert_non_null(strstr(et_store_last_error(store), "no reply in time"));
     assert_int_equal(et_store_bad_replies(store), 0);
     et_store_destroy(&store);
-    s_fake_stop(&fake, thread, path);
+    fake_redis_stop(&fake);
 }
 
 static void

@@ -468,6 +468,17 @@ test_config_workflow_by_name(void **state)
         s_parse_err(&cfg, ARGC(no_redis), no_redis, why, sizeof why),
         ET_OPTS_USAGE);
     assert_non_null(strstr(why, "uses {redis}: give --redis URL"));
+    // The sink appends its decisions to a stream on the same Redis.
+    char *sink[] = {"w",        "--function",         "sink",
+                    "--broker", "ipc:///b",           "--collector",
+                    "ipc:///c", "--workflow",         "fraud",
+                    "--redis",  "unix:/r/redis.sock", "--out",
+                    "/tmp/out"};
+    assert_int_equal(et_worker_config_parse(&cfg, ARGC(sink), sink),
+                     ET_OPTS_RUN);
+    assert_string_equal(s_option(&cfg, "redis"), "unix:/r/redis.sock");
+    assert_string_equal(s_option(&cfg, "redis_stream"), "eventide:decisions");
+    assert_string_equal(s_option(&cfg, "path"), "/tmp/out/decisions.jsonl");
 
     char *unknown[] = {"w",        "--function", "noop",
                        "--broker", "ipc:///b",   "--collector",

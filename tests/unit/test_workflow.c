@@ -198,6 +198,8 @@ test_workflow_repeated_function_must_agree(void **state)
         "{\"function\": \"noop\", \"init_delay\": \"const:1s\"}",
         "{\"function\": \"noop\", \"options\": {\"a\": 2}}",
         "{\"function\": \"noop\", \"options\": {\"a\": 1, \"c\": 1}}",
+        "{\"function\": \"noop\", \"runs\": \"synthetic\", "
+        "\"options\": {\"a\": 1}}",
     };
     for (size_t i = 0; i < sizeof seconds / sizeof seconds[0]; i++) {
         char text[512];
@@ -211,6 +213,44 @@ test_workflow_repeated_function_must_agree(void **state)
         char err[512] = "";
         assert_int_equal(et_workflow_load(&wf, path, err, sizeof err), -1);
         if (!strstr(err, "stages[0] and stages[2] both run function noop"))
+            fail_msg("case %zu: %s", i, err);
+    }
+}
+
+/* "routing": "per_stage" makes each stage a route of its own; "runs"
+ * names the implementation a function's instances run. */
+static void
+test_workflow_routing_and_runs(void **state)
+{
+    (void)state;
+    et_workflow_t wf;
+    char err[512] = "";
+    const char *path =
+        s_write("r.json", "{\"name\": \"r\", \"routing\": \"per_stage\", "
+                          "\"stages\": [{\"function\": \"fa\", \"runs\": "
+                          "\"synthetic\", \"options\": {\"service\": "
+                          "\"pct:0=1,100=2\"}}, {\"function\": \"noop\"}]}");
+    if (et_workflow_load(&wf, path, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(wf.routing, ET_WORKFLOW_PER_STAGE);
+    assert_string_equal(wf.stages[0].runs, "synthetic");
+    assert_string_equal(wf.stages[1].runs, "noop");
+    path = s_write("c.json", "{\"name\": \"c\", \"routing\": \"chain\", "
+                             "\"stages\": [{\"function\": \"noop\"}]}");
+    assert_int_equal(et_workflow_load(&wf, path, err, sizeof err), 0);
+    assert_int_equal(wf.routing, ET_WORKFLOW_CHAIN);
+    static const char *const bad[][2] = {
+        {"{\"name\": \"b\", \"routing\": \"fanout\", \"stages\": "
+         "[{\"function\": \"noop\"}]}",
+         "routing: expected"},
+        {"{\"name\": \"b\", \"stages\": [{\"function\": \"noop\", "
+         "\"runs\": \"no such/name\"}]}",
+         "stages[0].runs: expected"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        path = s_write("b.json", bad[i][0]);
+        assert_int_equal(et_workflow_load(&wf, path, err, sizeof err), -1);
+        if (!strstr(err, bad[i][1]))
             fail_msg("case %zu: %s", i, err);
     }
 }
@@ -340,6 +380,8 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_workflow_repeated_function_must_agree, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_workflow_routing_and_runs, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_workflow_producer_block_is_checked,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(

@@ -1,19 +1,14 @@
-/* The feature store's Redis client (see store.h): hiredis, blocking, with
- * the socket's send and receive timeouts as the bound of every round trip.
- * Any failure drops the connection (a timed-out context may still get the
- * late reply, which would then answer the next command) and the next call
- * connects again, so the store coming back needs nothing from anyone. */
+/* The feature store's Redis client (see store.h): the commands and the
+ * checks of their replies; the connection, its bound on every round trip
+ * and its reconnection are workers/redisconn.c's. */
 #include "workers/fraud/store.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #define S_PREFIX_MAX ET_STORE_PREFIX_MAX
 #define S_KEY_MAX (S_PREFIX_MAX + 32)
@@ -24,92 +19,26 @@
 #define S_RECORD_REPLIES 6
 
 struct et_store_t {
-    char url[ET_STORE_URL_MAX + 1];
     char prefix[S_PREFIX_MAX + 1];
-    char host[ET_STORE_URL_MAX + 1]; /* or the socket path */
-    int port;                        /* 0: unix socket */
-    struct timeval timeout;
-    redisContext *ctx;
-    uint64_t bad_replies;
-    char error[ET_STORE_URL_MAX + 256];
+    et_redisconn_t *conn;
 };
-
-/* ---- URLs ---------------------------------------------------------------- */
-
-/* Split 'url' into host and port (port 0: host is a socket path). */
-static int
-s_parse_url(const char *url, char *host, size_t host_size, int *port, char *why,
-            size_t why_size)
-{
-    if (!url || url[0] == '\0' || strlen(url) > ET_STORE_URL_MAX) {
-        snprintf(why, why_size,
-                 "expected unix:PATH, /PATH or HOST:PORT of "
-                 "at most 512 bytes");
-        return -1;
-    }
-    const char *path = NULL;
-    if (strncmp(url, "unix:", 5) == 0)
-        path = url + 5;
-    else if (url[0] == '/')
-        path = url;
-    if (path) {
-        if (path[0] != '/' || strlen(path) >= 108) {
-            snprintf(why, why_size,
-                     "a unix socket needs an absolute path "
-                     "shorter than 108 bytes");
-            return -1;
-        }
-        snprintf(host, host_size, "%s", path);
-        *port = 0;
-        return 0;
-    }
-    const char *rest = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
-    const char *colon = strrchr(rest, ':');
-    if (!colon || colon == rest || strchr(rest, '/') || strchr(rest, '@')) {
-        snprintf(why, why_size, "expected unix:PATH, /PATH or HOST:PORT");
-        return -1;
-    }
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(colon + 1, &end, 10);
-    if (errno != 0 || end == colon + 1 || *end != '\0' || value < 1 ||
-        value > 65535) {
-        snprintf(why, why_size, "the port must be 1..65535");
-        return -1;
-    }
-    snprintf(host, host_size, "%.*s", (int)(colon - rest), rest);
-    *port = (int)value;
-    return 0;
-}
 
 int
 et_store_check_url(const char *url, char *why, size_t why_size)
 {
-    char host[ET_STORE_URL_MAX + 1];
-    int port;
-    return s_parse_url(url, host, sizeof host, &port, why, why_size);
+    return et_redisconn_check_url(url, why, why_size);
 }
 
 int
 et_store_parse_timeout(const char *text, unsigned *timeout_ms)
 {
-    char *end = NULL;
-    if (!text || text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    unsigned long value = strtoul(text, &end, 10);
-    if (errno != 0 || *end != '\0' || value < 1 || value > 60000)
-        return -1;
-    *timeout_ms = (unsigned)value;
-    return 0;
+    return et_redisconn_parse_timeout(text, timeout_ms);
 }
 
 et_store_t *
 et_store_new(const char *url, const char *prefix, unsigned timeout_ms)
 {
-    char why[128];
-    if (!prefix || strlen(prefix) > S_PREFIX_MAX || timeout_ms == 0 ||
-        timeout_ms > 60000) {
+    if (!prefix || strlen(prefix) > S_PREFIX_MAX) {
         errno = EINVAL;
         return NULL;
     }
@@ -118,16 +47,14 @@ et_store_new(const char *url, const char *prefix, unsigned timeout_ms)
         errno = ENOMEM;
         return NULL;
     }
-    if (s_parse_url(url, self->host, sizeof self->host, &self->port, why,
-                    sizeof why) != 0) {
+    self->conn = et_redisconn_new(url, timeout_ms);
+    if (!self->conn) {
+        int err = errno;
         free(self);
-        errno = EINVAL;
+        errno = err;
         return NULL;
     }
-    snprintf(self->url, sizeof self->url, "%s", url);
     snprintf(self->prefix, sizeof self->prefix, "%s", prefix);
-    self->timeout.tv_sec = (time_t)(timeout_ms / 1000);
-    self->timeout.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
     return self;
 }
 
@@ -137,112 +64,85 @@ et_store_destroy(et_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     et_store_t *self = *self_p;
-    if (self->ctx)
-        redisFree(self->ctx);
+    et_redisconn_destroy(&self->conn);
     free(self);
     *self_p = NULL;
+}
+
+int
+et_store_options_check(const et_store_options_t *opts, const char **bad_key,
+                       char *why, size_t why_size)
+{
+    char url_why[160];
+    unsigned ms;
+    if (opts->url &&
+        et_store_check_url(opts->url, url_why, sizeof url_why) != 0) {
+        *bad_key = "store";
+        snprintf(why, why_size, "store: %s", url_why);
+        return -1;
+    }
+    if (opts->prefix && strlen(opts->prefix) > ET_STORE_PREFIX_MAX) {
+        *bad_key = "store_prefix";
+        snprintf(why, why_size, "store_prefix: at most %d bytes",
+                 ET_STORE_PREFIX_MAX);
+        return -1;
+    }
+    if (opts->timeout_ms &&
+        et_store_parse_timeout(opts->timeout_ms, &ms) != 0) {
+        *bad_key = "store_timeout_ms";
+        snprintf(why, why_size,
+                 "store_timeout_ms: expected 1..60000 (milliseconds)");
+        return -1;
+    }
+    return 0;
+}
+
+et_store_t **
+et_store_new_per_slot(const et_store_options_t *opts, unsigned slots)
+{
+    unsigned ms = ET_STORE_TIMEOUT_MS;
+    if (opts->timeout_ms &&
+        et_store_parse_timeout(opts->timeout_ms, &ms) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    const char *prefix = opts->prefix ? opts->prefix : ET_STORE_PREFIX;
+    et_store_t **stores = calloc(slots ? slots : 1, sizeof *stores);
+    if (!stores) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (unsigned i = 0; i < slots; i++)
+        if (!(stores[i] = et_store_new(opts->url, prefix, ms))) {
+            int err = errno;
+            et_store_destroy_per_slot(&stores, i);
+            errno = err;
+            return NULL;
+        }
+    return stores;
+}
+
+void
+et_store_destroy_per_slot(et_store_t ***stores_p, unsigned slots)
+{
+    if (!stores_p || !*stores_p)
+        return;
+    for (unsigned i = 0; i < slots; i++)
+        et_store_destroy(&(*stores_p)[i]);
+    free(*stores_p);
+    *stores_p = NULL;
 }
 
 uint64_t
 et_store_bad_replies(const et_store_t *self)
 {
-    return self->bad_replies;
+    return et_redisconn_bad_replies(self->conn);
 }
 
 const char *
 et_store_last_error(const et_store_t *self)
 {
-    return self->error[0] ? self->error : "none";
-}
-
-/* ---- connection ---------------------------------------------------------- */
-
-/* Remember why, drop the connection, set errno; returns -1. */
-static int s_fail(et_store_t *self, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(et_store_t *self, int err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(self->error, sizeof self->error, fmt, ap);
-    va_end(ap);
-    if (self->ctx) {
-        redisFree(self->ctx);
-        self->ctx = NULL;
-    }
-    errno = err;
-    return -1;
-}
-
-/* The errno for a failed context: a timeout, or the store unreachable. */
-static int
-s_ctx_errno(const redisContext *ctx, int saved_errno)
-{
-    if (ctx && ctx->err == REDIS_ERR_IO &&
-        (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
-         saved_errno == ETIMEDOUT))
-        return ETIMEDOUT;
-    return ECONNREFUSED;
-}
-
-static int
-s_connect(et_store_t *self)
-{
-    if (self->ctx)
-        return 0;
-    redisContext *ctx =
-        self->port == 0
-            ? redisConnectUnixWithTimeout(self->host, self->timeout)
-            : redisConnectWithTimeout(self->host, self->port, self->timeout);
-    int saved = errno;
-    if (!ctx)
-        return s_fail(self, ENOMEM, "no memory for a connection");
-    if (ctx->err) {
-        int err = s_ctx_errno(ctx, saved);
-        snprintf(self->error, sizeof self->error, "cannot connect to %s: %s",
-                 self->url, ctx->errstr);
-        redisFree(ctx);
-        errno = err;
-        return -1;
-    }
-    if (redisSetTimeout(ctx, self->timeout) != REDIS_OK) {
-        redisFree(ctx);
-        return s_fail(self, ECONNREFUSED, "cannot set a timeout on %s",
-                      self->url);
-    }
-    self->ctx = ctx;
-    return 0;
-}
-
-/* Read the next reply into *reply. */
-static int
-s_get_reply(et_store_t *self, redisReply **reply)
-{
-    void *r = NULL;
-    errno = 0;
-    if (redisGetReply(self->ctx, &r) != REDIS_OK || !r) {
-        int saved = errno;
-        int err = s_ctx_errno(self->ctx, saved);
-        /* Bytes that are not RESP at all: a bad reply, not an outage. */
-        if (self->ctx->err == REDIS_ERR_PROTOCOL) {
-            self->bad_replies++;
-            err = EPROTO;
-        }
-        return s_fail(self, err, "%s: %s", self->url,
-                      err == ETIMEDOUT ? "no reply in time"
-                                       : self->ctx->errstr);
-    }
-    *reply = r;
-    return 0;
-}
-
-static int
-s_bad_reply(et_store_t *self, const char *what)
-{
-    self->bad_replies++;
-    return s_fail(self, EPROTO, "%s: unexpected reply to %s", self->url, what);
+    return et_redisconn_last_error(self->conn);
 }
 
 static void
@@ -311,7 +211,8 @@ int
 et_store_record(et_store_t *self, uint64_t card, uint64_t tx, double ts,
                 double amount)
 {
-    if (s_connect(self) != 0)
+    redisContext *ctx = et_redisconn_context(self->conn);
+    if (!ctx)
         return -1;
     char key[S_KEY_MAX], member[ET_STREAM_MEMBER_MAX + 1], score[40],
         cutoff[40], keep[24];
@@ -321,19 +222,20 @@ et_store_record(et_store_t *self, uint64_t card, uint64_t tx, double ts,
     snprintf(cutoff, sizeof cutoff, "%.17g", ts - ET_STREAM_KEEP_S);
     snprintf(keep, sizeof keep, "%d", -(ET_STREAM_KEEP_MAX + 1));
     /* Pipelined: six commands written at once, six replies read. */
-    int rc = redisAppendCommand(self->ctx, "MULTI");
-    rc |= redisAppendCommand(self->ctx, "ZADD %s %s %s", key, score, member);
-    rc |= redisAppendCommand(self->ctx, "ZREMRANGEBYSCORE %s -inf %s", key,
-                             cutoff);
-    rc |= redisAppendCommand(self->ctx, "ZREMRANGEBYRANK %s 0 %s", key, keep);
-    rc |= redisAppendCommand(self->ctx, "PEXPIRE %s %lld", key, S_EXPIRE_MS);
-    rc |= redisAppendCommand(self->ctx, "EXEC");
+    int rc = redisAppendCommand(ctx, "MULTI");
+    rc |= redisAppendCommand(ctx, "ZADD %s %s %s", key, score, member);
+    rc |= redisAppendCommand(ctx, "ZREMRANGEBYSCORE %s -inf %s", key, cutoff);
+    rc |= redisAppendCommand(ctx, "ZREMRANGEBYRANK %s 0 %s", key, keep);
+    rc |= redisAppendCommand(ctx, "PEXPIRE %s %lld", key, S_EXPIRE_MS);
+    rc |= redisAppendCommand(ctx, "EXEC");
     if (rc != REDIS_OK)
-        return s_fail(self, ENOMEM, "cannot queue commands for %s", self->url);
+        return et_redisconn_fail(self->conn, ENOMEM,
+                                 "cannot queue commands for %s",
+                                 et_redisconn_url(self->conn));
     int result = 0;
     for (int i = 0; i < S_RECORD_REPLIES; i++) {
         redisReply *reply = NULL;
-        if (s_get_reply(self, &reply) != 0)
+        if (et_redisconn_reply(self->conn, &reply) != 0)
             return -1;
         /* +OK to MULTI, +QUEUED to each command, the results to EXEC. */
         int ok = i == 0                     ? s_is_status(reply, "OK")
@@ -344,7 +246,7 @@ et_store_record(et_store_t *self, uint64_t card, uint64_t tx, double ts,
         freeReplyObject(reply);
     }
     if (result != 0)
-        return s_bad_reply(self, "MULTI/ZADD/EXEC");
+        return et_redisconn_bad_reply(self->conn, "MULTI/ZADD/EXEC");
     return 0;
 }
 
@@ -352,23 +254,26 @@ int
 et_store_read(et_store_t *self, uint64_t card, double ts,
               et_stream_entry_t *out, size_t *n)
 {
-    if (s_connect(self) != 0)
+    redisContext *ctx = et_redisconn_context(self->conn);
+    if (!ctx)
         return -1;
     char key[S_KEY_MAX], max[40], min[48], limit[16];
     s_key(self, card, key);
     snprintf(max, sizeof max, "%.17g", ts);
     snprintf(min, sizeof min, "(%.17g", ts - ET_STREAM_KEEP_S);
     snprintf(limit, sizeof limit, "%d", ET_STREAM_KEEP_MAX);
-    if (redisAppendCommand(self->ctx,
+    if (redisAppendCommand(ctx,
                            "ZREVRANGEBYSCORE %s %s %s WITHSCORES LIMIT 0 %s",
                            key, max, min, limit) != REDIS_OK)
-        return s_fail(self, ENOMEM, "cannot queue a command for %s", self->url);
+        return et_redisconn_fail(self->conn, ENOMEM,
+                                 "cannot queue a command for %s",
+                                 et_redisconn_url(self->conn));
     redisReply *reply = NULL;
-    if (s_get_reply(self, &reply) != 0)
+    if (et_redisconn_reply(self->conn, &reply) != 0)
         return -1;
     int rc = et_store_parse_history(reply, out, n);
     freeReplyObject(reply);
     if (rc != 0)
-        return s_bad_reply(self, "ZREVRANGEBYSCORE");
+        return et_redisconn_bad_reply(self->conn, "ZREVRANGEBYSCORE");
     return 0;
 }

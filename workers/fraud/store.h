@@ -5,20 +5,22 @@
  * features). Every call is bounded by the store's timeout; a store that
  * is down, slow or answers nonsense makes the call fail with ETIMEDOUT,
  * ECONNREFUSED or EPROTO (the caller fails the event as
- * dependency_unavailable) and the next call connects again. Not
- * thread-safe: one et_store_t per slot. */
+ * dependency_unavailable) and the next call connects again (the
+ * connection is workers/redisconn.h's). Not thread-safe: one et_store_t
+ * per slot. */
 #ifndef ET_STORE_H
 #define ET_STORE_H
 
 #include "workers/fraud/streaming.h"
+#include "workers/redisconn.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest URL. */
-#define ET_STORE_URL_MAX 512
-/* Default bound on one round trip (connect, or write + reply). */
-#define ET_STORE_TIMEOUT_MS 200
+/* Longest URL, and the default bound on one round trip (connect, or
+ * write + reply): workers/redisconn.h's. */
+#define ET_STORE_URL_MAX ET_REDISCONN_URL_MAX
+#define ET_STORE_TIMEOUT_MS ET_REDISCONN_TIMEOUT_MS
 
 typedef struct et_store_t et_store_t;
 
@@ -41,6 +43,29 @@ et_store_t *et_store_new(const char *url, const char *prefix,
                          unsigned timeout_ms);
 
 void et_store_destroy(et_store_t **self_p);
+
+/* The store as a function's options give it (preprocess and fraud take
+ * the same three): store=URL (NULL: no store), store_prefix (NULL:
+ * ET_STORE_PREFIX), store_timeout_ms (NULL: ET_STORE_TIMEOUT_MS). */
+typedef struct {
+    const char *url;
+    const char *prefix;
+    const char *timeout_ms;
+} et_store_options_t;
+
+/* Check 'opts'. Returns 0, or -1 with the option at fault in *bad_key and
+ * the reason ("KEY: ...") in 'why'. */
+int et_store_options_check(const et_store_options_t *opts, const char **bad_key,
+                           char *why, size_t why_size);
+
+/* One client per slot from checked 'opts' (url set): an array of 'slots'
+ * (at least one), or NULL with errno and nothing left allocated. */
+et_store_t **et_store_new_per_slot(const et_store_options_t *opts,
+                                   unsigned slots);
+
+/* Destroy the 'slots' clients of et_store_new_per_slot and the array;
+ * NULL is fine. */
+void et_store_destroy_per_slot(et_store_t ***stores_p, unsigned slots);
 
 /* Add transaction 'tx' of 'card' to the card's history and trim it (older
  * than ts - ET_STREAM_KEEP_S, beyond the newest ET_STREAM_KEEP_MAX), in one

@@ -89,6 +89,16 @@ s_model_path(const et_function_config_t *cfg)
     return path ? path : S_DEFAULT_MODEL;
 }
 
+/* The feature store's three options (workers/fraud/store.h). */
+static et_store_options_t
+s_store_options(const et_function_config_t *cfg)
+{
+    return (et_store_options_t){
+        .url = et_function_option(cfg, "store"),
+        .prefix = et_function_option(cfg, "store_prefix"),
+        .timeout_ms = et_function_option(cfg, "store_timeout_ms")};
+}
+
 static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
@@ -102,22 +112,13 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         return et_function_option_error(cfg, "model", flag, value, why,
                                         why_size,
                                         "model: expected a file path");
-    const char *url = et_function_option(cfg, "store");
-    const char *prefix = et_function_option(cfg, "store_prefix");
-    const char *timeout = et_function_option(cfg, "store_timeout_ms");
-    char url_why[160];
-    unsigned ms;
-    if (url && et_store_check_url(url, url_why, sizeof url_why) != 0)
-        return et_function_option_error(cfg, "store", flag, value, why,
-                                        why_size, "store: %s", url_why);
-    if (prefix && strlen(prefix) > ET_STORE_PREFIX_MAX)
-        return et_function_option_error(
-            cfg, "store_prefix", flag, value, why, why_size,
-            "store_prefix: at most %d bytes", ET_STORE_PREFIX_MAX);
-    if (timeout && et_store_parse_timeout(timeout, &ms) != 0)
-        return et_function_option_error(
-            cfg, "store_timeout_ms", flag, value, why, why_size,
-            "store_timeout_ms: expected 1..60000 (milliseconds)");
+    et_store_options_t store = s_store_options(cfg);
+    const char *bad_key = NULL;
+    char store_why[224];
+    if (et_store_options_check(&store, &bad_key, store_why, sizeof store_why) !=
+        0)
+        return et_function_option_error(cfg, bad_key, flag, value, why,
+                                        why_size, "%s", store_why);
     return 0;
 }
 
@@ -278,9 +279,7 @@ s_fini(void **state)
                     (double)atomic_load(&self->store_ns) / (double)store_calls /
                         1e6,
                     atomic_load(&self->store_failures));
-    for (unsigned i = 0; self->stores && i < self->slots; i++)
-        et_store_destroy(&self->stores[i]);
-    free(self->stores);
+    et_store_destroy_per_slot(&self->stores, self->slots);
     free(self->history);
     for (unsigned i = 0; self->boosters && i < self->slots; i++)
         if (self->boosters[i])
@@ -311,23 +310,17 @@ s_init_store(s_state_t *self, const et_function_config_t *cfg, const char *path,
                  path);
         return -1;
     }
-    const char *prefix = et_function_option(cfg, "store_prefix");
-    const char *timeout = et_function_option(cfg, "store_timeout_ms");
-    unsigned ms = ET_STORE_TIMEOUT_MS;
-    if (timeout)
-        (void)et_store_parse_timeout(timeout, &ms);
-    self->stores = calloc(self->slots, sizeof *self->stores);
+    et_store_options_t store = s_store_options(cfg);
     self->history = calloc(self->slots, sizeof *self->history);
-    if (!self->stores || !self->history) {
+    if (!self->history) {
         snprintf(why, why_size, "out of memory");
         return -1;
     }
-    for (unsigned i = 0; i < self->slots; i++)
-        if (!(self->stores[i] =
-                  et_store_new(url, prefix ? prefix : ET_STORE_PREFIX, ms))) {
-            snprintf(why, why_size, "cannot create the store client");
-            return -1;
-        }
+    if (!(self->stores = et_store_new_per_slot(&store, self->slots))) {
+        snprintf(why, why_size, "cannot create the store clients: %s",
+                 strerror(errno));
+        return -1;
+    }
     ET_LOG_INFO("fraud: feature store %s", url);
     return 0;
 }

@@ -28,6 +28,7 @@
 #include "workers/fraud/store.h"
 #include "workers/payload.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -91,6 +92,16 @@ s_parse_schema(const et_function_config_t *cfg, s_schema_t *schema)
     return 0;
 }
 
+/* The feature store's three options (workers/fraud/store.h). */
+static et_store_options_t
+s_store_options(const et_function_config_t *cfg)
+{
+    return (et_store_options_t){
+        .url = et_function_option(cfg, "store"),
+        .prefix = et_function_option(cfg, "store_prefix"),
+        .timeout_ms = et_function_option(cfg, "store_timeout_ms")};
+}
+
 static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
@@ -105,26 +116,17 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         return et_function_option_error(cfg, "schema", flag, value, why,
                                         why_size,
                                         "schema: expected fraud or sensor");
-    const char *url = et_function_option(cfg, "store");
-    const char *prefix = et_function_option(cfg, "store_prefix");
-    const char *timeout = et_function_option(cfg, "store_timeout_ms");
-    char url_why[160];
-    unsigned ms;
-    if (url && schema != S_SCHEMA_FRAUD)
+    et_store_options_t store = s_store_options(cfg);
+    if (store.url && schema != S_SCHEMA_FRAUD)
         return et_function_option_error(cfg, "store", flag, value, why,
                                         why_size,
                                         "store: only with schema=fraud");
-    if (url && et_store_check_url(url, url_why, sizeof url_why) != 0)
-        return et_function_option_error(cfg, "store", flag, value, why,
-                                        why_size, "store: %s", url_why);
-    if (prefix && strlen(prefix) > ET_STORE_PREFIX_MAX)
-        return et_function_option_error(
-            cfg, "store_prefix", flag, value, why, why_size,
-            "store_prefix: at most %d bytes", ET_STORE_PREFIX_MAX);
-    if (timeout && et_store_parse_timeout(timeout, &ms) != 0)
-        return et_function_option_error(
-            cfg, "store_timeout_ms", flag, value, why, why_size,
-            "store_timeout_ms: expected 1..60000 (milliseconds)");
+    const char *bad_key = NULL;
+    char store_why[224];
+    if (et_store_options_check(&store, &bad_key, store_why, sizeof store_why) !=
+        0)
+        return et_function_option_error(cfg, bad_key, flag, value, why,
+                                        why_size, "%s", store_why);
     return 0;
 }
 
@@ -362,32 +364,15 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     atomic_init(&self->store_failures, 0);
     atomic_init(&self->store_calls, 0);
     atomic_init(&self->store_ns, 0);
-    const char *url = et_function_option(cfg, "store");
-    if (url) {
-        const char *prefix = et_function_option(cfg, "store_prefix");
-        const char *timeout = et_function_option(cfg, "store_timeout_ms");
-        unsigned ms = ET_STORE_TIMEOUT_MS;
-        if (timeout)
-            (void)et_store_parse_timeout(timeout, &ms);
-        self->stores =
-            calloc(cfg->slots ? cfg->slots : 1, sizeof *self->stores);
-        for (unsigned i = 0; self->stores && i < cfg->slots; i++)
-            if (!(self->stores[i] = et_store_new(
-                      url, prefix ? prefix : ET_STORE_PREFIX, ms))) {
-                for (unsigned j = 0; j < i; j++)
-                    et_store_destroy(&self->stores[j]);
-                free(self->stores);
-                self->stores = NULL;
-                free(self);
-                snprintf(why, why_size, "cannot create the store client");
-                return -1;
-            }
-        if (!self->stores) {
+    et_store_options_t store = s_store_options(cfg);
+    if (store.url) {
+        if (!(self->stores = et_store_new_per_slot(&store, cfg->slots))) {
+            snprintf(why, why_size, "cannot create the store clients: %s",
+                     strerror(errno));
             free(self);
-            snprintf(why, why_size, "out of memory");
             return -1;
         }
-        ET_LOG_INFO("preprocess: feature store %s", url);
+        ET_LOG_INFO("preprocess: feature store %s", store.url);
     }
     for (int r = 0; r < S_BAD_REASONS; r++)
         atomic_init(&self->filtered[r], 0);
@@ -404,9 +389,7 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
         }
     }
     if (pthread_mutex_init(&self->lock, NULL) != 0) {
-        for (unsigned i = 0; self->stores && i < self->slots; i++)
-            et_store_destroy(&self->stores[i]);
-        free(self->stores);
+        et_store_destroy_per_slot(&self->stores, self->slots);
         et_hashmap_destroy(&self->index);
         free(self->series);
         free(self);
@@ -464,9 +447,7 @@ s_fini(void **state)
                     calls,
                     (double)atomic_load(&self->store_ns) / (double)calls / 1e6,
                     atomic_load(&self->store_failures));
-    for (unsigned i = 0; self->stores && i < self->slots; i++)
-        et_store_destroy(&self->stores[i]);
-    free(self->stores);
+    et_store_destroy_per_slot(&self->stores, self->slots);
     pthread_mutex_destroy(&self->lock);
     et_hashmap_destroy(&self->index);
     free(self->series);

@@ -1,9 +1,10 @@
 /* sink: the end of a workflow. Writes each event's map as one JSON line
  * (path=FILE) and/or publishes it on a ZeroMQ PUB socket that connects to
- * a consumer's bound SUB (publish=ENDPOINT) and/or to an MQTT topic
- * (mqtt=mqtt://HOST:PORT/TOPIC, QoS 1, under TOPIC/DECISION), then returns
- * its input unchanged with no outcome, so the broker keeps decide's
- * verdict.
+ * a consumer's bound SUB (publish=ENDPOINT) and/or appends it to a Redis
+ * Stream (redis_stream=KEY on redis=URL, XADD MAXLEN ~ N) and/or to an
+ * MQTT topic (mqtt=mqtt://HOST:PORT/TOPIC, QoS 1, under TOPIC/DECISION),
+ * then returns its input unchanged with no outcome, so the broker keeps
+ * decide's verdict.
  * Options and the message format: docs/functions.md. */
 #include "workers/function.h"
 
@@ -15,9 +16,12 @@
 #include "common/zsock.h"
 #include "workers/mqttpub.h"
 #include "workers/payload.h"
+#include "workers/redisconn.h"
+#include "workers/rstream.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -39,6 +43,9 @@
 #define S_MQTT_DRAIN_MS 5000
 /* Longest decision used as a topic level. */
 #define S_TOPIC_LEVEL_MAX 64
+/* redis_stream=: the fields the runtime adds to the map's (event_id,
+ * attempt, intended_ts). */
+#define S_EVENT_FIELDS 3
 
 typedef struct {
     int fd; /* -1 without path= */
@@ -51,6 +58,11 @@ typedef struct {
     et_mqttpub_t *mqtt; /* NULL without mqtt= */
     char mqtt_topic[ET_MQTTURL_TOPIC_MAX + 1];
     atomic_uint_fast64_t mqtt_errors;
+    et_rstream_t **streams; /* one per slot; NULL without redis_stream= */
+    unsigned slots;
+    atomic_uint_fast64_t redis_calls;
+    atomic_uint_fast64_t redis_errors;
+    atomic_uint_fast64_t redis_ns; /* summed round trips */
 } s_state_t;
 
 /* ---- options ------------------------------------------------------------ */
@@ -59,8 +71,16 @@ static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    static const char *const s_known[] = {"path", "publish",    "hwm",
-                                          "mqtt", "mqtt_queue", NULL};
+    static const char *const s_known[] = {"path",
+                                          "publish",
+                                          "hwm",
+                                          "mqtt",
+                                          "mqtt_queue",
+                                          "redis",
+                                          "redis_stream",
+                                          "redis_maxlen",
+                                          "redis_timeout_ms",
+                                          NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
@@ -69,13 +89,44 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
     const char *hwm = et_function_option(cfg, "hwm");
     const char *mqtt = et_function_option(cfg, "mqtt");
     const char *mqtt_queue = et_function_option(cfg, "mqtt_queue");
+    const char *redis = et_function_option(cfg, "redis");
+    const char *stream = et_function_option(cfg, "redis_stream");
+    const char *maxlen = et_function_option(cfg, "redis_maxlen");
+    const char *redis_timeout = et_function_option(cfg, "redis_timeout_ms");
     uint64_t n;
+    unsigned ms;
     et_mqtturl_t url;
     char url_why[256];
-    if (!path && !publish && !mqtt)
+    if (!path && !publish && !mqtt && !stream)
         return et_function_option_error(
             cfg, "path", flag, value, why, why_size,
-            "sink needs path=FILE, publish=ENDPOINT or mqtt=URL");
+            "sink needs path=FILE, publish=ENDPOINT, mqtt=URL or "
+            "redis_stream=KEY");
+    if (stream && !redis)
+        return et_function_option_error(
+            cfg, "redis_stream", flag, value, why, why_size,
+            "redis_stream needs redis=URL (\"{redis}\": the run's Redis)");
+    if (!stream && (redis || maxlen || redis_timeout))
+        return et_function_option_error(cfg,
+                                        redis    ? "redis"
+                                        : maxlen ? "redis_maxlen"
+                                                 : "redis_timeout_ms",
+                                        flag, value, why, why_size,
+                                        "only with redis_stream=KEY");
+    if (redis && et_redisconn_check_url(redis, url_why, sizeof url_why) != 0)
+        return et_function_option_error(cfg, "redis", flag, value, why,
+                                        why_size, "redis: %s", url_why);
+    if (stream && et_rstream_check_key(stream, url_why, sizeof url_why) != 0)
+        return et_function_option_error(cfg, "redis_stream", flag, value, why,
+                                        why_size, "redis_stream: %s", url_why);
+    if (maxlen && et_cli_parse_u64(maxlen, 1, ET_RSTREAM_MAXLEN_MAX, &n) != 0)
+        return et_function_option_error(
+            cfg, "redis_maxlen", flag, value, why, why_size,
+            "expected an integer in [1, %d]", ET_RSTREAM_MAXLEN_MAX);
+    if (redis_timeout && et_redisconn_parse_timeout(redis_timeout, &ms) != 0)
+        return et_function_option_error(cfg, "redis_timeout_ms", flag, value,
+                                        why, why_size,
+                                        "expected 1..60000 (milliseconds)");
     if (mqtt && et_mqtturl_parse(mqtt, 0, &url, url_why, sizeof url_why) != 0)
         return et_function_option_error(cfg, "mqtt", flag, value, why, why_size,
                                         "%s", url_why);
@@ -110,12 +161,36 @@ s_fini(void **state)
     uint64_t write_errors = atomic_load(&self->write_errors);
     uint64_t publish_errors = atomic_load(&self->publish_errors);
     uint64_t mqtt_errors = atomic_load(&self->mqtt_errors);
-    if (bad > 0 || write_errors > 0 || publish_errors > 0 || mqtt_errors > 0)
+    uint64_t redis_errors = atomic_load(&self->redis_errors);
+    uint64_t redis_calls = atomic_load(&self->redis_calls);
+    if (bad > 0 || write_errors > 0 || publish_errors > 0 || mqtt_errors > 0 ||
+        redis_errors > 0)
         ET_LOG_WARN("sink: %llu malformed inputs, %llu failed writes, %llu "
-                    "failed publishes, %llu refused MQTT publishes",
+                    "failed publishes, %llu refused MQTT publishes, %llu "
+                    "failed Redis stream appends",
                     (unsigned long long)bad, (unsigned long long)write_errors,
                     (unsigned long long)publish_errors,
-                    (unsigned long long)mqtt_errors);
+                    (unsigned long long)mqtt_errors,
+                    (unsigned long long)redis_errors);
+    if (redis_calls > 0) {
+        uint64_t bad_replies = 0, refusals = 0;
+        for (unsigned i = 0; i < self->slots; i++) {
+            if (self->streams[i]) {
+                bad_replies += et_rstream_bad_replies(self->streams[i]);
+                refusals += et_rstream_refusals(self->streams[i]);
+            }
+        }
+        /* The delivery's measured time, as fraud logs its store's. */
+        ET_LOG_INFO(
+            "sink: Redis stream %" PRIu64 " appends, mean %.3f ms, "
+            "%" PRIu64 " failed (%" PRIu64 " refused, %" PRIu64 " bad replies)",
+            redis_calls,
+            (double)atomic_load(&self->redis_ns) / (double)redis_calls / 1e6,
+            redis_errors, refusals, bad_replies);
+    }
+    for (unsigned i = 0; self->streams && i < self->slots; i++)
+        et_rstream_destroy(&self->streams[i]);
+    free(self->streams);
     if (self->mqtt) {
         uint64_t unacked = 0;
         et_mqttpub_destroy(&self->mqtt, S_MQTT_DRAIN_MS, &unacked);
@@ -161,6 +236,45 @@ s_mqtt_init(s_state_t *self, const et_function_config_t *cfg, const char *mqtt,
     return self->mqtt ? 0 : -1;
 }
 
+/* redis_stream=: one writer per slot (a connection is not thread-safe);
+ * none connects before its first append. */
+static int
+s_redis_init(s_state_t *self, const et_function_config_t *cfg,
+             const char *stream, char *why, size_t why_size)
+{
+    const char *url = et_function_option(cfg, "redis");
+    const char *maxlen_text = et_function_option(cfg, "redis_maxlen");
+    const char *timeout_text = et_function_option(cfg, "redis_timeout_ms");
+    uint64_t maxlen = ET_RSTREAM_MAXLEN_DEFAULT;
+    unsigned timeout_ms = ET_REDISCONN_TIMEOUT_MS;
+    /* s_check has validated both. */
+    if ((maxlen_text && et_cli_parse_u64(maxlen_text, 1, ET_RSTREAM_MAXLEN_MAX,
+                                         &maxlen) != 0) ||
+        (timeout_text &&
+         et_redisconn_parse_timeout(timeout_text, &timeout_ms) != 0)) {
+        snprintf(why, why_size, "redis_maxlen or redis_timeout_ms: bad value");
+        return -1;
+    }
+    self->slots = cfg->slots ? cfg->slots : 1;
+    self->streams = calloc(self->slots, sizeof *self->streams);
+    if (!self->streams) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < self->slots; i++) {
+        self->streams[i] = et_rstream_new(url, stream, maxlen, timeout_ms);
+        if (!self->streams[i]) {
+            snprintf(why, why_size, "cannot create the Redis stream writer: %s",
+                     strerror(errno));
+            return -1;
+        }
+    }
+    ET_LOG_INFO("sink: decisions to Redis stream %s on %s (MAXLEN ~ %" PRIu64
+                ")",
+                stream, url, maxlen);
+    return 0;
+}
+
 static int
 s_init(void **state, const et_function_config_t *cfg, char *why,
        size_t why_size)
@@ -187,6 +301,9 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     atomic_init(&self->write_errors, 0);
     atomic_init(&self->publish_errors, 0);
     atomic_init(&self->mqtt_errors, 0);
+    atomic_init(&self->redis_calls, 0);
+    atomic_init(&self->redis_errors, 0);
+    atomic_init(&self->redis_ns, 0);
     int rc = pthread_mutex_init(&self->lock, NULL);
     if (rc != 0) {
         free(self);
@@ -221,6 +338,9 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     }
     const char *mqtt = et_function_option(cfg, "mqtt");
     if (mqtt && s_mqtt_init(self, cfg, mqtt, why, why_size) != 0)
+        goto fail;
+    const char *stream = et_function_option(cfg, "redis_stream");
+    if (stream && s_redis_init(self, cfg, stream, why, why_size) != 0)
         goto fail;
     *state = self;
     return 0;
@@ -349,13 +469,84 @@ s_publish_mqtt(s_state_t *self, const char *decision, const char *text,
     return et_mqttpub_publish(self->mqtt, topic, text, len);
 }
 
+/* One entry per event: event_id, attempt and intended_ts (what the
+ * runtime says about the event), then the map's fields in order, sink_ts
+ * last, as in the JSON line. A string is its bytes; any other value its
+ * compact JSON text. A map key that names a runtime field is dropped: the
+ * runtime's word is the one a consumer can trust. */
+static int
+s_stream_add(s_state_t *self, unsigned slot, json_t *object,
+             const et_function_output_t *out)
+{
+    size_t room = json_object_size(object) + S_EVENT_FIELDS;
+    et_rstream_field_t *fields = calloc(room, sizeof *fields);
+    char **owned = calloc(room, sizeof *owned);
+    char event_id[24], attempt[16], intended[40];
+    size_t n = 0;
+    int rc = -1;
+    if (!fields || !owned) {
+        errno = ENOMEM;
+        goto done;
+    }
+    snprintf(event_id, sizeof event_id, "%" PRIu64, out->event_id);
+    snprintf(attempt, sizeof attempt, "%" PRIu32, out->attempt);
+    snprintf(intended, sizeof intended, "%.15g",
+             (double)out->intended_ns / (double)ET_NS_PER_S);
+    const char *const names[S_EVENT_FIELDS] = {"event_id", "attempt",
+                                               "intended_ts"};
+    const char *const values[S_EVENT_FIELDS] = {event_id, attempt, intended};
+    for (size_t i = 0; i < S_EVENT_FIELDS; i++)
+        fields[n++] = (et_rstream_field_t){names[i], strlen(names[i]),
+                                           values[i], strlen(values[i])};
+    const char *key;
+    size_t key_len;
+    json_t *value;
+    json_object_keylen_foreach(object, key, key_len, value)
+    {
+        int runtime = 0;
+        for (size_t i = 0; i < S_EVENT_FIELDS; i++)
+            if (key_len == strlen(names[i]) &&
+                memcmp(key, names[i], key_len) == 0)
+                runtime = 1;
+        if (runtime)
+            continue;
+        et_rstream_field_t *f = &fields[n];
+        f->name = key;
+        f->name_len = key_len;
+        if (json_is_string(value)) {
+            f->value = json_string_value(value);
+            f->value_len = json_string_length(value);
+        } else {
+            owned[n] = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY |
+                                             JSON_REAL_PRECISION(15));
+            if (!owned[n]) {
+                errno = ENOMEM;
+                goto done;
+            }
+            f->value = owned[n];
+            f->value_len = strlen(owned[n]);
+        }
+        n++;
+    }
+    uint64_t start = et_clock_mono_ns();
+    rc = et_rstream_add(self->streams[slot], fields, n);
+    atomic_fetch_add(&self->redis_ns, et_clock_mono_ns() - start);
+    atomic_fetch_add(&self->redis_calls, 1);
+done:
+    for (size_t i = 0; owned && i < room; i++)
+        free(owned[i]);
+    free(owned);
+    free(fields);
+    return rc;
+}
+
 static int
 s_handle(void *state, unsigned slot, const void *input, size_t input_size,
          et_function_output_t *out)
 {
     (void)slot;
     s_state_t *self = state;
-    if (!self)
+    if (!self || (self->streams && slot >= self->slots))
         return ET_STATUS_ERROR;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
@@ -367,7 +558,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
         atomic_fetch_add(&self->bad_input, 1);
         goto done;
     }
-    /* When the sink wrote it: the only event field a function sees. */
+    /* When the sink wrote it (the JSON line carries no other event field). */
     double now_s = (double)et_clock_real_ns() / (double)ET_NS_PER_S;
     if (json_object_set_new(object, "sink_ts", json_real(now_s)) != 0)
         goto done;
@@ -398,6 +589,20 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
             goto done;
         }
     }
+    /* A Redis that is down, slow or refuses fails the attempt as
+     * dependency_unavailable, so the stage's retries apply; the outputs
+     * before took the event (a retry may deliver it twice there). Before
+     * MQTT: an attempt that fails here publishes nothing to MQTT. */
+    if (self->streams && s_stream_add(self, slot, object, out) != 0) {
+        uint64_t count = atomic_fetch_add(&self->redis_errors, 1) + 1;
+        ET_LOG_WARN_LIMITED("sink: Redis stream: %s; %" PRIu64 " failed so far",
+                            errno == ENOMEM
+                                ? "out of memory"
+                                : et_rstream_last_error(self->streams[slot]),
+                            count);
+        status = ET_STATUS_UNAVAILABLE;
+        goto done;
+    }
     /* Last: a refused MQTT publish fails the event after the other
      * outputs took it (a retry may deliver those twice: at-least-once). */
     if (self->mqtt &&
@@ -424,7 +629,7 @@ done:
 const et_function_def_t et_function_sink = {
     .name = "sink",
     .summary = "writes JSON lines (path=FILE) and/or publishes (publish=EP, "
-               "mqtt=URL)",
+               "mqtt=URL, redis_stream=KEY)",
     .uses_service = 0,
     .check = s_check,
     .init = s_init,

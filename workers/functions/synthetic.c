@@ -87,13 +87,30 @@ static int
 s_parse_service(const et_function_config_t *cfg, s_service_t *service,
                 char *why, size_t why_size)
 {
-    const char *text = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
+    /* --service, else the workflow's option service= (a trace function's
+     * own percentile table), else the default. */
+    const char *text =
+        cfg->service ? cfg->service : et_function_option(cfg, "service");
+    if (!text)
+        text = S_DEFAULT_SERVICE;
     memset(service, 0, sizeof *service);
     size_t len = strlen(S_TOKENS);
+    double scale = cfg->service_scale > 0 ? cfg->service_scale : 1;
     if (strncmp(text, S_TOKENS, len) == 0 &&
-        (text[len] == '\0' || text[len] == ':'))
-        return s_parse_tokens(text, service, why, why_size);
-    return et_dist_parse(text, &service->dist, why, why_size);
+        (text[len] == '\0' || text[len] == ':')) {
+        if (s_parse_tokens(text, service, why, why_size) != 0)
+            return -1;
+        service->prefill_ns *= scale;
+        service->per_token_ns *= scale;
+        return 0;
+    }
+    if (et_dist_parse(text, &service->dist, why, why_size) != 0)
+        return -1;
+    if (et_dist_set_scale(&service->dist, scale) != 0) {
+        snprintf(why, why_size, "--service-scale must be 1e-9 to 1");
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -102,8 +119,11 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
 {
     s_service_t service;
     if (s_parse_service(cfg, &service, why, why_size) != 0) {
-        *flag = "--service";
-        *value = cfg->service ? cfg->service : S_DEFAULT_SERVICE;
+        *flag = cfg->service ? "--service" : "--option";
+        *value = cfg->service ? cfg->service
+                              : et_function_option_entry(cfg, "service");
+        if (!*value)
+            *value = S_DEFAULT_SERVICE;
         return -1;
     }
     if (cfg->mode != ET_FUNCTION_MODE_SLEEP &&
@@ -113,7 +133,8 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         snprintf(why, why_size, "expected sleep or spin");
         return -1;
     }
-    return et_function_check_options(cfg, NULL, flag, value, why, why_size);
+    static const char *const known[] = {"service", NULL};
+    return et_function_check_options(cfg, known, flag, value, why, why_size);
 }
 
 static int
