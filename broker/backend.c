@@ -35,7 +35,54 @@ et_broker_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
         return -1;
     }
     zmq_msg_close(&copy);
+    self->task_messages++;
+    self->tasks_sent++;
     return 0;
+}
+
+int
+et_broker_send_tasks(void *arg, const et_worker_rec_t *worker,
+                     et_job_t *const *jobs, size_t count)
+{
+    et_broker_t *self = arg;
+    if (count == 0 || count > ET_BATCH_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    et_task_t tasks[ET_BATCH_MAX];
+    zmq_msg_t copies[ET_BATCH_MAX];
+    size_t copied = 0;
+    int rc = 0;
+    for (; copied < count; copied++) {
+        const et_job_t *job = jobs[copied];
+        tasks[copied] = (et_task_t){.event_id = job->event_id,
+                                    .stage = job->stage,
+                                    .attempt = job->attempt,
+                                    .intended_ns = job->intended_ns,
+                                    .label = job->label};
+        zmq_msg_init(&copies[copied]);
+        if (zmq_msg_copy(&copies[copied], (zmq_msg_t *)&job->payload) != 0) {
+            rc = -1;
+            copied++; /* initialised: closed below */
+            break;
+        }
+    }
+    msgpack_sbuffer_clear(&self->scratch);
+    if (rc == 0 &&
+        (et_codec_encode_tasks(&self->scratch, tasks, count) != 0 ||
+         et_zsock_send_parts(self->backend, worker->route, worker->route_len,
+                             ET_MSG_TASKS, &self->scratch, copies, count,
+                             ZMQ_DONTWAIT) != 0))
+        rc = -1;
+    int err = errno;
+    for (size_t i = 0; i < copied; i++)
+        zmq_msg_close(&copies[i]);
+    if (rc == 0) {
+        self->task_messages++;
+        self->tasks_sent += count;
+    }
+    errno = err;
+    return rc;
 }
 
 void
@@ -124,6 +171,45 @@ s_on_result(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
         return -1;
     /* A stale result (-1, ESTALE) is the engine's to count: not bad. */
     (void)et_engine_result(self->engine, worker, &result, &frames[3], now);
+    self->result_messages++;
+    self->results_taken++;
+    return 0;
+}
+
+/* RESULTS: [route, header, body, output x N]. The whole batch is checked
+ * (body, frame count, bytes) before any result of it is used. 0, or -1
+ * when malformed. */
+static int
+s_decode_results(zmq_msg_t *frames, int count, et_result_t *results, size_t *n)
+{
+    if (count < 4 ||
+        et_codec_decode_results(zmq_msg_data(&frames[2]),
+                                zmq_msg_size(&frames[2]), results, ET_BATCH_MAX,
+                                n) != 0 ||
+        (size_t)count != 3 + *n)
+        return -1;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < *n; i++)
+        bytes += zmq_msg_size(&frames[3 + i]);
+    return et_codec_batch_fits(*n, bytes) ? 0 : -1;
+}
+
+static int
+s_on_results(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
+             int count, uint64_t now)
+{
+    et_result_t results[ET_BATCH_MAX];
+    size_t n;
+    if (s_decode_results(frames, count, results, &n) != 0)
+        return -1;
+    self->result_messages++;
+    self->results_taken += n;
+    if (worker) {
+        et_engine_results(self->engine, worker, results, &frames[3], n, now);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        et_engine_result_unknown(self->engine, &results[i]);
     return 0;
 }
 
@@ -223,6 +309,17 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
             ET_LOG_WARN_LIMITED("bad RESULT from %s: dropped",
                                 worker->instance);
         }
+        return;
+    case ET_MSG_RESULTS:
+        if (s_on_results(self, worker, frames, count, now) != 0) {
+            self->bad_messages++;
+            ET_LOG_WARN_LIMITED("bad RESULTS from %s: dropped",
+                                worker ? worker->instance
+                                       : "an unknown worker");
+            return;
+        }
+        if (!worker)
+            s_tell_register(self, &frames[0], now);
         return;
     case ET_MSG_BYE:
         if (count != 2)

@@ -214,8 +214,10 @@ et_broker_new(const et_broker_config_t *cfg)
                                      .memory_cap = cfg->memory_cap,
                                      .worker_timeout_ns =
                                          cfg->worker_timeout_ns,
-                                     .start_timeout_ns = cfg->start_timeout_ns};
+                                     .start_timeout_ns = cfg->start_timeout_ns,
+                                     .batch_max = cfg->task_batch};
     et_engine_io_t io = {.send_task = et_broker_send_task,
+                         .send_tasks = et_broker_send_tasks,
                          .record = et_broker_record,
                          .arg = self};
     self->engine = et_engine_new(&engine_cfg, &io);
@@ -298,10 +300,11 @@ static int
 s_drain_socket(et_broker_t *self, void *sock)
 {
     for (int i = 0; i < S_BURST; i++) {
-        zmq_msg_t frames[ET_FRAMES_MAX];
+        /* Room for a RESULTS; every handler checks its frame count. */
+        zmq_msg_t frames[ET_FRAMES_BATCH_MAX];
         int too_many = 0;
-        int count =
-            et_zsock_recv(sock, frames, ET_FRAMES_MAX, &too_many, ZMQ_DONTWAIT);
+        int count = et_zsock_recv(sock, frames, ET_FRAMES_BATCH_MAX, &too_many,
+                                  ZMQ_DONTWAIT);
         if (count < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return 0;
@@ -517,7 +520,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         }
         uint64_t flush_at = et_broker_records_due(self);
         if (now >= flush_at) {
-            et_broker_flush_records(self);
+            et_broker_flush_records_due(self);
             flush_at = et_broker_records_due(self);
         }
         uint64_t edge_at = et_broker_edges_due(self);
@@ -559,12 +562,16 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             ET_LOG_ERROR("poll failed: %s", zmq_strerror(errno));
             return -1;
         }
-        /* Results first: they free the slots new events need. */
-        if ((items[0].revents & ZMQ_POLLIN) &&
-            s_drain_socket(self, self->backend) != 0)
-            return -1;
-        if ((items[1].revents & ZMQ_POLLIN) &&
-            s_drain_socket(self, self->frontend) != 0)
+        /* Results first: they free the slots new events need. Dispatch is
+         * held over both sockets, so what the pass frees and admits goes
+         * out together, several tasks to a worker in one message. */
+        et_engine_hold(self->engine);
+        int failed = ((items[0].revents & ZMQ_POLLIN) &&
+                      s_drain_socket(self, self->backend) != 0) ||
+                     ((items[1].revents & ZMQ_POLLIN) &&
+                      s_drain_socket(self, self->frontend) != 0);
+        et_engine_release(self->engine, et_clock_mono_ns());
+        if (failed)
             return -1;
         if ((items[2].revents & ZMQ_POLLIN) && s_drain_monitor(self) != 0)
             return -1;
@@ -593,6 +600,17 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_broker_records_dropped(self));
     ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
                 (unsigned long long)self->shed_events);
+    ET_LOG_INFO("records: %llu to the collector, %llu of them SERVED (each "
+                "for an ACCEPTED, a STAGE and a COMPLETED)",
+                (unsigned long long)self->records_sent,
+                (unsigned long long)self->records_served);
+    ET_LOG_INFO("workers: %llu task(s) sent in %llu message(s), %llu "
+                "result(s) taken from %llu message(s) (batches: TASKS, "
+                "RESULTS)",
+                (unsigned long long)self->tasks_sent,
+                (unsigned long long)self->task_messages,
+                (unsigned long long)self->results_taken,
+                (unsigned long long)self->result_messages);
     ET_LOG_INFO("unknown workers told to register again: %llu (%llu more "
                 "left unanswered by the rate limit), stale results %llu",
                 (unsigned long long)et_strangers_answered(self->strangers),

@@ -43,8 +43,14 @@ struct et_broker_t {
     /* records.c: the batch on its way to the collector. */
     et_record_t records[ET_BROKER_RECORDS_BATCH];
     size_t n_records;
+    /* records[0..n_carried) were held back by the last flush (ACCEPTED of
+     * events still in flight): never held back twice. */
+    size_t n_carried;
+    et_record_t held[ET_BROKER_RECORDS_BATCH];
     uint64_t last_flush_mono_ns;
     uint64_t records_dropped; /* could not be encoded; see also backlog */
+    uint64_t records_sent;    /* handed on (SERVED counted once) */
+    uint64_t records_served;  /* SERVED among them (each for three) */
     /* records.c: messages the collector's socket did not take yet. */
     et_backlog_t *backlog;
     uint64_t backlog_since_ns; /* when it last became non-empty */
@@ -65,7 +71,11 @@ struct et_broker_t {
     et_edges_t edges;
 
     msgpack_sbuffer scratch; /* one body being encoded, sent at once */
-    uint64_t bad_messages;   /* malformed or unexpected messages dropped */
+    /* backend.c: TASK and TASKS messages sent and the tasks they carried;
+     * RESULT and RESULTS messages taken and the results they carried. */
+    uint64_t task_messages, tasks_sent;
+    uint64_t result_messages, results_taken;
+    uint64_t bad_messages; /* malformed or unexpected messages dropped */
 
     /* frontend.c: the SHED being read, and the events refused that way. */
     et_shed_t shed;
@@ -92,6 +102,11 @@ void et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count);
 int et_broker_send_task(void *arg, const et_worker_rec_t *worker,
                         et_job_t *job);
 
+/* The engine's send_tasks (engine.h): one TASKS with a copy of each job's
+ * payload, without waiting. 'arg' is the broker. */
+int et_broker_send_tasks(void *arg, const et_worker_rec_t *worker,
+                         et_job_t *const *jobs, size_t count);
+
 /* Send a bodiless 'type' (HEARTBEAT, DRAIN) to every registered worker,
  * without waiting; a worker that cannot be reached is left to expiry. */
 void et_broker_tell_workers(et_broker_t *self, et_msg_type_t type);
@@ -117,6 +132,14 @@ et_record_t *et_broker_record(void *arg);
  * does not take it, counted as dropped when the backlog cannot keep it),
  * after the WORKFLOW message if the collector does not have it yet. */
 void et_broker_flush_records(et_broker_t *self);
+
+/* The same when the batch is due or full, except that the ACCEPTED
+ * records of events with nothing else in the batch wait for the next one
+ * (once, so at most one flush period longer), where their STAGE and
+ * COMPLETED most likely join them in one SERVED record. Every other flush
+ * (before a forwarded HELLO, DONE or CLOCK, a STATS, the end) sends all,
+ * so what precedes those still does. */
+void et_broker_flush_records_due(et_broker_t *self);
 
 /* Send what the backlog keeps for the collector, oldest first, as far as
  * its socket takes it now. */

@@ -56,6 +56,12 @@ struct et_engine_t {
     et_engine_counters_t counters; /* in_flight is read from the table */
     int stopping;
 
+    /* et_engine_hold: nesting depth, and the functions whose dispatch
+     * waits for the release (bit f). */
+    uint32_t held;
+    uint32_t dispatch_pending;
+    uint32_t batch_max; /* 1: no batches */
+
     /* Room to collect jobs out of the in-flight table while walking it
      * (the walk must not change it): allocated once, so losing a worker
      * or a timeout never needs memory it might not get. */
@@ -243,38 +249,86 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 /* ---- dispatch -------------------------------------------------------------
  */
 
-/* Send queued jobs of 'function' to free slots until one runs out. A job
- * enters the in-flight table before its TASK is sent, and leaves its queue
- * only once the TASK is out: a table that cannot grow or a send that fails
- * leaves it where it was, at the head, with nothing to put back (a requeue
- * could need memory), so it costs a delay, never a slot or an event. Out of
- * memory, dispatch stops until the next call (a message, or the expiry
- * pass every 100 ms). */
+/* How many of the queued jobs, from the head, one message may carry:
+ * up to 'max' within ET_BATCH_BYTES_MAX payload bytes (the head always). */
+static size_t
+s_batch_size(const et_queue_t *queue, size_t max)
+{
+    size_t n = 1;
+    uint64_t bytes = zmq_msg_size(&et_queue_peek(queue)->payload);
+    et_job_t *next;
+    while (n < max && (next = et_queue_peek_at(queue, n)) != NULL) {
+        bytes += zmq_msg_size(&next->payload);
+        if (!et_codec_batch_fits(n + 1, bytes))
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* Undo the dispatch of jobs[0..count) to 'worker', the first 'in_table'
+ * of which entered the in-flight table: they stay at the head of their
+ * queue and their slots are free again. Needs no memory. */
 static void
-s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
+s_undispatch(et_engine_t *self, et_worker_rec_t *worker, et_job_t **jobs,
+             size_t count, size_t in_table, uint64_t now)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (i < in_table)
+            et_idmap_take(self->in_flight, jobs[i]->event_id);
+        jobs[i]->worker = NULL;
+        et_pool_put_back(self->pool, worker, now);
+    }
+}
+
+/* Send queued jobs of 'function' to free slots until one runs out: the
+ * least recently used free slot's worker gets the head job, and with
+ * batches as many of the following ones as it has free slots, in one
+ * message. A job enters the in-flight table before its TASK is sent, and
+ * leaves its queue only once the TASK is out: a table that cannot grow or
+ * a send that fails leaves the jobs where they were, at the head, with
+ * nothing to put back (a requeue could need memory), so it costs a delay,
+ * never a slot or an event. Out of memory, dispatch stops until the next
+ * call (a message, or the expiry pass every 100 ms). */
+static void
+s_dispatch_now(et_engine_t *self, uint32_t function, uint64_t now)
 {
     et_queue_t *queue = self->queues[function];
-    et_job_t *job;
-    while ((job = et_queue_peek(queue)) != NULL) {
+    et_job_t *jobs[ET_BATCH_MAX];
+    while (et_queue_size(queue) > 0) {
         et_worker_rec_t *worker = et_pool_take(self->pool, function, now);
         if (!worker)
             return;
-        job->worker = worker;
-        job->dispatched_mono_ns = now;
-        if (et_idmap_put(self->in_flight, job->event_id, job) != 0) {
-            job->worker = NULL;
-            et_pool_put_back(self->pool, worker, now);
+        size_t count = 1;
+        if (self->batch_max > 1 && et_queue_size(queue) > 1)
+            count += et_pool_take_more(
+                self->pool, worker,
+                (uint32_t)s_batch_size(queue, self->batch_max) - 1, now);
+        size_t in_table = 0;
+        for (; in_table < count; in_table++) {
+            et_job_t *job = et_queue_peek_at(queue, in_table);
+            jobs[in_table] = job;
+            job->worker = worker;
+            job->dispatched_mono_ns = now;
+            if (et_idmap_put(self->in_flight, job->event_id, job) != 0)
+                break;
+        }
+        if (in_table < count) {
+            for (size_t i = in_table; i < count; i++)
+                jobs[i] = et_queue_peek_at(queue, i);
+            s_undispatch(self, worker, jobs, count, in_table, now);
             self->counters.no_memory++;
             ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
                                 "waits",
                                 self->workflow.functions[function]);
             return;
         }
-        if (self->io.send_task(self->io.arg, worker, job) != 0) {
+        int rc = count == 1
+                     ? self->io.send_task(self->io.arg, worker, jobs[0])
+                     : self->io.send_tasks(self->io.arg, worker, jobs, count);
+        if (rc != 0) {
             int err = errno;
-            et_idmap_take(self->in_flight, job->event_id);
-            job->worker = NULL;
-            et_pool_put_back(self->pool, worker, now);
+            s_undispatch(self, worker, jobs, count, count, now);
             if (err == ENOMEM) {
                 /* Nothing went out and the worker is not to blame: forgetting
                  * it would give up on its running work for nothing. */
@@ -291,10 +345,23 @@ s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
             s_worker_gone(self, worker, now);
             continue;
         }
-        (void)et_queue_pop(queue); /* 'job', sent */
-        et_hist_record(self->queue_wait[function],
-                       (int64_t)(now - job->enqueued_mono_ns));
+        for (size_t i = 0; i < count; i++) {
+            (void)et_queue_pop(queue); /* jobs[i], sent */
+            et_hist_record(self->queue_wait[function],
+                           (int64_t)(now - jobs[i]->enqueued_mono_ns));
+        }
     }
+}
+
+/* Dispatch now, or at the release when held. */
+static void
+s_dispatch(et_engine_t *self, uint32_t function, uint64_t now)
+{
+    if (self->held > 0) {
+        self->dispatch_pending |= 1u << function;
+        return;
+    }
+    s_dispatch_now(self, function, now);
 }
 
 static void
@@ -332,6 +399,10 @@ et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
     self->cfg = *cfg;
     self->cfg.workflow = &self->workflow;
     self->io = *io;
+    self->batch_max =
+        io->send_tasks && cfg->batch_max > 1
+            ? (cfg->batch_max < ET_BATCH_MAX ? cfg->batch_max : ET_BATCH_MAX)
+            : 1;
     self->n_functions = wf->n_functions;
     self->max_in_system = cfg->queue_cap * wf->n_functions;
     for (uint32_t f = 0; f < self->n_functions; f++) {
@@ -460,6 +531,11 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
         self->counters.in_system_bytes + size > self->cfg.memory_cap)
         return s_reject(self, event, ET_REASON_QUEUE_FULL);
     uint32_t function = self->workflow.stage_function[stage];
+    /* Held, the queue may be full of work that free slots would take:
+     * they take it first, as they would have on its arrival. */
+    if (self->held > 0 && et_queue_size(self->queues[function]) >=
+                              et_queue_cap(self->queues[function]))
+        s_dispatch_now(self, function, now);
     et_job_t *job = et_job_new();
     if (!job)
         return s_reject_no_memory(self, event);
@@ -561,9 +637,10 @@ et_engine_result_unknown(et_engine_t *self, const et_result_t *result)
  * attempt given up on, this is that attempt's late answer: the function
  * has stopped running there, so the slot is free again. */
 static void
-s_stale_result(et_engine_t *self, et_worker_rec_t *worker,
+s_stale_result(et_engine_t *self, et_worker_rec_t **worker_p,
                const et_result_t *result, uint64_t now)
 {
+    et_worker_rec_t *worker = *worker_p;
     self->counters.stale_results++;
     ET_LOG_WARN_LIMITED("stale result for event %llu from %s: dropped",
                         (unsigned long long)result->event_id, worker->instance);
@@ -573,18 +650,23 @@ s_stale_result(et_engine_t *self, et_worker_rec_t *worker,
     uint32_t function = worker->function;
     et_pool_give_back(self->pool, worker, now);
     if (worker->leaving && worker->busy == 0)
-        et_pool_remove(self->pool, &worker, now);
+        et_pool_remove(self->pool, worker_p, now);
     s_dispatch(self, function, now);
 }
 
-int
-et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
-                 const et_result_t *result, zmq_msg_t *output, uint64_t now)
+/* et_engine_result for *worker_p, set to NULL when the worker is
+ * forgotten because it was leaving and this was its last result. Unless
+ * dispatch is held, a send that fails may forget it too: only a caller
+ * that holds dispatch may use *worker_p afterwards. */
+static int
+s_result(et_engine_t *self, et_worker_rec_t **worker_p,
+         const et_result_t *result, zmq_msg_t *output, uint64_t now)
 {
+    et_worker_rec_t *worker = *worker_p;
     et_job_t *job = et_idmap_get(self->in_flight, result->event_id);
     if (!job || job->worker != worker || job->stage != result->stage ||
         job->attempt != result->attempt) {
-        s_stale_result(self, worker, result, now);
+        s_stale_result(self, worker_p, result, now);
         errno = ESTALE;
         return -1;
     }
@@ -595,7 +677,7 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
     /* Settled before anything below dispatches: a send that fails there
      * may forget workers, and this one must not be used after that. */
     if (worker->leaving && worker->busy == 0)
-        et_pool_remove(self->pool, &worker, now);
+        et_pool_remove(self->pool, worker_p, now);
 
     et_record_t *r = s_record(self, ET_RECORD_STAGE, job);
     r->queue_ns = (int64_t)(job->dispatched_mono_ns - job->enqueued_mono_ns);
@@ -659,6 +741,46 @@ et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
     }
     s_dispatch(self, function, now);
     return 0;
+}
+
+int
+et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
+                 const et_result_t *result, zmq_msg_t *output, uint64_t now)
+{
+    return s_result(self, &worker, result, output, now);
+}
+
+void
+et_engine_results(et_engine_t *self, et_worker_rec_t *worker,
+                  const et_result_t *results, zmq_msg_t *outputs, size_t count,
+                  uint64_t now)
+{
+    et_engine_hold(self);
+    for (size_t i = 0; i < count; i++) {
+        if (worker)
+            (void)s_result(self, &worker, &results[i], &outputs[i], now);
+        else
+            et_engine_result_unknown(self, &results[i]);
+    }
+    et_engine_release(self, now);
+}
+
+void
+et_engine_hold(et_engine_t *self)
+{
+    self->held++;
+}
+
+void
+et_engine_release(et_engine_t *self, uint64_t now)
+{
+    if (self->held == 0 || --self->held > 0)
+        return;
+    while (self->dispatch_pending != 0) {
+        uint32_t f = (uint32_t)__builtin_ctz(self->dispatch_pending);
+        self->dispatch_pending &= ~(1u << f);
+        s_dispatch_now(self, f, now);
+    }
 }
 
 void

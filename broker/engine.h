@@ -30,6 +30,14 @@ typedef struct {
      * unreachable (its other in-flight jobs are retried, it is
      * forgotten). */
     int (*send_task)(void *arg, const et_worker_rec_t *worker, et_job_t *job);
+    /* Optional: send one TASKS message for 'count' jobs (2..batch_max) to
+     * 'worker', with a copy of each job's payload, in this order. Same
+     * contract as send_task for the whole batch (every job's slot is
+     * taken and every job is in the in-flight table; on -1 nothing was
+     * sent and all of them stay queued, in order). NULL: one TASK per
+     * job. */
+    int (*send_tasks)(void *arg, const et_worker_rec_t *worker,
+                      et_job_t *const *jobs, size_t count);
     /* Room for one lifecycle record: zeroed, with t_ns (CLOCK_REALTIME)
      * already set. The engine fills every other field before its next call
      * into the I/O layer. Never NULL (the I/O layer flushes or drops a full
@@ -48,6 +56,12 @@ typedef struct {
      * as starting (it died in its init, or said READY on a new
      * connection). 0: never. */
     uint64_t start_timeout_ns;
+    /* Most tasks in one message to a worker (with io.send_tasks): a
+     * dispatch gives the worker that the least recently used free slot
+     * belongs to as many of the queued jobs as it has free slots, up to
+     * this many (ET_BATCH_MAX at most) and ET_BATCH_BYTES_MAX payload
+     * bytes. 0 or 1: one TASK per job. */
+    uint32_t batch_max;
 } et_engine_config_t;
 
 /* Counters since the start (the stats' and the final log line's). */
@@ -146,6 +160,24 @@ int et_engine_worker_ready(et_engine_t *self, const void *route,
 int et_engine_result(et_engine_t *self, et_worker_rec_t *worker,
                      const et_result_t *result, zmq_msg_t *output,
                      uint64_t now_mono_ns);
+
+/* A RESULTS from 'worker': results[i] with its output in outputs[i], for
+ * i < count, each exactly as et_engine_result would take it, in order,
+ * with dispatch held until the last (so freed slots fill up in batches).
+ * A result that follows the one that let a leaving worker go is stale.
+ * 'worker' may be forgotten by the call. */
+void et_engine_results(et_engine_t *self, et_worker_rec_t *worker,
+                       const et_result_t *results, zmq_msg_t *outputs,
+                       size_t count, uint64_t now_mono_ns);
+
+/* Hold dispatch: until the matching et_engine_release, the calls above
+ * queue work and free slots without sending TASKs; the release then
+ * dispatches what waits, several tasks to a worker in one message where
+ * it can (batch_max). Holds nest. An admission that finds its queue full
+ * dispatches that queue first, so a hold never refuses an event that a
+ * free slot could take. For the I/O layer's pass over its sockets. */
+void et_engine_hold(et_engine_t *self);
+void et_engine_release(et_engine_t *self, uint64_t now_mono_ns);
 
 /* A well-formed RESULT from a peer that is no registered worker: the late
  * answer of an attempt the engine no longer knows (the worker was declared

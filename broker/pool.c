@@ -206,6 +206,31 @@ et_pool_take(et_pool_t *self, uint32_t function, uint64_t now)
     return worker;
 }
 
+uint32_t
+et_pool_take_more(et_pool_t *self, et_worker_rec_t *worker, uint32_t max,
+                  uint64_t now)
+{
+    /* Not leaving, its free slots are exactly its entries in the FIFO. */
+    if (worker->leaving || worker->busy >= worker->slots || max == 0)
+        return 0;
+    s_free_fifo_t *fifo = &self->free[worker->function];
+    size_t kept = 0;
+    uint32_t taken = 0;
+    for (size_t i = 0; i < fifo->size; i++) {
+        et_worker_rec_t *w = fifo->ring[(fifo->head + i) & (fifo->storage - 1)];
+        if (w == worker && taken < max)
+            taken++;
+        else
+            fifo->ring[(fifo->head + kept++) & (fifo->storage - 1)] = w;
+    }
+    fifo->size = kept;
+    if (taken > 0) {
+        worker->busy += taken;
+        s_advance(self, worker->function, now)->busy += taken;
+    }
+    return taken;
+}
+
 /* One busy slot of 'worker' is free again. */
 static void
 s_unbusy(et_pool_t *self, et_worker_rec_t *worker, uint64_t now)

@@ -67,6 +67,14 @@ et_worker_rec_t *et_pool_find(et_pool_t *self, const void *route,
 et_worker_rec_t *et_pool_take(et_pool_t *self, uint32_t function,
                               uint64_t now_mono_ns);
 
+/* Take up to 'max' more free slots of 'worker' (which et_pool_take just
+ * returned), the least recently used of them first, so that one message
+ * can carry several tasks to it. Marks them busy; returns how many (0
+ * when it has no other free slot or is leaving). Costs a pass over its
+ * function's free slots; needs no memory. */
+uint32_t et_pool_take_more(et_pool_t *self, et_worker_rec_t *worker,
+                           uint32_t max, uint64_t now_mono_ns);
+
 /* Undo the et_pool_take that returned 'worker' (nothing was sent on the
  * slot): the slot is free again at the front of the LRU order, as if never
  * taken. Needs no memory (et_pool_add reserved room for every slot), so it

@@ -132,6 +132,14 @@ et_queue_peek(const et_queue_t *self)
 }
 
 et_job_t *
+et_queue_peek_at(const et_queue_t *self, size_t index)
+{
+    return index < self->size
+               ? self->ring[(self->head + index) & (self->storage - 1)]
+               : NULL;
+}
+
+et_job_t *
 et_queue_pop(et_queue_t *self)
 {
     if (self->size == 0)

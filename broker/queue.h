@@ -67,6 +67,10 @@ size_t et_queue_mark_cold(et_queue_t *self);
 /* The head job, left in the queue, or NULL when empty. */
 et_job_t *et_queue_peek(const et_queue_t *self);
 
+/* The job 'index' places behind the head (0: the head), left in the
+ * queue, or NULL when the queue holds no more than 'index' jobs. */
+et_job_t *et_queue_peek_at(const et_queue_t *self, size_t index);
+
 /* Remove and return the head job, or NULL when empty. */
 et_job_t *et_queue_pop(et_queue_t *self);
 

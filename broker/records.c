@@ -6,6 +6,10 @@
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
+#include "common/served.h"
+
+_Static_assert(ET_BROKER_RECORDS_BATCH <= ET_SERVED_BATCH_MAX,
+               "every batch is looked at for SERVED records");
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -225,26 +229,52 @@ et_broker_announce_workflow(et_broker_t *self)
     return 0;
 }
 
-void
-et_broker_flush_records(et_broker_t *self)
+static void
+s_flush_records(et_broker_t *self, int hold_back)
 {
     if (!self->workflow_sent)
         (void)et_broker_announce_workflow(self);
     if (self->n_records == 0)
         return;
-    msgpack_sbuffer_clear(&self->scratch);
-    if (et_codec_encode_records(&self->scratch, self->records,
-                                self->n_records) != 0) {
-        self->records_dropped += self->n_records;
-        ET_LOG_WARN_LIMITED("cannot encode %zu records for the collector",
-                            self->n_records);
-    } else {
-        /* Dropped (and counted) by the backlog when it cannot keep it. */
-        (void)s_send_collector(self, ET_MSG_RECORDS, self->scratch.data,
-                               self->scratch.size, self->n_records);
+    size_t held = 0;
+    if (hold_back)
+        self->n_records = et_served_hold_back(
+            self->records, self->n_records, self->n_carried, self->held, &held);
+    /* An event accepted, served once and completed within the batch
+     * travels as one SERVED record (common/served.h). */
+    size_t before = self->n_records;
+    self->n_records = et_served_coalesce(self->records, self->n_records);
+    self->records_served += (before - self->n_records) / 2;
+    if (self->n_records > 0) {
+        msgpack_sbuffer_clear(&self->scratch);
+        if (et_codec_encode_records(&self->scratch, self->records,
+                                    self->n_records) != 0) {
+            self->records_dropped += self->n_records;
+            ET_LOG_WARN_LIMITED("cannot encode %zu records for the collector",
+                                self->n_records);
+        } else {
+            self->records_sent += self->n_records;
+            /* Dropped (and counted) by the backlog when it cannot keep
+             * it. */
+            (void)s_send_collector(self, ET_MSG_RECORDS, self->scratch.data,
+                                   self->scratch.size, self->n_records);
+        }
     }
-    self->n_records = 0;
+    memcpy(self->records, self->held, held * sizeof self->held[0]);
+    self->n_records = self->n_carried = held;
     self->last_flush_mono_ns = et_clock_mono_ns();
+}
+
+void
+et_broker_flush_records(et_broker_t *self)
+{
+    s_flush_records(self, 0);
+}
+
+void
+et_broker_flush_records_due(et_broker_t *self)
+{
+    s_flush_records(self, 1);
 }
 
 uint64_t
@@ -259,8 +289,12 @@ et_record_t *
 et_broker_record(void *arg)
 {
     et_broker_t *self = arg;
-    if (self->n_records == ET_BROKER_RECORDS_BATCH)
-        et_broker_flush_records(self);
+    if (self->n_records == ET_BROKER_RECORDS_BATCH) {
+        et_broker_flush_records_due(self);
+        /* All of it held back (a burst of admissions): it all goes. */
+        if (self->n_records == ET_BROKER_RECORDS_BATCH)
+            et_broker_flush_records(self);
+    }
     et_record_t *r = &self->records[self->n_records++];
     memset(r, 0, sizeof *r);
     r->t_ns = et_clock_real_ns();

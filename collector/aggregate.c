@@ -19,6 +19,7 @@
 #include "collector/workers.h"
 #include "common/ckpt.h"
 #include "common/log.h"
+#include "common/served.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -227,6 +228,16 @@ et_aggregate_add_record(et_aggregate_t *self, const et_record_t *r)
     case ET_RECORD_RETRY:
         s_bill_abandoned(self, r);
         return s_take(self, et_stages_add_retry(self->stages, r));
+    case ET_RECORD_SERVED: {
+        /* The three records it stands for, as if they had come. */
+        et_record_t three[3];
+        if (et_served_expand(r, three) != 0)
+            return s_bad(self, "SERVED record");
+        int arrival = s_add_arrival(self, &three[0]);
+        int stage = s_add_stage(self, &three[1]);
+        int completed = s_add_completed(self, &three[2]);
+        return arrival != 0 || stage != 0 || completed != 0 ? -1 : 0;
+    }
     default:
         return s_bad(self, "record of an unknown kind");
     }

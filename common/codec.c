@@ -337,7 +337,7 @@ static int
 s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
-           (type >= ET_MSG_READY && type <= ET_MSG_STARTING) ||
+           (type >= ET_MSG_READY && type <= ET_MSG_RESULTS) ||
            (type >= ET_MSG_RECORDS && type <= ET_MSG_COLLECTED);
 }
 
@@ -602,16 +602,32 @@ et_codec_decode_ready(const void *data, size_t size, et_ready_t *m)
     return s_reader_close(&r);
 }
 
+static int
+s_pack_task(msgpack_packer *pk, const et_task_t *m)
+{
+    return msgpack_pack_array(pk, 5) || msgpack_pack_uint64(pk, m->event_id) ||
+           msgpack_pack_uint32(pk, m->stage) ||
+           msgpack_pack_uint32(pk, m->attempt) ||
+           msgpack_pack_int64(pk, m->intended_ns) ||
+           msgpack_pack_int32(pk, m->label);
+}
+
+/* The five fields of a task from 'r' (positioned at the first). */
+static void
+s_read_task(s_reader_t *r, et_task_t *m)
+{
+    m->event_id = s_read_u64(r, UINT64_MAX);
+    m->stage = (uint32_t)s_read_u64(r, 255);
+    m->attempt = (uint32_t)s_read_u64(r, 1000);
+    m->intended_ns = s_read_i64(r, 0, S_NS_MAX);
+    m->label = (int32_t)s_read_i64(r, -1, INT32_MAX);
+}
+
 int
 et_codec_encode_task(msgpack_sbuffer *buf, const et_task_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 5) ||
-                  msgpack_pack_uint64(&pk, m->event_id) ||
-                  msgpack_pack_uint32(&pk, m->stage) ||
-                  msgpack_pack_uint32(&pk, m->attempt) ||
-                  msgpack_pack_int64(&pk, m->intended_ns) ||
-                  msgpack_pack_int32(&pk, m->label));
+    return s_done(s_pack_task(&pk, m));
 }
 
 int
@@ -620,26 +636,39 @@ et_codec_decode_task(const void *data, size_t size, et_task_t *m)
     s_reader_t r;
     if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 0) != 0)
         return -1;
-    m->event_id = s_read_u64(&r, UINT64_MAX);
-    m->stage = (uint32_t)s_read_u64(&r, 255);
-    m->attempt = (uint32_t)s_read_u64(&r, 1000);
-    m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
-    m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
+    s_read_task(&r, m);
     return s_reader_close(&r);
+}
+
+static int
+s_pack_result(msgpack_packer *pk, const et_result_t *m)
+{
+    return msgpack_pack_array(pk, 7) || msgpack_pack_uint64(pk, m->event_id) ||
+           msgpack_pack_uint32(pk, m->stage) ||
+           msgpack_pack_uint32(pk, m->attempt) ||
+           msgpack_pack_uint8(pk, m->status) ||
+           msgpack_pack_int64(pk, m->service_ns) ||
+           msgpack_pack_int32(pk, m->outcome) ||
+           msgpack_pack_double(pk, m->score);
+}
+
+static void
+s_read_result(s_reader_t *r, et_result_t *m)
+{
+    m->event_id = s_read_u64(r, UINT64_MAX);
+    m->stage = (uint32_t)s_read_u64(r, 255);
+    m->attempt = (uint32_t)s_read_u64(r, 1000);
+    m->status = (uint8_t)s_read_u64(r, ET_STATUS_MAX);
+    m->service_ns = s_read_i64(r, 0, S_NS_MAX);
+    m->outcome = (int32_t)s_read_i64(r, -1, INT32_MAX);
+    m->score = s_read_f64(r, -1e300, 1e300);
 }
 
 int
 et_codec_encode_result(msgpack_sbuffer *buf, const et_result_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 7) ||
-                  msgpack_pack_uint64(&pk, m->event_id) ||
-                  msgpack_pack_uint32(&pk, m->stage) ||
-                  msgpack_pack_uint32(&pk, m->attempt) ||
-                  msgpack_pack_uint8(&pk, m->status) ||
-                  msgpack_pack_int64(&pk, m->service_ns) ||
-                  msgpack_pack_int32(&pk, m->outcome) ||
-                  msgpack_pack_double(&pk, m->score));
+    return s_done(s_pack_result(&pk, m));
 }
 
 int
@@ -648,14 +677,120 @@ et_codec_decode_result(const void *data, size_t size, et_result_t *m)
     s_reader_t r;
     if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 0) != 0)
         return -1;
-    m->event_id = s_read_u64(&r, UINT64_MAX);
-    m->stage = (uint32_t)s_read_u64(&r, 255);
-    m->attempt = (uint32_t)s_read_u64(&r, 1000);
-    m->status = (uint8_t)s_read_u64(&r, ET_STATUS_MAX);
-    m->service_ns = s_read_i64(&r, 0, S_NS_MAX);
-    m->outcome = (int32_t)s_read_i64(&r, -1, INT32_MAX);
-    m->score = s_read_f64(&r, -1e300, 1e300);
+    s_read_result(&r, m);
     return s_reader_close(&r);
+}
+
+/* ---- batches --------------------------------------------------------------
+ */
+
+int
+et_codec_batch_fits(size_t count, uint64_t bytes)
+{
+    return count >= 1 && count <= ET_BATCH_MAX &&
+           (count == 1 || bytes <= ET_BATCH_BYTES_MAX);
+}
+
+/* Open a batch body: an array of 1..max parts (max <= ET_BATCH_MAX). */
+static int
+s_batch_open(s_reader_t *r, const void *data, size_t size, size_t max)
+{
+    if (s_reader_open(r, data, size, ET_BODY_MAX, 1, 1) != 0)
+        return -1;
+    if (max > ET_BATCH_MAX)
+        max = ET_BATCH_MAX;
+    if (r->count > max) {
+        msgpack_unpacked_destroy(&r->unpacked);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return 0;
+}
+
+/* Part 'i' of an open batch as a reader over its 'fields' items: 0, or
+ * -1 (and r->bad) when it is no array of exactly that many. */
+static int
+s_batch_part(s_reader_t *r, uint32_t i, uint32_t fields, s_reader_t *sub)
+{
+    const msgpack_object *o = &r->items[i];
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != fields) {
+        r->bad = 1;
+        return -1;
+    }
+    *sub = (s_reader_t){.items = o->via.array.ptr, .count = fields};
+    return 0;
+}
+
+int
+et_codec_encode_tasks(msgpack_sbuffer *buf, const et_task_t *tasks,
+                      size_t count)
+{
+    if (count == 0 || count > ET_BATCH_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, (uint32_t)count);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = s_pack_task(&pk, &tasks[i]);
+    return s_done(rc);
+}
+
+int
+et_codec_decode_tasks(const void *data, size_t size, et_task_t *tasks,
+                      size_t max, size_t *count)
+{
+    *count = 0;
+    s_reader_t r;
+    if (s_batch_open(&r, data, size, max) != 0)
+        return -1;
+    for (uint32_t i = 0; i < r.count && !r.bad; i++) {
+        s_reader_t sub;
+        if (s_batch_part(&r, i, 5, &sub) != 0)
+            break;
+        s_read_task(&sub, &tasks[i]);
+        r.bad |= sub.bad;
+    }
+    if (s_reader_close(&r) != 0)
+        return -1;
+    *count = r.count;
+    return 0;
+}
+
+int
+et_codec_encode_results(msgpack_sbuffer *buf, const et_result_t *results,
+                        size_t count)
+{
+    if (count == 0 || count > ET_BATCH_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, (uint32_t)count);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = s_pack_result(&pk, &results[i]);
+    return s_done(rc);
+}
+
+int
+et_codec_decode_results(const void *data, size_t size, et_result_t *results,
+                        size_t max, size_t *count)
+{
+    *count = 0;
+    s_reader_t r;
+    if (s_batch_open(&r, data, size, max) != 0)
+        return -1;
+    for (uint32_t i = 0; i < r.count && !r.bad; i++) {
+        s_reader_t sub;
+        if (s_batch_part(&r, i, 7, &sub) != 0)
+            break;
+        s_read_result(&sub, &results[i]);
+        r.bad |= sub.bad;
+    }
+    if (s_reader_close(&r) != 0)
+        return -1;
+    *count = r.count;
+    return 0;
 }
 
 int
@@ -1088,6 +1223,10 @@ et_codec_type_name(et_msg_type_t type)
         return "REGISTER";
     case ET_MSG_STARTING:
         return "STARTING";
+    case ET_MSG_TASKS:
+        return "TASKS";
+    case ET_MSG_RESULTS:
+        return "RESULTS";
     case ET_MSG_RECORDS:
         return "RECORDS";
     case ET_MSG_USAGE:

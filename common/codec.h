@@ -54,6 +54,8 @@ typedef enum {
     ET_MSG_REGISTER = 16, /* broker -> unknown worker: say READY again */
     ET_MSG_STARTING = 17, /* worker -> broker: connected, init under way
                              (a READY body: cold_start_ns, init_ns 0) */
+    ET_MSG_TASKS = 18,    /* broker -> worker: header, tasks, payload x N */
+    ET_MSG_RESULTS = 19,  /* worker -> broker: header, results, output x N */
     ET_MSG_RECORDS = 20,  /* broker -> collector: batch of lifecycle records */
     ET_MSG_USAGE = 21,    /* worker -> collector */
     ET_MSG_STATS = 22,    /* broker -> PUB subscribers and collector */
@@ -210,6 +212,19 @@ typedef struct {
     double score;    /* model score where there is one, else 0 */
 } et_result_t;
 
+/* Batches: TASKS carries 2..ET_BATCH_MAX tasks for one worker in one
+ * message, RESULTS as many results; each part's payload is a frame of its
+ * own after the body, in the body's order, so payloads still move without
+ * a copy. A batch of two or more parts carries at most ET_BATCH_BYTES_MAX
+ * payload bytes in all (one part may be as large as any payload: a single
+ * large one travels alone, as TASK or RESULT). */
+#define ET_BATCH_MAX 64
+#define ET_BATCH_BYTES_MAX (1u << 20)
+
+/* 1 when 'count' parts (1..ET_BATCH_MAX) with 'bytes' payload bytes in
+ * all may travel as one message, else 0. */
+int et_codec_batch_fits(size_t count, uint64_t bytes);
+
 typedef enum {
     ET_RECORD_ACCEPTED = 1,
     ET_RECORD_REJECTED = 2,
@@ -217,7 +232,10 @@ typedef enum {
     ET_RECORD_COMPLETED = 4,
     ET_RECORD_FAILED = 5,
     ET_RECORD_RETRY = 6,
-    ET_RECORD_MAX = 6
+    /* ACCEPTED, one STAGE and COMPLETED of one event in one record: the
+     * STAGE's fields, the completion's t_ns and reason (common/served.h) */
+    ET_RECORD_SERVED = 7,
+    ET_RECORD_MAX = 7
 } et_record_kind_t;
 
 /* One lifecycle transition. Fields a kind does not use are zero. */
@@ -403,6 +421,20 @@ int et_codec_encode_task(msgpack_sbuffer *buf, const et_task_t *msg);
 int et_codec_decode_task(const void *data, size_t size, et_task_t *msg);
 int et_codec_encode_result(msgpack_sbuffer *buf, const et_result_t *msg);
 int et_codec_decode_result(const void *data, size_t size, et_result_t *msg);
+/* TASKS and RESULTS bodies: an array of 1..ET_BATCH_MAX task (result)
+ * arrays, each exactly as a TASK's (RESULT's) body. Encoders refuse 0 or
+ * more than ET_BATCH_MAX (EINVAL). Decoders take up to 'max' (at most
+ * ET_BATCH_MAX) into the array and set *count; more than 'max' is
+ * EMSGSIZE, none or any malformed part EPROTO, and then *count is 0:
+ * nothing of a bad batch is used. */
+int et_codec_encode_tasks(msgpack_sbuffer *buf, const et_task_t *tasks,
+                          size_t count);
+int et_codec_decode_tasks(const void *data, size_t size, et_task_t *tasks,
+                          size_t max, size_t *count);
+int et_codec_encode_results(msgpack_sbuffer *buf, const et_result_t *results,
+                            size_t count);
+int et_codec_decode_results(const void *data, size_t size, et_result_t *results,
+                            size_t max, size_t *count);
 int et_codec_encode_usage(msgpack_sbuffer *buf, const et_usage_t *msg);
 int et_codec_decode_usage(const void *data, size_t size, et_usage_t *msg);
 int et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *msg);

@@ -202,6 +202,28 @@ et_zsock_send_to(void *sock, const void *route, size_t route_len,
 }
 
 int
+et_zsock_send_parts(void *sock, const void *route, size_t route_len,
+                    et_msg_type_t type, const msgpack_sbuffer *body,
+                    zmq_msg_t *payloads, size_t count, int flags)
+{
+    uint8_t header[3] = {0x92, ET_PROTOCOL_VERSION, (uint8_t)type};
+    if (route && s_send_bytes(sock, route, route_len, flags | ZMQ_SNDMORE))
+        return -1;
+    int rest = flags & ~ZMQ_DONTWAIT;
+    if (s_send_bytes(sock, header, sizeof header,
+                     (route ? rest : flags) | ZMQ_SNDMORE) != 0)
+        return -1;
+    if (s_send_bytes(sock, body->data, body->size,
+                     rest | (count > 0 ? ZMQ_SNDMORE : 0)) != 0)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (zmq_msg_send(&payloads[i], sock,
+                         rest | (i + 1 < count ? ZMQ_SNDMORE : 0)) < 0)
+            return -1;
+    return 0;
+}
+
+int
 et_zsock_send(void *sock, const zmq_msg_t *route, et_msg_type_t type,
               const msgpack_sbuffer *body, zmq_msg_t *payload, int flags)
 {

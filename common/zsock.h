@@ -12,6 +12,9 @@
 
 /* Most frames an Eventide message has, routing id included. */
 #define ET_FRAMES_MAX 4
+/* Most frames of a TASKS or RESULTS message: routing id, header, body and
+ * one payload per part. */
+#define ET_FRAMES_BATCH_MAX (3 + ET_BATCH_MAX)
 
 /* LINGER on every socket: long enough to flush a final report, short
  * enough that a dead peer never holds up shutdown. */
@@ -76,5 +79,12 @@ int et_zsock_send(void *sock, const zmq_msg_t *route, et_msg_type_t type,
 int et_zsock_send_to(void *sock, const void *route, size_t route_len,
                      et_msg_type_t type, const msgpack_sbuffer *body,
                      zmq_msg_t *payload, int flags);
+
+/* Send [route] header(type) body payload[0] .. payload[count - 1] as one
+ * multipart message (TASKS, RESULTS): as et_zsock_send_to, each payload
+ * sent zero-copy and left empty. */
+int et_zsock_send_parts(void *sock, const void *route, size_t route_len,
+                        et_msg_type_t type, const msgpack_sbuffer *body,
+                        zmq_msg_t *payloads, size_t count, int flags);
 
 #endif

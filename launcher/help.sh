@@ -63,6 +63,8 @@ help_pipeline_opts() {
                          is refused at the producer and reported in
                          batches, so overload costs the broker little
                          (default 10ms; 0: refuse each event at the broker)
+  --task-batch N         most tasks in one message to a worker with several
+                         free slots (default 64; 1: one TASK per event)
   --backlog-memory BYTES what the collector does not take at once waits in
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES

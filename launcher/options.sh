@@ -25,6 +25,7 @@ set_pipeline_defaults() {
   SLOTS=""
   QUEUE_CAP=10000
   SHED_PAUSE=""
+  TASK_BATCH=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
   METRICS=127.0.0.1:0
@@ -128,6 +129,7 @@ parse_pipeline_opt() {
     --slots) SLOTS="$value" ;;
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
+    --task-batch) TASK_BATCH="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
     --metrics) METRICS="$value" ;;

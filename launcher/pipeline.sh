@@ -73,6 +73,7 @@ broker_argv() {
     --queue-cap "$QUEUE_CAP" --drain-timeout "$DRAIN_TIMEOUT"
     --log-level "$LOG_LEVEL")
   [ -n "$SHED_PAUSE" ] && broker_argv_out+=(--shed-pause "$SHED_PAUSE")
+  [ -n "$TASK_BATCH" ] && broker_argv_out+=(--task-batch "$TASK_BATCH")
   # What the collector's socket does not take waits in memory, then here.
   [ -n "$BACKLOG_MEMORY" ] && broker_argv_out+=(--backlog-memory "$BACKLOG_MEMORY")
   [ -n "$SPILL_MAX" ] && broker_argv_out+=(--spill-max "$SPILL_MAX")

@@ -196,8 +196,15 @@ s_slot_main(void *arg)
         self->done[tail].slot = done.slot;
         zmq_msg_init(&self->done[tail].output);
         zmq_msg_move(&self->done[tail].output, &done.output);
-        if (self->done_count++ == 0)
+        if (self->done_count++ == 0) {
+            /* Outside the lock: the main thread, woken, takes it at once
+             * (inside, it would wake only to sleep on the lock: two more
+             * system calls). Slots that finish together, as a batch's
+             * do, wake it once. */
+            pthread_mutex_unlock(&self->lock);
             s_wake_main(self);
+            pthread_mutex_lock(&self->lock);
+        }
     }
     pthread_mutex_unlock(&self->lock);
     msgpack_sbuffer_destroy(&sbuf);
@@ -273,21 +280,39 @@ et_slots_busy(const et_slots_t *self)
 int
 et_slots_dispatch(et_slots_t *self, const et_task_t *task, zmq_msg_t *payload)
 {
-    if (self->n_busy >= self->n_started) {
-        errno = EBUSY;
-        return -1;
-    }
+    if (et_slots_dispatch_many(self, task, payload, 1) == 1)
+        return 0;
+    errno = EBUSY;
+    return -1;
+}
+
+size_t
+et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
+                       zmq_msg_t *payloads, size_t count)
+{
+    size_t room = self->n_started - self->n_busy;
+    if (count > room)
+        count = room;
+    if (count == 0)
+        return 0;
     pthread_mutex_lock(&self->lock);
-    unsigned tail = (self->tasks_head + self->tasks_count) % ET_SLOTS_MAX;
-    self->tasks[tail].task = *task;
-    zmq_msg_init(&self->tasks[tail].payload);
-    zmq_msg_move(&self->tasks[tail].payload, payload);
-    self->tasks_count++;
-    if (self->waiting > self->tasks_count - 1)
-        pthread_cond_signal(&self->work);
+    for (size_t i = 0; i < count; i++) {
+        unsigned tail = (self->tasks_head + self->tasks_count) % ET_SLOTS_MAX;
+        self->tasks[tail].task = tasks[i];
+        zmq_msg_init(&self->tasks[tail].payload);
+        zmq_msg_move(&self->tasks[tail].payload, &payloads[i]);
+        self->tasks_count++;
+    }
+    /* One sleeping slot per task, at most: each takes one. */
+    unsigned wake =
+        self->waiting < self->tasks_count ? self->waiting : self->tasks_count;
     pthread_mutex_unlock(&self->lock);
-    self->n_busy++;
-    return 0;
+    /* Outside the lock, so a woken slot does not sleep again on it. One
+     * that wakes for nothing (another took the task first) waits again. */
+    for (unsigned i = 0; i < wake; i++)
+        pthread_cond_signal(&self->work);
+    self->n_busy += (unsigned)count;
+    return count;
 }
 
 int

@@ -64,6 +64,13 @@ unsigned et_slots_busy(const et_slots_t *self);
 int et_slots_dispatch(et_slots_t *self, const et_task_t *task,
                       zmq_msg_t *payload);
 
+/* Hand tasks[i] and payloads[i] (each consumed when taken) to free
+ * slots, in order, as many as there are free slots, under one lock and
+ * with at most one wake-up per task. Returns how many were taken (the
+ * rest, from that index on, is left to the caller). */
+size_t et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
+                              zmq_msg_t *payloads, size_t count);
+
 /* Take one finished task without blocking. Returns 1 with it in *reply,
  * its output in 'output' (initialised here; the caller closes it) and the
  * slot's index in *slot, and frees that slot; -1 with errno EAGAIN when

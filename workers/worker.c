@@ -93,6 +93,10 @@ struct et_worker_t {
     uint64_t bad_messages;
     uint64_t violations;
     uint64_t send_failures;
+    /* TASK/TASKS messages taken and their tasks; RESULT/RESULTS messages
+     * sent and their results (the batches' effect, in the last log). */
+    uint64_t task_messages, tasks_taken;
+    uint64_t result_messages, results_sent;
 
     /* Probes of the broker's clock (started once READY went out: the broker
      * is there), reported to the collector; NULL with --clock-sync off. */
@@ -280,6 +284,36 @@ s_leave(et_worker_t *w, const char *why)
 
 /* ---- incoming messages --------------------------------------------------- */
 
+/* One task and its payload (consumed on success) to a free slot, or
+ * answered ERROR when the runtime cannot run it, so the event is not
+ * lost. */
+static void
+s_run_task(et_worker_t *w, const et_task_t *task, zmq_msg_t *payload)
+{
+    size_t size = zmq_msg_size(payload);
+    if (size > w->cfg.max_payload) {
+        S_BAD(w,
+              "TASK for event %llu: payload of %zu bytes exceeds "
+              "--max-payload %zu; answered ERROR",
+              (unsigned long long)task->event_id, size, w->cfg.max_payload);
+        s_reply_error(w, task);
+        return;
+    }
+    if (et_slots_dispatch(w->slots, task, payload) == 0)
+        return;
+    if (errno == EBUSY) {
+        /* The broker only sends to a free slot: it and we disagree. */
+        w->violations++;
+        ET_LOG_WARN_LIMITED("TASK for event %llu while all %u slots are "
+                            "busy (protocol violation); answered ERROR",
+                            (unsigned long long)task->event_id, w->cfg.slots);
+    } else {
+        ET_LOG_ERROR("cannot hand event %llu to a slot: %s",
+                     (unsigned long long)task->event_id, zmq_strerror(errno));
+    }
+    s_reply_error(w, task);
+}
+
 static void
 s_on_task(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
 {
@@ -294,28 +328,66 @@ s_on_task(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         return;
     }
     w->last_active_ns = et_clock_mono_ns(); /* even one answered ERROR */
-    size_t size = zmq_msg_size(&frames[2]);
-    if (size > w->cfg.max_payload) {
-        S_BAD(w,
-              "TASK for event %llu: payload of %zu bytes exceeds "
-              "--max-payload %zu; answered ERROR",
-              (unsigned long long)task.event_id, size, w->cfg.max_payload);
-        s_reply_error(w, &task);
+    w->task_messages++;
+    w->tasks_taken++;
+    s_run_task(w, &task, &frames[2]);
+}
+
+/* TASKS: [header, body, payload x N]. Nothing of a batch is used before
+ * all of it is checked: its body, one payload frame per task, and its
+ * bytes; a bad one is dropped whole (the broker times its tasks out). */
+static void
+s_on_tasks(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
+{
+    et_task_t tasks[ET_BATCH_MAX];
+    size_t count = 0;
+    if (too_many || n < 3) {
+        S_BAD(w, "TASKS with %s%d frames dropped", too_many ? "> " : "", n);
         return;
     }
-    if (et_slots_dispatch(w->slots, &task, &frames[2]) == 0)
+    if (et_codec_decode_tasks(zmq_msg_data(&frames[1]),
+                              zmq_msg_size(&frames[1]), tasks, ET_BATCH_MAX,
+                              &count) != 0) {
+        S_BAD(w, "TASKS with a bad body dropped: %s", strerror(errno));
         return;
-    if (errno == EBUSY) {
-        /* The broker only sends to a free slot: it and we disagree. */
-        w->violations++;
-        ET_LOG_WARN_LIMITED("TASK for event %llu while all %u slots are "
-                            "busy (protocol violation); answered ERROR",
-                            (unsigned long long)task.event_id, w->cfg.slots);
-    } else {
-        ET_LOG_ERROR("cannot hand event %llu to a slot: %s",
-                     (unsigned long long)task.event_id, zmq_strerror(errno));
     }
-    s_reply_error(w, &task);
+    if ((size_t)n != 2 + count) {
+        S_BAD(w, "TASKS of %zu tasks with %d payload frames dropped", count,
+              n - 2);
+        return;
+    }
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        bytes += zmq_msg_size(&frames[2 + i]);
+    if (!et_codec_batch_fits(count, bytes)) {
+        S_BAD(w, "TASKS of %zu tasks with %llu payload bytes dropped", count,
+              (unsigned long long)bytes);
+        return;
+    }
+    w->last_active_ns = et_clock_mono_ns();
+    w->task_messages++;
+    w->tasks_taken += count;
+    /* Those it can run go to the slots in one hand-off, in order. */
+    et_task_t run[ET_BATCH_MAX];
+    zmq_msg_t payloads[ET_BATCH_MAX];
+    size_t ready = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (zmq_msg_size(&frames[2 + i]) > w->cfg.max_payload) {
+            s_run_task(w, &tasks[i], &frames[2 + i]); /* answered ERROR */
+            continue;
+        }
+        run[ready] = tasks[i];
+        zmq_msg_init(&payloads[ready]);
+        zmq_msg_move(&payloads[ready], &frames[2 + i]);
+        ready++;
+    }
+    size_t taken = et_slots_dispatch_many(w->slots, run, payloads, ready);
+    for (size_t i = taken; i < ready; i++) {
+        /* No free slot: s_run_task answers it ERROR, as for a TASK. */
+        s_run_task(w, &run[i], &payloads[i]);
+    }
+    for (size_t i = 0; i < ready; i++)
+        zmq_msg_close(&payloads[i]);
 }
 
 static void
@@ -341,6 +413,9 @@ s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
     switch (type) {
     case ET_MSG_TASK:
         s_on_task(w, frames, n, too_many);
+        break;
+    case ET_MSG_TASKS:
+        s_on_tasks(w, frames, n, too_many);
         break;
     case ET_MSG_DRAIN:
     case ET_MSG_BYE:
@@ -393,9 +468,11 @@ static int
 s_drain_broker(et_worker_t *w)
 {
     for (int i = 0; i < S_BATCH; i++) {
-        zmq_msg_t frames[3];
+        /* Room for a TASKS: header, body and a payload per task. */
+        zmq_msg_t frames[ET_FRAMES_BATCH_MAX - 1];
         int too_many;
-        int n = et_zsock_recv(w->broker, frames, 3, &too_many, ZMQ_DONTWAIT);
+        int n = et_zsock_recv(w->broker, frames, ET_FRAMES_BATCH_MAX - 1,
+                              &too_many, ZMQ_DONTWAIT);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return 0;
@@ -409,13 +486,13 @@ s_drain_broker(et_worker_t *w)
     return 0;
 }
 
-/* A finished task: check what the function gave and answer the broker. */
+/* A finished task: check what the function gave and settle its result
+ * (status, output) for the broker. */
 static void
 s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
             unsigned slot)
 {
     et_result_t *result = &reply->result;
-    w->last_active_ns = et_clock_mono_ns();
     int status = reply->status;
     const char *name = w->def->name;
     unsigned long long id = (unsigned long long)result->event_id;
@@ -453,18 +530,66 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
                  : status == ET_STATUS_ERROR       ? "error"
                  : status == ET_STATUS_UNAVAILABLE ? "dependency unavailable"
                                                    : "filtered");
-    s_send_result(w, result, output);
 }
 
-/* Every finished task (at most one per slot). */
+/* Send 'count' settled results: one RESULT, or one RESULTS for several.
+ * The outputs are consumed either way. */
+static void
+s_send_results(et_worker_t *w, const et_result_t *results, zmq_msg_t *outputs,
+               size_t count)
+{
+    w->result_messages++;
+    w->results_sent += count;
+    if (count == 1) {
+        s_send_result(w, &results[0], &outputs[0]);
+        return;
+    }
+    msgpack_sbuffer_clear(&w->body);
+    if (et_codec_encode_results(&w->body, results, count) != 0 ||
+        et_zsock_send_parts(w->broker, NULL, 0, ET_MSG_RESULTS, &w->body,
+                            outputs, count, ZMQ_DONTWAIT) != 0) {
+        w->send_failures += count;
+        ET_LOG_WARN_LIMITED("cannot send RESULTS for %zu events (event "
+                            "%llu first): %s",
+                            count, (unsigned long long)results[0].event_id,
+                            zmq_strerror(errno));
+    }
+    for (size_t i = 0; i < count; i++)
+        zmq_msg_close(&outputs[i]);
+}
+
+/* Every finished task (at most one per slot), answered in as few messages
+ * as the batch bounds allow: what is ready now goes now, none waits for
+ * another. */
 static void
 s_drain_slots(et_worker_t *w)
 {
+    et_result_t results[ET_BATCH_MAX];
+    zmq_msg_t outputs[ET_BATCH_MAX];
+    size_t count = 0;
+    uint64_t bytes = 0;
     et_slot_reply_t reply;
     zmq_msg_t output;
     unsigned slot;
-    while (et_slots_recv(w->slots, &reply, &output, &slot) == 1)
+    while (et_slots_recv(w->slots, &reply, &output, &slot) == 1) {
         s_on_result(w, &reply, &output, slot);
+        size_t size = zmq_msg_size(&output);
+        if (count > 0 && !et_codec_batch_fits(count + 1, bytes + size)) {
+            s_send_results(w, results, outputs, count);
+            count = 0;
+            bytes = 0;
+        }
+        results[count] = reply.result;
+        zmq_msg_init(&outputs[count]);
+        zmq_msg_move(&outputs[count], &output);
+        zmq_msg_close(&output);
+        bytes += size;
+        count++;
+    }
+    if (count > 0) {
+        w->last_active_ns = et_clock_mono_ns();
+        s_send_results(w, results, outputs, count);
+    }
 }
 
 /* The broker socket's monitor. A lost connection comes back as a new
@@ -831,13 +956,18 @@ s_log_left(const et_worker_t *w)
     ET_LOG_INFO(
         "left after %.1f s: served %llu (errors %llu), busy %.1f%% "
         "of %u slot%s; bad messages %llu, protocol violations %llu, "
-        "send failures %llu",
+        "send failures %llu; %llu task(s) in %llu message(s), %llu "
+        "result(s) in %llu",
         lifetime_s, (unsigned long long)w->served,
         (unsigned long long)w->errors,
         capacity_s > 0 ? 100.0 * ((double)w->busy_ns / 1e9) / capacity_s : 0.0,
         w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
         (unsigned long long)w->bad_messages, (unsigned long long)w->violations,
-        (unsigned long long)w->send_failures);
+        (unsigned long long)w->send_failures,
+        (unsigned long long)w->tasks_taken,
+        (unsigned long long)w->task_messages,
+        (unsigned long long)w->results_sent,
+        (unsigned long long)w->result_messages);
 }
 
 int

@@ -1,6 +1,7 @@
 /* Fuzz target: the wire codec. Every input goes to et_codec_precheck and to
  * every decoder; whatever decodes is encoded again and decoded again, and
- * must come back field by field (and re-encode to the same bytes). A
+ * must come back field by field (and re-encode to the same bytes); so must
+ * every part of a TASKS or RESULTS batch. A
  * mismatch abort()s so the fuzzer reports it. */
 #include "common/codec.h"
 
@@ -350,6 +351,53 @@ s_records(const uint8_t *data, size_t size)
     msgpack_sbuffer_destroy(&buf);
 }
 
+/* TASKS and RESULTS bodies: whatever decodes holds 1..ET_BATCH_MAX parts,
+ * each valid as a single TASK (RESULT) body would be; it re-encodes,
+ * decodes again equal part by part and re-encodes to the same bytes; and
+ * one fewer part of room is refused, never overrun. */
+#define S_BATCH_ROUND_TRIP(type, name, one_name, cmp)                          \
+    do {                                                                       \
+        static type a[ET_BATCH_MAX], b[ET_BATCH_MAX];                          \
+        size_t count = 0, again = 0;                                           \
+        if (et_codec_decode_##name(data, size, a, ET_BATCH_MAX, &count) !=     \
+            0) {                                                               \
+            if (count != 0)                                                    \
+                s_fail(#name, "a refused batch has parts");                    \
+            break;                                                             \
+        }                                                                      \
+        if (count < 1 || count > ET_BATCH_MAX)                                 \
+            s_fail(#name, "count out of range");                               \
+        msgpack_sbuffer one, two;                                              \
+        msgpack_sbuffer_init(&one);                                            \
+        msgpack_sbuffer_init(&two);                                            \
+        if (et_codec_encode_##name(&one, a, count) != 0)                       \
+            s_fail(#name, "encode");                                           \
+        if (et_codec_decode_##name(one.data, one.size, b, ET_BATCH_MAX,        \
+                                   &again) != 0 ||                             \
+            again != count)                                                    \
+            s_fail(#name, "decode of the re-encoding");                        \
+        for (size_t i = 0; i < count; i++) {                                   \
+            cmp(#name, &a[i], &b[i]);                                          \
+            msgpack_sbuffer part;                                              \
+            msgpack_sbuffer_init(&part);                                       \
+            type single;                                                       \
+            if (et_codec_encode_##one_name(&part, &a[i]) != 0 ||               \
+                et_codec_decode_##one_name(part.data, part.size, &single) !=   \
+                    0)                                                         \
+                s_fail(#name, "a part is no valid single body");               \
+            cmp(#name, &a[i], &single);                                        \
+            msgpack_sbuffer_destroy(&part);                                    \
+        }                                                                      \
+        if (et_codec_encode_##name(&two, b, count) != 0 ||                     \
+            two.size != one.size || memcmp(one.data, two.data, one.size) != 0) \
+            s_fail(#name, "second encoding differs");                          \
+        if (count > 1 && et_codec_decode_##name(one.data, one.size, b,         \
+                                                count - 1, &again) == 0)       \
+            s_fail(#name, "decoded more parts than 'max'");                    \
+        msgpack_sbuffer_destroy(&one);                                         \
+        msgpack_sbuffer_destroy(&two);                                         \
+    } while (0)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -365,6 +413,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_ready_t, ready, s_cmp_ready);
     S_ROUND_TRIP(et_task_t, task, s_cmp_task);
     S_ROUND_TRIP(et_result_t, result, s_cmp_result);
+    S_BATCH_ROUND_TRIP(et_task_t, tasks, task, s_cmp_task);
+    S_BATCH_ROUND_TRIP(et_result_t, results, result, s_cmp_result);
     S_ROUND_TRIP(et_usage_t, usage, s_cmp_usage);
     S_ROUND_TRIP(et_stats_t, stats, s_cmp_stats);
     S_ROUND_TRIP(et_time_req_t, time_req, s_cmp_time_req);

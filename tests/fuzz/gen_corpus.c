@@ -109,6 +109,16 @@ s_codec(void)
     et_result_t result = {42, 1, 1, ET_STATUS_OK, 250000, 2, 0.93};
     rc |= et_codec_encode_result(&b, &result);
     rc |= s_write_buf("codec", "result", &b);
+    et_task_t tasks[3] = {task, task, task};
+    tasks[1].event_id = 43;
+    tasks[2] = (et_task_t){UINT64_MAX, 255, 1000, 0, INT32_MAX};
+    rc |= et_codec_encode_tasks(&b, tasks, 3);
+    rc |= s_write_buf("codec", "tasks", &b);
+    et_result_t results[3] = {result, result, result};
+    results[1].status = ET_STATUS_ERROR;
+    results[2] = (et_result_t){7, 0, 2, ET_STATUS_FILTERED, 0, -1, -0.0};
+    rc |= et_codec_encode_results(&b, results, 3);
+    rc |= s_write_buf("codec", "results", &b);
     et_usage_t usage = {
         "fraud", "fraud-2", 99,         4,         1700000000000000000,
         8000000, 6000000,   9000000000, 400000000, 300000000,

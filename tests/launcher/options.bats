@@ -51,7 +51,7 @@ refuses() {
 
 @test "every option needs a value" {
   for flag in --workflow --workers --service --mode --slots --queue-cap \
-              --shed-pause --backlog-memory --spill-max --rate --source --labels --speedup --fraud-rate \
+              --shed-pause --task-batch --backlog-memory --spill-max --rate --source --labels --speedup --fraud-rate \
               --malformed-rate --duration --arrival --seed --payload-bytes \
               --out --drain-timeout --log-level --idle-timeout --memory-mb \
               --price-gb-s --price-requests --autoscale --min --max \
@@ -108,7 +108,8 @@ refuses() {
 
 @test "the values only passed on are stored as given: the binaries judge them" {
   for pair in --service:SERVICE --mode:MODE --slots:SLOTS --queue-cap:QUEUE_CAP \
-              --shed-pause:SHED_PAUSE --backlog-memory:BACKLOG_MEMORY \
+              --shed-pause:SHED_PAUSE --task-batch:TASK_BATCH \
+              --backlog-memory:BACKLOG_MEMORY \
               --spill-max:SPILL_MAX --metrics:METRICS \
               --rate:RATE --source:SOURCE --labels:LABELS --speedup:SPEEDUP \
               --fraud-rate:FRAUD_RATE --malformed-rate:MALFORMED_RATE \
@@ -389,6 +390,8 @@ expect_refused() {
 --clock-sync maybe worker
 --queue-cap 0 broker
 --shed-pause 11s broker
+--task-batch 0 broker
+--task-batch 65 broker
 --backlog-memory lots broker
 --spill-max -1 broker
 --metrics localhost:9100 broker

@@ -334,6 +334,158 @@ test_backend_takes_starting_and_counts_bad_ones(void **state)
     s_fixture_destroy(&f);
 }
 
+// The next TASK or TASKS to the fake worker (heartbeats skipped): its
+// tasks into tasks[], how many returned (0: none within WAIT_MS).
+static size_t
+s_recv_tasks(void *dealer, et_task_t *tasks)
+{
+    for (;;) {
+        zmq_pollitem_t item = {.socket = dealer, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, WAIT_MS) != 1)
+            return 0;
+        zmq_msg_t frames[ET_FRAMES_BATCH_MAX];
+        int too_many;
+        int n =
+            et_zsock_recv(dealer, frames, ET_FRAMES_BATCH_MAX, &too_many, 0);
+        assert_true(n >= 1);
+        assert_false(too_many);
+        et_msg_type_t type;
+        assert_int_equal(et_codec_decode_header(zmq_msg_data(&frames[0]),
+                                                zmq_msg_size(&frames[0]),
+                                                &type),
+                         0);
+        size_t count = 0;
+        if (type == ET_MSG_TASK) {
+            assert_int_equal(n, 3);
+            assert_int_equal(et_codec_decode_task(zmq_msg_data(&frames[1]),
+                                                  zmq_msg_size(&frames[1]),
+                                                  &tasks[0]),
+                             0);
+            count = 1;
+        } else if (type == ET_MSG_TASKS) {
+            assert_int_equal(et_codec_decode_tasks(zmq_msg_data(&frames[1]),
+                                                   zmq_msg_size(&frames[1]),
+                                                   tasks, ET_BATCH_MAX, &count),
+                             0);
+            assert_true(count >= 2);
+            assert_int_equal((size_t)n, 2 + count);
+            for (size_t i = 0; i < count; i++)
+                assert_int_equal(zmq_msg_size(&frames[2 + i]), 1);
+        } else {
+            assert_int_equal(type, ET_MSG_HEARTBEAT);
+        }
+        et_zsock_frames_close(frames, n);
+        if (count > 0)
+            return count;
+    }
+}
+
+// Answer tasks[0..count) OK in one RESULTS (with 'outputs' frames, which
+// may differ from count to make it malformed).
+static void
+s_send_results(void *dealer, const et_task_t *tasks, size_t count,
+               size_t outputs)
+{
+    et_result_t results[ET_BATCH_MAX];
+    for (size_t i = 0; i < count; i++)
+        results[i] = (et_result_t){.event_id = tasks[i].event_id,
+                                   .stage = tasks[i].stage,
+                                   .attempt = tasks[i].attempt,
+                                   .status = ET_STATUS_OK,
+                                   .service_ns = 1000,
+                                   .outcome = ET_OUTCOME_NONE};
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_results(&b, results, count), 0);
+    zmq_msg_t msgs[ET_BATCH_MAX];
+    for (size_t i = 0; i < outputs; i++)
+        assert_int_equal(zmq_msg_init_size(&msgs[i], 2), 0);
+    assert_int_equal(et_zsock_send_parts(dealer, NULL, 0, ET_MSG_RESULTS, &b,
+                                         msgs, outputs, 0),
+                     0);
+    for (size_t i = 0; i < outputs; i++)
+        zmq_msg_close(&msgs[i]);
+    msgpack_sbuffer_destroy(&b);
+}
+
+// Events queued before a worker with 4 free slots registers go to it in
+// one TASKS (the rest in the next, as slots free up); its RESULTS
+// complete each event. A RESULTS whose frames do not match its body, or
+// whose body is bad, is dropped whole and counted bad; a stranger's
+// well-formed RESULTS is stale, one per result.
+static void
+test_backend_batches_tasks_and_takes_results_batches(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new();
+    void *producer = et_zsock_new(f->ctx, ZMQ_DEALER, 1000);
+    assert_non_null(producer);
+    assert_int_equal(et_zsock_connect(producer, f->frontend), 0);
+    for (uint64_t i = 1; i <= 6; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        et_event_t event = {.event_id = (1ULL << ET_EVENT_SEQ_BITS) | i,
+                            .producer_id = 1,
+                            .intended_ns = et_clock_real_ns(),
+                            .sent_ns = et_clock_real_ns(),
+                            .label = ET_LABEL_NONE};
+        assert_int_equal(et_codec_encode_event(&b, &event), 0);
+        zmq_msg_t payload;
+        assert_int_equal(zmq_msg_init_size(&payload, 1), 0);
+        s_send(producer, ET_MSG_EVENT, &b, &payload);
+        zmq_msg_close(&payload);
+        msgpack_sbuffer_destroy(&b);
+    }
+    // Let the broker queue them all before the worker says READY.
+    usleep(300 * 1000);
+    void *w = s_worker(f);
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    et_ready_t ready = {.pid = 1, .slots = 4};
+    snprintf(ready.function, sizeof ready.function, "synthetic");
+    snprintf(ready.instance, sizeof ready.instance, "synthetic-4");
+    assert_int_equal(et_codec_encode_ready(&b, &ready), 0);
+    s_send(w, ET_MSG_READY, &b, NULL);
+    msgpack_sbuffer_destroy(&b);
+
+    et_task_t tasks[ET_BATCH_MAX];
+    assert_int_equal(s_recv_tasks(w, tasks), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(tasks[i].event_id ==
+                    ((1ULL << ET_EVENT_SEQ_BITS) | (i + 1)));
+    // A RESULTS missing an output frame, and one with a bad body: bad,
+    // and nothing of them is used (the slots stay busy).
+    s_send_results(w, tasks, 4, 3);
+    msgpack_sbuffer bad = {.data = (char *)"\x91\x93\x01", .size = 3};
+    zmq_msg_t out[2];
+    zmq_msg_init(&out[0]);
+    zmq_msg_init(&out[1]);
+    assert_int_equal(
+        et_zsock_send_parts(w, NULL, 0, ET_MSG_RESULTS, &bad, out, 1, 0), 0);
+    s_send_results(w, tasks, 4, 4);
+    assert_int_equal(s_recv_tasks(w, tasks), 2);
+    assert_true(tasks[0].event_id == ((1ULL << ET_EVENT_SEQ_BITS) | 5));
+    s_send_results(w, tasks, 2, 2);
+    zmq_msg_close(&out[0]);
+    zmq_msg_close(&out[1]);
+
+    // A stranger's late RESULTS: stale, each result, and REGISTER.
+    void *stranger = s_worker(f);
+    s_send_results(stranger, tasks, 2, 2);
+    s_expect(stranger, ET_MSG_REGISTER);
+
+    et_stats_t stats = s_fixture_stop(f);
+    assert_true(stats.accepted == 6);
+    assert_true(stats.completed == 6);
+    assert_true(stats.in_flight == 0);
+    assert_true(stats.bad_messages == 2);
+    assert_true(stats.stale_results == 2);
+    et_zsock_close(&w);
+    et_zsock_close(&stranger);
+    et_zsock_close(&producer);
+    s_fixture_destroy(&f);
+}
+
 int
 main(void)
 {
@@ -342,6 +494,7 @@ main(void)
         cmocka_unit_test(
             test_backend_counts_a_strangers_result_stale_and_registers_it),
         cmocka_unit_test(test_backend_takes_starting_and_counts_bad_ones),
+        cmocka_unit_test(test_backend_batches_tasks_and_takes_results_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -381,6 +381,46 @@ s_dec_task(const void *data, size_t size)
 }
 
 static int
+s_dec_tasks(const void *data, size_t size)
+{
+    et_task_t *m = malloc(ET_BATCH_MAX * sizeof *m);
+    assert_non_null(m);
+    size_t count = 12345;
+    int rc = et_codec_decode_tasks(data, size, m, ET_BATCH_MAX, &count);
+    if (rc == 0) {
+        assert_true(count >= 1 && count <= ET_BATCH_MAX);
+        for (size_t i = 0; i < count; i++)
+            assert_true(m[i].stage <= 255 && m[i].attempt <= 1000 &&
+                        m[i].label >= -1);
+    } else {
+        assert_int_equal(count, 0);
+    }
+    free(m);
+    return rc;
+}
+
+static int
+s_dec_results(const void *data, size_t size)
+{
+    et_result_t *m = malloc(ET_BATCH_MAX * sizeof *m);
+    assert_non_null(m);
+    size_t count = 12345;
+    int rc = et_codec_decode_results(data, size, m, ET_BATCH_MAX, &count);
+    if (rc == 0) {
+        assert_true(count >= 1 && count <= ET_BATCH_MAX);
+        for (size_t i = 0; i < count; i++) {
+            assert_true(m[i].stage <= 255 && m[i].attempt <= 1000);
+            assert_true(m[i].status <= ET_STATUS_MAX && m[i].outcome >= -1);
+            assert_true(isfinite(m[i].score));
+        }
+    } else {
+        assert_int_equal(count, 0);
+    }
+    free(m);
+    return rc;
+}
+
+static int
 s_dec_result(const void *data, size_t size)
 {
     et_result_t *m = malloc(sizeof *m);
@@ -554,6 +594,25 @@ s_enc_result(msgpack_sbuffer *b)
     assert_int_equal(et_codec_encode_result(b, &m), 0);
 }
 
+/* Three parts: the field tests edit the second. */
+static void
+s_enc_tasks(msgpack_sbuffer *b)
+{
+    et_task_t m[3] = {s_task(), s_task(), s_task()};
+    m[0].event_id = 7;
+    m[2].event_id = UINT64_MAX;
+    assert_int_equal(et_codec_encode_tasks(b, m, 3), 0);
+}
+
+static void
+s_enc_results(msgpack_sbuffer *b)
+{
+    et_result_t m[3] = {s_result(), s_result(), s_result()};
+    m[0].status = ET_STATUS_OK;
+    m[2].status = ET_STATUS_ERROR;
+    assert_int_equal(et_codec_encode_results(b, m, 3), 0);
+}
+
 static void
 s_enc_usage(msgpack_sbuffer *b)
 {
@@ -633,6 +692,8 @@ static const s_body_t s_bodies[] = {
     {"ready", s_enc_ready, s_dec_ready, {0}, 0, "sswcnn"},
     {"task", s_enc_task, s_dec_task, {0}, 0, "uganl"},
     {"result", s_enc_result, s_dec_result, {0}, 0, "ugaxnld"},
+    {"tasks.task", s_enc_tasks, s_dec_tasks, {1}, 1, "uganl"},
+    {"results.result", s_enc_results, s_dec_results, {1}, 1, "ugaxnld"},
     {"usage", s_enc_usage, s_dec_usage, {0}, 0, "sswcnnnnnnuub"},
     {"stats", s_enc_stats, s_dec_stats, {0}, 0, "nsuuuuuuuuuL"},
     {"stats.function", s_enc_stats, s_dec_stats, {11, 1}, 2, "swwwwwuuuuu"},
@@ -653,7 +714,8 @@ static const s_body_t s_bodies[] = {
 static const s_decode_fn s_decoders[] = {
     s_dec_header,  s_dec_event,    s_dec_reject,   s_dec_hello, s_dec_done,
     s_dec_ready,   s_dec_task,     s_dec_result,   s_dec_usage, s_dec_stats,
-    s_dec_records, s_dec_time_req, s_dec_time_rep, s_dec_clock, s_dec_shed};
+    s_dec_records, s_dec_time_req, s_dec_time_rep, s_dec_clock, s_dec_shed,
+    s_dec_tasks,   s_dec_results};
 #define N_DECODERS (sizeof s_decoders / sizeof s_decoders[0])
 
 // ---------------------------------------------------------------------------
@@ -1800,6 +1862,147 @@ test_codec_records_large_batch_round_trips(void **state)
     free(out);
 }
 
+// TASKS and RESULTS: every part round-trips, in order, up to ET_BATCH_MAX.
+static void
+test_codec_batches_round_trip(void **state)
+{
+    (void)state;
+    et_task_t tasks[ET_BATCH_MAX], tasks_out[ET_BATCH_MAX];
+    et_result_t results[ET_BATCH_MAX], results_out[ET_BATCH_MAX];
+    for (size_t i = 0; i < ET_BATCH_MAX; i++) {
+        tasks[i] = s_task();
+        tasks[i].event_id = 1000 + i;
+        tasks[i].attempt = (uint32_t)i;
+        tasks[i].label = (int32_t)i - 1;
+        results[i] = s_result();
+        results[i].event_id = UINT64_MAX - i;
+        results[i].status = (uint8_t)(i % (ET_STATUS_MAX + 1));
+        results[i].score = (double)i / 7;
+    }
+    for (size_t n = 1; n <= ET_BATCH_MAX; n += 21) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_tasks(&b, tasks, n), 0);
+        size_t count = 0;
+        assert_int_equal(et_codec_decode_tasks(b.data, b.size, tasks_out,
+                                               ET_BATCH_MAX, &count),
+                         0);
+        assert_int_equal(count, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(tasks_out[i].event_id, tasks[i].event_id);
+            assert_int_equal(tasks_out[i].stage, tasks[i].stage);
+            assert_int_equal(tasks_out[i].attempt, tasks[i].attempt);
+            assert_int_equal(tasks_out[i].intended_ns, tasks[i].intended_ns);
+            assert_int_equal(tasks_out[i].label, tasks[i].label);
+        }
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(et_codec_encode_results(&b, results, n), 0);
+        count = 0;
+        assert_int_equal(et_codec_decode_results(b.data, b.size, results_out,
+                                                 ET_BATCH_MAX, &count),
+                         0);
+        assert_int_equal(count, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(results_out[i].event_id, results[i].event_id);
+            assert_int_equal(results_out[i].status, results[i].status);
+            assert_true(results_out[i].score == results[i].score);
+        }
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+// An empty batch is malformed; more parts than the caller's room (or than
+// ET_BATCH_MAX) is EMSGSIZE; the encoders refuse both; nothing is counted.
+static void
+test_codec_batches_reject_bad_counts(void **state)
+{
+    (void)state;
+    et_task_t tasks[ET_BATCH_MAX + 1];
+    et_result_t results[ET_BATCH_MAX + 1];
+    for (size_t i = 0; i <= ET_BATCH_MAX; i++) {
+        tasks[i] = s_task();
+        results[i] = s_result();
+    }
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    errno = 0;
+    s_expect_fail(et_codec_encode_tasks(&b, tasks, 0), EINVAL, "tasks",
+                  "encode 0");
+    s_expect_fail(et_codec_encode_tasks(&b, tasks, ET_BATCH_MAX + 1), EINVAL,
+                  "tasks", "encode ET_BATCH_MAX + 1");
+    s_expect_fail(et_codec_encode_results(&b, results, 0), EINVAL, "results",
+                  "encode 0");
+    s_expect_fail(et_codec_encode_results(&b, results, ET_BATCH_MAX + 1),
+                  EINVAL, "results", "encode ET_BATCH_MAX + 1");
+    assert_int_equal(b.size, 0);
+
+    // [] : no part.
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    assert_int_equal(msgpack_pack_array(&pk, 0), 0);
+    size_t count = 9;
+    s_expect_fail(
+        et_codec_decode_tasks(b.data, b.size, tasks, ET_BATCH_MAX, &count),
+        EPROTO, "tasks", "empty");
+    assert_int_equal(count, 0);
+    count = 9;
+    s_expect_fail(
+        et_codec_decode_results(b.data, b.size, results, ET_BATCH_MAX, &count),
+        EPROTO, "results", "empty");
+    assert_int_equal(count, 0);
+
+    // ET_BATCH_MAX + 1 well-formed parts, built by hand.
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(msgpack_pack_array(&pk, ET_BATCH_MAX + 1), 0);
+    for (size_t i = 0; i <= ET_BATCH_MAX; i++)
+        assert_int_equal(
+            msgpack_pack_array(&pk, 5) || msgpack_pack_uint64(&pk, i) ||
+                msgpack_pack_uint32(&pk, 0) || msgpack_pack_uint32(&pk, 0) ||
+                msgpack_pack_int64(&pk, 0) || msgpack_pack_int32(&pk, -1),
+            0);
+    count = 9;
+    s_expect_fail(
+        et_codec_decode_tasks(b.data, b.size, tasks, ET_BATCH_MAX + 1, &count),
+        EMSGSIZE, "tasks", "ET_BATCH_MAX + 1 parts");
+    assert_int_equal(count, 0);
+
+    // Fewer parts than that, but more than the caller has room for.
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_tasks(&b, tasks, 3), 0);
+    s_expect_fail(et_codec_decode_tasks(b.data, b.size, tasks, 2, &count),
+                  EMSGSIZE, "tasks", "max 2");
+    assert_int_equal(count, 0);
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_results(&b, results, 3), 0);
+    s_expect_fail(et_codec_decode_results(b.data, b.size, results, 2, &count),
+                  EMSGSIZE, "results", "max 2");
+    // A task body is no TASKS body, and the other way round.
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_task(&b, &tasks[0]), 0);
+    s_expect_fail(
+        et_codec_decode_tasks(b.data, b.size, tasks, ET_BATCH_MAX, &count),
+        EPROTO, "tasks", "a TASK body");
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_tasks(&b, tasks, 1), 0);
+    et_task_t one;
+    s_expect_fail(et_codec_decode_task(b.data, b.size, &one), EPROTO, "task",
+                  "a TASKS body");
+    msgpack_sbuffer_destroy(&b);
+}
+
+static void
+test_codec_batch_fits(void **state)
+{
+    (void)state;
+    assert_false(et_codec_batch_fits(0, 0));
+    assert_true(et_codec_batch_fits(1, 0));
+    assert_true(et_codec_batch_fits(1, ET_PAYLOAD_HARD_MAX)); /* alone */
+    assert_true(et_codec_batch_fits(2, ET_BATCH_BYTES_MAX));
+    assert_false(et_codec_batch_fits(2, ET_BATCH_BYTES_MAX + 1ULL));
+    assert_true(et_codec_batch_fits(ET_BATCH_MAX, 0));
+    assert_false(et_codec_batch_fits(ET_BATCH_MAX + 1, 0));
+}
+
 // ---------------------------------------------------------------------------
 // Malformed frames
 
@@ -1841,7 +2044,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 18, 19, 26, 255};
+    static const int64_t types[] = {0, 9, 26, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2521,6 +2724,9 @@ main(void)
         cmocka_unit_test(test_codec_records_round_trip_every_kind),
         cmocka_unit_test(test_codec_records_empty_batch_round_trips),
         cmocka_unit_test(test_codec_records_large_batch_round_trips),
+        cmocka_unit_test(test_codec_batches_round_trip),
+        cmocka_unit_test(test_codec_batches_reject_bad_counts),
+        cmocka_unit_test(test_codec_batch_fits),
         cmocka_unit_test(test_codec_rejects_wrong_version),
         cmocka_unit_test(test_codec_rejects_unknown_type),
         cmocka_unit_test(test_codec_rejects_every_truncation),

@@ -31,6 +31,7 @@
  */
 
 static int s_fail_idmap_put;     /* fail the next N in-flight inserts */
+static int s_idmap_put_skip;     /* ... after letting this many through */
 static int s_fail_push_head;     /* fail the next N requeues */
 static int s_fail_push_admitted; /* fail the next N next-stage pushes */
 int __real_et_idmap_put(et_idmap_t *self, uint64_t key, void *value);
@@ -71,7 +72,9 @@ __wrap_et_job_new(void)
 int
 __wrap_et_idmap_put(et_idmap_t *self, uint64_t key, void *value)
 {
-    if (s_fail_idmap_put > 0) {
+    if (s_fail_idmap_put > 0 && s_idmap_put_skip > 0) {
+        s_idmap_put_skip--;
+    } else if (s_fail_idmap_put > 0) {
         s_fail_idmap_put--;
         errno = ENOMEM;
         return -1;
@@ -118,6 +121,9 @@ typedef struct {
     size_t n_records;
     s_task_t tasks[S_TASKS_MAX];
     size_t n_tasks;
+    /* Messages sent (TASK or TASKS) and the tasks each carried. */
+    size_t batch_sizes[S_TASKS_MAX];
+    size_t n_messages;
     char refuse_route[16]; /* sends to this worker fail (EHOSTUNREACH) */
     size_t refused;
     int send_no_memory; /* the next N sends fail with ENOMEM */
@@ -153,6 +159,42 @@ s_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
     t->payload_size = zmq_msg_size(&job->payload);
     t->payload_byte =
         t->payload_size ? *(uint8_t *)zmq_msg_data(&job->payload) : 0;
+    fx->batch_sizes[fx->n_messages++] = 1;
+    return 0;
+}
+
+/* TASKS: the same failures for the whole batch; each task is listed as a
+ * TASK would be, and the message once with its size. */
+static int
+s_send_tasks(void *arg, const et_worker_rec_t *worker, et_job_t *const *jobs,
+             size_t count)
+{
+    s_fixture_t *fx = arg;
+    assert_true(count >= 2 && count <= ET_BATCH_MAX);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < count; i++) {
+        assert_ptr_equal(jobs[i]->worker, worker);
+        bytes += zmq_msg_size(&jobs[i]->payload);
+    }
+    assert_true(et_codec_batch_fits(count, bytes));
+    if (fx->send_no_memory > 0) {
+        fx->send_no_memory--;
+        errno = ENOMEM;
+        return -1;
+    }
+    char route[16];
+    snprintf(route, sizeof route, "%.*s", (int)worker->route_len,
+             (const char *)worker->route);
+    if (fx->refuse_route[0] && strcmp(route, fx->refuse_route) == 0) {
+        fx->refused++;
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(s_send_task(arg, worker, jobs[i]), 0);
+        fx->n_messages--;
+    }
+    fx->batch_sizes[fx->n_messages++] = count;
     return 0;
 }
 
@@ -208,6 +250,27 @@ s_engine(const et_workflow_t *wf, uint64_t queue_cap, uint64_t memory_cap)
                               .worker_timeout_ns = 3 * S_SEC};
     et_engine_io_t io = {
         .send_task = s_send_task, .record = s_record, .arg = &s_fx};
+    s_fx.engine = et_engine_new(&cfg, &io);
+    assert_non_null(s_fx.engine);
+    return s_fx.engine;
+}
+
+/* An engine that sends TASKS of up to 'batch_max' tasks, with payloads up
+ * to 'max_payload' bytes. */
+static et_engine_t *
+s_engine_batch(const et_workflow_t *wf, uint64_t queue_cap, uint32_t batch_max,
+               uint64_t max_payload)
+{
+    et_engine_config_t cfg = {.workflow = wf,
+                              .queue_cap = queue_cap,
+                              .max_payload = max_payload,
+                              .memory_cap = 1ULL << 30,
+                              .worker_timeout_ns = 3 * S_SEC,
+                              .batch_max = batch_max};
+    et_engine_io_t io = {.send_task = s_send_task,
+                         .send_tasks = s_send_tasks,
+                         .record = s_record,
+                         .arg = &s_fx};
     s_fx.engine = et_engine_new(&cfg, &io);
     assert_non_null(s_fx.engine);
     return s_fx.engine;
@@ -356,6 +419,7 @@ s_setup(void **state)
     (void)state;
     memset(&s_fx, 0, sizeof s_fx);
     s_fail_idmap_put = s_fail_push_head = s_fail_push_admitted = 0;
+    s_idmap_put_skip = 0;
     s_fail_push_tail = s_fail_job_new = 0;
     return 0;
 }
@@ -1282,6 +1346,285 @@ test_engine_response_time_and_rejections_per_function(void **state)
     s_check_accounting();
 }
 
+/* ---- batches ----------------------------------------------------------------
+ */
+
+/* Admit events 'first'..'last' of 'size' bytes while dispatch is held,
+ * then release it at 'now'. */
+static void
+s_burst(uint64_t first, uint64_t last, size_t size, uint64_t now)
+{
+    size_t sent = s_fx.n_messages;
+    et_engine_hold(s_fx.engine);
+    for (uint64_t id = first; id <= last; id++)
+        assert_int_equal(s_event(id, size, now), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_messages, sent);
+    et_engine_release(s_fx.engine, now);
+}
+
+/* A worker with several free slots gets the queued jobs in one message, in
+ * queue order; the next worker (LRU) the rest. */
+static void
+test_engine_batch_fills_a_workers_free_slots_in_one_message(void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 64, 4096);
+    s_ready("A", "a", 4, T0);
+    s_ready("B", "a", 4, T0);
+    s_burst(1, 6, 16, T0);
+    assert_int_equal(s_fx.n_messages, 2);
+    assert_int_equal(s_fx.batch_sizes[0], 4);
+    assert_int_equal(s_fx.batch_sizes[1], 2);
+    for (uint64_t id = 1; id <= 6; id++)
+        s_expect_task(id - 1, id <= 4 ? "A" : "B", id, 0, 0);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.in_flight, 6);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 0);
+    assert_int_equal(s_function_stats(0).slots_busy, 6);
+    // Results one by one: each frees one slot, each is in-flight exactly.
+    for (uint64_t id = 1; id <= 6; id++) {
+        assert_int_equal(
+            s_result(id <= 4 ? "A" : "B", id, 0, 0, ET_STATUS_OK, T0 + id), 0);
+        assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 6 - id);
+    }
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 6);
+    assert_int_equal(s_function_stats(0).slots_busy, 0);
+    s_check_accounting();
+}
+
+/* Not held, an event arriving at a free slot goes at once, alone; and
+ * batch_max bounds a batch, as ET_BATCH_BYTES_MAX does its bytes. */
+static void
+test_engine_batch_is_bounded_by_count_and_bytes(void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 3, 1 << 20);
+    s_ready("A", "a", 8, T0);
+    assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_messages, 1);
+    assert_int_equal(s_fx.batch_sizes[0], 1);
+    s_burst(2, 8, 16, T0); /* 7 jobs, 7 free slots, at most 3 a message */
+    assert_int_equal(s_fx.n_messages, 4);
+    assert_int_equal(s_fx.batch_sizes[1], 3);
+    assert_int_equal(s_fx.batch_sizes[2], 3);
+    assert_int_equal(s_fx.batch_sizes[3], 1);
+    for (uint64_t id = 1; id <= 8; id++)
+        assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    // 600 KB each: two would pass ET_BATCH_BYTES_MAX, so each goes alone.
+    s_fx.n_messages = 0;
+    s_burst(9, 11, 600 * 1024, T0 + 2);
+    assert_int_equal(s_fx.n_messages, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(s_fx.batch_sizes[i], 1);
+    s_check_accounting();
+}
+
+/* A worker lost with a batch in flight: every task of it gets another
+ * attempt (RETRY worker_lost), exactly as single tasks do, then goes to
+ * the worker left, again in one message. */
+static void
+test_engine_batch_in_flight_on_a_lost_worker_is_retried_task_by_task(
+    void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(1, 60 * S_SEC, "a", NULL), 100, 64, 4096);
+    s_ready("A", "a", 3, T0);
+    s_burst(1, 3, 16, T0);
+    assert_int_equal(s_fx.n_messages, 1);
+    assert_int_equal(s_fx.batch_sizes[0], 3);
+    s_ready("B", "a", 4, T0 + S_SEC); /* idle: nothing queued */
+    assert_int_equal(s_fx.n_messages, 1);
+    // A goes silent; B keeps talking.
+    assert_non_null(s_worker("B", T0 + 2 * S_SEC));
+    et_engine_expire(s_fx.engine, T0 + 3 * S_SEC);
+    assert_null(s_worker("A", T0 + 3 * S_SEC));
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_WORKER_LOST), 3);
+    for (uint64_t id = 1; id <= 3; id++) {
+        const et_record_t *r = s_last(ET_RECORD_RETRY, id);
+        assert_non_null(r);
+        assert_true(r->hold_ns == (int64_t)(3 * S_SEC));
+    }
+    // The retries went to B, in one message, as attempt 1.
+    assert_int_equal(s_fx.n_messages, 2);
+    assert_int_equal(s_fx.batch_sizes[1], 3);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 3);
+    for (size_t i = 3; i < 6; i++) {
+        assert_string_equal(s_fx.tasks[i].route, "B");
+        assert_int_equal(s_fx.tasks[i].attempt, 1);
+    }
+    // Lost again (B silent too): out of retries, each fails alone.
+    et_engine_expire(s_fx.engine, T0 + 10 * S_SEC);
+    assert_int_equal(s_count(ET_RECORD_FAILED, ET_REASON_WORKER_LOST), 3);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_system, 0);
+    s_check_accounting();
+}
+
+/* Each task of a batch keeps its own timeout: the ones without a result
+ * by then are retried, their slots held until their late answers. */
+static void
+test_engine_batch_tasks_time_out_one_by_one(void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(1, 1 * S_SEC, "a", NULL), 100, 64, 4096);
+    s_ready("A", "a", 3, T0);
+    s_burst(1, 3, 16, T0);
+    assert_int_equal(s_fx.batch_sizes[0], 3);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + S_SEC / 2), 0);
+    s_heard_all(T0 + S_SEC);
+    et_engine_expire(s_fx.engine, T0 + S_SEC);
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_TIMEOUT), 2);
+    assert_non_null(s_last(ET_RECORD_RETRY, 1));
+    assert_non_null(s_last(ET_RECORD_RETRY, 3));
+    assert_null(s_last(ET_RECORD_RETRY, 2));
+    // One slot was free (event 2's): it takes the retry at the head.
+    assert_int_equal(s_fx.n_tasks, 4);
+    uint64_t first = s_fx.tasks[3].event_id;
+    assert_true(first == 1 || first == 3);
+    s_expect_task(3, "A", first, 0, 1);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    // Late answers of the timed-out attempts, together in one RESULTS:
+    // stale, and each frees its held slot; the other retry goes out.
+    et_result_t late[2] = {
+        {.event_id = 1, .attempt = 0, .outcome = ET_OUTCOME_NONE},
+        {.event_id = 3, .attempt = 0, .outcome = ET_OUTCOME_NONE}};
+    zmq_msg_t outputs[2];
+    zmq_msg_init(&outputs[0]);
+    zmq_msg_init(&outputs[1]);
+    et_engine_results(s_fx.engine, s_worker("A", T0 + 2 * S_SEC), late, outputs,
+                      2, T0 + 2 * S_SEC);
+    zmq_msg_close(&outputs[0]);
+    zmq_msg_close(&outputs[1]);
+    assert_int_equal(et_engine_counters(s_fx.engine).stale_results, 2);
+    assert_int_equal(s_fx.n_tasks, 5);
+    s_expect_task(4, "A", first == 1 ? 3 : 1, 0, 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 2);
+    s_check_accounting();
+}
+
+/* RESULTS: each result as a RESULT would be, dispatch held to the end (the
+ * freed slots refill in one message); a result that follows the last one
+ * of a leaving worker is stale, and nothing touches the forgotten record
+ * (ASan). */
+static void
+test_engine_results_batch_settles_each_and_refills_at_once(void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 64, 4096);
+    s_ready("A", "a", 3, T0);
+    s_burst(1, 6, 16, T0);
+    assert_int_equal(s_fx.n_messages, 1);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 3);
+    et_result_t results[3];
+    zmq_msg_t outputs[3];
+    for (uint64_t i = 0; i < 3; i++) {
+        results[i] = (et_result_t){.event_id = i + 1,
+                                   .status = ET_STATUS_OK,
+                                   .service_ns = 10,
+                                   .outcome = ET_OUTCOME_NONE};
+        zmq_msg_init(&outputs[i]);
+    }
+    et_engine_results(s_fx.engine, s_worker("A", T0 + 1), results, outputs, 3,
+                      T0 + 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 3);
+    assert_int_equal(s_fx.n_messages, 2);
+    assert_int_equal(s_fx.batch_sizes[1], 3);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 3);
+    // A leaves; its last three results come with a duplicate after them.
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 2), T0 + 2);
+    et_result_t last[4];
+    zmq_msg_t last_out[4];
+    for (uint64_t i = 0; i < 4; i++) {
+        last[i] = (et_result_t){.event_id = 4 + (i < 3 ? i : 0),
+                                .status = ET_STATUS_OK,
+                                .outcome = ET_OUTCOME_NONE};
+        zmq_msg_init(&last_out[i]);
+    }
+    et_engine_results(s_fx.engine, s_worker("A", T0 + 3), last, last_out, 4,
+                      T0 + 3);
+    assert_null(s_worker("A", T0 + 4));
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.completed, 6);
+    assert_int_equal(c.stale_results, 1);
+    assert_int_equal(c.in_flight, 0);
+    assert_int_equal(c.in_system, 0);
+    s_check_accounting();
+}
+
+/* Held, a full queue is first served by the free slots, so a hold never
+ * refuses what dispatch at arrival would have taken (two functions: room
+ * for 4 events in the system, 2 in each queue). */
+static void
+test_engine_hold_never_refuses_what_a_free_slot_takes(void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(0, 60 * S_SEC, "a", "b", NULL), 2, 64, 4096);
+    s_ready("A", "a", 3, T0);
+    et_engine_hold(s_fx.engine);
+    for (uint64_t id = 1; id <= 4; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    assert_int_equal(s_event(5, 16, T0), ET_REASON_QUEUE_FULL);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 2);
+    et_engine_release(s_fx.engine, T0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 3);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).rejected, 1);
+    // Holds nest: dispatch waits for the outermost release. Event 1 moves
+    // on to B; event 2 then waits in b's queue for B's only slot.
+    s_ready("B", "b", 1, T0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 1), 1);
+    size_t sent = s_fx.n_tasks;
+    et_engine_hold(s_fx.engine);
+    et_engine_hold(s_fx.engine);
+    assert_int_equal(s_result("B", 1, 1, 0, ET_STATUS_OK, T0 + 2), 0);
+    et_engine_release(s_fx.engine, T0 + 2);
+    assert_int_equal(s_fx.n_tasks, sent);
+    et_engine_release(s_fx.engine, T0 + 2);
+    assert_int_equal(s_fx.n_tasks, sent + 1);
+    s_expect_task(sent, "B", 2, 1, 0);
+    s_check_accounting();
+}
+
+/* A batch that cannot go (no memory to send, or the in-flight table cannot
+ * grow part-way) leaves every job at the head in order and every slot
+ * free; one refused by the peer forgets the worker and the batch goes to
+ * the next. */
+static void
+test_engine_batch_send_failures_keep_every_job_queued(void **state)
+{
+    (void)state;
+    s_engine_batch(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 64, 4096);
+    s_ready("A", "a", 3, T0);
+    s_fx.send_no_memory = 1;
+    s_burst(1, 3, 16, T0);
+    assert_int_equal(s_fx.n_tasks, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 3);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).no_memory, 1);
+    assert_int_equal(s_function_stats(0).slots_busy, 0);
+    // The third insert into the in-flight table fails.
+    s_fail_idmap_put = 1;
+    s_idmap_put_skip = 2;
+    et_engine_expire(s_fx.engine, T0 + 1);
+    assert_int_equal(s_fx.n_tasks, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).no_memory, 2);
+    assert_int_equal(s_function_stats(0).slots_busy, 0);
+    // A refuses: forgotten; B takes the batch, in queue order.
+    snprintf(s_fx.refuse_route, sizeof s_fx.refuse_route, "A");
+    s_ready("B", "a", 3, T0 + 2);
+    assert_int_equal(s_fx.refused, 1);
+    assert_null(s_worker("A", T0 + 2));
+    assert_int_equal(s_fx.n_messages, 1);
+    for (uint64_t id = 1; id <= 3; id++)
+        s_expect_task(id - 1, "B", id, 0, 0);
+    assert_int_equal(s_count(ET_RECORD_RETRY, -1), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).in_flight, 3);
+    s_check_accounting();
+}
+
 /* Offer event 'id' on 'route'. */
 static et_reason_t
 s_event_on(uint64_t id, uint32_t route, uint64_t now)
@@ -1385,6 +1728,14 @@ main(void)
         S_TEST(test_engine_stats_integrate_slot_time_and_count_arrivals),
         S_TEST(test_engine_counts_starting_workers_until_ready_bye_or_timeout),
         S_TEST(test_engine_response_time_and_rejections_per_function),
+        S_TEST(test_engine_batch_fills_a_workers_free_slots_in_one_message),
+        S_TEST(test_engine_batch_is_bounded_by_count_and_bytes),
+        S_TEST(
+            test_engine_batch_in_flight_on_a_lost_worker_is_retried_task_by_task),
+        S_TEST(test_engine_batch_tasks_time_out_one_by_one),
+        S_TEST(test_engine_results_batch_settles_each_and_refills_at_once),
+        S_TEST(test_engine_hold_never_refuses_what_a_free_slot_takes),
+        S_TEST(test_engine_batch_send_failures_keep_every_job_queued),
 #undef S_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -749,6 +749,53 @@ test_pool_add_without_memory_changes_nothing(void **state)
     et_pool_destroy(&pool);
 }
 
+/* et_pool_take_more: after et_pool_take chose a worker, more of its free
+ * slots, the earliest first, leaving the others' order; bounded by 'max'
+ * and by its free slots; nothing for a leaving worker. The slots come
+ * back one by one as usual. */
+static void
+test_pool_take_more_takes_the_same_workers_free_slots(void **state)
+{
+    (void)state;
+    et_pool_t *pool = et_pool_new(1);
+    assert_non_null(pool);
+    et_worker_rec_t *a = s_add(pool, "a", 0, 3);
+    et_worker_rec_t *b = s_add(pool, "b", 0, 2);
+    // Interleave the free order: from [a a a b b] to [b a b a a].
+    for (int k = 0; k < 3; k++)
+        assert_ptr_equal(et_pool_take(pool, 0, 0), a);
+    et_pool_give_back(pool, a, 0);                 /* b b a */
+    assert_ptr_equal(et_pool_take(pool, 0, 0), b); /* b a */
+    et_pool_give_back(pool, b, 0);                 /* b a b */
+    et_pool_give_back(pool, a, 0);                 /* b a b a */
+    et_pool_give_back(pool, a, 0);                 /* b a b a a */
+    s_assert_counts(pool, 0, 2, 5, 0, 5);
+    assert_ptr_equal(et_pool_take(pool, 0, 10), b);
+    assert_int_equal(et_pool_take_more(pool, b, 0, 10), 0);
+    assert_int_equal(et_pool_take_more(pool, b, 5, 10), 1);
+    assert_int_equal(et_pool_take_more(pool, b, 5, 10), 0);
+    assert_int_equal(b->busy, 2);
+    s_assert_counts(pool, 0, 2, 5, 2, 3);
+    assert_ptr_equal(et_pool_take(pool, 0, 10), a);
+    assert_int_equal(et_pool_take_more(pool, a, 1, 10), 1);
+    assert_int_equal(et_pool_take_more(pool, a, 5, 10), 1);
+    assert_int_equal(a->busy, 3);
+    s_assert_counts(pool, 0, 2, 5, 5, 0);
+    assert_null(et_pool_take(pool, 0, 10));
+    // Busy slot-time integrates from the takes (t = 10) on.
+    et_pool_meter_t m = et_pool_meter(pool, 0, 20);
+    assert_int_equal(m.busy_slot_ns, 5 * 10);
+    for (int k = 0; k < 3; k++)
+        et_pool_give_back(pool, a, 20);
+    et_pool_give_back(pool, b, 20);
+    s_assert_counts(pool, 0, 2, 5, 1, 4);
+    // Leaving: none of its slots any more.
+    assert_ptr_equal(et_pool_take(pool, 0, 30), a);
+    et_pool_set_leaving(pool, a);
+    assert_int_equal(et_pool_take_more(pool, a, 5, 30), 0);
+    et_pool_destroy(&pool);
+}
+
 int
 main(void)
 {
@@ -775,6 +822,7 @@ main(void)
         cmocka_unit_test(test_pool_meter_differences_survive_wrapping),
         cmocka_unit_test(test_pool_slots_come_back_without_memory),
         cmocka_unit_test(test_pool_add_without_memory_changes_nothing),
+        cmocka_unit_test(test_pool_take_more_takes_the_same_workers_free_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,52 @@ test_slots_stop_with_work_left(void **state)
     et_slots_destroy(&slots); /* NULL-safe */
 }
 
+// Batches: 1000 tasks through 8 slots handed over as many at a time as
+// there are free slots (et_slots_dispatch_many), more offered than that:
+// it takes exactly the free slots' worth, in order, and leaves the rest
+// (payloads untouched) to the caller; each comes back once.
+static void
+test_slots_take_batches_up_to_the_free_slots(void **state)
+{
+    (void)state;
+    et_slots_config_t cfg = s_config(8);
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    enum { N = 1000, OFFER = 12 };
+    static unsigned char seen[N];
+    memset(seen, 0, sizeof seen);
+    unsigned sent = 0, done = 0;
+    while (done < N) {
+        et_task_t tasks[OFFER];
+        zmq_msg_t payloads[OFFER];
+        size_t offer = 0;
+        for (; offer < OFFER && sent + offer < N; offer++) {
+            uint64_t id = sent + offer;
+            tasks[offer] =
+                (et_task_t){.event_id = id, .stage = 1, .attempt = 2};
+            assert_int_equal(zmq_msg_init_size(&payloads[offer], sizeof id), 0);
+            memcpy(zmq_msg_data(&payloads[offer]), &id, sizeof id);
+        }
+        unsigned free_slots = 8 - et_slots_busy(slots);
+        size_t taken = et_slots_dispatch_many(slots, tasks, payloads, offer);
+        assert_int_equal(taken, offer < free_slots ? offer : free_slots);
+        for (size_t i = 0; i < offer; i++) {
+            assert_int_equal(zmq_msg_size(&payloads[i]),
+                             i < taken ? 0 : sizeof(uint64_t));
+            zmq_msg_close(&payloads[i]);
+        }
+        sent += (unsigned)taken;
+        assert_int_equal(et_slots_busy(slots), sent - done);
+        if (sent > done)
+            done += s_take(slots, seen, N);
+    }
+    for (unsigned i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    et_task_t none;
+    assert_int_equal(et_slots_dispatch_many(slots, &none, NULL, 0), 0);
+    et_slots_destroy(&slots);
+}
+
 int
 main(void)
 {
@@ -187,6 +233,7 @@ main(void)
         cmocka_unit_test(test_slots_serve_every_task_once),
         cmocka_unit_test(test_slots_run_tasks_at_the_same_time),
         cmocka_unit_test(test_slots_stop_with_work_left),
+        cmocka_unit_test(test_slots_take_batches_up_to_the_free_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,8 +149,8 @@ static int
 s_from_main_socket(et_msg_type_t type)
 {
     return type == ET_MSG_STARTING || type == ET_MSG_READY ||
-           type == ET_MSG_RESULT || type == ET_MSG_HEARTBEAT ||
-           type == ET_MSG_BYE;
+           type == ET_MSG_RESULT || type == ET_MSG_RESULTS ||
+           type == ET_MSG_HEARTBEAT || type == ET_MSG_BYE;
 }
 
 // Follow the worker's routing id, as the broker follows a READY.
@@ -1040,6 +1040,274 @@ test_worker_leaving_before_ready_says_bye(void **state)
     s_fixture_destroy(&f);
 }
 
+// ---------------------------------------------------------------------------
+// Batches: TASKS in, RESULT or RESULTS out
+
+// Send TASKS for events first_id, first_id + 1, ... with these payloads.
+static void
+s_send_tasks(fixture_t *f, uint64_t first_id, const char *const *payloads,
+             const size_t *sizes, size_t count)
+{
+    et_task_t tasks[ET_BATCH_MAX];
+    zmq_msg_t msgs[ET_BATCH_MAX];
+    for (size_t i = 0; i < count; i++) {
+        tasks[i] = (et_task_t){.event_id = first_id + i,
+                               .stage = 1,
+                               .attempt = (uint32_t)i,
+                               .intended_ns = et_clock_real_ns(),
+                               .label = ET_LABEL_NONE};
+        assert_int_equal(zmq_msg_init_size(&msgs[i], sizes[i]), 0);
+        if (sizes[i] > 0)
+            memcpy(zmq_msg_data(&msgs[i]), payloads[i], sizes[i]);
+    }
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    assert_int_equal(et_codec_encode_tasks(&body, tasks, count), 0);
+    assert_int_equal(et_zsock_send_parts(f->router, zmq_msg_data(&f->route),
+                                         zmq_msg_size(&f->route), ET_MSG_TASKS,
+                                         &body, msgs, count, 0),
+                     0);
+    for (size_t i = 0; i < count; i++)
+        zmq_msg_close(&msgs[i]);
+    msgpack_sbuffer_destroy(&body);
+}
+
+typedef struct {
+    et_result_t result;
+    char out[64];
+    size_t size;
+} s_answer_t;
+
+// The next RESULT or RESULTS (heartbeats skipped): its results, in order,
+// appended to answers[*n]; returns how many results the message carried.
+static size_t
+s_expect_answers(fixture_t *f, s_answer_t *answers, size_t *n)
+{
+    for (;;) {
+        zmq_pollitem_t item = {.socket = f->router, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, WAIT_MS) != 1)
+            fail_msg("no RESULT or RESULTS within %d ms", WAIT_MS);
+        zmq_msg_t all[ET_FRAMES_BATCH_MAX];
+        int too_many;
+        int count =
+            et_zsock_recv(f->router, all, ET_FRAMES_BATCH_MAX, &too_many, 0);
+        assert_true(count >= 2);
+        assert_false(too_many);
+        et_msg_type_t type;
+        assert_int_equal(et_codec_decode_header(zmq_msg_data(&all[1]),
+                                                zmq_msg_size(&all[1]), &type),
+                         0);
+        s_adopt_route(f, &all[0], type);
+        if (type == ET_MSG_HEARTBEAT) {
+            et_zsock_frames_close(all, count);
+            continue;
+        }
+        et_result_t results[ET_BATCH_MAX];
+        size_t parts = 0;
+        if (type == ET_MSG_RESULT) {
+            assert_int_equal(count, 4);
+            assert_int_equal(et_codec_decode_result(zmq_msg_data(&all[2]),
+                                                    zmq_msg_size(&all[2]),
+                                                    &results[0]),
+                             0);
+            parts = 1;
+        } else {
+            if (type != ET_MSG_RESULTS)
+                fail_msg("expected RESULT(S), got %s",
+                         et_codec_type_name(type));
+            assert_int_equal(et_codec_decode_results(
+                                 zmq_msg_data(&all[2]), zmq_msg_size(&all[2]),
+                                 results, ET_BATCH_MAX, &parts),
+                             0);
+            assert_true(parts >= 2);
+            assert_int_equal((size_t)count, 3 + parts);
+        }
+        for (size_t i = 0; i < parts; i++) {
+            s_answer_t *a = &answers[(*n)++];
+            a->result = results[i];
+            a->size = zmq_msg_size(&all[3 + i]);
+            assert_true(a->size <= sizeof a->out);
+            memcpy(a->out, zmq_msg_data(&all[3 + i]), a->size);
+        }
+        et_zsock_frames_close(all, count);
+        return parts;
+    }
+}
+
+// The answer for 'event_id' among answers[0..n), or NULL.
+static const s_answer_t *
+s_answer_for(const s_answer_t *answers, size_t n, uint64_t event_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (answers[i].result.event_id == event_id)
+            return &answers[i];
+    return NULL;
+}
+
+/* One TASKS fills the slots: every task is served with its own payload,
+ * stage and attempt, and answered once, in a RESULT or within a RESULTS.
+ * Results that finish together come back together (a RESULTS seen within
+ * a few rounds of four 50 ms tasks). */
+static void
+test_worker_serves_tasks_batches_and_answers_in_results(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--slots", "4", NULL};
+    fixture_t *f = s_fixture_new("synthetic", extra);
+    snprintf(f->cfg.service, sizeof f->cfg.service, "const:50ms");
+    s_fixture_start(f);
+    s_expect_ready(f);
+    static const char *const payloads[] = {"p0", "p1-", "p2--", ""};
+    static const size_t sizes[] = {2, 3, 4, 0};
+    int batched = 0;
+    uint64_t served = 0;
+    for (int round = 0; round < 10 && !batched; round++) {
+        uint64_t first = 100 + 10 * (uint64_t)round;
+        s_send_tasks(f, first, payloads, sizes, 4);
+        s_answer_t answers[8];
+        size_t n = 0;
+        while (n < 4)
+            batched |= s_expect_answers(f, answers, &n) > 1;
+        assert_int_equal(n, 4);
+        for (size_t i = 0; i < 4; i++) {
+            const s_answer_t *a = s_answer_for(answers, n, first + i);
+            assert_non_null(a);
+            assert_int_equal(a->result.status, ET_STATUS_OK);
+            assert_int_equal(a->result.stage, 1);
+            assert_int_equal(a->result.attempt, i);
+            assert_true(a->result.service_ns >= 50 * ET_NS_PER_MS);
+        }
+        served += 4;
+    }
+    assert_true(batched);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, served);
+    assert_int_equal(usage.errors, 0);
+    s_fixture_destroy(&f);
+}
+
+/* A TASKS with more tasks than free slots: the slots take what they can,
+ * the rest is answered ERROR (a protocol violation), none is lost; an
+ * oversized payload inside a batch is answered ERROR alone. */
+static void
+test_worker_answers_error_for_the_part_of_a_batch_it_cannot_run(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--slots", "2", "--max-payload", "8",
+                                        NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    static const char *const payloads[] = {"a", "0123456789", "c", "d"};
+    static const size_t sizes[] = {1, 10, 1, 1};
+    s_send_tasks(f, 1, payloads, sizes, 4);
+    s_answer_t answers[8];
+    size_t n = 0;
+    while (n < 4)
+        s_expect_answers(f, answers, &n);
+    assert_int_equal(s_answer_for(answers, n, 1)->result.status, ET_STATUS_OK);
+    assert_memory_equal(s_answer_for(answers, n, 1)->out, "a", 1);
+    assert_int_equal(s_answer_for(answers, n, 2)->result.status,
+                     ET_STATUS_ERROR);
+    assert_int_equal(s_answer_for(answers, n, 2)->size, 0);
+    assert_int_equal(s_answer_for(answers, n, 3)->result.status, ET_STATUS_OK);
+    assert_int_equal(s_answer_for(answers, n, 4)->result.status,
+                     ET_STATUS_ERROR);
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 2);
+    assert_int_equal(usage.errors, 2);
+    s_fixture_destroy(&f);
+}
+
+/* Malformed batches are dropped whole (nothing of them runs or is
+ * answered): a body that is no TASKS, no part, a payload frame missing or
+ * one too many, frames beyond the most a batch has, bytes past
+ * ET_BATCH_BYTES_MAX. The worker keeps serving. */
+static void
+test_worker_drops_malformed_batches_whole(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--slots", "4", "--max-payload",
+                                        "1048576", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    static const char tasks_header[] = {(char)0x92, 1, ET_MSG_TASKS};
+    msgpack_sbuffer two;
+    msgpack_sbuffer_init(&two);
+    et_task_t t[2] = {{.event_id = 900, .label = -1},
+                      {.event_id = 901, .label = -1}};
+    assert_int_equal(et_codec_encode_tasks(&two, t, 2), 0);
+    {
+        const char *frames[] = {tasks_header, "\x91\x01", "p"};
+        const size_t sizes[] = {3, 2, 1};
+        s_send_raw(f, frames, sizes, 3);
+    }
+    {
+        const char *frames[] = {tasks_header, "\x90"};
+        const size_t sizes[] = {3, 1};
+        s_send_raw(f, frames, sizes, 2);
+    }
+    {
+        const char *frames[] = {tasks_header, two.data, "p"};
+        const size_t sizes[] = {3, two.size, 1};
+        s_send_raw(f, frames, sizes, 3);
+    }
+    {
+        const char *frames[] = {tasks_header, two.data, "p", "q", "r"};
+        const size_t sizes[] = {3, two.size, 1, 1, 1};
+        s_send_raw(f, frames, sizes, 5);
+    }
+    {
+        const char *frames[ET_FRAMES_BATCH_MAX + 1];
+        size_t sizes[ET_FRAMES_BATCH_MAX + 1];
+        frames[0] = tasks_header;
+        sizes[0] = 3;
+        frames[1] = two.data;
+        sizes[1] = two.size;
+        for (int i = 2; i <= ET_FRAMES_BATCH_MAX; i++) {
+            frames[i] = "p";
+            sizes[i] = 1;
+        }
+        s_send_raw(f, frames, sizes, ET_FRAMES_BATCH_MAX + 1);
+    }
+    {
+        // Two payloads of 600 KB: each fits --max-payload, not both.
+        size_t big = 600 * 1024;
+        char *data = calloc(1, big);
+        assert_non_null(data);
+        const char *frames[] = {tasks_header, two.data, data, data};
+        const size_t sizes[] = {3, two.size, big, big};
+        s_send_raw(f, frames, sizes, 4);
+        free(data);
+    }
+    msgpack_sbuffer_destroy(&two);
+    // None of those ran: the first answer is the good batch's.
+    static const char *const payloads[] = {"x", "y"};
+    static const size_t sizes[] = {1, 1};
+    s_send_tasks(f, 7, payloads, sizes, 2);
+    s_answer_t answers[8];
+    size_t n = 0;
+    while (n < 2)
+        s_expect_answers(f, answers, &n);
+    assert_int_equal(n, 2);
+    assert_non_null(s_answer_for(answers, n, 7));
+    assert_non_null(s_answer_for(answers, n, 8));
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 2);
+    assert_int_equal(usage.errors, 0);
+    s_fixture_destroy(&f);
+}
+
 int
 main(void)
 {
@@ -1066,6 +1334,11 @@ main(void)
             test_worker_registers_again_when_the_broker_falls_silent),
         cmocka_unit_test(test_worker_heartbeats_while_leaving),
         cmocka_unit_test(test_worker_probes_the_broker_clock_and_reports_it),
+        cmocka_unit_test(
+            test_worker_serves_tasks_batches_and_answers_in_results),
+        cmocka_unit_test(
+            test_worker_answers_error_for_the_part_of_a_batch_it_cannot_run),
+        cmocka_unit_test(test_worker_drops_malformed_batches_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
