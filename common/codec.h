@@ -120,7 +120,17 @@ typedef struct {
     int64_t intended_ns; /* CLOCK_REALTIME: when the schedule said to send */
     int64_t sent_ns;     /* CLOCK_REALTIME: when it was actually sent */
     int32_t label;       /* ground truth, or ET_LABEL_NONE */
+    /* Affinity key (a 64-bit hash of the event's series or card, set by
+     * the producer from its source), or ET_KEY_NONE. On the wire only when
+     * set: a sixth field, never 0, so a five-field EVENT is an unkeyed
+     * one. The broker keeps it with the event through every stage. */
+    uint64_t key;
 } et_event_t;
+
+#define ET_KEY_NONE 0
+
+/* A name's key: its hash, never ET_KEY_NONE. */
+uint64_t et_codec_key_of(const void *name, size_t size);
 
 typedef struct {
     uint64_t event_id;
