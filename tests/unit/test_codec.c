@@ -1093,6 +1093,62 @@ test_codec_event_round_trips(void **state)
     }
 }
 
+/* The affinity key: a sixth field when set, absent when not; a key field
+ * of 0 (the "no key" value) or a seventh field is malformed. */
+static void
+test_codec_event_key_round_trips_and_bad_keys_are_rejected(void **state)
+{
+    (void)state;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    et_event_t in = s_event();
+    in.key = et_codec_key_of("machine_temperature", 19);
+    assert_true(in.key != ET_KEY_NONE);
+    assert_true(in.key == et_codec_key_of("machine_temperature", 19));
+    assert_true(in.key != et_codec_key_of("nyc_taxi", 8));
+    assert_int_equal(et_codec_encode_event(&b, &in), 0);
+    et_event_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_event(b.data, b.size, &out), 0);
+    assert_true(out.key == in.key);
+    assert_true(out.event_id == in.event_id);
+
+    /* Unkeyed: five fields on the wire, ET_KEY_NONE decoded. */
+    msgpack_sbuffer_clear(&b);
+    in.key = ET_KEY_NONE;
+    assert_int_equal(et_codec_encode_event(&b, &in), 0);
+    assert_int_equal((unsigned char)b.data[0], 0x95);
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_event(b.data, b.size, &out), 0);
+    assert_true(out.key == ET_KEY_NONE);
+
+    /* Hand-made bodies: key 0, a key of the wrong type, a seventh field. */
+    for (int bad = 0; bad < 4; bad++) {
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        assert_int_equal(msgpack_pack_array(&pk, bad == 2 ? 7 : 6), 0);
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint32(&pk, 1);
+        msgpack_pack_int64(&pk, 1);
+        msgpack_pack_int64(&pk, 1);
+        msgpack_pack_int32(&pk, -1);
+        if (bad == 0)
+            msgpack_pack_uint64(&pk, 0);
+        else if (bad == 1)
+            msgpack_pack_str_with_body(&pk, "series", 6);
+        else if (bad == 2) {
+            msgpack_pack_uint64(&pk, 5);
+            msgpack_pack_uint64(&pk, 5);
+        } else
+            msgpack_pack_int64(&pk, -5);
+        errno = 0;
+        assert_int_equal(et_codec_decode_event(b.data, b.size, &out), -1);
+        assert_int_equal(errno, EPROTO);
+    }
+    msgpack_sbuffer_destroy(&b);
+}
+
 static void
 test_codec_reject_round_trips(void **state)
 {
@@ -2642,6 +2698,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_header_round_trips_every_type),
         cmocka_unit_test(test_codec_event_round_trips),
+        cmocka_unit_test(
+            test_codec_event_key_round_trips_and_bad_keys_are_rejected),
         cmocka_unit_test(test_codec_reject_round_trips),
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_hello_round_trips),
