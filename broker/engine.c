@@ -70,6 +70,15 @@ struct et_engine_t {
     uint8_t keyed[ET_STATS_FUNCTIONS_MAX];
     et_idmap_t *key_owner[ET_STATS_FUNCTIONS_MAX];
     uint64_t next_serial;
+    /* Bumped whenever an instance starts or stops serving (READY, BYE,
+     * lost), so a job's cached owner is computed once per membership:
+     * from 1, so that a new job (owner_gen 0) computes its owner. */
+    uint64_t members_gen;
+    /* owners[0..n_owners) are the serving instances of owners_function
+     * as of generation owners_gen (0: not loaded yet). */
+    uint64_t owners_gen;
+    uint32_t owners_function;
+    size_t n_owners;
     et_worker_rec_t *owners[ET_POOL_WORKERS_MAX];
     uint64_t owner_ids[ET_POOL_WORKERS_MAX];
 
@@ -239,6 +248,7 @@ static void
 s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     et_pool_set_leaving(self->pool, worker);
+    self->members_gen++;
     if (worker->busy > worker->abandoned) {
         ET_LOG_WARN("worker %s lost with %u events in flight", worker->instance,
                     worker->busy - worker->abandoned);
@@ -379,6 +389,9 @@ s_dispatch_now(et_engine_t *self, uint32_t function, uint64_t now)
 static size_t
 s_owners_load(et_engine_t *self, uint32_t function)
 {
+    if (self->owners_gen == self->members_gen &&
+        self->owners_function == function)
+        return self->n_owners;
     size_t n = 0;
     for (size_t i = 0; i < et_pool_size(self->pool); i++) {
         et_worker_rec_t *w = et_pool_at(self->pool, i);
@@ -387,20 +400,46 @@ s_owners_load(et_engine_t *self, uint32_t function)
             self->owner_ids[n++] = w->affinity_id;
         }
     }
+    self->owners_gen = self->members_gen;
+    self->owners_function = function;
+    self->n_owners = n;
     return n;
 }
 
 /* The instance that serves 'job' (NULL: none serving), or NULL for a job
  * whose stage has no key (any instance will do). */
 static et_worker_rec_t *
-s_owner(et_engine_t *self, const et_job_t *job, size_t n_owners, int *keyed)
+s_owner(et_engine_t *self, et_job_t *job, size_t n_owners, int *keyed)
 {
     *keyed =
         job->key != ET_KEY_NONE && self->workflow.stages[job->stage].key[0];
     if (!*keyed)
         return NULL;
-    size_t i = et_affinity_pick(job->key, self->owner_ids, n_owners);
-    return i < n_owners ? self->owners[i] : NULL;
+    if (job->owner_gen != self->members_gen) {
+        size_t i = et_affinity_pick(job->key, self->owner_ids, n_owners);
+        job->owner = i < n_owners ? self->owners[i] : NULL;
+        job->owner_gen = self->members_gen;
+    }
+    return job->owner;
+}
+
+/* Could a pass dispatch anything now that 'job' joined the queue of keyed
+ * 'function'? Every other change (a slot freed, an instance joining or
+ * leaving, a retry) runs a pass itself, so after the last one only the
+ * new job can have become dispatchable: a pass runs only when it lies
+ * within the scan and its owner (any instance, for no key) has a free
+ * slot. This keeps an admission that nothing can serve from costing a
+ * whole scan. */
+static int
+s_keyed_may_dispatch(et_engine_t *self, uint32_t function, et_job_t *job)
+{
+    if (et_pool_slots_free(self->pool, function) == 0 ||
+        et_queue_size(self->queues[function]) > ET_ENGINE_KEY_SCAN_MAX)
+        return 0;
+    int keyed;
+    et_worker_rec_t *owner =
+        s_owner(self, job, s_owners_load(self, function), &keyed);
+    return !keyed || (owner && owner->busy < owner->slots);
 }
 
 /* Count a keyed job dispatched to 'worker': a move when its key was last
@@ -604,6 +643,7 @@ et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
     if (!self->starting)
         goto fail;
     self->next_serial = 1;
+    self->members_gen = 1;
     for (uint32_t s = 0; s < wf->n_stages; s++) {
         uint32_t f = wf->stage_function[s];
         if (wf->stages[s].key[0] && !self->keyed[f]) {
@@ -730,7 +770,8 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     self->counters.in_system++;
     s_record(self, ET_RECORD_ACCEPTED, job);
     self->counters.accepted++;
-    s_dispatch(self, function, now);
+    if (!self->keyed[function] || s_keyed_may_dispatch(self, function, job))
+        s_dispatch(self, function, now);
     return ET_REASON_NONE;
 }
 
@@ -790,6 +831,7 @@ et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
     snprintf(worker->instance, sizeof worker->instance, "%s", ready->instance);
     worker->affinity_id = et_affinity_id(worker->instance);
     worker->serial = self->next_serial++;
+    self->members_gen++;
     worker->pid = ready->pid;
     worker->last_seen_mono_ns = now;
     s_dispatch(self, (uint32_t)function, now);
@@ -900,6 +942,7 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
         } else {
             job->stage++;
             job->attempt = 0;
+            job->owner_gen = 0; /* its owner there is another function's */
             job->enqueued_mono_ns = now;
             self->function_arrived[next]++;
             job->stage_entered_mono_ns = now;
@@ -959,6 +1002,7 @@ et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     uint32_t function = worker->function;
     et_pool_set_leaving(self->pool, worker);
+    self->members_gen++;
     if (worker->busy == 0)
         et_pool_remove(self->pool, &worker, now);
     s_flag_cold_if_unserved(self, function);

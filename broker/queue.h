@@ -18,7 +18,11 @@ typedef struct et_job_t {
     uint32_t stage;
     uint32_t attempt;
     int32_t label;
-    uint64_t key;              /* the event's affinity key, or ET_KEY_NONE */
+    uint64_t key; /* the event's affinity key, or ET_KEY_NONE */
+    /* Keyed dispatch's cache of the key's owner (NULL: none serving),
+     * valid while owner_gen is the engine's membership generation. */
+    et_worker_rec_t *owner;
+    uint64_t owner_gen;
     int64_t intended_ns;       /* CLOCK_REALTIME, from the producer */
     uint64_t enqueued_mono_ns; /* entered its current queue */
     uint64_t dispatched_mono_ns;
