@@ -1858,6 +1858,40 @@ test_engine_keyed_scan_is_bounded(void **state)
     s_check_accounting();
 }
 
+/* Two keyed stages of different functions: each stage's owner is chosen
+ * among that function's instances (an owner remembered for the first
+ * stage is not reused for the second). */
+static void
+test_engine_keyed_stages_choose_owners_per_function(void **state)
+{
+    (void)state;
+    static const char *const routes_a[] = {"A1", "A2"};
+    s_workflow(2, 10 * S_SEC, "p", "a", NULL);
+    snprintf(s_fx.wf.stages[0].key, sizeof s_fx.wf.stages[0].key, "series");
+    snprintf(s_fx.wf.stages[1].key, sizeof s_fx.wf.stages[1].key, "series");
+    s_engine(&s_fx.wf, 100, 1 << 20);
+    s_ready("P1", "p", 1, T0);
+    s_ready("P2", "p", 1, T0);
+    s_ready("A1", "a", 1, T0);
+    s_ready("A2", "a", 1, T0);
+    for (int owner = 0; owner < 2; owner++) {
+        uint64_t key = s_key_of(routes_a[owner], routes_a, 2);
+        uint64_t id = 10 + (uint64_t)owner;
+        size_t first = s_fx.n_tasks;
+        assert_int_equal(s_event_key(id, key, T0), ET_REASON_NONE);
+        assert_int_equal(s_fx.n_tasks, first + 1);
+        const char *p = s_fx.tasks[first].route;
+        assert_true(p[0] == 'P');
+        assert_int_equal(s_result(p, id, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+        s_expect_task(first + 1, routes_a[owner], id, 1, 0);
+        assert_int_equal(
+            s_result(routes_a[owner], id, 1, 0, ET_STATUS_OK, T0 + 2), 0);
+    }
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 2);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_moved, 0);
+    s_check_accounting();
+}
+
 int
 main(void)
 {
@@ -1911,6 +1945,7 @@ main(void)
         S_TEST(test_engine_keyed_retry_goes_to_the_new_owner),
         S_TEST(test_engine_keyed_batches_carry_one_owners_events),
         S_TEST(test_engine_keyed_scan_is_bounded),
+        S_TEST(test_engine_keyed_stages_choose_owners_per_function),
 #undef S_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
