@@ -302,6 +302,54 @@ s_undispatch(et_engine_t *self, et_worker_rec_t *worker, et_job_t **jobs,
     }
 }
 
+/* Put jobs[0..count), taken from the queue of 'function' for 'worker' (its
+ * slots taken too), in flight and send them in one message. Returns 0 when
+ * they went out (the caller takes them off the queue). Otherwise every job
+ * is back where it was, at its place in the queue, and its slot free: 1
+ * when dispatch of 'function' must stop until the next call (no memory to
+ * grow the in-flight table or to send), -1 when the worker is gone (it is
+ * forgotten: unreachable, or it stopped reading). */
+static int
+s_send_jobs(et_engine_t *self, uint32_t function, et_worker_rec_t *worker,
+            et_job_t **jobs, size_t count, uint64_t now)
+{
+    size_t in_table = 0;
+    for (; in_table < count; in_table++) {
+        jobs[in_table]->worker = worker;
+        jobs[in_table]->dispatched_mono_ns = now;
+        if (et_idmap_put(self->in_flight, jobs[in_table]->event_id,
+                         jobs[in_table]) != 0)
+            break;
+    }
+    if (in_table < count) {
+        s_undispatch(self, worker, jobs, count, in_table, now);
+        self->counters.no_memory++;
+        ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s waits",
+                            self->workflow.functions[function]);
+        return 1;
+    }
+    int rc = count == 1
+                 ? self->io.send_task(self->io.arg, worker, jobs[0])
+                 : self->io.send_tasks(self->io.arg, worker, jobs, count);
+    if (rc == 0)
+        return 0;
+    int err = errno;
+    s_undispatch(self, worker, jobs, count, count, now);
+    if (err == ENOMEM) {
+        /* Nothing went out and the worker is not to blame: forgetting it
+         * would give up on its running work for nothing. */
+        self->counters.no_memory++;
+        ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
+                            worker->instance,
+                            self->workflow.functions[function]);
+        return 1;
+    }
+    ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
+                        zmq_strerror(err));
+    s_worker_gone(self, worker, now);
+    return -1;
+}
+
 /* Send queued jobs of 'function' to free slots until one runs out: the
  * least recently used free slot's worker gets the head job, and with
  * batches as many of the following ones as it has free slots, in one
@@ -332,47 +380,13 @@ s_dispatch_now(et_engine_t *self, uint32_t function, uint64_t now)
             count += et_pool_take_more(
                 self->pool, worker,
                 (uint32_t)s_batch_size(queue, self->batch_max) - 1, now);
-        size_t in_table = 0;
-        for (; in_table < count; in_table++) {
-            et_job_t *job = et_queue_peek_at(queue, in_table);
-            jobs[in_table] = job;
-            job->worker = worker;
-            job->dispatched_mono_ns = now;
-            if (et_idmap_put(self->in_flight, job->event_id, job) != 0)
-                break;
-        }
-        if (in_table < count) {
-            for (size_t i = in_table; i < count; i++)
-                jobs[i] = et_queue_peek_at(queue, i);
-            s_undispatch(self, worker, jobs, count, in_table, now);
-            self->counters.no_memory++;
-            ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
-                                "waits",
-                                self->workflow.functions[function]);
+        for (size_t i = 0; i < count; i++)
+            jobs[i] = et_queue_peek_at(queue, i);
+        int rc = s_send_jobs(self, function, worker, jobs, count, now);
+        if (rc > 0)
             return;
-        }
-        int rc = count == 1
-                     ? self->io.send_task(self->io.arg, worker, jobs[0])
-                     : self->io.send_tasks(self->io.arg, worker, jobs, count);
-        if (rc != 0) {
-            int err = errno;
-            s_undispatch(self, worker, jobs, count, count, now);
-            if (err == ENOMEM) {
-                /* Nothing went out and the worker is not to blame: forgetting
-                 * it would give up on its running work for nothing. */
-                self->counters.no_memory++;
-                ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
-                                    worker->instance,
-                                    self->workflow.functions[function]);
-                return;
-            }
-            ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
-                                zmq_strerror(err));
-            /* Unreachable means the peer is gone; a full pipe means it
-             * stopped reading. Either way it gets no more work. */
-            s_worker_gone(self, worker, now);
+        if (rc < 0)
             continue;
-        }
         for (size_t i = 0; i < count; i++) {
             (void)et_queue_pop(queue); /* jobs[i], sent */
             et_hist_record(self->queue_wait[function],
@@ -516,38 +530,10 @@ s_dispatch_keyed(et_engine_t *self, uint32_t function, uint64_t now)
             jobs[count] = next;
             idx[count++] = j;
         }
-        size_t in_table = 0;
-        for (; in_table < count; in_table++) {
-            jobs[in_table]->worker = worker;
-            jobs[in_table]->dispatched_mono_ns = now;
-            if (et_idmap_put(self->in_flight, jobs[in_table]->event_id,
-                             jobs[in_table]) != 0)
-                break;
-        }
-        if (in_table < count) {
-            s_undispatch(self, worker, jobs, count, in_table, now);
-            self->counters.no_memory++;
-            ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
-                                "waits",
-                                self->workflow.functions[function]);
+        int rc = s_send_jobs(self, function, worker, jobs, count, now);
+        if (rc > 0)
             return;
-        }
-        int rc = count == 1
-                     ? self->io.send_task(self->io.arg, worker, jobs[0])
-                     : self->io.send_tasks(self->io.arg, worker, jobs, count);
-        if (rc != 0) {
-            int err = errno;
-            s_undispatch(self, worker, jobs, count, count, now);
-            if (err == ENOMEM) {
-                self->counters.no_memory++;
-                ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
-                                    worker->instance,
-                                    self->workflow.functions[function]);
-                return;
-            }
-            ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
-                                zmq_strerror(err));
-            s_worker_gone(self, worker, now);
+        if (rc < 0) {
             /* Its keys have new owners and its jobs are back at the head:
              * start over (the scan bound still holds). */
             n_owners = s_owners_load(self, function);
