@@ -274,7 +274,7 @@ et_broker_destroy(et_broker_t **self_p)
     et_metrics_http_destroy(&self->metrics_http);
     et_prom_destroy(&self->prom);
     et_zsock_close(&self->stats_pub);
-    et_zsock_close(&self->collector_monitor);
+    et_zsock_monitor_close(self->collector, &self->collector_monitor);
     et_zsock_close(&self->collector);
     et_zsock_close(&self->backend);
     et_zsock_close(&self->frontend);
@@ -616,6 +616,17 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_strangers_answered(self->strangers),
                 (unsigned long long)et_strangers_suppressed(self->strangers),
                 (unsigned long long)c.stale_results);
+    if (c.key_dispatches > 0)
+        ET_LOG_INFO("keyed dispatch: %llu event(s) sent to their key's "
+                    "instance, %llu key move(s) to another instance (state "
+                    "rebuilt there), %llu queued event(s) looked at "
+                    "(%.2f per keyed dispatch), %llu pass(es) over an "
+                    "event whose instance was busy",
+                    (unsigned long long)c.key_dispatches,
+                    (unsigned long long)c.key_moved,
+                    (unsigned long long)c.key_scanned,
+                    (double)c.key_scanned / (double)c.key_dispatches,
+                    (unsigned long long)c.key_waits);
     if (c.no_memory > 0)
         ET_LOG_WARN("allocations that failed: %llu (events refused as "
                     "queue_full or failed with their reason, dispatches "

@@ -4,6 +4,7 @@
  * so every transition can be driven and checked by a unit test. */
 #include "broker/engine.h"
 
+#include "broker/affinity.h"
 #include "broker/starting.h"
 
 #include "common/idmap.h"
@@ -61,6 +62,25 @@ struct et_engine_t {
     uint32_t held;
     uint32_t dispatch_pending;
     uint32_t batch_max; /* 1: no batches */
+
+    /* Keyed dispatch (broker/affinity.h): whether any stage of a function
+     * has a key, each keyed function's key -> serial of the instance that
+     * last served it (for key_moved), the next registration's serial, and
+     * room for one pass's serving instances. */
+    uint8_t keyed[ET_STATS_FUNCTIONS_MAX];
+    et_idmap_t *key_owner[ET_STATS_FUNCTIONS_MAX];
+    uint64_t next_serial;
+    /* Bumped whenever an instance starts or stops serving (READY, BYE,
+     * lost), so a job's cached owner is computed once per membership:
+     * from 1, so that a new job (owner_gen 0) computes its owner. */
+    uint64_t members_gen;
+    /* owners[0..n_owners) are the serving instances of owners_function
+     * as of generation owners_gen (0: not loaded yet). */
+    uint64_t owners_gen;
+    uint32_t owners_function;
+    size_t n_owners;
+    et_worker_rec_t *owners[ET_POOL_WORKERS_MAX];
+    uint64_t owner_ids[ET_POOL_WORKERS_MAX];
 
     /* Room to collect jobs out of the in-flight table while walking it
      * (the walk must not change it): allocated once, so losing a worker
@@ -228,6 +248,7 @@ static void
 s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     et_pool_set_leaving(self->pool, worker);
+    self->members_gen++;
     if (worker->busy > worker->abandoned) {
         ET_LOG_WARN("worker %s lost with %u events in flight", worker->instance,
                     worker->busy - worker->abandoned);
@@ -281,6 +302,54 @@ s_undispatch(et_engine_t *self, et_worker_rec_t *worker, et_job_t **jobs,
     }
 }
 
+/* Put jobs[0..count), taken from the queue of 'function' for 'worker' (its
+ * slots taken too), in flight and send them in one message. Returns 0 when
+ * they went out (the caller takes them off the queue). Otherwise every job
+ * is back where it was, at its place in the queue, and its slot free: 1
+ * when dispatch of 'function' must stop until the next call (no memory to
+ * grow the in-flight table or to send), -1 when the worker is gone (it is
+ * forgotten: unreachable, or it stopped reading). */
+static int
+s_send_jobs(et_engine_t *self, uint32_t function, et_worker_rec_t *worker,
+            et_job_t **jobs, size_t count, uint64_t now)
+{
+    size_t in_table = 0;
+    for (; in_table < count; in_table++) {
+        jobs[in_table]->worker = worker;
+        jobs[in_table]->dispatched_mono_ns = now;
+        if (et_idmap_put(self->in_flight, jobs[in_table]->event_id,
+                         jobs[in_table]) != 0)
+            break;
+    }
+    if (in_table < count) {
+        s_undispatch(self, worker, jobs, count, in_table, now);
+        self->counters.no_memory++;
+        ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s waits",
+                            self->workflow.functions[function]);
+        return 1;
+    }
+    int rc = count == 1
+                 ? self->io.send_task(self->io.arg, worker, jobs[0])
+                 : self->io.send_tasks(self->io.arg, worker, jobs, count);
+    if (rc == 0)
+        return 0;
+    int err = errno;
+    s_undispatch(self, worker, jobs, count, count, now);
+    if (err == ENOMEM) {
+        /* Nothing went out and the worker is not to blame: forgetting it
+         * would give up on its running work for nothing. */
+        self->counters.no_memory++;
+        ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
+                            worker->instance,
+                            self->workflow.functions[function]);
+        return 1;
+    }
+    ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
+                        zmq_strerror(err));
+    s_worker_gone(self, worker, now);
+    return -1;
+}
+
 /* Send queued jobs of 'function' to free slots until one runs out: the
  * least recently used free slot's worker gets the head job, and with
  * batches as many of the following ones as it has free slots, in one
@@ -290,9 +359,16 @@ s_undispatch(et_engine_t *self, et_worker_rec_t *worker, et_job_t **jobs,
  * nothing to put back (a requeue could need memory), so it costs a delay,
  * never a slot or an event. Out of memory, dispatch stops until the next
  * call (a message, or the expiry pass every 100 ms). */
+static void s_dispatch_keyed(et_engine_t *self, uint32_t function,
+                             uint64_t now);
+
 static void
 s_dispatch_now(et_engine_t *self, uint32_t function, uint64_t now)
 {
+    if (self->keyed[function]) {
+        s_dispatch_keyed(self, function, now);
+        return;
+    }
     et_queue_t *queue = self->queues[function];
     et_job_t *jobs[ET_BATCH_MAX];
     while (et_queue_size(queue) > 0) {
@@ -304,51 +380,176 @@ s_dispatch_now(et_engine_t *self, uint32_t function, uint64_t now)
             count += et_pool_take_more(
                 self->pool, worker,
                 (uint32_t)s_batch_size(queue, self->batch_max) - 1, now);
-        size_t in_table = 0;
-        for (; in_table < count; in_table++) {
-            et_job_t *job = et_queue_peek_at(queue, in_table);
-            jobs[in_table] = job;
-            job->worker = worker;
-            job->dispatched_mono_ns = now;
-            if (et_idmap_put(self->in_flight, job->event_id, job) != 0)
-                break;
-        }
-        if (in_table < count) {
-            for (size_t i = in_table; i < count; i++)
-                jobs[i] = et_queue_peek_at(queue, i);
-            s_undispatch(self, worker, jobs, count, in_table, now);
-            self->counters.no_memory++;
-            ET_LOG_WARN_LIMITED("no memory to grow the in-flight table: %s "
-                                "waits",
-                                self->workflow.functions[function]);
+        for (size_t i = 0; i < count; i++)
+            jobs[i] = et_queue_peek_at(queue, i);
+        int rc = s_send_jobs(self, function, worker, jobs, count, now);
+        if (rc > 0)
             return;
-        }
-        int rc = count == 1
-                     ? self->io.send_task(self->io.arg, worker, jobs[0])
-                     : self->io.send_tasks(self->io.arg, worker, jobs, count);
-        if (rc != 0) {
-            int err = errno;
-            s_undispatch(self, worker, jobs, count, count, now);
-            if (err == ENOMEM) {
-                /* Nothing went out and the worker is not to blame: forgetting
-                 * it would give up on its running work for nothing. */
-                self->counters.no_memory++;
-                ET_LOG_WARN_LIMITED("no memory to send a TASK to %s: %s waits",
-                                    worker->instance,
-                                    self->workflow.functions[function]);
-                return;
-            }
-            ET_LOG_WARN_LIMITED("cannot dispatch to %s: %s", worker->instance,
-                                zmq_strerror(err));
-            /* Unreachable means the peer is gone; a full pipe means it
-             * stopped reading. Either way it gets no more work. */
-            s_worker_gone(self, worker, now);
+        if (rc < 0)
             continue;
-        }
         for (size_t i = 0; i < count; i++) {
             (void)et_queue_pop(queue); /* jobs[i], sent */
             et_hist_record(self->queue_wait[function],
                            (int64_t)(now - jobs[i]->enqueued_mono_ns));
+        }
+    }
+}
+
+/* ---- keyed dispatch -------------------------------------------------------
+ */
+
+/* Load the serving instances of 'function' for one pass's owner lookups;
+ * returns how many. */
+static size_t
+s_owners_load(et_engine_t *self, uint32_t function)
+{
+    if (self->owners_gen == self->members_gen &&
+        self->owners_function == function)
+        return self->n_owners;
+    size_t n = 0;
+    for (size_t i = 0; i < et_pool_size(self->pool); i++) {
+        et_worker_rec_t *w = et_pool_at(self->pool, i);
+        if (w->function == function && !w->leaving) {
+            self->owners[n] = w;
+            self->owner_ids[n++] = w->affinity_id;
+        }
+    }
+    self->owners_gen = self->members_gen;
+    self->owners_function = function;
+    self->n_owners = n;
+    return n;
+}
+
+/* The instance that serves 'job' (NULL: none serving), or NULL for a job
+ * whose stage has no key (any instance will do). */
+static et_worker_rec_t *
+s_owner(et_engine_t *self, et_job_t *job, size_t n_owners, int *keyed)
+{
+    *keyed =
+        job->key != ET_KEY_NONE && self->workflow.stages[job->stage].key[0];
+    if (!*keyed)
+        return NULL;
+    if (job->owner_gen != self->members_gen) {
+        size_t i = et_affinity_pick(job->key, self->owner_ids, n_owners);
+        job->owner = i < n_owners ? self->owners[i] : NULL;
+        job->owner_gen = self->members_gen;
+    }
+    return job->owner;
+}
+
+/* Could a pass dispatch anything now that 'job' joined the queue of keyed
+ * 'function'? Every other change (a slot freed, an instance joining or
+ * leaving, a retry) runs a pass itself, so after the last one only the
+ * new job can have become dispatchable: a pass runs only when it lies
+ * within the scan and its owner (any instance, for no key) has a free
+ * slot. This keeps an admission that nothing can serve from costing a
+ * whole scan. */
+static int
+s_keyed_may_dispatch(et_engine_t *self, uint32_t function, et_job_t *job)
+{
+    if (et_pool_slots_free(self->pool, function) == 0 ||
+        et_queue_size(self->queues[function]) > ET_ENGINE_KEY_SCAN_MAX)
+        return 0;
+    int keyed;
+    et_worker_rec_t *owner =
+        s_owner(self, job, s_owners_load(self, function), &keyed);
+    return !keyed || (owner && owner->busy < owner->slots);
+}
+
+/* Count a keyed job dispatched to 'worker': a move when its key was last
+ * served by another registration. Memory for the tracking is optional: a
+ * key that cannot be tracked is not counted. */
+static void
+s_key_served(et_engine_t *self, uint32_t function, const et_job_t *job,
+             const et_worker_rec_t *worker)
+{
+    self->counters.key_dispatches++;
+    et_idmap_t *map = self->key_owner[function];
+    if (!map)
+        return;
+    uintptr_t last = (uintptr_t)et_idmap_get(map, job->key);
+    uintptr_t now = (uintptr_t)worker->serial;
+    if (last == now)
+        return;
+    if (last != 0)
+        self->counters.key_moved++;
+    if (last != 0 || et_idmap_size(map) < ET_ENGINE_KEYS_TRACKED)
+        (void)et_idmap_put(map, job->key, (void *)now);
+}
+
+/* Dispatch for a function with a keyed stage: a scan from the head of its
+ * queue (at most ET_ENGINE_KEY_SCAN_MAX jobs) gives each job to its key's
+ * owner when that has a free slot (an unkeyed job to the least recently
+ * used free slot), with the following jobs for the same instance in the
+ * same message; a job whose owner is busy stays where it is, and so does
+ * every later job of its key (same owner), so one key's events leave the
+ * queue in order. Failures behave as in s_dispatch_now. */
+static void
+s_dispatch_keyed(et_engine_t *self, uint32_t function, uint64_t now)
+{
+    et_queue_t *queue = self->queues[function];
+    et_job_t *jobs[ET_BATCH_MAX];
+    size_t idx[ET_BATCH_MAX];
+    size_t n_owners = s_owners_load(self, function);
+    size_t i = 0, scanned = 0;
+    while (i < et_queue_size(queue) && scanned < ET_ENGINE_KEY_SCAN_MAX &&
+           et_pool_slots_free(self->pool, function) > 0) {
+        et_job_t *job = et_queue_peek_at(queue, i);
+        scanned++;
+        self->counters.key_scanned++;
+        int keyed;
+        et_worker_rec_t *worker = s_owner(self, job, n_owners, &keyed);
+        if (!keyed) {
+            worker = et_pool_take(self->pool, function, now);
+        } else if (!worker ||
+                   et_pool_take_more(self->pool, worker, 1, now) != 1) {
+            self->counters.key_waits++;
+            i++;
+            continue;
+        }
+        size_t count = 1;
+        jobs[0] = job;
+        idx[0] = i;
+        uint64_t bytes = zmq_msg_size(&job->payload);
+        for (size_t j = i + 1;
+             count < self->batch_max && j < et_queue_size(queue) &&
+             scanned < ET_ENGINE_KEY_SCAN_MAX && worker->busy < worker->slots;
+             j++) {
+            et_job_t *next = et_queue_peek_at(queue, j);
+            scanned++;
+            self->counters.key_scanned++;
+            int next_keyed;
+            et_worker_rec_t *owner = s_owner(self, next, n_owners, &next_keyed);
+            if (next_keyed && owner != worker)
+                continue;
+            uint64_t more = bytes + zmq_msg_size(&next->payload);
+            if (!et_codec_batch_fits(count + 1, more) ||
+                et_pool_take_more(self->pool, worker, 1, now) != 1)
+                break;
+            bytes = more;
+            jobs[count] = next;
+            idx[count++] = j;
+        }
+        int rc = s_send_jobs(self, function, worker, jobs, count, now);
+        if (rc > 0)
+            return;
+        if (rc < 0) {
+            /* Its keys have new owners and its jobs are back at the head:
+             * start over (the scan bound still holds). */
+            n_owners = s_owners_load(self, function);
+            i = 0;
+            continue;
+        }
+        /* From the back: the jobs ahead of a removed one keep their
+         * indices, so idx[] stays valid, and the job behind idx[0] moves
+         * up to index i, where the scan goes on. */
+        for (size_t k = count; k-- > 0;) {
+            (void)et_queue_remove_at(queue, idx[k]);
+            et_hist_record(self->queue_wait[function],
+                           (int64_t)(now - jobs[k]->enqueued_mono_ns));
+            if (jobs[k]->key != ET_KEY_NONE &&
+                self->workflow.stages[jobs[k]->stage].key[0])
+                s_key_served(self, function, jobs[k], worker);
         }
     }
 }
@@ -427,6 +628,17 @@ et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
     self->starting = et_starting_new(self->n_functions, ET_POOL_WORKERS_MAX);
     if (!self->starting)
         goto fail;
+    self->next_serial = 1;
+    self->members_gen = 1;
+    for (uint32_t s = 0; s < wf->n_stages; s++) {
+        uint32_t f = wf->stage_function[s];
+        if (wf->stages[s].key[0] && !self->keyed[f]) {
+            self->keyed[f] = 1;
+            self->key_owner[f] = et_idmap_new();
+            if (!self->key_owner[f])
+                goto fail;
+        }
+    }
     return self;
 fail:
     et_engine_destroy(&self);
@@ -458,6 +670,7 @@ et_engine_destroy(et_engine_t **self_p)
         et_hist_destroy(&self->service[f]);
         et_hist_destroy(&self->queue_wait[f]);
         et_hist_destroy(&self->response[f]);
+        et_idmap_destroy(&self->key_owner[f]);
     }
     et_starting_destroy(&self->starting);
     et_pool_destroy(&self->pool);
@@ -544,6 +757,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     job->intended_ns = event->intended_ns;
     job->label = event->label;
     job->stage = stage;
+    job->key = event->key;
     job->enqueued_mono_ns = now;
     job->stage_entered_mono_ns = now;
     /* Cold: nothing is there to serve it yet (scale from zero). */
@@ -560,7 +774,8 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     self->counters.in_system++;
     s_record(self, ET_RECORD_ACCEPTED, job);
     self->counters.accepted++;
-    s_dispatch(self, function, now);
+    if (!self->keyed[function] || s_keyed_may_dispatch(self, function, job))
+        s_dispatch(self, function, now);
     return ET_REASON_NONE;
 }
 
@@ -618,6 +833,9 @@ et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
     if (!worker)
         return -1;
     snprintf(worker->instance, sizeof worker->instance, "%s", ready->instance);
+    worker->affinity_id = et_affinity_id(worker->instance);
+    worker->serial = self->next_serial++;
+    self->members_gen++;
     worker->pid = ready->pid;
     worker->last_seen_mono_ns = now;
     s_dispatch(self, (uint32_t)function, now);
@@ -729,6 +947,7 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
         } else {
             job->stage++;
             job->attempt = 0;
+            job->owner_gen = 0; /* its owner there is another function's */
             job->enqueued_mono_ns = now;
             self->function_arrived[next]++;
             job->stage_entered_mono_ns = now;
@@ -788,9 +1007,13 @@ et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     uint32_t function = worker->function;
     et_pool_set_leaving(self->pool, worker);
+    self->members_gen++;
     if (worker->busy == 0)
         et_pool_remove(self->pool, &worker, now);
     s_flag_cold_if_unserved(self, function);
+    /* Its keys have new owners now: what waited for it may go to them. */
+    if (self->keyed[function])
+        s_dispatch(self, function, now);
 }
 
 static void

@@ -56,6 +56,12 @@ typedef struct {
      * as starting (it died in its init, or said READY on a new
      * connection). 0: never. */
     uint64_t start_timeout_ns;
+    /* A keyed stage (et_stage_t.key) sends every event of one key to the
+     * same serving instance of its function, chosen by rendezvous hashing
+     * (broker/affinity.h) over the function's serving instances; when that
+     * owner has no free slot the event waits while the events of other
+     * keys behind it go on (a scan of at most ET_ENGINE_KEY_SCAN_MAX
+     * queued jobs). Events without a key go to any free slot. */
     /* Most tasks in one message to a worker (with io.send_tasks): a
      * dispatch gives the worker that the least recently used free slot
      * belongs to as many of the queued jobs as it has free slots, up to
@@ -76,7 +82,22 @@ typedef struct {
      * (FAILED with its reason, never RETRY), or a dispatch put off (the
      * in-flight table could not grow, or send_task said ENOMEM). */
     uint64_t no_memory;
+    /* Keyed stages (broker/affinity.h). key_moved: dispatches of a key to
+     * another instance (registration) than the last one that served it
+     * for that function: the new owner starts that key's state from
+     * scratch (of the keys tracked, at most ET_ENGINE_KEYS_TRACKED per
+     * function). key_scanned: queued jobs a keyed dispatch looked at;
+     * key_dispatches: keyed jobs dispatched (scanned per dispatch is the
+     * cost of waiting for owners). key_waits: scans that passed over a job
+     * whose owner had no free slot. */
+    uint64_t key_moved, key_scanned, key_dispatches, key_waits;
 } et_engine_counters_t;
+
+/* Keys whose last owner the engine remembers, per keyed function. */
+#define ET_ENGINE_KEYS_TRACKED 65536
+/* Most queued jobs one keyed dispatch looks at: jobs further back wait
+ * for a later pass even when their owner is free. */
+#define ET_ENGINE_KEY_SCAN_MAX 256
 
 typedef struct et_engine_t et_engine_t;
 

@@ -189,6 +189,17 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
           "Allocations the broker could not make: an event refused "
           "(queue_full) or failed, or a dispatch put off.",
           c.no_memory);
+    s_one(prom, "eventide_keyed_dispatches_total", ET_PROM_COUNTER,
+          "Events of a keyed stage sent to their key's instance.",
+          c.key_dispatches);
+    s_one(prom, "eventide_key_moves_total", ET_PROM_COUNTER,
+          "Keyed events sent to another instance than the one that served "
+          "their key last (its state is rebuilt there).",
+          c.key_moved);
+    s_one(prom, "eventide_key_scanned_total", ET_PROM_COUNTER,
+          "Queued events keyed dispatch looked at (per keyed dispatch: "
+          "its cost).",
+          c.key_scanned);
     s_one(prom, "eventide_events_in_system", ET_PROM_GAUGE,
           "Admitted events not yet completed or failed.", c.in_system);
     s_one(prom, "eventide_bad_messages_total", ET_PROM_COUNTER,

@@ -29,7 +29,10 @@ struct et_worker_rec_t {
     /* Busy slots whose event timed out: the slot is freed only when the
      * late result comes back, since the function may still be running. */
     uint32_t abandoned;
-    int leaving; /* said BYE or was told to DRAIN: no new work */
+    int leaving;          /* said BYE or was told to DRAIN: no new work */
+    uint64_t affinity_id; /* et_affinity_id of its instance name */
+    uint64_t serial;      /* its registration, from 1: a new process is a
+                             new owner even under an old name */
     uint64_t last_seen_mono_ns;
 };
 typedef struct et_worker_rec_t et_worker_rec_t;

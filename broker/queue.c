@@ -163,6 +163,24 @@ et_queue_mark_cold(et_queue_t *self)
     return marked;
 }
 
+et_job_t *
+et_queue_remove_at(et_queue_t *self, size_t index)
+{
+    if (index >= self->size)
+        return NULL;
+    size_t mask = self->storage - 1;
+    et_job_t *job = self->ring[(self->head + index) & mask];
+    /* The jobs ahead of it move back one place: O(index), and the jobs
+     * ahead keep their indices. */
+    for (size_t i = index; i > 0; i--)
+        self->ring[(self->head + i) & mask] =
+            self->ring[(self->head + i - 1) & mask];
+    self->ring[self->head] = NULL;
+    self->head = (self->head + 1) & mask;
+    self->size--;
+    return job;
+}
+
 size_t
 et_queue_size(const et_queue_t *self)
 {

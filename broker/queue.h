@@ -18,6 +18,11 @@ typedef struct et_job_t {
     uint32_t stage;
     uint32_t attempt;
     int32_t label;
+    uint64_t key; /* the event's affinity key, or ET_KEY_NONE */
+    /* Keyed dispatch's cache of the key's owner (NULL: none serving),
+     * valid while owner_gen is the engine's membership generation. */
+    et_worker_rec_t *owner;
+    uint64_t owner_gen;
     int64_t intended_ns;       /* CLOCK_REALTIME, from the producer */
     uint64_t enqueued_mono_ns; /* entered its current queue */
     uint64_t dispatched_mono_ns;
@@ -71,6 +76,11 @@ et_job_t *et_queue_peek(const et_queue_t *self);
  * queue, or NULL when the queue holds no more than 'index' jobs. */
 et_job_t *et_queue_peek_at(const et_queue_t *self, size_t index);
 
+/* Remove and return the job 'index' places behind the head (NULL when
+ * there is none), for dispatch by key (broker/affinity.h). The jobs
+ * ahead of it keep their indices, the jobs behind it move up one. Costs
+ * O(index); needs no memory. */
+et_job_t *et_queue_remove_at(et_queue_t *self, size_t index);
 /* Remove and return the head job, or NULL when empty. */
 et_job_t *et_queue_pop(et_queue_t *self);
 

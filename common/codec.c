@@ -3,6 +3,7 @@
  * caught as EPROTO rather than misread. One concept, the wire contract, one
  * encoder and decoder per message: hence the length. */
 #include "common/codec.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <math.h>
@@ -383,13 +384,28 @@ int
 et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
 {
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, m->route ? 6 : 5) ||
-                  msgpack_pack_uint64(&pk, m->event_id) ||
-                  msgpack_pack_uint32(&pk, m->producer_id) ||
-                  msgpack_pack_int64(&pk, m->intended_ns) ||
-                  msgpack_pack_int64(&pk, m->sent_ns) ||
-                  msgpack_pack_int32(&pk, m->label) ||
-                  (m->route && msgpack_pack_uint32(&pk, m->route)));
+    /* Five fields, a sixth (route) when not 0, a seventh (key) when set:
+     * a keyed event spells its route even when it is 0. */
+    int keyed = m->key != ET_KEY_NONE;
+    int fields = keyed ? 7 : m->route ? 6 : 5;
+    int rc = msgpack_pack_array(&pk, (size_t)fields) ||
+             msgpack_pack_uint64(&pk, m->event_id) ||
+             msgpack_pack_uint32(&pk, m->producer_id) ||
+             msgpack_pack_int64(&pk, m->intended_ns) ||
+             msgpack_pack_int64(&pk, m->sent_ns) ||
+             msgpack_pack_int32(&pk, m->label);
+    if (!rc && fields >= 6)
+        rc = msgpack_pack_uint32(&pk, m->route);
+    if (!rc && keyed)
+        rc = msgpack_pack_uint64(&pk, m->key);
+    return s_done(rc);
+}
+
+uint64_t
+et_codec_key_of(const void *name, size_t size)
+{
+    uint64_t h = et_hash_u64(et_hash_fnv1a(ET_HASH_FNV_START, name, size));
+    return h == ET_KEY_NONE ? 1 : h;
 }
 
 int
@@ -398,17 +414,24 @@ et_codec_decode_event(const void *data, size_t size, et_event_t *m)
     s_reader_t r;
     if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 1) != 0)
         return -1;
-    if (r.count > 6)
+    if (r.count > 7)
         r.bad = 1;
     m->event_id = s_read_u64(&r, UINT64_MAX);
     m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
     m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
     m->sent_ns = s_read_i64(&r, 0, S_NS_MAX);
     m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
-    /* A sixth field 0 would be a second spelling of five: refused. */
-    m->route = r.count == 6 ? (uint32_t)s_read_u64(&r, ET_STAGES_MAX - 1) : 0;
+    /* A sixth field 0 without a seventh would be a second spelling of
+     * five, and a key field that says "no key" one of six: both refused. */
+    m->route = r.count >= 6 ? (uint32_t)s_read_u64(&r, ET_STAGES_MAX - 1) : 0;
     if (r.count == 6 && m->route == 0)
         r.bad = 1;
+    m->key = ET_KEY_NONE;
+    if (!r.bad && r.count == 7) {
+        m->key = s_read_u64(&r, UINT64_MAX);
+        if (m->key == ET_KEY_NONE)
+            r.bad = 1;
+    }
     return s_reader_close(&r);
 }
 

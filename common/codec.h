@@ -125,9 +125,20 @@ typedef struct {
     int32_t label;       /* ground truth, or ET_LABEL_NONE */
     /* The stage the event enters at, in a workflow whose stages are routes
      * of their own (a trace replay: one route per trace function); 0 for a
-     * chain. On the wire only when not 0 (a sixth field). */
+     * chain. On the wire as a sixth field when not 0 or when a key
+     * follows. */
     uint32_t route;
+    /* Affinity key (a 64-bit hash of the event's series or card, set by
+     * the producer from its source), or ET_KEY_NONE. On the wire only when
+     * set: a seventh field, never 0. The broker keeps it with the event
+     * through every stage. */
+    uint64_t key;
 } et_event_t;
+
+#define ET_KEY_NONE 0
+
+/* A name's key: its hash, never ET_KEY_NONE. */
+uint64_t et_codec_key_of(const void *name, size_t size);
 
 typedef struct {
     uint64_t event_id;

@@ -200,9 +200,9 @@ static int
 s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
              const char *where, char *err, size_t err_size)
 {
-    static const char *const known[] = {"function", "slots",      "timeout_ms",
-                                        "retries",  "options",    "description",
-                                        "io_delay", "init_delay", "runs"};
+    static const char *const known[] = {
+        "function",    "slots",    "timeout_ms", "retries", "options",
+        "description", "io_delay", "init_delay", "runs",    "key"};
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "%s: %s: expected an object", path, where);
         return -1;
@@ -258,6 +258,17 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
         s_dist_field(obj, "init_delay", stage->init_delay, path, where, err,
                      err_size) != 0)
         return -1;
+    json_t *k = json_object_get(obj, "key");
+    if (k) {
+        const char *name = json_is_string(k) ? json_string_value(k) : "";
+        if (strcmp(name, "series") != 0 && strcmp(name, "card") != 0) {
+            snprintf(err, err_size,
+                     "%s: %s.key: expected \"series\" or \"card\"", path,
+                     where);
+            return -1;
+        }
+        snprintf(stage->key, sizeof stage->key, "%s", name);
+    }
     stage->slots = (uint32_t)slots;
     stage->timeout_ns = (uint64_t)timeout_ms * 1000000ULL;
     stage->retries = (uint32_t)retries;

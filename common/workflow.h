@@ -19,6 +19,7 @@
 #define ET_OPTION_VALUE_MAX 256
 #define ET_WORKFLOW_PRODUCER_MAX 8
 #define ET_WORKFLOW_FILE_MAX (256 * 1024)
+#define ET_STAGE_KEY_MAX 16
 
 /* One function option, passed to the function's init as key=value; also
  * one producer default. */
@@ -42,6 +43,10 @@ typedef struct {
     char init_delay[ET_TEXT_MAX]; /* modelled cold-start init, "" = none */
     uint32_t n_options;
     et_option_t options[ET_STAGE_OPTIONS_MAX];
+    /* "key": "series" or "card" (the event's affinity key, which its
+     * producer sets from its source), "" = none: the broker sends every
+     * event of one key to the same instance (broker/affinity.h). */
+    char key[ET_STAGE_KEY_MAX];
 } et_stage_t;
 
 /* How events go through the stages. */

@@ -131,6 +131,15 @@ et_zsock_recv_monitor_event(void *monitor, uint16_t *event)
     return 1;
 }
 
+void
+et_zsock_monitor_close(void *sock, void **monitor_p)
+{
+    /* Safe when no monitor runs: NULL stops nothing. */
+    if (sock)
+        (void)zmq_socket_monitor(sock, NULL, 0);
+    et_zsock_close(monitor_p);
+}
+
 int
 et_zsock_recv(void *sock, zmq_msg_t *frames, int max, int *too_many, int flags)
 {

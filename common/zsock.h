@@ -59,6 +59,13 @@ void et_zsock_frames_close(zmq_msg_t *frames, int count);
  * one). Returns 1, 0 when none waits, or -1 with errno. */
 int et_zsock_recv_monitor_event(void *monitor, uint16_t *event);
 
+/* Stop the monitor of 'sock' (zmq_socket_monitor), then close its reader
+ * *monitor_p (may be NULL). In this order: libzmq's I/O thread sends each
+ * event to the monitor with a blocking send and does not free an event it
+ * could not send, so an event with its reader closed waits for the
+ * context's end and leaks its address frame. Before closing 'sock'. */
+void et_zsock_monitor_close(void *sock, void **monitor_p);
+
 /* Send [route] header(type) [body] [payload] as one multipart message.
  * 'route' may be NULL (no routing frame); 'body' may be NULL (no body
  * frame); 'payload', if not NULL, is sent zero-copy and left empty.

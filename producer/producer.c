@@ -75,6 +75,7 @@ typedef struct {
     int32_t label;           /* the next event's label */
     uint32_t *routes;        /* per-stage workflow: trace function -> stage */
     uint32_t route;          /* the next event's route */
+    uint64_t key;            /* and its affinity key, or ET_KEY_NONE */
     et_producer_plan_t plan; /* the schedule's limit, what HELLO says */
     /* time-driven (nab with a speed-up): offsets follow the timestamps */
     double time0_s;              /* the first sample's time */
@@ -361,7 +362,8 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
                         .intended_ns = intended_ns + correction,
                         .sent_ns = et_clock_real_ns() + correction,
                         .label = run->label,
-                        .route = run->route};
+                        .route = run->route,
+                        .key = run->key};
     msgpack_sbuffer_clear(&run->body);
     if (et_codec_encode_event(&run->body, &event) != 0) {
         zmq_msg_close(&payload);
@@ -637,6 +639,7 @@ s_next_event(s_run_t *run, int64_t *offset_ns, int *cut)
                             &event_time_s);
         if (rc <= 0)
             goto ended;
+        run->key = et_source_key(run->source);
         if (run->scheduled == 0)
             run->time0_s = event_time_s;
         /* A sample earlier than the one before goes out at once. */
@@ -667,6 +670,7 @@ s_next_event(s_run_t *run, int64_t *offset_ns, int *cut)
                             &event_time_s);
         if (rc <= 0)
             goto ended;
+        run->key = et_source_key(run->source);
     }
     if (*offset_ns >= run->plan.limit_ns) {
         *cut = 1;
@@ -807,6 +811,7 @@ s_on_reading(const void *payload, size_t size, void *arg)
         run->failed = 1;
         return;
     }
+    run->key = et_codec_key_of(reading.series, strlen(reading.series));
     run->label = run->labels
                      ? et_labels_find(run->labels, reading.series,
                                       (int64_t)llround(reading.ts * 1e9))

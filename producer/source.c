@@ -39,6 +39,7 @@ struct et_source_t {
     int64_t max_ts_ns;
     uint64_t backwards;
     et_labels_t *labels; /* --labels, or NULL */
+    uint64_t key;        /* the last event's affinity key (et_source_key) */
 };
 
 void
@@ -324,6 +325,7 @@ et_source_next(et_source_t *self, const et_source_request_t *request,
         rc = s_pack_synthetic(self, request, &pk);
         *label = ET_LABEL_NONE;
         *event_time_s = 0;
+        self->key = ET_KEY_NONE;
         break;
     case ET_SOURCE_FRAUD: {
         et_tx_t tx;
@@ -331,6 +333,7 @@ et_source_next(et_source_t *self, const et_source_request_t *request,
         rc = et_txgen_pack(&tx, &pk);
         *label = tx.label == 0 || tx.label == 1 ? tx.label : ET_LABEL_NONE;
         *event_time_s = tx.ts;
+        self->key = et_codec_key_of(&tx.card, sizeof tx.card);
         break;
     }
     case ET_SOURCE_NAB: {
@@ -340,6 +343,7 @@ et_source_next(et_source_t *self, const et_source_request_t *request,
         rc = s_pack_nab(self, sample, &pk);
         *label = s_nab_label(self, sample->ts_ns);
         *event_time_s = (double)sample->ts_ns / 1e9;
+        self->key = et_codec_key_of(self->series, strlen(self->series));
         break;
     }
     }
@@ -348,6 +352,12 @@ et_source_next(et_source_t *self, const et_source_request_t *request,
         return -1;
     }
     return 1;
+}
+
+uint64_t
+et_source_key(const et_source_t *self)
+{
+    return self->key;
 }
 
 int

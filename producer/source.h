@@ -74,6 +74,10 @@ int et_source_next(et_source_t *self, const et_source_request_t *request,
                    msgpack_sbuffer *payload, int32_t *label,
                    double *event_time_s);
 
+/* The affinity key of the event et_source_next wrote last: the hash of
+ * its series (nab) or card (fraud), ET_KEY_NONE for synthetic. */
+uint64_t et_source_key(const et_source_t *self);
+
 /* For finite (replayed) sources: the number of events, the first event's
  * time and the latest event time, in seconds. Returns 1 and fills the
  * outputs (any may be NULL), or 0 for an endless source. */

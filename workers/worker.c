@@ -994,7 +994,7 @@ et_worker_destroy(et_worker_t **self_p)
     et_slots_destroy(&w->slots);
     if (w->fn_ready)
         w->def->fini(&w->fn_state);
-    et_zsock_close(&w->monitor);
+    et_zsock_monitor_close(w->broker, &w->monitor);
     et_zsock_close(&w->collector);
     et_zsock_close(&w->broker);
     if (w->ctx) {

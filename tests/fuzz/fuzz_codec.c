@@ -73,6 +73,7 @@ s_cmp_event(const char *w, const et_event_t *a, const et_event_t *b)
     S_EQ(w, a, b, intended_ns);
     S_EQ(w, a, b, sent_ns);
     S_EQ(w, a, b, label);
+    S_EQ(w, a, b, key);
 }
 
 static void

@@ -70,9 +70,13 @@ s_codec(void)
     rc |= s_write_buf("codec", "header-register", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_STARTING);
     rc |= s_write_buf("codec", "header-starting", &b);
-    et_event_t ev = {42, 3, 1700000000000000000, 1700000000000100000, 1, 0};
+    et_event_t ev = {42, 3, 1700000000000000000, 1700000000000100000,
+                     1,  0, ET_KEY_NONE};
     rc |= et_codec_encode_event(&b, &ev);
     rc |= s_write_buf("codec", "event", &b);
+    ev.key = 0x8badf00d12345678ULL; /* a keyed event: six fields */
+    rc |= et_codec_encode_event(&b, &ev);
+    rc |= s_write_buf("codec", "event-keyed", &b);
     et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000};
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject", &b);

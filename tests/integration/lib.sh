@@ -38,13 +38,6 @@ et_cleanup() {
 ET_EXTRA_PIDS=()
 trap et_cleanup EXIT
 
-# tolerate_libzmq_teardown_leaks: for the tests that kill, stop or cut
-# off a central process, LeakSanitizer passes over blocks leaked inside
-# libzmq (why: libzmq_teardown.supp); reported as "Suppressions used".
-tolerate_libzmq_teardown_leaks() {
-  export LSAN_OPTIONS="suppressions=$ET_ROOT/tests/integration/libzmq_teardown.supp:print_suppressions=1${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-}
-
 # launcher_only_test WHAT: skips (77) in the ASan build a test whose
 # subject is the launcher (WHAT), not the C code: its processes run paths
 # that other integration tests run under ASan, and running it twice would

@@ -5,7 +5,6 @@
 # completed + failed + rejected + lost, every lost event under a reason in
 # events.lost_reasons, and every log in OUT.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 out="$ET_TMP/out"
 # Two workers at 20 ms for 200 events/s: more than they can serve, so the

@@ -8,7 +8,6 @@
 # (events lost in the crashes are counted lost: no reason yet). No timing
 # assertions: only generous waits.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 out="$ET_TMP/out"
 "$EVENTIDE" up --workflow synthetic --service exp:5ms --workers 3 \

@@ -6,7 +6,6 @@
 # file: --backlog-memory is tiny here) and replays it. The run ends with
 # summary.json, every sent event accounted, none lost, no record dropped.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 STOP_S=12
 out="$ET_TMP/out"

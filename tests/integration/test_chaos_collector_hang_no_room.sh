@@ -5,7 +5,6 @@
 # counted: summary.json has broker.records_dropped > 0, and the events
 # whose records were dropped are lost with a reason, never silently.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 out="$ET_TMP/out"
 "$EVENTIDE" run --workflow synthetic --service const:2ms --workers 1 \

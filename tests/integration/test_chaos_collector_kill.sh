@@ -8,7 +8,6 @@
 # often than the launcher restarts it (3 times) ends the run without
 # results: the second part.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 out="$ET_TMP/out"
 "$EVENTIDE" run --workflow synthetic --service const:5ms --workers 1 \

@@ -11,7 +11,6 @@
 # generous waits.
 # Skips (exit 0) only when namespaces cannot be created here.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 . "$(dirname "$0")/netns_lib.sh"
 ns_prefix="et-part-$$"

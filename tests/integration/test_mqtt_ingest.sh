@@ -9,7 +9,6 @@
 # The sink also publishes every decision over MQTT (mqtt=), to a second
 # mosquitto of the test's own: one message per decision, under its topic.
 . "$(dirname "$0")/lib.sh"
-tolerate_libzmq_teardown_leaks
 
 # The decisions' mosquitto, on a free port, and a subscriber whose
 # persistent session exists before the first decision is published.

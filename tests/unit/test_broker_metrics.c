@@ -118,6 +118,8 @@ test_broker_metrics_follow_the_engine(void **state)
     assert_int_equal(prom_value(t, "eventide_bad_messages_total"), 3);
     assert_int_equal(prom_value(t, "eventide_records_dropped_total"), 4);
     assert_int_equal(prom_value(t, "eventide_memory_failures_total"), 0);
+    assert_int_equal(prom_value(t, "eventide_key_moves_total"), 0);
+    assert_int_equal(prom_value(t, "eventide_keyed_dispatches_total"), 0);
 
     /* Two events wait (one cold), a third is refused: the queue holds 2. */
     assert_int_equal(s_event(engine, 1, T0), ET_REASON_NONE);

@@ -1093,9 +1093,9 @@ test_codec_event_round_trips(void **state)
     }
 }
 
-/* EVENT's route: a sixth field only when not 0; 0 there is a second
- * spelling of five fields and is refused, as are a route beyond the
- * stages and a seventh field. */
+/* EVENT's route: a sixth field only when not 0 (or when a key follows as
+ * a seventh); six fields with route 0 are a second spelling of five and
+ * are refused, as are a route beyond the stages and an eighth field. */
 static void
 s_event_fields(msgpack_sbuffer *b, int n, uint64_t route)
 {
@@ -1136,8 +1136,9 @@ test_codec_event_route(void **state)
         int n;
         uint64_t route;
         int rc;
-    } cases[] = {
-        {6, 3, 0}, {6, 0, -1}, {6, ET_STAGES_MAX, -1}, {7, 3, -1}, {4, 0, -1}};
+    } cases[] = {{6, 3, 0}, {6, 0, -1}, {6, ET_STAGES_MAX, -1},
+                 {7, 3, 0}, {7, 0, -1}, {8, 3, -1},
+                 {4, 0, -1}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         msgpack_sbuffer_clear(&c);
         s_event_fields(&c, cases[i].n, cases[i].route);
@@ -1148,6 +1149,66 @@ test_codec_event_route(void **state)
     }
     msgpack_sbuffer_destroy(&b);
     msgpack_sbuffer_destroy(&c);
+}
+
+/* The affinity key: a seventh field when set (after the route, 0 when
+ * none), absent when not; a key field of 0 (the "no key" value) or an
+ * eighth field is malformed. */
+static void
+test_codec_event_key_round_trips_and_bad_keys_are_rejected(void **state)
+{
+    (void)state;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    et_event_t in = s_event();
+    in.key = et_codec_key_of("machine_temperature", 19);
+    assert_true(in.key != ET_KEY_NONE);
+    assert_true(in.key == et_codec_key_of("machine_temperature", 19));
+    assert_true(in.key != et_codec_key_of("nyc_taxi", 8));
+    assert_int_equal(et_codec_encode_event(&b, &in), 0);
+    et_event_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_event(b.data, b.size, &out), 0);
+    assert_true(out.key == in.key);
+    assert_true(out.event_id == in.event_id);
+    assert_int_equal(out.route, 0);
+    assert_int_equal((unsigned char)b.data[0], 0x97); /* route 0 spelled */
+
+    /* Unkeyed: five fields on the wire, ET_KEY_NONE decoded. */
+    msgpack_sbuffer_clear(&b);
+    in.key = ET_KEY_NONE;
+    assert_int_equal(et_codec_encode_event(&b, &in), 0);
+    assert_int_equal((unsigned char)b.data[0], 0x95);
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_event(b.data, b.size, &out), 0);
+    assert_true(out.key == ET_KEY_NONE);
+
+    /* Hand-made bodies: key 0, a key of the wrong type, an eighth field. */
+    for (int bad = 0; bad < 4; bad++) {
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        assert_int_equal(msgpack_pack_array(&pk, bad == 2 ? 8 : 7), 0);
+        msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_uint32(&pk, 1);
+        msgpack_pack_int64(&pk, 1);
+        msgpack_pack_int64(&pk, 1);
+        msgpack_pack_int32(&pk, -1);
+        msgpack_pack_uint32(&pk, 0); /* the route */
+        if (bad == 0)
+            msgpack_pack_uint64(&pk, 0);
+        else if (bad == 1)
+            msgpack_pack_str_with_body(&pk, "series", 6);
+        else if (bad == 2) {
+            msgpack_pack_uint64(&pk, 5);
+            msgpack_pack_uint64(&pk, 5);
+        } else
+            msgpack_pack_int64(&pk, -5);
+        errno = 0;
+        assert_int_equal(et_codec_decode_event(b.data, b.size, &out), -1);
+        assert_int_equal(errno, EPROTO);
+    }
+    msgpack_sbuffer_destroy(&b);
 }
 
 static void
@@ -2700,6 +2761,8 @@ main(void)
         cmocka_unit_test(test_codec_header_round_trips_every_type),
         cmocka_unit_test(test_codec_event_round_trips),
         cmocka_unit_test(test_codec_event_route),
+        cmocka_unit_test(
+            test_codec_event_key_round_trips_and_bad_keys_are_rejected),
         cmocka_unit_test(test_codec_reject_round_trips),
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_hello_round_trips),

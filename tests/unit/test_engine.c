@@ -14,6 +14,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "broker/affinity.h"
 #include "broker/engine.h"
 #include "common/idmap.h"
 #include "common/log.h"
@@ -1625,20 +1626,40 @@ test_engine_batch_send_failures_keep_every_job_queued(void **state)
     s_check_accounting();
 }
 
-/* Offer event 'id' on 'route'. */
+/* Offer event 'id' on 'route' with affinity key 'key' (16 bytes of
+ * payload). */
 static et_reason_t
-s_event_on(uint64_t id, uint32_t route, uint64_t now)
+s_event_full(uint64_t id, uint32_t route, uint64_t key, uint64_t now)
 {
     et_event_t event = {.event_id = id,
                         .producer_id = 1,
                         .intended_ns = (int64_t)id,
                         .label = ET_LABEL_NONE,
-                        .route = route};
+                        .route = route,
+                        .key = key};
     zmq_msg_t payload;
-    assert_int_equal(zmq_msg_init_size(&payload, 4), 0);
+    assert_int_equal(zmq_msg_init_size(&payload, 16), 0);
+    memset(zmq_msg_data(&payload), (int)(id & 0xff), 16);
     et_reason_t reason = et_engine_admit(s_fx.engine, &event, &payload, now);
     zmq_msg_close(&payload);
     return reason;
+}
+
+/* Offer event 'id' on 'route'. */
+static et_reason_t
+s_event_on(uint64_t id, uint32_t route, uint64_t now)
+{
+    return s_event_full(id, route, ET_KEY_NONE, now);
+}
+
+/* ---- keyed stages -----------------------------------------------------------
+ */
+
+/* Offer event 'id' with affinity key 'key'. */
+static et_reason_t
+s_event_key(uint64_t id, uint64_t key, uint64_t now)
+{
+    return s_event_full(id, 0, key, now);
 }
 
 /* A per-stage workflow (a trace replay's): each event runs the stage its
@@ -1686,6 +1707,252 @@ test_engine_chain_refuses_a_route(void **state)
     assert_int_equal(s_event_on(1, 1, 1), ET_REASON_BAD_PAYLOAD);
     assert_int_equal(s_event_on(2, 0, 1), ET_REASON_NONE);
     assert_int_equal(et_engine_counters(s_fx.engine).rejected, 1);
+}
+
+/* A key that rendezvous hashing gives to 'route' among the instances of
+ * routes[0..n) (s_ready names an instance ROUTE-inst). */
+static uint64_t
+s_key_of(const char *route, const char *const *routes, size_t n)
+{
+    uint64_t ids[8];
+    size_t mine = n;
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s-inst", routes[i]);
+        ids[i] = et_affinity_id(name);
+        if (strcmp(routes[i], route) == 0)
+            mine = i;
+    }
+    assert_true(mine < n);
+    for (uint64_t key = 1;; key++)
+        if (et_affinity_pick(key, ids, n) == mine)
+            return key;
+}
+
+/* A one-stage workflow whose stage is keyed. */
+static const et_workflow_t *
+s_keyed_workflow(uint32_t retries)
+{
+    const et_workflow_t *wf = s_workflow(retries, 10 * S_SEC, "a", NULL);
+    snprintf(s_fx.wf.stages[0].key, sizeof s_fx.wf.stages[0].key, "series");
+    return wf;
+}
+
+/* Each key goes to its owner; an event whose owner is busy waits, and the
+ * events of other keys behind it are served meanwhile; once the owner is
+ * free it gets the waiting event, in the key's order. */
+static void
+test_engine_keyed_owner_busy_other_keys_still_served(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine(s_keyed_workflow(2), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2), kb = s_key_of("B", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(2, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(3, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(4, kb, T0), ET_REASON_NONE);
+    // B was free, but 2 and 3 are A's: only 4 (behind them) goes to B.
+    assert_int_equal(s_fx.n_tasks, 2);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_expect_task(1, "B", 4, 0, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 2);
+    // B frees up first: nothing of A's key goes there.
+    assert_int_equal(s_result("B", 4, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_int_equal(s_fx.n_tasks, 2);
+    // A frees up: 2, then 3, in order.
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    s_expect_task(2, "A", 2, 0, 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    s_expect_task(3, "A", 3, 0, 0);
+    assert_int_equal(s_result("A", 3, 0, 0, ET_STATUS_OK, T0 + 4), 0);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.completed, 4);
+    assert_int_equal(c.key_dispatches, 4);
+    assert_int_equal(c.key_moved, 0);
+    assert_true(c.key_waits >= 2);
+    s_check_accounting();
+}
+
+/* Events without a key, in a keyed stage, go to any free slot. */
+static void
+test_engine_keyed_stage_serves_unkeyed_events_anywhere(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine(s_keyed_workflow(2), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(2, ET_KEY_NONE, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_expect_task(1, "B", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_dispatches, 1);
+    s_check_accounting();
+}
+
+/* An owner that leaves (BYE) gives its keys to the others at once: what
+ * waited for it goes to the key's new owner, counted as a key moved. */
+static void
+test_engine_keyed_owner_leaves_keys_move(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine(s_keyed_workflow(2), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(2, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 1);
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 1), T0 + 1);
+    assert_int_equal(s_fx.n_tasks, 2);
+    s_expect_task(1, "B", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_moved, 1);
+    // A's last result still counts; then A is gone.
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 2);
+    s_check_accounting();
+}
+
+/* A new instance takes the keys it now wins: the next event of such a key
+ * goes to it, not to the instance that served the key so far. */
+static void
+test_engine_keyed_joiner_takes_its_keys(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine(s_keyed_workflow(2), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    uint64_t kb = s_key_of("B", routes, 2);
+    assert_int_equal(s_event_key(1, kb, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(2, kb, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0); /* the only instance owns every key */
+    s_ready("B", "a", 1, T0 + 1);
+    s_expect_task(1, "B", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_moved, 1);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + 3), 0);
+    s_check_accounting();
+}
+
+/* A retry after its owner was lost goes to the key's new owner, and so do
+ * the key's later events. */
+static void
+test_engine_keyed_retry_goes_to_the_new_owner(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine(s_keyed_workflow(2), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    assert_non_null(s_worker("B", T0 + 2 * S_SEC));
+    et_engine_expire(s_fx.engine, T0 + 3 * S_SEC); /* A is lost */
+    assert_int_equal(s_count(ET_RECORD_RETRY, ET_REASON_WORKER_LOST), 1);
+    s_expect_task(1, "B", 1, 0, 1);
+    assert_int_equal(s_event_key(2, ka, T0 + 3 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_result("B", 1, 0, 1, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
+    s_expect_task(2, "B", 2, 0, 0);
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + 5 * S_SEC), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_moved, 1);
+    s_check_accounting();
+}
+
+/* With batches, each owner gets its keys' events in one TASKS, in queue
+ * order, even when the keys are interleaved in the queue. */
+static void
+test_engine_keyed_batches_carry_one_owners_events(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine_batch(s_keyed_workflow(0), 100, 64, 4096);
+    s_ready("A", "a", 4, T0);
+    s_ready("B", "a", 4, T0);
+    uint64_t ka = s_key_of("A", routes, 2), kb = s_key_of("B", routes, 2);
+    et_engine_hold(s_fx.engine);
+    for (uint64_t id = 1; id <= 8; id++)
+        assert_int_equal(s_event_key(id, id % 2 ? ka : kb, T0), ET_REASON_NONE);
+    et_engine_release(s_fx.engine, T0);
+    assert_int_equal(s_fx.n_messages, 2);
+    assert_int_equal(s_fx.batch_sizes[0], 4);
+    assert_int_equal(s_fx.batch_sizes[1], 4);
+    for (size_t i = 0; i < 8; i++) {
+        const s_task_t *t = &s_fx.tasks[i];
+        assert_string_equal(t->route, t->event_id % 2 ? "A" : "B");
+    }
+    s_expect_task(0, "A", 1, 0, 0);
+    s_expect_task(3, "A", 7, 0, 0);
+    s_expect_task(4, "B", 2, 0, 0);
+    s_expect_task(7, "B", 8, 0, 0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 0);
+    s_check_accounting();
+}
+
+/* The scan for a free owner is bounded: one pass looks at no more than
+ * ET_ENGINE_KEY_SCAN_MAX queued jobs, however many wait for a busy one. */
+static void
+test_engine_keyed_scan_is_bounded(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine(s_keyed_workflow(0), 4 * ET_ENGINE_KEY_SCAN_MAX, 1 << 30);
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2), kb = s_key_of("B", routes, 2);
+    uint64_t id = 1;
+    for (; id <= 2 * ET_ENGINE_KEY_SCAN_MAX; id++)
+        assert_int_equal(s_event_key(id, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_event_key(id, kb, T0), ET_REASON_NONE);
+    // B's event is not served by this admission: it is beyond the scan.
+    s_expect_task(0, "A", 1, 0, 0);
+    uint64_t scanned = et_engine_counters(s_fx.engine).key_scanned;
+    et_engine_expire(s_fx.engine, T0 + 1);
+    uint64_t pass = et_engine_counters(s_fx.engine).key_scanned - scanned;
+    assert_true(pass <= ET_ENGINE_KEY_SCAN_MAX);
+    assert_int_equal(s_fx.n_tasks, 1);
+    s_check_accounting();
+}
+
+/* Two keyed stages of different functions: each stage's owner is chosen
+ * among that function's instances (an owner remembered for the first
+ * stage is not reused for the second). */
+static void
+test_engine_keyed_stages_choose_owners_per_function(void **state)
+{
+    (void)state;
+    static const char *const routes_a[] = {"A1", "A2"};
+    s_workflow(2, 10 * S_SEC, "p", "a", NULL);
+    snprintf(s_fx.wf.stages[0].key, sizeof s_fx.wf.stages[0].key, "series");
+    snprintf(s_fx.wf.stages[1].key, sizeof s_fx.wf.stages[1].key, "series");
+    s_engine(&s_fx.wf, 100, 1 << 20);
+    s_ready("P1", "p", 1, T0);
+    s_ready("P2", "p", 1, T0);
+    s_ready("A1", "a", 1, T0);
+    s_ready("A2", "a", 1, T0);
+    for (int owner = 0; owner < 2; owner++) {
+        uint64_t key = s_key_of(routes_a[owner], routes_a, 2);
+        uint64_t id = 10 + (uint64_t)owner;
+        size_t first = s_fx.n_tasks;
+        assert_int_equal(s_event_key(id, key, T0), ET_REASON_NONE);
+        assert_int_equal(s_fx.n_tasks, first + 1);
+        const char *p = s_fx.tasks[first].route;
+        assert_true(p[0] == 'P');
+        assert_int_equal(s_result(p, id, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+        s_expect_task(first + 1, routes_a[owner], id, 1, 0);
+        assert_int_equal(
+            s_result(routes_a[owner], id, 1, 0, ET_STATUS_OK, T0 + 2), 0);
+    }
+    assert_int_equal(et_engine_counters(s_fx.engine).completed, 2);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_moved, 0);
+    s_check_accounting();
 }
 
 int
@@ -1736,6 +2003,14 @@ main(void)
         S_TEST(test_engine_results_batch_settles_each_and_refills_at_once),
         S_TEST(test_engine_hold_never_refuses_what_a_free_slot_takes),
         S_TEST(test_engine_batch_send_failures_keep_every_job_queued),
+        S_TEST(test_engine_keyed_owner_busy_other_keys_still_served),
+        S_TEST(test_engine_keyed_stage_serves_unkeyed_events_anywhere),
+        S_TEST(test_engine_keyed_owner_leaves_keys_move),
+        S_TEST(test_engine_keyed_joiner_takes_its_keys),
+        S_TEST(test_engine_keyed_retry_goes_to_the_new_owner),
+        S_TEST(test_engine_keyed_batches_carry_one_owners_events),
+        S_TEST(test_engine_keyed_scan_is_bounded),
+        S_TEST(test_engine_keyed_stages_choose_owners_per_function),
 #undef S_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

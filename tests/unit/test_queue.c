@@ -105,6 +105,43 @@ test_queue_pops_in_fifo_order(void **state)
     et_queue_destroy(&q);
 }
 
+/* Removal from the middle (keyed dispatch): the jobs ahead keep their
+ * indices, the rest keep their order; across the ring's wrap too. */
+static void
+test_queue_remove_at_keeps_the_order(void **state)
+{
+    (void)state;
+    et_queue_t *q = et_queue_new(100);
+    assert_non_null(q);
+    /* Move the head forward so that the ring wraps. */
+    for (uint64_t i = 1; i <= 12; i++)
+        assert_int_equal(et_queue_push_tail(q, s_job(100 + i, 0)), 0);
+    for (uint64_t i = 1; i <= 12; i++)
+        s_pop_expect(q, 100 + i);
+    for (uint64_t i = 1; i <= 10; i++)
+        assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
+    assert_null(et_queue_remove_at(q, 10));
+    et_job_t *job = et_queue_remove_at(q, 6); /* 7 */
+    assert_true(job->event_id == 7);
+    et_job_destroy(&job);
+    job = et_queue_remove_at(q, 2); /* 3; 1 and 2 keep indices 0 and 1 */
+    assert_true(job->event_id == 3);
+    et_job_destroy(&job);
+    assert_true(et_queue_peek_at(q, 1)->event_id == 2);
+    job = et_queue_remove_at(q, 0);
+    assert_true(job->event_id == 1);
+    et_job_destroy(&job);
+    job = et_queue_remove_at(q, 6); /* the tail, 10 */
+    assert_true(job->event_id == 10);
+    et_job_destroy(&job);
+    assert_int_equal(et_queue_size(q), 6);
+    static const uint64_t rest[] = {2, 4, 5, 6, 8, 9};
+    for (size_t i = 0; i < 6; i++)
+        s_pop_expect(q, rest[i]);
+    assert_int_equal(et_queue_size(q), 0);
+    et_queue_destroy(&q);
+}
+
 static void
 test_queue_push_tail_rejects_when_full(void **state)
 {
@@ -281,6 +318,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_new_rejects_zero_cap),
         cmocka_unit_test(test_queue_pops_in_fifo_order),
+        cmocka_unit_test(test_queue_remove_at_keeps_the_order),
         cmocka_unit_test(test_queue_push_tail_rejects_when_full),
         cmocka_unit_test(test_queue_push_head_goes_first_and_may_exceed_cap),
         cmocka_unit_test(test_queue_push_admitted_ignores_bound),

@@ -255,6 +255,39 @@ test_workflow_routing_and_runs(void **state)
     }
 }
 
+/* "key": "series" or "card" on a stage; anything else names its field. */
+static void
+test_workflow_stage_key_is_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        const char *expect; /* NULL: refused */
+    } cases[] = {
+        {"\"series\"", "series"}, {"\"card\"", "card"}, {"\"\"", NULL},
+        {"\"user\"", NULL},       {"1", NULL},          {"[\"card\"]", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"name\": \"k\", \"stages\": [{\"function\": \"noop\"}, "
+                 "{\"function\": \"anomaly\", \"key\": %s}]}",
+                 cases[i].key);
+        const char *path = s_write("k.json", text);
+        et_workflow_t wf;
+        char err[512] = "";
+        int rc = et_workflow_load(&wf, path, err, sizeof err);
+        if (cases[i].expect) {
+            if (rc != 0)
+                fail_msg("case %zu: %s", i, err);
+            assert_string_equal(wf.stages[0].key, "");
+            assert_string_equal(wf.stages[1].key, cases[i].expect);
+        } else if (rc == 0 || !strstr(err, "stages[1].key: expected")) {
+            fail_msg("case %zu: rc %d, '%s'", i, rc, err);
+        }
+    }
+}
+
 static void
 test_workflow_producer_block_is_checked(void **state)
 {
@@ -383,6 +416,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_workflow_routing_and_runs, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_workflow_producer_block_is_checked,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_workflow_stage_key_is_checked,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_workflow_bad_stage_fields_name_file_and_field, s_setup,
