@@ -196,6 +196,12 @@ s_codec(void)
     rc |= s_write_buf("codec", "records-empty", &b);
     rc |= et_codec_encode_records(&b, recs, 4);
     rc |= s_write_buf("codec", "records", &b);
+    /* A SERVED record (common/served.h) among others. */
+    et_record_t served[2] = {recs[1], recs[3]};
+    served[0].kind = ET_RECORD_SERVED;
+    served[0].reason = ET_REASON_FILTERED;
+    rc |= et_codec_encode_records(&b, served, 2);
+    rc |= s_write_buf("codec", "records-served", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_CLOCK);
     rc |= s_write_buf("codec", "header-clock", &b);
     et_time_req_t time_req = {5, 1700000000000000000};
