@@ -53,6 +53,12 @@ port="$(sed -n 's/^listener \([0-9]*\) .*/\1/p' "$conf")"
 # pub [mosquitto_pub options]: one message to the run's topic, QoS 1.
 pub() { mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "$topic" "$@"; }
 
+# The device's readings flow first: a probe device below that ends before
+# the producer has seen the real one would end the input (every device seen
+# has sent its end marker), and mosquitto delivers in the order it took.
+mosquitto_sub -h 127.0.0.1 -p "$port" -t "$topic" -C 200 -W 20 >/dev/null ||
+  fail "no readings on $topic"
+
 # Malformed: not JSON, a reading without its value, a value of the wrong
 # type, more than the 4096 bytes a payload may have, msgpack that is not a
 # map: counted and skipped.
@@ -75,10 +81,8 @@ pub -f "$ET_TMP/b2.bin"
 pub -m '{"device":"probe-b","end":true,"count":3}'
 probe_events=3
 
-# Restart mosquitto once the devices' readings flow: SIGTERM (it saves its
-# store), then the same config on the same port, as the launcher would.
-mosquitto_sub -h 127.0.0.1 -p "$port" -t "$topic" -C 200 -W 20 >/dev/null ||
-  fail "no readings on $topic"
+# Restart mosquitto: SIGTERM (it saves its store), then the same config on
+# the same port, as the launcher would.
 old="$(cat "$run/pids/mosquitto.pid")"
 kill -TERM "$old"
 for _ in $(seq 200); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
