@@ -7,7 +7,10 @@
  * work (a slot that finishes while tasks are queued takes the next
  * without sleeping), and the main thread's eventfd is written only when
  * the finished queue goes from empty to not empty (one wake-up for every
- * result that piles up while the main thread is busy). */
+ * result that piles up while the main thread is busy). A slot whose task
+ * is the only one in flight may answer it itself (cfg->answer): at light
+ * load that saves the main thread's wake-up, and at load, when several
+ * finish together, the main thread still answers them in one batch. */
 #include "workers/slots.h"
 
 #include "common/clock.h"
@@ -61,6 +64,9 @@ struct et_slots_t {
     unsigned done_head, done_count;
     unsigned waiting; /* slots asleep on 'work' */
     int stopping;
+    unsigned in_flight;        /* tasks queued or being served */
+    unsigned answered;         /* answered by their slot, still in n_busy */
+    uint64_t answered_last_ns; /* latest such answer since et_slots_reap */
 
     /* Main thread only. */
     s_slot_t slots[ET_SLOTS_MAX];
@@ -190,7 +196,30 @@ s_slot_main(void *arg)
                 &done.output);
         zmq_msg_close(&input);
 
+        int answered = 0, wake = 0;
+        if (cfg->answer) {
+            pthread_mutex_lock(&self->lock);
+            int alone = self->in_flight == 1 && self->done_count == 0;
+            pthread_mutex_unlock(&self->lock);
+            if (alone)
+                answered = cfg->answer(cfg->answer_arg, slot->index,
+                                       &done.reply, &done.output, &sbuf, &wake);
+        }
+
         pthread_mutex_lock(&self->lock);
+        self->in_flight--;
+        if (answered) {
+            self->answered++;
+            self->answered_last_ns = et_clock_mono_ns();
+            if (cfg->wake_when_idle && self->in_flight == 0)
+                wake = 1;
+            if (wake) {
+                pthread_mutex_unlock(&self->lock);
+                s_wake_main(self);
+                pthread_mutex_lock(&self->lock);
+            }
+            continue;
+        }
         unsigned tail = (self->done_head + self->done_count) % ET_SLOTS_MAX;
         self->done[tail].reply = done.reply;
         self->done[tail].slot = done.slot;
@@ -290,12 +319,17 @@ size_t
 et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
                        zmq_msg_t *payloads, size_t count)
 {
+    pthread_mutex_lock(&self->lock);
+    /* Tasks the slots answered themselves are free again. */
+    self->n_busy -= self->answered;
+    self->answered = 0;
     size_t room = self->n_started - self->n_busy;
     if (count > room)
         count = room;
-    if (count == 0)
+    if (count == 0) {
+        pthread_mutex_unlock(&self->lock);
         return 0;
-    pthread_mutex_lock(&self->lock);
+    }
     for (size_t i = 0; i < count; i++) {
         unsigned tail = (self->tasks_head + self->tasks_count) % ET_SLOTS_MAX;
         self->tasks[tail].task = tasks[i];
@@ -303,6 +337,7 @@ et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
         zmq_msg_move(&self->tasks[tail].payload, &payloads[i]);
         self->tasks_count++;
     }
+    self->in_flight += (unsigned)count;
     /* One sleeping slot per task, at most: each takes one. */
     unsigned wake =
         self->waiting < self->tasks_count ? self->waiting : self->tasks_count;
@@ -313,6 +348,20 @@ et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
         pthread_cond_signal(&self->work);
     self->n_busy += (unsigned)count;
     return count;
+}
+
+int
+et_slots_reap(et_slots_t *self, uint64_t *last_ns)
+{
+    pthread_mutex_lock(&self->lock);
+    self->n_busy -= self->answered;
+    self->answered = 0;
+    uint64_t last = self->answered_last_ns;
+    self->answered_last_ns = 0;
+    pthread_mutex_unlock(&self->lock);
+    if (last_ns)
+        *last_ns = last;
+    return last != 0;
 }
 
 int

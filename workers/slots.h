@@ -18,16 +18,6 @@
 
 typedef struct et_slots_t et_slots_t;
 
-/* What the slots run; read-only while they run. */
-typedef struct {
-    const et_function_def_t *def; /* handle() is called from the slots */
-    void *fn_state;               /* after a successful init */
-    unsigned count;               /* 1..ET_SLOTS_MAX */
-    uint64_t seed;                /* the slots' modelled delays */
-    const et_dist_t *io_delay;    /* after each call, or NULL */
-    size_t max_payload;           /* larger outputs are not sent */
-} et_slots_config_t;
-
 /* One finished task, as its slot reports it: the main thread validates
  * it (the slots never log per event, so rate-limited logging stays
  * single-threaded). */
@@ -37,6 +27,30 @@ typedef struct {
     size_t output_size; /* bytes the function wrote */
     int output_failed;  /* the output could not be made a message */
 } et_slot_reply_t;
+
+/* A slot's own answer to a finished task, on the slot thread, when it
+ * is the only task in flight (light load): it saves the two thread
+ * wake-ups of a hand-back through the main thread. Returns 1 when it
+ * answered (then 'output' is consumed, and *wake asks for the main
+ * thread's eventfd to be written anyway), 0 to leave the task to the
+ * main thread as usual. 'scratch' is the slot's own buffer. */
+typedef int (*et_slots_answer_fn)(void *arg, unsigned slot,
+                                  et_slot_reply_t *reply, zmq_msg_t *output,
+                                  msgpack_sbuffer *scratch, int *wake);
+
+/* What the slots run; read-only while they run. */
+typedef struct {
+    const et_function_def_t *def; /* handle() is called from the slots */
+    void *fn_state;               /* after a successful init */
+    unsigned count;               /* 1..ET_SLOTS_MAX */
+    uint64_t seed;                /* the slots' modelled delays */
+    const et_dist_t *io_delay;    /* after each call, or NULL */
+    size_t max_payload;           /* larger outputs are not sent */
+    et_slots_answer_fn answer;    /* NULL: every result via the main thread */
+    void *answer_arg;
+    int wake_when_idle; /* an answered task that leaves every slot idle
+                           still wakes the main thread (it watches idleness) */
+} et_slots_config_t;
 
 /* Start the threads (with the calling thread's signal mask). 'cfg' must
  * outlive the slots. Returns NULL on failure (logged), having stopped
@@ -54,7 +68,8 @@ int et_slots_fd(const et_slots_t *self);
 void et_slots_clear_wake(et_slots_t *self);
 
 /* Slots whose thread runs (only those get tasks), and busy ones: a task
- * is busy from its dispatch until its result is taken. */
+ * is busy from its dispatch until its result is taken, or until its slot
+ * answered it and et_slots_reap saw that. */
 unsigned et_slots_ready(const et_slots_t *self);
 unsigned et_slots_busy(const et_slots_t *self);
 
@@ -70,6 +85,12 @@ int et_slots_dispatch(et_slots_t *self, const et_task_t *task,
  * rest, from that index on, is left to the caller). */
 size_t et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
                               zmq_msg_t *payloads, size_t count);
+
+/* Count the tasks the slots answered themselves as no longer busy.
+ * Returns 1 when a slot answered one since the last call, else 0;
+ * *last_ns (when not NULL) gets the monotonic time of the latest, 0 when
+ * none. (A dispatch counts them too, but only this call reports them.) */
+int et_slots_reap(et_slots_t *self, uint64_t *last_ns);
 
 /* Take one finished task without blocking. Returns 1 with it in *reply,
  * its output in 'output' (initialised here; the caller closes it) and the

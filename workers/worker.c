@@ -56,7 +56,15 @@ struct et_worker_t {
     int fn_ready;
 
     void *ctx;
-    void *broker;      /* DEALER to the broker's backend */
+    void *broker; /* DEALER to the broker's backend */
+    /* The broker socket is shared with the slot threads, which answer a
+     * lone task themselves (s_answer): every use of it after setup holds
+     * 'broker_lock', and the main thread polls its ZMQ_FD instead of the
+     * socket (zmq_poll would use the socket outside the lock). */
+    pthread_mutex_t broker_lock;
+    int broker_lock_made;
+    int broker_fd;
+    int answer_ok;     /* slots may answer (written under broker_lock) */
     void *collector;   /* PUSH to the collector */
     void *monitor;     /* PAIR: the broker connection's events */
     et_curve_t *curve; /* NULL: no CURVE */
@@ -97,6 +105,12 @@ struct et_worker_t {
      * sent and their results (the batches' effect, in the last log). */
     uint64_t task_messages, tasks_taken;
     uint64_t result_messages, results_sent;
+    /* The same for the tasks the slots answered themselves (each one
+     * RESULT); under broker_lock. */
+    struct {
+        int64_t busy_ns;
+        uint64_t served;
+    } answered;
 
     /* Probes of the broker's clock (started once READY went out: the broker
      * is there), reported to the collector; NULL with --clock-sync off. */
@@ -112,6 +126,52 @@ struct et_worker_t {
         ET_LOG_WARN_LIMITED(__VA_ARGS__);                                      \
     } while (0)
 
+/* ---- the shared broker socket -------------------------------------------- */
+
+static int
+s_broker_send_parts(et_worker_t *w, et_msg_type_t type,
+                    const msgpack_sbuffer *body, zmq_msg_t *payloads,
+                    size_t count)
+{
+    pthread_mutex_lock(&w->broker_lock);
+    int rc = count == 1 ? et_zsock_send(w->broker, NULL, type, body, payloads,
+                                        ZMQ_DONTWAIT)
+                        : et_zsock_send_parts(w->broker, NULL, 0, type, body,
+                                              payloads, count, ZMQ_DONTWAIT);
+    int saved = errno;
+    pthread_mutex_unlock(&w->broker_lock);
+    errno = saved;
+    return rc;
+}
+
+static int
+s_broker_send(et_worker_t *w, et_msg_type_t type, const msgpack_sbuffer *body,
+              zmq_msg_t *payload)
+{
+    if (payload)
+        return s_broker_send_parts(w, type, body, payload, 1);
+    pthread_mutex_lock(&w->broker_lock);
+    int rc = et_zsock_send(w->broker, NULL, type, body, NULL, ZMQ_DONTWAIT);
+    int saved = errno;
+    pthread_mutex_unlock(&w->broker_lock);
+    errno = saved;
+    return rc;
+}
+
+/* Whether a message waits on the broker socket. Its ZMQ_FD only signals
+ * new activity, and any use of the socket (a slot's send included) may
+ * take that signal: so this is asked before every poll. */
+static int
+s_broker_readable(et_worker_t *w)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    pthread_mutex_lock(&w->broker_lock);
+    int rc = zmq_getsockopt(w->broker, ZMQ_EVENTS, &events, &len);
+    pthread_mutex_unlock(&w->broker_lock);
+    return rc == 0 && (events & ZMQ_POLLIN);
+}
+
 /* ---- messages to the broker and the collector ---------------------------- */
 
 static int64_t
@@ -122,9 +182,15 @@ s_since_spawn_ns(const et_worker_t *w, uint64_t mono_ns)
                : 0;
 }
 
+static void s_totals(et_worker_t *w, int64_t *busy_ns, uint64_t *served,
+                     uint64_t *answered);
+
 static int
 s_send_usage(et_worker_t *w, int final)
 {
+    int64_t busy_ns;
+    uint64_t served, answered;
+    s_totals(w, &busy_ns, &served, &answered);
     et_usage_t usage = {
         .pid = (uint32_t)getpid(),
         .slots = w->cfg.slots,
@@ -132,9 +198,9 @@ s_send_usage(et_worker_t *w, int final)
         .cold_start_ns = w->ready ? w->cold_start_ns : 0,
         .init_ns = w->init_ns,
         .lifetime_ns = s_since_spawn_ns(w, et_clock_mono_ns()),
-        .busy_ns = w->busy_ns,
+        .busy_ns = busy_ns,
         .cpu_ns = (int64_t)et_clock_cpu_ns(),
-        .served = w->served,
+        .served = served,
         .errors = w->errors,
         .final = (uint8_t)(final ? 1 : 0),
     };
@@ -170,8 +236,7 @@ s_send_result(et_worker_t *w, const et_result_t *result, zmq_msg_t *payload)
 {
     msgpack_sbuffer_clear(&w->body);
     if (et_codec_encode_result(&w->body, result) != 0 ||
-        et_zsock_send(w->broker, NULL, ET_MSG_RESULT, &w->body, payload,
-                      ZMQ_DONTWAIT) != 0) {
+        s_broker_send(w, ET_MSG_RESULT, &w->body, payload) != 0) {
         w->send_failures++;
         ET_LOG_WARN_LIMITED("cannot send RESULT for event %llu: %s",
                             (unsigned long long)result->event_id,
@@ -220,8 +285,7 @@ s_try_ready(et_worker_t *w)
     /* IMMEDIATE: until the connection is up the send fails with EAGAIN
      * and is retried; the first wait counts as cold start, since no event
      * could be served before. */
-    if (et_zsock_send(w->broker, NULL, ET_MSG_READY, &w->body, NULL,
-                      ZMQ_DONTWAIT) != 0) {
+    if (s_broker_send(w, ET_MSG_READY, &w->body, NULL) != 0) {
         if (errno == EAGAIN || errno == EINTR) {
             if (now >= w->broker_wait_warn_ns) {
                 ET_LOG_WARN("still waiting for the broker at %s",
@@ -263,14 +327,12 @@ s_leave(et_worker_t *w, const char *why)
         /* Nothing to wait for; a broker that counts us as starting is
          * told we are not. */
         if (w->said_starting)
-            (void)et_zsock_send(w->broker, NULL, ET_MSG_BYE, NULL, NULL,
-                                ZMQ_DONTWAIT);
+            (void)s_broker_send(w, ET_MSG_BYE, NULL, NULL);
         w->bye_acked = 1;
         ET_LOG_INFO("leaving (%s) before READY", why);
         return;
     }
-    if (et_zsock_send(w->broker, NULL, ET_MSG_BYE, NULL, NULL, ZMQ_DONTWAIT) !=
-        0) {
+    if (s_broker_send(w, ET_MSG_BYE, NULL, NULL) != 0) {
         /* No connection to the broker: no task can arrive either. */
         ET_LOG_WARN("cannot send BYE: %s; leaving when idle",
                     zmq_strerror(errno));
@@ -471,8 +533,12 @@ s_drain_broker(et_worker_t *w)
         /* Room for a TASKS: header, body and a payload per task. */
         zmq_msg_t frames[ET_FRAMES_BATCH_MAX - 1];
         int too_many;
+        pthread_mutex_lock(&w->broker_lock);
         int n = et_zsock_recv(w->broker, frames, ET_FRAMES_BATCH_MAX - 1,
                               &too_many, ZMQ_DONTWAIT);
+        int saved = errno;
+        pthread_mutex_unlock(&w->broker_lock);
+        errno = saved;
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return 0;
@@ -532,6 +598,66 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
                                                    : "filtered");
 }
 
+/* A result that needs nothing from the main thread: no failure to count,
+ * nothing to log. */
+static int
+s_reply_clean(const et_worker_t *w, const et_slot_reply_t *reply)
+{
+    return reply->status >= 0 && reply->status <= ET_STATUS_MAX &&
+           !et_status_failed(reply->status) &&
+           reply->result.outcome >= ET_OUTCOME_NONE &&
+           isfinite(reply->result.score) &&
+           reply->output_size <= w->cfg.max_payload && !reply->output_failed;
+}
+
+/* et_slots_answer_fn, on a slot thread: a lone task's RESULT straight to
+ * the broker, without waking the main thread to send it. Anything that
+ * is not plain (a failure, a send that fails) goes the usual way. */
+static int
+s_answer(void *arg, unsigned slot, et_slot_reply_t *reply, zmq_msg_t *output,
+         msgpack_sbuffer *scratch, int *wake)
+{
+    et_worker_t *w = arg;
+    (void)slot;
+    if (!s_reply_clean(w, reply))
+        return 0;
+    et_result_t result = reply->result;
+    result.status = (uint8_t)reply->status;
+    msgpack_sbuffer_clear(scratch);
+    if (et_codec_encode_result(scratch, &result) != 0)
+        return 0;
+    pthread_mutex_lock(&w->broker_lock);
+    if (!w->answer_ok || et_zsock_send(w->broker, NULL, ET_MSG_RESULT, scratch,
+                                       output, ZMQ_DONTWAIT) != 0) {
+        pthread_mutex_unlock(&w->broker_lock);
+        return 0;
+    }
+    w->answered.busy_ns += result.service_ns;
+    w->answered.served++;
+    /* The send may have taken the socket's signal of a message come in
+     * meanwhile: then the main thread, asleep on that signal, is woken. */
+    int events = 0;
+    size_t len = sizeof events;
+    if (zmq_getsockopt(w->broker, ZMQ_EVENTS, &events, &len) != 0 ||
+        (events & ZMQ_POLLIN))
+        *wake = 1;
+    pthread_mutex_unlock(&w->broker_lock);
+    zmq_msg_close(output);
+    return 1;
+}
+
+/* What the slots answered themselves, added to the main thread's own
+ * counts (for USAGE and the last log line). */
+static void
+s_totals(et_worker_t *w, int64_t *busy_ns, uint64_t *served, uint64_t *answered)
+{
+    pthread_mutex_lock(&w->broker_lock);
+    *busy_ns = w->busy_ns + w->answered.busy_ns;
+    *served = w->served + w->answered.served;
+    *answered = w->answered.served;
+    pthread_mutex_unlock(&w->broker_lock);
+}
+
 /* Send 'count' settled results: one RESULT, or one RESULTS for several.
  * The outputs are consumed either way. */
 static void
@@ -546,8 +672,7 @@ s_send_results(et_worker_t *w, const et_result_t *results, zmq_msg_t *outputs,
     }
     msgpack_sbuffer_clear(&w->body);
     if (et_codec_encode_results(&w->body, results, count) != 0 ||
-        et_zsock_send_parts(w->broker, NULL, 0, ET_MSG_RESULTS, &w->body,
-                            outputs, count, ZMQ_DONTWAIT) != 0) {
+        s_broker_send_parts(w, ET_MSG_RESULTS, &w->body, outputs, count) != 0) {
         w->send_failures += count;
         ET_LOG_WARN_LIMITED("cannot send RESULTS for %zu events (event "
                             "%llu first): %s",
@@ -720,8 +845,7 @@ s_tick(et_worker_t *w, volatile sig_atomic_t *stop, uint64_t now)
          * while leaving, until we exit: the broker keeps a leaving worker
          * until its last result, and a long task on it must not be
          * declared lost and run again. */
-        if (et_zsock_send(w->broker, NULL, ET_MSG_HEARTBEAT, NULL, NULL,
-                          ZMQ_DONTWAIT) != 0)
+        if (s_broker_send(w, ET_MSG_HEARTBEAT, NULL, NULL) != 0)
             ET_LOG_DEBUG("heartbeat not sent: %s", zmq_strerror(errno));
         w->next_heartbeat_ns = now + S_HEARTBEAT_NS;
     }
@@ -749,6 +873,34 @@ s_tick(et_worker_t *w, volatile sig_atomic_t *stop, uint64_t now)
     return 0;
 }
 
+/* Tasks the slots answered themselves: their slots are free, and they
+ * count as activity for --idle-timeout. Returns 1 when there were any. */
+static int
+s_reap(et_worker_t *w)
+{
+    uint64_t last;
+    if (!et_slots_reap(w->slots, &last))
+        return 0;
+    if (last > w->last_active_ns)
+        w->last_active_ns = last;
+    return 1;
+}
+
+/* The slots answer lone tasks themselves only while nothing waits for
+ * the slots to be idle (READY again, leaving): the main thread sees
+ * every other result, so it wakes when the last one is in. */
+static void
+s_set_answer_ok(et_worker_t *w)
+{
+    int ok = w->ready && !w->leaving && !w->reregister && !w->reconnecting &&
+             !w->broker_silent;
+    if (ok == w->answer_ok)
+        return;
+    pthread_mutex_lock(&w->broker_lock);
+    w->answer_ok = ok;
+    pthread_mutex_unlock(&w->broker_lock);
+}
+
 /* One pass = flags and timers, then poll, then messages. Returns 0 when
  * the worker has left, -1 on a fatal error. */
 static int
@@ -756,26 +908,36 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
 {
     for (;;) {
         uint64_t now = et_clock_mono_ns();
+        s_reap(w);
         int rc = s_tick(w, stop, now);
         if (rc != 0)
             return rc > 0 ? 0 : -1;
+        s_set_answer_ok(w);
+        /* A slot that answered before the flag went down: look again. */
+        if (!w->answer_ok && s_reap(w))
+            continue;
+        int waiting = s_broker_readable(w);
         zmq_pollitem_t items[3] = {
-            {.socket = w->broker, .events = ZMQ_POLLIN},
+            {.fd = w->broker_fd, .events = ZMQ_POLLIN},
             {.fd = et_slots_fd(w->slots), .events = ZMQ_POLLIN},
             {.socket = w->monitor, .events = ZMQ_POLLIN},
         };
-        if (zmq_poll(items, 3, s_poll_timeout_ms(w, now)) < 0) {
+        if (zmq_poll(items, 3, waiting ? 0 : s_poll_timeout_ms(w, now)) < 0) {
             if (errno == EINTR)
                 continue;
             ET_LOG_ERROR("poll failed: %s", zmq_strerror(errno));
             return -1;
         }
         /* Slots first: a finished task frees a slot for the next TASK. */
-        if (items[1].revents & ZMQ_POLLIN) {
+        int woken = items[1].revents & ZMQ_POLLIN;
+        if (woken) {
             et_slots_clear_wake(w->slots);
             s_drain_slots(w);
         }
-        if ((items[0].revents & ZMQ_POLLIN) && s_drain_broker(w) != 0)
+        /* The slots' eventfd also stands for a message a slot's send
+         * found waiting on the broker socket. */
+        if ((waiting || woken || (items[0].revents & ZMQ_POLLIN)) &&
+            s_drain_broker(w) != 0)
             return -1;
         if ((items[2].revents & ZMQ_POLLIN) && s_drain_monitor(w) != 0)
             return -1;
@@ -888,7 +1050,16 @@ s_setup(et_worker_t *w)
         .seed = w->cfg.seed,
         .io_delay = w->cfg.has_io_delay ? &w->cfg.io_delay : NULL,
         .max_payload = w->cfg.max_payload,
+        .answer = s_answer,
+        .answer_arg = w,
+        .wake_when_idle = w->cfg.idle_timeout_ns > 0,
     };
+    size_t fd_len = sizeof w->broker_fd;
+    if (zmq_getsockopt(w->broker, ZMQ_FD, &w->broker_fd, &fd_len) != 0) {
+        ET_LOG_ERROR("cannot get the broker socket's descriptor: %s",
+                     zmq_strerror(errno));
+        return -1;
+    }
     w->slots = et_slots_new(&w->slots_cfg);
     return w->slots ? 0 : -1;
 }
@@ -905,6 +1076,15 @@ et_worker_new(const et_worker_config_t *cfg)
     w->def = cfg->function;
     et_worker_function_config(&w->cfg, &w->fcfg);
     msgpack_sbuffer_init(&w->body);
+    int made = pthread_mutex_init(&w->broker_lock, NULL);
+    if (made != 0) {
+        ET_LOG_ERROR("cannot create the broker socket's lock: %s",
+                     strerror(made));
+        msgpack_sbuffer_destroy(&w->body);
+        free(w);
+        return NULL;
+    }
+    w->broker_lock_made = 1;
 
     /* --spawned-at was read on this host's system clock: an emulated skew
      * applies to it as to every later reading. */
@@ -949,25 +1129,27 @@ fail:
 }
 
 static void
-s_log_left(const et_worker_t *w)
+s_log_left(et_worker_t *w)
 {
+    int64_t busy_ns;
+    uint64_t served, answered;
+    s_totals(w, &busy_ns, &served, &answered);
     double lifetime_s = (double)s_since_spawn_ns(w, et_clock_mono_ns()) / 1e9;
     double capacity_s = lifetime_s * w->cfg.slots;
     ET_LOG_INFO(
         "left after %.1f s: served %llu (errors %llu), busy %.1f%% "
         "of %u slot%s; bad messages %llu, protocol violations %llu, "
         "send failures %llu; %llu task(s) in %llu message(s), %llu "
-        "result(s) in %llu",
-        lifetime_s, (unsigned long long)w->served,
-        (unsigned long long)w->errors,
-        capacity_s > 0 ? 100.0 * ((double)w->busy_ns / 1e9) / capacity_s : 0.0,
+        "result(s) in %llu, %llu answered by their slot",
+        lifetime_s, (unsigned long long)served, (unsigned long long)w->errors,
+        capacity_s > 0 ? 100.0 * ((double)busy_ns / 1e9) / capacity_s : 0.0,
         w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
         (unsigned long long)w->bad_messages, (unsigned long long)w->violations,
         (unsigned long long)w->send_failures,
         (unsigned long long)w->tasks_taken,
         (unsigned long long)w->task_messages,
         (unsigned long long)w->results_sent,
-        (unsigned long long)w->result_messages);
+        (unsigned long long)w->result_messages, (unsigned long long)answered);
 }
 
 int
@@ -1004,6 +1186,8 @@ et_worker_destroy(et_worker_t **self_p)
     }
     et_curve_destroy(&w->curve);
     msgpack_sbuffer_destroy(&w->body);
+    if (w->broker_lock_made)
+        pthread_mutex_destroy(&w->broker_lock);
     free(w);
     *self_p = NULL;
 }
