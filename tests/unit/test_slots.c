@@ -1,8 +1,9 @@
 /* Unit tests for workers/slots: tasks handed to the slot threads come back
  * once each, with their ids and outputs; no more tasks than slots are
  * taken; the eventfd says when results wait; busy slots really run at the
- * same time; and stopping with tasks still queued or results not taken
- * leaks nothing (the ASan build checks). */
+ * same time; stopping with tasks still queued or results not taken
+ * leaks nothing (the ASan build checks); and a slot answers a task itself
+ * only when it is the only one in flight, the rest coming back as usual. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -226,6 +227,130 @@ test_slots_take_batches_up_to_the_free_slots(void **state)
     et_slots_destroy(&slots);
 }
 
+/* The slots' own answer: records what it was given; answers (consuming
+ * the output) when s_answer_take is set, declines otherwise. */
+static atomic_int s_answer_calls, s_answer_take = 1;
+static uint64_t s_answered_ids[64];
+
+static int
+s_answer(void *arg, unsigned slot, et_slot_reply_t *reply, zmq_msg_t *output,
+         msgpack_sbuffer *scratch, int *wake)
+{
+    (void)arg;
+    (void)wake;
+    assert_non_null(scratch);
+    assert_true(slot < 64);
+    assert_int_equal(zmq_msg_size(output), sizeof(uint64_t));
+    uint64_t echoed;
+    memcpy(&echoed, zmq_msg_data(output), sizeof echoed);
+    assert_true(echoed == reply->result.event_id);
+    int n = atomic_fetch_add(&s_answer_calls, 1);
+    if (n < 64)
+        s_answered_ids[n] = reply->result.event_id;
+    if (!atomic_load(&s_answer_take))
+        return 0;
+    zmq_msg_close(output);
+    return 1;
+}
+
+// One task at a time: each is answered by its slot, which wakes the main
+// thread only because it asked to be told of idleness; et_slots_reap
+// frees the slot, and nothing waits in the queue.
+static void
+test_slots_answer_a_lone_task(void **state)
+{
+    (void)state;
+    atomic_store(&s_answer_calls, 0);
+    atomic_store(&s_answer_take, 1);
+    et_slots_config_t cfg = s_config(2);
+    cfg.answer = s_answer;
+    cfg.wake_when_idle = 1;
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    uint64_t last;
+    assert_int_equal(et_slots_reap(slots, &last), 0);
+    assert_true(last == 0);
+    for (uint64_t id = 0; id < 50; id++) {
+        s_dispatch(slots, id);
+        assert_int_equal(et_slots_busy(slots), 1);
+        struct pollfd pfd = {.fd = et_slots_fd(slots), .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 10000), 1);
+        et_slots_clear_wake(slots);
+        assert_int_equal(et_slots_reap(slots, &last), 1);
+        assert_true(last > 0);
+        assert_int_equal(et_slots_busy(slots), 0);
+        assert_int_equal(atomic_load(&s_answer_calls), (int)id + 1);
+        assert_true(s_answered_ids[id] == id);
+        et_slot_reply_t reply;
+        zmq_msg_t output;
+        unsigned index;
+        assert_int_equal(et_slots_recv(slots, &reply, &output, &index), -1);
+        assert_int_equal(errno, EAGAIN);
+    }
+    et_slots_destroy(&slots);
+}
+
+// A declined answer goes the usual way: the result waits for the main
+// thread, with its output intact.
+static void
+test_slots_declined_answer_is_queued(void **state)
+{
+    (void)state;
+    atomic_store(&s_answer_calls, 0);
+    atomic_store(&s_answer_take, 0);
+    et_slots_config_t cfg = s_config(2);
+    cfg.answer = s_answer;
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    unsigned char seen[20] = {0};
+    for (uint64_t id = 0; id < 20; id++) {
+        s_dispatch(slots, id);
+        assert_int_equal(s_take(slots, seen, 20), 1);
+        assert_int_equal(et_slots_busy(slots), 0);
+    }
+    assert_int_equal(atomic_load(&s_answer_calls), 20);
+    assert_int_equal(et_slots_reap(slots, NULL), 0);
+    et_slots_destroy(&slots);
+    atomic_store(&s_answer_take, 1);
+}
+
+// Three tasks in flight together: the first two to finish are not alone
+// and are queued; only the last can be answered by its slot. Every task
+// comes back exactly once, one way or the other.
+static void
+test_slots_answer_only_when_alone(void **state)
+{
+    (void)state;
+    atomic_store(&s_answer_calls, 0);
+    atomic_store(&s_answer_take, 1);
+    atomic_store(&s_gate_open, 0);
+    et_slots_config_t cfg = s_config(3);
+    cfg.answer = s_answer;
+    cfg.wake_when_idle = 1;
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    for (uint64_t id = 0; id < 3; id++)
+        s_dispatch(slots, id);
+    uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+    while (atomic_load(&s_running) < 3 && et_clock_mono_ns() < give_up)
+        et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
+    atomic_store(&s_gate_open, 1);
+    unsigned char seen[3] = {0};
+    unsigned queued = 0;
+    while (queued + (unsigned)atomic_load(&s_answer_calls) < 3)
+        queued += s_take(slots, seen, 3);
+    int answered = atomic_load(&s_answer_calls);
+    assert_true(answered <= 1);
+    assert_int_equal(queued + (unsigned)answered, 3);
+    if (answered == 1) {
+        assert_int_equal(seen[s_answered_ids[0]], 0);
+        /* Its slot was free once reaped. */
+        (void)et_slots_reap(slots, NULL);
+    }
+    assert_int_equal(et_slots_busy(slots), 0);
+    et_slots_destroy(&slots);
+}
+
 int
 main(void)
 {
@@ -234,6 +359,9 @@ main(void)
         cmocka_unit_test(test_slots_run_tasks_at_the_same_time),
         cmocka_unit_test(test_slots_stop_with_work_left),
         cmocka_unit_test(test_slots_take_batches_up_to_the_free_slots),
+        cmocka_unit_test(test_slots_answer_a_lone_task),
+        cmocka_unit_test(test_slots_declined_answer_is_queued),
+        cmocka_unit_test(test_slots_answer_only_when_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
