@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ _Static_assert(ET_WORKER_SLOTS_MAX <= ET_SLOTS_MAX, "slots.c runs them all");
 #define S_MONITOR_ENDPOINT "inproc://broker-monitor"
 
 /* Longest the main loop sleeps: bounds how late it notices the stop flag
- * in the rare case that a signal lands between its check and zmq_poll
+ * in the rare case that a signal lands between its check and poll
  * (signals reach only the main thread, and interrupt its poll otherwise).
  * Not shorter: every idle worker wakes this often, and 500 of them woke
  * 5,000 times a second at 100 ms (bench/RESULTS.md, fan-out). */
@@ -68,6 +69,8 @@ struct et_worker_t {
     /* The main thread used the socket since it last saw it drained: its
      * ZMQ_FD may not signal a message already in (main thread only). */
     int broker_dirty;
+    int monitor_fd;    /* the monitor's ZMQ_FD, polled as the broker's is */
+    int monitor_dirty; /* not seen drained since the last poll */
     void *collector;   /* PUSH to the collector */
     void *monitor;     /* PAIR: the broker connection's events */
     et_curve_t *curve; /* NULL: no CURVE */
@@ -745,6 +748,8 @@ s_drain_monitor(et_worker_t *w)
             if (got < 0)
                 ET_LOG_ERROR("cannot read the broker connection's events: %s",
                              zmq_strerror(errno));
+            else
+                w->monitor_dirty = 0; /* drained: its ZMQ_FD is armed */
             return got;
         }
         if (event == ZMQ_EVENT_DISCONNECTED && w->ready && !w->leaving &&
@@ -934,29 +939,39 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
             waiting = s_broker_readable(w);
             w->broker_dirty = 0;
         }
-        zmq_pollitem_t items[3] = {
-            {.fd = w->broker_fd, .events = ZMQ_POLLIN},
-            {.fd = et_slots_fd(w->slots), .events = ZMQ_POLLIN},
-            {.socket = w->monitor, .events = ZMQ_POLLIN},
+        /* Plain poll on descriptors: zmq_poll would add a first pass and
+         * two ZMQ_EVENTS checks of the monitor, five system calls a pass. */
+        struct pollfd items[3] = {
+            {.fd = w->broker_fd, .events = POLLIN},
+            {.fd = et_slots_fd(w->slots), .events = POLLIN},
+            {.fd = w->monitor_fd, .events = POLLIN},
         };
-        if (zmq_poll(items, 3, waiting ? 0 : s_poll_timeout_ms(w, now)) < 0) {
+        int polled =
+            poll(items, 3,
+                 waiting || w->monitor_dirty ? 0 : s_poll_timeout_ms(w, now));
+        if (polled < 0) {
             if (errno == EINTR)
                 continue;
-            ET_LOG_ERROR("poll failed: %s", zmq_strerror(errno));
+            ET_LOG_ERROR("poll failed: %s", strerror(errno));
             return -1;
         }
+        /* A receive cut short (EINTR) leaves the monitor's descriptor
+         * unarmed: whenever the poll times out, read it anyway. */
+        if (polled == 0)
+            w->monitor_dirty = 1;
         /* Slots first: a finished task frees a slot for the next TASK. */
-        int woken = items[1].revents & ZMQ_POLLIN;
+        int woken = items[1].revents & POLLIN;
         if (woken) {
             et_slots_clear_wake(w->slots);
             s_drain_slots(w);
         }
         /* The slots' eventfd also stands for a message a slot's send
          * found waiting on the broker socket. */
-        if ((waiting || woken || (items[0].revents & ZMQ_POLLIN)) &&
+        if ((waiting || woken || (items[0].revents & POLLIN)) &&
             s_drain_broker(w) != 0)
             return -1;
-        if ((items[2].revents & ZMQ_POLLIN) && s_drain_monitor(w) != 0)
+        if ((w->monitor_dirty || (items[2].revents & POLLIN)) &&
+            s_drain_monitor(w) != 0)
             return -1;
     }
 }
@@ -1072,8 +1087,12 @@ s_setup(et_worker_t *w)
         .wake_when_idle = w->cfg.idle_timeout_ns > 0,
     };
     size_t fd_len = sizeof w->broker_fd;
-    if (zmq_getsockopt(w->broker, ZMQ_FD, &w->broker_fd, &fd_len) != 0) {
-        ET_LOG_ERROR("cannot get the broker socket's descriptor: %s",
+    size_t monitor_fd_len = sizeof w->monitor_fd;
+    w->monitor_dirty = 1;
+    if (zmq_getsockopt(w->broker, ZMQ_FD, &w->broker_fd, &fd_len) != 0 ||
+        zmq_getsockopt(w->monitor, ZMQ_FD, &w->monitor_fd, &monitor_fd_len) !=
+            0) {
+        ET_LOG_ERROR("cannot get the broker sockets' descriptors: %s",
                      zmq_strerror(errno));
         return -1;
     }
