@@ -29,8 +29,8 @@ typedef struct {
 } et_slot_reply_t;
 
 /* A slot's own answer to a finished task, on the slot thread, when it
- * is the only task in flight (light load): it saves the two thread
- * wake-ups of a hand-back through the main thread. Returns 1 when it
+ * is the only task in flight (light load): it saves waking the main
+ * thread to send it. Returns 1 when it
  * answered (then 'output' is consumed, and *wake asks for the main
  * thread's eventfd to be written anyway), 0 to leave the task to the
  * main thread as usual. 'scratch' is the slot's own buffer. */
