@@ -1455,6 +1455,48 @@ test_codec_result_round_trips(void **state)
     }
 }
 
+/* The in-place reader types numbers as msgpack-c's unpacker does: a
+ * signed format holding a value >= 0 is a positive integer, any width
+ * reads, a float32 is a float; the same bytes in another form decode to
+ * the same result. */
+static void
+test_codec_result_reads_every_number_form(void **state)
+{
+    (void)state;
+    static const uint8_t body[] = {
+        0x97,                                        /* 7 fields */
+        0xd3, 0,    0,    0x01, 0,    0, 0, 0, 0x07, /* int64 event_id */
+        0xd0, 0x02,                                  /* int8 stage 2 */
+        0xcf, 0,    0,    0,    0,    0, 0, 0, 0x01, /* uint64 attempt */
+        0xd1, 0x00, 0x01,                            /* int16 status 1 */
+        0xce, 0x00, 0x0f, 0x42, 0x40,                /* uint32 1e6 ns */
+        0xff,                                        /* fixint -1 */
+        0xca, 0x3f, 0x40, 0x00, 0x00,                /* float32 0.75 */
+    };
+    et_result_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_result(body, sizeof body, &out), 0);
+    assert_true(out.event_id == ((1ULL << 40) | 7));
+    assert_int_equal(out.stage, 2);
+    assert_int_equal(out.attempt, 1);
+    assert_int_equal(out.status, 1);
+    assert_true(out.service_ns == 1000000);
+    assert_int_equal(out.outcome, -1);
+    assert_true(out.score == 0.75);
+    /* A negative value in a signed format is still refused where the
+     * field is unsigned (stage: int8 -2). */
+    uint8_t bad[sizeof body];
+    memcpy(bad, body, sizeof body);
+    bad[11] = 0xfe;
+    errno = 0;
+    assert_int_equal(et_codec_decode_result(bad, sizeof bad, &out), -1);
+    assert_int_equal(errno, EPROTO);
+    /* A body cut inside a float is refused before it is read. */
+    errno = 0;
+    assert_int_equal(et_codec_decode_result(body, sizeof body - 2, &out), -1);
+    assert_int_equal(errno, EPROTO);
+}
+
 static void
 test_codec_usage_round_trips(void **state)
 {
@@ -2771,6 +2813,7 @@ main(void)
         cmocka_unit_test(test_codec_ready_round_trips),
         cmocka_unit_test(test_codec_task_round_trips),
         cmocka_unit_test(test_codec_result_round_trips),
+        cmocka_unit_test(test_codec_result_reads_every_number_form),
         cmocka_unit_test(test_codec_usage_round_trips),
         cmocka_unit_test(test_codec_time_req_round_trips),
         cmocka_unit_test(test_codec_time_rep_round_trips),
