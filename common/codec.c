@@ -512,7 +512,7 @@ s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
            (type >= ET_MSG_READY && type <= ET_MSG_RESULTS) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_COLLECTED);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_EVENTS);
 }
 
 int
@@ -554,25 +554,31 @@ et_codec_decode_header(const void *data, size_t size, et_msg_type_t *type)
     msgpack_packer pk;                                                         \
     msgpack_packer_init(&pk, (buf), msgpack_sbuffer_write)
 
-int
-et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
+static int
+s_pack_event(msgpack_packer *pk, const et_event_t *m)
 {
-    S_PACKER(buf);
     /* Five fields, a sixth (route) when not 0, a seventh (key) when set:
      * a keyed event spells its route even when it is 0. */
     int keyed = m->key != ET_KEY_NONE;
     int fields = keyed ? 7 : m->route ? 6 : 5;
-    int rc = msgpack_pack_array(&pk, (size_t)fields) ||
-             msgpack_pack_uint64(&pk, m->event_id) ||
-             msgpack_pack_uint32(&pk, m->producer_id) ||
-             msgpack_pack_int64(&pk, m->intended_ns) ||
-             msgpack_pack_int64(&pk, m->sent_ns) ||
-             msgpack_pack_int32(&pk, m->label);
+    int rc = msgpack_pack_array(pk, (size_t)fields) ||
+             msgpack_pack_uint64(pk, m->event_id) ||
+             msgpack_pack_uint32(pk, m->producer_id) ||
+             msgpack_pack_int64(pk, m->intended_ns) ||
+             msgpack_pack_int64(pk, m->sent_ns) ||
+             msgpack_pack_int32(pk, m->label);
     if (!rc && fields >= 6)
-        rc = msgpack_pack_uint32(&pk, m->route);
+        rc = msgpack_pack_uint32(pk, m->route);
     if (!rc && keyed)
-        rc = msgpack_pack_uint64(&pk, m->key);
-    return s_done(rc);
+        rc = msgpack_pack_uint64(pk, m->key);
+    return rc;
+}
+
+int
+et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
+{
+    S_PACKER(buf);
+    return s_done(s_pack_event(&pk, m));
 }
 
 uint64_t
@@ -582,6 +588,30 @@ et_codec_key_of(const void *name, size_t size)
     return h == ET_KEY_NONE ? 1 : h;
 }
 
+/* An event's 5..7 fields from 'r' (positioned at the first). */
+static void
+s_read_event(s_reader_t *r, et_event_t *m)
+{
+    if (r->count < 5 || r->count > 7)
+        r->bad = 1;
+    m->event_id = s_read_u64(r, UINT64_MAX);
+    m->producer_id = (uint32_t)s_read_u64(r, S_U32);
+    m->intended_ns = s_read_i64(r, 0, S_NS_MAX);
+    m->sent_ns = s_read_i64(r, 0, S_NS_MAX);
+    m->label = (int32_t)s_read_i64(r, -1, INT32_MAX);
+    /* A sixth field 0 without a seventh would be a second spelling of
+     * five, and a key field that says "no key" one of six: both refused. */
+    m->route = r->count >= 6 ? (uint32_t)s_read_u64(r, ET_STAGES_MAX - 1) : 0;
+    if (r->count == 6 && m->route == 0)
+        r->bad = 1;
+    m->key = ET_KEY_NONE;
+    if (!r->bad && r->count == 7) {
+        m->key = s_read_u64(r, UINT64_MAX);
+        if (m->key == ET_KEY_NONE)
+            r->bad = 1;
+    }
+}
+
 int
 et_codec_decode_event(const void *data, size_t size, et_event_t *m)
 {
@@ -589,24 +619,7 @@ et_codec_decode_event(const void *data, size_t size, et_event_t *m)
     s_bytes_t bytes;
     if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 5, 1) != 0)
         return -1;
-    if (r.count > 7)
-        r.bad = 1;
-    m->event_id = s_read_u64(&r, UINT64_MAX);
-    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
-    m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
-    m->sent_ns = s_read_i64(&r, 0, S_NS_MAX);
-    m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
-    /* A sixth field 0 without a seventh would be a second spelling of
-     * five, and a key field that says "no key" one of six: both refused. */
-    m->route = r.count >= 6 ? (uint32_t)s_read_u64(&r, ET_STAGES_MAX - 1) : 0;
-    if (r.count == 6 && m->route == 0)
-        r.bad = 1;
-    m->key = ET_KEY_NONE;
-    if (!r.bad && r.count == 7) {
-        m->key = s_read_u64(&r, UINT64_MAX);
-        if (m->key == ET_KEY_NONE)
-            r.bad = 1;
-    }
+    s_read_event(&r, m);
     return s_reader_close(&r);
 }
 
@@ -981,6 +994,43 @@ et_codec_decode_results(const void *data, size_t size, et_result_t *results,
         if (s_batch_part(&r, 7, &sub) != 0)
             break;
         s_read_result(&sub, &results[i]);
+        r.bad |= sub.bad;
+    }
+    if (s_reader_close(&r) != 0)
+        return -1;
+    *count = r.count;
+    return 0;
+}
+
+int
+et_codec_encode_events(msgpack_sbuffer *buf, const et_event_t *events,
+                       size_t count)
+{
+    if (count == 0 || count > ET_BATCH_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, (uint32_t)count);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = s_pack_event(&pk, &events[i]);
+    return s_done(rc);
+}
+
+int
+et_codec_decode_events(const void *data, size_t size, et_event_t *events,
+                       size_t max, size_t *count)
+{
+    *count = 0;
+    s_reader_t r;
+    s_bytes_t bytes;
+    if (s_batch_open(&r, &bytes, data, size, max) != 0)
+        return -1;
+    for (uint32_t i = 0; i < r.count && !r.bad; i++) {
+        s_reader_t sub;
+        if (s_sub(&r, s_next(&r), 5, 7, &sub) != 0)
+            break;
+        s_read_event(&sub, &events[i]);
         r.bad |= sub.bad;
     }
     if (s_reader_close(&r) != 0)
@@ -1424,6 +1474,8 @@ et_codec_type_name(et_msg_type_t type)
         return "WORKFLOW";
     case ET_MSG_COLLECTED:
         return "COLLECTED";
+    case ET_MSG_EVENTS:
+        return "EVENTS";
     }
     return "UNKNOWN";
 }

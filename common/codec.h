@@ -49,19 +49,20 @@ typedef enum {
     ET_MSG_TASK = 11,    /* broker -> worker: header, task, payload */
     ET_MSG_RESULT = 12,  /* worker -> broker: header, result, payload */
     ET_MSG_HEARTBEAT = 13,
-    ET_MSG_DRAIN = 14,    /* broker -> worker: finish in-flight work, leave */
-    ET_MSG_BYE = 15,      /* worker -> broker: leaving, nothing in flight */
-    ET_MSG_REGISTER = 16, /* broker -> unknown worker: say READY again */
-    ET_MSG_STARTING = 17, /* worker -> broker: connected, init under way
-                             (a READY body: cold_start_ns, init_ns 0) */
-    ET_MSG_TASKS = 18,    /* broker -> worker: header, tasks, payload x N */
-    ET_MSG_RESULTS = 19,  /* worker -> broker: header, results, output x N */
-    ET_MSG_RECORDS = 20,  /* broker -> collector: batch of lifecycle records */
-    ET_MSG_USAGE = 21,    /* worker -> collector */
-    ET_MSG_STATS = 22,    /* broker -> PUB subscribers and collector */
-    ET_MSG_CLOCK = 23,    /* producer or worker -> broker -> collector */
-    ET_MSG_WORKFLOW = 24, /* broker -> collector: the stages it runs */
-    ET_MSG_COLLECTED = 25 /* collector -> broker frontend: journaled up to */
+    ET_MSG_DRAIN = 14,     /* broker -> worker: finish in-flight work, leave */
+    ET_MSG_BYE = 15,       /* worker -> broker: leaving, nothing in flight */
+    ET_MSG_REGISTER = 16,  /* broker -> unknown worker: say READY again */
+    ET_MSG_STARTING = 17,  /* worker -> broker: connected, init under way
+                              (a READY body: cold_start_ns, init_ns 0) */
+    ET_MSG_TASKS = 18,     /* broker -> worker: header, tasks, payload x N */
+    ET_MSG_RESULTS = 19,   /* worker -> broker: header, results, output x N */
+    ET_MSG_RECORDS = 20,   /* broker -> collector: batch of lifecycle records */
+    ET_MSG_USAGE = 21,     /* worker -> collector */
+    ET_MSG_STATS = 22,     /* broker -> PUB subscribers and collector */
+    ET_MSG_CLOCK = 23,     /* producer or worker -> broker -> collector */
+    ET_MSG_WORKFLOW = 24,  /* broker -> collector: the stages it runs */
+    ET_MSG_COLLECTED = 25, /* collector -> broker frontend: journaled up to */
+    ET_MSG_EVENTS = 26     /* producer -> broker: header, events, payload x N */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */
@@ -446,6 +447,13 @@ int et_codec_encode_results(msgpack_sbuffer *buf, const et_result_t *results,
                             size_t count);
 int et_codec_decode_results(const void *data, size_t size, et_result_t *results,
                             size_t max, size_t *count);
+/* EVENTS body: an array of 1..ET_BATCH_MAX event arrays, each exactly as
+ * an EVENT's body (the same checks per event), one payload frame per
+ * event after the body, in order; same contract as TASKS. */
+int et_codec_encode_events(msgpack_sbuffer *buf, const et_event_t *events,
+                           size_t count);
+int et_codec_decode_events(const void *data, size_t size, et_event_t *events,
+                           size_t max, size_t *count);
 int et_codec_encode_usage(msgpack_sbuffer *buf, const et_usage_t *msg);
 int et_codec_decode_usage(const void *data, size_t size, et_usage_t *msg);
 int et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *msg);

@@ -1,7 +1,7 @@
 /* Fuzz target: the wire codec. Every input goes to et_codec_precheck and to
  * every decoder; whatever decodes is encoded again and decoded again, and
  * must come back field by field (and re-encode to the same bytes); so must
- * every part of a TASKS or RESULTS batch. A
+ * every part of an EVENTS, TASKS or RESULTS batch. A
  * mismatch abort()s so the fuzzer reports it. */
 #include "common/codec.h"
 
@@ -73,6 +73,7 @@ s_cmp_event(const char *w, const et_event_t *a, const et_event_t *b)
     S_EQ(w, a, b, intended_ns);
     S_EQ(w, a, b, sent_ns);
     S_EQ(w, a, b, label);
+    S_EQ(w, a, b, route);
     S_EQ(w, a, b, key);
 }
 
@@ -415,6 +416,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_task_t, task, s_cmp_task);
     S_ROUND_TRIP(et_result_t, result, s_cmp_result);
     S_BATCH_ROUND_TRIP(et_task_t, tasks, task, s_cmp_task);
+    S_BATCH_ROUND_TRIP(et_event_t, events, event, s_cmp_event);
     S_BATCH_ROUND_TRIP(et_result_t, results, result, s_cmp_result);
     S_ROUND_TRIP(et_usage_t, usage, s_cmp_usage);
     S_ROUND_TRIP(et_stats_t, stats, s_cmp_stats);

@@ -77,6 +77,17 @@ s_codec(void)
     ev.key = 0x8badf00d12345678ULL; /* a keyed event: six fields */
     rc |= et_codec_encode_event(&b, &ev);
     rc |= s_write_buf("codec", "event-keyed", &b);
+    /* EVENTS: a plain, a routed and a keyed event in one batch */
+    et_event_t evs[3] = {ev, ev, ev};
+    evs[0].key = ET_KEY_NONE;
+    evs[1].event_id = 43;
+    evs[1].key = ET_KEY_NONE;
+    evs[1].route = 2;
+    evs[2].event_id = 44;
+    rc |= et_codec_encode_events(&b, evs, 3);
+    rc |= s_write_buf("codec", "events", &b);
+    rc |= et_codec_encode_header(&b, ET_MSG_EVENTS);
+    rc |= s_write_buf("codec", "header-events", &b);
     et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000};
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject", &b);

@@ -1045,12 +1045,12 @@ test_codec_header_round_trips_every_type(void **state)
 {
     (void)state;
     static const et_msg_type_t types[] = {
-        ET_MSG_EVENT,    ET_MSG_REJECT,   ET_MSG_HELLO,     ET_MSG_DONE,
-        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
-        ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
-        ET_MSG_BYE,      ET_MSG_REGISTER, ET_MSG_RECORDS,   ET_MSG_USAGE,
-        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED,
-        ET_MSG_STARTING, ET_MSG_COLLECTED};
+        ET_MSG_EVENT,    ET_MSG_REJECT,    ET_MSG_HELLO,     ET_MSG_DONE,
+        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ,  ET_MSG_TIME_REP,  ET_MSG_READY,
+        ET_MSG_TASK,     ET_MSG_RESULT,    ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
+        ET_MSG_BYE,      ET_MSG_REGISTER,  ET_MSG_RECORDS,   ET_MSG_USAGE,
+        ET_MSG_STATS,    ET_MSG_CLOCK,     ET_MSG_WORKFLOW,  ET_MSG_SHED,
+        ET_MSG_STARTING, ET_MSG_COLLECTED, ET_MSG_EVENTS};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1069,6 +1069,7 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_REGISTER), "REGISTER");
     assert_string_equal(et_codec_type_name(ET_MSG_STARTING), "STARTING");
     assert_string_equal(et_codec_type_name(ET_MSG_COLLECTED), "COLLECTED");
+    assert_string_equal(et_codec_type_name(ET_MSG_EVENTS), "EVENTS");
 }
 
 static void
@@ -2014,6 +2015,90 @@ test_codec_batches_round_trip(void **state)
     }
 }
 
+/* EVENTS: every form of an event (five fields, a route, a key) in one
+ * batch comes back field by field; a batch with one bad event, none, or
+ * more than the room is refused whole and nothing of it is counted. */
+static void
+test_codec_events_round_trip_and_bad_batches(void **state)
+{
+    (void)state;
+    et_event_t in[ET_BATCH_MAX + 1], out[ET_BATCH_MAX];
+    for (size_t i = 0; i <= ET_BATCH_MAX; i++) {
+        in[i] = s_event();
+        in[i].event_id = (3ULL << ET_EVENT_SEQ_BITS) + i;
+        in[i].intended_ns = 1700000000000000000LL + (int64_t)i;
+        in[i].label = (int32_t)(i % 3) - 1;
+        in[i].route = (uint32_t)(i % 3 == 1 ? 2 : 0);
+        in[i].key = i % 3 == 2 ? 0x1234 + i : ET_KEY_NONE;
+    }
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    for (size_t n = 1; n <= ET_BATCH_MAX; n += 9) {
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(et_codec_encode_events(&b, in, n), 0);
+        size_t count = 0;
+        memset(out, 0xa5, sizeof out);
+        assert_int_equal(
+            et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+            0);
+        assert_int_equal(count, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(out[i].event_id == in[i].event_id);
+            assert_int_equal(out[i].producer_id, in[i].producer_id);
+            assert_true(out[i].intended_ns == in[i].intended_ns);
+            assert_true(out[i].sent_ns == in[i].sent_ns);
+            assert_int_equal(out[i].label, in[i].label);
+            assert_int_equal(out[i].route, in[i].route);
+            assert_true(out[i].key == in[i].key);
+        }
+        /* More than the caller's room. */
+        if (n > 1) {
+            count = 9;
+            errno = 0;
+            s_expect_fail(
+                et_codec_decode_events(b.data, b.size, out, n - 1, &count),
+                EMSGSIZE, "events", "more than max");
+            assert_int_equal(count, 0);
+        }
+    }
+    errno = 0;
+    s_expect_fail(et_codec_encode_events(&b, in, 0), EINVAL, "events",
+                  "encode 0");
+    s_expect_fail(et_codec_encode_events(&b, in, ET_BATCH_MAX + 1), EINVAL,
+                  "events", "encode ET_BATCH_MAX + 1");
+
+    /* One event in the middle with a label below -1: the whole batch. */
+    in[3].label = -2;
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_events(&b, in, 8), 0);
+    size_t count = 9;
+    s_expect_fail(
+        et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+        EPROTO, "events", "one bad event");
+    assert_int_equal(count, 0);
+    in[3].label = -1;
+
+    /* A part that is no event (four fields), and an empty batch. */
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(msgpack_pack_array(&pk, 2), 0);
+    assert_int_equal(msgpack_pack_array(&pk, 4), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(msgpack_pack_uint8(&pk, 1), 0);
+    assert_int_equal(msgpack_pack_array(&pk, 4), 0);
+    s_expect_fail(
+        et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+        EPROTO, "events", "four fields");
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(msgpack_pack_array(&pk, 0), 0);
+    s_expect_fail(
+        et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+        EPROTO, "events", "empty");
+    assert_int_equal(count, 0);
+    msgpack_sbuffer_destroy(&b);
+}
+
 // An empty batch is malformed; more parts than the caller's room (or than
 // ET_BATCH_MAX) is EMSGSIZE; the encoders refuse both; nothing is counted.
 static void
@@ -2147,7 +2232,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 26, 255};
+    static const int64_t types[] = {0, 9, 27, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2831,6 +2916,7 @@ main(void)
         cmocka_unit_test(test_codec_records_empty_batch_round_trips),
         cmocka_unit_test(test_codec_records_large_batch_round_trips),
         cmocka_unit_test(test_codec_batches_round_trip),
+        cmocka_unit_test(test_codec_events_round_trip_and_bad_batches),
         cmocka_unit_test(test_codec_batches_reject_bad_counts),
         cmocka_unit_test(test_codec_batch_fits),
         cmocka_unit_test(test_codec_rejects_wrong_version),
