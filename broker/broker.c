@@ -600,6 +600,10 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_broker_records_dropped(self));
     ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
                 (unsigned long long)self->shed_events);
+    ET_LOG_INFO("producers: %llu event(s) taken from %llu message(s) "
+                "(batches: EVENTS)",
+                (unsigned long long)self->events_taken,
+                (unsigned long long)self->event_messages);
     ET_LOG_INFO("records: %llu to the collector, %llu of them SERVED (each "
                 "for an ACCEPTED, a STAGE and a COMPLETED)",
                 (unsigned long long)self->records_sent,

@@ -77,9 +77,13 @@ struct et_broker_t {
     uint64_t result_messages, results_taken;
     uint64_t bad_messages; /* malformed or unexpected messages dropped */
 
-    /* frontend.c: the SHED being read, and the events refused that way. */
+    /* frontend.c: the SHED being read, and the events refused that way;
+     * the EVENTS being read, and the events and messages taken by
+     * EVENT or EVENTS. */
     et_shed_t shed;
     uint64_t shed_events;
+    et_event_t events[ET_BATCH_MAX];
+    uint64_t event_messages, events_taken;
 
     /* broker.c: --metrics, the /metrics server and the text it serves
      * (both NULL when off). */

@@ -65,6 +65,10 @@ help_pipeline_opts() {
                          (default 10ms; 0: refuse each event at the broker)
   --task-batch N         most tasks in one message to a worker with several
                          free slots (default 64; 1: one TASK per event)
+  --send-grain S         a producer sends at most once per S: the events
+                         that fall due meanwhile go in one message (EVENTS),
+                         each up to S late, its latency counted from its own
+                         intended time (default 500us; 0: each at its time)
   --backlog-memory BYTES what the collector does not take at once waits in
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES

@@ -141,6 +141,7 @@ producer_argv() {
   [ -n "${COLLECTOR:-}" ] && producer_argv_out+=(--collector "$COLLECTOR")
   producer_argv_out+=(--id "$id" --rate "$RATE" --arrival "$arrival" --seed "$SEED"
     --payload-bytes "$PAYLOAD_BYTES" --log-level "$LOG_LEVEL")
+  [ -n "${SEND_GRAIN:-}" ] && producer_argv_out+=(--send-grain "$SEND_GRAIN")
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||

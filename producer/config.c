@@ -607,6 +607,15 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .arg = "N",
          .def = "0",
          .help = "synthetic: padding bytes per event, 0 to 65536"},
+        {.name = "send-grain",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->send_grain_ns,
+         .umax = 100 * ET_NS_PER_MS,
+         .arg = "S",
+         .def = "500us",
+         .help = "send at most once per this long: the events due "
+                 "meanwhile go together (EVENTS), each a little late, "
+                 "0 to 100ms (0: each at its own time)"},
         {.name = "ack-timeout",
          .type = ET_OPT_DURATION,
          .dest = &cfg->ack_timeout_ns,

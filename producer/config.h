@@ -53,9 +53,10 @@ typedef struct {
     double malformed_rate;  /* --malformed-rate */
     uint64_t seed;          /* --seed */
     uint32_t payload_bytes; /* --payload-bytes: padding per event */
-    uint64_t ack_timeout_ns;         /* --ack-timeout: wait for DONE_ACK */
-    uint64_t connect_timeout_ns;     /* --connect-timeout: wait for broker */
-    et_log_level_t log_level;        /* --log-level */
+    uint64_t ack_timeout_ns;     /* --ack-timeout: wait for DONE_ACK */
+    uint64_t send_grain_ns;      /* --send-grain: at most one send per grain */
+    uint64_t connect_timeout_ns; /* --connect-timeout: wait for broker */
+    et_log_level_t log_level;    /* --log-level */
     et_producer_progress_t progress; /* --progress */
     char curve_dir[PATH_MAX];        /* --curve: CURVE keys, "" = off */
     et_clocksync_mode_t clock_sync;  /* --clock-sync */
