@@ -676,6 +676,7 @@ et_engine_destroy(et_engine_t **self_p)
     et_pool_destroy(&self->pool);
     free(self);
     *self_p = NULL;
+    et_job_pool_trim();
 }
 
 /* ---- producers ------------------------------------------------------------

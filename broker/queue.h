@@ -33,13 +33,26 @@ typedef struct et_job_t {
     double score;                   /* and its score */
     et_worker_rec_t *worker;        /* while dispatched */
     zmq_msg_t payload;
+    struct et_job_t *next_free; /* on the free list (queue.c) */
 } et_job_t;
 
-/* New job with an empty payload. Returns NULL with errno ENOMEM. */
+/* New job with an empty payload, every other field zero (outcome NONE).
+ * Returns NULL with errno ENOMEM. Reuses a job destroyed before on the
+ * same thread when there is one: no malloc per event in steady state. */
 et_job_t *et_job_new(void);
 
-/* Close the payload, free the job, set *job_p to NULL. NULL-safe. */
+/* Close the payload, set *job_p to NULL, and keep the job for reuse by
+ * this thread's et_job_new (up to ET_JOB_FREE_MAX of them; beyond, it is
+ * freed). NULL-safe. */
 void et_job_destroy(et_job_t **job_p);
+
+/* Free every job this thread keeps for reuse (the engine's destructor
+ * calls it, so none outlives the broker's thread). */
+void et_job_pool_trim(void);
+
+/* Jobs kept for reuse per thread: about the in-system bound of a busy
+ * broker (each job is under 200 bytes). */
+#define ET_JOB_FREE_MAX 16384
 
 typedef struct et_queue_t et_queue_t;
 

@@ -42,6 +42,47 @@ s_pop_expect(et_queue_t *q, uint64_t event_id)
     assert_null(job);
 }
 
+// A destroyed job is reused by the next et_job_new on this thread, and
+// comes back as new: every field zero, outcome NONE, an empty payload
+// (the old one closed). Beyond ET_JOB_FREE_MAX, jobs are freed; trim
+// frees the rest (ASan: nothing leaks, nothing is used after free).
+static void
+test_queue_job_is_reused_as_new(void **state)
+{
+    (void)state;
+    et_job_pool_trim();
+    et_job_t *job = s_job(42, 100);
+    job->stage = 3;
+    job->attempt = 2;
+    job->score = 0.5;
+    job->outcome = 7;
+    et_job_t *was = job;
+    et_job_destroy(&job);
+    assert_null(job);
+    job = et_job_new();
+    assert_ptr_equal(job, was);
+    assert_true(job->event_id == 0);
+    assert_int_equal(job->stage, 0);
+    assert_int_equal(job->attempt, 0);
+    assert_true(job->score == 0);
+    assert_int_equal(job->outcome, -1);
+    assert_int_equal(zmq_msg_size(&job->payload), 0);
+    assert_null(job->next_free);
+    et_job_destroy(&job);
+
+    static et_job_t *many[ET_JOB_FREE_MAX + 10];
+    for (size_t i = 0; i < ET_JOB_FREE_MAX + 10; i++)
+        assert_non_null(many[i] = s_job(i, i % 3 ? 0 : 64));
+    for (size_t i = 0; i < ET_JOB_FREE_MAX + 10; i++)
+        et_job_destroy(&many[i]);
+    et_job_pool_trim();
+    job = et_job_new();
+    assert_non_null(job);
+    assert_int_equal(job->outcome, -1);
+    et_job_destroy(&job);
+    et_job_pool_trim();
+}
+
 static void
 test_queue_new_rejects_zero_cap(void **state)
 {
@@ -317,6 +358,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_new_rejects_zero_cap),
+        cmocka_unit_test(test_queue_job_is_reused_as_new),
         cmocka_unit_test(test_queue_pops_in_fifo_order),
         cmocka_unit_test(test_queue_remove_at_keeps_the_order),
         cmocka_unit_test(test_queue_push_tail_rejects_when_full),
