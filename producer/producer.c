@@ -1,7 +1,8 @@
 /* The producer's run: plan it, connect a DEALER to the broker's frontend,
  * wait for the connection, then send every arrival of the schedule at its
- * intended CLOCK_REALTIME instant with its source's payload and label,
- * counting REJECTs as they come back, and finish with DONE / DONE_ACK.
+ * intended CLOCK_REALTIME instant with its source's payload and label
+ * (those due within one --send-grain together, as EVENTS), counting
+ * REJECTs as they come back, and finish with DONE / DONE_ACK.
  * A REJECT for a full queue pauses the producer: the events that fall due
  * during the pause are not sent but refused here, and reported to the
  * broker in SHED batches (still with their ids, intended times and labels,
