@@ -6,6 +6,7 @@
 # decision does not change), start an instance again when the next event
 # is queued and not before (no restart without work), and the run must
 # not stop it while a function with queued events has no instance.
+# Every instance's lifetime reaches the collector.
 . "$(dirname "$0")/lib.sh"
 
 out="$ET_TMP/out"
@@ -29,4 +30,8 @@ starts=$(grep -c 'synthetic: scaling [0-9]* -> ' "$out/autoscaler.log" || true)
 # On demand: at most one start per event (a restart without work would
 # start one after every idle departure).
 [ "$starts" -le "$sent" ] || fail "$starts scale commands for $sent events: instances restarted without work"
+# Every instance started is known to the collector, also one started for
+# the last event (it reports as soon as it is ready).
+logs=$(ls "$out"/worker-synthetic-*.log | wc -l)
+expect_eq "instances in summary.json" "$(json "$s" .workers.started)" "$logs"
 pass "$sent events, $idle idle departures, $starts starts on demand, lost 0"
