@@ -144,8 +144,9 @@ static int
 s_add_arrival(et_aggregate_t *self, const et_record_t *r)
 {
     int accepted = r->kind == ET_RECORD_ACCEPTED;
-    if (et_accounting_arrival(self->accounting, r) != 0)
-        return -1;
+    int rc = et_accounting_arrival(self->accounting, r);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0; /* a duplicate rejection: counted there */
     if (accepted)
         et_accuracy_tally_accepted(self->accuracy, r->label, r->event_id);
     if (s_take(self, et_producers_arrival(self->producers, r->producer_id)))
