@@ -159,6 +159,11 @@ producer_argv() {
   [ -n "${MINUTES:-}" ] && producer_argv_out+=(--minutes "$MINUTES")
   [ -n "${FUNCTIONS:-}" ] && producer_argv_out+=(--functions "$FUNCTIONS")
   [ -n "${IAT:-}" ] && producer_argv_out+=(--iat "$IAT")
+  # --ingest mqtt: one device per producer, waited for even if it starts
+  # after the producer subscribed.
+  local devices="${MQTT_DEVICES:-}"
+  [ -z "$devices" ] && [ -n "${INGEST:-}" ] && devices=1
+  [ -n "$devices" ] && producer_argv_out+=(--mqtt-devices "$devices")
   [ -n "$FRAUD_RATE" ] && producer_argv_out+=(--fraud-rate "$FRAUD_RATE")
   [ -n "$MALFORMED_RATE" ] && producer_argv_out+=(--malformed-rate "$MALFORMED_RATE")
   [ -n "${CURVE_DIR:-}" ] && producer_argv_out+=(--curve "$CURVE_DIR")
