@@ -1,7 +1,8 @@
 /* Result writers: OUT/summary.json (the "eventide.summary/1" results
- * contract), OUT/timeseries.csv, OUT/report.md and the short summary on
- * stdout. Every file is written to NAME.tmp, flushed to disk and renamed,
- * so a reader never sees half a file. */
+ * contract), OUT/timeseries.csv, OUT/report.md, the per-function
+ * figures' CSVs and the short summary on stdout. Every file is written
+ * to NAME.tmp, flushed to disk and renamed, so a reader never sees half
+ * a file. */
 #ifndef ET_REPORT_H
 #define ET_REPORT_H
 
