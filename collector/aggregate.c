@@ -168,11 +168,14 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
         self->stages, r, et_window_slice(&self->window, r->intended_ns));
     if (rc != 0) /* beyond the kept stages, or ENOMEM */
         return s_take(self, rc);
-    if (et_slowdown_add(self->slowdown, r) != 0)
-        return -1;
     et_cost_meter_add(&self->cost_meter, r->service_ns,
                       et_reason_failed_attempt(r->reason));
-    return et_accounting_stage(self->accounting, r);
+    /* The accounting first: a slowdown without memory must not cost the
+     * event its place in the totals. */
+    rc = et_accounting_stage(self->accounting, r);
+    if (et_slowdown_add(self->slowdown, r) != 0)
+        rc = -1;
+    return rc;
 }
 
 static int

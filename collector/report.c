@@ -1152,8 +1152,9 @@ s_md_function_figures(FILE *f, const et_results_t *r)
                 d->p999, d->max);
     else
         fputs("| 0 | – | – | – | – | – |\n\n", f);
-    fputs("Drawn after the run by `eventide-report --functions` (needs "
-          "gnuplot) from the CSVs beside this report:\n\n"
+    fputs("Drawn by `eventide-report --functions RUNDIR` (needs gnuplot; "
+          "the launcher runs it after a trace replay) from the CSVs beside "
+          "this report:\n\n"
           "![CDF of the slowdown per invocation, platform and most invoked "
           "functions](slowdown_cdf.png) (slowdown_cdf.csv)\n\n"
           "![Cold-start ratio against invocations per minute, one point "
