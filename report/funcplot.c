@@ -503,10 +503,13 @@ s_write_dat(FILE *f, const void *context)
     for (size_t r = 0; r < fn->n_rows; r++)
         fprintf(f, "%.6g %.6f\n", s_at(fn, r, 4), s_at(fn, r, 3));
     fputs("\n\n# index 2: second, total instances, top functions'\n", f);
-    for (size_t r = 0; r < in->n_rows; r++) {
-        fprintf(f, "%.0f %.0f", s_at(in, r, 0), s_at(in, r, 1));
+    /* A row holds from its second to the next: the last one again one
+     * second on, so its step is drawn too. */
+    for (size_t r = 0; r <= in->n_rows; r++) {
+        size_t at = r < in->n_rows ? r : r - 1;
+        fprintf(f, "%.0f %.0f", s_at(in, at, 0) + (r != at), s_at(in, at, 1));
         for (size_t t = 0; t < self->n_top; t++)
-            fprintf(f, " %.0f", s_at(in, r, (size_t)self->top[t] + 2));
+            fprintf(f, " %.0f", s_at(in, at, (size_t)self->top[t] + 2));
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;

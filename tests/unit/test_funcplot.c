@@ -248,7 +248,7 @@ test_funcplot_draws_the_three_figures(void **state)
     text[n] = '\0';
     assert_non_null(strstr(text, "\n100 1.000000 1.000000 1.000000\n120 "));
     assert_non_null(strstr(text, "\n600 0.100000\n1.5 1.000000\n40 "));
-    assert_non_null(strstr(text, "\n1 6 2 3 1\n"));
+    assert_non_null(strstr(text, "\n1 6 2 3 1\n2 7 3 3 1\n3 7 3 3 1\n"));
     // A name with a quote reaches the script only as a label.
     snprintf(path, sizeof path, "%s/functions.gp", dir);
     f = fopen(path, "r");
