@@ -52,15 +52,6 @@ s_parse_rate(const char *value, void *dest, char *why, size_t why_size)
 }
 
 static int
-s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (s_parse_positive(value, ET_ARRIVAL_SPEEDUP_MAX, dest) == 0)
-        return 0;
-    snprintf(why, why_size, "expected a factor above 0, at most 1e9");
-    return -1;
-}
-
-static int
 s_parse_minutes(const char *value, void *dest, char *why, size_t why_size)
 {
     return et_azure_parse_minutes(value, dest, why, why_size);
@@ -264,7 +255,8 @@ s_apply_workflow(const et_opts_t *spec, et_producer_config_t *cfg,
     const char *speedup = et_workflow_producer_default(wf, "speedup");
     if (speedup && !et_opts_given(spec, "speedup") &&
         !et_opts_given(spec, "rate")) {
-        if (s_parse_speedup(speedup, &cfg->speedup, why, sizeof why) != 0) {
+        if (et_arrival_parse_speedup(speedup, &cfg->speedup, why, sizeof why) !=
+            0) {
             s_workflow_error(spec, cfg, "speedup", speedup, why);
             goto done;
         }
@@ -583,7 +575,7 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
                  "= 1-based window index or 0 (default: none)"},
         {.name = "speedup",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_speedup,
+         .parse = et_arrival_parse_speedup,
          .dest = &cfg->speedup,
          .arg = "X",
          .def = "1",
