@@ -33,6 +33,18 @@ et_function_list(size_t *count)
     return s_functions;
 }
 
+void
+et_function_time(et_function_output_t *out, int kind, int64_t ns)
+{
+    if (!out || kind < 0 || kind >= ET_TIMING_KINDS || ns < 0)
+        return;
+    /* Several calls (a store read and a retry, say) add up. */
+    if (!(out->timed & (1u << kind)))
+        out->timing_ns[kind] = 0;
+    out->timing_ns[kind] += ns;
+    out->timed |= (uint8_t)(1u << kind);
+}
+
 /* Length of the KEY part of "KEY=VALUE", or 0 when there is no '='. */
 static size_t
 s_key_len(const char *option)

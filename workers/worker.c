@@ -486,6 +486,52 @@ s_drain_broker(et_worker_t *w)
     return 0;
 }
 
+/* A shadow verdict below NONE is the function's mistake: dropped, the
+ * event's own verdict stands. */
+static void
+s_check_detail(const char *name, et_result_t *result)
+{
+    et_detail_t *d = &result->detail;
+    if (d->has_shadow && d->shadow_outcome < 0) {
+        ET_LOG_WARN_LIMITED("%s gave shadow outcome %d for event %llu: "
+                            "dropped",
+                            name, (int)d->shadow_outcome,
+                            (unsigned long long)result->event_id);
+        d->has_shadow = 0;
+        d->shadow_outcome = 0;
+    }
+}
+
+/* A timing is a part of the service time: one outside 0..service_ns (or
+ * of an unknown kind) is dropped, so the broker gets a valid RESULT. */
+static void
+s_check_timings(const char *name, et_result_t *result)
+{
+    et_detail_t *d = &result->detail;
+    uint8_t known = (uint8_t)((1u << ET_TIMING_KINDS) - 1u);
+    if (d->timed & ~known) {
+        ET_LOG_WARN_LIMITED("%s reported timings of unknown kinds: dropped",
+                            name);
+        d->timed &= known;
+    }
+    for (int k = 0; k < ET_TIMING_KINDS; k++) {
+        if (!(d->timed & (1u << k)))
+            continue;
+        if (d->timing_ns[k] < 0 || d->timing_ns[k] > result->service_ns) {
+            ET_LOG_WARN_LIMITED("%s measured %s %lld ns of a %lld ns call "
+                                "for event %llu: dropped",
+                                name, et_codec_timing_name(k),
+                                (long long)d->timing_ns[k],
+                                (long long)result->service_ns,
+                                (unsigned long long)result->event_id);
+            d->timed &= (uint8_t) ~(1u << k);
+        }
+    }
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        if (!(d->timed & (1u << k)))
+            d->timing_ns[k] = 0;
+}
+
 /* A finished task: check what the function gave and settle its result
  * (status, output) for the broker. */
 static void
@@ -513,14 +559,21 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         ET_LOG_WARN_LIMITED("no memory for the output of event %llu", id);
         status = ET_STATUS_ERROR;
     }
+    if (status == ET_STATUS_OK || status == ET_STATUS_FILTERED)
+        s_check_detail(name, result);
     if (et_status_failed(status)) {
-        /* A failure carries no output, outcome or score. */
+        /* A failure carries no output, outcome or score, and no shadow
+         * verdict; the times it measured (a store that timed out) are
+         * still its. */
         zmq_msg_close(output);
         zmq_msg_init(output);
         result->outcome = ET_OUTCOME_NONE;
         result->score = 0;
+        result->detail.has_shadow = 0;
+        result->detail.shadow_outcome = 0;
         w->errors++;
     }
+    s_check_timings(name, result);
     result->status = (uint8_t)status;
     w->busy_ns += result->service_ns;
     w->served++;
