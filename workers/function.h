@@ -93,6 +93,14 @@ typedef struct et_function_def_t {
  * ignored. */
 void et_function_time(et_function_output_t *out, int kind, int64_t ns);
 
+/* Make a detail built from a function's report fit for the wire (the
+ * decoders' rules, common/codec.h): without 'keep_shadow' (a failed call)
+ * the shadow verdict goes; a shadow verdict below 0, a timing of an
+ * unknown kind or one outside 0..service_ns is dropped; unset timings are
+ * zeroed. Returns how many entries were dropped for being wrong. */
+unsigned et_function_clean_detail(et_detail_t *detail, int64_t service_ns,
+                                  int keep_shadow);
+
 /* The function called 'name', or NULL. */
 const et_function_def_t *et_function_find(const char *name);
 

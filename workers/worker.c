@@ -486,50 +486,19 @@ s_drain_broker(et_worker_t *w)
     return 0;
 }
 
-/* A shadow verdict below NONE is the function's mistake: dropped, the
- * event's own verdict stands. */
+/* What a function reported besides its verdict, made fit for the wire
+ * (et_function_clean_detail); what had to go is the function's mistake,
+ * logged, and the event's own result stands. */
 static void
-s_check_detail(const char *name, et_result_t *result)
+s_clean_detail(const char *name, et_result_t *result, int keep_shadow)
 {
-    et_detail_t *d = &result->detail;
-    if (d->has_shadow && d->shadow_outcome < 0) {
-        ET_LOG_WARN_LIMITED("%s gave shadow outcome %d for event %llu: "
-                            "dropped",
-                            name, (int)d->shadow_outcome,
+    unsigned dropped = et_function_clean_detail(
+        &result->detail, result->service_ns, keep_shadow);
+    if (dropped > 0)
+        ET_LOG_WARN_LIMITED("%s reported %u bad shadow verdict or timing%s "
+                            "for event %llu: dropped",
+                            name, dropped, dropped == 1 ? "" : "s",
                             (unsigned long long)result->event_id);
-        d->has_shadow = 0;
-        d->shadow_outcome = 0;
-    }
-}
-
-/* A timing is a part of the service time: one outside 0..service_ns (or
- * of an unknown kind) is dropped, so the broker gets a valid RESULT. */
-static void
-s_check_timings(const char *name, et_result_t *result)
-{
-    et_detail_t *d = &result->detail;
-    uint8_t known = (uint8_t)((1u << ET_TIMING_KINDS) - 1u);
-    if (d->timed & ~known) {
-        ET_LOG_WARN_LIMITED("%s reported timings of unknown kinds: dropped",
-                            name);
-        d->timed &= known;
-    }
-    for (int k = 0; k < ET_TIMING_KINDS; k++) {
-        if (!(d->timed & (1u << k)))
-            continue;
-        if (d->timing_ns[k] < 0 || d->timing_ns[k] > result->service_ns) {
-            ET_LOG_WARN_LIMITED("%s measured %s %lld ns of a %lld ns call "
-                                "for event %llu: dropped",
-                                name, et_codec_timing_name(k),
-                                (long long)d->timing_ns[k],
-                                (long long)result->service_ns,
-                                (unsigned long long)result->event_id);
-            d->timed &= (uint8_t) ~(1u << k);
-        }
-    }
-    for (int k = 0; k < ET_TIMING_KINDS; k++)
-        if (!(d->timed & (1u << k)))
-            d->timing_ns[k] = 0;
 }
 
 /* A finished task: check what the function gave and settle its result
@@ -559,8 +528,6 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         ET_LOG_WARN_LIMITED("no memory for the output of event %llu", id);
         status = ET_STATUS_ERROR;
     }
-    if (status == ET_STATUS_OK || status == ET_STATUS_FILTERED)
-        s_check_detail(name, result);
     if (et_status_failed(status)) {
         /* A failure carries no output, outcome or score, and no shadow
          * verdict; the times it measured (a store that timed out) are
@@ -569,11 +536,9 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         zmq_msg_init(output);
         result->outcome = ET_OUTCOME_NONE;
         result->score = 0;
-        result->detail.has_shadow = 0;
-        result->detail.shadow_outcome = 0;
         w->errors++;
     }
-    s_check_timings(name, result);
+    s_clean_detail(name, result, !et_status_failed(status));
     result->status = (uint8_t)status;
     w->busy_ns += result->service_ns;
     w->served++;
