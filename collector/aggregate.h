@@ -161,6 +161,31 @@ typedef struct {
     double mean, p50, p99;
 } et_spread_ms_t;
 
+/* Per-invocation slowdown (collector/slowdown.h): an invocation is a
+ * result that ends a stage, its slowdown the stage's residence over the
+ * service time of the attempt that gave the result. Every figure 0 when
+ * invocations is 0. */
+typedef struct {
+    uint64_t invocations; /* results with a slowdown */
+    uint64_t no_service;  /* results with a service time of 0: none */
+    uint64_t overflow;    /* above ET_SLOWDOWN_MAX, counted as that */
+    double min, p50, p90, p99, p999, max;
+} et_slowdown_result_t;
+
+/* The slowdown CDF on one log-spaced grid (x: slowdown), for the platform
+ * and the stages of the most invoked functions (top: stage indices). */
+#define ET_SLOWDOWN_CDF_PER_DECADE 20
+#define ET_SLOWDOWN_CDF_POINTS_MAX 256 /* 12 decades, both ends */
+#define ET_SLOWDOWN_CDF_TOP 4
+typedef struct {
+    size_t n_points;
+    double x[ET_SLOWDOWN_CDF_POINTS_MAX];
+    double all[ET_SLOWDOWN_CDF_POINTS_MAX];
+    size_t n_top;
+    size_t top[ET_SLOWDOWN_CDF_TOP];
+    double top_cdf[ET_SLOWDOWN_CDF_TOP][ET_SLOWDOWN_CDF_POINTS_MAX];
+} et_slowdown_cdf_t;
+
 typedef struct {
     char function[ET_NAME_MAX]; /* from STATS, else "stage<k>" */
     uint64_t completed;         /* STAGE records */
@@ -196,6 +221,8 @@ typedef struct {
     et_ci95_t queue_ci95;
     et_ci95_t hold_ci95;
     et_ci95_t residence_ci95;
+    /* per invocation, residence over its own service time */
+    et_slowdown_result_t invocation_slowdown;
 } et_stage_result_t;
 
 typedef struct {
@@ -395,6 +422,18 @@ typedef struct {
     et_agg_end_t end;
     size_t n_rows;
     const et_timeseries_row_t *rows;
+    /* Every invocation's slowdown, platform-wide, and its CDF. */
+    et_slowdown_result_t slowdown;
+    const et_slowdown_cdf_t *slowdown_cdf;
+    /* Instances per function per second, from the broker's STATS like
+     * rows[].instances (which is their sum): n_rows x
+     * n_instance_functions, row-major, functions in order of first
+     * sight, at most ET_AGG_FUNCTIONS_MAX (STATS of further ones count
+     * in instance_functions_dropped and only in the total). */
+    size_t n_instance_functions;
+    const char (*instance_functions)[ET_NAME_MAX];
+    const uint32_t *function_instances;
+    uint64_t instance_functions_dropped;
 } et_results_t;
 
 /* New aggregate. Returns NULL with errno EINVAL (missing names) or ENOMEM.

@@ -179,6 +179,47 @@ s_timings_json(const et_stage_result_t *s)
     return timings;
 }
 
+/* A function's invocations (its stage's results) per minute of the run's
+ * window |W|; 0 when the window is unknown. */
+static int
+s_invocations_per_min(const et_results_t *r, const et_stage_result_t *s,
+                      double *per_min)
+{
+    *per_min = 0;
+    if (r->window_s <= 0)
+        return 0;
+    *per_min = (double)s->completed / (r->window_s / 60.0);
+    return 1;
+}
+
+/* A stage's per-invocation slowdown percentiles, null without any. */
+static json_t *
+s_invocation_slowdown_json(const et_slowdown_result_t *d)
+{
+    int k = d->invocations > 0;
+    return json_pack("{s:o, s:o, s:o, s:o}", "p50", s_real_or_null(k, d->p50),
+                     "p90", s_real_or_null(k, d->p90), "p99",
+                     s_real_or_null(k, d->p99), "p999",
+                     s_real_or_null(k, d->p999));
+}
+
+/* slowdown: every invocation's, platform-wide (collector/slowdown.h). */
+static json_t *
+s_slowdown_json(const et_results_t *r)
+{
+    const et_slowdown_result_t *d = &r->slowdown;
+    int k = d->invocations > 0;
+    return json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "definition",
+        "residence / service of the attempt that ended the stage, per "
+        "invocation",
+        "invocations", s_uint(d->invocations), "no_service",
+        s_uint(d->no_service), "overflow", s_uint(d->overflow), "min",
+        s_real_or_null(k, d->min), "p50", s_real_or_null(k, d->p50), "p90",
+        s_real_or_null(k, d->p90), "p99", s_real_or_null(k, d->p99), "p999",
+        s_real_or_null(k, d->p999), "max", s_real_or_null(k, d->max));
+}
+
 static json_t *
 s_stages_json(const et_results_t *r)
 {
@@ -204,9 +245,16 @@ s_stages_json(const et_results_t *r)
         json_t *slowdown =
             json_pack("{s:o, s:o}", "p50", s_real_or_null(known, slow_p50),
                       "p99", s_real_or_null(known, slow_p99));
+        double per_min;
+        int has_rate = s_invocations_per_min(r, s, &per_min);
         if (!item || !slowdown ||
             json_object_set_new(item, "cold_ratio", json_real(cold_ratio)) ||
             json_object_set_new(item, "slowdown", slowdown) ||
+            json_object_set_new(
+                item, "invocation_slowdown",
+                s_invocation_slowdown_json(&s->invocation_slowdown)) ||
+            json_object_set_new(item, "invocations_per_min",
+                                s_real_or_null(has_rate, per_min)) ||
             json_object_set_new(item, "timings", s_timings_json(s)) ||
             json_array_append_new(stages, item) != 0) {
             json_decref(stages);
@@ -472,6 +520,10 @@ s_add_later_keys(json_t *root, const et_results_t *r)
                    json_object_set_new(root, "bottleneck",
                                        s_bottleneck_json(r)) ||
                    json_object_set_new(root, "broker", s_broker_json(r)) ||
+                   json_object_set_new(root, "slowdown", s_slowdown_json(r)) ||
+                   json_object_set_new(json_object_get(root, "collector"),
+                                       "instance_functions_dropped",
+                                       s_uint(r->instance_functions_dropped)) ||
                    s_add_delivery_keys(json_object_get(root, "collector"), r) ||
                    s_add_ingest(json_object_get(root, "producers"), r)
                ? -1
@@ -632,6 +684,105 @@ int
 et_report_write_timeseries(const char *dir, const et_results_t *results)
 {
     return et_atomicfile_write(dir, "timeseries.csv", s_write_timeseries,
+                               results);
+}
+
+/* ---- per-function CSVs --------------------------------------------------- */
+
+/* A name as a CSV field: names are cleaned text already, so only the
+ * separator and the quote could confuse a reader; each becomes '_'. */
+static void
+s_csv_name(FILE *f, const char *name)
+{
+    for (; *name; name++)
+        fputc(*name == ',' || *name == '"' ? '_' : *name, f);
+}
+
+static int
+s_write_slowdown_cdf(FILE *f, const void *context)
+{
+    const et_results_t *r = context;
+    const et_slowdown_cdf_t *c = r->slowdown_cdf;
+    fputs("slowdown,platform", f);
+    for (size_t t = 0; c && t < c->n_top; t++) {
+        fputc(',', f);
+        s_csv_name(f, r->stages[c->top[t]].function);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; c && i < c->n_points; i++) {
+        fprintf(f, "%.6g,%.6f", c->x[i], c->all[i]);
+        for (size_t t = 0; t < c->n_top; t++)
+            fprintf(f, ",%.6f", c->top_cdf[t][i]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_slowdown_cdf(const char *dir, const et_results_t *results)
+{
+    return et_atomicfile_write(dir, "slowdown_cdf.csv", s_write_slowdown_cdf,
+                               results);
+}
+
+static int
+s_write_functions(FILE *f, const void *context)
+{
+    const et_results_t *r = context;
+    fputs("function,completed,cold_events,cold_ratio,invocations_per_min,"
+          "slowdown_p50,slowdown_p99\n",
+          f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        double cold_ratio, slow_p50, slow_p99, per_min;
+        int known;
+        if (s->completed == 0 || !s_invocations_per_min(r, s, &per_min))
+            continue;
+        s_stage_ratios(s, &cold_ratio, &slow_p50, &slow_p99, &known);
+        s_csv_name(f, s->function);
+        fprintf(f, ",%llu,%llu,%.6f,%.6f,", (unsigned long long)s->completed,
+                (unsigned long long)s->cold_events, cold_ratio, per_min);
+        const et_slowdown_result_t *d = &s->invocation_slowdown;
+        if (d->invocations > 0)
+            fprintf(f, "%.6g,%.6g\n", d->p50, d->p99);
+        else
+            fputs(",\n", f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_functions(const char *dir, const et_results_t *results)
+{
+    return et_atomicfile_write(dir, "functions.csv", s_write_functions,
+                               results);
+}
+
+static int
+s_write_instances(FILE *f, const void *context)
+{
+    const et_results_t *r = context;
+    size_t n = r->n_instance_functions;
+    fputs("second,total", f);
+    for (size_t k = 0; k < n; k++) {
+        fputc(',', f);
+        s_csv_name(f, r->instance_functions[k]);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        fprintf(f, "%lld,%llu", (long long)r->rows[i].second,
+                (unsigned long long)r->rows[i].instances);
+        for (size_t k = 0; k < n; k++)
+            fprintf(f, ",%u", r->function_instances[i * n + k]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_instances(const char *dir, const et_results_t *results)
+{
+    return et_atomicfile_write(dir, "instances.csv", s_write_instances,
                                results);
 }
 
@@ -1058,6 +1209,36 @@ s_cmp_completed(const void *a, const void *b)
     return (x->completed < y->completed) - (x->completed > y->completed);
 }
 
+/* The platform's per-invocation slowdown and the per-function figures,
+ * which eventide-report --functions draws after the run from the CSVs. */
+static void
+s_md_function_figures(FILE *f, const et_results_t *r)
+{
+    const et_slowdown_result_t *d = &r->slowdown;
+    fputs("### Per function: figures\n\n"
+          "Slowdown of each invocation: its residence in the function's "
+          "stage over the service time of the attempt that ended it.\n\n"
+          "| invocations | p50 | p90 | p99 | p99.9 | max |\n"
+          "|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    if (d->invocations > 0)
+        fprintf(f, "| %llu | %.2f | %.2f | %.2f | %.2f | %.2f |\n\n",
+                (unsigned long long)d->invocations, d->p50, d->p90, d->p99,
+                d->p999, d->max);
+    else
+        fputs("| 0 | – | – | – | – | – |\n\n", f);
+    fputs("Drawn by `eventide-report --functions RUNDIR` (needs gnuplot; "
+          "the launcher runs it after a trace replay) from the CSVs beside "
+          "this report:\n\n"
+          "![CDF of the slowdown per invocation, platform and most invoked "
+          "functions](slowdown_cdf.png) (slowdown_cdf.csv)\n\n"
+          "![Cold-start ratio against invocations per minute, one point "
+          "per function](cold_vs_rate.png) (functions.csv)\n\n"
+          "![Instances per function over time, most instance-seconds "
+          "first, and the total](instances.png) (instances.csv)\n\n",
+          f);
+}
+
 /* Runs of several functions (a trace replay's): per function, the most
  * invoked first, at most 20 rows and the totals. */
 static void
@@ -1102,6 +1283,7 @@ s_md_functions(FILE *f, const et_results_t *r)
     fprintf(f, "| all %zu | %llu | %.3f | | | |\n\n", n,
             (unsigned long long)completed,
             completed ? (double)cold / (double)completed : 0.0);
+    s_md_function_figures(f, r);
 }
 
 static void
@@ -1334,8 +1516,9 @@ et_report_write_all(const char *dir, const et_results_t *results)
 {
     int rc = 0, first_errno = 0;
     int (*writers[])(const char *, const et_results_t *) = {
-        et_report_write_summary, et_report_write_timeseries,
-        et_report_write_markdown};
+        et_report_write_summary,   et_report_write_timeseries,
+        et_report_write_markdown,  et_report_write_slowdown_cdf,
+        et_report_write_functions, et_report_write_instances};
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         if (writers[i](dir, results) != 0 && rc == 0) {
             rc = -1;

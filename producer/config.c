@@ -10,6 +10,7 @@
 #include "common/opts.h"
 #include "common/workflow.h"
 #include "producer/labels.h"
+#include "producer/seqtrack.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -396,6 +397,10 @@ s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
     if (et_opts_given(spec, "mqtt-client-id")) {
         et_opts_error(spec, "mqtt-client-id", cfg->mqtt_client_id,
                       "only --source mqtt://HOST:PORT/TOPIC uses it");
+    } else if (et_opts_given(spec, "mqtt-devices")) {
+        snprintf(number, sizeof number, "%" PRIu32, cfg->mqtt_devices);
+        et_opts_error(spec, "mqtt-devices", number,
+                      "only --source mqtt://HOST:PORT/TOPIC uses it");
     } else if (trace && kind == ET_SOURCE_NAB) {
         et_opts_error(spec, "arrival", cfg->arrival,
                       "a nab source has its own timestamps: replay them "
@@ -560,6 +565,15 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .help = "mqtt: the session's client id, fixed for the run so a "
                  "reconnect finds the messages queued for it (default: "
                  "eventide-producer-ID)"},
+        {.name = "mqtt-devices",
+         .type = ET_OPT_U32,
+         .dest = &cfg->mqtt_devices,
+         .umax = ET_SEQTRACK_DEVICES_MAX,
+         .arg = "N",
+         .def = "0",
+         .help = "mqtt: the input ends once N devices have sent their end "
+                 "marker, so a device that starts late is waited for (0: "
+                 "once every device seen so far has)"},
         {.name = "labels",
          .type = ET_OPT_STRING,
          .dest = cfg->labels,

@@ -244,6 +244,11 @@ s_try_ready(et_worker_t *w)
         return 0;
     }
     w->cold_start_ns = ready.cold_start_ns;
+    /* The collector learns of the instance now, not a usage interval
+     * later: an instance started for the run's last events (scale from
+     * zero) would otherwise be unknown to it when it decides that every
+     * instance has reported, and its lifetime would go uncounted. */
+    w->next_usage_ns = now;
     ET_LOG_INFO("ready: %s x%u slot%s as %s, cold start %.1f ms (init "
                 "%.1f ms)",
                 w->def->name, w->cfg.slots, w->cfg.slots == 1 ? "" : "s",

@@ -927,6 +927,140 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
     assert_non_null(strstr(md, "| all 2 | 5 | 0.200 |"));
 }
 
+/* The per-function figures' data: functions.csv has one row per function
+ * with results, consistent with summary.json; slowdown_cdf.csv is a CDF
+ * per column ending at 1; instances.csv's columns add up to its total. */
+static void
+test_report_per_function_csvs_match_the_summary(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {
+        .run_id = "fcsv", .workflow = "azure", .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    et_hello_t hello;
+    memset(&hello, 0, sizeof hello);
+    hello.producer_id = 1;
+    snprintf(hello.arrival, sizeof hello.arrival, "azure2019");
+    snprintf(hello.source, sizeof hello.source, "synthetic");
+    hello.rate_eps = 1;
+    hello.duration_s = 120; // |W| = 2 minutes
+    hello.started_ns = T0;
+    assert_int_equal(et_aggregate_add_hello(fx->agg, &hello), 0);
+    et_workflow_msg_t wf = {.n_stages = 3};
+    snprintf(wf.name, sizeof wf.name, "azure");
+    const char *fn[] = {"f,0", "f1", "f2"};
+    for (int i = 0; i < 3; i++)
+        snprintf(wf.stages[i], sizeof wf.stages[i], "%s", fn[i]);
+    assert_int_equal(et_aggregate_add_workflow(fx->agg, &wf), 0);
+    // Arrivals in seconds 0 and 2 make the timeseries' rows.
+    for (uint64_t id = 1; id <= 8; id++) {
+        int64_t when = T0 + (id == 8 ? 2 * S : 0);
+        et_record_t a = {.kind = ET_RECORD_ACCEPTED,
+                         .event_id = id,
+                         .intended_ns = when,
+                         .t_ns = when,
+                         .label = -1,
+                         .outcome = -1};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &a), 0);
+    }
+    // f,0: six results (two cold), slowdowns 2..7; f1: two; f2: none.
+    for (uint64_t id = 1; id <= 8; id++) {
+        uint32_t stage = id <= 6 ? 0 : 1;
+        et_record_t r = {.kind = ET_RECORD_STAGE,
+                         .event_id = id,
+                         .stage = stage,
+                         .intended_ns = T0,
+                         .t_ns = T0 + S,
+                         .service_ns = 1 * MS,
+                         .hold_ns = 1 * MS,
+                         .residence_ns = (int64_t)(id + 1) * MS,
+                         .cold = id == 1 || id == 4,
+                         .label = -1,
+                         .outcome = -1};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    }
+    et_stats_t st;
+    memset(&st, 0, sizeof st);
+    st.n_functions = 3;
+    for (int t = 0; t < 3; t++) {
+        st.t_ns = T0 + t * S;
+        for (uint32_t i = 0; i < 3; i++) {
+            snprintf(st.functions[i].name, sizeof st.functions[i].name, "%s",
+                     fn[i]);
+            st.functions[i].instances = (uint32_t)(t + i);
+        }
+        assert_int_equal(et_aggregate_add_stats(fx->agg, &st), 0);
+    }
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+
+    json_t *root = s_load_summary(fx->dir);
+    json_t *sd = json_object_get(root, "slowdown");
+    assert_int_equal(json_integer_value(json_object_get(sd, "invocations")), 8);
+    double p50 = json_real_value(json_object_get(sd, "p50"));
+    assert_true(p50 > 4.99 && p50 < 5.01);
+    json_t *stages = json_object_get(root, "stages");
+    json_t *st0 = json_array_get(stages, 0);
+    double rate0 = json_real_value(json_object_get(st0, "invocations_per_min"));
+    assert_true(rate0 > 2.99 && rate0 < 3.01); // 6 results in 2 minutes
+    assert_true(json_is_null(json_object_get(
+        json_object_get(json_array_get(stages, 2), "invocation_slowdown"),
+        "p50")));
+
+    char *csv = s_read(fx->dir, "functions.csv");
+    assert_int_equal(s_count_lines(csv), 1 + 2); // f2 has no results
+    assert_non_null(strstr(csv, "function,completed,cold_events,cold_ratio,"
+                                "invocations_per_min,slowdown_p50,"
+                                "slowdown_p99\n"));
+    // The name's comma became '_'; the cold ratio is summary.json's.
+    double ratio = json_real_value(json_object_get(st0, "cold_ratio"));
+    char want[96];
+    snprintf(want, sizeof want, "\nf_0,6,2,%.6f,3.000000,", ratio);
+    assert_non_null(strstr(csv, want));
+    assert_non_null(strstr(csv, "\nf1,2,0,0.000000,1.000000,"));
+    json_decref(root);
+
+    csv = s_read(fx->dir, "slowdown_cdf.csv");
+    assert_true(strncmp(csv, "slowdown,platform,f_0,f1\n", 25) == 0);
+    double prev[3] = {0, 0, 0}, last[3] = {0, 0, 0}, x_prev = 0;
+    int rows = 0;
+    for (char *line = strchr(csv, '\n') + 1; *line;
+         line = strchr(line, '\n') + 1) {
+        double x, y[3];
+        assert_int_equal(
+            sscanf(line, "%lf,%lf,%lf,%lf", &x, &y[0], &y[1], &y[2]), 4);
+        assert_true(x > x_prev);
+        for (int k = 0; k < 3; k++) {
+            assert_true(y[k] >= prev[k] && y[k] <= 1);
+            prev[k] = last[k] = y[k];
+        }
+        x_prev = x;
+        rows++;
+    }
+    assert_true(rows > 2);
+    for (int k = 0; k < 3; k++)
+        assert_true(last[k] == 1.0);
+
+    csv = s_read(fx->dir, "instances.csv");
+    assert_true(strncmp(csv, "second,total,f_0,f1,f2\n", 23) == 0);
+    int seen = 0;
+    for (char *line = strchr(csv, '\n') + 1; *line;
+         line = strchr(line, '\n') + 1) {
+        unsigned sec, total, a, b, c;
+        assert_int_equal(
+            sscanf(line, "%u,%u,%u,%u,%u", &sec, &total, &a, &b, &c), 5);
+        assert_int_equal(total, a + b + c);
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+    assert_non_null(strstr(csv, "\n2,9,2,3,4\n"));
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "### Per function: figures"));
+    assert_non_null(strstr(md, "(slowdown_cdf.png)"));
+}
+
 static void
 test_report_summary_of_an_empty_run_is_complete_and_valid(void **state)
 {
@@ -1417,6 +1551,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_run_source_and_cost, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_per_function_csvs_match_the_summary, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_per_function_cold_ratio_and_slowdown, s_setup,
