@@ -60,6 +60,12 @@ typedef struct {
     /* NAB score, standard profile (collector/nabscore.h): raw, and
      * normalised to 100 perfect, 0 for no detection at all */
     double nab_raw, nab_score;
+    /* classification: the shadow verdicts (common/codec.h, et_detail_t)
+     * over the same events, when any came with one (has_shadow); an
+     * event whose verdict came without one counts as unscored there. */
+    int has_shadow;
+    uint64_t shadow_tp, shadow_fp, shadow_tn, shadow_fn, shadow_unscored;
+    double shadow_precision, shadow_recall, shadow_f1;
 } et_accuracy_t;
 
 /* The cost model: AWS Lambda's on x86 (per GB-second of duration, billed
@@ -201,6 +207,11 @@ typedef struct {
     /* First enqueue in the stage to the result that ends it, failed
      * attempts and their retries included. */
     et_spread_ms_t residence_ms;
+    /* Parts of the service time the function measured itself (et_detail_t
+     * timings: the feature store's, the model's), over the attempts that
+     * reported each; timing_count[k] 0: none did. */
+    uint64_t timing_count[ET_TIMING_KINDS];
+    et_spread_ms_t timing_ms[ET_TIMING_KINDS];
     /* E[hold^2] (ms^2) over the same attempts as hold_ms, for the
      * second moment Pollaczek-Khinchine and Allen-Cunneen need. */
     double hold_m2_ms2;

@@ -159,6 +159,26 @@ s_stage_ratios(const et_stage_result_t *s, double *cold_ratio, double *slow_p50,
     *slow_p99 = *known ? s->residence_ms.p99 / s->service_ms.p50 : 0;
 }
 
+/* timings: {name: {count, mean, p50, p99}} of the kinds the stage's
+ * function measured ({} when none). */
+static json_t *
+s_timings_json(const et_stage_result_t *s)
+{
+    json_t *timings = json_object();
+    for (int k = 0; timings && k < ET_TIMING_KINDS; k++) {
+        if (s->timing_count[k] == 0)
+            continue;
+        json_t *item = s_spread_json(&s->timing_ms[k]);
+        if (!item ||
+            json_object_set_new(item, "count", s_uint(s->timing_count[k])) ||
+            json_object_set_new(timings, et_codec_timing_name(k), item)) {
+            json_decref(timings);
+            return NULL;
+        }
+    }
+    return timings;
+}
+
 /* A function's invocations (its stage's results) per minute of the run's
  * window |W|; 0 when the window is unknown. */
 static int
@@ -235,6 +255,7 @@ s_stages_json(const et_results_t *r)
                 s_invocation_slowdown_json(&s->invocation_slowdown)) ||
             json_object_set_new(item, "invocations_per_min",
                                 s_real_or_null(has_rate, per_min)) ||
+            json_object_set_new(item, "timings", s_timings_json(s)) ||
             json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
@@ -278,11 +299,21 @@ s_accuracy_json(const et_results_t *r)
     const et_accuracy_t *a = &r->accuracy;
     switch (a->kind) {
     case ET_ACCURACY_CLASSIFICATION:
-        return json_pack("{s:s, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o}",
-                         "kind", "classification", "precision", a->precision,
-                         "recall", a->recall, "f1", a->f1, "tp", s_uint(a->tp),
-                         "fp", s_uint(a->fp), "tn", s_uint(a->tn), "fn",
-                         s_uint(a->fn), "unscored", s_uint(a->unscored));
+        return json_pack(
+            "{s:s, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
+            "classification", "precision", a->precision, "recall", a->recall,
+            "f1", a->f1, "tp", s_uint(a->tp), "fp", s_uint(a->fp), "tn",
+            s_uint(a->tn), "fn", s_uint(a->fn), "unscored", s_uint(a->unscored),
+            "shadow",
+            a->has_shadow
+                ? json_pack("{s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o}",
+                            "precision", a->shadow_precision, "recall",
+                            a->shadow_recall, "f1", a->shadow_f1, "tp",
+                            s_uint(a->shadow_tp), "fp", s_uint(a->shadow_fp),
+                            "tn", s_uint(a->shadow_tn), "fn",
+                            s_uint(a->shadow_fn), "unscored",
+                            s_uint(a->shadow_unscored))
+                : json_null());
     case ET_ACCURACY_WINDOWS:
         return json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:f, s:o, s:o}",
                          "kind", "windows", "windows", s_uint(a->windows),
@@ -1079,6 +1110,49 @@ s_md_spread(FILE *f, const et_spread_ms_t *s)
     fprintf(f, " %.3f / %.3f / %.3f |", s->mean, s->p50, s->p99);
 }
 
+/* The parts of the service time the functions measured themselves, for
+ * the stages that measured any. */
+static void
+s_md_timings(FILE *f, const et_results_t *r)
+{
+    int any = 0;
+    for (size_t i = 0; i < r->n_stages; i++)
+        for (int k = 0; k < ET_TIMING_KINDS; k++)
+            any |= r->stages[i].timing_count[k] > 0;
+    if (!any)
+        return;
+    fputs("### Stages: measured parts of the service time\n\n"
+          "Measured by the function around its own calls, per attempt: "
+          "store is the feature store's round trips, model the model's "
+          "prediction; the rest of the service time is the function's own "
+          "work (decoding, encoding) and any modelled io_delay.\n\n"
+          "| # | function | service p50 / p99 ms |",
+          f);
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        fprintf(f, " %s attempts | %s p50 / p99 ms |", et_codec_timing_name(k),
+                et_codec_timing_name(k));
+    fputs("\n|---:|---|---:|", f);
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        fputs("---:|---:|", f);
+    fputs("\n", f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        fprintf(f, "| %zu | ", i);
+        et_md_cell(f, s->function);
+        fprintf(f, " | %.3f / %.3f |", s->service_ms.p50, s->service_ms.p99);
+        for (int k = 0; k < ET_TIMING_KINDS; k++) {
+            if (s->timing_count[k] == 0)
+                fputs(" 0 | – |", f);
+            else
+                fprintf(f, " %llu | %.3f / %.3f |",
+                        (unsigned long long)s->timing_count[k],
+                        s->timing_ms[k].p50, s->timing_ms[k].p99);
+        }
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
 static void
 s_md_stages(FILE *f, const et_results_t *r)
 {
@@ -1124,6 +1198,7 @@ s_md_stages(FILE *f, const et_results_t *r)
         fputs("\n", f);
     }
     fputs("\n", f);
+    s_md_timings(f, r);
 }
 
 static int
@@ -1330,19 +1405,44 @@ s_md_timeseries(FILE *f, const et_results_t *r)
 }
 
 static void
+s_md_matrix(FILE *f, const char *name, double precision, double recall,
+            double f1, uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn,
+            uint64_t unscored)
+{
+    fprintf(f,
+            "| %s | %.4f | %.4f | %.4f | %llu | %llu | %llu | %llu | %llu |\n",
+            name, precision, recall, f1, (unsigned long long)tp,
+            (unsigned long long)fp, (unsigned long long)tn,
+            (unsigned long long)fn, (unsigned long long)unscored);
+}
+
+static void
 s_md_accuracy(FILE *f, const et_results_t *r)
 {
     const et_accuracy_t *a = &r->accuracy;
     if (a->kind == ET_ACCURACY_CLASSIFICATION) {
-        fprintf(f,
-                "## Accuracy\n\nVerdicts of the workflow (flagged = outcome "
-                ">= 1) against each event's label.\n\n"
-                "| precision | recall | F1 | TP | FP | TN | FN | unscored |\n"
-                "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-                "| %.4f | %.4f | %.4f | %llu | %llu | %llu | %llu | %llu |\n\n",
-                a->precision, a->recall, a->f1, (unsigned long long)a->tp,
-                (unsigned long long)a->fp, (unsigned long long)a->tn,
-                (unsigned long long)a->fn, (unsigned long long)a->unscored);
+        fputs("## Accuracy\n\nVerdicts of the workflow (flagged = outcome "
+              ">= 1) against each event's label.",
+              f);
+        if (a->has_shadow)
+            fputs(" Shadow: the verdicts a stage gave from a second model "
+                  "over the same events, decided by the same rules and acted "
+                  "on by nobody (the fraud workflow's: raw features only; "
+                  "its decision's model adds the streaming features from "
+                  "the feature store). An event whose verdict came without "
+                  "a shadow verdict is unscored there.",
+                  f);
+        fputs("\n\n| verdicts | precision | recall | F1 | TP | FP | TN | FN | "
+              "unscored |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+              f);
+        s_md_matrix(f, "decision", a->precision, a->recall, a->f1, a->tp, a->fp,
+                    a->tn, a->fn, a->unscored);
+        if (a->has_shadow)
+            s_md_matrix(f, "shadow", a->shadow_precision, a->shadow_recall,
+                        a->shadow_f1, a->shadow_tp, a->shadow_fp, a->shadow_tn,
+                        a->shadow_fn, a->shadow_unscored);
+        fputs("\n", f);
     } else if (a->kind == ET_ACCURACY_WINDOWS) {
         fprintf(f,
                 "## Accuracy\n\nLabelled anomaly windows: a window is "

@@ -714,6 +714,116 @@ test_report_summary_has_the_run_source_and_cost(void **state)
     json_decref(root);
 }
 
+/* A one-stage fraud run: six labelled events, each with a verdict and a
+ * shadow verdict, and the function's store and model timings. */
+static void
+test_report_has_the_shadow_matrix_and_the_stage_timings(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {.run_id = "fraud-run",
+                                    .workflow = "fraud",
+                                    .expect_producers = 1,
+                                    .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    et_hello_t hello = {.rate_eps = 6, .duration_s = 1, .started_ns = T0};
+    snprintf(hello.arrival, sizeof hello.arrival, "constant");
+    snprintf(hello.source, sizeof hello.source, "fraud");
+    assert_int_equal(et_aggregate_add_hello(fx->agg, &hello), 0);
+    /* label, verdict, shadow verdict: decision TP TP FN FP TN TN (F1 2/3),
+     * shadow TP FN FN TN TN FP (F1 0.4). */
+    const int32_t rows[6][3] = {{1, 2, 1}, {1, 1, 0}, {1, 0, 0},
+                                {0, 1, 0}, {0, 0, 0}, {0, 0, 1}};
+    for (uint64_t i = 0; i < 6; i++) {
+        int64_t t = T0 + (int64_t)i * 100 * MS;
+        et_record_t r;
+        memset(&r, 0, sizeof r);
+        r.event_id = i;
+        r.intended_ns = t;
+        r.t_ns = t;
+        r.kind = ET_RECORD_ACCEPTED;
+        r.label = rows[i][0];
+        r.outcome = -1;
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+        r.kind = ET_RECORD_STAGE;
+        r.t_ns = t + 5 * MS;
+        r.service_ns = 5 * MS;
+        r.hold_ns = 6 * MS;
+        r.residence_ns = 6 * MS;
+        r.outcome = rows[i][1];
+        r.detail = (et_detail_t){.has_shadow = 1,
+                                 .shadow_outcome = rows[i][2],
+                                 .timed = 3,
+                                 .timing_ns = {(int64_t)(i + 1) * MS, MS}};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+        r.kind = ET_RECORD_COMPLETED;
+        r.service_ns = r.hold_ns = r.residence_ns = 0;
+        r.detail.timed = 0;
+        r.detail.timing_ns[0] = r.detail.timing_ns[1] = 0;
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    }
+    et_aggregate_finish(fx->agg, ET_AGG_END_COMPLETE, T0 + 2 * S);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    double f1, shadow_f1, shadow_precision, shadow_recall;
+    json_int_t tp, fp, tn, fn, unscored;
+    json_error_t error;
+    if (json_unpack_ex(root, &error, 0,
+                       "{s:{s:F, s:{s:F, s:F, s:F, s:I, s:I, s:I, s:I, s:I}}}",
+                       "accuracy", "f1", &f1, "shadow", "precision",
+                       &shadow_precision, "recall", &shadow_recall, "f1",
+                       &shadow_f1, "tp", &tp, "fp", &fp, "tn", &tn, "fn", &fn,
+                       "unscored", &unscored) != 0)
+        fail_msg("accuracy.shadow: %s", error.text);
+    assert_true(fabs(f1 - 2.0 / 3.0) < 1e-9);
+    assert_true(fabs(shadow_precision - 0.5) < 1e-9);
+    assert_true(fabs(shadow_recall - 1.0 / 3.0) < 1e-9);
+    assert_true(fabs(shadow_f1 - 0.4) < 1e-9);
+    assert_true(tp == 1 && fp == 1 && tn == 2 && fn == 2 && unscored == 0);
+    json_t *stage = json_array_get(json_object_get(root, "stages"), 0);
+    double store_p50, store_p99, model_p50;
+    json_int_t store_count, model_count;
+    if (json_unpack_ex(
+            stage, &error, 0, "{s:{s:{s:I, s:F, s:F}, s:{s:I, s:F}}}",
+            "timings", "store", "count", &store_count, "p50", &store_p50, "p99",
+            &store_p99, "model", "count", &model_count, "p50", &model_p50) != 0)
+        fail_msg("stages[0].timings: %s", error.text);
+    assert_int_equal(store_count, 6);
+    assert_int_equal(model_count, 6);
+    assert_true(fabs(store_p50 - 3.0) < 0.01 && fabs(store_p99 - 6.0) < 0.01);
+    assert_true(fabs(model_p50 - 1.0) < 0.01);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    const char *lines[] = {
+        "| decision | 0.6667 | 0.6667 | 0.6667 | 2 | 1 | 2 | 1 | 0 |",
+        "| shadow | 0.5000 | 0.3333 | 0.4000 | 1 | 1 | 2 | 2 | 0 |",
+        "### Stages: measured parts of the service time",
+        "| 0 | stage0 | 5.000 / 5.000 | 6 | 3.000 / 6.000 | 6 | 1.000 / "
+        "1.000 |"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(md, lines[i]))
+            fail_msg("report.md lacks \"%s\"", lines[i]);
+}
+
+/* Without shadow verdicts or timings: accuracy.shadow null, timings {}, and
+ * no such tables. */
+static void
+test_report_without_shadow_or_timings_says_nothing_of_them(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *stages = json_object_get(root, "stages");
+    for (size_t i = 0; i < json_array_size(stages); i++) {
+        json_t *timings = json_object_get(json_array_get(stages, i), "timings");
+        assert_true(json_is_object(timings) && json_object_size(timings) == 0);
+    }
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_null(strstr(md, "measured parts of the service time"));
+    assert_null(strstr(md, "| shadow |"));
+}
+
 static void
 test_report_splits_queue_wait_into_cold_and_warm(void **state)
 {
@@ -1422,6 +1532,12 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_every_contract_key_with_its_type, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_has_the_shadow_matrix_and_the_stage_timings, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_without_shadow_or_timings_says_nothing_of_them, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_additions_are_present, s_setup, s_teardown),
