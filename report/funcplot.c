@@ -8,18 +8,16 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/markdown.h"
+#include "report/csvfile.h"
 #include "report/plot.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define S_LINE_MAX 8192
 #define S_NAME_MAX 64
@@ -67,91 +65,12 @@ s_table_free(s_table_t *t)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static FILE *
-s_open(const char *dir, const char *file, char *why, size_t why_size)
-{
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (n < 0 || (size_t)n >= sizeof path) {
-        snprintf(why, why_size, "path too long");
-        errno = ENAMETOOLONG;
-        return NULL;
-    }
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int saved = errno;
-        snprintf(why, why_size, "cannot open: %s", strerror(saved));
-        errno = saved;
-        return NULL;
-    }
-    struct stat st;
-    int saved = EINVAL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, why_size, "not a regular file");
-    } else if ((uint64_t)st.st_size > ET_FUNCPLOT_MAX_BYTES) {
-        snprintf(why, why_size, "larger than %u bytes", ET_FUNCPLOT_MAX_BYTES);
-        saved = EFBIG;
-    } else {
-        FILE *f = fdopen(fd, "r");
-        if (f)
-            return f;
-        saved = errno;
-        snprintf(why, why_size, "cannot read: %s", strerror(saved));
-    }
-    close(fd);
-    errno = saved;
-    return NULL;
-}
-
-/* One line without its end into 'line'; 1, 0 at the end, -1 with 'why'. */
-static int
-s_getline(FILE *f, char *line, size_t size, char *why, size_t why_size)
-{
-    size_t len = 0;
-    int ch;
-    while ((ch = getc(f)) != EOF && ch != '\n') {
-        if (ch == '\0') {
-            snprintf(why, why_size, "NUL byte");
-            return -1;
-        }
-        if (len + 1 >= size) {
-            snprintf(why, why_size, "line longer than %zu bytes", size - 1);
-            return -1;
-        }
-        line[len++] = (char)ch;
-    }
-    if (ch == EOF && len == 0)
-        return 0;
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    line[len] = '\0';
-    return 1;
-}
-
-/* Split at commas in place: the number of fields, or -1 beyond 'max'. */
-static int
-s_split(char *line, char **field, size_t max)
-{
-    size_t n = 0;
-    for (char *p = line;;) {
-        if (n == max)
-            return -1;
-        field[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return (int)n;
-}
-
 static int
 s_header(s_table_t *t, const s_spec_t *spec, char *line, char *why,
          size_t why_size)
 {
     char *field[ET_FUNCPLOT_COLUMNS_MAX];
-    int n = s_split(line, field, spec->max_cols);
+    int n = et_csvfile_split(line, field, spec->max_cols);
     if (n < 0 || (size_t)n < spec->min_cols) {
         snprintf(why, why_size, "header: expected %zu to %zu columns",
                  spec->min_cols, spec->max_cols);
@@ -180,7 +99,7 @@ s_row(s_table_t *t, const s_spec_t *spec, char *line, char *why,
       size_t why_size)
 {
     char *field[ET_FUNCPLOT_COLUMNS_MAX];
-    int n = s_split(line, field, t->n_cols);
+    int n = et_csvfile_split(line, field, t->n_cols);
     if (n < 0 || (size_t)n != t->n_cols) {
         snprintf(why, why_size, "expected %zu comma-separated fields",
                  t->n_cols);
@@ -247,14 +166,15 @@ s_read_table(const char *dir, const s_spec_t *spec, s_table_t *t, char *why,
     char reason[S_REASON_MAX] = "", line[S_LINE_MAX + 1];
     size_t lineno = 0;
     errno = 0;
-    FILE *f = s_open(dir, spec->file, reason, sizeof reason);
+    FILE *f = et_csvfile_open(dir, spec->file, ET_FUNCPLOT_MAX_BYTES, reason,
+                              sizeof reason);
     if (!f) {
         snprintf(why, why_size, "%s: %s", spec->file, reason);
         return -1;
     }
     int got, rc = 0;
-    while (rc == 0 && (got = s_getline(f, line, sizeof line, reason,
-                                       sizeof reason)) != 0) {
+    while (rc == 0 && (got = et_csvfile_getline(f, line, sizeof line, reason,
+                                                sizeof reason)) != 0) {
         ++lineno;
         if (got < 0)
             rc = -1;
