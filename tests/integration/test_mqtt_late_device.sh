@@ -6,21 +6,8 @@
 # without it the input ends at the first device's marker.
 . "$(dirname "$0")/lib.sh"
 
-port=""
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
-  ss -Htln | awk '{print $4}' | grep -qE "[:.]$p\$" || { port=$p; break; }
-done
-[ -n "$port" ] || fail "no free port"
-mkdir -p "$ET_TMP/mq"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$port" "$(id -un)" \
-  >"$ET_TMP/mq/mosquitto.conf"
-(exec mosquitto -c "$ET_TMP/mq/mosquitto.conf") >"$ET_TMP/mq/mosquitto.log" 2>&1 &
-ET_EXTRA_PIDS+=("$!")
-for _ in $(seq 200); do
-  grep -q ' running$' "$ET_TMP/mq/mosquitto.log" && break
-  sleep 0.05
-done
+test_mosquitto "$ET_TMP/mq"
+port="$MQ_PORT"
 
 pub() { mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "$topic" -m "$1"; }
 # device NAME N: N readings, then the end marker.
