@@ -339,7 +339,7 @@ s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
            (type >= ET_MSG_READY && type <= ET_MSG_RESULTS) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_COLLECTED);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_STATE_PUT);
 }
 
 int
@@ -973,6 +973,26 @@ et_codec_decode_collected(const void *data, size_t size, et_collected_t *m)
     return s_reader_close(&r);
 }
 
+int
+et_codec_encode_state(msgpack_sbuffer *buf, const et_state_msg_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 1) ||
+                  msgpack_pack_uint64(&pk, m->key));
+}
+
+int
+et_codec_decode_state(const void *data, size_t size, et_state_msg_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 1, 0) != 0)
+        return -1;
+    m->key = s_read_u64(&r, UINT64_MAX);
+    if (m->key == ET_KEY_NONE)
+        r.bad = 1;
+    return s_reader_close(&r);
+}
+
 void
 et_codec_encode_seq(unsigned char *out, const et_seq_t *seq)
 {
@@ -1260,6 +1280,12 @@ et_codec_type_name(et_msg_type_t type)
         return "CLOCK";
     case ET_MSG_WORKFLOW:
         return "WORKFLOW";
+    case ET_MSG_STATE_GET:
+        return "STATE_GET";
+    case ET_MSG_STATE:
+        return "STATE";
+    case ET_MSG_STATE_PUT:
+        return "STATE_PUT";
     case ET_MSG_COLLECTED:
         return "COLLECTED";
     }

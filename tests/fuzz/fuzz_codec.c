@@ -258,6 +258,12 @@ s_cmp_collected(const char *w, const et_collected_t *a, const et_collected_t *b)
 }
 
 static void
+s_cmp_state(const char *w, const et_state_msg_t *a, const et_state_msg_t *b)
+{
+    S_EQ(w, a, b, key);
+}
+
+static void
 s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
 {
     S_EQ(w, a, b, kind);
@@ -423,6 +429,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
     S_ROUND_TRIP(et_workflow_msg_t, workflow, s_cmp_workflow);
     S_ROUND_TRIP(et_collected_t, collected, s_cmp_collected);
+    S_ROUND_TRIP(et_state_msg_t, state, s_cmp_state);
     s_records(data, size);
     s_seq(data, size);
     return 0;

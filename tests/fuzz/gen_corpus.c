@@ -233,6 +233,9 @@ s_codec(void)
         .epoch = 1700000000123456789ULL, .seq = 4242, .resume = 1};
     rc |= et_codec_encode_collected(&b, &collected);
     rc |= s_write_buf("codec", "collected", &b);
+    et_state_msg_t state = {.key = 0x9e3779b97f4a7c15ULL};
+    rc |= et_codec_encode_state(&b, &state);
+    rc |= s_write_buf("codec", "state", &b);
     /* The broker's sequence frame: 16 raw bytes, not msgpack. */
     unsigned char seq_frame[ET_SEQ_FRAME_SIZE];
     et_codec_encode_seq(

@@ -1045,12 +1045,13 @@ test_codec_header_round_trips_every_type(void **state)
 {
     (void)state;
     static const et_msg_type_t types[] = {
-        ET_MSG_EVENT,    ET_MSG_REJECT,   ET_MSG_HELLO,     ET_MSG_DONE,
-        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
-        ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
-        ET_MSG_BYE,      ET_MSG_REGISTER, ET_MSG_RECORDS,   ET_MSG_USAGE,
-        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED,
-        ET_MSG_STARTING, ET_MSG_COLLECTED};
+        ET_MSG_EVENT,    ET_MSG_REJECT,    ET_MSG_HELLO,     ET_MSG_DONE,
+        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ,  ET_MSG_TIME_REP,  ET_MSG_READY,
+        ET_MSG_TASK,     ET_MSG_RESULT,    ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
+        ET_MSG_BYE,      ET_MSG_REGISTER,  ET_MSG_RECORDS,   ET_MSG_USAGE,
+        ET_MSG_STATS,    ET_MSG_CLOCK,     ET_MSG_WORKFLOW,  ET_MSG_SHED,
+        ET_MSG_STARTING, ET_MSG_COLLECTED, ET_MSG_STATE_GET, ET_MSG_STATE,
+        ET_MSG_STATE_PUT};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1069,6 +1070,7 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_REGISTER), "REGISTER");
     assert_string_equal(et_codec_type_name(ET_MSG_STARTING), "STARTING");
     assert_string_equal(et_codec_type_name(ET_MSG_COLLECTED), "COLLECTED");
+    assert_string_equal(et_codec_type_name(ET_MSG_STATE_PUT), "STATE_PUT");
 }
 
 static void
@@ -1650,6 +1652,55 @@ test_codec_collected_rejects_bad_fields(void **state)
 }
 
 static void
+test_codec_state_round_trips(void **state)
+{
+    (void)state;
+    const uint64_t keys[] = {1, 0x9e3779b97f4a7c15ULL, UINT64_MAX};
+    for (size_t c = 0; c < sizeof keys / sizeof keys[0]; c++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        et_state_msg_t in = {.key = keys[c]}, out = {.key = 0};
+        assert_int_equal(et_codec_encode_state(&b, &in), 0);
+        assert_int_equal(et_codec_decode_state(b.data, b.size, &out), 0);
+        assert_true(out.key == keys[c]);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+/* Exactly one unsigned field, never ET_KEY_NONE (no key has no state). */
+static void
+test_codec_state_rejects_bad_fields(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        if (i == 4) {
+            msgpack_pack_map(&pk, 0);
+        } else {
+            msgpack_pack_array(&pk, i == 3 ? 2 : 1);
+            if (i == 0)
+                msgpack_pack_uint64(&pk, ET_KEY_NONE);
+            else if (i == 1)
+                msgpack_pack_int64(&pk, -5);
+            else if (i == 2)
+                msgpack_pack_str_with_body(&pk, "k", 1);
+            else
+                msgpack_pack_uint64(&pk, 7);
+            if (i == 3)
+                msgpack_pack_uint64(&pk, 8);
+        }
+        et_state_msg_t out;
+        errno = 0;
+        s_expect_fail(et_codec_decode_state(b.data, b.size, &out), EPROTO,
+                      "state", "bad field");
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
 test_codec_seq_frame_round_trips_and_rejects_bad_sizes(void **state)
 {
     (void)state;
@@ -2105,7 +2156,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 26, 255};
+    static const int64_t types[] = {0, 9, 29, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2777,6 +2828,8 @@ main(void)
         cmocka_unit_test(test_codec_workflow_round_trips),
         cmocka_unit_test(test_codec_workflow_rejects_bad_lists),
         cmocka_unit_test(test_codec_collected_round_trips),
+        cmocka_unit_test(test_codec_state_round_trips),
+        cmocka_unit_test(test_codec_state_rejects_bad_fields),
         cmocka_unit_test(test_codec_collected_rejects_bad_fields),
         cmocka_unit_test(
             test_codec_seq_frame_round_trips_and_rejects_bad_sizes),
