@@ -218,7 +218,11 @@ et_broker_new(const et_broker_config_t *cfg)
                                      .batch_max = cfg->task_batch};
     et_engine_io_t io = {.send_task = et_broker_send_task,
                          .send_tasks = et_broker_send_tasks,
-                         .send_state_get = et_broker_send_state_get,
+                         /* Without handover a key's state starts afresh at
+                          * each new owner (--key-handover off). */
+                         .send_state_get = cfg->key_handover == 0
+                                               ? et_broker_send_state_get
+                                               : NULL,
                          .send_state_put = et_broker_send_state_put,
                          .send_bye = et_broker_send_bye,
                          .record = et_broker_record,
