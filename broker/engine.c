@@ -1426,6 +1426,8 @@ et_engine_stats(et_engine_t *self, et_stats_t *stats, uint64_t now)
     stats->retries = self->counters.retries;
     stats->in_flight = et_idmap_size(self->in_flight);
     stats->stale_results = self->counters.stale_results;
+    stats->key_handovers = self->counters.key_handovers;
+    stats->key_state_lost = self->counters.key_state_lost;
     stats->n_functions = self->n_functions;
     for (uint32_t f = 0; f < self->n_functions; f++) {
         et_stats_function_t *sf = &stats->functions[f];

@@ -867,8 +867,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
         errno = EINVAL;
         return -1;
     }
-    int rc = msgpack_pack_array(&pk, 12) || msgpack_pack_int64(&pk, m->t_ns) ||
-             s_pack_str(&pk, m->workflow) ||
+    int keyed = m->key_handovers != 0 || m->key_state_lost != 0;
+    int rc = msgpack_pack_array(&pk, keyed ? 14 : 12) ||
+             msgpack_pack_int64(&pk, m->t_ns) || s_pack_str(&pk, m->workflow) ||
              msgpack_pack_uint64(&pk, m->accepted) ||
              msgpack_pack_uint64(&pk, m->rejected) ||
              msgpack_pack_uint64(&pk, m->completed) ||
@@ -893,6 +894,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
               msgpack_pack_uint64(&pk, f->serving_slot_ns) ||
               msgpack_pack_uint64(&pk, f->instance_ns);
     }
+    if (keyed)
+        rc |= msgpack_pack_uint64(&pk, m->key_handovers) ||
+              msgpack_pack_uint64(&pk, m->key_state_lost);
     return s_done(rc);
 }
 
@@ -900,8 +904,10 @@ int
 et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 12, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 12, 1) != 0)
         return -1;
+    if (r.count != 12 && r.count != 14)
+        r.bad = 1;
     m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
     s_read_str(&r, m->workflow, sizeof m->workflow, 0);
     m->accepted = s_read_u64(&r, UINT64_MAX);
@@ -943,6 +949,14 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
         f->instance_ns = s_read_u64(&sub, UINT64_MAX);
         r.bad |= sub.bad;
         m->n_functions = i + 1;
+    }
+    m->key_handovers = m->key_state_lost = 0;
+    if (r.count == 14 && !r.bad) {
+        m->key_handovers = s_read_u64(&r, UINT64_MAX);
+        m->key_state_lost = s_read_u64(&r, UINT64_MAX);
+        /* Sent only when not both 0: one encoding per value. */
+        if (m->key_handovers == 0 && m->key_state_lost == 0)
+            r.bad = 1;
     }
     return s_reader_close(&r);
 }

@@ -332,6 +332,10 @@ typedef struct {
     uint64_t bad_messages;
     uint64_t stale_results;   /* late results of abandoned attempts */
     uint64_t records_dropped; /* lifecycle records the collector never got */
+    /* Key state handover (broker/engine.h): on the wire only when either
+     * is not 0, as the 13th and 14th fields (after the functions). */
+    uint64_t key_handovers;
+    uint64_t key_state_lost;
     uint32_t n_functions;
     et_stats_function_t functions[ET_STATS_FUNCTIONS_MAX];
 } et_stats_t;

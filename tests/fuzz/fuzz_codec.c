@@ -189,6 +189,8 @@ s_cmp_stats(const char *w, const et_stats_t *a, const et_stats_t *b)
     S_EQ(w, a, b, retries);
     S_EQ(w, a, b, in_flight);
     S_EQ(w, a, b, bad_messages);
+    S_EQ(w, a, b, key_handovers);
+    S_EQ(w, a, b, key_state_lost);
     S_EQ(w, a, b, n_functions);
     if (a->n_functions > ET_STATS_FUNCTIONS_MAX)
         s_fail(w, "n_functions above the maximum");

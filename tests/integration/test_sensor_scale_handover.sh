@@ -67,6 +67,9 @@ lost="$(sed -n 's/.*handed over, \([0-9]*\) lost.*/\1/p' <<<"$line")"
 [ -n "$moves" ] && [ "$moves" -ge 1 ] || fail "the key never moved: $(grep 'keyed dispatch' "$out/broker.log")"
 [ -n "$handed" ] && [ "$handed" -ge 1 ] || fail "no state handed over: $line"
 expect_eq "key states lost" "$lost" 0
+# summary.json says the same.
+expect_eq "summary key_handovers" "$(json "$s" .broker.key_handovers)" "$handed"
+expect_eq "summary key_state_lost" "$(json "$s" .broker.key_state_lost)" 0
 
 # Every sample: the same delta, score and alarm as with one instance.
 per_sample() { jq -c '[.ts, .delta, .score, .alarm]' "$1/decisions.jsonl" | sort; }

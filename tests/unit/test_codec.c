@@ -1873,6 +1873,48 @@ test_codec_stats_round_trips_with_several_functions(void **state)
     }
 }
 
+/* The key handover counters travel as two trailing fields, only when
+ * either is set: a STATS without them is the 12-field one of before, and
+ * 14 fields with both 0, or 13, are refused. */
+static void
+test_codec_stats_carries_key_handover_counters_when_set(void **state)
+{
+    (void)state;
+    et_stats_t in = s_stats();
+    in.key_handovers = 5;
+    in.key_state_lost = 1;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+    et_stats_t *out = malloc(sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(et_codec_decode_stats(b.data, b.size, out), 0);
+    assert_true(out->key_handovers == 5 && out->key_state_lost == 1);
+    size_t with = b.size;
+    msgpack_sbuffer_clear(&b);
+    in.key_handovers = in.key_state_lost = 0;
+    assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+    assert_int_equal(b.size + 2, with); /* two positive fixints fewer */
+    memset(out, 0xa5, sizeof *out);
+    assert_int_equal(et_codec_decode_stats(b.data, b.size, out), 0);
+    assert_true(out->key_handovers == 0 && out->key_state_lost == 0);
+    // 14 fields with both 0, and 13 fields, are not a STATS.
+    for (int extra = 1; extra <= 2; extra++) {
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+        unsigned char *p = (unsigned char *)b.data;
+        assert_int_equal(p[0], 0x9c); /* fixarray of 12 */
+        p[0] = (unsigned char)(0x9c + extra);
+        for (int i = 0; i < extra; i++)
+            msgpack_sbuffer_write(&b, "\x00", 1);
+        errno = 0;
+        s_expect_fail(et_codec_decode_stats(b.data, b.size, out), EPROTO,
+                      "stats", "bad key handover fields");
+    }
+    free(out);
+    msgpack_sbuffer_destroy(&b);
+}
+
 static void
 test_codec_stats_encoder_refuses_too_many_functions(void **state)
 {
@@ -2837,6 +2879,8 @@ main(void)
         cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),
         cmocka_unit_test(test_codec_stats_encoder_refuses_too_many_functions),
+        cmocka_unit_test(
+            test_codec_stats_carries_key_handover_counters_when_set),
         cmocka_unit_test(test_codec_records_round_trip_every_kind),
         cmocka_unit_test(test_codec_records_empty_batch_round_trips),
         cmocka_unit_test(test_codec_records_large_batch_round_trips),
