@@ -1910,7 +1910,8 @@ s_state_put(void *arg, const et_worker_rec_t *worker, uint64_t key,
     (void)arg;
     (void)key;
     s_hl_add(worker, "PUT", size, 1);
-    memcpy(s_hl.last_put, state, size < 8 ? size : 8);
+    if (size > 0)
+        memcpy(s_hl.last_put, state, size < 8 ? size : 8);
     return 0;
 }
 
