@@ -529,9 +529,10 @@ s_worker_by_serial(et_engine_t *self, uint64_t serial)
 static void
 s_holder_set(et_engine_t *self, s_keyrec_t *rec, et_worker_rec_t *worker)
 {
-    et_worker_rec_t *old = s_worker_by_serial(self, rec->holder);
-    if (old == worker)
+    /* The common case, a key served where it is held, costs no search. */
+    if (rec->holder == (worker ? worker->serial : 0))
         return;
+    et_worker_rec_t *old = s_worker_by_serial(self, rec->holder);
     if (old && old->keys_held > 0)
         old->keys_held--;
     rec->holder = worker ? worker->serial : 0;
