@@ -156,6 +156,8 @@ s_complete(et_engine_t *self, et_job_t *job, int filtered)
     et_record_t *r = s_record(self, ET_RECORD_COMPLETED, job);
     r->outcome = job->outcome;
     r->score = job->score;
+    r->detail.has_shadow = job->has_shadow;
+    r->detail.shadow_outcome = job->shadow_outcome;
     if (filtered)
         r->reason = ET_REASON_FILTERED;
     self->counters.completed++;
@@ -1115,6 +1117,7 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     r->service_ns = result->service_ns;
     r->outcome = result->outcome;
     r->score = result->score;
+    r->detail = result->detail;
     r->cold = job->cold;
     self->function_completed[function]++;
     self->attempts[function][failed ? ET_ENGINE_ATTEMPT_ERROR
@@ -1127,6 +1130,9 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     if (!failed && result->outcome != ET_OUTCOME_NONE) {
         job->outcome = result->outcome;
         job->score = result->score;
+        /* The shadow verdict goes with the verdict it shadows. */
+        job->has_shadow = result->detail.has_shadow;
+        job->shadow_outcome = result->detail.shadow_outcome;
     }
 
     if (!failed)

@@ -31,7 +31,9 @@ typedef struct et_job_t {
     uint8_t cold;                   /* waited for an instance to start */
     int32_t outcome;                /* last outcome a stage reported, or NONE */
     double score;                   /* and its score */
-    et_worker_rec_t *worker;        /* while dispatched */
+    uint8_t has_shadow;             /* and that stage's shadow verdict */
+    int32_t shadow_outcome;
+    et_worker_rec_t *worker; /* while dispatched */
     zmq_msg_t payload;
 } et_job_t;
 

@@ -220,6 +220,31 @@ typedef struct {
     int32_t label;
 } et_task_t;
 
+/* Parts of a function's service time that the function measured itself,
+ * by name from a small fixed list (a wire index each, so a result carries
+ * two integers per part): the feature store's round trips, the model's
+ * prediction. The collector reports each stage's spread of each. */
+typedef enum {
+    ET_TIMING_STORE = 0, /* "store": a state or feature store's round trips */
+    ET_TIMING_MODEL = 1, /* "model": a model's prediction */
+    ET_TIMING_KINDS = 2
+} et_timing_kind_t;
+
+/* What a stage reports besides its verdict, on RESULT and on STAGE and
+ * COMPLETED records; all zero: nothing. A shadow verdict is a second
+ * model's (the fraud workflow's model of raw features only), decided and
+ * scored like the verdict but acted on by nobody. Timings are parts of
+ * service_ns, each 0..service_ns. */
+typedef struct {
+    uint8_t has_shadow;     /* 1: shadow_outcome is set */
+    int32_t shadow_outcome; /* >= 0 when has_shadow */
+    uint8_t timed;          /* bit k: timing_ns[k] was measured */
+    int64_t timing_ns[ET_TIMING_KINDS];
+} et_detail_t;
+
+/* The name of a timing kind ("store", "model"), or NULL. */
+const char *et_codec_timing_name(int kind);
+
 typedef struct {
     uint64_t event_id;
     uint32_t stage;
@@ -228,6 +253,9 @@ typedef struct {
     int64_t service_ns;
     int32_t outcome; /* the function's verdict for accuracy, or NONE */
     double score;    /* model score where there is one, else 0 */
+    /* On the wire as two more fields (shadow outcome or -1, and an array
+     * of [kind, ns] pairs) only when not all zero. */
+    et_detail_t detail;
 } et_result_t;
 
 /* Batches: TASKS carries 2..ET_BATCH_MAX tasks for one worker in one
@@ -283,6 +311,10 @@ typedef struct {
     /* STAGE: first enqueue in this stage (retries included) to this
      * result. */
     int64_t residence_ns;
+    /* STAGE: the result's; COMPLETED: the shadow verdict that came with
+     * the event's verdict. Two more fields on the wire, as on RESULT,
+     * only when not all zero. */
+    et_detail_t detail;
 } et_record_t;
 
 typedef struct {

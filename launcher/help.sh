@@ -172,6 +172,9 @@ help_load_opts() {
   --seed N               same seed, same event sequence (default 1)
   --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
                          (default: the workflow's)
+  --mqtt-devices N       mqtt:// sources: the input ends once N devices have
+                         sent their end marker (default: once every device
+                         seen so far has; --ingest mqtt: 1 per producer)
   --ingest mqtt          run, up: a private mosquitto; each producer (up:
                          each produce) subscribes to its own topic and
                          eventide sensors publishes the series there

@@ -45,6 +45,7 @@ set_pipeline_defaults() {
   MINUTES=""
   FUNCTIONS=""
   IAT=""
+  MQTT_DEVICES=""
   FRAUD_RATE=""
   MALFORMED_RATE=""
   RATE_SET=0
@@ -143,6 +144,7 @@ parse_pipeline_opt() {
     --minutes) MINUTES="$value" ;;
     --functions) FUNCTIONS="$value" ;;
     --iat) IAT="$value" ;;
+    --mqtt-devices) MQTT_DEVICES="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
     --malformed-rate) MALFORMED_RATE="$value" ;;
     --duration) DURATION="$value"; DURATION_SET=1 ;;

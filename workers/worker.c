@@ -247,6 +247,11 @@ s_try_ready(et_worker_t *w)
         return 0;
     }
     w->cold_start_ns = ready.cold_start_ns;
+    /* The collector learns of the instance now, not a usage interval
+     * later: an instance started for the run's last events (scale from
+     * zero) would otherwise be unknown to it when it decides that every
+     * instance has reported, and its lifetime would go uncounted. */
+    w->next_usage_ns = now;
     ET_LOG_INFO("ready: %s x%u slot%s as %s, cold start %.1f ms (init "
                 "%.1f ms)",
                 w->def->name, w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
@@ -566,6 +571,21 @@ s_drain_broker(et_worker_t *w)
     return 0;
 }
 
+/* What a function reported besides its verdict, made fit for the wire
+ * (et_function_clean_detail); what had to go is the function's mistake,
+ * logged, and the event's own result stands. */
+static void
+s_clean_detail(const char *name, et_result_t *result, int keep_shadow)
+{
+    unsigned dropped = et_function_clean_detail(
+        &result->detail, result->service_ns, keep_shadow);
+    if (dropped > 0)
+        ET_LOG_WARN_LIMITED("%s reported %u bad shadow verdict or timing%s "
+                            "for event %llu: dropped",
+                            name, dropped, dropped == 1 ? "" : "s",
+                            (unsigned long long)result->event_id);
+}
+
 /* A finished task: check what the function gave and settle its result
  * (status, output) for the broker. */
 static void
@@ -594,13 +614,16 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         status = ET_STATUS_ERROR;
     }
     if (et_status_failed(status)) {
-        /* A failure carries no output, outcome or score. */
+        /* A failure carries no output, outcome or score, and no shadow
+         * verdict; the times it measured (a store that timed out) are
+         * still its. */
         zmq_msg_close(output);
         zmq_msg_init(output);
         result->outcome = ET_OUTCOME_NONE;
         result->score = 0;
         w->errors++;
     }
+    s_clean_detail(name, result, !et_status_failed(status));
     result->status = (uint8_t)status;
     w->busy_ns += result->service_ns;
     w->served++;

@@ -157,6 +157,11 @@ s_cmp_result(const char *w, const et_result_t *a, const et_result_t *b)
     S_EQ(w, a, b, service_ns);
     S_EQ(w, a, b, outcome);
     S_EQ_F64(w, a, b, score);
+    S_EQ(w, a, b, detail.has_shadow);
+    S_EQ(w, a, b, detail.shadow_outcome);
+    S_EQ(w, a, b, detail.timed);
+    S_EQ(w, a, b, detail.timing_ns[0]);
+    S_EQ(w, a, b, detail.timing_ns[1]);
 }
 
 static void
@@ -282,6 +287,11 @@ s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
     S_EQ(w, a, b, reason);
     S_EQ(w, a, b, cold);
     S_EQ_F64(w, a, b, score);
+    S_EQ(w, a, b, detail.has_shadow);
+    S_EQ(w, a, b, detail.shadow_outcome);
+    S_EQ(w, a, b, detail.timed);
+    S_EQ(w, a, b, detail.timing_ns[0]);
+    S_EQ(w, a, b, detail.timing_ns[1]);
 }
 
 /* The precheck's promise: what it accepts, msgpack-c unpacks as exactly

@@ -110,9 +110,17 @@ s_codec(void)
     et_task_t task = {42, 1, 0, 1700000000000000000, -1};
     rc |= et_codec_encode_task(&b, &task);
     rc |= s_write_buf("codec", "task", &b);
-    et_result_t result = {42, 1, 1, ET_STATUS_OK, 250000, 2, 0.93};
+    et_result_t result = {42, 1, 1, ET_STATUS_OK, 250000, 2, 0.93, {0}};
     rc |= et_codec_encode_result(&b, &result);
     rc |= s_write_buf("codec", "result", &b);
+    /* With a shadow verdict and the store's and the model's times. */
+    et_result_t detailed = result;
+    detailed.detail = (et_detail_t){.has_shadow = 1,
+                                    .shadow_outcome = 1,
+                                    .timed = 3,
+                                    .timing_ns = {120000, 30000}};
+    rc |= et_codec_encode_result(&b, &detailed);
+    rc |= s_write_buf("codec", "result-detail", &b);
     et_task_t tasks[3] = {task, task, task};
     tasks[1].event_id = 43;
     tasks[2] = (et_task_t){UINT64_MAX, 255, 1000, 0, INT32_MAX};
@@ -120,7 +128,8 @@ s_codec(void)
     rc |= s_write_buf("codec", "tasks", &b);
     et_result_t results[3] = {result, result, result};
     results[1].status = ET_STATUS_ERROR;
-    results[2] = (et_result_t){7, 0, 2, ET_STATUS_FILTERED, 0, -1, -0.0};
+    results[2] = (et_result_t){7, 0, 2, ET_STATUS_FILTERED, 0, -1, -0.0, {0}};
+    results[1].detail = detailed.detail;
     rc |= et_codec_encode_results(&b, results, 3);
     rc |= s_write_buf("codec", "results", &b);
     et_usage_t usage = {
@@ -202,6 +211,13 @@ s_codec(void)
     served[0].reason = ET_REASON_FILTERED;
     rc |= et_codec_encode_records(&b, served, 2);
     rc |= s_write_buf("codec", "records-served", &b);
+    /* A STAGE record with timings, a COMPLETED with a shadow verdict. */
+    et_record_t detailed_recs[2] = {recs[1], recs[3]};
+    detailed_recs[0].detail = (et_detail_t){.timed = 1, .timing_ns = {4, 0}};
+    detailed_recs[1].detail =
+        (et_detail_t){.has_shadow = 1, .shadow_outcome = 0};
+    rc |= et_codec_encode_records(&b, detailed_recs, 2);
+    rc |= s_write_buf("codec", "records-detail", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_CLOCK);
     rc |= s_write_buf("codec", "header-clock", &b);
     et_time_req_t time_req = {5, 1700000000000000000};

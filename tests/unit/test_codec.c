@@ -234,7 +234,11 @@ s_records(et_record_t r[N_RECORDS])
                          .cold = 1,
                          .score = 0.75,
                          .hold_ns = 23456,
-                         .residence_ns = INT64_MAX};
+                         .residence_ns = INT64_MAX,
+                         .detail = {.has_shadow = 1,
+                                    .shadow_outcome = 2,
+                                    .timed = 3,
+                                    .timing_ns = {INT64_MAX, 0}}};
     r[3] = (et_record_t){.kind = ET_RECORD_COMPLETED,
                          .event_id = 3,
                          .producer_id = 0,
@@ -242,7 +246,8 @@ s_records(et_record_t r[N_RECORDS])
                          .intended_ns = 0,
                          .t_ns = t0 + 13,
                          .outcome = 0,
-                         .score = -2.5e-7};
+                         .score = -2.5e-7,
+                         .detail = {.has_shadow = 1, .shadow_outcome = 0}};
     r[4] = (et_record_t){.kind = ET_RECORD_FAILED,
                          .event_id = 4,
                          .stage = 1,
@@ -1458,6 +1463,139 @@ test_codec_result_round_trips(void **state)
 }
 
 static void
+s_assert_detail_equal(const et_detail_t *a, const et_detail_t *b)
+{
+    assert_int_equal(a->has_shadow, b->has_shadow);
+    assert_int_equal(a->shadow_outcome, b->shadow_outcome);
+    assert_int_equal(a->timed, b->timed);
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        assert_true(a->timing_ns[k] == b->timing_ns[k]);
+}
+
+static void
+test_codec_result_carries_shadow_and_timings(void **state)
+{
+    (void)state;
+    et_result_t plain = s_result();
+    plain.service_ns = 5000;
+    et_result_t in = plain;
+    in.detail = (et_detail_t){.has_shadow = 1,
+                              .shadow_outcome = 1,
+                              .timed = 3,
+                              .timing_ns = {1200, 5000}};
+    msgpack_sbuffer b, p;
+    msgpack_sbuffer_init(&b);
+    msgpack_sbuffer_init(&p);
+    assert_int_equal(et_codec_encode_result(&b, &in), 0);
+    assert_int_equal(et_codec_encode_result(&p, &plain), 0);
+    /* Only a result with a detail pays for it. */
+    assert_true(p.size < b.size);
+    et_result_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &out), 0);
+    s_assert_detail_equal(&out.detail, &in.detail);
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_result(p.data, p.size, &out), 0);
+    s_assert_detail_equal(&out.detail, &plain.detail);
+    /* One timing only, and a shadow without timings. */
+    in.detail = (et_detail_t){.timed = 2, .timing_ns = {0, 7}};
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_result(&b, &in), 0);
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &out), 0);
+    s_assert_detail_equal(&out.detail, &in.detail);
+    /* In a batch, next to a result without one. */
+    et_result_t batch[2] = {in, plain}, back[2];
+    batch[0].detail = (et_detail_t){.has_shadow = 1, .shadow_outcome = 0};
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_results(&b, batch, 2), 0);
+    size_t count = 0;
+    assert_int_equal(et_codec_decode_results(b.data, b.size, back, 2, &count),
+                     0);
+    assert_int_equal(count, 2);
+    s_assert_detail_equal(&back[0].detail, &batch[0].detail);
+    s_assert_detail_equal(&back[1].detail, &plain.detail);
+    assert_string_equal(et_codec_timing_name(ET_TIMING_STORE), "store");
+    assert_string_equal(et_codec_timing_name(ET_TIMING_MODEL), "model");
+    assert_null(et_codec_timing_name(ET_TIMING_KINDS));
+    msgpack_sbuffer_destroy(&b);
+    msgpack_sbuffer_destroy(&p);
+}
+
+/* A 9-field RESULT body of service time 100 with this shadow and these
+ * [kind, ns] pairs (n of them; kind -1 packs a string instead). */
+static void
+s_pack_detailed_result(msgpack_sbuffer *b, int64_t shadow,
+                       const int64_t (*pairs)[2], size_t n)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 9);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint32(&pk, 0);
+    msgpack_pack_uint32(&pk, 0);
+    msgpack_pack_uint8(&pk, ET_STATUS_OK);
+    msgpack_pack_int64(&pk, 100);
+    msgpack_pack_int32(&pk, 1);
+    msgpack_pack_double(&pk, 0.5);
+    msgpack_pack_int64(&pk, shadow);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_array(&pk, 2);
+        if (pairs[i][0] < 0)
+            msgpack_pack_str_with_body(&pk, "store", 5);
+        else
+            msgpack_pack_int64(&pk, pairs[i][0]);
+        msgpack_pack_int64(&pk, pairs[i][1]);
+    }
+}
+
+static void
+test_codec_result_rejects_bad_detail(void **state)
+{
+    (void)state;
+    static const int64_t ok[][2] = {{0, 100}, {1, 0}};
+    static const int64_t unknown[][2] = {{2, 10}};
+    static const int64_t twice[][2] = {{0, 10}, {0, 20}};
+    static const int64_t over[][2] = {{1, 101}};
+    static const int64_t negative[][2] = {{0, -1}};
+    static const int64_t named[][2] = {{-1, 10}};
+    static const int64_t three[][2] = {{0, 1}, {1, 1}, {0, 1}};
+    struct {
+        int64_t shadow;
+        const int64_t (*pairs)[2];
+        size_t n;
+        int valid;
+    } cases[] = {
+        {1, ok, 2, 1},       {-1, ok, 0, 1},   {-2, ok, 2, 0},
+        {1, unknown, 1, 0},  {1, twice, 2, 0}, {1, over, 1, 0},
+        {1, negative, 1, 0}, {1, named, 1, 0}, {1, three, 3, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        s_pack_detailed_result(&b, cases[i].shadow, cases[i].pairs, cases[i].n);
+        et_result_t out;
+        errno = 0;
+        int rc = et_codec_decode_result(b.data, b.size, &out);
+        if (cases[i].valid) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_int_equal(errno, EPROTO);
+        }
+        msgpack_sbuffer_destroy(&b);
+    }
+    /* Eight fields: half a detail. */
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    s_pack_detailed_result(&b, 1, ok, 2);
+    ((unsigned char *)b.data)[0] = 0x98;
+    et_result_t out;
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &out), -1);
+    msgpack_sbuffer_destroy(&b);
+}
+
+static void
 test_codec_usage_round_trips(void **state)
 {
     (void)state;
@@ -1946,6 +2084,7 @@ s_assert_record_equal(const et_record_t *a, const et_record_t *b)
     assert_true(a->score == b->score);
     assert_true(a->hold_ns == b->hold_ns);
     assert_true(a->residence_ns == b->residence_ns);
+    s_assert_detail_equal(&a->detail, &b->detail);
 }
 
 static void
@@ -2864,6 +3003,8 @@ main(void)
         cmocka_unit_test(test_codec_ready_round_trips),
         cmocka_unit_test(test_codec_task_round_trips),
         cmocka_unit_test(test_codec_result_round_trips),
+        cmocka_unit_test(test_codec_result_carries_shadow_and_timings),
+        cmocka_unit_test(test_codec_result_rejects_bad_detail),
         cmocka_unit_test(test_codec_usage_round_trips),
         cmocka_unit_test(test_codec_time_req_round_trips),
         cmocka_unit_test(test_codec_time_rep_round_trips),
