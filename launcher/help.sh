@@ -65,6 +65,9 @@ help_pipeline_opts() {
                          (default 10ms; 0: refuse each event at the broker)
   --task-batch N         most tasks in one message to a worker with several
                          free slots (default 64; 1: one TASK per event)
+  --key-handover on|off  keyed stages: when the instances change, hand each
+                         moving key's state to its new instance (default
+                         on; off: the key starts afresh there)
   --backlog-memory BYTES what the collector does not take at once waits in
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES

@@ -26,6 +26,7 @@ set_pipeline_defaults() {
   QUEUE_CAP=10000
   SHED_PAUSE=""
   TASK_BATCH=""
+  KEY_HANDOVER=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
   METRICS=127.0.0.1:0
@@ -131,6 +132,7 @@ parse_pipeline_opt() {
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
     --task-batch) TASK_BATCH="$value" ;;
+    --key-handover) KEY_HANDOVER="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
     --metrics) METRICS="$value" ;;
