@@ -50,6 +50,7 @@ struct et_aggregate_t {
      * grow, and STATS may arrive out of order with the PUB's). */
     int have_broker;
     uint64_t broker_stale, broker_dropped, broker_bad;
+    uint64_t broker_handovers, broker_state_lost;
     et_agg_delivery_t delivery;
     et_agg_end_t end;
     int64_t finished_real_ns;
@@ -331,6 +332,10 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         self->broker_dropped = m->records_dropped;
     if (m->bad_messages > self->broker_bad)
         self->broker_bad = m->bad_messages;
+    if (m->key_handovers > self->broker_handovers)
+        self->broker_handovers = m->key_handovers;
+    if (m->key_state_lost > self->broker_state_lost)
+        self->broker_state_lost = m->key_state_lost;
     et_stages_name_from_stats(self->stages, (const char(*)[ET_NAME_MAX])names,
                               n);
     int rc =
@@ -467,32 +472,34 @@ et_aggregate_end_name(et_agg_end_t end)
 const et_results_t *
 et_aggregate_results(et_aggregate_t *self)
 {
-    et_results_parts_t parts = {.run_id = self->run_id,
-                                .workflow = self->workflow,
-                                .fallback_started_ns =
-                                    self->fallback_started_ns,
-                                .finished_real_ns = self->finished_real_ns,
-                                .end = self->end,
-                                .bad_messages = self->bad_messages,
-                                .bad_records = self->bad_records,
-                                .producers = self->producers,
-                                .accounting = self->accounting,
-                                .stages = self->stages,
-                                .workers = self->workers,
-                                .utilization = self->utilization,
-                                .have_broker = self->have_broker,
-                                .broker_stale_results = self->broker_stale,
-                                .broker_records_dropped = self->broker_dropped,
-                                .broker_bad_messages = self->broker_bad,
-                                .delivery = &self->delivery,
-                                .timeseries = self->timeseries,
-                                .slowdown = self->slowdown,
-                                .clocks = self->clocks,
-                                .accuracy = self->accuracy,
-                                .cost_model = &self->cost_model,
-                                .cost_meter = &self->cost_meter,
-                                .window = &self->window,
-                                .latency_slices = &self->latency_slices};
+    et_results_parts_t parts = {
+        .run_id = self->run_id,
+        .workflow = self->workflow,
+        .fallback_started_ns = self->fallback_started_ns,
+        .finished_real_ns = self->finished_real_ns,
+        .end = self->end,
+        .bad_messages = self->bad_messages,
+        .bad_records = self->bad_records,
+        .producers = self->producers,
+        .accounting = self->accounting,
+        .stages = self->stages,
+        .workers = self->workers,
+        .utilization = self->utilization,
+        .have_broker = self->have_broker,
+        .broker_stale_results = self->broker_stale,
+        .broker_records_dropped = self->broker_dropped,
+        .broker_bad_messages = self->broker_bad,
+        .broker_key_handovers = self->broker_handovers,
+        .broker_key_state_lost = self->broker_state_lost,
+        .delivery = &self->delivery,
+        .timeseries = self->timeseries,
+        .slowdown = self->slowdown,
+        .clocks = self->clocks,
+        .accuracy = self->accuracy,
+        .cost_model = &self->cost_model,
+        .cost_meter = &self->cost_meter,
+        .window = &self->window,
+        .latency_slices = &self->latency_slices};
     return et_results_project(self->results, &parts);
 }
 
@@ -508,8 +515,9 @@ et_aggregate_live(const et_aggregate_t *self, et_agg_live_t *out)
 
 /* ---- checkpoint ---------------------------------------------------------- */
 
-#define S_CKPT_VERSION 2u
-#define S_CKPT_FIELDS 26
+/* 3: the key handover counters (2: slowdown) */
+#define S_CKPT_VERSION 3u
+#define S_CKPT_FIELDS 28
 
 int
 et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk)
@@ -524,6 +532,8 @@ et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk)
     rc |= et_ckpt_pack_u64(pk, self->broker_stale);
     rc |= et_ckpt_pack_u64(pk, self->broker_dropped);
     rc |= et_ckpt_pack_u64(pk, self->broker_bad);
+    rc |= et_ckpt_pack_u64(pk, self->broker_handovers);
+    rc |= et_ckpt_pack_u64(pk, self->broker_state_lost);
     rc |= et_ckpt_pack_u64(pk, self->cost_meter.invocations);
     rc |= et_ckpt_pack_u64(pk, self->cost_meter.billed_ms);
     rc |= et_ckpt_pack_u64(pk, self->cost_meter.failed_invocations);
@@ -561,6 +571,8 @@ et_aggregate_load(et_aggregate_t *self, const msgpack_object *obj)
     self->broker_stale = et_ckpt_u64(&in, UINT64_MAX);
     self->broker_dropped = et_ckpt_u64(&in, UINT64_MAX);
     self->broker_bad = et_ckpt_u64(&in, UINT64_MAX);
+    self->broker_handovers = et_ckpt_u64(&in, UINT64_MAX);
+    self->broker_state_lost = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.invocations = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.billed_ms = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.failed_invocations = et_ckpt_u64(&in, UINT64_MAX);

@@ -406,6 +406,8 @@ typedef struct {
     uint64_t broker_stale_results;
     uint64_t broker_records_dropped;
     uint64_t broker_bad_messages;
+    uint64_t broker_key_handovers;  /* key states handed over */
+    uint64_t broker_key_state_lost; /* key states lost in a move */
     /* collector's own health */
     et_agg_delivery_t delivery;
     uint64_t bad_messages;

@@ -445,11 +445,13 @@ s_broker_json(const et_results_t *r)
 {
     if (!r->has_broker)
         return json_null();
-    return json_pack("{s:o, s:o, s:o, s:o}", "records_dropped",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "records_dropped",
                      s_uint(r->broker_records_dropped), "stale_results",
                      s_uint(r->broker_stale_results), "bad_messages",
                      s_uint(r->broker_bad_messages), "restarts",
-                     s_uint(r->broker_restarts));
+                     s_uint(r->broker_restarts), "key_handovers",
+                     s_uint(r->broker_key_handovers), "key_state_lost",
+                     s_uint(r->broker_key_state_lost));
 }
 
 /* Keys added after the first contract, set on the document in order. */

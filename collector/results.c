@@ -168,6 +168,8 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
     r->broker_stale_results = p->broker_stale_results;
     r->broker_records_dropped = p->broker_records_dropped;
     r->broker_bad_messages = p->broker_bad_messages;
+    r->broker_key_handovers = p->broker_key_handovers;
+    r->broker_key_state_lost = p->broker_key_state_lost;
     r->bad_messages = p->bad_messages;
     if (p->delivery)
         r->delivery = *p->delivery;

@@ -39,6 +39,8 @@ typedef struct {
     uint64_t broker_stale_results;
     uint64_t broker_records_dropped;
     uint64_t broker_bad_messages;
+    uint64_t broker_key_handovers;
+    uint64_t broker_key_state_lost;
     const et_agg_delivery_t *delivery;
     const et_timeseries_t *timeseries;
     const et_slowdown_t *slowdown;

@@ -1169,8 +1169,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
         errno = EINVAL;
         return -1;
     }
-    int rc = msgpack_pack_array(&pk, 12) || msgpack_pack_int64(&pk, m->t_ns) ||
-             s_pack_str(&pk, m->workflow) ||
+    int keyed = m->key_handovers != 0 || m->key_state_lost != 0;
+    int rc = msgpack_pack_array(&pk, keyed ? 14 : 12) ||
+             msgpack_pack_int64(&pk, m->t_ns) || s_pack_str(&pk, m->workflow) ||
              msgpack_pack_uint64(&pk, m->accepted) ||
              msgpack_pack_uint64(&pk, m->rejected) ||
              msgpack_pack_uint64(&pk, m->completed) ||
@@ -1195,6 +1196,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
               msgpack_pack_uint64(&pk, f->serving_slot_ns) ||
               msgpack_pack_uint64(&pk, f->instance_ns);
     }
+    if (keyed)
+        rc |= msgpack_pack_uint64(&pk, m->key_handovers) ||
+              msgpack_pack_uint64(&pk, m->key_state_lost);
     return s_done(rc);
 }
 
@@ -1203,8 +1207,10 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
 {
     s_reader_t r;
     s_bytes_t bytes;
-    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 12, 0) != 0)
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 12, 1) != 0)
         return -1;
+    if (r.count != 12 && r.count != 14)
+        r.bad = 1;
     m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
     s_read_str(&r, m->workflow, sizeof m->workflow, 0);
     m->accepted = s_read_u64(&r, UINT64_MAX);
@@ -1239,6 +1245,14 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
         r.bad |= sub.bad;
         m->n_functions = i + 1;
     }
+    m->key_handovers = m->key_state_lost = 0;
+    if (r.count == 14 && !r.bad) {
+        m->key_handovers = s_read_u64(&r, UINT64_MAX);
+        m->key_state_lost = s_read_u64(&r, UINT64_MAX);
+        /* Sent only when not both 0: one encoding per value. */
+        if (m->key_handovers == 0 && m->key_state_lost == 0)
+            r.bad = 1;
+    }
     return s_reader_close(&r);
 }
 
@@ -1266,6 +1280,27 @@ et_codec_decode_collected(const void *data, size_t size, et_collected_t *m)
         r.bad = 1;
     else
         m->resume = o->via.boolean ? 1 : 0;
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_state(msgpack_sbuffer *buf, const et_state_msg_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 1) ||
+                  msgpack_pack_uint64(&pk, m->key));
+}
+
+int
+et_codec_decode_state(const void *data, size_t size, et_state_msg_t *m)
+{
+    s_reader_t r;
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 1, 0) != 0)
+        return -1;
+    m->key = s_read_u64(&r, UINT64_MAX);
+    if (m->key == ET_KEY_NONE)
+        r.bad = 1;
     return s_reader_close(&r);
 }
 
@@ -1555,6 +1590,12 @@ et_codec_type_name(et_msg_type_t type)
         return "CLOCK";
     case ET_MSG_WORKFLOW:
         return "WORKFLOW";
+    case ET_MSG_STATE_GET:
+        return "STATE_GET";
+    case ET_MSG_STATE:
+        return "STATE";
+    case ET_MSG_STATE_PUT:
+        return "STATE_PUT";
     case ET_MSG_COLLECTED:
         return "COLLECTED";
     case ET_MSG_EVENTS:

@@ -62,7 +62,14 @@ typedef enum {
     ET_MSG_CLOCK = 23,     /* producer or worker -> broker -> collector */
     ET_MSG_WORKFLOW = 24,  /* broker -> collector: the stages it runs */
     ET_MSG_COLLECTED = 25, /* collector -> broker frontend: journaled up to */
-    ET_MSG_EVENTS = 26     /* producer -> broker: header, events, payload x N */
+    /* Key state handover (docs/architecture.md): header, a state body
+     * [key], and for STATE and STATE_PUT one frame of state bytes (at
+     * most ET_STATE_MAX; empty: the key has no state). */
+    ET_MSG_STATE_GET = 26, /* broker -> old owner: give up a key's state */
+    ET_MSG_STATE = 27,     /* old owner -> broker: the key's state */
+    ET_MSG_STATE_PUT = 28, /* broker -> new owner: take it (empty: drop
+                              whatever you keep for the key) */
+    ET_MSG_EVENTS = 29     /* producer -> broker: header, events, payload x N */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */
@@ -358,6 +365,10 @@ typedef struct {
     uint64_t bad_messages;
     uint64_t stale_results;   /* late results of abandoned attempts */
     uint64_t records_dropped; /* lifecycle records the collector never got */
+    /* Key state handover (broker/engine.h): on the wire only when either
+     * is not 0, as the 13th and 14th fields (after the functions). */
+    uint64_t key_handovers;
+    uint64_t key_state_lost;
     uint32_t n_functions;
     et_stats_function_t functions[ET_STATS_FUNCTIONS_MAX];
 } et_stats_t;
@@ -422,6 +433,16 @@ typedef struct {
     uint64_t seq;
     uint8_t resume; /* 0 or 1 */
 } et_collected_t;
+
+/* The body of STATE_GET, STATE and STATE_PUT: which key (never
+ * ET_KEY_NONE). The state itself travels in the frame after the body,
+ * opaque to the broker: each function reads and checks its own. */
+typedef struct {
+    uint64_t key;
+} et_state_msg_t;
+
+/* Most bytes of one key's state on the wire. */
+#define ET_STATE_MAX 65536
 
 /* The third frame of every message the broker sends the collector: the
  * broker process's epoch and the message's sequence number (from 1).
@@ -505,6 +526,10 @@ int et_codec_decode_workflow(const void *data, size_t size,
 int et_codec_encode_collected(msgpack_sbuffer *buf, const et_collected_t *msg);
 int et_codec_decode_collected(const void *data, size_t size,
                               et_collected_t *msg);
+
+int et_codec_encode_state(msgpack_sbuffer *buf, const et_state_msg_t *msg);
+/* EPROTO also for key ET_KEY_NONE. */
+int et_codec_decode_state(const void *data, size_t size, et_state_msg_t *msg);
 
 /* Records travel in batches: the body is an array of records. */
 int et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,

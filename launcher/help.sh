@@ -69,6 +69,9 @@ help_pipeline_opts() {
                          that fall due meanwhile go in one message (EVENTS),
                          each up to S late, its latency counted from its own
                          intended time (default 500us; 0: each at its time)
+  --key-handover on|off  keyed stages: when the instances change, hand each
+                         moving key's state to its new instance (default
+                         on; off: the key starts afresh there)
   --backlog-memory BYTES what the collector does not take at once waits in
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES

@@ -27,6 +27,7 @@ set_pipeline_defaults() {
   SHED_PAUSE=""
   TASK_BATCH=""
   SEND_GRAIN=""
+  KEY_HANDOVER=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
   METRICS=127.0.0.1:0
@@ -133,6 +134,7 @@ parse_pipeline_opt() {
     --shed-pause) SHED_PAUSE="$value" ;;
     --task-batch) TASK_BATCH="$value" ;;
     --send-grain) SEND_GRAIN="$value" ;;
+    --key-handover) KEY_HANDOVER="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
     --metrics) METRICS="$value" ;;

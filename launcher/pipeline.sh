@@ -74,6 +74,7 @@ broker_argv() {
     --log-level "$LOG_LEVEL")
   [ -n "$SHED_PAUSE" ] && broker_argv_out+=(--shed-pause "$SHED_PAUSE")
   [ -n "$TASK_BATCH" ] && broker_argv_out+=(--task-batch "$TASK_BATCH")
+  [ -n "$KEY_HANDOVER" ] && broker_argv_out+=(--key-handover "$KEY_HANDOVER")
   # What the collector's socket does not take waits in memory, then here.
   [ -n "$BACKLOG_MEMORY" ] && broker_argv_out+=(--backlog-memory "$BACKLOG_MEMORY")
   [ -n "$SPILL_MAX" ] && broker_argv_out+=(--spill-max "$SPILL_MAX")

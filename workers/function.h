@@ -85,6 +85,21 @@ typedef struct et_function_def_t {
     /* Once, after every handle has returned. Frees *state and sets it to
      * NULL; does nothing if *state is NULL. */
     void (*fini)(void **state);
+
+    /* Optional, both or neither: the per-key state of a function that a
+     * workflow keys (docs/architecture.md, "Key state handover"). 'key' is
+     * the event key (et_codec_key_of of the series or card name). Called
+     * from the worker's main thread while slots may be inside handle for
+     * other keys (lock what handle locks), never while an event of 'key'
+     * is. export appends the key's state to 'out' (nothing: none) and
+     * returns 0, or -1 on failure. import replaces whatever the function
+     * keeps for 'key' with 'data' (untrusted bytes: validate all before
+     * using any; size 0: forget the key, its next event starts afresh);
+     * returns 0, or -1 when the bytes are malformed or do not fit (the
+     * key then starts afresh). */
+    int (*state_export)(void *state, uint64_t key, msgpack_sbuffer *out);
+    int (*state_import)(void *state, uint64_t key, const void *data,
+                        size_t size);
 } et_function_def_t;
 
 /* Add 'ns' (>= 0) to the measured time of 'kind' (et_timing_kind_t) in

@@ -195,6 +195,8 @@ s_cmp_stats(const char *w, const et_stats_t *a, const et_stats_t *b)
     S_EQ(w, a, b, retries);
     S_EQ(w, a, b, in_flight);
     S_EQ(w, a, b, bad_messages);
+    S_EQ(w, a, b, key_handovers);
+    S_EQ(w, a, b, key_state_lost);
     S_EQ(w, a, b, n_functions);
     if (a->n_functions > ET_STATS_FUNCTIONS_MAX)
         s_fail(w, "n_functions above the maximum");
@@ -261,6 +263,12 @@ s_cmp_collected(const char *w, const et_collected_t *a, const et_collected_t *b)
     S_EQ(w, a, b, epoch);
     S_EQ(w, a, b, seq);
     S_EQ(w, a, b, resume);
+}
+
+static void
+s_cmp_state(const char *w, const et_state_msg_t *a, const et_state_msg_t *b)
+{
+    S_EQ(w, a, b, key);
 }
 
 static void
@@ -435,6 +443,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
     S_ROUND_TRIP(et_workflow_msg_t, workflow, s_cmp_workflow);
     S_ROUND_TRIP(et_collected_t, collected, s_cmp_collected);
+    S_ROUND_TRIP(et_state_msg_t, state, s_cmp_state);
     s_records(data, size);
     s_seq(data, size);
     return 0;

@@ -260,6 +260,9 @@ s_codec(void)
         .epoch = 1700000000123456789ULL, .seq = 4242, .resume = 1};
     rc |= et_codec_encode_collected(&b, &collected);
     rc |= s_write_buf("codec", "collected", &b);
+    et_state_msg_t state = {.key = 0x9e3779b97f4a7c15ULL};
+    rc |= et_codec_encode_state(&b, &state);
+    rc |= s_write_buf("codec", "state", &b);
     /* The broker's sequence frame: 16 raw bytes, not msgpack. */
     unsigned char seq_frame[ET_SEQ_FRAME_SIZE];
     et_codec_encode_seq(
@@ -407,6 +410,28 @@ s_payloads(void)
     rc |= s_write_buf("payloads", "sensor", &b);
     s_pack_map(&b, sensor_keys, sensor, 4, "s");
     rc |= s_write_buf("payloads", "sensor-scored", &b);
+    /* Handed-over key states (STATE_PUT) of series "s": preprocess's last
+     * value, anomaly's moments and alarm state. */
+    {
+        msgpack_packer pk;
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        rc |= msgpack_pack_map(&pk, 1) |
+              msgpack_pack_str_with_body(&pk, "s", 1) |
+              msgpack_pack_double(&pk, 73.25);
+        rc |= s_write_buf("payloads", "state-preprocess", &b);
+        msgpack_sbuffer_clear(&b);
+        const double moments[] = {73.25, 70.5, 4.0, 0.1, 0.5};
+        rc |= msgpack_pack_map(&pk, 1) |
+              msgpack_pack_str_with_body(&pk, "s", 1) |
+              msgpack_pack_array(&pk, 12) | msgpack_pack_uint64(&pk, 120);
+        for (size_t i = 0; i < 5; i++)
+            rc |= msgpack_pack_double(&pk, moments[i]);
+        rc |= msgpack_pack_uint64(&pk, 70) | msgpack_pack_double(&pk, 0.4) |
+              msgpack_pack_double(&pk, 0.2) | msgpack_pack_true(&pk) |
+              msgpack_pack_false(&pk) | msgpack_pack_double(&pk, 1700000000);
+        rc |= s_write_buf("payloads", "state-anomaly", &b);
+    }
     static const char *const decide_keys[] = {"tx", "amount", "score"};
     const double decide[] = {7, 6000, 0.3};
     s_pack_map(&b, decide_keys, decide, 3, NULL);

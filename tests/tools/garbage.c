@@ -26,7 +26,7 @@ s_send_one(void *sock, et_rng_t *rng, unsigned kind, unsigned char *buf,
            size_t big)
 {
     unsigned char header[3] = {0x92, ET_PROTOCOL_VERSION,
-                               (unsigned char)(1 + et_rng_next(rng) % 26)};
+                               (unsigned char)(1 + et_rng_next(rng) % 29)};
     size_t size = et_rng_next(rng) % 200;
     s_random_bytes(rng, buf, size);
     int frames = 1 + (int)(et_rng_next(rng) % 6);

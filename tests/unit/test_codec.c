@@ -1055,7 +1055,8 @@ test_codec_header_round_trips_every_type(void **state)
         ET_MSG_TASK,     ET_MSG_RESULT,    ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
         ET_MSG_BYE,      ET_MSG_REGISTER,  ET_MSG_RECORDS,   ET_MSG_USAGE,
         ET_MSG_STATS,    ET_MSG_CLOCK,     ET_MSG_WORKFLOW,  ET_MSG_SHED,
-        ET_MSG_STARTING, ET_MSG_COLLECTED, ET_MSG_EVENTS};
+        ET_MSG_STARTING, ET_MSG_COLLECTED, ET_MSG_STATE_GET, ET_MSG_STATE,
+        ET_MSG_STATE_PUT, ET_MSG_EVENTS};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1074,6 +1075,7 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_REGISTER), "REGISTER");
     assert_string_equal(et_codec_type_name(ET_MSG_STARTING), "STARTING");
     assert_string_equal(et_codec_type_name(ET_MSG_COLLECTED), "COLLECTED");
+    assert_string_equal(et_codec_type_name(ET_MSG_STATE_PUT), "STATE_PUT");
     assert_string_equal(et_codec_type_name(ET_MSG_EVENTS), "EVENTS");
 }
 
@@ -1831,6 +1833,55 @@ test_codec_collected_rejects_bad_fields(void **state)
 }
 
 static void
+test_codec_state_round_trips(void **state)
+{
+    (void)state;
+    const uint64_t keys[] = {1, 0x9e3779b97f4a7c15ULL, UINT64_MAX};
+    for (size_t c = 0; c < sizeof keys / sizeof keys[0]; c++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        et_state_msg_t in = {.key = keys[c]}, out = {.key = 0};
+        assert_int_equal(et_codec_encode_state(&b, &in), 0);
+        assert_int_equal(et_codec_decode_state(b.data, b.size, &out), 0);
+        assert_true(out.key == keys[c]);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+/* Exactly one unsigned field, never ET_KEY_NONE (no key has no state). */
+static void
+test_codec_state_rejects_bad_fields(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        if (i == 4) {
+            msgpack_pack_map(&pk, 0);
+        } else {
+            msgpack_pack_array(&pk, i == 3 ? 2 : 1);
+            if (i == 0)
+                msgpack_pack_uint64(&pk, ET_KEY_NONE);
+            else if (i == 1)
+                msgpack_pack_int64(&pk, -5);
+            else if (i == 2)
+                msgpack_pack_str_with_body(&pk, "k", 1);
+            else
+                msgpack_pack_uint64(&pk, 7);
+            if (i == 3)
+                msgpack_pack_uint64(&pk, 8);
+        }
+        et_state_msg_t out;
+        errno = 0;
+        s_expect_fail(et_codec_decode_state(b.data, b.size, &out), EPROTO,
+                      "state", "bad field");
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
 test_codec_seq_frame_round_trips_and_rejects_bad_sizes(void **state)
 {
     (void)state;
@@ -2001,6 +2052,48 @@ test_codec_stats_round_trips_with_several_functions(void **state)
         free(out);
         msgpack_sbuffer_destroy(&b);
     }
+}
+
+/* The key handover counters travel as two trailing fields, only when
+ * either is set: a STATS without them is the 12-field one of before, and
+ * 14 fields with both 0, or 13, are refused. */
+static void
+test_codec_stats_carries_key_handover_counters_when_set(void **state)
+{
+    (void)state;
+    et_stats_t in = s_stats();
+    in.key_handovers = 5;
+    in.key_state_lost = 1;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+    et_stats_t *out = malloc(sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(et_codec_decode_stats(b.data, b.size, out), 0);
+    assert_true(out->key_handovers == 5 && out->key_state_lost == 1);
+    size_t with = b.size;
+    msgpack_sbuffer_clear(&b);
+    in.key_handovers = in.key_state_lost = 0;
+    assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+    assert_int_equal(b.size + 2, with); /* two positive fixints fewer */
+    memset(out, 0xa5, sizeof *out);
+    assert_int_equal(et_codec_decode_stats(b.data, b.size, out), 0);
+    assert_true(out->key_handovers == 0 && out->key_state_lost == 0);
+    // 14 fields with both 0, and 13 fields, are not a STATS.
+    for (int extra = 1; extra <= 2; extra++) {
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+        unsigned char *p = (unsigned char *)b.data;
+        assert_int_equal(p[0], 0x9c); /* fixarray of 12 */
+        p[0] = (unsigned char)(0x9c + extra);
+        for (int i = 0; i < extra; i++)
+            msgpack_sbuffer_write(&b, "\x00", 1);
+        errno = 0;
+        s_expect_fail(et_codec_decode_stats(b.data, b.size, out), EPROTO,
+                      "stats", "bad key handover fields");
+    }
+    free(out);
+    msgpack_sbuffer_destroy(&b);
 }
 
 static void
@@ -2371,7 +2464,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 27, 255};
+    static const int64_t types[] = {0, 9, 30, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -3046,6 +3139,8 @@ main(void)
         cmocka_unit_test(test_codec_workflow_round_trips),
         cmocka_unit_test(test_codec_workflow_rejects_bad_lists),
         cmocka_unit_test(test_codec_collected_round_trips),
+        cmocka_unit_test(test_codec_state_round_trips),
+        cmocka_unit_test(test_codec_state_rejects_bad_fields),
         cmocka_unit_test(test_codec_collected_rejects_bad_fields),
         cmocka_unit_test(
             test_codec_seq_frame_round_trips_and_rejects_bad_sizes),
@@ -3053,6 +3148,8 @@ main(void)
         cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),
         cmocka_unit_test(test_codec_stats_encoder_refuses_too_many_functions),
+        cmocka_unit_test(
+            test_codec_stats_carries_key_handover_counters_when_set),
         cmocka_unit_test(test_codec_records_round_trip_every_kind),
         cmocka_unit_test(test_codec_records_empty_batch_round_trips),
         cmocka_unit_test(test_codec_records_large_batch_round_trips),

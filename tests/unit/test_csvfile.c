@@ -10,6 +10,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "report/csvfile.h"
 
 #include <errno.h>
@@ -45,9 +47,7 @@ static int
 s_teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return et_test_rm_tree(s_dir);
 }
 
 static void

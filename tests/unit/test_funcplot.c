@@ -11,6 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/log.h"
 #include "report/funcplot.h"
 
@@ -39,39 +41,6 @@
     "0,1,0,1,0\n"                                                              \
     "1,6,1,2,3\n"                                                              \
     "2,7,1,3,3\n"
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
-s_setup(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/et-test-funcplot-XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    char *dir = *state;
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static void
 s_put(const char *dir, const char *name, const char *text)
@@ -266,16 +235,20 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_funcplot_reads_the_three_files,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_funcplot_refuses_a_bad_cdf,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_funcplot_refuses_bad_functions_and_instances, s_setup,
-            s_teardown),
+            test_funcplot_refuses_bad_functions_and_instances,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_funcplot_missing_file_is_named,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_funcplot_draws_the_three_figures,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "collector/aggregate.h"
 #include "collector/report.h"
 #include "common/clock.h"
@@ -38,15 +40,6 @@ typedef struct {
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void
 s_add(et_aggregate_t *agg, et_record_kind_t kind, uint64_t id, uint32_t stage,
@@ -176,7 +169,7 @@ s_teardown(void **state)
 {
     s_fixture_t *fx = *state;
     et_aggregate_destroy(&fx->agg);
-    nftw(fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    et_test_rm_tree(fx->dir);
     free(fx);
     return 0;
 }
