@@ -1050,12 +1050,12 @@ test_codec_header_round_trips_every_type(void **state)
 {
     (void)state;
     static const et_msg_type_t types[] = {
-        ET_MSG_EVENT,    ET_MSG_REJECT,    ET_MSG_HELLO,     ET_MSG_DONE,
-        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ,  ET_MSG_TIME_REP,  ET_MSG_READY,
-        ET_MSG_TASK,     ET_MSG_RESULT,    ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
-        ET_MSG_BYE,      ET_MSG_REGISTER,  ET_MSG_RECORDS,   ET_MSG_USAGE,
-        ET_MSG_STATS,    ET_MSG_CLOCK,     ET_MSG_WORKFLOW,  ET_MSG_SHED,
-        ET_MSG_STARTING, ET_MSG_COLLECTED, ET_MSG_STATE_GET, ET_MSG_STATE,
+        ET_MSG_EVENT,     ET_MSG_REJECT,    ET_MSG_HELLO,     ET_MSG_DONE,
+        ET_MSG_DONE_ACK,  ET_MSG_TIME_REQ,  ET_MSG_TIME_REP,  ET_MSG_READY,
+        ET_MSG_TASK,      ET_MSG_RESULT,    ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
+        ET_MSG_BYE,       ET_MSG_REGISTER,  ET_MSG_RECORDS,   ET_MSG_USAGE,
+        ET_MSG_STATS,     ET_MSG_CLOCK,     ET_MSG_WORKFLOW,  ET_MSG_SHED,
+        ET_MSG_STARTING,  ET_MSG_COLLECTED, ET_MSG_STATE_GET, ET_MSG_STATE,
         ET_MSG_STATE_PUT, ET_MSG_EVENTS};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
