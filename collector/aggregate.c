@@ -39,6 +39,7 @@ struct et_aggregate_t {
     et_clocks_t *clocks;
     et_accuracy_tally_t *accuracy;
     et_cost_model_t cost_model;
+    et_cost_memory_t cost_memory;
     et_cost_meter_t cost_meter;
     et_window_t window;
     et_slices_t latency_slices; /* ms of completed events, by intended */
@@ -98,6 +99,17 @@ et_aggregate_new(const et_aggregate_config_t *config)
     et_clean_text(self->workflow, sizeof self->workflow, config->workflow);
     self->fallback_started_ns = config->started_real_ns;
     self->cost_model = cost;
+    for (size_t i = 0; config->stage_memory_mb && i < config->n_stage_names &&
+                       i < ET_AGG_STAGES_MAX;
+         i++) {
+        et_cost_memory_t *m = &self->cost_memory;
+        et_clean_text(m->names[m->n], sizeof m->names[m->n],
+                      config->stage_names[i]);
+        m->memory_mb[m->n++] =
+            config->stage_memory_mb[i] <= ET_COST_MEMORY_MB_MAX
+                ? config->stage_memory_mb[i]
+                : 0;
+    }
     self->producers = et_producers_new(config->expect_producers);
     self->accounting = et_accounting_new();
     self->stages =
@@ -473,6 +485,7 @@ et_aggregate_results(et_aggregate_t *self)
                                 .clocks = self->clocks,
                                 .accuracy = self->accuracy,
                                 .cost_model = &self->cost_model,
+                                .cost_memory = &self->cost_memory,
                                 .cost_meter = &self->cost_meter,
                                 .window = &self->window,
                                 .latency_slices = &self->latency_slices};

@@ -771,8 +771,9 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
         .run_id = "fns", .workflow = "azure", .started_real_ns = T0};
     fx->agg = et_aggregate_new(&config);
     assert_non_null(fx->agg);
-    // Stage 0: four results of 5 ms service, one cold, residence 20 ms;
-    // stage 1: one warm result with residence = service = 10 ms.
+    // Stage 0: four results of 5 ms service, one a cold start and one
+    // waiting behind it, residence 20 ms; stage 1: one warm result with
+    // residence = service = 10 ms. Only the cold start is in the ratio.
     for (uint64_t id = 1; id <= 5; id++) {
         uint32_t stage = id == 5;
         et_record_t r = {.kind = ET_RECORD_STAGE,
@@ -784,7 +785,9 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
                          .service_ns = stage ? 10 * MS : 5 * MS,
                          .hold_ns = stage ? 10 * MS : 5 * MS,
                          .residence_ns = stage ? 10 * MS : 20 * MS,
-                         .cold = id == 1,
+                         .cold = id == 1   ? ET_COLD_START
+                                 : id == 2 ? ET_COLD_WAIT
+                                           : ET_COLD_NONE,
                          .label = -1,
                          .outcome = -1};
         assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
@@ -795,14 +798,22 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
     json_t *root = s_load_summary(fx->dir);
     json_t *stages = json_object_get(root, "stages");
     double ratio[2], p50[2], p99[2];
+    json_int_t cold_inv[2], cold_waits[2], cold_events[2];
     for (size_t i = 0; i < 2; i++) {
         json_error_t error;
         if (json_unpack_ex(json_array_get(stages, i), &error, 0,
-                           "{s:F, s:{s:F, s:F}}", "cold_ratio", &ratio[i],
-                           "slowdown", "p50", &p50[i], "p99", &p99[i]) != 0)
+                           "{s:F, s:{s:F, s:F}, s:I, s:I, s:I}", "cold_ratio",
+                           &ratio[i], "slowdown", "p50", &p50[i], "p99",
+                           &p99[i], "cold_invocations", &cold_inv[i],
+                           "cold_waits", &cold_waits[i], "cold_events",
+                           &cold_events[i]) != 0)
             fail_msg("stages[%zu]: %s", i, error.text);
     }
     assert_true(ratio[0] == 0.25 && ratio[1] == 0.0);
+    assert_int_equal(cold_inv[0], 1);
+    assert_int_equal(cold_waits[0], 1);
+    assert_int_equal(cold_events[0], 2);
+    assert_int_equal(cold_inv[1] + cold_waits[1] + cold_events[1], 0);
     assert_true(p50[0] > 3.9 && p50[0] < 4.1 && p99[0] > 3.9 && p99[0] < 4.1);
     assert_true(p50[1] > 0.99 && p50[1] < 1.01);
     json_decref(root);
