@@ -539,6 +539,12 @@ s_tick(et_autoscaler_t *self, uint64_t now)
         s_decision_log(self, f, sf, f->spec, &d);
         if (sf->queue_depth > 0 || sf->slots_busy > 0)
             f->last_active_ns = now;
+        /* Fewer instances than the last command set, and no command
+         * running: some left by themselves (a worker's --idle-timeout,
+         * the keep-alive) or died. Apply the decision again: `scale` is
+         * idempotent, so an instance still starting is not doubled. */
+        if (sf->instances < f->applied && f->pid <= 0)
+            f->applied = sf->instances;
         f->wanted = d.desired;
         if (self->config.max_instances == 0)
             f->spec = d.desired;

@@ -887,9 +887,10 @@ supervise_run() {
   # they send their final usage reports; the collector ends by itself once
   # every event is accounted for (or its drain timeout passes) and every
   # instance has reported, and writes the results. The supervisor goes
-  # first, so the draining broker is not taken for a dead one.
-  pid="$(pid_of "$run" autoscaler)"
-  [ -n "$pid" ] && stop_pids 15 "$pid"
+  # first, so the draining broker is not taken for a dead one. The
+  # autoscaler stays until the broker has drained: events still queued for
+  # a function at zero instances (scaled to zero, evicted, kept alive 0 s)
+  # get their instance instead of failing shutting_down at the drain's end.
   stop_supervisor "$run"
   # Slurm steps: their CPU time and RSS while they still run (the workers
   # leave by themselves once the broker drained).
@@ -908,6 +909,8 @@ supervise_run() {
     fi
     nap 0.2
   done
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
   # Only the first broker is this shell's child; a restarted one's status
   # is its supervisor's to see.
   [ "$bpid" = "$first" ] && { wait "$bpid" || brc=$?; }
