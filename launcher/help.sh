@@ -89,6 +89,9 @@ help_pipeline_opts() {
   --max-instances N      autoscaler: instances of all functions together;
                          when full, a function with work evicts an idle
                          instance of another, least recently used first
+  --max-memory-mb MB     autoscaler: memory of all instances together, each
+                         at its stage's memory_mb (else --memory-mb); evicts
+                         as --max-instances
   --target X             kpa: concurrency per instance; hpa: busy-slot
                          utilization (0-1); rps: events/s per instance
   --autoscale-arg F=V    any other eventide-autoscaler flag, e.g.

@@ -176,6 +176,12 @@ autoscaler_argv() {
     --policy "$AUTOSCALE")
   [ -n "$AS_MIN" ] && autoscaler_argv_out+=(--min "$AS_MIN")
   [ -n "${MAX_INSTANCES:-}" ] && autoscaler_argv_out+=(--max-instances "$MAX_INSTANCES")
+  # The memory cap prices each instance at its stage's memory_mb.
+  if [ -n "${MAX_MEMORY_MB:-}" ]; then
+    autoscaler_argv_out+=(--max-memory-mb "$MAX_MEMORY_MB")
+    [ -n "$MEMORY_MB" ] && autoscaler_argv_out+=(--memory-mb "$MEMORY_MB")
+    [ -f "$WORKFLOW" ] && autoscaler_argv_out+=(--workflow "$WORKFLOW")
+  fi
   [ -n "$AS_MAX" ] && autoscaler_argv_out+=(--max "$AS_MAX")
   if [ -n "$AS_TARGET" ]; then
     case "$AUTOSCALE" in

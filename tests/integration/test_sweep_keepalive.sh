@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keep-alive policies compared: `sweep --keepalive 0,3600` replays minutes
-# 900-902 of the 10-function Azure sample twice from zero instances. Both
+# 900-901 of the 10-function Azure sample twice from zero instances. Both
 # runs complete exactly the trace's invocations; keep-alive 0 s (an idle
 # instance leaves at once) has at least as many cold starts as keeping
 # instances for an hour of trace time (longer than the run: each invoked
@@ -11,7 +11,7 @@
 dir="$ET_ROOT/data/azure-functions-2019/sample-10"
 [ -f "$dir/10_inv.csv" ] || fail "missing $dir/10_inv.csv"
 first=900
-last=902
+last=901
 # The trace's invocations in the window, total and functions invoked,
 # read here with awk, independently of the producer's reader.
 read -r want_total want_functions < <(awk -F, -v a="$first" -v b="$last" '
