@@ -301,11 +301,22 @@ et_aggregate_add_usage(et_aggregate_t *self, const et_usage_t *m)
     return s_take(self, et_workers_add_usage(self->workers, m));
 }
 
+/* An instance's memory: its stage's memory_mb, else the cost model's. */
+static uint32_t
+s_memory_mb(const et_aggregate_t *self, const char *function)
+{
+    const et_cost_memory_t *m = &self->cost_memory;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->memory_mb[i] > 0 && strcmp(m->names[i], function) == 0)
+            return m->memory_mb[i];
+    return self->cost_model.memory_mb;
+}
+
 int
 et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
 {
     char names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
-    uint64_t depth = 0, instances = 0, busy = 0;
+    uint64_t depth = 0, instances = 0, busy = 0, memory_mb = 0;
     int no_memory = 0; /* the rest of the message still counts */
     uint32_t n = m->n_functions;
     if (n > ET_STATS_FUNCTIONS_MAX)
@@ -323,6 +334,7 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         depth += sf->queue_depth;
         instances += sf->instances;
         busy += sf->slots_busy;
+        memory_mb += (uint64_t)sf->instances * s_memory_mb(self, names[i]);
     }
     self->have_broker = 1;
     if (m->stale_results > self->broker_stale)
@@ -333,8 +345,8 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         self->broker_bad = m->bad_messages;
     et_stages_name_from_stats(self->stages, (const char(*)[ET_NAME_MAX])names,
                               n);
-    int rc =
-        et_timeseries_stats(self->timeseries, m->t_ns, depth, instances, busy);
+    int rc = et_timeseries_stats(self->timeseries, m->t_ns, depth, instances,
+                                 busy, memory_mb);
     if (no_memory) {
         errno = ENOMEM;
         return -1;

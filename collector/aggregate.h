@@ -248,8 +248,9 @@ typedef struct {
     uint64_t queue_depth; /* last STATS of the second, carried forward */
     uint64_t instances;
     uint64_t busy_slots;
-    int has_latency; /* p50_ms/p99_ms are meaningful */
-    double p50_ms;   /* of the events completed in this second */
+    uint64_t memory_mb; /* instances x their function's memory */
+    int has_latency;    /* p50_ms/p99_ms are meaningful */
+    double p50_ms;      /* of the events completed in this second */
     double p99_ms;
 } et_timeseries_row_t;
 

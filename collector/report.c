@@ -604,7 +604,7 @@ s_write_timeseries(FILE *file, const void *context)
 {
     const et_results_t *r = context;
     fputs("second,sent,accepted,rejected,completed,failed,queue_depth,"
-          "instances,busy_slots,p50_ms,p99_ms\n",
+          "instances,busy_slots,p50_ms,p99_ms,memory_mb\n",
           file);
     for (size_t i = 0; i < r->n_rows; i++) {
         const et_timeseries_row_t *row = &r->rows[i];
@@ -619,9 +619,10 @@ s_write_timeseries(FILE *file, const void *context)
                 (unsigned long long)row->busy_slots);
         /* No completions that second: no latency, rather than a fake 0. */
         if (row->has_latency)
-            fprintf(file, "%.3f,%.3f\n", row->p50_ms, row->p99_ms);
+            fprintf(file, "%.3f,%.3f,", row->p50_ms, row->p99_ms);
         else
-            fputs(",\n", file);
+            fputs(",,", file);
+        fprintf(file, "%llu\n", (unsigned long long)row->memory_mb);
     }
     return ferror(file) ? -1 : 0;
 }

@@ -984,21 +984,27 @@ test_report_timeseries_has_a_header_and_one_row_per_second(void **state)
     s_fixture_t *fx = *state;
     const et_results_t *r = s_write(fx, 5);
     char *csv = s_read(fx->dir, "timeseries.csv");
-    const char *header = "second,sent,accepted,rejected,completed,failed,"
-                         "queue_depth,instances,busy_slots,p50_ms,p99_ms\n";
+    const char *header =
+        "second,sent,accepted,rejected,completed,failed,"
+        "queue_depth,instances,busy_slots,p50_ms,p99_ms,memory_mb\n";
     assert_memory_equal(csv, header, strlen(header));
     assert_int_equal(r->n_rows, 5);
     assert_int_equal(s_count_lines(csv), 1 + 5);
     // Second 0: 2 sent (1 accepted, 1 rejected), 1 completed at 10 ms,
     // queue depth 3 from the STATS snapshot.
     assert_non_null(strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0"));
-    // Every row has all eleven columns.
+    // Memory over time: 3 instances at the cost model's 1024 MB.
+    char *row0 = strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0");
+    char *end0 = strchr(row0 + 1, '\n');
+    assert_non_null(end0);
+    assert_memory_equal(end0 - 5, ",3072", 5);
+    // Every row has all twelve columns.
     for (char *line = strchr(csv, '\n'); line && line[1];
          line = strchr(line + 1, '\n')) {
         int commas = 0;
         for (char *c = line + 1; *c && *c != '\n'; c++)
             commas += *c == ',';
-        assert_int_equal(commas, 10);
+        assert_int_equal(commas, 11);
     }
 }
 
