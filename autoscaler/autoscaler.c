@@ -28,6 +28,10 @@
 #define S_KILL_GRACE_NS (5 * ET_NS_PER_S)
 /* A failed command is retried after tick x 2^failures, at most this. */
 #define S_RETRY_MAX_NS (60 * ET_NS_PER_S)
+/* The least time from a scale command's start to applying the decision
+ * again when instances went missing: a start under way (spawn to READY,
+ * about 0.1 s here, more on a loaded machine) is not asked for twice. */
+#define S_REAPPLY_NS (500 * ET_NS_PER_MS)
 
 /* ---- the process -----------------------------------------------------------
  */
@@ -554,11 +558,15 @@ s_tick(et_autoscaler_t *self, uint64_t now)
         s_decision_log(self, f, sf, f->spec, &d);
         if (sf->queue_depth > 0 || sf->slots_busy > 0)
             f->last_active_ns = now;
-        /* Fewer instances than the last command set, and no command
-         * running: some left by themselves (a worker's --idle-timeout,
-         * the keep-alive) or died. Apply the decision again: `scale` is
-         * idempotent, so an instance still starting is not doubled. */
-        if (sf->instances < f->applied && f->pid <= 0)
+        /* Fewer instances than the last command set, work waiting, and
+         * no command running or just run: some left by themselves (a
+         * worker's --idle-timeout, the keep-alive) or died. Apply the
+         * decision again: `scale` is idempotent, so an instance still
+         * starting is not doubled. Without work nothing is started back
+         * (a keep-alive of 0 would otherwise restart instances that
+         * leave at once, forever). */
+        if (sf->instances < f->applied && sf->queue_depth > 0 && f->pid <= 0 &&
+            now - f->cmd_started_ns >= S_REAPPLY_NS)
             f->applied = sf->instances;
         f->wanted = d.desired;
         if (self->config.max_instances == 0 && self->config.max_memory_mb == 0)
