@@ -220,11 +220,12 @@ s_functions_json(const et_results_t *r)
             s_real_or_null(w, f->slots_mean), "arrival_rate_eps",
             s_real_or_null(w, f->arrival_rate_eps));
         /* Memory and its price: the keep-alive's waste is idle_gb_s. */
-        json_t *priced = json_pack(
-            "{s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "memory_mb",
-            s_uint(f->memory_mb), "lifetime_s", f->lifetime_s, "busy_s",
-            f->busy_s, "idle_s", f->idle_s, "gb_s", f->gb_s, "busy_gb_s",
-            f->busy_gb_s, "idle_gb_s", f->idle_gb_s, "usd", f->usd);
+        json_t *priced =
+            json_pack("{s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                      "memory_mb", s_uint(f->memory_mb), "lifetime_s",
+                      f->lifetime_s, "start_s", f->start_s, "busy_s", f->busy_s,
+                      "idle_s", f->idle_s, "gb_s", f->gb_s, "busy_gb_s",
+                      f->busy_gb_s, "idle_gb_s", f->idle_gb_s, "usd", f->usd);
         if (!item || !priced || json_object_update(item, priced) != 0) {
             json_decref(priced);
             json_decref(item);

@@ -628,7 +628,7 @@ s_drain_monitor(et_worker_t *w)
  * broker reads READY and dispatches what waits, but under load it may read
  * a BYE sent a millisecond later in the same pass, and a keep-alive of ~0
  * would then leave, unused, every instance started for waiting work. */
-#define S_FIRST_TASK_WAIT_NS (1000 * ET_NS_PER_MS)
+#define S_FIRST_TASK_WAIT_NS (250 * ET_NS_PER_MS)
 
 /* The keep-alive in force: --idle-timeout, at least S_FIRST_TASK_WAIT_NS
  * until the first task. */

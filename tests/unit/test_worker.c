@@ -567,7 +567,7 @@ test_worker_leaves_when_idle_past_the_keep_alive(void **state)
     s_fixture_destroy(&f);
 }
 
-/* A keep-alive of ~0 still waits for the first task (up to 1 s after
+/* A keep-alive of ~0 still waits for the first task (up to 250 ms after
  * READY): an instance started for waiting work serves it before leaving,
  * however late the broker reads its READY. Then it leaves at once. */
 static void
@@ -578,7 +578,7 @@ test_worker_waits_for_its_first_task_before_a_tiny_keep_alive(void **state)
     fixture_t *f = s_fixture_new("noop", extra);
     s_fixture_start(f);
     s_expect_ready(f);
-    s_expect_no_bye_for(f, 300);
+    s_expect_no_bye_for(f, 100);
     char out[64];
     size_t size;
     s_send_task(f, 1, 0, 0, "x", 1);
