@@ -317,16 +317,6 @@ et_workers_cold_starts(const et_workers_t *self, const char *function)
     return n;
 }
 
-double
-et_workers_lifetime_s(const et_workers_t *self)
-{
-    double lifetime_s = 0;
-    for (size_t i = 0; i < self->n_instances; i++)
-        if (self->instances[i].last.lifetime_ns > 0)
-            lifetime_s += (double)self->instances[i].last.lifetime_ns / 1e9;
-    return lifetime_s;
-}
-
 static double
 s_pct(double part, double whole)
 {

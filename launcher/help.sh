@@ -256,7 +256,7 @@ help_sweep() {
   echo "  one run per (rate, duration) point into DIR/rate-R-dur-D, then DIR/report.md"
   echo "  with the tables and DIR/{latency,throughput,utilization}.{png,svg}"
   echo "       ./eventide sweep --keepalive 0,60,600,kpa --arrival azure2019:DIR [run options]"
-  echo "  the same trace once per keep-alive policy (./eventide sweep --keepalive x --help)"
+  echo "  the same trace once per keep-alive policy (./eventide sweep --keepalive --help)"
 }
 
 help_validate() {

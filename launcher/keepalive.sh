@@ -64,9 +64,11 @@ s_ka_row() {
 cmd_sweep_keepalive() {
   local policies="" sweep="" tick="0.2" speedup=1 p arrival="" drain=""
   local -a run_args=()
+  for p in "$@"; do
+    case "$p" in -h|--help) help_sweep_keepalive; return 0 ;; esac
+  done
   while [ $# -gt 0 ]; do
     case "$1" in
-      -h|--help) help_sweep_keepalive; return 0 ;;
       --keepalive) [[ "${2-}" =~ ^(kpa|[0-9]+)(,(kpa|[0-9]+))*$ ]] ||
                      usage_error "--keepalive '${2-}': expected a list of seconds and kpa, like 0,60,600,kpa"
                    policies="$2"; shift 2 ;;
