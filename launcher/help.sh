@@ -11,6 +11,9 @@ usage: ./eventide COMMAND [options]
                         build on first use by themselves)
   run [options]         one complete run: start, load, drain, report, stop
   sweep --rates LIST    one run per rate (and duration): tables and plots
+  sweep --keepalive LIST
+                        one trace replay per keep-alive policy (0,60,600,kpa):
+                        cold starts against idle memory, a table and a figure
   validate [--quick]    check this machine against queueing theory
                         (M/M/1, M/M/2, M/M/4, M/D/1 at rho 0.5 and 0.8)
   up [options]          start collector, broker and workers; leave them running
