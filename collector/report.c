@@ -1116,6 +1116,15 @@ s_md_cost(FILE *f, const et_results_t *r)
             c->usd_instances, c->usd_invocations,
             (unsigned long long)c->failed_attempts, c->failed_attempts_gb_s,
             c->retry_share * 100);
+    /* The keep-alive's trade-off: instance GB-s split by what the
+     * instances did (each at its function's memory). */
+    fprintf(f,
+            "Instance GB-s by what the instances did (each at its function's "
+            "memory): busy %.3f, idle (ready without work: the keep-alive's "
+            "waste) %.3f, starting %.3f; idle is %.1f%% of all.\n\n",
+            c->busy_gb_s, c->idle_gb_s,
+            c->instance_gb_s - c->busy_gb_s - c->idle_gb_s,
+            c->instance_gb_s > 0 ? c->idle_gb_s / c->instance_gb_s * 100 : 0.0);
 }
 
 static void

@@ -1036,7 +1036,8 @@ test_report_markdown_contains_the_tables(void **state)
                               "| source | synth\\|x |",
                               "## Cost",
                               "| requests | instance GB-s | billed GB-s |",
-                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |"};
+                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |",
+                              "Instance GB-s by what the instances did"};
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strstr(md, sections[i]))
             fail_msg("report.md lacks \"%s\"", sections[i]);
