@@ -16,12 +16,15 @@ summary_add_evictions() {
                          for (f in n) { printf "%s\"%s\":%d", s, f, n[f]; s = "," }
                          printf "}" }')"
   fi
-  jq --argjson n "$counts" \
-    '.functions = [(.functions // [])[] | .evictions = ($n[.function] // 0)]
-     | .evictions = {total: ([$n[]] | add // 0)}' \
-    "$out/summary.json" >"$out/summary.json.tmp" &&
-    mv "$out/summary.json.tmp" "$out/summary.json" ||
-    { rm -f "$out/summary.json.tmp"; info "cannot add the evictions to $out/summary.json"; }
+  if jq --argjson n "$counts" \
+       '.functions = [(.functions // [])[] | .evictions = ($n[.function] // 0)]
+        | .evictions = {total: ([$n[]] | add // 0)}' \
+       "$out/summary.json" >"$out/summary.json.tmp"; then
+    mv "$out/summary.json.tmp" "$out/summary.json"
+  else
+    rm -f "$out/summary.json.tmp"
+    info "cannot add the evictions to $out/summary.json"
+  fi
 }
 
 help_sweep_keepalive() {
@@ -78,7 +81,8 @@ cmd_sweep_keepalive() {
               tick="$2"; shift 2 ;;
       --workers|--autoscale|--idle-timeout|--rates|--durations)
         usage_error "$1: sweep --keepalive sets it for each policy" ;;
-      --speedup) [[ "${2-}" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v x="$2" 'BEGIN { exit !(x > 0) }' ||
+      --speedup) { [[ "${2-}" =~ ^[0-9]+([.][0-9]+)?$ ]] &&
+                   awk -v x="$2" 'BEGIN { exit !(x > 0) }'; } ||
                    usage_error "--speedup '${2-}': expected a number above 0"
                  speedup="$2"; run_args+=("$1" "$2"); shift 2 ;;
       --arrival) arrival="${2-}"; run_args+=("$1" "${2-}"); shift 2 ;;
