@@ -339,7 +339,7 @@ s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
            (type >= ET_MSG_READY && type <= ET_MSG_RESULTS) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_COLLECTED);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_STATE_PUT);
 }
 
 int
@@ -663,18 +663,89 @@ et_codec_decode_task(const void *data, size_t size, et_task_t *m)
     return s_reader_close(&r);
 }
 
+/* ---- detail: a shadow verdict and timings, two optional fields ---------- */
+
+static const char *const s_timing_names[ET_TIMING_KINDS] = {"store", "model"};
+
+const char *
+et_codec_timing_name(int kind)
+{
+    return kind >= 0 && kind < ET_TIMING_KINDS ? s_timing_names[kind] : NULL;
+}
+
+static int
+s_detail_present(const et_detail_t *d)
+{
+    return d->has_shadow || (d->timed & ((1u << ET_TIMING_KINDS) - 1u));
+}
+
+static int
+s_pack_detail(msgpack_packer *pk, const et_detail_t *d)
+{
+    unsigned n = 0;
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        n += (d->timed >> k) & 1u;
+    int rc = msgpack_pack_int32(pk, d->has_shadow ? d->shadow_outcome
+                                                  : ET_OUTCOME_NONE) ||
+             msgpack_pack_array(pk, n);
+    for (int k = 0; k < ET_TIMING_KINDS && rc == 0; k++)
+        if (d->timed & (1u << k))
+            rc = msgpack_pack_array(pk, 2) || msgpack_pack_uint8(pk, k) ||
+                 msgpack_pack_int64(pk, d->timing_ns[k]);
+    return rc;
+}
+
+/* The two fields s_pack_detail wrote. Each kind at most once, each time
+ * within 0..service_ns: a part of the service time. */
+static void
+s_read_detail(s_reader_t *r, et_detail_t *d, int64_t service_ns)
+{
+    memset(d, 0, sizeof *d);
+    int32_t shadow = (int32_t)s_read_i64(r, -1, INT32_MAX);
+    if (shadow != ET_OUTCOME_NONE) {
+        d->has_shadow = 1;
+        d->shadow_outcome = shadow;
+    }
+    const msgpack_object *list = s_next(r);
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
+        list->via.array.size > ET_TIMING_KINDS) {
+        r->bad = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *pair = &list->via.array.ptr[i];
+        if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2) {
+            r->bad = 1;
+            return;
+        }
+        s_reader_t sub = {.items = pair->via.array.ptr, .count = 2};
+        uint64_t kind = s_read_u64(&sub, ET_TIMING_KINDS - 1);
+        int64_t ns = s_read_i64(&sub, 0, service_ns);
+        if (sub.bad || (d->timed & (1u << kind))) {
+            r->bad = 1;
+            return;
+        }
+        d->timed |= (uint8_t)(1u << kind);
+        d->timing_ns[kind] = ns;
+    }
+}
+
 static int
 s_pack_result(msgpack_packer *pk, const et_result_t *m)
 {
-    return msgpack_pack_array(pk, 7) || msgpack_pack_uint64(pk, m->event_id) ||
+    int detail = s_detail_present(&m->detail);
+    return msgpack_pack_array(pk, detail ? 9 : 7) ||
+           msgpack_pack_uint64(pk, m->event_id) ||
            msgpack_pack_uint32(pk, m->stage) ||
            msgpack_pack_uint32(pk, m->attempt) ||
            msgpack_pack_uint8(pk, m->status) ||
            msgpack_pack_int64(pk, m->service_ns) ||
            msgpack_pack_int32(pk, m->outcome) ||
-           msgpack_pack_double(pk, m->score);
+           msgpack_pack_double(pk, m->score) ||
+           (detail && s_pack_detail(pk, &m->detail));
 }
 
+/* A RESULT body has 7 fields, or 9 with a detail. */
 static void
 s_read_result(s_reader_t *r, et_result_t *m)
 {
@@ -685,6 +756,11 @@ s_read_result(s_reader_t *r, et_result_t *m)
     m->service_ns = s_read_i64(r, 0, S_NS_MAX);
     m->outcome = (int32_t)s_read_i64(r, -1, INT32_MAX);
     m->score = s_read_f64(r, -1e300, 1e300);
+    memset(&m->detail, 0, sizeof m->detail);
+    if (r->count == 9)
+        s_read_detail(r, &m->detail, m->service_ns);
+    else if (r->count != 7)
+        r->bad = 1;
 }
 
 int
@@ -698,7 +774,7 @@ int
 et_codec_decode_result(const void *data, size_t size, et_result_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 1) != 0)
         return -1;
     s_read_result(&r, m);
     return s_reader_close(&r);
@@ -730,17 +806,19 @@ s_batch_open(s_reader_t *r, const void *data, size_t size, size_t max)
     return 0;
 }
 
-/* Part 'i' of an open batch as a reader over its 'fields' items: 0, or
- * -1 (and r->bad) when it is no array of exactly that many. */
+/* Part 'i' of an open batch as a reader over its items: 0, or -1 (and
+ * r->bad) when it is no array of 'fields' or 'fields_alt' items. */
 static int
-s_batch_part(s_reader_t *r, uint32_t i, uint32_t fields, s_reader_t *sub)
+s_batch_part(s_reader_t *r, uint32_t i, uint32_t fields, uint32_t fields_alt,
+             s_reader_t *sub)
 {
     const msgpack_object *o = &r->items[i];
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != fields) {
+    if (o->type != MSGPACK_OBJECT_ARRAY ||
+        (o->via.array.size != fields && o->via.array.size != fields_alt)) {
         r->bad = 1;
         return -1;
     }
-    *sub = (s_reader_t){.items = o->via.array.ptr, .count = fields};
+    *sub = (s_reader_t){.items = o->via.array.ptr, .count = o->via.array.size};
     return 0;
 }
 
@@ -769,7 +847,7 @@ et_codec_decode_tasks(const void *data, size_t size, et_task_t *tasks,
         return -1;
     for (uint32_t i = 0; i < r.count && !r.bad; i++) {
         s_reader_t sub;
-        if (s_batch_part(&r, i, 5, &sub) != 0)
+        if (s_batch_part(&r, i, 5, 5, &sub) != 0)
             break;
         s_read_task(&sub, &tasks[i]);
         r.bad |= sub.bad;
@@ -805,7 +883,7 @@ et_codec_decode_results(const void *data, size_t size, et_result_t *results,
         return -1;
     for (uint32_t i = 0; i < r.count && !r.bad; i++) {
         s_reader_t sub;
-        if (s_batch_part(&r, i, 7, &sub) != 0)
+        if (s_batch_part(&r, i, 7, 9, &sub) != 0)
             break;
         s_read_result(&sub, &results[i]);
         r.bad |= sub.bad;
@@ -867,8 +945,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
         errno = EINVAL;
         return -1;
     }
-    int rc = msgpack_pack_array(&pk, 12) || msgpack_pack_int64(&pk, m->t_ns) ||
-             s_pack_str(&pk, m->workflow) ||
+    int keyed = m->key_handovers != 0 || m->key_state_lost != 0;
+    int rc = msgpack_pack_array(&pk, keyed ? 14 : 12) ||
+             msgpack_pack_int64(&pk, m->t_ns) || s_pack_str(&pk, m->workflow) ||
              msgpack_pack_uint64(&pk, m->accepted) ||
              msgpack_pack_uint64(&pk, m->rejected) ||
              msgpack_pack_uint64(&pk, m->completed) ||
@@ -893,6 +972,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
               msgpack_pack_uint64(&pk, f->serving_slot_ns) ||
               msgpack_pack_uint64(&pk, f->instance_ns);
     }
+    if (keyed)
+        rc |= msgpack_pack_uint64(&pk, m->key_handovers) ||
+              msgpack_pack_uint64(&pk, m->key_state_lost);
     return s_done(rc);
 }
 
@@ -900,8 +982,10 @@ int
 et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 12, 0) != 0)
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 12, 1) != 0)
         return -1;
+    if (r.count != 12 && r.count != 14)
+        r.bad = 1;
     m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
     s_read_str(&r, m->workflow, sizeof m->workflow, 0);
     m->accepted = s_read_u64(&r, UINT64_MAX);
@@ -944,6 +1028,14 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
         r.bad |= sub.bad;
         m->n_functions = i + 1;
     }
+    m->key_handovers = m->key_state_lost = 0;
+    if (r.count == 14 && !r.bad) {
+        m->key_handovers = s_read_u64(&r, UINT64_MAX);
+        m->key_state_lost = s_read_u64(&r, UINT64_MAX);
+        /* Sent only when not both 0: one encoding per value. */
+        if (m->key_handovers == 0 && m->key_state_lost == 0)
+            r.bad = 1;
+    }
     return s_reader_close(&r);
 }
 
@@ -970,6 +1062,26 @@ et_codec_decode_collected(const void *data, size_t size, et_collected_t *m)
         r.bad = 1;
     else
         m->resume = o->via.boolean ? 1 : 0;
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_state(msgpack_sbuffer *buf, const et_state_msg_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 1) ||
+                  msgpack_pack_uint64(&pk, m->key));
+}
+
+int
+et_codec_decode_state(const void *data, size_t size, et_state_msg_t *m)
+{
+    s_reader_t r;
+    if (s_reader_open(&r, data, size, ET_BODY_MAX, 1, 0) != 0)
+        return -1;
+    m->key = s_read_u64(&r, UINT64_MAX);
+    if (m->key == ET_KEY_NONE)
+        r.bad = 1;
     return s_reader_close(&r);
 }
 
@@ -1136,7 +1248,8 @@ et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
     int rc = msgpack_pack_array(&pk, count);
     for (size_t i = 0; i < count; i++) {
         const et_record_t *m = &records[i];
-        rc |= msgpack_pack_array(&pk, S_RECORD_FIELDS) ||
+        int detail = s_detail_present(&m->detail);
+        rc |= msgpack_pack_array(&pk, S_RECORD_FIELDS + (detail ? 2 : 0)) ||
               msgpack_pack_uint8(&pk, m->kind) ||
               msgpack_pack_uint64(&pk, m->event_id) ||
               msgpack_pack_uint32(&pk, m->producer_id) ||
@@ -1152,7 +1265,8 @@ et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
               msgpack_pack_uint8(&pk, m->cold) ||
               msgpack_pack_double(&pk, m->score) ||
               msgpack_pack_int64(&pk, m->hold_ns) ||
-              msgpack_pack_int64(&pk, m->residence_ns);
+              msgpack_pack_int64(&pk, m->residence_ns) ||
+              (detail && s_pack_detail(&pk, &m->detail));
     }
     return s_done(rc);
 }
@@ -1177,7 +1291,8 @@ et_codec_decode_records(const void *data, size_t size, et_record_t *records,
     for (uint32_t i = 0; i < r.count && !r.bad; i++) {
         const msgpack_object *o = &r.items[i];
         if (o->type != MSGPACK_OBJECT_ARRAY ||
-            o->via.array.size != S_RECORD_FIELDS) {
+            (o->via.array.size != S_RECORD_FIELDS &&
+             o->via.array.size != S_RECORD_FIELDS + 2)) {
             r.bad = 1;
             break;
         }
@@ -1200,6 +1315,9 @@ et_codec_decode_records(const void *data, size_t size, et_record_t *records,
         m->score = s_read_f64(&sub, -1e300, 1e300);
         m->hold_ns = s_read_i64(&sub, 0, S_NS_MAX);
         m->residence_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        memset(&m->detail, 0, sizeof m->detail);
+        if (sub.count == S_RECORD_FIELDS + 2)
+            s_read_detail(&sub, &m->detail, m->service_ns);
         if (m->kind == 0)
             sub.bad = 1;
         r.bad |= sub.bad;
@@ -1260,6 +1378,12 @@ et_codec_type_name(et_msg_type_t type)
         return "CLOCK";
     case ET_MSG_WORKFLOW:
         return "WORKFLOW";
+    case ET_MSG_STATE_GET:
+        return "STATE_GET";
+    case ET_MSG_STATE:
+        return "STATE";
+    case ET_MSG_STATE_PUT:
+        return "STATE_PUT";
     case ET_MSG_COLLECTED:
         return "COLLECTED";
     }

@@ -61,6 +61,12 @@ cmd_run() {
   # Rate, replicas, queue and latency over time (needs gnuplot).
   "$BIN/eventide-report" --timeseries "$OUT" >/dev/null 2>"$OUT/timeseries-plot.log" ||
     info "no timeseries figure (see $OUT/timeseries-plot.log)"
+  # A trace replay's per-function figures: slowdown CDF, cold-start ratio
+  # against invocation rate, instances per function over time.
+  case "$ARRIVAL" in azure2019:*|azure2021:*)
+    "$BIN/eventide-report" --functions "$OUT" >/dev/null 2>"$OUT/functions-plot.log" ||
+      info "no per-function figures (see $OUT/functions-plot.log)" ;;
+  esac
   echo "results: $OUT"
   # Results, but a process died on the way: say so in the exit status.
   [ "${COLLECTOR_SELF_RESTARTS:-0}" -eq 0 ] ||

@@ -68,6 +68,9 @@ help_pipeline_opts() {
                          (default 10ms; 0: refuse each event at the broker)
   --task-batch N         most tasks in one message to a worker with several
                          free slots (default 64; 1: one TASK per event)
+  --key-handover on|off  keyed stages: when the instances change, hand each
+                         moving key's state to its new instance (default
+                         on; off: the key starts afresh there)
   --backlog-memory BYTES what the collector does not take at once waits in
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES
@@ -175,6 +178,9 @@ help_load_opts() {
   --seed N               same seed, same event sequence (default 1)
   --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
                          (default: the workflow's)
+  --mqtt-devices N       mqtt:// sources: the input ends once N devices have
+                         sent their end marker (default: once every device
+                         seen so far has; --ingest mqtt: 1 per producer)
   --ingest mqtt          run, up: a private mosquitto; each producer (up:
                          each produce) subscribes to its own topic and
                          eventide sensors publishes the series there

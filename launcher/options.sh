@@ -26,6 +26,7 @@ set_pipeline_defaults() {
   QUEUE_CAP=10000
   SHED_PAUSE=""
   TASK_BATCH=""
+  KEY_HANDOVER=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
   METRICS=127.0.0.1:0
@@ -44,6 +45,7 @@ set_pipeline_defaults() {
   MINUTES=""
   FUNCTIONS=""
   IAT=""
+  MQTT_DEVICES=""
   FRAUD_RATE=""
   MALFORMED_RATE=""
   RATE_SET=0
@@ -131,6 +133,7 @@ parse_pipeline_opt() {
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
     --task-batch) TASK_BATCH="$value" ;;
+    --key-handover) KEY_HANDOVER="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
     --metrics) METRICS="$value" ;;
@@ -142,6 +145,7 @@ parse_pipeline_opt() {
     --minutes) MINUTES="$value" ;;
     --functions) FUNCTIONS="$value" ;;
     --iat) IAT="$value" ;;
+    --mqtt-devices) MQTT_DEVICES="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
     --malformed-rate) MALFORMED_RATE="$value" ;;
     --duration) DURATION="$value"; DURATION_SET=1 ;;

@@ -66,6 +66,9 @@ typedef struct {
     int mqtt;
     et_mqtturl_t mqtt_url;
     char mqtt_client_id[ET_MQTTURL_CLIENT_ID_MAX + 1]; /* --mqtt-client-id */
+    /* --mqtt-devices: end markers that end the input (0: every device
+     * seen so far, as soon as each has sent one) */
+    uint32_t mqtt_devices;
 } et_producer_config_t;
 
 /* Fill *cfg from the defaults, the command line and --workflow NAME|FILE.

@@ -863,13 +863,15 @@ s_ingest_new(s_run_t *run)
     return 0;
 }
 
-/* Is the input over? Every device seen sent its end marker, and none has
- * a gap left or the grace after the last marker has passed. A device that
- * never sends one keeps the run going until --duration. */
+/* Is the input over? Every device seen sent its end marker (and with
+ * --mqtt-devices N, at least N did), and none has a gap left or the grace
+ * after the last marker has passed. A device that never sends one keeps
+ * the run going until --duration. */
 static int
 s_ingest_over(const s_run_t *run)
 {
-    if (!et_seqtrack_all_ended(run->seqtrack))
+    if (!et_seqtrack_all_ended(run->seqtrack) ||
+        et_seqtrack_ended(run->seqtrack) < run->cfg->mqtt_devices)
         return 0;
     return et_seqtrack_complete(run->seqtrack) ||
            et_clock_mono_ns() - run->end_seen_ns >= S_MQTT_END_GRACE_NS;

@@ -97,6 +97,9 @@ struct et_worker_t {
      * sent and their results (the batches' effect, in the last log). */
     uint64_t task_messages, tasks_taken;
     uint64_t result_messages, results_sent;
+    /* Key states given to the broker (STATE_GET) and taken from it
+     * (STATE_PUT), and those the function refused. */
+    uint64_t states_out, states_in, states_refused;
 
     /* Probes of the broker's clock (started once READY went out: the broker
      * is there), reported to the collector; NULL with --clock-sync off. */
@@ -244,6 +247,11 @@ s_try_ready(et_worker_t *w)
         return 0;
     }
     w->cold_start_ns = ready.cold_start_ns;
+    /* The collector learns of the instance now, not a usage interval
+     * later: an instance started for the run's last events (scale from
+     * zero) would otherwise be unknown to it when it decides that every
+     * instance has reported, and its lifetime would go uncounted. */
+    w->next_usage_ns = now;
     ET_LOG_INFO("ready: %s x%u slot%s as %s, cold start %.1f ms (init "
                 "%.1f ms)",
                 w->def->name, w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
@@ -390,6 +398,77 @@ s_on_tasks(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         zmq_msg_close(&payloads[i]);
 }
 
+/* STATE_GET [header, body]: the broker moves a key to another instance
+ * and has no event of it in flight here; answer STATE with what the
+ * function keeps for it (nothing for a function without state, or when
+ * the export fails or is too large: the new owner then starts afresh). */
+static void
+s_on_state_get(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
+{
+    et_state_msg_t msg;
+    if (n != 2 || too_many ||
+        et_codec_decode_state(zmq_msg_data(&frames[1]),
+                              zmq_msg_size(&frames[1]), &msg) != 0) {
+        S_BAD(w, "bad STATE_GET dropped");
+        return;
+    }
+    msgpack_sbuffer state;
+    msgpack_sbuffer_init(&state);
+    if (w->def->state_export &&
+        (w->def->state_export(w->fn_state, msg.key, &state) != 0 ||
+         state.size > ET_STATE_MAX)) {
+        ET_LOG_WARN_LIMITED("cannot export the state of key %016llx (%zu "
+                            "bytes): handed over empty",
+                            (unsigned long long)msg.key, state.size);
+        w->states_refused++;
+        msgpack_sbuffer_clear(&state);
+    }
+    zmq_msg_t bytes;
+    msgpack_sbuffer_clear(&w->body);
+    if (zmq_msg_init_size(&bytes, state.size) != 0) {
+        ET_LOG_ERROR("no memory for a key's state: %s", zmq_strerror(errno));
+        msgpack_sbuffer_destroy(&state);
+        return; /* the broker times the handover out */
+    }
+    if (state.size > 0)
+        memcpy(zmq_msg_data(&bytes), state.data, state.size);
+    msgpack_sbuffer_destroy(&state);
+    if (et_codec_encode_state(&w->body, &msg) != 0 ||
+        et_zsock_send(w->broker, NULL, ET_MSG_STATE, &w->body, &bytes,
+                      ZMQ_DONTWAIT) != 0) {
+        w->send_failures++;
+        ET_LOG_WARN_LIMITED("cannot send STATE: %s", zmq_strerror(errno));
+    } else {
+        w->states_out++;
+    }
+    zmq_msg_close(&bytes);
+}
+
+/* STATE_PUT [header, body, state]: a key moves here; its state comes
+ * before its next TASK (one pipe keeps their order). */
+static void
+s_on_state_put(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
+{
+    et_state_msg_t msg;
+    if (n != 3 || too_many || zmq_msg_size(&frames[2]) > ET_STATE_MAX ||
+        et_codec_decode_state(zmq_msg_data(&frames[1]),
+                              zmq_msg_size(&frames[1]), &msg) != 0) {
+        S_BAD(w, "bad STATE_PUT dropped");
+        return;
+    }
+    w->states_in++;
+    if (!w->def->state_import)
+        return;
+    if (w->def->state_import(w->fn_state, msg.key, zmq_msg_data(&frames[2]),
+                             zmq_msg_size(&frames[2])) != 0) {
+        w->states_refused++;
+        S_BAD(w,
+              "STATE_PUT for key %016llx refused by %s: the key starts "
+              "afresh",
+              (unsigned long long)msg.key, w->def->name);
+    }
+}
+
 static void
 s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
 {
@@ -440,6 +519,12 @@ s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
             w->bye_acked = 1;
         }
         break;
+    case ET_MSG_STATE_GET:
+        s_on_state_get(w, frames, n, too_many);
+        break;
+    case ET_MSG_STATE_PUT:
+        s_on_state_put(w, frames, n, too_many);
+        break;
     case ET_MSG_HEARTBEAT:
         ET_LOG_DEBUG("heartbeat from the broker");
         break;
@@ -486,6 +571,21 @@ s_drain_broker(et_worker_t *w)
     return 0;
 }
 
+/* What a function reported besides its verdict, made fit for the wire
+ * (et_function_clean_detail); what had to go is the function's mistake,
+ * logged, and the event's own result stands. */
+static void
+s_clean_detail(const char *name, et_result_t *result, int keep_shadow)
+{
+    unsigned dropped = et_function_clean_detail(
+        &result->detail, result->service_ns, keep_shadow);
+    if (dropped > 0)
+        ET_LOG_WARN_LIMITED("%s reported %u bad shadow verdict or timing%s "
+                            "for event %llu: dropped",
+                            name, dropped, dropped == 1 ? "" : "s",
+                            (unsigned long long)result->event_id);
+}
+
 /* A finished task: check what the function gave and settle its result
  * (status, output) for the broker. */
 static void
@@ -514,13 +614,16 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         status = ET_STATUS_ERROR;
     }
     if (et_status_failed(status)) {
-        /* A failure carries no output, outcome or score. */
+        /* A failure carries no output, outcome or score, and no shadow
+         * verdict; the times it measured (a store that timed out) are
+         * still its. */
         zmq_msg_close(output);
         zmq_msg_init(output);
         result->outcome = ET_OUTCOME_NONE;
         result->score = 0;
         w->errors++;
     }
+    s_clean_detail(name, result, !et_status_failed(status));
     result->status = (uint8_t)status;
     w->busy_ns += result->service_ns;
     w->served++;
@@ -984,6 +1087,12 @@ s_log_left(const et_worker_t *w)
         (unsigned long long)w->task_messages,
         (unsigned long long)w->results_sent,
         (unsigned long long)w->result_messages);
+    if (w->states_out + w->states_in + w->states_refused > 0)
+        ET_LOG_INFO("key states: %llu handed to the broker, %llu taken from "
+                    "it, %llu refused",
+                    (unsigned long long)w->states_out,
+                    (unsigned long long)w->states_in,
+                    (unsigned long long)w->states_refused);
 }
 
 int

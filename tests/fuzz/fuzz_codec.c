@@ -157,6 +157,11 @@ s_cmp_result(const char *w, const et_result_t *a, const et_result_t *b)
     S_EQ(w, a, b, service_ns);
     S_EQ(w, a, b, outcome);
     S_EQ_F64(w, a, b, score);
+    S_EQ(w, a, b, detail.has_shadow);
+    S_EQ(w, a, b, detail.shadow_outcome);
+    S_EQ(w, a, b, detail.timed);
+    S_EQ(w, a, b, detail.timing_ns[0]);
+    S_EQ(w, a, b, detail.timing_ns[1]);
 }
 
 static void
@@ -189,6 +194,8 @@ s_cmp_stats(const char *w, const et_stats_t *a, const et_stats_t *b)
     S_EQ(w, a, b, retries);
     S_EQ(w, a, b, in_flight);
     S_EQ(w, a, b, bad_messages);
+    S_EQ(w, a, b, key_handovers);
+    S_EQ(w, a, b, key_state_lost);
     S_EQ(w, a, b, n_functions);
     if (a->n_functions > ET_STATS_FUNCTIONS_MAX)
         s_fail(w, "n_functions above the maximum");
@@ -258,6 +265,12 @@ s_cmp_collected(const char *w, const et_collected_t *a, const et_collected_t *b)
 }
 
 static void
+s_cmp_state(const char *w, const et_state_msg_t *a, const et_state_msg_t *b)
+{
+    S_EQ(w, a, b, key);
+}
+
+static void
 s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
 {
     S_EQ(w, a, b, kind);
@@ -274,6 +287,11 @@ s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
     S_EQ(w, a, b, reason);
     S_EQ(w, a, b, cold);
     S_EQ_F64(w, a, b, score);
+    S_EQ(w, a, b, detail.has_shadow);
+    S_EQ(w, a, b, detail.shadow_outcome);
+    S_EQ(w, a, b, detail.timed);
+    S_EQ(w, a, b, detail.timing_ns[0]);
+    S_EQ(w, a, b, detail.timing_ns[1]);
 }
 
 /* The precheck's promise: what it accepts, msgpack-c unpacks as exactly
@@ -423,6 +441,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
     S_ROUND_TRIP(et_workflow_msg_t, workflow, s_cmp_workflow);
     S_ROUND_TRIP(et_collected_t, collected, s_cmp_collected);
+    S_ROUND_TRIP(et_state_msg_t, state, s_cmp_state);
     s_records(data, size);
     s_seq(data, size);
     return 0;

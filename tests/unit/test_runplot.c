@@ -12,6 +12,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/log.h"
 #include "report/runplot.h"
 
@@ -27,39 +29,6 @@
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
-s_setup(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/et-test-timeseries-XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    char *dir = *state;
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static char *
 s_read(const char *dir, const char *name, size_t *size_out)
@@ -144,7 +113,7 @@ test_timeseries_draws_png_and_svg_from_the_csv(void **state)
     assert_non_null(strstr(gp, "replicas"));
     assert_non_null(strstr(gp, "queue depth"));
     assert_non_null(strstr(gp, "'p99'"));
-    assert_non_null(strstr(gp, "'Eventide run et-test-timeseries-"));
+    assert_non_null(strstr(gp, "'Eventide run et-test-"));
     free(gp);
     // A second without completions has no latency: a gap, never a 0.
     char *dat = s_read(dir, "timeseries.dat", NULL);
@@ -280,15 +249,17 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_timeseries_draws_png_and_svg_from_the_csv, s_setup,
-            s_teardown),
+            test_timeseries_draws_png_and_svg_from_the_csv,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_timeseries_quotes_the_title_for_gnuplot, s_setup, s_teardown),
+            test_timeseries_quotes_the_title_for_gnuplot, et_test_tmpdir_setup,
+            et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_timeseries_refuses_malformed_csv,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_timeseries_reader_counts_rows_and_latencies, s_setup,
-            s_teardown),
+            test_timeseries_reader_counts_rows_and_latencies,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
