@@ -478,6 +478,18 @@ s_decision_log(et_autoscaler_t *self, const s_function_t *f,
     json_decref(line);
 }
 
+/* An instance's memory for --max-memory-mb: --workflow's, else
+ * --memory-mb. */
+static uint32_t
+s_memory_mb(const et_autoscaler_t *self, const char *function)
+{
+    const et_autoscaler_config_t *c = &self->config;
+    for (uint32_t i = 0; i < c->n_memory; i++)
+        if (strcmp(c->memory_names[i], function) == 0)
+            return c->memory_mb_of[i] ? c->memory_mb_of[i] : c->memory_mb;
+    return c->memory_mb;
+}
+
 /* --max-instances: the policies' answers fitted under the node's cap; a
  * function with work evicts idle instances of others, least recently
  * used first (autoscaler/capacity.h). */
@@ -487,21 +499,24 @@ s_fit_capacity(et_autoscaler_t *self, uint64_t now)
     et_capacity_function_t fit[ET_STATS_FUNCTIONS_MAX];
     for (uint32_t i = 0; i < self->n_functions; i++) {
         const s_function_t *f = &self->functions[i];
-        fit[i] = (et_capacity_function_t){.desired =
-                                              f->decided ? f->wanted : f->spec,
-                                          .current = f->spec,
-                                          .active = f->last_active_ns == now,
-                                          .last_active_ns = f->last_active_ns};
+        fit[i] = (et_capacity_function_t){
+            .desired = f->decided ? f->wanted : f->spec,
+            .current = f->spec,
+            .active = f->last_active_ns == now,
+            .last_active_ns = f->last_active_ns,
+            .memory_mb = s_memory_mb(self, f->name)};
     }
-    et_capacity_fit(fit, self->n_functions, self->config.max_instances);
+    et_capacity_fit(fit, self->n_functions, self->config.max_instances,
+                    self->config.max_memory_mb);
     for (uint32_t i = 0; i < self->n_functions; i++) {
         s_function_t *f = &self->functions[i];
         if (fit[i].evicted > 0) {
             f->evictions += fit[i].evicted;
             ET_LOG_INFO("%s: %u idle instance%s evicted (node full: "
-                        "--max-instances %u)",
+                        "--max-instances %u, --max-memory-mb %llu)",
                         f->name, fit[i].evicted, fit[i].evicted == 1 ? "" : "s",
-                        self->config.max_instances);
+                        self->config.max_instances,
+                        (unsigned long long)self->config.max_memory_mb);
         }
         f->spec = fit[i].granted;
     }
@@ -589,14 +604,14 @@ s_tick(et_autoscaler_t *self, uint64_t now)
                 f->departed = 0;
         }
         f->wanted = desired;
-        if (self->config.max_instances == 0)
+        if (self->config.max_instances == 0 && self->config.max_memory_mb == 0)
             f->spec = desired;
         f->ready = sf->instances;
         f->decided = 1;
         f->panic = d.panic;
         f->metric = d.metric;
     }
-    if (self->config.max_instances > 0)
+    if (self->config.max_instances > 0 || self->config.max_memory_mb > 0)
         s_fit_capacity(self, now);
 }
 

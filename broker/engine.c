@@ -41,6 +41,10 @@ struct et_engine_t {
     /* Live metrics (et_engine_function_metrics). */
     uint64_t attempts[ET_STATS_FUNCTIONS_MAX][ET_ENGINE_ATTEMPT_OUTCOMES];
     uint64_t cold[ET_STATS_FUNCTIONS_MAX];
+    /* A cold start was asked for by an event of the function (it came
+     * with no instance serving) and no instance has said READY since:
+     * later arrivals wait behind that start (ET_COLD_WAIT). */
+    uint8_t start_pending[ET_STATS_FUNCTIONS_MAX];
     uint64_t workers_lost[ET_STATS_FUNCTIONS_MAX];
     et_hist_t *service[ET_STATS_FUNCTIONS_MAX];
     et_hist_t *queue_wait[ET_STATS_FUNCTIONS_MAX];
@@ -208,6 +212,20 @@ s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
 /* ---- workers going away ---------------------------------------------------
  */
 
+/* The cold flag of a job entering the queue of 'function' now: warm with
+ * an instance serving; else the first such job since the last READY asks
+ * for a start (a cold start), the others wait behind it. */
+static uint8_t
+s_cold_flag(et_engine_t *self, uint32_t function)
+{
+    if (et_pool_serving(self->pool, function) > 0)
+        return ET_COLD_NONE;
+    if (self->start_pending[function])
+        return ET_COLD_WAIT;
+    self->start_pending[function] = 1;
+    return ET_COLD_START;
+}
+
 /* What waits in the queue of 'function' when its last instance is leaving
  * or gone now waits for a cold start, as if it had arrived now. */
 static void
@@ -215,11 +233,15 @@ s_flag_cold_if_unserved(et_engine_t *self, uint32_t function)
 {
     if (et_pool_serving(self->pool, function) > 0)
         return;
-    size_t marked = et_queue_mark_cold(self->queues[function]);
-    if (marked > 0)
+    uint8_t first =
+        self->start_pending[function] ? ET_COLD_WAIT : ET_COLD_START;
+    size_t marked = et_queue_mark_cold(self->queues[function], first);
+    if (marked > 0) {
+        self->start_pending[function] = 1;
         ET_LOG_INFO("%s: no instance left; %zu queued event(s) now wait for "
                     "a cold start",
                     self->workflow.functions[function], marked);
+    }
 }
 
 typedef struct {
@@ -973,7 +995,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     job->enqueued_mono_ns = now;
     job->stage_entered_mono_ns = now;
     /* Cold: nothing is there to serve it yet (scale from zero). */
-    job->cold = et_pool_serving(self->pool, function) == 0;
+    job->cold = s_cold_flag(self, function);
     if (et_queue_push_tail(self->queues[function], job) != 0) {
         int err = errno;
         et_job_destroy(&job);
@@ -1050,6 +1072,9 @@ et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
     self->members_gen++;
     worker->pid = ready->pid;
     worker->last_seen_mono_ns = now;
+    /* The pending start, if any, is done: the next arrival that finds no
+     * instance serving asks for another. */
+    self->start_pending[function] = 0;
     s_dispatch(self, (uint32_t)function, now);
     return 0;
 }
@@ -1166,7 +1191,7 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
             job->enqueued_mono_ns = now;
             self->function_arrived[next]++;
             job->stage_entered_mono_ns = now;
-            job->cold = et_pool_serving(self->pool, next) == 0;
+            job->cold = s_cold_flag(self, next);
             self->counters.in_system_bytes -= zmq_msg_size(&job->payload);
             zmq_msg_move(&job->payload, output); /* releases the input */
             self->counters.in_system_bytes += zmq_msg_size(&job->payload);

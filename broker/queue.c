@@ -182,13 +182,15 @@ et_queue_pop(et_queue_t *self)
 }
 
 size_t
-et_queue_mark_cold(et_queue_t *self)
+et_queue_mark_cold(et_queue_t *self, uint8_t first)
 {
     size_t marked = 0;
     for (size_t i = 0; i < self->size; i++) {
         et_job_t *job = self->ring[(self->head + i) & (self->storage - 1)];
-        marked += job->cold == 0;
-        job->cold = 1;
+        if (job->cold != ET_COLD_NONE)
+            continue;
+        job->cold = marked == 0 ? first : ET_COLD_WAIT;
+        marked++;
     }
     return marked;
 }

@@ -6,6 +6,8 @@
 #ifndef ET_QUEUE_H
 #define ET_QUEUE_H
 
+#include "common/codec.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
@@ -28,7 +30,7 @@ typedef struct et_job_t {
     uint64_t dispatched_mono_ns;
     uint64_t stage_entered_mono_ns; /* first enqueue in its stage: a retry
                                        keeps it */
-    uint8_t cold;                   /* waited for an instance to start */
+    uint8_t cold; /* ET_COLD_*: waited for an instance to start */
     int32_t outcome;                /* last outcome a stage reported, or NONE */
     double score;                   /* and its score */
     uint8_t has_shadow;             /* and that stage's shadow verdict */
@@ -80,9 +82,11 @@ int et_queue_push_head(et_queue_t *self, et_job_t *job);
 int et_queue_push_admitted(et_queue_t *self, et_job_t *job);
 
 /* Mark every queued job cold: its function has no instance left that
- * will take it, so it waits for a cold start. Returns how many were
+ * will take it, so it waits for a cold start. The first job not yet cold
+ * gets 'first' (ET_COLD_START when no start is pending for the function,
+ * else ET_COLD_WAIT), the others ET_COLD_WAIT. Returns how many were
  * newly marked. */
-size_t et_queue_mark_cold(et_queue_t *self);
+size_t et_queue_mark_cold(et_queue_t *self, uint8_t first);
 
 /* The head job, left in the queue, or NULL when empty. */
 et_job_t *et_queue_peek(const et_queue_t *self);

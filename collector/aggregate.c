@@ -41,6 +41,7 @@ struct et_aggregate_t {
     et_clocks_t *clocks;
     et_accuracy_tally_t *accuracy;
     et_cost_model_t cost_model;
+    et_cost_memory_t cost_memory;
     et_cost_meter_t cost_meter;
     et_window_t window;
     et_slices_t latency_slices; /* ms of completed events, by intended */
@@ -101,6 +102,17 @@ et_aggregate_new(const et_aggregate_config_t *config)
     et_clean_text(self->workflow, sizeof self->workflow, config->workflow);
     self->fallback_started_ns = config->started_real_ns;
     self->cost_model = cost;
+    for (size_t i = 0; config->stage_memory_mb && i < config->n_stage_names &&
+                       i < ET_AGG_STAGES_MAX;
+         i++) {
+        et_cost_memory_t *m = &self->cost_memory;
+        et_clean_text(m->names[m->n], sizeof m->names[m->n],
+                      config->stage_names[i]);
+        m->memory_mb[m->n++] =
+            config->stage_memory_mb[i] <= ET_COST_MEMORY_MB_MAX
+                ? config->stage_memory_mb[i]
+                : 0;
+    }
     self->producers = et_producers_new(config->expect_producers);
     self->accounting = et_accounting_new();
     self->stages =
@@ -300,12 +312,23 @@ et_aggregate_add_usage(et_aggregate_t *self, const et_usage_t *m)
     return s_take(self, et_workers_add_usage(self->workers, m));
 }
 
+/* An instance's memory: its stage's memory_mb, else the cost model's. */
+static uint32_t
+s_memory_mb(const et_aggregate_t *self, const char *function)
+{
+    const et_cost_memory_t *m = &self->cost_memory;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->memory_mb[i] > 0 && strcmp(m->names[i], function) == 0)
+            return m->memory_mb[i];
+    return self->cost_model.memory_mb;
+}
+
 int
 et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
 {
     char names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
     uint32_t per_function[ET_STATS_FUNCTIONS_MAX];
-    uint64_t depth = 0, instances = 0, busy = 0;
+    uint64_t depth = 0, instances = 0, busy = 0, memory_mb = 0;
     int no_memory = 0; /* the rest of the message still counts */
     uint32_t n = m->n_functions;
     if (n > ET_STATS_FUNCTIONS_MAX)
@@ -324,6 +347,7 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         instances += sf->instances;
         per_function[i] = sf->instances;
         busy += sf->slots_busy;
+        memory_mb += (uint64_t)sf->instances * s_memory_mb(self, names[i]);
     }
     self->have_broker = 1;
     if (m->stale_results > self->broker_stale)
@@ -338,8 +362,8 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         self->broker_state_lost = m->key_state_lost;
     et_stages_name_from_stats(self->stages, (const char(*)[ET_NAME_MAX])names,
                               n);
-    int rc =
-        et_timeseries_stats(self->timeseries, m->t_ns, depth, instances, busy);
+    int rc = et_timeseries_stats(self->timeseries, m->t_ns, depth, instances,
+                                 busy, memory_mb);
     if (et_timeseries_instances(self->timeseries, m->t_ns,
                                 (const char(*)[ET_NAME_MAX])names, per_function,
                                 n) != 0)
@@ -497,6 +521,7 @@ et_aggregate_results(et_aggregate_t *self)
         .clocks = self->clocks,
         .accuracy = self->accuracy,
         .cost_model = &self->cost_model,
+        .cost_memory = &self->cost_memory,
         .cost_meter = &self->cost_meter,
         .window = &self->window,
         .latency_slices = &self->latency_slices};

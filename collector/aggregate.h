@@ -91,8 +91,12 @@ typedef struct {
 typedef struct {
     int present; /* the run had instances (some USAGE); else cost is null */
     et_cost_model_t model;
-    uint64_t requests;      /* dispatched attempts */
-    double instance_gb_s;   /* sum of instance lifetimes */
+    uint64_t requests;    /* dispatched attempts */
+    double instance_gb_s; /* sum of instance lifetimes x their memory */
+    /* Of instance_gb_s: serving (busy slot-time / slots) and idle (ready
+     * without work: the keep-alive's waste); the rest is starting. */
+    double busy_gb_s;
+    double idle_gb_s;
     double billed_gb_s;     /* sum of attempts' durations, ceil to 1 ms */
     double usd_instances;   /* instance_gb_s x price + requests x price */
     double usd_invocations; /* billed_gb_s x price + requests x price */
@@ -104,6 +108,15 @@ typedef struct {
     double usd_failed_attempts;
     double retry_share;
 } et_cost_t;
+
+/* Memory of each function's instances in MB, from the workflow's
+ * stages' memory_mb (a trace replay's app memory); functions not listed
+ * use the cost model's memory_mb. */
+typedef struct {
+    size_t n;
+    char names[ET_AGG_STAGES_MAX][ET_NAME_MAX];
+    uint32_t memory_mb[ET_AGG_STAGES_MAX];
+} et_cost_memory_t;
 
 typedef struct et_aggregate_t et_aggregate_t;
 
@@ -119,6 +132,9 @@ typedef struct {
      * broker's WORKFLOW message overrides them. */
     const char (*stage_names)[ET_NAME_MAX];
     size_t n_stage_names;
+    /* Each stage's memory_mb (0: the model's), parallel to stage_names;
+     * NULL: every function at the model's. */
+    const uint32_t *stage_memory_mb;
 } et_aggregate_config_t;
 
 typedef enum {
@@ -192,7 +208,11 @@ typedef struct {
     uint64_t failed;            /* FAILED records at this stage */
     uint64_t retries;           /* RETRY records at this stage */
     uint64_t cold_starts;       /* instances of the function that started */
-    uint64_t cold_events;       /* STAGE records with cold = 1 */
+    uint64_t cold_events;       /* STAGE records with cold != 0 */
+    /* Of those, the cold starts (ET_COLD_START: a start was needed for
+     * that event) and the events that waited behind one (ET_COLD_WAIT). */
+    uint64_t cold_invocations;
+    uint64_t cold_waits;
     et_spread_ms_t queue_ms;
     et_spread_ms_t service_ms;
     /* queue_ms split: events that waited for an instance to start (cold)
@@ -236,6 +256,14 @@ typedef struct {
      * bills; start-up and drain included. */
     double busy_lifetime_pct;
     double cpu_lifetime_pct;
+    /* Instance time summed over its instances (s): alive, serving (busy
+     * slot-time / slots), starting (spawn to READY, all of it when never
+     * READY) and idle (the rest: ready without work). */
+    double lifetime_s, busy_s, start_s, idle_s;
+    /* Priced (collector/cost.h): memory of one instance, GB-s of their
+     * lifetimes, of busy and of idle time, and gb_s at the model's price. */
+    uint32_t memory_mb;
+    double gb_s, busy_gb_s, idle_gb_s, usd;
     /* Over the load window W (clipped to the broker's STATS), from the
      * broker's slot-time integrals; has_window 0: unknown. Fractions. */
     int has_window;
@@ -258,8 +286,9 @@ typedef struct {
     uint64_t queue_depth; /* last STATS of the second, carried forward */
     uint64_t instances;
     uint64_t busy_slots;
-    int has_latency; /* p50_ms/p99_ms are meaningful */
-    double p50_ms;   /* of the events completed in this second */
+    uint64_t memory_mb; /* instances x their function's memory */
+    int has_latency;    /* p50_ms/p99_ms are meaningful */
+    double p50_ms;      /* of the events completed in this second */
     double p99_ms;
 } et_timeseries_row_t;
 

@@ -144,7 +144,8 @@ s_hold_json(const et_stage_result_t *s)
 }
 
 /* A function's cold-start ratio and slowdown (a trace replay's per-function
- * figures): the share of its results that waited for a cold start, and its
+ * figures): the share of its results that were cold starts (a start was
+ * needed for them; events that only waited behind one are not), and its
  * residence's p50 and p99 over its service p50 (ratios of percentiles,
  * not percentiles of per-event ratios). 0 when there is nothing to divide
  * by; *known says whether the slowdown is. */
@@ -153,7 +154,7 @@ s_stage_ratios(const et_stage_result_t *s, double *cold_ratio, double *slow_p50,
                double *slow_p99, int *known)
 {
     *cold_ratio =
-        s->completed ? (double)s->cold_events / (double)s->completed : 0;
+        s->completed ? (double)s->cold_invocations / (double)s->completed : 0;
     *known = s->completed > 0 && s->service_ms.p50 > 0;
     *slow_p50 = *known ? s->residence_ms.p50 / s->service_ms.p50 : 0;
     *slow_p99 = *known ? s->residence_ms.p99 / s->service_ms.p50 : 0;
@@ -248,6 +249,9 @@ s_stages_json(const et_results_t *r)
         double per_min;
         int has_rate = s_invocations_per_min(r, s, &per_min);
         if (!item || !slowdown ||
+            json_object_set_new(item, "cold_invocations",
+                                s_uint(s->cold_invocations)) ||
+            json_object_set_new(item, "cold_waits", s_uint(s->cold_waits)) ||
             json_object_set_new(item, "cold_ratio", json_real(cold_ratio)) ||
             json_object_set_new(item, "slowdown", slowdown) ||
             json_object_set_new(
@@ -284,6 +288,20 @@ s_functions_json(const et_results_t *r)
             s_real_or_null(w, f->instances_mean), "slots_mean",
             s_real_or_null(w, f->slots_mean), "arrival_rate_eps",
             s_real_or_null(w, f->arrival_rate_eps));
+        /* Memory and its price: the keep-alive's waste is idle_gb_s. */
+        json_t *priced =
+            json_pack("{s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                      "memory_mb", s_uint(f->memory_mb), "lifetime_s",
+                      f->lifetime_s, "start_s", f->start_s, "busy_s", f->busy_s,
+                      "idle_s", f->idle_s, "gb_s", f->gb_s, "busy_gb_s",
+                      f->busy_gb_s, "idle_gb_s", f->idle_gb_s, "usd", f->usd);
+        if (!item || !priced || json_object_update(item, priced) != 0) {
+            json_decref(priced);
+            json_decref(item);
+            json_decref(functions);
+            return NULL;
+        }
+        json_decref(priced);
         if (json_array_append_new(functions, item) != 0) {
             json_decref(functions);
             return NULL;
@@ -334,7 +352,7 @@ s_cost_json(const et_results_t *r)
     const et_cost_t *c = &r->cost;
     if (!c->present)
         return json_null();
-    return json_pack(
+    json_t *cost = json_pack(
         "{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:o, s:f, s:f, s:f}",
         "model", ET_COST_MODEL_NAME, "memory_mb", s_uint(c->model.memory_mb),
         "price_per_gb_s", c->model.price_per_gb_s, "price_per_million_requests",
@@ -344,6 +362,18 @@ s_cost_json(const et_results_t *r)
         c->usd_invocations, "failed_attempts", s_uint(c->failed_attempts),
         "failed_attempts_gb_s", c->failed_attempts_gb_s, "usd_failed_attempts",
         c->usd_failed_attempts, "retry_share", c->retry_share);
+    /* gb_s is instance_gb_s under the name the functions' use. */
+    if (cost &&
+        (json_object_set_new(cost, "gb_s", json_real(c->instance_gb_s)) ||
+         json_object_set_new(cost, "busy_gb_s", json_real(c->busy_gb_s)) ||
+         json_object_set_new(cost, "idle_gb_s", json_real(c->idle_gb_s)) ||
+         json_object_set_new(
+             cost, "usd_idle",
+             json_real(c->idle_gb_s * c->model.price_per_gb_s)))) {
+        json_decref(cost);
+        return NULL;
+    }
+    return cost;
 }
 
 static json_t *
@@ -660,7 +690,7 @@ s_write_timeseries(FILE *file, const void *context)
 {
     const et_results_t *r = context;
     fputs("second,sent,accepted,rejected,completed,failed,queue_depth,"
-          "instances,busy_slots,p50_ms,p99_ms\n",
+          "instances,busy_slots,p50_ms,p99_ms,memory_mb\n",
           file);
     for (size_t i = 0; i < r->n_rows; i++) {
         const et_timeseries_row_t *row = &r->rows[i];
@@ -675,9 +705,10 @@ s_write_timeseries(FILE *file, const void *context)
                 (unsigned long long)row->busy_slots);
         /* No completions that second: no latency, rather than a fake 0. */
         if (row->has_latency)
-            fprintf(file, "%.3f,%.3f\n", row->p50_ms, row->p99_ms);
+            fprintf(file, "%.3f,%.3f,", row->p50_ms, row->p99_ms);
         else
-            fputs(",\n", file);
+            fputs(",,", file);
+        fprintf(file, "%llu\n", (unsigned long long)row->memory_mb);
     }
     return ferror(file) ? -1 : 0;
 }
@@ -1255,12 +1286,13 @@ s_md_functions(FILE *f, const et_results_t *r)
     for (size_t i = 0; i < n; i++) {
         order[i] = &r->stages[i];
         completed += r->stages[i].completed;
-        cold += r->stages[i].cold_events;
+        cold += r->stages[i].cold_invocations;
     }
     qsort(order, n, sizeof *order, s_cmp_completed);
     fputs("### Per function: cold starts and slowdown\n\n"
           "Most completions first (at most 20). Cold ratio: the share of "
-          "the function's results that waited for an instance to start. "
+          "the function's results that were cold starts (no instance "
+          "serving and none being started when they came). "
           "Slowdown: the residence's p50 and p99 over the service p50 "
           "(ratios of percentiles).\n\n"
           "| function | completed | cold ratio | service p50 ms | "
@@ -1343,6 +1375,15 @@ s_md_cost(FILE *f, const et_results_t *r)
             c->usd_instances, c->usd_invocations,
             (unsigned long long)c->failed_attempts, c->failed_attempts_gb_s,
             c->retry_share * 100);
+    /* The keep-alive's trade-off: instance GB-s split by what the
+     * instances did (each at its function's memory). */
+    fprintf(f,
+            "Instance GB-s by what the instances did (each at its function's "
+            "memory): busy %.3f, idle (ready without work: the keep-alive's "
+            "waste) %.3f, starting %.3f; idle is %.1f%% of all.\n\n",
+            c->busy_gb_s, c->idle_gb_s,
+            c->instance_gb_s - c->busy_gb_s - c->idle_gb_s,
+            c->instance_gb_s > 0 ? c->idle_gb_s / c->instance_gb_s * 100 : 0.0);
 }
 
 static void

@@ -160,9 +160,11 @@ et_results_project(et_results_store_t *self, const et_results_parts_t *p)
         et_timeseries_functions_dropped(p->timeseries);
     s_fill_slowdown(p->slowdown, next.stages, n_stages, next.slowdown_cdf, r);
     et_accuracy_tally_fill(p->accuracy, &r->accuracy);
+    et_cost_functions(p->cost_model, p->cost_memory, next.functions,
+                      n_functions);
     et_cost_price(p->cost_model, p->cost_meter,
-                  et_workers_instances(p->workers),
-                  et_workers_lifetime_s(p->workers), &r->cost);
+                  et_workers_instances(p->workers), next.functions, n_functions,
+                  &r->cost);
     et_clocks_fill(p->clocks, r, next.clocks);
     r->has_broker = p->have_broker;
     r->broker_stale_results = p->broker_stale_results;

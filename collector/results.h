@@ -47,6 +47,8 @@ typedef struct {
     const et_clocks_t *clocks;
     const et_accuracy_tally_t *accuracy;
     const et_cost_model_t *cost_model;
+    const et_cost_memory_t
+        *cost_memory; /* NULL: every function at the model's */
     const et_cost_meter_t *cost_meter;
     const et_window_t *window;
     const et_slices_t *latency_slices;

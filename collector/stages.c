@@ -18,6 +18,7 @@ typedef struct {
     uint64_t failed;
     uint64_t retries;
     uint64_t cold_events;
+    uint64_t cold_invocations; /* cold = ET_COLD_START */
     et_hist_t *queue;
     et_hist_t *service;
     et_hist_t *cold_queue; /* queue waits of cold events only */
@@ -119,6 +120,8 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
     stage->completed++;
     if (r->cold)
         stage->cold_events++;
+    if (r->cold == ET_COLD_START)
+        stage->cold_invocations++;
     et_hist_t *queue = s_hist(&stage->queue);
     et_hist_t *service = s_hist(&stage->service);
     et_hist_t *split =
@@ -267,6 +270,8 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
         s->failed = st->failed;
         s->retries = st->retries;
         s->cold_events = st->cold_events;
+        s->cold_invocations = st->cold_invocations;
+        s->cold_waits = st->cold_events - st->cold_invocations;
         s->cold_starts = et_workers_cold_starts(workers, s->function);
         s->queue_ms = s_spread(st->queue);
         s->service_ms = s_spread(st->service);
@@ -291,7 +296,7 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
 /* ---- checkpoint ---------------------------------------------------------- */
 
 #define S_CKPT_VERSION 2u
-#define S_CKPT_STAGE_FIELDS (16 + ET_TIMING_KINDS)
+#define S_CKPT_STAGE_FIELDS (17 + ET_TIMING_KINDS)
 
 static int
 s_save_stage(const s_stage_t *s, msgpack_packer *pk)
@@ -311,6 +316,7 @@ s_save_stage(const s_stage_t *s, msgpack_packer *pk)
     rc |= et_slices_save(&s->residence_slices, pk);
     for (size_t k = 0; k < ET_TIMING_KINDS; k++)
         rc |= et_ckpt_pack_hist_opt(pk, s->timing[k]);
+    rc |= et_ckpt_pack_u64(pk, s->cold_invocations);
     return rc;
 }
 
@@ -347,6 +353,7 @@ s_load_stage(s_stage_t *s, const msgpack_object *obj)
     const msgpack_object *r = et_ckpt_obj(&in);
     for (size_t k = 0; k < ET_TIMING_KINDS; k++)
         et_ckpt_hist_opt(&in, &s->timing[k]);
+    s->cold_invocations = et_ckpt_u64(&in, s->cold_events);
     if (et_ckpt_done(&in) != 0 || et_slices_load(&s->queue_slices, q) != 0 ||
         et_slices_load(&s->hold_slices, hs) != 0 ||
         et_slices_load(&s->residence_slices, r) != 0)

@@ -21,6 +21,7 @@
 typedef struct {
     uint64_t sent, accepted, rejected, completed, failed;
     uint64_t queue_depth, instances, busy_slots;
+    uint64_t memory_mb; /* instances x their function's memory */
     int has_stats;
     uint32_t *fn;    /* instances per function column, at the last STATS */
     int closed;      /* percentiles final, histogram freed */
@@ -37,6 +38,7 @@ struct et_timeseries_t {
     int64_t closed_before; /* rows before this absolute second are closed */
     int64_t newest_completion_sec;
     uint64_t carry_queue, carry_instances, carry_busy; /* STATS before row 0 */
+    uint64_t carry_memory;
     uint64_t dropped, late;
     /* Per-function instance columns, named in order of first sight. */
     char fn_names[ET_AGG_FUNCTIONS_MAX][ET_NAME_MAX];
@@ -240,7 +242,7 @@ et_timeseries_failure(et_timeseries_t *self, int64_t t_ns)
 
 int
 et_timeseries_stats(et_timeseries_t *self, int64_t t_ns, uint64_t queue_depth,
-                    uint64_t instances, uint64_t busy_slots)
+                    uint64_t instances, uint64_t busy_slots, uint64_t memory_mb)
 {
     s_row_t *row;
     if (s_row_at(self, t_ns, 0, &row) != 0)
@@ -249,12 +251,14 @@ et_timeseries_stats(et_timeseries_t *self, int64_t t_ns, uint64_t queue_depth,
         row->queue_depth = queue_depth;
         row->instances = instances;
         row->busy_slots = busy_slots;
+        row->memory_mb = memory_mb;
         row->has_stats = 1;
     } else if (!self->has_base || t_ns / ET_NS_PER_S < self->base_sec) {
         /* Before the first event: the starting point to carry forward. */
         self->carry_queue = queue_depth;
         self->carry_instances = instances;
         self->carry_busy = busy_slots;
+        self->carry_memory = memory_mb;
     }
     return 0;
 }
@@ -354,7 +358,7 @@ et_timeseries_fill(const et_timeseries_t *self, et_timeseries_row_t *out)
 {
     uint64_t peak = 0;
     uint64_t queue = self->carry_queue, instances = self->carry_instances,
-             busy = self->carry_busy;
+             busy = self->carry_busy, memory = self->carry_memory;
     for (size_t i = 0; i < self->n_rows; i++) {
         const s_row_t *row = &self->rows[i];
         et_timeseries_row_t *o = &out[i];
@@ -362,6 +366,7 @@ et_timeseries_fill(const et_timeseries_t *self, et_timeseries_row_t *out)
             queue = row->queue_depth;
             instances = row->instances;
             busy = row->busy_slots;
+            memory = row->memory_mb;
         }
         o->second = (int64_t)i;
         o->sent = row->sent;
@@ -372,6 +377,7 @@ et_timeseries_fill(const et_timeseries_t *self, et_timeseries_row_t *out)
         o->queue_depth = queue;
         o->instances = instances;
         o->busy_slots = busy;
+        o->memory_mb = memory;
         if (row->closed) {
             o->has_latency = row->latency_count > 0;
             o->p50_ms = row->p50_ms;
@@ -390,8 +396,8 @@ et_timeseries_fill(const et_timeseries_t *self, et_timeseries_row_t *out)
 /* ---- checkpoint ---------------------------------------------------------- */
 
 #define S_CKPT_VERSION 1u
-#define S_CKPT_FIELDS 13
-#define S_CKPT_ROW_FIELDS 15
+#define S_CKPT_FIELDS 14
+#define S_CKPT_ROW_FIELDS 16
 
 static int
 s_save_row(const s_row_t *row, msgpack_packer *pk)
@@ -413,6 +419,7 @@ s_save_row(const s_row_t *row, msgpack_packer *pk)
     rc |= et_ckpt_pack_u64(pk, row->latency_count);
     rc |= et_ckpt_pack_f64(pk, row->p50_ms);
     rc |= et_ckpt_pack_f64(pk, row->p99_ms);
+    rc |= et_ckpt_pack_u64(pk, row->memory_mb);
     return rc;
 }
 
@@ -460,6 +467,7 @@ et_timeseries_save(const et_timeseries_t *self, msgpack_packer *pk)
     for (size_t i = 0; i < self->n_rows; i++)
         rc |= s_save_row(&self->rows[i], pk);
     rc |= s_save_functions(self, pk);
+    rc |= et_ckpt_pack_u64(pk, self->carry_memory);
     rc |= msgpack_pack_nil(pk); /* room for a field to come */
     return rc ? -1 : 0;
 }
@@ -480,6 +488,7 @@ s_load_row(s_row_t *row, const msgpack_object *obj)
     row->latency_count = et_ckpt_u64(&in, UINT64_MAX);
     row->p50_ms = et_ckpt_f64(&in);
     row->p99_ms = et_ckpt_f64(&in);
+    row->memory_mb = et_ckpt_u64(&in, UINT64_MAX);
     if (et_ckpt_done(&in) != 0)
         return -1;
     if (row->closed && row->hist) {
@@ -559,6 +568,7 @@ et_timeseries_load(et_timeseries_t *self, const msgpack_object *obj)
     uint32_t n = 0;
     const msgpack_object *rows = et_ckpt_array(&in, ET_AGG_SECONDS_MAX, &n);
     const msgpack_object *functions = et_ckpt_obj(&in);
+    self->carry_memory = et_ckpt_u64(&in, UINT64_MAX);
     (void)et_ckpt_obj(&in);
     if (et_ckpt_done(&in) != 0)
         return -1;

@@ -36,11 +36,12 @@ int et_timeseries_completion(et_timeseries_t *self, int64_t t_ns,
 /* An event failed at 't_ns' (ignored when <= 0). */
 int et_timeseries_failure(et_timeseries_t *self, int64_t t_ns);
 
-/* The broker's gauges at 't_ns', summed over its functions. STATS never
- * move second 0: those before it are the starting point carried in. */
+/* The broker's gauges at 't_ns', summed over its functions ('memory_mb':
+ * each function's instances x its memory). STATS never move second 0:
+ * those before it are the starting point carried in. */
 int et_timeseries_stats(et_timeseries_t *self, int64_t t_ns,
                         uint64_t queue_depth, uint64_t instances,
-                        uint64_t busy_slots);
+                        uint64_t busy_slots, uint64_t memory_mb);
 
 /* The broker's instances per function at 't_ns' (names cleaned): a
  * snapshot, so a column this message does not name has none. Each

@@ -1523,7 +1523,7 @@ et_codec_decode_records(const void *data, size_t size, et_record_t *records,
         m->label = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
         m->outcome = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
         m->reason = (uint8_t)s_read_u64(&sub, ET_REASON_MAX);
-        m->cold = (uint8_t)s_read_u64(&sub, 1);
+        m->cold = (uint8_t)s_read_u64(&sub, ET_COLD_START);
         m->score = s_read_f64(&sub, -1e300, 1e300);
         m->hold_ns = s_read_i64(&sub, 0, S_NS_MAX);
         m->residence_ns = s_read_i64(&sub, 0, S_NS_MAX);

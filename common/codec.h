@@ -286,6 +286,16 @@ typedef enum {
 } et_record_kind_t;
 
 /* One lifecycle transition. Fields a kind does not use are zero. */
+/* A STAGE record's cold flag. An attempt is a cold start (COLD_START) when
+ * no instance of its function was serving when it arrived (or when the
+ * last one left while it waited) and no start was already pending for
+ * another event: one had to be started for it. Events that came while
+ * that start was pending waited behind it (COLD_WAIT). Nonzero: the event
+ * waited for an instance to start. */
+#define ET_COLD_NONE 0
+#define ET_COLD_WAIT 1
+#define ET_COLD_START 2
+
 typedef struct {
     uint8_t kind; /* et_record_kind_t */
     uint64_t event_id;
@@ -301,7 +311,7 @@ typedef struct {
     /* REJECTED, FAILED, RETRY, COMPLETED (FILTERED), and STAGE: FUNCTION_ERROR
      * when the function failed on this attempt */
     uint8_t reason;
-    uint8_t cold; /* STAGE: the event waited for a cold start */
+    uint8_t cold; /* STAGE: ET_COLD_* (0 warm) */
     double score; /* STAGE, COMPLETED */
     /* Broker monotonic clock. STAGE: the TASK's dispatch to its RESULT
      * processed (the time the attempt held its slot). RETRY and FAILED: the

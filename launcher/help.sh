@@ -11,6 +11,9 @@ usage: ./eventide COMMAND [options]
                         build on first use by themselves)
   run [options]         one complete run: start, load, drain, report, stop
   sweep --rates LIST    one run per rate (and duration): tables and plots
+  sweep --keepalive LIST
+                        one trace replay per keep-alive policy (0,60,600,kpa):
+                        cold starts against idle memory, a table and a figure
   validate [--quick]    check this machine against queueing theory
                         (M/M/1, M/M/2, M/M/4, M/D/1 at rho 0.5 and 0.8)
   up [options]          start collector, broker and workers; leave them running
@@ -96,6 +99,9 @@ help_pipeline_opts() {
   --max-instances N      autoscaler: instances of all functions together;
                          when full, a function with work evicts an idle
                          instance of another, least recently used first
+  --max-memory-mb MB     autoscaler: memory of all instances together, each
+                         at its stage's memory_mb (else --memory-mb); evicts
+                         as --max-instances
   --target X             kpa: concurrency per instance; hpa: busy-slot
                          utilization (0-1); rps: events/s per instance
   --autoscale-arg F=V    any other eventide-autoscaler flag, e.g.
@@ -262,6 +268,8 @@ help_sweep() {
   echo "usage: ./eventide sweep --rates 2,5,10 [--durations 30,60] [--out DIR] [run options]"
   echo "  one run per (rate, duration) point into DIR/rate-R-dur-D, then DIR/report.md"
   echo "  with the tables and DIR/{latency,throughput,utilization}.{png,svg}"
+  echo "       ./eventide sweep --keepalive 0,60,600,kpa --arrival azure2019:DIR [run options]"
+  echo "  the same trace once per keep-alive policy (./eventide sweep --keepalive --help)"
 }
 
 help_validate() {

@@ -58,6 +58,7 @@ set_pipeline_defaults() {
   AUTOSCALE=""
   AS_MIN=""
   MAX_INSTANCES=""
+  MAX_MEMORY_MB=""
   AS_MAX=""
   AS_TARGET=""
   AS_ARGS=()
@@ -169,6 +170,9 @@ parse_pipeline_opt() {
                  AUTOSCALE="$value" ;;
     --min) AS_MIN="$value" ;;
     --max-instances) MAX_INSTANCES="$value" ;;
+    --max-memory-mb) [[ "$value" =~ ^[1-9][0-9]{0,12}$ ]] ||
+                       usage_error "--max-memory-mb '$value': expected a whole number of MB above 0"
+                     MAX_MEMORY_MB="$value" ;;
     --max) AS_MAX="$value" ;;
     --target) AS_TARGET="$value" ;;
     --autoscale-arg) [[ "$value" =~ ^--[a-z-]+=[A-Za-z0-9_.:-]+$ ]] ||
@@ -268,6 +272,9 @@ check_pipeline_opts() {
   # The node's cap is the autoscaler's: without one nothing would hold it.
   if [ -n "$MAX_INSTANCES" ] && [ -z "$AUTOSCALE" ]; then
     usage_error "--max-instances '$MAX_INSTANCES': needs --autoscale (the autoscaler keeps the node's instances under it)"
+  fi
+  if [ -n "$MAX_MEMORY_MB" ] && [ -z "$AUTOSCALE" ]; then
+    usage_error "--max-memory-mb '$MAX_MEMORY_MB': needs --autoscale (the autoscaler keeps the node's memory under it)"
   fi
   check_ingest_opts
   check_transport

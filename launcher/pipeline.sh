@@ -183,6 +183,12 @@ autoscaler_argv() {
     --policy "$AUTOSCALE")
   [ -n "$AS_MIN" ] && autoscaler_argv_out+=(--min "$AS_MIN")
   [ -n "${MAX_INSTANCES:-}" ] && autoscaler_argv_out+=(--max-instances "$MAX_INSTANCES")
+  # The memory cap prices each instance at its stage's memory_mb.
+  if [ -n "${MAX_MEMORY_MB:-}" ]; then
+    autoscaler_argv_out+=(--max-memory-mb "$MAX_MEMORY_MB")
+    [ -n "$MEMORY_MB" ] && autoscaler_argv_out+=(--memory-mb "$MEMORY_MB")
+    [ -f "$WORKFLOW" ] && autoscaler_argv_out+=(--workflow "$WORKFLOW")
+  fi
   [ -n "$AS_MAX" ] && autoscaler_argv_out+=(--max "$AS_MAX")
   if [ -n "$AS_TARGET" ]; then
     case "$AUTOSCALE" in
@@ -920,12 +926,11 @@ supervise_run() {
   # every event is accounted for (or its drain timeout passes) and every
   # instance has reported, and writes the results. The supervisor goes
   # first, so the draining broker is not taken for a dead one. The
-  # autoscaler stops first too, once it started what it had scaled to zero.
-  pid="$(pid_of "$run" autoscaler)"
-  if [ -n "$pid" ]; then
-    stranded_wait
-    stop_pids 15 "$pid"
-  fi
+  # autoscaler stays until the broker has drained: events still queued for
+  # a function at zero instances (scaled to zero, evicted, kept alive 0 s)
+  # get their instance instead of failing shutting_down at the drain's end;
+  # the drain starts once it started what it had scaled to zero.
+  [ -n "$(pid_of "$run" autoscaler)" ] && stranded_wait
   stop_supervisor "$run"
   # Slurm steps: their CPU time and RSS while they still run (the workers
   # leave by themselves once the broker drained).
@@ -944,6 +949,8 @@ supervise_run() {
     fi
     nap 0.2
   done
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
   # Only the first broker is this shell's child; a restarted one's status
   # is its supervisor's to see.
   [ "$bpid" = "$first" ] && { wait "$bpid" || brc=$?; }

@@ -20,6 +20,10 @@
     "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
     "busy_slots,p50_ms,p99_ms"
 #define S_FIELDS 11
+/* Since issue 13 the collector appends memory_mb (read, checked, not
+ * drawn here); files without it still load. */
+#define S_MEMORY_COLUMN ",memory_mb"
+#define S_FIELDS_MAX (S_FIELDS + 1)
 #define S_COUNTS 8 /* sent .. busy_slots */
 /* A row of eleven 20-digit numbers fits with room to spare. */
 #define S_LINE_MAX 512
@@ -54,6 +58,7 @@ struct et_runplot_t {
     size_t n_rows, cap_rows;
     size_t n_latency;
     uint64_t rejected, failed; /* totals: their lines only when non-zero */
+    int n_fields;              /* S_FIELDS, or S_FIELDS_MAX with memory_mb */
 };
 
 /* What the figure's writers need. */
@@ -73,9 +78,16 @@ s_parse_row(et_runplot_t *self, char *line, char *why, size_t why_size)
         "second",     "sent",   "accepted",    "rejected",
         "completed",  "failed", "queue_depth", "instances",
         "busy_slots", "p50_ms", "p99_ms"};
-    char *field[S_FIELDS];
-    if (et_csvfile_split(line, field, S_FIELDS) != S_FIELDS) {
-        snprintf(why, why_size, "expected %d comma-separated fields", S_FIELDS);
+    char *field[S_FIELDS_MAX];
+    if (et_csvfile_split(line, field, S_FIELDS_MAX) != self->n_fields) {
+        snprintf(why, why_size, "expected %d comma-separated fields",
+                 self->n_fields);
+        return -1;
+    }
+    uint64_t memory_mb;
+    if (self->n_fields == S_FIELDS_MAX &&
+        et_cli_parse_u64(field[S_FIELDS], 0, UINT64_MAX / 2, &memory_mb) != 0) {
+        snprintf(why, why_size, "memory_mb: expected a whole number");
         return -1;
     }
     s_row_t row;
@@ -152,6 +164,11 @@ s_read_lines(et_runplot_t *self, FILE *f, size_t *lineno, char *reason,
             return -1;
         }
         if (*lineno == 1) {
+            if (strcmp(line, S_HEADER S_MEMORY_COLUMN) == 0) {
+                self->n_fields = S_FIELDS_MAX;
+                continue;
+            }
+            self->n_fields = S_FIELDS;
             if (strcmp(line, S_HEADER) != 0) {
                 snprintf(reason, reason_size,
                          "expected the header '" S_HEADER "'");

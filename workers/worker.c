@@ -727,6 +727,23 @@ s_drain_monitor(et_worker_t *w)
 
 /* ---- main loop ----------------------------------------------------------- */
 
+/* Before its first task an instance waits at least this long for work: the
+ * broker reads READY and dispatches what waits, but under load it may read
+ * a BYE sent a millisecond later in the same pass, and a keep-alive of ~0
+ * would then leave, unused, every instance started for waiting work. */
+#define S_FIRST_TASK_WAIT_NS (250 * ET_NS_PER_MS)
+
+/* The keep-alive in force: --idle-timeout, at least S_FIRST_TASK_WAIT_NS
+ * until the first task. */
+static uint64_t
+s_idle_timeout_ns(const et_worker_t *w)
+{
+    uint64_t t = w->cfg.idle_timeout_ns;
+    return w->served == 0 && w->errors == 0 && t < S_FIRST_TASK_WAIT_NS
+               ? S_FIRST_TASK_WAIT_NS
+               : t;
+}
+
 /* The keep-alive clock runs only while the instance is registered,
  * staying and has nothing to do. */
 static int
@@ -756,9 +773,8 @@ s_poll_timeout_ms(const et_worker_t *w, uint64_t now)
         until = w->next_heartbeat_ns;
     if (w->leaving && !w->bye_acked && w->leave_deadline_ns < until)
         until = w->leave_deadline_ns;
-    if (s_idle_watch(w) &&
-        w->last_active_ns + w->cfg.idle_timeout_ns + 1 < until)
-        until = w->last_active_ns + w->cfg.idle_timeout_ns + 1;
+    if (s_idle_watch(w) && w->last_active_ns + s_idle_timeout_ns(w) + 1 < until)
+        until = w->last_active_ns + s_idle_timeout_ns(w) + 1;
     uint64_t ms =
         until > now ? (until - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS : 0;
     if (s_ready_due(w) && ms > S_READY_RETRY_MS)
@@ -803,11 +819,11 @@ s_tick(et_worker_t *w, volatile sig_atomic_t *stop, uint64_t now)
         return 1;
     }
     if (s_idle_watch(w) && now > w->last_active_ns &&
-        now - w->last_active_ns > w->cfg.idle_timeout_ns) {
+        now - w->last_active_ns > s_idle_timeout_ns(w)) {
         /* Scale to zero on our own: exactly the SIGTERM path, so a task
          * already on its way is still served. */
         ET_LOG_INFO("idle for %g s: leaving",
-                    (double)w->cfg.idle_timeout_ns / 1e9);
+                    (double)s_idle_timeout_ns(w) / 1e9);
         s_leave(w, "idle timeout");
     }
     if (s_ready_due(w) && s_try_ready(w) != 0)

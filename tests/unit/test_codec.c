@@ -533,7 +533,8 @@ s_dec_records(const void *data, size_t size)
         assert_true(count <= max);
         for (size_t i = 0; i < count; i++) {
             assert_true(r[i].kind >= 1 && r[i].kind <= ET_RECORD_MAX);
-            assert_true(r[i].reason <= ET_REASON_MAX && r[i].cold <= 1);
+            assert_true(r[i].reason <= ET_REASON_MAX &&
+                        r[i].cold <= ET_COLD_START);
             assert_true(r[i].stage <= 255 && r[i].attempt <= 1000);
             assert_true(isfinite(r[i].score));
         }
@@ -677,7 +678,7 @@ s_enc_header(msgpack_sbuffer *b)
  * d  score, finite            L  list of per-function stats
  * R  clock role 1..MAX        o  offset, |v| <= ET_CLOCK_OFFSET_MAX_NS
  * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX
- * p  pause 0..ET_PAUSE_MAX_NS */
+ * p  pause 0..ET_PAUSE_MAX_NS     C  cold flag 0..ET_COLD_START */
 typedef struct {
     const char *name;
     s_encode_fn encode;
@@ -707,7 +708,7 @@ static const s_body_t s_bodies[] = {
      s_dec_records,
      {3},
      1,
-     "kuwgannnnllebdnn"},
+     "kuwgannnnlleCdnn"},
     {"time_req", s_enc_time_req, s_dec_time_req, {0}, 0, "wn"},
     {"time_rep", s_enc_time_rep, s_dec_time_rep, {0}, 0, "wnnn"},
     {"clock", s_enc_clock, s_dec_clock, {0}, 0, "Rsswohmowwn"},
@@ -881,6 +882,10 @@ s_values(char code, int good, msgpack_object *v)
             v[n++] = s_obj_int(0);
             v[n++] = s_obj_int(1);
             break;
+        case 'C':
+            v[n++] = s_obj_int(ET_COLD_NONE);
+            v[n++] = s_obj_int(ET_COLD_START);
+            break;
         case 'k':
             v[n++] = s_obj_int(1);
             v[n++] = s_obj_int(ET_RECORD_MAX);
@@ -1000,6 +1005,10 @@ s_values(char code, int good, msgpack_object *v)
     case 'b':
         v[n++] = s_obj_int(-1);
         v[n++] = s_obj_int(2);
+        break;
+    case 'C':
+        v[n++] = s_obj_int(-1);
+        v[n++] = s_obj_int(ET_COLD_START + 1);
         break;
     case 'k':
         v[n++] = s_obj_int(0);

@@ -872,8 +872,46 @@ test_engine_flags_events_cold_without_an_instance(void **state)
     assert_int_equal(s_event(2, 16, T0 + S_SEC), ET_REASON_NONE);
     assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2 * S_SEC), 0);
     assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, 1);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, ET_COLD_NONE);
+    s_check_accounting();
+}
+
+// The cold-start definition: an event is a cold start when it finds no
+// instance serving and no start pending; events that come while that start
+// is pending only wait behind it. Once READY, the next time the function
+// has no instance its first event is a cold start again.
+static void
+test_engine_counts_one_cold_start_per_start_and_the_rest_as_waits(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0 + id), ET_REASON_NONE);
+    s_ready("A", "a", 1, T0 + S_SEC);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2 * S_SEC), 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
+    assert_int_equal(s_result("A", 3, 0, 0, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, ET_COLD_WAIT);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, ET_COLD_WAIT);
+    // A is kept alive, busy or not: arrivals are warm.
+    assert_int_equal(s_event(4, 16, T0 + 5 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_event(5, 16, T0 + 5 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 4, 0, 0, ET_STATUS_OK, T0 + 6 * S_SEC), 0);
+    assert_int_equal(s_result("A", 5, 0, 0, ET_STATUS_OK, T0 + 7 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 4)->cold, ET_COLD_NONE);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 5)->cold, ET_COLD_NONE);
+    // A leaves idle (keep-alive over): the next event asks for a start.
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 8 * S_SEC),
+                         T0 + 8 * S_SEC);
+    assert_int_equal(s_event(6, 16, T0 + 9 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_event(7, 16, T0 + 9 * S_SEC), ET_REASON_NONE);
+    s_ready("B", "a", 1, T0 + 10 * S_SEC);
+    assert_int_equal(s_result("B", 6, 0, 0, ET_STATUS_OK, T0 + 11 * S_SEC), 0);
+    assert_int_equal(s_result("B", 7, 0, 0, ET_STATUS_OK, T0 + 12 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 6)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 7)->cold, ET_COLD_WAIT);
     s_check_accounting();
 }
 
@@ -894,9 +932,10 @@ test_engine_flags_the_backlog_cold_when_the_last_instance_leaves(void **state)
     s_ready("B", "a", 1, T0 + S_SEC);
     assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + S_SEC + 1), 0);
     assert_int_equal(s_result("B", 3, 0, 0, ET_STATUS_OK, T0 + S_SEC + 2), 0);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, 0);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, 1);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, 1);
+    // The backlog left behind: its head asks for the start, 3 waits.
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, ET_COLD_NONE);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, ET_COLD_WAIT);
     s_check_accounting();
 }
 
@@ -2234,6 +2273,8 @@ main(void)
         S_TEST(test_engine_records_an_event_refused_at_its_producer),
         S_TEST(test_engine_rejects_beyond_the_memory_cap),
         S_TEST(test_engine_flags_events_cold_without_an_instance),
+        S_TEST(
+            test_engine_counts_one_cold_start_per_start_and_the_rest_as_waits),
         S_TEST(
             test_engine_flags_the_backlog_cold_when_the_last_instance_leaves),
         S_TEST(test_engine_stage_output_is_the_next_stage_input),

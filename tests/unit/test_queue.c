@@ -102,14 +102,16 @@ test_queue_new_rejects_zero_cap(void **state)
     et_job_destroy(&job); /* NULL-safe */
 }
 
-// Every job still queued, across the ring's wrap-around, is marked once.
+// Every job still queued, across the ring's wrap-around, is marked once:
+// the first job not yet cold with the flag asked for, the rest as waiting
+// behind that start.
 static void
 test_queue_mark_cold_marks_every_queued_job(void **state)
 {
     (void)state;
     et_queue_t *q = et_queue_new(100);
     assert_non_null(q);
-    assert_int_equal(et_queue_mark_cold(q), 0);
+    assert_int_equal(et_queue_mark_cold(q, ET_COLD_START), 0);
     // 60 queued from the middle of a 64-slot ring: they wrap around.
     for (uint64_t i = 1; i <= 60; i++)
         assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
@@ -118,13 +120,19 @@ test_queue_mark_cold_marks_every_queued_job(void **state)
     for (uint64_t i = 61; i <= 90; i++)
         assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
     et_job_t *cold = s_job(91, 0);
-    cold->cold = 1; // already cold: not counted again
+    cold->cold = ET_COLD_WAIT; // already cold: not counted again
     assert_int_equal(et_queue_push_head(q, cold), 0);
-    assert_int_equal(et_queue_mark_cold(q), 60);
-    assert_int_equal(et_queue_mark_cold(q), 0);
+    assert_int_equal(et_queue_mark_cold(q, ET_COLD_START), 60);
+    assert_int_equal(et_queue_mark_cold(q, ET_COLD_START), 0);
+    et_job_t *head = et_queue_pop(q);
+    assert_int_equal(head->cold, ET_COLD_WAIT); // kept its own flag
+    et_job_destroy(&head);
+    head = et_queue_pop(q); // event 31: the first newly marked
+    assert_int_equal(head->cold, ET_COLD_START);
+    et_job_destroy(&head);
     for (size_t n = et_queue_size(q); n > 0; n--) {
         et_job_t *job = et_queue_pop(q);
-        assert_int_equal(job->cold, 1);
+        assert_int_equal(job->cold, ET_COLD_WAIT);
         et_job_destroy(&job);
     }
     et_queue_destroy(&q);

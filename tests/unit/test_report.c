@@ -874,8 +874,9 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
         .run_id = "fns", .workflow = "azure", .started_real_ns = T0};
     fx->agg = et_aggregate_new(&config);
     assert_non_null(fx->agg);
-    // Stage 0: four results of 5 ms service, one cold, residence 20 ms;
-    // stage 1: one warm result with residence = service = 10 ms.
+    // Stage 0: four results of 5 ms service, one a cold start and one
+    // waiting behind it, residence 20 ms; stage 1: one warm result with
+    // residence = service = 10 ms. Only the cold start is in the ratio.
     for (uint64_t id = 1; id <= 5; id++) {
         uint32_t stage = id == 5;
         et_record_t r = {.kind = ET_RECORD_STAGE,
@@ -887,7 +888,9 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
                          .service_ns = stage ? 10 * MS : 5 * MS,
                          .hold_ns = stage ? 10 * MS : 5 * MS,
                          .residence_ns = stage ? 10 * MS : 20 * MS,
-                         .cold = id == 1,
+                         .cold = id == 1   ? ET_COLD_START
+                                 : id == 2 ? ET_COLD_WAIT
+                                           : ET_COLD_NONE,
                          .label = -1,
                          .outcome = -1};
         assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
@@ -898,14 +901,22 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
     json_t *root = s_load_summary(fx->dir);
     json_t *stages = json_object_get(root, "stages");
     double ratio[2], p50[2], p99[2];
+    json_int_t cold_inv[2], cold_waits[2], cold_events[2];
     for (size_t i = 0; i < 2; i++) {
         json_error_t error;
         if (json_unpack_ex(json_array_get(stages, i), &error, 0,
-                           "{s:F, s:{s:F, s:F}}", "cold_ratio", &ratio[i],
-                           "slowdown", "p50", &p50[i], "p99", &p99[i]) != 0)
+                           "{s:F, s:{s:F, s:F}, s:I, s:I, s:I}", "cold_ratio",
+                           &ratio[i], "slowdown", "p50", &p50[i], "p99",
+                           &p99[i], "cold_invocations", &cold_inv[i],
+                           "cold_waits", &cold_waits[i], "cold_events",
+                           &cold_events[i]) != 0)
             fail_msg("stages[%zu]: %s", i, error.text);
     }
     assert_true(ratio[0] == 0.25 && ratio[1] == 0.0);
+    assert_int_equal(cold_inv[0], 1);
+    assert_int_equal(cold_waits[0], 1);
+    assert_int_equal(cold_events[0], 2);
+    assert_int_equal(cold_inv[1] + cold_waits[1] + cold_events[1], 0);
     assert_true(p50[0] > 3.9 && p50[0] < 4.1 && p99[0] > 3.9 && p99[0] < 4.1);
     assert_true(p50[1] > 0.99 && p50[1] < 1.01);
     json_decref(root);
@@ -1210,21 +1221,27 @@ test_report_timeseries_has_a_header_and_one_row_per_second(void **state)
     s_fixture_t *fx = *state;
     const et_results_t *r = s_write(fx, 5);
     char *csv = s_read(fx->dir, "timeseries.csv");
-    const char *header = "second,sent,accepted,rejected,completed,failed,"
-                         "queue_depth,instances,busy_slots,p50_ms,p99_ms\n";
+    const char *header =
+        "second,sent,accepted,rejected,completed,failed,"
+        "queue_depth,instances,busy_slots,p50_ms,p99_ms,memory_mb\n";
     assert_memory_equal(csv, header, strlen(header));
     assert_int_equal(r->n_rows, 5);
     assert_int_equal(s_count_lines(csv), 1 + 5);
     // Second 0: 2 sent (1 accepted, 1 rejected), 1 completed at 10 ms,
     // queue depth 3 from the STATS snapshot.
     assert_non_null(strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0"));
-    // Every row has all eleven columns.
+    // Memory over time: 3 instances at the cost model's 1024 MB.
+    char *row0 = strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0");
+    char *end0 = strchr(row0 + 1, '\n');
+    assert_non_null(end0);
+    assert_memory_equal(end0 - 5, ",3072", 5);
+    // Every row has all twelve columns.
     for (char *line = strchr(csv, '\n'); line && line[1];
          line = strchr(line + 1, '\n')) {
         int commas = 0;
         for (char *c = line + 1; *c && *c != '\n'; c++)
             commas += *c == ',';
-        assert_int_equal(commas, 10);
+        assert_int_equal(commas, 11);
     }
 }
 
@@ -1256,7 +1273,8 @@ test_report_markdown_contains_the_tables(void **state)
                               "| source | synth\\|x |",
                               "## Cost",
                               "| requests | instance GB-s | billed GB-s |",
-                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |"};
+                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |",
+                              "Instance GB-s by what the instances did"};
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strstr(md, sections[i]))
             fail_msg("report.md lacks \"%s\"", sections[i]);

@@ -55,6 +55,10 @@ s_read(const char *dir, const char *name, size_t *size_out)
 #define TS_HEADER                                                              \
     "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
     "busy_slots,p50_ms,p99_ms\n"
+/* The collector's since issue 13: memory over time appended. */
+#define TS_HEADER_MEMORY                                                       \
+    "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
+    "busy_slots,p50_ms,p99_ms,memory_mb\n"
 
 static void
 s_write_ts(const char *dir, const char *text)
@@ -153,7 +157,10 @@ test_timeseries_refuses_malformed_csv(void **state)
         TS_HEADER "0,1,1,0,1,0,0,1,0,5,1e300\n", // absurd
         TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n0,1,1,0,1,0,0,1,0,5,6\n", // back
         TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n1,1,1,0,1,0,0,1,0,5,6\n", // twice
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n\n", // blank line
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n\n",          // blank line
+        TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6\n",     // no memory_mb
+        TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6,-1\n",  // negative MB
+        TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6,1,2\n", // 13 fields
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_write_ts(dir, bad[i]);
@@ -213,6 +220,15 @@ test_timeseries_reader_counts_rows_and_latencies(void **state)
     et_runplot_destroy(&series);
     assert_null(series);
     et_runplot_destroy(&series); // idempotent
+    // With the memory column: read the same.
+    s_write_ts(dir, TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6,1024\n"
+                                     "2,0,0,0,0,0,0,1,0,,,512\n");
+    series = et_runplot_read(dir, why, sizeof why);
+    if (!series)
+        fail_msg("%s", why);
+    assert_int_equal(et_runplot_rows(series), 2);
+    assert_int_equal(et_runplot_latency_rows(series), 1);
+    et_runplot_destroy(&series);
 
     // The line at fault is named; a missing file keeps open's errno.
     s_write_ts(dir, TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n"

@@ -567,6 +567,31 @@ test_worker_leaves_when_idle_past_the_keep_alive(void **state)
     s_fixture_destroy(&f);
 }
 
+/* A keep-alive of ~0 still waits for the first task (up to 250 ms after
+ * READY): an instance started for waiting work serves it before leaving,
+ * however late the broker reads its READY. Then it leaves at once. */
+static void
+test_worker_waits_for_its_first_task_before_a_tiny_keep_alive(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--idle-timeout", "1ms", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_expect_no_bye_for(f, 100);
+    char out[64];
+    size_t size;
+    s_send_task(f, 1, 0, 0, "x", 1);
+    et_result_t result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 1);
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 1);
+    s_fixture_destroy(&f);
+}
+
 static void
 test_worker_with_no_idle_timeout_stays(void **state)
 {
@@ -1445,6 +1470,8 @@ main(void)
         cmocka_unit_test(test_worker_takes_and_gives_key_state),
         cmocka_unit_test(test_worker_leaves_when_idle_past_the_keep_alive),
         cmocka_unit_test(test_worker_with_no_idle_timeout_stays),
+        cmocka_unit_test(
+            test_worker_waits_for_its_first_task_before_a_tiny_keep_alive),
         cmocka_unit_test(test_worker_fails_when_init_fails),
         cmocka_unit_test(
             test_worker_waits_its_init_delay_between_starting_and_ready),
