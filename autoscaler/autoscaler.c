@@ -26,6 +26,9 @@
 #define S_METRICS_PERIOD_NS (1 * ET_NS_PER_S)
 /* After SIGTERM, how long a timed-out command gets before SIGKILL. */
 #define S_KILL_GRACE_NS (5 * ET_NS_PER_S)
+/* How long instances a command started may take to become ready before
+ * fewer ready ones are taken for departures (s_reconcile). */
+#define S_START_GRACE_NS (5 * ET_NS_PER_S)
 /* A failed command is retried after tick x 2^failures, at most this. */
 #define S_RETRY_MAX_NS (60 * ET_NS_PER_S)
 
@@ -37,6 +40,14 @@ typedef struct {
     et_policy_t *policy;
     uint32_t spec;    /* replicas last decided */
     uint32_t applied; /* replicas the last successful command set */
+    /* 1 once the stats showed 'applied' instances ready after the last
+     * command: from then on, fewer ready means instances left on their
+     * own (--idle-timeout, a crash), not that they are still starting */
+    int applied_seen;
+    uint64_t applied_ns; /* when the last command succeeded */
+    /* instances left on their own since work last needed more: replaced
+     * on demand only, so --idle-timeout stays the keep-alive */
+    int departed;
     /* the scale command in flight, if any */
     pid_t pid;
     uint32_t cmd_replicas;
@@ -292,6 +303,8 @@ s_command_finished(et_autoscaler_t *self, s_function_t *f, int status,
         ET_LOG_INFO("%s: scaled to %u (exit 0, %.2f s)", f->name,
                     f->cmd_replicas, secs);
         f->applied = f->cmd_replicas;
+        f->applied_seen = 0;
+        f->applied_ns = now;
         self->commands_ok++;
         f->failures = 0;
         f->retry_at_ns = 0;
@@ -391,6 +404,7 @@ s_function(et_autoscaler_t *self, const et_stats_function_t *sf)
     f->name[sizeof f->name - 1] = '\0';
     /* What runs now is the starting point: nothing to apply yet. */
     f->spec = f->applied = sf->instances;
+    f->applied_seen = 1;
     self->n_functions++;
     ET_LOG_INFO("%s: scaling from %u instance(s)", f->name, sf->instances);
     return f;
@@ -464,6 +478,18 @@ s_decision_log(et_autoscaler_t *self, const s_function_t *f,
     json_decref(line);
 }
 
+/* An instance's memory for --max-memory-mb: --workflow's, else
+ * --memory-mb. */
+static uint32_t
+s_memory_mb(const et_autoscaler_t *self, const char *function)
+{
+    const et_autoscaler_config_t *c = &self->config;
+    for (uint32_t i = 0; i < c->n_memory; i++)
+        if (strcmp(c->memory_names[i], function) == 0)
+            return c->memory_mb_of[i] ? c->memory_mb_of[i] : c->memory_mb;
+    return c->memory_mb;
+}
+
 /* --max-instances: the policies' answers fitted under the node's cap; a
  * function with work evicts idle instances of others, least recently
  * used first (autoscaler/capacity.h). */
@@ -473,24 +499,54 @@ s_fit_capacity(et_autoscaler_t *self, uint64_t now)
     et_capacity_function_t fit[ET_STATS_FUNCTIONS_MAX];
     for (uint32_t i = 0; i < self->n_functions; i++) {
         const s_function_t *f = &self->functions[i];
-        fit[i] = (et_capacity_function_t){.desired =
-                                              f->decided ? f->wanted : f->spec,
-                                          .current = f->spec,
-                                          .active = f->last_active_ns == now,
-                                          .last_active_ns = f->last_active_ns};
+        fit[i] = (et_capacity_function_t){
+            .desired = f->decided ? f->wanted : f->spec,
+            .current = f->spec,
+            .active = f->last_active_ns == now,
+            .last_active_ns = f->last_active_ns,
+            .memory_mb = s_memory_mb(self, f->name)};
     }
-    et_capacity_fit(fit, self->n_functions, self->config.max_instances);
+    et_capacity_fit(fit, self->n_functions, self->config.max_instances,
+                    self->config.max_memory_mb);
     for (uint32_t i = 0; i < self->n_functions; i++) {
         s_function_t *f = &self->functions[i];
         if (fit[i].evicted > 0) {
             f->evictions += fit[i].evicted;
             ET_LOG_INFO("%s: %u idle instance%s evicted (node full: "
-                        "--max-instances %u)",
+                        "--max-instances %u, --max-memory-mb %llu)",
                         f->name, fit[i].evicted, fit[i].evicted == 1 ? "" : "s",
-                        self->config.max_instances);
+                        self->config.max_instances,
+                        (unsigned long long)self->config.max_memory_mb);
         }
         f->spec = fit[i].granted;
     }
+}
+
+/* A scale command is sent only when the decision differs from what the
+ * last command applied, so instances that leave on their own (their
+ * --idle-timeout, a crash) would never be replaced while the decision
+ * stays the same. Once the applied count has been seen ready, fewer ready
+ * instances mean departures: 'applied' follows them down, and the next
+ * decision that differs from it restarts what is wanted, once there is
+ * work for it (s_tick). Instances still
+ * starting are given S_START_GRACE_NS before the same is assumed; a command
+ * sent too early costs nothing, as `eventide scale` counts live processes. */
+static void
+s_reconcile(s_function_t *f, uint32_t ready, uint64_t now)
+{
+    if (f->pid > 0)
+        return; /* a command in flight decides what runs */
+    if (ready >= f->applied) {
+        f->applied_seen = 1;
+        return;
+    }
+    if (!f->applied_seen && now - f->applied_ns < S_START_GRACE_NS)
+        return;
+    ET_LOG_INFO("%s: %u of %u instance(s) ready: %u left on their own", f->name,
+                ready, f->applied, f->applied - ready);
+    f->applied = ready;
+    f->applied_seen = 1;
+    f->departed = 1;
 }
 
 static void
@@ -533,22 +589,45 @@ s_tick(et_autoscaler_t *self, uint64_t now)
                                 .slots_total = sf->slots_total,
                                 .slots_busy = sf->slots_busy,
                                 .completed = sf->completed};
+        s_reconcile(f, sf->instances, now);
         et_policy_decision_t d;
         et_policy_step(f->policy, &in, &d);
         self->decisions_made++;
         s_decision_log(self, f, sf, f->spec, &d);
         if (sf->queue_depth > 0 || sf->slots_busy > 0)
             f->last_active_ns = now;
-        f->wanted = d.desired;
-        if (self->config.max_instances == 0)
-            f->spec = d.desired;
+        uint32_t desired = d.desired;
+        if (f->departed && desired > f->applied) {
+            if (sf->queue_depth == 0 && sf->slots_busy == 0)
+                desired = f->applied; /* no work: they stay gone */
+            else
+                f->departed = 0;
+        }
+        f->wanted = desired;
+        if (self->config.max_instances == 0 && self->config.max_memory_mb == 0)
+            f->spec = desired;
         f->ready = sf->instances;
         f->decided = 1;
         f->panic = d.panic;
         f->metric = d.metric;
     }
-    if (self->config.max_instances > 0)
+    if (self->config.max_instances > 0 || self->config.max_memory_mb > 0)
         s_fit_capacity(self, now);
+}
+
+/* Every snapshot, not only the one a tick reads, may show the applied
+ * count ready: an instance with a short --idle-timeout can come and go
+ * between two ticks. */
+static void
+s_note_ready(et_autoscaler_t *self, const et_stats_t *stats)
+{
+    for (uint32_t i = 0; i < stats->n_functions; i++)
+        for (uint32_t j = 0; j < self->n_functions; j++) {
+            s_function_t *f = &self->functions[j];
+            if (f->pid == 0 && strcmp(f->name, stats->functions[i].name) == 0 &&
+                stats->functions[i].instances >= f->applied)
+                f->applied_seen = 1;
+        }
 }
 
 /* A snapshot is usable when it is well formed and every function name is
@@ -581,6 +660,7 @@ s_receive(et_autoscaler_t *self, uint64_t now)
                                 (unsigned long long)self->bad_messages);
             continue;
         }
+        s_note_ready(self, &stats);
         self->latest = stats;
         self->have_latest = 1;
         self->latest_mono_ns = now;

@@ -7,8 +7,10 @@
 #include "common/clock.h"
 #include "common/curve.h"
 #include "common/opts.h"
+#include "common/workflow.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_HOUR_NS ((uint64_t)ET_POLICY_WINDOW_MAX_NS)
@@ -63,6 +65,31 @@ s_parse_scale_cmd(const char *value, void *dest, char *why, size_t why_size)
         return -1;
     }
     snprintf(dest, ET_AUTOSCALER_CMD_MAX, "%s", value);
+    return 0;
+}
+
+/* --workflow: each function's memory_mb (the first stage that runs it). */
+static int
+s_load_memory(et_autoscaler_config_t *cfg, const et_opts_t *spec)
+{
+    et_workflow_t *wf = malloc(sizeof *wf);
+    char why[PATH_MAX + 512];
+    if (!wf) {
+        et_opts_error(spec, "workflow", cfg->workflow, "out of memory");
+        return -1;
+    }
+    if (et_workflow_load(wf, cfg->workflow, why, sizeof why) != 0) {
+        et_opts_error(spec, "workflow", cfg->workflow, why);
+        free(wf);
+        return -1;
+    }
+    cfg->n_memory = 0;
+    for (uint32_t i = 0; i < wf->n_stages && i < ET_STATS_FUNCTIONS_MAX; i++) {
+        snprintf(cfg->memory_names[cfg->n_memory], ET_NAME_MAX, "%s",
+                 wf->stages[i].function);
+        cfg->memory_mb_of[cfg->n_memory++] = wf->stages[i].memory_mb;
+    }
+    free(wf);
     return 0;
 }
 
@@ -285,6 +312,31 @@ et_autoscaler_config_parse(et_autoscaler_config_t *cfg, int argc, char **argv)
                  "capacity (0: no cap); when full, a function with work "
                  "evicts an idle instance of another, least recently used "
                  "first"},
+        {.name = "max-memory-mb",
+         .type = ET_OPT_U64,
+         .dest = &cfg->max_memory_mb,
+         .umax = 1ULL << 40,
+         .arg = "MB",
+         .def = "0",
+         .help = "memory of all instances together, as a node's capacity "
+                 "(0: no cap); each holds its function's memory_mb from "
+                 "--workflow, else --memory-mb; evicts as --max-instances"},
+        {.name = "memory-mb",
+         .type = ET_OPT_U32,
+         .dest = &cfg->memory_mb,
+         .umin = 1,
+         .umax = 1048576,
+         .arg = "MB",
+         .def = "1024",
+         .help = "an instance's memory for --max-memory-mb when "
+                 "--workflow gives none"},
+        {.name = "workflow",
+         .type = ET_OPT_STRING,
+         .dest = cfg->workflow,
+         .size = sizeof cfg->workflow,
+         .arg = "FILE",
+         .help = "the stages' memory_mb for --max-memory-mb (default: "
+                 "none)"},
         {.name = "dry-run",
          .type = ET_OPT_FLAG,
          .dest = &cfg->dry_run,
@@ -360,5 +412,7 @@ et_autoscaler_config_parse(et_autoscaler_config_t *cfg, int argc, char **argv)
     const char *flag, *why;
     if (et_policy_config_check(p, &flag, &why) != 0)
         return et_opts_error(&spec, flag, NULL, why);
+    if (cfg->workflow[0] && s_load_memory(cfg, &spec) != 0)
+        return ET_OPTS_USAGE;
     return et_opts_checked(&spec);
 }

@@ -30,6 +30,14 @@ typedef struct {
     /* --max-instances: the node's instances in all, 0 = no cap; when
      * full, idle instances are evicted LRU first (autoscaler/capacity.h) */
     uint32_t max_instances;
+    /* --max-memory-mb: the node's memory in MB, 0 = no cap; an instance
+     * holds its function's memory_mb from --workflow (else --memory-mb) */
+    uint64_t max_memory_mb;
+    uint32_t memory_mb; /* --memory-mb: of functions --workflow leaves out */
+    char workflow[PATH_MAX];
+    uint32_t n_memory;
+    char memory_names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
+    uint32_t memory_mb_of[ET_STATS_FUNCTIONS_MAX]; /* 0: --memory-mb */
     et_log_level_t log_level;
     char curve_dir[PATH_MAX]; /* --curve: CURVE keys for tcp://, "" = off */
     char metrics[ET_METRICS_ADDR_MAX]; /* --metrics IPV4:PORT, "": off */

@@ -85,6 +85,54 @@ et_broker_send_tasks(void *arg, const et_worker_rec_t *worker,
     return rc;
 }
 
+int
+et_broker_send_state_get(void *arg, const et_worker_rec_t *worker, uint64_t key)
+{
+    et_broker_t *self = arg;
+    et_state_msg_t msg = {.key = key};
+    msgpack_sbuffer_clear(&self->scratch);
+    if (et_codec_encode_state(&self->scratch, &msg) != 0)
+        return -1;
+    return et_zsock_send_to(self->backend, worker->route, worker->route_len,
+                            ET_MSG_STATE_GET, &self->scratch, NULL,
+                            ZMQ_DONTWAIT);
+}
+
+int
+et_broker_send_state_put(void *arg, const et_worker_rec_t *worker, uint64_t key,
+                         const void *state, size_t size)
+{
+    et_broker_t *self = arg;
+    et_state_msg_t msg = {.key = key};
+    zmq_msg_t bytes;
+    if (zmq_msg_init_size(&bytes, size) != 0)
+        return -1;
+    if (size > 0)
+        memcpy(zmq_msg_data(&bytes), state, size);
+    msgpack_sbuffer_clear(&self->scratch);
+    int rc = -1;
+    if (et_codec_encode_state(&self->scratch, &msg) == 0)
+        rc = et_zsock_send_to(self->backend, worker->route, worker->route_len,
+                              ET_MSG_STATE_PUT, &self->scratch, &bytes,
+                              ZMQ_DONTWAIT);
+    int err = errno;
+    zmq_msg_close(&bytes);
+    errno = err;
+    return rc;
+}
+
+void
+et_broker_send_bye(void *arg, const et_worker_rec_t *worker)
+{
+    et_broker_t *self = arg;
+    if (et_zsock_send_to(self->backend, worker->route, worker->route_len,
+                         ET_MSG_BYE, NULL, NULL, ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
+    else
+        ET_LOG_INFO("worker %s handed its keys over: BYE answered",
+                    worker->instance);
+}
+
 void
 et_broker_tell_workers(et_broker_t *self, et_msg_type_t type)
 {
@@ -245,23 +293,46 @@ s_on_stranger_result(et_broker_t *self, zmq_msg_t *frames, int count,
 }
 
 /* Everything dispatched to the worker before this point is already in its
- * pipe ahead of the answer, so it can serve it all and then leave. */
+ * pipe ahead of the answer, so it can serve it all and then leave. A
+ * worker that holds key states hands them over first: the engine answers
+ * its BYE once they are in (et_broker_send_bye). */
 static void
 s_on_bye(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *route,
          uint64_t now)
 {
-    if (et_zsock_send(self->backend, route, ET_MSG_BYE, NULL, NULL,
-                      ZMQ_DONTWAIT) != 0)
-        ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
     if (!worker) {
+        if (et_zsock_send(self->backend, route, ET_MSG_BYE, NULL, NULL,
+                          ZMQ_DONTWAIT) != 0)
+            ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
         /* Leaving before READY: no longer starting either. */
         et_engine_worker_left_starting(self->engine, zmq_msg_data(route),
                                        zmq_msg_size(route));
         return;
     }
-    ET_LOG_INFO("worker %s leaving (%u in flight)", worker->instance,
-                worker->busy);
+    ET_LOG_INFO("worker %s leaving (%u in flight, %u key state(s) to hand "
+                "over)",
+                worker->instance, worker->busy, worker->keys_held);
+    /* Answered before the engine may forget the worker and its route. */
+    if (worker->keys_held == 0 &&
+        et_zsock_send(self->backend, route, ET_MSG_BYE, NULL, NULL,
+                      ZMQ_DONTWAIT) != 0)
+        ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
     et_engine_worker_bye(self->engine, worker, now);
+}
+
+/* STATE: [route, header, body, state], the answer to a STATE_GET. */
+static int
+s_on_state(et_broker_t *self, et_worker_rec_t *worker, zmq_msg_t *frames,
+           int count, uint64_t now)
+{
+    et_state_msg_t msg;
+    if (!worker || count != 4 || zmq_msg_size(&frames[3]) > ET_STATE_MAX ||
+        et_codec_decode_state(zmq_msg_data(&frames[2]),
+                              zmq_msg_size(&frames[2]), &msg) != 0)
+        return -1;
+    return et_engine_state(self->engine, worker, msg.key,
+                           zmq_msg_data(&frames[3]), zmq_msg_size(&frames[3]),
+                           now);
 }
 
 void
@@ -325,6 +396,14 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
         if (count != 2)
             break;
         s_on_bye(self, worker, &frames[0], now);
+        return;
+    case ET_MSG_STATE:
+        if (s_on_state(self, worker, frames, count, now) != 0) {
+            self->bad_messages++;
+            ET_LOG_WARN_LIMITED("bad or unasked-for STATE from %s: dropped",
+                                worker ? worker->instance
+                                       : "an unknown worker");
+        }
         return;
     case ET_MSG_HEARTBEAT:
         if (count != 2)

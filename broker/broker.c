@@ -218,6 +218,13 @@ et_broker_new(const et_broker_config_t *cfg)
                                      .batch_max = cfg->task_batch};
     et_engine_io_t io = {.send_task = et_broker_send_task,
                          .send_tasks = et_broker_send_tasks,
+                         /* Without handover a key's state starts afresh at
+                          * each new owner (--key-handover off). */
+                         .send_state_get = cfg->key_handover == 0
+                                               ? et_broker_send_state_get
+                                               : NULL,
+                         .send_state_put = et_broker_send_state_put,
+                         .send_bye = et_broker_send_bye,
                          .record = et_broker_record,
                          .arg = self};
     self->engine = et_engine_new(&engine_cfg, &io);
@@ -600,6 +607,10 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)et_broker_records_dropped(self));
     ET_LOG_INFO("rejected at the producers under a pause (SHED): %llu",
                 (unsigned long long)self->shed_events);
+    ET_LOG_INFO("producers: %llu event(s) taken from %llu message(s) "
+                "(batches: EVENTS)",
+                (unsigned long long)self->events_taken,
+                (unsigned long long)self->event_messages);
     ET_LOG_INFO("records: %llu to the collector, %llu of them SERVED (each "
                 "for an ACCEPTED, a STAGE and a COMPLETED)",
                 (unsigned long long)self->records_sent,
@@ -618,15 +629,21 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)c.stale_results);
     if (c.key_dispatches > 0)
         ET_LOG_INFO("keyed dispatch: %llu event(s) sent to their key's "
-                    "instance, %llu key move(s) to another instance (state "
-                    "rebuilt there), %llu queued event(s) looked at "
-                    "(%.2f per keyed dispatch), %llu pass(es) over an "
-                    "event whose instance was busy",
+                    "instance, %llu key move(s) to another instance, %llu "
+                    "queued event(s) looked at (%.2f per keyed dispatch), "
+                    "%llu pass(es) over an event whose instance was busy",
                     (unsigned long long)c.key_dispatches,
                     (unsigned long long)c.key_moved,
                     (unsigned long long)c.key_scanned,
                     (double)c.key_scanned / (double)c.key_dispatches,
                     (unsigned long long)c.key_waits);
+    if (c.key_dispatches > 0)
+        ET_LOG_INFO("key state handover: %llu state(s) handed over, %llu "
+                    "lost (started afresh), %llu pass(es) over an event "
+                    "waiting for its key's state",
+                    (unsigned long long)c.key_handovers,
+                    (unsigned long long)c.key_state_lost,
+                    (unsigned long long)c.key_state_waits);
     if (c.no_memory > 0)
         ET_LOG_WARN("allocations that failed: %llu (events refused as "
                     "queue_full or failed with their reason, dispatches "

@@ -77,9 +77,13 @@ struct et_broker_t {
     uint64_t result_messages, results_taken;
     uint64_t bad_messages; /* malformed or unexpected messages dropped */
 
-    /* frontend.c: the SHED being read, and the events refused that way. */
+    /* frontend.c: the SHED being read, and the events refused that way;
+     * the EVENTS being read, and the events and messages taken by
+     * EVENT or EVENTS. */
     et_shed_t shed;
     uint64_t shed_events;
+    et_event_t events[ET_BATCH_MAX];
+    uint64_t event_messages, events_taken;
 
     /* broker.c: --metrics, the /metrics server and the text it serves
      * (both NULL when off). */
@@ -101,6 +105,14 @@ void et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count);
  * payload, without waiting. 'arg' is the broker. */
 int et_broker_send_task(void *arg, const et_worker_rec_t *worker,
                         et_job_t *job);
+
+/* The engine's key state handover (engine.h): STATE_GET, STATE_PUT with
+ * a copy of 'state', and the answer to a BYE that waited for it. */
+int et_broker_send_state_get(void *arg, const et_worker_rec_t *worker,
+                             uint64_t key);
+int et_broker_send_state_put(void *arg, const et_worker_rec_t *worker,
+                             uint64_t key, const void *state, size_t size);
+void et_broker_send_bye(void *arg, const et_worker_rec_t *worker);
 
 /* The engine's send_tasks (engine.h): one TASKS with a copy of each job's
  * payload, without waiting. 'arg' is the broker. */

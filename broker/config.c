@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* --key-handover: index 0 is on. */
+static const char *const s_on_off[] = {"on", "off", NULL};
+
 #define S_NS_PER_MS 1000000ULL
 #define S_NS_PER_S 1000000000ULL
 
@@ -104,6 +107,15 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .umax = ET_BATCH_MAX,
          .help = "most tasks in one message to a worker with free slots "
                  "(1: one TASK per event)"},
+        {.name = "key-handover",
+         .type = ET_OPT_CHOICE,
+         .dest = &cfg->key_handover,
+         .choices = s_on_off,
+         .arg = "on|off",
+         .def = "on",
+         .help = "hand a keyed stage's per-key state to a key's new instance "
+                 "when the instance set changes (off: it starts afresh "
+                 "there; for comparison)"},
         {.name = "heartbeat",
          .type = ET_OPT_DURATION,
          .dest = &cfg->heartbeat_ns,

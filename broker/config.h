@@ -29,6 +29,7 @@ typedef struct {
     uint64_t start_timeout_ns;  /* STARTING to READY, at most */
     uint64_t shed_pause_ns;     /* REJECT queue_full pauses the producer */
     uint32_t task_batch;        /* most tasks in one message to a worker */
+    int key_handover;           /* --key-handover: 0 on (default), 1 off */
     uint64_t backlog_memory;    /* collector backlog held in memory, bytes */
     char spill_file[PATH_MAX]; /* --spill-file: the backlog beyond ("": none) */
     uint64_t spill_max;        /* bytes the spill file may hold */

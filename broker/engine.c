@@ -41,6 +41,10 @@ struct et_engine_t {
     /* Live metrics (et_engine_function_metrics). */
     uint64_t attempts[ET_STATS_FUNCTIONS_MAX][ET_ENGINE_ATTEMPT_OUTCOMES];
     uint64_t cold[ET_STATS_FUNCTIONS_MAX];
+    /* A cold start was asked for by an event of the function (it came
+     * with no instance serving) and no instance has said READY since:
+     * later arrivals wait behind that start (ET_COLD_WAIT). */
+    uint8_t start_pending[ET_STATS_FUNCTIONS_MAX];
     uint64_t workers_lost[ET_STATS_FUNCTIONS_MAX];
     et_hist_t *service[ET_STATS_FUNCTIONS_MAX];
     et_hist_t *queue_wait[ET_STATS_FUNCTIONS_MAX];
@@ -68,7 +72,10 @@ struct et_engine_t {
      * last served it (for key_moved), the next registration's serial, and
      * room for one pass's serving instances. */
     uint8_t keyed[ET_STATS_FUNCTIONS_MAX];
-    et_idmap_t *key_owner[ET_STATS_FUNCTIONS_MAX];
+    et_idmap_t *key_owner[ET_STATS_FUNCTIONS_MAX]; /* key -> s_keyrec_t */
+    int handover;                                  /* io.send_state_* are set */
+    const et_worker_rec_t *gone; /* being forgotten (s_worker_gone) */
+    uint64_t state_bytes;        /* kept between two owners, all keys */
     uint64_t next_serial;
     /* Bumped whenever an instance starts or stops serving (READY, BYE,
      * lost), so a job's cached owner is computed once per membership:
@@ -87,6 +94,23 @@ struct et_engine_t {
      * or a timeout never needs memory it might not get. */
     et_job_t *batch[ET_POOL_SLOTS_MAX > S_BATCH ? ET_POOL_SLOTS_MAX : S_BATCH];
 };
+
+/* One tracked key of a keyed function. Its state lives in one place at a
+ * time: in the process of 'holder', in the engine ('has_state': the next
+ * owner gets it), or nowhere yet (a new key). */
+typedef struct {
+    uint64_t served_by;  /* registration that served it last (key_moved) */
+    uint64_t holder;     /* registration holding its state, or 0 */
+    uint64_t fetch_from; /* asked for its state (STATE_GET out), or 0 */
+    uint64_t fetch_mono_ns;
+    uint32_t in_flight; /* its jobs dispatched here, results not in */
+    int has_state;      /* give 'state' to the next owner first */
+    size_t size;        /* 0: tell it to forget the key */
+    unsigned char *state;
+} s_keyrec_t;
+
+static void s_forget_if_done(et_engine_t *self, et_worker_rec_t **worker_p,
+                             uint64_t now);
 
 /* ---- records and endings --------------------------------------------------
  */
@@ -136,6 +160,8 @@ s_complete(et_engine_t *self, et_job_t *job, int filtered)
     et_record_t *r = s_record(self, ET_RECORD_COMPLETED, job);
     r->outcome = job->outcome;
     r->score = job->score;
+    r->detail.has_shadow = job->has_shadow;
+    r->detail.shadow_outcome = job->shadow_outcome;
     if (filtered)
         r->reason = ET_REASON_FILTERED;
     self->counters.completed++;
@@ -186,6 +212,20 @@ s_retry_or_fail(et_engine_t *self, et_job_t *job, et_reason_t reason,
 /* ---- workers going away ---------------------------------------------------
  */
 
+/* The cold flag of a job entering the queue of 'function' now: warm with
+ * an instance serving; else the first such job since the last READY asks
+ * for a start (a cold start), the others wait behind it. */
+static uint8_t
+s_cold_flag(et_engine_t *self, uint32_t function)
+{
+    if (et_pool_serving(self->pool, function) > 0)
+        return ET_COLD_NONE;
+    if (self->start_pending[function])
+        return ET_COLD_WAIT;
+    self->start_pending[function] = 1;
+    return ET_COLD_START;
+}
+
 /* What waits in the queue of 'function' when its last instance is leaving
  * or gone now waits for a cold start, as if it had arrived now. */
 static void
@@ -193,11 +233,15 @@ s_flag_cold_if_unserved(et_engine_t *self, uint32_t function)
 {
     if (et_pool_serving(self->pool, function) > 0)
         return;
-    size_t marked = et_queue_mark_cold(self->queues[function]);
-    if (marked > 0)
+    uint8_t first =
+        self->start_pending[function] ? ET_COLD_WAIT : ET_COLD_START;
+    size_t marked = et_queue_mark_cold(self->queues[function], first);
+    if (marked > 0) {
+        self->start_pending[function] = 1;
         ET_LOG_INFO("%s: no instance left; %zu queued event(s) now wait for "
                     "a cold start",
                     self->workflow.functions[function], marked);
+    }
 }
 
 typedef struct {
@@ -227,16 +271,21 @@ s_collect(uint64_t key, void *value, void *arg)
     c->jobs[c->count++] = job;
 }
 
+static void s_key_job_done(et_engine_t *self, const et_job_t *job,
+                           et_worker_rec_t *worker, uint64_t now);
+
 /* Take up to c->max matching jobs out of the in-flight table into
  * c->jobs. Returns how many. */
 static size_t
-s_take_in_flight(et_engine_t *self, s_collect_t *c)
+s_take_in_flight(et_engine_t *self, s_collect_t *c, uint64_t now)
 {
     c->jobs = self->batch;
     c->count = 0;
     et_idmap_each(self->in_flight, s_collect, c);
-    for (size_t i = 0; i < c->count; i++)
+    for (size_t i = 0; i < c->count; i++) {
         et_idmap_take(self->in_flight, c->jobs[i]->event_id);
+        s_key_job_done(self, c->jobs[i], c->jobs[i]->worker, now);
+    }
     return c->count;
 }
 
@@ -249,11 +298,12 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     et_pool_set_leaving(self->pool, worker);
     self->members_gen++;
+    self->gone = worker; /* none of its keys' states can be asked for */
     if (worker->busy > worker->abandoned) {
         ET_LOG_WARN("worker %s lost with %u events in flight", worker->instance,
                     worker->busy - worker->abandoned);
         s_collect_t c = {.worker = worker, .max = ET_POOL_SLOTS_MAX};
-        while (s_take_in_flight(self, &c) > 0)
+        while (s_take_in_flight(self, &c, now) > 0)
             for (size_t i = 0; i < c.count; i++) {
                 self->attempts[worker->function]
                               [ET_ENGINE_ATTEMPT_WORKER_LOST]++;
@@ -261,6 +311,7 @@ s_worker_gone(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
                                 s_hold(c.jobs[i], now), now);
             }
     }
+    self->gone = NULL;
     uint32_t function = worker->function;
     self->workers_lost[function]++;
     et_pool_remove(self->pool, &worker, now);
@@ -456,25 +507,191 @@ s_keyed_may_dispatch(et_engine_t *self, uint32_t function, et_job_t *job)
     return !keyed || (owner && owner->busy < owner->slots);
 }
 
+/* Is 'job' one of a keyed stage (its key decides its instance)? */
+static int
+s_job_keyed(const et_engine_t *self, const et_job_t *job)
+{
+    return job->key != ET_KEY_NONE && self->workflow.stages[job->stage].key[0];
+}
+
+/* The record of 'key' for 'function', created when 'create' and fewer
+ * than ET_ENGINE_KEYS_TRACKED are tracked; NULL: untracked (no move is
+ * counted and no state handed over for it). */
+static s_keyrec_t *
+s_keyrec(et_engine_t *self, uint32_t function, uint64_t key, int create)
+{
+    et_idmap_t *map = self->key_owner[function];
+    if (!map)
+        return NULL;
+    s_keyrec_t *rec = et_idmap_get(map, key);
+    if (rec || !create || et_idmap_size(map) >= ET_ENGINE_KEYS_TRACKED)
+        return rec;
+    rec = calloc(1, sizeof *rec);
+    if (rec && et_idmap_put(map, key, rec) != 0) {
+        free(rec);
+        rec = NULL;
+    }
+    return rec;
+}
+
+static et_worker_rec_t *
+s_worker_by_serial(et_engine_t *self, uint64_t serial)
+{
+    if (serial == 0)
+        return NULL;
+    for (size_t i = 0; i < et_pool_size(self->pool); i++) {
+        et_worker_rec_t *w = et_pool_at(self->pool, i);
+        if (w->serial == serial && w != self->gone)
+            return w;
+    }
+    return NULL;
+}
+
+/* The key's state is now held by 'worker' (NULL: by the engine, or
+ * nobody). The old holder is not forgotten here: callers that may let a
+ * leaving one go call s_forget_if_done. */
+static void
+s_holder_set(et_engine_t *self, s_keyrec_t *rec, et_worker_rec_t *worker)
+{
+    /* The common case, a key served where it is held, costs no search. */
+    if (rec->holder == (worker ? worker->serial : 0))
+        return;
+    et_worker_rec_t *old = s_worker_by_serial(self, rec->holder);
+    if (old && old->keys_held > 0)
+        old->keys_held--;
+    rec->holder = worker ? worker->serial : 0;
+    if (worker)
+        worker->keys_held++;
+}
+
+static void
+s_key_state_drop(et_engine_t *self, s_keyrec_t *rec)
+{
+    self->state_bytes -= rec->size;
+    free(rec->state);
+    rec->state = NULL;
+    rec->size = 0;
+    rec->has_state = 0;
+}
+
+/* The key's state is gone (its holder was lost or did not answer, or no
+ * room to keep it): its next owner is told to start it afresh. */
+static void
+s_key_lost(et_engine_t *self, s_keyrec_t *rec, uint64_t key, const char *why)
+{
+    self->counters.key_state_lost++;
+    ET_LOG_WARN_LIMITED("state of key %016llx lost (%s): its next owner "
+                        "starts it afresh",
+                        (unsigned long long)key, why);
+    s_key_state_drop(self, rec);
+    rec->has_state = 1; /* size 0: forget whatever you kept of it */
+    rec->fetch_from = 0;
+    s_holder_set(self, rec, NULL);
+}
+
+/* Ask 'holder' for the key's state. Returns 0, or -1 when the request
+ * could not be sent (tried again later). */
+static int
+s_key_fetch(et_engine_t *self, s_keyrec_t *rec, uint64_t key,
+            et_worker_rec_t *holder, uint64_t now)
+{
+    if (self->io.send_state_get(self->io.arg, holder, key) != 0) {
+        ET_LOG_WARN_LIMITED("cannot ask %s for the state of key %016llx: %s",
+                            holder->instance, (unsigned long long)key,
+                            zmq_strerror(errno));
+        return -1;
+    }
+    rec->fetch_from = holder->serial;
+    rec->fetch_mono_ns = now;
+    return 0;
+}
+
+/* A dispatched job of its key left the in-flight table (result, timeout,
+ * worker lost). When that was the last one at a holder that is leaving,
+ * the holder may give the key's state up now. */
+static void
+s_key_job_done(et_engine_t *self, const et_job_t *job, et_worker_rec_t *worker,
+               uint64_t now)
+{
+    if (!s_job_keyed(self, job))
+        return;
+    uint32_t function = self->workflow.stage_function[job->stage];
+    s_keyrec_t *rec = s_keyrec(self, function, job->key, 0);
+    if (!rec || rec->in_flight == 0)
+        return;
+    rec->in_flight--;
+    if (self->handover && rec->in_flight == 0 && worker &&
+        worker != self->gone && worker->leaving && rec->fetch_from == 0 &&
+        rec->holder == worker->serial)
+        (void)s_key_fetch(self, rec, job->key, worker, now);
+}
+
+/* May keyed 'job' go to 'worker', its key's owner, now? 1: yes (the
+ * key's state, if it had to move, is on its way there: STATE_PUT goes
+ * out before the TASK on the same pipe); 0: it waits for the state. */
+static int
+s_key_gate(et_engine_t *self, uint32_t function, et_job_t *job,
+           et_worker_rec_t *worker, uint64_t now)
+{
+    if (!self->handover)
+        return 1;
+    s_keyrec_t *rec = s_keyrec(self, function, job->key, 1);
+    if (!rec)
+        return 1;
+    if (rec->fetch_from != 0) {
+        et_worker_rec_t *from = s_worker_by_serial(self, rec->fetch_from);
+        if (from && now - rec->fetch_mono_ns < self->cfg.worker_timeout_ns)
+            goto wait;
+        s_key_lost(self, rec, job->key,
+                   from ? "its holder did not answer" : "its holder is gone");
+        if (from)
+            s_forget_if_done(self, &from, now);
+    }
+    if (rec->holder != 0 && rec->holder != worker->serial) {
+        et_worker_rec_t *holder = s_worker_by_serial(self, rec->holder);
+        if (!holder) {
+            s_key_lost(self, rec, job->key, "its holder is gone");
+        } else {
+            /* Its events still running there must finish first: the
+             * state is complete only after the last of them. */
+            if (rec->in_flight == 0)
+                (void)s_key_fetch(self, rec, job->key, holder, now);
+            goto wait;
+        }
+    }
+    if (rec->has_state) {
+        if (self->io.send_state_put(self->io.arg, worker, job->key, rec->state,
+                                    rec->size) != 0) {
+            ET_LOG_WARN_LIMITED("cannot give %s the state of key %016llx: %s",
+                                worker->instance, (unsigned long long)job->key,
+                                zmq_strerror(errno));
+            goto wait;
+        }
+        if (rec->size > 0)
+            self->counters.key_handovers++;
+        s_key_state_drop(self, rec);
+    }
+    s_holder_set(self, rec, worker);
+    return 1;
+wait:
+    self->counters.key_state_waits++;
+    return 0;
+}
+
 /* Count a keyed job dispatched to 'worker': a move when its key was last
- * served by another registration. Memory for the tracking is optional: a
- * key that cannot be tracked is not counted. */
+ * served by another registration. */
 static void
 s_key_served(et_engine_t *self, uint32_t function, const et_job_t *job,
              const et_worker_rec_t *worker)
 {
     self->counters.key_dispatches++;
-    et_idmap_t *map = self->key_owner[function];
-    if (!map)
+    s_keyrec_t *rec = s_keyrec(self, function, job->key, 1);
+    if (!rec)
         return;
-    uintptr_t last = (uintptr_t)et_idmap_get(map, job->key);
-    uintptr_t now = (uintptr_t)worker->serial;
-    if (last == now)
-        return;
-    if (last != 0)
+    rec->in_flight++;
+    if (rec->served_by != 0 && rec->served_by != worker->serial)
         self->counters.key_moved++;
-    if (last != 0 || et_idmap_size(map) < ET_ENGINE_KEYS_TRACKED)
-        (void)et_idmap_put(map, job->key, (void *)now);
+    rec->served_by = worker->serial;
 }
 
 /* Dispatch for a function with a keyed stage: a scan from the head of its
@@ -501,9 +718,12 @@ s_dispatch_keyed(et_engine_t *self, uint32_t function, uint64_t now)
         et_worker_rec_t *worker = s_owner(self, job, n_owners, &keyed);
         if (!keyed) {
             worker = et_pool_take(self->pool, function, now);
-        } else if (!worker ||
-                   et_pool_take_more(self->pool, worker, 1, now) != 1) {
+        } else if (!worker || worker->busy >= worker->slots) {
             self->counters.key_waits++;
+            i++;
+            continue;
+        } else if (!s_key_gate(self, function, job, worker, now) ||
+                   et_pool_take_more(self->pool, worker, 1, now) != 1) {
             i++;
             continue;
         }
@@ -520,7 +740,8 @@ s_dispatch_keyed(et_engine_t *self, uint32_t function, uint64_t now)
             self->counters.key_scanned++;
             int next_keyed;
             et_worker_rec_t *owner = s_owner(self, next, n_owners, &next_keyed);
-            if (next_keyed && owner != worker)
+            if (next_keyed && (owner != worker ||
+                               !s_key_gate(self, function, next, worker, now)))
                 continue;
             uint64_t more = bytes + zmq_msg_size(&next->payload);
             if (!et_codec_batch_fits(count + 1, more) ||
@@ -547,8 +768,7 @@ s_dispatch_keyed(et_engine_t *self, uint32_t function, uint64_t now)
             (void)et_queue_remove_at(queue, idx[k]);
             et_hist_record(self->queue_wait[function],
                            (int64_t)(now - jobs[k]->enqueued_mono_ns));
-            if (jobs[k]->key != ET_KEY_NONE &&
-                self->workflow.stages[jobs[k]->stage].key[0])
+            if (s_job_keyed(self, jobs[k]))
                 s_key_served(self, function, jobs[k], worker);
         }
     }
@@ -604,6 +824,7 @@ et_engine_new(const et_engine_config_t *cfg, const et_engine_io_t *io)
         io->send_tasks && cfg->batch_max > 1
             ? (cfg->batch_max < ET_BATCH_MAX ? cfg->batch_max : ET_BATCH_MAX)
             : 1;
+    self->handover = io->send_state_get && io->send_state_put && io->send_bye;
     self->n_functions = wf->n_functions;
     self->max_in_system = cfg->queue_cap * wf->n_functions;
     for (uint32_t f = 0; f < self->n_functions; f++) {
@@ -647,6 +868,16 @@ fail:
 }
 
 static void
+s_destroy_keyrec(uint64_t key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    s_keyrec_t *rec = value;
+    free(rec->state);
+    free(rec);
+}
+
+static void
 s_destroy_job(uint64_t key, void *value, void *arg)
 {
     (void)key;
@@ -670,12 +901,15 @@ et_engine_destroy(et_engine_t **self_p)
         et_hist_destroy(&self->service[f]);
         et_hist_destroy(&self->queue_wait[f]);
         et_hist_destroy(&self->response[f]);
+        if (self->key_owner[f])
+            et_idmap_each(self->key_owner[f], s_destroy_keyrec, NULL);
         et_idmap_destroy(&self->key_owner[f]);
     }
     et_starting_destroy(&self->starting);
     et_pool_destroy(&self->pool);
     free(self);
     *self_p = NULL;
+    et_job_pool_trim();
 }
 
 /* ---- producers ------------------------------------------------------------
@@ -761,7 +995,7 @@ et_engine_admit(et_engine_t *self, const et_event_t *event, zmq_msg_t *payload,
     job->enqueued_mono_ns = now;
     job->stage_entered_mono_ns = now;
     /* Cold: nothing is there to serve it yet (scale from zero). */
-    job->cold = et_pool_serving(self->pool, function) == 0;
+    job->cold = s_cold_flag(self, function);
     if (et_queue_push_tail(self->queues[function], job) != 0) {
         int err = errno;
         et_job_destroy(&job);
@@ -838,6 +1072,9 @@ et_engine_worker_ready(et_engine_t *self, const void *route, size_t route_len,
     self->members_gen++;
     worker->pid = ready->pid;
     worker->last_seen_mono_ns = now;
+    /* The pending start, if any, is done: the next arrival that finds no
+     * instance serving asks for another. */
+    self->start_pending[function] = 0;
     s_dispatch(self, (uint32_t)function, now);
     return 0;
 }
@@ -867,8 +1104,7 @@ s_stale_result(et_engine_t *self, et_worker_rec_t **worker_p,
     worker->abandoned--;
     uint32_t function = worker->function;
     et_pool_give_back(self->pool, worker, now);
-    if (worker->leaving && worker->busy == 0)
-        et_pool_remove(self->pool, worker_p, now);
+    s_forget_if_done(self, worker_p, now);
     s_dispatch(self, function, now);
 }
 
@@ -892,10 +1128,10 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     job->worker = NULL;
     uint32_t function = worker->function;
     et_pool_give_back(self->pool, worker, now);
+    s_key_job_done(self, job, worker, now);
     /* Settled before anything below dispatches: a send that fails there
      * may forget workers, and this one must not be used after that. */
-    if (worker->leaving && worker->busy == 0)
-        et_pool_remove(self->pool, worker_p, now);
+    s_forget_if_done(self, worker_p, now);
 
     et_record_t *r = s_record(self, ET_RECORD_STAGE, job);
     r->queue_ns = (int64_t)(job->dispatched_mono_ns - job->enqueued_mono_ns);
@@ -907,6 +1143,7 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     r->service_ns = result->service_ns;
     r->outcome = result->outcome;
     r->score = result->score;
+    r->detail = result->detail;
     r->cold = job->cold;
     self->function_completed[function]++;
     self->attempts[function][failed ? ET_ENGINE_ATTEMPT_ERROR
@@ -919,6 +1156,9 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
     if (!failed && result->outcome != ET_OUTCOME_NONE) {
         job->outcome = result->outcome;
         job->score = result->score;
+        /* The shadow verdict goes with the verdict it shadows. */
+        job->has_shadow = result->detail.has_shadow;
+        job->shadow_outcome = result->detail.shadow_outcome;
     }
 
     if (!failed)
@@ -951,7 +1191,7 @@ s_result(et_engine_t *self, et_worker_rec_t **worker_p,
             job->enqueued_mono_ns = now;
             self->function_arrived[next]++;
             job->stage_entered_mono_ns = now;
-            job->cold = et_pool_serving(self->pool, next) == 0;
+            job->cold = s_cold_flag(self, next);
             self->counters.in_system_bytes -= zmq_msg_size(&job->payload);
             zmq_msg_move(&job->payload, output); /* releases the input */
             self->counters.in_system_bytes += zmq_msg_size(&job->payload);
@@ -1002,18 +1242,89 @@ et_engine_release(et_engine_t *self, uint64_t now)
     }
 }
 
-void
+/* Forget a leaving worker once nothing of it is left here: no slot busy
+ * and no key state to hand over (its BYE answered if it waited). */
+static void
+s_forget_if_done(et_engine_t *self, et_worker_rec_t **worker_p, uint64_t now)
+{
+    et_worker_rec_t *worker = *worker_p;
+    if (!worker->leaving || worker->busy > 0 ||
+        (self->handover && worker->keys_held > 0))
+        return;
+    if (worker->bye_owed)
+        self->io.send_bye(self->io.arg, worker);
+    et_pool_remove(self->pool, worker_p, now);
+}
+
+typedef struct {
+    et_engine_t *self;
+    et_worker_rec_t *worker;
+    uint64_t now;
+} s_leave_t;
+
+/* For a worker that said BYE: ask it for the state of each key it holds
+ * that has no event in flight there (the others, after their last
+ * result). */
+static void
+s_ask_leaving(uint64_t key, void *value, void *arg)
+{
+    s_keyrec_t *rec = value;
+    s_leave_t *l = arg;
+    if (rec->holder != l->worker->serial || rec->fetch_from != 0 ||
+        rec->in_flight > 0)
+        return;
+    (void)s_key_fetch(l->self, rec, key, l->worker, l->now);
+}
+
+int
 et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker, uint64_t now)
 {
     uint32_t function = worker->function;
     et_pool_set_leaving(self->pool, worker);
     self->members_gen++;
-    if (worker->busy == 0)
-        et_pool_remove(self->pool, &worker, now);
+    int owed = 0;
+    if (self->handover && worker->keys_held > 0 && self->key_owner[function]) {
+        s_leave_t l = {.self = self, .worker = worker, .now = now};
+        et_idmap_each(self->key_owner[function], s_ask_leaving, &l);
+        worker->bye_owed = 1;
+        owed = 1;
+    }
+    s_forget_if_done(self, &worker, now);
     s_flag_cold_if_unserved(self, function);
     /* Its keys have new owners now: what waited for it may go to them. */
     if (self->keyed[function])
         s_dispatch(self, function, now);
+    return owed;
+}
+
+int
+et_engine_state(et_engine_t *self, et_worker_rec_t *worker, uint64_t key,
+                const void *state, size_t size, uint64_t now)
+{
+    uint32_t function = worker->function;
+    s_keyrec_t *rec = self->handover ? s_keyrec(self, function, key, 0) : NULL;
+    if (!rec || rec->fetch_from != worker->serial || size > ET_STATE_MAX) {
+        errno = EPROTO;
+        return -1;
+    }
+    rec->fetch_from = 0;
+    unsigned char *copy = NULL;
+    if (size > 0 && (self->state_bytes + size > ET_ENGINE_STATE_BYTES_MAX ||
+                     (copy = malloc(size)) == NULL)) {
+        s_key_lost(self, rec, key, "no room to keep it");
+    } else {
+        s_key_state_drop(self, rec);
+        if (size > 0)
+            memcpy(copy, state, size);
+        rec->state = copy;
+        rec->size = size;
+        rec->has_state = 1;
+        self->state_bytes += size;
+        s_holder_set(self, rec, NULL);
+    }
+    s_forget_if_done(self, &worker, now);
+    s_dispatch(self, function, now);
+    return 0;
 }
 
 static void
@@ -1042,7 +1353,7 @@ static void
 s_expire_jobs(et_engine_t *self, uint64_t now)
 {
     s_collect_t c = {.now = now, .workflow = &self->workflow, .max = S_BATCH};
-    while (s_take_in_flight(self, &c) > 0) {
+    while (s_take_in_flight(self, &c, now) > 0) {
         for (size_t i = 0; i < c.count; i++) {
             et_job_t *job = c.jobs[i];
             job->worker->abandoned++;
@@ -1114,7 +1425,7 @@ et_engine_fail_remaining(et_engine_t *self, uint64_t now)
             s_fail(self, job, ET_REASON_SHUTTING_DOWN, 0);
     }
     s_collect_t c = {.max = S_BATCH};
-    while (s_take_in_flight(self, &c) > 0) {
+    while (s_take_in_flight(self, &c, now) > 0) {
         for (size_t i = 0; i < c.count; i++) {
             /* Still running there: its slot is held until it answers. */
             c.jobs[i]->worker->abandoned++;
@@ -1148,6 +1459,8 @@ et_engine_stats(et_engine_t *self, et_stats_t *stats, uint64_t now)
     stats->retries = self->counters.retries;
     stats->in_flight = et_idmap_size(self->in_flight);
     stats->stale_results = self->counters.stale_results;
+    stats->key_handovers = self->counters.key_handovers;
+    stats->key_state_lost = self->counters.key_state_lost;
     stats->n_functions = self->n_functions;
     for (uint32_t f = 0; f < self->n_functions; f++) {
         et_stats_function_t *sf = &stats->functions[f];

@@ -38,6 +38,19 @@ typedef struct {
      * job. */
     int (*send_tasks)(void *arg, const et_worker_rec_t *worker,
                       et_job_t *const *jobs, size_t count);
+    /* Key state handover (optional, all three or none; NULL: a key that
+     * moves starts afresh at its new owner). send_state_get: STATE_GET
+     * 'key' to 'worker'. send_state_put: STATE_PUT 'key' with 'size'
+     * bytes of state (0: the worker forgets what it keeps of the key) to
+     * 'worker'. Both return 0, or -1 with errno having sent nothing (the
+     * engine tries again at a later pass). send_bye: answer the BYE of
+     * 'worker', which waited for its keys' states (et_engine_worker_bye
+     * returned 1); just before the engine forgets it. */
+    int (*send_state_get)(void *arg, const et_worker_rec_t *worker,
+                          uint64_t key);
+    int (*send_state_put)(void *arg, const et_worker_rec_t *worker,
+                          uint64_t key, const void *state, size_t size);
+    void (*send_bye)(void *arg, const et_worker_rec_t *worker);
     /* Room for one lifecycle record: zeroed, with t_ns (CLOCK_REALTIME)
      * already set. The engine fills every other field before its next call
      * into the I/O layer. Never NULL (the I/O layer flushes or drops a full
@@ -61,7 +74,18 @@ typedef struct {
      * (broker/affinity.h) over the function's serving instances; when that
      * owner has no free slot the event waits while the events of other
      * keys behind it go on (a scan of at most ET_ENGINE_KEY_SCAN_MAX
-     * queued jobs). Events without a key go to any free slot. */
+     * queued jobs). Events without a key go to any free slot.
+     *
+     * Key state handover (with io.send_state_*): when a key's owner
+     * changes (an instance joins, leaves or is lost), its next event waits
+     * (other keys go on) until the instance that holds the key's state
+     * has no event of it in flight; the engine then asks it for the state
+     * (STATE_GET), keeps the answer (et_engine_state) and gives it to the
+     * new owner (STATE_PUT) just before that event's TASK. An instance
+     * that says BYE hands over every key it holds before its BYE is
+     * answered. A holder that is lost, or does not answer within
+     * worker_timeout, loses the key's state: the new owner is told to
+     * start the key afresh and key_state_lost counts it. */
     /* Most tasks in one message to a worker (with io.send_tasks): a
      * dispatch gives the worker that the least recently used free slot
      * belongs to as many of the queued jobs as it has free slots, up to
@@ -91,10 +115,19 @@ typedef struct {
      * cost of waiting for owners). key_waits: scans that passed over a job
      * whose owner had no free slot. */
     uint64_t key_moved, key_scanned, key_dispatches, key_waits;
+    /* Key state handover: states taken from an old owner and given to a
+     * new one (key_handovers; empty states are not counted), states lost
+     * (their holder was lost or did not answer, or the broker had no
+     * room for them: the new owner started the key afresh), and scans
+     * that passed over a job waiting for its key's state. */
+    uint64_t key_handovers, key_state_lost, key_state_waits;
 } et_engine_counters_t;
 
 /* Keys whose last owner the engine remembers, per keyed function. */
 #define ET_ENGINE_KEYS_TRACKED 65536
+/* Most bytes of key state the engine keeps between two owners, over all
+ * keys: beyond it a state is dropped (key_state_lost). */
+#define ET_ENGINE_STATE_BYTES_MAX (64u << 20)
 /* Most queued jobs one keyed dispatch looks at: jobs further back wait
  * for a later pass even when their owner is free. */
 #define ET_ENGINE_KEY_SCAN_MAX 256
@@ -209,9 +242,20 @@ void et_engine_result_unknown(et_engine_t *self, const et_result_t *result);
 /* 'worker' said BYE at 'now_mono_ns': it takes no new work and is
  * forgotten once its last result is in (at once when idle). When it was
  * the last instance of its function, what waits in the queue is flagged
- * cold. Do not use 'worker' afterwards. */
-void et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker,
-                          uint64_t now_mono_ns);
+ * cold. Returns 0 when the caller answers the BYE now, 1 when the worker
+ * holds key states to hand over first (the engine asks for them, and
+ * calls io.send_bye once they are in). Do not use 'worker' afterwards. */
+int et_engine_worker_bye(et_engine_t *self, et_worker_rec_t *worker,
+                         uint64_t now_mono_ns);
+
+/* STATE from 'worker': the state of 'key' ('size' bytes, at most
+ * ET_STATE_MAX, opaque) that the engine asked it for. The engine keeps a
+ * copy for the key's next owner. Returns 0, or -1 with errno EPROTO when
+ * the engine asked 'worker' for no such state (the caller counts a bad
+ * message). 'worker' may be forgotten by the call (it was leaving and
+ * this was the last key it held). */
+int et_engine_state(et_engine_t *self, et_worker_rec_t *worker, uint64_t key,
+                    const void *state, size_t size, uint64_t now_mono_ns);
 
 /* Timeouts at 'now_mono_ns': a worker silent for worker_timeout is lost
  * (its in-flight jobs get another attempt, reason worker_lost); a job

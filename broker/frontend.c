@@ -1,4 +1,4 @@
-/* The broker's frontend: what producers send (EVENT, SHED, HELLO, DONE,
+/* The broker's frontend: what producers send (EVENT(S), SHED, HELLO, DONE,
  * TIME_REQ, CLOCK) and what it answers them (REJECT, DONE_ACK, TIME_REP),
  * and the collector's acknowledgements (COLLECTED, handled in records.c).
  * Admission itself is the engine's; this file validates and replies. */
@@ -42,6 +42,8 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
                             count);
         return;
     }
+    self->event_messages++;
+    self->events_taken++;
     et_reason_t reason =
         et_engine_admit(self->engine, &event, &frames[3], et_clock_mono_ns());
     if (reason == ET_REASON_NONE)
@@ -49,6 +51,45 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
     if (reason == ET_REASON_BAD_PAYLOAD)
         self->bad_messages++;
     s_send_reject(self, &frames[0], &event, reason);
+}
+
+/* Several events in one message: [route, header, body, payload x N]. The
+ * batch is checked whole before any event is admitted (its frame count
+ * against its body, the batch's payload bytes), so a malformed batch is
+ * one bad message and none of its events enters; each event is then
+ * admitted, or refused with its own REJECT, exactly as an EVENT. */
+static void
+s_on_events(et_broker_t *self, zmq_msg_t *frames, int count)
+{
+    size_t n = 0;
+    uint64_t bytes = 0;
+    int ok = count >= 4 &&
+             et_codec_decode_events(zmq_msg_data(&frames[2]),
+                                    zmq_msg_size(&frames[2]), self->events,
+                                    ET_BATCH_MAX, &n) == 0 &&
+             (size_t)count == 3 + n;
+    for (size_t i = 0; ok && i < n; i++)
+        bytes += zmq_msg_size(&frames[3 + i]);
+    if (!ok || !et_codec_batch_fits(n, bytes)) {
+        self->bad_messages++;
+        ET_LOG_WARN_LIMITED("bad EVENTS from a producer (%d frames, %zu "
+                            "events): dropped",
+                            count, n);
+        return;
+    }
+    self->event_messages++;
+    self->events_taken += n;
+    uint64_t now = et_clock_mono_ns();
+    for (size_t i = 0; i < n; i++) {
+        const et_event_t *event = &self->events[i];
+        et_reason_t reason =
+            et_engine_admit(self->engine, event, &frames[3 + i], now);
+        if (reason == ET_REASON_NONE)
+            continue;
+        if (reason == ET_REASON_BAD_PAYLOAD)
+            self->bad_messages++;
+        s_send_reject(self, &frames[0], event, reason);
+    }
 }
 
 /* Events a producer refused itself under a pause: recorded as if refused
@@ -131,6 +172,9 @@ et_broker_on_frontend(et_broker_t *self, zmq_msg_t *frames, int count)
     switch (type) {
     case ET_MSG_EVENT:
         s_on_event(self, frames, count);
+        return;
+    case ET_MSG_EVENTS:
+        s_on_events(self, frames, count);
         return;
     case ET_MSG_SHED:
         rc = s_on_shed(self, frames, count);

@@ -194,8 +194,16 @@ et_broker_metrics_render(et_prom_t *prom, et_engine_t *engine,
           c.key_dispatches);
     s_one(prom, "eventide_key_moves_total", ET_PROM_COUNTER,
           "Keyed events sent to another instance than the one that served "
-          "their key last (its state is rebuilt there).",
+          "their key last (its state handed over first).",
           c.key_moved);
+    s_one(prom, "eventide_key_handovers_total", ET_PROM_COUNTER,
+          "Key states taken from a key's old instance and given to its new "
+          "one.",
+          c.key_handovers);
+    s_one(prom, "eventide_key_state_lost_total", ET_PROM_COUNTER,
+          "Key states lost in a move (their instance was lost or did not "
+          "answer): the new instance started the key afresh.",
+          c.key_state_lost);
     s_one(prom, "eventide_key_scanned_total", ET_PROM_COUNTER,
           "Queued events keyed dispatch looked at (per keyed dispatch: "
           "its cost).",

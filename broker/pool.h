@@ -34,6 +34,11 @@ struct et_worker_rec_t {
     uint64_t serial;      /* its registration, from 1: a new process is a
                              new owner even under an old name */
     uint64_t last_seen_mono_ns;
+    /* Key state handover (broker/engine.h): keys whose state this
+     * instance holds, and whether its BYE waits for an answer until it
+     * has handed them all over. */
+    uint32_t keys_held;
+    int bye_owed;
 };
 typedef struct et_worker_rec_t et_worker_rec_t;
 

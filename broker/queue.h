@@ -6,6 +6,8 @@
 #ifndef ET_QUEUE_H
 #define ET_QUEUE_H
 
+#include "common/codec.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
@@ -28,18 +30,33 @@ typedef struct et_job_t {
     uint64_t dispatched_mono_ns;
     uint64_t stage_entered_mono_ns; /* first enqueue in its stage: a retry
                                        keeps it */
-    uint8_t cold;                   /* waited for an instance to start */
+    uint8_t cold; /* ET_COLD_*: waited for an instance to start */
     int32_t outcome;                /* last outcome a stage reported, or NONE */
     double score;                   /* and its score */
-    et_worker_rec_t *worker;        /* while dispatched */
+    uint8_t has_shadow;             /* and that stage's shadow verdict */
+    int32_t shadow_outcome;
+    et_worker_rec_t *worker; /* while dispatched */
     zmq_msg_t payload;
+    struct et_job_t *next_free; /* on the free list (queue.c) */
 } et_job_t;
 
-/* New job with an empty payload. Returns NULL with errno ENOMEM. */
+/* New job with an empty payload, every other field zero (outcome NONE).
+ * Returns NULL with errno ENOMEM. Reuses a job destroyed before on the
+ * same thread when there is one: no malloc per event in steady state. */
 et_job_t *et_job_new(void);
 
-/* Close the payload, free the job, set *job_p to NULL. NULL-safe. */
+/* Close the payload, set *job_p to NULL, and keep the job for reuse by
+ * this thread's et_job_new (up to ET_JOB_FREE_MAX of them; beyond, it is
+ * freed). NULL-safe. */
 void et_job_destroy(et_job_t **job_p);
+
+/* Free every job this thread keeps for reuse (the engine's destructor
+ * calls it, so none outlives the broker's thread). */
+void et_job_pool_trim(void);
+
+/* Jobs kept for reuse per thread: about the in-system bound of a busy
+ * broker (each job is under 200 bytes). */
+#define ET_JOB_FREE_MAX 16384
 
 typedef struct et_queue_t et_queue_t;
 
@@ -65,9 +82,11 @@ int et_queue_push_head(et_queue_t *self, et_job_t *job);
 int et_queue_push_admitted(et_queue_t *self, et_job_t *job);
 
 /* Mark every queued job cold: its function has no instance left that
- * will take it, so it waits for a cold start. Returns how many were
+ * will take it, so it waits for a cold start. The first job not yet cold
+ * gets 'first' (ET_COLD_START when no start is pending for the function,
+ * else ET_COLD_WAIT), the others ET_COLD_WAIT. Returns how many were
  * newly marked. */
-size_t et_queue_mark_cold(et_queue_t *self);
+size_t et_queue_mark_cold(et_queue_t *self, uint8_t first);
 
 /* The head job, left in the queue, or NULL when empty. */
 et_job_t *et_queue_peek(const et_queue_t *self);

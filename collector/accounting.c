@@ -103,6 +103,9 @@ et_accounting_arrival(et_accounting_t *self, const et_record_t *r)
                          s_in_flight(s_epoch(self), entry + 1)))
             return -1;
     } else {
+        int fresh = et_accounting_final(self, r->event_id);
+        if (fresh <= 0)
+            return fresh < 0 ? -1 : 1;
         self->rejected++;
     }
     return 0;

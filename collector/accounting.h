@@ -20,7 +20,11 @@ et_accounting_t *et_accounting_new(void);
 /* Destroy *self_p and set it to NULL. NULL-safe. */
 void et_accounting_destroy(et_accounting_t **self_p);
 
-/* An ACCEPTED or REJECTED record. 0, or -1 with errno ENOMEM. */
+/* An ACCEPTED or REJECTED record. A rejection is its event's final
+ * record, so its id joins the finished set: the set's runs of ids stay
+ * unbroken under overload, and a second rejection of one id counts as a
+ * duplicate. 0, 1 for such a duplicate (nothing counted), or -1 with
+ * errno ENOMEM. */
 int et_accounting_arrival(et_accounting_t *self, const et_record_t *record);
 
 /* A STAGE record within the kept stages: checks that the event's stages

@@ -23,6 +23,10 @@ struct et_accuracy_tally_t {
     et_accuracy_kind_t kind;
     int source_set;
     uint64_t tp, fp, tn, fn, unscored;
+    /* The shadow verdicts' matrix, over the same events (has_shadow: any
+     * event came with one). */
+    int has_shadow;
+    uint64_t shadow_tp, shadow_fp, shadow_tn, shadow_fn, shadow_unscored;
     uint8_t window_seen[ET_AGG_WINDOWS_MAX + 1];
     uint8_t window_detected[ET_AGG_WINDOWS_MAX + 1];
     uint64_t false_alarms, alerts, events_in_windows;
@@ -119,6 +123,23 @@ s_false_alarm_weight(const et_accuracy_tally_t *self, uint64_t row)
                                       found ? self->window_last[prev] : 0, row);
 }
 
+/* The shadow's matrix counts every event the main one sees, so the two
+ * compare over the same events: one without a shadow verdict is
+ * unscored there. */
+static void
+s_shadow_verdict(et_accuracy_tally_t *self, const et_record_t *r)
+{
+    const et_detail_t *d = &r->detail;
+    if (d->has_shadow)
+        self->has_shadow = 1;
+    if (!d->has_shadow || d->shadow_outcome < 0)
+        self->shadow_unscored++;
+    else if (r->label == 1)
+        d->shadow_outcome >= 1 ? self->shadow_tp++ : self->shadow_fn++;
+    else
+        d->shadow_outcome >= 1 ? self->shadow_fp++ : self->shadow_tn++;
+}
+
 void
 et_accuracy_tally_verdict(et_accuracy_tally_t *self, const et_record_t *r)
 {
@@ -132,6 +153,7 @@ et_accuracy_tally_verdict(et_accuracy_tally_t *self, const et_record_t *r)
             positive ? self->tp++ : self->fn++;
         else
             positive ? self->fp++ : self->tn++;
+        s_shadow_verdict(self, r);
     } else if (self->kind == ET_ACCURACY_WINDOWS) {
         if (r->label < 0 || r->outcome < 0)
             return;
@@ -159,6 +181,16 @@ s_ratio(uint64_t num, uint64_t den)
     return den > 0 ? (double)num / (double)den : 0.0;
 }
 
+static void
+s_f1(uint64_t tp, uint64_t fp, uint64_t fn, double *precision, double *recall,
+     double *f1)
+{
+    *precision = s_ratio(tp, tp + fp);
+    *recall = s_ratio(tp, tp + fn);
+    double sum = *precision + *recall;
+    *f1 = sum > 0 ? 2 * *precision * *recall / sum : 0.0;
+}
+
 void
 et_accuracy_tally_fill(const et_accuracy_tally_t *self, et_accuracy_t *a)
 {
@@ -170,10 +202,15 @@ et_accuracy_tally_fill(const et_accuracy_tally_t *self, et_accuracy_t *a)
         a->tn = self->tn;
         a->fn = self->fn;
         a->unscored = self->unscored;
-        a->precision = s_ratio(self->tp, self->tp + self->fp);
-        a->recall = s_ratio(self->tp, self->tp + self->fn);
-        double sum = a->precision + a->recall;
-        a->f1 = sum > 0 ? 2 * a->precision * a->recall / sum : 0.0;
+        s_f1(self->tp, self->fp, self->fn, &a->precision, &a->recall, &a->f1);
+        a->has_shadow = self->has_shadow;
+        a->shadow_tp = self->shadow_tp;
+        a->shadow_fp = self->shadow_fp;
+        a->shadow_tn = self->shadow_tn;
+        a->shadow_fn = self->shadow_fn;
+        a->shadow_unscored = self->shadow_unscored;
+        s_f1(self->shadow_tp, self->shadow_fp, self->shadow_fn,
+             &a->shadow_precision, &a->shadow_recall, &a->shadow_f1);
     } else if (a->kind == ET_ACCURACY_WINDOWS) {
         for (size_t k = 1; k <= ET_AGG_WINDOWS_MAX; k++) {
             a->windows += self->window_seen[k];
@@ -205,8 +242,8 @@ et_accuracy_tally_fill(const et_accuracy_tally_t *self, et_accuracy_t *a)
 
 /* ---- checkpoint ---------------------------------------------------------- */
 
-#define S_CKPT_VERSION 1u
-#define S_CKPT_FIELDS 18
+#define S_CKPT_VERSION 2u
+#define S_CKPT_FIELDS 24
 
 int
 et_accuracy_tally_save(const et_accuracy_tally_t *self, msgpack_packer *pk)
@@ -228,6 +265,12 @@ et_accuracy_tally_save(const et_accuracy_tally_t *self, msgpack_packer *pk)
     rc |= et_ckpt_pack_bin(pk, self->window_alert, sizeof self->window_alert);
     rc |= et_ckpt_pack_bin(pk, self->seen, self->n_seen * sizeof *self->seen);
     rc |= et_ckpt_pack_f64(pk, self->false_alarm_weight);
+    rc |= et_ckpt_pack_u64(pk, (uint64_t)self->has_shadow);
+    const uint64_t shadow[] = {self->shadow_tp, self->shadow_fp,
+                               self->shadow_tn, self->shadow_fn,
+                               self->shadow_unscored};
+    for (size_t i = 0; i < sizeof shadow / sizeof shadow[0]; i++)
+        rc |= et_ckpt_pack_u64(pk, shadow[i]);
     return rc ? -1 : 0;
 }
 
@@ -251,6 +294,11 @@ et_accuracy_tally_load(et_accuracy_tally_t *self, const msgpack_object *obj)
     et_ckpt_bin(&in, self->window_alert, sizeof self->window_alert);
     const msgpack_object *seen = et_ckpt_obj(&in);
     self->false_alarm_weight = et_ckpt_f64(&in);
+    self->has_shadow = (int)et_ckpt_u64(&in, 1);
+    uint64_t *shadow[] = {&self->shadow_tp, &self->shadow_fp, &self->shadow_tn,
+                          &self->shadow_fn, &self->shadow_unscored};
+    for (size_t i = 0; i < sizeof shadow / sizeof shadow[0]; i++)
+        *shadow[i] = et_ckpt_u64(&in, UINT64_MAX);
     if (et_ckpt_done(&in) != 0)
         return -1;
     if (seen->type != MSGPACK_OBJECT_BIN ||

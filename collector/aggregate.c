@@ -12,6 +12,7 @@
 #include "collector/cost.h"
 #include "collector/producers.h"
 #include "collector/results.h"
+#include "collector/slowdown.h"
 #include "collector/stages.h"
 #include "collector/timeseries.h"
 #include "collector/utilization.h"
@@ -36,9 +37,11 @@ struct et_aggregate_t {
     et_workers_t *workers;
     et_utilization_t *utilization;
     et_timeseries_t *timeseries;
+    et_slowdown_t *slowdown;
     et_clocks_t *clocks;
     et_accuracy_tally_t *accuracy;
     et_cost_model_t cost_model;
+    et_cost_memory_t cost_memory;
     et_cost_meter_t cost_meter;
     et_window_t window;
     et_slices_t latency_slices; /* ms of completed events, by intended */
@@ -48,6 +51,7 @@ struct et_aggregate_t {
      * grow, and STATS may arrive out of order with the PUB's). */
     int have_broker;
     uint64_t broker_stale, broker_dropped, broker_bad;
+    uint64_t broker_handovers, broker_state_lost;
     et_agg_delivery_t delivery;
     et_agg_end_t end;
     int64_t finished_real_ns;
@@ -98,6 +102,17 @@ et_aggregate_new(const et_aggregate_config_t *config)
     et_clean_text(self->workflow, sizeof self->workflow, config->workflow);
     self->fallback_started_ns = config->started_real_ns;
     self->cost_model = cost;
+    for (size_t i = 0; config->stage_memory_mb && i < config->n_stage_names &&
+                       i < ET_AGG_STAGES_MAX;
+         i++) {
+        et_cost_memory_t *m = &self->cost_memory;
+        et_clean_text(m->names[m->n], sizeof m->names[m->n],
+                      config->stage_names[i]);
+        m->memory_mb[m->n++] =
+            config->stage_memory_mb[i] <= ET_COST_MEMORY_MB_MAX
+                ? config->stage_memory_mb[i]
+                : 0;
+    }
     self->producers = et_producers_new(config->expect_producers);
     self->accounting = et_accounting_new();
     self->stages =
@@ -106,12 +121,13 @@ et_aggregate_new(const et_aggregate_config_t *config)
     self->workers = et_workers_new();
     self->utilization = et_utilization_new();
     self->timeseries = et_timeseries_new();
+    self->slowdown = et_slowdown_new();
     self->clocks = et_clocks_new();
     self->accuracy = et_accuracy_tally_new();
     self->results = et_results_store_new();
     if (!self->producers || !self->accounting || !self->stages ||
         !self->workers || !self->utilization || !self->timeseries ||
-        !self->clocks || !self->accuracy || !self->results) {
+        !self->slowdown || !self->clocks || !self->accuracy || !self->results) {
         et_aggregate_destroy(&self);
         errno = ENOMEM;
         return NULL;
@@ -128,6 +144,7 @@ et_aggregate_destroy(et_aggregate_t **self_p)
     et_results_store_destroy(&self->results);
     et_accuracy_tally_destroy(&self->accuracy);
     et_clocks_destroy(&self->clocks);
+    et_slowdown_destroy(&self->slowdown);
     et_timeseries_destroy(&self->timeseries);
     et_utilization_destroy(&self->utilization);
     et_workers_destroy(&self->workers);
@@ -144,8 +161,9 @@ static int
 s_add_arrival(et_aggregate_t *self, const et_record_t *r)
 {
     int accepted = r->kind == ET_RECORD_ACCEPTED;
-    if (et_accounting_arrival(self->accounting, r) != 0)
-        return -1;
+    int rc = et_accounting_arrival(self->accounting, r);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0; /* a duplicate rejection: counted there */
     if (accepted)
         et_accuracy_tally_accepted(self->accuracy, r->label, r->event_id);
     if (s_take(self, et_producers_arrival(self->producers, r->producer_id)))
@@ -166,7 +184,12 @@ s_add_stage(et_aggregate_t *self, const et_record_t *r)
         return s_take(self, rc);
     et_cost_meter_add(&self->cost_meter, r->service_ns,
                       et_reason_failed_attempt(r->reason));
-    return et_accounting_stage(self->accounting, r);
+    /* The accounting first: a slowdown without memory must not cost the
+     * event its place in the totals. */
+    rc = et_accounting_stage(self->accounting, r);
+    if (et_slowdown_add(self->slowdown, r) != 0)
+        rc = -1;
+    return rc;
 }
 
 static int
@@ -289,11 +312,23 @@ et_aggregate_add_usage(et_aggregate_t *self, const et_usage_t *m)
     return s_take(self, et_workers_add_usage(self->workers, m));
 }
 
+/* An instance's memory: its stage's memory_mb, else the cost model's. */
+static uint32_t
+s_memory_mb(const et_aggregate_t *self, const char *function)
+{
+    const et_cost_memory_t *m = &self->cost_memory;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->memory_mb[i] > 0 && strcmp(m->names[i], function) == 0)
+            return m->memory_mb[i];
+    return self->cost_model.memory_mb;
+}
+
 int
 et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
 {
     char names[ET_STATS_FUNCTIONS_MAX][ET_NAME_MAX];
-    uint64_t depth = 0, instances = 0, busy = 0;
+    uint32_t per_function[ET_STATS_FUNCTIONS_MAX];
+    uint64_t depth = 0, instances = 0, busy = 0, memory_mb = 0;
     int no_memory = 0; /* the rest of the message still counts */
     uint32_t n = m->n_functions;
     if (n > ET_STATS_FUNCTIONS_MAX)
@@ -310,7 +345,9 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
             self->bad_records += (uint64_t)rc;
         depth += sf->queue_depth;
         instances += sf->instances;
+        per_function[i] = sf->instances;
         busy += sf->slots_busy;
+        memory_mb += (uint64_t)sf->instances * s_memory_mb(self, names[i]);
     }
     self->have_broker = 1;
     if (m->stale_results > self->broker_stale)
@@ -319,10 +356,18 @@ et_aggregate_add_stats(et_aggregate_t *self, const et_stats_t *m)
         self->broker_dropped = m->records_dropped;
     if (m->bad_messages > self->broker_bad)
         self->broker_bad = m->bad_messages;
+    if (m->key_handovers > self->broker_handovers)
+        self->broker_handovers = m->key_handovers;
+    if (m->key_state_lost > self->broker_state_lost)
+        self->broker_state_lost = m->key_state_lost;
     et_stages_name_from_stats(self->stages, (const char(*)[ET_NAME_MAX])names,
                               n);
-    int rc =
-        et_timeseries_stats(self->timeseries, m->t_ns, depth, instances, busy);
+    int rc = et_timeseries_stats(self->timeseries, m->t_ns, depth, instances,
+                                 busy, memory_mb);
+    if (et_timeseries_instances(self->timeseries, m->t_ns,
+                                (const char(*)[ET_NAME_MAX])names, per_function,
+                                n) != 0)
+        rc = -1;
     if (no_memory) {
         errno = ENOMEM;
         return -1;
@@ -451,31 +496,35 @@ et_aggregate_end_name(et_agg_end_t end)
 const et_results_t *
 et_aggregate_results(et_aggregate_t *self)
 {
-    et_results_parts_t parts = {.run_id = self->run_id,
-                                .workflow = self->workflow,
-                                .fallback_started_ns =
-                                    self->fallback_started_ns,
-                                .finished_real_ns = self->finished_real_ns,
-                                .end = self->end,
-                                .bad_messages = self->bad_messages,
-                                .bad_records = self->bad_records,
-                                .producers = self->producers,
-                                .accounting = self->accounting,
-                                .stages = self->stages,
-                                .workers = self->workers,
-                                .utilization = self->utilization,
-                                .have_broker = self->have_broker,
-                                .broker_stale_results = self->broker_stale,
-                                .broker_records_dropped = self->broker_dropped,
-                                .broker_bad_messages = self->broker_bad,
-                                .delivery = &self->delivery,
-                                .timeseries = self->timeseries,
-                                .clocks = self->clocks,
-                                .accuracy = self->accuracy,
-                                .cost_model = &self->cost_model,
-                                .cost_meter = &self->cost_meter,
-                                .window = &self->window,
-                                .latency_slices = &self->latency_slices};
+    et_results_parts_t parts = {
+        .run_id = self->run_id,
+        .workflow = self->workflow,
+        .fallback_started_ns = self->fallback_started_ns,
+        .finished_real_ns = self->finished_real_ns,
+        .end = self->end,
+        .bad_messages = self->bad_messages,
+        .bad_records = self->bad_records,
+        .producers = self->producers,
+        .accounting = self->accounting,
+        .stages = self->stages,
+        .workers = self->workers,
+        .utilization = self->utilization,
+        .have_broker = self->have_broker,
+        .broker_stale_results = self->broker_stale,
+        .broker_records_dropped = self->broker_dropped,
+        .broker_bad_messages = self->broker_bad,
+        .broker_key_handovers = self->broker_handovers,
+        .broker_key_state_lost = self->broker_state_lost,
+        .delivery = &self->delivery,
+        .timeseries = self->timeseries,
+        .slowdown = self->slowdown,
+        .clocks = self->clocks,
+        .accuracy = self->accuracy,
+        .cost_model = &self->cost_model,
+        .cost_memory = &self->cost_memory,
+        .cost_meter = &self->cost_meter,
+        .window = &self->window,
+        .latency_slices = &self->latency_slices};
     return et_results_project(self->results, &parts);
 }
 
@@ -491,8 +540,9 @@ et_aggregate_live(const et_aggregate_t *self, et_agg_live_t *out)
 
 /* ---- checkpoint ---------------------------------------------------------- */
 
-#define S_CKPT_VERSION 1u
-#define S_CKPT_FIELDS 25
+/* 3: the key handover counters (2: slowdown) */
+#define S_CKPT_VERSION 3u
+#define S_CKPT_FIELDS 28
 
 int
 et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk)
@@ -507,6 +557,8 @@ et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk)
     rc |= et_ckpt_pack_u64(pk, self->broker_stale);
     rc |= et_ckpt_pack_u64(pk, self->broker_dropped);
     rc |= et_ckpt_pack_u64(pk, self->broker_bad);
+    rc |= et_ckpt_pack_u64(pk, self->broker_handovers);
+    rc |= et_ckpt_pack_u64(pk, self->broker_state_lost);
     rc |= et_ckpt_pack_u64(pk, self->cost_meter.invocations);
     rc |= et_ckpt_pack_u64(pk, self->cost_meter.billed_ms);
     rc |= et_ckpt_pack_u64(pk, self->cost_meter.failed_invocations);
@@ -520,7 +572,8 @@ et_aggregate_save(const et_aggregate_t *self, msgpack_packer *pk)
         et_utilization_save(self->utilization, pk) != 0 ||
         et_timeseries_save(self->timeseries, pk) != 0 ||
         et_clocks_save(self->clocks, pk) != 0 ||
-        et_accuracy_tally_save(self->accuracy, pk) != 0)
+        et_accuracy_tally_save(self->accuracy, pk) != 0 ||
+        et_slowdown_save(self->slowdown, pk) != 0)
         return -1;
     /* Room for a part to come, so that adding one is a version change
      * of the aggregate only. */
@@ -543,12 +596,14 @@ et_aggregate_load(et_aggregate_t *self, const msgpack_object *obj)
     self->broker_stale = et_ckpt_u64(&in, UINT64_MAX);
     self->broker_dropped = et_ckpt_u64(&in, UINT64_MAX);
     self->broker_bad = et_ckpt_u64(&in, UINT64_MAX);
+    self->broker_handovers = et_ckpt_u64(&in, UINT64_MAX);
+    self->broker_state_lost = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.invocations = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.billed_ms = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.failed_invocations = et_ckpt_u64(&in, UINT64_MAX);
     self->cost_meter.failed_billed_ms = et_ckpt_u64(&in, UINT64_MAX);
-    const msgpack_object *part[10];
-    for (size_t i = 0; i < 10; i++)
+    const msgpack_object *part[11];
+    for (size_t i = 0; i < 11; i++)
         part[i] = et_ckpt_obj(&in);
     (void)et_ckpt_obj(&in);
     if (et_ckpt_done(&in) != 0)
@@ -566,7 +621,8 @@ et_aggregate_load(et_aggregate_t *self, const msgpack_object *obj)
         et_utilization_load(self->utilization, part[6]) != 0 ||
         et_timeseries_load(self->timeseries, part[7]) != 0 ||
         et_clocks_load(self->clocks, part[8]) != 0 ||
-        et_accuracy_tally_load(self->accuracy, part[9]) != 0)
+        et_accuracy_tally_load(self->accuracy, part[9]) != 0 ||
+        et_slowdown_load(self->slowdown, part[10]) != 0)
         return -1;
     return 0;
 }

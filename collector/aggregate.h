@@ -60,6 +60,12 @@ typedef struct {
     /* NAB score, standard profile (collector/nabscore.h): raw, and
      * normalised to 100 perfect, 0 for no detection at all */
     double nab_raw, nab_score;
+    /* classification: the shadow verdicts (common/codec.h, et_detail_t)
+     * over the same events, when any came with one (has_shadow); an
+     * event whose verdict came without one counts as unscored there. */
+    int has_shadow;
+    uint64_t shadow_tp, shadow_fp, shadow_tn, shadow_fn, shadow_unscored;
+    double shadow_precision, shadow_recall, shadow_f1;
 } et_accuracy_t;
 
 /* The cost model: AWS Lambda's on x86 (per GB-second of duration, billed
@@ -85,8 +91,12 @@ typedef struct {
 typedef struct {
     int present; /* the run had instances (some USAGE); else cost is null */
     et_cost_model_t model;
-    uint64_t requests;      /* dispatched attempts */
-    double instance_gb_s;   /* sum of instance lifetimes */
+    uint64_t requests;    /* dispatched attempts */
+    double instance_gb_s; /* sum of instance lifetimes x their memory */
+    /* Of instance_gb_s: serving (busy slot-time / slots) and idle (ready
+     * without work: the keep-alive's waste); the rest is starting. */
+    double busy_gb_s;
+    double idle_gb_s;
     double billed_gb_s;     /* sum of attempts' durations, ceil to 1 ms */
     double usd_instances;   /* instance_gb_s x price + requests x price */
     double usd_invocations; /* billed_gb_s x price + requests x price */
@@ -98,6 +108,15 @@ typedef struct {
     double usd_failed_attempts;
     double retry_share;
 } et_cost_t;
+
+/* Memory of each function's instances in MB, from the workflow's
+ * stages' memory_mb (a trace replay's app memory); functions not listed
+ * use the cost model's memory_mb. */
+typedef struct {
+    size_t n;
+    char names[ET_AGG_STAGES_MAX][ET_NAME_MAX];
+    uint32_t memory_mb[ET_AGG_STAGES_MAX];
+} et_cost_memory_t;
 
 typedef struct et_aggregate_t et_aggregate_t;
 
@@ -113,6 +132,9 @@ typedef struct {
      * broker's WORKFLOW message overrides them. */
     const char (*stage_names)[ET_NAME_MAX];
     size_t n_stage_names;
+    /* Each stage's memory_mb (0: the model's), parallel to stage_names;
+     * NULL: every function at the model's. */
+    const uint32_t *stage_memory_mb;
 } et_aggregate_config_t;
 
 typedef enum {
@@ -155,13 +177,42 @@ typedef struct {
     double mean, p50, p99;
 } et_spread_ms_t;
 
+/* Per-invocation slowdown (collector/slowdown.h): an invocation is a
+ * result that ends a stage, its slowdown the stage's residence over the
+ * service time of the attempt that gave the result. Every figure 0 when
+ * invocations is 0. */
+typedef struct {
+    uint64_t invocations; /* results with a slowdown */
+    uint64_t no_service;  /* results with a service time of 0: none */
+    uint64_t overflow;    /* above ET_SLOWDOWN_MAX, counted as that */
+    double min, p50, p90, p99, p999, max;
+} et_slowdown_result_t;
+
+/* The slowdown CDF on one log-spaced grid (x: slowdown), for the platform
+ * and the stages of the most invoked functions (top: stage indices). */
+#define ET_SLOWDOWN_CDF_PER_DECADE 20
+#define ET_SLOWDOWN_CDF_POINTS_MAX 256 /* 12 decades, both ends */
+#define ET_SLOWDOWN_CDF_TOP 4
+typedef struct {
+    size_t n_points;
+    double x[ET_SLOWDOWN_CDF_POINTS_MAX];
+    double all[ET_SLOWDOWN_CDF_POINTS_MAX];
+    size_t n_top;
+    size_t top[ET_SLOWDOWN_CDF_TOP];
+    double top_cdf[ET_SLOWDOWN_CDF_TOP][ET_SLOWDOWN_CDF_POINTS_MAX];
+} et_slowdown_cdf_t;
+
 typedef struct {
     char function[ET_NAME_MAX]; /* from STATS, else "stage<k>" */
     uint64_t completed;         /* STAGE records */
     uint64_t failed;            /* FAILED records at this stage */
     uint64_t retries;           /* RETRY records at this stage */
     uint64_t cold_starts;       /* instances of the function that started */
-    uint64_t cold_events;       /* STAGE records with cold = 1 */
+    uint64_t cold_events;       /* STAGE records with cold != 0 */
+    /* Of those, the cold starts (ET_COLD_START: a start was needed for
+     * that event) and the events that waited behind one (ET_COLD_WAIT). */
+    uint64_t cold_invocations;
+    uint64_t cold_waits;
     et_spread_ms_t queue_ms;
     et_spread_ms_t service_ms;
     /* queue_ms split: events that waited for an instance to start (cold)
@@ -176,6 +227,11 @@ typedef struct {
     /* First enqueue in the stage to the result that ends it, failed
      * attempts and their retries included. */
     et_spread_ms_t residence_ms;
+    /* Parts of the service time the function measured itself (et_detail_t
+     * timings: the feature store's, the model's), over the attempts that
+     * reported each; timing_count[k] 0: none did. */
+    uint64_t timing_count[ET_TIMING_KINDS];
+    et_spread_ms_t timing_ms[ET_TIMING_KINDS];
     /* E[hold^2] (ms^2) over the same attempts as hold_ms, for the
      * second moment Pollaczek-Khinchine and Allen-Cunneen need. */
     double hold_m2_ms2;
@@ -185,6 +241,8 @@ typedef struct {
     et_ci95_t queue_ci95;
     et_ci95_t hold_ci95;
     et_ci95_t residence_ci95;
+    /* per invocation, residence over its own service time */
+    et_slowdown_result_t invocation_slowdown;
 } et_stage_result_t;
 
 typedef struct {
@@ -198,6 +256,14 @@ typedef struct {
      * bills; start-up and drain included. */
     double busy_lifetime_pct;
     double cpu_lifetime_pct;
+    /* Instance time summed over its instances (s): alive, serving (busy
+     * slot-time / slots), starting (spawn to READY, all of it when never
+     * READY) and idle (the rest: ready without work). */
+    double lifetime_s, busy_s, start_s, idle_s;
+    /* Priced (collector/cost.h): memory of one instance, GB-s of their
+     * lifetimes, of busy and of idle time, and gb_s at the model's price. */
+    uint32_t memory_mb;
+    double gb_s, busy_gb_s, idle_gb_s, usd;
     /* Over the load window W (clipped to the broker's STATS), from the
      * broker's slot-time integrals; has_window 0: unknown. Fractions. */
     int has_window;
@@ -220,8 +286,9 @@ typedef struct {
     uint64_t queue_depth; /* last STATS of the second, carried forward */
     uint64_t instances;
     uint64_t busy_slots;
-    int has_latency; /* p50_ms/p99_ms are meaningful */
-    double p50_ms;   /* of the events completed in this second */
+    uint64_t memory_mb; /* instances x their function's memory */
+    int has_latency;    /* p50_ms/p99_ms are meaningful */
+    double p50_ms;      /* of the events completed in this second */
     double p99_ms;
 } et_timeseries_row_t;
 
@@ -368,6 +435,8 @@ typedef struct {
     uint64_t broker_stale_results;
     uint64_t broker_records_dropped;
     uint64_t broker_bad_messages;
+    uint64_t broker_key_handovers;  /* key states handed over */
+    uint64_t broker_key_state_lost; /* key states lost in a move */
     /* collector's own health */
     et_agg_delivery_t delivery;
     uint64_t bad_messages;
@@ -384,6 +453,18 @@ typedef struct {
     et_agg_end_t end;
     size_t n_rows;
     const et_timeseries_row_t *rows;
+    /* Every invocation's slowdown, platform-wide, and its CDF. */
+    et_slowdown_result_t slowdown;
+    const et_slowdown_cdf_t *slowdown_cdf;
+    /* Instances per function per second, from the broker's STATS like
+     * rows[].instances (which is their sum): n_rows x
+     * n_instance_functions, row-major, functions in order of first
+     * sight, at most ET_AGG_FUNCTIONS_MAX (STATS of further ones count
+     * in instance_functions_dropped and only in the total). */
+    size_t n_instance_functions;
+    const char (*instance_functions)[ET_NAME_MAX];
+    const uint32_t *function_instances;
+    uint64_t instance_functions_dropped;
 } et_results_t;
 
 /* New aggregate. Returns NULL with errno EINVAL (missing names) or ENOMEM.

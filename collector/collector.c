@@ -175,14 +175,15 @@ et_collector_new(const et_collector_config_t *config)
                      strerror(errno));
         goto fail;
     }
-    et_aggregate_config_t ac = {.run_id = self->config.run_id,
-                                .workflow = self->config.workflow,
-                                .expect_producers =
-                                    self->config.expect_producers,
-                                .started_real_ns = started_ns,
-                                .cost = &self->config.cost,
-                                .stage_names = self->config.stages,
-                                .n_stage_names = self->config.n_stages};
+    et_aggregate_config_t ac = {
+        .run_id = self->config.run_id,
+        .workflow = self->config.workflow,
+        .expect_producers = self->config.expect_producers,
+        .started_real_ns = started_ns,
+        .cost = &self->config.cost,
+        .stage_names = self->config.stages,
+        .n_stage_names = self->config.n_stages,
+        .stage_memory_mb = self->config.stage_memory_mb};
     self->aggregate = et_aggregate_new(&ac);
     self->records = calloc(ET_COLLECTOR_BATCH_MAX, sizeof *self->records);
     if (!self->aggregate || !self->records) {

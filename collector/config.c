@@ -46,9 +46,11 @@ s_resolve_workflow(et_collector_config_t *c, const et_opts_t *spec)
         return et_opts_error(spec, "workflow", c->workflow_arg, why);
     snprintf(c->workflow, sizeof c->workflow, "%s", wf.name);
     c->n_stages = wf.n_stages;
-    for (uint32_t i = 0; i < wf.n_stages; i++)
+    for (uint32_t i = 0; i < wf.n_stages; i++) {
         snprintf(c->stages[i], sizeof c->stages[i], "%s",
                  wf.stages[i].function);
+        c->stage_memory_mb[i] = wf.stages[i].memory_mb;
+    }
     return ET_OPTS_RUN;
 }
 

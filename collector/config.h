@@ -36,6 +36,7 @@ typedef struct {
      * broker names them). The broker's WORKFLOW message overrides both. */
     char workflow[ET_NAME_MAX];
     char stages[ET_WORKFLOW_STAGES_MAX][ET_NAME_MAX];
+    uint32_t stage_memory_mb[ET_WORKFLOW_STAGES_MAX]; /* 0: --memory-mb */
     size_t n_stages;
     et_log_level_t log_level;
     int quiet;                /* no summary on stdout */

@@ -45,8 +45,30 @@ et_cost_model_valid(const et_cost_model_t *m)
 }
 
 void
+et_cost_functions(const et_cost_model_t *model, const et_cost_memory_t *memory,
+                  et_function_result_t *functions, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        et_function_result_t *f = &functions[i];
+        f->memory_mb = model->memory_mb;
+        for (size_t k = 0; memory && k < memory->n; k++)
+            if (memory->memory_mb[k] > 0 &&
+                strcmp(memory->names[k], f->name) == 0) {
+                f->memory_mb = memory->memory_mb[k];
+                break;
+            }
+        double gb = (double)f->memory_mb / 1024.0;
+        f->gb_s = f->lifetime_s * gb;
+        f->busy_gb_s = f->busy_s * gb;
+        f->idle_gb_s = f->idle_s * gb;
+        f->usd = f->gb_s * model->price_per_gb_s;
+    }
+}
+
+void
 et_cost_price(const et_cost_model_t *model, const et_cost_meter_t *meter,
-              size_t instances, double lifetime_s, et_cost_t *c)
+              size_t instances, const et_function_result_t *functions, size_t n,
+              et_cost_t *c)
 {
     memset(c, 0, sizeof *c);
     c->model = *model;
@@ -55,7 +77,11 @@ et_cost_price(const et_cost_model_t *model, const et_cost_meter_t *meter,
     c->present = 1;
     double gb = (double)c->model.memory_mb / 1024.0;
     c->requests = meter->invocations;
-    c->instance_gb_s = lifetime_s * gb;
+    for (size_t i = 0; i < n; i++) {
+        c->instance_gb_s += functions[i].gb_s;
+        c->busy_gb_s += functions[i].busy_gb_s;
+        c->idle_gb_s += functions[i].idle_gb_s;
+    }
     c->billed_gb_s = (double)meter->billed_ms / 1000.0 * gb;
     double requests_usd =
         (double)c->requests * c->model.price_per_million_requests / 1e6;

@@ -29,9 +29,20 @@ void et_cost_meter_add(et_cost_meter_t *meter, int64_t duration_ns, int failed);
  * prices >= 0. */
 int et_cost_model_valid(const et_cost_model_t *model);
 
+/* Price each function's instances from its lifetime split (lifetime_s,
+ * busy_s, idle_s, filled by the workers): memory_mb from 'memory' by
+ * name (0 or absent: the model's), gb_s, busy_gb_s, idle_gb_s (seconds x
+ * memory_mb / 1024) and usd (gb_s at the model's price). 'memory' may be
+ * NULL. */
+void et_cost_functions(const et_cost_model_t *model,
+                       const et_cost_memory_t *memory,
+                       et_function_result_t *functions, size_t n);
+
 /* The run's price on 'model' into *out: absent (present = 0) without any
- * instance, else from the meter and the instances' summed lifetimes. */
+ * instance, else from the meter and the priced functions' GB-s (their
+ * sums are instance_gb_s, busy_gb_s and idle_gb_s). */
 void et_cost_price(const et_cost_model_t *model, const et_cost_meter_t *meter,
-                   size_t instances, double lifetime_s, et_cost_t *out);
+                   size_t instances, const et_function_result_t *functions,
+                   size_t n, et_cost_t *out);
 
 #endif

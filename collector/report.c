@@ -144,7 +144,8 @@ s_hold_json(const et_stage_result_t *s)
 }
 
 /* A function's cold-start ratio and slowdown (a trace replay's per-function
- * figures): the share of its results that waited for a cold start, and its
+ * figures): the share of its results that were cold starts (a start was
+ * needed for them; events that only waited behind one are not), and its
  * residence's p50 and p99 over its service p50 (ratios of percentiles,
  * not percentiles of per-event ratios). 0 when there is nothing to divide
  * by; *known says whether the slowdown is. */
@@ -153,10 +154,71 @@ s_stage_ratios(const et_stage_result_t *s, double *cold_ratio, double *slow_p50,
                double *slow_p99, int *known)
 {
     *cold_ratio =
-        s->completed ? (double)s->cold_events / (double)s->completed : 0;
+        s->completed ? (double)s->cold_invocations / (double)s->completed : 0;
     *known = s->completed > 0 && s->service_ms.p50 > 0;
     *slow_p50 = *known ? s->residence_ms.p50 / s->service_ms.p50 : 0;
     *slow_p99 = *known ? s->residence_ms.p99 / s->service_ms.p50 : 0;
+}
+
+/* timings: {name: {count, mean, p50, p99}} of the kinds the stage's
+ * function measured ({} when none). */
+static json_t *
+s_timings_json(const et_stage_result_t *s)
+{
+    json_t *timings = json_object();
+    for (int k = 0; timings && k < ET_TIMING_KINDS; k++) {
+        if (s->timing_count[k] == 0)
+            continue;
+        json_t *item = s_spread_json(&s->timing_ms[k]);
+        if (!item ||
+            json_object_set_new(item, "count", s_uint(s->timing_count[k])) ||
+            json_object_set_new(timings, et_codec_timing_name(k), item)) {
+            json_decref(timings);
+            return NULL;
+        }
+    }
+    return timings;
+}
+
+/* A function's invocations (its stage's results) per minute of the run's
+ * window |W|; 0 when the window is unknown. */
+static int
+s_invocations_per_min(const et_results_t *r, const et_stage_result_t *s,
+                      double *per_min)
+{
+    *per_min = 0;
+    if (r->window_s <= 0)
+        return 0;
+    *per_min = (double)s->completed / (r->window_s / 60.0);
+    return 1;
+}
+
+/* A stage's per-invocation slowdown percentiles, null without any. */
+static json_t *
+s_invocation_slowdown_json(const et_slowdown_result_t *d)
+{
+    int k = d->invocations > 0;
+    return json_pack("{s:o, s:o, s:o, s:o}", "p50", s_real_or_null(k, d->p50),
+                     "p90", s_real_or_null(k, d->p90), "p99",
+                     s_real_or_null(k, d->p99), "p999",
+                     s_real_or_null(k, d->p999));
+}
+
+/* slowdown: every invocation's, platform-wide (collector/slowdown.h). */
+static json_t *
+s_slowdown_json(const et_results_t *r)
+{
+    const et_slowdown_result_t *d = &r->slowdown;
+    int k = d->invocations > 0;
+    return json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "definition",
+        "residence / service of the attempt that ended the stage, per "
+        "invocation",
+        "invocations", s_uint(d->invocations), "no_service",
+        s_uint(d->no_service), "overflow", s_uint(d->overflow), "min",
+        s_real_or_null(k, d->min), "p50", s_real_or_null(k, d->p50), "p90",
+        s_real_or_null(k, d->p90), "p99", s_real_or_null(k, d->p99), "p999",
+        s_real_or_null(k, d->p999), "max", s_real_or_null(k, d->max));
 }
 
 static json_t *
@@ -184,9 +246,20 @@ s_stages_json(const et_results_t *r)
         json_t *slowdown =
             json_pack("{s:o, s:o}", "p50", s_real_or_null(known, slow_p50),
                       "p99", s_real_or_null(known, slow_p99));
+        double per_min;
+        int has_rate = s_invocations_per_min(r, s, &per_min);
         if (!item || !slowdown ||
+            json_object_set_new(item, "cold_invocations",
+                                s_uint(s->cold_invocations)) ||
+            json_object_set_new(item, "cold_waits", s_uint(s->cold_waits)) ||
             json_object_set_new(item, "cold_ratio", json_real(cold_ratio)) ||
             json_object_set_new(item, "slowdown", slowdown) ||
+            json_object_set_new(
+                item, "invocation_slowdown",
+                s_invocation_slowdown_json(&s->invocation_slowdown)) ||
+            json_object_set_new(item, "invocations_per_min",
+                                s_real_or_null(has_rate, per_min)) ||
+            json_object_set_new(item, "timings", s_timings_json(s)) ||
             json_array_append_new(stages, item) != 0) {
             json_decref(stages);
             return NULL;
@@ -215,6 +288,20 @@ s_functions_json(const et_results_t *r)
             s_real_or_null(w, f->instances_mean), "slots_mean",
             s_real_or_null(w, f->slots_mean), "arrival_rate_eps",
             s_real_or_null(w, f->arrival_rate_eps));
+        /* Memory and its price: the keep-alive's waste is idle_gb_s. */
+        json_t *priced =
+            json_pack("{s:o, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                      "memory_mb", s_uint(f->memory_mb), "lifetime_s",
+                      f->lifetime_s, "start_s", f->start_s, "busy_s", f->busy_s,
+                      "idle_s", f->idle_s, "gb_s", f->gb_s, "busy_gb_s",
+                      f->busy_gb_s, "idle_gb_s", f->idle_gb_s, "usd", f->usd);
+        if (!item || !priced || json_object_update(item, priced) != 0) {
+            json_decref(priced);
+            json_decref(item);
+            json_decref(functions);
+            return NULL;
+        }
+        json_decref(priced);
         if (json_array_append_new(functions, item) != 0) {
             json_decref(functions);
             return NULL;
@@ -230,11 +317,21 @@ s_accuracy_json(const et_results_t *r)
     const et_accuracy_t *a = &r->accuracy;
     switch (a->kind) {
     case ET_ACCURACY_CLASSIFICATION:
-        return json_pack("{s:s, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o}",
-                         "kind", "classification", "precision", a->precision,
-                         "recall", a->recall, "f1", a->f1, "tp", s_uint(a->tp),
-                         "fp", s_uint(a->fp), "tn", s_uint(a->tn), "fn",
-                         s_uint(a->fn), "unscored", s_uint(a->unscored));
+        return json_pack(
+            "{s:s, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
+            "classification", "precision", a->precision, "recall", a->recall,
+            "f1", a->f1, "tp", s_uint(a->tp), "fp", s_uint(a->fp), "tn",
+            s_uint(a->tn), "fn", s_uint(a->fn), "unscored", s_uint(a->unscored),
+            "shadow",
+            a->has_shadow
+                ? json_pack("{s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o}",
+                            "precision", a->shadow_precision, "recall",
+                            a->shadow_recall, "f1", a->shadow_f1, "tp",
+                            s_uint(a->shadow_tp), "fp", s_uint(a->shadow_fp),
+                            "tn", s_uint(a->shadow_tn), "fn",
+                            s_uint(a->shadow_fn), "unscored",
+                            s_uint(a->shadow_unscored))
+                : json_null());
     case ET_ACCURACY_WINDOWS:
         return json_pack("{s:s, s:o, s:o, s:o, s:o, s:f, s:f, s:o, s:o}",
                          "kind", "windows", "windows", s_uint(a->windows),
@@ -255,7 +352,7 @@ s_cost_json(const et_results_t *r)
     const et_cost_t *c = &r->cost;
     if (!c->present)
         return json_null();
-    return json_pack(
+    json_t *cost = json_pack(
         "{s:s, s:o, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:o, s:f, s:f, s:f}",
         "model", ET_COST_MODEL_NAME, "memory_mb", s_uint(c->model.memory_mb),
         "price_per_gb_s", c->model.price_per_gb_s, "price_per_million_requests",
@@ -265,6 +362,18 @@ s_cost_json(const et_results_t *r)
         c->usd_invocations, "failed_attempts", s_uint(c->failed_attempts),
         "failed_attempts_gb_s", c->failed_attempts_gb_s, "usd_failed_attempts",
         c->usd_failed_attempts, "retry_share", c->retry_share);
+    /* gb_s is instance_gb_s under the name the functions' use. */
+    if (cost &&
+        (json_object_set_new(cost, "gb_s", json_real(c->instance_gb_s)) ||
+         json_object_set_new(cost, "busy_gb_s", json_real(c->busy_gb_s)) ||
+         json_object_set_new(cost, "idle_gb_s", json_real(c->idle_gb_s)) ||
+         json_object_set_new(
+             cost, "usd_idle",
+             json_real(c->idle_gb_s * c->model.price_per_gb_s)))) {
+        json_decref(cost);
+        return NULL;
+    }
+    return cost;
 }
 
 static json_t *
@@ -366,11 +475,13 @@ s_broker_json(const et_results_t *r)
 {
     if (!r->has_broker)
         return json_null();
-    return json_pack("{s:o, s:o, s:o, s:o}", "records_dropped",
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "records_dropped",
                      s_uint(r->broker_records_dropped), "stale_results",
                      s_uint(r->broker_stale_results), "bad_messages",
                      s_uint(r->broker_bad_messages), "restarts",
-                     s_uint(r->broker_restarts));
+                     s_uint(r->broker_restarts), "key_handovers",
+                     s_uint(r->broker_key_handovers), "key_state_lost",
+                     s_uint(r->broker_key_state_lost));
 }
 
 /* Keys added after the first contract, set on the document in order. */
@@ -441,6 +552,10 @@ s_add_later_keys(json_t *root, const et_results_t *r)
                    json_object_set_new(root, "bottleneck",
                                        s_bottleneck_json(r)) ||
                    json_object_set_new(root, "broker", s_broker_json(r)) ||
+                   json_object_set_new(root, "slowdown", s_slowdown_json(r)) ||
+                   json_object_set_new(json_object_get(root, "collector"),
+                                       "instance_functions_dropped",
+                                       s_uint(r->instance_functions_dropped)) ||
                    s_add_delivery_keys(json_object_get(root, "collector"), r) ||
                    s_add_ingest(json_object_get(root, "producers"), r)
                ? -1
@@ -575,7 +690,7 @@ s_write_timeseries(FILE *file, const void *context)
 {
     const et_results_t *r = context;
     fputs("second,sent,accepted,rejected,completed,failed,queue_depth,"
-          "instances,busy_slots,p50_ms,p99_ms\n",
+          "instances,busy_slots,p50_ms,p99_ms,memory_mb\n",
           file);
     for (size_t i = 0; i < r->n_rows; i++) {
         const et_timeseries_row_t *row = &r->rows[i];
@@ -590,9 +705,10 @@ s_write_timeseries(FILE *file, const void *context)
                 (unsigned long long)row->busy_slots);
         /* No completions that second: no latency, rather than a fake 0. */
         if (row->has_latency)
-            fprintf(file, "%.3f,%.3f\n", row->p50_ms, row->p99_ms);
+            fprintf(file, "%.3f,%.3f,", row->p50_ms, row->p99_ms);
         else
-            fputs(",\n", file);
+            fputs(",,", file);
+        fprintf(file, "%llu\n", (unsigned long long)row->memory_mb);
     }
     return ferror(file) ? -1 : 0;
 }
@@ -601,6 +717,105 @@ int
 et_report_write_timeseries(const char *dir, const et_results_t *results)
 {
     return et_atomicfile_write(dir, "timeseries.csv", s_write_timeseries,
+                               results);
+}
+
+/* ---- per-function CSVs --------------------------------------------------- */
+
+/* A name as a CSV field: names are cleaned text already, so only the
+ * separator and the quote could confuse a reader; each becomes '_'. */
+static void
+s_csv_name(FILE *f, const char *name)
+{
+    for (; *name; name++)
+        fputc(*name == ',' || *name == '"' ? '_' : *name, f);
+}
+
+static int
+s_write_slowdown_cdf(FILE *f, const void *context)
+{
+    const et_results_t *r = context;
+    const et_slowdown_cdf_t *c = r->slowdown_cdf;
+    fputs("slowdown,platform", f);
+    for (size_t t = 0; c && t < c->n_top; t++) {
+        fputc(',', f);
+        s_csv_name(f, r->stages[c->top[t]].function);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; c && i < c->n_points; i++) {
+        fprintf(f, "%.6g,%.6f", c->x[i], c->all[i]);
+        for (size_t t = 0; t < c->n_top; t++)
+            fprintf(f, ",%.6f", c->top_cdf[t][i]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_slowdown_cdf(const char *dir, const et_results_t *results)
+{
+    return et_atomicfile_write(dir, "slowdown_cdf.csv", s_write_slowdown_cdf,
+                               results);
+}
+
+static int
+s_write_functions(FILE *f, const void *context)
+{
+    const et_results_t *r = context;
+    fputs("function,completed,cold_events,cold_ratio,invocations_per_min,"
+          "slowdown_p50,slowdown_p99\n",
+          f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        double cold_ratio, slow_p50, slow_p99, per_min;
+        int known;
+        if (s->completed == 0 || !s_invocations_per_min(r, s, &per_min))
+            continue;
+        s_stage_ratios(s, &cold_ratio, &slow_p50, &slow_p99, &known);
+        s_csv_name(f, s->function);
+        fprintf(f, ",%llu,%llu,%.6f,%.6f,", (unsigned long long)s->completed,
+                (unsigned long long)s->cold_events, cold_ratio, per_min);
+        const et_slowdown_result_t *d = &s->invocation_slowdown;
+        if (d->invocations > 0)
+            fprintf(f, "%.6g,%.6g\n", d->p50, d->p99);
+        else
+            fputs(",\n", f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_functions(const char *dir, const et_results_t *results)
+{
+    return et_atomicfile_write(dir, "functions.csv", s_write_functions,
+                               results);
+}
+
+static int
+s_write_instances(FILE *f, const void *context)
+{
+    const et_results_t *r = context;
+    size_t n = r->n_instance_functions;
+    fputs("second,total", f);
+    for (size_t k = 0; k < n; k++) {
+        fputc(',', f);
+        s_csv_name(f, r->instance_functions[k]);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        fprintf(f, "%lld,%llu", (long long)r->rows[i].second,
+                (unsigned long long)r->rows[i].instances);
+        for (size_t k = 0; k < n; k++)
+            fprintf(f, ",%u", r->function_instances[i * n + k]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+int
+et_report_write_instances(const char *dir, const et_results_t *results)
+{
+    return et_atomicfile_write(dir, "instances.csv", s_write_instances,
                                results);
 }
 
@@ -928,6 +1143,49 @@ s_md_spread(FILE *f, const et_spread_ms_t *s)
     fprintf(f, " %.3f / %.3f / %.3f |", s->mean, s->p50, s->p99);
 }
 
+/* The parts of the service time the functions measured themselves, for
+ * the stages that measured any. */
+static void
+s_md_timings(FILE *f, const et_results_t *r)
+{
+    int any = 0;
+    for (size_t i = 0; i < r->n_stages; i++)
+        for (int k = 0; k < ET_TIMING_KINDS; k++)
+            any |= r->stages[i].timing_count[k] > 0;
+    if (!any)
+        return;
+    fputs("### Stages: measured parts of the service time\n\n"
+          "Measured by the function around its own calls, per attempt: "
+          "store is the feature store's round trips, model the model's "
+          "prediction; the rest of the service time is the function's own "
+          "work (decoding, encoding) and any modelled io_delay.\n\n"
+          "| # | function | service p50 / p99 ms |",
+          f);
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        fprintf(f, " %s attempts | %s p50 / p99 ms |", et_codec_timing_name(k),
+                et_codec_timing_name(k));
+    fputs("\n|---:|---|---:|", f);
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        fputs("---:|---:|", f);
+    fputs("\n", f);
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const et_stage_result_t *s = &r->stages[i];
+        fprintf(f, "| %zu | ", i);
+        et_md_cell(f, s->function);
+        fprintf(f, " | %.3f / %.3f |", s->service_ms.p50, s->service_ms.p99);
+        for (int k = 0; k < ET_TIMING_KINDS; k++) {
+            if (s->timing_count[k] == 0)
+                fputs(" 0 | – |", f);
+            else
+                fprintf(f, " %llu | %.3f / %.3f |",
+                        (unsigned long long)s->timing_count[k],
+                        s->timing_ms[k].p50, s->timing_ms[k].p99);
+        }
+        fputs("\n", f);
+    }
+    fputs("\n", f);
+}
+
 static void
 s_md_stages(FILE *f, const et_results_t *r)
 {
@@ -973,6 +1231,7 @@ s_md_stages(FILE *f, const et_results_t *r)
         fputs("\n", f);
     }
     fputs("\n", f);
+    s_md_timings(f, r);
 }
 
 static int
@@ -981,6 +1240,36 @@ s_cmp_completed(const void *a, const void *b)
     const et_stage_result_t *x = *(const et_stage_result_t *const *)a;
     const et_stage_result_t *y = *(const et_stage_result_t *const *)b;
     return (x->completed < y->completed) - (x->completed > y->completed);
+}
+
+/* The platform's per-invocation slowdown and the per-function figures,
+ * which eventide-report --functions draws after the run from the CSVs. */
+static void
+s_md_function_figures(FILE *f, const et_results_t *r)
+{
+    const et_slowdown_result_t *d = &r->slowdown;
+    fputs("### Per function: figures\n\n"
+          "Slowdown of each invocation: its residence in the function's "
+          "stage over the service time of the attempt that ended it.\n\n"
+          "| invocations | p50 | p90 | p99 | p99.9 | max |\n"
+          "|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    if (d->invocations > 0)
+        fprintf(f, "| %llu | %.2f | %.2f | %.2f | %.2f | %.2f |\n\n",
+                (unsigned long long)d->invocations, d->p50, d->p90, d->p99,
+                d->p999, d->max);
+    else
+        fputs("| 0 | – | – | – | – | – |\n\n", f);
+    fputs("Drawn by `eventide-report --functions RUNDIR` (needs gnuplot; "
+          "the launcher runs it after a trace replay) from the CSVs beside "
+          "this report:\n\n"
+          "![CDF of the slowdown per invocation, platform and most invoked "
+          "functions](slowdown_cdf.png) (slowdown_cdf.csv)\n\n"
+          "![Cold-start ratio against invocations per minute, one point "
+          "per function](cold_vs_rate.png) (functions.csv)\n\n"
+          "![Instances per function over time, most instance-seconds "
+          "first, and the total](instances.png) (instances.csv)\n\n",
+          f);
 }
 
 /* Runs of several functions (a trace replay's): per function, the most
@@ -997,12 +1286,13 @@ s_md_functions(FILE *f, const et_results_t *r)
     for (size_t i = 0; i < n; i++) {
         order[i] = &r->stages[i];
         completed += r->stages[i].completed;
-        cold += r->stages[i].cold_events;
+        cold += r->stages[i].cold_invocations;
     }
     qsort(order, n, sizeof *order, s_cmp_completed);
     fputs("### Per function: cold starts and slowdown\n\n"
           "Most completions first (at most 20). Cold ratio: the share of "
-          "the function's results that waited for an instance to start. "
+          "the function's results that were cold starts (no instance "
+          "serving and none being started when they came). "
           "Slowdown: the residence's p50 and p99 over the service p50 "
           "(ratios of percentiles).\n\n"
           "| function | completed | cold ratio | service p50 ms | "
@@ -1027,6 +1317,7 @@ s_md_functions(FILE *f, const et_results_t *r)
     fprintf(f, "| all %zu | %llu | %.3f | | | |\n\n", n,
             (unsigned long long)completed,
             completed ? (double)cold / (double)completed : 0.0);
+    s_md_function_figures(f, r);
 }
 
 static void
@@ -1084,6 +1375,15 @@ s_md_cost(FILE *f, const et_results_t *r)
             c->usd_instances, c->usd_invocations,
             (unsigned long long)c->failed_attempts, c->failed_attempts_gb_s,
             c->retry_share * 100);
+    /* The keep-alive's trade-off: instance GB-s split by what the
+     * instances did (each at its function's memory). */
+    fprintf(f,
+            "Instance GB-s by what the instances did (each at its function's "
+            "memory): busy %.3f, idle (ready without work: the keep-alive's "
+            "waste) %.3f, starting %.3f; idle is %.1f%% of all.\n\n",
+            c->busy_gb_s, c->idle_gb_s,
+            c->instance_gb_s - c->busy_gb_s - c->idle_gb_s,
+            c->instance_gb_s > 0 ? c->idle_gb_s / c->instance_gb_s * 100 : 0.0);
 }
 
 static void
@@ -1148,19 +1448,44 @@ s_md_timeseries(FILE *f, const et_results_t *r)
 }
 
 static void
+s_md_matrix(FILE *f, const char *name, double precision, double recall,
+            double f1, uint64_t tp, uint64_t fp, uint64_t tn, uint64_t fn,
+            uint64_t unscored)
+{
+    fprintf(f,
+            "| %s | %.4f | %.4f | %.4f | %llu | %llu | %llu | %llu | %llu |\n",
+            name, precision, recall, f1, (unsigned long long)tp,
+            (unsigned long long)fp, (unsigned long long)tn,
+            (unsigned long long)fn, (unsigned long long)unscored);
+}
+
+static void
 s_md_accuracy(FILE *f, const et_results_t *r)
 {
     const et_accuracy_t *a = &r->accuracy;
     if (a->kind == ET_ACCURACY_CLASSIFICATION) {
-        fprintf(f,
-                "## Accuracy\n\nVerdicts of the workflow (flagged = outcome "
-                ">= 1) against each event's label.\n\n"
-                "| precision | recall | F1 | TP | FP | TN | FN | unscored |\n"
-                "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-                "| %.4f | %.4f | %.4f | %llu | %llu | %llu | %llu | %llu |\n\n",
-                a->precision, a->recall, a->f1, (unsigned long long)a->tp,
-                (unsigned long long)a->fp, (unsigned long long)a->tn,
-                (unsigned long long)a->fn, (unsigned long long)a->unscored);
+        fputs("## Accuracy\n\nVerdicts of the workflow (flagged = outcome "
+              ">= 1) against each event's label.",
+              f);
+        if (a->has_shadow)
+            fputs(" Shadow: the verdicts a stage gave from a second model "
+                  "over the same events, decided by the same rules and acted "
+                  "on by nobody (the fraud workflow's: raw features only; "
+                  "its decision's model adds the streaming features from "
+                  "the feature store). An event whose verdict came without "
+                  "a shadow verdict is unscored there.",
+                  f);
+        fputs("\n\n| verdicts | precision | recall | F1 | TP | FP | TN | FN | "
+              "unscored |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+              f);
+        s_md_matrix(f, "decision", a->precision, a->recall, a->f1, a->tp, a->fp,
+                    a->tn, a->fn, a->unscored);
+        if (a->has_shadow)
+            s_md_matrix(f, "shadow", a->shadow_precision, a->shadow_recall,
+                        a->shadow_f1, a->shadow_tp, a->shadow_fp, a->shadow_tn,
+                        a->shadow_fn, a->shadow_unscored);
+        fputs("\n", f);
     } else if (a->kind == ET_ACCURACY_WINDOWS) {
         fprintf(f,
                 "## Accuracy\n\nLabelled anomaly windows: a window is "
@@ -1234,8 +1559,9 @@ et_report_write_all(const char *dir, const et_results_t *results)
 {
     int rc = 0, first_errno = 0;
     int (*writers[])(const char *, const et_results_t *) = {
-        et_report_write_summary, et_report_write_timeseries,
-        et_report_write_markdown};
+        et_report_write_summary,   et_report_write_timeseries,
+        et_report_write_markdown,  et_report_write_slowdown_cdf,
+        et_report_write_functions, et_report_write_instances};
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         if (writers[i](dir, results) != 0 && rc == 0) {
             rc = -1;

@@ -11,6 +11,7 @@
 #include "collector/clocks.h"
 #include "collector/cost.h"
 #include "collector/producers.h"
+#include "collector/slowdown.h"
 #include "collector/stages.h"
 #include "collector/timeseries.h"
 #include "collector/utilization.h"
@@ -38,11 +39,16 @@ typedef struct {
     uint64_t broker_stale_results;
     uint64_t broker_records_dropped;
     uint64_t broker_bad_messages;
+    uint64_t broker_key_handovers;
+    uint64_t broker_key_state_lost;
     const et_agg_delivery_t *delivery;
     const et_timeseries_t *timeseries;
+    const et_slowdown_t *slowdown;
     const et_clocks_t *clocks;
     const et_accuracy_tally_t *accuracy;
     const et_cost_model_t *cost_model;
+    const et_cost_memory_t
+        *cost_memory; /* NULL: every function at the model's */
     const et_cost_meter_t *cost_meter;
     const et_window_t *window;
     const et_slices_t *latency_slices;

@@ -18,6 +18,7 @@ typedef struct {
     uint64_t failed;
     uint64_t retries;
     uint64_t cold_events;
+    uint64_t cold_invocations; /* cold = ET_COLD_START */
     et_hist_t *queue;
     et_hist_t *service;
     et_hist_t *cold_queue; /* queue waits of cold events only */
@@ -25,7 +26,9 @@ typedef struct {
     et_hist_t *hold;       /* dispatch to result, at the broker */
     et_hist_t *overhead;   /* hold - service */
     et_hist_t *residence;  /* first enqueue to the stage's result */
-    double hold_sq_ms2;    /* sum of hold^2, for E[hold^2] */
+    /* the function's own timings (et_detail_t), by kind */
+    et_hist_t *timing[ET_TIMING_KINDS];
+    double hold_sq_ms2; /* sum of hold^2, for E[hold^2] */
     /* ms, by intended time */
     et_slices_t queue_slices, hold_slices, residence_slices;
 } s_stage_t;
@@ -84,6 +87,8 @@ et_stages_destroy(et_stages_t **self_p)
         et_hist_destroy(&self->stages[i].hold);
         et_hist_destroy(&self->stages[i].overhead);
         et_hist_destroy(&self->stages[i].residence);
+        for (size_t k = 0; k < ET_TIMING_KINDS; k++)
+            et_hist_destroy(&self->stages[i].timing[k]);
     }
     free(self);
     *self_p = NULL;
@@ -115,6 +120,8 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
     stage->completed++;
     if (r->cold)
         stage->cold_events++;
+    if (r->cold == ET_COLD_START)
+        stage->cold_invocations++;
     et_hist_t *queue = s_hist(&stage->queue);
     et_hist_t *service = s_hist(&stage->service);
     et_hist_t *split =
@@ -134,6 +141,14 @@ et_stages_add_stage(et_stages_t *self, const et_record_t *r, int slice)
     stage->hold_sq_ms2 += hold_ms * hold_ms;
     et_slices_add(&stage->hold_slices, slice, hold_ms);
     et_slices_add(&stage->queue_slices, slice, queue_ms);
+    for (int k = 0; k < ET_TIMING_KINDS; k++) {
+        if (!(r->detail.timed & (1u << k)))
+            continue;
+        et_hist_t *timing = s_hist(&stage->timing[k]);
+        if (!timing)
+            return -1;
+        et_hist_record(timing, r->detail.timing_ns[k]);
+    }
     /* Two clocks' readings of one interval: a service above the hold
      * (clock rates, a worker's bad report) records as 0. */
     et_hist_record(overhead, r->hold_ns - r->service_ns);
@@ -255,6 +270,8 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
         s->failed = st->failed;
         s->retries = st->retries;
         s->cold_events = st->cold_events;
+        s->cold_invocations = st->cold_invocations;
+        s->cold_waits = st->cold_events - st->cold_invocations;
         s->cold_starts = et_workers_cold_starts(workers, s->function);
         s->queue_ms = s_spread(st->queue);
         s->service_ms = s_spread(st->service);
@@ -268,13 +285,18 @@ et_stages_fill(const et_stages_t *self, const et_workers_t *workers,
         et_slices_ci95(&st->residence_slices, &s->residence_ci95);
         s->overhead_ms = s_spread(st->overhead);
         s->residence_ms = s_spread(st->residence);
+        for (size_t t = 0; t < ET_TIMING_KINDS; t++) {
+            s->timing_count[t] =
+                st->timing[t] ? et_hist_count(st->timing[t]) : 0;
+            s->timing_ms[t] = s_spread(st->timing[t]);
+        }
     }
 }
 
 /* ---- checkpoint ---------------------------------------------------------- */
 
-#define S_CKPT_VERSION 1u
-#define S_CKPT_STAGE_FIELDS 16
+#define S_CKPT_VERSION 2u
+#define S_CKPT_STAGE_FIELDS (17 + ET_TIMING_KINDS)
 
 static int
 s_save_stage(const s_stage_t *s, msgpack_packer *pk)
@@ -292,6 +314,9 @@ s_save_stage(const s_stage_t *s, msgpack_packer *pk)
     rc |= et_slices_save(&s->queue_slices, pk);
     rc |= et_slices_save(&s->hold_slices, pk);
     rc |= et_slices_save(&s->residence_slices, pk);
+    for (size_t k = 0; k < ET_TIMING_KINDS; k++)
+        rc |= et_ckpt_pack_hist_opt(pk, s->timing[k]);
+    rc |= et_ckpt_pack_u64(pk, s->cold_invocations);
     return rc;
 }
 
@@ -326,6 +351,9 @@ s_load_stage(s_stage_t *s, const msgpack_object *obj)
     const msgpack_object *q = et_ckpt_obj(&in);
     const msgpack_object *hs = et_ckpt_obj(&in);
     const msgpack_object *r = et_ckpt_obj(&in);
+    for (size_t k = 0; k < ET_TIMING_KINDS; k++)
+        et_ckpt_hist_opt(&in, &s->timing[k]);
+    s->cold_invocations = et_ckpt_u64(&in, s->cold_events);
     if (et_ckpt_done(&in) != 0 || et_slices_load(&s->queue_slices, q) != 0 ||
         et_slices_load(&s->hold_slices, hs) != 0 ||
         et_slices_load(&s->residence_slices, r) != 0)

@@ -36,11 +36,32 @@ int et_timeseries_completion(et_timeseries_t *self, int64_t t_ns,
 /* An event failed at 't_ns' (ignored when <= 0). */
 int et_timeseries_failure(et_timeseries_t *self, int64_t t_ns);
 
-/* The broker's gauges at 't_ns', summed over its functions. STATS never
- * move second 0: those before it are the starting point carried in. */
+/* The broker's gauges at 't_ns', summed over its functions ('memory_mb':
+ * each function's instances x its memory). STATS never move second 0:
+ * those before it are the starting point carried in. */
 int et_timeseries_stats(et_timeseries_t *self, int64_t t_ns,
                         uint64_t queue_depth, uint64_t instances,
-                        uint64_t busy_slots);
+                        uint64_t busy_slots, uint64_t memory_mb);
+
+/* The broker's instances per function at 't_ns' (names cleaned): a
+ * snapshot, so a column this message does not name has none. Each
+ * function gets a column on first sight, at most ET_AGG_FUNCTIONS_MAX;
+ * instances of further ones count only in the total (and each such name
+ * per message in et_timeseries_functions_dropped). Placed as
+ * et_timeseries_stats places its gauges. 0, or -1 with errno ENOMEM. */
+int et_timeseries_instances(et_timeseries_t *self, int64_t t_ns,
+                            const char (*names)[ET_NAME_MAX],
+                            const uint32_t *instances, size_t n);
+
+/* The function columns: their count, and their names in *names (may be
+ * NULL), valid until the next input. */
+size_t et_timeseries_functions(const et_timeseries_t *self,
+                               const char (**names)[ET_NAME_MAX]);
+uint64_t et_timeseries_functions_dropped(const et_timeseries_t *self);
+
+/* Fill out[rows x functions] (row-major) with each second's instances per
+ * function, carried forward from the latest STATS like the total. */
+void et_timeseries_fill_instances(const et_timeseries_t *self, uint32_t *out);
 
 size_t et_timeseries_rows(const et_timeseries_t *self);
 uint64_t et_timeseries_dropped(const et_timeseries_t *self);

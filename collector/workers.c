@@ -317,20 +317,32 @@ et_workers_cold_starts(const et_workers_t *self, const char *function)
     return n;
 }
 
-double
-et_workers_lifetime_s(const et_workers_t *self)
-{
-    double lifetime_s = 0;
-    for (size_t i = 0; i < self->n_instances; i++)
-        if (self->instances[i].last.lifetime_ns > 0)
-            lifetime_s += (double)self->instances[i].last.lifetime_ns / 1e9;
-    return lifetime_s;
-}
-
 static double
 s_pct(double part, double whole)
 {
     return whole > 0 ? part / whole * 100.0 : 0.0;
+}
+
+/* Add one instance's lifetime, split into starting, serving and idle, to
+ * its function's sums. Serving is slot-weighted (busy slot-time / slots),
+ * so an instance with one of two slots busy is half idle. */
+static void
+s_split_lifetime(const et_usage_t *u, et_function_result_t *f)
+{
+    double life = u->lifetime_ns > 0 ? (double)u->lifetime_ns / 1e9 : 0;
+    double start = life;
+    if (u->cold_start_ns > 0 && (double)u->cold_start_ns / 1e9 < life)
+        start = (double)u->cold_start_ns / 1e9;
+    double busy =
+        u->slots > 0 ? (double)u->busy_ns / 1e9 / (double)u->slots : 0;
+    if (busy > life - start)
+        busy = life - start;
+    if (busy < 0)
+        busy = 0;
+    f->lifetime_s += life;
+    f->start_s += start;
+    f->busy_s += busy;
+    f->idle_s += life - start - busy;
 }
 
 int
@@ -370,6 +382,7 @@ et_workers_fill(const et_workers_t *self, et_results_t *r,
         f_capacity[k] += cap;
         f_cpu[k] += (double)u->cpu_ns;
         f_lifetime[k] += (double)u->lifetime_ns;
+        s_split_lifetime(u, &out[k]);
         out[k].instances_seen++;
         out[k].served += u->served;
         out[k].errors += u->errors;

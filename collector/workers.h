@@ -60,9 +60,6 @@ size_t et_workers_functions(const et_workers_t *self);
 /* Instances of 'function' that had a cold start. */
 uint64_t et_workers_cold_starts(const et_workers_t *self, const char *function);
 
-/* Sum of every instance's latest lifetime, in seconds. */
-double et_workers_lifetime_s(const et_workers_t *self);
-
 /* Fill out[0..et_workers_functions()-1] (names, instances, served,
  * errors, the lifetime figures) and the workers' fields of 'r':
  * busy_lifetime_pct, cpu_lifetime_pct, workers_started, workers_stopped,

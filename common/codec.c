@@ -170,51 +170,207 @@ bad:
 
 /* ---- decoding helpers ---------------------------------------------------- */
 
+/* Bodies are read in place, without a msgpack zone: a cursor walks the
+ * bytes that et_codec_precheck accepted, one item at a time, and fills one
+ * msgpack_object as msgpack-c's unpacker would have (same types, so the
+ * field checks below are those of before). A container item carries only
+ * its size; its children follow on the same cursor, read by a sub-reader
+ * (s_sub). Every read still checks its bounds. */
 typedef struct {
-    msgpack_unpacked unpacked;
-    const msgpack_object *items;
+    const uint8_t *p;
+    size_t size;
+    size_t pos;
+} s_bytes_t;
+
+typedef struct {
+    s_bytes_t *bytes;   /* shared by a reader and its sub-readers */
+    msgpack_object cur; /* the item last read */
     uint32_t count;
     uint32_t next;
     int bad;
 } s_reader_t;
 
-/* Unpack 'data' as an array of exactly 'fields' items (or at least
- * 'fields' when 'fields_min_only'). */
+/* Read 'n' bytes big-endian at the cursor; 0 (and *ok 0) past the end. */
+static uint64_t
+s_take(s_bytes_t *b, size_t n, int *ok)
+{
+    if (b->size - b->pos < n) {
+        *ok = 0;
+        return 0;
+    }
+    uint64_t v = s_be(b->p + b->pos, (int)n);
+    b->pos += n;
+    return v;
+}
+
+/* A signed integer of any width, typed as msgpack-c types it: positive
+ * when not negative. */
+static void
+s_signed(msgpack_object *o, int64_t v)
+{
+    if (v >= 0) {
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = (uint64_t)v;
+    } else {
+        o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        o->via.i64 = v;
+    }
+}
+
+/* Parse the item at the cursor into 'o': 0, or -1 when the bytes end. */
 static int
-s_reader_open(s_reader_t *r, const void *data, size_t size, size_t max,
-              uint32_t fields, int fields_min_only)
+s_item(s_bytes_t *b, msgpack_object *o)
+{
+    int ok = 1;
+    if (b->pos >= b->size)
+        return -1;
+    uint8_t t = b->p[b->pos++];
+    uint64_t n = 0; /* str/bin/ext length */
+    memset(o, 0, sizeof *o);
+    if (t <= 0x7f) {
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = t;
+        return 0;
+    }
+    if (t >= 0xe0) {
+        s_signed(o, (int8_t)t);
+        return 0;
+    }
+    if (t <= 0x8f || (t >= 0x90 && t <= 0x9f)) {
+        o->type = t <= 0x8f ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+        o->via.array.size = t & 0x0f;
+        return 0;
+    }
+    if (t >= 0xa0 && t <= 0xbf) {
+        o->type = MSGPACK_OBJECT_STR;
+        n = t & 0x1f;
+        goto data;
+    }
+    switch (t) {
+    case 0xc0:
+        o->type = MSGPACK_OBJECT_NIL;
+        return 0;
+    case 0xc2:
+    case 0xc3:
+        o->type = MSGPACK_OBJECT_BOOLEAN;
+        o->via.boolean = t == 0xc3;
+        return 0;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+        o->type = MSGPACK_OBJECT_BIN;
+        n = s_take(b, (size_t)1 << (t - 0xc4), &ok);
+        goto data;
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+        o->type = MSGPACK_OBJECT_STR;
+        n = s_take(b, (size_t)1 << (t - 0xd9), &ok);
+        goto data;
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
+        o->type = MSGPACK_OBJECT_EXT;
+        n = s_take(b, (size_t)1 << (t - 0xc7), &ok) + 1;
+        goto data;
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
+        o->type = MSGPACK_OBJECT_EXT;
+        n = 1 + ((uint64_t)1 << (t - 0xd4));
+        goto data;
+    case 0xca: {
+        uint32_t bits = (uint32_t)s_take(b, 4, &ok);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        o->type = MSGPACK_OBJECT_FLOAT32;
+        o->via.f64 = (double)f;
+        break;
+    }
+    case 0xcb: {
+        uint64_t bits = s_take(b, 8, &ok);
+        o->type = MSGPACK_OBJECT_FLOAT64;
+        memcpy(&o->via.f64, &bits, sizeof o->via.f64);
+        break;
+    }
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+        o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        o->via.u64 = s_take(b, (size_t)1 << (t - 0xcc), &ok);
+        break;
+    case 0xd0:
+        s_signed(o, (int8_t)s_take(b, 1, &ok));
+        break;
+    case 0xd1:
+        s_signed(o, (int16_t)s_take(b, 2, &ok));
+        break;
+    case 0xd2:
+        s_signed(o, (int32_t)s_take(b, 4, &ok));
+        break;
+    case 0xd3:
+        s_signed(o, (int64_t)s_take(b, 8, &ok));
+        break;
+    case 0xdc:
+    case 0xdd:
+        o->type = MSGPACK_OBJECT_ARRAY;
+        o->via.array.size = (uint32_t)s_take(b, t == 0xdc ? 2 : 4, &ok);
+        break;
+    case 0xde:
+    case 0xdf:
+        o->type = MSGPACK_OBJECT_MAP;
+        o->via.map.size = (uint32_t)s_take(b, t == 0xde ? 2 : 4, &ok);
+        break;
+    default:
+        return -1; /* 0xc1 */
+    }
+    return ok ? 0 : -1;
+data:
+    /* A string's bytes are pointed at, not copied; other data is skipped
+     * (no decoder reads a bin or an ext). */
+    if (!ok || n > b->size - b->pos)
+        return -1;
+    o->via.str.ptr = (const char *)b->p + b->pos;
+    o->via.str.size = (uint32_t)n;
+    b->pos += (size_t)n;
+    return 0;
+}
+
+/* Open 'data' as an array of exactly 'fields' items (or at least 'fields'
+ * when 'fields_min_only'), reading through 'bytes'. */
+static int
+s_reader_open(s_reader_t *r, s_bytes_t *bytes, const void *data, size_t size,
+              size_t max, uint32_t fields, int fields_min_only)
 {
     memset(r, 0, sizeof *r);
-    msgpack_unpacked_init(&r->unpacked);
     if (size > max) {
         errno = EMSGSIZE;
         return -1;
     }
     if (et_codec_precheck(data, size) != 0)
         return -1;
-    size_t off = 0;
-    if (msgpack_unpack_next(&r->unpacked, data, size, &off) !=
-        MSGPACK_UNPACK_SUCCESS)
+    *bytes = (s_bytes_t){.p = data, .size = size};
+    r->bytes = bytes;
+    if (s_item(bytes, &r->cur) != 0 || r->cur.type != MSGPACK_OBJECT_ARRAY)
         goto bad;
-    const msgpack_object *root = &r->unpacked.data;
-    if (root->type != MSGPACK_OBJECT_ARRAY)
-        goto bad;
-    r->items = root->via.array.ptr;
-    r->count = root->via.array.size;
+    r->count = r->cur.via.array.size;
     if (fields_min_only ? r->count < fields : r->count != fields)
         goto bad;
     return 0;
 bad:
-    msgpack_unpacked_destroy(&r->unpacked);
     errno = EPROTO;
     return -1;
 }
 
+/* The reader's verdict: a body whose items were not all read is refused
+ * too (no decoder leaves any unread when it accepts). */
 static int
 s_reader_close(s_reader_t *r)
 {
-    msgpack_unpacked_destroy(&r->unpacked);
-    if (r->bad) {
+    if (r->bad || r->bytes->pos != r->bytes->size) {
         errno = EPROTO;
         return -1;
     }
@@ -224,11 +380,28 @@ s_reader_close(s_reader_t *r)
 static const msgpack_object *
 s_next(s_reader_t *r)
 {
-    if (r->next >= r->count) {
+    if (r->bad || r->next >= r->count || s_item(r->bytes, &r->cur) != 0) {
         r->bad = 1;
         return NULL;
     }
-    return &r->items[r->next++];
+    r->next++;
+    return &r->cur;
+}
+
+/* A reader over the children of the array 'o' just read by 'r': 0, or -1
+ * (and r->bad) when 'o' is not an array or its size is outside
+ * [min, max]. */
+static int
+s_sub(s_reader_t *r, const msgpack_object *o, uint32_t min, uint32_t max,
+      s_reader_t *sub)
+{
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < min ||
+        o->via.array.size > max) {
+        r->bad = 1;
+        return -1;
+    }
+    *sub = (s_reader_t){.bytes = r->bytes, .count = o->via.array.size};
+    return 0;
 }
 
 static uint64_t
@@ -339,7 +512,7 @@ s_type_known(uint64_t type)
 {
     return (type >= ET_MSG_EVENT && type <= ET_MSG_SHED) ||
            (type >= ET_MSG_READY && type <= ET_MSG_RESULTS) ||
-           (type >= ET_MSG_RECORDS && type <= ET_MSG_COLLECTED);
+           (type >= ET_MSG_RECORDS && type <= ET_MSG_EVENTS);
 }
 
 int
@@ -356,7 +529,8 @@ int
 et_codec_decode_header(const void *data, size_t size, et_msg_type_t *type)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_HEADER_MAX, 2, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_HEADER_MAX, 2, 0) != 0)
         return -1;
     uint64_t version = s_read_u64(&r, UINT8_MAX);
     uint64_t t = s_read_u64(&r, UINT8_MAX);
@@ -380,25 +554,31 @@ et_codec_decode_header(const void *data, size_t size, et_msg_type_t *type)
     msgpack_packer pk;                                                         \
     msgpack_packer_init(&pk, (buf), msgpack_sbuffer_write)
 
-int
-et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
+static int
+s_pack_event(msgpack_packer *pk, const et_event_t *m)
 {
-    S_PACKER(buf);
     /* Five fields, a sixth (route) when not 0, a seventh (key) when set:
      * a keyed event spells its route even when it is 0. */
     int keyed = m->key != ET_KEY_NONE;
     int fields = keyed ? 7 : m->route ? 6 : 5;
-    int rc = msgpack_pack_array(&pk, (size_t)fields) ||
-             msgpack_pack_uint64(&pk, m->event_id) ||
-             msgpack_pack_uint32(&pk, m->producer_id) ||
-             msgpack_pack_int64(&pk, m->intended_ns) ||
-             msgpack_pack_int64(&pk, m->sent_ns) ||
-             msgpack_pack_int32(&pk, m->label);
+    int rc = msgpack_pack_array(pk, (size_t)fields) ||
+             msgpack_pack_uint64(pk, m->event_id) ||
+             msgpack_pack_uint32(pk, m->producer_id) ||
+             msgpack_pack_int64(pk, m->intended_ns) ||
+             msgpack_pack_int64(pk, m->sent_ns) ||
+             msgpack_pack_int32(pk, m->label);
     if (!rc && fields >= 6)
-        rc = msgpack_pack_uint32(&pk, m->route);
+        rc = msgpack_pack_uint32(pk, m->route);
     if (!rc && keyed)
-        rc = msgpack_pack_uint64(&pk, m->key);
-    return s_done(rc);
+        rc = msgpack_pack_uint64(pk, m->key);
+    return rc;
+}
+
+int
+et_codec_encode_event(msgpack_sbuffer *buf, const et_event_t *m)
+{
+    S_PACKER(buf);
+    return s_done(s_pack_event(&pk, m));
 }
 
 uint64_t
@@ -408,30 +588,38 @@ et_codec_key_of(const void *name, size_t size)
     return h == ET_KEY_NONE ? 1 : h;
 }
 
+/* An event's 5..7 fields from 'r' (positioned at the first). */
+static void
+s_read_event(s_reader_t *r, et_event_t *m)
+{
+    if (r->count < 5 || r->count > 7)
+        r->bad = 1;
+    m->event_id = s_read_u64(r, UINT64_MAX);
+    m->producer_id = (uint32_t)s_read_u64(r, S_U32);
+    m->intended_ns = s_read_i64(r, 0, S_NS_MAX);
+    m->sent_ns = s_read_i64(r, 0, S_NS_MAX);
+    m->label = (int32_t)s_read_i64(r, -1, INT32_MAX);
+    /* A sixth field 0 without a seventh would be a second spelling of
+     * five, and a key field that says "no key" one of six: both refused. */
+    m->route = r->count >= 6 ? (uint32_t)s_read_u64(r, ET_STAGES_MAX - 1) : 0;
+    if (r->count == 6 && m->route == 0)
+        r->bad = 1;
+    m->key = ET_KEY_NONE;
+    if (!r->bad && r->count == 7) {
+        m->key = s_read_u64(r, UINT64_MAX);
+        if (m->key == ET_KEY_NONE)
+            r->bad = 1;
+    }
+}
+
 int
 et_codec_decode_event(const void *data, size_t size, et_event_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 1) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 5, 1) != 0)
         return -1;
-    if (r.count > 7)
-        r.bad = 1;
-    m->event_id = s_read_u64(&r, UINT64_MAX);
-    m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
-    m->intended_ns = s_read_i64(&r, 0, S_NS_MAX);
-    m->sent_ns = s_read_i64(&r, 0, S_NS_MAX);
-    m->label = (int32_t)s_read_i64(&r, -1, INT32_MAX);
-    /* A sixth field 0 without a seventh would be a second spelling of
-     * five, and a key field that says "no key" one of six: both refused. */
-    m->route = r.count >= 6 ? (uint32_t)s_read_u64(&r, ET_STAGES_MAX - 1) : 0;
-    if (r.count == 6 && m->route == 0)
-        r.bad = 1;
-    m->key = ET_KEY_NONE;
-    if (!r.bad && r.count == 7) {
-        m->key = s_read_u64(&r, UINT64_MAX);
-        if (m->key == ET_KEY_NONE)
-            r.bad = 1;
-    }
+    s_read_event(&r, m);
     return s_reader_close(&r);
 }
 
@@ -449,7 +637,8 @@ int
 et_codec_decode_reject(const void *data, size_t size, et_reject_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 3, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 3, 0) != 0)
         return -1;
     m->event_id = s_read_u64(&r, UINT64_MAX);
     m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
@@ -481,31 +670,26 @@ int
 et_codec_decode_shed(const void *data, size_t size, et_shed_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 4, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 4, 0) != 0)
         return -1;
     m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
     m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
     m->first_event_id = s_read_u64(&r, UINT64_MAX);
-    const msgpack_object *list = s_next(&r);
+    s_reader_t list;
     m->count = 0;
-    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
-        list->via.array.size > ET_SHED_MAX) {
-        r.bad = 1;
+    if (s_sub(&r, s_next(&r), 0, ET_SHED_MAX, &list) != 0)
         return s_reader_close(&r);
-    }
-    for (uint32_t i = 0; i < list->via.array.size && !r.bad; i++) {
-        const msgpack_object *entry = &list->via.array.ptr[i];
-        if (entry->type != MSGPACK_OBJECT_ARRAY || entry->via.array.size != 2) {
-            r.bad = 1;
+    for (uint32_t i = 0; i < list.count && !r.bad; i++) {
+        s_reader_t sub;
+        if (s_sub(&r, s_next(&list), 2, 2, &sub) != 0)
             break;
-        }
-        s_reader_t sub = {.items = entry->via.array.ptr, .count = 2};
         m->intended_ns[i] = s_read_i64(&sub, 0, S_NS_MAX);
         m->label[i] = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
         r.bad |= sub.bad;
     }
     if (!r.bad)
-        m->count = list->via.array.size;
+        m->count = list.count;
     return s_reader_close(&r);
 }
 
@@ -526,7 +710,8 @@ int
 et_codec_decode_hello(const void *data, size_t size, et_hello_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 7, 0) != 0)
         return -1;
     m->producer_id = (uint32_t)s_read_u64(&r, S_U32);
     s_read_str(&r, m->arrival, sizeof m->arrival, 0);
@@ -571,7 +756,9 @@ int
 et_codec_decode_done(const void *data, size_t size, et_done_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, S_DONE_FIELDS, 1) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, S_DONE_FIELDS, 1) !=
+        0)
         return -1;
     if (r.count != S_DONE_FIELDS && r.count != S_DONE_INGEST_FIELDS)
         r.bad = 1;
@@ -612,7 +799,8 @@ int
 et_codec_decode_ready(const void *data, size_t size, et_ready_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 6, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 6, 0) != 0)
         return -1;
     s_read_str(&r, m->function, sizeof m->function, 0);
     s_read_str(&r, m->instance, sizeof m->instance, 0);
@@ -657,24 +845,90 @@ int
 et_codec_decode_task(const void *data, size_t size, et_task_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 5, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 5, 0) != 0)
         return -1;
     s_read_task(&r, m);
     return s_reader_close(&r);
 }
 
+/* ---- detail: a shadow verdict and timings, two optional fields ---------- */
+
+static const char *const s_timing_names[ET_TIMING_KINDS] = {"store", "model"};
+
+const char *
+et_codec_timing_name(int kind)
+{
+    return kind >= 0 && kind < ET_TIMING_KINDS ? s_timing_names[kind] : NULL;
+}
+
+static int
+s_detail_present(const et_detail_t *d)
+{
+    return d->has_shadow || (d->timed & ((1u << ET_TIMING_KINDS) - 1u));
+}
+
+static int
+s_pack_detail(msgpack_packer *pk, const et_detail_t *d)
+{
+    unsigned n = 0;
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        n += (d->timed >> k) & 1u;
+    int rc = msgpack_pack_int32(pk, d->has_shadow ? d->shadow_outcome
+                                                  : ET_OUTCOME_NONE) ||
+             msgpack_pack_array(pk, n);
+    for (int k = 0; k < ET_TIMING_KINDS && rc == 0; k++)
+        if (d->timed & (1u << k))
+            rc = msgpack_pack_array(pk, 2) || msgpack_pack_uint8(pk, k) ||
+                 msgpack_pack_int64(pk, d->timing_ns[k]);
+    return rc;
+}
+
+/* The two fields s_pack_detail wrote. Each kind at most once, each time
+ * within 0..service_ns: a part of the service time. */
+static void
+s_read_detail(s_reader_t *r, et_detail_t *d, int64_t service_ns)
+{
+    memset(d, 0, sizeof *d);
+    int32_t shadow = (int32_t)s_read_i64(r, -1, INT32_MAX);
+    if (shadow != ET_OUTCOME_NONE) {
+        d->has_shadow = 1;
+        d->shadow_outcome = shadow;
+    }
+    s_reader_t list;
+    if (s_sub(r, s_next(r), 0, ET_TIMING_KINDS, &list) != 0)
+        return;
+    for (uint32_t i = 0; i < list.count; i++) {
+        s_reader_t sub;
+        if (s_sub(r, s_next(&list), 2, 2, &sub) != 0)
+            return;
+        uint64_t kind = s_read_u64(&sub, ET_TIMING_KINDS - 1);
+        int64_t ns = s_read_i64(&sub, 0, service_ns);
+        if (sub.bad || (d->timed & (1u << kind))) {
+            r->bad = 1;
+            return;
+        }
+        d->timed |= (uint8_t)(1u << kind);
+        d->timing_ns[kind] = ns;
+    }
+}
+
 static int
 s_pack_result(msgpack_packer *pk, const et_result_t *m)
 {
-    return msgpack_pack_array(pk, 7) || msgpack_pack_uint64(pk, m->event_id) ||
+    int detail = s_detail_present(&m->detail);
+    return msgpack_pack_array(pk, detail ? 9 : 7) ||
+           msgpack_pack_uint64(pk, m->event_id) ||
            msgpack_pack_uint32(pk, m->stage) ||
            msgpack_pack_uint32(pk, m->attempt) ||
            msgpack_pack_uint8(pk, m->status) ||
            msgpack_pack_int64(pk, m->service_ns) ||
            msgpack_pack_int32(pk, m->outcome) ||
-           msgpack_pack_double(pk, m->score);
+           msgpack_pack_double(pk, m->score) ||
+           (detail && s_pack_detail(pk, &m->detail));
 }
 
+/* A RESULT body has 7 fields, or 9 with a detail. */
 static void
 s_read_result(s_reader_t *r, et_result_t *m)
 {
@@ -685,6 +939,11 @@ s_read_result(s_reader_t *r, et_result_t *m)
     m->service_ns = s_read_i64(r, 0, S_NS_MAX);
     m->outcome = (int32_t)s_read_i64(r, -1, INT32_MAX);
     m->score = s_read_f64(r, -1e300, 1e300);
+    memset(&m->detail, 0, sizeof m->detail);
+    if (r->count == 9)
+        s_read_detail(r, &m->detail, m->service_ns);
+    else if (r->count != 7)
+        r->bad = 1;
 }
 
 int
@@ -698,7 +957,8 @@ int
 et_codec_decode_result(const void *data, size_t size, et_result_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 7, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 7, 1) != 0)
         return -1;
     s_read_result(&r, m);
     return s_reader_close(&r);
@@ -716,31 +976,33 @@ et_codec_batch_fits(size_t count, uint64_t bytes)
 
 /* Open a batch body: an array of 1..max parts (max <= ET_BATCH_MAX). */
 static int
-s_batch_open(s_reader_t *r, const void *data, size_t size, size_t max)
+s_batch_open(s_reader_t *r, s_bytes_t *bytes, const void *data, size_t size,
+             size_t max)
 {
-    if (s_reader_open(r, data, size, ET_BODY_MAX, 1, 1) != 0)
+    if (s_reader_open(r, bytes, data, size, ET_BODY_MAX, 1, 1) != 0)
         return -1;
     if (max > ET_BATCH_MAX)
         max = ET_BATCH_MAX;
     if (r->count > max) {
-        msgpack_unpacked_destroy(&r->unpacked);
         errno = EMSGSIZE;
         return -1;
     }
     return 0;
 }
 
-/* Part 'i' of an open batch as a reader over its 'fields' items: 0, or
- * -1 (and r->bad) when it is no array of exactly that many. */
+/* The next part of an open batch as a reader over its items: 0, or -1
+ * (and r->bad) when it is no array of 'fields' or 'fields_alt' items. */
 static int
-s_batch_part(s_reader_t *r, uint32_t i, uint32_t fields, s_reader_t *sub)
+s_batch_part(s_reader_t *r, uint32_t fields, uint32_t fields_alt,
+             s_reader_t *sub)
 {
-    const msgpack_object *o = &r->items[i];
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != fields) {
+    const msgpack_object *o = s_next(r);
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
+        (o->via.array.size != fields && o->via.array.size != fields_alt)) {
         r->bad = 1;
         return -1;
     }
-    *sub = (s_reader_t){.items = o->via.array.ptr, .count = fields};
+    *sub = (s_reader_t){.bytes = r->bytes, .count = o->via.array.size};
     return 0;
 }
 
@@ -765,11 +1027,12 @@ et_codec_decode_tasks(const void *data, size_t size, et_task_t *tasks,
 {
     *count = 0;
     s_reader_t r;
-    if (s_batch_open(&r, data, size, max) != 0)
+    s_bytes_t bytes;
+    if (s_batch_open(&r, &bytes, data, size, max) != 0)
         return -1;
     for (uint32_t i = 0; i < r.count && !r.bad; i++) {
         s_reader_t sub;
-        if (s_batch_part(&r, i, 5, &sub) != 0)
+        if (s_batch_part(&r, 5, 5, &sub) != 0)
             break;
         s_read_task(&sub, &tasks[i]);
         r.bad |= sub.bad;
@@ -801,13 +1064,51 @@ et_codec_decode_results(const void *data, size_t size, et_result_t *results,
 {
     *count = 0;
     s_reader_t r;
-    if (s_batch_open(&r, data, size, max) != 0)
+    s_bytes_t bytes;
+    if (s_batch_open(&r, &bytes, data, size, max) != 0)
         return -1;
     for (uint32_t i = 0; i < r.count && !r.bad; i++) {
         s_reader_t sub;
-        if (s_batch_part(&r, i, 7, &sub) != 0)
+        if (s_batch_part(&r, 7, 9, &sub) != 0)
             break;
         s_read_result(&sub, &results[i]);
+        r.bad |= sub.bad;
+    }
+    if (s_reader_close(&r) != 0)
+        return -1;
+    *count = r.count;
+    return 0;
+}
+
+int
+et_codec_encode_events(msgpack_sbuffer *buf, const et_event_t *events,
+                       size_t count)
+{
+    if (count == 0 || count > ET_BATCH_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    S_PACKER(buf);
+    int rc = msgpack_pack_array(&pk, (uint32_t)count);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = s_pack_event(&pk, &events[i]);
+    return s_done(rc);
+}
+
+int
+et_codec_decode_events(const void *data, size_t size, et_event_t *events,
+                       size_t max, size_t *count)
+{
+    *count = 0;
+    s_reader_t r;
+    s_bytes_t bytes;
+    if (s_batch_open(&r, &bytes, data, size, max) != 0)
+        return -1;
+    for (uint32_t i = 0; i < r.count && !r.bad; i++) {
+        s_reader_t sub;
+        if (s_sub(&r, s_next(&r), 5, 7, &sub) != 0)
+            break;
+        s_read_event(&sub, &events[i]);
         r.bad |= sub.bad;
     }
     if (s_reader_close(&r) != 0)
@@ -839,7 +1140,8 @@ int
 et_codec_decode_usage(const void *data, size_t size, et_usage_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 13, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 13, 0) != 0)
         return -1;
     s_read_str(&r, m->function, sizeof m->function, 0);
     s_read_str(&r, m->instance, sizeof m->instance, 0);
@@ -867,8 +1169,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
         errno = EINVAL;
         return -1;
     }
-    int rc = msgpack_pack_array(&pk, 12) || msgpack_pack_int64(&pk, m->t_ns) ||
-             s_pack_str(&pk, m->workflow) ||
+    int keyed = m->key_handovers != 0 || m->key_state_lost != 0;
+    int rc = msgpack_pack_array(&pk, keyed ? 14 : 12) ||
+             msgpack_pack_int64(&pk, m->t_ns) || s_pack_str(&pk, m->workflow) ||
              msgpack_pack_uint64(&pk, m->accepted) ||
              msgpack_pack_uint64(&pk, m->rejected) ||
              msgpack_pack_uint64(&pk, m->completed) ||
@@ -893,6 +1196,9 @@ et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *m)
               msgpack_pack_uint64(&pk, f->serving_slot_ns) ||
               msgpack_pack_uint64(&pk, f->instance_ns);
     }
+    if (keyed)
+        rc |= msgpack_pack_uint64(&pk, m->key_handovers) ||
+              msgpack_pack_uint64(&pk, m->key_state_lost);
     return s_done(rc);
 }
 
@@ -900,8 +1206,11 @@ int
 et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 12, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 12, 1) != 0)
         return -1;
+    if (r.count != 12 && r.count != 14)
+        r.bad = 1;
     m->t_ns = s_read_i64(&r, 0, S_NS_MAX);
     s_read_str(&r, m->workflow, sizeof m->workflow, 0);
     m->accepted = s_read_u64(&r, UINT64_MAX);
@@ -913,22 +1222,14 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
     m->bad_messages = s_read_u64(&r, UINT64_MAX);
     m->stale_results = s_read_u64(&r, UINT64_MAX);
     m->records_dropped = s_read_u64(&r, UINT64_MAX);
-    const msgpack_object *list = s_next(&r);
+    s_reader_t list;
     m->n_functions = 0;
-    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
-        list->via.array.size > ET_STATS_FUNCTIONS_MAX) {
-        r.bad = 1;
+    if (s_sub(&r, s_next(&r), 0, ET_STATS_FUNCTIONS_MAX, &list) != 0)
         return s_reader_close(&r);
-    }
-    for (uint32_t i = 0; i < list->via.array.size && !r.bad; i++) {
-        const msgpack_object *o = &list->via.array.ptr[i];
-        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 11) {
-            r.bad = 1;
+    for (uint32_t i = 0; i < list.count && !r.bad; i++) {
+        s_reader_t sub;
+        if (s_sub(&r, s_next(&list), 11, 11, &sub) != 0)
             break;
-        }
-        /* Read the nested array with a second cursor over its items. */
-        s_reader_t sub = {.items = o->via.array.ptr,
-                          .count = o->via.array.size};
         et_stats_function_t *f = &m->functions[i];
         s_read_str(&sub, f->name, sizeof f->name, 0);
         f->queue_depth = (uint32_t)s_read_u64(&sub, S_U32);
@@ -943,6 +1244,14 @@ et_codec_decode_stats(const void *data, size_t size, et_stats_t *m)
         f->instance_ns = s_read_u64(&sub, UINT64_MAX);
         r.bad |= sub.bad;
         m->n_functions = i + 1;
+    }
+    m->key_handovers = m->key_state_lost = 0;
+    if (r.count == 14 && !r.bad) {
+        m->key_handovers = s_read_u64(&r, UINT64_MAX);
+        m->key_state_lost = s_read_u64(&r, UINT64_MAX);
+        /* Sent only when not both 0: one encoding per value. */
+        if (m->key_handovers == 0 && m->key_state_lost == 0)
+            r.bad = 1;
     }
     return s_reader_close(&r);
 }
@@ -961,7 +1270,8 @@ int
 et_codec_decode_collected(const void *data, size_t size, et_collected_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 3, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 3, 0) != 0)
         return -1;
     m->epoch = s_read_u64(&r, UINT64_MAX);
     m->seq = s_read_u64(&r, UINT64_MAX);
@@ -970,6 +1280,27 @@ et_codec_decode_collected(const void *data, size_t size, et_collected_t *m)
         r.bad = 1;
     else
         m->resume = o->via.boolean ? 1 : 0;
+    return s_reader_close(&r);
+}
+
+int
+et_codec_encode_state(msgpack_sbuffer *buf, const et_state_msg_t *m)
+{
+    S_PACKER(buf);
+    return s_done(msgpack_pack_array(&pk, 1) ||
+                  msgpack_pack_uint64(&pk, m->key));
+}
+
+int
+et_codec_decode_state(const void *data, size_t size, et_state_msg_t *m)
+{
+    s_reader_t r;
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 1, 0) != 0)
+        return -1;
+    m->key = s_read_u64(&r, UINT64_MAX);
+    if (m->key == ET_KEY_NONE)
+        r.bad = 1;
     return s_reader_close(&r);
 }
 
@@ -1017,7 +1348,8 @@ int
 et_codec_decode_time_req(const void *data, size_t size, et_time_req_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 2, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 2, 0) != 0)
         return -1;
     m->seq = (uint32_t)s_read_u64(&r, S_U32);
     m->t1_ns = s_read_i64(&r, 0, S_NS_MAX);
@@ -1038,7 +1370,8 @@ int
 et_codec_decode_time_rep(const void *data, size_t size, et_time_rep_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 4, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 4, 0) != 0)
         return -1;
     m->seq = (uint32_t)s_read_u64(&r, S_U32);
     m->t1_ns = s_read_i64(&r, 0, S_NS_MAX);
@@ -1069,7 +1402,8 @@ int
 et_codec_decode_clock(const void *data, size_t size, et_clock_report_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 11, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 11, 0) != 0)
         return -1;
     m->role = (uint8_t)s_read_u64(&r, ET_CLOCK_ROLE_MAX);
     s_read_str(&r, m->name, sizeof m->name, 0);
@@ -1108,23 +1442,19 @@ int
 et_codec_decode_workflow(const void *data, size_t size, et_workflow_msg_t *m)
 {
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX, 2, 0) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 2, 0) != 0)
         return -1;
     s_read_str(&r, m->name, sizeof m->name, 0);
-    const msgpack_object *list = s_next(&r);
+    s_reader_t sub;
     m->n_stages = 0;
-    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
-        list->via.array.size == 0 || list->via.array.size > ET_STAGES_MAX) {
-        r.bad = 1;
+    if (s_sub(&r, s_next(&r), 1, ET_STAGES_MAX, &sub) != 0)
         return s_reader_close(&r);
-    }
-    s_reader_t sub = {.items = list->via.array.ptr,
-                      .count = list->via.array.size};
-    for (uint32_t i = 0; i < list->via.array.size && !sub.bad; i++)
+    for (uint32_t i = 0; i < sub.count && !sub.bad; i++)
         s_read_str(&sub, m->stages[i], sizeof m->stages[i], 0);
     r.bad |= sub.bad;
     if (!r.bad)
-        m->n_stages = list->via.array.size;
+        m->n_stages = sub.count;
     return s_reader_close(&r);
 }
 
@@ -1136,7 +1466,8 @@ et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
     int rc = msgpack_pack_array(&pk, count);
     for (size_t i = 0; i < count; i++) {
         const et_record_t *m = &records[i];
-        rc |= msgpack_pack_array(&pk, S_RECORD_FIELDS) ||
+        int detail = s_detail_present(&m->detail);
+        rc |= msgpack_pack_array(&pk, S_RECORD_FIELDS + (detail ? 2 : 0)) ||
               msgpack_pack_uint8(&pk, m->kind) ||
               msgpack_pack_uint64(&pk, m->event_id) ||
               msgpack_pack_uint32(&pk, m->producer_id) ||
@@ -1152,7 +1483,8 @@ et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,
               msgpack_pack_uint8(&pk, m->cold) ||
               msgpack_pack_double(&pk, m->score) ||
               msgpack_pack_int64(&pk, m->hold_ns) ||
-              msgpack_pack_int64(&pk, m->residence_ns);
+              msgpack_pack_int64(&pk, m->residence_ns) ||
+              (detail && s_pack_detail(&pk, &m->detail));
     }
     return s_done(rc);
 }
@@ -1167,22 +1499,17 @@ et_codec_decode_records(const void *data, size_t size, et_record_t *records,
         return -1;
     }
     s_reader_t r;
-    if (s_reader_open(&r, data, size, ET_BODY_MAX * 16, 0, 1) != 0)
+    s_bytes_t bytes;
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX * 16, 0, 1) != 0)
         return -1;
     if (r.count > max) {
-        msgpack_unpacked_destroy(&r.unpacked);
         errno = EMSGSIZE;
         return -1;
     }
     for (uint32_t i = 0; i < r.count && !r.bad; i++) {
-        const msgpack_object *o = &r.items[i];
-        if (o->type != MSGPACK_OBJECT_ARRAY ||
-            o->via.array.size != S_RECORD_FIELDS) {
-            r.bad = 1;
+        s_reader_t sub;
+        if (s_batch_part(&r, S_RECORD_FIELDS, S_RECORD_FIELDS + 2, &sub) != 0)
             break;
-        }
-        s_reader_t sub = {.items = o->via.array.ptr,
-                          .count = o->via.array.size};
         et_record_t *m = &records[i];
         m->kind = (uint8_t)s_read_u64(&sub, ET_RECORD_MAX);
         m->event_id = s_read_u64(&sub, UINT64_MAX);
@@ -1196,10 +1523,13 @@ et_codec_decode_records(const void *data, size_t size, et_record_t *records,
         m->label = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
         m->outcome = (int32_t)s_read_i64(&sub, -1, INT32_MAX);
         m->reason = (uint8_t)s_read_u64(&sub, ET_REASON_MAX);
-        m->cold = (uint8_t)s_read_u64(&sub, 1);
+        m->cold = (uint8_t)s_read_u64(&sub, ET_COLD_START);
         m->score = s_read_f64(&sub, -1e300, 1e300);
         m->hold_ns = s_read_i64(&sub, 0, S_NS_MAX);
         m->residence_ns = s_read_i64(&sub, 0, S_NS_MAX);
+        memset(&m->detail, 0, sizeof m->detail);
+        if (sub.count == S_RECORD_FIELDS + 2)
+            s_read_detail(&sub, &m->detail, m->service_ns);
         if (m->kind == 0)
             sub.bad = 1;
         r.bad |= sub.bad;
@@ -1260,8 +1590,16 @@ et_codec_type_name(et_msg_type_t type)
         return "CLOCK";
     case ET_MSG_WORKFLOW:
         return "WORKFLOW";
+    case ET_MSG_STATE_GET:
+        return "STATE_GET";
+    case ET_MSG_STATE:
+        return "STATE";
+    case ET_MSG_STATE_PUT:
+        return "STATE_PUT";
     case ET_MSG_COLLECTED:
         return "COLLECTED";
+    case ET_MSG_EVENTS:
+        return "EVENTS";
     }
     return "UNKNOWN";
 }

@@ -49,19 +49,27 @@ typedef enum {
     ET_MSG_TASK = 11,    /* broker -> worker: header, task, payload */
     ET_MSG_RESULT = 12,  /* worker -> broker: header, result, payload */
     ET_MSG_HEARTBEAT = 13,
-    ET_MSG_DRAIN = 14,    /* broker -> worker: finish in-flight work, leave */
-    ET_MSG_BYE = 15,      /* worker -> broker: leaving, nothing in flight */
-    ET_MSG_REGISTER = 16, /* broker -> unknown worker: say READY again */
-    ET_MSG_STARTING = 17, /* worker -> broker: connected, init under way
-                             (a READY body: cold_start_ns, init_ns 0) */
-    ET_MSG_TASKS = 18,    /* broker -> worker: header, tasks, payload x N */
-    ET_MSG_RESULTS = 19,  /* worker -> broker: header, results, output x N */
-    ET_MSG_RECORDS = 20,  /* broker -> collector: batch of lifecycle records */
-    ET_MSG_USAGE = 21,    /* worker -> collector */
-    ET_MSG_STATS = 22,    /* broker -> PUB subscribers and collector */
-    ET_MSG_CLOCK = 23,    /* producer or worker -> broker -> collector */
-    ET_MSG_WORKFLOW = 24, /* broker -> collector: the stages it runs */
-    ET_MSG_COLLECTED = 25 /* collector -> broker frontend: journaled up to */
+    ET_MSG_DRAIN = 14,     /* broker -> worker: finish in-flight work, leave */
+    ET_MSG_BYE = 15,       /* worker -> broker: leaving, nothing in flight */
+    ET_MSG_REGISTER = 16,  /* broker -> unknown worker: say READY again */
+    ET_MSG_STARTING = 17,  /* worker -> broker: connected, init under way
+                              (a READY body: cold_start_ns, init_ns 0) */
+    ET_MSG_TASKS = 18,     /* broker -> worker: header, tasks, payload x N */
+    ET_MSG_RESULTS = 19,   /* worker -> broker: header, results, output x N */
+    ET_MSG_RECORDS = 20,   /* broker -> collector: batch of lifecycle records */
+    ET_MSG_USAGE = 21,     /* worker -> collector */
+    ET_MSG_STATS = 22,     /* broker -> PUB subscribers and collector */
+    ET_MSG_CLOCK = 23,     /* producer or worker -> broker -> collector */
+    ET_MSG_WORKFLOW = 24,  /* broker -> collector: the stages it runs */
+    ET_MSG_COLLECTED = 25, /* collector -> broker frontend: journaled up to */
+    /* Key state handover (docs/architecture.md): header, a state body
+     * [key], and for STATE and STATE_PUT one frame of state bytes (at
+     * most ET_STATE_MAX; empty: the key has no state). */
+    ET_MSG_STATE_GET = 26, /* broker -> old owner: give up a key's state */
+    ET_MSG_STATE = 27,     /* old owner -> broker: the key's state */
+    ET_MSG_STATE_PUT = 28, /* broker -> new owner: take it (empty: drop
+                              whatever you keep for the key) */
+    ET_MSG_EVENTS = 29     /* producer -> broker: header, events, payload x N */
 } et_msg_type_t;
 
 /* Why an event was rejected or failed. */
@@ -213,6 +221,31 @@ typedef struct {
     int32_t label;
 } et_task_t;
 
+/* Parts of a function's service time that the function measured itself,
+ * by name from a small fixed list (a wire index each, so a result carries
+ * two integers per part): the feature store's round trips, the model's
+ * prediction. The collector reports each stage's spread of each. */
+typedef enum {
+    ET_TIMING_STORE = 0, /* "store": a state or feature store's round trips */
+    ET_TIMING_MODEL = 1, /* "model": a model's prediction */
+    ET_TIMING_KINDS = 2
+} et_timing_kind_t;
+
+/* What a stage reports besides its verdict, on RESULT and on STAGE and
+ * COMPLETED records; all zero: nothing. A shadow verdict is a second
+ * model's (the fraud workflow's model of raw features only), decided and
+ * scored like the verdict but acted on by nobody. Timings are parts of
+ * service_ns, each 0..service_ns. */
+typedef struct {
+    uint8_t has_shadow;     /* 1: shadow_outcome is set */
+    int32_t shadow_outcome; /* >= 0 when has_shadow */
+    uint8_t timed;          /* bit k: timing_ns[k] was measured */
+    int64_t timing_ns[ET_TIMING_KINDS];
+} et_detail_t;
+
+/* The name of a timing kind ("store", "model"), or NULL. */
+const char *et_codec_timing_name(int kind);
+
 typedef struct {
     uint64_t event_id;
     uint32_t stage;
@@ -221,6 +254,9 @@ typedef struct {
     int64_t service_ns;
     int32_t outcome; /* the function's verdict for accuracy, or NONE */
     double score;    /* model score where there is one, else 0 */
+    /* On the wire as two more fields (shadow outcome or -1, and an array
+     * of [kind, ns] pairs) only when not all zero. */
+    et_detail_t detail;
 } et_result_t;
 
 /* Batches: TASKS carries 2..ET_BATCH_MAX tasks for one worker in one
@@ -250,6 +286,16 @@ typedef enum {
 } et_record_kind_t;
 
 /* One lifecycle transition. Fields a kind does not use are zero. */
+/* A STAGE record's cold flag. An attempt is a cold start (COLD_START) when
+ * no instance of its function was serving when it arrived (or when the
+ * last one left while it waited) and no start was already pending for
+ * another event: one had to be started for it. Events that came while
+ * that start was pending waited behind it (COLD_WAIT). Nonzero: the event
+ * waited for an instance to start. */
+#define ET_COLD_NONE 0
+#define ET_COLD_WAIT 1
+#define ET_COLD_START 2
+
 typedef struct {
     uint8_t kind; /* et_record_kind_t */
     uint64_t event_id;
@@ -265,7 +311,7 @@ typedef struct {
     /* REJECTED, FAILED, RETRY, COMPLETED (FILTERED), and STAGE: FUNCTION_ERROR
      * when the function failed on this attempt */
     uint8_t reason;
-    uint8_t cold; /* STAGE: the event waited for a cold start */
+    uint8_t cold; /* STAGE: ET_COLD_* (0 warm) */
     double score; /* STAGE, COMPLETED */
     /* Broker monotonic clock. STAGE: the TASK's dispatch to its RESULT
      * processed (the time the attempt held its slot). RETRY and FAILED: the
@@ -276,6 +322,10 @@ typedef struct {
     /* STAGE: first enqueue in this stage (retries included) to this
      * result. */
     int64_t residence_ns;
+    /* STAGE: the result's; COMPLETED: the shadow verdict that came with
+     * the event's verdict. Two more fields on the wire, as on RESULT,
+     * only when not all zero. */
+    et_detail_t detail;
 } et_record_t;
 
 typedef struct {
@@ -325,6 +375,10 @@ typedef struct {
     uint64_t bad_messages;
     uint64_t stale_results;   /* late results of abandoned attempts */
     uint64_t records_dropped; /* lifecycle records the collector never got */
+    /* Key state handover (broker/engine.h): on the wire only when either
+     * is not 0, as the 13th and 14th fields (after the functions). */
+    uint64_t key_handovers;
+    uint64_t key_state_lost;
     uint32_t n_functions;
     et_stats_function_t functions[ET_STATS_FUNCTIONS_MAX];
 } et_stats_t;
@@ -390,6 +444,16 @@ typedef struct {
     uint8_t resume; /* 0 or 1 */
 } et_collected_t;
 
+/* The body of STATE_GET, STATE and STATE_PUT: which key (never
+ * ET_KEY_NONE). The state itself travels in the frame after the body,
+ * opaque to the broker: each function reads and checks its own. */
+typedef struct {
+    uint64_t key;
+} et_state_msg_t;
+
+/* Most bytes of one key's state on the wire. */
+#define ET_STATE_MAX 65536
+
 /* The third frame of every message the broker sends the collector: the
  * broker process's epoch and the message's sequence number (from 1).
  * Fixed size, not msgpack: 16 bytes, both big-endian. */
@@ -446,6 +510,13 @@ int et_codec_encode_results(msgpack_sbuffer *buf, const et_result_t *results,
                             size_t count);
 int et_codec_decode_results(const void *data, size_t size, et_result_t *results,
                             size_t max, size_t *count);
+/* EVENTS body: an array of 1..ET_BATCH_MAX event arrays, each exactly as
+ * an EVENT's body (the same checks per event), one payload frame per
+ * event after the body, in order; same contract as TASKS. */
+int et_codec_encode_events(msgpack_sbuffer *buf, const et_event_t *events,
+                           size_t count);
+int et_codec_decode_events(const void *data, size_t size, et_event_t *events,
+                           size_t max, size_t *count);
 int et_codec_encode_usage(msgpack_sbuffer *buf, const et_usage_t *msg);
 int et_codec_decode_usage(const void *data, size_t size, et_usage_t *msg);
 int et_codec_encode_stats(msgpack_sbuffer *buf, const et_stats_t *msg);
@@ -465,6 +536,10 @@ int et_codec_decode_workflow(const void *data, size_t size,
 int et_codec_encode_collected(msgpack_sbuffer *buf, const et_collected_t *msg);
 int et_codec_decode_collected(const void *data, size_t size,
                               et_collected_t *msg);
+
+int et_codec_encode_state(msgpack_sbuffer *buf, const et_state_msg_t *msg);
+/* EPROTO also for key ET_KEY_NONE. */
+int et_codec_decode_state(const void *data, size_t size, et_state_msg_t *msg);
 
 /* Records travel in batches: the body is an array of records. */
 int et_codec_encode_records(msgpack_sbuffer *buf, const et_record_t *records,

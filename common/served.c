@@ -45,8 +45,11 @@ s_mergeable(const et_record_t *a, const et_record_t *s, const et_record_t *c)
            (c->reason == ET_REASON_NONE || c->reason == ET_REASON_FILTERED) &&
            s->outcome == c->outcome &&
            memcmp(&s->score, &c->score, sizeof s->score) == 0 &&
-           c->queue_ns == 0 && c->service_ns == 0 && c->hold_ns == 0 &&
-           c->residence_ns == 0 && c->cold == 0 &&
+           s->detail.has_shadow == c->detail.has_shadow &&
+           s->detail.shadow_outcome == c->detail.shadow_outcome &&
+           c->detail.timed == 0 && a->detail.has_shadow == 0 &&
+           a->detail.timed == 0 && c->queue_ns == 0 && c->service_ns == 0 &&
+           c->hold_ns == 0 && c->residence_ns == 0 && c->cold == 0 &&
            a->outcome == ET_OUTCOME_NONE;
 }
 
@@ -157,6 +160,8 @@ et_served_expand(const et_record_t *served, et_record_t out[3])
     c->label = served->label;
     c->outcome = served->outcome;
     c->score = served->score;
+    c->detail.has_shadow = served->detail.has_shadow;
+    c->detail.shadow_outcome = served->detail.shadow_outcome;
     c->reason = served->reason;
     return 0;
 }

@@ -19,10 +19,10 @@
  * are its ACCEPTED, one STAGE and its COMPLETED, with one SERVED record
  * in the place of the COMPLETED; the order of everything else is kept.
  * Only when the three say the same where they overlap (producer, stage,
- * attempt, label; the stage's verdict is the event's, it did not fail;
- * the event entered the workflow at that stage)
- * and the event has its intended time. Returns the new count (count
- * itself when it is above ET_SERVED_BATCH_MAX: nothing is merged). */
+ * attempt, label; the stage's verdict and shadow verdict are the event's, it
+ * did not fail; the event entered the workflow at that stage) and the event has
+ * its intended time. Returns the new count (count itself when it is above
+ * ET_SERVED_BATCH_MAX: nothing is merged). */
 size_t et_served_coalesce(et_record_t *records, size_t count);
 
 /* Take out of records[from..count) every ACCEPTED whose event has no

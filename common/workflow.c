@@ -200,9 +200,10 @@ static int
 s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
              const char *where, char *err, size_t err_size)
 {
-    static const char *const known[] = {
-        "function",    "slots",    "timeout_ms", "retries", "options",
-        "description", "io_delay", "init_delay", "runs",    "key"};
+    static const char *const known[] = {"function", "slots",      "timeout_ms",
+                                        "retries",  "options",    "description",
+                                        "io_delay", "init_delay", "runs",
+                                        "key",      "memory_mb"};
     if (!json_is_object(obj)) {
         snprintf(err, err_size, "%s: %s: expected an object", path, where);
         return -1;
@@ -243,8 +244,10 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
                  json_string_value(runs));
     }
     long long slots = 1, timeout_ms = ET_STAGE_DEFAULT_TIMEOUT_NS / 1000000,
-              retries = ET_STAGE_DEFAULT_RETRIES;
+              retries = ET_STAGE_DEFAULT_RETRIES, memory_mb = 0;
     if (s_int_field(obj, "slots", 1, 64, &slots, path, where, err, err_size) ||
+        s_int_field(obj, "memory_mb", 1, 1048576, &memory_mb, path, where, err,
+                    err_size) ||
         s_int_field(obj, "timeout_ms", 1, 3600000, &timeout_ms, path, where,
                     err, err_size) ||
         s_int_field(obj, "retries", 0, 100, &retries, path, where, err,
@@ -272,6 +275,7 @@ s_load_stage(et_stage_t *stage, json_t *obj, const char *path,
     stage->slots = (uint32_t)slots;
     stage->timeout_ns = (uint64_t)timeout_ms * 1000000ULL;
     stage->retries = (uint32_t)retries;
+    stage->memory_mb = (uint32_t)memory_mb;
 
     json_t *options = json_object_get(obj, "options");
     if (!options)
@@ -345,7 +349,8 @@ s_load_producer(et_workflow_t *wf, json_t *producer, const char *path,
 static int
 s_same_instance_settings(const et_stage_t *a, const et_stage_t *b)
 {
-    if (a->slots != b->slots || strcmp(a->runs, b->runs) != 0 ||
+    if (a->slots != b->slots || a->memory_mb != b->memory_mb ||
+        strcmp(a->runs, b->runs) != 0 ||
         strcmp(a->io_delay, b->io_delay) != 0 ||
         strcmp(a->init_delay, b->init_delay) != 0 ||
         a->n_options != b->n_options)
@@ -370,7 +375,7 @@ s_check_functions(const et_workflow_t *wf, const char *path, char *err,
                 snprintf(err, err_size,
                          "%s: stages[%u] and stages[%u] both run function "
                          "%s but with different runs, slots, io_delay, "
-                         "init_delay or options: "
+                         "init_delay, memory_mb or options: "
                          "a function's instances serve all its stages, so "
                          "give both the same",
                          path, k, i, wf->stages[i].function);

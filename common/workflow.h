@@ -41,6 +41,9 @@ typedef struct {
     uint32_t slots;               /* concurrent events per instance */
     char io_delay[ET_TEXT_MAX];   /* modelled downstream call, "" = none */
     char init_delay[ET_TEXT_MAX]; /* modelled cold-start init, "" = none */
+    /* Memory of one instance in MB, for the cost (a trace replay's app
+     * memory); 0 = the collector's --memory-mb. */
+    uint32_t memory_mb;
     uint32_t n_options;
     et_option_t options[ET_STAGE_OPTIONS_MAX];
     /* "key": "series" or "card" (the event's affinity key, which its
@@ -93,10 +96,12 @@ int et_workflow_single(et_workflow_t *wf, const char *function);
  *    "stages": [{"function": "preprocess", "runs": "preprocess",
  *                "slots": 1, "timeout_ms": 5000,
  *                "retries": 2, "io_delay": "exp:40ms",
- *                "init_delay": "const:2s", "options": {"key": "value", ...}},
+ *                "init_delay": "const:2s", "memory_mb": 256,
+ *                "options": {"key": "value", ...}},
  * ...]} Only "name", "stages" and each stage's "function" are required. Unknown
  * keys are errors (a typo must not pass silently), and so is a function
- * whose stages disagree on runs, slots, io_delay, init_delay or options. On
+ * whose stages disagree on runs, slots, io_delay, init_delay, memory_mb or
+ * options. On
  * failure returns -1 and writes "FILE: FIELD: problem" into 'err'. */
 int et_workflow_load(et_workflow_t *wf, const char *path, char *err,
                      size_t err_size);

@@ -57,9 +57,16 @@ cmd_run() {
   summary_print "$run"
   save_logs "$run" "$OUT"
   [ -f "$OUT/summary.json" ] || die "no summary.json in $OUT; logs: $(logs_hint "$OUT")"
+  summary_add_evictions "$OUT"
   # Rate, replicas, queue and latency over time (needs gnuplot).
   "$BIN/eventide-report" --timeseries "$OUT" >/dev/null 2>"$OUT/timeseries-plot.log" ||
     info "no timeseries figure (see $OUT/timeseries-plot.log)"
+  # A trace replay's per-function figures: slowdown CDF, cold-start ratio
+  # against invocation rate, instances per function over time.
+  case "$ARRIVAL" in azure2019:*|azure2021:*)
+    "$BIN/eventide-report" --functions "$OUT" >/dev/null 2>"$OUT/functions-plot.log" ||
+      info "no per-function figures (see $OUT/functions-plot.log)" ;;
+  esac
   echo "results: $OUT"
   # Results, but a process died on the way: say so in the exit status.
   [ "${COLLECTOR_SELF_RESTARTS:-0}" -eq 0 ] ||
@@ -481,6 +488,11 @@ check_sweep_argv() {
 }
 
 cmd_sweep() {
+  # Keep-alive policies compared is a sweep of its own (launcher/keepalive.sh).
+  local a
+  for a in "$@"; do
+    [ "$a" = --keepalive ] && { cmd_sweep_keepalive "$@"; return; }
+  done
   set_pipeline_defaults
   local rates="" durations="" sweep="" r d
   local -a run_args=()

@@ -11,6 +11,9 @@ usage: ./eventide COMMAND [options]
                         build on first use by themselves)
   run [options]         one complete run: start, load, drain, report, stop
   sweep --rates LIST    one run per rate (and duration): tables and plots
+  sweep --keepalive LIST
+                        one trace replay per keep-alive policy (0,60,600,kpa):
+                        cold starts against idle memory, a table and a figure
   validate [--quick]    check this machine against queueing theory
                         (M/M/1, M/M/2, M/M/4, M/D/1 at rho 0.5 and 0.8)
   up [options]          start collector, broker and workers; leave them running
@@ -65,6 +68,13 @@ help_pipeline_opts() {
                          (default 10ms; 0: refuse each event at the broker)
   --task-batch N         most tasks in one message to a worker with several
                          free slots (default 64; 1: one TASK per event)
+  --send-grain S         a producer sends at most once per S: the events
+                         that fall due meanwhile go in one message (EVENTS),
+                         each up to S late, its latency counted from its own
+                         intended time (default 500us; 0: each at its time)
+  --key-handover on|off  keyed stages: when the instances change, hand each
+                         moving key's state to its new instance (default
+                         on; off: the key starts afresh there)
   --backlog-memory BYTES what the collector does not take at once waits in
                          the broker's memory, in order (default 67108864),
                          then in RUN/collector.spill up to --spill-max BYTES
@@ -89,6 +99,9 @@ help_pipeline_opts() {
   --max-instances N      autoscaler: instances of all functions together;
                          when full, a function with work evicts an idle
                          instance of another, least recently used first
+  --max-memory-mb MB     autoscaler: memory of all instances together, each
+                         at its stage's memory_mb (else --memory-mb); evicts
+                         as --max-instances
   --target X             kpa: concurrency per instance; hpa: busy-slot
                          utilization (0-1); rps: events/s per instance
   --autoscale-arg F=V    any other eventide-autoscaler flag, e.g.
@@ -169,6 +182,9 @@ help_load_opts() {
   --seed N               same seed, same event sequence (default 1)
   --source SPEC          synthetic | fraud | nab:FILE | mqtt://HOST:PORT/TOPIC
                          (default: the workflow's)
+  --mqtt-devices N       mqtt:// sources: the input ends once N devices have
+                         sent their end marker (default: once every device
+                         seen so far has; --ingest mqtt: 1 per producer)
   --ingest mqtt          run, up: a private mosquitto; each producer (up:
                          each produce) subscribes to its own topic and
                          eventide sensors publishes the series there
@@ -252,6 +268,8 @@ help_sweep() {
   echo "usage: ./eventide sweep --rates 2,5,10 [--durations 30,60] [--out DIR] [run options]"
   echo "  one run per (rate, duration) point into DIR/rate-R-dur-D, then DIR/report.md"
   echo "  with the tables and DIR/{latency,throughput,utilization}.{png,svg}"
+  echo "       ./eventide sweep --keepalive 0,60,600,kpa --arrival azure2019:DIR [run options]"
+  echo "  the same trace once per keep-alive policy (./eventide sweep --keepalive --help)"
 }
 
 help_validate() {

@@ -26,6 +26,8 @@ set_pipeline_defaults() {
   QUEUE_CAP=10000
   SHED_PAUSE=""
   TASK_BATCH=""
+  SEND_GRAIN=""
+  KEY_HANDOVER=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
   METRICS=127.0.0.1:0
@@ -44,6 +46,7 @@ set_pipeline_defaults() {
   MINUTES=""
   FUNCTIONS=""
   IAT=""
+  MQTT_DEVICES=""
   FRAUD_RATE=""
   MALFORMED_RATE=""
   RATE_SET=0
@@ -55,6 +58,7 @@ set_pipeline_defaults() {
   AUTOSCALE=""
   AS_MIN=""
   MAX_INSTANCES=""
+  MAX_MEMORY_MB=""
   AS_MAX=""
   AS_TARGET=""
   AS_ARGS=()
@@ -130,6 +134,8 @@ parse_pipeline_opt() {
     --queue-cap) QUEUE_CAP="$value" ;;
     --shed-pause) SHED_PAUSE="$value" ;;
     --task-batch) TASK_BATCH="$value" ;;
+    --send-grain) SEND_GRAIN="$value" ;;
+    --key-handover) KEY_HANDOVER="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
     --metrics) METRICS="$value" ;;
@@ -141,6 +147,7 @@ parse_pipeline_opt() {
     --minutes) MINUTES="$value" ;;
     --functions) FUNCTIONS="$value" ;;
     --iat) IAT="$value" ;;
+    --mqtt-devices) MQTT_DEVICES="$value" ;;
     --fraud-rate) FRAUD_RATE="$value" ;;
     --malformed-rate) MALFORMED_RATE="$value" ;;
     --duration) DURATION="$value"; DURATION_SET=1 ;;
@@ -163,6 +170,9 @@ parse_pipeline_opt() {
                  AUTOSCALE="$value" ;;
     --min) AS_MIN="$value" ;;
     --max-instances) MAX_INSTANCES="$value" ;;
+    --max-memory-mb) [[ "$value" =~ ^[1-9][0-9]{0,12}$ ]] ||
+                       usage_error "--max-memory-mb '$value': expected a whole number of MB above 0"
+                     MAX_MEMORY_MB="$value" ;;
     --max) AS_MAX="$value" ;;
     --target) AS_TARGET="$value" ;;
     --autoscale-arg) [[ "$value" =~ ^--[a-z-]+=[A-Za-z0-9_.:-]+$ ]] ||
@@ -262,6 +272,9 @@ check_pipeline_opts() {
   # The node's cap is the autoscaler's: without one nothing would hold it.
   if [ -n "$MAX_INSTANCES" ] && [ -z "$AUTOSCALE" ]; then
     usage_error "--max-instances '$MAX_INSTANCES': needs --autoscale (the autoscaler keeps the node's instances under it)"
+  fi
+  if [ -n "$MAX_MEMORY_MB" ] && [ -z "$AUTOSCALE" ]; then
+    usage_error "--max-memory-mb '$MAX_MEMORY_MB': needs --autoscale (the autoscaler keeps the node's memory under it)"
   fi
   check_ingest_opts
   check_transport

@@ -74,6 +74,7 @@ broker_argv() {
     --log-level "$LOG_LEVEL")
   [ -n "$SHED_PAUSE" ] && broker_argv_out+=(--shed-pause "$SHED_PAUSE")
   [ -n "$TASK_BATCH" ] && broker_argv_out+=(--task-batch "$TASK_BATCH")
+  [ -n "$KEY_HANDOVER" ] && broker_argv_out+=(--key-handover "$KEY_HANDOVER")
   # What the collector's socket does not take waits in memory, then here.
   [ -n "$BACKLOG_MEMORY" ] && broker_argv_out+=(--backlog-memory "$BACKLOG_MEMORY")
   [ -n "$SPILL_MAX" ] && broker_argv_out+=(--spill-max "$SPILL_MAX")
@@ -141,6 +142,7 @@ producer_argv() {
   [ -n "${COLLECTOR:-}" ] && producer_argv_out+=(--collector "$COLLECTOR")
   producer_argv_out+=(--id "$id" --rate "$RATE" --arrival "$arrival" --seed "$SEED"
     --payload-bytes "$PAYLOAD_BYTES" --log-level "$LOG_LEVEL")
+  [ -n "${SEND_GRAIN:-}" ] && producer_argv_out+=(--send-grain "$SEND_GRAIN")
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||
@@ -159,6 +161,11 @@ producer_argv() {
   [ -n "${MINUTES:-}" ] && producer_argv_out+=(--minutes "$MINUTES")
   [ -n "${FUNCTIONS:-}" ] && producer_argv_out+=(--functions "$FUNCTIONS")
   [ -n "${IAT:-}" ] && producer_argv_out+=(--iat "$IAT")
+  # --ingest mqtt: one device per producer, waited for even if it starts
+  # after the producer subscribed.
+  local devices="${MQTT_DEVICES:-}"
+  [ -z "$devices" ] && [ -n "${INGEST:-}" ] && devices=1
+  [ -n "$devices" ] && producer_argv_out+=(--mqtt-devices "$devices")
   [ -n "$FRAUD_RATE" ] && producer_argv_out+=(--fraud-rate "$FRAUD_RATE")
   [ -n "$MALFORMED_RATE" ] && producer_argv_out+=(--malformed-rate "$MALFORMED_RATE")
   [ -n "${CURVE_DIR:-}" ] && producer_argv_out+=(--curve "$CURVE_DIR")
@@ -176,6 +183,12 @@ autoscaler_argv() {
     --policy "$AUTOSCALE")
   [ -n "$AS_MIN" ] && autoscaler_argv_out+=(--min "$AS_MIN")
   [ -n "${MAX_INSTANCES:-}" ] && autoscaler_argv_out+=(--max-instances "$MAX_INSTANCES")
+  # The memory cap prices each instance at its stage's memory_mb.
+  if [ -n "${MAX_MEMORY_MB:-}" ]; then
+    autoscaler_argv_out+=(--max-memory-mb "$MAX_MEMORY_MB")
+    [ -n "$MEMORY_MB" ] && autoscaler_argv_out+=(--memory-mb "$MEMORY_MB")
+    [ -f "$WORKFLOW" ] && autoscaler_argv_out+=(--workflow "$WORKFLOW")
+  fi
   [ -n "$AS_MAX" ] && autoscaler_argv_out+=(--max "$AS_MAX")
   if [ -n "$AS_TARGET" ]; then
     case "$AUTOSCALE" in
@@ -644,15 +657,40 @@ stop_workers() {
   return 0
 }
 
+# stranded_wait: while some function has events queued and no instance
+# (scaled to zero by --idle-timeout or --min 0 as the load ended), wait
+# for the autoscaler to start one, at most 30 s: the broker's drain would
+# otherwise fail those events as shutting_down.
+stranded_wait() {
+  local tries=0 n
+  local -a curve=()
+  [ -n "${CURVE_DIR:-}" ] && curve=(--curve "$CURVE_DIR")
+  while [ "$tries" -lt 150 ]; do
+    n="$(run_status --stats "$STATS" "${curve[@]}" --json --timeout 2 2>/dev/null |
+      jq '[.functions[] | select(.queue_depth > 0 and .instances == 0)] | length' 2>/dev/null)" ||
+      return 0
+    [ "${n:-0}" -eq 0 ] && return 0
+    [ "$tries" -eq 0 ] && info "waiting for the autoscaler to start functions with events queued and no instance"
+    sleep 0.2
+    tries=$((tries + 1))
+  done
+  info "functions still without an instance after 30 s: their queued events fail as shutting_down"
+}
+
 # pipeline_stop RUN: broker first (its supervisor before it; it finishes
 # admitted work and tells the workers to drain), then workers, then the
 # collector (writes results).
 pipeline_stop() {
   local run="$1" pid
   slurm_sample "$run"
-  # The autoscaler first, so it starts nothing while the rest stops.
+  # The autoscaler first, so it starts nothing while the rest stops; but
+  # not before it started the functions it had scaled to zero that still
+  # have events queued.
   pid="$(pid_of "$run" autoscaler)"
-  [ -n "$pid" ] && stop_pids 15 "$pid"
+  if [ -n "$pid" ]; then
+    stranded_wait
+    stop_pids 15 "$pid"
+  fi
   stop_broker "$run" 60
   stop_workers "$run"
   pid="$(pid_of "$run" collector)"
@@ -887,9 +925,12 @@ supervise_run() {
   # they send their final usage reports; the collector ends by itself once
   # every event is accounted for (or its drain timeout passes) and every
   # instance has reported, and writes the results. The supervisor goes
-  # first, so the draining broker is not taken for a dead one.
-  pid="$(pid_of "$run" autoscaler)"
-  [ -n "$pid" ] && stop_pids 15 "$pid"
+  # first, so the draining broker is not taken for a dead one. The
+  # autoscaler stays until the broker has drained: events still queued for
+  # a function at zero instances (scaled to zero, evicted, kept alive 0 s)
+  # get their instance instead of failing shutting_down at the drain's end;
+  # the drain starts once it started what it had scaled to zero.
+  [ -n "$(pid_of "$run" autoscaler)" ] && stranded_wait
   stop_supervisor "$run"
   # Slurm steps: their CPU time and RSS while they still run (the workers
   # leave by themselves once the broker drained).
@@ -908,6 +949,8 @@ supervise_run() {
     fi
     nap 0.2
   done
+  pid="$(pid_of "$run" autoscaler)"
+  [ -n "$pid" ] && stop_pids 15 "$pid"
   # Only the first broker is this shell's child; a restarted one's status
   # is its supervisor's to see.
   [ "$bpid" = "$first" ] && { wait "$bpid" || brc=$?; }

@@ -101,8 +101,19 @@ pid_alive() {
   case "$1" in
     *:slurm/*) slurm_step_alive "${1#*:slurm/}" ;;
     *:*) host_sh "${1%%:*}" "kill -0 ${1#*:}" </dev/null >/dev/null 2>&1 ;;
-    *) kill -0 "$1" 2>/dev/null ;;
+    *) kill -0 "$1" 2>/dev/null && ! pid_zombie "$1" ;;
   esac
+}
+
+# pid_zombie PID: PID has exited and waits to be reaped. A process whose
+# starter has exited is reaped by PID 1, which in a container may take a
+# second or more; kill -0 still succeeds meanwhile, and `scale` would
+# count an instance that has left (--idle-timeout) as running.
+pid_zombie() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the name, in parentheses, may hold spaces
+  [ "${stat%% *}" = Z ]
 }
 
 sig_proc() { # SIGNAL PROCESS

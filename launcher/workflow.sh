@@ -114,19 +114,33 @@ wf_uses_redis() {
 # ensure_model TABLE: train the fraud model on first use, where the fraud
 # function's model option says (relative to the source tree), and again
 # when it predates the streaming features (its metrics do not say
-# "streaming"); a model trained with --streaming off is kept.
+# "streaming"); a model trained with --streaming off is kept. The same for
+# its shadow_model option, trained with --streaming off (raw features
+# only) when it is missing.
 ensure_model() {
-  local model
+  local model shadow
   wf_has_function "$1" fraud || return 0
   model="$(wf_option "$1" fraud model)"
   model="${model:-models/fraud.json}"
   case "$model" in /*) ;; *) model="$ROOT/$model" ;; esac
   if [ -f "$model" ]; then
-    jq -e 'has("streaming")' "$model.metrics.json" >/dev/null 2>&1 && return 0
-    info "the model at $model predates the streaming features: training it again"
+    jq -e 'has("streaming")' "$model.metrics.json" >/dev/null 2>&1 ||
+      { info "the model at $model predates the streaming features: training it again"
+        train_model "$model"; }
   else
     info "no model at $model: training it (eventide-train, seeded, a few seconds)"
+    train_model "$model"
   fi
-  mkdir -p "$(dirname "$model")"
-  "$BIN/eventide-train" --out "$model" >&2 || die "training the fraud model failed"
+  shadow="$(wf_option "$1" fraud shadow_model)"
+  [ -n "$shadow" ] || return 0
+  case "$shadow" in /*) ;; *) shadow="$ROOT/$shadow" ;; esac
+  [ -f "$shadow" ] && return 0
+  info "no shadow model at $shadow: training it on raw features only (eventide-train --streaming off)"
+  train_model "$shadow" --streaming off
+}
+
+# train_model PATH [FLAGS...]: eventide-train --out PATH FLAGS.
+train_model() {
+  mkdir -p "$(dirname "$1")"
+  "$BIN/eventide-train" --out "$@" >&2 || die "training the fraud model $1 failed"
 }

@@ -769,3 +769,17 @@ et_arrival_kind_name(et_arrival_kind_t kind)
     }
     return "unknown";
 }
+
+int
+et_arrival_parse_speedup(const char *value, void *dest, char *why,
+                         size_t why_size)
+{
+    double d;
+    if (et_cli_parse_double(value, 0, ET_ARRIVAL_SPEEDUP_MAX, &d) == 0 &&
+        d > 0) {
+        *(double *)dest = d;
+        return 0;
+    }
+    snprintf(why, why_size, "expected a factor above 0, at most 1e9");
+    return -1;
+}

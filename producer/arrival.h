@@ -17,6 +17,12 @@
 #define ET_ARRIVAL_RATE_MAX 1e9
 /* Highest --speedup: a trace replayed a billion times faster. */
 #define ET_ARRIVAL_SPEEDUP_MAX 1e9
+/* A --speedup value (an et_opts custom parser, shared by the producer's
+ * and eventide-sensors' command lines): a factor above 0, at most
+ * ET_ARRIVAL_SPEEDUP_MAX, into *(double *)dest. 0, or -1 with 'why'. */
+int et_arrival_parse_speedup(const char *value, void *dest, char *why,
+                             size_t why_size);
+
 /* Longest spec ("trace:" and a path). */
 #define ET_ARRIVAL_SPEC_MAX 4096
 /* Most requests a trace file may hold (16 bytes of memory each). */

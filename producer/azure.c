@@ -1110,6 +1110,12 @@ et_azure_write_workflow(const et_azure_t *self, const char *path, char *why,
             /* Executions are drawn up to 60 s: never time one out. */
             json_object_set_new(stage, "timeout_ms", json_integer(3600000)))
             goto done;
+        /* The app's average allocated memory, whole MB up, prices each of
+         * the function's instances (the trace has memory per app only). */
+        if (f->mem_avg_mb > 0 &&
+            json_object_set_new(stage, "memory_mb",
+                                json_integer((json_int_t)ceil(f->mem_avg_mb))))
+            goto done;
     }
     if (json_object_set(root, "stages", stages))
         goto done;

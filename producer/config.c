@@ -10,6 +10,7 @@
 #include "common/opts.h"
 #include "common/workflow.h"
 #include "producer/labels.h"
+#include "producer/seqtrack.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,15 +48,6 @@ s_parse_rate(const char *value, void *dest, char *why, size_t why_size)
     if (s_parse_positive(value, ET_PRODUCER_RATE_MAX, dest) == 0)
         return 0;
     snprintf(why, why_size, "expected events per second above 0, at most 1e6");
-    return -1;
-}
-
-static int
-s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
-{
-    if (s_parse_positive(value, ET_ARRIVAL_SPEEDUP_MAX, dest) == 0)
-        return 0;
-    snprintf(why, why_size, "expected a factor above 0, at most 1e9");
     return -1;
 }
 
@@ -263,7 +255,8 @@ s_apply_workflow(const et_opts_t *spec, et_producer_config_t *cfg,
     const char *speedup = et_workflow_producer_default(wf, "speedup");
     if (speedup && !et_opts_given(spec, "speedup") &&
         !et_opts_given(spec, "rate")) {
-        if (s_parse_speedup(speedup, &cfg->speedup, why, sizeof why) != 0) {
+        if (et_arrival_parse_speedup(speedup, &cfg->speedup, why, sizeof why) !=
+            0) {
             s_workflow_error(spec, cfg, "speedup", speedup, why);
             goto done;
         }
@@ -395,6 +388,10 @@ s_check(const et_opts_t *spec, const et_producer_config_t *cfg, unsigned from)
     et_source_kind_t kind = et_source_kind(source);
     if (et_opts_given(spec, "mqtt-client-id")) {
         et_opts_error(spec, "mqtt-client-id", cfg->mqtt_client_id,
+                      "only --source mqtt://HOST:PORT/TOPIC uses it");
+    } else if (et_opts_given(spec, "mqtt-devices")) {
+        snprintf(number, sizeof number, "%" PRIu32, cfg->mqtt_devices);
+        et_opts_error(spec, "mqtt-devices", number,
                       "only --source mqtt://HOST:PORT/TOPIC uses it");
     } else if (trace && kind == ET_SOURCE_NAB) {
         et_opts_error(spec, "arrival", cfg->arrival,
@@ -560,6 +557,15 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .help = "mqtt: the session's client id, fixed for the run so a "
                  "reconnect finds the messages queued for it (default: "
                  "eventide-producer-ID)"},
+        {.name = "mqtt-devices",
+         .type = ET_OPT_U32,
+         .dest = &cfg->mqtt_devices,
+         .umax = ET_SEQTRACK_DEVICES_MAX,
+         .arg = "N",
+         .def = "0",
+         .help = "mqtt: the input ends once N devices have sent their end "
+                 "marker, so a device that starts late is waited for (0: "
+                 "once every device seen so far has)"},
         {.name = "labels",
          .type = ET_OPT_STRING,
          .dest = cfg->labels,
@@ -569,7 +575,7 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
                  "= 1-based window index or 0 (default: none)"},
         {.name = "speedup",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_speedup,
+         .parse = et_arrival_parse_speedup,
          .dest = &cfg->speedup,
          .arg = "X",
          .def = "1",
@@ -607,6 +613,15 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .arg = "N",
          .def = "0",
          .help = "synthetic: padding bytes per event, 0 to 65536"},
+        {.name = "send-grain",
+         .type = ET_OPT_DURATION,
+         .dest = &cfg->send_grain_ns,
+         .umax = 100 * ET_NS_PER_MS,
+         .arg = "S",
+         .def = "500us",
+         .help = "send at most once per this long: the events due "
+                 "meanwhile go together (EVENTS), each a little late, "
+                 "0 to 100ms (0: each at its own time)"},
         {.name = "ack-timeout",
          .type = ET_OPT_DURATION,
          .dest = &cfg->ack_timeout_ns,

@@ -53,9 +53,10 @@ typedef struct {
     double malformed_rate;  /* --malformed-rate */
     uint64_t seed;          /* --seed */
     uint32_t payload_bytes; /* --payload-bytes: padding per event */
-    uint64_t ack_timeout_ns;         /* --ack-timeout: wait for DONE_ACK */
-    uint64_t connect_timeout_ns;     /* --connect-timeout: wait for broker */
-    et_log_level_t log_level;        /* --log-level */
+    uint64_t ack_timeout_ns;     /* --ack-timeout: wait for DONE_ACK */
+    uint64_t send_grain_ns;      /* --send-grain: at most one send per grain */
+    uint64_t connect_timeout_ns; /* --connect-timeout: wait for broker */
+    et_log_level_t log_level;    /* --log-level */
     et_producer_progress_t progress; /* --progress */
     char curve_dir[PATH_MAX];        /* --curve: CURVE keys, "" = off */
     et_clocksync_mode_t clock_sync;  /* --clock-sync */
@@ -66,6 +67,9 @@ typedef struct {
     int mqtt;
     et_mqtturl_t mqtt_url;
     char mqtt_client_id[ET_MQTTURL_CLIENT_ID_MAX + 1]; /* --mqtt-client-id */
+    /* --mqtt-devices: end markers that end the input (0: every device
+     * seen so far, as soon as each has sent one) */
+    uint32_t mqtt_devices;
 } et_producer_config_t;
 
 /* Fill *cfg from the defaults, the command line and --workflow NAME|FILE.

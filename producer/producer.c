@@ -1,7 +1,8 @@
 /* The producer's run: plan it, connect a DEALER to the broker's frontend,
  * wait for the connection, then send every arrival of the schedule at its
- * intended CLOCK_REALTIME instant with its source's payload and label,
- * counting REJECTs as they come back, and finish with DONE / DONE_ACK.
+ * intended CLOCK_REALTIME instant with its source's payload and label
+ * (those due within one --send-grain together, as EVENTS), counting
+ * REJECTs as they come back, and finish with DONE / DONE_ACK.
  * A REJECT for a full queue pauses the producer: the events that fall due
  * during the pause are not sent but refused here, and reported to the
  * broker in SHED batches (still with their ids, intended times and labels,
@@ -97,6 +98,17 @@ typedef struct {
     uint64_t shed_started_ns; /* CLOCK_MONOTONIC: the batch's first event */
     uint64_t shed_total;
     et_shed_t shed;
+    /* The events of the next EVENTS message (an EVENT when alone), each
+     * with its own intended time (on this producer's clock until sent) and
+     * payload frame; sent at batch_at_ns, never before any of their times:
+     * the wake-ups of a fast schedule are at most one per --send-grain. */
+    et_event_t batch[ET_BATCH_MAX];
+    zmq_msg_t batch_payloads[ET_BATCH_MAX];
+    uint32_t batch_count;
+    uint64_t batch_bytes;
+    int64_t batch_at_ns;     /* CLOCK_REALTIME: when it goes */
+    int64_t prev_at_ns;      /* CLOCK_REALTIME: when the previous one was due */
+    uint64_t batch_messages; /* EVENT and EVENTS messages sent */
     int done_sent;
     int done_acked;
     int progress;
@@ -384,6 +396,114 @@ s_send_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
         return -1;
     if (saved != EAGAIN)
         ET_LOG_WARN_LIMITED("send event: %s", zmq_strerror(saved));
+    return 0;
+}
+
+/* Can the batch take one more event due at 'intended_ns' with 'size'
+ * payload bytes? Only one due by the time the batch goes. */
+static int
+s_batch_takes(const s_run_t *run, int64_t intended_ns, size_t size)
+{
+    return run->batch_count < ET_BATCH_MAX && intended_ns <= run->batch_at_ns &&
+           et_codec_batch_fits(run->batch_count + 1, run->batch_bytes + size);
+}
+
+/* Add event 'seq' due at 'intended_ns', with the payload and label the
+ * source prepared, to the batch. 0, or -1 when out of memory. */
+static int
+s_batch_add(s_run_t *run, uint64_t seq, int64_t intended_ns)
+{
+    const et_producer_config_t *cfg = run->cfg;
+    zmq_msg_t *payload = &run->batch_payloads[run->batch_count];
+    if (zmq_msg_init_size(payload, run->payload.size) != 0) {
+        ET_LOG_ERROR("out of memory building event %" PRIu64, seq);
+        return -1;
+    }
+    if (run->payload.size)
+        memcpy(zmq_msg_data(payload), run->payload.data, run->payload.size);
+    run->batch[run->batch_count] =
+        (et_event_t){.event_id = ((uint64_t)cfg->id << ET_EVENT_SEQ_BITS) | seq,
+                     .producer_id = cfg->id,
+                     .intended_ns = intended_ns,
+                     .label = run->label,
+                     .route = run->route,
+                     .key = run->key};
+    if (run->batch_count == 0) {
+        /* The first event fixes when the batch goes: at its time, but not
+         * sooner than a grain after the previous batch was due (its due
+         * time, not its send: a late wake-up must not delay the next
+         * batch too), and not before now (what is already due joins). */
+        int64_t at = run->prev_at_ns + (int64_t)cfg->send_grain_ns;
+        if (at < intended_ns)
+            at = intended_ns;
+        int64_t now = et_clock_real_ns();
+        run->batch_at_ns = at > now ? at : now;
+    }
+    run->batch_count++;
+    run->batch_bytes += run->payload.size;
+    return 0;
+}
+
+/* Wait for the batch's time and send it: one EVENT, or EVENTS. A refused
+ * send counts every event of it as send_failed, not retried: open loop.
+ * Stopped during the wait, the events not yet due are dropped from the
+ * schedule (never produced, as if the stop had come before them). Returns
+ * 0, or -1 when the run cannot go on. */
+static int
+s_flush_events(s_run_t *run)
+{
+    if (run->batch_count == 0)
+        return 0;
+    if (s_wait_until(run, run->batch_at_ns) != 0)
+        return -1;
+    uint32_t n = run->batch_count;
+    int64_t now = et_clock_real_ns();
+    if (*run->stop) {
+        /* The newest events have the last sequence numbers. */
+        while (n > 0 && run->batch[n - 1].intended_ns > now) {
+            zmq_msg_close(&run->batch_payloads[--n]);
+            run->scheduled--;
+        }
+    }
+    run->batch_count = 0;
+    run->batch_bytes = 0;
+    run->prev_at_ns = run->batch_at_ns;
+    if (n == 0)
+        return 0;
+    int64_t correction = et_clockprobe_correction(run->probe);
+    for (uint32_t i = 0; i < n; i++) {
+        et_event_t *e = &run->batch[i];
+        e->intended_ns += correction;
+        e->sent_ns = now + correction;
+        s_record_lag(run, e->sent_ns - e->intended_ns);
+    }
+    msgpack_sbuffer_clear(&run->body);
+    int rc = n == 1 ? et_codec_encode_event(&run->body, &run->batch[0])
+                    : et_codec_encode_events(&run->body, run->batch, n);
+    if (rc != 0) {
+        for (uint32_t i = 0; i < n; i++)
+            zmq_msg_close(&run->batch_payloads[i]);
+        ET_LOG_ERROR("out of memory building %u event(s)", n);
+        return -1;
+    }
+    rc = n == 1 ? et_zsock_send(run->sock, NULL, ET_MSG_EVENT, &run->body,
+                                &run->batch_payloads[0], ZMQ_DONTWAIT)
+                : et_zsock_send_parts(run->sock, NULL, 0, ET_MSG_EVENTS,
+                                      &run->body, run->batch_payloads, n,
+                                      ZMQ_DONTWAIT);
+    int saved = errno;
+    for (uint32_t i = 0; i < n; i++)
+        zmq_msg_close(&run->batch_payloads[i]);
+    if (rc == 0) {
+        run->sent += n;
+        run->batch_messages++;
+        return 0;
+    }
+    run->send_failed += n;
+    if (saved == ETERM)
+        return -1;
+    if (saved != EAGAIN)
+        ET_LOG_WARN_LIMITED("send %u event(s): %s", n, zmq_strerror(saved));
     return 0;
 }
 
@@ -703,7 +823,18 @@ s_schedule(s_run_t *run)
         if (rc == 0)
             break;
         int64_t intended_ns = run->start_ns + offset_ns;
+        /* The batch goes when this event cannot join it (its wait is the
+         * one place where REJECTs, and so a pause, come in). */
+        if (run->batch_count &&
+            !s_batch_takes(run, intended_ns, run->payload.size) &&
+            s_flush_events(run) != 0)
+            return -1;
+        if (*run->stop)
+            break;
         if (intended_ns < run->pause_until_ns) {
+            /* Refused events follow every event sent before them. */
+            if (s_flush_events(run) != 0)
+                return -1;
             /* Paused: no wait per event, a wake-up per grain at most, never
              * before the event's time nor past the pause. */
             int64_t now = et_clock_real_ns();
@@ -722,19 +853,15 @@ s_schedule(s_run_t *run)
                 continue;
             }
         }
-        /* A batch goes out before any later event. */
+        /* A SHED batch goes out before any later event. */
         if (s_flush_shed(run) != 0)
             return -1;
-        if (s_wait_until(run, intended_ns) != 0)
-            return -1;
-        if (*run->stop)
-            break;
         /* Counted before sending, so a REJECT racing back is recognised. */
         uint64_t seq = run->scheduled++;
-        if (s_send_event(run, seq, intended_ns) != 0)
+        if (s_batch_add(run, seq, intended_ns) != 0)
             return -1;
     }
-    if (s_flush_shed(run) != 0)
+    if (s_flush_events(run) != 0 || s_flush_shed(run) != 0)
         return -1;
     /* Cut by the duration: stay for all of it, the load's window is the
      * schedule's. A replay whose data ended is over. */
@@ -863,13 +990,15 @@ s_ingest_new(s_run_t *run)
     return 0;
 }
 
-/* Is the input over? Every device seen sent its end marker, and none has
- * a gap left or the grace after the last marker has passed. A device that
- * never sends one keeps the run going until --duration. */
+/* Is the input over? Every device seen sent its end marker (and with
+ * --mqtt-devices N, at least N did), and none has a gap left or the grace
+ * after the last marker has passed. A device that never sends one keeps
+ * the run going until --duration. */
 static int
 s_ingest_over(const s_run_t *run)
 {
-    if (!et_seqtrack_all_ended(run->seqtrack))
+    if (!et_seqtrack_all_ended(run->seqtrack) ||
+        et_seqtrack_ended(run->seqtrack) < run->cfg->mqtt_devices)
         return 0;
     return et_seqtrack_complete(run->seqtrack) ||
            et_clock_mono_ns() - run->end_seen_ns >= S_MQTT_END_GRACE_NS;
@@ -1106,6 +1235,8 @@ fail:
     et_source_destroy(&run.source);
     et_arrival_destroy(&run.arrival);
     free(run.routes);
+    for (uint32_t i = 0; i < run.batch_count; i++)
+        zmq_msg_close(&run.batch_payloads[i]);
     msgpack_sbuffer_destroy(&run.payload);
     msgpack_sbuffer_destroy(&run.body);
     return result;

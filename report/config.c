@@ -12,7 +12,10 @@
 /* Leave room for "/<point>/summary.json" under the directory. */
 #define S_DIR_MAX (PATH_MAX - NAME_MAX - 32)
 
-static const char *const s_mode_flags[] = {"sweep", "timeseries", "tables"};
+/* In the order of et_report_mode_t. */
+static const char *const s_mode_flags[] = {"sweep", "timeseries", "tables",
+                                           "functions"};
+#define S_MODE_FLAGS 4
 
 static int
 s_parse_title(const char *value, void *dest, char *why, size_t why_size)
@@ -79,31 +82,32 @@ s_check_mode(et_report_config_t *cfg, const et_opts_t *spec, int out_given)
 {
     const char *flag = NULL;
     if (cfg->n_runs > 0) {
-        for (int m = 0; m < 3; m++)
+        for (int m = 0; m < S_MODE_FLAGS; m++)
             if (et_opts_given(spec, s_mode_flags[m]) > 0)
                 return et_opts_error(spec, s_mode_flags[m], NULL,
                                      "give one --sweep, --timeseries, "
-                                     "--tables or --validate");
+                                     "--functions, --tables or --validate");
         return s_check_validate(cfg, spec, out_given);
     }
     if (out_given)
         return et_opts_error(spec, "out", NULL,
                              "only with --validate; leave it out");
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < S_MODE_FLAGS; m++) {
         unsigned given = et_opts_given(spec, s_mode_flags[m]);
         if (given == 0)
             continue;
         if (flag || given > 1)
             return et_opts_error(spec, s_mode_flags[m], NULL,
                                  "give one --sweep, --timeseries, "
-                                 "--tables or --validate");
+                                 "--functions, --tables or --validate");
         flag = s_mode_flags[m];
         cfg->mode = (et_report_mode_t)m;
     }
     if (!flag)
-        return et_opts_error(spec, "sweep", NULL,
-                             "required (or --timeseries RUNDIR, --tables "
-                             "DIR or --validate RUNDIR)");
+        return et_opts_error(
+            spec, "sweep", NULL,
+            "required (or --timeseries RUNDIR, --functions RUNDIR, --tables "
+            "DIR or --validate RUNDIR)");
     struct stat st;
     if (stat(cfg->dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return et_opts_error(spec, flag, cfg->dir, "not a directory");
@@ -130,6 +134,14 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
          .arg = "RUNDIR",
          .help = "draw one run's figure over time from "
                  "RUNDIR/timeseries.csv"},
+        {.name = "functions",
+         .type = ET_OPT_STRING,
+         .dest = cfg->dir,
+         .size = S_DIR_MAX,
+         .arg = "RUNDIR",
+         .help = "draw one run's per-function figures (slowdown CDF, "
+                 "cold-start ratio against invocation rate, instances over "
+                 "time) from RUNDIR/{slowdown_cdf,functions,instances}.csv"},
         {.name = "tables",
          .type = ET_OPT_STRING,
          .dest = cfg->dir,
@@ -177,7 +189,8 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
     };
     et_opts_t spec = {
         .prog = ET_REPORT_PROG,
-        .usage = "--sweep DIR | --timeseries RUNDIR | --tables DIR | "
+        .usage = "--sweep DIR | --timeseries RUNDIR | --functions RUNDIR | "
+                 "--tables DIR | "
                  "--validate RUNDIR... [options]",
         .about =
             "--sweep reads DIR/*/summary.json (one sub-directory per run "
@@ -188,6 +201,10 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
             "RUNDIR/timeseries.{png,svg} over time: offered and completed "
             "events/s,\nreplicas, busy slots and queue depth, and p50/p99 "
             "latency (gnuplot, from\nRUNDIR/timeseries.gp and .dat).\n"
+            "--functions reads one run's slowdown_cdf.csv, functions.csv "
+            "and instances.csv\nand draws RUNDIR/{slowdown_cdf,cold_vs_rate,"
+            "instances}.{png,svg} (gnuplot,\nfrom RUNDIR/functions.gp and "
+            ".dat).\n"
             "--tables prints the paper's three tables of DIR/report.md on "
             "stdout, read from\nDIR/*/summary.json.\n"
             "--validate reads each RUNDIR/summary.json and compares its "
@@ -203,9 +220,18 @@ et_report_config_parse(et_report_config_t *cfg, int argc, char **argv)
         return rc;
     cfg->title_given = et_opts_given(&spec, "title") > 0;
     cfg->plots = !no_plots;
-    if (no_plots && cfg->mode == ET_REPORT_MODE_TIMESERIES)
+    if (no_plots && (cfg->mode == ET_REPORT_MODE_TIMESERIES ||
+                     cfg->mode == ET_REPORT_MODE_FUNCTIONS))
         return et_opts_error(&spec, "no-plots", NULL,
-                             "--timeseries only draws figures; leave it out");
+                             cfg->mode == ET_REPORT_MODE_FUNCTIONS
+                                 ? "--functions only draws figures; leave it "
+                                   "out"
+                                 : "--timeseries only draws figures; leave "
+                                   "it out");
+    if (cfg->title_given && cfg->mode == ET_REPORT_MODE_FUNCTIONS)
+        return et_opts_error(&spec, "title", cfg->title,
+                             "--functions' figures have their own titles; "
+                             "leave it out");
     if (no_plots && cfg->mode == ET_REPORT_MODE_TABLES)
         return et_opts_error(&spec, "no-plots", NULL,
                              "--tables draws no figures; leave it out");

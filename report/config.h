@@ -1,5 +1,6 @@
 /* eventide-report's configuration: which of its jobs to do (the sweep
- * report, one run's timeseries figure, the sweep's tables on stdout, or
+ * report, one run's timeseries figure, one run's per-function figures,
+ * the sweep's tables on stdout, or
  * the check of runs against queueing theory), on which directories, and
  * how. Filled once from the command line
  * by the option table (common/opts.h), read-only afterwards. */
@@ -19,7 +20,8 @@ typedef enum {
     ET_REPORT_MODE_SWEEP = 0,      /* --sweep DIR: the sweep report */
     ET_REPORT_MODE_TIMESERIES = 1, /* --timeseries RUNDIR: one run */
     ET_REPORT_MODE_TABLES = 2,     /* --tables DIR: the paper's tables */
-    ET_REPORT_MODE_VALIDATE = 3    /* --validate RUNDIR...: theory check */
+    ET_REPORT_MODE_FUNCTIONS = 3,  /* --functions RUNDIR: per function */
+    ET_REPORT_MODE_VALIDATE = 4    /* --validate RUNDIR...: theory check */
 } et_report_mode_t;
 
 /* Runs one --validate may check. */
@@ -41,8 +43,8 @@ typedef struct {
 
 /* Fill *cfg from argv: defaults first (sweep mode, title
  * ET_REPORT_TITLE_DEFAULT, plots on, info), then the flags --sweep DIR,
- * --timeseries RUNDIR, --tables DIR (exactly one, naming an existing
- * directory) or --validate RUNDIR (once per run, 1 to
+ * --timeseries RUNDIR, --functions RUNDIR, --tables DIR (exactly one, naming an
+ * existing directory) or --validate RUNDIR (once per run, 1 to
  * ET_REPORT_VALIDATE_MAX, each an existing directory) with --out DIR (an
  * existing directory; only with --validate), --title TEXT (1-200
  * characters, no control characters; only with --sweep or --timeseries),

@@ -1,12 +1,14 @@
 /* eventide-report: the sweep report (--sweep DIR: DIR/report.md,
  * DIR/sweep.csv and the latency, throughput and utilization figures), one
- * run's figure over time (--timeseries RUNDIR), the sweep's paper tables
+ * run's figure over time (--timeseries RUNDIR), its per-function figures
+ * (--functions RUNDIR), the sweep's paper tables
  * on stdout (--tables DIR) or runs checked against queueing theory
  * (--validate RUNDIR...: exit 1 when theory falls outside an interval). */
 #include "common/cli.h"
 #include "common/opts.h"
 #include "common/signals.h"
 #include "report/config.h"
+#include "report/funcplot.h"
 #include "report/runplot.h"
 #include "report/sweep.h"
 #include "report/validate.h"
@@ -42,6 +44,13 @@ main(int argc, char **argv)
     }
     if (cfg.mode == ET_REPORT_MODE_TABLES) {
         rc = et_sweep_tables(cfg.dir, stdout);
+    } else if (cfg.mode == ET_REPORT_MODE_FUNCTIONS) {
+        et_funcplot_stats_t fs;
+        rc = et_funcplot_draw(cfg.dir, &s_stop, &fs);
+        if (fs.plotted)
+            printf("functions: %s/{slowdown_cdf,cold_vs_rate,instances}.png "
+                   "(%zu functions, %zu seconds)\n",
+                   cfg.dir, fs.functions, fs.seconds);
     } else if (cfg.mode == ET_REPORT_MODE_TIMESERIES) {
         et_runplot_stats_t ts;
         rc = et_runplot_draw(cfg.dir, cfg.title_given ? cfg.title : NULL,

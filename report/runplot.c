@@ -6,22 +6,24 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "common/markdown.h"
+#include "report/csvfile.h"
 #include "report/plot.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define S_HEADER                                                               \
     "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
     "busy_slots,p50_ms,p99_ms"
 #define S_FIELDS 11
+/* Since issue 13 the collector appends memory_mb (read, checked, not
+ * drawn here); files without it still load. */
+#define S_MEMORY_COLUMN ",memory_mb"
+#define S_FIELDS_MAX (S_FIELDS + 1)
 #define S_COUNTS 8 /* sent .. busy_slots */
 /* A row of eleven 20-digit numbers fits with room to spare. */
 #define S_LINE_MAX 512
@@ -56,6 +58,7 @@ struct et_runplot_t {
     size_t n_rows, cap_rows;
     size_t n_latency;
     uint64_t rejected, failed; /* totals: their lines only when non-zero */
+    int n_fields;              /* S_FIELDS, or S_FIELDS_MAX with memory_mb */
 };
 
 /* What the figure's writers need. */
@@ -66,24 +69,6 @@ typedef struct {
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* Split 'line' at commas in place into exactly S_FIELDS fields. */
-static int
-s_split(char *line, char **field)
-{
-    int n = 0;
-    for (char *p = line;;) {
-        if (n == S_FIELDS)
-            return -1;
-        field[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return n == S_FIELDS ? 0 : -1;
-}
-
 /* One data line. 0, -1 with 'why' when it is malformed, or -2 when out of
  * memory. */
 static int
@@ -93,9 +78,16 @@ s_parse_row(et_runplot_t *self, char *line, char *why, size_t why_size)
         "second",     "sent",   "accepted",    "rejected",
         "completed",  "failed", "queue_depth", "instances",
         "busy_slots", "p50_ms", "p99_ms"};
-    char *field[S_FIELDS];
-    if (s_split(line, field) != 0) {
-        snprintf(why, why_size, "expected %d comma-separated fields", S_FIELDS);
+    char *field[S_FIELDS_MAX];
+    if (et_csvfile_split(line, field, S_FIELDS_MAX) != self->n_fields) {
+        snprintf(why, why_size, "expected %d comma-separated fields",
+                 self->n_fields);
+        return -1;
+    }
+    uint64_t memory_mb;
+    if (self->n_fields == S_FIELDS_MAX &&
+        et_cli_parse_u64(field[S_FIELDS], 0, UINT64_MAX / 2, &memory_mb) != 0) {
+        snprintf(why, why_size, "memory_mb: expected a whole number");
         return -1;
     }
     s_row_t row;
@@ -156,72 +148,6 @@ s_parse_row(et_runplot_t *self, char *line, char *why, size_t why_size)
     return 0;
 }
 
-/* Open DIR/timeseries.csv as a regular file of bounded size: O_NONBLOCK so
- * a FIFO planted there cannot hang us. NULL with errno and 'why'. */
-static FILE *
-s_open(const char *dir, char *why, size_t why_size)
-{
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/timeseries.csv", dir);
-    if (n < 0 || (size_t)n >= sizeof path) {
-        snprintf(why, why_size, "path too long");
-        errno = ENAMETOOLONG;
-        return NULL;
-    }
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int saved = errno;
-        snprintf(why, why_size, "cannot open: %s", strerror(saved));
-        errno = saved;
-        return NULL;
-    }
-    struct stat st;
-    int saved = EINVAL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, why_size, "not a regular file");
-    } else if ((uint64_t)st.st_size > ET_TIMESERIES_MAX_BYTES) {
-        snprintf(why, why_size, "larger than %u bytes",
-                 ET_TIMESERIES_MAX_BYTES);
-        saved = EFBIG;
-    } else {
-        FILE *f = fdopen(fd, "r");
-        if (f)
-            return f;
-        saved = errno;
-        snprintf(why, why_size, "cannot read: %s", strerror(saved));
-    }
-    close(fd);
-    errno = saved;
-    return NULL;
-}
-
-/* One line without its end ("\n" or "\r\n") into 'line'. 1, 0 at the end
- * of the file, or -1 with 'reason' (too long, a NUL byte). */
-static int
-s_getline(FILE *f, char *line, size_t size, char *reason, size_t reason_size)
-{
-    size_t len = 0;
-    int ch;
-    while ((ch = getc(f)) != EOF && ch != '\n') {
-        if (ch == '\0') {
-            snprintf(reason, reason_size, "NUL byte");
-            return -1;
-        }
-        if (len + 1 >= size) {
-            snprintf(reason, reason_size, "line longer than %zu bytes",
-                     size - 1);
-            return -1;
-        }
-        line[len++] = (char)ch;
-    }
-    if (ch == EOF && len == 0)
-        return 0;
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    line[len] = '\0';
-    return 1;
-}
-
 /* Every line of the open file. 0, or -1 with 'reason', errno and the
  * number of the line at fault in *lineno. */
 static int
@@ -230,13 +156,19 @@ s_read_lines(et_runplot_t *self, FILE *f, size_t *lineno, char *reason,
 {
     char line[S_LINE_MAX + 1];
     int got;
-    while ((got = s_getline(f, line, sizeof line, reason, reason_size)) != 0) {
+    while ((got = et_csvfile_getline(f, line, sizeof line, reason,
+                                     reason_size)) != 0) {
         ++*lineno;
         if (got < 0) {
             errno = EINVAL;
             return -1;
         }
         if (*lineno == 1) {
+            if (strcmp(line, S_HEADER S_MEMORY_COLUMN) == 0) {
+                self->n_fields = S_FIELDS_MAX;
+                continue;
+            }
+            self->n_fields = S_FIELDS;
             if (strcmp(line, S_HEADER) != 0) {
                 snprintf(reason, reason_size,
                          "expected the header '" S_HEADER "'");
@@ -280,7 +212,8 @@ et_runplot_read(const char *dir, char *why, size_t why_size)
         errno = ENOMEM;
         return NULL;
     }
-    FILE *f = s_open(dir, reason, sizeof reason);
+    FILE *f = et_csvfile_open(dir, "timeseries.csv", ET_TIMESERIES_MAX_BYTES,
+                              reason, sizeof reason);
     if (!f) {
         int saved = errno;
         snprintf(why, why_size, "timeseries.csv: %s", reason);

@@ -24,12 +24,12 @@ typedef struct {
 /* Read DIR/timeseries.csv: a regular file of at most
  * ET_TIMESERIES_MAX_BYTES (opened without blocking), the exact header
  * "second,sent,accepted,rejected,completed,failed,queue_depth,instances,
- * busy_slots,p50_ms,p99_ms", then 1..ET_RUNPLOT_ROWS_MAX rows of eleven
- * fields: whole numbers, seconds strictly increasing, p50_ms and p99_ms
- * both empty or both milliseconds in [0, 86400000]; lines of at most 512
- * bytes, no NUL. Returns the series (the caller destroys it), or NULL with
- * errno (EINVAL for bad content, ENOMEM, or that of open/read) and
- * "timeseries.csv:LINE: why" in why[why_size]. */
+ * busy_slots,p50_ms,p99_ms" (optionally ",memory_mb" after it), then
+ * 1..ET_RUNPLOT_ROWS_MAX rows of eleven (twelve) fields: whole numbers, seconds
+ * strictly increasing, p50_ms and p99_ms both empty or both milliseconds in [0,
+ * 86400000]; lines of at most 512 bytes, no NUL. Returns the series (the caller
+ * destroys it), or NULL with errno (EINVAL for bad content, ENOMEM, or that of
+ * open/read) and "timeseries.csv:LINE: why" in why[why_size]. */
 et_runplot_t *et_runplot_read(const char *dir, char *why, size_t why_size);
 
 /* Destroy *self_p and set it to NULL. Does nothing if *self_p is NULL. */

@@ -1,7 +1,6 @@
 /* eventide-sensors' option table and the checks that span options. */
 #include "sensors/config.h"
 
-#include "common/cli.h"
 #include "common/clock.h"
 #include "common/opts.h"
 #include "producer/arrival.h"
@@ -12,19 +11,6 @@
 #include <unistd.h>
 
 static const char *const s_formats[] = {"json", "msgpack", NULL};
-
-static int
-s_parse_speedup(const char *value, void *dest, char *why, size_t why_size)
-{
-    double d;
-    if (et_cli_parse_double(value, 0, ET_ARRIVAL_SPEEDUP_MAX, &d) == 0 &&
-        d > 0) {
-        *(double *)dest = d;
-        return 0;
-    }
-    snprintf(why, why_size, "expected a factor above 0, at most 1e9");
-    return -1;
-}
 
 int
 et_sensors_config_parse(et_sensors_config_t *cfg, int argc, char **argv)
@@ -49,7 +35,7 @@ et_sensors_config_parse(et_sensors_config_t *cfg, int argc, char **argv)
          .help = "the NAB series (timestamp,value) the device reports"},
         {.name = "speedup",
          .type = ET_OPT_CUSTOM,
-         .parse = s_parse_speedup,
+         .parse = et_arrival_parse_speedup,
          .dest = &cfg->speedup,
          .arg = "X",
          .def = "1",

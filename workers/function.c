@@ -33,6 +33,46 @@ et_function_list(size_t *count)
     return s_functions;
 }
 
+void
+et_function_time(et_function_output_t *out, int kind, int64_t ns)
+{
+    if (!out || kind < 0 || kind >= ET_TIMING_KINDS || ns < 0)
+        return;
+    /* Several calls (a store read and a retry, say) add up. */
+    if (!(out->timed & (1u << kind)))
+        out->timing_ns[kind] = 0;
+    out->timing_ns[kind] += ns;
+    out->timed |= (uint8_t)(1u << kind);
+}
+
+unsigned
+et_function_clean_detail(et_detail_t *d, int64_t service_ns, int keep_shadow)
+{
+    unsigned dropped = 0;
+    if (d->has_shadow && d->shadow_outcome < 0 && keep_shadow)
+        dropped++;
+    if (!keep_shadow || !d->has_shadow || d->shadow_outcome < 0) {
+        d->has_shadow = 0;
+        d->shadow_outcome = 0;
+    }
+    uint8_t known = (uint8_t)((1u << ET_TIMING_KINDS) - 1u);
+    if (d->timed & ~known) {
+        for (unsigned bit = ET_TIMING_KINDS; bit < 8; bit++)
+            dropped += (d->timed >> bit) & 1u;
+        d->timed &= known;
+    }
+    for (int k = 0; k < ET_TIMING_KINDS; k++) {
+        if ((d->timed & (1u << k)) &&
+            (d->timing_ns[k] < 0 || d->timing_ns[k] > service_ns)) {
+            d->timed &= (uint8_t) ~(1u << k);
+            dropped++;
+        }
+        if (!(d->timed & (1u << k)))
+            d->timing_ns[k] = 0;
+    }
+    return dropped;
+}
+
 /* Length of the KEY part of "KEY=VALUE", or 0 when there is no '='. */
 static size_t
 s_key_len(const char *option)

@@ -5,6 +5,8 @@
 #ifndef ET_FUNCTION_H
 #define ET_FUNCTION_H
 
+#include "common/codec.h"
+
 #include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +35,8 @@ typedef struct {
 } et_function_config_t;
 
 /* Where handle puts its answer. The runtime empties 'output' and sets
- * outcome = ET_OUTCOME_NONE, score = 0 before every call. It also says
+ * outcome = ET_OUTCOME_NONE, score = 0, shadow_outcome = ET_OUTCOME_NONE
+ * and no timings before every call. It also says
  * which event the call handles (read-only for the function; 0 where a
  * caller such as a unit test does not say): what a function that
  * delivers results (sink) tells a consumer beyond the payload. */
@@ -41,9 +44,16 @@ typedef struct {
     msgpack_sbuffer *output; /* the next stage's input; append to it */
     int32_t outcome;         /* verdict for accuracy (>= 0), or NONE */
     double score;            /* model score, finite */
-    uint64_t event_id;       /* the event's id */
-    uint32_t attempt;        /* at this stage, 0 for the first */
-    int64_t intended_ns;     /* CLOCK_REALTIME: when the event was due */
+    /* A shadow model's verdict (>= 0), or NONE: scored for accuracy next
+     * to 'outcome', acted on by nobody (common/codec.h, et_detail_t). */
+    int32_t shadow_outcome;
+    /* Parts of this call's time the function measured (et_function_time
+     * adds to them): bit k of 'timed' says timing_ns[k] is set. */
+    uint8_t timed;
+    int64_t timing_ns[ET_TIMING_KINDS];
+    uint64_t event_id;   /* the event's id */
+    uint32_t attempt;    /* at this stage, 0 for the first */
+    int64_t intended_ns; /* CLOCK_REALTIME: when the event was due */
 } et_function_output_t;
 
 typedef struct et_function_def_t {
@@ -75,7 +85,36 @@ typedef struct et_function_def_t {
     /* Once, after every handle has returned. Frees *state and sets it to
      * NULL; does nothing if *state is NULL. */
     void (*fini)(void **state);
+
+    /* Optional, both or neither: the per-key state of a function that a
+     * workflow keys (docs/architecture.md, "Key state handover"). 'key' is
+     * the event key (et_codec_key_of of the series or card name). Called
+     * from the worker's main thread while slots may be inside handle for
+     * other keys (lock what handle locks), never while an event of 'key'
+     * is. export appends the key's state to 'out' (nothing: none) and
+     * returns 0, or -1 on failure. import replaces whatever the function
+     * keeps for 'key' with 'data' (untrusted bytes: validate all before
+     * using any; size 0: forget the key, its next event starts afresh);
+     * returns 0, or -1 when the bytes are malformed or do not fit (the
+     * key then starts afresh). */
+    int (*state_export)(void *state, uint64_t key, msgpack_sbuffer *out);
+    int (*state_import)(void *state, uint64_t key, const void *data,
+                        size_t size);
 } et_function_def_t;
+
+/* Add 'ns' (>= 0) to the measured time of 'kind' (et_timing_kind_t) in
+ * 'out': a part of this call's service time, such as a feature store's
+ * round trips or a model's prediction. Out-of-range arguments are
+ * ignored. */
+void et_function_time(et_function_output_t *out, int kind, int64_t ns);
+
+/* Make a detail built from a function's report fit for the wire (the
+ * decoders' rules, common/codec.h): without 'keep_shadow' (a failed call)
+ * the shadow verdict goes; a shadow verdict below 0, a timing of an
+ * unknown kind or one outside 0..service_ns is dropped; unset timings are
+ * zeroed. Returns how many entries were dropped for being wrong. */
+unsigned et_function_clean_detail(et_detail_t *detail, int64_t service_ns,
+                                  int keep_shadow);
 
 /* The function called 'name', or NULL. */
 const et_function_def_t *et_function_find(const char *name);

@@ -93,6 +93,8 @@ s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
     et_function_output_t out = {.output = sbuf,
                                 .outcome = ET_OUTCOME_NONE,
                                 .score = 0,
+                                .shadow_outcome = ET_OUTCOME_NONE,
+                                .timed = 0,
                                 .event_id = task->event_id,
                                 .attempt = task->attempt,
                                 .intended_ns = task->intended_ns};
@@ -118,6 +120,13 @@ s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
         .outcome = out.outcome,
         .score = out.score,
     };
+    /* Checked by the worker (s_on_result) before it goes on the wire. */
+    if (out.shadow_outcome != ET_OUTCOME_NONE) {
+        reply->result.detail.has_shadow = 1;
+        reply->result.detail.shadow_outcome = out.shadow_outcome;
+    }
+    reply->result.detail.timed = out.timed;
+    memcpy(reply->result.detail.timing_ns, out.timing_ns, sizeof out.timing_ns);
     reply->status = status;
     reply->output_size = sbuf->size;
 

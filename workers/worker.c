@@ -71,6 +71,7 @@ struct et_worker_t {
     int broker_dirty;
     int monitor_fd;    /* the monitor's ZMQ_FD, polled as the broker's is */
     int monitor_dirty; /* not seen drained since the last poll */
+    int slot_answered; /* a slot answered a task (main thread's view) */
     void *collector;   /* PUSH to the collector */
     void *monitor;     /* PAIR: the broker connection's events */
     et_curve_t *curve; /* NULL: no CURVE */
@@ -117,6 +118,9 @@ struct et_worker_t {
         int64_t busy_ns;
         uint64_t served;
     } answered;
+    /* Key states given to the broker (STATE_GET) and taken from it
+     * (STATE_PUT), and those the function refused. */
+    uint64_t states_out, states_in, states_refused;
 
     /* Probes of the broker's clock (started once READY went out: the broker
      * is there), reported to the collector; NULL with --clock-sync off. */
@@ -318,6 +322,11 @@ s_try_ready(et_worker_t *w)
         return 0;
     }
     w->cold_start_ns = ready.cold_start_ns;
+    /* The collector learns of the instance now, not a usage interval
+     * later: an instance started for the run's last events (scale from
+     * zero) would otherwise be unknown to it when it decides that every
+     * instance has reported, and its lifetime would go uncounted. */
+    w->next_usage_ns = now;
     ET_LOG_INFO("ready: %s x%u slot%s as %s, cold start %.1f ms (init "
                 "%.1f ms)",
                 w->def->name, w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
@@ -462,6 +471,76 @@ s_on_tasks(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         zmq_msg_close(&payloads[i]);
 }
 
+/* STATE_GET [header, body]: the broker moves a key to another instance
+ * and has no event of it in flight here; answer STATE with what the
+ * function keeps for it (nothing for a function without state, or when
+ * the export fails or is too large: the new owner then starts afresh). */
+static void
+s_on_state_get(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
+{
+    et_state_msg_t msg;
+    if (n != 2 || too_many ||
+        et_codec_decode_state(zmq_msg_data(&frames[1]),
+                              zmq_msg_size(&frames[1]), &msg) != 0) {
+        S_BAD(w, "bad STATE_GET dropped");
+        return;
+    }
+    msgpack_sbuffer state;
+    msgpack_sbuffer_init(&state);
+    if (w->def->state_export &&
+        (w->def->state_export(w->fn_state, msg.key, &state) != 0 ||
+         state.size > ET_STATE_MAX)) {
+        ET_LOG_WARN_LIMITED("cannot export the state of key %016llx (%zu "
+                            "bytes): handed over empty",
+                            (unsigned long long)msg.key, state.size);
+        w->states_refused++;
+        msgpack_sbuffer_clear(&state);
+    }
+    zmq_msg_t bytes;
+    msgpack_sbuffer_clear(&w->body);
+    if (zmq_msg_init_size(&bytes, state.size) != 0) {
+        ET_LOG_ERROR("no memory for a key's state: %s", zmq_strerror(errno));
+        msgpack_sbuffer_destroy(&state);
+        return; /* the broker times the handover out */
+    }
+    if (state.size > 0)
+        memcpy(zmq_msg_data(&bytes), state.data, state.size);
+    msgpack_sbuffer_destroy(&state);
+    if (et_codec_encode_state(&w->body, &msg) != 0 ||
+        s_broker_send(w, ET_MSG_STATE, &w->body, &bytes) != 0) {
+        w->send_failures++;
+        ET_LOG_WARN_LIMITED("cannot send STATE: %s", zmq_strerror(errno));
+    } else {
+        w->states_out++;
+    }
+    zmq_msg_close(&bytes);
+}
+
+/* STATE_PUT [header, body, state]: a key moves here; its state comes
+ * before its next TASK (one pipe keeps their order). */
+static void
+s_on_state_put(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
+{
+    et_state_msg_t msg;
+    if (n != 3 || too_many || zmq_msg_size(&frames[2]) > ET_STATE_MAX ||
+        et_codec_decode_state(zmq_msg_data(&frames[1]),
+                              zmq_msg_size(&frames[1]), &msg) != 0) {
+        S_BAD(w, "bad STATE_PUT dropped");
+        return;
+    }
+    w->states_in++;
+    if (!w->def->state_import)
+        return;
+    if (w->def->state_import(w->fn_state, msg.key, zmq_msg_data(&frames[2]),
+                             zmq_msg_size(&frames[2])) != 0) {
+        w->states_refused++;
+        S_BAD(w,
+              "STATE_PUT for key %016llx refused by %s: the key starts "
+              "afresh",
+              (unsigned long long)msg.key, w->def->name);
+    }
+}
+
 static void
 s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
 {
@@ -511,6 +590,12 @@ s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
             }
             w->bye_acked = 1;
         }
+        break;
+    case ET_MSG_STATE_GET:
+        s_on_state_get(w, frames, n, too_many);
+        break;
+    case ET_MSG_STATE_PUT:
+        s_on_state_put(w, frames, n, too_many);
         break;
     case ET_MSG_HEARTBEAT:
         ET_LOG_DEBUG("heartbeat from the broker");
@@ -564,6 +649,21 @@ s_drain_broker(et_worker_t *w)
     return 0;
 }
 
+/* What a function reported besides its verdict, made fit for the wire
+ * (et_function_clean_detail); what had to go is the function's mistake,
+ * logged, and the event's own result stands. */
+static void
+s_clean_detail(const char *name, et_result_t *result, int keep_shadow)
+{
+    unsigned dropped = et_function_clean_detail(
+        &result->detail, result->service_ns, keep_shadow);
+    if (dropped > 0)
+        ET_LOG_WARN_LIMITED("%s reported %u bad shadow verdict or timing%s "
+                            "for event %llu: dropped",
+                            name, dropped, dropped == 1 ? "" : "s",
+                            (unsigned long long)result->event_id);
+}
+
 /* A finished task: check what the function gave and settle its result
  * (status, output) for the broker. */
 static void
@@ -592,13 +692,16 @@ s_on_result(et_worker_t *w, et_slot_reply_t *reply, zmq_msg_t *output,
         status = ET_STATUS_ERROR;
     }
     if (et_status_failed(status)) {
-        /* A failure carries no output, outcome or score. */
+        /* A failure carries no output, outcome or score, and no shadow
+         * verdict; the times it measured (a store that timed out) are
+         * still its. */
         zmq_msg_close(output);
         zmq_msg_init(output);
         result->outcome = ET_OUTCOME_NONE;
         result->score = 0;
         w->errors++;
     }
+    s_clean_detail(name, result, !et_status_failed(status));
     result->status = (uint8_t)status;
     w->busy_ns += result->service_ns;
     w->served++;
@@ -635,6 +738,9 @@ s_answer(void *arg, unsigned slot, et_slot_reply_t *reply, zmq_msg_t *output,
         return 0;
     et_result_t result = reply->result;
     result.status = (uint8_t)reply->status;
+    /* A detail to drop is logged: the main thread's to do. */
+    if (et_function_clean_detail(&result.detail, result.service_ns, 1) > 0)
+        return 0;
     msgpack_sbuffer_clear(scratch);
     if (et_codec_encode_result(scratch, &result) != 0)
         return 0;
@@ -767,6 +873,24 @@ s_drain_monitor(et_worker_t *w)
 
 /* ---- main loop ----------------------------------------------------------- */
 
+/* Before its first task an instance waits at least this long for work: the
+ * broker reads READY and dispatches what waits, but under load it may read
+ * a BYE sent a millisecond later in the same pass, and a keep-alive of ~0
+ * would then leave, unused, every instance started for waiting work. */
+#define S_FIRST_TASK_WAIT_NS (250 * ET_NS_PER_MS)
+
+/* The keep-alive in force: --idle-timeout, at least S_FIRST_TASK_WAIT_NS
+ * until the first task. */
+static uint64_t
+s_idle_timeout_ns(const et_worker_t *w)
+{
+    uint64_t t = w->cfg.idle_timeout_ns;
+    return w->served == 0 && w->errors == 0 && !w->slot_answered &&
+                   t < S_FIRST_TASK_WAIT_NS
+               ? S_FIRST_TASK_WAIT_NS
+               : t;
+}
+
 /* The keep-alive clock runs only while the instance is registered,
  * staying and has nothing to do. */
 static int
@@ -796,9 +920,8 @@ s_poll_timeout_ms(const et_worker_t *w, uint64_t now)
         until = w->next_heartbeat_ns;
     if (w->leaving && !w->bye_acked && w->leave_deadline_ns < until)
         until = w->leave_deadline_ns;
-    if (s_idle_watch(w) &&
-        w->last_active_ns + w->cfg.idle_timeout_ns + 1 < until)
-        until = w->last_active_ns + w->cfg.idle_timeout_ns + 1;
+    if (s_idle_watch(w) && w->last_active_ns + s_idle_timeout_ns(w) + 1 < until)
+        until = w->last_active_ns + s_idle_timeout_ns(w) + 1;
     uint64_t ms =
         until > now ? (until - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS : 0;
     if (s_ready_due(w) && ms > S_READY_RETRY_MS)
@@ -843,11 +966,11 @@ s_tick(et_worker_t *w, volatile sig_atomic_t *stop, uint64_t now)
         return 1;
     }
     if (s_idle_watch(w) && now > w->last_active_ns &&
-        now - w->last_active_ns > w->cfg.idle_timeout_ns) {
+        now - w->last_active_ns > s_idle_timeout_ns(w)) {
         /* Scale to zero on our own: exactly the SIGTERM path, so a task
          * already on its way is still served. */
         ET_LOG_INFO("idle for %g s: leaving",
-                    (double)w->cfg.idle_timeout_ns / 1e9);
+                    (double)s_idle_timeout_ns(w) / 1e9);
         s_leave(w, "idle timeout");
     }
     if (s_ready_due(w) && s_try_ready(w) != 0)
@@ -899,6 +1022,7 @@ s_reap(et_worker_t *w)
     uint64_t last;
     if (!et_slots_reap(w->slots, &last))
         return 0;
+    w->slot_answered = 1;
     if (last > w->last_active_ns)
         w->last_active_ns = last;
     return 1;
@@ -1187,6 +1311,12 @@ s_log_left(et_worker_t *w)
         (unsigned long long)w->task_messages,
         (unsigned long long)w->results_sent,
         (unsigned long long)w->result_messages, (unsigned long long)answered);
+    if (w->states_out + w->states_in + w->states_refused > 0)
+        ET_LOG_INFO("key states: %llu handed to the broker, %llu taken from "
+                    "it, %llu refused",
+                    (unsigned long long)w->states_out,
+                    (unsigned long long)w->states_in,
+                    (unsigned long long)w->states_refused);
 }
 
 int

@@ -1,7 +1,7 @@
 /* Fuzz target: the wire codec. Every input goes to et_codec_precheck and to
  * every decoder; whatever decodes is encoded again and decoded again, and
  * must come back field by field (and re-encode to the same bytes); so must
- * every part of a TASKS or RESULTS batch. A
+ * every part of an EVENTS, TASKS or RESULTS batch. A
  * mismatch abort()s so the fuzzer reports it. */
 #include "common/codec.h"
 
@@ -73,6 +73,7 @@ s_cmp_event(const char *w, const et_event_t *a, const et_event_t *b)
     S_EQ(w, a, b, intended_ns);
     S_EQ(w, a, b, sent_ns);
     S_EQ(w, a, b, label);
+    S_EQ(w, a, b, route);
     S_EQ(w, a, b, key);
 }
 
@@ -157,6 +158,11 @@ s_cmp_result(const char *w, const et_result_t *a, const et_result_t *b)
     S_EQ(w, a, b, service_ns);
     S_EQ(w, a, b, outcome);
     S_EQ_F64(w, a, b, score);
+    S_EQ(w, a, b, detail.has_shadow);
+    S_EQ(w, a, b, detail.shadow_outcome);
+    S_EQ(w, a, b, detail.timed);
+    S_EQ(w, a, b, detail.timing_ns[0]);
+    S_EQ(w, a, b, detail.timing_ns[1]);
 }
 
 static void
@@ -189,6 +195,8 @@ s_cmp_stats(const char *w, const et_stats_t *a, const et_stats_t *b)
     S_EQ(w, a, b, retries);
     S_EQ(w, a, b, in_flight);
     S_EQ(w, a, b, bad_messages);
+    S_EQ(w, a, b, key_handovers);
+    S_EQ(w, a, b, key_state_lost);
     S_EQ(w, a, b, n_functions);
     if (a->n_functions > ET_STATS_FUNCTIONS_MAX)
         s_fail(w, "n_functions above the maximum");
@@ -258,6 +266,12 @@ s_cmp_collected(const char *w, const et_collected_t *a, const et_collected_t *b)
 }
 
 static void
+s_cmp_state(const char *w, const et_state_msg_t *a, const et_state_msg_t *b)
+{
+    S_EQ(w, a, b, key);
+}
+
+static void
 s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
 {
     S_EQ(w, a, b, kind);
@@ -274,6 +288,11 @@ s_cmp_record(const char *w, const et_record_t *a, const et_record_t *b)
     S_EQ(w, a, b, reason);
     S_EQ(w, a, b, cold);
     S_EQ_F64(w, a, b, score);
+    S_EQ(w, a, b, detail.has_shadow);
+    S_EQ(w, a, b, detail.shadow_outcome);
+    S_EQ(w, a, b, detail.timed);
+    S_EQ(w, a, b, detail.timing_ns[0]);
+    S_EQ(w, a, b, detail.timing_ns[1]);
 }
 
 /* The precheck's promise: what it accepts, msgpack-c unpacks as exactly
@@ -415,6 +434,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_task_t, task, s_cmp_task);
     S_ROUND_TRIP(et_result_t, result, s_cmp_result);
     S_BATCH_ROUND_TRIP(et_task_t, tasks, task, s_cmp_task);
+    S_BATCH_ROUND_TRIP(et_event_t, events, event, s_cmp_event);
     S_BATCH_ROUND_TRIP(et_result_t, results, result, s_cmp_result);
     S_ROUND_TRIP(et_usage_t, usage, s_cmp_usage);
     S_ROUND_TRIP(et_stats_t, stats, s_cmp_stats);
@@ -423,6 +443,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S_ROUND_TRIP(et_clock_report_t, clock, s_cmp_clock);
     S_ROUND_TRIP(et_workflow_msg_t, workflow, s_cmp_workflow);
     S_ROUND_TRIP(et_collected_t, collected, s_cmp_collected);
+    S_ROUND_TRIP(et_state_msg_t, state, s_cmp_state);
     s_records(data, size);
     s_seq(data, size);
     return 0;

@@ -176,6 +176,31 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The input as a key's handed-over state (STATE_PUT), for the key of the
+ * series "s" that a seed names: an import that succeeds exports again,
+ * and that export imports again. */
+static void
+s_state(s_stage_t i, const uint8_t *data, size_t size)
+{
+    s_instance_t *in = &s_instances[i];
+    if (!in->def->state_import)
+        return;
+    uint64_t key = et_codec_key_of("s", 1);
+    int rc = in->def->state_import(in->state, key, data, size);
+    if (rc != 0 && rc != -1)
+        s_fail(in->function, "state_import returned neither 0 nor -1");
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    if (in->def->state_export(in->state, key, &out) != 0)
+        s_fail(in->function, "state_export failed");
+    if (rc == 0 && out.size > ET_STATE_MAX)
+        s_fail(in->function, "an exported state exceeds ET_STATE_MAX");
+    if (rc == 0 &&
+        in->def->state_import(in->state, key, out.data, out.size) != 0)
+        s_fail(in->function, "its own export does not import");
+    msgpack_sbuffer_destroy(&out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -183,5 +208,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         LLVMFuzzerInitialize(NULL, NULL);
     for (int i = 0; i < S_STAGES; i++)
         s_run((s_stage_t)i, data, size);
+    s_state(S_PRE_SENSOR, data, size);
+    s_state(S_ANOMALY, data, size);
     return 0;
 }

@@ -77,6 +77,17 @@ s_codec(void)
     ev.key = 0x8badf00d12345678ULL; /* a keyed event: six fields */
     rc |= et_codec_encode_event(&b, &ev);
     rc |= s_write_buf("codec", "event-keyed", &b);
+    /* EVENTS: a plain, a routed and a keyed event in one batch */
+    et_event_t evs[3] = {ev, ev, ev};
+    evs[0].key = ET_KEY_NONE;
+    evs[1].event_id = 43;
+    evs[1].key = ET_KEY_NONE;
+    evs[1].route = 2;
+    evs[2].event_id = 44;
+    rc |= et_codec_encode_events(&b, evs, 3);
+    rc |= s_write_buf("codec", "events", &b);
+    rc |= et_codec_encode_header(&b, ET_MSG_EVENTS);
+    rc |= s_write_buf("codec", "header-events", &b);
     et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000};
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject", &b);
@@ -110,9 +121,17 @@ s_codec(void)
     et_task_t task = {42, 1, 0, 1700000000000000000, -1};
     rc |= et_codec_encode_task(&b, &task);
     rc |= s_write_buf("codec", "task", &b);
-    et_result_t result = {42, 1, 1, ET_STATUS_OK, 250000, 2, 0.93};
+    et_result_t result = {42, 1, 1, ET_STATUS_OK, 250000, 2, 0.93, {0}};
     rc |= et_codec_encode_result(&b, &result);
     rc |= s_write_buf("codec", "result", &b);
+    /* With a shadow verdict and the store's and the model's times. */
+    et_result_t detailed = result;
+    detailed.detail = (et_detail_t){.has_shadow = 1,
+                                    .shadow_outcome = 1,
+                                    .timed = 3,
+                                    .timing_ns = {120000, 30000}};
+    rc |= et_codec_encode_result(&b, &detailed);
+    rc |= s_write_buf("codec", "result-detail", &b);
     et_task_t tasks[3] = {task, task, task};
     tasks[1].event_id = 43;
     tasks[2] = (et_task_t){UINT64_MAX, 255, 1000, 0, INT32_MAX};
@@ -120,7 +139,8 @@ s_codec(void)
     rc |= s_write_buf("codec", "tasks", &b);
     et_result_t results[3] = {result, result, result};
     results[1].status = ET_STATUS_ERROR;
-    results[2] = (et_result_t){7, 0, 2, ET_STATUS_FILTERED, 0, -1, -0.0};
+    results[2] = (et_result_t){7, 0, 2, ET_STATUS_FILTERED, 0, -1, -0.0, {0}};
+    results[1].detail = detailed.detail;
     rc |= et_codec_encode_results(&b, results, 3);
     rc |= s_write_buf("codec", "results", &b);
     et_usage_t usage = {
@@ -202,6 +222,13 @@ s_codec(void)
     served[0].reason = ET_REASON_FILTERED;
     rc |= et_codec_encode_records(&b, served, 2);
     rc |= s_write_buf("codec", "records-served", &b);
+    /* A STAGE record with timings, a COMPLETED with a shadow verdict. */
+    et_record_t detailed_recs[2] = {recs[1], recs[3]};
+    detailed_recs[0].detail = (et_detail_t){.timed = 1, .timing_ns = {4, 0}};
+    detailed_recs[1].detail =
+        (et_detail_t){.has_shadow = 1, .shadow_outcome = 0};
+    rc |= et_codec_encode_records(&b, detailed_recs, 2);
+    rc |= s_write_buf("codec", "records-detail", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_CLOCK);
     rc |= s_write_buf("codec", "header-clock", &b);
     et_time_req_t time_req = {5, 1700000000000000000};
@@ -233,6 +260,9 @@ s_codec(void)
         .epoch = 1700000000123456789ULL, .seq = 4242, .resume = 1};
     rc |= et_codec_encode_collected(&b, &collected);
     rc |= s_write_buf("codec", "collected", &b);
+    et_state_msg_t state = {.key = 0x9e3779b97f4a7c15ULL};
+    rc |= et_codec_encode_state(&b, &state);
+    rc |= s_write_buf("codec", "state", &b);
     /* The broker's sequence frame: 16 raw bytes, not msgpack. */
     unsigned char seq_frame[ET_SEQ_FRAME_SIZE];
     et_codec_encode_seq(
@@ -380,6 +410,28 @@ s_payloads(void)
     rc |= s_write_buf("payloads", "sensor", &b);
     s_pack_map(&b, sensor_keys, sensor, 4, "s");
     rc |= s_write_buf("payloads", "sensor-scored", &b);
+    /* Handed-over key states (STATE_PUT) of series "s": preprocess's last
+     * value, anomaly's moments and alarm state. */
+    {
+        msgpack_packer pk;
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        rc |= msgpack_pack_map(&pk, 1) |
+              msgpack_pack_str_with_body(&pk, "s", 1) |
+              msgpack_pack_double(&pk, 73.25);
+        rc |= s_write_buf("payloads", "state-preprocess", &b);
+        msgpack_sbuffer_clear(&b);
+        const double moments[] = {73.25, 70.5, 4.0, 0.1, 0.5};
+        rc |= msgpack_pack_map(&pk, 1) |
+              msgpack_pack_str_with_body(&pk, "s", 1) |
+              msgpack_pack_array(&pk, 12) | msgpack_pack_uint64(&pk, 120);
+        for (size_t i = 0; i < 5; i++)
+            rc |= msgpack_pack_double(&pk, moments[i]);
+        rc |= msgpack_pack_uint64(&pk, 70) | msgpack_pack_double(&pk, 0.4) |
+              msgpack_pack_double(&pk, 0.2) | msgpack_pack_true(&pk) |
+              msgpack_pack_false(&pk) | msgpack_pack_double(&pk, 1700000000);
+        rc |= s_write_buf("payloads", "state-anomaly", &b);
+    }
     static const char *const decide_keys[] = {"tx", "amount", "score"};
     const double decide[] = {7, 6000, 0.3};
     s_pack_map(&b, decide_keys, decide, 3, NULL);

@@ -116,3 +116,27 @@ expect_accounted() {
   expect_balanced "$1"
   expect_eq "lost" "$LOST" 0
 }
+
+# test_mosquitto DIR: a mosquitto of the test's own on a free localhost
+# port (its config and log in DIR), killed by the clean-up; its port in
+# MQ_PORT once it runs.
+test_mosquitto() {
+  local dir="$1" p
+  MQ_PORT=""
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    ss -Htln | awk '{print $4}' | grep -qE "[:.]$p\$" || { MQ_PORT=$p; break; }
+  done
+  [ -n "$MQ_PORT" ] || fail "no free port"
+  mkdir -p "$dir"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$MQ_PORT" "$(id -un)" \
+    >"$dir/mosquitto.conf"
+  (exec mosquitto -c "$dir/mosquitto.conf") >"$dir/mosquitto.log" 2>&1 &
+  ET_EXTRA_PIDS+=("$!")
+  for _ in $(seq 200); do
+    grep -q ' running$' "$dir/mosquitto.log" && return 0
+    sleep 0.05
+  done
+  fail "mosquitto did not start: $(tail -3 "$dir/mosquitto.log")"
+}
+

@@ -6,12 +6,19 @@
 # the transactions' labels.
 . "$(dirname "$0")/lib.sh"
 
-# A private model keeps the test independent of models/ in the tree.
+# Private models (the decision's and the raw-features shadow, trained side
+# by side) keep the test independent of models/ in the tree.
 wf="$ET_TMP/fraud.json"
-jq --arg m "$ET_TMP/model.json" '.stages[1].options.model = $m' \
+jq --arg m "$ET_TMP/model.json" --arg raw "$ET_TMP/raw.json" \
+  '.stages[1].options.model = $m | .stages[1].options.shadow_model = $raw' \
   "$ET_ROOT/workflows/fraud.json" >"$wf"
+"$ET_BIN_DIR/eventide-train" --out "$ET_TMP/raw.json" --samples 20000 \
+  --rounds 40 --streaming off >"$ET_TMP/train-raw.log" 2>&1 &
+raw_training=$!
+ET_EXTRA_PIDS+=("$raw_training")
 "$ET_BIN_DIR/eventide-train" --out "$ET_TMP/model.json" --samples 20000 \
   --rounds 40 >"$ET_TMP/train.log" 2>&1 || { cat "$ET_TMP/train.log" >&2; fail "training failed"; }
+wait "$raw_training" || { cat "$ET_TMP/train-raw.log" >&2; fail "training the shadow model failed"; }
 
 out="$ET_TMP/out"
 "$EVENTIDE" run --workflow "$wf" --workers preprocess=1,fraud=2,decide=1,sink=1 \
@@ -37,4 +44,9 @@ jq -e '.accuracy.kind == "classification" and (.accuracy.tp + .accuracy.fn) > 0
        and (.accuracy.tp + .accuracy.fp + .accuracy.tn + .accuracy.fn + .accuracy.unscored)
            == (.events.completed - .events.filtered)' "$s" >/dev/null ||
   fail "accuracy: $(jq -c .accuracy "$s")"
-pass "$completed events through 4 stages in order ($filtered filtered); F1 $(json "$s" .accuracy.f1)"
+# Every decided event has its shadow verdict too, with two fraud instances.
+jq -e '.accuracy.shadow as $b | $b.unscored == 0
+       and ($b.tp + $b.fp + $b.tn + $b.fn) == (.accuracy.tp + .accuracy.fp + .accuracy.tn + .accuracy.fn + .accuracy.unscored)
+       and ($b.tp + $b.fn) == (.accuracy.tp + .accuracy.fn)' "$s" >/dev/null ||
+  fail "shadow accuracy: $(jq -c .accuracy "$s")"
+pass "$completed events through 4 stages in order ($filtered filtered); F1 $(json "$s" .accuracy.f1), shadow (raw features) $(json "$s" .accuracy.shadow.f1)"

@@ -12,21 +12,8 @@
 
 # The decisions' mosquitto, on a free port, and a subscriber whose
 # persistent session exists before the first decision is published.
-dport=""
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
-  ss -Htln | awk '{print $4}' | grep -qE "[:.]$p\$" || { dport=$p; break; }
-done
-[ -n "$dport" ] || fail "no free port"
-mkdir -p "$ET_TMP/dmq"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser %s\n' "$dport" "$(id -un)" \
-  >"$ET_TMP/dmq/mosquitto.conf"
-(exec mosquitto -c "$ET_TMP/dmq/mosquitto.conf") >"$ET_TMP/dmq/mosquitto.log" 2>&1 &
-ET_EXTRA_PIDS+=("$!")
-for _ in $(seq 200); do
-  grep -q ' running$' "$ET_TMP/dmq/mosquitto.log" && break
-  sleep 0.05
-done
+test_mosquitto "$ET_TMP/dmq"
+dport="$MQ_PORT"
 dsub=(mosquitto_sub -h 127.0.0.1 -p "$dport" -i decisions-test -c -q 1
   -t 'eventide/decisions/#')
 "${dsub[@]}" -E || fail "cannot subscribe to the decisions' mosquitto"

@@ -15,14 +15,15 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
   fail "redis-server and redis-cli are needed (apt-get install redis-server)"
 
 # A private model (with streaming features, eventide-train's default)
-# keeps the test independent of models/ in the tree.
+# and a private shadow model (raw features only) keep the test
+# independent of models/ in the tree.
 # The sink's stream goes to the consumer's Redis instead of the run's
 # ({redis}), so that killing the feature store leaves it alone and it
 # outlives the run.
 csock="$ET_TMP/consumer.sock"
 wf="$ET_TMP/fraud.json"
-jq --arg m "$ET_TMP/model.json" --arg r "unix:$csock" \
-  '.stages[1].options.model = $m | .stages[3].options.redis = $r' \
+jq --arg m "$ET_TMP/model.json" --arg raw "$ET_TMP/raw.json" --arg r "unix:$csock" \
+  '.stages[1].options.model = $m | .stages[1].options.shadow_model = $raw | .stages[3].options.redis = $r' \
   "$ET_ROOT/workflows/fraud.json" >"$wf"
 jq -e '.stages[3].function == "sink" and .stages[3].options.redis_stream == "eventide:decisions"' \
   "$wf" >/dev/null || fail "the fraud workflow's sink does not write to a Redis stream"
@@ -32,8 +33,14 @@ ET_EXTRA_PIDS+=("$!")
 for _ in $(seq 100); do [ -S "$csock" ] && break; sleep 0.05; done
 [ -S "$csock" ] || fail "the consumer's redis-server did not start"
 ccli() { redis-cli -s "$csock" "$@"; }
+# The two trainings side by side: the shadow model adds little wall time.
+"$ET_BIN_DIR/eventide-train" --out "$ET_TMP/raw.json" --samples 20000 \
+  --rounds 40 --streaming off >"$ET_TMP/train-raw.log" 2>&1 &
+raw_training=$!
+ET_EXTRA_PIDS+=("$raw_training")
 "$ET_BIN_DIR/eventide-train" --out "$ET_TMP/model.json" --samples 20000 \
   --rounds 40 >"$ET_TMP/train.log" 2>&1 || { cat "$ET_TMP/train.log" >&2; fail "training failed"; }
+wait "$raw_training" || { cat "$ET_TMP/train-raw.log" >&2; fail "training the shadow model failed"; }
 jq -e '.streaming == true and (.features | length) == 19' "$ET_TMP/model.json.metrics.json" >/dev/null ||
   fail "the model was not trained with streaming features"
 
@@ -138,4 +145,30 @@ expect_eq "decisions in the stream and in decisions.jsonl" \
   "$(jq -r .decision "$out/decisions.jsonl" | sort | uniq -c | tr -s ' ')"
 grep -Eq "sink: Redis stream $sunk appends, mean [0-9.]+ ms, 0 failed" "$out/worker-sink-1.log" ||
   fail "the sink did not log its appends: $(grep 'Redis stream' "$out/worker-sink-1.log")"
-pass "$COMPLETED completed, $failed failed (dependency_unavailable) of $SENT; $cards card histories mid-run, $again in the store started again; $sunk entries in the decisions stream"
+# Fraud F1 with and without the streaming features, measured through the
+# pipeline: the decision's matrix (raw + streaming) and the shadow's (raw
+# only, decided by the same rules) over the same events.
+jq -e '.accuracy.kind == "classification" and (.accuracy.shadow | type) == "object"' "$s" >/dev/null ||
+  fail "summary.json has no shadow matrix: $(jq -c .accuracy "$s")"
+jq -e '.accuracy as $a | $a.shadow as $b
+       | ([$a.f1, $a.precision, $a.recall, $b.f1, $b.precision, $b.recall] | all(. >= 0 and . <= 1))
+       and ($a.tp + $a.fp + $a.tn + $a.fn + $a.unscored) == ($b.tp + $b.fp + $b.tn + $b.fn + $b.unscored)
+       and $b.unscored == $a.unscored and ($b.tp + $b.fp + $b.tn + $b.fn) > 0' "$s" >/dev/null ||
+  fail "the two matrices do not cover the same events: $(jq -c .accuracy "$s")"
+grep -Eq '^\| decision \| [0-9.]+ \|' "$out/report.md" && grep -Eq '^\| shadow \| [0-9.]+ \|' "$out/report.md" ||
+  fail "report.md lacks the decision and shadow rows"
+# The store's time next to the model's, per stage: preprocess writes,
+# fraud reads and predicts; decide and sink measure nothing. Every count
+# is at most the stage's attempts; each time is a part of the service.
+timings() { jq -c --arg f "$1" '.stages[] | select(.function == $f) | .timings | keys' "$s"; }
+expect_eq "preprocess timings" "$(timings preprocess)" '["store"]'
+expect_eq "fraud timings" "$(timings fraud)" '["model","store"]'
+expect_eq "decide timings" "$(timings decide)" '[]'
+jq -e '[.stages[] | . as $st | .timings[] | .count > 0 and .count <= $st.completed
+        and .p50 > 0 and .p50 <= .p99 and .p99 < 5000 and .mean > 0] | all' "$s" >/dev/null ||
+  fail "stage timings out of bounds: $(jq -c '[.stages[] | {function, completed, timings}]' "$s")"
+grep -q 'measured parts of the service time' "$out/report.md" ||
+  fail "report.md lacks the stage timings table"
+f1s="F1 $(jq -r '.accuracy.f1 * 1000 | round / 1000' "$s") (raw + streaming) vs $(jq -r '.accuracy.shadow.f1 * 1000 | round / 1000' "$s") (raw)"
+
+pass "$COMPLETED completed, $failed failed (dependency_unavailable) of $SENT; $f1s; $cards card histories mid-run, $again in the store started again; $sunk entries in the decisions stream"

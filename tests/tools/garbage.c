@@ -1,7 +1,9 @@
 /* et-garbage: sends malformed traffic to one endpoint, for the tests that
  * check every bound socket survives bad input: random frames, valid
  * headers with bad bodies, wrong versions, unknown types, too many frames,
- * empty and oversized frames. Test-only; never part of a pipeline. */
+ * empty and oversized frames, batches (EVENTS, TASKS, RESULTS) whose frames
+ * do not match their bodies or with one bad part. Test-only; never part of
+ * a pipeline. */
 #include "common/cli.h"
 #include "common/codec.h"
 #include "common/rng.h"
@@ -24,11 +26,11 @@ s_send_one(void *sock, et_rng_t *rng, unsigned kind, unsigned char *buf,
            size_t big)
 {
     unsigned char header[3] = {0x92, ET_PROTOCOL_VERSION,
-                               (unsigned char)(1 + et_rng_next(rng) % 22)};
+                               (unsigned char)(1 + et_rng_next(rng) % 29)};
     size_t size = et_rng_next(rng) % 200;
     s_random_bytes(rng, buf, size);
     int frames = 1 + (int)(et_rng_next(rng) % 6);
-    switch (kind % 7) {
+    switch (kind % 8) {
     case 0: /* random frames, random count */
         for (int i = 0; i < frames; i++) {
             size_t n = et_rng_next(rng) % 64;
@@ -61,6 +63,35 @@ s_send_one(void *sock, et_rng_t *rng, unsigned kind, unsigned char *buf,
                        zmq_send(sock, buf, big, 0) < 0
                    ? -1
                    : 0;
+    case 7: /* a batch: frames that do not match its body, or a bad event */
+    {
+        static const unsigned char types[] = {ET_MSG_EVENTS, ET_MSG_TASKS,
+                                              ET_MSG_RESULTS};
+        header[2] = types[et_rng_next(rng) % 3];
+        et_event_t events[4];
+        size_t n = 2 + et_rng_next(rng) % 3;
+        for (size_t i = 0; i < n; i++)
+            events[i] = (et_event_t){.event_id = et_rng_next(rng),
+                                     .producer_id = 1,
+                                     .intended_ns = 1,
+                                     .sent_ns = 1,
+                                     .label = ET_LABEL_NONE};
+        /* Either one payload frame too many or too few, or the right
+         * count and a label no event may have. */
+        int mismatch = (int)(et_rng_next(rng) % 2);
+        size_t payloads = mismatch ? n + 1 - 2 * (et_rng_next(rng) % 2) : n;
+        if (!mismatch)
+            events[et_rng_next(rng) % n].label = -5;
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init(&body);
+        int rc = et_codec_encode_events(&body, events, n) != 0 ||
+                 zmq_send(sock, header, 3, ZMQ_SNDMORE) < 0 ||
+                 zmq_send(sock, body.data, body.size, ZMQ_SNDMORE) < 0;
+        for (size_t i = 0; i < payloads && rc == 0; i++)
+            rc = zmq_send(sock, buf, 8, i + 1 < payloads ? ZMQ_SNDMORE : 0) < 0;
+        msgpack_sbuffer_destroy(&body);
+        return rc ? -1 : 0;
+    }
     default: /* empty frames */
         return zmq_send(sock, "", 0, ZMQ_SNDMORE) < 0 ||
                        zmq_send(sock, "", 0, 0) < 0
@@ -98,7 +129,7 @@ main(int argc, char **argv)
     uint64_t sent = 0;
     for (uint64_t i = 0; i < count; i++) {
         /* Oversized bodies are rare: they take memory on both sides. */
-        unsigned kind = (unsigned)(et_rng_next(&rng) % 7);
+        unsigned kind = (unsigned)(et_rng_next(&rng) % 8);
         if (kind == 5 && i % 50 != 0)
             kind = 1;
         if (s_send_one(sock, &rng, kind, buf, big) != 0) {

@@ -223,6 +223,55 @@ test_aggregate_dedup_set_grows_to_many_events(void **state)
     et_aggregate_destroy(&agg);
 }
 
+static size_t
+s_checkpoint_bytes(const et_aggregate_t *agg)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    assert_int_equal(et_aggregate_save(agg, &pk), 0);
+    size_t n = sb.size;
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+/* Under overload every other event is refused. A refusal is its event's
+ * final record: were its id left out of the finished set, each would be
+ * a hole kept (and checkpointed) once the set's window moves past it. */
+static void
+test_aggregate_rejections_leave_no_holes_in_the_finished_set(void **state)
+{
+    (void)state;
+    et_aggregate_t *half = s_new(1), *none = s_new(1);
+    const uint64_t n = 2000, far = 1 + (64ULL << 20); /* past any window */
+    for (uint64_t i = 1; i <= n; i++) {
+        if (i % 2) {
+            s_add(half, ET_RECORD_REJECTED, i, 0, T0, T0);
+        } else {
+            s_add(half, ET_RECORD_ACCEPTED, i, 0, T0, T0);
+            s_add(half, ET_RECORD_COMPLETED, i, 0, T0, T0 + MS);
+        }
+        s_add(none, ET_RECORD_ACCEPTED, i, 0, T0, T0);
+        s_add(none, ET_RECORD_COMPLETED, i, 0, T0, T0 + MS);
+    }
+    s_add(half, ET_RECORD_ACCEPTED, far, 0, T0, T0);
+    s_add(half, ET_RECORD_COMPLETED, far, 0, T0, T0 + MS);
+    s_add(none, ET_RECORD_ACCEPTED, far, 0, T0, T0);
+    s_add(none, ET_RECORD_COMPLETED, far, 0, T0, T0 + MS);
+    size_t with_refusals = s_checkpoint_bytes(half);
+    size_t without = s_checkpoint_bytes(none);
+    /* A thousand holes would take several bytes each. */
+    assert_true(with_refusals < without + 200);
+    /* The same refusal twice is a duplicate, counted once. */
+    s_add(half, ET_RECORD_REJECTED, 1, 0, T0, T0);
+    const et_results_t *r = s_results(half);
+    assert_int_equal(r->rejected, n / 2);
+    assert_int_equal(r->duplicates_dropped, 1);
+    et_aggregate_destroy(&half);
+    et_aggregate_destroy(&none);
+}
+
 static void
 test_aggregate_counts_the_rest_as_lost_after_the_drain_timeout(void **state)
 {
@@ -850,6 +899,8 @@ main(void)
         cmocka_unit_test(test_aggregate_counts_filtered_completions),
         cmocka_unit_test(test_aggregate_deduplicates_event_id_zero),
         cmocka_unit_test(test_aggregate_dedup_set_grows_to_many_events),
+        cmocka_unit_test(
+            test_aggregate_rejections_leave_no_holes_in_the_finished_set),
         cmocka_unit_test(
             test_aggregate_counts_the_rest_as_lost_after_the_drain_timeout),
         cmocka_unit_test(test_aggregate_lost_is_floored_at_zero),

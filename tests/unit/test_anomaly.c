@@ -719,6 +719,117 @@ test_anomaly_rejects_bad_options(void **unused)
     assert_int_equal(s_def->check(&cfg, &flag, &value, why, sizeof why), 0);
 }
 
+// ---------------------------------------------------------------------------
+// Key state handover
+
+// Score and alarm of one sample of "s" at step t.
+static double
+s_step(void *state, const double *x, int t, int *alarm)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    s_pack_sample(&sbuf, "s", t * S_STEP_S, x[t], t > 0 ? x[t] - x[t - 1] : 0);
+    double score = -1;
+    assert_int_equal(
+        s_call_alarm(state, 0, sbuf.data, sbuf.size, &score, alarm),
+        ET_STATUS_OK);
+    msgpack_sbuffer_destroy(&sbuf);
+    return score;
+}
+
+/* A series whose key moves halfway, its state exported by one instance
+ * and imported by another, scores and alarms exactly as on one instance
+ * throughout: the state is all of it. */
+static void
+test_anomaly_state_handover_gives_the_same_answers(void **state)
+{
+    (void)state;
+    static double x[S_N];
+    s_make_series(x);
+    et_function_config_t cfg = s_config(1);
+    void *one = s_init_ok(&cfg), *old = s_init_ok(&cfg), *neu = s_init_ok(&cfg);
+    uint64_t key = et_codec_key_of("s", 1);
+    // The new owner saw the series before (a key that comes back): what
+    // it kept is replaced by what comes in.
+    for (int t = 0; t < 100; t++)
+        (void)s_feed(neu, "s", t * S_STEP_S, 1000 + t, 1);
+    int half = S_SPIKE - 20, alarms_one = 0, alarms_moved = 0;
+    for (int t = 0; t < S_N; t++) {
+        if (t == half) {
+            msgpack_sbuffer st;
+            msgpack_sbuffer_init(&st);
+            assert_int_equal(s_def->state_export(old, key, &st), 0);
+            assert_true(st.size > 0 && st.size <= ET_STATE_MAX);
+            // Another key has no state here.
+            msgpack_sbuffer none;
+            msgpack_sbuffer_init(&none);
+            assert_int_equal(s_def->state_export(old, key + 1, &none), 0);
+            assert_int_equal(none.size, 0);
+            // The state of "s" is not that of another key.
+            assert_int_equal(
+                s_def->state_import(neu, key + 1, st.data, st.size), -1);
+            assert_int_equal(s_def->state_import(neu, key, st.data, st.size),
+                             0);
+            msgpack_sbuffer_destroy(&st);
+            msgpack_sbuffer_destroy(&none);
+        }
+        int a1 = -1, a2 = -1;
+        double s1 = s_step(one, x, t, &a1);
+        double s2 = s_step(t < half ? old : neu, x, t, &a2);
+        assert_true(s1 == s2);
+        assert_int_equal(a1, a2);
+        alarms_one += a1;
+        alarms_moved += a2;
+    }
+    assert_true(alarms_one >=
+                1); /* the spike: the comparison means something */
+    assert_int_equal(alarms_one, alarms_moved);
+    s_def->fini(&one);
+    s_def->fini(&old);
+    s_def->fini(&neu);
+}
+
+/* Handed-over bytes are untrusted: malformed ones are refused and the key
+ * starts afresh (as does an empty state), never half-applied. */
+static void
+test_anomaly_state_import_refuses_bad_bytes(void **state)
+{
+    (void)state;
+    et_function_config_t cfg = s_config(1);
+    void *st = s_init_ok(&cfg);
+    uint64_t key = et_codec_key_of("s", 1);
+    for (int t = 0; t < 100; t++)
+        (void)s_feed(st, "s", t * S_STEP_S, 10 + (t % 3), 1);
+    assert_true(s_feed(st, "s", 100 * S_STEP_S, 50, 40) > 0);
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    // {"s": [12 fields]} with a negative variance.
+    msgpack_pack_map(&pk, 1);
+    s_pack_str(&pk, "s");
+    msgpack_pack_array(&pk, 12);
+    msgpack_pack_uint64(&pk, 100);
+    for (int i = 0; i < 5; i++)
+        msgpack_pack_double(&pk, i == 2 ? -1.0 : 1.0);
+    msgpack_pack_uint64(&pk, 50);
+    msgpack_pack_double(&pk, 0.1);
+    msgpack_pack_double(&pk, 0.1);
+    msgpack_pack_true(&pk);
+    msgpack_pack_true(&pk);
+    msgpack_pack_double(&pk, 0);
+    assert_int_equal(s_def->state_import(st, key, b.data, b.size), -1);
+    assert_int_equal(s_def->state_import(st, key, "\x81\xa1", 2), -1);
+    // Afresh: the next sample is in its warm-up again (score 0).
+    assert_true(s_feed(st, "s", 101 * S_STEP_S, 50, 0) == 0);
+    for (int t = 0; t < 100; t++)
+        (void)s_feed(st, "s", (102 + t) * S_STEP_S, 10 + (t % 3), 1);
+    assert_int_equal(s_def->state_import(st, key, NULL, 0), 0);
+    assert_true(s_feed(st, "s", 300 * S_STEP_S, 50, 40) == 0);
+    msgpack_sbuffer_destroy(&b);
+    s_def->fini(&st);
+}
+
 int
 main(void)
 {
@@ -738,6 +849,8 @@ main(void)
         cmocka_unit_test(test_anomaly_refractory_period_holds_the_next_alarm),
         cmocka_unit_test(test_anomaly_rejects_malformed_input),
         cmocka_unit_test(test_anomaly_rejects_bad_options),
+        cmocka_unit_test(test_anomaly_state_handover_gives_the_same_answers),
+        cmocka_unit_test(test_anomaly_state_import_refuses_bad_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

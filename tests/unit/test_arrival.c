@@ -533,10 +533,33 @@ test_bad_spec_or_rate_is_refused(void **state)
     et_arrival_destroy(NULL);
 }
 
+static void
+test_speedup_values_are_checked(void **state)
+{
+    (void)state;
+    double d = -1;
+    char why[128] = "";
+    assert_int_equal(et_arrival_parse_speedup("150000", &d, why, sizeof why),
+                     0);
+    assert_true(d == 150000.0);
+    assert_int_equal(et_arrival_parse_speedup("0.5", &d, why, sizeof why), 0);
+    assert_true(d == 0.5);
+    const char *bad[] = {"0", "-2", "2e9", "x", "", "nan", "inf"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        d = 7;
+        why[0] = '\0';
+        assert_int_equal(et_arrival_parse_speedup(bad[i], &d, why, sizeof why),
+                         -1);
+        assert_true(d == 7); /* untouched */
+        assert_true(strstr(why, "above 0") != NULL);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_speedup_values_are_checked),
         cmocka_unit_test(test_constant_offsets_are_exact),
         cmocka_unit_test(test_constant_fractional_period_rounds_each_offset),
         cmocka_unit_test(test_constant_does_not_drift),

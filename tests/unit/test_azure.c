@@ -563,7 +563,8 @@ test_arrival_replays_the_shipped_sample(void **state)
 }
 
 /* The replay's workflow: one per-stage route per function, run by
- * synthetic with its own table, which loads back as a workflow. */
+ * synthetic with its own table and its app's memory, which loads back as
+ * a workflow. */
 static void
 test_written_workflow_has_a_route_per_function(void **state)
 {
@@ -587,6 +588,9 @@ test_written_workflow_has_a_route_per_function(void **state)
         const et_stage_t *st = &wf->stages[i];
         assert_string_equal(st->function, f->name);
         assert_string_equal(st->runs, "synthetic");
+        /* Its app's average memory, whole MB up, prices its instances. */
+        assert_int_equal(st->memory_mb, (uint32_t)ceil(f->mem_avg_mb));
+        assert_true(st->memory_mb > 0);
         const char *service = et_stage_option(st, "service");
         assert_non_null(service);
         et_dist_t d;

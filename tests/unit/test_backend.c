@@ -3,7 +3,10 @@
  * collector (PULL): a peer the broker does not know is told REGISTER when
  * it heartbeats or answers, at most once a second; its well-formed late
  * RESULT counts as stale, a malformed one as bad; a READY after REGISTER
- * registers it. Waits are for messages with generous timeouts. */
+ * registers it. Waits are for messages with generous timeouts. The same
+ * fixture drives the frontend's EVENTS (broker/frontend.c), whose effects
+ * are the dispatch's: each event of a good batch is admitted, a bad batch
+ * is one bad message and none of it enters. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -486,6 +489,90 @@ test_backend_batches_tasks_and_takes_results_batches(void **state)
     s_fixture_destroy(&f);
 }
 
+// Send EVENTS of 'count' events (ids from 'first') with 'frames' payload
+// frames from a fake producer; 'bad' makes the second event's label -2.
+static void
+s_send_events(void *producer, uint64_t first, size_t count, size_t frames,
+              int bad)
+{
+    et_event_t events[ET_BATCH_MAX];
+    for (size_t i = 0; i < count; i++)
+        events[i] =
+            (et_event_t){.event_id = (1ULL << ET_EVENT_SEQ_BITS) | (first + i),
+                         .producer_id = 1,
+                         .intended_ns = et_clock_real_ns(),
+                         .sent_ns = et_clock_real_ns(),
+                         .label = ET_LABEL_NONE};
+    if (bad)
+        events[1].label = -2;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    /* The encoder writes a bad label as given; the broker refuses it. */
+    assert_int_equal(et_codec_encode_events(&b, events, count), 0);
+    zmq_msg_t payloads[ET_BATCH_MAX];
+    for (size_t i = 0; i < frames; i++)
+        assert_int_equal(zmq_msg_init_size(&payloads[i], 1), 0);
+    uint64_t give_up = et_clock_mono_ns() + (uint64_t)WAIT_MS * ET_NS_PER_MS;
+    while (et_zsock_send_parts(producer, NULL, 0, ET_MSG_EVENTS, &b, payloads,
+                               frames, ZMQ_DONTWAIT) != 0) {
+        assert_int_equal(errno, EAGAIN);
+        assert_true(et_clock_mono_ns() < give_up);
+        usleep(1000);
+    }
+    for (size_t i = 0; i < frames; i++)
+        zmq_msg_close(&payloads[i]);
+    msgpack_sbuffer_destroy(&b);
+}
+
+// EVENTS: a good batch's events are each admitted and dispatched; a batch
+// with a payload frame too many or too few, or one bad event, is one bad
+// message and none of its events is admitted.
+static void
+test_frontend_admits_events_batches_and_counts_bad_ones(void **state)
+{
+    (void)state;
+    fixture_t *f = s_fixture_new();
+    void *producer = et_zsock_new(f->ctx, ZMQ_DEALER, 1000);
+    assert_non_null(producer);
+    assert_int_equal(et_zsock_connect(producer, f->frontend), 0);
+    s_send_events(producer, 1, 3, 3, 0);
+    s_send_events(producer, 4, 2, 3, 0);
+    s_send_events(producer, 4, 2, 1, 0);
+    s_send_events(producer, 4, 3, 3, 1);
+    s_send_events(producer, 4, 2, 2, 0);
+
+    void *w = s_worker(f);
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    et_ready_t ready = {.pid = 1, .slots = 8};
+    snprintf(ready.function, sizeof ready.function, "synthetic");
+    snprintf(ready.instance, sizeof ready.instance, "synthetic-8");
+    assert_int_equal(et_codec_encode_ready(&b, &ready), 0);
+    s_send(w, ET_MSG_READY, &b, NULL);
+    msgpack_sbuffer_destroy(&b);
+    // The five good events, in order, in one or more TASK(S).
+    et_task_t tasks[ET_BATCH_MAX];
+    size_t got = 0;
+    while (got < 5) {
+        size_t n = (size_t)s_recv_tasks(w, tasks + got);
+        assert_true(n > 0);
+        got += n;
+    }
+    assert_int_equal(got, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_true(tasks[i].event_id ==
+                    ((1ULL << ET_EVENT_SEQ_BITS) | (i + 1)));
+    s_send_results(w, tasks, 5, 5);
+
+    et_stats_t stats = s_fixture_stop(f);
+    assert_true(stats.accepted == 5);
+    assert_true(stats.completed == 5);
+    assert_true(stats.bad_messages == 3);
+    et_zsock_close(&w);
+    et_zsock_close(&producer);
+    s_fixture_destroy(&f);
+}
+
 int
 main(void)
 {
@@ -495,6 +582,8 @@ main(void)
             test_backend_counts_a_strangers_result_stale_and_registers_it),
         cmocka_unit_test(test_backend_takes_starting_and_counts_bad_ones),
         cmocka_unit_test(test_backend_batches_tasks_and_takes_results_batches),
+        cmocka_unit_test(
+            test_frontend_admits_events_batches_and_counts_bad_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -234,7 +234,11 @@ s_records(et_record_t r[N_RECORDS])
                          .cold = 1,
                          .score = 0.75,
                          .hold_ns = 23456,
-                         .residence_ns = INT64_MAX};
+                         .residence_ns = INT64_MAX,
+                         .detail = {.has_shadow = 1,
+                                    .shadow_outcome = 2,
+                                    .timed = 3,
+                                    .timing_ns = {INT64_MAX, 0}}};
     r[3] = (et_record_t){.kind = ET_RECORD_COMPLETED,
                          .event_id = 3,
                          .producer_id = 0,
@@ -242,7 +246,8 @@ s_records(et_record_t r[N_RECORDS])
                          .intended_ns = 0,
                          .t_ns = t0 + 13,
                          .outcome = 0,
-                         .score = -2.5e-7};
+                         .score = -2.5e-7,
+                         .detail = {.has_shadow = 1, .shadow_outcome = 0}};
     r[4] = (et_record_t){.kind = ET_RECORD_FAILED,
                          .event_id = 4,
                          .stage = 1,
@@ -528,7 +533,8 @@ s_dec_records(const void *data, size_t size)
         assert_true(count <= max);
         for (size_t i = 0; i < count; i++) {
             assert_true(r[i].kind >= 1 && r[i].kind <= ET_RECORD_MAX);
-            assert_true(r[i].reason <= ET_REASON_MAX && r[i].cold <= 1);
+            assert_true(r[i].reason <= ET_REASON_MAX &&
+                        r[i].cold <= ET_COLD_START);
             assert_true(r[i].stage <= 255 && r[i].attempt <= 1000);
             assert_true(isfinite(r[i].score));
         }
@@ -672,7 +678,7 @@ s_enc_header(msgpack_sbuffer *b)
  * d  score, finite            L  list of per-function stats
  * R  clock role 1..MAX        o  offset, |v| <= ET_CLOCK_OFFSET_MAX_NS
  * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX
- * p  pause 0..ET_PAUSE_MAX_NS */
+ * p  pause 0..ET_PAUSE_MAX_NS     C  cold flag 0..ET_COLD_START */
 typedef struct {
     const char *name;
     s_encode_fn encode;
@@ -702,7 +708,7 @@ static const s_body_t s_bodies[] = {
      s_dec_records,
      {3},
      1,
-     "kuwgannnnllebdnn"},
+     "kuwgannnnlleCdnn"},
     {"time_req", s_enc_time_req, s_dec_time_req, {0}, 0, "wn"},
     {"time_rep", s_enc_time_rep, s_dec_time_rep, {0}, 0, "wnnn"},
     {"clock", s_enc_clock, s_dec_clock, {0}, 0, "Rsswohmowwn"},
@@ -876,6 +882,10 @@ s_values(char code, int good, msgpack_object *v)
             v[n++] = s_obj_int(0);
             v[n++] = s_obj_int(1);
             break;
+        case 'C':
+            v[n++] = s_obj_int(ET_COLD_NONE);
+            v[n++] = s_obj_int(ET_COLD_START);
+            break;
         case 'k':
             v[n++] = s_obj_int(1);
             v[n++] = s_obj_int(ET_RECORD_MAX);
@@ -996,6 +1006,10 @@ s_values(char code, int good, msgpack_object *v)
         v[n++] = s_obj_int(-1);
         v[n++] = s_obj_int(2);
         break;
+    case 'C':
+        v[n++] = s_obj_int(-1);
+        v[n++] = s_obj_int(ET_COLD_START + 1);
+        break;
     case 'k':
         v[n++] = s_obj_int(0);
         v[n++] = s_obj_int(ET_RECORD_MAX + 1);
@@ -1045,12 +1059,13 @@ test_codec_header_round_trips_every_type(void **state)
 {
     (void)state;
     static const et_msg_type_t types[] = {
-        ET_MSG_EVENT,    ET_MSG_REJECT,   ET_MSG_HELLO,     ET_MSG_DONE,
-        ET_MSG_DONE_ACK, ET_MSG_TIME_REQ, ET_MSG_TIME_REP,  ET_MSG_READY,
-        ET_MSG_TASK,     ET_MSG_RESULT,   ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
-        ET_MSG_BYE,      ET_MSG_REGISTER, ET_MSG_RECORDS,   ET_MSG_USAGE,
-        ET_MSG_STATS,    ET_MSG_CLOCK,    ET_MSG_WORKFLOW,  ET_MSG_SHED,
-        ET_MSG_STARTING, ET_MSG_COLLECTED};
+        ET_MSG_EVENT,     ET_MSG_REJECT,    ET_MSG_HELLO,     ET_MSG_DONE,
+        ET_MSG_DONE_ACK,  ET_MSG_TIME_REQ,  ET_MSG_TIME_REP,  ET_MSG_READY,
+        ET_MSG_TASK,      ET_MSG_RESULT,    ET_MSG_HEARTBEAT, ET_MSG_DRAIN,
+        ET_MSG_BYE,       ET_MSG_REGISTER,  ET_MSG_RECORDS,   ET_MSG_USAGE,
+        ET_MSG_STATS,     ET_MSG_CLOCK,     ET_MSG_WORKFLOW,  ET_MSG_SHED,
+        ET_MSG_STARTING,  ET_MSG_COLLECTED, ET_MSG_STATE_GET, ET_MSG_STATE,
+        ET_MSG_STATE_PUT, ET_MSG_EVENTS};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         msgpack_sbuffer_init(&b);
@@ -1069,6 +1084,8 @@ test_codec_header_round_trips_every_type(void **state)
     assert_string_equal(et_codec_type_name(ET_MSG_REGISTER), "REGISTER");
     assert_string_equal(et_codec_type_name(ET_MSG_STARTING), "STARTING");
     assert_string_equal(et_codec_type_name(ET_MSG_COLLECTED), "COLLECTED");
+    assert_string_equal(et_codec_type_name(ET_MSG_STATE_PUT), "STATE_PUT");
+    assert_string_equal(et_codec_type_name(ET_MSG_EVENTS), "EVENTS");
 }
 
 static void
@@ -1455,6 +1472,181 @@ test_codec_result_round_trips(void **state)
     }
 }
 
+/* The in-place reader types numbers as msgpack-c's unpacker does: a
+ * signed format holding a value >= 0 is a positive integer, any width
+ * reads, a float32 is a float; the same bytes in another form decode to
+ * the same result. */
+static void
+test_codec_result_reads_every_number_form(void **state)
+{
+    (void)state;
+    static const uint8_t body[] = {
+        0x97,                                        /* 7 fields */
+        0xd3, 0,    0,    0x01, 0,    0, 0, 0, 0x07, /* int64 event_id */
+        0xd0, 0x02,                                  /* int8 stage 2 */
+        0xcf, 0,    0,    0,    0,    0, 0, 0, 0x01, /* uint64 attempt */
+        0xd1, 0x00, 0x01,                            /* int16 status 1 */
+        0xce, 0x00, 0x0f, 0x42, 0x40,                /* uint32 1e6 ns */
+        0xff,                                        /* fixint -1 */
+        0xca, 0x3f, 0x40, 0x00, 0x00,                /* float32 0.75 */
+    };
+    et_result_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_result(body, sizeof body, &out), 0);
+    assert_true(out.event_id == ((1ULL << 40) | 7));
+    assert_int_equal(out.stage, 2);
+    assert_int_equal(out.attempt, 1);
+    assert_int_equal(out.status, 1);
+    assert_true(out.service_ns == 1000000);
+    assert_int_equal(out.outcome, -1);
+    assert_true(out.score == 0.75);
+    /* A negative value in a signed format is still refused where the
+     * field is unsigned (stage: int8 -2). */
+    uint8_t bad[sizeof body];
+    memcpy(bad, body, sizeof body);
+    bad[11] = 0xfe;
+    errno = 0;
+    assert_int_equal(et_codec_decode_result(bad, sizeof bad, &out), -1);
+    assert_int_equal(errno, EPROTO);
+    /* A body cut inside a float is refused before it is read. */
+    errno = 0;
+    assert_int_equal(et_codec_decode_result(body, sizeof body - 2, &out), -1);
+    assert_int_equal(errno, EPROTO);
+}
+
+static void
+s_assert_detail_equal(const et_detail_t *a, const et_detail_t *b)
+{
+    assert_int_equal(a->has_shadow, b->has_shadow);
+    assert_int_equal(a->shadow_outcome, b->shadow_outcome);
+    assert_int_equal(a->timed, b->timed);
+    for (int k = 0; k < ET_TIMING_KINDS; k++)
+        assert_true(a->timing_ns[k] == b->timing_ns[k]);
+}
+
+static void
+test_codec_result_carries_shadow_and_timings(void **state)
+{
+    (void)state;
+    et_result_t plain = s_result();
+    plain.service_ns = 5000;
+    et_result_t in = plain;
+    in.detail = (et_detail_t){.has_shadow = 1,
+                              .shadow_outcome = 1,
+                              .timed = 3,
+                              .timing_ns = {1200, 5000}};
+    msgpack_sbuffer b, p;
+    msgpack_sbuffer_init(&b);
+    msgpack_sbuffer_init(&p);
+    assert_int_equal(et_codec_encode_result(&b, &in), 0);
+    assert_int_equal(et_codec_encode_result(&p, &plain), 0);
+    /* Only a result with a detail pays for it. */
+    assert_true(p.size < b.size);
+    et_result_t out;
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &out), 0);
+    s_assert_detail_equal(&out.detail, &in.detail);
+    memset(&out, 0xa5, sizeof out);
+    assert_int_equal(et_codec_decode_result(p.data, p.size, &out), 0);
+    s_assert_detail_equal(&out.detail, &plain.detail);
+    /* One timing only, and a shadow without timings. */
+    in.detail = (et_detail_t){.timed = 2, .timing_ns = {0, 7}};
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_result(&b, &in), 0);
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &out), 0);
+    s_assert_detail_equal(&out.detail, &in.detail);
+    /* In a batch, next to a result without one. */
+    et_result_t batch[2] = {in, plain}, back[2];
+    batch[0].detail = (et_detail_t){.has_shadow = 1, .shadow_outcome = 0};
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_results(&b, batch, 2), 0);
+    size_t count = 0;
+    assert_int_equal(et_codec_decode_results(b.data, b.size, back, 2, &count),
+                     0);
+    assert_int_equal(count, 2);
+    s_assert_detail_equal(&back[0].detail, &batch[0].detail);
+    s_assert_detail_equal(&back[1].detail, &plain.detail);
+    assert_string_equal(et_codec_timing_name(ET_TIMING_STORE), "store");
+    assert_string_equal(et_codec_timing_name(ET_TIMING_MODEL), "model");
+    assert_null(et_codec_timing_name(ET_TIMING_KINDS));
+    msgpack_sbuffer_destroy(&b);
+    msgpack_sbuffer_destroy(&p);
+}
+
+/* A 9-field RESULT body of service time 100 with this shadow and these
+ * [kind, ns] pairs (n of them; kind -1 packs a string instead). */
+static void
+s_pack_detailed_result(msgpack_sbuffer *b, int64_t shadow,
+                       const int64_t (*pairs)[2], size_t n)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 9);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_uint32(&pk, 0);
+    msgpack_pack_uint32(&pk, 0);
+    msgpack_pack_uint8(&pk, ET_STATUS_OK);
+    msgpack_pack_int64(&pk, 100);
+    msgpack_pack_int32(&pk, 1);
+    msgpack_pack_double(&pk, 0.5);
+    msgpack_pack_int64(&pk, shadow);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_array(&pk, 2);
+        if (pairs[i][0] < 0)
+            msgpack_pack_str_with_body(&pk, "store", 5);
+        else
+            msgpack_pack_int64(&pk, pairs[i][0]);
+        msgpack_pack_int64(&pk, pairs[i][1]);
+    }
+}
+
+static void
+test_codec_result_rejects_bad_detail(void **state)
+{
+    (void)state;
+    static const int64_t ok[][2] = {{0, 100}, {1, 0}};
+    static const int64_t unknown[][2] = {{2, 10}};
+    static const int64_t twice[][2] = {{0, 10}, {0, 20}};
+    static const int64_t over[][2] = {{1, 101}};
+    static const int64_t negative[][2] = {{0, -1}};
+    static const int64_t named[][2] = {{-1, 10}};
+    static const int64_t three[][2] = {{0, 1}, {1, 1}, {0, 1}};
+    struct {
+        int64_t shadow;
+        const int64_t (*pairs)[2];
+        size_t n;
+        int valid;
+    } cases[] = {
+        {1, ok, 2, 1},       {-1, ok, 0, 1},   {-2, ok, 2, 0},
+        {1, unknown, 1, 0},  {1, twice, 2, 0}, {1, over, 1, 0},
+        {1, negative, 1, 0}, {1, named, 1, 0}, {1, three, 3, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        s_pack_detailed_result(&b, cases[i].shadow, cases[i].pairs, cases[i].n);
+        et_result_t out;
+        errno = 0;
+        int rc = et_codec_decode_result(b.data, b.size, &out);
+        if (cases[i].valid) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_int_equal(errno, EPROTO);
+        }
+        msgpack_sbuffer_destroy(&b);
+    }
+    /* Eight fields: half a detail. */
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    s_pack_detailed_result(&b, 1, ok, 2);
+    ((unsigned char *)b.data)[0] = 0x98;
+    et_result_t out;
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &out), -1);
+    msgpack_sbuffer_destroy(&b);
+}
+
 static void
 test_codec_usage_round_trips(void **state)
 {
@@ -1650,6 +1842,55 @@ test_codec_collected_rejects_bad_fields(void **state)
 }
 
 static void
+test_codec_state_round_trips(void **state)
+{
+    (void)state;
+    const uint64_t keys[] = {1, 0x9e3779b97f4a7c15ULL, UINT64_MAX};
+    for (size_t c = 0; c < sizeof keys / sizeof keys[0]; c++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        et_state_msg_t in = {.key = keys[c]}, out = {.key = 0};
+        assert_int_equal(et_codec_encode_state(&b, &in), 0);
+        assert_int_equal(et_codec_decode_state(b.data, b.size, &out), 0);
+        assert_true(out.key == keys[c]);
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+/* Exactly one unsigned field, never ET_KEY_NONE (no key has no state). */
+static void
+test_codec_state_rejects_bad_fields(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        if (i == 4) {
+            msgpack_pack_map(&pk, 0);
+        } else {
+            msgpack_pack_array(&pk, i == 3 ? 2 : 1);
+            if (i == 0)
+                msgpack_pack_uint64(&pk, ET_KEY_NONE);
+            else if (i == 1)
+                msgpack_pack_int64(&pk, -5);
+            else if (i == 2)
+                msgpack_pack_str_with_body(&pk, "k", 1);
+            else
+                msgpack_pack_uint64(&pk, 7);
+            if (i == 3)
+                msgpack_pack_uint64(&pk, 8);
+        }
+        et_state_msg_t out;
+        errno = 0;
+        s_expect_fail(et_codec_decode_state(b.data, b.size, &out), EPROTO,
+                      "state", "bad field");
+        msgpack_sbuffer_destroy(&b);
+    }
+}
+
+static void
 test_codec_seq_frame_round_trips_and_rejects_bad_sizes(void **state)
 {
     (void)state;
@@ -1822,6 +2063,48 @@ test_codec_stats_round_trips_with_several_functions(void **state)
     }
 }
 
+/* The key handover counters travel as two trailing fields, only when
+ * either is set: a STATS without them is the 12-field one of before, and
+ * 14 fields with both 0, or 13, are refused. */
+static void
+test_codec_stats_carries_key_handover_counters_when_set(void **state)
+{
+    (void)state;
+    et_stats_t in = s_stats();
+    in.key_handovers = 5;
+    in.key_state_lost = 1;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+    et_stats_t *out = malloc(sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(et_codec_decode_stats(b.data, b.size, out), 0);
+    assert_true(out->key_handovers == 5 && out->key_state_lost == 1);
+    size_t with = b.size;
+    msgpack_sbuffer_clear(&b);
+    in.key_handovers = in.key_state_lost = 0;
+    assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+    assert_int_equal(b.size + 2, with); /* two positive fixints fewer */
+    memset(out, 0xa5, sizeof *out);
+    assert_int_equal(et_codec_decode_stats(b.data, b.size, out), 0);
+    assert_true(out->key_handovers == 0 && out->key_state_lost == 0);
+    // 14 fields with both 0, and 13 fields, are not a STATS.
+    for (int extra = 1; extra <= 2; extra++) {
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(et_codec_encode_stats(&b, &in), 0);
+        unsigned char *p = (unsigned char *)b.data;
+        assert_int_equal(p[0], 0x9c); /* fixarray of 12 */
+        p[0] = (unsigned char)(0x9c + extra);
+        for (int i = 0; i < extra; i++)
+            msgpack_sbuffer_write(&b, "\x00", 1);
+        errno = 0;
+        s_expect_fail(et_codec_decode_stats(b.data, b.size, out), EPROTO,
+                      "stats", "bad key handover fields");
+    }
+    free(out);
+    msgpack_sbuffer_destroy(&b);
+}
+
 static void
 test_codec_stats_encoder_refuses_too_many_functions(void **state)
 {
@@ -1853,6 +2136,7 @@ s_assert_record_equal(const et_record_t *a, const et_record_t *b)
     assert_true(a->score == b->score);
     assert_true(a->hold_ns == b->hold_ns);
     assert_true(a->residence_ns == b->residence_ns);
+    s_assert_detail_equal(&a->detail, &b->detail);
 }
 
 static void
@@ -1970,6 +2254,90 @@ test_codec_batches_round_trip(void **state)
         }
         msgpack_sbuffer_destroy(&b);
     }
+}
+
+/* EVENTS: every form of an event (five fields, a route, a key) in one
+ * batch comes back field by field; a batch with one bad event, none, or
+ * more than the room is refused whole and nothing of it is counted. */
+static void
+test_codec_events_round_trip_and_bad_batches(void **state)
+{
+    (void)state;
+    et_event_t in[ET_BATCH_MAX + 1], out[ET_BATCH_MAX];
+    for (size_t i = 0; i <= ET_BATCH_MAX; i++) {
+        in[i] = s_event();
+        in[i].event_id = (3ULL << ET_EVENT_SEQ_BITS) + i;
+        in[i].intended_ns = 1700000000000000000LL + (int64_t)i;
+        in[i].label = (int32_t)(i % 3) - 1;
+        in[i].route = (uint32_t)(i % 3 == 1 ? 2 : 0);
+        in[i].key = i % 3 == 2 ? 0x1234 + i : ET_KEY_NONE;
+    }
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    for (size_t n = 1; n <= ET_BATCH_MAX; n += 9) {
+        msgpack_sbuffer_clear(&b);
+        assert_int_equal(et_codec_encode_events(&b, in, n), 0);
+        size_t count = 0;
+        memset(out, 0xa5, sizeof out);
+        assert_int_equal(
+            et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+            0);
+        assert_int_equal(count, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(out[i].event_id == in[i].event_id);
+            assert_int_equal(out[i].producer_id, in[i].producer_id);
+            assert_true(out[i].intended_ns == in[i].intended_ns);
+            assert_true(out[i].sent_ns == in[i].sent_ns);
+            assert_int_equal(out[i].label, in[i].label);
+            assert_int_equal(out[i].route, in[i].route);
+            assert_true(out[i].key == in[i].key);
+        }
+        /* More than the caller's room. */
+        if (n > 1) {
+            count = 9;
+            errno = 0;
+            s_expect_fail(
+                et_codec_decode_events(b.data, b.size, out, n - 1, &count),
+                EMSGSIZE, "events", "more than max");
+            assert_int_equal(count, 0);
+        }
+    }
+    errno = 0;
+    s_expect_fail(et_codec_encode_events(&b, in, 0), EINVAL, "events",
+                  "encode 0");
+    s_expect_fail(et_codec_encode_events(&b, in, ET_BATCH_MAX + 1), EINVAL,
+                  "events", "encode ET_BATCH_MAX + 1");
+
+    /* One event in the middle with a label below -1: the whole batch. */
+    in[3].label = -2;
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_events(&b, in, 8), 0);
+    size_t count = 9;
+    s_expect_fail(
+        et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+        EPROTO, "events", "one bad event");
+    assert_int_equal(count, 0);
+    in[3].label = -1;
+
+    /* A part that is no event (four fields), and an empty batch. */
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(msgpack_pack_array(&pk, 2), 0);
+    assert_int_equal(msgpack_pack_array(&pk, 4), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(msgpack_pack_uint8(&pk, 1), 0);
+    assert_int_equal(msgpack_pack_array(&pk, 4), 0);
+    s_expect_fail(
+        et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+        EPROTO, "events", "four fields");
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(msgpack_pack_array(&pk, 0), 0);
+    s_expect_fail(
+        et_codec_decode_events(b.data, b.size, out, ET_BATCH_MAX, &count),
+        EPROTO, "events", "empty");
+    assert_int_equal(count, 0);
+    msgpack_sbuffer_destroy(&b);
 }
 
 // An empty batch is malformed; more parts than the caller's room (or than
@@ -2105,7 +2473,7 @@ static void
 test_codec_rejects_unknown_type(void **state)
 {
     (void)state;
-    static const int64_t types[] = {0, 9, 26, 255};
+    static const int64_t types[] = {0, 9, 30, 255};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         msgpack_sbuffer b;
         s_pack_header(&b, ET_PROTOCOL_VERSION, types[i]);
@@ -2771,12 +3139,17 @@ main(void)
         cmocka_unit_test(test_codec_ready_round_trips),
         cmocka_unit_test(test_codec_task_round_trips),
         cmocka_unit_test(test_codec_result_round_trips),
+        cmocka_unit_test(test_codec_result_reads_every_number_form),
+        cmocka_unit_test(test_codec_result_carries_shadow_and_timings),
+        cmocka_unit_test(test_codec_result_rejects_bad_detail),
         cmocka_unit_test(test_codec_usage_round_trips),
         cmocka_unit_test(test_codec_time_req_round_trips),
         cmocka_unit_test(test_codec_time_rep_round_trips),
         cmocka_unit_test(test_codec_workflow_round_trips),
         cmocka_unit_test(test_codec_workflow_rejects_bad_lists),
         cmocka_unit_test(test_codec_collected_round_trips),
+        cmocka_unit_test(test_codec_state_round_trips),
+        cmocka_unit_test(test_codec_state_rejects_bad_fields),
         cmocka_unit_test(test_codec_collected_rejects_bad_fields),
         cmocka_unit_test(
             test_codec_seq_frame_round_trips_and_rejects_bad_sizes),
@@ -2784,10 +3157,13 @@ main(void)
         cmocka_unit_test(test_codec_clock_rejects_invalid_reports),
         cmocka_unit_test(test_codec_stats_round_trips_with_several_functions),
         cmocka_unit_test(test_codec_stats_encoder_refuses_too_many_functions),
+        cmocka_unit_test(
+            test_codec_stats_carries_key_handover_counters_when_set),
         cmocka_unit_test(test_codec_records_round_trip_every_kind),
         cmocka_unit_test(test_codec_records_empty_batch_round_trips),
         cmocka_unit_test(test_codec_records_large_batch_round_trips),
         cmocka_unit_test(test_codec_batches_round_trip),
+        cmocka_unit_test(test_codec_events_round_trip_and_bad_batches),
         cmocka_unit_test(test_codec_batches_reject_bad_counts),
         cmocka_unit_test(test_codec_batch_fits),
         cmocka_unit_test(test_codec_rejects_wrong_version),

@@ -163,6 +163,65 @@ test_aggregate_new_rejects_a_bad_cost_model(void **state)
     }
 }
 
+/* The function's entry in r->functions, or fail. */
+static const et_function_result_t *
+s_function(const et_results_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_functions; i++)
+        if (strcmp(r->functions[i].name, name) == 0)
+            return &r->functions[i];
+    fail_msg("no function %s", name);
+    return NULL;
+}
+
+// Memory per function (the workflow's memory_mb, else the model's) and
+// each instance's lifetime split: starting (spawn to READY), busy (busy
+// slot-time / slots) and idle (the rest: the keep-alive's waste).
+static void
+test_aggregate_cost_splits_gb_s_into_busy_and_idle_per_function(void **state)
+{
+    (void)state;
+    et_cost_model_t model = {.memory_mb = 1024,
+                             .price_per_gb_s = 0.00002,
+                             .price_per_million_requests = 0};
+    static const char names[2][ET_NAME_MAX] = {"small", "big"};
+    static const uint32_t memory[2] = {256, 0}; /* big: the model's */
+    et_aggregate_config_t config = {.run_id = "run-1",
+                                    .workflow = "azure",
+                                    .cost = &model,
+                                    .stage_names = names,
+                                    .n_stage_names = 2,
+                                    .stage_memory_mb = memory};
+    et_aggregate_t *agg = et_aggregate_new(&config);
+    assert_non_null(agg);
+    // small: one instance of 10 s, READY after 1 s, busy 3 s: idle 6 s.
+    s_usage(agg, "small", "s1", 1, 10 * S, 3 * S, 0, 1 * S, 1);
+    // big: two slots busy 4 s of slot-time in 5 s (2 s of the instance),
+    // READY after 1 s: idle 2 s; and one that never said READY (all of
+    // its 2 s are starting).
+    s_usage(agg, "big", "b1", 2, 5 * S, 4 * S, 0, 1 * S, 1);
+    s_usage(agg, "big", "b2", 1, 2 * S, 0, 0, 0, 1);
+    const et_results_t *r = s_results(agg);
+    const et_function_result_t *small = s_function(r, "small");
+    const et_function_result_t *big = s_function(r, "big");
+    assert_int_equal(small->memory_mb, 256);
+    s_assert_close(small->gb_s, 10 * 0.25, 1e-9);
+    s_assert_close(small->busy_gb_s, 3 * 0.25, 1e-9);
+    s_assert_close(small->idle_gb_s, 6 * 0.25, 1e-9);
+    s_assert_close(small->usd, 2.5 * 0.00002, 1e-12);
+    assert_int_equal(big->memory_mb, 1024);
+    s_assert_close(big->lifetime_s, 7, 1e-9);
+    s_assert_close(big->start_s, 3, 1e-9);
+    s_assert_close(big->busy_gb_s, 2, 1e-9);
+    s_assert_close(big->idle_gb_s, 2, 1e-9);
+    const et_cost_t *c = &r->cost;
+    s_assert_close(c->instance_gb_s, 2.5 + 7, 1e-9);
+    s_assert_close(c->busy_gb_s, 0.75 + 2, 1e-9);
+    s_assert_close(c->idle_gb_s, 1.5 + 2, 1e-9);
+    s_assert_close(c->usd_instances, 9.5 * 0.00002, 1e-12);
+    et_aggregate_destroy(&agg);
+}
+
 int
 main(void)
 {
@@ -173,6 +232,8 @@ main(void)
         cmocka_unit_test(
             test_aggregate_cost_defaults_and_absence_without_instances),
         cmocka_unit_test(test_aggregate_new_rejects_a_bad_cost_model),
+        cmocka_unit_test(
+            test_aggregate_cost_splits_gb_s_into_busy_and_idle_per_function),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/curve.h"
 #include "common/log.h"
 #include "common/zsock.h"
@@ -41,19 +43,10 @@ s_setup(void **state)
 }
 
 static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 s_teardown(void **state)
 {
     (void)state;
-    return nftw(s_tmp, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    return et_test_rm_tree(s_tmp);
 }
 
 /* Write 'text' to s_tmp/name with 'mode'; returns the path (static). */

@@ -399,6 +399,74 @@ test_decide_accepts_comments_blank_lines_tabs_and_crlf(void **unused)
 // ---------------------------------------------------------------------------
 // Deciding
 
+/* decide with shadow_score=FIELD on 'fields': the verdict, and the
+ * shadow verdict (NONE when there is none). */
+static void
+s_decide_shadow(void *state, const char *const *fields, int n, int32_t outcome,
+                int32_t shadow)
+{
+    msgpack_sbuffer in, output;
+    msgpack_sbuffer_init(&in);
+    msgpack_sbuffer_init(&output);
+    s_pack_input(&in, fields, n);
+    et_function_output_t out = {.output = &output,
+                                .outcome = ET_OUTCOME_NONE,
+                                .shadow_outcome = ET_OUTCOME_NONE};
+    assert_int_equal(s_def->handle(state, 0, in.data, in.size, &out),
+                     ET_STATUS_OK);
+    assert_int_equal(out.outcome, outcome);
+    assert_int_equal(out.shadow_outcome, shadow);
+    msgpack_sbuffer_destroy(&output);
+    msgpack_sbuffer_destroy(&in);
+}
+
+// The same rules decide again with "score" read from the shadow's field:
+// every rule that reads score (and only those) sees the shadow's.
+static void
+test_decide_shadow_score_gives_a_shadow_verdict(void **unused)
+{
+    (void)unused;
+    s_write(s_fraud_like, strlen(s_fraud_like));
+    et_function_config_t cfg = s_config(s_option);
+    cfg.options[1] = "shadow_score=raw";
+    cfg.n_options = 2;
+    const char *flag, *value;
+    char why[256] = "";
+    assert_int_equal(s_def->check(&cfg, &flag, &value, why, sizeof why), 0);
+    void *state = NULL;
+    if (s_def->init(&state, &cfg, why, sizeof why) != 0)
+        fail_msg("init failed: %s", why);
+    s_decide_shadow(state, S_FIELDS("score=0.95", "raw=0.2", "amount=10"), 3, 2,
+                    0);
+    s_decide_shadow(state, S_FIELDS("score=0.1", "raw=0.6", "amount=10"), 3, 0,
+                    1);
+    s_decide_shadow(state, S_FIELDS("score=0.1", "raw=0.0", "amount=6000"), 3,
+                    1, 1);
+    // No shadow score in the payload: no shadow verdict.
+    s_decide_shadow(state, S_FIELDS("score=0.95", "amount=10"), 2, 2,
+                    ET_OUTCOME_NONE);
+    s_decide_shadow(state, S_FIELDS("score=0.95", "raw=nil"), 2, 2,
+                    ET_OUTCOME_NONE);
+    s_def->fini(&state);
+    // Without the option there is never one.
+    state = s_load(s_fraud_like);
+    s_decide_shadow(state, S_FIELDS("score=0.95", "raw=0.2"), 2, 2,
+                    ET_OUTCOME_NONE);
+    s_def->fini(&state);
+    // The field must be a name.
+    const char *bad[] = {"shadow_score=", "shadow_score=9x", "shadow_score=a b",
+                         "shadow_score=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.options[1] = bad[i];
+        assert_int_equal(s_def->check(&cfg, &flag, &value, why, sizeof why),
+                         -1);
+        assert_string_equal(value, bad[i]);
+        state = NULL;
+        assert_int_equal(s_def->init(&state, &cfg, why, sizeof why), -1);
+        assert_null(state);
+    }
+}
+
 static void
 test_decide_first_matching_rule_wins(void **unused)
 {
@@ -608,6 +676,7 @@ main(void)
         cmocka_unit_test(test_decide_requires_rules_and_no_other_option),
         cmocka_unit_test(
             test_decide_accepts_comments_blank_lines_tabs_and_crlf),
+        cmocka_unit_test(test_decide_shadow_score_gives_a_shadow_verdict),
         cmocka_unit_test(test_decide_first_matching_rule_wins),
         cmocka_unit_test(test_decide_missing_field_only_fails_its_rules),
         cmocka_unit_test(test_decide_operators_and_conjunctions),

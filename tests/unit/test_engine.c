@@ -872,8 +872,46 @@ test_engine_flags_events_cold_without_an_instance(void **state)
     assert_int_equal(s_event(2, 16, T0 + S_SEC), ET_REASON_NONE);
     assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2 * S_SEC), 0);
     assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, 1);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, ET_COLD_NONE);
+    s_check_accounting();
+}
+
+// The cold-start definition: an event is a cold start when it finds no
+// instance serving and no start pending; events that come while that start
+// is pending only wait behind it. Once READY, the next time the function
+// has no instance its first event is a cold start again.
+static void
+test_engine_counts_one_cold_start_per_start_and_the_rest_as_waits(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 60 * S_SEC, "a", NULL), 100, 1 << 20);
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(s_event(id, 16, T0 + id), ET_REASON_NONE);
+    s_ready("A", "a", 1, T0 + S_SEC);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2 * S_SEC), 0);
+    assert_int_equal(s_result("A", 2, 0, 0, ET_STATUS_OK, T0 + 3 * S_SEC), 0);
+    assert_int_equal(s_result("A", 3, 0, 0, ET_STATUS_OK, T0 + 4 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, ET_COLD_WAIT);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, ET_COLD_WAIT);
+    // A is kept alive, busy or not: arrivals are warm.
+    assert_int_equal(s_event(4, 16, T0 + 5 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_event(5, 16, T0 + 5 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 4, 0, 0, ET_STATUS_OK, T0 + 6 * S_SEC), 0);
+    assert_int_equal(s_result("A", 5, 0, 0, ET_STATUS_OK, T0 + 7 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 4)->cold, ET_COLD_NONE);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 5)->cold, ET_COLD_NONE);
+    // A leaves idle (keep-alive over): the next event asks for a start.
+    et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 8 * S_SEC),
+                         T0 + 8 * S_SEC);
+    assert_int_equal(s_event(6, 16, T0 + 9 * S_SEC), ET_REASON_NONE);
+    assert_int_equal(s_event(7, 16, T0 + 9 * S_SEC), ET_REASON_NONE);
+    s_ready("B", "a", 1, T0 + 10 * S_SEC);
+    assert_int_equal(s_result("B", 6, 0, 0, ET_STATUS_OK, T0 + 11 * S_SEC), 0);
+    assert_int_equal(s_result("B", 7, 0, 0, ET_STATUS_OK, T0 + 12 * S_SEC), 0);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 6)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 7)->cold, ET_COLD_WAIT);
     s_check_accounting();
 }
 
@@ -894,9 +932,10 @@ test_engine_flags_the_backlog_cold_when_the_last_instance_leaves(void **state)
     s_ready("B", "a", 1, T0 + S_SEC);
     assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + S_SEC + 1), 0);
     assert_int_equal(s_result("B", 3, 0, 0, ET_STATUS_OK, T0 + S_SEC + 2), 0);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, 0);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, 1);
-    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, 1);
+    // The backlog left behind: its head asks for the start, 3 waits.
+    assert_int_equal(s_last(ET_RECORD_STAGE, 1)->cold, ET_COLD_NONE);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 2)->cold, ET_COLD_START);
+    assert_int_equal(s_last(ET_RECORD_STAGE, 3)->cold, ET_COLD_WAIT);
     s_check_accounting();
 }
 
@@ -1866,6 +1905,263 @@ test_engine_keyed_retry_goes_to_the_new_owner(void **state)
     s_check_accounting();
 }
 
+/* ---- key state handover ---------------------------------------------------
+ */
+
+/* What the handover callbacks were asked, in order: "GET A", "PUT B 3"
+ * (route and state bytes), "BYE A"; and the task count at each. */
+typedef struct {
+    char calls[16][32];
+    size_t tasks_at[16];
+    size_t n;
+    unsigned char last_put[8];
+} s_handover_log_t;
+
+static s_handover_log_t s_hl;
+
+static void
+s_hl_add(const et_worker_rec_t *worker, const char *what, size_t size,
+         int with_size)
+{
+    assert_true(s_hl.n < 16);
+    if (with_size)
+        snprintf(s_hl.calls[s_hl.n], sizeof s_hl.calls[0], "%s %.*s %zu", what,
+                 (int)worker->route_len, (const char *)worker->route, size);
+    else
+        snprintf(s_hl.calls[s_hl.n], sizeof s_hl.calls[0], "%s %.*s", what,
+                 (int)worker->route_len, (const char *)worker->route);
+    s_hl.tasks_at[s_hl.n++] = s_fx.n_tasks;
+}
+
+static int
+s_state_get(void *arg, const et_worker_rec_t *worker, uint64_t key)
+{
+    (void)arg;
+    (void)key;
+    s_hl_add(worker, "GET", 0, 0);
+    return 0;
+}
+
+static int
+s_state_put(void *arg, const et_worker_rec_t *worker, uint64_t key,
+            const void *state, size_t size)
+{
+    (void)arg;
+    (void)key;
+    s_hl_add(worker, "PUT", size, 1);
+    if (size > 0)
+        memcpy(s_hl.last_put, state, size < 8 ? size : 8);
+    return 0;
+}
+
+static void
+s_bye(void *arg, const et_worker_rec_t *worker)
+{
+    (void)arg;
+    s_hl_add(worker, "BYE", 0, 0);
+}
+
+/* An engine for a keyed workflow that hands key states over. */
+static et_engine_t *
+s_engine_handover(void)
+{
+    memset(&s_hl, 0, sizeof s_hl);
+    et_engine_config_t cfg = {.workflow = s_keyed_workflow(2),
+                              .queue_cap = 100,
+                              .max_payload = 4096,
+                              .memory_cap = 1 << 20,
+                              .worker_timeout_ns = 3 * S_SEC};
+    et_engine_io_t io = {.send_task = s_send_task,
+                         .send_state_get = s_state_get,
+                         .send_state_put = s_state_put,
+                         .send_bye = s_bye,
+                         .record = s_record,
+                         .arg = &s_fx};
+    s_fx.engine = et_engine_new(&cfg, &io);
+    assert_non_null(s_fx.engine);
+    return s_fx.engine;
+}
+
+/* A joiner that wins a key gets its next event only once the old owner
+ * has finished the key's events in flight and given up its state, and
+ * that state reaches the joiner before the event. */
+static void
+test_engine_handover_joiner_gets_the_state_before_the_event(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine_handover();
+    s_ready("A", "a", 1, T0);
+    uint64_t kb = s_key_of("B", routes, 2);
+    assert_int_equal(s_event_key(1, kb, T0), ET_REASON_NONE);
+    s_expect_task(0, "A", 1, 0, 0);
+    s_ready("B", "a", 1, T0 + 1);
+    assert_int_equal(s_event_key(2, kb, T0 + 1), ET_REASON_NONE);
+    // Event 1 still runs on A: nothing is asked yet, and 2 waits.
+    assert_int_equal(s_hl.n, 0);
+    assert_int_equal(s_fx.n_tasks, 1);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(s_hl.n, 1);
+    assert_string_equal(s_hl.calls[0], "GET A");
+    assert_int_equal(s_fx.n_tasks, 1);
+    // Another key's event is not held up meanwhile.
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(3, ka, T0 + 2), ET_REASON_NONE);
+    s_expect_task(1, "A", 3, 0, 0);
+    et_worker_rec_t *a = s_worker("A", T0 + 3);
+    // A state nobody asked for (from B, or for another key) is refused.
+    errno = 0;
+    assert_int_equal(et_engine_state(s_fx.engine, s_worker("B", T0 + 3), kb,
+                                     "xyz", 3, T0 + 3),
+                     -1);
+    assert_int_equal(errno, EPROTO);
+    assert_int_equal(et_engine_state(s_fx.engine, a, ka, "xyz", 3, T0 + 3), -1);
+    assert_int_equal(et_engine_state(s_fx.engine, a, kb, "xyz", 3, T0 + 3), 0);
+    assert_int_equal(s_hl.n, 2);
+    assert_string_equal(s_hl.calls[1], "PUT B 3");
+    assert_memory_equal(s_hl.last_put, "xyz", 3);
+    assert_int_equal(s_hl.tasks_at[1], 2); /* before event 2's TASK */
+    s_expect_task(2, "B", 2, 0, 0);
+    // The key stays with B now: no more handover for its next event.
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + 4), 0);
+    assert_int_equal(s_event_key(4, kb, T0 + 4), ET_REASON_NONE);
+    s_expect_task(3, "B", 4, 0, 0);
+    assert_int_equal(s_hl.n, 2);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.key_moved, 1);
+    assert_int_equal(c.key_handovers, 1);
+    assert_int_equal(c.key_state_lost, 0);
+    assert_true(c.key_state_waits >= 1);
+    assert_int_equal(s_result("A", 3, 0, 0, ET_STATUS_OK, T0 + 5), 0);
+    assert_int_equal(s_result("B", 4, 0, 0, ET_STATUS_OK, T0 + 5), 0);
+    s_check_accounting();
+}
+
+/* An instance that says BYE hands every key it holds over before its BYE
+ * is answered and it is forgotten; the key's next event then goes, with
+ * the state, to the key's new owner. */
+static void
+test_engine_handover_leaver_hands_its_keys_over_before_bye(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine_handover();
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_int_equal(
+        et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 2), T0 + 2), 1);
+    assert_int_equal(s_hl.n, 1);
+    assert_string_equal(s_hl.calls[0], "GET A");
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 2); /* waits */
+    assert_int_equal(s_event_key(2, ka, T0 + 2), ET_REASON_NONE);
+    assert_int_equal(s_fx.n_tasks, 1); /* 2 waits for the state */
+    assert_int_equal(et_engine_state(s_fx.engine, s_worker("A", T0 + 3), ka,
+                                     "st", 2, T0 + 3),
+                     0);
+    assert_string_equal(s_hl.calls[1], "BYE A");
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_string_equal(s_hl.calls[2], "PUT B 2");
+    s_expect_task(1, "B", 2, 0, 0);
+    assert_int_equal(s_result("B", 2, 0, 0, ET_STATUS_OK, T0 + 4), 0);
+    // An instance that holds no key is answered at once (by the caller).
+    assert_int_equal(
+        et_engine_worker_bye(s_fx.engine, s_worker("B", T0 + 5), T0 + 5), 1);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.key_handovers, 1);
+    assert_int_equal(c.key_state_lost, 0);
+    s_check_accounting();
+}
+
+/* A leaver with an event of its key still running is asked for the state
+ * only after that event's result. */
+static void
+test_engine_handover_leaver_gives_the_state_after_its_last_result(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine_handover();
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    assert_int_equal(
+        et_engine_worker_bye(s_fx.engine, s_worker("A", T0 + 1), T0 + 1), 1);
+    assert_int_equal(s_hl.n, 0);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 2), 0);
+    assert_int_equal(s_hl.n, 1);
+    assert_string_equal(s_hl.calls[0], "GET A");
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 2);
+    assert_int_equal(et_engine_state(s_fx.engine, s_worker("A", T0 + 3), ka,
+                                     NULL, 0, T0 + 3),
+                     0);
+    assert_string_equal(s_hl.calls[1], "BYE A");
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    // An empty state is not counted as handed over.
+    assert_int_equal(et_engine_counters(s_fx.engine).key_handovers, 0);
+    s_check_accounting();
+}
+
+/* A holder that is lost takes the key's state with it: the new owner is
+ * told to start the key afresh (an empty STATE_PUT) and the loss is
+ * counted. */
+static void
+test_engine_handover_lost_holder_counts_the_state_lost(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine_handover();
+    s_ready("A", "a", 1, T0);
+    s_ready("B", "a", 1, T0);
+    uint64_t ka = s_key_of("A", routes, 2);
+    assert_int_equal(s_event_key(1, ka, T0), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    assert_non_null(s_worker("B", T0 + 3 * S_SEC));
+    et_engine_expire(s_fx.engine, T0 + 3 * S_SEC + 2); /* A is lost */
+    assert_int_equal(et_engine_worker_count(s_fx.engine), 1);
+    assert_int_equal(s_event_key(2, ka, T0 + 3 * S_SEC + 2), ET_REASON_NONE);
+    assert_int_equal(s_hl.n, 1);
+    assert_string_equal(s_hl.calls[0], "PUT B 0");
+    s_expect_task(1, "B", 2, 0, 0);
+    et_engine_counters_t c = et_engine_counters(s_fx.engine);
+    assert_int_equal(c.key_state_lost, 1);
+    assert_int_equal(c.key_handovers, 0);
+    s_check_accounting();
+}
+
+/* A holder that never answers STATE_GET holds its key up for at most the
+ * worker timeout: then the state counts as lost and the event goes on. */
+static void
+test_engine_handover_unanswered_request_times_out(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {"A", "B"};
+    s_engine_handover();
+    s_ready("A", "a", 1, T0);
+    uint64_t kb = s_key_of("B", routes, 2);
+    assert_int_equal(s_event_key(1, kb, T0), ET_REASON_NONE);
+    assert_int_equal(s_result("A", 1, 0, 0, ET_STATUS_OK, T0 + 1), 0);
+    s_ready("B", "a", 1, T0 + 2);
+    assert_int_equal(s_event_key(2, kb, T0 + 2), ET_REASON_NONE);
+    assert_string_equal(s_hl.calls[0], "GET A");
+    assert_int_equal(s_fx.n_tasks, 1);
+    s_heard_all(T0 + 2 * S_SEC);
+    et_engine_expire(s_fx.engine, T0 + 2 * S_SEC);
+    assert_int_equal(s_fx.n_tasks, 1); /* still waiting */
+    s_heard_all(T0 + 4 * S_SEC);
+    et_engine_expire(s_fx.engine, T0 + 4 * S_SEC);
+    assert_string_equal(s_hl.calls[1], "PUT B 0");
+    s_expect_task(1, "B", 2, 0, 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).key_state_lost, 1);
+    // Its late answer is refused: the key has moved on.
+    assert_int_equal(et_engine_state(s_fx.engine, s_worker("A", T0 + 4 * S_SEC),
+                                     kb, "x", 1, T0 + 4 * S_SEC),
+                     -1);
+    s_check_accounting();
+}
+
 /* With batches, each owner gets its keys' events in one TASKS, in queue
  * order, even when the keys are interleaved in the queue. */
 static void
@@ -1978,6 +2274,8 @@ main(void)
         S_TEST(test_engine_rejects_beyond_the_memory_cap),
         S_TEST(test_engine_flags_events_cold_without_an_instance),
         S_TEST(
+            test_engine_counts_one_cold_start_per_start_and_the_rest_as_waits),
+        S_TEST(
             test_engine_flags_the_backlog_cold_when_the_last_instance_leaves),
         S_TEST(test_engine_stage_output_is_the_next_stage_input),
         S_TEST(test_engine_function_serving_two_stages_shares_one_queue),
@@ -2007,6 +2305,12 @@ main(void)
         S_TEST(test_engine_keyed_stage_serves_unkeyed_events_anywhere),
         S_TEST(test_engine_keyed_owner_leaves_keys_move),
         S_TEST(test_engine_keyed_joiner_takes_its_keys),
+        S_TEST(test_engine_handover_joiner_gets_the_state_before_the_event),
+        S_TEST(test_engine_handover_leaver_hands_its_keys_over_before_bye),
+        S_TEST(
+            test_engine_handover_leaver_gives_the_state_after_its_last_result),
+        S_TEST(test_engine_handover_lost_holder_counts_the_state_lost),
+        S_TEST(test_engine_handover_unanswered_request_times_out),
         S_TEST(test_engine_keyed_retry_goes_to_the_new_owner),
         S_TEST(test_engine_keyed_batches_carry_one_owners_events),
         S_TEST(test_engine_keyed_scan_is_bounded),

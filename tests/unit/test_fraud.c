@@ -808,6 +808,115 @@ test_fraud_store_down_or_wrong_is_unavailable(void **state)
     msgpack_sbuffer_destroy(&in);
 }
 
+/* One call with the runtime's defaults; *o keeps what fraud reported. */
+static int
+s_call_reported(void *fn, const msgpack_sbuffer *in, msgpack_sbuffer *out,
+                et_function_output_t *o)
+{
+    msgpack_sbuffer_init(out);
+    *o = (et_function_output_t){.output = out,
+                                .outcome = ET_OUTCOME_NONE,
+                                .shadow_outcome = ET_OUTCOME_NONE};
+    return s_def()->handle(fn, 0, in->data, in->size, o);
+}
+
+/* The payload's "shadow_score", or -1 when there is none. */
+static double
+s_shadow_score(const msgpack_sbuffer *out)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, out->data, out->size, NULL),
+                     MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *v = s_find(&u.data, "shadow_score");
+    double score = v ? v->via.f64 : -1;
+    msgpack_unpacked_destroy(&u);
+    return score;
+}
+
+// The streaming model decides; the raw one scores the same event as its
+// shadow, with what the raw model alone would say. Both the store read
+// and the decision's prediction are reported as the call's timings.
+static void
+test_fraud_shadow_model_scores_alongside_and_times_are_reported(void **state)
+{
+    (void)state;
+    et_tx_t tx = s_fraud_row();
+    tx.ts = 5000;
+    msgpack_sbuffer in, out;
+    s_pack_row_ts(&in, &tx);
+    void *raw = s_init(1);
+    double raw_score = s_score(raw, &tx);
+    // The raw model alone: no shadow, no store, only the model's time.
+    et_function_output_t o;
+    assert_int_equal(s_call_reported(raw, &in, &out, &o), ET_STATUS_OK);
+    assert_true(s_shadow_score(&out) == -1);
+    assert_int_equal(o.timed, 1u << ET_TIMING_MODEL);
+    assert_true(o.timing_ns[ET_TIMING_MODEL] >= 0);
+    assert_int_equal(o.shadow_outcome, ET_OUTCOME_NONE);
+    msgpack_sbuffer_destroy(&out);
+    s_def()->fini(&raw);
+
+    s_fake_t fake;
+    s_fake_start(&fake, "*2\r\n$6\r\n9:1.50\r\n$4\r\n4990\r\n");
+    char model[200], shadow[200], store[200], why[256] = "";
+    snprintf(model, sizeof model, "model=%s/streaming.json", s_dir);
+    snprintf(shadow, sizeof shadow, "shadow_model=%s", s_model);
+    snprintf(store, sizeof store, "store=unix:%s/store.sock", s_dir);
+    et_function_config_t cfg = s_config(model, 1);
+    cfg.options[1] = shadow;
+    cfg.options[2] = store;
+    cfg.n_options = 3;
+    void *fn = NULL;
+    if (s_def()->init(&fn, &cfg, why, sizeof why) != 0)
+        fail_msg("init failed: %s", why);
+    assert_int_equal(s_call_reported(fn, &in, &out, &o), ET_STATUS_OK);
+    assert_true(s_shadow_score(&out) == (double)(float)raw_score);
+    assert_true(o.score >= 0 && o.score <= 1);
+    // fraud gives scores; decide turns them into verdicts.
+    assert_int_equal(o.outcome, ET_OUTCOME_NONE);
+    assert_int_equal(o.shadow_outcome, ET_OUTCOME_NONE);
+    assert_int_equal(o.timed,
+                     (1u << ET_TIMING_STORE) | (1u << ET_TIMING_MODEL));
+    assert_true(o.timing_ns[ET_TIMING_STORE] >= 0);
+    msgpack_sbuffer_destroy(&out);
+
+    // An input that already has a shadow_score is not preprocess's.
+    msgpack_sbuffer forged;
+    msgpack_sbuffer_init(&forged);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &forged, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, in.data, in.size, NULL),
+                     MSGPACK_UNPACK_SUCCESS);
+    for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+        msgpack_pack_object(&pk, u.data.via.map.ptr[i].key);
+        msgpack_pack_object(&pk, u.data.via.map.ptr[i].val);
+    }
+    msgpack_pack_str_with_body(&pk, "shadow_score", 12);
+    msgpack_pack_double(&pk, 0.01);
+    msgpack_unpacked_destroy(&u);
+    assert_int_equal(s_call_reported(fn, &forged, &out, &o), ET_STATUS_ERROR);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_destroy(&forged);
+    s_def()->fini(&fn);
+    s_fake_stop(&fake);
+
+    // A shadow model that is not there fails init with the reason.
+    snprintf(shadow, sizeof shadow, "shadow_model=%s/missing.json", s_dir);
+    cfg = s_config(shadow, 1);
+    snprintf(model, sizeof model, "model=%s", s_model);
+    cfg.options[1] = model;
+    cfg.n_options = 2;
+    fn = NULL;
+    assert_int_equal(s_def()->init(&fn, &cfg, why, sizeof why), -1);
+    assert_null(fn);
+    assert_non_null(strstr(why, "missing.json"));
+    msgpack_sbuffer_destroy(&in);
+}
+
 int
 main(void)
 {
@@ -824,6 +933,8 @@ main(void)
         cmocka_unit_test(test_fraud_streaming_model_needs_a_store),
         cmocka_unit_test(test_fraud_scores_with_the_history_from_the_store),
         cmocka_unit_test(test_fraud_store_down_or_wrong_is_unavailable),
+        cmocka_unit_test(
+            test_fraud_shadow_model_scores_alongside_and_times_are_reported),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -207,6 +207,72 @@ test_parse_bool_takes_the_usual_words(void **state)
 // noop
 
 static void
+test_function_time_adds_up_per_kind_and_ignores_nonsense(void **state)
+{
+    (void)state;
+    et_function_output_t out = {.outcome = ET_OUTCOME_NONE};
+    et_function_time(&out, ET_TIMING_STORE, 100);
+    et_function_time(&out, ET_TIMING_STORE, 50); /* a second round trip */
+    et_function_time(&out, ET_TIMING_MODEL, 0);
+    assert_int_equal(out.timed,
+                     (1u << ET_TIMING_STORE) | (1u << ET_TIMING_MODEL));
+    assert_true(out.timing_ns[ET_TIMING_STORE] == 150);
+    assert_true(out.timing_ns[ET_TIMING_MODEL] == 0);
+    /* Unknown kinds and negative times change nothing. */
+    et_function_time(&out, ET_TIMING_KINDS, 10);
+    et_function_time(&out, -1, 10);
+    et_function_time(&out, ET_TIMING_STORE, -5);
+    et_function_time(NULL, ET_TIMING_STORE, 5);
+    assert_int_equal(out.timed,
+                     (1u << ET_TIMING_STORE) | (1u << ET_TIMING_MODEL));
+    assert_true(out.timing_ns[ET_TIMING_STORE] == 150);
+    /* A kind's first report starts from 0 whatever the field held. */
+    et_function_output_t fresh = {.timing_ns = {999, 999}};
+    et_function_time(&fresh, ET_TIMING_MODEL, 7);
+    assert_int_equal(fresh.timed, 1u << ET_TIMING_MODEL);
+    assert_true(fresh.timing_ns[ET_TIMING_MODEL] == 7);
+}
+
+static void
+test_function_clean_detail_drops_what_the_wire_refuses(void **state)
+{
+    (void)state;
+    et_detail_t d = {.has_shadow = 1,
+                     .shadow_outcome = 2,
+                     .timed = 3,
+                     .timing_ns = {40, 100}};
+    assert_int_equal(et_function_clean_detail(&d, 100, 1), 0);
+    assert_true(d.has_shadow && d.shadow_outcome == 2 && d.timed == 3);
+    assert_true(d.timing_ns[0] == 40 && d.timing_ns[1] == 100);
+    /* A time beyond the service, a negative one, a shadow below 0. */
+    d = (et_detail_t){.has_shadow = 1,
+                      .shadow_outcome = -3,
+                      .timed = 3,
+                      .timing_ns = {101, -1}};
+    assert_int_equal(et_function_clean_detail(&d, 100, 1), 3);
+    assert_true(!d.has_shadow && d.shadow_outcome == 0 && d.timed == 0);
+    assert_true(d.timing_ns[0] == 0 && d.timing_ns[1] == 0);
+    /* Unknown kinds go; a failed call keeps its times, not its shadow. */
+    d = (et_detail_t){.has_shadow = 1,
+                      .shadow_outcome = 1,
+                      .timed = 0x81,
+                      .timing_ns = {5, 77}};
+    assert_int_equal(et_function_clean_detail(&d, 100, 0), 1);
+    assert_true(!d.has_shadow && d.timed == 1 && d.timing_ns[0] == 5);
+    assert_true(d.timing_ns[1] == 0);
+    /* What it leaves, the codec takes. */
+    et_result_t r = {.event_id = 1, .service_ns = 100, .outcome = 1};
+    r.detail = d;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    assert_int_equal(et_codec_encode_result(&b, &r), 0);
+    et_result_t back;
+    assert_int_equal(et_codec_decode_result(b.data, b.size, &back), 0);
+    assert_true(back.detail.timed == 1 && back.detail.timing_ns[0] == 5);
+    msgpack_sbuffer_destroy(&b);
+}
+
+static void
 test_noop_echoes_input(void **state)
 {
     (void)state;
@@ -479,6 +545,10 @@ main(void)
         cmocka_unit_test(test_check_options_rejects_unknown_keys),
         cmocka_unit_test(test_option_entry_and_error_name_the_whole_option),
         cmocka_unit_test(test_parse_bool_takes_the_usual_words),
+        cmocka_unit_test(
+            test_function_time_adds_up_per_kind_and_ignores_nonsense),
+        cmocka_unit_test(
+            test_function_clean_detail_drops_what_the_wire_refuses),
         cmocka_unit_test(test_noop_echoes_input),
         cmocka_unit_test(test_noop_rejects_options),
         cmocka_unit_test(test_synthetic_sleep_never_returns_early),

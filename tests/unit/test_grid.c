@@ -10,6 +10,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/log.h"
 #include "report/grid.h"
 
@@ -20,39 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
-s_setup(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/et-test-grid-XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    char *dir = *state;
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 /* DIR/NAME/summary.json with this rate, duration and mean latency;
  * text NULL: a valid one, else 'text' as it is. */
@@ -159,9 +128,10 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_grid_indexes_points_by_the_summaries_rate_and_duration,
-            s_setup, s_teardown),
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_grid_without_a_valid_point_fails,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

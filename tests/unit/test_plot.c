@@ -11,6 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/log.h"
 #include "report/plot.h"
 
@@ -29,15 +31,6 @@ typedef struct {
     char bin[64];     /* the stand-in gnuplot's directory */
     char *saved_path; /* PATH before the test */
 } s_fixture_t;
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int
 s_setup(void **state)
@@ -61,8 +54,8 @@ s_teardown(void **state)
 {
     s_fixture_t *fx = *state;
     setenv("PATH", fx->saved_path, 1);
-    nftw(fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    nftw(fx->bin, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    et_test_rm_tree(fx->dir);
+    et_test_rm_tree(fx->bin);
     free(fx->saved_path);
     free(fx);
     return 0;

@@ -521,6 +521,41 @@ test_preprocess_sensor_delta_per_series(void **state)
     s_fini(&fn);
 }
 
+/* A series' last value moves with its key: the new instance's first delta
+ * is the one the old instance would have given; an empty state makes the
+ * key start afresh, and bytes that are not a state are refused. */
+static void
+test_preprocess_sensor_state_moves_with_its_key(void **state)
+{
+    (void)state;
+    const et_function_def_t *def = s_def();
+    void *old = s_init("schema=sensor", 1), *neu = s_init("schema=sensor", 1);
+    uint64_t key = et_codec_key_of("a", 1);
+    assert_float_equal(s_sample(old, 0, "a", 1, 1.0), 0.0, 0);
+    assert_float_equal(s_sample(old, 0, "a", 2, 3.5), 2.5, 0);
+    assert_float_equal(s_sample(neu, 0, "a", 1, 100.0), 0.0, 0); /* stale */
+    msgpack_sbuffer st;
+    msgpack_sbuffer_init(&st);
+    assert_int_equal(def->state_export(old, key, &st), 0);
+    assert_true(st.size > 0);
+    assert_int_equal(def->state_import(neu, key + 1, st.data, st.size), -1);
+    assert_int_equal(def->state_import(neu, key, st.data, st.size), 0);
+    assert_float_equal(s_sample(neu, 0, "a", 3, 4.0), 0.5, 0);
+    assert_int_equal(def->state_import(neu, key, NULL, 0), 0);
+    assert_float_equal(s_sample(neu, 0, "a", 4, 9.0), 0.0, 0);
+    assert_int_equal(def->state_import(neu, key,
+                                       "\x81\xa1"
+                                       "a"
+                                       "\xa1"
+                                       "x",
+                                       5),
+                     -1);
+    assert_float_equal(s_sample(neu, 0, "a", 5, 10.0), 0.0, 0);
+    msgpack_sbuffer_destroy(&st);
+    s_fini(&old);
+    s_fini(&neu);
+}
+
 static void
 test_preprocess_sensor_filters_malformed_samples(void **state)
 {
@@ -760,6 +795,7 @@ main(void)
         cmocka_unit_test(test_preprocess_filters_non_maps_and_empty_input),
         cmocka_unit_test(test_preprocess_garbage_never_crashes),
         cmocka_unit_test(test_preprocess_sensor_delta_per_series),
+        cmocka_unit_test(test_preprocess_sensor_state_moves_with_its_key),
         cmocka_unit_test(test_preprocess_sensor_filters_malformed_samples),
         cmocka_unit_test(test_preprocess_sensor_series_table_is_bounded),
         cmocka_unit_test(test_preprocess_sensor_slots_share_state_safely),

@@ -246,12 +246,14 @@ s_producer_main(void *arg)
 }
 
 typedef struct {
-    uint64_t events;    /* EVENT messages */
-    uint64_t shed;      /* events in SHED messages */
-    uint64_t shed_msgs; /* SHED messages */
-    uint64_t next_seq;  /* every id seen so far is below this */
-    int ids_in_order;   /* EVENT and SHED ids together: 0, 1, 2, ... */
-    uint64_t done_sent; /* DONE's sent */
+    uint64_t events;     /* events in EVENT and EVENTS messages */
+    uint64_t event_msgs; /* EVENT and EVENTS messages */
+    uint64_t early;      /* events sent before their intended time */
+    uint64_t shed;       /* events in SHED messages */
+    uint64_t shed_msgs;  /* SHED messages */
+    uint64_t next_seq;   /* every id seen so far is below this */
+    int ids_in_order;    /* EVENT and SHED ids together: 0, 1, 2, ... */
+    uint64_t done_sent;  /* DONE's sent */
 } s_fake_t;
 
 static void
@@ -275,9 +277,10 @@ s_fake_broker(void *router, et_reason_t reason, int64_t pause_ns, s_fake_t *f)
     msgpack_sbuffer_init(&body);
     uint64_t give_up = et_clock_mono_ns() + 20 * ET_NS_PER_S;
     while (et_clock_mono_ns() < give_up) {
-        zmq_msg_t frames[ET_FRAMES_MAX];
+        zmq_msg_t frames[ET_FRAMES_BATCH_MAX];
         int too_many = 0;
-        int n = et_zsock_recv(router, frames, ET_FRAMES_MAX, &too_many, 0);
+        int n =
+            et_zsock_recv(router, frames, ET_FRAMES_BATCH_MAX, &too_many, 0);
         if (n < 0)
             continue; /* RCVTIMEO: look at the deadline */
         et_msg_type_t type;
@@ -287,15 +290,34 @@ s_fake_broker(void *router, et_reason_t reason, int64_t pause_ns, s_fake_t *f)
                                                 &type),
                          0);
         int done = 0;
-        if (type == ET_MSG_EVENT) {
-            et_event_t ev;
-            assert_int_equal(et_codec_decode_event(zmq_msg_data(&frames[2]),
-                                                   zmq_msg_size(&frames[2]),
-                                                   &ev),
-                             0);
-            s_seen_id(f, ev.event_id);
-            if (f->events++ == 0) {
-                et_reject_t rej = {.event_id = ev.event_id,
+        assert_false(too_many);
+        if (type == ET_MSG_EVENT || type == ET_MSG_EVENTS) {
+            static et_event_t evs[ET_BATCH_MAX];
+            size_t count = 1;
+            if (type == ET_MSG_EVENT)
+                assert_int_equal(et_codec_decode_event(zmq_msg_data(&frames[2]),
+                                                       zmq_msg_size(&frames[2]),
+                                                       &evs[0]),
+                                 0);
+            else
+                assert_int_equal(
+                    et_codec_decode_events(zmq_msg_data(&frames[2]),
+                                           zmq_msg_size(&frames[2]), evs,
+                                           ET_BATCH_MAX, &count),
+                    0);
+            /* One payload frame per event, EVENTS only when several. */
+            assert_int_equal(n, 3 + (int)count);
+            assert_true(type == ET_MSG_EVENT || count >= 2);
+            for (size_t i = 0; i < count; i++) {
+                s_seen_id(f, evs[i].event_id);
+                if (evs[i].sent_ns < evs[i].intended_ns)
+                    f->early++;
+            }
+            f->event_msgs++;
+            uint64_t before = f->events;
+            f->events += count;
+            if (before == 0) {
+                et_reject_t rej = {.event_id = evs[0].event_id,
                                    .reason = (uint8_t)reason,
                                    .pause_ns = pause_ns};
                 msgpack_sbuffer_clear(&body);
@@ -336,7 +358,8 @@ s_fake_broker(void *router, et_reason_t reason, int64_t pause_ns, s_fake_t *f)
 }
 
 static void
-s_run_against_fake(et_reason_t reason, int64_t pause_ns, s_fake_t *f)
+s_run_against_fake_at(et_reason_t reason, int64_t pause_ns, const char *rate,
+                      const char *duration, const char *grain, s_fake_t *f)
 {
     char endpoint[128];
     snprintf(endpoint, sizeof endpoint, "ipc:///tmp/et-test-producer-pause-%ld",
@@ -350,9 +373,10 @@ s_run_against_fake(et_reason_t reason, int64_t pause_ns, s_fake_t *f)
 
     static s_producer_arg_t arg;
     memset(&arg, 0, sizeof arg);
-    assert_int_equal(s_parse(&arg.cfg, "--broker", endpoint, "--rate", "2000",
-                             "--duration", "1", "--arrival", "constant",
-                             "--clock-sync", "off", "--log-level", "off", NULL),
+    assert_int_equal(s_parse(&arg.cfg, "--broker", endpoint, "--rate", rate,
+                             "--duration", duration, "--arrival", "constant",
+                             "--send-grain", grain, "--clock-sync", "off",
+                             "--log-level", "off", NULL),
                      ET_OPTS_RUN);
     et_log_init("test", ET_LOG_LEVEL_OFF);
     pthread_t thread;
@@ -362,6 +386,12 @@ s_run_against_fake(et_reason_t reason, int64_t pause_ns, s_fake_t *f)
     assert_int_equal(arg.rc, 0);
     et_zsock_close(&router);
     zmq_ctx_term(ctx);
+}
+
+static void
+s_run_against_fake(et_reason_t reason, int64_t pause_ns, s_fake_t *f)
+{
+    s_run_against_fake_at(reason, pause_ns, "2000", "1", "500us", f);
 }
 
 // Refused as queue_full with a pause: what falls due in the pause is not
@@ -395,6 +425,37 @@ test_run_pauses_only_on_queue_full(void **state)
     assert_true(f.done_sent == 2000);
 }
 
+// At 20,000 events/s with a 5 ms grain the events go in EVENTS batches:
+// every one of the 10,000 arrives, in order, with a payload frame each,
+// none before its own intended time, in far fewer messages than events.
+static void
+test_run_batches_events_due_within_a_grain(void **state)
+{
+    (void)state;
+    s_fake_t f;
+    s_run_against_fake_at(ET_REASON_BAD_PAYLOAD, 0, "20000", "0.5", "5ms", &f);
+    assert_true(f.ids_in_order);
+    assert_true(f.events == 10000);
+    assert_true(f.done_sent == 10000);
+    assert_true(f.early == 0);
+    assert_true(f.event_msgs < f.events / 4);
+}
+
+// --send-grain 0: each event goes at its own time (with those whose time
+// had already come, if any): all of them, in order, none early.
+static void
+test_run_without_grain_sends_every_event_on_time(void **state)
+{
+    (void)state;
+    s_fake_t f;
+    s_run_against_fake_at(ET_REASON_BAD_PAYLOAD, 0, "2000", "0.5", "0", &f);
+    assert_true(f.ids_in_order);
+    assert_true(f.events == 1000);
+    assert_true(f.done_sent == 1000);
+    assert_true(f.early == 0);
+    assert_true(f.event_msgs > 0 && f.event_msgs <= f.events);
+}
+
 int
 main(void)
 {
@@ -407,6 +468,8 @@ main(void)
         cmocka_unit_test(test_run_stops_while_waiting_for_broker),
         cmocka_unit_test(test_run_pauses_on_queue_full_and_reports_shed_events),
         cmocka_unit_test(test_run_pauses_only_on_queue_full),
+        cmocka_unit_test(test_run_batches_events_due_within_a_grain),
+        cmocka_unit_test(test_run_without_grain_sends_every_event_on_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

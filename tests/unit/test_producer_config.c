@@ -650,6 +650,11 @@ test_mqtt_source_is_parsed(void **state)
                            "mqtt://localhost:1/t", "--mqtt-client-id", "run-7"),
                      ET_OPTS_RUN);
     assert_string_equal(cfg.mqtt_client_id, "run-7");
+    assert_int_equal(cfg.mqtt_devices, 0); /* every device seen */
+    assert_int_equal(PARSE(&cfg, "--broker", EP, "--source",
+                           "mqtt://localhost:1/t", "--mqtt-devices", "3"),
+                     ET_OPTS_RUN);
+    assert_int_equal(cfg.mqtt_devices, 3);
 }
 
 static void
@@ -684,6 +689,15 @@ test_mqtt_source_refusals_name_the_flag(void **state)
         PARSE_ERR(&cfg, err, "--broker", EP, "--mqtt-client-id", "x"),
         ET_OPTS_USAGE);
     s_assert_names(err, "--mqtt-client-id");
+    assert_int_equal(
+        PARSE_ERR(&cfg, err, "--broker", EP, "--mqtt-devices", "2"),
+        ET_OPTS_USAGE);
+    s_assert_names(err, "--mqtt-devices");
+    assert_int_equal(PARSE_ERR(&cfg, err, "--broker", EP, "--source",
+                               "mqtt://localhost:1/t", "--mqtt-devices",
+                               "4097"),
+                     ET_OPTS_USAGE);
+    s_assert_names(err, "--mqtt-devices");
 }
 
 int

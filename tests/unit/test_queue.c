@@ -42,6 +42,47 @@ s_pop_expect(et_queue_t *q, uint64_t event_id)
     assert_null(job);
 }
 
+// A destroyed job is reused by the next et_job_new on this thread, and
+// comes back as new: every field zero, outcome NONE, an empty payload
+// (the old one closed). Beyond ET_JOB_FREE_MAX, jobs are freed; trim
+// frees the rest (ASan: nothing leaks, nothing is used after free).
+static void
+test_queue_job_is_reused_as_new(void **state)
+{
+    (void)state;
+    et_job_pool_trim();
+    et_job_t *job = s_job(42, 100);
+    job->stage = 3;
+    job->attempt = 2;
+    job->score = 0.5;
+    job->outcome = 7;
+    et_job_t *was = job;
+    et_job_destroy(&job);
+    assert_null(job);
+    job = et_job_new();
+    assert_ptr_equal(job, was);
+    assert_true(job->event_id == 0);
+    assert_int_equal(job->stage, 0);
+    assert_int_equal(job->attempt, 0);
+    assert_true(job->score == 0);
+    assert_int_equal(job->outcome, -1);
+    assert_int_equal(zmq_msg_size(&job->payload), 0);
+    assert_null(job->next_free);
+    et_job_destroy(&job);
+
+    static et_job_t *many[ET_JOB_FREE_MAX + 10];
+    for (size_t i = 0; i < ET_JOB_FREE_MAX + 10; i++)
+        assert_non_null(many[i] = s_job(i, i % 3 ? 0 : 64));
+    for (size_t i = 0; i < ET_JOB_FREE_MAX + 10; i++)
+        et_job_destroy(&many[i]);
+    et_job_pool_trim();
+    job = et_job_new();
+    assert_non_null(job);
+    assert_int_equal(job->outcome, -1);
+    et_job_destroy(&job);
+    et_job_pool_trim();
+}
+
 static void
 test_queue_new_rejects_zero_cap(void **state)
 {
@@ -61,14 +102,16 @@ test_queue_new_rejects_zero_cap(void **state)
     et_job_destroy(&job); /* NULL-safe */
 }
 
-// Every job still queued, across the ring's wrap-around, is marked once.
+// Every job still queued, across the ring's wrap-around, is marked once:
+// the first job not yet cold with the flag asked for, the rest as waiting
+// behind that start.
 static void
 test_queue_mark_cold_marks_every_queued_job(void **state)
 {
     (void)state;
     et_queue_t *q = et_queue_new(100);
     assert_non_null(q);
-    assert_int_equal(et_queue_mark_cold(q), 0);
+    assert_int_equal(et_queue_mark_cold(q, ET_COLD_START), 0);
     // 60 queued from the middle of a 64-slot ring: they wrap around.
     for (uint64_t i = 1; i <= 60; i++)
         assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
@@ -77,13 +120,19 @@ test_queue_mark_cold_marks_every_queued_job(void **state)
     for (uint64_t i = 61; i <= 90; i++)
         assert_int_equal(et_queue_push_tail(q, s_job(i, 0)), 0);
     et_job_t *cold = s_job(91, 0);
-    cold->cold = 1; // already cold: not counted again
+    cold->cold = ET_COLD_WAIT; // already cold: not counted again
     assert_int_equal(et_queue_push_head(q, cold), 0);
-    assert_int_equal(et_queue_mark_cold(q), 60);
-    assert_int_equal(et_queue_mark_cold(q), 0);
+    assert_int_equal(et_queue_mark_cold(q, ET_COLD_START), 60);
+    assert_int_equal(et_queue_mark_cold(q, ET_COLD_START), 0);
+    et_job_t *head = et_queue_pop(q);
+    assert_int_equal(head->cold, ET_COLD_WAIT); // kept its own flag
+    et_job_destroy(&head);
+    head = et_queue_pop(q); // event 31: the first newly marked
+    assert_int_equal(head->cold, ET_COLD_START);
+    et_job_destroy(&head);
     for (size_t n = et_queue_size(q); n > 0; n--) {
         et_job_t *job = et_queue_pop(q);
-        assert_int_equal(job->cold, 1);
+        assert_int_equal(job->cold, ET_COLD_WAIT);
         et_job_destroy(&job);
     }
     et_queue_destroy(&q);
@@ -317,6 +366,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_new_rejects_zero_cap),
+        cmocka_unit_test(test_queue_job_is_reused_as_new),
         cmocka_unit_test(test_queue_pops_in_fifo_order),
         cmocka_unit_test(test_queue_remove_at_keeps_the_order),
         cmocka_unit_test(test_queue_push_tail_rejects_when_full),

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "collector/aggregate.h"
 #include "collector/report.h"
 #include "common/clock.h"
@@ -38,15 +40,6 @@ typedef struct {
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void
 s_add(et_aggregate_t *agg, et_record_kind_t kind, uint64_t id, uint32_t stage,
@@ -176,7 +169,7 @@ s_teardown(void **state)
 {
     s_fixture_t *fx = *state;
     et_aggregate_destroy(&fx->agg);
-    nftw(fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    et_test_rm_tree(fx->dir);
     free(fx);
     return 0;
 }
@@ -714,6 +707,116 @@ test_report_summary_has_the_run_source_and_cost(void **state)
     json_decref(root);
 }
 
+/* A one-stage fraud run: six labelled events, each with a verdict and a
+ * shadow verdict, and the function's store and model timings. */
+static void
+test_report_has_the_shadow_matrix_and_the_stage_timings(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {.run_id = "fraud-run",
+                                    .workflow = "fraud",
+                                    .expect_producers = 1,
+                                    .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    et_hello_t hello = {.rate_eps = 6, .duration_s = 1, .started_ns = T0};
+    snprintf(hello.arrival, sizeof hello.arrival, "constant");
+    snprintf(hello.source, sizeof hello.source, "fraud");
+    assert_int_equal(et_aggregate_add_hello(fx->agg, &hello), 0);
+    /* label, verdict, shadow verdict: decision TP TP FN FP TN TN (F1 2/3),
+     * shadow TP FN FN TN TN FP (F1 0.4). */
+    const int32_t rows[6][3] = {{1, 2, 1}, {1, 1, 0}, {1, 0, 0},
+                                {0, 1, 0}, {0, 0, 0}, {0, 0, 1}};
+    for (uint64_t i = 0; i < 6; i++) {
+        int64_t t = T0 + (int64_t)i * 100 * MS;
+        et_record_t r;
+        memset(&r, 0, sizeof r);
+        r.event_id = i;
+        r.intended_ns = t;
+        r.t_ns = t;
+        r.kind = ET_RECORD_ACCEPTED;
+        r.label = rows[i][0];
+        r.outcome = -1;
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+        r.kind = ET_RECORD_STAGE;
+        r.t_ns = t + 5 * MS;
+        r.service_ns = 5 * MS;
+        r.hold_ns = 6 * MS;
+        r.residence_ns = 6 * MS;
+        r.outcome = rows[i][1];
+        r.detail = (et_detail_t){.has_shadow = 1,
+                                 .shadow_outcome = rows[i][2],
+                                 .timed = 3,
+                                 .timing_ns = {(int64_t)(i + 1) * MS, MS}};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+        r.kind = ET_RECORD_COMPLETED;
+        r.service_ns = r.hold_ns = r.residence_ns = 0;
+        r.detail.timed = 0;
+        r.detail.timing_ns[0] = r.detail.timing_ns[1] = 0;
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    }
+    et_aggregate_finish(fx->agg, ET_AGG_END_COMPLETE, T0 + 2 * S);
+    s_write_agg(fx);
+    json_t *root = s_load_summary(fx->dir);
+    double f1, shadow_f1, shadow_precision, shadow_recall;
+    json_int_t tp, fp, tn, fn, unscored;
+    json_error_t error;
+    if (json_unpack_ex(root, &error, 0,
+                       "{s:{s:F, s:{s:F, s:F, s:F, s:I, s:I, s:I, s:I, s:I}}}",
+                       "accuracy", "f1", &f1, "shadow", "precision",
+                       &shadow_precision, "recall", &shadow_recall, "f1",
+                       &shadow_f1, "tp", &tp, "fp", &fp, "tn", &tn, "fn", &fn,
+                       "unscored", &unscored) != 0)
+        fail_msg("accuracy.shadow: %s", error.text);
+    assert_true(fabs(f1 - 2.0 / 3.0) < 1e-9);
+    assert_true(fabs(shadow_precision - 0.5) < 1e-9);
+    assert_true(fabs(shadow_recall - 1.0 / 3.0) < 1e-9);
+    assert_true(fabs(shadow_f1 - 0.4) < 1e-9);
+    assert_true(tp == 1 && fp == 1 && tn == 2 && fn == 2 && unscored == 0);
+    json_t *stage = json_array_get(json_object_get(root, "stages"), 0);
+    double store_p50, store_p99, model_p50;
+    json_int_t store_count, model_count;
+    if (json_unpack_ex(
+            stage, &error, 0, "{s:{s:{s:I, s:F, s:F}, s:{s:I, s:F}}}",
+            "timings", "store", "count", &store_count, "p50", &store_p50, "p99",
+            &store_p99, "model", "count", &model_count, "p50", &model_p50) != 0)
+        fail_msg("stages[0].timings: %s", error.text);
+    assert_int_equal(store_count, 6);
+    assert_int_equal(model_count, 6);
+    assert_true(fabs(store_p50 - 3.0) < 0.01 && fabs(store_p99 - 6.0) < 0.01);
+    assert_true(fabs(model_p50 - 1.0) < 0.01);
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    const char *lines[] = {
+        "| decision | 0.6667 | 0.6667 | 0.6667 | 2 | 1 | 2 | 1 | 0 |",
+        "| shadow | 0.5000 | 0.3333 | 0.4000 | 1 | 1 | 2 | 2 | 0 |",
+        "### Stages: measured parts of the service time",
+        "| 0 | stage0 | 5.000 / 5.000 | 6 | 3.000 / 6.000 | 6 | 1.000 / "
+        "1.000 |"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(md, lines[i]))
+            fail_msg("report.md lacks \"%s\"", lines[i]);
+}
+
+/* Without shadow verdicts or timings: accuracy.shadow null, timings {}, and
+ * no such tables. */
+static void
+test_report_without_shadow_or_timings_says_nothing_of_them(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_write(fx, 3);
+    json_t *root = s_load_summary(fx->dir);
+    json_t *stages = json_object_get(root, "stages");
+    for (size_t i = 0; i < json_array_size(stages); i++) {
+        json_t *timings = json_object_get(json_array_get(stages, i), "timings");
+        assert_true(json_is_object(timings) && json_object_size(timings) == 0);
+    }
+    json_decref(root);
+    char *md = s_read(fx->dir, "report.md");
+    assert_null(strstr(md, "measured parts of the service time"));
+    assert_null(strstr(md, "| shadow |"));
+}
+
 static void
 test_report_splits_queue_wait_into_cold_and_warm(void **state)
 {
@@ -771,8 +874,9 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
         .run_id = "fns", .workflow = "azure", .started_real_ns = T0};
     fx->agg = et_aggregate_new(&config);
     assert_non_null(fx->agg);
-    // Stage 0: four results of 5 ms service, one cold, residence 20 ms;
-    // stage 1: one warm result with residence = service = 10 ms.
+    // Stage 0: four results of 5 ms service, one a cold start and one
+    // waiting behind it, residence 20 ms; stage 1: one warm result with
+    // residence = service = 10 ms. Only the cold start is in the ratio.
     for (uint64_t id = 1; id <= 5; id++) {
         uint32_t stage = id == 5;
         et_record_t r = {.kind = ET_RECORD_STAGE,
@@ -784,7 +888,9 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
                          .service_ns = stage ? 10 * MS : 5 * MS,
                          .hold_ns = stage ? 10 * MS : 5 * MS,
                          .residence_ns = stage ? 10 * MS : 20 * MS,
-                         .cold = id == 1,
+                         .cold = id == 1   ? ET_COLD_START
+                                 : id == 2 ? ET_COLD_WAIT
+                                           : ET_COLD_NONE,
                          .label = -1,
                          .outcome = -1};
         assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
@@ -795,14 +901,22 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
     json_t *root = s_load_summary(fx->dir);
     json_t *stages = json_object_get(root, "stages");
     double ratio[2], p50[2], p99[2];
+    json_int_t cold_inv[2], cold_waits[2], cold_events[2];
     for (size_t i = 0; i < 2; i++) {
         json_error_t error;
         if (json_unpack_ex(json_array_get(stages, i), &error, 0,
-                           "{s:F, s:{s:F, s:F}}", "cold_ratio", &ratio[i],
-                           "slowdown", "p50", &p50[i], "p99", &p99[i]) != 0)
+                           "{s:F, s:{s:F, s:F}, s:I, s:I, s:I}", "cold_ratio",
+                           &ratio[i], "slowdown", "p50", &p50[i], "p99",
+                           &p99[i], "cold_invocations", &cold_inv[i],
+                           "cold_waits", &cold_waits[i], "cold_events",
+                           &cold_events[i]) != 0)
             fail_msg("stages[%zu]: %s", i, error.text);
     }
     assert_true(ratio[0] == 0.25 && ratio[1] == 0.0);
+    assert_int_equal(cold_inv[0], 1);
+    assert_int_equal(cold_waits[0], 1);
+    assert_int_equal(cold_events[0], 2);
+    assert_int_equal(cold_inv[1] + cold_waits[1] + cold_events[1], 0);
     assert_true(p50[0] > 3.9 && p50[0] < 4.1 && p99[0] > 3.9 && p99[0] < 4.1);
     assert_true(p50[1] > 0.99 && p50[1] < 1.01);
     json_decref(root);
@@ -815,6 +929,140 @@ test_report_per_function_cold_ratio_and_slowdown(void **state)
     assert_non_null(second);
     assert_true(first < second);
     assert_non_null(strstr(md, "| all 2 | 5 | 0.200 |"));
+}
+
+/* The per-function figures' data: functions.csv has one row per function
+ * with results, consistent with summary.json; slowdown_cdf.csv is a CDF
+ * per column ending at 1; instances.csv's columns add up to its total. */
+static void
+test_report_per_function_csvs_match_the_summary(void **state)
+{
+    s_fixture_t *fx = *state;
+    et_aggregate_config_t config = {
+        .run_id = "fcsv", .workflow = "azure", .started_real_ns = T0};
+    fx->agg = et_aggregate_new(&config);
+    assert_non_null(fx->agg);
+    et_hello_t hello;
+    memset(&hello, 0, sizeof hello);
+    hello.producer_id = 1;
+    snprintf(hello.arrival, sizeof hello.arrival, "azure2019");
+    snprintf(hello.source, sizeof hello.source, "synthetic");
+    hello.rate_eps = 1;
+    hello.duration_s = 120; // |W| = 2 minutes
+    hello.started_ns = T0;
+    assert_int_equal(et_aggregate_add_hello(fx->agg, &hello), 0);
+    et_workflow_msg_t wf = {.n_stages = 3};
+    snprintf(wf.name, sizeof wf.name, "azure");
+    const char *fn[] = {"f,0", "f1", "f2"};
+    for (int i = 0; i < 3; i++)
+        snprintf(wf.stages[i], sizeof wf.stages[i], "%s", fn[i]);
+    assert_int_equal(et_aggregate_add_workflow(fx->agg, &wf), 0);
+    // Arrivals in seconds 0 and 2 make the timeseries' rows.
+    for (uint64_t id = 1; id <= 8; id++) {
+        int64_t when = T0 + (id == 8 ? 2 * S : 0);
+        et_record_t a = {.kind = ET_RECORD_ACCEPTED,
+                         .event_id = id,
+                         .intended_ns = when,
+                         .t_ns = when,
+                         .label = -1,
+                         .outcome = -1};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &a), 0);
+    }
+    // f,0: six results (two cold), slowdowns 2..7; f1: two; f2: none.
+    for (uint64_t id = 1; id <= 8; id++) {
+        uint32_t stage = id <= 6 ? 0 : 1;
+        et_record_t r = {.kind = ET_RECORD_STAGE,
+                         .event_id = id,
+                         .stage = stage,
+                         .intended_ns = T0,
+                         .t_ns = T0 + S,
+                         .service_ns = 1 * MS,
+                         .hold_ns = 1 * MS,
+                         .residence_ns = (int64_t)(id + 1) * MS,
+                         .cold = id == 1 || id == 4,
+                         .label = -1,
+                         .outcome = -1};
+        assert_int_equal(et_aggregate_add_record(fx->agg, &r), 0);
+    }
+    et_stats_t st;
+    memset(&st, 0, sizeof st);
+    st.n_functions = 3;
+    for (int t = 0; t < 3; t++) {
+        st.t_ns = T0 + t * S;
+        for (uint32_t i = 0; i < 3; i++) {
+            snprintf(st.functions[i].name, sizeof st.functions[i].name, "%s",
+                     fn[i]);
+            st.functions[i].instances = (uint32_t)(t + i);
+        }
+        assert_int_equal(et_aggregate_add_stats(fx->agg, &st), 0);
+    }
+    const et_results_t *r = et_aggregate_results(fx->agg);
+    assert_non_null(r);
+    assert_int_equal(et_report_write_all(fx->dir, r), 0);
+
+    json_t *root = s_load_summary(fx->dir);
+    json_t *sd = json_object_get(root, "slowdown");
+    assert_int_equal(json_integer_value(json_object_get(sd, "invocations")), 8);
+    double p50 = json_real_value(json_object_get(sd, "p50"));
+    assert_true(p50 > 4.99 && p50 < 5.01);
+    json_t *stages = json_object_get(root, "stages");
+    json_t *st0 = json_array_get(stages, 0);
+    double rate0 = json_real_value(json_object_get(st0, "invocations_per_min"));
+    assert_true(rate0 > 2.99 && rate0 < 3.01); // 6 results in 2 minutes
+    assert_true(json_is_null(json_object_get(
+        json_object_get(json_array_get(stages, 2), "invocation_slowdown"),
+        "p50")));
+
+    char *csv = s_read(fx->dir, "functions.csv");
+    assert_int_equal(s_count_lines(csv), 1 + 2); // f2 has no results
+    assert_non_null(strstr(csv, "function,completed,cold_events,cold_ratio,"
+                                "invocations_per_min,slowdown_p50,"
+                                "slowdown_p99\n"));
+    // The name's comma became '_'; the cold ratio is summary.json's.
+    double ratio = json_real_value(json_object_get(st0, "cold_ratio"));
+    char want[96];
+    snprintf(want, sizeof want, "\nf_0,6,2,%.6f,3.000000,", ratio);
+    assert_non_null(strstr(csv, want));
+    assert_non_null(strstr(csv, "\nf1,2,0,0.000000,1.000000,"));
+    json_decref(root);
+
+    csv = s_read(fx->dir, "slowdown_cdf.csv");
+    assert_true(strncmp(csv, "slowdown,platform,f_0,f1\n", 25) == 0);
+    double prev[3] = {0, 0, 0}, last[3] = {0, 0, 0}, x_prev = 0;
+    int rows = 0;
+    for (char *line = strchr(csv, '\n') + 1; *line;
+         line = strchr(line, '\n') + 1) {
+        double x, y[3];
+        assert_int_equal(
+            sscanf(line, "%lf,%lf,%lf,%lf", &x, &y[0], &y[1], &y[2]), 4);
+        assert_true(x > x_prev);
+        for (int k = 0; k < 3; k++) {
+            assert_true(y[k] >= prev[k] && y[k] <= 1);
+            prev[k] = last[k] = y[k];
+        }
+        x_prev = x;
+        rows++;
+    }
+    assert_true(rows > 2);
+    for (int k = 0; k < 3; k++)
+        assert_true(last[k] == 1.0);
+
+    csv = s_read(fx->dir, "instances.csv");
+    assert_true(strncmp(csv, "second,total,f_0,f1,f2\n", 23) == 0);
+    int seen = 0;
+    for (char *line = strchr(csv, '\n') + 1; *line;
+         line = strchr(line, '\n') + 1) {
+        unsigned sec, total, a, b, c;
+        assert_int_equal(
+            sscanf(line, "%u,%u,%u,%u,%u", &sec, &total, &a, &b, &c), 5);
+        assert_int_equal(total, a + b + c);
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+    assert_non_null(strstr(csv, "\n2,9,2,3,4\n"));
+    char *md = s_read(fx->dir, "report.md");
+    assert_non_null(strstr(md, "### Per function: figures"));
+    assert_non_null(strstr(md, "(slowdown_cdf.png)"));
 }
 
 static void
@@ -973,21 +1221,27 @@ test_report_timeseries_has_a_header_and_one_row_per_second(void **state)
     s_fixture_t *fx = *state;
     const et_results_t *r = s_write(fx, 5);
     char *csv = s_read(fx->dir, "timeseries.csv");
-    const char *header = "second,sent,accepted,rejected,completed,failed,"
-                         "queue_depth,instances,busy_slots,p50_ms,p99_ms\n";
+    const char *header =
+        "second,sent,accepted,rejected,completed,failed,"
+        "queue_depth,instances,busy_slots,p50_ms,p99_ms,memory_mb\n";
     assert_memory_equal(csv, header, strlen(header));
     assert_int_equal(r->n_rows, 5);
     assert_int_equal(s_count_lines(csv), 1 + 5);
     // Second 0: 2 sent (1 accepted, 1 rejected), 1 completed at 10 ms,
     // queue depth 3 from the STATS snapshot.
     assert_non_null(strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0"));
-    // Every row has all eleven columns.
+    // Memory over time: 3 instances at the cost model's 1024 MB.
+    char *row0 = strstr(csv, "\n0,2,1,1,1,0,3,3,0,10.0");
+    char *end0 = strchr(row0 + 1, '\n');
+    assert_non_null(end0);
+    assert_memory_equal(end0 - 5, ",3072", 5);
+    // Every row has all twelve columns.
     for (char *line = strchr(csv, '\n'); line && line[1];
          line = strchr(line + 1, '\n')) {
         int commas = 0;
         for (char *c = line + 1; *c && *c != '\n'; c++)
             commas += *c == ',';
-        assert_int_equal(commas, 10);
+        assert_int_equal(commas, 11);
     }
 }
 
@@ -1019,7 +1273,8 @@ test_report_markdown_contains_the_tables(void **state)
                               "| source | synth\\|x |",
                               "## Cost",
                               "| requests | instance GB-s | billed GB-s |",
-                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |"};
+                              "| 6 | 10.000 | 0.030 | 0.000168 | 0.000002 |",
+                              "Instance GB-s by what the instances did"};
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strstr(md, sections[i]))
             fail_msg("report.md lacks \"%s\"", sections[i]);
@@ -1290,6 +1545,12 @@ main(void)
             test_report_summary_has_every_contract_key_with_its_type, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
+            test_report_has_the_shadow_matrix_and_the_stage_timings, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_without_shadow_or_timings_says_nothing_of_them, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
             test_report_summary_additions_are_present, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_report_complete_latency_says_so,
                                         s_setup, s_teardown),
@@ -1301,6 +1562,9 @@ main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_summary_has_the_run_source_and_cost, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_report_per_function_csvs_match_the_summary, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_report_per_function_cold_ratio_and_slowdown, s_setup,

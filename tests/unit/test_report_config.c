@@ -110,6 +110,11 @@ test_report_config_timeseries_and_tables_modes(void **state)
                      ET_OPTS_RUN);
     assert_int_equal(c.mode, ET_REPORT_MODE_TABLES);
     assert_string_equal(c.dir, s_dir);
+    char *functions[] = {"eventide-report", "--functions", s_dir};
+    assert_int_equal(s_parse(&c, ARGC(functions), functions, err, sizeof err),
+                     ET_OPTS_RUN);
+    assert_int_equal(c.mode, ET_REPORT_MODE_FUNCTIONS);
+    assert_string_equal(c.dir, s_dir);
 }
 
 static void
@@ -149,7 +154,7 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
     } bad[] = {
         {{"eventide-report"},
          "eventide-report: --sweep: required (or --timeseries RUNDIR, "
-         "--tables DIR or --validate RUNDIR)\n"},
+         "--functions RUNDIR, --tables DIR or --validate RUNDIR)\n"},
         {{"eventide-report", "--sweep", "/nonexistent/sweep"},
          "eventide-report: --sweep '/nonexistent/sweep': not a directory\n"},
         {{"eventide-report", "--tables", "/nonexistent/sweep"},
@@ -158,10 +163,10 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
          "eventide-report: --sweep: needs a value\n"},
         {{"eventide-report", "--sweep", "/tmp", "--timeseries", "/tmp"},
          "eventide-report: --timeseries: give one --sweep, --timeseries, "
-         "--tables or --validate\n"},
+         "--functions, --tables or --validate\n"},
         {{"eventide-report", "--sweep", "/tmp", "--sweep", "/tmp"},
          "eventide-report: --sweep: give one --sweep, --timeseries, "
-         "--tables or --validate\n"},
+         "--functions, --tables or --validate\n"},
         {{"eventide-report", "--sweep", "/tmp", "--title", "bad\ttitle"},
          "eventide-report: --title 'bad\ttitle': expected 1-200 characters, "
          "no control characters\n"},
@@ -174,6 +179,15 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
         {{"eventide-report", "--timeseries", "/tmp", "--no-plots"},
          "eventide-report: --no-plots: --timeseries only draws figures; "
          "leave it out\n"},
+        {{"eventide-report", "--functions", "/tmp", "--no-plots"},
+         "eventide-report: --no-plots: --functions only draws figures; "
+         "leave it out\n"},
+        {{"eventide-report", "--functions", "/tmp", "--title", "T"},
+         "eventide-report: --title 'T': --functions' figures have their "
+         "own titles; leave it out\n"},
+        {{"eventide-report", "--functions", "/tmp", "--timeseries", "/tmp"},
+         "eventide-report: --functions: give one --sweep, --timeseries, "
+         "--functions, --tables or --validate\n"},
         {{"eventide-report", "--tables", "/tmp", "--no-plots"},
          "eventide-report: --no-plots: --tables draws no figures; leave it "
          "out\n"},
@@ -185,7 +199,7 @@ test_report_config_refuses_bad_use_with_one_line(void **state)
          "directory\n"},
         {{"eventide-report", "--validate", "/tmp", "--sweep", "/tmp"},
          "eventide-report: --sweep: give one --sweep, --timeseries, "
-         "--tables or --validate\n"},
+         "--functions, --tables or --validate\n"},
         {{"eventide-report", "--validate", "/tmp", "--out", "/nonexistent"},
          "eventide-report: --out '/nonexistent': not a directory\n"},
         {{"eventide-report", "--sweep", "/tmp", "--out", "/tmp"},

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/log.h"
 #include "report/runplot.h"
 
@@ -27,39 +29,6 @@
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
-s_setup(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/et-test-timeseries-XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    char *dir = *state;
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static char *
 s_read(const char *dir, const char *name, size_t *size_out)
@@ -86,6 +55,10 @@ s_read(const char *dir, const char *name, size_t *size_out)
 #define TS_HEADER                                                              \
     "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
     "busy_slots,p50_ms,p99_ms\n"
+/* The collector's since issue 13: memory over time appended. */
+#define TS_HEADER_MEMORY                                                       \
+    "second,sent,accepted,rejected,completed,failed,queue_depth,instances,"    \
+    "busy_slots,p50_ms,p99_ms,memory_mb\n"
 
 static void
 s_write_ts(const char *dir, const char *text)
@@ -140,7 +113,7 @@ test_timeseries_draws_png_and_svg_from_the_csv(void **state)
     assert_non_null(strstr(gp, "replicas"));
     assert_non_null(strstr(gp, "queue depth"));
     assert_non_null(strstr(gp, "'p99'"));
-    assert_non_null(strstr(gp, "'Eventide run et-test-timeseries-"));
+    assert_non_null(strstr(gp, "'Eventide run et-test-"));
     free(gp);
     // A second without completions has no latency: a gap, never a 0.
     char *dat = s_read(dir, "timeseries.dat", NULL);
@@ -184,7 +157,10 @@ test_timeseries_refuses_malformed_csv(void **state)
         TS_HEADER "0,1,1,0,1,0,0,1,0,5,1e300\n", // absurd
         TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n0,1,1,0,1,0,0,1,0,5,6\n", // back
         TS_HEADER "1,1,1,0,1,0,0,1,0,5,6\n1,1,1,0,1,0,0,1,0,5,6\n", // twice
-        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n\n", // blank line
+        TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n\n",          // blank line
+        TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6\n",     // no memory_mb
+        TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6,-1\n",  // negative MB
+        TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6,1,2\n", // 13 fields
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_write_ts(dir, bad[i]);
@@ -244,6 +220,15 @@ test_timeseries_reader_counts_rows_and_latencies(void **state)
     et_runplot_destroy(&series);
     assert_null(series);
     et_runplot_destroy(&series); // idempotent
+    // With the memory column: read the same.
+    s_write_ts(dir, TS_HEADER_MEMORY "0,1,1,0,1,0,0,1,0,5,6,1024\n"
+                                     "2,0,0,0,0,0,0,1,0,,,512\n");
+    series = et_runplot_read(dir, why, sizeof why);
+    if (!series)
+        fail_msg("%s", why);
+    assert_int_equal(et_runplot_rows(series), 2);
+    assert_int_equal(et_runplot_latency_rows(series), 1);
+    et_runplot_destroy(&series);
 
     // The line at fault is named; a missing file keeps open's errno.
     s_write_ts(dir, TS_HEADER "0,1,1,0,1,0,0,1,0,5,6\n"
@@ -264,15 +249,17 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_timeseries_draws_png_and_svg_from_the_csv, s_setup,
-            s_teardown),
+            test_timeseries_draws_png_and_svg_from_the_csv,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_timeseries_quotes_the_title_for_gnuplot, s_setup, s_teardown),
+            test_timeseries_quotes_the_title_for_gnuplot, et_test_tmpdir_setup,
+            et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_timeseries_refuses_malformed_csv,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_timeseries_reader_counts_rows_and_latencies, s_setup,
-            s_teardown),
+            test_timeseries_reader_counts_rows_and_latencies,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

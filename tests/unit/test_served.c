@@ -55,6 +55,14 @@ s_served(et_record_t *out, uint64_t id, int32_t outcome, int filtered)
     out[2].score = 0.25;
     out[2].t_ns += 7;
     out[2].reason = filtered ? ET_REASON_FILTERED : ET_REASON_NONE;
+    /* A verdict with its shadow; the stage's timings stay on the STAGE. */
+    if (outcome != ET_OUTCOME_NONE) {
+        out[1].detail = (et_detail_t){.has_shadow = 1,
+                                      .shadow_outcome = 0,
+                                      .timed = 1,
+                                      .timing_ns = {7, 0}};
+        out[2].detail = (et_detail_t){.has_shadow = 1, .shadow_outcome = 0};
+    }
     return 3;
 }
 
@@ -76,6 +84,29 @@ s_assert_same(const et_record_t *a, const et_record_t *b)
     assert_true(a->score == b->score);
     assert_true(a->hold_ns == b->hold_ns);
     assert_true(a->residence_ns == b->residence_ns);
+    assert_int_equal(a->detail.has_shadow, b->detail.has_shadow);
+    assert_int_equal(a->detail.shadow_outcome, b->detail.shadow_outcome);
+    assert_int_equal(a->detail.timed, b->detail.timed);
+    assert_true(a->detail.timing_ns[0] == b->detail.timing_ns[0]);
+    assert_true(a->detail.timing_ns[1] == b->detail.timing_ns[1]);
+}
+
+// A COMPLETED whose shadow verdict is not its stage's (a later stage gave
+// none) keeps its three records: one SERVED could not say both.
+static void
+test_served_keeps_a_differing_shadow_verdict_apart(void **state)
+{
+    (void)state;
+    et_record_t in[3];
+    s_served(in, 1, 2, 0);
+    in[2].detail.shadow_outcome = 1;
+    assert_int_equal(et_served_coalesce(in, 3), 3);
+    s_served(in, 1, 2, 0);
+    in[2].detail.has_shadow = 0;
+    in[2].detail.shadow_outcome = 0;
+    assert_int_equal(et_served_coalesce(in, 3), 3);
+    s_served(in, 1, 2, 0);
+    assert_int_equal(et_served_coalesce(in, 3), 1);
 }
 
 // Interleaved events: each served one becomes one SERVED where its
@@ -303,6 +334,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_served_coalesces_and_expands_back),
+        cmocka_unit_test(test_served_keeps_a_differing_shadow_verdict_apart),
         cmocka_unit_test(test_served_leaves_every_other_event_alone),
         cmocka_unit_test(test_served_round_trips_the_codec),
         cmocka_unit_test(test_served_holds_back_lone_accepted_records),

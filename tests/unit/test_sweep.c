@@ -12,6 +12,8 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "tmpdir_fixture.h"
+
 #include "common/log.h"
 #include "report/sweep.h"
 
@@ -30,21 +32,6 @@ static const double s_durations[] = {30, 60};
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-static int
-s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void
-s_rm_tree(const char *dir)
-{
-    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Distinct, recognisable values for every (rate, duration) cell. */
 static double
@@ -198,30 +185,6 @@ s_assert_cell(const char *md, const char *heading, double rate, int col,
     if (strcmp(got, want) != 0)
         fail_msg("%s, rate %s, column %d: got '%s', want '%s'", heading, row,
                  col, got, want);
-}
-
-static int
-s_setup(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/et-test-sweep-XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    char *dir = *state;
-    s_rm_tree(dir);
-    free(dir);
-    return 0;
 }
 
 /* The 2 x 3 grid; one point lives in a directory whose name lies about
@@ -772,31 +735,35 @@ main(void)
     et_log_init("test", ET_LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_sweep_writes_paper_tables_csv_and_figures, s_setup,
-            s_teardown),
+            test_sweep_writes_paper_tables_csv_and_figures,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_skips_each_malformed_summary,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_without_valid_points_fails,
-                                        s_setup, s_teardown),
+                                        et_test_tmpdir_setup,
+                                        et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_missing_gnuplot_fails_unless_no_plots, s_setup,
-            s_teardown),
+            test_sweep_missing_gnuplot_fails_unless_no_plots,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_averages_repeats_and_prints_accuracy_and_cost, s_setup,
-            s_teardown),
+            test_sweep_averages_repeats_and_prints_accuracy_and_cost,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_tables_print_the_papers_three_tables, s_setup,
-            s_teardown),
+            test_sweep_tables_print_the_papers_three_tables,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_figure_titles_cannot_break_the_script, s_setup,
-            s_teardown),
+            test_sweep_figure_titles_cannot_break_the_script,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_marks_incomplete_latency_as_a_lower_bound, s_setup,
-            s_teardown),
+            test_sweep_marks_incomplete_latency_as_a_lower_bound,
+            et_test_tmpdir_setup, et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_tables_match_the_report_sections, s_setup, s_teardown),
+            test_sweep_tables_match_the_report_sections, et_test_tmpdir_setup,
+            et_test_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(
-            test_sweep_tables_without_valid_points_fail, s_setup, s_teardown),
+            test_sweep_tables_without_valid_points_fail, et_test_tmpdir_setup,
+            et_test_tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -567,6 +567,31 @@ test_worker_leaves_when_idle_past_the_keep_alive(void **state)
     s_fixture_destroy(&f);
 }
 
+/* A keep-alive of ~0 still waits for the first task (up to 250 ms after
+ * READY): an instance started for waiting work serves it before leaving,
+ * however late the broker reads its READY. Then it leaves at once. */
+static void
+test_worker_waits_for_its_first_task_before_a_tiny_keep_alive(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--idle-timeout", "1ms", NULL};
+    fixture_t *f = s_fixture_new("noop", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    s_expect_no_bye_for(f, 100);
+    char out[64];
+    size_t size;
+    s_send_task(f, 1, 0, 0, "x", 1);
+    et_result_t result = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(result.event_id, 1);
+    s_expect_bare(f, ET_MSG_BYE);
+    s_send_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    et_usage_t usage = s_expect_final_usage(f);
+    assert_int_equal(usage.served, 1);
+    s_fixture_destroy(&f);
+}
+
 static void
 test_worker_with_no_idle_timeout_stays(void **state)
 {
@@ -579,6 +604,128 @@ test_worker_with_no_idle_timeout_stays(void **state)
     s_send_bare(f, ET_MSG_DRAIN);
     s_expect_bare(f, ET_MSG_BYE);
     assert_int_equal(s_fixture_join(f), 0);
+    s_fixture_destroy(&f);
+}
+
+// A msgpack map {series: name, ts, value} (preprocess, schema=sensor).
+static void
+s_pack_reading(msgpack_sbuffer *b, const char *series, double ts, double value)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "series", 6);
+    msgpack_pack_str_with_body(&pk, series, strlen(series));
+    msgpack_pack_str_with_body(&pk, "ts", 2);
+    msgpack_pack_double(&pk, ts);
+    msgpack_pack_str_with_body(&pk, "value", 5);
+    msgpack_pack_double(&pk, value);
+}
+
+// STATE_GET 'key'; returns the STATE's bytes (at most 'cap') in 'out'.
+static size_t
+s_state_get(fixture_t *f, uint64_t key, char *out, size_t cap)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    et_state_msg_t msg = {.key = key};
+    assert_int_equal(et_codec_encode_state(&body, &msg), 0);
+    s_send_to_worker(f, ET_MSG_STATE_GET, &body, NULL);
+    msgpack_sbuffer_destroy(&body);
+    zmq_msg_t frames[ET_FRAMES_MAX];
+    int n = s_expect(f, f->router, ET_MSG_STATE, frames);
+    assert_int_equal(n, 3);
+    et_state_msg_t got;
+    assert_int_equal(et_codec_decode_state(zmq_msg_data(&frames[1]),
+                                           zmq_msg_size(&frames[1]), &got),
+                     0);
+    assert_true(got.key == key);
+    size_t size = zmq_msg_size(&frames[2]);
+    assert_true(size <= cap);
+    if (size > 0)
+        memcpy(out, zmq_msg_data(&frames[2]), size);
+    et_zsock_frames_close(frames, n);
+    return size;
+}
+
+/* A key's state handed over: STATE_PUT is imported before the TASK that
+ * follows it (the first delta of the series here is against the imported
+ * last value), STATE_GET answers STATE with what the function keeps for
+ * the key (nothing for a key it does not know), and a malformed STATE_PUT
+ * is dropped without harm. */
+static void
+test_worker_takes_and_gives_key_state(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--option", "schema=sensor", NULL};
+    fixture_t *f = s_fixture_new("preprocess", extra);
+    s_fixture_start(f);
+    s_expect_ready(f);
+    uint64_t key = et_codec_key_of("a", 1);
+
+    // {"a": 5.0}: the series' last value at its old instance.
+    msgpack_sbuffer st;
+    msgpack_sbuffer_init(&st);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &st, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_double(&pk, 5.0);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    et_state_msg_t msg = {.key = key};
+    assert_int_equal(et_codec_encode_state(&body, &msg), 0);
+    zmq_msg_t bytes;
+    assert_int_equal(zmq_msg_init_size(&bytes, st.size), 0);
+    memcpy(zmq_msg_data(&bytes), st.data, st.size);
+    s_send_to_worker(f, ET_MSG_STATE_PUT, &body, &bytes);
+    zmq_msg_close(&bytes);
+
+    msgpack_sbuffer in;
+    msgpack_sbuffer_init(&in);
+    s_pack_reading(&in, "a", 1, 7.5);
+    s_send_task(f, 1, 0, 0, in.data, in.size);
+    char out[512];
+    size_t size;
+    et_result_t r = s_expect_result(f, out, sizeof out, &size);
+    assert_int_equal(r.status, ET_STATUS_OK);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, out, size, NULL),
+                     MSGPACK_UNPACK_SUCCESS);
+    int found = 0;
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+        if (kv->key.via.str.size == 5 &&
+            memcmp(kv->key.via.str.ptr, "delta", 5) == 0) {
+            found = 1;
+            assert_true(kv->val.via.f64 == 2.5);
+        }
+    }
+    assert_true(found);
+    msgpack_unpacked_destroy(&up);
+
+    // What it gives back is the series' last value now: {"a": 7.5}.
+    char got[512];
+    size = s_state_get(f, key, got, sizeof got);
+    msgpack_sbuffer_clear(&st);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_double(&pk, 7.5);
+    assert_int_equal(size, st.size);
+    assert_memory_equal(got, st.data, size);
+    assert_int_equal(s_state_get(f, key + 1, got, sizeof got), 0);
+
+    // STATE_PUT without its state frame: dropped, the state unchanged.
+    s_send_to_worker(f, ET_MSG_STATE_PUT, &body, NULL);
+    assert_int_equal(s_state_get(f, key, got, sizeof got), st.size);
+
+    s_send_bare(f, ET_MSG_DRAIN);
+    s_expect_bare(f, ET_MSG_BYE);
+    assert_int_equal(s_fixture_join(f), 0);
+    msgpack_sbuffer_destroy(&in);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&st);
     s_fixture_destroy(&f);
 }
 
@@ -1320,8 +1467,11 @@ main(void)
         cmocka_unit_test(test_worker_leaves_when_broker_says_bye_first),
         cmocka_unit_test(test_worker_stops_before_ready_without_a_broker),
         cmocka_unit_test(test_worker_leaves_on_drain_without_waiting),
+        cmocka_unit_test(test_worker_takes_and_gives_key_state),
         cmocka_unit_test(test_worker_leaves_when_idle_past_the_keep_alive),
         cmocka_unit_test(test_worker_with_no_idle_timeout_stays),
+        cmocka_unit_test(
+            test_worker_waits_for_its_first_task_before_a_tiny_keep_alive),
         cmocka_unit_test(test_worker_fails_when_init_fails),
         cmocka_unit_test(
             test_worker_waits_its_init_delay_between_starting_and_ready),

@@ -445,8 +445,8 @@ static void
 test_config_workflow_by_name(void **state)
 {
     (void)state;
-    // The shipped fraud workflow: fraud's model option and its feature
-    // store, the run's Redis ({redis}, from --redis).
+    // The shipped fraud workflow: fraud's model and shadow model options
+    // and its feature store, the run's Redis ({redis}, from --redis).
     char *argv[] = {"w",        "--function",        "fraud",
                     "--broker", "ipc:///b",          "--collector",
                     "ipc:///c", "--workflow",        "fraud",
@@ -456,8 +456,10 @@ test_config_workflow_by_name(void **state)
                      ET_OPTS_RUN);
     assert_int_equal(cfg.slots, 1);
     assert_false(cfg.has_io_delay);
-    assert_int_equal(cfg.n_options, 2);
+    assert_int_equal(cfg.n_options, 3);
     assert_string_equal(s_option(&cfg, "model"), "models/fraud.json");
+    assert_string_equal(s_option(&cfg, "shadow_model"),
+                        "models/fraud-raw.json");
     assert_string_equal(s_option(&cfg, "store"), "unix:/r/redis.sock");
     // Without --redis, {redis} cannot be filled in: a usage error.
     char *no_redis[] = {"w",        "--function", "fraud",

@@ -228,11 +228,14 @@ test_workflow_routing_and_runs(void **state)
     const char *path =
         s_write("r.json", "{\"name\": \"r\", \"routing\": \"per_stage\", "
                           "\"stages\": [{\"function\": \"fa\", \"runs\": "
-                          "\"synthetic\", \"options\": {\"service\": "
+                          "\"synthetic\", \"memory_mb\": 256, "
+                          "\"options\": {\"service\": "
                           "\"pct:0=1,100=2\"}}, {\"function\": \"noop\"}]}");
     if (et_workflow_load(&wf, path, err, sizeof err) != 0)
         fail_msg("%s", err);
     assert_int_equal(wf.routing, ET_WORKFLOW_PER_STAGE);
+    assert_int_equal(wf.stages[0].memory_mb, 256);
+    assert_int_equal(wf.stages[1].memory_mb, 0); /* the cost's default */
     assert_string_equal(wf.stages[0].runs, "synthetic");
     assert_string_equal(wf.stages[1].runs, "noop");
     path = s_write("c.json", "{\"name\": \"c\", \"routing\": \"chain\", "
@@ -339,6 +342,10 @@ test_workflow_bad_stage_fields_name_file_and_field(void **state)
          "stages[0].init_delay: expected a string"},
         {"{\"function\": \"noop\", \"init_delay\": \"slow\"}",
          "stages[0].init_delay"},
+        {"{\"function\": \"noop\", \"memory_mb\": 0}",
+         "stages[0].memory_mb: expected an integer from 1"},
+        {"{\"function\": \"noop\", \"memory_mb\": \"1GB\"}",
+         "stages[0].memory_mb"},
         {"{\"function\": \"no op\"}", "stages[0].function"},
         {"{\"slots\": 1}", "stages[0].function: is required"},
     };

@@ -66,6 +66,8 @@ typedef struct {
 } s_moments_t;
 
 typedef struct {
+    uint64_t key; /* et_codec_key_of(name): the broker's key for it */
+    char name[S_SERIES_NAME_MAX + 1];
     uint64_t n; /* samples seen */
     double prev_value;
     s_moments_t value;
@@ -294,8 +296,23 @@ s_series_get(s_state_t *self, const char *name, size_t len)
     if (et_hashmap_put(self->index, key, s) != 0)
         return NULL;
     memset(s, 0, sizeof *s);
+    memcpy(s->name, key, len + 1);
+    s->key = et_codec_key_of(name, len);
     s->armed = 1; /* a new series may alarm at once (after warm-up) */
     return s;
+}
+
+/* Back to what a new series starts with (its name and key stay). */
+static void
+s_series_reset(s_series_t *s)
+{
+    uint64_t key = s->key;
+    char name[sizeof s->name];
+    memcpy(name, s->name, sizeof name);
+    memset(s, 0, sizeof *s);
+    s->key = key;
+    memcpy(s->name, name, sizeof name);
+    s->armed = 1;
 }
 
 static double
@@ -501,6 +518,150 @@ done:
     return status;
 }
 
+/* ---- key state handover ------------------------------------------------- */
+
+/* A key's state: a map from each of its series' names (one, unless two
+ * names share a key) to [n, prev_value, value mean, value var, delta
+ * mean, delta var, n_scored, surprise mean, surprise var, alarmed, armed,
+ * last_alarm_ts]. */
+#define S_STATE_FIELDS 12
+/* Series of one key in a state: more would be hash collisions. */
+#define S_STATE_SERIES_MAX 8
+
+static int
+s_state_export(void *state, uint64_t key, msgpack_sbuffer *out)
+{
+    s_state_t *self = state;
+    if (!self)
+        return -1;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    int rc = 0;
+    pthread_mutex_lock(&self->lock);
+    size_t n = et_hashmap_size(self->index);
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += self->series[i].key == key;
+    if (count > S_STATE_SERIES_MAX)
+        count = S_STATE_SERIES_MAX;
+    if (count > 0)
+        rc |= msgpack_pack_map(&pk, count);
+    for (size_t i = 0, done = 0; i < n && done < count; i++) {
+        const s_series_t *x = &self->series[i];
+        if (x->key != key)
+            continue;
+        done++;
+        rc |= msgpack_pack_str_with_body(&pk, x->name, strlen(x->name));
+        rc |= msgpack_pack_array(&pk, S_STATE_FIELDS);
+        rc |= msgpack_pack_uint64(&pk, x->n);
+        rc |= msgpack_pack_double(&pk, x->prev_value);
+        rc |= msgpack_pack_double(&pk, x->value.mean);
+        rc |= msgpack_pack_double(&pk, x->value.var);
+        rc |= msgpack_pack_double(&pk, x->delta.mean);
+        rc |= msgpack_pack_double(&pk, x->delta.var);
+        rc |= msgpack_pack_uint64(&pk, x->n_scored);
+        rc |= msgpack_pack_double(&pk, x->surprise.mean);
+        rc |= msgpack_pack_double(&pk, x->surprise.var);
+        rc |= x->alarmed ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        rc |= x->armed ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+        rc |= msgpack_pack_double(&pk, x->last_alarm_ts);
+    }
+    pthread_mutex_unlock(&self->lock);
+    return rc == 0 ? 0 : -1;
+}
+
+/* One entry of a state map into *s (name and key set by the caller).
+ * Returns 0, or -1 for any field out of its range. */
+static int
+s_state_entry_read(const msgpack_object *val, s_series_t *s)
+{
+    if (val->type != MSGPACK_OBJECT_ARRAY ||
+        val->via.array.size != S_STATE_FIELDS)
+        return -1;
+    const msgpack_object *f = val->via.array.ptr;
+    double last_alarm = 0;
+    if (et_payload_uint(&f[0], UINT64_MAX, &s->n) != 0 ||
+        et_payload_number(&f[1], S_VALUE_ABS_MAX, &s->prev_value) != 0 ||
+        et_payload_number(&f[2], INFINITY, &s->value.mean) != 0 ||
+        et_payload_number(&f[3], INFINITY, &s->value.var) != 0 ||
+        et_payload_number(&f[4], INFINITY, &s->delta.mean) != 0 ||
+        et_payload_number(&f[5], INFINITY, &s->delta.var) != 0 ||
+        et_payload_uint(&f[6], UINT64_MAX, &s->n_scored) != 0 ||
+        et_payload_number(&f[7], INFINITY, &s->surprise.mean) != 0 ||
+        et_payload_number(&f[8], INFINITY, &s->surprise.var) != 0 ||
+        et_payload_bool(&f[9], &s->alarmed) != 0 ||
+        et_payload_bool(&f[10], &s->armed) != 0 ||
+        et_payload_number(&f[11], INFINITY, &last_alarm) != 0)
+        return -1;
+    /* Variances are never negative; scored samples never outnumber
+     * samples. */
+    if (s->value.var < 0 || s->delta.var < 0 || s->surprise.var < 0 ||
+        s->n_scored > s->n)
+        return -1;
+    s->last_alarm_ts = last_alarm;
+    return 0;
+}
+
+static int
+s_state_import(void *state, uint64_t key, const void *data, size_t size)
+{
+    s_state_t *self = state;
+    if (!self)
+        return -1;
+    s_series_t in[S_STATE_SERIES_MAX];
+    size_t n_in = 0;
+    int rc = 0;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    if (size > 0) {
+        /* Everything is checked before anything is used. */
+        if (et_payload_unpack_map(data, size, &unpacked) != 0 ||
+            !et_payload_keys_are_strings(&unpacked.data) ||
+            unpacked.data.via.map.size > S_STATE_SERIES_MAX) {
+            rc = -1;
+        } else {
+            const msgpack_object_map *m = &unpacked.data.via.map;
+            for (uint32_t i = 0; i < m->size && rc == 0; i++) {
+                const char *name;
+                size_t len;
+                memset(&in[n_in], 0, sizeof in[n_in]);
+                if (et_payload_text(&m->ptr[i].key, S_SERIES_NAME_MAX, &name,
+                                    &len) != 0 ||
+                    memchr(name, '\0', len) != NULL ||
+                    et_codec_key_of(name, len) != key ||
+                    s_state_entry_read(&m->ptr[i].val, &in[n_in]) != 0) {
+                    rc = -1;
+                    break;
+                }
+                memcpy(in[n_in].name, name, len);
+                in[n_in].name[len] = '\0';
+                in[n_in].key = key;
+                n_in++;
+            }
+        }
+    }
+    pthread_mutex_lock(&self->lock);
+    /* What this instance kept of the key is older than what comes in (or
+     * the key starts afresh): forget it. */
+    size_t n = et_hashmap_size(self->index);
+    for (size_t i = 0; i < n; i++)
+        if (self->series[i].key == key)
+            s_series_reset(&self->series[i]);
+    for (size_t i = 0; rc == 0 && i < n_in; i++) {
+        s_series_t *s = s_series_get(self, in[i].name, strlen(in[i].name));
+        if (!s) {
+            rc = -1;
+            break;
+        }
+        *s = in[i];
+    }
+    pthread_mutex_unlock(&self->lock);
+    msgpack_unpacked_destroy(&unpacked);
+    if (rc != 0)
+        atomic_fetch_add(&self->bad_input, 1);
+    return rc;
+}
+
 const et_function_def_t et_function_anomaly = {
     .name = "anomaly",
     .summary = "per-series EWMA z-score of value and delta, and an alarm "
@@ -510,4 +671,6 @@ const et_function_def_t et_function_anomaly = {
     .init = s_init,
     .handle = s_handle,
     .fini = s_fini,
+    .state_export = s_state_export,
+    .state_import = s_state_import,
 };

@@ -1,6 +1,11 @@
 /* decide: rule-based decisions from a small rules file (option rules=PATH).
  * The first rule whose conditions all hold picks the event's decision;
  * the outcome is that decision's index in the file's 'decisions' line.
+ * With shadow_score=FIELD the rules decide a second time with 'score'
+ * read from FIELD (a shadow model's score, which fraud writes as
+ * shadow_score): that decision is the event's shadow verdict, reported
+ * for accuracy and acted on by nobody; without FIELD in the payload there
+ * is none.
  * The file format is documented in docs/functions.md; parse errors say
  * "FILE:LINE: problem". Stateless: the rules are read-only after init. */
 #include "workers/function.h"
@@ -45,6 +50,12 @@ typedef struct {
     s_rule_t rules[S_RULES_MAX];
     unsigned n_rules;
 } s_rules_t;
+
+typedef struct {
+    s_rules_t rules;
+    const char *shadow_score; /* the option's text (valid until fini), or
+                                 NULL: no shadow verdict */
+} s_state_t;
 
 /* ---- the rules file ----------------------------------------------------- */
 
@@ -337,10 +348,17 @@ static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    static const char *const s_known[] = {"rules", NULL};
+    static const char *const s_known[] = {"rules", "shadow_score", NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
+    const char *shadow = et_function_option(cfg, "shadow_score");
+    if (shadow && !s_is_name(shadow, 0))
+        return et_function_option_error(
+            cfg, "shadow_score", flag, value, why, why_size,
+            "shadow_score: expected a field name (letters, digits, _; at "
+            "most %d)",
+            S_WORD_MAX);
     const char *path = et_function_option(cfg, "rules");
     if (!path || path[0] == '\0')
         return et_function_option_error(cfg, "rules", flag, value, why,
@@ -366,17 +384,18 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     const char *flag, *value;
     if (s_check(cfg, &flag, &value, why, why_size) != 0)
         return -1;
-    s_rules_t *rules = malloc(sizeof *rules);
-    if (!rules) {
+    s_state_t *self = malloc(sizeof *self);
+    if (!self) {
         snprintf(why, why_size, "out of memory");
         return -1;
     }
-    if (s_rules_load(et_function_option(cfg, "rules"), rules, why, why_size) !=
-        0) {
-        free(rules);
+    if (s_rules_load(et_function_option(cfg, "rules"), &self->rules, why,
+                     why_size) != 0) {
+        free(self);
         return -1;
     }
-    *state = rules;
+    self->shadow_score = et_function_option(cfg, "shadow_score");
+    *state = self;
     return 0;
 }
 
@@ -398,11 +417,15 @@ s_field(const msgpack_object *map, const char *name, double *out)
     return value ? et_payload_number(value, INFINITY, out) : -1;
 }
 
+/* 'score_field': where the rules' "score" is read from ("score" itself,
+ * or the shadow's field). */
 static int
-s_cond_holds(const s_cond_t *c, const msgpack_object *map)
+s_cond_holds(const s_cond_t *c, const msgpack_object *map,
+             const char *score_field)
 {
     double x;
-    if (s_field(map, c->field, &x) != 0)
+    const char *field = strcmp(c->field, "score") == 0 ? score_field : c->field;
+    if (s_field(map, field, &x) != 0)
         return 0;
     switch (c->op) {
     case S_OP_GE:
@@ -422,12 +445,14 @@ s_cond_holds(const s_cond_t *c, const msgpack_object *map)
 }
 
 static unsigned
-s_decide(const s_rules_t *rules, const msgpack_object *map)
+s_decide(const s_rules_t *rules, const msgpack_object *map,
+         const char *score_field)
 {
     for (unsigned r = 0; r < rules->n_rules; r++) {
         const s_rule_t *rule = &rules->rules[r];
         unsigned c = 0;
-        while (c < rule->n_conds && s_cond_holds(&rule->conds[c], map))
+        while (c < rule->n_conds &&
+               s_cond_holds(&rule->conds[c], map, score_field))
             c++;
         if (c == rule->n_conds)
             return rule->decision;
@@ -457,9 +482,10 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
          et_function_output_t *out)
 {
     (void)slot;
-    const s_rules_t *rules = state;
-    if (!rules)
+    const s_state_t *self = state;
+    if (!self)
         return ET_STATUS_ERROR;
+    const s_rules_t *rules = &self->rules;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
     int status = ET_STATUS_ERROR;
@@ -467,12 +493,14 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
         !et_payload_keys_are_strings(&unpacked.data))
         goto done;
     const msgpack_object *map = &unpacked.data;
-    unsigned decision = s_decide(rules, map);
+    unsigned decision = s_decide(rules, map, "score");
     if (s_write_output(out->output, map, rules->decisions[decision]) != 0)
         goto done;
     double score;
     out->outcome = (int32_t)decision;
     out->score = s_field(map, "score", &score) == 0 ? score : 0;
+    if (self->shadow_score && s_field(map, self->shadow_score, &score) == 0)
+        out->shadow_outcome = (int32_t)s_decide(rules, map, self->shadow_score);
     status = ET_STATUS_OK;
 done:
     msgpack_unpacked_destroy(&unpacked);

@@ -23,7 +23,16 @@
  * store_timeout_ms (default 200) fails the event as ET_STATUS_UNAVAILABLE
  * (the broker retries it, then fails it as dependency_unavailable). A
  * model of raw features only ignores the store. The store's and the
- * model's times are measured per call and logged at fini. */
+ * model's times are measured per call, reported with each result (the
+ * collector's per-stage "store" and "model" timings) and logged at fini.
+ *
+ * shadow_model=PATH loads a second model (raw features, or raw and
+ * streaming) that scores every event too: its P(fraud) goes into the
+ * output as shadow_score, which decide's shadow_score option turns into
+ * a shadow verdict. It decides nothing; the shipped workflow uses it to
+ * measure, through the pipeline, what the streaming features add. Its
+ * prediction's time is in the service time, not in "model" (the
+ * decision's model). */
 #include "workers/function.h"
 
 #include "common/clock.h"
@@ -68,9 +77,11 @@ static const char s_predict_config[] =
 
 typedef struct {
     unsigned slots;
-    unsigned n_features;     /* ET_FEATURES_COUNT, or S_ROW_MAX: streaming */
-    BoosterHandle *boosters; /* one per slot */
-    et_store_t **stores;     /* one per slot; NULL without streaming */
+    unsigned n_features;      /* ET_FEATURES_COUNT, or S_ROW_MAX: streaming */
+    BoosterHandle *boosters;  /* one per slot */
+    unsigned shadow_features; /* as n_features; 0: no shadow model */
+    BoosterHandle *shadows;   /* one per slot, or NULL */
+    et_store_t **stores;      /* one per slot; NULL without streaming */
     et_stream_entry_t (*history)[ET_STREAM_KEEP_MAX]; /* one per slot */
     atomic_uint_fast64_t store_calls;
     atomic_uint_fast64_t store_failures;
@@ -103,8 +114,9 @@ static int
 s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         char *why, size_t why_size)
 {
-    static const char *const s_known[] = {"model", "store", "store_prefix",
-                                          "store_timeout_ms", NULL};
+    static const char *const s_known[] = {
+        "model",        "shadow_model",     "store",
+        "store_prefix", "store_timeout_ms", NULL};
     if (et_function_check_options(cfg, s_known, flag, value, why, why_size) !=
         0)
         return -1;
@@ -112,6 +124,11 @@ s_check(const et_function_config_t *cfg, const char **flag, const char **value,
         return et_function_option_error(cfg, "model", flag, value, why,
                                         why_size,
                                         "model: expected a file path");
+    const char *shadow = et_function_option(cfg, "shadow_model");
+    if (shadow && shadow[0] == '\0')
+        return et_function_option_error(cfg, "shadow_model", flag, value, why,
+                                        why_size,
+                                        "shadow_model: expected a file path");
     et_store_options_t store = s_store_options(cfg);
     const char *bad_key = NULL;
     char store_why[224];
@@ -285,17 +302,51 @@ s_fini(void **state)
         if (self->boosters[i])
             XGBoosterFree(self->boosters[i]);
     free(self->boosters);
+    for (unsigned i = 0; self->shadows && i < self->slots; i++)
+        if (self->shadows[i])
+            XGBoosterFree(self->shadows[i]);
+    free(self->shadows);
     free(self);
     *state = NULL;
 }
 
-/* One store client per slot when the model takes streaming features. */
+/* The shadow model, one booster per slot, when shadow_model=PATH. */
+static int
+s_init_shadow(s_state_t *self, const et_function_config_t *cfg, char *why,
+              size_t why_size)
+{
+    const char *path = et_function_option(cfg, "shadow_model");
+    if (!path)
+        return 0;
+    size_t size = 0;
+    char *model = s_read_model(path, &size, why, why_size);
+    if (!model)
+        return -1;
+    int rc = 0;
+    self->shadows = calloc(self->slots, sizeof *self->shadows);
+    if (!self->shadows) {
+        snprintf(why, why_size, "out of memory");
+        rc = -1;
+    }
+    for (unsigned i = 0; rc == 0 && i < self->slots; i++)
+        rc = s_load_booster(&self->shadows[i], path, model, size,
+                            &self->shadow_features, why, why_size);
+    free(model);
+    if (rc == 0)
+        ET_LOG_INFO("fraud: shadow model %s loaded (%u features): scored "
+                    "as shadow_score, decides nothing",
+                    path, self->shadow_features);
+    return rc;
+}
+
+/* One store client per slot when a model takes streaming features. */
 static int
 s_init_store(s_state_t *self, const et_function_config_t *cfg, const char *path,
              char *why, size_t why_size)
 {
     const char *url = et_function_option(cfg, "store");
-    if (self->n_features == ET_FEATURES_COUNT) {
+    if (self->n_features == ET_FEATURES_COUNT &&
+        self->shadow_features != S_ROW_MAX) {
         if (url)
             ET_LOG_INFO("fraud: model %s takes raw features only: the "
                         "feature store is not read",
@@ -307,7 +358,9 @@ s_init_store(s_state_t *self, const et_function_config_t *cfg, const char *path,
                  "model %s takes streaming features: give the feature store "
                  "(option store=URL), or train without them "
                  "(eventide-train --streaming off)",
-                 path);
+                 self->n_features == S_ROW_MAX
+                     ? path
+                     : et_function_option(cfg, "shadow_model"));
         return -1;
     }
     et_store_options_t store = s_store_options(cfg);
@@ -360,9 +413,12 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
         if (s_load_booster(&self->boosters[i], path, model, size,
                            &self->n_features, why, why_size) != 0)
             goto fail;
+    free(model);
+    model = NULL;
+    if (s_init_shadow(self, cfg, why, why_size) != 0)
+        goto fail;
     if (s_init_store(self, cfg, path, why, why_size) != 0)
         goto fail;
-    free(model);
     ET_LOG_INFO("fraud: model %s loaded (%zu bytes, %u features%s, %u "
                 "slot%s)",
                 path, size, self->n_features,
@@ -460,15 +516,22 @@ s_decode(const msgpack_object *map, float features[ET_FEATURES_COUNT],
     return 0;
 }
 
-/* The input map without any old "score", plus the new one. */
+/* The input map without any old "score", plus the new one, and the
+ * shadow model's as "shadow_score" when there is one (NAN: none). */
 static int
-s_output(const msgpack_object *map, double score, msgpack_sbuffer *output)
+s_output(const msgpack_object *map, double score, double shadow_score,
+         msgpack_sbuffer *output)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, output, msgpack_sbuffer_write);
-    int rc = et_payload_pack_except(&pk, map, "score", 0, 1);
+    int shadow = isfinite(shadow_score);
+    int rc = et_payload_pack_except(&pk, map, "score", 0, shadow ? 2 : 1);
     rc |= msgpack_pack_str_with_body(&pk, "score", 5);
     rc |= msgpack_pack_double(&pk, score);
+    if (shadow) {
+        rc |= msgpack_pack_str_with_body(&pk, "shadow_score", 12);
+        rc |= msgpack_pack_double(&pk, shadow_score);
+    }
     return rc == 0 ? 0 : -1;
 }
 
@@ -486,13 +549,15 @@ s_bad_input(s_state_t *self, const char *why)
 /* The card's streaming features from the store, in one round trip. */
 static int
 s_streaming(s_state_t *self, unsigned slot, const s_key_t *key,
-            float out[ET_STREAM_FEATURES])
+            float features[ET_STREAM_FEATURES], et_function_output_t *out)
 {
     size_t n = 0;
     uint64_t start = et_clock_mono_ns();
     int rc = et_store_read(self->stores[slot], key->card, key->ts,
                            self->history[slot], &n);
-    atomic_fetch_add(&self->store_ns, et_clock_mono_ns() - start);
+    uint64_t took = et_clock_mono_ns() - start;
+    et_function_time(out, ET_TIMING_STORE, (int64_t)took);
+    atomic_fetch_add(&self->store_ns, took);
     atomic_fetch_add(&self->store_calls, 1);
     if (rc != 0) {
         uint64_t count = atomic_fetch_add(&self->store_failures, 1) + 1;
@@ -501,7 +566,7 @@ s_streaming(s_state_t *self, unsigned slot, const s_key_t *key,
                             et_store_last_error(self->stores[slot]), count);
         return -1;
     }
-    et_stream_features(self->history[slot], n, key->tx, key->ts, out);
+    et_stream_features(self->history[slot], n, key->tx, key->ts, features);
     return 0;
 }
 
@@ -518,7 +583,7 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     float features[S_ROW_MAX];
     s_key_t key;
     const char *why = NULL;
-    float score = 0;
+    float score = 0, shadow = 0;
     if (et_payload_unpack_map(input, input_size, &unpacked) != 0) {
         status = s_bad_input(self, "not one msgpack map");
         goto done;
@@ -527,13 +592,20 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
         status = s_bad_input(self, why);
         goto done;
     }
+    /* A shadow verdict must come from the shadow model: preprocess never
+     * writes one, so an input that has one is not its output. */
+    if (et_payload_find(&unpacked.data, "shadow_score")) {
+        status = s_bad_input(self, "shadow_score is fraud's own output");
+        goto done;
+    }
     if (self->stores) {
         if (!isfinite(key.ts)) {
             status = s_bad_input(self, "ts is required for streaming "
                                        "features");
             goto done;
         }
-        if (s_streaming(self, slot, &key, features + ET_FEATURES_COUNT) != 0) {
+        if (s_streaming(self, slot, &key, features + ET_FEATURES_COUNT, out) !=
+            0) {
             status = ET_STATUS_UNAVAILABLE;
             goto done;
         }
@@ -541,15 +613,23 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
     uint64_t start = et_clock_mono_ns();
     int predicted =
         s_predict(self->boosters[slot], features, self->n_features, &score);
-    atomic_fetch_add(&self->model_ns, et_clock_mono_ns() - start);
+    uint64_t took = et_clock_mono_ns() - start;
+    et_function_time(out, ET_TIMING_MODEL, (int64_t)took);
+    atomic_fetch_add(&self->model_ns, took);
     atomic_fetch_add(&self->model_calls, 1);
-    if (predicted != 0 || !isfinite(score)) {
+    /* Raw features come first in the row: a raw-only shadow reads its
+     * prefix. */
+    if (predicted == 0 && isfinite(score) && self->shadows)
+        predicted = s_predict(self->shadows[slot], features,
+                              self->shadow_features, &shadow);
+    if (predicted != 0 || !isfinite(score) || !isfinite(shadow)) {
         uint64_t count = atomic_fetch_add(&self->errors, 1) + 1;
         ET_LOG_WARN_LIMITED("fraud: prediction failed: %s; %" PRIu64 " so far",
                             XGBGetLastError(), count);
         goto done;
     }
-    if (s_output(&unpacked.data, score, out->output) != 0)
+    if (s_output(&unpacked.data, score, self->shadows ? shadow : NAN,
+                 out->output) != 0)
         goto done;
     out->score = score;
     status = ET_STATUS_OK;

@@ -8,16 +8,17 @@
  *                 (workers/fraud/store.h), which the fraud function reads
  *                 for the streaming features; a store that does not answer
  *                 in store_timeout_ms (default 200) fails the event as
- *                 ET_STATUS_UNAVAILABLE, which the broker retries. The
+ *                 ET_STATUS_UNAVAILABLE, which the broker retries. Each
+ *                 result reports the write's time (the "store" timing). The
  *                 state lives in the store: any instance gives the same
  *                 answer.
  *   schema=sensor outputs {series, ts, value, delta}, delta being value
- *                 minus the previous value of the series seen by this
- *                 instance (0 for the first); |value| <= 1e100 so the
- *                 delta stays finite. Per-instance state: at most
- *                 1024 series are remembered; a series beyond that always
- *                 gets delta 0 (counted and logged). Slots share the table
- *                 under a mutex. */
+ *                 minus the previous value of the series (0 for the
+ *                 first; the last value moves with the series' key when
+ *                 the broker hands it to another instance); |value| <= 1e100 so
+ * the delta stays finite. Per-instance state: at most 1024 series are
+ * remembered; a series beyond that always gets delta 0 (counted and logged).
+ * Slots share the table under a mutex. */
 #include "workers/function.h"
 
 #include "common/clock.h"
@@ -46,7 +47,10 @@
 typedef enum { S_SCHEMA_FRAUD, S_SCHEMA_SENSOR } s_schema_t;
 
 typedef struct {
+    uint64_t key; /* et_codec_key_of(name): the broker's key for it */
+    char name[S_SERIES_NAME_MAX + 1];
     double last;
+    int fresh; /* the next sample is the series' first (delta 0) */
 } s_series_t;
 
 /* Why an event was filtered; counted, and logged once at fini (functions
@@ -218,12 +222,16 @@ s_decode_tx(const msgpack_object *map, et_tx_t *tx, s_bad_t *reason)
 /* Add the transaction to its card's history; counted, never logged per
  * event. */
 static int
-s_record(s_state_t *self, unsigned slot, const et_tx_t *tx)
+s_record(s_state_t *self, unsigned slot, const et_tx_t *tx,
+         et_function_output_t *out)
 {
     uint64_t start = et_clock_mono_ns();
     int rc = et_store_record(self->stores[slot], tx->card, tx->tx, tx->ts,
                              tx->amount);
-    atomic_fetch_add(&self->store_ns, et_clock_mono_ns() - start);
+    uint64_t took = et_clock_mono_ns() - start;
+    /* Reported with the result: the stage's "store" timing. */
+    et_function_time(out, ET_TIMING_STORE, (int64_t)took);
+    atomic_fetch_add(&self->store_ns, took);
     atomic_fetch_add(&self->store_calls, 1);
     if (rc != 0) {
         uint64_t n = atomic_fetch_add(&self->store_failures, 1) + 1;
@@ -245,7 +253,7 @@ s_handle_fraud(s_state_t *self, unsigned slot, const msgpack_object *map,
     if (s_decode_tx(map, &tx, &reason) != 0 ||
         et_features_from_tx(&tx, features) != 0)
         return s_filter(self, reason);
-    if (self->stores && s_record(self, slot, &tx) != 0)
+    if (self->stores && s_record(self, slot, &tx, out) != 0)
         return ET_STATUS_UNAVAILABLE;
 
     msgpack_packer pk;
@@ -283,11 +291,14 @@ s_delta(s_state_t *self, const char *name, size_t len, double value)
     s_series_t *series = et_hashmap_get(self->index, key);
     size_t n = et_hashmap_size(self->index);
     if (series) {
-        delta = value - series->last;
+        delta = series->fresh ? 0 : value - series->last;
         series->last = value;
+        series->fresh = 0;
     } else if (n < S_SERIES_MAX &&
                et_hashmap_put(self->index, key, &self->series[n]) == 0) {
-        self->series[n].last = value;
+        self->series[n] =
+            (s_series_t){.key = et_codec_key_of(name, len), .last = value};
+        memcpy(self->series[n].name, key, len + 1);
     } else {
         untracked = 1;
     }
@@ -455,6 +466,110 @@ s_fini(void **state)
     *state = NULL;
 }
 
+/* ---- key state handover (schema=sensor) --------------------------------- */
+
+/* A key's state: a map from each of its series' names (one, unless two
+ * names share a key) to the series' last value. */
+#define S_STATE_SERIES_MAX 8
+
+static int
+s_state_export(void *state, uint64_t key, msgpack_sbuffer *out)
+{
+    s_state_t *self = state;
+    if (!self)
+        return -1;
+    if (self->schema != S_SCHEMA_SENSOR)
+        return 0; /* fraud keeps its state in the store */
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    int rc = 0;
+    pthread_mutex_lock(&self->lock);
+    size_t n = et_hashmap_size(self->index);
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += self->series[i].key == key && !self->series[i].fresh;
+    if (count > S_STATE_SERIES_MAX)
+        count = S_STATE_SERIES_MAX;
+    if (count > 0)
+        rc |= msgpack_pack_map(&pk, count);
+    for (size_t i = 0, done = 0; i < n && done < count; i++) {
+        const s_series_t *x = &self->series[i];
+        if (x->key != key || x->fresh)
+            continue;
+        done++;
+        rc |= msgpack_pack_str_with_body(&pk, x->name, strlen(x->name));
+        rc |= msgpack_pack_double(&pk, x->last);
+    }
+    pthread_mutex_unlock(&self->lock);
+    return rc == 0 ? 0 : -1;
+}
+
+static int
+s_state_import(void *state, uint64_t key, const void *data, size_t size)
+{
+    s_state_t *self = state;
+    if (!self)
+        return -1;
+    if (self->schema != S_SCHEMA_SENSOR)
+        return size == 0 ? 0 : -1;
+    s_series_t in[S_STATE_SERIES_MAX];
+    size_t n_in = 0;
+    int rc = 0;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    if (size > 0) {
+        /* Everything is checked before anything is used. */
+        if (et_payload_unpack_map(data, size, &unpacked) != 0 ||
+            !et_payload_keys_are_strings(&unpacked.data) ||
+            unpacked.data.via.map.size > S_STATE_SERIES_MAX) {
+            rc = -1;
+        } else {
+            const msgpack_object_map *m = &unpacked.data.via.map;
+            for (uint32_t i = 0; i < m->size; i++) {
+                const char *name;
+                size_t len;
+                in[n_in] = (s_series_t){.key = key};
+                if (et_payload_text(&m->ptr[i].key, S_SERIES_NAME_MAX, &name,
+                                    &len) != 0 ||
+                    et_codec_key_of(name, len) != key ||
+                    et_payload_number(&m->ptr[i].val, S_VALUE_ABS_MAX,
+                                      &in[n_in].last) != 0) {
+                    rc = -1;
+                    break;
+                }
+                memcpy(in[n_in].name, name, len);
+                in[n_in].name[len] = '\0';
+                n_in++;
+            }
+        }
+    }
+    pthread_mutex_lock(&self->lock);
+    /* What this instance kept of the key is older than what comes in (or
+     * the key starts afresh): forget it. */
+    size_t n = et_hashmap_size(self->index);
+    for (size_t i = 0; i < n; i++)
+        if (self->series[i].key == key)
+            self->series[i].fresh = 1;
+    for (size_t i = 0; rc == 0 && i < n_in; i++) {
+        s_series_t *s = et_hashmap_get(self->index, in[i].name);
+        if (!s) {
+            n = et_hashmap_size(self->index);
+            if (n >= S_SERIES_MAX || et_hashmap_put(self->index, in[i].name,
+                                                    &self->series[n]) != 0) {
+                rc = -1;
+                break;
+            }
+            s = &self->series[n];
+        }
+        *s = in[i];
+    }
+    pthread_mutex_unlock(&self->lock);
+    msgpack_unpacked_destroy(&unpacked);
+    if (rc != 0)
+        atomic_fetch_add(&self->filtered[S_BAD_INVALID], 1);
+    return rc;
+}
+
 const et_function_def_t et_function_preprocess = {
     .name = "preprocess",
     .summary = "validates payloads, filters malformed ones, derives fraud "
@@ -464,4 +579,6 @@ const et_function_def_t et_function_preprocess = {
     .init = s_init,
     .handle = s_handle,
     .fini = s_fini,
+    .state_export = s_state_export,
+    .state_import = s_state_import,
 };
