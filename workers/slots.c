@@ -206,16 +206,15 @@ s_slot_main(void *arg)
         zmq_msg_close(&input);
 
         int answered = 0, wake = 0;
-        if (cfg->answer) {
-            pthread_mutex_lock(&self->lock);
-            int alone = self->in_flight == 1 && self->done_count == 0;
-            pthread_mutex_unlock(&self->lock);
-            if (alone)
-                answered = cfg->answer(cfg->answer_arg, slot->index,
-                                       &done.reply, &done.output, &sbuf, &wake);
-        }
-
         pthread_mutex_lock(&self->lock);
+        if (cfg->answer && self->in_flight == 1 && self->done_count == 0) {
+            /* Under the lock, with the slot freed below before it is let
+             * go: the broker may answer the RESULT with the next task at
+             * once, and the main thread's dispatch (which takes this
+             * lock) must then find the slot free. */
+            answered = cfg->answer(cfg->answer_arg, slot->index, &done.reply,
+                                   &done.output, &sbuf, &wake);
+        }
         self->in_flight--;
         if (answered) {
             self->answered++;

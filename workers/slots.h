@@ -33,7 +33,8 @@ typedef struct {
  * thread to send it. Returns 1 when it
  * answered (then 'output' is consumed, and *wake asks for the main
  * thread's eventfd to be written anyway), 0 to leave the task to the
- * main thread as usual. 'scratch' is the slot's own buffer. */
+ * main thread as usual. 'scratch' is the slot's own buffer. It is called
+ * with the slots' lock held, so it must never wait for another lock. */
 typedef int (*et_slots_answer_fn)(void *arg, unsigned slot,
                                   et_slot_reply_t *reply, zmq_msg_t *output,
                                   msgpack_sbuffer *scratch, int *wake);
