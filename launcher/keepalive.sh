@@ -1,7 +1,7 @@
-# shellcheck shell=bash
-# Keep-alive policies compared (issue 13): `sweep --keepalive LIST` replays
-# the same trace once per policy and writes one table and one figure; and
-# the evictions the autoscaler logged, added to a run's summary.json.
+# launcher/keepalive.sh: keep-alive policies compared (issue 13): `sweep
+# --keepalive LIST` replays the same trace once per policy and writes one
+# table and one figure; and the evictions the autoscaler logged, added to
+# a run's summary.json.
 
 # summary_add_evictions OUT: the autoscaler's evictions (its log's "F: N
 # idle instance(s) evicted" lines) as functions[].evictions and
