@@ -30,10 +30,10 @@ typedef struct et_job_t {
     uint64_t dispatched_mono_ns;
     uint64_t stage_entered_mono_ns; /* first enqueue in its stage: a retry
                                        keeps it */
-    uint8_t cold; /* ET_COLD_*: waited for an instance to start */
-    int32_t outcome;                /* last outcome a stage reported, or NONE */
-    double score;                   /* and its score */
-    uint8_t has_shadow;             /* and that stage's shadow verdict */
+    uint8_t cold;       /* ET_COLD_*: waited for an instance to start */
+    int32_t outcome;    /* last outcome a stage reported, or NONE */
+    double score;       /* and its score */
+    uint8_t has_shadow; /* and that stage's shadow verdict */
     int32_t shadow_outcome;
     et_worker_rec_t *worker; /* while dispatched */
     zmq_msg_t payload;
