@@ -221,7 +221,9 @@ check_argv() {
   err="$(cd "$ROOT" && "$@" --check 2>&1 >/dev/null)" || rc=$?
   case "$rc" in
     0) ;;
-    2) line="$(printf '%s\n' "$err" | head -n 1)"
+    # The first line without a pipe: under pipefail, head leaving before
+    # printf has written is a SIGPIPE (exit 141), not a usage error.
+    2) line="${err%%$'\n'*}"
        usage_error "${line:-$(basename "$1") refused its command line}" ;;
     *) die "cannot check the command line of $(basename "$1") (exit $rc): ${err:-no message}" ;;
   esac
