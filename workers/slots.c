@@ -2,15 +2,20 @@
  * queue that every idle slot takes from; finished tasks wait in another
  * that the main thread drains. Both are short (at most one entry per
  * slot) and guarded by one mutex. Wake-ups cost a system call and, on a
- * small machine, a context switch each, so they are only made when the
- * other side may be asleep: a slot is signalled only when one waits for
- * work (a slot that finishes while tasks are queued takes the next
- * without sleeping), and the main thread's eventfd is written only when
- * the finished queue goes from empty to not empty (one wake-up for every
- * result that piles up while the main thread is busy). A slot whose task
- * is the only one in flight may answer it itself (cfg->answer): at light
- * load that saves the main thread's wake-up, and at load, when several
- * finish together, the main thread still answers them in one batch. */
+ * small machine, a context switch each (tens of us), so they are made
+ * only when the other side may be asleep and the work needs it: a slot
+ * that finishes while tasks are queued takes the next without sleeping,
+ * so a dispatch wakes only as many sleeping slots as the queued tasks'
+ * estimated service time is worth in wake-ups (a batch of noop tasks
+ * wakes one slot, which runs it through; a slow function one slot per
+ * task), and a backstop wakes more for tasks that wait past a bound
+ * behind a call longer than estimated. The main thread's eventfd is
+ * written only when the finished queue goes from empty to not empty
+ * (one wake-up for every result that piles up while the main thread is
+ * busy). A slot whose task is the only one in flight may answer it
+ * itself (cfg->answer): at light load that saves the main thread's
+ * wake-up, and at load, when several finish together, the main thread
+ * still answers them in one batch. */
 #include "workers/slots.h"
 
 #include "common/clock.h"
@@ -34,6 +39,7 @@
 typedef struct {
     et_task_t task;
     zmq_msg_t payload;
+    uint64_t queued_ns; /* monotonic, for the backstop */
 } s_task_t;
 
 /* A finished task waiting for the main thread. */
@@ -51,6 +57,7 @@ typedef struct {
 
 struct et_slots_t {
     const et_slots_config_t *cfg;
+    uint64_t wake_cost_ns, backstop_ns; /* cfg's, defaults applied */
     int wake_fd; /* eventfd: readable when 'done' may hold results */
 
     pthread_mutex_t lock;
@@ -63,6 +70,14 @@ struct et_slots_t {
     s_done_t done[ET_SLOTS_MAX];
     unsigned done_head, done_count;
     unsigned waiting; /* slots asleep on 'work' */
+    /* Of 'waiting', those signalled and not yet awake: each will take one
+     * of the first 'waking' queued tasks. Approximate (a spurious
+     * wake-up takes one off), and only ever low, which wakes a slot too
+     * many, never too few. */
+    unsigned waking;
+    uint64_t est_service_ns; /* running average of service_ns */
+    int est_valid;           /* a call has finished */
+    uint64_t signals, backstop_signals;
     int stopping;
     unsigned in_flight;        /* tasks queued or being served */
     unsigned answered;         /* answered by their slot, still in n_busy */
@@ -72,6 +87,100 @@ struct et_slots_t {
     s_slot_t slots[ET_SLOTS_MAX];
     unsigned n_started, n_busy;
 };
+
+/* ---- wake-ups (under 'lock') --------------------------------------------- */
+
+/* Sleeping slots not yet being woken. */
+static unsigned
+s_sleepers(const et_slots_t *self)
+{
+    return self->waiting > self->waking ? self->waiting - self->waking : 0;
+}
+
+/* How many more sleeping slots to wake for the tasks queued now: enough
+ * that the queue's estimated service time is worth their wake-ups, at
+ * least one, at most one per task, less the slots already on their way.
+ * Before any call has finished, one per task (the estimate is unknown,
+ * and guessing low would leave a slow function's tasks to the
+ * backstop). */
+static unsigned
+s_wake_needed(const et_slots_t *self)
+{
+    uint64_t queued = self->tasks_count;
+    if (queued == 0)
+        return 0;
+    uint64_t need = queued;
+    if (self->est_valid) {
+        /* queued <= 64, so this cannot overflow for any service time
+         * below about 9 years. */
+        need = (queued * self->est_service_ns + self->wake_cost_ns - 1) /
+               self->wake_cost_ns;
+        if (need < 1)
+            need = 1;
+        if (need > queued)
+            need = queued;
+    }
+    unsigned wake = need > self->waking ? (unsigned)need - self->waking : 0;
+    unsigned sleepers = s_sleepers(self);
+    return wake < sleepers ? wake : sleepers;
+}
+
+/* The backstop: how many sleeping slots to wake for queued tasks that no
+ * slot on its way will take and that have waited past the bound by
+ * 'now'; *next_ns gets when the first task not yet past it will be
+ * (0: none waits for a sleeping slot). */
+static unsigned
+s_wake_overdue(const et_slots_t *self, uint64_t now, uint64_t *next_ns)
+{
+    unsigned wake = 0;
+    *next_ns = 0;
+    while (wake < s_sleepers(self) && self->waking + wake < self->tasks_count) {
+        unsigned at = (self->tasks_head + self->waking + wake) % ET_SLOTS_MAX;
+        uint64_t due = self->tasks[at].queued_ns + self->backstop_ns;
+        if (due > now) {
+            *next_ns = due;
+            break;
+        }
+        wake++;
+    }
+    return wake;
+}
+
+/* Count 'wake' slots as being woken; the caller signals them once it has
+ * let go of the lock (a slot woken while it is held would only sleep on
+ * it again). */
+static void
+s_count_wakes(et_slots_t *self, unsigned wake, int backstop)
+{
+    self->waking += wake;
+    self->signals += wake;
+    if (backstop)
+        self->backstop_signals += wake;
+}
+
+static void
+s_signal(et_slots_t *self, unsigned wake)
+{
+    for (unsigned i = 0; i < wake; i++)
+        pthread_cond_signal(&self->work);
+}
+
+/* A finished call's service time into the estimate: an average that
+ * weighs the latest by 1/8, so a change of the function's pace shows
+ * within a few batches while one odd call moves it only by an eighth. */
+static void
+s_learn(et_slots_t *self, int64_t service_ns)
+{
+    uint64_t sample = service_ns > 0 ? (uint64_t)service_ns : 0;
+    if (!self->est_valid) {
+        self->est_service_ns = sample;
+        self->est_valid = 1;
+    } else if (sample >= self->est_service_ns) {
+        self->est_service_ns += (sample - self->est_service_ns) / 8;
+    } else {
+        self->est_service_ns -= (self->est_service_ns - sample) / 8;
+    }
+}
 
 /* ---- the slot threads ---------------------------------------------------- */
 
@@ -188,6 +297,8 @@ s_slot_main(void *arg)
             self->waiting++;
             pthread_cond_wait(&self->work, &self->lock);
             self->waiting--;
+            if (self->waking > 0)
+                self->waking--;
         }
         if (self->stopping)
             break;
@@ -198,7 +309,17 @@ s_slot_main(void *arg)
         zmq_msg_move(&input, &queued->payload);
         self->tasks_head = (self->tasks_head + 1) % ET_SLOTS_MAX;
         self->tasks_count--;
+        /* The backstop, from this side: tasks behind this one that have
+         * waited past the bound get a sleeping slot now (this call may
+         * be a long one). The clock is read only when one could. */
+        unsigned more = 0;
+        if (self->tasks_count > self->waking && s_sleepers(self) > 0) {
+            uint64_t next;
+            more = s_wake_overdue(self, et_clock_mono_ns(), &next);
+            s_count_wakes(self, more, 1);
+        }
         pthread_mutex_unlock(&self->lock);
+        s_signal(self, more);
 
         s_done_t done = {.slot = slot->index};
         s_serve(cfg, slot->index, &rng, &task, &input, &sbuf, &done.reply,
@@ -207,6 +328,7 @@ s_slot_main(void *arg)
 
         int answered = 0, wake = 0;
         pthread_mutex_lock(&self->lock);
+        s_learn(self, done.reply.result.service_ns);
         if (cfg->answer && self->in_flight == 1 && self->done_count == 0) {
             /* Under the lock, with the slot freed below before it is let
              * go: the broker may answer the RESULT with the next task at
@@ -263,6 +385,10 @@ et_slots_new(const et_slots_config_t *cfg)
         return NULL;
     }
     self->cfg = cfg;
+    self->wake_cost_ns =
+        cfg->wake_cost_ns ? cfg->wake_cost_ns : ET_SLOTS_WAKE_COST_NS;
+    self->backstop_ns =
+        cfg->backstop_ns ? cfg->backstop_ns : ET_SLOTS_BACKSTOP_NS;
     self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->wake_fd < 0) {
         ET_LOG_ERROR("cannot create the slots' eventfd: %s", strerror(errno));
@@ -327,6 +453,7 @@ size_t
 et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
                        zmq_msg_t *payloads, size_t count)
 {
+    uint64_t now = et_clock_mono_ns();
     pthread_mutex_lock(&self->lock);
     /* Tasks the slots answered themselves are free again. */
     self->n_busy -= self->answered;
@@ -343,19 +470,41 @@ et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
         self->tasks[tail].task = tasks[i];
         zmq_msg_init(&self->tasks[tail].payload);
         zmq_msg_move(&self->tasks[tail].payload, &payloads[i]);
+        self->tasks[tail].queued_ns = now;
         self->tasks_count++;
     }
     self->in_flight += (unsigned)count;
-    /* One sleeping slot per task, at most: each takes one. */
-    unsigned wake =
-        self->waiting < self->tasks_count ? self->waiting : self->tasks_count;
+    unsigned wake = s_wake_needed(self);
+    s_count_wakes(self, wake, 0);
     pthread_mutex_unlock(&self->lock);
     /* Outside the lock, so a woken slot does not sleep again on it. One
      * that wakes for nothing (another took the task first) waits again. */
-    for (unsigned i = 0; i < wake; i++)
-        pthread_cond_signal(&self->work);
+    s_signal(self, wake);
     self->n_busy += (unsigned)count;
     return count;
+}
+
+uint64_t
+et_slots_kick(et_slots_t *self, uint64_t now)
+{
+    uint64_t next;
+    pthread_mutex_lock(&self->lock);
+    unsigned wake = s_wake_overdue(self, now, &next);
+    s_count_wakes(self, wake, 1);
+    pthread_mutex_unlock(&self->lock);
+    s_signal(self, wake);
+    return next;
+}
+
+void
+et_slots_stats(et_slots_t *self, et_slots_stats_t *stats)
+{
+    pthread_mutex_lock(&self->lock);
+    stats->signals = self->signals;
+    stats->backstop_signals = self->backstop_signals;
+    stats->est_service_ns = self->est_valid ? self->est_service_ns : 0;
+    stats->asleep = s_sleepers(self);
+    pthread_mutex_unlock(&self->lock);
 }
 
 int

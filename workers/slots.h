@@ -1,8 +1,12 @@
 /* A worker's slots: N threads that each run the function's handle on one
  * task at a time. The worker's main thread queues tasks for them and takes
- * their results; an eventfd wakes its zmq_poll when results wait, and
- * payloads move between threads as zmq_msg_t, without copies. Every call
- * but the slot threads' own is for the main thread only. */
+ * their results; an eventfd wakes its poll when results wait, and
+ * payloads move between threads as zmq_msg_t, without copies. A dispatch
+ * wakes only as many sleeping slots as the queued work needs (a running
+ * estimate of the service time against the cost of a wake-up), and a
+ * backstop wakes more for tasks that wait too long behind a slow call
+ * (et_slots_kick). Every call but the slot threads' own is for the main
+ * thread only. */
 #ifndef ET_SLOTS_H
 #define ET_SLOTS_H
 
@@ -15,6 +19,16 @@
 #include <zmq.h>
 
 #define ET_SLOTS_MAX 64
+
+/* What waking a sleeping slot costs, by default: on the 2-vCPU VM of
+ * bench/RESULTS.md a thread wake-up (futex, context switch) cost about
+ * 40-85 us ("Issue 17, first steps"; "thread hops"). A queue of tasks
+ * that one slot serves in less than this is left to one slot. */
+#define ET_SLOTS_WAKE_COST_NS (50 * 1000ULL)
+
+/* By default, the longest a queued task waits while a slot sleeps before
+ * the backstop wakes one for it, however wrong the estimate. */
+#define ET_SLOTS_BACKSTOP_NS (1000 * 1000ULL)
 
 typedef struct et_slots_t et_slots_t;
 
@@ -51,7 +65,19 @@ typedef struct {
     void *answer_arg;
     int wake_when_idle; /* an answered task that leaves every slot idle
                            still wakes the main thread (it watches idleness) */
+    /* The wake-up rules' figures (0: ET_SLOTS_WAKE_COST_NS and
+     * ET_SLOTS_BACKSTOP_NS); the tests set them. */
+    uint64_t wake_cost_ns;
+    uint64_t backstop_ns;
 } et_slots_config_t;
+
+/* How the slots were woken, and what they estimate. */
+typedef struct {
+    uint64_t signals;          /* sleeping slots woken, by every rule */
+    uint64_t backstop_signals; /* of those, for tasks past the bound */
+    uint64_t est_service_ns;   /* the running estimate, 0 before any */
+    unsigned asleep;           /* slots asleep and not being woken */
+} et_slots_stats_t;
 
 /* Start the threads (with the calling thread's signal mask). 'cfg' must
  * outlive the slots. Returns NULL on failure (logged), having stopped
@@ -63,7 +89,7 @@ et_slots_t *et_slots_new(const et_slots_config_t *cfg);
  * dropped. NULL-safe. */
 void et_slots_destroy(et_slots_t **self_p);
 
-/* A file descriptor for zmq_poll: readable when results may wait. Call
+/* A file descriptor for poll: readable when results may wait. Call
  * et_slots_clear_wake once it is, before taking the results. */
 int et_slots_fd(const et_slots_t *self);
 void et_slots_clear_wake(et_slots_t *self);
@@ -81,11 +107,34 @@ int et_slots_dispatch(et_slots_t *self, const et_task_t *task,
                       zmq_msg_t *payload);
 
 /* Hand tasks[i] and payloads[i] (each consumed when taken) to free
- * slots, in order, as many as there are free slots, under one lock and
- * with at most one wake-up per task. Returns how many were taken (the
- * rest, from that index on, is left to the caller). */
+ * slots, in order, as many as there are free slots, under one lock.
+ * Returns how many were taken (the rest, from that index on, is left to
+ * the caller).
+ *
+ * Wake-ups: of the Q tasks now queued, with E the running estimate of a
+ * call's service time (an average of recent calls that weighs the
+ * latest by 1/8) and W the wake cost, it wakes ceil(Q * E / W) sleeping
+ * slots, at least one and at most Q, less those already being woken
+ * (every sleeping slot's worth while no call has finished yet). A slot
+ * that finishes a task takes the next queued one without sleeping, so a
+ * batch of fast tasks runs through on one slot, and a slow function
+ * gets one slot per task. */
 size_t et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
                               zmq_msg_t *payloads, size_t count);
+
+/* The backstop against a wrong estimate (a function usually fast, at
+ * times slow, whose one awake slot is inside a long call while tasks
+ * queue behind it): wake a sleeping slot for every queued task, not
+ * already covered by a slot being woken, that has waited longer than the
+ * bound (cfg->backstop_ns). A slot that takes a task does the same for
+ * the tasks behind it. Call it before each poll, with the monotonic time
+ * 'now'. Returns when to call it again (a monotonic time after 'now',
+ * when the next such task reaches the bound), 0 when no task waits for a
+ * sleeping slot. */
+uint64_t et_slots_kick(et_slots_t *self, uint64_t now);
+
+/* The wake-up counts and the estimate, at this moment. */
+void et_slots_stats(et_slots_t *self, et_slots_stats_t *stats);
 
 /* Count the tasks the slots answered themselves as no longer busy.
  * Returns 1 when a slot answered one since the last call, else 0;

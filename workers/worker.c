@@ -1063,6 +1063,18 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
             waiting = s_broker_readable(w);
             w->broker_dirty = 0;
         }
+        int timeout_ms =
+            waiting || w->monitor_dirty ? 0 : s_poll_timeout_ms(w, now);
+        /* The slots' backstop: tasks queued behind a call longer than
+         * estimated get a sleeping slot once they wait past the bound, so
+         * sleep no longer than that (only while such tasks wait). */
+        uint64_t kick_ns =
+            et_slots_busy(w->slots) > 0 ? et_slots_kick(w->slots, now) : 0;
+        if (kick_ns > now) {
+            uint64_t ms = (kick_ns - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS;
+            if (ms < (uint64_t)timeout_ms)
+                timeout_ms = (int)ms;
+        }
         /* Plain poll on descriptors: zmq_poll would add a first pass and
          * two ZMQ_EVENTS checks of the monitor, five system calls a pass. */
         struct pollfd items[3] = {
@@ -1070,9 +1082,7 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
             {.fd = et_slots_fd(w->slots), .events = POLLIN},
             {.fd = w->monitor_fd, .events = POLLIN},
         };
-        int polled =
-            poll(items, 3,
-                 waiting || w->monitor_dirty ? 0 : s_poll_timeout_ms(w, now));
+        int polled = poll(items, 3, timeout_ms);
         if (polled < 0) {
             if (errno == EINTR)
                 continue;
@@ -1297,11 +1307,14 @@ s_log_left(et_worker_t *w)
     s_totals(w, &busy_ns, &served, &answered);
     double lifetime_s = (double)s_since_spawn_ns(w, et_clock_mono_ns()) / 1e9;
     double capacity_s = lifetime_s * w->cfg.slots;
+    et_slots_stats_t woken;
+    et_slots_stats(w->slots, &woken);
     ET_LOG_INFO(
         "left after %.1f s: served %llu (errors %llu), busy %.1f%% "
         "of %u slot%s; bad messages %llu, protocol violations %llu, "
         "send failures %llu; %llu task(s) in %llu message(s), %llu "
-        "result(s) in %llu, %llu answered by their slot",
+        "result(s) in %llu, %llu answered by their slot; %llu slot "
+        "wake-up(s), %llu by the backstop",
         lifetime_s, (unsigned long long)served, (unsigned long long)w->errors,
         capacity_s > 0 ? 100.0 * ((double)busy_ns / 1e9) / capacity_s : 0.0,
         w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
@@ -1310,7 +1323,9 @@ s_log_left(et_worker_t *w)
         (unsigned long long)w->tasks_taken,
         (unsigned long long)w->task_messages,
         (unsigned long long)w->results_sent,
-        (unsigned long long)w->result_messages, (unsigned long long)answered);
+        (unsigned long long)w->result_messages, (unsigned long long)answered,
+        (unsigned long long)woken.signals,
+        (unsigned long long)woken.backstop_signals);
     if (w->states_out + w->states_in + w->states_refused > 0)
         ET_LOG_INFO("key states: %llu handed to the broker, %llu taken from "
                     "it, %llu refused",

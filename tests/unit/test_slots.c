@@ -2,8 +2,12 @@
  * once each, with their ids and outputs; no more tasks than slots are
  * taken; the eventfd says when results wait; busy slots really run at the
  * same time; stopping with tasks still queued or results not taken
- * leaks nothing (the ASan build checks); and a slot answers a task itself
- * only when it is the only one in flight, the rest coming back as usual. */
+ * leaks nothing (the ASan build checks); a slot answers a task itself
+ * only when it is the only one in flight, the rest coming back as usual;
+ * a batch of fast tasks wakes one slot, a slow function's one slot per
+ * task; and tasks queued behind a call longer than estimated get another
+ * slot through the backstop (the main thread's kick or the slot that
+ * takes a task), never waiting for the long call to end. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -351,6 +355,335 @@ test_slots_answer_only_when_alone(void **state)
     et_slots_destroy(&slots);
 }
 
+/* A bimodal function for the wake-up rules. A task's payload is its id
+ * and a mode: S_FAST returns at once, S_SLOW sleeps 1 ms, and a gate
+ * (S_GATE1, S_GATE2) holds the slot until the test opens that gate (10 s
+ * at most: then s_gave_up is set and the test fails). Each call records
+ * the slot that ran it. */
+enum { S_FAST, S_SLOW, S_GATE1, S_GATE2, S_IDS = 256 };
+static atomic_int s_gates[S_GATE2 + 1], s_held, s_gave_up;
+static atomic_int s_ran_on[S_IDS];
+
+typedef struct {
+    uint64_t id;
+    uint64_t mode;
+} s_job_t;
+
+static int
+s_bimodal(void *state, unsigned slot, const void *input, size_t input_size,
+          et_function_output_t *out)
+{
+    (void)state;
+    s_job_t job;
+    assert_int_equal(input_size, sizeof job);
+    memcpy(&job, input, sizeof job);
+    assert_true(job.id < S_IDS);
+    atomic_store(&s_ran_on[job.id], (int)slot);
+    if (job.mode == S_SLOW) {
+        et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
+    } else if (job.mode == S_GATE1 || job.mode == S_GATE2) {
+        atomic_fetch_add(&s_held, 1);
+        uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+        while (!atomic_load(&s_gates[job.mode])) {
+            if (et_clock_mono_ns() > give_up) {
+                atomic_store(&s_gave_up, 1);
+                break;
+            }
+            et_clock_sleep_until_mono(et_clock_mono_ns() + 100 * ET_NS_PER_US);
+        }
+        atomic_fetch_sub(&s_held, 1);
+    }
+    msgpack_sbuffer_write(out->output, input, input_size);
+    return ET_STATUS_OK;
+}
+
+static const et_function_def_t s_bimodal_def = {.name = "bimodal",
+                                                .handle = s_bimodal};
+
+static void
+s_bimodal_reset(void)
+{
+    for (int g = 0; g <= S_GATE2; g++)
+        atomic_store(&s_gates[g], 0);
+    atomic_store(&s_held, 0);
+    atomic_store(&s_gave_up, 0);
+    for (int i = 0; i < S_IDS; i++)
+        atomic_store(&s_ran_on[i], -1);
+}
+
+/* Hand jobs[0..n) over in one batch; all must be taken. */
+static void
+s_dispatch_jobs(et_slots_t *slots, const s_job_t *jobs, size_t n)
+{
+    et_task_t tasks[8];
+    zmq_msg_t payloads[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        tasks[i] = (et_task_t){.event_id = jobs[i].id, .stage = 1};
+        assert_int_equal(zmq_msg_init_size(&payloads[i], sizeof jobs[i]), 0);
+        memcpy(zmq_msg_data(&payloads[i]), &jobs[i], sizeof jobs[i]);
+    }
+    assert_int_equal(et_slots_dispatch_many(slots, tasks, payloads, n), n);
+    for (size_t i = 0; i < n; i++)
+        zmq_msg_close(&payloads[i]);
+}
+
+/* One pass of the worker's main loop in small: with 'kick', the backstop
+ * first and a poll no longer than it asks; then every result, marked in
+ * seen[id]. Returns how many were taken. */
+static unsigned
+s_pass(et_slots_t *slots, int kick, unsigned char *seen)
+{
+    int timeout_ms = 100;
+    if (kick) {
+        uint64_t now = et_clock_mono_ns();
+        uint64_t next = et_slots_kick(slots, now);
+        if (next > now)
+            timeout_ms = (int)((next - now + ET_NS_PER_MS - 1) / ET_NS_PER_MS);
+    }
+    struct pollfd pfd = {.fd = et_slots_fd(slots), .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return 0;
+    et_slots_clear_wake(slots);
+    unsigned taken = 0;
+    et_slot_reply_t reply;
+    zmq_msg_t output;
+    unsigned index;
+    while (et_slots_recv(slots, &reply, &output, &index) == 1) {
+        uint64_t id = reply.result.event_id;
+        assert_true(id < S_IDS);
+        assert_int_equal(seen[id], 0);
+        assert_int_equal(atomic_load(&s_ran_on[id]), (int)index);
+        seen[id] = 1;
+        zmq_msg_close(&output);
+        taken++;
+    }
+    return taken;
+}
+
+/* Pass until seen[id] for every id of ids[0..n), 10 s at most. */
+static void
+s_await(et_slots_t *slots, int kick, unsigned char *seen, const uint64_t *ids,
+        size_t n)
+{
+    uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+    for (;;) {
+        size_t have = 0;
+        for (size_t i = 0; i < n; i++)
+            have += seen[ids[i]];
+        if (have == n)
+            return;
+        assert_true(et_clock_mono_ns() < give_up);
+        (void)s_pass(slots, kick, seen);
+    }
+}
+
+/* Until every slot sleeps with nothing on its way to wake it (10 s at
+ * most): the starting point of the wake-up counts. */
+static void
+s_await_asleep(et_slots_t *slots, unsigned count)
+{
+    uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+    et_slots_stats_t stats;
+    for (;;) {
+        et_slots_stats(slots, &stats);
+        if (stats.asleep == count)
+            return;
+        assert_true(et_clock_mono_ns() < give_up);
+        et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
+    }
+}
+
+/* The slots woken by dispatches (the rest were the backstop's, which a
+ * slot slow to wake on a loaded machine may add at any time). */
+static uint64_t
+s_dispatch_wakes(const et_slots_stats_t *stats)
+{
+    return stats->signals - stats->backstop_signals;
+}
+
+/* 'n' jobs of 'mode', one at a time (ids from 'first'), each taken before
+ * the next: the slots' estimate learns the function's pace. */
+static void
+s_warm_up(et_slots_t *slots, uint64_t mode, uint64_t first, size_t n,
+          unsigned char *seen)
+{
+    for (uint64_t id = first; id < first + n; id++) {
+        s_job_t job = {.id = id, .mode = mode};
+        s_dispatch_jobs(slots, &job, 1);
+        s_await(slots, 1, seen, &id, 1);
+    }
+}
+
+static et_slots_config_t
+s_bimodal_config(unsigned count, uint64_t wake_cost_ns)
+{
+    return (et_slots_config_t){.def = &s_bimodal_def,
+                               .count = count,
+                               .seed = 1,
+                               .max_payload = 1 << 20,
+                               .wake_cost_ns = wake_cost_ns};
+}
+
+// A fast function's batch wakes one sleeping slot, which runs it through:
+// with every slot asleep and a wake-up dearer than the batch's estimated
+// service, a batch of four costs one signal, and all four come back.
+static void
+test_slots_wake_one_slot_for_a_fast_batch(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(4, ET_NS_PER_S);
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    s_await_asleep(slots, 4);
+    et_slots_stats_t before, after;
+    et_slots_stats(slots, &before);
+    assert_true(before.est_service_ns < ET_NS_PER_S / 4);
+    s_job_t jobs[4];
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        ids[i] = 10 + (uint64_t)i;
+        jobs[i] = (s_job_t){.id = ids[i], .mode = S_FAST};
+    }
+    s_dispatch_jobs(slots, jobs, 4);
+    et_slots_stats(slots, &after);
+    assert_int_equal(s_dispatch_wakes(&after) - s_dispatch_wakes(&before), 1);
+    s_await(slots, 1, seen, ids, 4);
+    assert_int_equal(et_slots_busy(slots), 0);
+    et_slots_destroy(&slots);
+}
+
+// A slow function (1 ms a call, twenty times the default wake cost) gets
+// one slot per task: three tasks of a batch all run at once, without the
+// backstop's help (nobody kicks here).
+static void
+test_slots_wake_a_slot_per_task_for_a_slow_function(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(3, 0);
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_SLOW, 0, 5, seen);
+    s_await_asleep(slots, 3);
+    et_slots_stats_t before, after;
+    et_slots_stats(slots, &before);
+    assert_true(before.est_service_ns >= ET_NS_PER_MS);
+    s_job_t jobs[3] = {{.id = 5, .mode = S_GATE1},
+                       {.id = 6, .mode = S_GATE1},
+                       {.id = 7, .mode = S_GATE1}};
+    s_dispatch_jobs(slots, jobs, 3);
+    et_slots_stats(slots, &after);
+    assert_int_equal(s_dispatch_wakes(&after) - s_dispatch_wakes(&before), 3);
+    uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+    while (atomic_load(&s_held) < 3 && et_clock_mono_ns() < give_up)
+        et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
+    assert_int_equal(atomic_load(&s_held), 3);
+    atomic_store(&s_gates[S_GATE1], 1);
+    uint64_t ids[3] = {5, 6, 7};
+    s_await(slots, 0, seen, ids, 3);
+    assert_int_equal(atomic_load(&s_gave_up), 0);
+    et_slots_stats(slots, &after);
+    assert_true(after.backstop_signals == before.backstop_signals);
+    et_slots_destroy(&slots);
+}
+
+// The estimate says fast, but the first task of the batch is a long call:
+// the one slot woken is stuck in it, and the main thread's backstop wakes
+// others for the tasks behind it, which come back on other slots while
+// the long call is still inside (its gate is opened only after).
+static void
+test_slots_backstop_frees_tasks_behind_a_long_call(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(3, ET_NS_PER_S);
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    s_await_asleep(slots, 3);
+    et_slots_stats_t before, after;
+    et_slots_stats(slots, &before);
+    s_job_t jobs[3] = {{.id = 100, .mode = S_GATE1},
+                       {.id = 101, .mode = S_FAST},
+                       {.id = 102, .mode = S_FAST}};
+    s_dispatch_jobs(slots, jobs, 3);
+    et_slots_stats(slots, &after);
+    assert_int_equal(s_dispatch_wakes(&after) - s_dispatch_wakes(&before), 1);
+    uint64_t fast[2] = {101, 102};
+    s_await(slots, 1, seen, fast, 2);
+    /* Both are back and the long call has not ended: it cannot before
+     * its gate opens, so they ran on other slots meanwhile. */
+    assert_int_equal(seen[100], 0);
+    et_slots_stats(slots, &after);
+    assert_true(after.backstop_signals - before.backstop_signals >= 1);
+    atomic_store(&s_gates[S_GATE1], 1);
+    uint64_t slow = 100;
+    s_await(slots, 1, seen, &slow, 1);
+    assert_int_equal(atomic_load(&s_gave_up), 0);
+    assert_int_not_equal(atomic_load(&s_ran_on[101]),
+                         atomic_load(&s_ran_on[100]));
+    assert_int_not_equal(atomic_load(&s_ran_on[102]),
+                         atomic_load(&s_ran_on[100]));
+    et_slots_destroy(&slots);
+}
+
+// The backstop from the slots' side, with no main thread kicking: the
+// slot that finishes a long call and takes the next (also long) task
+// finds the task behind it queued past the bound and wakes a sleeping
+// slot for it, which serves it while the second long call is inside.
+static void
+test_slots_a_slot_wakes_another_for_a_task_past_the_bound(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(3, ET_NS_PER_S);
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    s_await_asleep(slots, 3);
+    et_slots_stats_t before, after;
+    et_slots_stats(slots, &before);
+    s_job_t jobs[3] = {{.id = 200, .mode = S_GATE1},
+                       {.id = 201, .mode = S_GATE2},
+                       {.id = 202, .mode = S_FAST}};
+    uint64_t queued = et_clock_mono_ns();
+    s_dispatch_jobs(slots, jobs, 3);
+    et_slots_stats(slots, &after);
+    assert_int_equal(s_dispatch_wakes(&after) - s_dispatch_wakes(&before), 1);
+    /* The first long call is inside, and the tasks behind it have waited
+     * past the bound (a precondition, not a measurement). */
+    uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+    while (atomic_load(&s_held) < 1 && et_clock_mono_ns() < give_up)
+        et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
+    assert_int_equal(atomic_load(&s_held), 1);
+    et_clock_sleep_until_mono(queued + 2 * ET_SLOTS_BACKSTOP_NS);
+    atomic_store(&s_gates[S_GATE1], 1);
+    uint64_t first[2] = {200, 202};
+    s_await(slots, 0, seen, first, 2);
+    /* 202 is back while 201, queued before it, is held by its gate. */
+    assert_int_equal(seen[201], 0);
+    et_slots_stats(slots, &after);
+    assert_true(after.backstop_signals - before.backstop_signals >= 1);
+    atomic_store(&s_gates[S_GATE2], 1);
+    uint64_t second = 201;
+    s_await(slots, 0, seen, &second, 1);
+    assert_int_equal(atomic_load(&s_gave_up), 0);
+    assert_int_not_equal(atomic_load(&s_ran_on[202]),
+                         atomic_load(&s_ran_on[201]));
+    et_slots_destroy(&slots);
+}
+
 int
 main(void)
 {
@@ -362,6 +695,11 @@ main(void)
         cmocka_unit_test(test_slots_answer_a_lone_task),
         cmocka_unit_test(test_slots_declined_answer_is_queued),
         cmocka_unit_test(test_slots_answer_only_when_alone),
+        cmocka_unit_test(test_slots_wake_one_slot_for_a_fast_batch),
+        cmocka_unit_test(test_slots_wake_a_slot_per_task_for_a_slow_function),
+        cmocka_unit_test(test_slots_backstop_frees_tasks_behind_a_long_call),
+        cmocka_unit_test(
+            test_slots_a_slot_wakes_another_for_a_task_past_the_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
