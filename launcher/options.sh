@@ -27,6 +27,7 @@ set_pipeline_defaults() {
   SHED_PAUSE=""
   TASK_BATCH=""
   SEND_GRAIN=""
+  SPIN_BUDGET=""
   KEY_HANDOVER=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
@@ -135,6 +136,7 @@ parse_pipeline_opt() {
     --shed-pause) SHED_PAUSE="$value" ;;
     --task-batch) TASK_BATCH="$value" ;;
     --send-grain) SEND_GRAIN="$value" ;;
+    --spin-budget) SPIN_BUDGET="$value" ;;
     --key-handover) KEY_HANDOVER="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;

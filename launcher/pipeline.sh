@@ -143,6 +143,7 @@ producer_argv() {
   producer_argv_out+=(--id "$id" --rate "$RATE" --arrival "$arrival" --seed "$SEED"
     --payload-bytes "$PAYLOAD_BYTES" --log-level "$LOG_LEVEL")
   [ -n "${SEND_GRAIN:-}" ] && producer_argv_out+=(--send-grain "$SEND_GRAIN")
+  [ -n "${SPIN_BUDGET:-}" ] && producer_argv_out+=(--spin-budget "$SPIN_BUDGET")
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||

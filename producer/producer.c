@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/clockprobe.h"
 #include "common/curve.h"
+#include "common/punctual.h"
 #include "common/zsock.h"
 #include "producer/arrival.h"
 #include "producer/labels.h"
@@ -118,6 +119,7 @@ typedef struct {
      * time this producer sends (start_ns and the schedule stay on its own
      * clock, which it sleeps on). NULL with --clock-sync off. */
     et_clockprobe_t *probe;
+    et_punctual_t punctual; /* waits for each send's time (--spin-budget) */
     char name[ET_NAME_MAX];
     char host[ET_NAME_MAX];
     /* --source mqtt://: the messages are the events */
@@ -281,7 +283,7 @@ s_wait_until(s_run_t *run, int64_t target_ns)
             continue;
         }
         /* EINTR: go round and look at the stop flag. */
-        et_clock_sleep_until_real(target_ns);
+        et_punctual_wait(&run->punctual, target_ns);
     }
 }
 
@@ -1057,9 +1059,11 @@ s_summary(const s_run_t *run)
                  run->shed_total);
     printf("producer %" PRIu32 ": sent %" PRIu64 " (send_failed %" PRIu64
            "), rejected %" PRIu64 "%s"
-           ", behind schedule max %.2f ms mean %.2f ms\n",
+           ", behind schedule max %.2f ms mean %.2f ms"
+           ", spun %.1f ms in %" PRIu64 " waits\n",
            run->cfg->id, run->sent, run->send_failed, run->rejected, shed,
-           (double)run->lag_max_ns / 1e6, lag_mean_ms);
+           (double)run->lag_max_ns / 1e6, lag_mean_ms,
+           (double)run->punctual.spun_ns / 1e6, run->punctual.spins);
     if (run->cfg->mqtt)
         printf("producer %" PRIu32 ": mqtt received %" PRIu64
                ", malformed %" PRIu64 ", duplicates %" PRIu64 ", gaps %" PRIu64
@@ -1120,6 +1124,8 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) != 0)
         ET_LOG_DEBUG("cannot lower timer slack: %s", strerror(errno));
 #endif
+    et_punctual_init(&run.punctual, ET_PUNCTUAL_REAL,
+                     cfg->spin_budget_pct / 100.0);
 
     char why[512];
     const char *flag = NULL;
