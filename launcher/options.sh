@@ -409,7 +409,7 @@ check_cpus() {
         usage_error "--cpus '$item': no cpu $id on this machine (online: $online)"
     done
     err="$(taskset -c "$list" true 2>&1)" ||
-      usage_error "--cpus '$item': taskset cannot pin to $list here: $(printf '%s' "$err" | head -n 1)"
+      usage_error "--cpus '$item': taskset cannot pin to $list here: ${err%%$'\n'*}"
   done
 }
 
