@@ -72,6 +72,11 @@ help_pipeline_opts() {
                          that fall due meanwhile go in one message (EVENTS),
                          each up to S late, its latency counted from its own
                          intended time (default 500us; 0: each at its time)
+  --spin-budget PCT      percent of one CPU a producer (and each worker's
+                         slots together) may spend spinning just before a
+                         send or the end of a modelled wait is due, so that
+                         it comes on time rather than late by the timer's
+                         wake-up (default 1; 0: sleep only)
   --key-handover on|off  keyed stages: when the instances change, hand each
                          moving key's state to its new instance (default
                          on; off: the key starts afresh there)

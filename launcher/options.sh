@@ -27,6 +27,7 @@ set_pipeline_defaults() {
   SHED_PAUSE=""
   TASK_BATCH=""
   SEND_GRAIN=""
+  SPIN_BUDGET=""
   KEY_HANDOVER=""
   BACKLOG_MEMORY=""
   SPILL_MAX=""
@@ -135,6 +136,7 @@ parse_pipeline_opt() {
     --shed-pause) SHED_PAUSE="$value" ;;
     --task-batch) TASK_BATCH="$value" ;;
     --send-grain) SEND_GRAIN="$value" ;;
+    --spin-budget) SPIN_BUDGET="$value" ;;
     --key-handover) KEY_HANDOVER="$value" ;;
     --backlog-memory) BACKLOG_MEMORY="$value" ;;
     --spill-max) SPILL_MAX="$value" ;;
@@ -407,7 +409,7 @@ check_cpus() {
         usage_error "--cpus '$item': no cpu $id on this machine (online: $online)"
     done
     err="$(taskset -c "$list" true 2>&1)" ||
-      usage_error "--cpus '$item': taskset cannot pin to $list here: $(printf '%s' "$err" | head -n 1)"
+      usage_error "--cpus '$item': taskset cannot pin to $list here: ${err%%$'\n'*}"
   done
 }
 

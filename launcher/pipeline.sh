@@ -105,6 +105,7 @@ worker_argv() {
   fi
   [ -n "${SERVICE_SCALE:-}" ] && worker_argv_out+=(--service-scale "$SERVICE_SCALE")
   [ -n "$IDLE_TIMEOUT" ] && worker_argv_out+=(--idle-timeout "$IDLE_TIMEOUT")
+  [ -n "${SPIN_BUDGET:-}" ] && worker_argv_out+=(--spin-budget "$SPIN_BUDGET")
   [ -n "${REDIS_URL:-}" ] && worker_argv_out+=(--redis "$REDIS_URL")
   [ -n "${CURVE_DIR:-}" ] && worker_argv_out+=(--curve "$CURVE_DIR")
   clock_args clock workers "$host"
@@ -143,6 +144,7 @@ producer_argv() {
   producer_argv_out+=(--id "$id" --rate "$RATE" --arrival "$arrival" --seed "$SEED"
     --payload-bytes "$PAYLOAD_BYTES" --log-level "$LOG_LEVEL")
   [ -n "${SEND_GRAIN:-}" ] && producer_argv_out+=(--send-grain "$SEND_GRAIN")
+  [ -n "${SPIN_BUDGET:-}" ] && producer_argv_out+=(--spin-budget "$SPIN_BUDGET")
   # Replays (a time-driven source or a trace) run to their end unless a
   # duration is given.
   if [ "$DURATION_SET" -eq 1 ] ||
@@ -536,7 +538,7 @@ pipeline_start() {
     printf 'FRONTEND=%q\nBACKEND=%q\nCOLLECTOR=%q\nSTATS=%q\nMETRICS_URL=%q\nMETRICS_COLLECTOR_URL=%q\n' \
       "$frontend" "$backend" "$collector" "$stats" "$metrics_url" "$metrics_collector_url"
     for v in TRANSPORT CURVE_DIR OUT WORKFLOW WORKFLOW_FILE SERVICE SERVICE_SCALE MODE \
-             SLOTS SEED LOG_LEVEL IDLE_TIMEOUT HOSTS_FILE HOST_CMD \
+             SLOTS SEED LOG_LEVEL IDLE_TIMEOUT SPIN_BUDGET HOSTS_FILE HOST_CMD \
              CLOCK_SYNC CLOCK_SKEWS CLUSTER SL_JOB SL_OWNED REDIS_URL; do
       printf '%s=%q\n' "$v" "${!v}"
     done

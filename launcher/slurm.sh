@@ -102,10 +102,10 @@ slurm_request() {
   info "slurm: requesting $SL_NODES node(s): ${argv[*]}"
   # Not nested in the allocation this shell may be in: a job of its own.
   err="$(env -u SLURM_JOB_ID -u SLURM_JOBID "${argv[@]}" 2>&1 </dev/null)" || rc=$?
-  job="$(sed -n 's/^salloc: Granted job allocation \([1-9][0-9]\{0,9\}\)$/\1/p' <<<"$err" | head -n 1)"
+  job="$(sed -n 's/^salloc: Granted job allocation \([1-9][0-9]\{0,9\}\)$/\1/;T;p;q' <<<"$err")"
   if [ "$rc" -ne 0 ] || [ -z "$job" ]; then
     # A request that timed out may still be queued.
-    pending="$(sed -n 's/^salloc: Pending job allocation \([1-9][0-9]\{0,9\}\)$/\1/p' <<<"$err" | head -n 1)"
+    pending="$(sed -n 's/^salloc: Pending job allocation \([1-9][0-9]\{0,9\}\)$/\1/;T;p;q' <<<"$err")"
     for job in $job $pending; do timeout 30 scancel "$job" >/dev/null 2>&1 || true; done
     die "slurm: no allocation of $SL_NODES node(s) (salloc exit $rc): $(grep -m 1 'error' <<<"$err" || tail -n 1 <<<"$err")"
   fi
@@ -153,7 +153,7 @@ slurm_node_addr() {
   local node="$1" out addr
   out="$(timeout 30 scontrol show node "$node" 2>&1)" ||
     die "slurm: cannot query node $node: $(head -n 1 <<<"$out")"
-  addr="$(sed -n 's/^.*[[:space:]]NodeAddr=\([^[:space:]]*\).*$/\1/p' <<<"$out" | head -n 1)"
+  addr="$(sed -n 's/^.*[[:space:]]NodeAddr=\([^[:space:]]*\).*$/\1/;T;p;q' <<<"$out")"
   [ -n "$addr" ] || die "slurm: node $node: scontrol names no NodeAddr"
   if ! is_ipv4 "$addr"; then
     [[ "$addr" =~ ^[A-Za-z0-9_.-]{1,253}$ ]] ||

@@ -622,6 +622,16 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .help = "send at most once per this long: the events due "
                  "meanwhile go together (EVENTS), each a little late, "
                  "0 to 100ms (0: each at its own time)"},
+        {.name = "spin-budget",
+         .type = ET_OPT_DOUBLE,
+         .dest = &cfg->spin_budget_pct,
+         .dmin = 0,
+         .dmax = 100,
+         .arg = "PCT",
+         .def = "1",
+         .help = "percent of one CPU the producer may spend spinning "
+                 "so that events leave at their time, not late by the "
+                 "timer's wake-up, 0 to 100 (0: sleep only)"},
         {.name = "ack-timeout",
          .type = ET_OPT_DURATION,
          .dest = &cfg->ack_timeout_ns,

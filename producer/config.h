@@ -55,6 +55,7 @@ typedef struct {
     uint32_t payload_bytes; /* --payload-bytes: padding per event */
     uint64_t ack_timeout_ns;     /* --ack-timeout: wait for DONE_ACK */
     uint64_t send_grain_ns;      /* --send-grain: at most one send per grain */
+    double spin_budget_pct;      /* --spin-budget: % of a CPU spent on time */
     uint64_t connect_timeout_ns; /* --connect-timeout: wait for broker */
     et_log_level_t log_level;    /* --log-level */
     et_producer_progress_t progress; /* --progress */

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/clockprobe.h"
 #include "common/curve.h"
+#include "common/punctual.h"
 #include "common/zsock.h"
 #include "producer/arrival.h"
 #include "producer/labels.h"
@@ -118,6 +119,7 @@ typedef struct {
      * time this producer sends (start_ns and the schedule stay on its own
      * clock, which it sleeps on). NULL with --clock-sync off. */
     et_clockprobe_t *probe;
+    et_punctual_t punctual; /* waits for each send's time (--spin-budget) */
     char name[ET_NAME_MAX];
     char host[ET_NAME_MAX];
     /* --source mqtt://: the messages are the events */
@@ -252,9 +254,11 @@ s_poll(s_run_t *run, short events, long timeout_ms)
 }
 
 /* Wait until the CLOCK_REALTIME instant 'target_ns', handling incoming
- * messages meanwhile; returns early when stopped. 0 or -1. */
+ * messages meanwhile; returns early when stopped. With 'punctual' the
+ * last stretch may spin (--spin-budget), so the wake-up is not late.
+ * 0 or -1. */
 static int
-s_wait_until(s_run_t *run, int64_t target_ns)
+s_wait_until(s_run_t *run, int64_t target_ns, int punctual)
 {
     for (;;) {
         /* An empty non-blocking receive costs libzmq a poll() system call,
@@ -281,7 +285,10 @@ s_wait_until(s_run_t *run, int64_t target_ns)
             continue;
         }
         /* EINTR: go round and look at the stop flag. */
-        et_clock_sleep_until_real(target_ns);
+        if (punctual)
+            et_punctual_wait(&run->punctual, target_ns);
+        else
+            et_clock_sleep_until_real(target_ns);
     }
 }
 
@@ -454,7 +461,10 @@ s_flush_events(s_run_t *run)
 {
     if (run->batch_count == 0)
         return 0;
-    if (s_wait_until(run, run->batch_at_ns) != 0)
+    /* Only a lone event spins for its time: a batch's events are already
+     * up to a grain late by design, and at the rates that batch the
+     * spinning would take a CPU from the pipeline for nothing. */
+    if (s_wait_until(run, run->batch_at_ns, run->batch_count == 1) != 0)
         return -1;
     uint32_t n = run->batch_count;
     int64_t now = et_clock_real_ns();
@@ -840,9 +850,11 @@ s_schedule(s_run_t *run)
             int64_t now = et_clock_real_ns();
             if (intended_ns > now) {
                 int64_t until = intended_ns + S_SHED_GRAIN_NS;
-                if (s_wait_until(run, until < run->pause_until_ns
-                                          ? until
-                                          : run->pause_until_ns) != 0)
+                if (s_wait_until(run,
+                                 until < run->pause_until_ns
+                                     ? until
+                                     : run->pause_until_ns,
+                                 0) != 0)
                     return -1;
                 if (*run->stop)
                     break;
@@ -866,7 +878,7 @@ s_schedule(s_run_t *run)
     /* Cut by the duration: stay for all of it, the load's window is the
      * schedule's. A replay whose data ended is over. */
     if (!*run->stop && cut &&
-        s_wait_until(run, run->start_ns + run->plan.limit_ns))
+        s_wait_until(run, run->start_ns + run->plan.limit_ns, 0))
         return -1;
     return 0;
 }
@@ -1057,9 +1069,11 @@ s_summary(const s_run_t *run)
                  run->shed_total);
     printf("producer %" PRIu32 ": sent %" PRIu64 " (send_failed %" PRIu64
            "), rejected %" PRIu64 "%s"
-           ", behind schedule max %.2f ms mean %.2f ms\n",
+           ", behind schedule max %.2f ms mean %.2f ms"
+           ", spun %.1f ms in %" PRIu64 " waits\n",
            run->cfg->id, run->sent, run->send_failed, run->rejected, shed,
-           (double)run->lag_max_ns / 1e6, lag_mean_ms);
+           (double)run->lag_max_ns / 1e6, lag_mean_ms,
+           (double)run->punctual.spun_ns / 1e6, run->punctual.spins);
     if (run->cfg->mqtt)
         printf("producer %" PRIu32 ": mqtt received %" PRIu64
                ", malformed %" PRIu64 ", duplicates %" PRIu64 ", gaps %" PRIu64
@@ -1120,6 +1134,8 @@ et_producer_run(const et_producer_config_t *cfg, volatile sig_atomic_t *stop)
     if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) != 0)
         ET_LOG_DEBUG("cannot lower timer slack: %s", strerror(errno));
 #endif
+    et_punctual_init(&run.punctual, ET_PUNCTUAL_REAL,
+                     cfg->spin_budget_pct / 100.0);
 
     char why[512];
     const char *flag = NULL;

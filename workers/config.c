@@ -256,6 +256,7 @@ et_worker_function_config(const et_worker_config_t *cfg,
     fcfg->service = cfg->service[0] ? cfg->service : NULL;
     fcfg->service_scale = cfg->service_scale;
     fcfg->mode = cfg->mode;
+    fcfg->spin_share = cfg->spin_budget_pct / 100.0;
     fcfg->seed = cfg->seed;
     fcfg->pid = (uint32_t)getpid();
     fcfg->slots = cfg->slots;
@@ -388,6 +389,16 @@ et_worker_config_parse(et_worker_config_t *cfg, int argc, char **argv)
          .def = "sleep",
          .arg = "MODE",
          .help = "spend the service time sleeping or burning CPU (spin)"},
+        {.name = "spin-budget",
+         .type = ET_OPT_DOUBLE,
+         .dest = &cfg->spin_budget_pct,
+         .dmin = 0,
+         .dmax = 100,
+         .arg = "PCT",
+         .def = "1",
+         .help = "percent of one CPU the slots together may spend spinning "
+                 "so that a modelled wait ends at its time, not late by "
+                 "the timer's wake-up, 0 to 100 (0: sleep only)"},
         {.name = "seed",
          .type = ET_OPT_U64,
          .dest = &cfg->seed,

@@ -39,6 +39,7 @@ typedef struct {
     char service[ET_TEXT_MAX];         /* --service, "" = default */
     double service_scale;              /* --service-scale, (0, 1] */
     et_function_mode_t mode;           /* --mode sleep|spin */
+    double spin_budget_pct;            /* --spin-budget: % of a CPU */
     uint64_t seed;                     /* --seed */
     char instance[ET_NAME_MAX];        /* --instance, "<function>-<pid>" */
     int64_t spawned_at_ns;             /* --spawned-at, CLOCK_REALTIME */

@@ -26,6 +26,7 @@ typedef struct {
     const char *service;     /* --service text, or NULL: function default */
     double service_scale;    /* --service-scale: 0 < x <= 1, 0 = 1 */
     et_function_mode_t mode; /* --mode */
+    double spin_share;       /* --spin-budget: of one CPU, for all slots */
     uint64_t seed;           /* --seed */
     uint32_t pid;            /* this process, to decorrelate replicas */
     unsigned slots;          /* handle's 'slot' is in [0, slots) */

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/punctual.h"
 #include "common/rng.h"
 
 #include <errno.h>
@@ -195,8 +196,8 @@ s_free_output(void *data, void *hint)
  * is larger than max_payload). */
 static void
 s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
-        const et_task_t *task, zmq_msg_t *input, msgpack_sbuffer *sbuf,
-        et_slot_reply_t *reply, zmq_msg_t *output)
+        et_punctual_t *waiter, const et_task_t *task, zmq_msg_t *input,
+        msgpack_sbuffer *sbuf, et_slot_reply_t *reply, zmq_msg_t *output)
 {
     msgpack_sbuffer_clear(sbuf);
     et_function_output_t out = {.output = sbuf,
@@ -215,7 +216,7 @@ s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
          * modelled as a wait: I/O time inside the service time. */
         uint64_t until =
             et_clock_mono_ns() + et_dist_sample_ns(cfg->io_delay, rng);
-        while (et_clock_sleep_until_mono(until) != 0)
+        while (et_punctual_wait(waiter, (int64_t)until) != 0)
             ;
     }
     uint64_t end = et_clock_mono_ns();
@@ -291,6 +292,9 @@ s_slot_main(void *arg)
      * (the default slack), which would lengthen every sleeping service
      * time. Best effort: without it the times are only a little long. */
     (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    /* And not late by the wake-up either, within this slot's share. */
+    et_punctual_t waiter;
+    et_punctual_init(&waiter, ET_PUNCTUAL_MONO, cfg->spin_share / cfg->count);
     pthread_mutex_lock(&self->lock);
     for (;;) {
         while (!self->stopping && self->tasks_count == 0) {
@@ -322,8 +326,8 @@ s_slot_main(void *arg)
         s_signal(self, more);
 
         s_done_t done = {.slot = slot->index};
-        s_serve(cfg, slot->index, &rng, &task, &input, &sbuf, &done.reply,
-                &done.output);
+        s_serve(cfg, slot->index, &rng, &waiter, &task, &input, &sbuf,
+                &done.reply, &done.output);
         zmq_msg_close(&input);
 
         int answered = 0, wake = 0;

@@ -60,8 +60,9 @@ typedef struct {
     unsigned count;               /* 1..ET_SLOTS_MAX */
     uint64_t seed;                /* the slots' modelled delays */
     const et_dist_t *io_delay;    /* after each call, or NULL */
-    size_t max_payload;           /* larger outputs are not sent */
-    et_slots_answer_fn answer;    /* NULL: every result via the main thread */
+    double spin_share;         /* of one CPU, for all slots' modelled waits */
+    size_t max_payload;        /* larger outputs are not sent */
+    et_slots_answer_fn answer; /* NULL: every result via the main thread */
     void *answer_arg;
     int wake_when_idle; /* an answered task that leaves every slot idle
                            still wakes the main thread (it watches idleness) */

@@ -1215,6 +1215,7 @@ s_setup(et_worker_t *w)
         .count = w->cfg.slots,
         .seed = w->cfg.seed,
         .io_delay = w->cfg.has_io_delay ? &w->cfg.io_delay : NULL,
+        .spin_share = w->cfg.spin_budget_pct / 100.0,
         .max_payload = w->cfg.max_payload,
         .answer = s_answer,
         .answer_arg = w,

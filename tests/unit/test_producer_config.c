@@ -131,6 +131,7 @@ test_defaults_need_only_broker(void **state)
     assert_int_equal(cfg.clock_sync, ET_CLOCKSYNC_AUTO);
     assert_true(cfg.clock_interval_ns ==
                 (uint64_t)ET_CLOCKSYNC_INTERVAL_DEFAULT_NS);
+    assert_true(cfg.spin_budget_pct == 1);
     assert_int_equal(cfg.clock_skew_ns, 0);
     assert_string_equal(cfg.host_name, "");
 }
@@ -150,7 +151,7 @@ test_every_flag_is_applied(void **state)
               "--ack-timeout", "0", "--connect-timeout", "1ms", "--log-level",
               "debug", "--progress", "never", "--curve", dir, "--clock-sync",
               "off", "--clock-interval", "100ms", "--clock-skew", "+86400000",
-              "--host-name", "edge-7"),
+              "--host-name", "edge-7", "--spin-budget", "2.5"),
         ET_OPTS_RUN);
     rmdir(dir);
     assert_string_equal(cfg.broker, "tcp://127.0.0.1:5555");
@@ -171,6 +172,7 @@ test_every_flag_is_applied(void **state)
     assert_true(cfg.clock_interval_ns == 100 * ET_NS_PER_MS);
     assert_true(cfg.clock_skew_ns == 86400LL * ET_NS_PER_S);
     assert_string_equal(cfg.host_name, "edge-7");
+    assert_true(cfg.spin_budget_pct == 2.5);
     // The other choices, and a bare duration in seconds.
     assert_int_equal(PARSE(&cfg, "--broker", EP, "--duration", "2.5",
                            "--progress", "always", "--clock-sync", "on",
@@ -254,6 +256,9 @@ test_source_flag_errors(void **state)
         {{"--speedup", "fast"}, "--speedup"},
         {{"--speedup", "10"}, "--speedup"},
         {{"--speedup", "10", "--source", "fraud"}, "--speedup"},
+        {{"--spin-budget", "101"}, "--spin-budget"},
+        {{"--spin-budget", "-1"}, "--spin-budget"},
+        {{"--spin-budget", "nan"}, "--spin-budget"},
         {{"--fraud-rate", "0.6", "--source", "fraud"}, "--fraud-rate"},
         {{"--fraud-rate", "-0.1", "--source", "fraud"}, "--fraud-rate"},
         {{"--fraud-rate", "0.1"}, "--fraud-rate"},

@@ -68,6 +68,7 @@ test_config_defaults(void **state)
     assert_int_equal(cfg.slots, 1);
     assert_string_equal(cfg.service, "");
     assert_int_equal(cfg.mode, ET_FUNCTION_MODE_SLEEP);
+    assert_true(cfg.spin_budget_pct == 1);
     assert_int_equal(cfg.seed, 1);
     char instance[ET_NAME_MAX];
     snprintf(instance, sizeof instance, "noop-%ld", (long)getpid());
@@ -120,7 +121,9 @@ test_config_parses_every_flag(void **state)
                     "--clock-skew",
                     "-1.5",
                     "--host-name",
-                    "edge.a-1"};
+                    "edge.a-1",
+                    "--spin-budget",
+                    "12.5"};
     et_worker_config_t cfg;
     assert_int_equal(et_worker_config_parse(&cfg, ARGC(argv), argv), 0);
     assert_int_equal(cfg.clock_sync, ET_CLOCKSYNC_ON);
@@ -131,6 +134,7 @@ test_config_parses_every_flag(void **state)
     assert_int_equal(cfg.slots, 64);
     assert_string_equal(cfg.service, "uniform:1ms:3ms");
     assert_int_equal(cfg.mode, ET_FUNCTION_MODE_SPIN);
+    assert_true(cfg.spin_budget_pct == 12.5);
     assert_true(cfg.seed == UINT64_MAX);
     assert_string_equal(cfg.instance, "syn-a.1");
     assert_true(cfg.spawned_at_ns == 1700000000000000000LL);
@@ -232,6 +236,10 @@ test_config_rejects_bad_command_lines(void **state)
          "ipc:///c", "--service", ""},
         {"--function", "synthetic", "--broker", "ipc:///b", "--collector",
          "ipc:///c", "--mode", "busy"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--spin-budget", "100.5"},
+        {"--function", "noop", "--broker", "ipc:///b", "--collector",
+         "ipc:///c", "--spin-budget", "-0.1"},
         {"--function", "noop", "--broker", "ipc:///b", "--collector",
          "ipc:///c", "--seed", "-3"},
         {"--function", "noop", "--broker", "ipc:///b", "--collector",
@@ -376,6 +384,7 @@ test_config_takes_instance_settings_from_the_workflow(void **state)
     et_function_config_t fcfg;
     et_worker_function_config(&cfg, &fcfg);
     assert_int_equal(fcfg.slots, 3);
+    assert_true(fcfg.spin_share == 0.01);
     assert_string_equal(et_function_option(&fcfg, "path"),
                         "/tmp/run-7/a.jsonl");
 

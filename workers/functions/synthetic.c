@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/dist.h"
+#include "common/punctual.h"
 #include "common/rng.h"
 #include "workers/payload.h"
 
@@ -25,12 +26,17 @@
 #define S_TOKENS_PREFILL_NS (100 * ET_NS_PER_US)
 #define S_TOKENS_PER_TOKEN_NS (10 * ET_NS_PER_MS)
 
-/* One generator per slot, each on its own cache line: slots draw
- * concurrently and must not share state (or a line). */
+/* One generator and one waiter per slot, each slot on its own cache
+ * lines: slots run concurrently and must not share state (or a line). */
 typedef struct {
     et_rng_t rng;
-    char pad[64 - sizeof(et_rng_t) % 64];
-} s_slot_rng_t;
+    et_punctual_t waiter;
+} s_slot_state_t;
+
+typedef struct {
+    s_slot_state_t s;
+    char pad[64 - sizeof(s_slot_state_t) % 64];
+} s_slot_t;
 
 /* What --service asks for: a distribution, or the token model. */
 typedef struct {
@@ -44,7 +50,7 @@ typedef struct {
     s_service_t service;
     et_function_mode_t mode;
     unsigned slots;
-    s_slot_rng_t *rngs;
+    s_slot_t *per_slot;
 } s_state_t;
 
 /* "tokens" or "tokens:PREFILL:PER_TOKEN" (durations, bare = ms). 0 or -1. */
@@ -151,28 +157,31 @@ s_init(void **state, const et_function_config_t *cfg, char *why,
     s_state_t *self = calloc(1, sizeof *self);
     if (!self)
         goto nomem;
-    /* sizeof(s_slot_rng_t) is a multiple of 64, as aligned_alloc needs. */
-    self->rngs = aligned_alloc(64, cfg->slots * sizeof *self->rngs);
-    if (!self->rngs)
+    /* sizeof(s_slot_t) is a multiple of 64, as aligned_alloc needs. */
+    self->per_slot = aligned_alloc(64, cfg->slots * sizeof *self->per_slot);
+    if (!self->per_slot)
         goto nomem;
-    memset(self->rngs, 0, cfg->slots * sizeof *self->rngs);
+    memset(self->per_slot, 0, cfg->slots * sizeof *self->per_slot);
     if (s_parse_service(cfg, &self->service, why, why_size) != 0)
         goto fail;
     self->mode = cfg->mode;
     self->slots = cfg->slots;
     /* Replicas started with the same --seed must still differ, and so
      * must the slots of one replica; et_rng_seed mixes the sum well. */
-    for (unsigned i = 0; i < cfg->slots; i++)
-        et_rng_seed(&self->rngs[i].rng, cfg->seed +
-                                            0x9e3779b97f4a7c15ULL * cfg->pid +
-                                            0xbf58476d1ce4e5b9ULL * (i + 1));
+    for (unsigned i = 0; i < cfg->slots; i++) {
+        et_rng_seed(&self->per_slot[i].s.rng,
+                    cfg->seed + 0x9e3779b97f4a7c15ULL * cfg->pid +
+                        0xbf58476d1ce4e5b9ULL * (i + 1));
+        et_punctual_init(&self->per_slot[i].s.waiter, ET_PUNCTUAL_MONO,
+                         cfg->spin_share / cfg->slots);
+    }
     *state = self;
     return 0;
 nomem:
     snprintf(why, why_size, "out of memory");
 fail:
     if (self)
-        free(self->rngs);
+        free(self->per_slot);
     free(self);
     return -1;
 }
@@ -199,13 +208,14 @@ s_spin(uint64_t ns)
     }
 }
 
-/* Sleep until an absolute instant: a signal or an early wake-up never
- * shortens the service time. */
+/* Wait until an absolute instant: a signal or an early wake-up never
+ * shortens the service time, and the slot's punctual waiter keeps the
+ * timer's late wake-up from lengthening it. */
 static void
-s_sleep(uint64_t ns)
+s_sleep(et_punctual_t *waiter, uint64_t ns)
 {
-    uint64_t until = et_clock_mono_ns() + ns;
-    while (et_clock_sleep_until_mono(until) != 0 && errno == EINTR)
+    int64_t until = (int64_t)(et_clock_mono_ns() + ns);
+    while (et_punctual_wait(waiter, until) != 0 && errno == EINTR)
         ;
 }
 
@@ -248,13 +258,14 @@ s_handle(void *state, unsigned slot, const void *input, size_t input_size,
         if (s_tokens_ns(&self->service, input, input_size, &ns) != 0)
             return ET_STATUS_ERROR;
     } else {
-        ns = et_dist_sample_ns(&self->service.dist, &self->rngs[slot].rng);
+        ns =
+            et_dist_sample_ns(&self->service.dist, &self->per_slot[slot].s.rng);
     }
     if (ns > 0) {
         if (self->mode == ET_FUNCTION_MODE_SPIN)
             s_spin(ns);
         else
-            s_sleep(ns);
+            s_sleep(&self->per_slot[slot].s.waiter, ns);
     }
     if (input_size > 0 &&
         msgpack_sbuffer_write(out->output, input, input_size) != 0)
@@ -268,7 +279,7 @@ s_fini(void **state)
     if (!state || !*state)
         return;
     s_state_t *self = *state;
-    free(self->rngs);
+    free(self->per_slot);
     free(self);
     *state = NULL;
 }
