@@ -24,6 +24,7 @@ et_broker_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
     zmq_msg_t copy;
     zmq_msg_init(&copy);
     msgpack_sbuffer_clear(&self->scratch);
+    self->backend_sends++;
     if (zmq_msg_copy(&copy, &job->payload) != 0 ||
         et_codec_encode_task(&self->scratch, &task) != 0 ||
         et_zsock_send_to(self->backend, worker->route, worker->route_len,
@@ -68,6 +69,7 @@ et_broker_send_tasks(void *arg, const et_worker_rec_t *worker,
         }
     }
     msgpack_sbuffer_clear(&self->scratch);
+    self->backend_sends++;
     if (rc == 0 &&
         (et_codec_encode_tasks(&self->scratch, tasks, count) != 0 ||
          et_zsock_send_parts(self->backend, worker->route, worker->route_len,
@@ -93,6 +95,7 @@ et_broker_send_state_get(void *arg, const et_worker_rec_t *worker, uint64_t key)
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_state(&self->scratch, &msg) != 0)
         return -1;
+    self->backend_sends++;
     return et_zsock_send_to(self->backend, worker->route, worker->route_len,
                             ET_MSG_STATE_GET, &self->scratch, NULL,
                             ZMQ_DONTWAIT);
@@ -111,6 +114,7 @@ et_broker_send_state_put(void *arg, const et_worker_rec_t *worker, uint64_t key,
         memcpy(zmq_msg_data(&bytes), state, size);
     msgpack_sbuffer_clear(&self->scratch);
     int rc = -1;
+    self->backend_sends++;
     if (et_codec_encode_state(&self->scratch, &msg) == 0)
         rc = et_zsock_send_to(self->backend, worker->route, worker->route_len,
                               ET_MSG_STATE_PUT, &self->scratch, &bytes,
@@ -125,6 +129,7 @@ void
 et_broker_send_bye(void *arg, const et_worker_rec_t *worker)
 {
     et_broker_t *self = arg;
+    self->backend_sends++;
     if (et_zsock_send_to(self->backend, worker->route, worker->route_len,
                          ET_MSG_BYE, NULL, NULL, ZMQ_DONTWAIT) != 0)
         ET_LOG_WARN_LIMITED("cannot answer BYE: %s", zmq_strerror(errno));
@@ -136,6 +141,7 @@ et_broker_send_bye(void *arg, const et_worker_rec_t *worker)
 void
 et_broker_tell_workers(et_broker_t *self, et_msg_type_t type)
 {
+    self->backend_sends++;
     for (size_t i = 0; i < et_engine_worker_count(self->engine); i++) {
         et_worker_rec_t *w = et_engine_worker_at(self->engine, i);
         if (et_zsock_send_to(self->backend, w->route, w->route_len, type, NULL,

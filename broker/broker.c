@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -301,8 +302,10 @@ et_broker_destroy(et_broker_t **self_p)
 /* ---- the loop -------------------------------------------------------------
  */
 
-/* Handle up to S_BURST waiting messages of one socket. 0, or -1 when the
- * socket failed (ETERM). */
+/* Handle up to S_BURST waiting messages of one socket. 0 when a receive
+ * found nothing (the socket's ZMQ_FD signals what comes next), 1 when more
+ * may wait (the burst's bound, or EINTR), -1 when the socket failed
+ * (ETERM). */
 static int
 s_drain_socket(et_broker_t *self, void *sock)
 {
@@ -313,8 +316,10 @@ s_drain_socket(et_broker_t *self, void *sock)
         int count = et_zsock_recv(sock, frames, ET_FRAMES_BATCH_MAX, &too_many,
                                   ZMQ_DONTWAIT);
         if (count < 0) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (errno == EAGAIN)
                 return 0;
+            if (errno == EINTR)
+                return 1;
             ET_LOG_ERROR("receive failed: %s", zmq_strerror(errno));
             return -1;
         }
@@ -328,7 +333,7 @@ s_drain_socket(et_broker_t *self, void *sock)
         }
         et_zsock_frames_close(frames, count);
     }
-    return 0;
+    return 1;
 }
 
 /* Handle what already waits on 'sock', up to S_WAITING_BURSTS bursts (a
@@ -347,7 +352,7 @@ s_drain_waiting(et_broker_t *self, void *sock)
         }
         if (!(events & ZMQ_POLLIN))
             return 0;
-        if (s_drain_socket(self, sock) != 0)
+        if (s_drain_socket(self, sock) < 0)
             return -1;
     }
     return 0;
@@ -370,7 +375,7 @@ s_dismiss_workers(et_broker_t *self)
         int ready = zmq_poll(&item, 1, 50);
         if (ready < 0 && errno != EINTR)
             break;
-        if (ready > 0 && s_drain_socket(self, self->backend) != 0)
+        if (ready > 0 && s_drain_socket(self, self->backend) < 0)
             break;
     }
     if (et_engine_worker_count(self->engine) > 0)
@@ -444,7 +449,7 @@ s_hand_over_backlog(et_broker_t *self)
         if (rc < 0 && errno != EINTR)
             break;
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN) &&
-            s_drain_socket(self, self->frontend) != 0)
+            s_drain_socket(self, self->frontend) < 0)
             break;
     }
     if (!et_backlog_empty(self->backlog)) {
@@ -478,6 +483,109 @@ s_hand_over_backlog(et_broker_t *self)
                     (unsigned long long)s.dropped_records);
 }
 
+/* The loop sleeps in a plain poll on the sockets' ZMQ_FD descriptors:
+ * zmq_poll would add a first pass with a zero timeout and, before and
+ * after the sleep, a ZMQ_EVENTS check of every socket (each a getpid and
+ * a poll of its mailbox), about a dozen system calls a pass. A ZMQ_FD
+ * only signals what happens after the socket was last found empty, and
+ * any call into the socket (a send too) may take that signal: so a
+ * socket is 'armed' only after a receive on it found nothing or a
+ * ZMQ_EVENTS check said it has nothing, with no call into it since. */
+enum {
+    S_WATCH_BACKEND,
+    S_WATCH_FRONTEND,
+    S_WATCH_MONITOR,
+    S_WATCH_COLLECTOR, /* POLLOUT, only while something waits for room */
+    S_WATCH_ALL
+};
+
+typedef struct {
+    void *sock;
+    int fd;    /* its ZMQ_FD */
+    int want;  /* ZMQ_POLLIN or ZMQ_POLLOUT */
+    int armed; /* its fd will signal what comes next */
+    /* The count of sends on the socket outside its own drain: armed only
+     * while it is what it was when the socket was armed. NULL: nothing
+     * sends on it outside its drain (the frontend: REJECT, DONE_ACK and
+     * TIME_REP answer what the drain reads), or the loop disarms it
+     * itself (the collector). */
+    const uint64_t *sends;
+    uint64_t sends_when_armed;
+} s_watch_t;
+
+static void
+s_arm(s_watch_t *watch)
+{
+    watch->armed = 1;
+    watch->sends_when_armed = watch->sends ? *watch->sends : 0;
+}
+
+static int
+s_armed(const s_watch_t *watch)
+{
+    return watch->armed &&
+           (!watch->sends || *watch->sends == watch->sends_when_armed);
+}
+
+/* Sleep until one of watch[0..n) may be served or 'timeout_ms' passes;
+ * sets bit i of *ready for each one to serve (on a timeout, the backend
+ * and the frontend: a signal lost to a mistake here costs one timeout,
+ * never a stuck message). 0, or -1 with errno (EINTR: go round again). */
+static int
+s_wait(s_watch_t *watch, int n, long timeout_ms, unsigned *ready)
+{
+    *ready = 0;
+    for (int i = 0; i < n; i++) {
+        if (s_armed(&watch[i]))
+            continue;
+        watch[i].armed = 0;
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(watch[i].sock, ZMQ_EVENTS, &events, &size) != 0)
+            return -1;
+        if (events & watch[i].want)
+            *ready |= 1u << i;
+        else
+            s_arm(&watch[i]);
+    }
+    struct pollfd fds[S_WATCH_ALL];
+    int n_fds = 0, index[S_WATCH_ALL];
+    for (int i = 0; i < n; i++) {
+        if (!watch[i].armed)
+            continue;
+        fds[n_fds] = (struct pollfd){.fd = watch[i].fd, .events = POLLIN};
+        index[n_fds++] = i;
+    }
+    if (n_fds == 0)
+        return 0;
+    /* With something to serve already, only a look at the others. */
+    int polled = poll(fds, (nfds_t)n_fds, *ready ? 0 : (int)timeout_ms);
+    if (polled < 0)
+        return -1;
+    if (polled == 0 && *ready == 0) {
+        *ready = (1u << S_WATCH_BACKEND) | (1u << S_WATCH_FRONTEND);
+        return 0;
+    }
+    for (int k = 0; k < n_fds; k++)
+        if (fds[k].revents & (POLLIN | POLLERR | POLLHUP))
+            *ready |= 1u << index[k];
+    return 0;
+}
+
+/* Serve a socket the poll found readable: its messages, then whether it
+ * is armed again. 0, or -1 when it failed. */
+static int
+s_serve(et_broker_t *self, s_watch_t *watch)
+{
+    watch->armed = 0;
+    int rc = s_drain_socket(self, watch->sock);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        s_arm(watch);
+    return 0;
+}
+
 int
 et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
 {
@@ -487,6 +595,23 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
     uint64_t next_heartbeat = 0, next_expiry = 0;
     uint64_t next_metrics = self->metrics_http ? 0 : UINT64_MAX;
     int stopping = 0;
+    s_watch_t watch[S_WATCH_ALL] = {
+        [S_WATCH_BACKEND] = {.sock = self->backend,
+                             .want = ZMQ_POLLIN,
+                             .sends = &self->backend_sends},
+        [S_WATCH_FRONTEND] = {.sock = self->frontend, .want = ZMQ_POLLIN},
+        [S_WATCH_MONITOR] = {.sock = self->collector_monitor,
+                             .want = ZMQ_POLLIN},
+        [S_WATCH_COLLECTOR] = {.sock = self->collector, .want = ZMQ_POLLOUT},
+    };
+    for (int i = 0; i < S_WATCH_ALL; i++) {
+        size_t size = sizeof watch[i].fd;
+        if (zmq_getsockopt(watch[i].sock, ZMQ_FD, &watch[i].fd, &size) != 0) {
+            ET_LOG_ERROR("cannot read a socket's descriptor: %s",
+                         zmq_strerror(errno));
+            return -1;
+        }
+    }
     for (;;) {
         uint64_t now = et_clock_mono_ns();
         uint64_t in_system = et_engine_counters(self->engine).in_system;
@@ -521,6 +646,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
              * live workers would be declared lost. */
             if (s_drain_waiting(self, self->backend) != 0)
                 return -1;
+            watch[S_WATCH_BACKEND].armed = 0; /* it may stop at its bound */
             now = et_clock_mono_ns();
             et_engine_expire(self->engine, now);
             next_expiry = now + S_EXPIRY_PERIOD_NS;
@@ -556,13 +682,13 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
         if (timeout_ms > 100)
             timeout_ms = 100;
 
-        /* The collector's socket only while the backlog waits for it. */
-        zmq_pollitem_t items[] = {{self->backend, 0, ZMQ_POLLIN, 0},
-                                  {self->frontend, 0, ZMQ_POLLIN, 0},
-                                  {self->collector_monitor, 0, ZMQ_POLLIN, 0},
-                                  {self->collector, 0, ZMQ_POLLOUT, 0}};
-        int n_items = et_broker_collector_pending(self) ? 4 : 3;
-        int rc = zmq_poll(items, n_items, timeout_ms);
+        /* The collector's socket is checked before every sleep while the
+         * backlog waits for room on it: records go to it on every flush. */
+        watch[S_WATCH_COLLECTOR].armed = 0;
+        int n_watch =
+            et_broker_collector_pending(self) ? S_WATCH_ALL : S_WATCH_COLLECTOR;
+        unsigned ready = 0;
+        int rc = s_wait(watch, n_watch, timeout_ms, &ready);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -573,16 +699,22 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
          * held over both sockets, so what the pass frees and admits goes
          * out together, several tasks to a worker in one message. */
         et_engine_hold(self->engine);
-        int failed = ((items[0].revents & ZMQ_POLLIN) &&
-                      s_drain_socket(self, self->backend) != 0) ||
-                     ((items[1].revents & ZMQ_POLLIN) &&
-                      s_drain_socket(self, self->frontend) != 0);
+        int failed = 0;
+        if (ready & (1u << S_WATCH_BACKEND))
+            failed = s_serve(self, &watch[S_WATCH_BACKEND]) < 0;
+        if (!failed && (ready & (1u << S_WATCH_FRONTEND)))
+            failed = s_serve(self, &watch[S_WATCH_FRONTEND]) < 0;
         et_engine_release(self->engine, et_clock_mono_ns());
         if (failed)
             return -1;
-        if ((items[2].revents & ZMQ_POLLIN) && s_drain_monitor(self) != 0)
-            return -1;
-        if (n_items == 4 && (items[3].revents & ZMQ_POLLOUT))
+        if (ready & (1u << S_WATCH_MONITOR)) {
+            if (s_drain_monitor(self) != 0)
+                return -1;
+            /* Its drain may have stopped at the burst's bound: look
+             * again before the next sleep (monitor events are rare). */
+            watch[S_WATCH_MONITOR].armed = 0;
+        }
+        if (ready & (1u << S_WATCH_COLLECTOR))
             et_broker_flush_backlog(self);
     }
     et_engine_counters_t left = et_engine_counters(self->engine);

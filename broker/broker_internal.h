@@ -76,6 +76,10 @@ struct et_broker_t {
     uint64_t task_messages, tasks_sent;
     uint64_t result_messages, results_taken;
     uint64_t bad_messages; /* malformed or unexpected messages dropped */
+    /* Calls that send on the backend outside its drain (a TASK or TASKS,
+     * key states, BYE, HEARTBEAT and DRAIN): each may take the signal of
+     * the backend's ZMQ_FD (broker.c, s_wait). */
+    uint64_t backend_sends;
 
     /* frontend.c: the SHED being read, and the events refused that way;
      * the EVENTS being read, and the events and messages taken by

@@ -146,26 +146,27 @@ et_zsock_recv(void *sock, zmq_msg_t *frames, int max, int *too_many, int flags)
     int count = 0;
     *too_many = 0;
     for (;;) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
+        /* Straight into its place; a frame beyond 'max' is read (the
+         * rest of the message must go) into 'extra' and closed. */
+        zmq_msg_t extra;
+        zmq_msg_t *part = count < max ? &frames[count] : &extra;
+        zmq_msg_init(part);
         /* Only the first frame may be non-blocking: the rest of a
          * multipart message is already there when its first part is. */
-        if (zmq_msg_recv(&part, sock, count == 0 ? flags : 0) < 0) {
+        if (zmq_msg_recv(part, sock, count == 0 ? flags : 0) < 0) {
             int saved = errno;
-            zmq_msg_close(&part);
+            zmq_msg_close(part);
             et_zsock_frames_close(frames, count);
             errno = saved;
             return -1;
         }
-        int more = zmq_msg_more(&part);
-        if (count < max) {
-            zmq_msg_init(&frames[count]);
-            zmq_msg_move(&frames[count], &part);
-            count++;
-        } else {
+        int more = zmq_msg_more(part);
+        if (part == &extra) {
             *too_many = 1;
+            zmq_msg_close(&extra);
+        } else {
+            count++;
         }
-        zmq_msg_close(&part);
         if (!more)
             break;
     }
