@@ -185,8 +185,11 @@ uint64_t et_broker_records_due(const et_broker_t *self);
 int et_broker_announce_workflow(et_broker_t *self);
 
 /* Forward a producer's or worker's body of 'type' (HELLO, DONE, CLOCK)
- * unchanged to the collector, after the records that precede it. */
+ * unchanged to the collector, after the records that precede it; a SHED
+ * likewise, standing for 'events' REJECTED records. */
 void et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body);
+void et_broker_forward_shed(et_broker_t *self, zmq_msg_t *body,
+                            uint32_t events);
 
 /* A STATS snapshot to the collector and the PUB socket. */
 void et_broker_publish_stats(et_broker_t *self);

@@ -958,9 +958,12 @@ s_reject_no_memory(et_engine_t *self, const et_event_t *event)
 }
 
 void
-et_engine_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
+et_engine_count_shed(et_engine_t *self, uint32_t count, et_reason_t reason)
 {
-    (void)s_reject(self, event, reason);
+    self->counters.rejected += count;
+    if ((unsigned)reason <= ET_REASON_MAX)
+        self->rejected_by[reason] += count;
+    self->function_rejected[self->workflow.stage_function[0]] += count;
 }
 
 et_reason_t

@@ -161,12 +161,14 @@ void et_engine_destroy(et_engine_t **self_p);
 et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
                             zmq_msg_t *payload, uint64_t now_mono_ns);
 
-/* An event its producer refused itself for 'reason' (SHED: it fell due
- * while the broker had paused that producer): REJECTED is recorded and
- * counted as for an event refused here. Only event_id, producer_id,
- * intended_ns and label of 'event' are used. */
-void et_engine_reject(et_engine_t *self, const et_event_t *event,
-                      et_reason_t reason);
+/* 'count' events their producer refused itself for 'reason' (SHED: they
+ * fell due while the broker had paused that producer): counted as events
+ * refused here, but with no record of their own, since the broker
+ * forwards the SHED itself to the collector, where it stands for their
+ * REJECTED records. They carry no route: they count against the entry
+ * stage's function. */
+void et_engine_count_shed(et_engine_t *self, uint32_t count,
+                          et_reason_t reason);
 
 /* ---- workers --------------------------------------------------------------
  */

@@ -92,8 +92,9 @@ s_on_events(et_broker_t *self, zmq_msg_t *frames, int count)
     }
 }
 
-/* Events a producer refused itself under a pause: recorded as if refused
- * here. The ids must be its own and the reason one a pause gives. */
+/* Events a producer refused itself under a pause: counted as if refused
+ * here, and the SHED itself goes on to the collector as their records.
+ * The ids must be its own and the reason one a pause gives. */
 static int
 s_on_shed(et_broker_t *self, zmq_msg_t *frames, int count)
 {
@@ -101,18 +102,10 @@ s_on_shed(et_broker_t *self, zmq_msg_t *frames, int count)
     if (count != 3 || et_codec_decode_shed(zmq_msg_data(&frames[2]),
                                            zmq_msg_size(&frames[2]), shed) != 0)
         return -1;
-    uint64_t seq = shed->first_event_id & ((1ULL << ET_EVENT_SEQ_BITS) - 1);
-    if (shed->first_event_id >> ET_EVENT_SEQ_BITS != shed->producer_id ||
-        shed->reason != ET_REASON_QUEUE_FULL ||
-        seq + shed->count > (1ULL << ET_EVENT_SEQ_BITS))
+    if (!et_codec_shed_ids_valid(shed) || shed->reason != ET_REASON_QUEUE_FULL)
         return -1;
-    for (uint32_t i = 0; i < shed->count; i++) {
-        et_event_t event = {.event_id = shed->first_event_id + i,
-                            .producer_id = shed->producer_id,
-                            .intended_ns = shed->intended_ns[i],
-                            .label = shed->label[i]};
-        et_engine_reject(self->engine, &event, (et_reason_t)shed->reason);
-    }
+    et_engine_count_shed(self->engine, shed->count, ET_REASON_QUEUE_FULL);
+    et_broker_forward_shed(self, &frames[2], shed->count);
     self->shed_events += shed->count;
     return 0;
 }

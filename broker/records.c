@@ -313,6 +313,16 @@ et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
                            0);
 }
 
+/* A SHED goes to the collector in order with the records, standing for
+ * its events' REJECTED records: a lost one loses that many records. */
+void
+et_broker_forward_shed(et_broker_t *self, zmq_msg_t *body, uint32_t events)
+{
+    et_broker_flush_records(self);
+    (void)s_send_collector(self, ET_MSG_SHED, zmq_msg_data(body),
+                           zmq_msg_size(body), events);
+}
+
 /* A STATS snapshot to the collector, and to subscribers when 'publish'. */
 static void
 s_snapshot(et_broker_t *self, int publish)

@@ -277,6 +277,27 @@ et_aggregate_add_records(et_aggregate_t *self, const et_record_t *records,
     return rc;
 }
 
+int
+et_aggregate_add_shed(et_aggregate_t *self, const et_shed_t *shed)
+{
+    /* Each event as its REJECTED record would have said it; it was
+     * refused when it fell due. */
+    et_record_t r = {.kind = ET_RECORD_REJECTED,
+                     .producer_id = shed->producer_id,
+                     .reason = shed->reason,
+                     .outcome = ET_OUTCOME_NONE};
+    int rc = 0;
+    for (uint32_t i = 0; i < shed->count; i++) {
+        r.event_id = shed->first_event_id + i;
+        r.intended_ns = shed->intended_ns[i];
+        r.t_ns = shed->intended_ns[i];
+        r.label = shed->label[i];
+        if (s_add_arrival(self, &r) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
 /* ---- producers, workers, broker ------------------------------------------ */
 
 int

@@ -497,6 +497,9 @@ void et_aggregate_destroy(et_aggregate_t **self_p);
 int et_aggregate_add_record(et_aggregate_t *self, const et_record_t *record);
 int et_aggregate_add_records(et_aggregate_t *self, const et_record_t *records,
                              size_t count);
+/* A SHED: its events' REJECTED records, one per event (its ids checked
+ * by et_codec_shed_ids_valid). */
+int et_aggregate_add_shed(et_aggregate_t *self, const et_shed_t *shed);
 int et_aggregate_add_hello(et_aggregate_t *self, const et_hello_t *hello);
 /* 'now_mono_ns' starts the drain timeout when the last expected producer's
  * DONE arrives. A second DONE from one producer is ignored (bad record). */

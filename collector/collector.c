@@ -59,6 +59,7 @@ struct et_collector_t {
     void *pull;
     et_aggregate_t *aggregate;
     et_record_t *records; /* decode buffer for one batch */
+    et_shed_t *shed;      /* ... and for one SHED */
     et_curve_t *curve;    /* NULL: no CURVE */
     /* --metrics: the server and the text it serves (NULL when off). */
     et_metrics_http_t *metrics_http;
@@ -186,7 +187,8 @@ et_collector_new(const et_collector_config_t *config)
         .stage_memory_mb = self->config.stage_memory_mb};
     self->aggregate = et_aggregate_new(&ac);
     self->records = calloc(ET_COLLECTOR_BATCH_MAX, sizeof *self->records);
-    if (!self->aggregate || !self->records) {
+    self->shed = malloc(sizeof *self->shed);
+    if (!self->aggregate || !self->records || !self->shed) {
         ET_LOG_ERROR("out of memory");
         goto fail;
     }
@@ -276,6 +278,7 @@ et_collector_destroy(et_collector_t **self_p)
                     (unsigned long long)et_curve_refused(self->curve));
     et_curve_destroy(&self->curve);
     free(self->records);
+    free(self->shed);
     et_aggregate_destroy(&self->aggregate);
     et_journal_destroy(&self->journal);
     msgpack_unpacked_destroy(&self->ckpt);
@@ -310,6 +313,16 @@ s_dispatch(et_collector_t *self, et_msg_type_t type, const void *body,
         }
         return et_aggregate_add_records(agg, self->records, count);
     }
+    case ET_MSG_SHED:
+        if (et_codec_decode_shed(body, size, self->shed) != 0) {
+            s_bad_message(self, "SHED body", errno);
+            return 0;
+        }
+        if (!et_codec_shed_ids_valid(self->shed)) {
+            s_bad_message(self, "SHED ids not its producer's", EPROTO);
+            return 0;
+        }
+        return et_aggregate_add_shed(agg, self->shed);
     case ET_MSG_HELLO: {
         et_hello_t m;
         if (et_codec_decode_hello(body, size, &m) != 0) {

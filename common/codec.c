@@ -694,6 +694,14 @@ et_codec_decode_shed(const void *data, size_t size, et_shed_t *m)
 }
 
 int
+et_codec_shed_ids_valid(const et_shed_t *m)
+{
+    uint64_t seq = m->first_event_id & ((1ULL << ET_EVENT_SEQ_BITS) - 1);
+    return m->first_event_id >> ET_EVENT_SEQ_BITS == m->producer_id &&
+           seq + m->count <= (1ULL << ET_EVENT_SEQ_BITS);
+}
+
+int
 et_codec_encode_hello(msgpack_sbuffer *buf, const et_hello_t *m)
 {
     S_PACKER(buf);

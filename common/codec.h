@@ -160,7 +160,9 @@ typedef struct {
 
 /* Events a producer refused itself while the broker's pause lasted: ids
  * first_event_id, first_event_id + 1, ... (one per entry), each with its
- * intended time and label, all refused for 'reason'. */
+ * intended time and label, all refused for 'reason'. The broker counts
+ * them and forwards the message to the collector as it is: one message
+ * stands for all their REJECTED records. */
 typedef struct {
     uint32_t producer_id;
     uint8_t reason; /* et_reason_t */
@@ -488,6 +490,9 @@ int et_codec_encode_hello(msgpack_sbuffer *buf, const et_hello_t *msg);
 int et_codec_decode_hello(const void *data, size_t size, et_hello_t *msg);
 int et_codec_encode_shed(msgpack_sbuffer *buf, const et_shed_t *msg);
 int et_codec_decode_shed(const void *data, size_t size, et_shed_t *msg);
+/* Whether a decoded SHED's ids are its producer's own and stay within its
+ * sequence space (both ends count them without looking further). */
+int et_codec_shed_ids_valid(const et_shed_t *msg);
 int et_codec_encode_done(msgpack_sbuffer *buf, const et_done_t *msg);
 int et_codec_decode_done(const void *data, size_t size, et_done_t *msg);
 int et_codec_encode_ready(msgpack_sbuffer *buf, const et_ready_t *msg);

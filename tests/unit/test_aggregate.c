@@ -207,6 +207,48 @@ test_aggregate_deduplicates_event_id_zero(void **state)
     et_aggregate_destroy(&agg);
 }
 
+// A SHED counts as its events' REJECTED records would: each event once,
+// in the second it fell due, and a repeated id as a duplicate.
+static void
+test_aggregate_shed_stands_for_its_rejected_records(void **state)
+{
+    (void)state;
+    et_aggregate_t *agg = s_new(1);
+    uint64_t p1 = 1ULL << 40;
+    s_hello(agg, 1, 100, 5, 7, T0);
+    s_add(agg, ET_RECORD_ACCEPTED, p1 | 0, 0, T0, T0 + MS);
+    s_add(agg, ET_RECORD_COMPLETED, p1 | 0, 0, T0, T0 + 2 * MS);
+    et_shed_t *shed = calloc(1, sizeof *shed);
+    assert_non_null(shed);
+    shed->producer_id = 1;
+    shed->reason = ET_REASON_QUEUE_FULL;
+    shed->first_event_id = p1 | 1;
+    shed->count = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        shed->intended_ns[i] = T0 + S + i * MS;
+        shed->label[i] = -1;
+    }
+    assert_int_equal(et_aggregate_add_shed(agg, shed), 0);
+    // The same last event again: a duplicate, not a fourth rejection.
+    shed->first_event_id = p1 | 3;
+    shed->count = 1;
+    assert_int_equal(et_aggregate_add_shed(agg, shed), 0);
+    free(shed);
+    s_done(agg, 1, 4, 0, 100);
+    assert_int_equal(et_aggregate_state(agg, 100, S), ET_AGG_COMPLETE);
+    et_aggregate_finish(agg, ET_AGG_END_COMPLETE, T0 + 10 * S);
+    const et_results_t *r = s_results(agg);
+    assert_int_equal(r->rejected, 3);
+    assert_int_equal(r->completed, 1);
+    assert_int_equal(r->lost, 0);
+    s_assert_identity(r);
+    assert_true(r->n_rows >= 2);
+    assert_int_equal(r->rows[0].rejected, 0);
+    assert_int_equal(r->rows[1].rejected, 3);
+    assert_int_equal(r->rows[1].sent, 3);
+    et_aggregate_destroy(&agg);
+}
+
 static void
 test_aggregate_dedup_set_grows_to_many_events(void **state)
 {
@@ -899,6 +941,7 @@ main(void)
         cmocka_unit_test(test_aggregate_counts_filtered_completions),
         cmocka_unit_test(test_aggregate_deduplicates_event_id_zero),
         cmocka_unit_test(test_aggregate_dedup_set_grows_to_many_events),
+        cmocka_unit_test(test_aggregate_shed_stands_for_its_rejected_records),
         cmocka_unit_test(
             test_aggregate_rejections_leave_no_holes_in_the_finished_set),
         cmocka_unit_test(

@@ -1252,6 +1252,24 @@ test_codec_reject_round_trips(void **state)
 // SHED: empty, one and the most entries round-trip; one more than the most
 // is refused by the encoder and by the decoder, and so is an entry that is
 // not a pair.
+// A SHED's ids must be its producer's own and stay within its sequence
+// space; both ends check before they count them.
+static void
+test_codec_shed_ids_must_be_the_producers(void **state)
+{
+    (void)state;
+    et_shed_t *m = s_shed_new(3);
+    assert_true(et_codec_shed_ids_valid(m));
+    m->producer_id = 8;
+    assert_false(et_codec_shed_ids_valid(m));
+    m->producer_id = 7;
+    m->first_event_id = (7ULL << 40) | ((1ULL << 40) - 3);
+    assert_true(et_codec_shed_ids_valid(m)); /* the last three ids */
+    m->count = 4;
+    assert_false(et_codec_shed_ids_valid(m));
+    free(m);
+}
+
 static void
 test_codec_shed_round_trips_and_bounds(void **state)
 {
@@ -3133,6 +3151,7 @@ main(void)
             test_codec_event_key_round_trips_and_bad_keys_are_rejected),
         cmocka_unit_test(test_codec_reject_round_trips),
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
+        cmocka_unit_test(test_codec_shed_ids_must_be_the_producers),
         cmocka_unit_test(test_codec_hello_round_trips),
         cmocka_unit_test(test_codec_done_round_trips),
         cmocka_unit_test(test_codec_done_carries_ingest_counts),

@@ -821,26 +821,25 @@ test_engine_rejects_when_the_queue_is_full(void **state)
     s_check_accounting();
 }
 
-// An event its producer refused under a pause (SHED) is recorded and
-// counted like one refused here, with its own time and label, and takes
-// no room.
+// Events their producer refused under a pause (SHED) are counted like
+// events refused here, against the entry function, take no room and
+// leave no record: the SHED itself goes to the collector.
 static void
-test_engine_records_an_event_refused_at_its_producer(void **state)
+test_engine_counts_events_refused_at_their_producer(void **state)
 {
     (void)state;
     s_engine(s_workflow(0, S_SEC, "a", NULL), 1, 1 << 20);
-    et_event_t shed = {
-        .event_id = 9, .producer_id = 1, .intended_ns = 77, .label = 1};
-    et_engine_reject(s_fx.engine, &shed, ET_REASON_QUEUE_FULL);
-    const et_record_t *r = s_last(ET_RECORD_REJECTED, 9);
-    assert_non_null(r);
-    assert_int_equal(r->reason, ET_REASON_QUEUE_FULL);
-    assert_true(r->intended_ns == 77);
-    assert_int_equal(r->label, 1);
-    assert_int_equal(et_engine_counters(s_fx.engine).rejected, 1);
+    et_engine_count_shed(s_fx.engine, 3, ET_REASON_QUEUE_FULL);
+    assert_int_equal(s_count(ET_RECORD_REJECTED, -1), 0);
+    assert_int_equal(et_engine_counters(s_fx.engine).rejected, 3);
+    assert_int_equal(et_engine_rejected_by(s_fx.engine, ET_REASON_QUEUE_FULL),
+                     3);
+    et_engine_function_metrics_t m;
+    assert_int_equal(et_engine_function_metrics(s_fx.engine, 0, &m), 0);
+    assert_int_equal(m.rejected, 3);
     assert_int_equal(et_engine_counters(s_fx.engine).in_system, 0);
     assert_int_equal(s_event(1, 16, T0), ET_REASON_NONE);
-    s_check_accounting();
+    assert_int_equal(et_engine_counters(s_fx.engine).accepted, 1);
 }
 
 static void
@@ -2270,7 +2269,7 @@ main(void)
         S_TEST(test_engine_worker_loss_retries_its_in_flight_jobs),
         S_TEST(test_engine_drain_finishes_admitted_work_and_fails_the_rest),
         S_TEST(test_engine_rejects_when_the_queue_is_full),
-        S_TEST(test_engine_records_an_event_refused_at_its_producer),
+        S_TEST(test_engine_counts_events_refused_at_their_producer),
         S_TEST(test_engine_rejects_beyond_the_memory_cap),
         S_TEST(test_engine_flags_events_cold_without_an_instance),
         S_TEST(
