@@ -47,7 +47,7 @@ s_parse_rate(const char *value, void *dest, char *why, size_t why_size)
 {
     if (s_parse_positive(value, ET_PRODUCER_RATE_MAX, dest) == 0)
         return 0;
-    snprintf(why, why_size, "expected events per second above 0, at most 1e6");
+    snprintf(why, why_size, "expected events per second above 0, at most 1e7");
     return -1;
 }
 
@@ -469,7 +469,7 @@ et_producer_config_parse(et_producer_config_t *cfg, int argc, char **argv)
          .dest = &cfg->rate_eps,
          .arg = "EPS",
          .def = "10",
-         .help = "events per second, above 0, at most 1e6; unused by trace "
+         .help = "events per second, above 0, at most 1e7; unused by trace "
                  "and timestamp replays"},
         {.name = "duration",
          .type = ET_OPT_DURATION,

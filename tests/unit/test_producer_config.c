@@ -145,7 +145,7 @@ test_every_flag_is_applied(void **state)
     assert_non_null(mkdtemp(dir));
     assert_int_equal(
         PARSE(&cfg, "--broker=tcp://127.0.0.1:5555", "--collector",
-              "tcp://127.0.0.1:5556", "--id", "65535", "--rate", "1e6",
+              "tcp://127.0.0.1:5556", "--id", "65535", "--rate", "1e7",
               "--duration", "500ms", "--arrival", "constant", "--seed",
               "18446744073709551615", "--payload-bytes", "65536",
               "--ack-timeout", "0", "--connect-timeout", "1ms", "--log-level",
@@ -157,7 +157,7 @@ test_every_flag_is_applied(void **state)
     assert_string_equal(cfg.broker, "tcp://127.0.0.1:5555");
     assert_string_equal(cfg.collector, "tcp://127.0.0.1:5556");
     assert_int_equal(cfg.id, 65535);
-    assert_true(cfg.rate_eps == 1e6);
+    assert_true(cfg.rate_eps == 1e7);
     assert_true(cfg.duration_ns == 500 * ET_NS_PER_MS);
     assert_int_equal(cfg.duration_given, 1);
     assert_string_equal(cfg.arrival, "constant");
@@ -298,7 +298,7 @@ test_bad_values_name_the_flag(void **state)
         {"--collector", "localhost:5556"},
         {"--rate", "0"},
         {"--rate", "-5"},
-        {"--rate", "1000001"},
+        {"--rate", "10000001"},
         {"--rate", "abc"},
         {"--rate", "10eps"},
         {"--rate", "nan"},
