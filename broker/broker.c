@@ -744,9 +744,12 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
                 (unsigned long long)self->events_taken,
                 (unsigned long long)self->event_messages);
     ET_LOG_INFO("records: %llu to the collector, %llu of them SERVED (each "
-                "for an ACCEPTED, a STAGE and a COMPLETED)",
+                "for an ACCEPTED, a STAGE and a COMPLETED); %llu REJECTED "
+                "sent as %llu SHED message(s) instead",
                 (unsigned long long)self->records_sent,
-                (unsigned long long)self->records_served);
+                (unsigned long long)self->records_served,
+                (unsigned long long)self->records_as_shed,
+                (unsigned long long)self->shed_messages_made);
     ET_LOG_INFO("workers: %llu task(s) sent in %llu message(s), %llu "
                 "result(s) taken from %llu message(s) (batches: TASKS, "
                 "RESULTS)",

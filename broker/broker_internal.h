@@ -51,6 +51,9 @@ struct et_broker_t {
     uint64_t records_dropped; /* could not be encoded; see also backlog */
     uint64_t records_sent;    /* handed on (SERVED counted once) */
     uint64_t records_served;  /* SERVED among them (each for three) */
+    /* REJECTED records that went as SHED messages instead, in how many */
+    uint64_t records_as_shed, shed_messages_made;
+    et_shed_t shed_out; /* the run being sent that way */
     /* records.c: messages the collector's socket did not take yet. */
     et_backlog_t *backlog;
     uint64_t backlog_since_ns; /* when it last became non-empty */

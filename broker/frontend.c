@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <string.h>
 
+/* 'count' events from 'event' on (consecutive ids) refused for 'reason':
+ * one REJECT for them all. */
 static void
 s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
-              et_reason_t reason)
+              et_reason_t reason, uint32_t count)
 {
     /* A full queue pauses the producer: what falls due meanwhile it
      * refuses itself and reports in SHED batches, so an overload costs a
@@ -21,7 +23,8 @@ s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
                           .reason = (uint8_t)reason,
                           .pause_ns = reason == ET_REASON_QUEUE_FULL
                                           ? (int64_t)self->cfg.shed_pause_ns
-                                          : 0};
+                                          : 0,
+                          .count = count};
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_reject(&self->scratch, &reject) != 0 ||
         et_zsock_send(self->frontend, route, ET_MSG_REJECT, &self->scratch,
@@ -50,7 +53,7 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
         return;
     if (reason == ET_REASON_BAD_PAYLOAD)
         self->bad_messages++;
-    s_send_reject(self, &frames[0], &event, reason);
+    s_send_reject(self, &frames[0], &event, reason, 1);
 }
 
 /* Several events in one message: [route, header, body, payload x N]. The
@@ -80,16 +83,31 @@ s_on_events(et_broker_t *self, zmq_msg_t *frames, int count)
     self->event_messages++;
     self->events_taken += n;
     uint64_t now = et_clock_mono_ns();
+    /* Consecutive events refused for one reason get one REJECT: past a
+     * full queue, the rest of the batch usually is. */
+    const et_event_t *run = NULL;
+    uint32_t run_count = 0;
+    et_reason_t run_reason = ET_REASON_NONE;
     for (size_t i = 0; i < n; i++) {
         const et_event_t *event = &self->events[i];
         et_reason_t reason =
             et_engine_admit(self->engine, event, &frames[3 + i], now);
-        if (reason == ET_REASON_NONE)
-            continue;
         if (reason == ET_REASON_BAD_PAYLOAD)
             self->bad_messages++;
-        s_send_reject(self, &frames[0], event, reason);
+        if (run && reason == run_reason &&
+            event->producer_id == run->producer_id &&
+            event->event_id == run->event_id + run_count) {
+            run_count++;
+            continue;
+        }
+        if (run)
+            s_send_reject(self, &frames[0], run, run_reason, run_count);
+        run = reason == ET_REASON_NONE ? NULL : event;
+        run_count = 1;
+        run_reason = reason;
     }
+    if (run)
+        s_send_reject(self, &frames[0], run, run_reason, run_count);
 }
 
 /* Events a producer refused itself under a pause: counted as if refused

@@ -229,6 +229,70 @@ et_broker_announce_workflow(et_broker_t *self)
     return 0;
 }
 
+/* Shortest run of REJECTED records worth a SHED message of its own. */
+#define S_REJECTED_RUN_MIN 8
+
+/* Whether records[k] continues the run of REJECTED records that 'first'
+ * opens, k places after it: the next event of the same producer, refused
+ * for the same reason, with everything a SHED entry carries. */
+static int
+s_continues_run(const et_record_t *first, const et_record_t *r, size_t k)
+{
+    return r->kind == ET_RECORD_REJECTED && r->intended_ns > 0 &&
+           r->stage == 0 && r->producer_id == first->producer_id &&
+           r->reason == first->reason && r->event_id == first->event_id + k;
+}
+
+/* Send 'count' REJECTED records as one SHED: the collector takes a SHED
+ * as its events' REJECTED records. 0, or -1 when they must go as records
+ * after all (a run that is not one SHED can carry, or no encoding). */
+static int
+s_send_run(et_broker_t *self, const et_record_t *run, size_t count)
+{
+    et_shed_t *shed = &self->shed_out;
+    shed->producer_id = run[0].producer_id;
+    shed->reason = run[0].reason;
+    shed->first_event_id = run[0].event_id;
+    shed->count = (uint32_t)count;
+    for (size_t i = 0; i < count; i++) {
+        shed->intended_ns[i] = run[i].intended_ns;
+        shed->label[i] = run[i].label;
+    }
+    msgpack_sbuffer_clear(&self->scratch);
+    if (!et_codec_shed_ids_valid(shed) ||
+        et_codec_encode_shed(&self->scratch, shed) != 0)
+        return -1;
+    self->records_as_shed += count;
+    self->shed_messages_made++;
+    (void)s_send_collector(self, ET_MSG_SHED, self->scratch.data,
+                           self->scratch.size, count);
+    return 0;
+}
+
+/* Runs of REJECTED records of consecutive events (a full queue refusing
+ * the rest of an EVENTS batch, or a producer's burst) go as SHED
+ * messages: a message per run instead of a record per event, to encode,
+ * keep, journal and decode. Returns the records left. */
+static size_t
+s_send_rejected_runs(et_broker_t *self, et_record_t *records, size_t count)
+{
+    size_t out = 0, i = 0;
+    while (i < count) {
+        size_t j = i;
+        while (j < count && j - i < ET_SHED_MAX &&
+               s_continues_run(&records[i], &records[j], j - i))
+            j++;
+        if (j - i >= S_REJECTED_RUN_MIN &&
+            s_send_run(self, &records[i], j - i) == 0) {
+            i = j;
+            continue;
+        }
+        for (size_t end = j > i ? j : i + 1; i < end;)
+            records[out++] = records[i++];
+    }
+    return out;
+}
+
 static void
 s_flush_records(et_broker_t *self, int hold_back)
 {
@@ -245,6 +309,8 @@ s_flush_records(et_broker_t *self, int hold_back)
     size_t before = self->n_records;
     self->n_records = et_served_coalesce(self->records, self->n_records);
     self->records_served += (before - self->n_records) / 2;
+    self->n_records =
+        s_send_rejected_runs(self, self->records, self->n_records);
     if (self->n_records > 0) {
         msgpack_sbuffer_clear(&self->scratch);
         if (et_codec_encode_records(&self->scratch, self->records,

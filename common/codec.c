@@ -626,11 +626,17 @@ et_codec_decode_event(const void *data, size_t size, et_event_t *m)
 int
 et_codec_encode_reject(msgpack_sbuffer *buf, const et_reject_t *m)
 {
+    if (m->count > ET_BATCH_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    int run = m->count > 1;
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, 3) ||
+    return s_done(msgpack_pack_array(&pk, run ? 4 : 3) ||
                   msgpack_pack_uint64(&pk, m->event_id) ||
                   msgpack_pack_uint8(&pk, m->reason) ||
-                  msgpack_pack_int64(&pk, m->pause_ns));
+                  msgpack_pack_int64(&pk, m->pause_ns) ||
+                  (run && msgpack_pack_uint32(&pk, m->count)));
 }
 
 int
@@ -638,11 +644,22 @@ et_codec_decode_reject(const void *data, size_t size, et_reject_t *m)
 {
     s_reader_t r;
     s_bytes_t bytes;
-    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 3, 0) != 0)
+    if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 3, 1) != 0)
         return -1;
+    if (r.count > 4)
+        r.bad = 1;
     m->event_id = s_read_u64(&r, UINT64_MAX);
     m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
     m->pause_ns = s_read_i64(&r, 0, ET_PAUSE_MAX_NS);
+    /* A fourth field of 1 would be a second spelling of three fields. */
+    m->count = 1;
+    if (!r.bad && r.count == 4) {
+        m->count = (uint32_t)s_read_u64(&r, ET_BATCH_MAX);
+        if (m->count < 2)
+            r.bad = 1;
+    }
+    if (m->event_id > UINT64_MAX - (m->count - 1))
+        r.bad = 1;
     return s_reader_close(&r);
 }
 

@@ -152,6 +152,10 @@ typedef struct {
     uint64_t event_id;
     uint8_t reason;   /* et_reason_t */
     int64_t pause_ns; /* > 0: send nothing more for this long (see SHED) */
+    /* Events event_id .. event_id + count - 1, all refused for 'reason'
+     * (a run of one EVENTS batch); 0 or 1: event_id alone. On the wire a
+     * fourth field, 2..ET_BATCH_MAX, only when above 1. */
+    uint32_t count;
 } et_reject_t;
 
 /* Most events in one SHED message. */

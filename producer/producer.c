@@ -190,14 +190,16 @@ s_handle(s_run_t *run, zmq_msg_t *frames, int count, int too_many)
             s_bad_message(run, "malformed REJECT");
             return;
         }
+        /* One REJECT may stand for a run of consecutive events. */
         uint64_t seq = reject.event_id & (S_SEQ_LIMIT - 1);
         if ((reject.event_id >> ET_EVENT_SEQ_BITS) != run->cfg->id ||
-            seq >= run->scheduled) {
+            seq >= run->scheduled || reject.count > run->scheduled - seq) {
             s_bad_message(run, "REJECT for an event this producer never sent");
             return;
         }
-        run->rejected++;
-        ET_LOG_DEBUG("event %" PRIu64 " rejected: %s", seq,
+        run->rejected += reject.count;
+        ET_LOG_DEBUG("events %" PRIu64 "..%" PRIu64 " rejected: %s", seq,
+                     seq + reject.count - 1,
                      et_codec_reason_name((et_reason_t)reject.reason));
         /* Only a full queue pauses (the broker gives no other pause). */
         if (reject.pause_ns > 0 && reject.reason == ET_REASON_QUEUE_FULL) {

@@ -83,6 +83,7 @@ s_cmp_reject(const char *w, const et_reject_t *a, const et_reject_t *b)
     S_EQ(w, a, b, event_id);
     S_EQ(w, a, b, reason);
     S_EQ(w, a, b, pause_ns);
+    S_EQ(w, a, b, count);
 }
 
 static void

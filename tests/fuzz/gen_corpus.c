@@ -88,9 +88,12 @@ s_codec(void)
     rc |= s_write_buf("codec", "events", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_EVENTS);
     rc |= s_write_buf("codec", "header-events", &b);
-    et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000};
+    et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000, 1};
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject", &b);
+    rej.count = 17;
+    rc |= et_codec_encode_reject(&b, &rej);
+    rc |= s_write_buf("codec", "reject-run", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_SHED);
     rc |= s_write_buf("codec", "header-shed", &b);
     static et_shed_t shed = {.producer_id = 3,

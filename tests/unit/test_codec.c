@@ -1245,8 +1245,58 @@ test_codec_reject_round_trips(void **state)
         assert_int_equal(out.reason, reason);
         assert_true(out.pause_ns == in.pause_ns);
         assert_string_not_equal(et_codec_reason_name(out.reason), "unknown");
+        assert_int_equal(out.count, 1);
         msgpack_sbuffer_destroy(&b);
     }
+}
+
+// A REJECT for a run of events carries its count as a fourth field, only
+// when above 1: 2..ET_BATCH_MAX, and no run past the last id.
+static void
+test_codec_reject_runs(void **state)
+{
+    (void)state;
+    const uint32_t counts[] = {0, 1, 2, ET_BATCH_MAX};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        et_reject_t in = s_reject();
+        in.count = counts[k];
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init(&b);
+        assert_int_equal(et_codec_encode_reject(&b, &in), 0);
+        et_reject_t out;
+        memset(&out, 0xa5, sizeof out);
+        assert_int_equal(et_codec_decode_reject(b.data, b.size, &out), 0);
+        assert_int_equal(out.count, counts[k] > 1 ? counts[k] : 1);
+        assert_true(out.event_id == in.event_id);
+        msgpack_sbuffer_destroy(&b);
+    }
+    et_reject_t in = s_reject();
+    in.count = ET_BATCH_MAX + 1;
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    errno = 0;
+    assert_int_equal(et_codec_encode_reject(&b, &in), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    /* Written by hand: a count of 0, 1 or ET_BATCH_MAX + 1, a fifth
+     * field, and a run past the last id are refused. */
+    const uint64_t bad_counts[] = {0, 1, ET_BATCH_MAX + 1};
+    et_reject_t out;
+    for (int k = 0; k < 5; k++) {
+        msgpack_packer pk;
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, k == 3 ? 5 : 4);
+        msgpack_pack_uint64(&pk, k == 4 ? UINT64_MAX : 12345);
+        msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
+        msgpack_pack_int64(&pk, 0);
+        msgpack_pack_uint64(&pk, k < 3 ? bad_counts[k] : 2);
+        if (k == 3)
+            msgpack_pack_uint64(&pk, 2);
+        errno = 0;
+        assert_int_equal(et_codec_decode_reject(b.data, b.size, &out), -1);
+        assert_int_equal(errno, EPROTO);
+    }
+    msgpack_sbuffer_destroy(&b);
 }
 
 // SHED: empty, one and the most entries round-trip; one more than the most
@@ -3150,6 +3200,7 @@ main(void)
         cmocka_unit_test(
             test_codec_event_key_round_trips_and_bad_keys_are_rejected),
         cmocka_unit_test(test_codec_reject_round_trips),
+        cmocka_unit_test(test_codec_reject_runs),
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_shed_ids_must_be_the_producers),
         cmocka_unit_test(test_codec_hello_round_trips),
