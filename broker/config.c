@@ -150,10 +150,12 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .umin = 0,
          .umax = 10 * S_NS_PER_S,
          .help = "a producer whose event is refused as queue_full sends "
-                 "nothing for this long and reports the events that fall "
-                 "due meanwhile as refused, in batches (SHED): rejecting "
-                 "then costs the broker far less than serving; 0: every "
-                 "event is sent and refused one by one"},
+                 "nothing for at least this long (up to 4 times as long: "
+                 "half the time the queue needs to drain at its recent "
+                 "completion rate) and reports the events that fall due "
+                 "meanwhile as refused, in batches (SHED): rejecting then "
+                 "costs the broker far less than serving; 0: every event is "
+                 "sent and refused one by one"},
         {.name = "backlog-memory",
          .type = ET_OPT_U64,
          .dest = &cfg->backlog_memory,

@@ -18,6 +18,10 @@
 /* Jobs taken out of the in-flight table in one go (timeouts, shutdown). A
  * larger batch only needs more passes over the table, never more memory. */
 #define S_BATCH 256
+/* et_engine_pause_ns: the window of the completion rate, and how many
+ * times the shortest pause a pause may last. */
+#define S_DRAIN_WINDOW_NS (100LL * 1000000LL)
+#define S_PAUSE_STRETCH_MAX 4
 
 /* The live metrics' histograms: 1 us to 1 h at 2 significant digits
  * (1 %), about 27 KiB each; the Prometheus buckets need no more. */
@@ -32,6 +36,12 @@ struct et_engine_t {
     uint32_t n_functions; /* distinct functions, the workflow's order */
     et_queue_t *queues[ET_STATS_FUNCTIONS_MAX];
     uint64_t function_completed[ET_STATS_FUNCTIONS_MAX];
+    /* Each function's recent completion rate, for the pause its full
+     * queue gives a producer (et_engine_pause_ns): completions since
+     * drain_since_ns, taken as a rate once a window has passed. */
+    uint64_t drain_since_ns[ET_STATS_FUNCTIONS_MAX];
+    uint64_t drain_completed[ET_STATS_FUNCTIONS_MAX];
+    double drain_eps[ET_STATS_FUNCTIONS_MAX];
     /* Jobs that entered each function's queue: admitted, moved on from
      * the stage before, or queued again for another attempt. */
     uint64_t function_arrived[ET_STATS_FUNCTIONS_MAX];
@@ -955,6 +965,40 @@ s_reject_no_memory(et_engine_t *self, const et_event_t *event)
     ET_LOG_ERROR_LIMITED("no memory to admit event %llu: refused (queue_full)",
                          (unsigned long long)event->event_id);
     return s_reject(self, event, ET_REASON_QUEUE_FULL);
+}
+
+uint64_t
+et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
+                   uint64_t shortest_ns, uint64_t now)
+{
+    if (shortest_ns == 0)
+        return 0;
+    uint32_t stage = s_entry_stage(self, event);
+    uint32_t f = self->workflow.stage_function[stage == UINT32_MAX ? 0 : stage];
+    uint64_t elapsed = now - self->drain_since_ns[f];
+    if (self->drain_since_ns[f] == 0 || elapsed >= S_DRAIN_WINDOW_NS) {
+        if (self->drain_since_ns[f] != 0)
+            self->drain_eps[f] =
+                (double)(self->function_completed[f] -
+                         self->drain_completed[f]) *
+                1e9 / (double)elapsed;
+        self->drain_since_ns[f] = now;
+        self->drain_completed[f] = self->function_completed[f];
+    }
+    /* Half the time the queue needs to drain at that rate: it never runs
+     * dry before the producer is back, and the producer comes back less
+     * often, so fewer of its events reach the broker only to be refused.
+     * Unknown rate (nothing completed): the shortest pause. */
+    double pause = shortest_ns;
+    if (self->drain_eps[f] > 0)
+        pause = (double)et_queue_size(self->queues[f]) / self->drain_eps[f] *
+                0.5e9;
+    double longest = (double)shortest_ns * S_PAUSE_STRETCH_MAX;
+    if (longest > (double)ET_PAUSE_MAX_NS)
+        longest = (double)ET_PAUSE_MAX_NS;
+    if (pause > longest)
+        pause = longest;
+    return pause > (double)shortest_ns ? (uint64_t)pause : shortest_ns;
 }
 
 void

@@ -167,6 +167,14 @@ et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
  * forwards the SHED itself to the collector, where it stands for their
  * REJECTED records. They carry no route: they count against the entry
  * stage's function. */
+/* How long a producer whose 'event' was refused queue_full should pause:
+ * half the time the event's function's queue needs to drain at its
+ * completion rate of the last 100 ms or so, at least 'shortest_ns' (the
+ * broker's --shed-pause; 0: no pause) and at most 4 times that (and
+ * ET_PAUSE_MAX_NS). */
+uint64_t et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
+                            uint64_t shortest_ns, uint64_t now_mono_ns);
+
 void et_engine_count_shed(et_engine_t *self, uint32_t count,
                           et_reason_t reason);
 

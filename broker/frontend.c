@@ -19,12 +19,15 @@ s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
     /* A full queue pauses the producer: what falls due meanwhile it
      * refuses itself and reports in SHED batches, so an overload costs a
      * message per batch here, not one per event each way. */
-    et_reject_t reject = {.event_id = event->event_id,
-                          .reason = (uint8_t)reason,
-                          .pause_ns = reason == ET_REASON_QUEUE_FULL
-                                          ? (int64_t)self->cfg.shed_pause_ns
-                                          : 0,
-                          .count = count};
+    et_reject_t reject = {
+        .event_id = event->event_id,
+        .reason = (uint8_t)reason,
+        .pause_ns = reason == ET_REASON_QUEUE_FULL
+                        ? (int64_t)et_engine_pause_ns(self->engine, event,
+                                                      self->cfg.shed_pause_ns,
+                                                      et_clock_mono_ns())
+                        : 0,
+        .count = count};
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_reject(&self->scratch, &reject) != 0 ||
         et_zsock_send(self->frontend, route, ET_MSG_REJECT, &self->scratch,

@@ -842,6 +842,36 @@ test_engine_counts_events_refused_at_their_producer(void **state)
     assert_int_equal(et_engine_counters(s_fx.engine).accepted, 1);
 }
 
+// A full queue pauses its producer for half the time the queue needs to
+// drain at the function's recent completion rate, between the shortest
+// pause given and 4 times it; before any rate is known, the shortest.
+static void
+test_engine_pause_follows_the_drain_rate(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 21; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    et_event_t e = {.event_id = 22, .producer_id = 1};
+    const uint64_t ms = 1000000;
+    assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 0, T0), 0);
+    assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0),
+                     10 * ms);
+    // 10 completions in 100 ms: 100 a second, with 10 still queued.
+    for (uint64_t id = 1; id <= 10; id++)
+        assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + id * ms),
+                         0);
+    assert_int_equal(et_engine_queued(s_fx.engine, 0), 10);
+    assert_int_equal(
+        et_engine_pause_ns(s_fx.engine, &e, 20 * ms, T0 + 100 * ms), 50 * ms);
+    assert_int_equal(
+        et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0 + 100 * ms), 40 * ms);
+    assert_int_equal(
+        et_engine_pause_ns(s_fx.engine, &e, 60 * ms, T0 + 100 * ms), 60 * ms);
+    assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 0, T0 + 100 * ms), 0);
+}
+
 static void
 test_engine_rejects_beyond_the_memory_cap(void **state)
 {
@@ -2270,6 +2300,7 @@ main(void)
         S_TEST(test_engine_drain_finishes_admitted_work_and_fails_the_rest),
         S_TEST(test_engine_rejects_when_the_queue_is_full),
         S_TEST(test_engine_counts_events_refused_at_their_producer),
+        S_TEST(test_engine_pause_follows_the_drain_rate),
         S_TEST(test_engine_rejects_beyond_the_memory_cap),
         S_TEST(test_engine_flags_events_cold_without_an_instance),
         S_TEST(
