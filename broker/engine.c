@@ -978,10 +978,9 @@ et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
     uint64_t elapsed = now - self->drain_since_ns[f];
     if (self->drain_since_ns[f] == 0 || elapsed >= S_DRAIN_WINDOW_NS) {
         if (self->drain_since_ns[f] != 0)
-            self->drain_eps[f] =
-                (double)(self->function_completed[f] -
-                         self->drain_completed[f]) *
-                1e9 / (double)elapsed;
+            self->drain_eps[f] = (double)(self->function_completed[f] -
+                                          self->drain_completed[f]) *
+                                 1e9 / (double)elapsed;
         self->drain_since_ns[f] = now;
         self->drain_completed[f] = self->function_completed[f];
     }
@@ -991,8 +990,8 @@ et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
      * Unknown rate (nothing completed): the shortest pause. */
     double pause = shortest_ns;
     if (self->drain_eps[f] > 0)
-        pause = (double)et_queue_size(self->queues[f]) / self->drain_eps[f] *
-                0.5e9;
+        pause =
+            (double)et_queue_size(self->queues[f]) / self->drain_eps[f] * 0.5e9;
     double longest = (double)shortest_ns * S_PAUSE_STRETCH_MAX;
     if (longest > (double)ET_PAUSE_MAX_NS)
         longest = (double)ET_PAUSE_MAX_NS;

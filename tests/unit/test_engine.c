@@ -856,8 +856,7 @@ test_engine_pause_follows_the_drain_rate(void **state)
     et_event_t e = {.event_id = 22, .producer_id = 1};
     const uint64_t ms = 1000000;
     assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 0, T0), 0);
-    assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0),
-                     10 * ms);
+    assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0), 10 * ms);
     // 10 completions in 100 ms: 100 a second, with 10 still queued.
     for (uint64_t id = 1; id <= 10; id++)
         assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + id * ms),
