@@ -222,30 +222,38 @@ test_aggregate_shed_stands_for_its_rejected_records(void **state)
     assert_non_null(shed);
     shed->producer_id = 1;
     shed->reason = ET_REASON_QUEUE_FULL;
+    // Two events in second 1, three in second 2.
+    const int64_t when[] = {T0 + S + 998 * MS, T0 + S + 999 * MS, T0 + 2 * S,
+                            T0 + 2 * S + MS, T0 + 2 * S + 2 * MS};
     shed->first_event_id = p1 | 1;
-    shed->count = 3;
-    for (uint32_t i = 0; i < 3; i++) {
-        shed->intended_ns[i] = T0 + S + i * MS;
+    shed->count = 5;
+    for (uint32_t i = 0; i < 5; i++) {
+        shed->intended_ns[i] = when[i];
         shed->label[i] = -1;
     }
     assert_int_equal(et_aggregate_add_shed(agg, shed), 0);
-    // The same last event again: a duplicate, not a fourth rejection.
-    shed->first_event_id = p1 | 3;
-    shed->count = 1;
+    // The last two again: duplicates, not more rejections.
+    shed->first_event_id = p1 | 4;
+    shed->count = 2;
+    shed->intended_ns[0] = when[3];
+    shed->intended_ns[1] = when[4];
     assert_int_equal(et_aggregate_add_shed(agg, shed), 0);
     free(shed);
-    s_done(agg, 1, 4, 0, 100);
+    s_done(agg, 1, 6, 0, 100);
     assert_int_equal(et_aggregate_state(agg, 100, S), ET_AGG_COMPLETE);
     et_aggregate_finish(agg, ET_AGG_END_COMPLETE, T0 + 10 * S);
     const et_results_t *r = s_results(agg);
-    assert_int_equal(r->rejected, 3);
+    assert_int_equal(r->rejected, 5);
     assert_int_equal(r->completed, 1);
+    assert_int_equal(r->duplicates_dropped, 2);
     assert_int_equal(r->lost, 0);
     s_assert_identity(r);
-    assert_true(r->n_rows >= 2);
+    assert_true(r->n_rows >= 3);
     assert_int_equal(r->rows[0].rejected, 0);
-    assert_int_equal(r->rows[1].rejected, 3);
-    assert_int_equal(r->rows[1].sent, 3);
+    assert_int_equal(r->rows[1].rejected, 2);
+    assert_int_equal(r->rows[1].sent, 2);
+    assert_int_equal(r->rows[2].rejected, 3);
+    assert_int_equal(r->rows[2].sent, 3);
     et_aggregate_destroy(&agg);
 }
 
