@@ -1299,9 +1299,6 @@ test_codec_reject_runs(void **state)
     msgpack_sbuffer_destroy(&b);
 }
 
-// SHED: empty, one and the most entries round-trip; one more than the most
-// is refused by the encoder and by the decoder, and so is an entry that is
-// not a pair.
 // A SHED's ids must be its producer's own and stay within its sequence
 // space; both ends check before they count them.
 static void
@@ -1320,6 +1317,9 @@ test_codec_shed_ids_must_be_the_producers(void **state)
     free(m);
 }
 
+// SHED: empty, one and the most entries round-trip; one more than the most
+// is refused by the encoder and by the decoder, and so is an entry that is
+// not a pair.
 static void
 test_codec_shed_round_trips_and_bounds(void **state)
 {
