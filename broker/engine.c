@@ -938,6 +938,26 @@ s_entry_stage(const et_engine_t *self, const et_event_t *event)
     return event->route;
 }
 
+/* The function an event enters at; a route the workflow does not have
+ * counts against the first stage's. */
+static uint32_t
+s_entry_function(const et_engine_t *self, const et_event_t *event)
+{
+    uint32_t stage = s_entry_stage(self, event);
+    return self->workflow.stage_function[stage == UINT32_MAX ? 0 : stage];
+}
+
+/* 'count' events refused for 'reason' at 'function': the counters. */
+static void
+s_count_rejected(et_engine_t *self, uint32_t function, et_reason_t reason,
+                 uint64_t count)
+{
+    self->counters.rejected += count;
+    if ((unsigned)reason <= ET_REASON_MAX)
+        self->rejected_by[reason] += count;
+    self->function_rejected[function] += count;
+}
+
 static et_reason_t
 s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
 {
@@ -947,12 +967,7 @@ s_reject(et_engine_t *self, const et_event_t *event, et_reason_t reason)
     r->intended_ns = event->intended_ns;
     r->label = event->label;
     r->reason = (uint8_t)reason;
-    self->counters.rejected++;
-    if ((unsigned)reason <= ET_REASON_MAX)
-        self->rejected_by[reason]++;
-    uint32_t stage = s_entry_stage(self, event);
-    self->function_rejected
-        [self->workflow.stage_function[stage == UINT32_MAX ? 0 : stage]]++;
+    s_count_rejected(self, s_entry_function(self, event), reason, 1);
     return reason;
 }
 
@@ -973,8 +988,7 @@ et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
 {
     if (shortest_ns == 0)
         return 0;
-    uint32_t stage = s_entry_stage(self, event);
-    uint32_t f = self->workflow.stage_function[stage == UINT32_MAX ? 0 : stage];
+    uint32_t f = s_entry_function(self, event);
     uint64_t elapsed = now - self->drain_since_ns[f];
     if (self->drain_since_ns[f] == 0 || elapsed >= S_DRAIN_WINDOW_NS) {
         if (self->drain_since_ns[f] != 0)
@@ -1003,10 +1017,7 @@ et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
 void
 et_engine_count_shed(et_engine_t *self, uint32_t count, et_reason_t reason)
 {
-    self->counters.rejected += count;
-    if ((unsigned)reason <= ET_REASON_MAX)
-        self->rejected_by[reason] += count;
-    self->function_rejected[self->workflow.stage_function[0]] += count;
+    s_count_rejected(self, self->workflow.stage_function[0], reason, count);
 }
 
 et_reason_t

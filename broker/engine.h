@@ -161,12 +161,6 @@ void et_engine_destroy(et_engine_t **self_p);
 et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
                             zmq_msg_t *payload, uint64_t now_mono_ns);
 
-/* 'count' events their producer refused itself for 'reason' (SHED: they
- * fell due while the broker had paused that producer): counted as events
- * refused here, but with no record of their own, since the broker
- * forwards the SHED itself to the collector, where it stands for their
- * REJECTED records. They carry no route: they count against the entry
- * stage's function. */
 /* How long a producer whose 'event' was refused queue_full should pause:
  * half the time the event's function's queue needs to drain at its
  * completion rate of the last 100 ms or so, at least 'shortest_ns' (the
@@ -175,6 +169,12 @@ et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
 uint64_t et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
                             uint64_t shortest_ns, uint64_t now_mono_ns);
 
+/* 'count' events their producer refused itself for 'reason' (SHED: they
+ * fell due while the broker had paused that producer): counted as events
+ * refused here, but with no record of their own, since the broker
+ * forwards the SHED itself to the collector, where it stands for their
+ * REJECTED records. They carry no route: they count against the entry
+ * stage's function. */
 void et_engine_count_shed(et_engine_t *self, uint32_t count,
                           et_reason_t reason);
 

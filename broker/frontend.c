@@ -10,11 +10,11 @@
 #include <errno.h>
 #include <string.h>
 
-/* 'count' events from 'event' on (consecutive ids) refused for 'reason':
- * one REJECT for them all. */
+/* 'count' events from 'event' on (consecutive ids) refused for 'reason'
+ * at 'now' (CLOCK_MONOTONIC): one REJECT for them all. */
 static void
 s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
-              et_reason_t reason, uint32_t count)
+              et_reason_t reason, uint32_t count, uint64_t now)
 {
     /* A full queue pauses the producer: what falls due meanwhile it
      * refuses itself and reports in SHED batches, so an overload costs a
@@ -23,9 +23,8 @@ s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
         .event_id = event->event_id,
         .reason = (uint8_t)reason,
         .pause_ns = reason == ET_REASON_QUEUE_FULL
-                        ? (int64_t)et_engine_pause_ns(self->engine, event,
-                                                      self->cfg.shed_pause_ns,
-                                                      et_clock_mono_ns())
+                        ? (int64_t)et_engine_pause_ns(
+                              self->engine, event, self->cfg.shed_pause_ns, now)
                         : 0,
         .count = count};
     msgpack_sbuffer_clear(&self->scratch);
@@ -50,13 +49,13 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
     }
     self->event_messages++;
     self->events_taken++;
-    et_reason_t reason =
-        et_engine_admit(self->engine, &event, &frames[3], et_clock_mono_ns());
+    uint64_t now = et_clock_mono_ns();
+    et_reason_t reason = et_engine_admit(self->engine, &event, &frames[3], now);
     if (reason == ET_REASON_NONE)
         return;
     if (reason == ET_REASON_BAD_PAYLOAD)
         self->bad_messages++;
-    s_send_reject(self, &frames[0], &event, reason, 1);
+    s_send_reject(self, &frames[0], &event, reason, 1, now);
 }
 
 /* Several events in one message: [route, header, body, payload x N]. The
@@ -104,13 +103,13 @@ s_on_events(et_broker_t *self, zmq_msg_t *frames, int count)
             continue;
         }
         if (run)
-            s_send_reject(self, &frames[0], run, run_reason, run_count);
+            s_send_reject(self, &frames[0], run, run_reason, run_count, now);
         run = reason == ET_REASON_NONE ? NULL : event;
         run_count = 1;
         run_reason = reason;
     }
     if (run)
-        s_send_reject(self, &frames[0], run, run_reason, run_count);
+        s_send_reject(self, &frames[0], run, run_reason, run_count, now);
 }
 
 /* Events a producer refused itself under a pause: counted as if refused

@@ -369,24 +369,29 @@ et_broker_record(void *arg)
 
 /* HELLO and DONE go to the collector after the records before them, so a
  * DONE there means every event of that producer is accepted or rejected. */
-void
-et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
+static void
+s_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body,
+          uint64_t records)
 {
     et_broker_flush_records(self);
     /* Forwarded unchanged (copied only if it must be kept); a message
      * dropped is logged by s_send_collector. */
     (void)s_send_collector(self, type, zmq_msg_data(body), zmq_msg_size(body),
-                           0);
+                           records);
 }
 
-/* A SHED goes to the collector in order with the records, standing for
- * its events' REJECTED records: a lost one loses that many records. */
+void
+et_broker_forward(et_broker_t *self, et_msg_type_t type, zmq_msg_t *body)
+{
+    s_forward(self, type, body, 0);
+}
+
+/* A SHED stands for its events' REJECTED records: a lost one loses that
+ * many records. */
 void
 et_broker_forward_shed(et_broker_t *self, zmq_msg_t *body, uint32_t events)
 {
-    et_broker_flush_records(self);
-    (void)s_send_collector(self, ET_MSG_SHED, zmq_msg_data(body),
-                           zmq_msg_size(body), events);
+    s_forward(self, ET_MSG_SHED, body, events);
 }
 
 /* A STATS snapshot to the collector, and to subscribers when 'publish'. */

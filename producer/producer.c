@@ -51,6 +51,9 @@
  * a SHED batch at the latest this long after its first event. */
 #define S_SHED_GRAIN_NS ET_NS_PER_MS
 #define S_SHED_FLUSH_NS (10 * ET_NS_PER_MS)
+/* ... whose age by the clock is checked every this many events (see
+ * s_shed_event). */
+#define S_SHED_CLOCK_EVERY 64
 /* The collector's PUSH carries two messages a run. */
 #define S_COLLECTOR_HWM 16
 /* mqtt: the longest wait for MQTT traffic per pass, so REJECTs, the stop
@@ -359,12 +362,12 @@ s_shed_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
     shed->count++;
     /* At millions of events a second a clock read per event is a good
      * part of the cost: the span of the batch's intended times tells the
-     * age of a schedule's batch, and the clock is read every 64 events
-     * (intended times from outside, MQTT, may be anything). */
+     * age of a schedule's batch, and the clock is read now and then for
+     * intended times from outside (MQTT), which may be anything. */
     if (shed->count == ET_SHED_MAX ||
         shed->intended_ns[shed->count - 1] - shed->intended_ns[0] >=
             S_SHED_FLUSH_NS ||
-        (shed->count % 64 == 0 &&
+        (shed->count % S_SHED_CLOCK_EVERY == 0 &&
          et_clock_mono_ns() - run->shed_started_ns >= S_SHED_FLUSH_NS))
         return s_flush_shed(run);
     return 0;
