@@ -62,6 +62,11 @@ typedef struct et_function_def_t {
     const char *summary; /* one line for --help */
     /* Nonzero when the function reads cfg->service (and cfg->mode). */
     int uses_service;
+    /* Nonzero when handle only computes, in microseconds: it never
+     * sleeps, blocks, waits for I/O or hangs. At light load the worker's
+     * main thread may then run it itself rather than wake a slot thread
+     * (workers/slots.c), saving a thread wake-up per event. */
+    int brief;
 
     /* Optional: validate cfg without side effects, so a bad flag is a
      * usage error before anything starts. On failure return -1, point

@@ -15,7 +15,10 @@
  * busy). A slot whose task is the only one in flight may answer it
  * itself (cfg->answer): at light load that saves the main thread's
  * wake-up, and at load, when several finish together, the main thread
- * still answers them in one batch. */
+ * still answers them in one batch. And a brief function's tasks that
+ * find every slot idle and cost less than a wake-up are served by the
+ * main thread itself, as slot 0: at light load a noop event then wakes
+ * no slot at all. */
 #include "workers/slots.h"
 
 #include "common/clock.h"
@@ -50,10 +53,16 @@ typedef struct {
     unsigned slot;
 } s_done_t;
 
+/* A slot's own state. Made before its thread starts, and used by the
+ * main thread too while it runs a brief task itself (see s_run_here): the
+ * slot is idle then, with nothing queued that could wake it. */
 typedef struct {
     et_slots_t *owner;
     unsigned index;
     pthread_t thread;
+    et_rng_t rng;         /* modelled delays: seeded, independent */
+    et_punctual_t waiter; /* modelled waits, within this slot's spin share */
+    msgpack_sbuffer sbuf; /* the function's output */
 } s_slot_t;
 
 struct et_slots_t {
@@ -82,6 +91,7 @@ struct et_slots_t {
     int stopping;
     unsigned in_flight;        /* tasks queued or being served */
     unsigned answered;         /* answered by their slot, still in n_busy */
+    uint64_t served_here;      /* tasks the main thread served itself */
     uint64_t answered_last_ns; /* latest such answer since et_slots_reap */
 
     /* Main thread only. */
@@ -282,19 +292,10 @@ s_slot_main(void *arg)
     s_slot_t *slot = arg;
     et_slots_t *self = slot->owner;
     const et_slots_config_t *cfg = self->cfg;
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init(&sbuf);
-    /* Each slot draws its own modelled delays: seeded, independent. */
-    et_rng_t rng;
-    et_rng_seed(&rng, cfg->seed + 0x9e3779b97f4a7c15ULL * getpid() +
-                          0xbf58476d1ce4e5b9ULL * (slot->index + 1));
     /* A modelled wait ends when the model says, not up to 50 us later
      * (the default slack), which would lengthen every sleeping service
      * time. Best effort: without it the times are only a little long. */
     (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-    /* And not late by the wake-up either, within this slot's share. */
-    et_punctual_t waiter;
-    et_punctual_init(&waiter, ET_PUNCTUAL_MONO, cfg->spin_share / cfg->count);
     pthread_mutex_lock(&self->lock);
     for (;;) {
         while (!self->stopping && self->tasks_count == 0) {
@@ -326,8 +327,8 @@ s_slot_main(void *arg)
         s_signal(self, more);
 
         s_done_t done = {.slot = slot->index};
-        s_serve(cfg, slot->index, &rng, &waiter, &task, &input, &sbuf,
-                &done.reply, &done.output);
+        s_serve(cfg, slot->index, &slot->rng, &slot->waiter, &task, &input,
+                &slot->sbuf, &done.reply, &done.output);
         zmq_msg_close(&input);
 
         int answered = 0, wake = 0;
@@ -339,7 +340,7 @@ s_slot_main(void *arg)
              * once, and the main thread's dispatch (which takes this
              * lock) must then find the slot free. */
             answered = cfg->answer(cfg->answer_arg, slot->index, &done.reply,
-                                   &done.output, &sbuf, &wake);
+                                   &done.output, &slot->sbuf, &wake);
         }
         self->in_flight--;
         if (answered) {
@@ -370,7 +371,6 @@ s_slot_main(void *arg)
         }
     }
     pthread_mutex_unlock(&self->lock);
-    msgpack_sbuffer_destroy(&sbuf);
     return NULL;
 }
 
@@ -415,6 +415,13 @@ et_slots_new(const et_slots_config_t *cfg)
         s_slot_t *slot = &self->slots[i];
         slot->owner = self;
         slot->index = i;
+        et_rng_seed(&slot->rng, cfg->seed + 0x9e3779b97f4a7c15ULL * getpid() +
+                                    0xbf58476d1ce4e5b9ULL * (i + 1));
+        /* Modelled waits not late by the wake-up either, within this
+         * slot's share of the spin budget. */
+        et_punctual_init(&slot->waiter, ET_PUNCTUAL_MONO,
+                         cfg->spin_share / cfg->count);
+        msgpack_sbuffer_init(&slot->sbuf);
         rc = pthread_create(&slot->thread, NULL, s_slot_main, slot);
         if (rc != 0) {
             ET_LOG_ERROR("cannot start slot thread %u: %s", i, strerror(rc));
@@ -453,6 +460,48 @@ et_slots_dispatch(et_slots_t *self, const et_task_t *task, zmq_msg_t *payload)
     return -1;
 }
 
+/* Whether the main thread should serve 'count' tasks itself (under
+ * 'lock'): a brief function (its def says it never blocks) without a
+ * modelled downstream wait, every slot idle with nothing queued, and the
+ * tasks estimated to take less than waking a slot would. The idle slots
+ * are then certain to stay asleep (only the main thread queues tasks),
+ * so the main thread can borrow slot 0's state and its number. */
+static int
+s_serve_here(const et_slots_t *self, size_t count)
+{
+    return self->cfg->def->brief && !self->cfg->io_delay &&
+           self->in_flight == 0 && self->tasks_count == 0 && self->est_valid &&
+           count * self->est_service_ns < self->wake_cost_ns;
+}
+
+/* Serve 'count' tasks on the calling (main) thread, as slot 0, and queue
+ * their results as a slot would: at light load a noop task then costs no
+ * thread wake-up at all. Called with 'lock' held and in_flight counted;
+ * returns with it held. */
+static void
+s_run_here(et_slots_t *self, const et_task_t *tasks, zmq_msg_t *payloads,
+           size_t count)
+{
+    s_slot_t *slot = &self->slots[0];
+    for (size_t i = 0; i < count; i++) {
+        pthread_mutex_unlock(&self->lock);
+        s_done_t done = {.slot = 0};
+        s_serve(self->cfg, 0, &slot->rng, &slot->waiter, &tasks[i],
+                &payloads[i], &slot->sbuf, &done.reply, &done.output);
+        zmq_msg_close(&payloads[i]);
+        pthread_mutex_lock(&self->lock);
+        s_learn(self, done.reply.result.service_ns);
+        unsigned tail = (self->done_head + self->done_count) % ET_SLOTS_MAX;
+        self->done[tail].reply = done.reply;
+        self->done[tail].slot = 0;
+        zmq_msg_init(&self->done[tail].output);
+        zmq_msg_move(&self->done[tail].output, &done.output);
+        self->done_count++;
+        self->in_flight--;
+        self->served_here++;
+    }
+}
+
 size_t
 et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
                        zmq_msg_t *payloads, size_t count)
@@ -468,6 +517,16 @@ et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
     if (count == 0) {
         pthread_mutex_unlock(&self->lock);
         return 0;
+    }
+    if (s_serve_here(self, count)) {
+        self->in_flight += (unsigned)count;
+        s_run_here(self, tasks, payloads, count);
+        pthread_mutex_unlock(&self->lock);
+        /* The results wait in 'done' as a slot's do: the main thread's
+         * next poll finds them at once. */
+        s_wake_main(self);
+        self->n_busy += (unsigned)count;
+        return count;
     }
     for (size_t i = 0; i < count; i++) {
         unsigned tail = (self->tasks_head + self->tasks_count) % ET_SLOTS_MAX;
@@ -508,6 +567,7 @@ et_slots_stats(et_slots_t *self, et_slots_stats_t *stats)
     stats->backstop_signals = self->backstop_signals;
     stats->est_service_ns = self->est_valid ? self->est_service_ns : 0;
     stats->asleep = s_sleepers(self);
+    stats->served_here = self->served_here;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -577,6 +637,9 @@ et_slots_destroy(et_slots_t **self_p)
             &self->tasks[(self->tasks_head + i) % ET_SLOTS_MAX].payload);
     for (unsigned i = 0; i < self->done_count; i++)
         zmq_msg_close(&self->done[(self->done_head + i) % ET_SLOTS_MAX].output);
+    /* Every slot's buffer: a slot whose thread did not start made one. */
+    for (unsigned i = 0; i < self->cfg->count; i++)
+        msgpack_sbuffer_destroy(&self->slots[i].sbuf);
     pthread_cond_destroy(&self->work);
     pthread_mutex_destroy(&self->lock);
     close(self->wake_fd);

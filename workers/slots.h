@@ -5,8 +5,9 @@
  * wakes only as many sleeping slots as the queued work needs (a running
  * estimate of the service time against the cost of a wake-up), and a
  * backstop wakes more for tasks that wait too long behind a slow call
- * (et_slots_kick). Every call but the slot threads' own is for the main
- * thread only. */
+ * (et_slots_kick). A brief function's tasks that find every slot idle
+ * are served by the main thread itself when cheaper than a wake-up.
+ * Every call but the slot threads' own is for the main thread only. */
 #ifndef ET_SLOTS_H
 #define ET_SLOTS_H
 
@@ -78,6 +79,7 @@ typedef struct {
     uint64_t backstop_signals; /* of those, for tasks past the bound */
     uint64_t est_service_ns;   /* the running estimate, 0 before any */
     unsigned asleep;           /* slots asleep and not being woken */
+    uint64_t served_here;      /* tasks the main thread served itself */
 } et_slots_stats_t;
 
 /* Start the threads (with the calling thread's signal mask). 'cfg' must
@@ -119,7 +121,13 @@ int et_slots_dispatch(et_slots_t *self, const et_task_t *task,
  * (every sleeping slot's worth while no call has finished yet). A slot
  * that finishes a task takes the next queued one without sleeping, so a
  * batch of fast tasks runs through on one slot, and a slow function
- * gets one slot per task. */
+ * gets one slot per task.
+ *
+ * Served here: when the function is brief (def->brief), has no modelled
+ * downstream wait, every slot is idle with nothing queued and Q * E < W,
+ * the calling thread serves the tasks itself before returning, as slot
+ * 0 (whose thread stays asleep meanwhile), and their results wait to be
+ * taken as a slot's do, the eventfd written. */
 size_t et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
                               zmq_msg_t *payloads, size_t count);
 

@@ -1315,7 +1315,7 @@ s_log_left(et_worker_t *w)
         "of %u slot%s; bad messages %llu, protocol violations %llu, "
         "send failures %llu; %llu task(s) in %llu message(s), %llu "
         "result(s) in %llu, %llu answered by their slot; %llu slot "
-        "wake-up(s), %llu by the backstop",
+        "wake-up(s), %llu by the backstop; %llu served by the main thread",
         lifetime_s, (unsigned long long)served, (unsigned long long)w->errors,
         capacity_s > 0 ? 100.0 * ((double)busy_ns / 1e9) / capacity_s : 0.0,
         w->cfg.slots, w->cfg.slots == 1 ? "" : "s",
@@ -1326,7 +1326,8 @@ s_log_left(et_worker_t *w)
         (unsigned long long)w->results_sent,
         (unsigned long long)w->result_messages, (unsigned long long)answered,
         (unsigned long long)woken.signals,
-        (unsigned long long)woken.backstop_signals);
+        (unsigned long long)woken.backstop_signals,
+        (unsigned long long)woken.served_here);
     if (w->states_out + w->states_in + w->states_refused > 0)
         ET_LOG_INFO("key states: %llu handed to the broker, %llu taken from "
                     "it, %llu refused",

@@ -7,7 +7,9 @@
  * a batch of fast tasks wakes one slot, a slow function's one slot per
  * task; and tasks queued behind a call longer than estimated get another
  * slot through the backstop (the main thread's kick or the slot that
- * takes a task), never waiting for the long call to end. */
+ * takes a task), never waiting for the long call to end; a brief
+ * function's tasks are served by the caller when every slot idles and
+ * they cost less than a wake-up, and go to slots otherwise. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -367,6 +369,9 @@ test_slots_answer_only_when_alone(void **state)
 enum { S_FAST, S_SLOW, S_GATE1, S_GATE2, S_IDS = 256 };
 static atomic_int s_gates[S_GATE2 + 1], s_held, s_gave_up;
 static atomic_int s_ran_on[S_IDS];
+/* The thread that ran each job: published to the test by the slots' lock
+ * that its result passes through. */
+static pthread_t s_ran_by[S_IDS];
 
 typedef struct {
     uint64_t id;
@@ -383,6 +388,7 @@ s_bimodal(void *state, unsigned slot, const void *input, size_t input_size,
     memcpy(&job, input, sizeof job);
     assert_true(job.id < S_IDS);
     atomic_store(&s_ran_on[job.id], (int)slot);
+    s_ran_by[job.id] = pthread_self();
     if (job.mode == S_SLOW) {
         et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
     } else if (job.mode == S_GATE1 || job.mode == S_GATE2) {
@@ -403,6 +409,9 @@ s_bimodal(void *state, unsigned slot, const void *input, size_t input_size,
 
 static const et_function_def_t s_bimodal_def = {.name = "bimodal",
                                                 .handle = s_bimodal};
+/* The same, declared brief: the caller may serve it itself. */
+static const et_function_def_t s_brief_def = {
+    .name = "brief", .handle = s_bimodal, .brief = 1};
 
 static void
 s_bimodal_reset(void)
@@ -558,6 +567,9 @@ test_slots_wake_one_slot_for_a_fast_batch(void **state)
     assert_int_equal(s_dispatch_wakes(&after) - s_dispatch_wakes(&before), 1);
     s_await(slots, 1, seen, ids, 4);
     assert_int_equal(et_slots_busy(slots), 0);
+    /* Not brief: however fast, never served by the caller. */
+    et_slots_stats(slots, &after);
+    assert_int_equal(after.served_here, 0);
     et_slots_destroy(&slots);
 }
 
@@ -692,6 +704,120 @@ test_slots_a_slot_wakes_another_for_a_task_past_the_bound(void **state)
     et_slots_destroy(&slots);
 }
 
+/* How many of ids [first, first + n) ran on the calling thread. */
+static unsigned
+s_ran_here(uint64_t first, size_t n)
+{
+    unsigned here = 0;
+    for (uint64_t id = first; id < first + n; id++)
+        here += pthread_equal(s_ran_by[id], pthread_self()) != 0;
+    return here;
+}
+
+// A brief function at light load: once a first call (on a slot) has set
+// the estimate, a task dispatched while every slot idles runs on the
+// dispatching thread itself, no slot woken, and its result comes back
+// through the eventfd like any other; a batch cheaper than a wake-up too.
+static void
+test_slots_brief_tasks_run_on_the_caller_when_all_idle(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(4, ET_NS_PER_S);
+    cfg.def = &s_brief_def;
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    assert_int_equal(s_ran_here(0, 1), 0);
+    assert_int_equal(s_ran_here(1, 9), 9);
+    et_slots_stats_t before, after;
+    et_slots_stats(slots, &before);
+    assert_int_equal(before.served_here, 9);
+    s_job_t jobs[4];
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++) {
+        ids[i] = 10 + (uint64_t)i;
+        jobs[i] = (s_job_t){.id = ids[i], .mode = S_FAST};
+    }
+    s_dispatch_jobs(slots, jobs, 4);
+    et_slots_stats(slots, &after);
+    assert_int_equal(after.served_here, 13);
+    assert_int_equal(s_dispatch_wakes(&after), s_dispatch_wakes(&before));
+    assert_int_equal(et_slots_busy(slots), 4);
+    s_await(slots, 0, seen, ids, 4);
+    assert_int_equal(s_ran_here(10, 4), 4);
+    assert_int_equal(et_slots_busy(slots), 0);
+    et_slots_destroy(&slots);
+}
+
+// Brief, but estimated dearer than a wake-up (here a wake-up costs 1 ns):
+// every task goes to a slot thread.
+static void
+test_slots_brief_tasks_dearer_than_a_wake_up_go_to_slots(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(2, 1);
+    cfg.def = &s_brief_def;
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    assert_int_equal(s_ran_here(0, 10), 0);
+    et_slots_stats_t stats;
+    et_slots_stats(slots, &stats);
+    assert_int_equal(stats.served_here, 0);
+    et_slots_destroy(&slots);
+}
+
+// Brief and cheap, but a slot is busy: the next task goes to a slot
+// thread, so the caller never serves beside a slot (it borrows slot 0's
+// state) and never sits in a call while a result waits for it. A batch
+// of three 1 ms-estimated tasks (dearer than the 2 ms wake-up here) puts
+// a held call on a slot; the lone fast task after it, cheap by then,
+// still goes to a slot.
+static void
+test_slots_brief_tasks_go_to_slots_while_one_is_busy(void **state)
+{
+    (void)state;
+    s_bimodal_reset();
+    et_slots_config_t cfg = s_bimodal_config(3, 2 * ET_NS_PER_MS);
+    cfg.def = &s_brief_def;
+    et_slots_t *slots = et_slots_new(&cfg);
+    assert_non_null(slots);
+    static unsigned char seen[S_IDS];
+    memset(seen, 0, sizeof seen);
+    s_warm_up(slots, S_SLOW, 0, 3, seen);
+    s_job_t jobs[3] = {{.id = 20, .mode = S_GATE1},
+                       {.id = 21, .mode = S_FAST},
+                       {.id = 22, .mode = S_FAST}};
+    et_slots_stats_t before, after;
+    et_slots_stats(slots, &before);
+    s_dispatch_jobs(slots, jobs, 3);
+    uint64_t fast[2] = {21, 22};
+    s_await(slots, 1, seen, fast, 2);
+    uint64_t give_up = et_clock_mono_ns() + 10 * ET_NS_PER_S;
+    while (atomic_load(&s_held) < 1 && et_clock_mono_ns() < give_up)
+        et_clock_sleep_until_mono(et_clock_mono_ns() + ET_NS_PER_MS);
+    assert_int_equal(atomic_load(&s_held), 1);
+    s_job_t lone = {.id = 40, .mode = S_FAST};
+    s_dispatch_jobs(slots, &lone, 1);
+    uint64_t lone_id = 40;
+    s_await(slots, 1, seen, &lone_id, 1);
+    assert_int_equal(s_ran_here(20, 3), 0);
+    assert_int_equal(s_ran_here(40, 1), 0);
+    et_slots_stats(slots, &after);
+    assert_int_equal(after.served_here, before.served_here);
+    atomic_store(&s_gates[S_GATE1], 1);
+    uint64_t held = 20;
+    s_await(slots, 1, seen, &held, 1);
+    assert_int_equal(atomic_load(&s_gave_up), 0);
+    et_slots_destroy(&slots);
+}
+
 int
 main(void)
 {
@@ -708,6 +834,11 @@ main(void)
         cmocka_unit_test(test_slots_backstop_frees_tasks_behind_a_long_call),
         cmocka_unit_test(
             test_slots_a_slot_wakes_another_for_a_task_past_the_bound),
+        cmocka_unit_test(
+            test_slots_brief_tasks_run_on_the_caller_when_all_idle),
+        cmocka_unit_test(
+            test_slots_brief_tasks_dearer_than_a_wake_up_go_to_slots),
+        cmocka_unit_test(test_slots_brief_tasks_go_to_slots_while_one_is_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -511,6 +511,7 @@ const et_function_def_t et_function_decide = {
     .name = "decide",
     .summary = "first-match rules (rules=FILE) pick each event's decision",
     .uses_service = 0,
+    .brief = 1,
     .check = s_check,
     .init = s_init,
     .handle = s_handle,

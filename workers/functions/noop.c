@@ -46,6 +46,7 @@ const et_function_def_t et_function_noop = {
     .name = "noop",
     .summary = "returns its input unchanged (platform overhead baseline)",
     .uses_service = 0,
+    .brief = 1,
     .check = s_check,
     .init = s_init,
     .handle = s_handle,
