@@ -2,7 +2,9 @@
  * the pipeline (sender DEALER -> relay ROUTER frontend, relay ROUTER backend
  * <- worker DEALER that echoes back), one process each, over ipc:// in a
  * private temp dir, with libzmq only. Measures the relay's streaming
- * throughput and the light-load round trip; prints key=value lines. */
+ * throughput and the round trip, back to back or paced (one request every
+ * --rtt-interval-us, as a light-load rate sends them, so every process
+ * sleeps between requests as Eventide's do); prints key=value lines. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -31,14 +33,16 @@
 #define RELAY_BATCH 256
 
 typedef struct {
-    uint64_t messages;  /* throughput: messages per run */
-    uint64_t window;    /* throughput: most messages in flight */
-    uint64_t runs;      /* throughput: repetitions, median reported */
-    uint64_t rtt_n;     /* round trip: measured requests */
-    uint64_t warmup;    /* round trip: unmeasured requests first */
-    uint64_t msg_bytes; /* payload size */
-    uint64_t workers;   /* echo worker processes */
-    const char *dir;    /* endpoint dir; NULL = fresh mkdtemp */
+    uint64_t messages;    /* throughput: messages per run */
+    uint64_t window;      /* throughput: most messages in flight */
+    uint64_t runs;        /* throughput: repetitions, median reported */
+    uint64_t rtt_n;       /* round trip: measured requests */
+    uint64_t warmup;      /* round trip: unmeasured requests first */
+    uint64_t interval_us; /* round trip: one request every this, 0: back to
+                             back */
+    uint64_t msg_bytes;   /* payload size */
+    uint64_t workers;     /* echo worker processes */
+    const char *dir;      /* endpoint dir; NULL = fresh mkdtemp */
 } config_t;
 
 static volatile sig_atomic_t s_stop = 0;
@@ -88,6 +92,9 @@ s_usage(FILE *out)
             "  --runs N         throughput runs, median reported (default 3)\n"
             "  --rtt N          measured round trips (default 20000)\n"
             "  --warmup N       unmeasured round trips first (default 1000)\n"
+            "  --rtt-interval-us N  one round trip every N us, as a light "
+            "load paces them\n"
+            "                   (default 0: back to back)\n"
             "  --msg-bytes N    message size, %d..%d (default 40)\n"
             "  --workers N      echo worker processes, 1..%d (default 1)\n"
             "  --dir DIR        directory for the ipc endpoints (default: "
@@ -128,6 +135,7 @@ s_parse_args(int argc, char **argv, config_t *cfg)
         {"runs", required_argument, NULL, 'r'},
         {"rtt", required_argument, NULL, 't'},
         {"warmup", required_argument, NULL, 'u'},
+        {"rtt-interval-us", required_argument, NULL, 'i'},
         {"msg-bytes", required_argument, NULL, 'b'},
         {"workers", required_argument, NULL, 'k'},
         {"dir", required_argument, NULL, 'd'},
@@ -161,6 +169,10 @@ s_parse_args(int argc, char **argv, config_t *cfg)
             break;
         case 'u':
             rc = s_parse_u64("--warmup", optarg, 0, 10000000, &cfg->warmup);
+            break;
+        case 'i':
+            rc = s_parse_u64("--rtt-interval-us", optarg, 0, 10000000,
+                             &cfg->interval_us);
             break;
         case 'b':
             rc = s_parse_u64("--msg-bytes", optarg, MIN_MSG_BYTES,
@@ -575,12 +587,32 @@ s_percentile(const int64_t *sorted, uint64_t n, double p)
     return sorted[rank - 1];
 }
 
-/* One request at a time: warmup (also waits for the path to be up), then
- * 'n' timed round trips. Fills rtt_ns[0..n). Returns 0 or -1. */
-static int
-s_measure_rtt(sender_t *self, uint64_t warmup, uint64_t n, int64_t *rtt_ns)
+/* Sleep until the monotonic time 'at' (ns); a signal ends it early. */
+static void
+s_sleep_until(int64_t at)
 {
+    struct timespec ts = {.tv_sec = at / 1000000000LL,
+                          .tv_nsec = at % 1000000000LL};
+    while (!s_stop &&
+           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* One request at a time: warmup (also waits for the path to be up), then
+ * 'n' timed round trips, each sent 'interval_ns' after the one before
+ * (0: as soon as its answer is in). Fills rtt_ns[0..n). Returns 0 or -1. */
+static int
+s_measure_rtt(sender_t *self, uint64_t warmup, uint64_t n, int64_t interval_ns,
+              int64_t *rtt_ns)
+{
+    int64_t due = s_now_ns();
     for (uint64_t i = 0; i < warmup + n; i++) {
+        if (interval_ns > 0 && i > warmup) {
+            due += interval_ns;
+            s_sleep_until(due);
+        } else if (i == warmup) {
+            due = s_now_ns();
+        }
         int64_t start = s_now_ns();
         int64_t limit = i == 0 ? READY_TIMEOUT_NS : STALL_NS;
         /* Blocking send: the first one waits for the connection. */
@@ -674,7 +706,8 @@ s_run_benchmarks(const config_t *cfg, const char *dir)
     double *mps = calloc(cfg->runs, sizeof *mps);
     if (!rtt || !mps || s_sender_open(&sender, dir, cfg->msg_bytes) != 0)
         goto fail;
-    if (s_measure_rtt(&sender, cfg->warmup, cfg->rtt_n, rtt) != 0)
+    if (s_measure_rtt(&sender, cfg->warmup, cfg->rtt_n,
+                      (int64_t)cfg->interval_us * 1000, rtt) != 0)
         goto fail;
     for (uint64_t r = 0; r < cfg->runs; r++) {
         mps[r] = s_measure_throughput(&sender, cfg->messages, cfg->window);
@@ -696,6 +729,7 @@ s_run_benchmarks(const config_t *cfg, const char *dir)
     qsort(mps, cfg->runs, sizeof *mps, s_cmp_double);
     printf("\nrelay_throughput_mps=%.0f\n", mps[cfg->runs / 2]);
     printf("rtt_requests=%" PRIu64 "\n", cfg->rtt_n);
+    printf("rtt_interval_us=%" PRIu64 "\n", cfg->interval_us);
     printf("rtt_mean_us=%.1f\n", sum / (double)cfg->rtt_n / 1e3);
     printf("rtt_p50_us=%.1f\n",
            (double)s_percentile(rtt, cfg->rtt_n, 0.50) / 1e3);

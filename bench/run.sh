@@ -570,6 +570,28 @@ phase_latency() {
     emit et_lat_pinned_p50_ms "$(jq .latency_ms.p50 "$s")"
     emit et_lat_pinned_p99_ms "$(jq .latency_ms.p99 "$s")"
   fi
+  # The raw relay paced as these runs are (one request every 1/rate), so
+  # its processes sleep between requests as Eventide's do: the baseline's
+  # back-to-back round trip never lets a CPU go idle, and on a VM waking
+  # an idle CPU is most of a light-load hop's cost.
+  local interval_us n f p50=() p99=()
+  interval_us=$(awk -v r="$LAT_RATE" 'BEGIN{printf "%d", 1e6 / r}')
+  n=$(awk -v r="$LAT_RATE" -v s="$LAT_S" 'BEGIN{n = int(r * s); print (n < 1000) ? n : 1000}')
+  [ "$n" -ge 1 ] || n=1
+  note "  raw relay paced at $LAT_RATE requests/s: $LAT_REPS x $n round trips"
+  for i in $(seq 1 "$LAT_REPS"); do
+    wait_quiet "latency-relay-$i"
+    f="$OUT/logs/latency-relay-$i.out"
+    "$BIN/eventide-bench-relay" --runs 1 --messages 1000 --warmup 50 --rtt "$n" \
+      --rtt-interval-us "$interval_us" >"$f" 2>"$OUT/logs/latency-relay-$i.err" ||
+      { cat "$OUT/logs/latency-relay-$i.err" >&2; die "paced relay failed"; }
+    p50+=("$(raw_value "$f" rtt_p50_us)")
+    p99+=("$(raw_value "$f" rtt_p99_us)")
+  done
+  emit raw_paced_interval_us "$interval_us"
+  emit raw_paced_rtt_p50_us "$(median "${p50[@]}")"
+  emit raw_paced_rtt_p50_us_all "$(joined "${p50[@]}")"
+  emit raw_paced_rtt_p99_us "$(median "${p99[@]}")"
 }
 
 # ---- fidelity -------------------------------------------------------------------
@@ -791,6 +813,12 @@ compare() {
     emit ratio_latency_p50 "$(awk -v e="$et_p50" -v r="$raw_p50" 'BEGIN{printf "%.2f", e * 1000 / r}')"
     awk -v e="$et_p50" -v r="$raw_p50" 'BEGIN{x = e * 1000 / r
       printf "latency p50: eventide %.1f us / raw RTT %.1f us = %.2fx (target <= 1.5x: %s)\n", e * 1000, r, x, (x <= 1.5) ? "met" : "MISSED"}'
+  fi
+  local paced_raw
+  paced_raw="$(result raw_paced_rtt_p50_us || true)"
+  if [ -n "$paced_raw" ] && [ -n "$et_p50" ]; then
+    emit ratio_latency_p50_paced "$(awk -v e="$et_p50" -v r="$paced_raw" 'BEGIN{printf "%.2f", e * 1000 / r}')"
+    echo "latency p50 against the raw relay paced at the same rate: eventide $(awk -v e="$et_p50" 'BEGIN{printf "%.1f", e * 1000}') us / raw RTT $paced_raw us = $(result ratio_latency_p50_paced)x"
   fi
   local pin_raw pin_et
   pin_raw="$(result raw_pinned_rtt_p50_us || true)"
