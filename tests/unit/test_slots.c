@@ -424,6 +424,18 @@ s_bimodal_reset(void)
         atomic_store(&s_ran_on[i], -1);
 }
 
+/* A fresh start for the bimodal tests: the function's state reset, the
+ * slots started on 'cfg' (which must outlive them) and 'seen' cleared. */
+static et_slots_t *
+s_open(const et_slots_config_t *cfg, unsigned char *seen)
+{
+    s_bimodal_reset();
+    memset(seen, 0, S_IDS);
+    et_slots_t *slots = et_slots_new(cfg);
+    assert_non_null(slots);
+    return slots;
+}
+
 /* Hand jobs[0..n) over in one batch; all must be taken. */
 static void
 s_dispatch_jobs(et_slots_t *slots, const s_job_t *jobs, size_t n)
@@ -545,12 +557,9 @@ static void
 test_slots_wake_one_slot_for_a_fast_batch(void **state)
 {
     (void)state;
-    s_bimodal_reset();
     et_slots_config_t cfg = s_bimodal_config(4, ET_NS_PER_S);
-    et_slots_t *slots = et_slots_new(&cfg);
-    assert_non_null(slots);
     static unsigned char seen[S_IDS];
-    memset(seen, 0, sizeof seen);
+    et_slots_t *slots = s_open(&cfg, seen);
     s_warm_up(slots, S_FAST, 0, 10, seen);
     s_await_asleep(slots, 4);
     et_slots_stats_t before, after;
@@ -580,12 +589,9 @@ static void
 test_slots_wake_a_slot_per_task_for_a_slow_function(void **state)
 {
     (void)state;
-    s_bimodal_reset();
     et_slots_config_t cfg = s_bimodal_config(3, 0);
-    et_slots_t *slots = et_slots_new(&cfg);
-    assert_non_null(slots);
     static unsigned char seen[S_IDS];
-    memset(seen, 0, sizeof seen);
+    et_slots_t *slots = s_open(&cfg, seen);
     s_warm_up(slots, S_SLOW, 0, 5, seen);
     s_await_asleep(slots, 3);
     et_slots_stats_t before, after;
@@ -618,12 +624,9 @@ static void
 test_slots_backstop_frees_tasks_behind_a_long_call(void **state)
 {
     (void)state;
-    s_bimodal_reset();
     et_slots_config_t cfg = s_bimodal_config(3, ET_NS_PER_S);
-    et_slots_t *slots = et_slots_new(&cfg);
-    assert_non_null(slots);
     static unsigned char seen[S_IDS];
-    memset(seen, 0, sizeof seen);
+    et_slots_t *slots = s_open(&cfg, seen);
     s_warm_up(slots, S_FAST, 0, 10, seen);
     s_await_asleep(slots, 3);
     et_slots_stats_t before, after;
@@ -722,13 +725,10 @@ static void
 test_slots_brief_tasks_run_on_the_caller_when_all_idle(void **state)
 {
     (void)state;
-    s_bimodal_reset();
     et_slots_config_t cfg = s_bimodal_config(4, ET_NS_PER_S);
     cfg.def = &s_brief_def;
-    et_slots_t *slots = et_slots_new(&cfg);
-    assert_non_null(slots);
     static unsigned char seen[S_IDS];
-    memset(seen, 0, sizeof seen);
+    et_slots_t *slots = s_open(&cfg, seen);
     s_warm_up(slots, S_FAST, 0, 10, seen);
     assert_int_equal(s_ran_here(0, 1), 0);
     assert_int_equal(s_ran_here(1, 9), 9);
@@ -758,13 +758,10 @@ static void
 test_slots_brief_tasks_dearer_than_a_wake_up_go_to_slots(void **state)
 {
     (void)state;
-    s_bimodal_reset();
     et_slots_config_t cfg = s_bimodal_config(2, 1);
     cfg.def = &s_brief_def;
-    et_slots_t *slots = et_slots_new(&cfg);
-    assert_non_null(slots);
     static unsigned char seen[S_IDS];
-    memset(seen, 0, sizeof seen);
+    et_slots_t *slots = s_open(&cfg, seen);
     s_warm_up(slots, S_FAST, 0, 10, seen);
     assert_int_equal(s_ran_here(0, 10), 0);
     et_slots_stats_t stats;
@@ -783,13 +780,10 @@ static void
 test_slots_brief_tasks_go_to_slots_while_one_is_busy(void **state)
 {
     (void)state;
-    s_bimodal_reset();
     et_slots_config_t cfg = s_bimodal_config(3, 2 * ET_NS_PER_MS);
     cfg.def = &s_brief_def;
-    et_slots_t *slots = et_slots_new(&cfg);
-    assert_non_null(slots);
     static unsigned char seen[S_IDS];
-    memset(seen, 0, sizeof seen);
+    et_slots_t *slots = s_open(&cfg, seen);
     s_warm_up(slots, S_SLOW, 0, 3, seen);
     s_job_t jobs[3] = {{.id = 20, .mode = S_GATE1},
                        {.id = 21, .mode = S_FAST},
