@@ -166,7 +166,10 @@ typedef struct {
  * first_event_id, first_event_id + 1, ... (one per entry), each with its
  * intended time and label, all refused for 'reason'. The broker counts
  * them and forwards the message to the collector as it is: one message
- * stands for all their REJECTED records. */
+ * stands for all their REJECTED records. On the wire the times and labels
+ * are two bins of fixed-width little-endian columns (int64 times; int8
+ * labels when all fit, else int32), so that a receiver checks a SHED
+ * without walking an item per event. */
 typedef struct {
     uint32_t producer_id;
     uint8_t reason; /* et_reason_t */

@@ -106,6 +106,9 @@ s_codec(void)
                              .label = {-1, 0, 1}};
     rc |= et_codec_encode_shed(&b, &shed);
     rc |= s_write_buf("codec", "shed", &b);
+    shed.label[1] = 1000; /* the four-byte label column */
+    rc |= et_codec_encode_shed(&b, &shed);
+    rc |= s_write_buf("codec", "shed-wide", &b);
     et_hello_t hello = {.producer_id = 1,
                         .arrival = "poisson:100",
                         .source = "fraud",

@@ -678,7 +678,9 @@ s_enc_header(msgpack_sbuffer *b)
  * d  score, finite            L  list of per-function stats
  * R  clock role 1..MAX        o  offset, |v| <= ET_CLOCK_OFFSET_MAX_NS
  * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX
- * p  pause 0..ET_PAUSE_MAX_NS     C  cold flag 0..ET_COLD_START */
+ * p  pause 0..ET_PAUSE_MAX_NS     C  cold flag 0..ET_COLD_START
+ * I  a SHED's column of 3 int64 times, little-endian, each >= 0
+ * J  a SHED's column of 3 labels (1 or 4 bytes each), each >= -1 */
 typedef struct {
     const char *name;
     s_encode_fn encode;
@@ -691,8 +693,7 @@ typedef struct {
 static const s_body_t s_bodies[] = {
     {"event", s_enc_event, s_dec_event, {0}, 0, "uwnnl"},
     {"reject", s_enc_reject, s_dec_reject, {0}, 0, "uep"},
-    {"shed", s_enc_shed, s_dec_shed, {0}, 0, "weuL"},
-    {"shed.entry", s_enc_shed, s_dec_shed, {3, 1}, 2, "nl"},
+    {"shed", s_enc_shed, s_dec_shed, {0}, 0, "weuIJ"},
     {"hello", s_enc_hello, s_dec_hello, {0}, 0, "wtTrrun"},
     {"done", s_enc_done, s_dec_done, {0}, 0, "wuunnn"},
     {"ready", s_enc_ready, s_dec_ready, {0}, 0, "sswcnn"},
@@ -839,6 +840,33 @@ s_obj_of(msgpack_object_type type)
 
 static char s_long[ET_TEXT_MAX + 8]; /* 'a' * n, built in main */
 
+/* SHED columns for 3 entries (the fixture's count), built in main: times
+ * at the edges (0, INT64_MAX) and one negative; labels -1 and INT32_MAX,
+ * and -2, in both widths. */
+static char s_times_ok[24], s_times_neg[24];
+static char s_labels1_ok[3], s_labels1_bad[3], s_labels4_ok[12],
+    s_labels4_bad[12];
+
+static void
+s_le(char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (char)(uint8_t)(v >> (8 * i));
+}
+
+static void
+s_columns_init(void)
+{
+    for (int i = 0; i < 3; i++) {
+        s_le(s_times_ok + 8 * i, i == 1 ? (uint64_t)INT64_MAX : 0, 8);
+        s_le(s_times_neg + 8 * i, i == 2 ? (uint64_t)-1 : 5, 8);
+        s_labels1_ok[i] = (char)-1;
+        s_labels1_bad[i] = (char)(i == 1 ? -2 : 0);
+        s_le(s_labels4_ok + 4 * i, i == 0 ? INT32_MAX : (uint32_t)-1, 4);
+        s_le(s_labels4_bad + 4 * i, i == 0 ? (uint32_t)-2 : 7, 4);
+    }
+}
+
 /* Values that are wrong for a field code, and values at the edge of its
  * range that must still be accepted. */
 static size_t
@@ -932,6 +960,13 @@ s_values(char code, int good, msgpack_object *v)
         case 'p':
             v[n++] = s_obj_int(0);
             v[n++] = s_obj_int(ET_PAUSE_MAX_NS);
+            break;
+        case 'I':
+            v[n++] = s_obj_bin(s_times_ok, sizeof s_times_ok);
+            break;
+        case 'J':
+            v[n++] = s_obj_bin(s_labels1_ok, sizeof s_labels1_ok);
+            v[n++] = s_obj_bin(s_labels4_ok, sizeof s_labels4_ok);
             break;
         }
         return n;
@@ -1038,6 +1073,19 @@ s_values(char code, int good, msgpack_object *v)
     case 'p':
         v[n++] = s_obj_int(-1);
         v[n++] = s_obj_int(ET_PAUSE_MAX_NS + 1);
+        break;
+    case 'I': /* a negative time; a length not a whole count; 2 for 3 */
+        v[n++] = s_obj_int(0);
+        v[n++] = s_obj_bin(s_times_neg, sizeof s_times_neg);
+        v[n++] = s_obj_bin(s_times_ok, 23);
+        v[n++] = s_obj_bin(s_times_ok, 16);
+        break;
+    case 'J': /* -2 in either width; lengths that fit neither width */
+        v[n++] = s_obj_int(0);
+        v[n++] = s_obj_bin(s_labels1_bad, sizeof s_labels1_bad);
+        v[n++] = s_obj_bin(s_labels4_bad, sizeof s_labels4_bad);
+        v[n++] = s_obj_bin(s_labels4_ok, 4);
+        v[n++] = s_obj_bin(s_labels4_ok, 0);
         break;
     }
     return n;
@@ -1317,9 +1365,9 @@ test_codec_shed_ids_must_be_the_producers(void **state)
     free(m);
 }
 
-// SHED: empty, one and the most entries round-trip; one more than the most
-// is refused by the encoder and by the decoder, and so is an entry that is
-// not a pair.
+// SHED: empty, one and the most entries round-trip, with labels of one
+// byte and of four; one more than the most is refused by the encoder and
+// by the decoder, and so are columns whose lengths disagree.
 static void
 test_codec_shed_round_trips_and_bounds(void **state)
 {
@@ -1327,24 +1375,31 @@ test_codec_shed_round_trips_and_bounds(void **state)
     const uint32_t counts[] = {0, 1, ET_SHED_MAX};
     et_shed_t *out = malloc(sizeof *out);
     assert_non_null(out);
-    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
-        et_shed_t *in = s_shed_new(counts[k]);
-        msgpack_sbuffer b;
-        msgpack_sbuffer_init(&b);
-        assert_int_equal(et_codec_encode_shed(&b, in), 0);
-        assert_true(b.size <= ET_BODY_MAX);
-        memset(out, 0xa5, sizeof *out);
-        assert_int_equal(et_codec_decode_shed(b.data, b.size, out), 0);
-        assert_int_equal(out->producer_id, in->producer_id);
-        assert_int_equal(out->reason, in->reason);
-        assert_true(out->first_event_id == in->first_event_id);
-        assert_int_equal(out->count, in->count);
-        for (uint32_t i = 0; i < in->count; i++) {
-            assert_true(out->intended_ns[i] == in->intended_ns[i]);
-            assert_int_equal(out->label[i], in->label[i]);
+    for (int wide = 0; wide <= 1; wide++) {
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+            et_shed_t *in = s_shed_new(counts[k]);
+            if (wide && in->count > 0)
+                in->label[in->count - 1] = INT32_MAX;
+            msgpack_sbuffer b;
+            msgpack_sbuffer_init(&b);
+            assert_int_equal(et_codec_encode_shed(&b, in), 0);
+            assert_true(b.size <= ET_BODY_MAX);
+            /* Columns: 8 bytes a time, 1 or 4 a label, and little else. */
+            size_t columns = (size_t)in->count * (wide ? 12 : 9);
+            assert_true(b.size >= columns && b.size <= columns + 32);
+            memset(out, 0xa5, sizeof *out);
+            assert_int_equal(et_codec_decode_shed(b.data, b.size, out), 0);
+            assert_int_equal(out->producer_id, in->producer_id);
+            assert_int_equal(out->reason, in->reason);
+            assert_true(out->first_event_id == in->first_event_id);
+            assert_int_equal(out->count, in->count);
+            for (uint32_t i = 0; i < in->count; i++) {
+                assert_true(out->intended_ns[i] == in->intended_ns[i]);
+                assert_int_equal(out->label[i], in->label[i]);
+            }
+            msgpack_sbuffer_destroy(&b);
+            free(in);
         }
-        msgpack_sbuffer_destroy(&b);
-        free(in);
     }
 
     et_shed_t *in = s_shed_new(ET_SHED_MAX);
@@ -1356,32 +1411,27 @@ test_codec_shed_round_trips_and_bounds(void **state)
     assert_int_equal(errno, EMSGSIZE);
     free(in);
 
-    /* Written by hand: ET_SHED_MAX + 1 pairs, then a bare integer entry. */
-    msgpack_packer pk;
-    msgpack_sbuffer_clear(&b);
-    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 7);
-    msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
-    msgpack_pack_uint64(&pk, 7ULL << 40);
-    msgpack_pack_array(&pk, ET_SHED_MAX + 1);
-    for (int i = 0; i < ET_SHED_MAX + 1; i++) {
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_int64(&pk, 1);
-        msgpack_pack_int32(&pk, 0);
+    /* Written by hand: columns of ET_SHED_MAX + 1 entries (zeros: valid
+     * values), then columns of 2 times and 3 labels. */
+    static char zeros[(ET_SHED_MAX + 1) * 8];
+    const uint32_t sizes[][2] = {{(ET_SHED_MAX + 1) * 8, ET_SHED_MAX + 1},
+                                 {16, 3}};
+    for (size_t k = 0; k < 2; k++) {
+        msgpack_packer pk;
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 5);
+        msgpack_pack_uint32(&pk, 7);
+        msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
+        msgpack_pack_uint64(&pk, 7ULL << 40);
+        for (int c = 0; c < 2; c++) {
+            msgpack_pack_bin(&pk, sizes[k][c]);
+            msgpack_pack_bin_body(&pk, zeros, sizes[k][c]);
+        }
+        errno = 0;
+        assert_int_equal(et_codec_decode_shed(b.data, b.size, out), -1);
+        assert_int_equal(errno, EPROTO);
     }
-    assert_int_equal(et_codec_decode_shed(b.data, b.size, out), -1);
-    assert_int_equal(errno, EPROTO);
-    msgpack_sbuffer_clear(&b);
-    msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_uint32(&pk, 7);
-    msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
-    msgpack_pack_uint64(&pk, 7ULL << 40);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_int64(&pk, 5);
-    assert_int_equal(et_codec_decode_shed(b.data, b.size, out), -1);
-    assert_int_equal(errno, EPROTO);
     msgpack_sbuffer_destroy(&b);
     free(out);
 }
@@ -3193,6 +3243,7 @@ int
 main(void)
 {
     memset(s_long, 'a', sizeof s_long);
+    s_columns_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_header_round_trips_every_type),
         cmocka_unit_test(test_codec_event_round_trips),
