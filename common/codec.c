@@ -751,8 +751,7 @@ et_codec_decode_shed(const void *data, size_t size, et_shed_t *m)
     size_t intended_size, label_size;
     const uint8_t *intended = s_read_bin(&r, &intended_size);
     const uint8_t *label = s_read_bin(&r, &label_size);
-    if (r.bad || intended_size % 8 != 0 ||
-        intended_size / 8 > ET_SHED_MAX) {
+    if (r.bad || intended_size % 8 != 0 || intended_size / 8 > ET_SHED_MAX) {
         r.bad = 1;
         return s_reader_close(&r);
     }
