@@ -1,12 +1,11 @@
 /* The journal file: a fixed header, then entries, each a fixed 32-byte
- * head (magic, kind, frame sizes, the monotonic time, an FNV-1a checksum
+ * head (magic, kind, frame sizes, the monotonic time, an XXH64 checksum
  * over head and frames) followed by its frames. Appends are one writev;
  * a process killed part-way leaves a prefix of an entry, which the next
  * replay finds short of its declared size and cuts off. */
 #include "collector/journal.h"
 
 #include "common/cli.h"
-#include "common/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +17,12 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <xxhash.h>
 
-#define S_FILE_MAGIC "ETJRNL02"
+#define S_FILE_MAGIC "ETJRNL03"
 /* The whole file of a journal given up (et_journal_abandon). */
 #define S_ABANDONED_MAGIC "ETJRNLAB"
-#define S_VERSION 2u
+#define S_VERSION 3u
 #define S_ENTRY_MAGIC 0x454a4531u /* "1EJE" */
 
 typedef struct {
@@ -58,7 +58,12 @@ struct et_journal_t {
     size_t cap;
 };
 
-/* The 32-bit check a header keeps: FNV-1a (common/hash.h), folded. */
+/* The 32-bit check a header keeps: XXH64 (libxxhash) over the head up to
+ * the check, then over each frame in turn, the hash so far the seed of
+ * the next, folded. Every message the collector takes is journaled, so
+ * this runs over every byte it receives: XXH64 reads eight bytes a step
+ * where the FNV-1a before it read one (2.7% of a whole machine's samples
+ * at 10x overload went to that loop). */
 static uint32_t
 s_fold(uint64_t h)
 {
@@ -122,8 +127,7 @@ s_write_all(int fd, struct iovec *iov, int n, uint64_t off)
 static uint32_t
 s_file_check(const s_file_hdr_t *h)
 {
-    return s_fold(
-        et_hash_fnv1a(ET_HASH_FNV_START, h, offsetof(s_file_hdr_t, check)));
+    return s_fold(XXH64(h, offsetof(s_file_hdr_t, check), 0));
 }
 
 static void
@@ -227,12 +231,18 @@ fail:;
     return NULL;
 }
 
+/* An entry's check over its head and frames (h->size[i] bytes each, laid
+ * one after the other in 'frames'). */
 static uint32_t
-s_entry_check(const s_entry_hdr_t *h, const unsigned char *frames, size_t total)
+s_entry_check(const s_entry_hdr_t *h, const unsigned char *frames)
 {
-    uint64_t c =
-        et_hash_fnv1a(ET_HASH_FNV_START, h, offsetof(s_entry_hdr_t, check));
-    return s_fold(et_hash_fnv1a(c, frames, total));
+    uint64_t c = XXH64(h, offsetof(s_entry_hdr_t, check), 0);
+    size_t at = 0;
+    for (int i = 0; i < h->n_frames; i++) {
+        c = XXH64(frames + at, h->size[i], c);
+        at += h->size[i];
+    }
+    return s_fold(c);
 }
 
 int
@@ -301,7 +311,7 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
                 errno = EIO;
             return -1;
         }
-        if (s_entry_check(&h, self->buf, total) != h.check) {
+        if (s_entry_check(&h, self->buf) != h.check) {
             et_cli_why(why, why_size,
                        "entry %llu at offset %llu does not check "
                        "(checksum): the journal is corrupt",
@@ -367,10 +377,9 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
         iov[i + 1].iov_base = (void *)e->frame[i];
         iov[i + 1].iov_len = e->size[i];
     }
-    uint64_t c =
-        et_hash_fnv1a(ET_HASH_FNV_START, &h, offsetof(s_entry_hdr_t, check));
+    uint64_t c = XXH64(&h, offsetof(s_entry_hdr_t, check), 0);
     for (int i = 0; i < e->n_frames; i++)
-        c = et_hash_fnv1a(c, e->frame[i], e->size[i]);
+        c = XXH64(e->frame[i], e->size[i], c);
     h.check = s_fold(c);
     uint64_t total = sizeof h;
     for (int i = 0; i < e->n_frames; i++)

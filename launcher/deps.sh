@@ -24,13 +24,15 @@
 # payloads with. redis-tools (which redis-server depends on, named here
 # because it is used directly) has the redis-cli that checks a --redis
 # server answers and that the tests read the feature store and the
-# sink's decision stream with.
+# sink's decision stream with. libxxhash-dev has the collector journal's
+# checksum (XXH64).
 APT_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
               libjansson-dev libcmocka-dev libxgboost-dev gnuplot-nox jq
               iproute2 openssh-client dropbear-bin bats procps
               libmicrohttpd-dev prometheus curl tmux
               slurm-client slurm-wlm munge redis-server redis-tools
-              libhiredis-dev libmosquitto-dev mosquitto mosquitto-clients)
+              libhiredis-dev libmosquitto-dev mosquitto mosquitto-clients
+              libxxhash-dev)
 
 # missing_packages: the packages of APT_PACKAGES not installed, on one
 # line (empty when all are, or when this is not Debian).
