@@ -231,17 +231,14 @@ fail:;
     return NULL;
 }
 
-/* An entry's check over its head and frames (h->size[i] bytes each, laid
- * one after the other in 'frames'). */
+/* An entry's check over its head and its frames: the writer's and the
+ * replay's one computation. */
 static uint32_t
-s_entry_check(const s_entry_hdr_t *h, const unsigned char *frames)
+s_entry_check(const s_entry_hdr_t *h, const et_journal_entry_t *e)
 {
     uint64_t c = XXH64(h, offsetof(s_entry_hdr_t, check), 0);
-    size_t at = 0;
-    for (int i = 0; i < h->n_frames; i++) {
-        c = XXH64(frames + at, h->size[i], c);
-        at += h->size[i];
-    }
+    for (int i = 0; i < e->n_frames; i++)
+        c = XXH64(e->frame[i], e->size[i], c);
     return s_fold(c);
 }
 
@@ -311,15 +308,6 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
                 errno = EIO;
             return -1;
         }
-        if (s_entry_check(&h, self->buf) != h.check) {
-            et_cli_why(why, why_size,
-                       "entry %llu at offset %llu does not check "
-                       "(checksum): the journal is corrupt",
-                       (unsigned long long)*entries + 1,
-                       (unsigned long long)off);
-            errno = EPROTO;
-            return -1;
-        }
         et_journal_entry_t e = {.kind = h.kind,
                                 .too_many = h.too_many,
                                 .n_frames = h.n_frames,
@@ -329,6 +317,15 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
             e.frame[i] = self->buf + at;
             e.size[i] = h.size[i];
             at += h.size[i];
+        }
+        if (s_entry_check(&h, &e) != h.check) {
+            et_cli_why(why, why_size,
+                       "entry %llu at offset %llu does not check "
+                       "(checksum): the journal is corrupt",
+                       (unsigned long long)*entries + 1,
+                       (unsigned long long)off);
+            errno = EPROTO;
+            return -1;
         }
         if (fn(arg, &e) != 0) {
             et_cli_why(why, why_size, "entry %llu could not be replayed: %s",
@@ -377,10 +374,7 @@ et_journal_append(et_journal_t *self, const et_journal_entry_t *e)
         iov[i + 1].iov_base = (void *)e->frame[i];
         iov[i + 1].iov_len = e->size[i];
     }
-    uint64_t c = XXH64(&h, offsetof(s_entry_hdr_t, check), 0);
-    for (int i = 0; i < e->n_frames; i++)
-        c = XXH64(e->frame[i], e->size[i], c);
-    h.check = s_fold(c);
+    h.check = s_entry_check(&h, e);
     uint64_t total = sizeof h;
     for (int i = 0; i < e->n_frames; i++)
         total += e->size[i];

@@ -283,6 +283,19 @@ s_wake_main(et_slots_t *self)
     } while (n < 0 && errno == EINTR);
 }
 
+/* Queue a finished task for the main thread (under 'lock'); its output
+ * moves into the queue. Returns 1 when the queue was empty before. */
+static int
+s_push_done(et_slots_t *self, s_done_t *done)
+{
+    unsigned tail = (self->done_head + self->done_count) % ET_SLOTS_MAX;
+    self->done[tail].reply = done->reply;
+    self->done[tail].slot = done->slot;
+    zmq_msg_init(&self->done[tail].output);
+    zmq_msg_move(&self->done[tail].output, &done->output);
+    return self->done_count++ == 0;
+}
+
 /* A slot thread: take a task, serve it, queue its result, until stop.
  * Signals are blocked here (the creator's mask), so they always reach the
  * main thread. */
@@ -355,12 +368,7 @@ s_slot_main(void *arg)
             }
             continue;
         }
-        unsigned tail = (self->done_head + self->done_count) % ET_SLOTS_MAX;
-        self->done[tail].reply = done.reply;
-        self->done[tail].slot = done.slot;
-        zmq_msg_init(&self->done[tail].output);
-        zmq_msg_move(&self->done[tail].output, &done.output);
-        if (self->done_count++ == 0) {
+        if (s_push_done(self, &done)) {
             /* Outside the lock: the main thread, woken, takes it at once
              * (inside, it would wake only to sleep on the lock: two more
              * system calls). Slots that finish together, as a batch's
@@ -491,12 +499,7 @@ s_run_here(et_slots_t *self, const et_task_t *tasks, zmq_msg_t *payloads,
         zmq_msg_close(&payloads[i]);
         pthread_mutex_lock(&self->lock);
         s_learn(self, done.reply.result.service_ns);
-        unsigned tail = (self->done_head + self->done_count) % ET_SLOTS_MAX;
-        self->done[tail].reply = done.reply;
-        self->done[tail].slot = 0;
-        zmq_msg_init(&self->done[tail].output);
-        zmq_msg_move(&self->done[tail].output, &done.output);
-        self->done_count++;
+        (void)s_push_done(self, &done);
         self->in_flight--;
         self->served_here++;
     }
