@@ -642,17 +642,19 @@ et_codec_decode_event(const void *data, size_t size, et_event_t *m)
 int
 et_codec_encode_reject(msgpack_sbuffer *buf, const et_reject_t *m)
 {
-    if (m->count > ET_BATCH_MAX) {
+    if (m->count > ET_BATCH_MAX || m->admit_eps > ET_ADMIT_EPS_MAX) {
         errno = EMSGSIZE;
         return -1;
     }
-    int run = m->count > 1;
+    int fields = m->admit_eps ? 5 : m->count > 1 ? 4 : 3;
     S_PACKER(buf);
-    return s_done(msgpack_pack_array(&pk, run ? 4 : 3) ||
-                  msgpack_pack_uint64(&pk, m->event_id) ||
-                  msgpack_pack_uint8(&pk, m->reason) ||
-                  msgpack_pack_int64(&pk, m->pause_ns) ||
-                  (run && msgpack_pack_uint32(&pk, m->count)));
+    return s_done(
+        msgpack_pack_array(&pk, (size_t)fields) ||
+        msgpack_pack_uint64(&pk, m->event_id) ||
+        msgpack_pack_uint8(&pk, m->reason) ||
+        msgpack_pack_int64(&pk, m->pause_ns) ||
+        (fields >= 4 && msgpack_pack_uint32(&pk, m->count ? m->count : 1)) ||
+        (fields == 5 && msgpack_pack_uint32(&pk, m->admit_eps)));
 }
 
 int
@@ -662,16 +664,23 @@ et_codec_decode_reject(const void *data, size_t size, et_reject_t *m)
     s_bytes_t bytes;
     if (s_reader_open(&r, &bytes, data, size, ET_BODY_MAX, 3, 1) != 0)
         return -1;
-    if (r.count > 4)
+    if (r.count > 5)
         r.bad = 1;
     m->event_id = s_read_u64(&r, UINT64_MAX);
     m->reason = (uint8_t)s_read_u64(&r, ET_REASON_MAX);
     m->pause_ns = s_read_i64(&r, 0, ET_PAUSE_MAX_NS);
-    /* A fourth field of 1 would be a second spelling of three fields. */
     m->count = 1;
-    if (!r.bad && r.count == 4) {
+    m->admit_eps = 0;
+    if (!r.bad && r.count >= 4) {
         m->count = (uint32_t)s_read_u64(&r, ET_BATCH_MAX);
-        if (m->count < 2)
+        /* Four fields with a count of 1 would be a second spelling of
+         * three; a fifth field of 0, of four. */
+        if (m->count < (r.count == 4 ? 2u : 1u))
+            r.bad = 1;
+    }
+    if (!r.bad && r.count == 5) {
+        m->admit_eps = (uint32_t)s_read_u64(&r, ET_ADMIT_EPS_MAX);
+        if (m->admit_eps == 0)
             r.bad = 1;
     }
     if (m->event_id > UINT64_MAX - (m->count - 1))

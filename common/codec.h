@@ -156,7 +156,14 @@ typedef struct {
      * (a run of one EVENTS batch); 0 or 1: event_id alone. On the wire a
      * fourth field, 2..ET_BATCH_MAX, only when above 1. */
     uint32_t count;
+    /* For queue_full: after the pause, send at most this many events a
+     * second for a while (the rest are refused at the source, in SHED
+     * batches); 0: no rate. On the wire a fifth field, 1..ET_ADMIT_EPS_MAX,
+     * only when set (the count then always present, 1..ET_BATCH_MAX). */
+    uint32_t admit_eps;
 } et_reject_t;
+
+#define ET_ADMIT_EPS_MAX 1000000000u
 
 /* Most events in one SHED message. */
 #define ET_SHED_MAX 2048

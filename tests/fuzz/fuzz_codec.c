@@ -84,6 +84,7 @@ s_cmp_reject(const char *w, const et_reject_t *a, const et_reject_t *b)
     S_EQ(w, a, b, reason);
     S_EQ(w, a, b, pause_ns);
     S_EQ(w, a, b, count);
+    S_EQ(w, a, b, admit_eps);
 }
 
 static void

@@ -88,12 +88,18 @@ s_codec(void)
     rc |= s_write_buf("codec", "events", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_EVENTS);
     rc |= s_write_buf("codec", "header-events", &b);
-    et_reject_t rej = {42, ET_REASON_QUEUE_FULL, 10000000, 1};
+    et_reject_t rej = {.event_id = 42,
+                       .reason = ET_REASON_QUEUE_FULL,
+                       .pause_ns = 10000000,
+                       .count = 1};
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject", &b);
     rej.count = 17;
     rc |= et_codec_encode_reject(&b, &rej);
     rc |= s_write_buf("codec", "reject-run", &b);
+    rej.admit_eps = 250000;
+    rc |= et_codec_encode_reject(&b, &rej);
+    rc |= s_write_buf("codec", "reject-admit", &b);
     rc |= et_codec_encode_header(&b, ET_MSG_SHED);
     rc |= s_write_buf("codec", "header-shed", &b);
     static et_shed_t shed = {.producer_id = 3,

@@ -566,6 +566,15 @@ s_enc_reject(msgpack_sbuffer *b)
 }
 
 static void
+s_enc_reject_admit(msgpack_sbuffer *b)
+{
+    et_reject_t m = s_reject();
+    m.count = 1;
+    m.admit_eps = 250000;
+    assert_int_equal(et_codec_encode_reject(b, &m), 0);
+}
+
+static void
 s_enc_hello(msgpack_sbuffer *b)
 {
     et_hello_t m = s_hello();
@@ -680,7 +689,9 @@ s_enc_header(msgpack_sbuffer *b)
  * h  bound 0..OFFSET_MAX      m  round trip 0..2 * OFFSET_MAX
  * p  pause 0..ET_PAUSE_MAX_NS     C  cold flag 0..ET_COLD_START
  * I  a SHED's column of 3 int64 times, little-endian, each >= 0
- * J  a SHED's column of 3 labels (1 or 4 bytes each), each >= -1 */
+ * J  a SHED's column of 3 labels (1 or 4 bytes each), each >= -1
+ * B  a REJECT's count beside a rate, 1..ET_BATCH_MAX
+ * E  a REJECT's rate, 1..ET_ADMIT_EPS_MAX */
 typedef struct {
     const char *name;
     s_encode_fn encode;
@@ -693,6 +704,7 @@ typedef struct {
 static const s_body_t s_bodies[] = {
     {"event", s_enc_event, s_dec_event, {0}, 0, "uwnnl"},
     {"reject", s_enc_reject, s_dec_reject, {0}, 0, "uep"},
+    {"reject.admit", s_enc_reject_admit, s_dec_reject, {0}, 0, "uepBE"},
     {"shed", s_enc_shed, s_dec_shed, {0}, 0, "weuIJ"},
     {"hello", s_enc_hello, s_dec_hello, {0}, 0, "wtTrrun"},
     {"done", s_enc_done, s_dec_done, {0}, 0, "wuunnn"},
@@ -968,6 +980,14 @@ s_values(char code, int good, msgpack_object *v)
             v[n++] = s_obj_bin(s_labels1_ok, sizeof s_labels1_ok);
             v[n++] = s_obj_bin(s_labels4_ok, sizeof s_labels4_ok);
             break;
+        case 'B':
+            v[n++] = s_obj_int(1);
+            v[n++] = s_obj_int(ET_BATCH_MAX);
+            break;
+        case 'E':
+            v[n++] = s_obj_int(1);
+            v[n++] = s_obj_int(ET_ADMIT_EPS_MAX);
+            break;
         }
         return n;
     }
@@ -1086,6 +1106,14 @@ s_values(char code, int good, msgpack_object *v)
         v[n++] = s_obj_bin(s_labels4_bad, sizeof s_labels4_bad);
         v[n++] = s_obj_bin(s_labels4_ok, 4);
         v[n++] = s_obj_bin(s_labels4_ok, 0);
+        break;
+    case 'B':
+        v[n++] = s_obj_int(0);
+        v[n++] = s_obj_int(ET_BATCH_MAX + 1);
+        break;
+    case 'E':
+        v[n++] = s_obj_int(0);
+        v[n++] = s_obj_int(ET_ADMIT_EPS_MAX + 1LL);
         break;
     }
     return n;
@@ -1325,7 +1353,7 @@ test_codec_reject_runs(void **state)
     errno = 0;
     assert_int_equal(et_codec_encode_reject(&b, &in), -1);
     assert_int_equal(errno, EMSGSIZE);
-    /* Written by hand: a count of 0, 1 or ET_BATCH_MAX + 1, a fifth
+    /* Written by hand: a count of 0, 1 or ET_BATCH_MAX + 1, a sixth
      * field, and a run past the last id are refused. */
     const uint64_t bad_counts[] = {0, 1, ET_BATCH_MAX + 1};
     et_reject_t out;
@@ -1333,13 +1361,70 @@ test_codec_reject_runs(void **state)
         msgpack_packer pk;
         msgpack_sbuffer_clear(&b);
         msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, k == 3 ? 5 : 4);
+        msgpack_pack_array(&pk, k == 3 ? 6 : 4);
         msgpack_pack_uint64(&pk, k == 4 ? UINT64_MAX : 12345);
         msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
         msgpack_pack_int64(&pk, 0);
         msgpack_pack_uint64(&pk, k < 3 ? bad_counts[k] : 2);
-        if (k == 3)
+        if (k == 3) {
             msgpack_pack_uint64(&pk, 2);
+            msgpack_pack_uint64(&pk, 2);
+        }
+        errno = 0;
+        assert_int_equal(et_codec_decode_reject(b.data, b.size, &out), -1);
+        assert_int_equal(errno, EPROTO);
+    }
+    msgpack_sbuffer_destroy(&b);
+}
+
+// A REJECT's rate after the pause is a fifth field, present only when
+// set, with the count then always present (1 too): it round trips alone
+// and with a run; a rate of 0 or above ET_ADMIT_EPS_MAX, or a count of 0
+// beside it, is refused, and a rate above the bound is not encoded.
+static void
+test_codec_reject_admit_rate(void **state)
+{
+    (void)state;
+    const uint32_t counts[] = {1, 17};
+    const uint32_t rates[] = {1, 250000, ET_ADMIT_EPS_MAX};
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    for (size_t k = 0; k < 2; k++)
+        for (size_t j = 0; j < 3; j++) {
+            et_reject_t in = s_reject();
+            in.count = counts[k];
+            in.admit_eps = rates[j];
+            msgpack_sbuffer_clear(&b);
+            assert_int_equal(et_codec_encode_reject(&b, &in), 0);
+            et_reject_t out;
+            memset(&out, 0xa5, sizeof out);
+            assert_int_equal(et_codec_decode_reject(b.data, b.size, &out), 0);
+            assert_int_equal(out.count, counts[k]);
+            assert_int_equal(out.admit_eps, rates[j]);
+            assert_true(out.pause_ns == in.pause_ns);
+        }
+    et_reject_t in = s_reject();
+    in.admit_eps = ET_ADMIT_EPS_MAX + 1;
+    errno = 0;
+    assert_int_equal(et_codec_encode_reject(&b, &in), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    /* Without a rate: three fields, as ever. */
+    in.admit_eps = 0;
+    msgpack_sbuffer_clear(&b);
+    assert_int_equal(et_codec_encode_reject(&b, &in), 0);
+    assert_int_equal((uint8_t)b.data[0], 0x93);
+    const uint64_t bad[][2] = {{1, 0}, {0, 5}, {1, ET_ADMIT_EPS_MAX + 1ULL}};
+    for (size_t k = 0; k < 3; k++) {
+        msgpack_packer pk;
+        msgpack_sbuffer_clear(&b);
+        msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 5);
+        msgpack_pack_uint64(&pk, 12345);
+        msgpack_pack_uint8(&pk, ET_REASON_QUEUE_FULL);
+        msgpack_pack_int64(&pk, 1000);
+        msgpack_pack_uint64(&pk, bad[k][0]);
+        msgpack_pack_uint64(&pk, bad[k][1]);
+        et_reject_t out;
         errno = 0;
         assert_int_equal(et_codec_decode_reject(b.data, b.size, &out), -1);
         assert_int_equal(errno, EPROTO);
@@ -3252,6 +3337,7 @@ main(void)
             test_codec_event_key_round_trips_and_bad_keys_are_rejected),
         cmocka_unit_test(test_codec_reject_round_trips),
         cmocka_unit_test(test_codec_reject_runs),
+        cmocka_unit_test(test_codec_reject_admit_rate),
         cmocka_unit_test(test_codec_shed_round_trips_and_bounds),
         cmocka_unit_test(test_codec_shed_ids_must_be_the_producers),
         cmocka_unit_test(test_codec_hello_round_trips),
