@@ -22,6 +22,13 @@
  * times the shortest pause a pause may last. */
 #define S_DRAIN_WINDOW_NS (100LL * 1000000LL)
 #define S_PAUSE_STRETCH_MAX 4
+/* et_engine_admit_eps: the rate advised is the function's completion rate
+ * times this (the queue refills slowly, so it stays busy after the pause
+ * without refusing much), shared among the producers refused for a full
+ * queue within S_PRESSING_NS; at most S_PRESSING_MAX are told apart. */
+#define S_ADMIT_HEADROOM 1.25
+#define S_PRESSING_NS (1000LL * 1000000LL)
+#define S_PRESSING_MAX 32
 
 /* The live metrics' histograms: 1 us to 1 h at 2 significant digits
  * (1 %), about 27 KiB each; the Prometheus buckets need no more. */
@@ -42,6 +49,10 @@ struct et_engine_t {
     uint64_t drain_since_ns[ET_STATS_FUNCTIONS_MAX];
     uint64_t drain_completed[ET_STATS_FUNCTIONS_MAX];
     double drain_eps[ET_STATS_FUNCTIONS_MAX];
+    /* The producers refused for a full queue lately, and when last
+     * (et_engine_admit_eps): they share the rate advised. */
+    uint32_t pressing_id[S_PRESSING_MAX];
+    uint64_t pressing_ns[S_PRESSING_MAX];
     /* Jobs that entered each function's queue: admitted, moved on from
      * the stage before, or queued again for another attempt. */
     uint64_t function_arrived[ET_STATS_FUNCTIONS_MAX];
@@ -1012,6 +1023,33 @@ et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
     if (pause > longest)
         pause = longest;
     return pause > (double)shortest_ns ? (uint64_t)pause : shortest_ns;
+}
+
+uint32_t
+et_engine_admit_eps(et_engine_t *self, const et_event_t *event, uint64_t now)
+{
+    /* Note this producer, in its slot or the stalest one. */
+    int slot = 0;
+    for (int i = 0; i < S_PRESSING_MAX; i++) {
+        if (self->pressing_ns[i] != 0 &&
+            self->pressing_id[i] == event->producer_id) {
+            slot = i;
+            break;
+        }
+        if (self->pressing_ns[i] < self->pressing_ns[slot])
+            slot = i;
+    }
+    self->pressing_id[slot] = event->producer_id;
+    self->pressing_ns[slot] = now;
+    uint32_t pressing = 0;
+    for (int i = 0; i < S_PRESSING_MAX; i++)
+        pressing += self->pressing_ns[i] != 0 &&
+                    now - self->pressing_ns[i] < S_PRESSING_NS;
+    double eps = self->drain_eps[s_entry_function(self, event)] *
+                 S_ADMIT_HEADROOM / (double)(pressing ? pressing : 1);
+    if (eps < 1.0)
+        return 0; /* no rate known yet: the pause alone */
+    return eps >= (double)ET_ADMIT_EPS_MAX ? ET_ADMIT_EPS_MAX : (uint32_t)eps;
 }
 
 void

@@ -169,6 +169,15 @@ et_reason_t et_engine_admit(et_engine_t *self, const et_event_t *event,
 uint64_t et_engine_pause_ns(et_engine_t *self, const et_event_t *event,
                             uint64_t shortest_ns, uint64_t now_mono_ns);
 
+/* The rate a producer whose 'event' was refused queue_full may send at
+ * after its pause (REJECT's admit_eps): 1.25 times the function's
+ * completion rate as et_engine_pause_ns last measured it, shared equally
+ * among the producers refused queue_full in the last second (this one
+ * included, noted here). 0 while no rate is known. Call it after
+ * et_engine_pause_ns. */
+uint32_t et_engine_admit_eps(et_engine_t *self, const et_event_t *event,
+                             uint64_t now_mono_ns);
+
 /* 'count' events their producer refused itself for 'reason' (SHED: they
  * fell due while the broker had paused that producer): counted as events
  * refused here, but with no record of their own, since the broker

@@ -16,17 +16,17 @@ static void
 s_send_reject(et_broker_t *self, zmq_msg_t *route, const et_event_t *event,
               et_reason_t reason, uint32_t count, uint64_t now)
 {
-    /* A full queue pauses the producer: what falls due meanwhile it
-     * refuses itself and reports in SHED batches, so an overload costs a
-     * message per batch here, not one per event each way. */
+    /* A full queue pauses the producer, then holds it to a rate for a
+     * while: what falls due meanwhile, or beyond the rate, it refuses
+     * itself and reports in SHED batches, so an overload costs a message
+     * per batch here, not one per event each way. */
     et_reject_t reject = {
-        .event_id = event->event_id,
-        .reason = (uint8_t)reason,
-        .pause_ns = reason == ET_REASON_QUEUE_FULL
-                        ? (int64_t)et_engine_pause_ns(
-                              self->engine, event, self->cfg.shed_pause_ns, now)
-                        : 0,
-        .count = count};
+        .event_id = event->event_id, .reason = (uint8_t)reason, .count = count};
+    if (reason == ET_REASON_QUEUE_FULL && self->cfg.shed_pause_ns > 0) {
+        reject.pause_ns = (int64_t)et_engine_pause_ns(
+            self->engine, event, self->cfg.shed_pause_ns, now);
+        reject.admit_eps = et_engine_admit_eps(self->engine, event, now);
+    }
     msgpack_sbuffer_clear(&self->scratch);
     if (et_codec_encode_reject(&self->scratch, &reject) != 0 ||
         et_zsock_send(self->frontend, route, ET_MSG_REJECT, &self->scratch,

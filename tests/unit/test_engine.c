@@ -871,6 +871,37 @@ test_engine_pause_follows_the_drain_rate(void **state)
     assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 0, T0 + 100 * ms), 0);
 }
 
+// The rate a refused producer is held to after its pause: 1.25 times the
+// completion rate the pause measured, shared by the producers refused in
+// the last second; none before a rate is known.
+static void
+test_engine_admit_rate_follows_the_drain_rate(void **state)
+{
+    (void)state;
+    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 21; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    const uint64_t ms = 1000000;
+    et_event_t e = {.event_id = 22, .producer_id = 1};
+    et_event_t other = {.event_id = (2ULL << ET_EVENT_SEQ_BITS) | 1,
+                        .producer_id = 2};
+    (void)et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0);
+    assert_int_equal(et_engine_admit_eps(s_fx.engine, &e, T0), 0);
+    // 10 completions in 100 ms: 100 a second.
+    for (uint64_t id = 1; id <= 10; id++)
+        assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + id * ms),
+                         0);
+    (void)et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0 + 100 * ms);
+    assert_int_equal(et_engine_admit_eps(s_fx.engine, &e, T0 + 100 * ms), 125);
+    // A second producer refused: each gets half.
+    assert_int_equal(et_engine_admit_eps(s_fx.engine, &other, T0 + 200 * ms),
+                     62);
+    assert_int_equal(et_engine_admit_eps(s_fx.engine, &e, T0 + 300 * ms), 62);
+    // A second later without another refusal of producer 2: whole again.
+    assert_int_equal(et_engine_admit_eps(s_fx.engine, &e, T0 + 1300 * ms), 125);
+}
+
 static void
 test_engine_rejects_beyond_the_memory_cap(void **state)
 {
@@ -2300,6 +2331,7 @@ main(void)
         S_TEST(test_engine_rejects_when_the_queue_is_full),
         S_TEST(test_engine_counts_events_refused_at_their_producer),
         S_TEST(test_engine_pause_follows_the_drain_rate),
+        S_TEST(test_engine_admit_rate_follows_the_drain_rate),
         S_TEST(test_engine_rejects_beyond_the_memory_cap),
         S_TEST(test_engine_flags_events_cold_without_an_instance),
         S_TEST(
