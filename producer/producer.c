@@ -3,10 +3,11 @@
  * intended CLOCK_REALTIME instant with its source's payload and label
  * (those due within one --send-grain together, as EVENTS), counting
  * REJECTs as they come back, and finish with DONE / DONE_ACK.
- * A REJECT for a full queue pauses the producer: the events that fall due
- * during the pause are not sent but refused here, and reported to the
- * broker in SHED batches (still with their ids, intended times and labels,
- * so every event the schedule produced is accounted for).
+ * A REJECT for a full queue pauses the producer and may then hold it to a
+ * rate for a while (admission.h): the events that fall due during the
+ * pause, or beyond the rate, are not sent but refused here, and reported
+ * to the broker in SHED batches (still with their ids, intended times and
+ * labels, so every event the schedule produced is accounted for).
  * With --collector, HELLO and DONE also go straight to the collector, so
  * the run's sent count does not depend on the broker surviving. */
 #include "producer/producer.h"
@@ -16,6 +17,7 @@
 #include "common/curve.h"
 #include "common/punctual.h"
 #include "common/zsock.h"
+#include "producer/admission.h"
 #include "producer/arrival.h"
 #include "producer/labels.h"
 #include "producer/mqtt.h"
@@ -95,10 +97,9 @@ typedef struct {
     int64_t lag_max_ns;
     double lag_sum_ns;
     uint64_t lag_count; /* events whose lag is in lag_sum_ns: those sent */
-    /* The broker's pause (CLOCK_REALTIME): events due before it are
-     * refused here, into 'shed', sent as one SHED message. */
-    int64_t pause_until_ns;
-    uint8_t pause_reason;
+    /* The broker's pause and rate: the events they refuse go into 'shed',
+     * sent as one SHED message. */
+    et_admission_t admission;
     uint64_t shed_started_ns; /* CLOCK_MONOTONIC: the batch's first event */
     int64_t shed_clock_ns;    /* CLOCK_REALTIME, last read while paused */
     uint64_t shed_total;
@@ -206,12 +207,11 @@ s_handle(s_run_t *run, zmq_msg_t *frames, int count, int too_many)
                      seq + reject.count - 1,
                      et_codec_reason_name((et_reason_t)reject.reason));
         /* Only a full queue pauses (the broker gives no other pause). */
-        if (reject.pause_ns > 0 && reject.reason == ET_REASON_QUEUE_FULL) {
-            int64_t until = et_clock_real_ns() + reject.pause_ns;
-            if (until > run->pause_until_ns)
-                run->pause_until_ns = until;
-            run->pause_reason = reject.reason;
-        }
+        if ((reject.pause_ns > 0 || reject.admit_eps > 0) &&
+            reject.reason == ET_REASON_QUEUE_FULL)
+            et_admission_advise(&run->admission, et_clock_real_ns(),
+                                reject.pause_ns, reject.admit_eps,
+                                reject.reason);
         return;
     }
     /* DONE_ACK is a header alone; a body, if any, carries nothing we use. */
@@ -344,14 +344,15 @@ s_flush_shed(s_run_t *run)
     return 0;
 }
 
-/* Refuse event 'seq' due at 'intended_ns' here, under the broker's pause. */
+/* Refuse event 'seq' due at 'intended_ns' here, under the broker's pause
+ * or beyond its rate. */
 static int
 s_shed_event(s_run_t *run, uint64_t seq, int64_t intended_ns)
 {
     et_shed_t *shed = &run->shed;
     if (shed->count == 0) {
         shed->producer_id = run->cfg->id;
-        shed->reason = run->pause_reason;
+        shed->reason = run->admission.reason;
         shed->first_event_id =
             ((uint64_t)run->cfg->id << ET_EVENT_SEQ_BITS) | seq;
         run->shed_started_ns = et_clock_mono_ns();
@@ -864,29 +865,32 @@ s_schedule(s_run_t *run)
         }
         if (*run->stop)
             break;
-        if (intended_ns < run->pause_until_ns) {
+        if (intended_ns < run->admission.pause_until_ns ||
+            intended_ns < run->admission.rate_until_ns) {
             /* Refused events follow every event sent before them. */
-            if (s_flush_events(run) != 0)
+            int64_t next_send = et_admission_next_send_ns(&run->admission);
+            if (intended_ns < next_send && s_flush_events(run) != 0)
                 return -1;
-            /* Paused: no wait per event, a wake-up per grain at most, never
-             * before the event's time nor past the pause. The clock is
-             * read again only for an event after the last reading: after
-             * a wake-up, most are already due. */
-            if (intended_ns > run->shed_clock_ns)
+            /* Refusing: no wait per event, a wake-up per grain at most,
+             * never before the event's time nor past the moment one could
+             * be sent again. The clock is read again only for an event
+             * after the last reading: after a wake-up, most are already
+             * due. */
+            if (intended_ns < next_send && intended_ns > run->shed_clock_ns)
                 run->shed_clock_ns = et_clock_real_ns();
-            if (intended_ns > run->shed_clock_ns) {
+            if (intended_ns < next_send && intended_ns > run->shed_clock_ns) {
                 int64_t until = intended_ns + S_SHED_GRAIN_NS;
-                if (s_wait_until(run,
-                                 until < run->pause_until_ns
-                                     ? until
-                                     : run->pause_until_ns,
+                if (s_wait_until(run, until < next_send ? until : next_send,
                                  0) != 0)
                     return -1;
                 if (*run->stop)
                     break;
             }
-            if (intended_ns < run->pause_until_ns) {
-                if (s_shed_event(run, run->scheduled++, intended_ns) != 0)
+            /* The wait may have brought a REJECT: asked only now. */
+            if (et_admission_check(&run->admission, intended_ns) !=
+                ET_ADMISSION_SEND) {
+                if (s_flush_events(run) != 0 ||
+                    s_shed_event(run, run->scheduled++, intended_ns) != 0)
                     return -1;
                 continue;
             }
@@ -985,7 +989,7 @@ s_on_reading(const void *payload, size_t size, void *arg)
     int64_t intended_ns = reading.has_time ? reading.time_ns : now;
     uint64_t seq = run->scheduled++;
     int rc;
-    if (now < run->pause_until_ns) {
+    if (et_admission_check(&run->admission, now) != ET_ADMISSION_SEND) {
         rc = s_shed_event(run, seq, intended_ns);
     } else {
         rc = s_flush_shed(run);
@@ -1089,10 +1093,13 @@ s_summary(const s_run_t *run)
 {
     double lag_mean_ms =
         run->lag_count ? run->lag_sum_ns / (double)run->lag_count / 1e6 : 0.0;
-    char shed[64] = "";
+    char shed[128] = "";
     if (run->shed_total)
-        snprintf(shed, sizeof shed, " (%" PRIu64 " refused here, paused)",
-                 run->shed_total);
+        snprintf(shed, sizeof shed,
+                 " (%" PRIu64 " refused here: %" PRIu64 " in a pause, %" PRIu64
+                 " over the broker's rate)",
+                 run->shed_total, run->admission.paused,
+                 run->admission.over_rate);
     printf("producer %" PRIu32 ": sent %" PRIu64 " (send_failed %" PRIu64
            "), rejected %" PRIu64 "%s"
            ", behind schedule max %.2f ms mean %.2f ms"

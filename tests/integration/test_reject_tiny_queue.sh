@@ -33,7 +33,7 @@ run_tiny() {
 
 run_tiny paused 10ms
 [ "$shed" -gt 0 ] || fail "paused: nothing was refused at the producer"
-grep -q "producer 1: .* rejected $rejected ($shed refused here, paused)" \
+grep -q "producer 1: .* rejected $rejected ($shed refused here: [0-9]* in a pause, [0-9]* over the broker's rate)" \
   "$ET_TMP/paused.log" ||
   fail "paused: the producer does not report its $shed refusals: $(grep 'producer 1' "$ET_TMP/paused.log")"
 paused_shed=$shed

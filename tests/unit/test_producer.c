@@ -258,6 +258,7 @@ typedef struct {
      * those of them sent within 'quick_ns' of it (set before the run). */
     uint64_t after_full, after_full_quick;
     int64_t quick_ns;
+    uint32_t admit_eps; /* the REJECT's rate (set before the run) */
     int prev_full;
     int64_t prev_sent_ns;
 } s_fake_t;
@@ -277,8 +278,10 @@ static void
 s_fake_broker(void *router, et_reason_t reason, int64_t pause_ns, s_fake_t *f)
 {
     int64_t quick_ns = f->quick_ns;
+    uint32_t admit_eps = f->admit_eps;
     memset(f, 0, sizeof *f);
     f->quick_ns = quick_ns;
+    f->admit_eps = admit_eps;
     f->ids_in_order = 1;
     static et_shed_t shed;
     msgpack_sbuffer body;
@@ -334,7 +337,8 @@ s_fake_broker(void *router, et_reason_t reason, int64_t pause_ns, s_fake_t *f)
             if (before == 0) {
                 et_reject_t rej = {.event_id = evs[0].event_id,
                                    .reason = (uint8_t)reason,
-                                   .pause_ns = pause_ns};
+                                   .pause_ns = pause_ns,
+                                   .admit_eps = admit_eps};
                 msgpack_sbuffer_clear(&body);
                 assert_int_equal(et_codec_encode_reject(&body, &rej), 0);
                 assert_int_equal(et_zsock_send(router, &frames[0],
@@ -426,6 +430,32 @@ test_run_pauses_on_queue_full_and_reports_shed_events(void **state)
     assert_true(f.done_sent == 2000);
 }
 
+// With a rate after the pause (20,000 events/s offered for 1 s, a 50 ms
+// pause, then 2,000/s for the rest of the run): about 2,000 a second are
+// sent, the rest refused here, and still every event is accounted for, in
+// order. Without the rate, all the events after the pause are sent.
+static void
+test_run_holds_to_the_broker_rate_after_the_pause(void **state)
+{
+    (void)state;
+    s_fake_t f = {.admit_eps = 2000};
+    s_run_against_fake_at(ET_REASON_QUEUE_FULL, 50 * (int64_t)ET_NS_PER_MS,
+                          "20000", "1", "500us", &f);
+    assert_true(f.ids_in_order);
+    assert_true(f.events + f.shed == 20000);
+    assert_true(f.done_sent == 20000);
+    /* 2,000/s for under a second, plus the first batches and one run. */
+    assert_true(f.events > 1000);
+    assert_true(f.events < 4000);
+
+    s_fake_t g = {0};
+    s_run_against_fake_at(ET_REASON_QUEUE_FULL, 50 * (int64_t)ET_NS_PER_MS,
+                          "20000", "1", "500us", &g);
+    assert_true(g.ids_in_order);
+    assert_true(g.events + g.shed == 20000);
+    assert_true(g.events > 15000);
+}
+
 // Any other reason never pauses, even with a pause attached: every event
 // is sent.
 static void
@@ -504,6 +534,7 @@ main(void)
         cmocka_unit_test(test_run_stops_while_waiting_for_broker),
         cmocka_unit_test(test_run_pauses_on_queue_full_and_reports_shed_events),
         cmocka_unit_test(test_run_pauses_only_on_queue_full),
+        cmocka_unit_test(test_run_holds_to_the_broker_rate_after_the_pause),
         cmocka_unit_test(test_run_batches_events_due_within_a_grain),
         cmocka_unit_test(test_run_without_grain_sends_every_event_on_time),
         cmocka_unit_test(test_run_sends_full_batches_back_to_back),
