@@ -152,8 +152,10 @@ et_broker_config_parse(et_broker_config_t *cfg, int argc, char **argv)
          .help = "a producer whose event is refused as queue_full sends "
                  "nothing for at least this long (up to 4 times as long: "
                  "half the time the queue needs to drain at its recent "
-                 "completion rate) and reports the events that fall due "
-                 "meanwhile as refused, in batches (SHED): rejecting then "
+                 "completion rate), then for a second sends at most 1.25 "
+                 "times that rate (shared among the producers refused), and "
+                 "reports the events that fall due in the pause or beyond "
+                 "the rate as refused, in batches (SHED): rejecting then "
                  "costs the broker far less than serving; 0: every event is "
                  "sent and refused one by one"},
         {.name = "backlog-memory",

@@ -63,9 +63,11 @@ help_pipeline_opts() {
   --queue-cap N          queue bound per function (default 10000)
   --shed-pause S         an event refused because the queue is full pauses
                          its producer at least this long (up to 4 times:
-                         half the queue's drain time): what falls due
-                         meanwhile is refused at the producer and reported
-                         in batches, so overload costs the broker little
+                         half the queue's drain time), then holds it for a
+                         second to 1.25 times the queue's completion rate:
+                         what falls due in the pause or beyond the rate is
+                         refused at the producer and reported in batches,
+                         so overload costs the broker little
                          (default 10ms; 0: refuse each event at the broker)
   --task-batch N         most tasks in one message to a worker with several
                          free slots (default 64; 1: one TASK per event)
