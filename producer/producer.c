@@ -270,17 +270,23 @@ s_wait_until(s_run_t *run, int64_t target_ns, int punctual)
     for (;;) {
         /* An empty non-blocking receive costs libzmq a poll() system call,
          * so at high rates look for REJECTs once per millisecond, not once
-         * per event; they wait in the socket's queue meanwhile. */
+         * per event; they wait in the socket's queue meanwhile. When the
+         * send is due, it goes first: the look comes after, unless it is
+         * a whole period late (a producer always behind its schedule
+         * still looks every 2 ms). At light load that look sat between
+         * the wake-up at the event's time and its send. */
         uint64_t mono = et_clock_mono_ns();
-        if (mono >= run->drain_next_ns) {
+        int64_t left = target_ns - et_clock_real_ns();
+        if (mono >= run->drain_next_ns &&
+            (left > 0 || mono - run->drain_next_ns >= S_DRAIN_EVERY_NS)) {
             if (s_drain(run) != 0)
                 return -1;
             s_progress(run, 0);
             run->drain_next_ns = mono + S_DRAIN_EVERY_NS;
+            left = target_ns - et_clock_real_ns();
         }
         if (*run->stop)
             return 0;
-        int64_t left = target_ns - et_clock_real_ns();
         if (left <= 0)
             return 0;
         if (left > S_SLEEP_MAX_NS) {
