@@ -842,6 +842,26 @@ test_engine_counts_events_refused_at_their_producer(void **state)
     assert_int_equal(et_engine_counters(s_fx.engine).accepted, 1);
 }
 
+/* The drain-rate tests' start: one slot of "a", 21 events admitted at
+ * T0 (one dispatched, 20 queued). */
+static void
+s_queue_21(void)
+{
+    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
+    s_ready("A", "a", 1, T0);
+    for (uint64_t id = 1; id <= 21; id++)
+        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+}
+
+/* 10 of them completed in the next 100 ms: 100 a second. */
+static void
+s_complete_10(void)
+{
+    for (uint64_t id = 1; id <= 10; id++)
+        assert_int_equal(
+            s_result("A", id, 0, 0, ET_STATUS_OK, T0 + id * 1000000), 0);
+}
+
 // A full queue pauses its producer for half the time the queue needs to
 // drain at the function's recent completion rate, between the shortest
 // pause given and 4 times it; before any rate is known, the shortest.
@@ -849,18 +869,13 @@ static void
 test_engine_pause_follows_the_drain_rate(void **state)
 {
     (void)state;
-    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
-    s_ready("A", "a", 1, T0);
-    for (uint64_t id = 1; id <= 21; id++)
-        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    s_queue_21();
     et_event_t e = {.event_id = 22, .producer_id = 1};
     const uint64_t ms = 1000000;
     assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 0, T0), 0);
     assert_int_equal(et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0), 10 * ms);
     // 10 completions in 100 ms: 100 a second, with 10 still queued.
-    for (uint64_t id = 1; id <= 10; id++)
-        assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + id * ms),
-                         0);
+    s_complete_10();
     assert_int_equal(et_engine_queued(s_fx.engine, 0), 10);
     assert_int_equal(
         et_engine_pause_ns(s_fx.engine, &e, 20 * ms, T0 + 100 * ms), 50 * ms);
@@ -878,20 +893,14 @@ static void
 test_engine_admit_rate_follows_the_drain_rate(void **state)
 {
     (void)state;
-    s_engine(s_workflow(0, 10 * S_SEC, "a", NULL), 100, 1 << 20);
-    s_ready("A", "a", 1, T0);
-    for (uint64_t id = 1; id <= 21; id++)
-        assert_int_equal(s_event(id, 16, T0), ET_REASON_NONE);
+    s_queue_21();
     const uint64_t ms = 1000000;
     et_event_t e = {.event_id = 22, .producer_id = 1};
     et_event_t other = {.event_id = (2ULL << ET_EVENT_SEQ_BITS) | 1,
                         .producer_id = 2};
     (void)et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0);
     assert_int_equal(et_engine_admit_eps(s_fx.engine, &e, T0), 0);
-    // 10 completions in 100 ms: 100 a second.
-    for (uint64_t id = 1; id <= 10; id++)
-        assert_int_equal(s_result("A", id, 0, 0, ET_STATUS_OK, T0 + id * ms),
-                         0);
+    s_complete_10();
     (void)et_engine_pause_ns(s_fx.engine, &e, 10 * ms, T0 + 100 * ms);
     assert_int_equal(et_engine_admit_eps(s_fx.engine, &e, T0 + 100 * ms), 125);
     // A second producer refused: each gets half.
