@@ -64,7 +64,8 @@ help_pipeline_opts() {
   --shed-pause S         an event refused because the queue is full pauses
                          its producer at least this long (up to 4 times:
                          half the queue's drain time), then holds it for a
-                         second to 1.25 times the queue's completion rate:
+                         second to 1.25 times the queue's completion rate
+                         (growing to twice that over the second):
                          what falls due in the pause or beyond the rate is
                          refused at the producer and reported in batches,
                          so overload costs the broker little

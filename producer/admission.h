@@ -2,9 +2,13 @@
  * whether each event is sent or refused at the source. A REJECT carries a
  * pause: every event due before its end is refused here. It may also
  * carry a rate (admit_eps): for ET_ADMISSION_HOLD_NS after the pause, the
- * events beyond that rate are refused here too, by a token bucket, so a
- * producer offered far more than the function drains sends about what it
- * drains, instead of flooding the broker each time a pause ends.
+ * events beyond a rate that grows from admit_eps to twice it over that
+ * time are refused here too, by a token bucket, so a producer offered far
+ * more than the function drains sends about what it drains, instead of
+ * flooding the broker each time a pause ends; and a rate advised too low
+ * (the queue ran dry in the broker's measure) cannot hold the function
+ * below its capacity for long: the queue fills again, and the next REJECT
+ * advises anew.
  * Refusals come in runs (the bucket refills to ET_ADMISSION_RUN before
  * sending again), so they go out as few SHED batches of consecutive ids.
  * Times are the events' own (CLOCK_REALTIME, as intended): asking about
@@ -27,8 +31,9 @@ typedef enum {
 
 typedef struct {
     int64_t pause_until_ns; /* 0: never paused */
-    int64_t rate_until_ns;  /* the rate holds before this */
-    double rate_eps;
+    int64_t rate_from_ns;   /* the rate holds from this (the pause's end) */
+    int64_t rate_until_ns;  /* to this */
+    double rate_eps;        /* at rate_from_ns; twice it at rate_until_ns */
     double tokens;
     int64_t tokens_at_ns;
     int sending; /* in a run of events sent */

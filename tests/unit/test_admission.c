@@ -1,7 +1,7 @@
 /* Unit tests for producer/admission: the broker's pause refuses what falls
- * due before its end; its rate then holds the events sent to about that
- * rate for ET_ADMISSION_HOLD_NS, refusing the rest in runs; without a
- * rate, or once it expired, every event is sent. */
+ * due before its end; its rate then holds the events sent to that rate,
+ * growing to twice it, for ET_ADMISSION_HOLD_NS, refusing the rest in
+ * runs; without a rate, or once it expired, every event is sent. */
 // cmocka.h needs these four first, in this order.
 // clang-format off
 #include <stdarg.h>
@@ -69,8 +69,9 @@ test_a_pause_refuses_until_its_end(void **state)
     assert_int_equal(a.reason, ET_REASON_QUEUE_FULL);
 }
 
-// A rate of 10,000/s offered 1,000,000/s for the 1 s it holds: about
-// 10,000 sent (plus the first run), refusals in runs of many events, and
+// A rate of 10,000/s, growing to 20,000/s, offered 1,000,000/s for the
+// 1 s it holds: about 15,000 sent (plus the first run), more in the
+// second half than in the first, refusals in runs of many events, and
 // after the hold everything is sent again.
 static void
 test_a_rate_holds_for_a_while_refusing_in_runs(void **state)
@@ -81,12 +82,19 @@ test_a_rate_holds_for_a_while_refusing_in_runs(void **state)
     int64_t from = T0 + 5 * MS;
     assert_int_equal(a.rate_until_ns, from + ET_ADMISSION_HOLD_NS);
     uint64_t shortest = 0;
-    uint64_t sent = s_offer(&a, from, ET_ADMISSION_HOLD_NS, 1000, &shortest);
-    assert_true(sent >= 10000);
-    assert_true(sent <= 10000 + 2 * ET_ADMISSION_RUN);
+    const int64_t half = ET_ADMISSION_HOLD_NS / 2;
+    uint64_t first = s_offer(&a, from, half, 1000, &shortest);
+    uint64_t second = s_offer(&a, from + half, half, 1000, NULL);
+    uint64_t sent = first + second;
+    assert_true(sent >= 15000);
+    assert_true(sent <= 15000 + 2 * ET_ADMISSION_RUN);
+    /* 6,250 and 8,750 by the rate, give or take a run. */
+    assert_true(first <= 6250 + 2 * ET_ADMISSION_RUN);
+    assert_true(second >= 8750 - ET_ADMISSION_RUN);
     assert_int_equal(a.over_rate, 1000000 - sent);
-    /* A run's tokens take 25.6 ms at 10,000/s: 25,600 events refused. */
-    assert_true(shortest >= 20000);
+    /* In the first half a run's tokens take 25.6 ms at 10,000/s down to
+     * 17.1 ms at 15,000/s: at least 17,000 events refused in a row. */
+    assert_true(shortest >= 16000);
     assert_int_equal(
         s_offer(&a, from + ET_ADMISSION_HOLD_NS, 10 * MS, 1000, NULL), 10000);
 }
@@ -105,8 +113,9 @@ test_next_send_is_when_the_run_is_refilled(void **state)
         assert_int_equal(et_admission_check(&a, t), ET_ADMISSION_SEND);
     assert_int_equal(et_admission_check(&a, t), ET_ADMISSION_OVER_RATE);
     int64_t next = et_admission_next_send_ns(&a);
-    /* 256 tokens at 1,000/s: 256 ms. */
-    assert_true(next > T0 + 255 * MS && next <= T0 + 257 * MS);
+    /* 256 tokens at 1,000/s growing by 1,000/s each second: x + x^2 / 2
+     * = 0.256 s, so x = 229.6 ms. */
+    assert_true(next > T0 + 229 * MS && next <= T0 + 230 * MS);
     assert_int_equal(et_admission_check(&a, next - 1 * MS),
                      ET_ADMISSION_OVER_RATE);
     assert_int_equal(et_admission_check(&a, next), ET_ADMISSION_SEND);
