@@ -3,13 +3,20 @@
 
 #include <math.h>
 
+/* When the rate's hold started (the pause's end). */
+static int64_t
+s_rate_from(const et_admission_t *self)
+{
+    return self->rate_until_ns - ET_ADMISSION_HOLD_NS;
+}
+
 /* Tokens the rate gives from 'a_ns' to 'b_ns' (both in the hold): the
- * integral of rate_eps * (1 + (t - rate_from_ns) / HOLD). */
+ * integral of rate_eps * (1 + (t - s_rate_from) / HOLD). */
 static double
 s_tokens_between(const et_admission_t *self, int64_t a_ns, int64_t b_ns)
 {
-    double a = (double)(a_ns - self->rate_from_ns);
-    double b = (double)(b_ns - self->rate_from_ns);
+    double a = (double)(a_ns - s_rate_from(self));
+    double b = (double)(b_ns - s_rate_from(self));
     double hold = (double)ET_ADMISSION_HOLD_NS;
     return self->rate_eps / 1e9 * ((b - a) + (b * b - a * a) / (2.0 * hold));
 }
@@ -26,7 +33,6 @@ et_admission_advise(et_admission_t *self, int64_t now_ns, int64_t pause_ns,
     int64_t from =
         now_ns > self->pause_until_ns ? now_ns : self->pause_until_ns;
     self->rate_eps = admit_eps;
-    self->rate_from_ns = from;
     self->rate_until_ns = from + ET_ADMISSION_HOLD_NS;
     self->tokens = ET_ADMISSION_RUN;
     self->tokens_at_ns = from;
@@ -75,7 +81,7 @@ et_admission_next_send_ns(const et_admission_t *self)
         double a = per_ns / (2.0 * hold);
         double b =
             per_ns *
-            (1.0 + (double)(self->tokens_at_ns - self->rate_from_ns) / hold);
+            (1.0 + (double)(self->tokens_at_ns - s_rate_from(self)) / hold);
         double wait_ns = 2.0 * missing / (b + sqrt(b * b + 4.0 * a * missing));
         int64_t refilled = self->tokens_at_ns + (int64_t)wait_ns + 1;
         if (refilled > self->rate_until_ns)

@@ -31,9 +31,8 @@ typedef enum {
 
 typedef struct {
     int64_t pause_until_ns; /* 0: never paused */
-    int64_t rate_from_ns;   /* the rate holds from this (the pause's end) */
-    int64_t rate_until_ns;  /* to this */
-    double rate_eps;        /* at rate_from_ns; twice it at rate_until_ns */
+    int64_t rate_until_ns; /* the rate holds for ET_ADMISSION_HOLD_NS to this */
+    double rate_eps;       /* at the hold's start; twice it at its end */
     double tokens;
     int64_t tokens_at_ns;
     int sending; /* in a run of events sent */

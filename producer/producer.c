@@ -873,24 +873,26 @@ s_schedule(s_run_t *run)
             break;
         if (intended_ns < run->admission.pause_until_ns ||
             intended_ns < run->admission.rate_until_ns) {
-            /* Refused events follow every event sent before them. */
             int64_t next_send = et_admission_next_send_ns(&run->admission);
-            if (intended_ns < next_send && s_flush_events(run) != 0)
-                return -1;
-            /* Refusing: no wait per event, a wake-up per grain at most,
-             * never before the event's time nor past the moment one could
-             * be sent again. The clock is read again only for an event
-             * after the last reading: after a wake-up, most are already
-             * due. */
-            if (intended_ns < next_send && intended_ns > run->shed_clock_ns)
-                run->shed_clock_ns = et_clock_real_ns();
-            if (intended_ns < next_send && intended_ns > run->shed_clock_ns) {
-                int64_t until = intended_ns + S_SHED_GRAIN_NS;
-                if (s_wait_until(run, until < next_send ? until : next_send,
-                                 0) != 0)
+            if (intended_ns < next_send) {
+                /* Refused events follow every event sent before them. */
+                if (s_flush_events(run) != 0)
                     return -1;
-                if (*run->stop)
-                    break;
+                /* Refusing: no wait per event, a wake-up per grain at
+                 * most, never before the event's time nor past the moment
+                 * one could be sent again. The clock is read again only
+                 * for an event after the last reading: after a wake-up,
+                 * most are already due. */
+                if (intended_ns > run->shed_clock_ns)
+                    run->shed_clock_ns = et_clock_real_ns();
+                if (intended_ns > run->shed_clock_ns) {
+                    int64_t until = intended_ns + S_SHED_GRAIN_NS;
+                    if (s_wait_until(run, until < next_send ? until : next_send,
+                                     0) != 0)
+                        return -1;
+                    if (*run->stop)
+                        break;
+                }
             }
             /* The wait may have brought a REJECT: asked only now. */
             if (et_admission_check(&run->admission, intended_ns) !=
