@@ -242,6 +242,20 @@ s_entry_check(const s_entry_hdr_t *h, const et_journal_entry_t *e)
     return s_fold(c);
 }
 
+/* Entry 'index' (from 1) at 'off' does not check because of 'what': the
+ * journal is corrupt. Always -1, errno EPROTO. */
+static int
+s_corrupt(char *why, size_t why_size, uint64_t index, uint64_t off,
+          const char *what)
+{
+    et_cli_why(why, why_size,
+               "entry %llu at offset %llu does not check (%s): the journal "
+               "is corrupt",
+               (unsigned long long)index, (unsigned long long)off, what);
+    errno = EPROTO;
+    return -1;
+}
+
 int
 et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
                   uint64_t *entries, uint64_t *discarded_bytes, char *why,
@@ -278,15 +292,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
                 ok = 0;
             total += h.size[i];
         }
-        if (!ok) {
-            et_cli_why(why, why_size,
-                       "entry %llu at offset %llu does not check "
-                       "(bad head): the journal is corrupt",
-                       (unsigned long long)*entries + 1,
-                       (unsigned long long)off);
-            errno = EPROTO;
-            return -1;
-        }
+        if (!ok)
+            return s_corrupt(why, why_size, *entries + 1, off, "bad head");
         if (off + sizeof h + total > file_size)
             break; /* cut short */
         if (total > self->cap) {
@@ -318,15 +325,8 @@ et_journal_replay(et_journal_t *self, et_journal_replay_fn fn, void *arg,
             e.size[i] = h.size[i];
             at += h.size[i];
         }
-        if (s_entry_check(&h, &e) != h.check) {
-            et_cli_why(why, why_size,
-                       "entry %llu at offset %llu does not check "
-                       "(checksum): the journal is corrupt",
-                       (unsigned long long)*entries + 1,
-                       (unsigned long long)off);
-            errno = EPROTO;
-            return -1;
-        }
+        if (s_entry_check(&h, &e) != h.check)
+            return s_corrupt(why, why_size, *entries + 1, off, "checksum");
         if (fn(arg, &e) != 0) {
             et_cli_why(why, why_size, "entry %llu could not be replayed: %s",
                        (unsigned long long)*entries + 1, strerror(errno));
