@@ -5,6 +5,7 @@
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
+#include "common/pathtrace.h"
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@ et_broker_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
         errno = err;
         return -1;
     }
+    et_path_mark(ET_PATH_BROKER_TASK_SENT);
     zmq_msg_close(&copy);
     self->task_messages++;
     self->tasks_sent++;
@@ -376,6 +378,8 @@ et_broker_on_backend(et_broker_t *self, zmq_msg_t *frames, int count)
         s_on_starting(self, frames, count, now);
         return;
     case ET_MSG_RESULT:
+        et_path_mark_woke(ET_PATH_BROKER_WOKE_RESULT);
+        et_path_mark(ET_PATH_BROKER_RESULT);
         if (!worker) {
             if (s_on_stranger_result(self, frames, count, now) != 0)
                 break;

@@ -7,6 +7,7 @@
 
 #include "broker/metrics.h"
 #include "common/log.h"
+#include "common/pathtrace.h"
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -689,6 +690,7 @@ et_broker_run(et_broker_t *self, volatile sig_atomic_t *stop)
             et_broker_collector_pending(self) ? S_WATCH_ALL : S_WATCH_COLLECTOR;
         unsigned ready = 0;
         int rc = s_wait(watch, n_watch, timeout_ms, &ready);
+        et_path_woke();
         if (rc < 0) {
             if (errno == EINTR)
                 continue;

@@ -5,6 +5,7 @@
 #include "broker/broker_internal.h"
 
 #include "common/log.h"
+#include "common/pathtrace.h"
 #include "common/zsock.h"
 
 #include <errno.h>
@@ -49,8 +50,11 @@ s_on_event(et_broker_t *self, zmq_msg_t *frames, int count)
     }
     self->event_messages++;
     self->events_taken++;
+    et_path_mark_woke(ET_PATH_BROKER_WOKE);
+    et_path_mark(ET_PATH_BROKER_EVENT);
     uint64_t now = et_clock_mono_ns();
     et_reason_t reason = et_engine_admit(self->engine, &event, &frames[3], now);
+    et_path_mark(ET_PATH_BROKER_ADMITTED);
     if (reason == ET_REASON_NONE)
         return;
     if (reason == ET_REASON_BAD_PAYLOAD)

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/clockprobe.h"
 #include "common/curve.h"
+#include "common/pathtrace.h"
 #include "common/punctual.h"
 #include "common/zsock.h"
 #include "producer/admission.h"
@@ -494,6 +495,7 @@ s_flush_events(s_run_t *run)
     if (s_wait_until(run, run->batch_at_ns, run->batch_count == 1) != 0)
         return -1;
     uint32_t n = run->batch_count;
+    et_path_mark(ET_PATH_PRODUCER_WOKE);
     int64_t now = et_clock_real_ns();
     if (*run->stop) {
         /* The newest events have the last sequence numbers. */
@@ -523,6 +525,7 @@ s_flush_events(s_run_t *run)
         ET_LOG_ERROR("out of memory building %u event(s)", n);
         return -1;
     }
+    et_path_mark(ET_PATH_PRODUCER_SENDING);
     rc = n == 1 ? et_zsock_send(run->sock, NULL, ET_MSG_EVENT, &run->body,
                                 &run->batch_payloads[0], ZMQ_DONTWAIT)
                 : et_zsock_send_parts(run->sock, NULL, 0, ET_MSG_EVENTS,
@@ -532,6 +535,7 @@ s_flush_events(s_run_t *run)
     for (uint32_t i = 0; i < n; i++)
         zmq_msg_close(&run->batch_payloads[i]);
     if (rc == 0) {
+        et_path_mark(ET_PATH_PRODUCER_SENT);
         run->sent += n;
         run->batch_messages++;
         return 0;

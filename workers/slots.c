@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/pathtrace.h"
 #include "common/punctual.h"
 #include "common/rng.h"
 
@@ -219,6 +220,7 @@ s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
                                 .attempt = task->attempt,
                                 .intended_ns = task->intended_ns};
     uint64_t start = et_clock_mono_ns();
+    et_path_mark_at(ET_PATH_FUNCTION_START, start);
     int status = cfg->def->handle(cfg->fn_state, index, zmq_msg_data(input),
                                   zmq_msg_size(input), &out);
     if (cfg->io_delay) {
@@ -230,6 +232,7 @@ s_serve(const et_slots_config_t *cfg, unsigned index, et_rng_t *rng,
             ;
     }
     uint64_t end = et_clock_mono_ns();
+    et_path_mark_at(ET_PATH_FUNCTION_END, end);
 
     memset(reply, 0, sizeof *reply);
     reply->result = (et_result_t){
@@ -320,6 +323,7 @@ s_slot_main(void *arg)
         }
         if (self->stopping)
             break;
+        et_path_mark(ET_PATH_SLOT_WOKE);
         s_task_t *queued = &self->tasks[self->tasks_head];
         et_task_t task = queued->task;
         zmq_msg_t input;

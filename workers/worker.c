@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/clockprobe.h"
 #include "common/curve.h"
+#include "common/pathtrace.h"
 #include "common/rng.h"
 #include "common/zsock.h"
 #include "workers/slots.h"
@@ -255,6 +256,8 @@ s_send_result(et_worker_t *w, const et_result_t *result, zmq_msg_t *payload)
         ET_LOG_WARN_LIMITED("cannot send RESULT for event %llu: %s",
                             (unsigned long long)result->event_id,
                             zmq_strerror(errno));
+    } else {
+        et_path_mark(ET_PATH_RESULT_SENT);
     }
     zmq_msg_close(payload);
 }
@@ -408,6 +411,8 @@ s_on_task(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
         S_BAD(w, "TASK with a bad body dropped: %s", strerror(errno));
         return;
     }
+    et_path_mark_woke(ET_PATH_WORKER_WOKE);
+    et_path_mark(ET_PATH_WORKER_TASK);
     w->last_active_ns = et_clock_mono_ns(); /* even one answered ERROR */
     w->task_messages++;
     w->tasks_taken++;
@@ -754,6 +759,7 @@ s_answer(void *arg, unsigned slot, et_slot_reply_t *reply, zmq_msg_t *output,
         pthread_mutex_unlock(&w->broker_lock);
         return 0;
     }
+    et_path_mark(ET_PATH_RESULT_SENT);
     w->answered.busy_ns += result.service_ns;
     w->answered.served++;
     /* The send may have taken the socket's signal of a message come in
@@ -1083,6 +1089,7 @@ s_loop(et_worker_t *w, volatile sig_atomic_t *stop)
             {.fd = w->monitor_fd, .events = POLLIN},
         };
         int polled = poll(items, 3, timeout_ms);
+        et_path_woke();
         if (polled < 0) {
             if (errno == EINTR)
                 continue;
