@@ -98,6 +98,7 @@ struct et_slots_t {
     /* Main thread only. */
     s_slot_t slots[ET_SLOTS_MAX];
     unsigned n_started, n_busy;
+    int served_here_untaken; /* a dispatch served its tasks here */
 };
 
 /* ---- wake-ups (under 'lock') --------------------------------------------- */
@@ -530,8 +531,10 @@ et_slots_dispatch_many(et_slots_t *self, const et_task_t *tasks,
         s_run_here(self, tasks, payloads, count);
         pthread_mutex_unlock(&self->lock);
         /* The results wait in 'done' as a slot's do: the main thread's
-         * next poll finds them at once. */
+         * next poll finds them at once, or et_slots_take_served_here
+         * hands them over sooner. */
         s_wake_main(self);
+        self->served_here_untaken = 1;
         self->n_busy += (unsigned)count;
         return count;
     }
@@ -620,6 +623,16 @@ et_slots_clear_wake(et_slots_t *self)
     uint64_t count;
     while (read(self->wake_fd, &count, sizeof count) < 0 && errno == EINTR)
         ;
+    self->served_here_untaken = 0;
+}
+
+int
+et_slots_take_served_here(et_slots_t *self)
+{
+    if (!self->served_here_untaken)
+        return 0;
+    et_slots_clear_wake(self);
+    return 1;
 }
 
 void

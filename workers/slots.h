@@ -97,6 +97,15 @@ void et_slots_destroy(et_slots_t **self_p);
 int et_slots_fd(const et_slots_t *self);
 void et_slots_clear_wake(et_slots_t *self);
 
+/* After a dispatch that served its tasks on the calling thread (see
+ * "Served here" below), with no et_slots_clear_wake since: 1, the
+ * eventfd cleared, for the caller to take
+ * every waiting result now (et_slots_recv) instead of after its next
+ * poll; the eventfd may also have stood for something else its owner
+ * watches (a slot's answer found a message waiting), which the caller
+ * must then look for itself. Else 0, nothing touched. */
+int et_slots_take_served_here(et_slots_t *self);
+
 /* Slots whose thread runs (only those get tasks), and busy ones: a task
  * is busy from its dispatch until its result is taken, or until its slot
  * answered it and et_slots_reap saw that. */

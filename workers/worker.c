@@ -546,6 +546,21 @@ s_on_state_put(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
     }
 }
 
+static void s_drain_slots(et_worker_t *w);
+
+/* Tasks the main thread served itself (brief ones at light load) are
+ * answered at once, not after one more turn of the loop and its poll.
+ * The slots' eventfd, cleared here, may also have meant a message waits
+ * on the broker socket: look before the next poll. */
+static void
+s_answer_served_here(et_worker_t *w)
+{
+    if (!et_slots_take_served_here(w->slots))
+        return;
+    w->broker_dirty = 1;
+    s_drain_slots(w);
+}
+
 static void
 s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
 {
@@ -569,9 +584,11 @@ s_on_broker_message(et_worker_t *w, zmq_msg_t *frames, int n, int too_many)
     switch (type) {
     case ET_MSG_TASK:
         s_on_task(w, frames, n, too_many);
+        s_answer_served_here(w);
         break;
     case ET_MSG_TASKS:
         s_on_tasks(w, frames, n, too_many);
+        s_answer_served_here(w);
         break;
     case ET_MSG_DRAIN:
     case ET_MSG_BYE:

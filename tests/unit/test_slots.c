@@ -752,6 +752,48 @@ test_slots_brief_tasks_run_on_the_caller_when_all_idle(void **state)
     et_slots_destroy(&slots);
 }
 
+// A task served on the caller can be taken at once, without a poll: the
+// take says so once, clears the eventfd, and the result is there; after
+// a dispatch to a slot thread it says nothing and touches nothing.
+static void
+test_slots_take_what_was_served_here_at_once(void **state)
+{
+    (void)state;
+    et_slots_config_t cfg = s_bimodal_config(2, ET_NS_PER_S);
+    cfg.def = &s_brief_def;
+    static unsigned char seen[S_IDS];
+    et_slots_t *slots = s_open(&cfg, seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    /* The warm-up took its results after a poll: nothing is left. */
+    assert_int_equal(et_slots_take_served_here(slots), 0);
+    s_job_t job = {.id = 30, .mode = S_FAST};
+    s_dispatch_jobs(slots, &job, 1);
+    assert_int_equal(s_ran_here(30, 1), 1);
+    assert_int_equal(et_slots_take_served_here(slots), 1);
+    struct pollfd pfd = {.fd = et_slots_fd(slots), .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 0), 0);
+    et_slot_reply_t reply;
+    zmq_msg_t output;
+    unsigned index;
+    assert_int_equal(et_slots_recv(slots, &reply, &output, &index), 1);
+    assert_int_equal(reply.result.event_id, 30);
+    zmq_msg_close(&output);
+    assert_int_equal(et_slots_take_served_here(slots), 0);
+    et_slots_destroy(&slots);
+
+    /* Not brief: the task goes to a slot thread. */
+    cfg.def = &s_bimodal_def;
+    slots = s_open(&cfg, seen);
+    s_warm_up(slots, S_FAST, 0, 10, seen);
+    job.id = 31;
+    s_dispatch_jobs(slots, &job, 1);
+    assert_int_equal(et_slots_take_served_here(slots), 0);
+    uint64_t id = 31;
+    s_await(slots, 0, seen, &id, 1);
+    assert_int_equal(s_ran_here(31, 1), 0);
+    et_slots_destroy(&slots);
+}
+
 // Brief, but estimated dearer than a wake-up (here a wake-up costs 1 ns):
 // every task goes to a slot thread.
 static void
@@ -828,6 +870,7 @@ main(void)
         cmocka_unit_test(test_slots_backstop_frees_tasks_behind_a_long_call),
         cmocka_unit_test(
             test_slots_a_slot_wakes_another_for_a_task_past_the_bound),
+        cmocka_unit_test(test_slots_take_what_was_served_here_at_once),
         cmocka_unit_test(
             test_slots_brief_tasks_run_on_the_caller_when_all_idle),
         cmocka_unit_test(
