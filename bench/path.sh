@@ -76,8 +76,9 @@ service=()
 
 # The points, numbered as et_path_point_t.
 names="producer_woke producer_sending producer_sent broker_woke broker_event
-broker_admitted broker_task_sent worker_woke worker_task slot_woke
-function_start function_end result_sent broker_woke_result broker_result"
+broker_admitted broker_task_sending broker_task_sent worker_woke worker_task
+slot_woke function_start function_end result_sending result_sent
+broker_woke_result broker_result"
 
 # One event: from a producer_woke to the next; each point's first stamp.
 # Each step is one pair of consecutive points the event passed.
@@ -93,7 +94,7 @@ cat "$OUT"/stamps/*.path | grep -v '^#' | sort -k2,2n |
         prev = p
       }
       total = at[n] - at[1]
-      if ((11 in at) && (12 in at)) total -= at[12] - at[11]
+      if ((12 in at) && (13 in at)) total -= at[13] - at[12]
       printf "99 total(without_the_function) %.1f\n", total / 1000
     }
     {

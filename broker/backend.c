@@ -26,6 +26,7 @@ et_broker_send_task(void *arg, const et_worker_rec_t *worker, et_job_t *job)
     zmq_msg_init(&copy);
     msgpack_sbuffer_clear(&self->scratch);
     self->backend_sends++;
+    et_path_mark(ET_PATH_BROKER_TASK_SENDING);
     if (zmq_msg_copy(&copy, &job->payload) != 0 ||
         et_codec_encode_task(&self->scratch, &task) != 0 ||
         et_zsock_send_to(self->backend, worker->route, worker->route_len,

@@ -13,21 +13,23 @@
 
 /* In the order an event meets them; bench/path.sh knows these numbers. */
 typedef enum {
-    ET_PATH_PRODUCER_WOKE = 1,  /* the producer's wait for a send ended */
-    ET_PATH_PRODUCER_SENDING,   /* the message is built; zmq_send next */
-    ET_PATH_PRODUCER_SENT,      /* zmq_send returned */
-    ET_PATH_BROKER_WOKE,        /* the broker's poll returned (for an event) */
-    ET_PATH_BROKER_EVENT,       /* the EVENT is decoded */
-    ET_PATH_BROKER_ADMITTED,    /* the engine admitted it */
-    ET_PATH_BROKER_TASK_SENT,   /* the TASK's zmq_send returned */
-    ET_PATH_WORKER_WOKE,        /* the worker's poll returned (for a task) */
-    ET_PATH_WORKER_TASK,        /* the TASK is decoded */
-    ET_PATH_SLOT_WOKE,          /* a slot thread took the task */
-    ET_PATH_FUNCTION_START,     /* the function is called */
-    ET_PATH_FUNCTION_END,       /* it returned */
-    ET_PATH_RESULT_SENT,        /* the RESULT's zmq_send returned */
-    ET_PATH_BROKER_WOKE_RESULT, /* the broker's poll returned (for a result) */
-    ET_PATH_BROKER_RESULT,      /* the RESULT is decoded */
+    ET_PATH_PRODUCER_WOKE = 1,   /* the producer's wait for a send ended */
+    ET_PATH_PRODUCER_SENDING,    /* the message is built; zmq_send next */
+    ET_PATH_PRODUCER_SENT,       /* zmq_send returned */
+    ET_PATH_BROKER_WOKE,         /* the broker's poll returned (for an event) */
+    ET_PATH_BROKER_EVENT,        /* the EVENT is decoded */
+    ET_PATH_BROKER_ADMITTED,     /* the engine admitted it */
+    ET_PATH_BROKER_TASK_SENDING, /* dispatched: the TASK is built, sent */
+    ET_PATH_BROKER_TASK_SENT,    /* the TASK's zmq_send returned */
+    ET_PATH_WORKER_WOKE,         /* the worker's poll returned (for a task) */
+    ET_PATH_WORKER_TASK,         /* the TASK is decoded */
+    ET_PATH_SLOT_WOKE,           /* a slot thread took the task */
+    ET_PATH_FUNCTION_START,      /* the function is called */
+    ET_PATH_FUNCTION_END,        /* it returned */
+    ET_PATH_RESULT_SENDING,      /* the RESULT is built; zmq_send next */
+    ET_PATH_RESULT_SENT,         /* the RESULT's zmq_send returned */
+    ET_PATH_BROKER_WOKE_RESULT,  /* the broker's poll returned (for a result) */
+    ET_PATH_BROKER_RESULT,       /* the RESULT is read */
     ET_PATH_POINTS
 } et_path_point_t;
 
