@@ -81,21 +81,27 @@ s_on(void)
     return atomic_load(&s_state) == S_ON;
 }
 
-void
-et_path_mark_at(et_path_point_t point, uint64_t t_ns)
+/* Only once s_on() said so. */
+static void
+s_record(et_path_point_t point, uint64_t t_ns)
 {
-    if (!s_on())
-        return;
     unsigned i = atomic_fetch_add_explicit(&s_count, 1, memory_order_relaxed);
     if (i < S_POINTS_MAX)
         s_entries[i] = (s_entry_t){.point = (uint32_t)point, .t_ns = t_ns};
 }
 
 void
+et_path_mark_at(et_path_point_t point, uint64_t t_ns)
+{
+    if (s_on())
+        s_record(point, t_ns);
+}
+
+void
 et_path_mark(et_path_point_t point)
 {
     if (s_on())
-        et_path_mark_at(point, et_clock_mono_ns());
+        s_record(point, et_clock_mono_ns());
 }
 
 void
@@ -109,7 +115,7 @@ void
 et_path_mark_woke(et_path_point_t point)
 {
     if (s_on() && s_woke_ns != 0)
-        et_path_mark_at(point, s_woke_ns);
+        s_record(point, s_woke_ns);
 }
 
 int
