@@ -6,6 +6,8 @@
  * paced (one pass every --interval-us, so the CPUs go idle between
  * passes, as at light load). Run it under `taskset -c 0` to see the same
  * with both threads on one CPU. Prints key=value lines. */
+#include "common/clock.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -14,7 +16,6 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define PROG "eventide-bench-wake"
@@ -24,14 +25,6 @@ typedef struct {
     int to_echo, to_main; /* eventfds */
     long passes;          /* the echo thread's count, warm-up included */
 } s_pair_t;
-
-static uint64_t
-s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int
 s_take(int fd)
@@ -90,24 +83,21 @@ s_ping_pong(long warmup, long passes, long interval_us, uint64_t *rtt_ns)
         return -1;
     }
     int rc = 0;
-    uint64_t next = s_now_ns();
+    uint64_t next = et_clock_mono_ns();
     for (long i = 0; i < warmup + passes; i++) {
         if (interval_us > 0) {
-            next += (uint64_t)interval_us * 1000u;
-            struct timespec at = {.tv_sec = (time_t)(next / 1000000000u),
-                                  .tv_nsec = (long)(next % 1000000000u)};
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) ==
-                   EINTR)
+            next += (uint64_t)interval_us * ET_NS_PER_US;
+            while (et_clock_sleep_until_mono(next) != 0)
                 ;
         }
-        uint64_t start = s_now_ns();
+        uint64_t start = et_clock_mono_ns();
         if (s_give(pair.to_echo) != 0 || s_take(pair.to_main) != 0) {
             perror(PROG ": eventfd");
             rc = -1;
             break;
         }
         if (i >= warmup)
-            rtt_ns[i - warmup] = s_now_ns() - start;
+            rtt_ns[i - warmup] = et_clock_mono_ns() - start;
     }
     if (rc != 0)
         pthread_cancel(echo);
@@ -158,9 +148,8 @@ main(int argc, char **argv)
         {"interval-us", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        long *dest = opt == 'n' ? &passes : opt == 'p' ? &paced : &interval_us;
+    int opt, index = 0;
+    while ((opt = getopt_long(argc, argv, "", options, &index)) != -1) {
         if (opt == 'h') {
             s_usage(stdout);
             return 0;
@@ -169,12 +158,11 @@ main(int argc, char **argv)
             s_usage(stderr);
             return 2;
         }
+        long *dest = opt == 'n' ? &passes : opt == 'p' ? &paced : &interval_us;
         *dest = s_number(optarg, 1, opt == 'i' ? 1000000 : PASSES_MAX);
         if (*dest < 0) {
             fprintf(stderr, PROG ": --%s: a whole number in range\n",
-                    opt == 'n'   ? "passes"
-                    : opt == 'p' ? "paced"
-                                 : "interval-us");
+                    options[index].name);
             return 2;
         }
     }
@@ -188,10 +176,11 @@ main(int argc, char **argv)
         return 1;
     }
     long calls = 200000;
-    uint64_t start = s_now_ns();
+    uint64_t start = et_clock_mono_ns();
     for (long i = 0; i < calls; i++)
         (void)syscall(SYS_getppid);
-    printf("syscall_ns=%.0f\n", (double)(s_now_ns() - start) / (double)calls);
+    printf("syscall_ns=%.0f\n",
+           (double)(et_clock_mono_ns() - start) / (double)calls);
 
     if (s_ping_pong(1000, passes, 0, rtt) != 0)
         return 1;
