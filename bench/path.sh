@@ -84,7 +84,11 @@ broker_woke_result broker_result"
 # Each step is one pair of consecutive points the event passed.
 cat "$OUT"/stamps/*.path | grep -v '^#' | sort -k2,2n |
   awk -v names="$names" -v skip_ns="$((SKIP_S * 1000000000))" '
-    BEGIN { n = split(names, name, /[ \n]+/) }
+    BEGIN {
+      n = split(names, name, /[ \n]+/)
+      for (p = 1; p <= n; p++) number[name[p]] = p
+      start = number["function_start"]; end = number["function_end"]
+    }
     function flush(   p, prev, total) {
       if (!(1 in at) || !(n in at) || at[1] < first + skip_ns) return
       prev = 0
@@ -94,7 +98,7 @@ cat "$OUT"/stamps/*.path | grep -v '^#' | sort -k2,2n |
         prev = p
       }
       total = at[n] - at[1]
-      if ((12 in at) && (13 in at)) total -= at[13] - at[12]
+      if ((start in at) && (end in at)) total -= at[end] - at[start]
       printf "99 total(without_the_function) %.1f\n", total / 1000
     }
     {
@@ -104,7 +108,7 @@ cat "$OUT"/stamps/*.path | grep -v '^#' | sort -k2,2n |
     }
     END { flush() }' | sort -k1,1 -k3,3n |
   awk '
-    function report(   i) {
+    function report() {
       if (!count) return
       printf "%-44s %9.1f %9.1f %9.1f %6d\n", step, v[int(count * 0.1) + 1], v[int(count * 0.5) + 1], v[int(count * 0.9) + 1], count
     }
