@@ -99,11 +99,11 @@ void et_slots_clear_wake(et_slots_t *self);
 
 /* After a dispatch that served its tasks on the calling thread (see
  * "Served here" below), with no et_slots_clear_wake since: 1, the
- * eventfd cleared, for the caller to take
- * every waiting result now (et_slots_recv) instead of after its next
- * poll; the eventfd may also have stood for something else its owner
- * watches (a slot's answer found a message waiting), which the caller
- * must then look for itself. Else 0, nothing touched. */
+ * eventfd cleared, for the caller to take every waiting result now
+ * (et_slots_recv) instead of after its next poll; the eventfd may also
+ * have stood for something else its owner watches (a slot's answer
+ * found a message waiting), which the caller must then look for itself.
+ * Else 0, nothing touched. */
 int et_slots_take_served_here(et_slots_t *self);
 
 /* Slots whose thread runs (only those get tasks), and busy ones: a task
